@@ -1,0 +1,77 @@
+"""What every command shares: the training options, errors as one line and exit status 2."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from ..config import MODEL_NAMES, OPTIMIZER_NAMES, TrainConfig
+from ..schedules.presets import PRESETS
+
+USAGE_ERROR = 2
+
+
+class CliError(Exception):
+    """A usage or data problem: printed as one line, exit status 2."""
+
+
+def add_training_options(parser: argparse.ArgumentParser) -> None:
+    """The options that define a training run (shared by train and range-test)."""
+    d = TrainConfig()
+    parser.add_argument("--data", required=True, type=Path, help="dataset folder (ImageFolder layout: one subfolder per class)")
+    parser.add_argument("--model", default=d.model, choices=MODEL_NAMES)
+    parser.add_argument("--optimizer", default=d.optimizer, choices=OPTIMIZER_NAMES)
+    parser.add_argument("--lr", type=float, default=d.lr, help=f"peak learning rate (default {d.lr})")
+    parser.add_argument("--momentum", type=float, default=d.momentum, help="SGD momentum or Adam beta1")
+    parser.add_argument("--nesterov", action="store_true")
+    parser.add_argument("--weight-decay", type=float, default=d.weight_decay)
+    parser.add_argument("--batch-size", type=int, default=d.batch_size)
+    parser.add_argument("--epochs", type=int, default=d.epochs)
+    parser.add_argument("--shape", default=d.shape, choices=PRESETS, help="schedule shape when no --schedule file is given")
+    parser.add_argument("--backbone-lr-mult", type=float, default=d.backbone_lr_mult, help="LR multiplier of the backbone (the head gets 1)")
+    parser.add_argument("--image-size", type=int, default=d.image_size, help="training resolution in pixels (0: automatic)")
+    parser.add_argument("--val-fraction", type=float, default=d.val_fraction)
+    parser.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument("--seed", type=int, default=d.seed)
+    parser.add_argument("--amp", action="store_true", help="mixed precision (CUDA only)")
+    parser.add_argument("--augment", default=d.augment, choices=("none", "shift", "shift+flip"))
+    parser.add_argument("--workers", type=int, default=d.workers, help="loader processes for datasets that stream from disk")
+    parser.add_argument("--weights", default=d.weights, help="local PyTorch weights file to start from")
+    parser.add_argument("--cache-dir", type=Path, default=None, help="where decoded images are cached (default: the user cache folder)")
+    parser.add_argument("--no-cache", action="store_true", help="decode images without reading or writing the cache")
+
+
+def config_from(args: argparse.Namespace) -> TrainConfig:
+    """A validated TrainConfig from parsed options; CliError names the option at fault."""
+    config = TrainConfig(
+        data=str(args.data), model=args.model, optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
+        nesterov=args.nesterov, weight_decay=args.weight_decay, batch_size=args.batch_size, epochs=args.epochs,
+        shape=args.shape, backbone_lr_mult=args.backbone_lr_mult, image_size=args.image_size,
+        val_fraction=args.val_fraction, device=args.device, seed=args.seed, amp=args.amp, augment=args.augment,
+        workers=args.workers, weights=args.weights,
+    )
+    errors = config.errors()
+    if errors:
+        name, reason = next(iter(errors.items()))
+        raise CliError(f"--{name.replace('_', '-')}: {reason}")
+    return config
+
+
+def cache_dir(args: argparse.Namespace) -> Path | None:
+    """The decode cache folder: --cache-dir, $LRSCOPE_CACHE_DIR, or the user cache folder; None with --no-cache."""
+    if getattr(args, "no_cache", False):
+        return None
+    if getattr(args, "cache_dir", None):
+        return args.cache_dir
+    if os.environ.get("LRSCOPE_CACHE_DIR"):
+        return Path(os.environ["LRSCOPE_CACHE_DIR"])
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("lrscope")) / "datasets"
+
+
+def say(text: str) -> None:
+    """A line for the user, on stderr (stdout is kept for --json and CSV)."""
+    print(text, file=sys.stderr, flush=True)

@@ -1,0 +1,66 @@
+"""A one-line progress display for the terminal, fed by engine events."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from ..events import EpochEnded, Event, FaultRaised, LogLine, RangeTestStarted, RunStarted, StateChanged, StepsLogged
+
+
+def clock(seconds: float) -> str:
+    """Seconds as h:mm:ss or m:ss."""
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+class ProgressPrinter:
+    """Prints epoch, step, loss, LR, speed and ETA; redraws one line on a terminal, one line per epoch otherwise."""
+
+    def __init__(self, stream=None, batch_size: int = 1):
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.batch_size = batch_size
+        self.total = self.per_epoch = 1
+        self.last = 0.0
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            self.total, self.per_epoch = event.total_steps, event.steps_per_epoch
+            self._line(f"training on {event.device}: {event.dataset['image_count']} images, {self.total} steps", end=True)
+        elif isinstance(event, StepsLogged):
+            self._steps(event)
+        elif isinstance(event, EpochEnded):
+            epochs = -(-self.total // self.per_epoch)
+            self._line(f"epoch {event.epoch + 1}/{epochs}: train loss {event.train_loss:.4f}  val loss {event.val_loss:.4f}  "
+                       f"val accuracy {100 * event.val_accuracy:.2f}%", end=True)
+        elif isinstance(event, FaultRaised):
+            self._line(f"{event.message} {event.advice}", end=True)
+        elif isinstance(event, LogLine) and event.level == "warning":
+            self._line(f"warning: {event.text}", end=True)
+        elif isinstance(event, RangeTestStarted):
+            self._line(f"range test ({event.mode}) will take about {clock(event.estimated_seconds)}", end=True)
+        elif isinstance(event, StateChanged) and event.message:
+            self._line(event.message, end=True)
+
+    def _steps(self, event: StepsLogged) -> None:
+        now = time.perf_counter()
+        if not self.tty or now - self.last < 0.1:
+            return
+        self.last = now
+        step = int(event.steps[-1]) + 1
+        rate = event.samples_per_s
+        eta = (self.total - step) * self.batch_size / rate if rate > 0 else 0
+        epoch = step // self.per_epoch + (1 if step % self.per_epoch else 0)
+        width = 24
+        filled = int(width * step / max(1, self.total))
+        self._line(f"[{'#' * filled}{'.' * (width - filled)}] epoch {epoch} step {step}/{self.total}  "
+                   f"loss {event.losses[-1]:.4f}  lr {event.lrs[-1, -1]:.3g}  {rate:,.0f} samples/s  ETA {clock(eta)}")
+
+    def _line(self, text: str, end: bool = False) -> None:
+        if self.tty:
+            self.stream.write("\r\033[K" + text + ("\n" if end else ""))
+        elif end:
+            self.stream.write(text + "\n")
+        self.stream.flush()

@@ -1,0 +1,110 @@
+"""`lrscope range-test`: sweep or probe LRs on a dataset and print the suggestions."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+
+from ..events import Event, RangeTestStarted
+from ..export import tuned_document
+from ..range_test.runner import run_range_test
+from ..range_test.settings import RangeTestSettings
+from ..schedules.edits import RunSchedule
+from ..schedules.library import ScheduleLibrary
+from ..schedules.schedule_file import save_schedule
+from ..store.paths import library_root
+from ..training.job import default_run_schedule
+from ..training.session import build_session
+from .common import CliError, add_training_options, config_from, say
+from .progress import clock
+from .setup import open_dataset
+
+
+def add_parser(commands) -> None:
+    """Register the command."""
+    parser = commands.add_parser("range-test", help="find the LR range for a dataset (sweep or probe)",
+                                 description="Run an LR range test from freshly initialized weights and print suggested LRs.")
+    add_training_options(parser)
+    d = RangeTestSettings()
+    parser.add_argument("--start", type=float, help="first LR (default 1e-7 for a sweep, 1e-4 for a probe)")
+    parser.add_argument("--end", type=float, help="last LR (default 10)")
+    parser.add_argument("--iters", type=int, default=d.iterations, help="sweep iterations (one batch each)")
+    parser.add_argument("--linear", action="store_true", help="raise the LR linearly instead of exponentially")
+    parser.add_argument("--probe", action="store_true", help="probe mode: every LR starts from the same weights (unbiased, slower)")
+    parser.add_argument("--probe-count", type=int, default=d.probe_count, help="candidate LRs in probe mode")
+    parser.add_argument("--probe-steps", type=int, default=d.probe_steps, help="training steps per candidate in probe mode")
+    parser.add_argument("--validation", action="store_true", help="sweep: record the loss on a fixed validation subset")
+    parser.add_argument("--diverge-factor", type=float, default=d.diverge_factor, help="stop when the smoothed loss exceeds this multiple of its best")
+    parser.add_argument("--csv", type=Path, metavar="FILE", help="write the curve (lr, loss, smoothed) to FILE")
+    parser.add_argument("--export-schedule", type=Path, metavar="FILE",
+                        help="write a schedule file of --shape at the recommended LR, with this test in it")
+    parser.add_argument("--library-dir", type=Path)
+    parser.add_argument("--json", action="store_true", help="print one JSON object: curve, suggestions, recommended LRs")
+    parser.set_defaults(handler=run)
+
+
+def settings_from(args: argparse.Namespace) -> RangeTestSettings:
+    """Validated range-test settings; CliError names the option at fault."""
+    settings = RangeTestSettings(mode="probe" if args.probe else "sweep", start_lr=args.start, end_lr=args.end,
+                                 iterations=args.iters, linear=args.linear, validation=args.validation,
+                                 probe_count=args.probe_count, probe_steps=args.probe_steps, diverge_factor=args.diverge_factor)
+    try:
+        return settings.resolved()
+    except ValueError as error:
+        raise CliError(f"range test: {error}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the test, print the suggestions, optionally write CSV and a schedule file."""
+    config = config_from(args)
+    settings = settings_from(args)
+    dataset = open_dataset(config, args)
+    session = build_session(config, dataset, log=say)
+
+    def show(event: Event) -> None:
+        if isinstance(event, RangeTestStarted):
+            say(f"{event.mode}: about {clock(event.estimated_seconds)} on this machine")
+
+    result = run_range_test(session, settings, show)
+    if args.csv:
+        with open(args.csv, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["lr", "loss", "smoothed"])
+            writer.writerows(zip(result.lrs.tolist(), result.losses.tolist(), result.smoothed.tolist()))
+    data = result.to_dict()
+    if args.export_schedule:
+        data["schedule_file"] = str(export(args, config, dataset, session.steps_per_epoch, result))
+    if args.json:
+        print(json.dumps(data))
+    else:
+        print_result(result)
+    return 0
+
+
+def print_result(result) -> None:
+    """Suggestions and recommendation as text."""
+    print(f"{result.mode}: {len(result.lrs)} points in {result.seconds:.1f} s ({result.stop_reason})")
+    for s in result.suggestions:
+        print(f"  {s.method:<12} {s.lr:<10.3g} {s.explanation}")
+    if result.recommendation:
+        r = result.recommendation
+        print(f"recommended constant LR   {r.constant_lr:.3g}  (from {r.constant_method})")
+        print(f"recommended one-cycle max {r.one_cycle_max_lr:.3g}  (from {r.one_cycle_method})")
+    for note in result.notes:
+        print(f"note: {note}")
+
+
+def export(args, config, dataset, steps_per_epoch: int, result) -> Path:
+    """A schedule of the config's shape at the recommended LR, saved with the test's result."""
+    if result.recommendation is None:
+        raise CliError("the range test gave no recommendation, so no schedule was written: " + "; ".join(result.notes))
+    recommended = result.recommendation
+    config.lr = recommended.one_cycle_max_lr if config.shape == "one_cycle" else recommended.constant_lr
+    run_schedule: RunSchedule = default_run_schedule(config, steps_per_epoch)
+    document = tuned_document(run_schedule, config, dataset.summary, steps_per_epoch, range_test=result.to_dict())
+    save_schedule(args.export_schedule, document)
+    ScheduleLibrary(library_root(args.library_dir)).add(document)
+    say(f"{config.shape} schedule at LR {config.lr:.3g} written to {args.export_schedule} and added to the library")
+    return args.export_schedule

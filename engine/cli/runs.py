@@ -1,0 +1,119 @@
+"""`lrscope runs`, `lrscope show RUN` and `lrscope resume RUN`."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+from pathlib import Path
+
+from ..config import TrainConfig
+from ..errors import ConfigError
+from ..store.checkpoints import load_latest_checkpoint
+from ..store.paths import runs_root
+from ..store.reader import find_run, list_runs, read_epochs, read_meta, read_steps, read_table, run_info
+from ..store.writer import RunStore
+from ..training.job import TrainingJob
+from .common import CliError, say
+from .run_job import execute, report
+from .setup import open_dataset
+
+
+def add_parsers(commands) -> None:
+    """Register runs, show and resume."""
+    runs = commands.add_parser("runs", help="list stored runs", description="List the runs stored under the runs folder.")
+    runs.add_argument("--runs-dir", type=Path)
+    runs.set_defaults(handler=list_command)
+    show = commands.add_parser("show", help="summarize one run, or print its per-step metrics as CSV")
+    show.add_argument("run", help="run id (or a unique prefix of it), or the run's folder")
+    show.add_argument("--csv", action="store_true", help="per-step metrics as CSV: step, epoch, loss, LR of each group, momentum")
+    show.add_argument("--runs-dir", type=Path)
+    show.set_defaults(handler=show_command)
+    resume = commands.add_parser("resume", help="continue a stopped or interrupted run from its last checkpoint")
+    resume.add_argument("run", help="run id (or a unique prefix of it), or the run's folder")
+    resume.add_argument("--runs-dir", type=Path)
+    resume.add_argument("--cache-dir", type=Path)
+    resume.add_argument("--no-cache", action="store_true")
+    resume.add_argument("--json", action="store_true")
+    resume.set_defaults(handler=resume_command)
+
+
+def _accuracy(value: float) -> str:
+    return "-" if math.isnan(value) else f"{100 * value:.2f}%"
+
+
+def list_command(args: argparse.Namespace) -> int:
+    """One line per run."""
+    root = runs_root(args.runs_dir)
+    runs, problems = list_runs(root)
+    for problem in problems:
+        say(f"warning: {problem}")
+    if not runs:
+        say(f"no runs under {root}")
+        return 0
+    print(f"{'RUN':<44} {'DATASET':<18} {'STARTED':<19} {'STATE':<11} {'STEPS':>13} {'BEST VAL ACC':>12}")
+    for r in runs:
+        print(f"{r.run_id:<44} {r.dataset[:18]:<18} {r.started:<19} {r.state:<11} {f'{r.steps_done}/{r.total_steps}':>13} {_accuracy(r.best_val_accuracy):>12}")
+    return 0
+
+
+def show_command(args: argparse.Namespace) -> int:
+    """A run's summary, or its steps as CSV."""
+    run_dir = find_run(runs_root(args.runs_dir), args.run)
+    if args.csv:
+        write_steps_csv(run_dir, json.loads(read_meta(run_dir).get("groups", '["lr"]')))
+        return 0
+    info, meta = run_info(run_dir), read_meta(run_dir)
+    config = json.loads(meta.get("config", "{}"))
+    print(f"run        {info.run_id}\nfolder     {info.run_dir}\ndataset    {info.dataset} (fingerprint {info.fingerprint})")
+    print(f"started    {info.started}\nstate      {info.state}\nsteps      {info.steps_done}/{info.total_steps}")
+    print(f"model      {config.get('model')} / {config.get('optimizer')} lr {config.get('lr')} batch {config.get('batch_size')}")
+    print(f"best val   {_accuracy(info.best_val_accuracy)}")
+    for row in read_epochs(run_dir):
+        print(f"  epoch {row['epoch'] + 1:>3}  step {row['step']:>7}  train loss {row['train_loss']:.4f}  "
+              f"val loss {row['val_loss']:.4f}  val acc {_accuracy(row['val_accuracy'])}")
+    for step, reason, summary in read_table(run_dir, "SELECT step, reason, summary FROM edits ORDER BY id"):
+        print(f"  edit at step {step} ({reason}): {summary}")
+    for step, mode in read_table(run_dir, "SELECT step, mode FROM range_tests ORDER BY id"):
+        print(f"  range test ({mode}) at step {step}")
+    for kind, step, message in read_table(run_dir, "SELECT kind, step, message FROM events WHERE kind LIKE 'fault:%' OR kind = 'warning'"):
+        print(f"  {kind} at step {step}: {message}")
+    return 0
+
+
+def write_steps_csv(run_dir: Path, groups: list[str]) -> None:
+    """Per-step metrics on stdout."""
+    steps = read_steps(run_dir)
+    writer = csv.writer(sys.stdout)
+    writer.writerow(["step", "epoch", "loss", *[f"lr_{g}" for g in groups], "momentum"])
+    for i in range(len(steps["step"])):
+        writer.writerow([int(steps["step"][i]), f"{steps['epoch'][i]:.6g}", repr(float(steps["loss"][i])),
+                         *[repr(float(v)) for v in steps["lrs"][i]], repr(float(steps["momentum"][i]))])
+
+
+def resume_command(args: argparse.Namespace) -> int:
+    """Continue a run from its last checkpoint, with the same schedule and edits."""
+    run_dir = find_run(runs_root(args.runs_dir), args.run)
+    meta = read_meta(run_dir)
+    if meta.get("state") == "finished":
+        raise CliError(f"{run_dir.name}: the run already finished; nothing to resume")
+    saved = json.loads((run_dir / "config.json").read_text())
+    try:
+        config = TrainConfig.from_dict(saved["config"])
+    except (ConfigError, TypeError, KeyError) as error:
+        raise CliError(f"{run_dir}/config.json: cannot be used ({error})") from None
+    dataset = open_dataset(config, args)
+    expected = saved["dataset"].get("fingerprint")
+    if dataset.summary.fingerprint != expected:
+        raise CliError(f"{config.data}: the dataset changed since the run started (fingerprint {expected} → "
+                       f"{dataset.summary.fingerprint}); resuming would not continue the same run")
+    payload = load_latest_checkpoint(run_dir, warn=lambda text: say(f"warning: {text}"))
+    job = TrainingJob(config, dataset, resume=payload)
+    store = RunStore(run_dir, emit=job.bus.emit)
+    job.store = store
+    job.bus.subscribe(store.on_event)
+    say(f"resuming {run_dir.name} at step {job.step} of {job.total_steps}")
+    outcome, seconds = execute(job, store)
+    return report(outcome, seconds, job, store, args.json, {})

@@ -1,0 +1,61 @@
+"""Turn command-line options into a dataset, a schedule and a run store, with clear errors."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+from ..config import TrainConfig
+from ..data.batches import training_batches_per_epoch
+from ..data.dataset import PreparedDataset, prepare_dataset
+from ..schedules.edits import RunSchedule
+from ..schedules.library import differences
+from ..schedules.schedule_file import load_schedule
+from ..training.job import default_run_schedule
+from .common import CliError, cache_dir, say
+
+
+def open_dataset(config: TrainConfig, args: argparse.Namespace) -> PreparedDataset:
+    """Scan, decode (or read the cache) and split the dataset; print its warnings."""
+    dataset = prepare_dataset(config.data, resolution=config.image_size or None, val_fraction=config.val_fraction,
+                              split_seed=config.split_seed, cache_dir=cache_dir(args), log=say)
+    for warning in dataset.warnings:
+        say(f"warning: {warning}")
+    return dataset
+
+
+def steps_per_epoch(dataset: PreparedDataset, config: TrainConfig) -> int:
+    """Training steps per epoch for this dataset and batch size."""
+    return training_batches_per_epoch(len(dataset.train_index), config.batch_size)
+
+
+def confirm_mismatch(lines: list[str], accept: bool) -> None:
+    """Show what differs; go on only if accepted (by option, or by answering y on a terminal)."""
+    say("warning: this schedule was tuned for another dataset:")
+    for line in lines:
+        say(f"  - {line}")
+    if accept:
+        return
+    if sys.stdin.isatty():
+        say("use it anyway? [y/N] ")
+        if sys.stdin.readline().strip().lower() in ("y", "yes"):
+            return
+    raise CliError("the schedule was tuned for another dataset; pass --accept-mismatch to use it anyway")
+
+
+def run_schedule_for(args: argparse.Namespace, config: TrainConfig, dataset: PreparedDataset) -> RunSchedule:
+    """The schedule a run starts with: the --schedule file re-stretched to the run, or the config's shape."""
+    per_epoch = steps_per_epoch(dataset, config)
+    if not getattr(args, "schedule", None):
+        return default_run_schedule(config, per_epoch)
+    loaded = load_schedule(Path(args.schedule))
+    lines = differences(loaded.dataset, dataset.summary.to_dict())
+    if lines:
+        confirm_mismatch(lines, args.accept_mismatch)
+    timeline = loaded.for_run(config.epochs * per_epoch)
+    if timeline.base_momentum is None:
+        timeline = dataclasses.replace(timeline, base_momentum=config.momentum)
+    say(f"schedule from {args.schedule}: {timeline.total_steps} steps")
+    return RunSchedule(timeline)

@@ -1,0 +1,93 @@
+"""Commands other threads send to a running job, and the inbox that carries them.
+
+The inbox is a queue, not a slot: two commands sent between steps are both
+applied, in order. Stop and cancel also raise flags, so long operations
+(validation, a range test) can notice them between batches.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from .schedules.edits import Edit
+
+
+class Command:
+    """Base of every command."""
+
+
+@dataclass(frozen=True)
+class Pause(Command):
+    """Pause at the next step boundary."""
+
+
+@dataclass(frozen=True)
+class Resume(Command):
+    """Resume a paused run."""
+
+
+@dataclass(frozen=True)
+class Stop(Command):
+    """Stop at the next step boundary (or batch of a validation or range test), keeping a resumable state."""
+
+
+@dataclass(frozen=True)
+class EditSchedule(Command):
+    """Apply a schedule edit at the next step boundary."""
+
+    edit: Edit
+
+
+@dataclass(frozen=True)
+class StartRangeTest(Command):
+    """Run a range test from the current weights, then restore them and carry on."""
+
+    settings: Any = None
+
+
+@dataclass(frozen=True)
+class CancelRangeTest(Command):
+    """Cancel the range test in progress (the model is restored)."""
+
+
+@dataclass(frozen=True)
+class RollBack(Command):
+    """Go back to the last good state and scale the LR from there by ``lr_factor``."""
+
+    lr_factor: float = 0.1
+
+
+@dataclass
+class Inbox:
+    """A thread-safe FIFO of commands with stop and cancel flags."""
+
+    _queue: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)
+    stop_requested: threading.Event = field(default_factory=threading.Event)
+    cancel_requested: threading.Event = field(default_factory=threading.Event)
+
+    def send(self, command: Command) -> None:
+        """Queue ``command``; callable from any thread."""
+        if isinstance(command, Stop):
+            self.stop_requested.set()
+        elif isinstance(command, CancelRangeTest):
+            self.cancel_requested.set()
+        self._queue.put(command)
+
+    def drain(self) -> list[Command]:
+        """Every command queued so far, oldest first."""
+        commands = []
+        while True:
+            try:
+                commands.append(self._queue.get_nowait())
+            except queue.Empty:
+                return commands
+
+    def wait(self, timeout: float | None = None) -> Command | None:
+        """The next command, waiting up to ``timeout`` seconds (None if none came)."""
+        try:
+            return self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None

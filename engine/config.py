@@ -1,0 +1,137 @@
+"""A training job's settings, each checked at the field with a reason a user can act on."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Callable
+
+from .errors import ConfigError
+from .schedules.presets import PRESETS
+
+AUGMENTATIONS = ("none", "shift", "shift+flip")
+MODEL_NAMES = ("small_cnn", "resnet18", "mobilenet_v3_small")
+OPTIMIZER_NAMES = ("sgd", "adam", "adamw")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (the schedule aside)."""
+
+    data: str = ""
+    model: str = "small_cnn"
+    optimizer: str = "sgd"
+    lr: float = 0.2
+    momentum: float = 0.9
+    nesterov: bool = False
+    weight_decay: float = 5e-4
+    batch_size: int = 64
+    epochs: int = 5
+    shape: str = "one_cycle"
+    backbone_lr_mult: float = 1.0
+    image_size: int = 0
+    val_fraction: float = 0.2
+    split_seed: int = 0
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = False
+    augment: str = "shift"
+    workers: int = 2
+    memory_budget_mb: int = 2048
+    weights: str = ""
+    checkpoint_every: int = 0
+    explode_factor: float = 10.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """A config from plain data (unknown keys are ignored, each value is checked)."""
+        known = {f.name for f in fields(cls)}
+        config = cls(**{k: v for k, v in data.items() if k in known})
+        config.validate()
+        return config
+
+    def errors(self) -> dict[str, str]:
+        """Field name to reason, for every invalid field."""
+        return {name: reason for name in RULES if (reason := field_error(name, getattr(self, name))) is not None}
+
+    def validate(self) -> None:
+        """Raise ConfigError for the first invalid field."""
+        for name, reason in self.errors().items():
+            raise ConfigError(name, reason)
+
+
+def _number(low: float, high: float, *, integer: bool = False, low_open: bool = False, high_open: bool = False) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        kinds = (int,) if integer else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            return "must be a whole number" if integer else "must be a number"
+        if not math.isfinite(value):
+            return "must be finite"
+        too_low = value <= low if low_open else value < low
+        too_high = value >= high if high_open else value > high
+        if too_low or too_high:
+            return f"must be {'above' if low_open else 'at least'} {low:g} and {'below' if high_open else 'at most'} {high:g}"
+        return None
+    return check
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[Any], str | None]:
+    return lambda value: None if value in options else f"must be one of {', '.join(options)}"
+
+
+def _flag(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "must be true or false"
+
+
+def _text(value: Any) -> str | None:
+    return None if isinstance(value, str) else "must be text"
+
+
+def _image_size(value: Any) -> str | None:
+    if value == 0:
+        return None
+    reason = _number(8, 1024, integer=True)(value)
+    return f"{reason} (or 0 for automatic)" if reason else None
+
+
+def _explode(value: Any) -> str | None:
+    if value == 0:
+        return None
+    reason = _number(2, 1e6)(value)
+    return f"{reason} (or 0 to turn the check off)" if reason else None
+
+
+RULES: dict[str, Callable[[Any], str | None]] = {
+    "data": _text,
+    "model": _choice(MODEL_NAMES),
+    "optimizer": _choice(OPTIMIZER_NAMES),
+    "lr": _number(0, 100, low_open=True),
+    "momentum": _number(0, 1, high_open=True),
+    "nesterov": _flag,
+    "weight_decay": _number(0, 1),
+    "batch_size": _number(1, 65536, integer=True),
+    "epochs": _number(1, 100_000, integer=True),
+    "shape": _choice(PRESETS),
+    "backbone_lr_mult": _number(0, 100),
+    "image_size": _image_size,
+    "val_fraction": _number(0.01, 0.9),
+    "split_seed": _number(0, 2**31 - 1, integer=True),
+    "seed": _number(0, 2**31 - 1, integer=True),
+    "device": _text,
+    "amp": _flag,
+    "augment": _choice(AUGMENTATIONS),
+    "workers": _number(0, 64, integer=True),
+    "memory_budget_mb": _number(0, 10**7, integer=True),
+    "weights": _text,
+    "checkpoint_every": _number(0, 10**9, integer=True),
+    "explode_factor": _explode,
+}
+
+
+def field_error(name: str, value: Any) -> str | None:
+    """Why ``value`` is not acceptable for field ``name``, or None when it is."""
+    return RULES[name](value)

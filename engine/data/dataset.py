@@ -1,0 +1,125 @@
+"""Open a dataset folder: scan, fingerprint, decode (or plan to stream), split and summarize."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..errors import DatasetError
+from .cache import Decoded, Progress, cache_file, decode_all, load_decoded, save_decoded
+from .fingerprint import fingerprint
+from .folder import FolderScan, scan_folder
+from .images import BadImage, load_image
+from .split import stratified_split
+from .summary import (DatasetSummary, channel_stats, choose_channels, choose_resolution, class_counts, read_headers,
+                      sample_indices, size_stats)
+
+DEFAULT_MEMORY_BUDGET = 2 * 1024**3
+STATS_SAMPLE = 2000
+
+
+@dataclass
+class PreparedDataset:
+    """A dataset ready to train on: its summary, split, and decoded images when they fit in memory."""
+
+    summary: DatasetSummary
+    scan: FolderScan
+    labels: np.ndarray
+    train_index: np.ndarray
+    val_index: np.ndarray
+    decoded: Decoded | None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def paths(self) -> list[str]:
+        """Absolute path of every entry."""
+        return [str(self.scan.root / e.path) for e in self.scan.entries]
+
+    @property
+    def streams(self) -> bool:
+        """True when images are decoded from files during training (too large for memory)."""
+        return self.decoded is None
+
+
+def prepare_dataset(
+    root: Path | str,
+    *,
+    resolution: int | None = None,
+    val_fraction: float = 0.2,
+    split_seed: int = 0,
+    cache_dir: Path | None = None,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+    progress: Progress | None = None,
+    log: Callable[[str], None] | None = None,
+) -> PreparedDataset:
+    """Everything needed to train on a folder; DatasetError names the path and what to do."""
+    scan = scan_folder(root)
+    sizes, modes = read_headers(scan)
+    size, channels = choose_resolution(sizes, resolution), choose_channels(modes)
+    paths = [str(scan.root / e.path) for e in scan.entries]
+    labels = np.array([e.label for e in scan.entries], dtype=np.int64)
+    print_ = log or (lambda _text: None)
+    digest = fingerprint(scan)
+    decoded = None
+    if len(paths) * channels * size * size <= memory_budget:
+        decoded = _decoded(paths, size, channels, digest, cache_dir, progress, print_)
+        usable = decoded.ok
+        problems = decoded.problems
+    else:
+        print_(f"{len(paths)} images at {size}px exceed the memory budget: they will stream from disk")
+        usable, problems = np.ones(len(paths), dtype=bool), ()
+    warnings = list(scan.warnings)
+    if problems:
+        path, reason = problems[0]
+        warnings.append(f"{len(problems)} images could not be read and were skipped (e.g. {path}: {reason})")
+    train_index, val_index = _split(scan, labels, usable, val_fraction, split_seed)
+    mean, std = _stats(decoded, paths, train_index, size, channels)
+    counts = class_counts(scan)
+    summary = DatasetSummary(
+        name=scan.root.name, root=str(scan.root), fingerprint=digest, classes=scan.classes, class_counts=counts,
+        image_count=len(scan.entries), presplit=scan.presplit, image_sizes=size_stats(sizes), resolution=size,
+        channels=channels, mean=mean, std=std,
+    )
+    return PreparedDataset(summary, scan, labels, train_index, val_index, decoded, warnings)
+
+
+def _decoded(paths, size, channels, digest, cache_dir, progress, log) -> Decoded:
+    if cache_dir is not None:
+        path = cache_file(Path(cache_dir), digest, size, channels)
+        cached = load_decoded(path, len(paths), size, channels)
+        if cached is not None:
+            log(f"decoded images read from the cache {path}")
+            return cached
+    decoded = decode_all(paths, size, channels, progress)
+    if cache_dir is not None and not save_decoded(path, decoded):
+        log(f"the cache folder {cache_dir} is not writable: images will be decoded again next time")
+    return decoded
+
+
+def _split(scan: FolderScan, labels, usable, val_fraction, seed) -> tuple[np.ndarray, np.ndarray]:
+    usable_index = np.flatnonzero(usable)
+    for label, name in enumerate(scan.classes):
+        if not np.any(labels[usable_index] == label) and any(e.label == label for e in scan.entries):
+            raise DatasetError(f"{scan.root / name}: none of class {name!r}'s images can be read; replace the corrupt files")
+    if scan.presplit:
+        splits = np.array([e.split for e in scan.entries])
+        return usable_index[splits[usable_index] == "train"], usable_index[splits[usable_index] == "val"]
+    train, val = stratified_split(labels[usable_index], val_fraction, seed)
+    return usable_index[train], usable_index[val]
+
+
+def _stats(decoded, paths, train_index, size, channels):
+    """Channel mean/std from a sample of the training images."""
+    chosen = train_index[sample_indices(len(train_index), STATS_SAMPLE)]
+    if decoded is not None:
+        return channel_stats(decoded.images[chosen])
+    images = []
+    for index in chosen[:256]:
+        try:
+            images.append(load_image(paths[index], size, channels))
+        except BadImage:
+            continue
+    return channel_stats(np.stack(images) if images else np.zeros((0, channels, size, size), np.uint8))

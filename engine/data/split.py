@@ -1,0 +1,20 @@
+"""A seeded, stratified train/val split."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def stratified_split(labels: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, val): each class contributes ``val_fraction`` of its images to val, chosen by ``seed``."""
+    rng = np.random.default_rng(seed)
+    train, val = [], []
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        members = members[rng.permutation(len(members))]
+        count = int(round(len(members) * val_fraction))
+        if val_fraction > 0 and len(members) > 1:
+            count = min(max(count, 1), len(members) - 1)
+        val.append(members[:count])
+        train.append(members[count:])
+    return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))

@@ -1,0 +1,102 @@
+"""What a dataset holds, in numbers a user and a schedule file can compare."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .folder import FolderScan
+from .images import BadImage, header, is_gray
+
+HEADER_SAMPLE = 400
+
+
+@dataclass(frozen=True)
+class DatasetSummary:
+    """Counts, image sizes, resolution and channel statistics of a dataset."""
+
+    name: str
+    root: str
+    fingerprint: str
+    classes: tuple[str, ...]
+    class_counts: dict[str, int]
+    image_count: int
+    presplit: bool
+    image_sizes: dict[str, list[int]]
+    resolution: int
+    channels: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    def to_dict(self) -> dict:
+        """Plain data for schedule files, run stores and events."""
+        data = asdict(self)
+        data["classes"] = list(self.classes)
+        data["mean"], data["std"] = list(self.mean), list(self.std)
+        return data
+
+
+def sample_indices(count: int, limit: int, seed: int = 0) -> np.ndarray:
+    """Up to ``limit`` indices spread over ``count`` items, the same for the same arguments."""
+    if count <= limit:
+        return np.arange(count)
+    return np.sort(np.random.default_rng(seed).choice(count, size=limit, replace=False))
+
+
+def read_headers(scan: FolderScan) -> tuple[list[tuple[int, int]], list[str]]:
+    """Sizes and modes of a sample of the images (headers only)."""
+    sizes, modes = [], []
+    for index in sample_indices(len(scan.entries), HEADER_SAMPLE):
+        try:
+            size, mode = header(str(scan.root / scan.entries[index].path))
+        except BadImage:
+            continue
+        sizes.append(size)
+        modes.append(mode)
+    return sizes, modes
+
+
+def choose_resolution(sizes: list[tuple[int, int]], requested: int | None) -> int:
+    """The training side length: as requested, else the median shorter side clamped to 16..224."""
+    if requested:
+        return int(requested)
+    if not sizes:
+        return 32
+    return int(np.clip(np.median([min(w, h) for w, h in sizes]), 16, 224))
+
+
+def choose_channels(modes: list[str]) -> int:
+    """1 when every sampled image is grayscale, else 3."""
+    return 1 if modes and all(is_gray(m) for m in modes) else 3
+
+
+def size_stats(sizes: list[tuple[int, int]]) -> dict[str, list[int]]:
+    """Smallest, median and largest (width, height) and the most common size."""
+    if not sizes:
+        return {}
+    widths, heights = np.array([s[0] for s in sizes]), np.array([s[1] for s in sizes])
+    common = Counter(sizes).most_common(1)[0][0]
+    return {
+        "min": [int(widths.min()), int(heights.min())],
+        "median": [int(np.median(widths)), int(np.median(heights))],
+        "max": [int(widths.max()), int(heights.max())],
+        "most_common": [int(common[0]), int(common[1])],
+    }
+
+
+def channel_stats(images: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and std (0-1 scale) of uint8 images (N, C, H, W)."""
+    if len(images) == 0:
+        return (0.5,) * images.shape[1], (0.25,) * images.shape[1]
+    values = images.astype(np.float64) / 255.0
+    mean = values.mean(axis=(0, 2, 3))
+    std = np.maximum(values.std(axis=(0, 2, 3)), 1e-3)
+    return tuple(float(m) for m in mean), tuple(float(s) for s in std)
+
+
+def class_counts(scan: FolderScan) -> dict[str, int]:
+    """Images per class name."""
+    counts = Counter(e.label for e in scan.entries)
+    return {name: counts.get(i, 0) for i, name in enumerate(scan.classes)}

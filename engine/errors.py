@@ -1,0 +1,26 @@
+"""Errors a user can act on: their text is the one-line message shown to them."""
+
+
+class LrscopeError(Exception):
+    """Base of every error whose message names what is wrong and what to do."""
+
+
+class DatasetError(LrscopeError):
+    """A dataset folder that cannot be used as it is."""
+
+
+class ConfigError(LrscopeError):
+    """An invalid training setting; ``field`` names the setting."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.reason = message
+
+
+class ScheduleFileError(LrscopeError):
+    """A schedule file or schedule description that cannot be used."""
+
+
+class RunStoreError(LrscopeError):
+    """A run directory or runs root that cannot be read or written."""

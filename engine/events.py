@@ -1,0 +1,183 @@
+"""Events the engine emits: plain frozen dataclasses, safe to hand to another thread.
+
+Arrays in events are fresh copies that the engine never writes again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+STATES = ("starting", "running", "paused", "range_test", "stopped", "finished", "failed")
+
+
+class Event:
+    """Base of every engine event."""
+
+
+@dataclass(frozen=True)
+class RunStarted(Event):
+    """A run began (or resumed at ``start_step``)."""
+
+    run_id: str
+    config: dict[str, Any]
+    dataset: dict[str, Any]
+    total_steps: int
+    steps_per_epoch: int
+    groups: tuple[str, ...]
+    device: str
+    start_step: int = 0
+    run_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class StepsLogged(Event):
+    """Metrics of a block of consecutive steps, read back from the device in one go."""
+
+    steps: np.ndarray
+    losses: np.ndarray
+    lrs: np.ndarray
+    momenta: np.ndarray
+    samples_per_s: float
+    steps_per_epoch: int
+
+    @property
+    def epochs(self) -> np.ndarray:
+        """Fractional epoch of each step."""
+        return self.steps / self.steps_per_epoch
+
+
+@dataclass(frozen=True)
+class EpochEnded(Event):
+    """Validation after an epoch."""
+
+    epoch: int
+    step: int
+    train_loss: float
+    val_loss: float
+    val_accuracy: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ScheduleChanged(Event):
+    """The run's schedule changed at ``step`` (an edit, an undo, a plateau firing, a rollback)."""
+
+    step: int
+    run_schedule: Any
+    summary: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class EditRefused(Event):
+    """A requested schedule edit was invalid and nothing changed."""
+
+    step: int
+    message: str
+
+
+@dataclass(frozen=True)
+class StateChanged(Event):
+    """The run moved to ``state`` (one of STATES)."""
+
+    state: str
+    step: int
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class FaultRaised(Event):
+    """Training hit a fault and paused: what happened, where, and what to do."""
+
+    kind: str
+    step: int
+    lr: float
+    message: str
+    advice: str
+    can_roll_back: bool = False
+
+
+@dataclass(frozen=True)
+class RolledBack(Event):
+    """The run went back to an earlier step (metrics after it are void)."""
+
+    step: int
+    message: str
+
+
+@dataclass(frozen=True)
+class RangeTestStarted(Event):
+    """A range test began; ``estimated_seconds`` is told before it runs."""
+
+    mode: str
+    settings: dict[str, Any]
+    estimated_seconds: float
+    step: int
+
+
+@dataclass(frozen=True)
+class RangeTestProgress(Event):
+    """New points of the range-test curve."""
+
+    lrs: np.ndarray
+    losses: np.ndarray
+    smoothed: np.ndarray
+
+
+@dataclass(frozen=True)
+class RangeTestFinished(Event):
+    """The range test ended; ``result`` is None when it was cancelled before any point."""
+
+    result: Any
+    cancelled: bool
+    message: str = ""
+    step: int = 0
+
+
+@dataclass(frozen=True)
+class CheckpointSaved(Event):
+    """A checkpoint of step ``step`` is on disk."""
+
+    step: int
+    path: str
+
+
+@dataclass(frozen=True)
+class LogLine(Event):
+    """A line for the user's log ("info" or "warning")."""
+
+    text: str
+    level: str = "info"
+
+
+@dataclass
+class EventBus:
+    """Calls every subscriber with each event, on the emitting thread; subscribers must be quick."""
+
+    subscribers: list[Callable[[Event], None]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def subscribe(self, subscriber: Callable[[Event], None]) -> None:
+        """Add a subscriber."""
+        with self._lock:
+            self.subscribers = [*self.subscribers, subscriber]
+
+    def unsubscribe(self, subscriber: Callable[[Event], None]) -> None:
+        """Remove a subscriber."""
+        with self._lock:
+            self.subscribers = [s for s in self.subscribers if s is not subscriber]
+
+    def emit(self, event: Event) -> None:
+        """Deliver ``event``; a failing subscriber is logged and never stops training."""
+        for subscriber in self.subscribers:
+            try:
+                subscriber(event)
+            except Exception:
+                log.exception("event subscriber %r failed", subscriber)

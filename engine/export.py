@@ -1,0 +1,40 @@
+"""The tuned-schedule document of a run: its schedule with edits, the dataset, the context, the metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .config import TrainConfig
+from .data.summary import DatasetSummary
+from .schedules.edits import RunSchedule
+from .schedules.schedule_file import schedule_document
+
+
+def run_context(config: TrainConfig, steps_per_epoch: int, total_steps: int) -> dict[str, Any]:
+    """Model, optimizer and data settings a schedule was tuned with."""
+    return {
+        "model": config.model,
+        "optimizer": {"name": config.optimizer, "lr": config.lr, "momentum": config.momentum,
+                      "nesterov": config.nesterov, "weight_decay": config.weight_decay},
+        "batch_size": config.batch_size,
+        "steps_per_epoch": steps_per_epoch,
+        "total_steps": total_steps,
+        "epochs": config.epochs,
+        "augment": config.augment,
+        "seed": config.seed,
+    }
+
+
+def tuned_document(run_schedule: RunSchedule, config: TrainConfig, summary: DatasetSummary, steps_per_epoch: int,
+                   metrics: dict[str, Any] | None = None, range_test: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The schedule file document for a run on ``summary``'s dataset."""
+    context = run_context(config, steps_per_epoch, run_schedule.timeline.total_steps)
+    return schedule_document(run_schedule, dataset=summary.to_dict(), context=context, range_test=range_test,
+                             metrics=_finite(metrics))
+
+
+def _finite(metrics: dict[str, Any] | None) -> dict[str, Any] | None:
+    """JSON has no NaN: unknown metrics become null."""
+    if metrics is None:
+        return None
+    return {k: (v if not isinstance(v, float) or v == v else None) for k, v in metrics.items()}

@@ -1,0 +1,65 @@
+"""What a range test does: sweep or probe, LR range, length, and when to stop."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+MODES = ("sweep", "probe")
+DEFAULT_RANGE = {"sweep": (1e-7, 10.0), "probe": (1e-4, 10.0)}
+
+
+@dataclass(frozen=True)
+class RangeTestSettings:
+    """Settings of a range test; ``start_lr``/``end_lr`` of None take the mode's default range."""
+
+    mode: str = "sweep"
+    start_lr: float | None = None
+    end_lr: float | None = None
+    iterations: int = 100
+    linear: bool = False
+    smooth_beta: float = 0.98
+    diverge_factor: float = 4.0
+    validation: bool = False
+    val_batches: int = 2
+    probe_count: int = 12
+    probe_steps: int = 20
+    probe_eval_batches: int = 4
+
+    def resolved(self) -> RangeTestSettings:
+        """The same settings with the LR range filled in; ValueError names an invalid field."""
+        start, end = DEFAULT_RANGE.get(self.mode, (None, None))
+        settings = replace(self, start_lr=self.start_lr or start, end_lr=self.end_lr or end)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first invalid field."""
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be sweep or probe, got {self.mode!r}")
+        for name in ("start_lr", "end_lr"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or not 0 < value <= 1e4:
+                raise ValueError(f"{name} must be a learning rate above 0 and at most 1e4, got {value!r}")
+        if self.end_lr <= self.start_lr:
+            raise ValueError(f"end_lr ({self.end_lr:g}) must be above start_lr ({self.start_lr:g})")
+        for name, low, high in (("iterations", 2, 100_000), ("val_batches", 1, 10_000), ("probe_count", 2, 1000),
+                                ("probe_steps", 1, 100_000), ("probe_eval_batches", 1, 10_000)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ValueError(f"{name} must be a whole number from {low} to {high:,}, got {value!r}")
+        if not 0 <= self.smooth_beta < 1:
+            raise ValueError(f"smooth_beta must be from 0 to below 1, got {self.smooth_beta!r}")
+        if not self.diverge_factor > 1:
+            raise ValueError(f"diverge_factor must be above 1, got {self.diverge_factor!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RangeTestSettings:
+        """Settings from plain data (unknown keys ignored)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})

@@ -1,0 +1,61 @@
+"""A small line chart drawn with Pillow, so `lrscope schedule plot` needs no display and no Qt."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+COLOURS = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189))
+WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 900, 480, 80, 20, 40, 50
+
+
+def _ticks(low: float, high: float, log: bool) -> list[float]:
+    if log:
+        return [10.0**e for e in range(math.floor(low), math.ceil(high) + 1) if low <= e <= high]
+    span = high - low or 1.0
+    step = 10 ** math.floor(math.log10(span / 5))
+    step *= 5 if span / step > 25 else (2 if span / step > 10 else 1)
+    return list(np.arange(math.ceil(low / step) * step, high + step / 2, step))
+
+
+def line_chart(path: Path, x: np.ndarray, series: dict[str, np.ndarray], *, title: str, xlabel: str,
+               ylabel: str, log_y: bool = False) -> Path:
+    """Write a PNG with one line per series (shared x) and return its path."""
+    image = Image.new("RGB", (WIDTH, HEIGHT), "white")
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default()
+    values = np.concatenate([v[np.isfinite(v) & ((v > 0) if log_y else True)] for v in series.values()])
+    transform = np.log10 if log_y else (lambda v: v)
+    low, high = (float(transform(values.min())), float(transform(values.max()))) if len(values) else (0.0, 1.0)
+    if high - low < 1e-12:
+        low, high = low - 0.5, high + 0.5
+    x_low, x_high = float(x.min()), float(max(x.max(), x.min() + 1))
+
+    def to_px(xv, yv):
+        px = LEFT + (xv - x_low) / (x_high - x_low) * (WIDTH - LEFT - RIGHT)
+        py = HEIGHT - BOTTOM - (transform(yv) - low) / (high - low) * (HEIGHT - TOP - BOTTOM)
+        return px, py
+
+    draw.rectangle((LEFT, TOP, WIDTH - RIGHT, HEIGHT - BOTTOM), outline=(120, 120, 120))
+    for tick in _ticks(low, high, log_y):
+        _, py = to_px(x_low, tick)
+        draw.line((LEFT, py, WIDTH - RIGHT, py), fill=(230, 230, 230))
+        draw.text((LEFT - 6, py), f"{tick:.3g}", fill="black", font=font, anchor="rm")
+    for tick in _ticks(x_low, x_high, False):
+        px, _ = to_px(tick, 10**low if log_y else low)
+        draw.text((px, HEIGHT - BOTTOM + 6), f"{tick:.6g}", fill="black", font=font, anchor="mt")
+    for (name, values_), colour in zip(series.items(), COLOURS):
+        keep = np.isfinite(values_) & ((values_ > 0) if log_y else True)
+        points = [to_px(a, b) for a, b in zip(x[keep], values_[keep])]
+        if len(points) > 1:
+            draw.line(points, fill=colour, width=2)
+    for index, (name, colour) in enumerate(zip(series, COLOURS)):
+        draw.text((LEFT + 10 + 140 * index, TOP - 20), f"— {name}", fill=colour, font=font)
+    draw.text((WIDTH / 2, 8), title, fill="black", font=font, anchor="mt")
+    draw.text((WIDTH / 2, HEIGHT - 14), xlabel, fill="black", font=font, anchor="mm")
+    draw.text((8, TOP - 20), ylabel, fill="black", font=font)
+    image.save(path)
+    return Path(path)

@@ -1,0 +1,221 @@
+"""Schedules to plain JSON data and back, strictly: every error names the field at fault."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..errors import ScheduleFileError
+from .plateau import PlateauRule
+from .schedule import Schedule
+from .shapes import SHAPES, Shape
+from .shapes.base import COUNT, FLAG, POINTS, STEP_LIST, STEPS
+from .timeline import Piece, Timeline
+
+MAX_SEGMENTS = 10_000
+MAX_PIECES = 100_000
+MAX_GROUPS = 64
+MAX_LIST = 100_000
+
+
+def shape_to_dict(shape: Shape, run_steps: int | None = None) -> dict[str, Any]:
+    """A segment as JSON data; with ``run_steps``, also its length as a fraction of the run."""
+    data: dict[str, Any] = {"kind": shape.kind}
+    for name, value in shape.values().items():
+        data[name] = [list(p) for p in value] if shape.param_kind(name) == POINTS else (list(value) if isinstance(value, tuple) else value)
+    if run_steps:
+        data["fraction"] = shape.steps / run_steps
+    return data
+
+
+def timeline_to_dict(timeline: Timeline) -> dict[str, Any]:
+    """The timeline's JSON sections: total_steps, param_groups, momentum, plateau, timeline."""
+    total = timeline.total_steps
+    return {
+        "total_steps": total,
+        "param_groups": [{"name": n, "multiplier": m} for n, m in timeline.multipliers],
+        "momentum": None if timeline.base_momentum is None else {"base": timeline.base_momentum},
+        "plateau": None if timeline.plateau is None else vars(timeline.plateau).copy(),
+        "timeline": [
+            {"start": p.start, "origin": p.origin, "start_fraction": p.start / total,
+             "segments": [shape_to_dict(s, total) for s in p.schedule.segments]}
+            for p in timeline.pieces
+        ],
+    }
+
+
+# -- reading --------------------------------------------------------------------
+
+
+def fail(path: str, message: str) -> ScheduleFileError:
+    """An error naming the field at ``path``."""
+    return ScheduleFileError(f"{path}: {message}")
+
+
+def need(data: Any, key: str, kind: type | tuple[type, ...], path: str) -> Any:
+    """``data[key]`` if present and of type ``kind`` (bool never passes for a number)."""
+    if not isinstance(data, dict):
+        raise fail(path, f"must be an object, got {type(data).__name__}")
+    if key not in data:
+        raise fail(f"{path}.{key}", "is missing")
+    return check_type(data[key], kind, f"{path}.{key}")
+
+
+def check_type(value: Any, kind: type | tuple[type, ...], path: str) -> Any:
+    """``value`` if it is of type ``kind`` (bools are not numbers here)."""
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, bool) and bool not in kinds:
+        raise fail(path, f"must be {' or '.join(k.__name__ for k in kinds)}, got a boolean")
+    if not isinstance(value, kinds):
+        raise fail(path, f"must be {' or '.join(k.__name__ for k in kinds)}, got {type(value).__name__}")
+    return value
+
+
+def number(data: Any, key: str, path: str, minimum: float = -math.inf) -> float:
+    """A finite number at ``data[key]``, at least ``minimum``."""
+    value = float(need(data, key, (int, float), path))
+    if not math.isfinite(value) or value < minimum:
+        raise fail(f"{path}.{key}", f"must be a finite number of at least {minimum:g}, got {value}")
+    return value
+
+
+def whole(data: Any, key: str, path: str, minimum: int = 0, maximum: int = 10**9) -> int:
+    """A whole number at ``data[key]`` within [minimum, maximum]."""
+    value = need(data, key, int, path)
+    if not minimum <= value <= maximum:
+        raise fail(f"{path}.{key}", f"must be between {minimum} and {maximum:,}, got {value}")
+    return value
+
+
+def bounded_list(data: Any, key: str, path: str, limit: int) -> list:
+    """A list at ``data[key]`` of at most ``limit`` items."""
+    value = need(data, key, list, path)
+    if len(value) > limit:
+        raise fail(f"{path}.{key}", f"has {len(value):,} items; at most {limit:,} are allowed")
+    return value
+
+
+def shape_from_dict(data: Any, path: str) -> Shape:
+    """A validated segment from JSON data."""
+    kind = need(data, "kind", str, path)
+    cls = SHAPES.get(kind)
+    if cls is None:
+        raise fail(f"{path}.kind", f"unknown segment kind {kind[:40]!r}; known kinds: {', '.join(SHAPES)}")
+    fields = {f.name: f for f in cls.params()}
+    unknown = set(data) - set(fields) - {"kind", "fraction"}
+    if unknown:
+        raise fail(path, f"{kind} has no parameter {', '.join(sorted(str(u)[:40] for u in unknown))}")
+    values = {name: _param_from_json(data[name], f.metadata["kind"], f"{path}.{name}") for name, f in fields.items() if name in data}
+    try:
+        shape = cls(**values)
+    except TypeError:
+        missing = sorted(set(fields) - set(values))
+        raise fail(path, f"{kind} needs {', '.join(missing)}") from None
+    try:
+        shape.validate()
+    except ValueError as error:
+        raise fail(path, str(error)) from None
+    return shape
+
+
+def _param_from_json(value: Any, kind: str, path: str) -> Any:
+    """A parameter value converted from JSON to its Python form (lists become tuples)."""
+    if kind in (STEPS, COUNT):
+        return check_type(value, int, path)
+    if kind == FLAG:
+        return check_type(value, bool, path)
+    if kind == STEP_LIST:
+        items = check_type(value, list, path)
+        if len(items) > MAX_LIST:
+            raise fail(path, f"has {len(items):,} items; at most {MAX_LIST:,} are allowed")
+        return tuple(check_type(v, int, f"{path}[{i}]") for i, v in enumerate(items))
+    if kind == POINTS:
+        items = check_type(value, list, path)
+        if len(items) > MAX_LIST:
+            raise fail(path, f"has {len(items):,} points; at most {MAX_LIST:,} are allowed")
+        return tuple(_point(p, f"{path}[{i}]") for i, p in enumerate(items))
+    if isinstance(value, str):
+        return value[:200]
+    return check_type(value, (int, float), path)
+
+
+def _point(value: Any, path: str) -> tuple[float, float]:
+    pair = check_type(value, list, path)
+    if len(pair) != 2:
+        raise fail(path, "must be a [step, LR] pair")
+    return (float(check_type(pair[0], (int, float), f"{path}[0]")), float(check_type(pair[1], (int, float), f"{path}[1]")))
+
+
+def schedule_from_list(items: Any, path: str) -> Schedule:
+    """A schedule from a JSON list of segments."""
+    items = check_type(items, list, path)
+    if not items:
+        raise fail(path, "must hold at least one segment")
+    if len(items) > MAX_SEGMENTS:
+        raise fail(path, f"has {len(items):,} segments; at most {MAX_SEGMENTS:,} are allowed")
+    return Schedule(tuple(shape_from_dict(item, f"{path}[{i}]") for i, item in enumerate(items)))
+
+
+def timeline_from_dict(data: dict[str, Any], path: str = "schedule") -> Timeline:
+    """A validated timeline from the JSON sections written by ``timeline_to_dict``."""
+    pieces_data = bounded_list(data, "timeline", path, MAX_PIECES)
+    if not pieces_data:
+        raise fail(f"{path}.timeline", "must hold at least one piece")
+    pieces = []
+    for i, item in enumerate(pieces_data):
+        where = f"{path}.timeline[{i}]"
+        start = whole(item, "start", where)
+        origin = whole(item, "origin", where)
+        if origin > start:
+            raise fail(f"{where}.origin", f"must not be after start ({start}), got {origin}")
+        if pieces and start <= pieces[-1].start:
+            raise fail(f"{where}.start", f"must be after the previous piece's start ({pieces[-1].start}), got {start}")
+        pieces.append(Piece(start, origin, schedule_from_list(need(item, "segments", list, where), f"{where}.segments")))
+    if pieces[0].start != 0:
+        raise fail(f"{path}.timeline[0].start", f"must be 0, got {pieces[0].start}")
+    return Timeline(tuple(pieces), _multipliers(data, path), _plateau(data.get("plateau"), f"{path}.plateau"), _momentum(data.get("momentum"), f"{path}.momentum"))
+
+
+def _multipliers(data: dict, path: str) -> tuple[tuple[str, float], ...]:
+    groups = bounded_list(data, "param_groups", path, MAX_GROUPS)
+    if not groups:
+        raise fail(f"{path}.param_groups", "must name at least one group")
+    result = []
+    for i, group in enumerate(groups):
+        where = f"{path}.param_groups[{i}]"
+        name = need(group, "name", str, where)
+        if not 0 < len(name) <= 100:
+            raise fail(f"{where}.name", "must be 1 to 100 characters")
+        multiplier = number(group, "multiplier", where, 0.0)
+        if multiplier > 1e6:
+            raise fail(f"{where}.multiplier", f"must be at most 1e6, got {multiplier:g}")
+        result.append((name, multiplier))
+    if len({n for n, _ in result}) != len(result):
+        raise fail(f"{path}.param_groups", "names the same group twice")
+    return tuple(result)
+
+
+def _plateau(data: Any, path: str) -> PlateauRule | None:
+    if data is None:
+        return None
+    check_type(data, dict, path)
+    known = set(PlateauRule.__dataclass_fields__)
+    unknown = set(data) - known
+    if unknown:
+        raise fail(path, f"unknown field {sorted(str(u)[:40] for u in unknown)[0]}")
+    values = {k: float(v) if k in ("factor", "threshold", "min_lr") and isinstance(v, int) and not isinstance(v, bool) else v for k, v in data.items()}
+    rule = PlateauRule(**values)
+    try:
+        rule.validate()
+    except ValueError as error:
+        raise fail(path, str(error)) from None
+    return rule
+
+
+def _momentum(data: Any, path: str) -> float | None:
+    if data is None:
+        return None
+    base = number(data, "base", path, 0.0)
+    if base >= 1:
+        raise fail(f"{path}.base", f"must be below 1, got {base:g}")
+    return base

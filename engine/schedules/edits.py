@@ -1,0 +1,209 @@
+"""Mid-run edits of a schedule, the record of each, and undo.
+
+An edit made at step k installs a new timeline piece from k on; the steps before k
+keep what was applied. Every edit is recorded with its step, what it changed and
+why, and the piece it replaced, so the last edit can be undone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from .describe import describe_schedule, fmt_lr
+from .presets import with_peak_lr
+from .schedule import Schedule
+from .shapes import Constant
+from .timeline import Piece, Timeline
+
+REASONS = ("user", "plateau", "range_test", "rollback")
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Base of every edit; ``reason`` says who asked for it."""
+
+    kind = ""
+    reason: str = field(default="user", kw_only=True)
+
+
+@dataclass(frozen=True)
+class ReplaceRest(Edit):
+    """Replace the rest of the run with a new schedule that starts now."""
+
+    kind = "replace_rest"
+    schedule: Schedule
+    from_current_lr: bool = False
+
+
+@dataclass(frozen=True)
+class ChangeSegment(Edit):
+    """Change some parameters of one segment of the schedule in force."""
+
+    kind = "change_segment"
+    index: int
+    changes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ScaleRest(Edit):
+    """Multiply every LR from now on by ``factor``."""
+
+    kind = "scale_rest"
+    factor: float
+
+
+@dataclass(frozen=True)
+class SetPeak(Edit):
+    """Scale the schedule in force so its highest LR is ``lr`` (how a range-test suggestion is used)."""
+
+    kind = "set_peak"
+    lr: float
+
+
+@dataclass(frozen=True)
+class SetConstant(Edit):
+    """Hold ``lr`` from now to the end of the run."""
+
+    kind = "set_constant"
+    lr: float
+
+
+@dataclass(frozen=True)
+class Restretch(Edit):
+    """Lengthen or shorten the run to ``total_steps``; the remaining segments are re-stretched."""
+
+    kind = "restretch"
+    total_steps: int
+
+
+@dataclass(frozen=True)
+class Undo(Edit):
+    """Take back the last edit not yet undone, from now on."""
+
+    kind = "undo"
+
+
+@dataclass(frozen=True)
+class LoggedEdit(Edit):
+    """An edit read back from a checkpoint: its kind and parameters as they were recorded."""
+
+    logged_kind: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        return self.logged_kind
+
+
+@dataclass(frozen=True)
+class EditRecord:
+    """What happened: the edit, where, why, a one-line summary and the piece it replaced."""
+
+    id: int
+    step: int
+    edit: Edit
+    summary: str
+    before: Piece
+    undoes: int | None = None
+
+
+@dataclass(frozen=True)
+class RunSchedule:
+    """A run's timeline together with the record of every edit made to it."""
+
+    timeline: Timeline
+    edits: tuple[EditRecord, ...] = ()
+
+    def apply(self, edit: Edit, step: int, current_lr: float) -> RunSchedule:
+        """The run schedule after ``edit`` at ``step``; ValueError (naming what is wrong) if it is invalid."""
+        if edit.reason not in REASONS:
+            raise ValueError(f"reason must be one of {', '.join(REASONS)}, got {edit.reason!r}")
+        before = self.timeline.piece_at(step)
+        undoes = None
+        if isinstance(edit, Undo):
+            target = self.undo_target()
+            if target is None:
+                raise ValueError("there is no edit to undo")
+            piece, summary, undoes = Piece(step, target.before.origin, target.before.schedule), f"undid edit #{target.id} ({target.summary})", target.id
+        else:
+            piece, summary = _piece_for(edit, before, step, current_lr, self.timeline.total_steps)
+        piece.schedule.validate()
+        if piece.end <= step:
+            raise ValueError(f"the edited schedule ends at step {piece.end}, before the current step {step}")
+        record = EditRecord(len(self.edits) + 1, step, edit, summary, before, undoes)
+        return RunSchedule(self.timeline.install(piece), (*self.edits, record))
+
+    def undo_target(self) -> EditRecord | None:
+        """The most recent edit that is not an undo and has not been undone."""
+        undone = {r.undoes for r in self.edits if r.undoes is not None}
+        for record in reversed(self.edits):
+            if record.undoes is None and record.id not in undone:
+                return record
+        return None
+
+
+def _piece_for(edit: Edit, current: Piece, step: int, current_lr: float, total: int) -> tuple[Piece, str]:
+    """The piece an edit installs at ``step`` and its summary."""
+    if isinstance(edit, ReplaceRest):
+        schedule = edit.schedule.starting_at(current_lr) if edit.from_current_lr else edit.schedule
+        return Piece(step, step, schedule), f"replaced the rest with {describe_schedule(schedule)}"
+    if isinstance(edit, ChangeSegment):
+        return _changed_segment(edit, current, step)
+    if isinstance(edit, ScaleRest):
+        _check_positive("factor", edit.factor)
+        return Piece(step, current.origin, current.schedule.scaled(edit.factor)), f"scaled the rest ×{edit.factor:.4g}"
+    if isinstance(edit, SetPeak):
+        _check_positive("lr", edit.lr)
+        return Piece(step, current.origin, with_peak_lr(current.schedule, edit.lr)), f"scaled the schedule to a peak LR of {fmt_lr(edit.lr)}"
+    if isinstance(edit, SetConstant):
+        remaining = max(1, total - step)
+        return Piece(step, step, Schedule((Constant(steps=remaining, lr=edit.lr),))), f"set LR to {fmt_lr(edit.lr)} for the rest"
+    if isinstance(edit, Restretch):
+        return _restretched(current, step, edit.total_steps), f"changed the run's length to {edit.total_steps} steps"
+    raise ValueError(f"unknown edit {type(edit).__name__}")
+
+
+def _changed_segment(edit: ChangeSegment, current: Piece, step: int) -> tuple[Piece, str]:
+    segments = current.schedule.segments
+    if not 0 <= edit.index < len(segments):
+        raise ValueError(f"index must name one of the {len(segments)} segments, got {edit.index}")
+    old = segments[edit.index]
+    known = {f.name for f in old.params()}
+    unknown = set(edit.changes) - known
+    if unknown:
+        raise ValueError(f"{old.kind} has no parameter {', '.join(sorted(unknown))}")
+    schedule = current.schedule.replace_segment(edit.index, **edit.changes)
+    changed = ", ".join(f"{k} {getattr(old, k)!r}→{v!r}" for k, v in edit.changes.items())
+    return Piece(step, current.origin, schedule), f"segment {edit.index + 1} ({old.kind}): {changed}"
+
+
+def _restretched(current: Piece, step: int, total_steps: int) -> Piece:
+    """The current piece with what remains after ``step`` stretched to end at ``total_steps``."""
+    remaining, wanted = current.end - step, total_steps - step
+    if wanted < 1:
+        raise ValueError(f"total_steps must be after the current step {step}, got {total_steps}")
+    if remaining < 1:
+        return Piece(step, step, Schedule((Constant(steps=wanted, lr=current.schedule.lr_at(current.schedule.total_steps)),)))
+    factor = wanted / remaining
+    stretched = current.schedule.stretched(factor)
+    origin = step - round((step - current.origin) * factor)
+    last_length = stretched.segments[-1].steps + total_steps - (origin + stretched.total_steps)
+    return Piece(step, origin, stretched.with_last_length(max(1, last_length)))
+
+
+def _check_positive(name: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1e6:
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+
+
+def edit_details(edit: Edit) -> dict[str, Any]:
+    """Plain-data parameters of an edit (a schedule is summarized, not embedded)."""
+    if isinstance(edit, LoggedEdit):
+        return edit.details
+    details = {}
+    for f in dataclasses.fields(edit):
+        value = getattr(edit, f.name)
+        details[f.name] = describe_schedule(value) if isinstance(value, Schedule) else value
+    return details

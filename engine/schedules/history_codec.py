@@ -1,0 +1,44 @@
+"""A run schedule with its whole edit record (undo included) as plain data, for checkpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .codec import check_type, need, schedule_from_list, shape_to_dict, timeline_from_dict, timeline_to_dict, whole
+from .edits import EditRecord, LoggedEdit, RunSchedule, edit_details
+from .timeline import Piece
+
+
+def _piece_to_dict(piece: Piece) -> dict[str, Any]:
+    return {"start": piece.start, "origin": piece.origin, "segments": [shape_to_dict(s) for s in piece.schedule.segments]}
+
+
+def record_to_dict(record: EditRecord, with_before: bool = True) -> dict[str, Any]:
+    """One edit record as plain data; ``with_before`` keeps the replaced piece (needed for undo)."""
+    data = {"id": record.id, "step": record.step, "kind": record.edit.kind, "reason": record.edit.reason,
+            "summary": record.summary, "details": edit_details(record.edit), "undoes": record.undoes}
+    if with_before:
+        data["before"] = _piece_to_dict(record.before)
+    return data
+
+
+def run_schedule_to_dict(run_schedule: RunSchedule) -> dict[str, Any]:
+    """The timeline and every edit record, including the piece each edit replaced."""
+    return {**timeline_to_dict(run_schedule.timeline), "edits": [record_to_dict(r) for r in run_schedule.edits]}
+
+
+def run_schedule_from_dict(data: dict[str, Any]) -> RunSchedule:
+    """The inverse of ``run_schedule_to_dict``; ScheduleFileError names the field at fault."""
+    timeline = timeline_from_dict(data, "run_schedule")
+    records = []
+    for i, item in enumerate(check_type(data.get("edits", []), list, "run_schedule.edits")):
+        where = f"run_schedule.edits[{i}]"
+        before = need(item, "before", dict, where)
+        piece = Piece(whole(before, "start", f"{where}.before"), whole(before, "origin", f"{where}.before"),
+                      schedule_from_list(need(before, "segments", list, f"{where}.before"), f"{where}.before.segments"))
+        edit = LoggedEdit(logged_kind=need(item, "kind", str, where), details=need(item, "details", dict, where),
+                          reason=need(item, "reason", str, where))
+        undoes = item.get("undoes")
+        records.append(EditRecord(whole(item, "id", where, 1), whole(item, "step", where), edit,
+                                  need(item, "summary", str, where), piece, undoes if isinstance(undoes, int) else None))
+    return RunSchedule(timeline, tuple(records))

@@ -1,0 +1,119 @@
+"""The per-dataset library of tuned schedules, and what differs between two datasets.
+
+A schedule tuned on one dataset is not right for another, so files are kept in
+one folder per dataset fingerprint; loading a dataset finds its own.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ScheduleFileError
+from .describe import describe_schedule
+from .schedule_file import load_schedule, save_schedule
+
+SUFFIX = ".lrschedule.json"
+STAT_TOLERANCE = 0.05
+
+
+@dataclass(frozen=True)
+class LibraryEntry:
+    """One tuned schedule in the library."""
+
+    path: Path
+    dataset: str
+    fingerprint: str
+    created: str
+    best_val_accuracy: float | None
+    description: str
+
+
+def file_name(document: dict[str, Any]) -> str:
+    """A readable file name: dataset, time and first segment kind."""
+    dataset = (document.get("dataset") or {}).get("name", "dataset")
+    kind = document["timeline"][-1]["segments"][0]["kind"]
+    stamp = re.sub(r"[^0-9T]", "", document.get("created", ""))[:15]
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{dataset}-{stamp}-{kind}") + SUFFIX
+
+
+class ScheduleLibrary:
+    """Schedule files under ``root/<fingerprint>/``."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def add(self, document: dict[str, Any]) -> Path:
+        """Save a schedule document into its dataset's folder; returns the file's path."""
+        fingerprint = (document.get("dataset") or {}).get("fingerprint") or "unknown-dataset"
+        folder = self.root / fingerprint
+        name = file_name(document)
+        path, number = folder / name, 2
+        while path.exists():
+            path, number = folder / name.replace(SUFFIX, f"-{number}{SUFFIX}"), number + 1
+        return save_schedule(path, document)
+
+    def entries(self, fingerprint: str | None = None) -> tuple[list[LibraryEntry], list[str]]:
+        """Entries (newest first) for one dataset or all, and a note for each unreadable file."""
+        folders = [self.root / fingerprint] if fingerprint else sorted(p for p in self.root.glob("*") if p.is_dir())
+        found, problems = [], []
+        for path in (p for folder in folders if folder.is_dir() for p in folder.glob(f"*{SUFFIX}")):
+            try:
+                loaded = load_schedule(path)
+            except ScheduleFileError as error:
+                problems.append(str(error))
+                continue
+            dataset = loaded.dataset or {}
+            accuracy = (loaded.metrics or {}).get("best_val_accuracy")
+            found.append(LibraryEntry(path, str(dataset.get("name", "?")), str(dataset.get("fingerprint", "?")),
+                                      loaded.created, accuracy if isinstance(accuracy, (int, float)) else None,
+                                      describe_timeline_end(loaded)))
+        return sorted(found, key=lambda e: e.created, reverse=True), problems
+
+
+def describe_timeline_end(loaded) -> str:
+    """The schedule in force at the end of the run, in words."""
+    return describe_schedule(loaded.timeline.pieces[-1].schedule)
+
+
+def differences(tuned: dict[str, Any] | None, current: dict[str, Any]) -> list[str]:
+    """What differs between the dataset a schedule was tuned on and ``current`` (empty when they match)."""
+    if not tuned:
+        return ["the schedule file does not say which dataset it was tuned on"]
+    if tuned.get("fingerprint") == current.get("fingerprint"):
+        return []
+    lines = [f"tuned on {tuned.get('name', '?')!r} (fingerprint {tuned.get('fingerprint', '?')}), "
+             f"this is {current.get('name', '?')!r} (fingerprint {current.get('fingerprint')})"]
+    for key, label in (("image_count", "images"), ("resolution", "resolution (px)"), ("channels", "channels")):
+        if tuned.get(key) != current.get(key):
+            lines.append(f"{label}: {tuned.get(key)} when tuned, {current.get(key)} now")
+    lines += _class_differences(tuned, current)
+    lines += _stat_differences(tuned, current)
+    if len(lines) == 1:
+        lines.append("the same classes and counts, but different files: the images themselves changed")
+    return lines
+
+
+def _class_differences(tuned: dict, current: dict) -> list[str]:
+    before, after = list(tuned.get("classes") or []), list(current.get("classes") or [])
+    if before != after:
+        added, removed = sorted(set(after) - set(before)), sorted(set(before) - set(after))
+        parts = ([f"added {', '.join(added[:5])}"] if added else []) + ([f"removed {', '.join(removed[:5])}"] if removed else [])
+        return [f"classes: {'; '.join(parts) or 'a different order'}"]
+    counts_before, counts_after = tuned.get("class_counts") or {}, current.get("class_counts") or {}
+    changed = [name for name in after if counts_before.get(name) != counts_after.get(name)]
+    if changed:
+        name = changed[0]
+        return [f"images per class differ in {len(changed)} classes (e.g. {name!r}: {counts_before.get(name)} → {counts_after.get(name)})"]
+    return []
+
+
+def _stat_differences(tuned: dict, current: dict) -> list[str]:
+    lines = []
+    for key, label in (("mean", "channel mean"), ("std", "channel std")):
+        old, new = tuned.get(key) or [], current.get(key) or []
+        if len(old) == len(new) and any(abs(a - b) > STAT_TOLERANCE * max(abs(a), 1e-3) for a, b in zip(old, new)):
+            lines.append(f"{label}: {', '.join(f'{v:.3f}' for v in old)} when tuned, {', '.join(f'{v:.3f}' for v in new)} now")
+    return lines

@@ -1,0 +1,164 @@
+"""The per-dataset schedule file: versioned JSON, written atomically, read strictly as data."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..atomic import write_text_atomically
+from ..errors import ScheduleFileError
+from .codec import bounded_list, check_type, fail, timeline_from_dict, timeline_to_dict
+from .edits import RunSchedule
+from .history_codec import record_to_dict
+from .timeline import Timeline
+
+FORMAT = "lrscope.schedule"
+VERSION = 1
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_EDITS = 100_000
+
+
+@dataclass(frozen=True)
+class ScheduleFile:
+    """A loaded schedule file: the timeline plus what it was tuned on and how."""
+
+    timeline: Timeline
+    dataset: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    range_test: dict[str, Any] | None = None
+    edits: list[dict[str, Any]] = field(default_factory=list)
+    metrics: dict[str, Any] | None = None
+    created: str = ""
+    lrscope_version: str = ""
+
+    def for_run(self, total_steps: int) -> Timeline:
+        """The timeline re-stretched to a run of ``total_steps`` steps."""
+        if total_steps == self.timeline.total_steps:
+            return self.timeline
+        return self.timeline.stretched(total_steps)
+
+    def torch_scheduler(self, optimizer, total_steps: int | None = None):
+        """A standard PyTorch LR scheduler driving ``optimizer``; step it once per batch."""
+        from .torch_adapter import TimelineLR
+
+        timeline = self.for_run(total_steps) if total_steps else self.timeline
+        return TimelineLR(optimizer, timeline)
+
+
+def schedule_document(
+    run_schedule: RunSchedule,
+    *,
+    dataset: dict | None = None,
+    context: dict | None = None,
+    range_test: dict | None = None,
+    metrics: dict | None = None,
+) -> dict[str, Any]:
+    """The JSON document of a run's schedule, its edits and what it was tuned on."""
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "lrscope_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **timeline_to_dict(run_schedule.timeline),
+        "dataset": dataset,
+        "context": context,
+        "range_test": range_test,
+        "edits": [record_to_dict(r, with_before=False) for r in run_schedule.edits],
+        "metrics": metrics,
+    }
+
+
+def save_schedule(path: Path, document: dict[str, Any]) -> Path:
+    """Write ``document`` to ``path`` atomically; returns the path."""
+    text = json.dumps(document, indent=1, allow_nan=False, default=_plain)
+    write_text_atomically(Path(path), text + "\n")
+    return Path(path)
+
+
+def _plain(value: Any) -> Any:
+    """JSON for values json does not know (tuples inside edit details, numpy scalars)."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"cannot write {type(value).__name__} to a schedule file")
+
+
+def load_schedule(path: Path | str) -> ScheduleFile:
+    """Read and validate a schedule file; ScheduleFileError names the path and the field at fault."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ScheduleFileError(f"{path}: {size:,} bytes is too large for a schedule file (at most {MAX_FILE_BYTES:,})")
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScheduleFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ScheduleFileError(f"{path}: is a folder, not a schedule file") from None
+    except UnicodeDecodeError:
+        raise ScheduleFileError(f"{path}: is not a text file (a schedule file is UTF-8 JSON)") from None
+    except OSError as error:
+        raise ScheduleFileError(f"{path}: cannot be read ({error.strerror})") from None
+    try:
+        return parse_schedule(text)
+    except ScheduleFileError as error:
+        raise ScheduleFileError(f"{path}: {error}") from None
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not allowed (numbers must be finite)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:30]} is too large")
+    return value
+
+
+def parse_schedule(text: str) -> ScheduleFile:
+    """Validate a schedule document given as JSON text."""
+    try:
+        data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise ScheduleFileError("the JSON is nested too deeply to be a schedule file") from None
+    except ValueError as error:
+        raise ScheduleFileError(f"not valid JSON ({str(error)[:200]})") from None
+    return document_from_data(data)
+
+
+def document_from_data(data: Any) -> ScheduleFile:
+    """Validate a parsed schedule document."""
+    check_type(data, dict, "file")
+    if data.get("format") != FORMAT:
+        raise ScheduleFileError(f"not an lrscope schedule file (format is {str(data.get('format'))[:40]!r}, expected {FORMAT!r})")
+    version = data.get("version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise fail("version", "must be a whole number")
+    if version > VERSION:
+        raise ScheduleFileError(f"made by a newer lrscope (format version {version}; this one reads up to {VERSION}): update lrscope")
+    if version < 1:
+        raise fail("version", f"must be 1 or more, got {version}")
+    timeline = timeline_from_dict(data, "schedule")
+    declared = data.get("total_steps")
+    if declared is not None and declared != timeline.total_steps:
+        raise fail("total_steps", f"says {str(declared)[:20]} but the timeline lasts {timeline.total_steps} steps")
+    return ScheduleFile(
+        timeline=timeline,
+        dataset=_optional_object(data, "dataset"),
+        context=_optional_object(data, "context"),
+        range_test=_optional_object(data, "range_test"),
+        edits=[check_type(e, dict, f"edits[{i}]") for i, e in enumerate(bounded_list(data, "edits", "file", MAX_EDITS))] if "edits" in data else [],
+        metrics=_optional_object(data, "metrics"),
+        created=str(data.get("created", ""))[:64],
+        lrscope_version=str(data.get("lrscope_version", ""))[:64],
+    )
+
+
+def _optional_object(data: dict, key: str) -> dict | None:
+    value = data.get(key)
+    return None if value is None else check_type(value, dict, key)

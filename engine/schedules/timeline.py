@@ -1,0 +1,120 @@
+"""The schedule of a run as it really is: pieces installed by edits, each from its own step on."""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, replace
+from functools import cached_property
+
+import numpy as np
+
+from .plateau import PlateauRule
+from .schedule import Schedule, partition
+
+
+@dataclass(frozen=True)
+class Piece:
+    """From global step ``start`` on, LR(step) = schedule.lrs(step - origin)."""
+
+    start: int
+    origin: int
+    schedule: Schedule
+
+    @property
+    def end(self) -> int:
+        """The global step where this piece's schedule runs out."""
+        return self.origin + self.schedule.total_steps
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Pieces in order of start; the last piece decides how long the run is.
+
+    A mid-run edit never rewrites the past: it installs a new piece that starts at
+    the current step, so every step before it keeps the LR that was applied.
+    """
+
+    pieces: tuple[Piece, ...]
+    multipliers: tuple[tuple[str, float], ...] = (("all", 1.0),)
+    plateau: PlateauRule | None = None
+    base_momentum: float | None = None
+
+    @classmethod
+    def of(cls, schedule: Schedule, **kwargs) -> Timeline:
+        """A timeline that is one schedule from step 0."""
+        return cls((Piece(0, 0, schedule),), **kwargs)
+
+    @cached_property
+    def _starts(self) -> list[int]:
+        return [p.start for p in self.pieces]
+
+    @property
+    def total_steps(self) -> int:
+        """The run's length in steps."""
+        return self.pieces[-1].end
+
+    @property
+    def group_names(self) -> tuple[str, ...]:
+        """Names of the parameter groups, in optimizer order."""
+        return tuple(name for name, _ in self.multipliers)
+
+    def piece_at(self, step: int) -> Piece:
+        """The piece that gives the LR of ``step``."""
+        return self.pieces[max(0, bisect.bisect_right(self._starts, step) - 1)]
+
+    def _evaluate(self, steps: np.ndarray, momentum: bool) -> np.ndarray:
+        steps = np.asarray(steps, float)
+        out = np.empty(steps.shape)
+        which = np.maximum(np.searchsorted(self._starts, steps, side="right") - 1, 0)
+        for index, mask in partition(which, len(self.pieces)):
+            piece = self.pieces[index]
+            local = steps[mask] - piece.origin
+            out[mask] = piece.schedule.momenta(local) if momentum else piece.schedule.lrs(local)
+        return out
+
+    def lrs(self, steps: np.ndarray) -> np.ndarray:
+        """Base LR (multiplier 1) at each global step, vectorized."""
+        return self._evaluate(steps, momentum=False)
+
+    def momenta(self, steps: np.ndarray) -> np.ndarray:
+        """Scheduled momentum at each global step; ``base_momentum`` (or NaN) where none is scheduled."""
+        values = self._evaluate(steps, momentum=True)
+        if self.base_momentum is not None:
+            values[np.isnan(values)] = self.base_momentum
+        return values
+
+    def lr_at(self, step: int) -> float:
+        """Base LR at one global step."""
+        piece = self.piece_at(step)
+        return piece.schedule.lr_at(step - piece.origin)
+
+    def group_lrs(self, step: int) -> list[float]:
+        """The LR of every parameter group at ``step``."""
+        base = self.lr_at(step)
+        return [base * multiplier for _, multiplier in self.multipliers]
+
+    def momentum_at(self, step: int) -> float:
+        """Scheduled momentum at ``step`` (NaN when neither a segment nor base_momentum sets it)."""
+        return float(self.momenta(np.asarray([step]))[0])
+
+    def install(self, piece: Piece) -> Timeline:
+        """A timeline in which ``piece`` takes over from its start step."""
+        kept = tuple(p for p in self.pieces if p.start < piece.start)
+        return replace(self, pieces=(*kept, piece))
+
+    def stretched(self, total_steps: int) -> Timeline:
+        """The whole timeline re-timed to last ``total_steps``, every shape in proportion."""
+        factor = total_steps / self.total_steps
+        pieces = [
+            Piece(round(p.start * factor), round(p.origin * factor), p.schedule.stretched(factor))
+            for p in self.pieces
+        ]
+        last = pieces[-1]
+        # Rounding may leave the run a step short or long: the last segment absorbs it.
+        last_length = last.schedule.segments[-1].steps + total_steps - last.end
+        pieces[-1] = replace(last, schedule=last.schedule.with_last_length(max(1, last_length)))
+        return replace(self, pieces=tuple(pieces))
+
+    def with_multipliers(self, multipliers: dict[str, float]) -> Timeline:
+        """The same LRs driving the named parameter groups at these multipliers."""
+        return replace(self, multipliers=tuple((name, float(m)) for name, m in multipliers.items()))

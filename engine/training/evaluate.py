@@ -1,0 +1,55 @@
+"""Validation: mean loss and accuracy over a set of batches, with one device sync at the end."""
+
+from __future__ import annotations
+
+import threading
+
+import torch
+
+from .session import Session
+from .step import autocast
+
+
+class Interrupted(Exception):
+    """A stop request arrived during a long operation."""
+
+
+def _batch_statistics(model: torch.nn.Module) -> None:
+    """Eval mode except BatchNorm, which normalizes with the batch's own statistics."""
+    model.eval()
+    for module in model.modules():
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.train()
+
+
+def evaluate(session: Session, batches, stop: threading.Event | None = None, limit: int | None = None,
+             batch_statistics: bool = False) -> tuple[float, float]:
+    """(mean loss, accuracy) over ``batches`` (at most ``limit`` of them); Interrupted if ``stop`` is set.
+
+    With ``batch_statistics``, BatchNorm uses each batch's statistics instead of
+    its running averages, which lag far behind after only a few steps (the range
+    test scores that way; it restores the running averages afterwards).
+    """
+    model = session.model
+    was_training = model.training
+    _batch_statistics(model) if batch_statistics else model.eval()
+    total_loss = torch.zeros((), device=session.device)
+    correct = torch.zeros((), device=session.device, dtype=torch.long)
+    count = 0
+    try:
+        with torch.no_grad():
+            for index, (images, labels) in enumerate(batches.iterate(0)):
+                if stop is not None and stop.is_set():
+                    raise Interrupted
+                if limit is not None and index >= limit:
+                    break
+                with autocast(session):
+                    logits = model(session.pipeline.normalize(images))
+                total_loss += torch.nn.functional.cross_entropy(logits.float(), labels, reduction="sum")
+                correct += (logits.argmax(1) == labels).sum()
+                count += len(labels)
+    finally:
+        model.train(was_training)
+    if count == 0:
+        return float("nan"), float("nan")
+    return float(total_loss) / count, float(correct) / count

@@ -1,0 +1,91 @@
+"""Everything a training step needs, built from a config and a prepared dataset."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..config import TrainConfig
+from ..data.augment import InputPipeline
+from ..data.batches import FileDataset, StreamingBatches, TensorBatches
+from ..data.dataset import PreparedDataset
+from ..device import resolve_device
+from ..models import build_model, load_weights
+from ..optim import build_optimizer
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class Session:
+    """Model, optimizer, data and input pipeline on one device."""
+
+    config: TrainConfig
+    device: torch.device
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    pipeline: InputPipeline
+    train: TensorBatches | StreamingBatches
+    val: TensorBatches | StreamingBatches
+    loss_fn: nn.Module
+    amp_dtype: torch.dtype | None
+    scaler: torch.amp.GradScaler | None
+
+    @property
+    def steps_per_epoch(self) -> int:
+        """Training batches per epoch."""
+        return len(self.train)
+
+    @property
+    def group_names(self) -> tuple[str, ...]:
+        """The optimizer's parameter group names, in order."""
+        return tuple(g["name"] for g in self.optimizer.param_groups)
+
+
+def _batches(dataset: PreparedDataset, index: np.ndarray, config: TrainConfig, device: torch.device,
+             shuffle: bool, on_skip) -> TensorBatches | StreamingBatches:
+    batch_size = config.batch_size if shuffle else config.batch_size * 2
+    labels = dataset.labels[index]
+    if dataset.decoded is not None:
+        images = torch.from_numpy(dataset.decoded.images[index])
+        return TensorBatches(images.to(device), torch.from_numpy(labels).to(device), batch_size, shuffle=shuffle, seed=config.seed)
+    files = FileDataset([dataset.paths[i] for i in index], labels, dataset.summary.resolution, dataset.summary.channels)
+    return StreamingBatches(files, batch_size, shuffle=shuffle, seed=config.seed, workers=config.workers, device=device, on_skip=on_skip)
+
+
+def _amp(config: TrainConfig, device: torch.device) -> tuple[torch.dtype | None, torch.amp.GradScaler | None]:
+    """bfloat16 autocast where the GPU supports it (no scaler needed), else float16 with a scaler."""
+    if not config.amp or device.type != "cuda":
+        return None, None
+    if torch.cuda.is_bf16_supported():
+        return torch.bfloat16, None
+    return torch.float16, torch.amp.GradScaler("cuda")
+
+
+def build_session(config: TrainConfig, dataset: PreparedDataset, *, log: Log | None = None,
+                  on_skip: Callable[[list[str]], None] | None = None) -> Session:
+    """Seed, build the model (with local weights if given), the optimizer and the batches."""
+    config.validate()
+    device = resolve_device(config.device)
+    torch.manual_seed(config.seed)
+    summary = dataset.summary
+    model, groups = build_model(config.model, summary.channels, len(summary.classes), summary.resolution)
+    if config.weights:
+        loaded, skipped = load_weights(model, config.weights)
+        if log:
+            log(f"loaded {loaded} tensors from {config.weights}; {len(skipped)} kept their initialization")
+    model.to(device)
+    optimizer = build_optimizer(config.optimizer, groups, lr=config.lr, momentum=config.momentum,
+                                nesterov=config.nesterov, weight_decay=config.weight_decay)
+    pipeline = InputPipeline(summary.mean, summary.std, config.augment, config.seed, device, summary.resolution)
+    amp_dtype, scaler = _amp(config, device)
+    return Session(
+        config, device, model, optimizer, pipeline,
+        _batches(dataset, dataset.train_index, config, device, True, on_skip),
+        _batches(dataset, dataset.val_index, config, device, False, on_skip),
+        nn.CrossEntropyLoss(), amp_dtype, scaler,
+    )

@@ -1,0 +1,62 @@
+"""lrscope: tune the learning-rate schedule of an image classifier for its dataset.
+
+With no command, or `gui`, it opens the desktop app; `train`, `range-test`,
+`schedule`, `runs`, `show` and `resume` run headless (see `lrscope --help`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+SAMPLE = Path(__file__).resolve().parent / "resources" / "datasets" / "digits"
+HEADLESS_PLATFORMS = ("offscreen", "minimal", "vnc", "eglfs", "linuxfb")
+NO_DISPLAY = ("lrscope: no display found (DISPLAY and WAYLAND_DISPLAY are not set), so the window cannot open.\n"
+              "  Run it under a virtual display:  xvfb-run -a lrscope\n"
+              "  or train headless:               lrscope train --data DIR   (see lrscope --help)")
+
+
+def has_display() -> bool:
+    """Whether Qt can open a window here (always true off Linux)."""
+    if not sys.platform.startswith("linux"):
+        return True
+    if os.environ.get("QT_QPA_PLATFORM", "").split(":")[0] in HEADLESS_PLATFORMS:
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def gui_parser() -> argparse.ArgumentParser:
+    """Options of the desktop app."""
+    parser = argparse.ArgumentParser(prog="lrscope [gui]", description="Open the lrscope desktop app.")
+    parser.add_argument("--data", type=Path, help="dataset folder to open (default: the last one, or the bundled digits sample)")
+    parser.add_argument("--quit-after", type=float, metavar="SECONDS", help="close the window after SECONDS (for smoke tests)")
+    return parser
+
+
+def wants_gui(argv: list[str]) -> bool:
+    """No command, `gui`, or only app options (not --help/--version)."""
+    if not argv or argv[0] == "gui":
+        return True
+    return argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The `lrscope` command."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if wants_gui(argv):
+        args = gui_parser().parse_args(argv[1:] if argv and argv[0] == "gui" else argv)
+        if not has_display():
+            print(NO_DISPLAY, file=sys.stderr)
+            return 2
+        from gui.app import run_app
+
+        return run_app(data=args.data, sample=SAMPLE, quit_after=args.quit_after)
+    from engine.cli import run_cli
+
+    return run_cli(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Shared fixtures: headless Qt, private folders for runs/library/cache, and small datasets."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from helpers import SAMPLE, write_image
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+@pytest.fixture(autouse=True)
+def private_folders(tmp_path_factory, monkeypatch):
+    """Every test gets its own runs, library, cache and settings folders."""
+    base = tmp_path_factory.mktemp("lrscope-home")
+    for name in ("RUNS", "LIBRARY", "CACHE", "SETTINGS"):
+        monkeypatch.setenv(f"LRSCOPE_{name}_DIR", str(base / name.lower()))
+    yield
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads():
+    """Fail a test that leaves one of lrscope's threads running."""
+    before = set(threading.enumerate())
+    yield
+    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive() and t.name.startswith("lrscope")]
+    for thread in leaked:
+        thread.join(5)
+    still = [t.name for t in leaked if t.is_alive()]
+    assert not still, f"threads left running: {still}"
+
+
+@pytest.fixture(scope="session")
+def digits16():
+    """The digits sample prepared at 16 px (fast to train on)."""
+    from engine.data import prepare_dataset
+
+    return prepare_dataset(SAMPLE, resolution=16)
+
+
+@pytest.fixture
+def tiny_folder(tmp_path):
+    """A valid 3-class folder with 8 images per class, in a few image modes."""
+    root = tmp_path / "tiny"
+    modes = ("L", "RGB", "RGBA", "P")
+    for label, name in enumerate(("cat", "dog", "eel")):
+        for i in range(8):
+            write_image(root / name / f"{i}.png", modes[i % len(modes)], value=40 + 60 * label + i)
+    return root
+
+
+@pytest.fixture
+def sample_copy(tmp_path):
+    """A writable copy of the digits sample."""
+    target = tmp_path / "digits"
+    shutil.copytree(SAMPLE, target)
+    return target

@@ -1,0 +1,94 @@
+"""Helpers shared by tests: sample paths, a tiny config, image writers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "resources" / "datasets" / "digits"
+CAMERA2 = ROOT / "resources" / "datasets" / "digits-camera2"
+
+
+def tiny_config(**changes):
+    """A config that trains in well under a second per epoch on digits16."""
+    from engine.config import TrainConfig
+
+    values = {"data": str(SAMPLE), "epochs": 1, "batch_size": 64, "image_size": 16, "lr": 0.1, "shape": "cosine"}
+    values.update(changes)
+    return TrainConfig(**values)
+
+
+def write_image(path: Path, mode: str = "L", size: tuple[int, int] = (12, 12), value: int = 128) -> Path:
+    """A small image of ``mode`` at ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if mode == "I;16":
+        Image.fromarray(np.full(size[::-1], value * 257, dtype=np.uint16)).save(path)
+    else:
+        Image.new(mode, size, value if mode in ("L", "P", "1", "I") else (value,) * len(mode)).save(path)
+    return path
+
+
+
+
+class Events:
+    """Collects engine events (from any thread) and waits for conditions on them."""
+
+    def __init__(self):
+        import threading
+
+        self.items = []
+        self._changed = threading.Condition()
+
+    def __call__(self, event):
+        with self._changed:
+            self.items.append(event)
+            self._changed.notify_all()
+
+    def of(self, kind):
+        with self._changed:
+            return [e for e in self.items if isinstance(e, kind)]
+
+    def wait_for(self, predicate, timeout=60.0):
+        """Block until ``predicate(events)`` holds; fail the test after ``timeout`` seconds."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: predicate(self), timeout):
+                raise AssertionError(f"condition not met within {timeout} s")
+
+    def of_epochs(self):
+        from engine.events import EpochEnded
+
+        return self.of(EpochEnded)
+
+    def states(self):
+        from engine.events import StateChanged
+
+        return [e.state for e in self.of(StateChanged)]
+
+    def steps(self):
+        """(steps, losses, lrs, momenta) of every StepsLogged, concatenated."""
+        from engine.events import StepsLogged
+
+        logged = self.of(StepsLogged)
+        return (np.concatenate([e.steps for e in logged]), np.concatenate([e.losses for e in logged]),
+                np.concatenate([e.lrs for e in logged]), np.concatenate([e.momenta for e in logged]))
+
+
+def start_job(job):
+    """Run ``job`` on a worker thread named like lrscope's; returns the thread."""
+    import threading
+
+    thread = threading.Thread(target=job.run, name="lrscope-test-job")
+    thread.start()
+    return thread
+
+
+def paused_at(job, events, timeout=60.0):
+    """Ask the job to pause and return the step it paused at."""
+    from engine.commands import Pause
+
+    job.send(Pause())
+    events.wait_for(lambda ev: ev.states()[-1:] == ["paused"], timeout)
+    return job.step

@@ -1,0 +1,123 @@
+"""Preparing datasets: fingerprint, split, cache, summary, bad images, streaming."""
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from helpers import CAMERA2, SAMPLE, write_image
+
+from engine.data import dataset as dataset_module
+from engine.data import prepare_dataset
+from engine.data.batches import FileDataset, StreamingBatches, TensorBatches
+from engine.data.fingerprint import fingerprint
+from engine.data.folder import scan_folder
+from engine.data.split import stratified_split
+from engine.errors import DatasetError
+
+
+def listing(root):
+    return sorted((p, os.stat(p).st_mtime_ns, os.stat(p).st_size) for p in map(str, root.rglob("*")))
+
+
+def test_fingerprint_is_stable_and_sensitive(tiny_folder):
+    first = fingerprint(scan_folder(tiny_folder))
+    os.utime(tiny_folder / "cat" / "0.png", (1, 1))
+    assert fingerprint(scan_folder(tiny_folder)) == first
+    (tiny_folder / "cat" / "0.png").rename(tiny_folder / "cat" / "zero.png")
+    renamed = fingerprint(scan_folder(tiny_folder))
+    assert renamed != first
+    with open(tiny_folder / "cat" / "zero.png", "ab") as handle:
+        handle.write(b"\0")
+    assert fingerprint(scan_folder(tiny_folder)) != renamed
+
+
+def test_the_two_sample_variants_have_different_fingerprints():
+    assert fingerprint(scan_folder(SAMPLE)) != fingerprint(scan_folder(CAMERA2))
+
+
+def test_split_is_stratified_and_seeded():
+    labels = np.repeat(np.arange(4), [10, 20, 30, 1])
+    train, val = stratified_split(labels, 0.2, seed=3)
+    assert np.array_equal(train, stratified_split(labels, 0.2, seed=3)[0])
+    assert not np.array_equal(val, stratified_split(labels, 0.2, seed=4)[1])
+    assert sorted(np.concatenate([train, val]).tolist()) == list(range(61))
+    assert [int((labels[val] == k).sum()) for k in range(4)] == [2, 4, 6, 0]
+
+
+def test_summary_of_the_sample(tmp_path):
+    data = prepare_dataset(SAMPLE, cache_dir=tmp_path)
+    s = data.summary
+    assert s.image_count == 1797 and s.channels == 1 and s.resolution == 32
+    assert sum(s.class_counts.values()) == 1797 and s.class_counts["0"] == 178
+    assert s.image_sizes["most_common"] == [32, 32]
+    assert 0.2 < s.mean[0] < 0.4 and 0.2 < s.std[0] < 0.5
+    assert len(data.train_index) + len(data.val_index) == 1797
+    assert set(data.train_index).isdisjoint(data.val_index)
+
+
+def test_cache_makes_the_second_open_decode_nothing(sample_copy, tmp_path, monkeypatch):
+    before = listing(sample_copy)
+    first = prepare_dataset(sample_copy, cache_dir=tmp_path / "cache", resolution=16)
+    assert list((tmp_path / "cache").glob("*.npz"))
+    monkeypatch.setattr(dataset_module, "decode_all", lambda *a, **k: pytest.fail("decoded again"))
+    second = prepare_dataset(sample_copy, cache_dir=tmp_path / "cache", resolution=16)
+    assert np.array_equal(first.decoded.images, second.decoded.images)
+    assert listing(sample_copy) == before, "the dataset folder was written to"
+
+
+def test_corrupt_images_are_skipped_and_counted(tiny_folder):
+    (tiny_folder / "cat" / "0.png").write_bytes(b"")
+    (tiny_folder / "dog" / "1.png").write_bytes(b"\x89PNG garbage")
+    data = prepare_dataset(tiny_folder)
+    assert any(w.startswith("2 images could not be read and were skipped") for w in data.warnings)
+    used = set(data.train_index) | set(data.val_index)
+    assert len(used) == 22
+
+
+def test_a_class_whose_images_are_all_corrupt(tiny_folder):
+    for path in (tiny_folder / "eel").iterdir():
+        path.write_bytes(b"")
+    with pytest.raises(DatasetError, match="none of class 'eel''s images can be read"):
+        prepare_dataset(tiny_folder)
+
+
+def test_mixed_modes_use_three_channels(tiny_folder):
+    assert prepare_dataset(tiny_folder).summary.channels == 3
+
+
+def test_over_the_memory_budget_it_streams(tiny_folder):
+    data = prepare_dataset(tiny_folder, memory_budget=10)
+    assert data.streams and data.summary.image_count == 24
+
+
+def test_streaming_and_in_memory_batches_agree(tiny_folder):
+    data = prepare_dataset(tiny_folder, resolution=8)
+    index = data.train_index
+    memory = TensorBatches(torch.from_numpy(data.decoded.images[index]), torch.from_numpy(data.labels[index]), 4, shuffle=True, seed=1)
+    files = FileDataset([data.paths[i] for i in index], data.labels[index], 8, data.summary.channels)
+    stream = StreamingBatches(files, 4, shuffle=True, seed=1, workers=0)
+    for (a, la), (b, lb) in zip(memory.iterate(2, 1), stream.iterate(2, 1), strict=True):
+        assert torch.equal(a, b) and torch.equal(la, lb)
+
+
+def test_files_that_vanish_during_a_run_are_skipped(tiny_folder):
+    data = prepare_dataset(tiny_folder, resolution=8, memory_budget=10)
+    files = FileDataset(data.paths, data.labels, 8, data.summary.channels)
+    skipped = []
+    stream = StreamingBatches(files, 24, shuffle=False, workers=0, on_skip=skipped.extend)
+    os.remove(data.paths[3])
+    shutil.rmtree(tiny_folder / "eel")
+    images, labels = next(stream.iterate(0))
+    assert len(labels) == 15 and len(skipped) == 9
+    assert data.paths[3] in skipped
+
+
+def test_batches_cover_an_epoch_once_and_depend_on_the_epoch():
+    images, labels = torch.arange(10).view(10, 1, 1, 1).to(torch.uint8), torch.arange(10)
+    batches = TensorBatches(images, labels, 3, shuffle=True, seed=0)
+    first = torch.cat([y for _, y in batches.iterate(0)])
+    assert len(batches) == 3 and len(set(first.tolist())) == 9
+    assert not torch.equal(first, torch.cat([y for _, y in batches.iterate(1)]))
+    assert torch.equal(first[3:], torch.cat([y for _, y in batches.iterate(0, start=1)]))

@@ -1,0 +1,135 @@
+"""The range test on a real model: exact restore, before or during a run, cancel, probe, multipliers."""
+
+import numpy as np
+import pytest
+import torch
+from helpers import Events, paused_at, start_job, tiny_config
+
+from engine.commands import CancelRangeTest, Resume, StartRangeTest
+from engine.events import RangeTestFinished, RangeTestProgress, RangeTestStarted, StepsLogged
+from engine.range_test import runner
+from engine.range_test.runner import run_range_test
+from engine.range_test.settings import RangeTestSettings
+from engine.training.job import TrainingJob
+from engine.training.session import build_session
+from engine.training.state import capture
+
+QUICK = RangeTestSettings(iterations=30)
+
+
+def same_state(a, b):
+    def equal(x, y):
+        if isinstance(x, torch.Tensor):
+            return torch.equal(x, y)
+        if isinstance(x, dict):
+            return x.keys() == y.keys() and all(equal(x[k], y[k]) for k in x)
+        if isinstance(x, (list, tuple)):
+            return len(x) == len(y) and all(equal(i, j) for i, j in zip(x, y))
+        return x == y
+    return equal(a, b)
+
+
+@pytest.fixture
+def trained_session(digits16):
+    """A session a few steps into training (so optimizer state and BN statistics are not trivial)."""
+    session = build_session(tiny_config(), digits16)
+    job = TrainingJob(tiny_config(epochs=1), digits16)
+    job.session = session
+    job.run()
+    return session
+
+
+@pytest.mark.parametrize("settings", [QUICK, RangeTestSettings(mode="probe", probe_count=3, probe_steps=3, probe_eval_batches=1),
+                                      RangeTestSettings(iterations=8, validation=True, val_batches=1)], ids=["sweep", "probe", "validation"])
+def test_state_is_restored_bit_for_bit(trained_session, settings):
+    before = capture(trained_session)
+    events = Events()
+    result = run_range_test(trained_session, settings, events)
+    assert same_state(before, capture(trained_session))
+    assert result.suggestions and result.recommendation is not None
+    started = events.of(RangeTestStarted)[0]
+    assert events.items.index(started) < events.items.index(events.of(RangeTestProgress)[0])
+    assert started.estimated_seconds > 0 and events.of(RangeTestFinished)[0].result is result
+
+
+def test_state_is_restored_when_the_test_fails(trained_session, monkeypatch):
+    before = capture(trained_session)
+    calls = {"n": 0}
+    real = runner.train_step
+
+    def failing(*args):
+        calls["n"] += 1
+        if calls["n"] == 10:
+            raise RuntimeError("boom")
+        return real(*args)
+
+    monkeypatch.setattr(runner, "train_step", failing)
+    events = Events()
+    with pytest.raises(RuntimeError, match="boom"):
+        run_range_test(trained_session, QUICK, events)
+    assert same_state(before, capture(trained_session))
+    assert events.of(RangeTestFinished)[0].cancelled
+
+
+def test_the_sweep_drives_the_group_multipliers(trained_session, monkeypatch):
+    from engine.schedules import Constant, Schedule, Timeline
+
+    seen = []
+    real = runner.train_step
+
+    def spy(session, *args):
+        seen.append([g["lr"] for g in session.optimizer.param_groups])
+        return real(session, *args)
+
+    monkeypatch.setattr(runner, "train_step", spy)
+    timeline = Timeline.of(Schedule((Constant(steps=5, lr=0.1),)), multipliers=(("backbone", 0.1), ("head", 1.0)))
+    run_range_test(trained_session, RangeTestSettings(iterations=10), lambda e: None, timeline)
+    ratios = [backbone / head for backbone, head in seen[2:]]
+    assert ratios == pytest.approx([0.1] * len(ratios))
+    assert seen[-1][1] > seen[3][1]
+
+
+def losses_of(job, events):
+    job.bus.subscribe(events)
+    return events
+
+
+def test_a_run_with_a_range_test_in_the_middle_equals_one_without(digits16):
+    plain = Events()
+    reference = TrainingJob(tiny_config(epochs=2, explode_factor=0), digits16)
+    reference.bus.subscribe(plain)
+    reference.run()
+
+    events = Events()
+    job = TrainingJob(tiny_config(epochs=2, explode_factor=0), digits16)
+    job.bus.subscribe(events)
+    thread = start_job(job)
+    events.wait_for(lambda ev: ev.of(StepsLogged))
+    step = paused_at(job, events)
+    job.send(StartRangeTest(QUICK))
+    job.send(Resume())
+    thread.join(120)
+    assert events.of(RangeTestFinished)[0].step == step and 0 < step < 44
+    assert events.states() == ["running", "paused", "range_test", "paused", "running", "finished"]
+    assert np.array_equal(events.steps()[1], plain.steps()[1])
+    assert [e.val_loss for e in events.of_epochs()] == [e.val_loss for e in plain.of_epochs()]
+
+
+def test_cancel_restores_and_the_run_goes_on(digits16):
+    plain = Events()
+    reference = TrainingJob(tiny_config(explode_factor=0), digits16)
+    reference.bus.subscribe(plain)
+    reference.run()
+
+    events = Events()
+    job = TrainingJob(tiny_config(explode_factor=0), digits16)
+    job.bus.subscribe(events)
+    job.send(StartRangeTest(RangeTestSettings(iterations=5000, diverge_factor=1e6)))
+    thread = start_job(job)
+    events.wait_for(lambda ev: ev.of(RangeTestProgress))
+    job.send(CancelRangeTest())
+    thread.join(120)
+    finished = events.of(RangeTestFinished)[0]
+    assert finished.cancelled and finished.result.stop_reason == "cancelled" and len(finished.result.lrs) < 5000
+    assert np.array_equal(events.steps()[1], plain.steps()[1])
+    assert events.states()[-1] == "finished"

@@ -1,0 +1,95 @@
+"""Editing a running schedule: every edit, its record, undo, and the past left as it was."""
+
+import numpy as np
+import pytest
+
+from engine.schedules import (ChangeSegment, Constant, Cosine, Linear, ReplaceRest, Restretch, RunSchedule, ScaleRest, Schedule,
+                              SetConstant, SetPeak, Timeline, Undo)
+from engine.schedules.history_codec import run_schedule_from_dict, run_schedule_to_dict
+
+
+def base():
+    return RunSchedule(Timeline.of(Schedule((Linear(steps=10, start_lr=0.0, end_lr=0.1), Cosine(steps=90, start_lr=0.1)))))
+
+
+def test_an_edit_changes_only_the_future():
+    run = base()
+    before = run.timeline.lrs(np.arange(100))
+    edited = run.apply(ScaleRest(0.5), step=40, current_lr=run.timeline.lr_at(39))
+    after = edited.timeline.lrs(np.arange(100))
+    assert np.array_equal(after[:40], before[:40])
+    assert np.allclose(after[40:], before[40:] * 0.5)
+    record = edited.edits[-1]
+    assert (record.step, record.edit.reason, record.summary) == (40, "user", "scaled the rest ×0.5")
+
+
+def test_replace_rest_from_the_current_lr_has_no_jump():
+    run = base()
+    current = run.timeline.lr_at(49)
+    edited = run.apply(ReplaceRest(Schedule((Cosine(steps=30, start_lr=1.0),)), from_current_lr=True), 50, current)
+    assert edited.timeline.lr_at(50) == pytest.approx(current)
+    assert edited.timeline.total_steps == 80
+
+
+def test_replace_rest_with_a_jump_when_asked():
+    edited = base().apply(ReplaceRest(Schedule((Constant(steps=20, lr=0.7),))), 50, 0.05)
+    assert edited.timeline.lr_at(50) == 0.7
+
+
+def test_change_one_segment_keeps_its_place_on_the_axis():
+    edited = base().apply(ChangeSegment(1, {"end_lr": 0.02}), 60, 0.05)
+    assert edited.timeline.lr_at(99) > 0.02 and edited.timeline.lr_at(100) == pytest.approx(0.02)
+    assert "end_lr 0.0→0.02" in edited.edits[-1].summary
+
+
+def test_set_constant_and_set_peak():
+    run = base().apply(SetConstant(0.003), 20, 0.1)
+    assert run.timeline.lr_at(20) == run.timeline.lr_at(99) == 0.003 and run.timeline.total_steps == 100
+    peaked = base().apply(SetPeak(0.5, reason="range_test"), 20, 0.1)
+    assert peaked.timeline.lr_at(20) == pytest.approx(5 * base().timeline.lr_at(20))
+    assert peaked.timeline.pieces[-1].schedule.lr_at(10) == pytest.approx(0.5) and peaked.edits[-1].edit.reason == "range_test"
+
+
+@pytest.mark.parametrize("total", [60, 200])
+def test_restretch_keeps_the_remaining_shape(total):
+    run = base()
+    edited = run.apply(Restretch(total), 40, run.timeline.lr_at(39))
+    assert edited.timeline.total_steps == total
+    assert edited.timeline.lr_at(40) == pytest.approx(run.timeline.lr_at(40), rel=0.05)
+    assert edited.timeline.lr_at(total) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_undo_walks_back_one_edit_at_a_time():
+    run = base()
+    original = run.timeline.lrs(np.arange(100))
+    run = run.apply(ScaleRest(0.5), 20, 0.1)
+    run = run.apply(SetConstant(0.01), 30, 0.05)
+    run = run.apply(Undo(), 35, 0.01)
+    assert run.timeline.lr_at(35) == pytest.approx(original[35] * 0.5)
+    run = run.apply(Undo(), 40, 0.05)
+    assert run.timeline.lr_at(40) == pytest.approx(original[40])
+    assert [r.undoes for r in run.edits] == [None, None, 2, 1]
+    with pytest.raises(ValueError, match="no edit to undo"):
+        run.apply(Undo(), 41, 0.1)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (ScaleRest(-1.0), "factor must be a positive number"),
+    (SetConstant(float("nan")), "lr must be finite"),
+    (ChangeSegment(5, {"end_lr": 0.1}), "index must name one of the 2 segments"),
+    (ChangeSegment(1, {"bogus": 1}), "cosine has no parameter bogus"),
+    (Restretch(10), "total_steps must be after the current step"),
+    (ScaleRest(2.0, reason="whim"), "reason must be one of"),
+])
+def test_invalid_edits_are_refused_with_a_reason(edit, message):
+    with pytest.raises(ValueError, match=message):
+        base().apply(edit, 20, 0.1)
+
+
+def test_history_round_trips_with_undo_still_possible():
+    run = base().apply(ScaleRest(0.5), 20, 0.1).apply(SetConstant(0.01), 30, 0.05)
+    restored = run_schedule_from_dict(run_schedule_to_dict(run))
+    grid = np.arange(100)
+    assert np.array_equal(restored.timeline.lrs(grid), run.timeline.lrs(grid))
+    undone = restored.apply(Undo(), 40, 0.01)
+    assert undone.timeline.lr_at(40) == pytest.approx(run.timeline.pieces[1].schedule.lr_at(40))

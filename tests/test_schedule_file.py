@@ -1,0 +1,166 @@
+"""The schedule file: round trip, strict validation naming the field, fuzzing, atomic writes."""
+
+import copy
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine.errors import ScheduleFileError
+from engine.schedules import (Constant, Cosine, OneCycle, PlateauRule, RunSchedule, ScaleRest, Schedule, Timeline, load_schedule,
+                              parse_schedule, save_schedule, schedule_document)
+
+
+def document():
+    timeline = Timeline.of(Schedule((Constant(steps=10, lr=0.01), OneCycle(steps=90, max_lr=0.5))),
+                           multipliers=(("backbone", 0.1), ("head", 1.0)), base_momentum=0.9, plateau=PlateauRule(patience=2))
+    run = RunSchedule(timeline).apply(ScaleRest(0.5), 40, 0.3)
+    return schedule_document(run, dataset={"name": "digits", "fingerprint": "abc"}, context={"model": "small_cnn"},
+                             metrics={"best_val_accuracy": 0.97})
+
+
+def test_round_trip_keeps_every_lr_and_momentum(tmp_path):
+    path = save_schedule(tmp_path / "s.json", document())
+    loaded = load_schedule(path)
+    original = RunSchedule(Timeline.of(Schedule((Constant(steps=10, lr=0.01), OneCycle(steps=90, max_lr=0.5))), base_momentum=0.9))
+    original = original.apply(ScaleRest(0.5), 40, 0.3)
+    grid = np.arange(100)
+    assert np.array_equal(loaded.timeline.lrs(grid), original.timeline.lrs(grid))
+    assert np.array_equal(loaded.timeline.momenta(grid), original.timeline.momenta(grid))
+    assert loaded.timeline.multipliers == (("backbone", 0.1), ("head", 1.0))
+    assert loaded.timeline.plateau == PlateauRule(patience=2)
+    assert loaded.dataset["fingerprint"] == "abc" and loaded.edits[0]["summary"] == "scaled the rest ×0.5"
+
+
+def test_segments_also_carry_fractions_of_the_run():
+    segments = document()["timeline"][0]["segments"]
+    assert [s["fraction"] for s in segments] == [0.1, 0.9]
+
+
+def test_for_run_restretches_to_another_length(tmp_path):
+    loaded = load_schedule(save_schedule(tmp_path / "s.json", document()))
+    longer = loaded.for_run(300)
+    assert longer.total_steps == 300
+    assert longer.lr_at(0) == loaded.timeline.lr_at(0) and longer.lr_at(300) == pytest.approx(loaded.timeline.lr_at(100))
+
+
+def test_written_atomically_with_no_temporary_left(tmp_path):
+    save_schedule(tmp_path / "s.json", document())
+    save_schedule(tmp_path / "s.json", document())
+    assert [p.name for p in tmp_path.iterdir()] == ["s.json"]
+
+
+def mutate(path, value):
+    data = document()
+    target = data
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return json.dumps(data)
+
+
+@pytest.mark.parametrize("path, value, message", [
+    (("format",), "something", "not an lrscope schedule file"),
+    (("version",), 99, "made by a newer lrscope"),
+    (("version",), "1", "version: must be a whole number"),
+    (("timeline", 0, "segments", 0, "lr"), -0.1, "timeline[0].segments[0]: lr must be a learning rate"),
+    (("timeline", 0, "segments", 0, "lr"), "fast", "timeline[0].segments[0]: lr must be a number"),
+    (("timeline", 0, "segments", 0, "steps"), 0, "steps must be between 1"),
+    (("timeline", 0, "segments", 0, "steps"), 2.5, "segments[0].steps: must be int"),
+    (("timeline", 0, "segments", 0, "kind"), "warp", "unknown segment kind 'warp'"),
+    (("timeline", 0, "segments", 0, "extra"), 1, "constant has no parameter extra"),
+    (("timeline", 1, "start"), 0, "timeline[1].start: must be after the previous piece's start"),
+    (("timeline", 0, "segments"), [], "must hold at least one segment"),
+    (("param_groups", 0, "multiplier"), -1, "param_groups[0].multiplier: must be a finite number of at least 0"),
+    (("param_groups",), [{"name": "a", "multiplier": 1}, {"name": "a", "multiplier": 1}], "names the same group twice"),
+    (("total_steps",), 5, "total_steps: says 5 but the timeline lasts 100 steps"),
+    (("plateau", "factor"), 3.0, "schedule.plateau: factor must be between 0 and 1"),
+    (("momentum",), {"base": 1.5}, "momentum.base: must be below 1"),
+])
+def test_invalid_fields_are_named(path, value, message):
+    with pytest.raises(ScheduleFileError) as error:
+        parse_schedule(mutate(path, value))
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("{", "not valid JSON"),
+    ('{"format": "lrscope.schedule", "version": 1, "lr": NaN}', "NaN is not allowed"),
+    ('{"x": 1e999}', "too large"),
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ("9" * 10_000, "not valid JSON"),
+    ("[]", "file: must be dict"),
+])
+def test_hostile_text(text, message):
+    with pytest.raises(ScheduleFileError, match=message):
+        parse_schedule(text)
+
+
+def test_files_that_cannot_be_read(tmp_path):
+    with pytest.raises(ScheduleFileError, match="no such file"):
+        load_schedule(tmp_path / "missing.json")
+    with pytest.raises(ScheduleFileError, match="is a folder"):
+        load_schedule(tmp_path)
+    (tmp_path / "bin.json").write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(ScheduleFileError, match="not a text file"):
+        load_schedule(tmp_path / "bin.json")
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps({"pad": "x" * (21 * 1024 * 1024)}))
+    with pytest.raises(ScheduleFileError, match="too large for a schedule file"):
+        load_schedule(big)
+
+
+def test_absurd_sizes_are_refused():
+    data = document()
+    data["timeline"][0]["segments"] = data["timeline"][0]["segments"] * 6000
+    with pytest.raises(ScheduleFileError, match="at most 10,000 are allowed"):
+        parse_schedule(json.dumps(data))
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=10), children, max_size=5),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(json_values)
+def test_arbitrary_json_raises_only_schedule_file_errors(value):
+    try:
+        parse_schedule(json.dumps(value))
+    except ScheduleFileError:
+        pass
+
+
+def _paths(value, prefix=()):
+    yield prefix
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield from _paths(child, (*prefix, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from _paths(child, (*prefix, index))
+
+
+VALID = document()
+PATHS = [p for p in _paths(VALID) if p]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(PATHS), json_values | st.sampled_from([-1, 0, 10**12, -1e308, 1e-320, "", [], {}]))
+def test_mutated_valid_files_raise_only_schedule_file_errors(path, replacement):
+    data = copy.deepcopy(VALID)
+    target = data
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = replacement
+    try:
+        loaded = parse_schedule(json.dumps(data))
+    except ScheduleFileError:
+        return
+    curve = loaded.timeline.lrs(np.arange(loaded.timeline.total_steps))
+    assert np.all(np.isfinite(curve)) and all(math.isfinite(v) for v in loaded.timeline.group_lrs(0))

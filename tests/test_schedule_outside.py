@@ -1,0 +1,101 @@
+"""Using schedules outside lrscope (torch_scheduler), reduce-on-plateau, and the per-dataset library."""
+
+import numpy as np
+import pytest
+import torch
+
+from engine.errors import ScheduleFileError
+from engine.schedules import (Cosine, OneCycle, PlateauRule, PlateauTracker, RunSchedule, ScaleRest, Schedule, Timeline,
+                              load_schedule, save_schedule, schedule_document)
+from engine.schedules.library import ScheduleLibrary, differences
+
+
+def plain_loop_lrs(path, groups, steps):
+    """LRs a plain PyTorch loop applies when stepping the exported scheduler once per batch."""
+    params = [torch.nn.Parameter(torch.zeros(1)) for _ in groups]
+    optimizer = torch.optim.SGD([{"params": [p], "name": g} for p, g in zip(params, groups)], lr=1.0, momentum=0.9)
+    scheduler = load_schedule(path).torch_scheduler(optimizer)
+    seen = []
+    for _ in range(steps):
+        seen.append([g["lr"] for g in optimizer.param_groups] + [optimizer.param_groups[0]["momentum"]])
+        optimizer.step()
+        scheduler.step()
+    return np.array(seen), scheduler
+
+
+def test_torch_scheduler_follows_the_timeline_with_multipliers_and_momentum(tmp_path):
+    timeline = Timeline.of(Schedule((OneCycle(steps=60, max_lr=0.4), Cosine(steps=40, start_lr=0.02))),
+                           multipliers=(("backbone", 0.1), ("head", 1.0)), base_momentum=0.9)
+    run = RunSchedule(timeline).apply(ScaleRest(0.5), 30, 0.3)
+    path = save_schedule(tmp_path / "s.json", schedule_document(run))
+    seen, scheduler = plain_loop_lrs(path, ["head", "backbone"], 100)
+    grid = np.arange(100)
+    base = run.timeline.lrs(grid)
+    assert np.array_equal(seen[:, 0], base * 1.0) and np.array_equal(seen[:, 1], base * 0.1)
+    assert np.array_equal(seen[:, 2], run.timeline.momenta(grid))
+    state = scheduler.state_dict()
+    assert set(state) <= {"last_epoch", "_step_count", "_last_lr", "base_lrs"}
+    torch.save(state, tmp_path / "sched.pt")
+    assert torch.load(tmp_path / "sched.pt", weights_only=True)["last_epoch"] == 100
+
+
+def test_a_single_group_optimizer_gets_the_shared_multiplier(tmp_path):
+    run = RunSchedule(Timeline.of(Schedule((Cosine(steps=10, start_lr=0.1),))))
+    path = save_schedule(tmp_path / "s.json", schedule_document(run))
+    seen, _ = plain_loop_lrs(path, ["anything"], 10)
+    assert np.array_equal(seen[:, 0], run.timeline.lrs(np.arange(10)))
+
+
+def test_mismatched_groups_are_explained(tmp_path):
+    run = RunSchedule(Timeline.of(Schedule((Cosine(steps=10, start_lr=0.1),)), multipliers=(("backbone", 0.1), ("head", 1.0))))
+    path = save_schedule(tmp_path / "s.json", schedule_document(run))
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    with pytest.raises(ScheduleFileError, match="give each group a matching 'name' key"):
+        load_schedule(path).torch_scheduler(optimizer)
+
+
+def test_plateau_fires_like_reduce_lr_on_plateau():
+    metrics = [1.0, 0.9, 0.91, 0.92, 0.95, 0.8, 0.81, 0.82, 0.83, 0.84, 0.85, 0.86, 0.7, 0.71, 0.72, 0.73]
+    rule = PlateauRule(factor=0.5, patience=2, cooldown=1, min_lr=0.02)
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    reference = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=2, cooldown=1, min_lr=0.02)
+    tracker, lr, ours, theirs = PlateauTracker(rule), 0.1, [], []
+    for value in metrics:
+        if tracker.observe(value):
+            factor = tracker.factor_for(lr)
+            lr = lr * factor if factor else lr
+        reference.step(value)
+        ours.append(lr)
+        theirs.append(optimizer.param_groups[0]["lr"])
+    assert ours == pytest.approx(theirs, rel=1e-12) and len(set(ours)) > 2
+
+
+def test_plateau_state_round_trips():
+    tracker = PlateauTracker(PlateauRule(patience=1))
+    for value in (1.0, 1.0, 1.0):
+        tracker.observe(value)
+    copy = PlateauTracker.restore(tracker.rule, tracker.state())
+    assert copy.observe(1.0) == tracker.observe(1.0)
+
+
+def test_library_finds_schedules_by_dataset(tmp_path):
+    library = ScheduleLibrary(tmp_path)
+    run = RunSchedule(Timeline.of(Schedule((Cosine(steps=10, start_lr=0.1),))))
+    for name, fingerprint in (("digits", "aaa"), ("digits", "aaa"), ("other", "bbb")):
+        library.add(schedule_document(run, dataset={"name": name, "fingerprint": fingerprint}, metrics={"best_val_accuracy": 0.9}))
+    (tmp_path / "aaa" / "broken.lrschedule.json").write_text("{")
+    mine, problems = library.entries("aaa")
+    assert len(mine) == 2 and all(e.fingerprint == "aaa" and e.best_val_accuracy == 0.9 for e in mine)
+    assert len(problems) == 1 and "not valid JSON" in problems[0]
+    assert len(library.entries()[0]) == 3
+
+
+def test_differences_name_what_changed():
+    tuned = {"name": "digits", "fingerprint": "a", "image_count": 1797, "resolution": 32, "channels": 1, "classes": ["0", "1"],
+             "class_counts": {"0": 178, "1": 182}, "mean": [0.31], "std": [0.35]}
+    assert differences(tuned, dict(tuned)) == []
+    other = dict(tuned, name="camera2", fingerprint="b", mean=[0.26], class_counts={"0": 170, "1": 182})
+    lines = differences(tuned, other)
+    assert lines[0].startswith("tuned on 'digits' (fingerprint a), this is 'camera2'")
+    assert any("'0': 178 → 170" in line for line in lines) and any("channel mean: 0.310 when tuned, 0.260 now" in line for line in lines)
+    assert differences(None, other) == ["the schedule file does not say which dataset it was tuned on"]

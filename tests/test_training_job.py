@@ -1,0 +1,151 @@
+"""The training job: its events, commands from other threads, determinism, faults and rollback."""
+
+import numpy as np
+import torch
+from helpers import Events, paused_at, start_job, tiny_config
+
+from engine.commands import EditSchedule, Resume, RollBack, Stop
+from engine.events import EpochEnded, FaultRaised, RolledBack, RunStarted, ScheduleChanged, StateChanged, StepsLogged
+from engine.schedules import SetConstant
+from engine.training.job import TrainingJob
+
+
+def make_job(digits16, **changes):
+    events = Events()
+    job = TrainingJob(tiny_config(**changes), digits16)
+    job.bus.subscribe(events)
+    return job, events
+
+
+def test_event_stream_of_a_run(digits16):
+    job, events = make_job(digits16, epochs=2)
+    outcome = job.run()
+    assert outcome.state == "finished" and outcome.step == 2 * 22
+    assert isinstance(events.items[0], RunStarted) and events.items[0].total_steps == 44
+    assert events.states() == ["running", "finished"]
+    steps, losses, lrs, momenta = events.steps()
+    assert np.array_equal(steps, np.arange(44))
+    assert np.all(np.isfinite(losses)) and lrs.shape == (44, 2) and np.all(momenta == 0.9)
+    assert np.allclose(lrs[:, 1], job.run_schedule.timeline.lrs(np.arange(44)))
+    epochs = events.of(EpochEnded)
+    assert [e.epoch for e in epochs] == [0, 1] and [e.step for e in epochs] == [22, 44]
+    assert 0 <= epochs[-1].val_accuracy <= 1 and events.of(StepsLogged)[0].samples_per_s > 0
+
+
+def test_same_seed_same_curve_and_another_seed_differs(digits16):
+    curves = []
+    for seed in (3, 3, 4):
+        job, events = make_job(digits16, seed=seed)
+        job.run()
+        curves.append(events.steps()[1])
+    assert np.array_equal(curves[0], curves[1])
+    assert not np.array_equal(curves[0], curves[2])
+
+
+def test_pause_edit_and_resume_from_another_thread(digits16):
+    job, events = make_job(digits16, epochs=2)
+    thread = start_job(job)
+    events.wait_for(lambda ev: ev.of(StepsLogged))
+    step = paused_at(job, events)
+    job.send(EditSchedule(SetConstant(0.0123)))
+    job.send(Resume())
+    thread.join(60)
+    steps, _, lrs, _ = events.steps()
+    original = job.run_schedule.timeline.pieces[0].schedule.lrs(steps)
+    assert np.array_equal(lrs[steps < step, 1], original[steps < step])
+    assert np.all(lrs[steps >= step, 1] == 0.0123) and step < 44
+    change = events.of(ScheduleChanged)[-1]
+    assert change.step == step and change.summary == "set LR to 0.0123 for the rest"
+    assert events.states() == ["running", "paused", "running", "finished"]
+
+
+def test_stop_takes_effect_within_a_step(digits16):
+    job, events = make_job(digits16, epochs=3)
+    thread = start_job(job)
+    events.wait_for(lambda ev: ev.of(StepsLogged))
+    job.send(Stop())
+    thread.join(30)
+    assert events.states()[-1] == "stopped" and job.step < 66
+    assert "can be resumed" in events.of(StateChanged)[-1].message
+
+
+def test_invalid_edit_is_refused_and_training_goes_on(digits16):
+    from engine.events import EditRefused
+
+    job, events = make_job(digits16)
+    job.send(EditSchedule(SetConstant(-5.0)))
+    assert job.run().state == "finished"
+    assert "lr must be a learning rate" in events.of(EditRefused)[0].message
+
+
+class Sabotage:
+    """A forward hook that breaks the model's output at chosen forward calls (counting training calls only)."""
+
+    def __init__(self, model, when, how):
+        self.calls, self.when, self.how = 0, when, how
+        self.handle = model.register_forward_hook(self)
+
+    def __call__(self, module, inputs, output):
+        if not module.training:
+            return output
+        self.calls += 1
+        return self.how(output) if self.when(self.calls) else output
+
+
+def test_nan_loss_pauses_then_roll_back_with_a_lower_lr(digits16):
+    job, events = make_job(digits16, epochs=2)
+    Sabotage(job.session.model, lambda n: n == 30, lambda out: out * float("nan"))
+    thread = start_job(job)
+    events.wait_for(lambda ev: ev.of(FaultRaised))
+    fault = events.of(FaultRaised)[0]
+    assert fault.kind == "nan_loss" and fault.step == 29 and fault.can_roll_back
+    assert "step 29" in fault.message and "Roll back to step 22" in fault.advice
+    assert job.state == "paused"
+    job.send(RollBack(0.1))
+    thread.join(60)
+    assert events.of(RolledBack)[0].step == 22 and events.states()[-1] == "finished"
+    last = job.run_schedule.edits[-1]
+    assert (last.step, last.edit.reason) == (22, "rollback")
+    steps, losses, lrs, _ = events.steps()
+    after = steps >= 22
+    assert np.all(np.isfinite(losses[-22:])) and np.allclose(lrs[after][-22:, 1], 0.1 * job.run_schedule.timeline.pieces[0].schedule.lrs(np.arange(22, 44)))
+
+
+def test_exploding_loss_pauses(digits16):
+    job, events = make_job(digits16, epochs=2)
+    Sabotage(job.session.model, lambda n: n > 26, lambda out: out * 1e4)
+    thread = start_job(job)
+    events.wait_for(lambda ev: ev.of(FaultRaised))
+    assert events.of(FaultRaised)[0].kind == "exploding_loss"
+    job.send(Stop())
+    thread.join(30)
+
+
+def test_out_of_memory_pauses_and_resume_retries_the_step(digits16):
+    job, events = make_job(digits16)
+
+    def boom(_output):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    Sabotage(job.session.model, lambda n: n == 6, boom)
+    thread = start_job(job)
+    events.wait_for(lambda ev: ev.of(FaultRaised))
+    fault = events.of(FaultRaised)[0]
+    assert fault.kind == "out_of_memory" and fault.step == 5
+    assert "batch size 64" in fault.message and "Lower the batch size to 32" in fault.advice
+    job.send(Resume())
+    thread.join(60)
+    steps = events.steps()[0]
+    assert events.states()[-1] == "finished" and np.array_equal(steps, np.arange(22))
+
+
+def test_a_crash_inside_training_fails_the_run_without_raising(digits16):
+    job, events = make_job(digits16)
+
+    def bug(_output):
+        raise KeyError("a bug")
+
+    Sabotage(job.session.model, lambda n: n == 3, bug)
+    outcome = job.run()
+    assert outcome.state == "failed" and "KeyError" in outcome.message
+    assert events.of(StateChanged)[-1].state == "failed"
