@@ -24,3 +24,9 @@ class ScheduleFileError(LrscopeError):
 
 class RunStoreError(LrscopeError):
     """A run directory or runs root that cannot be read or written."""
+
+
+def first_line(error: BaseException, limit: int = 160) -> str:
+    """The first line of an exception's message (its type name when the message is empty)."""
+    lines = str(error).strip().splitlines()
+    return (lines[0] if lines else type(error).__name__)[:limit]

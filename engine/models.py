@@ -12,7 +12,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .errors import ConfigError
+from .errors import ConfigError, first_line
 
 GROUPS = ("backbone", "head")
 
@@ -98,7 +98,7 @@ def load_weights(model: nn.Module, path: Path | str) -> tuple[int, list[str]]:
     except FileNotFoundError:
         raise ConfigError("weights", f"{path}: no such file") from None
     except Exception as error:
-        raise ConfigError("weights", f"{path}: not a PyTorch weights file ({str(error).splitlines()[0][:160]})") from None
+        raise ConfigError("weights", f"{path}: not a PyTorch weights file ({first_line(error)})") from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):

@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from ..atomic import write_atomically
-from ..errors import RunStoreError
+from ..errors import RunStoreError, first_line
 
 KEEP = 3
 FOLDER = "checkpoints"
@@ -37,7 +37,7 @@ def load_latest_checkpoint(run_dir: Path, warn=lambda text: None) -> dict:
         try:
             payload = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as error:  # a truncated or hand-edited file: try the one before
-            warn(f"{path.name} cannot be read ({str(error).splitlines()[0][:120]}); trying the checkpoint before it")
+            warn(f"{path.name} cannot be read ({first_line(error)}); trying the checkpoint before it")
             continue
         if isinstance(payload, dict) and payload.get("format") == "lrscope.checkpoint":
             return payload

@@ -61,10 +61,10 @@ class TrainingJob:
 
     def __init__(self, config: TrainConfig, dataset: PreparedDataset, *, run_schedule: RunSchedule | None = None,
                  bus: EventBus | None = None, store: Any = None, resume: dict | None = None,
-                 flush_interval: float = 0.1):
+                 flush_interval: float = 0.1, inbox: Inbox | None = None):
         self.config, self.dataset = config, dataset
         self.bus = bus or EventBus()
-        self.inbox = Inbox()
+        self.inbox = inbox or Inbox()
         self.store = store
         self.session = build_session(config, dataset, log=self._log, on_skip=self._skipped)
         self.run_schedule = run_schedule or default_run_schedule(config, self.session.steps_per_epoch)

@@ -1,0 +1,93 @@
+"""The headless CLI end to end on the sample: train, range-test, schedule, runs, show; errors exit 2."""
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from helpers import ROOT, SAMPLE
+
+from engine.cli import run_cli
+
+QUICK = ["--image-size", "16", "--epochs", "1"]
+
+
+def cli(capsys, *args):
+    code = run_cli([str(a) for a in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_train_json_then_runs_show_and_csv(capsys, tmp_path):
+    code, out, err = cli(capsys, "train", "--data", SAMPLE, *QUICK, "--json", "--export-schedule", tmp_path / "s.json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["state"] == "finished" and result["steps"] == 22 and 0 < result["val_accuracy"] <= 1
+    assert "epoch 1/1" in err and os.path.isdir(result["run_dir"])
+    assert result["library_file"].endswith(".lrschedule.json") and os.path.exists(result["library_file"])
+
+    code, out, _ = cli(capsys, "runs")
+    assert code == 0 and os.path.basename(result["run_dir"]) in out and "finished" in out and "22/22" in out
+
+    run_id = os.path.basename(result["run_dir"])
+    code, out, _ = cli(capsys, "show", run_id[:20])
+    assert code == 0 and "state      finished" in out and "epoch   1" in out
+
+    code, out, _ = cli(capsys, "show", run_id, "--csv")
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0] == ["step", "epoch", "loss", "lr_backbone", "lr_head", "momentum"] and len(rows) == 23
+
+    code, out, _ = cli(capsys, "schedule", "show", tmp_path / "s.json")
+    assert code == 0 and "dataset     digits" in out and "length      22 steps" in out
+    code, _, _ = cli(capsys, "schedule", "plot", tmp_path / "s.json", "-o", tmp_path / "s.png")
+    assert code == 0 and (tmp_path / "s.png").stat().st_size > 1000
+
+
+def test_range_test_json_and_export(capsys, tmp_path):
+    code, out, err = cli(capsys, "range-test", "--data", SAMPLE, "--image-size", "16", "--iters", "40", "--json",
+                         "--csv", tmp_path / "curve.csv", "--export-schedule", tmp_path / "s.json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert {s["method"] for s in result["suggestions"]} == {"steepest", "valley", "min_loss/10", "min_loss"}
+    assert result["recommended"]["one_cycle_max_lr"] > 0 and len(result["curve"]["lr"]) > 8
+    assert "sweep: about" in err
+    assert (tmp_path / "curve.csv").read_text().startswith("lr,loss,smoothed")
+    code, out, _ = cli(capsys, "schedule", "show", tmp_path / "s.json")
+    assert "range test  constant" in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--data", "/no/such/folder"], "/no/such/folder: no such folder"),
+    (["train", "--data", SAMPLE, "--lr", "0"], "--lr: must be above 0"),
+    (["train", "--data", SAMPLE, "--batch-size", "0"], "--batch-size: must be at least 1"),
+    (["train", "--data", SAMPLE, "--device", "cuda:7"], "device:"),
+    (["train", "--data", SAMPLE, "--weights", "/no/weights.pt"], "weights: /no/weights.pt: no such file"),
+    (["range-test", "--data", SAMPLE, "--start", "1", "--end", "0.1"], "end_lr (0.1) must be above start_lr"),
+    (["schedule", "show", "/no/file.json"], "no such file"),
+    (["show", "nothing-like-this"], "no run named 'nothing-like-this'"),
+    (["resume", "nothing-like-this"], "no run named"),
+])
+def test_usage_and_data_errors_exit_2_with_one_line(capsys, args, message):
+    code, _, err = cli(capsys, *args)
+    assert code == 2
+    lines = [line for line in err.splitlines() if line.startswith("lrscope: error:")]
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in err
+
+
+def test_a_hostile_schedule_file(capsys, tmp_path):
+    path = tmp_path / "evil.json"
+    path.write_text('{"format": "lrscope.schedule", "version": 1, "timeline": [{"start": 0, "origin": 0, "segments": '
+                    '[{"kind": "constant", "steps": 1e400, "lr": 0.1}]}], "param_groups": []}')
+    code, _, err = cli(capsys, "schedule", "show", path)
+    assert code == 2 and "lrscope: error:" in err and "too large" in err
+
+
+def test_the_console_script_runs_without_a_display():
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    done = subprocess.run([sys.executable, str(ROOT / "main.py")], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "no display found" in done.stderr and "xvfb-run" in done.stderr
+    done = subprocess.run([sys.executable, str(ROOT / "main.py"), "--help"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "range-test" in done.stdout

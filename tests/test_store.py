@@ -1,0 +1,233 @@
+"""Runs that survive: the store, resume, kills, Ctrl-C, stops in awkward places, bad roots and files."""
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from helpers import ROOT, SAMPLE, Events, start_job, tiny_config
+
+from engine.cli import run_cli
+from engine.commands import Stop
+from engine.errors import RunStoreError
+from engine.store import RunStore, list_runs, load_latest_checkpoint, read_epochs, read_meta, read_steps
+from engine.training import evaluate as evaluate_module
+from engine.training.job import TrainingJob
+
+TRAIN = ["train", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "3"]
+
+
+def stored_job(digits16, root, **changes):
+    job = TrainingJob(tiny_config(**changes), digits16)
+    store = RunStore.create(root, job.config.to_dict(), digits16.summary.to_dict(), emit=job.bus.emit)
+    job.store = store
+    job.bus.subscribe(store.on_event)
+    return job, store
+
+
+def test_the_store_holds_metrics_edits_and_checkpoints(digits16, tmp_path):
+    job, store = stored_job(digits16, tmp_path, epochs=2)
+    job.run()
+    store.close()
+    steps = read_steps(store.run_dir)
+    assert np.array_equal(steps["step"], np.arange(44)) and steps["lrs"].shape == (44, 2)
+    assert [row["epoch"] for row in read_epochs(store.run_dir)] == [0, 1]
+    meta = read_meta(store.run_dir)
+    assert meta["state"] == "finished" and json.loads(meta["dataset"])["name"] == "digits"
+    assert json.loads(meta["run_schedule"])["total_steps"] == 44
+    assert sorted(p.name for p in (store.run_dir / "checkpoints").iterdir()) == ["step-0000000022.pt", "step-0000000044.pt"]
+    with sqlite3.connect(store.run_dir / "run.sqlite") as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def run_cli_json(capsys, *args):
+    assert run_cli([str(a) for a in args]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def losses(run_dir):
+    return read_steps(run_dir)["loss"], read_steps(run_dir)["lrs"]
+
+
+def test_stop_then_resume_equals_an_uninterrupted_run(digits16, tmp_path, capsys):
+    reference, reference_store = stored_job(digits16, tmp_path / "a", epochs=3)
+    reference.run()
+    reference_store.close()
+    job, store = stored_job(digits16, tmp_path / "b", epochs=3)
+    events = Events()
+    job.bus.subscribe(events)
+    job.bus.subscribe(lambda e: job.send(Stop()) if getattr(e, "epoch", None) == 0 else None)
+    assert job.run().state == "stopped"
+    store.close()
+    assert read_meta(store.run_dir)["state"] == "stopped"
+    resumed = run_cli_json(capsys, "resume", store.run_id, "--runs-dir", tmp_path / "b", "--json")
+    assert resumed["state"] == "finished" and resumed["steps"] == 66
+    ours, theirs = losses(store.run_dir), losses(reference_store.run_dir)
+    assert np.array_equal(ours[0], theirs[0]) and np.array_equal(ours[1], theirs[1])
+    assert resumed["val_accuracy"] == reference.metrics["val_accuracy"]
+
+
+def test_stop_during_validation_resumes_with_that_validation(digits16, tmp_path, capsys, monkeypatch):
+    job, store = stored_job(digits16, tmp_path, epochs=2)
+    real = evaluate_module.evaluate
+
+    def interrupted(session, batches, stop=None, **kwargs):
+        job.send(Stop())
+        return real(session, batches, stop, **kwargs)
+
+    monkeypatch.setattr("engine.training.job.evaluate", interrupted)
+    assert job.run().state == "stopped" and job.step == 22
+    store.close()
+    payload = load_latest_checkpoint(store.run_dir)
+    assert payload["step"] == 22 and payload["epoch_end_pending"]
+    monkeypatch.setattr("engine.training.job.evaluate", real)
+    resumed = run_cli_json(capsys, "resume", store.run_dir, "--json")
+    assert [row["epoch"] for row in read_epochs(store.run_dir)] == [0, 1] and resumed["steps"] == 44
+
+
+def wait_for_steps(run_dir_parent, count, process, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read()
+        runs = [p for p in run_dir_parent.iterdir()] if run_dir_parent.exists() else []
+        if runs and (runs[0] / "run.sqlite").exists():
+            try:
+                with sqlite3.connect(f"file:{runs[0] / 'run.sqlite'}?mode=ro", uri=True) as db:
+                    done = db.execute("SELECT COUNT(*) FROM steps").fetchone()[0]
+            except sqlite3.OperationalError:
+                done = 0
+            if done >= count:
+                return runs[0]
+        time.sleep(0.05)
+    raise AssertionError("the training process did not reach the step in time")
+
+
+def launch(tmp_path, name, *extra):
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.Popen([sys.executable, str(ROOT / "main.py"), *TRAIN, "--runs-dir", str(tmp_path / name), "--checkpoint-every", "5", *extra],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_sigkill_at_a_random_step_then_resume_equals_uninterrupted(tmp_path, capsys):
+    reference = run_cli_json(capsys, *TRAIN, "--runs-dir", tmp_path / "ref", "--json")
+    process = launch(tmp_path, "killed")
+    kill_at = random.Random().randint(8, 55)
+    run_dir = wait_for_steps(tmp_path / "killed", kill_at, process)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=30)
+    steps = read_steps(run_dir)["step"]
+    assert len(steps) >= kill_at and read_meta(run_dir)["state"] == "running"
+    assert list_runs(tmp_path / "killed")[0][0].state == "interrupted"
+    resumed = run_cli_json(capsys, "resume", run_dir.name, "--runs-dir", tmp_path / "killed", "--json")
+    assert resumed["state"] == "finished"
+    ours, theirs = losses(run_dir), losses(reference["run_dir"])
+    assert np.array_equal(ours[0], theirs[0]) and np.array_equal(ours[1], theirs[1]), f"killed at step {kill_at}"
+
+
+def test_ctrl_c_stops_cleanly_and_the_run_is_resumable(tmp_path):
+    process = launch(tmp_path, "interrupted")
+    run_dir = wait_for_steps(tmp_path / "interrupted", 10, process)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 0 and "Traceback" not in err
+    assert "stopping at the next step" in err and "can be resumed" in err
+    assert read_meta(run_dir)["state"] == "stopped"
+    assert load_latest_checkpoint(run_dir)["step"] >= 10
+
+
+def test_an_unwritable_runs_root_says_what_to_do(tmp_path, monkeypatch):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(RunStoreError, match="cannot create a run folder in .*choose another place with --runs-dir"):
+        RunStore.create(tmp_path / "file", {}, {"name": "x"})
+
+
+def test_a_full_disk_during_a_run_warns_and_training_goes_on(digits16, tmp_path, monkeypatch):
+    from engine.events import LogLine
+    from engine.store import writer
+
+    job, store = stored_job(digits16, tmp_path)
+    events = Events()
+    job.bus.subscribe(events)
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(writer, "write_checkpoint", full)
+    assert job.run().state == "finished"
+    store.close()
+    warnings = [e.text for e in events.of(LogLine) if e.level == "warning"]
+    assert len(warnings) == 1 and "No space left on device" in warnings[0] and "training goes on" in warnings[0]
+
+
+def test_a_corrupt_checkpoint_falls_back_to_the_one_before(digits16, tmp_path):
+    job, store = stored_job(digits16, tmp_path, epochs=2)
+    job.run()
+    store.close()
+    newest = sorted((store.run_dir / "checkpoints").iterdir())[-1]
+    newest.write_bytes(b"not a checkpoint")
+    notes = []
+    assert load_latest_checkpoint(store.run_dir, warn=notes.append)["step"] == 22
+    assert "cannot be read" in notes[0]
+    for path in (store.run_dir / "checkpoints").iterdir():
+        path.write_bytes(b"")
+    with pytest.raises(RunStoreError, match="none of its 2 checkpoints can be read"):
+        load_latest_checkpoint(store.run_dir)
+
+
+def test_a_checkpoint_with_code_in_it_is_refused(tmp_path):
+    import torch
+
+    folder = tmp_path / "run" / "checkpoints"
+    folder.mkdir(parents=True)
+    torch.save({"format": "lrscope.checkpoint", "evil": os.system}, folder / "step-0000000001.pt")
+    notes = []
+    with pytest.raises(RunStoreError, match="none of its 1 checkpoints can be read"):
+        load_latest_checkpoint(tmp_path / "run", warn=notes.append)
+    assert "step-0000000001.pt cannot be read (Weights only load failed" in notes[0]
+
+
+def test_a_thousand_commands_from_other_threads_apply_in_order(digits16, tmp_path):
+    import threading
+
+    from engine.commands import EditSchedule, Pause, Resume
+    from engine.schedules import ScaleRest, SetConstant
+
+    job, store = stored_job(digits16, tmp_path, epochs=4)
+    thread = start_job(job)
+    sent = {}
+
+    def sender(index):
+        rng = random.Random(index)
+        sent[index] = []
+        for n in range(250):
+            if n % 25 == 0:
+                job.send(Pause())
+                job.send(Resume())
+            if rng.random() < 0.5:
+                edit = ScaleRest(1.0 + (index * 1000 + n) * 1e-7)
+            else:
+                edit = SetConstant(0.01 + (index * 1000 + n) * 1e-7)
+            sent[index].append(edit)
+            job.send(EditSchedule(edit))
+
+    senders = [threading.Thread(target=sender, args=(i,), name=f"lrscope-sender-{i}") for i in range(4)]
+    for s in senders:
+        s.start()
+    for s in senders:
+        s.join(60)
+    job.send(Resume())
+    thread.join(120)
+    store.close()
+    assert job.state == "finished"
+    applied = [r.edit for r in job.run_schedule.edits]
+    assert len(applied) == 1000
+    for index, edits in sent.items():
+        assert [e for e in applied if e in edits] == edits
+    rows = sqlite3.connect(store.run_dir / "run.sqlite").execute("SELECT COUNT(*) FROM edits").fetchone()[0]
+    assert rows == 1000
