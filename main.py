@@ -31,7 +31,10 @@ def gui_parser() -> argparse.ArgumentParser:
     """Options of the desktop app."""
     parser = argparse.ArgumentParser(prog="lrscope [gui]", description="Open the lrscope desktop app.")
     parser.add_argument("--data", type=Path, help="dataset folder to open (default: the last one, or the bundled digits sample)")
-    parser.add_argument("--quit-after", type=float, metavar="SECONDS", help="close the window after SECONDS (for smoke tests)")
+    parser.add_argument("--quit-after", type=float, metavar="SECONDS",
+                        help="close the window after SECONDS (with --start: SECONDS after the run ends); for smoke tests")
+    parser.add_argument("--start", action="store_true", help="start training as soon as the dataset is open")
+    parser.add_argument("--screenshot", type=Path, metavar="FILE", help="with --quit-after: save the screen to FILE just before closing")
     return parser
 
 
@@ -52,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         from gui.app import run_app
 
-        return run_app(data=args.data, sample=SAMPLE, quit_after=args.quit_after)
+        return run_app(data=args.data, sample=SAMPLE, quit_after=args.quit_after, start=args.start, screenshot=args.screenshot)
     from engine.cli import run_cli
 
     return run_cli(argv)

@@ -6,8 +6,8 @@ schedule's group multipliers can give pretrained layers a smaller LR.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch import nn

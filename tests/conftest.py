@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from pathlib import Path
 
 import pytest
 from helpers import SAMPLE, write_image

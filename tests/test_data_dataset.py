@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from helpers import CAMERA2, SAMPLE, write_image
+from helpers import CAMERA2, SAMPLE
 
 from engine.data import dataset as dataset_module
 from engine.data import prepare_dataset

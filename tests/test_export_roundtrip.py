@@ -12,7 +12,7 @@ from engine.commands import EditSchedule, Resume
 from engine.data import prepare_dataset
 from engine.events import StepsLogged
 from engine.export import tuned_document
-from engine.schedules import ReplaceRest, Schedule, Cosine, load_schedule, save_schedule
+from engine.schedules import Cosine, ReplaceRest, Schedule, load_schedule, save_schedule
 from engine.training.job import TrainingJob
 
 

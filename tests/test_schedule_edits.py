@@ -3,8 +3,22 @@
 import numpy as np
 import pytest
 
-from engine.schedules import (ChangeSegment, Constant, Cosine, Linear, ReplaceRest, Restretch, RunSchedule, ScaleRest, Schedule,
-                              SetConstant, SetPeak, Timeline, Undo)
+from engine.schedules import (
+    ChangeSegment,
+    Constant,
+    Cosine,
+    Linear,
+    ReplaceRest,
+    Restretch,
+    Revise,
+    RunSchedule,
+    ScaleRest,
+    Schedule,
+    SetConstant,
+    SetPeak,
+    Timeline,
+    Undo,
+)
 from engine.schedules.history_codec import run_schedule_from_dict, run_schedule_to_dict
 
 
@@ -40,6 +54,13 @@ def test_change_one_segment_keeps_its_place_on_the_axis():
     edited = base().apply(ChangeSegment(1, {"end_lr": 0.02}), 60, 0.05)
     assert edited.timeline.lr_at(99) > 0.02 and edited.timeline.lr_at(100) == pytest.approx(0.02)
     assert "end_lr 0.0→0.02" in edited.edits[-1].summary
+
+
+def test_revise_keeps_the_schedule_on_its_axis():
+    run = base()
+    revised = run.timeline.pieces[0].schedule.replace_segment(1, end_lr=0.05)
+    edited = run.apply(Revise(revised), 30, 0.1)
+    assert edited.timeline.lr_at(30) == pytest.approx(revised.lr_at(30)) and edited.timeline.pieces[-1].origin == 0
 
 
 def test_set_constant_and_set_peak():

@@ -10,8 +10,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.errors import ScheduleFileError
-from engine.schedules import (Constant, Cosine, OneCycle, PlateauRule, RunSchedule, ScaleRest, Schedule, Timeline, load_schedule,
-                              parse_schedule, save_schedule, schedule_document)
+from engine.schedules import (
+    Constant,
+    OneCycle,
+    PlateauRule,
+    RunSchedule,
+    ScaleRest,
+    Schedule,
+    Timeline,
+    load_schedule,
+    parse_schedule,
+    save_schedule,
+    schedule_document,
+)
 
 
 def document():

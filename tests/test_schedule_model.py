@@ -3,8 +3,23 @@
 import numpy as np
 import pytest
 
-from engine.schedules import (SHAPES, Constant, Cosine, CosineRestarts, Cyclic, Exponential, Keypoints, Linear, MultiStep,
-                              OneCycle, Piece, Polynomial, Schedule, StepDecay, Timeline)
+from engine.schedules import (
+    SHAPES,
+    Constant,
+    Cosine,
+    CosineRestarts,
+    Cyclic,
+    Exponential,
+    Keypoints,
+    Linear,
+    MultiStep,
+    OneCycle,
+    Piece,
+    Polynomial,
+    Schedule,
+    StepDecay,
+    Timeline,
+)
 from engine.schedules.presets import PRESETS, peak_lr, preset, with_peak_lr
 
 EXAMPLES = [
@@ -108,3 +123,13 @@ def test_presets_peak_at_the_lr(kind):
     schedule = preset(kind, 0.3, 200)
     assert schedule.total_steps == 200 and peak_lr(schedule) == pytest.approx(0.3, rel=1e-3)
     assert peak_lr(with_peak_lr(schedule, 0.07)) == pytest.approx(0.07)
+
+
+@pytest.mark.parametrize("kind", sorted(SHAPES))
+def test_default_segments_are_valid_and_start_at_the_lr(kind):
+    from engine.schedules.presets import default_segment
+
+    segment = default_segment(kind, 200, 0.05)
+    segment.validate()
+    assert segment.kind == kind and segment.steps == 200
+    assert segment.first_lr() == pytest.approx(0.05 / 10 if kind == "cyclic" else (0.05 / 25 if kind == "one_cycle" else 0.05))

@@ -5,8 +5,19 @@ import pytest
 import torch
 
 from engine.errors import ScheduleFileError
-from engine.schedules import (Cosine, OneCycle, PlateauRule, PlateauTracker, RunSchedule, ScaleRest, Schedule, Timeline,
-                              load_schedule, save_schedule, schedule_document)
+from engine.schedules import (
+    Cosine,
+    OneCycle,
+    PlateauRule,
+    PlateauTracker,
+    RunSchedule,
+    ScaleRest,
+    Schedule,
+    Timeline,
+    load_schedule,
+    save_schedule,
+    schedule_document,
+)
 from engine.schedules.library import ScheduleLibrary, differences
 
 

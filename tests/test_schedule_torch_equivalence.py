@@ -8,8 +8,18 @@ from hypothesis import strategies as st
 from torch.optim import lr_scheduler as sched
 
 from engine.schedules import (
-    Constant, Cosine, CosineRestarts, Cyclic, Exponential, Linear, MultiStep, OneCycle, Polynomial, Schedule,
-    StepDecay, Timeline,
+    Constant,
+    Cosine,
+    CosineRestarts,
+    Cyclic,
+    Exponential,
+    Linear,
+    MultiStep,
+    OneCycle,
+    Polynomial,
+    Schedule,
+    StepDecay,
+    Timeline,
 )
 
 BASE = 0.1

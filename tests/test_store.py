@@ -21,6 +21,7 @@ from engine.training import evaluate as evaluate_module
 from engine.training.job import TrainingJob
 
 TRAIN = ["train", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "3"]
+LONG_TRAIN = ["train", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "8", "--batch-size", "32"]
 
 
 def stored_job(digits16, root, **changes):
@@ -110,14 +111,14 @@ def wait_for_steps(run_dir_parent, count, process, timeout=120):
 
 def launch(tmp_path, name, *extra):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, str(ROOT / "main.py"), *TRAIN, "--runs-dir", str(tmp_path / name), "--checkpoint-every", "5", *extra],
+    return subprocess.Popen([sys.executable, str(ROOT / "main.py"), *LONG_TRAIN, "--runs-dir", str(tmp_path / name), "--checkpoint-every", "5", *extra],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def test_sigkill_at_a_random_step_then_resume_equals_uninterrupted(tmp_path, capsys):
-    reference = run_cli_json(capsys, *TRAIN, "--runs-dir", tmp_path / "ref", "--json")
+    reference = run_cli_json(capsys, *LONG_TRAIN, "--runs-dir", tmp_path / "ref", "--json")
     process = launch(tmp_path, "killed")
-    kill_at = random.Random().randint(8, 55)
+    kill_at = random.Random().randint(8, 150)
     run_dir = wait_for_steps(tmp_path / "killed", kill_at, process)
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=30)
@@ -227,7 +228,7 @@ def test_a_thousand_commands_from_other_threads_apply_in_order(digits16, tmp_pat
     assert job.state == "finished"
     applied = [r.edit for r in job.run_schedule.edits]
     assert len(applied) == 1000
-    for index, edits in sent.items():
+    for edits in sent.values():
         assert [e for e in applied if e in edits] == edits
     rows = sqlite3.connect(store.run_dir / "run.sqlite").execute("SELECT COUNT(*) FROM edits").fetchone()[0]
     assert rows == 1000

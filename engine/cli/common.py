@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from ..config import MODEL_NAMES, OPTIMIZER_NAMES, TrainConfig
 from ..schedules.presets import PRESETS
+from ..store.paths import cache_root
 
 USAGE_ERROR = 2
 
@@ -60,16 +60,10 @@ def config_from(args: argparse.Namespace) -> TrainConfig:
 
 
 def cache_dir(args: argparse.Namespace) -> Path | None:
-    """The decode cache folder: --cache-dir, $LRSCOPE_CACHE_DIR, or the user cache folder; None with --no-cache."""
+    """The decode cache folder (--cache-dir, $LRSCOPE_CACHE_DIR or the user cache folder); None with --no-cache."""
     if getattr(args, "no_cache", False):
         return None
-    if getattr(args, "cache_dir", None):
-        return args.cache_dir
-    if os.environ.get("LRSCOPE_CACHE_DIR"):
-        return Path(os.environ["LRSCOPE_CACHE_DIR"])
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("lrscope")) / "datasets"
+    return cache_root(getattr(args, "cache_dir", None))
 
 
 def say(text: str) -> None:

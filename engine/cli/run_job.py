@@ -6,7 +6,8 @@ import contextlib
 import json
 import signal
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from ..commands import Stop
 from ..store.writer import RunStore

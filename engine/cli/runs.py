@@ -9,16 +9,13 @@ import math
 import sys
 from pathlib import Path
 
-from ..config import TrainConfig
-from ..errors import ConfigError
-from ..store.checkpoints import load_latest_checkpoint
+from ..resume import prepare_resume
 from ..store.paths import runs_root
 from ..store.reader import find_run, list_runs, read_epochs, read_meta, read_steps, read_table, run_info
 from ..store.writer import RunStore
 from ..training.job import TrainingJob
-from .common import CliError, say
+from .common import cache_dir, say
 from .run_job import execute, report
-from .setup import open_dataset
 
 
 def add_parsers(commands) -> None:
@@ -96,21 +93,8 @@ def write_steps_csv(run_dir: Path, groups: list[str]) -> None:
 def resume_command(args: argparse.Namespace) -> int:
     """Continue a run from its last checkpoint, with the same schedule and edits."""
     run_dir = find_run(runs_root(args.runs_dir), args.run)
-    meta = read_meta(run_dir)
-    if meta.get("state") == "finished":
-        raise CliError(f"{run_dir.name}: the run already finished; nothing to resume")
-    saved = json.loads((run_dir / "config.json").read_text())
-    try:
-        config = TrainConfig.from_dict(saved["config"])
-    except (ConfigError, TypeError, KeyError) as error:
-        raise CliError(f"{run_dir}/config.json: cannot be used ({error})") from None
-    dataset = open_dataset(config, args)
-    expected = saved["dataset"].get("fingerprint")
-    if dataset.summary.fingerprint != expected:
-        raise CliError(f"{config.data}: the dataset changed since the run started (fingerprint {expected} → "
-                       f"{dataset.summary.fingerprint}); resuming would not continue the same run")
-    payload = load_latest_checkpoint(run_dir, warn=lambda text: say(f"warning: {text}"))
-    job = TrainingJob(config, dataset, resume=payload)
+    setup = prepare_resume(run_dir, cache_dir(args), warn=lambda text: say(f"warning: {text}"))
+    job = TrainingJob(setup.config, setup.dataset, resume=setup.checkpoint)
     store = RunStore(run_dir, emit=job.bus.emit)
     job.store = store
     job.bus.subscribe(store.on_event)

@@ -9,7 +9,7 @@ worker processes, for datasets larger than the memory budget.
 from __future__ import annotations
 
 import sys
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -14,8 +14,16 @@ from .fingerprint import fingerprint
 from .folder import FolderScan, scan_folder
 from .images import BadImage, load_image
 from .split import stratified_split
-from .summary import (DatasetSummary, channel_stats, choose_channels, choose_resolution, class_counts, read_headers,
-                      sample_indices, size_stats)
+from .summary import (
+    DatasetSummary,
+    channel_stats,
+    choose_channels,
+    choose_resolution,
+    class_counts,
+    read_headers,
+    sample_indices,
+    size_stats,
+)
 
 DEFAULT_MEMORY_BUDGET = 2 * 1024**3
 STATS_SAMPLE = 2000

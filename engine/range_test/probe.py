@@ -4,7 +4,7 @@ same held-out batches, so no LR inherits the damage done by the ones before it."
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

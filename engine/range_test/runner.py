@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from itertools import count
-from typing import Callable, Iterator
 
 import torch
 
 from ..events import Event, RangeTestFinished, RangeTestProgress, RangeTestStarted
-from ..schedules.torch_adapter import group_multipliers
 from ..schedules.timeline import Timeline
+from ..schedules.torch_adapter import group_multipliers
 from ..training.evaluate import evaluate
 from ..training.session import Session
 from ..training.state import capture, preserved, restore

@@ -8,16 +8,41 @@ Usable without lrscope's app::
         ...; optimizer.step(); scheduler.step()
 """
 
-from .edits import ChangeSegment, Edit, EditRecord, ReplaceRest, Restretch, RunSchedule, ScaleRest, SetConstant, SetPeak, Undo
+from .edits import (
+    ChangeSegment,
+    Edit,
+    EditRecord,
+    ReplaceRest,
+    Restretch,
+    Revise,
+    RunSchedule,
+    ScaleRest,
+    SetConstant,
+    SetPeak,
+    Undo,
+)
 from .plateau import PlateauRule, PlateauTracker
 from .schedule import Schedule
 from .schedule_file import ScheduleFile, load_schedule, parse_schedule, save_schedule, schedule_document
-from .shapes import SHAPES, Constant, Cosine, CosineRestarts, Cyclic, Exponential, Keypoints, Linear, MultiStep, OneCycle, Polynomial, StepDecay
+from .shapes import (
+    SHAPES,
+    Constant,
+    Cosine,
+    CosineRestarts,
+    Cyclic,
+    Exponential,
+    Keypoints,
+    Linear,
+    MultiStep,
+    OneCycle,
+    Polynomial,
+    StepDecay,
+)
 from .timeline import Piece, Timeline
 
 __all__ = [
     "SHAPES", "ChangeSegment", "Constant", "Cosine", "CosineRestarts", "Cyclic", "Edit", "EditRecord", "Exponential",
     "Keypoints", "Linear", "MultiStep", "OneCycle", "Piece", "PlateauRule", "PlateauTracker", "Polynomial",
-    "ReplaceRest", "Restretch", "RunSchedule", "ScaleRest", "Schedule", "ScheduleFile", "SetConstant", "SetPeak", "StepDecay",
+    "ReplaceRest", "Restretch", "Revise", "RunSchedule", "ScaleRest", "Schedule", "ScheduleFile", "SetConstant", "SetPeak", "StepDecay",
     "Timeline", "Undo", "load_schedule", "parse_schedule", "save_schedule", "schedule_document",
 ]

@@ -47,7 +47,7 @@ def line_chart(path: Path, x: np.ndarray, series: dict[str, np.ndarray], *, titl
     for tick in _ticks(x_low, x_high, False):
         px, _ = to_px(tick, 10**low if log_y else low)
         draw.text((px, HEIGHT - BOTTOM + 6), f"{tick:.6g}", fill="black", font=font, anchor="mt")
-    for (name, values_), colour in zip(series.items(), COLOURS):
+    for values_, colour in zip(series.values(), COLOURS):
         keep = np.isfinite(values_) & ((values_ > 0) if log_y else True)
         points = [to_px(a, b) for a, b in zip(x[keep], values_[keep])]
         if len(points) > 1:

@@ -47,6 +47,14 @@ class ChangeSegment(Edit):
 
 
 @dataclass(frozen=True)
+class Revise(Edit):
+    """Replace the schedule in force by a revised version that keeps its place on the step axis."""
+
+    kind = "revise"
+    schedule: Schedule
+
+
+@dataclass(frozen=True)
 class ScaleRest(Edit):
     """Multiply every LR from now on by ``factor``."""
 
@@ -151,6 +159,8 @@ def _piece_for(edit: Edit, current: Piece, step: int, current_lr: float, total: 
         return Piece(step, step, schedule), f"replaced the rest with {describe_schedule(schedule)}"
     if isinstance(edit, ChangeSegment):
         return _changed_segment(edit, current, step)
+    if isinstance(edit, Revise):
+        return Piece(step, current.origin, edit.schedule), f"revised the schedule: {describe_schedule(edit.schedule)}"
     if isinstance(edit, ScaleRest):
         _check_positive("factor", edit.factor)
         return Piece(step, current.origin, current.schedule.scaled(edit.factor)), f"scaled the rest ×{edit.factor:.4g}"

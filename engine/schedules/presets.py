@@ -5,7 +5,20 @@ from __future__ import annotations
 import numpy as np
 
 from .schedule import Schedule
-from .shapes import Constant, Cosine, Linear, OneCycle
+from .shapes import (
+    Constant,
+    Cosine,
+    CosineRestarts,
+    Cyclic,
+    Exponential,
+    Keypoints,
+    Linear,
+    MultiStep,
+    OneCycle,
+    Polynomial,
+    Shape,
+    StepDecay,
+)
 
 PRESETS = ("constant", "cosine", "warmup_cosine", "one_cycle")
 
@@ -35,3 +48,25 @@ def with_peak_lr(schedule: Schedule, lr: float) -> Schedule:
     if peak <= 0:
         raise ValueError("the schedule's LR is 0 everywhere, so it cannot be scaled to a peak")
     return schedule.scaled(lr / peak)
+
+
+def default_segment(kind: str, steps: int, lr: float) -> Shape:
+    """A new segment of ``kind`` lasting ``steps`` that starts near ``lr`` (what "Add segment" inserts)."""
+    steps, lr = max(2, int(steps)), float(lr) if lr > 0 else 0.01
+    quarter = max(1, steps // 4)
+    makers = {
+        "constant": lambda: Constant(steps=steps, lr=lr),
+        "linear": lambda: Linear(steps=steps, start_lr=lr, end_lr=lr / 10),
+        "exponential": lambda: Exponential(steps=steps, start_lr=lr, gamma=0.01 ** (1 / steps)),
+        "step": lambda: StepDecay(steps=steps, start_lr=lr, step_size=quarter),
+        "multistep": lambda: MultiStep(steps=steps, start_lr=lr, milestones=(steps // 2, 3 * steps // 4)),
+        "cosine": lambda: Cosine(steps=steps, start_lr=lr),
+        "cosine_restarts": lambda: CosineRestarts(steps=steps, start_lr=lr, period=quarter),
+        "polynomial": lambda: Polynomial(steps=steps, start_lr=lr, power=2.0),
+        "one_cycle": lambda: OneCycle(steps=max(steps, 10), max_lr=lr),
+        "cyclic": lambda: Cyclic(steps=steps, base_lr=lr / 10, max_lr=lr, step_size_up=max(1, steps // 8), step_size_down=max(1, steps // 8)),
+        "keypoints": lambda: Keypoints(steps=steps, points=((0.0, lr), (steps / 2, lr / 3), (float(steps), lr / 30)), interpolation="log"),
+    }
+    if kind not in makers:
+        raise ValueError(f"unknown segment kind {kind!r}")
+    return makers[kind]()

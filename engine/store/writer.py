@@ -11,14 +11,25 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 from ..atomic import write_text_atomically
 from ..errors import RunStoreError
-from ..events import (CheckpointSaved, EpochEnded, Event, FaultRaised, LogLine, RangeTestFinished, RolledBack, RunStarted,
-                      ScheduleChanged, StateChanged, StepsLogged)
+from ..events import (
+    CheckpointSaved,
+    EpochEnded,
+    Event,
+    FaultRaised,
+    LogLine,
+    RangeTestFinished,
+    RolledBack,
+    RunStarted,
+    ScheduleChanged,
+    StateChanged,
+    StepsLogged,
+)
 from ..schedules.history_codec import run_schedule_to_dict
 from .checkpoints import write_checkpoint
 from .database import connect

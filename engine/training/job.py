@@ -20,8 +20,17 @@ from ..commands import CancelRangeTest, Command, EditSchedule, Inbox, Pause, Res
 from ..config import TrainConfig
 from ..data.dataset import PreparedDataset
 from ..device import describe_device
-from ..events import (EditRefused, EpochEnded, EventBus, FaultRaised, LogLine, RolledBack, RunStarted,
-                      ScheduleChanged, StateChanged)
+from ..events import (
+    EditRefused,
+    EpochEnded,
+    EventBus,
+    FaultRaised,
+    LogLine,
+    RolledBack,
+    RunStarted,
+    ScheduleChanged,
+    StateChanged,
+)
 from ..schedules.edits import Edit, RunSchedule, ScaleRest
 from ..schedules.history_codec import run_schedule_from_dict, run_schedule_to_dict
 from ..schedules.plateau import PlateauTracker

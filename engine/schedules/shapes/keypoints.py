@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,8 +52,3 @@ class Keypoints(Shape):
         if any(b <= a for a, b in zip(steps, steps[1:])):
             raise ValueError("points must be in strictly increasing step order")
 
-
-def log_spaced_points(start_lr: float, end_lr: float, steps: int, count: int) -> tuple[tuple[float, float], ...]:
-    """``count`` keypoints from start_lr to end_lr, evenly spaced in step and in log LR."""
-    ratio = math.log(end_lr / start_lr)
-    return tuple((steps * i / (count - 1), start_lr * math.exp(ratio * i / (count - 1))) for i in range(count))

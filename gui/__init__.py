@@ -1,0 +1,1 @@
+"""lrscope's desktop app: thin Qt views over the engine, which runs on worker threads."""

@@ -1,0 +1,181 @@
+"""Follows a run through the bridge's signals: plots, progress, schedule, faults. GUI thread only."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QObject, Slot
+from PySide6.QtWidgets import QLabel, QMessageBox, QProgressBar
+
+from engine.commands import Resume, RollBack, Stop
+from engine.store.reader import read_epochs, read_steps
+
+from .bridge import EngineBridge
+from .panels.log_panel import LogPanel
+from .panels.schedule_editor import ScheduleEditor
+from .plots.accuracy_plot import AccuracyPlot
+from .plots.loss_plot import LossPlot
+from .plots.lr_plot import LrPlot, MomentumPlot
+
+TERMINAL = ("finished", "stopped", "failed")
+
+
+def clock(seconds: float) -> str:
+    """Seconds as h:mm:ss or m:ss."""
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+class LiveRun(QObject):
+    """Everything the window shows about the run in progress (or a past run opened read-only)."""
+
+    def __init__(self, bridge: EngineBridge, send, loss: LossPlot, lr: LrPlot, momentum: MomentumPlot, accuracy: AccuracyPlot,
+                 editor: ScheduleEditor, log: LogPanel, progress: QProgressBar, status: QLabel, parent=None):
+        super().__init__(parent)
+        self.send = send
+        self.loss, self.lr, self.momentum, self.accuracy = loss, lr, momentum, accuracy
+        self.editor, self.log, self.progress, self.status = editor, log, progress, status
+        self.total = self.per_epoch = self.step = 0
+        self.batch_size = 1
+        self.rate = 0.0
+        self.state = "idle"
+        self.run_schedule = None
+        self.run_dir = None
+        self.config: dict = {}
+        self.fault_box: QMessageBox | None = None
+        for signal, slot in ((bridge.runStarted, self.started), (bridge.stepsLogged, self.steps), (bridge.epochEnded, self.epoch),
+                             (bridge.scheduleChanged, self.schedule), (bridge.stateChanged, self.state_changed),
+                             (bridge.faultRaised, self.fault), (bridge.rolledBack, self.rolled_back), (bridge.editRefused, self.refused),
+                             (bridge.drained, self.refresh)):
+            signal.connect(slot)
+
+    @property
+    def plots(self):
+        """The step plots."""
+        return (self.loss, self.lr, self.momentum, self.accuracy)
+
+    @Slot(object)
+    def started(self, event) -> None:
+        """A run began or resumed: reset the plots (filling in the stored past when resuming)."""
+        self.total, self.per_epoch, self.step = event.total_steps, event.steps_per_epoch, event.start_step
+        self.config = event.config
+        self.batch_size = int(event.config.get("batch_size", 1))
+        self.run_dir = event.run_dir
+        for plot in self.plots:
+            plot.clear()
+        if event.start_step and event.run_dir:
+            self.load_past(event.run_dir, event.start_step)
+        self.editor.run_started(self.total)
+        self.log.add(f"run {event.run_id} on {event.device}: {event.dataset['name']}, {self.total} steps ({self.per_epoch} per epoch)")
+
+    def load_past(self, run_dir: str, before: int | None = None) -> None:
+        """Draw a stored run's steps and epochs (a resumed run's past, or a past run opened read-only)."""
+        steps = read_steps(run_dir)
+        keep = steps["step"] < before if before is not None else slice(None)
+        if np.size(steps["step"][keep]):
+            self.loss.add_steps(steps["step"][keep], steps["loss"][keep])
+            self.lr.add_steps(steps["step"][keep], steps["lrs"][keep])
+            self.momentum.add_steps(steps["step"][keep], steps["momentum"][keep])
+        for row in read_epochs(run_dir):
+            if before is None or row["step"] <= before:
+                self.loss.add_epoch(row["step"], row["val_loss"])
+                self.accuracy.add_epoch(row["step"], row["epoch"], row["val_accuracy"])
+
+    @Slot(object)
+    def steps(self, event) -> None:
+        """New steps: append to the curves (drawn at the next refresh)."""
+        self.loss.add_steps(event.steps, event.losses)
+        self.lr.add_steps(event.steps, event.lrs)
+        self.momentum.add_steps(event.steps, event.momenta)
+        self.step, self.rate = int(event.steps[-1]) + 1, event.samples_per_s
+        self.editor.set_step(self.step)
+
+    @Slot(object)
+    def epoch(self, event) -> None:
+        """An epoch ended: validation loss and accuracy."""
+        self.loss.add_epoch(event.step, event.val_loss)
+        self.accuracy.add_epoch(event.step, event.epoch, event.val_accuracy)
+        self.log.add(f"epoch {event.epoch + 1}: train loss {event.train_loss:.4f}, val loss {event.val_loss:.4f}, "
+                     f"val accuracy {100 * event.val_accuracy:.2f}%")
+
+    @Slot(object)
+    def schedule(self, event) -> None:
+        """The run's schedule changed: new planned curves, the editor follows, the edit is logged."""
+        self.run_schedule = event.run_schedule
+        timeline = event.run_schedule.timeline
+        self.total = timeline.total_steps
+        grid = np.arange(self.total + 1)
+        head = timeline.multipliers[-1][1]
+        self.lr.set_plan(grid, timeline.lrs(grid) * head)
+        self.momentum.set_plan(grid, timeline.momenta(grid))
+        self.momentum.setVisible(self.momentum.scheduled)
+        self.editor.follow(event.run_schedule, event.step)
+        if event.reason != "start":
+            self.log.add(f"step {event.step} ({event.reason}): {event.summary}")
+
+    @Slot(object)
+    def state_changed(self, event) -> None:
+        """Show the state; a finished or stopped run hands the editor back for planning."""
+        self.state = event.state
+        if event.message:
+            self.log.add(event.message, "error" if event.state == "failed" else "info")
+        if event.state in TERMINAL:
+            self.editor.run_ended()
+            if self.fault_box is not None:
+                self.fault_box.close()
+        self._show_progress()
+
+    @Slot(object)
+    def fault(self, event) -> None:
+        """Training paused itself: say what happened and offer what to do, without blocking the window."""
+        self.log.add(f"{event.message} {event.advice}", "error")
+        box = QMessageBox(QMessageBox.Icon.Warning, "Training paused", event.message, parent=self.editor.window())
+        box.setInformativeText(event.advice)
+        roll = box.addButton("Roll back, LR ×0.1", QMessageBox.ButtonRole.AcceptRole) if event.can_roll_back else None
+        resume = box.addButton("Resume", QMessageBox.ButtonRole.ActionRole)
+        stop = box.addButton("Stop", QMessageBox.ButtonRole.RejectRole)
+        actions = {roll: RollBack(0.1), resume: Resume(), stop: Stop()}
+        box.buttonClicked.connect(lambda button: self.send(actions[button]) if button in actions else None)
+        box.setModal(False)
+        self.fault_box = box
+        box.show()
+
+    @Slot(object)
+    def rolled_back(self, event) -> None:
+        """The run went back: forget what came after."""
+        for plot in self.plots:
+            plot.truncate(event.step)
+        self.step = event.step
+        self.log.add(event.message)
+
+    @Slot(object)
+    def refused(self, event) -> None:
+        """A schedule edit was invalid."""
+        self.log.add(f"edit refused at step {event.step}: {event.message}", "warning")
+        self.editor.problem.setText(event.message)
+
+    @Slot()
+    def refresh(self) -> None:
+        """Once per bridge tick: redraw what changed and update the progress line."""
+        self.lr.set_now(self.step)
+        for plot in self.plots:
+            plot.refresh()
+        self._show_progress()
+
+    def show_planned(self, total: int, per_epoch: int) -> None:
+        """Before a run: the length the next run will have."""
+        if self.state in ("idle", *TERMINAL):
+            epochs = -(-total // max(1, per_epoch))
+            self.status.setText(f"{self.state} · next run: {total} steps ({epochs} epochs × {per_epoch} steps)")
+
+    def _show_progress(self) -> None:
+        if self.state == "idle":
+            return
+        total = max(1, self.total)
+        self.progress.setRange(0, total)
+        self.progress.setValue(min(self.step, total))
+        epochs = -(-total // max(1, self.per_epoch))
+        epoch = min(epochs, self.step // max(1, self.per_epoch) + 1)
+        eta = (total - self.step) * self.batch_size / self.rate if self.rate > 0 and self.state == "running" else 0
+        self.status.setText(f"{self.state} · epoch {epoch}/{epochs} · step {self.step}/{total} · "
+                            f"{self.rate:,.0f} samples/s · ETA {clock(eta)}")

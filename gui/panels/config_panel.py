@@ -1,0 +1,139 @@
+"""Training configuration: every field checked as it is typed, with the reason shown at the field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QWidget
+
+from engine.config import AUGMENTATIONS, MODEL_NAMES, OPTIMIZER_NAMES, TrainConfig, field_error
+
+INVALID = "border: 2px solid #d62728;"
+
+# field: (label, help, kind) - kinds: "choice", "int", "float", "flag"
+FIELDS: dict[str, tuple[str, str, str]] = {
+    "model": ("model", "The network: a small CNN for small images, or a torchvision classifier adapted to the data.", "choice"),
+    "optimizer": ("optimizer", "SGD with momentum, Adam or AdamW.", "choice"),
+    "momentum": ("momentum", "SGD's momentum, or Adam's beta1 (0 to below 1).", "float"),
+    "nesterov": ("Nesterov", "Use Nesterov momentum (SGD only).", "flag"),
+    "weight_decay": ("weight decay", "L2 penalty on the weights (0 to 1); 5e-4 is usual for SGD.", "float"),
+    "batch_size": ("batch size", "Images per training step.", "int"),
+    "epochs": ("epochs", "Passes over the training images; with the batch size this sets the run's length.", "int"),
+    "image_size": ("image size", "Training resolution in pixels (0: the dataset's median size).", "int"),
+    "augment": ("augmentation", "Random shifts (and flips) of training images, done on the device.", "choice"),
+    "device": ("device", "Where to train: auto picks the GPU when there is one.", "choice"),
+    "seed": ("seed", "The same seed and settings give the same run.", "int"),
+    "amp": ("mixed precision", "Train in bfloat16/float16 on a CUDA GPU (faster, less memory).", "flag"),
+}
+CHOICES = {"model": MODEL_NAMES, "optimizer": OPTIMIZER_NAMES, "augment": AUGMENTATIONS, "device": ("auto", "cpu")}
+
+
+class ConfigPanel(QWidget):
+    """A form over TrainConfig's fields; ``changed`` fires with the field name on every valid edit."""
+
+    changed = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.editors: dict[str, QWidget] = {}
+        self.errors: dict[str, str] = {}
+        self.message = QLabel()
+        self.message.setStyleSheet("color: #d62728;")
+        self.message.setWordWrap(True)
+        form = QFormLayout(self)
+        defaults = TrainConfig()
+        for name, (label, help_text, kind) in FIELDS.items():
+            editor = self._editor(name, kind)
+            editor.setToolTip(help_text)
+            title = QLabel(label)
+            title.setToolTip(help_text)
+            form.addRow(title, editor)
+            self.editors[name] = editor
+            self._show(name, getattr(defaults, name))
+        form.addRow(self.message)
+
+    def _editor(self, name: str, kind: str) -> QWidget:
+        if kind == "choice":
+            editor = QComboBox()
+            editor.addItems(list(CHOICES[name]))
+            editor.currentTextChanged.connect(lambda _text, n=name: self._edited(n))
+        elif kind == "flag":
+            editor = QCheckBox()
+            editor.toggled.connect(lambda _on, n=name: self._edited(n))
+        else:
+            editor = QLineEdit()
+            editor.textEdited.connect(lambda _text, n=name: self._edited(n))
+        return editor
+
+    def set_devices(self, devices: list[tuple[str, str]]) -> None:
+        """The devices this machine has: (value, description such as the GPU's name)."""
+        combo: QComboBox = self.editors["device"]
+        current = combo.currentData() or combo.currentText()
+        combo.blockSignals(True)
+        combo.clear()
+        for value, description in devices:
+            combo.addItem(description if value == description else f"{value}: {description}", value)
+        index = combo.findData(current)
+        combo.setCurrentIndex(max(0, index))
+        combo.blockSignals(False)
+
+    def _read(self, name: str) -> Any:
+        editor, kind = self.editors[name], FIELDS[name][2]
+        if kind == "choice":
+            return editor.currentData() or editor.currentText()
+        if kind == "flag":
+            return editor.isChecked()
+        text = editor.text().strip()
+        try:
+            return int(text) if kind == "int" else float(text)
+        except ValueError:
+            return text
+
+    def _show(self, name: str, value: Any) -> None:
+        editor = self.editors[name]
+        editor.blockSignals(True)
+        if isinstance(editor, QComboBox):
+            index = editor.findData(value)
+            editor.setCurrentIndex(index if index >= 0 else max(0, editor.findText(str(value))))
+        elif isinstance(editor, QCheckBox):
+            editor.setChecked(bool(value))
+        else:
+            editor.setText(f"{value:g}" if isinstance(value, float) else str(value))
+        editor.blockSignals(False)
+
+    @Slot()
+    def _edited(self, name: str) -> None:
+        reason = field_error(name, self._read(name))
+        editor = self.editors[name]
+        if reason:
+            self.errors[name] = reason
+            editor.setStyleSheet(INVALID)
+            editor.setToolTip(f"{FIELDS[name][0]}: {reason}")
+        else:
+            self.errors.pop(name, None)
+            editor.setStyleSheet("")
+            editor.setToolTip(FIELDS[name][1])
+        self.message.setText("\n".join(f"{FIELDS[n][0]}: {r}" for n, r in self.errors.items()))
+        if not reason:
+            self.changed.emit(name)
+
+    def values(self) -> dict[str, Any]:
+        """The fields as typed (valid or not)."""
+        return {name: self._read(name) for name in FIELDS}
+
+    def set_values(self, values: dict[str, Any]) -> None:
+        """Show saved values (unknown or invalid ones are skipped)."""
+        for name, value in values.items():
+            if name in FIELDS and field_error(name, value) is None:
+                self._show(name, value)
+
+    def config(self, **extra) -> TrainConfig:
+        """A valid TrainConfig; ValueError lists every invalid field."""
+        if self.errors:
+            raise ValueError("; ".join(f"{FIELDS[n][0]}: {r}" for n, r in self.errors.items()))
+        config = TrainConfig(**{**self.values(), **extra})
+        problems = config.errors()
+        if problems:
+            raise ValueError("; ".join(f"{n}: {r}" for n, r in problems.items()))
+        return config

@@ -1,0 +1,149 @@
+"""The dataset: open a folder, see what was found (classes, thumbnails, sizes, fingerprint, problems),
+and the schedules already tuned for it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal, Slot
+from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+THUMB = 56
+
+
+def to_pixmap(image: np.ndarray, side: int = THUMB) -> QPixmap:
+    """A uint8 H x W x C array (C = 1 or 3) as a pixmap scaled to ``side``."""
+    height, width, channels = image.shape
+    data = np.ascontiguousarray(image if channels == 3 else image[:, :, 0])
+    fmt = QImage.Format.Format_RGB888 if channels == 3 else QImage.Format.Format_Grayscale8
+    qimage = QImage(data.data, width, height, data.strides[0], fmt).copy()
+    return QPixmap.fromImage(qimage).scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
+
+
+class DatasetPanel(QWidget):
+    """Shows a dataset's summary; ``openRequested`` carries a folder the user chose."""
+
+    openRequested = Signal(str)
+    scheduleChosen = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        open_button = QPushButton("Open folder…")
+        open_button.setToolTip("Choose a dataset folder: one subfolder of images per class (Ctrl+O). You can also drop a folder on the window.")
+        open_button.clicked.connect(self.choose_folder)
+        self.recent = QToolButton(text="Recent")
+        self.recent.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.recent.setMenu(QMenu(self.recent))
+        self.summary = QLabel("No dataset yet.")
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.classes = QTableWidget(0, 2)
+        self.classes.setHorizontalHeaderLabels(["class", "images"])
+        self.classes.verticalHeader().setVisible(False)
+        self.thumbnails = QListWidget()
+        self.thumbnails.setViewMode(QListView.ViewMode.IconMode)
+        self.thumbnails.setIconSize(QSize(THUMB, THUMB))
+        self.thumbnails.setResizeMode(QListView.ResizeMode.Adjust)
+        self.thumbnails.setMinimumHeight(THUMB * 2 + 20)
+        self.problems = QListWidget()
+        self.problems.setWordWrap(True)
+        self.problems.setToolTip("Warnings and errors from opening the dataset.")
+        self.library = QListWidget()
+        self.library.setToolTip("Schedules tuned for this very dataset (same fingerprint); double-click one to load it.")
+        self.library.itemDoubleClicked.connect(lambda item: self.scheduleChosen.emit(item.data(Qt.ItemDataRole.UserRole)))
+        header = QHBoxLayout()
+        header.addWidget(open_button)
+        header.addWidget(self.recent)
+        header.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.classes, 2)
+        layout.addWidget(self.thumbnails, 2)
+        layout.addWidget(QLabel("Problems"))
+        layout.addWidget(self.problems, 1)
+        layout.addWidget(QLabel("Schedules tuned for this dataset"))
+        layout.addWidget(self.library, 1)
+
+    @Slot()
+    def choose_folder(self) -> None:
+        """Ask for a folder."""
+        folder = QFileDialog.getExistingDirectory(self, "Open a dataset folder")
+        if folder:
+            self.openRequested.emit(folder)
+
+    def set_recent(self, folders: list[str]) -> None:
+        """The recent-folders menu."""
+        menu = self.recent.menu()
+        menu.clear()
+        for folder in folders:
+            menu.addAction(folder, lambda f=folder: self.openRequested.emit(f))
+        self.recent.setEnabled(bool(folders))
+
+    def loading(self, folder: str) -> None:
+        """A folder is being opened."""
+        self.summary.setText(f"Opening <b>{folder}</b>…")
+        self.problems.clear()
+
+    def show_dataset(self, dataset, thumbnails: list[tuple[str, np.ndarray]]) -> None:
+        """Show a prepared dataset."""
+        s = dataset.summary
+        sizes = {k: "×".join(str(v) for v in value) for k, value in s.image_sizes.items()}
+        storage = "streamed from disk (larger than the memory budget)" if dataset.streams else "decoded once into memory"
+        self.summary.setText(
+            f"<b>{s.name}</b> — {Path(s.root).parent}<br>{s.image_count} images, {len(s.classes)} classes"
+            f"{' (own train/val split)' if s.presplit else ''}; train {len(dataset.train_index)}, val {len(dataset.val_index)}<br>"
+            f"sizes {sizes.get('min', '?')} to {sizes.get('max', '?')} (most often {sizes.get('most_common', '?')}); trained at {s.resolution}px, "
+            f"{s.channels} channel{'s' if s.channels > 1 else ''}; {storage}<br>"
+            f"mean {', '.join(f'{v:.3f}' for v in s.mean)}, std {', '.join(f'{v:.3f}' for v in s.std)}<br>fingerprint <tt>{s.fingerprint}</tt>")
+        self.classes.setRowCount(len(s.classes))
+        for row, name in enumerate(s.classes):
+            self.classes.setItem(row, 0, QTableWidgetItem(name))
+            self.classes.setItem(row, 1, QTableWidgetItem(str(s.class_counts[name])))
+        self.thumbnails.clear()
+        for name, image in thumbnails:
+            item = QListWidgetItem(QIcon(to_pixmap(image)), "")
+            item.setToolTip(name)
+            self.thumbnails.addItem(item)
+        self.problems.clear()
+        for warning in dataset.warnings:
+            self.add_problem(warning)
+
+    def show_error(self, message: str) -> None:
+        """Opening failed: say why, in the window."""
+        self.summary.setText("<b>This folder cannot be used.</b>")
+        self.add_problem(message, error=True)
+
+    def add_problem(self, text: str, error: bool = False) -> None:
+        """A warning (or an error) line."""
+        item = QListWidgetItem(("error: " if error else "warning: ") + text)
+        item.setForeground(Qt.GlobalColor.red if error else Qt.GlobalColor.darkYellow)
+        self.problems.addItem(item)
+
+    def show_library(self, entries) -> None:
+        """Schedules from the library tuned for this dataset."""
+        self.library.clear()
+        for entry in entries:
+            accuracy = f", best val {100 * entry.best_val_accuracy:.1f}%" if entry.best_val_accuracy is not None else ""
+            item = QListWidgetItem(f"{entry.created[:16]}: {entry.description}{accuracy}")
+            item.setData(Qt.ItemDataRole.UserRole, str(entry.path))
+            item.setToolTip(str(entry.path))
+            self.library.addItem(item)
+        if not entries:
+            self.library.addItem("none yet: train, then File → Export tuned schedule")

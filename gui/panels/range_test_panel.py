@@ -1,0 +1,165 @@
+"""Range test controls: mode and settings, start and cancel, suggestions with "use" buttons."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.range_test.settings import RangeTestSettings
+
+
+class RangeTestPanel(QWidget):
+    """Emits ``startRequested(settings)``, ``cancelRequested()`` and ``useRequested(lr, what)``."""
+
+    startRequested = Signal(object)
+    cancelRequested = Signal()
+    useRequested = Signal(float, str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        d = RangeTestSettings()
+        self.sweep, self.probe = QRadioButton("sweep"), QRadioButton("probe (unbiased)")
+        self.sweep.setChecked(True)
+        self.sweep.setToolTip("Raise the LR every batch from start to end, carrying the weights along (fast).")
+        self.probe.setToolTip("Start every candidate LR from the same weights and train a few steps at it (slower, unbiased).")
+        modes = QButtonGroup(self)
+        modes.addButton(self.sweep)
+        modes.addButton(self.probe)
+        self.start_lr, self.end_lr = QLineEdit(), QLineEdit()
+        self.start_lr.setPlaceholderText("1e-7 (probe: 1e-4)")
+        self.end_lr.setPlaceholderText("10")
+        self.start_lr.setToolTip("The first LR tried (empty: the mode's default).")
+        self.end_lr.setToolTip("The last LR tried (empty: 10).")
+        self.iterations = QSpinBox(minimum=2, maximum=100_000, value=d.iterations)
+        self.iterations.setToolTip("Sweep: how many batches (one LR each).")
+        self.linear = QCheckBox("linear")
+        self.linear.setToolTip("Raise the LR in equal steps instead of equal ratios.")
+        self.validation = QCheckBox("validation loss")
+        self.validation.setToolTip("Sweep: record the loss on a fixed validation subset after each step (slower, less noisy).")
+        self.count = QSpinBox(minimum=2, maximum=1000, value=d.probe_count)
+        self.count.setToolTip("Probe: how many candidate LRs, log-spaced.")
+        self.steps = QSpinBox(minimum=1, maximum=100_000, value=d.probe_steps)
+        self.steps.setToolTip("Probe: training steps at each candidate before it is scored.")
+        self.start = QPushButton("Start range test")
+        self.start.setToolTip("Before a run: from fresh weights. During a run: pauses it, tests from the current weights, restores them exactly and resumes (Ctrl+T).")
+        self.cancel = QPushButton("Cancel")
+        self.cancel.setEnabled(False)
+        self.start.clicked.connect(self._start)
+        self.cancel.clicked.connect(self.cancelRequested.emit)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.table = QTableWidget(0, 2)
+        self.table.setHorizontalHeaderLabels(["method", "LR"])
+        self.table.verticalHeader().setVisible(False)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet("color: #b35c00;")
+        self.use_constant, self.use_cycle = QPushButton("Use as constant LR"), QPushButton("Use as one-cycle max LR")
+        self.use_constant.setToolTip("Set the schedule's peak to the recommended constant LR.")
+        self.use_cycle.setToolTip("Set the schedule's peak (one-cycle max) to the recommended one-cycle LR.")
+        self.use_constant.clicked.connect(lambda: self._use("constant"))
+        self.use_cycle.clicked.connect(lambda: self._use("one_cycle"))
+        self.recommendation = None
+        self._lay_out()
+        self.finished(None)
+
+    def _lay_out(self) -> None:
+        form = QFormLayout()
+        mode = QHBoxLayout()
+        mode.addWidget(self.sweep)
+        mode.addWidget(self.probe)
+        form.addRow("mode", mode)
+        form.addRow("start LR", self.start_lr)
+        form.addRow("end LR", self.end_lr)
+        form.addRow("sweep batches", self.iterations)
+        options = QHBoxLayout()
+        options.addWidget(self.linear)
+        options.addWidget(self.validation)
+        form.addRow(options)
+        form.addRow("probe candidates", self.count)
+        form.addRow("probe steps", self.steps)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start)
+        buttons.addWidget(self.cancel)
+        use = QHBoxLayout()
+        use.addWidget(self.use_constant)
+        use.addWidget(self.use_cycle)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.note)
+        layout.addLayout(use)
+
+    def settings(self) -> RangeTestSettings:
+        """The settings as typed; ValueError names what is wrong."""
+        def number(field: QLineEdit, name: str) -> float | None:
+            text = field.text().strip()
+            if not text:
+                return None
+            try:
+                return float(text)
+            except ValueError:
+                raise ValueError(f"{name}: expected a number, e.g. 1e-5") from None
+
+        settings = RangeTestSettings(mode="probe" if self.probe.isChecked() else "sweep", start_lr=number(self.start_lr, "start LR"),
+                                     end_lr=number(self.end_lr, "end LR"), iterations=self.iterations.value(), linear=self.linear.isChecked(),
+                                     validation=self.validation.isChecked(), probe_count=self.count.value(), probe_steps=self.steps.value())
+        return settings.resolved()
+
+    @Slot()
+    def _start(self) -> None:
+        try:
+            settings = self.settings()
+        except ValueError as error:
+            self.status.setText(f"<span style='color:#d62728'>{error}</span>")
+            return
+        self.startRequested.emit(settings)
+
+    def started(self, mode: str, seconds: float) -> None:
+        """The test is running; say how long it will take."""
+        self.start.setEnabled(False)
+        self.cancel.setEnabled(True)
+        self.table.setRowCount(0)
+        self.note.setText("")
+        self.status.setText(f"{mode} running: about {seconds:.0f} s on this machine")
+
+    def finished(self, result, message: str = "") -> None:
+        """Show the suggestions (or why there are none)."""
+        self.start.setEnabled(True)
+        self.cancel.setEnabled(False)
+        self.recommendation = getattr(result, "recommendation", None)
+        suggestions = getattr(result, "suggestions", ())
+        self.table.setRowCount(len(suggestions))
+        for row, suggestion in enumerate(suggestions):
+            item = QTableWidgetItem(suggestion.method)
+            item.setToolTip(suggestion.explanation)
+            self.table.setItem(row, 0, item)
+            self.table.setItem(row, 1, QTableWidgetItem(f"{suggestion.lr:.3g}"))
+        r = self.recommendation
+        self.status.setText(message if r is None else
+                            f"constant LR <b>{r.constant_lr:.3g}</b> ({r.constant_method})<br>"
+                            f"one-cycle max LR <b>{r.one_cycle_max_lr:.3g}</b> ({r.one_cycle_method})")
+        self.note.setText("\n".join(getattr(result, "notes", ()) or ()))
+        self.use_constant.setEnabled(r is not None)
+        self.use_cycle.setEnabled(r is not None)
+
+    def _use(self, what: str) -> None:
+        if self.recommendation is not None:
+            lr = self.recommendation.constant_lr if what == "constant" else self.recommendation.one_cycle_max_lr
+            self.useRequested.emit(lr, what)

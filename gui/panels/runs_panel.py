@@ -1,0 +1,94 @@
+"""Past runs: list them, open one read-only, overlay several, resume a stopped one."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.store.reader import list_runs
+
+COLUMNS = ("run", "dataset", "started", "state", "steps", "best val acc")
+
+
+class RunsPanel(QWidget):
+    """A table of the runs under the runs folder."""
+
+    openRequested = Signal(str)
+    compareRequested = Signal(list)
+    resumeRequested = Signal(str)
+
+    def __init__(self, root: Path, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.root = root
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.note = QLabel()
+        buttons = QHBoxLayout()
+        for text, tip, slot in (
+            ("Refresh", "Read the runs folder again.", self.refresh),
+            ("Open read-only", "Show the selected run's curves in the training plots (nothing is changed).", self._open),
+            ("Compare selected", "Overlay the loss and LR of the selected runs.", self._compare),
+            ("Resume", "Continue the selected stopped or interrupted run from its last checkpoint.", self._resume),
+        ):
+            button = QPushButton(text)
+            button.setToolTip(tip)
+            button.clicked.connect(slot)
+            buttons.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(f"Runs in {root}"))
+        layout.addWidget(self.table)
+        layout.addLayout(buttons)
+        layout.addWidget(self.note)
+
+    @Slot()
+    def refresh(self) -> None:
+        """List the runs again."""
+        runs, problems = list_runs(self.root)
+        self.table.setRowCount(len(runs))
+        for row, run in enumerate(reversed(runs)):
+            accuracy = "-" if math.isnan(run.best_val_accuracy) else f"{100 * run.best_val_accuracy:.2f}%"
+            values = (run.run_id, run.dataset, run.started, run.state, f"{run.steps_done}/{run.total_steps}", accuracy)
+            for column, text in enumerate(values):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, str(run.run_dir))
+                self.table.setItem(row, column, item)
+        self.note.setText("\n".join(problems))
+
+    def _selected(self) -> list[str]:
+        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
+        return [self.table.item(row, 0).data(Qt.ItemDataRole.UserRole) for row in rows]
+
+    @Slot()
+    def _open(self) -> None:
+        selected = self._selected()
+        if selected:
+            self.openRequested.emit(selected[0])
+
+    @Slot()
+    def _compare(self) -> None:
+        selected = self._selected()
+        if len(selected) >= 2:
+            self.compareRequested.emit(selected)
+        else:
+            self.note.setText("Select two or more runs to compare (Ctrl+click).")
+
+    @Slot()
+    def _resume(self) -> None:
+        selected = self._selected()
+        if selected:
+            self.resumeRequested.emit(selected[0])

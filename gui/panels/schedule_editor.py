@@ -1,0 +1,374 @@
+"""The schedule editor: compose segments, preview them on the LR plot as you type, and change the
+schedule of a running job from the current step on."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from PySide6.QtCore import QTimer, Signal, Slot
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.schedules import SHAPES, PlateauRule, ReplaceRest, Revise, Schedule, SetConstant, Undo
+from engine.schedules.describe import fmt_lr
+from engine.schedules.presets import PRESETS, default_segment, peak_lr, preset
+
+from .segment_form import SegmentForm
+
+PREVIEW_DELAY_MS = 120
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What the editor holds: a schedule placed at ``origin``, group multipliers and a plateau rule."""
+
+    origin: int
+    schedule: Schedule
+    multipliers: tuple[tuple[str, float], ...]
+    plateau: PlateauRule | None
+
+
+class ScheduleEditor(QWidget):
+    """Segments in a table, the selected one in a form; actions that edit a running job."""
+
+    previewChanged = Signal(object)
+    edited = Signal()
+    editRequested = Signal(object)
+    keypointsShown = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.origin, self.segments = 0, list(preset("one_cycle", 0.2, 100).segments)
+        self.total_steps, self.step, self.running, self.replacing = 100, 0, False, False
+        self._by_user = self.dirty = False
+        self.in_force: tuple[int, Schedule] | None = None
+        self._preview_timer = QTimer(self, singleShot=True, interval=PREVIEW_DELAY_MS)
+        self._preview_timer.timeout.connect(self._emit_preview)
+        self._build()
+        self._refresh_table(select=0)
+
+    # -- layout ---------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.length = QLabel()
+        self.preset = QComboBox()
+        self.preset.addItems(list(PRESETS))
+        self.preset.setCurrentText("one_cycle")
+        self.preset.setToolTip("A ready-made shape over the rest of the run; its highest LR is the peak LR.")
+        self.peak = QLineEdit("0.2")
+        self.peak.setToolTip("The highest LR of the preset (a range test suggests one).")
+        use = QPushButton("Use preset")
+        use.setToolTip("Replace the segments by the preset (during a run: a new shape from the current step).")
+        use.clicked.connect(self.use_preset)
+        self.table = QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels(["kind", "from step", "steps", "LR"])
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.itemSelectionChanged.connect(self._selected)
+        self.kind = QComboBox()
+        self.kind.addItems(sorted(SHAPES))
+        self.kind.setToolTip("The kind of segment Add inserts after the selected one.")
+        add, remove = QPushButton("Add"), QPushButton("Remove")
+        add.setToolTip("Insert a segment of the chosen kind after the selected one.")
+        remove.setToolTip("Delete the selected segment.")
+        add.clicked.connect(self.add_segment)
+        remove.clicked.connect(self.remove_segment)
+        self.form = SegmentForm()
+        self.form.changed.connect(self._segment_changed)
+        self.problem = QLabel()
+        self.problem.setStyleSheet("color: #d62728;")
+        self.problem.setWordWrap(True)
+        self.form.problem.connect(self.problem.setText)
+        self.backbone = QLineEdit("1")
+        self.backbone.setToolTip("The backbone's LR is the head's times this (below 1 for fine-tuning pretrained layers).")
+        self.backbone.textEdited.connect(lambda _text: self._changed())
+        self.plateau = QCheckBox("reduce on plateau")
+        self.plateau.setToolTip("Lower the LR by the factor when validation loss has not improved for 'patience' epochs.")
+        self.plateau_factor = QDoubleSpinBox(minimum=0.01, maximum=0.99, singleStep=0.05, value=0.1, decimals=2)
+        self.plateau_patience = QDoubleSpinBox(minimum=0, maximum=1000, value=2, decimals=0)
+        self.plateau_factor.setToolTip("The LR is multiplied by this when the rule fires.")
+        self.plateau_patience.setToolTip("Epochs without improvement before the rule fires.")
+        for widget in (self.plateau, self.plateau_factor, self.plateau_patience):
+            (widget.toggled if widget is self.plateau else widget.valueChanged).connect(lambda *_: self._changed())
+        self.apply = QPushButton("Apply from now")
+        self.apply.setToolTip("Send this schedule to the running job; it takes effect from the current step (Ctrl+Return).")
+        self.apply.clicked.connect(self.apply_from_now)
+        self.from_current = QCheckBox("start from the current LR")
+        self.from_current.setChecked(True)
+        self.from_current.setToolTip("A new shape begins at the LR in force now, so there is no jump.")
+        self.set_lr = QLineEdit()
+        self.set_lr.setPlaceholderText("LR")
+        self.set_lr.setToolTip("Hold this LR from now to the end of the run.")
+        self.set_now = set_now = QPushButton("Set LR now")
+        set_now.clicked.connect(self.set_lr_now)
+        self.undo = QPushButton("Undo last edit")
+        self.undo.setToolTip("Go back to the schedule before the last edit, from the current step on (Ctrl+Z).")
+        self.undo.clicked.connect(lambda: self.editRequested.emit(Undo()))
+        self.history = QListWidget()
+        self.history.setToolTip("Every change of the running schedule: its step, who made it and what it changed.")
+        self._lay_out(use, add, remove, set_now)
+
+    def _lay_out(self, use, add, remove, set_now) -> None:
+        top = QGridLayout()
+        top.addWidget(self.length, 0, 0, 1, 4)
+        top.addWidget(QLabel("preset"), 1, 0)
+        top.addWidget(self.preset, 1, 1)
+        top.addWidget(QLabel("peak LR"), 1, 2)
+        top.addWidget(self.peak, 1, 3)
+        top.addWidget(use, 2, 3)
+        segments = QHBoxLayout()
+        for widget in (self.kind, add, remove):
+            segments.addWidget(widget)
+        groups = QHBoxLayout()
+        for widget in (QLabel("backbone LR ×"), self.backbone, self.plateau, QLabel("×"), self.plateau_factor,
+                       QLabel("after"), self.plateau_patience):
+            groups.addWidget(widget)
+        running = QGroupBox("During a run")
+        run_layout = QGridLayout(running)
+        run_layout.addWidget(self.apply, 0, 0)
+        run_layout.addWidget(self.from_current, 0, 1)
+        run_layout.addWidget(self.set_lr, 1, 0)
+        run_layout.addWidget(set_now, 1, 1)
+        run_layout.addWidget(self.undo, 2, 0)
+        run_layout.addWidget(QLabel("Edit history"), 3, 0, 1, 2)
+        run_layout.addWidget(self.history, 4, 0, 1, 2)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.table, 2)
+        layout.addLayout(segments)
+        layout.addWidget(self.form)
+        layout.addWidget(self.problem)
+        layout.addLayout(groups)
+        layout.addWidget(running, 2)
+        self._set_running(False)
+
+    # -- the plan ---------------------------------------------------------------------
+
+    def plan(self) -> Plan:
+        """The editor's schedule, multipliers and plateau rule (ValueError names what is invalid)."""
+        schedule = Schedule(tuple(self.segments))
+        schedule.validate()
+        try:
+            backbone = float(self.backbone.text())
+        except ValueError:
+            raise ValueError("backbone LR multiplier: expected a number, e.g. 0.1") from None
+        if not 0 <= backbone <= 100:
+            raise ValueError("backbone LR multiplier: must be from 0 to 100")
+        rule = PlateauRule(factor=round(self.plateau_factor.value(), 4), patience=int(self.plateau_patience.value())) if self.plateau.isChecked() else None
+        return Plan(self.origin, schedule, (("backbone", backbone), ("head", 1.0)), rule)
+
+    def set_run_length(self, total_steps: int) -> None:
+        """A new run length (dataset, epochs or batch size changed): the schedule is stretched to it."""
+        if self.running or total_steps == self.total_steps or total_steps < 2:
+            return
+        schedule = Schedule(tuple(self.segments))
+        stretched = schedule.stretched(total_steps / schedule.total_steps)
+        last = stretched.segments[-1].steps + total_steps - stretched.total_steps
+        self.total_steps = total_steps
+        self.segments = list(stretched.with_last_length(max(1, last)).segments)
+        self._refresh_table()
+        self._changed(by_user=False)
+
+    def load(self, schedule: Schedule, origin: int = 0, multipliers=None, plateau=None) -> None:
+        """Show ``schedule`` (imported, or the one in force) without sending anything."""
+        self.origin, self.segments = origin, list(schedule.segments)
+        if multipliers:
+            self.backbone.setText(f"{dict(multipliers).get('backbone', 1.0):g}")
+        self.plateau.blockSignals(True)
+        self.plateau.setChecked(plateau is not None)
+        self.plateau.blockSignals(False)
+        self._refresh_table(select=0)
+        self._changed(by_user=False)
+
+    # -- actions ------------------------------------------------------------------------
+
+    @Slot()
+    def use_preset(self) -> None:
+        """Replace the segments by the chosen preset over the rest of the run."""
+        try:
+            lr = float(self.peak.text())
+            if not 0 < lr <= 1e4:
+                raise ValueError
+        except ValueError:
+            self.problem.setText("peak LR: expected a number above 0, e.g. 0.1")
+            return
+        start = self.step if self.running else 0
+        self.origin = start
+        self.segments = list(preset(self.preset.currentText(), lr, max(2, self.total_steps - start)).segments)
+        self.replacing = self.running
+        self._refresh_table(select=0)
+        self._changed()
+
+    def set_peak(self, lr: float) -> None:
+        """Scale the editor's schedule so its highest LR is ``lr`` (a range-test suggestion)."""
+        schedule = Schedule(tuple(self.segments))
+        self.segments = list(schedule.scaled(lr / peak_lr(schedule)).segments)
+        self.peak.setText(fmt_lr(lr))
+        self._refresh_table()
+        self._changed()
+
+    @Slot()
+    def add_segment(self) -> None:
+        """Insert a segment of the chosen kind after the selected one."""
+        index = self._selected_index() + 1 if self.segments else 0
+        before = Schedule(tuple(self.segments)) if self.segments else None
+        lr = before.lr_at(sum(s.steps for s in self.segments[:index])) if before else 0.1
+        self.segments.insert(index, default_segment(self.kind.currentText(), max(10, self.total_steps // 5), lr))
+        self._refresh_table(select=index)
+        self._changed()
+
+    @Slot()
+    def remove_segment(self) -> None:
+        """Delete the selected segment (one always stays)."""
+        if len(self.segments) > 1:
+            index = self._selected_index()
+            del self.segments[index]
+            self._refresh_table(select=max(0, index - 1))
+            self._changed()
+
+    @Slot()
+    def apply_from_now(self) -> None:
+        """Send the editor's schedule to the running job."""
+        try:
+            schedule = self.plan().schedule
+        except ValueError as error:
+            self.problem.setText(str(error))
+            return
+        if self.replacing or self.in_force is None or self.origin != self.in_force[0]:
+            self.editRequested.emit(ReplaceRest(schedule, from_current_lr=self.from_current.isChecked()))
+        else:
+            self.editRequested.emit(Revise(schedule))
+        self.replacing = False
+
+    @Slot()
+    def set_lr_now(self) -> None:
+        """Hold the typed LR from now on."""
+        try:
+            lr = float(self.set_lr.text())
+        except ValueError:
+            self.problem.setText("Set LR now: expected a number, e.g. 0.01")
+            return
+        self.editRequested.emit(SetConstant(lr))
+
+    # -- following the run -----------------------------------------------------------------
+
+    def run_started(self, total_steps: int) -> None:
+        """A run began: editing now changes it."""
+        self.total_steps = total_steps
+        self._set_running(True)
+
+    def run_ended(self) -> None:
+        """The run is over: the editor plans the next one."""
+        self._set_running(False)
+        self.dirty = False
+        self.origin, self.replacing, self.in_force = 0, False, None
+
+    def follow(self, run_schedule, step: int) -> None:
+        """The running job's schedule changed: show the piece in force and the edit history."""
+        piece = run_schedule.timeline.pieces[-1]
+        self.in_force = (piece.origin, piece.schedule)
+        self.total_steps, self.step = run_schedule.timeline.total_steps, step
+        self.origin, self.segments, self.replacing, self.dirty = piece.origin, list(piece.schedule.segments), False, False
+        self.history.clear()
+        for record in run_schedule.edits:
+            self.history.addItem(f"step {record.step} ({record.edit.reason}): {record.summary}")
+        self.history.scrollToBottom()
+        self.undo.setEnabled(run_schedule.undo_target() is not None)
+        self._refresh_table()
+        self._changed(by_user=False)
+
+    def set_step(self, step: int) -> None:
+        """The current step of the run."""
+        self.step = step
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _set_running(self, running: bool) -> None:
+        self.running = running
+        for widget in (self.apply, self.from_current, self.set_lr, self.set_now, self.undo):
+            widget.setEnabled(running)
+
+    def _selected_index(self) -> int:
+        rows = self.table.selectionModel().selectedRows()
+        return rows[0].row() if rows else len(self.segments) - 1
+
+    def _refresh_table(self, select: int | None = None) -> None:
+        selected = self._selected_index() if select is None else select
+        self.table.blockSignals(True)
+        self.table.setRowCount(len(self.segments))
+        start = self.origin
+        for row, segment in enumerate(self.segments):
+            first, last = segment.lrs(np.array([0.0, segment.final_time]))
+            values = (segment.kind, str(start), str(segment.steps), f"{fmt_lr(first)} → {fmt_lr(last)}")
+            for column, text in enumerate(values):
+                self.table.setItem(row, column, QTableWidgetItem(text))
+            start += segment.steps
+        self.table.blockSignals(False)
+        self.table.selectRow(min(max(selected, 0), len(self.segments) - 1))
+        self._selected()
+        self.length.setText(f"run: {self.total_steps} steps; this schedule covers steps {self.origin} to {start}")
+
+    @Slot()
+    def _selected(self) -> None:
+        index = self._selected_index()
+        segment = self.segments[index] if 0 <= index < len(self.segments) else None
+        self.form.set_segment(segment)
+        self.keypointsShown.emit(self._keypoints(index) if segment is not None and segment.kind == "keypoints" else None)
+
+    def _keypoints(self, index: int) -> tuple[int, list[tuple[float, float]]]:
+        start = self.origin + sum(s.steps for s in self.segments[:index])
+        return index, [(start + step, lr) for step, lr in self.segments[index].points]
+
+    def move_keypoint(self, index: int, point: int, step: float, lr: float) -> None:
+        """A keypoint was dragged on the plot to (global step, LR)."""
+        segment = self.segments[index]
+        start = self.origin + sum(s.steps for s in self.segments[:index])
+        points = list(segment.points)
+        low = points[point - 1][0] + 1e-6 if point > 0 else 0.0
+        high = points[point + 1][0] - 1e-6 if point + 1 < len(points) else float(segment.steps)
+        points[point] = (float(np.clip(step - start, low, high)), max(lr, 1e-12))
+        self.segments[index] = dataclasses.replace(segment, points=tuple(points))
+        self.form.set_segment(self.segments[index])
+        self._changed()
+
+    @Slot(object)
+    def _segment_changed(self, segment) -> None:
+        self.segments[self._selected_index()] = segment
+        self._refresh_table()
+        self._changed()
+
+    def _changed(self, by_user: bool = True) -> None:
+        self._by_user = self._by_user or by_user
+        self._preview_timer.start()
+
+    @Slot()
+    def _emit_preview(self) -> None:
+        try:
+            plan = self.plan()
+        except ValueError as error:
+            self.problem.setText(str(error))
+            return
+        self.problem.setText("")
+        self.previewChanged.emit(plan)
+        if self._by_user:
+            self.dirty = True
+            self.edited.emit()
+        self._by_user = False

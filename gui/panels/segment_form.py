@@ -1,0 +1,158 @@
+"""A form for one segment, generated from its parameters' metadata: the right widget per kind,
+the help text as tooltip, and each value checked at its field."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QSpinBox, QWidget
+
+from engine.schedules.shapes import Shape
+from engine.schedules.shapes.base import CHOICE, COUNT, FLAG, POINTS, STEP_LIST, STEPS
+
+INVALID = "QLineEdit { border: 2px solid #d62728; }"
+
+
+def parse(kind: str, text: str) -> Any:
+    """A typed value from a field's text; ValueError says what is expected."""
+    text = text.strip()
+    if kind == STEP_LIST:
+        try:
+            return tuple(int(part) for part in text.replace(";", ",").split(",") if part.strip())
+        except ValueError:
+            raise ValueError("expected whole numbers separated by commas, e.g. 300, 600") from None
+    if kind == POINTS:
+        points = []
+        for part in (p for p in text.replace(";", ",").split(",") if p.strip()):
+            step, _, lr = part.partition(":")
+            try:
+                points.append((float(step), float(lr)))
+            except ValueError:
+                raise ValueError("expected step:LR pairs separated by commas, e.g. 0:0.01, 500:0.1") from None
+        return tuple(points)
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError("expected a number, e.g. 0.1 or 3e-4") from None
+
+
+def show(kind: str, value: Any) -> str:
+    """A value as the text of its field."""
+    if kind == STEP_LIST:
+        return ", ".join(str(v) for v in value)
+    if kind == POINTS:
+        return ", ".join(f"{s:g}:{lr:.4g}" for s, lr in value)
+    return f"{value:.6g}"
+
+
+class SegmentForm(QWidget):
+    """Edits one segment; emits ``changed`` with a valid new segment, ``problem`` with a reason otherwise."""
+
+    changed = Signal(object)
+    problem = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.layout_ = QFormLayout(self)
+        self.segment: Shape | None = None
+        self.editors: dict[str, QWidget] = {}
+        self.help: dict[str, str] = {}
+
+    def set_segment(self, segment: Shape | None) -> None:
+        """Show ``segment``'s parameters (rebuilding the fields only when its kind changes)."""
+        previous = self.segment
+        self.segment = segment
+        if segment is None or previous is None or previous.kind != segment.kind:
+            self._build()
+        for f in segment.params() if segment else ():
+            self._show_value(f, getattr(segment, f.name))
+
+    def _build(self) -> None:
+        while self.layout_.rowCount():
+            self.layout_.removeRow(0)
+        self.editors = {}
+        if self.segment is None:
+            self.layout_.addRow(QLabel("Select a segment to edit its parameters."))
+            return
+        title = QLabel(f"<b>{self.segment.title}</b>")
+        title.setToolTip((type(self.segment).__doc__ or "").strip())
+        self.layout_.addRow(title)
+        for f in self.segment.params():
+            editor = self._editor(f)
+            editor.setToolTip(f.metadata["help"])
+            label = QLabel(f.name.replace("_", " "))
+            label.setToolTip(f.metadata["help"])
+            self.layout_.addRow(label, editor)
+            self.editors[f.name] = editor
+            self.help[f.name] = f.metadata["help"]
+        if self.segment.kind == "keypoints":
+            self.layout_.addRow(QLabel("<i>Drag the points on the LR plot to move them.</i>"))
+
+    def _editor(self, f: dataclasses.Field) -> QWidget:
+        kind = f.metadata["kind"]
+        if kind in (STEPS, COUNT):
+            editor = QSpinBox(minimum=1, maximum=2_000_000_000)
+            editor.valueChanged.connect(lambda value, name=f.name: self._set(name, int(value)))
+        elif kind == CHOICE:
+            editor = QComboBox()
+            editor.addItems(list(f.metadata["choices"]))
+            editor.currentTextChanged.connect(lambda text, name=f.name: self._set(name, text))
+        elif kind == FLAG:
+            editor = QCheckBox()
+            editor.toggled.connect(lambda on, name=f.name: self._set(name, bool(on)))
+        else:
+            editor = QLineEdit()
+            editor.textEdited.connect(lambda text, name=f.name, k=kind, e=editor: self._typed(name, k, text, e))
+        return editor
+
+    def _show_value(self, f: dataclasses.Field, value: Any) -> None:
+        editor = self.editors.get(f.name)
+        if editor is None:
+            return
+        editor.blockSignals(True)
+        if isinstance(editor, QSpinBox):
+            editor.setValue(int(value))
+        elif isinstance(editor, QComboBox):
+            editor.setCurrentText(str(value))
+        elif isinstance(editor, QCheckBox):
+            editor.setChecked(bool(value))
+        elif not editor.hasFocus():
+            editor.setText(show(f.metadata["kind"], value))
+            editor.setStyleSheet("")
+        editor.blockSignals(False)
+
+    @Slot()
+    def _typed(self, name: str, kind: str, text: str, editor: QLineEdit) -> None:
+        try:
+            value = parse(kind, text)
+        except ValueError as error:
+            self._refuse(editor, f"{name}: {error}")
+            return
+        if self._set(name, value):
+            editor.setStyleSheet("")
+            editor.setToolTip(self.help[name])
+        else:
+            editor.setStyleSheet(INVALID)
+
+    def _refuse(self, editor: QLineEdit, message: str) -> None:
+        editor.setStyleSheet(INVALID)
+        editor.setToolTip(message)
+        self.problem.emit(message)
+
+    def _set(self, name: str, value: Any) -> bool:
+        """Apply one parameter; emit the new segment if it is valid, the reason if not."""
+        try:
+            candidate = dataclasses.replace(self.segment, **{name: value})
+            candidate.validate()
+        except (ValueError, TypeError) as error:
+            self.problem.emit(str(error))
+            editor = self.editors.get(name)
+            if isinstance(editor, QLineEdit):
+                editor.setToolTip(str(error))
+            return False
+        self.segment = candidate
+        self.problem.emit("")
+        self.changed.emit(candidate)
+        return True

@@ -1,0 +1,1 @@
+"""Live plots: loss, accuracy, LR and momentum, range test, run comparison."""

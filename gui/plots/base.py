@@ -1,0 +1,134 @@
+"""A plot with the tools every lrscope plot shares.
+
+Curves are pyqtgraph PlotDataItems fed whole numpy arrays with ``setData`` (at
+most once per bridge tick), drawn with 1 px pens, peak-downsampled and clipped
+to the view, so a million points per curve redraw quickly with bounded work.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from pyqtgraph.exporters import ImageExporter
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+
+pg.setConfigOptions(antialias=False, background="w", foreground="k")
+
+
+def make_curve(plot: pg.PlotItem, color, *, width: float = 1, style=Qt.PenStyle.SolidLine, alpha: int = 255,
+               name: str | None = None, symbol: str | None = None) -> pg.PlotDataItem:
+    """A downsampled, clipped curve on ``plot``."""
+    qcolor = pg.mkColor(color)
+    qcolor.setAlpha(alpha)
+    curve = plot.plot([], [], pen=pg.mkPen(qcolor, width=width, style=style), name=name,
+                      symbol=symbol, symbolSize=6, symbolBrush=qcolor, symbolPen=None)
+    curve.setDownsampling(auto=True, method="peak")
+    curve.setClipToView(True)
+    return curve
+
+
+class PlotPanel(QWidget):
+    """A titled plot with a toolbar: log y, follow the data, a crosshair readout, export as PNG or CSV."""
+
+    def __init__(self, title: str, y_label: str, *, x_label: str = "step", log_y: bool = False, log_x: bool = False,
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self.title = title
+        self.widget = pg.PlotWidget()
+        self.plot = self.widget.getPlotItem()
+        self.plot.setTitle(title)
+        self.plot.setLabel("left", y_label)
+        self.plot.setLabel("bottom", x_label)
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.plot.addLegend(offset=(-10, 10), brush=(255, 255, 255, 170))
+        for axis in ("left", "bottom"):
+            # An SI prefix on a log axis reads as "LR (x0.001)" next to 10^2: show the values as they are.
+            self.plot.getAxis(axis).enableAutoSIPrefix(False)
+        self.log_x = log_x
+        self.log_y = QCheckBox("log y")
+        self.log_y.setToolTip("Show the vertical axis on a logarithmic scale.")
+        self.log_y.setChecked(log_y)
+        self.log_y.toggled.connect(self._apply_log)
+        self.follow = QToolButton(text="Follow")
+        self.follow.setCheckable(True)
+        self.follow.setChecked(True)
+        self.follow.setToolTip("Keep the axes fitted to the data while the run goes on (zooming turns this off).")
+        self.follow.toggled.connect(self._follow_changed)
+        self.readout = QLabel(" ")
+        self.readout.setMinimumWidth(220)
+        png, table = QToolButton(text="PNG"), QToolButton(text="CSV")
+        png.setToolTip("Save this plot as a PNG image.")
+        table.setToolTip("Save the data of this plot as a CSV file.")
+        png.clicked.connect(lambda: self._ask_and_save("PNG image (*.png)", self.export_png))
+        table.clicked.connect(lambda: self._ask_and_save("CSV file (*.csv)", self.export_csv))
+        bar = QHBoxLayout()
+        bar.setContentsMargins(4, 0, 4, 0)
+        for widget in (self.log_y, self.follow, png, table):
+            bar.addWidget(widget)
+        bar.addStretch(1)
+        bar.addWidget(self.readout)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(bar)
+        layout.addWidget(self.widget)
+        self.cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen((120, 120, 120), style=Qt.PenStyle.DotLine))
+        self.plot.addItem(self.cursor, ignoreBounds=True)
+        self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
+        self.plot.getViewBox().sigRangeChangedManually.connect(lambda *_: self.follow.setChecked(False))
+        self._apply_log(log_y)
+
+    # -- subclasses describe their data -------------------------------------------------
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """The plot's data as named columns (for CSV export)."""
+        return {}
+
+    def describe_at(self, x: float) -> str:
+        """The readout text for the data nearest to ``x`` (in plot coordinates)."""
+        return ""
+
+    # -- tools ------------------------------------------------------------------------
+
+    @Slot(bool)
+    def _apply_log(self, on: bool) -> None:
+        self.plot.setLogMode(x=self.log_x, y=on)
+
+    @Slot(bool)
+    def _follow_changed(self, on: bool) -> None:
+        if on:
+            self.plot.enableAutoRange()
+
+    @Slot(object)
+    def _mouse_moved(self, position) -> None:
+        if not self.plot.sceneBoundingRect().contains(position):
+            return
+        x = self.plot.getViewBox().mapSceneToView(position).x()
+        self.cursor.setPos(x)
+        self.readout.setText(self.describe_at(10**x if self.log_x else x))
+
+    def export_png(self, path: str | Path) -> Path:
+        """Save the plot as a PNG image."""
+        ImageExporter(self.plot).export(str(path))
+        return Path(path)
+
+    def export_csv(self, path: str | Path) -> Path:
+        """Save the plot's data columns as CSV (columns of different lengths are padded)."""
+        columns = self.columns()
+        length = max((len(v) for v in columns.values()), default=0)
+        with open(path, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(columns)
+            for i in range(length):
+                writer.writerow([repr(float(v[i])) if i < len(v) else "" for v in columns.values()])
+        return Path(path)
+
+    def _ask_and_save(self, kind: str, save) -> None:
+        name = self.title.lower().replace(" ", "-")
+        path, _ = QFileDialog.getSaveFileName(self, f"Save {self.title}", f"{name}.{kind[-4:-1]}", kind)
+        if path:
+            save(path)

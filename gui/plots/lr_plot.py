@@ -1,0 +1,167 @@
+"""LR per step: the past as applied (solid), the planned future (dashed), an editor preview (dotted),
+a "now" marker, and draggable keypoints of a free-form segment."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+
+from ..buffers import CurveBuffer
+from .base import make_curve
+from .step_plot import StepPlot, nearest
+
+ORANGE, GREY, PURPLE = (255, 127, 14), (150, 150, 150), (148, 103, 189)
+
+
+class LrPlot(StepPlot):
+    """The head group's LR (and the backbone's when it differs) against step."""
+
+    def __init__(self, parent=None):
+        super().__init__("Learning rate", "LR", log_y=True, parent=parent)
+        self.applied = make_curve(self.plot, ORANGE, width=2, name="applied (head)")
+        self.backbone = make_curve(self.plot, ORANGE, alpha=110, name="applied (backbone)")
+        self.planned = make_curve(self.plot, ORANGE, style=Qt.PenStyle.DashLine, name="planned")
+        self.preview = make_curve(self.plot, PURPLE, width=2, style=Qt.PenStyle.DotLine, name="editor preview")
+        self.now = pg.InfiniteLine(angle=90, pen=pg.mkPen(GREY, width=1), label="now", labelOpts={"position": 0.95, "color": GREY})
+        self.plot.addItem(self.now, ignoreBounds=True)
+        self.points = CurveBuffer(3)
+        self.plan = (np.empty(0), np.empty(0))
+        self.preview_data = (np.empty(0), np.empty(0))
+        self.handles: list[pg.TargetItem] = []
+        self.step = 0
+
+    def add_steps(self, steps: np.ndarray, lrs: np.ndarray) -> None:
+        """Append applied LRs (columns: groups in optimizer order, head last)."""
+        backbone = lrs[:, 0] if lrs.shape[1] > 1 else lrs[:, -1]
+        self.points.extend(np.column_stack([steps, lrs[:, -1], backbone]))
+        self.step = int(steps[-1]) + 1
+        self.dirty = True
+
+    def set_now(self, step: int) -> None:
+        """Move the "now" marker (the planned curve starts there)."""
+        self.step = step
+        self.dirty = True
+
+    def set_plan(self, steps: np.ndarray, lrs: np.ndarray) -> None:
+        """The planned LR of every step of the run."""
+        self.plan = (steps, lrs)
+        self.dirty = True
+
+    def set_preview(self, steps: np.ndarray, lrs: np.ndarray) -> None:
+        """The editor's schedule, drawn dotted until it is applied (empty arrays hide it)."""
+        self.preview_data = (steps, lrs)
+        self.dirty = True
+        self.refresh()
+
+    def truncate(self, step: int) -> None:
+        """Forget applied LRs from ``step`` on."""
+        self.points.keep_before(step)
+        self.step = step
+        self.dirty = True
+
+    def clear(self) -> None:
+        """Forget the run (the plan and preview stay)."""
+        self.truncate(0)
+
+    def redraw(self) -> None:
+        steps = self.points.view(0)
+        self.applied.setData(self.x(steps), self.points.view(1))
+        differs = len(steps) and not np.allclose(self.points.view(1), self.points.view(2))
+        self.backbone.setData(self.x(steps), self.points.view(2)) if differs else self.backbone.setData([], [])
+        plan_steps, plan_lrs = self.plan
+        start = int(np.searchsorted(plan_steps, self.step))
+        self.planned.setData(self.x(plan_steps[start:]), plan_lrs[start:])
+        self.preview.setData(self.x(self.preview_data[0]), self.preview_data[1])
+        self.now.setPos(self.x(np.array([self.step]))[0])
+
+    def show_handles(self, points: list[tuple[float, float]], moved: Callable[[int, float, float], None]) -> None:
+        """Draggable markers at (step, LR) points; ``moved(index, step, lr)`` is called as one is dragged."""
+        self.hide_handles()
+        for index, (step, lr) in enumerate(points):
+            handle = pg.TargetItem(pos=self._to_view(step, lr), size=12, symbol="o", movable=True,
+                                   pen=pg.mkPen(PURPLE, width=2), label=f"{index + 1}")
+            handle.sigPositionChanged.connect(lambda item, i=index: moved(i, *self._from_view(item.pos())))
+            self.plot.addItem(handle)
+            self.handles.append(handle)
+
+    def hide_handles(self) -> None:
+        """Remove the keypoint markers."""
+        for handle in self.handles:
+            self.plot.removeItem(handle)
+        self.handles = []
+
+    def _to_view(self, step: float, lr: float) -> tuple[float, float]:
+        x = self.x(np.array([step]))[0]
+        return x, math.log10(max(lr, 1e-12)) if self.log_y.isChecked() else lr
+
+    def _from_view(self, position) -> tuple[float, float]:
+        step = self.step_at(position.x())
+        return step, 10 ** position.y() if self.log_y.isChecked() else max(0.0, position.y())
+
+    def columns(self):
+        plan_steps, plan_lrs = self.plan
+        return {"step": self.points.view(0), "lr_head": self.points.view(1), "lr_backbone": self.points.view(2),
+                "planned_step": plan_steps, "planned_lr": plan_lrs}
+
+    def describe_at(self, x):
+        step = self.step_at(x)
+        index = nearest(self.points.view(0), step)
+        if index is not None and abs(self.points.view(0)[index] - step) <= 1:
+            return f"step {int(self.points.view(0)[index])}: LR {self.points.view(1)[index]:.4g} (applied)"
+        plan = nearest(self.plan[0], step)
+        return f"step {int(self.plan[0][plan])}: LR {self.plan[1][plan]:.4g} (planned)" if plan is not None else ""
+
+
+class MomentumPlot(StepPlot):
+    """Momentum (or Adam's beta1) per step, applied and planned; worth a look when it is scheduled."""
+
+    def __init__(self, parent=None):
+        super().__init__("Momentum", "momentum", parent=parent)
+        self.applied = make_curve(self.plot, (140, 86, 75), width=2, name="applied")
+        self.planned = make_curve(self.plot, (140, 86, 75), style=Qt.PenStyle.DashLine, name="planned")
+        self.points = CurveBuffer(2)
+        self.plan = (np.empty(0), np.empty(0))
+        self.step = 0
+
+    def add_steps(self, steps: np.ndarray, momenta: np.ndarray) -> None:
+        """Append applied momenta."""
+        self.points.extend(np.column_stack([steps, momenta]))
+        self.step = int(steps[-1]) + 1
+        self.dirty = True
+
+    def set_plan(self, steps: np.ndarray, momenta: np.ndarray) -> None:
+        """The planned momentum of every step."""
+        self.plan = (steps, momenta)
+        self.dirty = True
+
+    def truncate(self, step: int) -> None:
+        """Forget momenta from ``step`` on."""
+        self.points.keep_before(step)
+        self.step = step
+        self.dirty = True
+
+    def clear(self) -> None:
+        """Forget the run."""
+        self.truncate(0)
+
+    @property
+    def scheduled(self) -> bool:
+        """Whether the momentum changes during the run."""
+        values = self.plan[1]
+        return len(values) > 0 and bool(np.nanmax(values) - np.nanmin(values) > 1e-12)
+
+    def redraw(self) -> None:
+        self.applied.setData(self.x(self.points.view(0)), self.points.view(1))
+        start = int(np.searchsorted(self.plan[0], self.step))
+        self.planned.setData(self.x(self.plan[0][start:]), self.plan[1][start:])
+
+    def columns(self):
+        return {"step": self.points.view(0), "momentum": self.points.view(1)}
+
+    def describe_at(self, x):
+        index = nearest(self.plan[0], self.step_at(x))
+        return "" if index is None else f"step {int(self.plan[0][index])}: momentum {self.plan[1][index]:.4g}"

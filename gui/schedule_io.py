@@ -1,0 +1,33 @@
+"""Export the tuned schedule (file and library) and import one, warning when it was tuned on another dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.config import TrainConfig
+from engine.data.dataset import PreparedDataset
+from engine.export import tuned_document
+from engine.schedules.edits import RunSchedule
+from engine.schedules.library import ScheduleLibrary, differences
+from engine.schedules.schedule_file import ScheduleFile, load_schedule, save_schedule
+from engine.store.paths import library_root
+
+
+def export_schedule(path: Path, run_schedule: RunSchedule, config: TrainConfig, dataset: PreparedDataset, steps_per_epoch: int,
+                    metrics: dict | None, range_test: dict | None) -> tuple[Path, Path]:
+    """Write the schedule file and add it to the library; returns (file, library copy)."""
+    document = tuned_document(run_schedule, config, dataset.summary, steps_per_epoch, metrics, range_test)
+    save_schedule(path, document)
+    return Path(path), ScheduleLibrary(library_root()).add(document)
+
+
+def read_schedule(path: Path, dataset: PreparedDataset | None) -> tuple[ScheduleFile, list[str]]:
+    """Load a schedule file and say how its dataset differs from ``dataset`` (ScheduleFileError if unusable)."""
+    loaded = load_schedule(path)
+    lines = differences(loaded.dataset, dataset.summary.to_dict()) if dataset is not None else []
+    return loaded, lines
+
+
+def library_entries(dataset: PreparedDataset):
+    """Library entries tuned for ``dataset`` and notes on unreadable files."""
+    return ScheduleLibrary(library_root()).entries(dataset.summary.fingerprint)
