@@ -71,10 +71,19 @@ class TrailingMean:
     def means(self, window: int) -> np.ndarray:
         """The trailing mean at every point (NaN where the window holds no finite value)."""
         sums = self._sums.view()
-        if len(sums) == 0:
-            return np.empty(0)
+        totals = sums.copy()
         window = max(1, int(window))
-        before = np.vstack([np.zeros((min(window, len(sums)), 2)), sums[:-window]]) if window < len(sums) else np.zeros_like(sums)
-        totals = sums - before
+        if window < len(sums):
+            totals[window:] -= sums[:-window]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return totals[:, 0] / totals[:, 1]
+
+    def means_at(self, indices: np.ndarray, window: int) -> np.ndarray:
+        """The trailing mean at the given points only (how a long run's smoothed curve is drawn)."""
+        sums = self._sums.view()
+        window = max(1, int(window))
+        totals = sums[indices].copy()
+        earlier = indices - window
+        totals[earlier >= 0] -= sums[earlier[earlier >= 0]]
         with np.errstate(invalid="ignore", divide="ignore"):
             return totals[:, 0] / totals[:, 1]

@@ -45,8 +45,7 @@ class LiveRun(QObject):
         self.fault_box: QMessageBox | None = None
         for signal, slot in ((bridge.runStarted, self.started), (bridge.stepsLogged, self.steps), (bridge.epochEnded, self.epoch),
                              (bridge.scheduleChanged, self.schedule), (bridge.stateChanged, self.state_changed),
-                             (bridge.faultRaised, self.fault), (bridge.rolledBack, self.rolled_back), (bridge.editRefused, self.refused),
-                             (bridge.drained, self.refresh)):
+                             (bridge.faultRaised, self.fault), (bridge.rolledBack, self.rolled_back), (bridge.editRefused, self.refused)):
             signal.connect(slot)
 
     @property
@@ -63,6 +62,7 @@ class LiveRun(QObject):
         self.run_dir = event.run_dir
         for plot in self.plots:
             plot.clear()
+            plot.set_total(self.total)
         if event.start_step and event.run_dir:
             self.load_past(event.run_dir, event.start_step)
         self.editor.run_started(self.total)
@@ -104,6 +104,8 @@ class LiveRun(QObject):
         self.run_schedule = event.run_schedule
         timeline = event.run_schedule.timeline
         self.total = timeline.total_steps
+        for plot in self.plots:
+            plot.set_total(self.total)
         grid = np.arange(self.total + 1)
         head = timeline.multipliers[-1][1]
         self.lr.set_plan(grid, timeline.lrs(grid) * head)
@@ -156,10 +158,11 @@ class LiveRun(QObject):
 
     @Slot()
     def refresh(self) -> None:
-        """Once per bridge tick: redraw what changed and update the progress line."""
+        """Once per redraw tick: redraw the visible plots whose data changed; update the progress line."""
         self.lr.set_now(self.step)
         for plot in self.plots:
-            plot.refresh()
+            if plot.isVisible():
+                plot.refresh()
         self._show_progress()
 
     def show_planned(self, total: int, per_epoch: int) -> None:

@@ -14,8 +14,8 @@ from typing import Any
 
 from engine.commands import CancelRangeTest, Command, Inbox, StartRangeTest, Stop
 from engine.config import TrainConfig
-from engine.data.batches import training_batches_per_epoch
 from engine.data.dataset import PreparedDataset, prepare_dataset
+from engine.data.split import training_batches_per_epoch
 from engine.data.thumbnails import sample_thumbnails
 from engine.schedules.edits import RunSchedule
 from engine.schedules.library import ScheduleLibrary
@@ -97,7 +97,7 @@ class RunController:
             return self._train(config, dataset, inbox, lambda emit: RunStore.create(runs_root(), config.to_dict(),
                                                                                      dataset.summary.to_dict(), emit=emit),
                                run_schedule=run_schedule)
-        self.tasks.start("train", work)
+        self.tasks.start("train", work, background=True)
 
     def resume(self, run_dir: str) -> None:
         """Continue a stopped or interrupted run in the background."""
@@ -112,7 +112,7 @@ class RunController:
             setup = prepare_resume(Path(run_dir), cache_root(), warn=lambda text: self.bridge.put(LogLine(text, "warning")))
             return self._train(setup.config, setup.dataset, inbox, lambda emit: RunStore(Path(run_dir), emit=emit),
                                resume=setup.checkpoint)
-        self.tasks.start("train", work)
+        self.tasks.start("train", work, background=True)
 
     def _train(self, config, dataset, inbox, make_store, **job_options) -> RunEnded:
         from engine.events import EventBus
@@ -148,7 +148,7 @@ class RunController:
 
             session = build_session(config, dataset)
             return run_range_test(session, settings, self.bridge.put, timeline, cancelled=self._cancel.is_set)
-        self.tasks.start("range_test", work)
+        self.tasks.start("range_test", work, background=True)
 
     def cancel_range_test(self) -> None:
         """Cancel the range test in progress (the weights are restored either way)."""

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from ..config import TrainConfig
-from ..data.batches import training_batches_per_epoch
 from ..data.dataset import PreparedDataset, prepare_dataset
+from ..data.split import training_batches_per_epoch
 from ..schedules.edits import RunSchedule
 from ..schedules.library import differences
 from ..schedules.schedule_file import load_schedule

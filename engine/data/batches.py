@@ -16,13 +16,9 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from .images import BadImage, load_image
+from .split import training_batches_per_epoch
 
 Batch = tuple[torch.Tensor, torch.Tensor]
-
-
-def training_batches_per_epoch(samples: int, batch_size: int) -> int:
-    """Full batches per training epoch (a last partial batch is dropped; at least one)."""
-    return max(1, samples // batch_size)
 
 
 def epoch_order(count: int, seed: int, epoch: int, shuffle: bool) -> torch.Tensor:

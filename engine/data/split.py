@@ -1,4 +1,4 @@
-"""A seeded, stratified train/val split."""
+"""How samples are divided: a seeded, stratified train/val split, and training batches per epoch."""
 
 from __future__ import annotations
 
@@ -18,3 +18,8 @@ def stratified_split(labels: np.ndarray, val_fraction: float, seed: int) -> tupl
         val.append(members[:count])
         train.append(members[count:])
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(val))
+
+
+def training_batches_per_epoch(samples: int, batch_size: int) -> int:
+    """Full batches per training epoch (a last partial batch is dropped; at least one)."""
+    return max(1, samples // batch_size)

@@ -45,6 +45,22 @@ def _estimate(settings: RangeTestSettings, step_seconds: float, eval_seconds: fl
     return settings.iterations * (step_seconds + (settings.val_batches * eval_seconds if settings.validation else 0.0))
 
 
+def _announcing(train_at, announce: Callable[[float], None]) -> Callable[[float, int], torch.Tensor]:
+    """``train_at`` that times its first call and announces it, so a sweep spends no step on its estimate."""
+    first = [True]
+
+    def timed(lr: float, iteration: int) -> torch.Tensor:
+        if not first[0]:
+            return train_at(lr, iteration)
+        first[0] = False
+        started = time.perf_counter()
+        loss = train_at(lr, iteration)
+        float(loss)
+        announce(time.perf_counter() - started)
+        return loss
+    return timed
+
+
 def _time_step(train_at, session: Session) -> tuple[float, float]:
     """Seconds per training step and per validation batch, measured on two steps each (then undone)."""
     state = capture(session)
@@ -75,16 +91,18 @@ def run_range_test(session: Session, settings: RangeTestSettings | None, emit: C
     try:
         with preserved(session):
             session.model.train()
-            step_seconds, eval_seconds = _time_step(train_at, session)
-            emit(RangeTestStarted(settings.mode, settings.to_dict(), _estimate(settings, step_seconds, eval_seconds), step))
             progress = lambda lrs, losses, smoothed: emit(RangeTestProgress(lrs, losses, smoothed))
             if settings.mode == "probe":
+                step_seconds, eval_seconds = _time_step(train_at, session)
+                emit(RangeTestStarted(settings.mode, settings.to_dict(), _estimate(settings, step_seconds, eval_seconds), step))
                 snapshot = capture(session)
                 score = lambda: evaluate(session, session.val, limit=settings.probe_eval_batches, batch_statistics=True)[0]
                 curve = run_probe(lambda: restore(session, snapshot), train_at, score, settings, progress=progress, cancelled=cancelled)
             else:
                 check = (lambda: evaluate(session, session.val, limit=settings.val_batches, batch_statistics=True)[0]) if settings.validation else None
-                curve = run_sweep(train_at, settings, evaluate=check, progress=progress, cancelled=cancelled, read_every=read_every)
+                announced = _announcing(train_at, lambda seconds: emit(RangeTestStarted(
+                    settings.mode, settings.to_dict(), _estimate(settings, seconds, seconds), step)))
+                curve = run_sweep(announced, settings, evaluate=check, progress=progress, cancelled=cancelled, read_every=read_every)
         result = RangeTestResult.from_curve(settings.mode, settings.to_dict(), curve, time.perf_counter() - started)
     finally:
         cancelled_now = result is None or result.stop_reason == "cancelled"

@@ -56,6 +56,7 @@ class RunOutcome:
     val_loss: float
     val_accuracy: float
     message: str = ""
+    train_seconds: float = 0.0
 
 
 def default_run_schedule(config: TrainConfig, steps_per_epoch: int) -> RunSchedule:
@@ -85,6 +86,7 @@ class TrainingJob:
         self.recorder = StepRecorder(self.bus.emit, self.session.steps_per_epoch, interval=flush_interval,
                                      explode_factor=config.explode_factor)
         self.range_tests_run = 0
+        self.excluded_seconds = 0.0
         self._pending: tuple | None = None
         self._batches = None
         if resume is not None:
@@ -113,6 +115,7 @@ class TrainingJob:
             device=describe_device(self.session.device), start_step=self.step,
             run_dir=getattr(self.store, "run_dir", None)))
         self.bus.emit(ScheduleChanged(self.step, self.run_schedule, "schedule at start", "start"))
+        started = time.perf_counter()
         try:
             self._set_state("running")
             self._loop()
@@ -123,8 +126,9 @@ class TrainingJob:
             message = f"{type(error).__name__}: {error}"
             self.recorder.flush()
             self._set_state("failed", message)
+        train_seconds = time.perf_counter() - started - self.excluded_seconds
         return RunOutcome(self.state, self.step, self.metrics["best_val_accuracy"], self.metrics["val_loss"],
-                          self.metrics["val_accuracy"], message)
+                          self.metrics["val_accuracy"], message, train_seconds)
 
     # -- the loop ----------------------------------------------------------------
 
@@ -180,7 +184,10 @@ class TrainingJob:
             return
         self.recorder.pause_clock()
         started = time.perf_counter()
-        val_loss, val_accuracy = evaluate(self.session, self.session.val, self.inbox.stop_requested)
+        try:
+            val_loss, val_accuracy = evaluate(self.session, self.session.val, self.inbox.stop_requested)
+        finally:
+            self.excluded_seconds += time.perf_counter() - started
         epoch = max(0, math.ceil(self.step / self.session.steps_per_epoch) - 1)
         self._update_metrics(val_loss, val_accuracy)
         self.bus.emit(EpochEnded(epoch, self.step, self.recorder.take_epoch_loss(), val_loss, val_accuracy,
@@ -189,7 +196,7 @@ class TrainingJob:
         if self.plateau is not None and math.isfinite(val_loss) and self.plateau.observe(val_loss):
             self._plateau_fired()
         self.last_good = self._snapshot()
-        self._save_checkpoint()
+        self._save_checkpoint(self.last_good["state"])
 
     def _update_metrics(self, val_loss: float, val_accuracy: float) -> None:
         best = self.metrics["best_val_accuracy"]
@@ -207,12 +214,19 @@ class TrainingJob:
     # -- commands ----------------------------------------------------------------
 
     def _handle_commands(self) -> None:
-        for command in self.inbox.drain():
-            self._apply(command)
-        while self.state == "paused" and not self.inbox.stop_requested.is_set():
-            command = self.inbox.wait(timeout=0.25)
-            if command is not None:
-                self._apply(command)
+        """Apply queued commands and wait while paused; that time is not training time."""
+        commands = self.inbox.drain()
+        if commands or self.state == "paused":
+            started = time.perf_counter()
+            try:
+                for command in commands:
+                    self._apply(command)
+                while self.state == "paused" and not self.inbox.stop_requested.is_set():
+                    command = self.inbox.wait(timeout=0.25)
+                    if command is not None:
+                        self._apply(command)
+            finally:
+                self.excluded_seconds += time.perf_counter() - started
         if self.inbox.stop_requested.is_set():
             raise StopRequested
 
@@ -319,11 +333,11 @@ class TrainingJob:
 
     # -- checkpoints ---------------------------------------------------------------
 
-    def checkpoint_payload(self) -> dict[str, Any]:
-        """Everything needed to resume exactly at the current step."""
+    def checkpoint_payload(self, state: dict | None = None) -> dict[str, Any]:
+        """Everything needed to resume exactly at the current step (``state``: a capture made just now)."""
         return {
             "format": CHECKPOINT_FORMAT, "version": 1, "step": self.step, "epoch_end_pending": self.epoch_end_pending,
-            "state": capture(self.session),
+            "state": state if state is not None else capture(self.session),
             "run_schedule": json.dumps(run_schedule_to_dict(self.run_schedule)),
             "plateau": json.dumps(self.plateau.state() if self.plateau else None),
             "metrics": json.dumps(self.metrics),
@@ -333,9 +347,9 @@ class TrainingJob:
         if not self._flush():
             self._save_checkpoint()
 
-    def _save_checkpoint(self) -> None:
+    def _save_checkpoint(self, state: dict | None = None) -> None:
         if self.store is not None:
-            self.store.save_checkpoint(self.checkpoint_payload(), self.step)
+            self.store.save_checkpoint(self.checkpoint_payload(state), self.step)
 
     def _restore_checkpoint(self, payload: dict) -> None:
         if payload.get("format") != CHECKPOINT_FORMAT:

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..buffers import CurveBuffer
 from .base import make_curve
-from .step_plot import StepPlot, nearest
+from .step_plot import StepPlot, finite_bounds, nearest
 
 
 class AccuracyPlot(StepPlot):
@@ -20,19 +20,26 @@ class AccuracyPlot(StepPlot):
     def add_epoch(self, step: int, epoch: int, accuracy: float) -> None:
         """Append one epoch's accuracy (0-1)."""
         self.points.extend(np.array([[step, epoch, 100 * accuracy]]))
-        self.dirty = True
+        self.bump("epochs")
 
     def truncate(self, step: int) -> None:
         """Forget epochs that ended after ``step``."""
         self.points.keep_before(step + 1)
-        self.dirty = True
+        self.bump("epochs")
 
     def clear(self) -> None:
         """Forget every point."""
         self.truncate(-1)
 
     def redraw(self) -> None:
-        self.curve.setData(self.x(self.points.view(0)), self.points.view(2))
+        if self.changed("epochs"):
+            self.curve.setData(self.x(self.points.view(0)), self.points.view(2))
+
+    def y_bounds(self):
+        return finite_bounds(self.points.view(2), positive=self.log_y.isChecked())
+
+    def last_step(self):
+        return self.points.view(0)[-1] if len(self.points) else 0.0
 
     def columns(self):
         return {"step": self.points.view(0), "epoch": self.points.view(1), "val_accuracy_percent": self.points.view(2)}

@@ -6,9 +6,11 @@ import numpy as np
 
 from ..buffers import CurveBuffer, TrailingMean
 from .base import make_curve
-from .step_plot import StepPlot, nearest
+from .step_plot import StepPlot, finite_bounds, nearest
 
 BLUE, RED = (31, 119, 180), (214, 39, 40)
+# A smoothed curve needs no more points than this to look exact; long runs are sampled evenly.
+SMOOTH_POINTS = 20_000
 
 
 class LossPlot(StepPlot):
@@ -28,17 +30,17 @@ class LossPlot(StepPlot):
         """Append training losses."""
         self.points.extend(np.column_stack([steps, losses]))
         self.means.extend(losses)
-        self.dirty = True
+        self.bump("steps")
 
     def add_epoch(self, step: int, val_loss: float) -> None:
         """Append a validation loss at the step its epoch ended."""
         self.validation.extend(np.array([[step, val_loss]]))
-        self.dirty = True
+        self.bump("epochs")
 
     def set_window(self, steps: int) -> None:
         """Smooth over the last ``steps`` steps."""
         self.window = max(1, steps)
-        self.dirty = True
+        self.bump("steps")
         self.refresh()
 
     def truncate(self, step: int) -> None:
@@ -46,17 +48,33 @@ class LossPlot(StepPlot):
         self.points.keep_before(step)
         self.means.truncate(len(self.points))
         self.validation.keep_before(step + 1)
-        self.dirty = True
+        self.bump("steps", "epochs")
 
     def clear(self) -> None:
         """Forget every point."""
         self.truncate(-1)
 
+    def smoothed(self) -> tuple[np.ndarray, np.ndarray]:
+        """(steps, smoothed loss), evenly sampled when the run is long."""
+        steps = self.points.view(0)
+        if len(steps) <= SMOOTH_POINTS:
+            return steps, self.means.means(self.window)
+        indices = np.unique(np.linspace(0, len(steps) - 1, SMOOTH_POINTS).astype(np.int64))
+        return steps[indices], self.means.means_at(indices, self.window)
+
     def redraw(self) -> None:
-        steps = self.x(self.points.view(0))
-        self.raw.setData(steps, self.points.view(1))
-        self.smooth.setData(steps, self.means.means(self.window))
-        self.val.setData(self.x(self.validation.view(0)), self.validation.view(1))
+        if self.changed("steps"):
+            steps, smooth = self.smoothed()
+            self.raw.setData(self.x(self.points.view(0)), self.points.view(1))
+            self.smooth.setData(self.x(steps), smooth)
+        if self.changed("epochs"):
+            self.val.setData(self.x(self.validation.view(0)), self.validation.view(1))
+
+    def y_bounds(self):
+        return finite_bounds(self.points.view(1), self.validation.view(1), positive=self.log_y.isChecked())
+
+    def last_step(self):
+        return self.points.view(0)[-1] if len(self.points) else 0.0
 
     def columns(self):
         return {"step": self.points.view(0), "loss": self.points.view(1), "smoothed": self.means.means(self.window),
@@ -67,4 +85,5 @@ class LossPlot(StepPlot):
         if index is None:
             return ""
         step, loss = self.points.view()[index]
-        return f"step {int(step)}: loss {loss:.4g}, smoothed {self.means.means(self.window)[index]:.4g}"
+        smooth = self.means.means_at(np.array([index]), self.window)[0]
+        return f"step {int(step)}: loss {loss:.4g}, smoothed {smooth:.4g}"

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 
 from ..buffers import CurveBuffer
 from .base import make_curve
-from .step_plot import StepPlot, nearest
+from .step_plot import StepPlot, finite_bounds, nearest
 
 ORANGE, GREY, PURPLE = (255, 127, 14), (150, 150, 150), (148, 103, 189)
 
@@ -33,50 +33,62 @@ class LrPlot(StepPlot):
         self.preview_data = (np.empty(0), np.empty(0))
         self.handles: list[pg.TargetItem] = []
         self.step = 0
+        self.groups_differ = False
 
     def add_steps(self, steps: np.ndarray, lrs: np.ndarray) -> None:
         """Append applied LRs (columns: groups in optimizer order, head last)."""
         backbone = lrs[:, 0] if lrs.shape[1] > 1 else lrs[:, -1]
+        self.groups_differ = self.groups_differ or not np.array_equal(backbone, lrs[:, -1])
         self.points.extend(np.column_stack([steps, lrs[:, -1], backbone]))
         self.step = int(steps[-1]) + 1
-        self.dirty = True
+        self.bump("steps", "now")
 
     def set_now(self, step: int) -> None:
-        """Move the "now" marker (the planned curve starts there)."""
-        self.step = step
-        self.dirty = True
+        """Move the "now" marker."""
+        if step != self.step:
+            self.step = step
+            self.bump("now")
 
     def set_plan(self, steps: np.ndarray, lrs: np.ndarray) -> None:
-        """The planned LR of every step of the run."""
+        """The planned LR of every step of the run (drawn whole: the applied curve covers its past)."""
         self.plan = (steps, lrs)
-        self.dirty = True
+        self.bump("plan")
 
     def set_preview(self, steps: np.ndarray, lrs: np.ndarray) -> None:
         """The editor's schedule, drawn dotted until it is applied (empty arrays hide it)."""
         self.preview_data = (steps, lrs)
-        self.dirty = True
+        self.bump("preview")
         self.refresh()
 
     def truncate(self, step: int) -> None:
         """Forget applied LRs from ``step`` on."""
         self.points.keep_before(step)
         self.step = step
-        self.dirty = True
+        if step <= 0:
+            self.groups_differ = False
+        self.bump("steps", "now")
 
     def clear(self) -> None:
         """Forget the run (the plan and preview stay)."""
         self.truncate(0)
 
     def redraw(self) -> None:
-        steps = self.points.view(0)
-        self.applied.setData(self.x(steps), self.points.view(1))
-        differs = len(steps) and not np.allclose(self.points.view(1), self.points.view(2))
-        self.backbone.setData(self.x(steps), self.points.view(2)) if differs else self.backbone.setData([], [])
-        plan_steps, plan_lrs = self.plan
-        start = int(np.searchsorted(plan_steps, self.step))
-        self.planned.setData(self.x(plan_steps[start:]), plan_lrs[start:])
-        self.preview.setData(self.x(self.preview_data[0]), self.preview_data[1])
-        self.now.setPos(self.x(np.array([self.step]))[0])
+        if self.changed("steps"):
+            steps = self.x(self.points.view(0))
+            self.applied.setData(steps, self.points.view(1))
+            self.backbone.setData(steps if self.groups_differ else [], self.points.view(2) if self.groups_differ else [])
+        if self.changed("plan"):
+            self.planned.setData(self.x(self.plan[0]), self.plan[1])
+        if self.changed("now"):
+            self.now.setPos(self.x(np.array([self.step]))[0])
+        if self.changed("preview"):
+            self.preview.setData(self.x(self.preview_data[0]), self.preview_data[1])
+
+    def y_bounds(self):
+        return finite_bounds(self.points.view(1), self.points.view(2), self.plan[1], self.preview_data[1], positive=self.log_y.isChecked())
+
+    def last_step(self):
+        return max(self.points.view(0)[-1] if len(self.points) else 0.0, self.plan[0][-1] if len(self.plan[0]) else 0.0)
 
     def show_handles(self, points: list[tuple[float, float]], moved: Callable[[int, float, float], None]) -> None:
         """Draggable markers at (step, LR) points; ``moved(index, step, lr)`` is called as one is dragged."""
@@ -131,18 +143,18 @@ class MomentumPlot(StepPlot):
         """Append applied momenta."""
         self.points.extend(np.column_stack([steps, momenta]))
         self.step = int(steps[-1]) + 1
-        self.dirty = True
+        self.bump("steps")
 
     def set_plan(self, steps: np.ndarray, momenta: np.ndarray) -> None:
-        """The planned momentum of every step."""
+        """The planned momentum of every step (drawn whole: the applied curve covers its past)."""
         self.plan = (steps, momenta)
-        self.dirty = True
+        self.bump("plan")
 
     def truncate(self, step: int) -> None:
         """Forget momenta from ``step`` on."""
         self.points.keep_before(step)
         self.step = step
-        self.dirty = True
+        self.bump("steps")
 
     def clear(self) -> None:
         """Forget the run."""
@@ -155,9 +167,16 @@ class MomentumPlot(StepPlot):
         return len(values) > 0 and bool(np.nanmax(values) - np.nanmin(values) > 1e-12)
 
     def redraw(self) -> None:
-        self.applied.setData(self.x(self.points.view(0)), self.points.view(1))
-        start = int(np.searchsorted(self.plan[0], self.step))
-        self.planned.setData(self.x(self.plan[0][start:]), self.plan[1][start:])
+        if self.changed("steps"):
+            self.applied.setData(self.x(self.points.view(0)), self.points.view(1))
+        if self.changed("plan"):
+            self.planned.setData(self.x(self.plan[0]), self.plan[1])
+
+    def y_bounds(self):
+        return finite_bounds(self.points.view(1), self.plan[1], positive=self.log_y.isChecked())
+
+    def last_step(self):
+        return self.plan[0][-1] if len(self.plan[0]) else (self.points.view(0)[-1] if len(self.points) else 0.0)
 
     def columns(self):
         return {"step": self.points.view(0), "momentum": self.points.view(1)}

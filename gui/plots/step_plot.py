@@ -1,26 +1,80 @@
-"""Plots whose x axis is the training step, shown in steps or epochs."""
+"""Plots whose x axis is the training step, shown in steps or epochs, that follow a run without
+re-laying their axes every frame."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from .base import PlotPanel
 
 
+def nice_span(low: float, high: float) -> tuple[float, float]:
+    """[low, high] padded by 5% and rounded outward to a round step."""
+    span = high - low or abs(high) or 1.0
+    low, high = low - 0.05 * span, high + 0.05 * span
+    step = 10 ** math.floor(math.log10(span / 4))
+    return math.floor(low / step) * step, math.ceil(high / step) * step
+
+
+def sticky(current: tuple[float, float] | None, wanted: tuple[float, float]) -> tuple[float, float]:
+    """Keep ``current`` while it holds ``wanted`` and is not much wider; otherwise take ``wanted``.
+
+    Moving an axis makes pyqtgraph lay out and re-render every tick label, which
+    costs more than drawing the curves; so a following plot moves its axes rarely.
+    """
+    if current is not None:
+        inside = current[0] <= wanted[0] and wanted[1] <= current[1]
+        if inside and (current[1] - current[0]) <= 2.5 * (wanted[1] - wanted[0]):
+            return current
+    return wanted
+
+
 class StepPlot(PlotPanel):
-    """A PlotPanel whose data is indexed by step and drawn against steps or epochs."""
+    """A PlotPanel indexed by step, drawn against steps or epochs, following the run when asked."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.steps_per_epoch = 0
+        self.total_steps = 0
         self.dirty = False
+        self._versions: dict[str, int] = {}
+        self._drawn: dict[str, int] = {}
+        self._range: tuple | None = None
+        self.plot.getViewBox().disableAutoRange()
+
+    # -- what changed since the last redraw --------------------------------------------------
+
+    def bump(self, *names: str) -> None:
+        """Mark data as changed (redrawn at the next refresh)."""
+        for name in names:
+            self._versions[name] = self._versions.get(name, 0) + 1
+        self.dirty = True
+
+    def changed(self, name: str) -> bool:
+        """Whether ``name`` changed since it was last drawn (and note that it is drawn now)."""
+        version = self._versions.get(name, 0)
+        if self._drawn.get(name) == version:
+            return False
+        self._drawn[name] = version
+        return True
+
+    # -- x unit, follow, refresh ----------------------------------------------------------------
 
     def set_epochs(self, steps_per_epoch: int) -> None:
         """Draw x in epochs (``steps_per_epoch`` > 0) or in steps (0)."""
         self.steps_per_epoch = steps_per_epoch
         self.plot.setLabel("bottom", "epoch" if steps_per_epoch else "step")
+        self._drawn.clear()
+        self._range = None
         self.dirty = True
         self.refresh()
+
+    def set_total(self, total_steps: int) -> None:
+        """The run's planned length: a following plot spans it from the start."""
+        self.total_steps = total_steps
+        self.dirty = True
 
     def x(self, steps: np.ndarray) -> np.ndarray:
         """Steps in the unit shown."""
@@ -31,13 +85,63 @@ class StepPlot(PlotPanel):
         return x * self.steps_per_epoch if self.steps_per_epoch else x
 
     def refresh(self) -> None:
-        """Push changed data to the curves (called once per bridge tick)."""
-        if self.dirty:
-            self.dirty = False
-            self.redraw()
+        """Push changed data to the curves and keep the axes on the data (called by the redraw timer)."""
+        if not self.dirty:
+            return
+        self.dirty = False
+        self.redraw()
+        if self.follow.isChecked():
+            self._follow()
+
+    def _follow_changed(self, on: bool) -> None:
+        if on:
+            self._range = None
+            self.dirty = True
+            self.refresh()
+
+    def _follow(self) -> None:
+        bounds = self.y_bounds()
+        if bounds is None:
+            return
+        last = max(self.total_steps, int(self.last_step()) + 1, 1)
+        x_range = (0.0, float(self.x(np.array([last]))[0]))
+        low, high = bounds
+        if self.log_y.isChecked():
+            low, high = math.log10(max(low, 1e-12)), math.log10(max(high, 1e-12))
+            wanted = (math.floor(low), max(math.ceil(high), math.floor(low) + 1))
+        else:
+            wanted = nice_span(low, high)
+        y_range = sticky(self._range[1] if self._range else None, wanted)
+        if self._range != (x_range, y_range):
+            self._range = (x_range, y_range)
+            self.plot.getViewBox().setRange(xRange=x_range, yRange=y_range, padding=0)
+
+    def _apply_log(self, on: bool) -> None:
+        super()._apply_log(on)
+        self._range = None
+        self.dirty = True
+
+    # -- subclasses ------------------------------------------------------------------------------
 
     def redraw(self) -> None:
-        """setData on every curve."""
+        """setData on the curves whose data changed."""
+
+    def y_bounds(self) -> tuple[float, float] | None:
+        """Smallest and largest finite y of the data (positive only on a log axis), or None."""
+        return None
+
+    def last_step(self) -> float:
+        """The last step with data."""
+        return 0.0
+
+
+def finite_bounds(*arrays: np.ndarray, positive: bool = False) -> tuple[float, float] | None:
+    """(min, max) over the finite (and, if asked, positive) values of the arrays."""
+    values = [a[np.isfinite(a) & ((a > 0) if positive else True)] for a in arrays if len(a)]
+    values = [v for v in values if len(v)]
+    if not values:
+        return None
+    return float(min(v.min() for v in values)), float(max(v.max() for v in values))
 
 
 def nearest(values: np.ndarray, target: float) -> int | None:

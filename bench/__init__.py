@@ -1,0 +1,1 @@
+"""lrscope's benchmarks: ratios measured side by side, never timed assertions in tests."""

@@ -1,0 +1,67 @@
+"""The training work both sides of a comparison do: a hand-written PyTorch loop, and lrscope's job."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from engine.config import TrainConfig
+from engine.data.dataset import PreparedDataset
+from engine.models import build_model
+from engine.store.writer import RunStore
+from engine.training.job import RunOutcome, TrainingJob
+
+SAMPLE = Path(__file__).resolve().parent.parent / "resources" / "datasets" / "digits"
+
+
+def config(epochs: int = 3, **changes) -> TrainConfig:
+    """The benchmark's training settings: small CNN, 32 px digits, batch 64, no augmentation."""
+    values = {"data": str(SAMPLE), "epochs": epochs, "batch_size": 64, "augment": "none", "shape": "cosine", "lr": 0.1}
+    values.update(changes)
+    return TrainConfig(**values)
+
+
+def bare_loop(dataset: PreparedDataset, settings: TrainConfig, steps: int) -> float:
+    """Seconds a plain PyTorch loop takes for ``steps`` steps on the same in-memory data."""
+    torch.manual_seed(settings.seed)
+    summary = dataset.summary
+    model, _ = build_model(settings.model, summary.channels, len(summary.classes), summary.resolution)
+    optimizer = torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay)
+    images = torch.from_numpy(dataset.decoded.images[dataset.train_index])
+    labels = torch.from_numpy(dataset.labels[dataset.train_index])
+    mean = torch.tensor(summary.mean).view(1, -1, 1, 1)
+    std = torch.tensor(summary.std).view(1, -1, 1, 1)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    generator = torch.Generator().manual_seed(settings.seed)
+    per_epoch = len(labels) // settings.batch_size
+    losses = []
+    started = time.perf_counter()
+    for step in range(steps):
+        if step % per_epoch == 0:
+            order = torch.randperm(len(labels), generator=generator)
+        chosen = order[(step % per_epoch) * settings.batch_size:(step % per_epoch + 1) * settings.batch_size]
+        inputs = (images[chosen].float() / 255 - mean) / std
+        loss = loss_fn(model(inputs), labels[chosen])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.detach())
+    torch.stack(losses).cpu()
+    return time.perf_counter() - started
+
+
+def lrscope_job(dataset: PreparedDataset, settings: TrainConfig) -> RunOutcome:
+    """A headless lrscope run with its event stream and run store on."""
+    with tempfile.TemporaryDirectory() as runs:
+        job = TrainingJob(settings, dataset)
+        store = RunStore.create(Path(runs), settings.to_dict(), dataset.summary.to_dict(), emit=job.bus.emit)
+        job.store = store
+        job.bus.subscribe(store.on_event)
+        job.bus.subscribe(lambda event: None)
+        try:
+            return job.run()
+        finally:
+            store.close()
