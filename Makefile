@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench bench-accuracy lint clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-bench
 	QT_QPA_PLATFORM=offscreen $(PY) -m bench
+
+# The range test against a grid search, on the samples and two generated datasets (about 40 minutes on 2 cores).
+bench-accuracy: $(VENV)/.installed-bench
+	$(PY) -m bench.range_test_accuracy --synthetic --out docs/range-test-accuracy.json | tee docs/range-test-accuracy.txt
 
 lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check main.py engine gui tests bench tools

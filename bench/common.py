@@ -1,4 +1,4 @@
-"""Shared by the benchmarks: alternating A/B measurements, rows of the results table, machine facts."""
+"""Shared by the benchmarks: interleaved A/B measurements, rows of the results table, machine facts."""
 
 from __future__ import annotations
 
@@ -37,11 +37,16 @@ def median_spread(values: list[float]) -> tuple[float, tuple[float, float]]:
 
 
 def alternate(first: Callable[[], float], second: Callable[[], float], repeats: int) -> tuple[list[float], list[float]]:
-    """Measure A B A B ... so that drifts in machine load hit both sides alike."""
+    """Measure in A B B A order, pair after pair, so that drifts in machine load and any cost a run
+    leaves to the next one (a store closing, caches) hit both sides alike."""
     a, b = [], []
-    for _ in range(repeats):
-        a.append(first())
-        b.append(second())
+    for index in range(repeats):
+        if index % 2 == 0:
+            a.append(first())
+            b.append(second())
+        else:
+            b.append(second())
+            a.append(first())
     return a, b
 
 

@@ -170,11 +170,6 @@ class EventBus:
         with self._lock:
             self.subscribers = [*self.subscribers, subscriber]
 
-    def unsubscribe(self, subscriber: Callable[[Event], None]) -> None:
-        """Remove a subscriber."""
-        with self._lock:
-            self.subscribers = [s for s in self.subscribers if s is not subscriber]
-
     def emit(self, event: Event) -> None:
         """Deliver ``event``; a failing subscriber is logged and never stops training."""
         for subscriber in self.subscribers:

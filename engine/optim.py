@@ -28,9 +28,3 @@ def set_momentum(optimizer: torch.optim.Optimizer, value: float) -> None:
             group["betas"] = (value, group["betas"][1])
         else:
             group["momentum"] = value
-
-
-def momentum_of(optimizer: torch.optim.Optimizer) -> float:
-    """The momentum (or beta1) of the first group."""
-    group = optimizer.param_groups[0]
-    return float(group["betas"][0]) if "betas" in group else float(group.get("momentum", 0.0))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +50,7 @@ from .settings import recent_folders, remember_folder, save_config, saved_config
 # Events are drained at 20 Hz; plots are redrawn at 4 Hz, which looks live and leaves the CPU to training
 # (on a 2-core machine every GUI burst delays torch's threads; see docs/benchmarks.md).
 REDRAW_MS = 250
+MAX_REDRAW_MS = 1000
 DRAIN_MS = 50
 
 
@@ -268,6 +270,14 @@ class MainWindow(QMainWindow):
         return self.config_panel.config(data=self.dataset.summary.root, lr=peak_lr(plan.schedule),
                                         backbone_lr_mult=dict(plan.multipliers)["backbone"]), plan
 
+    def _config_or_warn(self, title: str):
+        """(config, plan), or None after telling the user what is invalid."""
+        try:
+            return self._config()
+        except ValueError as error:
+            self._warn(title, str(error))
+            return None
+
     def _timeline(self, plan, momentum: float) -> Timeline:
         if self.imported is not None:
             return self.imported
@@ -278,11 +288,10 @@ class MainWindow(QMainWindow):
         """Train with the configuration and the editor's schedule."""
         if self.dataset is None or self.controller.training:
             return
-        try:
-            config, plan = self._config()
-        except ValueError as error:
-            self._warn("Cannot start", str(error))
+        chosen = self._config_or_warn("Cannot start")
+        if chosen is None:
             return
+        config, plan = chosen
         save_config(self.settings, self.config_panel.values())
         self.controller.start(config, self.dataset, self._timeline(plan, config.momentum))
         self.tabs.setCurrentIndex(0)
@@ -306,11 +315,10 @@ class MainWindow(QMainWindow):
         """Start a range test: on the running job, or from fresh weights before a run."""
         if self.dataset is None or self.controller.testing:
             return
-        try:
-            config, plan = self._config()
-        except ValueError as error:
-            self._warn("Cannot start the range test", str(error))
+        chosen = self._config_or_warn("Cannot start the range test")
+        if chosen is None:
             return
+        config, plan = chosen
         self.range_plot.clear()
         self.tabs.setCurrentIndex(1)
         self.controller.range_test(config, self.dataset, settings, self._timeline(plan, config.momentum))
@@ -345,10 +353,15 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def redraw(self) -> None:
-        """Redraw the plots that are on screen and changed."""
+        """Redraw the plots that are on screen and changed, less often when that gets expensive."""
+        started = time.perf_counter()
         self.live.refresh()
         if self.range_plot.isVisible():
             self.range_plot.refresh()
+        # Painting costs about twice the update measured here; 60x keeps both to ~5% of a core
+        # even for curves of millions of points.
+        cost_ms = 1000 * (time.perf_counter() - started)
+        self.redraw_timer.setInterval(int(min(MAX_REDRAW_MS, max(REDRAW_MS, 60 * cost_ms))))
 
     @Slot(object)
     def preview(self, plan) -> None:

@@ -62,3 +62,13 @@ def test_enormous_image_is_refused_from_its_header(tmp_path):
     Image.new("1", (10_000, 7_000)).save(path)
     with pytest.raises(BadImage, match="too large \\(10000x7000 pixels"):
         load_image(str(path), 8, 1)
+
+
+def test_wrongly_named_files(tmp_path):
+    png_named_jpg = tmp_path / "photo.jpg"
+    Image.new("L", (8, 8), 99).save(png_named_jpg, format="PNG")
+    assert load_image(str(png_named_jpg), 8, 1).mean() == 99
+    text_named_png = tmp_path / "notes.png"
+    text_named_png.write_text("not an image at all")
+    with pytest.raises(BadImage, match="not a readable image"):
+        load_image(str(text_named_png), 8, 1)

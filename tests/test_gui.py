@@ -175,3 +175,51 @@ def test_settings_persist_between_launches(qtbot, window):
 
     assert saved_config(open_settings())["seed"] == 7
     assert json.loads(open_settings().value("data/recent"))[0].endswith("digits")
+
+
+def test_compare_two_stored_runs_and_open_one_read_only(qtbot, window):
+    for _ in range(2):
+        window.last_run = None
+        window.start_run()
+        run_to_end(qtbot, window)
+    window.runs_panel.refresh()
+    assert window.runs_panel.table.rowCount() == 2
+    window.runs_panel.table.selectAll()
+    window.runs_panel._compare()
+    assert len(window.compare.loss.series) == 2 and len(window.compare.lr.series) == 2
+    from PySide6.QtCore import Qt
+
+    window.open_run(window.runs_panel.table.item(0, 0).data(Qt.ItemDataRole.UserRole))
+    assert len(window.loss.points) == 22
+
+
+def test_resume_a_stopped_run_from_the_runs_tab(qtbot, window):
+    set_epochs(qtbot, window, 3)
+    window.start_run()
+    qtbot.waitUntil(lambda: window.live.step >= 25, timeout=LONG)
+    window.stop_action.trigger()
+    stopped = run_to_end(qtbot, window)
+    assert stopped.outcome.state == "stopped"
+    window.last_run = None
+    window.resume_run(stopped.run_dir)
+    resumed = run_to_end(qtbot, window)
+    assert resumed.outcome.state == "finished" and resumed.outcome.step == 66
+
+
+def test_closing_during_a_range_test_before_a_run(qtbot, window):
+    window.range_panel.iterations.setValue(100_000)
+    window.range_panel.start.click()
+    qtbot.waitUntil(lambda: window.controller.testing and window.range_plot.points.size > 0, timeout=LONG)
+    window.close()
+    assert not window.controller.testing
+
+
+def test_dropping_a_folder_opens_it(qtbot, window):
+    from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(CAMERA2))])
+    event = QDropEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    qtbot.waitUntil(lambda: window.dataset.summary.name == "digits-camera2", timeout=LONG)

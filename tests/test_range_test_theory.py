@@ -145,3 +145,20 @@ def test_probe_best_is_refined_between_candidates():
 def test_invalid_settings_are_named(changes, message):
     with pytest.raises(ValueError, match=message):
         RangeTestSettings(**changes).resolved()
+
+
+def test_a_flat_curve_reports_its_edge_not_noise():
+    lrs = np.geomspace(1e-7, 10, 100)
+    x = np.log10(lrs)
+    losses = 0.03 + np.where(x > -0.3, 0.5 * (x + 0.3) ** 2, 0) + np.random.default_rng(1).normal(0, 0.004, 100)
+    suggestions, notes = sweep_suggestions(lrs, losses)
+    assert [s.method for s in suggestions] == ["edge"]
+    assert -0.6 < np.log10(suggestions[0].lr) < 0.0
+    recommendation = recommend(suggestions, notes)
+    assert recommendation.one_cycle_max_lr == pytest.approx(suggestions[0].lr / 3)
+    assert "edge/3" in recommendation.one_cycle_method and any("flat before it rises" in n for n in notes)
+
+
+def test_a_descending_curve_is_not_called_flat():
+    suggestions, _ = sweep_suggestions(*descent_curve(100, 0.05, blowup=0.0))
+    assert "edge" not in {s.method for s in suggestions}

@@ -133,3 +133,18 @@ def test_cancel_restores_and_the_run_goes_on(digits16):
     assert finished.cancelled and finished.result.stop_reason == "cancelled" and len(finished.result.lrs) < 5000
     assert np.array_equal(events.steps()[1], plain.steps()[1])
     assert events.states()[-1] == "finished"
+
+
+def test_a_snapshot_too_large_for_memory_goes_to_a_temporary_file(trained_session, monkeypatch, tmp_path):
+    import tempfile
+
+    from engine.training.state import preserved
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    before = capture(trained_session)
+    with preserved(trained_session, spill_bytes=0):
+        assert len(list(tmp_path.glob("lrscope-snapshot-*.pt"))) == 1
+        for parameter in trained_session.model.parameters():
+            parameter.data.add_(1.0)
+    assert same_state(before, capture(trained_session))
+    assert not list(tmp_path.glob("lrscope-snapshot-*.pt"))

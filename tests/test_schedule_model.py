@@ -132,4 +132,4 @@ def test_default_segments_are_valid_and_start_at_the_lr(kind):
     segment = default_segment(kind, 200, 0.05)
     segment.validate()
     assert segment.kind == kind and segment.steps == 200
-    assert segment.first_lr() == pytest.approx(0.05 / 10 if kind == "cyclic" else (0.05 / 25 if kind == "one_cycle" else 0.05))
+    assert segment.lrs(np.zeros(1))[0] == pytest.approx(0.05 / 10 if kind == "cyclic" else (0.05 / 25 if kind == "one_cycle" else 0.05))

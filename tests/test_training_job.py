@@ -149,3 +149,32 @@ def test_a_crash_inside_training_fails_the_run_without_raising(digits16):
     outcome = job.run()
     assert outcome.state == "failed" and "KeyError" in outcome.message
     assert events.of(StateChanged)[-1].state == "failed"
+
+
+def test_the_plateau_rule_fires_as_recorded_edits(digits16):
+    from engine.schedules import Constant, PlateauRule, RunSchedule, Schedule, Timeline
+
+    rule = PlateauRule(factor=0.5, patience=0, threshold=10.0)
+    timeline = Timeline.of(Schedule((Constant(steps=66, lr=0.05),)), multipliers=(("backbone", 1.0), ("head", 1.0)), plateau=rule)
+    events = Events()
+    job = TrainingJob(tiny_config(epochs=3), digits16, run_schedule=RunSchedule(timeline))
+    job.bus.subscribe(events)
+    job.run()
+    fired = [r for r in job.run_schedule.edits if r.edit.reason == "plateau"]
+    assert [r.step for r in fired] == [22, 44]
+    steps, _, lrs, _ = events.steps()
+    assert np.all(lrs[steps < 22, 1] == 0.05) and np.allclose(lrs[(steps >= 22) & (steps < 44), 1], 0.025)
+    assert np.allclose(lrs[steps >= 44, 1], 0.0125)
+
+
+def test_the_default_run_reaches_96_percent_on_the_sample_in_5_epochs(capsys):
+    """Issue 2's acceptance: lrscope train --data <digits> --epochs 5 --json."""
+    import json
+
+    from helpers import SAMPLE
+
+    from engine.cli import run_cli
+
+    assert run_cli(["train", "--data", str(SAMPLE), "--epochs", "5", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["val_accuracy"] >= 0.96 and result["seconds"] < 60

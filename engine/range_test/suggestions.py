@@ -15,6 +15,8 @@ import numpy as np
 WIDTH_DECADES = 0.2
 DISAGREEMENT = 3.0
 MIN_POINTS = 8
+# A descent smaller than this many noise standard deviations is no descent: the curve is flat.
+FLAT_SIGMAS = 4.0
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,9 @@ def sweep_suggestions(lrs: np.ndarray, losses: np.ndarray) -> tuple[list[Suggest
         return [], [f"only {len(lrs)} points were recorded: the curve is too short to suggest an LR; lower start_lr or raise the iteration count"]
     smooth, slope = local_fit(lrs, losses)
     lowest = int(np.argmin(smooth))
+    sigma = noise_level(losses - smooth)
+    if np.max(smooth[: lowest + 1]) - smooth[lowest] < FLAT_SIGMAS * sigma:
+        return _flat(lrs, smooth, lowest, sigma)
     notes = []
     if lowest == 0:
         return [], ["the loss never went down: lower start_lr"]
@@ -81,6 +86,23 @@ def sweep_suggestions(lrs: np.ndarray, losses: np.ndarray) -> tuple[list[Suggest
         Suggestion("min_loss", float(lrs[lowest]), float(smooth[lowest]), "the LR at the lowest smoothed loss, just before it rises"),
     ]
     return suggestions, notes
+
+
+def noise_level(residuals: np.ndarray) -> float:
+    """A robust standard deviation of the loss around its smoothed curve (median absolute deviation)."""
+    return float(1.4826 * np.median(np.abs(residuals - np.median(residuals))))
+
+
+def _flat(lrs: np.ndarray, smooth: np.ndarray, lowest: int, sigma: float) -> tuple[list[Suggestion], list[str]]:
+    """A curve that does not descend (a trained model, or a range starting too high): its edge is what it tells."""
+    level = smooth[lowest] + FLAT_SIGMAS * max(sigma, 1e-12)
+    above = np.flatnonzero(smooth[lowest:] > level)
+    edge = lowest + int(above[0]) - 1 if len(above) else len(lrs) - 1
+    note = ("the loss is flat before it rises (the model is already well trained, or start_lr is too high), so "
+            "descent-based methods say nothing here; the edge, where the loss starts to rise, is the limit")
+    if not len(above):
+        note = "the loss neither fell nor rose over the range: raise end_lr to find where it diverges"
+    return [Suggestion("edge", float(lrs[edge]), float(smooth[edge]), "the largest LR before the loss rises above its flat level")], [note]
 
 
 def _valley(lrs, smooth, slope, usable, steep) -> Suggestion:
@@ -136,12 +158,16 @@ def recommend(suggestions: list[Suggestion], notes: list[str]) -> Recommendation
     Sweep: the constant LR is the median of the three constant-LR methods; the
     one-cycle peak is the LR at the loss minimum (Smith's rule: a one-cycle
     anneals away from its peak, so it tolerates the largest LR that still
-    lowers the loss). Probe: the best candidate is the constant LR, and twice
-    it the one-cycle peak.
+    lowers the loss). A flat sweep: a tenth and a third of its edge. Probe: the
+    best candidate is the constant LR, and twice it the one-cycle peak.
     """
     if not suggestions:
         return None
     by_method = {s.method: s for s in suggestions}
+    if "edge" in by_method:
+        edge = by_method["edge"].lr
+        return Recommendation(edge / 10, "edge/10 (a flat curve: a tenth of the largest stable LR)", edge / 3,
+                              "edge/3 (a flat curve: a third of the largest stable LR)", 1.0, tuple(notes))
     if "probe_best" in by_method:
         best = by_method["probe_best"]
         return Recommendation(best.lr, "probe_best", best.lr * ONE_CYCLE_PER_CONSTANT,

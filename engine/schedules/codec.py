@@ -36,11 +36,7 @@ def timeline_to_dict(timeline: Timeline) -> dict[str, Any]:
         "param_groups": [{"name": n, "multiplier": m} for n, m in timeline.multipliers],
         "momentum": None if timeline.base_momentum is None else {"base": timeline.base_momentum},
         "plateau": None if timeline.plateau is None else vars(timeline.plateau).copy(),
-        "timeline": [
-            {"start": p.start, "origin": p.origin, "start_fraction": p.start / total,
-             "segments": [shape_to_dict(s, total) for s in p.schedule.segments]}
-            for p in timeline.pieces
-        ],
+        "timeline": [piece_to_dict(p, total) for p in timeline.pieces],
     }
 
 
@@ -156,6 +152,24 @@ def schedule_from_list(items: Any, path: str) -> Schedule:
     return Schedule(tuple(shape_from_dict(item, f"{path}[{i}]") for i, item in enumerate(items)))
 
 
+def piece_to_dict(piece: Piece, run_steps: int | None = None) -> dict[str, Any]:
+    """A piece as JSON data (with fractions of the run when ``run_steps`` is given)."""
+    data = {"start": piece.start, "origin": piece.origin}
+    if run_steps:
+        data["start_fraction"] = piece.start / run_steps
+    data["segments"] = [shape_to_dict(s, run_steps) for s in piece.schedule.segments]
+    return data
+
+
+def piece_from_dict(item: Any, where: str) -> Piece:
+    """A validated piece."""
+    start = whole(item, "start", where)
+    origin = whole(item, "origin", where)
+    if origin > start:
+        raise fail(f"{where}.origin", f"must not be after start ({start}), got {origin}")
+    return Piece(start, origin, schedule_from_list(need(item, "segments", list, where), f"{where}.segments"))
+
+
 def timeline_from_dict(data: dict[str, Any], path: str = "schedule") -> Timeline:
     """A validated timeline from the JSON sections written by ``timeline_to_dict``."""
     pieces_data = bounded_list(data, "timeline", path, MAX_PIECES)
@@ -163,14 +177,10 @@ def timeline_from_dict(data: dict[str, Any], path: str = "schedule") -> Timeline
         raise fail(f"{path}.timeline", "must hold at least one piece")
     pieces = []
     for i, item in enumerate(pieces_data):
-        where = f"{path}.timeline[{i}]"
-        start = whole(item, "start", where)
-        origin = whole(item, "origin", where)
-        if origin > start:
-            raise fail(f"{where}.origin", f"must not be after start ({start}), got {origin}")
-        if pieces and start <= pieces[-1].start:
-            raise fail(f"{where}.start", f"must be after the previous piece's start ({pieces[-1].start}), got {start}")
-        pieces.append(Piece(start, origin, schedule_from_list(need(item, "segments", list, where), f"{where}.segments")))
+        piece = piece_from_dict(item, f"{path}.timeline[{i}]")
+        if pieces and piece.start <= pieces[-1].start:
+            raise fail(f"{path}.timeline[{i}].start", f"must be after the previous piece's start ({pieces[-1].start}), got {piece.start}")
+        pieces.append(piece)
     if pieces[0].start != 0:
         raise fail(f"{path}.timeline[0].start", f"must be 0, got {pieces[0].start}")
     return Timeline(tuple(pieces), _multipliers(data, path), _plateau(data.get("plateau"), f"{path}.plateau"), _momentum(data.get("momentum"), f"{path}.momentum"))

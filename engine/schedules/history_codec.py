@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .codec import check_type, need, schedule_from_list, shape_to_dict, timeline_from_dict, timeline_to_dict, whole
+from .codec import check_type, need, piece_from_dict, piece_to_dict, timeline_from_dict, timeline_to_dict, whole
 from .edits import EditRecord, LoggedEdit, RunSchedule, edit_details
-from .timeline import Piece
-
-
-def _piece_to_dict(piece: Piece) -> dict[str, Any]:
-    return {"start": piece.start, "origin": piece.origin, "segments": [shape_to_dict(s) for s in piece.schedule.segments]}
 
 
 def record_to_dict(record: EditRecord, with_before: bool = True) -> dict[str, Any]:
@@ -18,7 +13,7 @@ def record_to_dict(record: EditRecord, with_before: bool = True) -> dict[str, An
     data = {"id": record.id, "step": record.step, "kind": record.edit.kind, "reason": record.edit.reason,
             "summary": record.summary, "details": edit_details(record.edit), "undoes": record.undoes}
     if with_before:
-        data["before"] = _piece_to_dict(record.before)
+        data["before"] = piece_to_dict(record.before)
     return data
 
 
@@ -33,9 +28,7 @@ def run_schedule_from_dict(data: dict[str, Any]) -> RunSchedule:
     records = []
     for i, item in enumerate(check_type(data.get("edits", []), list, "run_schedule.edits")):
         where = f"run_schedule.edits[{i}]"
-        before = need(item, "before", dict, where)
-        piece = Piece(whole(before, "start", f"{where}.before"), whole(before, "origin", f"{where}.before"),
-                      schedule_from_list(need(before, "segments", list, f"{where}.before"), f"{where}.before.segments"))
+        piece = piece_from_dict(need(item, "before", dict, where), f"{where}.before")
         edit = LoggedEdit(logged_kind=need(item, "kind", str, where), details=need(item, "details", dict, where),
                           reason=need(item, "reason", str, where))
         undoes = item.get("undoes")

@@ -69,13 +69,8 @@ class ScheduleLibrary:
             accuracy = (loaded.metrics or {}).get("best_val_accuracy")
             found.append(LibraryEntry(path, str(dataset.get("name", "?")), str(dataset.get("fingerprint", "?")),
                                       loaded.created, accuracy if isinstance(accuracy, (int, float)) else None,
-                                      describe_timeline_end(loaded)))
+                                      describe_schedule(loaded.timeline.pieces[-1].schedule)))
         return sorted(found, key=lambda e: e.created, reverse=True), problems
-
-
-def describe_timeline_end(loaded) -> str:
-    """The schedule in force at the end of the run, in words."""
-    return describe_schedule(loaded.timeline.pieces[-1].schedule)
 
 
 def differences(tuned: dict[str, Any] | None, current: dict[str, Any]) -> list[str]:

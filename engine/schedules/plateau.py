@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 EPS = 1e-8
 
@@ -78,8 +78,3 @@ class PlateauTracker:
     def restore(cls, rule: PlateauRule, state: dict) -> PlateauTracker:
         """The tracker as saved by ``state()``."""
         return cls(rule, float(state["best"]), int(state["bad_epochs"]), int(state["cooldown_left"]))
-
-
-def rule_to_dict(rule: PlateauRule) -> dict:
-    """Plain-data form of a rule."""
-    return asdict(rule)

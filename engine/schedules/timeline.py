@@ -114,7 +114,3 @@ class Timeline:
         last_length = last.schedule.segments[-1].steps + total_steps - last.end
         pieces[-1] = replace(last, schedule=last.schedule.with_last_length(max(1, last_length)))
         return replace(self, pieces=tuple(pieces))
-
-    def with_multipliers(self, multipliers: dict[str, float]) -> Timeline:
-        """The same LRs driving the named parameter groups at these multipliers."""
-        return replace(self, multipliers=tuple((name, float(m)) for name, m in multipliers.items()))

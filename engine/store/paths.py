@@ -8,28 +8,22 @@ from pathlib import Path
 from platformdirs import user_cache_dir, user_data_dir
 
 
+def _folder(override: Path | str | None, variable: str, default: Path) -> Path:
+    """The option if given, else the environment variable if set, else ``default``."""
+    chosen = override or os.environ.get(variable)
+    return Path(chosen).expanduser() if chosen else default
+
+
 def runs_root(override: Path | str | None = None) -> Path:
     """--runs-dir, else $LRSCOPE_RUNS_DIR, else the user data folder's runs/."""
-    if override:
-        return Path(override).expanduser()
-    if os.environ.get("LRSCOPE_RUNS_DIR"):
-        return Path(os.environ["LRSCOPE_RUNS_DIR"]).expanduser()
-    return Path(user_data_dir("lrscope")) / "runs"
+    return _folder(override, "LRSCOPE_RUNS_DIR", Path(user_data_dir("lrscope")) / "runs")
 
 
 def library_root(override: Path | str | None = None) -> Path:
     """--library-dir, else $LRSCOPE_LIBRARY_DIR, else the user data folder's schedules/."""
-    if override:
-        return Path(override).expanduser()
-    if os.environ.get("LRSCOPE_LIBRARY_DIR"):
-        return Path(os.environ["LRSCOPE_LIBRARY_DIR"]).expanduser()
-    return Path(user_data_dir("lrscope")) / "schedules"
+    return _folder(override, "LRSCOPE_LIBRARY_DIR", Path(user_data_dir("lrscope")) / "schedules")
 
 
 def cache_root(override: Path | str | None = None) -> Path:
     """--cache-dir, else $LRSCOPE_CACHE_DIR, else the user cache folder's datasets/."""
-    if override:
-        return Path(override).expanduser()
-    if os.environ.get("LRSCOPE_CACHE_DIR"):
-        return Path(os.environ["LRSCOPE_CACHE_DIR"]).expanduser()
-    return Path(user_cache_dir("lrscope")) / "datasets"
+    return _folder(override, "LRSCOPE_CACHE_DIR", Path(user_cache_dir("lrscope")) / "datasets")

@@ -193,7 +193,8 @@ class TrainingJob:
         self.bus.emit(EpochEnded(epoch, self.step, self.recorder.take_epoch_loss(), val_loss, val_accuracy,
                                  time.perf_counter() - started))
         self.epoch_end_pending = False
-        if self.plateau is not None and math.isfinite(val_loss) and self.plateau.observe(val_loss):
+        running_on = self.step < self.total_steps
+        if self.plateau is not None and running_on and math.isfinite(val_loss) and self.plateau.observe(val_loss):
             self._plateau_fired()
         self.last_good = self._snapshot()
         self._save_checkpoint(self.last_good["state"])

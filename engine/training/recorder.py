@@ -19,6 +19,7 @@ from ..events import StepsLogged
 
 EMA_BETA = 0.9
 WARMUP_STEPS = 10
+MIN_TIMED_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class StepRecorder:
         self.emit, self.steps_per_epoch = emit, steps_per_epoch
         self.interval, self.explode_factor = interval, explode_factor
         self._clear()
-        self._samples, self._busy = 0, 0.0
+        self._samples, self._busy, self._rate = 0, 0.0, 0.0
         self._started = time.perf_counter()
         self._ema: float | None = None
         self._first_ema: float | None = None
@@ -76,9 +77,12 @@ class StepRecorder:
     def _samples_per_s(self) -> float:
         now = time.perf_counter()
         busy = self._busy + (now - self._started if self._started is not None else 0.0)
-        rate = self._samples / busy if busy > 0 else 0.0
-        self._samples, self._busy, self._started = 0, 0.0, now
-        return rate
+        # A block of a step or two right after a pause is too short to time: keep the last rate.
+        if busy >= MIN_TIMED_SECONDS or self._rate == 0.0:
+            self._rate = self._samples / busy if busy > 0 else 0.0
+            self._samples, self._busy = 0, 0.0
+        self._started = now
+        return self._rate
 
     def flush(self) -> Fault | None:
         """Emit the buffered block; return the first fault in it, if any."""

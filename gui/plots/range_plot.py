@@ -11,7 +11,7 @@ from .base import PlotPanel, make_curve
 from .step_plot import nearest
 
 COLOURS = {"steepest": (214, 39, 40), "valley": (44, 160, 44), "min_loss/10": (148, 103, 189),
-           "min_loss": (255, 127, 14), "probe_best": (23, 190, 207)}
+           "min_loss": (255, 127, 14), "probe_best": (23, 190, 207), "edge": (140, 86, 75)}
 
 
 class RangePlot(PlotPanel):

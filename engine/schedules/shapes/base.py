@@ -103,10 +103,6 @@ class Shape:
         """The same shape made to begin at ``lr`` (so an edit causes no jump)."""
         return dataclasses.replace(self, **{self.start_field: lr})
 
-    def first_lr(self) -> float:
-        """The LR of the segment's first step."""
-        return float(self.lrs(np.zeros(1))[0])
-
     def validate(self) -> None:
         """Raise ValueError naming the first invalid parameter, or an LR out of range that they produce."""
         for f in self.params():
