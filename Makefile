@@ -31,7 +31,7 @@ test: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-bench
 	QT_QPA_PLATFORM=offscreen $(PY) -m bench
 
-# The range test against a grid search, on the samples and two generated datasets (about 40 minutes on 2 cores).
+# The range test against a grid search, on the samples and two generated datasets (about 35 minutes on 2 cores).
 bench-accuracy: $(VENV)/.installed-bench
 	$(PY) -m bench.range_test_accuracy --synthetic --out docs/range-test-accuracy.json | tee docs/range-test-accuracy.txt
 

@@ -24,8 +24,8 @@ def config(epochs: int = 3, **changes) -> TrainConfig:
     return TrainConfig(**values)
 
 
-def bare_loop(dataset: PreparedDataset, settings: TrainConfig, steps: int) -> float:
-    """Seconds a plain PyTorch loop takes for ``steps`` steps on the same in-memory data."""
+def bare_loop(dataset: PreparedDataset, settings: TrainConfig, steps: int, lrs=None) -> float:
+    """Seconds a plain PyTorch loop takes for ``steps`` steps on the same in-memory data (at ``lrs[i]`` if given)."""
     torch.manual_seed(settings.seed)
     summary = dataset.summary
     model, _ = build_model(settings.model, summary.channels, len(summary.classes), summary.resolution)
@@ -43,6 +43,9 @@ def bare_loop(dataset: PreparedDataset, settings: TrainConfig, steps: int) -> fl
         if step % per_epoch == 0:
             order = torch.randperm(len(labels), generator=generator)
         chosen = order[(step % per_epoch) * settings.batch_size:(step % per_epoch + 1) * settings.batch_size]
+        if lrs is not None:
+            for group in optimizer.param_groups:
+                group["lr"] = float(lrs[step])
         inputs = (images[chosen].float() / 255 - mean) / std
         loss = loss_fn(model(inputs), labels[chosen])
         optimizer.zero_grad(set_to_none=True)

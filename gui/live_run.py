@@ -60,6 +60,7 @@ class LiveRun(QObject):
         self.config = event.config
         self.batch_size = int(event.config.get("batch_size", 1))
         self.run_dir = event.run_dir
+        self.show_run_name(event.run_id)
         for plot in self.plots:
             plot.clear()
             plot.set_total(self.total)
@@ -67,6 +68,10 @@ class LiveRun(QObject):
             self.load_past(event.run_dir, event.start_step)
         self.editor.run_started(self.total)
         self.log.add(f"run {event.run_id} on {event.device}: {event.dataset['name']}, {self.total} steps ({self.per_epoch} per epoch)")
+
+    def show_run_name(self, name: str) -> None:
+        """Say which run the plots show (they stay after another dataset is opened)."""
+        self.loss.plot.setTitle(f"Loss · {name}")
 
     def load_past(self, run_dir: str, before: int | None = None) -> None:
         """Draw a stored run's steps and epochs (a resumed run's past, or a past run opened read-only)."""

@@ -408,6 +408,7 @@ class MainWindow(QMainWindow):
             return
         for plot in self.live.plots:
             plot.clear()
+        self.live.show_run_name(f"{Path(run_dir).name} (read-only)")
         self.live.load_past(run_dir)
         self.tabs.setCurrentIndex(0)
         self.log.add(f"showing {Path(run_dir).name} (read-only)")

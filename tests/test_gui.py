@@ -189,8 +189,9 @@ def test_compare_two_stored_runs_and_open_one_read_only(qtbot, window):
     assert len(window.compare.loss.series) == 2 and len(window.compare.lr.series) == 2
     from PySide6.QtCore import Qt
 
-    window.open_run(window.runs_panel.table.item(0, 0).data(Qt.ItemDataRole.UserRole))
-    assert len(window.loss.points) == 22
+    run_dir = window.runs_panel.table.item(0, 0).data(Qt.ItemDataRole.UserRole)
+    window.open_run(run_dir)
+    assert len(window.loss.points) == 22 and "(read-only)" in window.loss.plot.titleLabel.text
 
 
 def test_resume_a_stopped_run_from_the_runs_tab(qtbot, window):
