@@ -11,7 +11,6 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -22,15 +21,12 @@ from PySide6.QtWidgets import (
 )
 
 from engine.commands import EditSchedule, Pause, Resume, Stop
-from engine.config import TrainConfig
 from engine.data.split import training_batches_per_epoch
-from engine.errors import LrscopeError
-from engine.schedules import RunSchedule, SetPeak, Timeline
+from engine.schedules import Timeline
 from engine.schedules.presets import peak_lr
 from engine.store.paths import runs_root
 from engine.store.reader import read_steps
 
-from . import schedule_io
 from .bridge import EngineBridge
 from .live_run import LiveRun
 from .panels.config_panel import ConfigPanel
@@ -44,7 +40,9 @@ from .plots.compare_plot import ComparePanel
 from .plots.loss_plot import LossPlot
 from .plots.lr_plot import LrPlot, MomentumPlot
 from .plots.range_plot import RangePlot
+from .range_test_actions import RangeTestActions
 from .run_controller import RunController
+from .schedule_file_actions import ScheduleFileActions
 from .settings import recent_folders, remember_folder, save_config, saved_config
 
 # Events are drained at 20 Hz; plots are redrawn at 4 Hz, which looks live and leaves the CPU to training
@@ -54,7 +52,7 @@ MAX_REDRAW_MS = 1000
 DRAIN_MS = 50
 
 
-class MainWindow(QMainWindow):
+class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions):
     """lrscope's window."""
 
     def __init__(self, settings: QSettings, sample: Path, data: Path | None = None, start: bool = False):
@@ -310,45 +308,6 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentIndex(0)
             self._update_actions(starting=True)
 
-    @Slot(object)
-    def range_test(self, settings) -> None:
-        """Start a range test: on the running job, or from fresh weights before a run."""
-        if self.dataset is None or self.controller.testing:
-            return
-        chosen = self._config_or_warn("Cannot start the range test")
-        if chosen is None:
-            return
-        config, plan = chosen
-        self.range_plot.clear()
-        self.tabs.setCurrentIndex(1)
-        self.controller.range_test(config, self.dataset, settings, self._timeline(plan, config.momentum))
-
-    @Slot(object)
-    def range_test_started(self, event) -> None:
-        """Say how long the test will take."""
-        self.range_plot.clear()
-        self.range_panel.started(event.mode, event.estimated_seconds)
-        self.log.add(f"range test ({event.mode}) started at step {event.step}: about {event.estimated_seconds:.0f} s")
-
-    @Slot(object)
-    def range_test_finished(self, event) -> None:
-        """Mark the suggestions on the plot and list them."""
-        self.range_panel.finished(event.result, event.message)
-        if event.result is not None:
-            self.range_plot.show_suggestions(event.result.suggestions)
-            self.last_range_test = event.result.to_dict()
-        self.log.add(f"range test {'cancelled' if event.cancelled else 'finished'}: {event.message}")
-
-    @Slot(float, str)
-    def use_suggestion(self, lr: float, what: str) -> None:
-        """Set the schedule's peak LR to a suggestion: in the running job, or in the editor before a run."""
-        if self.controller.training:
-            self.controller.send(EditSchedule(SetPeak(lr, reason="range_test")))
-        else:
-            self.imported = None
-            self.editor.set_peak(lr)
-        self.log.add(f"using the {what.replace('_', '-')} suggestion: peak LR {lr:.3g}")
-
     # -- plots ---------------------------------------------------------------------------------
 
     @Slot()
@@ -419,75 +378,7 @@ class MainWindow(QMainWindow):
         self.compare.show_runs([(Path(d).name, read_steps(d)) for d in run_dirs])
         self.log.add(f"comparing {len(run_dirs)} runs")
 
-    # -- schedule files ----------------------------------------------------------------------------
-
-    @Slot()
-    def export(self, path: str | None = None) -> Path | None:
-        """Write the tuned schedule of the last run (or the editor's plan) for this dataset."""
-        if self.dataset is None:
-            return None
-        if path is None:
-            suggested = str(Path.home() / f"{self.dataset.summary.name}.lrschedule.json")
-            path, _ = QFileDialog.getSaveFileName(self, "Export tuned schedule", suggested, "lrscope schedule (*.json)")
-            if not path:
-                return None
-        try:
-            run_schedule, config, per_epoch, metrics = self._tuned()
-            written, library = schedule_io.export_schedule(Path(path), run_schedule, config, self.dataset, per_epoch, metrics, self.last_range_test)
-        except (ValueError, OSError, LrscopeError) as error:
-            self._warn("Cannot export", str(error))
-            return None
-        self.log.add(f"tuned schedule written to {written} and added to the library ({library.parent.name})")
-        self.dataset_panel.show_library(schedule_io.library_entries(self.dataset)[0])
-        return written
-
-    def _tuned(self):
-        """What to export: the running job's schedule, else the last run's, else the editor's plan."""
-        if self.controller.training and self.live.run_schedule is not None:
-            return self.live.run_schedule, TrainConfig.from_dict(self.live.config), self.live.per_epoch, None
-        if self.last_run is not None:
-            run = self.last_run
-            metrics = {"best_val_accuracy": run.outcome.best_val_accuracy, "val_accuracy": run.outcome.val_accuracy,
-                       "val_loss": run.outcome.val_loss, "steps": run.outcome.step}
-            return run.run_schedule, run.config, run.steps_per_epoch, metrics
-        config, plan = self._config()
-        per_epoch = training_batches_per_epoch(len(self.dataset.train_index), config.batch_size)
-        return RunSchedule(self._timeline(plan, config.momentum)), config, per_epoch, None
-
-    @Slot()
-    def import_(self, path: str | None = None) -> bool:
-        """Load a schedule file into the editor, warning (and asking) when it was tuned for another dataset."""
-        if not path:
-            path, _ = QFileDialog.getOpenFileName(self, "Import schedule", str(Path.home()), "lrscope schedule (*.json)")
-            if not path:
-                return False
-        try:
-            loaded, differences = schedule_io.read_schedule(Path(path), self.dataset)
-        except LrscopeError as error:
-            self._warn("Cannot import", str(error))
-            return False
-        if differences and not self.ask("Schedule tuned for another dataset",
-                                        "This schedule was tuned for another dataset. A schedule is dataset-specific: use it anyway?",
-                                        "\n".join(differences)):
-            self.log.add(f"import of {path} cancelled: it was tuned for another dataset")
-            return False
-        for line in differences:
-            self.log.add(f"imported schedule: {line}", "warning")
-        timeline = loaded.for_run(self.run_length() or loaded.timeline.total_steps)
-        last = timeline.pieces[-1]
-        self.editor.load(last.schedule, last.origin, timeline.multipliers, timeline.plateau)
-        self.imported = timeline if len(timeline.pieces) > 1 else None
-        self.log.add(f"imported {path}: {timeline.total_steps} steps, {len(loaded.edits)} edits")
-        return True
-
     # -- small helpers -----------------------------------------------------------------------------------
-
-    def ask(self, title: str, text: str, details: str) -> bool:
-        """A yes/no question with details (tests replace it)."""
-        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
-        box.setDetailedText(details)
-        box.setInformativeText(details.splitlines()[0] if details else "")
-        return box.exec() == QMessageBox.StandardButton.Yes
 
     def _warn(self, title: str, message: str) -> None:
         """Say what went wrong in the log and in a box that does not block the window."""
