@@ -46,7 +46,7 @@ def main() -> None:
     text = (f"# Benchmarks\n\nWritten by `make bench` on {date.today().isoformat()} in {time.perf_counter() - started:.0f} s"
             f"{' (--quick: sizes too small to mean anything)' if args.quick else ''}.\n\n"
             + "\n".join(f"- {key}: {value}" for key, value in facts.items())
-            + "\n\nEvery ratio is measured in one run, the two sides alternating (A B A B ...); the median and the spread "
+            + "\n\nEvery ratio is measured in one run, the two sides interleaved in A B B A order; the median and the spread "
               "over the repetitions are shown.\n\n" + markdown(rows) + "\n" + (f"\n{analysis}" if analysis else ""))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
