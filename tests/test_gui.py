@@ -58,6 +58,10 @@ def test_a_run_fills_the_plots(qtbot, window):
     x, y = window.loss.smooth.getData()
     assert len(x) > 0 and np.all(np.isfinite(y))
     assert "finished" in window.status.text() and window.progress.value() == 22
+    assert window.loss.describe_at(5).startswith("step 5: loss ")
+    window.x_unit.setCurrentIndex(1)
+    x, _ = window.loss.raw.getData()
+    assert x[-1] == pytest.approx(21 / 22) and window.loss.plot.getAxis("bottom").labelText == "epoch"
 
 
 def test_edit_mid_run_applies_from_that_step(qtbot, window):
@@ -143,8 +147,10 @@ def test_closing_during_a_run_stops_the_worker_cleanly(qtbot, window):
     qtbot.waitUntil(lambda: window.live.step >= 3, timeout=LONG)
     window.close()
     assert not window.controller.training
-    meta = window.last_run
-    assert meta is None or meta.outcome.state == "stopped"
+    assert window.last_run.outcome.state == "stopped" and 3 <= window.last_run.outcome.step < 50 * 22
+    from engine.store import read_meta
+
+    assert read_meta(window.last_run.run_dir)["state"] == "stopped"
 
 
 def test_keypoints_drag_on_the_plot(qtbot, window):
