@@ -50,12 +50,21 @@ def alternate(first: Callable[[], float], second: Callable[[], float], repeats: 
     return a, b
 
 
+def noise_note(a: list[float], b: list[float]) -> str:
+    """How much one side moves between consecutive repetitions: the noise floor a ratio is read against."""
+    same = [abs(values[i] / values[i + 1] - 1) * 100 for values in (a, b) for i in range(len(values) - 1)]
+    if not same:
+        return ""
+    return f"one side from a repetition to the next moves {statistics.median(same):.1f}% (median), up to {max(same):.0f}%"
+
+
 def ratio_row(benchmark: str, measure: str, numerators: list[float], denominators: list[float], *, target: float,
               at_least: bool, note: str = "") -> Row:
-    """A row for paired ratios numerator/denominator (paired by repetition)."""
+    """A row for paired ratios numerator/denominator (paired by repetition), with their noise floor in the note."""
     ratios = [n / d for n, d in zip(numerators, denominators)]
     value, spread = median_spread(ratios)
     met = value >= target if at_least else value <= target
+    note = "; ".join(part for part in (note, noise_note(numerators, denominators)) if part)
     return Row(benchmark, measure, value, spread, "", f"{'≥' if at_least else '≤'} {target:g}", met, note)
 
 

@@ -24,8 +24,11 @@ def config(epochs: int = 3, **changes) -> TrainConfig:
     return TrainConfig(**values)
 
 
-def bare_loop(dataset: PreparedDataset, settings: TrainConfig, steps: int, lrs=None) -> float:
-    """Seconds a plain PyTorch loop takes for ``steps`` steps on the same in-memory data (at ``lrs[i]`` if given)."""
+def bare_loop(dataset: PreparedDataset, settings: TrainConfig, steps: int, lrs=None, step_times: list | None = None) -> float:
+    """Seconds a plain PyTorch loop takes for ``steps`` steps on the same in-memory data (at ``lrs[i]`` if given).
+
+    With ``step_times``, the duration of each step's forward, backward and update is appended to it.
+    """
     torch.manual_seed(settings.seed)
     summary = dataset.summary
     model, _ = build_model(settings.model, summary.channels, len(summary.classes), summary.resolution)
@@ -46,11 +49,14 @@ def bare_loop(dataset: PreparedDataset, settings: TrainConfig, steps: int, lrs=N
         if lrs is not None:
             for group in optimizer.param_groups:
                 group["lr"] = float(lrs[step])
-        inputs = (images[chosen].float() / 255 - mean) / std
-        loss = loss_fn(model(inputs), labels[chosen])
+        batch, targets = images[chosen], labels[chosen]
+        step_started = time.perf_counter()
+        loss = loss_fn(model((batch.float() / 255 - mean) / std), targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        if step_times is not None:
+            step_times.append(time.perf_counter() - step_started)
         losses.append(loss.detach())
     torch.stack(losses).cpu()
     return time.perf_counter() - started

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QTabWidget,
@@ -50,6 +51,15 @@ from .settings import recent_folders, remember_folder, save_config, saved_config
 REDRAW_MS = 250
 MAX_REDRAW_MS = 1000
 DRAIN_MS = 50
+
+
+def scrollable(widget):
+    """``widget`` in a scroll area, so that a dock can be smaller than its form (the window fits a laptop screen)."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    return area
 
 
 class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions):
@@ -105,10 +115,10 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions):
         self.dataset_panel, self.config_panel, self.editor, self.log = DatasetPanel(), ConfigPanel(), ScheduleEditor(), LogPanel()
         self.config_panel.set_values(saved_config(self.settings))
         left = QTabWidget()
-        left.addTab(self.dataset_panel, "Dataset")
-        left.addTab(self.config_panel, "Configuration")
+        left.addTab(scrollable(self.dataset_panel), "Dataset")
+        left.addTab(scrollable(self.config_panel), "Configuration")
         for title, widget, area in (("Dataset and configuration", left, Qt.DockWidgetArea.LeftDockWidgetArea),
-                                    ("Schedule", self.editor, Qt.DockWidgetArea.RightDockWidgetArea),
+                                    ("Schedule", scrollable(self.editor), Qt.DockWidgetArea.RightDockWidgetArea),
                                     ("Log", self.log, Qt.DockWidgetArea.BottomDockWidgetArea)):
             dock = QDockWidget(title, self)
             dock.setObjectName(title)
@@ -401,9 +411,14 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1500, 950)
+            screen = self.screen().availableGeometry()
+            self.resize(min(1500, screen.width()), min(950, screen.height()))
         if state is not None:
             self.restoreState(state)
+        else:
+            docks = [self.findChild(QDockWidget, name) for name in ("Dataset and configuration", "Schedule", "Log")]
+            self.resizeDocks(docks[:2], [300, 480], Qt.Orientation.Horizontal)
+            self.resizeDocks(docks[2:], [90], Qt.Orientation.Vertical)
         self.dataset_panel.set_recent(recent_folders(self.settings))
         self.x_unit.setCurrentIndex(int(self.settings.value("view/x_unit", 0)))
         self.smoothing.setValue(int(self.settings.value("view/smoothing", 20)))

@@ -183,6 +183,33 @@ def test_settings_persist_between_launches(qtbot, window):
     assert json.loads(open_settings().value("data/recent"))[0].endswith("digits")
 
 
+def test_the_window_fits_a_laptop_screen(window):
+    """Docks scroll rather than impose their forms' sizes: the window's minimum stays well under 1366 x 768."""
+    smallest = window.minimumSizeHint()
+    assert smallest.width() <= 1024 and smallest.height() <= 640, smallest
+
+
+def test_window_layout_and_view_persist_between_launches(qtbot, window):
+    from PySide6.QtWidgets import QDockWidget
+
+    from gui.main_window import MainWindow
+    from gui.settings import open_settings
+
+    window.resize(760, 700)  # inside the offscreen platform's 800 x 800 screen
+    window.findChild(QDockWidget, "Log").hide()
+    window.x_unit.setCurrentIndex(1)
+    window.smoothing.setValue(55)
+    window.close()
+    again = MainWindow(open_settings(), SAMPLE)
+    qtbot.addWidget(again)
+    again.show()
+    assert (again.width(), again.height()) == (760, 700)
+    assert again.findChild(QDockWidget, "Log").isHidden() and not again.findChild(QDockWidget, "Schedule").isHidden()
+    assert again.x_unit.currentIndex() == 1 and again.smoothing.value() == 55
+    qtbot.waitUntil(lambda: again.dataset is not None, timeout=LONG)
+    again.close()
+
+
 def test_compare_two_stored_runs_and_open_one_read_only(qtbot, window):
     for _ in range(2):
         window.last_run = None

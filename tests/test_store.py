@@ -47,6 +47,26 @@ def test_the_store_holds_metrics_edits_and_checkpoints(digits16, tmp_path):
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def test_a_checkpoint_is_written_after_the_metrics_before_it_and_before_the_ones_after(digits16, tmp_path, monkeypatch):
+    """Whenever a kill comes, the stored steps and the newest checkpoint agree: resume never finds metrics
+    past a checkpoint that is missing, nor a checkpoint ahead of missing metrics."""
+    from engine.store import writer
+
+    seen = {}
+    original = writer.write_checkpoint
+
+    def observed(run_dir, payload, step):
+        with sqlite3.connect(f"file:{run_dir / 'run.sqlite'}?mode=ro", uri=True) as db:
+            seen[step] = db.execute("SELECT COUNT(*) FROM steps").fetchone()[0]
+        return original(run_dir, payload, step)
+
+    monkeypatch.setattr(writer, "write_checkpoint", observed)
+    job, store = stored_job(digits16, tmp_path, epochs=1, checkpoint_every=5)
+    job.run()
+    store.close()
+    assert seen and all(count == step for step, count in seen.items()), seen
+
+
 def run_cli_json(capsys, *args):
     assert run_cli([str(a) for a in args]) == 0
     return json.loads(capsys.readouterr().out)

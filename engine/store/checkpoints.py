@@ -32,7 +32,7 @@ def load_latest_checkpoint(run_dir: Path, warn=lambda text: None) -> dict:
     """The newest readable checkpoint (an unreadable one is reported and the one before it tried)."""
     paths = checkpoint_paths(run_dir)
     if not paths:
-        raise RunStoreError(f"{run_dir}: has no checkpoint to resume from (the run stopped before its first epoch ended)")
+        raise RunStoreError(f"{run_dir}: has no checkpoint to resume from (it ended before its first checkpoint was written)")
     for path in reversed(paths):
         try:
             payload = torch.load(path, map_location="cpu", weights_only=True)

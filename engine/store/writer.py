@@ -96,10 +96,18 @@ class RunStore:
         while not closing:
             items = self._collect()
             closing = any(item is _CLOSE for item in items)
-            checkpoints = [item for item in items if isinstance(item, tuple)]
-            self._guarded(self._write_events, [item for item in items if isinstance(item, Event)])
-            for _, payload, step in checkpoints:
-                self._guarded(self._write_checkpoint, payload, step)
+            # In queue order: the metrics before a checkpoint are committed before it is written, and the ones
+            # after it only once it is on disk, so whatever moment a kill comes, the newest checkpoint and the
+            # stored metrics agree (a step in the database never outruns a checkpoint made before it).
+            events: list[Event] = []
+            for item in items:
+                if isinstance(item, Event):
+                    events.append(item)
+                elif isinstance(item, tuple):
+                    self._guarded(self._write_events, events)
+                    events = []
+                    self._guarded(self._write_checkpoint, item[1], item[2])
+            self._guarded(self._write_events, events)
         self._db.close()
 
     def _collect(self) -> list:

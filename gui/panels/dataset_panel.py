@@ -50,8 +50,9 @@ class DatasetPanel(QWidget):
         self.recent = QToolButton(text="Recent")
         self.recent.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.recent.setMenu(QMenu(self.recent))
+        # One short fact a line and no word wrap: a wrapping label's height depends on its width, which the
+        # scroll area around this panel would turn into a panel taller than the dock on any screen.
         self.summary = QLabel("No dataset yet.")
-        self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.classes = QTableWidget(0, 2)
         self.classes.setHorizontalHeaderLabels(["class", "images"])
@@ -60,7 +61,7 @@ class DatasetPanel(QWidget):
         self.thumbnails.setViewMode(QListView.ViewMode.IconMode)
         self.thumbnails.setIconSize(QSize(THUMB, THUMB))
         self.thumbnails.setResizeMode(QListView.ResizeMode.Adjust)
-        self.thumbnails.setMinimumHeight(THUMB * 2 + 20)
+        self.thumbnails.setMinimumHeight(THUMB + 24)
         self.problems = QListWidget()
         self.problems.setWordWrap(True)
         self.problems.setToolTip("Warnings and errors from opening the dataset.")
@@ -98,20 +99,25 @@ class DatasetPanel(QWidget):
 
     def loading(self, folder: str) -> None:
         """A folder is being opened."""
-        self.summary.setText(f"Opening <b>{folder}</b>…")
+        self.summary.setText(f"Opening <b>{Path(folder).name}</b>…")
+        self.summary.setToolTip(folder)
         self.problems.clear()
 
     def show_dataset(self, dataset, thumbnails: list[tuple[str, np.ndarray]]) -> None:
         """Show a prepared dataset."""
         s = dataset.summary
         sizes = {k: "×".join(str(v) for v in value) for k, value in s.image_sizes.items()}
-        storage = "streamed from disk (larger than the memory budget)" if dataset.streams else "decoded once into memory"
-        self.summary.setText(
-            f"<b>{s.name}</b> — {Path(s.root).parent}<br>{s.image_count} images, {len(s.classes)} classes"
-            f"{' (own train/val split)' if s.presplit else ''}; train {len(dataset.train_index)}, val {len(dataset.val_index)}<br>"
-            f"sizes {sizes.get('min', '?')} to {sizes.get('max', '?')} (most often {sizes.get('most_common', '?')}); trained at {s.resolution}px, "
-            f"{s.channels} channel{'s' if s.channels > 1 else ''}; {storage}<br>"
-            f"mean {', '.join(f'{v:.3f}' for v in s.mean)}, std {', '.join(f'{v:.3f}' for v in s.std)}<br>fingerprint <tt>{s.fingerprint}</tt>")
+        self.summary.setText("<br>".join((
+            f"<b>{s.name}</b>",
+            f"{s.image_count} images, {len(s.classes)} classes{' (own train/val split)' if s.presplit else ''}",
+            f"train {len(dataset.train_index)}, val {len(dataset.val_index)}",
+            f"sizes {sizes.get('min', '?')} to {sizes.get('max', '?')}, mostly {sizes.get('most_common', '?')}",
+            f"trained at {s.resolution} px, {s.channels} channel{'s' if s.channels > 1 else ''}",
+            "streamed from disk (over the memory budget)" if dataset.streams else "decoded once into memory",
+            f"mean {', '.join(f'{v:.3f}' for v in s.mean)}",
+            f"std {', '.join(f'{v:.3f}' for v in s.std)}",
+            f"fingerprint <tt>{s.fingerprint}</tt>")))
+        self.summary.setToolTip(s.root)
         self.classes.setRowCount(len(s.classes))
         for row, name in enumerate(s.classes):
             self.classes.setItem(row, 0, QTableWidgetItem(name))

@@ -123,6 +123,8 @@ class ScheduleEditor(QWidget):
         self.undo.setToolTip("Go back to the schedule before the last edit, from the current step on (Ctrl+Z).")
         self.undo.clicked.connect(lambda: self.editRequested.emit(Undo()))
         self.history = QListWidget()
+        for view in (self.table, self.history):
+            view.setMinimumHeight(64)  # both scroll; the whole editor should fit a 950-pixel window unscrolled
         self.history.setToolTip("Every change of the running schedule: its step, who made it and what it changed.")
         self._lay_out(use, add, remove, set_now)
 

@@ -14,7 +14,17 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.exporters import ImageExporter
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtWidgets import QCheckBox, QFileDialog, QGraphicsItem, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QGraphicsItem,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 pg.setConfigOptions(antialias=False, background="w", foreground="k")
 
@@ -63,7 +73,8 @@ class PlotPanel(QWidget):
         self.follow.setToolTip("Keep the axes fitted to the data while the run goes on (zooming turns this off).")
         self.follow.toggled.connect(self._follow_changed)
         self.readout = QLabel(" ")
-        self.readout.setMinimumWidth(220)
+        # Takes the width left beside the buttons; a narrow plot clips the readout instead of refusing to shrink.
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         png, table = QToolButton(text="PNG"), QToolButton(text="CSV")
         png.setToolTip("Save this plot as a PNG image.")
         table.setToolTip("Save the data of this plot as a CSV file.")
@@ -73,8 +84,7 @@ class PlotPanel(QWidget):
         bar.setContentsMargins(4, 0, 4, 0)
         for widget in (self.log_y, self.follow, png, table):
             bar.addWidget(widget)
-        bar.addStretch(1)
-        bar.addWidget(self.readout)
+        bar.addWidget(self.readout, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
