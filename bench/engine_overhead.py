@@ -48,29 +48,40 @@ def run(quick: bool) -> list:
     bare_loop(dataset, settings, 10)
     lrscope_job(dataset, config(epochs=1))
     repeats = 1 if quick else 10
-    shares: list[float] = []
     our_steps: list[float] = []
     bare_steps: list[float] = []
+    outside: dict[str, list[float]] = {"ours": [], "bare": []}
 
     def ours() -> float:
         with step_clock() as durations:
             seconds = lrscope_job(dataset, settings).train_seconds
-        shares.append(1 - sum(durations) / seconds)
+        outside["ours"].append(seconds - sum(durations))
         our_steps.extend(durations)
         return seconds
 
-    mine, bare = alternate(ours, lambda: bare_loop(dataset, settings, steps, step_times=bare_steps), repeats)
-    share, spread = median_spread(shares)
-    estimate = statistics.median(bare_steps) / statistics.median(our_steps) * (1 - share)
+    def bare() -> float:
+        durations: list[float] = []
+        seconds = bare_loop(dataset, settings, steps, step_times=durations)
+        outside["bare"].append(seconds - sum(durations))
+        bare_steps.extend(durations)
+        return seconds
+
+    mine, theirs = alternate(ours, bare, repeats)
+    share, spread = median_spread([100 * out / total for out, total in zip(outside["ours"], mine)])
+    # Per step: the typical step (a median, which the machine's bursts barely move) plus the work each side does
+    # around its steps (batch slicing on both; lrscope's loop, events and store on one).
+    per_step = {side: statistics.median(times) + statistics.median(outside[side]) / steps
+                for side, times in (("ours", our_steps), ("bare", bare_steps))}
+    estimate = per_step["bare"] / per_step["ours"]
     note = f"small CNN, 32 px digits, batch 64, {steps} steps a run, CPU; validation excluded on both sides"
     return [
-        ratio_row("engine overhead", "steps/s, lrscope job ÷ bare loop, whole runs", bare, mine, target=0.98, at_least=True,
+        ratio_row("engine overhead", "steps/s, lrscope job ÷ bare loop, whole runs", theirs, mine, target=0.98, at_least=True,
                   note=note),
-        Row("engine overhead", "share of a job's training time outside the training step", 100 * share,
-            (100 * spread[0], 100 * spread[1]), "%", "≤ 2 %", share <= 0.02,
-            "lrscope's loop, schedule, events, run store, epoch-end snapshot; measured inside the same runs"),
-        Row("engine overhead", "steps/s, lrscope ÷ bare, from inside the runs: median step ratio × (1 − share)", estimate,
-            (estimate, estimate), "", "≥ 0.98", estimate >= 0.98,
-            f"median step {1000 * statistics.median(our_steps):.1f} ms (lrscope) and "
-            f"{1000 * statistics.median(bare_steps):.1f} ms (bare) over {len(our_steps)} steps each"),
+        Row("engine overhead", "share of a job's training time outside the training step", share, spread, "%", "",
+            None, "lrscope's loop, schedule, events, run store, epoch-end snapshot, batch slicing; measured inside the same runs"),
+        Row("engine overhead", "steps/s, lrscope ÷ bare, from inside the runs: (median step + work around it) each side",
+            estimate, (estimate, estimate), "", "≥ 0.98", estimate >= 0.98,
+            f"median step {1000 * statistics.median(our_steps):.1f} ms (lrscope) and {1000 * statistics.median(bare_steps):.1f} ms "
+            f"(bare) over {len(our_steps)} steps each; around the steps {1000 * (per_step['ours'] - statistics.median(our_steps)):.2f} "
+            f"and {1000 * (per_step['bare'] - statistics.median(bare_steps)):.2f} ms a step"),
     ]
