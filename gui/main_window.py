@@ -244,6 +244,7 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions):
         self.dataset_panel.show_library(opened.library)
         self.dataset_panel.set_recent(remember_folder(self.settings, opened.dataset.summary.root))
         summary = opened.dataset.summary
+        self.setWindowTitle(f"lrscope — {summary.name} ({summary.root})")
         self.log.add(f"{summary.name}: {summary.image_count} images, {len(summary.classes)} classes, fingerprint {summary.fingerprint}")
         if opened.library:
             self.log.add(f"{len(opened.library)} schedules tuned for this dataset are in the library (double-click one to load it)")

@@ -44,6 +44,7 @@ def run_to_end(qtbot, window):
 
 def test_launch_shows_the_sample(window):
     assert "1797 images, 10 classes" in window.dataset_panel.summary.text()
+    assert window.windowTitle() == f"lrscope — digits ({SAMPLE})"
     assert window.dataset_panel.classes.rowCount() == 10 and window.dataset_panel.thumbnails.count() == 30
     assert window.editor.total_steps == 22 and window.start_action.isEnabled()
 
