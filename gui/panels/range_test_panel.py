@@ -58,7 +58,7 @@ class RangeTestPanel(QWidget):
         self.start.setToolTip("Before a run: from fresh weights. During a run: pauses it, tests from the current weights, restores them exactly and resumes (Ctrl+T).")
         self.cancel = QPushButton("Cancel")
         self.cancel.setEnabled(False)
-        self.start.clicked.connect(self._start)
+        self.start.clicked.connect(self.request_start)
         self.cancel.clicked.connect(self.cancelRequested.emit)
         self.status = QLabel()
         self.status.setWordWrap(True)
@@ -123,13 +123,24 @@ class RangeTestPanel(QWidget):
         return settings.resolved()
 
     @Slot()
-    def _start(self) -> None:
+    def request_start(self) -> None:
+        """Ask for a range test with the settings as typed (or say what is wrong with them)."""
         try:
             settings = self.settings()
         except ValueError as error:
             self.status.setText(f"<span style='color:#d62728'>{error}</span>")
             return
         self.startRequested.emit(settings)
+
+    def starting(self) -> None:
+        """The test was asked for and is being set up."""
+        self.start.setEnabled(False)
+        self.cancel.setEnabled(True)
+        self.use_constant.setEnabled(False)
+        self.use_cycle.setEnabled(False)
+        self.table.setRowCount(0)
+        self.note.setText("")
+        self.status.setText("starting: building the model and the first batches…")
 
     def started(self, mode: str, seconds: float) -> None:
         """The test is running; say how long it will take."""

@@ -39,13 +39,14 @@ class RunsPanel(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.note = QLabel()
         buttons = QHBoxLayout()
+        self.buttons: dict[str, QPushButton] = {}
         for text, tip, slot in (
             ("Refresh", "Read the runs folder again.", self.refresh),
             ("Open read-only", "Show the selected run's curves in the training plots (nothing is changed).", self._open),
             ("Compare selected", "Overlay the loss and LR of the selected runs.", self._compare),
             ("Resume", "Continue the selected stopped or interrupted run from its last checkpoint.", self._resume),
         ):
-            button = QPushButton(text)
+            button = self.buttons[text] = QPushButton(text)
             button.setToolTip(tip)
             button.clicked.connect(slot)
             buttons.addWidget(button)

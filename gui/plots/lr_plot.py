@@ -28,6 +28,7 @@ class LrPlot(StepPlot):
         self.preview = make_curve(self.plot, PURPLE, width=2, style=Qt.PenStyle.DotLine, name="editor preview")
         self.now = pg.InfiniteLine(angle=90, pen=pg.mkPen(GREY, width=1), label="now", labelOpts={"position": 0.95, "color": GREY})
         self.plot.addItem(self.now, ignoreBounds=True)
+        self.place_legend("bottom left")  # LRs below the schedule's start are rare before its final anneal
         self.points = CurveBuffer(3)
         self.plan = (np.empty(0), np.empty(0))
         self.preview_data = (np.empty(0), np.empty(0))
@@ -81,6 +82,7 @@ class LrPlot(StepPlot):
             self.planned.setData(self.x(self.plan[0]), self.plan[1])
         if self.changed("now"):
             self.now.setPos(self.x(np.array([self.step]))[0])
+            self.now.setVisible(len(self.points) > 0)  # before a run there is no "now" on the step axis
         if self.changed("preview"):
             self.preview.setData(self.x(self.preview_data[0]), self.preview_data[1])
 

@@ -10,8 +10,25 @@ from ..buffers import CurveBuffer
 from .base import PlotPanel, make_curve
 from .step_plot import nearest
 
+EMPTY_LR_RANGE = (-7.3, 1.3)  # log10: 1e-7 to 10 with room for the end labels
 COLOURS = {"steepest": (214, 39, 40), "valley": (44, 160, 44), "min_loss/10": (148, 103, 189),
            "min_loss": (255, 127, 14), "probe_best": (23, 190, 207), "edge": (140, 86, 75)}
+
+
+def useful_loss_range(losses: np.ndarray, smoothed: np.ndarray) -> tuple[float, float] | None:
+    """The loss range worth looking at: from the lowest loss to a little above the highest smoothed loss
+    before the minimum. The divergence tail (losses tens of times higher) is left above the frame."""
+    finite = np.isfinite(smoothed) & np.isfinite(losses)
+    if finite.sum() < 2:
+        return None
+    losses, smoothed = losses[finite], smoothed[finite]
+    best = int(np.argmin(smoothed))
+    low, top = float(smoothed[best]), float(np.max(smoothed[: best + 1]))
+    span = max(top - low, 1e-3 * max(abs(top), 1.0))
+    high = top + 0.3 * span
+    shown = losses[losses <= high]
+    low = min(low, float(shown.min())) if len(shown) else low
+    return low - 0.05 * span, high
 
 
 class RangePlot(PlotPanel):
@@ -23,7 +40,8 @@ class RangePlot(PlotPanel):
         self.smooth = make_curve(self.plot, (31, 119, 180), width=2, name="smoothed")
         self.points = CurveBuffer(3)
         self.markers: list[pg.InfiniteLine] = []
-        self.dirty = False
+        self.dirty = True  # the first refresh frames the empty plot
+        self.place_legend("bottom left")  # the loss falls from the top left; the suggestions are labelled along the top
 
     def clear(self) -> None:
         """Start a new test."""
@@ -59,6 +77,25 @@ class RangePlot(PlotPanel):
             self.dirty = False
             self.raw.setData(self.points.view(0), self.points.view(1))
             self.smooth.setData(self.points.view(0), self.points.view(2))
+            if self.follow.isChecked():
+                self._frame()
+
+    def _follow_changed(self, on: bool) -> None:
+        if on:
+            self._frame()
+
+    def _frame(self) -> None:
+        """All the LRs tried; the losses up to where they diverge."""
+        view = self.plot.getViewBox()
+        if not len(self.points):  # nothing yet: the default sweep's span, with its decades labelled
+            view.setRange(xRange=EMPTY_LR_RANGE, yRange=(0.0, 1.0), padding=0)
+            return
+        view.enableAutoRange(x=True, y=False)
+        y_range = useful_loss_range(self.points.view(1), self.points.view(2))
+        if y_range is not None:
+            view.setYRange(*y_range, padding=0)
+        else:
+            view.enableAutoRange(y=True)
 
     def columns(self):
         return {"lr": self.points.view(0), "loss": self.points.view(1), "smoothed": self.points.view(2)}
