@@ -212,6 +212,6 @@ def test_cosmetics_peak_in_the_table_and_a_readout_only_over_the_run(qtbot, wind
     inside = widget.mapFromScene(view.mapViewToScene(QPointF(5, -1.5)))
     qtbot.mouseMove(widget.viewport(), inside)
     qtbot.waitUntil(lambda: window.lr.readout.text().startswith("step 5: LR "))
-    qtbot.mouseMove(widget.viewport(), QPoint(2, 2))  # off the plot area: the readout goes
+    qtbot.mouseMove(window.loss.widget.viewport(), QPoint(40, 40))  # off the plot: the readout goes
     qtbot.waitUntil(lambda: window.lr.readout.text().strip() == "")
     assert window.lr.readout_at(window.editor.total_steps + 30) == ""  # nothing past the run's last step

@@ -143,6 +143,17 @@ def fill_file_dialog(path) -> None:
     subprocess.run(["xdotool", "key", "Return"], check=True)
 
 
+def through_file_dialog(walk: Walk, window, act, path, shot: tuple[str, str] | None = None):
+    """Do ``act``, wait for the file dialog it opens (screenshot it if asked), type ``path`` and press Enter."""
+    from PySide6.QtWidgets import QFileDialog
+
+    later(act)
+    yield modal(QFileDialog)
+    if shot is not None:
+        walk.shot(*shot, window)
+    fill_file_dialog(path)
+
+
 def key(window, combination: str) -> None:
     """Press a key combination (xdotool's names, e.g. "ctrl+t") as real X input to the window that has the focus."""
     subprocess.run(["xdotool", "windowfocus", "--sync", str(int(window.winId()))], check=True)
@@ -153,7 +164,7 @@ def journeys(walk: Walk, make_window, files: Path):
     """Journeys (a) to (f), yielding conditions between steps."""
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
-    from PySide6.QtWidgets import QApplication, QFileDialog, QMenu, QMessageBox
+    from PySide6.QtWidgets import QApplication, QMenu, QMessageBox
 
     from gui.driving import click, drop_folder, select_rows, show_tab, trigger, type_into
 
@@ -168,10 +179,8 @@ def journeys(walk: Walk, make_window, files: Path):
     yield dataset("digits")
     yield pause(1.5)
     walk.shot("a1-launched", "the app opened on the bundled digits sample", window)
-    later(lambda: click(window.toolbar.widgetForAction(window.open_action)))
-    yield modal(QFileDialog)
-    walk.shot("a2-open-dialog", "Open… in the toolbar: the folder dialog", window)
-    fill_file_dialog(CAMERA2)
+    yield from through_file_dialog(walk, window, lambda: click(window.toolbar.widgetForAction(window.open_action)), CAMERA2,
+                                   ("a2-open-dialog", "Open… in the toolbar: the folder dialog"))
     yield dataset("digits-camera2")
     yield pause(1.0)
     walk.shot("a3-opened-camera2", "digits-camera2 opened from the dialog", window)
@@ -255,25 +264,19 @@ def journeys(walk: Walk, make_window, files: Path):
     walk.shot("c8-finished", "the run finished", window)
 
     # (d) Export, open the other sample, import: the mismatch is listed; No leaves the editor as it was.
-    later(lambda: key(window, "ctrl+e"))
-    yield modal(QFileDialog)
-    walk.shot("d1-export-dialog", "Ctrl+E: where to write the tuned schedule", window)
-    fill_file_dialog(files / "digits-tuned.lrschedule.json")
-    yield lambda: (files / "digits-tuned.lrschedule.json").exists()
+    tuned = files / "digits-tuned.lrschedule.json"
+    yield from through_file_dialog(walk, window, lambda: key(window, "ctrl+e"), tuned,
+                                   ("d1-export-dialog", "Ctrl+E: where to write the tuned schedule"))
+    yield tuned.exists
     yield pause(0.5)
     walk.shot("d2-exported", "written, and listed in the dataset's library", window)
-    later(lambda: trigger(window.open_action))
-    yield modal(QFileDialog)
-    fill_file_dialog(CAMERA2)
+    yield from through_file_dialog(walk, window, lambda: trigger(window.open_action), CAMERA2)
     yield dataset("digits-camera2")
     yield pause(1.0)
     walk.shot("d3-other-dataset", "digits-camera2 opened: the last run's plots are cleared", window)
-    later(lambda: key(window, "ctrl+i"))
-    yield modal(QFileDialog)
-    walk.shot("d4-import-dialog", "Ctrl+I opens where the schedule was exported", window)
-    fill_file_dialog(files / "digits-tuned.lrschedule.json")
+    yield from through_file_dialog(walk, window, lambda: key(window, "ctrl+i"), tuned,
+                                   ("d4-import-dialog", "Ctrl+I opens where the schedule was exported"))
     yield modal(QMessageBox)
-    yield pause(0.5)
     walk.shot("d5-mismatch", "tuned on another dataset: what differs, and a question", window)
     click(QApplication.activeModalWidget().button(QMessageBox.StandardButton.No))
     yield pause(0.5)
@@ -343,7 +346,7 @@ def walk(args, home: Path) -> int:
     from gui.settings import open_settings, save_config
 
     app = create_app()
-    save_config(open_settings(), {"epochs": 12})
+    save_config(open_settings(), {"epochs": 12, "image_size": 16})  # 16 px: the walk takes minutes, not an hour, on 2 cores
     files = home / "files"
     files.mkdir()
 

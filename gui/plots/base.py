@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.exporters import ImageExporter
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import QEvent, Qt, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QGraphicsItem,
@@ -99,6 +99,8 @@ class PlotPanel(QWidget):
         self.plot.addItem(self.cursor, ignoreBounds=True)
         self.cursor.hide()  # shown while the mouse is over the plot
         self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
+        # pyqtgraph drops mouse moves that come too fast, the last one off the plot included: leaving clears too.
+        self.widget.viewport().installEventFilter(self)
         self.plot.getViewBox().sigRangeChangedManually.connect(lambda *_: self.follow.setChecked(False))
         self._apply_log(log_y)
 
@@ -144,6 +146,11 @@ class PlotPanel(QWidget):
     def readout_at(self, x: float) -> str:
         """The readout for plot coordinate ``x`` (subclasses limit it to where there are data)."""
         return self.describe_at(x)
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.Leave:
+            self.clear_readout()
+        return False
 
     def clear_readout(self) -> None:
         """No crosshair: the mouse left the plot, or the data it described are gone."""
