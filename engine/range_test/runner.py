@@ -10,7 +10,6 @@ import torch
 
 from ..events import Event, RangeTestFinished, RangeTestProgress, RangeTestStarted
 from ..schedules.timeline import Timeline
-from ..schedules.torch_adapter import group_multipliers
 from ..training.evaluate import evaluate
 from ..training.session import Session
 from ..training.state import capture, preserved, restore
@@ -30,10 +29,10 @@ def _batches(session: Session, index: int) -> Iterator[tuple[torch.Tensor, torch
         yield from session.train.iterate(-1 - index * 1000 - round_)
 
 
-def _trainer(session: Session, multipliers: list[float], batches: Iterator) -> Callable[[float, int], torch.Tensor]:
+def _trainer(session: Session, multipliers: dict[str, float], batches: Iterator) -> Callable[[float, int], torch.Tensor]:
     def train_at(lr: float, iteration: int) -> torch.Tensor:
-        for group, multiplier in zip(session.optimizer.param_groups, multipliers):
-            group["lr"] = lr * multiplier
+        for group in session.optimizer.param_groups:
+            group["lr"] = lr * multipliers[group["name"]]
         images, labels = next(batches)
         return train_step(session, images, labels, STEP_OFFSET + iteration)
     return train_at
@@ -82,7 +81,9 @@ def run_range_test(session: Session, settings: RangeTestSettings | None, emit: C
     Progress goes to ``emit`` as RangeTestStarted / RangeTestProgress / RangeTestFinished.
     """
     settings = (settings or RangeTestSettings()).resolved()
-    multipliers = group_multipliers(session.optimizer, timeline) if timeline else [1.0] * len(session.optimizer.param_groups)
+    names = session.group_names
+    # The groups keep their ratios (a frozen group stays at 0) while the base LR sweeps.
+    multipliers = dict(zip(names, timeline.multipliers_at(step, names) if timeline else [1.0] * len(names)))
     batches = _batches(session, index)
     train_at = _trainer(session, multipliers, batches)
     read_every = 1 if session.device.type == "cpu" else 8
