@@ -85,8 +85,8 @@ def test_the_sweep_keeps_the_groups_ratios_by_name_and_leaves_frozen_groups_out(
     groups = (GroupSetting("head"), GroupSetting("block1", frozen_until=10), GroupSetting("all", 0.1))
     timeline = Timeline.of(Schedule((Constant(steps=20, lr=0.1),)), groups=groups)
     run_range_test(trained_session, RangeTestSettings(iterations=10), lambda e: None, timeline, step=3)
-    ratios = [(lrs["block2"] / lrs["head"], lrs["block3"] / lrs["head"]) for lrs in seen[2:]]
-    assert ratios == pytest.approx([(0.1, 0.1)] * len(ratios)) and all(lrs["block1"] == 0 for lrs in seen)
+    ratios = [lrs[name] / lrs["head"] for lrs in seen[2:] for name in ("block2", "block3")]
+    assert ratios == pytest.approx([0.1] * len(ratios)) and all(lrs["block1"] == 0 for lrs in seen)
     assert seen[-1]["head"] > seen[3]["head"]
 
 
