@@ -75,7 +75,7 @@ class DatasetActions:
         draft = load_draft(self.settings, self.dataset.summary.fingerprint)
         if draft is not None and not self.controller.training:
             self.imported = None
-            self.editor.load(draft.pieces[-1].schedule, 0, draft.multipliers, draft.plateau)
+            self.editor.load(draft.pieces[-1].schedule, 0, draft.pieces[-1].groups, draft.plateau)
 
     @Slot()
     def keep_draft(self) -> None:

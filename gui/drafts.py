@@ -16,8 +16,8 @@ def _key(fingerprint: str) -> str:
 
 
 def save_draft(settings: QSettings, fingerprint: str, plan) -> None:
-    """Remember the editor's plan (schedule, group multipliers, plateau rule) for the dataset ``fingerprint``."""
-    timeline = Timeline.of(plan.schedule, multipliers=plan.multipliers, plateau=plan.plateau)
+    """Remember the editor's plan (schedule, group settings, plateau rule) for the dataset ``fingerprint``."""
+    timeline = Timeline.of(plan.schedule, groups=plan.groups, plateau=plan.plateau)
     settings.setValue(_key(fingerprint), json.dumps(timeline_to_dict(timeline)))
 
 

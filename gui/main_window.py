@@ -69,7 +69,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.bridge.stateChanged.connect(lambda _event: self._update_actions())
         self.bridge.logLine.connect(lambda event: self.log.add(event.text, event.level))
         self.bridge.rangeTestStarted.connect(self.range_test_started)
-        self.bridge.rangeTestProgress.connect(lambda e: self.range_plot.add_points(e.lrs, e.losses, e.smoothed))
+        self.bridge.rangeTestProgress.connect(lambda e: self.range_plot.add_points(e.lrs, e.losses, e.smoothed, e.repeat))
         self.bridge.rangeTestFinished.connect(self.range_test_finished)
         self.redraw_timer = QTimer(self, interval=REDRAW_MS)
         self.redraw_timer.timeout.connect(self.redraw)
@@ -155,7 +155,8 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
     def preview(self, plan) -> None:
         """Draw the editor's schedule dotted on the LR plot (and as the plan when no run is going)."""
         steps = np.arange(plan.origin, plan.origin + plan.schedule.total_steps + 1)
-        lrs = plan.schedule.lrs(steps - plan.origin) * dict(plan.multipliers)["head"]
+        # The editor's LR is the head's (the head's multiplier is 1); other groups follow it by their multipliers.
+        lrs = plan.schedule.lrs(steps - plan.origin)
         if not self.controller.training:
             self.lr.set_plan(steps, lrs)
         # During a run the preview shows unsent edits only, from the current step on: the steps taken keep their LR.

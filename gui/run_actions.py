@@ -20,8 +20,7 @@ class RunActions:
 
     def _config(self):
         plan = self.editor.plan()
-        return self.config_panel.config(data=self.dataset.summary.root, lr=peak_lr(plan.schedule),
-                                        backbone_lr_mult=dict(plan.multipliers)["backbone"]), plan
+        return self.config_panel.config(data=self.dataset.summary.root, lr=peak_lr(plan.schedule)), plan
 
     def _config_or_warn(self, title: str):
         """(config, plan), or None after telling the user what is invalid."""
@@ -34,7 +33,7 @@ class RunActions:
     def _timeline(self, plan, momentum: float) -> Timeline:
         if self.imported is not None:
             return self.imported
-        return Timeline.of(plan.schedule, multipliers=plan.multipliers, plateau=plan.plateau, base_momentum=momentum)
+        return Timeline.of(plan.schedule, groups=plan.groups, plateau=plan.plateau, base_momentum=momentum)
 
     def run_length(self) -> int:
         """Steps of a run with the configured epochs and batch size on the open dataset."""

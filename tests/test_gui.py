@@ -34,6 +34,9 @@ def test_a_run_fills_the_plots_which_export_as_png_and_csv(qtbot, window, dialog
     qtbot.waitUntil(lambda: len(window.accuracy.points) == 1 and "finished" in window.status.text())
     assert run.outcome.state == "finished"
     assert len(window.loss.points) == 22 and len(window.lr.points) == 22
+    legend = [label.text for _, label in window.lr.plot.legend.items]
+    assert window.lr.groups == ("block1", "block2", "block3", "head") and set(window.lr.groups) <= set(legend)
+    assert "applied" not in legend and all(len(curve.getData()[0]) == 22 for curve in window.lr.applied)
     qtbot.waitUntil(lambda: drawn(window.loss.smooth) == 22)
     assert np.all(np.isfinite(window.loss.smooth.getData()[1])) and window.progress.value() == 22
     assert window.loss.describe_at(5).startswith("step 5: loss ")
@@ -110,6 +113,7 @@ def test_window_layout_and_view_persist_between_launches(qtbot, launch, window):
 def test_range_test_mid_run_then_use_its_suggestion(qtbot, launch):
     window = launch({**SMALL, "epochs": 40})
     type_into(window.range_panel.iterations, "20")
+    type_into(window.range_panel.repeats, "1")
     trigger(window.start_action)
     qtbot.waitUntil(lambda: window.live.step >= 2, timeout=LONG)
     press(window, "Ctrl+T")

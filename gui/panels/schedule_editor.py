@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from engine.schedules import SHAPES, PlateauRule, ReplaceRest, Revise, Schedule, SetConstant, Undo
 from engine.schedules.describe import fmt_lr
+from engine.schedules.groups import ALL, HEAD, GroupSetting
 from engine.schedules.presets import PRESETS, default_segment, preset
 
 from .run_edits import RunEdits
@@ -44,11 +45,11 @@ def lr_span(segment) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class Plan:
-    """What the editor holds: a schedule placed at ``origin``, group multipliers and a plateau rule."""
+    """What the editor holds: a schedule placed at ``origin``, group settings by name and a plateau rule."""
 
     origin: int
     schedule: Schedule
-    multipliers: tuple[tuple[str, float], ...]
+    groups: tuple[GroupSetting, ...]
     plateau: PlateauRule | None
 
 
@@ -108,9 +109,9 @@ class ScheduleEditor(QWidget):
         self.problem.setStyleSheet("color: #d62728;")
         self.problem.setWordWrap(True)
         self.form.problem.connect(self.show_problem)
-        self.backbone = QLineEdit("1")
-        self.backbone.setToolTip("The backbone's LR is the head's times this (below 1 for fine-tuning pretrained layers).")
-        self.backbone.textEdited.connect(lambda _text: self._changed())
+        self.others = QLineEdit("1")
+        self.others.setToolTip("Every layer group but the head trains at the head's LR times this (below 1 to fine-tune pretrained layers gently).")
+        self.others.textEdited.connect(lambda _text: self._changed())
         self.plateau = QCheckBox("reduce on plateau")
         self.plateau.setToolTip("Lower the LR by the factor when validation loss has not improved for 'patience' epochs.")
         self.plateau_factor = QDoubleSpinBox(minimum=0.01, maximum=0.99, singleStep=0.05, value=0.1, decimals=2)
@@ -140,7 +141,7 @@ class ScheduleEditor(QWidget):
         for widget in (self.kind, add, remove):
             segments.addWidget(widget)
         groups, plateau = QHBoxLayout(), QHBoxLayout()
-        for widget in (QLabel("backbone LR ×"), self.backbone):
+        for widget in (QLabel("other groups LR ×"), self.others):
             groups.addWidget(widget)
         for widget in (self.plateau, QLabel("×"), self.plateau_factor, QLabel("after"), self.plateau_patience):
             plateau.addWidget(widget)
@@ -162,17 +163,17 @@ class ScheduleEditor(QWidget):
     # -- the plan ---------------------------------------------------------------------
 
     def plan(self) -> Plan:
-        """The editor's schedule, multipliers and plateau rule (ValueError names what is invalid)."""
+        """The editor's schedule, group settings and plateau rule (ValueError names what is invalid)."""
         schedule = Schedule(tuple(self.segments))
         schedule.validate()
         try:
-            backbone = float(self.backbone.text())
+            others = float(self.others.text())
         except ValueError:
-            raise ValueError("backbone LR multiplier: expected a number, e.g. 0.1") from None
-        if not 0 <= backbone <= 100:
-            raise ValueError("backbone LR multiplier: must be from 0 to 100")
+            raise ValueError("other groups' LR multiplier: expected a number, e.g. 0.1") from None
+        if not 0 <= others <= 100:
+            raise ValueError("other groups' LR multiplier: must be from 0 to 100")
         rule = PlateauRule(factor=round(self.plateau_factor.value(), 4), patience=int(self.plateau_patience.value())) if self.plateau.isChecked() else None
-        return Plan(self.origin, schedule, (("backbone", backbone), ("head", 1.0)), rule)
+        return Plan(self.origin, schedule, (GroupSetting(ALL, others), GroupSetting(HEAD, 1.0)), rule)
 
     def set_run_length(self, total_steps: int) -> None:
         """A new run length (dataset, epochs or batch size changed): the schedule is stretched to it."""
@@ -186,12 +187,14 @@ class ScheduleEditor(QWidget):
         self._refresh_table()
         self._changed(by_user=False)
 
-    def load(self, schedule: Schedule, origin: int = 0, multipliers=None, plateau=None) -> None:
+    def load(self, schedule: Schedule, origin: int = 0, groups=None, plateau=None) -> None:
         """Show ``schedule`` (imported, or a draft) without sending anything."""
         self.origin, self.segments = origin, list(schedule.segments)
         self.total_steps = origin + schedule.total_steps  # so that set_run_length stretches it to the run
-        if multipliers:
-            self.backbone.setText(f"{dict(multipliers).get('backbone', 1.0):g}")
+        if groups:
+            by_name = {g.name: g.multiplier for g in groups}
+            head = by_name.get(HEAD, by_name.get(ALL, 1.0))
+            self.others.setText(f"{by_name.get(ALL, 1.0) / head if head else 1.0:g}")
         for widget, value in ((self.plateau, plateau is not None), (self.plateau_factor, getattr(plateau, "factor", None)),
                               (self.plateau_patience, getattr(plateau, "patience", None))):
             widget.blockSignals(True)
