@@ -210,7 +210,7 @@ def test_cosmetics_peak_in_the_table_and_a_readout_only_over_the_run(qtbot, wind
     from PySide6.QtCore import QPoint, QPointF
 
     assert window.editor.table.item(0, 3).text() == "0.008 → 0.2 → 8e-07"  # one-cycle: start → peak → end
-    qtbot.waitUntil(lambda: drawn(window.lr.planned) == 23 and not window.lr.dirty)  # the plan is drawn and framed
+    qtbot.waitUntil(lambda: window.lr.planned and drawn(window.lr.planned[0]) == 23 and not window.lr.dirty)  # drawn, framed
     view, widget = window.lr.plot.getViewBox(), window.lr.widget
     inside = widget.mapFromScene(view.mapViewToScene(QPointF(5, -1.5)))
     qtbot.mouseMove(widget.viewport(), inside)
