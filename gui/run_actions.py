@@ -102,8 +102,10 @@ class RunActions:
 
     def forget_run(self, why: str) -> None:
         """Another dataset is open: the last run, its range test and its plots belong to the old one."""
+        shown = self.last_run is not None or self.last_range_test is not None or len(self.loss.points) > 0
         self.last_run = self.last_range_test = None
         self.live.forget()
         self.range_plot.clear()
         self.range_panel.finished(None, "")
-        self.log.add(f"{why}: the plots, edit history and range test of the previous dataset are cleared")
+        if shown:
+            self.log.add(f"{why}: the plots, edit history and range test of the previous dataset are cleared")

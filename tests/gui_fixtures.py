@@ -138,6 +138,11 @@ def window(launch):
     return launch(SMALL)
 
 
+def opened(qtbot, window, name: str) -> None:
+    """Wait until the window has the dataset called ``name`` open."""
+    qtbot.waitUntil(lambda: window.dataset is not None and window.dataset.summary.name == name, timeout=LONG)
+
+
 def drawn(curve) -> int:
     """How many points a pyqtgraph curve has been given to draw."""
     x, _ = curve.getData()

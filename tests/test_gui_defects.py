@@ -2,16 +2,12 @@
 
 import numpy as np
 import pytest
-from gui_fixtures import LONG, SMALL, drawn
+from gui_fixtures import LONG, SMALL, drawn, opened
 from helpers import CAMERA2, SAMPLE
 
 from gui.driving import choose, click, press, show_tab, trigger, type_into
 
 pytest.importorskip("pytestqt")
-
-
-def opened(qtbot, window, name):
-    qtbot.waitUntil(lambda: window.dataset is not None and window.dataset.summary.name == name, timeout=LONG)
 
 
 def on_screen(widget, window) -> bool:

@@ -9,17 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gui_fixtures import LONG, SMALL, drawn
+from gui_fixtures import LONG, SMALL, drawn, opened
 from helpers import CAMERA2, SAMPLE
 
 from gui.driving import click, drop_folder, press, select_rows, show_tab, trigger, type_into
 
 pytest.importorskip("pytestqt")
 LONG_RUN = {**SMALL, "epochs": 40}  # long enough that the run is still going when the test acts on it
-
-
-def opened(qtbot, window, name):
-    qtbot.waitUntil(lambda: window.dataset is not None and window.dataset.summary.name == name, timeout=LONG)
 
 
 def history(window):

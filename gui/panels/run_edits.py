@@ -26,6 +26,7 @@ class RunEdits(QGroupBox):
         self.history.setMinimumHeight(48)
         self.history.setMaximumHeight(5 * self.history.fontMetrics().lineSpacing() + 12)
         self.history.setToolTip("Every change of the running schedule: its step, who made it and what it changed.")
+        self.history.setWordWrap(True)  # an edit's summary is longer than the dock is wide
         layout = QGridLayout(self)
         layout.addWidget(self.apply, 0, 0)
         layout.addWidget(self.undo, 0, 1)
