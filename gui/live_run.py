@@ -77,6 +77,18 @@ class LiveRun(QObject):
         self.editor.run_started(self.total)
         self.log.add(f"run {event.run_id} on {event.device}: {event.dataset['name']}, {self.total} steps ({self.per_epoch} per epoch)")
 
+    def starting(self, what: str) -> None:
+        """A run was asked for: say so at once (building the model and the first batches take seconds)."""
+        self.state = "starting"
+        self.progress.reset()
+        self.status.setText(f"{what}: building the model and loading the first batches…")
+
+    def could_not_train(self, message: str) -> None:
+        """The run failed before or while training (its state events may never have come)."""
+        if self.state == "starting":
+            self.state = "idle"
+        self.status.setText(f"could not train: {message}")
+
     def forget(self) -> None:
         """Show no run: empty plots, no progress, no edit history (another dataset was opened)."""
         self.total = self.per_epoch = self.step = 0
@@ -197,7 +209,7 @@ class LiveRun(QObject):
             self.status.setText(f"{state_name(self.state)} · next run: {total} steps ({epochs} epochs × {per_epoch} steps)")
 
     def _show_progress(self) -> None:
-        if self.state == "idle":
+        if self.state in ("idle", "starting"):  # nothing trained yet: the status says what is being done
             return
         total = max(1, self.total)
         self.progress.setRange(0, total)

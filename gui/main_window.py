@@ -124,7 +124,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
             self.range_panel.finished(None, failed.message)
             self.live.show_planned(self.run_length(), self.steps_per_epoch())
         elif failed.name == "train":
-            self.status.setText(f"could not train: {failed.message}")
+            self.live.could_not_train(failed.message)
         self._update_actions()
 
     @Slot(str)

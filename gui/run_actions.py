@@ -60,13 +60,14 @@ class RunActions:
         config, plan = chosen
         save_config(self.settings, self.config_panel.values())
         self.controller.start(config, self.dataset, self._timeline(plan, config.momentum))
+        self.live.starting("starting the run")
         self.tabs.setCurrentIndex(0)
         self._update_actions(starting=True)
 
     @Slot()
     def pause_or_resume(self) -> None:
         """Pause a running job, resume a paused one."""
-        self.controller.send(Pause() if self.live.state == "running" else Resume())
+        self.controller.send(Pause() if self.live.state in ("running", "starting") else Resume())
 
     @Slot()
     def stop_run(self) -> None:
@@ -78,6 +79,7 @@ class RunActions:
         """Continue a stored run."""
         if not self.controller.training:
             self.controller.resume(run_dir)
+            self.live.starting(f"resuming {Path(run_dir).name}")
             self.tabs.setCurrentIndex(0)
             self._update_actions(starting=True)
 

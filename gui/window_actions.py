@@ -38,6 +38,14 @@ def mirror(button: QAbstractButton, action: QAction) -> None:
     button.setToolTip(action.toolTip())
 
 
+def keep_width(button: QAbstractButton, action: QAction, longest: str) -> None:
+    """Size ``button`` for the longest text its action takes, so the toolbar does not shift when it changes."""
+    text = action.text()
+    action.setText(longest)
+    button.setMinimumWidth(button.sizeHint().width())
+    action.setText(text)
+
+
 def build_actions(window) -> None:
     """Create the actions as attributes of ``window``; its toolbar and File menu."""
     editor, panel = window.editor, window.range_panel
@@ -65,6 +73,7 @@ def build_actions(window) -> None:
     for action in (window.open_action, window.start_action, window.pause_action, window.stop_action, window.test_action,
                    window.export_action, window.import_action):
         toolbar.addAction(action)
+    keep_width(toolbar.widgetForAction(window.pause_action), window.pause_action, "Resume")
     toolbar.addSeparator()
     window.x_unit = QComboBox()
     window.x_unit.addItems(["x: steps", "x: epochs"])

@@ -73,14 +73,16 @@ def test_the_lr_axis_keeps_a_labelled_tick_near_the_data_and_never_crowds(qtbot,
     values = [v + np.log10(m) for v in (-3, -2) for m in range(1, 10)]
     chosen = sorted(labelled_ticks(values, -2.7, -1.3, pixels=120))
     assert -2.0 in chosen and all(b - a >= 22 / (120 / 1.4) - 1e-9 for a, b in zip(chosen, chosen[1:]))
-    # The window's LR plot before anything is drawn, and after a plan: decades are labelled, not bare 2..9.
-    axis = window.lr.plot.getAxis("left")
-    (y_low, y_high) = window.lr.plot.getViewBox().viewRange()[1]
-    assert y_high - y_low >= 1 and any(float(v).is_integer() for v in np.arange(np.ceil(y_low), np.floor(y_high) + 1))
-    levels = axis.tickValues(y_low, y_high, 200)
-    ticks = [v for _spacing, level in levels for v in level]
-    labels = [text for text in axis.tickStrings(ticks, 1, 1) if text]
-    assert labels and not set(labels) <= {str(d) for d in range(2, 10)}
+    # The window's LR plots before anything is drawn (live, and comparing no runs): decades labelled, not bare 2..9.
+    for plot in (window.lr.plot, window.compare.lr.plot):
+        axis = plot.getAxis("left")
+        (y_low, y_high) = plot.getViewBox().viewRange()[1]
+        assert y_high - y_low >= 1 and any(float(v).is_integer() for v in np.arange(np.ceil(y_low), np.floor(y_high) + 1))
+        levels = axis.tickValues(y_low, y_high, 200)
+        ticks = [v for _spacing, level in levels for v in level]
+        labels = [text for text in axis.tickStrings(ticks, 1, 1) if text]
+        assert labels and not set(labels) <= {str(d) for d in range(2, 10)}, plot.titleLabel.text
+        assert len([v for v in ticks if float(v).is_integer() and y_low < v < y_high]) >= 2, plot.titleLabel.text  # decades inside
 
 
 def test_set_lr_now_draws_the_applied_line_inside_the_frame(qtbot, launch):

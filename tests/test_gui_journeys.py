@@ -60,6 +60,7 @@ def test_b_range_test_before_a_run_use_its_suggestion_then_start_pause_resume(qt
     assert window.editor.segments == [OneCycle(steps=window.editor.total_steps, max_lr=one_cycle_lr)]
 
     trigger(window.start_action)
+    assert window.status.text().startswith("starting the run: building the model")  # at once, not "idle" for seconds
     qtbot.waitUntil(lambda: window.live.state == "running" and window.live.step >= 2, timeout=LONG)
     qtbot.waitUntil(lambda: "left" in window.status.text(), timeout=LONG)
     press(window, "Ctrl+P")
@@ -185,6 +186,7 @@ def test_e_close_mid_run_relaunch_and_resume_from_the_runs_tab(qtbot, launch):
     assert again.runs_panel.table.item(0, 3).text() == "stopped"
     select_rows(again.runs_panel.table, [0])
     click(again.runs_panel.buttons["Resume"])
+    assert again.status.text().startswith(f"resuming {Path(stopped.run_dir).name}")
     qtbot.waitUntil(lambda: again.live.state == "running" and again.live.step > stopped.outcome.step, timeout=LONG)
     assert again.tabs.currentIndex() == 0 and len(again.loss.points) >= stopped.outcome.step  # the past is drawn too
     qtbot.waitUntil(lambda: again.last_run is not None, timeout=LONG)

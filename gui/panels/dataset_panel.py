@@ -55,6 +55,7 @@ class DatasetPanel(QWidget):
         self.classes = QTableWidget(0, 2)
         self.classes.setHorizontalHeaderLabels(["class", "images"])
         self.classes.verticalHeader().setVisible(False)
+        self.classes.horizontalHeader().setStretchLastSection(True)
         self.thumbnails = QListWidget()
         self.thumbnails.setViewMode(QListView.ViewMode.IconMode)
         self.thumbnails.setIconSize(QSize(THUMB, THUMB))
@@ -64,6 +65,7 @@ class DatasetPanel(QWidget):
         self.problems.setWordWrap(True)
         self.problems.setToolTip("Warnings and errors from opening the dataset.")
         self.library = QListWidget()
+        self.library.setWordWrap(True)  # "none yet: train, then File → Export tuned schedule" is wider than the dock
         self.library.setToolTip("Schedules tuned for this very dataset (same fingerprint); double-click one to load it.")
         self.library.itemDoubleClicked.connect(lambda item: self.scheduleChosen.emit(item.data(Qt.ItemDataRole.UserRole)))
         header = QHBoxLayout()

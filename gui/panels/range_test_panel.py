@@ -70,6 +70,7 @@ class RangeTestPanel(QWidget):
         self.table = QTableWidget(0, 2)
         self.table.setHorizontalHeaderLabels(["method", "LR"])
         self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
         self.note = QLabel()
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #b35c00;")

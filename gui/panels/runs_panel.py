@@ -37,6 +37,7 @@ class RunsPanel(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
         self.note = QLabel()
         buttons = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
@@ -68,6 +69,7 @@ class RunsPanel(QWidget):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, str(run.run_dir))
                 self.table.setItem(row, column, item)
+        self.table.resizeColumnsToContents()  # a run's name is long; the default width cut it to "20261202-04…"
         self.note.setText("\n".join(problems))
 
     def _selected(self) -> list[str]:
