@@ -198,6 +198,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
             action.setEnabled(training)
         self.pause_action.setText("Resume" if self.live.state == "paused" else "Pause")
         self.export_action.setEnabled(self.dataset is not None)
+        self.test_action.setEnabled(self.dataset is not None)
         self.open_action.setEnabled(not training)
 
     def _restore(self) -> None:

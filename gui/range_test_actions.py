@@ -8,6 +8,8 @@ from engine.commands import EditSchedule
 from engine.schedules import ReplaceRest, SetConstant
 from engine.schedules.presets import preset
 
+from .remaining import duration_text
+
 
 class RangeTestActions:
     """Mixed into MainWindow: uses its controller, range-test panel and plot, editor and log."""
@@ -33,10 +35,12 @@ class RangeTestActions:
     def range_test_started(self, event) -> None:
         """Say how long the test will take."""
         self.range_plot.clear()
-        self.range_panel.started(event.mode, event.estimated_seconds)
+        self.range_plot.expect(event.settings.get("start_lr"), event.settings.get("end_lr"))
+        took = duration_text(event.estimated_seconds)
+        self.range_panel.started(event.mode, took)
         if not self.controller.training:
-            self.status.setText(f"range test ({event.mode}) running before a run: about {event.estimated_seconds:.0f} s")
-        self.log.add(f"range test ({event.mode}) started at step {event.step}: about {event.estimated_seconds:.0f} s")
+            self.status.setText(f"range test ({event.mode}) running before a run: about {took}")
+        self.log.add(f"range test ({event.mode}) started at step {event.step}: about {took}")
 
     @Slot(object)
     def range_test_finished(self, event) -> None:

@@ -35,13 +35,16 @@ class RemainingTime:
         return samples_left / self.rate if self.rate else None
 
 
-def remaining_text(seconds: float | None) -> str:
-    """"about 40 s left", "about 7 min left", "about 2 h 05 min left" (rounded as an estimate deserves)."""
-    if seconds is None:
-        return ""
+def duration_text(seconds: float) -> str:
+    """"40 s", "7 min", "2 h 05 min": a duration rounded as an estimate deserves."""
     if seconds < 90:
-        return f"about {max(10, int(round(seconds / 10)) * 10)} s left"
+        return f"{max(10, int(round(seconds / 10)) * 10)} s"
     minutes = int(round(seconds / 60))
     if minutes < 90:
-        return f"about {minutes} min left"
-    return f"about {minutes // 60} h {minutes % 60:02d} min left"
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def remaining_text(seconds: float | None) -> str:
+    """"about 40 s left", "about 7 min left", "about 2 h 05 min left" ("" while the speed is unknown)."""
+    return "" if seconds is None else f"about {duration_text(seconds)} left"

@@ -129,10 +129,18 @@ def test_range_test_mid_run_then_use_its_suggestion(qtbot, launch):
     assert [r.edit.reason for r in run.run_schedule.edits] == ["range_test"] and run.outcome.state == "stopped"
 
 
-def test_closing_during_a_range_test_before_a_run(qtbot, window):
+def test_cancelling_then_closing_during_a_range_test_before_a_run(qtbot, window):
+    panel = window.range_panel
     show_tab(window.tabs, "Range test")
-    type_into(window.range_panel.iterations, "100000")
-    click(window.range_panel.start)
+    type_into(panel.iterations, "100000")
+    type_into(panel.repeats, "1")
+    click(panel.start)
+    qtbot.waitUntil(lambda: window.controller.testing and window.range_plot.points.size > 0, timeout=LONG)
+    click(panel.cancel)
+    assert "cancelling" in panel.status.text() and not panel.cancel.isEnabled()  # at once: the batch under way finishes first
+    qtbot.waitUntil(lambda: not window.controller.testing and panel.start.isEnabled(), timeout=LONG)
+    assert "cancelled before its curve said anything" in panel.status.text() and "raise end_lr" not in panel.status.text()
+    click(panel.start)
     qtbot.waitUntil(lambda: window.controller.testing and window.range_plot.points.size > 0, timeout=LONG)
     press(window, "Ctrl+Q")
     assert not window.controller.testing

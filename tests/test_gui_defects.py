@@ -216,3 +216,28 @@ def test_cosmetics_peak_in_the_table_and_a_readout_only_over_the_run(qtbot, wind
     qtbot.mouseMove(window.loss.widget.viewport(), QPoint(40, 40))  # off the plot: the readout goes
     qtbot.waitUntil(lambda: window.lr.readout.text().strip() == "")
     assert window.lr.readout_at(window.editor.total_steps + 30) == ""  # nothing past the run's last step
+
+
+def test_a_sweep_is_framed_over_the_lrs_it_will_try_from_its_first_points(qtbot):
+    from gui.plots.range_plot import RangePlot
+
+    plot = RangePlot()
+    qtbot.addWidget(plot)
+    plot.expect(1e-6, 1.0)
+    plot.add_points(np.array([1e-6, 1.2e-6, 1.5e-6]), np.array([2.30, 2.29, 2.31]), np.array([2.30, 2.295, 2.30]))
+    plot.refresh()
+    x_low, x_high = plot.plot.getViewBox().viewRange()[0]
+    assert x_low <= -6 and x_high >= 0  # the whole sweep to come, not three points filling the frame
+
+
+def test_a_horizontal_log_axis_labels_minor_ticks_only_a_label_width_apart(qtbot):
+    from gui.plots.log_axis import MIN_LABEL_WIDTH_PX, LogAxis
+
+    axis = LogAxis("bottom")
+    axis.setLogMode(True)
+    low, high, pixels = -7.0, -5.9, 300  # a zoomed range test: about a decade across a narrow plot
+    ticks = [v for _spacing, level in axis.tickValues(low, high, pixels) for v in level]
+    shown = sorted(v for v, text in zip(ticks, axis.tickStrings(ticks, 1, 1)) if text)
+    assert len(shown) >= 2
+    per_unit = pixels / (high - low)
+    assert all((b - a) * per_unit >= MIN_LABEL_WIDTH_PX - 1e-6 for a, b in zip(shown, shown[1:])), shown

@@ -12,7 +12,8 @@ import pyqtgraph as pg
 
 # Minor multiples in the order they earn a label when there is room: 5 halves a decade, 2 and 3 fill it.
 PREFERRED_MINORS = (5, 2, 3, 7, 4, 6, 8, 9)
-MIN_LABEL_GAP_PX = 22
+MIN_LABEL_GAP_PX = 22  # on a vertical axis labels stack: a line of text apart
+MIN_LABEL_WIDTH_PX = 52  # on a horizontal one they sit side by side: "5·10⁻⁷" apart, with a space
 
 
 def padded_log_range(low: float, high: float) -> tuple[float, float]:
@@ -49,7 +50,8 @@ class LogAxis(pg.AxisItem):
         levels = super().tickValues(minVal, maxVal, size)
         if self.logMode:
             values = [value for _spacing, level in levels for value in level]
-            self._labelled = labelled_ticks(values, min(minVal, maxVal), max(minVal, maxVal), size)
+            gap = MIN_LABEL_GAP_PX if self.orientation in ("left", "right") else MIN_LABEL_WIDTH_PX
+            self._labelled = labelled_ticks(values, min(minVal, maxVal), max(minVal, maxVal), size, gap)
         return levels
 
     def tickStrings(self, values, scale, spacing):

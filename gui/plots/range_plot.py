@@ -46,6 +46,7 @@ class RangePlot(PlotPanel):
             curve.opts["connect"] = "finite"
         self.points = CurveBuffer(4)
         self.markers: list[pg.InfiniteLine] = []
+        self.span = EMPTY_LR_RANGE  # log10 LRs the test tries, framed from its start
         self.dirty = True  # the first refresh frames the empty plot
         self.place_legend("bottom left")  # the loss falls from the top left; the suggestions are labelled along the top
 
@@ -58,6 +59,15 @@ class RangePlot(PlotPanel):
         self.markers = []
         self.dirty = True
         self.refresh()
+
+    def expect(self, start_lr: float | None, end_lr: float | None) -> None:
+        """The LRs the test will try: framed from its start, so the curve fills the frame left to right
+        (fitted to the first few points, the axis would show a single label)."""
+        if start_lr and end_lr and 0 < start_lr < end_lr:
+            low, high = np.log10(start_lr), np.log10(end_lr)
+            room = 0.04 * (high - low)
+            self.span = (float(low - room), float(high + room))
+            self.dirty = True
 
     def add_points(self, lrs: np.ndarray, losses: np.ndarray, smoothed: np.ndarray, repeat: int = 0) -> None:
         """Append points as they arrive; a new repeat starts a new line."""
@@ -104,10 +114,11 @@ class RangePlot(PlotPanel):
     def _frame(self) -> None:
         """All the LRs tried; the losses up to where they diverge."""
         view = self.plot.getViewBox()
-        if not len(self.points):  # nothing yet: the default sweep's span, with its decades labelled
-            view.setRange(xRange=EMPTY_LR_RANGE, yRange=(0.0, 1.0), padding=0)
+        if not len(self.points):  # nothing yet: the span to be tried (or the default sweep's), its decades labelled
+            view.setRange(xRange=self.span, yRange=(0.0, 1.0), padding=0)
             return
-        view.enableAutoRange(x=True, y=False)
+        lrs = self.points.view(0)[np.isfinite(self.points.view(0))]
+        view.setXRange(min(self.span[0], np.log10(lrs.min())), max(self.span[1], np.log10(lrs.max())), padding=0)
         y_range = useful_loss_range(self.points.view(1), self.points.view(2))
         if y_range is not None:
             view.setYRange(*y_range, padding=0)
