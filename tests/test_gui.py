@@ -90,10 +90,19 @@ def test_settings_persist_between_launches(qtbot, window):
     assert json.loads(open_settings().value("data/recent"))[0].endswith("digits")
 
 
-def test_the_window_fits_a_laptop_screen(window):
-    """Docks scroll rather than impose their forms' sizes: the window's minimum stays well under 1366 x 768."""
+def test_the_window_fits_a_laptop_screen(qtbot, window):
+    """Docks scroll rather than impose their forms' sizes: the window's minimum stays well under 1366 x 768;
+    at that size the left dock's forms fit its width (nothing to scroll sideways)."""
+    from PySide6.QtWidgets import QScrollArea, QTabWidget
+
     smallest = window.minimumSizeHint()
     assert smallest.width() <= 1024 and smallest.height() <= 640, smallest
+    tabs = next(t for t in window.findChildren(QTabWidget) if t.isAncestorOf(window.config_panel))
+    for title, panel in (("Configuration", window.config_panel), ("Dataset", window.dataset_panel)):
+        show_tab(tabs, title)
+        area = next(a for a in window.findChildren(QScrollArea) if a.widget() is panel)
+        qtbot.waitUntil(lambda area=area: area.viewport().width() < 400)  # laid out in the dock
+        assert area.horizontalScrollBar().maximum() == 0, (title, panel.minimumSizeHint().width(), area.viewport().width())
 
 
 def test_window_layout_and_view_persist_between_launches(qtbot, launch, window):

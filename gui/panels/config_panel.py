@@ -56,6 +56,9 @@ class ConfigPanel(QWidget):
     def _editor(self, name: str, kind: str) -> QWidget:
         if kind == "choice":
             editor = QComboBox()
+            # Sized for a short name, not the longest one (a GPU's), which made the dock scroll sideways.
+            editor.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            editor.setMinimumContentsLength(8)
             editor.addItems(list(CHOICES[name]))
             editor.currentTextChanged.connect(lambda _text, n=name: self._edited(n))
         elif kind == "flag":
