@@ -23,7 +23,8 @@ class DatasetActions:
     @Slot()
     def choose_folder(self) -> None:
         """Ask for a dataset folder and open it."""
-        folder = dialogs.ask_open_folder(self, "Open a dataset folder")
+        near = str(Path(self.dataset.summary.root).parent) if self.dataset is not None else None  # its siblings are likely datasets too
+        folder = dialogs.ask_open_folder(self, "Open a dataset folder", near)
         if folder:
             self.open_folder(folder)
 
@@ -36,6 +37,7 @@ class DatasetActions:
         self.dataset = None
         self.setWindowTitle("lrscope")
         self.dataset_panel.loading(folder)
+        self.status.setText(f"opening {Path(folder).name}: reading and decoding its images…")  # not the last dataset's "next run"
         self.log.add(f"opening {folder}")
         image_size = self.config_panel.values().get("image_size")
         self.controller.open_dataset(folder, image_size if isinstance(image_size, int) else 0)
@@ -44,6 +46,7 @@ class DatasetActions:
     def dataset_failed(self, message: str) -> None:
         """The folder cannot be used: say why; nothing of the previous dataset stays on screen."""
         self.dataset_panel.show_error(message)
+        self.status.setText("no dataset: open a folder of class subfolders with images (see the Problems list)")
 
     def dataset_opened(self, opened) -> None:
         """Show the dataset and offer the schedules tuned for it."""

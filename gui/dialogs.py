@@ -68,10 +68,14 @@ def use(backend) -> object:
     return previous
 
 
-def start_folder(kind: str) -> str:
-    """Where a dialog for ``kind`` ("dataset" or "file") opens: where the last one of that kind went, else home."""
+def start_folder(kind: str, near: str | None = None) -> str:
+    """Where a dialog for ``kind`` ("dataset" or "file") opens: where the last one of that kind went,
+    else ``near`` (e.g. the folder holding the open dataset), else home."""
     folder = open_settings().value(f"{LAST_FOLDER}/{kind}", "")
-    return folder if isinstance(folder, str) and folder and Path(folder).is_dir() else str(Path.home())
+    for candidate in (folder, near):
+        if isinstance(candidate, str) and candidate and Path(candidate).is_dir():
+            return candidate
+    return str(Path.home())
 
 
 def _remember(kind: str, path: str | None) -> str | None:
@@ -83,9 +87,9 @@ def _remember(kind: str, path: str | None) -> str | None:
     return path
 
 
-def ask_open_folder(parent: QWidget, title: str) -> str | None:
-    """A folder the user picked, or None."""
-    return _remember("dataset", _backend.open_folder(parent, title, start_folder("dataset")))
+def ask_open_folder(parent: QWidget, title: str, near: str | None = None) -> str | None:
+    """A folder the user picked, or None; the first time it opens ``near`` (say, beside the open dataset)."""
+    return _remember("dataset", _backend.open_folder(parent, title, start_folder("dataset", near)))
 
 
 def ask_open_file(parent: QWidget, title: str, kinds: str) -> str | None:

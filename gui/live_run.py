@@ -217,6 +217,6 @@ class LiveRun(QObject):
         epochs = -(-total // max(1, self.per_epoch))
         epoch = min(epochs, self.step // max(1, self.per_epoch) + 1)
         parts = [state_name(self.state), f"epoch {epoch}/{epochs}", f"step {self.step}/{total}"]
-        if self.state == "running":  # a speed and a time left mean something only while training goes on
+        if self.state == "running" and self.rate > 0:  # a speed and a time left mean something only once training goes on
             parts += [f"{self.rate:,.0f} samples/s", remaining_text(self.remaining.seconds_left((total - self.step) * self.batch_size))]
         self.status.setText(" · ".join(part for part in parts if part))

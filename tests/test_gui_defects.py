@@ -25,11 +25,13 @@ def test_a_folder_that_is_not_a_dataset_leaves_no_trace_of_the_previous_one(qtbo
     (tmp_path / "notes" / "todo.txt").write_text("not an image")
     dialogs.answer("open_folder", str(tmp_path))
     trigger(window.open_action)
+    assert window.status.text().startswith(f"opening {tmp_path.name}")  # not the sample's "next run: 22 steps"
     qtbot.waitUntil(lambda: window.dataset_panel.problems.count() > 0, timeout=LONG)
+    assert window.status.text().startswith("no dataset")
     panel = window.dataset_panel
     assert "cannot be used" in panel.summary.text() and "1797" not in panel.summary.text()
     assert panel.classes.rowCount() == 0 and panel.thumbnails.count() == 0 and panel.library.count() == 0
-    assert window.windowTitle() == "lrscope" and not window.start_action.isEnabled()
+    assert window.windowTitle() == "lrscope" and not window.start_action.isEnabled() and not window.test_action.isEnabled()
     press(window, "Ctrl+R")
     assert not window.controller.training
     assert str(tmp_path) in panel.problems.item(0).text() or tmp_path.name in panel.problems.item(0).text()

@@ -59,6 +59,7 @@ def test_b_range_test_before_a_run_use_its_suggestion_then_start_pause_resume(qt
     click(panel.use_cycle)
     assert window.editor.segments == [OneCycle(steps=window.editor.total_steps, max_lr=one_cycle_lr)]
 
+    stop_at = window.toolbar.widgetForAction(window.stop_action).geometry()
     trigger(window.start_action)
     assert window.status.text().startswith("starting the run: building the model")  # at once, not "idle" for seconds
     qtbot.waitUntil(lambda: window.live.state == "running" and window.live.step >= 2, timeout=LONG)
@@ -66,6 +67,7 @@ def test_b_range_test_before_a_run_use_its_suggestion_then_start_pause_resume(qt
     press(window, "Ctrl+P")
     qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
     assert window.pause_action.text() == "Resume"
+    assert window.toolbar.widgetForAction(window.stop_action).geometry() == stop_at  # the toolbar did not shift
     qtbot.waitUntil(lambda: window.status.text().startswith("paused"))
     assert "left" not in window.status.text() and "samples/s" not in window.status.text()
     paused_at = window.live.step
@@ -158,7 +160,7 @@ def test_d_export_then_import_on_another_dataset_warns_and_cancel_changes_nothin
     assert "cancelled" in window.log.toPlainText()
     # The import dialog opened where the export went; the dataset dialog where the datasets are.
     assert dialogs.of("open_file")[-1].start == str(tmp_path)
-    assert dialogs.of("open_folder")[-1].start == str(Path.home())
+    assert dialogs.of("open_folder")[-1].start == str(SAMPLE.parent)  # the first time: beside the open dataset
     dialogs.answer("open_folder", None)
     trigger(window.open_action)
     assert dialogs.of("open_folder")[-1].start == str(CAMERA2.parent)
