@@ -148,6 +148,7 @@ def test_use_as_constant_lr_before_a_run_installs_a_constant(qtbot, window):
     qtbot.waitUntil(lambda: window.last_range_test is not None and not window.controller.testing, timeout=LONG)
     assert "median of 2 repeats" in window.range_panel.status.text()
     assert np.isnan(window.range_plot.points.view(0)).sum() == 1  # two lines, one per repeat
+    assert [label.text for _, label in window.range_plot.plot.legend.items] == ["loss", "smoothed"]  # no "half way" in a sweep
     lr = float(f"{window.range_panel.recommendation.constant_lr:.3g}")
     click(window.range_panel.use_constant)
     assert window.editor.segments == [Constant(steps=22, lr=lr)] and window.editor.peak.text() == f"{lr:.3g}"

@@ -41,7 +41,8 @@ class RangePlot(PlotPanel):
         super().__init__("Range test", "loss", x_label="learning rate", log_x=True, parent=parent)
         self.raw = make_curve(self.plot, (31, 119, 180), alpha=80, name="loss", symbol=None)
         self.smooth = make_curve(self.plot, (31, 119, 180), width=2, name="smoothed")
-        self.half_way = make_curve(self.plot, (127, 127, 127), style=Qt.PenStyle.DotLine, name="half way", symbol="o")
+        # In the legend only when a probe drew it: a sweep has no half way.
+        self.half_way = make_curve(self.plot, (127, 127, 127), style=Qt.PenStyle.DotLine, symbol="o")
         for curve in (self.raw, self.smooth, self.half_way):
             curve.opts["connect"] = "finite"
         self.points = CurveBuffer(4)
@@ -54,6 +55,7 @@ class RangePlot(PlotPanel):
         """Start a new test."""
         self.points.clear()
         self.half_way.setData([], [])
+        self.plot.legend.removeItem(self.half_way)
         for marker in self.markers:
             self.plot.removeItem(marker)
         self.markers = []
@@ -84,6 +86,9 @@ class RangePlot(PlotPanel):
         values = np.concatenate([np.append(np.array(p.measured["midway"], dtype=float), np.nan) for p in parts]) if parts else lrs
         values[~np.isfinite(values)] = np.nan
         self.half_way.setData(lrs, values)
+        self.plot.legend.removeItem(self.half_way)
+        if parts:
+            self.plot.legend.addItem(self.half_way, "half way")
 
     def show_suggestions(self, suggestions) -> None:
         """A vertical line per suggestion, labelled with its method and LR."""
