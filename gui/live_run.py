@@ -19,6 +19,7 @@ from .plots.lr_plot import LrPlot, MomentumPlot
 from .remaining import RemainingTime, remaining_text
 
 TERMINAL = ("finished", "stopped", "failed")
+LIVE = ("starting", "running", "paused", "range_test")
 # What the status bar calls the job's states.
 STATE_NAMES = {"starting": "starting", "running": "training", "paused": "paused", "range_test": "range test (training paused)",
                "finished": "finished", "stopped": "stopped", "failed": "failed", "idle": "idle"}
@@ -193,7 +194,7 @@ class LiveRun(QObject):
     @Slot()
     def refresh(self) -> None:
         """Once per redraw tick: redraw the visible plots whose data changed; update the progress line."""
-        self.lr.set_now(self.step)
+        self.lr.set_now(self.step if self.state in LIVE else None)
         for plot in self.plots:
             if plot.isVisible():
                 plot.refresh()

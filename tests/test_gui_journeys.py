@@ -64,6 +64,7 @@ def test_b_range_test_before_a_run_use_its_suggestion_then_start_pause_resume(qt
     assert window.status.text().startswith("starting the run: building the model")  # at once, not "idle" for seconds
     qtbot.waitUntil(lambda: window.live.state == "running" and window.live.step >= 2, timeout=LONG)
     qtbot.waitUntil(lambda: "left" in window.status.text(), timeout=LONG)
+    qtbot.waitUntil(window.lr.now.isVisible)  # the LR plot marks the running step
     press(window, "Ctrl+P")
     qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
     assert window.pause_action.text() == "Resume"
@@ -197,6 +198,8 @@ def test_e_close_mid_run_relaunch_and_resume_from_the_runs_tab(qtbot, launch):
 
 
 def test_f_compare_two_runs_and_open_one_read_only(qtbot, window):
+    from PySide6.QtCore import QPointF
+
     for count in (1, 2):
         trigger(window.start_action)
         qtbot.waitUntil(lambda count=count: window.runs_panel.table.rowCount() == count and not window.controller.training,
@@ -206,7 +209,13 @@ def test_f_compare_two_runs_and_open_one_read_only(qtbot, window):
     click(window.runs_panel.buttons["Compare selected"])
     assert len(window.compare.loss.series) == 2 and len(window.compare.lr.series) == 2
     assert all(len(steps) == 22 for steps, _loss in window.compare.loss.series.values())
+    for plot in (window.compare.loss, window.compare.lr):  # the legend leaves every point of every curve in sight
+        legend, view = plot.plot.legend.sceneBoundingRect(), plot.plot.getViewBox()
+        for x, y in plot.series.values():
+            shown = np.log10(y) if plot.log_y.isChecked() else y
+            assert not any(legend.contains(view.mapViewToScene(QPointF(a, b))) for a, b in zip(x, shown)), plot.title
     select_rows(window.runs_panel.table, [1])
     click(window.runs_panel.buttons["Open read-only"])
     assert window.tabs.currentIndex() == 0
     assert len(window.loss.points) == 22 and "(read-only)" in window.loss.plot.titleLabel.text
+    qtbot.waitUntil(lambda: not window.lr.now.isVisible())  # a stored run has no "now"

@@ -21,6 +21,7 @@ class OverlayPlot(PlotPanel):
         super().__init__(title, y_label, log_y=log_y)
         self.y_label = y_label
         self.series: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.place_legend("bottom left")  # losses and LRs start high on the left: that corner stays empty
         self._frame()
 
     def show_series(self, series: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
