@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.schedules import SHAPES, PlateauRule, ReplaceRest, Revise, Schedule, SetConstant, Undo
-from engine.schedules.describe import fmt_lr
+from engine.schedules.describe import fmt_lr, lr_span
 from engine.schedules.groups import ALL, HEAD, GroupSetting
 from engine.schedules.presets import PRESETS, default_segment, preset
 
@@ -33,14 +33,6 @@ from .run_edits import RunEdits
 from .segment_form import SegmentForm
 
 PREVIEW_DELAY_MS = 120
-
-
-def lr_span(segment) -> str:
-    """A segment's LRs for the table: start → end, with the peak between when it rises above both."""
-    first, last = segment.lrs(np.array([0.0, segment.final_time]))
-    peak = float(np.max(segment.lrs(np.linspace(0.0, segment.final_time, 257))))
-    middle = f" → {fmt_lr(peak)}" if peak > 1.01 * max(first, last) else ""
-    return f"{fmt_lr(first)}{middle} → {fmt_lr(last)}"
 
 
 @dataclasses.dataclass(frozen=True)
