@@ -31,13 +31,13 @@ def test_a_run_fills_the_plots_which_export_as_png_and_csv(qtbot, window, dialog
 
     qtbot.mouseClick(window.toolbar.widgetForAction(window.start_action), Qt.MouseButton.LeftButton)
     run = run_to_end(qtbot, window)
-    qtbot.waitUntil(lambda: len(window.accuracy.points) == 1 and "finished" in window.status.text())
+    qtbot.waitUntil(lambda: len(window.accuracy.points) == 1 and "finished" in window.status.text(), timeout=LONG)
     assert run.outcome.state == "finished"
     assert len(window.loss.points) == 22 and len(window.lr.points) == 22
     legend = [label.text for _, label in window.lr.plot.legend.items]
     assert window.lr.groups == ("block1", "block2", "block3", "head") and set(window.lr.groups) <= set(legend)
     assert "applied" not in legend and all(len(curve.getData()[0]) == 22 for curve in window.lr.applied)
-    qtbot.waitUntil(lambda: drawn(window.loss.smooth) == 22)
+    qtbot.waitUntil(lambda: drawn(window.loss.smooth) == 22, timeout=LONG)
     assert np.all(np.isfinite(window.loss.smooth.getData()[1])) and window.progress.value() == 22
     assert window.loss.describe_at(5).startswith("step 5: loss ")
     for button, name in ((window.loss.png_button, "loss.png"), (window.loss.csv_button, "loss.csv")):
@@ -66,7 +66,7 @@ def test_keypoints_are_dragged_on_the_plot(qtbot, window):
 
     choose(window.editor.kind, "keypoints")
     click(window.editor.add_button)
-    qtbot.waitUntil(lambda: len(window.lr.handles) == 3)
+    qtbot.waitUntil(lambda: len(window.lr.handles) == 3, timeout=LONG)
     handle = window.lr.handles[1]
     view = window.lr.widget
     start = view.mapFromScene(handle.scenePos())
@@ -101,7 +101,7 @@ def test_the_window_fits_a_laptop_screen(qtbot, window):
     for title, panel in (("Configuration", window.config_panel), ("Dataset", window.dataset_panel)):
         show_tab(tabs, title)
         area = next(a for a in window.findChildren(QScrollArea) if a.widget() is panel)
-        qtbot.waitUntil(lambda area=area: area.viewport().width() < 400)  # laid out in the dock
+        qtbot.waitUntil(lambda area=area: area.viewport().width() < 400, timeout=LONG)  # laid out in the dock
         assert area.horizontalScrollBar().maximum() == 0, (title, panel.minimumSizeHint().width(), area.viewport().width())
 
 

@@ -44,7 +44,7 @@ def test_a_folder_that_is_not_a_dataset_leaves_no_trace_of_the_previous_one(qtbo
 def test_opening_another_dataset_after_a_run_clears_the_old_run(qtbot, window, dialogs):
     trigger(window.start_action)
     qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
-    qtbot.waitUntil(lambda: window.editor.history.count() == 0 and "finished" in window.status.text())
+    qtbot.waitUntil(lambda: window.editor.history.count() == 0 and "finished" in window.status.text(), timeout=LONG)
     dialogs.answer("open_folder", str(CAMERA2))
     trigger(window.open_action)
     opened(qtbot, window, "digits-camera2")
@@ -101,7 +101,7 @@ def test_set_lr_now_draws_the_applied_line_inside_the_frame(qtbot, launch):
     qtbot.waitUntil(lambda: window.live.step >= at + 2, timeout=LONG)
     trigger(window.stop_action)
     qtbot.waitUntil(lambda: not window.controller.training, timeout=LONG)
-    qtbot.waitUntil(lambda: not window.lr.dirty)
+    qtbot.waitUntil(lambda: not window.lr.dirty, timeout=LONG)
     y_low, y_high = window.lr.plot.getViewBox().viewRange()[1]
     applied = np.log10(window.lr.points.view(1))
     margin = 0.05 * (y_high - y_low)
@@ -118,7 +118,7 @@ def test_the_editor_does_not_jump_while_typing_and_the_run_controls_stay_on_scre
     field_at = field.mapTo(window, field.rect().topLeft())
     for text in ("abc", "0.3", "2", "0.", "-1e9 is far too low for a fraction of the cycle", "0.25"):
         type_into(field, text)
-        qtbot.waitUntil(lambda: not editor._preview_timer.isActive())
+        qtbot.waitUntil(lambda: not editor._preview_timer.isActive(), timeout=LONG)
         assert editor.table.height() == table_height
         assert editor.run_edits.mapTo(window, editor.run_edits.rect().topLeft()) == run_box_at
         assert field.mapTo(window, field.rect().topLeft()) == field_at
@@ -189,14 +189,14 @@ def test_the_draft_schedule_is_kept_per_dataset_across_launches(qtbot, launch, d
     choose(editor.preset, "cosine")
     type_into(editor.peak, "0.05")
     click(editor.use_button)
-    qtbot.waitUntil(lambda: editor.segments == [Cosine(steps=22, start_lr=0.05, end_lr=0.0)])
+    qtbot.waitUntil(lambda: editor.segments == [Cosine(steps=22, start_lr=0.05, end_lr=0.0)], timeout=LONG)
     dialogs.answer("open_folder", str(CAMERA2))
     trigger(window.open_action)
     opened(qtbot, window, "digits-camera2")
     choose(editor.preset, "constant")
     type_into(editor.peak, "0.02")
     click(editor.use_button)
-    qtbot.waitUntil(lambda: editor.segments == [Constant(steps=22, lr=0.02)])
+    qtbot.waitUntil(lambda: editor.segments == [Constant(steps=22, lr=0.02)], timeout=LONG)
     press(window, "Ctrl+Q")
 
     again = launch(data=SAMPLE)
@@ -211,13 +211,13 @@ def test_cosmetics_peak_in_the_table_and_a_readout_only_over_the_run(qtbot, wind
     from PySide6.QtCore import QPoint, QPointF
 
     assert window.editor.table.item(0, 3).text() == "0.008 → 0.2 → 8e-07"  # one-cycle: start → peak → end
-    qtbot.waitUntil(lambda: window.lr.planned and drawn(window.lr.planned[0]) == 23 and not window.lr.dirty)  # drawn, framed
+    qtbot.waitUntil(lambda: window.lr.planned and drawn(window.lr.planned[0]) == 23 and not window.lr.dirty, timeout=LONG)  # drawn, framed
     view, widget = window.lr.plot.getViewBox(), window.lr.widget
     inside = widget.mapFromScene(view.mapViewToScene(QPointF(5, -1.5)))
     qtbot.mouseMove(widget.viewport(), inside)
-    qtbot.waitUntil(lambda: window.lr.readout.text().startswith("step 5: LR "))
+    qtbot.waitUntil(lambda: window.lr.readout.text().startswith("step 5: LR "), timeout=LONG)
     qtbot.mouseMove(window.loss.widget.viewport(), QPoint(40, 40))  # off the plot: the readout goes
-    qtbot.waitUntil(lambda: window.lr.readout.text().strip() == "")
+    qtbot.waitUntil(lambda: window.lr.readout.text().strip() == "", timeout=LONG)
     assert window.lr.readout_at(window.editor.total_steps + 30) == ""  # nothing past the run's last step
 
 

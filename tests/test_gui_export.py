@@ -1,6 +1,7 @@
 """Export writes a schedule file from every route a person takes: the toolbar, the File menu and Ctrl+E."""
 
 import numpy as np
+from gui_fixtures import LONG
 
 from engine.schedules import load_schedule
 from gui.driving import press
@@ -12,7 +13,7 @@ def click_menu_item(qtbot, window, menu, action):
 
     bar = window.menuBar()
     qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.actionGeometry(menu.menuAction()).center())
-    qtbot.waitUntil(menu.isVisible)
+    qtbot.waitUntil(menu.isVisible, timeout=LONG)
     qtbot.mouseClick(menu, Qt.MouseButton.LeftButton, pos=menu.actionGeometry(action).center())
 
 
@@ -30,7 +31,7 @@ def test_export_from_the_toolbar_the_menu_and_ctrl_e_writes_a_schedule_file(qtbo
         path = tmp_path / f"{route}.lrschedule.json"
         dialogs.answer("save_path", str(path))
         act()
-        qtbot.waitUntil(path.exists)
+        qtbot.waitUntil(path.exists, timeout=LONG)
         loaded = load_schedule(path)
         assert loaded.dataset["fingerprint"] == window.dataset.summary.fingerprint, route
         np.testing.assert_allclose(loaded.timeline.lrs(grid), planned, rtol=1e-12, err_msg=route)

@@ -54,7 +54,7 @@ def test_b_range_test_before_a_run_use_its_suggestion_then_start_pause_resume(qt
     assert not panel.start.isEnabled() and panel.cancel.isEnabled() and "starting" in panel.status.text()
     assert "range test" in window.status.text() and "idle" not in window.status.text()
     qtbot.waitUntil(lambda: window.last_range_test is not None and not window.controller.testing, timeout=LONG)
-    qtbot.waitUntil(lambda: "next run" in window.status.text())
+    qtbot.waitUntil(lambda: "next run" in window.status.text(), timeout=LONG)
     one_cycle_lr = float(f"{panel.recommendation.one_cycle_max_lr:.3g}")
     click(panel.use_cycle)
     assert window.editor.segments == [OneCycle(steps=window.editor.total_steps, max_lr=one_cycle_lr)]
@@ -64,12 +64,12 @@ def test_b_range_test_before_a_run_use_its_suggestion_then_start_pause_resume(qt
     assert window.status.text().startswith("starting the run: building the model")  # at once, not "idle" for seconds
     qtbot.waitUntil(lambda: window.live.state == "running" and window.live.step >= 2, timeout=LONG)
     qtbot.waitUntil(lambda: "left" in window.status.text(), timeout=LONG)
-    qtbot.waitUntil(window.lr.now.isVisible)  # the LR plot marks the running step
+    qtbot.waitUntil(window.lr.now.isVisible, timeout=LONG)  # the LR plot marks the running step
     press(window, "Ctrl+P")
     qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
     assert window.pause_action.text() == "Resume"
     assert window.toolbar.widgetForAction(window.stop_action).geometry() == stop_at  # the toolbar did not shift
-    qtbot.waitUntil(lambda: window.status.text().startswith("paused"))
+    qtbot.waitUntil(lambda: window.status.text().startswith("paused"), timeout=LONG)
     assert "left" not in window.status.text() and "samples/s" not in window.status.text()
     paused_at = window.live.step
     trigger(window.pause_action)
@@ -96,10 +96,10 @@ def test_c_edit_a_run_as_it_goes_apply_from_now_set_lr_now_undo(qtbot, launch):
 
     # Apply from now: a new peak typed into the segment's form; the preview shows the first edit already.
     type_into(editor.form.editors["max_lr"], "0.05")
-    qtbot.waitUntil(lambda: drawn(window.lr.preview) > 0)
+    qtbot.waitUntil(lambda: drawn(window.lr.preview) > 0, timeout=LONG)
     press(window, "Ctrl+Return")
     qtbot.waitUntil(lambda: len(history(window)) == 1, timeout=LONG)
-    qtbot.waitUntil(lambda: drawn(window.lr.preview) == 0)  # applied: nothing unsent is left to preview
+    qtbot.waitUntil(lambda: drawn(window.lr.preview) == 0, timeout=LONG)  # applied: nothing unsent is left to preview
 
     # Set LR now, then let a few steps run at it.
     type_into(editor.set_lr, "0.0123")
@@ -185,7 +185,7 @@ def test_e_close_mid_run_relaunch_and_resume_from_the_runs_tab(qtbot, launch):
 
     again = launch()
     show_tab(again.tabs, "Runs")
-    qtbot.waitUntil(lambda: again.runs_panel.table.rowCount() == 1)
+    qtbot.waitUntil(lambda: again.runs_panel.table.rowCount() == 1, timeout=LONG)
     assert again.runs_panel.table.item(0, 3).text() == "stopped"
     select_rows(again.runs_panel.table, [0])
     click(again.runs_panel.buttons["Resume"])
@@ -218,4 +218,4 @@ def test_f_compare_two_runs_and_open_one_read_only(qtbot, window):
     click(window.runs_panel.buttons["Open read-only"])
     assert window.tabs.currentIndex() == 0
     assert len(window.loss.points) == 22 and "(read-only)" in window.loss.plot.titleLabel.text
-    qtbot.waitUntil(lambda: not window.lr.now.isVisible())  # a stored run has no "now"
+    qtbot.waitUntil(lambda: not window.lr.now.isVisible(), timeout=LONG)  # a stored run has no "now"
