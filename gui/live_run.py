@@ -42,6 +42,7 @@ class LiveRun(QObject):
         self.run_schedule = None
         self.run_dir = None
         self.config: dict = {}
+        self.dataset: dict = {}
         self.fault_box: QMessageBox | None = None
         for signal, slot in ((bridge.runStarted, self.started), (bridge.stepsLogged, self.steps), (bridge.epochEnded, self.epoch),
                              (bridge.scheduleChanged, self.schedule), (bridge.stateChanged, self.state_changed),
@@ -57,7 +58,7 @@ class LiveRun(QObject):
     def started(self, event) -> None:
         """A run began or resumed: reset the plots (filling in the stored past when resuming)."""
         self.total, self.per_epoch, self.step = event.total_steps, event.steps_per_epoch, event.start_step
-        self.config = event.config
+        self.config, self.dataset = event.config, event.dataset
         self.batch_size = int(event.config.get("batch_size", 1))
         self.run_dir = event.run_dir
         self.show_run_name(event.run_id)

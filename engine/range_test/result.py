@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..plain import JsonObject
 from .suggestions import Recommendation, Suggestion, probe_suggestion, recommend, sweep_suggestions
 from .sweep import Curve
 
@@ -16,7 +17,7 @@ class RangeTestResult:
     """A finished (or cancelled) range test."""
 
     mode: str
-    settings: dict[str, Any]
+    settings: JsonObject
     lrs: np.ndarray
     losses: np.ndarray
     smoothed: np.ndarray

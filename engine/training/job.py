@@ -16,11 +16,12 @@ from typing import Any
 
 import torch
 
-from ..commands import CancelRangeTest, Command, EditSchedule, Inbox, Pause, Resume, RollBack, StartRangeTest
+from ..commands import CancelRangeTest, Command, EditSchedule, Inbox, Pause, Resume, RollBack, StartRangeTest, Stop
 from ..config import TrainConfig
 from ..data.dataset import PreparedDataset
 from ..device import describe_device
 from ..events import (
+    CommandApplied,
     EditRefused,
     EpochEnded,
     EventBus,
@@ -232,32 +233,49 @@ class TrainingJob:
             raise StopRequested
 
     def _apply(self, command: Command) -> None:
-        if isinstance(command, Pause) and self.state == "running":
+        """Apply ``command`` and say what became of it (its sender may be waiting for that)."""
+        applied, message = self._dispatch(command)
+        self.bus.emit(CommandApplied(command.id, type(command).__name__, self.step, applied, message, command.source))
+
+    def _dispatch(self, command: Command) -> tuple[bool, str]:
+        if isinstance(command, Pause):
+            if self.state != "running":
+                return False, f"not paused: the run is {self.state}"
             self.recorder.flush()
             self.recorder.pause_clock()
             self._set_state("paused")
-        elif isinstance(command, Resume) and self.state == "paused":
+            return True, "paused"
+        if isinstance(command, Resume):
+            if self.state != "paused":
+                return False, f"not resumed: the run is {self.state}"
             self._set_state("running")
-        elif isinstance(command, EditSchedule):
-            self._edit(command.edit)
-        elif isinstance(command, StartRangeTest):
-            self._range_test(command.settings)
-        elif isinstance(command, RollBack):
+            return True, "resumed"
+        if isinstance(command, EditSchedule):
+            return self._edit(command.edit)
+        if isinstance(command, StartRangeTest):
+            return self._range_test(command.settings)
+        if isinstance(command, RollBack):
             self._roll_back(command.lr_factor)
-        elif isinstance(command, CancelRangeTest):
+            return True, f"rolled back to step {self.step}, LR ×{command.lr_factor:g}"
+        if isinstance(command, CancelRangeTest):
             self.inbox.cancel_requested.clear()
+            return False, "no range test was running"
+        if isinstance(command, Stop):
+            return True, "stopping"
+        return False, f"{type(command).__name__} is not a command this job knows"
 
-    def _edit(self, edit: Edit) -> bool:
+    def _edit(self, edit: Edit) -> tuple[bool, str]:
+        """Apply a schedule edit: (True, its summary), or (False, why it was refused)."""
         current = self.run_schedule.timeline.lr_at(max(0, self.step - 1))
         try:
             self.run_schedule = self.run_schedule.apply(edit, self.step, current)
-        except ValueError as error:
+        except (ValueError, TypeError, OverflowError) as error:  # an edit from another process is data: refuse it, never crash
             self.bus.emit(EditRefused(self.step, str(error)))
-            return False
+            return False, str(error)
         self._plan = self._new_plan()
         record = self.run_schedule.edits[-1]
-        self.bus.emit(ScheduleChanged(self.step, self.run_schedule, record.summary, edit.reason))
-        return True
+        self.bus.emit(ScheduleChanged(self.step, self.run_schedule, record.summary, edit.reason, edit.source))
+        return True, record.summary
 
     def _new_plan(self) -> Plan:
         return Plan(self.run_schedule.timeline, self.config.momentum)
@@ -267,12 +285,13 @@ class TrainingJob:
         if factor is not None:
             self._edit(ScaleRest(factor, reason="plateau"))
 
-    def _range_test(self, settings) -> None:
+    def _range_test(self, settings) -> tuple[bool, str]:
         from ..range_test.runner import run_range_test
 
         if self._flush():
-            self._log("the range test was not started because training hit a fault; roll back first", "warning")
-            return
+            message = "the range test was not started because training hit a fault; roll back first"
+            self._log(message, "warning")
+            return False, message
         self.recorder.pause_clock()
         previous = self.state
         self.inbox.cancel_requested.clear()
@@ -283,6 +302,7 @@ class TrainingJob:
         finally:
             self.range_tests_run += 1
             self._set_state(previous if previous == "paused" else "running")
+        return True, "range test done"
 
     def _range_test_cancelled(self) -> bool:
         return self.inbox.cancel_requested.is_set() or self.inbox.stop_requested.is_set()
