@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from ..events import EpochEnded, Event, FaultRaised, LogLine, RangeTestStarted, RunStarted, StateChanged, StepsLogged
+from ..events import EpochEnded, Event, FaultRaised, LogLine, RangeTestStarted, RunStarted, ScheduleChanged, StateChanged, StepsLogged
 
 
 def clock(seconds: float) -> str:
@@ -44,6 +44,9 @@ class ProgressPrinter:
             self._line(f"range test ({event.mode}) will take about {clock(event.estimated_seconds)}", end=True)
         elif isinstance(event, StateChanged) and event.message:
             self._line(event.message, end=True)
+        elif isinstance(event, ScheduleChanged) and event.reason != "start":
+            source = f", from {event.source}" if event.source else ""
+            self._line(f"step {event.step} ({event.reason}{source}): {event.summary}", end=True)
 
     def _steps(self, event: StepsLogged) -> None:
         now = time.perf_counter()

@@ -32,6 +32,7 @@ class RemoteRun(RunHandle):
         self.access, self.client, self.wants_history, self.connect_timeout = access, client, history, connect_timeout
         self.connected = threading.Event()
         self.run_dir = ""
+        self.status: dict = {}
         self.covered = self.missed = self.doubled = 0
         self._history: list[Event] = []
         self._outbox: queue.SimpleQueue = queue.SimpleQueue()
@@ -85,6 +86,8 @@ class RemoteRun(RunHandle):
         if message["op"] != "welcome":
             raise ServeError(f"{address} answered {message['op']!r} instead of welcome: is it an lrscope run?")
         self.run_dir = str(message.get("run_dir", ""))
+        status = message.get("status")
+        self.status = status if isinstance(status, dict) else {}
         self.connected.set()
 
     def _follow(self, socket, address: str) -> RunResult:

@@ -209,7 +209,9 @@ class RunServer:
             name = str(message.get("client", "client"))[:80]
             peer = Peer(identity, next(self._numbers), name, address)
             self.peers[identity] = peer
-            self._send(peer, pack("welcome", run_dir=str(self._run_dir), session=self.run.bus.session))
+            tracker = self.run.tracker
+            status = {"state": tracker.state, "step": tracker.step, "total_steps": tracker.total_steps, "dataset": tracker.dataset}
+            self._send(peer, pack("welcome", run_dir=str(self._run_dir), session=self.run.bus.session, status=status))
             if message.get("history", True):
                 threading.Thread(target=self._read_history, args=(peer,), name="lrscope-serve-history", daemon=True).start()
             else:
