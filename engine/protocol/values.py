@@ -62,30 +62,34 @@ def check_supported(hint: Any, where: str) -> None:
 # -- writing ----------------------------------------------------------------------------
 
 
-def to_plain(value: Any, hint: Any) -> Any:
-    """``value`` (of type ``hint``) as JSON data."""
-    if value is None or hint in (int, float, str, bool):
-        return value
-    if hint is np.ndarray:
-        return {"dtype": str(value.dtype), "shape": list(value.shape), "data": value.ravel().tolist()}
-    if hint is JsonObject:
-        return value
+def to_plain(value: Any, hint: Any, path: str = "message") -> Any:
+    """``value`` (of type ``hint``) as JSON data; TypeError (a bug in the sender) when it is not of that type."""
+    try:
+        if value is None or hint in (int, float, str, bool):
+            return value if value is None else from_plain(value, hint, path)
+        if hint is np.ndarray:
+            return {"dtype": str(value.dtype), "shape": list(value.shape), "data": value.ravel().tolist()}
+        if hint is JsonObject:
+            check_plain(_object(value, path), path)
+            return value
+    except ProtocolError as error:
+        raise TypeError(f"cannot send {error}") from None
     if hint in CONVERTERS:
         return CONVERTERS[hint][0](value)
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
-        return to_plain(value, next(a for a in args if a is not type(None)))
+        return to_plain(value, next(a for a in args if a is not type(None)), path)
     if origin in (tuple, list):
-        return [to_plain(v, args[0]) for v in value]
+        return [to_plain(v, args[0], f"{path}[{i}]") for i, v in enumerate(value)]
     if origin is dict:
-        return {k: to_plain(v, args[1]) for k, v in value.items()}
-    return tagged(value)
+        return {k: to_plain(v, args[1], f"{path}.{k}") for k, v in value.items()}
+    return tagged(value, path)
 
 
-def tagged(value: Any) -> dict[str, Any]:
+def tagged(value: Any, path: str = "message") -> dict[str, Any]:
     """A registered dataclass as {"type", "v", "fields"}."""
     entry = entry_of(type(value))
-    fields = {name: to_plain(getattr(value, name), hint) for name, hint in field_types(entry.cls).items()}
+    fields = {name: to_plain(getattr(value, name), hint, f"{path}.{name}") for name, hint in field_types(entry.cls).items()}
     return {"type": entry.name, "v": entry.version, "fields": fields}
 
 

@@ -8,6 +8,7 @@ joining late gets the stored history (read on a helper thread), then the live ev
 from __future__ import annotations
 
 import hmac
+import logging
 import queue
 import threading
 import time
@@ -26,6 +27,8 @@ from .admission import checked, stamped
 from .peer import Item, Peer
 from .waker import Waker
 from .wire import MAX_CLIENT_MESSAGE, MAX_TRANSPORT_MESSAGE, PROTOCOL, TICK_SECONDS, pack, tcp_address, unpack
+
+log = logging.getLogger(__name__)
 
 BACKLOG = 100_000
 RING = 4096
@@ -103,15 +106,18 @@ class RunServer:
         closing_since = None
         while True:
             ready = dict(poller.poll(timeout=250))
-            self._waker.clear()
-            self._take_events()
-            if self._socket in ready:
-                self._receive()
-            self._take_histories()
-            self._flush()
-            if time.monotonic() >= next_tick:
-                next_tick = time.monotonic() + TICK_SECONDS
-                self._tick()
+            try:
+                self._waker.clear()
+                self._take_events()
+                if self._socket in ready:
+                    self._receive()
+                self._take_histories()
+                self._flush()
+                if time.monotonic() >= next_tick:
+                    next_tick = time.monotonic() + TICK_SECONDS
+                    self._tick()
+            except Exception:  # a bug here must not end serving, let alone training
+                log.exception("serving %s failed; serving goes on", self._run_dir)
             if self._closing.is_set():
                 closing_since = closing_since or time.monotonic()
                 if not any(p.pending for p in self.peers.values()) or time.monotonic() - closing_since > 2.0:
@@ -139,7 +145,13 @@ class RunServer:
     def _flush(self) -> None:
         for peer in list(self.peers.values()):
             while peer.pending:
-                if not self._send(peer, peer.pending[0].frame()):
+                try:
+                    frame = peer.pending[0].frame()
+                except TypeError:  # an event the protocol cannot write is a bug: skip it, say so in the log
+                    log.exception("an event of %s cannot be sent", self._run_dir)
+                    peer.pending.popleft()
+                    continue
+                if not self._send(peer, frame):
                     break
                 peer.pending.popleft()
 

@@ -114,7 +114,7 @@ class TrainingJob:
             dataset=self.dataset.summary.to_dict(), total_steps=self.total_steps,
             steps_per_epoch=self.session.steps_per_epoch, groups=self.session.group_names,
             device=describe_device(self.session.device), start_step=self.step,
-            run_dir=getattr(self.store, "run_dir", None)))
+            run_dir=str(self.store.run_dir) if self.store is not None else None))
         self.bus.emit(ScheduleChanged(self.step, self.run_schedule, "schedule at start", "start"))
         started = time.perf_counter()
         try:
