@@ -10,9 +10,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-import uuid
 
 import numpy as np
 

@@ -15,7 +15,7 @@ from engine.commands import Command, EditSchedule, Pause
 from engine.events import Event, LogLine, ScheduleChanged, StepsLogged
 from engine.plain import JsonObject
 from engine.protocol.values import CONVERTERS, field_types
-from engine.schedules import RunSchedule, Schedule, ScaleRest, SetConstant, Timeline, Undo
+from engine.schedules import RunSchedule, ScaleRest, Schedule, SetConstant, Timeline, Undo
 from engine.schedules.presets import preset
 
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 import sys
 import time
 
-from ..events import EpochEnded, Event, FaultRaised, LogLine, RangeTestStarted, RunStarted, ScheduleChanged, StateChanged, StepsLogged
+from ..events import (
+    EpochEnded,
+    Event,
+    FaultRaised,
+    LogLine,
+    RangeTestStarted,
+    RunStarted,
+    ScheduleChanged,
+    StateChanged,
+    StepsLogged,
+)
 
 
 def clock(seconds: float) -> str:

@@ -9,6 +9,7 @@ import math
 import sys
 from pathlib import Path
 
+from ..serve.access import served_access
 from ..store.paths import runs_root
 from ..store.reader import find_run, list_runs, read_epochs, read_meta, read_steps, read_table, run_info
 from .common import add_serve_option, cache_dir, say
@@ -47,9 +48,10 @@ def list_command(args: argparse.Namespace) -> int:
     if not runs:
         say(f"no runs under {root}")
         return 0
-    print(f"{'RUN':<44} {'DATASET':<18} {'STARTED':<19} {'STATE':<11} {'STEPS':>13} {'BEST VAL ACC':>12}")
+    print(f"{'RUN':<44} {'DATASET':<18} {'STARTED':<19} {'STATE':<20} {'STEPS':>13} {'BEST VAL ACC':>12}")
     for r in runs:
-        print(f"{r.run_id:<44} {r.dataset[:18]:<18} {r.started:<19} {r.state:<11} {f'{r.steps_done}/{r.total_steps}':>13} {_accuracy(r.best_val_accuracy):>12}")
+        state = f"{r.state} (served)" if served_access(r.run_dir) else r.state
+        print(f"{r.run_id:<44} {r.dataset[:18]:<18} {r.started:<19} {state:<20} {f'{r.steps_done}/{r.total_steps}':>13} {_accuracy(r.best_val_accuracy):>12}")
     return 0
 
 
@@ -69,8 +71,8 @@ def show_command(args: argparse.Namespace) -> int:
         print(f"  epoch {row['epoch'] + 1:>3}  step {row['step']:>7}  train loss {row['train_loss']:.4f}  "
               f"val loss {row['val_loss']:.4f}  val acc {_accuracy(row['val_accuracy'])}")
     # Runs stored before edits recorded their source lack the column.
-    source = "source" if "source" in {row[1] for row in read_table(run_dir, "PRAGMA table_info(edits)")} else "''"
-    for step, reason, summary, source in read_table(run_dir, f"SELECT step, reason, summary, {source} FROM edits ORDER BY id"):
+    column = "source" if "source" in {row[1] for row in read_table(run_dir, "PRAGMA table_info(edits)")} else "''"
+    for step, reason, summary, source in read_table(run_dir, f"SELECT step, reason, summary, {column} FROM edits ORDER BY id"):
         print(f"  edit at step {step} ({reason}{f', from {source}' if source else ''}): {summary}")
     for step, mode in read_table(run_dir, "SELECT step, mode FROM range_tests ORDER BY id"):
         print(f"  range test ({mode}) at step {step}")

@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-import uuid
 from dataclasses import dataclass, field, replace
 
 from ..commands import Command

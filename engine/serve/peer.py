@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from ..events import Event, ScheduleChanged, StepsLogged, merge_steps
 from ..protocol import to_data
 
-MAX_PENDING = 1000
+MAX_PENDING = 10_000
 MAX_MERGED_STEPS = 100_000
 
 

@@ -55,6 +55,7 @@ class RunServer:
         self._numbers = iter(range(1, 1 << 62))
         self._thread: threading.Thread | None = None
         self._run_dir: Path | None = None
+        self.cpu_seconds = 0.0  # the server thread's CPU time, once closed (what serving costs the machine)
         run.bus.subscribe_numbered(self._on_event)  # before the run emits anything: the ring starts at event 1
 
     # -- any thread --------------------------------------------------------------------------
@@ -123,6 +124,7 @@ class RunServer:
                 if not any(p.pending for p in self.peers.values()) or time.monotonic() - closing_since > 2.0:
                     break
         self._say_goodbye()
+        self.cpu_seconds = time.thread_time()
 
     def _say_goodbye(self) -> None:
         for peer in list(self.peers.values()):
