@@ -44,6 +44,7 @@ def served(tmp_path_factory):
     yield owner, events
     if owner.process.poll() is None:
         owner.process.kill()
+    owner.process.wait(30)
     owner.wait(30)
 
 

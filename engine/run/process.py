@@ -46,12 +46,13 @@ class ProcessRun(RemoteRun):
 
     def _read_output(self) -> None:
         """Keep the child's stderr flowing (a full pipe would stall it) and catch its announcement."""
-        for line in self.process.stderr:
-            self.output.append(line.rstrip())
-            parsed = None if self._announced.is_set() else parse_announcement(line)
-            if parsed is not None:
-                self.run_id, self.access = parsed
-                self._announced.set()
+        with self.process.stderr:
+            for line in self.process.stderr:
+                self.output.append(line.rstrip())
+                parsed = None if self._announced.is_set() else parse_announcement(line)
+                if parsed is not None:
+                    self.run_id, self.access = parsed
+                    self._announced.set()
 
     def run(self) -> RunResult:
         """Follow the child's run to its end (or detach); the child is waited for only when the run ended."""
