@@ -63,3 +63,9 @@ class AttachDialog(QDialog):
             return self.folder.text().strip() or None
         address = self.address.text().strip()
         return (address, self.token.text().strip()) if address else None
+
+
+def ask_attach_target(parent: QWidget) -> str | tuple[str, str] | None:
+    """A served run's folder, or (address, token); None when the user cancelled."""
+    dialog = AttachDialog(parent, "")
+    return dialog.target() if dialog.exec() == QDialog.DialogCode.Accepted else None

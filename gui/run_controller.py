@@ -19,9 +19,11 @@ from engine.data.split import training_batches_per_epoch
 from engine.data.thumbnails import sample_thumbnails
 from engine.run import InProcessRun, NewRun, ResumedRun
 from engine.run.handle import RunHandle, RunResult
+from engine.run.remote import RemoteRun
 from engine.schedules.edits import RunSchedule
 from engine.schedules.library import ScheduleLibrary
 from engine.schedules.timeline import Timeline
+from engine.serve.access import Access
 from engine.store.paths import cache_root, library_root, runs_root
 
 from .bridge import EngineBridge
@@ -49,8 +51,10 @@ class RunEnded:
     run_dir: str
 
     @classmethod
-    def of(cls, result: RunResult) -> RunEnded:
-        """The window's record of a run that ended as ``result``."""
+    def of(cls, result: RunResult) -> RunEnded | None:
+        """The window's record of a run that ended (or was let go of) as ``result``; None if it never started."""
+        if not result.config or result.run_schedule is None:
+            return None
         return cls(result, result.run_schedule, TrainConfig.from_dict(result.config), result.dataset, result.steps_per_epoch, result.run_dir)
 
 
@@ -101,11 +105,25 @@ class RunController:
         """Continue a stopped or interrupted run in the background."""
         self._follow(InProcessRun(ResumedRun(Path(run_dir), cache_root())))
 
-    def _follow(self, handle: RunHandle) -> None:
+    def attach(self, access: Access) -> None:
+        """Follow a run served elsewhere; detaching, or closing the window, leaves it training."""
+        self._follow(RemoteRun(access, client="lrscope window"), background=False)
+
+    @property
+    def attached(self) -> bool:
+        """Whether the run followed trains in another process (so the window must never stop it on its own)."""
+        return isinstance(self.handle, RemoteRun) and self.training
+
+    def detach(self) -> None:
+        """Stop following an attached run; it goes on training."""
+        if isinstance(self.handle, RemoteRun):
+            self.handle.detach()
+
+    def _follow(self, handle: RunHandle, background: bool = True) -> None:
         """Show ``handle``'s events through the bridge and follow it to its end on a background thread."""
         self.handle = handle
         handle.subscribe(self.bridge.put)
-        self.tasks.start("train", lambda: RunEnded.of(handle.run()), background=True)
+        self.tasks.start("train", lambda: RunEnded.of(handle.run()), background=background)
 
     def send(self, command: Command) -> None:
         """Queue a command for the run followed (or the one starting)."""
@@ -133,7 +151,10 @@ class RunController:
         self.send(CancelRangeTest())
 
     def shutdown(self, timeout: float = 30.0) -> bool:
-        """Stop every job and task and wait for them; True when all have ended."""
+        """Stop this window's own run (an attached one only detaches) and every task; wait for them. True when all ended."""
         self._cancel.set()
-        self.send(Stop())
+        if self.attached:
+            self.detach()
+        else:
+            self.send(Stop())
         return self.tasks.join_all(timeout)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import queue
 import threading
 import time
+import uuid
+from dataclasses import replace
 
 import zmq
 
@@ -41,6 +43,7 @@ class RemoteRun(RunHandle):
 
     def send(self, command: Command) -> None:
         """Queue ``command`` for the run; callable from any thread (the handle's thread sends it)."""
+        command = replace(command, id=command.id or uuid.uuid4().hex)
         self._outbox.put(pack("command", id=command.id, command=to_data(command)))
         self._waker.wake()
 
