@@ -1,5 +1,6 @@
 """A run served by a child process, watched and steered through handles: one run shared by the tests below, in order."""
 
+import json
 import os
 import random
 import signal
@@ -94,6 +95,29 @@ def test_an_edit_through_the_handle_is_applied_at_one_step_and_recorded_with_its
     changed = [e for e in events.of(ScheduleChanged) if e.reason == "user"][-1]
     assert changed.step == answer.step and changed.source == "lrscope test (127.0.0.1)"
     assert changed.run_schedule.edits[-1].edit.source == "lrscope test (127.0.0.1)"
+
+
+def lrscope(*args, **options):
+    """The real command line, in a fresh process."""
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                          capture_output=True, text=True, timeout=LONG, **options)
+
+
+def test_ctl_says_what_was_applied_at_which_step(served):
+    owner, events = served
+    target = [owner.access.address, "--token", owner.access.token]
+    done = lrscope("ctl", *target, "scale-rest", "2")
+    assert done.returncode == 0 and done.stdout.startswith("applied at step ") and done.stdout.endswith(": scaled the rest ×2\n")
+    done = lrscope("ctl", *target, "undo")
+    assert done.returncode == 0 and "undid edit" in done.stdout and "(scaled the rest ×2)" in done.stdout
+    done = lrscope("ctl", *target, "resume")
+    assert done.returncode == 1 and "not applied at step" in done.stdout and "not resumed: the run is running" in done.stdout
+    done = lrscope("ctl", *target, "range-test", "--json")
+    answer = json.loads(done.stdout)
+    assert done.returncode == 0 and answer["applied"] and answer["range_test"]["recommended"]["constant_lr"] > 0
+    done = lrscope("ctl", owner.access.address, "--token", "wrong", "pause")
+    assert done.returncode == 2 and done.stderr.startswith("lrscope: error: ") and "refused this client: wrong token" in done.stderr
+    assert "Traceback" not in done.stderr and owner.state == "running"
 
 
 def test_a_wrong_or_missing_token_is_refused_and_logged_and_the_run_goes_on(served):
@@ -235,10 +259,16 @@ def test_a_client_that_stops_reading_or_is_killed_at_any_moment_leaves_the_run_g
 
 def test_the_run_finishes_and_its_exported_schedule_replays_the_applied_lrs(served, tmp_path):
     owner, events = served
+    watch = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "watch", owner.access.address], cwd=ROOT,
+                             env=dict(os.environ, PYTHONPATH=str(ROOT), LRSCOPE_TOKEN=owner.access.token),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert watch.stderr.readline().startswith("training on ")  # its history arrived: it is attached
     owner.request(EditSchedule(Restretch(owner.step + 30)), LONG)
     assert owner.wait(LONG) and owner.error is None
     result = owner.outcome
     assert result.state == "finished" and owner.process.returncode == 0
+    _, watched = watch.communicate(timeout=LONG)
+    assert watch.returncode == 0 and "epoch 1/200: train loss" in watched and f"the run is finished at step {result.step}" in watched
     run_dir = result.run_dir
     assert not (ROOT / run_dir / ADDRESS_FILE).exists() and not (ROOT / run_dir / TOKEN_FILE).exists()
     assert read_meta(run_dir)["state"] == "finished"

@@ -6,11 +6,6 @@ import argparse
 import os
 from pathlib import Path
 
-from ..errors import RunStoreError
-from ..serve.access import Access, access_for
-from ..serve.wire import tcp_address
-from ..store.paths import runs_root
-from ..store.reader import find_run
 from .common import CliError
 
 
@@ -22,8 +17,14 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs-dir", type=Path)
 
 
-def access_from(args: argparse.Namespace) -> Access:
-    """Where to connect and the token to present; CliError says what is missing."""
+def access_from(args: argparse.Namespace):
+    """Where to connect and the token to present (an Access); CliError says what is missing."""
+    from ..errors import RunStoreError
+    from ..serve.access import Access, access_for
+    from ..serve.wire import tcp_address
+    from ..store.paths import runs_root
+    from ..store.reader import find_run
+
     try:
         run_dir = find_run(runs_root(args.runs_dir), args.run)
     except RunStoreError as not_a_run:
