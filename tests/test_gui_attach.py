@@ -50,7 +50,7 @@ def window(qtbot):
 def click(qtbot, widget, pos=None):
     from PySide6.QtCore import Qt
 
-    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, **({"pos": pos} if pos is not None else {}))
 
 
 def attach_from_the_runs_tab(qtbot, window):

@@ -112,7 +112,7 @@ def test_ctl_says_what_was_applied_at_which_step(served):
     assert done.returncode == 0 and "undid edit" in done.stdout and "(scaled the rest ×2)" in done.stdout
     done = lrscope("ctl", *target, "resume")
     assert done.returncode == 1 and "not applied at step" in done.stdout and "not resumed: the run is running" in done.stdout
-    done = lrscope("ctl", *target, "range-test", "--json")
+    done = lrscope("ctl", *target, "--timeout", "600", "range-test", "--iters", "20", "--json")
     answer = json.loads(done.stdout)
     assert done.returncode == 0 and answer["applied"] and answer["range_test"]["recommended"]["constant_lr"] > 0
     done = lrscope("ctl", owner.access.address, "--token", "wrong", "pause")
@@ -259,16 +259,21 @@ def test_a_client_that_stops_reading_or_is_killed_at_any_moment_leaves_the_run_g
 
 def test_the_run_finishes_and_its_exported_schedule_replays_the_applied_lrs(served, tmp_path):
     owner, events = served
-    watch = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "watch", owner.access.address], cwd=ROOT,
-                             env=dict(os.environ, PYTHONPATH=str(ROOT), LRSCOPE_TOKEN=owner.access.token),
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert watch.stderr.readline().startswith("training on ")  # its history arrived: it is attached
+    watched = tmp_path / "watch.txt"
+    with open(watched, "w") as output:
+        watch = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "watch", owner.access.address], cwd=ROOT,
+                                 env=dict(os.environ, PYTHONPATH=str(ROOT), LRSCOPE_TOKEN=owner.access.token), stderr=output)
+    deadline = time.monotonic() + LONG
+    while "training on " not in watched.read_text() and time.monotonic() < deadline:  # its history arrived: it is attached
+        assert watch.poll() is None, watched.read_text()
+        time.sleep(0.1)
     owner.request(EditSchedule(Restretch(owner.step + 30)), LONG)
     assert owner.wait(LONG) and owner.error is None
     result = owner.outcome
     assert result.state == "finished" and owner.process.returncode == 0
-    _, watched = watch.communicate(timeout=LONG)
-    assert watch.returncode == 0 and "epoch 1/200: train loss" in watched and f"the run is finished at step {result.step}" in watched
+    assert watch.wait(LONG) == 0
+    lines = watched.read_text()
+    assert "epoch 1/200: train loss" in lines and f"the run is finished at step {result.step}" in lines
     run_dir = result.run_dir
     assert not (ROOT / run_dir / ADDRESS_FILE).exists() and not (ROOT / run_dir / TOKEN_FILE).exists()
     assert read_meta(run_dir)["state"] == "finished"

@@ -33,6 +33,7 @@ def add_parser(commands) -> None:
             action.add_argument("file", type=Path, metavar="SCHEDULE_FILE")
         elif name == "range-test":
             action.add_argument("--probe", action="store_true", help="probe mode (unbiased, slower) instead of a sweep")
+            action.add_argument("--iters", type=int, default=100, help="sweep iterations (one batch each; default 100)")
         action.set_defaults(handler=run)
 
 
@@ -73,7 +74,12 @@ def command_for(args: argparse.Namespace, status: dict):
     if args.action == "undo":
         return EditSchedule(Undo())
     if args.action == "range-test":
-        return StartRangeTest(RangeTestSettings(mode="probe" if args.probe else "sweep"))
+        settings = RangeTestSettings(mode="probe" if args.probe else "sweep", iterations=args.iters)
+        try:
+            settings.resolved()
+        except ValueError as error:
+            raise CliError(f"range-test: {error}") from None
+        return StartRangeTest(settings)
     return EditSchedule(replacement(args.file, status))
 
 
