@@ -22,11 +22,11 @@ def add_parser(commands) -> None:
     parser = commands.add_parser("ctl", help="steer a served run: pause, resume, stop, set-lr, scale-rest, apply, undo, range-test",
                                  description="Send one command to a served run; print what was applied and at which step.")
     add_target_options(parser)
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the run to take the command (default 120)")
-    parser.add_argument("--json", action="store_true", help="print the answer as one JSON object")
+    add_answer_options(parser, 120.0, False)
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     for name, text in ACTIONS.items():
         action = actions.add_parser(name, help=text, description=text)
+        add_answer_options(action, argparse.SUPPRESS, argparse.SUPPRESS)  # also accepted after the action
         if name in ("set-lr", "scale-rest"):
             action.add_argument("value", type=float, metavar="LR" if name == "set-lr" else "F")
         elif name == "apply":
@@ -35,6 +35,12 @@ def add_parser(commands) -> None:
             action.add_argument("--probe", action="store_true", help="probe mode (unbiased, slower) instead of a sweep")
             action.add_argument("--iters", type=int, default=100, help="sweep iterations (one batch each; default 100)")
         action.set_defaults(handler=run)
+
+
+def add_answer_options(parser: argparse.ArgumentParser, timeout, as_json) -> None:
+    """--timeout and --json."""
+    parser.add_argument("--timeout", type=float, default=timeout, help="seconds to wait for the run to take the command (default 120)")
+    parser.add_argument("--json", action="store_true", default=as_json, help="print the answer as one JSON object")
 
 
 def run(args: argparse.Namespace) -> int:
