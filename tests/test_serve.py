@@ -278,7 +278,7 @@ def test_the_run_finishes_and_its_exported_schedule_replays_the_applied_lrs(serv
     assert not (ROOT / run_dir / ADDRESS_FILE).exists() and not (ROOT / run_dir / TOKEN_FILE).exists()
     assert read_meta(run_dir)["state"] == "finished"
     sources = [row[0] for row in read_table(run_dir, "SELECT source FROM edits WHERE reason = 'user'")]
-    assert sources and set(sources) == {"lrscope test (127.0.0.1)"}
+    assert set(sources) == {"lrscope test (127.0.0.1)", "lrscope ctl (127.0.0.1)"}
 
     document = tuned_document(result.run_schedule, TrainConfig.from_dict(result.config), result.dataset, result.steps_per_epoch)
     path = save_schedule(tmp_path / "served.lrschedule.json", document)
