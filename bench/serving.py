@@ -149,7 +149,7 @@ def run(quick: bool) -> list:
     cost, cost_spread = median_spread([100 * c / (os.cpu_count() or 1) for c in costs])
     latencies, steps = command_latencies(dataset, config(epochs=50), 3 if quick else 30)
     ctl = ctl_seconds(dataset, config(epochs=50), 1 if quick else 7)
-    block = lambda i: StepsLogged(np.array([i]), np.array([1.0]), np.array([[0.1, 0.1]]), np.array([0.9]), 1000.0, 22)
+    block = lambda i: StepsLogged(np.array([i]), np.array([1.0]), np.array([[0.1, 0.1]]), np.array([0.9]), 1000.0, 22, ("backbone", "head"))
     step_rate, _, step_missed = followed(dataset, settings, block, 2000 if quick else 50_000)
     line_rate, lines, line_missed = followed(dataset, settings, lambda i: LogLine(f"line {i}"), 2000 if quick else 50_000)
     ms = [1000 * s for s in latencies]

@@ -57,6 +57,9 @@ def test_a_run_fills_the_plots(qtbot, window):
     window.live.refresh()
     assert run.outcome.state == "finished"
     assert len(window.loss.points) == 22 and len(window.lr.points) == 22 and len(window.accuracy.points) == 1
+    legend = [label.text for _, label in window.lr.plot.legend.items]
+    assert window.lr.groups == ("block1", "block2", "block3", "head") and set(window.lr.groups) <= set(legend)
+    assert "applied" not in legend and all(len(curve.getData()[0]) == 22 for curve in window.lr.applied)
     x, y = window.loss.smooth.getData()
     assert len(x) > 0 and np.all(np.isfinite(y))
     assert "finished" in window.status.text() and window.progress.value() == 22
@@ -87,6 +90,7 @@ def test_edit_mid_run_applies_from_that_step(qtbot, window):
 def test_range_test_mid_run_then_use_its_suggestion(qtbot, window):
     set_epochs(qtbot, window, 6)
     window.range_panel.iterations.setValue(25)
+    window.range_panel.repeats.setValue(1)
     window.start_run()
     qtbot.waitUntil(lambda: window.live.step >= 3, timeout=LONG)
     window.range_panel.start.click()
@@ -100,10 +104,13 @@ def test_range_test_mid_run_then_use_its_suggestion(qtbot, window):
 
 def test_range_test_before_a_run_sets_the_editor_peak(qtbot, window):
     window.range_panel.iterations.setValue(20)
+    window.range_panel.repeats.setValue(2)
     window.range_panel.start.click()
     qtbot.waitUntil(lambda: window.last_range_test is not None, timeout=LONG)
     qtbot.waitUntil(lambda: not window.controller.testing, timeout=LONG)
     lr = window.range_panel.recommendation.constant_lr
+    assert "median of 2 repeats" in window.range_panel.status.text()
+    assert np.isnan(window.range_plot.points.view(0)).sum() == 1  # two lines, one per repeat
     window.range_panel.use_constant.click()
     assert float(window.editor.peak.text()) == pytest.approx(lr, rel=1e-2)
 

@@ -15,7 +15,7 @@ from engine.commands import Command, EditSchedule, Pause
 from engine.events import Event, LogLine, ScheduleChanged, StepsLogged
 from engine.plain import JsonObject
 from engine.protocol.values import CONVERTERS, field_types
-from engine.schedules import RunSchedule, ScaleRest, Schedule, SetConstant, Timeline, Undo
+from engine.schedules import GroupSetting, RunSchedule, ScaleRest, Schedule, SetConstant, SetGroups, Timeline, Undo
 from engine.schedules.presets import preset
 
 
@@ -32,17 +32,20 @@ def all_subclasses(base):
 
 
 def sample_run_schedule():
-    run = RunSchedule(Timeline.of(preset("one_cycle", 0.1, 100), multipliers=(("backbone", 0.5), ("head", 1.0)), base_momentum=0.9))
+    groups = (GroupSetting("block1", 0.5, frozen_until=20), GroupSetting("all", 1.0))
+    run = RunSchedule(Timeline.of(preset("one_cycle", 0.1, 100), groups, base_momentum=0.9))
     run = run.apply(SetConstant(0.02, source="ctl on laptop"), 30, 0.05)
     run = run.apply(ScaleRest(0.5, reason="plateau"), 40, 0.02)
+    run = run.apply(SetGroups((GroupSetting("all", 0.3),)), 45, 0.01)
     return run.apply(Undo(), 50, 0.01)
 
 
 EXAMPLES = {RunSchedule: sample_run_schedule(), Schedule: preset("cosine", 0.05, 80)}
 
 
-def examples(hint):
-    """Values of type ``hint``: one of each registered subclass for a class, a few shapes for arrays."""
+def examples(hint, depth=0):
+    """Values of type ``hint``: one of each registered subclass for a class, a few shapes for arrays
+    (a class that holds itself, like a repeated range test, is nested once)."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if hint in EXAMPLES:
         return [EXAMPLES[hint]]
@@ -59,18 +62,18 @@ def examples(hint):
     if hint is JsonObject:
         return [{"a": [1, 2.5, None, "x", {"b": True}]}]
     if origin in (typing.Union, types.UnionType):
-        return [None, *examples(args[0] if args[1] is type(None) else args[1])]
+        return [None, *examples(args[0] if args[1] is type(None) else args[1], depth)]
     if origin is tuple:
-        return [tuple(examples(args[0])[:1] * 2), ()]
+        return [(), tuple(examples(args[0], depth + 1)[:1] * 2)] if depth < 2 else [()]
     assert hint in CONVERTERS or not hint.__dataclass_fields__ or protocol.is_registered(hint) or any(
         issubclass(c, hint) for c in protocol.registered()), f"no example for {hint}"
     concrete = [c for c in protocol.registered() if issubclass(c, hint)]
-    return [instance for cls in concrete for instance in instances(cls)]
+    return [instance for cls in concrete for instance in instances(cls, depth)]
 
 
-def instances(cls):
+def instances(cls, depth=0):
     """One instance per example of each field (the other fields at their first example)."""
-    choices = {name: examples(hint) for name, hint in field_types(cls).items()}
+    choices = {name: examples(hint, depth) for name, hint in field_types(cls).items()}
     first = {name: values[0] for name, values in choices.items()}
     made = [cls(**first)]
     for name, values in choices.items():
@@ -154,7 +157,7 @@ def test_malformed_commands_name_the_field_at_fault(fields, error):
 
 
 def test_arrays_must_hold_numbers_of_the_stated_shape():
-    good = protocol.to_data(StepsLogged(np.arange(2), np.ones(2), np.ones((2, 1)), np.ones(2), 1.0, 2))
+    good = protocol.to_data(StepsLogged(np.arange(2), np.ones(2), np.ones((2, 1)), np.ones(2), 1.0, 2, ("head",)))
     for bad, error in (({"dtype": "object", "shape": [2], "data": [1, 2]}, "dtype: must be one of"),
                        ({"dtype": "int64", "shape": [3], "data": [1, 2]}, "needs 3 values, got 2"),
                        ({"dtype": "float64", "shape": [2], "data": ["1", "2"]}, "must hold only numbers")):

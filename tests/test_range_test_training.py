@@ -14,7 +14,7 @@ from engine.training.job import TrainingJob
 from engine.training.session import build_session
 from engine.training.state import capture
 
-QUICK = RangeTestSettings(iterations=30)
+QUICK = RangeTestSettings(iterations=30, repeats=1)
 
 
 def same_state(a, b):
@@ -71,22 +71,23 @@ def test_state_is_restored_when_the_test_fails(trained_session, monkeypatch):
     assert events.of(RangeTestFinished)[0].cancelled
 
 
-def test_the_sweep_drives_the_group_multipliers(trained_session, monkeypatch):
-    from engine.schedules import Constant, Schedule, Timeline
+def test_the_sweep_keeps_the_groups_ratios_by_name_and_leaves_frozen_groups_out(trained_session, monkeypatch):
+    from engine.schedules import Constant, GroupSetting, Schedule, Timeline
 
     seen = []
     real = runner.train_step
 
     def spy(session, *args):
-        seen.append([g["lr"] for g in session.optimizer.param_groups])
+        seen.append({g["name"]: g["lr"] for g in session.optimizer.param_groups})
         return real(session, *args)
 
     monkeypatch.setattr(runner, "train_step", spy)
-    timeline = Timeline.of(Schedule((Constant(steps=5, lr=0.1),)), multipliers=(("backbone", 0.1), ("head", 1.0)))
-    run_range_test(trained_session, RangeTestSettings(iterations=10), lambda e: None, timeline)
-    ratios = [backbone / head for backbone, head in seen[2:]]
-    assert ratios == pytest.approx([0.1] * len(ratios))
-    assert seen[-1][1] > seen[3][1]
+    groups = (GroupSetting("head"), GroupSetting("block1", frozen_until=10), GroupSetting("all", 0.1))
+    timeline = Timeline.of(Schedule((Constant(steps=20, lr=0.1),)), groups=groups)
+    run_range_test(trained_session, RangeTestSettings(iterations=10), lambda e: None, timeline, step=3)
+    ratios = [lrs[name] / lrs["head"] for lrs in seen[2:] for name in ("block2", "block3")]
+    assert ratios == pytest.approx([0.1] * len(ratios)) and all(lrs["block1"] == 0 for lrs in seen)
+    assert seen[-1]["head"] > seen[3]["head"]
 
 
 def losses_of(job, events):
@@ -148,3 +149,24 @@ def test_a_snapshot_too_large_for_memory_goes_to_a_temporary_file(trained_sessio
             parameter.data.add_(1.0)
     assert same_state(before, capture(trained_session))
     assert not list(tmp_path.glob("lrscope-snapshot-*.pt"))
+
+
+def test_repeats_use_batch_orders_of_their_own_and_restore(trained_session):
+    before = capture(trained_session)
+    events = Events()
+    result = run_range_test(trained_session, RangeTestSettings(iterations=12, repeats=2), events)
+    assert same_state(before, capture(trained_session))
+    first, second = result.repeats
+    assert not np.array_equal(first.losses, second.losses) and len(result.lrs) == len(first.lrs) + len(second.lrs)
+    assert {e.repeat for e in events.of(RangeTestProgress)} == {0, 1}
+    assert events.of(RangeTestStarted)[0].settings["repeats"] == 2
+
+
+def test_the_probe_horizon_follows_the_run_and_is_reported(trained_session):
+    settings = RangeTestSettings(mode="probe").resolved()
+    assert [settings.for_run(n).probe_steps for n in (None, 110, 5000, 10**6)] == [20, 20, 500, 1000]
+    assert RangeTestSettings(mode="probe", probe_steps=7).for_run(5000).probe_steps == 7
+    probe = RangeTestSettings(mode="probe", probe_count=3, probe_fraction=0.25, probe_eval_batches=1, repeats=1)
+    result = run_range_test(trained_session, probe, lambda event: None, run_steps=100)
+    measured = result.measured
+    assert measured["steps"] == 25 and np.isfinite(measured["start_score"]) and len(measured["midway"]) == 3

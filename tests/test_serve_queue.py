@@ -10,7 +10,7 @@ from engine.serve.peer import Item, Peer
 
 
 def block(step):
-    return StepsLogged(np.array([step]), np.array([1.0]), np.array([[0.1]]), np.array([0.9]), 100.0, 10)
+    return StepsLogged(np.array([step]), np.array([1.0]), np.array([[0.1]]), np.array([0.9]), 100.0, 10, ("head",))
 
 
 def live_peer():

@@ -35,7 +35,7 @@ def test_the_store_holds_metrics_edits_and_checkpoints(digits16, tmp_path):
     run = stored_run(digits16, tmp_path, epochs=2)
     run.run()
     steps = read_steps(run.run_dir)
-    assert np.array_equal(steps["step"], np.arange(44)) and steps["lrs"].shape == (44, 2)
+    assert np.array_equal(steps["step"], np.arange(44)) and steps["lrs"].shape == (44, 4)
     assert [row["epoch"] for row in read_epochs(run.run_dir)] == [0, 1]
     meta = read_meta(run.run_dir)
     assert meta["state"] == "finished" and json.loads(meta["dataset"])["name"] == "digits"

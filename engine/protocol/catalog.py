@@ -23,7 +23,19 @@ from ..events import (
 from ..range_test.result import RangeTestResult
 from ..range_test.settings import RangeTestSettings
 from ..range_test.suggestions import Recommendation, Suggestion
-from ..schedules.edits import ChangeSegment, LoggedEdit, ReplaceRest, Restretch, Revise, ScaleRest, SetConstant, SetPeak, Undo
+from ..schedules.edits import (
+    ChangeSegment,
+    LoggedEdit,
+    ReplaceRest,
+    Restretch,
+    Revise,
+    ScaleRest,
+    SetConstant,
+    SetGroups,
+    SetPeak,
+    Undo,
+)
+from ..schedules.groups import GroupSetting
 from .messages import register
 
 # Events
@@ -52,8 +64,9 @@ register(CancelRangeTest, 1)
 register(RollBack, 1)
 
 # Values inside them
-for edit in (ReplaceRest, ChangeSegment, Revise, ScaleRest, SetPeak, SetConstant, Restretch, Undo, LoggedEdit):
+for edit in (ReplaceRest, ChangeSegment, Revise, ScaleRest, SetPeak, SetConstant, Restretch, SetGroups, Undo, LoggedEdit):
     register(edit, 1)
+register(GroupSetting, 1)
 register(RangeTestSettings, 1)
 register(RangeTestResult, 1)
 register(Suggestion, 1)

@@ -41,6 +41,7 @@ class RunResult:
     val_accuracy: float
     message: str = ""
     train_seconds: float = 0.0
+    groups: tuple[str, ...] = ()
 
 
 @dataclass
@@ -55,6 +56,7 @@ class RunTracker:
     run_dir: str = ""
     config: dict = field(default_factory=dict)
     dataset: dict = field(default_factory=dict)
+    groups: tuple[str, ...] = ()
     run_schedule: RunSchedule | None = None
     best_val_accuracy: float = math.nan
     val_loss: float = math.nan
@@ -66,6 +68,7 @@ class RunTracker:
         if isinstance(event, RunStarted):
             self.run_id, self.run_dir, self.config, self.dataset = event.run_id, event.run_dir or "", event.config, event.dataset
             self.total_steps, self.steps_per_epoch, self.step = event.total_steps, event.steps_per_epoch, event.start_step
+            self.groups = event.groups
         elif isinstance(event, StepsLogged) and len(event.steps):
             self.step = int(event.steps[-1]) + 1
         elif isinstance(event, EpochEnded):
@@ -80,7 +83,8 @@ class RunTracker:
     def result(self) -> RunResult:
         """The run as it stands."""
         return RunResult(self.state, self.step, self.total_steps, self.steps_per_epoch, self.run_id, self.run_dir, self.config,
-                         self.dataset, self.run_schedule, self.best_val_accuracy, self.val_loss, self.val_accuracy, self.message)
+                         self.dataset, self.run_schedule, self.best_val_accuracy, self.val_loss, self.val_accuracy, self.message,
+                         groups=self.groups)
 
 
 class RunHandle(ABC):

@@ -44,7 +44,8 @@ def _step_blocks(snapshot: Snapshot, per_epoch: int) -> list[StepsLogged]:
     steps = snapshot.steps
     speeds = steps["samples_per_s"]
     return [StepsLogged(steps["step"][i:i + BLOCK], steps["loss"][i:i + BLOCK], steps["lrs"][i:i + BLOCK],
-                        steps["momentum"][i:i + BLOCK], float(np.nan_to_num(speeds[min(i + BLOCK, len(speeds)) - 1])), per_epoch)
+                        steps["momentum"][i:i + BLOCK], float(np.nan_to_num(speeds[min(i + BLOCK, len(speeds)) - 1])), per_epoch,
+                        steps["groups"])
             for i in range(0, len(steps["step"]), BLOCK)]
 
 
