@@ -31,6 +31,11 @@ class QtDialogs:
     def save_path(self, parent: QWidget, title: str, start: str, kinds: str) -> str | None:
         return QFileDialog.getSaveFileName(parent, title, start, kinds)[0] or None
 
+    def attach_target(self, parent: QWidget) -> str | tuple[str, str] | None:
+        from .attach_dialog import ask_attach_target
+
+        return ask_attach_target(parent)
+
     def yes_no(self, parent: QWidget, title: str, text: str, details: str) -> bool:
         box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, parent)
         box.setDefaultButton(QMessageBox.StandardButton.No)
@@ -100,6 +105,11 @@ def ask_open_file(parent: QWidget, title: str, kinds: str) -> str | None:
 def ask_save_path(parent: QWidget, title: str, file_name: str, kinds: str) -> str | None:
     """Where to write a file (``file_name`` is suggested in the last used folder), or None."""
     return _remember("file", _backend.save_path(parent, title, str(Path(start_folder("file")) / file_name), kinds))
+
+
+def ask_attach_target(parent: QWidget) -> str | tuple[str, str] | None:
+    """A served run's folder, or (address, token); None when the user cancelled."""
+    return _backend.attach_target(parent)
 
 
 def ask_yes_no(parent: QWidget, title: str, text: str, details: str = "") -> bool:

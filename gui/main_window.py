@@ -17,6 +17,7 @@ from engine.commands import EditSchedule
 from engine.schedules import Timeline
 
 from . import dialogs
+from .attach_actions import AttachActions
 from .bridge import EngineBridge
 from .dataset_actions import DatasetActions, dropped_folders
 from .errors import SlotErrorReporter
@@ -36,7 +37,7 @@ MAX_REDRAW_MS = 1000
 DRAIN_MS = 50
 
 
-class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, ScheduleFileActions):
+class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, ScheduleFileActions, AttachActions):
     """lrscope's window."""
 
     def __init__(self, settings: QSettings, sample: Path, data: Path | None = None, start: bool = False):
@@ -89,6 +90,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.runs_panel.openRequested.connect(self.open_run)
         self.runs_panel.compareRequested.connect(self.compare_runs)
         self.runs_panel.resumeRequested.connect(self.resume_run)
+        self.runs_panel.attachRequested.connect(self.attach)
         self.x_unit.currentIndexChanged.connect(lambda _index: self.apply_x_unit())
         self.smoothing.valueChanged.connect(self.loss.set_window)
 
@@ -110,7 +112,8 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         elif done.name == "devices":
             self.config_panel.set_devices(done.result)
         elif done.name == "train":
-            self.last_run = done.result
+            self.last_run = done.result or self.last_run
+            self.live.let_go()
             self.runs_panel.refresh()
         self._update_actions()
 
@@ -196,6 +199,8 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.start_action.setEnabled(self.dataset is not None and not training)
         for action in (self.pause_action, self.stop_action, self.apply_action, self.undo_action):
             action.setEnabled(training)
+        self.attach_action.setEnabled(not training)
+        self.detach_action.setEnabled(self.controller.attached)
         self.pause_action.setText("Resume" if self.live.state == "paused" else "Pause")
         self.export_action.setEnabled(self.dataset is not None)
         self.test_action.setEnabled(self.dataset is not None)
@@ -233,7 +238,13 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
             self.open_folder(folders[0])
 
     def closeEvent(self, event) -> None:
-        """Save the layout and settings, stop the worker and wait for it (never destroy a running thread)."""
+        """Save the layout and settings, stop the window's own run (if the user agrees) or detach from an attached one,
+        and wait for the workers (never destroy a running thread)."""
+        if self.controller.training and not self.controller.attached and not dialogs.ask_yes_no(
+                self, "Stop the run?", "Stop the run and close the window?",
+                "Closing the window stops the run it started. It stays resumable (Runs tab, lrscope resume)."):
+            event.ignore()
+            return
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.settings.setValue("view/x_unit", self.x_unit.currentIndex())

@@ -58,6 +58,10 @@ def build_actions(window) -> None:
                                        "Write the schedule tuned for this dataset and add it to the library", window.export_tuned)
     window.import_action = make_action(window, "Import schedule…", "Ctrl+I",
                                        "Load a schedule file (warns if it was tuned for another dataset)", window.import_schedule)
+    window.attach_action = make_action(window, "Attach to run…", "Ctrl+Shift+A",
+                                       "Follow and steer a run served by another process (lrscope train … --serve)", window.attach_to_run)
+    window.detach_action = make_action(window, "Detach", "Ctrl+Shift+D", "Stop following the attached run; it goes on training",
+                                       window.detach_from_run)
     window.apply_action = make_action(window, "Apply from now", "Ctrl+Return",
                                       "Send the edited schedule to the running job; it takes effect from the current step", editor.apply_from_now)
     window.undo_action = make_action(window, "Undo last edit", QKeySequence.StandardKey.Undo,
@@ -84,7 +88,7 @@ def build_actions(window) -> None:
     toolbar.addWidget(window.x_unit)
     toolbar.addWidget(window.smoothing)
     window.file_menu = window.menuBar().addMenu("&File")
-    for action in (window.open_action, window.import_action, window.export_action):
+    for action in (window.open_action, window.import_action, window.export_action, window.attach_action, window.detach_action):
         window.file_menu.addAction(action)
     window.file_menu.addSeparator()
     window.file_menu.addAction(window.quit_action)

@@ -68,6 +68,9 @@ class ScriptedDialogs:
     def save_path(self, parent, title, start, kinds):
         return self._next(Shown("save_path", title, start))
 
+    def attach_target(self, parent):
+        return self._next(Shown("attach_target", "Attach to run"))
+
     def yes_no(self, parent, title, text, details):
         return self._next(Shown("yes_no", title, text=text, details=details))
 
@@ -115,6 +118,8 @@ def launch(qtbot, dialogs, decoded_images, monkeypatch):
     from gui.app import create_window
     from gui.settings import open_settings, save_config
 
+    windows = []
+
     def start(config: dict | None = None, data=None, opened: bool = True):
         if config is not None:
             settings = open_settings()
@@ -122,6 +127,7 @@ def launch(qtbot, dialogs, decoded_images, monkeypatch):
             settings.sync()
         window = create_window(SAMPLE, data)
         qtbot.addWidget(window)
+        windows.append(window)
         window.show()
         window.activateWindow()
         qtbot.waitUntil(window.isActiveWindow)
@@ -129,7 +135,11 @@ def launch(qtbot, dialogs, decoded_images, monkeypatch):
             qtbot.waitUntil(lambda: window.dataset is not None, timeout=LONG)
         return window
 
-    return start
+    yield start
+    for window in windows:  # a run still going when the test ends: closing asks "Stop the run?"; yes
+        if window.isVisible() and window.controller.training and not window.controller.attached:
+            dialogs.answer("yes_no", True)
+            window.close()
 
 
 @pytest.fixture

@@ -172,13 +172,15 @@ def test_d_export_then_import_on_another_dataset_warns_and_cancel_changes_nothin
     assert "1 schedule tuned for this dataset is in the library" in window.log.toPlainText()
 
 
-def test_e_close_mid_run_relaunch_and_resume_from_the_runs_tab(qtbot, launch):
+def test_e_close_mid_run_relaunch_and_resume_from_the_runs_tab(qtbot, launch, dialogs):
     from engine.store import read_meta
 
     window = launch({**SMALL, "epochs": 2})
     trigger(window.start_action)
     qtbot.waitUntil(lambda: window.live.step >= 3, timeout=LONG)
+    dialogs.answer("yes_no", True)
     press(window, "Ctrl+Q")
+    assert [shown.title for shown in dialogs.of("yes_no")] == ["Stop the run?"]  # the window's own run: it asks first
     assert not window.isVisible() and not window.controller.training
     stopped = window.last_run
     assert stopped.outcome.state == "stopped" and read_meta(stopped.run_dir)["state"] == "stopped"

@@ -289,23 +289,26 @@ def journeys(walk: Walk, make_window, files: Path):
     yield lambda: window.live.state == "running" and window.live.step >= 40
     walk.shot("e1-running", "a run on digits-camera2", window)
     key(window, "ctrl+q")
+    yield modal(QMessageBox)
+    walk.shot("e2-stop-the-run", "Ctrl+Q mid-run: the window asks before it stops its run", window)
+    click(QApplication.activeModalWidget().button(QMessageBox.StandardButton.Yes))
     yield lambda: not window.isVisible()
     window = make_window()
     yield dataset("digits-camera2")
     show_tab(window.tabs, "Runs")
     yield lambda: window.runs_panel.table.rowCount() == 2
     yield pause(0.5)
-    walk.shot("e2-relaunched-runs", "relaunched: the Runs tab lists the stopped run", window)
+    walk.shot("e3-relaunched-runs", "relaunched: the Runs tab lists the stopped run", window)
     stopped = next(r for r in range(2) if window.runs_panel.table.item(r, 3).text() == "stopped")
     select_rows(window.runs_panel.table, [stopped])
     click(window.runs_panel.buttons["Resume"])
     yield lambda: window.live.state == "running" and window.live.step >= 80
     yield pause(1.0)
-    walk.shot("e3-resumed", "resumed from its last checkpoint, its past drawn", window)
+    walk.shot("e4-resumed", "resumed from its last checkpoint, its past drawn", window)
     key(window, "ctrl+period")
     yield lambda: window.last_run is not None
     yield pause(1.0)
-    walk.shot("e4-stopped", "Ctrl+.: stopped again (still resumable)", window)
+    walk.shot("e5-stopped", "Ctrl+.: stopped again (still resumable)", window)
 
     # (f) Compare the two runs.
     show_tab(window.tabs, "Runs")

@@ -48,7 +48,8 @@ class RunEdits(QGroupBox):
         """Every edit of the running schedule; Undo is possible when one can be taken back."""
         self.history.clear()
         for record in run_schedule.edits:
-            self.history.addItem(f"step {record.step} ({record.edit.reason}): {record.summary}")
+            source = f", from {record.edit.source}" if record.edit.source else ""  # who steered it: this window, ctl, ...
+            self.history.addItem(f"step {record.step} ({record.edit.reason}{source}): {record.summary}")
         self.history.scrollToBottom()
         self.undo.setEnabled(run_schedule.undo_target() is not None)
 
