@@ -126,8 +126,7 @@ def launch(qtbot, dialogs, decoded_images, monkeypatch):
             save_config(settings, config)
             settings.sync()
         window = create_window(SAMPLE, data)
-        qtbot.addWidget(window)
-        windows.append(window)
+        windows.append(window)  # closed below, not by qtbot: pytest-qt closes its widgets before fixtures end
         window.show()
         window.activateWindow()
         qtbot.waitUntil(window.isActiveWindow)
@@ -136,10 +135,12 @@ def launch(qtbot, dialogs, decoded_images, monkeypatch):
         return window
 
     yield start
-    for window in windows:  # a run still going when the test ends: closing asks "Stop the run?"; yes
-        if window.isVisible() and window.controller.training and not window.controller.attached:
-            dialogs.answer("yes_no", True)
+    for window in windows:
+        if window.isVisible():
+            if window.controller.training and not window.controller.attached:
+                dialogs.answer("yes_no", True)  # a run still going when the test ends: closing asks "Stop the run?"; yes
             window.close()
+        window.deleteLater()
 
 
 @pytest.fixture
