@@ -41,6 +41,7 @@ class TrainConfig:
     memory_budget_mb: int = 2048
     weights: str = ""
     checkpoint_every: int = 0
+    checkpoint_seconds: float = 60.0
     explode_factor: float = 10.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -129,6 +130,7 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "memory_budget_mb": _number(0, 10**7, integer=True),
     "weights": _text,
     "checkpoint_every": _number(0, 10**9, integer=True),
+    "checkpoint_seconds": _number(0, 86_400),
     "explode_factor": _explode,
 }
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.commands import EditSchedule, Pause, Resume, Stop
+from engine.config import TrainConfig
 from engine.data.split import training_batches_per_epoch
 from engine.schedules import Timeline
 from engine.schedules.presets import peak_lr
@@ -210,8 +211,10 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions):
             return
         self.dataset_panel.loading(folder)
         self.log.add(f"opening {folder}")
-        image_size = self.config_panel.values().get("image_size")
-        self.controller.open_dataset(folder, image_size if isinstance(image_size, int) else 0)
+        values = self.config_panel.values()
+        image_size, budget = values.get("image_size"), values.get("memory_budget_mb")
+        self.controller.open_dataset(folder, image_size if isinstance(image_size, int) else 0,
+                                     budget if isinstance(budget, int) else TrainConfig.memory_budget_mb)
 
     @Slot(object)
     def task_done(self, done) -> None:
@@ -269,7 +272,7 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions):
         if name in ("epochs", "batch_size"):
             self.editor.set_run_length(self.run_length())
             self.live.show_planned(self.run_length(), self.steps_per_epoch())
-        elif name == "image_size" and self.dataset is not None:
+        elif name in ("image_size", "memory_budget_mb") and self.dataset is not None:
             self.open_folder(self.dataset.summary.root)
 
     # -- running ----------------------------------------------------------------------------

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.commands import CancelRangeTest, Command, Inbox, StartRangeTest, Stop
+from engine.commands import CancelRangeTest, Command, Inbox, Pause, StartRangeTest, Stop
 from engine.config import TrainConfig
-from engine.data.dataset import PreparedDataset, prepare_dataset
+from engine.data.dataset import MB, PreparedDataset, prepare_dataset
 from engine.data.split import training_batches_per_epoch
 from engine.data.thumbnails import sample_thumbnails
 from engine.schedules.edits import RunSchedule
@@ -66,11 +66,11 @@ class RunController:
         """Whether a standalone range test is running."""
         return self.tasks.busy("range_test")
 
-    def open_dataset(self, folder: str, image_size: int) -> None:
+    def open_dataset(self, folder: str, image_size: int, memory_budget_mb: int = TrainConfig.memory_budget_mb) -> None:
         """Scan, decode (or read the cache) and summarize ``folder`` in the background."""
         def work() -> DatasetOpened:
             dataset = prepare_dataset(folder, resolution=image_size or None, cache_dir=cache_root(),
-                                      log=lambda text: None)
+                                      memory_budget=memory_budget_mb * MB, log=lambda text: None)
             entries, problems = ScheduleLibrary(library_root()).entries(dataset.summary.fingerprint)
             dataset.warnings.extend(problems)
             return DatasetOpened(dataset, sample_thumbnails(dataset), entries)
@@ -115,11 +115,12 @@ class RunController:
         self.tasks.start("train", work, background=True)
 
     def _train(self, config, dataset, inbox, make_store, **job_options) -> RunEnded:
-        from engine.events import EventBus
+        from engine.events import EventBus, StoreFailed
         from engine.training.job import TrainingJob
 
         bus = EventBus()
         bus.subscribe(self.bridge.put)
+        bus.subscribe(lambda event: inbox.send(Pause()) if isinstance(event, StoreFailed) else None)  # nothing lost
         job = TrainingJob(config, dataset, bus=bus, inbox=inbox, **job_options)
         store = make_store(bus.emit)
         job.store = store

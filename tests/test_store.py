@@ -42,7 +42,7 @@ def test_the_store_holds_metrics_edits_and_checkpoints(digits16, tmp_path):
     meta = read_meta(store.run_dir)
     assert meta["state"] == "finished" and json.loads(meta["dataset"])["name"] == "digits"
     assert json.loads(meta["run_schedule"])["total_steps"] == 44
-    assert sorted(p.name for p in (store.run_dir / "checkpoints").iterdir()) == ["step-0000000022.pt", "step-0000000044.pt"]
+    assert sorted(p.name for p in (store.run_dir / "checkpoints").iterdir()) == ["step-0000000000.pt", "step-0000000022.pt", "step-0000000044.pt"]
     with sqlite3.connect(store.run_dir / "run.sqlite") as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 

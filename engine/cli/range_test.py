@@ -17,7 +17,7 @@ from ..schedules.schedule_file import save_schedule
 from ..store.paths import library_root
 from ..training.job import default_run_schedule
 from ..training.session import build_session
-from .common import CliError, add_training_options, config_from, say
+from .common import CliError, add_training_options, check_writable, config_from, say
 from .progress import clock
 from .setup import open_dataset
 
@@ -60,6 +60,9 @@ def run(args: argparse.Namespace) -> int:
     """Run the test, print the suggestions, optionally write CSV and a schedule file."""
     config = config_from(args)
     settings = settings_from(args)
+    for path in (args.csv, args.export_schedule):
+        if path:
+            check_writable(path)
     dataset = open_dataset(config, args)
     session = build_session(config, dataset, log=say)
 

@@ -9,12 +9,16 @@ import math
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from ..resume import prepare_resume
 from ..store.paths import runs_root
-from ..store.reader import find_run, list_runs, read_epochs, read_meta, read_steps, read_table, run_info
+from ..store.reader import find_run, list_runs, meta_object, read_epochs, read_meta, read_steps, read_table, run_info
 from ..store.writer import RunStore
+from ..text import printable
 from ..training.job import TrainingJob
 from .common import cache_dir, say
+from .fault_policy import add_fault_options
 from .run_job import execute, report
 
 
@@ -33,6 +37,7 @@ def add_parsers(commands) -> None:
     resume.add_argument("--runs-dir", type=Path)
     resume.add_argument("--cache-dir", type=Path)
     resume.add_argument("--no-cache", action="store_true")
+    add_fault_options(resume)
     resume.add_argument("--json", action="store_true")
     resume.set_defaults(handler=resume_command)
 
@@ -53,6 +58,8 @@ def list_command(args: argparse.Namespace) -> int:
     print(f"{'RUN':<44} {'DATASET':<18} {'STARTED':<19} {'STATE':<11} {'STEPS':>13} {'BEST VAL ACC':>12}")
     for r in runs:
         print(f"{r.run_id:<44} {r.dataset[:18]:<18} {r.started:<19} {r.state:<11} {f'{r.steps_done}/{r.total_steps}':>13} {_accuracy(r.best_val_accuracy):>12}")
+        if r.problem:
+            print(f"  {r.problem}")
     return 0
 
 
@@ -60,10 +67,10 @@ def show_command(args: argparse.Namespace) -> int:
     """A run's summary, or its steps as CSV."""
     run_dir = find_run(runs_root(args.runs_dir), args.run)
     if args.csv:
-        write_steps_csv(run_dir, json.loads(read_meta(run_dir).get("groups", '["lr"]')))
+        write_steps_csv(run_dir, _groups(read_meta(run_dir)))
         return 0
     info, meta = run_info(run_dir), read_meta(run_dir)
-    config = json.loads(meta.get("config", "{}"))
+    config = meta_object(meta, "config")
     print(f"run        {info.run_id}\nfolder     {info.run_dir}\ndataset    {info.dataset} (fingerprint {info.fingerprint})")
     print(f"started    {info.started}\nstate      {info.state}\nsteps      {info.steps_done}/{info.total_steps}")
     print(f"model      {config.get('model')} / {config.get('optimizer')} lr {config.get('lr')} batch {config.get('batch_size')}")
@@ -80,9 +87,23 @@ def show_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _groups(meta: dict[str, str]) -> list[str]:
+    """The parameter group names the run recorded (["lr"] when the entry is missing or damaged)."""
+    try:
+        groups = json.loads(meta.get("groups") or "[]")
+    except (ValueError, RecursionError):
+        groups = []
+    return [printable(str(g)) for g in groups] if isinstance(groups, list) and groups else ["lr"]
+
+
 def write_steps_csv(run_dir: Path, groups: list[str]) -> None:
-    """Per-step metrics on stdout."""
+    """Per-step metrics on stdout (a damaged row is written with nan and counted in a warning)."""
     steps = read_steps(run_dir)
+    if steps["lrs"].shape[1] != len(groups):
+        groups = [f"group{i}" for i in range(steps["lrs"].shape[1])]
+    damaged = int(np.isnan(steps["lrs"]).all(axis=1).sum())
+    if damaged:
+        say(f"warning: {damaged} steps have damaged LR cells in {run_dir / 'run.sqlite'}; they are written as nan")
     writer = csv.writer(sys.stdout)
     writer.writerow(["step", "epoch", "loss", *[f"lr_{g}" for g in groups], "momentum"])
     for i in range(len(steps["step"])):
@@ -99,5 +120,5 @@ def resume_command(args: argparse.Namespace) -> int:
     job.store = store
     job.bus.subscribe(store.on_event)
     say(f"resuming {run_dir.name} at step {job.step} of {job.total_steps}")
-    outcome, seconds = execute(job, store)
-    return report(outcome, seconds, job, store, args.json, {})
+    outcome, seconds, policy = execute(job, store, args)
+    return report(outcome, seconds, job, store, policy, args.json, {})

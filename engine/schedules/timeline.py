@@ -66,7 +66,7 @@ class Timeline:
         steps = np.asarray(steps, float)
         out = np.empty(steps.shape)
         which = np.maximum(np.searchsorted(self._starts, steps, side="right") - 1, 0)
-        for index, mask in partition(which, len(self.pieces)):
+        for index, mask in partition(which):
             piece = self.pieces[index]
             local = steps[mask] - piece.origin
             out[mask] = piece.schedule.momenta(local) if momentum else piece.schedule.lrs(local)

@@ -1,16 +1,29 @@
-"""Checkpoints on disk: written atomically, the last few kept, read back as weights only."""
+"""Checkpoints on disk: written atomically, the last few kept, read back as weights only and checked.
+
+A checkpoint is data from disk, so it is treated like any other untrusted file: opened only if it is a
+regular file, loaded with ``weights_only=True`` (no code runs), and its structure checked before use;
+one that fails any of these is refused in one line and the one before it is tried.
+"""
 
 from __future__ import annotations
 
+import re
+import warnings
 from pathlib import Path
 
 import torch
 
 from ..atomic import write_atomically
 from ..errors import RunStoreError, first_line
+from ..files import NotARegularFile, open_regular
+from .checkpoint_shape import structure_problem
 
 KEEP = 3
 FOLDER = "checkpoints"
+
+
+class Refused(Exception):
+    """A checkpoint that cannot be used; the message says why in one line."""
 
 
 def checkpoint_paths(run_dir: Path) -> list[Path]:
@@ -28,18 +41,43 @@ def write_checkpoint(run_dir: Path, payload: dict, step: int, keep: int = KEEP) 
     return path
 
 
+def _reason(error: Exception) -> str:
+    """Torch's several-paragraph refusal turned into what the user needs to know."""
+    text = str(error)
+    if "Weights only load failed" in text:
+        found = re.search(r"GLOBAL ([\w.]+)", text)
+        what = f" ({found.group(1)})" if found else ""
+        return f"it holds Python objects{what}, not only tensors and plain data, so it was not loaded"
+    if "central directory" in text or "zip archive" in text:
+        return "it is truncated or not a PyTorch file"
+    return first_line(error)
+
+
+def read_checkpoint(path: Path) -> dict:
+    """A checkpoint loaded as weights only and checked; Refused says why it cannot be used."""
+    try:
+        # torch warns in several lines about pickle protocols before it refuses; the refusal says enough.
+        with warnings.catch_warnings(), open_regular(path) as handle:
+            warnings.simplefilter("ignore")
+            payload = torch.load(handle, map_location="cpu", weights_only=True)
+    except NotARegularFile as error:
+        raise Refused(str(error)) from None
+    except Exception as error:  # a truncated, hand-edited or hostile file makes torch raise many kinds
+        raise Refused(_reason(error)) from None
+    problem = structure_problem(payload)
+    if problem:
+        raise Refused(problem)
+    return payload
+
+
 def load_latest_checkpoint(run_dir: Path, warn=lambda text: None) -> dict:
-    """The newest readable checkpoint (an unreadable one is reported and the one before it tried)."""
+    """The newest usable checkpoint (an unusable one is reported in one line and the one before it tried)."""
     paths = checkpoint_paths(run_dir)
     if not paths:
         raise RunStoreError(f"{run_dir}: has no checkpoint to resume from (it ended before its first checkpoint was written)")
     for path in reversed(paths):
         try:
-            payload = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as error:  # a truncated or hand-edited file: try the one before
-            warn(f"{path.name} cannot be read ({first_line(error)}); trying the checkpoint before it")
-            continue
-        if isinstance(payload, dict) and payload.get("format") == "lrscope.checkpoint":
-            return payload
-        warn(f"{path.name} is not an lrscope checkpoint; trying the one before it")
+            return read_checkpoint(path)
+        except Refused as error:
+            warn(f"{path.name} was refused: {error}; trying the checkpoint before it")
     raise RunStoreError(f"{run_dir}: none of its {len(paths)} checkpoints can be read; the run cannot be resumed")

@@ -20,6 +20,7 @@ from ..commands import CancelRangeTest, Command, EditSchedule, Inbox, Pause, Res
 from ..config import TrainConfig
 from ..data.dataset import PreparedDataset
 from ..device import describe_device
+from ..errors import RunStoreError, first_line
 from ..events import (
     EditRefused,
     EpochEnded,
@@ -36,6 +37,7 @@ from ..schedules.history_codec import run_schedule_from_dict, run_schedule_to_di
 from ..schedules.plateau import PlateauTracker
 from ..schedules.presets import preset
 from ..schedules.timeline import Timeline
+from ..text import printable
 from .evaluate import Interrupted, evaluate
 from .plan import Plan
 from .recorder import Fault, StepRecorder
@@ -44,6 +46,7 @@ from .state import capture, restore
 from .step import apply_hyperparameters, is_out_of_memory, train_step
 
 CHECKPOINT_FORMAT = "lrscope.checkpoint"
+EMPTY_BATCHES_LIMIT = 3
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,9 @@ class TrainingJob:
         self.excluded_seconds = 0.0
         self._pending: tuple | None = None
         self._batches = None
+        self._checkpointed_at = time.monotonic()
+        self._unhealthy = False  # a loss fault is waiting for a rollback: the weights must not be checkpointed
+        self._empty_batches = self._skipped_images = 0
         if resume is not None:
             self._restore_checkpoint(resume)
         self._plan = self._new_plan()
@@ -117,6 +123,8 @@ class TrainingJob:
         self.bus.emit(ScheduleChanged(self.step, self.run_schedule, "schedule at start", "start"))
         started = time.perf_counter()
         try:
+            if self.step == 0:
+                self._save_checkpoint(wait=True)  # resumable from its first printed step on, whenever it is killed
             self._set_state("running")
             self._loop()
             self._set_state("finished")
@@ -141,7 +149,7 @@ class TrainingJob:
                 self.recorder.flush()
                 return
             elif self._train_one() and not self.epoch_end_pending:
-                if self.config.checkpoint_every and self.step % self.config.checkpoint_every == 0:
+                if self._checkpoint_due():
                     self._checkpoint_if_healthy()
                 elif self.recorder.due():
                     self._flush()
@@ -161,9 +169,8 @@ class TrainingJob:
         images, labels = self._next_batch()
         self._pending = (self.step, (images, labels))
         if len(labels) == 0:
-            self._log(f"step {self.step}: every image of the batch was unreadable; the step was skipped", "warning")
-            self.step += 1
-            return False
+            return self._empty_batch()
+        self._empty_batches = 0
         lrs, momentum = self._plan.at(self.step)
         apply_hyperparameters(self.session.optimizer, lrs, momentum)
         try:
@@ -298,6 +305,7 @@ class TrainingJob:
         advice = f"Roll back to step {good} (the last good state) with the LR ×0.1, or stop and lower the LR."
         self.bus.emit(FaultRaised(fault.kind, fault.step, fault.lr, message, advice, can_roll_back=True))
         self.recorder.pause_clock()
+        self._unhealthy = True
         self._set_state("paused", message)
 
     def _out_of_memory(self) -> None:
@@ -312,6 +320,28 @@ class TrainingJob:
         self.bus.emit(FaultRaised("out_of_memory", self.step, lr, message, advice))
         self.recorder.pause_clock()
         self._set_state("paused", message)
+
+    def _empty_batch(self) -> bool:
+        """Skip a step whose images all failed to load; when the dataset itself is gone, pause instead."""
+        self._empty_batches += 1
+        root = self.dataset.scan.root
+        if not root.is_dir() or self._empty_batches >= EMPTY_BATCHES_LIMIT:
+            what = "is gone (deleted, moved or unmounted)" if not root.is_dir() else \
+                f"gave {self._empty_batches} batches in a row with no readable image"
+            message = f"The dataset folder {root} {what} at step {self.step}."
+            advice = "Put the images back and resume (the step is retried), or stop: the run stays resumable."
+            self.recorder.flush()
+            self.bus.emit(FaultRaised("data_missing", self.step, self._plan.at(self.step)[0][-1], message, advice))
+            self.recorder.pause_clock()
+            self._pending = self._batches = None
+            self._empty_batches = 0
+            self._set_state("paused", message)
+            return False
+        self._log(f"step {self.step}: every image of the batch was unreadable; the step was skipped", "warning")
+        self.step += 1
+        self.epoch_end_pending = self.step % self.session.steps_per_epoch == 0 or self.step == self.total_steps
+        self._pending = None
+        return False
 
     def _snapshot(self) -> dict[str, Any]:
         return {"step": self.step, "state": capture(self.session), "run_schedule": self.run_schedule,
@@ -328,6 +358,7 @@ class TrainingJob:
         self.recorder.flush()
         self.recorder.forget_trend()
         self.recorder.take_epoch_loss()
+        self._unhealthy = False
         self.bus.emit(RolledBack(self.step, f"rolled back to step {self.step}"))
         self._edit(ScaleRest(lr_factor, reason="rollback"))
         self._set_state("running")
@@ -348,25 +379,38 @@ class TrainingJob:
         if not self._flush():
             self._save_checkpoint()
 
-    def _save_checkpoint(self, state: dict | None = None) -> None:
+    def _checkpoint_due(self) -> bool:
+        """Every ``checkpoint_every`` steps, and whenever ``checkpoint_seconds`` passed since the last one."""
+        every, seconds = self.config.checkpoint_every, self.config.checkpoint_seconds
+        if self.store is None:
+            return False
+        return bool(every and self.step % every == 0) or bool(seconds and time.monotonic() - self._checkpointed_at >= seconds)
+
+    def _save_checkpoint(self, state: dict | None = None, wait: bool = False) -> None:
         if self.store is not None:
             self.store.save_checkpoint(self.checkpoint_payload(state), self.step)
+            self._checkpointed_at = time.monotonic()
+            if wait:
+                self.store.sync()
 
     def _restore_checkpoint(self, payload: dict) -> None:
-        if payload.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError("not an lrscope checkpoint")
-        restore(self.session, payload["state"])
-        self.step = int(payload["step"])
-        self.epoch_end_pending = bool(payload["epoch_end_pending"])
-        self.run_schedule = run_schedule_from_dict(json.loads(payload["run_schedule"]))
-        plateau = json.loads(payload["plateau"])
-        rule = self.run_schedule.timeline.plateau
-        self.plateau = PlateauTracker.restore(rule, plateau) if rule and plateau else (PlateauTracker(rule) if rule else None)
-        self.metrics.update(json.loads(payload["metrics"]))
+        try:
+            restore(self.session, payload["state"])
+            self.step = int(payload["step"])
+            self.epoch_end_pending = bool(payload["epoch_end_pending"])
+            self.run_schedule = run_schedule_from_dict(json.loads(payload["run_schedule"]))
+            plateau = json.loads(payload["plateau"])
+            rule = self.run_schedule.timeline.plateau
+            self.plateau = PlateauTracker.restore(rule, plateau) if rule and plateau else (PlateauTracker(rule) if rule else None)
+            self.metrics.update(json.loads(payload["metrics"]))
+        except Exception as error:  # weights of another model, a hand-edited schedule…: say so instead of a traceback
+            raise RunStoreError(f"the checkpoint of step {payload.get('step')} does not fit this run ({first_line(error)}); "
+                                "was the run's config.json edited?") from None
 
     def _stop(self) -> None:
         self.recorder.flush()
-        self._save_checkpoint()
+        if not self._unhealthy:  # after a NaN the last good checkpoint is the one to resume from
+            self._save_checkpoint()
         self._set_state("stopped", f"stopped at step {self.step}; the run can be resumed")
 
     # -- small helpers ---------------------------------------------------------------
@@ -379,7 +423,9 @@ class TrainingJob:
         self.bus.emit(LogLine(text, level))
 
     def _skipped(self, paths: list[str]) -> None:
-        self._log(f"skipped {len(paths)} unreadable image(s) during training, e.g. {paths[0]}", "warning")
+        before, self._skipped_images = self._skipped_images, self._skipped_images + len(paths)
+        if before.bit_length() != self._skipped_images.bit_length():  # 1, 2, 4, 8… so a vanished folder is no flood
+            self._log(f"{self._skipped_images} unreadable image(s) skipped so far during training, e.g. {printable(paths[0])}", "warning")
 
 
 class StopRequested(Exception):

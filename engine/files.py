@@ -1,0 +1,47 @@
+"""Reading files that may be hostile: only regular files, never blocking on a FIFO, never more than a limit."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import BinaryIO
+
+KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+         (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+class NotARegularFile(OSError):
+    """The path names something other than a regular file; the message says what it is."""
+
+
+class TooLarge(OSError):
+    """The file holds more bytes than the caller reads."""
+
+
+def open_regular(path: Path | str) -> BinaryIO:
+    """``path`` opened for binary reading; NotARegularFile for a folder, FIFO, device or socket.
+
+    The file is opened without blocking (opening a FIFO would otherwise wait for a writer forever)
+    and its type is taken from the open descriptor, so a swap between check and use changes nothing.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = next((name for test, name in KINDS if test(mode)), "not a regular file")
+            raise NotARegularFile(f"is {kind}, not a regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_limited(path: Path | str, limit: int) -> bytes:
+    """The bytes of the regular file ``path``; TooLarge when it holds more than ``limit`` (nothing more is read)."""
+    with open_regular(path) as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"holds more than {limit:,} bytes")
+    return data
