@@ -13,7 +13,7 @@ from .errors import ConfigError, RunStoreError
 from .files import read_limited
 from .store.checkpoints import load_latest_checkpoint
 from .store.lock import ensure_free
-from .store.reader import read_meta
+from .store.reader import read_meta, run_info
 
 MAX_CONFIG_BYTES = 1024**2
 
@@ -40,6 +40,7 @@ def saved_config(run_dir: Path) -> tuple[TrainConfig, str]:
 def prepare_resume(run_dir: Path, cache_dir: Path | None, warn: Callable[[str], None] = lambda text: None) -> ResumeSetup:
     """Load what a stopped or interrupted run needs; RunStoreError says why it cannot be resumed."""
     run_dir = Path(run_dir)
+    run_info(run_dir)  # a damaged database (a table missing, a meta entry unreadable) is refused here, in one line
     if read_meta(run_dir).get("state") == "finished":
         raise RunStoreError(f"{run_dir.name}: the run already finished; nothing to resume")
     ensure_free(run_dir)  # before the slow part: another process resuming it would be refused anyway

@@ -16,9 +16,17 @@ from . import range_test, runs, schedule, train
 from .common import INTERRUPTED, RUN_IN_USE, USAGE_ERROR, CliError
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with its usage errors in one line, like every other error of lrscope (status 2)."""
+
+    def error(self, message: str):
+        where = self.prog.removeprefix("lrscope").strip()
+        self.exit(USAGE_ERROR, f"lrscope: error: {where + ': ' if where else ''}{message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `lrscope` parser with every headless command."""
-    parser = argparse.ArgumentParser(prog="lrscope", description="Tune the learning-rate schedule of an image classifier for its dataset.")
+    parser = OneLineParser(prog="lrscope", description="Tune the learning-rate schedule of an image classifier for its dataset.")
     parser.add_argument("--version", action="version", version=f"lrscope {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("gui", help="open the desktop app (the default with no command)")

@@ -24,8 +24,19 @@ def add_fault_options(parser: argparse.ArgumentParser) -> None:
                         help="on a NaN or exploding loss: roll back to the last good state with the LR ×0.1 "
                              "(at most --max-rollbacks times, then stop), stop at once, or pause and wait (default rollback); "
                              "out of memory and a vanished dataset always stop unless pause is chosen")
-    parser.add_argument("--max-rollbacks", type=int, default=MAX_ROLLBACKS, metavar="N",
+    parser.add_argument("--max-rollbacks", type=_count, default=MAX_ROLLBACKS, metavar="N",
                         help=f"rollbacks before the run stops (default {MAX_ROLLBACKS})")
+
+
+def _count(text: str) -> int:
+    """A whole number from 0 to 100 (argparse reports anything else as a usage error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to 100, got {text[:20]!r}")
+    return value
 
 
 class FaultPolicy:

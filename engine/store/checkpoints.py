@@ -7,23 +7,17 @@ one that fails any of these is refused in one line and the one before it is trie
 
 from __future__ import annotations
 
-import re
-import warnings
 from pathlib import Path
 
 import torch
 
 from ..atomic import write_atomically
 from ..errors import RunStoreError, first_line
-from ..files import NotARegularFile, open_regular
+from ..torch_files import Refused, load_tensors
 from .checkpoint_shape import structure_problem
 
 KEEP = 3
 FOLDER = "checkpoints"
-
-
-class Refused(Exception):
-    """A checkpoint that cannot be used; the message says why in one line."""
 
 
 def checkpoint_paths(run_dir: Path) -> list[Path]:
@@ -41,29 +35,12 @@ def write_checkpoint(run_dir: Path, payload: dict, step: int, keep: int = KEEP) 
     return path
 
 
-def _reason(error: Exception) -> str:
-    """Torch's several-paragraph refusal turned into what the user needs to know."""
-    text = str(error)
-    if "Weights only load failed" in text:
-        found = re.search(r"GLOBAL ([\w.]+)", text)
-        what = f" ({found.group(1)})" if found else ""
-        return f"it holds Python objects{what}, not only tensors and plain data, so it was not loaded"
-    if "central directory" in text or "zip archive" in text:
-        return "it is truncated or not a PyTorch file"
-    return first_line(error)
-
-
 def read_checkpoint(path: Path) -> dict:
     """A checkpoint loaded as weights only and checked; Refused says why it cannot be used."""
     try:
-        # torch warns in several lines about pickle protocols before it refuses; the refusal says enough.
-        with warnings.catch_warnings(), open_regular(path) as handle:
-            warnings.simplefilter("ignore")
-            payload = torch.load(handle, map_location="cpu", weights_only=True)
-    except NotARegularFile as error:
-        raise Refused(str(error)) from None
-    except Exception as error:  # a truncated, hand-edited or hostile file makes torch raise many kinds
-        raise Refused(_reason(error)) from None
+        payload = load_tensors(path)
+    except OSError as error:  # missing, or not a regular file (a FIFO would block torch.load forever)
+        raise Refused(first_line(error)) from None
     problem = structure_problem(payload)
     if problem:
         raise Refused(problem)

@@ -35,7 +35,8 @@ def describe_failure(run_dir: Path, error: BaseException) -> str:
     reason = first_line(error)
     code = getattr(error, "errno", None)
     lowered = reason.lower()
-    if code in FULL or "full" in lowered or "too large" in lowered:
+    # torch.save reports a short write as "unexpected pos …" with no errno: the disk or a file-size limit refused it.
+    if code in FULL or any(word in lowered for word in ("full", "too large", "unexpected pos")):
         advice = f"free space on the disk that holds {run_dir.parent} ({_free_space(run_dir.parent)})"
     elif code in DENIED or "readonly" in lowered or "read-only" in lowered:
         advice = f"make {run_dir} writable"
