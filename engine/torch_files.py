@@ -20,11 +20,10 @@ class Refused(Exception):
 def _reason(error: Exception) -> str:
     """Torch's several-paragraph refusal turned into what the user needs to know."""
     text = str(error)
-    if "Weights only load failed" in text:
-        found = re.search(r"GLOBAL ([\w.]+)", text)
-        what = f" ({found.group(1)})" if found else ""
-        return f"it holds Python objects{what}, not only tensors and plain data, so it was not loaded"
-    if "central directory" in text or "zip archive" in text:
+    found = re.search(r"GLOBAL ([\w.]+)", text)
+    if found:
+        return f"it holds Python objects ({found.group(1)}), not only tensors and plain data, so it was not loaded"
+    if "Weights only load failed" in text or "zip archive" in text or "central directory" in text or isinstance(error, EOFError):
         return "it is truncated or not a PyTorch file"
     return first_line(error)
 
