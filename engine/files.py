@@ -11,6 +11,9 @@ KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (st
          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
 
 
+CHUNK = 1024**2
+
+
 class NotARegularFile(OSError):
     """The path names something other than a regular file; the message says what it is."""
 
@@ -40,8 +43,12 @@ def open_regular(path: Path | str) -> BinaryIO:
 
 def read_limited(path: Path | str, limit: int) -> bytes:
     """The bytes of the regular file ``path``; TooLarge when it holds more than ``limit`` (nothing more is read)."""
+    chunks, total = [], 0
     with open_regular(path) as handle:
-        data = handle.read(limit + 1)
-    if len(data) > limit:
+        # In blocks: read(limit) would reserve the whole limit even for a small file.
+        while total <= limit and (chunk := handle.read(min(CHUNK, limit + 1 - total))):
+            chunks.append(chunk)
+            total += len(chunk)
+    if total > limit:
         raise TooLarge(f"holds more than {limit:,} bytes")
-    return data
+    return b"".join(chunks)
