@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import math
 import sys
 from pathlib import Path
@@ -15,7 +14,6 @@ from ..resume import prepare_resume
 from ..store.paths import runs_root
 from ..store.reader import find_run, list_runs, meta_object, read_epochs, read_meta, read_steps, read_table, run_info
 from ..store.writer import RunStore
-from ..text import printable
 from ..training.job import TrainingJob
 from .common import cache_dir, say
 from .fault_policy import add_fault_options
@@ -67,7 +65,7 @@ def show_command(args: argparse.Namespace) -> int:
     """A run's summary, or its steps as CSV."""
     run_dir = find_run(runs_root(args.runs_dir), args.run)
     if args.csv:
-        write_steps_csv(run_dir, _groups(read_meta(run_dir)))
+        write_steps_csv(run_dir)
         return 0
     info, meta = run_info(run_dir), read_meta(run_dir)
     config = meta_object(meta, "config")
@@ -87,25 +85,14 @@ def show_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _groups(meta: dict[str, str]) -> list[str]:
-    """The parameter group names the run recorded (["lr"] when the entry is missing or damaged)."""
-    try:
-        groups = json.loads(meta.get("groups") or "[]")
-    except (ValueError, RecursionError):
-        groups = []
-    return [printable(str(g)) for g in groups] if isinstance(groups, list) and groups else ["lr"]
-
-
-def write_steps_csv(run_dir: Path, groups: list[str]) -> None:
-    """Per-step metrics on stdout (a damaged row is written with nan and counted in a warning)."""
+def write_steps_csv(run_dir: Path) -> None:
+    """Per-step metrics on stdout: one LR column per parameter group, named after it (a damaged row reads nan)."""
     steps = read_steps(run_dir)
-    if steps["lrs"].shape[1] != len(groups):
-        groups = [f"group{i}" for i in range(steps["lrs"].shape[1])]
     damaged = int(np.isnan(steps["lrs"]).all(axis=1).sum())
     if damaged:
         say(f"warning: {damaged} steps have damaged LR cells in {run_dir / 'run.sqlite'}; they are written as nan")
     writer = csv.writer(sys.stdout)
-    writer.writerow(["step", "epoch", "loss", *[f"lr_{g}" for g in groups], "momentum"])
+    writer.writerow(["step", "epoch", "loss", *[f"lr_{g}" for g in steps["groups"]], "momentum"])
     for i in range(len(steps["step"])):
         writer.writerow([int(steps["step"][i]), f"{steps['epoch'][i]:.6g}", repr(float(steps["loss"][i])),
                          *[repr(float(v)) for v in steps["lrs"][i]], repr(float(steps["momentum"][i]))])

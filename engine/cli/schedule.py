@@ -11,6 +11,7 @@ import numpy as np
 
 from ..schedules.chart import line_chart
 from ..schedules.describe import describe_schedule
+from ..schedules.groups import describe_groups
 from ..schedules.sampling import plot_steps
 from ..text import printable
 from .common import CliError, say
@@ -54,6 +55,12 @@ def _listed(items: list, line, what: str) -> None:
         print(f"… and {len(items) - SHOWN:,} more {what} (`lrscope schedule csv` prints every step)")
 
 
+def _group_lrs(loaded, timeline, steps: np.ndarray) -> dict[str, np.ndarray]:
+    """The LR of each group per step, by name: the model's groups when the file names them, else the file's own."""
+    names = loaded.group_names or timeline.group_names
+    return dict(zip(names, timeline.group_lrs(steps, names).T))
+
+
 def show_command(args: argparse.Namespace) -> int:
     """Print what the file holds."""
     loaded = read_schedule(args.file)
@@ -67,8 +74,9 @@ def show_command(args: argparse.Namespace) -> int:
         print(f"context     {context.get('model')} / {optimizer.get('name')} momentum {optimizer.get('momentum')}, "
               f"batch {context.get('batch_size')}, {context.get('steps_per_epoch')} steps per epoch")
     print(f"length      {timeline.total_steps} steps")
-    print(f"groups      {', '.join(f'{printable(n)} ×{m:g}' for n, m in timeline.multipliers)}")
-    _listed(timeline.pieces, lambda p: f"from step {p.start:<7} {describe_schedule(p.schedule)}", "pieces")
+    print(f"groups      {', '.join(printable(n) for n in loaded.group_names or timeline.group_names)}")
+    _listed(timeline.pieces, lambda p: f"from step {p.start:<7} {describe_schedule(p.schedule)}; {printable(describe_groups(p.groups))}",
+            "pieces")
     _listed(loaded.edits, lambda e: f"edit at step {e.get('step')} ({e.get('reason')}): {str(e.get('summary'))[:200]}", "edits")
     recommended = (loaded.range_test or {}).get("recommended") or {}
     if "constant_lr" in recommended and "one_cycle_max_lr" in recommended:
@@ -80,15 +88,15 @@ def show_command(args: argparse.Namespace) -> int:
 
 def csv_command(args: argparse.Namespace) -> int:
     """step, lr_<group>..., momentum on stdout, computed and written a block of steps at a time."""
-    _, timeline = _timeline(args)
+    loaded, timeline = _timeline(args)
     writer = csv.writer(sys.stdout)
-    writer.writerow(["step", *[f"lr_{printable(name)}" for name in timeline.group_names], "momentum"])
-    multipliers = [m for _, m in timeline.multipliers]
+    names = loaded.group_names or timeline.group_names
+    writer.writerow(["step", *[f"lr_{printable(name)}" for name in names], "momentum"])
     for first in range(0, timeline.total_steps, CSV_BLOCK):
         steps = np.arange(first, min(first + CSV_BLOCK, timeline.total_steps))
-        lrs, momenta = timeline.lrs(steps).tolist(), timeline.momenta(steps).tolist()
-        writer.writerows([step, *[repr(lr * m) for m in multipliers], "" if momentum != momentum else repr(momentum)]
-                         for step, lr, momentum in zip(steps.tolist(), lrs, momenta))
+        lrs, momenta = timeline.group_lrs(steps, names).tolist(), timeline.momenta(steps).tolist()
+        writer.writerows([step, *map(repr, row), "" if momentum != momentum else repr(momentum)]
+                         for step, row, momentum in zip(steps.tolist(), lrs, momenta))
     return 0
 
 
@@ -96,8 +104,7 @@ def plot_command(args: argparse.Namespace) -> int:
     """A PNG of the LR per group against the step, drawn from a bounded number of well-placed steps."""
     loaded, timeline = _timeline(args)
     steps = plot_steps(timeline)
-    base = timeline.lrs(steps)
-    series = {f"lr {printable(name)}": base * m for name, m in timeline.multipliers}
+    series = {f"lr {printable(name)}": lrs for name, lrs in _group_lrs(loaded, timeline, steps).items()}
     name = (loaded.dataset or {}).get("name", "?")
     try:
         line_chart(args.output, steps, series, title=f"LR schedule tuned on {name}", xlabel="step", ylabel="learning rate", log_y=True)

@@ -1,7 +1,7 @@
 """Where to look at a timeline: a bounded number of steps that draw it exactly to the eye.
 
-A timeline is smooth between segment and piece boundaries, so an even grid plus the steps on both
-sides of every boundary shows every jump where it is, however long the run.
+A timeline is smooth between segment and piece boundaries (and the ends of freeze spans), so an even
+grid plus the steps on both sides of every boundary shows every jump where it is, however long the run.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ MAX_EDGES = 8192
 
 
 def boundaries(timeline: Timeline) -> np.ndarray:
-    """The global steps where a piece or a segment begins (sorted)."""
+    """The global steps where a piece or a segment begins, or a group's freeze ends (sorted)."""
     starts = []
     for piece, following in zip(timeline.pieces, [*timeline.pieces[1:], None]):
         end = following.start if following is not None else timeline.total_steps
-        segment_starts = piece.origin + piece.schedule.starts
-        starts.append(segment_starts[(segment_starts > piece.start) & (segment_starts < end)])
+        inner = np.concatenate([piece.origin + piece.schedule.starts, [g.frozen_until for g in piece.groups]])
+        starts.append(inner[(inner > piece.start) & (inner < end)])
         starts.append(np.array([piece.start]))
-    return np.unique(np.concatenate(starts))
+    return np.unique(np.concatenate(starts)).astype(np.int64)
 
 
 def plot_steps(timeline: Timeline, grid: int = GRID, max_edges: int = MAX_EDGES) -> np.ndarray:

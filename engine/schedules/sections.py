@@ -143,7 +143,7 @@ DATASET = record({
     "channels": whole, "mean": _counts, "std": _counts,
 })
 CONTEXT = record({
-    "model": string, "batch_size": whole, "steps_per_epoch": whole, "total_steps": whole, "epochs": whole,
+    "model": string, "groups": maybe(items(string, 64)), "batch_size": whole, "steps_per_epoch": whole, "total_steps": whole, "epochs": whole,
     "augment": string, "seed": whole,
     "optimizer": record({"name": string, "lr": number, "momentum": number, "nesterov": flag, "weight_decay": number}),
 })

@@ -163,21 +163,35 @@ def find_run(root: Path, name: str) -> Path:
 
 
 def read_steps(run_dir: Path) -> dict[str, np.ndarray]:
-    """Per-step arrays: step, epoch, loss, lrs (steps x groups), momentum; a damaged cell reads as NaN."""
+    """Per-step arrays: step, epoch, loss, lrs (steps x groups), momentum; and ``groups``, the LR columns' names.
+
+    A damaged cell reads as NaN (and a row of damaged LRs as all NaN)."""
     try:
         with _open(run_dir) as db:
             rows = db.execute("SELECT step, epoch, loss, lrs, momentum FROM steps WHERE typeof(step) = 'integer' ORDER BY step").fetchall()
+            meta = dict(db.execute("SELECT key, value FROM meta WHERE key = 'groups'").fetchall())
     except sqlite3.Error as error:
         raise RunStoreError(f"{run_dir}: the run's steps cannot be read ({first_line(error)})") from None
     lrs = [_lr_list(r[3]) for r in rows]
-    width = Counter(len(x) for x in lrs if x).most_common(1)[0][0] if any(lrs) else 1
+    groups = _group_names(meta.get("groups"))
+    width = Counter(len(x) for x in lrs if x).most_common(1)[0][0] if any(lrs) else (len(groups) or 1)
     return {
+        "groups": groups if len(groups) == width else tuple(f"group{i}" for i in range(width)),
         "step": np.array([r[0] for r in rows], dtype=np.int64),
         "epoch": np.array([_number(r[1]) for r in rows], dtype=float),
         "loss": np.array([_number(r[2]) for r in rows], dtype=float),
         "lrs": np.array([x if len(x) == width else [np.nan] * width for x in lrs], dtype=float).reshape(len(rows), width),
         "momentum": np.array([_number(r[4]) for r in rows], dtype=float),
     }
+
+
+def _group_names(cell) -> tuple[str, ...]:
+    """The parameter group names a run recorded (none when the entry is missing or damaged)."""
+    try:
+        names = json.loads(cell) if isinstance(cell, str) else []
+    except (ValueError, RecursionError):
+        names = []
+    return tuple(printable(str(n)) for n in names) if isinstance(names, list) else ()
 
 
 def _number(value) -> float:
