@@ -19,6 +19,7 @@ from test_schedule_file import document as base_document
 from engine.cli import run_cli
 from engine.errors import ScheduleFileError
 from engine.schedules import Constant, Schedule, Timeline, load_schedule, parse_schedule
+from engine.schedules.groups import GroupSetting
 from engine.schedules.sampling import plot_steps
 from engine.schedules.timeline import Piece
 
@@ -33,7 +34,7 @@ RANGE_TEST = {
 DATASET = {"name": "digits", "root": "/data/digits", "fingerprint": "abc", "classes": ["0", "1"], "class_counts": {"0": 5, "1": 5},
            "image_count": 10, "presplit": False, "image_sizes": {"min": [8, 8], "max": [9, 9]}, "resolution": 8, "channels": 1,
            "mean": [0.3], "std": [0.2]}
-CONTEXT = {"model": "small_cnn", "optimizer": {"name": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": False, "weight_decay": 5e-4},
+CONTEXT = {"model": "small_cnn", "groups": ["stem", "stage1", "head"], "optimizer": {"name": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": False, "weight_decay": 5e-4},
            "batch_size": 64, "steps_per_epoch": 22, "total_steps": 100, "epochs": 5, "augment": "shift", "seed": 0}
 
 
@@ -100,7 +101,8 @@ def test_at_most_the_limit_is_read(tmp_path, monkeypatch):
 
 def billion_step_file(tmp_path):
     data = base_document()
-    data["timeline"] = [{"start": 0, "origin": 0, "segments": [{"kind": "cosine", "steps": 10**9, "start_lr": 0.1, "end_lr": 0.0}]}]
+    data["timeline"] = [{"start": 0, "origin": 0, "groups": [{"name": "all", "multiplier": 1.0, "frozen_until": 0}],
+                         "segments": [{"kind": "cosine", "steps": 10**9, "start_lr": 0.1, "end_lr": 0.0}]}]
     del data["total_steps"]
     path = tmp_path / "long.json"
     path.write_text(json.dumps(data))
@@ -150,10 +152,11 @@ def test_a_billion_step_schedule_plots_from_a_bounded_number_of_points(tmp_path,
 
 def test_plot_points_keep_both_sides_of_every_jump():
     segments = tuple(Constant(steps=10**7, lr=0.1 / (i + 1)) for i in range(5))
-    timeline = Timeline.of(Schedule(segments)).install(Piece(3 * 10**7 + 5, 3 * 10**7 + 5, Schedule((Constant(steps=10**6, lr=0.5),))))
+    frozen = (GroupSetting("all"), GroupSetting("head", frozen_until=3 * 10**7 + 77))
+    timeline = Timeline.of(Schedule(segments)).install(Piece(3 * 10**7 + 5, 3 * 10**7 + 5, Schedule((Constant(steps=10**6, lr=0.5),)), frozen))
     steps = plot_steps(timeline)
     assert len(steps) < 5000 and steps[0] == 0 and steps[-1] == timeline.total_steps - 1
-    for jump in (10**7, 2 * 10**7, 3 * 10**7 + 5):
+    for jump in (10**7, 2 * 10**7, 3 * 10**7 + 5, 3 * 10**7 + 77):  # segment, piece and freeze boundaries
         assert jump - 1 in steps and jump in steps
     short = Timeline.of(Schedule((Constant(steps=500, lr=0.1),)))
     assert np.array_equal(plot_steps(short), np.arange(500))
@@ -212,8 +215,11 @@ def test_train_with_an_oddly_typed_schedule_file(tmp_path, capsys):
     for label in range(2):
         for i in range(10):
             write_image(tmp_path / "d" / str(label) / f"{i}.png", value=40 + 80 * label + i)
+    data = odd(ODD_FIELDS[:5] + [(("dataset", "mean"), ["a"])])
+    for piece in data["timeline"]:  # groups the small CNN has
+        piece["groups"] = [{"name": "all", "multiplier": 1.0, "frozen_until": 0}]
     file = tmp_path / "odd.json"
-    file.write_text(json.dumps(odd(ODD_FIELDS[:5] + [(("dataset", "mean"), ["a"])])))
+    file.write_text(json.dumps(data))
     code, out, err = cli(capsys, "train", "--data", tmp_path / "d", "--image-size", "8", "--epochs", "1", "--batch-size", "8",
                          "--schedule", file, "--accept-mismatch", "--json", "--runs-dir", tmp_path / "runs")
     assert code == 0, err
@@ -265,7 +271,9 @@ def read_like_every_command(path, tmp_path, capsys, dataset):
     """Run every reader of schedule files on ``path``; each must succeed or give a one-line error."""
     from types import SimpleNamespace
 
+    from engine.cli.schedule import _names
     from engine.cli.setup import run_schedule_for
+    from engine.schedules.groups import GroupMismatch
     from engine.training.plan import Plan
     from gui.schedule_io import read_schedule
 
@@ -277,12 +285,18 @@ def read_like_every_command(path, tmp_path, capsys, dataset):
     for args in (["show", path], ["csv", path, *steps], ["plot", path, "-o", tmp_path / "f.png"]):
         code, _, err = cli(capsys, "schedule", *args)
         assert code in (0, 2) and "Traceback" not in err, err
-        assert (code == 0) == (loaded is not None) and (code == 0 or one_line_error(err)), err
+        # A file that loads can still be refused by a command (pieces that drive disjoint groups): in one line.
+        assert (code == 0 or one_line_error(err)) and (loaded is not None or code == 2), err
     if loaded is None:
         return
     config = SimpleNamespace(epochs=2, batch_size=4, momentum=0.9)
     run_schedule = run_schedule_for(SimpleNamespace(schedule=path, accept_mismatch=True), config, dataset)
-    assert np.isfinite(Plan(run_schedule.timeline, 0.9).at(0)[0]).all()
+    try:
+        plan = Plan(run_schedule.timeline, _names(loaded, run_schedule.timeline), 0.9)
+    except GroupMismatch as error:  # the job refuses it the same way: one line, exit 2
+        assert "\n" not in str(error)
+    else:
+        assert all(np.isfinite(lr) for lr in plan.at(0).lrs.values())
     window, differences = read_schedule(path, dataset)
     timeline = window.for_run(40)
     assert timeline.pieces[-1].schedule.segments and all(isinstance(line, str) for line in differences)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..schedules.chart import line_chart
 from ..schedules.describe import describe_schedule
-from ..schedules.groups import describe_groups
+from ..schedules.groups import ALL, describe_groups
 from ..schedules.sampling import plot_steps
 from ..text import printable
 from .common import CliError, say
@@ -55,9 +55,16 @@ def _listed(items: list, line, what: str) -> None:
         print(f"… and {len(items) - SHOWN:,} more {what} (`lrscope schedule csv` prints every step)")
 
 
+def _names(loaded, timeline) -> tuple[str, ...]:
+    """The model's groups when the file names them, else the groups its pieces name ('all' only if none is named:
+    a piece that names every group without 'all' could not say what 'all' is)."""
+    named = tuple(n for n in timeline.group_names if n != ALL)
+    return loaded.group_names or named or (ALL,)
+
+
 def _group_lrs(loaded, timeline, steps: np.ndarray) -> dict[str, np.ndarray]:
-    """The LR of each group per step, by name: the model's groups when the file names them, else the file's own."""
-    names = loaded.group_names or timeline.group_names
+    """The LR of each group per step, by name."""
+    names = _names(loaded, timeline)
     return dict(zip(names, timeline.group_lrs(steps, names).T))
 
 
@@ -74,7 +81,7 @@ def show_command(args: argparse.Namespace) -> int:
         print(f"context     {context.get('model')} / {optimizer.get('name')} momentum {optimizer.get('momentum')}, "
               f"batch {context.get('batch_size')}, {context.get('steps_per_epoch')} steps per epoch")
     print(f"length      {timeline.total_steps} steps")
-    print(f"groups      {', '.join(printable(n) for n in loaded.group_names or timeline.group_names)}")
+    print(f"groups      {', '.join(printable(n) for n in _names(loaded, timeline))}")
     _listed(timeline.pieces, lambda p: f"from step {p.start:<7} {describe_schedule(p.schedule)}; {printable(describe_groups(p.groups))}",
             "pieces")
     _listed(loaded.edits, lambda e: f"edit at step {e.get('step')} ({e.get('reason')}): {str(e.get('summary'))[:200]}", "edits")
@@ -90,7 +97,7 @@ def csv_command(args: argparse.Namespace) -> int:
     """step, lr_<group>..., momentum on stdout, computed and written a block of steps at a time."""
     loaded, timeline = _timeline(args)
     writer = csv.writer(sys.stdout)
-    names = loaded.group_names or timeline.group_names
+    names = _names(loaded, timeline)
     writer.writerow(["step", *[f"lr_{printable(name)}" for name in names], "momentum"])
     for first in range(0, timeline.total_steps, CSV_BLOCK):
         steps = np.arange(first, min(first + CSV_BLOCK, timeline.total_steps))

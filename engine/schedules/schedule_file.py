@@ -15,6 +15,7 @@ from ..errors import ScheduleFileError
 from ..files import NotARegularFile, TooLarge, read_limited
 from .codec import check_type, fail, timeline_from_dict, timeline_to_dict
 from .edits import RunSchedule
+from .groups import GroupMismatch
 from .history_codec import record_to_dict
 from .sections import CONTEXT, DATASET, EDIT, METRICS, RANGE_TEST, items, section, string
 from .timeline import Timeline
@@ -118,6 +119,18 @@ def load_schedule(path: Path | str) -> ScheduleFile:
         raise ScheduleFileError(f"{path}: {error}") from None
 
 
+def _context(data: dict, timeline: Timeline, warn) -> dict | None:
+    """The context section; its model groups are kept only if the timeline drives exactly them."""
+    context = section(data, "context", CONTEXT, warn)
+    if context and context.get("groups"):
+        try:
+            timeline.check_groups(tuple(context["groups"]))
+        except GroupMismatch as error:
+            warn(f"context.groups: {error}; ignored")
+            del context["groups"]
+    return context
+
+
 def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not allowed (numbers must be finite)")
 
@@ -161,7 +174,7 @@ def document_from_data(data: Any) -> ScheduleFile:
     return ScheduleFile(
         timeline=timeline,
         dataset=section(data, "dataset", DATASET, warnings.append),
-        context=section(data, "context", CONTEXT, warnings.append),
+        context=_context(data, timeline, warnings.append),
         range_test=section(data, "range_test", RANGE_TEST, warnings.append),
         edits=section(data, "edits", items(EDIT, MAX_EDITS), warnings.append) or [],
         metrics=section(data, "metrics", METRICS, warnings.append),
