@@ -48,7 +48,8 @@ def list_command(args: argparse.Namespace) -> int:
     """One line per run."""
     root = runs_root(args.runs_dir)
     runs, problems = list_runs(root)
-    for problem in problems:
+    shown = {r.problem for r in runs}  # a damaged run's reason is printed under its line
+    for problem in (p for p in problems if p not in shown):
         say(f"warning: {problem}")
     if not runs:
         say(f"no runs under {root}")
