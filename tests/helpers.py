@@ -92,3 +92,15 @@ def paused_at(job, events, timeout=60.0):
     job.send(Pause())
     events.wait_for(lambda ev: ev.states()[-1:] == ["paused"], timeout)
     return job.step
+
+
+def cli(capsys, *args):
+    """Run the command line in this process: (exit status, stdout, stderr); argparse's exits count too."""
+    from engine.cli import run_cli
+
+    try:
+        code = run_cli([str(a) for a in args])
+    except SystemExit as exit_:
+        code = exit_.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err

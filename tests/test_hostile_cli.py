@@ -11,8 +11,8 @@ import sys
 
 import pytest
 import torch
-from helpers import ROOT, write_image
-from test_hostile_schedule import cli, deadline, one_line_error
+from helpers import ROOT, cli, write_image
+from test_hostile_schedule import deadline, one_line_error
 
 from engine.cli.fault_policy import FaultPolicy
 from engine.commands import RollBack, Stop

@@ -12,8 +12,10 @@ from contextlib import contextmanager
 
 import numpy as np
 import pytest
+from helpers import cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_schedule_file import _paths
 from test_schedule_file import document as base_document
 
 from engine.cli import run_cli
@@ -58,15 +60,6 @@ def deadline(seconds):
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
-
-
-def cli(capsys, *args):
-    try:
-        code = run_cli([str(a) for a in args])
-    except SystemExit as exit_:
-        code = exit_.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def one_line_error(err):
@@ -232,16 +225,6 @@ def test_a_total_steps_of_the_wrong_type_says_so():
     data["total_steps"] = str(data["total_steps"])
     with pytest.raises(ScheduleFileError, match="total_steps: must be int, got str"):
         parse_schedule(json.dumps(data))
-
-
-def _paths(value, prefix=()):
-    yield prefix
-    if isinstance(value, dict):
-        for key, child in value.items():
-            yield from _paths(child, (*prefix, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            yield from _paths(child, (*prefix, index))
 
 
 FULL = full_document()

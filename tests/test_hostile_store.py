@@ -12,11 +12,10 @@ import sys
 import numpy as np
 import pytest
 import torch
-from helpers import ROOT, Events, tiny_config, write_image
+from helpers import ROOT, Events, cli, tiny_config, write_image
 
-from engine.cli import run_cli
 from engine.errors import RunStoreError
-from engine.events import CheckpointSaved, StoreFailed, StoreRecovered
+from engine.events import CheckpointSaved, EventBus, StoreFailed, StoreRecovered
 from engine.store import RunStore, load_latest_checkpoint, read_meta, read_steps
 from engine.store.checkpoint_shape import structure_problem
 from engine.store.lock import RunInUse, RunLock
@@ -35,15 +34,6 @@ def tiny(tmp_path):
 def train_args(data, runs, *extra):
     return ["train", "--data", str(data), "--image-size", "8", "--batch-size", "4", "--epochs", "2", "--no-cache",
             "--runs-dir", str(runs), "--json", *map(str, extra)]
-
-
-def cli(capsys, *args):
-    try:
-        code = run_cli([str(a) for a in args])
-    except SystemExit as exit_:
-        code = exit_.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def the_run(runs):
@@ -84,12 +74,11 @@ def test_a_store_that_fails_keeps_a_prefix_of_its_queue_and_recovers_without_los
     from engine.store import writer
 
     monkeypatch.setattr(writer, "RETRY_SECONDS", 0.0)
-    job = TrainingJob(tiny_config(epochs=1), digits16)
-    events = Events()
-    job.bus.subscribe(events)
-    store = RunStore.create(tmp_path, job.config.to_dict(), digits16.summary.to_dict(), emit=job.bus.emit)
-    job.store = store
-    job.bus.subscribe(store.on_event)
+    config, bus, events = tiny_config(epochs=1, checkpoint_every=5), EventBus(), Events()
+    bus.subscribe(events)
+    store = RunStore.create(tmp_path, config.to_dict(), digits16.summary.to_dict(), emit=bus.emit)
+    bus.subscribe(store.on_event)
+    job = TrainingJob(config, digits16, bus=bus, store=store)
     real, calls = writer.write_checkpoint, []
 
     def flaky(run_dir, payload, step):
@@ -99,7 +88,6 @@ def test_a_store_that_fails_keeps_a_prefix_of_its_queue_and_recovers_without_los
         return real(run_dir, payload, step)
 
     monkeypatch.setattr(writer, "write_checkpoint", flaky)
-    job.config.checkpoint_every = 5
     assert job.run().state == "finished"
     store.close()
     assert len(events.of(StoreFailed)) == 1 and len(events.of(StoreRecovered)) == 1
@@ -138,12 +126,11 @@ def test_a_run_is_resumable_from_its_first_step_and_checkpoints_on_time(tiny, tm
     from engine.data.dataset import prepare_configured
 
     config = tiny_config(data=str(tiny), image_size=8, batch_size=4, epochs=1, checkpoint_seconds=1e-9)
-    dataset = prepare_configured(config)
+    dataset, events = prepare_configured(config), Events()
     job = TrainingJob(config, dataset)
-    events = Events()
     job.bus.subscribe(events)
     store = RunStore.create(tmp_path, config.to_dict(), dataset.summary.to_dict(), emit=job.bus.emit)
-    job.store = store
+    job.store = store  # given after the job is built, as the CLI and the window do
     job.bus.subscribe(store.on_event)
     job.run()
     store.close()
@@ -253,7 +240,10 @@ def without(payload, *path):
     (lambda p: p.update(run_schedule="{"), "schedule or metrics cannot be read"),
     (lambda p: p.update(run_schedule=json.dumps({"timeline": []})), "schedule or metrics cannot be read"),
     (lambda p: p.update(metrics='["x"]'), "metrics are not numbers"),
-    (lambda p: p.update(version=2), "format version is 2"),
+    (lambda p: p.update(version=3), "format version is 3"),
+    (lambda p: p.update(handlers='[1]'), "handlers' states are not an object"),
+    (lambda p: p.update(handlers='{"plateau": 5}'), "plateau rule's) is not an object"),
+    (lambda p: without(p, "handlers"), "handlers or metrics field is missing"),
 ])
 def test_checkpoints_with_the_right_tag_and_the_wrong_content_are_refused(digits16, damage, reason):
     """Case 11: a checkpoint missing `state` or `model` gave a KeyError traceback on resume."""

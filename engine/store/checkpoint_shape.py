@@ -16,7 +16,8 @@ from ..errors import ScheduleFileError
 from ..schedules.history_codec import run_schedule_from_dict
 
 FORMAT = "lrscope.checkpoint"
-VERSION = 1
+# 2 keeps the handlers' states under "handlers"; 1 kept the plateau rule's under "plateau" (engine/training/checkpoint.py)
+VERSIONS = {1: "plateau", 2: "handlers"}
 
 
 def _is(value: Any, kind: type) -> bool:
@@ -40,16 +41,19 @@ def _state_problem(state: Any) -> str | None:
     return None
 
 
-def _json_problem(payload: dict) -> str | None:
+def _json_problem(payload: dict, handlers_key: str) -> str | None:
     try:
         run_schedule_from_dict(json.loads(payload["run_schedule"]))
-        metrics, plateau = json.loads(payload["metrics"]), json.loads(payload["plateau"])
+        metrics, handlers = json.loads(payload["metrics"]), json.loads(payload[handlers_key])
     except (ValueError, RecursionError, ScheduleFileError) as error:
         return f"its schedule or metrics cannot be read ({str(error)[:120]})"
     if not isinstance(metrics, dict) or not all(_is(v, float) or _is(v, int) for v in metrics.values()):
         return "its metrics are not numbers"
-    if plateau is not None and not isinstance(plateau, dict):
-        return "its plateau state is not an object"
+    if handlers_key == "handlers" and not isinstance(handlers, dict):
+        return "its handlers' states are not an object"
+    states = handlers.values() if handlers_key == "handlers" else [handlers]
+    if not all(state is None or isinstance(state, dict) for state in states):
+        return "a handler's state (the plateau rule's) is not an object"
     return None
 
 
@@ -57,10 +61,12 @@ def structure_problem(payload: Any) -> str | None:
     """Why ``payload`` is not a usable checkpoint, or None when every field has its type."""
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         return "it is not an lrscope checkpoint"
-    if payload.get("version") != VERSION or not _is(payload.get("version"), int):
-        return f"its format version is {str(payload.get('version'))[:20]}, this lrscope reads {VERSION}"
+    version = payload.get("version")
+    if not _is(version, int) or version not in VERSIONS:
+        return f"its format version is {str(version)[:20]}, this lrscope reads {', '.join(map(str, VERSIONS))}"
     if not _is(payload.get("step"), int) or payload["step"] < 0 or not isinstance(payload.get("epoch_end_pending"), bool):
         return "its step is missing or not a whole number"
-    if not all(isinstance(payload.get(key), str) for key in ("run_schedule", "plateau", "metrics")):
-        return "its schedule, plateau or metrics field is missing"
-    return _state_problem(payload["state"] if "state" in payload else None) or _json_problem(payload)
+    handlers_key = VERSIONS[version]
+    if not all(isinstance(payload.get(key), str) for key in ("run_schedule", handlers_key, "metrics")):
+        return f"its schedule, {handlers_key} or metrics field is missing"
+    return _state_problem(payload["state"] if "state" in payload else None) or _json_problem(payload, handlers_key)
