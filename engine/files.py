@@ -32,13 +32,32 @@ def open_regular(path: Path | str) -> BinaryIO:
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            kind = next((name for test, name in KINDS if test(mode)), "not a regular file")
-            raise NotARegularFile(f"is {kind}, not a regular file")
+            raise NotARegularFile(f"is {_kind(mode)}, not a regular file")
         os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
         raise
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in KINDS if test(mode)), "not a regular file")
+
+
+def refuse_unless_regular_or_absent(path: Path | str) -> None:
+    """NotARegularFile when ``path`` exists as anything but a regular file, a symbolic link included.
+
+    For a file about to be written in a folder that came from elsewhere: writing through a link
+    would change the file it points to.
+    """
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(mode):
+        raise NotARegularFile("is a symbolic link, not a regular file")
+    if not stat.S_ISREG(mode):
+        raise NotARegularFile(f"is {_kind(mode)}, not a regular file")
 
 
 def read_limited(path: Path | str, limit: int) -> bytes:

@@ -173,6 +173,7 @@ def _runs(base, data):
 
     damaged("garbage_db", lambda run_dir: (run_dir / "run.sqlite").write_bytes(b"not a database" * 100))
     damaged("db_is_a_folder", lambda run_dir: ((run_dir / "run.sqlite").unlink(), (run_dir / "run.sqlite").mkdir()))
+    damaged("db_is_a_fifo", lambda run_dir: ((run_dir / "run.sqlite").unlink(), os.mkfifo(run_dir / "run.sqlite")))
     damaged("meta_only", sql("DROP TABLE steps; DROP TABLE epochs; DROP TABLE edits; DROP TABLE events; DROP TABLE range_tests;"))
     damaged("bad_meta", sql("UPDATE meta SET value = '[1, 2' WHERE key IN ('config', 'dataset', 'groups');"
                             "UPDATE meta SET value = 'soon' WHERE key IN ('created', 'total_steps', 'pid');"))
@@ -182,6 +183,7 @@ def _runs(base, data):
     damaged("code_in_checkpoints", every_checkpoint(lambda p: torch.save({"format": "lrscope.checkpoint", "x": os.system}, p)))
     damaged("hollow_checkpoints", every_checkpoint(lambda p: torch.save({"format": "lrscope.checkpoint", "step": 1}, p)))
     damaged("fifo_checkpoints", every_checkpoint(lambda p: (p.unlink(), os.mkfifo(p))))
+    damaged("lock_link", lambda run_dir: ((run_dir / "lock").unlink(missing_ok=True), os.symlink(run_dir / "config.json", run_dir / "lock")))
     damaged("finished", sql("UPDATE meta SET value = 'finished' WHERE key = 'state';"))
     damaged("dataset_changed", lambda run_dir: (run_dir / "config.json").write_text(
         (run_dir / "config.json").read_text().replace(dataset.summary.fingerprint, "0000000000000000")))
@@ -192,8 +194,8 @@ DATASETS = ["missing", "a_file", "a_fifo", "empty", "one_class", "train_only", "
             "all_corrupt", "one_each", "loose_images"]
 SCHEDULES = ["fifo", "device", "folder", "missing", "sparse_huge", "binary", "not_json", "wrong_format", "steps_as_text",
              "nan", "deep", "negative_lr", "huge_number"]
-RUNS = ["garbage_db", "db_is_a_folder", "meta_only", "bad_meta", "config_fifo", "config_wrong", "no_checkpoints",
-        "code_in_checkpoints", "hollow_checkpoints", "fifo_checkpoints", "finished", "dataset_changed"]
+RUNS = ["garbage_db", "db_is_a_folder", "db_is_a_fifo", "meta_only", "bad_meta", "config_fifo", "config_wrong", "no_checkpoints",
+        "code_in_checkpoints", "hollow_checkpoints", "fifo_checkpoints", "lock_link", "finished", "dataset_changed"]
 
 
 def commands_on(name, paths, tmp):
@@ -209,9 +211,9 @@ def commands_on(name, paths, tmp):
                 ["train", "--data", paths["good"], *QUICK, "--schedule", schedule, "--accept-mismatch", "--runs-dir", tmp / "runs"]]
     run = paths[f"run_{name}"]
     commands = [["resume", run, "--no-cache"], ["resume", run, "--no-cache", "--json"]]
-    if name in ("garbage_db", "db_is_a_folder", "meta_only", "bad_meta"):
+    if name in ("garbage_db", "db_is_a_folder", "db_is_a_fifo", "meta_only", "bad_meta"):
         commands.append(["show", run])
-    if name in ("garbage_db", "db_is_a_folder", "meta_only"):  # with its steps intact, --csv of bad_meta works
+    if name in ("garbage_db", "db_is_a_folder", "db_is_a_fifo", "meta_only"):  # with its steps intact, --csv of bad_meta works
         commands.append(["show", run, "--csv"])
     return commands
 

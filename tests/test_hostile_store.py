@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 from helpers import ROOT, Events, cli, tiny_config, write_image
+from test_hostile_schedule import deadline
 
 from engine.errors import RunStoreError
 from engine.events import CheckpointSaved, EventBus, StoreFailed, StoreRecovered
@@ -187,6 +188,19 @@ def stopped_run(data, root):
     job.run()
     store.close()
     return store.run_dir
+
+
+@pytest.mark.parametrize("make", [lambda path: os.symlink(path.parent.parent / "precious.txt", path), os.mkfifo, os.mkdir],
+                         ids=["link", "fifo", "folder"])
+def test_a_lock_file_that_is_not_a_plain_file_is_refused_without_writing_through_it(tmp_path, make):
+    """filelock truncates the file it opens: a `lock` linked to another file would have emptied that file."""
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep me")
+    (tmp_path / "run").mkdir()
+    make(tmp_path / "run" / "lock")
+    with deadline(60), pytest.raises(RunStoreError, match=r"lock: is a .*, not a regular file; .* delete this one"):
+        RunLock(tmp_path / "run").acquire()
+    assert precious.read_text() == "keep me"
 
 
 def test_a_second_owner_is_refused_with_the_owners_pid(tiny, tmp_path, capsys):

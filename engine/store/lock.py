@@ -17,6 +17,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from ..errors import RunStoreError
+from ..files import NotARegularFile, read_limited, refuse_unless_regular_or_absent
 
 LOCK_NAME = "lock"
 
@@ -34,8 +35,7 @@ def _write_owner(fd: int) -> None:
 def owner_of(run_dir: Path) -> dict:
     """What the lock file says about its holder ({} when it cannot be read)."""
     try:
-        with open(Path(run_dir) / LOCK_NAME, encoding="utf-8") as handle:
-            owner = json.loads(handle.read(4096))
+        owner = json.loads(read_limited(Path(run_dir) / LOCK_NAME, 4096))
     except (OSError, ValueError):
         return {}
     return owner if isinstance(owner, dict) else {}
@@ -50,6 +50,11 @@ class RunLock:
 
     def acquire(self) -> RunLock:
         """Take the lock; RunInUse names the owner."""
+        path = self.run_dir / LOCK_NAME
+        try:
+            refuse_unless_regular_or_absent(path)  # filelock truncates what it opens: never another file through a link
+        except NotARegularFile as error:
+            raise RunStoreError(f"{path}: {error}; an lrscope lock is a plain file, delete this one and try again") from None
         try:
             self._lock.acquire()
         except Timeout:

@@ -63,8 +63,11 @@ def read_meta(run_dir: Path) -> dict[str, str]:
 @contextlib.contextmanager
 def _open(run_dir: Path) -> Iterator[sqlite3.Connection]:
     """A read-only connection, closed on exit."""
-    if not (Path(run_dir) / DB_NAME).is_file():
+    path = Path(run_dir) / DB_NAME
+    if not path.exists():
         raise RunStoreError(f"{run_dir}: is not an lrscope run (no {DB_NAME})")
+    if not path.is_file():  # a pipe would block the reader; a device never ends
+        raise RunStoreError(f"{run_dir}: its {DB_NAME} is not a regular file (a folder, a pipe or a device)")
     connection = connect(run_dir, readonly=True)
     try:
         yield connection
