@@ -75,7 +75,7 @@ def _number(low: float, high: float, *, integer: bool = False, low_open: bool = 
         kinds = (int,) if integer else (int, float)
         if isinstance(value, bool) or not isinstance(value, kinds):
             return "must be a whole number" if integer else "must be a number"
-        if not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value):  # an int is finite, and math.isfinite(10**400) overflows
             return "must be finite"
         too_low = value <= low if low_open else value < low
         too_high = value >= high if high_open else value > high

@@ -3,6 +3,7 @@ every command on every hostile fixture, each ending at once with status 2 and on
 
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -130,6 +131,7 @@ def hostile(tmp_path_factory):
     schedule("deep", "[" * 100_000 + "]" * 100_000)
     schedule("negative_lr", json.dumps(document()).replace('"lr": 0.01', '"lr": -0.01'))
     schedule("huge_number", json.dumps(document()).replace('"lr": 0.01', '"lr": 1e999'))
+    schedule("huge_integer", json.dumps(document()).replace('"lr": 0.01', '"lr": 1' + "0" * 400))  # overflowed float()
     paths["good_schedule"] = schedules / "good.json"
     paths["good_schedule"].write_text(json.dumps(document()))
     paths.update(_runs(base, good))
@@ -178,6 +180,8 @@ def _runs(base, data):
     damaged("bad_meta", sql("UPDATE meta SET value = '[1, 2' WHERE key IN ('config', 'dataset', 'groups');"
                             "UPDATE meta SET value = 'soon' WHERE key IN ('created', 'total_steps', 'pid');"))
     damaged("config_fifo", lambda run_dir: ((run_dir / "config.json").unlink(), os.mkfifo(run_dir / "config.json")))
+    damaged("config_huge_integer", lambda run_dir: (run_dir / "config.json").write_text(
+        re.sub(r'"lr": [0-9.e-]+', '"lr": 1' + "0" * 400, (run_dir / "config.json").read_text())))
     damaged("config_wrong", lambda run_dir: (run_dir / "config.json").write_text('{"config": {"lr": "fast"}, "dataset": {}}'))
     damaged("no_checkpoints", lambda run_dir: shutil.rmtree(run_dir / "checkpoints"))
     damaged("code_in_checkpoints", every_checkpoint(lambda p: torch.save({"format": "lrscope.checkpoint", "x": os.system}, p)))
@@ -193,8 +197,8 @@ def _runs(base, data):
 DATASETS = ["missing", "a_file", "a_fifo", "empty", "one_class", "train_only", "empty_val", "class_alias", "val_leak",
             "all_corrupt", "one_each", "loose_images"]
 SCHEDULES = ["fifo", "device", "folder", "missing", "sparse_huge", "binary", "not_json", "wrong_format", "steps_as_text",
-             "nan", "deep", "negative_lr", "huge_number"]
-RUNS = ["garbage_db", "db_is_a_folder", "db_is_a_fifo", "meta_only", "bad_meta", "config_fifo", "config_wrong", "no_checkpoints",
+             "nan", "deep", "negative_lr", "huge_number", "huge_integer"]
+RUNS = ["garbage_db", "db_is_a_folder", "db_is_a_fifo", "meta_only", "bad_meta", "config_fifo", "config_huge_integer", "config_wrong", "no_checkpoints",
         "code_in_checkpoints", "hollow_checkpoints", "fifo_checkpoints", "lock_link", "finished", "dataset_changed"]
 
 

@@ -230,7 +230,8 @@ def test_a_total_steps_of_the_wrong_type_says_so():
 FULL = full_document()
 EVERY_PATH = [p for p in _paths(FULL) if p]
 ANY_TYPE = st.one_of(
-    st.none(), st.booleans(), st.integers(-10**20, 10**20), st.floats(allow_nan=False, allow_infinity=False),
+    st.none(), st.booleans(), st.integers(-10**20, 10**20), st.sampled_from([10**400, -(10**19)]),
+    st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=8), st.sampled_from(["\ud800", "\x1b[2J", "a\nb", "", "6", "1e999"]),
     st.lists(st.one_of(st.integers(), st.text(max_size=3), st.none()), max_size=3),
     st.dictionaries(st.text(max_size=4), st.one_of(st.integers(), st.text(max_size=3), st.none()), max_size=3),

@@ -4,6 +4,7 @@ checkpoint, two owners, checkpoints with the wrong content, damaged runs, torch'
 import errno
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -254,6 +255,9 @@ def without(payload, *path):
     (lambda p: p.update(run_schedule="{"), "schedule or metrics cannot be read"),
     (lambda p: p.update(run_schedule=json.dumps({"timeline": []})), "schedule or metrics cannot be read"),
     (lambda p: p.update(metrics='["x"]'), "metrics are not numbers"),
+    (lambda p: p.update(metrics='{"val_loss": 1%s}' % ("0" * 400)), "metrics are not numbers"),
+    (lambda p: p.update(run_schedule=re.sub(r'(lr": )[0-9.e-]+', r"\g<1>1" + "0" * 400, p["run_schedule"], count=1)),
+     "schedule or metrics cannot be read"),  # OverflowError: int too large to convert to float
     (lambda p: p.update(version=3), "format version is 3"),
     (lambda p: p.update(handlers='[1]'), "handlers' states are not an object"),
     (lambda p: p.update(handlers='{"plateau": 5}'), "plateau rule's) is not an object"),
@@ -317,7 +321,8 @@ def damaged_runs(root):
         db.executemany("INSERT INTO meta VALUES (?,?)", [("state", "finished"), ("dataset", '{"name": "digits"}'),
                                                          ("groups", '["backbone", "head"]'), ("total_steps", "2")])
         db.executemany("INSERT INTO steps VALUES (?,?,?,?,?,?,?)",
-                       [(0, 0.0, 2.3, "[0.1, 0.1]", 0.9, 1.0, 0.0), (1, 0.5, 2.1, "not json", 0.9, 1.0, 0.0)])
+                       [(0, 0.0, 2.3, "[0.1, 0.1]", 0.9, 1.0, 0.0), (1, 0.5, 2.1, "not json", 0.9, 1.0, 0.0),
+                        (2, 1.0, 2.0, "[1%s, 0.1]" % ("0" * 400), 0.9, 1.0, 0.0)])
     meta_only = root / "20200101-000001-meta-bbbb"
     meta_only.mkdir()
     with sqlite3.connect(meta_only / "run.sqlite") as db:
@@ -343,6 +348,7 @@ def test_a_bad_cell_in_the_steps_is_written_as_nan_with_a_warning(tmp_path, caps
     good, meta_only, _ = damaged_runs(tmp_path / "runs")
     code, out, err = cli(capsys, "show", good, "--csv")
     assert code == 0 and out.splitlines()[2].split(",")[3:5] == ["nan", "nan"]
+    assert out.splitlines()[3].split(",")[3:5] == ["nan", "0.1"]  # an integer too large for a float
     assert "1 steps have damaged LR cells" in err
     code, _, err = cli(capsys, "show", meta_only)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "damaged" in err

@@ -142,10 +142,17 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def _sane_int(text: str) -> int:
+    # JSON integers have no bound: 10**400 would overflow every float conversion downstream
+    if len(text.lstrip("-")) > 18:
+        raise ValueError(f"the number {text[:12]}… ({len(text.lstrip('-'))} digits) is too large")
+    return int(text)
+
+
 def parse_schedule(text: str) -> ScheduleFile:
     """Validate a schedule document given as JSON text."""
     try:
-        data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float, parse_int=_sane_int)
     except RecursionError:
         raise ScheduleFileError("the JSON is nested too deeply to be a schedule file") from None
     except ValueError as error:

@@ -45,9 +45,9 @@ def _json_problem(payload: dict, handlers_key: str) -> str | None:
     try:
         run_schedule_from_dict(json.loads(payload["run_schedule"]))
         metrics, handlers = json.loads(payload["metrics"]), json.loads(payload[handlers_key])
-    except (ValueError, RecursionError, ScheduleFileError) as error:
+    except (ValueError, ArithmeticError, RecursionError, ScheduleFileError) as error:  # 10**400 overflows a float
         return f"its schedule or metrics cannot be read ({str(error)[:120]})"
-    if not isinstance(metrics, dict) or not all(_is(v, float) or _is(v, int) for v in metrics.values()):
+    if not isinstance(metrics, dict) or not all(_is(v, float) or (_is(v, int) and abs(v) < 10**18) for v in metrics.values()):
         return "its metrics are not numbers"
     if handlers_key == "handlers" and not isinstance(handlers, dict):
         return "its handlers' states are not an object"

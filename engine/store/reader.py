@@ -198,7 +198,13 @@ def _group_names(cell) -> tuple[str, ...]:
 
 
 def _number(value) -> float:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else np.nan
+    """A stored number; NaN when it is not one (or is an integer too large for a float)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return np.nan
+    try:
+        return float(value)
+    except OverflowError:
+        return np.nan
 
 
 def _lr_list(cell) -> list[float]:
