@@ -232,6 +232,8 @@ BAD_OPTIONS = [
     ["train", "--data", "GOOD", "--on-fault", "ignore"],
     ["train", "--data", "GOOD", "--export-schedule", "OUT/no/such/folder/s.json"],
     ["range-test", "--data", "GOOD", "--csv", "OUT/no/such/folder/c.csv"],
+    ["range-test", "--data", "GOOD", "--csv", "FIFO"],  # open() for writing waited for a reader forever
+    ["schedule", "plot", "SCHEDULE", "-o", "FIFO"],
     ["train", "--data", "GOOD", "--weights", "FIFO"],
     ["train", "--data", "GOOD", "--image-size", "8", "--runs-dir", "GOOD/0/0.png"],
     ["show", "no-such-run"],

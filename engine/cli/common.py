@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -98,6 +100,19 @@ def check_writable(path: Path) -> None:
         raise CliError(f"{path}: its folder {folder} does not exist; create it or choose another file")
     if not os.access(folder, os.W_OK) or Path(path).is_dir():
         raise CliError(f"{path}: cannot be written there; choose another file")
+    if _pipe_without_reader(Path(path).expanduser()):
+        raise CliError(f"{path}: is a named pipe (FIFO) that nothing reads, so writing would wait forever; choose a file")
+
+
+def _pipe_without_reader(path: Path) -> bool:
+    """Whether ``path`` is a FIFO with no reader (opening it to write would block until one comes)."""
+    try:
+        if not stat.S_ISFIFO(os.stat(path).st_mode):
+            return False
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))  # ENXIO at once when no one reads
+    except OSError as error:
+        return error.errno == errno.ENXIO
+    return False
 
 
 def say(text: str) -> None:

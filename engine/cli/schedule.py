@@ -14,7 +14,7 @@ from ..schedules.describe import describe_schedule
 from ..schedules.groups import ALL, describe_groups
 from ..schedules.sampling import plot_steps
 from ..text import printable
-from .common import CliError, say
+from .common import CliError, check_writable, say
 from .setup import read_schedule
 
 CSV_BLOCK = 65_536
@@ -109,6 +109,7 @@ def csv_command(args: argparse.Namespace) -> int:
 
 def plot_command(args: argparse.Namespace) -> int:
     """A PNG of the LR per group against the step, drawn from a bounded number of well-placed steps."""
+    check_writable(args.output)
     loaded, timeline = _timeline(args)
     steps = plot_steps(timeline)
     series = {f"lr {printable(name)}": lrs for name, lrs in _group_lrs(loaded, timeline, steps).items()}
