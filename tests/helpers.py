@@ -13,10 +13,15 @@ CAMERA2 = ROOT / "resources" / "datasets" / "digits-camera2"
 
 
 def tiny_config(**changes):
-    """A config that trains in well under a second per epoch on digits16."""
+    """A config that trains in well under a second per epoch on digits16.
+
+    No time-based checkpoints unless a test asks: on a loaded machine one would add checkpoints that
+    tests counting them do not expect.
+    """
     from engine.config import TrainConfig
 
-    values = {"data": str(SAMPLE), "epochs": 1, "batch_size": 64, "image_size": 16, "lr": 0.1, "shape": "cosine"}
+    values = {"data": str(SAMPLE), "epochs": 1, "batch_size": 64, "image_size": 16, "lr": 0.1, "shape": "cosine",
+              "checkpoint_seconds": 0}
     values.update(changes)
     return TrainConfig(**values)
 
