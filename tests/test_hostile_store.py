@@ -98,29 +98,24 @@ def test_a_store_that_fails_keeps_a_prefix_of_its_queue_and_recovers_without_los
 
 
 def test_the_window_path_pauses_on_a_store_failure(digits16, tmp_path, monkeypatch):
-    """The in-process path answers StoreFailed with Pause (the window then shows why)."""
-    from engine.commands import Inbox
+    """The window's own run answers StoreFailed with Pause (the window then shows why)."""
+    from engine.commands import Stop
+    from engine.run import InProcessRun, NewRun
     from engine.store import writer
     from gui.run_controller import RunController
 
-    class Bridge:
-        def __init__(self):
-            self.items = []
-
-        def put(self, item):
-            self.items.append(item)
-            if type(item).__name__ == "StateChanged" and item.state == "paused":
-                inbox.send(__import__("engine.commands", fromlist=["Stop"]).Stop())
-
     monkeypatch.setattr(writer, "write_checkpoint", lambda *a: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full")))
-    bridge = Bridge()
-    controller = RunController.__new__(RunController)
-    controller.bridge = bridge
-    inbox = Inbox()
-    ended = controller._train(tiny_config(epochs=1), digits16, inbox,
-                              lambda emit: RunStore.create(tmp_path, {}, digits16.summary.to_dict(), emit=emit))
-    states = [i.state for i in bridge.items if type(i).__name__ == "StateChanged"]
-    assert "paused" in states and ended.outcome.state == "stopped"
+    run = RunController._own(InProcessRun(NewRun(tiny_config(epochs=1), digits16, None, tmp_path)))
+    states = []
+
+    def watch(event):
+        if type(event).__name__ == "StateChanged":
+            states.append(event.state)
+            if event.state == "paused":
+                run.send(Stop())
+
+    run.subscribe(watch)
+    assert run.run().state == "stopped" and "paused" in states
 
 
 def test_a_run_is_resumable_from_its_first_step_and_checkpoints_on_time(tiny, tmp_path):

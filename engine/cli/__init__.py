@@ -1,4 +1,7 @@
-"""The headless command line: train, range-test, schedule, runs, show, resume."""
+"""The headless command line: train, range-test, schedule, runs, show, resume, watch, ctl.
+
+Building the parser imports no torch: commands that do not train start in a fraction of a second.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from .. import __version__
 from ..errors import LrscopeError, first_line
 from ..store.lock import RunInUse
 from ..text import printable
-from . import range_test, runs, schedule, train
+from . import ctl, range_test, runs, schedule, train, watch
 from .common import INTERRUPTED, RUN_IN_USE, USAGE_ERROR, CliError
 
 
@@ -34,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     range_test.add_parser(commands)
     schedule.add_parser(commands)
     runs.add_parsers(commands)
+    watch.add_parser(commands)
+    ctl.add_parser(commands)
     return parser
 
 

@@ -39,12 +39,15 @@ class RunInfo:
     problem: str = ""
 
 
-def _alive(pid: int) -> bool:
+def process_alive(host: str | None, pid: int) -> bool:
+    """Whether process ``pid`` of ``host`` still runs (assumed when it is another host's)."""
+    if host != socket.gethostname():
+        return True
     if pid <= 0:  # 0 and -1 would ask about the whole process group
         return False
     try:
         os.kill(pid, 0)
-    except (ProcessLookupError, OverflowError):
+    except (ProcessLookupError, OverflowError, ValueError):
         return False
     except PermissionError:
         return True
@@ -55,9 +58,13 @@ def read_meta(run_dir: Path) -> dict[str, str]:
     """The run's meta table; RunStoreError when the database cannot be read."""
     try:
         with _open(run_dir) as db:
-            return {str(k): "" if v is None else str(v) for k, v in db.execute("SELECT key, value FROM meta").fetchall()}
+            return _meta(db)
     except sqlite3.Error as error:
         raise RunStoreError(f"{run_dir}: the run database cannot be read ({first_line(error)})") from None
+
+
+def _meta(db: sqlite3.Connection) -> dict[str, str]:
+    return {str(k): "" if v is None else str(v) for k, v in db.execute("SELECT key, value FROM meta").fetchall()}
 
 
 @contextlib.contextmanager
@@ -78,7 +85,7 @@ def _open(run_dir: Path) -> Iterator[sqlite3.Connection]:
 def effective_state(meta: dict[str, str]) -> str:
     """The stored state, or "interrupted" when a live-looking run's process is gone."""
     state = printable(str(meta.get("state", "unknown")))[:20]
-    if state in LIVE_STATES and meta.get("host") == socket.gethostname() and not _alive(int(meta_number(meta, "pid"))):
+    if state in LIVE_STATES and not process_alive(meta.get("host"), int(meta_number(meta, "pid"))):
         return "interrupted"
     return state
 
@@ -166,15 +173,19 @@ def find_run(root: Path, name: str) -> Path:
 
 
 def read_steps(run_dir: Path) -> dict[str, np.ndarray]:
-    """Per-step arrays: step, epoch, loss, lrs (steps x groups), momentum; and ``groups``, the LR columns' names.
-
-    A damaged cell reads as NaN (and a row of damaged LRs as all NaN)."""
+    """Per-step arrays: step, epoch, loss, lrs (steps x groups), momentum, samples_per_s; and ``groups``, the LR
+    columns' names. A damaged cell reads as NaN (and a row of damaged LRs as all NaN)."""
     try:
         with _open(run_dir) as db:
-            rows = db.execute("SELECT step, epoch, loss, lrs, momentum FROM steps WHERE typeof(step) = 'integer' ORDER BY step").fetchall()
-            meta = dict(db.execute("SELECT key, value FROM meta WHERE key = 'groups'").fetchall())
+            return _steps(db)
     except sqlite3.Error as error:
         raise RunStoreError(f"{run_dir}: the run's steps cannot be read ({first_line(error)})") from None
+
+
+def _steps(db: sqlite3.Connection) -> dict[str, np.ndarray]:
+    rows = db.execute("SELECT step, epoch, loss, lrs, momentum, samples_per_s FROM steps WHERE typeof(step) = 'integer' "
+                      "ORDER BY step").fetchall()
+    meta = dict(db.execute("SELECT key, value FROM meta WHERE key = 'groups'").fetchall())
     lrs = [_lr_list(r[3]) for r in rows]
     groups = _group_names(meta.get("groups"))
     width = Counter(len(x) for x in lrs if x).most_common(1)[0][0] if any(lrs) else (len(groups) or 1)
@@ -185,6 +196,7 @@ def read_steps(run_dir: Path) -> dict[str, np.ndarray]:
         "loss": np.array([_number(r[2]) for r in rows], dtype=float),
         "lrs": np.array([x if len(x) == width else [np.nan] * width for x in lrs], dtype=float).reshape(len(rows), width),
         "momentum": np.array([_number(r[4]) for r in rows], dtype=float),
+        "samples_per_s": np.array([_number(r[5]) for r in rows], dtype=float),
     }
 
 
@@ -220,10 +232,39 @@ def _lr_list(cell) -> list[float]:
 
 def read_epochs(run_dir: Path) -> list[dict]:
     """Per-epoch validation rows (numbers; a damaged cell reads as NaN)."""
-    rows = read_table(run_dir, "SELECT epoch, step, train_loss, val_loss, val_accuracy, seconds FROM epochs "
-                               "WHERE typeof(epoch) = 'integer' AND typeof(step) = 'integer' ORDER BY epoch")
+    try:
+        with _open(run_dir) as db:
+            return _epochs(db)
+    except sqlite3.Error as error:
+        raise RunStoreError(f"{run_dir}: the run database is damaged ({first_line(error)})") from None
+
+
+def _epochs(db: sqlite3.Connection) -> list[dict]:
+    rows = db.execute("SELECT epoch, step, train_loss, val_loss, val_accuracy, seconds FROM epochs "
+                      "WHERE typeof(epoch) = 'integer' AND typeof(step) = 'integer' ORDER BY epoch").fetchall()
     keys = ("epoch", "step", "train_loss", "val_loss", "val_accuracy", "seconds")
     return [dict(zip(keys, (row[0], row[1], *map(_number, row[2:])))) for row in rows]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A run's meta, steps and epochs read in one transaction: a consistent moment of a run being written."""
+
+    meta: dict[str, str]
+    steps: dict[str, np.ndarray]
+    epochs: list[dict]
+
+
+def read_snapshot(run_dir: Path) -> Snapshot:
+    """Meta, steps and epochs as of one commit of the writer (WAL lets this read go on while it writes)."""
+    try:
+        with _open(run_dir) as db:
+            db.execute("BEGIN")
+            snapshot = Snapshot(_meta(db), _steps(db), _epochs(db))
+            db.execute("COMMIT")
+            return snapshot
+    except sqlite3.Error as error:
+        raise RunStoreError(f"{run_dir}: the run database cannot be read ({first_line(error)})") from None
 
 
 def read_table(run_dir: Path, sql: str) -> list[tuple]:

@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -26,8 +27,10 @@ from ..atomic import write_text_atomically
 from ..errors import RunStoreError
 from ..events import (
     CheckpointSaved,
+    CommandApplied,
     EpochEnded,
     Event,
+    EventBus,
     FaultRaised,
     LogLine,
     RangeTestFinished,
@@ -51,6 +54,12 @@ RETRY_SECONDS = 2.0
 _CLOSE = object()
 
 
+@dataclass(frozen=True)
+class _Numbered:
+    seq: int
+    event: Event
+
+
 def _run_id(dataset_name: str) -> str:
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", dataset_name)[:40].strip("-") or "dataset"
     return f"{datetime.now():%Y%m%d-%H%M%S}-{name}-{uuid.uuid4().hex[:4]}"
@@ -68,6 +77,7 @@ class RunStore:
         self.checkpoint_step: int | None = None
         self._retry_at = 0.0
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._session, self._last_seq = "", 0
         self._lock = RunLock(self.run_dir).acquire()
         try:
             self._db = connect(self.run_dir)
@@ -97,6 +107,15 @@ class RunStore:
     def on_event(self, event: Event) -> None:
         """Queue an event for writing (cheap: the thread does the work)."""
         self._queue.put(event)
+
+    def follow(self, bus: EventBus) -> None:
+        """Record ``bus``'s events with their numbers: each commit also stores the number of the last event it
+        holds, so a client joining late reads what is stored and takes the live stream from the next number on."""
+        self._session = bus.session
+        bus.subscribe_numbered(self._on_numbered)
+
+    def _on_numbered(self, seq: int, event: Event) -> None:
+        self._queue.put(_Numbered(seq, event))
 
     def save_checkpoint(self, payload: dict, step: int) -> None:
         """Queue a checkpoint (its tensors are already CPU copies)."""
@@ -190,11 +209,14 @@ class RunStore:
         self.checkpoint_step = step
         self.emit(CheckpointSaved(step, str(path)))
 
-    def _write_events(self, events: list[Event]) -> None:
+    def _write_events(self, items: list) -> None:
+        """Commit ``items`` (events, numbered or not) in one transaction, with the number of the last one."""
         now = time.time()
         last_schedule = None
+        last_seq = next((item.seq for item in reversed(items) if isinstance(item, _Numbered)), self._last_seq)
         with self._db:
-            for event in events:
+            for item in items:
+                event = item.event if isinstance(item, _Numbered) else item
                 if isinstance(event, ScheduleChanged):
                     last_schedule = event
                 self._write_event(event, now)
@@ -202,6 +224,9 @@ class RunStore:
                 self._meta({"run_schedule": json.dumps(run_schedule_to_dict(last_schedule.run_schedule)),
                             "total_steps": str(last_schedule.run_schedule.timeline.total_steps)})
             self._meta({"updated_at": str(now)})
+            if self._session:
+                self._meta({"seq_session": self._session, "last_seq": str(last_seq)})
+        self._last_seq = last_seq
 
     def _write_event(self, event: Event, now: float) -> None:
         db = self._db
@@ -217,7 +242,8 @@ class RunStore:
                         "steps_per_epoch": str(event.steps_per_epoch), "groups": json.dumps(list(event.groups)),
                         "device": event.device, "total_steps": str(event.total_steps)})
         elif isinstance(event, ScheduleChanged) and event.reason != "start":
-            db.execute("INSERT INTO edits (step, reason, summary, time) VALUES (?,?,?,?)", (event.step, event.reason, printable(event.summary), now))
+            db.execute("INSERT INTO edits (step, reason, summary, time, source) VALUES (?,?,?,?,?)",
+                       (event.step, event.reason, printable(event.summary), now, event.source))
         elif isinstance(event, StateChanged):
             self._meta({"state": event.state})
             db.execute("INSERT INTO events VALUES (?,?,?,?)", (now, f"state:{event.state}", event.step, printable(event.message)))
@@ -230,6 +256,9 @@ class RunStore:
         elif isinstance(event, RangeTestFinished) and event.result is not None:
             db.execute("INSERT INTO range_tests (step, mode, result, time) VALUES (?,?,?,?)",
                        (event.step, event.result.mode, json.dumps(event.result.to_dict()), now))
+        elif isinstance(event, CommandApplied) and event.source:
+            db.execute("INSERT INTO events VALUES (?,?,?,?)", (now, f"command:{event.kind}", event.step,
+                                                                f"from {event.source}: {event.message}"))
         elif isinstance(event, LogLine) and event.level == "warning":
             db.execute("INSERT INTO events VALUES (?,?,?,?)", (now, "warning", None, printable(event.text)))
 
