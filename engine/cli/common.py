@@ -11,7 +11,9 @@ from pathlib import Path
 
 from ..config import MODEL_NAMES, OPTIMIZER_NAMES, TrainConfig
 from ..schedules.presets import PRESETS
+from ..schedules.schedule_file import ScheduleFile, load_schedule
 from ..store.paths import cache_root
+from ..text import printable
 
 # Exit statuses, documented in the README.
 FINISHED = 0
@@ -126,3 +128,11 @@ def _pipe_without_reader(path: Path) -> bool:
 def say(text: str) -> None:
     """A line for the user, on stderr (stdout is kept for --json and CSV)."""
     print(text, file=sys.stderr, flush=True)
+
+
+def read_schedule(path: Path) -> ScheduleFile:
+    """Load a schedule file and print its warnings (fields of the wrong type that were ignored)."""
+    loaded = load_schedule(path)
+    for warning in loaded.warnings:
+        say(f"warning: {printable(str(path))}: {warning}")
+    return loaded

@@ -14,8 +14,7 @@ from ..schedules.describe import describe_schedule
 from ..schedules.groups import ALL, describe_groups
 from ..schedules.sampling import plot_steps
 from ..text import printable
-from .common import CliError, check_writable, say
-from .setup import read_schedule
+from .common import CliError, check_writable, read_schedule, say
 
 CSV_BLOCK = 65_536
 MAX_STEPS = 10**12

@@ -12,10 +12,8 @@ from ..data.dataset import PreparedDataset, prepare_configured
 from ..data.split import training_batches_per_epoch
 from ..schedules.edits import RunSchedule
 from ..schedules.library import differences
-from ..schedules.schedule_file import ScheduleFile, load_schedule
-from ..text import printable
 from ..training.job import default_run_schedule
-from .common import CliError, cache_dir, say
+from .common import CliError, cache_dir, read_schedule, say
 
 
 def open_dataset(config: TrainConfig, args: argparse.Namespace) -> PreparedDataset:
@@ -24,14 +22,6 @@ def open_dataset(config: TrainConfig, args: argparse.Namespace) -> PreparedDatas
     for warning in dataset.warnings:
         say(f"warning: {warning}")
     return dataset
-
-
-def read_schedule(path: Path) -> ScheduleFile:
-    """Load a schedule file and print its warnings (fields of the wrong type that were ignored)."""
-    loaded = load_schedule(path)
-    for warning in loaded.warnings:
-        say(f"warning: {printable(str(path))}: {warning}")
-    return loaded
 
 
 def steps_per_epoch(dataset: PreparedDataset, config: TrainConfig) -> int:
