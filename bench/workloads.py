@@ -11,7 +11,8 @@ import torch
 from engine.config import TrainConfig
 from engine.data.dataset import PreparedDataset
 from engine.models import build_model
-from engine.run import InProcessRun, NewRun, RunResult
+from engine.store.writer import RunStore
+from engine.training.job import RunOutcome, TrainingJob
 
 SAMPLE = Path(__file__).resolve().parent.parent / "resources" / "datasets" / "digits"
 
@@ -61,9 +62,15 @@ def bare_loop(dataset: PreparedDataset, settings: TrainConfig, steps: int, lrs=N
     return time.perf_counter() - started
 
 
-def lrscope_job(dataset: PreparedDataset, settings: TrainConfig) -> RunResult:
+def lrscope_job(dataset: PreparedDataset, settings: TrainConfig) -> RunOutcome:
     """A headless lrscope run with its event stream and run store on."""
     with tempfile.TemporaryDirectory() as runs:
-        run = InProcessRun(NewRun(settings, dataset, None, Path(runs)))
-        run.subscribe(lambda event: None)
-        return run.run()
+        job = TrainingJob(settings, dataset)
+        store = RunStore.create(Path(runs), settings.to_dict(), dataset.summary.to_dict(), emit=job.bus.emit)
+        job.store = store
+        job.bus.subscribe(store.on_event)
+        job.bus.subscribe(lambda event: None)
+        try:
+            return job.run()
+        finally:
+            store.close()

@@ -1,7 +1,4 @@
-"""The headless command line: train, range-test, schedule, runs, show, resume, watch, ctl.
-
-Building the parser imports no torch: commands that do not train start in a fraction of a second.
-"""
+"""The headless command line: train, range-test, schedule, runs, show, resume."""
 
 from __future__ import annotations
 
@@ -10,7 +7,7 @@ import sys
 
 from .. import __version__
 from ..errors import LrscopeError
-from . import ctl, range_test, runs, schedule, train, watch
+from . import range_test, runs, schedule, train
 from .common import USAGE_ERROR, CliError
 
 
@@ -24,8 +21,6 @@ def build_parser() -> argparse.ArgumentParser:
     range_test.add_parser(commands)
     schedule.add_parser(commands)
     runs.add_parsers(commands)
-    watch.add_parser(commands)
-    ctl.add_parser(commands)
     return parser
 
 

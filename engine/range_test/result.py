@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 
-from ..plain import JsonObject
 from .suggestions import (
     NO_RECOMMENDATION,
     Recommendation,
@@ -32,7 +31,7 @@ class RangeTestResult:
     """
 
     mode: str
-    settings: JsonObject
+    settings: dict[str, Any]
     lrs: np.ndarray
     losses: np.ndarray
     smoothed: np.ndarray
@@ -41,7 +40,7 @@ class RangeTestResult:
     recommendation: Recommendation | None
     notes: tuple[str, ...]
     seconds: float
-    measured: JsonObject = field(default_factory=dict)
+    measured: dict[str, Any] = field(default_factory=dict)
     repeats: tuple[RangeTestResult, ...] = ()
 
     @property
