@@ -51,6 +51,7 @@ from .lock import RunLock
 
 COMMIT_EVERY = 0.5
 RETRY_SECONDS = 2.0
+CLOSE_RETRIES = 2
 _CLOSE = object()
 
 
@@ -148,6 +149,11 @@ class RunStore:
             pending = self._write([*pending, *(item for item in items if item is not _CLOSE and not isinstance(item, threading.Event))])
             for written in waiting:
                 written.set()
+        for _ in range(CLOSE_RETRIES):  # a run that ends while the disk refuses gets a few more tries before giving up
+            if not pending:
+                break
+            time.sleep(max(0.0, self._retry_at - time.monotonic()))
+            pending = self._write(pending)
         self.unwritten = len(pending)
         self._db.close()
 
