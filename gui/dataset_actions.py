@@ -7,6 +7,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QTimer, Slot
 
+from engine.config import TrainConfig
+
 from . import dialogs
 from .drafts import load_draft, save_draft
 from .settings import remember_folder
@@ -39,8 +41,10 @@ class DatasetActions:
         self.dataset_panel.loading(folder)
         self.status.setText(f"opening {Path(folder).name}: reading and decoding its images…")  # not the last dataset's "next run"
         self.log.add(f"opening {folder}")
-        image_size = self.config_panel.values().get("image_size")
-        self.controller.open_dataset(folder, image_size if isinstance(image_size, int) else 0)
+        values = self.config_panel.values()
+        image_size, budget = values.get("image_size"), values.get("memory_budget_mb")
+        self.controller.open_dataset(folder, image_size if isinstance(image_size, int) else 0,
+                                     budget if isinstance(budget, int) else TrainConfig.memory_budget_mb)
         self._update_actions()
 
     def dataset_failed(self, message: str) -> None:

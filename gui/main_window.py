@@ -137,7 +137,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
             self.editor.set_run_length(self.run_length())
             self.live.show_planned(self.run_length(), self.steps_per_epoch())
             self.apply_x_unit()
-        elif name == "image_size" and self.dataset is not None:
+        elif name in ("image_size", "memory_budget_mb") and self.dataset is not None:
             self.open_folder(self.dataset.summary.root)
 
     # -- plots ---------------------------------------------------------------------------------

@@ -76,6 +76,8 @@ class ScheduleFileActions:
             return False
         for line in differences:
             self.log.add(f"imported schedule: {line}", "warning")
+        for warning in loaded.warnings:
+            self.log.add(f"{path}: {warning}", "warning")
         timeline = loaded.for_run(self.run_length() or loaded.timeline.total_steps)
         last = timeline.pieces[-1]
         self.editor.load(last.schedule, last.origin, last.groups, timeline.plateau)

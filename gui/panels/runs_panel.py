@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -18,9 +18,10 @@ from PySide6.QtWidgets import (
 )
 
 from engine.serve.access import served_access
-from engine.store.reader import list_runs
+from engine.store.reader import LIVE_STATES, list_runs
 
 COLUMNS = ("run", "dataset", "started", "state", "steps", "best val acc")
+FOLLOW_MS = 2000  # how often a visible table re-reads the folder while a run in it is live or a run was added
 
 
 class RunsPanel(QWidget):
@@ -60,11 +61,37 @@ class RunsPanel(QWidget):
         layout.addWidget(self.table)
         layout.addLayout(buttons)
         layout.addWidget(self.note)
+        self._live, self._listed_at = False, None
+        # A run started elsewhere goes from "starting" to "running · served" to "finished" while the tab is open.
+        self._follow = QTimer(self, interval=FOLLOW_MS, timeout=self._follow_changes)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._follow.start()
+
+    def hideEvent(self, event) -> None:
+        super().hideEvent(event)
+        self._follow.stop()
+
+    @Slot()
+    def _follow_changes(self) -> None:
+        if self._live or self._folder_time() != self._listed_at:
+            self.refresh()
+
+    def _folder_time(self) -> float | None:
+        try:
+            return self.root.stat().st_mtime
+        except OSError:
+            return None
 
     @Slot()
     def refresh(self) -> None:
-        """List the runs again."""
+        """List the runs again (the selected runs stay selected)."""
+        selected = set(self._selected())
+        self._listed_at = self._folder_time()
         runs, problems = list_runs(self.root)
+        self._live = any(run.state in LIVE_STATES for run in runs)
+        self.table.clearSelection()
         self.table.setRowCount(len(runs))
         for row, run in enumerate(reversed(runs)):
             accuracy = "-" if math.isnan(run.best_val_accuracy) else f"{100 * run.best_val_accuracy:.2f}%"
@@ -74,6 +101,9 @@ class RunsPanel(QWidget):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, str(run.run_dir))
                 self.table.setItem(row, column, item)
+            if str(run.run_dir) in selected:
+                rows = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+                self.table.selectionModel().select(self.table.model().index(row, 0), rows)
         self.table.resizeColumnsToContents()  # a run's name is long; the default width cut it to "20261202-04…"
         self.note.setText("\n".join(problems))
 
