@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from pyqtgraph.util.garbage_collector import GarbageCollector
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
@@ -18,6 +19,10 @@ def run_app(data: Path | None, sample: Path, quit_after: float | None = None, st
             screenshot: Path | None = None) -> int:
     """Show the main window and run the event loop until it closes; returns the exit status."""
     app = create_app()
+    # Qt objects caught in a reference cycle must die on the GUI thread: a collection that the training or
+    # dataset thread happens to trigger would run their destructors there, and ~QObject can then deadlock
+    # with the GUI thread (seen in the tests: a closed window's menu, collected by the folder-scan thread).
+    collector = GarbageCollector(interval=1.0)
     window = create_window(sample, data, start=start)
     if os.environ.get("LRSCOPE_STARTUP_PROBE"):
         window.installEventFilter(FirstPaint(window))
@@ -32,7 +37,9 @@ def run_app(data: Path | None, sample: Path, quit_after: float | None = None, st
             QTimer.singleShot(delay, lambda: close(window, screenshot))
     # Ending the loop some other way (a signal, the session closing) must still stop the worker first.
     app.aboutToQuit.connect(lambda: window.controller.shutdown(timeout=30))
-    return app.exec()
+    status = app.exec()
+    collector.timer.stop()
+    return status
 
 
 def create_app() -> QApplication:

@@ -46,6 +46,24 @@ def private_folders(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def qt_garbage_on_the_gui_thread(request):
+    """As in the app (gui/app.py): while a window lives, cycles are collected on the GUI thread only; a
+    collection triggered on a worker thread could run a Qt destructor there and deadlock with the GUI thread."""
+    if "qtbot" not in request.fixturenames:
+        yield
+        return
+    import gc
+
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    collector = GarbageCollector(interval=0.5)
+    yield
+    collector.timer.stop()
+    gc.collect()
+    gc.enable()
+
+
+@pytest.fixture(autouse=True)
 def no_leaked_threads():
     """Fail a test that leaves one of lrscope's threads running."""
     before = set(threading.enumerate())
