@@ -29,6 +29,12 @@ def prepare_resume(run_dir: Path, cache_dir: Path | None, warn: Callable[[str], 
     run_dir = Path(run_dir)
     if read_meta(run_dir).get("state") == "finished":
         raise RunStoreError(f"{run_dir.name}: the run already finished; nothing to resume")
+    return load_run(run_dir, cache_dir, warn)
+
+
+def load_run(run_dir: Path, cache_dir: Path | None, warn: Callable[[str], None] = lambda text: None) -> ResumeSetup:
+    """A stored run's config, its (unchanged) dataset and its newest readable checkpoint, whatever its state."""
+    run_dir = Path(run_dir)
     try:
         saved = json.loads((run_dir / "config.json").read_text())
         config = TrainConfig.from_dict(saved["config"])
