@@ -9,9 +9,10 @@ import time
 
 import torch
 
-from engine.curvature import CurvatureProbe, CurvatureSettings
 from engine.curvature.cadence import Cadence
 from engine.curvature.health import HealthMeter
+from engine.curvature.probe import CurvatureProbe
+from engine.curvature.settings import CurvatureSettings
 from engine.data import prepare_dataset
 from engine.training.session import build_session
 

@@ -60,6 +60,18 @@ class RollBack(Command):
     lr_factor: float = 0.1
 
 
+@dataclass(frozen=True)
+class MeasureCurvature(Command):
+    """Measure λmax now (also from a paused run)."""
+
+
+@dataclass(frozen=True)
+class SetCurvatureCadence(Command):
+    """Measure λmax every ``every`` steps from now on: a whole number, "auto" (within 5% of training time) or "off"."""
+
+    every: int | str = "auto"
+
+
 @dataclass
 class Inbox:
     """A thread-safe FIFO of commands with stop and cancel flags."""

@@ -186,6 +186,15 @@ class CurvatureMeasured(Event):
         data["edge"] = self.edge if np.isfinite(self.edge) else None
         return data
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CurvatureMeasured:
+        """A measurement from ``to_dict``'s plain data (null bounds read back as NaN)."""
+        values = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        for key in ("lrs", "bounds", "dead_relu"):
+            values[key] = np.array([np.nan if v is None else v for v in values[key]], dtype=float)
+        values["groups"] = tuple(values["groups"])
+        return cls(**values)
+
 
 @dataclass(frozen=True)
 class HealthLogged(Event):

@@ -19,9 +19,11 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QSplitter,
     QTabWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
-from engine.commands import EditSchedule, Pause, Resume, Stop
+from engine.commands import EditSchedule, MeasureCurvature, Pause, Resume, Stop
 from engine.data.split import training_batches_per_epoch
 from engine.schedules import Timeline
 from engine.schedules.presets import peak_lr
@@ -29,6 +31,7 @@ from engine.store.paths import runs_root
 from engine.store.reader import read_steps
 
 from .bridge import EngineBridge
+from .curvature_view import CurvatureView
 from .live_run import LiveRun
 from .panels.config_panel import ConfigPanel
 from .panels.dataset_panel import DatasetPanel
@@ -36,6 +39,7 @@ from .panels.log_panel import LogPanel
 from .panels.range_test_panel import RangeTestPanel
 from .panels.runs_panel import RunsPanel
 from .panels.schedule_editor import ScheduleEditor
+from .panels.stability_banner import StabilityBanner
 from .plots.accuracy_plot import AccuracyPlot
 from .plots.compare_plot import ComparePanel
 from .plots.loss_plot import LossPlot
@@ -81,6 +85,9 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions):
         self._build_actions()
         self.live = LiveRun(self.bridge, self.controller.send, self.loss, self.lr, self.momentum, self.accuracy,
                             self.editor, self.log, self.progress, self.status, parent=self)
+        self.curvature = CurvatureView(self.bridge, self.controller.send, self.lr, self.log, self.banner, self.measure_action,
+                                       parent=self)
+        self.tabs.insertTab(1, self.curvature.tab, "Health")
         self._connect()
         self._restore()
         self._update_actions()
@@ -111,7 +118,13 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions):
         self.tabs.addTab(training, "Training")
         self.tabs.addTab(range_tab, "Range test")
         self.tabs.addTab(runs_tab, "Runs")
-        self.setCentralWidget(self.tabs)
+        self.banner = StabilityBanner()
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.banner)
+        column.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
         self.dataset_panel, self.config_panel, self.editor, self.log = DatasetPanel(), ConfigPanel(), ScheduleEditor(), LogPanel()
         self.config_panel.set_values(saved_config(self.settings))
         left = QTabWidget()
@@ -145,6 +158,8 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions):
         self.test_action = self._action("Range test", "Ctrl+T", "Start an LR range test (before or during a run)", self.range_panel._start)
         self.export_action = self._action("Export tuned schedule…", "Ctrl+E", "Write the schedule tuned for this dataset and add it to the library", self.export)
         self.import_action = self._action("Import schedule…", "Ctrl+I", "Load a schedule file (warns if it was tuned for another dataset)", self.import_)
+        self.measure_action = self._action("Measure λmax now", "Ctrl+K", "Measure the curvature of the loss now, from a running or "
+                                           "paused run", lambda: self.controller.send(MeasureCurvature()))
         self._action("Apply from now", "Ctrl+Return", "Send the edited schedule to the running job", self.editor.apply_from_now)
         self._action("Undo last edit", "Ctrl+U", "Undo the last schedule edit, from now on", self.editor.undo.click)
         toolbar = self.addToolBar("Run")
@@ -326,6 +341,7 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions):
         """Redraw the plots that are on screen and changed, less often when that gets expensive."""
         started = time.perf_counter()
         self.live.refresh()
+        self.curvature.refresh()
         if self.range_plot.isVisible():
             self.range_plot.refresh()
         # Painting costs about twice the update measured here; 60x keeps both to ~5% of a core
@@ -380,6 +396,7 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions):
             plot.clear()
         self.live.show_run_name(f"{Path(run_dir).name} (read-only)")
         self.live.load_past(run_dir)
+        self.curvature.show_run(run_dir)
         self.tabs.setCurrentIndex(0)
         self.log.add(f"showing {Path(run_dir).name} (read-only)")
 
@@ -401,7 +418,7 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions):
     def _update_actions(self, starting: bool = False) -> None:
         training = starting or self.controller.training
         self.start_action.setEnabled(self.dataset is not None and not training)
-        for action in (self.pause_action, self.stop_action):
+        for action in (self.pause_action, self.stop_action, self.measure_action):
             action.setEnabled(training)
         self.pause_action.setText("Resume" if self.live.state == "paused" else "Pause")
         self.export_action.setEnabled(self.dataset is not None)

@@ -7,7 +7,8 @@ import pytest
 import torch
 from helpers import tiny_config
 
-from engine.curvature import CurvatureProbe, CurvatureSettings
+from engine.curvature.probe import CurvatureProbe
+from engine.curvature.settings import CurvatureSettings
 from engine.training.session import build_session
 from engine.training.state import capture
 from engine.training.step import train_step

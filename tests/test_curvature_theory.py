@@ -7,16 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from engine.curvature import (
-    HessianOperator,
-    adam_constant,
-    heavy_ball_constant,
-    nesterov_constant,
-    rule_for,
-    sgd_constant,
-    top_eigenvalue,
-)
-from engine.curvature.power import random_like
+from engine.curvature.bounds import adam_constant, heavy_ball_constant, nesterov_constant, rule_for, sgd_constant
+from engine.curvature.operator import HessianOperator
+from engine.curvature.power import random_like, top_eigenvalue
 from engine.curvature.preconditioner import scales
 
 

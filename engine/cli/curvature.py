@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..curvature import BN_MODES, CurvatureProbe, CurvatureSettings
+from ..curvature.probe import CurvatureProbe
+from ..curvature.settings import BN_MODES, CurvatureSettings
 from ..events import CurvatureMeasured
 from ..resume import load_run
 from ..store.paths import runs_root

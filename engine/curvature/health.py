@@ -12,10 +12,6 @@ import torch
 
 from ..events import HealthLogged
 
-# The usual guide for ‖ΔW‖/‖W‖ per step (Karpathy's "around 1e-3"): far below, the group hardly learns;
-# far above, its weights are being rewritten each step.
-RATIO_BAND = (1e-4, 1e-2)
-
 
 def _group_norm(tensors: list[torch.Tensor], device: torch.device) -> torch.Tensor:
     if not tensors:

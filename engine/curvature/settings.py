@@ -6,6 +6,9 @@ import math
 from dataclasses import asdict, dataclass
 
 BN_MODES = ("batch", "running")
+# The usual guide for ‖ΔW‖/‖W‖ per step ("around 1e-3"): far below, a group hardly learns;
+# far above, its weights are rewritten every step.
+RATIO_BAND = (1e-4, 1e-2)
 
 
 @dataclass(frozen=True)

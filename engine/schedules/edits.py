@@ -17,7 +17,7 @@ from .schedule import Schedule
 from .shapes import Constant
 from .timeline import Piece, Timeline
 
-REASONS = ("user", "plateau", "range_test", "rollback")
+REASONS = ("user", "plateau", "range_test", "rollback", "curvature")
 
 
 @dataclass(frozen=True)

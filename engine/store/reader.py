@@ -138,6 +138,34 @@ def read_epochs(run_dir: Path) -> list[dict]:
     return [dict(zip(keys, row)) for row in rows]
 
 
+def _rows_if_table(run_dir: Path, sql: str) -> list[tuple]:
+    """Rows of ``sql``, or none from a run stored before its table existed."""
+    with _open(run_dir) as db:
+        try:
+            return db.execute(sql).fetchall()
+        except sqlite3.OperationalError:
+            return []
+
+
+def read_curvature(run_dir: Path) -> list[dict]:
+    """Every curvature measurement of the run, oldest first, as plain data (see CurvatureMeasured.to_dict)."""
+    rows = _rows_if_table(run_dir, "SELECT measurement FROM curvature ORDER BY step")
+    return [json.loads(row[0]) for row in rows]
+
+
+def read_health(run_dir: Path) -> dict:
+    """Per-step optimizer health: step, groups, grad_norm and update_ratio (steps x groups)."""
+    rows = _rows_if_table(run_dir, "SELECT step, groups, grad_norm, update_ratio FROM health ORDER BY step")
+    groups = json.loads(rows[-1][1]) if rows else []
+    same = [r for r in rows if json.loads(r[1]) == groups]
+    width = len(groups)
+
+    def matrix(column: int) -> np.ndarray:
+        return np.array([[np.nan if v is None else v for v in json.loads(r[column])] for r in same], dtype=float).reshape(len(same), width)
+
+    return {"step": np.array([r[0] for r in same], dtype=np.int64), "groups": groups, "grad_norm": matrix(2), "update_ratio": matrix(3)}
+
+
 def read_table(run_dir: Path, sql: str) -> list[tuple]:
     """Rows of a read-only query on the run database."""
     with _open(run_dir) as db:

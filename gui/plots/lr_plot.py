@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 
 from ..buffers import CurveBuffer
 from .base import make_curve
+from .stability_overlay import StabilityOverlay
 from .step_plot import StepPlot, finite_bounds, nearest
 
 ORANGE, GREY, PURPLE = (255, 127, 14), (150, 150, 150), (148, 103, 189)
@@ -34,6 +35,7 @@ class LrPlot(StepPlot):
         self.handles: list[pg.TargetItem] = []
         self.step = 0
         self.groups_differ = False
+        self.stability = StabilityOverlay(self)
 
     def add_steps(self, steps: np.ndarray, lrs: np.ndarray) -> None:
         """Append applied LRs (columns: groups in optimizer order, head last)."""
@@ -63,6 +65,7 @@ class LrPlot(StepPlot):
     def truncate(self, step: int) -> None:
         """Forget applied LRs from ``step`` on."""
         self.points.keep_before(step)
+        self.stability.truncate(step)
         self.step = step
         if step <= 0:
             self.groups_differ = False
@@ -73,10 +76,12 @@ class LrPlot(StepPlot):
         self.truncate(0)
 
     def redraw(self) -> None:
-        if self.changed("steps"):
+        steps_changed = self.changed("steps")
+        if steps_changed:
             steps = self.x(self.points.view(0))
             self.applied.setData(steps, self.points.view(1))
             self.backbone.setData(steps if self.groups_differ else [], self.points.view(2) if self.groups_differ else [])
+        self.stability.redraw(steps_changed)
         if self.changed("plan"):
             self.planned.setData(self.x(self.plan[0]), self.plan[1])
         if self.changed("now"):
@@ -85,7 +90,8 @@ class LrPlot(StepPlot):
             self.preview.setData(self.x(self.preview_data[0]), self.preview_data[1])
 
     def y_bounds(self):
-        return finite_bounds(self.points.view(1), self.points.view(2), self.plan[1], self.preview_data[1], positive=self.log_y.isChecked())
+        return finite_bounds(self.points.view(1), self.points.view(2), self.plan[1], self.preview_data[1], self.stability.y_values(),
+                             positive=self.log_y.isChecked())
 
     def last_step(self):
         return max(self.points.view(0)[-1] if len(self.points) else 0.0, self.plan[0][-1] if len(self.plan[0]) else 0.0)
@@ -123,7 +129,8 @@ class LrPlot(StepPlot):
         step = self.step_at(x)
         index = nearest(self.points.view(0), step)
         if index is not None and abs(self.points.view(0)[index] - step) <= 1:
-            return f"step {int(self.points.view(0)[index])}: LR {self.points.view(1)[index]:.4g} (applied)"
+            lr = self.points.view(1)[index]
+            return f"step {int(self.points.view(0)[index])}: LR {lr:.4g} (applied)" + self.stability.describe(step, lr)
         plan = nearest(self.plan[0], step)
         return f"step {int(self.plan[0][plan])}: LR {self.plan[1][plan]:.4g} (planned)" if plan is not None else ""
 

@@ -1,0 +1,75 @@
+"""The stability bound on the LR plot: its own curve (per group where the groups' LRs differ), the applied
+LR shaded where it is above it, and LR·λmax in the crosshair readout."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+
+from ..buffers import CurveBuffer
+from .base import make_curve
+
+RED = (214, 39, 40)
+
+
+class StabilityOverlay:
+    """Curvature measurements drawn over an LrPlot; the bound holds from each measurement to the next."""
+
+    def __init__(self, lr_plot):
+        self.lr_plot = lr_plot
+        plot = lr_plot.plot
+        self.bound = make_curve(plot, RED, width=2, style=Qt.PenStyle.DashDotLine, name="stability bound (theory)")
+        self.bound_first = make_curve(plot, RED, alpha=110, style=Qt.PenStyle.DashDotLine)
+        # Invisible edges of the shaded area: the bound and max(LR, bound), on the applied steps.
+        self.low, self.high = make_curve(plot, RED, alpha=0), make_curve(plot, RED, alpha=0)
+        self.fill = pg.FillBetweenItem(self.low, self.high, brush=pg.mkBrush(*RED, 90))
+        plot.addItem(self.fill)
+        # step, λmax, constant, bound of the first group, bound of the last group
+        self.measurements = CurveBuffer(5)
+
+    def add(self, event) -> None:
+        """A new measurement (a CurvatureMeasured)."""
+        self.measurements.extend(np.array([[event.step, event.lambda_max, event.constant, event.bounds[0], event.bounds[-1]]]))
+        self.lr_plot.bump("stability")
+
+    def truncate(self, step: int) -> None:
+        """Forget measurements from ``step`` on."""
+        self.measurements.keep_before(step)
+        self.lr_plot.bump("stability")
+
+    def _at(self, steps: np.ndarray, column: int) -> np.ndarray:
+        """The latest measurement's ``column`` at each step (NaN before the first)."""
+        index = np.searchsorted(self.measurements.view(0), steps, side="right") - 1
+        values = self.measurements.view(column)
+        return np.where(index >= 0, values[np.clip(index, 0, None)], np.nan) if len(values) else np.full(len(steps), np.nan)
+
+    def redraw(self, changed_steps: bool) -> None:
+        """setData on the bound curves when the steps or the measurements changed."""
+        if not (self.lr_plot.changed("stability") or changed_steps):
+            return
+        points = self.lr_plot.points
+        steps = points.view(0)
+        if len(steps) and len(self.measurements):
+            steps = np.append(steps, max(steps[-1] + 1, self.measurements.view(0)[-1]))
+        head, first = self._at(steps, 4), self._at(steps, 3)
+        x = self.lr_plot.x(steps)
+        known = np.isfinite(head)
+        self.bound.setData(x[known], head[known])
+        differ = self.lr_plot.groups_differ and np.isfinite(first).any()
+        self.bound_first.setData(x[known] if differ else [], first[known] if differ else [])
+        lr = np.append(points.view(1), points.view(1)[-1:])[: len(steps)]
+        self.low.setData(x[known], head[known])
+        self.high.setData(x[known], np.maximum(lr[known], head[known]))
+
+    def y_values(self) -> np.ndarray:
+        """The bounds, for fitting the y axis."""
+        return self.measurements.view(4)
+
+    def describe(self, step: float, lr: float) -> str:
+        """LR·λmax at ``step`` against the optimizer's constant, or "" before the first measurement."""
+        index = int(np.searchsorted(self.measurements.view(0), step, side="right") - 1)
+        if index < 0:
+            return ""
+        _, lam, constant, _, bound = self.measurements.view()[index]
+        return f" · LR·λmax {lr * lam:.3g} (stable below {constant:.3g} in theory; bound {bound:.3g})"
