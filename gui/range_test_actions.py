@@ -37,6 +37,7 @@ class RangeTestActions:
         self.range_panel.finished(event.result, event.message)
         if event.result is not None:
             self.range_plot.show_suggestions(event.result.suggestions)
+            self.range_plot.show_bound(event.result.curvature)
             self.last_range_test = event.result.to_dict()
         self.log.add(f"range test {'cancelled' if event.cancelled else 'finished'}: {event.message}")
 

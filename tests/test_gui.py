@@ -90,7 +90,9 @@ def test_range_test_mid_run_then_use_its_suggestion(qtbot, window):
     qtbot.waitUntil(lambda: window.live.step >= 3, timeout=LONG)
     window.range_panel.start.click()
     qtbot.waitUntil(lambda: window.last_range_test is not None, timeout=LONG)
-    assert window.range_panel.table.rowCount() == 4 and len(window.range_plot.markers) == 4
+    # four suggestions and the stability bound measured at the test's start
+    assert window.range_panel.table.rowCount() == 4 and len(window.range_plot.markers) == 5
+    assert "bound 2(1+β)/λ" in window.range_plot.markers[-1].label.toPlainText()
     window.range_panel.use_cycle.click()
     run = run_to_end(qtbot, window)
     reasons = [r.edit.reason for r in run.run_schedule.edits]

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..curvature.probe import CurvatureProbe
 from ..curvature.settings import BN_MODES, CurvatureSettings
-from ..events import CurvatureMeasured
+from ..events import CurvatureMeasured, HealthLogged
 from ..resume import load_run
 from ..store.paths import runs_root
 from ..store.reader import find_run
@@ -86,3 +86,22 @@ def print_measurement(m: CurvatureMeasured, origin: dict) -> None:
         share = f"{100 * lr / bound:.0f}% of it" if np.isfinite(bound) and bound > 0 else "no bound"
         dead_text = f", dead ReLU units {100 * dead:.1f}%" if np.isfinite(dead) else ""
         print(f"  {group:<10} LR {lr:<9.3g} bound {bound:<9.3g} ({share}){dead_text}")
+
+
+class CurvatureRecord:
+    """Collects a run's curvature measurements and its latest optimizer health, for ``--json``."""
+
+    def __init__(self):
+        self.measurements: list[dict] = []
+        self.health: dict | None = None
+
+    def __call__(self, event) -> None:
+        if isinstance(event, CurvatureMeasured):
+            self.measurements.append(event.to_dict())
+        elif isinstance(event, HealthLogged) and len(event.steps):
+            self.health = {"step": int(event.steps[-1]), "groups": list(event.groups),
+                           "grad_norm": event.grad_norm[-1].tolist(), "update_ratio": event.update_ratio[-1].tolist()}
+
+    def to_dict(self) -> dict:
+        """``curvature``: every measurement; ``health``: the last health values per group (None if none)."""
+        return {"curvature": self.measurements, "health": self.health}

@@ -12,6 +12,7 @@ from ..store.paths import library_root, runs_root
 from ..store.writer import RunStore
 from ..training.job import TrainingJob
 from .common import add_training_options, config_from, say
+from .curvature import CurvatureRecord
 from .run_job import execute, report
 from .setup import open_dataset, run_schedule_for
 
@@ -41,8 +42,10 @@ def run(args: argparse.Namespace) -> int:
     store = RunStore.create(runs_root(args.runs_dir), config.to_dict(), dataset.summary.to_dict(), emit=job.bus.emit)
     job.store = store
     job.bus.subscribe(store.on_event)
+    curvature = CurvatureRecord()
+    job.bus.subscribe(curvature)
     outcome, seconds = execute(job, store)
-    extra = {}
+    extra = curvature.to_dict()
     if args.export_schedule:
         document = tuned_document(job.run_schedule, config, dataset.summary, job.session.steps_per_epoch, job.metrics)
         save_schedule(args.export_schedule, document)

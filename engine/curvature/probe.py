@@ -36,6 +36,21 @@ def set_bn_mode(model: nn.Module, bn_mode: str) -> None:
                 module.train()
 
 
+# At a range test's start a marker on a log-LR axis is wanted, not three digits: a looser, cheaper measurement.
+RANGE_TEST = CurvatureSettings(tol=1e-2, max_iter=10)
+
+
+def measure_at_start(session: Session, step: int) -> CurvatureMeasured:
+    """λmax at a range test's start (the groups weighted by the LRs they have now)."""
+    return CurvatureProbe(RANGE_TEST, seed=session.config.seed).measure(session, step, trigger="range_test")
+
+
+def sweep_bound(measurement: CurvatureMeasured, multipliers: list[float]) -> float | None:
+    """The range test's LR (before group multipliers) above which some group passes its bound; None if unknown."""
+    limits = [b / m for b, m in zip(measurement.bounds, multipliers) if m > 0 and np.isfinite(b)]
+    return float(min(limits)) if limits else None
+
+
 class CurvatureProbe:
     """Measures λmax on one session, remembering its probe batch and last eigenvector between calls."""
 

@@ -25,6 +25,7 @@ class RangeTestResult:
     recommendation: Recommendation | None
     notes: tuple[str, ...]
     seconds: float
+    curvature: dict[str, Any] | None = None
 
     @classmethod
     def from_curve(cls, mode: str, settings: dict, curve: Curve, seconds: float) -> RangeTestResult:
@@ -51,6 +52,7 @@ class RangeTestResult:
             "recommended": asdict(self.recommendation) if self.recommendation else None,
             "notes": list(self.notes),
             "seconds": self.seconds,
+            "curvature": self.curvature,
         }
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from itertools import count
 
 import torch
 
+from ..curvature.probe import measure_at_start, sweep_bound
 from ..events import Event, RangeTestFinished, RangeTestProgress, RangeTestStarted
 from ..schedules.timeline import Timeline
 from ..schedules.torch_adapter import group_multipliers
@@ -88,8 +90,12 @@ def run_range_test(session: Session, settings: RangeTestSettings | None, emit: C
     read_every = 1 if session.device.type == "cpu" else 8
     result = None
     started = time.perf_counter()
+    curvature = None
     try:
         with preserved(session):
+            if settings.curvature:
+                curvature = measure_at_start(session, step)
+                emit(curvature)
             session.model.train()
             progress = lambda lrs, losses, smoothed: emit(RangeTestProgress(lrs, losses, smoothed))
             if settings.mode == "probe":
@@ -104,6 +110,8 @@ def run_range_test(session: Session, settings: RangeTestSettings | None, emit: C
                     settings.mode, settings.to_dict(), _estimate(settings, seconds, seconds), step)))
                 curve = run_sweep(announced, settings, evaluate=check, progress=progress, cancelled=cancelled, read_every=read_every)
         result = RangeTestResult.from_curve(settings.mode, settings.to_dict(), curve, time.perf_counter() - started)
+        if curvature is not None:
+            result = dataclasses.replace(result, curvature={**curvature.to_dict(), "lr_bound": sweep_bound(curvature, multipliers)})
     finally:
         cancelled_now = result is None or result.stop_reason == "cancelled"
         emit(RangeTestFinished(result, cancelled_now, _summary(result), step))

@@ -26,6 +26,7 @@ class RangeTestSettings:
     probe_count: int = 12
     probe_steps: int = 20
     probe_eval_batches: int = 4
+    curvature: bool = True
 
     def resolved(self) -> RangeTestSettings:
         """The same settings with the LR range filled in; ValueError names an invalid field."""

@@ -53,6 +53,17 @@ class RangePlot(PlotPanel):
             self.plot.addItem(line, ignoreBounds=True)
             self.markers.append(line)
 
+    def show_bound(self, curvature: dict | None) -> None:
+        """A line at the LR where the optimizer's stability bound lies (theory), when the test measured λmax."""
+        lr = (curvature or {}).get("lr_bound")
+        if not lr:
+            return
+        line = pg.InfiniteLine(pos=np.log10(lr), angle=90, pen=pg.mkPen((214, 39, 40), width=2, style=Qt.PenStyle.DashDotLine),
+                               label=f"bound {curvature['formula']} = {lr:.2g} (theory, λmax {curvature['lambda_max']:.3g})",
+                               labelOpts={"position": 0.15, "color": (214, 39, 40), "fill": (255, 255, 255, 200)})
+        self.plot.addItem(line, ignoreBounds=True)
+        self.markers.append(line)
+
     def refresh(self) -> None:
         """Push new points to the curves."""
         if self.dirty:
