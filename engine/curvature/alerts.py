@@ -27,7 +27,8 @@ def near_bound(m: CurvatureMeasured, rest_peak_ratio: float, margin: float) -> S
     peak_edge = edge * max(rest_peak_ratio, 1.0)
     if peak_edge < margin:
         return None
-    group = int(max(range(len(m.groups)), key=lambda i: m.lrs[i] / m.bounds[i] if m.bounds[i] > 0 else -1))
+    # The group nearest its bound (the head, last, when they tie).
+    group = int(max(reversed(range(len(m.groups))), key=lambda i: m.lrs[i] / m.bounds[i] if m.bounds[i] > 0 else -1))
     where = f"LR {m.lrs[group]:.3g} of group {m.groups[group]}"
     theory = f"the stability bound {m.bounds[group]:.3g} ({m.formula}, λmax {m.lambda_max:.3g} at step {m.step})"
     if edge >= 1:

@@ -1,0 +1,55 @@
+"""The curvature probe and health metrics in a training run: invisible to training, steerable while it runs."""
+
+from __future__ import annotations
+
+import numpy as np
+from helpers import Events, paused_at, start_job, tiny_config
+
+from engine.commands import MeasureCurvature, Resume, SetCurvatureCadence
+from engine.events import CurvatureMeasured, HealthLogged, StabilityWarning
+from engine.training.job import TrainingJob
+
+
+def run_job(digits16, **changes):
+    events = Events()
+    job = TrainingJob(tiny_config(image_size=16, **changes), digits16)
+    job.bus.subscribe(events)
+    return job, events
+
+
+def test_a_run_with_probes_has_bit_identical_losses_to_one_without(digits16):
+    # Each job is built just before it runs: building seeds the global RNG, which dropout then draws from.
+    probed, probed_events = run_job(digits16, curvature_every=7)
+    assert probed.run().state == "finished"
+    plain, plain_events = run_job(digits16, curvature_every="off")
+    assert plain.run().state == "finished"
+    assert np.array_equal(probed_events.steps()[1], plain_events.steps()[1])
+    assert [m.step for m in probed_events.of(CurvatureMeasured)] == [0, 7, 14, 21]
+    assert not plain_events.of(CurvatureMeasured)
+    health = probed_events.of(HealthLogged)
+    steps = np.concatenate([h.steps for h in health])
+    assert np.array_equal(steps, np.arange(22)) and health[0].groups == ("backbone", "head")
+    ratios = np.concatenate([h.update_ratio for h in health])
+    assert ratios.shape == (22, 2) and np.all((ratios > 0) & (ratios < 1))
+
+
+def test_measure_now_from_a_paused_run_and_change_the_cadence(digits16):
+    job, events = run_job(digits16, curvature_every="off", epochs=2)
+    thread = start_job(job)
+    paused = paused_at(job, events)
+    job.send(MeasureCurvature())
+    events.wait_for(lambda ev: ev.of(CurvatureMeasured))
+    assert events.of(CurvatureMeasured)[0].step == paused and events.of(CurvatureMeasured)[0].trigger == "request"
+    job.send(SetCurvatureCadence(10))
+    job.send(Resume())
+    thread.join(120)
+    later = [m.step for m in events.of(CurvatureMeasured)[1:]]
+    assert later and all(step % 10 == 0 and step > paused for step in later)
+
+
+def test_a_high_lr_warns_in_words_with_the_scale_that_fits(digits16):
+    job, events = run_job(digits16, curvature_every=10, lr=3.0, shape="constant")
+    job.run()
+    warnings = events.of(StabilityWarning)
+    assert warnings and warnings[0].kind in ("above_bound", "near_bound")
+    assert "stability bound" in warnings[0].message and 0 < warnings[0].scale < 1
