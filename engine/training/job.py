@@ -18,6 +18,8 @@ import torch
 
 from ..commands import CancelRangeTest, Command, EditSchedule, Inbox, Pause, Resume, RollBack, StartRangeTest
 from ..config import TrainConfig
+from ..curvature.health_handler import HealthHandler
+from ..curvature.probe_handler import CurvatureHandler
 from ..data.dataset import PreparedDataset
 from ..device import describe_device
 from ..events import (
@@ -41,7 +43,7 @@ from .plan import Plan
 from .recorder import Fault, StepRecorder
 from .session import build_session
 from .state import capture, restore
-from .step import apply_hyperparameters, is_out_of_memory, train_step
+from .step import apply_hyperparameters, forward_backward, is_out_of_memory, optimizer_step
 
 CHECKPOINT_FORMAT = "lrscope.checkpoint"
 
@@ -85,6 +87,9 @@ class TrainingJob:
         self.plateau = PlateauTracker(rule) if rule else None
         self.recorder = StepRecorder(self.bus.emit, self.session.steps_per_epoch, interval=flush_interval,
                                      explode_factor=config.explode_factor)
+        # Per-step extras, attached here until the job's handler mechanism (issue 16 §2, engineer core) lands.
+        self.curvature = CurvatureHandler(config, self.bus.emit)
+        self.health = HealthHandler(self.session.optimizer, self.bus.emit)
         self.range_tests_run = 0
         self.excluded_seconds = 0.0
         self._pending: tuple | None = None
@@ -166,8 +171,11 @@ class TrainingJob:
             return False
         lrs, momentum = self._plan.at(self.step)
         apply_hyperparameters(self.session.optimizer, lrs, momentum)
+        self.curvature.before_step(self)
         try:
-            loss = train_step(self.session, images, labels, self.step)
+            loss = forward_backward(self.session, images, labels, self.step)
+            self.health.after_backward(self)
+            optimizer_step(self.session)
         except Exception as error:
             if not is_out_of_memory(error):
                 raise
@@ -175,6 +183,8 @@ class TrainingJob:
             return False
         self.recorder.record(self.step, loss, lrs, momentum, len(labels))
         self.step += 1
+        self.health.after_step(self)
+        self.curvature.after_step(self)
         self.epoch_end_pending = self.step % self.session.steps_per_epoch == 0 or self.step == self.total_steps
         self._pending = None
         return True
@@ -207,6 +217,7 @@ class TrainingJob:
     def _flush(self) -> bool:
         """Emit buffered metrics; on a fault, pause and return True."""
         fault = self.recorder.flush()
+        self.health.flush(self)
         if fault is None:
             return False
         self._raise_fault(fault)
@@ -244,6 +255,8 @@ class TrainingJob:
             self._range_test(command.settings)
         elif isinstance(command, RollBack):
             self._roll_back(command.lr_factor)
+        elif self.curvature.command(self, command):
+            pass
         elif isinstance(command, CancelRangeTest):
             self.inbox.cancel_requested.clear()
 

@@ -1,4 +1,8 @@
-"""One optimization step, shared by training and the range test so both cost the same."""
+"""One optimization step, shared by training and the range test so both cost the same.
+
+It is split where gradients exist but the weights have not moved yet, so the job can measure
+there (gradient norms) between ``forward_backward`` and ``optimizer_step``.
+"""
 
 from __future__ import annotations
 
@@ -26,20 +30,30 @@ def autocast(session: Session):
     return torch.autocast(session.device.type, dtype=session.amp_dtype)
 
 
-def train_step(session: Session, images: torch.Tensor, labels: torch.Tensor, step: int) -> torch.Tensor:
-    """Forward, backward and update on one batch; returns the loss, detached and still on the device."""
+def forward_backward(session: Session, images: torch.Tensor, labels: torch.Tensor, step: int) -> torch.Tensor:
+    """Forward and backward on one batch (gradients scaled under a GradScaler); returns the loss, detached, on the device."""
     inputs = session.pipeline.for_training(images, step)
     with autocast(session):
         loss = session.loss_fn(session.model(inputs), labels)
     session.optimizer.zero_grad(set_to_none=True)
-    if session.scaler is not None:
-        session.scaler.scale(loss).backward()
+    (session.scaler.scale(loss) if session.scaler is not None else loss).backward()
+    return loss.detach()
+
+
+def optimizer_step(session: Session) -> None:
+    """Update the weights from the gradients ``forward_backward`` left."""
+    if session.scaler is None:
+        session.optimizer.step()
+    else:
         session.scaler.step(session.optimizer)
         session.scaler.update()
-    else:
-        loss.backward()
-        session.optimizer.step()
-    return loss.detach()
+
+
+def train_step(session: Session, images: torch.Tensor, labels: torch.Tensor, step: int) -> torch.Tensor:
+    """Forward, backward and update on one batch; returns the loss, detached and still on the device."""
+    loss = forward_backward(session, images, labels, step)
+    optimizer_step(session)
+    return loss
 
 
 def is_out_of_memory(error: BaseException) -> bool:
