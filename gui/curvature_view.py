@@ -77,6 +77,7 @@ class CurvatureView(QObject):
             plot.clear()
             plot.set_total(event.total_steps)
         self.banner.hide()
+        self.cadence.setCurrentText(str(event.config.get("curvature_every", "auto")))
         if event.start_step and event.run_dir:
             self.load_past(event.run_dir, event.start_step)
 

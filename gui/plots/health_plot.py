@@ -102,6 +102,7 @@ class HealthPanel(QWidget):
         self.update_ratio = UpdateRatioPlot()
         self.sharpness = GroupPlot("Sharpness λmax (probe batch)", "λmax", "")
         self.sharpness.set_groups(("λmax",))
+        self.sharpness.log_y.setChecked(False)  # λmax usually spans less than a decade within a run
         splitter = QSplitter(Qt.Orientation.Vertical)
         for plot in self.plots:
             splitter.addWidget(plot)

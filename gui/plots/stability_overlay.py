@@ -11,6 +11,7 @@ from ..buffers import CurveBuffer
 from .base import make_curve
 
 RED = (214, 39, 40)
+FILL_POINTS = 4000
 
 
 class StabilityOverlay:
@@ -21,8 +22,11 @@ class StabilityOverlay:
         plot = lr_plot.plot
         self.bound = make_curve(plot, RED, width=2, style=Qt.PenStyle.DashDotLine, name="stability bound (theory)")
         self.bound_first = make_curve(plot, RED, alpha=110, style=Qt.PenStyle.DashDotLine)
-        # Invisible edges of the shaded area: the bound and max(LR, bound), on the applied steps.
-        self.low, self.high = make_curve(plot, RED, alpha=0), make_curve(plot, RED, alpha=0)
+        # Invisible edges of the shaded area: the bound and max(LR, bound), on (a sample of) the applied steps.
+        # Not clipped to the view: a fill is only redrawn when its curves' data change, not when the view moves.
+        self.low, self.high = (pg.PlotDataItem(pen=pg.mkPen(0, 0, 0, 0)) for _ in range(2))
+        for edge in (self.low, self.high):
+            plot.addItem(edge)
         self.fill = pg.FillBetweenItem(self.low, self.high, brush=pg.mkBrush(*RED, 90))
         plot.addItem(self.fill)
         # step, λmax, constant, bound of the first group, bound of the last group
@@ -59,8 +63,10 @@ class StabilityOverlay:
         differ = self.lr_plot.groups_differ and np.isfinite(first).any()
         self.bound_first.setData(x[known] if differ else [], first[known] if differ else [])
         lr = np.append(points.view(1), points.view(1)[-1:])[: len(steps)]
-        self.low.setData(x[known], head[known])
-        self.high.setData(x[known], np.maximum(lr[known], head[known]))
+        shown = np.flatnonzero(known)
+        shown = shown[np.unique(np.linspace(0, len(shown) - 1, min(len(shown), FILL_POINTS)).astype(int))] if len(shown) else shown
+        self.low.setData(x[shown], head[shown])
+        self.high.setData(x[shown], np.maximum(lr[shown], head[shown]))
 
     def y_values(self) -> np.ndarray:
         """The bounds, for fitting the y axis."""
