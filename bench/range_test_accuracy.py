@@ -44,9 +44,10 @@ def recommendations(dataset, mode: str, seeds: list[int]) -> list[dict]:
     rows = []
     for seed in seeds:
         session = build_session(TrainConfig(data=dataset.summary.root, seed=seed), dataset)
-        result = run_range_test(session, RangeTestSettings(mode=mode), lambda _event: None)
+        result = run_range_test(session, RangeTestSettings(mode=mode, repeats=1), lambda _event: None)
+        recommended = result.recommendation.one_cycle_max_lr if result.recommendation else TrainConfig().lr
         rows.append({"seed": seed, "seconds": result.seconds, "suggestions": {s.method: s.lr for s in result.suggestions},
-                     "one_cycle": result.recommendation.one_cycle_max_lr, "notes": list(result.notes)})
+                     "one_cycle": recommended, "notes": list(result.notes)})
     return rows
 
 

@@ -125,11 +125,12 @@ class RangeTestStarted(Event):
 
 @dataclass(frozen=True)
 class RangeTestProgress(Event):
-    """New points of the range-test curve."""
+    """New points of the range-test curve (of repeat ``repeat``, counted from 0)."""
 
     lrs: np.ndarray
     losses: np.ndarray
     smoothed: np.ndarray
+    repeat: int = 0
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ class RangeTestActions:
         config, plan = chosen
         self.range_plot.clear()
         self.tabs.setCurrentIndex(1)
-        self.controller.range_test(config, self.dataset, settings, self._timeline(plan, config.momentum))
+        self.controller.range_test(config, self.dataset, settings, self._timeline(plan, config.momentum), self.run_length())
 
     @Slot(object)
     def range_test_started(self, event) -> None:
@@ -38,6 +38,7 @@ class RangeTestActions:
         if event.result is not None:
             self.range_plot.show_suggestions(event.result.suggestions)
             self.range_plot.show_bound(event.result.curvature)
+            self.range_plot.show_half_way(event.result)
             self.last_range_test = event.result.to_dict()
         self.log.add(f"range test {'cancelled' if event.cancelled else 'finished'}: {event.message}")
 

@@ -135,8 +135,8 @@ class RunController:
         if self.inbox is not None and self.training:
             self.inbox.send(command)
 
-    def range_test(self, config: TrainConfig, dataset: PreparedDataset, settings, timeline: Timeline | None) -> None:
-        """During a run: ask the job. Before one: test from fresh weights in the background."""
+    def range_test(self, config: TrainConfig, dataset: PreparedDataset, settings, timeline: Timeline | None, run_steps: int = 0) -> None:
+        """During a run: ask the job. Before one: test from fresh weights in the background, advising a run of ``run_steps``."""
         if self.training:
             self.send(StartRangeTest(settings))
             return
@@ -147,7 +147,7 @@ class RunController:
             from engine.training.session import build_session
 
             session = build_session(config, dataset)
-            return run_range_test(session, settings, self.bridge.put, timeline, cancelled=self._cancel.is_set)
+            return run_range_test(session, settings, self.bridge.put, timeline, cancelled=self._cancel.is_set, run_steps=run_steps or None)
         self.tasks.start("range_test", work, background=True)
 
     def cancel_range_test(self) -> None:

@@ -47,16 +47,27 @@ def test_train_json_then_runs_show_and_csv(capsys, tmp_path):
 
 
 def test_range_test_json_and_export(capsys, tmp_path):
-    code, out, err = cli(capsys, "range-test", "--data", SAMPLE, "--image-size", "16", "--iters", "40", "--json",
+    code, out, err = cli(capsys, "range-test", "--data", SAMPLE, "--image-size", "16", "--iters", "40", "--repeats", "1", "--json",
                          "--csv", tmp_path / "curve.csv", "--export-schedule", tmp_path / "s.json")
     assert code == 0, err
     result = json.loads(out)
     assert {s["method"] for s in result["suggestions"]} == {"steepest", "valley", "min_loss/10", "min_loss"}
     assert result["recommended"]["one_cycle_max_lr"] > 0 and len(result["curve"]["lr"]) > 8
     assert "sweep: about" in err
-    assert (tmp_path / "curve.csv").read_text().startswith("lr,loss,smoothed")
+    assert (tmp_path / "curve.csv").read_text().startswith("repeat,lr,loss,smoothed")
     code, out, _ = cli(capsys, "schedule", "show", tmp_path / "s.json")
     assert "range test  constant" in out
+
+
+def test_a_range_test_with_nothing_to_read_says_so_and_exports_nothing(capsys, tmp_path):
+    args = ["range-test", "--data", SAMPLE, "--image-size", "16", "--start", "3", "--end", "50", "--iters", "12", "--repeats", "2"]
+    code, out, err = cli(capsys, *args)
+    assert code == 0 and "sweep ×2: about" in err
+    assert "NO RECOMMENDATION: only 0 of 2 repeats gave a recommendation (" in out
+    assert "recommended" not in out
+    code, _, err = cli(capsys, *args, "--export-schedule", tmp_path / "s.json")
+    assert code == 2 and "lrscope: error: the range test gave no recommendation, so no schedule was written" in err
+    assert not (tmp_path / "s.json").exists()
 
 
 @pytest.mark.parametrize("args, message", [

@@ -86,6 +86,7 @@ def test_edit_mid_run_applies_from_that_step(qtbot, window):
 def test_range_test_mid_run_then_use_its_suggestion(qtbot, window):
     set_epochs(qtbot, window, 6)
     window.range_panel.iterations.setValue(25)
+    window.range_panel.repeats.setValue(1)
     window.start_run()
     qtbot.waitUntil(lambda: window.live.step >= 3, timeout=LONG)
     window.range_panel.start.click()
@@ -101,10 +102,13 @@ def test_range_test_mid_run_then_use_its_suggestion(qtbot, window):
 
 def test_range_test_before_a_run_sets_the_editor_peak(qtbot, window):
     window.range_panel.iterations.setValue(20)
+    window.range_panel.repeats.setValue(2)
     window.range_panel.start.click()
     qtbot.waitUntil(lambda: window.last_range_test is not None, timeout=LONG)
     qtbot.waitUntil(lambda: not window.controller.testing, timeout=LONG)
     lr = window.range_panel.recommendation.constant_lr
+    assert "median of 2 repeats" in window.range_panel.status.text()
+    assert np.isnan(window.range_plot.points.view(0)).sum() == 1  # two lines, one per repeat
     window.range_panel.use_constant.click()
     assert float(window.editor.peak.text()) == pytest.approx(lr, rel=1e-2)
 

@@ -117,13 +117,14 @@ def test_disagreement_is_noted():
 
 
 @pytest.mark.parametrize("losses, note", [
-    (np.linspace(1, 5, 50), "the loss never went down: lower start_lr"),
+    (np.linspace(1, 5, 50), "the loss never went down; lower start_lr"),
     (np.linspace(5, 1, 50), "still falling at end_lr"),
-    (np.linspace(5, 1, 4), "too short to suggest"),
+    (np.linspace(5, 1, 4), "too few to read a curve"),
 ])
-def test_curve_shapes_that_cannot_give_a_good_answer_say_why(losses, note):
+def test_curve_shapes_that_cannot_give_a_good_answer_give_none_and_say_why(losses, note):
     suggestions, notes = sweep_suggestions(np.geomspace(1e-5, 1, len(losses)), losses)
-    assert any(note in n for n in notes)
+    assert recommend(suggestions, notes) is None
+    assert notes[0].startswith("no recommendation: ") and note in notes[0]
 
 
 def test_probe_best_is_refined_between_candidates():
@@ -132,7 +133,7 @@ def test_probe_best_is_refined_between_candidates():
     suggestions, notes = probe_suggestion(lrs, scores)
     assert suggestions[0].lr == pytest.approx(0.13, rel=1e-6) and not notes
     scores[:] = np.inf
-    assert probe_suggestion(lrs, scores)[1] == ["every candidate LR diverged: lower start_lr"]
+    assert probe_suggestion(lrs, scores) == ([], ["no recommendation: every candidate LR diverged; lower start_lr"])
 
 
 @pytest.mark.parametrize("changes, message", [
@@ -147,16 +148,15 @@ def test_invalid_settings_are_named(changes, message):
         RangeTestSettings(**changes).resolved()
 
 
-def test_a_flat_curve_reports_its_edge_not_noise():
+def test_a_flat_curve_gives_no_recommendation_only_its_edge():
     lrs = np.geomspace(1e-7, 10, 100)
     x = np.log10(lrs)
     losses = 0.03 + np.where(x > -0.3, 0.5 * (x + 0.3) ** 2, 0) + np.random.default_rng(1).normal(0, 0.004, 100)
     suggestions, notes = sweep_suggestions(lrs, losses)
-    assert [s.method for s in suggestions] == ["edge"]
+    assert [s.method for s in suggestions] == ["edge"] and "not a recommendation" in suggestions[0].explanation
     assert -0.6 < np.log10(suggestions[0].lr) < 0.0
-    recommendation = recommend(suggestions, notes)
-    assert recommendation.one_cycle_max_lr == pytest.approx(suggestions[0].lr / 3)
-    assert "edge/3" in recommendation.one_cycle_method and any("flat before it rises" in n for n in notes)
+    assert recommend(suggestions, notes) is None
+    assert notes[0].startswith("no recommendation: the loss did not fall") and "lrscope tune" in notes[0]
 
 
 def test_a_descending_curve_is_not_called_flat():

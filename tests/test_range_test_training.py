@@ -14,7 +14,7 @@ from engine.training.job import TrainingJob
 from engine.training.session import build_session
 from engine.training.state import capture
 
-QUICK = RangeTestSettings(iterations=30)
+QUICK = RangeTestSettings(iterations=30, repeats=1)
 
 
 def same_state(a, b):
@@ -148,3 +148,24 @@ def test_a_snapshot_too_large_for_memory_goes_to_a_temporary_file(trained_sessio
             parameter.data.add_(1.0)
     assert same_state(before, capture(trained_session))
     assert not list(tmp_path.glob("lrscope-snapshot-*.pt"))
+
+
+def test_repeats_use_batch_orders_of_their_own_and_restore(trained_session):
+    before = capture(trained_session)
+    events = Events()
+    result = run_range_test(trained_session, RangeTestSettings(iterations=12, repeats=2), events)
+    assert same_state(before, capture(trained_session))
+    first, second = result.repeats
+    assert not np.array_equal(first.losses, second.losses) and len(result.lrs) == len(first.lrs) + len(second.lrs)
+    assert {e.repeat for e in events.of(RangeTestProgress)} == {0, 1}
+    assert events.of(RangeTestStarted)[0].settings["repeats"] == 2
+
+
+def test_the_probe_horizon_follows_the_run_and_is_reported(trained_session):
+    settings = RangeTestSettings(mode="probe").resolved()
+    assert [settings.for_run(n).probe_steps for n in (None, 110, 5000, 10**6)] == [20, 20, 500, 1000]
+    assert RangeTestSettings(mode="probe", probe_steps=7).for_run(5000).probe_steps == 7
+    probe = RangeTestSettings(mode="probe", probe_count=3, probe_fraction=0.25, probe_eval_batches=1, repeats=1)
+    result = run_range_test(trained_session, probe, lambda event: None, run_steps=100)
+    measured = result.measured
+    assert measured["steps"] == 25 and np.isfinite(measured["start_score"]) and len(measured["midway"]) == 3

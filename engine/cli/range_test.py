@@ -34,7 +34,10 @@ def add_parser(commands) -> None:
     parser.add_argument("--linear", action="store_true", help="raise the LR linearly instead of exponentially")
     parser.add_argument("--probe", action="store_true", help="probe mode: every LR starts from the same weights (unbiased, slower)")
     parser.add_argument("--probe-count", type=int, default=d.probe_count, help="candidate LRs in probe mode")
-    parser.add_argument("--probe-steps", type=int, default=d.probe_steps, help="training steps per candidate in probe mode")
+    parser.add_argument("--probe-steps", type=int, default=d.probe_steps,
+                        help=f"training steps per candidate in probe mode (default: {d.probe_fraction:.0%} of the run, 20 to 1000)")
+    parser.add_argument("--repeats", type=int, default=d.repeats,
+                        help=f"run the test this many times on different batch orders; the median is recommended (default {d.repeats})")
     parser.add_argument("--validation", action="store_true", help="sweep: record the loss on a fixed validation subset")
     parser.add_argument("--diverge-factor", type=float, default=d.diverge_factor, help="stop when the smoothed loss exceeds this multiple of its best")
     parser.add_argument("--no-curvature", action="store_true", help="skip measuring λmax (and the stability bound) at the start")
@@ -51,7 +54,7 @@ def settings_from(args: argparse.Namespace) -> RangeTestSettings:
     settings = RangeTestSettings(mode="probe" if args.probe else "sweep", start_lr=args.start, end_lr=args.end,
                                  iterations=args.iters, linear=args.linear, validation=args.validation,
                                  probe_count=args.probe_count, probe_steps=args.probe_steps, diverge_factor=args.diverge_factor,
-                                 curvature=not args.no_curvature)
+                                 repeats=args.repeats, curvature=not args.no_curvature)
     try:
         return settings.resolved()
     except ValueError as error:
@@ -67,14 +70,12 @@ def run(args: argparse.Namespace) -> int:
 
     def show(event: Event) -> None:
         if isinstance(event, RangeTestStarted):
-            say(f"{event.mode}: about {clock(event.estimated_seconds)} on this machine")
+            repeats = event.settings["repeats"]
+            say(f"{event.mode}{f' ×{repeats}' if repeats > 1 else ''}: about {clock(event.estimated_seconds)} on this machine")
 
-    result = run_range_test(session, settings, show)
+    result = run_range_test(session, settings, show, run_steps=config.epochs * session.steps_per_epoch)
     if args.csv:
-        with open(args.csv, "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["lr", "loss", "smoothed"])
-            writer.writerows(zip(result.lrs.tolist(), result.losses.tolist(), result.smoothed.tolist()))
+        write_csv(args.csv, result)
     data = result.to_dict()
     if args.export_schedule:
         data["schedule_file"] = str(export(args, config, dataset, session.steps_per_epoch, result))
@@ -85,26 +86,46 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def write_csv(path: Path, result) -> None:
+    """The curve of every repeat: repeat, lr, loss, smoothed (the probe: loss after all its steps, and half way)."""
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["repeat", "lr", "loss", "smoothed" if result.mode == "sweep" else "loss_half_way"])
+        for index, part in enumerate(result.repeats or (result,)):
+            second = part.smoothed if part.mode == "sweep" else part.measured["midway"]
+            writer.writerows((index, *row) for row in zip(part.lrs.tolist(), part.losses.tolist(), list(second)))
+
+
 def print_result(result) -> None:
-    """Suggestions and recommendation as text."""
-    print(f"{result.mode}: {len(result.lrs)} points in {result.seconds:.1f} s ({result.stop_reason})")
+    """Suggestions and recommendation (or why there is none) as text."""
+    parts = len(result.repeats) or 1
+    print(f"{result.mode}{f' ×{parts}' if parts > 1 else ''}: {len(result.lrs)} points in {result.seconds:.1f} s ({result.stop_reason})")
+    if result.mode == "probe":
+        for part in result.repeats or (result,):
+            print(f"  measured: held-out loss {part.measured['start_score']:.4g} before training; each candidate trained "
+                  f"{part.measured['steps']} steps from the same weights")
     for s in result.suggestions:
         print(f"  {s.method:<12} {s.lr:<10.3g} {s.explanation}")
-    if result.recommendation:
-        r = result.recommendation
-        print(f"recommended constant LR   {r.constant_lr:.3g}  (from {r.constant_method})")
-        print(f"recommended one-cycle max {r.one_cycle_max_lr:.3g}  (from {r.one_cycle_method})")
+    r = result.recommendation
+    if r is None:
+        print(f"NO RECOMMENDATION: {result.why_none}")
+    else:
+        confidence = "LOW CONFIDENCE " if r.low_confidence else ""
+        spread = f", spread ×{r.spread:.2g} over {r.repeats} repeats" if r.repeats > 1 else ""
+        print(f"{confidence}recommended constant LR   {r.constant_lr:.3g}  (from {r.constant_method})")
+        print(f"{confidence}recommended one-cycle max {r.one_cycle_max_lr:.3g}  (from {r.one_cycle_method}{spread})")
     if result.curvature and result.curvature.get("lr_bound"):
         c = result.curvature
         print(f"stability bound {c['formula']} = {c['lr_bound']:.3g} at the start (λmax {c['lambda_max']:.3g}; theory, a guide)")
     for note in result.notes:
-        print(f"note: {note}")
+        if not note.startswith("no recommendation: ") or r is not None:
+            print(f"note: {note}")
 
 
 def export(args, config, dataset, steps_per_epoch: int, result) -> Path:
     """A schedule of the config's shape at the recommended LR, saved with the test's result."""
     if result.recommendation is None:
-        raise CliError("the range test gave no recommendation, so no schedule was written: " + "; ".join(result.notes))
+        raise CliError(f"the range test gave no recommendation, so no schedule was written: {result.why_none}")
     recommended = result.recommendation
     config.lr = recommended.one_cycle_max_lr if config.shape == "one_cycle" else recommended.constant_lr
     run_schedule: RunSchedule = default_run_schedule(config, steps_per_epoch)

@@ -17,31 +17,46 @@ def probe_lrs(settings: RangeTestSettings) -> np.ndarray:
     return np.geomspace(settings.start_lr, settings.end_lr, settings.probe_count)
 
 
+def _train(train_at: Callable[[float, int], object], lr: float, steps: range, cancelled: Callable[[], bool]) -> float | None:
+    """Train ``steps`` at ``lr``; the last loss, or None when cancelled."""
+    loss = 0.0
+    for step in steps:
+        if cancelled():
+            return None
+        loss = train_at(lr, step)
+    return float(loss)
+
+
+def _finite_or_inf(value: float) -> float:
+    return value if math.isfinite(value) else math.inf
+
+
 def run_probe(reset: Callable[[], None], train_at: Callable[[float, int], object], score: Callable[[], float],
               settings: RangeTestSettings, *, progress: Progress | None = None,
               cancelled: Callable[[], bool] = lambda: False) -> Curve:
-    """For each candidate: ``reset()``, ``train_at(lr, i)`` for i < probe_steps, then ``score()``.
+    """For each candidate: ``reset()``, train ``probe_steps`` steps scoring half way and at the end.
 
-    A candidate whose training loss turns non-finite scores inf (it diverged).
+    ``score()`` before any candidate gives the starting held-out loss. A candidate whose training
+    loss turns non-finite scores inf (it diverged).
     """
-    lrs, scores = [], []
+    steps = settings.probe_steps
+    half = max(1, steps // 2)
+    reset()
+    start = score()
+    lrs, scores, midway = [], [], []
     reason = "completed"
     for lr in probe_lrs(settings):
-        if cancelled():
-            reason = "cancelled"
-            break
         reset()
-        for step in range(settings.probe_steps):
-            if cancelled():
-                break
-            loss = train_at(float(lr), step)
-        if cancelled():
+        # NaN weights keep the loss NaN, so the last step's loss tells whether the LR diverged.
+        last = first = _train(train_at, float(lr), range(half), cancelled)
+        middle = _finite_or_inf(score()) if first is not None and math.isfinite(first) else math.inf
+        if math.isfinite(middle):
+            last = _train(train_at, float(lr), range(half, steps), cancelled)
+        if first is None or last is None:
             reason = "cancelled"
             break
-        # NaN weights keep the loss NaN, so the last step's loss tells whether the LR diverged.
-        value = score() if math.isfinite(float(loss)) else math.inf
-        value = value if math.isfinite(value) else math.inf
-        lrs.append(float(lr)), scores.append(value)
+        value = _finite_or_inf(score()) if math.isfinite(last) and math.isfinite(middle) else math.inf
+        lrs.append(float(lr)), scores.append(value), midway.append(middle)
         if progress:
             progress(np.array([lr]), np.array([value]), np.array([value]))
-    return Curve(np.array(lrs), np.array(scores), np.array(scores), reason)
+    return Curve(np.array(lrs), np.array(scores), np.array(scores), reason, start, steps, np.array(midway))

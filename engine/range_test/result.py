@@ -1,19 +1,34 @@
-"""The outcome of a range test: its curve, its suggestions and the recommended LRs."""
+"""The outcome of a range test: its curve(s), its suggestions and the recommended LRs (or why there are none)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .suggestions import Recommendation, Suggestion, probe_suggestion, recommend, sweep_suggestions
+from .suggestions import (
+    NO_RECOMMENDATION,
+    Recommendation,
+    Suggestion,
+    combine,
+    median_lr,
+    probe_suggestion,
+    recommend,
+    sweep_suggestions,
+)
 from .sweep import Curve
 
 
 @dataclass(frozen=True)
 class RangeTestResult:
-    """A finished (or cancelled) range test."""
+    """A finished (or cancelled) range test.
+
+    A repeated test keeps each repeat in ``repeats``; its own curve is theirs end to end, its
+    suggestions are each method's median and its recommendation the median one. ``measured``
+    holds what the test measured besides the curve (for the probe: the starting held-out loss,
+    the steps each candidate trained and its loss half way; for a sweep: the class-mix loss).
+    """
 
     mode: str
     settings: dict[str, Any]
@@ -25,24 +40,47 @@ class RangeTestResult:
     recommendation: Recommendation | None
     notes: tuple[str, ...]
     seconds: float
+    measured: dict[str, Any] = field(default_factory=dict)
+    repeats: tuple[RangeTestResult, ...] = ()
     curvature: dict[str, Any] | None = None
 
+    @property
+    def why_none(self) -> str:
+        """Why there is no recommendation (empty when there is one)."""
+        if self.recommendation is not None:
+            return ""
+        reasons = [n.removeprefix(NO_RECOMMENDATION) for n in self.notes if n.startswith(NO_RECOMMENDATION)]
+        return reasons[0] if reasons else "; ".join(self.notes) or "the test recorded no usable point"
+
     @classmethod
-    def from_curve(cls, mode: str, settings: dict, curve: Curve, seconds: float) -> RangeTestResult:
-        """Analyse a curve: suggestions by every method of the mode, then the recommendation."""
+    def from_curve(cls, mode: str, settings: dict, curve: Curve, seconds: float, prior_loss: float | None = None) -> RangeTestResult:
+        """Analyse one curve: suggestions by every method of the mode, then the recommendation (or why none)."""
         if mode == "probe":
-            suggestions, notes = probe_suggestion(curve.lrs, curve.losses)
+            suggestions, notes = probe_suggestion(curve.lrs, curve.losses, curve.start_score, curve.steps)
+            measured = {"start_score": curve.start_score, "steps": curve.steps, "midway": _finite(curve.midway)}
         else:
-            suggestions, notes = sweep_suggestions(curve.lrs, curve.losses)
+            suggestions, notes = sweep_suggestions(curve.lrs, curve.losses, prior_loss)
+            measured = {"prior_loss": prior_loss}
         if curve.stop_reason == "cancelled":
             notes = ["the test was cancelled: suggestions come from the part that ran", *notes]
         recommendation = recommend(suggestions, notes)
         all_notes = recommendation.notes if recommendation else tuple(notes)
         return cls(mode, settings, curve.lrs, curve.losses, curve.smoothed, curve.stop_reason,
-                   tuple(suggestions), recommendation, all_notes, seconds)
+                   tuple(suggestions), recommendation, all_notes, seconds, measured)
+
+    @classmethod
+    def of_repeats(cls, repeats: list[RangeTestResult], seconds: float) -> RangeTestResult:
+        """One result from several repeats: the median of each method and of the recommendations."""
+        if len(repeats) == 1:
+            return repeats[0]
+        first = repeats[0]
+        recommendation, notes = combine([r.recommendation for r in repeats], [r.why_none for r in repeats if r.recommendation is None])
+        stop = "cancelled" if any(r.stop_reason == "cancelled" for r in repeats) else first.stop_reason
+        return cls(first.mode, first.settings, *(np.concatenate([getattr(r, name) for r in repeats]) for name in ("lrs", "losses", "smoothed")),
+                   stop, _median_suggestions(repeats), recommendation, tuple(notes), seconds, {"repeats": len(repeats)}, tuple(repeats))
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data (for schedule files, the run store and ``--json``)."""
+        """Plain data (for schedule files, the run store, events and ``--json``)."""
         return {
             "mode": self.mode,
             "settings": self.settings,
@@ -50,12 +88,44 @@ class RangeTestResult:
             "stop_reason": self.stop_reason,
             "suggestions": [asdict(s) for s in self.suggestions],
             "recommended": asdict(self.recommendation) if self.recommendation else None,
+            "why_none": self.why_none,
             "notes": list(self.notes),
             "seconds": self.seconds,
+            "measured": self.measured,
+            "repeats": [r.to_dict() for r in self.repeats],
             "curvature": self.curvature,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RangeTestResult:
+        """The result written by ``to_dict``."""
+        curve = data["curve"]
+        recommended = data.get("recommended")
+        if recommended is not None:
+            recommended = Recommendation(**{**recommended, "notes": tuple(recommended["notes"])})
+        return cls(data["mode"], data["settings"], np.array(curve["lr"], dtype=float), _array(curve["loss"]), _array(curve["smoothed"]),
+                   data["stop_reason"], tuple(Suggestion(**s) for s in data["suggestions"]), recommended, tuple(data["notes"]),
+                   float(data["seconds"]), dict(data.get("measured") or {}),
+                   tuple(cls.from_dict(r) for r in data.get("repeats", ())))
 
-def _finite(values: np.ndarray) -> list:
+
+def _median_suggestions(repeats: list[RangeTestResult]) -> tuple[Suggestion, ...]:
+    """Per method, the median LR (and loss) over the repeats that suggested it."""
+    methods = dict.fromkeys(s.method for r in repeats for s in r.suggestions)
+    out = []
+    for method in methods:
+        found = [s for r in repeats for s in r.suggestions if s.method == method]
+        out.append(Suggestion(method, median_lr([s.lr for s in found]), float(np.median([s.loss for s in found])),
+                              f"{found[0].explanation} (median of {len(found)} repeats)"))
+    return tuple(out)
+
+
+def _finite(values: np.ndarray | None) -> list | None:
     """JSON has no inf: diverged probe candidates are written as null."""
+    if values is None:
+        return None
     return [float(v) if np.isfinite(v) else None for v in values]
+
+
+def _array(values: list) -> np.ndarray:
+    return np.array([np.inf if v is None else v for v in values], dtype=float)

@@ -1,4 +1,4 @@
-"""Run a range test on a training session: snapshot, test, restore (in ``finally``), report."""
+"""Run a range test on a training session: snapshot, test (once or repeated), restore (in ``finally``), report."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from itertools import count
 
+import numpy as np
 import torch
 
 from ..curvature.probe import measure_at_start, sweep_bound
@@ -20,31 +21,37 @@ from ..training.step import train_step
 from .probe import run_probe
 from .result import RangeTestResult
 from .settings import RangeTestSettings
-from .sweep import run_sweep
+from .sweep import Curve, run_sweep
 
-# Augmentation of range-test batches is drawn from steps no run reaches.
+# Augmentation of range-test batches is drawn from steps no run reaches; each repeat from its own.
 STEP_OFFSET = 10**12
+REPEAT_STEPS = 10**7
+# Batch orders: each range test of a job, and each repeat of it, has its own block of "epochs".
+ORDERS_PER_REPEAT = 1000
+ORDERS_PER_TEST = 100 * ORDERS_PER_REPEAT
 
 
-def _batches(session: Session, index: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def _batches(session: Session, index: int, repeat: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Endless training batches in an order of their own, so the run's data position is untouched."""
     for round_ in count():
-        yield from session.train.iterate(-1 - index * 1000 - round_)
+        yield from session.train.iterate(-1 - index * ORDERS_PER_TEST - repeat * ORDERS_PER_REPEAT - round_)
 
 
-def _trainer(session: Session, multipliers: list[float], batches: Iterator) -> Callable[[float, int], torch.Tensor]:
+def _trainer(session: Session, multipliers: list[float], batches: Iterator, offset: int) -> Callable[[float, int], torch.Tensor]:
     def train_at(lr: float, iteration: int) -> torch.Tensor:
         for group, multiplier in zip(session.optimizer.param_groups, multipliers):
             group["lr"] = lr * multiplier
         images, labels = next(batches)
-        return train_step(session, images, labels, STEP_OFFSET + iteration)
+        return train_step(session, images, labels, offset + iteration)
     return train_at
 
 
 def _estimate(settings: RangeTestSettings, step_seconds: float, eval_seconds: float) -> float:
     if settings.mode == "probe":
-        return settings.probe_count * (settings.probe_steps * step_seconds + settings.probe_eval_batches * eval_seconds)
-    return settings.iterations * (step_seconds + (settings.val_batches * eval_seconds if settings.validation else 0.0))
+        once = settings.probe_count * (settings.probe_steps * step_seconds + 2 * settings.probe_eval_batches * eval_seconds)
+    else:
+        once = settings.iterations * (step_seconds + (settings.val_batches * eval_seconds if settings.validation else 0.0))
+    return settings.repeats * once
 
 
 def _announcing(train_at, announce: Callable[[float], None]) -> Callable[[float, int], torch.Tensor]:
@@ -76,18 +83,26 @@ def _time_step(train_at, session: Session) -> tuple[float, float]:
     return step, time.perf_counter() - started
 
 
+def prior_loss(session: Session) -> float:
+    """The cross-entropy of predicting the training class frequencies: what learning only the class mix reaches."""
+    labels = session.train.labels if hasattr(session.train, "labels") else session.train.dataset.labels
+    counts = np.bincount(np.asarray(torch.as_tensor(labels).cpu()))
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * np.log(p)).sum())
+
+
 def run_range_test(session: Session, settings: RangeTestSettings | None, emit: Callable[[Event], None],
                    timeline: Timeline | None = None, *, cancelled: Callable[[], bool] = lambda: False,
-                   index: int = 0, step: int = 0) -> RangeTestResult | None:
-    """Run a sweep or probe from the session's current weights, then restore everything exactly.
+                   index: int = 0, step: int = 0, run_steps: int | None = None) -> RangeTestResult | None:
+    """Run a sweep or probe (``settings.repeats`` times, each on its own batch order) from the session's
+    current weights, then restore everything exactly.
 
-    Progress goes to ``emit`` as RangeTestStarted / RangeTestProgress / RangeTestFinished.
+    ``run_steps``, the length of the run the test advises, sets the probe's horizon. Progress goes to
+    ``emit`` as RangeTestStarted / RangeTestProgress / RangeTestFinished.
     """
-    settings = (settings or RangeTestSettings()).resolved()
+    settings = (settings or RangeTestSettings()).resolved().for_run(run_steps)
     multipliers = group_multipliers(session.optimizer, timeline) if timeline else [1.0] * len(session.optimizer.param_groups)
-    batches = _batches(session, index)
-    train_at = _trainer(session, multipliers, batches)
-    read_every = 1 if session.device.type == "cpu" else 8
+    trainers = [_trainer(session, multipliers, _batches(session, index, r), STEP_OFFSET + r * REPEAT_STEPS) for r in range(settings.repeats)]
     result = None
     started = time.perf_counter()
     curvature = None
@@ -97,19 +112,24 @@ def run_range_test(session: Session, settings: RangeTestSettings | None, emit: C
                 curvature = measure_at_start(session, step)
                 emit(curvature)
             session.model.train()
-            progress = lambda lrs, losses, smoothed: emit(RangeTestProgress(lrs, losses, smoothed))
+            # preserved() restores the start in the end; a second copy is needed only to start over in between.
+            snapshot = capture(session) if settings.repeats > 1 or settings.mode == "probe" else None
+            announce = lambda seconds, eval_seconds: emit(RangeTestStarted(
+                settings.mode, settings.to_dict(), _estimate(settings, seconds, eval_seconds), step))
             if settings.mode == "probe":
-                step_seconds, eval_seconds = _time_step(train_at, session)
-                emit(RangeTestStarted(settings.mode, settings.to_dict(), _estimate(settings, step_seconds, eval_seconds), step))
-                snapshot = capture(session)
-                score = lambda: evaluate(session, session.val, limit=settings.probe_eval_batches, batch_statistics=True)[0]
-                curve = run_probe(lambda: restore(session, snapshot), train_at, score, settings, progress=progress, cancelled=cancelled)
+                announce(*_time_step(trainers[0], session))
             else:
-                check = (lambda: evaluate(session, session.val, limit=settings.val_batches, batch_statistics=True)[0]) if settings.validation else None
-                announced = _announcing(train_at, lambda seconds: emit(RangeTestStarted(
-                    settings.mode, settings.to_dict(), _estimate(settings, seconds, seconds), step)))
-                curve = run_sweep(announced, settings, evaluate=check, progress=progress, cancelled=cancelled, read_every=read_every)
-        result = RangeTestResult.from_curve(settings.mode, settings.to_dict(), curve, time.perf_counter() - started)
+                trainers[0] = _announcing(trainers[0], lambda seconds: announce(seconds, seconds))
+            floor = prior_loss(session) if settings.mode == "sweep" and not settings.validation else None
+            results = []
+            for repeat, train_at in enumerate(trainers):
+                if repeat:
+                    restore(session, snapshot)
+                curve = _one_test(session, settings, train_at, snapshot, emit, repeat, cancelled)
+                results.append(RangeTestResult.from_curve(settings.mode, settings.to_dict(), curve, time.perf_counter() - started, floor))
+                if curve.stop_reason == "cancelled":
+                    break
+        result = RangeTestResult.of_repeats(results, time.perf_counter() - started)
         if curvature is not None:
             result = dataclasses.replace(result, curvature={**curvature.to_dict(), "lr_bound": sweep_bound(curvature, multipliers)})
     finally:
@@ -118,11 +138,23 @@ def run_range_test(session: Session, settings: RangeTestSettings | None, emit: C
     return result
 
 
+def _one_test(session: Session, settings: RangeTestSettings, train_at, snapshot, emit, repeat: int, cancelled) -> Curve:
+    """One sweep or probe on one batch order."""
+    progress = lambda lrs, losses, smoothed: emit(RangeTestProgress(lrs, losses, smoothed, repeat))
+    if settings.mode == "probe":
+        score = lambda: evaluate(session, session.val, limit=settings.probe_eval_batches, batch_statistics=True)[0]
+        return run_probe(lambda: restore(session, snapshot), train_at, score, settings, progress=progress, cancelled=cancelled)
+    check = (lambda: evaluate(session, session.val, limit=settings.val_batches, batch_statistics=True)[0]) if settings.validation else None
+    read_every = 1 if session.device.type == "cpu" else 8
+    return run_sweep(train_at, settings, evaluate=check, progress=progress, cancelled=cancelled, read_every=read_every)
+
+
 def _summary(result: RangeTestResult | None) -> str:
     if result is None:
         return "the range test failed before it recorded a point"
     recommendation = result.recommendation
     if recommendation is None:
-        return "; ".join(result.notes) or "no suggestion"
+        return f"no recommendation: {result.why_none}"
+    confidence = " (low confidence)" if recommendation.low_confidence else ""
     return (f"constant LR {recommendation.constant_lr:.3g} ({recommendation.constant_method}); "
-            f"one-cycle max LR {recommendation.one_cycle_max_lr:.3g} ({recommendation.one_cycle_method})")
+            f"one-cycle max LR {recommendation.one_cycle_max_lr:.3g} ({recommendation.one_cycle_method}){confidence}")

@@ -8,6 +8,8 @@ from typing import Any
 
 MODES = ("sweep", "probe")
 DEFAULT_RANGE = {"sweep": (1e-7, 10.0), "probe": (1e-4, 10.0)}
+# The probe's horizon, when tied to the run, stays within these many steps per candidate.
+PROBE_MIN_STEPS, PROBE_MAX_STEPS = 20, 1000
 
 
 @dataclass(frozen=True)
@@ -24,9 +26,19 @@ class RangeTestSettings:
     validation: bool = False
     val_batches: int = 2
     probe_count: int = 12
-    probe_steps: int = 20
+    probe_steps: int | None = None
+    probe_fraction: float = 0.1
     probe_eval_batches: int = 4
     curvature: bool = True
+    repeats: int = 3
+
+    def for_run(self, run_steps: int | None) -> RangeTestSettings:
+        """The settings with the probe's horizon tied to the run it advises: ``probe_fraction`` of its
+        steps (at least PROBE_MIN_STEPS, at most PROBE_MAX_STEPS), unless ``probe_steps`` is set."""
+        if self.probe_steps is not None:
+            return self
+        steps = PROBE_MIN_STEPS if not run_steps else round(self.probe_fraction * run_steps)
+        return replace(self, probe_steps=int(min(PROBE_MAX_STEPS, max(PROBE_MIN_STEPS, steps))))
 
     def resolved(self) -> RangeTestSettings:
         """The same settings with the LR range filled in; ValueError names an invalid field."""
@@ -45,11 +57,15 @@ class RangeTestSettings:
                 raise ValueError(f"{name} must be a learning rate above 0 and at most 1e4, got {value!r}")
         if self.end_lr <= self.start_lr:
             raise ValueError(f"end_lr ({self.end_lr:g}) must be above start_lr ({self.start_lr:g})")
-        for name, low, high in (("iterations", 2, 100_000), ("val_batches", 1, 10_000), ("probe_count", 2, 1000),
-                                ("probe_steps", 1, 100_000), ("probe_eval_batches", 1, 10_000)):
+        for name, low, high in (("iterations", 2, 100_000), ("val_batches", 1, 10_000), ("probe_count", 3, 1000),
+                                ("probe_steps", 1, 100_000), ("probe_eval_batches", 1, 10_000), ("repeats", 1, 100)):
             value = getattr(self, name)
+            if name == "probe_steps" and value is None:
+                continue
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
                 raise ValueError(f"{name} must be a whole number from {low} to {high:,}, got {value!r}")
+        if not 0 < self.probe_fraction <= 1:
+            raise ValueError(f"probe_fraction must be above 0 and at most 1, got {self.probe_fraction!r}")
         if not 0 <= self.smooth_beta < 1:
             raise ValueError(f"smooth_beta must be from 0 to below 1, got {self.smooth_beta!r}")
         if not self.diverge_factor > 1:

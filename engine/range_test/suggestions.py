@@ -17,6 +17,16 @@ DISAGREEMENT = 3.0
 MIN_POINTS = 8
 # A descent smaller than this many noise standard deviations is no descent: the curve is flat.
 FLAT_SIGMAS = 4.0
+# A probe candidate must lower the held-out loss by this fraction of its starting value to count.
+PROBE_GAIN = 0.05
+# Repeats whose recommendations spread by more than this factor give a low-confidence result.
+REPEAT_SPREAD = 3.0
+NO_RECOMMENDATION = "no recommendation: "
+WHAT_TO_DO = ("Try a validation-mode or longer sweep (more iterations), the probe, or lrscope tune, which trains "
+              "short runs at candidate LRs and keeps the best.")
+FLAT_NOTE = (f"{NO_RECOMMENDATION}the loss did not fall by more than its noise before it rose, so no LR can be read from "
+             "the descent. From fresh weights this means the model learned nothing in the test's steps; in a trained "
+             "model, that it sits in a minimum. " + WHAT_TO_DO)
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,8 @@ class Recommendation:
     one_cycle_method: str
     spread: float
     notes: tuple[str, ...]
+    repeats: int = 1
+    low_confidence: bool = False
 
 
 def local_fit(lrs: np.ndarray, losses: np.ndarray, width: float = WIDTH_DECADES) -> tuple[np.ndarray, np.ndarray]:
@@ -59,20 +71,31 @@ def _trimmed(lrs: np.ndarray, width: float = WIDTH_DECADES) -> np.ndarray:
     return (x >= x[0] + width / 2) & (x <= x[-1] - width / 2)
 
 
-def sweep_suggestions(lrs: np.ndarray, losses: np.ndarray) -> tuple[list[Suggestion], list[str]]:
-    """Steepest descent, valley and minimum/10 of a sweep curve, with notes on the curve's shape."""
+def sweep_suggestions(lrs: np.ndarray, losses: np.ndarray, prior_loss: float | None = None) -> tuple[list[Suggestion], list[str]]:
+    """Steepest descent, valley and minimum/10 of a sweep curve, with notes on the curve's shape.
+
+    An uninformative curve gives no descent-based suggestion and a first note that starts with
+    NO_RECOMMENDATION and says why and what to do. ``prior_loss`` is the loss of predicting the
+    class frequencies: a descent that ends above it only learned the class mix, not the images.
+    """
     if len(lrs) < MIN_POINTS:
-        return [], [f"only {len(lrs)} points were recorded: the curve is too short to suggest an LR; lower start_lr or raise the iteration count"]
+        return [], [f"{NO_RECOMMENDATION}only {len(lrs)} points were recorded, too few to read a curve; "
+                    "lower start_lr or raise the iteration count"]
     smooth, slope = local_fit(lrs, losses)
     lowest = int(np.argmin(smooth))
     sigma = noise_level(losses - smooth)
-    if np.max(smooth[: lowest + 1]) - smooth[lowest] < FLAT_SIGMAS * sigma:
-        return _flat(lrs, smooth, lowest, sigma)
-    notes = []
+    start_level = float(np.max(smooth[: lowest + 1]))
+    # Only a class mix that is itself a clear descent below the start can hide one (balanced classes start there).
+    mix_learnable = prior_loss is not None and prior_loss < start_level - FLAT_SIGMAS * sigma
+    if mix_learnable and smooth[lowest] > prior_loss - FLAT_SIGMAS * sigma:
+        return _flat(lrs, smooth, lowest, sigma, _class_mix_note(prior_loss))
+    if start_level - smooth[lowest] < FLAT_SIGMAS * sigma:
+        return _flat(lrs, smooth, lowest, sigma, FLAT_NOTE)
     if lowest == 0:
-        return [], ["the loss never went down: lower start_lr"]
+        return [], [f"{NO_RECOMMENDATION}the loss never went down; lower start_lr"]
     if lowest == len(lrs) - 1:
-        notes.append("the loss was still falling at end_lr: the best LR may be higher; raise end_lr")
+        return [], [f"{NO_RECOMMENDATION}the loss was still falling at end_lr ({lrs[-1]:.3g}), so where it turns is "
+                    "unknown; raise end_lr"]
     descent = np.zeros(len(lrs), dtype=bool)
     descent[: lowest + 1] = True
     usable = descent & _trimmed(lrs)
@@ -85,7 +108,7 @@ def sweep_suggestions(lrs: np.ndarray, losses: np.ndarray) -> tuple[list[Suggest
         Suggestion("min_loss/10", float(lrs[lowest] / 10), float(smooth[lowest]), "a tenth of the LR at the lowest smoothed loss"),
         Suggestion("min_loss", float(lrs[lowest]), float(smooth[lowest]), "the LR at the lowest smoothed loss, just before it rises"),
     ]
-    return suggestions, notes
+    return suggestions, []
 
 
 def noise_level(residuals: np.ndarray) -> float:
@@ -93,16 +116,21 @@ def noise_level(residuals: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(residuals - np.median(residuals))))
 
 
-def _flat(lrs: np.ndarray, smooth: np.ndarray, lowest: int, sigma: float) -> tuple[list[Suggestion], list[str]]:
-    """A curve that does not descend (a trained model, or a range starting too high): its edge is what it tells."""
+def _class_mix_note(prior_loss: float) -> str:
+    return (f"{NO_RECOMMENDATION}the loss fell no lower than predicting the class frequencies gives ({prior_loss:.3g}): "
+            "the test saw the model learn the class mix, not the images. " + WHAT_TO_DO)
+
+
+def _flat(lrs: np.ndarray, smooth: np.ndarray, lowest: int, sigma: float, note: str) -> tuple[list[Suggestion], list[str]]:
+    """A curve that does not descend: no advice; where it starts to rise is measured, as a limit only."""
     level = smooth[lowest] + FLAT_SIGMAS * max(sigma, 1e-12)
     above = np.flatnonzero(smooth[lowest:] > level)
-    edge = lowest + int(above[0]) - 1 if len(above) else len(lrs) - 1
-    note = ("the loss is flat before it rises (the model is already well trained, or start_lr is too high), so "
-            "descent-based methods say nothing here; the edge, where the loss starts to rise, is the limit")
     if not len(above):
-        note = "the loss neither fell nor rose over the range: raise end_lr to find where it diverges"
-    return [Suggestion("edge", float(lrs[edge]), float(smooth[edge]), "the largest LR before the loss rises above its flat level")], [note]
+        return [], [f"{NO_RECOMMENDATION}the loss neither fell nor rose over the range; raise end_lr to find where it "
+                    "diverges, or run the probe or lrscope tune"]
+    edge = lowest + int(above[0]) - 1
+    return [Suggestion("edge", float(lrs[edge]), float(smooth[edge]),
+                       "where the loss starts to rise above its flat level: a limit, not a recommendation")], [note]
 
 
 def _valley(lrs, smooth, slope, usable, steep) -> Suggestion:
@@ -120,20 +148,35 @@ def _valley(lrs, smooth, slope, usable, steep) -> Suggestion:
     return Suggestion("valley", float(lrs[middle]), float(smooth[middle]), "the middle of the longest stretch where the loss clearly falls")
 
 
-def probe_suggestion(lrs: np.ndarray, scores: np.ndarray) -> tuple[list[Suggestion], list[str]]:
-    """The candidate with the lowest held-out loss, refined by a parabola through it and its neighbours."""
+def probe_suggestion(lrs: np.ndarray, scores: np.ndarray, start_score: float | None = None,
+                     steps: int | None = None) -> tuple[list[Suggestion], list[str]]:
+    """The candidate with the lowest held-out loss, refined by a parabola through it and its neighbours.
+
+    No suggestion when every candidate diverged, when the best is the smallest or largest candidate
+    (the optimum lies outside the range), or when no candidate lowered the starting held-out loss
+    ``start_score`` by PROBE_GAIN: then the probe measured nothing to choose by.
+    """
     finite = np.isfinite(scores)
     if not finite.any():
-        return [], ["every candidate LR diverged: lower start_lr"]
+        return [], [f"{NO_RECOMMENDATION}every candidate LR diverged; lower start_lr"]
     best = int(np.nanargmin(np.where(finite, scores, np.nan)))
-    lr, notes = float(lrs[best]), []
+    after = f"after {steps} steps " if steps else ""
+    if start_score is not None and not scores[best] < (1 - PROBE_GAIN) * start_score:
+        return [], [f"{NO_RECOMMENDATION}no candidate lowered the held-out loss {after}clearly below where it started "
+                    f"({scores[best]:.3g} at best against {start_score:.3g}), so the probe cannot tell the LRs apart. "
+                    "If the classes are imbalanced, the first steps learn the class mix, which a balanced validation set "
+                    "punishes; otherwise the horizon is too short. Raise the probe steps, or run a sweep or lrscope tune."]
     if best == 0:
-        notes.append("the smallest candidate LR was best: lower start_lr")
-    elif best == len(lrs) - 1:
-        notes.append("the largest candidate LR was best: raise end_lr")
-    elif finite[best - 1] and finite[best + 1]:
+        return [], [f"{NO_RECOMMENDATION}the smallest candidate LR ({lrs[0]:.3g}) was best {after}and the optimum may lie "
+                    "below it; lower start_lr (a short horizon also favours small LRs: raise the probe steps)"]
+    if best == len(lrs) - 1:
+        return [], [f"{NO_RECOMMENDATION}the largest candidate LR ({lrs[-1]:.3g}) was best, so the optimum may lie above "
+                    "it; raise end_lr"]
+    lr = float(lrs[best])
+    if finite[best - 1] and finite[best + 1]:
         lr = _parabola_vertex(np.log10(lrs[best - 1:best + 2]), scores[best - 1:best + 2])
-    return [Suggestion("probe_best", lr, float(scores[best]), "the LR with the lowest held-out loss after the same number of steps from the same weights")], notes
+    return [Suggestion("probe_best", lr, float(scores[best]),
+                       "the LR with the lowest held-out loss after the same number of steps from the same weights")], []
 
 
 def _parabola_vertex(x: np.ndarray, y: np.ndarray) -> float:
@@ -158,27 +201,59 @@ def recommend(suggestions: list[Suggestion], notes: list[str]) -> Recommendation
     Sweep: the constant LR is the median of the three constant-LR methods; the
     one-cycle peak is the LR at the loss minimum (Smith's rule: a one-cycle
     anneals away from its peak, so it tolerates the largest LR that still
-    lowers the loss). A flat sweep: a tenth and a third of its edge. Probe: the
-    best candidate is the constant LR, and twice it the one-cycle peak.
+    lowers the loss). Probe: the best candidate is the constant LR, and twice it
+    the one-cycle peak. None when the curve gave no descent-based suggestion (a
+    flat curve's edge is a limit, not advice).
     """
-    if not suggestions:
-        return None
     by_method = {s.method: s for s in suggestions}
-    if "edge" in by_method:
-        edge = by_method["edge"].lr
-        return Recommendation(edge / 10, "edge/10 (a flat curve: a tenth of the largest stable LR)", edge / 3,
-                              "edge/3 (a flat curve: a third of the largest stable LR)", 1.0, tuple(notes))
     if "probe_best" in by_method:
         best = by_method["probe_best"]
         return Recommendation(best.lr, "probe_best", best.lr * ONE_CYCLE_PER_CONSTANT,
                               f"probe_best ×{ONE_CYCLE_PER_CONSTANT:g} (a one-cycle averages half its peak)", 1.0, tuple(notes))
+    if not all(m in by_method for m in (*CONSTANT_METHODS, "min_loss")):
+        return None
     constant = [by_method[m] for m in CONSTANT_METHODS]
     spread = max(s.lr for s in constant) / min(s.lr for s in constant)
     notes = list(notes)
-    if spread > DISAGREEMENT:
+    low = spread > DISAGREEMENT
+    if low:
         listed = ", ".join(f"{s.method} {s.lr:.2g}" for s in constant)
         notes.append(f"low confidence: the methods disagree by a factor of {spread:.1f} ({listed}); "
-                     "the curve is noisy or has several descents: try the probe mode or a validation-mode sweep")
+                     "the curve is noisy or has several descents: repeat the test, or try the probe or a validation-mode sweep")
     middle = sorted(constant, key=lambda s: s.lr)[1]
     return Recommendation(middle.lr, f"{middle.method} (median of {len(constant)} methods)",
-                          by_method["min_loss"].lr, "min_loss (the LR where the smoothed loss is lowest)", spread, tuple(notes))
+                          by_method["min_loss"].lr, "min_loss (the LR where the smoothed loss is lowest)", spread, tuple(notes),
+                          low_confidence=low)
+
+
+def median_lr(values: list[float]) -> float:
+    """The median in log space (the geometric mean of the middle two for an even count)."""
+    return float(np.exp(np.median(np.log(values))))
+
+
+def combine(recommendations: list[Recommendation | None], reasons: list[str]) -> tuple[Recommendation | None, list[str]]:
+    """The median recommendation of repeated tests and its spread; None unless most repeats gave one.
+
+    ``reasons`` are the notes of the repeats that gave none. A spread of the one-cycle LR above
+    REPEAT_SPREAD makes the result low-confidence.
+    """
+    given = [r for r in recommendations if r is not None]
+    total = len(recommendations)
+    if 2 * len(given) <= total:
+        why = "; ".join(dict.fromkeys(r.removeprefix(NO_RECOMMENDATION) for r in reasons)) or "no repeat finished"
+        return None, [f"{NO_RECOMMENDATION}only {len(given)} of {total} repeats gave a recommendation ({why})"]
+    peaks = [r.one_cycle_max_lr for r in given]
+    spread = max(peaks) / min(peaks)
+    notes = []
+    if len(given) < total:
+        notes.append(f"{total - len(given)} of {total} repeats gave no recommendation; the median is of the other {len(given)}")
+    low = spread > REPEAT_SPREAD
+    if low:
+        listed = ", ".join(f"{p:.2g}" for p in sorted(peaks))
+        notes.append(f"low confidence: the repeats' one-cycle LRs spread by a factor of {spread:.1f} ({listed}); "
+                     "the curve depends on the batches more than on the LR here: lrscope tune measures what the runs do")
+    first = given[0]
+    recommendation = Recommendation(median_lr([r.constant_lr for r in given]), f"median of {len(given)} repeats' {first.constant_method}",
+                                    median_lr(peaks), f"median of {len(given)} repeats' {first.one_cycle_method}", spread,
+                                    tuple(notes), repeats=len(given), low_confidence=low)
+    return recommendation, notes

@@ -20,12 +20,19 @@ Progress = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
 
 @dataclass(frozen=True)
 class Curve:
-    """Recorded points (finite only) and why the test ended."""
+    """Recorded points (finite only for a sweep) and why the test ended.
+
+    A probe also records the held-out loss before any candidate trained, the steps each trained,
+    and each candidate's held-out loss half way (its trend).
+    """
 
     lrs: np.ndarray
     losses: np.ndarray
     smoothed: np.ndarray
     stop_reason: str
+    start_score: float | None = None
+    steps: int | None = None
+    midway: np.ndarray | None = None
 
 
 def lr_sequence(start: float, end: float, count: int, linear: bool = False) -> np.ndarray:

@@ -292,7 +292,8 @@ class TrainingJob:
         self._set_state("range_test")
         try:
             run_range_test(self.session, settings, self.bus.emit, self.run_schedule.timeline,
-                           cancelled=self._range_test_cancelled, index=self.range_tests_run, step=self.step)
+                           cancelled=self._range_test_cancelled, index=self.range_tests_run, step=self.step,
+                           run_steps=self.total_steps - self.step)
         finally:
             self.range_tests_run += 1
             self._set_state(previous if previous == "paused" else "running")

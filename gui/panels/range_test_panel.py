@@ -52,8 +52,13 @@ class RangeTestPanel(QWidget):
         self.validation.setToolTip("Sweep: record the loss on a fixed validation subset after each step (slower, less noisy).")
         self.count = QSpinBox(minimum=2, maximum=1000, value=d.probe_count)
         self.count.setToolTip("Probe: how many candidate LRs, log-spaced.")
-        self.steps = QSpinBox(minimum=1, maximum=100_000, value=d.probe_steps)
-        self.steps.setToolTip("Probe: training steps at each candidate before it is scored.")
+        self.steps = QSpinBox(minimum=0, maximum=100_000, value=0)
+        self.steps.setSpecialValueText(f"auto ({d.probe_fraction:.0%} of the run)")
+        self.steps.setToolTip("Probe: training steps at each candidate before it is scored. Auto ties it to the run the "
+                              "test advises (a tenth of it, 20 to 1000), since a short horizon favours small LRs.")
+        self.repeats = QSpinBox(minimum=1, maximum=100, value=d.repeats)
+        self.repeats.setToolTip("Run the test this many times on different batch orders and recommend the median; "
+                                "a large spread between them is reported as low confidence. One test is one sample.")
         self.start = QPushButton("Start range test")
         self.start.setToolTip("Before a run: from fresh weights. During a run: pauses it, tests from the current weights, restores them exactly and resumes (Ctrl+T).")
         self.cancel = QPushButton("Cancel")
@@ -92,6 +97,7 @@ class RangeTestPanel(QWidget):
         form.addRow(options)
         form.addRow("probe candidates", self.count)
         form.addRow("probe steps", self.steps)
+        form.addRow("repeats", self.repeats)
         buttons = QHBoxLayout()
         buttons.addWidget(self.start)
         buttons.addWidget(self.cancel)
@@ -119,7 +125,8 @@ class RangeTestPanel(QWidget):
 
         settings = RangeTestSettings(mode="probe" if self.probe.isChecked() else "sweep", start_lr=number(self.start_lr, "start LR"),
                                      end_lr=number(self.end_lr, "end LR"), iterations=self.iterations.value(), linear=self.linear.isChecked(),
-                                     validation=self.validation.isChecked(), probe_count=self.count.value(), probe_steps=self.steps.value())
+                                     validation=self.validation.isChecked(), probe_count=self.count.value(),
+                                     probe_steps=self.steps.value() or None, repeats=self.repeats.value())
         return settings.resolved()
 
     @Slot()
@@ -151,13 +158,28 @@ class RangeTestPanel(QWidget):
             item.setToolTip(suggestion.explanation)
             self.table.setItem(row, 0, item)
             self.table.setItem(row, 1, QTableWidgetItem(f"{suggestion.lr:.3g}"))
+        self.status.setText(self._verdict(result, message))
+        notes = [n for n in getattr(result, "notes", ()) or () if self.recommendation or not n.startswith("no recommendation: ")]
+        self.note.setText("\n".join(notes))
+        self.use_constant.setEnabled(self.recommendation is not None)
+        self.use_cycle.setEnabled(self.recommendation is not None)
+
+    def _verdict(self, result, message: str) -> str:
+        """The recommendation in bold, flagged when its confidence is low; or why there is none and what to do."""
         r = self.recommendation
-        self.status.setText(message if r is None else
-                            f"constant LR <b>{r.constant_lr:.3g}</b> ({r.constant_method})<br>"
-                            f"one-cycle max LR <b>{r.one_cycle_max_lr:.3g}</b> ({r.one_cycle_method})")
-        self.note.setText("\n".join(getattr(result, "notes", ()) or ()))
-        self.use_constant.setEnabled(r is not None)
-        self.use_cycle.setEnabled(r is not None)
+        if result is None:
+            return message
+        if r is None:
+            return f"<span style='color:#d62728'><b>No recommendation.</b></span> {result.why_none}"
+        flag = "<span style='color:#b35c00'><b>Low confidence.</b></span> " if r.low_confidence else ""
+        spread = f"<br>median of {r.repeats} repeats, spread ×{r.spread:.2g}" if r.repeats > 1 else ""
+        measured = ""
+        if result.mode == "probe":
+            part = (result.repeats or (result,))[0]
+            measured = (f"<br>each candidate trained {part.measured['steps']} steps from the same weights "
+                        f"(held-out loss {part.measured['start_score']:.3g} before)")
+        return (f"{flag}constant LR <b>{r.constant_lr:.3g}</b> ({r.constant_method})<br>"
+                f"one-cycle max LR <b>{r.one_cycle_max_lr:.3g}</b> ({r.one_cycle_method}){spread}{measured}")
 
     def _use(self, what: str) -> None:
         if self.recommendation is not None:

@@ -1,4 +1,4 @@
-"""Range test: loss against LR on a log axis, each suggestion marked and named."""
+"""Range test: loss against LR on a log axis (one line per repeat), each suggestion marked and named."""
 
 from __future__ import annotations
 
@@ -8,37 +8,54 @@ from PySide6.QtCore import Qt
 
 from ..buffers import CurveBuffer
 from .base import PlotPanel, make_curve
-from .step_plot import nearest
 
 COLOURS = {"steepest": (214, 39, 40), "valley": (44, 160, 44), "min_loss/10": (148, 103, 189),
            "min_loss": (255, 127, 14), "probe_best": (23, 190, 207), "edge": (140, 86, 75)}
 
 
 class RangePlot(PlotPanel):
-    """Raw and smoothed loss against LR, filled in live; suggestion lines once it ends."""
+    """Raw and smoothed loss against LR, filled in live, a line per repeat; suggestion lines once it ends.
+
+    A probe's curve is each candidate's held-out loss after all its steps; "half way" adds the same
+    loss after half of them, which shows which candidates were still improving.
+    """
 
     def __init__(self, parent=None):
         super().__init__("Range test", "loss", x_label="learning rate", log_x=True, parent=parent)
         self.raw = make_curve(self.plot, (31, 119, 180), alpha=80, name="loss", symbol=None)
         self.smooth = make_curve(self.plot, (31, 119, 180), width=2, name="smoothed")
-        self.points = CurveBuffer(3)
+        self.half_way = make_curve(self.plot, (127, 127, 127), style=Qt.PenStyle.DotLine, name="half way", symbol="o")
+        for curve in (self.raw, self.smooth, self.half_way):
+            curve.opts["connect"] = "finite"
+        self.points = CurveBuffer(4)
         self.markers: list[pg.InfiniteLine] = []
         self.dirty = False
 
     def clear(self) -> None:
         """Start a new test."""
         self.points.clear()
+        self.half_way.setData([], [])
         for marker in self.markers:
             self.plot.removeItem(marker)
         self.markers = []
         self.dirty = True
         self.refresh()
 
-    def add_points(self, lrs: np.ndarray, losses: np.ndarray, smoothed: np.ndarray) -> None:
-        """Append points as they arrive."""
+    def add_points(self, lrs: np.ndarray, losses: np.ndarray, smoothed: np.ndarray, repeat: int = 0) -> None:
+        """Append points as they arrive; a new repeat starts a new line."""
         finite = np.isfinite(losses)
-        self.points.extend(np.column_stack([lrs, losses, smoothed])[finite])
+        if self.points.size and self.points.view(3)[-1] != repeat:
+            self.points.extend(np.array([[np.nan, np.nan, np.nan, repeat]]))
+        self.points.extend(np.column_stack([lrs, losses, smoothed, np.full(len(lrs), repeat)])[finite])
         self.dirty = True
+
+    def show_half_way(self, result) -> None:
+        """For a probe: each candidate's held-out loss half way through its steps."""
+        parts = [p for p in (result.repeats or (result,)) if p.measured.get("midway") is not None]
+        lrs = np.concatenate([np.append(p.lrs, np.nan) for p in parts]) if parts else np.array([])
+        values = np.concatenate([np.append(np.array(p.measured["midway"], dtype=float), np.nan) for p in parts]) if parts else lrs
+        values[~np.isfinite(values)] = np.nan
+        self.half_way.setData(lrs, values)
 
     def show_suggestions(self, suggestions) -> None:
         """A vertical line per suggestion, labelled with its method and LR."""
@@ -72,11 +89,12 @@ class RangePlot(PlotPanel):
             self.smooth.setData(self.points.view(0), self.points.view(2))
 
     def columns(self):
-        return {"lr": self.points.view(0), "loss": self.points.view(1), "smoothed": self.points.view(2)}
+        return {"repeat": self.points.view(3), "lr": self.points.view(0), "loss": self.points.view(1), "smoothed": self.points.view(2)}
 
     def describe_at(self, x):
-        index = nearest(self.points.view(0), x)
-        if index is None:
+        rows = self.points.view()[np.isfinite(self.points.view(0))]
+        if not len(rows) or not x > 0:
             return ""
-        lr, loss, smooth = self.points.view()[index]
-        return f"LR {lr:.3g}: loss {loss:.4g}, smoothed {smooth:.4g}"
+        # The repeats overlap in LR, so the nearest point is searched, not bisected.
+        lr, loss, smooth, repeat = rows[int(np.argmin(np.abs(np.log(rows[:, 0] / x))))]
+        return f"LR {lr:.3g}: loss {loss:.4g}, smoothed {smooth:.4g} (repeat {int(repeat) + 1})"

@@ -1,0 +1,145 @@
+"""No range-test mode recommends an LR from a flat or uninformative curve, and each such case says why.
+
+Synthetic curves (flat, noisy, imbalanced) and probes test the rules alone; a real flat sweep (a
+trained model) and a real repeated test check them on a network.
+"""
+
+import numpy as np
+import pytest
+from helpers import tiny_config
+
+from engine.range_test.result import RangeTestResult
+from engine.range_test.runner import prior_loss, run_range_test
+from engine.range_test.settings import RangeTestSettings
+from engine.range_test.suggestions import Recommendation, combine, probe_suggestion, recommend, sweep_suggestions
+from engine.range_test.sweep import Curve
+
+LRS = np.geomspace(1e-7, 10, 100)
+X = np.log10(LRS)
+CHANCE = np.log(10)
+
+
+def noisy(curve, sigma, seed=0):
+    return curve + np.random.default_rng(seed).normal(0, sigma, len(curve))
+
+
+def blow_up(at):
+    return np.where(X > at, 3 * (X - at) ** 2, 0)
+
+
+def analysed(losses, prior=None):
+    suggestions, notes = sweep_suggestions(LRS, losses, prior)
+    return suggestions, notes, recommend(suggestions, notes)
+
+
+def test_fresh_weights_that_learned_nothing_give_no_recommendation():
+    """The distorted set's failure: the loss sits at ln(10) until it diverges. Its edge is measured, not advised."""
+    suggestions, notes, recommendation = analysed(noisy(CHANCE + blow_up(0.0), 0.05))
+    assert recommendation is None
+    assert [s.method for s in suggestions] == ["edge"] and -0.5 < np.log10(suggestions[0].lr) < 0.3
+    assert notes[0].startswith("no recommendation: the loss did not fall") and "probe" in notes[0] and "lrscope tune" in notes[0]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_descent_buried_in_noise_gives_no_recommendation(seed):
+    descent = 0.15 * (1 - np.tanh((X + 2) * 2)) / 2
+    _, notes, recommendation = analysed(noisy(CHANCE - 0.15 + descent + blow_up(0.0), 0.3, seed))
+    assert recommendation is None and notes[0].startswith("no recommendation")
+
+
+def test_the_same_descent_clear_of_the_noise_is_read():
+    descent = 2.0 * (1 - np.tanh((X + 2) * 2)) / 2
+    suggestions, _, recommendation = analysed(noisy(CHANCE - 2.0 + descent + blow_up(0.0), 0.05))
+    assert recommendation is not None and -3 < np.log10(recommendation.constant_lr) < -1
+
+
+def imbalanced_curve():
+    """The loss falls from ln(10) to what the class mix alone gives (1.7), stays there, then diverges."""
+    return noisy(1.7 + (CHANCE - 1.7) * (1 - np.tanh((X + 4) * 3)) / 2 + blow_up(0.0), 0.03)
+
+
+def test_learning_only_the_class_mix_gives_no_recommendation():
+    suggestions, notes, recommendation = analysed(imbalanced_curve(), prior=1.7)
+    assert recommendation is None and [s.method for s in suggestions] == ["edge"]
+    assert "predicting the class frequencies gives (1.7)" in notes[0] and "class mix, not the images" in notes[0]
+    # Without knowing the class mix, the same curve looks like a clean descent: the prior is what tells.
+    assert analysed(imbalanced_curve())[2] is not None
+
+
+def test_a_descent_below_the_class_mix_is_read():
+    losses = noisy(0.3 + (CHANCE - 0.3) * (1 - np.tanh((X + 2) * 2)) / 2 + blow_up(0.0), 0.03)
+    assert analysed(losses, prior=1.7)[2] is not None
+
+
+def test_prior_loss_is_the_entropy_of_the_class_mix(digits16):
+    from engine.training.session import build_session
+
+    session = build_session(tiny_config(), digits16)
+    assert prior_loss(session) == pytest.approx(CHANCE, abs=0.01)
+
+
+PROBE_LRS = np.geomspace(1e-4, 10, 12)
+
+
+@pytest.mark.parametrize("scores, start, reason", [
+    (2.40 + 0.01 * np.log10(PROBE_LRS) ** 2, 2.30, "no candidate lowered the held-out loss"),
+    (2.20 + 0.01 * np.abs(np.log10(PROBE_LRS) + 1), 2.25, "no candidate lowered the held-out loss"),
+    (1.0 + 0.3 * (np.log10(PROBE_LRS) + 4), 2.3, "the smallest candidate LR (0.0001) was best"),
+    (2.0 - 0.1 * (np.log10(PROBE_LRS) + 4), 2.3, "the largest candidate LR (10) was best"),
+])
+def test_a_probe_with_nothing_to_choose_by_gives_no_recommendation(scores, start, reason):
+    suggestions, notes = probe_suggestion(PROBE_LRS, scores, start, steps=20)
+    assert suggestions == [] and recommend(suggestions, notes) is None
+    assert notes[0].startswith("no recommendation: ") and reason in notes[0]
+
+
+def test_a_probe_whose_best_clearly_beats_the_start_recommends_it():
+    scores = 1.0 + (np.log10(PROBE_LRS) + 1) ** 2 / 10
+    suggestions, notes = probe_suggestion(PROBE_LRS, scores, start_score=2.3, steps=20)
+    assert recommend(suggestions, notes).constant_lr == pytest.approx(0.1, rel=0.05)
+
+
+def rec(peak):
+    return Recommendation(peak / 5, "valley", peak, "min_loss", 1.5, ())
+
+
+def test_repeats_give_the_median_and_their_spread():
+    recommendation, notes = combine([rec(0.5), rec(1.0), rec(0.8)], [])
+    assert recommendation.one_cycle_max_lr == pytest.approx(0.8) and recommendation.spread == pytest.approx(2.0)
+    assert recommendation.repeats == 3 and not recommendation.low_confidence and not notes
+
+
+def test_repeats_that_disagree_are_low_confidence():
+    recommendation, notes = combine([rec(0.1), rec(1.0), rec(0.8)], [])
+    assert recommendation.low_confidence and recommendation.spread == pytest.approx(10.0)
+    assert notes[0].startswith("low confidence: the repeats' one-cycle LRs spread by a factor of 10")
+
+
+def test_repeats_recommend_only_when_most_of_them_do():
+    recommendation, notes = combine([None, rec(1.0), None], ["no recommendation: the loss did not fall", "no recommendation: the loss did not fall"])
+    assert recommendation is None
+    assert notes == ["no recommendation: only 1 of 3 repeats gave a recommendation (the loss did not fall)"]
+    recommendation, notes = combine([None, rec(1.0), rec(0.25)], ["no recommendation: flat"])
+    assert recommendation.one_cycle_max_lr == pytest.approx(0.5) and "1 of 3 repeats gave no recommendation" in notes[0]
+
+
+def test_a_result_survives_its_plain_data_form():
+    losses = noisy(0.3 + (CHANCE - 0.3) * (1 - np.tanh((X + 2) * 2)) / 2 + blow_up(0.0), 0.03)
+    curve = Curve(LRS, losses, losses, "diverged")
+    flat = Curve(LRS, noisy(CHANCE + blow_up(0.0), 0.05), losses, "diverged")
+    parts = [RangeTestResult.from_curve("sweep", {}, c, 1.0, prior_loss=CHANCE) for c in (curve, flat, curve)]
+    result = RangeTestResult.of_repeats(parts, 3.0)
+    back = RangeTestResult.from_dict(result.to_dict())
+    assert back.to_dict() == result.to_dict() and len(back.repeats) == 3
+    assert back.recommendation == result.recommendation and back.recommendation.repeats == 2
+    assert parts[1].why_none.startswith("the loss did not fall")
+
+
+def test_a_real_flat_sweep_of_a_trained_model_recommends_nothing(digits16):
+    from engine.training.job import TrainingJob
+
+    job = TrainingJob(tiny_config(epochs=3, lr=0.2, shape="one_cycle"), digits16)
+    assert job.run().val_accuracy > 0.9
+    result = run_range_test(job.session, RangeTestSettings(iterations=60, repeats=1), lambda event: None)
+    assert result.recommendation is None and result.why_none.startswith("the loss did not fall")
+    assert [s.method for s in result.suggestions] == ["edge"]
