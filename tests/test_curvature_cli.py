@@ -20,7 +20,7 @@ def lrscope(*args):
 
 def test_curvature_of_a_stored_run_as_json(capsys):
     code = run_cli(["train", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "1", "--curvature-every", "10",
-                    "--optimizer", "adam", "--lr", "0.003", "--json"])
+                    "--optimizer", "adam", "--lr", "0.003", "--shape", "constant", "--json"])
     trained = json.loads(capsys.readouterr().out)
     assert code == 0 and [m["step"] for m in trained["curvature"]] == [0, 10, 20]
     assert trained["curvature"][0]["bounds"] == [None, None]  # Adam before its first step: no preconditioner yet
