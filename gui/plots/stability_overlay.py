@@ -53,6 +53,7 @@ class StabilityOverlay:
         if not (self.lr_plot.changed("stability") or changed_steps):
             return
         points = self.lr_plot.points
+        head_column = points.view().shape[1] - 1  # the groups' columns run input to output; the head is last
         steps = points.view(0)
         if len(steps) and len(self.measurements):
             steps = np.append(steps, max(steps[-1] + 1, self.measurements.view(0)[-1]))
@@ -60,9 +61,10 @@ class StabilityOverlay:
         x = self.lr_plot.x(steps)
         known = np.isfinite(head)
         self.bound.setData(x[known], head[known])
-        differ = self.lr_plot.groups_differ and np.isfinite(first).any()
+        groups_differ = head_column > 1 and not np.array_equal(points.view(1), points.view(head_column))
+        differ = groups_differ and np.isfinite(first).any()
         self.bound_first.setData(x[known] if differ else [], first[known] if differ else [])
-        lr = np.append(points.view(1), points.view(1)[-1:])[: len(steps)]
+        lr = np.append(points.view(head_column), points.view(head_column)[-1:])[: len(steps)]
         shown = np.flatnonzero(known)
         shown = shown[np.unique(np.linspace(0, len(shown) - 1, min(len(shown), FILL_POINTS)).astype(int))] if len(shown) else shown
         self.low.setData(x[shown], head[shown])
