@@ -7,7 +7,7 @@ from helpers import SAMPLE
 from PySide6.QtCore import Qt
 
 pytest.importorskip("pytestqt")
-LONG = 180_000
+LONG = 600_000  # runs with probes, on a loaded 2-core machine
 
 
 @pytest.fixture
