@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -92,3 +93,27 @@ def paused_at(job, events, timeout=60.0):
     job.send(Pause())
     events.wait_for(lambda ev: ev.states()[-1:] == ["paused"], timeout)
     return job.step
+
+
+@contextlib.contextmanager
+def opened_window(qtbot, config: dict, timeout: int):
+    """The main window on the sample with ``config`` saved as the user's settings, shown and loaded; closed after."""
+    from gui.main_window import MainWindow
+    from gui.settings import open_settings, save_config
+
+    settings = open_settings()
+    save_config(settings, config)
+    main = MainWindow(settings, SAMPLE)
+    qtbot.addWidget(main)
+    main.show()
+    qtbot.waitUntil(lambda: main.dataset is not None, timeout=timeout)
+    try:
+        yield main
+    finally:
+        main.close()
+
+
+def type_into(qtbot, editor, text: str) -> None:
+    """Replace a field's text by typing, as a user does."""
+    editor.selectAll()
+    qtbot.keyClicks(editor, text)

@@ -31,6 +31,10 @@ def test_a_run_with_probes_has_bit_identical_losses_to_one_without(digits16):
     assert np.array_equal(steps, np.arange(22)) and health[0].groups == probed.session.group_names
     ratios = np.concatenate([h.update_ratio for h in health])
     assert ratios.shape == (22, len(health[0].groups)) and np.all((ratios > 0) & (ratios < 1))
+    # The probe's state (cadence accounting, last measurement) travels in the checkpoint.
+    resumed = TrainingJob(tiny_config(image_size=16, curvature_every=7), digits16, resume=probed.checkpoint_payload())
+    state = resumed.handler_states()["curvature"]
+    assert state == probed.handler_states()["curvature"] and state["previous"]["step"] == 21
 
 
 def test_measure_now_from_a_paused_run_and_change_the_cadence(digits16):

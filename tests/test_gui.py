@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from helpers import CAMERA2, SAMPLE
+from helpers import CAMERA2, SAMPLE, opened_window, type_into
 
 from engine.schedules import load_schedule
 
@@ -14,22 +14,8 @@ LONG = 120_000
 
 @pytest.fixture
 def window(qtbot):
-    from gui.main_window import MainWindow
-    from gui.settings import open_settings, save_config
-
-    settings = open_settings()
-    save_config(settings, {"image_size": 16, "epochs": 1})
-    main = MainWindow(settings, SAMPLE)
-    qtbot.addWidget(main)
-    main.show()
-    qtbot.waitUntil(lambda: main.dataset is not None, timeout=LONG)
-    yield main
-    main.close()
-
-
-def type_into(qtbot, editor, text):
-    editor.selectAll()
-    qtbot.keyClicks(editor, text)
+    with opened_window(qtbot, {"image_size": 16, "epochs": 1}, LONG) as main:
+        yield main
 
 
 def set_epochs(qtbot, window, epochs):

@@ -3,7 +3,7 @@ the warning bar and its one-click fix, measuring from a paused run."""
 
 import numpy as np
 import pytest
-from helpers import SAMPLE
+from helpers import opened_window, type_into
 from PySide6.QtCore import Qt
 
 pytest.importorskip("pytestqt")
@@ -12,22 +12,8 @@ LONG = 600_000  # runs with probes, on a loaded 2-core machine
 
 @pytest.fixture
 def window(qtbot):
-    from gui.main_window import MainWindow
-    from gui.settings import open_settings, save_config
-
-    settings = open_settings()
-    save_config(settings, {"image_size": 16, "epochs": 3})
-    main = MainWindow(settings, SAMPLE)
-    qtbot.addWidget(main)
-    main.show()
-    qtbot.waitUntil(lambda: main.dataset is not None, timeout=LONG)
-    yield main
-    main.close()
-
-
-def type_into(qtbot, editor, text):
-    editor.selectAll()
-    qtbot.keyClicks(editor, text)
+    with opened_window(qtbot, {"image_size": 16, "epochs": 3}, LONG) as main:
+        yield main
 
 
 def configure(qtbot, window, **fields):

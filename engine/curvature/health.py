@@ -34,11 +34,10 @@ class HealthMeter:
     def _params(self) -> list[list[torch.Tensor]]:
         return [[p for p in g["params"] if p.requires_grad] for g in self.optimizer.param_groups]
 
-    def before_step(self, grad_scale: torch.Tensor | None = None) -> None:
-        """After backward: the gradient norms (unscaled under mixed precision) and a copy of the weights."""
+    def before_step(self) -> None:
+        """After backward (gradients unscaled under mixed precision): the gradient norms and a copy of the weights."""
         groups = self._params()
-        norms = torch.stack([_group_norm([p.grad for p in ps if p.grad is not None], self.device) for ps in groups])
-        self._grad_norms = norms / grad_scale if grad_scale is not None else norms
+        self._grad_norms = torch.stack([_group_norm([p.grad for p in ps if p.grad is not None], self.device) for ps in groups])
         flat = [p.detach() for ps in groups for p in ps]
         if self._before is None or len(self._before) != len(flat):
             self._before = [p.clone() for p in flat]

@@ -8,7 +8,8 @@ import time
 import numpy as np
 
 from ..commands import MeasureCurvature, SetCurvatureCadence
-from ..events import CurvatureMeasured, LogLine
+from ..events import CurvatureMeasured
+from ..training.hooks import Hook
 from .alerts import climbing, near_bound
 from .cadence import Cadence
 from .probe import CurvatureProbe
@@ -18,10 +19,15 @@ STEP_TIME_BETA = 0.9
 
 
 class CurvatureHandler:
-    """Attach with ``attach(job)``; measures between steps, inside the job's snapshot/restore."""
+    """Measures at the start of a step when its cadence says so, or on a MeasureCurvature command.
 
-    def __init__(self, config, emit):
-        self.emit = emit
+    The measurement runs inside the job's snapshot/restore; its cadence accounting and the
+    last warning given are kept in checkpoints and in the state a rollback returns to.
+    """
+
+    state_key = "curvature"
+
+    def __init__(self, config):
         self.probe = CurvatureProbe(CurvatureSettings(bn_mode=config.curvature_bn), seed=config.seed)
         self.cadence = Cadence(config.curvature_every)
         self.margin = config.curvature_margin
@@ -30,15 +36,21 @@ class CurvatureHandler:
         self.step_seconds = 0.0
         self._step_started: float | None = None
 
+    def attach(self, job) -> None:
+        """Register at the start and end of each step and for the curvature commands."""
+        job.add_handler(Hook.STEP_STARTED, self.step_started)
+        job.add_handler(Hook.STEP_COMPLETED, self.step_completed)
+        job.add_handler(Hook.COMMAND_RECEIVED, self.command_received)
+
     # -- hooks ---------------------------------------------------------------------
 
-    def before_step(self, job) -> None:
-        """Measure first when one is due, then time the step."""
+    def step_started(self, job, info) -> None:
+        """Measure first when one is due (the step's LRs are set), then time the step."""
         if self.cadence.due(job.step, self.step_seconds):
             self.measure(job, "cadence")
         self._step_started = time.perf_counter()
 
-    def after_step(self, job) -> None:
+    def step_completed(self, job, info) -> None:
         """Count the step and keep a running step time for the automatic cadence."""
         if self._step_started is not None:
             seconds = time.perf_counter() - self._step_started
@@ -46,18 +58,29 @@ class CurvatureHandler:
             self._step_started = None
         self.cadence.stepped()
 
-    def command(self, job, command) -> bool:
-        """Handle MeasureCurvature and SetCurvatureCadence; False for any other command."""
+    def command_received(self, job, command) -> None:
+        """MeasureCurvature measures now (also from a paused run); SetCurvatureCadence changes the cadence."""
         if isinstance(command, MeasureCurvature):
             self.measure(job, "request")
         elif isinstance(command, SetCurvatureCadence):
             try:
                 self.cadence.set_every(command.every)
             except ValueError as error:
-                self.emit(LogLine(str(error), "warning"))
-        else:
-            return False
-        return True
+                job.log(str(error), "warning")
+
+    # -- state -----------------------------------------------------------------------
+
+    def state_dict(self) -> dict:
+        """Plain data: the automatic cadence's accounting, the last measurement and the last warning's kind."""
+        return {"spent": self.cadence.spent, "last_cost": self.cadence.last_cost, "trained_steps": self.cadence.trained_steps,
+                "previous": self.previous.to_dict() if self.previous is not None else None, "warned": self.warned}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from ``state_dict()``'s data."""
+        self.cadence.spent, self.cadence.last_cost = state["spent"], state["last_cost"]
+        self.cadence.trained_steps = state["trained_steps"]
+        self.previous = CurvatureMeasured.from_dict(state["previous"]) if state["previous"] is not None else None
+        self.warned = state["warned"]
 
     # -- measuring -------------------------------------------------------------------
 
@@ -66,20 +89,20 @@ class CurvatureHandler:
         job.recorder.pause_clock()
         measurement = self.probe.measure(job.session, job.step, trigger)
         self.cadence.measured(measurement.seconds)
-        self.emit(measurement)
-        self._warn(measurement, rest_peak_ratio(job))
+        job.bus.emit(measurement)
+        self._warn(job.bus.emit, measurement, rest_peak_ratio(job))
         self.previous = measurement
         return measurement
 
-    def _warn(self, m: CurvatureMeasured, ratio: float) -> None:
+    def _warn(self, emit, m: CurvatureMeasured, ratio: float) -> None:
         warning = near_bound(m, ratio, self.margin)
         kind = warning.kind if warning else ""
         if warning is not None and kind != self.warned:
-            self.emit(warning)
+            emit(warning)
         self.warned = kind
         climb = climbing(m, self.previous, ratio, self.margin)
         if climb is not None:
-            self.emit(climb)
+            emit(climb)
 
 
 def rest_peak_ratio(job) -> float:
