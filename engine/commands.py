@@ -67,9 +67,10 @@ class MeasureCurvature(Command):
 
 @dataclass(frozen=True)
 class SetCurvatureCadence(Command):
-    """Measure λmax every ``every`` steps from now on: a whole number, "auto" (within 5% of training time) or "off"."""
+    """Measure λmax every ``every`` steps from now on: a whole number (as text, e.g. "10"), "auto" (within 5% of
+    training time) or "off"; one type, so the command stays plain data on the wire."""
 
-    every: int | str = "auto"
+    every: str = "auto"
 
 
 @dataclass

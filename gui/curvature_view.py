@@ -121,7 +121,7 @@ class CurvatureView(QObject):
         except ValueError as error:
             self.log.add(str(error), "warning")
             return
-        self.send(SetCurvatureCadence(every))
+        self.send(SetCurvatureCadence(str(every)))
         self.log.add(f"curvature measured {'every ' + str(every) + ' steps' if isinstance(every, int) else every} from now on")
 
     @Slot(float)

@@ -46,7 +46,7 @@ def test_measure_now_from_a_paused_run_and_change_the_cadence(digits16):
         job.send(MeasureCurvature())
         events.wait_for(lambda ev: ev.of(CurvatureMeasured), timeout=600)
         assert events.of(CurvatureMeasured)[0].step == paused and events.of(CurvatureMeasured)[0].trigger == "request"
-        job.send(SetCurvatureCadence(10))
+        job.send(SetCurvatureCadence("10"))
         job.send(Resume())
         thread.join(600)
     finally:
