@@ -7,8 +7,9 @@ import pytest
 import torch
 from helpers import tiny_config
 
-from engine.curvature.probe import CurvatureProbe
+from engine.curvature.probe import CurvatureProbe, sweep_bound
 from engine.curvature.settings import CurvatureSettings
+from engine.events import CurvatureMeasured
 from engine.training.session import build_session
 from engine.training.state import capture
 from engine.training.step import train_step
@@ -90,3 +91,13 @@ def test_dead_relu_units_are_counted_on_the_probe_batch(digits16):
                    if isinstance(m, torch.nn.BatchNorm2d) and id(m.weight) in first_group)
     assert measurement.dead_relu[0] == pytest.approx(4 / channels)
     assert np.isnan(measurement.dead_relu[-1])  # the head has no ReLU
+
+
+def test_the_range_tests_bound_pairs_groups_by_name():
+    measurement = CurvatureMeasured(
+        step=0, lambda_max=10.0, iterations=3, converged=True, seconds=0.0, bn_mode="batch", optimizer="sgd",
+        formula="2/λ", constant=2.0, preconditioned=False, groups=("body", "head"), lrs=np.array([0.05, 0.1]),
+        bounds=np.array([0.1, 0.2]), dead_relu=np.zeros(2), batch_size=64)
+    # body passes its bound at 0.1 / 0.5 = 0.2, head at 0.2 / 2 = 0.1 (paired by position it would be 0.05).
+    assert sweep_bound(measurement, {"head": 2.0, "body": 0.5}) == pytest.approx(0.1)
+    assert sweep_bound(measurement, {"head": 0.0, "body": 0.0}) is None

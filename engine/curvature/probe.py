@@ -45,9 +45,11 @@ def measure_at_start(session: Session, step: int) -> CurvatureMeasured:
     return CurvatureProbe(RANGE_TEST, seed=session.config.seed).measure(session, step, trigger="range_test")
 
 
-def sweep_bound(measurement: CurvatureMeasured, multipliers: list[float]) -> float | None:
-    """The range test's LR (before group multipliers) above which some group passes its bound; None if unknown."""
-    limits = [b / m for b, m in zip(measurement.bounds, multipliers) if m > 0 and np.isfinite(b)]
+def sweep_bound(measurement: CurvatureMeasured, multipliers: dict[str, float]) -> float | None:
+    """The range test's LR (before the groups' multipliers, by group name) above which some group passes
+    its bound; None if unknown."""
+    pairs = ((bound, multipliers.get(name, 0.0)) for name, bound in zip(measurement.groups, measurement.bounds))
+    limits = [b / m for b, m in pairs if m > 0 and np.isfinite(b)]
     return float(min(limits)) if limits else None
 
 
