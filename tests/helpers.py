@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +13,15 @@ CAMERA2 = ROOT / "resources" / "datasets" / "digits-camera2"
 
 
 def tiny_config(**changes):
-    """A config that trains in well under a second per epoch on digits16."""
+    """A config that trains in well under a second per epoch on digits16.
+
+    No time-based checkpoints unless a test asks: on a loaded machine one would add checkpoints that
+    tests counting them do not expect.
+    """
     from engine.config import TrainConfig
 
-    values = {"data": str(SAMPLE), "epochs": 1, "batch_size": 64, "image_size": 16, "lr": 0.1, "shape": "cosine"}
+    values = {"data": str(SAMPLE), "epochs": 1, "batch_size": 64, "image_size": 16, "lr": 0.1, "shape": "cosine",
+              "checkpoint_seconds": 0}
     values.update(changes)
     return TrainConfig(**values)
 
@@ -95,25 +99,13 @@ def paused_at(job, events, timeout=60.0):
     return job.step
 
 
-@contextlib.contextmanager
-def opened_window(qtbot, config: dict, timeout: int):
-    """The main window on the sample with ``config`` saved as the user's settings, shown and loaded; closed after."""
-    from gui.main_window import MainWindow
-    from gui.settings import open_settings, save_config
+def cli(capsys, *args):
+    """Run the command line in this process: (exit status, stdout, stderr); argparse's exits count too."""
+    from engine.cli import run_cli
 
-    settings = open_settings()
-    save_config(settings, config)
-    main = MainWindow(settings, SAMPLE)
-    qtbot.addWidget(main)
-    main.show()
-    qtbot.waitUntil(lambda: main.dataset is not None, timeout=timeout)
     try:
-        yield main
-    finally:
-        main.close()
-
-
-def type_into(qtbot, editor, text: str) -> None:
-    """Replace a field's text by typing, as a user does."""
-    editor.selectAll()
-    qtbot.keyClicks(editor, text)
+        code = run_cli([str(a) for a in args])
+    except SystemExit as exit_:
+        code = exit_.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err

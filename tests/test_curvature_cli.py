@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
 from helpers import ROOT, SAMPLE
 
 from engine.cli import run_cli

@@ -8,16 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..curvature.probe import CurvatureProbe
 from ..curvature.settings import BN_MODES, CurvatureSettings
 from ..events import CurvatureMeasured, HealthLogged
-from ..resume import load_run
-from ..store.paths import runs_root
-from ..store.reader import find_run
-from ..training.session import Session, build_session
-from ..training.state import restore
 from .common import CliError, add_training_options, cache_dir, config_from, say
-from .setup import open_dataset
 
 
 def add_parser(commands) -> None:
@@ -41,8 +34,16 @@ def add_parser(commands) -> None:
     parser.set_defaults(handler=run)
 
 
-def _session(args: argparse.Namespace) -> tuple[Session, dict]:
+def _session(args: argparse.Namespace) -> tuple:
     """A fresh session from the options, or a stored run's session at its newest checkpoint."""
+    # Imported here: they load torch, which building the parser (every command) must not wait for.
+    from ..resume import load_run
+    from ..store.paths import runs_root
+    from ..store.reader import find_run
+    from ..training.session import build_session
+    from ..training.state import restore
+    from .setup import open_dataset
+
     if args.checkpoint:
         run_dir = find_run(runs_root(args.runs_dir), args.checkpoint)
         setup = load_run(run_dir, cache_dir(args), warn=lambda text: say(f"warning: {text}"))
@@ -62,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
         settings.validate()
     except ValueError as error:
         raise CliError(f"curvature: {error}") from None
+    from ..curvature.probe import CurvatureProbe
+
     session, origin = _session(args)
     measurement = CurvatureProbe(settings, seed=session.config.seed).measure(session, origin["checkpoint_step"] or 0, trigger="cli")
     if args.json:

@@ -58,15 +58,22 @@ class CurvatureHandler:
             self._step_started = None
         self.cadence.stepped()
 
-    def command_received(self, job, command) -> None:
-        """MeasureCurvature measures now (also from a paused run); SetCurvatureCadence changes the cadence."""
+    def command_received(self, job, command) -> tuple[bool, str] | None:
+        """MeasureCurvature measures now (also from a paused run); SetCurvatureCadence changes the cadence.
+
+        Returns (applied, what became of it) for those two, None for any other command (not this handler's).
+        """
         if isinstance(command, MeasureCurvature):
-            self.measure(job, "request")
-        elif isinstance(command, SetCurvatureCadence):
+            measurement = self.measure(job, "request")
+            return True, f"λmax {measurement.lambda_max:.4g} measured at step {measurement.step}"
+        if isinstance(command, SetCurvatureCadence):
             try:
                 self.cadence.set_every(command.every)
             except ValueError as error:
                 job.log(str(error), "warning")
+                return False, str(error)
+            return True, f"curvature cadence {self.cadence.every} from step {job.step}"
+        return None
 
     # -- state -----------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..plain import JsonObject
 from .suggestions import (
     NO_RECOMMENDATION,
     Recommendation,
@@ -31,7 +32,7 @@ class RangeTestResult:
     """
 
     mode: str
-    settings: dict[str, Any]
+    settings: JsonObject
     lrs: np.ndarray
     losses: np.ndarray
     smoothed: np.ndarray
@@ -40,9 +41,9 @@ class RangeTestResult:
     recommendation: Recommendation | None
     notes: tuple[str, ...]
     seconds: float
-    measured: dict[str, Any] = field(default_factory=dict)
+    measured: JsonObject = field(default_factory=dict)
     repeats: tuple[RangeTestResult, ...] = ()
-    curvature: dict[str, Any] | None = None
+    curvature: JsonObject | None = None
 
     @property
     def why_none(self) -> str:
@@ -106,7 +107,7 @@ class RangeTestResult:
         return cls(data["mode"], data["settings"], np.array(curve["lr"], dtype=float), _array(curve["loss"]), _array(curve["smoothed"]),
                    data["stop_reason"], tuple(Suggestion(**s) for s in data["suggestions"]), recommended, tuple(data["notes"]),
                    float(data["seconds"]), dict(data.get("measured") or {}),
-                   tuple(cls.from_dict(r) for r in data.get("repeats", ())))
+                   tuple(cls.from_dict(r) for r in data.get("repeats", ())), data.get("curvature"))
 
 
 def _median_suggestions(repeats: list[RangeTestResult]) -> tuple[Suggestion, ...]:

@@ -30,7 +30,7 @@ class Hook(enum.Enum):
     BLOCK_FLUSHED = "block_flushed"  # StepsLogged: a block of steps read back from the device and emitted
     EPOCH_COMPLETED = "epoch_completed"  # EpochEnded: validation of the epoch is done and emitted
     RUN_ENDED = "run_ended"  # str: the state the run is about to end in (finished, stopped, failed)
-    COMMAND_RECEIVED = "command_received"  # Command: one the job does not carry out itself (e.g. MeasureCurvature)
+    COMMAND_RECEIVED = "command_received"  # Command: one the job does not carry out itself (e.g. MeasureCurvature); returns (applied, message) if it took it, else None
 
 
 # How a hook's cadence counts: steps (1-based), epochs (1-based), blocks flushed; the run hooks fire once.
@@ -76,6 +76,17 @@ class Handlers:
     def has(self, hook: Hook) -> bool:
         """Whether any handler is attached at ``hook``."""
         return bool(self._table[hook])
+
+    def answer(self, hook: Hook, job, command: Any) -> tuple[bool, str] | None:
+        """Offer ``command`` to ``hook``'s handlers in order; the first that takes it says (applied, what became of it).
+
+        None when no handler took it (each returns None for a command that is not its own).
+        """
+        for _every, handler in self._table[hook]:
+            answer = handler(job, command)
+            if answer is not None:
+                return answer
+        return None
 
     def fire(self, hook: Hook, job, payload: Any, count: int = 1) -> None:
         """Call the handlers of ``hook`` whose cadence divides ``count``."""
