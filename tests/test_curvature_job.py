@@ -6,7 +6,7 @@ import numpy as np
 from helpers import Events, paused_at, start_job, tiny_config
 
 from engine.commands import MeasureCurvature, Resume, SetCurvatureCadence, Stop
-from engine.events import CurvatureMeasured, HealthLogged, StabilityWarning, StepsLogged
+from engine.events import CommandApplied, CurvatureMeasured, HealthLogged, StabilityWarning, StepsLogged
 from engine.training.job import TrainingJob
 
 
@@ -43,10 +43,12 @@ def test_measure_now_from_a_paused_run_and_change_the_cadence(digits16):
     try:
         events.wait_for(lambda ev: ev.of(StepsLogged), timeout=600)
         paused = paused_at(job, events, timeout=600)
-        job.send(MeasureCurvature())
+        job.send(MeasureCurvature(id="measure"))
         events.wait_for(lambda ev: ev.of(CurvatureMeasured), timeout=600)
         assert events.of(CurvatureMeasured)[0].step == paused and events.of(CurvatureMeasured)[0].trigger == "request"
-        job.send(SetCurvatureCadence("10"))
+        job.send(SetCurvatureCadence("never", id="bad"))
+        job.send(SetCurvatureCadence("10", id="cadence"))
+        events.wait_for(lambda ev: any(a.command_id == "cadence" for a in ev.of(CommandApplied)), timeout=600)
         job.send(Resume())
         thread.join(600)
     finally:
@@ -55,6 +57,12 @@ def test_measure_now_from_a_paused_run_and_change_the_cadence(digits16):
             thread.join(600)
     later = [m.step for m in events.of(CurvatureMeasured)[1:]]
     assert later and all(step % 10 == 0 and step >= paused for step in later)
+    # The probe's commands are answered like the job's own: each once, the bad cadence refused in words.
+    answers = {a.command_id: a for a in events.of(CommandApplied) if a.command_id in ("measure", "bad", "cadence")}
+    assert answers["measure"].applied and answers["measure"].kind == "MeasureCurvature" and "λmax" in answers["measure"].message
+    assert not answers["bad"].applied and "curvature cadence must be" in answers["bad"].message
+    assert answers["cadence"].applied and answers["cadence"].step == paused
+    assert len([a for a in events.of(CommandApplied) if a.command_id in answers]) == 3
 
 
 def test_a_high_lr_warns_in_words_with_the_scale_that_fits(digits16):
