@@ -1,5 +1,6 @@
-"""What the window is made of: the plots in tabs in the middle (a stability warning bar above them), the dataset and configuration on the
-left, the schedule on the right, the log below, progress and state in the status bar."""
+"""What the window is made of: the plots in tabs in the middle (a stability warning bar above them), the
+dataset and configuration on the left, the schedule on the right, the log below, progress and state in the
+status bar."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QScrollArea,
     QSplitter,
-    QStyle,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -33,7 +33,6 @@ from .plots.lr_plot import LrPlot, MomentumPlot
 from .plots.range_plot import RangePlot
 
 DOCKS = ("Dataset and configuration", "Schedule", "Log")
-FRAMES = 6  # px: the dock's tab widget frames around the scroll area
 
 
 def scrollable(widget):
@@ -98,15 +97,8 @@ def build_layout(window: QMainWindow) -> None:
     window.statusBar().addWidget(window.status, 1)
 
 
-def left_dock_width(window: QMainWindow) -> int:
-    """Wide enough for the configuration form beside a vertical scrollbar: on a laptop screen the form is
-    taller than the dock and scrolls up and down, which must not make it scroll sideways too."""
-    scrollbar = window.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
-    return max(270, window.config_panel.minimumSizeHint().width() + scrollbar + FRAMES)
-
-
 def default_dock_sizes(window: QMainWindow) -> None:
     """The docks' sizes on a first launch."""
     docks = [window.findChild(QDockWidget, name) for name in DOCKS]
-    window.resizeDocks(docks[:2], [left_dock_width(window), 400], Qt.Orientation.Horizontal)
+    window.resizeDocks(docks[:2], [270, 400], Qt.Orientation.Horizontal)
     window.resizeDocks(docks[2:], [90], Qt.Orientation.Vertical)

@@ -26,9 +26,9 @@ FIELDS: dict[str, tuple[str, str, str]] = {
     "device": ("device", "Where to train: auto picks the GPU when there is one.", "choice"),
     "seed": ("seed", "The same seed and settings give the same run.", "int"),
     "amp": ("mixed precision", "Train in bfloat16/float16 on a CUDA GPU (faster, less memory).", "flag"),
-    "memory_budget_mb": ("memory budget (MB)", "Decoded images are kept in memory up to this size; a larger dataset streams from disk.", "int"),
-    "checkpoint_seconds": ("checkpoint every (s)", "A checkpoint at least this often, so a crash loses at most this much training (0: epoch ends only).", "float"),
-    "curvature_every": ("measure λmax every", "Steps between curvature measurements; auto keeps them within 5% of "
+    "memory_budget_mb": ("memory (MB)", "Decoded images are kept in memory up to this size; a larger dataset streams from disk.", "int"),
+    "checkpoint_seconds": ("checkpoint (s)", "A checkpoint at least this often, so a crash loses at most this much training (0: epoch ends only).", "float"),
+    "curvature_every": ("λmax every", "Steps between curvature measurements (λmax); auto keeps them within 5% of "
                         "training time, off never measures.", "int"),
     "curvature_bn": ("λmax BatchNorm", "BatchNorm during the curvature probe: batch statistics as in training, or "
                      "running averages as at evaluation (they measure different surfaces).", "choice"),
