@@ -25,7 +25,8 @@ def step_clock() -> Iterator[list[float]]:
     """Durations of the job's training steps (forward, backward, update: the bare loop's timed work).
 
     The job splits a step in two (handlers may run between backward and the update): a step is
-    timed from the start of ``forward_backward`` to the end of ``optimizer_step``.
+    timed from the start of ``forward_backward`` to the end of ``optimizer_step``, so what runs
+    between them (the health metrics) is counted with it.
     """
     durations: list[float] = []
     forward_backward, optimizer_step = job_module.forward_backward, job_module.optimizer_step

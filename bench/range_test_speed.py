@@ -25,7 +25,7 @@ def lrscope_sweep(dataset, settings, iterations: int) -> tuple[float, object]:
     """Seconds for the sweep (restore included) and its result."""
     session = build_session(settings, dataset)
     started = time.perf_counter()
-    result = run_range_test(session, RangeTestSettings(iterations=iterations, diverge_factor=1e9, repeats=1), lambda event: None)
+    result = run_range_test(session, RangeTestSettings(iterations=iterations, diverge_factor=1e9, repeats=1, curvature=False), lambda event: None)
     return time.perf_counter() - started, result
 
 

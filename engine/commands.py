@@ -68,6 +68,19 @@ class RollBack(Command):
     lr_factor: float = 0.1
 
 
+@dataclass(frozen=True)
+class MeasureCurvature(Command):
+    """Measure λmax now (also from a paused run)."""
+
+
+@dataclass(frozen=True)
+class SetCurvatureCadence(Command):
+    """Measure λmax every ``every`` steps from now on: a whole number (as text, e.g. "10"), "auto" (within 5% of
+    training time) or "off"; one type, so the command stays plain data on the wire."""
+
+    every: str = "auto"
+
+
 @dataclass
 class Inbox:
     """A thread-safe FIFO of commands with stop and cancel flags."""

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from .curvature.cadence import parse_every
+from .curvature.settings import BN_MODES
 from .errors import ConfigError
 from .schedules.presets import PRESETS
 
@@ -47,6 +49,9 @@ class TrainConfig:
     checkpoint_every: int = 0
     checkpoint_seconds: float = 60.0
     explode_factor: float = 10.0
+    curvature_every: int | str = "auto"
+    curvature_bn: str = "batch"
+    curvature_margin: float = 0.8
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data."""
@@ -95,6 +100,14 @@ def _flag(value: Any) -> str | None:
 
 def _text(value: Any) -> str | None:
     return None if isinstance(value, str) else "must be text"
+
+
+def _cadence(value: Any) -> str | None:
+    try:
+        parse_every(value)
+    except ValueError:
+        return "must be auto, off or a whole number of steps ≥ 1"
+    return None
 
 
 def _group_lr(value: Any) -> str | None:
@@ -148,6 +161,9 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "checkpoint_every": _number(0, 10**9, integer=True),
     "checkpoint_seconds": _number(0, 86_400),
     "explode_factor": _explode,
+    "curvature_every": _cadence,
+    "curvature_bn": _choice(BN_MODES),
+    "curvature_margin": _number(0.05, 1),
 }
 
 

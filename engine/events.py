@@ -171,6 +171,84 @@ class RangeTestFinished(Event):
 
 
 @dataclass(frozen=True)
+class CurvatureMeasured(Event):
+    """λmax of the training loss on the fixed probe batch at ``step``, and the LR bound it implies.
+
+    ``lambda_max`` is the sharpness the optimizer sees: the Hessian's λmax for SGD with
+    equal group LRs, else that of the LR-weighted (and, for Adam, preconditioned) Hessian.
+    ``bounds`` holds each group's LR above which the run is unstable in theory
+    (``constant``/λ scaled by the group's share of the LR; NaN for a group whose LR is 0).
+    ``dead_relu`` is each group's fraction of ReLU units silent on the whole probe batch.
+    """
+
+    step: int
+    lambda_max: float
+    iterations: int
+    converged: bool
+    seconds: float
+    bn_mode: str
+    optimizer: str
+    formula: str
+    constant: float
+    preconditioned: bool
+    groups: tuple[str, ...]
+    lrs: np.ndarray
+    bounds: np.ndarray
+    dead_relu: np.ndarray
+    batch_size: int
+    trigger: str = "cadence"
+
+    @property
+    def edge(self) -> float:
+        """The largest LR ÷ bound over the groups: 1 is the edge of stability."""
+        ratios = self.lrs / self.bounds
+        finite = ratios[np.isfinite(ratios)]
+        return float(finite.max()) if len(finite) else float("nan")
+
+    def to_dict(self) -> JsonObject:
+        """Plain data (for the run store, ``--json`` and a range test's result); infinite bounds and NaN become null."""
+        data = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        for key in ("lrs", "bounds", "dead_relu"):
+            data[key] = [float(v) if np.isfinite(v) else None for v in data[key]]
+        data["groups"] = list(self.groups)
+        data["edge"] = self.edge if np.isfinite(self.edge) else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: JsonObject) -> CurvatureMeasured:
+        """A measurement from ``to_dict``'s plain data (null bounds read back as NaN)."""
+        values = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        for key in ("lrs", "bounds", "dead_relu"):
+            values[key] = np.array([np.nan if v is None else v for v in values[key]], dtype=float)
+        values["groups"] = tuple(values["groups"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class HealthLogged(Event):
+    """Optimizer health of a block of steps, per named group (columns in ``groups`` order)."""
+
+    steps: np.ndarray
+    groups: tuple[str, ...]
+    grad_norm: np.ndarray
+    update_ratio: np.ndarray
+
+
+@dataclass(frozen=True)
+class StabilityWarning(Event):
+    """The LR nears the stability bound or λmax climbs fast: what, in words, and the edit that would help.
+
+    ``scale`` is the factor that keeps the rest of the schedule under ``margin`` × the bound (1 when none is needed).
+    """
+
+    step: int
+    kind: str
+    message: str
+    advice: str
+    scale: float
+
+
+@dataclass(frozen=True)
 class CheckpointSaved(Event):
     """A checkpoint of step ``step`` is on disk."""
 

@@ -44,6 +44,12 @@ def prepare_resume(run_dir: Path, cache_dir: Path | None, warn: Callable[[str], 
     if read_meta(run_dir).get("state") == "finished":
         raise RunStoreError(f"{run_dir.name}: the run already finished; nothing to resume")
     ensure_free(run_dir)  # before the slow part: another process resuming it would be refused anyway
+    return load_run(run_dir, cache_dir, warn)
+
+
+def load_run(run_dir: Path, cache_dir: Path | None, warn: Callable[[str], None] = lambda text: None) -> ResumeSetup:
+    """A stored run's config, its (unchanged) dataset and its newest readable checkpoint, whatever its state."""
+    run_dir = Path(run_dir)
     config, expected = saved_config(run_dir)
     dataset = prepare_configured(config, cache_dir=cache_dir)
     if dataset.summary.fingerprint != expected:

@@ -16,10 +16,12 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from engine.events import (
     CheckpointSaved,
+    CurvatureMeasured,
     EditRefused,
     EpochEnded,
     Event,
     FaultRaised,
+    HealthLogged,
     LogLine,
     RangeTestFinished,
     RangeTestProgress,
@@ -27,6 +29,7 @@ from engine.events import (
     RolledBack,
     RunStarted,
     ScheduleChanged,
+    StabilityWarning,
     StateChanged,
     StepsLogged,
     merge_steps,
@@ -65,6 +68,9 @@ class EngineBridge(QObject):
     rangeTestFinished = Signal(object)
     logLine = Signal(object)
     checkpointSaved = Signal(object)
+    curvatureMeasured = Signal(object)
+    healthLogged = Signal(object)
+    stabilityWarning = Signal(object)
     taskDone = Signal(object)
     taskFailed = Signal(object)
     drained = Signal()
@@ -81,7 +87,8 @@ class EngineBridge(QObject):
             EditRefused: self.editRefused, StateChanged: self.stateChanged, FaultRaised: self.faultRaised,
             RolledBack: self.rolledBack, RangeTestStarted: self.rangeTestStarted, RangeTestProgress: self.rangeTestProgress,
             RangeTestFinished: self.rangeTestFinished, LogLine: self.logLine, CheckpointSaved: self.checkpointSaved,
-            TaskDone: self.taskDone, TaskFailed: self.taskFailed,
+            TaskDone: self.taskDone, TaskFailed: self.taskFailed, CurvatureMeasured: self.curvatureMeasured,
+            HealthLogged: self.healthLogged, StabilityWarning: self.stabilityWarning,
         }
 
     def put(self, item: Event | TaskDone | TaskFailed) -> None:

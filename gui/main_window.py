@@ -19,6 +19,7 @@ from engine.schedules import Timeline
 from . import dialogs
 from .attach_actions import AttachActions
 from .bridge import EngineBridge
+from .curvature_actions import CurvatureActions
 from .dataset_actions import DatasetActions, dropped_folders
 from .errors import SlotErrorReporter
 from .live_run import LiveRun
@@ -37,7 +38,8 @@ MAX_REDRAW_MS = 1000
 DRAIN_MS = 50
 
 
-class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, ScheduleFileActions, AttachActions):
+class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, ScheduleFileActions, AttachActions,
+                 CurvatureActions):
     """lrscope's window."""
 
     def __init__(self, settings: QSettings, sample: Path, data: Path | None = None, start: bool = False):
@@ -59,6 +61,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.errors.install()
         self.live = LiveRun(self.bridge, self.controller.send, self.loss, self.lr, self.momentum, self.accuracy,
                             self.editor, self.log, self.progress, self.status, parent=self)
+        self.build_curvature()
         self._connect()
         self._restore()
         self._update_actions()
@@ -147,6 +150,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         """Redraw the plots that are on screen and changed, less often when that gets expensive."""
         started = time.perf_counter()
         self.live.refresh()
+        self.curvature.refresh()
         if self.range_plot.isVisible():
             self.range_plot.refresh()
         # Painting costs about twice the update measured here; 60x keeps both to ~5% of a core
@@ -197,7 +201,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
     def _update_actions(self, starting: bool = False) -> None:
         training = starting or self.controller.training
         self.start_action.setEnabled(self.dataset is not None and not training)
-        for action in (self.pause_action, self.stop_action, self.apply_action, self.undo_action):
+        for action in (self.pause_action, self.stop_action, self.apply_action, self.undo_action, self.measure_action):
             action.setEnabled(training)
         self.attach_action.setEnabled(not training)
         self.detach_action.setEnabled(self.controller.attached)

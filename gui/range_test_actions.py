@@ -24,7 +24,7 @@ class RangeTestActions:
             return
         config, plan = chosen
         self.range_plot.clear()
-        self.tabs.setCurrentIndex(1)
+        self.tabs.setCurrentWidget(self.range_tab)
         self.controller.range_test(config, self.dataset, settings, self._timeline(plan, config.momentum), self.run_length())
         # Building the model and the first batches take seconds: say at once that the test is on its way.
         self.range_panel.starting()
@@ -48,6 +48,7 @@ class RangeTestActions:
         self.range_panel.finished(event.result, event.message)
         if event.result is not None:
             self.range_plot.show_suggestions(event.result.suggestions)
+            self.range_plot.show_bound(event.result.curvature)
             self.range_plot.show_half_way(event.result)
             self.last_range_test = event.result.to_dict()
         self.log.add(f"range test {'cancelled' if event.cancelled else 'finished'}: {event.message}")

@@ -93,6 +93,7 @@ class RunActions:
             plot.clear()
         self.live.show_run_name(f"{Path(run_dir).name} (read-only)")
         self.live.load_past(run_dir)
+        self.curvature.show_run(run_dir)
         self.tabs.setCurrentIndex(0)
         self.log.add(f"showing {Path(run_dir).name} (read-only)")
 

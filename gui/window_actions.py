@@ -66,6 +66,9 @@ def build_actions(window) -> None:
                                       "Send the edited schedule to the running job; it takes effect from the current step", editor.apply_from_now)
     window.undo_action = make_action(window, "Undo last edit", QKeySequence.StandardKey.Undo,
                                      "Go back to the schedule before the last edit, from the current step on", editor.undo.click)
+    window.measure_action = make_action(window, "Measure λmax now", "Ctrl+K",
+                                        "Measure the curvature of the loss (λmax) and the LR's stability bound now, from a running or "
+                                        "paused run", window.measure_curvature)
     window.quit_action = make_action(window, "Quit", "Ctrl+Q",  # StandardKey.Quit is unbound on some Linux desktops
                                      "Close lrscope (a run in progress stops and stays resumable)", window.close)
     for button, action in ((window.dataset_panel.open_button, window.open_action), (panel.start, window.test_action),
@@ -99,5 +102,6 @@ def build_actions(window) -> None:
         toggle.setToolTip(f"Show or hide the {dock.objectName().lower()} panel.")
         window.view_menu.addAction(toggle)
     window.run_menu = window.menuBar().addMenu("&Run")
-    for action in (window.start_action, window.pause_action, window.stop_action, window.test_action, window.apply_action, window.undo_action):
+    for action in (window.start_action, window.pause_action, window.stop_action, window.test_action, window.apply_action, window.undo_action,
+                   window.measure_action):
         window.run_menu.addAction(action)

@@ -1,5 +1,6 @@
-"""What the window is made of: the plots in tabs in the middle, the dataset and configuration on the
-left, the schedule on the right, the log below, progress and state in the status bar."""
+"""What the window is made of: the plots in tabs in the middle (a stability warning bar above them), the
+dataset and configuration on the left, the schedule on the right, the log below, progress and state in the
+status bar."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from .panels.log_panel import LogPanel
 from .panels.range_test_panel import RangeTestPanel
 from .panels.runs_panel import RunsPanel
 from .panels.schedule_editor import ScheduleEditor
+from .panels.stability_banner import StabilityBanner
 from .plots.accuracy_plot import AccuracyPlot
 from .plots.compare_plot import ComparePanel
 from .plots.loss_plot import LossPlot
@@ -60,14 +62,20 @@ def build_layout(window: QMainWindow) -> None:
     # Stacked plots keep a readable height: the splitter cannot squeeze one to a sliver (issue 12, at 1366 x 768).
     training = splitter(Qt.Orientation.Vertical, (window.loss, window.lr, lower), [360, 360, 280], collapsible=False)
     window.range_plot, window.range_panel = RangePlot(), RangeTestPanel()
-    range_tab = splitter(Qt.Orientation.Horizontal, (window.range_plot, window.range_panel), [640, 300])
+    window.range_tab = splitter(Qt.Orientation.Horizontal, (window.range_plot, window.range_panel), [640, 300])
     window.runs_panel, window.compare = RunsPanel(runs_root()), ComparePanel()
     runs_tab = splitter(Qt.Orientation.Vertical, (window.runs_panel, window.compare), [300, 500])
     window.tabs = QTabWidget()
     window.tabs.addTab(training, "Training")
-    window.tabs.addTab(range_tab, "Range test")
+    window.tabs.addTab(window.range_tab, "Range test")
     window.tabs.addTab(runs_tab, "Runs")
-    window.setCentralWidget(window.tabs)
+    window.banner = StabilityBanner()  # above the tabs: a stability warning is seen whichever tab is shown
+    central = QWidget()
+    column = QVBoxLayout(central)
+    column.setContentsMargins(0, 0, 0, 0)
+    column.addWidget(window.banner)
+    column.addWidget(window.tabs, 1)
+    window.setCentralWidget(central)
     window.dataset_panel, window.config_panel, window.editor, window.log = DatasetPanel(), ConfigPanel(), ScheduleEditor(), LogPanel()
     left = QTabWidget()
     left.addTab(scrollable(window.dataset_panel), "Dataset")

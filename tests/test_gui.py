@@ -131,7 +131,9 @@ def test_range_test_mid_run_then_use_its_suggestion(qtbot, launch):
     qtbot.waitUntil(lambda: "range test" in window.status.text(), timeout=LONG)
     assert "range_test" not in window.status.text()
     qtbot.waitUntil(lambda: window.last_range_test is not None, timeout=LONG)
-    assert window.range_panel.table.rowCount() == 4 and len(window.range_plot.markers) == 4
+    # four suggestions and the stability bound measured at the test's start
+    assert window.range_panel.table.rowCount() == 4 and len(window.range_plot.markers) == 5
+    assert "bound 2(1+β)/λ" in window.range_plot.markers[-1].label.toPlainText()
     click(window.range_panel.use_cycle)
     qtbot.waitUntil(lambda: any("range_test" in window.editor.history.item(i).text() for i in range(window.editor.history.count())),
                     timeout=LONG)

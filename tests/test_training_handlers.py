@@ -64,6 +64,7 @@ def test_after_backward_sees_the_gradients_before_the_weights_move_and_changes_n
     (Hook.STEP_COMPLETED, 0, "every must be a whole number from 1"),
     (Hook.STEP_COMPLETED, 2.5, "every must be a whole number from 1"),
     (Hook.RUN_ENDED, 3, "RUN_ENDED comes once per run"),
+    (Hook.COMMAND_RECEIVED, 2, "COMMAND_RECEIVED comes with each command"),
 ])
 def test_a_bad_cadence_is_refused(digits16, hook, every, message):
     job, _ = job_with(digits16)

@@ -53,6 +53,8 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=d.workers, help="loader processes for datasets that stream from disk")
     parser.add_argument("--memory-budget-mb", type=int, default=d.memory_budget_mb, metavar="MB",
                         help=f"decoded images are kept in memory up to this size, else they stream from disk (default {d.memory_budget_mb})")
+    parser.add_argument("--curvature-every", default=d.curvature_every, metavar="N|auto|off",
+                        help="measure λmax and the stability bound every N steps; auto (default) keeps it within 5%% of training time")
     parser.add_argument("--weights", default=d.weights, help="local PyTorch weights file to start from")
     parser.add_argument("--cache-dir", type=Path, default=None, help="where decoded images are cached (default: the user cache folder)")
     parser.add_argument("--no-cache", action="store_true", help="decode images without reading or writing the cache")
@@ -76,12 +78,18 @@ def config_from(args: argparse.Namespace) -> TrainConfig:
         val_fraction=args.val_fraction, device=args.device, seed=args.seed, amp=args.amp, augment=args.augment,
         workers=args.workers, weights=args.weights, memory_budget_mb=args.memory_budget_mb,
         checkpoint_every=getattr(args, "checkpoint_every", 0), checkpoint_seconds=getattr(args, "checkpoint_seconds", d.checkpoint_seconds),
+        curvature_every=_cadence(args.curvature_every),
     )
     errors = config.errors()
     if errors:
         name, reason = next(iter(errors.items()))
         raise CliError(f"--{name.replace('_', '-')}: {reason}")
     return config
+
+
+def _cadence(value: str) -> int | str:
+    """--curvature-every as the config wants it (a number of steps, or the word)."""
+    return int(value) if isinstance(value, str) and value.strip().isdigit() else value
 
 
 def group_multipliers(items: list[str]) -> dict[str, float]:

@@ -6,6 +6,7 @@ import sys
 import time
 
 from ..events import (
+    CurvatureMeasured,
     EpochEnded,
     Event,
     FaultRaised,
@@ -13,6 +14,7 @@ from ..events import (
     RangeTestStarted,
     RunStarted,
     ScheduleChanged,
+    StabilityWarning,
     StateChanged,
     StepsLogged,
 )
@@ -23,6 +25,12 @@ def clock(seconds: float) -> str:
     seconds = max(0, int(seconds))
     hours, rest = divmod(seconds, 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def describe_curvature(m: CurvatureMeasured) -> str:
+    """One line about a curvature measurement."""
+    edge = f"LR at {100 * m.edge:.0f}% of the bound {m.bounds[-1]:.3g} ({m.formula}, theory)" if m.edge == m.edge else "no bound yet"
+    return f"step {m.step}: λmax {m.lambda_max:.4g}, {edge}; {m.iterations} products in {m.seconds:.2f} s"
 
 
 def group_lrs(groups: tuple[str, ...], lrs) -> str:
@@ -57,6 +65,10 @@ class ProgressPrinter:
             self._line(f"{event.message} {event.advice}", end=True)
         elif isinstance(event, LogLine) and event.level == "warning":
             self._line(f"warning: {event.text}", end=True)
+        elif isinstance(event, CurvatureMeasured):
+            self._line(describe_curvature(event), end=True)
+        elif isinstance(event, StabilityWarning):
+            self._line(f"warning: {event.message} {event.advice}", end=True)
         elif isinstance(event, RangeTestStarted):
             self._line(f"range test ({event.mode}) will take about {clock(event.estimated_seconds)}", end=True)
         elif isinstance(event, StateChanged) and event.message:

@@ -31,6 +31,7 @@ def add_parser(commands) -> None:
                         help=f"run the test this many times on different batch orders; the median is recommended (default {d.repeats})")
     parser.add_argument("--validation", action="store_true", help="sweep: record the loss on a fixed validation subset")
     parser.add_argument("--diverge-factor", type=float, default=d.diverge_factor, help="stop when the smoothed loss exceeds this multiple of its best")
+    parser.add_argument("--no-curvature", action="store_true", help="skip measuring λmax (and the stability bound) at the start")
     parser.add_argument("--csv", type=Path, metavar="FILE", help="write the curve (lr, loss, smoothed) to FILE")
     parser.add_argument("--export-schedule", type=Path, metavar="FILE",
                         help="write a schedule file of --shape at the recommended LR, with this test in it")
@@ -44,7 +45,7 @@ def settings_from(args: argparse.Namespace) -> RangeTestSettings:
     settings = RangeTestSettings(mode="probe" if args.probe else "sweep", start_lr=args.start, end_lr=args.end,
                                  iterations=args.iters, linear=args.linear, validation=args.validation,
                                  probe_count=args.probe_count, probe_steps=args.probe_steps, diverge_factor=args.diverge_factor,
-                                 repeats=args.repeats)
+                                 repeats=args.repeats, curvature=not args.no_curvature)
     try:
         return settings.resolved()
     except ValueError as error:
@@ -112,6 +113,9 @@ def print_result(result) -> None:
         spread = f", spread ×{r.spread:.2g} over {r.repeats} repeats" if r.repeats > 1 else ""
         print(f"{confidence}recommended constant LR   {r.constant_lr:.3g}  (from {r.constant_method})")
         print(f"{confidence}recommended one-cycle max {r.one_cycle_max_lr:.3g}  (from {r.one_cycle_method}{spread})")
+    if result.curvature and result.curvature.get("lr_bound"):
+        c = result.curvature
+        print(f"stability bound {c['formula']} = {c['lr_bound']:.3g} at the start (λmax {c['lambda_max']:.3g}; theory, a guide)")
     for note in result.notes:
         if not note.startswith("no recommendation: ") or r is not None:
             print(f"note: {note}")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..config import TrainConfig
 from .common import add_serve_option, add_training_options, check_writable, config_from, say
+from .curvature import CurvatureRecord
 from .fault_policy import add_fault_options
 
 
@@ -44,8 +45,12 @@ def run(args: argparse.Namespace) -> int:
     dataset = open_dataset(config, args)
     run_schedule = run_schedule_for(args, config, dataset)
     handle = InProcessRun(NewRun(config, dataset, run_schedule, runs_root(args.runs_dir)))
+    curvature = CurvatureRecord()
+    handle.subscribe(curvature)
     result, seconds, policy = execute(handle, args, args.serve)
-    extra = export(args, config, result) if args.export_schedule and result.state != "failed" else {}
+    extra = curvature.to_dict()
+    if args.export_schedule and result.state != "failed":
+        extra.update(export(args, config, result))
     return report(result, seconds, handle, policy, args.json, extra)
 
 

@@ -3,13 +3,25 @@
 Adding a type is one line here; tests/test_protocol.py fails for any Event or Command subclass that is missing.
 """
 
-from ..commands import CancelRangeTest, EditSchedule, Pause, Resume, RollBack, StartRangeTest, Stop
+from ..commands import (
+    CancelRangeTest,
+    EditSchedule,
+    MeasureCurvature,
+    Pause,
+    Resume,
+    RollBack,
+    SetCurvatureCadence,
+    StartRangeTest,
+    Stop,
+)
 from ..events import (
     CheckpointSaved,
     CommandApplied,
+    CurvatureMeasured,
     EditRefused,
     EpochEnded,
     FaultRaised,
+    HealthLogged,
     LogLine,
     RangeTestFinished,
     RangeTestProgress,
@@ -17,6 +29,7 @@ from ..events import (
     RolledBack,
     RunStarted,
     ScheduleChanged,
+    StabilityWarning,
     StateChanged,
     StepsLogged,
     StoreFailed,
@@ -57,6 +70,9 @@ register(CheckpointSaved, 1)
 register(LogLine, 1)
 register(StoreFailed, 1)
 register(StoreRecovered, 1)
+register(CurvatureMeasured, 1)
+register(HealthLogged, 1)
+register(StabilityWarning, 1)
 
 # Commands
 register(Pause, 1)
@@ -66,6 +82,8 @@ register(EditSchedule, 1)
 register(StartRangeTest, 1)
 register(CancelRangeTest, 1)
 register(RollBack, 1)
+register(MeasureCurvature, 1)
+register(SetCurvatureCadence, 1)
 
 # Values inside them
 for edit in (ReplaceRest, ChangeSegment, Revise, ScaleRest, SetPeak, SetConstant, Restretch, SetGroups, Undo, LoggedEdit):

@@ -43,6 +43,7 @@ class RangeTestResult:
     seconds: float
     measured: JsonObject = field(default_factory=dict)
     repeats: tuple[RangeTestResult, ...] = ()
+    curvature: JsonObject | None = None
 
     @property
     def why_none(self) -> str:
@@ -93,6 +94,7 @@ class RangeTestResult:
             "seconds": self.seconds,
             "measured": self.measured,
             "repeats": [r.to_dict() for r in self.repeats],
+            "curvature": self.curvature,
         }
 
     @classmethod
@@ -105,7 +107,7 @@ class RangeTestResult:
         return cls(data["mode"], data["settings"], np.array(curve["lr"], dtype=float), _array(curve["loss"]), _array(curve["smoothed"]),
                    data["stop_reason"], tuple(Suggestion(**s) for s in data["suggestions"]), recommended, tuple(data["notes"]),
                    float(data["seconds"]), dict(data.get("measured") or {}),
-                   tuple(cls.from_dict(r) for r in data.get("repeats", ())))
+                   tuple(cls.from_dict(r) for r in data.get("repeats", ())), data.get("curvature"))
 
 
 def _median_suggestions(repeats: list[RangeTestResult]) -> tuple[Suggestion, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from itertools import count
@@ -9,6 +10,7 @@ from itertools import count
 import numpy as np
 import torch
 
+from ..curvature.probe import measure_at_start, sweep_bound
 from ..events import Event, RangeTestFinished, RangeTestProgress, RangeTestStarted
 from ..schedules.timeline import Timeline
 from ..training.evaluate import evaluate
@@ -104,8 +106,12 @@ def run_range_test(session: Session, settings: RangeTestSettings | None, emit: C
     trainers = [_trainer(session, multipliers, _batches(session, index, r), STEP_OFFSET + r * REPEAT_STEPS) for r in range(settings.repeats)]
     result = None
     started = time.perf_counter()
+    curvature = None
     try:
         with preserved(session):
+            if settings.curvature:
+                curvature = measure_at_start(session, step)
+                emit(curvature)
             session.model.train()
             # preserved() restores the start in the end; a second copy is needed only to start over in between.
             snapshot = capture(session) if settings.repeats > 1 or settings.mode == "probe" else None
@@ -125,6 +131,8 @@ def run_range_test(session: Session, settings: RangeTestSettings | None, emit: C
                 if curve.stop_reason == "cancelled":
                     break
         result = RangeTestResult.of_repeats(results, time.perf_counter() - started)
+        if curvature is not None:
+            result = dataclasses.replace(result, curvature={**curvature.to_dict(), "lr_bound": sweep_bound(curvature, multipliers)})
     finally:
         cancelled_now = result is None or result.stop_reason == "cancelled"
         emit(RangeTestFinished(result, cancelled_now, _summary(result), step))

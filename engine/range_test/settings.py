@@ -29,6 +29,7 @@ class RangeTestSettings:
     probe_steps: int | None = None
     probe_fraction: float = 0.1
     probe_eval_batches: int = 4
+    curvature: bool = True
     repeats: int = 3
 
     def for_run(self, run_steps: int | None) -> RangeTestSettings:

@@ -22,7 +22,7 @@ from .shapes import Constant
 from .shapes.base import POINTS, STEP_LIST
 from .timeline import Piece, Timeline
 
-REASONS = ("user", "plateau", "range_test", "rollback")
+REASONS = ("user", "plateau", "range_test", "rollback", "curvature")
 
 
 @dataclass(frozen=True)

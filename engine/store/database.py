@@ -16,6 +16,8 @@ CREATE TABLE IF NOT EXISTS edits (id INTEGER PRIMARY KEY AUTOINCREMENT, step INT
                                   source TEXT DEFAULT '');
 CREATE TABLE IF NOT EXISTS range_tests (id INTEGER PRIMARY KEY AUTOINCREMENT, step INTEGER, mode TEXT, result TEXT, time REAL);
 CREATE TABLE IF NOT EXISTS events (time REAL, kind TEXT, step INTEGER, message TEXT);
+CREATE TABLE IF NOT EXISTS curvature (step INTEGER, lambda_max REAL, measurement TEXT, time REAL);
+CREATE TABLE IF NOT EXISTS health (step INTEGER PRIMARY KEY, groups TEXT, grad_norm TEXT, update_ratio TEXT);
 """
 
 DB_NAME = "run.sqlite"

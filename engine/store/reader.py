@@ -186,7 +186,7 @@ def _steps(db: sqlite3.Connection) -> dict[str, np.ndarray]:
     rows = db.execute("SELECT step, epoch, loss, lrs, momentum, samples_per_s FROM steps WHERE typeof(step) = 'integer' "
                       "ORDER BY step").fetchall()
     meta = dict(db.execute("SELECT key, value FROM meta WHERE key = 'groups'").fetchall())
-    lrs = [_lr_list(r[3]) for r in rows]
+    lrs = [_number_list(r[3]) for r in rows]
     groups = _group_names(meta.get("groups"))
     width = Counter(len(x) for x in lrs if x).most_common(1)[0][0] if any(lrs) else (len(groups) or 1)
     return {
@@ -219,8 +219,8 @@ def _number(value) -> float:
         return np.nan
 
 
-def _lr_list(cell) -> list[float]:
-    """The LRs of one stored step ([] when the cell is damaged)."""
+def _number_list(cell) -> list[float]:
+    """A stored list of numbers (one step's LRs, or its health per group); [] when the cell is damaged."""
     try:
         values = json.loads(cell) if isinstance(cell, str) else None
     except (ValueError, RecursionError):
@@ -265,6 +265,59 @@ def read_snapshot(run_dir: Path) -> Snapshot:
             return snapshot
     except sqlite3.Error as error:
         raise RunStoreError(f"{run_dir}: the run database cannot be read ({first_line(error)})") from None
+
+
+def _rows_if_table(run_dir: Path, sql: str, what: str) -> list[tuple]:
+    """Rows of ``sql``; none from a run stored before its table existed; RunStoreError when the database is damaged."""
+    try:
+        with _open(run_dir) as db:
+            if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (what,)).fetchone():
+                return []
+            return db.execute(sql).fetchall()
+    except sqlite3.Error as error:
+        raise RunStoreError(f"{run_dir}: the run's {what} cannot be read ({first_line(error)})") from None
+
+
+def _json(cell):
+    """A stored JSON cell's value; None when it is damaged."""
+    try:
+        return json.loads(cell) if isinstance(cell, str) else None
+    except (ValueError, RecursionError):
+        return None
+
+
+def read_curvature(run_dir: Path) -> list[dict]:
+    """Every curvature measurement of the run, oldest first, as plain data (see CurvatureMeasured.to_dict);
+    a damaged row is left out."""
+    from ..events import CurvatureMeasured  # the events module is not needed by the other readers
+
+    measurements = []
+    for (cell,) in _rows_if_table(run_dir, "SELECT measurement FROM curvature ORDER BY step", "curvature"):
+        data = _json(cell)
+        try:
+            measurement = CurvatureMeasured.from_dict(data)
+        except (TypeError, ValueError, KeyError, AttributeError):
+            continue
+        if isinstance(measurement.step, int) and not isinstance(measurement.step, bool) and math.isfinite(_number(measurement.lambda_max)):
+            measurements.append(data)
+    return measurements
+
+
+def read_health(run_dir: Path) -> dict:
+    """Per-step optimizer health: step, groups, grad_norm and update_ratio (steps x groups), for the groups of
+    the last row that names them; rows of other (or damaged) groups are left out, a damaged cell reads as NaN."""
+    rows = _rows_if_table(run_dir, "SELECT step, groups, grad_norm, update_ratio FROM health "
+                                   "WHERE typeof(step) = 'integer' ORDER BY step", "health")
+    named = [(r, list(_group_names(r[1]))) for r in rows]
+    groups = next((names for _, names in reversed(named) if names), [])
+    same = [r for r, names in named if names == groups and groups]
+    width = len(groups)
+
+    def matrix(column: int) -> np.ndarray:
+        cells = [_number_list(r[column]) for r in same]
+        return np.array([x if len(x) == width else [np.nan] * width for x in cells], dtype=float).reshape(len(same), width)
+
+    return {"step": np.array([r[0] for r in same], dtype=np.int64), "groups": groups, "grad_norm": matrix(2), "update_ratio": matrix(3)}
 
 
 def read_table(run_dir: Path, sql: str) -> list[tuple]:

@@ -28,15 +28,18 @@ from ..errors import RunStoreError
 from ..events import (
     CheckpointSaved,
     CommandApplied,
+    CurvatureMeasured,
     EpochEnded,
     Event,
     EventBus,
     FaultRaised,
+    HealthLogged,
     LogLine,
     RangeTestFinished,
     RolledBack,
     RunStarted,
     ScheduleChanged,
+    StabilityWarning,
     StateChanged,
     StepsLogged,
     StoreFailed,
@@ -254,7 +257,8 @@ class RunStore:
             self._meta({"state": event.state})
             db.execute("INSERT INTO events VALUES (?,?,?,?)", (now, f"state:{event.state}", event.step, printable(event.message)))
         elif isinstance(event, RolledBack):
-            db.execute("DELETE FROM steps WHERE step >= ?", (event.step,))
+            for table in ("steps", "curvature", "health"):
+                db.execute(f"DELETE FROM {table} WHERE step >= ?", (event.step,))
             db.execute("DELETE FROM epochs WHERE step > ?", (event.step,))
             db.execute("INSERT INTO events VALUES (?,?,?,?)", (now, "rollback", event.step, printable(event.message)))
         elif isinstance(event, FaultRaised):
@@ -265,6 +269,16 @@ class RunStore:
         elif isinstance(event, CommandApplied) and event.source:
             db.execute("INSERT INTO events VALUES (?,?,?,?)", (now, f"command:{event.kind}", event.step,
                                                                 f"from {event.source}: {event.message}"))
+        elif isinstance(event, CurvatureMeasured):
+            db.execute("INSERT INTO curvature VALUES (?,?,?,?)", (event.step, event.lambda_max, json.dumps(event.to_dict()), now))
+        elif isinstance(event, HealthLogged):
+            groups = json.dumps(list(event.groups))
+            db.executemany("INSERT OR REPLACE INTO health VALUES (?,?,?,?)", [
+                (int(s), groups, json.dumps(g.tolist()), json.dumps(r.tolist()))
+                for s, g, r in zip(event.steps, event.grad_norm, event.update_ratio)])
+        elif isinstance(event, StabilityWarning):
+            db.execute("INSERT INTO events VALUES (?,?,?,?)",
+                       (now, f"stability:{event.kind}", event.step, printable(f"{event.message} {event.advice}")))
         elif isinstance(event, LogLine) and event.level == "warning":
             db.execute("INSERT INTO events VALUES (?,?,?,?)", (now, "warning", None, printable(event.text)))
 

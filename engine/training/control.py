@@ -7,6 +7,7 @@ import time
 from ..commands import CancelRangeTest, Command, EditSchedule, Pause, Resume, RollBack, StartRangeTest, Stop
 from ..events import CommandApplied, RolledBack
 from ..schedules.edits import ScaleRest
+from .hooks import Hook
 from .state import restore
 
 
@@ -33,7 +34,11 @@ def handle_commands(job) -> None:
 
 
 def apply_command(job, command: Command) -> None:
-    """Carry out one command and say what became of it, at which step (its sender may be waiting for that)."""
+    """Carry out one command and say what became of it, at which step (its sender may be waiting for that).
+
+    A command the job does not carry out itself goes to the COMMAND_RECEIVED handlers (the curvature probe's
+    MeasureCurvature, SetCurvatureCadence); the one that takes it says what became of it, answered here like the rest.
+    """
     applied, message = _carry_out(job, command)
     job.bus.emit(CommandApplied(command.id, type(command).__name__, job.step, applied, message, command.source))
 
@@ -65,7 +70,8 @@ def _carry_out(job, command: Command) -> tuple[bool, str]:
         return False, "no range test was running"
     if isinstance(command, Stop):
         return True, "stopping"
-    return False, f"{type(command).__name__} is not a command this job knows"
+    answer = job.handlers.answer(Hook.COMMAND_RECEIVED, job, command)
+    return answer if answer is not None else (False, f"{type(command).__name__} is not a command this job knows")
 
 
 def _range_test(job, settings) -> tuple[bool, str]:

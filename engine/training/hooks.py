@@ -24,16 +24,19 @@ class Hook(enum.Enum):
     """Points of a run where handlers are called; the comment says what each receives."""
 
     RUN_STARTED = "run_started"  # None: RunStarted and the schedule were emitted, no step trained yet
-    STEP_STARTED = "step_started"  # StepInfo (loss None): the batch is in hand, the step's LRs not yet set
+    STEP_STARTED = "step_started"  # StepInfo (loss None): the batch is in hand, the step's LRs and momentum are set (an edit made here still applies to this step)
     AFTER_BACKWARD = "after_backward"  # StepInfo: gradients exist (unscaled under AMP), the weights have not moved
     STEP_COMPLETED = "step_completed"  # StepInfo: the weights are updated; job.step already counts this step
     BLOCK_FLUSHED = "block_flushed"  # StepsLogged: a block of steps read back from the device and emitted
     EPOCH_COMPLETED = "epoch_completed"  # EpochEnded: validation of the epoch is done and emitted
     RUN_ENDED = "run_ended"  # str: the state the run is about to end in (finished, stopped, failed)
+    COMMAND_RECEIVED = "command_received"  # Command: one the job does not carry out itself (e.g. MeasureCurvature); returns (applied, message) if it took it, else None
 
 
 # How a hook's cadence counts: steps (1-based), epochs (1-based), blocks flushed; the run hooks fire once.
 PER_RUN = (Hook.RUN_STARTED, Hook.RUN_ENDED)
+# Commands come when the user sends them (at a step boundary or while paused): there is nothing to count.
+PER_COMMAND = (Hook.COMMAND_RECEIVED,)
 
 
 @dataclass
@@ -66,11 +69,24 @@ class Handlers:
             raise ValueError(f"every must be a whole number from 1, got {every!r}")
         if hook in PER_RUN and every != 1:
             raise ValueError(f"{hook.name} comes once per run; it takes no cadence")
+        if hook in PER_COMMAND and every != 1:
+            raise ValueError(f"{hook.name} comes with each command; it takes no cadence")
         self._table[Hook(hook)].append((every, handler))
 
     def has(self, hook: Hook) -> bool:
         """Whether any handler is attached at ``hook``."""
         return bool(self._table[hook])
+
+    def answer(self, hook: Hook, job, command: Any) -> tuple[bool, str] | None:
+        """Offer ``command`` to ``hook``'s handlers in order; the first that takes it says (applied, what became of it).
+
+        None when no handler took it (each returns None for a command that is not its own).
+        """
+        for _every, handler in self._table[hook]:
+            answer = handler(job, command)
+            if answer is not None:
+                return answer
+        return None
 
     def fire(self, hook: Hook, job, payload: Any, count: int = 1) -> None:
         """Call the handlers of ``hook`` whose cadence divides ``count``."""

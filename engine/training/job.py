@@ -115,15 +115,17 @@ class TrainingJob:
     def add_handler(self, when: Hook, handler: Handler, every: int = 1) -> None:
         """Call ``handler(job, payload)`` at hook ``when``, every ``every``-th step (epoch, block); attach before ``run()``.
 
-        A handler with a ``state_key`` and ``state_dict()``/``load_state_dict(state)`` has its
-        plain-data state kept in checkpoints and in the state a rollback returns to.
+        A handler (or the object whose bound method it is) with a ``state_key`` and
+        ``state_dict()``/``load_state_dict(state)`` has its plain-data state kept in
+        checkpoints and in the state a rollback returns to.
         """
         self.handlers.add(when, handler, every)
-        key = getattr(handler, "state_key", None)
-        if key is not None:
-            self._stateful[key] = handler
+        owner = getattr(handler, "__self__", handler)  # a bound method's object holds the state
+        key = getattr(owner, "state_key", None)
+        if key is not None and self._stateful.get(key) is not owner:
+            self._stateful[key] = owner
             if key in self._saved_states:
-                handler.load_state_dict(self._saved_states[key])
+                owner.load_state_dict(self._saved_states[key])
 
     @property
     def total_steps(self) -> int:
@@ -256,8 +258,11 @@ class TrainingJob:
         self._empty_batches = 0
         info = StepInfo(self.step, images, labels)
         count = self.step + 1
+        plan = self._plan
+        self._apply(plan.at(self.step))
         self.handlers.fire(Hook.STEP_STARTED, self, info, count)
-        self._apply(self._plan.at(self.step))
+        if self._plan is not plan:  # a handler edited the schedule: the edit applies to this step already
+            self._apply(self._plan.at(self.step))
         try:
             info.loss = forward_backward(self.session, images, labels, self.step)
             if self.handlers.has(Hook.AFTER_BACKWARD):

@@ -8,6 +8,7 @@ from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QWidget
 
 from engine.config import AUGMENTATIONS, MODEL_NAMES, OPTIMIZER_NAMES, TrainConfig, field_error
+from engine.curvature.settings import BN_MODES
 
 INVALID = "border: 2px solid #d62728;"
 
@@ -27,8 +28,14 @@ FIELDS: dict[str, tuple[str, str, str]] = {
     "amp": ("mixed precision", "Train in bfloat16/float16 on a CUDA GPU (faster, less memory).", "flag"),
     "memory_budget_mb": ("memory (MB)", "Decoded images are kept in memory up to this size; a larger dataset streams from disk.", "int"),
     "checkpoint_seconds": ("checkpoint (s)", "A checkpoint at least this often, so a crash loses at most this much training (0: epoch ends only).", "float"),
+    "curvature_every": ("λmax every", "Steps between curvature measurements (λmax); auto keeps them within 5% of "
+                        "training time, off never measures.", "int"),
+    "curvature_bn": ("λmax BatchNorm", "BatchNorm during the curvature probe: batch statistics as in training, or "
+                     "running averages as at evaluation (they measure different surfaces).", "choice"),
+    "curvature_margin": ("warn at bound ×", "Warn when the LR passes this share of the stability bound (0.05 to 1).", "float"),
 }
-CHOICES = {"model": MODEL_NAMES, "optimizer": OPTIMIZER_NAMES, "augment": AUGMENTATIONS, "device": ("auto", "cpu")}
+CHOICES = {"model": MODEL_NAMES, "optimizer": OPTIMIZER_NAMES, "augment": AUGMENTATIONS, "device": ("auto", "cpu"),
+           "curvature_bn": BN_MODES}
 
 
 class ConfigPanel(QWidget):

@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 
 from ..buffers import CurveBuffer
 from .base import make_curve
+from .stability_overlay import StabilityOverlay
 from .step_plot import StepPlot, finite_bounds, nearest
 
 ORANGE, GREY, PURPLE = (255, 127, 14), (150, 150, 150), (148, 103, 189)
@@ -42,6 +43,7 @@ class LrPlot(StepPlot):
         self.handles: list[pg.TargetItem] = []
         self.now_at: int | None = None  # the running job's step; None when no run is in progress
         self.set_groups(("applied",))
+        self.stability = StabilityOverlay(self)
 
     def set_groups(self, names: tuple[str, ...]) -> None:
         """One applied curve per parameter group (a run's groups, input to output); forgets the applied LRs."""
@@ -86,6 +88,7 @@ class LrPlot(StepPlot):
     def truncate(self, step: int) -> None:
         """Forget applied LRs from ``step`` on."""
         self.points.keep_before(step)
+        self.stability.truncate(step)
         self.bump("steps", "now")
 
     def clear(self) -> None:
@@ -93,7 +96,8 @@ class LrPlot(StepPlot):
         self.truncate(0)
 
     def redraw(self) -> None:
-        if self.changed("steps"):
+        steps_changed = self.changed("steps")
+        if steps_changed:
             steps = self.x(self.points.view(0))
             for column, curve in enumerate(self.applied, start=1):
                 curve.setData(steps, self.points.view(column))
@@ -105,6 +109,7 @@ class LrPlot(StepPlot):
             self.now.setVisible(self.now_at is not None and len(self.points) > 0)  # before a run there is no "now" either
         if self.changed("preview"):
             self.preview.setData(self.x(self.preview_data[0]), self.preview_data[1])
+        self.stability.redraw(steps_changed)
 
     def _draw_plan(self) -> None:
         """Dashed curves of the plan, one per group (colored like its applied curve), "planned" in the legend once."""
@@ -118,7 +123,8 @@ class LrPlot(StepPlot):
             curve.setData(self.x(steps) if index < columns else [], lrs[:, index] if index < columns else [])
 
     def y_bounds(self):
-        return finite_bounds(self.points.view()[:, 1:].ravel(), self.plan[1].ravel(), self.preview_data[1], positive=self.log_y.isChecked())
+        return finite_bounds(self.points.view()[:, 1:].ravel(), self.plan[1].ravel(), self.preview_data[1], self.stability.y_values(),
+                             positive=self.log_y.isChecked())
 
     def last_step(self):
         return max(self.points.view(0)[-1] if len(self.points) else 0.0, self.plan[0][-1] if len(self.plan[0]) else 0.0)
@@ -160,7 +166,8 @@ class LrPlot(StepPlot):
         step = self.step_at(x)
         index = nearest(self.points.view(0), step)
         if index is not None and abs(self.points.view(0)[index] - step) <= 1:
-            return f"step {int(self.points.view(0)[index])}: {self._lrs(self.points.view()[index, 1:])} (applied)"
+            lrs = self.points.view()[index, 1:]
+            return f"step {int(self.points.view(0)[index])}: {self._lrs(lrs)} (applied)" + self.stability.describe(step, lrs[-1])
         plan = nearest(self.plan[0], step)
         return f"step {int(self.plan[0][plan])}: {self._lrs(self.plan[1][plan])} (planned)" if plan is not None else ""
 

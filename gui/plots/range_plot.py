@@ -103,6 +103,19 @@ class RangePlot(PlotPanel):
             self.plot.addItem(line, ignoreBounds=True)
             self.markers.append(line)
 
+    def show_bound(self, curvature: dict | None) -> None:
+        """A line at the LR where the optimizer's stability bound lies (theory), when the test measured λmax."""
+        lr = (curvature or {}).get("lr_bound")
+        if not lr:
+            return
+        line = pg.InfiniteLine(pos=np.log10(lr), angle=90, pen=pg.mkPen((214, 39, 40), width=2, style=Qt.PenStyle.DashDotLine),
+                               label=f"bound {curvature['formula']} = {lr:.2g} (theory)",
+                               # the next slot below the suggestions' labels: clear of them and of the legend at the bottom left
+                               labelOpts={"position": 0.9 - 0.12 * len(self.markers), "color": (214, 39, 40),
+                                          "fill": (255, 255, 255, 200)})
+        self.plot.addItem(line, ignoreBounds=True)
+        self.markers.append(line)
+
     def refresh(self) -> None:
         """Push new points to the curves."""
         if self.dirty:

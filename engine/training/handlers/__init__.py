@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ...curvature.health_handler import HealthHandler
+from ...curvature.probe_handler import CurvatureHandler
 from ..hooks import Hook
 from .checkpoints import TimedCheckpoint, epoch_checkpoint, first_checkpoint, step_checkpoint, stop_checkpoint
 from .faults import FaultCheck
@@ -10,12 +12,15 @@ from .recording import record_step
 
 
 def attach_builtins(job) -> None:
-    """Recording, fault checks, the plateau rule and checkpoints.
+    """Recording, optimizer health, the curvature probe, fault checks, the plateau rule and checkpoints.
 
-    Order matters where hooks are shared: a step is recorded before a step checkpoint
-    flushes it, and the plateau rule edits the schedule before the epoch's state is kept.
+    Order matters where hooks are shared: a step's health is taken and the step recorded
+    before a step checkpoint flushes it, and the plateau rule edits the schedule before
+    the epoch's state is kept.
     """
     job.add_handler(Hook.RUN_STARTED, first_checkpoint)
+    HealthHandler(job.session.optimizer).attach(job)
+    CurvatureHandler(job.config).attach(job)
     job.add_handler(Hook.STEP_COMPLETED, record_step)
     if job.config.checkpoint_every:
         job.add_handler(Hook.STEP_COMPLETED, step_checkpoint, every=job.config.checkpoint_every)

@@ -1,0 +1,60 @@
+"""Warnings in words when the LR nears the stability bound or λmax climbs fast, with the edit that helps."""
+
+from __future__ import annotations
+
+import math
+
+from ..events import CurvatureMeasured, StabilityWarning
+
+DEFAULT_MARGIN = 0.8
+CLIMB_FACTOR = 1.5
+
+
+def scale_to_fit(edge: float, rest_peak_ratio: float, margin: float) -> float:
+    """The factor that keeps the rest of the schedule under ``margin`` × today's bound (≤ 1).
+
+    ``edge`` is LR ÷ bound now; ``rest_peak_ratio`` the highest LR still planned ÷ the LR now (≥ 1).
+    """
+    peak_edge = edge * max(rest_peak_ratio, 1.0)
+    return min(1.0, margin / peak_edge) if peak_edge > 0 and math.isfinite(peak_edge) else 1.0
+
+
+def near_bound(m: CurvatureMeasured, rest_peak_ratio: float, margin: float) -> StabilityWarning | None:
+    """A warning when the LR now, or the highest LR still planned, is above ``margin`` × the bound."""
+    edge = m.edge
+    if not math.isfinite(edge):
+        return None
+    peak_edge = edge * max(rest_peak_ratio, 1.0)
+    if peak_edge < margin:
+        return None
+    # The group nearest its bound (the head, last, when they tie).
+    group = int(max(reversed(range(len(m.groups))), key=lambda i: m.lrs[i] / m.bounds[i] if m.bounds[i] > 0 else -1))
+    where = f"LR {m.lrs[group]:.3g} of group {m.groups[group]}"
+    theory = f"the stability bound {m.bounds[group]:.3g} ({m.formula}, λmax {m.lambda_max:.3g} at step {m.step})"
+    if edge >= 1:
+        message = f"The {where} is above {theory}: in theory the loss will oscillate and blow up along the sharpest direction."
+        kind = "above_bound"
+    elif edge >= margin:
+        message = f"The {where} is at {100 * edge:.0f}% of {theory}: training may start to oscillate."
+        kind = "near_bound"
+    else:
+        message = (f"The schedule will raise the {where} by ×{rest_peak_ratio:.2g}, to {100 * peak_edge:.0f}% of {theory}, "
+                   "unless the curvature falls meanwhile.")
+        kind = "planned_above"
+    factor = scale_to_fit(edge, rest_peak_ratio, margin)
+    advice = f"Scale the rest of the schedule by ×{factor:.2g} to stay under {100 * margin:.0f}% of the bound (a guide from theory, not a law)."
+    return StabilityWarning(m.step, kind, message, advice, factor)
+
+
+def climbing(m: CurvatureMeasured, previous: CurvatureMeasured | None, rest_peak_ratio: float, margin: float,
+             factor: float = CLIMB_FACTOR) -> StabilityWarning | None:
+    """A warning when λmax grew by ``factor`` or more since the previous measurement."""
+    if previous is None or not previous.lambda_max > 0 or not m.lambda_max >= factor * previous.lambda_max:
+        return None
+    rise = m.lambda_max / previous.lambda_max
+    message = (f"λmax rose ×{rise:.2g} in {m.step - previous.step} steps ({previous.lambda_max:.3g} → {m.lambda_max:.3g}): "
+               f"the loss surface is getting sharper, so the stable LR is falling (now {m.edge:.0%} of the bound is used).")
+    scale = scale_to_fit(m.edge, rest_peak_ratio, margin)
+    advice = (f"Scale the rest of the schedule by ×{scale:.2g} to stay under {100 * margin:.0f}% of today's bound."
+              if scale < 1 else "No change is needed yet; watch the LR plot's bound curve.")
+    return StabilityWarning(m.step, "climbing", message, advice, scale)

@@ -1,0 +1,63 @@
+"""When the curvature probe measures: every N steps, or automatically within a share of training time."""
+
+from __future__ import annotations
+
+import math
+
+AUTO, OFF = "auto", "off"
+DEFAULT_BUDGET = 0.05
+# Before the first measurement its cost is unknown: guess 20 Hessian-vector products at 2 training steps each.
+FIRST_GUESS_STEPS = 40
+
+
+def parse_every(value) -> int | str:
+    """"auto", "off" or a whole number of steps ≥ 1; ValueError says what is accepted."""
+    if isinstance(value, str) and value.strip().lower() in (AUTO, OFF):
+        return value.strip().lower()
+    try:
+        every = int(value)
+    except (TypeError, ValueError):
+        every = 0
+    if isinstance(value, bool) or every < 1 or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError(f"curvature cadence must be auto, off or a whole number of steps ≥ 1, got {value!r}")
+    return every
+
+
+class Cadence:
+    """Decides at each step whether a measurement is due.
+
+    Automatic: the next measurement comes once the training time since the run began
+    pays for every measurement so far plus the next at ``budget`` (5%): a measurement
+    costing C seconds at step time t is followed by about C / (budget·t) steps.
+    """
+
+    def __init__(self, every: int | str = AUTO, budget: float = DEFAULT_BUDGET):
+        self.every = parse_every(every)
+        self.budget = budget
+        self.spent = 0.0
+        self.last_cost: float | None = None
+        self.trained_steps = 0
+
+    def set_every(self, every: int | str) -> None:
+        """Change the cadence from now on."""
+        self.every = parse_every(every)
+
+    def due(self, step: int, step_seconds: float) -> bool:
+        """Whether to measure at ``step`` (steps counted since this cadence began for the automatic mode)."""
+        if self.every == OFF:
+            return False
+        if isinstance(self.every, int):
+            return step % self.every == 0
+        if not step_seconds > 0 or not math.isfinite(step_seconds):
+            return False
+        next_cost = self.last_cost if self.last_cost is not None else FIRST_GUESS_STEPS * step_seconds
+        return self.budget * self.trained_steps * step_seconds >= self.spent + next_cost
+
+    def stepped(self) -> None:
+        """One training step was taken."""
+        self.trained_steps += 1
+
+    def measured(self, seconds: float) -> None:
+        """A measurement took ``seconds`` (on-demand ones count too: they come out of the same budget)."""
+        self.spent += seconds
+        self.last_cost = seconds

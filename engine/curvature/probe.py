@@ -1,0 +1,108 @@
+"""The curvature probe: λmax of the training loss on a fixed batch, and the LR bound it implies.
+
+Each measurement runs inside the training state's snapshot/restore, on a batch that
+never changes, with dropout off, starting from the previous eigenvector; the run's
+weights, BatchNorm buffers, optimizer state, RNG and data position are left as they were.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..events import CurvatureMeasured
+from ..training.session import Session
+from ..training.state import preserved
+from .bounds import rule_for
+from .dead_units import counting_dead_units
+from .operator import HessianOperator
+from .power import Vector, random_like, top_eigenvalue
+from .preconditioner import has_preconditioner, probed_parameters, relative_lrs, scales
+from .settings import CurvatureSettings
+
+# The probe batch comes from a permutation of the training set that no epoch of a run uses.
+PROBE_EPOCH = -(10**9)
+
+
+def set_bn_mode(model: nn.Module, bn_mode: str) -> None:
+    """Dropout off; BatchNorm on batch statistics ("batch") or on its running averages ("running")."""
+    model.eval()
+    if bn_mode == "batch":
+        for module in model.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.train()
+
+
+# At a range test's start a marker on a log-LR axis is wanted, not three digits: a looser, cheaper measurement.
+RANGE_TEST = CurvatureSettings(tol=1e-2, max_iter=10)
+
+
+def measure_at_start(session: Session, step: int) -> CurvatureMeasured:
+    """λmax at a range test's start (the groups weighted by the LRs they have now)."""
+    return CurvatureProbe(RANGE_TEST, seed=session.config.seed).measure(session, step, trigger="range_test")
+
+
+def sweep_bound(measurement: CurvatureMeasured, multipliers: dict[str, float]) -> float | None:
+    """The range test's LR (before the groups' multipliers, by group name) above which some group passes
+    its bound; None if unknown."""
+    pairs = ((bound, multipliers.get(name, 0.0)) for name, bound in zip(measurement.groups, measurement.bounds))
+    limits = [b / m for b, m in pairs if m > 0 and np.isfinite(b)]
+    return float(min(limits)) if limits else None
+
+
+class CurvatureProbe:
+    """Measures λmax on one session, remembering its probe batch and last eigenvector between calls."""
+
+    def __init__(self, settings: CurvatureSettings | None = None, seed: int = 0):
+        self.settings = settings or CurvatureSettings()
+        self.settings.validate()
+        self.generator = torch.Generator().manual_seed(seed)
+        self.vector: Vector | None = None
+        self.batch: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def probe_batch(self, session: Session) -> tuple[torch.Tensor, torch.Tensor]:
+        """The fixed batch (normalized, not augmented), drawn once."""
+        if self.batch is None:
+            images, labels = next(iter(session.train.iterate(PROBE_EPOCH)))
+            self.batch = (session.pipeline.normalize(images).detach(), labels)
+        return self.batch
+
+    def measure(self, session: Session, step: int, trigger: str = "cadence") -> CurvatureMeasured:
+        """One measurement at ``step``; the training state is exactly as before afterwards."""
+        started = time.perf_counter()
+        inputs, labels = self.probe_batch(session)
+        model, optimizer = session.model, session.optimizer
+        rule = rule_for(optimizer)
+        was_training = model.training
+        with preserved(session):
+            try:
+                set_bn_mode(model, self.settings.bn_mode)
+                with counting_dead_units(model, optimizer) as dead:
+                    loss = session.loss_fn(model(inputs).float(), labels)
+                params, weights = probed_parameters(optimizer)
+                preconditioned = rule.preconditioned and has_preconditioner(optimizer, params)
+                operator = HessianOperator(loss, params, scales(optimizer, params, weights, preconditioned))
+                start = self.vector if self._fits(params) else random_like(params, self.generator)
+                result = top_eigenvalue(operator, start, tol=self.settings.tol, max_iter=self.settings.max_iter)
+                dead_fractions = dead.fractions()
+            finally:
+                model.train(was_training)
+        self.vector = result.vector
+        lrs = np.array([float(g["lr"]) for g in optimizer.param_groups])
+        # For the group with the largest LR (weight 1). Adam's bound needs its preconditioner, which its first step makes.
+        top_bound = rule.lr_bound(result.value) if preconditioned == rule.preconditioned else np.nan
+        bounds = np.array([w * top_bound if lr > 0 else np.nan for w, lr in zip(relative_lrs(optimizer), lrs)])
+        return CurvatureMeasured(
+            step=step, lambda_max=result.value, iterations=result.iterations, converged=result.converged,
+            seconds=time.perf_counter() - started, bn_mode=self.settings.bn_mode, optimizer=rule.optimizer,
+            formula=rule.formula, constant=rule.constant, preconditioned=preconditioned,
+            groups=tuple(g.get("name", str(i)) for i, g in enumerate(optimizer.param_groups)), lrs=lrs, bounds=bounds,
+            dead_relu=dead_fractions, batch_size=int(len(labels)), trigger=trigger)
+
+    def _fits(self, params: list[torch.Tensor]) -> bool:
+        """Whether the last eigenvector can warm-start a measurement of ``params``."""
+        return self.vector is not None and len(self.vector) == len(params) and all(
+            v.shape == p.shape for v, p in zip(self.vector, params))

@@ -1,0 +1,122 @@
+"""The curvature probe as one of the training job's handlers: measures at its cadence or on request,
+emits each measurement and, in words, when the LR nears the bound or λmax climbs fast."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..commands import MeasureCurvature, SetCurvatureCadence
+from ..events import CurvatureMeasured
+from ..training.hooks import Hook
+from .alerts import climbing, near_bound
+from .cadence import Cadence
+from .probe import CurvatureProbe
+from .settings import CurvatureSettings
+
+STEP_TIME_BETA = 0.9
+
+
+class CurvatureHandler:
+    """Measures at the start of a step when its cadence says so, or on a MeasureCurvature command.
+
+    The measurement runs inside the job's snapshot/restore; its cadence accounting and the
+    last warning given are kept in checkpoints and in the state a rollback returns to.
+    """
+
+    state_key = "curvature"
+
+    def __init__(self, config):
+        self.probe = CurvatureProbe(CurvatureSettings(bn_mode=config.curvature_bn), seed=config.seed)
+        self.cadence = Cadence(config.curvature_every)
+        self.margin = config.curvature_margin
+        self.previous: CurvatureMeasured | None = None
+        self.warned = ""
+        self.step_seconds = 0.0
+        self._step_started: float | None = None
+
+    def attach(self, job) -> None:
+        """Register at the start and end of each step and for the curvature commands."""
+        job.add_handler(Hook.STEP_STARTED, self.step_started)
+        job.add_handler(Hook.STEP_COMPLETED, self.step_completed)
+        job.add_handler(Hook.COMMAND_RECEIVED, self.command_received)
+
+    # -- hooks ---------------------------------------------------------------------
+
+    def step_started(self, job, info) -> None:
+        """Measure first when one is due (the step's LRs are set), then time the step."""
+        if self.cadence.due(job.step, self.step_seconds):
+            self.measure(job, "cadence")
+        self._step_started = time.perf_counter()
+
+    def step_completed(self, job, info) -> None:
+        """Count the step and keep a running step time for the automatic cadence."""
+        if self._step_started is not None:
+            seconds = time.perf_counter() - self._step_started
+            self.step_seconds = seconds if not self.step_seconds else STEP_TIME_BETA * self.step_seconds + (1 - STEP_TIME_BETA) * seconds
+            self._step_started = None
+        self.cadence.stepped()
+
+    def command_received(self, job, command) -> tuple[bool, str] | None:
+        """MeasureCurvature measures now (also from a paused run); SetCurvatureCadence changes the cadence.
+
+        Returns (applied, what became of it) for those two, None for any other command (not this handler's).
+        """
+        if isinstance(command, MeasureCurvature):
+            measurement = self.measure(job, "request")
+            return True, f"λmax {measurement.lambda_max:.4g} measured at step {measurement.step}"
+        if isinstance(command, SetCurvatureCadence):
+            try:
+                self.cadence.set_every(command.every)
+            except ValueError as error:
+                job.log(str(error), "warning")
+                return False, str(error)
+            return True, f"curvature cadence {self.cadence.every} from step {job.step}"
+        return None
+
+    # -- state -----------------------------------------------------------------------
+
+    def state_dict(self) -> dict:
+        """Plain data: the automatic cadence's accounting, the last measurement and the last warning's kind."""
+        return {"spent": self.cadence.spent, "last_cost": self.cadence.last_cost, "trained_steps": self.cadence.trained_steps,
+                "previous": self.previous.to_dict() if self.previous is not None else None, "warned": self.warned}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from ``state_dict()``'s data."""
+        self.cadence.spent, self.cadence.last_cost = state["spent"], state["last_cost"]
+        self.cadence.trained_steps = state["trained_steps"]
+        self.previous = CurvatureMeasured.from_dict(state["previous"]) if state["previous"] is not None else None
+        self.warned = state["warned"]
+
+    # -- measuring -------------------------------------------------------------------
+
+    def measure(self, job, trigger: str) -> CurvatureMeasured:
+        """One measurement now (its time is left out of samples/s, like a range test's)."""
+        job.recorder.pause_clock()
+        measurement = self.probe.measure(job.session, job.step, trigger)
+        self.cadence.measured(measurement.seconds)
+        job.bus.emit(measurement)
+        self._warn(job.bus.emit, measurement, rest_peak_ratio(job))
+        self.previous = measurement
+        return measurement
+
+    def _warn(self, emit, m: CurvatureMeasured, ratio: float) -> None:
+        warning = near_bound(m, ratio, self.margin)
+        kind = warning.kind if warning else ""
+        if warning is not None and kind != self.warned:
+            emit(warning)
+        self.warned = kind
+        climb = climbing(m, self.previous, ratio, self.margin)
+        if climb is not None:
+            emit(climb)
+
+
+def rest_peak_ratio(job) -> float:
+    """The highest LR the schedule still plans ÷ the LR now (1 when the LR only falls from here)."""
+    timeline = job.run_schedule.timeline
+    now = timeline.lr_at(job.step)
+    if job.step >= job.total_steps or not now > 0:
+        return 1.0
+    rest = float(np.max(timeline.lrs(np.arange(job.step, job.total_steps))))
+    return max(1.0, rest / now)

@@ -1,0 +1,129 @@
+"""Follows the run's curvature and health: the bound on the LR plot, the Health tab, the warning banner.
+
+GUI thread only; fed by the bridge's signals, sends commands through ``send``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QObject, Slot
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+
+from engine.commands import EditSchedule, SetCurvatureCadence
+from engine.curvature.cadence import parse_every
+from engine.schedules.edits import ScaleRest
+from engine.store.reader import read_curvature, read_health
+
+from .panels.stability_banner import StabilityBanner
+from .plots.health_plot import HealthPanel
+
+CADENCES = ("auto", "off", "10", "50", "100", "500", "1000")
+
+
+class CurvatureView(QObject):
+    """The Health tab (plots, "Measure λmax now", the cadence) and the banner; one per window."""
+
+    def __init__(self, bridge, send, lr_plot, log, banner: StabilityBanner, measure_action, parent=None):
+        super().__init__(parent)
+        self.send, self.lr_plot, self.log, self.banner = send, lr_plot, log, banner
+        self.health = HealthPanel()
+        self.measure = QToolButton()
+        self.measure.setDefaultAction(measure_action)
+        self.cadence = QComboBox(editable=True)
+        self.cadence.addItems(CADENCES)
+        self.cadence.setToolTip("Measure λmax every N steps; auto keeps the probe within 5% of training time; off never.")
+        self.last = QLabel("no measurement yet")
+        self.tab = self._tab()
+        self.cadence.activated.connect(self._cadence_chosen)
+        self.banner.scaleRequested.connect(self._scale)
+        for signal, slot in ((bridge.curvatureMeasured, self.measured), (bridge.healthLogged, self.health.add_health),
+                             (bridge.stabilityWarning, self.warned), (bridge.runStarted, self.started),
+                             (bridge.rolledBack, self.rolled_back)):
+            signal.connect(slot)
+
+    def _tab(self) -> QWidget:
+        tab = QWidget()
+        bar = QHBoxLayout()
+        bar.addWidget(self.measure)
+        bar.addWidget(QLabel("measure every"))
+        bar.addWidget(self.cadence)
+        bar.addWidget(self.last, 1)
+        layout = QVBoxLayout(tab)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
+        layout.addWidget(self.health, 1)
+        return tab
+
+    @Slot(object)
+    def measured(self, event) -> None:
+        """A measurement: onto the LR plot's bound curve and the λmax plot, and a line saying what it means."""
+        self.lr_plot.stability.add(event)
+        self.health.add_curvature(event)
+        edge = event.edge
+        where = f"LR at {100 * edge:.0f}% of the bound {event.bounds[-1]:.3g}" if np.isfinite(edge) else "no bound yet"
+        self.last.setText(f"λmax {event.lambda_max:.4g} at step {event.step} ({where}; {event.formula}, theory; "
+                          f"BatchNorm on {event.bn_mode} statistics; {event.iterations} products, {event.seconds:.2f} s)")
+
+    @Slot(object)
+    def warned(self, event) -> None:
+        """A stability warning: in the log and in the banner, with the edit that helps."""
+        self.log.add(f"{event.message} {event.advice}", "warning")
+        self.banner.show_warning(event)
+
+    @Slot(object)
+    def started(self, event) -> None:
+        """A new run: forget the last one's health (a resumed run refills its past)."""
+        for plot in self.health.plots:
+            plot.clear()
+            plot.set_total(event.total_steps)
+        self.banner.hide()
+        self.cadence.setCurrentText(str(event.config.get("curvature_every", "auto")))
+        if event.start_step and event.run_dir:
+            self.load_past(event.run_dir, event.start_step)
+
+    def show_run(self, run_dir: str) -> None:
+        """A stored run, read-only: its health and curvature replace what was shown."""
+        for plot in self.health.plots:
+            plot.clear()
+        self.load_past(run_dir)
+
+    @Slot(object)
+    def rolled_back(self, event) -> None:
+        """The run went back: forget what came after."""
+        for plot in self.health.plots:
+            plot.truncate(event.step)
+
+    def load_past(self, run_dir: str, before: int | None = None) -> None:
+        """Draw a stored run's health and curvature (read-only runs, resumed runs)."""
+        from engine.events import CurvatureMeasured
+
+        health = read_health(run_dir)
+        keep = health["step"] < before if before is not None else slice(None)
+        if len(health["step"][keep]):
+            for plot, key in ((self.health.grad_norm, "grad_norm"), (self.health.update_ratio, "update_ratio")):
+                plot.set_groups(tuple(health["groups"]))
+                plot.add(health["step"][keep], health[key][keep])
+        for data in read_curvature(run_dir):
+            if before is None or data["step"] < before:
+                self.measured(CurvatureMeasured.from_dict(data))
+
+    def refresh(self) -> None:
+        """Redraw the visible health plots whose data changed (the window's redraw tick)."""
+        for plot in self.health.plots:
+            if plot.isVisible():
+                plot.refresh()
+
+    @Slot(int)
+    def _cadence_chosen(self, _index: int) -> None:
+        text = self.cadence.currentText()
+        try:
+            every = parse_every(text)
+        except ValueError as error:
+            self.log.add(str(error), "warning")
+            return
+        self.send(SetCurvatureCadence(str(every)))
+        self.log.add(f"curvature measured {'every ' + str(every) + ' steps' if isinstance(every, int) else every} from now on")
+
+    @Slot(float)
+    def _scale(self, factor: float) -> None:
+        self.send(EditSchedule(ScaleRest(factor, reason="curvature")))

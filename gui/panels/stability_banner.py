@@ -1,0 +1,44 @@
+"""A bar above the plots that says, in words, why the run is near its stability bound, and offers the fix."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton
+
+
+class StabilityBanner(QFrame):
+    """Hidden until a StabilityWarning; "Scale the rest" sends the edit, "Dismiss" hides it."""
+
+    scaleRequested = Signal(float)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("stabilityBanner")
+        self.setStyleSheet("#stabilityBanner { background: #fff3cd; border: 1px solid #e0c060; }")
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        self.scale = QPushButton("Scale the rest")
+        self.scale.setToolTip("Multiply every LR from now to the end of the run by this factor (one edit; Undo takes it back).")
+        self.dismiss = QPushButton("Dismiss")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 3, 6, 3)
+        layout.addWidget(self.text, 1)
+        layout.addWidget(self.scale)
+        layout.addWidget(self.dismiss)
+        self.factor = 1.0
+        self.scale.clicked.connect(self._scale)
+        self.dismiss.clicked.connect(self.hide)
+        self.hide()
+
+    def show_warning(self, event) -> None:
+        """Show a StabilityWarning; the scale button appears when the warning's factor would change anything."""
+        self.text.setText(f"⚠ Step {event.step}: {event.message} {event.advice}")
+        self.factor = event.scale
+        self.scale.setText(f"Scale the rest ×{event.scale:.2g}")
+        self.scale.setVisible(event.scale < 1.0)
+        self.show()
+
+    @Slot()
+    def _scale(self) -> None:
+        self.scaleRequested.emit(self.factor)
+        self.hide()

@@ -1,0 +1,71 @@
+"""When the probe measures, and the warnings it gives: pure functions, no network."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.curvature.alerts import climbing, near_bound, scale_to_fit
+from engine.curvature.cadence import FIRST_GUESS_STEPS, Cadence, parse_every
+from engine.events import CurvatureMeasured
+
+
+def measured(step=100, lam=10.0, lrs=(0.2, 0.2), constant=3.8):
+    bounds = np.array([constant / lam] * len(lrs))
+    return CurvatureMeasured(step, lam, 5, True, 0.1, "batch", "sgd_momentum", "2(1+β)/λ", constant, False,
+                             ("backbone", "head"), np.array(lrs), bounds, np.array([0.0, np.nan]), 64)
+
+
+def test_cadence_accepts_auto_off_and_whole_steps_only():
+    assert parse_every("auto") == "auto" and parse_every("OFF") == "off" and parse_every("25") == 25 and parse_every(7) == 7
+    for bad in (0, -3, "often", 2.5, True, None):
+        with pytest.raises(ValueError, match="auto, off or a whole number"):
+            parse_every(bad)
+
+
+def test_fixed_cadence_measures_every_n_steps_and_off_never():
+    every = Cadence(10)
+    assert [s for s in range(35) if every.due(s, 0.01)] == [0, 10, 20, 30]
+    assert not any(Cadence("off").due(s, 0.01) for s in range(100))
+
+
+def test_automatic_cadence_keeps_measurements_within_the_budget():
+    cadence, step_time, spent, trained = Cadence("auto", budget=0.05), 0.01, 0.0, 0
+    due_at = []
+    for step in range(20_000):
+        if cadence.due(step, step_time):
+            cost = (FIRST_GUESS_STEPS if not due_at else 6) * step_time  # cold, then warm-started
+            cadence.measured(cost)
+            spent += cost
+            due_at.append(step)
+        cadence.stepped()
+        trained += 1
+    assert due_at[0] == FIRST_GUESS_STEPS / 0.05
+    assert spent <= 0.05 * trained * step_time
+    assert spent >= 0.045 * trained * step_time  # and uses it: warm measurements come about every 120 steps
+    assert 110 <= np.median(np.diff(due_at)) <= 130
+
+
+def test_no_warning_far_from_the_bound():
+    assert near_bound(measured(lrs=(0.1, 0.1)), 1.0, 0.8) is None  # 26% of the bound 0.38
+
+
+def test_warning_near_and_above_the_bound_offers_the_scale_that_fits():
+    near = near_bound(measured(lrs=(0.34, 0.34)), 1.0, 0.8)
+    assert near.kind == "near_bound" and "89% of the stability bound 0.38" in near.message
+    assert near.scale == pytest.approx(0.8 / (0.34 / 0.38))
+    above = near_bound(measured(lrs=(0.5, 0.5)), 1.0, 0.8)
+    assert above.kind == "above_bound" and "above the stability bound" in above.message
+
+
+def test_warning_when_the_schedule_will_climb_over_the_bound():
+    warning = near_bound(measured(lrs=(0.1, 0.1)), 4.0, 0.8)  # a warmup still to reach 4× today's LR
+    assert warning.kind == "planned_above" and "×4" in warning.message
+    assert warning.scale == pytest.approx(scale_to_fit(0.1 / 0.38, 4.0, 0.8))
+
+
+def test_warning_when_lambda_max_climbs_fast():
+    before, after = measured(step=100, lam=10.0, lrs=(0.1, 0.1)), measured(step=300, lam=21.0, lrs=(0.1, 0.1))
+    warning = climbing(after, before, 1.0, 0.8)
+    assert warning.kind == "climbing" and "×2.1 in 200 steps" in warning.message and warning.scale == 1.0
+    assert climbing(measured(lam=12.0), before, 1.0, 0.8) is None

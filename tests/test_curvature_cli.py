@@ -1,0 +1,53 @@
+"""`lrscope curvature` and the curvature options of `lrscope train`, from the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from helpers import ROOT, SAMPLE
+
+from engine.cli import run_cli
+
+
+def lrscope(*args):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *map(str, args)], capture_output=True, text=True,
+                          env=env, timeout=600)
+
+
+def test_curvature_of_a_stored_run_as_json(capsys):
+    code = run_cli(["train", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "1", "--curvature-every", "10",
+                    "--optimizer", "adam", "--lr", "0.003", "--shape", "constant", "--json"])
+    trained = json.loads(capsys.readouterr().out)
+    assert code == 0 and [m["step"] for m in trained["curvature"]] == [0, 10, 20]
+    groups = trained["curvature"][0]["groups"]
+    assert groups[-1] == "head" and trained["curvature"][0]["bounds"] == [None] * len(groups)  # Adam before its first step
+    assert trained["curvature"][1]["preconditioned"] and trained["curvature"][1]["constant"] == pytest.approx(38.0)
+    assert trained["health"]["groups"] == groups and trained["health"]["step"] == 21
+
+    result = lrscope("curvature", "--checkpoint", os.path.basename(trained["run_dir"]), "--max-iter", "4", "--json")
+    assert result.returncode == 0, result.stderr
+    measured = json.loads(result.stdout)
+    assert measured["run"] == os.path.basename(trained["run_dir"]) and measured["checkpoint_step"] == 22
+    assert measured["optimizer"] == "adam" and measured["preconditioned"] and measured["lambda_max"] > 0
+    assert measured["bn_mode"] == "batch" and len(measured["bounds"]) == len(groups) and measured["iterations"] <= 4
+
+
+def test_curvature_of_fresh_weights_in_words():
+    result = lrscope("curvature", "--data", SAMPLE, "--image-size", "16", "--max-iter", "3", "--bn-mode", "running")
+    assert result.returncode == 0, result.stderr
+    assert "λmax" in result.stdout and "BatchNorm on running statistics" in result.stdout
+    assert "sgd_momentum: stable in theory while LR < 2(1+β)/λ" in result.stdout and "head" in result.stdout
+
+
+def test_bad_curvature_options_say_what_to_do(capsys):
+    assert run_cli(["curvature", "--data", str(SAMPLE), "--tol", "5"]) == 2
+    assert "lrscope: error: curvature: tolerance must be above 0 and below 1, got 5.0" in capsys.readouterr().err
+    assert run_cli(["curvature"]) == 2
+    assert "give --data DIR" in capsys.readouterr().err
+    assert run_cli(["train", "--data", str(SAMPLE), "--curvature-every", "often"]) == 2
+    assert "--curvature-every: must be auto, off or a whole number of steps" in capsys.readouterr().err

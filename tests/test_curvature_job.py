@@ -1,0 +1,73 @@
+"""The curvature probe and health metrics in a training run: invisible to training, steerable while it runs."""
+
+from __future__ import annotations
+
+import numpy as np
+from helpers import Events, paused_at, start_job, tiny_config
+
+from engine.commands import MeasureCurvature, Resume, SetCurvatureCadence, Stop
+from engine.events import CommandApplied, CurvatureMeasured, HealthLogged, StabilityWarning, StepsLogged
+from engine.training.job import TrainingJob
+
+
+def run_job(digits16, **changes):
+    events = Events()
+    job = TrainingJob(tiny_config(image_size=16, **changes), digits16)
+    job.bus.subscribe(events)
+    return job, events
+
+
+def test_a_run_with_probes_has_bit_identical_losses_to_one_without(digits16):
+    # Each job is built just before it runs: building seeds the global RNG, which dropout then draws from.
+    probed, probed_events = run_job(digits16, curvature_every=7)
+    assert probed.run().state == "finished"
+    plain, plain_events = run_job(digits16, curvature_every="off")
+    assert plain.run().state == "finished"
+    assert np.array_equal(probed_events.steps()[1], plain_events.steps()[1])
+    assert [m.step for m in probed_events.of(CurvatureMeasured)] == [0, 7, 14, 21]
+    assert not plain_events.of(CurvatureMeasured)
+    health = probed_events.of(HealthLogged)
+    steps = np.concatenate([h.steps for h in health])
+    assert np.array_equal(steps, np.arange(22)) and health[0].groups == probed.session.group_names
+    ratios = np.concatenate([h.update_ratio for h in health])
+    assert ratios.shape == (22, len(health[0].groups)) and np.all((ratios > 0) & (ratios < 1))
+    # The probe's state (cadence accounting, last measurement) travels in the checkpoint.
+    resumed = TrainingJob(tiny_config(image_size=16, curvature_every=7), digits16, resume=probed.checkpoint_payload())
+    state = resumed.handler_states()["curvature"]
+    assert state == probed.handler_states()["curvature"] and state["previous"]["step"] == 21
+
+
+def test_measure_now_from_a_paused_run_and_change_the_cadence(digits16):
+    job, events = run_job(digits16, curvature_every="off", epochs=2)
+    thread = start_job(job)
+    try:
+        events.wait_for(lambda ev: ev.of(StepsLogged), timeout=600)
+        paused = paused_at(job, events, timeout=600)
+        job.send(MeasureCurvature(id="measure"))
+        events.wait_for(lambda ev: ev.of(CurvatureMeasured), timeout=600)
+        assert events.of(CurvatureMeasured)[0].step == paused and events.of(CurvatureMeasured)[0].trigger == "request"
+        job.send(SetCurvatureCadence("never", id="bad"))
+        job.send(SetCurvatureCadence("10", id="cadence"))
+        events.wait_for(lambda ev: any(a.command_id == "cadence" for a in ev.of(CommandApplied)), timeout=600)
+        job.send(Resume())
+        thread.join(600)
+    finally:
+        if thread.is_alive():
+            job.send(Stop())
+            thread.join(600)
+    later = [m.step for m in events.of(CurvatureMeasured)[1:]]
+    assert later and all(step % 10 == 0 and step >= paused for step in later)
+    # The probe's commands are answered like the job's own: each once, the bad cadence refused in words.
+    answers = {a.command_id: a for a in events.of(CommandApplied) if a.command_id in ("measure", "bad", "cadence")}
+    assert answers["measure"].applied and answers["measure"].kind == "MeasureCurvature" and "λmax" in answers["measure"].message
+    assert not answers["bad"].applied and "curvature cadence must be" in answers["bad"].message
+    assert answers["cadence"].applied and answers["cadence"].step == paused
+    assert len([a for a in events.of(CommandApplied) if a.command_id in answers]) == 3
+
+
+def test_a_high_lr_warns_in_words_with_the_scale_that_fits(digits16):
+    job, events = run_job(digits16, curvature_every=10, lr=3.0, shape="constant")
+    job.run()
+    warnings = events.of(StabilityWarning)
+    assert warnings and warnings[0].kind in ("above_bound", "near_bound")
+    assert "stability bound" in warnings[0].message and 0 < warnings[0].scale < 1

@@ -1,0 +1,71 @@
+"""Curvature in the window, driven through its controls: the bound on the LR plot, the Health tab,
+the warning bar and its one-click fix, measuring from a paused run."""
+
+import numpy as np
+import pytest
+from gui_fixtures import LONG, SMALL, drawn
+
+from gui.driving import click, show_tab, trigger, type_into
+
+pytest.importorskip("pytestqt")
+
+
+def configure(window, **fields):
+    for name, value in fields.items():
+        type_into(window.config_panel.editors[name], str(value))
+
+
+def test_a_run_with_the_probe_draws_the_bound_and_the_health_pane(qtbot, window):
+    configure(window, curvature_every=10)
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+    qtbot.waitUntil(lambda: len(window.lr.stability.measurements) == 3, timeout=LONG)
+    window.lr.refresh()
+    x, bound = window.lr.stability.bound.getData()
+    assert x is not None and len(x) > 0 and np.all(np.isfinite(bound))
+    readout = window.lr.describe_at(15)
+    assert "LR·λmax" in readout and "in theory; bound" in readout
+    show_tab(window.tabs, "Health")
+    health = window.curvature.health
+    qtbot.waitUntil(lambda: drawn(health.grad_norm.curves[-1]) == 22, timeout=LONG)
+    assert len(health.grad_norm.points) == 22 and health.grad_norm.groups[-1] == "head"
+    assert len(health.sharpness.points) == 3 and "λmax" in window.curvature.last.text()
+
+
+def test_the_warning_bar_scales_the_rest_of_the_schedule_in_one_click(qtbot, launch):
+    # A long run, so that its LR is still high when the pause comes: the bar then offers a factor below 1.
+    window = launch({**SMALL, "epochs": 20})
+    configure(window, curvature_every=10, curvature_margin=0.05)
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=LONG)
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
+    # The bar shows the latest warning (events arrive in blocks: it may be a later one than the first).
+    assert "bound" in window.banner.text.text() and "Scale the rest ×" in window.banner.scale.text()
+    click(window.banner.scale)
+    qtbot.waitUntil(lambda: window.editor.history.count() == 1, timeout=LONG)
+    assert "curvature" in window.editor.history.item(0).text()
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+    reasons = [record.edit.reason for record in window.last_run.run_schedule.edits]
+    assert reasons.count("curvature") == 1 and not window.banner.isVisible()
+
+
+def test_measure_now_from_a_paused_run(qtbot, launch):
+    # Long enough that the pause comes before the end: without probes 16 px steps take milliseconds, and the
+    # window learns of step 3 only with the next block of steps.
+    window = launch({**SMALL, "epochs": 40})
+    configure(window, curvature_every="off")
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.live.step >= 3, timeout=LONG)
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
+    show_tab(window.tabs, "Health")
+    assert window.curvature.measure.toolTip() == window.measure_action.toolTip() and "(Ctrl+K)" in window.measure_action.toolTip()
+    trigger(window.measure_action)
+    qtbot.waitUntil(lambda: "λmax" in window.curvature.last.text(), timeout=LONG)
+    assert len(window.lr.stability.measurements) == 1 and window.live.state == "paused"
+    click(window.curvature.measure)
+    qtbot.waitUntil(lambda: len(window.lr.stability.measurements) == 2, timeout=LONG)
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
