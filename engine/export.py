@@ -26,11 +26,12 @@ def run_context(config: TrainConfig, steps_per_epoch: int, total_steps: int) -> 
 
 
 def tuned_document(run_schedule: RunSchedule, config: TrainConfig, summary: DatasetSummary, steps_per_epoch: int,
-                   metrics: dict[str, Any] | None = None, range_test: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The schedule file document for a run on ``summary``'s dataset."""
+                   metrics: dict[str, Any] | None = None, range_test: dict[str, Any] | None = None,
+                   search: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The schedule file document for a run on ``summary``'s dataset (``search``: the record of the tune that chose it)."""
     context = run_context(config, steps_per_epoch, run_schedule.timeline.total_steps)
     return schedule_document(run_schedule, dataset=summary.to_dict(), context=context, range_test=range_test,
-                             metrics=_finite(metrics))
+                             metrics=_finite(metrics), search=search)
 
 
 def _finite(metrics: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -1,4 +1,4 @@
-"""The headless command line: train, range-test, schedule, runs, show, resume."""
+"""The headless command line: train, range-test, tune, schedule, runs, show, resume."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 
 from .. import __version__
 from ..errors import LrscopeError
-from . import range_test, runs, schedule, train
+from . import range_test, runs, schedule, train, tune
 from .common import USAGE_ERROR, CliError
 
 
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("gui", help="open the desktop app (the default with no command)")
     train.add_parser(commands)
     range_test.add_parser(commands)
+    tune.add_parser(commands)
     schedule.add_parser(commands)
     runs.add_parsers(commands)
     return parser

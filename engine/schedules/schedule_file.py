@@ -33,6 +33,7 @@ class ScheduleFile:
     range_test: dict[str, Any] | None = None
     edits: list[dict[str, Any]] = field(default_factory=list)
     metrics: dict[str, Any] | None = None
+    search: dict[str, Any] | None = None
     created: str = ""
     lrscope_version: str = ""
 
@@ -57,6 +58,7 @@ def schedule_document(
     context: dict | None = None,
     range_test: dict | None = None,
     metrics: dict | None = None,
+    search: dict | None = None,
 ) -> dict[str, Any]:
     """The JSON document of a run's schedule, its edits and what it was tuned on."""
     return {
@@ -70,6 +72,7 @@ def schedule_document(
         "range_test": range_test,
         "edits": [record_to_dict(r, with_before=False) for r in run_schedule.edits],
         "metrics": metrics,
+        "search": search,
     }
 
 
@@ -154,6 +157,7 @@ def document_from_data(data: Any) -> ScheduleFile:
         range_test=_optional_object(data, "range_test"),
         edits=[check_type(e, dict, f"edits[{i}]") for i, e in enumerate(bounded_list(data, "edits", "file", MAX_EDITS))] if "edits" in data else [],
         metrics=_optional_object(data, "metrics"),
+        search=_optional_object(data, "search"),
         created=str(data.get("created", ""))[:64],
         lrscope_version=str(data.get("lrscope_version", ""))[:64],
     )
