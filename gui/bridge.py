@@ -31,6 +31,12 @@ from engine.events import (
     ScheduleChanged,
     StateChanged,
     StepsLogged,
+    TuneFinished,
+    TuneIntervalChosen,
+    TuneStarted,
+    TuneTrialFinished,
+    TuneTrialReported,
+    TuneTrialStarted,
 )
 
 
@@ -77,6 +83,7 @@ class EngineBridge(QObject):
     rangeTestFinished = Signal(object)
     logLine = Signal(object)
     checkpointSaved = Signal(object)
+    tuneEvent = Signal(object)
     taskDone = Signal(object)
     taskFailed = Signal(object)
     drained = Signal()
@@ -94,6 +101,8 @@ class EngineBridge(QObject):
             RolledBack: self.rolledBack, RangeTestStarted: self.rangeTestStarted, RangeTestProgress: self.rangeTestProgress,
             RangeTestFinished: self.rangeTestFinished, LogLine: self.logLine, CheckpointSaved: self.checkpointSaved,
             TaskDone: self.taskDone, TaskFailed: self.taskFailed,
+            **dict.fromkeys((TuneStarted, TuneIntervalChosen, TuneTrialStarted, TuneTrialReported, TuneTrialFinished, TuneFinished),
+                            self.tuneEvent),
         }
 
     def put(self, item: Event | TaskDone | TaskFailed) -> None:

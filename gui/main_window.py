@@ -45,6 +45,7 @@ from .range_test_actions import RangeTestActions
 from .run_controller import RunController
 from .schedule_file_actions import ScheduleFileActions
 from .settings import recent_folders, remember_folder, save_config, saved_config
+from .tune_actions import TuneActions, tune_tab
 
 # Events are drained at 20 Hz; plots are redrawn at 4 Hz, which looks live and leaves the CPU to training
 # (on a 2-core machine every GUI burst delays torch's threads; see docs/benchmarks.md).
@@ -62,7 +63,7 @@ def scrollable(widget):
     return area
 
 
-class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions):
+class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions, TuneActions):
     """lrscope's window."""
 
     def __init__(self, settings: QSettings, sample: Path, data: Path | None = None, start: bool = False):
@@ -76,6 +77,7 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions):
         self.imported: Timeline | None = None
         self.last_run = None
         self.last_range_test = None
+        self.last_tune = None
         self.start_when_open = start
         self._build_widgets()
         self._build_actions()
@@ -111,6 +113,8 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions):
         self.tabs.addTab(training, "Training")
         self.tabs.addTab(range_tab, "Range test")
         self.tabs.addTab(runs_tab, "Runs")
+        self.tune_tab, self.tune_plot, self.tune_panel = tune_tab()
+        self.tabs.addTab(self.tune_tab, "Tune")
         self.setCentralWidget(self.tabs)
         self.dataset_panel, self.config_panel, self.editor, self.log = DatasetPanel(), ConfigPanel(), ScheduleEditor(), LogPanel()
         self.config_panel.set_values(saved_config(self.settings))
@@ -191,6 +195,7 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions):
         self.runs_panel.openRequested.connect(self.open_run)
         self.runs_panel.compareRequested.connect(self.compare_runs)
         self.runs_panel.resumeRequested.connect(self.resume_run)
+        self.connect_tune()
 
     # -- startup, datasets, settings ----------------------------------------------------------
 
@@ -223,6 +228,8 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions):
         elif done.name == "train":
             self.last_run = done.result
             self.runs_panel.refresh()
+        elif done.name == "tune":
+            self.tune_done(done.result)
         self._update_actions()
 
     @Slot(object)
@@ -235,6 +242,8 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions):
             self.range_panel.finished(None, failed.message)
         elif failed.name == "train":
             self.status.setText(f"could not train: {failed.message}")
+        elif failed.name == "tune":
+            self.tune_panel.failed(failed.message)
         self._update_actions()
 
     def dataset_opened(self, opened) -> None:
@@ -295,7 +304,7 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions):
     @Slot()
     def start_run(self) -> None:
         """Train with the configuration and the editor's schedule."""
-        if self.dataset is None or self.controller.training:
+        if self.dataset is None or self.controller.training or self.controller.tuning:
             return
         chosen = self._config_or_warn("Cannot start")
         if chosen is None:

@@ -15,7 +15,6 @@ from ..schedules.edits import RunSchedule
 from ..schedules.library import ScheduleLibrary
 from ..schedules.schedule_file import save_schedule
 from ..store.paths import library_root, runs_root, tunes_root
-from ..tune.search import Tuner, TuneResult
 from ..tune.settings import SEARCHABLE, TuneSettings
 from .common import CliError, add_training_options, config_from, say
 from .progress import clock
@@ -74,7 +73,7 @@ class TuneProgress:
 
 
 @contextlib.contextmanager
-def ctrl_c_cancels(tuner: Tuner) -> Iterator[None]:
+def ctrl_c_cancels(tuner) -> Iterator[None]:
     """The first Ctrl-C stops the trial in progress and ends the search with the best so far; a second aborts."""
     def handler(_signum, _frame):
         say("\nstopping the search (press Ctrl-C again to abort)")
@@ -90,6 +89,8 @@ def ctrl_c_cancels(tuner: Tuner) -> Iterator[None]:
 
 def run(args: argparse.Namespace) -> int:
     """Tune, report, and export the winner if asked; exit status 1 when no trial finished."""
+    from ..tune.search import Tuner  # torch and optuna load only when a tune runs
+
     config = config_from(args)
     settings = settings_from(args)
     dataset = open_dataset(config, args)
@@ -106,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     return 0 if result.timeline is not None else 1
 
 
-def export(args: argparse.Namespace, dataset, result: TuneResult) -> Path:
+def export(args: argparse.Namespace, dataset, result) -> Path:
     """The winning schedule, with the search record in it, to the file and the library."""
     winner = result.record["winner"]
     metrics = {"val_accuracy": winner["val_accuracy"], "val_loss": winner["val_loss"], "steps": winner["steps"]}
