@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QProgressBar,
     QPushButton,
@@ -55,6 +56,8 @@ class TunePanel(QWidget):
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setColumnHidden(COLUMNS.index("weight decay"), True)
         self.use, self.export = QPushButton("Use the winner"), QPushButton("Export the winner…")
         self.use.setToolTip("Set the editor's schedule to the winning peak LR (and the configuration's weight decay, if searched).")
         self.export.setToolTip("Write the winning schedule with the record of the search, and add it to the library.")
@@ -103,6 +106,7 @@ class TunePanel(QWidget):
         """Say what the tune will spend before it spends it."""
         self.record = None
         self.table.setRowCount(0)
+        self.table.setColumnHidden(COLUMNS.index("weight decay"), "weight_decay" not in event.search)
         self.progress.setRange(0, event.budget_steps)
         self.progress.setValue(0)
         self.status.setText(f"Budget: about <b>{event.budget_steps / event.run_steps:.1f} full runs</b> "

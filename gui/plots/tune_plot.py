@@ -8,13 +8,16 @@ from PySide6.QtCore import Qt
 
 from .base import PlotPanel
 
-# state -> (symbol, colour, legend name)
+# state -> (symbol, colour)
 MARKS = {
-    "complete": ("o", (31, 119, 180), "complete"),
-    "pruned": ("x", (127, 127, 127), "stopped early (pruned)"),
-    "diverged": ("t", (214, 39, 40), "diverged"),
-    "cancelled": ("s", (188, 189, 34), "cancelled"),
+    "complete": ("o", (31, 119, 180)),
+    "pruned": ("x", (127, 127, 127)),
+    "diverged": ("t", (214, 39, 40)),
+    "cancelled": ("s", (188, 189, 34)),
 }
+# The key sits in the title: a legend box inside the plot would hide the trials under it.
+TITLE = ("Tune: <span style='color:#1f77b4'>● complete</span> &nbsp;<span style='color:#7f7f7f'>× stopped early</span> "
+         "&nbsp;<span style='color:#d62728'>▼ diverged</span> &nbsp;<span style='color:#b8860b'>★ winner</span>")
 
 
 class TunePlot(PlotPanel):
@@ -25,11 +28,11 @@ class TunePlot(PlotPanel):
         super().__init__("Tune", "validation accuracy (%)", x_label="peak learning rate", log_x=True, parent=parent)
         self.scatters = {}
         # Markers without lines, as plot items (unlike bare scatter items, they follow the log x axis).
-        for state, (symbol, colour, name) in MARKS.items():
-            self.scatters[state] = self.plot.plot([], [], pen=None, symbol=symbol, symbolSize=10, symbolBrush=colour,
-                                                  symbolPen=colour, name=name)
-        self.winner = self.plot.plot([], [], pen=None, symbol="star", symbolSize=22, symbolBrush=(255, 190, 0),
-                                     symbolPen=(120, 90, 0), name="winner")
+        for state, (symbol, colour) in MARKS.items():
+            self.scatters[state] = self.plot.plot([], [], pen=None, symbol=symbol, symbolSize=10, symbolBrush=colour, symbolPen=colour)
+        self.winner = self.plot.plot([], [], pen=None, symbol="star", symbolSize=22, symbolBrush=(255, 190, 0), symbolPen=(120, 90, 0))
+        self.plot.setTitle(TITLE)
+        self.plot.legend.setVisible(False)
         self.region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(44, 160, 44, 30), pen=pg.mkPen(None))
         self.baseline = pg.InfiniteLine(angle=90, pen=pg.mkPen((80, 80, 80), style=Qt.PenStyle.DashLine),
                                         label="current", labelOpts={"position": 0.95, "color": (80, 80, 80)})
@@ -50,7 +53,7 @@ class TunePlot(PlotPanel):
     def show_interval(self, low: float, high: float) -> None:
         """Shade the peak LRs the search samples from."""
         self.region.setRegion((np.log10(low), np.log10(high)))
-        self.plot.addItem(self.region, ignoreBounds=True)
+        self.plot.addItem(self.region)  # counted in the axes' range, so the whole interval shows
 
     def add_trial(self, lr: float, accuracy: float, state: str) -> None:
         """A finished trial."""
