@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from .errors import ConfigError
@@ -17,7 +17,11 @@ OPTIMIZER_NAMES = ("sgd", "adam", "adamw")
 
 @dataclass
 class TrainConfig:
-    """Everything that defines a training run (the schedule aside)."""
+    """Everything that defines a training run (the schedule aside).
+
+    ``group_lr`` gives layer groups, by name, an LR multiplier for the default schedule
+    (``all`` for every group not named; groups not covered get 1).
+    """
 
     data: str = ""
     model: str = "small_cnn"
@@ -29,7 +33,7 @@ class TrainConfig:
     batch_size: int = 64
     epochs: int = 5
     shape: str = "one_cycle"
-    backbone_lr_mult: float = 1.0
+    group_lr: dict[str, float] = field(default_factory=dict)
     image_size: int = 0
     val_fraction: float = 0.2
     split_seed: int = 0
@@ -92,6 +96,18 @@ def _text(value: Any) -> str | None:
     return None if isinstance(value, str) else "must be text"
 
 
+def _group_lr(value: Any) -> str | None:
+    if not isinstance(value, dict):
+        return "must map layer group names to LR multipliers"
+    for name, multiplier in value.items():
+        if not isinstance(name, str) or not 0 < len(name) <= 100:
+            return f"{name!r} is not a layer group name"
+        reason = _number(0, 1e6)(multiplier)
+        if reason:
+            return f"{name}: {reason}"
+    return None
+
+
 def _image_size(value: Any) -> str | None:
     if value == 0:
         return None
@@ -117,7 +133,7 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "batch_size": _number(1, 65536, integer=True),
     "epochs": _number(1, 100_000, integer=True),
     "shape": _choice(PRESETS),
-    "backbone_lr_mult": _number(0, 100),
+    "group_lr": _group_lr,
     "image_size": _image_size,
     "val_fraction": _number(0.01, 0.9),
     "split_seed": _number(0, 2**31 - 1, integer=True),

@@ -39,7 +39,11 @@ class RunStarted(Event):
 
 @dataclass(frozen=True)
 class StepsLogged(Event):
-    """Metrics of a block of consecutive steps, read back from the device in one go."""
+    """Metrics of a block of consecutive steps, read back from the device in one go.
+
+    ``lrs`` has one row per step and one column per parameter group, named by
+    ``groups``: the LRs read back from the optimizer after they were set (0 while frozen).
+    """
 
     steps: np.ndarray
     losses: np.ndarray
@@ -47,6 +51,7 @@ class StepsLogged(Event):
     momenta: np.ndarray
     samples_per_s: float
     steps_per_epoch: int
+    groups: tuple[str, ...]
 
     @property
     def epochs(self) -> np.ndarray:

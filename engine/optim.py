@@ -28,3 +28,45 @@ def set_momentum(optimizer: torch.optim.Optimizer, value: float) -> None:
             group["betas"] = (value, group["betas"][1])
         else:
             group["momentum"] = value
+
+
+def group_names(optimizer: torch.optim.Optimizer) -> tuple[str, ...]:
+    """The "name" of every param group, in the optimizer's order (ValueError for an unnamed group)."""
+    names = tuple(group.get("name") for group in optimizer.param_groups)
+    unnamed = [str(i) for i, name in enumerate(names) if not isinstance(name, str)]
+    if unnamed:
+        raise ValueError(f"param group(s) {', '.join(unnamed)} of the optimizer have no \"name\" key")
+    return names
+
+
+def set_lrs(optimizer: torch.optim.Optimizer, lrs: dict[str, float]) -> None:
+    """Write each group's LR, looked up by the group's name."""
+    for group in optimizer.param_groups:
+        group["lr"] = lrs[group["name"]]
+
+
+def applied_lrs(optimizer: torch.optim.Optimizer) -> list[float]:
+    """The LR each group really has now, in the optimizer's order (what plots and the store record)."""
+    return [group["lr"] for group in optimizer.param_groups]
+
+
+def set_frozen(optimizer: torch.optim.Optimizer, group: dict, frozen: bool) -> None:
+    """Freeze or thaw one param group of ``optimizer``.
+
+    A frozen group's parameters stop requiring gradients, so backward skips them,
+    the optimizer (which updates only parameters with a gradient) leaves them
+    bit-identical, and their optimizer state is dropped: a thawed group starts afresh.
+    """
+    for param in group["params"]:
+        param.requires_grad_(not frozen)
+        if frozen:
+            param.grad = None
+            optimizer.state.pop(param, None)
+
+
+def apply_frozen(optimizer: torch.optim.Optimizer, frozen: dict[str, bool], before: dict[str, bool]) -> None:
+    """Freeze or thaw, by group name, each group whose state differs from ``before`` (groups absent there were never frozen)."""
+    for group in optimizer.param_groups:
+        now = frozen[group["name"]]
+        if now != before.get(group["name"], False):
+            set_frozen(optimizer, group, now)

@@ -61,6 +61,7 @@ class LiveRun(QObject):
         self.batch_size = int(event.config.get("batch_size", 1))
         self.run_dir = event.run_dir
         self.show_run_name(event.run_id)
+        self.lr.set_groups(event.groups)
         for plot in self.plots:
             plot.clear()
             plot.set_total(self.total)
@@ -79,7 +80,7 @@ class LiveRun(QObject):
         keep = steps["step"] < before if before is not None else slice(None)
         if np.size(steps["step"][keep]):
             self.loss.add_steps(steps["step"][keep], steps["loss"][keep])
-            self.lr.add_steps(steps["step"][keep], steps["lrs"][keep])
+            self.lr.add_steps(steps["step"][keep], steps["lrs"][keep], steps["groups"])
             self.momentum.add_steps(steps["step"][keep], steps["momentum"][keep])
         for row in read_epochs(run_dir):
             if before is None or row["step"] <= before:
@@ -90,7 +91,7 @@ class LiveRun(QObject):
     def steps(self, event) -> None:
         """New steps: append to the curves (drawn at the next refresh)."""
         self.loss.add_steps(event.steps, event.losses)
-        self.lr.add_steps(event.steps, event.lrs)
+        self.lr.add_steps(event.steps, event.lrs, event.groups)
         self.momentum.add_steps(event.steps, event.momenta)
         self.step, self.rate = int(event.steps[-1]) + 1, event.samples_per_s
         self.editor.set_step(self.step)
@@ -112,8 +113,7 @@ class LiveRun(QObject):
         for plot in self.plots:
             plot.set_total(self.total)
         grid = np.arange(self.total + 1)
-        head = timeline.multipliers[-1][1]
-        self.lr.set_plan(grid, timeline.lrs(grid) * head)
+        self.lr.set_plan(grid, timeline.group_lrs(grid, self.lr.groups))
         self.momentum.set_plan(grid, timeline.momenta(grid))
         self.momentum.setVisible(self.momentum.scheduled)
         self.editor.follow(event.run_schedule, event.step)

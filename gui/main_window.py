@@ -285,8 +285,7 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions, TuneActions
 
     def _config(self):
         plan = self.editor.plan()
-        return self.config_panel.config(data=self.dataset.summary.root, lr=peak_lr(plan.schedule),
-                                        backbone_lr_mult=dict(plan.multipliers)["backbone"]), plan
+        return self.config_panel.config(data=self.dataset.summary.root, lr=peak_lr(plan.schedule)), plan
 
     def _config_or_warn(self, title: str):
         """(config, plan), or None after telling the user what is invalid."""
@@ -299,7 +298,7 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions, TuneActions
     def _timeline(self, plan, momentum: float) -> Timeline:
         if self.imported is not None:
             return self.imported
-        return Timeline.of(plan.schedule, multipliers=plan.multipliers, plateau=plan.plateau, base_momentum=momentum)
+        return Timeline.of(plan.schedule, groups=plan.groups, plateau=plan.plateau, base_momentum=momentum)
 
     @Slot()
     def start_run(self) -> None:
@@ -346,7 +345,8 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions, TuneActions
     def preview(self, plan) -> None:
         """Draw the editor's schedule dotted on the LR plot (and as the plan when no run is going)."""
         steps = np.arange(plan.origin, plan.origin + plan.schedule.total_steps + 1)
-        lrs = plan.schedule.lrs(steps - plan.origin) * dict(plan.multipliers)["head"]
+        # The editor's LR is the head's (the head's multiplier is 1); other groups follow it by their multipliers.
+        lrs = plan.schedule.lrs(steps - plan.origin)
         if not self.controller.training:
             self.lr.set_plan(steps, lrs)
         # During a run the preview shows unsent edits only; otherwise it would hide the applied curve.

@@ -72,7 +72,7 @@ class ScheduleFileActions:
             self.log.add(f"imported schedule: {line}", "warning")
         timeline = loaded.for_run(self.run_length() or loaded.timeline.total_steps)
         last = timeline.pieces[-1]
-        self.editor.load(last.schedule, last.origin, timeline.multipliers, timeline.plateau)
+        self.editor.load(last.schedule, last.origin, last.groups, timeline.plateau)
         self.imported = timeline if len(timeline.pieces) > 1 else None
         self.log.add(f"imported {path}: {timeline.total_steps} steps, {len(loaded.edits)} edits")
         return True

@@ -108,7 +108,7 @@ class TuneActions:
         try:
             per_epoch = training_batches_per_epoch(len(self.dataset.train_index), result.config.batch_size)
             written, _ = schedule_io.export_schedule(Path(path), RunSchedule(result.timeline), result.config, self.dataset, per_epoch,
-                                                     metrics, None, search=result.record)
+                                                     metrics, None, search=result.record, groups=result.groups)
         except (ValueError, OSError, LrscopeError) as error:
             self._warn("Cannot export", str(error))
             return None

@@ -38,7 +38,7 @@ def test_train_json_then_runs_show_and_csv(capsys, tmp_path):
 
     code, out, _ = cli(capsys, "show", run_id, "--csv")
     rows = list(csv.reader(io.StringIO(out)))
-    assert rows[0] == ["step", "epoch", "loss", "lr_backbone", "lr_head", "momentum"] and len(rows) == 23
+    assert rows[0] == ["step", "epoch", "loss", "lr_block1", "lr_block2", "lr_block3", "lr_head", "momentum"] and len(rows) == 23
 
     code, out, _ = cli(capsys, "schedule", "show", tmp_path / "s.json")
     assert code == 0 and "dataset     digits" in out and "length      22 steps" in out
@@ -78,6 +78,10 @@ def test_a_range_test_with_nothing_to_read_says_so_and_exports_nothing(capsys, t
     (["train", "--data", SAMPLE, "--weights", "/no/weights.pt"], "weights: /no/weights.pt: no such file"),
     (["range-test", "--data", SAMPLE, "--start", "1", "--end", "0.1"], "end_lr (0.1) must be above start_lr"),
     (["schedule", "show", "/no/file.json"], "no such file"),
+    (["train", "--data", SAMPLE, "--image-size", "16", "--group-lr", "head"], "--group-lr: expected GROUP=MULTIPLIER such as head=10, got 'head'"),
+    (["train", "--data", SAMPLE, "--image-size", "16", "--group-lr", "head=-1"], "--group-lr: head: must be at least 0"),
+    (["train", "--data", SAMPLE, "--image-size", "16", "--group-lr", "stage9=0.1"],
+     "the schedule drives parameter group(s) stage9 that are not among the parameter groups (block1, block2, block3, head)"),
     (["show", "nothing-like-this"], "no run named 'nothing-like-this'"),
     (["resume", "nothing-like-this"], "no run named"),
 ])

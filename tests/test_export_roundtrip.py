@@ -12,44 +12,54 @@ from engine.commands import EditSchedule, Resume
 from engine.data import prepare_dataset
 from engine.events import StepsLogged
 from engine.export import tuned_document
-from engine.schedules import Cosine, ReplaceRest, Schedule, load_schedule, save_schedule
+from engine.schedules import Cosine, GroupSetting, ReplaceRest, Schedule, SetGroups, load_schedule, save_schedule
 from engine.training.job import TrainingJob
 
 
-def test_exported_schedule_reproduces_the_applied_lrs(digits16, tmp_path, capsys):
+def test_exported_schedule_reproduces_the_applied_lrs_per_group_by_name(digits16, tmp_path, capsys):
     events = Events()
-    job = TrainingJob(tiny_config(epochs=2, backbone_lr_mult=0.25, shape="one_cycle"), digits16)
+    job = TrainingJob(tiny_config(epochs=2, group_lr={"all": 0.25, "block3": 0.5}, shape="one_cycle"), digits16)
     job.bus.subscribe(events)
     thread = start_job(job)
     events.wait_for(lambda ev: ev.of(StepsLogged))
     step = paused_at(job, events)
     job.send(EditSchedule(ReplaceRest(Schedule((Cosine(steps=30, start_lr=1.0),)), from_current_lr=True)))
+    thawed_at = step + 10
+    job.send(EditSchedule(SetGroups((GroupSetting("block1", 0.1, frozen_until=thawed_at), GroupSetting("all", 0.3),
+                                     GroupSetting("head", 2.0)))))
     job.send(Resume())
-    thread.join(60)
+    thread.join()
     steps, _, applied, momenta = events.steps()
-    assert len(steps) == step + 30
+    names = events.of(StepsLogged)[0].groups
+    assert len(steps) == step + 30 and names == ("block1", "block2", "block3", "head")
+    assert np.all(applied[step:thawed_at, 0] == 0) and np.all(applied[thawed_at:, 0] > 0)
 
     path = save_schedule(tmp_path / "tuned.json", tuned_document(job.run_schedule, job.config, digits16.summary,
-                                                                  job.session.steps_per_epoch, job.metrics))
-    params = {name: torch.nn.Parameter(torch.zeros(1)) for name in ("backbone", "head")}
+                                                                  job.session.steps_per_epoch, job.metrics,
+                                                                  groups=job.session.group_names))
+    order = ("head", "block3", "block1", "block2")  # another order than the model's: matched by name
+    params = {name: torch.nn.Parameter(torch.zeros(1)) for name in order}
     optimizer = torch.optim.SGD([{"params": [p], "name": n} for n, p in params.items()], lr=1.0, momentum=0.9)
     scheduler = load_schedule(path).torch_scheduler(optimizer)
-    plain = []
+    plain, frozen = [], []
     for _ in steps:
         plain.append([g["lr"] for g in optimizer.param_groups] + [optimizer.param_groups[0]["momentum"]])
+        frozen.append(not params["block1"].requires_grad)
         optimizer.step()
         scheduler.step()
     plain = np.array(plain)
-    assert np.array_equal(plain[:, :2], applied) and np.array_equal(plain[:, 2], momenta)
+    for column, name in enumerate(order):
+        assert np.array_equal(plain[:, column], applied[:, names.index(name)]), name
+    assert np.array_equal(plain[:, 4], momenta) and np.flatnonzero(frozen).tolist() == list(range(step, thawed_at))
 
     assert run_cli(["schedule", "csv", str(path)]) == 0
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
-    assert rows[0] == ["step", "lr_backbone", "lr_head", "momentum"]
+    assert rows[0] == ["step", *[f"lr_{n}" for n in names], "momentum"]
     printed = np.array([[float(v) for v in row[1:]] for row in rows[1:]])
-    assert np.array_equal(printed[:, :2], applied) and np.array_equal(printed[:, 2], momenta)
+    assert np.array_equal(printed[:, :4], applied) and np.array_equal(printed[:, 4], momenta)
 
     document = load_schedule(path)
-    assert document.dataset["fingerprint"] == digits16.summary.fingerprint
+    assert document.dataset["fingerprint"] == digits16.summary.fingerprint and document.group_names == names
     assert document.context["steps_per_epoch"] == 22 and document.edits[0]["step"] == step
 
 

@@ -56,6 +56,9 @@ def test_a_run_fills_the_plots(qtbot, window):
     window.live.refresh()
     assert run.outcome.state == "finished"
     assert len(window.loss.points) == 22 and len(window.lr.points) == 22 and len(window.accuracy.points) == 1
+    legend = [label.text for _, label in window.lr.plot.legend.items]
+    assert window.lr.groups == ("block1", "block2", "block3", "head") and set(window.lr.groups) <= set(legend)
+    assert "applied" not in legend and all(len(curve.getData()[0]) == 22 for curve in window.lr.applied)
     x, y = window.loss.smooth.getData()
     assert len(x) > 0 and np.all(np.isfinite(y))
     assert "finished" in window.status.text() and window.progress.value() == 22

@@ -1,12 +1,20 @@
-"""The model registry builds every model for the data's channels, classes and resolution; local weights load safely."""
+"""The model registry builds every model for the data's channels, classes and resolution, split into named
+layer groups; local weights load safely."""
 
 import os
 
 import pytest
 import torch
 
+from engine.config import MODEL_NAMES
 from engine.errors import ConfigError
-from engine.models import MODELS, build_model, load_weights
+from engine.models import MODELS, build_model, layer_groups, load_weights
+
+GROUPS = {
+    "small_cnn": ["block1", "block2", "block3", "head"],
+    "resnet18": ["stem", "stage1", "stage2", "stage3", "stage4", "head"],
+    "mobilenet_v3_small": ["stem", "stage1", "stage2", "stage3", "stage4", "head"],
+}
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
@@ -18,9 +26,25 @@ def test_every_model_fits_the_data(name, channels, resolution):
     with torch.no_grad():
         logits = model(torch.rand(2, channels, resolution, resolution))
     assert logits.shape == (2, 7)
-    assert groups["backbone"] and groups["head"]
-    ids = [id(p) for p in groups["backbone"] + groups["head"]]
+    assert list(groups) == GROUPS[name] and all(groups.values())
+    ids = [id(p) for params in groups.values() for p in params]
     assert len(ids) == len(set(ids)) == len(list(model.parameters()))
+    head = {id(p) for p in (model.fc if name == "resnet18" else (model.head if name == "small_cnn" else model.classifier)).parameters()}
+    assert {id(p) for p in groups["head"]} == head
+
+
+def test_the_config_offers_every_registered_model():
+    assert set(MODEL_NAMES) == set(MODELS)
+
+
+def test_groups_must_cover_the_model_and_end_with_the_head():
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Linear(2, 2))
+    with pytest.raises(ValueError, match="last layer group must be 'head'"):
+        layer_groups(model, [("body", [model[0]]), ("top", [model[1]])])
+    with pytest.raises(ValueError, match="parameters in no layer group: 0.weight"):
+        layer_groups(model, [("head", [model[1]])])
+    with pytest.raises(ValueError, match="shares parameters"):
+        layer_groups(model, [("all_of_it", [model]), ("head", [model[1]])])
 
 
 def test_an_unknown_model_is_named():

@@ -71,22 +71,23 @@ def test_state_is_restored_when_the_test_fails(trained_session, monkeypatch):
     assert events.of(RangeTestFinished)[0].cancelled
 
 
-def test_the_sweep_drives_the_group_multipliers(trained_session, monkeypatch):
-    from engine.schedules import Constant, Schedule, Timeline
+def test_the_sweep_keeps_the_groups_ratios_by_name_and_leaves_frozen_groups_out(trained_session, monkeypatch):
+    from engine.schedules import Constant, GroupSetting, Schedule, Timeline
 
     seen = []
     real = runner.train_step
 
     def spy(session, *args):
-        seen.append([g["lr"] for g in session.optimizer.param_groups])
+        seen.append({g["name"]: g["lr"] for g in session.optimizer.param_groups})
         return real(session, *args)
 
     monkeypatch.setattr(runner, "train_step", spy)
-    timeline = Timeline.of(Schedule((Constant(steps=5, lr=0.1),)), multipliers=(("backbone", 0.1), ("head", 1.0)))
-    run_range_test(trained_session, RangeTestSettings(iterations=10), lambda e: None, timeline)
-    ratios = [backbone / head for backbone, head in seen[2:]]
-    assert ratios == pytest.approx([0.1] * len(ratios))
-    assert seen[-1][1] > seen[3][1]
+    groups = (GroupSetting("head"), GroupSetting("block1", frozen_until=10), GroupSetting("all", 0.1))
+    timeline = Timeline.of(Schedule((Constant(steps=20, lr=0.1),)), groups=groups)
+    run_range_test(trained_session, RangeTestSettings(iterations=10), lambda e: None, timeline, step=3)
+    ratios = [lrs[name] / lrs["head"] for lrs in seen[2:] for name in ("block2", "block3")]
+    assert ratios == pytest.approx([0.1] * len(ratios)) and all(lrs["block1"] == 0 for lrs in seen)
+    assert seen[-1]["head"] > seen[3]["head"]
 
 
 def losses_of(job, events):

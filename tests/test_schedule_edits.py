@@ -7,6 +7,7 @@ from engine.schedules import (
     ChangeSegment,
     Constant,
     Cosine,
+    GroupSetting,
     Linear,
     ReplaceRest,
     Restretch,
@@ -15,6 +16,7 @@ from engine.schedules import (
     ScaleRest,
     Schedule,
     SetConstant,
+    SetGroups,
     SetPeak,
     Timeline,
     Undo,
@@ -101,6 +103,10 @@ def test_undo_walks_back_one_edit_at_a_time():
     (ChangeSegment(1, {"bogus": 1}), "cosine has no parameter bogus"),
     (Restretch(10), "total_steps must be after the current step"),
     (ScaleRest(2.0, reason="whim"), "reason must be one of"),
+    (SetGroups(()), "must set at least one group"),
+    (SetGroups((GroupSetting("head", -1.0),)), "group head: multiplier must be from 0"),
+    (SetGroups((GroupSetting("head"), GroupSetting("head", 2.0))), "a group is named twice: head"),
+    (SetGroups((GroupSetting("head", frozen_until=-3),)), "frozen_until must be a step from 0"),
 ])
 def test_invalid_edits_are_refused_with_a_reason(edit, message):
     with pytest.raises(ValueError, match=message):
@@ -114,3 +120,37 @@ def test_history_round_trips_with_undo_still_possible():
     assert np.array_equal(restored.timeline.lrs(grid), run.timeline.lrs(grid))
     undone = restored.apply(Undo(), 40, 0.01)
     assert undone.timeline.lr_at(40) == pytest.approx(run.timeline.pieces[1].schedule.lr_at(40))
+
+
+FROZEN_HEAD_ONLY = (GroupSetting("all", 0.1, frozen_until=1000), GroupSetting("head", 1.0))
+NAMES = ("stem", "head")
+
+
+def test_group_settings_change_from_the_edit_on_other_edits_keep_them_and_undo_restores_them():
+    run = base().apply(SetGroups(FROZEN_HEAD_ONLY), 20, 0.1)
+    assert run.edits[-1].summary == "groups: all ×0.1 frozen until step 1000, head ×1"
+    run = run.apply(ScaleRest(0.5), 30, 0.05)
+    unfrozen = run.apply(SetGroups((GroupSetting("all", 0.1, frozen_until=40), GroupSetting("head", 1.0))), 40, 0.05)
+    lrs = unfrozen.timeline.group_lrs(np.array([19, 25, 35, 45]), NAMES)
+    base_lrs = unfrozen.timeline.lrs(np.array([19, 25, 35, 45]))
+    assert lrs[:, 1].tolist() == base_lrs.tolist() and lrs[:, 0].tolist() == [base_lrs[0], 0.0, 0.0, pytest.approx(0.1 * base_lrs[3])]
+    undone = unfrozen.apply(Undo(), 50, 0.05)
+    assert undone.timeline.piece_at(50).groups == FROZEN_HEAD_ONLY
+    assert undone.timeline.group_lrs(np.array([50]), NAMES)[0, 0] == 0.0
+
+
+def test_history_round_trips_group_settings():
+    run = base().apply(SetGroups(FROZEN_HEAD_ONLY), 20, 0.1).apply(ScaleRest(0.5), 30, 0.05)
+    restored = run_schedule_from_dict(run_schedule_to_dict(run))
+    assert restored.timeline == run.timeline and [r.before for r in restored.edits] == [r.before for r in run.edits]
+    assert restored.apply(Undo(), 40, 0.05).timeline.piece_at(40).groups == FROZEN_HEAD_ONLY
+
+
+def test_a_checkpoint_written_before_groups_moved_into_pieces_still_resumes():
+    data = run_schedule_to_dict(base().apply(ScaleRest(0.5), 20, 0.1))
+    for piece in [*data["timeline"], *(e["before"] for e in data["edits"])]:
+        del piece["groups"]
+    data["param_groups"] = [{"name": "backbone", "multiplier": 0.5}, {"name": "head", "multiplier": 1.0}]
+    restored = run_schedule_from_dict(data)
+    legacy = (GroupSetting("all", 0.5), GroupSetting("head", 1.0))
+    assert all(p.groups == legacy for p in restored.timeline.pieces) and restored.edits[0].before.groups == legacy

@@ -12,11 +12,13 @@ from hypothesis import strategies as st
 from engine.errors import ScheduleFileError
 from engine.schedules import (
     Constant,
+    GroupSetting,
     OneCycle,
     PlateauRule,
     RunSchedule,
     ScaleRest,
     Schedule,
+    SetGroups,
     Timeline,
     load_schedule,
     parse_schedule,
@@ -24,26 +26,55 @@ from engine.schedules import (
     schedule_document,
 )
 
+NAMES = ("stem", "stage1", "head")
+
+
+def run_schedule():
+    """Pieces at 0, 40 and 60; the head trains alone until step 20, then the groups change at 60."""
+    timeline = Timeline.of(Schedule((Constant(steps=10, lr=0.01), OneCycle(steps=90, max_lr=0.5))),
+                           groups=(GroupSetting("all", 0.1, frozen_until=20), GroupSetting("head", 1.0)),
+                           base_momentum=0.9, plateau=PlateauRule(patience=2))
+    run = RunSchedule(timeline).apply(ScaleRest(0.5), 40, 0.3)
+    return run.apply(SetGroups((GroupSetting("stem", 0.0, frozen_until=80), GroupSetting("stage1", 0.3), GroupSetting("head", 2.0))), 60, 0.3)
+
 
 def document():
-    timeline = Timeline.of(Schedule((Constant(steps=10, lr=0.01), OneCycle(steps=90, max_lr=0.5))),
-                           multipliers=(("backbone", 0.1), ("head", 1.0)), base_momentum=0.9, plateau=PlateauRule(patience=2))
-    run = RunSchedule(timeline).apply(ScaleRest(0.5), 40, 0.3)
-    return schedule_document(run, dataset={"name": "digits", "fingerprint": "abc"}, context={"model": "small_cnn"},
-                             metrics={"best_val_accuracy": 0.97})
+    return schedule_document(run_schedule(), dataset={"name": "digits", "fingerprint": "abc"},
+                             context={"model": "small_cnn", "groups": list(NAMES)}, metrics={"best_val_accuracy": 0.97})
 
 
-def test_round_trip_keeps_every_lr_and_momentum(tmp_path):
+def test_round_trip_keeps_every_lr_momentum_and_group_setting(tmp_path):
     path = save_schedule(tmp_path / "s.json", document())
     loaded = load_schedule(path)
-    original = RunSchedule(Timeline.of(Schedule((Constant(steps=10, lr=0.01), OneCycle(steps=90, max_lr=0.5))), base_momentum=0.9))
-    original = original.apply(ScaleRest(0.5), 40, 0.3)
+    original = run_schedule().timeline
     grid = np.arange(100)
-    assert np.array_equal(loaded.timeline.lrs(grid), original.timeline.lrs(grid))
-    assert np.array_equal(loaded.timeline.momenta(grid), original.timeline.momenta(grid))
-    assert loaded.timeline.multipliers == (("backbone", 0.1), ("head", 1.0))
-    assert loaded.timeline.plateau == PlateauRule(patience=2)
+    assert loaded.timeline == original
+    assert np.array_equal(loaded.timeline.group_lrs(grid, NAMES), original.group_lrs(grid, NAMES))
+    assert np.array_equal(loaded.timeline.momenta(grid), original.momenta(grid))
+    assert loaded.timeline.plateau == PlateauRule(patience=2) and loaded.group_names == NAMES
     assert loaded.dataset["fingerprint"] == "abc" and loaded.edits[0]["summary"] == "scaled the rest ×0.5"
+    assert loaded.edits[1]["details"]["groups"][0] == {"name": "stem", "multiplier": 0.0, "frozen_until": 80}
+
+
+def test_group_settings_drive_each_group_by_name():
+    lrs = run_schedule().timeline.group_lrs(np.array([5, 30, 50, 70, 90]), NAMES)
+    base = run_schedule().timeline.lrs(np.array([5, 30, 50, 70, 90]))
+    assert np.array_equal(lrs[0], [0.0, 0.0, base[0]])  # before step 20 every group but the head is frozen
+    assert np.allclose(lrs[1], base[1] * np.array([0.1, 0.1, 1.0])) and np.allclose(lrs[2], base[2] * np.array([0.1, 0.1, 1.0]))
+    assert np.allclose(lrs[3], base[3] * np.array([0.0, 0.3, 2.0])) and np.allclose(lrs[4], base[4] * np.array([0.0, 0.3, 2.0]))
+    assert run_schedule().timeline.group_settings(np.array([70, 90]), NAMES)[1].tolist() == [[True, False, False], [False, False, False]]
+
+
+def test_a_version_1_file_still_loads_with_backbone_driving_every_group_but_the_head(tmp_path):
+    data = document()
+    data["version"] = 1
+    data["param_groups"] = [{"name": "backbone", "multiplier": 0.25}, {"name": "head", "multiplier": 1.0}]
+    for piece in data["timeline"]:
+        del piece["groups"]
+    loaded = parse_schedule(json.dumps(data))
+    assert all(p.groups == (GroupSetting("all", 0.25), GroupSetting("head", 1.0)) for p in loaded.timeline.pieces)
+    grid = np.arange(100)
+    assert np.allclose(loaded.timeline.group_lrs(grid, NAMES), loaded.timeline.lrs(grid)[:, None] * [0.25, 0.25, 1.0])
 
 
 def test_segments_also_carry_fractions_of_the_run():
@@ -85,8 +116,12 @@ def mutate(path, value):
     (("timeline", 0, "segments", 0, "extra"), 1, "constant has no parameter extra"),
     (("timeline", 1, "start"), 0, "timeline[1].start: must be after the previous piece's start"),
     (("timeline", 0, "segments"), [], "must hold at least one segment"),
-    (("param_groups", 0, "multiplier"), -1, "param_groups[0].multiplier: must be a finite number of at least 0"),
-    (("param_groups",), [{"name": "a", "multiplier": 1}, {"name": "a", "multiplier": 1}], "names the same group twice"),
+    (("timeline", 0, "groups", 0, "multiplier"), -1, "timeline[0].groups[0].multiplier: must be a finite number of at least 0"),
+    (("timeline", 0, "groups", 0, "multiplier"), 1e7, "timeline[0].groups: group all: multiplier must be from 0 to 1e+06"),
+    (("timeline", 0, "groups", 0, "frozen_until"), -5, "timeline[0].groups[0].frozen_until: must be between 0"),
+    (("timeline", 0, "groups", 1, "name"), "all", "timeline[0].groups: a group is named twice: all"),
+    (("timeline", 0, "groups"), [], "timeline[0].groups: a piece must set at least one group"),
+    (("param_groups",), [{"name": "a", "multiplier": 1}], "param_groups: belongs to version 1 files"),
     (("total_steps",), 5, "total_steps: says 5 but the timeline lasts 100 steps"),
     (("plateau", "factor"), 3.0, "schedule.plateau: factor must be between 0 and 1"),
     (("momentum",), {"base": 1.5}, "momentum.base: must be below 1"),
@@ -174,4 +209,4 @@ def test_mutated_valid_files_raise_only_schedule_file_errors(path, replacement):
     except ScheduleFileError:
         return
     curve = loaded.timeline.lrs(np.arange(loaded.timeline.total_steps))
-    assert np.all(np.isfinite(curve)) and all(math.isfinite(v) for v in loaded.timeline.group_lrs(0))
+    assert np.all(np.isfinite(curve)) and all(math.isfinite(g.multiplier) for p in loaded.timeline.pieces for g in p.groups)

@@ -10,6 +10,8 @@ from engine.schedules import (
     CosineRestarts,
     Cyclic,
     Exponential,
+    GroupMismatch,
+    GroupSetting,
     Keypoints,
     Linear,
     MultiStep,
@@ -89,13 +91,21 @@ def test_invalid_parameters_are_named(shape, message):
         shape.validate()
 
 
-def test_timeline_pieces_and_multipliers():
+def test_timeline_pieces_and_their_group_settings():
     first = Schedule((Constant(steps=100, lr=0.1),))
     second = Schedule((Linear(steps=50, start_lr=0.2, end_lr=0.0),))
-    timeline = Timeline((Piece(0, 0, first), Piece(30, 30, second)), multipliers=(("backbone", 0.1), ("head", 1.0)))
+    groups = (GroupSetting("all", 0.1), GroupSetting("head", 1.0, frozen_until=31))
+    timeline = Timeline((Piece(0, 0, first), Piece(30, 30, second, groups)))
     assert timeline.total_steps == 80
     assert timeline.lr_at(29) == 0.1 and timeline.lr_at(30) == 0.2
-    assert timeline.group_lrs(30) == [pytest.approx(0.02), 0.2]
+    lrs = timeline.group_lrs(np.array([29, 30, 31]), ("stem", "head"))
+    assert lrs.tolist() == [[0.1, 0.1], [pytest.approx(0.02), 0.0], [pytest.approx(0.2 * 49 / 50 * 0.1), pytest.approx(0.2 * 49 / 50)]]
+    assert timeline.group_names == ("all", "head") and timeline.multipliers_at(30, ("head", "stem")) == [0.0, pytest.approx(0.1)]
+    with pytest.raises(GroupMismatch, match="does not say how to train parameter group.s. stem"):
+        Timeline((Piece(0, 0, first, (GroupSetting("head"),)),)).check_groups(("stem", "head"))
+    with pytest.raises(GroupMismatch, match="drives parameter group.s. head that are not among the parameter groups .block1, classifier."):
+        timeline.check_groups(("block1", "classifier"))
+    assert timeline.stretched(160).pieces[1].groups[1].frozen_until == 62
     grid = np.arange(80)
     assert np.array_equal(timeline.lrs(grid), [timeline.lr_at(int(s)) for s in grid])
 

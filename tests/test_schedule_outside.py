@@ -7,12 +7,14 @@ import torch
 from engine.errors import ScheduleFileError
 from engine.schedules import (
     Cosine,
+    GroupSetting,
     OneCycle,
     PlateauRule,
     PlateauTracker,
     RunSchedule,
     ScaleRest,
     Schedule,
+    SetGroups,
     Timeline,
     load_schedule,
     save_schedule,
@@ -21,28 +23,37 @@ from engine.schedules import (
 from engine.schedules.library import ScheduleLibrary, differences
 
 
-def plain_loop_lrs(path, groups, steps):
-    """LRs a plain PyTorch loop applies when stepping the exported scheduler once per batch."""
+def plain_loop_lrs(path, groups, steps, frozen_seen=None):
+    """LRs a plain PyTorch loop applies when stepping the exported scheduler once per batch.
+
+    ``groups``: the param groups' names (None for an unnamed group); ``frozen_seen`` collects which params are frozen.
+    """
     params = [torch.nn.Parameter(torch.zeros(1)) for _ in groups]
-    optimizer = torch.optim.SGD([{"params": [p], "name": g} for p, g in zip(params, groups)], lr=1.0, momentum=0.9)
+    optimizer = torch.optim.SGD([{"params": [p]} | ({"name": g} if g else {}) for p, g in zip(params, groups)], lr=1.0, momentum=0.9)
     scheduler = load_schedule(path).torch_scheduler(optimizer)
     seen = []
     for _ in range(steps):
         seen.append([g["lr"] for g in optimizer.param_groups] + [optimizer.param_groups[0]["momentum"]])
+        if frozen_seen is not None:
+            frozen_seen.append([not p.requires_grad for p in params])
         optimizer.step()
         scheduler.step()
     return np.array(seen), scheduler
 
 
-def test_torch_scheduler_follows_the_timeline_with_multipliers_and_momentum(tmp_path):
+def test_torch_scheduler_drives_groups_by_name_with_their_settings_and_momentum(tmp_path):
     timeline = Timeline.of(Schedule((OneCycle(steps=60, max_lr=0.4), Cosine(steps=40, start_lr=0.02))),
-                           multipliers=(("backbone", 0.1), ("head", 1.0)), base_momentum=0.9)
+                           groups=(GroupSetting("all", 0.1, frozen_until=20), GroupSetting("head", 1.0)), base_momentum=0.9)
     run = RunSchedule(timeline).apply(ScaleRest(0.5), 30, 0.3)
+    run = run.apply(SetGroups((GroupSetting("stem", 0.5), GroupSetting("head", 2.0))), 70, 0.1)
     path = save_schedule(tmp_path / "s.json", schedule_document(run))
-    seen, scheduler = plain_loop_lrs(path, ["head", "backbone"], 100)
+    frozen = []
+    seen, scheduler = plain_loop_lrs(path, ["head", "stem"], 100, frozen)
     grid = np.arange(100)
-    base = run.timeline.lrs(grid)
-    assert np.array_equal(seen[:, 0], base * 1.0) and np.array_equal(seen[:, 1], base * 0.1)
+    expected = run.timeline.group_lrs(grid, ("head", "stem"))
+    assert np.array_equal(seen[:, :2], expected) and np.all(seen[:20, 1] == 0) and np.all(seen[20:, 1] > 0)
+    assert np.allclose(seen[70:, 0] / seen[70:, 1], 4.0) and np.allclose(seen[20:70, 0] / seen[20:70, 1], 10.0)
+    assert [f[1] for f in frozen] == [True] * 20 + [False] * 80 and not any(f[0] for f in frozen)
     assert np.array_equal(seen[:, 2], run.timeline.momenta(grid))
     state = scheduler.state_dict()
     assert set(state) <= {"last_epoch", "_step_count", "_last_lr", "base_lrs"}
@@ -50,19 +61,24 @@ def test_torch_scheduler_follows_the_timeline_with_multipliers_and_momentum(tmp_
     assert torch.load(tmp_path / "sched.pt", weights_only=True)["last_epoch"] == 100
 
 
-def test_a_single_group_optimizer_gets_the_shared_multiplier(tmp_path):
-    run = RunSchedule(Timeline.of(Schedule((Cosine(steps=10, start_lr=0.1),))))
+def test_an_all_schedule_drives_any_optimizer_named_or_not(tmp_path):
+    run = RunSchedule(Timeline.of(Schedule((Cosine(steps=10, start_lr=0.1),)), groups=(GroupSetting("all", 0.5),)))
     path = save_schedule(tmp_path / "s.json", schedule_document(run))
-    seen, _ = plain_loop_lrs(path, ["anything"], 10)
-    assert np.array_equal(seen[:, 0], run.timeline.lrs(np.arange(10)))
+    for names in (["anything"], [None, None], ["stem", None]):
+        seen, _ = plain_loop_lrs(path, names, 10)
+        assert all(np.array_equal(seen[:, i], 0.5 * run.timeline.lrs(np.arange(10))) for i in range(len(names)))
 
 
-def test_mismatched_groups_are_explained(tmp_path):
-    run = RunSchedule(Timeline.of(Schedule((Cosine(steps=10, start_lr=0.1),)), multipliers=(("backbone", 0.1), ("head", 1.0))))
+def test_groups_that_cannot_be_matched_are_named(tmp_path):
+    run = RunSchedule(Timeline.of(Schedule((Cosine(steps=10, start_lr=0.1),)),
+                                  groups=(GroupSetting("stage4", 0.1), GroupSetting("head", 1.0))))
     path = save_schedule(tmp_path / "s.json", schedule_document(run))
-    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
-    with pytest.raises(ScheduleFileError, match="give each group a matching 'name' key"):
-        load_schedule(path).torch_scheduler(optimizer)
+    with pytest.raises(ScheduleFileError, match="group.s. 0, 1 have no \"name\" key"):
+        plain_loop_lrs(path, [None, None], 1)
+    with pytest.raises(ScheduleFileError, match="drives parameter group.s. stage4 that are not among the parameter groups .head, body."):
+        plain_loop_lrs(path, ["head", "body"], 1)
+    with pytest.raises(ScheduleFileError, match="does not say how to train parameter group.s. stage3"):
+        plain_loop_lrs(path, ["stage3", "stage4", "head"], 1)
 
 
 def test_plateau_fires_like_reduce_lr_on_plateau():

@@ -37,7 +37,7 @@ def test_the_store_holds_metrics_edits_and_checkpoints(digits16, tmp_path):
     job.run()
     store.close()
     steps = read_steps(store.run_dir)
-    assert np.array_equal(steps["step"], np.arange(44)) and steps["lrs"].shape == (44, 2)
+    assert np.array_equal(steps["step"], np.arange(44)) and steps["lrs"].shape == (44, 4)
     assert [row["epoch"] for row in read_epochs(store.run_dir)] == [0, 1]
     meta = read_meta(store.run_dir)
     assert meta["state"] == "finished" and json.loads(meta["dataset"])["name"] == "digits"

@@ -16,6 +16,7 @@ from engine.events import TuneFinished, TuneTrialStarted
 from engine.range_test.result import RangeTestResult
 from engine.range_test.sweep import Curve
 from engine.schedules import Constant, OneCycle, Schedule, Timeline
+from engine.schedules.groups import GroupSetting
 from engine.store.reader import read_epochs, run_info
 from engine.tune.interval import search_interval
 from engine.tune.search import Tuner, peak_of, with_peak
@@ -59,9 +60,10 @@ def test_with_nothing_measured_the_interval_surrounds_the_current_lr_and_always_
 
 
 def test_with_peak_keeps_the_shape_and_the_group_ratios():
-    timeline = Timeline.of(Schedule((OneCycle(steps=100, max_lr=0.2),)), multipliers=(("backbone", 0.1), ("head", 1.0)))
+    groups = (GroupSetting("all", 0.1), GroupSetting("head", 1.0))
+    timeline = Timeline.of(Schedule((OneCycle(steps=100, max_lr=0.2),)), groups=groups)
     scaled = with_peak(timeline, 0.5)
-    assert peak_of(scaled) == pytest.approx(0.5) and scaled.multipliers == timeline.multipliers
+    assert peak_of(scaled) == pytest.approx(0.5) and scaled.pieces[0].groups == groups
     steps = np.arange(100)
     assert np.allclose(scaled.lrs(steps) / timeline.lrs(steps), 0.5 / peak_of(timeline))
 

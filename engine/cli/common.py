@@ -30,7 +30,8 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=d.batch_size)
     parser.add_argument("--epochs", type=int, default=d.epochs)
     parser.add_argument("--shape", default=d.shape, choices=PRESETS, help="schedule shape when no --schedule file is given")
-    parser.add_argument("--backbone-lr-mult", type=float, default=d.backbone_lr_mult, help="LR multiplier of the backbone (the head gets 1)")
+    parser.add_argument("--group-lr", action="append", default=[], metavar="GROUP=MULT",
+                        help="LR multiplier of a layer group by name, e.g. head=10 or all=0.1 (repeatable; groups not named get 1)")
     parser.add_argument("--image-size", type=int, default=d.image_size, help="training resolution in pixels (0: automatic)")
     parser.add_argument("--val-fraction", type=float, default=d.val_fraction)
     parser.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:N or mps")
@@ -48,7 +49,7 @@ def config_from(args: argparse.Namespace) -> TrainConfig:
     config = TrainConfig(
         data=str(args.data), model=args.model, optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
         nesterov=args.nesterov, weight_decay=args.weight_decay, batch_size=args.batch_size, epochs=args.epochs,
-        shape=args.shape, backbone_lr_mult=args.backbone_lr_mult, image_size=args.image_size,
+        shape=args.shape, group_lr=group_multipliers(args.group_lr), image_size=args.image_size,
         val_fraction=args.val_fraction, device=args.device, seed=args.seed, amp=args.amp, augment=args.augment,
         workers=args.workers, weights=args.weights,
     )
@@ -57,6 +58,18 @@ def config_from(args: argparse.Namespace) -> TrainConfig:
         name, reason = next(iter(errors.items()))
         raise CliError(f"--{name.replace('_', '-')}: {reason}")
     return config
+
+
+def group_multipliers(items: list[str]) -> dict[str, float]:
+    """``--group-lr NAME=MULT`` options as a dict; CliError for one that is not of that form."""
+    result = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        try:
+            result[name.strip()] = float(value)
+        except ValueError:
+            raise CliError(f"--group-lr: expected GROUP=MULTIPLIER such as head=10, got {item!r}") from None
+    return result
 
 
 def cache_dir(args: argparse.Namespace) -> Path | None:

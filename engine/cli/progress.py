@@ -15,6 +15,13 @@ def clock(seconds: float) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
+def group_lrs(groups: tuple[str, ...], lrs) -> str:
+    """``lr 0.1`` when every group has the same LR, else each group's by name: ``lr stem 0.01 … head 0.1``."""
+    if len(set(lrs.tolist())) == 1:
+        return f"lr {lrs[0]:.3g}"
+    return "lr " + " ".join(f"{name} {lr:.3g}" for name, lr in zip(groups, lrs))
+
+
 class ProgressPrinter:
     """Prints epoch, step, loss, LR, speed and ETA; redraws one line on a terminal, one line per epoch otherwise."""
 
@@ -56,7 +63,7 @@ class ProgressPrinter:
         width = 24
         filled = int(width * step / max(1, self.total))
         self._line(f"[{'#' * filled}{'.' * (width - filled)}] epoch {epoch} step {step}/{self.total}  "
-                   f"loss {event.losses[-1]:.4f}  lr {event.lrs[-1, -1]:.3g}  {rate:,.0f} samples/s  ETA {clock(eta)}")
+                   f"loss {event.losses[-1]:.4f}  {group_lrs(event.groups, event.lrs[-1])}  {rate:,.0f} samples/s  ETA {clock(eta)}")
 
     def _line(self, text: str, end: bool = False) -> None:
         if self.tty:

@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         write_csv(args.csv, result)
     data = result.to_dict()
     if args.export_schedule:
-        data["schedule_file"] = str(export(args, config, dataset, session.steps_per_epoch, result))
+        data["schedule_file"] = str(export(args, config, dataset, session.steps_per_epoch, result, session.group_names))
     if args.json:
         print(json.dumps(data))
     else:
@@ -118,14 +118,14 @@ def print_result(result) -> None:
             print(f"note: {note}")
 
 
-def export(args, config, dataset, steps_per_epoch: int, result) -> Path:
+def export(args, config, dataset, steps_per_epoch: int, result, groups: tuple[str, ...]) -> Path:
     """A schedule of the config's shape at the recommended LR, saved with the test's result."""
     if result.recommendation is None:
         raise CliError(f"the range test gave no recommendation, so no schedule was written: {result.why_none}")
     recommended = result.recommendation
     config.lr = recommended.one_cycle_max_lr if config.shape == "one_cycle" else recommended.constant_lr
     run_schedule: RunSchedule = default_run_schedule(config, steps_per_epoch)
-    document = tuned_document(run_schedule, config, dataset.summary, steps_per_epoch, range_test=result.to_dict())
+    document = tuned_document(run_schedule, config, dataset.summary, steps_per_epoch, range_test=result.to_dict(), groups=groups)
     save_schedule(args.export_schedule, document)
     ScheduleLibrary(library_root(args.library_dir)).add(document)
     say(f"{config.shape} schedule at LR {config.lr:.3g} written to {args.export_schedule} and added to the library")

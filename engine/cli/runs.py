@@ -60,7 +60,7 @@ def show_command(args: argparse.Namespace) -> int:
     """A run's summary, or its steps as CSV."""
     run_dir = find_run(runs_root(args.runs_dir), args.run)
     if args.csv:
-        write_steps_csv(run_dir, json.loads(read_meta(run_dir).get("groups", '["lr"]')))
+        write_steps_csv(run_dir)
         return 0
     info, meta = run_info(run_dir), read_meta(run_dir)
     config = json.loads(meta.get("config", "{}"))
@@ -80,11 +80,11 @@ def show_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_steps_csv(run_dir: Path, groups: list[str]) -> None:
-    """Per-step metrics on stdout."""
+def write_steps_csv(run_dir: Path) -> None:
+    """Per-step metrics on stdout: one LR column per parameter group, named after it."""
     steps = read_steps(run_dir)
     writer = csv.writer(sys.stdout)
-    writer.writerow(["step", "epoch", "loss", *[f"lr_{g}" for g in groups], "momentum"])
+    writer.writerow(["step", "epoch", "loss", *[f"lr_{g}" for g in steps["groups"]], "momentum"])
     for i in range(len(steps["step"])):
         writer.writerow([int(steps["step"][i]), f"{steps['epoch'][i]:.6g}", repr(float(steps["loss"][i])),
                          *[repr(float(v)) for v in steps["lrs"][i]], repr(float(steps["momentum"][i]))])

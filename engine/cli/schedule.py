@@ -11,6 +11,7 @@ import numpy as np
 
 from ..schedules.chart import line_chart
 from ..schedules.describe import describe_schedule
+from ..schedules.groups import describe_groups
 from ..schedules.schedule_file import load_schedule
 from .common import CliError, say
 
@@ -40,6 +41,12 @@ def _timeline(args: argparse.Namespace):
     return loaded, loaded.for_run(args.steps) if args.steps else loaded.timeline
 
 
+def _group_lrs(loaded, timeline, steps: np.ndarray) -> dict[str, np.ndarray]:
+    """The LR of each group per step, by name: the model's groups when the file names them, else the file's own."""
+    names = loaded.group_names or timeline.group_names
+    return dict(zip(names, timeline.group_lrs(steps, names).T))
+
+
 def show_command(args: argparse.Namespace) -> int:
     """Print what the file holds."""
     loaded = load_schedule(args.file)
@@ -53,9 +60,9 @@ def show_command(args: argparse.Namespace) -> int:
         print(f"context     {context.get('model')} / {optimizer.get('name')} momentum {optimizer.get('momentum')}, "
               f"batch {context.get('batch_size')}, {context.get('steps_per_epoch')} steps per epoch")
     print(f"length      {timeline.total_steps} steps")
-    print(f"groups      {', '.join(f'{n} ×{m:g}' for n, m in timeline.multipliers)}")
+    print(f"groups      {', '.join(loaded.group_names or timeline.group_names)}")
     for piece in timeline.pieces:
-        print(f"from step {piece.start:<7} {describe_schedule(piece.schedule)}")
+        print(f"from step {piece.start:<7} {describe_schedule(piece.schedule)}; {describe_groups(piece.groups)}")
     for edit in loaded.edits:
         print(f"edit at step {edit.get('step')} ({edit.get('reason')}): {str(edit.get('summary'))[:200]}")
     recommended = (loaded.range_test or {}).get("recommended")
@@ -68,13 +75,14 @@ def show_command(args: argparse.Namespace) -> int:
 
 def csv_command(args: argparse.Namespace) -> int:
     """step, lr_<group>..., momentum on stdout."""
-    _, timeline = _timeline(args)
+    loaded, timeline = _timeline(args)
     steps = np.arange(timeline.total_steps)
-    lrs, momenta = timeline.lrs(steps), timeline.momenta(steps)
+    lrs, momenta = _group_lrs(loaded, timeline, steps), timeline.momenta(steps)
     writer = csv.writer(sys.stdout)
-    writer.writerow(["step", *[f"lr_{name}" for name in timeline.group_names], "momentum"])
-    for step, lr, momentum in zip(steps, lrs, momenta):
-        writer.writerow([int(step), *[repr(float(lr * m)) for _, m in timeline.multipliers], "" if np.isnan(momentum) else repr(float(momentum))])
+    writer.writerow(["step", *[f"lr_{name}" for name in lrs], "momentum"])
+    columns = np.column_stack(list(lrs.values()))
+    for step, row, momentum in zip(steps, columns, momenta):
+        writer.writerow([int(step), *[repr(float(lr)) for lr in row], "" if np.isnan(momentum) else repr(float(momentum))])
     return 0
 
 
@@ -82,8 +90,7 @@ def plot_command(args: argparse.Namespace) -> int:
     """A PNG of the LR per group against the step."""
     loaded, timeline = _timeline(args)
     steps = np.arange(timeline.total_steps)
-    base = timeline.lrs(steps)
-    series = {f"lr {name}": base * m for name, m in timeline.multipliers}
+    series = {f"lr {name}": lrs for name, lrs in _group_lrs(loaded, timeline, steps).items()}
     name = (loaded.dataset or {}).get("name", "?")
     line_chart(args.output, steps, series, title=f"LR schedule tuned on {name}", xlabel="step", ylabel="learning rate", log_y=True)
     say(f"wrote {args.output}")

@@ -112,7 +112,7 @@ def export(args: argparse.Namespace, dataset, result) -> Path:
     winner = result.record["winner"]
     metrics = {"val_accuracy": winner["val_accuracy"], "val_loss": winner["val_loss"], "steps": winner["steps"]}
     document = tuned_document(RunSchedule(result.timeline), result.config, dataset.summary, steps_per_epoch(dataset, result.config),
-                              metrics, search=result.record)
+                              metrics, groups=result.groups, search=result.record)
     save_schedule(args.export_schedule, document)
     ScheduleLibrary(library_root(args.library_dir)).add(document)
     say(f"winning schedule written to {args.export_schedule} and added to the library")

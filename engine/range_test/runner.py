@@ -11,7 +11,6 @@ import torch
 
 from ..events import Event, RangeTestFinished, RangeTestProgress, RangeTestStarted
 from ..schedules.timeline import Timeline
-from ..schedules.torch_adapter import group_multipliers
 from ..training.evaluate import evaluate
 from ..training.session import Session
 from ..training.state import capture, preserved, restore
@@ -35,10 +34,10 @@ def _batches(session: Session, index: int, repeat: int) -> Iterator[tuple[torch.
         yield from session.train.iterate(-1 - index * ORDERS_PER_TEST - repeat * ORDERS_PER_REPEAT - round_)
 
 
-def _trainer(session: Session, multipliers: list[float], batches: Iterator, offset: int) -> Callable[[float, int], torch.Tensor]:
+def _trainer(session: Session, multipliers: dict[str, float], batches: Iterator, offset: int) -> Callable[[float, int], torch.Tensor]:
     def train_at(lr: float, iteration: int) -> torch.Tensor:
-        for group, multiplier in zip(session.optimizer.param_groups, multipliers):
-            group["lr"] = lr * multiplier
+        for group in session.optimizer.param_groups:
+            group["lr"] = lr * multipliers[group["name"]]
         images, labels = next(batches)
         return train_step(session, images, labels, offset + iteration)
     return train_at
@@ -99,7 +98,9 @@ def run_range_test(session: Session, settings: RangeTestSettings | None, emit: C
     ``emit`` as RangeTestStarted / RangeTestProgress / RangeTestFinished.
     """
     settings = (settings or RangeTestSettings()).resolved().for_run(run_steps)
-    multipliers = group_multipliers(session.optimizer, timeline) if timeline else [1.0] * len(session.optimizer.param_groups)
+    names = session.group_names
+    # The groups keep their ratios (a frozen group stays at 0) while the base LR sweeps.
+    multipliers = dict(zip(names, timeline.multipliers_at(step, names) if timeline else [1.0] * len(names)))
     trainers = [_trainer(session, multipliers, _batches(session, index, r), STEP_OFFSET + r * REPEAT_STEPS) for r in range(settings.repeats)]
     result = None
     started = time.perf_counter()

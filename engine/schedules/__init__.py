@@ -18,9 +18,11 @@ from .edits import (
     RunSchedule,
     ScaleRest,
     SetConstant,
+    SetGroups,
     SetPeak,
     Undo,
 )
+from .groups import ALL, GroupMismatch, GroupSetting
 from .plateau import PlateauRule, PlateauTracker
 from .schedule import Schedule
 from .schedule_file import ScheduleFile, load_schedule, parse_schedule, save_schedule, schedule_document
@@ -41,8 +43,8 @@ from .shapes import (
 from .timeline import Piece, Timeline
 
 __all__ = [
-    "SHAPES", "ChangeSegment", "Constant", "Cosine", "CosineRestarts", "Cyclic", "Edit", "EditRecord", "Exponential",
-    "Keypoints", "Linear", "MultiStep", "OneCycle", "Piece", "PlateauRule", "PlateauTracker", "Polynomial",
-    "ReplaceRest", "Restretch", "Revise", "RunSchedule", "ScaleRest", "Schedule", "ScheduleFile", "SetConstant", "SetPeak", "StepDecay",
+    "ALL", "SHAPES", "ChangeSegment", "Constant", "Cosine", "CosineRestarts", "Cyclic", "Edit", "EditRecord", "Exponential",
+    "GroupMismatch", "GroupSetting", "Keypoints", "Linear", "MultiStep", "OneCycle", "Piece", "PlateauRule", "PlateauTracker", "Polynomial",
+    "ReplaceRest", "Restretch", "Revise", "RunSchedule", "ScaleRest", "Schedule", "ScheduleFile", "SetConstant", "SetGroups", "SetPeak", "StepDecay",
     "Timeline", "Undo", "load_schedule", "parse_schedule", "save_schedule", "schedule_document",
 ]

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from ..errors import ScheduleFileError
+from .groups import ALL, GroupSetting, validate_groups
 from .plateau import PlateauRule
 from .schedule import Schedule
 from .shapes import SHAPES, Shape
@@ -29,11 +30,10 @@ def shape_to_dict(shape: Shape, run_steps: int | None = None) -> dict[str, Any]:
 
 
 def timeline_to_dict(timeline: Timeline) -> dict[str, Any]:
-    """The timeline's JSON sections: total_steps, param_groups, momentum, plateau, timeline."""
+    """The timeline's JSON sections: total_steps, momentum, plateau, timeline (each piece with its groups)."""
     total = timeline.total_steps
     return {
         "total_steps": total,
-        "param_groups": [{"name": n, "multiplier": m} for n, m in timeline.multipliers],
         "momentum": None if timeline.base_momentum is None else {"base": timeline.base_momentum},
         "plateau": None if timeline.plateau is None else vars(timeline.plateau).copy(),
         "timeline": [piece_to_dict(p, total) for p in timeline.pieces],
@@ -157,52 +157,66 @@ def piece_to_dict(piece: Piece, run_steps: int | None = None) -> dict[str, Any]:
     data = {"start": piece.start, "origin": piece.origin}
     if run_steps:
         data["start_fraction"] = piece.start / run_steps
+    data["groups"] = [{"name": g.name, "multiplier": g.multiplier, "frozen_until": g.frozen_until} for g in piece.groups]
     data["segments"] = [shape_to_dict(s, run_steps) for s in piece.schedule.segments]
     return data
 
 
-def piece_from_dict(item: Any, where: str) -> Piece:
-    """A validated piece."""
+def piece_from_dict(item: Any, where: str, legacy_groups: tuple[GroupSetting, ...] | None = None) -> Piece:
+    """A validated piece; ``legacy_groups`` (from a version-1 document) stand in for the piece's own groups."""
     start = whole(item, "start", where)
     origin = whole(item, "origin", where)
     if origin > start:
         raise fail(f"{where}.origin", f"must not be after start ({start}), got {origin}")
-    return Piece(start, origin, schedule_from_list(need(item, "segments", list, where), f"{where}.segments"))
+    groups = legacy_groups if legacy_groups is not None else groups_from_list(bounded_list(item, "groups", where, MAX_GROUPS), f"{where}.groups")
+    return Piece(start, origin, schedule_from_list(need(item, "segments", list, where), f"{where}.segments"), groups)
 
 
-def timeline_from_dict(data: dict[str, Any], path: str = "schedule") -> Timeline:
-    """A validated timeline from the JSON sections written by ``timeline_to_dict``."""
+def groups_from_list(items: list, where: str) -> tuple[GroupSetting, ...]:
+    """Validated group settings from a JSON list (``frozen_until`` may be left out: never frozen)."""
+    groups = []
+    for i, data in enumerate(items):
+        at = f"{where}[{i}]"
+        frozen = whole(data, "frozen_until", at) if isinstance(data, dict) and "frozen_until" in data else 0
+        groups.append(GroupSetting(need(data, "name", str, at), number(data, "multiplier", at, 0.0), frozen))
+    try:
+        validate_groups(groups)
+    except ValueError as error:
+        raise fail(where, str(error)) from None
+    return tuple(groups)
+
+
+def timeline_from_dict(data: dict[str, Any], path: str = "schedule", version: int | None = None) -> Timeline:
+    """A validated timeline from the JSON sections written by ``timeline_to_dict``.
+
+    Version 1 (or, with no version, a document with a top-level ``param_groups``) had one
+    set of multipliers for the whole run, with ``backbone`` meaning every group but ``head``.
+    """
     pieces_data = bounded_list(data, "timeline", path, MAX_PIECES)
     if not pieces_data:
         raise fail(f"{path}.timeline", "must hold at least one piece")
+    legacy = version == 1 if version is not None else "param_groups" in data
+    if not legacy and "param_groups" in data:
+        raise fail(f"{path}.param_groups", "belongs to version 1 files; from version 2 on each piece has its own groups")
+    groups = legacy_groups(data, path) if legacy else None
     pieces = []
     for i, item in enumerate(pieces_data):
-        piece = piece_from_dict(item, f"{path}.timeline[{i}]")
+        piece = piece_from_dict(item, f"{path}.timeline[{i}]", groups)
         if pieces and piece.start <= pieces[-1].start:
             raise fail(f"{path}.timeline[{i}].start", f"must be after the previous piece's start ({pieces[-1].start}), got {piece.start}")
         pieces.append(piece)
     if pieces[0].start != 0:
         raise fail(f"{path}.timeline[0].start", f"must be 0, got {pieces[0].start}")
-    return Timeline(tuple(pieces), _multipliers(data, path), _plateau(data.get("plateau"), f"{path}.plateau"), _momentum(data.get("momentum"), f"{path}.momentum"))
+    return Timeline(tuple(pieces), _plateau(data.get("plateau"), f"{path}.plateau"), _momentum(data.get("momentum"), f"{path}.momentum"))
 
 
-def _multipliers(data: dict, path: str) -> tuple[tuple[str, float], ...]:
-    groups = bounded_list(data, "param_groups", path, MAX_GROUPS)
-    if not groups:
-        raise fail(f"{path}.param_groups", "must name at least one group")
-    result = []
-    for i, group in enumerate(groups):
-        where = f"{path}.param_groups[{i}]"
-        name = need(group, "name", str, where)
-        if not 0 < len(name) <= 100:
-            raise fail(f"{where}.name", "must be 1 to 100 characters")
-        multiplier = number(group, "multiplier", where, 0.0)
-        if multiplier > 1e6:
-            raise fail(f"{where}.multiplier", f"must be at most 1e6, got {multiplier:g}")
-        result.append((name, multiplier))
-    if len({n for n, _ in result}) != len(result):
-        raise fail(f"{path}.param_groups", "names the same group twice")
-    return tuple(result)
+def legacy_groups(data: dict, path: str) -> tuple[GroupSetting, ...]:
+    """Version 1's run-wide ``param_groups`` as group settings: ``backbone`` (every group but the head) becomes ``all``."""
+    groups = groups_from_list(bounded_list(data, "param_groups", path, MAX_GROUPS), f"{path}.param_groups")
+    names = {g.name for g in groups}
+    if "backbone" in names and ALL not in names:
+        groups = tuple(GroupSetting(ALL, g.multiplier) if g.name == "backbone" else g for g in groups)
+    return groups
 
 
 def _plateau(data: Any, path: str) -> PlateauRule | None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .describe import describe_schedule, fmt_lr
+from .groups import GroupSetting, describe_groups, validate_groups
 from .presets import with_peak_lr
 from .schedule import Schedule
 from .shapes import Constant
@@ -87,6 +88,18 @@ class Restretch(Edit):
 
 
 @dataclass(frozen=True)
+class SetGroups(Edit):
+    """From now on, train the parameter groups with these settings (multiplier, freeze span), by name.
+
+    They replace the settings in force; name ``all`` to cover groups not named
+    (e.g. "unfreeze now" sets the group's ``frozen_until`` to the current step).
+    """
+
+    kind = "set_groups"
+    groups: tuple[GroupSetting, ...]
+
+
+@dataclass(frozen=True)
 class Undo(Edit):
     """Take back the last edit not yet undone, from now on."""
 
@@ -125,7 +138,10 @@ class RunSchedule:
     edits: tuple[EditRecord, ...] = ()
 
     def apply(self, edit: Edit, step: int, current_lr: float) -> RunSchedule:
-        """The run schedule after ``edit`` at ``step``; ValueError (naming what is wrong) if it is invalid."""
+        """The run schedule after ``edit`` at ``step``; ValueError (naming what is wrong) if it is invalid.
+
+        Every edit but SetGroups keeps the group settings in force; Undo restores those of the piece it undoes.
+        """
         if edit.reason not in REASONS:
             raise ValueError(f"reason must be one of {', '.join(REASONS)}, got {edit.reason!r}")
         before = self.timeline.piece_at(step)
@@ -134,9 +150,14 @@ class RunSchedule:
             target = self.undo_target()
             if target is None:
                 raise ValueError("there is no edit to undo")
-            piece, summary, undoes = Piece(step, target.before.origin, target.before.schedule), f"undid edit #{target.id} ({target.summary})", target.id
+            old = target.before
+            piece, summary, undoes = Piece(step, old.origin, old.schedule, old.groups), f"undid edit #{target.id} ({target.summary})", target.id
+        elif isinstance(edit, SetGroups):
+            validate_groups(edit.groups)
+            piece, summary = Piece(step, before.origin, before.schedule, tuple(edit.groups)), f"groups: {describe_groups(edit.groups)}"
         else:
             piece, summary = _piece_for(edit, before, step, current_lr, self.timeline.total_steps)
+            piece = dataclasses.replace(piece, groups=before.groups)
         piece.schedule.validate()
         if piece.end <= step:
             raise ValueError(f"the edited schedule ends at step {piece.end}, before the current step {step}")
@@ -215,5 +236,9 @@ def edit_details(edit: Edit) -> dict[str, Any]:
     details = {}
     for f in dataclasses.fields(edit):
         value = getattr(edit, f.name)
-        details[f.name] = describe_schedule(value) if isinstance(value, Schedule) else value
+        if isinstance(value, Schedule):
+            value = describe_schedule(value)
+        elif f.name == "groups":
+            value = [dataclasses.asdict(g) for g in value]
+        details[f.name] = value
     return details

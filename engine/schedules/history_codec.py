@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .codec import check_type, need, piece_from_dict, piece_to_dict, timeline_from_dict, timeline_to_dict, whole
+from .codec import check_type, legacy_groups, need, piece_from_dict, piece_to_dict, timeline_from_dict, timeline_to_dict, whole
 from .edits import EditRecord, LoggedEdit, RunSchedule, edit_details
 
 
@@ -25,10 +25,12 @@ def run_schedule_to_dict(run_schedule: RunSchedule) -> dict[str, Any]:
 def run_schedule_from_dict(data: dict[str, Any]) -> RunSchedule:
     """The inverse of ``run_schedule_to_dict``; ScheduleFileError names the field at fault."""
     timeline = timeline_from_dict(data, "run_schedule")
+    # A checkpoint written before groups moved into pieces: every replaced piece had the run-wide groups.
+    old_groups = legacy_groups(data, "run_schedule") if "param_groups" in data else None
     records = []
     for i, item in enumerate(check_type(data.get("edits", []), list, "run_schedule.edits")):
         where = f"run_schedule.edits[{i}]"
-        piece = piece_from_dict(need(item, "before", dict, where), f"{where}.before")
+        piece = piece_from_dict(need(item, "before", dict, where), f"{where}.before", old_groups)
         edit = LoggedEdit(logged_kind=need(item, "kind", str, where), details=need(item, "details", dict, where),
                           reason=need(item, "reason", str, where))
         undoes = item.get("undoes")

@@ -18,7 +18,8 @@ from .history_codec import record_to_dict
 from .timeline import Timeline
 
 FORMAT = "lrscope.schedule"
-VERSION = 1
+# 2: group settings (multiplier, freeze span) per piece, by name; 1: one run-wide param_groups list.
+VERSION = 2
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_EDITS = 100_000
 
@@ -36,6 +37,12 @@ class ScheduleFile:
     search: dict[str, Any] | None = None
     created: str = ""
     lrscope_version: str = ""
+
+    @property
+    def group_names(self) -> tuple[str, ...]:
+        """The parameter groups of the model the schedule was tuned on (empty when the file does not say)."""
+        groups = (self.context or {}).get("groups")
+        return tuple(groups) if isinstance(groups, list) and all(isinstance(g, str) for g in groups) else ()
 
     def for_run(self, total_steps: int) -> Timeline:
         """The timeline re-stretched to a run of ``total_steps`` steps."""
@@ -146,7 +153,7 @@ def document_from_data(data: Any) -> ScheduleFile:
         raise ScheduleFileError(f"made by a newer lrscope (format version {version}; this one reads up to {VERSION}): update lrscope")
     if version < 1:
         raise fail("version", f"must be 1 or more, got {version}")
-    timeline = timeline_from_dict(data, "schedule")
+    timeline = timeline_from_dict(data, "schedule", version)
     declared = data.get("total_steps")
     if declared is not None and declared != timeline.total_steps:
         raise fail("total_steps", f"says {str(declared)[:20]} but the timeline lasts {timeline.total_steps} steps")

@@ -8,17 +8,23 @@ from functools import cached_property
 
 import numpy as np
 
+from .groups import EVERY_GROUP, GroupSetting, resolve
 from .plateau import PlateauRule
 from .schedule import Schedule, partition
 
 
 @dataclass(frozen=True)
 class Piece:
-    """From global step ``start`` on, LR(step) = schedule.lrs(step - origin)."""
+    """From global step ``start`` on, LR(step) = schedule.lrs(step - origin), per group × its setting.
+
+    ``groups`` says, by name, each parameter group's multiplier and freeze span while
+    this piece is in force, so an edit can change them from its step on.
+    """
 
     start: int
     origin: int
     schedule: Schedule
+    groups: tuple[GroupSetting, ...] = EVERY_GROUP
 
     @property
     def end(self) -> int:
@@ -35,14 +41,13 @@ class Timeline:
     """
 
     pieces: tuple[Piece, ...]
-    multipliers: tuple[tuple[str, float], ...] = (("all", 1.0),)
     plateau: PlateauRule | None = None
     base_momentum: float | None = None
 
     @classmethod
-    def of(cls, schedule: Schedule, **kwargs) -> Timeline:
-        """A timeline that is one schedule from step 0."""
-        return cls((Piece(0, 0, schedule),), **kwargs)
+    def of(cls, schedule: Schedule, groups: tuple[GroupSetting, ...] = EVERY_GROUP, **kwargs) -> Timeline:
+        """A timeline that is one schedule from step 0, with ``groups`` settings."""
+        return cls((Piece(0, 0, schedule, tuple(groups)),), **kwargs)
 
     @cached_property
     def _starts(self) -> list[int]:
@@ -55,18 +60,25 @@ class Timeline:
 
     @property
     def group_names(self) -> tuple[str, ...]:
-        """Names of the parameter groups, in optimizer order."""
-        return tuple(name for name, _ in self.multipliers)
+        """Every group name the pieces set, in order of first mention (``all`` included)."""
+        return tuple(dict.fromkeys(g.name for p in self.pieces for g in p.groups))
+
+    def check_groups(self, names: tuple[str, ...]) -> None:
+        """GroupMismatch (a ValueError) unless every piece drives exactly the parameter groups ``names``."""
+        for piece in self.pieces:
+            resolve(piece.groups, names)
 
     def piece_at(self, step: int) -> Piece:
         """The piece that gives the LR of ``step``."""
         return self.pieces[max(0, bisect.bisect_right(self._starts, step) - 1)]
 
+    def _which(self, steps: np.ndarray) -> np.ndarray:
+        return np.maximum(np.searchsorted(self._starts, steps, side="right") - 1, 0)
+
     def _evaluate(self, steps: np.ndarray, momentum: bool) -> np.ndarray:
         steps = np.asarray(steps, float)
         out = np.empty(steps.shape)
-        which = np.maximum(np.searchsorted(self._starts, steps, side="right") - 1, 0)
-        for index, mask in partition(which, len(self.pieces)):
+        for index, mask in partition(self._which(steps), len(self.pieces)):
             piece = self.pieces[index]
             local = steps[mask] - piece.origin
             out[mask] = piece.schedule.momenta(local) if momentum else piece.schedule.lrs(local)
@@ -88,10 +100,26 @@ class Timeline:
         piece = self.piece_at(step)
         return piece.schedule.lr_at(step - piece.origin)
 
-    def group_lrs(self, step: int) -> list[float]:
-        """The LR of every parameter group at ``step``."""
-        base = self.lr_at(step)
-        return [base * multiplier for _, multiplier in self.multipliers]
+    def group_settings(self, steps: np.ndarray, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """(multiplier, frozen) of each group in ``names`` at each step: two arrays of shape (steps, groups)."""
+        steps = np.asarray(steps, float).ravel()
+        multipliers = np.empty((len(steps), len(names)))
+        frozen = np.empty((len(steps), len(names)), dtype=bool)
+        for index, mask in partition(self._which(steps), len(self.pieces)):
+            settings = resolve(self.pieces[index].groups, names)
+            multipliers[mask] = [g.multiplier for g in settings]
+            frozen[mask] = steps[mask][:, None] < np.array([g.frozen_until for g in settings])
+        return multipliers, frozen
+
+    def group_lrs(self, steps: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+        """The LR of each group in ``names`` at each step (0 while a group is frozen), shape (steps, groups)."""
+        multipliers, frozen = self.group_settings(steps, names)
+        return np.where(frozen, 0.0, self.lrs(np.asarray(steps, float).ravel())[:, None] * multipliers)
+
+    def multipliers_at(self, step: int, names: tuple[str, ...]) -> list[float]:
+        """Each group's multiplier at ``step``, 0 for a frozen group (how a range test keeps the groups' ratios)."""
+        multipliers, frozen = self.group_settings(np.asarray([step]), names)
+        return np.where(frozen, 0.0, multipliers)[0].tolist()
 
     def momentum_at(self, step: int) -> float:
         """Scheduled momentum at ``step`` (NaN when neither a segment nor base_momentum sets it)."""
@@ -106,7 +134,8 @@ class Timeline:
         """The whole timeline re-timed to last ``total_steps``, every shape in proportion."""
         factor = total_steps / self.total_steps
         pieces = [
-            Piece(round(p.start * factor), round(p.origin * factor), p.schedule.stretched(factor))
+            Piece(round(p.start * factor), round(p.origin * factor), p.schedule.stretched(factor),
+                  tuple(g.stretched(factor) for g in p.groups))
             for p in self.pieces
         ]
         last = pieces[-1]

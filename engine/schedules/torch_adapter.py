@@ -8,36 +8,45 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
 from ..errors import ScheduleFileError
+from ..optim import set_frozen
+from .groups import ALL
 from .timeline import Timeline
 
 
-def group_multipliers(optimizer: Optimizer, timeline: Timeline) -> list[float]:
-    """The multiplier of each optimizer group: by its "name" key, else by position."""
-    by_name = dict(timeline.multipliers)
-    groups = optimizer.param_groups
-    if all(g.get("name") in by_name for g in groups):
-        return [by_name[g["name"]] for g in groups]
-    if len(groups) == len(timeline.multipliers):
-        return [m for _, m in timeline.multipliers]
-    if len(timeline.multipliers) == 1:
-        return [timeline.multipliers[0][1]] * len(groups)
-    raise ScheduleFileError(
-        f"the schedule drives the parameter groups {', '.join(timeline.group_names)} but the optimizer has "
-        f"{len(groups)} groups: give each group a matching 'name' key"
-    )
+def optimizer_group_names(optimizer: Optimizer, timeline: Timeline) -> tuple[str, ...]:
+    """The names the timeline drives the optimizer's groups by; ScheduleFileError says which cannot be matched.
+
+    A timeline that only uses ``all`` drives any optimizer, named or not.
+    """
+    names = [group.get("name") for group in optimizer.param_groups]
+    if set(timeline.group_names) == {ALL}:
+        return tuple(name if isinstance(name, str) else f"#{i}" for i, name in enumerate(names))
+    unnamed = [str(i) for i, name in enumerate(names) if not isinstance(name, str)]
+    if unnamed:
+        raise ScheduleFileError(
+            f"the schedule drives parameter groups by name ({', '.join(timeline.group_names)}) but the optimizer's "
+            f"group(s) {', '.join(unnamed)} have no \"name\" key: add one to each param group")
+    try:
+        timeline.check_groups(tuple(names))
+    except ValueError as error:
+        raise ScheduleFileError(str(error)) from None
+    return tuple(names)
 
 
 class TimelineLR(LRScheduler):
     """Sets each group's LR (and momentum, where scheduled) to the timeline's value at the current step.
 
-    The LR is computed from the step alone, never by multiplying the previous
-    value, so it cannot drift and its state_dict is plain data.
+    Groups are matched by their "name" key. The LR is computed from the step alone,
+    never by multiplying the previous value, so it cannot drift and its state_dict is
+    plain data. Where the timeline freezes a group, its parameters stop requiring
+    gradients (and its LR is 0) until the freeze span ends; groups never frozen are left alone.
     """
 
     def __init__(self, optimizer: Optimizer, timeline: Timeline, last_epoch: int = -1):
         self.timeline = timeline
-        self.multipliers = group_multipliers(optimizer, timeline)
+        self.names = optimizer_group_names(optimizer, timeline)
         self.uses_betas = "betas" in optimizer.param_groups[0]
+        self._frozen = [False] * len(self.names)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -50,8 +59,15 @@ class TimelineLR(LRScheduler):
                     group["betas"] = (momentum, *group["betas"][1:])
                 else:
                     group["momentum"] = momentum
-        base = self.timeline.lr_at(step)
-        return [base * m for m in self.multipliers]
+        self._freeze(self.timeline.group_settings([step], self.names)[1][0].tolist())
+        return self.timeline.group_lrs([step], self.names)[0].tolist()
+
+    def _freeze(self, frozen: list[bool]) -> None:
+        # self.names was read from these very groups, in their order, so the pairing is by name.
+        for group, now, was in zip(self.optimizer.param_groups, frozen, self._frozen):
+            if now != was:
+                set_frozen(self.optimizer, group, now)
+        self._frozen = frozen
 
     def state_dict(self) -> dict:
         """Plain data only: the step counters (the timeline is in the schedule file)."""

@@ -116,12 +116,15 @@ def find_run(root: Path, name: str) -> Path:
 
 
 def read_steps(run_dir: Path) -> dict[str, np.ndarray]:
-    """Per-step arrays: step, epoch, loss, lrs (steps x groups), momentum."""
+    """Per-step arrays: step, epoch, loss, lrs (steps x groups), momentum; and ``groups``, the LR columns' names."""
     with _open(run_dir) as db:
         rows = db.execute("SELECT step, epoch, loss, lrs, momentum FROM steps ORDER BY step").fetchall()
+        meta = dict(db.execute("SELECT key, value FROM meta WHERE key = 'groups'").fetchall())
     lrs = [json.loads(r[3]) for r in rows]
-    width = max((len(x) for x in lrs), default=1)
+    groups = tuple(json.loads(meta.get("groups", "[]")))
+    width = max((len(x) for x in lrs), default=len(groups) or 1)
     return {
+        "groups": groups if len(groups) == width else tuple(f"group{i}" for i in range(width)),
         "step": np.array([r[0] for r in rows], dtype=np.int64),
         "epoch": np.array([r[1] for r in rows], dtype=float),
         "loss": np.array([np.nan if r[2] is None else r[2] for r in rows], dtype=float),

@@ -31,7 +31,9 @@ from ..events import (
     ScheduleChanged,
     StateChanged,
 )
+from ..optim import applied_lrs, apply_frozen
 from ..schedules.edits import Edit, RunSchedule, ScaleRest
+from ..schedules.groups import ALL, GroupSetting
 from ..schedules.history_codec import run_schedule_from_dict, run_schedule_to_dict
 from ..schedules.plateau import PlateauTracker
 from ..schedules.presets import preset
@@ -60,9 +62,11 @@ class RunOutcome:
 
 
 def default_run_schedule(config: TrainConfig, steps_per_epoch: int) -> RunSchedule:
-    """The config's preset shape over its epochs, with the backbone multiplier."""
+    """The config's preset shape over its epochs, with the config's group multipliers (1 for groups not named)."""
+    multipliers = {ALL: 1.0, **config.group_lr}
     timeline = Timeline.of(preset(config.shape, config.lr, config.epochs * steps_per_epoch),
-                           multipliers=(("backbone", config.backbone_lr_mult), ("head", 1.0)), base_momentum=config.momentum)
+                           groups=tuple(GroupSetting(name, float(m)) for name, m in multipliers.items()),
+                           base_momentum=config.momentum)
     return RunSchedule(timeline)
 
 
@@ -83,8 +87,9 @@ class TrainingJob:
         self.metrics = {"best_val_accuracy": float("nan"), "val_loss": float("nan"), "val_accuracy": float("nan")}
         rule = self.run_schedule.timeline.plateau
         self.plateau = PlateauTracker(rule) if rule else None
-        self.recorder = StepRecorder(self.bus.emit, self.session.steps_per_epoch, interval=flush_interval,
-                                     explode_factor=config.explode_factor)
+        self.recorder = StepRecorder(self.bus.emit, self.session.steps_per_epoch, self.session.group_names,
+                                     interval=flush_interval, explode_factor=config.explode_factor)
+        self._frozen: dict[str, bool] = {}
         self.range_tests_run = 0
         self.excluded_seconds = 0.0
         self._pending: tuple | None = None
@@ -164,8 +169,12 @@ class TrainingJob:
             self._log(f"step {self.step}: every image of the batch was unreadable; the step was skipped", "warning")
             self.step += 1
             return False
-        lrs, momentum = self._plan.at(self.step)
-        apply_hyperparameters(self.session.optimizer, lrs, momentum)
+        settings = self._plan.at(self.step)
+        optimizer = self.session.optimizer
+        apply_hyperparameters(optimizer, settings)
+        if settings.frozen != self._frozen:
+            apply_frozen(optimizer, settings.frozen, self._frozen)
+            self._frozen = settings.frozen
         try:
             loss = train_step(self.session, images, labels, self.step)
         except Exception as error:
@@ -173,7 +182,7 @@ class TrainingJob:
                 raise
             self._out_of_memory()
             return False
-        self.recorder.record(self.step, loss, lrs, momentum, len(labels))
+        self.recorder.record(self.step, loss, applied_lrs(optimizer), settings.momentum, len(labels))
         self.step += 1
         self.epoch_end_pending = self.step % self.session.steps_per_epoch == 0 or self.step == self.total_steps
         self._pending = None
@@ -250,17 +259,18 @@ class TrainingJob:
     def _edit(self, edit: Edit) -> bool:
         current = self.run_schedule.timeline.lr_at(max(0, self.step - 1))
         try:
-            self.run_schedule = self.run_schedule.apply(edit, self.step, current)
+            edited = self.run_schedule.apply(edit, self.step, current)
+            plan = Plan(edited.timeline, self.session.group_names, self.config.momentum)
         except ValueError as error:
             self.bus.emit(EditRefused(self.step, str(error)))
             return False
-        self._plan = self._new_plan()
+        self.run_schedule, self._plan = edited, plan
         record = self.run_schedule.edits[-1]
         self.bus.emit(ScheduleChanged(self.step, self.run_schedule, record.summary, edit.reason))
         return True
 
     def _new_plan(self) -> Plan:
-        return Plan(self.run_schedule.timeline, self.config.momentum)
+        return Plan(self.run_schedule.timeline, self.session.group_names, self.config.momentum)
 
     def _plateau_fired(self) -> None:
         factor = self.plateau.factor_for(self.run_schedule.timeline.lr_at(self.step - 1))
@@ -306,7 +316,7 @@ class TrainingJob:
         if self.session.device.type == "cuda":
             torch.cuda.empty_cache()
         size = self.config.batch_size
-        lr = self._plan.at(self.step)[0][-1]
+        lr = max(self._plan.at(self.step).lrs.values())
         message = f"{describe_device(self.session.device)} ran out of memory at step {self.step} with batch size {size}."
         advice = f"Lower the batch size to {max(1, size // 2)} or less (or turn on mixed precision) and start again, or resume to retry; the run is paused and nothing is lost."
         self.recorder.flush()

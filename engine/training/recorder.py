@@ -24,7 +24,7 @@ MIN_TIMED_SECONDS = 0.05
 
 @dataclass(frozen=True)
 class Fault:
-    """A problem found in the losses: ``kind`` is "nan_loss" or "exploding_loss"."""
+    """A problem found in the losses: ``kind`` is "nan_loss" or "exploding_loss"; ``lr`` the highest group LR."""
 
     kind: str
     step: int
@@ -35,8 +35,9 @@ class Fault:
 class StepRecorder:
     """Buffers (step, loss, LRs, momentum) and emits StepsLogged blocks."""
 
-    def __init__(self, emit: Callable, steps_per_epoch: int, *, interval: float = 0.1, explode_factor: float = 10.0):
-        self.emit, self.steps_per_epoch = emit, steps_per_epoch
+    def __init__(self, emit: Callable, steps_per_epoch: int, groups: tuple[str, ...], *, interval: float = 0.1,
+                 explode_factor: float = 10.0):
+        self.emit, self.steps_per_epoch, self.groups = emit, steps_per_epoch, groups
         self.interval, self.explode_factor = interval, explode_factor
         self._clear()
         self._samples, self._busy, self._rate = 0, 0.0, 0.0
@@ -55,7 +56,7 @@ class StepRecorder:
         self._last_flush = time.perf_counter()
 
     def record(self, step: int, loss: torch.Tensor, lrs: list[float], momentum: float, samples: int) -> None:
-        """Remember one step (the loss stays on the device)."""
+        """Remember one step (the loss stays on the device; ``lrs`` as applied, one per group)."""
         if self._started is None:
             self._started = time.perf_counter()
         self._steps.append(step)
@@ -90,7 +91,8 @@ class StepRecorder:
             return None
         losses = torch.stack(self._losses).float().cpu().numpy().astype(np.float64)
         steps, lrs = np.asarray(self._steps, dtype=np.int64), np.asarray(self._lrs, dtype=np.float64)
-        event = StepsLogged(steps, losses, lrs, np.asarray(self._momenta, dtype=np.float64), self._samples_per_s(), self.steps_per_epoch)
+        event = StepsLogged(steps, losses, lrs, np.asarray(self._momenta, dtype=np.float64), self._samples_per_s(),
+                            self.steps_per_epoch, self.groups)
         self._clear()
         self.emit(event)
         self.epoch_losses.extend(losses[np.isfinite(losses)].tolist())
@@ -100,7 +102,7 @@ class StepRecorder:
         bad = np.flatnonzero(~np.isfinite(losses))
         if len(bad):
             i = bad[0]
-            return Fault("nan_loss", int(steps[i]), float(lrs[i, -1]), float(losses[i]))
+            return Fault("nan_loss", int(steps[i]), float(lrs[i].max()), float(losses[i]))
         for i, loss in enumerate(losses):
             self._ema = loss if self._ema is None else EMA_BETA * self._ema + (1 - EMA_BETA) * loss
             self._seen += 1
@@ -110,7 +112,7 @@ class StepRecorder:
                 continue
             self._min_ema = min(self._min_ema, self._ema)
             if self.explode_factor and self._ema > self.explode_factor * self._min_ema and self._ema > 1.5 * self._first_ema:
-                return Fault("exploding_loss", int(steps[i]), float(lrs[i, -1]), float(loss))
+                return Fault("exploding_loss", int(steps[i]), float(lrs[i].max()), float(loss))
         return None
 
     def take_epoch_loss(self) -> float:

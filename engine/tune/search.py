@@ -53,9 +53,10 @@ OVERHEAD = 1.25
 
 @dataclass(frozen=True)
 class TuneResult:
-    """The search record (plain data) and, when a trial finished, the winning config and schedule."""
+    """The search record (plain data), the model's parameter groups and, when a trial finished, the winning config and schedule."""
 
     record: dict
+    groups: tuple[str, ...]
     config: TrainConfig | None
     timeline: Timeline | None
 
@@ -95,6 +96,7 @@ class Tuner:
         self._cancel = threading.Event()
         self._current: TrialJob | None = None
         self.spent = 0
+        self.groups: tuple[str, ...] = ()
         self.trials: list[TrialRecord] = []
 
     def cancel(self) -> None:
@@ -110,6 +112,7 @@ class Tuner:
         started = time.perf_counter()
         self.folder.mkdir(parents=True)
         session = build_session(replace(self.config, seed=self.settings.seed), self.dataset)
+        self.groups = session.group_names
         weights = self.folder / "initial-weights.pt"
         torch.save(session.model.state_dict(), weights)
         seconds = step_seconds(session)
@@ -228,6 +231,6 @@ class Tuner:
                    f"(your schedule: {100 * self.trials[0].val_accuracy:.2f}%)" if winner else "no trial finished, so there is no winner")
         self.emit(TuneFinished(record, self._cancel.is_set(), message))
         if winner is None:
-            return TuneResult(record, None, None)
+            return TuneResult(record, self.groups, None, None)
         config = replace(self.config, lr=winner.params["lr"], weight_decay=winner.params.get("weight_decay", self.config.weight_decay))
-        return TuneResult(record, config, with_peak(self.timeline, winner.params["lr"]))
+        return TuneResult(record, self.groups, config, with_peak(self.timeline, winner.params["lr"]))

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from engine.schedules import SHAPES, PlateauRule, ReplaceRest, Revise, Schedule, SetConstant, Undo
 from engine.schedules.describe import fmt_lr
+from engine.schedules.groups import ALL, HEAD, GroupSetting
 from engine.schedules.presets import PRESETS, default_segment, peak_lr, preset
 
 from .segment_form import SegmentForm
@@ -36,11 +37,11 @@ PREVIEW_DELAY_MS = 120
 
 @dataclasses.dataclass(frozen=True)
 class Plan:
-    """What the editor holds: a schedule placed at ``origin``, group multipliers and a plateau rule."""
+    """What the editor holds: a schedule placed at ``origin``, group settings by name and a plateau rule."""
 
     origin: int
     schedule: Schedule
-    multipliers: tuple[tuple[str, float], ...]
+    groups: tuple[GroupSetting, ...]
     plateau: PlateauRule | None
 
 
@@ -97,9 +98,9 @@ class ScheduleEditor(QWidget):
         self.problem.setStyleSheet("color: #d62728;")
         self.problem.setWordWrap(True)
         self.form.problem.connect(self.problem.setText)
-        self.backbone = QLineEdit("1")
-        self.backbone.setToolTip("The backbone's LR is the head's times this (below 1 for fine-tuning pretrained layers).")
-        self.backbone.textEdited.connect(lambda _text: self._changed())
+        self.others = QLineEdit("1")
+        self.others.setToolTip("Every layer group but the head trains at the head's LR times this (below 1 to fine-tune pretrained layers gently).")
+        self.others.textEdited.connect(lambda _text: self._changed())
         self.plateau = QCheckBox("reduce on plateau")
         self.plateau.setToolTip("Lower the LR by the factor when validation loss has not improved for 'patience' epochs.")
         self.plateau_factor = QDoubleSpinBox(minimum=0.01, maximum=0.99, singleStep=0.05, value=0.1, decimals=2)
@@ -140,7 +141,7 @@ class ScheduleEditor(QWidget):
         for widget in (self.kind, add, remove):
             segments.addWidget(widget)
         groups = QHBoxLayout()
-        for widget in (QLabel("backbone LR ×"), self.backbone, self.plateau, QLabel("×"), self.plateau_factor,
+        for widget in (QLabel("other groups LR ×"), self.others, self.plateau, QLabel("×"), self.plateau_factor,
                        QLabel("after"), self.plateau_patience):
             groups.addWidget(widget)
         running = QGroupBox("During a run")
@@ -169,13 +170,13 @@ class ScheduleEditor(QWidget):
         schedule = Schedule(tuple(self.segments))
         schedule.validate()
         try:
-            backbone = float(self.backbone.text())
+            others = float(self.others.text())
         except ValueError:
-            raise ValueError("backbone LR multiplier: expected a number, e.g. 0.1") from None
-        if not 0 <= backbone <= 100:
-            raise ValueError("backbone LR multiplier: must be from 0 to 100")
+            raise ValueError("other groups' LR multiplier: expected a number, e.g. 0.1") from None
+        if not 0 <= others <= 100:
+            raise ValueError("other groups' LR multiplier: must be from 0 to 100")
         rule = PlateauRule(factor=round(self.plateau_factor.value(), 4), patience=int(self.plateau_patience.value())) if self.plateau.isChecked() else None
-        return Plan(self.origin, schedule, (("backbone", backbone), ("head", 1.0)), rule)
+        return Plan(self.origin, schedule, (GroupSetting(ALL, others), GroupSetting(HEAD, 1.0)), rule)
 
     def set_run_length(self, total_steps: int) -> None:
         """A new run length (dataset, epochs or batch size changed): the schedule is stretched to it."""
@@ -189,11 +190,13 @@ class ScheduleEditor(QWidget):
         self._refresh_table()
         self._changed(by_user=False)
 
-    def load(self, schedule: Schedule, origin: int = 0, multipliers=None, plateau=None) -> None:
+    def load(self, schedule: Schedule, origin: int = 0, groups=None, plateau=None) -> None:
         """Show ``schedule`` (imported, or the one in force) without sending anything."""
         self.origin, self.segments = origin, list(schedule.segments)
-        if multipliers:
-            self.backbone.setText(f"{dict(multipliers).get('backbone', 1.0):g}")
+        if groups:
+            by_name = {g.name: g.multiplier for g in groups}
+            head = by_name.get(HEAD, by_name.get(ALL, 1.0))
+            self.others.setText(f"{by_name.get(ALL, 1.0) / head if head else 1.0:g}")
         self.plateau.blockSignals(True)
         self.plateau.setChecked(plateau is not None)
         self.plateau.blockSignals(False)

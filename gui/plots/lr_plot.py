@@ -15,31 +15,50 @@ from .base import make_curve
 from .step_plot import StepPlot, finite_bounds, nearest
 
 ORANGE, GREY, PURPLE = (255, 127, 14), (150, 150, 150), (148, 103, 189)
+# Colors of the groups before the head, input side first (the head keeps lrscope's orange).
+GROUP_COLORS = ((31, 119, 180), (44, 160, 44), (214, 39, 40), (140, 86, 75), (227, 119, 194), (23, 190, 207), (188, 189, 34))
+
+
+def group_color(index: int, name: str):
+    """The color of parameter group ``name`` (the ``index``-th from the input)."""
+    return ORANGE if name == "head" else GROUP_COLORS[index % len(GROUP_COLORS)]
 
 
 class LrPlot(StepPlot):
-    """The head group's LR (and the backbone's when it differs) against step."""
+    """The LR each parameter group was trained at (one curve per group, named in the legend) against step."""
 
     def __init__(self, parent=None):
         super().__init__("Learning rate", "LR", log_y=True, parent=parent)
-        self.applied = make_curve(self.plot, ORANGE, width=2, name="applied (head)")
-        self.backbone = make_curve(self.plot, ORANGE, alpha=110, name="applied (backbone)")
-        self.planned = make_curve(self.plot, ORANGE, style=Qt.PenStyle.DashLine, name="planned")
+        self.groups: tuple[str, ...] = ()
+        self.applied: list[pg.PlotDataItem] = []
+        self.planned: list[pg.PlotDataItem] = []
         self.preview = make_curve(self.plot, PURPLE, width=2, style=Qt.PenStyle.DotLine, name="editor preview")
         self.now = pg.InfiniteLine(angle=90, pen=pg.mkPen(GREY, width=1), label="now", labelOpts={"position": 0.95, "color": GREY})
         self.plot.addItem(self.now, ignoreBounds=True)
-        self.points = CurveBuffer(3)
-        self.plan = (np.empty(0), np.empty(0))
+        self.plan = (np.empty(0), np.empty((0, 1)))
         self.preview_data = (np.empty(0), np.empty(0))
         self.handles: list[pg.TargetItem] = []
         self.step = 0
-        self.groups_differ = False
+        self.set_groups(("applied",))
 
-    def add_steps(self, steps: np.ndarray, lrs: np.ndarray) -> None:
-        """Append applied LRs (columns: groups in optimizer order, head last)."""
-        backbone = lrs[:, 0] if lrs.shape[1] > 1 else lrs[:, -1]
-        self.groups_differ = self.groups_differ or not np.array_equal(backbone, lrs[:, -1])
-        self.points.extend(np.column_stack([steps, lrs[:, -1], backbone]))
+    def set_groups(self, names: tuple[str, ...]) -> None:
+        """One applied curve per parameter group (a run's groups, input to output); forgets the applied LRs."""
+        names = tuple(names)
+        if names == self.groups:
+            return
+        for curve in (*self.applied, *self.planned):
+            self.plot.removeItem(curve)
+        self.groups = names
+        self.points = CurveBuffer(1 + len(names))
+        self.applied = [make_curve(self.plot, group_color(i, n), width=2, name=n) for i, n in enumerate(names)]
+        self.planned = []
+        self.bump("steps", "plan")
+
+    def add_steps(self, steps: np.ndarray, lrs: np.ndarray, groups: tuple[str, ...] | None = None) -> None:
+        """Append applied LRs: one column per group, named by ``groups`` (the columns' order is the run's)."""
+        if groups is not None:
+            self.set_groups(groups)
+        self.points.extend(np.column_stack([steps, lrs]))
         self.step = int(steps[-1]) + 1
         self.bump("steps", "now")
 
@@ -50,8 +69,11 @@ class LrPlot(StepPlot):
             self.bump("now")
 
     def set_plan(self, steps: np.ndarray, lrs: np.ndarray) -> None:
-        """The planned LR of every step of the run (drawn whole: the applied curve covers its past)."""
-        self.plan = (steps, lrs)
+        """The planned LR of every step of the run (drawn whole: the applied curves cover its past).
+
+        ``lrs`` has one column per group of ``set_groups`` (or is one curve, before a run's groups are known).
+        """
+        self.plan = (steps, np.asarray(lrs).reshape(len(steps), -1))
         self.bump("plan")
 
     def set_preview(self, steps: np.ndarray, lrs: np.ndarray) -> None:
@@ -64,8 +86,6 @@ class LrPlot(StepPlot):
         """Forget applied LRs from ``step`` on."""
         self.points.keep_before(step)
         self.step = step
-        if step <= 0:
-            self.groups_differ = False
         self.bump("steps", "now")
 
     def clear(self) -> None:
@@ -75,17 +95,28 @@ class LrPlot(StepPlot):
     def redraw(self) -> None:
         if self.changed("steps"):
             steps = self.x(self.points.view(0))
-            self.applied.setData(steps, self.points.view(1))
-            self.backbone.setData(steps if self.groups_differ else [], self.points.view(2) if self.groups_differ else [])
+            for column, curve in enumerate(self.applied, start=1):
+                curve.setData(steps, self.points.view(column))
         if self.changed("plan"):
-            self.planned.setData(self.x(self.plan[0]), self.plan[1])
+            self._draw_plan()
         if self.changed("now"):
             self.now.setPos(self.x(np.array([self.step]))[0])
         if self.changed("preview"):
             self.preview.setData(self.x(self.preview_data[0]), self.preview_data[1])
 
+    def _draw_plan(self) -> None:
+        """Dashed curves of the plan, one per group (colored like its applied curve), "planned" in the legend once."""
+        steps, lrs = self.plan
+        columns = lrs.shape[1]
+        while len(self.planned) < columns:
+            index = len(self.planned)
+            color = group_color(index, self.groups[index]) if columns == len(self.groups) > 1 else ORANGE
+            self.planned.append(make_curve(self.plot, color, style=Qt.PenStyle.DashLine, name=None if index else "planned"))
+        for index, curve in enumerate(self.planned):
+            curve.setData(self.x(steps) if index < columns else [], lrs[:, index] if index < columns else [])
+
     def y_bounds(self):
-        return finite_bounds(self.points.view(1), self.points.view(2), self.plan[1], self.preview_data[1], positive=self.log_y.isChecked())
+        return finite_bounds(self.points.view()[:, 1:].ravel(), self.plan[1].ravel(), self.preview_data[1], positive=self.log_y.isChecked())
 
     def last_step(self):
         return max(self.points.view(0)[-1] if len(self.points) else 0.0, self.plan[0][-1] if len(self.plan[0]) else 0.0)
@@ -116,16 +147,25 @@ class LrPlot(StepPlot):
 
     def columns(self):
         plan_steps, plan_lrs = self.plan
-        return {"step": self.points.view(0), "lr_head": self.points.view(1), "lr_backbone": self.points.view(2),
-                "planned_step": plan_steps, "planned_lr": plan_lrs}
+        applied = {f"lr_{name}": self.points.view(i) for i, name in enumerate(self.groups, start=1)}
+        if plan_lrs.shape[1] == len(self.groups):
+            planned = {f"planned_lr_{name}": plan_lrs[:, i] for i, name in enumerate(self.groups)}
+        else:
+            planned = {"planned_lr": plan_lrs[:, 0]}
+        return {"step": self.points.view(0), **applied, "planned_step": plan_steps, **planned}
 
     def describe_at(self, x):
         step = self.step_at(x)
         index = nearest(self.points.view(0), step)
         if index is not None and abs(self.points.view(0)[index] - step) <= 1:
-            return f"step {int(self.points.view(0)[index])}: LR {self.points.view(1)[index]:.4g} (applied)"
+            return f"step {int(self.points.view(0)[index])}: {self._lrs(self.points.view()[index, 1:])} (applied)"
         plan = nearest(self.plan[0], step)
-        return f"step {int(self.plan[0][plan])}: LR {self.plan[1][plan]:.4g} (planned)" if plan is not None else ""
+        return f"step {int(self.plan[0][plan])}: {self._lrs(self.plan[1][plan])} (planned)" if plan is not None else ""
+
+    def _lrs(self, values: np.ndarray) -> str:
+        if len(set(values.tolist())) == 1 or len(values) != len(self.groups):
+            return f"LR {values[0]:.4g}"
+        return "LR " + ", ".join(f"{name} {lr:.4g}" for name, lr in zip(self.groups, values))
 
 
 class MomentumPlot(StepPlot):

@@ -1,0 +1,81 @@
+"""Per-group settings of a timeline piece: an LR multiplier and a freeze span, addressed by group name.
+
+A piece names the groups it drives. The name ``all`` drives every group the piece
+does not name; a piece that names groups without ``all`` must name every group of
+the model. Names are matched, never positions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..errors import LrscopeError
+
+ALL = "all"
+HEAD = "head"  # every model's last layer group (engine.models checks it)
+MAX_MULTIPLIER = 1e6
+
+
+class GroupMismatch(LrscopeError, ValueError):
+    """A schedule's group names do not fit the parameter groups they are meant to drive."""
+
+
+@dataclass(frozen=True)
+class GroupSetting:
+    """Group ``name`` trains at the schedule's LR × ``multiplier``, and is frozen for every step before ``frozen_until``."""
+
+    name: str
+    multiplier: float = 1.0
+    frozen_until: int = 0
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first invalid field."""
+        if not isinstance(self.name, str) or not 0 < len(self.name) <= 100:
+            raise ValueError(f"a group name must be 1 to 100 characters, got {self.name!r}")
+        m = self.multiplier
+        if isinstance(m, bool) or not isinstance(m, (int, float)) or not math.isfinite(m) or not 0 <= m <= MAX_MULTIPLIER:
+            raise ValueError(f"group {self.name}: multiplier must be from 0 to {MAX_MULTIPLIER:g}, got {m!r}")
+        f = self.frozen_until
+        if isinstance(f, bool) or not isinstance(f, int) or f < 0:
+            raise ValueError(f"group {self.name}: frozen_until must be a step from 0, got {f!r}")
+
+    def stretched(self, factor: float) -> GroupSetting:
+        """The freeze span re-timed by ``factor`` (a schedule re-stretched to another run length)."""
+        return GroupSetting(self.name, self.multiplier, round(self.frozen_until * factor))
+
+
+EVERY_GROUP = (GroupSetting(ALL),)
+
+
+def validate_groups(groups: Sequence[GroupSetting]) -> None:
+    """Raise ValueError when a group is invalid, named twice, or none is given."""
+    if not groups:
+        raise ValueError("a piece must set at least one group (use 'all' for every group)")
+    for group in groups:
+        group.validate()
+    names = [g.name for g in groups]
+    if len(set(names)) != len(names):
+        raise ValueError(f"a group is named twice: {', '.join(sorted({n for n in names if names.count(n) > 1}))}")
+
+
+def resolve(groups: Sequence[GroupSetting], names: Sequence[str]) -> tuple[GroupSetting, ...]:
+    """The setting of each of ``names`` (the optimizer's groups), by name; GroupMismatch says what does not fit."""
+    by_name = {g.name: g for g in groups}
+    unknown = [n for n in by_name if n != ALL and n not in names]
+    if unknown:
+        raise GroupMismatch(f"the schedule drives parameter group(s) {', '.join(unknown)} that are not among the parameter groups "
+                            f"({', '.join(names)}); rename them or use 'all'")
+    default = by_name.get(ALL)
+    missing = [n for n in names if n not in by_name and default is None]
+    if missing:
+        raise GroupMismatch(f"the schedule does not say how to train parameter group(s) {', '.join(missing)}; "
+                            "name them or add an 'all' group")
+    return tuple(by_name.get(n) or GroupSetting(n, default.multiplier, default.frozen_until) for n in names)
+
+
+def describe_groups(groups: Sequence[GroupSetting]) -> str:
+    """One line: each group's multiplier and, when it has one, its freeze span."""
+    return ", ".join(f"{g.name} ×{g.multiplier:g}" + (f" frozen until step {g.frozen_until}" if g.frozen_until else "")
+                     for g in groups)
