@@ -21,8 +21,8 @@ from .ledger import Ledger
 from .runs import SEEDS, config, train
 from .variants import DEFAULT_LR, Variant
 
-# Bump when a method's code changes, so the ledger measures it again.
-VERSION = 1
+# Bump a method's version when its code changes, so the ledger measures it again.
+VERSIONS = {"default": 1, "sweep": 1, "probe": 1, "repeated sweep": 1, "tune": 2}
 TUNE_BUDGET_RUNS = 6.0
 RANGE_TESTS = {
     "sweep": RangeTestSettings(repeats=1),
@@ -73,7 +73,7 @@ def choose(ledger: Ledger, variant: Variant, dataset, method: str, seed: int, sc
             return tune_choice(variant, dataset, seed, scratch)
         return range_test_choice(variant, dataset, RANGE_TESTS[method], seed)
 
-    choice = ledger.get(f"{variant.name}|{method}|{seed}|v{VERSION}", measure)
+    choice = ledger.get(f"{variant.name}|{method}|{seed}|v{VERSIONS[method]}", measure)
     lr = choice["lr"] if choice["lr"] is not None else DEFAULT_LR
     return {**choice, "run": train(ledger, variant, dataset, lr, seed)}
 

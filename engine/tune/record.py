@@ -43,15 +43,8 @@ def _number(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def winner_of(trials: list[TrialRecord]) -> TrialRecord | None:
-    """The complete trial with the best validation accuracy (ties: the lower validation loss)."""
-    complete = [t for t in trials if t.state == "complete"]
-    return max(complete, key=lambda t: (t.val_accuracy, -t.val_loss), default=None)
-
-
-def tune_record(tuner, test, interval, budget: int, seconds: float, cancelled: bool) -> dict[str, Any]:
+def tune_record(tuner, test, interval, budget: int, seconds: float, cancelled: bool, winner: TrialRecord | None) -> dict[str, Any]:
     """The whole search as plain data."""
-    winner = winner_of(tuner.trials)
     settings = tuner.settings
     return {
         "format": FORMAT, "version": VERSION, "folder": str(tuner.folder),
@@ -59,7 +52,8 @@ def tune_record(tuner, test, interval, budget: int, seconds: float, cancelled: b
         "config": tuner.config.to_dict(), "settings": settings.to_dict(),
         "method": {"sampler": f"optuna TPESampler(seed={settings.seed})",
                    "pruner": f"optuna SuccessiveHalvingPruner(min_resource=1 epoch, reduction_factor={settings.reduction_factor})",
-                   "first_trials": "the schedule as given, then the range test's recommendation"},
+                   "first_trials": "the schedule as given, then the range test's recommendation",
+                   "winner": "the complete trial with the best accuracy averaged with its neighbours' (Gaussian, 0.25 decades)"},
         "budget": {"steps": budget, "run_steps": tuner.run_steps, "runs": budget / tuner.run_steps, "spent_steps": tuner.spent},
         "interval": interval.to_dict(),
         "range_test": None if test is None else {"recommended": test.to_dict()["recommended"], "why_none": test.why_none,

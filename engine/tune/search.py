@@ -39,10 +39,11 @@ from ..schedules.edits import RunSchedule
 from ..schedules.timeline import Timeline
 from ..training.session import build_session
 from .interval import Interval, search_interval
-from .record import TrialRecord, tune_record, winner_of
+from .record import TrialRecord, save_record, tune_record
 from .settings import WEIGHT_DECAY_RANGE, TuneSettings
 from .timing import step_seconds
 from .trial import TrialJob
+from .winner import winner_of
 
 STARTUP_TRIALS = 4
 # The sweep that sets the interval spends at most this share of the budget (and at least MIN_SWEEP steps).
@@ -133,8 +134,9 @@ class Tuner:
             study.enqueue_trial({**baseline, "lr": self._recommended(test)}, skip_if_exists=True)
         while not self._cancel.is_set() and self.spent + self.run_steps <= budget and self._time_left(started, budget):
             self._trial(study, interval, weights, optuna)
-        record = tune_record(self, test, interval, budget, time.perf_counter() - started, self._cancel.is_set())
-        return self._finish(record)
+        winner = winner_of(self.trials)
+        record = tune_record(self, test, interval, budget, time.perf_counter() - started, self._cancel.is_set(), winner)
+        return self._finish(record, winner)
 
     # -- one trial --------------------------------------------------------------------------
 
@@ -222,11 +224,8 @@ class Tuner:
         recommendation = test.recommendation
         return recommendation.constant_lr if self._constant() else recommendation.one_cycle_max_lr
 
-    def _finish(self, record: dict) -> TuneResult:
-        from .record import save_record
-
+    def _finish(self, record: dict, winner: TrialRecord | None) -> TuneResult:
         save_record(self.folder, record)
-        winner = winner_of(self.trials)
         message = (f"best of {len(self.trials)} trials: peak LR {winner.params['lr']:.3g} -> {100 * winner.val_accuracy:.2f}% "
                    f"(your schedule: {100 * self.trials[0].val_accuracy:.2f}%)" if winner else "no trial finished, so there is no winner")
         self.emit(TuneFinished(record, self._cancel.is_set(), message))
