@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QLabel, QMessageBox, QProgressBar
@@ -41,7 +43,9 @@ class LiveRun(QObject):
         self.state = "idle"
         self.run_schedule = None
         self.run_dir = None
+        self.run_id = ""
         self.config: dict = {}
+        self.dataset: dict = {}
         self.fault_box: QMessageBox | None = None
         for signal, slot in ((bridge.runStarted, self.started), (bridge.stepsLogged, self.steps), (bridge.epochEnded, self.epoch),
                              (bridge.scheduleChanged, self.schedule), (bridge.stateChanged, self.state_changed),
@@ -55,17 +59,23 @@ class LiveRun(QObject):
 
     @Slot(object)
     def started(self, event) -> None:
-        """A run began or resumed: reset the plots (filling in the stored past when resuming)."""
+        """A run began or resumed: reset the plots (filling in the stored past when resuming; an attached run's
+        past came as its history, just before)."""
+        # Resuming the run shown (an attached run's history just replayed it): keep its past, drop what came after.
+        same_run = event.start_step > 0 and event.run_id == self.run_id
         self.total, self.per_epoch, self.step = event.total_steps, event.steps_per_epoch, event.start_step
-        self.config = event.config
+        self.config, self.dataset = event.config, event.dataset
         self.batch_size = int(event.config.get("batch_size", 1))
-        self.run_dir = event.run_dir
+        self.run_dir, self.run_id = event.run_dir, event.run_id
         self.show_run_name(event.run_id)
         self.lr.set_groups(event.groups)
         for plot in self.plots:
-            plot.clear()
+            if same_run:
+                plot.truncate(event.start_step)
+            else:
+                plot.clear()
             plot.set_total(self.total)
-        if event.start_step and event.run_dir:
+        if event.start_step and event.run_dir and not same_run and Path(event.run_dir).is_dir():
             self.load_past(event.run_dir, event.start_step)
         self.editor.run_started(self.total)
         self.log.add(f"run {event.run_id} on {event.device}: {event.dataset['name']}, {self.total} steps ({self.per_epoch} per epoch)")
@@ -118,7 +128,8 @@ class LiveRun(QObject):
         self.momentum.setVisible(self.momentum.scheduled)
         self.editor.follow(event.run_schedule, event.step)
         if event.reason != "start":
-            self.log.add(f"step {event.step} ({event.reason}): {event.summary}")
+            source = f", from {event.source}" if event.source else ""
+            self.log.add(f"step {event.step} ({event.reason}{source}): {event.summary}")
 
     @Slot(object)
     def state_changed(self, event) -> None:
@@ -131,6 +142,14 @@ class LiveRun(QObject):
             if self.fault_box is not None:
                 self.fault_box.close()
         self._show_progress()
+
+    def let_go(self) -> None:
+        """The window stopped following the run (it ended, or the window detached while it trains on)."""
+        if self.state not in ("idle", *TERMINAL):
+            self.log.add(f"no longer following run {self.run_id} (it was {self.state} at step {self.step})")
+            self.state = "detached"
+            self.editor.run_ended()
+            self._show_progress()
 
     @Slot(object)
     def fault(self, event) -> None:

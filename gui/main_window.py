@@ -28,6 +28,7 @@ from engine.schedules.presets import peak_lr
 from engine.store.paths import runs_root
 from engine.store.reader import read_steps
 
+from .attach_actions import AttachActions
 from .bridge import EngineBridge
 from .live_run import LiveRun
 from .panels.config_panel import ConfigPanel
@@ -63,7 +64,7 @@ def scrollable(widget):
     return area
 
 
-class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions, TuneActions):
+class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions, AttachActions, TuneActions):
     """lrscope's window."""
 
     def __init__(self, settings: QSettings, sample: Path, data: Path | None = None, start: bool = False):
@@ -149,6 +150,10 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions, TuneActions
         self.test_action = self._action("Range test", "Ctrl+T", "Start an LR range test (before or during a run)", self.range_panel._start)
         self.export_action = self._action("Export tuned schedule…", "Ctrl+E", "Write the schedule tuned for this dataset and add it to the library", self.export)
         self.import_action = self._action("Import schedule…", "Ctrl+I", "Load a schedule file (warns if it was tuned for another dataset)", self.import_)
+        self.attach_action = self._action("Attach to run…", "Ctrl+Shift+A", "Follow and steer a run served by another process "
+                                          "(lrscope train … --serve)", self.attach_to_run)
+        self.detach_action = self._action("Detach", "Ctrl+Shift+D", "Stop following the attached run; it goes on training",
+                                          self.detach_from_run)
         self._action("Apply from now", "Ctrl+Return", "Send the edited schedule to the running job", self.editor.apply_from_now)
         self._action("Undo last edit", "Ctrl+U", "Undo the last schedule edit, from now on", self.editor.undo.click)
         toolbar = self.addToolBar("Run")
@@ -168,7 +173,7 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions, TuneActions
         toolbar.addWidget(self.x_unit)
         toolbar.addWidget(self.smoothing)
         menu = self.menuBar().addMenu("&File")
-        for action in (self.open_action, self.import_action, self.export_action):
+        for action in (self.open_action, self.import_action, self.export_action, self.attach_action, self.detach_action):
             menu.addAction(action)
 
     def _connect(self) -> None:
@@ -195,6 +200,7 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions, TuneActions
         self.runs_panel.openRequested.connect(self.open_run)
         self.runs_panel.compareRequested.connect(self.compare_runs)
         self.runs_panel.resumeRequested.connect(self.resume_run)
+        self.runs_panel.attachRequested.connect(self.attach)
         self.connect_tune()
 
     # -- startup, datasets, settings ----------------------------------------------------------
@@ -226,7 +232,8 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions, TuneActions
         elif done.name == "devices":
             self.config_panel.set_devices(done.result)
         elif done.name == "train":
-            self.last_run = done.result
+            self.last_run = done.result or self.last_run
+            self.live.let_go()
             self.runs_panel.refresh()
         elif done.name == "tune":
             self.tune_done(done.result)
@@ -412,6 +419,8 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions, TuneActions
         self.start_action.setEnabled(self.dataset is not None and not training)
         for action in (self.pause_action, self.stop_action):
             action.setEnabled(training)
+        self.attach_action.setEnabled(not training)
+        self.detach_action.setEnabled(self.controller.attached)
         self.pause_action.setText("Resume" if self.live.state == "paused" else "Pause")
         self.export_action.setEnabled(self.dataset is not None)
         self.open_action.setEnabled(not training)
@@ -445,7 +454,13 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions, TuneActions
             self.open_folder(folders[0])
 
     def closeEvent(self, event) -> None:
-        """Save the layout and settings, stop the worker and wait for it (never destroy a running thread)."""
+        """Save the layout and settings, stop the window's own run (if the user agrees) or detach from an attached one,
+        and wait for the workers (never destroy a running thread)."""
+        if self.controller.training and not self.controller.attached and not self.ask(
+                "Stop the run?", "Closing the window stops the run it started. It stays resumable (Runs tab, lrscope resume).",
+                "Stop the run and close the window?"):
+            event.ignore()
+            return
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.settings.setValue("view/x_unit", self.x_unit.currentIndex())

@@ -29,8 +29,8 @@ class ScheduleFileActions:
             if not path:
                 return None
         try:
-            run_schedule, config, per_epoch, metrics = self._tuned()
-            written, library = schedule_io.export_schedule(Path(path), run_schedule, config, self.dataset, per_epoch, metrics, self.last_range_test)
+            run_schedule, config, dataset, per_epoch, metrics = self._tuned()
+            written, library = schedule_io.export_schedule(Path(path), run_schedule, config, dataset, per_epoch, metrics, self.last_range_test)
         except (ValueError, OSError, LrscopeError) as error:
             self._warn("Cannot export", str(error))
             return None
@@ -39,17 +39,17 @@ class ScheduleFileActions:
         return written
 
     def _tuned(self):
-        """What to export: the running job's schedule, else the last run's, else the editor's plan."""
+        """What to export, and the dataset it is tuned for: the followed run's schedule, else the last run's, else the editor's plan."""
         if self.controller.training and self.live.run_schedule is not None:
-            return self.live.run_schedule, TrainConfig.from_dict(self.live.config), self.live.per_epoch, None
+            return self.live.run_schedule, TrainConfig.from_dict(self.live.config), self.live.dataset, self.live.per_epoch, None
         if self.last_run is not None:
             run = self.last_run
             metrics = {"best_val_accuracy": run.outcome.best_val_accuracy, "val_accuracy": run.outcome.val_accuracy,
                        "val_loss": run.outcome.val_loss, "steps": run.outcome.step}
-            return run.run_schedule, run.config, run.steps_per_epoch, metrics
+            return run.run_schedule, run.config, run.dataset, run.steps_per_epoch, metrics
         config, plan = self._config()
         per_epoch = training_batches_per_epoch(len(self.dataset.train_index), config.batch_size)
-        return RunSchedule(self._timeline(plan, config.momentum)), config, per_epoch, None
+        return RunSchedule(self._timeline(plan, config.momentum)), config, self.dataset.summary.to_dict(), per_epoch, None
 
     @Slot()
     def import_(self, path: str | None = None) -> bool:

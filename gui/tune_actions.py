@@ -107,7 +107,7 @@ class TuneActions:
         metrics = {"val_accuracy": winner["val_accuracy"], "val_loss": winner["val_loss"], "steps": winner["steps"]}
         try:
             per_epoch = training_batches_per_epoch(len(self.dataset.train_index), result.config.batch_size)
-            written, _ = schedule_io.export_schedule(Path(path), RunSchedule(result.timeline), result.config, self.dataset, per_epoch,
+            written, _ = schedule_io.export_schedule(Path(path), RunSchedule(result.timeline), result.config, self.dataset.summary.to_dict(), per_epoch,
                                                      metrics, None, search=result.record, groups=result.groups)
         except (ValueError, OSError, LrscopeError) as error:
             self._warn("Cannot export", str(error))

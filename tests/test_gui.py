@@ -24,6 +24,7 @@ def window(qtbot):
     main.show()
     qtbot.waitUntil(lambda: main.dataset is not None, timeout=LONG)
     yield main
+    main.ask = lambda *args: True  # a run still going at the end of a test is stopped without asking
     main.close()
 
 
@@ -153,7 +154,10 @@ def test_closing_during_a_run_stops_the_worker_cleanly(qtbot, window):
     set_epochs(qtbot, window, 50)
     window.start_run()
     qtbot.waitUntil(lambda: window.live.step >= 3, timeout=LONG)
+    asked = []
+    window.ask = lambda title, text, details: asked.append(title) or True
     window.close()
+    assert asked == ["Stop the run?"]
     assert not window.controller.training
     assert window.last_run.outcome.state == "stopped" and 3 <= window.last_run.outcome.step < 50 * 22
     from engine.store import read_meta

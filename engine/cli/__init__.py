@@ -1,4 +1,7 @@
-"""The headless command line: train, range-test, tune, schedule, runs, show, resume."""
+"""The headless command line: train, range-test, tune, schedule, runs, show, resume, watch, ctl.
+
+Building the parser imports no torch: commands that do not train start in a fraction of a second.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import sys
 
 from .. import __version__
 from ..errors import LrscopeError
-from . import range_test, runs, schedule, train, tune
+from . import ctl, range_test, runs, schedule, train, tune, watch
 from .common import USAGE_ERROR, CliError
 
 
@@ -22,6 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_parser(commands)
     schedule.add_parser(commands)
     runs.add_parsers(commands)
+    watch.add_parser(commands)
+    ctl.add_parser(commands)
     return parser
 
 

@@ -44,6 +44,14 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-cache", action="store_true", help="decode images without reading or writing the cache")
 
 
+def add_serve_option(parser: argparse.ArgumentParser) -> None:
+    """--serve: let `lrscope watch`/`ctl` and the window follow and steer the run while it trains."""
+    parser.add_argument("--serve", nargs="?", const="127.0.0.1:0", metavar="HOST:PORT",
+                        help="serve the run so that `lrscope watch`, `lrscope ctl` and the window can follow and steer it; "
+                             "by default on this machine only, at a free port (the address and a token are printed and "
+                             "kept in the run folder)")
+
+
 def config_from(args: argparse.Namespace) -> TrainConfig:
     """A validated TrainConfig from parsed options; CliError names the option at fault."""
     config = TrainConfig(

@@ -8,18 +8,9 @@ import json
 from pathlib import Path
 
 from ..events import Event, RangeTestStarted
-from ..export import tuned_document
-from ..range_test.runner import run_range_test
 from ..range_test.settings import RangeTestSettings
-from ..schedules.edits import RunSchedule
-from ..schedules.library import ScheduleLibrary
-from ..schedules.schedule_file import save_schedule
-from ..store.paths import library_root
-from ..training.job import default_run_schedule
-from ..training.session import build_session
 from .common import CliError, add_training_options, config_from, say
 from .progress import clock
-from .setup import open_dataset
 
 
 def add_parser(commands) -> None:
@@ -62,6 +53,11 @@ def settings_from(args: argparse.Namespace) -> RangeTestSettings:
 
 def run(args: argparse.Namespace) -> int:
     """Run the test, print the suggestions, optionally write CSV and a schedule file."""
+    # Imported here: they load torch, which commands that do not train must not wait for.
+    from ..range_test.runner import run_range_test
+    from ..training.session import build_session
+    from .setup import open_dataset
+
     config = config_from(args)
     settings = settings_from(args)
     dataset = open_dataset(config, args)
@@ -120,12 +116,18 @@ def print_result(result) -> None:
 
 def export(args, config, dataset, steps_per_epoch: int, result, groups: tuple[str, ...]) -> Path:
     """A schedule of the config's shape at the recommended LR, saved with the test's result."""
+    from ..export import tuned_document
+    from ..schedules.library import ScheduleLibrary
+    from ..schedules.schedule_file import save_schedule
+    from ..store.paths import library_root
+    from ..training.job import default_run_schedule
+
     if result.recommendation is None:
         raise CliError(f"the range test gave no recommendation, so no schedule was written: {result.why_none}")
     recommended = result.recommendation
     config.lr = recommended.one_cycle_max_lr if config.shape == "one_cycle" else recommended.constant_lr
-    run_schedule: RunSchedule = default_run_schedule(config, steps_per_epoch)
-    document = tuned_document(run_schedule, config, dataset.summary, steps_per_epoch, range_test=result.to_dict(), groups=groups)
+    run_schedule = default_run_schedule(config, steps_per_epoch)
+    document = tuned_document(run_schedule, config, dataset.summary.to_dict(), steps_per_epoch, range_test=result.to_dict(), groups=groups)
     save_schedule(args.export_schedule, document)
     ScheduleLibrary(library_root(args.library_dir)).add(document)
     say(f"{config.shape} schedule at LR {config.lr:.3g} written to {args.export_schedule} and added to the library")

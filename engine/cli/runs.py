@@ -9,13 +9,10 @@ import math
 import sys
 from pathlib import Path
 
-from ..resume import prepare_resume
+from ..serve.access import served_access
 from ..store.paths import runs_root
 from ..store.reader import find_run, list_runs, read_epochs, read_meta, read_steps, read_table, run_info
-from ..store.writer import RunStore
-from ..training.job import TrainingJob
-from .common import cache_dir, say
-from .run_job import execute, report
+from .common import add_serve_option, cache_dir, say
 
 
 def add_parsers(commands) -> None:
@@ -34,6 +31,7 @@ def add_parsers(commands) -> None:
     resume.add_argument("--cache-dir", type=Path)
     resume.add_argument("--no-cache", action="store_true")
     resume.add_argument("--json", action="store_true")
+    add_serve_option(resume)
     resume.set_defaults(handler=resume_command)
 
 
@@ -50,9 +48,10 @@ def list_command(args: argparse.Namespace) -> int:
     if not runs:
         say(f"no runs under {root}")
         return 0
-    print(f"{'RUN':<44} {'DATASET':<18} {'STARTED':<19} {'STATE':<11} {'STEPS':>13} {'BEST VAL ACC':>12}")
+    print(f"{'RUN':<44} {'DATASET':<18} {'STARTED':<19} {'STATE':<20} {'STEPS':>13} {'BEST VAL ACC':>12}")
     for r in runs:
-        print(f"{r.run_id:<44} {r.dataset[:18]:<18} {r.started:<19} {r.state:<11} {f'{r.steps_done}/{r.total_steps}':>13} {_accuracy(r.best_val_accuracy):>12}")
+        state = f"{r.state} (served)" if served_access(r.run_dir) else r.state
+        print(f"{r.run_id:<44} {r.dataset[:18]:<18} {r.started:<19} {state:<20} {f'{r.steps_done}/{r.total_steps}':>13} {_accuracy(r.best_val_accuracy):>12}")
     return 0
 
 
@@ -71,8 +70,10 @@ def show_command(args: argparse.Namespace) -> int:
     for row in read_epochs(run_dir):
         print(f"  epoch {row['epoch'] + 1:>3}  step {row['step']:>7}  train loss {row['train_loss']:.4f}  "
               f"val loss {row['val_loss']:.4f}  val acc {_accuracy(row['val_accuracy'])}")
-    for step, reason, summary in read_table(run_dir, "SELECT step, reason, summary FROM edits ORDER BY id"):
-        print(f"  edit at step {step} ({reason}): {summary}")
+    # Runs stored before edits recorded their source lack the column.
+    column = "source" if "source" in {row[1] for row in read_table(run_dir, "PRAGMA table_info(edits)")} else "''"
+    for step, reason, summary, source in read_table(run_dir, f"SELECT step, reason, summary, {column} FROM edits ORDER BY id"):
+        print(f"  edit at step {step} ({reason}{f', from {source}' if source else ''}): {summary}")
     for step, mode in read_table(run_dir, "SELECT step, mode FROM range_tests ORDER BY id"):
         print(f"  range test ({mode}) at step {step}")
     for kind, step, message in read_table(run_dir, "SELECT kind, step, message FROM events WHERE kind LIKE 'fault:%' OR kind = 'warning'"):
@@ -92,12 +93,10 @@ def write_steps_csv(run_dir: Path) -> None:
 
 def resume_command(args: argparse.Namespace) -> int:
     """Continue a run from its last checkpoint, with the same schedule and edits."""
+    from ..run import InProcessRun, ResumedRun  # loads torch: only when resuming
+    from .run_job import execute, report
+
     run_dir = find_run(runs_root(args.runs_dir), args.run)
-    setup = prepare_resume(run_dir, cache_dir(args), warn=lambda text: say(f"warning: {text}"))
-    job = TrainingJob(setup.config, setup.dataset, resume=setup.checkpoint)
-    store = RunStore(run_dir, emit=job.bus.emit)
-    job.store = store
-    job.bus.subscribe(store.on_event)
-    say(f"resuming {run_dir.name} at step {job.step} of {job.total_steps}")
-    outcome, seconds = execute(job, store)
-    return report(outcome, seconds, job, store, args.json, {})
+    run = InProcessRun(ResumedRun(run_dir, cache_dir(args)))
+    result, seconds = execute(run, args.serve, lambda run: say(f"resuming {run_dir.name} at step {run.job.step} of {run.job.total_steps}"))
+    return report(result, seconds, args.json, {})

@@ -10,15 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..events import Event, TuneFinished, TuneIntervalChosen, TuneStarted, TuneTrialFinished
-from ..export import tuned_document
-from ..schedules.edits import RunSchedule
-from ..schedules.library import ScheduleLibrary
-from ..schedules.schedule_file import save_schedule
-from ..store.paths import library_root, runs_root, tunes_root
 from ..tune.settings import SEARCHABLE, TuneSettings
 from .common import CliError, add_training_options, config_from, say
 from .progress import clock
-from .setup import open_dataset, run_schedule_for, steps_per_epoch
 
 
 def add_parser(commands) -> None:
@@ -89,7 +83,9 @@ def ctrl_c_cancels(tuner) -> Iterator[None]:
 
 def run(args: argparse.Namespace) -> int:
     """Tune, report, and export the winner if asked; exit status 1 when no trial finished."""
+    from ..store.paths import runs_root, tunes_root
     from ..tune.search import Tuner  # torch and optuna load only when a tune runs
+    from .setup import open_dataset, run_schedule_for
 
     config = config_from(args)
     settings = settings_from(args)
@@ -109,9 +105,16 @@ def run(args: argparse.Namespace) -> int:
 
 def export(args: argparse.Namespace, dataset, result) -> Path:
     """The winning schedule, with the search record in it, to the file and the library."""
+    from ..export import tuned_document
+    from ..schedules.edits import RunSchedule
+    from ..schedules.library import ScheduleLibrary
+    from ..schedules.schedule_file import save_schedule
+    from ..store.paths import library_root
+    from .setup import steps_per_epoch
+
     winner = result.record["winner"]
     metrics = {"val_accuracy": winner["val_accuracy"], "val_loss": winner["val_loss"], "steps": winner["steps"]}
-    document = tuned_document(RunSchedule(result.timeline), result.config, dataset.summary, steps_per_epoch(dataset, result.config),
+    document = tuned_document(RunSchedule(result.timeline), result.config, dataset.summary.to_dict(), steps_per_epoch(dataset, result.config),
                               metrics, groups=result.groups, search=result.record)
     save_schedule(args.export_schedule, document)
     ScheduleLibrary(library_root(args.library_dir)).add(document)

@@ -35,10 +35,13 @@ class RunInfo:
     best_val_accuracy: float
 
 
-def _alive(pid: int) -> bool:
+def process_alive(host: str | None, pid: int) -> bool:
+    """Whether process ``pid`` of ``host`` still runs (assumed when it is another host's)."""
+    if host != socket.gethostname():
+        return True
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError, ValueError):
         return False
     except PermissionError:
         return True
@@ -49,9 +52,13 @@ def read_meta(run_dir: Path) -> dict[str, str]:
     """The run's meta table; RunStoreError when the database cannot be read."""
     try:
         with _open(run_dir) as db:
-            return dict(db.execute("SELECT key, value FROM meta").fetchall())
+            return _meta(db)
     except sqlite3.Error as error:
         raise RunStoreError(f"{run_dir}: the run database cannot be read ({error})") from None
+
+
+def _meta(db: sqlite3.Connection) -> dict[str, str]:
+    return dict(db.execute("SELECT key, value FROM meta").fetchall())
 
 
 @contextlib.contextmanager
@@ -69,7 +76,7 @@ def _open(run_dir: Path) -> Iterator[sqlite3.Connection]:
 def effective_state(meta: dict[str, str]) -> str:
     """The stored state, or "interrupted" when a live-looking run's process is gone."""
     state = meta.get("state", "unknown")
-    if state in LIVE_STATES and meta.get("host") == socket.gethostname() and not _alive(int(meta.get("pid", "0") or 0)):
+    if state in LIVE_STATES and not process_alive(meta.get("host"), int(meta.get("pid", "0") or 0)):
         return "interrupted"
     return state
 
@@ -118,8 +125,12 @@ def find_run(root: Path, name: str) -> Path:
 def read_steps(run_dir: Path) -> dict[str, np.ndarray]:
     """Per-step arrays: step, epoch, loss, lrs (steps x groups), momentum; and ``groups``, the LR columns' names."""
     with _open(run_dir) as db:
-        rows = db.execute("SELECT step, epoch, loss, lrs, momentum FROM steps ORDER BY step").fetchall()
-        meta = dict(db.execute("SELECT key, value FROM meta WHERE key = 'groups'").fetchall())
+        return _steps(db)
+
+
+def _steps(db: sqlite3.Connection) -> dict[str, np.ndarray]:
+    rows = db.execute("SELECT step, epoch, loss, lrs, momentum, samples_per_s FROM steps ORDER BY step").fetchall()
+    meta = dict(db.execute("SELECT key, value FROM meta WHERE key = 'groups'").fetchall())
     lrs = [json.loads(r[3]) for r in rows]
     groups = tuple(json.loads(meta.get("groups", "[]")))
     width = max((len(x) for x in lrs), default=len(groups) or 1)
@@ -130,15 +141,41 @@ def read_steps(run_dir: Path) -> dict[str, np.ndarray]:
         "loss": np.array([np.nan if r[2] is None else r[2] for r in rows], dtype=float),
         "lrs": np.array(lrs, dtype=float).reshape(len(rows), width),
         "momentum": np.array([np.nan if r[4] is None else r[4] for r in rows], dtype=float),
+        "samples_per_s": np.array([np.nan if r[5] is None else r[5] for r in rows], dtype=float),
     }
 
 
 def read_epochs(run_dir: Path) -> list[dict]:
     """Per-epoch validation rows."""
     with _open(run_dir) as db:
-        rows = db.execute("SELECT epoch, step, train_loss, val_loss, val_accuracy, seconds FROM epochs ORDER BY epoch").fetchall()
+        return _epochs(db)
+
+
+def _epochs(db: sqlite3.Connection) -> list[dict]:
+    rows = db.execute("SELECT epoch, step, train_loss, val_loss, val_accuracy, seconds FROM epochs ORDER BY epoch").fetchall()
     keys = ("epoch", "step", "train_loss", "val_loss", "val_accuracy", "seconds")
     return [dict(zip(keys, row)) for row in rows]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A run's meta, steps and epochs read in one transaction: a consistent moment of a run being written."""
+
+    meta: dict[str, str]
+    steps: dict[str, np.ndarray]
+    epochs: list[dict]
+
+
+def read_snapshot(run_dir: Path) -> Snapshot:
+    """Meta, steps and epochs as of one commit of the writer (WAL lets this read go on while it writes)."""
+    try:
+        with _open(run_dir) as db:
+            db.execute("BEGIN")
+            snapshot = Snapshot(_meta(db), _steps(db), _epochs(db))
+            db.execute("COMMIT")
+            return snapshot
+    except sqlite3.Error as error:
+        raise RunStoreError(f"{run_dir}: the run database cannot be read ({error})") from None
 
 
 def read_table(run_dir: Path, sql: str) -> list[tuple]:

@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -19,8 +20,10 @@ from ..atomic import write_text_atomically
 from ..errors import RunStoreError
 from ..events import (
     CheckpointSaved,
+    CommandApplied,
     EpochEnded,
     Event,
+    EventBus,
     FaultRaised,
     LogLine,
     RangeTestFinished,
@@ -38,6 +41,12 @@ COMMIT_EVERY = 0.5
 _CLOSE = object()
 
 
+@dataclass(frozen=True)
+class _Numbered:
+    seq: int
+    event: Event
+
+
 def _run_id(dataset_name: str) -> str:
     name = re.sub(r"[^A-Za-z0-9_.-]+", "-", dataset_name)[:40].strip("-") or "dataset"
     return f"{datetime.now():%Y%m%d-%H%M%S}-{name}-{uuid.uuid4().hex[:4]}"
@@ -52,6 +61,7 @@ class RunStore:
         self.emit = emit or (lambda event: None)
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._warned = False
+        self._session, self._last_seq = "", 0
         try:
             self._db = connect(self.run_dir)
         except Exception as error:
@@ -80,6 +90,15 @@ class RunStore:
         """Queue an event for writing (cheap: the thread does the work)."""
         self._queue.put(event)
 
+    def follow(self, bus: EventBus) -> None:
+        """Record ``bus``'s events with their numbers: each commit also stores the number of the last event it
+        holds, so a client joining late reads what is stored and takes the live stream from the next number on."""
+        self._session = bus.session
+        bus.subscribe_numbered(self._on_numbered)
+
+    def _on_numbered(self, seq: int, event: Event) -> None:
+        self._queue.put(_Numbered(seq, event))
+
     def save_checkpoint(self, payload: dict, step: int) -> None:
         """Queue a checkpoint (its tensors are already CPU copies)."""
         self._queue.put(("checkpoint", payload, step))
@@ -101,7 +120,10 @@ class RunStore:
             # stored metrics agree (a step in the database never outruns a checkpoint made before it).
             events: list[Event] = []
             for item in items:
-                if isinstance(item, Event):
+                if isinstance(item, _Numbered):
+                    events.append(item.event)
+                    self._last_seq = item.seq
+                elif isinstance(item, Event):
                     events.append(item)
                 elif isinstance(item, tuple):
                     self._guarded(self._write_events, events)
@@ -150,6 +172,8 @@ class RunStore:
                 self._meta({"run_schedule": json.dumps(run_schedule_to_dict(last_schedule.run_schedule)),
                             "total_steps": str(last_schedule.run_schedule.timeline.total_steps)})
             self._meta({"updated_at": str(now)})
+            if self._session:
+                self._meta({"seq_session": self._session, "last_seq": str(self._last_seq)})
 
     def _write_event(self, event: Event, now: float) -> None:
         db = self._db
@@ -165,7 +189,8 @@ class RunStore:
                         "steps_per_epoch": str(event.steps_per_epoch), "groups": json.dumps(list(event.groups)),
                         "device": event.device, "total_steps": str(event.total_steps)})
         elif isinstance(event, ScheduleChanged) and event.reason != "start":
-            db.execute("INSERT INTO edits (step, reason, summary, time) VALUES (?,?,?,?)", (event.step, event.reason, event.summary, now))
+            db.execute("INSERT INTO edits (step, reason, summary, time, source) VALUES (?,?,?,?,?)",
+                       (event.step, event.reason, event.summary, now, event.source))
         elif isinstance(event, StateChanged):
             self._meta({"state": event.state})
             db.execute("INSERT INTO events VALUES (?,?,?,?)", (now, f"state:{event.state}", event.step, event.message))
@@ -178,6 +203,9 @@ class RunStore:
         elif isinstance(event, RangeTestFinished) and event.result is not None:
             db.execute("INSERT INTO range_tests (step, mode, result, time) VALUES (?,?,?,?)",
                        (event.step, event.result.mode, json.dumps(event.result.to_dict()), now))
+        elif isinstance(event, CommandApplied) and event.source:
+            db.execute("INSERT INTO events VALUES (?,?,?,?)", (now, f"command:{event.kind}", event.step,
+                                                                f"from {event.source}: {event.message}"))
         elif isinstance(event, LogLine) and event.level == "warning":
             db.execute("INSERT INTO events VALUES (?,?,?,?)", (now, "warning", None, event.text))
 

@@ -132,7 +132,7 @@ class TrainingJob:
             dataset=self.dataset.summary.to_dict(), total_steps=self.total_steps,
             steps_per_epoch=self.session.steps_per_epoch, groups=self.session.group_names,
             device=describe_device(self.session.device), start_step=self.step,
-            run_dir=getattr(self.store, "run_dir", None)))
+            run_dir=str(self.store.run_dir) if self.store is not None else None))
         self.bus.emit(ScheduleChanged(self.step, self.run_schedule, "schedule at start", "start"))
         started = time.perf_counter()
         try:
@@ -160,19 +160,20 @@ class TrainingJob:
         self.handlers.fire(Hook.BLOCK_FLUSHED, self, block, self.blocks_flushed)
         return self.faults_raised == faults
 
-    def edit(self, edit: Edit) -> bool:
-        """Apply a schedule edit at the current step; an invalid one is refused with an EditRefused event."""
+    def edit(self, edit: Edit) -> tuple[bool, str]:
+        """Apply a schedule edit at the current step: (True, its summary); an invalid one is refused with an
+        EditRefused event: (False, why)."""
         current = self.run_schedule.timeline.lr_at(max(0, self.step - 1))
         try:
             edited = self.run_schedule.apply(edit, self.step, current)
             plan = self._plan_for(edited.timeline)
-        except ValueError as error:
+        except (ValueError, TypeError, OverflowError) as error:  # an edit from another process is data: refuse it, never crash
             self.bus.emit(EditRefused(self.step, str(error)))
-            return False
+            return False, str(error)
         self.run_schedule, self._plan = edited, plan
         record = self.run_schedule.edits[-1]
-        self.bus.emit(ScheduleChanged(self.step, self.run_schedule, record.summary, edit.reason))
-        return True
+        self.bus.emit(ScheduleChanged(self.step, self.run_schedule, record.summary, edit.reason, edit.source))
+        return True, record.summary
 
     def raise_fault(self, fault: FaultRaised) -> None:
         """Report ``fault`` and pause until the user rolls back, resumes or stops."""

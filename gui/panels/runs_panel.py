@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.serve.access import served_access
 from engine.store.reader import list_runs
 
 COLUMNS = ("run", "dataset", "started", "state", "steps", "best val acc")
@@ -28,6 +29,7 @@ class RunsPanel(QWidget):
     openRequested = Signal(str)
     compareRequested = Signal(list)
     resumeRequested = Signal(str)
+    attachRequested = Signal(str)
 
     def __init__(self, root: Path, parent: QWidget | None = None):
         super().__init__(parent)
@@ -44,6 +46,8 @@ class RunsPanel(QWidget):
             ("Open read-only", "Show the selected run's curves in the training plots (nothing is changed).", self._open),
             ("Compare selected", "Overlay the loss and LR of the selected runs.", self._compare),
             ("Resume", "Continue the selected stopped or interrupted run from its last checkpoint.", self._resume),
+            ("Attach", "Follow and steer the selected served run (one whose state says “served”); it keeps training "
+                       "if you detach or close the window.", self._attach),
         ):
             button = QPushButton(text)
             button.setToolTip(tip)
@@ -62,7 +66,8 @@ class RunsPanel(QWidget):
         self.table.setRowCount(len(runs))
         for row, run in enumerate(reversed(runs)):
             accuracy = "-" if math.isnan(run.best_val_accuracy) else f"{100 * run.best_val_accuracy:.2f}%"
-            values = (run.run_id, run.dataset, run.started, run.state, f"{run.steps_done}/{run.total_steps}", accuracy)
+            state = f"{run.state} · served" if served_access(run.run_dir) else run.state
+            values = (run.run_id, run.dataset, run.started, state, f"{run.steps_done}/{run.total_steps}", accuracy)
             for column, text in enumerate(values):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, str(run.run_dir))
@@ -86,6 +91,12 @@ class RunsPanel(QWidget):
             self.compareRequested.emit(selected)
         else:
             self.note.setText("Select two or more runs to compare (Ctrl+click).")
+
+    @Slot()
+    def _attach(self) -> None:
+        selected = self._selected()
+        if selected:
+            self.attachRequested.emit(selected[0])
 
     @Slot()
     def _resume(self) -> None:

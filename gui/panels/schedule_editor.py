@@ -294,7 +294,8 @@ class ScheduleEditor(QWidget):
         self.origin, self.segments, self.replacing, self.dirty = piece.origin, list(piece.schedule.segments), False, False
         self.history.clear()
         for record in run_schedule.edits:
-            self.history.addItem(f"step {record.step} ({record.edit.reason}): {record.summary}")
+            source = f", from {record.edit.source}" if record.edit.source else ""
+            self.history.addItem(f"step {record.step} ({record.edit.reason}{source}): {record.summary}")
         self.history.scrollToBottom()
         self.undo.setEnabled(run_schedule.undo_target() is not None)
         self._refresh_table()
