@@ -5,26 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Slot
-from PySide6.QtWidgets import QFileDialog, QSplitter
 
 from engine.data.split import training_batches_per_epoch
 from engine.errors import LrscopeError
 from engine.events import TuneFinished, TuneIntervalChosen, TuneStarted, TuneTrialFinished
 from engine.schedules.edits import RunSchedule
 
-from . import schedule_io
-from .panels.tune_panel import TunePanel
-from .plots.tune_plot import TunePlot
-
-
-def tune_tab() -> tuple[QSplitter, TunePlot, TunePanel]:
-    """The tab: trials plotted on the left, controls and the trial table on the right."""
-    plot, panel = TunePlot(), TunePanel()
-    tab = QSplitter()
-    tab.addWidget(plot)
-    tab.addWidget(panel)
-    tab.setSizes([700, 360])
-    return tab, plot, panel
+from . import dialogs, schedule_io
+from .schedule_file_actions import SCHEDULE_FILES
 
 
 class TuneActions:
@@ -53,6 +41,7 @@ class TuneActions:
         self.tabs.setCurrentWidget(self.tune_tab)
         self.controller.tune(config, self.dataset, self._timeline(plan, config.momentum).stretched(self.run_length()), settings)
         self.tune_panel.set_running(True)
+        self._update_actions()
 
     @Slot(object)
     def tune_event(self, event) -> None:
@@ -80,37 +69,46 @@ class TuneActions:
         self.tune_panel.set_running(False)
         self.runs_panel.refresh()
 
+    def forget_tune(self) -> None:
+        """Another dataset is open: the last tune's trials and winner belong to the old one."""
+        self.last_tune = None
+        self.tune_plot.clear()
+        self.tune_panel.forget()
+
     @Slot()
     def use_tune_winner(self) -> None:
-        """Put the winning peak LR (and weight decay, if searched) into the editor and the configuration."""
+        """Put the winning schedule in the editor (and the weight decay, if searched, in the configuration)."""
         if self.last_tune is None or self.last_tune.config is None:
             return
+        if self.controller.training:
+            self.log.add("a run is in progress: use the tune's winner after it ends", "warning")
+            return
         params = self.last_tune.record["winner"]["params"]
-        self.imported = None
-        self.editor.set_peak(params["lr"])
+        self.install_timeline(self.last_tune.timeline)
         if "weight_decay" in params:
             self.config_panel.set_values({"weight_decay": params["weight_decay"]})
         self.log.add(f"using the tune's winner: peak LR {params['lr']:.3g}")
 
     @Slot()
-    def export_tune_winner(self, path: str | None = None) -> Path | None:
-        """Write the winning schedule with the search record, and add it to the library."""
+    def export_tune_winner(self) -> None:
+        """Ask where, then write the winning schedule with the search record."""
+        if self.last_tune is None or self.last_tune.config is None or self.dataset is None:
+            return
+        path = dialogs.ask_save_path(self, "Export the tune's winner", f"{self.dataset.summary.name}.tuned.lrschedule.json", SCHEDULE_FILES)
+        if path:
+            self.write_tune_winner(Path(path))
+
+    def write_tune_winner(self, path: Path) -> Path | None:
+        """Write the winning schedule with the search record and add it to the library; the path, or None after saying why not."""
         result = self.last_tune
-        if result is None or result.config is None or self.dataset is None:
-            return None
-        if path is None:
-            suggested = str(Path.home() / f"{self.dataset.summary.name}.tuned.lrschedule.json")
-            path, _ = QFileDialog.getSaveFileName(self, "Export the tune's winner", suggested, "lrscope schedule (*.json)")
-            if not path:
-                return None
         winner = result.record["winner"]
         metrics = {"val_accuracy": winner["val_accuracy"], "val_loss": winner["val_loss"], "steps": winner["steps"]}
         try:
             per_epoch = training_batches_per_epoch(len(self.dataset.train_index), result.config.batch_size)
-            written, _ = schedule_io.export_schedule(Path(path), RunSchedule(result.timeline), result.config, self.dataset.summary.to_dict(), per_epoch,
+            written, _ = schedule_io.export_schedule(path, RunSchedule(result.timeline), result.config, self.dataset.summary.to_dict(), per_epoch,
                                                      metrics, None, search=result.record, groups=result.groups)
         except (ValueError, OSError, LrscopeError) as error:
-            self._warn("Cannot export", str(error))
+            self.warn("Cannot export", str(error))
             return None
         self.log.add(f"the tune's winner was written to {written} and added to the library")
         self.dataset_panel.show_library(schedule_io.library_entries(self.dataset)[0])

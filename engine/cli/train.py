@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import add_serve_option, add_training_options, config_from, say
+from ..config import TrainConfig
+from .common import add_serve_option, add_training_options, check_writable, config_from, say
+from .fault_policy import add_fault_options
 
 
 def add_parser(commands) -> None:
@@ -18,7 +20,11 @@ def add_parser(commands) -> None:
     parser.add_argument("--export-schedule", type=Path, metavar="FILE", help="write the run's tuned schedule to FILE when it ends")
     parser.add_argument("--library-dir", type=Path, help="the tuned-schedule library (default: $LRSCOPE_LIBRARY_DIR or the user data folder)")
     parser.add_argument("--runs-dir", type=Path, help="where runs are stored (default: $LRSCOPE_RUNS_DIR or the user data folder)")
-    parser.add_argument("--checkpoint-every", type=int, default=0, metavar="STEPS", help="also checkpoint every STEPS steps (default: each epoch)")
+    parser.add_argument("--checkpoint-every", type=int, default=0, metavar="STEPS", help="also checkpoint every STEPS steps")
+    parser.add_argument("--checkpoint-seconds", type=float, default=TrainConfig().checkpoint_seconds, metavar="S",
+                        help="also checkpoint whenever S seconds passed since the last checkpoint, so a kill loses at most "
+                             "about that much training (default 60; 0: only at epoch ends and --checkpoint-every)")
+    add_fault_options(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object with the result on stdout")
     add_serve_option(parser)
     parser.set_defaults(handler=run)
@@ -33,12 +39,14 @@ def run(args: argparse.Namespace) -> int:
     from .setup import open_dataset, run_schedule_for
 
     config = config_from(args)
-    config.checkpoint_every = args.checkpoint_every
+    if args.export_schedule:
+        check_writable(args.export_schedule)
     dataset = open_dataset(config, args)
     run_schedule = run_schedule_for(args, config, dataset)
-    result, seconds = execute(InProcessRun(NewRun(config, dataset, run_schedule, runs_root(args.runs_dir))), args.serve)
-    extra = export(args, config, result) if args.export_schedule else {}
-    return report(result, seconds, args.json, extra)
+    handle = InProcessRun(NewRun(config, dataset, run_schedule, runs_root(args.runs_dir)))
+    result, seconds, policy = execute(handle, args, args.serve)
+    extra = export(args, config, result) if args.export_schedule and result.state != "failed" else {}
+    return report(result, seconds, handle, policy, args.json, extra)
 
 
 def export(args: argparse.Namespace, config, result) -> dict[str, str]:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 from ..events import Event, TuneFinished, TuneIntervalChosen, TuneStarted, TuneTrialFinished
 from ..tune.settings import SEARCHABLE, TuneSettings
-from .common import CliError, add_training_options, config_from, say
+from .common import CliError, add_training_options, check_writable, config_from, say
 from .progress import clock
 
 
@@ -66,34 +63,22 @@ class TuneProgress:
             say(event.message)
 
 
-@contextlib.contextmanager
-def ctrl_c_cancels(tuner) -> Iterator[None]:
-    """The first Ctrl-C stops the trial in progress and ends the search with the best so far; a second aborts."""
-    def handler(_signum, _frame):
-        say("\nstopping the search (press Ctrl-C again to abort)")
-        tuner.cancel()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def run(args: argparse.Namespace) -> int:
     """Tune, report, and export the winner if asked; exit status 1 when no trial finished."""
     from ..store.paths import runs_root, tunes_root
     from ..tune.search import Tuner  # torch and optuna load only when a tune runs
+    from .run_job import signals_call
     from .setup import open_dataset, run_schedule_for
 
     config = config_from(args)
     settings = settings_from(args)
+    if args.export_schedule:
+        check_writable(args.export_schedule)
     dataset = open_dataset(config, args)
     timeline = run_schedule_for(args, config, dataset).timeline
     tuner = Tuner(config, dataset, timeline, settings, runs_root=runs_root(args.runs_dir), tunes_root=tunes_root(args.tunes_dir),
                   emit=TuneProgress())
-    with ctrl_c_cancels(tuner):
+    with signals_call(tuner.cancel, "stopping the search; the best trial so far wins"):
         result = tuner.run()
     record = dict(result.record)
     if args.export_schedule and result.timeline is not None:

@@ -19,6 +19,8 @@ from ..events import (
     ScheduleChanged,
     StateChanged,
     StepsLogged,
+    StoreFailed,
+    StoreRecovered,
     TuneFinished,
     TuneIntervalChosen,
     TuneStarted,
@@ -59,6 +61,8 @@ register(RangeTestProgress, 1)
 register(RangeTestFinished, 1)
 register(CheckpointSaved, 1)
 register(LogLine, 1)
+register(StoreFailed, 1)
+register(StoreRecovered, 1)
 register(TuneStarted, 1)
 register(TuneIntervalChosen, 1)
 register(TuneTrialStarted, 1)

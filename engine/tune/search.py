@@ -26,6 +26,7 @@ from ..data.dataset import PreparedDataset
 from ..events import (
     EpochEnded,
     Event,
+    LogLine,
     TuneFinished,
     TuneIntervalChosen,
     TuneStarted,
@@ -163,10 +164,13 @@ class Tuner:
         self._current = TrialJob(config, self.dataset, RunSchedule(with_peak(self.timeline, params["lr"])), self.runs_root, check)
         if self._cancel.is_set():
             self._current.stop()
-        self.emit(TuneTrialStarted(trial.number, params, seed, str(self._current.store.run_dir)))
+        self.emit(TuneTrialStarted(trial.number, params, seed, str(self._current.run_dir)))
         run = self._current.run()
         self._current = None
         self.spent += run.steps
+        if run.store_failure:  # the next trial could not be stored either: end the search with the best so far
+            self.emit(LogLine(f"the tune stops: {run.store_failure}", "warning"))
+            self._cancel.set()
         state = self._tell(study, trial, run, reports, optuna)
         self.trials.append(TrialRecord(trial.number, params, seed, state, run.val_accuracy, run.val_loss, run.steps, run.run_dir, reports))
         self.emit(TuneTrialFinished(trial.number, params, state, run.val_accuracy, run.val_loss, run.steps, run.run_dir, self.spent,

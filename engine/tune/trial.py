@@ -1,6 +1,5 @@
-"""One trial: a real run of the schedule at the trial's settings, through the run store, stoppable at each epoch.
-
-The single place a tune starts a run, so it can move to ``engine/run`` in one edit.
+"""One trial: a real run of the schedule at the trial's settings, started through ``engine.run`` (so each is a
+stored run the user can open), stoppable at each epoch.
 """
 
 from __future__ import annotations
@@ -13,10 +12,9 @@ from pathlib import Path
 from ..commands import Stop
 from ..config import TrainConfig
 from ..data.dataset import PreparedDataset
-from ..events import EpochEnded, Event, FaultRaised
+from ..events import EpochEnded, Event, FaultRaised, StoreFailed
+from ..run import InProcessRun, NewRun
 from ..schedules.edits import RunSchedule
-from ..store.writer import RunStore
-from ..training.job import TrainingJob
 
 # Called at each epoch's end with its EpochEnded event; True stops the run there.
 EpochCheck = Callable[[EpochEnded], bool]
@@ -24,7 +22,7 @@ EpochCheck = Callable[[EpochEnded], bool]
 
 @dataclass(frozen=True)
 class TrialRun:
-    """How a trial's run ended: its state, the steps it trained, its last validation, its folder."""
+    """How a trial's run ended: its state, the steps it trained, its last validation, its folder; what stopped it."""
 
     state: str
     steps: int
@@ -33,25 +31,32 @@ class TrialRun:
     run_dir: str
     stopped_early: bool
     fault: str = ""
+    store_failure: str = ""
 
 
 class TrialJob:
-    """A run that the tune can stop from its epoch check, from a fault, or from another thread (cancel)."""
+    """A run that the tune can stop from its epoch check, from a fault, or from another thread (cancel).
+
+    Built at once (model, data, run folder), so its folder is known before it trains.
+    """
 
     def __init__(self, config: TrainConfig, dataset: PreparedDataset, run_schedule: RunSchedule, runs_root: Path,
                  check: EpochCheck, emit: Callable[[Event], None] | None = None):
-        self.job = TrainingJob(config, dataset, run_schedule=run_schedule)
-        self.store = RunStore.create(runs_root, config.to_dict(), dataset.summary.to_dict(), emit=self.job.bus.emit)
-        self.job.store = self.store
-        self.job.bus.subscribe(self.store.on_event)
-        self.job.bus.subscribe(self._on_event)
+        self.handle = InProcessRun(NewRun(config, dataset, run_schedule, Path(runs_root)))
+        self.handle.subscribe(self._on_event)
         if emit is not None:
-            self.job.bus.subscribe(emit)
-        self.check, self.stopped_early, self.fault = check, False, ""
+            self.handle.subscribe(emit)
+        self.check, self.stopped_early, self.fault, self.store_failure = check, False, "", ""
+        self.handle.prepare()
+
+    @property
+    def run_dir(self) -> Path:
+        """The trial's run folder."""
+        return self.handle.run_dir
 
     def stop(self) -> None:
         """Stop at the next step (callable from any thread)."""
-        self.job.send(Stop())
+        self.handle.send(Stop())
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, EpochEnded) and not self.stopped_early:
@@ -62,13 +67,14 @@ class TrialJob:
             # A trial never waits for a person: a NaN or exploding loss ends it (the LR was too high).
             self.fault = event.kind
             self.stop()
+        elif isinstance(event, StoreFailed) and not self.store_failure:
+            # A trial nobody can open is no trial: stop it (what it stored stays, as for any run).
+            self.store_failure = event.message
+            self.stop()
 
     def run(self) -> TrialRun:
         """Train until the schedule ends or a stop; the store is closed afterwards."""
-        try:
-            outcome = self.job.run()
-        finally:
-            self.store.close()
-        accuracy = outcome.val_accuracy if not self.fault else 0.0
-        loss = outcome.val_loss if not self.fault else math.inf
-        return TrialRun(outcome.state, outcome.step, accuracy, loss, str(self.store.run_dir), self.stopped_early, self.fault)
+        result = self.handle.run()
+        accuracy = result.val_accuracy if not self.fault else 0.0
+        loss = result.val_loss if not self.fault else math.inf
+        return TrialRun(result.state, result.step, accuracy, loss, result.run_dir, self.stopped_early, self.fault, self.store_failure)

@@ -135,6 +135,14 @@ class TunePanel(QWidget):
         self.status.setText(("<b>Cancelled.</b> " if event.cancelled else "") + event.message)
         self.set_running(False)
 
+    def forget(self) -> None:
+        """Another dataset is open: the trials and the winner shown were the old one's."""
+        self.record = None
+        self.table.setRowCount(0)
+        self.status.clear()
+        self.progress.reset()
+        self.set_running(False)
+
     def failed(self, message: str) -> None:
         """The tune could not run."""
         self.status.setText(f"<span style='color:#d62728'>{message}</span>")
