@@ -249,6 +249,74 @@ class StabilityWarning(Event):
 
 
 @dataclass(frozen=True)
+class TuneStarted(Event):
+    """A tune began: what it may spend (in training steps, and as full runs) and about how long that takes."""
+
+    budget_steps: int
+    run_steps: int
+    estimated_seconds: float
+    search: tuple[str, ...]
+    baseline: JsonObject
+    folder: str
+
+
+@dataclass(frozen=True)
+class TuneIntervalChosen(Event):
+    """The peak LRs the tune will sample from, and where they came from (the range test, or why not)."""
+
+    low: float
+    high: float
+    source: str
+    spent_steps: int
+
+
+@dataclass(frozen=True)
+class TuneTrialStarted(Event):
+    """Trial ``number`` started: its parameters, its data-order seed and its run folder."""
+
+    number: int
+    params: JsonObject
+    seed: int
+    run_dir: str
+
+
+@dataclass(frozen=True)
+class TuneTrialReported(Event):
+    """A trial after ``epochs`` epochs: its validation, and the epoch's training loss (what early stopping compares)."""
+
+    number: int
+    epochs: int
+    step: int
+    val_accuracy: float
+    val_loss: float
+    train_loss: float
+
+
+@dataclass(frozen=True)
+class TuneTrialFinished(Event):
+    """A trial ended: "complete", "pruned" (stopped early, behind the others), "diverged" or "cancelled"."""
+
+    number: int
+    params: JsonObject
+    state: str
+    val_accuracy: float
+    val_loss: float
+    steps: int
+    run_dir: str
+    spent_steps: int
+    budget_steps: int
+
+
+@dataclass(frozen=True)
+class TuneFinished(Event):
+    """The tune ended; ``record`` is the whole search as plain data (its ``winner`` may be None)."""
+
+    record: JsonObject
+    cancelled: bool
+    message: str
+
+
+@dataclass(frozen=True)
 class CheckpointSaved(Event):
     """A checkpoint of step ``step`` is on disk."""
 

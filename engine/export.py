@@ -27,12 +27,12 @@ def run_context(config: TrainConfig, steps_per_epoch: int, total_steps: int, gro
 
 def tuned_document(run_schedule: RunSchedule, config: TrainConfig, dataset: dict[str, Any], steps_per_epoch: int,
                    metrics: dict[str, Any] | None = None, range_test: dict[str, Any] | None = None,
-                   groups: tuple[str, ...] = ()) -> dict[str, Any]:
+                   groups: tuple[str, ...] = (), search: dict[str, Any] | None = None) -> dict[str, Any]:
     """The schedule file document for a run on the dataset ``dataset`` summarizes (``DatasetSummary.to_dict()``);
-    ``groups``: the model's parameter groups."""
+    ``groups``: the model's parameter groups; ``search``: the record of the tune that chose it."""
     context = run_context(config, steps_per_epoch, run_schedule.timeline.total_steps, groups)
     return schedule_document(run_schedule, dataset=dataset, context=context, range_test=range_test,
-                             metrics=_finite(metrics))
+                             metrics=_finite(metrics), search=search)
 
 
 def _finite(metrics: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -32,6 +32,12 @@ from engine.events import (
     StabilityWarning,
     StateChanged,
     StepsLogged,
+    TuneFinished,
+    TuneIntervalChosen,
+    TuneStarted,
+    TuneTrialFinished,
+    TuneTrialReported,
+    TuneTrialStarted,
     merge_steps,
 )
 
@@ -71,6 +77,7 @@ class EngineBridge(QObject):
     curvatureMeasured = Signal(object)
     healthLogged = Signal(object)
     stabilityWarning = Signal(object)
+    tuneEvent = Signal(object)
     taskDone = Signal(object)
     taskFailed = Signal(object)
     drained = Signal()
@@ -89,6 +96,8 @@ class EngineBridge(QObject):
             RangeTestFinished: self.rangeTestFinished, LogLine: self.logLine, CheckpointSaved: self.checkpointSaved,
             TaskDone: self.taskDone, TaskFailed: self.taskFailed, CurvatureMeasured: self.curvatureMeasured,
             HealthLogged: self.healthLogged, StabilityWarning: self.stabilityWarning,
+            **dict.fromkeys((TuneStarted, TuneIntervalChosen, TuneTrialStarted, TuneTrialReported, TuneTrialFinished, TuneFinished),
+                            self.tuneEvent),
         }
 
     def put(self, item: Event | TaskDone | TaskFailed) -> None:

@@ -33,8 +33,9 @@ class DatasetActions:
     @Slot(str)
     def open_folder(self, folder: str) -> None:
         """Open a dataset folder in the background; until it is open, no dataset is shown or trained."""
-        if self.controller.training:
-            self.log.add("a run is in progress: stop it before opening another dataset", "warning")
+        if self.controller.training or self.controller.tuning:
+            what = "a run" if self.controller.training else "a tune"
+            self.log.add(f"{what} is in progress: stop it before opening another dataset", "warning")
             return
         self.dataset = None
         self.setWindowTitle("lrscope")
@@ -57,6 +58,7 @@ class DatasetActions:
         summary = opened.dataset.summary
         if self.shown_fingerprint not in (None, summary.fingerprint):
             self.forget_run(f"{summary.name} opened")
+            self.forget_tune()
         self.dataset, self.shown_fingerprint = opened.dataset, summary.fingerprint
         self.dataset_panel.show_dataset(opened.dataset, opened.thumbnails)
         self.dataset_panel.show_library(opened.library)

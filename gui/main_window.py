@@ -28,6 +28,7 @@ from .run_actions import RunActions
 from .run_controller import RunController
 from .schedule_file_actions import ScheduleFileActions
 from .settings import recent_folders, save_config, saved_config
+from .tune_actions import TuneActions
 from .window_actions import build_actions
 from .window_layout import build_layout, default_dock_sizes
 
@@ -39,7 +40,7 @@ DRAIN_MS = 50
 
 
 class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, ScheduleFileActions, AttachActions,
-                 CurvatureActions):
+                 CurvatureActions, TuneActions):
     """lrscope's window."""
 
     def __init__(self, settings: QSettings, sample: Path, data: Path | None = None, start: bool = False):
@@ -53,6 +54,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.imported: Timeline | None = None
         self.last_run = None
         self.last_range_test = None
+        self.last_tune = None
         self.start_when_open = start
         build_layout(self)
         self.config_panel.set_values(saved_config(self.settings))
@@ -96,6 +98,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.runs_panel.attachRequested.connect(self.attach)
         self.x_unit.currentIndexChanged.connect(lambda _index: self.apply_x_unit())
         self.smoothing.valueChanged.connect(self.loss.set_window)
+        self.connect_tune()
 
     # -- startup and background tasks ------------------------------------------------------
 
@@ -118,6 +121,8 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
             self.last_run = done.result or self.last_run
             self.live.let_go()
             self.runs_panel.refresh()
+        elif done.name == "tune":
+            self.tune_done(done.result)
         self._update_actions()
 
     @Slot(object)
@@ -131,6 +136,8 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
             self.live.show_planned(self.run_length(), self.steps_per_epoch())
         elif failed.name == "train":
             self.live.could_not_train(failed.message)
+        elif failed.name == "tune":
+            self.tune_panel.failed(failed.message)
         self._update_actions()
 
     @Slot(str)
@@ -200,7 +207,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
 
     def _update_actions(self, starting: bool = False) -> None:
         training = starting or self.controller.training
-        self.start_action.setEnabled(self.dataset is not None and not training)
+        self.start_action.setEnabled(self.dataset is not None and not training and not self.controller.tuning)
         for action in (self.pause_action, self.stop_action, self.apply_action, self.undo_action, self.measure_action):
             action.setEnabled(training)
         self.attach_action.setEnabled(not training)
@@ -208,7 +215,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.pause_action.setText("Resume" if self.live.state == "paused" else "Pause")
         self.export_action.setEnabled(self.dataset is not None)
         self.test_action.setEnabled(self.dataset is not None)
-        self.open_action.setEnabled(not training)
+        self.open_action.setEnabled(not training and not self.controller.tuning)
 
     def _restore(self) -> None:
         geometry, state = self.settings.value("window/geometry"), self.settings.value("window/state")

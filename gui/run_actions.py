@@ -52,7 +52,7 @@ class RunActions:
     @Slot()
     def start_run(self) -> None:
         """Train with the configuration and the editor's schedule."""
-        if self.dataset is None or self.controller.training:
+        if self.dataset is None or self.controller.training or self.controller.tuning:
             return
         chosen = self._config_or_warn("Cannot start")
         if chosen is None:
@@ -77,7 +77,7 @@ class RunActions:
     @Slot(str)
     def resume_run(self, run_dir: str) -> None:
         """Continue a stored run."""
-        if not self.controller.training:
+        if not self.controller.training and not self.controller.tuning:
             self.controller.resume(run_dir)
             self.live.starting(f"resuming {Path(run_dir).name}")
             self.tabs.setCurrentIndex(0)

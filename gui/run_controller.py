@@ -66,11 +66,18 @@ class RunController:
         self.tasks = TaskRunner(bridge)
         self.handle: RunHandle | None = None
         self._cancel = threading.Event()
+        self.tuner = None
+        self._cancel_tune = threading.Event()
 
     @property
     def training(self) -> bool:
         """Whether a training job is running (or starting)."""
         return self.tasks.busy("train")
+
+    @property
+    def tuning(self) -> bool:
+        """Whether a tune is running."""
+        return self.tasks.busy("tune")
 
     @property
     def testing(self) -> bool:
@@ -153,6 +160,26 @@ class RunController:
             return run_range_test(session, settings, self.bridge.put, timeline, cancelled=self._cancel.is_set, run_steps=run_steps or None)
         self.tasks.start("range_test", work, background=True)
 
+    def tune(self, config: TrainConfig, dataset: PreparedDataset, timeline: Timeline, settings) -> None:
+        """Search the peak LR of ``timeline`` in the background; its trials are stored as runs."""
+        self._cancel_tune.clear()
+
+        def work():
+            from engine.store.paths import tunes_root
+            from engine.tune.search import Tuner
+
+            self.tuner = Tuner(config, dataset, timeline, settings, runs_root=runs_root(), tunes_root=tunes_root(), emit=self.bridge.put)
+            if self._cancel_tune.is_set():
+                self.tuner.cancel()
+            return self.tuner.run()
+        self.tasks.start("tune", work, background=True)
+
+    def cancel_tune(self) -> None:
+        """Stop the tune's trial in progress; the best trial so far wins."""
+        self._cancel_tune.set()
+        if self.tuner is not None:
+            self.tuner.cancel()
+
     def cancel_range_test(self) -> None:
         """Cancel the range test in progress (the weights are restored either way)."""
         self._cancel.set()
@@ -161,6 +188,7 @@ class RunController:
     def shutdown(self, timeout: float = 30.0) -> bool:
         """Stop this window's own run (an attached one only detaches) and every task; wait for them. True when all ended."""
         self._cancel.set()
+        self.cancel_tune()
         if self.attached:
             self.detach()
         else:

@@ -79,9 +79,13 @@ class ScheduleFileActions:
         for warning in loaded.warnings:
             self.log.add(f"{path}: {warning}", "warning")
         timeline = loaded.for_run(self.run_length() or loaded.timeline.total_steps)
+        self.install_timeline(timeline)
+        self.log.add(f"imported {path}: {timeline.total_steps} steps, {len(loaded.edits)} edits")
+        return True
+
+    def install_timeline(self, timeline) -> None:
+        """Show ``timeline`` in the editor (its last piece); one with earlier pieces (a run's edits) runs as it is until edited."""
         last = timeline.pieces[-1]
         self.editor.load(last.schedule, last.origin, last.groups, timeline.plateau)
         self.imported = timeline if len(timeline.pieces) > 1 else None
         self.keep_draft()
-        self.log.add(f"imported {path}: {timeline.total_steps} steps, {len(loaded.edits)} edits")
-        return True

@@ -14,9 +14,10 @@ from engine.store.paths import library_root
 
 
 def export_schedule(path: Path, run_schedule: RunSchedule, config: TrainConfig, dataset: dict, steps_per_epoch: int,
-                    metrics: dict | None, range_test: dict | None) -> tuple[Path, Path]:
+                    metrics: dict | None, range_test: dict | None, search: dict | None = None,
+                    groups: tuple[str, ...] = ()) -> tuple[Path, Path]:
     """Write the schedule file (for the dataset ``dataset`` summarizes) and add it to the library; returns (file, library copy)."""
-    document = tuned_document(run_schedule, config, dataset, steps_per_epoch, metrics, range_test)
+    document = tuned_document(run_schedule, config, dataset, steps_per_epoch, metrics, range_test, groups=groups, search=search)
     save_schedule(path, document)
     return Path(path), ScheduleLibrary(library_root()).add(document)
 

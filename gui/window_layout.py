@@ -26,11 +26,13 @@ from .panels.range_test_panel import RangeTestPanel
 from .panels.runs_panel import RunsPanel
 from .panels.schedule_editor import ScheduleEditor
 from .panels.stability_banner import StabilityBanner
+from .panels.tune_panel import TunePanel
 from .plots.accuracy_plot import AccuracyPlot
 from .plots.compare_plot import ComparePanel
 from .plots.loss_plot import LossPlot
 from .plots.lr_plot import LrPlot, MomentumPlot
 from .plots.range_plot import RangePlot
+from .plots.tune_plot import TunePlot
 
 DOCKS = ("Dataset and configuration", "Schedule", "Log")
 
@@ -65,10 +67,13 @@ def build_layout(window: QMainWindow) -> None:
     window.range_tab = splitter(Qt.Orientation.Horizontal, (window.range_plot, window.range_panel), [640, 300])
     window.runs_panel, window.compare = RunsPanel(runs_root()), ComparePanel()
     runs_tab = splitter(Qt.Orientation.Vertical, (window.runs_panel, window.compare), [300, 500])
+    window.tune_plot, window.tune_panel = TunePlot(), TunePanel()
+    window.tune_tab = splitter(Qt.Orientation.Horizontal, (window.tune_plot, window.tune_panel), [640, 360])
     window.tabs = QTabWidget()
     window.tabs.addTab(training, "Training")
     window.tabs.addTab(window.range_tab, "Range test")
     window.tabs.addTab(runs_tab, "Runs")
+    window.tabs.addTab(window.tune_tab, "Tune")
     window.banner = StabilityBanner()  # above the tabs: a stability warning is seen whichever tab is shown
     central = QWidget()
     column = QVBoxLayout(central)

@@ -1,4 +1,4 @@
-"""The headless command line: train, range-test, curvature, schedule, runs, show, resume, watch, ctl.
+"""The headless command line: train, range-test, curvature, tune, schedule, runs, show, resume, watch, ctl.
 
 Building the parser imports no torch: commands that do not train start in a fraction of a second.
 """
@@ -15,7 +15,7 @@ from .. import __version__
 from ..errors import LrscopeError, first_line
 from ..store.lock import RunInUse
 from ..text import printable
-from . import ctl, curvature, range_test, runs, schedule, train, watch
+from . import ctl, curvature, range_test, runs, schedule, train, tune, watch
 from .common import INTERRUPTED, RUN_IN_USE, USAGE_ERROR, CliError
 
 
@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_parser(commands)
     range_test.add_parser(commands)
     curvature.add_parser(commands)
+    tune.add_parser(commands)
     schedule.add_parser(commands)
     runs.add_parsers(commands)
     watch.add_parser(commands)

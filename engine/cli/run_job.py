@@ -19,12 +19,17 @@ from .fault_policy import FaultPolicy
 from .progress import ProgressPrinter, clock
 
 
-@contextlib.contextmanager
-def signals_stop(run: RunHandle) -> Iterator[None]:
+def signals_stop(run: RunHandle):
     """Ctrl-C or SIGTERM asks the run to stop at the next step (resumable); a second Ctrl-C aborts."""
+    return signals_call(lambda: run.send(Stop()), "stopping at the next step")
+
+
+@contextlib.contextmanager
+def signals_call(action: Callable[[], None], doing: str) -> Iterator[None]:
+    """Ctrl-C or SIGTERM says ``doing`` and calls ``action`` (it must return at once); a second Ctrl-C aborts."""
     def handler(signum, _frame):
-        say(f"\nstopping at the next step ({signal.Signals(signum).name}; press Ctrl-C again to abort)")
-        run.send(Stop())
+        say(f"\n{doing} ({signal.Signals(signum).name}; press Ctrl-C again to abort)")
+        action()
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
     previous = {number: signal.signal(number, handler) for number in (signal.SIGINT, signal.SIGTERM)}

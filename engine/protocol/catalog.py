@@ -34,6 +34,12 @@ from ..events import (
     StepsLogged,
     StoreFailed,
     StoreRecovered,
+    TuneFinished,
+    TuneIntervalChosen,
+    TuneStarted,
+    TuneTrialFinished,
+    TuneTrialReported,
+    TuneTrialStarted,
 )
 from ..range_test.result import RangeTestResult
 from ..range_test.settings import RangeTestSettings
@@ -73,6 +79,12 @@ register(StoreRecovered, 1)
 register(CurvatureMeasured, 1)
 register(HealthLogged, 1)
 register(StabilityWarning, 1)
+register(TuneStarted, 1)
+register(TuneIntervalChosen, 1)
+register(TuneTrialStarted, 1)
+register(TuneTrialReported, 1)
+register(TuneTrialFinished, 1)
+register(TuneFinished, 1)
 
 # Commands
 register(Pause, 1)

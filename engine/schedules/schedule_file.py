@@ -17,7 +17,7 @@ from .codec import check_type, fail, timeline_from_dict, timeline_to_dict
 from .edits import RunSchedule
 from .groups import GroupMismatch
 from .history_codec import record_to_dict
-from .sections import CONTEXT, DATASET, EDIT, METRICS, RANGE_TEST, items, section, string
+from .sections import CONTEXT, DATASET, EDIT, METRICS, RANGE_TEST, SEARCH, items, section, string
 from .timeline import Timeline
 
 FORMAT = "lrscope.schedule"
@@ -37,6 +37,7 @@ class ScheduleFile:
     range_test: dict[str, Any] | None = None
     edits: list[dict[str, Any]] = field(default_factory=list)
     metrics: dict[str, Any] | None = None
+    search: dict[str, Any] | None = None
     created: str = ""
     lrscope_version: str = ""
     warnings: tuple[str, ...] = ()
@@ -68,6 +69,7 @@ def schedule_document(
     context: dict | None = None,
     range_test: dict | None = None,
     metrics: dict | None = None,
+    search: dict | None = None,
 ) -> dict[str, Any]:
     """The JSON document of a run's schedule, its edits and what it was tuned on."""
     return {
@@ -81,6 +83,7 @@ def schedule_document(
         "range_test": range_test,
         "edits": [record_to_dict(r, with_before=False) for r in run_schedule.edits],
         "metrics": metrics,
+        "search": search,
     }
 
 
@@ -185,6 +188,7 @@ def document_from_data(data: Any) -> ScheduleFile:
         range_test=section(data, "range_test", RANGE_TEST, warnings.append),
         edits=section(data, "edits", items(EDIT, MAX_EDITS), warnings.append) or [],
         metrics=section(data, "metrics", METRICS, warnings.append),
+        search=section(data, "search", SEARCH, warnings.append),
         created=section(data, "created", string, warnings.append) or "",
         lrscope_version=section(data, "lrscope_version", string, warnings.append) or "",
         warnings=tuple(warnings),

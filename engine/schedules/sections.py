@@ -1,4 +1,4 @@
-"""The informational sections of a schedule file (dataset, context, range test, edits, metrics), checked field by field.
+"""The informational sections of a schedule file (dataset, context, range test, edits, metrics, search), checked field by field.
 
 A field of the wrong type is dropped with a warning naming it: nothing downstream meets a type it does
 not expect, and a damaged note never makes a good schedule unusable. Fields this version does not
@@ -160,3 +160,11 @@ RANGE_TEST = record({
 EDIT = record({"id": whole, "step": whole, "kind": string, "reason": string, "summary": string, "details": json_data,
                "undoes": _count})
 METRICS = table(maybe(number), 100)
+_trial = record({"number": whole, "params": table(number, 16), "seed": whole, "state": string, "val_accuracy": maybe(number),
+                 "val_loss": maybe(number), "steps": whole, "run_dir": string, "reports": items(items(maybe(number), 3))})
+SEARCH = record({
+    "format": string, "version": whole, "folder": string, "dataset": record({"name": string, "fingerprint": string}),
+    "config": json_data, "settings": json_data, "method": table(string, 16), "budget": table(number, 16),
+    "interval": record({"low": number, "high": number, "source": string}), "range_test": json_data,
+    "trials": items(_trial), "baseline": maybe(_trial), "winner": maybe(_trial), "seconds": number, "cancelled": flag,
+})

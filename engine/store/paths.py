@@ -27,3 +27,8 @@ def library_root(override: Path | str | None = None) -> Path:
 def cache_root(override: Path | str | None = None) -> Path:
     """--cache-dir, else $LRSCOPE_CACHE_DIR, else the user cache folder's datasets/."""
     return _folder(override, "LRSCOPE_CACHE_DIR", Path(user_cache_dir("lrscope")) / "datasets")
+
+
+def tunes_root(override: Path | str | None = None) -> Path:
+    """--tunes-dir, else $LRSCOPE_TUNES_DIR, else a tunes/ folder beside the runs folder."""
+    return _folder(override, "LRSCOPE_TUNES_DIR", runs_root().parent / "tunes")

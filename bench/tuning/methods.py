@@ -1,0 +1,83 @@
+"""The ways of picking a max LR that the study compares, each run per seed from the variant's fresh weights.
+
+Each method gives, per seed, the one-cycle max LR it chose (or None, with why) and what it spent
+in training steps; the study then trains the variant at that LR with the same seed. Without a
+recommendation a user keeps the default, so that run is the default's.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from engine.range_test.runner import run_range_test
+from engine.range_test.settings import RangeTestSettings
+from engine.training.job import default_run_schedule
+from engine.training.session import build_session
+from engine.tune.search import Tuner
+from engine.tune.settings import TuneSettings
+
+from .ledger import Ledger
+from .runs import SEEDS, config, train
+from .variants import DEFAULT_LR, Variant
+
+# Bump a method's version when its code changes, so the ledger measures it again.
+VERSIONS = {"default": 1, "sweep": 1, "probe": 1, "repeated sweep": 1, "tune": 2}
+TUNE_BUDGET_RUNS = 6.0
+RANGE_TESTS = {
+    "sweep": RangeTestSettings(repeats=1),
+    "probe": RangeTestSettings(mode="probe", repeats=1),
+    "repeated sweep": RangeTestSettings(repeats=3),
+}
+METHODS = ("default", *RANGE_TESTS, "tune")
+
+
+def range_test_choice(variant: Variant, dataset, settings: RangeTestSettings, seed: int) -> dict:
+    """The one-cycle max LR a range test from fresh weights recommends (None and why, when it does not)."""
+    session = build_session(config(variant, dataset, DEFAULT_LR, seed), dataset)
+    run_steps = session.steps_per_epoch * session.config.epochs
+    result = run_range_test(session, settings, lambda event: None, run_steps=run_steps)
+    recommendation = result.recommendation
+    steps = sum(len(part.lrs) for part in (result.repeats or (result,)))
+    if settings.mode == "probe":
+        steps = settings.repeats * settings.probe_count * settings.for_run(run_steps).probe_steps
+    return {"lr": recommendation.one_cycle_max_lr if recommendation else None, "steps": int(steps), "why_none": result.why_none,
+            "low_confidence": bool(recommendation and recommendation.low_confidence),
+            "spread": recommendation.spread if recommendation else None}
+
+
+def tune_choice(variant: Variant, dataset, seed: int, scratch: Path) -> dict:
+    """The winner of ``lrscope tune`` at the study's budget (its trials stored in a scratch folder, then removed)."""
+    base = config(variant, dataset, DEFAULT_LR, seed)
+    session_steps = build_session(base, dataset).steps_per_epoch
+    timeline = default_run_schedule(base, session_steps).timeline
+    folder = scratch / f"tune-{variant.name}-{seed}"
+    tuner = Tuner(base, dataset, timeline, TuneSettings(budget_runs=TUNE_BUDGET_RUNS, seed=seed),
+                  runs_root=folder / "runs", tunes_root=folder / "tunes")
+    try:
+        record = tuner.run().record
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    winner = record["winner"]
+    return {"lr": winner["params"]["lr"] if winner else None, "steps": record["budget"]["spent_steps"],
+            "budget_steps": record["budget"]["steps"], "interval": record["interval"],
+            "trials": [{k: t[k] for k in ("params", "state", "val_accuracy", "steps")} for t in record["trials"]]}
+
+
+def choose(ledger: Ledger, variant: Variant, dataset, method: str, seed: int, scratch: Path) -> dict:
+    """What ``method`` chose for ``seed`` (stored), and the accuracy of a run at it (the default's when it chose nothing)."""
+    def measure() -> dict:
+        if method == "default":
+            return {"lr": DEFAULT_LR, "steps": 0}
+        if method == "tune":
+            return tune_choice(variant, dataset, seed, scratch)
+        return range_test_choice(variant, dataset, RANGE_TESTS[method], seed)
+
+    choice = ledger.get(f"{variant.name}|{method}|{seed}|v{VERSIONS[method]}", measure)
+    lr = choice["lr"] if choice["lr"] is not None else DEFAULT_LR
+    return {**choice, "run": train(ledger, variant, dataset, lr, seed)}
+
+
+def all_methods(ledger: Ledger, variant: Variant, dataset, scratch: Path) -> dict:
+    """Every method on every seed."""
+    return {method: [choose(ledger, variant, dataset, method, seed, scratch) for seed in SEEDS] for method in METHODS}

@@ -1,0 +1,60 @@
+"""Training runs of the study: one run of a variant at a max LR and seed, and the grid search built from them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.config import TrainConfig
+from engine.training.job import TrainingJob
+
+from .ledger import Ledger
+from .variants import Variant, extended
+
+IMAGE_SIZE = 16
+SEEDS = (0, 1, 2)
+EXTRA_SEEDS = (3, 4)
+TOP_POINTS = 3
+
+
+def config(variant: Variant, dataset, lr: float, seed: int) -> TrainConfig:
+    """The variant's run at max LR ``lr`` with ``seed``."""
+    return TrainConfig(data=dataset.summary.root, image_size=IMAGE_SIZE, lr=float(lr), seed=seed, **variant.overrides)
+
+
+def train(ledger: Ledger, variant: Variant, dataset, lr: float, seed: int) -> dict:
+    """Final validation accuracy and loss of one run (stored, so each run is made once)."""
+    def measure() -> dict:
+        job = TrainingJob(config(variant, dataset, lr, seed), dataset)
+        outcome = job.run()
+        accuracy = outcome.val_accuracy if np.isfinite(outcome.val_accuracy) else 0.0
+        return {"accuracy": float(accuracy), "loss": float(outcome.val_loss), "steps": int(outcome.step), "state": outcome.state}
+    return ledger.get(f"{variant.name}|train|{lr:.6g}|{seed}", measure)
+
+
+def grid_search(ledger: Ledger, variant: Variant, dataset) -> dict:
+    """The grid on three seeds (extended past an edge holding the best), then two more seeds at the best three points."""
+    lrs = tuple(variant.grid)
+    while True:
+        means = {lr: np.mean([train(ledger, variant, dataset, lr, s)["accuracy"] for s in SEEDS]) for lr in lrs}
+        wider = extended(lrs, means)
+        if wider == lrs or len(lrs) >= len(variant.grid) + 4:
+            break
+        lrs = wider
+    for lr in sorted(lrs, key=lambda lr: means[lr])[-TOP_POINTS:]:
+        for seed in EXTRA_SEEDS:
+            train(ledger, variant, dataset, lr, seed)
+    return grid_table(ledger, variant, lrs)
+
+
+def grid_table(ledger: Ledger, variant: Variant, lrs) -> dict:
+    """Per grid LR: the accuracies of every seed run there; the best point; the seed spread there; the compute."""
+    points = {}
+    steps = 0
+    for lr in lrs:
+        runs = [ledger.entries[key] for seed in (*SEEDS, *EXTRA_SEEDS)
+                if (key := f"{variant.name}|train|{lr:.6g}|{seed}") in ledger.entries]
+        points[lr] = [r["accuracy"] for r in runs]
+        steps += sum(r["steps"] for r in runs)
+    best = max(points, key=lambda lr: np.mean(points[lr]))
+    return {"points": points, "best_lr": best, "best_mean": float(np.mean(points[best])),
+            "best_std": float(np.std(points[best], ddof=1)), "steps": steps}

@@ -1,0 +1,78 @@
+"""How well does each way lrscope picks a max LR train, on variants it was never tuned on?
+
+For each variant: a grid search of one-cycle max LRs (nine points a factor 2 apart, three seeds,
+five at the best three points), lrscope's untuned default, the sweep, the probe, the repeated
+sweep and ``lrscope tune``, each followed by a run at the LR it chose on the same seeds. Results go
+to a JSON ledger as they come, so an interrupted study resumes; the report is written from it.
+
+    python -m bench.tuning_quality --ledger study.json [--only VARIANT ...] [--stage grid|all] [--report FILE]
+
+``--report`` writes the tables of every variant finished so far (without running anything when
+``--stage report``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import torch
+
+from engine.data import prepare_dataset
+
+from .tuning.ledger import Ledger
+from .tuning.methods import all_methods
+from .tuning.report import criteria, summarize, table
+from .tuning.runs import IMAGE_SIZE, grid_search
+from .tuning.variants import VARIANTS, data_folders
+
+
+def main() -> None:
+    """Run the study (or the stages asked for) and write the report."""
+    parser = argparse.ArgumentParser(prog="python -m bench.tuning_quality", description=__doc__.splitlines()[0])
+    parser.add_argument("--ledger", type=Path, required=True)
+    parser.add_argument("--only", nargs="+", choices=[v.name for v in VARIANTS])
+    parser.add_argument("--stage", choices=("grid", "all", "report"), default="all")
+    parser.add_argument("--scratch", type=Path, help="where generated variants and tune trials are written (default: a temporary folder)")
+    parser.add_argument("--report", type=Path, help="write the tables (Markdown) to this file")
+    args = parser.parse_args()
+    # One thread: on a shared 2-core machine, OpenMP teams that spin against other processes run several times slower.
+    torch.set_num_threads(1)
+    ledger = Ledger(args.ledger, read_only=args.stage == "report")
+    rows = []
+    with tempfile.TemporaryDirectory() as temporary:
+        scratch = args.scratch or Path(temporary)
+        folders = data_folders(scratch)
+        for variant in VARIANTS:
+            if args.only and variant.name not in args.only:
+                continue
+            dataset = prepare_dataset(folders[variant.data], resolution=IMAGE_SIZE)
+            try:
+                rows.append(study(ledger, variant, dataset, scratch, args.stage))
+            except KeyError:  # --stage report: this variant has not been measured yet
+                continue
+            if args.report and rows[-1][2] is not None:
+                write(args.report, [row for row in rows if row[2] is not None])
+
+
+def study(ledger: Ledger, variant, dataset, scratch: Path, stage: str):
+    """(variant, grid, summary) for one variant; the summary is None after the grid stage alone."""
+    grid = grid_search(ledger, variant, dataset)
+    print(f"{variant.name}: grid best {grid['best_lr']:.3g} -> {100 * grid['best_mean']:.2f}% "
+          f"(seed std {100 * grid['best_std']:.2f}), {grid['steps']} steps", flush=True)
+    if stage == "grid":
+        return variant, grid, None
+    summary = summarize(grid, all_methods(ledger, variant, dataset, scratch))
+    print(f"  tune - default {summary['tune_vs_default']:+.2f} points, tune gap {summary['tune']['gap']:+.2f}, "
+          f"{100 * summary['tune_share']:.0f}% of the grid's compute", flush=True)
+    return variant, grid, summary
+
+
+def write(path: Path, rows) -> None:
+    """The tables and the criteria, as Markdown."""
+    path.write_text(table(rows) + "\n\n" + criteria(rows) + "\n")
+
+
+if __name__ == "__main__":
+    main()

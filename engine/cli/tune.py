@@ -1,0 +1,107 @@
+"""`lrscope tune`: a budgeted search of the schedule's peak LR by short real runs, losers stopped early."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..events import Event, TuneFinished, TuneIntervalChosen, TuneStarted, TuneTrialFinished
+from ..tune.settings import SEARCHABLE, TuneSettings
+from .common import CliError, add_training_options, check_writable, config_from, say
+from .progress import clock
+
+
+def add_parser(commands) -> None:
+    """Register the command."""
+    parser = commands.add_parser("tune", help="search the schedule's peak LR with short real runs (budgeted)",
+                                 description="Find the peak LR of a schedule shape for a dataset: a range test sets the interval, "
+                                             "then real runs of the schedule are compared and the losers stopped early.")
+    add_training_options(parser)
+    d = TuneSettings()
+    parser.add_argument("--budget", type=float, default=d.budget_runs, metavar="RUNS",
+                        help=f"spend about the cost of RUNS full runs, the range test included (default {d.budget_runs:g})")
+    parser.add_argument("--minutes", type=float, help="spend about this many minutes instead (converted at the measured speed)")
+    parser.add_argument("--search", nargs="+", default=list(d.search), choices=SEARCHABLE,
+                        help="what varies between trials: the peak LR (always), and optionally weight_decay")
+    parser.add_argument("--schedule", type=Path, help="tune this schedule file's shape (re-stretched to the run) instead of --shape")
+    parser.add_argument("--accept-mismatch", action="store_true", help="use a schedule tuned for another dataset without asking")
+    parser.add_argument("--export-schedule", type=Path, metavar="FILE", help="write the winning schedule, with the search record, to FILE")
+    parser.add_argument("--library-dir", type=Path)
+    parser.add_argument("--runs-dir", type=Path, help="where the trials are stored as runs")
+    parser.add_argument("--tunes-dir", type=Path, help="where the search records are kept (default: beside the runs folder)")
+    parser.add_argument("--json", action="store_true", help="print the search record as one JSON object on stdout")
+    parser.set_defaults(handler=run)
+
+
+def settings_from(args: argparse.Namespace) -> TuneSettings:
+    """Validated tune settings; CliError names the option at fault."""
+    search = tuple(dict.fromkeys(["lr", *args.search]))
+    settings = TuneSettings(budget_runs=args.budget, budget_minutes=args.minutes, search=search, seed=args.seed)
+    try:
+        settings.validate()
+    except ValueError as error:
+        raise CliError(f"tune: {error}") from None
+    return settings
+
+
+class TuneProgress:
+    """Lines on stderr: the budget before it starts, the interval, one line per trial."""
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, TuneStarted):
+            say(f"tune: up to {event.budget_steps / event.run_steps:.1f} full runs ({event.budget_steps} training steps of "
+                f"{event.run_steps} per run), about {clock(event.estimated_seconds)} on this machine; Ctrl-C stops and keeps the best so far")
+            say(f"each trial is a run you can open (lrscope runs); the search record goes to {event.folder}")
+        elif isinstance(event, TuneIntervalChosen):
+            say(f"searching the peak LR from {event.low:.3g} to {event.high:.3g}: {event.source}")
+        elif isinstance(event, TuneTrialFinished):
+            params = "  ".join(f"{name} {value:.3g}" for name, value in event.params.items())
+            say(f"trial {event.number:>2}  {params}  {event.state:<9} {100 * event.val_accuracy:6.2f}%  "
+                f"{event.steps} steps   [spent {event.spent_steps}/{event.budget_steps}]")
+        elif isinstance(event, TuneFinished):
+            say(event.message)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Tune, report, and export the winner if asked; exit status 1 when no trial finished."""
+    from ..store.paths import runs_root, tunes_root
+    from ..tune.search import Tuner  # torch and optuna load only when a tune runs
+    from .run_job import signals_call
+    from .setup import open_dataset, run_schedule_for
+
+    config = config_from(args)
+    settings = settings_from(args)
+    if args.export_schedule:
+        check_writable(args.export_schedule)
+    dataset = open_dataset(config, args)
+    timeline = run_schedule_for(args, config, dataset).timeline
+    tuner = Tuner(config, dataset, timeline, settings, runs_root=runs_root(args.runs_dir), tunes_root=tunes_root(args.tunes_dir),
+                  emit=TuneProgress())
+    with signals_call(tuner.cancel, "stopping the search; the best trial so far wins"):
+        result = tuner.run()
+    record = dict(result.record)
+    if args.export_schedule and result.timeline is not None:
+        record["schedule_file"] = str(export(args, dataset, result))
+    if args.json:
+        print(json.dumps(record))
+    return 0 if result.timeline is not None else 1
+
+
+def export(args: argparse.Namespace, dataset, result) -> Path:
+    """The winning schedule, with the search record in it, to the file and the library."""
+    from ..export import tuned_document
+    from ..schedules.edits import RunSchedule
+    from ..schedules.library import ScheduleLibrary
+    from ..schedules.schedule_file import save_schedule
+    from ..store.paths import library_root
+    from .setup import steps_per_epoch
+
+    winner = result.record["winner"]
+    metrics = {"val_accuracy": winner["val_accuracy"], "val_loss": winner["val_loss"], "steps": winner["steps"]}
+    document = tuned_document(RunSchedule(result.timeline), result.config, dataset.summary.to_dict(), steps_per_epoch(dataset, result.config),
+                              metrics, groups=result.groups, search=result.record)
+    save_schedule(args.export_schedule, document)
+    ScheduleLibrary(library_root(args.library_dir)).add(document)
+    say(f"winning schedule written to {args.export_schedule} and added to the library")
+    return args.export_schedule

@@ -1,0 +1,72 @@
+"""The search record: every trial with its parameters, fate and run folder, the interval, the budget, the winner.
+
+Plain data, written as ``tune.json`` in the tune's folder and into the exported schedule file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ..atomic import write_text_atomically
+
+FORMAT = "lrscope.tune"
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One trial: what it tried, how it ended, what it reached; each epoch's (epochs, val accuracy, train loss)."""
+
+    number: int
+    params: dict[str, float]
+    seed: int
+    state: str
+    val_accuracy: float
+    val_loss: float
+    steps: int
+    run_dir: str
+    reports: list[tuple[int, float, float]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (JSON has no inf: an unknown loss is null)."""
+        data = asdict(self)
+        data["val_accuracy"], data["val_loss"] = _number(self.val_accuracy), _number(self.val_loss)
+        data["reports"] = [[epochs, _number(accuracy), _number(loss)] for epochs, accuracy, loss in self.reports]
+        return data
+
+
+def _number(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+def tune_record(tuner, test, interval, budget: int, seconds: float, cancelled: bool, winner: TrialRecord | None) -> dict[str, Any]:
+    """The whole search as plain data."""
+    settings = tuner.settings
+    return {
+        "format": FORMAT, "version": VERSION, "folder": str(tuner.folder),
+        "dataset": {"name": tuner.dataset.summary.name, "fingerprint": tuner.dataset.summary.fingerprint},
+        "config": tuner.config.to_dict(), "settings": settings.to_dict(),
+        "method": {"sampler": f"optuna TPESampler(seed={settings.seed})",
+                   "pruner": f"optuna SuccessiveHalvingPruner(min_resource=1 epoch, reduction_factor={settings.reduction_factor})",
+                   "first_trials": "the schedule as given, then the range test's recommendation",
+                   "winner": "the complete trial with the best accuracy averaged with its neighbours' (Gaussian, 0.25 decades)"},
+        "budget": {"steps": budget, "run_steps": tuner.run_steps, "runs": budget / tuner.run_steps, "spent_steps": tuner.spent},
+        "interval": interval.to_dict(),
+        "range_test": None if test is None else {"recommended": test.to_dict()["recommended"], "why_none": test.why_none,
+                                                  "steps": len(test.lrs)},
+        "trials": [t.to_dict() for t in tuner.trials],
+        "baseline": tuner.trials[0].to_dict() if tuner.trials else None,
+        "winner": winner.to_dict() if winner else None,
+        "seconds": seconds, "cancelled": cancelled,
+    }
+
+
+def save_record(folder: Path, record: dict[str, Any]) -> Path:
+    """Write ``tune.json`` in ``folder``."""
+    path = Path(folder) / "tune.json"
+    write_text_atomically(path, json.dumps(record, indent=1, allow_nan=False) + "\n")
+    return path

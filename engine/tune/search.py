@@ -1,0 +1,239 @@
+"""The search: a range test sets the interval, then Optuna samples trials that are real runs of the schedule.
+
+Every trial starts from the same initial weights (written once, loaded like any weights file) with
+a data order of its own, trains through the run store, and reports its validation accuracy at
+each epoch; Optuna's SuccessiveHalvingPruner stops the ones that fall behind (ASHA run one trial
+at a time). The first trial is the user's schedule as it is, the second the range test's
+recommendation; then the TPE sampler proposes. No trial starts unless the budget can pay for it
+in full, so the tune never spends more than it said.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..config import TrainConfig
+from ..data.dataset import PreparedDataset
+from ..events import (
+    EpochEnded,
+    Event,
+    LogLine,
+    TuneFinished,
+    TuneIntervalChosen,
+    TuneStarted,
+    TuneTrialFinished,
+    TuneTrialReported,
+    TuneTrialStarted,
+)
+from ..range_test.runner import run_range_test
+from ..range_test.settings import RangeTestSettings
+from ..schedules.edits import RunSchedule
+from ..schedules.timeline import Timeline
+from ..training.session import build_session
+from .interval import Interval, search_interval
+from .record import TrialRecord, save_record, tune_record
+from .settings import WEIGHT_DECAY_RANGE, TuneSettings
+from .timing import step_seconds
+from .trial import TrialJob
+from .winner import winner_of
+
+STARTUP_TRIALS = 4
+# The sweep that sets the interval spends at most this share of the budget (and at least MIN_SWEEP steps).
+SWEEP_SHARE, MIN_SWEEP = 0.2, 30
+# Validation, the store and building each trial's job cost about this much on top of the training steps.
+OVERHEAD = 1.25
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    """The search record (plain data), the model's parameter groups and, when a trial finished, the winning config and schedule."""
+
+    record: dict
+    groups: tuple[str, ...]
+    config: TrainConfig | None
+    timeline: Timeline | None
+
+
+def peak_of(timeline: Timeline) -> float:
+    """The highest base LR the timeline reaches."""
+    return float(max(p.schedule.lrs(np.arange(p.schedule.total_steps + 1)).max() for p in timeline.pieces))
+
+
+def with_peak(timeline: Timeline, peak: float) -> Timeline:
+    """The same timeline (shape, multipliers, momentum) scaled so its highest LR is ``peak``."""
+    factor = peak / peak_of(timeline)
+    return replace(timeline, pieces=tuple(replace(p, schedule=p.schedule.scaled(factor)) for p in timeline.pieces))
+
+
+def progress_score(train_loss: float) -> float:
+    """What successive halving compares before a trial ends: its mean training loss over the last epoch, negated.
+
+    Not the validation accuracy: in the middle of a schedule the LR is high and BatchNorm's running
+    statistics lag the weights, so validation in eval mode is close to random (18% and 10% for two
+    good LRs after the first of three epochs, 96-97% at the end); the training loss is measured
+    with the batch's own statistics and follows the run.
+    """
+    return -train_loss if math.isfinite(train_loss) else -1e9
+
+
+class Tuner:
+    """Tunes ``timeline``'s peak LR (and optionally the weight decay) for ``config`` on ``dataset``."""
+
+    def __init__(self, config: TrainConfig, dataset: PreparedDataset, timeline: Timeline, settings: TuneSettings, *,
+                 runs_root: Path, tunes_root: Path, emit: Callable[[Event], None] = lambda event: None):
+        settings.validate()
+        self.config, self.dataset, self.timeline, self.settings = config, dataset, timeline, settings
+        self.runs_root, self.emit = Path(runs_root), emit
+        self.folder = Path(tunes_root) / f"{time.strftime('%Y%m%d-%H%M%S')}-{dataset.summary.name[:40]}-{uuid.uuid4().hex[:4]}"
+        self.run_steps = timeline.total_steps
+        self._cancel = threading.Event()
+        self._current: TrialJob | None = None
+        self.spent = 0
+        self.groups: tuple[str, ...] = ()
+        self.trials: list[TrialRecord] = []
+
+    def cancel(self) -> None:
+        """Stop the trial in progress and start no other (callable from any thread); the best so far wins."""
+        self._cancel.set()
+        if self._current is not None:
+            self._current.stop()
+
+    def run(self) -> TuneResult:
+        """Range test, then trials until the budget is spent or the tune is cancelled."""
+        import optuna
+
+        started = time.perf_counter()
+        self.folder.mkdir(parents=True)
+        session = build_session(replace(self.config, seed=self.settings.seed), self.dataset)
+        self.groups = session.group_names
+        weights = self.folder / "initial-weights.pt"
+        torch.save(session.model.state_dict(), weights)
+        seconds = step_seconds(session)
+        budget = self._budget_steps(seconds)
+        baseline = self._baseline()
+        self.emit(TuneStarted(budget, self.run_steps, budget * seconds * OVERHEAD, tuple(self.settings.search), baseline, str(self.folder)))
+        iterations = int(min(self.settings.range_test_iterations, max(MIN_SWEEP, SWEEP_SHARE * budget)))
+        test = run_range_test(session, RangeTestSettings(iterations=iterations, repeats=1), self.emit,
+                              self.timeline, cancelled=self._cancel.is_set, run_steps=self.run_steps)
+        self.spent = len(test.lrs) + (test.stop_reason == "nan") if test is not None else 0
+        interval = search_interval(test, baseline["lr"], constant_shape=self._constant())
+        self.emit(TuneIntervalChosen(interval.low, interval.high, interval.source, self.spent))
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=self.settings.seed, n_startup_trials=STARTUP_TRIALS),
+                                    pruner=optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=self.settings.reduction_factor))
+        study.enqueue_trial(baseline)
+        if test is not None and test.recommendation is not None:
+            study.enqueue_trial({**baseline, "lr": self._recommended(test)}, skip_if_exists=True)
+        while not self._cancel.is_set() and self.spent + self.run_steps <= budget and self._time_left(started, budget):
+            self._trial(study, interval, weights, optuna)
+        winner = winner_of(self.trials)
+        record = tune_record(self, test, interval, budget, time.perf_counter() - started, self._cancel.is_set(), winner)
+        return self._finish(record, winner)
+
+    # -- one trial --------------------------------------------------------------------------
+
+    def _trial(self, study, interval: Interval, weights: Path, optuna) -> None:
+        trial = study.ask()
+        params = {"lr": trial.suggest_float("lr", interval.low, interval.high, log=True)}
+        if "weight_decay" in self.settings.search:
+            low, high = self._weight_decay_range()
+            params["weight_decay"] = trial.suggest_float("weight_decay", low, high, log=True)
+        seed = (self.settings.seed * 7919 + trial.number + 1) % (2**31 - 1)
+        config = replace(self.config, lr=params["lr"], seed=seed, weights=str(weights),
+                         weight_decay=params.get("weight_decay", self.config.weight_decay))
+        reports: list[tuple[int, float, float]] = []
+
+        def check(epoch: EpochEnded) -> bool:
+            accuracy = epoch.val_accuracy if math.isfinite(epoch.val_accuracy) else 0.0
+            reports.append((epoch.epoch + 1, accuracy, epoch.train_loss))
+            self.emit(TuneTrialReported(trial.number, epoch.epoch + 1, epoch.step, accuracy, epoch.val_loss, epoch.train_loss))
+            if epoch.step >= self.run_steps:
+                return False
+            trial.report(progress_score(epoch.train_loss), epoch.epoch + 1)
+            return trial.should_prune()
+
+        self._current = TrialJob(config, self.dataset, RunSchedule(with_peak(self.timeline, params["lr"])), self.runs_root, check)
+        if self._cancel.is_set():
+            self._current.stop()
+        self.emit(TuneTrialStarted(trial.number, params, seed, str(self._current.run_dir)))
+        run = self._current.run()
+        self._current = None
+        self.spent += run.steps
+        if run.store_failure:  # the next trial could not be stored either: end the search with the best so far
+            self.emit(LogLine(f"the tune stops: {run.store_failure}", "warning"))
+            self._cancel.set()
+        state = self._tell(study, trial, run, reports, optuna)
+        self.trials.append(TrialRecord(trial.number, params, seed, state, run.val_accuracy, run.val_loss, run.steps, run.run_dir, reports))
+        self.emit(TuneTrialFinished(trial.number, params, state, run.val_accuracy, run.val_loss, run.steps, run.run_dir, self.spent,
+                                    self._budget))
+
+    def _tell(self, study, trial, run, reports, optuna) -> str:
+        """Tell Optuna how the trial ended; returns its state in the record's words."""
+        if run.fault:
+            trial.report(0.0, max(1, len(reports) + 1))
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            return "diverged"
+        if run.stopped_early:
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            return "pruned"
+        if run.steps < self.run_steps:
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            return "cancelled"
+        study.tell(trial, run.val_accuracy if math.isfinite(run.val_accuracy) else 0.0)
+        return "complete"
+
+    # -- budget and parameters ------------------------------------------------------------------
+
+    def _budget_steps(self, seconds: float) -> int:
+        """The budget in training steps: full runs, or the minutes converted at the measured speed."""
+        steps = self.settings.budget_runs * self.run_steps
+        if self.settings.budget_minutes is not None:
+            steps = self.settings.budget_minutes * 60 / (seconds * OVERHEAD)
+        self._budget = int(steps)
+        return self._budget
+
+    def _time_left(self, started: float, budget: int) -> bool:
+        """With a budget in minutes: whether one more full run fits in the time left, at the speed seen so far."""
+        if self.settings.budget_minutes is None or not self.spent:
+            return True
+        per_step = (time.perf_counter() - started) / self.spent
+        return time.perf_counter() - started + per_step * self.run_steps <= self.settings.budget_minutes * 60
+
+    def _baseline(self) -> dict[str, float]:
+        """The schedule as the user has it: the first trial, so the winner is never worse than not tuning."""
+        baseline = {"lr": peak_of(self.timeline)}
+        if "weight_decay" in self.settings.search and self.config.weight_decay > 0:
+            baseline["weight_decay"] = self.config.weight_decay
+        return baseline
+
+    def _weight_decay_range(self) -> tuple[float, float]:
+        low, high = WEIGHT_DECAY_RANGE
+        current = self.config.weight_decay
+        return (min(low, current), max(high, current)) if current > 0 else (low, high)
+
+    def _constant(self) -> bool:
+        """Whether the schedule holds one LR throughout (then the range test's constant LR is its peak)."""
+        return all(s.kind == "constant" for p in self.timeline.pieces for s in p.schedule.segments)
+
+    def _recommended(self, test) -> float:
+        recommendation = test.recommendation
+        return recommendation.constant_lr if self._constant() else recommendation.one_cycle_max_lr
+
+    def _finish(self, record: dict, winner: TrialRecord | None) -> TuneResult:
+        save_record(self.folder, record)
+        message = (f"best of {len(self.trials)} trials: peak LR {winner.params['lr']:.3g} -> {100 * winner.val_accuracy:.2f}% "
+                   f"(your schedule: {100 * self.trials[0].val_accuracy:.2f}%)" if winner else "no trial finished, so there is no winner")
+        self.emit(TuneFinished(record, self._cancel.is_set(), message))
+        if winner is None:
+            return TuneResult(record, self.groups, None, None)
+        config = replace(self.config, lr=winner.params["lr"], weight_decay=winner.params.get("weight_decay", self.config.weight_decay))
+        return TuneResult(record, self.groups, config, with_peak(self.timeline, winner.params["lr"]))

@@ -1,0 +1,80 @@
+"""One trial: a real run of the schedule at the trial's settings, started through ``engine.run`` (so each is a
+stored run the user can open), stoppable at each epoch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..commands import Stop
+from ..config import TrainConfig
+from ..data.dataset import PreparedDataset
+from ..events import EpochEnded, Event, FaultRaised, StoreFailed
+from ..run import InProcessRun, NewRun
+from ..schedules.edits import RunSchedule
+
+# Called at each epoch's end with its EpochEnded event; True stops the run there.
+EpochCheck = Callable[[EpochEnded], bool]
+
+
+@dataclass(frozen=True)
+class TrialRun:
+    """How a trial's run ended: its state, the steps it trained, its last validation, its folder; what stopped it."""
+
+    state: str
+    steps: int
+    val_accuracy: float
+    val_loss: float
+    run_dir: str
+    stopped_early: bool
+    fault: str = ""
+    store_failure: str = ""
+
+
+class TrialJob:
+    """A run that the tune can stop from its epoch check, from a fault, or from another thread (cancel).
+
+    Built at once (model, data, run folder), so its folder is known before it trains.
+    """
+
+    def __init__(self, config: TrainConfig, dataset: PreparedDataset, run_schedule: RunSchedule, runs_root: Path,
+                 check: EpochCheck, emit: Callable[[Event], None] | None = None):
+        self.handle = InProcessRun(NewRun(config, dataset, run_schedule, Path(runs_root)))
+        self.handle.subscribe(self._on_event)
+        if emit is not None:
+            self.handle.subscribe(emit)
+        self.check, self.stopped_early, self.fault, self.store_failure = check, False, "", ""
+        self.handle.prepare()
+
+    @property
+    def run_dir(self) -> Path:
+        """The trial's run folder."""
+        return self.handle.run_dir
+
+    def stop(self) -> None:
+        """Stop at the next step (callable from any thread)."""
+        self.handle.send(Stop())
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, EpochEnded) and not self.stopped_early:
+            if self.check(event):
+                self.stopped_early = True
+                self.stop()
+        elif isinstance(event, FaultRaised):
+            # A trial never waits for a person: a NaN or exploding loss ends it (the LR was too high).
+            self.fault = event.kind
+            self.stop()
+        elif isinstance(event, StoreFailed) and not self.store_failure:
+            # A trial nobody can open is no trial: stop it (what it stored stays, as for any run).
+            self.store_failure = event.message
+            self.stop()
+
+    def run(self) -> TrialRun:
+        """Train until the schedule ends or a stop; the store is closed afterwards."""
+        result = self.handle.run()
+        accuracy = result.val_accuracy if not self.fault else 0.0
+        loss = result.val_loss if not self.fault else math.inf
+        return TrialRun(result.state, result.step, accuracy, loss, result.run_dir, self.stopped_early, self.fault, self.store_failure)

@@ -1,0 +1,38 @@
+"""Which trial wins: the best accuracy once each trial's result is averaged with its neighbours' in log LR.
+
+One run's accuracy is one noisy sample (a seed moves it by a point on the digits, by eight after one
+epoch), so the plain maximum of a handful of runs rewards luck. Trials near each other in log LR
+measure nearly the same thing; a Gaussian-weighted mean over them (a local constant fit, like the
+range test's smoothing) keeps the signal and averages the noise. The winner is always a trial that
+ran, so its run can be opened and its schedule exported as it was trained.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .record import TrialRecord
+
+# Bandwidth in decades of LR (and of weight decay, when it is searched).
+WIDTH_DECADES = 0.25
+
+
+def smoothed_accuracies(trials: list[TrialRecord]) -> list[float]:
+    """Each trial's accuracy averaged with the other trials', weighted by their closeness in log parameters."""
+    points = np.array([[math.log10(v) for v in t.params.values()] for t in trials])
+    accuracies = np.array([t.val_accuracy for t in trials])
+    distances = np.linalg.norm(points[:, None, :] - points[None, :, :], axis=2) / WIDTH_DECADES
+    weights = np.exp(-0.5 * distances**2)
+    return list((weights @ accuracies) / weights.sum(1))
+
+
+def winner_of(trials: list[TrialRecord]) -> TrialRecord | None:
+    """The complete trial with the best smoothed accuracy (ties: the lower validation loss)."""
+    complete = [t for t in trials if t.state == "complete"]
+    if not complete:
+        return None
+    scores = smoothed_accuracies(complete)
+    best = max(range(len(complete)), key=lambda i: (round(scores[i], 12), -complete[i].val_loss))
+    return complete[best]

@@ -1,0 +1,149 @@
+"""Tune controls: the budget in full runs (or minutes), what to search, start and cancel, the trials, the winner."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.tune.settings import TuneSettings
+
+COLUMNS = ["trial", "peak LR", "weight decay", "state", "accuracy", "steps"]
+
+
+class TunePanel(QWidget):
+    """Emits ``startRequested(settings)``, ``cancelRequested()``, ``useRequested()`` and ``exportRequested()``."""
+
+    startRequested = Signal(object)
+    cancelRequested = Signal()
+    useRequested = Signal()
+    exportRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        d = TuneSettings()
+        self.budget = QDoubleSpinBox(minimum=1.5, maximum=1000, value=d.budget_runs, decimals=1, singleStep=1, suffix=" full runs")
+        self.budget.setToolTip("Spend about the cost of this many runs of the configured length, the range test included. "
+                               "Trials that fall behind are stopped early, so more LRs are tried than the budget holds runs.")
+        self.minutes = QSpinBox(minimum=0, maximum=100_000, value=0, suffix=" min")
+        self.minutes.setSpecialValueText("no limit (use the runs)")
+        self.minutes.setToolTip("Spend about this many minutes instead, at the speed measured on this machine.")
+        self.weight_decay = QCheckBox("also search the weight decay")
+        self.weight_decay.setToolTip("Vary the weight decay (1e-5 to 1e-2, log scale) together with the peak LR.")
+        self.start, self.cancel = QPushButton("Start tune"), QPushButton("Cancel")
+        self.start.setToolTip("A range test sets the interval; then short real runs of the schedule in the editor are compared "
+                              "and the best kept. Each trial is a run you can open in the Runs tab.")
+        self.cancel.setToolTip("Stop the trial in progress; the best trial so far wins.")
+        self.start.clicked.connect(self._start)
+        self.cancel.clicked.connect(self.cancelRequested.emit)
+        self.status, self.progress = QLabel(), QProgressBar()
+        self.status.setWordWrap(True)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setColumnHidden(COLUMNS.index("weight decay"), True)
+        self.use, self.export = QPushButton("Use the winner"), QPushButton("Export the winner…")
+        self.use.setToolTip("Set the editor's schedule to the winning peak LR (and the configuration's weight decay, if searched).")
+        self.export.setToolTip("Write the winning schedule with the record of the search, and add it to the library.")
+        self.use.clicked.connect(self.useRequested.emit)
+        self.export.clicked.connect(self.exportRequested.emit)
+        self.record: dict | None = None
+        self._lay_out()
+        self.set_running(False)
+
+    def _lay_out(self) -> None:
+        form = QFormLayout()
+        form.addRow("budget", self.budget)
+        form.addRow("or time", self.minutes)
+        form.addRow(self.weight_decay)
+        buttons, winner = QHBoxLayout(), QHBoxLayout()
+        buttons.addWidget(self.start)
+        buttons.addWidget(self.cancel)
+        winner.addWidget(self.use)
+        winner.addWidget(self.export)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(winner)
+
+    def settings(self) -> TuneSettings:
+        """The settings as chosen."""
+        search = ("lr", "weight_decay") if self.weight_decay.isChecked() else ("lr",)
+        return TuneSettings(budget_runs=self.budget.value(), budget_minutes=float(self.minutes.value()) or None, search=search)
+
+    @Slot()
+    def _start(self) -> None:
+        self.startRequested.emit(self.settings())
+
+    def set_running(self, running: bool) -> None:
+        """Enable what applies while a tune runs, or after it."""
+        self.start.setEnabled(not running)
+        self.cancel.setEnabled(running)
+        winner = not running and self.record is not None and self.record.get("winner") is not None
+        self.use.setEnabled(winner)
+        self.export.setEnabled(winner)
+
+    def started(self, event) -> None:
+        """Say what the tune will spend before it spends it."""
+        self.record = None
+        self.table.setRowCount(0)
+        self.table.setColumnHidden(COLUMNS.index("weight decay"), "weight_decay" not in event.search)
+        self.progress.setRange(0, event.budget_steps)
+        self.progress.setValue(0)
+        self.status.setText(f"Budget: about <b>{event.budget_steps / event.run_steps:.1f} full runs</b> "
+                            f"({event.budget_steps} training steps), about {event.estimated_seconds / 60:.1f} min on this machine. "
+                            "A range test first sets the interval.")
+        self.set_running(True)
+
+    def interval(self, event) -> None:
+        """Where the search samples the peak LR."""
+        self.progress.setValue(event.spent_steps)
+        self.status.setText(f"Searching the peak LR from <b>{event.low:.3g}</b> to <b>{event.high:.3g}</b>: {event.source}.")
+
+    def trial_finished(self, event) -> None:
+        """A row per trial."""
+        row = self.table.rowCount()
+        self.table.insertRow(row)
+        cells = [str(event.number), f"{event.params['lr']:.3g}", f"{event.params.get('weight_decay', math.nan):.2g}", event.state,
+                 f"{100 * event.val_accuracy:.2f}%", str(event.steps)]
+        for column, text in enumerate(cells):
+            self.table.setItem(row, column, QTableWidgetItem(text.replace("nan", "–")))
+        self.progress.setValue(min(event.spent_steps, event.budget_steps))
+
+    def finished(self, event) -> None:
+        """The winner, or why there is none."""
+        self.record = event.record
+        self.status.setText(("<b>Cancelled.</b> " if event.cancelled else "") + event.message)
+        self.set_running(False)
+
+    def forget(self) -> None:
+        """Another dataset is open: the trials and the winner shown were the old one's."""
+        self.record = None
+        self.table.setRowCount(0)
+        self.status.clear()
+        self.progress.reset()
+        self.set_running(False)
+
+    def failed(self, message: str) -> None:
+        """The tune could not run."""
+        self.status.setText(f"<span style='color:#d62728'>{message}</span>")
+        self.set_running(False)

@@ -1,0 +1,86 @@
+"""Tune: each trial's validation accuracy against its peak LR, filled in as trials end; pruned ones marked."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+
+from .base import PlotPanel
+
+# state -> (symbol, colour)
+MARKS = {
+    "complete": ("o", (31, 119, 180)),
+    "pruned": ("x", (127, 127, 127)),
+    "diverged": ("t", (214, 39, 40)),
+    "cancelled": ("s", (188, 189, 34)),
+}
+# The key sits in the title: a legend box inside the plot would hide the trials under it.
+TITLE = ("Tune: <span style='color:#1f77b4'>● complete</span> &nbsp;<span style='color:#7f7f7f'>× stopped early</span> "
+         "&nbsp;<span style='color:#d62728'>▼ diverged</span> &nbsp;<span style='color:#b8860b'>★ winner</span>")
+
+
+class TunePlot(PlotPanel):
+    """Accuracy (%) against peak LR on a log axis: one marker per trial, the searched interval shaded,
+    the current schedule's LR dashed and the winner starred."""
+
+    def __init__(self, parent=None):
+        super().__init__("Tune", "validation accuracy (%)", x_label="peak learning rate", log_x=True, parent=parent)
+        self.scatters = {}
+        # Markers without lines, as plot items (unlike bare scatter items, they follow the log x axis).
+        for state, (symbol, colour) in MARKS.items():
+            self.scatters[state] = self.plot.plot([], [], pen=None, symbol=symbol, symbolSize=10, symbolBrush=colour, symbolPen=colour)
+        self.winner = self.plot.plot([], [], pen=None, symbol="star", symbolSize=22, symbolBrush=(255, 190, 0), symbolPen=(120, 90, 0))
+        self.plot.setTitle(TITLE)
+        self.plot.legend.setVisible(False)
+        self.region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(44, 160, 44, 30), pen=pg.mkPen(None))
+        self.baseline = pg.InfiniteLine(angle=90, pen=pg.mkPen((80, 80, 80), style=Qt.PenStyle.DashLine),
+                                        label="current", labelOpts={"position": 0.95, "color": (80, 80, 80)})
+        self.trials: list[tuple[float, float, str]] = []
+
+    def clear(self) -> None:
+        """Start a new tune."""
+        self.trials = []
+        for item in (self.region, self.baseline):
+            self.plot.removeItem(item)
+        self._redraw()
+
+    def show_baseline(self, lr: float) -> None:
+        """The peak LR of the schedule as it is (the first trial)."""
+        self.baseline.setPos(np.log10(lr))
+        self.plot.addItem(self.baseline, ignoreBounds=True)
+
+    def show_interval(self, low: float, high: float) -> None:
+        """Shade the peak LRs the search samples from."""
+        self.region.setRegion((np.log10(low), np.log10(high)))
+        self.plot.addItem(self.region)  # counted in the axes' range, so the whole interval shows
+
+    def add_trial(self, lr: float, accuracy: float, state: str) -> None:
+        """A finished trial."""
+        self.trials.append((lr, 100 * accuracy if np.isfinite(accuracy) else 0.0, state))
+        self._redraw()
+
+    def show_winner(self, lr: float, accuracy: float) -> None:
+        """Star the winning trial."""
+        self.winner.setData([lr], [100 * accuracy])
+
+    def _redraw(self) -> None:
+        for state, scatter in self.scatters.items():
+            points = [(lr, accuracy) for lr, accuracy, s in self.trials if s == state]
+            scatter.setData([p[0] for p in points], [p[1] for p in points])
+        if not self.trials:
+            self.winner.setData([], [])
+
+    def refresh(self) -> None:
+        """Points are set as trials end; nothing is pending."""
+
+    def columns(self):
+        return {"trial": np.arange(len(self.trials), dtype=float), "lr": np.array([t[0] for t in self.trials]),
+                "accuracy": np.array([t[1] for t in self.trials])}
+
+    def describe_at(self, x):
+        if not self.trials or not x > 0:
+            return ""
+        index = int(np.argmin([abs(np.log(t[0] / x)) for t in self.trials]))
+        lr, accuracy, state = self.trials[index]
+        return f"trial {index}: peak LR {lr:.3g} -> {accuracy:.2f}% ({state})"

@@ -1,0 +1,115 @@
+"""The window's Tune tab: start a search of the editor's schedule, follow its trials, install or export the winner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Slot
+
+from engine.data.split import training_batches_per_epoch
+from engine.errors import LrscopeError
+from engine.events import TuneFinished, TuneIntervalChosen, TuneStarted, TuneTrialFinished
+from engine.schedules.edits import RunSchedule
+
+from . import dialogs, schedule_io
+from .schedule_file_actions import SCHEDULE_FILES
+
+
+class TuneActions:
+    """Mixed into MainWindow: uses its controller, tune plot and panel, editor, configuration and log."""
+
+    def connect_tune(self) -> None:
+        """Wire the panel and the bridge to the actions below."""
+        self.tune_panel.startRequested.connect(self.start_tune)
+        self.tune_panel.cancelRequested.connect(self.controller.cancel_tune)
+        self.tune_panel.useRequested.connect(self.use_tune_winner)
+        self.tune_panel.exportRequested.connect(self.export_tune_winner)
+        self.bridge.tuneEvent.connect(self.tune_event)
+
+    @Slot(object)
+    def start_tune(self, settings) -> None:
+        """Search the peak LR of the editor's schedule (stretched to the configured run) on the open dataset."""
+        if self.dataset is None or self.controller.training or self.controller.tuning:
+            self.log.add("a tune needs an open dataset and no run or tune in progress", "warning")
+            return
+        chosen = self._config_or_warn("Cannot start the tune")
+        if chosen is None:
+            return
+        config, plan = chosen
+        self.last_tune = None
+        self.tune_plot.clear()
+        self.tabs.setCurrentWidget(self.tune_tab)
+        self.controller.tune(config, self.dataset, self._timeline(plan, config.momentum).stretched(self.run_length()), settings)
+        self.tune_panel.set_running(True)
+        self._update_actions()
+
+    @Slot(object)
+    def tune_event(self, event) -> None:
+        """Follow the search: its budget, interval, trials and result."""
+        if isinstance(event, TuneStarted):
+            self.tune_panel.started(event)
+            self.tune_plot.show_baseline(event.baseline["lr"])
+            self.log.add(f"tune started: about {event.budget_steps / event.run_steps:.1f} full runs; record in {event.folder}")
+        elif isinstance(event, TuneIntervalChosen):
+            self.tune_panel.interval(event)
+            self.tune_plot.show_interval(event.low, event.high)
+        elif isinstance(event, TuneTrialFinished):
+            self.tune_panel.trial_finished(event)
+            self.tune_plot.add_trial(event.params["lr"], event.val_accuracy, event.state)
+        elif isinstance(event, TuneFinished):
+            self.tune_panel.finished(event)
+            winner = event.record.get("winner")
+            if winner is not None:
+                self.tune_plot.show_winner(winner["params"]["lr"], winner["val_accuracy"])
+            self.log.add(f"tune {'cancelled' if event.cancelled else 'finished'}: {event.message}")
+
+    def tune_done(self, result) -> None:
+        """The search returned: keep its winner for *Use* and *Export*."""
+        self.last_tune = result
+        self.tune_panel.set_running(False)
+        self.runs_panel.refresh()
+
+    def forget_tune(self) -> None:
+        """Another dataset is open: the last tune's trials and winner belong to the old one."""
+        self.last_tune = None
+        self.tune_plot.clear()
+        self.tune_panel.forget()
+
+    @Slot()
+    def use_tune_winner(self) -> None:
+        """Put the winning schedule in the editor (and the weight decay, if searched, in the configuration)."""
+        if self.last_tune is None or self.last_tune.config is None:
+            return
+        if self.controller.training:
+            self.log.add("a run is in progress: use the tune's winner after it ends", "warning")
+            return
+        params = self.last_tune.record["winner"]["params"]
+        self.install_timeline(self.last_tune.timeline)
+        if "weight_decay" in params:
+            self.config_panel.set_values({"weight_decay": params["weight_decay"]})
+        self.log.add(f"using the tune's winner: peak LR {params['lr']:.3g}")
+
+    @Slot()
+    def export_tune_winner(self) -> None:
+        """Ask where, then write the winning schedule with the search record."""
+        if self.last_tune is None or self.last_tune.config is None or self.dataset is None:
+            return
+        path = dialogs.ask_save_path(self, "Export the tune's winner", f"{self.dataset.summary.name}.tuned.lrschedule.json", SCHEDULE_FILES)
+        if path:
+            self.write_tune_winner(Path(path))
+
+    def write_tune_winner(self, path: Path) -> Path | None:
+        """Write the winning schedule with the search record and add it to the library; the path, or None after saying why not."""
+        result = self.last_tune
+        winner = result.record["winner"]
+        metrics = {"val_accuracy": winner["val_accuracy"], "val_loss": winner["val_loss"], "steps": winner["steps"]}
+        try:
+            per_epoch = training_batches_per_epoch(len(self.dataset.train_index), result.config.batch_size)
+            written, _ = schedule_io.export_schedule(path, RunSchedule(result.timeline), result.config, self.dataset.summary.to_dict(), per_epoch,
+                                                     metrics, None, search=result.record, groups=result.groups)
+        except (ValueError, OSError, LrscopeError) as error:
+            self.warn("Cannot export", str(error))
+            return None
+        self.log.add(f"the tune's winner was written to {written} and added to the library")
+        self.dataset_panel.show_library(schedule_io.library_entries(self.dataset)[0])
+        return written

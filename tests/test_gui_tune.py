@@ -1,0 +1,54 @@
+"""The Tune tab and an honest range test, driven through the window's controls (``window`` and ``dialogs``: gui_fixtures)."""
+
+import pytest
+from gui_fixtures import LONG
+
+from engine.schedules import load_schedule
+from engine.schedules.presets import peak_lr
+from engine.tune.search import peak_of
+
+pytest.importorskip("pytestqt")
+
+
+def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, window, dialogs, tmp_path):
+    from gui.driving import click, show_tab, type_into
+
+    panel = window.tune_panel
+    show_tab(window.tabs, "Tune")
+    type_into(panel.budget, "4")
+    assert not panel.use.isEnabled() and not panel.cancel.isEnabled()
+    click(panel.start)
+    qtbot.waitUntil(lambda: "full runs" in panel.status.text(), timeout=LONG)
+    assert window.tabs.currentWidget() is window.tune_tab and panel.cancel.isEnabled()
+    assert not window.start_action.isEnabled() and not window.open_action.isEnabled()  # one training at a time
+    qtbot.waitUntil(lambda: window.last_tune is not None and panel.use.isEnabled(), timeout=LONG)
+    record = window.last_tune.record
+    assert record["budget"]["runs"] == pytest.approx(4.0) and record["budget"]["spent_steps"] <= record["budget"]["steps"]
+    assert panel.table.rowCount() == len(record["trials"]) >= 2 and len(window.tune_plot.trials) == len(record["trials"])
+    assert "best of" in panel.status.text() and window.start_action.isEnabled()
+    winner = record["winner"]["params"]["lr"]
+
+    click(panel.use)
+    assert peak_lr(window.editor.plan().schedule) == pytest.approx(winner, rel=1e-6)
+
+    target = tmp_path / "won.lrschedule.json"
+    dialogs.answer("save_path", str(target))
+    click(panel.export)
+    loaded = load_schedule(target)
+    assert loaded.search["winner"] == record["winner"] and peak_of(loaded.timeline) == pytest.approx(winner, rel=1e-6)
+    assert not loaded.warnings and not dialogs.of("error")
+
+
+def test_a_range_test_that_cannot_recommend_says_so_in_the_window(qtbot, window):
+    from gui.driving import click, show_tab, type_into
+
+    panel = window.range_panel
+    show_tab(window.tabs, "Range test")
+    type_into(panel.start_lr, "3")
+    type_into(panel.end_lr, "50")
+    type_into(panel.iterations, "12")
+    type_into(panel.repeats, "1")
+    click(panel.start)
+    qtbot.waitUntil(lambda: window.last_range_test is not None, timeout=LONG)
+    assert panel.recommendation is None and "No recommendation" in panel.status.text()
+    assert not panel.use_constant.isEnabled() and not panel.use_cycle.isEnabled()

@@ -1,0 +1,153 @@
+"""lrscope tune: the search interval, the budget, trials as real runs from shared weights, cancel, the CLI end to end."""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from helpers import ROOT, SAMPLE, Events, tiny_config
+
+from engine.events import TuneFinished, TuneTrialStarted
+from engine.range_test.result import RangeTestResult
+from engine.range_test.sweep import Curve
+from engine.schedules import Constant, OneCycle, Schedule, Timeline
+from engine.schedules.groups import GroupSetting
+from engine.store.reader import read_epochs, run_info
+from engine.tune.interval import search_interval
+from engine.tune.record import TrialRecord
+from engine.tune.search import Tuner, peak_of, with_peak
+from engine.tune.settings import TuneSettings
+from engine.tune.winner import smoothed_accuracies, winner_of
+
+LRS = np.geomspace(1e-7, 10, 100)
+X = np.log10(LRS)
+
+
+def sweep(losses, stop="diverged"):
+    return RangeTestResult.from_curve("sweep", {}, Curve(LRS, losses, losses, stop), 1.0)
+
+
+def descending():
+    return 0.3 + 2.0 * (1 - np.tanh((X + 2) * 2)) / 2 + np.where(X > -0.5, 3 * (X + 0.5) ** 2, 0)
+
+
+def test_the_interval_surrounds_the_recommendation_and_stops_where_the_sweep_diverged():
+    result = sweep(descending())
+    centre = result.recommendation.one_cycle_max_lr
+    interval = search_interval(result, current_peak=centre)
+    assert interval.low == pytest.approx(centre / 20) and interval.high == pytest.approx(min(centre * 4, LRS[99]))
+    assert "one-cycle max LR" in interval.source
+    constant = search_interval(result, current_peak=centre, constant_shape=True)
+    assert constant.low == pytest.approx(min(result.recommendation.constant_lr / 20, centre))
+
+
+def test_without_a_recommendation_the_interval_lies_below_the_measured_limit():
+    flat = sweep(np.log(10) + np.where(X > 0, 3 * X**2, 0) + np.random.default_rng(0).normal(0, 0.03, 100))
+    assert flat.recommendation is None
+    edge = flat.suggestions[0].lr
+    interval = search_interval(flat, current_peak=edge / 10)
+    assert interval.high == pytest.approx(edge) and interval.low == pytest.approx(edge / 300)
+    assert "it gave no recommendation: the loss did not fall" in interval.source
+
+
+def test_with_nothing_measured_the_interval_surrounds_the_current_lr_and_always_includes_it():
+    assert (search_interval(None, 0.2).low, search_interval(None, 0.2).high) == pytest.approx((0.2 / 30, 2.0))
+    widened = search_interval(sweep(descending()), current_peak=50.0)
+    assert widened.high == 50.0 and "widened to include the current peak LR 50" in widened.source
+
+
+def test_with_peak_keeps_the_shape_and_the_group_ratios():
+    groups = (GroupSetting("all", 0.1), GroupSetting("head", 1.0))
+    timeline = Timeline.of(Schedule((OneCycle(steps=100, max_lr=0.2),)), groups=groups)
+    scaled = with_peak(timeline, 0.5)
+    assert peak_of(scaled) == pytest.approx(0.5) and scaled.pieces[0].groups == groups
+    steps = np.arange(100)
+    assert np.allclose(scaled.lrs(steps) / timeline.lrs(steps), 0.5 / peak_of(timeline))
+
+
+def trial(number, lr, accuracy, state="complete"):
+    return TrialRecord(number, {"lr": lr}, number, state, accuracy, 0.1, 100, "", [])
+
+
+def test_the_winner_is_the_best_once_each_result_is_averaged_with_its_neighbours():
+    lucky = [trial(0, 0.1, 0.95), trial(1, 0.11, 0.90), trial(2, 0.12, 0.91), trial(3, 1.0, 0.93), trial(4, 3.0, 0.99, "pruned")]
+    assert winner_of(lucky).number == 3
+    assert smoothed_accuracies(lucky[:4])[0] == pytest.approx(0.92, abs=0.005)
+    assert winner_of([trial(0, 0.2, 0.9), trial(1, 0.02, 0.95)]).number == 1  # far apart: each stands alone
+    assert winner_of([trial(0, 0.2, 0.9, "pruned")]) is None
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"budget_runs": 1.0}, "budget must be from 1.5 to 1000 full runs"),
+    ({"budget_minutes": -1.0}, "budget in minutes must be above 0"),
+    ({"search": ("weight_decay",)}, "search must name the peak LR"),
+    ({"search": ("lr", "momentum")}, "search must name the peak LR"),
+])
+def test_invalid_settings_are_named(changes, message):
+    with pytest.raises(ValueError, match=message):
+        TuneSettings(**changes).validate()
+
+
+def test_cancel_stops_the_trial_in_progress_and_keeps_what_ran(digits16, tmp_path):
+    config = tiny_config(epochs=3, shape="one_cycle")
+    timeline = Timeline.of(Schedule((Constant(steps=66, lr=0.05),)))
+    events = Events()
+    tuner = Tuner(config, digits16, timeline, TuneSettings(budget_runs=10, range_test_iterations=10), runs_root=tmp_path / "runs",
+                  tunes_root=tmp_path / "tunes", emit=events)
+    thread = threading.Thread(target=tuner.run, name="lrscope-test-tune")
+    thread.start()
+    try:
+        events.wait_for(lambda ev: ev.of(TuneTrialStarted), timeout=900)
+    finally:
+        tuner.cancel()
+        thread.join(900)
+    finished = events.of(TuneFinished)[0]
+    assert finished.cancelled and finished.record["cancelled"] and len(finished.record["trials"]) == 1
+    trial = finished.record["trials"][0]
+    assert trial["state"] == "cancelled" and trial["steps"] < 66 and finished.record["winner"] is None
+    assert run_info(trial["run_dir"]).state == "stopped"
+    assert (tuner.folder / "tune.json").exists()
+
+
+def test_lrscope_tune_end_to_end(tmp_path):
+    """The real command line: budget respected, trials are stored runs from the same weights, the winner exported."""
+    env = dict(os.environ, LRSCOPE_TUNES_DIR=str(tmp_path / "tunes"))
+    command = [sys.executable, str(ROOT / "main.py"), "tune", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "2",
+               "--budget", "4", "--search", "lr", "weight_decay", "--json", "--export-schedule", str(tmp_path / "won.json")]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    record = json.loads(done.stdout)
+    assert "tune: up to 4.0 full runs (176 training steps of 44 per run)" in done.stderr
+    assert record["budget"]["spent_steps"] <= record["budget"]["steps"] == 176
+    trials = record["trials"]
+    assert len(trials) >= 2 and trials[0]["params"] == {"lr": pytest.approx(0.2, rel=1e-3), "weight_decay": 5e-4}
+    assert len({t["seed"] for t in trials}) == len(trials)
+    for trial in trials:
+        assert len(read_epochs(trial["run_dir"])) == trial["steps"] // 22
+        config = json.loads((Path(trial["run_dir"]) / "config.json").read_text())["config"]
+        assert config["weights"] == str(next((tmp_path / "tunes").iterdir()) / "initial-weights.pt")
+    assert record["winner"] in [t for t in trials if t["state"] == "complete"]
+    initial = torch.load(next((tmp_path / "tunes").iterdir()) / "initial-weights.pt", weights_only=True)
+    assert "head.1.weight" in initial
+
+    done = subprocess.run([sys.executable, str(ROOT / "main.py"), "schedule", "show", str(tmp_path / "won.json")],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0
+    from engine.schedules import load_schedule
+
+    loaded = load_schedule(tmp_path / "won.json")
+    assert loaded.search["winner"] == record["winner"]
+    assert peak_of(loaded.timeline) == pytest.approx(record["winner"]["params"]["lr"], rel=1e-6)
+    assert loaded.context["optimizer"]["weight_decay"] == pytest.approx(record["winner"]["params"]["weight_decay"])
+
+
+def test_a_budget_too_small_is_refused_in_one_line(capsys):
+    from engine.cli import run_cli
+
+    assert run_cli(["tune", "--data", str(SAMPLE), "--budget", "1"]) == 2
+    assert capsys.readouterr().err.strip() == "lrscope: error: tune: budget must be from 1.5 to 1000 full runs, got 1.0"
