@@ -35,7 +35,10 @@ def prepare_resume(run_dir: Path, cache_dir: Path | None, warn: Callable[[str], 
         expected = saved["dataset"]["fingerprint"]
     except (OSError, ValueError, KeyError, TypeError, ConfigError) as error:
         raise RunStoreError(f"{run_dir}/config.json: cannot be used ({error})") from None
-    dataset = prepare_dataset(config.data, resolution=config.image_size or None, val_fraction=config.val_fraction,
+    from .models.setup import resolution_range  # imports torch: only when a run is really resumed
+
+    dataset = prepare_dataset(config.data, resolution=config.image_size or None,
+                              resolution_range=resolution_range(config.model, config.pretrained), val_fraction=config.val_fraction,
                               split_seed=config.split_seed, cache_dir=cache_dir)
     if dataset.summary.fingerprint != expected:
         raise RunStoreError(f"{config.data}: the dataset changed since the run started (fingerprint {expected} → "

@@ -39,7 +39,22 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--amp", action="store_true", help="mixed precision (CUDA only)")
     parser.add_argument("--augment", default=d.augment, choices=("none", "shift", "shift+flip"))
     parser.add_argument("--workers", type=int, default=d.workers, help="loader processes for datasets that stream from disk")
-    parser.add_argument("--weights", default=d.weights, help="local PyTorch weights file to start from")
+    parser.add_argument("--weights", default=d.weights, help="local PyTorch weights file to start from (with --pretrained: "
+                        "the pretrained weights, read from this file instead of the torch hub cache)")
+    tuning = parser.add_argument_group("fine-tuning a pretrained model (see docs/fine-tuning.md)")
+    tuning.add_argument("--pretrained", nargs="?", const="auto", default=d.pretrained, metavar="WEIGHTS",
+                        help="start from the model's ImageNet weights (torchvision's, from the torch hub cache $TORCH_HOME, "
+                             "downloaded only where there is a network); WEIGHTS names others, e.g. IMAGENET1K_V1")
+    tuning.add_argument("--freeze-epochs", type=int, default=d.freeze_epochs, metavar="N",
+                        help="train the head alone for N epochs, then every group (fastai's fine_tune)")
+    spread = tuning.add_mutually_exclusive_group()
+    spread.add_argument("--lr-spread", metavar="LO:HI", help="once unfrozen, LRs from LO (first group) to HI (head), geometrically")
+    spread.add_argument("--layer-decay", type=float, default=d.layer_decay, metavar="F",
+                        help="each group's LR is F times the next one's towards the head (timm-style; 0.75 is usual)")
+    tuning.add_argument("--gradual-unfreeze", type=int, default=d.gradual_unfreeze, metavar="E",
+                        help="unfreeze one more group every E epochs from the head back, LRs ÷2.6 per group (ULMFiT)")
+    tuning.add_argument("--frozen-bn", default=d.frozen_bn, choices=("train", "freeze"),
+                        help="BatchNorm layers of frozen groups keep updating their statistics (train, fastai's default) or hold them")
     parser.add_argument("--cache-dir", type=Path, default=None, help="where decoded images are cached (default: the user cache folder)")
     parser.add_argument("--no-cache", action="store_true", help="decode images without reading or writing the cache")
 
@@ -51,13 +66,26 @@ def config_from(args: argparse.Namespace) -> TrainConfig:
         nesterov=args.nesterov, weight_decay=args.weight_decay, batch_size=args.batch_size, epochs=args.epochs,
         shape=args.shape, group_lr=group_multipliers(args.group_lr), image_size=args.image_size,
         val_fraction=args.val_fraction, device=args.device, seed=args.seed, amp=args.amp, augment=args.augment,
-        workers=args.workers, weights=args.weights,
+        workers=args.workers, weights=args.weights, pretrained=args.pretrained, freeze_epochs=args.freeze_epochs,
+        lr_spread=lr_spread(args.lr_spread), layer_decay=args.layer_decay or 0.0, gradual_unfreeze=args.gradual_unfreeze,
+        frozen_bn=args.frozen_bn,
     )
     errors = config.errors()
     if errors:
         name, reason = next(iter(errors.items()))
         raise CliError(f"--{name.replace('_', '-')}: {reason}")
     return config
+
+
+def lr_spread(text: str | None) -> list[float]:
+    """``--lr-spread LO:HI`` as [lo, hi]; CliError for text of another form."""
+    if not text:
+        return []
+    try:
+        lo, hi = (float(part) for part in text.split(":"))
+    except ValueError:
+        raise CliError(f"--lr-spread: expected LO:HI such as 1e-5:1e-3, got {text!r}") from None
+    return [lo, hi]
 
 
 def group_multipliers(items: list[str]) -> dict[str, float]:

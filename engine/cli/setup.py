@@ -10,6 +10,7 @@ from pathlib import Path
 from ..config import TrainConfig
 from ..data.dataset import PreparedDataset, prepare_dataset
 from ..data.split import training_batches_per_epoch
+from ..models.setup import resolution_range
 from ..schedules.edits import RunSchedule
 from ..schedules.library import differences
 from ..schedules.schedule_file import load_schedule
@@ -19,7 +20,8 @@ from .common import CliError, cache_dir, say
 
 def open_dataset(config: TrainConfig, args: argparse.Namespace) -> PreparedDataset:
     """Scan, decode (or read the cache) and split the dataset; print its warnings."""
-    dataset = prepare_dataset(config.data, resolution=config.image_size or None, val_fraction=config.val_fraction,
+    dataset = prepare_dataset(config.data, resolution=config.image_size or None,
+                              resolution_range=resolution_range(config.model, config.pretrained), val_fraction=config.val_fraction,
                               split_seed=config.split_seed, cache_dir=cache_dir(args), log=say)
     for warning in dataset.warnings:
         say(f"warning: {warning}")

@@ -56,6 +56,7 @@ def prepare_dataset(
     root: Path | str,
     *,
     resolution: int | None = None,
+    resolution_range: tuple[int, int] = (16, 224),
     val_fraction: float = 0.2,
     split_seed: int = 0,
     cache_dir: Path | None = None,
@@ -63,10 +64,13 @@ def prepare_dataset(
     progress: Progress | None = None,
     log: Callable[[str], None] | None = None,
 ) -> PreparedDataset:
-    """Everything needed to train on a folder; DatasetError names the path and what to do."""
+    """Everything needed to train on a folder; DatasetError names the path and what to do.
+
+    Without ``resolution`` the images' median shorter side is used, within ``resolution_range``.
+    """
     scan = scan_folder(root)
     sizes, modes = read_headers(scan)
-    size, channels = choose_resolution(sizes, resolution), choose_channels(modes)
+    size, channels = choose_resolution(sizes, resolution, resolution_range), choose_channels(modes)
     paths = [str(scan.root / e.path) for e in scan.entries]
     labels = np.array([e.label for e in scan.entries], dtype=np.int64)
     print_ = log or (lambda _text: None)

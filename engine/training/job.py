@@ -31,17 +31,16 @@ from ..events import (
     ScheduleChanged,
     StateChanged,
 )
-from ..optim import applied_lrs, apply_frozen
+from ..optim import applied_lrs
 from ..schedules.edits import Edit, RunSchedule, ScaleRest
-from ..schedules.groups import ALL, GroupSetting
 from ..schedules.history_codec import run_schedule_from_dict, run_schedule_to_dict
 from ..schedules.plateau import PlateauTracker
-from ..schedules.presets import preset
-from ..schedules.timeline import Timeline
 from .evaluate import Interrupted, evaluate
+from .freezing import Freezer
 from .plan import Plan
 from .recorder import Fault, StepRecorder
 from .session import build_session
+from .start_schedule import starting_timeline
 from .state import capture, restore
 from .step import apply_hyperparameters, is_out_of_memory, train_step
 
@@ -61,13 +60,9 @@ class RunOutcome:
     train_seconds: float = 0.0
 
 
-def default_run_schedule(config: TrainConfig, steps_per_epoch: int) -> RunSchedule:
-    """The config's preset shape over its epochs, with the config's group multipliers (1 for groups not named)."""
-    multipliers = {ALL: 1.0, **config.group_lr}
-    timeline = Timeline.of(preset(config.shape, config.lr, config.epochs * steps_per_epoch),
-                           groups=tuple(GroupSetting(name, float(m)) for name, m in multipliers.items()),
-                           base_momentum=config.momentum)
-    return RunSchedule(timeline)
+def default_run_schedule(config: TrainConfig, steps_per_epoch: int, names: tuple[str, ...] = ()) -> RunSchedule:
+    """The config's preset (or fine-tuning preset over the groups ``names``) over its epochs, with its group multipliers."""
+    return RunSchedule(starting_timeline(config, steps_per_epoch, names))
 
 
 class TrainingJob:
@@ -80,8 +75,9 @@ class TrainingJob:
         self.bus = bus or EventBus()
         self.inbox = inbox or Inbox()
         self.store = store
-        self.session = build_session(config, dataset, log=self._log, on_skip=self._skipped)
-        self.run_schedule = run_schedule or default_run_schedule(config, self.session.steps_per_epoch)
+        # A resumed run restores its own weights: pretrained ones are not read again.
+        self.session = build_session(config, dataset, log=self._log, on_skip=self._skipped, load_weights=resume is None)
+        self.run_schedule = run_schedule or default_run_schedule(config, self.session.steps_per_epoch, self.session.group_names)
         self.step, self.state = 0, "starting"
         self.epoch_end_pending = False
         self.metrics = {"best_val_accuracy": float("nan"), "val_loss": float("nan"), "val_accuracy": float("nan")}
@@ -89,7 +85,7 @@ class TrainingJob:
         self.plateau = PlateauTracker(rule) if rule else None
         self.recorder = StepRecorder(self.bus.emit, self.session.steps_per_epoch, self.session.group_names,
                                      interval=flush_interval, explode_factor=config.explode_factor)
-        self._frozen: dict[str, bool] = {}
+        self.freezer = Freezer(self.session.model, self.session.optimizer, config.frozen_bn)
         self.range_tests_run = 0
         self.excluded_seconds = 0.0
         self._pending: tuple | None = None
@@ -172,9 +168,7 @@ class TrainingJob:
         settings = self._plan.at(self.step)
         optimizer = self.session.optimizer
         apply_hyperparameters(optimizer, settings)
-        if settings.frozen != self._frozen:
-            apply_frozen(optimizer, settings.frozen, self._frozen)
-            self._frozen = settings.frozen
+        self.freezer.apply(settings.frozen)
         try:
             loss = train_step(self.session, images, labels, self.step)
         except Exception as error:
