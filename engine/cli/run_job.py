@@ -9,7 +9,10 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
+
 from ..commands import Stop
+from ..store.reader import read_steps
 from ..store.writer import RunStore
 from ..training.job import RunOutcome, TrainingJob
 from .common import say
@@ -43,6 +46,17 @@ def execute(job: TrainingJob, store: RunStore) -> tuple[RunOutcome, float]:
     return outcome, time.perf_counter() - started
 
 
+def group_report(job: TrainingJob, store: RunStore) -> list[dict[str, Any]]:
+    """Each parameter group, input to output: its size, the LR it ended at and its highest, and the steps it was frozen
+    (all read back from what the run recorded)."""
+    steps = read_steps(store.run_dir)
+    lrs = steps["lrs"] if len(steps["step"]) else np.zeros((0, len(job.session.group_names)))
+    return [{"name": name, "parameters": sum(p.numel() for p in group["params"]),
+             "last_lr": float(lrs[-1, i]) if len(lrs) else None, "peak_lr": float(lrs[:, i].max()) if len(lrs) else None,
+             "frozen_steps": int((lrs[:, i] == 0).sum())}
+            for i, (name, group) in enumerate(zip(steps["groups"] or job.session.group_names, job.session.optimizer.param_groups))]
+
+
 def report(outcome: RunOutcome, seconds: float, job: TrainingJob, store: RunStore, as_json: bool, extra: dict[str, Any]) -> int:
     """Print the final result; exit status 0 when finished or stopped, 1 when the run failed."""
     result = {
@@ -50,7 +64,7 @@ def report(outcome: RunOutcome, seconds: float, job: TrainingJob, store: RunStor
         "epochs": outcome.step / job.session.steps_per_epoch, "val_accuracy": outcome.val_accuracy,
         "val_loss": outcome.val_loss, "best_val_accuracy": outcome.best_val_accuracy, "seconds": seconds,
         "run_dir": str(store.run_dir), "dataset": {"name": job.dataset.summary.name, "fingerprint": job.dataset.summary.fingerprint},
-        "message": outcome.message, **extra,
+        "message": outcome.message, "weights": job.session.weights, "groups": group_report(job, store), **extra,
     }
     if as_json:
         print(json.dumps(result, allow_nan=True).replace("NaN", "null"))

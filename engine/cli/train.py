@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     extra = {}
     if args.export_schedule:
         document = tuned_document(job.run_schedule, config, dataset.summary, job.session.steps_per_epoch, job.metrics,
-                                  groups=job.session.group_names)
+                                  groups=job.session.group_names, weights=job.session.weights)
         save_schedule(args.export_schedule, document)
         extra["schedule_file"] = str(args.export_schedule)
         extra["library_file"] = str(ScheduleLibrary(library_root(args.library_dir)).add(document))

@@ -10,7 +10,7 @@ from torch import nn
 from ..errors import ConfigError
 from . import timm_models
 from .groups import HEAD, layer_groups
-from .pretrained import choose_weights, describe, input_spec, InputSpec, read_hub_weights
+from .pretrained import InputSpec, choose_weights, describe, input_spec, read_hub_weights
 from .registry import MODELS, model_spec
 from .weights import load_pretrained, load_weights, read_state_dict, replaced_layer
 
@@ -87,6 +87,15 @@ def _torchvision_weights(model: str) -> str:
         offered = ", ".join(name for name, s in MODELS.items() if s.weights)
         raise ConfigError("pretrained", f"{model} has no pretrained weights; choose one of {offered}")
     return spec.weights
+
+
+def weights_label(model: str, pretrained: str, weights_file: str) -> str:
+    """What a run starts from, as a schedule file records it: the pretrained weights' name, a file, or "" (random)."""
+    if weights_file or not pretrained:
+        return weights_file
+    if timm_models.is_timm(model):
+        return f"timm {model[len(timm_models.PREFIX):]}"
+    return describe(choose_weights(_torchvision_weights(model), pretrained))
 
 
 def group_outline(model: str, *, channels: int, classes: int, resolution: int, pretrained: str = "") -> list[tuple[str, int]]:

@@ -73,6 +73,6 @@ def setup(model: str, *, channels: int, classes: int, pretrained: str, weights_f
         raise ConfigError("pretrained", f"timm could not load {name}'s pretrained weights ({first_line(error)}): download "
                                         "them where there is a network (they are kept in the Hugging Face cache), "
                                         "or pass --weights FILE") from None
-    source = (weights_file or f"timm {built.pretrained_cfg.get('hf_hub_id') or name}") if pretrained else weights_file
+    source = (weights_file or f"timm {name}") if pretrained else weights_file
     return ModelSetup(built, named_groups(built), input_spec(model) if pretrained else None, source,
                       f"{model}: pretrained weights {source}" if pretrained else "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from itertools import count
@@ -12,6 +13,7 @@ import torch
 from ..events import Event, RangeTestFinished, RangeTestProgress, RangeTestStarted
 from ..schedules.timeline import Timeline
 from ..training.evaluate import evaluate
+from ..training.freezing import Freezer, frozen_now
 from ..training.session import Session
 from ..training.state import capture, preserved, restore
 from ..training.step import train_step
@@ -99,12 +101,15 @@ def run_range_test(session: Session, settings: RangeTestSettings | None, emit: C
     """
     settings = (settings or RangeTestSettings()).resolved().for_run(run_steps)
     names = session.group_names
-    # The groups keep their ratios (a frozen group stays at 0) while the base LR sweeps.
+    # The groups keep their ratios (a frozen group stays at 0, and is skipped) while the base LR sweeps.
     multipliers = dict(zip(names, timeline.multipliers_at(step, names) if timeline else [1.0] * len(names)))
     trainers = [_trainer(session, multipliers, _batches(session, index, r), STEP_OFFSET + r * REPEAT_STEPS) for r in range(settings.repeats)]
     result = None
     started = time.perf_counter()
+    freezer = Freezer(session.model, session.optimizer, session.config.frozen_bn, current=frozen_now(session.optimizer))
+    before = dict(freezer.frozen)
     try:
+        freezer.apply({name: multipliers[name] == 0 for name in names})
         with preserved(session):
             session.model.train()
             # preserved() restores the start in the end; a second copy is needed only to start over in between.
@@ -124,11 +129,18 @@ def run_range_test(session: Session, settings: RangeTestSettings | None, emit: C
                 results.append(RangeTestResult.from_curve(settings.mode, settings.to_dict(), curve, time.perf_counter() - started, floor))
                 if curve.stop_reason == "cancelled":
                     break
-        result = RangeTestResult.of_repeats(results, time.perf_counter() - started)
+        result = with_groups(RangeTestResult.of_repeats(results, time.perf_counter() - started), multipliers)
     finally:
+        freezer.apply(before)
         cancelled_now = result is None or result.stop_reason == "cancelled"
         emit(RangeTestFinished(result, cancelled_now, _summary(result), step))
     return result
+
+
+def with_groups(result: RangeTestResult, multipliers: dict[str, float]) -> RangeTestResult:
+    """The result saying how each group trained during the test: its LR multiplier, and which were trainable (not frozen)."""
+    trainable = [name for name, m in multipliers.items() if m > 0]
+    return dataclasses.replace(result, measured={**result.measured, "groups": dict(multipliers), "trainable": trainable})
 
 
 def _one_test(session: Session, settings: RangeTestSettings, train_at, snapshot, emit, repeat: int, cancelled) -> Curve:
@@ -145,9 +157,12 @@ def _one_test(session: Session, settings: RangeTestSettings, train_at, snapshot,
 def _summary(result: RangeTestResult | None) -> str:
     if result is None:
         return "the range test failed before it recorded a point"
+    groups = result.measured.get("groups", {})
+    frozen = [name for name, m in groups.items() if m == 0]
+    trained = f"; trained {', '.join(result.measured['trainable'])} (frozen: {', '.join(frozen)})" if frozen else ""
     recommendation = result.recommendation
     if recommendation is None:
-        return f"no recommendation: {result.why_none}"
+        return f"no recommendation: {result.why_none}{trained}"
     confidence = " (low confidence)" if recommendation.low_confidence else ""
     return (f"constant LR {recommendation.constant_lr:.3g} ({recommendation.constant_method}); "
-            f"one-cycle max LR {recommendation.one_cycle_max_lr:.3g} ({recommendation.one_cycle_method}){confidence}")
+            f"one-cycle max LR {recommendation.one_cycle_max_lr:.3g} ({recommendation.one_cycle_method}){confidence}{trained}")
