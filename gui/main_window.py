@@ -29,6 +29,7 @@ from engine.store.paths import runs_root
 from engine.store.reader import read_steps
 
 from .bridge import EngineBridge
+from .fine_tuning_actions import FINE_TUNING_FIELDS, FineTuningActions
 from .live_run import LiveRun
 from .panels.config_panel import ConfigPanel
 from .panels.dataset_panel import DatasetPanel
@@ -62,7 +63,7 @@ def scrollable(widget):
     return area
 
 
-class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions):
+class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions, FineTuningActions):
     """lrscope's window."""
 
     def __init__(self, settings: QSettings, sample: Path, data: Path | None = None, start: bool = False):
@@ -117,6 +118,7 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions):
         left = QTabWidget()
         left.addTab(scrollable(self.dataset_panel), "Dataset")
         left.addTab(scrollable(self.config_panel), "Configuration")
+        left.addTab(scrollable(self._build_group_table()), "Groups")
         for title, widget, area in (("Dataset and configuration", left, Qt.DockWidgetArea.LeftDockWidgetArea),
                                     ("Schedule", scrollable(self.editor), Qt.DockWidgetArea.RightDockWidgetArea),
                                     ("Log", self.log, Qt.DockWidgetArea.BottomDockWidgetArea)):
@@ -147,6 +149,8 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions):
         self.import_action = self._action("Import schedule…", "Ctrl+I", "Load a schedule file (warns if it was tuned for another dataset)", self.import_)
         self._action("Apply from now", "Ctrl+Return", "Send the edited schedule to the running job", self.editor.apply_from_now)
         self._action("Undo last edit", "Ctrl+U", "Undo the last schedule edit, from now on", self.editor.undo.click)
+        self.unfreeze_action = self._action("Unfreeze now", "Ctrl+Shift+U", "Make the frozen parameter groups (the selected "
+                                            "ones in the group table, or all) trainable from now on", self.group_table.unfreeze.click)
         toolbar = self.addToolBar("Run")
         toolbar.setObjectName("run toolbar")
         for action in (self.open_action, self.start_action, self.pause_action, self.stop_action, self.test_action,
@@ -252,6 +256,7 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions):
             self.log.add(warning, "warning")
         self.editor.set_run_length(self.run_length())
         self.live.show_planned(self.run_length(), self.steps_per_epoch())
+        self.show_model_groups()
         if self.start_when_open:
             self.start_when_open = False
             QTimer.singleShot(300, self.start_run)
@@ -271,6 +276,8 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions):
             self.live.show_planned(self.run_length(), self.steps_per_epoch())
         elif name == "image_size" and self.dataset is not None:
             self.open_folder(self.dataset.summary.root)
+        if name in FINE_TUNING_FIELDS:
+            self.show_model_groups()
 
     # -- running ----------------------------------------------------------------------------
 
@@ -289,7 +296,7 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions):
     def _timeline(self, plan, momentum: float) -> Timeline:
         if self.imported is not None:
             return self.imported
-        return Timeline.of(plan.schedule, groups=plan.groups, plateau=plan.plateau, base_momentum=momentum)
+        return Timeline.of(plan.schedule, groups=self.starting_groups(plan), plateau=plan.plateau, base_momentum=momentum)
 
     @Slot()
     def start_run(self) -> None:
@@ -339,7 +346,8 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions):
         # The editor's LR is the head's (the head's multiplier is 1); other groups follow it by their multipliers.
         lrs = plan.schedule.lrs(steps - plan.origin)
         if not self.controller.training:
-            self.lr.set_plan(steps, lrs)
+            group_lrs = self.planned_group_lrs(plan, steps)
+            self.lr.set_plan(steps, lrs if group_lrs is None else group_lrs)
         # During a run the preview shows unsent edits only; otherwise it would hide the applied curve.
         shown = self.controller.training and self.editor.dirty
         self.lr.set_preview(steps if shown else steps[:0], lrs if shown else lrs[:0])
