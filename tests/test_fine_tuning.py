@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers import MOBILENET_V2_FILE, Events, tiny_config
+from helpers import Events, tiny_config
 
+from bench.hub_weights import MOBILENET_V2_FILE
 from engine.commands import EditSchedule
 from engine.errors import ConfigError, ScheduleFileError
 from engine.events import StepsLogged
