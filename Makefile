@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test bench bench-accuracy lint clean
+.PHONY: run test bench bench-accuracy bench-fine-tuning lint clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,9 @@ bench: $(VENV)/.installed-bench
 # The range test against a grid search, on the samples and two generated datasets (about 35 minutes on 2 cores).
 bench-accuracy: $(VENV)/.installed-bench
 	$(PY) -m bench.range_test_accuracy --synthetic --out docs/range-test-accuracy.json | tee docs/range-test-accuracy.txt
+
+bench-fine-tuning: $(VENV)/.installed-bench
+	$(PY) -m bench.fine_tuning --out docs/fine-tuning.md
 
 lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check main.py engine gui tests bench tools
