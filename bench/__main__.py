@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .common import machine
 
-BENCHMARKS = ("engine_overhead", "gui_overhead", "data_pipeline", "range_test_speed", "startup")
+BENCHMARKS = ("engine_overhead", "gui_overhead", "data_pipeline", "range_test_speed", "startup", "serving", "cli_startup")
 HERE = Path(__file__).resolve().parent
 HEADER = ["benchmark", "measure", "median", "spread (min to max)", "target", "verdict", "notes"]
 

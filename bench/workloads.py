@@ -11,8 +11,7 @@ import torch
 from engine.config import TrainConfig
 from engine.data.dataset import PreparedDataset
 from engine.models import build_model
-from engine.store.writer import RunStore
-from engine.training.job import RunOutcome, TrainingJob
+from engine.run import InProcessRun, NewRun, RunResult
 
 SAMPLE = Path(__file__).resolve().parent.parent / "resources" / "datasets" / "digits"
 
@@ -62,15 +61,9 @@ def bare_loop(dataset: PreparedDataset, settings: TrainConfig, steps: int, lrs=N
     return time.perf_counter() - started
 
 
-def lrscope_job(dataset: PreparedDataset, settings: TrainConfig) -> RunOutcome:
+def lrscope_job(dataset: PreparedDataset, settings: TrainConfig) -> RunResult:
     """A headless lrscope run with its event stream and run store on."""
     with tempfile.TemporaryDirectory() as runs:
-        job = TrainingJob(settings, dataset)
-        store = RunStore.create(Path(runs), settings.to_dict(), dataset.summary.to_dict(), emit=job.bus.emit)
-        job.store = store
-        job.bus.subscribe(store.on_event)
-        job.bus.subscribe(lambda event: None)
-        try:
-            return job.run()
-        finally:
-            store.close()
+        run = InProcessRun(NewRun(settings, dataset, None, Path(runs)))
+        run.subscribe(lambda event: None)
+        return run.run()

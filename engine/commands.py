@@ -3,6 +3,9 @@
 The inbox is a queue, not a slot: two commands sent between steps are both
 applied, in order. Stop and cancel also raise flags, so long operations
 (validation, a range test) can notice them between batches.
+
+Every field is plain data or a value the protocol (``engine/protocol``) writes, so a command can come
+from another process; register a new command there.
 """
 
 from __future__ import annotations
@@ -10,13 +13,18 @@ from __future__ import annotations
 import queue
 import threading
 from dataclasses import dataclass, field
-from typing import Any
 
+from .range_test.settings import RangeTestSettings
 from .schedules.edits import Edit
 
 
+@dataclass(frozen=True)
 class Command:
-    """Base of every command."""
+    """Base of every command: ``id`` lets its sender recognize the CommandApplied that answers it; ``source``
+    names who sent it (the server sets it for a remote client)."""
+
+    id: str = field(default="", kw_only=True)
+    source: str = field(default="", kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -45,7 +53,7 @@ class EditSchedule(Command):
 class StartRangeTest(Command):
     """Run a range test from the current weights, then restore them and carry on."""
 
-    settings: Any = None
+    settings: RangeTestSettings | None = None
 
 
 @dataclass(frozen=True)

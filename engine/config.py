@@ -15,6 +15,7 @@ MODEL_NAMES = ("small_cnn", "resnet18", "resnet34", "resnet50", "mobilenet_v2", 
                "efficientnet_b0", "convnext_tiny")
 TIMM_PREFIX = "timm:"  # any timm classifier, when timm is installed
 FROZEN_BN = ("train", "freeze")
+PRETRAINED_AUTO = "auto"  # --pretrained alone: the model's standard weights, preferring ones already cached
 # Pretrained layers want much smaller steps than a network from scratch: the default peak LR of a fine-tune (SGD).
 PRETRAINED_LR = 0.02
 OPTIMIZER_NAMES = ("sgd", "adam", "adamw")
@@ -57,6 +58,7 @@ class TrainConfig:
     memory_budget_mb: int = 2048
     weights: str = ""
     checkpoint_every: int = 0
+    checkpoint_seconds: float = 60.0
     explode_factor: float = 10.0
     pretrained: str = ""
     freeze_epochs: int = 0
@@ -93,7 +95,7 @@ def _number(low: float, high: float, *, integer: bool = False, low_open: bool = 
         kinds = (int,) if integer else (int, float)
         if isinstance(value, bool) or not isinstance(value, kinds):
             return "must be a whole number" if integer else "must be a number"
-        if not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value):  # an int is finite, and math.isfinite(10**400) overflows
             return "must be finite"
         too_low = value <= low if low_open else value < low
         too_high = value >= high if high_open else value > high
@@ -202,6 +204,7 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "memory_budget_mb": _number(0, 10**7, integer=True),
     "weights": _text,
     "checkpoint_every": _number(0, 10**9, integer=True),
+    "checkpoint_seconds": _number(0, 86_400),
     "explode_factor": _explode,
     "pretrained": _pretrained,
     "freeze_epochs": _number(0, 100_000, integer=True),

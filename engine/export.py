@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from .config import TrainConfig
-from .data.summary import DatasetSummary
 from .schedules.edits import RunSchedule
 from .schedules.schedule_file import schedule_document
 
@@ -30,13 +29,13 @@ def run_context(config: TrainConfig, steps_per_epoch: int, total_steps: int, gro
     }
 
 
-def tuned_document(run_schedule: RunSchedule, config: TrainConfig, summary: DatasetSummary, steps_per_epoch: int,
+def tuned_document(run_schedule: RunSchedule, config: TrainConfig, dataset: dict[str, Any], steps_per_epoch: int,
                    metrics: dict[str, Any] | None = None, range_test: dict[str, Any] | None = None,
                    groups: tuple[str, ...] = (), weights: str = "") -> dict[str, Any]:
-    """The schedule file document for a run on ``summary``'s dataset (``groups``: the model's parameter groups,
-    ``weights``: what the model started from, "" for a random initialization)."""
+    """The schedule file document for a run on the dataset ``dataset`` summarizes (``DatasetSummary.to_dict()``);
+    ``groups``: the model's parameter groups, ``weights``: what the model started from, "" for a random initialization."""
     context = run_context(config, steps_per_epoch, run_schedule.timeline.total_steps, groups, weights)
-    return schedule_document(run_schedule, dataset=summary.to_dict(), context=context, range_test=range_test,
+    return schedule_document(run_schedule, dataset=dataset, context=context, range_test=range_test,
                              metrics=_finite(metrics))
 
 

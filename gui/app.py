@@ -17,14 +17,8 @@ from .settings import open_settings
 def run_app(data: Path | None, sample: Path, quit_after: float | None = None, start: bool = False,
             screenshot: Path | None = None) -> int:
     """Show the main window and run the event loop until it closes; returns the exit status."""
-    # The training thread gives the GIL up inside every torch op and needs it back when the op returns;
-    # while the GUI thread runs Python (pyqtgraph paints in Python) that wait lasts up to the switch
-    # interval, 5 ms by default. 1 ms cuts the convoy without costing the GUI anything visible.
-    sys.setswitchinterval(0.001)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("lrscope")
-    app.setOrganizationName("lrscope")
-    window = MainWindow(open_settings(), sample, data, start=start)
+    app = create_app()
+    window = create_window(sample, data, start=start)
     if os.environ.get("LRSCOPE_STARTUP_PROBE"):
         window.installEventFilter(FirstPaint(window))
     window.show()
@@ -39,6 +33,23 @@ def run_app(data: Path | None, sample: Path, quit_after: float | None = None, st
     # Ending the loop some other way (a signal, the session closing) must still stop the worker first.
     app.aboutToQuit.connect(lambda: window.controller.shutdown(timeout=30))
     return app.exec()
+
+
+def create_app() -> QApplication:
+    """The application object, set up for training beside it."""
+    # The training thread gives the GIL up inside every torch op and needs it back when the op returns;
+    # while the GUI thread runs Python (pyqtgraph paints in Python) that wait lasts up to the switch
+    # interval, 5 ms by default. 1 ms cuts the convoy without costing the GUI anything visible.
+    sys.setswitchinterval(0.001)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("lrscope")
+    app.setOrganizationName("lrscope")
+    return app
+
+
+def create_window(sample: Path, data: Path | None = None, start: bool = False) -> MainWindow:
+    """The main window with the user's settings (not shown yet)."""
+    return MainWindow(open_settings(), sample, data, start=start)
 
 
 def close(window: MainWindow, screenshot: Path | None) -> None:

@@ -8,12 +8,10 @@ these signals, so nothing outside the GUI thread touches a widget.
 
 from __future__ import annotations
 
-import dataclasses
 import queue
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from engine.events import (
@@ -31,6 +29,7 @@ from engine.events import (
     ScheduleChanged,
     StateChanged,
     StepsLogged,
+    merge_steps,
 )
 
 
@@ -48,17 +47,6 @@ class TaskFailed:
 
     name: str
     message: str
-
-
-def merge_steps(blocks: list[StepsLogged]) -> StepsLogged:
-    """One block made of consecutive blocks (the last one's speed)."""
-    if len(blocks) == 1:
-        return blocks[0]
-    return dataclasses.replace(
-        blocks[-1],
-        steps=np.concatenate([b.steps for b in blocks]), losses=np.concatenate([b.losses for b in blocks]),
-        lrs=np.concatenate([b.lrs for b in blocks]), momenta=np.concatenate([b.momenta for b in blocks]),
-    )
 
 
 class EngineBridge(QObject):

@@ -8,14 +8,11 @@ from PySide6.QtCore import Slot
 
 from engine.commands import EditSchedule
 from engine.errors import LrscopeError
-from engine.models.setup import group_outline
 from engine.schedules import SetGroups, Timeline, Unfreeze
 from engine.schedules.groups import EVERY_GROUP
-from engine.training.job import default_run_schedule
-from engine.training.start_schedule import fine_tuning
+from engine.training.start_schedule import fine_tuning, starting_timeline
 
 from .live_run import TERMINAL
-from .panels.group_table import GroupTable
 
 FINE_TUNING_FIELDS = ("model", "pretrained", "freeze_epochs", "epochs", "batch_size")
 
@@ -23,8 +20,7 @@ FINE_TUNING_FIELDS = ("model", "pretrained", "freeze_epochs", "epochs", "batch_s
 class FineTuningActions:
     """Mixed into MainWindow: uses its controller, bridge, config panel, editor, LR plot and log."""
 
-    def _build_group_table(self) -> GroupTable:
-        self.group_table = GroupTable()
+    def _connect_group_table(self) -> None:
         self.group_table.groupsEdited.connect(self.groups_edited)
         self.group_table.unfreezeRequested.connect(self.unfreeze_now)
         self.bridge.runStarted.connect(self.groups_run_started)
@@ -32,10 +28,11 @@ class FineTuningActions:
         self.bridge.stepsLogged.connect(self.groups_steps)
         self.bridge.stateChanged.connect(self.groups_state_changed)
         self.editor.others.editingFinished.connect(self.others_edited)
-        return self.group_table
 
     def _outline(self, model: str, pretrained: str) -> list[tuple[str, int]]:
         """The model's groups and their sizes for the open dataset (built on the meta device: nothing is read)."""
+        from engine.models.setup import group_outline  # imports torch: the window opens before it is needed
+
         summary = self.dataset.summary
         return group_outline(model, channels=summary.channels, classes=len(summary.classes),
                              resolution=summary.resolution, pretrained=pretrained)
@@ -53,7 +50,7 @@ class FineTuningActions:
         self.group_table.problem.clear()
         names = tuple(name for name, _ in outline)
         if fine_tuning(config):
-            piece = default_run_schedule(config, self.steps_per_epoch(), names).timeline.pieces[0]
+            piece = starting_timeline(config, self.steps_per_epoch(), names).pieces[0]
             self.group_table.show_groups(outline, piece.groups)
             self.editor.load(piece.schedule)
             self.log.add(f"fine-tuning preset: the head alone for {config.freeze_epochs} epoch(s), then every group "

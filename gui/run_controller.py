@@ -1,8 +1,9 @@
 """Starts and steers work off the GUI thread: opening datasets, training, range tests, resuming.
 
 Everything slow (importing torch, decoding images, building a model, training)
-runs in a TaskRunner thread. Commands reach a running job through its Inbox,
-which the controller creates before the job exists, so nothing sent early is lost.
+runs in a TaskRunner thread. A run is followed through its handle (engine.run): the
+controller subscribes the bridge to it and sends it commands, and knows nothing else
+of where it trains. A handle keeps commands sent before its job exists.
 """
 
 from __future__ import annotations
@@ -10,16 +11,19 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from engine.commands import CancelRangeTest, Command, Inbox, StartRangeTest, Stop
+from engine.commands import CancelRangeTest, Command, Pause, StartRangeTest, Stop
 from engine.config import TrainConfig
-from engine.data.dataset import PreparedDataset, prepare_dataset
+from engine.data.dataset import MB, PreparedDataset, prepare_dataset
 from engine.data.split import training_batches_per_epoch
 from engine.data.thumbnails import sample_thumbnails
+from engine.run import InProcessRun, NewRun, ResumedRun
+from engine.run.handle import RunHandle, RunResult
+from engine.run.remote import RemoteRun
 from engine.schedules.edits import RunSchedule
 from engine.schedules.library import ScheduleLibrary
 from engine.schedules.timeline import Timeline
+from engine.serve.access import Access
 from engine.store.paths import cache_root, library_root, runs_root
 
 from .bridge import EngineBridge
@@ -37,14 +41,21 @@ class DatasetOpened:
 
 @dataclass(frozen=True)
 class RunEnded:
-    """The result of a training task."""
+    """The result of a training task: how the run ended, and what exporting its schedule needs."""
 
-    outcome: Any
+    outcome: RunResult
     run_schedule: RunSchedule
     config: TrainConfig
-    dataset: PreparedDataset
+    dataset: dict
     steps_per_epoch: int
     run_dir: str
+
+    @classmethod
+    def of(cls, result: RunResult) -> RunEnded | None:
+        """The window's record of a run that ended (or was let go of) as ``result``; None if it never started."""
+        if not result.config or result.run_schedule is None:
+            return None
+        return cls(result, result.run_schedule, TrainConfig.from_dict(result.config), result.dataset, result.steps_per_epoch, result.run_dir)
 
 
 class RunController:
@@ -53,7 +64,7 @@ class RunController:
     def __init__(self, bridge: EngineBridge):
         self.bridge = bridge
         self.tasks = TaskRunner(bridge)
-        self.inbox: Inbox | None = None
+        self.handle: RunHandle | None = None
         self._cancel = threading.Event()
 
     @property
@@ -66,11 +77,11 @@ class RunController:
         """Whether a standalone range test is running."""
         return self.tasks.busy("range_test")
 
-    def open_dataset(self, folder: str, image_size: int) -> None:
+    def open_dataset(self, folder: str, image_size: int, memory_budget_mb: int = TrainConfig.memory_budget_mb) -> None:
         """Scan, decode (or read the cache) and summarize ``folder`` in the background."""
         def work() -> DatasetOpened:
             dataset = prepare_dataset(folder, resolution=image_size or None, cache_dir=cache_root(),
-                                      log=lambda text: None)
+                                      memory_budget=memory_budget_mb * MB, log=lambda text: None)
             entries, problems = ScheduleLibrary(library_root()).entries(dataset.summary.fingerprint)
             dataset.warnings.extend(problems)
             return DatasetOpened(dataset, sample_thumbnails(dataset), entries)
@@ -86,54 +97,46 @@ class RunController:
 
     def start(self, config: TrainConfig, dataset: PreparedDataset, timeline: Timeline | None) -> None:
         """Train in the background; ``timeline`` is stretched to the run (None: the config's preset)."""
-        self.inbox = Inbox()
-        inbox = self.inbox
-
-        def work() -> RunEnded:
-            from engine.store import RunStore
-
-            per_epoch = training_batches_per_epoch(len(dataset.train_index), config.batch_size)
-            run_schedule = RunSchedule(timeline.stretched(config.epochs * per_epoch)) if timeline else None
-            return self._train(config, dataset, inbox, lambda emit: RunStore.create(runs_root(), config.to_dict(),
-                                                                                     dataset.summary.to_dict(), emit=emit),
-                               run_schedule=run_schedule)
-        self.tasks.start("train", work, background=True)
+        per_epoch = training_batches_per_epoch(len(dataset.train_index), config.batch_size)
+        run_schedule = RunSchedule(timeline.stretched(config.epochs * per_epoch)) if timeline else None
+        self._follow(self._own(InProcessRun(NewRun(config, dataset, run_schedule, runs_root()))))
 
     def resume(self, run_dir: str) -> None:
         """Continue a stopped or interrupted run in the background."""
-        self.inbox = Inbox()
-        inbox = self.inbox
+        self._follow(self._own(InProcessRun(ResumedRun(Path(run_dir), cache_root()))))
 
-        def work() -> RunEnded:
-            from engine.events import LogLine
-            from engine.resume import prepare_resume
-            from engine.store import RunStore
+    def attach(self, access: Access) -> None:
+        """Follow a run served elsewhere; detaching, or closing the window, leaves it training."""
+        self._follow(RemoteRun(access, client="lrscope window"), background=False)
 
-            setup = prepare_resume(Path(run_dir), cache_root(), warn=lambda text: self.bridge.put(LogLine(text, "warning")))
-            return self._train(setup.config, setup.dataset, inbox, lambda emit: RunStore(Path(run_dir), emit=emit),
-                               resume=setup.checkpoint)
-        self.tasks.start("train", work, background=True)
+    @property
+    def attached(self) -> bool:
+        """Whether the run followed trains in another process (so the window must never stop it on its own)."""
+        return isinstance(self.handle, RemoteRun) and self.training
 
-    def _train(self, config, dataset, inbox, make_store, **job_options) -> RunEnded:
-        from engine.events import EventBus
-        from engine.training.job import TrainingJob
+    def detach(self) -> None:
+        """Stop following an attached run; it goes on training."""
+        if isinstance(self.handle, RemoteRun):
+            self.handle.detach()
 
-        bus = EventBus()
-        bus.subscribe(self.bridge.put)
-        job = TrainingJob(config, dataset, bus=bus, inbox=inbox, **job_options)
-        store = make_store(bus.emit)
-        job.store = store
-        bus.subscribe(store.on_event)
-        try:
-            outcome = job.run()
-        finally:
-            store.close()
-        return RunEnded(outcome, job.run_schedule, config, dataset, job.session.steps_per_epoch, str(store.run_dir))
+    def _follow(self, handle: RunHandle, background: bool = True) -> None:
+        """Show ``handle``'s events through the bridge and follow it to its end on a background thread."""
+        self.handle = handle
+        handle.subscribe(self.bridge.put)
+        self.tasks.start("train", lambda: RunEnded.of(handle.run()), background=background)
+
+    @staticmethod
+    def _own(run: InProcessRun) -> InProcessRun:
+        """The window's own run pauses when its store cannot be written (nothing queued is lost; the log says why)."""
+        from engine.events import StoreFailed
+
+        run.subscribe(lambda event: run.send(Pause()) if isinstance(event, StoreFailed) else None)
+        return run
 
     def send(self, command: Command) -> None:
-        """Queue a command for the running job (or the one starting)."""
-        if self.inbox is not None and self.training:
-            self.inbox.send(command)
+        """Queue a command for the run followed (or the one starting)."""
+        if self.handle is not None and self.training:
+            self.handle.send(command)
 
     def range_test(self, config: TrainConfig, dataset: PreparedDataset, settings, timeline: Timeline | None, run_steps: int = 0) -> None:
         """During a run: ask the job. Before one: test from fresh weights in the background, advising a run of ``run_steps``."""
@@ -156,7 +159,10 @@ class RunController:
         self.send(CancelRangeTest())
 
     def shutdown(self, timeout: float = 30.0) -> bool:
-        """Stop every job and task and wait for them; True when all have ended."""
+        """Stop this window's own run (an attached one only detaches) and every task; wait for them. True when all ended."""
         self._cancel.set()
-        self.send(Stop())
+        if self.attached:
+            self.detach()
+        else:
+            self.send(Stop())
         return self.tasks.join_all(timeout)

@@ -13,10 +13,10 @@ from engine.schedules.schedule_file import ScheduleFile, load_schedule, save_sch
 from engine.store.paths import library_root
 
 
-def export_schedule(path: Path, run_schedule: RunSchedule, config: TrainConfig, dataset: PreparedDataset, steps_per_epoch: int,
+def export_schedule(path: Path, run_schedule: RunSchedule, config: TrainConfig, dataset: dict, steps_per_epoch: int,
                     metrics: dict | None, range_test: dict | None) -> tuple[Path, Path]:
-    """Write the schedule file and add it to the library; returns (file, library copy)."""
-    document = tuned_document(run_schedule, config, dataset.summary, steps_per_epoch, metrics, range_test)
+    """Write the schedule file (for the dataset ``dataset`` summarizes) and add it to the library; returns (file, library copy)."""
+    document = tuned_document(run_schedule, config, dataset, steps_per_epoch, metrics, range_test)
     save_schedule(path, document)
     return Path(path), ScheduleLibrary(library_root()).add(document)
 

@@ -4,14 +4,40 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import threading
+import traceback
+from pathlib import Path
 
 import pytest
 from helpers import SAMPLE, write_image
 
 from bench.hub_weights import install_mobilenet_v2_weights
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Headless, on a virtual laptop screen (1366 x 768): the window's tests see the size most users have.
+if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={Path(__file__).with_name('offscreen-laptop.json')}"
+# The window's fixtures (scripted dialogs, launching, acting through real controls) live in their own module.
+pytest_plugins = ["gui_fixtures"]
+
+
+@pytest.fixture(autouse=True)
+def slot_exceptions():
+    """Fail the test in which an exception escaped a Qt slot or event handler.
+
+    PySide6 hands such exceptions to ``sys.excepthook`` and carries on; the window shows them to
+    the user and passes them on to this recorder. A test that provokes one on purpose asserts on
+    the list and empties it. (pytest-qt's own capture is off in pyproject.toml: this is the one.)
+    """
+    recorded = []
+    previous = sys.excepthook
+    sys.excepthook = lambda kind, value, trace: recorded.append((kind, value, trace))
+    yield recorded
+    sys.excepthook = previous
+    if recorded:
+        text = "".join("".join(traceback.format_exception(kind, value, trace)) for kind, value, trace in recorded)
+        pytest.fail(f"an exception escaped a Qt slot:\n{text}", pytrace=False)
+
 
 @pytest.fixture(autouse=True)
 def private_folders(tmp_path_factory, monkeypatch):

@@ -34,7 +34,7 @@ def test_exported_schedule_reproduces_the_applied_lrs_per_group_by_name(digits16
     assert len(steps) == step + 30 and names == ("block1", "block2", "block3", "head")
     assert np.all(applied[step:thawed_at, 0] == 0) and np.all(applied[thawed_at:, 0] > 0)
 
-    path = save_schedule(tmp_path / "tuned.json", tuned_document(job.run_schedule, job.config, digits16.summary,
+    path = save_schedule(tmp_path / "tuned.json", tuned_document(job.run_schedule, job.config, digits16.summary.to_dict(),
                                                                   job.session.steps_per_epoch, job.metrics,
                                                                   groups=job.session.group_names))
     order = ("head", "block3", "block1", "block2")  # another order than the model's: matched by name
@@ -65,7 +65,7 @@ def test_exported_schedule_reproduces_the_applied_lrs_per_group_by_name(digits16
 
 def test_training_with_a_schedule_from_another_dataset_asks_first(digits16, tmp_path, capsys):
     job = TrainingJob(tiny_config(), digits16)
-    path = save_schedule(tmp_path / "tuned.json", tuned_document(job.run_schedule, job.config, digits16.summary, 22))
+    path = save_schedule(tmp_path / "tuned.json", tuned_document(job.run_schedule, job.config, digits16.summary.to_dict(), 22))
     args = ["train", "--data", str(CAMERA2), "--image-size", "16", "--epochs", "1", "--schedule", str(path)]
     assert run_cli(args) == 2
     err = capsys.readouterr().err
@@ -78,6 +78,6 @@ def test_training_with_a_schedule_from_another_dataset_asks_first(digits16, tmp_
 def test_a_schedule_file_is_re_stretched_to_the_run(tmp_path, capsys):
     digits = prepare_dataset(tiny_config().data, resolution=16)
     job = TrainingJob(tiny_config(epochs=1), digits)
-    path = save_schedule(tmp_path / "tuned.json", tuned_document(job.run_schedule, job.config, digits.summary, 22))
+    path = save_schedule(tmp_path / "tuned.json", tuned_document(job.run_schedule, job.config, digits.summary.to_dict(), 22))
     assert run_cli(["train", "--data", str(tiny_config().data), "--image-size", "16", "--epochs", "3", "--schedule", str(path), "--json"]) == 0
     assert '"total_steps": 66' in capsys.readouterr().out

@@ -164,7 +164,7 @@ def test_the_exported_schedule_replays_per_group_through_torch_scheduler_by_name
     events = Events()
     job.bus.subscribe(events)
     job.run()
-    document = tuned_document(job.run_schedule, job.config, digits16.summary, job.session.steps_per_epoch,
+    document = tuned_document(job.run_schedule, job.config, digits16.summary.to_dict(), job.session.steps_per_epoch,
                               groups=job.session.group_names, weights=job.session.weights)
     loaded = load_schedule(save_schedule(tmp_path / "tuned.lrschedule.json", document))
     assert loaded.context["weights"] == WEIGHTS and loaded.group_names == STAGES

@@ -32,3 +32,27 @@ def test_the_model_registry_matches_the_config_choices():
     from engine.models import MODELS
 
     assert set(MODELS) == set(MODEL_NAMES)
+
+
+def imported_by_command(args: list[str]) -> set[str]:
+    """Top-level modules loaded by ``lrscope ARGS`` (the real command line) in a fresh interpreter."""
+    done = subprocess.run([sys.executable, "-X", "importtime", str(ROOT / "main.py"), *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HOME": str(ROOT)})
+    assert "Traceback" not in done.stderr, done.stderr
+    return {line.split("|")[-1].strip().split(".")[0] for line in done.stderr.splitlines() if line.startswith("import time:")}
+
+
+def test_commands_that_do_not_train_never_import_torch(tmp_path):
+    from engine.schedules import RunSchedule, Timeline, save_schedule, schedule_document
+    from engine.schedules.presets import preset
+    from engine.store import RunStore
+
+    store = RunStore.create(tmp_path / "runs", {"model": "small_cnn"}, {"name": "digits"})
+    store.close()
+    schedule = save_schedule(tmp_path / "s.json", schedule_document(RunSchedule(Timeline.of(preset("cosine", 0.1, 50)))))
+    runs = ["--runs-dir", str(tmp_path / "runs")]
+    for args in (["--help"], ["runs", *runs], ["show", store.run_id, *runs], ["show", store.run_id, "--csv", *runs],
+                 ["schedule", "show", str(schedule)], ["schedule", "csv", str(schedule)], ["watch", store.run_id, *runs],
+                 ["ctl", store.run_id, *runs, "set-lr", "0.1"]):
+        loaded = imported_by_command(args)
+        assert "engine" in loaded and "torch" not in loaded and "torchvision" not in loaded, args

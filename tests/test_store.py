@@ -11,39 +11,37 @@ import time
 
 import numpy as np
 import pytest
-from helpers import ROOT, SAMPLE, Events, start_job, tiny_config
+from helpers import ROOT, SAMPLE, Events, tiny_config
 
 from engine.cli import run_cli
 from engine.commands import Stop
 from engine.errors import RunStoreError
+from engine.run import InProcessRun, NewRun
 from engine.store import RunStore, list_runs, load_latest_checkpoint, read_epochs, read_meta, read_steps
 from engine.training import evaluate as evaluate_module
-from engine.training.job import TrainingJob
 
 TRAIN = ["train", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "3"]
 LONG_TRAIN = ["train", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "8", "--batch-size", "32"]
 
 
-def stored_job(digits16, root, **changes):
-    job = TrainingJob(tiny_config(**changes), digits16)
-    store = RunStore.create(root, job.config.to_dict(), digits16.summary.to_dict(), emit=job.bus.emit)
-    job.store = store
-    job.bus.subscribe(store.on_event)
-    return job, store
+def stored_run(digits16, root, **changes):
+    """A prepared in-process run (job, bus and store wired the one way there is)."""
+    run = InProcessRun(NewRun(tiny_config(**changes), digits16, None, root))
+    run.prepare()
+    return run
 
 
 def test_the_store_holds_metrics_edits_and_checkpoints(digits16, tmp_path):
-    job, store = stored_job(digits16, tmp_path, epochs=2)
-    job.run()
-    store.close()
-    steps = read_steps(store.run_dir)
+    run = stored_run(digits16, tmp_path, epochs=2)
+    run.run()
+    steps = read_steps(run.run_dir)
     assert np.array_equal(steps["step"], np.arange(44)) and steps["lrs"].shape == (44, 4)
-    assert [row["epoch"] for row in read_epochs(store.run_dir)] == [0, 1]
-    meta = read_meta(store.run_dir)
+    assert [row["epoch"] for row in read_epochs(run.run_dir)] == [0, 1]
+    meta = read_meta(run.run_dir)
     assert meta["state"] == "finished" and json.loads(meta["dataset"])["name"] == "digits"
     assert json.loads(meta["run_schedule"])["total_steps"] == 44
-    assert sorted(p.name for p in (store.run_dir / "checkpoints").iterdir()) == ["step-0000000022.pt", "step-0000000044.pt"]
-    with sqlite3.connect(store.run_dir / "run.sqlite") as db:
+    assert sorted(p.name for p in (run.run_dir / "checkpoints").iterdir()) == ["step-0000000000.pt", "step-0000000022.pt", "step-0000000044.pt"]
+    with sqlite3.connect(run.run_dir / "run.sqlite") as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
@@ -61,9 +59,7 @@ def test_a_checkpoint_is_written_after_the_metrics_before_it_and_before_the_ones
         return original(run_dir, payload, step)
 
     monkeypatch.setattr(writer, "write_checkpoint", observed)
-    job, store = stored_job(digits16, tmp_path, epochs=1, checkpoint_every=5)
-    job.run()
-    store.close()
+    stored_run(digits16, tmp_path, epochs=1, checkpoint_every=5).run()
     assert seen and all(count == step for step, count in seen.items()), seen
 
 
@@ -77,39 +73,34 @@ def losses(run_dir):
 
 
 def test_stop_then_resume_equals_an_uninterrupted_run(digits16, tmp_path, capsys):
-    reference, reference_store = stored_job(digits16, tmp_path / "a", epochs=3)
-    reference.run()
-    reference_store.close()
-    job, store = stored_job(digits16, tmp_path / "b", epochs=3)
-    events = Events()
-    job.bus.subscribe(events)
-    job.bus.subscribe(lambda e: job.send(Stop()) if getattr(e, "epoch", None) == 0 else None)
-    assert job.run().state == "stopped"
-    store.close()
-    assert read_meta(store.run_dir)["state"] == "stopped"
-    resumed = run_cli_json(capsys, "resume", store.run_id, "--runs-dir", tmp_path / "b", "--json")
+    reference = stored_run(digits16, tmp_path / "a", epochs=3)
+    reference_result = reference.run()
+    run = stored_run(digits16, tmp_path / "b", epochs=3)
+    run.subscribe(lambda e: run.send(Stop()) if getattr(e, "epoch", None) == 0 else None)
+    assert run.run().state == "stopped"
+    assert read_meta(run.run_dir)["state"] == "stopped"
+    resumed = run_cli_json(capsys, "resume", run.run_dir.name, "--runs-dir", tmp_path / "b", "--json")
     assert resumed["state"] == "finished" and resumed["steps"] == 66
-    ours, theirs = losses(store.run_dir), losses(reference_store.run_dir)
+    ours, theirs = losses(run.run_dir), losses(reference.run_dir)
     assert np.array_equal(ours[0], theirs[0]) and np.array_equal(ours[1], theirs[1])
-    assert resumed["val_accuracy"] == reference.metrics["val_accuracy"]
+    assert resumed["val_accuracy"] == reference_result.val_accuracy
 
 
 def test_stop_during_validation_resumes_with_that_validation(digits16, tmp_path, capsys, monkeypatch):
-    job, store = stored_job(digits16, tmp_path, epochs=2)
+    run = stored_run(digits16, tmp_path, epochs=2)
     real = evaluate_module.evaluate
 
     def interrupted(session, batches, stop=None, **kwargs):
-        job.send(Stop())
+        run.send(Stop())
         return real(session, batches, stop, **kwargs)
 
     monkeypatch.setattr("engine.training.job.evaluate", interrupted)
-    assert job.run().state == "stopped" and job.step == 22
-    store.close()
-    payload = load_latest_checkpoint(store.run_dir)
+    assert run.run().state == "stopped" and run.job.step == 22
+    payload = load_latest_checkpoint(run.run_dir)
     assert payload["step"] == 22 and payload["epoch_end_pending"]
     monkeypatch.setattr("engine.training.job.evaluate", real)
-    resumed = run_cli_json(capsys, "resume", store.run_dir, "--json")
-    assert [row["epoch"] for row in read_epochs(store.run_dir)] == [0, 1] and resumed["steps"] == 44
+    resumed = run_cli_json(capsys, "resume", run.run_dir, "--json")
+    assert [row["epoch"] for row in read_epochs(run.run_dir)] == [0, 1] and resumed["steps"] == 44
 
 
 def wait_for_steps(run_dir_parent, count, process, timeout=120):
@@ -156,7 +147,7 @@ def test_ctrl_c_stops_cleanly_and_the_run_is_resumable(tmp_path):
     run_dir = wait_for_steps(tmp_path / "interrupted", 10, process)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
-    assert process.returncode == 0 and "Traceback" not in err
+    assert process.returncode == 130 and "Traceback" not in err
     assert "stopping at the next step" in err and "can be resumed" in err
     assert read_meta(run_dir)["state"] == "stopped"
     assert load_latest_checkpoint(run_dir)["step"] >= 10
@@ -168,37 +159,37 @@ def test_an_unwritable_runs_root_says_what_to_do(tmp_path, monkeypatch):
         RunStore.create(tmp_path / "file", {}, {"name": "x"})
 
 
-def test_a_full_disk_during_a_run_warns_and_training_goes_on(digits16, tmp_path, monkeypatch):
-    from engine.events import LogLine
+def test_a_full_disk_during_a_run_warns_once_and_says_what_to_free(digits16, tmp_path, monkeypatch):
+    """Without a subscriber that stops it the job goes on; the store says once what failed and keeps the rest."""
+    from engine.events import LogLine, StoreFailed
     from engine.store import writer
 
-    job, store = stored_job(digits16, tmp_path)
+    run = stored_run(digits16, tmp_path)
     events = Events()
-    job.bus.subscribe(events)
+    run.subscribe(events)
 
     def full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(writer, "write_checkpoint", full)
-    assert job.run().state == "finished"
-    store.close()
+    assert run.run().state == "finished"
     warnings = [e.text for e in events.of(LogLine) if e.level == "warning"]
-    assert len(warnings) == 1 and "No space left on device" in warnings[0] and "training goes on" in warnings[0]
+    assert len(warnings) == 1 and "No space left on device" in warnings[0] and "free space on the disk" in warnings[0]
+    assert len(events.of(StoreFailed)) == 1 and run.store.failure and run.store.unwritten > 0
 
 
 def test_a_corrupt_checkpoint_falls_back_to_the_one_before(digits16, tmp_path):
-    job, store = stored_job(digits16, tmp_path, epochs=2)
-    job.run()
-    store.close()
-    newest = sorted((store.run_dir / "checkpoints").iterdir())[-1]
+    run = stored_run(digits16, tmp_path, epochs=2)
+    run.run()
+    newest = sorted((run.run_dir / "checkpoints").iterdir())[-1]
     newest.write_bytes(b"not a checkpoint")
     notes = []
-    assert load_latest_checkpoint(store.run_dir, warn=notes.append)["step"] == 22
-    assert "cannot be read" in notes[0]
-    for path in (store.run_dir / "checkpoints").iterdir():
+    assert load_latest_checkpoint(run.run_dir, warn=notes.append)["step"] == 22
+    assert "was refused: it is truncated or not a PyTorch file" in notes[0]
+    for path in (run.run_dir / "checkpoints").iterdir():
         path.write_bytes(b"")
-    with pytest.raises(RunStoreError, match="none of its 2 checkpoints can be read"):
-        load_latest_checkpoint(store.run_dir)
+    with pytest.raises(RunStoreError, match="none of its 3 checkpoints can be read"):
+        load_latest_checkpoint(run.run_dir)
 
 
 def test_a_checkpoint_with_code_in_it_is_refused(tmp_path):
@@ -210,7 +201,7 @@ def test_a_checkpoint_with_code_in_it_is_refused(tmp_path):
     notes = []
     with pytest.raises(RunStoreError, match="none of its 1 checkpoints can be read"):
         load_latest_checkpoint(tmp_path / "run", warn=notes.append)
-    assert "step-0000000001.pt cannot be read (Weights only load failed" in notes[0]
+    assert "step-0000000001.pt was refused: it holds Python objects (posix.system)" in notes[0]
 
 
 def test_a_thousand_commands_from_other_threads_apply_in_order(digits16, tmp_path):
@@ -219,8 +210,8 @@ def test_a_thousand_commands_from_other_threads_apply_in_order(digits16, tmp_pat
     from engine.commands import EditSchedule, Pause, Resume
     from engine.schedules import ScaleRest, SetConstant
 
-    job, store = stored_job(digits16, tmp_path, epochs=4)
-    thread = start_job(job)
+    run = stored_run(digits16, tmp_path, epochs=4)
+    run.start("lrscope-test-run")
     sent = {}
 
     def sender(index):
@@ -228,27 +219,26 @@ def test_a_thousand_commands_from_other_threads_apply_in_order(digits16, tmp_pat
         sent[index] = []
         for n in range(250):
             if n % 25 == 0:
-                job.send(Pause())
-                job.send(Resume())
+                run.send(Pause())
+                run.send(Resume())
             if rng.random() < 0.5:
                 edit = ScaleRest(1.0 + (index * 1000 + n) * 1e-7)
             else:
                 edit = SetConstant(0.01 + (index * 1000 + n) * 1e-7)
             sent[index].append(edit)
-            job.send(EditSchedule(edit))
+            run.send(EditSchedule(edit))
 
     senders = [threading.Thread(target=sender, args=(i,), name=f"lrscope-sender-{i}") for i in range(4)]
     for s in senders:
         s.start()
     for s in senders:
         s.join(60)
-    job.send(Resume())
-    thread.join(120)
-    store.close()
-    assert job.state == "finished"
-    applied = [r.edit for r in job.run_schedule.edits]
+    run.send(Resume())
+    assert run.wait(120)
+    assert run.state == "finished"
+    applied = [r.edit for r in run.outcome.run_schedule.edits]
     assert len(applied) == 1000
     for edits in sent.values():
         assert [e for e in applied if e in edits] == edits
-    rows = sqlite3.connect(store.run_dir / "run.sqlite").execute("SELECT COUNT(*) FROM edits").fetchone()[0]
+    rows = sqlite3.connect(run.run_dir / "run.sqlite").execute("SELECT COUNT(*) FROM edits").fetchone()[0]
     assert rows == 1000

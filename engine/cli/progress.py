@@ -5,7 +5,17 @@ from __future__ import annotations
 import sys
 import time
 
-from ..events import EpochEnded, Event, FaultRaised, LogLine, RangeTestStarted, RunStarted, StateChanged, StepsLogged
+from ..events import (
+    EpochEnded,
+    Event,
+    FaultRaised,
+    LogLine,
+    RangeTestStarted,
+    RunStarted,
+    ScheduleChanged,
+    StateChanged,
+    StepsLogged,
+)
 
 
 def clock(seconds: float) -> str:
@@ -25,10 +35,10 @@ def group_lrs(groups: tuple[str, ...], lrs) -> str:
 class ProgressPrinter:
     """Prints epoch, step, loss, LR, speed and ETA; redraws one line on a terminal, one line per epoch otherwise."""
 
-    def __init__(self, stream=None, batch_size: int = 1):
+    def __init__(self, stream=None):
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
-        self.batch_size = batch_size
+        self.batch_size = 1
         self.total = self.per_epoch = 1
         self.last = 0.0
         self.lrs = ""
@@ -36,6 +46,7 @@ class ProgressPrinter:
     def __call__(self, event: Event) -> None:
         if isinstance(event, RunStarted):
             self.total, self.per_epoch = event.total_steps, event.steps_per_epoch
+            self.batch_size = int(event.config.get("batch_size", 1))
             self._line(f"training on {event.device}: {event.dataset['image_count']} images, {self.total} steps", end=True)
         elif isinstance(event, StepsLogged):
             self._steps(event)
@@ -51,6 +62,9 @@ class ProgressPrinter:
             self._line(f"range test ({event.mode}) will take about {clock(event.estimated_seconds)}", end=True)
         elif isinstance(event, StateChanged) and event.message:
             self._line(event.message, end=True)
+        elif isinstance(event, ScheduleChanged) and event.reason != "start":
+            source = f", from {event.source}" if event.source else ""
+            self._line(f"step {event.step} ({event.reason}{source}): {event.summary}", end=True)
 
     def _steps(self, event: StepsLogged) -> None:
         self.lrs = f"(last {group_lrs(event.groups, event.lrs[-1])})"

@@ -10,19 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from ..events import Event, RangeTestStarted
-from ..export import tuned_document
-from ..range_test.runner import run_range_test
 from ..range_test.settings import RangeTestSettings
-from ..schedules.edits import RunSchedule
-from ..schedules.library import ScheduleLibrary
-from ..schedules.schedule_file import save_schedule
-from ..store.paths import library_root
-from ..training.job import default_run_schedule
-from ..training.session import build_session
-from ..training.start_schedule import fine_tuning
-from .common import CliError, add_training_options, config_from, say
+from .common import CliError, add_training_options, check_writable, config_from, say
 from .progress import clock
-from .setup import open_dataset
 
 
 def add_parser(commands) -> None:
@@ -67,8 +57,17 @@ def settings_from(args: argparse.Namespace) -> RangeTestSettings:
 
 def run(args: argparse.Namespace) -> int:
     """Run the test, print the suggestions, optionally write CSV and a schedule file."""
+    # Imported here: they load torch, which commands that do not train must not wait for.
+    from ..range_test.runner import run_range_test
+    from ..training.job import default_run_schedule
+    from ..training.session import build_session
+    from .setup import open_dataset
+
     config = config_from(args)
     settings = settings_from(args)
+    for path in (args.csv, args.export_schedule):
+        if path:
+            check_writable(path)
     dataset = open_dataset(config, args)
     session = build_session(config, dataset, log=say)
 
@@ -141,6 +140,13 @@ def print_result(result) -> None:
 
 def export(args, config, dataset, session, result) -> Path:
     """A schedule of the config's shape at the recommended LR, saved with the test's result."""
+    from ..export import tuned_document
+    from ..schedules.library import ScheduleLibrary
+    from ..schedules.schedule_file import save_schedule
+    from ..store.paths import library_root
+    from ..training.job import default_run_schedule
+    from ..training.start_schedule import fine_tuning
+
     if result.recommendation is None:
         raise CliError(f"the range test gave no recommendation, so no schedule was written: {result.why_none}")
     recommended = result.recommendation
@@ -151,9 +157,9 @@ def export(args, config, dataset, session, result) -> Path:
         config.lr = 2 * lr
     else:
         config.lr = lr
-    run_schedule: RunSchedule = default_run_schedule(config, session.steps_per_epoch, session.group_names)
-    document = tuned_document(run_schedule, config, dataset.summary, session.steps_per_epoch, range_test=result.to_dict(),
-                              groups=session.group_names, weights=session.weights)
+    run_schedule = default_run_schedule(config, session.steps_per_epoch, session.group_names)
+    document = tuned_document(run_schedule, config, dataset.summary.to_dict(), session.steps_per_epoch,
+                              range_test=result.to_dict(), groups=session.group_names, weights=session.weights)
     save_schedule(args.export_schedule, document)
     ScheduleLibrary(library_root(args.library_dir)).add(document)
     say(f"{config.shape} schedule at LR {config.lr:.3g} written to {args.export_schedule} and added to the library")

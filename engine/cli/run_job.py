@@ -1,77 +1,149 @@
-"""Run a training job in the foreground: progress on stderr, Ctrl-C stops cleanly, a result at the end."""
+"""Follow a run in the foreground: progress on stderr, faults answered by the policy, Ctrl-C or SIGTERM
+stops cleanly, a result and an exit status at the end."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 from ..commands import Stop
+from ..run.handle import RunHandle, RunResult
+from ..run.in_process import InProcessRun
 from ..store.reader import read_steps
-from ..store.writer import RunStore
-from ..training.job import RunOutcome, TrainingJob
-from .common import say
+from .common import FAILED, FAULT_STOPPED, FINISHED, INTERRUPTED, STORE_FAILED, CliError, say
+from .fault_policy import FaultPolicy
 from .progress import ProgressPrinter, clock
 
 
 @contextlib.contextmanager
-def ctrl_c_stops(job: TrainingJob) -> Iterator[None]:
-    """The first Ctrl-C asks the job to stop at the next step (resumable); a second one aborts."""
-    def handler(_signum, _frame):
-        say("\nstopping at the next step (press Ctrl-C again to abort)")
-        job.send(Stop())
+def signals_stop(run: RunHandle) -> Iterator[None]:
+    """Ctrl-C or SIGTERM asks the run to stop at the next step (resumable); a second Ctrl-C aborts."""
+    def handler(signum, _frame):
+        say(f"\nstopping at the next step ({signal.Signals(signum).name}; press Ctrl-C again to abort)")
+        run.send(Stop())
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {number: signal.signal(number, handler) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, old in previous.items():
+            signal.signal(number, old)
 
 
-def execute(job: TrainingJob, store: RunStore) -> tuple[RunOutcome, float]:
-    """Run ``job`` with a progress display; returns its outcome and the wall time."""
-    job.bus.subscribe(ProgressPrinter(batch_size=job.config.batch_size))
+def execute(run: InProcessRun, args: argparse.Namespace, serve: str | None = None,
+            prepared: Callable[[InProcessRun], None] = lambda run: None) -> tuple[RunResult, float, FaultPolicy]:
+    """Train ``run`` on this thread with a progress display and the fault policy (serving it at ``serve`` if given);
+    its result, the wall time and the policy."""
+    policy = FaultPolicy(run.send, args.on_fault, args.max_rollbacks)
+    run.subscribe(ProgressPrinter())
+    run.subscribe(policy)
+    server = serving(run, serve) if serve else None
     started = time.perf_counter()
+    with signals_stop(run):
+        run.prepare()
+        prepared(run)
+        try:
+            if server is not None:
+                announce(run, server.start(run.run_dir))
+            result = run.run()
+        finally:
+            if server is not None:
+                server.close()
+    return result, time.perf_counter() - started, policy
+
+
+def serving(run: InProcessRun, address: str):
+    """A server for ``run`` (subscribed now, so that it numbers every event from the first)."""
+    from ..serve.server import RunServer
+
     try:
-        with ctrl_c_stops(job):
-            outcome = job.run()
-    finally:
-        store.close()
-    return outcome, time.perf_counter() - started
+        return RunServer(run, address)
+    except ValueError as error:
+        raise CliError(f"--serve: {error}") from None
 
 
-def group_report(job: TrainingJob, store: RunStore) -> list[dict[str, Any]]:
+def group_report(run: InProcessRun) -> list[dict[str, Any]]:
     """Each parameter group, input to output: its size, the LR it ended at and its highest, and the steps it was frozen
     (all read back from what the run recorded)."""
-    steps = read_steps(store.run_dir)
-    lrs = steps["lrs"] if len(steps["step"]) else np.zeros((0, len(job.session.group_names)))
+    session = run.job.session
+    steps = read_steps(run.store.run_dir)
+    lrs = steps["lrs"] if len(steps["step"]) else np.zeros((0, len(session.group_names)))
     return [{"name": name, "parameters": sum(p.numel() for p in group["params"]),
              "last_lr": float(lrs[-1, i]) if len(lrs) else None, "peak_lr": float(lrs[:, i].max()) if len(lrs) else None,
              "frozen_steps": int((lrs[:, i] == 0).sum())}
-            for i, (name, group) in enumerate(zip(steps["groups"] or job.session.group_names, job.session.optimizer.param_groups))]
+            for i, (name, group) in enumerate(zip(steps["groups"] or session.group_names, session.optimizer.param_groups))]
 
 
-def report(outcome: RunOutcome, seconds: float, job: TrainingJob, store: RunStore, as_json: bool, extra: dict[str, Any]) -> int:
-    """Print the final result; exit status 0 when finished or stopped, 1 when the run failed."""
-    result = {
-        "state": outcome.state, "steps": outcome.step, "total_steps": job.total_steps,
-        "epochs": outcome.step / job.session.steps_per_epoch, "val_accuracy": outcome.val_accuracy,
-        "val_loss": outcome.val_loss, "best_val_accuracy": outcome.best_val_accuracy, "seconds": seconds,
-        "run_dir": str(store.run_dir), "dataset": {"name": job.dataset.summary.name, "fingerprint": job.dataset.summary.fingerprint},
-        "message": outcome.message, "weights": job.session.weights, "groups": group_report(job, store), **extra,
+def announce(run: InProcessRun, access) -> None:
+    """Say where the run is served and with which token; warn when it is open to other machines."""
+    from ..serve.access import TOKEN_FILE, announcement
+    from ..serve.wire import is_local
+
+    say(announcement(run.run_dir.name, access))
+    say(f"  (the token is also in {run.run_dir / TOKEN_FILE}; `lrscope watch {run.run_dir.name}` or `lrscope ctl {run.run_dir.name} …`)")
+    if not is_local(access.address):
+        say(f"warning: {access.address} accepts connections from other machines; anyone who can reach it and has the token "
+            "can steer this run, and the traffic is not encrypted: prefer the default and an SSH tunnel")
+
+
+def exit_status(result: RunResult, policy: FaultPolicy, store) -> int:
+    """0 finished, 1 failed, 3 stopped by a fault, 4 the store could not be written, 130 stopped by a signal."""
+    if policy.store_failure is not None or store.failure is not None:
+        return STORE_FAILED
+    if result.state == "failed":
+        return FAILED
+    if policy.fault is not None:
+        return FAULT_STOPPED
+    return INTERRUPTED if result.state == "stopped" else FINISHED
+
+
+def _state(result: RunResult, store) -> str:
+    """The run's state, except that a run whose record could not all be written never claims "finished"."""
+    return "incomplete" if result.state == "finished" and (store.failure or store.unwritten) else result.state
+
+
+def report(result: RunResult, seconds: float, run: InProcessRun, policy: FaultPolicy, as_json: bool,
+           extra: dict[str, Any]) -> int:
+    """Print the final result (always as one JSON object with --json); return the exit status."""
+    store = run.store
+    status = exit_status(result, policy, store)
+    problem = _problem(policy, store)
+    summary = {
+        "state": _state(result, store), "exit_status": status, "steps": result.step, "total_steps": result.total_steps,
+        "epochs": result.step / result.steps_per_epoch, "val_accuracy": result.val_accuracy,
+        "val_loss": result.val_loss, "best_val_accuracy": result.best_val_accuracy, "seconds": seconds,
+        "run_dir": result.run_dir, "dataset": {"name": result.dataset.get("name"), "fingerprint": result.dataset.get("fingerprint")},
+        "message": problem or result.message, "rollbacks": policy.rollbacks, "weights": result.weights,
+        "groups": group_report(run), **extra,
     }
+    if policy.fault is not None:
+        summary["fault"] = {"kind": policy.fault.kind, "step": policy.fault.step, "lr": policy.fault.lr}
     if as_json:
-        print(json.dumps(result, allow_nan=True).replace("NaN", "null"))
+        print(json.dumps(summary, allow_nan=True).replace("NaN", "null"))
     else:
-        say(f"{outcome.state}: val accuracy {100 * outcome.val_accuracy:.2f}% (best {100 * outcome.best_val_accuracy:.2f}%), "
-            f"val loss {outcome.val_loss:.4f}, {outcome.step} steps in {clock(seconds)}")
-        say(f"run saved in {store.run_dir}")
-        if outcome.message and outcome.state == "failed":
-            say(f"error: {outcome.message}")
-    return 1 if outcome.state == "failed" else 0
+        say(f"{summary['state']}: val accuracy {100 * result.val_accuracy:.2f}% (best {100 * result.best_val_accuracy:.2f}%), "
+            f"val loss {result.val_loss:.4f}, {result.step} steps in {clock(seconds)}")
+        say(f"run saved in {result.run_dir}")
+    if problem or (result.message and result.state == "failed"):
+        say(f"lrscope: error: {problem or result.message}")
+    return status
+
+
+def _problem(policy: FaultPolicy, store) -> str:
+    """The one line that says why the run did not finish and how to go on ('' when it finished)."""
+    resume = f"`lrscope resume {store.run_id}`"
+    failure = store.failure or (policy.store_failure.message if policy.store_failure else "")
+    if failure:
+        step = store.checkpoint_step
+        return f"{failure}; then {resume} continues from step {step}" if step is not None else failure
+    if policy.fault is not None:
+        return f"the run stopped on a fault: {policy.fault.message} {resume} continues from the last good checkpoint"
+    return ""

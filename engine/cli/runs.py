@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import math
 import sys
 from pathlib import Path
 
-from ..resume import prepare_resume
+import numpy as np
+
+from ..serve.access import served_access
 from ..store.paths import runs_root
-from ..store.reader import find_run, list_runs, read_epochs, read_meta, read_steps, read_table, run_info
-from ..store.writer import RunStore
-from ..training.job import TrainingJob
-from .common import cache_dir, say
-from .run_job import execute, report
+from ..store.reader import find_run, list_runs, meta_object, read_epochs, read_meta, read_steps, read_table, run_info
+from .common import add_serve_option, cache_dir, say
+from .fault_policy import add_fault_options
 
 
 def add_parsers(commands) -> None:
@@ -33,7 +32,9 @@ def add_parsers(commands) -> None:
     resume.add_argument("--runs-dir", type=Path)
     resume.add_argument("--cache-dir", type=Path)
     resume.add_argument("--no-cache", action="store_true")
+    add_fault_options(resume)
     resume.add_argument("--json", action="store_true")
+    add_serve_option(resume)
     resume.set_defaults(handler=resume_command)
 
 
@@ -45,14 +46,18 @@ def list_command(args: argparse.Namespace) -> int:
     """One line per run."""
     root = runs_root(args.runs_dir)
     runs, problems = list_runs(root)
-    for problem in problems:
+    shown = {r.problem for r in runs}  # a damaged run's reason is printed under its line
+    for problem in (p for p in problems if p not in shown):
         say(f"warning: {problem}")
     if not runs:
         say(f"no runs under {root}")
         return 0
-    print(f"{'RUN':<44} {'DATASET':<18} {'STARTED':<19} {'STATE':<11} {'STEPS':>13} {'BEST VAL ACC':>12}")
+    print(f"{'RUN':<44} {'DATASET':<18} {'STARTED':<19} {'STATE':<20} {'STEPS':>13} {'BEST VAL ACC':>12}")
     for r in runs:
-        print(f"{r.run_id:<44} {r.dataset[:18]:<18} {r.started:<19} {r.state:<11} {f'{r.steps_done}/{r.total_steps}':>13} {_accuracy(r.best_val_accuracy):>12}")
+        state = f"{r.state} (served)" if served_access(r.run_dir) else r.state
+        print(f"{r.run_id:<44} {r.dataset[:18]:<18} {r.started:<19} {state:<20} {f'{r.steps_done}/{r.total_steps}':>13} {_accuracy(r.best_val_accuracy):>12}")
+        if r.problem:
+            print(f"  {r.problem}")
     return 0
 
 
@@ -63,7 +68,7 @@ def show_command(args: argparse.Namespace) -> int:
         write_steps_csv(run_dir)
         return 0
     info, meta = run_info(run_dir), read_meta(run_dir)
-    config = json.loads(meta.get("config", "{}"))
+    config = meta_object(meta, "config")
     print(f"run        {info.run_id}\nfolder     {info.run_dir}\ndataset    {info.dataset} (fingerprint {info.fingerprint})")
     print(f"started    {info.started}\nstate      {info.state}\nsteps      {info.steps_done}/{info.total_steps}")
     print(f"model      {config.get('model')} / {config.get('optimizer')} lr {config.get('lr')} batch {config.get('batch_size')}")
@@ -71,8 +76,10 @@ def show_command(args: argparse.Namespace) -> int:
     for row in read_epochs(run_dir):
         print(f"  epoch {row['epoch'] + 1:>3}  step {row['step']:>7}  train loss {row['train_loss']:.4f}  "
               f"val loss {row['val_loss']:.4f}  val acc {_accuracy(row['val_accuracy'])}")
-    for step, reason, summary in read_table(run_dir, "SELECT step, reason, summary FROM edits ORDER BY id"):
-        print(f"  edit at step {step} ({reason}): {summary}")
+    # Runs stored before edits recorded their source lack the column.
+    column = "source" if "source" in {row[1] for row in read_table(run_dir, "PRAGMA table_info(edits)")} else "''"
+    for step, reason, summary, source in read_table(run_dir, f"SELECT step, reason, summary, {column} FROM edits ORDER BY id"):
+        print(f"  edit at step {step} ({reason}{f', from {source}' if source else ''}): {summary}")
     for step, mode in read_table(run_dir, "SELECT step, mode FROM range_tests ORDER BY id"):
         print(f"  range test ({mode}) at step {step}")
     for kind, step, message in read_table(run_dir, "SELECT kind, step, message FROM events WHERE kind LIKE 'fault:%' OR kind = 'warning'"):
@@ -81,8 +88,11 @@ def show_command(args: argparse.Namespace) -> int:
 
 
 def write_steps_csv(run_dir: Path) -> None:
-    """Per-step metrics on stdout: one LR column per parameter group, named after it."""
+    """Per-step metrics on stdout: one LR column per parameter group, named after it (a damaged row reads nan)."""
     steps = read_steps(run_dir)
+    damaged = int(np.isnan(steps["lrs"]).all(axis=1).sum())
+    if damaged:
+        say(f"warning: {damaged} steps have damaged LR cells in {run_dir / 'run.sqlite'}; they are written as nan")
     writer = csv.writer(sys.stdout)
     writer.writerow(["step", "epoch", "loss", *[f"lr_{g}" for g in steps["groups"]], "momentum"])
     for i in range(len(steps["step"])):
@@ -92,12 +102,11 @@ def write_steps_csv(run_dir: Path) -> None:
 
 def resume_command(args: argparse.Namespace) -> int:
     """Continue a run from its last checkpoint, with the same schedule and edits."""
+    from ..run import InProcessRun, ResumedRun  # loads torch: only when resuming
+    from .run_job import execute, report
+
     run_dir = find_run(runs_root(args.runs_dir), args.run)
-    setup = prepare_resume(run_dir, cache_dir(args), warn=lambda text: say(f"warning: {text}"))
-    job = TrainingJob(setup.config, setup.dataset, resume=setup.checkpoint)
-    store = RunStore(run_dir, emit=job.bus.emit)
-    job.store = store
-    job.bus.subscribe(store.on_event)
-    say(f"resuming {run_dir.name} at step {job.step} of {job.total_steps}")
-    outcome, seconds = execute(job, store)
-    return report(outcome, seconds, job, store, args.json, {})
+    handle = InProcessRun(ResumedRun(run_dir, cache_dir(args)))
+    result, seconds, policy = execute(handle, args, args.serve,
+                                      lambda run: say(f"resuming {run_dir.name} at step {run.job.step} of {run.job.total_steps}"))
+    return report(result, seconds, handle, policy, args.json, {})

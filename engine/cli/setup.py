@@ -8,22 +8,20 @@ import sys
 from pathlib import Path
 
 from ..config import TrainConfig
-from ..data.dataset import PreparedDataset, prepare_dataset
+from ..data.dataset import PreparedDataset, prepare_configured
 from ..data.split import training_batches_per_epoch
 from ..models.setup import group_outline, resolution_range, weights_label
 from ..schedules.edits import RunSchedule
 from ..schedules.library import differences
 from ..schedules.model_match import model_differences
-from ..schedules.schedule_file import load_schedule
 from ..training.job import default_run_schedule
-from .common import CliError, cache_dir, say
+from .common import CliError, cache_dir, read_schedule, say
 
 
 def open_dataset(config: TrainConfig, args: argparse.Namespace) -> PreparedDataset:
     """Scan, decode (or read the cache) and split the dataset; print its warnings."""
-    dataset = prepare_dataset(config.data, resolution=config.image_size or None,
-                              resolution_range=resolution_range(config.model, config.pretrained), val_fraction=config.val_fraction,
-                              split_seed=config.split_seed, cache_dir=cache_dir(args), log=say)
+    dataset = prepare_configured(config, resolution_range=resolution_range(config.model, config.pretrained),
+                                 cache_dir=cache_dir(args), log=say)
     for warning in dataset.warnings:
         say(f"warning: {warning}")
     return dataset
@@ -66,7 +64,7 @@ def run_schedule_for(args: argparse.Namespace, config: TrainConfig, dataset: Pre
             return default_run_schedule(config, per_epoch, names)
         except ValueError as error:
             raise CliError(str(error)) from None
-    loaded = load_schedule(Path(args.schedule))
+    loaded = read_schedule(Path(args.schedule))
     lines = differences(loaded.dataset, dataset.summary.to_dict())
     lines += model_differences(loaded.context, config.model, names, weights_label(config.model, config.pretrained, config.weights))
     if lines:

@@ -5,15 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..export import tuned_document
-from ..schedules.library import ScheduleLibrary
-from ..schedules.schedule_file import save_schedule
-from ..store.paths import library_root, runs_root
-from ..store.writer import RunStore
-from ..training.job import TrainingJob
-from .common import add_training_options, config_from, say
-from .run_job import execute, report
-from .setup import open_dataset, run_schedule_for
+from ..config import TrainConfig
+from .common import add_serve_option, add_training_options, check_writable, config_from, say
+from .fault_policy import add_fault_options
 
 
 def add_parser(commands) -> None:
@@ -26,28 +20,46 @@ def add_parser(commands) -> None:
     parser.add_argument("--export-schedule", type=Path, metavar="FILE", help="write the run's tuned schedule to FILE when it ends")
     parser.add_argument("--library-dir", type=Path, help="the tuned-schedule library (default: $LRSCOPE_LIBRARY_DIR or the user data folder)")
     parser.add_argument("--runs-dir", type=Path, help="where runs are stored (default: $LRSCOPE_RUNS_DIR or the user data folder)")
-    parser.add_argument("--checkpoint-every", type=int, default=0, metavar="STEPS", help="also checkpoint every STEPS steps (default: each epoch)")
+    parser.add_argument("--checkpoint-every", type=int, default=0, metavar="STEPS", help="also checkpoint every STEPS steps")
+    parser.add_argument("--checkpoint-seconds", type=float, default=TrainConfig().checkpoint_seconds, metavar="S",
+                        help="also checkpoint whenever S seconds passed since the last checkpoint, so a kill loses at most "
+                             "about that much training (default 60; 0: only at epoch ends and --checkpoint-every)")
+    add_fault_options(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object with the result on stdout")
+    add_serve_option(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Train, then report (and export the schedule if asked)."""
+    # Imported here: they load torch, which commands that do not train must not wait for.
+    from ..run import InProcessRun, NewRun
+    from ..store.paths import runs_root
+    from .run_job import execute, report
+    from .setup import open_dataset, run_schedule_for
+
     config = config_from(args)
-    config.checkpoint_every = args.checkpoint_every
+    if args.export_schedule:
+        check_writable(args.export_schedule)
     dataset = open_dataset(config, args)
     run_schedule = run_schedule_for(args, config, dataset)
-    job = TrainingJob(config, dataset, run_schedule=run_schedule)
-    store = RunStore.create(runs_root(args.runs_dir), config.to_dict(), dataset.summary.to_dict(), emit=job.bus.emit)
-    job.store = store
-    job.bus.subscribe(store.on_event)
-    outcome, seconds = execute(job, store)
-    extra = {}
-    if args.export_schedule:
-        document = tuned_document(job.run_schedule, config, dataset.summary, job.session.steps_per_epoch, job.metrics,
-                                  groups=job.session.group_names, weights=job.session.weights)
-        save_schedule(args.export_schedule, document)
-        extra["schedule_file"] = str(args.export_schedule)
-        extra["library_file"] = str(ScheduleLibrary(library_root(args.library_dir)).add(document))
-        say(f"tuned schedule written to {args.export_schedule} and added to the library")
-    return report(outcome, seconds, job, store, args.json, extra)
+    handle = InProcessRun(NewRun(config, dataset, run_schedule, runs_root(args.runs_dir)))
+    result, seconds, policy = execute(handle, args, args.serve)
+    extra = export(args, config, result) if args.export_schedule and result.state != "failed" else {}
+    return report(result, seconds, handle, policy, args.json, extra)
+
+
+def export(args: argparse.Namespace, config, result) -> dict[str, str]:
+    """Write the run's tuned schedule and add it to the library; where they went."""
+    from ..export import tuned_document
+    from ..schedules.library import ScheduleLibrary
+    from ..schedules.schedule_file import save_schedule
+    from ..store.paths import library_root
+
+    metrics = {"best_val_accuracy": result.best_val_accuracy, "val_loss": result.val_loss, "val_accuracy": result.val_accuracy}
+    document = tuned_document(result.run_schedule, config, result.dataset, result.steps_per_epoch, metrics, groups=result.groups,
+                              weights=result.weights)
+    save_schedule(args.export_schedule, document)
+    library = ScheduleLibrary(library_root(args.library_dir)).add(document)
+    say(f"tuned schedule written to {args.export_schedule} and added to the library")
+    return {"schedule_file": str(args.export_schedule), "library_file": str(library)}

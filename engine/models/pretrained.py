@@ -17,10 +17,11 @@ from urllib.parse import urlparse
 
 import torch
 
+from ..config import PRETRAINED_AUTO as AUTO
 from ..errors import ConfigError, first_line
+from ..files import open_regular
 
 OFFLINE = "LRSCOPE_OFFLINE"
-AUTO = "auto"
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def check_hash(path: Path) -> None:
     if match is None:
         return
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with open_regular(path) as handle:  # never a FIFO: hashing it would wait forever
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     if not digest.hexdigest().startswith(match.group(1)):

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..plain import JsonObject
 from .suggestions import (
     NO_RECOMMENDATION,
     Recommendation,
@@ -31,7 +32,7 @@ class RangeTestResult:
     """
 
     mode: str
-    settings: dict[str, Any]
+    settings: JsonObject
     lrs: np.ndarray
     losses: np.ndarray
     smoothed: np.ndarray
@@ -40,7 +41,7 @@ class RangeTestResult:
     recommendation: Recommendation | None
     notes: tuple[str, ...]
     seconds: float
-    measured: dict[str, Any] = field(default_factory=dict)
+    measured: JsonObject = field(default_factory=dict)
     repeats: tuple[RangeTestResult, ...] = ()
 
     @property

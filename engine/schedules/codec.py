@@ -101,7 +101,7 @@ def shape_from_dict(data: Any, path: str) -> Shape:
     unknown = set(data) - set(fields) - {"kind", "fraction"}
     if unknown:
         raise fail(path, f"{kind} has no parameter {', '.join(sorted(str(u)[:40] for u in unknown))}")
-    values = {name: _param_from_json(data[name], f.metadata["kind"], f"{path}.{name}") for name, f in fields.items() if name in data}
+    values = {name: param_from_json(data[name], f.metadata["kind"], f"{path}.{name}") for name, f in fields.items() if name in data}
     try:
         shape = cls(**values)
     except TypeError:
@@ -114,8 +114,8 @@ def shape_from_dict(data: Any, path: str) -> Shape:
     return shape
 
 
-def _param_from_json(value: Any, kind: str, path: str) -> Any:
-    """A parameter value converted from JSON to its Python form (lists become tuples)."""
+def param_from_json(value: Any, kind: str, path: str) -> Any:
+    """A parameter value of ``kind`` converted from JSON to its Python form (lists become tuples); ScheduleFileError names ``path``."""
     if kind in (STEPS, COUNT):
         return check_type(value, int, path)
     if kind == FLAG:

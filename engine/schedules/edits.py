@@ -11,11 +11,15 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import ScheduleFileError
+from ..plain import JsonObject
+from .codec import param_from_json
 from .describe import describe_schedule, fmt_lr
 from .groups import GroupSetting, describe_groups, unfrozen, validate_groups
 from .presets import with_peak_lr
 from .schedule import Schedule
 from .shapes import Constant
+from .shapes.base import POINTS, STEP_LIST
 from .timeline import Piece, Timeline
 
 REASONS = ("user", "plateau", "range_test", "rollback")
@@ -23,10 +27,11 @@ REASONS = ("user", "plateau", "range_test", "rollback")
 
 @dataclass(frozen=True)
 class Edit:
-    """Base of every edit; ``reason`` says who asked for it."""
+    """Base of every edit; ``reason`` says why it was made, ``source`` which remote client sent it (empty: this process)."""
 
     kind = ""
     reason: str = field(default="user", kw_only=True)
+    source: str = field(default="", kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,7 @@ class ChangeSegment(Edit):
 
     kind = "change_segment"
     index: int
-    changes: dict[str, Any]
+    changes: JsonObject
 
 
 @dataclass(frozen=True)
@@ -119,7 +124,7 @@ class LoggedEdit(Edit):
     """An edit read back from a checkpoint: its kind and parameters as they were recorded."""
 
     logged_kind: str = ""
-    details: dict[str, Any] = field(default_factory=dict)
+    details: JsonObject = field(default_factory=dict)
 
     @property
     def kind(self) -> str:
@@ -213,13 +218,29 @@ def _changed_segment(edit: ChangeSegment, current: Piece, step: int) -> tuple[Pi
     if not 0 <= edit.index < len(segments):
         raise ValueError(f"index must name one of the {len(segments)} segments, got {edit.index}")
     old = segments[edit.index]
-    known = {f.name for f in old.params()}
-    unknown = set(edit.changes) - known
+    kinds = {f.name: f.metadata["kind"] for f in old.params()}
+    unknown = set(edit.changes) - set(kinds)
     if unknown:
-        raise ValueError(f"{old.kind} has no parameter {', '.join(sorted(unknown))}")
-    schedule = current.schedule.replace_segment(edit.index, **edit.changes)
-    changed = ", ".join(f"{k} {getattr(old, k)!r}→{v!r}" for k, v in edit.changes.items())
+        raise ValueError(f"{old.kind} has no parameter {', '.join(sorted(str(u)[:40] for u in unknown))}")
+    changes = {name: _as_held(value, kinds[name], name) for name, value in edit.changes.items()}
+    schedule = current.schedule.replace_segment(edit.index, **changes)
+    changed = ", ".join(f"{k} {getattr(old, k)!r}→{v!r}" for k, v in changes.items())
     return Piece(step, current.origin, schedule), f"segment {edit.index + 1} ({old.kind}): {changed}"
+
+
+def _as_held(value: Any, kind: str, name: str) -> Any:
+    """A list-valued parameter as the shape holds it (tuples), checked like a schedule file's: an edit from
+    another process arrives as JSON lists, and must be refused, not crash the run, when it is malformed."""
+    if kind not in (STEP_LIST, POINTS):
+        return value
+    try:
+        return param_from_json(_as_lists(value), kind, name)
+    except ScheduleFileError as error:
+        raise ValueError(str(error)) from None
+
+
+def _as_lists(value: Any) -> Any:
+    return [_as_lists(v) for v in value] if isinstance(value, (list, tuple)) else value
 
 
 def _restretched(current: Piece, step: int, total_steps: int) -> Piece:
@@ -247,6 +268,8 @@ def edit_details(edit: Edit) -> dict[str, Any]:
         return edit.details
     details = {}
     for f in dataclasses.fields(edit):
+        if f.name == "source":
+            continue
         value = getattr(edit, f.name)
         if isinstance(value, Schedule):
             value = describe_schedule(value)

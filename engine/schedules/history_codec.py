@@ -12,6 +12,8 @@ def record_to_dict(record: EditRecord, with_before: bool = True) -> dict[str, An
     """One edit record as plain data; ``with_before`` keeps the replaced piece (needed for undo)."""
     data = {"id": record.id, "step": record.step, "kind": record.edit.kind, "reason": record.edit.reason,
             "summary": record.summary, "details": edit_details(record.edit), "undoes": record.undoes}
+    if record.edit.source:
+        data["source"] = record.edit.source
     if with_before:
         data["before"] = piece_to_dict(record.before)
     return data
@@ -32,7 +34,7 @@ def run_schedule_from_dict(data: dict[str, Any]) -> RunSchedule:
         where = f"run_schedule.edits[{i}]"
         piece = piece_from_dict(need(item, "before", dict, where), f"{where}.before", old_groups)
         edit = LoggedEdit(logged_kind=need(item, "kind", str, where), details=need(item, "details", dict, where),
-                          reason=need(item, "reason", str, where))
+                          reason=need(item, "reason", str, where), source=str(item.get("source", ""))[:200])
         undoes = item.get("undoes")
         records.append(EditRecord(whole(item, "id", where, 1), whole(item, "step", where), edit,
                                   need(item, "summary", str, where), piece, undoes if isinstance(undoes, int) else None))

@@ -12,7 +12,8 @@ CREATE TABLE IF NOT EXISTS steps (step INTEGER PRIMARY KEY, epoch REAL, loss REA
                                   samples_per_s REAL, time REAL);
 CREATE TABLE IF NOT EXISTS epochs (epoch INTEGER PRIMARY KEY, step INTEGER, train_loss REAL, val_loss REAL,
                                    val_accuracy REAL, seconds REAL, time REAL);
-CREATE TABLE IF NOT EXISTS edits (id INTEGER PRIMARY KEY AUTOINCREMENT, step INTEGER, reason TEXT, summary TEXT, time REAL);
+CREATE TABLE IF NOT EXISTS edits (id INTEGER PRIMARY KEY AUTOINCREMENT, step INTEGER, reason TEXT, summary TEXT, time REAL,
+                                  source TEXT DEFAULT '');
 CREATE TABLE IF NOT EXISTS range_tests (id INTEGER PRIMARY KEY AUTOINCREMENT, step INTEGER, mode TEXT, result TEXT, time REAL);
 CREATE TABLE IF NOT EXISTS events (time REAL, kind TEXT, step INTEGER, message TEXT);
 """
@@ -30,4 +31,12 @@ def connect(run_dir: Path, *, readonly: bool = False) -> sqlite3.Connection:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.executescript(SCHEMA)
+        _add_missing_columns(connection)
     return connection
+
+
+def _add_missing_columns(connection: sqlite3.Connection) -> None:
+    """Runs stored by an older lrscope lack the columns added since (who sent an edit)."""
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(edits)")}
+    if "source" not in columns:
+        connection.execute("ALTER TABLE edits ADD COLUMN source TEXT DEFAULT ''")

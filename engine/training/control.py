@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from ..commands import CancelRangeTest, Command, EditSchedule, Pause, Resume, RollBack, StartRangeTest
-from ..events import RolledBack
+from ..commands import CancelRangeTest, Command, EditSchedule, Pause, Resume, RollBack, StartRangeTest, Stop
+from ..events import CommandApplied, RolledBack
 from ..schedules.edits import ScaleRest
 from .state import restore
 
@@ -33,29 +33,48 @@ def handle_commands(job) -> None:
 
 
 def apply_command(job, command: Command) -> None:
-    """Carry out one command."""
-    if isinstance(command, Pause) and job.state == "running":
-        if job.flush():  # a fault found in the last block has paused the run already
-            job.recorder.pause_clock()
-            job.set_state("paused")
-    elif isinstance(command, Resume) and job.state == "paused":
+    """Carry out one command and say what became of it, at which step (its sender may be waiting for that)."""
+    applied, message = _carry_out(job, command)
+    job.bus.emit(CommandApplied(command.id, type(command).__name__, job.step, applied, message, command.source))
+
+
+def _carry_out(job, command: Command) -> tuple[bool, str]:
+    """(whether ``command`` was applied, what was done or why not)."""
+    if isinstance(command, Pause):
+        if job.state != "running":
+            return False, f"not paused: the run is {job.state}"
+        if not job.flush():
+            return False, "a fault found in the last steps has paused the run already"
+        job.recorder.pause_clock()
+        job.set_state("paused")
+        return True, "paused"
+    if isinstance(command, Resume):
+        if job.state != "paused":
+            return False, f"not resumed: the run is {job.state}"
         job.set_state("running")
-    elif isinstance(command, EditSchedule):
-        job.edit(command.edit)
-    elif isinstance(command, StartRangeTest):
-        _range_test(job, command.settings)
-    elif isinstance(command, RollBack):
+        return True, "resumed"
+    if isinstance(command, EditSchedule):
+        return job.edit(command.edit)
+    if isinstance(command, StartRangeTest):
+        return _range_test(job, command.settings)
+    if isinstance(command, RollBack):
         _roll_back(job, command.lr_factor)
-    elif isinstance(command, CancelRangeTest):
+        return True, f"rolled back to step {job.step}, LR ×{command.lr_factor:g}"
+    if isinstance(command, CancelRangeTest):
         job.inbox.cancel_requested.clear()
+        return False, "no range test was running"
+    if isinstance(command, Stop):
+        return True, "stopping"
+    return False, f"{type(command).__name__} is not a command this job knows"
 
 
-def _range_test(job, settings) -> None:
+def _range_test(job, settings) -> tuple[bool, str]:
     from ..range_test.runner import run_range_test
 
     if not job.flush():
-        job.log("the range test was not started because training hit a fault; roll back first", "warning")
-        return
+        message = "the range test was not started because training hit a fault; roll back first"
+        job.log(message, "warning")
+        return False, message
     job.recorder.pause_clock()
     previous = job.state
     job.inbox.cancel_requested.clear()
@@ -70,6 +89,7 @@ def _range_test(job, settings) -> None:
     finally:
         job.range_tests_run += 1
         job.set_state(previous if previous == "paused" else "running")
+    return True, "range test done"
 
 
 def _roll_back(job, lr_factor: float) -> None:
@@ -77,7 +97,7 @@ def _roll_back(job, lr_factor: float) -> None:
     good = job.last_good
     restore(job.session, good["state"])
     job.step, job.run_schedule, job.metrics = good["step"], good["run_schedule"], dict(good["metrics"])
-    job.epoch_end_pending = False
+    job.epoch_end_pending = job.diverged = False
     job.load_handler_states(good["handlers"])
     job.forget_batches()
     job.flush()

@@ -33,6 +33,7 @@ from ..events import (
 )
 from ..schedules.edits import Edit, RunSchedule
 from ..schedules.timeline import Timeline
+from ..text import printable
 from .checkpoint import checkpoint_payload, restore_checkpoint
 from .control import StopRequested, handle_commands
 from .evaluate import Interrupted, evaluate
@@ -45,6 +46,8 @@ from .session import build_session
 from .start_schedule import starting_timeline
 from .state import capture
 from .step import apply_hyperparameters, forward_backward, is_out_of_memory, optimizer_step
+
+EMPTY_BATCHES_LIMIT = 3
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,9 @@ class TrainingJob:
         self.freezer = Freezer(self.session.model, self.session.optimizer, config.frozen_bn)
         self._pending: tuple | None = None
         self._batches = None
+        self.checkpointed_at = time.monotonic()
+        self.diverged = False  # a loss fault waits for a rollback: these weights must not be checkpointed
+        self._empty_batches = self._skipped_images = 0
         attach_builtins(self)
         if resume is not None:
             restore_checkpoint(self, resume)
@@ -128,7 +134,7 @@ class TrainingJob:
             dataset=self.dataset.summary.to_dict(), total_steps=self.total_steps,
             steps_per_epoch=self.session.steps_per_epoch, groups=self.session.group_names,
             device=describe_device(self.session.device), start_step=self.step,
-            run_dir=getattr(self.store, "run_dir", None)))
+            run_dir=str(self.store.run_dir) if self.store is not None else None))
         self.bus.emit(ScheduleChanged(self.step, self.run_schedule, "schedule at start", "start"))
         started = time.perf_counter()
         try:
@@ -156,23 +162,25 @@ class TrainingJob:
         self.handlers.fire(Hook.BLOCK_FLUSHED, self, block, self.blocks_flushed)
         return self.faults_raised == faults
 
-    def edit(self, edit: Edit) -> bool:
-        """Apply a schedule edit at the current step; an invalid one is refused with an EditRefused event."""
+    def edit(self, edit: Edit) -> tuple[bool, str]:
+        """Apply a schedule edit at the current step: (True, its summary); an invalid one is refused with an
+        EditRefused event: (False, why)."""
         current = self.run_schedule.timeline.lr_at(max(0, self.step - 1))
         try:
             edited = self.run_schedule.apply(edit, self.step, current)
             plan = self._plan_for(edited.timeline)
-        except ValueError as error:
+        except (ValueError, TypeError, OverflowError) as error:  # an edit from another process is data: refuse it, never crash
             self.bus.emit(EditRefused(self.step, str(error)))
-            return False
+            return False, str(error)
         self.run_schedule, self._plan = edited, plan
         record = self.run_schedule.edits[-1]
-        self.bus.emit(ScheduleChanged(self.step, self.run_schedule, record.summary, edit.reason))
-        return True
+        self.bus.emit(ScheduleChanged(self.step, self.run_schedule, record.summary, edit.reason, edit.source))
+        return True, record.summary
 
     def raise_fault(self, fault: FaultRaised) -> None:
         """Report ``fault`` and pause until the user rolls back, resumes or stops."""
         self.faults_raised += 1
+        self.diverged = self.diverged or fault.can_roll_back
         self.bus.emit(fault)
         self.recorder.pause_clock()
         self.set_state("paused", fault.message)
@@ -186,6 +194,7 @@ class TrainingJob:
         """Queue a checkpoint of the current step to the store, if there is one (``state``: a capture made just now)."""
         if self.store is not None:
             self.store.save_checkpoint(self.checkpoint_payload(state), self.step)
+            self.checkpointed_at = time.monotonic()
 
     def checkpoint_payload(self, state: dict | None = None) -> dict[str, Any]:
         """Everything needed to resume exactly at the current step."""
@@ -238,9 +247,9 @@ class TrainingJob:
         images, labels = self._next_batch()
         self._pending = (self.step, (images, labels))
         if len(labels) == 0:
-            self.log(f"step {self.step}: every image of the batch was unreadable; the step was skipped", "warning")
-            self.step += 1
+            self._empty_batch()
             return
+        self._empty_batches = 0
         info = StepInfo(self.step, images, labels)
         count = self.step + 1
         self.handlers.fire(Hook.STEP_STARTED, self, info, count)
@@ -305,6 +314,25 @@ class TrainingJob:
         if self.flush():  # else a fault in the last block paused the run already; resuming retries this step
             self.raise_fault(FaultRaised("out_of_memory", self.step, lr, message, advice))
 
+    def _empty_batch(self) -> None:
+        """Skip a step whose images all failed to load; when the dataset itself is gone, pause instead."""
+        self._empty_batches += 1
+        root = self.dataset.scan.root
+        if root.is_dir() and self._empty_batches < EMPTY_BATCHES_LIMIT:
+            self.log(f"step {self.step}: every image of the batch was unreadable; the step was skipped", "warning")
+            self.step += 1
+            self.epoch_end_pending = self.step % self.session.steps_per_epoch == 0 or self.step == self.total_steps
+            self._pending = None  # the epoch still ends (validation, checkpoint) when its last step is skipped
+            return
+        what = "is gone (deleted, moved or unmounted)" if not root.is_dir() else \
+            f"gave {self._empty_batches} batches in a row with no readable image"
+        message = f"The dataset folder {printable(str(root))} {what} at step {self.step}."
+        advice = "Put the images back and resume (the step is retried), or stop: the run stays resumable."
+        self.forget_batches()
+        self._empty_batches = 0
+        if self.flush():  # else a fault in the last block paused the run already
+            self.raise_fault(FaultRaised("data_missing", self.step, max(self._plan.at(self.step).lrs.values()), message, advice))
+
     # -- ending ------------------------------------------------------------------------
 
     def _end(self, state: str, message: str = "") -> None:
@@ -326,4 +354,7 @@ class TrainingJob:
         self.bus.emit(StateChanged(state, self.step, message))
 
     def _skipped(self, paths: list[str]) -> None:
-        self.log(f"skipped {len(paths)} unreadable image(s) during training, e.g. {paths[0]}", "warning")
+        before, self._skipped_images = self._skipped_images, self._skipped_images + len(paths)
+        if before.bit_length() != self._skipped_images.bit_length():  # 1, 2, 4, 8… so a vanished folder is no flood
+            self.log(f"{self._skipped_images} unreadable image(s) skipped so far during training, e.g. {printable(paths[0])}",
+                     "warning")

@@ -7,8 +7,7 @@ from typing import Any
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QWidget
 
-from engine.config import AUGMENTATIONS, FROZEN_BN, MODEL_NAMES, OPTIMIZER_NAMES, TrainConfig, field_error
-from engine.models.pretrained import AUTO
+from engine.config import AUGMENTATIONS, FROZEN_BN, MODEL_NAMES, OPTIMIZER_NAMES, PRETRAINED_AUTO, TrainConfig, field_error
 
 INVALID = "border: 2px solid #d62728;"
 
@@ -32,6 +31,8 @@ FIELDS: dict[str, tuple[str, str, str]] = {
     "device": ("device", "Where to train: auto picks the GPU when there is one.", "choice"),
     "seed": ("seed", "The same seed and settings give the same run.", "int"),
     "amp": ("mixed precision", "Train in bfloat16/float16 on a CUDA GPU (faster, less memory).", "flag"),
+    "memory_budget_mb": ("memory budget (MB)", "Decoded images are kept in memory up to this size; a larger dataset streams from disk.", "int"),
+    "checkpoint_seconds": ("checkpoint every (s)", "A checkpoint at least this often, so a crash loses at most this much training (0: epoch ends only).", "float"),
 }
 CHOICES = {"model": MODEL_NAMES, "frozen_bn": FROZEN_BN, "optimizer": OPTIMIZER_NAMES, "augment": AUGMENTATIONS, "device": ("auto", "cpu")}
 
@@ -63,6 +64,9 @@ class ConfigPanel(QWidget):
     def _editor(self, name: str, kind: str) -> QWidget:
         if kind == "choice":
             editor = QComboBox()
+            # Sized for a short name, not the longest one (a GPU's), which made the dock scroll sideways.
+            editor.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            editor.setMinimumContentsLength(8)
             editor.addItems(list(CHOICES[name]))
             editor.currentTextChanged.connect(lambda _text, n=name: self._edited(n))
         elif kind in ("flag", "switch"):
@@ -92,7 +96,7 @@ class ConfigPanel(QWidget):
         if kind == "flag":
             return editor.isChecked()
         if kind == "switch":
-            return AUTO if editor.isChecked() else ""
+            return PRETRAINED_AUTO if editor.isChecked() else ""
         text = editor.text().strip()
         try:
             return int(text) if kind == "int" else float(text)

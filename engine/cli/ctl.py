@@ -1,0 +1,128 @@
+"""`lrscope ctl RUN|ADDRESS ACTION`: steer a served run and say what was applied at which step."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from .common import CliError, say
+from .target import add_target_options
+
+ACTIONS = {
+    "pause": "pause at the next step", "resume": "resume a paused run", "stop": "stop (the run stays resumable)",
+    "set-lr": "hold LR from now to the end", "scale-rest": "multiply every LR from now on by F",
+    "apply": "replace the rest of the run with a schedule file's schedule, stretched over the remaining steps",
+    "undo": "undo the last schedule edit, from now on", "range-test": "run an LR range test from the current weights",
+}
+
+
+def add_parser(commands) -> None:
+    """Register the command and its actions."""
+    parser = commands.add_parser("ctl", help="steer a served run: pause, resume, stop, set-lr, scale-rest, apply, undo, range-test",
+                                 description="Send one command to a served run; print what was applied and at which step.")
+    add_target_options(parser)
+    add_answer_options(parser, 120.0, False)
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name, text in ACTIONS.items():
+        action = actions.add_parser(name, help=text, description=text)
+        add_answer_options(action, argparse.SUPPRESS, argparse.SUPPRESS)  # also accepted after the action
+        if name in ("set-lr", "scale-rest"):
+            action.add_argument("value", type=float, metavar="LR" if name == "set-lr" else "F")
+        elif name == "apply":
+            action.add_argument("file", type=Path, metavar="SCHEDULE_FILE")
+        elif name == "range-test":
+            action.add_argument("--probe", action="store_true", help="probe mode (unbiased, slower) instead of a sweep")
+            action.add_argument("--iters", type=int, default=100, help="sweep iterations (one batch each; default 100)")
+        action.set_defaults(handler=run)
+
+
+def add_answer_options(parser: argparse.ArgumentParser, timeout, as_json) -> None:
+    """--timeout and --json."""
+    parser.add_argument("--timeout", type=float, default=timeout, help="seconds to wait for the run to take the command (default 120)")
+    parser.add_argument("--json", action="store_true", default=as_json, help="print the answer as one JSON object")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Connect, send the command, wait for the job's answer: status 0 applied, 1 refused or not taken in time."""
+    from ..events import RangeTestFinished
+    from ..run.remote import RemoteRun
+    from .target import access_from
+
+    handle = RemoteRun(access_from(args), client="lrscope ctl", history=False)
+    finished: list[RangeTestFinished] = []
+    handle.subscribe(lambda event: finished.append(event) if isinstance(event, RangeTestFinished) else None)
+    handle.start("lrscope-ctl")
+    try:
+        if not handle.connected.wait(handle.connect_timeout + 1):
+            handle.wait(1)
+            raise handle.error or CliError("could not connect")
+        answer = handle.request(command_for(args, handle.status), args.timeout)
+    finally:
+        handle.detach()
+        handle.wait(5)
+    return tell(args, answer, finished[-1] if finished else None)
+
+
+def command_for(args: argparse.Namespace, status: dict):
+    """The command an action means (checked here, so a typo is caught before it reaches the run)."""
+    from ..commands import EditSchedule, Pause, Resume, StartRangeTest, Stop
+    from ..range_test.settings import RangeTestSettings
+    from ..schedules.edits import ScaleRest, SetConstant, Undo
+
+    simple = {"pause": Pause, "resume": Resume, "stop": Stop}
+    if args.action in simple:
+        return simple[args.action]()
+    if args.action == "set-lr":
+        return EditSchedule(SetConstant(args.value))
+    if args.action == "scale-rest":
+        return EditSchedule(ScaleRest(args.value))
+    if args.action == "undo":
+        return EditSchedule(Undo())
+    if args.action == "range-test":
+        settings = RangeTestSettings(mode="probe" if args.probe else "sweep", iterations=args.iters)
+        try:
+            settings.resolved()
+        except ValueError as error:
+            raise CliError(f"range-test: {error}") from None
+        return StartRangeTest(settings)
+    return EditSchedule(replacement(args.file, status))
+
+
+def replacement(path: Path, status: dict):
+    """ReplaceRest with the file's schedule stretched over the steps the run has left; a file tuned for another
+    dataset is refused (as `lrscope train --schedule` asks first, and ctl cannot ask)."""
+    from ..schedules.edits import ReplaceRest
+    from ..schedules.library import differences
+    from ..schedules.schedule_file import load_schedule
+
+    loaded = load_schedule(path)
+    lines = differences(loaded.dataset, status.get("dataset") or {})
+    if lines:
+        raise CliError(f"{path} was tuned for another dataset ({lines[0]}); it was not applied")
+    remaining = int(status.get("total_steps", 0)) - int(status.get("step", 0))
+    if remaining < 1:
+        raise CliError("the run has no steps left to apply a schedule to")
+    schedule = loaded.timeline.pieces[-1].schedule
+    stretched = schedule.stretched(remaining / schedule.total_steps)
+    return ReplaceRest(stretched.with_last_length(max(1, stretched.segments[-1].steps + remaining - stretched.total_steps)))
+
+
+def tell(args: argparse.Namespace, answer, range_test) -> int:
+    """Print what became of the command."""
+    if answer is None:
+        say(f"sent, but the run has not taken it within {args.timeout:g} s (a range test may be running); "
+            "it will be applied at its next step boundary")
+        return 1
+    if args.json:
+        result = {"action": args.action, "applied": answer.applied, "step": answer.step, "message": answer.message}
+        if range_test is not None and range_test.result is not None:
+            result["range_test"] = range_test.result.to_dict()
+        print(json.dumps(result, allow_nan=True).replace("NaN", "null"))
+    else:
+        print(f"{'applied' if answer.applied else 'not applied'} at step {answer.step}: {answer.message}")
+        if range_test is not None and range_test.result is not None:
+            from .range_test import print_result
+
+            print_result(range_test.result)
+    return 0 if answer.applied else 1

@@ -1,0 +1,42 @@
+"""`lrscope watch RUN|ADDRESS`: follow a served run in the terminal, from its history to its end."""
+
+from __future__ import annotations
+
+import argparse
+
+from .common import say
+from .target import add_target_options
+
+
+def add_parser(commands) -> None:
+    """Register the command."""
+    parser = commands.add_parser("watch", help="follow a served run live in the terminal (Ctrl-C leaves it training)",
+                                 description="Show a served run's progress: its history, then live steps, epochs, edits and "
+                                             "faults, until it ends. Ctrl-C stops watching; the run goes on.")
+    add_target_options(parser)
+    parser.add_argument("--no-history", action="store_true", help="show only what happens from now on")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Follow the run until it ends (status 0), or until Ctrl-C (status 0, the run goes on)."""
+    from ..run.remote import RemoteRun
+    from .progress import ProgressPrinter
+    from .target import access_from
+
+    access = access_from(args)
+    handle = RemoteRun(access, client="lrscope watch", history=not args.no_history)
+    handle.subscribe(ProgressPrinter())
+    handle.start("lrscope-watch")
+    try:
+        while not handle.wait(0.2):
+            pass
+    except KeyboardInterrupt:
+        handle.detach()
+        handle.wait(5)
+        say(f"\nstopped watching at step {handle.step}; the run goes on")
+        return 0
+    if handle.error is not None:
+        raise handle.error
+    say(f"the run is {handle.state} at step {handle.step}")
+    return 0

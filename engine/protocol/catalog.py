@@ -1,0 +1,77 @@
+"""Every event, command and value that may cross a process boundary, with its version.
+
+Adding a type is one line here; tests/test_protocol.py fails for any Event or Command subclass that is missing.
+"""
+
+from ..commands import CancelRangeTest, EditSchedule, Pause, Resume, RollBack, StartRangeTest, Stop
+from ..events import (
+    CheckpointSaved,
+    CommandApplied,
+    EditRefused,
+    EpochEnded,
+    FaultRaised,
+    LogLine,
+    RangeTestFinished,
+    RangeTestProgress,
+    RangeTestStarted,
+    RolledBack,
+    RunStarted,
+    ScheduleChanged,
+    StateChanged,
+    StepsLogged,
+    StoreFailed,
+    StoreRecovered,
+)
+from ..range_test.result import RangeTestResult
+from ..range_test.settings import RangeTestSettings
+from ..range_test.suggestions import Recommendation, Suggestion
+from ..schedules.edits import (
+    ChangeSegment,
+    LoggedEdit,
+    ReplaceRest,
+    Restretch,
+    Revise,
+    ScaleRest,
+    SetConstant,
+    SetGroups,
+    SetPeak,
+    Undo,
+)
+from ..schedules.groups import GroupSetting
+from .messages import register
+
+# Events
+register(RunStarted, 1)
+register(StepsLogged, 1)
+register(EpochEnded, 1)
+register(ScheduleChanged, 1)
+register(EditRefused, 1)
+register(CommandApplied, 1)
+register(StateChanged, 1)
+register(FaultRaised, 1)
+register(RolledBack, 1)
+register(RangeTestStarted, 1)
+register(RangeTestProgress, 1)
+register(RangeTestFinished, 1)
+register(CheckpointSaved, 1)
+register(LogLine, 1)
+register(StoreFailed, 1)
+register(StoreRecovered, 1)
+
+# Commands
+register(Pause, 1)
+register(Resume, 1)
+register(Stop, 1)
+register(EditSchedule, 1)
+register(StartRangeTest, 1)
+register(CancelRangeTest, 1)
+register(RollBack, 1)
+
+# Values inside them
+for edit in (ReplaceRest, ChangeSegment, Revise, ScaleRest, SetPeak, SetConstant, Restretch, SetGroups, Undo, LoggedEdit):
+    register(edit, 1)
+register(GroupSetting, 1)
+register(RangeTestSettings, 1)
+register(RangeTestResult, 1)
+register(Suggestion, 1)
+register(Recommendation, 1)

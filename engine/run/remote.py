@@ -1,0 +1,168 @@
+"""A run served by another process, here or on another machine: the same handle, over ZeroMQ.
+
+``run()`` connects, presents the token, replays the stored history, then follows the live events until
+the run ends, the handle detaches, or the server falls silent. Event numbers prove that nothing was
+missed or doubled where the history meets the live stream.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import uuid
+from dataclasses import replace
+
+import zmq
+
+from ..commands import Command
+from ..events import Event, LogLine
+from ..protocol import ProtocolError, from_data, to_data
+from ..serve.access import Access, ServeError
+from ..serve.waker import Waker
+from ..serve.wire import LOST_SECONDS, PROTOCOL, pack, unpack
+from .handle import RunHandle, RunResult
+
+MAX_SERVER_MESSAGE = 512 << 20
+
+
+class RemoteRun(RunHandle):
+    """A served run reached at ``access`` (address and token); ``client`` is how it names us in its records."""
+
+    def __init__(self, access: Access | None, *, client: str = "lrscope", history: bool = True, connect_timeout: float = 10.0):
+        super().__init__()
+        self.access, self.client, self.wants_history, self.connect_timeout = access, client, history, connect_timeout
+        self.connected = threading.Event()
+        self.run_dir = ""
+        self.status: dict = {}
+        self.covered = self.missed = self.doubled = 0
+        self._history: list[Event] = []
+        self._outbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._waker = Waker()
+        self._detach = threading.Event()
+
+    def send(self, command: Command) -> None:
+        """Queue ``command`` for the run; callable from any thread (the handle's thread sends it)."""
+        command = replace(command, id=command.id or uuid.uuid4().hex)
+        self._outbox.put(pack("command", id=command.id, command=to_data(command)))
+        self._waker.wake()
+
+    def history(self) -> list[Event]:
+        """The history the run sent when this handle joined."""
+        return list(self._history)
+
+    def detach(self) -> None:
+        """Stop following the run; it goes on training."""
+        self._detach.set()
+        self._waker.wake()
+
+    def run(self) -> RunResult:
+        """Connect and follow the run until it ends or ``detach()``; ServeError when refused or out of reach."""
+        access = self.reach()
+        context = zmq.Context()
+        socket = context.socket(zmq.DEALER)
+        for option, value in ((zmq.LINGER, 500), (zmq.MAXMSGSIZE, MAX_SERVER_MESSAGE), (zmq.RCVHWM, 0), (zmq.SNDHWM, 0)):
+            socket.setsockopt(option, value)
+        try:
+            socket.connect(access.address)
+            socket.send(pack("hello", token=access.token, client=self.client, protocol=PROTOCOL, history=self.wants_history))
+            self._await_welcome(socket, access.address)
+            return self._follow(socket, access.address)
+        finally:
+            socket.close()
+            context.term()
+            self._waker.close()
+
+    def reach(self) -> Access:
+        """Where the run is (a subclass may first have to start it)."""
+        if self.access is None:
+            raise ServeError("no address to reach the run at")
+        return self.access
+
+    def _await_welcome(self, socket, address: str) -> None:
+        if not socket.poll(int(self.connect_timeout * 1000)):
+            raise ServeError(f"no answer from {address} within {self.connect_timeout:.0f} s: is the run still served? "
+                             "(`lrscope runs` marks the served ones; an SSH tunnel may be down)")
+        message = unpack(socket.recv())
+        if message["op"] == "refused":
+            raise ServeError(f"{address} refused this client: {message.get('reason')}")
+        if message["op"] != "welcome":
+            raise ServeError(f"{address} answered {message['op']!r} instead of welcome: is it an lrscope run?")
+        self.run_dir = str(message.get("run_dir", ""))
+        status = message.get("status")
+        self.status = status if isinstance(status, dict) else {}
+        self.connected.set()
+
+    def _follow(self, socket, address: str) -> RunResult:
+        poller = zmq.Poller()
+        poller.register(socket, zmq.POLLIN)
+        poller.register(self._waker, zmq.POLLIN)
+        heard = time.monotonic()
+        while not self._detach.is_set():
+            ready = dict(poller.poll(timeout=250))
+            self._waker.clear()
+            self._send_queued(socket)
+            if socket in ready:
+                heard = time.monotonic()
+                if self._receive(socket):
+                    return self.tracker.result()
+            elif time.monotonic() - heard > LOST_SECONDS:
+                raise ServeError(f"lost contact with the run at {address} (nothing heard for {LOST_SECONDS:.0f} s, "
+                                 f"last at step {self.step})")
+        socket.send(pack("bye"), zmq.NOBLOCK)
+        return self.tracker.result()
+
+    def _send_queued(self, socket) -> None:
+        while True:
+            try:
+                frame = self._outbox.get_nowait()
+            except queue.Empty:
+                return
+            socket.send(frame)
+
+    def _receive(self, socket) -> bool:
+        """Handle every message waiting; True when the run is over."""
+        while True:
+            try:
+                message = unpack(socket.recv(zmq.NOBLOCK))
+            except zmq.Again:
+                return False
+            except ProtocolError as error:
+                self.deliver(LogLine(f"a message from the run could not be read: {error}", "warning"))
+                continue
+            if self._handle(message):
+                return True
+
+    def _handle(self, message: dict) -> bool:
+        op = message["op"]
+        if op == "event":
+            self._event(message)
+        elif op == "history":
+            self._replay(message)
+        elif op == "rejected":
+            reason = str(message.get("reason"))
+            self.answer(str(message.get("id")), ServeError(f"the run refused the command: {reason}"))
+            self.deliver(LogLine(f"the run refused a command: {reason}", "warning"))
+        elif op == "error":
+            self.deliver(LogLine(f"the run says: {message.get('reason')}", "warning"))
+        return op == "end"
+
+    def _replay(self, message: dict) -> None:
+        for index, data in enumerate(message.get("events", [])):
+            event = from_data(data, Event, f"history[{index}]")
+            self._history.append(event)
+            self.deliver(event)
+        self.covered = int(message.get("through", 0))
+
+    def _event(self, message: dict) -> None:
+        first, last = int(message["first"]), int(message["last"])
+        if last <= self.covered:
+            self.doubled += 1
+            return
+        if first > self.covered + 1:
+            missing = first - self.covered - 1
+            self.missed += missing
+            self.deliver(LogLine(f"{missing} events did not reach this client (it fell behind); attach again to see all of the run",
+                                 "warning"))
+        self.covered = last
+        self.deliver(from_data(message["event"], Event, "event"))

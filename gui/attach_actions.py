@@ -1,0 +1,47 @@
+"""The window's actions on runs served elsewhere: attach to one, detach from it; and what closing may stop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Slot
+
+from engine.serve.access import Access, ServeError, access_for
+from engine.serve.wire import tcp_address
+
+from . import dialogs
+
+
+class AttachActions:
+    """Mixed into MainWindow: uses its controller, live run, tabs, log and warnings."""
+
+    @Slot()
+    def attach_to_run(self) -> None:
+        """Ask which served run to follow (a folder, or an address and token), then follow it."""
+        if self.controller.training:
+            self.warn("Cannot attach", "A run is already shown: stop it or detach from it first.")
+            return
+        target = dialogs.ask_attach_target(self)
+        if target is not None:
+            self.attach(target)
+
+    @Slot(str)
+    def attach(self, target: str | tuple[str, str]) -> bool:
+        """Follow the run served from folder ``target`` or at (address, token); False after saying why it cannot be."""
+        try:
+            access = access_for(Path(target)) if isinstance(target, str) else Access(tcp_address(target[0]), target[1])
+        except (ServeError, ValueError) as error:
+            self.warn("Cannot attach", str(error))
+            return False
+        self.controller.attach(access)
+        self.tabs.setCurrentIndex(0)
+        self.log.add(f"attaching to the run at {access.address}")
+        self._update_actions(starting=True)
+        return True
+
+    @Slot()
+    def detach_from_run(self) -> None:
+        """Stop following the attached run; it goes on training."""
+        if self.controller.attached:
+            self.controller.detach()
+            self.log.add(f"detached at step {self.live.step}; the run goes on training")

@@ -1,0 +1,88 @@
+"""The window attaches to a run served by another process, steers it through its controls, lets it go, and the run goes on."""
+
+import os
+
+import numpy as np
+import pytest
+from helpers import ROOT, SAMPLE, Events
+
+from engine.commands import EditSchedule
+from engine.events import StepsLogged
+from engine.run.process import ProcessRun
+from engine.schedules import Restretch
+from gui.driving import click, press, select_rows, show_tab, trigger, type_into
+
+pytest.importorskip("pytestqt")
+LONG = 180_000
+SOURCE = "lrscope window (127.0.0.1)"
+
+
+@pytest.fixture
+def served():
+    """A 16 px digits run in a child process, served, stored where the window looks for runs."""
+    owner = ProcessRun(["train", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "100"], client="lrscope test",
+                       cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    events = Events()
+    owner.subscribe(events)
+    owner.start("lrscope-test-owner")
+    assert owner.connected.wait(LONG / 1000), owner.output
+    yield owner, events
+    if owner.process.poll() is None:
+        owner.process.kill()
+    owner.process.wait(30)
+    owner.wait(30)
+
+
+@pytest.fixture
+def window(launch):
+    """The window on the digits sample (the served run trains in another process)."""
+    return launch({"image_size": 16, "epochs": 1})
+
+
+def attach_from_the_runs_tab(qtbot, window):
+    panel = window.runs_panel
+    show_tab(window.tabs, "Runs")
+    click(panel.buttons["Refresh"])
+    qtbot.waitUntil(lambda: panel.table.rowCount() == 1 and panel.table.item(0, 3).text() == "running · served", timeout=LONG)
+    select_rows(panel.table, [0])
+    click(panel.buttons["Attach"])
+    qtbot.waitUntil(lambda: window.controller.attached and window.live.step > 0, timeout=LONG)
+
+
+def test_the_window_attaches_steers_detaches_and_the_run_goes_on(qtbot, window, served):
+    owner, events = served
+    events.wait_for(lambda ev: ev.of(StepsLogged) and ev.of(StepsLogged)[-1].steps[-1] >= 10, LONG / 1000)
+    attach_from_the_runs_tab(qtbot, window)
+    assert window.tabs.currentIndex() == 0 and not window.start_action.isEnabled() and window.detach_action.isEnabled()
+    qtbot.waitUntil(lambda: len(window.loss.points) >= 10, timeout=LONG)  # the history arrived: the plots show the past
+
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
+    type_into(window.editor.set_lr, "0.0123")
+    click(window.editor.set_now)
+    qtbot.waitUntil(lambda: window.editor.history.count() == 1, timeout=LONG)
+    assert window.editor.history.item(0).text().endswith(f"(user, from {SOURCE}): set LR to 0.0123 for the rest")
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: window.live.state == "running" and window.live.step > owner.step - 1, timeout=LONG)
+    set_at = window.live.step
+    qtbot.waitUntil(lambda: window.live.step >= set_at + 3, timeout=LONG)
+    click(window.editor.undo)
+    qtbot.waitUntil(lambda: window.editor.history.count() == 2, timeout=LONG)
+    assert "undid edit #1 (set LR to 0.0123 for the rest)" in window.editor.history.item(1).text()
+
+    trigger(window.detach_action)
+    qtbot.waitUntil(lambda: not window.controller.training and window.live.state == "detached", timeout=LONG)
+    detached_at = owner.step
+    events.wait_for(lambda ev: ev.of(StepsLogged)[-1].steps[-1] >= detached_at + 5, LONG / 1000)
+
+    attach_from_the_runs_tab(qtbot, window)  # again, then close the window: the run is not the window's to stop
+    qtbot.waitUntil(lambda: window.live.step > detached_at, timeout=LONG)
+    press(window, "Ctrl+Q")  # no question: the run is not the window's to stop
+    assert owner.state == "running" and owner.process.poll() is None
+    owner.request(EditSchedule(Restretch(owner.step + 20)), LONG / 1000)
+    assert owner.wait(LONG / 1000) and owner.outcome.state == "finished"
+    set_lr, undo = [r for r in owner.outcome.run_schedule.edits if r.edit.reason == "user" and r.edit.source == SOURCE]
+    steps = np.concatenate([e.steps for e in events.of(StepsLogged)])
+    lrs = np.concatenate([e.lrs for e in events.of(StepsLogged)])
+    held = (steps >= set_lr.step) & (steps < undo.step)
+    assert held.sum() >= 3 and np.all(lrs[held] == 0.0123) and np.all(lrs[~held] != 0.0123)

@@ -1,0 +1,300 @@
+"""A run served by a child process, watched and steered through handles: one run shared by the tests below, in order."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+import zmq
+from helpers import ROOT, SAMPLE, Events
+
+from engine.commands import CancelRangeTest, EditSchedule, Pause, Resume, Stop
+from engine.config import TrainConfig
+from engine.events import CommandApplied, LogLine, RunStarted, ScheduleChanged, StepsLogged
+from engine.export import tuned_document
+from engine.protocol import to_data
+from engine.run.process import ProcessRun
+from engine.run.remote import RemoteRun
+from engine.schedules import Restretch, ScaleRest, SetConstant, load_schedule, save_schedule
+from engine.serve.access import ADDRESS_FILE, TOKEN_FILE, Access, ServeError
+from engine.serve.wire import pack, unpack
+from engine.store import read_meta, read_steps
+from engine.store.reader import read_table
+
+LONG = 180
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """A 16 px digits run in a child process (long: the last test shortens it), followed by its owner's handle."""
+    home = tmp_path_factory.mktemp("served")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), LRSCOPE_CACHE_DIR=str(home / "cache"), LRSCOPE_LIBRARY_DIR=str(home / "library"))
+    owner = ProcessRun(["train", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "200", "--runs-dir", str(home / "runs")],
+                       client="lrscope test", cwd=ROOT, env=env)
+    events = Events()
+    owner.subscribe(events)
+    owner.start("lrscope-test-owner")
+    assert owner.connected.wait(LONG), owner.output
+    yield owner, events
+    if owner.process.poll() is None:
+        owner.process.kill()
+    owner.process.wait(30)
+    owner.wait(30)
+
+
+def steps_of(events):
+    logged = events.of(StepsLogged)
+    return np.concatenate([e.steps for e in logged]) if logged else np.zeros(0, dtype=np.int64)
+
+
+def wait_for_step(events, step):
+    events.wait_for(lambda ev: len(steps_of(ev)) and steps_of(ev)[-1] >= step, LONG)
+
+
+def follow(access, **options):
+    handle = RemoteRun(access, client="lrscope test", **options)
+    seen = Events()
+    handle.subscribe(seen)
+    handle.start("lrscope-test-client")
+    return handle, seen
+
+
+def test_a_late_client_gets_the_history_then_the_live_steps_with_no_gap_or_double(served):
+    owner, events = served
+    wait_for_step(events, 25)
+    run_dir = ROOT / events.of(RunStarted)[0].run_dir
+    waited = time.monotonic()  # the store commits a few times a second: join once it holds some steps
+    while len(read_steps(run_dir)["step"]) < 5 and time.monotonic() - waited < LONG:
+        time.sleep(0.1)
+    late, seen = follow(owner.access)
+    joined_at = owner.step
+    wait_for_step(seen, joined_at + 15)
+    late.detach()
+    assert late.wait(30) and late.error is None
+    history = np.concatenate([e.steps for e in late.history() if isinstance(e, StepsLogged)])
+    steps = steps_of(seen)
+    assert len(history) >= 5 and len(steps) > len(history) + 10
+    assert np.array_equal(steps, np.arange(len(steps))) and late.missed == 0 and late.doubled == 0
+    ours = np.concatenate([e.losses for e in seen.of(StepsLogged)])
+    theirs = np.concatenate([e.losses for e in events.of(StepsLogged)])
+    shared = min(len(ours), len(theirs))
+    assert np.array_equal(ours[:shared], theirs[:shared])
+
+
+def test_an_edit_through_the_handle_is_applied_at_one_step_and_recorded_with_its_source(served):
+    owner, events = served
+    answer = owner.request(EditSchedule(SetConstant(0.0123)), LONG)
+    assert answer.applied and answer.message == "set LR to 0.0123 for the rest"
+    wait_for_step(events, answer.step + 5)
+    steps = steps_of(events)
+    lrs = np.concatenate([e.lrs for e in events.of(StepsLogged)])
+    assert np.all(lrs[steps >= answer.step] == 0.0123) and np.all(lrs[steps < answer.step] != 0.0123)
+    changed = [e for e in events.of(ScheduleChanged) if e.reason == "user"][-1]
+    assert changed.step == answer.step and changed.source == "lrscope test (127.0.0.1)"
+    assert changed.run_schedule.edits[-1].edit.source == "lrscope test (127.0.0.1)"
+
+
+def lrscope(*args, timeout=LONG):
+    """The real command line, in a fresh process."""
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_ctl_says_what_was_applied_at_which_step(served):
+    owner, events = served
+    target = [owner.access.address, "--token", owner.access.token]
+    done = lrscope("ctl", *target, "scale-rest", "2")
+    assert done.returncode == 0 and done.stdout.startswith("applied at step ") and done.stdout.endswith(": scaled the rest ×2\n")
+    done = lrscope("ctl", *target, "undo")
+    assert done.returncode == 0 and "undid edit" in done.stdout and "(scaled the rest ×2)" in done.stdout
+    done = lrscope("ctl", *target, "resume")
+    assert done.returncode == 1 and "not applied at step" in done.stdout and "not resumed: the run is running" in done.stdout
+    done = lrscope("ctl", *target, "--timeout", "600", "range-test", "--iters", "20", "--json", timeout=660)  # ctl waits up to 600 s
+    answer = json.loads(done.stdout)
+    tested, recommended = answer["range_test"], answer["range_test"]["recommended"]
+    assert done.returncode == 0 and answer["applied"] and tested["settings"]["iterations"] == 20 and len(tested["curve"]["lr"]) > 0
+    assert recommended["constant_lr"] > 0 if recommended else tested["why_none"]  # a flat curve recommends nothing, and says why
+    done = lrscope("ctl", owner.access.address, "--token", "wrong", "pause")
+    assert done.returncode == 2 and done.stderr.startswith("lrscope: error: ") and "refused this client: wrong token" in done.stderr
+    assert "Traceback" not in done.stderr and owner.state == "running"
+
+
+def test_a_wrong_or_missing_token_is_refused_and_logged_and_the_run_goes_on(served):
+    owner, events = served
+    for token, reason in (("not-the-token", "wrong token"), ("", "no token")):
+        with pytest.raises(ServeError, match=f"refused this client: {reason}"):
+            RemoteRun(Access(owner.access.address, token), connect_timeout=30).run()
+        logged = f"refused a client from 127.0.0.1: {reason}"
+        events.wait_for(lambda ev, logged=logged: any(logged in e.text for e in ev.of(LogLine)), LONG)
+    step = owner.step
+    wait_for_step(events, step + 5)
+    assert owner.state == "running"
+
+
+def test_malformed_and_hostile_messages_are_refused_and_the_run_goes_on(served):
+    owner, events = served
+    context = zmq.Context()
+    raw = context.socket(zmq.DEALER)
+    raw.connect(owner.access.address)
+
+    def said(frame):
+        """The server's answer to ``frame`` (the live events and ticks it also sends are passed over)."""
+        raw.send(frame)
+        while True:
+            assert raw.poll(LONG * 1000)
+            answer = unpack(raw.recv())
+            if answer["op"] not in ("event", "tick"):
+                return answer
+
+    assert said(pack("command", id="x", command=to_data(Stop())))["op"] == "refused"
+    assert said(pack("hello", token=owner.access.token, client="raw", protocol=1, history=False))["op"] == "welcome"
+    assert "not a JSON message" in said(b"{not json")["reason"]
+    assert "over the 1,048,576-byte limit" in said(b" " * (2 << 20))["reason"]
+    assert "unknown op 'launch'" in said(pack("launch"))["reason"]
+    refusals = {
+        "v9": ({"type": "Pause", "v": 9, "fields": {}}, "Pause version 9 is not understood here"),
+        "unknown": ({"type": "Shutdown", "v": 1, "fields": {}}, "unknown message type 'Shutdown'"),
+        "type": ({"type": "EditSchedule", "v": 1, "fields": {"edit": {"type": "SetConstant", "v": 1, "fields": {"lr": "fast"}}}},
+                 "command.edit.lr: must be int or float, got str"),
+        "event": (to_data(LogLine("hi")), "expected Command, got LogLine"),
+        "range": ({"type": "StartRangeTest", "v": 1, "fields": {"settings": {"type": "RangeTestSettings", "v": 1, "fields": {"iterations": -5}}}},
+                  "iterations must be a whole number"),
+    }
+    for command_id, (command, reason) in refusals.items():
+        answer = said(pack("command", id=command_id, command=command))
+        assert answer == {"op": "rejected", "id": command_id, "reason": answer["reason"]} and reason in answer["reason"], answer
+    assert said(pack("command", id="negative", command=to_data(EditSchedule(SetConstant(-1.0)))))["op"] == "accepted"
+    events.wait_for(lambda ev: any(e.command_id == "negative" and not e.applied for e in ev.of(CommandApplied)), LONG)
+    raw.send(b" " * (17 << 20))  # over the transport's limit: the connection is dropped before Python reads it
+    raw.close(linger=0)
+    context.term()
+    assert owner.request(CancelRangeTest(), LONG).message == "no range test was running"
+    wait_for_step(events, owner.step + 5)
+
+
+def flood_command(client: int, n: int):
+    if n % 1000 == 0:
+        return Pause(id=f"{client}-{n}")
+    if n % 1000 == 1:
+        return Resume(id=f"{client}-{n}")
+    if n % 250 == 2:
+        return EditSchedule(ScaleRest(1.0), id=f"{client}-{n}")
+    return CancelRangeTest(id=f"{client}-{n}")
+
+
+class Applied:
+    """The ids of the flood's commands in the order the job applied them."""
+
+    def __init__(self, count):
+        self.ids, self.count, self.done = [], count, threading.Event()
+
+    def __call__(self, event):
+        if isinstance(event, CommandApplied) and event.command_id[:2] in ("0-", "1-"):
+            self.ids.append(event.command_id)
+            if len(self.ids) == self.count:
+                self.done.set()
+
+
+def test_ten_thousand_commands_from_two_clients_are_applied_in_order(served):
+    owner, events = served
+    applied = Applied(10_000)
+    owner.subscribe(applied)
+    clients = [follow(owner.access, history=False) for _ in range(2)]
+    for handle, _ in clients:
+        assert handle.connected.wait(LONG)
+
+    def flood(index):
+        for n in range(5000):
+            clients[index][0].send(flood_command(index, n))
+
+    senders = [threading.Thread(target=flood, args=(i,), name=f"lrscope-test-flood-{i}") for i in range(2)]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join(LONG)
+    assert applied.done.wait(LONG), f"{len(applied.ids)} of 10,000 commands heard applied, {owner.missed} events missed"
+    for index in range(2):
+        assert [i for i in applied.ids if i.startswith(f"{index}-")] == [f"{index}-{n}" for n in range(5000)]
+    for handle, seen in clients:
+        assert not [e for e in seen.of(LogLine) if "refused" in e.text]
+        handle.detach()
+        assert handle.wait(30) and handle.error is None
+    owner.request(Resume(), LONG)
+    wait_for_step(events, owner.step + 5)
+
+
+CLIENT = """
+import sys
+from engine.commands import CancelRangeTest
+from engine.run.remote import RemoteRun
+from engine.serve.access import Access
+handle = RemoteRun(Access(sys.argv[1], sys.argv[2]), client="doomed")
+handle.start()
+handle.connected.wait(60)
+for n in range(100_000):
+    handle.send(CancelRangeTest(id=f"doomed-{n}"))
+handle.wait()
+"""
+
+
+def test_a_client_that_stops_reading_or_is_killed_at_any_moment_leaves_the_run_going(served):
+    owner, events = served
+    context = zmq.Context()
+    stalled = context.socket(zmq.DEALER)
+    stalled.setsockopt(zmq.RCVHWM, 1)
+    stalled.connect(owner.access.address)
+    stalled.send(pack("hello", token=owner.access.token, client="stalled", protocol=1, history=True))
+    for delay in (0.0, random.uniform(0.2, 3.0), random.uniform(3.0, 6.0)):
+        client = subprocess.Popen([sys.executable, "-c", CLIENT, owner.access.address, owner.access.token], cwd=ROOT,
+                                  env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        time.sleep(delay)
+        client.send_signal(signal.SIGKILL)
+        client.wait(30)
+        wait_for_step(events, owner.step + 5)
+    assert owner.state == "running"
+    stalled.close(linger=0)
+    context.term()
+
+
+def test_the_run_finishes_and_its_exported_schedule_replays_the_applied_lrs(served, tmp_path):
+    owner, events = served
+    watched = tmp_path / "watch.txt"
+    with open(watched, "w") as output:
+        watch = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "watch", owner.access.address], cwd=ROOT,
+                                 env=dict(os.environ, PYTHONPATH=str(ROOT), LRSCOPE_TOKEN=owner.access.token), stderr=output)
+    deadline = time.monotonic() + LONG
+    while "training on " not in watched.read_text() and time.monotonic() < deadline:  # its history arrived: it is attached
+        assert watch.poll() is None, watched.read_text()
+        time.sleep(0.1)
+    owner.request(EditSchedule(Restretch(owner.step + 30)), LONG)
+    assert owner.wait(3 * LONG) and owner.error is None  # 30 more steps and a validation: slow on a crowded machine
+    result = owner.outcome
+    assert result.state == "finished" and owner.process.returncode == 0
+    assert watch.wait(LONG) == 0
+    lines = watched.read_text()
+    assert "epoch 1/200: train loss" in lines and f"the run is finished at step {result.step}" in lines
+    run_dir = result.run_dir
+    assert not (ROOT / run_dir / ADDRESS_FILE).exists() and not (ROOT / run_dir / TOKEN_FILE).exists()
+    assert read_meta(run_dir)["state"] == "finished"
+    sources = [row[0] for row in read_table(run_dir, "SELECT source FROM edits WHERE reason = 'user'")]
+    assert set(sources) == {"lrscope test (127.0.0.1)", "lrscope ctl (127.0.0.1)"}
+
+    document = tuned_document(result.run_schedule, TrainConfig.from_dict(result.config), result.dataset, result.steps_per_epoch)
+    path = save_schedule(tmp_path / "served.lrschedule.json", document)
+    stored = read_steps(run_dir)
+    params = {name: torch.nn.Parameter(torch.zeros(1)) for name in stored["groups"]}
+    optimizer = torch.optim.SGD([{"params": [p], "name": n} for n, p in params.items()], lr=1.0, momentum=0.9)
+    scheduler = load_schedule(path).torch_scheduler(optimizer)
+    replayed = []
+    for _ in stored["step"]:
+        replayed.append([g["lr"] for g in optimizer.param_groups])
+        optimizer.step()
+        scheduler.step()
+    assert np.array_equal(np.array(replayed), stored["lrs"])
