@@ -36,6 +36,7 @@ from ..schedules.edits import (
     SetGroups,
     SetPeak,
     Undo,
+    Unfreeze,
 )
 from ..schedules.groups import GroupSetting
 from .messages import register
@@ -68,7 +69,8 @@ register(CancelRangeTest, 1)
 register(RollBack, 1)
 
 # Values inside them
-for edit in (ReplaceRest, ChangeSegment, Revise, ScaleRest, SetPeak, SetConstant, Restretch, SetGroups, Undo, LoggedEdit):
+for edit in (ReplaceRest, ChangeSegment, Revise, ScaleRest, SetPeak, SetConstant, Restretch, SetGroups, Unfreeze, Undo,
+             LoggedEdit):
     register(edit, 1)
 register(GroupSetting, 1)
 register(RangeTestSettings, 1)
