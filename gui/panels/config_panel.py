@@ -18,8 +18,8 @@ FIELDS: dict[str, tuple[str, str, str]] = {
                                  "with a new head for this dataset's classes.", "switch"),
     "freeze_epochs": ("freeze epochs", "Fine-tuning: train the head alone for this many epochs, then every group with "
                                        "LRs spread over a factor of 100 (fastai's fine_tune); 0: no freezing.", "int"),
-    "frozen_bn": ("BatchNorm while frozen", "train: a frozen group's BatchNorm layers keep adapting their statistics "
-                                            "(fastai's default); freeze: they are held too.", "choice"),
+    "frozen_bn": ("BN while frozen", "BatchNorm while a group is frozen. train: its BatchNorm layers keep adapting their "
+                                     "statistics (fastai's default); freeze: they are held too.", "choice"),
     "optimizer": ("optimizer", "SGD with momentum, Adam or AdamW.", "choice"),
     "momentum": ("momentum", "SGD's momentum, or Adam's beta1 (0 to below 1).", "float"),
     "nesterov": ("Nesterov", "Use Nesterov momentum (SGD only).", "flag"),
@@ -31,8 +31,8 @@ FIELDS: dict[str, tuple[str, str, str]] = {
     "device": ("device", "Where to train: auto picks the GPU when there is one.", "choice"),
     "seed": ("seed", "The same seed and settings give the same run.", "int"),
     "amp": ("mixed precision", "Train in bfloat16/float16 on a CUDA GPU (faster, less memory).", "flag"),
-    "memory_budget_mb": ("memory budget (MB)", "Decoded images are kept in memory up to this size; a larger dataset streams from disk.", "int"),
-    "checkpoint_seconds": ("checkpoint every (s)", "A checkpoint at least this often, so a crash loses at most this much training (0: epoch ends only).", "float"),
+    "memory_budget_mb": ("memory (MB)", "Decoded images are kept in memory up to this size; a larger dataset streams from disk.", "int"),
+    "checkpoint_seconds": ("checkpoint (s)", "A checkpoint at least this often, so a crash loses at most this much training (0: epoch ends only).", "float"),
 }
 CHOICES = {"model": MODEL_NAMES, "frozen_bn": FROZEN_BN, "optimizer": OPTIMIZER_NAMES, "augment": AUGMENTATIONS, "device": ("auto", "cpu")}
 
