@@ -13,7 +13,13 @@ from .errors import ConfigError
 from .schedules.presets import PRESETS
 
 AUGMENTATIONS = ("none", "shift", "shift+flip")
-MODEL_NAMES = ("small_cnn", "resnet18", "mobilenet_v3_small")
+MODEL_NAMES = ("small_cnn", "resnet18", "resnet34", "resnet50", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large",
+               "efficientnet_b0", "convnext_tiny")
+TIMM_PREFIX = "timm:"  # any timm classifier, when timm is installed
+FROZEN_BN = ("train", "freeze")
+PRETRAINED_AUTO = "auto"  # --pretrained alone: the model's standard weights, preferring ones already cached
+# Pretrained layers want much smaller steps than a network from scratch: the default peak LR of a fine-tune (SGD).
+PRETRAINED_LR = 0.02
 OPTIMIZER_NAMES = ("sgd", "adam", "adamw")
 
 
@@ -23,6 +29,13 @@ class TrainConfig:
 
     ``group_lr`` gives layer groups, by name, an LR multiplier for the default schedule
     (``all`` for every group not named; groups not covered get 1).
+
+    Fine-tuning: ``pretrained`` is "" (from scratch), "auto" (the model's standard weights,
+    preferring those already in the torch hub cache) or a weights name such as IMAGENET1K_V1.
+    The default schedule then trains the head alone for ``freeze_epochs``, with group LRs spread
+    geometrically over ``lr_spread`` (lo, hi) or decayed by ``layer_decay`` per group from the head,
+    or unfreezes one more group every ``gradual_unfreeze`` epochs. ``frozen_bn`` says whether the
+    BatchNorm layers of a frozen group keep updating their statistics ("train") or hold them ("freeze").
     """
 
     data: str = ""
@@ -52,6 +65,12 @@ class TrainConfig:
     curvature_every: int | str = "auto"
     curvature_bn: str = "batch"
     curvature_margin: float = 0.8
+    pretrained: str = ""
+    freeze_epochs: int = 0
+    lr_spread: list[float] = field(default_factory=list)
+    layer_decay: float = 0.0
+    gradual_unfreeze: int = 0
+    frozen_bn: str = "train"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data."""
@@ -66,8 +85,9 @@ class TrainConfig:
         return config
 
     def errors(self) -> dict[str, str]:
-        """Field name to reason, for every invalid field."""
-        return {name: reason for name in RULES if (reason := field_error(name, getattr(self, name))) is not None}
+        """Field name to reason, for every invalid field (and fine-tuning options that do not go together)."""
+        errors = {name: reason for name in RULES if (reason := field_error(name, getattr(self, name))) is not None}
+        return errors or _fine_tuning_errors(self)
 
     def validate(self) -> None:
         """Raise ConfigError for the first invalid field."""
@@ -122,6 +142,44 @@ def _group_lr(value: Any) -> str | None:
     return None
 
 
+def _model(value: Any) -> str | None:
+    if isinstance(value, str) and value.startswith(TIMM_PREFIX) and len(value) > len(TIMM_PREFIX):
+        return None
+    return None if value in MODEL_NAMES else f"must be one of {', '.join(MODEL_NAMES)}, or timm:NAME"
+
+
+def _pretrained(value: Any) -> str | None:
+    ok = isinstance(value, str) and len(value) <= 60 and (value == "" or value.replace("_", "").isalnum())
+    return None if ok else "must be empty (from scratch), auto, or a weights name such as IMAGENET1K_V1"
+
+
+def _lr_spread(value: Any) -> str | None:
+    if isinstance(value, (list, tuple)) and not value:
+        return None
+    if not isinstance(value, (list, tuple)) or len(value) != 2 or any(_number(0, 100, low_open=True)(v) for v in value):
+        return "must be two LRs LO:HI, each above 0 and at most 100"
+    return None if value[0] <= value[1] else "LO must not be above HI"
+
+
+def _layer_decay(value: Any) -> str | None:
+    if value == 0:
+        return None
+    reason = _number(0, 1, low_open=True)(value)
+    return f"{reason} (or 0 for none)" if reason else None
+
+
+def _fine_tuning_errors(config: TrainConfig) -> dict[str, str]:
+    """Fine-tuning options that need pretrained weights or exclude each other."""
+    errors = {}
+    if config.lr_spread and config.layer_decay:
+        errors["layer_decay"] = "give either an LR spread or a layer decay, not both"
+    if config.freeze_epochs and config.gradual_unfreeze:
+        errors["gradual_unfreeze"] = "gradual unfreezing sets its own freeze spans: leave the freeze epochs at 0"
+    if config.freeze_epochs >= config.epochs and config.freeze_epochs:
+        errors["freeze_epochs"] = f"must be fewer than the run's {config.epochs} epochs (the body is unfrozen after them)"
+    return errors
+
+
 def _image_size(value: Any) -> str | None:
     if value == 0:
         return None
@@ -138,7 +196,7 @@ def _explode(value: Any) -> str | None:
 
 RULES: dict[str, Callable[[Any], str | None]] = {
     "data": _text,
-    "model": _choice(MODEL_NAMES),
+    "model": _model,
     "optimizer": _choice(OPTIMIZER_NAMES),
     "lr": _number(0, 100, low_open=True),
     "momentum": _number(0, 1, high_open=True),
@@ -164,6 +222,12 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "curvature_every": _cadence,
     "curvature_bn": _choice(BN_MODES),
     "curvature_margin": _number(0.05, 1),
+    "pretrained": _pretrained,
+    "freeze_epochs": _number(0, 100_000, integer=True),
+    "lr_spread": _lr_spread,
+    "layer_decay": _layer_decay,
+    "gradual_unfreeze": _number(0, 100_000, integer=True),
+    "frozen_bn": _choice(FROZEN_BN),
 }
 
 

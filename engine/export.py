@@ -9,11 +9,15 @@ from .schedules.edits import RunSchedule
 from .schedules.schedule_file import schedule_document
 
 
-def run_context(config: TrainConfig, steps_per_epoch: int, total_steps: int, groups: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Model (and its parameter groups, input to output), optimizer and data settings a schedule was tuned with."""
+def run_context(config: TrainConfig, steps_per_epoch: int, total_steps: int, groups: tuple[str, ...] = (),
+                weights: str = "") -> dict[str, Any]:
+    """Model (its parameter groups, input to output, and the weights it started from), optimizer and data settings
+    a schedule was tuned with."""
     return {
         "model": config.model,
         "groups": list(groups) or None,
+        "weights": weights,
+        "frozen_bn": config.frozen_bn,
         "optimizer": {"name": config.optimizer, "lr": config.lr, "momentum": config.momentum,
                       "nesterov": config.nesterov, "weight_decay": config.weight_decay},
         "batch_size": config.batch_size,
@@ -27,10 +31,11 @@ def run_context(config: TrainConfig, steps_per_epoch: int, total_steps: int, gro
 
 def tuned_document(run_schedule: RunSchedule, config: TrainConfig, dataset: dict[str, Any], steps_per_epoch: int,
                    metrics: dict[str, Any] | None = None, range_test: dict[str, Any] | None = None,
-                   groups: tuple[str, ...] = (), search: dict[str, Any] | None = None) -> dict[str, Any]:
+                   groups: tuple[str, ...] = (), weights: str = "", search: dict[str, Any] | None = None) -> dict[str, Any]:
     """The schedule file document for a run on the dataset ``dataset`` summarizes (``DatasetSummary.to_dict()``);
-    ``groups``: the model's parameter groups; ``search``: the record of the tune that chose it."""
-    context = run_context(config, steps_per_epoch, run_schedule.timeline.total_steps, groups)
+    ``groups``: the model's parameter groups, ``weights``: what the model started from, "" for a random initialization;
+    ``search``: the record of the tune that chose it."""
+    context = run_context(config, steps_per_epoch, run_schedule.timeline.total_steps, groups, weights)
     return schedule_document(run_schedule, dataset=dataset, context=context, range_test=range_test,
                              metrics=_finite(metrics), search=search)
 

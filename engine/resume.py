@@ -51,7 +51,9 @@ def load_run(run_dir: Path, cache_dir: Path | None, warn: Callable[[str], None] 
     """A stored run's config, its (unchanged) dataset and its newest readable checkpoint, whatever its state."""
     run_dir = Path(run_dir)
     config, expected = saved_config(run_dir)
-    dataset = prepare_configured(config, cache_dir=cache_dir)
+    from .models.setup import resolution_range  # imports torch: only when a run is really resumed
+
+    dataset = prepare_configured(config, resolution_range=resolution_range(config.model, config.pretrained), cache_dir=cache_dir)
     if dataset.summary.fingerprint != expected:
         raise RunStoreError(f"{config.data}: the dataset changed since the run started (fingerprint {expected} → "
                             f"{dataset.summary.fingerprint}); resuming would not continue the same run")

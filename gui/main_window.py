@@ -22,6 +22,7 @@ from .bridge import EngineBridge
 from .curvature_actions import CurvatureActions
 from .dataset_actions import DatasetActions, dropped_folders
 from .errors import SlotErrorReporter
+from .fine_tuning_actions import FINE_TUNING_FIELDS, FineTuningActions
 from .live_run import LiveRun
 from .range_test_actions import RangeTestActions
 from .run_actions import RunActions
@@ -40,7 +41,7 @@ DRAIN_MS = 50
 
 
 class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, ScheduleFileActions, AttachActions,
-                 CurvatureActions, TuneActions):
+                 CurvatureActions, TuneActions, FineTuningActions):
     """lrscope's window."""
 
     def __init__(self, settings: QSettings, sample: Path, data: Path | None = None, start: bool = False):
@@ -99,6 +100,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.x_unit.currentIndexChanged.connect(lambda _index: self.apply_x_unit())
         self.smoothing.valueChanged.connect(self.loss.set_window)
         self.connect_tune()
+        self._connect_group_table()
 
     # -- startup and background tasks ------------------------------------------------------
 
@@ -149,6 +151,8 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
             self.apply_x_unit()
         elif name in ("image_size", "memory_budget_mb") and self.dataset is not None:
             self.open_folder(self.dataset.summary.root)
+        if name in FINE_TUNING_FIELDS:
+            self.show_model_groups()
 
     # -- plots ---------------------------------------------------------------------------------
 
@@ -172,7 +176,8 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         # The editor's LR is the head's (the head's multiplier is 1); other groups follow it by their multipliers.
         lrs = plan.schedule.lrs(steps - plan.origin)
         if not self.controller.training:
-            self.lr.set_plan(steps, lrs)
+            group_lrs = self.planned_group_lrs(plan, steps)
+            self.lr.set_plan(steps, lrs if group_lrs is None else group_lrs)
         # During a run the preview shows unsent edits only, from the current step on: the steps taken keep their LR.
         shown = (steps >= self.live.step) if self.controller.training and self.editor.dirty else np.zeros(len(steps), bool)
         self.lr.set_preview(steps[shown], lrs[shown])

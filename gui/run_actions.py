@@ -33,7 +33,7 @@ class RunActions:
     def _timeline(self, plan, momentum: float) -> Timeline:
         if self.imported is not None:
             return self.imported
-        return Timeline.of(plan.schedule, groups=plan.groups, plateau=plan.plateau, base_momentum=momentum)
+        return Timeline.of(plan.schedule, groups=self.starting_groups(plan), plateau=plan.plateau, base_momentum=momentum)
 
     def run_length(self) -> int:
         """Steps of a run with the configured epochs and batch size on the open dataset."""

@@ -69,10 +69,14 @@ def build_actions(window) -> None:
     window.measure_action = make_action(window, "Measure λmax now", "Ctrl+K",
                                         "Measure the curvature of the loss (λmax) and the LR's stability bound now, from a running or "
                                         "paused run", window.measure_curvature)
+    window.unfreeze_action = make_action(window, "Unfreeze now", "Ctrl+Shift+U",
+                                         "Make the frozen parameter groups (the selected ones in the group table, or all) "
+                                         "trainable from the current step; undoable", window.group_table.unfreeze.click)
     window.quit_action = make_action(window, "Quit", "Ctrl+Q",  # StandardKey.Quit is unbound on some Linux desktops
                                      "Close lrscope (a run in progress stops and stays resumable)", window.close)
     for button, action in ((window.dataset_panel.open_button, window.open_action), (panel.start, window.test_action),
-                           (editor.apply, window.apply_action), (editor.undo, window.undo_action)):
+                           (editor.apply, window.apply_action), (editor.undo, window.undo_action),
+                           (window.group_table.unfreeze, window.unfreeze_action)):
         mirror(button, action)
     toolbar = window.addToolBar("Run")
     toolbar.setObjectName("run toolbar")
@@ -103,5 +107,5 @@ def build_actions(window) -> None:
         window.view_menu.addAction(toggle)
     window.run_menu = window.menuBar().addMenu("&Run")
     for action in (window.start_action, window.pause_action, window.stop_action, window.test_action, window.apply_action, window.undo_action,
-                   window.measure_action):
+                   window.measure_action, window.unfreeze_action):
         window.run_menu.addAction(action)

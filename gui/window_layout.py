@@ -21,6 +21,7 @@ from engine.store.paths import runs_root
 
 from .panels.config_panel import ConfigPanel
 from .panels.dataset_panel import DatasetPanel
+from .panels.group_table import GroupTable
 from .panels.log_panel import LogPanel
 from .panels.range_test_panel import RangeTestPanel
 from .panels.runs_panel import RunsPanel
@@ -85,6 +86,8 @@ def build_layout(window: QMainWindow) -> None:
     left = QTabWidget()
     left.addTab(scrollable(window.dataset_panel), "Dataset")
     left.addTab(scrollable(window.config_panel), "Configuration")
+    window.group_table = GroupTable()
+    left.addTab(scrollable(window.group_table), "Groups")
     areas = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea)
     schedule = QWidget()
     column = QVBoxLayout(schedule)

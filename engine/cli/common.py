@@ -9,7 +9,7 @@ import stat
 import sys
 from pathlib import Path
 
-from ..config import MODEL_NAMES, OPTIMIZER_NAMES, TrainConfig
+from ..config import MODEL_NAMES, OPTIMIZER_NAMES, PRETRAINED_LR, TrainConfig
 from ..schedules.presets import PRESETS
 from ..schedules.schedule_file import ScheduleFile, load_schedule
 from ..store.paths import cache_root
@@ -33,9 +33,10 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     """The options that define a training run (shared by train and range-test)."""
     d = TrainConfig()
     parser.add_argument("--data", required=True, type=Path, help="dataset folder (ImageFolder layout: one subfolder per class)")
-    parser.add_argument("--model", default=d.model, choices=MODEL_NAMES)
+    parser.add_argument("--model", default=d.model, metavar="MODEL",
+                        help=f"one of {', '.join(MODEL_NAMES)}, or timm:NAME with timm installed (default {d.model})")
     parser.add_argument("--optimizer", default=d.optimizer, choices=OPTIMIZER_NAMES)
-    parser.add_argument("--lr", type=float, default=d.lr, help=f"peak learning rate (default {d.lr})")
+    parser.add_argument("--lr", type=float, default=None, help=f"peak learning rate (default {d.lr}; {PRETRAINED_LR} with --pretrained)")
     parser.add_argument("--momentum", type=float, default=d.momentum, help="SGD momentum or Adam beta1")
     parser.add_argument("--nesterov", action="store_true")
     parser.add_argument("--weight-decay", type=float, default=d.weight_decay)
@@ -55,7 +56,22 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
                         help=f"decoded images are kept in memory up to this size, else they stream from disk (default {d.memory_budget_mb})")
     parser.add_argument("--curvature-every", default=d.curvature_every, metavar="N|auto|off",
                         help="measure λmax and the stability bound every N steps; auto (default) keeps it within 5%% of training time")
-    parser.add_argument("--weights", default=d.weights, help="local PyTorch weights file to start from")
+    parser.add_argument("--weights", default=d.weights, help="local PyTorch weights file to start from (with --pretrained: "
+                        "the pretrained weights, read from this file instead of the torch hub cache)")
+    tuning = parser.add_argument_group("fine-tuning a pretrained model (see docs/fine-tuning.md)")
+    tuning.add_argument("--pretrained", nargs="?", const="auto", default=d.pretrained, metavar="WEIGHTS",
+                        help="start from the model's ImageNet weights (torchvision's, from the torch hub cache $TORCH_HOME, "
+                             "downloaded only where there is a network); WEIGHTS names others, e.g. IMAGENET1K_V1")
+    tuning.add_argument("--freeze-epochs", type=int, default=d.freeze_epochs, metavar="N",
+                        help="train the head alone for N epochs, then every group (fastai's fine_tune)")
+    spread = tuning.add_mutually_exclusive_group()
+    spread.add_argument("--lr-spread", metavar="LO:HI", help="once unfrozen, LRs from LO (first group) to HI (head), geometrically")
+    spread.add_argument("--layer-decay", type=float, default=d.layer_decay, metavar="F",
+                        help="each group's LR is F times the next one's towards the head (timm-style; 0.75 is usual)")
+    tuning.add_argument("--gradual-unfreeze", type=int, default=d.gradual_unfreeze, metavar="E",
+                        help="unfreeze one more group every E epochs from the head back, LRs ÷2.6 per group (ULMFiT)")
+    tuning.add_argument("--frozen-bn", default=d.frozen_bn, choices=("train", "freeze"),
+                        help="BatchNorm layers of frozen groups keep updating their statistics (train, fastai's default) or hold them")
     parser.add_argument("--cache-dir", type=Path, default=None, help="where decoded images are cached (default: the user cache folder)")
     parser.add_argument("--no-cache", action="store_true", help="decode images without reading or writing the cache")
 
@@ -72,13 +88,16 @@ def config_from(args: argparse.Namespace) -> TrainConfig:
     """A validated TrainConfig from parsed options; CliError names the option at fault."""
     d = TrainConfig()
     config = TrainConfig(
-        data=str(args.data), model=args.model, optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
+        data=str(args.data), model=args.model, optimizer=args.optimizer, momentum=args.momentum,
+        lr=args.lr if args.lr is not None else (PRETRAINED_LR if args.pretrained else TrainConfig.lr),
         nesterov=args.nesterov, weight_decay=args.weight_decay, batch_size=args.batch_size, epochs=args.epochs,
         shape=args.shape, group_lr=group_multipliers(args.group_lr), image_size=args.image_size,
         val_fraction=args.val_fraction, device=args.device, seed=args.seed, amp=args.amp, augment=args.augment,
         workers=args.workers, weights=args.weights, memory_budget_mb=args.memory_budget_mb,
         checkpoint_every=getattr(args, "checkpoint_every", 0), checkpoint_seconds=getattr(args, "checkpoint_seconds", d.checkpoint_seconds),
         curvature_every=_cadence(args.curvature_every),
+        pretrained=args.pretrained, freeze_epochs=args.freeze_epochs, lr_spread=lr_spread(args.lr_spread),
+        layer_decay=args.layer_decay or 0.0, gradual_unfreeze=args.gradual_unfreeze, frozen_bn=args.frozen_bn,
     )
     errors = config.errors()
     if errors:
@@ -90,6 +109,18 @@ def config_from(args: argparse.Namespace) -> TrainConfig:
 def _cadence(value: str) -> int | str:
     """--curvature-every as the config wants it (a number of steps, or the word)."""
     return int(value) if isinstance(value, str) and value.strip().isdigit() else value
+
+
+
+def lr_spread(text: str | None) -> list[float]:
+    """``--lr-spread LO:HI`` as [lo, hi]; CliError for text of another form."""
+    if not text:
+        return []
+    try:
+        lo, hi = (float(part) for part in text.split(":"))
+    except ValueError:
+        raise CliError(f"--lr-spread: expected LO:HI such as 1e-5:1e-3, got {text!r}") from None
+    return [lo, hi]
 
 
 def group_multipliers(items: list[str]) -> dict[str, float]:

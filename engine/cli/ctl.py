@@ -14,12 +14,13 @@ ACTIONS = {
     "set-lr": "hold LR from now to the end", "scale-rest": "multiply every LR from now on by F",
     "apply": "replace the rest of the run with a schedule file's schedule, stretched over the remaining steps",
     "undo": "undo the last schedule edit, from now on", "range-test": "run an LR range test from the current weights",
+    "unfreeze": "make frozen layer groups trainable from now on (the GROUPs named, or every frozen group); undoable",
 }
 
 
 def add_parser(commands) -> None:
     """Register the command and its actions."""
-    parser = commands.add_parser("ctl", help="steer a served run: pause, resume, stop, set-lr, scale-rest, apply, undo, range-test",
+    parser = commands.add_parser("ctl", help="steer a served run: pause, resume, stop, set-lr, scale-rest, apply, undo, range-test, unfreeze",
                                  description="Send one command to a served run; print what was applied and at which step.")
     add_target_options(parser)
     add_answer_options(parser, 120.0, False)
@@ -34,6 +35,8 @@ def add_parser(commands) -> None:
         elif name == "range-test":
             action.add_argument("--probe", action="store_true", help="probe mode (unbiased, slower) instead of a sweep")
             action.add_argument("--iters", type=int, default=100, help="sweep iterations (one batch each; default 100)")
+        elif name == "unfreeze":
+            action.add_argument("groups", nargs="*", metavar="GROUP", help="a layer group by name, e.g. stage4 (none: every frozen group)")
         action.set_defaults(handler=run)
 
 
@@ -68,7 +71,7 @@ def command_for(args: argparse.Namespace, status: dict):
     """The command an action means (checked here, so a typo is caught before it reaches the run)."""
     from ..commands import EditSchedule, Pause, Resume, StartRangeTest, Stop
     from ..range_test.settings import RangeTestSettings
-    from ..schedules.edits import ScaleRest, SetConstant, Undo
+    from ..schedules.edits import ScaleRest, SetConstant, Undo, Unfreeze
 
     simple = {"pause": Pause, "resume": Resume, "stop": Stop}
     if args.action in simple:
@@ -79,6 +82,8 @@ def command_for(args: argparse.Namespace, status: dict):
         return EditSchedule(ScaleRest(args.value))
     if args.action == "undo":
         return EditSchedule(Undo())
+    if args.action == "unfreeze":
+        return EditSchedule(Unfreeze(tuple(args.groups)))
     if args.action == "range-test":
         settings = RangeTestSettings(mode="probe" if args.probe else "sweep", iterations=args.iters)
         try:

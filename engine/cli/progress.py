@@ -49,6 +49,7 @@ class ProgressPrinter:
         self.batch_size = 1
         self.total = self.per_epoch = 1
         self.last = 0.0
+        self.lrs = ""
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, RunStarted):
@@ -60,7 +61,7 @@ class ProgressPrinter:
         elif isinstance(event, EpochEnded):
             epochs = -(-self.total // self.per_epoch)
             self._line(f"epoch {event.epoch + 1}/{epochs}: train loss {event.train_loss:.4f}  val loss {event.val_loss:.4f}  "
-                       f"val accuracy {100 * event.val_accuracy:.2f}%", end=True)
+                       f"val accuracy {100 * event.val_accuracy:.2f}%  {self.lrs}", end=True)
         elif isinstance(event, FaultRaised):
             self._line(f"{event.message} {event.advice}", end=True)
         elif isinstance(event, LogLine) and event.level == "warning":
@@ -78,6 +79,7 @@ class ProgressPrinter:
             self._line(f"step {event.step} ({event.reason}{source}): {event.summary}", end=True)
 
     def _steps(self, event: StepsLogged) -> None:
+        self.lrs = f"(last {group_lrs(event.groups, event.lrs[-1])})"
         now = time.perf_counter()
         if not self.tty or now - self.last < 0.1:
             return

@@ -7,6 +7,8 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
+
 from ..events import Event, RangeTestStarted
 from ..range_test.settings import RangeTestSettings
 from .common import CliError, add_training_options, check_writable, config_from, say
@@ -32,6 +34,8 @@ def add_parser(commands) -> None:
     parser.add_argument("--validation", action="store_true", help="sweep: record the loss on a fixed validation subset")
     parser.add_argument("--diverge-factor", type=float, default=d.diverge_factor, help="stop when the smoothed loss exceeds this multiple of its best")
     parser.add_argument("--no-curvature", action="store_true", help="skip measuring λmax (and the stability bound) at the start")
+    parser.add_argument("--after-unfreeze", action="store_true",
+                        help="fine-tuning: test the phase after every group is unfrozen (default: from the start, e.g. the head alone)")
     parser.add_argument("--csv", type=Path, metavar="FILE", help="write the curve (lr, loss, smoothed) to FILE")
     parser.add_argument("--export-schedule", type=Path, metavar="FILE",
                         help="write a schedule file of --shape at the recommended LR, with this test in it")
@@ -56,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the test, print the suggestions, optionally write CSV and a schedule file."""
     # Imported here: they load torch, which commands that do not train must not wait for.
     from ..range_test.runner import run_range_test
+    from ..training.job import default_run_schedule
     from ..training.session import build_session
     from .setup import open_dataset
 
@@ -72,17 +77,30 @@ def run(args: argparse.Namespace) -> int:
             repeats = event.settings["repeats"]
             say(f"{event.mode}{f' ×{repeats}' if repeats > 1 else ''}: about {clock(event.estimated_seconds)} on this machine")
 
-    result = run_range_test(session, settings, show, run_steps=config.epochs * session.steps_per_epoch)
+    timeline = default_run_schedule(config, session.steps_per_epoch, session.group_names).timeline
+    step = unfreeze_step(timeline, session.group_names) if args.after_unfreeze else 0
+    result = run_range_test(session, settings, show, timeline, step=step, run_steps=timeline.total_steps - step)
     if args.csv:
         write_csv(args.csv, result)
     data = result.to_dict()
     if args.export_schedule:
-        data["schedule_file"] = str(export(args, config, dataset, session.steps_per_epoch, result, session.group_names))
+        data["schedule_file"] = str(export(args, config, dataset, session, result))
     if args.json:
         print(json.dumps(data))
     else:
         print_result(result)
     return 0
+
+
+def unfreeze_step(timeline, names: tuple[str, ...]) -> int:
+    """The first step at which the schedule has every group trainable; CliError when nothing is ever frozen."""
+    frozen = timeline.group_settings(np.arange(timeline.total_steps), names)[1].any(axis=1)
+    if not frozen.any():
+        raise CliError("--after-unfreeze: no group is frozen in this schedule (use --freeze-epochs or --gradual-unfreeze)")
+    last = int(np.flatnonzero(frozen)[-1]) + 1
+    if last >= timeline.total_steps:
+        raise CliError("--after-unfreeze: some group stays frozen until the end of the run")
+    return last
 
 
 def write_csv(path: Path, result) -> None:
@@ -99,6 +117,9 @@ def print_result(result) -> None:
     """Suggestions and recommendation (or why there is none) as text."""
     parts = len(result.repeats) or 1
     print(f"{result.mode}{f' ×{parts}' if parts > 1 else ''}: {len(result.lrs)} points in {result.seconds:.1f} s ({result.stop_reason})")
+    groups = result.measured.get("groups", {})
+    if len(groups) > 1:
+        print("  groups: " + ", ".join(f"{name} ×{m:.3g}" if m else f"{name} frozen" for name, m in groups.items()))
     if result.mode == "probe":
         for part in result.repeats or (result,):
             print(f"  measured: held-out loss {part.measured['start_score']:.4g} before training; each candidate trained "
@@ -121,20 +142,28 @@ def print_result(result) -> None:
             print(f"note: {note}")
 
 
-def export(args, config, dataset, steps_per_epoch: int, result, groups: tuple[str, ...]) -> Path:
+def export(args, config, dataset, session, result) -> Path:
     """A schedule of the config's shape at the recommended LR, saved with the test's result."""
     from ..export import tuned_document
     from ..schedules.library import ScheduleLibrary
     from ..schedules.schedule_file import save_schedule
     from ..store.paths import library_root
     from ..training.job import default_run_schedule
+    from ..training.start_schedule import fine_tuning
 
     if result.recommendation is None:
         raise CliError(f"the range test gave no recommendation, so no schedule was written: {result.why_none}")
     recommended = result.recommendation
-    config.lr = recommended.one_cycle_max_lr if config.shape == "one_cycle" else recommended.constant_lr
-    run_schedule = default_run_schedule(config, steps_per_epoch)
-    document = tuned_document(run_schedule, config, dataset.summary.to_dict(), steps_per_epoch, range_test=result.to_dict(), groups=groups)
+    lr = recommended.one_cycle_max_lr if config.shape == "one_cycle" or fine_tuning(config) else recommended.constant_lr
+    if args.after_unfreeze and config.lr_spread:  # the test measured the unfrozen head's LR: the spread follows it
+        config.lr_spread = [config.lr_spread[0] * lr / config.lr_spread[1], lr]
+    elif args.after_unfreeze and config.freeze_epochs:  # fine_tune's unfrozen phase peaks at half the head-only LR
+        config.lr = 2 * lr
+    else:
+        config.lr = lr
+    run_schedule = default_run_schedule(config, session.steps_per_epoch, session.group_names)
+    document = tuned_document(run_schedule, config, dataset.summary.to_dict(), session.steps_per_epoch,
+                              range_test=result.to_dict(), groups=session.group_names, weights=session.weights)
     save_schedule(args.export_schedule, document)
     ScheduleLibrary(library_root(args.library_dir)).add(document)
     say(f"{config.shape} schedule at LR {config.lr:.3g} written to {args.export_schedule} and added to the library")

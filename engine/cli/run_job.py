@@ -11,9 +11,12 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
+
 from ..commands import Stop
 from ..run.handle import RunHandle, RunResult
 from ..run.in_process import InProcessRun
+from ..store.reader import read_steps
 from .common import FAILED, FAULT_STOPPED, FINISHED, INTERRUPTED, STORE_FAILED, CliError, say
 from .fault_policy import FaultPolicy
 from .progress import ProgressPrinter, clock
@@ -72,6 +75,18 @@ def serving(run: InProcessRun, address: str):
         raise CliError(f"--serve: {error}") from None
 
 
+def group_report(run: InProcessRun) -> list[dict[str, Any]]:
+    """Each parameter group, input to output: its size, the LR it ended at and its highest, and the steps it was frozen
+    (all read back from what the run recorded)."""
+    session = run.job.session
+    steps = read_steps(run.store.run_dir)
+    lrs = steps["lrs"] if len(steps["step"]) else np.zeros((0, len(session.group_names)))
+    return [{"name": name, "parameters": sum(p.numel() for p in group["params"]),
+             "last_lr": float(lrs[-1, i]) if len(lrs) else None, "peak_lr": float(lrs[:, i].max()) if len(lrs) else None,
+             "frozen_steps": int((lrs[:, i] == 0).sum())}
+            for i, (name, group) in enumerate(zip(steps["groups"] or session.group_names, session.optimizer.param_groups))]
+
+
 def announce(run: InProcessRun, access) -> None:
     """Say where the run is served and with which token; warn when it is open to other machines."""
     from ..serve.access import TOKEN_FILE, announcement
@@ -111,7 +126,8 @@ def report(result: RunResult, seconds: float, run: InProcessRun, policy: FaultPo
         "epochs": result.step / result.steps_per_epoch, "val_accuracy": result.val_accuracy,
         "val_loss": result.val_loss, "best_val_accuracy": result.best_val_accuracy, "seconds": seconds,
         "run_dir": result.run_dir, "dataset": {"name": result.dataset.get("name"), "fingerprint": result.dataset.get("fingerprint")},
-        "message": problem or result.message, "rollbacks": policy.rollbacks, **extra,
+        "message": problem or result.message, "rollbacks": policy.rollbacks, "weights": result.weights,
+        "groups": group_report(run), **extra,
     }
     if policy.fault is not None:
         summary["fault"] = {"kind": policy.fault.kind, "step": policy.fault.step, "lr": policy.fault.lr}

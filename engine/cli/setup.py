@@ -10,15 +10,18 @@ from pathlib import Path
 from ..config import TrainConfig
 from ..data.dataset import PreparedDataset, prepare_configured
 from ..data.split import training_batches_per_epoch
+from ..models.setup import group_outline, resolution_range, weights_label
 from ..schedules.edits import RunSchedule
 from ..schedules.library import differences
+from ..schedules.model_match import model_differences
 from ..training.job import default_run_schedule
 from .common import CliError, cache_dir, read_schedule, say
 
 
 def open_dataset(config: TrainConfig, args: argparse.Namespace) -> PreparedDataset:
     """Scan, decode (or read the cache) and split the dataset; print its warnings."""
-    dataset = prepare_configured(config, cache_dir=cache_dir(args), log=say)
+    dataset = prepare_configured(config, resolution_range=resolution_range(config.model, config.pretrained),
+                                 cache_dir=cache_dir(args), log=say)
     for warning in dataset.warnings:
         say(f"warning: {warning}")
     return dataset
@@ -31,7 +34,7 @@ def steps_per_epoch(dataset: PreparedDataset, config: TrainConfig) -> int:
 
 def confirm_mismatch(lines: list[str], accept: bool) -> None:
     """Show what differs; go on only if accepted (by option, or by answering y on a terminal)."""
-    say("warning: this schedule was tuned for another dataset:")
+    say("warning: this schedule was tuned for another dataset or model:")
     for line in lines:
         say(f"  - {line}")
     if accept:
@@ -40,16 +43,30 @@ def confirm_mismatch(lines: list[str], accept: bool) -> None:
         say("use it anyway? [y/N] ")
         if sys.stdin.readline().strip().lower() in ("y", "yes"):
             return
-    raise CliError("the schedule was tuned for another dataset; pass --accept-mismatch to use it anyway")
+    raise CliError("the schedule was tuned for another dataset or model; pass --accept-mismatch to use it anyway")
+
+
+def model_groups(config: TrainConfig, dataset: PreparedDataset) -> tuple[str, ...]:
+    """The model's layer group names for this data (built on the meta device: nothing allocated, no weights read)."""
+    summary = dataset.summary
+    outline = group_outline(config.model, channels=summary.channels, classes=len(summary.classes),
+                            resolution=summary.resolution, pretrained=config.pretrained)
+    return tuple(name for name, _ in outline)
 
 
 def run_schedule_for(args: argparse.Namespace, config: TrainConfig, dataset: PreparedDataset) -> RunSchedule:
-    """The schedule a run starts with: the --schedule file re-stretched to the run, or the config's shape."""
+    """The schedule a run starts with: the --schedule file re-stretched to the run, or the config's shape
+    (a fine-tuning preset over the model's groups when asked)."""
     per_epoch = steps_per_epoch(dataset, config)
+    names = model_groups(config, dataset)
     if not getattr(args, "schedule", None):
-        return default_run_schedule(config, per_epoch)
+        try:
+            return default_run_schedule(config, per_epoch, names)
+        except ValueError as error:
+            raise CliError(str(error)) from None
     loaded = read_schedule(Path(args.schedule))
     lines = differences(loaded.dataset, dataset.summary.to_dict())
+    lines += model_differences(loaded.context, config.model, names, weights_label(config.model, config.pretrained, config.weights))
     if lines:
         confirm_mismatch(lines, args.accept_mismatch)
     timeline = loaded.for_run(config.epochs * per_epoch)

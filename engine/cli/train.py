@@ -62,7 +62,8 @@ def export(args: argparse.Namespace, config, result) -> dict[str, str]:
     from ..store.paths import library_root
 
     metrics = {"best_val_accuracy": result.best_val_accuracy, "val_loss": result.val_loss, "val_accuracy": result.val_accuracy}
-    document = tuned_document(result.run_schedule, config, result.dataset, result.steps_per_epoch, metrics, groups=result.groups)
+    document = tuned_document(result.run_schedule, config, result.dataset, result.steps_per_epoch, metrics, groups=result.groups,
+                              weights=result.weights)
     save_schedule(args.export_schedule, document)
     library = ScheduleLibrary(library_root(args.library_dir)).add(document)
     say(f"tuned schedule written to {args.export_schedule} and added to the library")

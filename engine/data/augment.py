@@ -26,7 +26,7 @@ class InputPipeline:
         self.generator = torch.Generator(device=device)
 
     def normalize(self, images: torch.Tensor) -> torch.Tensor:
-        """uint8 → float (x/255 - mean) / std."""
+        """uint8 → float (x/255 - mean) / std; one-channel images broadcast to a three-channel mean/std (pretrained weights)."""
         return images.float() * self.scale + self.shift
 
     def for_training(self, images: torch.Tensor, step: int) -> torch.Tensor:

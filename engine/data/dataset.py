@@ -58,6 +58,7 @@ def prepare_dataset(
     root: Path | str,
     *,
     resolution: int | None = None,
+    resolution_range: tuple[int, int] = (16, 224),
     val_fraction: float = 0.2,
     split_seed: int = 0,
     cache_dir: Path | None = None,
@@ -65,10 +66,13 @@ def prepare_dataset(
     progress: Progress | None = None,
     log: Callable[[str], None] | None = None,
 ) -> PreparedDataset:
-    """Everything needed to train on a folder; DatasetError names the path and what to do."""
+    """Everything needed to train on a folder; DatasetError names the path and what to do.
+
+    Without ``resolution`` the images' median shorter side is used, within ``resolution_range``.
+    """
     scan = scan_folder(root)
     sizes, modes = read_headers(scan)
-    size, channels = choose_resolution(sizes, resolution), choose_channels(modes)
+    size, channels = choose_resolution(sizes, resolution, resolution_range), choose_channels(modes)
     paths = [str(scan.root / e.path) for e in scan.entries]
     labels = np.array([e.label for e in scan.entries], dtype=np.int64)
     print_ = log or (lambda _text: None)
@@ -98,10 +102,13 @@ def prepare_dataset(
     return PreparedDataset(summary, scan, labels, train_index, val_index, decoded, warnings)
 
 
-def prepare_configured(config, *, cache_dir: Path | None = None, log: Callable[[str], None] | None = None) -> PreparedDataset:
-    """The dataset a TrainConfig trains on: its folder, resolution, split and memory budget."""
-    return prepare_dataset(config.data, resolution=config.image_size or None, val_fraction=config.val_fraction,
-                           split_seed=config.split_seed, cache_dir=cache_dir, memory_budget=config.memory_budget_mb * MB, log=log)
+def prepare_configured(config, *, resolution_range: tuple[int, int] = (16, 224), cache_dir: Path | None = None,
+                       log: Callable[[str], None] | None = None) -> PreparedDataset:
+    """The dataset a TrainConfig trains on: its folder, resolution (automatic within ``resolution_range``: the
+    model's, see ``engine.models.resolution_range``), split and memory budget."""
+    return prepare_dataset(config.data, resolution=config.image_size or None, resolution_range=resolution_range,
+                           val_fraction=config.val_fraction, split_seed=config.split_seed, cache_dir=cache_dir,
+                           memory_budget=config.memory_budget_mb * MB, log=log)
 
 
 def _decoded(paths, size, channels, digest, cache_dir, progress, log) -> Decoded:

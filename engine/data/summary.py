@@ -58,13 +58,13 @@ def read_headers(scan: FolderScan) -> tuple[list[tuple[int, int]], list[str]]:
     return sizes, modes
 
 
-def choose_resolution(sizes: list[tuple[int, int]], requested: int | None) -> int:
-    """The training side length: as requested, else the median shorter side clamped to 16..224."""
+def choose_resolution(sizes: list[tuple[int, int]], requested: int | None, bounds: tuple[int, int] = (16, 224)) -> int:
+    """The training side length: as requested, else the median shorter side clamped to ``bounds``."""
     if requested:
         return int(requested)
     if not sizes:
-        return 32
-    return int(np.clip(np.median([min(w, h) for w, h in sizes]), 16, 224))
+        return int(np.clip(32, *bounds))
+    return int(np.clip(np.median([min(w, h) for w, h in sizes]), *bounds))
 
 
 def choose_channels(modes: list[str]) -> int:

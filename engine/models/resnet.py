@@ -8,13 +8,23 @@ from torch import nn
 
 from .groups import ModuleGroups, torchvision_model
 
+SMALL = 96  # below this side the ImageNet stem (which divides the image by 4) keeps the image's size
 
-def adapted(torchvision_name: str) -> Callable[[int, int, int], nn.Module]:
-    """A builder for a torchvision ResNet whose stem fits the images' channels and size."""
-    def build(channels: int, classes: int, resolution: int) -> nn.Module:
+
+def adapted(torchvision_name: str) -> Callable[..., nn.Module]:
+    """A builder for a torchvision ResNet whose stem fits the images' channels and size.
+
+    With ``pretrained`` the 7x7 stem keeps its weights (the caller feeds three channels):
+    a small image only loses the stem's stride and max-pooling.
+    """
+    def build(channels: int, classes: int, resolution: int, pretrained: bool = False) -> nn.Module:
         model = torchvision_model(torchvision_name)(weights=None, num_classes=classes)
-        if resolution < 96:
-            # The ImageNet stem divides the image by 4 before the first block; small images keep their size.
+        small = resolution < SMALL
+        if pretrained:
+            if small:
+                model.conv1.stride = (1, 1)
+                model.maxpool = nn.Identity()
+        elif small:
             model.conv1 = nn.Conv2d(channels, 64, 3, stride=1, padding=1, bias=False)
             model.maxpool = nn.Identity()
         elif channels != 3:

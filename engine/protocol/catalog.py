@@ -55,6 +55,7 @@ from ..schedules.edits import (
     SetGroups,
     SetPeak,
     Undo,
+    Unfreeze,
 )
 from ..schedules.groups import GroupSetting
 from .messages import register
@@ -98,7 +99,8 @@ register(MeasureCurvature, 1)
 register(SetCurvatureCadence, 1)
 
 # Values inside them
-for edit in (ReplaceRest, ChangeSegment, Revise, ScaleRest, SetPeak, SetConstant, Restretch, SetGroups, Undo, LoggedEdit):
+for edit in (ReplaceRest, ChangeSegment, Revise, ScaleRest, SetPeak, SetConstant, Restretch, SetGroups, Unfreeze, Undo,
+             LoggedEdit):
     register(edit, 1)
 register(GroupSetting, 1)
 register(RangeTestSettings, 1)

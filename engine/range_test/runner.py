@@ -14,6 +14,7 @@ from ..curvature.probe import measure_at_start, sweep_bound
 from ..events import Event, RangeTestFinished, RangeTestProgress, RangeTestStarted
 from ..schedules.timeline import Timeline
 from ..training.evaluate import evaluate
+from ..training.freezing import Freezer, frozen_now
 from ..training.session import Session
 from ..training.state import capture, preserved, restore
 from ..training.step import train_step
@@ -101,13 +102,16 @@ def run_range_test(session: Session, settings: RangeTestSettings | None, emit: C
     """
     settings = (settings or RangeTestSettings()).resolved().for_run(run_steps)
     names = session.group_names
-    # The groups keep their ratios (a frozen group stays at 0) while the base LR sweeps.
+    # The groups keep their ratios (a frozen group stays at 0, and is skipped) while the base LR sweeps.
     multipliers = dict(zip(names, timeline.multipliers_at(step, names) if timeline else [1.0] * len(names)))
     trainers = [_trainer(session, multipliers, _batches(session, index, r), STEP_OFFSET + r * REPEAT_STEPS) for r in range(settings.repeats)]
     result = None
     started = time.perf_counter()
     curvature = None
+    freezer = Freezer(session.model, session.optimizer, session.config.frozen_bn, current=frozen_now(session.optimizer))
+    before = dict(freezer.frozen)
     try:
+        freezer.apply({name: multipliers[name] == 0 for name in names})
         with preserved(session):
             if settings.curvature:
                 curvature = measure_at_start(session, step)
@@ -130,13 +134,20 @@ def run_range_test(session: Session, settings: RangeTestSettings | None, emit: C
                 results.append(RangeTestResult.from_curve(settings.mode, settings.to_dict(), curve, time.perf_counter() - started, floor))
                 if curve.stop_reason == "cancelled":
                     break
-        result = RangeTestResult.of_repeats(results, time.perf_counter() - started)
+        result = with_groups(RangeTestResult.of_repeats(results, time.perf_counter() - started), multipliers)
         if curvature is not None:
             result = dataclasses.replace(result, curvature={**curvature.to_dict(), "lr_bound": sweep_bound(curvature, multipliers)})
     finally:
+        freezer.apply(before)
         cancelled_now = result is None or result.stop_reason == "cancelled"
         emit(RangeTestFinished(result, cancelled_now, _summary(result), step))
     return result
+
+
+def with_groups(result: RangeTestResult, multipliers: dict[str, float]) -> RangeTestResult:
+    """The result saying how each group trained during the test: its LR multiplier, and which were trainable (not frozen)."""
+    trainable = [name for name, m in multipliers.items() if m > 0]
+    return dataclasses.replace(result, measured={**result.measured, "groups": dict(multipliers), "trainable": trainable})
 
 
 def _one_test(session: Session, settings: RangeTestSettings, train_at, snapshot, emit, repeat: int, cancelled) -> Curve:
@@ -153,9 +164,12 @@ def _one_test(session: Session, settings: RangeTestSettings, train_at, snapshot,
 def _summary(result: RangeTestResult | None) -> str:
     if result is None:
         return "the range test failed before it recorded a point"
+    groups = result.measured.get("groups", {})
+    frozen = [name for name, m in groups.items() if m == 0]
+    trained = f"; trained {', '.join(result.measured['trainable'])} (frozen: {', '.join(frozen)})" if frozen else ""
     recommendation = result.recommendation
     if recommendation is None:
-        return f"no recommendation: {result.why_none}"
+        return f"no recommendation: {result.why_none}{trained}"
     confidence = " (low confidence)" if recommendation.low_confidence else ""
     return (f"constant LR {recommendation.constant_lr:.3g} ({recommendation.constant_method}); "
-            f"one-cycle max LR {recommendation.one_cycle_max_lr:.3g} ({recommendation.one_cycle_method}){confidence}")
+            f"one-cycle max LR {recommendation.one_cycle_max_lr:.3g} ({recommendation.one_cycle_method}){confidence}{trained}")

@@ -42,6 +42,7 @@ class RunResult:
     message: str = ""
     train_seconds: float = 0.0
     groups: tuple[str, ...] = ()
+    weights: str = ""  # what the model started from (pretrained weights' name or a file; "" random or not known here)
 
 
 @dataclass

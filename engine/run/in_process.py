@@ -50,4 +50,5 @@ class InProcessRun(RunHandle):
         return RunResult(outcome.state, outcome.step, self.job.total_steps, self.job.session.steps_per_epoch, self.store.run_id,
                          str(self.store.run_dir), self.job.config.to_dict(), self.job.dataset.summary.to_dict(),
                          self.job.run_schedule, outcome.best_val_accuracy, outcome.val_loss, outcome.val_accuracy,
-                         outcome.message or tracked.message, outcome.train_seconds, self.job.session.group_names)
+                         outcome.message or tracked.message, outcome.train_seconds, self.job.session.group_names,
+                         self.job.session.weights)

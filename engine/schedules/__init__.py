@@ -21,6 +21,7 @@ from .edits import (
     SetGroups,
     SetPeak,
     Undo,
+    Unfreeze,
 )
 from .groups import ALL, GroupMismatch, GroupSetting
 from .plateau import PlateauRule, PlateauTracker
@@ -46,5 +47,5 @@ __all__ = [
     "ALL", "SHAPES", "ChangeSegment", "Constant", "Cosine", "CosineRestarts", "Cyclic", "Edit", "EditRecord", "Exponential",
     "GroupMismatch", "GroupSetting", "Keypoints", "Linear", "MultiStep", "OneCycle", "Piece", "PlateauRule", "PlateauTracker", "Polynomial",
     "ReplaceRest", "Restretch", "Revise", "RunSchedule", "ScaleRest", "Schedule", "ScheduleFile", "SetConstant", "SetGroups", "SetPeak", "StepDecay",
-    "Timeline", "Undo", "load_schedule", "parse_schedule", "save_schedule", "schedule_document",
+    "Timeline", "Undo", "Unfreeze", "load_schedule", "parse_schedule", "save_schedule", "schedule_document",
 ]

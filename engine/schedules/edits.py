@@ -15,7 +15,7 @@ from ..errors import ScheduleFileError
 from ..plain import JsonObject
 from .codec import param_from_json
 from .describe import describe_schedule, fmt_lr
-from .groups import GroupSetting, describe_groups, validate_groups
+from .groups import GroupSetting, describe_groups, unfrozen, validate_groups
 from .presets import with_peak_lr
 from .schedule import Schedule
 from .shapes import Constant
@@ -105,6 +105,14 @@ class SetGroups(Edit):
 
 
 @dataclass(frozen=True)
+class Unfreeze(Edit):
+    """Unfreeze the parameter groups ``groups`` now (every frozen group when empty); their multipliers stay."""
+
+    kind = "unfreeze"
+    groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Undo(Edit):
     """Take back the last edit not yet undone, from now on."""
 
@@ -145,7 +153,7 @@ class RunSchedule:
     def apply(self, edit: Edit, step: int, current_lr: float) -> RunSchedule:
         """The run schedule after ``edit`` at ``step``; ValueError (naming what is wrong) if it is invalid.
 
-        Every edit but SetGroups keeps the group settings in force; Undo restores those of the piece it undoes.
+        Every edit but SetGroups and Unfreeze keeps the group settings in force; Undo restores those of the piece it undoes.
         """
         if edit.reason not in REASONS:
             raise ValueError(f"reason must be one of {', '.join(REASONS)}, got {edit.reason!r}")
@@ -157,6 +165,10 @@ class RunSchedule:
                 raise ValueError("there is no edit to undo")
             old = target.before
             piece, summary, undoes = Piece(step, old.origin, old.schedule, old.groups), f"undid edit #{target.id} ({target.summary})", target.id
+        elif isinstance(edit, Unfreeze):
+            groups = unfrozen(before.groups, edit.groups, step)
+            named = ", ".join(edit.groups) or "every frozen group"
+            piece, summary = Piece(step, before.origin, before.schedule, groups), f"unfroze {named}"
         elif isinstance(edit, SetGroups):
             validate_groups(edit.groups)
             piece, summary = Piece(step, before.origin, before.schedule, tuple(edit.groups)), f"groups: {describe_groups(edit.groups)}"
@@ -262,6 +274,6 @@ def edit_details(edit: Edit) -> dict[str, Any]:
         if isinstance(value, Schedule):
             value = describe_schedule(value)
         elif f.name == "groups":
-            value = [dataclasses.asdict(g) for g in value]
+            value = [dataclasses.asdict(g) if isinstance(g, GroupSetting) else g for g in value]
         details[f.name] = value
     return details

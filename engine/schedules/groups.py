@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..errors import LrscopeError
 
@@ -79,3 +79,22 @@ def describe_groups(groups: Sequence[GroupSetting]) -> str:
     """One line: each group's multiplier and, when it has one, its freeze span."""
     return ", ".join(f"{g.name} ×{g.multiplier:g}" + (f" frozen until step {g.frozen_until}" if g.frozen_until else "")
                      for g in groups)
+
+
+def unfrozen(groups: Sequence[GroupSetting], names: Sequence[str], step: int) -> tuple[GroupSetting, ...]:
+    """The settings with the groups ``names`` (every group when empty) no longer frozen from ``step`` on.
+
+    A group that only ``all`` covers gets a setting of its own. ValueError when none of them is frozen at ``step``.
+    """
+    by_name = {g.name: g for g in groups}
+    targets = list(names) or list(by_name)
+    default = by_name.get(ALL)
+    for name in targets:
+        if name not in by_name and default is None:
+            raise ValueError(f"the schedule has no parameter group {name!r} to unfreeze")
+    frozen = [n for n in targets if (by_name.get(n) or default).frozen_until > step]
+    if not frozen:
+        raise ValueError(f"nothing to unfreeze: {'no group is' if not names else ', '.join(targets) + ' is not'} frozen at step {step}")
+    thawed = [replace(g, frozen_until=step) if g.name in frozen else g for g in groups]
+    thawed += [GroupSetting(n, default.multiplier, step) for n in frozen if n not in by_name]
+    return tuple(thawed)

@@ -144,7 +144,7 @@ DATASET = record({
 })
 CONTEXT = record({
     "model": string, "groups": maybe(items(string, 64)), "batch_size": whole, "steps_per_epoch": whole, "total_steps": whole, "epochs": whole,
-    "augment": string, "seed": whole,
+    "augment": string, "seed": whole, "weights": string, "frozen_bn": string,
     "optimizer": record({"name": string, "lr": number, "momentum": number, "nesterov": flag, "weight_decay": number}),
 })
 _curve = items(maybe(number))

@@ -31,20 +31,19 @@ from ..events import (
     ScheduleChanged,
     StateChanged,
 )
-from ..optim import apply_frozen
 from ..schedules.edits import Edit, RunSchedule
-from ..schedules.groups import ALL, GroupSetting
-from ..schedules.presets import preset
 from ..schedules.timeline import Timeline
 from ..text import printable
 from .checkpoint import checkpoint_payload, restore_checkpoint
 from .control import StopRequested, handle_commands
 from .evaluate import Interrupted, evaluate
+from .freezing import Freezer
 from .handlers import attach_builtins
 from .hooks import Handler, Handlers, Hook, StepInfo
 from .plan import Plan, StepSettings
 from .recorder import StepRecorder
 from .session import build_session
+from .start_schedule import starting_timeline
 from .state import capture
 from .step import apply_hyperparameters, forward_backward, is_out_of_memory, optimizer_step
 
@@ -64,13 +63,9 @@ class RunOutcome:
     train_seconds: float = 0.0
 
 
-def default_run_schedule(config: TrainConfig, steps_per_epoch: int) -> RunSchedule:
-    """The config's preset shape over its epochs, with the config's group multipliers (1 for groups not named)."""
-    multipliers = {ALL: 1.0, **config.group_lr}
-    timeline = Timeline.of(preset(config.shape, config.lr, config.epochs * steps_per_epoch),
-                           groups=tuple(GroupSetting(name, float(m)) for name, m in multipliers.items()),
-                           base_momentum=config.momentum)
-    return RunSchedule(timeline)
+def default_run_schedule(config: TrainConfig, steps_per_epoch: int, names: tuple[str, ...] = ()) -> RunSchedule:
+    """The config's preset (or fine-tuning preset over the groups ``names``) over its epochs, with its group multipliers."""
+    return RunSchedule(starting_timeline(config, steps_per_epoch, names))
 
 
 class TrainingJob:
@@ -83,8 +78,9 @@ class TrainingJob:
         self.bus = bus or EventBus()
         self.inbox = inbox or Inbox()
         self.store = store
-        self.session = build_session(config, dataset, log=self.log, on_skip=self._skipped)
-        self.run_schedule = run_schedule or default_run_schedule(config, self.session.steps_per_epoch)
+        # A resumed run restores its own weights: pretrained ones are not read again.
+        self.session = build_session(config, dataset, log=self.log, on_skip=self._skipped, load_weights=resume is None)
+        self.run_schedule = run_schedule or default_run_schedule(config, self.session.steps_per_epoch, self.session.group_names)
         self.step, self.state = 0, "starting"
         self.epoch_end_pending = False
         self.metrics = {"best_val_accuracy": float("nan"), "val_loss": float("nan"), "val_accuracy": float("nan")}
@@ -94,7 +90,7 @@ class TrainingJob:
         self.handlers = Handlers()
         self._stateful: dict[str, Any] = {}
         self._saved_states: dict[str, Any] = {}
-        self._frozen: dict[str, bool] = {}
+        self.freezer = Freezer(self.session.model, self.session.optimizer, config.frozen_bn)
         self._pending: tuple | None = None
         self._batches = None
         self.checkpointed_at = time.monotonic()
@@ -283,9 +279,7 @@ class TrainingJob:
     def _apply(self, settings: StepSettings) -> None:
         """Set the step's LRs and momentum; freeze or thaw the groups whose state changes here."""
         apply_hyperparameters(self.session.optimizer, settings)
-        if settings.frozen != self._frozen:
-            apply_frozen(self.session.optimizer, settings.frozen, self._frozen)
-            self._frozen = settings.frozen
+        self.freezer.apply(settings.frozen)
 
     def _end_epoch(self) -> None:
         if not self.flush():

@@ -14,7 +14,7 @@ from ..data.augment import InputPipeline
 from ..data.batches import FileDataset, StreamingBatches, TensorBatches
 from ..data.dataset import PreparedDataset
 from ..device import resolve_device
-from ..models import build_model, load_weights
+from ..models import setup_model
 from ..optim import build_optimizer
 
 Log = Callable[[str], None]
@@ -34,6 +34,7 @@ class Session:
     loss_fn: nn.Module
     amp_dtype: torch.dtype | None
     scaler: torch.amp.GradScaler | None
+    weights: str = ""
 
     @property
     def steps_per_epoch(self) -> int:
@@ -67,25 +68,30 @@ def _amp(config: TrainConfig, device: torch.device) -> tuple[torch.dtype | None,
 
 
 def build_session(config: TrainConfig, dataset: PreparedDataset, *, log: Log | None = None,
-                  on_skip: Callable[[list[str]], None] | None = None) -> Session:
-    """Seed, build the model (with local weights if given), the optimizer and the batches."""
+                  on_skip: Callable[[list[str]], None] | None = None, load_weights: bool = True) -> Session:
+    """Seed, build the model (pretrained, or with local weights, if asked), the optimizer and the batches.
+
+    Pretrained weights bring their own normalization (grayscale images are expanded to their
+    three channels); a model from scratch is normalized with the data's statistics.
+    ``load_weights=False`` builds the same model without reading weights (a resume restores its own).
+    """
     config.validate()
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
     summary = dataset.summary
-    model, groups = build_model(config.model, summary.channels, len(summary.classes), summary.resolution)
-    if config.weights:
-        loaded, skipped = load_weights(model, config.weights)
-        if log:
-            log(f"loaded {loaded} tensors from {config.weights}; {len(skipped)} kept their initialization")
-    model.to(device)
-    optimizer = build_optimizer(config.optimizer, groups, lr=config.lr, momentum=config.momentum,
+    setup = setup_model(config.model, channels=summary.channels, classes=len(summary.classes), resolution=summary.resolution,
+                        pretrained=config.pretrained, weights_file=config.weights, load=load_weights)
+    if log and setup.note:
+        log(setup.note)
+    model = setup.model.to(device)
+    optimizer = build_optimizer(config.optimizer, setup.groups, lr=config.lr, momentum=config.momentum,
                                 nesterov=config.nesterov, weight_decay=config.weight_decay)
-    pipeline = InputPipeline(summary.mean, summary.std, config.augment, config.seed, device, summary.resolution)
+    mean, std = (setup.input.mean, setup.input.std) if setup.input else (summary.mean, summary.std)
+    pipeline = InputPipeline(mean, std, config.augment, config.seed, device, summary.resolution)
     amp_dtype, scaler = _amp(config, device)
     return Session(
         config, device, model, optimizer, pipeline,
         _batches(dataset, dataset.train_index, config, device, True, on_skip),
         _batches(dataset, dataset.val_index, config, device, False, on_skip),
-        nn.CrossEntropyLoss(), amp_dtype, scaler,
+        nn.CrossEntropyLoss(), amp_dtype, scaler, setup.weights,
     )

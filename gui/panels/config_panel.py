@@ -7,14 +7,20 @@ from typing import Any
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QWidget
 
-from engine.config import AUGMENTATIONS, MODEL_NAMES, OPTIMIZER_NAMES, TrainConfig, field_error
+from engine.config import AUGMENTATIONS, FROZEN_BN, MODEL_NAMES, OPTIMIZER_NAMES, PRETRAINED_AUTO, TrainConfig, field_error
 from engine.curvature.settings import BN_MODES
 
 INVALID = "border: 2px solid #d62728;"
 
-# field: (label, help, kind) - kinds: "choice", "int", "float", "flag"
+# field: (label, help, kind) - kinds: "choice", "int", "float", "flag", "switch" (a flag for "auto" or "")
 FIELDS: dict[str, tuple[str, str, str]] = {
     "model": ("model", "The network: a small CNN for small images, or a torchvision classifier adapted to the data.", "choice"),
+    "pretrained": ("pretrained", "Start from the model's ImageNet weights (torchvision's, from the torch hub cache) "
+                                 "with a new head for this dataset's classes.", "switch"),
+    "freeze_epochs": ("freeze epochs", "Fine-tuning: train the head alone for this many epochs, then every group with "
+                                       "LRs spread over a factor of 100 (fastai's fine_tune); 0: no freezing.", "int"),
+    "frozen_bn": ("BN while frozen", "BatchNorm while a group is frozen. train: its BatchNorm layers keep adapting their "
+                                     "statistics (fastai's default); freeze: they are held too.", "choice"),
     "optimizer": ("optimizer", "SGD with momentum, Adam or AdamW.", "choice"),
     "momentum": ("momentum", "SGD's momentum, or Adam's beta1 (0 to below 1).", "float"),
     "nesterov": ("Nesterov", "Use Nesterov momentum (SGD only).", "flag"),
@@ -34,7 +40,7 @@ FIELDS: dict[str, tuple[str, str, str]] = {
                      "running averages as at evaluation (they measure different surfaces).", "choice"),
     "curvature_margin": ("warn at bound ×", "Warn when the LR passes this share of the stability bound (0.05 to 1).", "float"),
 }
-CHOICES = {"model": MODEL_NAMES, "optimizer": OPTIMIZER_NAMES, "augment": AUGMENTATIONS, "device": ("auto", "cpu"),
+CHOICES = {"model": MODEL_NAMES, "frozen_bn": FROZEN_BN, "optimizer": OPTIMIZER_NAMES, "augment": AUGMENTATIONS, "device": ("auto", "cpu"),
            "curvature_bn": BN_MODES}
 
 
@@ -70,7 +76,7 @@ class ConfigPanel(QWidget):
             editor.setMinimumContentsLength(8)
             editor.addItems(list(CHOICES[name]))
             editor.currentTextChanged.connect(lambda _text, n=name: self._edited(n))
-        elif kind == "flag":
+        elif kind in ("flag", "switch"):
             editor = QCheckBox()
             editor.toggled.connect(lambda _on, n=name: self._edited(n))
         else:
@@ -96,6 +102,8 @@ class ConfigPanel(QWidget):
             return editor.currentData() or editor.currentText()
         if kind == "flag":
             return editor.isChecked()
+        if kind == "switch":
+            return PRETRAINED_AUTO if editor.isChecked() else ""
         text = editor.text().strip()
         try:
             return int(text) if kind == "int" else float(text)

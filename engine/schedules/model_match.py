@@ -1,0 +1,27 @@
+"""What differs between the model a schedule was tuned with and the one it is about to drive."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+def model_differences(context: dict[str, Any] | None, model: str, groups: Sequence[str], weights: str) -> list[str]:
+    """One line per difference in model, parameter groups or starting weights (empty when they match or the file does not say).
+
+    Groups matter most: the schedule drives them by name, so a group it names that the
+    model lacks cannot be trained (the run refuses it), and one it does not name falls to ``all``.
+    """
+    if not context:
+        return []
+    lines = []
+    tuned_model, tuned_groups = context.get("model"), context.get("groups")
+    if isinstance(tuned_model, str) and tuned_model != model:
+        lines.append(f"model: tuned on {tuned_model}, this run trains {model}")
+    if isinstance(tuned_groups, list) and [str(g) for g in tuned_groups] != list(groups):
+        lines.append(f"parameter groups: tuned with {', '.join(map(str, tuned_groups))}; this model has {', '.join(groups)}")
+    tuned_weights = context.get("weights")
+    if isinstance(tuned_weights, str) and tuned_weights != weights:
+        lines.append(f"starting weights: tuned from {tuned_weights or 'random initialization'}, "
+                     f"this run starts from {weights or 'random initialization'}")
+    return lines

@@ -1,0 +1,122 @@
+"""The window's fine-tuning: the group table (before a run, the groups it starts with, previewed per group on the LR
+plot; during a run, edits from the current step), *Unfreeze now*, and the fine-tuning preset the configuration asks for."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Slot
+
+from engine.commands import EditSchedule
+from engine.errors import LrscopeError
+from engine.schedules import SetGroups, Timeline, Unfreeze
+from engine.schedules.groups import EVERY_GROUP
+from engine.training.start_schedule import fine_tuning, starting_timeline
+
+from .live_run import TERMINAL
+
+FINE_TUNING_FIELDS = ("model", "pretrained", "freeze_epochs", "epochs", "batch_size")
+
+
+class FineTuningActions:
+    """Mixed into MainWindow: uses its controller, bridge, config panel, editor, LR plot and log."""
+
+    def _connect_group_table(self) -> None:
+        self.group_table.groupsEdited.connect(self.groups_edited)
+        self.group_table.unfreezeRequested.connect(self.unfreeze_now)
+        self.bridge.runStarted.connect(self.groups_run_started)
+        self.bridge.scheduleChanged.connect(self.groups_schedule_changed)
+        self.bridge.stepsLogged.connect(self.groups_steps)
+        self.bridge.stateChanged.connect(self.groups_state_changed)
+        self.editor.others.editingFinished.connect(self.others_edited)
+
+    def _outline(self, model: str, pretrained: str) -> list[tuple[str, int]]:
+        """The model's groups and their sizes for the open dataset (built on the meta device: nothing is read)."""
+        from engine.models.setup import group_outline  # imports torch: the window opens before it is needed
+
+        summary = self.dataset.summary
+        return group_outline(model, channels=summary.channels, classes=len(summary.classes),
+                             resolution=summary.resolution, pretrained=pretrained)
+
+    def show_model_groups(self) -> None:
+        """The configured model's groups; with a fine-tuning configuration the editor gets its preset to edit."""
+        if self.dataset is None or self.controller.training:
+            return
+        try:
+            config = self.config_panel.config(data=self.dataset.summary.root)
+            outline = self._outline(config.model, config.pretrained)
+        except (ValueError, LrscopeError) as error:
+            self.group_table.problem.setText(str(error))
+            return
+        self.group_table.problem.clear()
+        names = tuple(name for name, _ in outline)
+        if fine_tuning(config):
+            piece = starting_timeline(config, self.steps_per_epoch(), names).pieces[0]
+            self.group_table.show_groups(outline, piece.groups)
+            self.editor.load(piece.schedule)
+            self.log.add(f"fine-tuning preset: the head alone for {config.freeze_epochs} epoch(s), then every group "
+                         "(edit it in the schedule and the group table)")
+        else:
+            self.group_table.show_groups(outline, self.editor.plan().groups)
+        self.preview(self.editor.plan())
+
+    def starting_groups(self, plan):
+        """The group settings a run starts with: the group table's when it shows the model's groups."""
+        return self.group_table.draft.settings() if self.group_table.draft.rows else plan.groups
+
+    def planned_group_lrs(self, plan, steps: np.ndarray):
+        """The LR of every group (columns, named as the table) at ``steps``, or None before the groups are known."""
+        if not self.group_table.draft.rows:
+            return None
+        names = self.group_table.draft.names
+        self.lr.set_groups(names)
+        return Timeline.of(plan.schedule, groups=self.starting_groups(plan)).group_lrs(steps - plan.origin, names)
+
+    @Slot(object)
+    def groups_edited(self, settings) -> None:
+        """A cell of the group table changed: the running job gets it from now on, otherwise the preview follows."""
+        if self.controller.training:
+            self.controller.send(EditSchedule(SetGroups(tuple(settings))))
+        else:
+            self.preview(self.editor.plan())
+
+    @Slot(object)
+    def unfreeze_now(self, names) -> None:
+        """Unfreeze ``names`` (every frozen group when empty) from the next step: an edit, recorded and undoable."""
+        if self.controller.training:
+            self.controller.send(EditSchedule(Unfreeze(tuple(names))))
+
+    @Slot()
+    def others_edited(self) -> None:
+        """The editor's "other groups LR ×" sets every group but the head in the table."""
+        try:
+            self.group_table.draft.set_all_but_head(float(self.editor.others.text()))
+        except ValueError:
+            return
+        self.group_table.show_settings(self.group_table.draft.settings(), self.group_table.step)
+        self.groups_edited(self.group_table.draft.settings())
+
+    @Slot(object)
+    def groups_run_started(self, event) -> None:
+        """A run began: the table shows its groups (their sizes from its configuration)."""
+        try:
+            outline = self._outline(event.config["model"], event.config.get("pretrained", ""))
+        except (LrscopeError, KeyError, AttributeError):
+            outline = [(name, 0) for name in event.groups]
+        if tuple(name for name, _ in outline) != tuple(event.groups):
+            outline = [(name, 0) for name in event.groups]
+        self.group_table.show_groups(outline, EVERY_GROUP)  # the run's own settings follow with its schedule
+        self.group_table.set_running(True, event.start_step)
+
+    @Slot(object)
+    def groups_schedule_changed(self, event) -> None:
+        """The run's settings in force now (after an edit, an undo, a resume)."""
+        self.group_table.show_settings(event.run_schedule.timeline.piece_at(event.step).groups, event.step)
+
+    @Slot(object)
+    def groups_steps(self, event) -> None:
+        self.group_table.set_step(int(event.steps[-1]) + 1)
+
+    @Slot(object)
+    def groups_state_changed(self, event) -> None:
+        if event.state in TERMINAL:
+            self.group_table.set_running(False)

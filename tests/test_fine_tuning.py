@@ -1,0 +1,198 @@
+"""Fine-tuning on real ImageNet weights (torchvision's MobileNetV2 IMAGENET1K_V1, from a temporary torch hub cache):
+loading, group naming, freezing, unfreezing mid-run, discriminative LRs, the range test and the exported schedule."""
+
+import hashlib
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from helpers import Events, tiny_config
+
+from bench.hub_weights import MOBILENET_V2_FILE
+from engine.commands import EditSchedule
+from engine.errors import ConfigError, ScheduleFileError
+from engine.events import StepsLogged
+from engine.export import tuned_document
+from engine.models import setup_model
+from engine.range_test.runner import run_range_test
+from engine.range_test.settings import RangeTestSettings
+from engine.schedules import Undo, Unfreeze, load_schedule, save_schedule
+from engine.training.job import TrainingJob, default_run_schedule
+
+STAGES = ("stem", "stage1", "stage2", "stage3", "stage4", "head")
+WEIGHTS = "MobileNet_V2_Weights.IMAGENET1K_V1"
+
+
+def fine_tune_config(**changes):
+    """Two short epochs at 16 px: the head alone for the first, then every group with LRs spread over 1/100."""
+    values = {"model": "mobilenet_v2", "pretrained": "auto", "freeze_epochs": 1, "epochs": 2, "batch_size": 128,
+              "lr": 0.02, "augment": "none"}
+    return tiny_config(**{**values, **changes})
+
+
+def test_the_weights_load_through_torchvision_from_the_hub_cache_into_all_but_a_new_head(hub_weights):
+    # The hash check torch hub makes on a download: the file's SHA-256 starts with the hex in its name.
+    prefix = re.search(r"-([a-f0-9]+)\.", MOBILENET_V2_FILE).group(1)
+    assert hashlib.sha256(hub_weights.read_bytes()).hexdigest().startswith(prefix)
+    assert hub_weights.parent == Path(os.environ["TORCH_HOME"]) / "hub" / "checkpoints"  # where a user's cache is
+    from torchvision.models import mobilenet_v2
+
+    reference = mobilenet_v2(weights="IMAGENET1K_V1").state_dict()  # torchvision's own path through the same cache
+    setup = setup_model("mobilenet_v2", channels=1, classes=10, resolution=16, pretrained="auto")
+    assert setup.weights == WEIGHTS and tuple(setup.groups) == STAGES
+    assert setup.input.mean == (0.485, 0.456, 0.406) and setup.input.resolution == 224
+    state = setup.model.state_dict()
+    assert setup.model.features[0][0].stride == (1, 1) and state["features.0.0.weight"].shape[1] == 3  # kept, 3 channels
+    assert all(torch.equal(state[k], v) for k, v in reference.items() if not k.startswith("classifier.1."))
+    assert state["classifier.1.weight"].shape == (10, 1280)
+
+
+def test_offline_with_an_empty_cache_the_message_names_the_file_and_where_to_put_it():
+    with pytest.raises(ConfigError) as error:
+        setup_model("mobilenet_v2", channels=3, classes=10, resolution=32, pretrained="auto")
+    message = str(error.value)
+    assert "mobilenet_v2-7ebf99e0.pth" in message and "hub/checkpoints" in message
+    assert "download https://download.pytorch.org/models/mobilenet_v2-7ebf99e0.pth" in message and "--weights" in message
+    with pytest.raises(ConfigError, match="has no weights 'IMAGENET9K'; choose one of DEFAULT, IMAGENET1K_V1, IMAGENET1K_V2"):
+        setup_model("mobilenet_v2", channels=3, classes=10, resolution=32, pretrained="IMAGENET9K")
+    with pytest.raises(ConfigError, match="small_cnn has no pretrained weights"):
+        setup_model("small_cnn", channels=3, classes=10, resolution=32, pretrained="auto")
+
+
+def test_a_damaged_cached_file_is_refused_by_its_hash(hub_weights):
+    hub_weights.write_bytes(hub_weights.read_bytes()[:-10] + b"0123456789")
+    with pytest.raises(ConfigError, match="SHA-256 does not start with b0353104 .* delete it and download it again"):
+        setup_model("mobilenet_v2", channels=3, classes=10, resolution=32, pretrained="IMAGENET1K_V1")
+
+
+def body(job):
+    """Every parameter but the head's, by group."""
+    return {g["name"]: [p.detach().clone() for p in g["params"]] for g in job.session.optimizer.param_groups if g["name"] != "head"}
+
+
+def same(a, b):
+    return all(torch.equal(x, y) for name in a for x, y in zip(a[name], b[name]))
+
+
+def watched_job(digits16, config, **options):
+    """A job (with its events) that snapshots the body's weights before every optimizer step."""
+    job = TrainingJob(config, digits16, **options)
+    events, snapshots = Events(), []
+    job.bus.subscribe(events)
+    step = job.session.optimizer.step
+
+    def watching(*args, **kwargs):
+        snapshots.append(body(job))
+        return step(*args, **kwargs)
+
+    job.session.optimizer.step = watching
+    return job, events, snapshots
+
+
+def test_fine_tune_trains_the_head_alone_then_every_group_at_its_own_lr(hub_weights, digits16):
+    job, events, snapshots = watched_job(digits16, fine_tune_config())
+    per_epoch = job.session.steps_per_epoch
+    assert job.session.weights == WEIGHTS and job.run().state == "finished"
+    assert all(e.groups == STAGES for e in events.of(StepsLogged))
+    assert all(same(snapshots[0], s) for s in snapshots[1:per_epoch + 1])  # frozen: bit-identical through epoch 1
+    assert not any(same(snapshots[per_epoch + 1], s) for s in snapshots[per_epoch + 2:])  # unfrozen: learning
+    steps, _, lrs, _ = events.steps()
+    expected = job.run_schedule.timeline.group_lrs(steps, STAGES)
+    assert np.array_equal(lrs, expected)  # read back from the optimizer, by name
+    assert np.all(lrs[:per_epoch, :-1] == 0) and np.all(lrs[:per_epoch, -1] > 0)
+    ratios = lrs[per_epoch:, :] / lrs[per_epoch:, -1:]
+    assert np.allclose(ratios, np.geomspace(0.01, 1, 6)[None, :])  # discriminative: spread over a factor of 100
+
+
+def test_unfreeze_now_mid_run_is_recorded_and_undoable(hub_weights, digits16):
+    job, events, snapshots = watched_job(digits16, fine_tune_config(freeze_epochs=1, epochs=2), flush_interval=0.0)
+    sent = []
+
+    def steer(event):
+        if isinstance(event, StepsLogged) and event.steps[-1] in (2, 5) and event.steps[-1] not in sent:
+            sent.append(event.steps[-1])
+            job.send(EditSchedule(Unfreeze(("stage4",)) if event.steps[-1] == 2 else Undo()))
+
+    job.bus.subscribe(steer)
+    job.run()
+    edits = job.run_schedule.edits
+    assert [(e.step, e.edit.kind, e.summary) for e in edits] == [
+        (3, "unfreeze", "unfroze stage4"), (6, "undo", "undid edit #1 (unfroze stage4)")]
+    lrs = events.steps()[2]
+    assert np.all(lrs[3:6, 4] > 0) and np.all(lrs[:3, 4] == 0) and np.all(lrs[6:job.session.steps_per_epoch, 4] == 0)
+    assert np.all(lrs[:job.session.steps_per_epoch, :4] == 0)
+    stage4 = [s["stage4"] for s in snapshots]
+    assert not all(torch.equal(a, b) for a, b in zip(stage4[3], stage4[6]))  # it learned while unfrozen
+    assert all(torch.equal(a, b) for later in stage4[7:job.session.steps_per_epoch] for a, b in zip(stage4[6], later))
+
+
+@pytest.mark.parametrize("frozen_bn, statistics_move", [("train", True), ("freeze", False)])
+def test_batchnorm_of_frozen_groups_updates_its_statistics_or_holds_them(hub_weights, digits16, frozen_bn, statistics_move):
+    job = TrainingJob(fine_tune_config(frozen_bn=frozen_bn), digits16)
+    norm = job.session.model.features[3].conv[0][1]  # a BatchNorm layer of stage1, frozen for the first epoch
+    seen, step = [], job.session.optimizer.step
+
+    def watching(*args, **kwargs):
+        seen.append(norm.running_mean.clone())
+        return step(*args, **kwargs)
+
+    job.session.optimizer.step = watching
+    job.run()
+    frozen_phase = seen[:job.session.steps_per_epoch]
+    assert (not torch.equal(frozen_phase[0], frozen_phase[-1])) == statistics_move
+    assert not torch.equal(seen[-2], seen[-1])  # unfrozen, it learns whatever the setting
+
+
+def test_the_range_test_skips_frozen_groups_keeps_the_ratios_and_says_which_trained(hub_weights, digits16):
+    job = TrainingJob(fine_tune_config(), digits16)
+    session, timeline = job.session, job.run_schedule.timeline
+    before = body(job)
+    settings = RangeTestSettings(iterations=6, repeats=1)
+    head_only = run_range_test(session, settings, lambda e: None, timeline, step=0)
+    assert head_only.measured["trainable"] == ["head"] and head_only.measured["groups"]["stem"] == 0
+    assert same(before, body(job)) and all(p.requires_grad for p in session.model.parameters())  # restored
+    unfrozen = run_range_test(session, settings, lambda e: None, timeline, step=session.steps_per_epoch)
+    assert unfrozen.measured["trainable"] == list(STAGES)
+    assert np.allclose(list(unfrozen.measured["groups"].values()), np.geomspace(0.01, 1, 6))
+
+
+def test_the_exported_schedule_replays_per_group_through_torch_scheduler_by_name(hub_weights, digits16, tmp_path):
+    job = TrainingJob(fine_tune_config(), digits16)
+    events = Events()
+    job.bus.subscribe(events)
+    job.run()
+    document = tuned_document(job.run_schedule, job.config, digits16.summary.to_dict(), job.session.steps_per_epoch,
+                              groups=job.session.group_names, weights=job.session.weights)
+    loaded = load_schedule(save_schedule(tmp_path / "tuned.lrschedule.json", document))
+    assert loaded.context["weights"] == WEIGHTS and loaded.group_names == STAGES
+    model = setup_model("mobilenet_v2", channels=1, classes=10, resolution=16, pretrained="auto").model
+    named = dict(zip(STAGES, [list(m.parameters()) for m in (model.features[0:2], model.features[2:4], model.features[4:7],
+                                                              model.features[7:14], model.features[14:], model.classifier)]))
+    optimizer = torch.optim.SGD([{"params": named[n], "name": n} for n in reversed(STAGES)], lr=0.1, momentum=0.9)
+    scheduler = loaded.torch_scheduler(optimizer)
+    replayed = []
+    for _ in range(loaded.timeline.total_steps):
+        replayed.append([{g["name"]: g["lr"] for g in optimizer.param_groups}[n] for n in STAGES])
+        optimizer.step()
+        scheduler.step()
+    assert np.allclose(replayed, events.steps()[2], rtol=1e-12, atol=0)
+    stranger = torch.optim.SGD([{"params": list(model.parameters()), "name": "backbone"}], lr=0.1)
+    with pytest.raises(ScheduleFileError, match="stem, stage1, stage2, stage3, stage4, head that are not among the parameter groups .backbone."):
+        loaded.torch_scheduler(stranger)
+
+
+def test_starting_schedules_of_each_preset(hub_weights, digits16):
+    names = STAGES
+    spread = default_run_schedule(fine_tune_config(freeze_epochs=0, lr_spread=[1e-4, 1e-2]), 10, names).timeline
+    assert np.allclose(spread.group_lrs([spread.total_steps // 3], names)[0] / spread.lr_at(spread.total_steps // 3),
+                       np.geomspace(0.01, 1, 6))
+    gradual = default_run_schedule(fine_tune_config(freeze_epochs=0, gradual_unfreeze=1, epochs=6), 10, names).timeline
+    groups = gradual.pieces[0].groups
+    assert [g.frozen_until for g in groups] == [50, 40, 30, 20, 10, 0]
+    assert np.allclose([g.multiplier for g in groups], [2.6 ** -k for k in range(5, -1, -1)])
+    decay = default_run_schedule(fine_tune_config(freeze_epochs=0, layer_decay=0.75, group_lr={"head": 10}), 10, names).timeline
+    assert [g.multiplier for g in decay.pieces[0].groups] == [0.75 ** k for k in range(5, 0, -1)] + [10.0]
+    assert not any(g.frozen_until for g in decay.pieces[0].groups)

@@ -1,0 +1,109 @@
+"""Fine-tuning in the window, through its controls: the pretrained switch, the group table, Unfreeze now and undo."""
+
+import numpy as np
+import pytest
+
+from gui.driving import choose, click, show_tab, trigger, type_into
+
+pytest.importorskip("pytestqt")
+LONG = 240_000
+STAGES = ("stem", "stage1", "stage2", "stage3", "stage4", "head")
+# The head alone for 9 of 10 epochs (the training images, 80% of 1797, in batches of 32): on a crowded machine the
+# run goes on for a while before a pause reaches it, and the test must still find groups to unfreeze.
+FREEZE_EPOCHS = 9
+FREEZE = str(FREEZE_EPOCHS * (1437 // 32))
+
+
+@pytest.fixture
+def window(launch, hub_weights):
+    """The window as the app starts it, on the digits at 16 px in batches of 32, the weights in the hub cache."""
+    return launch({"image_size": 16, "epochs": FREEZE_EPOCHS + 1, "batch_size": 32, "augment": "none"})
+
+
+def groups_tab(window):
+    """The tabs of the left dock (Dataset, Configuration, Groups)."""
+    from PySide6.QtWidgets import QTabWidget
+
+    return next(t for t in window.findChildren(QTabWidget) if "Groups" in [t.tabText(i) for i in range(t.count())])
+
+
+def edit_cell(qtbot, table, row, column, text):
+    """Click a cell, F2, type, Enter (as a user edits a table)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QAbstractItemView, QLineEdit
+
+    table.scrollToItem(table.item(row, column))
+    rect = table.visualItemRect(table.item(row, column))
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.keyClick(table, Qt.Key.Key_F2)
+    editing = QAbstractItemView.State.EditingState
+    qtbot.waitUntil(lambda: table.state() == editing)
+    editor = next(field for field in table.findChildren(QLineEdit) if field.isVisible())  # the cell's own editor
+    qtbot.keyClick(editor, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)  # over the cell's text, as F2 left it
+    qtbot.keyClicks(editor, text)
+    qtbot.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: table.state() != editing)
+
+
+def choose_pretrained_mobilenet(qtbot, window):
+    from PySide6.QtCore import Qt
+
+    panel = window.config_panel
+    show_tab(groups_tab(window), "Configuration")
+    choose(panel.editors["model"], "mobilenet_v2")
+    qtbot.mouseClick(panel.editors["pretrained"], Qt.MouseButton.LeftButton)
+    type_into(panel.editors["freeze_epochs"], str(FREEZE_EPOCHS))
+    table = window.group_table.table
+    qtbot.waitUntil(lambda: table.rowCount() == 6 and table.item(1, 2).text() == FREEZE, timeout=LONG)
+    show_tab(groups_tab(window), "Groups")
+
+
+def test_the_pretrained_switch_shows_the_groups_and_previews_each(qtbot, window):
+    choose_pretrained_mobilenet(qtbot, window)
+    table = window.group_table.table
+    assert [table.item(i, 0).text() for i in range(6)] == list(STAGES)
+    assert table.item(5, 1).text() == "12,810" and table.item(5, 2).text() == "0"  # the new head: 1280 × 10 + 10
+    assert window.lr.groups == STAGES
+    steps, lrs = window.lr.plan
+    assert lrs.shape[1] == 6 and np.all(lrs[steps < int(FREEZE), :5] == 0) and np.all(lrs[steps < int(FREEZE), 5] > 0)
+    edit_cell(qtbot, table, 4, 3, "0.5")
+    qtbot.waitUntil(lambda: window.group_table.draft.rows[4].multiplier == 0.5)
+    steps, lrs = window.lr.plan
+    assert np.allclose(lrs[steps >= int(FREEZE), 4] / lrs[steps >= int(FREEZE), 5], 0.5)
+    edit_cell(qtbot, table, 4, 3, "-3")
+    assert "multiplier must be from 0" in window.group_table.problem.text() and table.item(4, 3).text() == "0.5"
+
+
+def test_unfreeze_now_mid_run_is_recorded_and_undoable(qtbot, window):
+    choose_pretrained_mobilenet(qtbot, window)
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.live.step >= 2, timeout=LONG)
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
+    assert window.unfreeze_action.shortcut().toString() == "Ctrl+Shift+U"
+    assert window.live.step < int(FREEZE), "the run left the head-only phase before the pause reached it"
+    button = window.group_table.unfreeze
+    qtbot.waitUntil(lambda: button.isVisible() and button.isEnabled(), timeout=LONG)  # once the run's groups are shown
+    click(button)  # Unfreeze now: every frozen group (none is selected)
+    qtbot.waitUntil(lambda: window.editor.history.count() == 1, timeout=LONG)
+    table = window.group_table.table
+    assert table.item(0, 2).text() == table.item(4, 2).text() == str(window.live.step)
+    at = window.live.step
+    trigger(window.pause_action)  # resume
+    qtbot.waitUntil(lambda: window.live.step >= at + 2, timeout=LONG)
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
+    click(window.editor.undo)  # Undo last edit
+    qtbot.waitUntil(lambda: window.editor.history.count() == 2, timeout=LONG)
+    assert table.item(0, 2).text() == FREEZE
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+    edits = window.last_run.run_schedule.edits
+    assert [e.edit.kind for e in edits] == ["unfreeze", "undo"]
+    unfrozen, undone, last = edits[0].step, edits[1].step, window.last_run.outcome.step - 1
+    qtbot.waitUntil(lambda: len(window.lr.points) and window.lr.points.view(0)[-1] == last, timeout=LONG)
+    steps = window.lr.points.view(0)
+    lrs = np.column_stack([window.lr.points.view(i + 1) for i in range(6)])
+    body = lrs[:, :5]
+    assert np.all(body[steps < unfrozen] == 0) and np.all(body[(steps >= unfrozen) & (steps < undone)] > 0)
+    assert np.all(body[steps >= undone] == 0) and np.all(lrs[:, 5] > 0)
