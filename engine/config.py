@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from .errors import ConfigError
@@ -20,7 +20,8 @@ class TrainConfig:
     """Everything that defines a training run (the schedule aside).
 
     ``group_lr`` gives layer groups, by name, an LR multiplier for the default schedule
-    (``all`` for every group not named; groups not covered get 1).
+    (``all`` for every group not named; groups not covered get 1). ``batch_size`` is the batch of
+    one process; ``world_size`` processes train together (torchrun), so a step sees ``global_batch``.
     """
 
     data: str = ""
@@ -46,6 +47,20 @@ class TrainConfig:
     weights: str = ""
     checkpoint_every: int = 0
     explode_factor: float = 10.0
+    world_size: int = 1
+    sync_batchnorm: bool = False
+
+    @property
+    def global_batch(self) -> int:
+        """Samples per step over every process: the batch the schedule's steps count."""
+        return self.batch_size * self.world_size
+
+    def for_world(self, size: int) -> TrainConfig:
+        """The same run on ``size`` processes: the global batch kept, the per-process batch divided (ConfigError if it cannot be)."""
+        if self.global_batch % size:
+            raise ConfigError("batch_size", f"the global batch {self.global_batch} cannot be split evenly over {size} processes; "
+                                            f"use a number of processes that divides it")
+        return replace(self, batch_size=self.global_batch // size, world_size=size)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data."""
@@ -146,6 +161,8 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "weights": _text,
     "checkpoint_every": _number(0, 10**9, integer=True),
     "explode_factor": _explode,
+    "world_size": _number(1, 1_000_000, integer=True),
+    "sync_batchnorm": _flag,
 }
 
 

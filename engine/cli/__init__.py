@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
 def run_cli(argv: list[str]) -> int:
     """Run a headless command; usage and data errors print one line and return 2."""
     args = build_parser().parse_args(argv)
+    args.argv = list(argv)  # --nproc starts the same command on each process
     try:
         return args.handler(args)
     except (CliError, LrscopeError) as error:

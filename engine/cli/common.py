@@ -87,6 +87,16 @@ def cache_dir(args: argparse.Namespace) -> Path | None:
     return cache_root(getattr(args, "cache_dir", None))
 
 
+_quiet = False
+
+
+def quiet() -> None:
+    """From now on ``say`` says nothing (a distributed run's ranks but 0); errors are still printed."""
+    global _quiet
+    _quiet = True
+
+
 def say(text: str) -> None:
     """A line for the user, on stderr (stdout is kept for --json and CSV)."""
-    print(text, file=sys.stderr, flush=True)
+    if not _quiet:
+        print(text, file=sys.stderr, flush=True)

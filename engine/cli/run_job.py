@@ -32,9 +32,10 @@ def ctrl_c_stops(run: RunHandle) -> Iterator[None]:
 
 
 def execute(run: InProcessRun, serve: str | None = None, prepared: Callable[[InProcessRun], None] = lambda run: None,
-            ) -> tuple[RunResult, float]:
+            progress: bool = True) -> tuple[RunResult, float]:
     """Train ``run`` on this thread with a progress display (serving it at ``serve`` if given); its result and the wall time."""
-    run.subscribe(ProgressPrinter())
+    if progress:
+        run.subscribe(ProgressPrinter())
     server = serving(run, serve) if serve else None
     started = time.perf_counter()
     with ctrl_c_stops(run):
@@ -79,7 +80,9 @@ def report(result: RunResult, seconds: float, as_json: bool, extra: dict[str, An
         "epochs": result.step / result.steps_per_epoch, "val_accuracy": result.val_accuracy,
         "val_loss": result.val_loss, "best_val_accuracy": result.best_val_accuracy, "seconds": seconds,
         "run_dir": result.run_dir, "dataset": {"name": result.dataset.get("name"), "fingerprint": result.dataset.get("fingerprint")},
-        "message": result.message, **extra,
+        "message": result.message, "processes": result.config.get("world_size", 1),
+        "batch_size": result.config.get("batch_size"),
+        "global_batch": result.config.get("batch_size", 0) * result.config.get("world_size", 1), **extra,
     }
     if as_json:
         print(json.dumps(summary, allow_nan=True).replace("NaN", "null"))

@@ -13,6 +13,7 @@ from ..serve.access import served_access
 from ..store.paths import runs_root
 from ..store.reader import find_run, list_runs, read_epochs, read_meta, read_steps, read_table, run_info
 from .common import add_serve_option, cache_dir, say
+from .distributed import add_distributed_options
 
 
 def add_parsers(commands) -> None:
@@ -32,6 +33,7 @@ def add_parsers(commands) -> None:
     resume.add_argument("--no-cache", action="store_true")
     resume.add_argument("--json", action="store_true")
     add_serve_option(resume)
+    add_distributed_options(resume)
     resume.set_defaults(handler=resume_command)
 
 
@@ -92,11 +94,31 @@ def write_steps_csv(run_dir: Path) -> None:
 
 
 def resume_command(args: argparse.Namespace) -> int:
-    """Continue a run from its last checkpoint, with the same schedule and edits."""
+    """Continue a run from its last checkpoint, with the same schedule and edits, on any number of processes
+    (the global batch is kept, so the steps and the data position continue)."""
+    from .distributed import joined, relaunched
+
+    launched = relaunched(args)
+    if launched is not None:
+        return launched
+    run_dir = find_run(runs_root(args.runs_dir), args.run)
+    with joined(json.loads(read_meta(run_dir).get("config", "{}")).get("device", "auto")) as world:
+        return resume(args, run_dir, world)
+
+
+def resume(args: argparse.Namespace, run_dir: Path, world) -> int:
+    """Resume as this process's part of the run; rank 0 reports."""
     from ..run import InProcessRun, ResumedRun  # loads torch: only when resuming
+    from .distributed import describe_world, follower_status
     from .run_job import execute, report
 
-    run_dir = find_run(runs_root(args.runs_dir), args.run)
+    def prepared(run) -> None:
+        say(f"resuming {run_dir.name} at step {run.job.step} of {run.job.total_steps}")
+        if world.distributed:
+            say(describe_world(run.job.config))
+
     run = InProcessRun(ResumedRun(run_dir, cache_dir(args)))
-    result, seconds = execute(run, args.serve, lambda run: say(f"resuming {run_dir.name} at step {run.job.step} of {run.job.total_steps}"))
+    result, seconds = execute(run, args.serve if world.leader else None, prepared, progress=world.leader)
+    if not world.leader:
+        return follower_status(world, result)
     return report(result, seconds, args.json, {})

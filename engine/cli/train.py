@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from .common import add_serve_option, add_training_options, config_from, say
+from .distributed import add_distributed_options, add_sync_batchnorm_option
 
 
 def add_parser(commands) -> None:
@@ -21,22 +22,41 @@ def add_parser(commands) -> None:
     parser.add_argument("--checkpoint-every", type=int, default=0, metavar="STEPS", help="also checkpoint every STEPS steps (default: each epoch)")
     parser.add_argument("--json", action="store_true", help="print one JSON object with the result on stdout")
     add_serve_option(parser)
+    add_distributed_options(parser)
+    add_sync_batchnorm_option(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train, then report (and export the schedule if asked)."""
+    """Train (on --nproc processes, or as one of torchrun's), then report (and export the schedule if asked)."""
+    from .distributed import joined, relaunched
+
+    launched = relaunched(args)
+    if launched is not None:
+        return launched
+    config = config_from(args)
+    with joined(config.device) as world:
+        return train(args, config, world)
+
+
+def train(args: argparse.Namespace, config, world) -> int:
+    """Train as this process's part of the run; rank 0 reports."""
     # Imported here: they load torch, which commands that do not train must not wait for.
     from ..run import InProcessRun, NewRun
     from ..store.paths import runs_root
+    from .distributed import describe_world, follower_status, leader_first
     from .run_job import execute, report
     from .setup import open_dataset, run_schedule_for
 
-    config = config_from(args)
-    config.checkpoint_every = args.checkpoint_every
-    dataset = open_dataset(config, args)
+    config.checkpoint_every, config.world_size, config.sync_batchnorm = args.checkpoint_every, world.size, args.sync_batchnorm
+    dataset = leader_first(world, lambda: open_dataset(config, args))
     run_schedule = run_schedule_for(args, config, dataset)
-    result, seconds = execute(InProcessRun(NewRun(config, dataset, run_schedule, runs_root(args.runs_dir))), args.serve)
+    if world.distributed:
+        say(describe_world(config))
+    run = InProcessRun(NewRun(config, dataset, run_schedule, runs_root(args.runs_dir)))
+    result, seconds = execute(run, args.serve if world.leader else None, progress=world.leader)
+    if not world.leader:
+        return follower_status(world, result)
     extra = export(args, config, result) if args.export_schedule else {}
     return report(result, seconds, args.json, extra)
 

@@ -14,6 +14,8 @@ from ..data.augment import InputPipeline
 from ..data.batches import FileDataset, StreamingBatches, TensorBatches
 from ..data.dataset import PreparedDataset
 from ..device import resolve_device
+from ..distributed.model import Replicas, with_sync_batchnorm
+from ..distributed.world import World, current
 from ..models import build_model, load_weights
 from ..optim import build_optimizer
 
@@ -34,6 +36,13 @@ class Session:
     loss_fn: nn.Module
     amp_dtype: torch.dtype | None
     scaler: torch.amp.GradScaler | None
+    world: World
+    replicas: Replicas
+
+    @property
+    def trainer(self) -> nn.Module:
+        """The module a training step runs through: DDP over ``model`` when several processes train, else ``model``."""
+        return self.replicas.module()
 
     @property
     def steps_per_epoch(self) -> int:
@@ -47,14 +56,18 @@ class Session:
 
 
 def _batches(dataset: PreparedDataset, index: np.ndarray, config: TrainConfig, device: torch.device,
-             shuffle: bool, on_skip) -> TensorBatches | StreamingBatches:
-    batch_size = config.batch_size if shuffle else config.batch_size * 2
+             shuffle: bool, on_skip, world: World) -> TensorBatches | StreamingBatches:
+    """Global batches (of which this rank takes its shard): the data order does not depend on the number of processes."""
+    batch_size = config.global_batch if shuffle else config.global_batch * 2
+    shard = (world.rank, world.size)
     labels = dataset.labels[index]
     if dataset.decoded is not None:
         images = torch.from_numpy(dataset.decoded.images[index])
-        return TensorBatches(images.to(device), torch.from_numpy(labels).to(device), batch_size, shuffle=shuffle, seed=config.seed)
+        return TensorBatches(images.to(device), torch.from_numpy(labels).to(device), batch_size, shuffle=shuffle, seed=config.seed,
+                             shard=shard)
     files = FileDataset([dataset.paths[i] for i in index], labels, dataset.summary.resolution, dataset.summary.channels)
-    return StreamingBatches(files, batch_size, shuffle=shuffle, seed=config.seed, workers=config.workers, device=device, on_skip=on_skip)
+    return StreamingBatches(files, batch_size, shuffle=shuffle, seed=config.seed, workers=config.workers, device=device, on_skip=on_skip,
+                            shard=shard)
 
 
 def _amp(config: TrainConfig, device: torch.device) -> tuple[torch.dtype | None, torch.amp.GradScaler | None]:
@@ -68,9 +81,15 @@ def _amp(config: TrainConfig, device: torch.device) -> tuple[torch.dtype | None,
 
 def build_session(config: TrainConfig, dataset: PreparedDataset, *, log: Log | None = None,
                   on_skip: Callable[[list[str]], None] | None = None) -> Session:
-    """Seed, build the model (with local weights if given), the optimizer and the batches."""
+    """Seed, build the model (with local weights if given), the optimizer and the batches.
+
+    Under torchrun (``config.world_size`` processes) this rank gets its GPU, its shard of every batch and DDP.
+    """
     config.validate()
-    device = resolve_device(config.device)
+    world = current()
+    if world.size != config.world_size:
+        raise ValueError(f"the config is for {config.world_size} process(es) but {world.size} train")
+    device = world.device(resolve_device(config.device))
     torch.manual_seed(config.seed)
     summary = dataset.summary
     model, groups = build_model(config.model, summary.channels, len(summary.classes), summary.resolution)
@@ -78,14 +97,14 @@ def build_session(config: TrainConfig, dataset: PreparedDataset, *, log: Log | N
         loaded, skipped = load_weights(model, config.weights)
         if log:
             log(f"loaded {loaded} tensors from {config.weights}; {len(skipped)} kept their initialization")
-    model.to(device)
+    model = with_sync_batchnorm(model, world, config.sync_batchnorm).to(device)
     optimizer = build_optimizer(config.optimizer, groups, lr=config.lr, momentum=config.momentum,
                                 nesterov=config.nesterov, weight_decay=config.weight_decay)
     pipeline = InputPipeline(summary.mean, summary.std, config.augment, config.seed, device, summary.resolution)
     amp_dtype, scaler = _amp(config, device)
     return Session(
         config, device, model, optimizer, pipeline,
-        _batches(dataset, dataset.train_index, config, device, True, on_skip),
-        _batches(dataset, dataset.val_index, config, device, False, on_skip),
-        nn.CrossEntropyLoss(), amp_dtype, scaler,
+        _batches(dataset, dataset.train_index, config, device, True, on_skip, world),
+        _batches(dataset, dataset.val_index, config, device, False, on_skip, world),
+        nn.CrossEntropyLoss(), amp_dtype, scaler, world, Replicas(model, device, world),
     )

@@ -1,0 +1,93 @@
+"""Commands reach every rank at the same step: a handler that runs one tiny broadcast per step.
+
+Only rank 0 hears commands (from the window, `lrscope ctl`, Ctrl-C). They wait in its *incoming*
+inbox; at the start of each step rank 0 broadcasts two numbers — the size of the commands waiting
+(0 almost always) and whether the step block is due to be read back — and only when something waits,
+the commands themselves, as protocol JSON (plain data, never pickles). Every rank then puts them in
+its own job inbox, so each applies them at the next step boundary: the same one everywhere.
+
+The same two numbers keep the step blocks in step: every rank reads its losses back at the step rank 0's
+clock chose, averages them over the ranks there (one all-reduce per block, not per step), and so takes
+the same fault decision. While paused, the job waits on its inbox; ``SyncedInbox.wait`` runs the same
+round then, so a resume or stop reaches everyone.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+from ..commands import Command, Inbox
+from ..protocol import from_data, to_data
+from .world import World, control_group
+
+# The header every step: payload bytes, block due.
+HEADER = 2
+
+
+class CommandSync:
+    """STEP_STARTED handler: one broadcast of (payload size, block due) from rank 0, then the payload if any."""
+
+    def __init__(self, world: World, incoming: Inbox | None, inbox: Inbox, interval: float):
+        self.world, self.incoming, self.inbox, self.interval = world, incoming, inbox, interval
+        self.group = control_group()
+        self._header = torch.zeros(HEADER, dtype=torch.int64)
+        self._last_block = time.perf_counter()
+        self.rounds = 0
+
+    def __call__(self, job, info) -> None:
+        due = self.round()
+        # What the recorder's clock would say, decided once by rank 0: every rank flushes the same steps.
+        job.recorder.interval = 0.0 if due else math.inf
+
+    def round(self, wait: float = 0.0) -> bool:
+        """Share rank 0's waiting commands (waiting up to ``wait`` s for one) and block clock; whether a block is due."""
+        self.rounds += 1
+        payload = self._outgoing(wait) if self.world.leader else b""
+        if self.world.leader:
+            now = time.perf_counter()
+            due = now - self._last_block >= self.interval
+            if due:
+                self._last_block = now
+            self._header[0], self._header[1] = len(payload), int(due)
+        dist.broadcast(self._header, 0, group=self.group)
+        size, due = int(self._header[0]), bool(self._header[1])
+        if size:
+            for command in self._share(payload, size):
+                self.inbox.send(command)
+        return due
+
+    def _outgoing(self, wait: float) -> bytes:
+        commands = self.incoming.drain()
+        if not commands and wait > 0:
+            first = self.incoming.wait(wait)
+            commands = [first, *self.incoming.drain()] if first is not None else []
+        return json.dumps([to_data(command) for command in commands]).encode() if commands else b""
+
+    def _share(self, payload: bytes, size: int) -> list[Command]:
+        data = torch.frombuffer(bytearray(payload), dtype=torch.uint8) if payload else torch.empty(size, dtype=torch.uint8)
+        dist.broadcast(data, 0, group=self.group)
+        items = json.loads(bytes(data.numpy()).decode())
+        return [from_data(item, Command, f"commands[{index}]") for index, item in enumerate(items)]
+
+
+@dataclass
+class SyncedInbox(Inbox):
+    """A rank's job inbox in a distributed run: filled only by the command sync; waiting (while paused) runs its rounds."""
+
+    sync: CommandSync | None = None
+
+    def wait(self, timeout: float | None = None) -> Command | None:
+        """A command already shared, else the next one rank 0 shares within ``timeout`` seconds (None if none)."""
+        shared = self.drain()
+        if not shared:
+            self.sync.round(wait=timeout or 0.0)
+            shared = self.drain()
+        for command in shared[1:]:  # back in order, for the next call
+            self._queue.put(command)
+        return shared[0] if shared else None
