@@ -22,22 +22,30 @@ from .workloads import SAMPLE, bare_loop, config, lrscope_job
 
 @contextlib.contextmanager
 def step_clock() -> Iterator[list[float]]:
-    """Durations of the job's training steps (forward, backward, update: the bare loop's timed work)."""
+    """Durations of the job's training steps (forward, backward, update: the bare loop's timed work).
+
+    The job splits a step in two (handlers may run between backward and the update): a step is
+    timed from the start of ``forward_backward`` to the end of ``optimizer_step``.
+    """
     durations: list[float] = []
-    original = job_module.train_step
+    forward_backward, optimizer_step = job_module.forward_backward, job_module.optimizer_step
+    started = [0.0]
 
-    def timed(*args):
-        started = time.perf_counter()
+    def timed_forward_backward(*args):
+        started[0] = time.perf_counter()
+        return forward_backward(*args)
+
+    def timed_optimizer_step(*args):
         try:
-            return original(*args)
+            return optimizer_step(*args)
         finally:
-            durations.append(time.perf_counter() - started)
+            durations.append(time.perf_counter() - started[0])
 
-    job_module.train_step = timed
+    job_module.forward_backward, job_module.optimizer_step = timed_forward_backward, timed_optimizer_step
     try:
         yield durations
     finally:
-        job_module.train_step = original
+        job_module.forward_backward, job_module.optimizer_step = forward_backward, optimizer_step
 
 
 def run(quick: bool) -> list:

@@ -70,3 +70,9 @@ def apply_frozen(optimizer: torch.optim.Optimizer, frozen: dict[str, bool], befo
         now = frozen[group["name"]]
         if now != before.get(group["name"], False):
             set_frozen(optimizer, group, now)
+
+
+def applied_momentum(optimizer: torch.optim.Optimizer) -> float:
+    """The momentum (SGD) or beta1 (Adam) the optimizer really has now (every group has the same)."""
+    group = optimizer.param_groups[0]
+    return group["betas"][0] if "betas" in group else group.get("momentum", 0.0)

@@ -27,7 +27,7 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--momentum", type=float, default=d.momentum, help="SGD momentum or Adam beta1")
     parser.add_argument("--nesterov", action="store_true")
     parser.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    parser.add_argument("--batch-size", type=int, default=d.batch_size)
+    parser.add_argument("--batch-size", type=int, default=d.batch_size, help="images per step (per process when several train: --nproc, torchrun)")
     parser.add_argument("--epochs", type=int, default=d.epochs)
     parser.add_argument("--shape", default=d.shape, choices=PRESETS, help="schedule shape when no --schedule file is given")
     parser.add_argument("--group-lr", action="append", default=[], metavar="GROUP=MULT",

@@ -2,12 +2,13 @@
 
 It emits events to an EventBus and takes commands from an Inbox, which it reads
 only at step boundaries (and between batches of validation and range tests for
-stop and cancel), so every command sees a consistent state.
+stop and cancel), so every command sees a consistent state. Everything a step
+does beyond training — recording, fault checks, checkpoints, the plateau rule —
+is a handler attached at a hook (``add_handler``; see ``hooks.py``), so the loop stays short.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import time
 import uuid
@@ -16,37 +17,35 @@ from typing import Any
 
 import torch
 
-from ..commands import CancelRangeTest, Command, EditSchedule, Inbox, Pause, Resume, RollBack, StartRangeTest, Stop
+from ..commands import Command, Inbox
 from ..config import TrainConfig
 from ..data.dataset import PreparedDataset
 from ..device import describe_device
 from ..events import (
-    CommandApplied,
     EditRefused,
     EpochEnded,
     EventBus,
     FaultRaised,
     LogLine,
-    RolledBack,
     RunStarted,
     ScheduleChanged,
     StateChanged,
 )
-from ..optim import applied_lrs, apply_frozen
-from ..schedules.edits import Edit, RunSchedule, ScaleRest
+from ..optim import apply_frozen
+from ..schedules.edits import Edit, RunSchedule
 from ..schedules.groups import ALL, GroupSetting
-from ..schedules.history_codec import run_schedule_from_dict, run_schedule_to_dict
-from ..schedules.plateau import PlateauTracker
 from ..schedules.presets import preset
 from ..schedules.timeline import Timeline
+from .checkpoint import checkpoint_payload, restore_checkpoint
+from .control import StopRequested, handle_commands
 from .evaluate import Interrupted, evaluate
-from .plan import Plan
-from .recorder import Fault, StepRecorder
+from .handlers import attach_builtins
+from .hooks import Handler, Handlers, Hook, StepInfo
+from .plan import Plan, StepSettings
+from .recorder import StepRecorder
 from .session import build_session
-from .state import capture, restore
-from .step import apply_hyperparameters, is_out_of_memory, train_step
-
-CHECKPOINT_FORMAT = "lrscope.checkpoint"
+from .state import capture
+from .step import apply_hyperparameters, forward_backward, is_out_of_memory, optimizer_step
 
 
 @dataclass(frozen=True)
@@ -81,30 +80,44 @@ class TrainingJob:
         self.bus = bus or EventBus()
         self.inbox = inbox or Inbox()
         self.store = store
-        self.session = build_session(config, dataset, log=self._log, on_skip=self._skipped)
+        self.session = build_session(config, dataset, log=self.log, on_skip=self._skipped)
         self.run_schedule = run_schedule or default_run_schedule(config, self.session.steps_per_epoch)
         self.step, self.state = 0, "starting"
         self.epoch_end_pending = False
         self.metrics = {"best_val_accuracy": float("nan"), "val_loss": float("nan"), "val_accuracy": float("nan")}
-        rule = self.run_schedule.timeline.plateau
-        self.plateau = PlateauTracker(rule) if rule else None
-        self.recorder = StepRecorder(self.bus.emit, self.session.steps_per_epoch, self.session.group_names,
-                                     interval=flush_interval, explode_factor=config.explode_factor)
-        self._frozen: dict[str, bool] = {}
-        self.range_tests_run = 0
+        self.recorder = StepRecorder(self.bus.emit, self.session.steps_per_epoch, self.session.group_names, interval=flush_interval)
+        self.range_tests_run = self.blocks_flushed = self.faults_raised = 0
         self.excluded_seconds = 0.0
+        self.handlers = Handlers()
+        self._stateful: dict[str, Any] = {}
+        self._saved_states: dict[str, Any] = {}
+        self._frozen: dict[str, bool] = {}
         self._pending: tuple | None = None
         self._batches = None
+        attach_builtins(self)
         if resume is not None:
-            self._restore_checkpoint(resume)
-        self._plan = self._new_plan()
-        self.last_good = self._snapshot()
+            restore_checkpoint(self, resume)
+        self._plan = self._plan_for(self.run_schedule.timeline)
+        self.last_good = self.snapshot()
 
     # -- public ------------------------------------------------------------------
 
     def send(self, command: Command) -> None:
         """Queue a command; safe from any thread."""
         self.inbox.send(command)
+
+    def add_handler(self, when: Hook, handler: Handler, every: int = 1) -> None:
+        """Call ``handler(job, payload)`` at hook ``when``, every ``every``-th step (epoch, block); attach before ``run()``.
+
+        A handler with a ``state_key`` and ``state_dict()``/``load_state_dict(state)`` has its
+        plain-data state kept in checkpoints and in the state a rollback returns to.
+        """
+        self.handlers.add(when, handler, every)
+        key = getattr(handler, "state_key", None)
+        if key is not None:
+            self._stateful[key] = handler
+            if key in self._saved_states:
+                handler.load_state_dict(self._saved_states[key])
 
     @property
     def total_steps(self) -> int:
@@ -123,34 +136,97 @@ class TrainingJob:
         self.bus.emit(ScheduleChanged(self.step, self.run_schedule, "schedule at start", "start"))
         started = time.perf_counter()
         try:
-            self._set_state("running")
+            self.handlers.fire(Hook.RUN_STARTED, self, None)
+            self.set_state("running")
             self._loop()
-            self._set_state("finished")
+            self._end("finished")
         except (Interrupted, StopRequested):
-            self._stop()
+            self.flush()
+            self._end("stopped", f"stopped at step {self.step}; the run can be resumed")
         except Exception as error:  # a bug or an unexpected fault: report it, keep the app alive
             message = f"{type(error).__name__}: {error}"
-            self.recorder.flush()
-            self._set_state("failed", message)
+            self._fail(message)
         train_seconds = time.perf_counter() - started - self.excluded_seconds
         return RunOutcome(self.state, self.step, self.metrics["best_val_accuracy"], self.metrics["val_loss"],
                           self.metrics["val_accuracy"], message, train_seconds)
+
+    def flush(self) -> bool:
+        """Read the buffered steps back, emit them and run the block handlers; False if one of them raised a fault."""
+        block = self.recorder.flush()
+        if block is None:
+            return True
+        faults = self.faults_raised
+        self.blocks_flushed += 1
+        self.handlers.fire(Hook.BLOCK_FLUSHED, self, block, self.blocks_flushed)
+        return self.faults_raised == faults
+
+    def edit(self, edit: Edit) -> tuple[bool, str]:
+        """Apply a schedule edit at the current step: (True, its summary), or (False, why it was refused, also
+        said by an EditRefused event)."""
+        current = self.run_schedule.timeline.lr_at(max(0, self.step - 1))
+        try:
+            edited = self.run_schedule.apply(edit, self.step, current)
+            plan = self._plan_for(edited.timeline)
+        except (ValueError, TypeError, OverflowError) as error:  # an edit from another process is data: refuse it, never crash
+            self.bus.emit(EditRefused(self.step, str(error)))
+            return False, str(error)
+        self.run_schedule, self._plan = edited, plan
+        record = self.run_schedule.edits[-1]
+        self.bus.emit(ScheduleChanged(self.step, self.run_schedule, record.summary, edit.reason, edit.source))
+        return True, record.summary
+
+    def raise_fault(self, fault: FaultRaised) -> None:
+        """Report ``fault`` and pause until the user rolls back, resumes or stops."""
+        self.faults_raised += 1
+        self.bus.emit(fault)
+        self.recorder.pause_clock()
+        self.set_state("paused", fault.message)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole state of the run now, in memory (what a rollback returns to)."""
+        return {"step": self.step, "state": capture(self.session), "run_schedule": self.run_schedule,
+                "handlers": self.handler_states(), "metrics": dict(self.metrics)}
+
+    def save_checkpoint(self, state: dict | None = None) -> None:
+        """Queue a checkpoint of the current step to the store, if there is one (``state``: a capture made just now)."""
+        if self.store is not None:
+            self.store.save_checkpoint(self.checkpoint_payload(state), self.step)
+
+    def checkpoint_payload(self, state: dict | None = None) -> dict[str, Any]:
+        """Everything needed to resume exactly at the current step."""
+        return checkpoint_payload(self, state)
+
+    def handler_states(self) -> dict[str, Any]:
+        """The plain-data state of every stateful handler, by its key."""
+        return {key: handler.state_dict() for key, handler in self._stateful.items()}
+
+    def load_handler_states(self, states: dict[str, Any]) -> None:
+        """Give stateful handlers their saved states (handlers added later get theirs when added)."""
+        self._saved_states = dict(states)
+        for key, handler in self._stateful.items():
+            if key in states:
+                handler.load_state_dict(states[key])
+
+    def forget_batches(self) -> None:
+        """Draw the next batch afresh from the data position of ``step`` (after the step moved back)."""
+        self._pending = self._batches = None
+
+    def log(self, text: str, level: str = "info") -> None:
+        """A line for the user's log ("info" or "warning")."""
+        self.bus.emit(LogLine(text, level))
 
     # -- the loop ----------------------------------------------------------------
 
     def _loop(self) -> None:
         while True:
-            self._handle_commands()
+            handle_commands(self)
             if self.epoch_end_pending:
                 self._end_epoch()
             elif self.step >= self.total_steps:
-                self.recorder.flush()
+                self.flush()
                 return
-            elif self._train_one() and not self.epoch_end_pending:
-                if self.config.checkpoint_every and self.step % self.config.checkpoint_every == 0:
-                    self._checkpoint_if_healthy()
-                elif self.recorder.due():
-                    self._flush()
+            else:
+                self._train_one()
 
     def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         if self._pending is not None and self._pending[0] == self.step:
@@ -162,35 +238,44 @@ class TrainingJob:
         self._batches = (self.step + 1, self._batches[1]) if index + 1 < self.session.steps_per_epoch else None
         return batch
 
-    def _train_one(self) -> bool:
-        """Train the current step; False if it could not (out of memory, or no usable image in its batch)."""
+    def _train_one(self) -> None:
+        """Train the current step, with its handlers (out of memory pauses; a batch with no usable image is skipped)."""
         images, labels = self._next_batch()
         self._pending = (self.step, (images, labels))
         if len(labels) == 0:
-            self._log(f"step {self.step}: every image of the batch was unreadable; the step was skipped", "warning")
+            self.log(f"step {self.step}: every image of the batch was unreadable; the step was skipped", "warning")
             self.step += 1
-            return False
-        settings = self._plan.at(self.step)
-        optimizer = self.session.optimizer
-        apply_hyperparameters(optimizer, settings)
-        if settings.frozen != self._frozen:
-            apply_frozen(optimizer, settings.frozen, self._frozen)
-            self._frozen = settings.frozen
+            return
+        info = StepInfo(self.step, images, labels)
+        count = self.step + 1
+        self.handlers.fire(Hook.STEP_STARTED, self, info, count)
+        self._apply(self._plan.at(self.step))
         try:
-            loss = train_step(self.session, images, labels, self.step)
+            info.loss = forward_backward(self.session, images, labels, self.step)
+            if self.handlers.has(Hook.AFTER_BACKWARD):
+                if self.session.scaler is not None:
+                    self.session.scaler.unscale_(self.session.optimizer)  # handlers see true gradients
+                self.handlers.fire(Hook.AFTER_BACKWARD, self, info, count)
+            optimizer_step(self.session)
         except Exception as error:
             if not is_out_of_memory(error):
                 raise
             self._out_of_memory()
-            return False
-        self.recorder.record(self.step, loss, applied_lrs(optimizer), settings.momentum, len(labels))
+            return
         self.step += 1
         self.epoch_end_pending = self.step % self.session.steps_per_epoch == 0 or self.step == self.total_steps
         self._pending = None
-        return True
+        self.handlers.fire(Hook.STEP_COMPLETED, self, info, count)
+
+    def _apply(self, settings: StepSettings) -> None:
+        """Set the step's LRs and momentum; freeze or thaw the groups whose state changes here."""
+        apply_hyperparameters(self.session.optimizer, settings)
+        if settings.frozen != self._frozen:
+            apply_frozen(self.session.optimizer, settings.frozen, self._frozen)
+            self._frozen = settings.frozen
 
     def _end_epoch(self) -> None:
-        if self._flush():
+        if not self.flush():
             return
         self.recorder.pause_clock()
         started = time.perf_counter()
@@ -200,136 +285,21 @@ class TrainingJob:
             self.excluded_seconds += time.perf_counter() - started
         epoch = max(0, math.ceil(self.step / self.session.steps_per_epoch) - 1)
         self._update_metrics(val_loss, val_accuracy)
-        self.bus.emit(EpochEnded(epoch, self.step, self.recorder.take_epoch_loss(), val_loss, val_accuracy,
-                                 time.perf_counter() - started))
+        ended = EpochEnded(epoch, self.step, self.recorder.take_epoch_loss(), val_loss, val_accuracy, time.perf_counter() - started)
+        self.bus.emit(ended)
         self.epoch_end_pending = False
-        running_on = self.step < self.total_steps
-        if self.plateau is not None and running_on and math.isfinite(val_loss) and self.plateau.observe(val_loss):
-            self._plateau_fired()
-        self.last_good = self._snapshot()
-        self._save_checkpoint(self.last_good["state"])
+        self.handlers.fire(Hook.EPOCH_COMPLETED, self, ended, epoch + 1)
 
     def _update_metrics(self, val_loss: float, val_accuracy: float) -> None:
         best = self.metrics["best_val_accuracy"]
         self.metrics.update(val_loss=val_loss, val_accuracy=val_accuracy,
                             best_val_accuracy=val_accuracy if math.isnan(best) else max(best, val_accuracy))
 
-    def _flush(self) -> bool:
-        """Emit buffered metrics; on a fault, pause and return True."""
-        fault = self.recorder.flush()
-        if fault is None:
-            return False
-        self._raise_fault(fault)
-        return True
+    def _plan_for(self, timeline: Timeline) -> Plan:
+        """The per-step settings of ``timeline`` for this model's groups (GroupMismatch when it does not fit)."""
+        return Plan(timeline, self.session.group_names, self.config.momentum)
 
-    # -- commands ----------------------------------------------------------------
-
-    def _handle_commands(self) -> None:
-        """Apply queued commands and wait while paused; that time is not training time."""
-        commands = self.inbox.drain()
-        if commands or self.state == "paused":
-            started = time.perf_counter()
-            try:
-                for command in commands:
-                    self._apply(command)
-                while self.state == "paused" and not self.inbox.stop_requested.is_set():
-                    command = self.inbox.wait(timeout=0.25)
-                    if command is not None:
-                        self._apply(command)
-            finally:
-                self.excluded_seconds += time.perf_counter() - started
-        if self.inbox.stop_requested.is_set():
-            raise StopRequested
-
-    def _apply(self, command: Command) -> None:
-        """Apply ``command`` and say what became of it (its sender may be waiting for that)."""
-        applied, message = self._dispatch(command)
-        self.bus.emit(CommandApplied(command.id, type(command).__name__, self.step, applied, message, command.source))
-
-    def _dispatch(self, command: Command) -> tuple[bool, str]:
-        if isinstance(command, Pause):
-            if self.state != "running":
-                return False, f"not paused: the run is {self.state}"
-            self.recorder.flush()
-            self.recorder.pause_clock()
-            self._set_state("paused")
-            return True, "paused"
-        if isinstance(command, Resume):
-            if self.state != "paused":
-                return False, f"not resumed: the run is {self.state}"
-            self._set_state("running")
-            return True, "resumed"
-        if isinstance(command, EditSchedule):
-            return self._edit(command.edit)
-        if isinstance(command, StartRangeTest):
-            return self._range_test(command.settings)
-        if isinstance(command, RollBack):
-            self._roll_back(command.lr_factor)
-            return True, f"rolled back to step {self.step}, LR ×{command.lr_factor:g}"
-        if isinstance(command, CancelRangeTest):
-            self.inbox.cancel_requested.clear()
-            return False, "no range test was running"
-        if isinstance(command, Stop):
-            return True, "stopping"
-        return False, f"{type(command).__name__} is not a command this job knows"
-
-    def _edit(self, edit: Edit) -> tuple[bool, str]:
-        """Apply a schedule edit: (True, its summary), or (False, why it was refused)."""
-        current = self.run_schedule.timeline.lr_at(max(0, self.step - 1))
-        try:
-            edited = self.run_schedule.apply(edit, self.step, current)
-            plan = Plan(edited.timeline, self.session.group_names, self.config.momentum)
-        except (ValueError, TypeError, OverflowError) as error:  # an edit from another process is data: refuse it, never crash
-            self.bus.emit(EditRefused(self.step, str(error)))
-            return False, str(error)
-        self.run_schedule, self._plan = edited, plan
-        record = self.run_schedule.edits[-1]
-        self.bus.emit(ScheduleChanged(self.step, self.run_schedule, record.summary, edit.reason, edit.source))
-        return True, record.summary
-
-    def _new_plan(self) -> Plan:
-        return Plan(self.run_schedule.timeline, self.session.group_names, self.config.momentum)
-
-    def _plateau_fired(self) -> None:
-        factor = self.plateau.factor_for(self.run_schedule.timeline.lr_at(self.step - 1))
-        if factor is not None:
-            self._edit(ScaleRest(factor, reason="plateau"))
-
-    def _range_test(self, settings) -> tuple[bool, str]:
-        from ..range_test.runner import run_range_test
-
-        if self._flush():
-            message = "the range test was not started because training hit a fault; roll back first"
-            self._log(message, "warning")
-            return False, message
-        self.recorder.pause_clock()
-        previous = self.state
-        self.inbox.cancel_requested.clear()
-        self._set_state("range_test")
-        try:
-            run_range_test(self.session, settings, self.bus.emit, self.run_schedule.timeline,
-                           cancelled=self._range_test_cancelled, index=self.range_tests_run, step=self.step,
-                           run_steps=self.total_steps - self.step)
-        finally:
-            self.range_tests_run += 1
-            self._set_state(previous if previous == "paused" else "running")
-        return True, "range test done"
-
-    def _range_test_cancelled(self) -> bool:
-        return self.inbox.cancel_requested.is_set() or self.inbox.stop_requested.is_set()
-
-    # -- faults and rollback ---------------------------------------------------------
-
-    def _raise_fault(self, fault: Fault) -> None:
-        good = self.last_good["step"]
-        if fault.kind == "nan_loss":
-            message = f"The loss became {fault.loss} at step {fault.step} (LR {fault.lr:.3g}): the LR is probably too high for this model and data."
-        else:
-            message = f"The loss is exploding ({fault.loss:.3g} at step {fault.step}, LR {fault.lr:.3g}): the LR is probably too high."
-        advice = f"Roll back to step {good} (the last good state) with the LR ×0.1, or stop and lower the LR."
-        self.bus.emit(FaultRaised(fault.kind, fault.step, fault.lr, message, advice, can_roll_back=True))
-        self.recorder.pause_clock()
-        self._set_state("paused", message)
+    # -- faults ------------------------------------------------------------------------
 
     def _out_of_memory(self) -> None:
         self.session.optimizer.zero_grad(set_to_none=True)
@@ -339,79 +309,28 @@ class TrainingJob:
         lr = max(self._plan.at(self.step).lrs.values())
         message = f"{describe_device(self.session.device)} ran out of memory at step {self.step} with batch size {size}."
         advice = f"Lower the batch size to {max(1, size // 2)} or less (or turn on mixed precision) and start again, or resume to retry; the run is paused and nothing is lost."
-        self.recorder.flush()
-        self.bus.emit(FaultRaised("out_of_memory", self.step, lr, message, advice))
-        self.recorder.pause_clock()
-        self._set_state("paused", message)
+        if self.flush():  # else a fault in the last block paused the run already; resuming retries this step
+            self.raise_fault(FaultRaised("out_of_memory", self.step, lr, message, advice))
 
-    def _snapshot(self) -> dict[str, Any]:
-        return {"step": self.step, "state": capture(self.session), "run_schedule": self.run_schedule,
-                "plateau": self.plateau.state() if self.plateau else None, "metrics": dict(self.metrics)}
+    # -- ending ------------------------------------------------------------------------
 
-    def _roll_back(self, lr_factor: float) -> None:
-        good = self.last_good
-        restore(self.session, good["state"])
-        self.step, self.run_schedule, self.metrics = good["step"], good["run_schedule"], dict(good["metrics"])
-        self.epoch_end_pending = False
-        if self.plateau is not None and good["plateau"] is not None:
-            self.plateau = PlateauTracker.restore(self.plateau.rule, good["plateau"])
-        self._pending = self._batches = None
-        self.recorder.flush()
-        self.recorder.forget_trend()
-        self.recorder.take_epoch_loss()
-        self.bus.emit(RolledBack(self.step, f"rolled back to step {self.step}"))
-        self._edit(ScaleRest(lr_factor, reason="rollback"))
-        self._set_state("running")
+    def _end(self, state: str, message: str = "") -> None:
+        """Let the RUN_ENDED handlers act (a stopped run is checkpointed there), then say how the run ended."""
+        self.handlers.fire(Hook.RUN_ENDED, self, state)
+        self.set_state(state, message)
 
-    # -- checkpoints ---------------------------------------------------------------
+    def _fail(self, message: str) -> None:
+        try:
+            self.flush()
+            self.handlers.fire(Hook.RUN_ENDED, self, "failed")
+        except Exception as error:  # the run failed already; say so rather than fail again
+            self.log(f"while ending the failed run: {type(error).__name__}: {error}", "warning")
+        self.set_state("failed", message)
 
-    def checkpoint_payload(self, state: dict | None = None) -> dict[str, Any]:
-        """Everything needed to resume exactly at the current step (``state``: a capture made just now)."""
-        return {
-            "format": CHECKPOINT_FORMAT, "version": 1, "step": self.step, "epoch_end_pending": self.epoch_end_pending,
-            "state": state if state is not None else capture(self.session),
-            "run_schedule": json.dumps(run_schedule_to_dict(self.run_schedule)),
-            "plateau": json.dumps(self.plateau.state() if self.plateau else None),
-            "metrics": json.dumps(self.metrics),
-        }
-
-    def _checkpoint_if_healthy(self) -> None:
-        if not self._flush():
-            self._save_checkpoint()
-
-    def _save_checkpoint(self, state: dict | None = None) -> None:
-        if self.store is not None:
-            self.store.save_checkpoint(self.checkpoint_payload(state), self.step)
-
-    def _restore_checkpoint(self, payload: dict) -> None:
-        if payload.get("format") != CHECKPOINT_FORMAT:
-            raise ValueError("not an lrscope checkpoint")
-        restore(self.session, payload["state"])
-        self.step = int(payload["step"])
-        self.epoch_end_pending = bool(payload["epoch_end_pending"])
-        self.run_schedule = run_schedule_from_dict(json.loads(payload["run_schedule"]))
-        plateau = json.loads(payload["plateau"])
-        rule = self.run_schedule.timeline.plateau
-        self.plateau = PlateauTracker.restore(rule, plateau) if rule and plateau else (PlateauTracker(rule) if rule else None)
-        self.metrics.update(json.loads(payload["metrics"]))
-
-    def _stop(self) -> None:
-        self.recorder.flush()
-        self._save_checkpoint()
-        self._set_state("stopped", f"stopped at step {self.step}; the run can be resumed")
-
-    # -- small helpers ---------------------------------------------------------------
-
-    def _set_state(self, state: str, message: str = "") -> None:
+    def set_state(self, state: str, message: str = "") -> None:
+        """Move the run to ``state`` (one of events.STATES) and say so."""
         self.state = state
         self.bus.emit(StateChanged(state, self.step, message))
 
-    def _log(self, text: str, level: str = "info") -> None:
-        self.bus.emit(LogLine(text, level))
-
     def _skipped(self, paths: list[str]) -> None:
-        self._log(f"skipped {len(paths)} unreadable image(s) during training, e.g. {paths[0]}", "warning")
-
-
-class StopRequested(Exception):
-    """Raised at a step boundary when a stop was requested."""
+        self.log(f"skipped {len(paths)} unreadable image(s) during training, e.g. {paths[0]}", "warning")

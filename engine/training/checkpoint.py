@@ -1,0 +1,38 @@
+"""A job's checkpoint: everything needed to resume exactly at a step, as tensors and JSON text (no pickled code)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..schedules.history_codec import run_schedule_from_dict, run_schedule_to_dict
+from .state import capture, restore
+
+CHECKPOINT_FORMAT = "lrscope.checkpoint"
+# 2: handler states under "handlers"; 1: the plateau rule's state under "plateau" (still read).
+CHECKPOINT_VERSION = 2
+
+
+def checkpoint_payload(job, state: dict | None = None) -> dict[str, Any]:
+    """The job at its current step (``state``: a capture made just now, else one is made)."""
+    return {
+        "format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "step": job.step,
+        "epoch_end_pending": job.epoch_end_pending,
+        "state": state if state is not None else capture(job.session),
+        "run_schedule": json.dumps(run_schedule_to_dict(job.run_schedule)),
+        "handlers": json.dumps(job.handler_states()),
+        "metrics": json.dumps(job.metrics),
+    }
+
+
+def restore_checkpoint(job, payload: dict) -> None:
+    """Put the job back where ``payload`` was taken (ValueError when it is not an lrscope checkpoint)."""
+    if payload.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError("not an lrscope checkpoint")
+    restore(job.session, payload["state"])
+    job.step = int(payload["step"])
+    job.epoch_end_pending = bool(payload["epoch_end_pending"])
+    job.run_schedule = run_schedule_from_dict(json.loads(payload["run_schedule"]))
+    handlers = json.loads(payload["handlers"]) if "handlers" in payload else {"plateau": json.loads(payload["plateau"])}
+    job.load_handler_states(handlers)
+    job.metrics.update(json.loads(payload["metrics"]))

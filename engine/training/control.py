@@ -1,0 +1,106 @@
+"""How a job takes commands at a step boundary: pause and resume, schedule edits, range tests, rollback."""
+
+from __future__ import annotations
+
+import time
+
+from ..commands import CancelRangeTest, Command, EditSchedule, Pause, Resume, RollBack, StartRangeTest, Stop
+from ..events import CommandApplied, RolledBack
+from ..schedules.edits import ScaleRest
+from .state import restore
+
+
+class StopRequested(Exception):
+    """Raised at a step boundary when a stop was requested."""
+
+
+def handle_commands(job) -> None:
+    """Apply queued commands and wait while paused (that time is not training time); StopRequested on a stop."""
+    commands = job.inbox.drain()
+    if commands or job.state == "paused":
+        started = time.perf_counter()
+        try:
+            for command in commands:
+                apply_command(job, command)
+            while job.state == "paused" and not job.inbox.stop_requested.is_set():
+                command = job.inbox.wait(timeout=0.25)
+                if command is not None:
+                    apply_command(job, command)
+        finally:
+            job.excluded_seconds += time.perf_counter() - started
+    if job.inbox.stop_requested.is_set():
+        raise StopRequested
+
+
+def apply_command(job, command: Command) -> None:
+    """Carry out one command and say what became of it, at which step (its sender may be waiting for that)."""
+    applied, message = _dispatch(job, command)
+    job.bus.emit(CommandApplied(command.id, type(command).__name__, job.step, applied, message, command.source))
+
+
+def _dispatch(job, command: Command) -> tuple[bool, str]:
+    """(whether ``command`` was applied, what happened in the user's words)."""
+    if isinstance(command, Pause):
+        if job.state != "running":
+            return False, f"not paused: the run is {job.state}"
+        if job.flush():  # a fault found in the last block has paused the run already
+            job.recorder.pause_clock()
+            job.set_state("paused")
+        return True, "paused"
+    if isinstance(command, Resume):
+        if job.state != "paused":
+            return False, f"not resumed: the run is {job.state}"
+        job.set_state("running")
+        return True, "resumed"
+    if isinstance(command, EditSchedule):
+        return job.edit(command.edit)
+    if isinstance(command, StartRangeTest):
+        return _range_test(job, command.settings)
+    if isinstance(command, RollBack):
+        _roll_back(job, command.lr_factor)
+        return True, f"rolled back to step {job.step}, LR ×{command.lr_factor:g}"
+    if isinstance(command, CancelRangeTest):
+        job.inbox.cancel_requested.clear()
+        return False, "no range test was running"
+    if isinstance(command, Stop):
+        return True, "stopping"
+    return False, f"{type(command).__name__} is not a command this job knows"
+
+
+def _range_test(job, settings) -> tuple[bool, str]:
+    from ..range_test.runner import run_range_test
+
+    if not job.flush():
+        message = "the range test was not started because training hit a fault; roll back first"
+        job.log(message, "warning")
+        return False, message
+    job.recorder.pause_clock()
+    previous = job.state
+    job.inbox.cancel_requested.clear()
+    job.set_state("range_test")
+
+    def cancelled() -> bool:
+        return job.inbox.cancel_requested.is_set() or job.inbox.stop_requested.is_set()
+
+    try:
+        run_range_test(job.session, settings, job.bus.emit, job.run_schedule.timeline,
+                       cancelled=cancelled, index=job.range_tests_run, step=job.step, run_steps=job.total_steps - job.step)
+    finally:
+        job.range_tests_run += 1
+        job.set_state(previous if previous == "paused" else "running")
+    return True, "range test done"
+
+
+def _roll_back(job, lr_factor: float) -> None:
+    """Return to the last good state (weights, schedule, handler states, metrics) and scale the LR from there."""
+    good = job.last_good
+    restore(job.session, good["state"])
+    job.step, job.run_schedule, job.metrics = good["step"], good["run_schedule"], dict(good["metrics"])
+    job.epoch_end_pending = False
+    job.load_handler_states(good["handlers"])
+    job.forget_batches()
+    job.flush()
+    job.recorder.take_epoch_loss()
+    job.bus.emit(RolledBack(job.step, f"rolled back to step {job.step}"))
+    job.edit(ScaleRest(lr_factor, reason="rollback"))
+    job.set_state("running")

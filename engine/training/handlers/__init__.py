@@ -1,0 +1,28 @@
+"""The job's built-in handlers, each in its own file; ``attach_builtins`` wires them in their order."""
+
+from __future__ import annotations
+
+from ..hooks import Hook
+from .checkpoints import epoch_checkpoint, step_checkpoint, stop_checkpoint
+from .faults import FaultCheck
+from .plateau import PlateauHandler
+from .recording import record_step
+
+
+def attach_builtins(job) -> None:
+    """Recording, fault checks, the plateau rule and checkpoints.
+
+    Order matters where hooks are shared: a step is recorded before a step checkpoint
+    flushes it, and the plateau rule edits the schedule before the epoch's state is kept.
+    """
+    job.add_handler(Hook.STEP_COMPLETED, record_step)
+    if job.config.checkpoint_every:
+        job.add_handler(Hook.STEP_COMPLETED, step_checkpoint, every=job.config.checkpoint_every)
+    job.add_handler(Hook.BLOCK_FLUSHED, FaultCheck(job.config.explode_factor))
+    job.add_handler(Hook.EPOCH_COMPLETED, PlateauHandler())
+    job.add_handler(Hook.EPOCH_COMPLETED, epoch_checkpoint)
+    job.add_handler(Hook.RUN_ENDED, stop_checkpoint)
+
+
+__all__ = ["FaultCheck", "PlateauHandler", "attach_builtins", "epoch_checkpoint", "record_step", "step_checkpoint",
+           "stop_checkpoint"]

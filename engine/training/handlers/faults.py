@@ -1,0 +1,65 @@
+"""Pause the run when its loss turns NaN or explodes, with advice (checked on each block read back)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...events import FaultRaised, StepsLogged
+
+EMA_BETA = 0.9
+WARMUP_STEPS = 10
+
+
+class FaultCheck:
+    """BLOCK_FLUSHED: a NaN/inf loss, or a smoothed loss ``explode_factor`` times its best, raises a fault.
+
+    The LR reported is the highest group's. When the steps go back (a rollback), the
+    loss trend starts afresh: the old one no longer applies.
+    """
+
+    def __init__(self, explode_factor: float):
+        self.explode_factor = explode_factor
+        self._forget()
+        self._last_step = -1
+
+    def _forget(self) -> None:
+        self._ema: float | None = None
+        self._first_ema: float | None = None
+        self._min_ema, self._seen = math.inf, 0
+
+    def __call__(self, job, block: StepsLogged) -> None:
+        if block.steps[0] <= self._last_step:
+            self._forget()
+        self._last_step = int(block.steps[-1])
+        found = self._find(block)
+        if found is not None:
+            kind, i = found
+            job.raise_fault(_fault(kind, int(block.steps[i]), float(block.lrs[i].max()), float(block.losses[i]),
+                                   job.last_good["step"]))
+
+    def _find(self, block: StepsLogged) -> tuple[str, int] | None:
+        bad = np.flatnonzero(~np.isfinite(block.losses))
+        if len(bad):
+            return "nan_loss", int(bad[0])
+        for i, loss in enumerate(block.losses):
+            self._ema = loss if self._ema is None else EMA_BETA * self._ema + (1 - EMA_BETA) * loss
+            self._seen += 1
+            if self._first_ema is None:
+                self._first_ema = self._ema
+            if self._seen < WARMUP_STEPS:
+                continue
+            self._min_ema = min(self._min_ema, self._ema)
+            if self.explode_factor and self._ema > self.explode_factor * self._min_ema and self._ema > 1.5 * self._first_ema:
+                return "exploding_loss", i
+        return None
+
+
+def _fault(kind: str, step: int, lr: float, loss: float, good_step: int) -> FaultRaised:
+    if kind == "nan_loss":
+        message = f"The loss became {loss} at step {step} (LR {lr:.3g}): the LR is probably too high for this model and data."
+    else:
+        message = f"The loss is exploding ({loss:.3g} at step {step}, LR {lr:.3g}): the LR is probably too high."
+    advice = f"Roll back to step {good_step} (the last good state) with the LR ×0.1, or stop and lower the LR."
+    return FaultRaised(kind, step, lr, message, advice, can_roll_back=True)

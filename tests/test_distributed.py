@@ -1,0 +1,100 @@
+"""Two processes under torchrun (gloo, CPU, one thread each) against one: the same run, steered as one.
+
+One 2-process run (tests/distributed_worker.py) is shared by the first tests: its ranks' LRs, its
+steering through the handle, its range test, its replica check, and its losses against a 1-process
+run of the same global batch trained here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from helpers import ROOT, Events
+
+import distributed_worker as worker
+
+LONG = 300
+
+
+def torchrun_env(**extra) -> dict[str, str]:
+    """One thread per process (2 processes share 2 cores), the repository importable."""
+    return dict(os.environ, PYTHONPATH=f"{ROOT}{os.pathsep}{ROOT / 'tests'}", OMP_NUM_THREADS="1", **extra)
+
+
+@pytest.fixture(scope="module")
+def two_ranks(tmp_path_factory):
+    """What each rank of the shared 2-process run saw, by rank."""
+    out = tmp_path_factory.mktemp("ddp")
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+                           str(ROOT / "tests" / "distributed_worker.py"), str(out)],
+                          cwd=ROOT, env=torchrun_env(LRSCOPE_CACHE_DIR=str(out / "cache")), capture_output=True, text=True,
+                          timeout=LONG)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return [json.loads((out / f"rank-{rank}.json").read_text()) for rank in (0, 1)]
+
+
+def before_divergence(seen: dict) -> int:
+    """The first step rank 1 changed behind the sync's back (from its own applied-LR record)."""
+    lrs = np.asarray(seen["lrs"])
+    return int(np.asarray(seen["steps"])[np.flatnonzero(np.isclose(lrs[:, 0], worker.DIVERGED_LR))[0]])
+
+
+def test_every_rank_applies_the_same_lrs_and_takes_each_command_at_the_same_step(two_ranks):
+    first, second = two_ranks
+    cut = before_divergence(second)
+    steps, lrs = np.asarray(first["steps"]), np.asarray(first["lrs"])
+    assert first["steps"] == second["steps"]
+    assert np.array_equal(lrs[steps < cut], np.asarray(second["lrs"])[steps < cut])
+    assert first["applied"] == second["applied"], "a command was applied at different steps"
+    assert [kind for kind, _, applied in first["applied"] if applied][:2] == ["EditSchedule", "StartRangeTest"]
+    edit_step = first["applied"][0][1]
+    assert 0 < edit_step < cut
+    assert np.all(lrs[(steps >= edit_step)] == worker.EDITED_LR) and not np.any(lrs[steps < edit_step] == worker.EDITED_LR)
+
+
+def test_a_range_test_mid_run_restores_every_rank_exactly(two_ranks):
+    assert [seen["restored"] for seen in two_ranks] == [True, True]
+
+
+def test_an_lr_applied_on_one_rank_only_is_caught_and_pauses_every_rank(two_ranks):
+    faults = [seen["faults"] for seen in two_ranks]
+    assert faults[0] == faults[1] and faults[0][0][0] == "replicas_diverged"
+    assert "rank 1 applied other LRs" in faults[0][0][2]
+    assert all(seen["state"] == "stopped" for seen in two_ranks)
+
+
+def test_the_edit_is_recorded_once_by_rank_0(two_ranks):
+    from engine.store.reader import read_table
+
+    first, second = two_ranks
+    assert second["run_dir"] == "" and first["run_dir"]
+    edits = read_table(first["run_dir"], "SELECT step, summary FROM edits ORDER BY id")
+    assert len(edits) == 1 and edits[0][0] == first["applied"][0][1]
+
+
+def test_two_processes_train_like_one_with_the_same_global_batch(two_ranks, digits16, monkeypatch):
+    from engine.commands import Stop
+    from engine.events import StepsLogged
+    from engine.models import registry
+    from engine.schedules.history_codec import run_schedule_from_dict
+    from engine.training.hooks import Hook
+    from engine.training.job import TrainingJob
+
+    first = two_ranks[0]
+    cut = before_divergence(two_ranks[1])
+    monkeypatch.setitem(registry.MODELS, "small_cnn", replace(registry.MODELS["small_cnn"], build=worker.without_normalization))
+    job = TrainingJob(worker.config(1, 32), digits16, run_schedule=run_schedule_from_dict(first["run_schedule"]))
+    job.add_handler(Hook.STEP_COMPLETED, lambda job, info: job.send(Stop()) if job.step == cut else None)
+    events = Events()
+    job.bus.subscribe(events)
+    job.run()
+    alone = np.concatenate([event.losses for event in events.of(StepsLogged)])
+    steps = np.asarray(first["steps"])
+    assert len(alone) == cut > 20
+    np.testing.assert_allclose(np.asarray(first["losses"])[steps < cut], alone, rtol=2e-4, atol=1e-6)
