@@ -113,12 +113,12 @@ def same_state(before, after) -> bool:
 
 def diverging(observer: Observer):
     """A STEP_STARTED handler for rank 1 that changes its schedule alone (as a command applied on one rank only would)
-    three steps after the range test."""
+    25 steps after the range test."""
     from engine.schedules import SetConstant
 
     def diverge(job, info) -> None:
         tested = observer.applied_at("StartRangeTest")
-        if tested is not None and info.step == tested + 3:
+        if tested is not None and info.step == tested + 25:
             job.edit(SetConstant(DIVERGED_LR))
     return diverge
 
