@@ -9,15 +9,22 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import ROOT, Events
+from helpers import ROOT, SAMPLE, Events
 
 import distributed_worker as worker
+from engine.store import read_steps
+from engine.store.reader import read_table
 
 LONG = 300
 
@@ -98,3 +105,99 @@ def test_two_processes_train_like_one_with_the_same_global_batch(two_ranks, digi
     steps = np.asarray(first["steps"])
     assert len(alone) == cut > 20
     np.testing.assert_allclose(np.asarray(first["losses"])[steps < cut], alone, rtol=2e-4, atol=1e-6)
+
+
+def lrscope(*args: str, env: dict, timeout: float = LONG) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def rank_process(launcher: int, rank: int) -> int:
+    """The pid of the worker of ``rank`` that ``launcher`` started (read from the workers' environments)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == launcher and f"RANK={rank}".encode() in environ:
+            return int(entry.name)
+    raise AssertionError(f"no rank {rank} under {launcher}")
+
+
+class Output:
+    """A child's stderr, read as it comes (the announcement, then its last words)."""
+
+    def __init__(self, process: subprocess.Popen):
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(process,), name="lrscope-test-stderr", daemon=True)
+        self._thread.start()
+
+    def _read(self, process) -> None:
+        with process.stderr:
+            for line in process.stderr:
+                self.lines.append(line.rstrip())
+
+    def wait_for(self, text: str, timeout: float = LONG) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = next((line for line in self.lines if text in line), None)
+            if found:
+                return found
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} not said within {timeout} s: {self.lines[-10:]}")
+
+    def close(self) -> None:
+        self._thread.join(10)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the worker of rank 1 through /proc")
+def test_nproc_2_is_steered_by_ctl_then_resumes_after_a_rank_is_killed_on_1_and_on_2_processes(tmp_path):
+    runs = tmp_path / "runs"
+    env = torchrun_env(LRSCOPE_CACHE_DIR=str(tmp_path / "cache"), LRSCOPE_RUNS_DIR=str(runs))
+    train = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--nproc", "2", "--data", str(SAMPLE), "--epochs", "3",
+                              "--image-size", "16", "--batch-size", "16", "--checkpoint-every", "10", "--serve", "--json"],
+                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    output = Output(train)
+    try:
+        assert "2 processes × batch 16 = global batch 32" in output.wait_for("global batch")
+        run_id = output.wait_for("serving run").split()[2]
+        edit = lrscope("ctl", run_id, "set-lr", "0.01", "--json", env=env)
+        assert edit.returncode == 0, edit.stderr
+        edited_at = json.loads(edit.stdout)["step"]
+        run_dir = runs / run_id
+        checkpoint_after_edit(run_dir, edited_at)
+        victim = rank_process(train.pid, 1)
+        os.kill(victim, signal.SIGKILL)
+        assert train.wait(LONG) == 1
+    finally:
+        if train.poll() is None:
+            train.kill()
+        train.wait(30)
+        output.close()
+    assert output.lines[-1].startswith(f"lrscope: error: rank 1 (pid {victim}) was killed by SIGKILL"), output.lines[-5:]
+    assert train.stdout.read() == ""
+    train.stdout.close()
+
+    copy = tmp_path / "copy" / run_id
+    shutil.copytree(run_dir, copy)
+    for where, processes in ((run_id, []), (str(copy), ["--nproc", "2"])):
+        resumed = lrscope("resume", where, "--json", *processes, env=env)
+        assert resumed.returncode == 0, resumed.stderr[-2000:]
+        result = json.loads(resumed.stdout)
+        assert (result["state"], result["steps"], result["global_batch"]) == ("finished", 132, 32)
+        assert result["processes"] == (2 if processes else 1)
+        steps = read_steps(Path(result["run_dir"]))
+        assert np.array_equal(steps["step"], np.arange(132)), "the resumed run continues the same global steps"
+        assert np.all(steps["lrs"][steps["step"] >= edited_at] == 0.01)
+    assert len(read_table(run_dir, "SELECT step FROM edits WHERE reason != 'start'")) == 1
+
+
+def checkpoint_after_edit(run_dir: Path, step: int) -> None:
+    """Wait until the run has a checkpoint taken after ``step``."""
+    deadline = time.monotonic() + LONG
+    while not [p for p in (run_dir / "checkpoints").glob("step-*.pt") if int(p.stem.split("-")[1]) > step]:
+        assert time.monotonic() < deadline, "no checkpoint after the edit"
+        time.sleep(0.2)

@@ -9,6 +9,8 @@ because schedules change there).
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
@@ -44,4 +46,7 @@ class Replicas:
         if not trains_something:  # DDP refuses a model with nothing to train; nothing to average either
             return self.model
         ids = [self.device.index] if self.device.type == "cuda" else None
+        # A first conv over one channel has a dimension of size 1, whose stride autograd chooses freely; DDP's
+        # bucket then warns that the strides differ, though nothing is copied or slowed for it.
+        warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
         return DistributedDataParallel(self.model, device_ids=ids)
