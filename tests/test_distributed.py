@@ -158,11 +158,11 @@ def test_nproc_2_is_steered_by_ctl_then_resumes_after_a_rank_is_killed_on_1_and_
     runs = tmp_path / "runs"
     env = torchrun_env(LRSCOPE_CACHE_DIR=str(tmp_path / "cache"), LRSCOPE_RUNS_DIR=str(runs))
     train = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--nproc", "2", "--data", str(SAMPLE), "--epochs", "3",
-                              "--image-size", "16", "--batch-size", "16", "--checkpoint-every", "10", "--serve", "--json"],
+                              "--image-size", "16", "--batch-size", "32", "--checkpoint-every", "5", "--serve", "--json"],
                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     output = Output(train)
     try:
-        assert "2 processes × batch 16 = global batch 32" in output.wait_for("global batch")
+        assert "2 processes × batch 32 = global batch 64" in output.wait_for("global batch")
         run_id = output.wait_for("serving run").split()[2]
         edit = lrscope("ctl", run_id, "set-lr", "0.01", "--json", env=env)
         assert edit.returncode == 0, edit.stderr
@@ -177,9 +177,11 @@ def test_nproc_2_is_steered_by_ctl_then_resumes_after_a_rank_is_killed_on_1_and_
             train.kill()
         train.wait(30)
         output.close()
+        with train.stdout:
+            printed = train.stdout.read()
     assert output.lines[-1].startswith(f"lrscope: error: rank 1 (pid {victim}) was killed by SIGKILL"), output.lines[-5:]
-    assert train.stdout.read() == ""
-    train.stdout.close()
+    if printed:  # rank 0 saw its peer go before torchrun stopped it: it ended the run as failed, resumable
+        assert json.loads(printed)["state"] == "failed"
 
     copy = tmp_path / "copy" / run_id
     shutil.copytree(run_dir, copy)
@@ -187,10 +189,10 @@ def test_nproc_2_is_steered_by_ctl_then_resumes_after_a_rank_is_killed_on_1_and_
         resumed = lrscope("resume", where, "--json", *processes, env=env)
         assert resumed.returncode == 0, resumed.stderr[-2000:]
         result = json.loads(resumed.stdout)
-        assert (result["state"], result["steps"], result["global_batch"]) == ("finished", 132, 32)
+        assert (result["state"], result["steps"], result["global_batch"]) == ("finished", 66, 64)
         assert result["processes"] == (2 if processes else 1)
         steps = read_steps(Path(result["run_dir"]))
-        assert np.array_equal(steps["step"], np.arange(132)), "the resumed run continues the same global steps"
+        assert np.array_equal(steps["step"], np.arange(66)), "the resumed run continues the same global steps"
         assert np.all(steps["lrs"][steps["step"] >= edited_at] == 0.01)
     assert len(read_table(run_dir, "SELECT step FROM edits WHERE reason != 'start'")) == 1
 

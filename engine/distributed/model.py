@@ -15,13 +15,18 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from ..errors import ConfigError
 from .world import World
 
 
-def with_sync_batchnorm(model: nn.Module, world: World, wanted: bool) -> nn.Module:
-    """``model`` with its BatchNorm layers made SyncBatchNorm when asked and several processes train (same parameters)."""
+def with_sync_batchnorm(model: nn.Module, world: World, wanted: bool, device: torch.device) -> nn.Module:
+    """``model`` with its BatchNorm layers made SyncBatchNorm when asked and several processes train (same parameters);
+    ConfigError on the CPU, where PyTorch has no SyncBatchNorm."""
     if not (wanted and world.distributed):
         return model
+    if device.type != "cuda":
+        raise ConfigError("sync_batchnorm", "SyncBatchNorm works on GPUs only (PyTorch has none for the CPU); "
+                                            "leave --sync-batchnorm out: each process then normalizes with its own batch")
     return nn.SyncBatchNorm.convert_sync_batchnorm(model)
 
 

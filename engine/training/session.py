@@ -97,7 +97,7 @@ def build_session(config: TrainConfig, dataset: PreparedDataset, *, log: Log | N
         loaded, skipped = load_weights(model, config.weights)
         if log:
             log(f"loaded {loaded} tensors from {config.weights}; {len(skipped)} kept their initialization")
-    model = with_sync_batchnorm(model, world, config.sync_batchnorm).to(device)
+    model = with_sync_batchnorm(model, world, config.sync_batchnorm, device).to(device)
     optimizer = build_optimizer(config.optimizer, groups, lr=config.lr, momentum=config.momentum,
                                 nesterov=config.nesterov, weight_decay=config.weight_decay)
     pipeline = InputPipeline(summary.mean, summary.std, config.augment, config.seed, device, summary.resolution)
