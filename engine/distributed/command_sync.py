@@ -4,7 +4,8 @@ Only rank 0 hears commands (from the window, `lrscope ctl`, Ctrl-C). They wait i
 inbox; at the start of each step rank 0 broadcasts two numbers — the size of the commands waiting
 (0 almost always) and whether the step block is due to be read back — and only when something waits,
 the commands themselves, as protocol JSON (plain data, never pickles). Every rank then puts them in
-its own job inbox, so each applies them at the next step boundary: the same one everywhere.
+its own job inbox, so each applies them at the same step boundary. The broadcast travels while the
+step trains (it is waited for at the next one), so it costs no waiting.
 
 The same two numbers keep the step blocks in step: every rank reads its losses back at the step rank 0's
 clock chose, averages them over the ranks there (one all-reduce per block, not per step), and so takes
@@ -31,36 +32,60 @@ HEADER = 2
 
 
 class CommandSync:
-    """STEP_STARTED handler: one broadcast of (payload size, block due) from rank 0, then the payload if any."""
+    """STEP_STARTED handler: one broadcast of (payload size, block due) from rank 0, then the payload if any.
+
+    The broadcast is started at one step and waited for at the next, so its latency hides behind the step
+    (whose gradient all-reduce has brought the ranks together anyway): commands sent during step k are
+    applied at the boundary after step k + 1, on every rank.
+    """
 
     def __init__(self, world: World, incoming: Inbox | None, inbox: Inbox, interval: float):
         self.world, self.incoming, self.inbox, self.interval = world, incoming, inbox, interval
         self.group = control_group()
-        self._header = torch.zeros(HEADER, dtype=torch.int64)
+        self._in_flight: tuple | None = None
         self._last_block = time.perf_counter()
-        self.rounds = 0
 
     def __call__(self, job, info) -> None:
         due = self.round()
-        # What the recorder's clock would say, decided once by rank 0: every rank flushes the same steps.
+        # What the recorder's clock would say, decided once by rank 0: every rank reads back the same steps.
         job.recorder.interval = 0.0 if due else math.inf
 
-    def round(self, wait: float = 0.0) -> bool:
-        """Share rank 0's waiting commands (waiting up to ``wait`` s for one) and block clock; whether a block is due."""
-        self.rounds += 1
-        payload = self._outgoing(wait) if self.world.leader else b""
-        if self.world.leader:
-            now = time.perf_counter()
-            due = now - self._last_block >= self.interval
-            if due:
-                self._last_block = now
-            self._header[0], self._header[1] = len(payload), int(due)
-        dist.broadcast(self._header, 0, group=self.group)
-        size, due = int(self._header[0]), bool(self._header[1])
+    def round(self) -> bool:
+        """Finish the round started at the last step (delivering its commands), start the next; whether a block is due."""
+        due = self.finish()
+        self._start()
+        return due
+
+    def round_now(self, wait: float) -> None:
+        """A whole round at once, rank 0 waiting up to ``wait`` s for a command first (while the run is paused)."""
+        self.finish()
+        self._start(wait)
+        self.finish()
+
+    def finish(self) -> bool:
+        """Wait for the round in flight and deliver its commands to the job inbox; whether it said a block is due."""
+        if self._in_flight is None:
+            return False
+        work, header, payload = self._in_flight
+        self._in_flight = None
+        work.wait()
+        size, due = int(header[0]), bool(header[1])
         if size:
             for command in self._share(payload, size):
                 self.inbox.send(command)
         return due
+
+    def _start(self, wait: float = 0.0) -> None:
+        header = torch.zeros(HEADER, dtype=torch.int64)
+        payload = b""
+        if self.world.leader:
+            payload = self._outgoing(wait)
+            now = time.perf_counter()
+            due = now - self._last_block >= self.interval
+            if due:
+                self._last_block = now
+            header[0], header[1] = len(payload), int(due)
+        self._in_flight = (dist.broadcast(header, 0, group=self.group, async_op=True), header, payload)
 
     def _outgoing(self, wait: float) -> bytes:
         commands = self.incoming.drain()
@@ -86,7 +111,7 @@ class SyncedInbox(Inbox):
         """A command already shared, else the next one rank 0 shares within ``timeout`` seconds (None if none)."""
         shared = self.drain()
         if not shared:
-            self.sync.round(wait=timeout or 0.0)
+            self.sync.round_now(timeout or 0.0)
             shared = self.drain()
         for command in shared[1:]:  # back in order, for the next call
             self._queue.put(command)

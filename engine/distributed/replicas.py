@@ -29,6 +29,7 @@ def distribute(job, world: World, incoming: Inbox) -> None:
     sync = CommandSync(world, incoming if world.leader else None, job.inbox, job.recorder.interval)
     job.inbox.sync = sync
     job.add_handler(Hook.STEP_STARTED, sync)
+    job.add_handler(Hook.RUN_ENDED, lambda job, state: sync.finish())  # no broadcast left in flight
     job.recorder.reduce = mean_over_ranks
     job.recorder.processes = world.size
     job.add_handler(Hook.BLOCK_FLUSHED, ReplicaCheck(world))

@@ -16,7 +16,7 @@ import torch.distributed as dist
 
 # How long a collective may wait for a rank; a dead rank is found by torchrun much sooner.
 COLLECTIVE_TIMEOUT = datetime.timedelta(minutes=30)
-_control_group = None  # the gloo group that carries small CPU messages when training runs on NCCL
+_control_group = None
 
 
 @dataclass(frozen=True)
@@ -58,14 +58,15 @@ def join(device_name: str) -> World:
     if cuda:
         torch.cuda.set_device(local_rank)
     dist.init_process_group("nccl" if cuda else "gloo", timeout=COLLECTIVE_TIMEOUT)
-    if cuda:  # command flags live on the CPU: sending them through NCCL would wait for the GPU every step
-        global _control_group
-        _control_group = dist.new_group(backend="gloo", timeout=COLLECTIVE_TIMEOUT)
+    # Command flags live on the CPU (through NCCL they would wait for the GPU), in a group of their own so that
+    # their broadcasts, in flight across a step, never queue behind the gradients' all-reduce.
+    global _control_group
+    _control_group = dist.new_group(backend="gloo", timeout=COLLECTIVE_TIMEOUT)
     return current()
 
 
 def control_group():
-    """The process group for small CPU-side messages (None: the default group, already gloo)."""
+    """The gloo process group for small CPU-side messages (commands, replica checks)."""
     return _control_group
 
 
