@@ -39,9 +39,13 @@ def sync_rows(folder: Path, repeats: int, epochs: int) -> list[Row]:
     without = [steps_per_second(run) for run in measured["without"]]
     per_round = measured["round_seconds"] / max(1, measured["rounds"]) * 1e6
     step_us = 1e6 / statistics.median(with_sync)
+    inside = [1 / run["median_step"] for run in measured["with"]], [1 / run["median_step"] for run in measured["without"]]
     return [
-        ratio_row("distributed", "steps/s, 2 processes with the command sync ÷ without", with_sync, without, target=0.98, at_least=True,
-                  note=f"{WORKLOAD}; {sum(run['steps'] for run in measured['with'])} steps a side, A B B A in the same 2 processes"),
+        ratio_row("distributed", "steps/s, 2 processes with the command sync ÷ without, whole runs", with_sync, without, target=0.98,
+                  at_least=True, note=f"{WORKLOAD}; {sum(run['steps'] for run in measured['with'])} steps a side, A B B A in "
+                                      "the same 2 processes; with = sync + replica check + losses averaged per block"),
+        ratio_row("distributed", "steps/s, with ÷ without, from the median step (end to end) inside the same runs", *inside,
+                  target=0.98, at_least=True, note="robust to the load spikes whole runs suffer"),
         Row("distributed", "command sync: one round (broadcast of 2 integers, nothing pending)", per_round, (per_round, per_round), "µs",
             note=f"{100 * per_round / step_us:.2f}% of a {step_us / 1000:.1f} ms step; over {measured['rounds']} rounds"),
     ]

@@ -10,10 +10,12 @@ Rank 0 writes what it measured to OUT as JSON: training seconds (validation excl
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from engine.commands import Inbox
@@ -21,6 +23,7 @@ from engine.data import prepare_dataset
 from engine.distributed.command_sync import SyncedInbox
 from engine.distributed.replicas import distribute
 from engine.distributed.world import join, leave
+from engine.training.hooks import Hook
 from engine.training.job import TrainingJob
 
 from .common import alternate
@@ -37,8 +40,12 @@ def train(dataset, world, epochs: int, synced: bool, spent: list[float]) -> dict
         distribute(job, world, incoming=Inbox())
         sync, rounds = job.inbox.sync, sync_round_timer(spent)
         sync.round = rounds(sync.round)
+    ends: list[float] = []
+    job.add_handler(Hook.STEP_COMPLETED, lambda job, info: ends.append(time.perf_counter()))
     outcome = job.run()
-    return {"seconds": outcome.train_seconds, "steps": outcome.step}
+    # From one step's end to the next: the step and all the work around it; the median shrugs off the load spikes
+    # of a shared machine and the epoch ends.
+    return {"seconds": outcome.train_seconds, "steps": outcome.step, "median_step": statistics.median(np.diff(ends))}
 
 
 def sync_round_timer(spent: list[float]):

@@ -18,11 +18,11 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import distributed_worker as worker
 import numpy as np
 import pytest
 from helpers import ROOT, SAMPLE, Events
 
-import distributed_worker as worker
 from engine.store import read_steps
 from engine.store.reader import read_table
 

@@ -1,15 +1,12 @@
 """The window attaches to a run training on two processes (served by rank 0) and steers it through its controls."""
 
-import os
-
 import numpy as np
 import pytest
-from helpers import ROOT, SAMPLE, Events
+from helpers import SAMPLE, served_child
 from test_gui_attach import LONG, attach_from_the_runs_tab, click, window  # noqa: F401  (window: a fixture)
 
 from engine.commands import Stop
 from engine.events import FaultRaised, ScheduleChanged, StepsLogged
-from engine.run.process import ProcessRun
 
 pytest.importorskip("pytestqt")
 
@@ -17,17 +14,9 @@ pytest.importorskip("pytestqt")
 @pytest.fixture
 def two_processes():
     """A 16 px digits run on two processes (`lrscope train --nproc 2 --serve`), stored where the window looks for runs."""
-    owner = ProcessRun(["train", "--nproc", "2", "--data", str(SAMPLE), "--image-size", "16", "--batch-size", "16", "--epochs", "50"],
-                       client="lrscope test", cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1"))
-    events = Events()
-    owner.subscribe(events)
-    owner.start("lrscope-test-owner")
-    assert owner.connected.wait(LONG / 1000), owner.output
-    yield owner, events
-    if owner.process.poll() is None:
-        owner.process.kill()
-    owner.process.wait(30)
-    owner.wait(30)
+    argv = ["train", "--nproc", "2", "--data", str(SAMPLE), "--image-size", "16", "--batch-size", "16", "--epochs", "50"]
+    with served_child(argv, LONG / 1000, OMP_NUM_THREADS="1") as served:
+        yield served
 
 
 def test_the_window_attaches_to_a_two_process_run_and_steers_every_rank(qtbot, window, two_processes):  # noqa: F811

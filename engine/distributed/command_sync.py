@@ -107,6 +107,10 @@ class SyncedInbox(Inbox):
 
     sync: CommandSync | None = None
 
+    def poll(self) -> None:
+        """One whole round now (between a range test's iterations, which every rank runs in step)."""
+        self.sync.round_now(0.0)
+
     def wait(self, timeout: float | None = None) -> Command | None:
         """A command already shared, else the next one rank 0 shares within ``timeout`` seconds (None if none)."""
         shared = self.drain()
