@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.commands import EditSchedule
+from engine.commands import EditSchedule, Stop
 from engine.data import prepare_dataset
 from engine.events import LogLine, StepsLogged
 from engine.run import InProcessRun, NewRun
@@ -25,6 +25,7 @@ from engine.run.remote import RemoteRun
 from engine.schedules import ScaleRest
 from engine.serve.server import RunServer
 
+from .cli_startup import startup_row, timed
 from .common import Row, alternate, median_spread, ratio_row
 from .workloads import SAMPLE, config
 
@@ -83,30 +84,21 @@ def command_latencies(dataset, settings, count: int) -> tuple[list[float], list[
         client.detach()
         client.wait(10)
         run.send(EditSchedule(ScaleRest(1.0)))
-        from engine.commands import Stop
-
         run.send(Stop())
         run.wait(120)
         server.close()
         return seconds, steps
 
 
-def ctl_seconds(dataset, settings, count: int) -> list[float]:
-    """Wall time of `lrscope ctl RUN resume` (start-up, connect, the answer) against a served run."""
+def ctl_seconds(dataset, settings, count: int) -> list[tuple[float, float]]:
+    """Wall and CPU seconds of `lrscope ctl RUN resume` (start-up, connect, the answer) against a served run."""
     with tempfile.TemporaryDirectory() as runs:
         run = InProcessRun(NewRun(settings, dataset, None, Path(runs)))
         server = RunServer(run)
         run.prepare()
         server.start(run.run_dir)
         run.start("lrscope-bench-run")
-        times = []
-        for _ in range(count):
-            started = time.perf_counter()
-            subprocess.run([sys.executable, str(ROOT / "main.py"), "ctl", str(run.run_dir), "resume"], cwd=ROOT,
-                           env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, timeout=120)
-            times.append(time.perf_counter() - started)
-        from engine.commands import Stop
-
+        times = [timed(["ctl", str(run.run_dir), "resume"], dict(os.environ, PYTHONPATH=str(ROOT))) for _ in range(count)]
         run.send(Stop())
         run.wait(120)
         server.close()
@@ -161,8 +153,7 @@ def run(quick: bool) -> list:
         Row("serving", "command → applied (client sends, hears CommandApplied)", statistics.median(ms), (min(ms), max(ms)), "ms",
             "", None, f"median {statistics.median(steps):g} steps trained meanwhile, at most {max(steps)}; "
                       f"{len(ms)} commands during a run"),
-        Row("serving", "`lrscope ctl RUN resume`, whole command (start-up, connect, answer)", statistics.median(ctl),
-            (min(ctl), max(ctl)), "s", "< 0.5 s", statistics.median(ctl) < 0.5, "a fresh process each time"),
+        startup_row("serving", "`lrscope ctl RUN resume`, whole command (start-up, connect, answer)", ctl, "a fresh process each time"),
         Row("serving", "step blocks a client follows (emitted as fast as possible)", step_rate, (step_rate, step_rate), "events/s",
             "", None, f"consecutive blocks merge: {step_missed} lost"),
         Row("serving", "log lines a client follows (emitted as fast as possible)", line_rate, (line_rate, line_rate), "events/s",

@@ -71,6 +71,11 @@ def test_the_window_attaches_steers_detaches_and_the_run_goes_on(qtbot, window, 
     assert window.editor.history.item(0).text().endswith(f"(user, from {SOURCE}): set LR to 0.0123 for the rest")
     window.pause_action.trigger()
     qtbot.waitUntil(lambda: window.live.state == "running" and window.live.step > owner.step - 1, timeout=LONG)
+    set_at = window.live.step
+    qtbot.waitUntil(lambda: window.live.step >= set_at + 3, timeout=LONG)
+    click(qtbot, window.editor.undo)
+    qtbot.waitUntil(lambda: window.editor.history.count() == 2, timeout=LONG)
+    assert "undid edit #1 (set LR to 0.0123 for the rest)" in window.editor.history.item(1).text()
 
     window.detach_action.trigger()
     qtbot.waitUntil(lambda: not window.controller.training and window.live.state == "detached", timeout=LONG)
@@ -83,8 +88,8 @@ def test_the_window_attaches_steers_detaches_and_the_run_goes_on(qtbot, window, 
     assert owner.state == "running" and owner.process.poll() is None
     owner.request(EditSchedule(Restretch(owner.step + 20)), LONG / 1000)
     assert owner.wait(LONG / 1000) and owner.outcome.state == "finished"
-    record = next(r for r in owner.outcome.run_schedule.edits if r.edit.reason == "user" and r.edit.source == SOURCE)
+    set_lr, undo = [r for r in owner.outcome.run_schedule.edits if r.edit.reason == "user" and r.edit.source == SOURCE]
     steps = np.concatenate([e.steps for e in events.of(StepsLogged)])
     lrs = np.concatenate([e.lrs for e in events.of(StepsLogged)])
-    between = (steps >= record.step) & (steps < owner.outcome.run_schedule.edits[-1].step)
-    assert np.all(lrs[between] == 0.0123) and np.all(lrs[steps < record.step] != 0.0123)
+    held = (steps >= set_lr.step) & (steps < undo.step)
+    assert held.sum() >= 3 and np.all(lrs[held] == 0.0123) and np.all(lrs[~held] != 0.0123)

@@ -7,8 +7,9 @@ from helpers import Events, tiny_config
 
 from engine.commands import EditSchedule, Stop
 from engine.events import EditRefused, StepsLogged
+from engine.run import InProcessRun, NewRun
 from engine.schedules import Cosine, GroupMismatch, GroupSetting, Piece, RunSchedule, Schedule, SetGroups, Timeline
-from engine.store import RunStore, read_steps
+from engine.store import read_steps
 from engine.training.job import TrainingJob
 
 NAMES = ("block1", "block2", "block3", "head")
@@ -18,8 +19,14 @@ COSINE = Schedule((Cosine(steps=22, start_lr=0.1),))
 def observed_job(digits16, timeline, **options):
     """A job whose optimizer reports, at every step, the LR each group holds (by name) as it updates the weights."""
     job = TrainingJob(tiny_config(), digits16, run_schedule=RunSchedule(timeline), **options)
-    events, held = Events(), []
+    events = Events()
     job.bus.subscribe(events)
+    return job, events, observe_lrs(job)
+
+
+def observe_lrs(job):
+    """The LRs each group holds (by name) at every optimizer step, filled in as the job trains."""
+    held = []
     optimizer = job.session.optimizer
     step = optimizer.step
 
@@ -28,7 +35,7 @@ def observed_job(digits16, timeline, **options):
         return step(*args, **kwargs)
 
     optimizer.step = reporting
-    return job, events, held
+    return held
 
 
 @pytest.mark.parametrize("groups, multipliers", [
@@ -39,17 +46,16 @@ def observed_job(digits16, timeline, **options):
 ], ids=["one group, all", "two groups", "every group, in another order"])
 def test_each_group_trains_at_the_lr_its_name_gets_and_the_store_keeps_what_was_applied(digits16, tmp_path, groups, multipliers):
     timeline = Timeline.of(COSINE, groups=groups, base_momentum=0.9)
-    job, events, held = observed_job(digits16, timeline)
-    store = RunStore.create(tmp_path, job.config.to_dict(), digits16.summary.to_dict(), emit=job.bus.emit)
-    job.store = store
-    job.bus.subscribe(store.on_event)
-    assert job.run().state == "finished"
-    store.close()
+    run, events = InProcessRun(NewRun(tiny_config(), digits16, RunSchedule(timeline), tmp_path)), Events()
+    run.subscribe(events)
+    run.prepare()
+    held = observe_lrs(run.job)
+    assert run.run().state == "finished"
     steps, _, lrs, _ = events.steps()
     expected = timeline.lrs(steps)[:, None] * np.array([multipliers[n] for n in NAMES])
     assert all(e.groups == NAMES for e in events.of(StepsLogged)) and np.allclose(lrs, expected, rtol=1e-15, atol=0)
     assert np.array_equal(lrs, [[h[n] for n in NAMES] for h in held])  # recorded = what the optimizer held
-    stored = read_steps(store.run_dir)
+    stored = read_steps(run.run_dir)
     assert stored["groups"] == NAMES and np.array_equal(stored["lrs"], lrs)
 
 

@@ -34,18 +34,19 @@ def handle_commands(job) -> None:
 
 def apply_command(job, command: Command) -> None:
     """Carry out one command and say what became of it, at which step (its sender may be waiting for that)."""
-    applied, message = _dispatch(job, command)
+    applied, message = _carry_out(job, command)
     job.bus.emit(CommandApplied(command.id, type(command).__name__, job.step, applied, message, command.source))
 
 
-def _dispatch(job, command: Command) -> tuple[bool, str]:
-    """(whether ``command`` was applied, what happened in the user's words)."""
+def _carry_out(job, command: Command) -> tuple[bool, str]:
+    """(whether ``command`` was applied, what was done or why not)."""
     if isinstance(command, Pause):
         if job.state != "running":
             return False, f"not paused: the run is {job.state}"
-        if job.flush():  # a fault found in the last block has paused the run already
-            job.recorder.pause_clock()
-            job.set_state("paused")
+        if not job.flush():
+            return False, "a fault found in the last steps has paused the run already"
+        job.recorder.pause_clock()
+        job.set_state("paused")
         return True, "paused"
     if isinstance(command, Resume):
         if job.state != "paused":

@@ -161,8 +161,8 @@ class TrainingJob:
         return self.faults_raised == faults
 
     def edit(self, edit: Edit) -> tuple[bool, str]:
-        """Apply a schedule edit at the current step: (True, its summary), or (False, why it was refused, also
-        said by an EditRefused event)."""
+        """Apply a schedule edit at the current step: (True, its summary); an invalid one is refused with an
+        EditRefused event: (False, why)."""
         current = self.run_schedule.timeline.lr_at(max(0, self.step - 1))
         try:
             edited = self.run_schedule.apply(edit, self.step, current)
