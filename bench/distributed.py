@@ -14,9 +14,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .common import Row, alternate, median_spread, ratio_row
+from .common import Row, ratio_row
 
 ROOT = Path(__file__).resolve().parent.parent
+GLOBAL_BATCH = 64
 WORKLOAD = "small CNN, 16 px digits, global batch 64, CPU, gloo; validation excluded"
 
 
@@ -33,7 +34,8 @@ def steps_per_second(run: dict) -> float:
     return run["steps"] / run["seconds"]
 
 
-def sync_rows(folder: Path, repeats: int, epochs: int) -> list[Row]:
+def sync_rows(folder: Path, repeats: int, epochs: int) -> tuple[list[Row], list[float]]:
+    """The cost of the command sync, and the samples/s of the 2-process runs that had it."""
     measured = worker(folder / "sync.json", "sync", repeats, epochs, 2)
     with_sync = [steps_per_second(run) for run in measured["with"]]
     without = [steps_per_second(run) for run in measured["without"]]
@@ -48,21 +50,23 @@ def sync_rows(folder: Path, repeats: int, epochs: int) -> list[Row]:
                   target=0.98, at_least=True, note="robust to the load spikes whole runs suffer"),
         Row("distributed", "command sync: one round (broadcast of 2 integers, nothing pending)", per_round, (per_round, per_round), "µs",
             note=f"{100 * per_round / step_us:.2f}% of a {step_us / 1000:.1f} ms step; over {measured['rounds']} rounds"),
-    ]
+    ], [speed * GLOBAL_BATCH for speed in with_sync]
 
 
-def scaling_rows(folder: Path, repeats: int, epochs: int) -> list[Row]:
-    two = lambda: statistics.median(steps_per_second(r) for r in worker(folder / "two.json", "scale", 1, epochs, 2)["runs"])
-    one = lambda: statistics.median(steps_per_second(r) for r in worker(folder / "one.json", "scale", 1, epochs, 1)["runs"])
-    two_processes, one_process = alternate(two, one, repeats)
-    value, spread = median_spread([a / b for a, b in zip(two_processes, one_process)])
-    return [Row("distributed", "scaling: samples/s, 2 processes × 1 thread ÷ 1 process × 2 threads", value, spread, "×",
-                note=f"{WORKLOAD}; the same 2 cores used two ways (not 2 machines); "
-                     f"{statistics.median(two_processes) * 64:.0f} vs {statistics.median(one_process) * 64:.0f} samples/s")]
+def scaling_rows(folder: Path, repeats: int, epochs: int, two_processes: list[float]) -> list[Row]:
+    """``two_processes``: samples/s of the 2 × 1 runs (with the sync, as every distributed run) measured just before."""
+    one_process = [steps_per_second(worker(folder / "one.json", "scale", 1, epochs, 1)["runs"][0]) * GLOBAL_BATCH
+                   for _ in range(repeats)]
+    value, low, high = (statistics.median(two_processes) / statistics.median(one_process), min(two_processes) / max(one_process),
+                        max(two_processes) / min(one_process))
+    return [Row("distributed", "scaling: samples/s, 2 processes × 1 thread ÷ 1 process × 2 threads", value, (low, high), "×",
+                note=f"{WORKLOAD}; the same 2 cores used two ways (not 2 machines); medians "
+                     f"{statistics.median(two_processes):.0f} vs {statistics.median(one_process):.0f} samples/s")]
 
 
 def run(quick: bool) -> list[Row]:
     """The rows of this benchmark."""
     repeats, epochs = (1, 1) if quick else (4, 2)
     with tempfile.TemporaryDirectory() as folder:
-        return sync_rows(Path(folder), repeats, epochs) + scaling_rows(Path(folder), 1 if quick else 2, epochs)
+        rows, two_processes = sync_rows(Path(folder), repeats, epochs)
+        return rows + scaling_rows(Path(folder), 1 if quick else 3, epochs, two_processes)

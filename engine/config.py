@@ -57,6 +57,8 @@ class TrainConfig:
 
     def for_world(self, size: int) -> TrainConfig:
         """The same run on ``size`` processes: the global batch kept, the per-process batch divided (ConfigError if it cannot be)."""
+        if size == self.world_size:
+            return self
         if self.global_batch % size:
             raise ConfigError("batch_size", f"the global batch {self.global_batch} cannot be split evenly over {size} processes; "
                                             f"use a number of processes that divides it")

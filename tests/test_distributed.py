@@ -203,3 +203,23 @@ def checkpoint_after_edit(run_dir: Path, step: int) -> None:
     while not [p for p in (run_dir / "checkpoints").glob("step-*.pt") if int(p.stem.split("-")[1]) > step]:
         assert time.monotonic() < deadline, "no checkpoint after the edit"
         time.sleep(0.2)
+
+
+def test_a_config_keeps_its_global_batch_on_another_number_of_processes():
+    from engine.config import TrainConfig
+    from engine.errors import ConfigError
+
+    config = TrainConfig(batch_size=32, world_size=2)
+    assert (config.for_world(1).batch_size, config.for_world(4).batch_size, config.for_world(4).global_batch) == (64, 16, 64)
+    assert config.for_world(2) is config
+    with pytest.raises(ConfigError, match="cannot be split evenly over 3 processes"):
+        config.for_world(3)
+
+
+def test_nproc_starts_the_same_command_without_itself_on_each_process():
+    from engine.cli.distributed import without_nproc
+    from engine.distributed.launcher import torchrun_argv
+
+    argv = without_nproc(["train", "--nproc", "2", "--data", "D", "--nproc=3", "--json"])
+    assert argv == ["train", "--data", "D", "--json"]
+    assert torchrun_argv(2, argv)[-5:] == ["engine.cli", "train", "--data", "D", "--json"]

@@ -67,7 +67,9 @@ def show_command(args: argparse.Namespace) -> int:
     config = json.loads(meta.get("config", "{}"))
     print(f"run        {info.run_id}\nfolder     {info.run_dir}\ndataset    {info.dataset} (fingerprint {info.fingerprint})")
     print(f"started    {info.started}\nstate      {info.state}\nsteps      {info.steps_done}/{info.total_steps}")
-    print(f"model      {config.get('model')} / {config.get('optimizer')} lr {config.get('lr')} batch {config.get('batch_size')}")
+    processes = config.get("world_size", 1)
+    batch = f"{config.get('batch_size')} × {processes} processes" if processes > 1 else config.get("batch_size")
+    print(f"model      {config.get('model')} / {config.get('optimizer')} lr {config.get('lr')} batch {batch}")
     print(f"best val   {_accuracy(info.best_val_accuracy)}")
     for row in read_epochs(run_dir):
         print(f"  epoch {row['epoch'] + 1:>3}  step {row['step']:>7}  train loss {row['train_loss']:.4f}  "

@@ -47,8 +47,9 @@ def wire(spec: NewRun | ResumedRun, bus: EventBus, inbox: Inbox, warn: Callable[
     world = current()
     job_inbox = SyncedInbox() if world.distributed else inbox
     if isinstance(spec, NewRun):
-        job = TrainingJob(spec.config, spec.dataset, run_schedule=spec.run_schedule, bus=bus, inbox=job_inbox)
-        create = lambda: RunStore.create(spec.runs_root, spec.config.to_dict(), spec.dataset.summary.to_dict(), emit=bus.emit)
+        config = spec.config.for_world(world.size)  # a config made for another number of processes keeps its global batch
+        job = TrainingJob(config, spec.dataset, run_schedule=spec.run_schedule, bus=bus, inbox=job_inbox)
+        create = lambda: RunStore.create(spec.runs_root, config.to_dict(), spec.dataset.summary.to_dict(), emit=bus.emit)
     else:
         setup = prepare_resume(spec.run_dir, spec.cache_dir, warn=warn)
         # The same global batch on however many processes resume it: the steps and the data position continue.
