@@ -48,7 +48,7 @@ def sync_rows(folder: Path, repeats: int, epochs: int) -> tuple[list[Row], list[
                                       "the same 2 processes; with = sync + replica check + losses averaged per block"),
         ratio_row("distributed", "steps/s, with ÷ without, from the median step (end to end) inside the same runs", *inside,
                   target=0.98, at_least=True, note="robust to the load spikes whole runs suffer"),
-        Row("distributed", "command sync: one round (broadcast of 2 integers, nothing pending)", per_round, (per_round, per_round), "µs",
+        Row("distributed", "command sync: one round (broadcast of 3 integers, nothing pending)", per_round, (per_round, per_round), "µs",
             note=f"{100 * per_round / step_us:.2f}% of a {step_us / 1000:.1f} ms step; over {measured['rounds']} rounds"),
     ], [speed * GLOBAL_BATCH for speed in with_sync]
 

@@ -46,6 +46,7 @@ class TrainConfig:
     memory_budget_mb: int = 2048
     weights: str = ""
     checkpoint_every: int = 0
+    checkpoint_seconds: float = 60.0
     explode_factor: float = 10.0
     world_size: int = 1
     sync_batchnorm: bool = False
@@ -91,7 +92,7 @@ def _number(low: float, high: float, *, integer: bool = False, low_open: bool = 
         kinds = (int,) if integer else (int, float)
         if isinstance(value, bool) or not isinstance(value, kinds):
             return "must be a whole number" if integer else "must be a number"
-        if not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value):  # an int is finite, and math.isfinite(10**400) overflows
             return "must be finite"
         too_low = value <= low if low_open else value < low
         too_high = value >= high if high_open else value > high
@@ -162,6 +163,7 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "memory_budget_mb": _number(0, 10**7, integer=True),
     "weights": _text,
     "checkpoint_every": _number(0, 10**9, integer=True),
+    "checkpoint_seconds": _number(0, 86_400),
     "explode_factor": _explode,
     "world_size": _number(1, 1_000_000, integer=True),
     "sync_batchnorm": _flag,

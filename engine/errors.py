@@ -1,8 +1,17 @@
 """Errors a user can act on: their text is the one-line message shown to them."""
 
+from .text import printable
+
 
 class LrscopeError(Exception):
-    """Base of every error whose message names what is wrong and what to do."""
+    """Base of every error whose message names what is wrong and what to do.
+
+    The message is made printable here, once: it often quotes a file name, which may hold bytes that
+    are not UTF-8 or a newline, and it must print on one line whatever the terminal's encoding.
+    """
+
+    def __init__(self, message: str = ""):
+        super().__init__(printable(str(message)))
 
 
 class DatasetError(LrscopeError):
@@ -18,6 +27,10 @@ class ConfigError(LrscopeError):
         self.reason = message
 
 
+class RankOutOfMemory(LrscopeError):
+    """One process of a distributed run ran out of memory: the whole run stops (the others wait in its all-reduce)."""
+
+
 class ScheduleFileError(LrscopeError):
     """A schedule file or schedule description that cannot be used."""
 
@@ -29,4 +42,4 @@ class RunStoreError(LrscopeError):
 def first_line(error: BaseException, limit: int = 160) -> str:
     """The first line of an exception's message (its type name when the message is empty)."""
     lines = str(error).strip().splitlines()
-    return (lines[0] if lines else type(error).__name__)[:limit]
+    return printable(lines[0] if lines else type(error).__name__)[:limit]

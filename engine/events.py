@@ -179,6 +179,26 @@ class CheckpointSaved(Event):
 
 
 @dataclass(frozen=True)
+class StoreFailed(Event):
+    """The run store could not write (disk full, folder removed…); what it holds stays resumable.
+
+    ``message`` says what failed and what to free; ``resumable_step`` is the step of the newest
+    checkpoint on disk (None when none was written).
+    """
+
+    run_dir: str
+    message: str
+    resumable_step: int | None = None
+
+
+@dataclass(frozen=True)
+class StoreRecovered(Event):
+    """The run store writes again, and nothing queued while it could not was lost."""
+
+    run_dir: str
+
+
+@dataclass(frozen=True)
 class LogLine(Event):
     """A line for the user's log ("info" or "warning")."""
 

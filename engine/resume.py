@@ -8,10 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import TrainConfig
-from .data.dataset import PreparedDataset, prepare_dataset
+from .data.dataset import PreparedDataset, prepare_configured
 from .errors import ConfigError, RunStoreError
+from .files import read_limited
 from .store.checkpoints import load_latest_checkpoint
-from .store.reader import read_meta
+from .store.lock import ensure_free
+from .store.reader import read_meta, run_info
+
+MAX_CONFIG_BYTES = 1024**2
 
 
 @dataclass(frozen=True)
@@ -24,19 +28,29 @@ class ResumeSetup:
     checkpoint: dict
 
 
-def prepare_resume(run_dir: Path, cache_dir: Path | None, warn: Callable[[str], None] = lambda text: None) -> ResumeSetup:
-    """Load what a stopped or interrupted run needs; RunStoreError says why it cannot be resumed."""
+def saved_config(run_dir: Path) -> tuple[TrainConfig, str]:
+    """The run's config and its dataset's fingerprint, from config.json; RunStoreError when it cannot be used."""
+    try:
+        saved = json.loads(read_limited(run_dir / "config.json", MAX_CONFIG_BYTES))
+        return TrainConfig.from_dict(saved["config"]), str(saved["dataset"]["fingerprint"])
+    except (OSError, ValueError, KeyError, TypeError, RecursionError, ConfigError) as error:
+        raise RunStoreError(f"{run_dir}/config.json: cannot be used ({error})") from None
+
+
+def prepare_resume(run_dir: Path, cache_dir: Path | None, warn: Callable[[str], None] = lambda text: None,
+                   owner: bool = True) -> ResumeSetup:
+    """Load what a stopped or interrupted run needs; RunStoreError says why it cannot be resumed.
+
+    ``owner``: this process will hold the run's lock (False for a distributed run's ranks but 0, which never
+    lock it: rank 0 may already hold it when they get here)."""
     run_dir = Path(run_dir)
+    run_info(run_dir)  # a damaged database (a table missing, a meta entry unreadable) is refused here, in one line
     if read_meta(run_dir).get("state") == "finished":
         raise RunStoreError(f"{run_dir.name}: the run already finished; nothing to resume")
-    try:
-        saved = json.loads((run_dir / "config.json").read_text())
-        config = TrainConfig.from_dict(saved["config"])
-        expected = saved["dataset"]["fingerprint"]
-    except (OSError, ValueError, KeyError, TypeError, ConfigError) as error:
-        raise RunStoreError(f"{run_dir}/config.json: cannot be used ({error})") from None
-    dataset = prepare_dataset(config.data, resolution=config.image_size or None, val_fraction=config.val_fraction,
-                              split_seed=config.split_seed, cache_dir=cache_dir)
+    if owner:
+        ensure_free(run_dir)  # before the slow part: another process resuming it would be refused anyway
+    config, expected = saved_config(run_dir)
+    dataset = prepare_configured(config, cache_dir=cache_dir)
     if dataset.summary.fingerprint != expected:
         raise RunStoreError(f"{config.data}: the dataset changed since the run started (fingerprint {expected} → "
                             f"{dataset.summary.fingerprint}); resuming would not continue the same run")

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from pyqtgraph.util.garbage_collector import GarbageCollector
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
@@ -17,14 +18,12 @@ from .settings import open_settings
 def run_app(data: Path | None, sample: Path, quit_after: float | None = None, start: bool = False,
             screenshot: Path | None = None) -> int:
     """Show the main window and run the event loop until it closes; returns the exit status."""
-    # The training thread gives the GIL up inside every torch op and needs it back when the op returns;
-    # while the GUI thread runs Python (pyqtgraph paints in Python) that wait lasts up to the switch
-    # interval, 5 ms by default. 1 ms cuts the convoy without costing the GUI anything visible.
-    sys.setswitchinterval(0.001)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("lrscope")
-    app.setOrganizationName("lrscope")
-    window = MainWindow(open_settings(), sample, data, start=start)
+    app = create_app()
+    # Qt objects caught in a reference cycle must die on the GUI thread: a collection that the training or
+    # dataset thread happens to trigger would run their destructors there, and ~QObject can then deadlock
+    # with the GUI thread (seen in the tests: a closed window's menu, collected by the folder-scan thread).
+    collector = GarbageCollector(interval=1.0)
+    window = create_window(sample, data, start=start)
     if os.environ.get("LRSCOPE_STARTUP_PROBE"):
         window.installEventFilter(FirstPaint(window))
     window.show()
@@ -38,7 +37,26 @@ def run_app(data: Path | None, sample: Path, quit_after: float | None = None, st
             QTimer.singleShot(delay, lambda: close(window, screenshot))
     # Ending the loop some other way (a signal, the session closing) must still stop the worker first.
     app.aboutToQuit.connect(lambda: window.controller.shutdown(timeout=30))
-    return app.exec()
+    status = app.exec()
+    collector.timer.stop()
+    return status
+
+
+def create_app() -> QApplication:
+    """The application object, set up for training beside it."""
+    # The training thread gives the GIL up inside every torch op and needs it back when the op returns;
+    # while the GUI thread runs Python (pyqtgraph paints in Python) that wait lasts up to the switch
+    # interval, 5 ms by default. 1 ms cuts the convoy without costing the GUI anything visible.
+    sys.setswitchinterval(0.001)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("lrscope")
+    app.setOrganizationName("lrscope")
+    return app
+
+
+def create_window(sample: Path, data: Path | None = None, start: bool = False) -> MainWindow:
+    """The main window with the user's settings (not shown yet)."""
+    return MainWindow(open_settings(), sample, data, start=start)
 
 
 def close(window: MainWindow, screenshot: Path | None) -> None:

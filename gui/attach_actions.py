@@ -9,7 +9,7 @@ from PySide6.QtCore import Slot
 from engine.serve.access import Access, ServeError, access_for
 from engine.serve.wire import tcp_address
 
-from .attach_dialog import ask_attach_target
+from . import dialogs
 
 
 class AttachActions:
@@ -19,9 +19,9 @@ class AttachActions:
     def attach_to_run(self) -> None:
         """Ask which served run to follow (a folder, or an address and token), then follow it."""
         if self.controller.training:
-            self._warn("Cannot attach", "A run is already shown: stop it or detach from it first.")
+            self.warn("Cannot attach", "A run is already shown: stop it or detach from it first.")
             return
-        target = ask_attach_target(self)
+        target = dialogs.ask_attach_target(self)
         if target is not None:
             self.attach(target)
 
@@ -31,7 +31,7 @@ class AttachActions:
         try:
             access = access_for(Path(target)) if isinstance(target, str) else Access(tcp_address(target[0]), target[1])
         except (ServeError, ValueError) as error:
-            self._warn("Cannot attach", str(error))
+            self.warn("Cannot attach", str(error))
             return False
         self.controller.attach(access)
         self.tabs.setCurrentIndex(0)

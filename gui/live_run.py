@@ -6,26 +6,31 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, Slot
-from PySide6.QtWidgets import QLabel, QMessageBox, QProgressBar
+from PySide6.QtWidgets import QLabel, QProgressBar
 
 from engine.commands import Resume, RollBack, Stop
 from engine.store.reader import read_epochs, read_steps
 
+from . import dialogs
 from .bridge import EngineBridge
 from .panels.log_panel import LogPanel
 from .panels.schedule_editor import ScheduleEditor
 from .plots.accuracy_plot import AccuracyPlot
 from .plots.loss_plot import LossPlot
 from .plots.lr_plot import LrPlot, MomentumPlot
+from .remaining import RemainingTime, remaining_text
 
 TERMINAL = ("finished", "stopped", "failed")
+LIVE = ("starting", "running", "paused", "range_test")
+# What the status bar calls the job's states.
+STATE_NAMES = {"starting": "starting", "running": "training", "paused": "paused", "range_test": "range test (training paused)",
+               "finished": "finished", "stopped": "stopped", "failed": "failed", "idle": "idle"}
 
 
-def clock(seconds: float) -> str:
-    """Seconds as h:mm:ss or m:ss."""
-    seconds = max(0, int(seconds))
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+def state_name(state) -> str:
+    """A job state in the user's words."""
+    state = getattr(state, "value", state)
+    return STATE_NAMES.get(state, str(state).replace("_", " "))
 
 
 class LiveRun(QObject):
@@ -40,13 +45,14 @@ class LiveRun(QObject):
         self.total = self.per_epoch = self.step = 0
         self.batch_size = 1
         self.rate = 0.0
+        self.remaining = RemainingTime()
         self.state = "idle"
         self.run_schedule = None
         self.run_dir = None
         self.run_id = ""
         self.config: dict = {}
         self.dataset: dict = {}
-        self.fault_box: QMessageBox | None = None
+        self.fault_box = None  # the non-blocking "Training paused" box (dialogs.offer), while shown
         for signal, slot in ((bridge.runStarted, self.started), (bridge.stepsLogged, self.steps), (bridge.epochEnded, self.epoch),
                              (bridge.scheduleChanged, self.schedule), (bridge.stateChanged, self.state_changed),
                              (bridge.faultRaised, self.fault), (bridge.rolledBack, self.rolled_back), (bridge.editRefused, self.refused)):
@@ -67,10 +73,12 @@ class LiveRun(QObject):
         self.config, self.dataset = event.config, event.dataset
         processes = int(event.config.get("world_size", 1))
         self.batch_size = int(event.config.get("batch_size", 1)) * processes  # the global batch: what one step sees
+        self.remaining.reset()
         self.run_dir, self.run_id = event.run_dir, event.run_id
         self.show_run_name(event.run_id)
         self.lr.set_groups(event.groups)
         for plot in self.plots:
+            plot.clear_readout()
             if same_run:
                 plot.truncate(event.start_step)
             else:
@@ -83,6 +91,32 @@ class LiveRun(QObject):
         if processes > 1:
             self.log.add(f"{processes} processes (DistributedDataParallel) × batch {self.batch_size // processes} "
                          f"= global batch {self.batch_size} per step")
+
+    def starting(self, what: str) -> None:
+        """A run was asked for: say so at once (building the model and the first batches take seconds)."""
+        self.state = "starting"
+        self.progress.reset()
+        self.status.setText(f"{what}: building the model and loading the first batches…")
+
+    def could_not_train(self, message: str) -> None:
+        """The run failed before or while training (its state events may never have come)."""
+        if self.state == "starting":
+            self.state = "idle"
+        self.status.setText(f"could not train: {message}")
+
+    def forget(self) -> None:
+        """Show no run: empty plots, no progress, no edit history (another dataset was opened)."""
+        self.total = self.per_epoch = self.step = 0
+        self.rate, self.state = 0.0, "idle"
+        self.remaining.reset()
+        self.run_schedule, self.run_dir, self.config = None, None, {}
+        for plot in self.plots:
+            plot.clear()
+            plot.clear_readout()
+            plot.set_total(0)
+        self.loss.plot.setTitle(self.loss.title)
+        self.progress.reset()
+        self.editor.run_edits.forget_history()
 
     def show_run_name(self, name: str) -> None:
         """Say which run the plots show (they stay after another dataset is opened)."""
@@ -108,6 +142,7 @@ class LiveRun(QObject):
         self.lr.add_steps(event.steps, event.lrs, event.groups)
         self.momentum.add_steps(event.steps, event.momenta)
         self.step, self.rate = int(event.steps[-1]) + 1, event.samples_per_s
+        self.remaining.observe(event.samples_per_s, len(event.steps) * self.batch_size)
         self.editor.set_step(self.step)
 
     @Slot(object)
@@ -145,6 +180,7 @@ class LiveRun(QObject):
             self.editor.run_ended()
             if self.fault_box is not None:
                 self.fault_box.close()
+                self.fault_box = None
         self._show_progress()
 
     def let_go(self) -> None:
@@ -159,16 +195,10 @@ class LiveRun(QObject):
     def fault(self, event) -> None:
         """Training paused itself: say what happened and offer what to do, without blocking the window."""
         self.log.add(f"{event.message} {event.advice}", "error")
-        box = QMessageBox(QMessageBox.Icon.Warning, "Training paused", event.message, parent=self.editor.window())
-        box.setInformativeText(event.advice)
-        roll = box.addButton("Roll back, LR ×0.1", QMessageBox.ButtonRole.AcceptRole) if event.can_roll_back else None
-        resume = box.addButton("Resume", QMessageBox.ButtonRole.ActionRole)
-        stop = box.addButton("Stop", QMessageBox.ButtonRole.RejectRole)
-        actions = {roll: RollBack(0.1), resume: Resume(), stop: Stop()}
-        box.buttonClicked.connect(lambda button: self.send(actions[button]) if button in actions else None)
-        box.setModal(False)
-        self.fault_box = box
-        box.show()
+        choices = [("Roll back, LR ×0.1", RollBack(0.1))] if event.can_roll_back else []
+        choices += [("Resume", Resume()), ("Stop", Stop())]
+        self.fault_box = dialogs.offer(self.editor.window(), "Training paused", event.message, event.advice,
+                                       [(label, lambda command=command: self.send(command)) for label, command in choices])
 
     @Slot(object)
     def rolled_back(self, event) -> None:
@@ -182,12 +212,12 @@ class LiveRun(QObject):
     def refused(self, event) -> None:
         """A schedule edit was invalid."""
         self.log.add(f"edit refused at step {event.step}: {event.message}", "warning")
-        self.editor.problem.setText(event.message)
+        self.editor.show_problem(event.message)
 
     @Slot()
     def refresh(self) -> None:
         """Once per redraw tick: redraw the visible plots whose data changed; update the progress line."""
-        self.lr.set_now(self.step)
+        self.lr.set_now(self.step if self.state in LIVE else None)
         for plot in self.plots:
             if plot.isVisible():
                 plot.refresh()
@@ -196,17 +226,21 @@ class LiveRun(QObject):
     def show_planned(self, total: int, per_epoch: int) -> None:
         """Before a run: the length the next run will have."""
         if self.state in ("idle", *TERMINAL):
+            if self.state == "idle":  # empty plots span the run to come
+                for plot in self.plots:
+                    plot.set_total(total)
             epochs = -(-total // max(1, per_epoch))
-            self.status.setText(f"{self.state} · next run: {total} steps ({epochs} epochs × {per_epoch} steps)")
+            self.status.setText(f"{state_name(self.state)} · next run: {total} steps ({epochs} epochs × {per_epoch} steps)")
 
     def _show_progress(self) -> None:
-        if self.state == "idle":
+        if self.state in ("idle", "starting"):  # nothing trained yet: the status says what is being done
             return
         total = max(1, self.total)
         self.progress.setRange(0, total)
         self.progress.setValue(min(self.step, total))
         epochs = -(-total // max(1, self.per_epoch))
         epoch = min(epochs, self.step // max(1, self.per_epoch) + 1)
-        eta = (total - self.step) * self.batch_size / self.rate if self.rate > 0 and self.state == "running" else 0
-        self.status.setText(f"{self.state} · epoch {epoch}/{epochs} · step {self.step}/{total} · "
-                            f"{self.rate:,.0f} samples/s · ETA {clock(eta)}")
+        parts = [state_name(self.state), f"epoch {epoch}/{epochs}", f"step {self.step}/{total}"]
+        if self.state == "running" and self.rate > 0:  # a speed and a time left mean something only once training goes on
+            parts += [f"{self.rate:,.0f} samples/s", remaining_text(self.remaining.seconds_left((total - self.step) * self.batch_size))]
+        self.status.setText(" · ".join(part for part in parts if part))

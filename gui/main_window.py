@@ -1,4 +1,8 @@
-"""The main window: dataset and configuration on the left, schedule editor on the right, plots in the middle."""
+"""The main window: dataset and configuration on the left, schedule editor on the right, plots in the middle.
+
+What the window does lives in mixins named for it (datasets, runs, range tests, schedule files);
+what it is made of is in ``window_layout`` and ``window_actions``; this file wires them.
+"""
 
 from __future__ import annotations
 
@@ -6,46 +10,25 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (
-    QComboBox,
-    QDockWidget,
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QProgressBar,
-    QScrollArea,
-    QSpinBox,
-    QSplitter,
-    QTabWidget,
-)
+from PySide6.QtCore import QSettings, QTimer, Slot
+from PySide6.QtWidgets import QMainWindow
 
-from engine.commands import EditSchedule, Pause, Resume, Stop
-from engine.data.split import training_batches_per_epoch
+from engine.commands import EditSchedule
 from engine.schedules import Timeline
-from engine.schedules.presets import peak_lr
-from engine.store.paths import runs_root
-from engine.store.reader import read_steps
 
+from . import dialogs
 from .attach_actions import AttachActions
 from .bridge import EngineBridge
+from .dataset_actions import DatasetActions, dropped_folders
+from .errors import SlotErrorReporter
 from .live_run import LiveRun
-from .panels.config_panel import ConfigPanel
-from .panels.dataset_panel import DatasetPanel
-from .panels.log_panel import LogPanel
-from .panels.range_test_panel import RangeTestPanel
-from .panels.runs_panel import RunsPanel
-from .panels.schedule_editor import ScheduleEditor
-from .plots.accuracy_plot import AccuracyPlot
-from .plots.compare_plot import ComparePanel
-from .plots.loss_plot import LossPlot
-from .plots.lr_plot import LrPlot, MomentumPlot
-from .plots.range_plot import RangePlot
 from .range_test_actions import RangeTestActions
+from .run_actions import RunActions
 from .run_controller import RunController
 from .schedule_file_actions import ScheduleFileActions
-from .settings import recent_folders, remember_folder, save_config, saved_config
+from .settings import recent_folders, save_config, saved_config
+from .window_actions import build_actions
+from .window_layout import build_layout, default_dock_sizes
 
 # Events are drained at 20 Hz; plots are redrawn at 4 Hz, which looks live and leaves the CPU to training
 # (on a 2-core machine every GUI burst delays torch's threads; see docs/benchmarks.md).
@@ -54,16 +37,7 @@ MAX_REDRAW_MS = 1000
 DRAIN_MS = 50
 
 
-def scrollable(widget):
-    """``widget`` in a scroll area, so that a dock can be smaller than its form (the window fits a laptop screen)."""
-    area = QScrollArea()
-    area.setWidget(widget)
-    area.setWidgetResizable(True)
-    area.setFrameShape(QScrollArea.Shape.NoFrame)
-    return area
-
-
-class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions, AttachActions):
+class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, ScheduleFileActions, AttachActions):
     """lrscope's window."""
 
     def __init__(self, settings: QSettings, sample: Path, data: Path | None = None, start: bool = False):
@@ -73,104 +47,22 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions, AttachActio
         self.settings, self.sample = settings, sample
         self.bridge = EngineBridge(interval_ms=DRAIN_MS, parent=self)
         self.controller = RunController(self.bridge)
-        self.dataset = None
+        self.dataset = self.shown_fingerprint = None
         self.imported: Timeline | None = None
         self.last_run = None
         self.last_range_test = None
         self.start_when_open = start
-        self._build_widgets()
-        self._build_actions()
+        build_layout(self)
+        self.config_panel.set_values(saved_config(self.settings))
+        build_actions(self)
+        self.errors = SlotErrorReporter(self, self.log)
+        self.errors.install()
         self.live = LiveRun(self.bridge, self.controller.send, self.loss, self.lr, self.momentum, self.accuracy,
                             self.editor, self.log, self.progress, self.status, parent=self)
         self._connect()
         self._restore()
         self._update_actions()
         QTimer.singleShot(0, lambda: self.start_up(data))
-
-    # -- construction ------------------------------------------------------------------
-
-    def _build_widgets(self) -> None:
-        self.loss, self.lr, self.momentum, self.accuracy = LossPlot(), LrPlot(), MomentumPlot(), AccuracyPlot()
-        self.momentum.setVisible(False)
-        lower = QSplitter(Qt.Orientation.Horizontal)
-        lower.addWidget(self.accuracy)
-        lower.addWidget(self.momentum)
-        training = QSplitter(Qt.Orientation.Vertical)
-        for widget in (self.loss, self.lr, lower):
-            training.addWidget(widget)
-        training.setSizes([400, 400, 220])
-        self.range_plot, self.range_panel = RangePlot(), RangeTestPanel()
-        range_tab = QSplitter(Qt.Orientation.Horizontal)
-        range_tab.addWidget(self.range_plot)
-        range_tab.addWidget(self.range_panel)
-        range_tab.setSizes([700, 300])
-        self.runs_panel, self.compare = RunsPanel(runs_root()), ComparePanel()
-        runs_tab = QSplitter(Qt.Orientation.Vertical)
-        runs_tab.addWidget(self.runs_panel)
-        runs_tab.addWidget(self.compare)
-        self.tabs = QTabWidget()
-        self.tabs.addTab(training, "Training")
-        self.tabs.addTab(range_tab, "Range test")
-        self.tabs.addTab(runs_tab, "Runs")
-        self.setCentralWidget(self.tabs)
-        self.dataset_panel, self.config_panel, self.editor, self.log = DatasetPanel(), ConfigPanel(), ScheduleEditor(), LogPanel()
-        self.config_panel.set_values(saved_config(self.settings))
-        left = QTabWidget()
-        left.addTab(scrollable(self.dataset_panel), "Dataset")
-        left.addTab(scrollable(self.config_panel), "Configuration")
-        for title, widget, area in (("Dataset and configuration", left, Qt.DockWidgetArea.LeftDockWidgetArea),
-                                    ("Schedule", scrollable(self.editor), Qt.DockWidgetArea.RightDockWidgetArea),
-                                    ("Log", self.log, Qt.DockWidgetArea.BottomDockWidgetArea)):
-            dock = QDockWidget(title, self)
-            dock.setObjectName(title)
-            dock.setWidget(widget)
-            self.addDockWidget(area, dock)
-        self.progress, self.status = QProgressBar(), QLabel("idle")
-        self.progress.setMaximumWidth(260)
-        self.statusBar().addWidget(self.progress)
-        self.statusBar().addWidget(self.status, 1)
-
-    def _action(self, text: str, shortcut: str, tip: str, slot) -> QAction:
-        action = QAction(text, self)
-        action.setShortcut(QKeySequence(shortcut))
-        action.setToolTip(f"{tip} ({shortcut})")
-        action.triggered.connect(slot)
-        self.addAction(action)
-        return action
-
-    def _build_actions(self) -> None:
-        self.open_action = self._action("Open…", "Ctrl+O", "Open a dataset folder", self.dataset_panel.choose_folder)
-        self.start_action = self._action("Start", "Ctrl+R", "Start training with this configuration and schedule", self.start_run)
-        self.pause_action = self._action("Pause", "Ctrl+P", "Pause or resume the run at the next step", self.pause_or_resume)
-        self.stop_action = self._action("Stop", "Ctrl+.", "Stop the run (it stays resumable)", lambda: self.controller.send(Stop()))
-        self.test_action = self._action("Range test", "Ctrl+T", "Start an LR range test (before or during a run)", self.range_panel._start)
-        self.export_action = self._action("Export tuned schedule…", "Ctrl+E", "Write the schedule tuned for this dataset and add it to the library", self.export)
-        self.import_action = self._action("Import schedule…", "Ctrl+I", "Load a schedule file (warns if it was tuned for another dataset)", self.import_)
-        self.attach_action = self._action("Attach to run…", "Ctrl+Shift+A", "Follow and steer a run served by another process "
-                                          "(lrscope train … --serve)", self.attach_to_run)
-        self.detach_action = self._action("Detach", "Ctrl+Shift+D", "Stop following the attached run; it goes on training",
-                                          self.detach_from_run)
-        self._action("Apply from now", "Ctrl+Return", "Send the edited schedule to the running job", self.editor.apply_from_now)
-        self._action("Undo last edit", "Ctrl+U", "Undo the last schedule edit, from now on", self.editor.undo.click)
-        toolbar = self.addToolBar("Run")
-        toolbar.setObjectName("run toolbar")
-        for action in (self.open_action, self.start_action, self.pause_action, self.stop_action, self.test_action,
-                       self.export_action, self.import_action):
-            toolbar.addAction(action)
-        toolbar.addSeparator()
-        self.x_unit = QComboBox()
-        self.x_unit.addItems(["x: steps", "x: epochs"])
-        self.x_unit.setToolTip("Draw the training plots against steps or epochs.")
-        self.x_unit.currentIndexChanged.connect(self._x_unit_changed)
-        self.smoothing = QSpinBox(minimum=1, maximum=100_000, value=20, suffix=" steps")
-        self.smoothing.setPrefix("smooth ")
-        self.smoothing.setToolTip("The smoothed loss is the mean of this many last steps (independent of the run's length).")
-        self.smoothing.valueChanged.connect(self.loss.set_window)
-        toolbar.addWidget(self.x_unit)
-        toolbar.addWidget(self.smoothing)
-        menu = self.menuBar().addMenu("&File")
-        for action in (self.open_action, self.import_action, self.export_action, self.attach_action, self.detach_action):
-            menu.addAction(action)
 
     def _connect(self) -> None:
         self.bridge.taskDone.connect(self.task_done)
@@ -183,11 +75,13 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions, AttachActio
         self.redraw_timer = QTimer(self, interval=REDRAW_MS)
         self.redraw_timer.timeout.connect(self.redraw)
         self.redraw_timer.start()
+        self.dataset_panel.open_button.clicked.connect(self.open_action.trigger)
         self.dataset_panel.openRequested.connect(self.open_folder)
-        self.dataset_panel.scheduleChosen.connect(self.import_)
+        self.dataset_panel.scheduleChosen.connect(self.import_file)
         self.config_panel.changed.connect(self.config_changed)
         self.editor.previewChanged.connect(self.preview)
         self.editor.edited.connect(self._forget_import)
+        self.editor.edited.connect(self.keep_draft)
         self.editor.editRequested.connect(lambda edit: self.controller.send(EditSchedule(edit)))
         self.editor.keypointsShown.connect(self.keypoints_shown)
         self.range_panel.startRequested.connect(self.range_test)
@@ -197,8 +91,10 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions, AttachActio
         self.runs_panel.compareRequested.connect(self.compare_runs)
         self.runs_panel.resumeRequested.connect(self.resume_run)
         self.runs_panel.attachRequested.connect(self.attach)
+        self.x_unit.currentIndexChanged.connect(lambda _index: self.apply_x_unit())
+        self.smoothing.valueChanged.connect(self.loss.set_window)
 
-    # -- startup, datasets, settings ----------------------------------------------------------
+    # -- startup and background tasks ------------------------------------------------------
 
     def start_up(self, data: Path | None) -> None:
         """Open the requested folder, else the last one, else the bundled sample; find the devices."""
@@ -207,17 +103,6 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions, AttachActio
         self.open_folder(folder)
         self.controller.probe_devices()
         self.runs_panel.refresh()
-
-    @Slot(str)
-    def open_folder(self, folder: str) -> None:
-        """Open a dataset folder in the background."""
-        if self.controller.training:
-            self.log.add("a run is in progress: stop it before opening another dataset", "warning")
-            return
-        self.dataset_panel.loading(folder)
-        self.log.add(f"opening {folder}")
-        image_size = self.config_panel.values().get("image_size")
-        self.controller.open_dataset(folder, image_size if isinstance(image_size, int) else 0)
 
     @Slot(object)
     def task_done(self, done) -> None:
@@ -237,38 +122,13 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions, AttachActio
         """A background task failed: the message goes where the user looks."""
         self.log.add(failed.message, "error")
         if failed.name == "open":
-            self.dataset_panel.show_error(failed.message)
+            self.dataset_failed(failed.message)
         elif failed.name == "range_test":
             self.range_panel.finished(None, failed.message)
+            self.live.show_planned(self.run_length(), self.steps_per_epoch())
         elif failed.name == "train":
-            self.status.setText(f"could not train: {failed.message}")
+            self.live.could_not_train(failed.message)
         self._update_actions()
-
-    def dataset_opened(self, opened) -> None:
-        """Show the dataset and offer the schedules tuned for it."""
-        self.dataset = opened.dataset
-        self.dataset_panel.show_dataset(opened.dataset, opened.thumbnails)
-        self.dataset_panel.show_library(opened.library)
-        self.dataset_panel.set_recent(remember_folder(self.settings, opened.dataset.summary.root))
-        summary = opened.dataset.summary
-        self.setWindowTitle(f"lrscope — {summary.name} ({summary.root})")
-        self.log.add(f"{summary.name}: {summary.image_count} images, {len(summary.classes)} classes, fingerprint {summary.fingerprint}")
-        if opened.library:
-            self.log.add(f"{len(opened.library)} schedules tuned for this dataset are in the library (double-click one to load it)")
-        for warning in opened.dataset.warnings:
-            self.log.add(warning, "warning")
-        self.editor.set_run_length(self.run_length())
-        self.live.show_planned(self.run_length(), self.steps_per_epoch())
-        if self.start_when_open:
-            self.start_when_open = False
-            QTimer.singleShot(300, self.start_run)
-
-    def run_length(self) -> int:
-        """Steps of a run with the configured epochs and batch size on the open dataset."""
-        values = self.config_panel.values()
-        if self.dataset is None or not isinstance(values["batch_size"], int) or not isinstance(values["epochs"], int):
-            return 0
-        return values["epochs"] * training_batches_per_epoch(len(self.dataset.train_index), values["batch_size"])
 
     @Slot(str)
     def config_changed(self, name: str) -> None:
@@ -276,54 +136,9 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions, AttachActio
         if name in ("epochs", "batch_size"):
             self.editor.set_run_length(self.run_length())
             self.live.show_planned(self.run_length(), self.steps_per_epoch())
-        elif name == "image_size" and self.dataset is not None:
+            self.apply_x_unit()
+        elif name in ("image_size", "memory_budget_mb") and self.dataset is not None:
             self.open_folder(self.dataset.summary.root)
-
-    # -- running ----------------------------------------------------------------------------
-
-    def _config(self):
-        plan = self.editor.plan()
-        return self.config_panel.config(data=self.dataset.summary.root, lr=peak_lr(plan.schedule)), plan
-
-    def _config_or_warn(self, title: str):
-        """(config, plan), or None after telling the user what is invalid."""
-        try:
-            return self._config()
-        except ValueError as error:
-            self._warn(title, str(error))
-            return None
-
-    def _timeline(self, plan, momentum: float) -> Timeline:
-        if self.imported is not None:
-            return self.imported
-        return Timeline.of(plan.schedule, groups=plan.groups, plateau=plan.plateau, base_momentum=momentum)
-
-    @Slot()
-    def start_run(self) -> None:
-        """Train with the configuration and the editor's schedule."""
-        if self.dataset is None or self.controller.training:
-            return
-        chosen = self._config_or_warn("Cannot start")
-        if chosen is None:
-            return
-        config, plan = chosen
-        save_config(self.settings, self.config_panel.values())
-        self.controller.start(config, self.dataset, self._timeline(plan, config.momentum))
-        self.tabs.setCurrentIndex(0)
-        self._update_actions(starting=True)
-
-    @Slot()
-    def pause_or_resume(self) -> None:
-        """Pause a running job, resume a paused one."""
-        self.controller.send(Pause() if self.live.state == "running" else Resume())
-
-    @Slot(str)
-    def resume_run(self, run_dir: str) -> None:
-        """Continue a stored run."""
-        if not self.controller.training:
-            self.controller.resume(run_dir)
-            self.tabs.setCurrentIndex(0)
-            self._update_actions(starting=True)
 
     # -- plots ---------------------------------------------------------------------------------
 
@@ -347,9 +162,9 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions, AttachActio
         lrs = plan.schedule.lrs(steps - plan.origin)
         if not self.controller.training:
             self.lr.set_plan(steps, lrs)
-        # During a run the preview shows unsent edits only; otherwise it would hide the applied curve.
-        shown = self.controller.training and self.editor.dirty
-        self.lr.set_preview(steps if shown else steps[:0], lrs if shown else lrs[:0])
+        # During a run the preview shows unsent edits only, from the current step on: the steps taken keep their LR.
+        shown = (steps >= self.live.step) if self.controller.training and self.editor.dirty else np.zeros(len(steps), bool)
+        self.lr.set_preview(steps[shown], lrs[shown])
 
     @Slot()
     def _forget_import(self) -> None:
@@ -365,55 +180,30 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions, AttachActio
         index, points = keypoints
         self.lr.show_handles(points, lambda point, step, lr: self.editor.move_keypoint(index, point, step, lr))
 
-    def steps_per_epoch(self) -> int:
-        """Steps per epoch of the run shown, else of a run with the current configuration (0 if unknown)."""
-        batch_size = self.config_panel.values()["batch_size"]
-        if self.live.per_epoch or self.dataset is None or not isinstance(batch_size, int):
-            return self.live.per_epoch
-        return training_batches_per_epoch(len(self.dataset.train_index), batch_size)
-
-    @Slot(int)
-    def _x_unit_changed(self, index: int) -> None:
+    def apply_x_unit(self) -> None:
+        """Draw the step plots against epochs or steps, as the toolbar says (once epochs are known)."""
+        per_epoch = self.steps_per_epoch() if self.x_unit.currentIndex() == 1 else 0
         for plot in self.live.plots:
-            plot.set_epochs(self.steps_per_epoch() if index == 1 else 0)
-
-    @Slot(str)
-    def open_run(self, run_dir: str) -> None:
-        """Show a stored run in the training plots, read-only."""
-        if self.controller.training:
-            self.log.add("a run is in progress: its plots stay", "warning")
-            return
-        for plot in self.live.plots:
-            plot.clear()
-        self.live.show_run_name(f"{Path(run_dir).name} (read-only)")
-        self.live.load_past(run_dir)
-        self.tabs.setCurrentIndex(0)
-        self.log.add(f"showing {Path(run_dir).name} (read-only)")
-
-    @Slot(list)
-    def compare_runs(self, run_dirs: list) -> None:
-        """Overlay the loss and LR of several stored runs."""
-        self.compare.show_runs([(Path(d).name, read_steps(d)) for d in run_dirs])
-        self.log.add(f"comparing {len(run_dirs)} runs")
+            if plot.steps_per_epoch != per_epoch:
+                plot.set_epochs(per_epoch)
 
     # -- small helpers -----------------------------------------------------------------------------------
 
-    def _warn(self, title: str, message: str) -> None:
+    def warn(self, title: str, message: str) -> None:
         """Say what went wrong in the log and in a box that does not block the window."""
         self.log.add(f"{title}: {message}", "error")
-        self.message_box = QMessageBox(QMessageBox.Icon.Warning, title, message, parent=self)
-        self.message_box.setModal(False)
-        self.message_box.show()
+        dialogs.show_error(self, title, message)
 
     def _update_actions(self, starting: bool = False) -> None:
         training = starting or self.controller.training
         self.start_action.setEnabled(self.dataset is not None and not training)
-        for action in (self.pause_action, self.stop_action):
+        for action in (self.pause_action, self.stop_action, self.apply_action, self.undo_action):
             action.setEnabled(training)
         self.attach_action.setEnabled(not training)
         self.detach_action.setEnabled(self.controller.attached)
         self.pause_action.setText("Resume" if self.live.state == "paused" else "Pause")
         self.export_action.setEnabled(self.dataset is not None)
+        self.test_action.setEnabled(self.dataset is not None)
         self.open_action.setEnabled(not training)
 
     def _restore(self) -> None:
@@ -426,30 +216,33 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions, AttachActio
         if state is not None:
             self.restoreState(state)
         else:
-            docks = [self.findChild(QDockWidget, name) for name in ("Dataset and configuration", "Schedule", "Log")]
-            self.resizeDocks(docks[:2], [300, 480], Qt.Orientation.Horizontal)
-            self.resizeDocks(docks[2:], [90], Qt.Orientation.Vertical)
+            default_dock_sizes(self)
         self.dataset_panel.set_recent(recent_folders(self.settings))
         self.x_unit.setCurrentIndex(int(self.settings.value("view/x_unit", 0)))
         self.smoothing.setValue(int(self.settings.value("view/smoothing", 20)))
 
-    # -- Qt events ------------------------------------------------------------------------------------------
+    # -- Qt events (here, not in the mixins: QMainWindow comes first in the MRO) ------------------------------
 
     def dragEnterEvent(self, event) -> None:
-        if event.mimeData().hasUrls() and any(Path(u.toLocalFile()).is_dir() for u in event.mimeData().urls()):
+        if dropped_folders(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event) -> None:
+        if dropped_folders(event.mimeData()):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
-        folders = [u.toLocalFile() for u in event.mimeData().urls() if Path(u.toLocalFile()).is_dir()]
+        folders = dropped_folders(event.mimeData())
         if folders:
+            event.acceptProposedAction()
             self.open_folder(folders[0])
 
     def closeEvent(self, event) -> None:
         """Save the layout and settings, stop the window's own run (if the user agrees) or detach from an attached one,
         and wait for the workers (never destroy a running thread)."""
-        if self.controller.training and not self.controller.attached and not self.ask(
-                "Stop the run?", "Closing the window stops the run it started. It stays resumable (Runs tab, lrscope resume).",
-                "Stop the run and close the window?"):
+        if self.controller.training and not self.controller.attached and not dialogs.ask_yes_no(
+                self, "Stop the run?", "Stop the run and close the window?",
+                "Closing the window stops the run it started. It stays resumable (Runs tab, lrscope resume)."):
             event.ignore()
             return
         self.settings.setValue("window/geometry", self.saveGeometry())
@@ -461,5 +254,5 @@ class MainWindow(QMainWindow, RangeTestActions, ScheduleFileActions, AttachActio
         if not self.controller.shutdown(timeout=60):
             self.log.add("the worker did not stop in time", "error")
         self.bridge.drain()
+        self.errors.uninstall()
         super().closeEvent(event)
-

@@ -5,7 +5,10 @@ from __future__ import annotations
 from PySide6.QtCore import Slot
 
 from engine.commands import EditSchedule
-from engine.schedules import SetPeak
+from engine.schedules import ReplaceRest, SetConstant
+from engine.schedules.presets import preset
+
+from .remaining import duration_text
 
 
 class RangeTestActions:
@@ -23,13 +26,21 @@ class RangeTestActions:
         self.range_plot.clear()
         self.tabs.setCurrentIndex(1)
         self.controller.range_test(config, self.dataset, settings, self._timeline(plan, config.momentum), self.run_length())
+        # Building the model and the first batches take seconds: say at once that the test is on its way.
+        self.range_panel.starting()
+        if not self.controller.training:
+            self.status.setText("range test: starting (building the model)…")
 
     @Slot(object)
     def range_test_started(self, event) -> None:
         """Say how long the test will take."""
         self.range_plot.clear()
-        self.range_panel.started(event.mode, event.estimated_seconds)
-        self.log.add(f"range test ({event.mode}) started at step {event.step}: about {event.estimated_seconds:.0f} s")
+        self.range_plot.expect(event.settings.get("start_lr"), event.settings.get("end_lr"))
+        took = duration_text(event.estimated_seconds)
+        self.range_panel.started(event.mode, took)
+        if not self.controller.training:
+            self.status.setText(f"range test ({event.mode}) running before a run: about {took}")
+        self.log.add(f"range test ({event.mode}) started at step {event.step}: about {took}")
 
     @Slot(object)
     def range_test_finished(self, event) -> None:
@@ -40,14 +51,20 @@ class RangeTestActions:
             self.range_plot.show_half_way(event.result)
             self.last_range_test = event.result.to_dict()
         self.log.add(f"range test {'cancelled' if event.cancelled else 'finished'}: {event.message}")
+        if not self.controller.training:
+            self.live.show_planned(self.run_length(), self.steps_per_epoch())
 
     @Slot(float, str)
     def use_suggestion(self, lr: float, what: str) -> None:
-        """Set the schedule's peak LR to a suggestion: in the running job, or in the editor before a run."""
+        """Install the suggestion: a one-cycle peaking at it, or a constant LR at it (in the running job, from now on)."""
+        lr = float(f"{lr:.3g}")  # a range test is not precise to more digits, and 0.164724 reads badly
         if self.controller.training:
-            self.controller.send(EditSchedule(SetPeak(lr, reason="range_test")))
+            remaining = max(2, self.live.total - self.live.step)
+            edit = (SetConstant(lr, reason="range_test") if what == "constant" else
+                    ReplaceRest(preset("one_cycle", lr, remaining), from_current_lr=True, reason="range_test"))
+            self.controller.send(EditSchedule(edit))
         else:
             self.imported = None
-            self.editor.set_peak(lr)
-        self.log.add(f"using the {what.replace('_', '-')} suggestion: peak LR {lr:.3g}")
-
+            self.editor.install_preset("constant" if what == "constant" else "one_cycle", lr)
+        shape = "constant LR" if what == "constant" else "one-cycle with max LR"
+        self.log.add(f"using the range test's {shape} {lr:g}")

@@ -12,9 +12,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.commands import CancelRangeTest, Command, StartRangeTest, Stop
+from engine.commands import CancelRangeTest, Command, Pause, StartRangeTest, Stop
 from engine.config import TrainConfig
-from engine.data.dataset import PreparedDataset, prepare_dataset
+from engine.data.dataset import MB, PreparedDataset, prepare_dataset
 from engine.data.split import training_batches_per_epoch
 from engine.data.thumbnails import sample_thumbnails
 from engine.run import InProcessRun, NewRun, ResumedRun
@@ -77,11 +77,11 @@ class RunController:
         """Whether a standalone range test is running."""
         return self.tasks.busy("range_test")
 
-    def open_dataset(self, folder: str, image_size: int) -> None:
+    def open_dataset(self, folder: str, image_size: int, memory_budget_mb: int = TrainConfig.memory_budget_mb) -> None:
         """Scan, decode (or read the cache) and summarize ``folder`` in the background."""
         def work() -> DatasetOpened:
             dataset = prepare_dataset(folder, resolution=image_size or None, cache_dir=cache_root(),
-                                      log=lambda text: None)
+                                      memory_budget=memory_budget_mb * MB, log=lambda text: None)
             entries, problems = ScheduleLibrary(library_root()).entries(dataset.summary.fingerprint)
             dataset.warnings.extend(problems)
             return DatasetOpened(dataset, sample_thumbnails(dataset), entries)
@@ -99,11 +99,11 @@ class RunController:
         """Train in the background; ``timeline`` is stretched to the run (None: the config's preset)."""
         per_epoch = training_batches_per_epoch(len(dataset.train_index), config.batch_size)
         run_schedule = RunSchedule(timeline.stretched(config.epochs * per_epoch)) if timeline else None
-        self._follow(InProcessRun(NewRun(config, dataset, run_schedule, runs_root())))
+        self._follow(self._own(InProcessRun(NewRun(config, dataset, run_schedule, runs_root()))))
 
     def resume(self, run_dir: str) -> None:
         """Continue a stopped or interrupted run in the background."""
-        self._follow(InProcessRun(ResumedRun(Path(run_dir), cache_root())))
+        self._follow(self._own(InProcessRun(ResumedRun(Path(run_dir), cache_root()))))
 
     def attach(self, access: Access) -> None:
         """Follow a run served elsewhere; detaching, or closing the window, leaves it training."""
@@ -124,6 +124,14 @@ class RunController:
         self.handle = handle
         handle.subscribe(self.bridge.put)
         self.tasks.start("train", lambda: RunEnded.of(handle.run()), background=background)
+
+    @staticmethod
+    def _own(run: InProcessRun) -> InProcessRun:
+        """The window's own run pauses when its store cannot be written (nothing queued is lost; the log says why)."""
+        from engine.events import StoreFailed
+
+        run.subscribe(lambda event: run.send(Pause()) if isinstance(event, StoreFailed) else None)
+        return run
 
     def send(self, command: Command) -> None:
         """Queue a command for the run followed (or the one starting)."""

@@ -5,34 +5,36 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Slot
-from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from engine.config import TrainConfig
 from engine.data.split import training_batches_per_epoch
 from engine.errors import LrscopeError
 from engine.schedules import RunSchedule
 
-from . import schedule_io
+from . import dialogs, schedule_io
+
+SCHEDULE_FILES = "lrscope schedule (*.json)"
 
 
 class ScheduleFileActions:
     """Mixed into MainWindow: uses its dataset, runs, editor, log and dialogs."""
 
     @Slot()
-    def export(self, path: str | None = None) -> Path | None:
-        """Write the tuned schedule of the last run (or the editor's plan) for this dataset."""
+    def export_tuned(self) -> None:
+        """Ask where, then write the tuned schedule of the last run (or the editor's plan) for this dataset."""
         if self.dataset is None:
-            return None
-        if path is None:
-            suggested = str(Path.home() / f"{self.dataset.summary.name}.lrschedule.json")
-            path, _ = QFileDialog.getSaveFileName(self, "Export tuned schedule", suggested, "lrscope schedule (*.json)")
-            if not path:
-                return None
+            return
+        path = dialogs.ask_save_path(self, "Export tuned schedule", f"{self.dataset.summary.name}.lrschedule.json", SCHEDULE_FILES)
+        if path:
+            self.write_tuned(Path(path))
+
+    def write_tuned(self, path: Path) -> Path | None:
+        """Write the schedule file and add it to the library; the written path, or None after saying why not."""
         try:
             run_schedule, config, dataset, per_epoch, metrics = self._tuned()
-            written, library = schedule_io.export_schedule(Path(path), run_schedule, config, dataset, per_epoch, metrics, self.last_range_test)
+            written, library = schedule_io.export_schedule(path, run_schedule, config, dataset, per_epoch, metrics, self.last_range_test)
         except (ValueError, OSError, LrscopeError) as error:
-            self._warn("Cannot export", str(error))
+            self.warn("Cannot export", str(error))
             return None
         self.log.add(f"tuned schedule written to {written} and added to the library ({library.parent.name})")
         self.dataset_panel.show_library(schedule_io.library_entries(self.dataset)[0])
@@ -52,35 +54,34 @@ class ScheduleFileActions:
         return RunSchedule(self._timeline(plan, config.momentum)), config, self.dataset.summary.to_dict(), per_epoch, None
 
     @Slot()
-    def import_(self, path: str | None = None) -> bool:
+    def import_schedule(self) -> None:
+        """Ask for a schedule file and load it into the editor."""
+        path = dialogs.ask_open_file(self, "Import schedule", SCHEDULE_FILES)
+        if path:
+            self.import_file(path)
+
+    @Slot(str)
+    def import_file(self, path: str) -> bool:
         """Load a schedule file into the editor, warning (and asking) when it was tuned for another dataset."""
-        if not path:
-            path, _ = QFileDialog.getOpenFileName(self, "Import schedule", str(Path.home()), "lrscope schedule (*.json)")
-            if not path:
-                return False
         try:
             loaded, differences = schedule_io.read_schedule(Path(path), self.dataset)
         except LrscopeError as error:
-            self._warn("Cannot import", str(error))
+            self.warn("Cannot import", str(error))
             return False
-        if differences and not self.ask("Schedule tuned for another dataset",
-                                        "This schedule was tuned for another dataset. A schedule is dataset-specific: use it anyway?",
-                                        "\n".join(differences)):
+        if differences and not dialogs.ask_yes_no(
+                self, "Schedule tuned for another dataset",
+                "This schedule was tuned for another dataset. A schedule is dataset-specific: use it anyway?",
+                "\n".join(differences)):
             self.log.add(f"import of {path} cancelled: it was tuned for another dataset")
             return False
         for line in differences:
             self.log.add(f"imported schedule: {line}", "warning")
+        for warning in loaded.warnings:
+            self.log.add(f"{path}: {warning}", "warning")
         timeline = loaded.for_run(self.run_length() or loaded.timeline.total_steps)
         last = timeline.pieces[-1]
         self.editor.load(last.schedule, last.origin, last.groups, timeline.plateau)
         self.imported = timeline if len(timeline.pieces) > 1 else None
+        self.keep_draft()
         self.log.add(f"imported {path}: {timeline.total_steps} steps, {len(loaded.edits)} edits")
         return True
-
-    def ask(self, title: str, text: str, details: str) -> bool:
-        """A yes/no question with details (tests replace it)."""
-        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
-        box.setDetailedText(details)
-        box.setInformativeText(details.splitlines()[0] if details else "")
-        return box.exec() == QMessageBox.StandardButton.Yes
-

@@ -4,12 +4,37 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import threading
+import traceback
+from pathlib import Path
 
 import pytest
 from helpers import SAMPLE, write_image
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Headless, on a virtual laptop screen (1366 x 768): the window's tests see the size most users have.
+if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={Path(__file__).with_name('offscreen-laptop.json')}"
+# The window's fixtures (scripted dialogs, launching, acting through real controls) live in their own module.
+pytest_plugins = ["gui_fixtures"]
+
+
+@pytest.fixture(autouse=True)
+def slot_exceptions():
+    """Fail the test in which an exception escaped a Qt slot or event handler.
+
+    PySide6 hands such exceptions to ``sys.excepthook`` and carries on; the window shows them to
+    the user and passes them on to this recorder. A test that provokes one on purpose asserts on
+    the list and empties it. (pytest-qt's own capture is off in pyproject.toml: this is the one.)
+    """
+    recorded = []
+    previous = sys.excepthook
+    sys.excepthook = lambda kind, value, trace: recorded.append((kind, value, trace))
+    yield recorded
+    sys.excepthook = previous
+    if recorded:
+        text = "".join("".join(traceback.format_exception(kind, value, trace)) for kind, value, trace in recorded)
+        pytest.fail(f"an exception escaped a Qt slot:\n{text}", pytrace=False)
 
 @pytest.fixture(autouse=True)
 def private_folders(tmp_path_factory, monkeypatch):
@@ -18,6 +43,24 @@ def private_folders(tmp_path_factory, monkeypatch):
     for name in ("RUNS", "LIBRARY", "CACHE", "SETTINGS"):
         monkeypatch.setenv(f"LRSCOPE_{name}_DIR", str(base / name.lower()))
     yield
+
+
+@pytest.fixture(autouse=True)
+def qt_garbage_on_the_gui_thread(request):
+    """As in the app (gui/app.py): while a window lives, cycles are collected on the GUI thread only; a
+    collection triggered on a worker thread could run a Qt destructor there and deadlock with the GUI thread."""
+    if "qtbot" not in request.fixturenames:
+        yield
+        return
+    import gc
+
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    collector = GarbageCollector(interval=0.5)
+    yield
+    collector.timer.stop()
+    gc.collect()
+    gc.enable()
 
 
 @pytest.fixture(autouse=True)

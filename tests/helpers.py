@@ -15,10 +15,15 @@ CAMERA2 = ROOT / "resources" / "datasets" / "digits-camera2"
 
 
 def tiny_config(**changes):
-    """A config that trains in well under a second per epoch on digits16."""
+    """A config that trains in well under a second per epoch on digits16.
+
+    No time-based checkpoints unless a test asks: on a loaded machine one would add checkpoints that
+    tests counting them do not expect.
+    """
     from engine.config import TrainConfig
 
-    values = {"data": str(SAMPLE), "epochs": 1, "batch_size": 64, "image_size": 16, "lr": 0.1, "shape": "cosine"}
+    values = {"data": str(SAMPLE), "epochs": 1, "batch_size": 64, "image_size": 16, "lr": 0.1, "shape": "cosine",
+              "checkpoint_seconds": 0}
     values.update(changes)
     return TrainConfig(**values)
 
@@ -114,3 +119,15 @@ def served_child(argv: list[str], timeout: float, **env: str):
         if owner.process is not None:
             owner.process.wait(30)
         owner.wait(30)
+
+
+def cli(capsys, *args):
+    """Run the command line in this process: (exit status, stdout, stderr); argparse's exits count too."""
+    from engine.cli import run_cli
+
+    try:
+        code = run_cli([str(a) for a in args])
+    except SystemExit as exit_:
+        code = exit_.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err

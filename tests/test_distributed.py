@@ -223,3 +223,22 @@ def test_nproc_starts_the_same_command_without_itself_on_each_process():
     argv = without_nproc(["train", "--nproc", "2", "--data", "D", "--nproc=3", "--json"])
     assert argv == ["train", "--data", "D", "--json"]
     assert torchrun_argv(2, argv)[-5:] == ["engine.cli", "train", "--data", "D", "--json"]
+
+
+def test_out_of_memory_on_one_rank_stops_every_rank_with_a_line_naming_it(tmp_path):
+    """Rank 1 runs out of memory in its forward while rank 0 waits in the step's all-reduce: no pause, no hang."""
+    import distributed_oom_worker as oom
+
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", "--max-restarts=0",
+                           str(ROOT / "tests" / "distributed_oom_worker.py"), str(tmp_path)],
+                          cwd=ROOT, env=torchrun_env(LRSCOPE_CACHE_DIR=str(tmp_path / "cache")), capture_output=True, text=True,
+                          timeout=LONG)
+    assert done.returncode != 0
+    failed = json.loads((tmp_path / "rank-1.json").read_text())
+    assert failed["state"] == "failed" and failed["step"] == oom.OOM_STEP
+    assert failed["message"].startswith("rank 1: CPU") and f"ran out of memory at step {oom.OOM_STEP}" in failed["message"]
+    assert "\n" not in failed["message"] and "Every process of the run stops" in failed["message"]
+    leader = tmp_path / "rank-0.json"
+    if leader.exists():  # rank 0 saw its peer go before torchrun stopped it
+        assert json.loads(leader.read_text())["state"] == "failed"
+    assert list((tmp_path / "runs").glob("*/checkpoints/*")), "rank 0 keeps the run resumable"

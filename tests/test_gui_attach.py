@@ -8,6 +8,7 @@ from helpers import SAMPLE, served_child
 from engine.commands import EditSchedule
 from engine.events import StepsLogged
 from engine.schedules import Restretch
+from gui.driving import click, press, select_rows, show_tab, trigger, type_into
 
 pytest.importorskip("pytestqt")
 LONG = 180_000
@@ -22,36 +23,18 @@ def served():
 
 
 @pytest.fixture
-def window(qtbot):
-    from gui.main_window import MainWindow
-    from gui.settings import open_settings, save_config
-
-    settings = open_settings()
-    save_config(settings, {"image_size": 16, "epochs": 1})
-    main = MainWindow(settings, SAMPLE)
-    qtbot.addWidget(main)
-    main.show()
-    qtbot.waitUntil(lambda: main.dataset is not None, timeout=LONG)
-    yield main
-    main.close()
-
-
-def click(qtbot, widget, pos=None):
-    from PySide6.QtCore import Qt
-
-    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, **({"pos": pos} if pos is not None else {}))
+def window(launch):
+    """The window on the digits sample (the served run trains in another process)."""
+    return launch({"image_size": 16, "epochs": 1})
 
 
 def attach_from_the_runs_tab(qtbot, window):
-    from PySide6.QtWidgets import QPushButton
-
     panel = window.runs_panel
-    window.tabs.setCurrentIndex(2)
-    buttons = {button.text(): button for button in panel.findChildren(QPushButton)}
-    click(qtbot, buttons["Refresh"])
+    show_tab(window.tabs, "Runs")
+    click(panel.buttons["Refresh"])
     qtbot.waitUntil(lambda: panel.table.rowCount() == 1 and panel.table.item(0, 3).text() == "running · served", timeout=LONG)
-    click(qtbot, panel.table.viewport(), panel.table.visualItemRect(panel.table.item(0, 0)).center())
-    click(qtbot, buttons["Attach"])
+    select_rows(panel.table, [0])
+    click(panel.buttons["Attach"])
     qtbot.waitUntil(lambda: window.controller.attached and window.live.step > 0, timeout=LONG)
 
 
@@ -62,29 +45,28 @@ def test_the_window_attaches_steers_detaches_and_the_run_goes_on(qtbot, window, 
     assert window.tabs.currentIndex() == 0 and not window.start_action.isEnabled() and window.detach_action.isEnabled()
     qtbot.waitUntil(lambda: len(window.loss.points) >= 10, timeout=LONG)  # the history arrived: the plots show the past
 
-    window.pause_action.trigger()
+    trigger(window.pause_action)
     qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
-    window.editor.set_lr.selectAll()
-    qtbot.keyClicks(window.editor.set_lr, "0.0123")
-    click(qtbot, window.editor.set_now)
+    type_into(window.editor.set_lr, "0.0123")
+    click(window.editor.set_now)
     qtbot.waitUntil(lambda: window.editor.history.count() == 1, timeout=LONG)
     assert window.editor.history.item(0).text().endswith(f"(user, from {SOURCE}): set LR to 0.0123 for the rest")
-    window.pause_action.trigger()
+    trigger(window.pause_action)
     qtbot.waitUntil(lambda: window.live.state == "running" and window.live.step > owner.step - 1, timeout=LONG)
     set_at = window.live.step
     qtbot.waitUntil(lambda: window.live.step >= set_at + 3, timeout=LONG)
-    click(qtbot, window.editor.undo)
+    click(window.editor.undo)
     qtbot.waitUntil(lambda: window.editor.history.count() == 2, timeout=LONG)
     assert "undid edit #1 (set LR to 0.0123 for the rest)" in window.editor.history.item(1).text()
 
-    window.detach_action.trigger()
+    trigger(window.detach_action)
     qtbot.waitUntil(lambda: not window.controller.training and window.live.state == "detached", timeout=LONG)
     detached_at = owner.step
     events.wait_for(lambda ev: ev.of(StepsLogged)[-1].steps[-1] >= detached_at + 5, LONG / 1000)
 
     attach_from_the_runs_tab(qtbot, window)  # again, then close the window: the run is not the window's to stop
     qtbot.waitUntil(lambda: window.live.step > detached_at, timeout=LONG)
-    window.close()
+    press(window, "Ctrl+Q")  # no question: the run is not the window's to stop
     assert owner.state == "running" and owner.process.poll() is None
     owner.request(EditSchedule(Restretch(owner.step + 20)), LONG / 1000)
     assert owner.wait(LONG / 1000) and owner.outcome.state == "finished"

@@ -57,7 +57,7 @@ def test_a_real_window_under_xvfb_draws_its_plots(tmp_path, xvfb):
     shot = tmp_path / "window.png"
     env = app_env(tmp_path, DISPLAY=xvfb, QT_QPA_PLATFORM="xcb", LRSCOPE_SETTINGS_DIR=str(tmp_path / "settings"))
     done = subprocess.run([sys.executable, str(ROOT / "main.py"), "--start", "--quit-after", "1", "--screenshot", str(shot)],
-                          env=env, capture_output=True, text=True, timeout=300)
+                          env=env, capture_output=True, text=True, timeout=600)
     if "could not connect to display" in done.stderr or "no Qt platform plugin could be initialized" in done.stderr:
         pytest.skip(f"Qt cannot use the X server here: {done.stderr.strip().splitlines()[-1]}")
     assert done.returncode == 0, done.stderr

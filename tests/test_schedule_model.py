@@ -143,3 +143,12 @@ def test_default_segments_are_valid_and_start_at_the_lr(kind):
     segment.validate()
     assert segment.kind == kind and segment.steps == 200
     assert segment.lrs(np.zeros(1))[0] == pytest.approx(0.05 / 10 if kind == "cyclic" else (0.05 / 25 if kind == "one_cycle" else 0.05))
+
+
+def test_a_segment_is_described_by_its_start_peak_and_natural_end():
+    from engine.schedules.describe import describe_segment
+    from engine.schedules.shapes import Constant, OneCycle
+
+    # A one-cycle ends at step steps - 1: its LR at ``steps`` (0.000521 here) was once shown as its end.
+    assert describe_segment(OneCycle(steps=44, max_lr=0.2)) == "one_cycle 0.008 → 0.2 → 8e-07 over 44 steps"
+    assert describe_segment(Constant(steps=10, lr=0.1)) == "constant 0.1 → 0.1 over 10 steps"

@@ -177,4 +177,4 @@ def test_the_default_run_reaches_96_percent_on_the_sample_in_5_epochs(capsys):
 
     assert run_cli(["train", "--data", str(SAMPLE), "--epochs", "5", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["val_accuracy"] >= 0.96
+    assert result["val_accuracy"] >= 0.96  # speed is measured in bench/, never asserted here

@@ -6,17 +6,30 @@ Building the parser imports no torch: commands that do not train start in a frac
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import os
 import sys
 
 from .. import __version__
-from ..errors import LrscopeError
+from ..errors import LrscopeError, first_line
+from ..store.lock import RunInUse
+from ..text import printable
 from . import ctl, range_test, runs, schedule, train, watch
-from .common import USAGE_ERROR, CliError
+from .common import INTERRUPTED, RUN_IN_USE, USAGE_ERROR, CliError, quiet_rank
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with its usage errors in one line, like every other error of lrscope (status 2)."""
+
+    def error(self, message: str):
+        where = self.prog.removeprefix("lrscope").strip()
+        self.exit(USAGE_ERROR, f"lrscope: error: {where + ': ' if where else ''}{message} (see `{self.prog} --help`)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The `lrscope` parser with every headless command."""
-    parser = argparse.ArgumentParser(prog="lrscope", description="Tune the learning-rate schedule of an image classifier for its dataset.")
+    parser = OneLineParser(prog="lrscope", description="Tune the learning-rate schedule of an image classifier for its dataset.")
     parser.add_argument("--version", action="version", version=f"lrscope {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("gui", help="open the desktop app (the default with no command)")
@@ -30,16 +43,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_cli(argv: list[str]) -> int:
-    """Run a headless command; usage and data errors print one line and return 2."""
+    """Run a headless command; usage and data errors print one line (and a JSON object with --json)."""
     args = build_parser().parse_args(argv)
     args.argv = list(argv)  # --nproc starts the same command on each process
+    for stream in (sys.stdout, sys.stderr):  # a name no terminal can encode prints as '?', never as a traceback
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     try:
         return args.handler(args)
+    except RunInUse as error:
+        return _error(args, error, RUN_IN_USE)
     except (CliError, LrscopeError) as error:
-        print(f"lrscope: error: {error}", file=sys.stderr)
-        return USAGE_ERROR
-    except BrokenPipeError:
+        return _error(args, error, USAGE_ERROR)
+    except BrokenPipeError:  # `lrscope schedule csv F | head`: the reader has all it wanted
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the flush at exit cannot fail again
         return 0
+    except OSError as error:  # an output file that cannot be written, a folder that vanished under us
+        where = f"{printable(str(error.filename))}: " if error.filename else ""
+        return _error(args, f"{where}{error.strerror or first_line(error)}; check the path and its permissions", USAGE_ERROR)
+    except KeyboardInterrupt:
+        return _error(args, "interrupted", INTERRUPTED)
+
+
+def _error(args: argparse.Namespace, error, status: int) -> int:
+    """One line on stderr; with --json also the object, so a script always gets one."""
+    if getattr(args, "json", False) and not quiet_rank():  # one object per run: a distributed run's rank 0 prints it
+        print(json.dumps({"state": "error", "exit_status": status, "message": str(error)}))
+    print(f"lrscope: error: {error}", file=sys.stderr)
+    return status
 
 
 __all__ = ["build_parser", "run_cli"]

@@ -1,16 +1,28 @@
-"""What every command shares: the training options, errors as one line and exit status 2."""
+"""What every command shares: the training options, errors as one line, and the exit statuses."""
 
 from __future__ import annotations
 
 import argparse
+import errno
+import os
+import stat
 import sys
 from pathlib import Path
 
 from ..config import MODEL_NAMES, OPTIMIZER_NAMES, TrainConfig
 from ..schedules.presets import PRESETS
+from ..schedules.schedule_file import ScheduleFile, load_schedule
 from ..store.paths import cache_root
+from ..text import printable
 
-USAGE_ERROR = 2
+# Exit statuses, documented in the README.
+FINISHED = 0
+FAILED = 1  # an unexpected error ended the run (its message is printed)
+USAGE_ERROR = 2  # bad options or unusable input (a dataset, a schedule file, a run folder)
+FAULT_STOPPED = 3  # the run stopped on a fault (loss blow-up after the rollbacks, out of memory, dataset gone)
+STORE_FAILED = 4  # the run store could not be written (disk full…); what was written stays resumable
+RUN_IN_USE = 5  # another process owns the run
+INTERRUPTED = 130  # stopped by Ctrl-C or SIGTERM; resumable
 
 
 class CliError(Exception):
@@ -39,6 +51,8 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--amp", action="store_true", help="mixed precision (CUDA only)")
     parser.add_argument("--augment", default=d.augment, choices=("none", "shift", "shift+flip"))
     parser.add_argument("--workers", type=int, default=d.workers, help="loader processes for datasets that stream from disk")
+    parser.add_argument("--memory-budget-mb", type=int, default=d.memory_budget_mb, metavar="MB",
+                        help=f"decoded images are kept in memory up to this size, else they stream from disk (default {d.memory_budget_mb})")
     parser.add_argument("--weights", default=d.weights, help="local PyTorch weights file to start from")
     parser.add_argument("--cache-dir", type=Path, default=None, help="where decoded images are cached (default: the user cache folder)")
     parser.add_argument("--no-cache", action="store_true", help="decode images without reading or writing the cache")
@@ -54,12 +68,14 @@ def add_serve_option(parser: argparse.ArgumentParser) -> None:
 
 def config_from(args: argparse.Namespace) -> TrainConfig:
     """A validated TrainConfig from parsed options; CliError names the option at fault."""
+    d = TrainConfig()
     config = TrainConfig(
         data=str(args.data), model=args.model, optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
         nesterov=args.nesterov, weight_decay=args.weight_decay, batch_size=args.batch_size, epochs=args.epochs,
         shape=args.shape, group_lr=group_multipliers(args.group_lr), image_size=args.image_size,
         val_fraction=args.val_fraction, device=args.device, seed=args.seed, amp=args.amp, augment=args.augment,
-        workers=args.workers, weights=args.weights,
+        workers=args.workers, weights=args.weights, memory_budget_mb=args.memory_budget_mb,
+        checkpoint_every=getattr(args, "checkpoint_every", 0), checkpoint_seconds=getattr(args, "checkpoint_seconds", d.checkpoint_seconds),
     )
     errors = config.errors()
     if errors:
@@ -96,7 +112,42 @@ def quiet() -> None:
     _quiet = True
 
 
+def quiet_rank() -> bool:
+    """Whether this process is a distributed run's rank other than 0 (``quiet()`` was called)."""
+    return _quiet
+
+
+def check_writable(path: Path) -> None:
+    """CliError now, rather than after a run, when ``path`` cannot be written (its folder is missing or read-only)."""
+    folder = Path(path).expanduser().parent
+    if not folder.is_dir():
+        raise CliError(f"{path}: its folder {folder} does not exist; create it or choose another file")
+    if not os.access(folder, os.W_OK) or Path(path).is_dir():
+        raise CliError(f"{path}: cannot be written there; choose another file")
+    if _pipe_without_reader(Path(path).expanduser()):
+        raise CliError(f"{path}: is a named pipe (FIFO) that nothing reads, so writing would wait forever; choose a file")
+
+
+def _pipe_without_reader(path: Path) -> bool:
+    """Whether ``path`` is a FIFO with no reader (opening it to write would block until one comes)."""
+    try:
+        if not stat.S_ISFIFO(os.stat(path).st_mode):
+            return False
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))  # ENXIO at once when no one reads
+    except OSError as error:
+        return error.errno == errno.ENXIO
+    return False
+
+
 def say(text: str) -> None:
     """A line for the user, on stderr (stdout is kept for --json and CSV)."""
     if not _quiet:
         print(text, file=sys.stderr, flush=True)
+
+
+def read_schedule(path: Path) -> ScheduleFile:
+    """Load a schedule file and print its warnings (fields of the wrong type that were ignored)."""
+    loaded = load_schedule(path)
+    for warning in loaded.warnings:
+        say(f"warning: {printable(str(path))}: {warning}")
+    return loaded

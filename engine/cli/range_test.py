@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..events import Event, RangeTestStarted
 from ..range_test.settings import RangeTestSettings
-from .common import CliError, add_training_options, config_from, say
+from .common import CliError, add_training_options, check_writable, config_from, say
 from .progress import clock
 
 
@@ -60,6 +60,9 @@ def run(args: argparse.Namespace) -> int:
 
     config = config_from(args)
     settings = settings_from(args)
+    for path in (args.csv, args.export_schedule):
+        if path:
+            check_writable(path)
     dataset = open_dataset(config, args)
     session = build_session(config, dataset, log=say)
 

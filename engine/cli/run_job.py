@@ -1,7 +1,9 @@
-"""Follow a run in the foreground: progress on stderr, Ctrl-C stops cleanly, a result at the end."""
+"""Follow a run in the foreground: progress on stderr, faults answered by the policy, Ctrl-C or SIGTERM
+stops cleanly, a result and an exit status at the end."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import signal
@@ -12,33 +14,40 @@ from typing import Any
 from ..commands import Stop
 from ..run.handle import RunHandle, RunResult
 from ..run.in_process import InProcessRun
-from .common import CliError, say
+from .common import FAILED, FAULT_STOPPED, FINISHED, INTERRUPTED, STORE_FAILED, CliError, say
+from .fault_policy import FaultPolicy
 from .progress import ProgressPrinter, clock
 
 
 @contextlib.contextmanager
-def ctrl_c_stops(run: RunHandle) -> Iterator[None]:
-    """The first Ctrl-C asks the run to stop at the next step (resumable); a second one aborts."""
-    def handler(_signum, _frame):
-        say("\nstopping at the next step (press Ctrl-C again to abort)")
+def signals_stop(run: RunHandle) -> Iterator[None]:
+    """Ctrl-C or SIGTERM asks the run to stop at the next step (resumable); a second Ctrl-C aborts."""
+    def handler(signum, _frame):
+        say(f"\nstopping at the next step ({signal.Signals(signum).name}; press Ctrl-C again to abort)")
         run.send(Stop())
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {number: signal.signal(number, handler) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, old in previous.items():
+            signal.signal(number, old)
 
 
-def execute(run: InProcessRun, serve: str | None = None, prepared: Callable[[InProcessRun], None] = lambda run: None,
-            progress: bool = True) -> tuple[RunResult, float]:
-    """Train ``run`` on this thread with a progress display (serving it at ``serve`` if given); its result and the wall time."""
-    if progress:
+def execute(run: InProcessRun, args: argparse.Namespace, serve: str | None = None,
+            prepared: Callable[[InProcessRun], None] = lambda run: None, leader: bool = True,
+            ) -> tuple[RunResult, float, FaultPolicy]:
+    """Train ``run`` on this thread with a progress display and the fault policy (serving it at ``serve`` if given);
+    its result, the wall time and the policy. In a distributed run only rank 0 (``leader``) shows progress and
+    answers faults: the commands it sends reach every rank at the same step, so all ranks stop together."""
+    policy = FaultPolicy(run.send, args.on_fault, args.max_rollbacks)
+    if leader:
         run.subscribe(ProgressPrinter())
+        run.subscribe(policy)
     server = serving(run, serve) if serve else None
     started = time.perf_counter()
-    with ctrl_c_stops(run):
+    with signals_stop(run):
         run.prepare()
         prepared(run)
         try:
@@ -48,7 +57,7 @@ def execute(run: InProcessRun, serve: str | None = None, prepared: Callable[[InP
         finally:
             if server is not None:
                 server.close()
-    return result, time.perf_counter() - started
+    return result, time.perf_counter() - started, policy
 
 
 def serving(run: InProcessRun, address: str):
@@ -73,23 +82,57 @@ def announce(run: InProcessRun, access) -> None:
             "can steer this run, and the traffic is not encrypted: prefer the default and an SSH tunnel")
 
 
-def report(result: RunResult, seconds: float, as_json: bool, extra: dict[str, Any]) -> int:
-    """Print the final result; exit status 0 when finished or stopped, 1 when the run failed."""
+def exit_status(result: RunResult, policy: FaultPolicy, store) -> int:
+    """0 finished, 1 failed, 3 stopped by a fault, 4 the store could not be written, 130 stopped by a signal."""
+    if policy.store_failure is not None or store.failure is not None:
+        return STORE_FAILED
+    if result.state == "failed":
+        return FAILED
+    if policy.fault is not None:
+        return FAULT_STOPPED
+    return INTERRUPTED if result.state == "stopped" else FINISHED
+
+
+def _state(result: RunResult, store) -> str:
+    """The run's state, except that a run whose record could not all be written never claims "finished"."""
+    return "incomplete" if result.state == "finished" and (store.failure or store.unwritten) else result.state
+
+
+def report(result: RunResult, seconds: float, run: InProcessRun, policy: FaultPolicy, as_json: bool,
+           extra: dict[str, Any]) -> int:
+    """Print the final result (always as one JSON object with --json); return the exit status."""
+    store = run.store
+    status = exit_status(result, policy, store)
+    problem = _problem(policy, store)
     summary = {
-        "state": result.state, "steps": result.step, "total_steps": result.total_steps,
+        "state": _state(result, store), "exit_status": status, "steps": result.step, "total_steps": result.total_steps,
         "epochs": result.step / result.steps_per_epoch, "val_accuracy": result.val_accuracy,
         "val_loss": result.val_loss, "best_val_accuracy": result.best_val_accuracy, "seconds": seconds,
         "run_dir": result.run_dir, "dataset": {"name": result.dataset.get("name"), "fingerprint": result.dataset.get("fingerprint")},
-        "message": result.message, "processes": result.config.get("world_size", 1),
+        "message": problem or result.message, "rollbacks": policy.rollbacks, "processes": result.config.get("world_size", 1),
         "batch_size": result.config.get("batch_size"),
         "global_batch": result.config.get("batch_size", 0) * result.config.get("world_size", 1), **extra,
     }
+    if policy.fault is not None:
+        summary["fault"] = {"kind": policy.fault.kind, "step": policy.fault.step, "lr": policy.fault.lr}
     if as_json:
         print(json.dumps(summary, allow_nan=True).replace("NaN", "null"))
     else:
-        say(f"{result.state}: val accuracy {100 * result.val_accuracy:.2f}% (best {100 * result.best_val_accuracy:.2f}%), "
+        say(f"{summary['state']}: val accuracy {100 * result.val_accuracy:.2f}% (best {100 * result.best_val_accuracy:.2f}%), "
             f"val loss {result.val_loss:.4f}, {result.step} steps in {clock(seconds)}")
         say(f"run saved in {result.run_dir}")
-        if result.message and result.state == "failed":
-            say(f"error: {result.message}")
-    return 1 if result.state == "failed" else 0
+    if problem or (result.message and result.state == "failed"):
+        say(f"lrscope: error: {problem or result.message}")
+    return status
+
+
+def _problem(policy: FaultPolicy, store) -> str:
+    """The one line that says why the run did not finish and how to go on ('' when it finished)."""
+    resume = f"`lrscope resume {store.run_id}`"
+    failure = store.failure or (policy.store_failure.message if policy.store_failure else "")
+    if failure:
+        step = store.checkpoint_step
+        return f"{failure}; then {resume} continues from step {step}" if step is not None else failure
+    if policy.fault is not None:
+        return f"the run stopped on a fault: {policy.fault.message} {resume} continues from the last good checkpoint"
+    return ""

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import math
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from ..serve.access import served_access
 from ..store.paths import runs_root
-from ..store.reader import find_run, list_runs, read_epochs, read_meta, read_steps, read_table, run_info
+from ..store.reader import find_run, list_runs, meta_object, read_epochs, read_meta, read_steps, read_table, run_info
 from .common import add_serve_option, cache_dir, say
 from .distributed import add_distributed_options
+from .fault_policy import add_fault_options
 
 
 def add_parsers(commands) -> None:
@@ -31,6 +33,7 @@ def add_parsers(commands) -> None:
     resume.add_argument("--runs-dir", type=Path)
     resume.add_argument("--cache-dir", type=Path)
     resume.add_argument("--no-cache", action="store_true")
+    add_fault_options(resume)
     resume.add_argument("--json", action="store_true")
     add_serve_option(resume)
     add_distributed_options(resume)
@@ -45,7 +48,8 @@ def list_command(args: argparse.Namespace) -> int:
     """One line per run."""
     root = runs_root(args.runs_dir)
     runs, problems = list_runs(root)
-    for problem in problems:
+    shown = {r.problem for r in runs}  # a damaged run's reason is printed under its line
+    for problem in (p for p in problems if p not in shown):
         say(f"warning: {problem}")
     if not runs:
         say(f"no runs under {root}")
@@ -54,6 +58,8 @@ def list_command(args: argparse.Namespace) -> int:
     for r in runs:
         state = f"{r.state} (served)" if served_access(r.run_dir) else r.state
         print(f"{r.run_id:<44} {r.dataset[:18]:<18} {r.started:<19} {state:<20} {f'{r.steps_done}/{r.total_steps}':>13} {_accuracy(r.best_val_accuracy):>12}")
+        if r.problem:
+            print(f"  {r.problem}")
     return 0
 
 
@@ -64,7 +70,7 @@ def show_command(args: argparse.Namespace) -> int:
         write_steps_csv(run_dir)
         return 0
     info, meta = run_info(run_dir), read_meta(run_dir)
-    config = json.loads(meta.get("config", "{}"))
+    config = meta_object(meta, "config")
     print(f"run        {info.run_id}\nfolder     {info.run_dir}\ndataset    {info.dataset} (fingerprint {info.fingerprint})")
     print(f"started    {info.started}\nstate      {info.state}\nsteps      {info.steps_done}/{info.total_steps}")
     processes = config.get("world_size", 1)
@@ -86,8 +92,11 @@ def show_command(args: argparse.Namespace) -> int:
 
 
 def write_steps_csv(run_dir: Path) -> None:
-    """Per-step metrics on stdout: one LR column per parameter group, named after it."""
+    """Per-step metrics on stdout: one LR column per parameter group, named after it (a damaged row reads nan)."""
     steps = read_steps(run_dir)
+    damaged = int(np.isnan(steps["lrs"]).all(axis=1).sum())
+    if damaged:
+        say(f"warning: {damaged} steps have damaged LR cells in {run_dir / 'run.sqlite'}; they are written as nan")
     writer = csv.writer(sys.stdout)
     writer.writerow(["step", "epoch", "loss", *[f"lr_{g}" for g in steps["groups"]], "momentum"])
     for i in range(len(steps["step"])):
@@ -104,7 +113,7 @@ def resume_command(args: argparse.Namespace) -> int:
     if launched is not None:
         return launched
     run_dir = find_run(runs_root(args.runs_dir), args.run)
-    with joined(json.loads(read_meta(run_dir).get("config", "{}")).get("device", "auto")) as world:
+    with joined(meta_object(read_meta(run_dir), "config").get("device", "auto")) as world:
         return resume(args, run_dir, world)
 
 
@@ -119,8 +128,8 @@ def resume(args: argparse.Namespace, run_dir: Path, world) -> int:
         if world.distributed:
             say(describe_world(run.job.config))
 
-    run = InProcessRun(ResumedRun(run_dir, cache_dir(args)))
-    result, seconds = execute(run, args.serve if world.leader else None, prepared, progress=world.leader)
+    handle = InProcessRun(ResumedRun(run_dir, cache_dir(args)))
+    result, seconds, policy = execute(handle, args, args.serve if world.leader else None, prepared, leader=world.leader)
     if not world.leader:
         return follower_status(world, result)
-    return report(result, seconds, args.json, {})
+    return report(result, seconds, handle, policy, args.json, {})

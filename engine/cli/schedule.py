@@ -11,9 +11,14 @@ import numpy as np
 
 from ..schedules.chart import line_chart
 from ..schedules.describe import describe_schedule
-from ..schedules.groups import describe_groups
-from ..schedules.schedule_file import load_schedule
-from .common import CliError, say
+from ..schedules.groups import ALL, describe_groups
+from ..schedules.sampling import plot_steps
+from ..text import printable
+from .common import CliError, check_writable, read_schedule, say
+
+CSV_BLOCK = 65_536
+MAX_STEPS = 10**12
+SHOWN = 50
 
 
 def add_parser(commands) -> None:
@@ -35,24 +40,39 @@ def add_parser(commands) -> None:
 
 
 def _timeline(args: argparse.Namespace):
-    loaded = load_schedule(args.file)
-    if args.steps is not None and args.steps < 1:
-        raise CliError("--steps: must be at least 1")
+    if args.steps is not None and not 1 <= args.steps <= MAX_STEPS:
+        raise CliError(f"--steps: must be between 1 and {MAX_STEPS:,}")
+    loaded = read_schedule(args.file)
     return loaded, loaded.for_run(args.steps) if args.steps else loaded.timeline
 
 
+def _listed(items: list, line, what: str) -> None:
+    """Print ``line(item)`` for the first SHOWN items and say how many more there are."""
+    for item in items[:SHOWN]:
+        print(line(item))
+    if len(items) > SHOWN:
+        print(f"… and {len(items) - SHOWN:,} more {what} (`lrscope schedule csv` prints every step)")
+
+
+def _names(loaded, timeline) -> tuple[str, ...]:
+    """The model's groups when the file names them, else the groups its pieces name ('all' only if none is named:
+    a piece that names every group without 'all' could not say what 'all' is)."""
+    named = tuple(n for n in timeline.group_names if n != ALL)
+    return loaded.group_names or named or (ALL,)
+
+
 def _group_lrs(loaded, timeline, steps: np.ndarray) -> dict[str, np.ndarray]:
-    """The LR of each group per step, by name: the model's groups when the file names them, else the file's own."""
-    names = loaded.group_names or timeline.group_names
+    """The LR of each group per step, by name."""
+    names = _names(loaded, timeline)
     return dict(zip(names, timeline.group_lrs(steps, names).T))
 
 
 def show_command(args: argparse.Namespace) -> int:
     """Print what the file holds."""
-    loaded = load_schedule(args.file)
+    loaded = read_schedule(args.file)
     timeline = loaded.timeline
     dataset, context = loaded.dataset or {}, loaded.context or {}
-    print(f"file        {args.file} (lrscope {loaded.lrscope_version or '?'}, {loaded.created or 'no date'})")
+    print(f"file        {printable(str(args.file))} (lrscope {loaded.lrscope_version or '?'}, {loaded.created or 'no date'})")
     print(f"dataset     {dataset.get('name', '?')} (fingerprint {dataset.get('fingerprint', '?')}, {dataset.get('image_count', '?')} images, "
           f"{len(dataset.get('classes') or [])} classes, {dataset.get('resolution', '?')} px)")
     if context:
@@ -60,38 +80,42 @@ def show_command(args: argparse.Namespace) -> int:
         print(f"context     {context.get('model')} / {optimizer.get('name')} momentum {optimizer.get('momentum')}, "
               f"batch {context.get('batch_size')}, {context.get('steps_per_epoch')} steps per epoch")
     print(f"length      {timeline.total_steps} steps")
-    print(f"groups      {', '.join(loaded.group_names or timeline.group_names)}")
-    for piece in timeline.pieces:
-        print(f"from step {piece.start:<7} {describe_schedule(piece.schedule)}; {describe_groups(piece.groups)}")
-    for edit in loaded.edits:
-        print(f"edit at step {edit.get('step')} ({edit.get('reason')}): {str(edit.get('summary'))[:200]}")
-    recommended = (loaded.range_test or {}).get("recommended")
-    if recommended:
-        print(f"range test  constant {recommended.get('constant_lr'):.3g}, one-cycle max {recommended.get('one_cycle_max_lr'):.3g}")
+    print(f"groups      {', '.join(printable(n) for n in _names(loaded, timeline))}")
+    _listed(timeline.pieces, lambda p: f"from step {p.start:<7} {describe_schedule(p.schedule)}; {printable(describe_groups(p.groups))}",
+            "pieces")
+    _listed(loaded.edits, lambda e: f"edit at step {e.get('step')} ({e.get('reason')}): {str(e.get('summary'))[:200]}", "edits")
+    recommended = (loaded.range_test or {}).get("recommended") or {}
+    if "constant_lr" in recommended and "one_cycle_max_lr" in recommended:
+        print(f"range test  constant {recommended['constant_lr']:.3g}, one-cycle max {recommended['one_cycle_max_lr']:.3g}")
     if loaded.metrics:
         print(f"metrics     {', '.join(f'{k} {v}' for k, v in loaded.metrics.items())}")
     return 0
 
 
 def csv_command(args: argparse.Namespace) -> int:
-    """step, lr_<group>..., momentum on stdout."""
+    """step, lr_<group>..., momentum on stdout, computed and written a block of steps at a time."""
     loaded, timeline = _timeline(args)
-    steps = np.arange(timeline.total_steps)
-    lrs, momenta = _group_lrs(loaded, timeline, steps), timeline.momenta(steps)
     writer = csv.writer(sys.stdout)
-    writer.writerow(["step", *[f"lr_{name}" for name in lrs], "momentum"])
-    columns = np.column_stack(list(lrs.values()))
-    for step, row, momentum in zip(steps, columns, momenta):
-        writer.writerow([int(step), *[repr(float(lr)) for lr in row], "" if np.isnan(momentum) else repr(float(momentum))])
+    names = _names(loaded, timeline)
+    writer.writerow(["step", *[f"lr_{printable(name)}" for name in names], "momentum"])
+    for first in range(0, timeline.total_steps, CSV_BLOCK):
+        steps = np.arange(first, min(first + CSV_BLOCK, timeline.total_steps))
+        lrs, momenta = timeline.group_lrs(steps, names).tolist(), timeline.momenta(steps).tolist()
+        writer.writerows([step, *map(repr, row), "" if momentum != momentum else repr(momentum)]
+                         for step, row, momentum in zip(steps.tolist(), lrs, momenta))
     return 0
 
 
 def plot_command(args: argparse.Namespace) -> int:
-    """A PNG of the LR per group against the step."""
+    """A PNG of the LR per group against the step, drawn from a bounded number of well-placed steps."""
+    check_writable(args.output)
     loaded, timeline = _timeline(args)
-    steps = np.arange(timeline.total_steps)
-    series = {f"lr {name}": lrs for name, lrs in _group_lrs(loaded, timeline, steps).items()}
+    steps = plot_steps(timeline)
+    series = {f"lr {printable(name)}": lrs for name, lrs in _group_lrs(loaded, timeline, steps).items()}
     name = (loaded.dataset or {}).get("name", "?")
-    line_chart(args.output, steps, series, title=f"LR schedule tuned on {name}", xlabel="step", ylabel="learning rate", log_y=True)
+    try:
+        line_chart(args.output, steps, series, title=f"LR schedule tuned on {name}", xlabel="step", ylabel="learning rate", log_y=True)
+    except (OSError, ValueError) as error:
+        raise CliError(f"{args.output}: cannot be written ({error}); choose another file (ending in .png)") from None
     say(f"wrote {args.output}")
     return 0

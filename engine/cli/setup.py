@@ -8,19 +8,17 @@ import sys
 from pathlib import Path
 
 from ..config import TrainConfig
-from ..data.dataset import PreparedDataset, prepare_dataset
+from ..data.dataset import PreparedDataset, prepare_configured
 from ..data.split import training_batches_per_epoch
 from ..schedules.edits import RunSchedule
 from ..schedules.library import differences
-from ..schedules.schedule_file import load_schedule
 from ..training.job import default_run_schedule
-from .common import CliError, cache_dir, say
+from .common import CliError, cache_dir, read_schedule, say
 
 
 def open_dataset(config: TrainConfig, args: argparse.Namespace) -> PreparedDataset:
     """Scan, decode (or read the cache) and split the dataset; print its warnings."""
-    dataset = prepare_dataset(config.data, resolution=config.image_size or None, val_fraction=config.val_fraction,
-                              split_seed=config.split_seed, cache_dir=cache_dir(args), log=say)
+    dataset = prepare_configured(config, cache_dir=cache_dir(args), log=say)
     for warning in dataset.warnings:
         say(f"warning: {warning}")
     return dataset
@@ -50,7 +48,7 @@ def run_schedule_for(args: argparse.Namespace, config: TrainConfig, dataset: Pre
     per_epoch = steps_per_epoch(dataset, config)
     if not getattr(args, "schedule", None):
         return default_run_schedule(config, per_epoch)
-    loaded = load_schedule(Path(args.schedule))
+    loaded = read_schedule(Path(args.schedule))
     lines = differences(loaded.dataset, dataset.summary.to_dict())
     if lines:
         confirm_mismatch(lines, args.accept_mismatch)

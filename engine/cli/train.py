@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import add_serve_option, add_training_options, config_from, say
+from ..config import TrainConfig
+from .common import add_serve_option, add_training_options, check_writable, config_from, say
 from .distributed import add_distributed_options, add_sync_batchnorm_option
+from .fault_policy import add_fault_options
 
 
 def add_parser(commands) -> None:
@@ -19,7 +21,11 @@ def add_parser(commands) -> None:
     parser.add_argument("--export-schedule", type=Path, metavar="FILE", help="write the run's tuned schedule to FILE when it ends")
     parser.add_argument("--library-dir", type=Path, help="the tuned-schedule library (default: $LRSCOPE_LIBRARY_DIR or the user data folder)")
     parser.add_argument("--runs-dir", type=Path, help="where runs are stored (default: $LRSCOPE_RUNS_DIR or the user data folder)")
-    parser.add_argument("--checkpoint-every", type=int, default=0, metavar="STEPS", help="also checkpoint every STEPS steps (default: each epoch)")
+    parser.add_argument("--checkpoint-every", type=int, default=0, metavar="STEPS", help="also checkpoint every STEPS steps")
+    parser.add_argument("--checkpoint-seconds", type=float, default=TrainConfig().checkpoint_seconds, metavar="S",
+                        help="also checkpoint whenever S seconds passed since the last checkpoint, so a kill loses at most "
+                             "about that much training (default 60; 0: only at epoch ends and --checkpoint-every)")
+    add_fault_options(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object with the result on stdout")
     add_serve_option(parser)
     add_distributed_options(parser)
@@ -48,17 +54,19 @@ def train(args: argparse.Namespace, config, world) -> int:
     from .run_job import execute, report
     from .setup import open_dataset, run_schedule_for
 
-    config.checkpoint_every, config.world_size, config.sync_batchnorm = args.checkpoint_every, world.size, args.sync_batchnorm
+    config.world_size, config.sync_batchnorm = world.size, args.sync_batchnorm
+    if args.export_schedule and world.leader:
+        check_writable(args.export_schedule)
     dataset = leader_first(world, lambda: open_dataset(config, args))
     run_schedule = run_schedule_for(args, config, dataset)
     if world.distributed:
         say(describe_world(config))
-    run = InProcessRun(NewRun(config, dataset, run_schedule, runs_root(args.runs_dir)))
-    result, seconds = execute(run, args.serve if world.leader else None, progress=world.leader)
+    handle = InProcessRun(NewRun(config, dataset, run_schedule, runs_root(args.runs_dir)))
+    result, seconds, policy = execute(handle, args, args.serve if world.leader else None, leader=world.leader)
     if not world.leader:
         return follower_status(world, result)
-    extra = export(args, config, result) if args.export_schedule else {}
-    return report(result, seconds, args.json, extra)
+    extra = export(args, config, result) if args.export_schedule and result.state != "failed" else {}
+    return report(result, seconds, handle, policy, args.json, extra)
 
 
 def export(args: argparse.Namespace, config, result) -> dict[str, str]:

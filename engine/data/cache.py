@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import write_atomically
+from ..files import open_regular
 from .images import BadImage, load_image
 
 CACHE_VERSION = 1
@@ -64,7 +65,7 @@ def cache_file(cache_dir: Path, fingerprint: str, size: int, channels: int) -> P
 def load_decoded(path: Path, count: int, size: int, channels: int) -> Decoded | None:
     """The cached decode, or None when it is missing, unreadable or does not match."""
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with open_regular(path) as handle, np.load(handle, allow_pickle=False) as data:
             images, ok = data["images"], data["ok"]
             problems = tuple(zip(data["problem_paths"].tolist(), data["problem_reasons"].tolist()))
     except (OSError, KeyError, ValueError, EOFError):

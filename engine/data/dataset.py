@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DatasetError
+from ..text import printable
 from .cache import Decoded, Progress, cache_file, decode_all, load_decoded, save_decoded
 from .fingerprint import fingerprint
 from .folder import FolderScan, scan_folder
@@ -25,7 +26,8 @@ from .summary import (
     size_stats,
 )
 
-DEFAULT_MEMORY_BUDGET = 2 * 1024**3
+MB = 1024**2
+DEFAULT_MEMORY_BUDGET = 2048 * MB
 STATS_SAMPLE = 2000
 
 
@@ -82,16 +84,24 @@ def prepare_dataset(
     warnings = list(scan.warnings)
     if problems:
         path, reason = problems[0]
-        warnings.append(f"{len(problems)} images could not be read and were skipped (e.g. {path}: {reason})")
+        warnings.append(printable(f"{len(problems)} images could not be read and were skipped (e.g. {path}: {reason})"))
     train_index, val_index = _split(scan, labels, usable, val_fraction, split_seed)
     mean, std = _stats(decoded, paths, train_index, size, channels)
-    counts = class_counts(scan)
+    # The summary is for people and schedule files: names that are not UTF-8 are shown with U+FFFD.
+    classes = tuple(printable(c) for c in scan.classes)
+    counts = dict(zip(classes, class_counts(scan).values()))
     summary = DatasetSummary(
-        name=scan.root.name, root=str(scan.root), fingerprint=digest, classes=scan.classes, class_counts=counts,
+        name=printable(scan.root.name), root=printable(str(scan.root)), fingerprint=digest, classes=classes, class_counts=counts,
         image_count=len(scan.entries), presplit=scan.presplit, image_sizes=size_stats(sizes), resolution=size,
         channels=channels, mean=mean, std=std,
     )
     return PreparedDataset(summary, scan, labels, train_index, val_index, decoded, warnings)
+
+
+def prepare_configured(config, *, cache_dir: Path | None = None, log: Callable[[str], None] | None = None) -> PreparedDataset:
+    """The dataset a TrainConfig trains on: its folder, resolution, split and memory budget."""
+    return prepare_dataset(config.data, resolution=config.image_size or None, val_fraction=config.val_fraction,
+                           split_seed=config.split_seed, cache_dir=cache_dir, memory_budget=config.memory_budget_mb * MB, log=log)
 
 
 def _decoded(paths, size, channels, digest, cache_dir, progress, log) -> Decoded:
@@ -114,9 +124,14 @@ def _split(scan: FolderScan, labels, usable, val_fraction, seed) -> tuple[np.nda
             raise DatasetError(f"{scan.root / name}: none of class {name!r}'s images can be read; replace the corrupt files")
     if scan.presplit:
         splits = np.array([e.split for e in scan.entries])
-        return usable_index[splits[usable_index] == "train"], usable_index[splits[usable_index] == "val"]
-    train, val = stratified_split(labels[usable_index], val_fraction, seed)
-    return usable_index[train], usable_index[val]
+        train, val = usable_index[splits[usable_index] == "train"], usable_index[splits[usable_index] == "val"]
+    else:
+        train, val = (usable_index[i] for i in stratified_split(labels[usable_index], val_fraction, seed))
+    if len(val) == 0:
+        # Validation on nothing gives NaN for the whole run, silently: refuse with the reason instead.
+        where = "val/ holds no image that can be read" if scan.presplit else "no class has two usable images"
+        raise DatasetError(f"{scan.root}: {where}, so nothing is left to validate on; add images")
+    return train, val
 
 
 def _stats(decoded, paths, train_index, size, channels):

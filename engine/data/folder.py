@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DatasetError
+from ..text import printable
+from .walk import Walker
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm"})
 SPLIT_NAMES = {"train": ("train", "training"), "val": ("val", "valid", "validation")}
@@ -38,33 +40,14 @@ class FolderScan:
     warnings: tuple[str, ...] = ()
 
 
-def _walk_files(folder: Path, problems: list[str]):
-    """Yield (relative posix path, size) of every file under ``folder``, skipping hidden entries."""
-    stack = [folder]
-    while stack:
-        current = stack.pop()
-        try:
-            entries = sorted(os.scandir(current), key=lambda e: e.name)
-        except OSError as error:
-            problems.append(f"{current}: cannot be read ({error.strerror}); its images were skipped")
-            continue
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            try:
-                if entry.is_dir(follow_symlinks=True):
-                    stack.append(Path(entry.path))
-                elif entry.is_file(follow_symlinks=True):
-                    yield Path(entry.path).relative_to(folder).as_posix(), entry.stat().st_size
-            except OSError as error:
-                problems.append(f"{entry.path}: cannot be read ({error.strerror}); skipped")
-
-
 def _subfolders(folder: Path) -> list[str]:
     try:
-        return sorted(e.name for e in os.scandir(folder) if e.is_dir() and not e.name.startswith("."))
+        with os.scandir(folder) as entries:
+            return sorted(e.name for e in entries if e.is_dir() and not e.name.startswith("."))
     except PermissionError:
         raise DatasetError(f"{folder}: cannot be read (permission denied); check the folder's permissions") from None
+    except OSError as error:
+        raise DatasetError(f"{folder}: cannot be read ({error.strerror}); check the folder") from None
 
 
 def _find_split(root: Path, names: list[str]) -> tuple[str, str] | None:
@@ -99,10 +82,21 @@ def scan_folder(root: Path | str) -> FolderScan:
             raise DatasetError(f"{root / val_dir}: has classes that {train_dir}/ lacks ({', '.join(extra[:5])}); give both the same class folders")
         parts = [(root / train_dir, "train"), (root / val_dir, "val")]
     else:
+        _check_half_split(root, names)
         classes = tuple(names)
         _check_classes(root, classes)
         parts = [(root, "")]
     return _collect(root, classes, parts, split is not None)
+
+
+def _check_half_split(root: Path, names: list[str]) -> None:
+    """A train/ (or val/) that holds class folders, without its partner, is a split half-made, not a class."""
+    for kind, partner in (("train", "val"), ("val", "train")):
+        half = next((n for n in names if n.lower() in SPLIT_NAMES[kind]), None)
+        if half is not None and _subfolders(root / half):
+            raise DatasetError(f"{root / half}: holds class folders like a {kind} split, but {root} has no {partner}/ folder; "
+                               f"add {partner}/ with the same class folders, or move the class folders of {half}/ up "
+                               f"into {root} to let lrscope split them")
 
 
 def _check_classes(folder: Path, classes: tuple[str, ...]) -> None:
@@ -114,15 +108,34 @@ def _check_classes(folder: Path, classes: tuple[str, ...]) -> None:
         raise DatasetError(f"{folder}: has only one class ({classes[0]!r}); a classifier needs at least two class subfolders")
 
 
+def _class_dirs(parts: list[tuple[Path, str]], classes: tuple[str, ...]) -> list[Path]:
+    """Every class folder, train/ before val/; DatasetError when one is another (or inside another) through a link."""
+    dirs = [base / name for base, _ in parts for name in classes if (base / name).is_dir()]
+    real = {os.path.realpath(d): d for d in reversed(dirs)}
+    for folder in dirs:
+        path = os.path.realpath(folder)
+        other = next((real[p] for p in (path, *_parents(path)) if p in real and real[p] != folder), None)
+        if other is not None:
+            raise DatasetError(f"{folder}: is {'the same folder as' if os.path.realpath(other) == path else 'a folder inside'} "
+                               f"{other} (through a link), so the same images would count twice; remove the link, "
+                               "or copy the images that belong to both")
+    return dirs
+
+
+def _parents(path: str) -> list[str]:
+    return [str(p) for p in Path(path).parents]
+
+
 def _collect(root: Path, classes: tuple[str, ...], parts: list[tuple[Path, str]], presplit: bool) -> FolderScan:
-    entries, ignored, problems = [], [], []
+    entries, ignored = [], []
+    walker = Walker(root, _class_dirs(parts, classes))
     for base, split in parts:
         for label, name in enumerate(classes):
             class_dir = base / name
             if not class_dir.is_dir():
                 continue
             found = 0
-            for rel, size in _walk_files(class_dir, problems):
+            for rel, size in walker.files(class_dir):
                 path = (class_dir / rel).relative_to(root).as_posix()
                 if Path(rel).suffix.lower() in IMAGE_EXTENSIONS:
                     entries.append(ImageEntry(path, size, label, split))
@@ -133,7 +146,23 @@ def _collect(root: Path, classes: tuple[str, ...], parts: list[tuple[Path, str]]
                 other = sum(1 for p in ignored if p.startswith(class_dir.relative_to(root).as_posix() + "/"))
                 hint = f" ({other} files with other extensions were ignored)" if other else ""
                 raise DatasetError(f"{class_dir}: class {name!r} has no images{hint}; add images or remove the folder")
-    warnings = list(problems)
+    warnings = walker.report.warnings(root)
     if ignored:
-        warnings.append(f"{len(ignored)} files that are not images were ignored (e.g. {ignored[0]})")
+        warnings.append(printable(f"{len(ignored)} files that are not images were ignored (e.g. {ignored[0]})"))
+    if presplit:
+        warnings += _check_val(root, parts[1][0], classes, entries)
     return FolderScan(root, classes, tuple(entries), presplit, tuple(ignored), tuple(warnings))
+
+
+def _check_val(root: Path, val_dir: Path, classes: tuple[str, ...], entries: list[ImageEntry]) -> list[str]:
+    """DatasetError when val/ holds no image at all; a warning naming the classes it lacks."""
+    in_val = {e.label for e in entries if e.split == "val"}
+    if not in_val:
+        raise DatasetError(f"{val_dir}: holds no images, so the run could not be validated; put validation images in "
+                           f"{val_dir}/<class>/, or remove {val_dir.name}/ and move train/'s class folders up into {root} "
+                           "to let lrscope split them")
+    missing = [name for label, name in enumerate(classes) if label not in in_val]
+    if not missing:
+        return []
+    return [printable(f"{val_dir.name}/ has no images of {len(missing)} classes (e.g. {missing[0]!r}): "
+                      "their accuracy is not measured")]

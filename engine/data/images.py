@@ -7,6 +7,8 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps
 
+from ..files import open_regular
+
 MAX_PIXELS = 64_000_000
 PROGRAMMING_ERRORS = (TypeError, NameError, AttributeError)
 GRAY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
@@ -22,7 +24,7 @@ class BadImage(Exception):
 def header(path: str) -> tuple[tuple[int, int], str]:
     """(width, height) and PIL mode, read from the header without decoding pixels."""
     try:
-        with Image.open(path) as image:
+        with open_regular(path) as handle, Image.open(handle) as image:
             return image.size, image.mode
     except PROGRAMMING_ERRORS:
         raise
@@ -59,7 +61,8 @@ def load_image(path: str, size: int, channels: int) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            with Image.open(path) as image:
+            # open_regular: a file swapped for a FIFO after the scan would make PIL wait for a writer forever
+            with open_regular(path) as handle, Image.open(handle) as image:
                 if image.width * image.height > MAX_PIXELS:
                     raise BadImage(f"too large ({image.width}x{image.height} pixels, over {MAX_PIXELS // 1_000_000} megapixels); downscale it")
                 image.draft("RGB" if channels == 3 else "L", (size, size))

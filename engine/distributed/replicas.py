@@ -33,6 +33,7 @@ def distribute(job, world: World, incoming: Inbox) -> None:
     job.recorder.reduce = mean_over_ranks
     job.recorder.processes = world.size
     job.add_handler(Hook.BLOCK_FLUSHED, ReplicaCheck(world))
+    job.pauses_on_out_of_memory = False  # the other ranks would wait in its all-reduce: the run stops instead
 
 
 class ReplicaCheck:

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError, first_line
+from ..torch_files import Refused, load_tensors
 
 
 def load_weights(model: nn.Module, path: Path | str) -> tuple[int, list[str]]:
@@ -17,10 +18,10 @@ def load_weights(model: nn.Module, path: Path | str) -> tuple[int, list[str]]:
     are left as initialized. Returns (tensors loaded, names skipped).
     """
     try:
-        state = torch.load(Path(path), map_location="cpu", weights_only=True)
+        state = load_tensors(path)
     except FileNotFoundError:
         raise ConfigError("weights", f"{path}: no such file") from None
-    except Exception as error:
+    except (OSError, Refused) as error:  # a FIFO is refused here: torch.load would wait on it forever
         raise ConfigError("weights", f"{path}: not a PyTorch weights file ({first_line(error)})") from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]

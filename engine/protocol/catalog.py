@@ -19,6 +19,8 @@ from ..events import (
     ScheduleChanged,
     StateChanged,
     StepsLogged,
+    StoreFailed,
+    StoreRecovered,
 )
 from ..range_test.result import RangeTestResult
 from ..range_test.settings import RangeTestSettings
@@ -53,6 +55,8 @@ register(RangeTestProgress, 1)
 register(RangeTestFinished, 1)
 register(CheckpointSaved, 1)
 register(LogLine, 1)
+register(StoreFailed, 1)
+register(StoreRecovered, 1)
 
 # Commands
 register(Pause, 1)

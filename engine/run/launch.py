@@ -51,7 +51,7 @@ def wire(spec: NewRun | ResumedRun, bus: EventBus, inbox: Inbox, warn: Callable[
         job = TrainingJob(config, spec.dataset, run_schedule=spec.run_schedule, bus=bus, inbox=job_inbox)
         create = lambda: RunStore.create(spec.runs_root, config.to_dict(), spec.dataset.summary.to_dict(), emit=bus.emit)
     else:
-        setup = prepare_resume(spec.run_dir, spec.cache_dir, warn=warn)
+        setup = prepare_resume(spec.run_dir, spec.cache_dir, warn=warn, owner=world.leader)
         # The same global batch on however many processes resume it: the steps and the data position continue.
         config = setup.config.for_world(world.size)
         job = TrainingJob(config, setup.dataset, resume=setup.checkpoint, bus=bus, inbox=job_inbox)

@@ -11,14 +11,22 @@ import numpy as np
 from .shapes import Shape
 
 
-def partition(which: np.ndarray, count: int):
-    """Yield (index, selector) for each index present in ``which``; one index selects everything."""
-    present = np.flatnonzero(np.bincount(which.ravel(), minlength=count))
-    if len(present) == 1:
-        yield int(present[0]), ...
+def partition(which: np.ndarray):
+    """Yield (index, selector) for each index present in ``which``; one index selects everything.
+
+    One sort for all indices (not one comparison per index): evaluating 100,000 pieces over
+    100,000 steps costs a sort, not 10^10 comparisons.
+    """
+    flat = np.ravel(which)
+    if len(flat) == 0:
         return
-    for index in present:
-        yield int(index), which == index
+    if flat.min() == flat.max():
+        yield int(flat[0]), ...
+        return
+    order = np.argsort(flat, kind="stable")
+    bounds = np.flatnonzero(np.diff(flat[order])) + 1
+    for chunk in np.split(order, bounds):
+        yield int(flat[chunk[0]]), (chunk if np.ndim(which) == 1 else np.unravel_index(chunk, np.shape(which)))
 
 
 @dataclass(frozen=True)
@@ -48,7 +56,7 @@ class Schedule:
     def _evaluate(self, steps: np.ndarray, momentum: bool) -> np.ndarray:
         steps = np.clip(np.asarray(steps, float), 0, self.total_steps)
         out = np.full(steps.shape, np.nan)
-        for index, mask in partition(self.segment_index(steps), len(self.segments)):
+        for index, mask in partition(self.segment_index(steps)):
             segment = self.segments[index]
             local = np.minimum(steps[mask] - self.starts[index], segment.final_time)
             values = segment.momenta(local) if momentum else segment.lrs(local)

@@ -12,9 +12,12 @@ from typing import Any
 from .. import __version__
 from ..atomic import write_text_atomically
 from ..errors import ScheduleFileError
-from .codec import bounded_list, check_type, fail, timeline_from_dict, timeline_to_dict
+from ..files import NotARegularFile, TooLarge, read_limited
+from .codec import check_type, fail, timeline_from_dict, timeline_to_dict
 from .edits import RunSchedule
+from .groups import GroupMismatch
 from .history_codec import record_to_dict
+from .sections import CONTEXT, DATASET, EDIT, METRICS, RANGE_TEST, items, section, string
 from .timeline import Timeline
 
 FORMAT = "lrscope.schedule"
@@ -36,6 +39,7 @@ class ScheduleFile:
     metrics: dict[str, Any] | None = None
     created: str = ""
     lrscope_version: str = ""
+    warnings: tuple[str, ...] = ()
 
     @property
     def group_names(self) -> tuple[str, ...]:
@@ -98,14 +102,13 @@ def load_schedule(path: Path | str) -> ScheduleFile:
     """Read and validate a schedule file; ScheduleFileError names the path and the field at fault."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ScheduleFileError(f"{path}: {size:,} bytes is too large for a schedule file (at most {MAX_FILE_BYTES:,})")
-        text = path.read_text(encoding="utf-8")
+        text = read_limited(path, MAX_FILE_BYTES).decode("utf-8")
     except FileNotFoundError:
         raise ScheduleFileError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ScheduleFileError(f"{path}: is a folder, not a schedule file") from None
+    except NotARegularFile as error:
+        raise ScheduleFileError(f"{path}: {error}; a schedule file is a JSON file") from None
+    except TooLarge:
+        raise ScheduleFileError(f"{path}: is too large for a schedule file (at most {MAX_FILE_BYTES:,} bytes)") from None
     except UnicodeDecodeError:
         raise ScheduleFileError(f"{path}: is not a text file (a schedule file is UTF-8 JSON)") from None
     except OSError as error:
@@ -114,6 +117,18 @@ def load_schedule(path: Path | str) -> ScheduleFile:
         return parse_schedule(text)
     except ScheduleFileError as error:
         raise ScheduleFileError(f"{path}: {error}") from None
+
+
+def _context(data: dict, timeline: Timeline, warn) -> dict | None:
+    """The context section; its model groups are kept only if the timeline drives exactly them."""
+    context = section(data, "context", CONTEXT, warn)
+    if context and context.get("groups"):
+        try:
+            timeline.check_groups(tuple(context["groups"]))
+        except GroupMismatch as error:
+            warn(f"context.groups: {error}; ignored")
+            del context["groups"]
+    return context
 
 
 def _reject_constant(name: str) -> float:
@@ -127,10 +142,17 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def _sane_int(text: str) -> int:
+    # JSON integers have no bound: 10**400 would overflow every float conversion downstream
+    if len(text.lstrip("-")) > 18:
+        raise ValueError(f"the number {text[:12]}… ({len(text.lstrip('-'))} digits) is too large")
+    return int(text)
+
+
 def parse_schedule(text: str) -> ScheduleFile:
     """Validate a schedule document given as JSON text."""
     try:
-        data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float, parse_int=_sane_int)
     except RecursionError:
         raise ScheduleFileError("the JSON is nested too deeply to be a schedule file") from None
     except ValueError as error:
@@ -153,19 +175,17 @@ def document_from_data(data: Any) -> ScheduleFile:
     timeline = timeline_from_dict(data, "schedule", version)
     declared = data.get("total_steps")
     if declared is not None and declared != timeline.total_steps:
-        raise fail("total_steps", f"says {str(declared)[:20]} but the timeline lasts {timeline.total_steps} steps")
+        check_type(declared, int, "total_steps")
+        raise fail("total_steps", f"says {declared} but the timeline lasts {timeline.total_steps} steps")
+    warnings: list[str] = []
     return ScheduleFile(
         timeline=timeline,
-        dataset=_optional_object(data, "dataset"),
-        context=_optional_object(data, "context"),
-        range_test=_optional_object(data, "range_test"),
-        edits=[check_type(e, dict, f"edits[{i}]") for i, e in enumerate(bounded_list(data, "edits", "file", MAX_EDITS))] if "edits" in data else [],
-        metrics=_optional_object(data, "metrics"),
-        created=str(data.get("created", ""))[:64],
-        lrscope_version=str(data.get("lrscope_version", ""))[:64],
+        dataset=section(data, "dataset", DATASET, warnings.append),
+        context=_context(data, timeline, warnings.append),
+        range_test=section(data, "range_test", RANGE_TEST, warnings.append),
+        edits=section(data, "edits", items(EDIT, MAX_EDITS), warnings.append) or [],
+        metrics=section(data, "metrics", METRICS, warnings.append),
+        created=section(data, "created", string, warnings.append) or "",
+        lrscope_version=section(data, "lrscope_version", string, warnings.append) or "",
+        warnings=tuple(warnings),
     )
-
-
-def _optional_object(data: dict, key: str) -> dict | None:
-    value = data.get(key)
-    return None if value is None else check_type(value, dict, key)

@@ -78,7 +78,7 @@ class Timeline:
     def _evaluate(self, steps: np.ndarray, momentum: bool) -> np.ndarray:
         steps = np.asarray(steps, float)
         out = np.empty(steps.shape)
-        for index, mask in partition(self._which(steps), len(self.pieces)):
+        for index, mask in partition(self._which(steps)):
             piece = self.pieces[index]
             local = steps[mask] - piece.origin
             out[mask] = piece.schedule.momenta(local) if momentum else piece.schedule.lrs(local)
@@ -105,7 +105,7 @@ class Timeline:
         steps = np.asarray(steps, float).ravel()
         multipliers = np.empty((len(steps), len(names)))
         frozen = np.empty((len(steps), len(names)), dtype=bool)
-        for index, mask in partition(self._which(steps), len(self.pieces)):
+        for index, mask in partition(self._which(steps)):
             settings = resolve(self.pieces[index].groups, names)
             multipliers[mask] = [g.multiplier for g in settings]
             frozen[mask] = steps[mask][:, None] < np.array([g.frozen_until for g in settings])

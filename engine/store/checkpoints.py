@@ -1,4 +1,9 @@
-"""Checkpoints on disk: written atomically, the last few kept, read back as weights only."""
+"""Checkpoints on disk: written atomically, the last few kept, read back as weights only and checked.
+
+A checkpoint is data from disk, so it is treated like any other untrusted file: opened only if it is a
+regular file, loaded with ``weights_only=True`` (no code runs), and its structure checked before use;
+one that fails any of these is refused in one line and the one before it is tried.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,8 @@ import torch
 
 from ..atomic import write_atomically
 from ..errors import RunStoreError, first_line
+from ..torch_files import Refused, load_tensors
+from .checkpoint_shape import structure_problem
 
 KEEP = 3
 FOLDER = "checkpoints"
@@ -28,18 +35,26 @@ def write_checkpoint(run_dir: Path, payload: dict, step: int, keep: int = KEEP) 
     return path
 
 
+def read_checkpoint(path: Path) -> dict:
+    """A checkpoint loaded as weights only and checked; Refused says why it cannot be used."""
+    try:
+        payload = load_tensors(path)
+    except OSError as error:  # missing, or not a regular file (a FIFO would block torch.load forever)
+        raise Refused(first_line(error)) from None
+    problem = structure_problem(payload)
+    if problem:
+        raise Refused(problem)
+    return payload
+
+
 def load_latest_checkpoint(run_dir: Path, warn=lambda text: None) -> dict:
-    """The newest readable checkpoint (an unreadable one is reported and the one before it tried)."""
+    """The newest usable checkpoint (an unusable one is reported in one line and the one before it tried)."""
     paths = checkpoint_paths(run_dir)
     if not paths:
         raise RunStoreError(f"{run_dir}: has no checkpoint to resume from (it ended before its first checkpoint was written)")
     for path in reversed(paths):
         try:
-            payload = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as error:  # a truncated or hand-edited file: try the one before
-            warn(f"{path.name} cannot be read ({first_line(error)}); trying the checkpoint before it")
-            continue
-        if isinstance(payload, dict) and payload.get("format") == "lrscope.checkpoint":
-            return payload
-        warn(f"{path.name} is not an lrscope checkpoint; trying the one before it")
+            return read_checkpoint(path)
+        except Refused as error:
+            warn(f"{path.name} was refused: {error}; trying the checkpoint before it")
     raise RunStoreError(f"{run_dir}: none of its {len(paths)} checkpoints can be read; the run cannot be resumed")

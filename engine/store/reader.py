@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import socket
 import sqlite3
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import RunStoreError
+from ..errors import RunStoreError, first_line
+from ..text import printable
 from .database import DB_NAME, connect
 
 LIVE_STATES = ("starting", "running", "paused", "range_test")
@@ -33,12 +36,15 @@ class RunInfo:
     steps_done: int
     total_steps: int
     best_val_accuracy: float
+    problem: str = ""
 
 
 def process_alive(host: str | None, pid: int) -> bool:
     """Whether process ``pid`` of ``host`` still runs (assumed when it is another host's)."""
     if host != socket.gethostname():
         return True
+    if pid <= 0:  # 0 and -1 would ask about the whole process group
+        return False
     try:
         os.kill(pid, 0)
     except (ProcessLookupError, OverflowError, ValueError):
@@ -54,18 +60,21 @@ def read_meta(run_dir: Path) -> dict[str, str]:
         with _open(run_dir) as db:
             return _meta(db)
     except sqlite3.Error as error:
-        raise RunStoreError(f"{run_dir}: the run database cannot be read ({error})") from None
+        raise RunStoreError(f"{run_dir}: the run database cannot be read ({first_line(error)})") from None
 
 
 def _meta(db: sqlite3.Connection) -> dict[str, str]:
-    return dict(db.execute("SELECT key, value FROM meta").fetchall())
+    return {str(k): "" if v is None else str(v) for k, v in db.execute("SELECT key, value FROM meta").fetchall()}
 
 
 @contextlib.contextmanager
 def _open(run_dir: Path) -> Iterator[sqlite3.Connection]:
     """A read-only connection, closed on exit."""
-    if not (Path(run_dir) / DB_NAME).is_file():
+    path = Path(run_dir) / DB_NAME
+    if not path.exists():
         raise RunStoreError(f"{run_dir}: is not an lrscope run (no {DB_NAME})")
+    if not path.is_file():  # a pipe would block the reader; a device never ends
+        raise RunStoreError(f"{run_dir}: its {DB_NAME} is not a regular file (a folder, a pipe or a device)")
     connection = connect(run_dir, readonly=True)
     try:
         yield connection
@@ -75,28 +84,67 @@ def _open(run_dir: Path) -> Iterator[sqlite3.Connection]:
 
 def effective_state(meta: dict[str, str]) -> str:
     """The stored state, or "interrupted" when a live-looking run's process is gone."""
-    state = meta.get("state", "unknown")
-    if state in LIVE_STATES and not process_alive(meta.get("host"), int(meta.get("pid", "0") or 0)):
+    state = printable(str(meta.get("state", "unknown")))[:20]
+    if state in LIVE_STATES and not process_alive(meta.get("host"), int(meta_number(meta, "pid"))):
         return "interrupted"
     return state
 
 
+def meta_object(meta: dict[str, str], key: str) -> dict:
+    """A JSON object stored in the meta table ({} when absent); RunStoreError when it is damaged."""
+    try:
+        value = json.loads(meta.get(key) or "{}")
+    except (ValueError, RecursionError):
+        value = None
+    if not isinstance(value, dict):
+        raise RunStoreError(f"the run database's {key!r} entry is damaged")
+    return value
+
+
+def meta_number(meta: dict[str, str], key: str) -> float:
+    """A finite number stored in the meta table (0 when absent); RunStoreError when it is damaged."""
+    try:
+        value = float(meta.get(key) or 0)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not math.isfinite(value) or abs(value) > 1e15:
+        raise RunStoreError(f"the run database's {key!r} entry is damaged")
+    return value
+
+
+def _started(created: float) -> str:
+    try:
+        return datetime.fromtimestamp(created).strftime("%Y-%m-%d %H:%M:%S") if created else "?"
+    except (OverflowError, OSError, ValueError):
+        return "?"
+
+
 def run_info(run_dir: Path) -> RunInfo:
-    """The summary line of one run."""
+    """The summary line of one run; RunStoreError (naming the run and the damage) when it cannot be read."""
     meta = read_meta(run_dir)
-    dataset = json.loads(meta.get("dataset", "{}"))
-    with _open(run_dir) as db:
-        steps_done = db.execute("SELECT COALESCE(MAX(step) + 1, 0) FROM steps").fetchone()[0]
-        best = db.execute("SELECT MAX(val_accuracy) FROM epochs").fetchone()[0]
-    created = float(meta.get("created", "0") or 0)
-    return RunInfo(Path(run_dir).name, Path(run_dir), dataset.get("name", "?"), dataset.get("fingerprint", "?"),
-                   datetime.fromtimestamp(created).strftime("%Y-%m-%d %H:%M:%S") if created else "?",
-                   effective_state(meta), int(steps_done), int(meta.get("total_steps", "0") or 0),
-                   float("nan") if best is None else float(best))
+    try:
+        dataset = meta_object(meta, "dataset")
+        with _open(run_dir) as db:
+            steps_done = db.execute("SELECT COALESCE(MAX(step) + 1, 0) FROM steps").fetchone()[0]
+            best = db.execute("SELECT MAX(val_accuracy) FROM epochs").fetchone()[0]
+        best = float(best) if isinstance(best, (int, float)) else float("nan")
+        return RunInfo(Path(run_dir).name, Path(run_dir), printable(str(dataset.get("name", "?"))),
+                       printable(str(dataset.get("fingerprint", "?"))), _started(meta_number(meta, "created")),
+                       effective_state(meta), int(steps_done) if isinstance(steps_done, int) else 0,
+                       int(meta_number(meta, "total_steps")), best)
+    except sqlite3.Error as error:
+        raise RunStoreError(f"{run_dir}: the run database is damaged ({first_line(error)})") from None
+    except RunStoreError as error:
+        raise RunStoreError(f"{run_dir}: {error}") from None
+
+
+def damaged(run_dir: Path, reason: str) -> RunInfo:
+    """The line of a run that cannot be read: state "damaged" and the reason."""
+    return RunInfo(Path(run_dir).name, Path(run_dir), "?", "?", "?", "damaged", 0, 0, float("nan"), reason)
 
 
 def list_runs(root: Path) -> tuple[list[RunInfo], list[str]]:
-    """Every readable run under ``root`` (oldest first) and a note for each unreadable one."""
+    """Every run under ``root`` (oldest first; a damaged one with state "damaged") and a note for each problem."""
     root = Path(root)
     if not root.is_dir():
         return [], []
@@ -104,8 +152,10 @@ def list_runs(root: Path) -> tuple[list[RunInfo], list[str]]:
     for run_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         try:
             runs.append(run_info(run_dir))
-        except (RunStoreError, ValueError) as error:
+        except RunStoreError as error:
             problems.append(str(error))
+            if (run_dir / DB_NAME).exists() or (run_dir / "config.json").exists():
+                runs.append(damaged(run_dir, str(error)))
     return runs, problems
 
 
@@ -123,38 +173,77 @@ def find_run(root: Path, name: str) -> Path:
 
 
 def read_steps(run_dir: Path) -> dict[str, np.ndarray]:
-    """Per-step arrays: step, epoch, loss, lrs (steps x groups), momentum; and ``groups``, the LR columns' names."""
-    with _open(run_dir) as db:
-        return _steps(db)
+    """Per-step arrays: step, epoch, loss, lrs (steps x groups), momentum, samples_per_s; and ``groups``, the LR
+    columns' names. A damaged cell reads as NaN (and a row of damaged LRs as all NaN)."""
+    try:
+        with _open(run_dir) as db:
+            return _steps(db)
+    except sqlite3.Error as error:
+        raise RunStoreError(f"{run_dir}: the run's steps cannot be read ({first_line(error)})") from None
 
 
 def _steps(db: sqlite3.Connection) -> dict[str, np.ndarray]:
-    rows = db.execute("SELECT step, epoch, loss, lrs, momentum, samples_per_s FROM steps ORDER BY step").fetchall()
+    rows = db.execute("SELECT step, epoch, loss, lrs, momentum, samples_per_s FROM steps WHERE typeof(step) = 'integer' "
+                      "ORDER BY step").fetchall()
     meta = dict(db.execute("SELECT key, value FROM meta WHERE key = 'groups'").fetchall())
-    lrs = [json.loads(r[3]) for r in rows]
-    groups = tuple(json.loads(meta.get("groups", "[]")))
-    width = max((len(x) for x in lrs), default=len(groups) or 1)
+    lrs = [_lr_list(r[3]) for r in rows]
+    groups = _group_names(meta.get("groups"))
+    width = Counter(len(x) for x in lrs if x).most_common(1)[0][0] if any(lrs) else (len(groups) or 1)
     return {
         "groups": groups if len(groups) == width else tuple(f"group{i}" for i in range(width)),
         "step": np.array([r[0] for r in rows], dtype=np.int64),
-        "epoch": np.array([r[1] for r in rows], dtype=float),
-        "loss": np.array([np.nan if r[2] is None else r[2] for r in rows], dtype=float),
-        "lrs": np.array(lrs, dtype=float).reshape(len(rows), width),
-        "momentum": np.array([np.nan if r[4] is None else r[4] for r in rows], dtype=float),
-        "samples_per_s": np.array([np.nan if r[5] is None else r[5] for r in rows], dtype=float),
+        "epoch": np.array([_number(r[1]) for r in rows], dtype=float),
+        "loss": np.array([_number(r[2]) for r in rows], dtype=float),
+        "lrs": np.array([x if len(x) == width else [np.nan] * width for x in lrs], dtype=float).reshape(len(rows), width),
+        "momentum": np.array([_number(r[4]) for r in rows], dtype=float),
+        "samples_per_s": np.array([_number(r[5]) for r in rows], dtype=float),
     }
 
 
+def _group_names(cell) -> tuple[str, ...]:
+    """The parameter group names a run recorded (none when the entry is missing or damaged)."""
+    try:
+        names = json.loads(cell) if isinstance(cell, str) else []
+    except (ValueError, RecursionError):
+        names = []
+    return tuple(printable(str(n)) for n in names) if isinstance(names, list) else ()
+
+
+def _number(value) -> float:
+    """A stored number; NaN when it is not one (or is an integer too large for a float)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return np.nan
+    try:
+        return float(value)
+    except OverflowError:
+        return np.nan
+
+
+def _lr_list(cell) -> list[float]:
+    """The LRs of one stored step ([] when the cell is damaged)."""
+    try:
+        values = json.loads(cell) if isinstance(cell, str) else None
+    except (ValueError, RecursionError):
+        return []
+    if not isinstance(values, list) or len(values) > 1024:
+        return []
+    return [_number(v) for v in values]
+
+
 def read_epochs(run_dir: Path) -> list[dict]:
-    """Per-epoch validation rows."""
-    with _open(run_dir) as db:
-        return _epochs(db)
+    """Per-epoch validation rows (numbers; a damaged cell reads as NaN)."""
+    try:
+        with _open(run_dir) as db:
+            return _epochs(db)
+    except sqlite3.Error as error:
+        raise RunStoreError(f"{run_dir}: the run database is damaged ({first_line(error)})") from None
 
 
 def _epochs(db: sqlite3.Connection) -> list[dict]:
-    rows = db.execute("SELECT epoch, step, train_loss, val_loss, val_accuracy, seconds FROM epochs ORDER BY epoch").fetchall()
+    rows = db.execute("SELECT epoch, step, train_loss, val_loss, val_accuracy, seconds FROM epochs "
+                      "WHERE typeof(epoch) = 'integer' AND typeof(step) = 'integer' ORDER BY epoch").fetchall()
     keys = ("epoch", "step", "train_loss", "val_loss", "val_accuracy", "seconds")
-    return [dict(zip(keys, row)) for row in rows]
+    return [dict(zip(keys, (row[0], row[1], *map(_number, row[2:])))) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -175,10 +264,13 @@ def read_snapshot(run_dir: Path) -> Snapshot:
             db.execute("COMMIT")
             return snapshot
     except sqlite3.Error as error:
-        raise RunStoreError(f"{run_dir}: the run database cannot be read ({error})") from None
+        raise RunStoreError(f"{run_dir}: the run database cannot be read ({first_line(error)})") from None
 
 
 def read_table(run_dir: Path, sql: str) -> list[tuple]:
-    """Rows of a read-only query on the run database."""
-    with _open(run_dir) as db:
-        return db.execute(sql).fetchall()
+    """Rows of a read-only query on the run database; RunStoreError when it is damaged."""
+    try:
+        with _open(run_dir) as db:
+            return db.execute(sql).fetchall()
+    except sqlite3.Error as error:
+        raise RunStoreError(f"{run_dir}: the run database is damaged ({first_line(error)})") from None

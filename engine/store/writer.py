@@ -1,5 +1,12 @@
 """The run store's writer: events go into a queue; a background thread batches them into SQLite
-(committing at least twice a second) and writes checkpoints, so the training step never waits on disk."""
+(committing at least twice a second) and writes checkpoints, so the training step never waits on disk.
+
+What reaches the disk is always a prefix of the queue: when a write fails (disk full, folder removed),
+that item and everything after it wait, are retried every few seconds, and are dropped only when the
+store closes. So the newest checkpoint on disk never outruns the metrics before it, and a failed store
+leaves a run that resumes from its last checkpoint with no hole in its record. The store says so with
+a StoreFailed event, which the CLI answers by stopping and the window by pausing.
+"""
 
 from __future__ import annotations
 
@@ -32,12 +39,19 @@ from ..events import (
     ScheduleChanged,
     StateChanged,
     StepsLogged,
+    StoreFailed,
+    StoreRecovered,
 )
 from ..schedules.history_codec import run_schedule_to_dict
+from ..text import printable
 from .checkpoints import write_checkpoint
 from .database import connect
+from .failure import describe_failure
+from .lock import RunLock
 
 COMMIT_EVERY = 0.5
+RETRY_SECONDS = 2.0
+CLOSE_RETRIES = 2
 _CLOSE = object()
 
 
@@ -59,14 +73,19 @@ class RunStore:
         self.run_dir = Path(run_dir)
         self.run_id = self.run_dir.name
         self.emit = emit or (lambda event: None)
+        self.failure: str | None = None
+        self.unwritten = 0
+        self.checkpoint_step: int | None = None
+        self._retry_at = 0.0
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._warned = False
         self._session, self._last_seq = "", 0
+        self._lock = RunLock(self.run_dir).acquire()
         try:
             self._db = connect(self.run_dir)
+            self._set_meta({"pid": str(os.getpid()), "host": socket.gethostname(), "updated_at": str(time.time())})
         except Exception as error:
-            raise RunStoreError(f"{self.run_dir}: the run database cannot be opened ({error})") from None
-        self._set_meta({"pid": str(os.getpid()), "host": socket.gethostname(), "updated_at": str(time.time())})
+            self._lock.release()
+            raise RunStoreError(describe_failure(self.run_dir, error)) from None
         self._thread = threading.Thread(target=self._write_loop, name=f"lrscope-store-{self.run_id}", daemon=True)
         self._thread.start()
 
@@ -103,68 +122,107 @@ class RunStore:
         """Queue a checkpoint (its tensors are already CPU copies)."""
         self._queue.put(("checkpoint", payload, step))
 
+    def sync(self, timeout: float = 60.0) -> bool:
+        """Wait until everything queued so far is on disk; False when the store could not write it."""
+        written = threading.Event()
+        self._queue.put(written)
+        return written.wait(timeout) and self.failure is None
+
     def close(self, timeout: float = 30.0) -> None:
-        """Write everything queued, then stop the thread."""
+        """Write everything queued (one more try if the store is failing), stop the thread, give the run up."""
         self._queue.put(_CLOSE)
         self._thread.join(timeout)
+        if not self._thread.is_alive():
+            self._lock.release()
 
     # -- the writer thread ---------------------------------------------------------
 
     def _write_loop(self) -> None:
+        pending: list = []
         closing = False
         while not closing:
-            items = self._collect()
+            items = self._collect(RETRY_SECONDS if pending else 1.0)
             closing = any(item is _CLOSE for item in items)
-            # In queue order: the metrics before a checkpoint are committed before it is written, and the ones
-            # after it only once it is on disk, so whatever moment a kill comes, the newest checkpoint and the
-            # stored metrics agree (a step in the database never outruns a checkpoint made before it).
-            events: list[Event] = []
-            for item in items:
-                if isinstance(item, _Numbered):
-                    events.append(item.event)
-                    self._last_seq = item.seq
-                elif isinstance(item, Event):
-                    events.append(item)
-                elif isinstance(item, tuple):
-                    self._guarded(self._write_events, events)
-                    events = []
-                    self._guarded(self._write_checkpoint, item[1], item[2])
-            self._guarded(self._write_events, events)
+            if closing:
+                self._retry_at = 0.0
+            waiting = [item for item in items if isinstance(item, threading.Event)]
+            pending = self._write([*pending, *(item for item in items if item is not _CLOSE and not isinstance(item, threading.Event))])
+            for written in waiting:
+                written.set()
+        for _ in range(CLOSE_RETRIES):  # a run that ends while the disk refuses gets a few more tries before giving up
+            if not pending:
+                break
+            time.sleep(max(0.0, self._retry_at - time.monotonic()))
+            pending = self._write(pending)
+        self.unwritten = len(pending)
         self._db.close()
 
-    def _collect(self) -> list:
-        """Wait for work (or a heartbeat second), then gather what arrives in the next half second."""
+    def _collect(self, wait: float) -> list:
+        """Wait for work (or ``wait`` seconds), then gather what arrives in the next half second."""
         try:
-            items = [self._queue.get(timeout=1.0)]
+            items = [self._queue.get(timeout=wait)]
         except queue.Empty:
             return []
         deadline = time.monotonic() + COMMIT_EVERY
-        while items[-1] is not _CLOSE and (left := deadline - time.monotonic()) > 0:
+        while items[-1] is not _CLOSE and not isinstance(items[-1], threading.Event) and (left := deadline - time.monotonic()) > 0:
             try:
                 items.append(self._queue.get(timeout=left))
             except queue.Empty:
                 break
         return items
 
-    def _guarded(self, write, *args) -> None:
-        """Disk full or a vanished folder must not stop training: warn once and keep going."""
+    def _write(self, pending: list) -> list:
+        """Write ``pending`` in queue order; returns what is left (the failed item and all after it)."""
+        if not pending or (self.failure and time.monotonic() < self._retry_at):
+            return pending
+        if self.failure:
+            pending = _newest_checkpoint_only(pending)
+        done, events = 0, []
         try:
-            write(*args)
+            # In queue order: the metrics before a checkpoint are committed before it is written, and the ones
+            # after it only once it is on disk, so whatever moment a kill comes, the newest checkpoint and the
+            # stored metrics agree (a step in the database never outruns a checkpoint made before it).
+            for index, item in enumerate(pending):
+                if isinstance(item, tuple):
+                    self._write_events(events)
+                    done, events = index, []
+                    self._write_checkpoint(item[1], item[2])
+                    done = index + 1
+                else:
+                    events.append(item)
+            self._write_events(events)
         except Exception as error:
-            if not self._warned:
-                self._warned = True
-                self.emit(LogLine(f"the run store at {self.run_dir} cannot write ({error}); training goes on but "
-                                  "metrics and checkpoints may not be saved", "warning"))
+            self._failed(error)
+            return pending[done:]
+        self._recovered()
+        return []
+
+    def _failed(self, error: Exception) -> None:
+        self._retry_at = time.monotonic() + RETRY_SECONDS
+        if self.failure is None:
+            self.failure = describe_failure(self.run_dir, error)
+            self.emit(LogLine(self.failure, "warning"))
+            self.emit(StoreFailed(str(self.run_dir), self.failure, self.checkpoint_step))
+
+    def _recovered(self) -> None:
+        if self.failure is not None:
+            self.failure = None
+            self.emit(LogLine(f"the run store at {self.run_dir} writes again; nothing was lost"))
+            self.emit(StoreRecovered(str(self.run_dir)))
 
     def _write_checkpoint(self, payload: dict, step: int) -> None:
         path = write_checkpoint(self.run_dir, payload, step)
+        self.checkpoint_step = step
         self.emit(CheckpointSaved(step, str(path)))
 
-    def _write_events(self, events: list[Event]) -> None:
+    def _write_events(self, items: list) -> None:
+        """Commit ``items`` (events, numbered or not) in one transaction, with the number of the last one."""
         now = time.time()
         last_schedule = None
+        last_seq = next((item.seq for item in reversed(items) if isinstance(item, _Numbered)), self._last_seq)
         with self._db:
-            for event in events:
+            for item in items:
+                event = item.event if isinstance(item, _Numbered) else item
                 if isinstance(event, ScheduleChanged):
                     last_schedule = event
                 self._write_event(event, now)
@@ -173,7 +231,8 @@ class RunStore:
                             "total_steps": str(last_schedule.run_schedule.timeline.total_steps)})
             self._meta({"updated_at": str(now)})
             if self._session:
-                self._meta({"seq_session": self._session, "last_seq": str(self._last_seq)})
+                self._meta({"seq_session": self._session, "last_seq": str(last_seq)})
+        self._last_seq = last_seq
 
     def _write_event(self, event: Event, now: float) -> None:
         db = self._db
@@ -190,16 +249,16 @@ class RunStore:
                         "device": event.device, "total_steps": str(event.total_steps)})
         elif isinstance(event, ScheduleChanged) and event.reason != "start":
             db.execute("INSERT INTO edits (step, reason, summary, time, source) VALUES (?,?,?,?,?)",
-                       (event.step, event.reason, event.summary, now, event.source))
+                       (event.step, event.reason, printable(event.summary), now, event.source))
         elif isinstance(event, StateChanged):
             self._meta({"state": event.state})
-            db.execute("INSERT INTO events VALUES (?,?,?,?)", (now, f"state:{event.state}", event.step, event.message))
+            db.execute("INSERT INTO events VALUES (?,?,?,?)", (now, f"state:{event.state}", event.step, printable(event.message)))
         elif isinstance(event, RolledBack):
             db.execute("DELETE FROM steps WHERE step >= ?", (event.step,))
             db.execute("DELETE FROM epochs WHERE step > ?", (event.step,))
-            db.execute("INSERT INTO events VALUES (?,?,?,?)", (now, "rollback", event.step, event.message))
+            db.execute("INSERT INTO events VALUES (?,?,?,?)", (now, "rollback", event.step, printable(event.message)))
         elif isinstance(event, FaultRaised):
-            db.execute("INSERT INTO events VALUES (?,?,?,?)", (now, f"fault:{event.kind}", event.step, f"{event.message} {event.advice}"))
+            db.execute("INSERT INTO events VALUES (?,?,?,?)", (now, f"fault:{event.kind}", event.step, printable(f"{event.message} {event.advice}")))
         elif isinstance(event, RangeTestFinished) and event.result is not None:
             db.execute("INSERT INTO range_tests (step, mode, result, time) VALUES (?,?,?,?)",
                        (event.step, event.result.mode, json.dumps(event.result.to_dict()), now))
@@ -207,7 +266,7 @@ class RunStore:
             db.execute("INSERT INTO events VALUES (?,?,?,?)", (now, f"command:{event.kind}", event.step,
                                                                 f"from {event.source}: {event.message}"))
         elif isinstance(event, LogLine) and event.level == "warning":
-            db.execute("INSERT INTO events VALUES (?,?,?,?)", (now, "warning", None, event.text))
+            db.execute("INSERT INTO events VALUES (?,?,?,?)", (now, "warning", None, printable(event.text)))
 
     def _meta(self, values: dict[str, str]) -> None:
         self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?,?)", list(values.items()))
@@ -215,3 +274,9 @@ class RunStore:
     def _set_meta(self, values: dict[str, str]) -> None:
         with self._db:
             self._meta(values)
+
+
+def _newest_checkpoint_only(pending: list) -> list:
+    """While the disk refuses, older waiting checkpoints are superseded: keep only the newest (they are large)."""
+    last = max((i for i, item in enumerate(pending) if isinstance(item, tuple)), default=None)
+    return [item for i, item in enumerate(pending) if not isinstance(item, tuple) or i == last]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..errors import RunStoreError, first_line
 from ..schedules.history_codec import run_schedule_from_dict, run_schedule_to_dict
 from .state import capture, restore
 
@@ -26,13 +27,18 @@ def checkpoint_payload(job, state: dict | None = None) -> dict[str, Any]:
 
 
 def restore_checkpoint(job, payload: dict) -> None:
-    """Put the job back where ``payload`` was taken (ValueError when it is not an lrscope checkpoint)."""
+    """Put the job back where ``payload`` was taken (ValueError when it is not an lrscope checkpoint, RunStoreError
+    when it does not fit this run)."""
     if payload.get("format") != CHECKPOINT_FORMAT:
         raise ValueError("not an lrscope checkpoint")
-    restore(job.session, payload["state"])
-    job.step = int(payload["step"])
-    job.epoch_end_pending = bool(payload["epoch_end_pending"])
-    job.run_schedule = run_schedule_from_dict(json.loads(payload["run_schedule"]))
-    handlers = json.loads(payload["handlers"]) if "handlers" in payload else {"plateau": json.loads(payload["plateau"])}
-    job.load_handler_states(handlers)
-    job.metrics.update(json.loads(payload["metrics"]))
+    try:
+        restore(job.session, payload["state"])
+        job.step = int(payload["step"])
+        job.epoch_end_pending = bool(payload["epoch_end_pending"])
+        job.run_schedule = run_schedule_from_dict(json.loads(payload["run_schedule"]))
+        handlers = json.loads(payload["handlers"]) if "handlers" in payload else {"plateau": json.loads(payload["plateau"])}
+        job.load_handler_states(handlers)
+        job.metrics.update(json.loads(payload["metrics"]))
+    except Exception as error:  # weights of another model, a hand-edited schedule…: say so instead of a traceback
+        raise RunStoreError(f"the checkpoint of step {payload.get('step')} does not fit this run ({first_line(error)}); "
+                            "was the run's config.json edited?") from None

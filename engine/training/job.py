@@ -21,6 +21,7 @@ from ..commands import Command, Inbox
 from ..config import TrainConfig
 from ..data.dataset import PreparedDataset
 from ..device import describe_device
+from ..errors import LrscopeError, RankOutOfMemory
 from ..events import (
     EditRefused,
     EpochEnded,
@@ -36,6 +37,7 @@ from ..schedules.edits import Edit, RunSchedule
 from ..schedules.groups import ALL, GroupSetting
 from ..schedules.presets import preset
 from ..schedules.timeline import Timeline
+from ..text import printable
 from .checkpoint import checkpoint_payload, restore_checkpoint
 from .control import StopRequested, handle_commands
 from .evaluate import Interrupted, evaluate
@@ -46,6 +48,8 @@ from .recorder import StepRecorder
 from .session import build_session
 from .state import capture
 from .step import apply_hyperparameters, forward_backward, is_out_of_memory, optimizer_step
+
+EMPTY_BATCHES_LIMIT = 3
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,12 @@ class TrainingJob:
         self._frozen: dict[str, bool] = {}
         self._pending: tuple | None = None
         self._batches = None
+        self.checkpointed_at = time.monotonic()
+        self.timed_checkpoint_due: bool | None = None  # a distributed run: rank 0's clock decides (command_sync.py)
+        # a distributed run's rank cannot pause alone on out of memory (engine/distributed/replicas.py turns this off)
+        self.pauses_on_out_of_memory = True
+        self.diverged = False  # a loss fault waits for a rollback: these weights must not be checkpointed
+        self._empty_batches = self._skipped_images = 0
         attach_builtins(self)
         if resume is not None:
             restore_checkpoint(self, resume)
@@ -144,7 +154,7 @@ class TrainingJob:
             self.flush()
             self._end("stopped", f"stopped at step {self.step}; the run can be resumed")
         except Exception as error:  # a bug or an unexpected fault: report it, keep the app alive
-            message = f"{type(error).__name__}: {error}"
+            message = str(error) if isinstance(error, LrscopeError) else f"{type(error).__name__}: {error}"
             self._fail(message)
         train_seconds = time.perf_counter() - started - self.excluded_seconds
         return RunOutcome(self.state, self.step, self.metrics["best_val_accuracy"], self.metrics["val_loss"],
@@ -178,6 +188,7 @@ class TrainingJob:
     def raise_fault(self, fault: FaultRaised) -> None:
         """Report ``fault`` and pause until the user rolls back, resumes or stops."""
         self.faults_raised += 1
+        self.diverged = self.diverged or fault.can_roll_back
         self.bus.emit(fault)
         self.recorder.pause_clock()
         self.set_state("paused", fault.message)
@@ -191,6 +202,7 @@ class TrainingJob:
         """Queue a checkpoint of the current step to the store, if there is one (``state``: a capture made just now)."""
         if self.store is not None:
             self.store.save_checkpoint(self.checkpoint_payload(state), self.step)
+            self.checkpointed_at = time.monotonic()
 
     def checkpoint_payload(self, state: dict | None = None) -> dict[str, Any]:
         """Everything needed to resume exactly at the current step."""
@@ -243,9 +255,9 @@ class TrainingJob:
         images, labels = self._next_batch()
         self._pending = (self.step, (images, labels))
         if len(labels) == 0:
-            self.log(f"step {self.step}: every image of the batch was unreadable; the step was skipped", "warning")
-            self.step += 1
+            self._empty_batch()
             return
+        self._empty_batches = 0
         info = StepInfo(self.step, images, labels)
         count = self.step + 1
         self.handlers.fire(Hook.STEP_STARTED, self, info, count)
@@ -309,8 +321,38 @@ class TrainingJob:
         lr = max(self._plan.at(self.step).lrs.values())
         message = f"{describe_device(self.session.device)} ran out of memory at step {self.step} with batch size {size}."
         advice = f"Lower the batch size to {max(1, size // 2)} or less (or turn on mixed precision) and start again, or resume to retry; the run is paused and nothing is lost."
+        if not self.pauses_on_out_of_memory:
+            self._out_of_memory_on_rank(message)
         if self.flush():  # else a fault in the last block paused the run already; resuming retries this step
             self.raise_fault(FaultRaised("out_of_memory", self.step, lr, message, advice))
+
+    def _out_of_memory_on_rank(self, message: str) -> None:
+        """End this rank's run at once: the other ranks wait in this step's gradient all-reduce, which it cannot join,
+        so its process ending is what stops them (torchrun stops the run); nothing is read back (a collective)."""
+        from ..distributed.world import current
+
+        self.recorder.discard()
+        raise RankOutOfMemory(f"rank {current().rank}: {message} Every process of the run stops; it keeps its last checkpoint: resume it on more "
+                              "processes (a smaller batch on each) or start again with a smaller --batch-size.")
+
+    def _empty_batch(self) -> None:
+        """Skip a step whose images all failed to load; when the dataset itself is gone, pause instead."""
+        self._empty_batches += 1
+        root = self.dataset.scan.root
+        if root.is_dir() and self._empty_batches < EMPTY_BATCHES_LIMIT:
+            self.log(f"step {self.step}: every image of the batch was unreadable; the step was skipped", "warning")
+            self.step += 1
+            self.epoch_end_pending = self.step % self.session.steps_per_epoch == 0 or self.step == self.total_steps
+            self._pending = None  # the epoch still ends (validation, checkpoint) when its last step is skipped
+            return
+        what = "is gone (deleted, moved or unmounted)" if not root.is_dir() else \
+            f"gave {self._empty_batches} batches in a row with no readable image"
+        message = f"The dataset folder {printable(str(root))} {what} at step {self.step}."
+        advice = "Put the images back and resume (the step is retried), or stop: the run stays resumable."
+        self.forget_batches()
+        self._empty_batches = 0
+        if self.flush():  # else a fault in the last block paused the run already
+            self.raise_fault(FaultRaised("data_missing", self.step, max(self._plan.at(self.step).lrs.values()), message, advice))
 
     # -- ending ------------------------------------------------------------------------
 
@@ -333,4 +375,7 @@ class TrainingJob:
         self.bus.emit(StateChanged(state, self.step, message))
 
     def _skipped(self, paths: list[str]) -> None:
-        self.log(f"skipped {len(paths)} unreadable image(s) during training, e.g. {paths[0]}", "warning")
+        before, self._skipped_images = self._skipped_images, self._skipped_images + len(paths)
+        if before.bit_length() != self._skipped_images.bit_length():  # 1, 2, 4, 8… so a vanished folder is no flood
+            self.log(f"{self._skipped_images} unreadable image(s) skipped so far during training, e.g. {printable(paths[0])}",
+                     "warning")

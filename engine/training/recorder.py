@@ -39,6 +39,10 @@ class StepRecorder:
         self._momenta: list[float] = []
         self._last_flush = time.perf_counter()
 
+    def discard(self) -> None:
+        """Drop the buffered steps unread (a distributed rank cannot join the block's all-reduce after out of memory)."""
+        self._clear()
+
     def record(self, step: int, loss: torch.Tensor, lrs: list[float], momentum: float, samples: int) -> None:
         """Remember one step (the loss stays on the device; ``lrs`` as applied, one per group)."""
         if self._started is None:

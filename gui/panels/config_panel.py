@@ -25,6 +25,8 @@ FIELDS: dict[str, tuple[str, str, str]] = {
     "device": ("device", "Where to train: auto picks the GPU when there is one.", "choice"),
     "seed": ("seed", "The same seed and settings give the same run.", "int"),
     "amp": ("mixed precision", "Train in bfloat16/float16 on a CUDA GPU (faster, less memory).", "flag"),
+    "memory_budget_mb": ("memory (MB)", "Decoded images are kept in memory up to this size; a larger dataset streams from disk.", "int"),
+    "checkpoint_seconds": ("checkpoint (s)", "A checkpoint at least this often, so a crash loses at most this much training (0: epoch ends only).", "float"),
 }
 CHOICES = {"model": MODEL_NAMES, "optimizer": OPTIMIZER_NAMES, "augment": AUGMENTATIONS, "device": ("auto", "cpu")}
 
@@ -56,6 +58,9 @@ class ConfigPanel(QWidget):
     def _editor(self, name: str, kind: str) -> QWidget:
         if kind == "choice":
             editor = QComboBox()
+            # Sized for a short name, not the longest one (a GPU's), which made the dock scroll sideways.
+            editor.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            editor.setMinimumContentsLength(8)
             editor.addItems(list(CHOICES[name]))
             editor.currentTextChanged.connect(lambda _text, n=name: self._edited(n))
         elif kind == "flag":

@@ -6,10 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal, Slot
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QListView,
@@ -44,9 +43,8 @@ class DatasetPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        open_button = QPushButton("Open folder…")
-        open_button.setToolTip("Choose a dataset folder: one subfolder of images per class (Ctrl+O). You can also drop a folder on the window.")
-        open_button.clicked.connect(self.choose_folder)
+        # The window connects this button to its Open action (and gives it the action's tooltip).
+        self.open_button = QPushButton("Open folder…")
         self.recent = QToolButton(text="Recent")
         self.recent.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.recent.setMenu(QMenu(self.recent))
@@ -57,6 +55,7 @@ class DatasetPanel(QWidget):
         self.classes = QTableWidget(0, 2)
         self.classes.setHorizontalHeaderLabels(["class", "images"])
         self.classes.verticalHeader().setVisible(False)
+        self.classes.horizontalHeader().setStretchLastSection(True)
         self.thumbnails = QListWidget()
         self.thumbnails.setViewMode(QListView.ViewMode.IconMode)
         self.thumbnails.setIconSize(QSize(THUMB, THUMB))
@@ -66,10 +65,11 @@ class DatasetPanel(QWidget):
         self.problems.setWordWrap(True)
         self.problems.setToolTip("Warnings and errors from opening the dataset.")
         self.library = QListWidget()
+        self.library.setWordWrap(True)  # "none yet: train, then File → Export tuned schedule" is wider than the dock
         self.library.setToolTip("Schedules tuned for this very dataset (same fingerprint); double-click one to load it.")
         self.library.itemDoubleClicked.connect(lambda item: self.scheduleChosen.emit(item.data(Qt.ItemDataRole.UserRole)))
         header = QHBoxLayout()
-        header.addWidget(open_button)
+        header.addWidget(self.open_button)
         header.addWidget(self.recent)
         header.addStretch(1)
         layout = QVBoxLayout(self)
@@ -82,13 +82,6 @@ class DatasetPanel(QWidget):
         layout.addWidget(QLabel("Schedules tuned for this dataset"))
         layout.addWidget(self.library, 1)
 
-    @Slot()
-    def choose_folder(self) -> None:
-        """Ask for a folder."""
-        folder = QFileDialog.getExistingDirectory(self, "Open a dataset folder")
-        if folder:
-            self.openRequested.emit(folder)
-
     def set_recent(self, folders: list[str]) -> None:
         """The recent-folders menu."""
         menu = self.recent.menu()
@@ -98,10 +91,19 @@ class DatasetPanel(QWidget):
         self.recent.setEnabled(bool(folders))
 
     def loading(self, folder: str) -> None:
-        """A folder is being opened."""
+        """A folder is being opened: nothing of the previous dataset stays on screen."""
+        self.clear()
         self.summary.setText(f"Opening <b>{Path(folder).name}</b>…")
         self.summary.setToolTip(folder)
+
+    def clear(self) -> None:
+        """Show no dataset."""
+        self.summary.setText("No dataset yet.")
+        self.summary.setToolTip("")
+        self.classes.setRowCount(0)
+        self.thumbnails.clear()
         self.problems.clear()
+        self.library.clear()
 
     def show_dataset(self, dataset, thumbnails: list[tuple[str, np.ndarray]]) -> None:
         """Show a prepared dataset."""

@@ -63,13 +63,14 @@ class RangeTestPanel(QWidget):
         self.start.setToolTip("Before a run: from fresh weights. During a run: pauses it, tests from the current weights, restores them exactly and resumes (Ctrl+T).")
         self.cancel = QPushButton("Cancel")
         self.cancel.setEnabled(False)
-        self.start.clicked.connect(self._start)
-        self.cancel.clicked.connect(self.cancelRequested.emit)
+        self.start.clicked.connect(self.request_start)
+        self.cancel.clicked.connect(self._cancel)
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.table = QTableWidget(0, 2)
         self.table.setHorizontalHeaderLabels(["method", "LR"])
         self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
         self.note = QLabel()
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #b35c00;")
@@ -130,7 +131,8 @@ class RangeTestPanel(QWidget):
         return settings.resolved()
 
     @Slot()
-    def _start(self) -> None:
+    def request_start(self) -> None:
+        """Ask for a range test with the settings as typed (or say what is wrong with them)."""
         try:
             settings = self.settings()
         except ValueError as error:
@@ -138,13 +140,23 @@ class RangeTestPanel(QWidget):
             return
         self.startRequested.emit(settings)
 
-    def started(self, mode: str, seconds: float) -> None:
-        """The test is running; say how long it will take."""
+    def starting(self) -> None:
+        """The test was asked for and is being set up."""
+        self.start.setEnabled(False)
+        self.cancel.setEnabled(True)
+        self.use_constant.setEnabled(False)
+        self.use_cycle.setEnabled(False)
+        self.table.setRowCount(0)
+        self.note.setText("")
+        self.status.setText("starting: building the model and the first batches…")
+
+    def started(self, mode: str, duration: str) -> None:
+        """The test is running; say how long it will take (``duration`` as "40 s", "7 min")."""
         self.start.setEnabled(False)
         self.cancel.setEnabled(True)
         self.table.setRowCount(0)
         self.note.setText("")
-        self.status.setText(f"{mode} running: about {seconds:.0f} s on this machine")
+        self.status.setText(f"{mode} running: about {duration} on this machine")
 
     def finished(self, result, message: str = "") -> None:
         """Show the suggestions (or why there are none)."""
@@ -170,7 +182,10 @@ class RangeTestPanel(QWidget):
         if result is None:
             return message
         if r is None:
-            return f"<span style='color:#d62728'><b>No recommendation.</b></span> {result.why_none}"
+            # Cancelled early, the curve is flat because it is short: the advice for a flat curve would mislead.
+            why = ("the test was cancelled before its curve said anything; run it to the end (fewer sweep batches take less time)"
+                   if result.stop_reason == "cancelled" else result.why_none)
+            return f"<span style='color:#d62728'><b>No recommendation:</b></span> {why}"
         flag = "<span style='color:#b35c00'><b>Low confidence.</b></span> " if r.low_confidence else ""
         spread = f"<br>median of {r.repeats} repeats, spread ×{r.spread:.2g}" if r.repeats > 1 else ""
         measured = ""
@@ -180,6 +195,13 @@ class RangeTestPanel(QWidget):
                         f"(held-out loss {part.measured['start_score']:.3g} before)")
         return (f"{flag}constant LR <b>{r.constant_lr:.3g}</b> ({r.constant_method})<br>"
                 f"one-cycle max LR <b>{r.one_cycle_max_lr:.3g}</b> ({r.one_cycle_method}){spread}{measured}")
+
+    @Slot()
+    def _cancel(self) -> None:
+        """The test stops at its next batch, which can take seconds: say so at once."""
+        self.cancel.setEnabled(False)
+        self.status.setText("cancelling at the next batch…")
+        self.cancelRequested.emit()
 
     def _use(self, what: str) -> None:
         if self.recommendation is not None:

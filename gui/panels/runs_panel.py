@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -18,9 +18,10 @@ from PySide6.QtWidgets import (
 )
 
 from engine.serve.access import served_access
-from engine.store.reader import list_runs
+from engine.store.reader import LIVE_STATES, list_runs
 
 COLUMNS = ("run", "dataset", "started", "state", "steps", "best val acc")
+FOLLOW_MS = 2000  # how often a visible table re-reads the folder while a run in it is live or a run was added
 
 
 class RunsPanel(QWidget):
@@ -39,8 +40,10 @@ class RunsPanel(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
         self.note = QLabel()
         buttons = QHBoxLayout()
+        self.buttons: dict[str, QPushButton] = {}
         for text, tip, slot in (
             ("Refresh", "Read the runs folder again.", self.refresh),
             ("Open read-only", "Show the selected run's curves in the training plots (nothing is changed).", self._open),
@@ -49,7 +52,7 @@ class RunsPanel(QWidget):
             ("Attach", "Follow and steer the selected served run (one whose state says “served”); it keeps training "
                        "if you detach or close the window.", self._attach),
         ):
-            button = QPushButton(text)
+            button = self.buttons[text] = QPushButton(text)
             button.setToolTip(tip)
             button.clicked.connect(slot)
             buttons.addWidget(button)
@@ -58,11 +61,37 @@ class RunsPanel(QWidget):
         layout.addWidget(self.table)
         layout.addLayout(buttons)
         layout.addWidget(self.note)
+        self._live, self._listed_at = False, None
+        # A run started elsewhere goes from "starting" to "running · served" to "finished" while the tab is open.
+        self._follow = QTimer(self, interval=FOLLOW_MS, timeout=self._follow_changes)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._follow.start()
+
+    def hideEvent(self, event) -> None:
+        super().hideEvent(event)
+        self._follow.stop()
+
+    @Slot()
+    def _follow_changes(self) -> None:
+        if self._live or self._folder_time() != self._listed_at:
+            self.refresh()
+
+    def _folder_time(self) -> float | None:
+        try:
+            return self.root.stat().st_mtime
+        except OSError:
+            return None
 
     @Slot()
     def refresh(self) -> None:
-        """List the runs again."""
+        """List the runs again (the selected runs stay selected)."""
+        selected = set(self._selected())
+        self._listed_at = self._folder_time()
         runs, problems = list_runs(self.root)
+        self._live = any(run.state in LIVE_STATES for run in runs)
+        self.table.clearSelection()
         self.table.setRowCount(len(runs))
         for row, run in enumerate(reversed(runs)):
             accuracy = "-" if math.isnan(run.best_val_accuracy) else f"{100 * run.best_val_accuracy:.2f}%"
@@ -72,6 +101,10 @@ class RunsPanel(QWidget):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, str(run.run_dir))
                 self.table.setItem(row, column, item)
+            if str(run.run_dir) in selected:
+                rows = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+                self.table.selectionModel().select(self.table.model().index(row, 0), rows)
+        self.table.resizeColumnsToContents()  # a run's name is long; the default width cut it to "20261202-04…"
         self.note.setText("\n".join(problems))
 
     def _selected(self) -> list[str]:

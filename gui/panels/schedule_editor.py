@@ -13,11 +13,10 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QGridLayout,
-    QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
-    QListWidget,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -26,10 +25,11 @@ from PySide6.QtWidgets import (
 )
 
 from engine.schedules import SHAPES, PlateauRule, ReplaceRest, Revise, Schedule, SetConstant, Undo
-from engine.schedules.describe import fmt_lr
+from engine.schedules.describe import fmt_lr, lr_span
 from engine.schedules.groups import ALL, HEAD, GroupSetting
-from engine.schedules.presets import PRESETS, default_segment, peak_lr, preset
+from engine.schedules.presets import PRESETS, default_segment, preset
 
+from .run_edits import RunEdits
 from .segment_form import SegmentForm
 
 PREVIEW_DELAY_MS = 120
@@ -57,7 +57,7 @@ class ScheduleEditor(QWidget):
         super().__init__(parent)
         self.origin, self.segments = 0, list(preset("one_cycle", 0.2, 100).segments)
         self.total_steps, self.step, self.running, self.replacing = 100, 0, False, False
-        self._by_user = self.dirty = False
+        self.dirty = False
         self.in_force: tuple[int, Schedule] | None = None
         self._preview_timer = QTimer(self, singleShot=True, interval=PREVIEW_DELAY_MS)
         self._preview_timer.timeout.connect(self._emit_preview)
@@ -74,7 +74,7 @@ class ScheduleEditor(QWidget):
         self.preset.setToolTip("A ready-made shape over the rest of the run; its highest LR is the peak LR.")
         self.peak = QLineEdit("0.2")
         self.peak.setToolTip("The highest LR of the preset (a range test suggests one).")
-        use = QPushButton("Use preset")
+        self.use_button = use = QPushButton("Use preset")
         use.setToolTip("Replace the segments by the preset (during a run: a new shape from the current step).")
         use.clicked.connect(self.use_preset)
         self.table = QTableWidget(0, 4)
@@ -83,11 +83,14 @@ class ScheduleEditor(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)  # the LR span gets the room left, on one line
         self.table.itemSelectionChanged.connect(self._selected)
         self.kind = QComboBox()
         self.kind.addItems(sorted(SHAPES))
         self.kind.setToolTip("The kind of segment Add inserts after the selected one.")
-        add, remove = QPushButton("Add"), QPushButton("Remove")
+        self.add_button, self.remove_button = add, remove = QPushButton("Add"), QPushButton("Remove")
         add.setToolTip("Insert a segment of the chosen kind after the selected one.")
         remove.setToolTip("Delete the selected segment.")
         add.clicked.connect(self.add_segment)
@@ -97,7 +100,7 @@ class ScheduleEditor(QWidget):
         self.problem = QLabel()
         self.problem.setStyleSheet("color: #d62728;")
         self.problem.setWordWrap(True)
-        self.form.problem.connect(self.problem.setText)
+        self.form.problem.connect(self.show_problem)
         self.others = QLineEdit("1")
         self.others.setToolTip("Every layer group but the head trains at the head's LR times this (below 1 to fine-tune pretrained layers gently).")
         self.others.textEdited.connect(lambda _text: self._changed())
@@ -109,27 +112,16 @@ class ScheduleEditor(QWidget):
         self.plateau_patience.setToolTip("Epochs without improvement before the rule fires.")
         for widget in (self.plateau, self.plateau_factor, self.plateau_patience):
             (widget.toggled if widget is self.plateau else widget.valueChanged).connect(lambda *_: self._changed())
-        self.apply = QPushButton("Apply from now")
-        self.apply.setToolTip("Send this schedule to the running job; it takes effect from the current step (Ctrl+Return).")
+        self.run_edits = RunEdits()
+        edits = self.run_edits
+        self.apply, self.from_current, self.set_lr, self.set_now, self.undo, self.history = (
+            edits.apply, edits.from_current, edits.set_lr, edits.set_now, edits.undo, edits.history)
         self.apply.clicked.connect(self.apply_from_now)
-        self.from_current = QCheckBox("start from the current LR")
-        self.from_current.setChecked(True)
-        self.from_current.setToolTip("A new shape begins at the LR in force now, so there is no jump.")
-        self.set_lr = QLineEdit()
-        self.set_lr.setPlaceholderText("LR")
-        self.set_lr.setToolTip("Hold this LR from now to the end of the run.")
-        self.set_now = set_now = QPushButton("Set LR now")
-        set_now.clicked.connect(self.set_lr_now)
-        self.undo = QPushButton("Undo last edit")
-        self.undo.setToolTip("Go back to the schedule before the last edit, from the current step on (Ctrl+Z).")
+        self.set_now.clicked.connect(self.set_lr_now)
         self.undo.clicked.connect(lambda: self.editRequested.emit(Undo()))
-        self.history = QListWidget()
-        for view in (self.table, self.history):
-            view.setMinimumHeight(64)  # both scroll; the whole editor should fit a 950-pixel window unscrolled
-        self.history.setToolTip("Every change of the running schedule: its step, who made it and what it changed.")
-        self._lay_out(use, add, remove, set_now)
+        self._lay_out(use, add, remove)
 
-    def _lay_out(self, use, add, remove, set_now) -> None:
+    def _lay_out(self, use, add, remove) -> None:
         top = QGridLayout()
         top.addWidget(self.length, 0, 0, 1, 4)
         top.addWidget(QLabel("preset"), 1, 0)
@@ -140,33 +132,30 @@ class ScheduleEditor(QWidget):
         segments = QHBoxLayout()
         for widget in (self.kind, add, remove):
             segments.addWidget(widget)
-        groups = QHBoxLayout()
-        for widget in (QLabel("other groups LR ×"), self.others, self.plateau, QLabel("×"), self.plateau_factor,
-                       QLabel("after"), self.plateau_patience):
+        groups, plateau = QHBoxLayout(), QHBoxLayout()
+        for widget in (QLabel("other groups LR ×"), self.others):
             groups.addWidget(widget)
-        running = QGroupBox("During a run")
-        run_layout = QGridLayout(running)
-        run_layout.addWidget(self.apply, 0, 0)
-        run_layout.addWidget(self.from_current, 0, 1)
-        run_layout.addWidget(self.set_lr, 1, 0)
-        run_layout.addWidget(set_now, 1, 1)
-        run_layout.addWidget(self.undo, 2, 0)
-        run_layout.addWidget(QLabel("Edit history"), 3, 0, 1, 2)
-        run_layout.addWidget(self.history, 4, 0, 1, 2)
+        for widget in (self.plateau, QLabel("×"), self.plateau_factor, QLabel("after"), self.plateau_patience):
+            plateau.addWidget(widget)
+        # Fixed heights for what changes as the user types (the table's rows, the reason a value is refused),
+        # so the form under the cursor never moves; the space left over goes below everything.
+        self.table.setFixedHeight(self.table.horizontalHeader().sizeHint().height() + 4 * self.table.verticalHeader().defaultSectionSize() + 4)
+        self.problem.setFixedHeight(2 * self.problem.fontMetrics().lineSpacing() + 4)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addWidget(self.table, 2)
+        layout.addWidget(self.table)
         layout.addLayout(segments)
         layout.addWidget(self.form)
         layout.addWidget(self.problem)
         layout.addLayout(groups)
-        layout.addWidget(running, 2)
+        layout.addLayout(plateau)
+        layout.addStretch(1)
         self._set_running(False)
 
     # -- the plan ---------------------------------------------------------------------
 
     def plan(self) -> Plan:
-        """The editor's schedule, multipliers and plateau rule (ValueError names what is invalid)."""
+        """The editor's schedule, group settings and plateau rule (ValueError names what is invalid)."""
         schedule = Schedule(tuple(self.segments))
         schedule.validate()
         try:
@@ -191,15 +180,21 @@ class ScheduleEditor(QWidget):
         self._changed(by_user=False)
 
     def load(self, schedule: Schedule, origin: int = 0, groups=None, plateau=None) -> None:
-        """Show ``schedule`` (imported, or the one in force) without sending anything."""
+        """Show ``schedule`` (imported, or a draft) without sending anything."""
         self.origin, self.segments = origin, list(schedule.segments)
+        self.total_steps = origin + schedule.total_steps  # so that set_run_length stretches it to the run
         if groups:
             by_name = {g.name: g.multiplier for g in groups}
             head = by_name.get(HEAD, by_name.get(ALL, 1.0))
             self.others.setText(f"{by_name.get(ALL, 1.0) / head if head else 1.0:g}")
-        self.plateau.blockSignals(True)
-        self.plateau.setChecked(plateau is not None)
-        self.plateau.blockSignals(False)
+        for widget, value in ((self.plateau, plateau is not None), (self.plateau_factor, getattr(plateau, "factor", None)),
+                              (self.plateau_patience, getattr(plateau, "patience", None))):
+            widget.blockSignals(True)
+            if widget is self.plateau:
+                widget.setChecked(value)
+            elif value is not None:
+                widget.setValue(value)
+            widget.blockSignals(False)
         self._refresh_table(select=0)
         self._changed(by_user=False)
 
@@ -213,7 +208,7 @@ class ScheduleEditor(QWidget):
             if not 0 < lr <= 1e4:
                 raise ValueError
         except ValueError:
-            self.problem.setText("peak LR: expected a number above 0, e.g. 0.1")
+            self.show_problem("peak LR: expected a number above 0, e.g. 0.1")
             return
         start = self.step if self.running else 0
         self.origin = start
@@ -222,13 +217,11 @@ class ScheduleEditor(QWidget):
         self._refresh_table(select=0)
         self._changed()
 
-    def set_peak(self, lr: float) -> None:
-        """Scale the editor's schedule so its highest LR is ``lr`` (a range-test suggestion)."""
-        schedule = Schedule(tuple(self.segments))
-        self.segments = list(schedule.scaled(lr / peak_lr(schedule)).segments)
+    def install_preset(self, kind: str, lr: float) -> None:
+        """Replace the segments by the preset ``kind`` peaking at ``lr`` (a range-test suggestion)."""
+        self.preset.setCurrentText(kind)
         self.peak.setText(fmt_lr(lr))
-        self._refresh_table()
-        self._changed()
+        self.use_preset()
 
     @Slot()
     def add_segment(self) -> None:
@@ -255,7 +248,7 @@ class ScheduleEditor(QWidget):
         try:
             schedule = self.plan().schedule
         except ValueError as error:
-            self.problem.setText(str(error))
+            self.show_problem(str(error))
             return
         if self.replacing or self.in_force is None or self.origin != self.in_force[0]:
             self.editRequested.emit(ReplaceRest(schedule, from_current_lr=self.from_current.isChecked()))
@@ -269,7 +262,7 @@ class ScheduleEditor(QWidget):
         try:
             lr = float(self.set_lr.text())
         except ValueError:
-            self.problem.setText("Set LR now: expected a number, e.g. 0.01")
+            self.show_problem("Set LR now: expected a number, e.g. 0.01")
             return
         self.editRequested.emit(SetConstant(lr))
 
@@ -292,12 +285,7 @@ class ScheduleEditor(QWidget):
         self.in_force = (piece.origin, piece.schedule)
         self.total_steps, self.step = run_schedule.timeline.total_steps, step
         self.origin, self.segments, self.replacing, self.dirty = piece.origin, list(piece.schedule.segments), False, False
-        self.history.clear()
-        for record in run_schedule.edits:
-            source = f", from {record.edit.source}" if record.edit.source else ""
-            self.history.addItem(f"step {record.step} ({record.edit.reason}{source}): {record.summary}")
-        self.history.scrollToBottom()
-        self.undo.setEnabled(run_schedule.undo_target() is not None)
+        self.run_edits.show_history(run_schedule)
         self._refresh_table()
         self._changed(by_user=False)
 
@@ -309,8 +297,12 @@ class ScheduleEditor(QWidget):
 
     def _set_running(self, running: bool) -> None:
         self.running = running
-        for widget in (self.apply, self.from_current, self.set_lr, self.set_now, self.undo):
-            widget.setEnabled(running)
+        self.run_edits.set_running(running)
+
+    def show_problem(self, text: str) -> None:
+        """Say why a value is refused (in full in the tooltip, should it not fit its two lines)."""
+        self.problem.setText(text)
+        self.problem.setToolTip(text)
 
     def _selected_index(self) -> int:
         rows = self.table.selectionModel().selectedRows()
@@ -322,8 +314,7 @@ class ScheduleEditor(QWidget):
         self.table.setRowCount(len(self.segments))
         start = self.origin
         for row, segment in enumerate(self.segments):
-            first, last = segment.lrs(np.array([0.0, segment.final_time]))
-            values = (segment.kind, str(start), str(segment.steps), f"{fmt_lr(first)} → {fmt_lr(last)}")
+            values = (segment.kind, str(start), str(segment.steps), lr_span(segment))
             for column, text in enumerate(values):
                 self.table.setItem(row, column, QTableWidgetItem(text))
             start += segment.steps
@@ -362,7 +353,11 @@ class ScheduleEditor(QWidget):
         self._changed()
 
     def _changed(self, by_user: bool = True) -> None:
-        self._by_user = self._by_user or by_user
+        """The plan changed: a change by the user is unsent at once (the window keeps it as the dataset's draft);
+        the preview follows after a short pause in typing."""
+        if by_user:
+            self.dirty = True
+            self.edited.emit()
         self._preview_timer.start()
 
     @Slot()
@@ -370,11 +365,7 @@ class ScheduleEditor(QWidget):
         try:
             plan = self.plan()
         except ValueError as error:
-            self.problem.setText(str(error))
+            self.show_problem(str(error))
             return
-        self.problem.setText("")
+        self.show_problem("")
         self.previewChanged.emit(plan)
-        if self._by_user:
-            self.dirty = True
-            self.edited.emit()
-        self._by_user = False

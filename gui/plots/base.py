@@ -13,10 +13,9 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.exporters import ImageExporter
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import QEvent, Qt, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
-    QFileDialog,
     QGraphicsItem,
     QHBoxLayout,
     QLabel,
@@ -26,7 +25,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .. import dialogs
+from .log_axis import log_axes
+
 pg.setConfigOptions(antialias=False, background="w", foreground="k")
+# Below this a plot shows two tick labels and a line: stacked plots keep at least this much (issue 12).
+MIN_PLOT_HEIGHT = 115
 
 
 def make_curve(plot: pg.PlotItem, color, *, width: float = 1, style=Qt.PenStyle.SolidLine, alpha: int = 255,
@@ -48,7 +52,8 @@ class PlotPanel(QWidget):
                  parent: QWidget | None = None):
         super().__init__(parent)
         self.title = title
-        self.widget = pg.PlotWidget()
+        self.widget = pg.PlotWidget(axisItems=log_axes("left", "bottom"))
+        self.widget.setMinimumHeight(MIN_PLOT_HEIGHT)
         self.plot = self.widget.getPlotItem()
         self.plot.setTitle(title)
         self.plot.setLabel("left", y_label)
@@ -75,7 +80,7 @@ class PlotPanel(QWidget):
         self.readout = QLabel(" ")
         # Takes the width left beside the buttons; a narrow plot clips the readout instead of refusing to shrink.
         self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        png, table = QToolButton(text="PNG"), QToolButton(text="CSV")
+        self.png_button, self.csv_button = png, table = QToolButton(text="PNG"), QToolButton(text="CSV")
         png.setToolTip("Save this plot as a PNG image.")
         table.setToolTip("Save the data of this plot as a CSV file.")
         png.clicked.connect(lambda: self._ask_and_save("PNG image (*.png)", self.export_png))
@@ -92,9 +97,18 @@ class PlotPanel(QWidget):
         layout.addWidget(self.widget)
         self.cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen((120, 120, 120), style=Qt.PenStyle.DotLine))
         self.plot.addItem(self.cursor, ignoreBounds=True)
+        self.cursor.hide()  # shown while the mouse is over the plot
         self.plot.scene().sigMouseMoved.connect(self._mouse_moved)
+        # pyqtgraph drops mouse moves that come too fast, the last one off the plot included: leaving clears too.
+        self.widget.viewport().installEventFilter(self)
         self.plot.getViewBox().sigRangeChangedManually.connect(lambda *_: self.follow.setChecked(False))
         self._apply_log(log_y)
+
+    def place_legend(self, corner: str) -> None:
+        """Put the legend in the corner where this plot's curves usually leave room ("top right", "bottom left", ...)."""
+        vertical, horizontal = corner.split()
+        # pyqtgraph reads the corner from the offset's signs: positive from the left or top, negative from the right or bottom.
+        self.plot.legend.setOffset((10 if horizontal == "left" else -10, 10 if vertical == "top" else -10))
 
     # -- subclasses describe their data -------------------------------------------------
 
@@ -120,11 +134,28 @@ class PlotPanel(QWidget):
 
     @Slot(object)
     def _mouse_moved(self, position) -> None:
-        if not self.plot.sceneBoundingRect().contains(position):
+        view = self.plot.getViewBox()
+        if not view.sceneBoundingRect().contains(position):
+            self.clear_readout()
             return
-        x = self.plot.getViewBox().mapSceneToView(position).x()
+        x = view.mapSceneToView(position).x()
         self.cursor.setPos(x)
-        self.readout.setText(self.describe_at(10**x if self.log_x else x))
+        self.cursor.show()
+        self.readout.setText(self.readout_at(10**x if self.log_x else x))
+
+    def readout_at(self, x: float) -> str:
+        """The readout for plot coordinate ``x`` (subclasses limit it to where there are data)."""
+        return self.describe_at(x)
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.Leave:
+            self.clear_readout()
+        return False
+
+    def clear_readout(self) -> None:
+        """No crosshair: the mouse left the plot, or the data it described are gone."""
+        self.cursor.hide()
+        self.readout.setText(" ")
 
     def export_png(self, path: str | Path) -> Path:
         """Save the plot as a PNG image."""
@@ -144,6 +175,6 @@ class PlotPanel(QWidget):
 
     def _ask_and_save(self, kind: str, save) -> None:
         name = self.title.lower().replace(" ", "-")
-        path, _ = QFileDialog.getSaveFileName(self, f"Save {self.title}", f"{name}.{kind[-4:-1]}", kind)
+        path = dialogs.ask_save_path(self, f"Save {self.title}", f"{name}.{kind[-4:-1]}", kind)
         if path:
             save(path)

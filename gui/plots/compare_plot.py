@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QSplitter, QWidget
 
 from ..buffers import TrailingMean
 from .base import PlotPanel, make_curve
+from .step_plot import EMPTY_LOG_RANGE
 
 COLOURS = ((31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14), (23, 190, 207), (140, 86, 75))
 WINDOW = 20
@@ -20,6 +21,8 @@ class OverlayPlot(PlotPanel):
         super().__init__(title, y_label, log_y=log_y)
         self.y_label = y_label
         self.series: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.place_legend("bottom left")  # losses and LRs start high on the left: that corner stays empty
+        self._frame()
 
     def show_series(self, series: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
         """Replace the curves."""
@@ -28,6 +31,15 @@ class OverlayPlot(PlotPanel):
         for (name, (x, y)), colour in zip(series.items(), COLOURS * 3):
             make_curve(self.plot, colour, width=2, name=name).setData(x, y)
         self.series = series
+        self._frame()
+
+    def _frame(self) -> None:
+        """Fit the curves; with none, an empty frame whose log axis labels decades (not a bare 2…9)."""
+        if self.series:
+            self.plot.enableAutoRange()
+        else:
+            self.plot.getViewBox().setRange(xRange=(0.0, 1.0), yRange=EMPTY_LOG_RANGE if self.log_y.isChecked() else (0.0, 1.0),
+                                            padding=0)
 
     def columns(self):
         return {f"{name} {label}": values for name, (x, y) in self.series.items() for label, values in (("step", x), (self.y_label, y))}

@@ -35,10 +35,12 @@ class LrPlot(StepPlot):
         self.preview = make_curve(self.plot, PURPLE, width=2, style=Qt.PenStyle.DotLine, name="editor preview")
         self.now = pg.InfiniteLine(angle=90, pen=pg.mkPen(GREY, width=1), label="now", labelOpts={"position": 0.95, "color": GREY})
         self.plot.addItem(self.now, ignoreBounds=True)
+        self.place_legend("bottom left")  # LRs below the schedule's start are rare before its final anneal
+        self.plot.legend.setColumnCount(3)  # a curve per group: in one column the legend would cover the plot
         self.plan = (np.empty(0), np.empty((0, 1)))
         self.preview_data = (np.empty(0), np.empty(0))
         self.handles: list[pg.TargetItem] = []
-        self.step = 0
+        self.now_at: int | None = None  # the running job's step; None when no run is in progress
         self.set_groups(("applied",))
 
     def set_groups(self, names: tuple[str, ...]) -> None:
@@ -59,13 +61,12 @@ class LrPlot(StepPlot):
         if groups is not None:
             self.set_groups(groups)
         self.points.extend(np.column_stack([steps, lrs]))
-        self.step = int(steps[-1]) + 1
         self.bump("steps", "now")
 
-    def set_now(self, step: int) -> None:
-        """Move the "now" marker."""
-        if step != self.step:
-            self.step = step
+    def set_now(self, step: int | None) -> None:
+        """Move the "now" marker to ``step``; None hides it (a finished or read-only run has no "now")."""
+        if step != self.now_at:
+            self.now_at = step
             self.bump("now")
 
     def set_plan(self, steps: np.ndarray, lrs: np.ndarray) -> None:
@@ -85,7 +86,6 @@ class LrPlot(StepPlot):
     def truncate(self, step: int) -> None:
         """Forget applied LRs from ``step`` on."""
         self.points.keep_before(step)
-        self.step = step
         self.bump("steps", "now")
 
     def clear(self) -> None:
@@ -100,7 +100,9 @@ class LrPlot(StepPlot):
         if self.changed("plan"):
             self._draw_plan()
         if self.changed("now"):
-            self.now.setPos(self.x(np.array([self.step]))[0])
+            if self.now_at is not None:
+                self.now.setPos(self.x(np.array([self.now_at]))[0])
+            self.now.setVisible(self.now_at is not None and len(self.points) > 0)  # before a run there is no "now" either
         if self.changed("preview"):
             self.preview.setData(self.x(self.preview_data[0]), self.preview_data[1])
 

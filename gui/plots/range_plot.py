@@ -9,8 +9,25 @@ from PySide6.QtCore import Qt
 from ..buffers import CurveBuffer
 from .base import PlotPanel, make_curve
 
+EMPTY_LR_RANGE = (-7.3, 1.3)  # log10: 1e-7 to 10 with room for the end labels
 COLOURS = {"steepest": (214, 39, 40), "valley": (44, 160, 44), "min_loss/10": (148, 103, 189),
            "min_loss": (255, 127, 14), "probe_best": (23, 190, 207), "edge": (140, 86, 75)}
+
+
+def useful_loss_range(losses: np.ndarray, smoothed: np.ndarray) -> tuple[float, float] | None:
+    """The loss range worth looking at: from the lowest loss to a little above the highest smoothed loss
+    before the minimum. The divergence tail (losses tens of times higher) is left above the frame."""
+    finite = np.isfinite(smoothed) & np.isfinite(losses)
+    if finite.sum() < 2:
+        return None
+    losses, smoothed = losses[finite], smoothed[finite]
+    best = int(np.argmin(smoothed))
+    low, top = float(smoothed[best]), float(np.max(smoothed[: best + 1]))
+    span = max(top - low, 1e-3 * max(abs(top), 1.0))
+    high = top + 0.3 * span
+    shown = losses[losses <= high]
+    low = min(low, float(shown.min())) if len(shown) else low
+    return low - 0.05 * span, high
 
 
 class RangePlot(PlotPanel):
@@ -24,22 +41,35 @@ class RangePlot(PlotPanel):
         super().__init__("Range test", "loss", x_label="learning rate", log_x=True, parent=parent)
         self.raw = make_curve(self.plot, (31, 119, 180), alpha=80, name="loss", symbol=None)
         self.smooth = make_curve(self.plot, (31, 119, 180), width=2, name="smoothed")
-        self.half_way = make_curve(self.plot, (127, 127, 127), style=Qt.PenStyle.DotLine, name="half way", symbol="o")
+        # In the legend only when a probe drew it: a sweep has no half way.
+        self.half_way = make_curve(self.plot, (127, 127, 127), style=Qt.PenStyle.DotLine, symbol="o")
         for curve in (self.raw, self.smooth, self.half_way):
             curve.opts["connect"] = "finite"
         self.points = CurveBuffer(4)
         self.markers: list[pg.InfiniteLine] = []
-        self.dirty = False
+        self.span = EMPTY_LR_RANGE  # log10 LRs the test tries, framed from its start
+        self.dirty = True  # the first refresh frames the empty plot
+        self.place_legend("bottom left")  # the loss falls from the top left; the suggestions are labelled along the top
 
     def clear(self) -> None:
         """Start a new test."""
         self.points.clear()
         self.half_way.setData([], [])
+        self.plot.legend.removeItem(self.half_way)
         for marker in self.markers:
             self.plot.removeItem(marker)
         self.markers = []
         self.dirty = True
         self.refresh()
+
+    def expect(self, start_lr: float | None, end_lr: float | None) -> None:
+        """The LRs the test will try: framed from its start, so the curve fills the frame left to right
+        (fitted to the first few points, the axis would show a single label)."""
+        if start_lr and end_lr and 0 < start_lr < end_lr:
+            low, high = np.log10(start_lr), np.log10(end_lr)
+            room = 0.04 * (high - low)
+            self.span = (float(low - room), float(high + room))
+            self.dirty = True
 
     def add_points(self, lrs: np.ndarray, losses: np.ndarray, smoothed: np.ndarray, repeat: int = 0) -> None:
         """Append points as they arrive; a new repeat starts a new line."""
@@ -56,6 +86,9 @@ class RangePlot(PlotPanel):
         values = np.concatenate([np.append(np.array(p.measured["midway"], dtype=float), np.nan) for p in parts]) if parts else lrs
         values[~np.isfinite(values)] = np.nan
         self.half_way.setData(lrs, values)
+        self.plot.legend.removeItem(self.half_way)
+        if parts:
+            self.plot.legend.addItem(self.half_way, "half way")
 
     def show_suggestions(self, suggestions) -> None:
         """A vertical line per suggestion, labelled with its method and LR."""
@@ -76,6 +109,26 @@ class RangePlot(PlotPanel):
             self.dirty = False
             self.raw.setData(self.points.view(0), self.points.view(1))
             self.smooth.setData(self.points.view(0), self.points.view(2))
+            if self.follow.isChecked():
+                self._frame()
+
+    def _follow_changed(self, on: bool) -> None:
+        if on:
+            self._frame()
+
+    def _frame(self) -> None:
+        """All the LRs tried; the losses up to where they diverge."""
+        view = self.plot.getViewBox()
+        if not len(self.points):  # nothing yet: the span to be tried (or the default sweep's), its decades labelled
+            view.setRange(xRange=self.span, yRange=(0.0, 1.0), padding=0)
+            return
+        lrs = self.points.view(0)[np.isfinite(self.points.view(0))]
+        view.setXRange(min(self.span[0], np.log10(lrs.min())), max(self.span[1], np.log10(lrs.max())), padding=0)
+        y_range = useful_loss_range(self.points.view(1), self.points.view(2))
+        if y_range is not None:
+            view.setYRange(*y_range, padding=0)
+        else:
+            view.enableAutoRange(y=True)
 
     def columns(self):
         return {"repeat": self.points.view(3), "lr": self.points.view(0), "loss": self.points.view(1), "smoothed": self.points.view(2)}

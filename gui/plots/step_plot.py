@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from .base import PlotPanel
+from .log_axis import padded_log_range
 
 
 def nice_span(low: float, high: float) -> tuple[float, float]:
@@ -31,6 +32,9 @@ def sticky(current: tuple[float, float] | None, wanted: tuple[float, float]) -> 
     return wanted
 
 
+EMPTY_LOG_RANGE = (-4.2, 0.2)  # 1e-4 to 1, where learning rates live, with room for the end labels
+
+
 class StepPlot(PlotPanel):
     """A PlotPanel indexed by step, drawn against steps or epochs, following the run when asked."""
 
@@ -38,7 +42,7 @@ class StepPlot(PlotPanel):
         super().__init__(*args, **kwargs)
         self.steps_per_epoch = 0
         self.total_steps = 0
-        self.dirty = False
+        self.dirty = True  # the first refresh frames the (empty) plot
         self._versions: dict[str, int] = {}
         self._drawn: dict[str, int] = {}
         self._range: tuple | None = None
@@ -93,6 +97,11 @@ class StepPlot(PlotPanel):
         if self.follow.isChecked():
             self._follow()
 
+    def readout_at(self, x: float) -> str:
+        """Nothing beyond the run's steps: the nearest point there would describe another step."""
+        step = self.step_at(x)
+        return self.describe_at(x) if -0.5 <= step <= self.last_step() + 0.5 else ""
+
     def _follow_changed(self, on: bool) -> None:
         if on:
             self._range = None
@@ -100,18 +109,15 @@ class StepPlot(PlotPanel):
             self.refresh()
 
     def _follow(self) -> None:
-        bounds = self.y_bounds()
-        if bounds is None:
-            return
         last = max(self.total_steps, int(self.last_step()) + 1, 1)
         x_range = (0.0, float(self.x(np.array([last]))[0]))
-        low, high = bounds
-        if self.log_y.isChecked():
-            low, high = math.log10(max(low, 1e-12)), math.log10(max(high, 1e-12))
-            wanted = (math.floor(low), max(math.ceil(high), math.floor(low) + 1))
+        bounds = self.y_bounds()
+        if bounds is None:  # nothing to draw yet: an empty frame with labelled ticks
+            y_range = EMPTY_LOG_RANGE if self.log_y.isChecked() else (0.0, 1.0)
+        elif self.log_y.isChecked():
+            y_range = sticky(self._range[1] if self._range else None, padded_log_range(max(bounds[0], 1e-12), max(bounds[1], 1e-12)))
         else:
-            wanted = nice_span(low, high)
-        y_range = sticky(self._range[1] if self._range else None, wanted)
+            y_range = sticky(self._range[1] if self._range else None, nice_span(*bounds))
         if self._range != (x_range, y_range):
             self._range = (x_range, y_range)
             self.plot.getViewBox().setRange(xRange=x_range, yRange=y_range, padding=0)

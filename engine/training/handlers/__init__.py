@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..hooks import Hook
-from .checkpoints import epoch_checkpoint, step_checkpoint, stop_checkpoint
+from .checkpoints import TimedCheckpoint, epoch_checkpoint, first_checkpoint, step_checkpoint, stop_checkpoint
 from .faults import FaultCheck
 from .plateau import PlateauHandler
 from .recording import record_step
@@ -15,14 +15,17 @@ def attach_builtins(job) -> None:
     Order matters where hooks are shared: a step is recorded before a step checkpoint
     flushes it, and the plateau rule edits the schedule before the epoch's state is kept.
     """
+    job.add_handler(Hook.RUN_STARTED, first_checkpoint)
     job.add_handler(Hook.STEP_COMPLETED, record_step)
     if job.config.checkpoint_every:
         job.add_handler(Hook.STEP_COMPLETED, step_checkpoint, every=job.config.checkpoint_every)
+    if job.config.checkpoint_seconds:
+        job.add_handler(Hook.STEP_COMPLETED, TimedCheckpoint(job.config.checkpoint_seconds))
     job.add_handler(Hook.BLOCK_FLUSHED, FaultCheck(job.config.explode_factor))
     job.add_handler(Hook.EPOCH_COMPLETED, PlateauHandler())
     job.add_handler(Hook.EPOCH_COMPLETED, epoch_checkpoint)
     job.add_handler(Hook.RUN_ENDED, stop_checkpoint)
 
 
-__all__ = ["FaultCheck", "PlateauHandler", "attach_builtins", "epoch_checkpoint", "record_step", "step_checkpoint",
-           "stop_checkpoint"]
+__all__ = ["FaultCheck", "PlateauHandler", "TimedCheckpoint", "attach_builtins", "epoch_checkpoint", "first_checkpoint",
+           "record_step", "step_checkpoint", "stop_checkpoint"]

@@ -1,15 +1,49 @@
-"""Checkpoints: the state a run can roll back to (in memory) and resume from (on disk)."""
+"""Checkpoints: the state a run can roll back to (in memory) and resume from (on disk).
+
+A run is checkpointed before its first step (so it is resumable whenever it is killed), every
+``checkpoint_every`` steps, at least every ``checkpoint_seconds`` (so a kill loses a bounded time),
+at each epoch's end and where it stops. Diverged weights (a loss fault not yet rolled back) are
+never written: resuming goes back to the last good checkpoint instead.
+"""
 
 from __future__ import annotations
 
+import time
+
 from ...events import EpochEnded
 from ..hooks import StepInfo
+
+
+def first_checkpoint(job, _payload: None) -> None:
+    """RUN_STARTED: a fresh run is written at step 0 and waited for, before anything is printed of it."""
+    if job.step == 0 and job.store is not None:
+        job.save_checkpoint()
+        job.store.sync()
 
 
 def step_checkpoint(job, info: StepInfo) -> None:
     """STEP_COMPLETED (every ``checkpoint_every`` steps): write a checkpoint unless the epoch ends here or a fault was found."""
     if not job.epoch_end_pending and job.flush():
         job.save_checkpoint()
+
+
+class TimedCheckpoint:
+    """STEP_COMPLETED: write a checkpoint when ``seconds`` passed since the last one of any kind.
+
+    In a distributed run rank 0's clock decides for every rank (``job.timed_checkpoint_due``, set by the command
+    sync): the checkpoint reads the step block back, which is a collective every rank must join at the same step.
+    """
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+    def __call__(self, job, info: StepInfo) -> None:
+        if job.timed_checkpoint_due is not None:
+            if job.timed_checkpoint_due:
+                step_checkpoint(job, info)
+        # the store is looked at here, not when attaching: the CLI and the window give it to the job after building it
+        elif job.store is not None and time.monotonic() - job.checkpointed_at >= self.seconds:
+            step_checkpoint(job, info)
 
 
 def epoch_checkpoint(job, epoch: EpochEnded) -> None:
@@ -19,6 +53,6 @@ def epoch_checkpoint(job, epoch: EpochEnded) -> None:
 
 
 def stop_checkpoint(job, state: str) -> None:
-    """RUN_ENDED: a stopped run is written where it stopped, so it resumes exactly there."""
-    if state == "stopped":
+    """RUN_ENDED: a stopped run is written where it stopped, so it resumes exactly there (unless its loss diverged)."""
+    if state == "stopped" and not job.diverged:
         job.save_checkpoint()

@@ -1,0 +1,74 @@
+"""What a headless run does on a fault when no one is at the terminal to ask.
+
+The policy is a subscriber, like the window: it answers the job's FaultRaised events with the
+commands a person would send (RollBack, Stop), and a StoreFailed with Stop. The job knows nothing of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from ..commands import Command, RollBack, Stop
+from ..events import Event, FaultRaised, StoreFailed
+from .common import say
+
+POLICIES = ("rollback", "stop", "pause")
+MAX_ROLLBACKS = 3
+LR_FACTOR = 0.1
+
+
+def add_fault_options(parser: argparse.ArgumentParser) -> None:
+    """--on-fault and --max-rollbacks (train and resume)."""
+    parser.add_argument("--on-fault", choices=POLICIES, default="rollback",
+                        help="on a NaN or exploding loss: roll back to the last good state with the LR ×0.1 "
+                             "(at most --max-rollbacks times, then stop), stop at once, or pause and wait (default rollback); "
+                             "out of memory and a vanished dataset always stop unless pause is chosen")
+    parser.add_argument("--max-rollbacks", type=_count, default=MAX_ROLLBACKS, metavar="N",
+                        help=f"rollbacks before the run stops (default {MAX_ROLLBACKS})")
+
+
+def _count(text: str) -> int:
+    """A whole number from 0 to 100 (argparse reports anything else as a usage error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to 100, got {text[:20]!r}")
+    return value
+
+
+class FaultPolicy:
+    """Sends RollBack or Stop in answer to faults; remembers what ended the run."""
+
+    def __init__(self, send: Callable[[Command], None], policy: str = "rollback", max_rollbacks: int = MAX_ROLLBACKS):
+        self.send, self.policy, self.max_rollbacks = send, policy, max_rollbacks
+        self.rollbacks = 0
+        self.fault: FaultRaised | None = None
+        self.store_failure: StoreFailed | None = None
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, FaultRaised):
+            self._fault(event)
+        elif isinstance(event, StoreFailed) and self.store_failure is None:
+            self.store_failure = event
+            say("stopping: the run store cannot be written")
+            self.send(Stop())
+
+    def _fault(self, fault: FaultRaised) -> None:
+        if self.policy == "pause":
+            say("paused (--on-fault pause): press Ctrl-C to stop; the run stays resumable")
+            return
+        if self.policy == "rollback" and fault.can_roll_back and self.rollbacks < self.max_rollbacks:
+            self.rollbacks += 1
+            say(f"rolling back ({self.rollbacks} of at most {self.max_rollbacks}) with the LR ×{LR_FACTOR:g}")
+            self.send(RollBack(LR_FACTOR))
+            return
+        self.fault = fault
+        if not fault.can_roll_back:
+            why = "a rollback cannot help"
+        else:
+            why = f"after {self.rollbacks} rollbacks" if self.policy == "rollback" else "--on-fault stop"
+        say(f"stopping ({why}): {fault.message}")
+        self.send(Stop())

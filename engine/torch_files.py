@@ -1,0 +1,44 @@
+"""Loading PyTorch files that may be hostile: regular files only, weights only, refusals in one line."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .errors import first_line
+from .files import NotARegularFile, open_regular
+
+
+class Refused(Exception):
+    """A file torch will not load (or that is not a file); the message says why in one line."""
+
+
+def _reason(error: Exception) -> str:
+    """Torch's several-paragraph refusal turned into what the user needs to know."""
+    text = str(error)
+    found = re.search(r"GLOBAL ([\w.]+)", text)
+    if found:
+        return f"it holds Python objects ({found.group(1)}), not only tensors and plain data, so it was not loaded"
+    if "Weights only load failed" in text or "zip archive" in text or "central directory" in text or isinstance(error, EOFError):
+        return "it is truncated or not a PyTorch file"
+    return first_line(error)
+
+
+def load_tensors(path: Path | str) -> Any:
+    """``torch.load(path, weights_only=True)`` on the CPU; Refused for anything else than a loadable regular file.
+
+    FileNotFoundError passes through, so callers can say "no such file" their way.
+    """
+    try:
+        # torch warns in several lines about pickle protocols before it refuses; the refusal says enough.
+        with warnings.catch_warnings(), open_regular(path) as handle:
+            warnings.simplefilter("ignore")
+            return torch.load(handle, map_location="cpu", weights_only=True)
+    except (FileNotFoundError, NotARegularFile):
+        raise
+    except Exception as error:  # a truncated, hand-edited or hostile file makes torch raise many kinds
+        raise Refused(_reason(error)) from None

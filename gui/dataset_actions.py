@@ -1,0 +1,96 @@
+"""The window's dataset actions: open a folder (the Open action, Recent, or a drop), show what was found,
+and keep one dataset state on screen at a time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QTimer, Slot
+
+from engine.config import TrainConfig
+
+from . import dialogs
+from .drafts import load_draft, save_draft
+from .settings import remember_folder
+
+
+def dropped_folders(mime) -> list[str]:
+    """The local folders in a drag's mime data."""
+    return [url.toLocalFile() for url in mime.urls() if url.isLocalFile() and Path(url.toLocalFile()).is_dir()] if mime.hasUrls() else []
+
+
+class DatasetActions:
+    """Mixed into MainWindow: uses its controller, dataset panel, editor, live run and log."""
+
+    @Slot()
+    def choose_folder(self) -> None:
+        """Ask for a dataset folder and open it."""
+        near = str(Path(self.dataset.summary.root).parent) if self.dataset is not None else None  # its siblings are likely datasets too
+        folder = dialogs.ask_open_folder(self, "Open a dataset folder", near)
+        if folder:
+            self.open_folder(folder)
+
+    @Slot(str)
+    def open_folder(self, folder: str) -> None:
+        """Open a dataset folder in the background; until it is open, no dataset is shown or trained."""
+        if self.controller.training:
+            self.log.add("a run is in progress: stop it before opening another dataset", "warning")
+            return
+        self.dataset = None
+        self.setWindowTitle("lrscope")
+        self.dataset_panel.loading(folder)
+        self.status.setText(f"opening {Path(folder).name}: reading and decoding its images…")  # not the last dataset's "next run"
+        self.log.add(f"opening {folder}")
+        values = self.config_panel.values()
+        image_size, budget = values.get("image_size"), values.get("memory_budget_mb")
+        self.controller.open_dataset(folder, image_size if isinstance(image_size, int) else 0,
+                                     budget if isinstance(budget, int) else TrainConfig.memory_budget_mb)
+        self._update_actions()
+
+    def dataset_failed(self, message: str) -> None:
+        """The folder cannot be used: say why; nothing of the previous dataset stays on screen."""
+        self.dataset_panel.show_error(message)
+        self.status.setText("no dataset: open a folder of class subfolders with images (see the Problems list)")
+
+    def dataset_opened(self, opened) -> None:
+        """Show the dataset and offer the schedules tuned for it."""
+        summary = opened.dataset.summary
+        if self.shown_fingerprint not in (None, summary.fingerprint):
+            self.forget_run(f"{summary.name} opened")
+        self.dataset, self.shown_fingerprint = opened.dataset, summary.fingerprint
+        self.dataset_panel.show_dataset(opened.dataset, opened.thumbnails)
+        self.dataset_panel.show_library(opened.library)
+        self.dataset_panel.set_recent(remember_folder(self.settings, summary.root))
+        self.setWindowTitle(f"lrscope — {summary.name} ({summary.root})")
+        self.log.add(f"{summary.name}: {summary.image_count} images, {len(summary.classes)} classes, fingerprint {summary.fingerprint}")
+        if opened.library:
+            count = len(opened.library)
+            self.log.add(f"{count} schedule{'s' if count != 1 else ''} tuned for this dataset {'are' if count != 1 else 'is'} "
+                         "in the library (double-click one to load it)")
+        for warning in opened.dataset.warnings:
+            self.log.add(warning, "warning")
+        self.restore_draft()
+        self.editor.set_run_length(self.run_length())
+        self.live.show_planned(self.run_length(), self.steps_per_epoch())
+        self.apply_x_unit()
+        if self.start_when_open:
+            self.start_when_open = False
+            QTimer.singleShot(300, self.start_run)
+
+    def restore_draft(self) -> None:
+        """Show the schedule last drafted for this dataset, if there is one (it is stretched to the run next)."""
+        draft = load_draft(self.settings, self.dataset.summary.fingerprint)
+        if draft is not None and not self.controller.training:
+            self.imported = None
+            self.editor.load(draft.pieces[-1].schedule, 0, draft.pieces[-1].groups, draft.plateau)
+
+    @Slot()
+    def keep_draft(self) -> None:
+        """Remember the editor's schedule for this dataset (not during a run: the editor then shows the run's)."""
+        if self.dataset is None or self.controller.training:
+            return
+        try:
+            plan = self.editor.plan()
+        except ValueError:
+            return
+        save_draft(self.settings, self.dataset.summary.fingerprint, plan)

@@ -1,0 +1,127 @@
+"""Every file dialog and question the window puts to the user goes through this module.
+
+Callers use the functions below. They keep the policy (a dialog opens in the folder used last
+for its kind, remembered across launches); the Qt part sits behind a small backend object
+that tests replace with scripted answers (``use``; see ``tests/gui_fixtures.py``), so the path
+from an action to a file is the real one everywhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+from .settings import open_settings
+
+LAST_FOLDER = "dialogs/last_folder"  # one per kind: datasets, files
+
+
+class QtDialogs:
+    """The real dialogs. Questions block; errors and offers do not (the run goes on behind them)."""
+
+    def open_folder(self, parent: QWidget, title: str, start: str) -> str | None:
+        return QFileDialog.getExistingDirectory(parent, title, start) or None
+
+    def open_file(self, parent: QWidget, title: str, start: str, kinds: str) -> str | None:
+        return QFileDialog.getOpenFileName(parent, title, start, kinds)[0] or None
+
+    def save_path(self, parent: QWidget, title: str, start: str, kinds: str) -> str | None:
+        return QFileDialog.getSaveFileName(parent, title, start, kinds)[0] or None
+
+    def attach_target(self, parent: QWidget) -> str | tuple[str, str] | None:
+        from .attach_dialog import ask_attach_target
+
+        return ask_attach_target(parent)
+
+    def yes_no(self, parent: QWidget, title: str, text: str, details: str) -> bool:
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, parent)
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        box.setInformativeText(details)
+        return box.exec() == QMessageBox.StandardButton.Yes
+
+    def error(self, parent: QWidget, title: str, text: str, details: str) -> None:
+        box = self._box(parent, title, text, details)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.addButton(QMessageBox.StandardButton.Ok)
+        box.show()
+
+    def offer(self, parent: QWidget, title: str, text: str, details: str, choices: list[tuple[str, Callable[[], None]]]):
+        box = self._box(parent, title, text, details)
+        for label, chosen in choices:
+            box.addButton(label, QMessageBox.ButtonRole.ActionRole).clicked.connect(chosen)
+        box.show()
+        return box
+
+    @staticmethod
+    def _box(parent: QWidget, title: str, text: str, details: str) -> QMessageBox:
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, parent=parent)
+        box.setInformativeText(details)
+        box.setModal(False)
+        return box
+
+
+_backend = QtDialogs()
+
+
+def use(backend) -> object:
+    """Answer every dialog with ``backend`` from now on (tests pass scripted answers); returns the previous one."""
+    global _backend
+    previous, _backend = _backend, backend
+    return previous
+
+
+def start_folder(kind: str, near: str | None = None) -> str:
+    """Where a dialog for ``kind`` ("dataset" or "file") opens: where the last one of that kind went,
+    else ``near`` (e.g. the folder holding the open dataset), else home."""
+    folder = open_settings().value(f"{LAST_FOLDER}/{kind}", "")
+    for candidate in (folder, near):
+        if isinstance(candidate, str) and candidate and Path(candidate).is_dir():
+            return candidate
+    return str(Path.home())
+
+
+def _remember(kind: str, path: str | None) -> str | None:
+    """Remember the folder that holds ``path`` (a dataset's parent shows its siblings next time)."""
+    if path:
+        settings = open_settings()
+        settings.setValue(f"{LAST_FOLDER}/{kind}", str(Path(path).parent))
+        settings.sync()
+    return path
+
+
+def ask_open_folder(parent: QWidget, title: str, near: str | None = None) -> str | None:
+    """A folder the user picked, or None; the first time it opens ``near`` (say, beside the open dataset)."""
+    return _remember("dataset", _backend.open_folder(parent, title, start_folder("dataset", near)))
+
+
+def ask_open_file(parent: QWidget, title: str, kinds: str) -> str | None:
+    """A file to read, or None; ``kinds`` is a Qt name filter such as ``"lrscope schedule (*.json)"``."""
+    return _remember("file", _backend.open_file(parent, title, start_folder("file"), kinds))
+
+
+def ask_save_path(parent: QWidget, title: str, file_name: str, kinds: str) -> str | None:
+    """Where to write a file (``file_name`` is suggested in the last used folder), or None."""
+    return _remember("file", _backend.save_path(parent, title, str(Path(start_folder("file")) / file_name), kinds))
+
+
+def ask_attach_target(parent: QWidget) -> str | tuple[str, str] | None:
+    """A served run's folder, or (address, token); None when the user cancelled."""
+    return _backend.attach_target(parent)
+
+
+def ask_yes_no(parent: QWidget, title: str, text: str, details: str = "") -> bool:
+    """A question; True for yes."""
+    return bool(_backend.yes_no(parent, title, text, details))
+
+
+def show_error(parent: QWidget, title: str, text: str, details: str = "") -> None:
+    """Say what went wrong and what to do, without blocking the window."""
+    _backend.error(parent, title, text, details)
+
+
+def offer(parent: QWidget, title: str, text: str, details: str, choices: list[tuple[str, Callable[[], None]]]):
+    """A non-blocking message with a button per choice; returns something with ``close()``."""
+    return _backend.offer(parent, title, text, details, choices)

@@ -1,0 +1,105 @@
+"""Driving the window with real input events, as a person does: the GUI tests and tools/walkthrough.py use these.
+
+Every helper goes through what a user touches: an action (as its toolbar button or menu item does),
+a key press where the keyboard focus is, a mouse click on a button, a tab or a table row, typing into
+a field, a pick in a combo box's list, a folder dragged from a file manager and dropped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QAction, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeySequence
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QAbstractButton, QApplication, QComboBox, QTableWidget, QTabWidget, QWidget
+
+LEFT = Qt.MouseButton.LeftButton
+
+
+def wait_for(condition: Callable[[], object], timeout_s: float = 5.0) -> None:
+    """Run the event loop until ``condition()`` holds (AssertionError after ``timeout_s``)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout_s} s: {condition}")
+        QTest.qWait(10)
+
+
+def trigger(action: QAction) -> None:
+    """Trigger an action as its toolbar button or menu item would (only when it is enabled)."""
+    assert action.isEnabled(), f"{action.text()!r} is disabled"
+    action.trigger()
+
+
+def press(window: QWidget, keys: str | QKeySequence.StandardKey) -> None:
+    """Press a shortcut (e.g. "Ctrl+E" or QKeySequence.StandardKey.Undo) where the keyboard focus is."""
+    combination = QKeySequence(keys)[0]
+    QTest.keyClick(QApplication.focusWidget() or window, combination.key(), combination.keyboardModifiers())
+
+
+def click(button: QAbstractButton) -> None:
+    """Click a button with the mouse (it must be on screen and enabled)."""
+    assert button.isVisible() and button.isEnabled(), f"{button.text()!r} cannot be clicked"
+    QTest.mouseClick(button, LEFT)
+
+
+def type_into(field: QWidget, text: str) -> None:
+    """Click into a field, select what is there and type ``text`` over it."""
+    QTest.mouseClick(field, LEFT)
+    select_all = QKeySequence(QKeySequence.StandardKey.SelectAll)[0]
+    QTest.keyClick(field, select_all.key(), select_all.keyboardModifiers())
+    QTest.keyClicks(field, text)
+
+
+def choose(combo: QComboBox, text: str) -> None:
+    """Open a combo box with the mouse and pick ``text`` in its list with the keyboard."""
+    index = combo.findText(text)
+    assert index >= 0, f"{text!r} is not offered"
+    QTest.mouseClick(combo, LEFT)
+    view = combo.view()
+    wait_for(view.isVisible)
+    QTest.keyClick(view, Qt.Key.Key_Home)
+    for _ in range(index):
+        QTest.keyClick(view, Qt.Key.Key_Down)
+    QTest.keyClick(view, Qt.Key.Key_Return)
+    assert combo.currentText() == text
+
+
+def show_tab(tabs: QTabWidget, title: str) -> None:
+    """Click the tab called ``title``."""
+    bar = tabs.tabBar()
+    index = next(i for i in range(bar.count()) if bar.tabText(i) == title)
+    QTest.mouseClick(bar, LEFT, pos=bar.tabRect(index).center())
+    assert tabs.currentIndex() == index
+
+
+def select_rows(table: QTableWidget, rows) -> None:
+    """Click the first row, Ctrl+click the others."""
+    for index, row in enumerate(rows):
+        centre = table.visualItemRect(table.item(row, 0)).center()
+        modifier = Qt.KeyboardModifier.ControlModifier if index else Qt.KeyboardModifier.NoModifier
+        QTest.mouseClick(table.viewport(), LEFT, modifier, centre)
+
+
+def drop_folder(window: QWidget, folder, at=None) -> bool:
+    """Drag ``folder`` from a file manager and drop it at ``at`` (the window's centre by default).
+
+    The events go to the widget under the point, as Qt sends them; Qt passes them on to the
+    nearest ancestor that accepts drops. Returns whether the drop was accepted.
+    """
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(folder))])
+    point = at or window.rect().center()
+    target = window.childAt(point) or window
+    local = target.mapFrom(window, point)
+    copy, none = Qt.DropAction.CopyAction, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(local, copy, mime, LEFT, none)
+    QApplication.sendEvent(target, enter)
+    if not enter.isAccepted():
+        return False
+    QApplication.sendEvent(target, QDragMoveEvent(local, copy, mime, LEFT, none))
+    drop = QDropEvent(QPointF(local), copy, mime, LEFT, none)
+    QApplication.sendEvent(target, drop)
+    return drop.isAccepted()

@@ -1,0 +1,59 @@
+"""The schedule editor's controls for the running job: apply the edited schedule, set an LR now, undo,
+and the history of edits. The window pins this box under the editor, so it never scrolls out of sight."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QCheckBox, QGridLayout, QGroupBox, QLabel, QLineEdit, QListWidget, QPushButton, QWidget
+
+
+class RunEdits(QGroupBox):
+    """Buttons and fields; the editor connects them to what they do."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__("During a run", parent)
+        self.apply = QPushButton("Apply from now")
+        self.from_current = QCheckBox("start from the current LR")
+        self.from_current.setChecked(True)
+        self.from_current.setToolTip("A new shape begins at the LR in force now, so there is no jump.")
+        self.set_lr = QLineEdit()
+        self.set_lr.setPlaceholderText("LR")
+        self.set_lr.setToolTip("Hold this LR from now to the end of the run.")
+        self.set_now = QPushButton("Set LR now")
+        self.set_now.setToolTip("Hold the LR typed on the left from the current step to the end of the run.")
+        self.undo = QPushButton("Undo last edit")
+        self.history = QListWidget()
+        # Five lines show the last edits (it scrolls); the editor above gets the rest of the height.
+        self.history.setMinimumHeight(48)
+        self.history.setMaximumHeight(5 * self.history.fontMetrics().lineSpacing() + 12)
+        self.history.setToolTip("Every change of the running schedule: its step, who made it and what it changed.")
+        self.history.setWordWrap(True)  # an edit's summary is longer than the dock is wide
+        layout = QGridLayout(self)
+        layout.addWidget(self.apply, 0, 0)
+        layout.addWidget(self.undo, 0, 1)
+        layout.addWidget(self.from_current, 1, 0, 1, 2)
+        layout.addWidget(self.set_lr, 2, 0)
+        layout.addWidget(self.set_now, 2, 1)
+        layout.addWidget(QLabel("Edit history"), 3, 0, 1, 2)
+        layout.addWidget(self.history, 4, 0, 1, 2)
+        self.set_running(False)
+
+    def set_running(self, running: bool) -> None:
+        """Enabled only while a run goes on."""
+        for widget in (self.apply, self.from_current, self.set_lr, self.set_now):
+            widget.setEnabled(running)
+        if not running:
+            self.undo.setEnabled(False)
+
+    def show_history(self, run_schedule) -> None:
+        """Every edit of the running schedule; Undo is possible when one can be taken back."""
+        self.history.clear()
+        for record in run_schedule.edits:
+            source = f", from {record.edit.source}" if record.edit.source else ""  # who steered it: this window, ctl, ...
+            self.history.addItem(f"step {record.step} ({record.edit.reason}{source}): {record.summary}")
+        self.history.scrollToBottom()
+        self.undo.setEnabled(run_schedule.undo_target() is not None)
+
+    def forget_history(self) -> None:
+        """No run is shown any more."""
+        self.history.clear()
+        self.undo.setEnabled(False)

@@ -1,0 +1,113 @@
+"""The window's run actions: start, pause or resume, stop, resume a stored run, open or compare stored runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Slot
+
+from engine.commands import Pause, Resume, Stop
+from engine.data.split import training_batches_per_epoch
+from engine.schedules import Timeline
+from engine.schedules.presets import peak_lr
+from engine.store.reader import read_steps
+
+from .settings import save_config
+
+
+class RunActions:
+    """Mixed into MainWindow: uses its controller, configuration, editor, live run, plots and log."""
+
+    def _config(self):
+        plan = self.editor.plan()
+        return self.config_panel.config(data=self.dataset.summary.root, lr=peak_lr(plan.schedule)), plan
+
+    def _config_or_warn(self, title: str):
+        """(config, plan), or None after telling the user what is invalid."""
+        try:
+            return self._config()
+        except ValueError as error:
+            self.warn(title, str(error))
+            return None
+
+    def _timeline(self, plan, momentum: float) -> Timeline:
+        if self.imported is not None:
+            return self.imported
+        return Timeline.of(plan.schedule, groups=plan.groups, plateau=plan.plateau, base_momentum=momentum)
+
+    def run_length(self) -> int:
+        """Steps of a run with the configured epochs and batch size on the open dataset."""
+        values = self.config_panel.values()
+        if self.dataset is None or not isinstance(values["batch_size"], int) or not isinstance(values["epochs"], int):
+            return 0
+        return values["epochs"] * training_batches_per_epoch(len(self.dataset.train_index), values["batch_size"])
+
+    def steps_per_epoch(self) -> int:
+        """Steps per epoch of the run shown, else of a run with the current configuration (0 if unknown)."""
+        batch_size = self.config_panel.values()["batch_size"]
+        if self.live.per_epoch or self.dataset is None or not isinstance(batch_size, int):
+            return self.live.per_epoch
+        return training_batches_per_epoch(len(self.dataset.train_index), batch_size)
+
+    @Slot()
+    def start_run(self) -> None:
+        """Train with the configuration and the editor's schedule."""
+        if self.dataset is None or self.controller.training:
+            return
+        chosen = self._config_or_warn("Cannot start")
+        if chosen is None:
+            return
+        config, plan = chosen
+        save_config(self.settings, self.config_panel.values())
+        self.controller.start(config, self.dataset, self._timeline(plan, config.momentum))
+        self.live.starting("starting the run")
+        self.tabs.setCurrentIndex(0)
+        self._update_actions(starting=True)
+
+    @Slot()
+    def pause_or_resume(self) -> None:
+        """Pause a running job, resume a paused one."""
+        self.controller.send(Pause() if self.live.state in ("running", "starting") else Resume())
+
+    @Slot()
+    def stop_run(self) -> None:
+        """Stop the run at the next step (it stays resumable)."""
+        self.controller.send(Stop())
+
+    @Slot(str)
+    def resume_run(self, run_dir: str) -> None:
+        """Continue a stored run."""
+        if not self.controller.training:
+            self.controller.resume(run_dir)
+            self.live.starting(f"resuming {Path(run_dir).name}")
+            self.tabs.setCurrentIndex(0)
+            self._update_actions(starting=True)
+
+    @Slot(str)
+    def open_run(self, run_dir: str) -> None:
+        """Show a stored run in the training plots, read-only."""
+        if self.controller.training:
+            self.log.add("a run is in progress: its plots stay", "warning")
+            return
+        for plot in self.live.plots:
+            plot.clear()
+        self.live.show_run_name(f"{Path(run_dir).name} (read-only)")
+        self.live.load_past(run_dir)
+        self.tabs.setCurrentIndex(0)
+        self.log.add(f"showing {Path(run_dir).name} (read-only)")
+
+    @Slot(list)
+    def compare_runs(self, run_dirs: list) -> None:
+        """Overlay the loss and LR of several stored runs."""
+        self.compare.show_runs([(Path(d).name, read_steps(d)) for d in run_dirs])
+        self.log.add(f"comparing {len(run_dirs)} runs")
+
+    def forget_run(self, why: str) -> None:
+        """Another dataset is open: the last run, its range test and its plots belong to the old one."""
+        shown = self.last_run is not None or self.last_range_test is not None or len(self.loss.points) > 0
+        self.last_run = self.last_range_test = None
+        self.live.forget()
+        self.range_plot.clear()
+        self.range_panel.finished(None, "")
+        if shown:
+            self.log.add(f"{why}: the plots, edit history and range test of the previous dataset are cleared")

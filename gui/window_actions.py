@@ -1,0 +1,103 @@
+"""The window's actions: each has one shortcut, a tooltip that names that shortcut, and a place in the
+toolbar and menus. Buttons that do the same as an action show the action's tooltip."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QAbstractButton, QComboBox, QDockWidget, QMainWindow, QSpinBox
+
+Keys = str | QKeySequence.StandardKey
+
+
+def key_text(action: QAction) -> str:
+    """The action's first shortcut as this platform writes it (e.g. "Ctrl+Z", or "⌘Z" on macOS)."""
+    return action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+
+
+def make_action(window: QMainWindow, text: str, keys: Keys, tip: str, slot: Callable[[], object]) -> QAction:
+    """An action of ``window`` bound to ``keys`` whose tooltip ends with the key as it is bound.
+
+    ``slot`` is called with no argument: ``triggered`` passes ``checked``, which once landed in
+    Export's ``path`` parameter and made Export do nothing (issue 12).
+    """
+    action = QAction(text, window)
+    if isinstance(keys, QKeySequence.StandardKey):
+        action.setShortcuts(keys)  # every binding of this platform (macOS: ⌘Z; elsewhere Ctrl+Z)
+    else:
+        action.setShortcut(QKeySequence(keys))
+    action.setToolTip(f"{tip} ({key_text(action)})")
+    action.triggered.connect(lambda _checked=False: slot())
+    window.addAction(action)
+    return action
+
+
+def mirror(button: QAbstractButton, action: QAction) -> None:
+    """Give a button the tooltip of the action it duplicates, so both name the same key."""
+    button.setToolTip(action.toolTip())
+
+
+def keep_width(button: QAbstractButton, action: QAction, longest: str) -> None:
+    """Size ``button`` for the longest text its action takes, so the toolbar does not shift when it changes."""
+    text = action.text()
+    action.setText(longest)
+    button.setMinimumWidth(button.sizeHint().width())
+    action.setText(text)
+
+
+def build_actions(window) -> None:
+    """Create the actions as attributes of ``window``; its toolbar and File menu."""
+    editor, panel = window.editor, window.range_panel
+    window.open_action = make_action(window, "Open…", "Ctrl+O", "Open a dataset folder", window.choose_folder)
+    window.start_action = make_action(window, "Start", "Ctrl+R", "Start training with this configuration and schedule", window.start_run)
+    window.pause_action = make_action(window, "Pause", "Ctrl+P", "Pause or resume the run at the next step", window.pause_or_resume)
+    window.stop_action = make_action(window, "Stop", "Ctrl+.", "Stop the run at the next step; it stays resumable", window.stop_run)
+    window.test_action = make_action(window, "Range test", "Ctrl+T", "Start an LR range test (before or during a run)", panel.request_start)
+    window.export_action = make_action(window, "Export tuned schedule…", "Ctrl+E",
+                                       "Write the schedule tuned for this dataset and add it to the library", window.export_tuned)
+    window.import_action = make_action(window, "Import schedule…", "Ctrl+I",
+                                       "Load a schedule file (warns if it was tuned for another dataset)", window.import_schedule)
+    window.attach_action = make_action(window, "Attach to run…", "Ctrl+Shift+A",
+                                       "Follow and steer a run served by another process (lrscope train … --serve)", window.attach_to_run)
+    window.detach_action = make_action(window, "Detach", "Ctrl+Shift+D", "Stop following the attached run; it goes on training",
+                                       window.detach_from_run)
+    window.apply_action = make_action(window, "Apply from now", "Ctrl+Return",
+                                      "Send the edited schedule to the running job; it takes effect from the current step", editor.apply_from_now)
+    window.undo_action = make_action(window, "Undo last edit", QKeySequence.StandardKey.Undo,
+                                     "Go back to the schedule before the last edit, from the current step on", editor.undo.click)
+    window.quit_action = make_action(window, "Quit", "Ctrl+Q",  # StandardKey.Quit is unbound on some Linux desktops
+                                     "Close lrscope (a run in progress stops and stays resumable)", window.close)
+    for button, action in ((window.dataset_panel.open_button, window.open_action), (panel.start, window.test_action),
+                           (editor.apply, window.apply_action), (editor.undo, window.undo_action)):
+        mirror(button, action)
+    toolbar = window.addToolBar("Run")
+    toolbar.setObjectName("run toolbar")
+    window.toolbar = toolbar
+    for action in (window.open_action, window.start_action, window.pause_action, window.stop_action, window.test_action,
+                   window.export_action, window.import_action):
+        toolbar.addAction(action)
+    keep_width(toolbar.widgetForAction(window.pause_action), window.pause_action, "Resume")
+    toolbar.addSeparator()
+    window.x_unit = QComboBox()
+    window.x_unit.addItems(["x: steps", "x: epochs"])
+    window.x_unit.setToolTip("Draw the training plots against steps or epochs.")
+    window.smoothing = QSpinBox(minimum=1, maximum=100_000, value=20, suffix=" steps")
+    window.smoothing.setPrefix("smooth ")
+    window.smoothing.setToolTip("The smoothed loss is the mean of this many last steps (independent of the run's length).")
+    toolbar.addWidget(window.x_unit)
+    toolbar.addWidget(window.smoothing)
+    window.file_menu = window.menuBar().addMenu("&File")
+    for action in (window.open_action, window.import_action, window.export_action, window.attach_action, window.detach_action):
+        window.file_menu.addAction(action)
+    window.file_menu.addSeparator()
+    window.file_menu.addAction(window.quit_action)
+    window.view_menu = window.menuBar().addMenu("&View")
+    window.view_actions = {}
+    for dock in window.findChildren(QDockWidget):
+        window.view_actions[dock.objectName()] = toggle = dock.toggleViewAction()
+        toggle.setToolTip(f"Show or hide the {dock.objectName().lower()} panel.")
+        window.view_menu.addAction(toggle)
+    window.run_menu = window.menuBar().addMenu("&Run")
+    for action in (window.start_action, window.pause_action, window.stop_action, window.test_action, window.apply_action, window.undo_action):
+        window.run_menu.addAction(action)

@@ -1,0 +1,96 @@
+"""What the window is made of: the plots in tabs in the middle, the dataset and configuration on the
+left, the schedule on the right, the log below, progress and state in the status bar."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.store.paths import runs_root
+
+from .panels.config_panel import ConfigPanel
+from .panels.dataset_panel import DatasetPanel
+from .panels.log_panel import LogPanel
+from .panels.range_test_panel import RangeTestPanel
+from .panels.runs_panel import RunsPanel
+from .panels.schedule_editor import ScheduleEditor
+from .plots.accuracy_plot import AccuracyPlot
+from .plots.compare_plot import ComparePanel
+from .plots.loss_plot import LossPlot
+from .plots.lr_plot import LrPlot, MomentumPlot
+from .plots.range_plot import RangePlot
+
+DOCKS = ("Dataset and configuration", "Schedule", "Log")
+
+
+def scrollable(widget):
+    """``widget`` in a scroll area, so that a dock can be smaller than its form (the window fits a laptop screen)."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    return area
+
+
+def splitter(orientation, widgets, sizes, collapsible: bool = True) -> QSplitter:
+    """Widgets side by side (or stacked) that the user can resize (and, unless told not to, collapse)."""
+    split = QSplitter(orientation)
+    for widget in widgets:
+        split.addWidget(widget)
+    split.setChildrenCollapsible(collapsible)
+    split.setSizes(sizes)
+    return split
+
+
+def build_layout(window: QMainWindow) -> None:
+    """Create the window's panels and plots as attributes of ``window`` and place them."""
+    window.loss, window.lr, window.momentum, window.accuracy = LossPlot(), LrPlot(), MomentumPlot(), AccuracyPlot()
+    window.momentum.setVisible(False)
+    lower = splitter(Qt.Orientation.Horizontal, (window.accuracy, window.momentum), [500, 500])
+    # Stacked plots keep a readable height: the splitter cannot squeeze one to a sliver (issue 12, at 1366 x 768).
+    training = splitter(Qt.Orientation.Vertical, (window.loss, window.lr, lower), [360, 360, 280], collapsible=False)
+    window.range_plot, window.range_panel = RangePlot(), RangeTestPanel()
+    range_tab = splitter(Qt.Orientation.Horizontal, (window.range_plot, window.range_panel), [640, 300])
+    window.runs_panel, window.compare = RunsPanel(runs_root()), ComparePanel()
+    runs_tab = splitter(Qt.Orientation.Vertical, (window.runs_panel, window.compare), [300, 500])
+    window.tabs = QTabWidget()
+    window.tabs.addTab(training, "Training")
+    window.tabs.addTab(range_tab, "Range test")
+    window.tabs.addTab(runs_tab, "Runs")
+    window.setCentralWidget(window.tabs)
+    window.dataset_panel, window.config_panel, window.editor, window.log = DatasetPanel(), ConfigPanel(), ScheduleEditor(), LogPanel()
+    left = QTabWidget()
+    left.addTab(scrollable(window.dataset_panel), "Dataset")
+    left.addTab(scrollable(window.config_panel), "Configuration")
+    areas = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea)
+    schedule = QWidget()
+    column = QVBoxLayout(schedule)
+    column.setContentsMargins(0, 0, 0, 0)
+    column.addWidget(scrollable(window.editor), 1)
+    column.addWidget(window.editor.run_edits)  # pinned: the run controls never scroll out of sight
+    for title, widget, area in zip(DOCKS, (left, schedule, window.log), areas):
+        dock = QDockWidget(title, window)
+        dock.setObjectName(title)
+        dock.setWidget(widget)
+        window.addDockWidget(area, dock)
+    window.progress, window.status = QProgressBar(), QLabel("idle")
+    window.progress.setMaximumWidth(260)
+    window.statusBar().addWidget(window.progress)
+    window.statusBar().addWidget(window.status, 1)
+
+
+def default_dock_sizes(window: QMainWindow) -> None:
+    """The docks' sizes on a first launch."""
+    docks = [window.findChild(QDockWidget, name) for name in DOCKS]
+    window.resizeDocks(docks[:2], [270, 400], Qt.Orientation.Horizontal)
+    window.resizeDocks(docks[2:], [90], Qt.Orientation.Vertical)

@@ -1,0 +1,160 @@
+"""Driving the window the way a person does (a pytest plugin that tests/conftest.py loads).
+
+Fixtures:
+- ``dialogs``: scripted answers for the window's one dialog seam (``gui/dialogs.py``) and a record
+  of every dialog it showed; a dialog nobody scripted fails the test.
+- ``launch``: start the window as the app does and wait until its dataset is open; every window
+  it made is closed at the end. ``window``: one such window on the digits sample at 16 px, 1 epoch.
+
+Tests act only through real controls, with the helpers of ``gui/driving.py`` (an action, a shortcut
+where the focus is, a mouse click, typing, a combo box pick, a tab, table rows, a dropped folder).
+They may read any state to assert, but never call a slot or a private method to act.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import pytest
+from helpers import SAMPLE
+
+LONG = 300_000  # ms; a condition, never a sleep: on a 2-core machine loaded by others a 22-step run took 4 minutes
+SMALL = {"image_size": 16, "epochs": 1}
+
+
+@dataclass
+class Shown:
+    """One dialog the window showed."""
+
+    kind: str
+    title: str
+    start: str = ""
+    text: str = ""
+    details: str = ""
+    choices: list = field(default_factory=list)
+
+
+class ScriptedDialogs:
+    """Stands in for ``gui.dialogs.QtDialogs``: answers come from ``answer()``, in order, checked by kind."""
+
+    def __init__(self):
+        self.script: deque = deque()
+        self.shown: list[Shown] = []
+
+    def answer(self, kind: str, value) -> None:
+        """Queue the answer to the next dialog, which must be of ``kind`` (open_folder, open_file, save_path, yes_no)."""
+        self.script.append((kind, value))
+
+    def of(self, kind: str) -> list[Shown]:
+        """The dialogs of ``kind`` shown so far (error, offer, open_folder, ...)."""
+        return [shown for shown in self.shown if shown.kind == kind]
+
+    def _next(self, shown: Shown):
+        self.shown.append(shown)
+        if not self.script:
+            raise AssertionError(f"the window asked {shown.kind} {shown.title!r} and the test scripted no answer")
+        kind, value = self.script.popleft()
+        if kind != shown.kind:
+            raise AssertionError(f"the window asked {shown.kind} {shown.title!r}; the test scripted {kind}")
+        return value
+
+    def open_folder(self, parent, title, start):
+        return self._next(Shown("open_folder", title, start))
+
+    def open_file(self, parent, title, start, kinds):
+        return self._next(Shown("open_file", title, start))
+
+    def save_path(self, parent, title, start, kinds):
+        return self._next(Shown("save_path", title, start))
+
+    def attach_target(self, parent):
+        return self._next(Shown("attach_target", "Attach to run"))
+
+    def yes_no(self, parent, title, text, details):
+        return self._next(Shown("yes_no", title, text=text, details=details))
+
+    def error(self, parent, title, text, details):
+        self.shown.append(Shown("error", title, text=text, details=details))
+
+    def offer(self, parent, title, text, details, choices):
+        self.shown.append(Shown("offer", title, text=text, details=details, choices=choices))
+        return Offer()
+
+    def choose(self, label: str) -> None:
+        """Press the button ``label`` of the last offer shown (as the user would in the real box)."""
+        offer = self.of("offer")[-1]
+        dict(offer.choices)[label]()
+
+
+class Offer:
+    """What the real seam returns for a non-blocking message (something to close)."""
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def dialogs():
+    """Scripted dialogs for the window (see ScriptedDialogs)."""
+    from gui import dialogs as seam
+
+    scripted = ScriptedDialogs()
+    previous = seam.use(scripted)
+    yield scripted
+    seam.use(previous)
+
+
+@pytest.fixture(scope="session")
+def decoded_images(tmp_path_factory):
+    """One cache of decoded images for every window (decoding the samples again in each test is most of its setup)."""
+    return tmp_path_factory.mktemp("decoded-images")
+
+
+@pytest.fixture
+def launch(qtbot, dialogs, decoded_images, monkeypatch):
+    """``launch(config=None, data=None, opened=True)``: a shown, active window as the app starts it."""
+    monkeypatch.setenv("LRSCOPE_CACHE_DIR", str(decoded_images))
+    from gui.app import create_window
+    from gui.settings import open_settings, save_config
+
+    windows = []
+
+    def start(config: dict | None = None, data=None, opened: bool = True):
+        if config is not None:
+            settings = open_settings()
+            save_config(settings, config)
+            settings.sync()
+        window = create_window(SAMPLE, data)
+        windows.append(window)  # closed below, not by qtbot: pytest-qt closes its widgets before fixtures end
+        window.show()
+        window.activateWindow()
+        qtbot.waitUntil(window.isActiveWindow)
+        if opened:
+            qtbot.waitUntil(lambda: window.dataset is not None, timeout=LONG)
+        return window
+
+    yield start
+    for window in windows:
+        if window.isVisible():
+            if window.controller.training and not window.controller.attached:
+                dialogs.answer("yes_no", True)  # a run still going when the test ends: closing asks "Stop the run?"; yes
+            window.close()
+        window.deleteLater()
+
+
+@pytest.fixture
+def window(launch):
+    """The window on the digits sample at 16 px, runs of one epoch (22 steps)."""
+    return launch(SMALL)
+
+
+def opened(qtbot, window, name: str) -> None:
+    """Wait until the window has the dataset called ``name`` open."""
+    qtbot.waitUntil(lambda: window.dataset is not None and window.dataset.summary.name == name, timeout=LONG)
+
+
+def drawn(curve) -> int:
+    """How many points a pyqtgraph curve has been given to draw."""
+    x, _ = curve.getData()
+    return 0 if x is None else len(x)

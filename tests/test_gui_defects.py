@@ -1,0 +1,246 @@
+"""What a walkthrough of the window found (issue 12 §2), each checked the way a person would meet it."""
+
+import numpy as np
+import pytest
+from gui_fixtures import LONG, SMALL, drawn, opened
+from helpers import CAMERA2, SAMPLE
+
+from gui.driving import choose, click, press, show_tab, trigger, type_into
+
+pytest.importorskip("pytestqt")
+
+
+def on_screen(widget, window) -> bool:
+    """Whether ``widget`` is shown whole inside the window (not scrolled or pushed out of it)."""
+    from PySide6.QtCore import QRect
+
+    if not widget.isVisible() or widget.visibleRegion().isEmpty():
+        return False
+    return QRect(widget.mapTo(window, widget.rect().topLeft()), widget.size()).intersects(window.rect()) and \
+        widget.visibleRegion().boundingRect().size() == widget.size()
+
+
+def test_a_folder_that_is_not_a_dataset_leaves_no_trace_of_the_previous_one(qtbot, window, dialogs, tmp_path):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("not an image")
+    dialogs.answer("open_folder", str(tmp_path))
+    trigger(window.open_action)
+    assert window.status.text().startswith(f"opening {tmp_path.name}")  # not the sample's "next run: 22 steps"
+    qtbot.waitUntil(lambda: window.dataset_panel.problems.count() > 0, timeout=LONG)
+    assert window.status.text().startswith("no dataset")
+    panel = window.dataset_panel
+    assert "cannot be used" in panel.summary.text() and "1797" not in panel.summary.text()
+    assert panel.classes.rowCount() == 0 and panel.thumbnails.count() == 0 and panel.library.count() == 0
+    assert window.windowTitle() == "lrscope" and not window.start_action.isEnabled() and not window.test_action.isEnabled()
+    press(window, "Ctrl+R")
+    assert not window.controller.training
+    assert str(tmp_path) in panel.problems.item(0).text() or tmp_path.name in panel.problems.item(0).text()
+
+    dialogs.answer("open_folder", str(tmp_path / "missing"))
+    trigger(window.open_action)
+    qtbot.waitUntil(lambda: "no such folder" in (panel.problems.item(0).text() if panel.problems.count() else ""), timeout=LONG)
+
+
+def test_opening_another_dataset_after_a_run_clears_the_old_run(qtbot, window, dialogs):
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+    qtbot.waitUntil(lambda: window.editor.history.count() == 0 and "finished" in window.status.text(), timeout=LONG)
+    dialogs.answer("open_folder", str(CAMERA2))
+    trigger(window.open_action)
+    opened(qtbot, window, "digits-camera2")
+    assert len(window.loss.points) == 0 and len(window.lr.points) == 0 and len(window.accuracy.points) == 0
+    assert window.loss.plot.titleLabel.text == "Loss" and window.last_run is None
+    assert "finished" not in window.status.text() and "next run" in window.status.text()
+    assert "previous dataset are cleared" in window.log.toPlainText()
+
+
+def test_the_saved_x_unit_is_applied_at_startup(qtbot, launch):
+    from gui.settings import open_settings
+
+    settings = open_settings()
+    settings.setValue("view/x_unit", 1)
+    settings.sync()
+    window = launch(SMALL)
+    assert window.x_unit.currentText() == "x: epochs"
+    for plot in window.live.plots:
+        assert plot.steps_per_epoch == 22 and plot.plot.getAxis("bottom").labelText == "epoch"
+
+
+def test_the_lr_axis_keeps_a_labelled_tick_near_the_data_and_never_crowds(qtbot, window):
+    from gui.plots.log_axis import labelled_ticks, padded_log_range
+
+    low, high = padded_log_range(0.01, 0.01)
+    assert low < -2 - 0.1 and high > -2 + 0.1 and low <= -3 and high >= -1  # 0.01 sits inside, a decade labelled
+    # Less than two decades on a short axis: minor labels only where they keep apart.
+    values = [v + np.log10(m) for v in (-3, -2) for m in range(1, 10)]
+    chosen = sorted(labelled_ticks(values, -2.7, -1.3, pixels=120))
+    assert -2.0 in chosen and all(b - a >= 22 / (120 / 1.4) - 1e-9 for a, b in zip(chosen, chosen[1:]))
+    # The window's LR plots before anything is drawn (live, and comparing no runs): decades labelled, not bare 2..9.
+    for plot in (window.lr.plot, window.compare.lr.plot):
+        axis = plot.getAxis("left")
+        (y_low, y_high) = plot.getViewBox().viewRange()[1]
+        assert y_high - y_low >= 1 and any(float(v).is_integer() for v in np.arange(np.ceil(y_low), np.floor(y_high) + 1))
+        levels = axis.tickValues(y_low, y_high, 200)
+        ticks = [v for _spacing, level in levels for v in level]
+        labels = [text for text in axis.tickStrings(ticks, 1, 1) if text]
+        assert labels and not set(labels) <= {str(d) for d in range(2, 10)}, plot.titleLabel.text
+        assert len([v for v in ticks if float(v).is_integer() and y_low < v < y_high]) >= 2, plot.titleLabel.text  # decades inside
+
+
+def test_set_lr_now_draws_the_applied_line_inside_the_frame(qtbot, launch):
+    window = launch({**SMALL, "epochs": 40})
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.live.step >= 1, timeout=LONG)
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
+    type_into(window.editor.set_lr, "0.01")
+    click(window.editor.set_now)
+    qtbot.waitUntil(lambda: window.editor.history.count() == 1, timeout=LONG)
+    trigger(window.pause_action)
+    at = window.live.run_schedule.edits[0].step
+    qtbot.waitUntil(lambda: window.live.step >= at + 2, timeout=LONG)
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: not window.controller.training, timeout=LONG)
+    qtbot.waitUntil(lambda: not window.lr.dirty, timeout=LONG)
+    y_low, y_high = window.lr.plot.getViewBox().viewRange()[1]
+    applied = np.log10(window.lr.points.view(1))
+    margin = 0.05 * (y_high - y_low)
+    assert y_low + margin < applied.min() and applied.max() < y_high - margin
+
+
+def test_the_editor_does_not_jump_while_typing_and_the_run_controls_stay_on_screen(qtbot, window):
+    from gui.panels.schedule_editor import ScheduleEditor
+
+    assert (window.width(), window.height()) == (1366, 768)  # the laptop screen the tests run on (conftest.py)
+    editor: ScheduleEditor = window.editor
+    field = editor.form.editors["pct_start"]
+    table_height, run_box_at = editor.table.height(), editor.run_edits.mapTo(window, editor.run_edits.rect().topLeft())
+    field_at = field.mapTo(window, field.rect().topLeft())
+    for text in ("abc", "0.3", "2", "0.", "-1e9 is far too low for a fraction of the cycle", "0.25"):
+        type_into(field, text)
+        qtbot.waitUntil(lambda: not editor._preview_timer.isActive(), timeout=LONG)
+        assert editor.table.height() == table_height
+        assert editor.run_edits.mapTo(window, editor.run_edits.rect().topLeft()) == run_box_at
+        assert field.mapTo(window, field.rect().topLeft()) == field_at
+    for control in (editor.apply, editor.set_lr, editor.set_now, editor.undo, editor.history):
+        assert on_screen(control, window), control
+
+
+def test_at_1366_by_768_every_plot_is_readable(qtbot, launch):
+    window = launch(SMALL)
+    assert (window.width(), window.height()) == (1366, 768)  # the laptop screen the tests run on (conftest.py)
+    trigger(window.start_action)  # momentum appears only when scheduled; the default one-cycle cycles it
+    qtbot.waitUntil(lambda: window.momentum.isVisible(), timeout=LONG)
+    for plot in (window.loss, window.lr, window.accuracy, window.momentum):
+        assert plot.widget.height() >= 115, (plot.title, plot.widget.height())
+    for control in (window.editor.apply, window.editor.undo):
+        assert on_screen(control, window)
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+
+
+def test_use_as_constant_lr_before_a_run_installs_a_constant(qtbot, window):
+    from engine.schedules.shapes import Constant
+
+    show_tab(window.tabs, "Range test")
+    type_into(window.range_panel.iterations, "12")
+    type_into(window.range_panel.repeats, "2")
+    click(window.range_panel.start)
+    qtbot.waitUntil(lambda: window.last_range_test is not None and not window.controller.testing, timeout=LONG)
+    assert "median of 2 repeats" in window.range_panel.status.text()
+    assert np.isnan(window.range_plot.points.view(0)).sum() == 1  # two lines, one per repeat
+    assert [label.text for _, label in window.range_plot.plot.legend.items] == ["loss", "smoothed"]  # no "half way" in a sweep
+    lr = float(f"{window.range_panel.recommendation.constant_lr:.3g}")
+    click(window.range_panel.use_constant)
+    assert window.editor.segments == [Constant(steps=22, lr=lr)] and window.editor.peak.text() == f"{lr:.3g}"
+    legend = window.range_plot.plot.legend.sceneBoundingRect()
+    labels = [marker.label.sceneBoundingRect() for marker in window.range_plot.markers]
+    assert labels and not any(legend.intersects(label) for label in labels)
+    assert not any(a.intersects(b) for i, a in enumerate(labels) for b in labels[i + 1:])
+
+
+def test_the_range_plot_leaves_the_divergence_tail_out_of_the_frame():
+    from gui.plots.range_plot import useful_loss_range
+
+    lrs = np.logspace(-7, 1, 100)
+    smoothed = np.concatenate([np.linspace(2.3, 2.25, 40), np.linspace(2.25, 0.4, 40), np.geomspace(0.4, 60, 20)])
+    low, high = useful_loss_range(smoothed + 0.01 * np.sin(lrs), smoothed)
+    assert low < 0.4 < 2.3 < high < 4
+
+
+def test_remaining_time_is_smoothed_and_says_what_it_is():
+    from gui.remaining import RemainingTime, remaining_text
+
+    estimate = RemainingTime(half_life_s=20)
+    estimates = []
+    for rate in [100, 800] * 30:  # a speed that jumps 8x from block to block
+        estimate.observe(rate, samples=256)
+        estimates.append(estimate.seconds_left(100_000))
+    settled = estimates[20:]
+    assert max(settled) / min(settled) < 1.5
+    assert remaining_text(None) == "" and remaining_text(42) == "about 40 s left"
+    assert remaining_text(7 * 60 + 10) == "about 7 min left" and remaining_text(2 * 3600 + 300) == "about 2 h 05 min left"
+
+
+def test_the_draft_schedule_is_kept_per_dataset_across_launches(qtbot, launch, dialogs):
+    from engine.schedules.shapes import Constant, Cosine
+
+    window = launch(SMALL)
+    editor = window.editor
+    choose(editor.preset, "cosine")
+    type_into(editor.peak, "0.05")
+    click(editor.use_button)
+    qtbot.waitUntil(lambda: editor.segments == [Cosine(steps=22, start_lr=0.05, end_lr=0.0)], timeout=LONG)
+    dialogs.answer("open_folder", str(CAMERA2))
+    trigger(window.open_action)
+    opened(qtbot, window, "digits-camera2")
+    choose(editor.preset, "constant")
+    type_into(editor.peak, "0.02")
+    click(editor.use_button)
+    qtbot.waitUntil(lambda: editor.segments == [Constant(steps=22, lr=0.02)], timeout=LONG)
+    press(window, "Ctrl+Q")
+
+    again = launch(data=SAMPLE)
+    assert again.editor.segments == [Cosine(steps=22, start_lr=0.05, end_lr=0.0)]
+    dialogs.answer("open_folder", str(CAMERA2))
+    trigger(again.open_action)
+    opened(qtbot, again, "digits-camera2")
+    assert again.editor.segments == [Constant(steps=22, lr=0.02)]
+
+
+def test_cosmetics_peak_in_the_table_and_a_readout_only_over_the_run(qtbot, window):
+    from PySide6.QtCore import QPoint, QPointF
+
+    assert window.editor.table.item(0, 3).text() == "0.008 → 0.2 → 8e-07"  # one-cycle: start → peak → end
+    qtbot.waitUntil(lambda: window.lr.planned and drawn(window.lr.planned[0]) == 23 and not window.lr.dirty, timeout=LONG)  # drawn, framed
+    view, widget = window.lr.plot.getViewBox(), window.lr.widget
+    inside = widget.mapFromScene(view.mapViewToScene(QPointF(5, -1.5)))
+    qtbot.mouseMove(widget.viewport(), inside)
+    qtbot.waitUntil(lambda: window.lr.readout.text().startswith("step 5: LR "), timeout=LONG)
+    qtbot.mouseMove(window.loss.widget.viewport(), QPoint(40, 40))  # off the plot: the readout goes
+    qtbot.waitUntil(lambda: window.lr.readout.text().strip() == "", timeout=LONG)
+    assert window.lr.readout_at(window.editor.total_steps + 30) == ""  # nothing past the run's last step
+
+
+def test_a_sweep_is_framed_over_the_lrs_it_will_try_from_its_first_points(qtbot):
+    from gui.plots.range_plot import RangePlot
+
+    plot = RangePlot()
+    qtbot.addWidget(plot)
+    plot.expect(1e-6, 1.0)
+    plot.add_points(np.array([1e-6, 1.2e-6, 1.5e-6]), np.array([2.30, 2.29, 2.31]), np.array([2.30, 2.295, 2.30]))
+    plot.refresh()
+    x_low, x_high = plot.plot.getViewBox().viewRange()[0]
+    assert x_low <= -6 and x_high >= 0  # the whole sweep to come, not three points filling the frame
+
+
+def test_a_horizontal_log_axis_labels_minor_ticks_only_a_label_width_apart(qtbot):
+    from gui.plots.log_axis import MIN_LABEL_WIDTH_PX, LogAxis
+
+    axis = LogAxis("bottom")
+    axis.setLogMode(True)
+    low, high, pixels = -7.0, -5.9, 300  # a zoomed range test: about a decade across a narrow plot
+    ticks = [v for _spacing, level in axis.tickValues(low, high, pixels) for v in level]
+    shown = sorted(v for v, text in zip(ticks, axis.tickStrings(ticks, 1, 1)) if text)
+    assert len(shown) >= 2
+    per_unit = pixels / (high - low)
+    assert all((b - a) * per_unit >= MIN_LABEL_WIDTH_PX - 1e-6 for a, b in zip(shown, shown[1:])), shown

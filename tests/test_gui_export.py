@@ -1,0 +1,42 @@
+"""Export writes a schedule file from every route a person takes: the toolbar, the File menu and Ctrl+E."""
+
+import numpy as np
+from gui_fixtures import LONG
+
+from engine.schedules import load_schedule
+from gui.driving import press
+
+
+def click_menu_item(qtbot, window, menu, action):
+    """Open ``menu`` from the menu bar with the mouse and click ``action`` in it."""
+    from PySide6.QtCore import Qt
+
+    bar = window.menuBar()
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.actionGeometry(menu.menuAction()).center())
+    qtbot.waitUntil(menu.isVisible, timeout=LONG)
+    qtbot.mouseClick(menu, Qt.MouseButton.LeftButton, pos=menu.actionGeometry(action).center())
+
+
+def test_export_from_the_toolbar_the_menu_and_ctrl_e_writes_a_schedule_file(qtbot, window, dialogs, tmp_path):
+    from PySide6.QtCore import Qt
+
+    routes = {
+        "toolbar": lambda: qtbot.mouseClick(window.toolbar.widgetForAction(window.export_action), Qt.MouseButton.LeftButton),
+        "menu": lambda: click_menu_item(qtbot, window, window.file_menu, window.export_action),
+        "shortcut": lambda: press(window, "Ctrl+E"),
+    }
+    grid = np.arange(window.editor.total_steps + 1)
+    planned = window.editor.plan().schedule.lrs(grid)
+    for route, act in routes.items():
+        path = tmp_path / f"{route}.lrschedule.json"
+        dialogs.answer("save_path", str(path))
+        act()
+        qtbot.waitUntil(path.exists, timeout=LONG)
+        loaded = load_schedule(path)
+        assert loaded.dataset["fingerprint"] == window.dataset.summary.fingerprint, route
+        np.testing.assert_allclose(loaded.timeline.lrs(grid), planned, rtol=1e-12, err_msg=route)
+    asked = dialogs.of("save_path")
+    assert [shown.title for shown in asked] == ["Export tuned schedule"] * 3
+    # The second dialog opens where the first file went (the last used folder), not in the current directory.
+    assert asked[1].start == str(tmp_path / "digits.lrschedule.json")
+    assert window.dataset_panel.library.count() >= 1

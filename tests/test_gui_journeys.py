@@ -1,0 +1,223 @@
+"""The journeys a person takes through the window, each from launch to the end of the task, through real controls.
+
+(a) open a folder three ways, (b) range test before a run, then train, (c) edit a run as it goes,
+(d) export, then import on another dataset, (e) close mid-run and resume after relaunching,
+(f) compare two runs.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gui_fixtures import LONG, SMALL, drawn, opened
+from helpers import CAMERA2, SAMPLE
+
+from gui.driving import click, drop_folder, press, select_rows, show_tab, trigger, type_into
+
+pytest.importorskip("pytestqt")
+LONG_RUN = {**SMALL, "epochs": 40}  # long enough that the run is still going when the test acts on it
+
+
+def history(window):
+    return [window.editor.history.item(i).text() for i in range(window.editor.history.count())]
+
+
+def test_a_open_a_folder_by_the_open_action_by_drag_and_drop_and_from_recent(qtbot, launch, dialogs):
+    window = launch(SMALL)
+    assert window.dataset.summary.name == "digits"
+    dialogs.answer("open_folder", str(CAMERA2))
+    click(window.dataset_panel.open_button)
+    opened(qtbot, window, "digits-camera2")
+    assert window.windowTitle() == f"lrscope — digits-camera2 ({CAMERA2})"
+    assert "digits-camera2" in window.dataset_panel.summary.text() and window.dataset_panel.classes.rowCount() == 10
+
+    assert drop_folder(window, SAMPLE, at=window.loss.mapTo(window, window.loss.rect().center()))
+    opened(qtbot, window, "digits")
+
+    recent = {action.text(): action for action in window.dataset_panel.recent.menu().actions()}
+    assert list(recent) == [str(SAMPLE), str(CAMERA2)]
+    trigger(recent[str(CAMERA2)])
+    opened(qtbot, window, "digits-camera2")
+    assert window.start_action.isEnabled() and window.editor.total_steps == 22
+
+
+def test_b_range_test_before_a_run_use_its_suggestion_then_start_pause_resume(qtbot, launch):
+    from engine.schedules.shapes import OneCycle
+
+    window = launch(LONG_RUN)
+    show_tab(window.tabs, "Range test")
+    panel = window.range_panel
+    type_into(panel.iterations, "20")
+    type_into(panel.repeats, "1")
+    press(window, "Ctrl+T")
+    # Feedback at once, before the model is even built.
+    assert not panel.start.isEnabled() and panel.cancel.isEnabled() and "starting" in panel.status.text()
+    assert "range test" in window.status.text() and "idle" not in window.status.text()
+    qtbot.waitUntil(lambda: window.last_range_test is not None and not window.controller.testing, timeout=LONG)
+    qtbot.waitUntil(lambda: "next run" in window.status.text(), timeout=LONG)
+    one_cycle_lr = float(f"{panel.recommendation.one_cycle_max_lr:.3g}")
+    click(panel.use_cycle)
+    assert window.editor.segments == [OneCycle(steps=window.editor.total_steps, max_lr=one_cycle_lr)]
+
+    stop_at = window.toolbar.widgetForAction(window.stop_action).geometry()
+    trigger(window.start_action)
+    assert window.status.text().startswith("starting the run: building the model")  # at once, not "idle" for seconds
+    qtbot.waitUntil(lambda: window.live.state == "running" and window.live.step >= 2, timeout=LONG)
+    qtbot.waitUntil(lambda: "left" in window.status.text(), timeout=LONG)
+    qtbot.waitUntil(window.lr.now.isVisible, timeout=LONG)  # the LR plot marks the running step
+    press(window, "Ctrl+P")
+    qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
+    assert window.pause_action.text() == "Resume"
+    assert window.toolbar.widgetForAction(window.stop_action).geometry() == stop_at  # the toolbar did not shift
+    qtbot.waitUntil(lambda: window.status.text().startswith("paused"), timeout=LONG)
+    assert "left" not in window.status.text() and "samples/s" not in window.status.text()
+    paused_at = window.live.step
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: window.live.state == "running" and window.live.step > paused_at + 1, timeout=LONG)
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+    run = window.last_run
+    assert run.outcome.state == "stopped"
+    assert run.run_schedule.timeline.pieces[0].schedule.segments[0].max_lr == one_cycle_lr
+    steps, applied = window.lr.points.view(0), window.lr.points.view(1)
+    np.testing.assert_allclose(applied, run.run_schedule.timeline.lrs(steps), rtol=1e-6)
+
+
+def test_c_edit_a_run_as_it_goes_apply_from_now_set_lr_now_undo(qtbot, launch):
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QKeySequence
+
+    window = launch(LONG_RUN)
+    editor = window.editor
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.live.step >= 2, timeout=LONG)
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
+
+    # Apply from now: a new peak typed into the segment's form; the preview shows the first edit already.
+    type_into(editor.form.editors["max_lr"], "0.05")
+    qtbot.waitUntil(lambda: drawn(window.lr.preview) > 0, timeout=LONG)
+    press(window, "Ctrl+Return")
+    qtbot.waitUntil(lambda: len(history(window)) == 1, timeout=LONG)
+    qtbot.waitUntil(lambda: drawn(window.lr.preview) == 0, timeout=LONG)  # applied: nothing unsent is left to preview
+
+    # Set LR now, then let a few steps run at it.
+    type_into(editor.set_lr, "0.0123")
+    click(editor.set_now)
+    qtbot.waitUntil(lambda: len(history(window)) == 2, timeout=LONG)
+    set_at = window.live.run_schedule.edits[-1].step
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: window.live.step >= set_at + 3, timeout=LONG)
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
+
+    # The Undo key in a text field undoes the typing, not the schedule...
+    type_into(editor.set_lr, "0.5")
+    with qtbot.assertNotEmitted(window.undo_action.triggered):
+        press(window, QKeySequence.StandardKey.Undo)
+    assert editor.set_lr.text() == "0.0123"
+    # ...and anywhere else it undoes the last schedule edit.
+    qtbot.mouseClick(editor.history.viewport(), Qt.MouseButton.LeftButton)
+    press(window, QKeySequence.StandardKey.Undo)
+    qtbot.waitUntil(lambda: len(history(window)) == 3, timeout=LONG)
+    assert "undid edit #2" in history(window)[-1]
+    undone_at = window.live.run_schedule.edits[-1].step
+
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: window.live.step >= undone_at + 2, timeout=LONG)
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+    steps, applied = window.lr.points.view(0), window.lr.points.view(1)
+    assert np.all(applied[(steps >= set_at) & (steps < undone_at)] == 0.0123)
+    assert not np.any(applied[(steps < set_at) | (steps >= undone_at)] == 0.0123)
+    after = steps >= undone_at
+    assert np.all(applied[after] <= 0.05 + 1e-12) and np.all(applied[after] > 0)
+
+
+def test_d_export_then_import_on_another_dataset_warns_and_cancel_changes_nothing(qtbot, window, dialogs, tmp_path):
+    from engine.schedules import load_schedule
+
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+    path = tmp_path / "tuned.lrschedule.json"
+    dialogs.answer("save_path", str(path))
+    trigger(window.export_action)
+    loaded = load_schedule(path)
+    assert loaded.dataset["fingerprint"] == window.dataset.summary.fingerprint
+    assert loaded.metrics["best_val_accuracy"] == window.last_run.outcome.best_val_accuracy
+    assert window.dataset_panel.library.count() == 1
+
+    dialogs.answer("open_folder", str(CAMERA2))
+    trigger(window.open_action)
+    opened(qtbot, window, "digits-camera2")
+    before = (list(window.editor.segments), window.editor.origin, window.editor.peak.text())
+    dialogs.answer("open_file", str(path))
+    dialogs.answer("yes_no", False)
+    trigger(window.import_action)
+    asked = dialogs.of("yes_no")[-1]
+    assert asked.title == "Schedule tuned for another dataset"
+    assert "tuned on 'digits'" in asked.details and "this is 'digits-camera2'" in asked.details
+    assert (list(window.editor.segments), window.editor.origin, window.editor.peak.text()) == before
+    assert "cancelled" in window.log.toPlainText()
+    # The import dialog opened where the export went; the dataset dialog where the datasets are.
+    assert dialogs.of("open_file")[-1].start == str(tmp_path)
+    assert dialogs.of("open_folder")[-1].start == str(SAMPLE.parent)  # the first time: beside the open dataset
+    dialogs.answer("open_folder", None)
+    trigger(window.open_action)
+    assert dialogs.of("open_folder")[-1].start == str(CAMERA2.parent)
+    # Back on the dataset it was tuned for, the library offers it.
+    trigger(next(a for a in window.dataset_panel.recent.menu().actions() if a.text() == str(SAMPLE)))
+    opened(qtbot, window, "digits")
+    assert window.dataset_panel.library.count() == 1
+    assert "1 schedule tuned for this dataset is in the library" in window.log.toPlainText()
+
+
+def test_e_close_mid_run_relaunch_and_resume_from_the_runs_tab(qtbot, launch, dialogs):
+    from engine.store import read_meta
+
+    window = launch({**SMALL, "epochs": 2})
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.live.step >= 3, timeout=LONG)
+    dialogs.answer("yes_no", True)
+    press(window, "Ctrl+Q")
+    assert [shown.title for shown in dialogs.of("yes_no")] == ["Stop the run?"]  # the window's own run: it asks first
+    assert not window.isVisible() and not window.controller.training
+    stopped = window.last_run
+    assert stopped.outcome.state == "stopped" and read_meta(stopped.run_dir)["state"] == "stopped"
+
+    again = launch()
+    show_tab(again.tabs, "Runs")
+    qtbot.waitUntil(lambda: again.runs_panel.table.rowCount() == 1, timeout=LONG)
+    assert again.runs_panel.table.item(0, 3).text() == "stopped"
+    select_rows(again.runs_panel.table, [0])
+    click(again.runs_panel.buttons["Resume"])
+    assert again.status.text().startswith(f"resuming {Path(stopped.run_dir).name}")
+    qtbot.waitUntil(lambda: again.live.state == "running" and again.live.step > stopped.outcome.step, timeout=LONG)
+    assert again.tabs.currentIndex() == 0 and len(again.loss.points) >= stopped.outcome.step  # the past is drawn too
+    qtbot.waitUntil(lambda: again.last_run is not None, timeout=LONG)
+    resumed = again.last_run
+    assert resumed.run_dir == stopped.run_dir and resumed.outcome.state == "finished" and resumed.outcome.step == 44
+
+
+def test_f_compare_two_runs_and_open_one_read_only(qtbot, window):
+    from PySide6.QtCore import QPointF
+
+    for count in (1, 2):
+        trigger(window.start_action)
+        qtbot.waitUntil(lambda count=count: window.runs_panel.table.rowCount() == count and not window.controller.training,
+                        timeout=LONG)
+    show_tab(window.tabs, "Runs")
+    select_rows(window.runs_panel.table, [0, 1])
+    click(window.runs_panel.buttons["Compare selected"])
+    assert len(window.compare.loss.series) == 2 and len(window.compare.lr.series) == 2
+    assert all(len(steps) == 22 for steps, _loss in window.compare.loss.series.values())
+    for plot in (window.compare.loss, window.compare.lr):  # the legend leaves every point of every curve in sight
+        legend, view = plot.plot.legend.sceneBoundingRect(), plot.plot.getViewBox()
+        for x, y in plot.series.values():
+            shown = np.log10(y) if plot.log_y.isChecked() else y
+            assert not any(legend.contains(view.mapViewToScene(QPointF(a, b))) for a, b in zip(x, shown)), plot.title
+    select_rows(window.runs_panel.table, [1])
+    click(window.runs_panel.buttons["Open read-only"])
+    assert window.tabs.currentIndex() == 0
+    assert len(window.loss.points) == 22 and "(read-only)" in window.loss.plot.titleLabel.text
+    qtbot.waitUntil(lambda: not window.lr.now.isVisible(), timeout=LONG)  # a stored run has no "now"

@@ -1,0 +1,293 @@
+"""The command line on hostile input (issue 13): the headless fault policy (case 1), exit statuses, and
+every command on every hostile fixture, each ending at once with status 2 and one line, never a traceback."""
+
+import json
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+import torch
+from helpers import ROOT, cli, write_image
+from test_hostile_schedule import deadline, one_line_error
+
+from engine.cli.fault_policy import FaultPolicy
+from engine.commands import RollBack, Stop
+from engine.events import FaultRaised, StoreFailed
+
+QUICK = ["--image-size", "8", "--batch-size", "4", "--epochs", "2", "--no-cache"]
+
+
+def make_classes(root, classes=("0", "1", "2"), count=8):
+    for label, name in enumerate(classes):
+        for i in range(count):
+            write_image(root / name / f"{i}.png", value=30 + 70 * label + i)
+    return root
+
+
+def loss_fault(kind="exploding_loss"):
+    return FaultRaised(kind, 12, 99.0, "The loss is exploding.", "Roll back.", can_roll_back=True)
+
+
+def test_the_policy_rolls_back_at_most_n_times_then_stops():
+    sent = []
+    policy = FaultPolicy(sent.append, "rollback", max_rollbacks=2)
+    for _ in range(3):
+        policy(loss_fault())
+    assert sent == [RollBack(0.1), RollBack(0.1), Stop()] and policy.rollbacks == 2 and policy.fault is not None
+
+
+def test_the_policy_stops_where_a_rollback_cannot_help_and_waits_when_told_to():
+    sent = []
+    FaultPolicy(sent.append, "rollback")(FaultRaised("out_of_memory", 3, 0.1, "OOM.", "Lower the batch size."))
+    FaultPolicy(sent.append, "stop")(loss_fault())
+    FaultPolicy(sent.append, "pause")(loss_fault())
+    assert sent == [Stop(), Stop()]
+    policy = FaultPolicy(sent.append)
+    policy(StoreFailed("/runs/x", "disk full", 0))
+    assert sent[-1] == Stop() and policy.store_failure is not None
+
+
+def test_headless_training_does_not_wait_for_a_human_on_a_loss_blow_up(tmp_path, capsys):
+    """Case 1: `--lr 99 --shape constant` paused forever, waiting for a user who was not there."""
+    data = make_classes(tmp_path / "d", count=20)
+    blow_up = [*QUICK, "--lr", "99", "--shape", "constant"]
+    with deadline(600):
+        code, out, err = cli(capsys, "train", "--data", data, *blow_up, "--json", "--on-fault", "stop", "--runs-dir", tmp_path / "runs")
+    result = json.loads(out)
+    assert code == 3 and result["exit_status"] == 3 and result["state"] == "stopped"
+    assert result["fault"]["kind"] in ("exploding_loss", "nan_loss") and "stopping (--on-fault stop)" in err
+    assert "continues from the last good checkpoint" in err.rstrip().splitlines()[-1]
+    with deadline(600):
+        code, out, err = cli(capsys, "train", "--data", data, *blow_up, "--json", "--runs-dir", tmp_path / "runs")
+    result = json.loads(out)  # the default: roll back with the LR ×0.1, at most 3 times, then stop
+    assert result["rollbacks"] >= 1 and "rolling back (1 of at most 3)" in err
+    assert (code, result["state"]) in ((0, "finished"), (3, "stopped"))
+
+
+def test_json_is_printed_even_for_an_error(tmp_path, capsys):
+    code, out, err = cli(capsys, "train", "--data", tmp_path / "nothing", "--json")
+    assert code == 2 and json.loads(out) == {"state": "error", "exit_status": 2, "message": json.loads(out)["message"]}
+    assert "no such folder" in json.loads(out)["message"] and one_line_error(err)
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    """Every hostile input of the issue (and more), built once: name -> path."""
+    base = tmp_path_factory.mktemp("hostile")
+    good = make_classes(base / "good")
+    paths = {"good": good}
+
+    def dataset(name, build):
+        root = base / name
+        build(root)
+        paths[name] = root
+
+    dataset("missing", lambda root: None)
+    dataset("a_file", lambda root: root.write_text("x"))
+    dataset("a_fifo", lambda root: os.mkfifo(root))
+    dataset("empty", lambda root: root.mkdir())
+    dataset("one_class", lambda root: make_classes(root, ("only",)))
+    dataset("train_only", lambda root: make_classes(root / "train"))
+    dataset("empty_val", lambda root: (make_classes(root / "train"), (root / "val" / "0").mkdir(parents=True)))
+    dataset("class_alias", lambda root: (make_classes(root), os.symlink("0", root / "9")))
+    dataset("val_leak", lambda root: (make_classes(root / "train"), (root / "val").mkdir(),
+                                      [os.symlink(root / "train" / c, root / "val" / c) for c in ("0", "1", "2")]))
+    dataset("all_corrupt", lambda root: (make_classes(root), [p.write_bytes(b"junk") for p in (root / "2").iterdir()]))
+    dataset("one_each", lambda root: make_classes(root, count=1))
+    dataset("loose_images", lambda root: [write_image(root / f"{i}.png") for i in range(3)])
+
+    schedules = base / "schedules"
+    schedules.mkdir()
+    from test_schedule_file import document
+
+    def schedule(name, content):
+        path = schedules / f"{name}.json"
+        if callable(content):
+            content(path)
+        else:
+            path.write_text(content if isinstance(content, str) else json.dumps(content))
+        paths[f"schedule_{name}"] = path
+
+    def changed(**fields):
+        data = document()
+        data.update(fields)
+        return data
+
+    schedule("fifo", os.mkfifo)
+    schedule("device", lambda path: os.symlink("/dev/zero", path))
+    schedule("folder", lambda path: path.mkdir())
+    schedule("missing", lambda path: None)
+    schedule("sparse_huge", lambda path: os.truncate(os.open(path, os.O_CREAT | os.O_WRONLY), 64 * 1024**2))
+    schedule("binary", lambda path: path.write_bytes(b"\xff\xfe\x00\x81" * 100))
+    schedule("not_json", "{")
+    schedule("wrong_format", changed(format="something"))
+    schedule("steps_as_text", changed(total_steps="100"))
+    schedule("nan", '{"format": "lrscope.schedule", "version": 1, "lr": NaN}')
+    schedule("deep", "[" * 100_000 + "]" * 100_000)
+    schedule("negative_lr", json.dumps(document()).replace('"lr": 0.01', '"lr": -0.01'))
+    schedule("huge_number", json.dumps(document()).replace('"lr": 0.01', '"lr": 1e999'))
+    schedule("huge_integer", json.dumps(document()).replace('"lr": 0.01', '"lr": 1' + "0" * 400))  # overflowed float()
+    paths["good_schedule"] = schedules / "good.json"
+    paths["good_schedule"].write_text(json.dumps(document()))
+    paths.update(_runs(base, good))
+    return paths
+
+
+def _runs(base, data):
+    """A real stopped run, then damaged copies of it."""
+    from helpers import tiny_config
+
+    from engine.commands import Stop
+    from engine.data.dataset import prepare_configured
+    from engine.store import RunStore
+    from engine.training.job import TrainingJob
+
+    config = tiny_config(data=str(data), image_size=8, batch_size=4, epochs=2)
+    dataset = prepare_configured(config)
+    job = TrainingJob(config, dataset)
+    store = RunStore.create(base / "runs", config.to_dict(), dataset.summary.to_dict(), emit=job.bus.emit)
+    job.store = store
+    job.bus.subscribe(store.on_event)
+    job.bus.subscribe(lambda e: job.send(Stop()) if getattr(e, "epoch", None) == 0 else None)
+    job.run()
+    store.close()
+    runs = {}
+
+    def damaged(name, damage):
+        run_dir = base / "damaged" / name
+        shutil.copytree(store.run_dir, run_dir)
+        damage(run_dir)
+        runs[f"run_{name}"] = run_dir
+
+    def sql(statement):
+        def apply(run_dir):
+            with sqlite3.connect(run_dir / "run.sqlite") as db:
+                db.executescript(statement)
+        return apply
+
+    def every_checkpoint(write):
+        return lambda run_dir: [write(p) for p in (run_dir / "checkpoints").iterdir()]
+
+    damaged("garbage_db", lambda run_dir: (run_dir / "run.sqlite").write_bytes(b"not a database" * 100))
+    damaged("db_is_a_folder", lambda run_dir: ((run_dir / "run.sqlite").unlink(), (run_dir / "run.sqlite").mkdir()))
+    damaged("db_is_a_fifo", lambda run_dir: ((run_dir / "run.sqlite").unlink(), os.mkfifo(run_dir / "run.sqlite")))
+    damaged("meta_only", sql("DROP TABLE steps; DROP TABLE epochs; DROP TABLE edits; DROP TABLE events; DROP TABLE range_tests;"))
+    damaged("bad_meta", sql("UPDATE meta SET value = '[1, 2' WHERE key IN ('config', 'dataset', 'groups');"
+                            "UPDATE meta SET value = 'soon' WHERE key IN ('created', 'total_steps', 'pid');"))
+    damaged("config_fifo", lambda run_dir: ((run_dir / "config.json").unlink(), os.mkfifo(run_dir / "config.json")))
+    damaged("config_huge_integer", lambda run_dir: (run_dir / "config.json").write_text(
+        re.sub(r'"lr": [0-9.e-]+', '"lr": 1' + "0" * 400, (run_dir / "config.json").read_text())))
+    damaged("config_wrong", lambda run_dir: (run_dir / "config.json").write_text('{"config": {"lr": "fast"}, "dataset": {}}'))
+    damaged("no_checkpoints", lambda run_dir: shutil.rmtree(run_dir / "checkpoints"))
+    damaged("code_in_checkpoints", every_checkpoint(lambda p: torch.save({"format": "lrscope.checkpoint", "x": os.system}, p)))
+    damaged("hollow_checkpoints", every_checkpoint(lambda p: torch.save({"format": "lrscope.checkpoint", "step": 1}, p)))
+    damaged("fifo_checkpoints", every_checkpoint(lambda p: (p.unlink(), os.mkfifo(p))))
+    damaged("lock_link", lambda run_dir: ((run_dir / "lock").unlink(missing_ok=True), os.symlink(run_dir / "config.json", run_dir / "lock")))
+    damaged("finished", sql("UPDATE meta SET value = 'finished' WHERE key = 'state';"))
+    damaged("dataset_changed", lambda run_dir: (run_dir / "config.json").write_text(
+        (run_dir / "config.json").read_text().replace(dataset.summary.fingerprint, "0000000000000000")))
+    return runs
+
+
+DATASETS = ["missing", "a_file", "a_fifo", "empty", "one_class", "train_only", "empty_val", "class_alias", "val_leak",
+            "all_corrupt", "one_each", "loose_images"]
+SCHEDULES = ["fifo", "device", "folder", "missing", "sparse_huge", "binary", "not_json", "wrong_format", "steps_as_text",
+             "nan", "deep", "negative_lr", "huge_number", "huge_integer"]
+RUNS = ["garbage_db", "db_is_a_folder", "db_is_a_fifo", "meta_only", "bad_meta", "config_fifo", "config_huge_integer", "config_wrong", "no_checkpoints",
+        "code_in_checkpoints", "hollow_checkpoints", "fifo_checkpoints", "lock_link", "finished", "dataset_changed"]
+
+
+def commands_on(name, paths, tmp):
+    """Every command that reads the hostile input ``name``, as argument lists."""
+    if name in DATASETS:
+        data = paths[name]
+        return [["train", "--data", data, *QUICK, "--runs-dir", tmp / "runs"],
+                ["range-test", "--data", data, *QUICK, "--iters", "5"],
+                ["train", "--data", data, *QUICK, "--json", "--runs-dir", tmp / "runs"]]
+    if name in SCHEDULES:
+        schedule = paths[f"schedule_{name}"]
+        return [["schedule", "show", schedule], ["schedule", "csv", schedule], ["schedule", "plot", schedule, "-o", tmp / "p.png"],
+                ["train", "--data", paths["good"], *QUICK, "--schedule", schedule, "--accept-mismatch", "--runs-dir", tmp / "runs"]]
+    run = paths[f"run_{name}"]
+    commands = [["resume", run, "--no-cache"], ["resume", run, "--no-cache", "--json"]]
+    if name in ("garbage_db", "db_is_a_folder", "db_is_a_fifo", "meta_only", "bad_meta"):
+        commands.append(["show", run])
+    if name in ("garbage_db", "db_is_a_folder", "db_is_a_fifo", "meta_only"):  # with its steps intact, --csv of bad_meta works
+        commands.append(["show", run, "--csv"])
+    return commands
+
+
+BAD_OPTIONS = [
+    ["schedule", "csv", "SCHEDULE", "--steps", "0"],
+    ["schedule", "plot", "SCHEDULE", "--steps", str(10**13), "-o", "OUT/p.png"],
+    ["schedule", "plot", "SCHEDULE", "-o", "OUT/no/such/folder/p.png"],
+    ["train", "--data", "GOOD", "--memory-budget-mb", "-1"],
+    ["train", "--data", "GOOD", "--checkpoint-seconds", "-1"],
+    ["train", "--data", "GOOD", "--max-rollbacks", "-1"],
+    ["train", "--data", "GOOD", "--on-fault", "ignore"],
+    ["train", "--data", "GOOD", "--export-schedule", "OUT/no/such/folder/s.json"],
+    ["range-test", "--data", "GOOD", "--csv", "OUT/no/such/folder/c.csv"],
+    ["range-test", "--data", "GOOD", "--csv", "FIFO"],  # open() for writing waited for a reader forever
+    ["schedule", "plot", "SCHEDULE", "-o", "FIFO"],
+    ["train", "--data", "GOOD", "--weights", "FIFO"],
+    ["train", "--data", "GOOD", "--image-size", "8", "--runs-dir", "GOOD/0/0.png"],
+    ["show", "no-such-run"],
+    ["bogus-command"],
+]
+
+
+@pytest.mark.parametrize("name", DATASETS + SCHEDULES + RUNS)
+def test_every_command_on_every_hostile_input_ends_at_once_in_one_line(hostile, tmp_path, capsys, name):
+    """Status 2 and one line `lrscope: error: …` (the last line on stderr); never a traceback, never a hang."""
+    for args in commands_on(name, hostile, tmp_path):
+        with deadline(120):
+            code, out, err = cli(capsys, *args)
+        assert code == 2 and one_line_error(err), (args, code, err)
+        assert "\x1b" not in err and all(len(line) < 2000 for line in err.splitlines())
+        if "--json" in args:
+            assert json.loads(out)["exit_status"] == 2
+
+
+@pytest.mark.parametrize("args", BAD_OPTIONS, ids=lambda a: " ".join(a[:3]))
+def test_bad_options_end_in_one_line(hostile, tmp_path, capsys, args):
+    fifo = tmp_path / "weights.pt"
+    os.mkfifo(fifo)
+    names = {"SCHEDULE": str(hostile["good_schedule"]), "GOOD": str(hostile["good"]), "OUT": str(tmp_path), "FIFO": str(fifo)}
+    args = [next((arg.replace(k, v) for k, v in names.items() if arg.startswith(k)), arg) for arg in args]
+    with deadline(120):
+        code, _, err = cli(capsys, *args)
+    assert code == 2 and one_line_error(err), (args, err)
+
+
+def test_the_real_command_line_on_hostile_input(hostile, tmp_path):
+    """The same, through `python main.py`: no hang on a FIFO, names that are not UTF-8 on an ASCII terminal."""
+    env = dict(os.environ, PYTHONIOENCODING="ascii", LRSCOPE_RUNS_DIR=str(tmp_path / "runs"))
+    data = make_classes(tmp_path / "d")
+    os.rename(data / "1", data / os.fsdecode(b"caf\xe9\x1b[2J"))
+    done = subprocess.run([sys.executable, str(ROOT / "main.py"), "schedule", "show", str(hostile["schedule_fifo"])],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 2 and one_line_error(done.stderr) and "named pipe" in done.stderr
+    done = subprocess.run([sys.executable, str(ROOT / "main.py"), "train", "--data", str(data), *QUICK, "--epochs", "1", "--json"],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert json.loads(done.stdout)["state"] == "finished" and "\x1b" not in done.stderr
+    done = subprocess.run([sys.executable, str(ROOT / "main.py"), "runs", "--runs-dir", str(hostile["run_garbage_db"].parent)],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0 and "damaged" in done.stdout and "Traceback" not in done.stderr
+
+
+def test_sigterm_stops_like_ctrl_c_and_says_so_in_the_status(tmp_path):
+    data = make_classes(tmp_path / "d", count=40)
+    process = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--data", str(data), *QUICK, "--epochs", "50",
+                                "--runs-dir", str(tmp_path / "runs"), "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    from test_hostile_store import wait_for_first_step
+
+    wait_for_first_step(tmp_path / "runs", process)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130 and json.loads(out)["state"] == "stopped" and "SIGTERM" in err

@@ -1,0 +1,351 @@
+"""Hostile run stores and checkpoints (issue 13, cases 8-13): a full disk, a kill before the first
+checkpoint, two owners, checkpoints with the wrong content, damaged runs, torch's several-line warnings."""
+
+import errno
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from helpers import ROOT, Events, cli, tiny_config, write_image
+from test_hostile_schedule import deadline
+
+from engine.errors import RunStoreError
+from engine.events import CheckpointSaved, EventBus, StoreFailed, StoreRecovered
+from engine.store import RunStore, load_latest_checkpoint, read_meta, read_steps
+from engine.store.checkpoint_shape import structure_problem
+from engine.store.lock import RunInUse, RunLock
+from engine.training.job import TrainingJob
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    root = tmp_path / "tiny"
+    for label in range(3):
+        for i in range(10):
+            write_image(root / str(label) / f"{i}.png", value=30 + 70 * label + i)
+    return root
+
+
+def train_args(data, runs, *extra, epochs=2):
+    return ["train", "--data", str(data), "--image-size", "8", "--batch-size", "4", "--epochs", str(epochs), "--no-cache",
+            "--runs-dir", str(runs), "--json", *map(str, extra)]
+
+
+def the_run(runs):
+    (run_dir,) = list(runs.iterdir())
+    return run_dir
+
+
+def test_a_full_disk_stops_the_run_without_claiming_success_and_it_resumes(tiny, tmp_path, capsys, monkeypatch):
+    """Case 8: with the disk full the run printed one warning and exited 0 with "finished", its metrics lost."""
+    from engine.store import writer
+
+    code, out, _ = cli(capsys, *train_args(tiny, tmp_path / "reference"))
+    reference = json.loads(out)
+    real = writer.write_checkpoint
+
+    def full(run_dir, payload, step):
+        if step > 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(run_dir, payload, step)
+
+    monkeypatch.setattr(writer, "write_checkpoint", full)
+    code, out, err = cli(capsys, *train_args(tiny, tmp_path / "runs"))
+    result = json.loads(out)
+    # "incomplete" when the job reached its last step before the refusal was noticed (a fast machine)
+    assert code == 4 and result["exit_status"] == 4 and result["state"] in ("stopped", "incomplete")
+    assert "No space left on device" in result["message"] and "free space on the disk that holds" in result["message"]
+    assert "continues from step 0" in result["message"] and err.rstrip().splitlines()[-1].startswith("lrscope: error:")
+    run_dir = the_run(tmp_path / "runs")
+    assert read_meta(run_dir)["state"] == "running"  # as written when the disk refused: `lrscope runs` says interrupted
+    monkeypatch.setattr(writer, "write_checkpoint", real)  # space was freed
+    code, out, _ = cli(capsys, "resume", run_dir, "--json", "--no-cache")
+    assert code == 0 and json.loads(out)["state"] == "finished"
+    ours, theirs = read_steps(run_dir), read_steps(reference["run_dir"])
+    assert np.array_equal(ours["loss"], theirs["loss"]) and np.array_equal(ours["lrs"], theirs["lrs"])
+
+
+def test_a_store_that_fails_keeps_a_prefix_of_its_queue_and_recovers_without_loss(digits16, tmp_path, monkeypatch):
+    """Nothing written out of order while failing; nothing lost when the disk comes back."""
+    from engine.store import writer
+
+    monkeypatch.setattr(writer, "RETRY_SECONDS", 0.0)
+    config, bus, events = tiny_config(epochs=1, checkpoint_every=5), EventBus(), Events()
+    bus.subscribe(events)
+    store = RunStore.create(tmp_path, config.to_dict(), digits16.summary.to_dict(), emit=bus.emit)
+    bus.subscribe(store.on_event)
+    job = TrainingJob(config, digits16, bus=bus, store=store)
+    real, calls = writer.write_checkpoint, []
+
+    def flaky(run_dir, payload, step):
+        calls.append(step)
+        if len(calls) in (2, 3):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(run_dir, payload, step)
+
+    monkeypatch.setattr(writer, "write_checkpoint", flaky)
+    assert job.run().state == "finished"
+    store.close()
+    assert len(events.of(StoreFailed)) == 1 and len(events.of(StoreRecovered)) == 1
+    assert store.failure is None and store.unwritten == 0
+    assert np.array_equal(read_steps(store.run_dir)["step"], np.arange(22)) and read_meta(store.run_dir)["state"] == "finished"
+
+
+def test_the_window_path_pauses_on_a_store_failure(digits16, tmp_path, monkeypatch):
+    """The window's own run answers StoreFailed with Pause (the window then shows why)."""
+    from engine.commands import Stop
+    from engine.run import InProcessRun, NewRun
+    from engine.store import writer
+    from gui.run_controller import RunController
+
+    monkeypatch.setattr(writer, "write_checkpoint", lambda *a: (_ for _ in ()).throw(OSError(errno.ENOSPC, "full")))
+    run = RunController._own(InProcessRun(NewRun(tiny_config(epochs=1), digits16, None, tmp_path)))
+    states = []
+
+    def watch(event):
+        if type(event).__name__ == "StateChanged":
+            states.append(event.state)
+            if event.state == "paused":
+                run.send(Stop())
+
+    run.subscribe(watch)
+    assert run.run().state == "stopped" and "paused" in states
+
+
+def test_a_run_is_resumable_from_its_first_step_and_checkpoints_on_time(tiny, tmp_path):
+    """Case 9: the first checkpoint came at the end of epoch 1, so an early kill lost the whole run."""
+    from engine.data.dataset import prepare_configured
+
+    config = tiny_config(data=str(tiny), image_size=8, batch_size=4, epochs=1, checkpoint_seconds=1e-9)
+    dataset, events = prepare_configured(config), Events()
+    job = TrainingJob(config, dataset)
+    job.bus.subscribe(events)
+    store = RunStore.create(tmp_path, config.to_dict(), dataset.summary.to_dict(), emit=job.bus.emit)
+    job.store = store  # given after the job is built, as the CLI and the window do
+    job.bus.subscribe(store.on_event)
+    job.run()
+    store.close()
+    saved = [e.step for e in events.of(CheckpointSaved)]
+    assert saved == list(range(7)), saved  # step 0 before training, then every step: the interval is always over
+    assert load_latest_checkpoint(store.run_dir)["step"] == 6
+
+
+def wait_for_first_step(runs, process, timeout=240):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()[1]
+        db = next(runs.glob("*/run.sqlite"), None) if runs.exists() else None
+        if db is not None:
+            try:
+                with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
+                    if connection.execute("SELECT COUNT(*) FROM steps").fetchone()[0]:
+                        return db.parent
+            except sqlite3.OperationalError:
+                pass
+        time.sleep(0.02)
+    raise AssertionError("no step was recorded in time")
+
+
+def test_killed_right_after_its_first_step_with_the_defaults_it_resumes_identically(tiny, tmp_path, capsys):
+    """Case 9, end to end: SIGKILL as soon as a step is on record, no --checkpoint-every, then resume."""
+    long = 200  # epochs: the run must outlast the store's first commit (half a second) by far, on any machine
+    code, out, _ = cli(capsys, *train_args(tiny, tmp_path / "reference", epochs=long))
+    reference = json.loads(out)
+    process = subprocess.Popen([sys.executable, str(ROOT / "main.py"), *train_args(tiny, tmp_path / "killed", epochs=long)[:-1]],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run_dir = wait_for_first_step(tmp_path / "killed", process)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)
+    code, out, err = cli(capsys, "resume", run_dir, "--json", "--no-cache")
+    assert code == 0 and json.loads(out)["state"] == "finished", err
+    ours, theirs = read_steps(run_dir), read_steps(reference["run_dir"])
+    assert np.array_equal(ours["loss"], theirs["loss"]) and np.array_equal(ours["lrs"], theirs["lrs"])
+
+
+def stopped_run(data, root):
+    """A run of ``data`` stopped after its first epoch (resumable, as after Ctrl-C)."""
+    from engine.commands import Stop
+    from engine.data.dataset import prepare_configured
+
+    config = tiny_config(data=str(data), image_size=8, batch_size=4, epochs=2)
+    dataset = prepare_configured(config)
+    job = TrainingJob(config, dataset)
+    store = RunStore.create(root, job.config.to_dict(), dataset.summary.to_dict(), emit=job.bus.emit)
+    job.store = store
+    job.bus.subscribe(store.on_event)
+    job.bus.subscribe(lambda e: job.send(Stop()) if getattr(e, "epoch", None) == 0 else None)
+    job.run()
+    store.close()
+    return store.run_dir
+
+
+@pytest.mark.parametrize("make", [lambda path: os.symlink(path.parent.parent / "precious.txt", path), os.mkfifo, os.mkdir],
+                         ids=["link", "fifo", "folder"])
+def test_a_lock_file_that_is_not_a_plain_file_is_refused_without_writing_through_it(tmp_path, make):
+    """filelock truncates the file it opens: a `lock` linked to another file would have emptied that file."""
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep me")
+    (tmp_path / "run").mkdir()
+    make(tmp_path / "run" / "lock")
+    with deadline(60), pytest.raises(RunStoreError, match=r"lock: is a .*, not a regular file; .* delete this one"):
+        RunLock(tmp_path / "run").acquire()
+    assert precious.read_text() == "keep me"
+
+
+def test_a_second_owner_is_refused_with_the_owners_pid(tiny, tmp_path, capsys):
+    """Case 10: two `lrscope resume` of one run both trained and both wrote "finished"."""
+    run_dir = stopped_run(tiny, tmp_path / "runs")
+    owner = RunStore(run_dir)  # this process owns it now, as a resume in progress would
+    try:
+        code, out, err = cli(capsys, "resume", run_dir, "--json", "--no-cache")
+        assert code == 5 and json.loads(out)["exit_status"] == 5
+        assert f"is in use by process {os.getpid()}" in err and len(err.strip().splitlines()) == 1
+        with pytest.raises(RunInUse):
+            RunStore(run_dir)  # the window's path (RunController.resume) makes the same store
+    finally:
+        owner.close()
+    code, _, err = cli(capsys, "resume", run_dir, "--json", "--no-cache")
+    assert code == 0, err
+
+
+def test_the_lock_holds_across_processes_and_dies_with_its_owner(tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; sys.path.insert(0, sys.argv[1]);"
+                               "from engine.store.lock import RunLock; lock = RunLock(sys.argv[2]).acquire(); print('held', flush=True);"
+                               "time.sleep(60)", str(ROOT), str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(RunInUse, match=f"in use by process {holder.pid}"):
+            RunLock(tmp_path).acquire()
+    finally:
+        holder.kill()
+        holder.communicate(timeout=30)
+    RunLock(tmp_path).acquire().release()  # the OS released it with the process
+
+
+def good_payload(digits16):
+    return TrainingJob(tiny_config(), digits16).checkpoint_payload()
+
+
+def without(payload, *path):
+    target = payload
+    for key in path[:-1]:
+        target = target[key]
+    del target[path[-1]]
+    return payload
+
+
+@pytest.mark.parametrize("damage, reason", [
+    (lambda p: without(p, "state"), "training state is missing"),
+    (lambda p: without(p, "state", "model"), "model weights are missing"),
+    (lambda p: without(p, "state", "optimizer"), "optimizer state is missing"),
+    (lambda p: p["state"].update(rng_cpu=torch.zeros(3)), "random-number state"),
+    (lambda p: p.update(step="7"), "step is missing or not a whole number"),
+    (lambda p: p.update(run_schedule="{"), "schedule or metrics cannot be read"),
+    (lambda p: p.update(run_schedule=json.dumps({"timeline": []})), "schedule or metrics cannot be read"),
+    (lambda p: p.update(metrics='["x"]'), "metrics are not numbers"),
+    (lambda p: p.update(metrics='{"val_loss": 1%s}' % ("0" * 400)), "metrics are not numbers"),
+    (lambda p: p.update(run_schedule=re.sub(r'(lr": )[0-9.e-]+', r"\g<1>1" + "0" * 400, p["run_schedule"], count=1)),
+     "schedule or metrics cannot be read"),  # OverflowError: int too large to convert to float
+    (lambda p: p.update(version=3), "format version is 3"),
+    (lambda p: p.update(handlers='[1]'), "handlers' states are not an object"),
+    (lambda p: p.update(handlers='{"plateau": 5}'), "plateau rule's) is not an object"),
+    (lambda p: without(p, "handlers"), "handlers or metrics field is missing"),
+])
+def test_checkpoints_with_the_right_tag_and_the_wrong_content_are_refused(digits16, damage, reason):
+    """Case 11: a checkpoint missing `state` or `model` gave a KeyError traceback on resume."""
+    payload = good_payload(digits16)
+    assert structure_problem(payload) is None
+    damage(payload)
+    assert reason in structure_problem(payload)
+
+
+def test_resume_falls_back_past_a_checkpoint_with_the_wrong_content(tiny, tmp_path, capsys):
+    run_dir = stopped_run(tiny, tmp_path / "runs")
+    newest = sorted((run_dir / "checkpoints").iterdir())[-1]
+    torch.save({"format": "lrscope.checkpoint", "version": 1, "step": 99, "epoch_end_pending": False,
+                "run_schedule": "{}", "plateau": "null", "metrics": "{}"}, newest)
+    code, out, err = cli(capsys, "resume", run_dir, "--json", "--no-cache")
+    assert code == 0 and f"{newest.name} was refused: its training state is missing; trying the checkpoint before it" in err
+    for path in (run_dir / "checkpoints").iterdir():
+        torch.save({"format": "lrscope.checkpoint"}, path)
+    with sqlite3.connect(run_dir / "run.sqlite") as db:
+        db.execute("UPDATE meta SET value='stopped' WHERE key='state'")
+    code, _, err = cli(capsys, "resume", run_dir, "--no-cache")
+    assert code == 2 and err.rstrip().splitlines()[-1].startswith("lrscope: error:") and "Traceback" not in err
+
+
+def test_a_checkpoint_of_another_model_is_a_one_line_error(digits16, tmp_path):
+    payload = TrainingJob(tiny_config(model="mobilenet_v3_small"), digits16).checkpoint_payload()
+    with pytest.raises(RunStoreError, match="the checkpoint of step 0 does not fit this run"):
+        TrainingJob(tiny_config(), digits16, resume=payload)
+
+
+def test_a_hostile_checkpoint_is_refused_in_one_line(tmp_path, capsys):
+    """Case 13: torch's warning of several lines leaked to stderr when a hostile checkpoint was refused."""
+    import pickle
+
+    folder = tmp_path / "run" / "checkpoints"
+    folder.mkdir(parents=True)
+    with open(folder / "step-0000000002.pt", "wb") as handle:
+        pickle.dump({"format": "lrscope.checkpoint", "evil": os.system}, handle, protocol=4)
+    torch.save({"format": "lrscope.checkpoint", "evil": os.system}, folder / "step-0000000001.pt")
+    os.mkfifo(folder / "step-0000000003.pt")
+    notes = []
+    with pytest.raises(RunStoreError, match="none of its 3 checkpoints can be read"):
+        load_latest_checkpoint(tmp_path / "run", warn=notes.append)
+    assert notes[0] == "step-0000000003.pt was refused: is a named pipe (FIFO), not a regular file; trying the checkpoint before it"
+    assert all("\n" not in note and "\x1b" not in note for note in notes) and "(posix.system)" in notes[2]
+    assert capsys.readouterr().err == ""
+
+
+def damaged_runs(root):
+    """One good run, one with only a meta table, one with garbage for a database, one with a bad LR cell."""
+    good = root / "20200101-000000-good-aaaa"
+    good.mkdir(parents=True)
+    with sqlite3.connect(good / "run.sqlite") as db:
+        from engine.store.database import SCHEMA
+
+        db.executescript(SCHEMA)
+        db.executemany("INSERT INTO meta VALUES (?,?)", [("state", "finished"), ("dataset", '{"name": "digits"}'),
+                                                         ("groups", '["backbone", "head"]'), ("total_steps", "2")])
+        db.executemany("INSERT INTO steps VALUES (?,?,?,?,?,?,?)",
+                       [(0, 0.0, 2.3, "[0.1, 0.1]", 0.9, 1.0, 0.0), (1, 0.5, 2.1, "not json", 0.9, 1.0, 0.0),
+                        (2, 1.0, 2.0, "[1%s, 0.1]" % ("0" * 400), 0.9, 1.0, 0.0)])
+    meta_only = root / "20200101-000001-meta-bbbb"
+    meta_only.mkdir()
+    with sqlite3.connect(meta_only / "run.sqlite") as db:
+        db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    garbage = root / "20200101-000002-junk-cccc"
+    garbage.mkdir()
+    (garbage / "run.sqlite").write_bytes(b"this is not a database" * 100)
+    return good, meta_only, garbage
+
+
+def test_one_damaged_run_does_not_break_the_list(tmp_path, capsys):
+    """Case 12: a run.sqlite with only a meta table made `lrscope runs` fail for every run."""
+    good, meta_only, garbage = damaged_runs(tmp_path / "runs")
+    code, out, err = cli(capsys, "runs", "--runs-dir", tmp_path / "runs")
+    assert code == 0 and "Traceback" not in err
+    lines = {line.split()[0]: line for line in out.splitlines()[1:] if not line.startswith(" ")}
+    assert "finished" in lines[good.name] and "damaged" in lines[meta_only.name] and "damaged" in lines[garbage.name]
+    assert "no such table: steps" in out and "cannot be read" in out
+
+
+def test_a_bad_cell_in_the_steps_is_written_as_nan_with_a_warning(tmp_path, capsys):
+    """Case 12: invalid JSON in a steps.lrs cell made `show --csv` fail with a traceback."""
+    good, meta_only, _ = damaged_runs(tmp_path / "runs")
+    code, out, err = cli(capsys, "show", good, "--csv")
+    assert code == 0 and out.splitlines()[2].split(",")[3:5] == ["nan", "nan"]
+    assert out.splitlines()[3].split(",")[3:5] == ["nan", "0.1"]  # an integer too large for a float
+    assert "1 steps have damaged LR cells" in err
+    code, _, err = cli(capsys, "show", meta_only)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "damaged" in err
