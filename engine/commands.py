@@ -106,6 +106,9 @@ class Inbox:
             except queue.Empty:
                 return commands
 
+    def poll(self) -> None:
+        """Take in what was sent from elsewhere now (a distributed run's rank 0); a local inbox has it already."""
+
     def wait(self, timeout: float | None = None) -> Command | None:
         """The next command, waiting up to ``timeout`` seconds (None if none came)."""
         try:

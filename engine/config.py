@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from .curvature.cadence import parse_every
@@ -35,7 +35,8 @@ class TrainConfig:
     The default schedule then trains the head alone for ``freeze_epochs``, with group LRs spread
     geometrically over ``lr_spread`` (lo, hi) or decayed by ``layer_decay`` per group from the head,
     or unfreezes one more group every ``gradual_unfreeze`` epochs. ``frozen_bn`` says whether the
-    BatchNorm layers of a frozen group keep updating their statistics ("train") or hold them ("freeze").
+    BatchNorm layers of a frozen group keep updating their statistics ("train") or hold them ("freeze"). ``batch_size`` is the batch of
+    one process; ``world_size`` processes train together (torchrun), so a step sees ``global_batch``.
     """
 
     data: str = ""
@@ -71,6 +72,22 @@ class TrainConfig:
     layer_decay: float = 0.0
     gradual_unfreeze: int = 0
     frozen_bn: str = "train"
+    world_size: int = 1
+    sync_batchnorm: bool = False
+
+    @property
+    def global_batch(self) -> int:
+        """Samples per step over every process: the batch the schedule's steps count."""
+        return self.batch_size * self.world_size
+
+    def for_world(self, size: int) -> TrainConfig:
+        """The same run on ``size`` processes: the global batch kept, the per-process batch divided (ConfigError if it cannot be)."""
+        if size == self.world_size:
+            return self
+        if self.global_batch % size:
+            raise ConfigError("batch_size", f"the global batch {self.global_batch} cannot be split evenly over {size} processes; "
+                                            f"use a number of processes that divides it")
+        return replace(self, batch_size=self.global_batch // size, world_size=size)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data."""
@@ -228,6 +245,8 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "layer_decay": _layer_decay,
     "gradual_unfreeze": _number(0, 100_000, integer=True),
     "frozen_bn": _choice(FROZEN_BN),
+    "world_size": _number(1, 1_000_000, integer=True),
+    "sync_batchnorm": _flag,
 }
 
 

@@ -27,6 +27,10 @@ class ConfigError(LrscopeError):
         self.reason = message
 
 
+class RankOutOfMemory(LrscopeError):
+    """One process of a distributed run ran out of memory: the whole run stops (the others wait in its all-reduce)."""
+
+
 class ScheduleFileError(LrscopeError):
     """A schedule file or schedule description that cannot be used."""
 

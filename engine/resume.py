@@ -37,13 +37,18 @@ def saved_config(run_dir: Path) -> tuple[TrainConfig, str]:
         raise RunStoreError(f"{run_dir}/config.json: cannot be used ({error})") from None
 
 
-def prepare_resume(run_dir: Path, cache_dir: Path | None, warn: Callable[[str], None] = lambda text: None) -> ResumeSetup:
-    """Load what a stopped or interrupted run needs; RunStoreError says why it cannot be resumed."""
+def prepare_resume(run_dir: Path, cache_dir: Path | None, warn: Callable[[str], None] = lambda text: None,
+                   owner: bool = True) -> ResumeSetup:
+    """Load what a stopped or interrupted run needs; RunStoreError says why it cannot be resumed.
+
+    ``owner``: this process will hold the run's lock (False for a distributed run's ranks but 0, which never
+    lock it: rank 0 may already hold it when they get here)."""
     run_dir = Path(run_dir)
     run_info(run_dir)  # a damaged database (a table missing, a meta entry unreadable) is refused here, in one line
     if read_meta(run_dir).get("state") == "finished":
         raise RunStoreError(f"{run_dir.name}: the run already finished; nothing to resume")
-    ensure_free(run_dir)  # before the slow part: another process resuming it would be refused anyway
+    if owner:
+        ensure_free(run_dir)  # before the slow part: another process resuming it would be refused anyway
     return load_run(run_dir, cache_dir, warn)
 
 

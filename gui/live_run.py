@@ -71,7 +71,8 @@ class LiveRun(QObject):
         same_run = event.start_step > 0 and event.run_id == self.run_id
         self.total, self.per_epoch, self.step = event.total_steps, event.steps_per_epoch, event.start_step
         self.config, self.dataset = event.config, event.dataset
-        self.batch_size = int(event.config.get("batch_size", 1))
+        processes = int(event.config.get("world_size", 1))
+        self.batch_size = int(event.config.get("batch_size", 1)) * processes  # the global batch: what one step sees
         self.remaining.reset()
         self.run_dir, self.run_id = event.run_dir, event.run_id
         self.show_run_name(event.run_id)
@@ -87,6 +88,9 @@ class LiveRun(QObject):
             self.load_past(event.run_dir, event.start_step)
         self.editor.run_started(self.total)
         self.log.add(f"run {event.run_id} on {event.device}: {event.dataset['name']}, {self.total} steps ({self.per_epoch} per epoch)")
+        if processes > 1:
+            self.log.add(f"{processes} processes (DistributedDataParallel) × batch {self.batch_size // processes} "
+                         f"= global batch {self.batch_size} per step")
 
     def starting(self, what: str) -> None:
         """A run was asked for: say so at once (building the model and the first batches take seconds)."""

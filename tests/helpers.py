@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 
 import numpy as np
@@ -97,6 +99,26 @@ def paused_at(job, events, timeout=60.0):
     job.send(Pause())
     events.wait_for(lambda ev: ev.states()[-1:] == ["paused"], timeout)
     return job.step
+
+
+@contextlib.contextmanager
+def served_child(argv: list[str], timeout: float, **env: str):
+    """`lrscope ARGV --serve` in a child process, followed by its owner's handle: (handle, its events); killed after."""
+    from engine.run.process import ProcessRun
+
+    owner = ProcessRun(argv, client="lrscope test", cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT), **env))
+    events = Events()
+    owner.subscribe(events)
+    owner.start("lrscope-test-owner")
+    try:
+        assert owner.connected.wait(timeout), owner.output
+        yield owner, events
+    finally:
+        if owner.process is not None and owner.process.poll() is None:
+            owner.process.kill()
+        if owner.process is not None:
+            owner.process.wait(30)
+        owner.wait(30)
 
 
 def cli(capsys, *args):

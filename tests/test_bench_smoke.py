@@ -7,7 +7,7 @@ import sys
 from helpers import ROOT
 
 EXPECTED = ("engine overhead", "window overhead", "GUI responsiveness", "data pipeline", "open a folder", "range test", "startup",
-            "serving", "cli start-up", "curvature probe", "optimizer health")
+            "serving", "cli start-up", "curvature probe", "optimizer health", "distributed")
 
 
 def test_each_benchmark_runs_and_prints_its_row(tmp_path):

@@ -1,14 +1,12 @@
 """The window attaches to a run served by another process, steers it through its controls, lets it go, and the run goes on."""
 
-import os
 
 import numpy as np
 import pytest
-from helpers import ROOT, SAMPLE, Events
+from helpers import SAMPLE, served_child
 
 from engine.commands import EditSchedule
 from engine.events import StepsLogged
-from engine.run.process import ProcessRun
 from engine.schedules import Restretch
 from gui.driving import click, press, select_rows, show_tab, trigger, type_into
 
@@ -20,17 +18,8 @@ SOURCE = "lrscope window (127.0.0.1)"
 @pytest.fixture
 def served():
     """A 16 px digits run in a child process, served, stored where the window looks for runs."""
-    owner = ProcessRun(["train", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "100"], client="lrscope test",
-                       cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
-    events = Events()
-    owner.subscribe(events)
-    owner.start("lrscope-test-owner")
-    assert owner.connected.wait(LONG / 1000), owner.output
-    yield owner, events
-    if owner.process.poll() is None:
-        owner.process.kill()
-    owner.process.wait(30)
-    owner.wait(30)
+    with served_child(["train", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "100"], LONG / 1000) as served:
+        yield served
 
 
 @pytest.fixture

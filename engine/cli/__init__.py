@@ -16,7 +16,7 @@ from ..errors import LrscopeError, first_line
 from ..store.lock import RunInUse
 from ..text import printable
 from . import ctl, curvature, range_test, runs, schedule, train, tune, watch
-from .common import INTERRUPTED, RUN_IN_USE, USAGE_ERROR, CliError
+from .common import INTERRUPTED, RUN_IN_USE, USAGE_ERROR, CliError, quiet_rank
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 def run_cli(argv: list[str]) -> int:
     """Run a headless command; usage and data errors print one line (and a JSON object with --json)."""
     args = build_parser().parse_args(argv)
+    args.argv = list(argv)  # --nproc starts the same command on each process
     for stream in (sys.stdout, sys.stderr):  # a name no terminal can encode prints as '?', never as a traceback
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
@@ -69,7 +70,7 @@ def run_cli(argv: list[str]) -> int:
 
 def _error(args: argparse.Namespace, error, status: int) -> int:
     """One line on stderr; with --json also the object, so a script always gets one."""
-    if getattr(args, "json", False):
+    if getattr(args, "json", False) and not quiet_rank():  # one object per run: a distributed run's rank 0 prints it
         print(json.dumps({"state": "error", "exit_status": status, "message": str(error)}))
     print(f"lrscope: error: {error}", file=sys.stderr)
     return status

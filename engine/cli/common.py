@@ -40,7 +40,7 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--momentum", type=float, default=d.momentum, help="SGD momentum or Adam beta1")
     parser.add_argument("--nesterov", action="store_true")
     parser.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    parser.add_argument("--batch-size", type=int, default=d.batch_size)
+    parser.add_argument("--batch-size", type=int, default=d.batch_size, help="images per step (per process when several train: --nproc, torchrun)")
     parser.add_argument("--epochs", type=int, default=d.epochs)
     parser.add_argument("--shape", default=d.shape, choices=PRESETS, help="schedule shape when no --schedule file is given")
     parser.add_argument("--group-lr", action="append", default=[], metavar="GROUP=MULT",
@@ -142,6 +142,20 @@ def cache_dir(args: argparse.Namespace) -> Path | None:
     return cache_root(getattr(args, "cache_dir", None))
 
 
+_quiet = False
+
+
+def quiet() -> None:
+    """From now on ``say`` says nothing (a distributed run's ranks but 0); errors are still printed."""
+    global _quiet
+    _quiet = True
+
+
+def quiet_rank() -> bool:
+    """Whether this process is a distributed run's rank other than 0 (``quiet()`` was called)."""
+    return _quiet
+
+
 def check_writable(path: Path) -> None:
     """CliError now, rather than after a run, when ``path`` cannot be written (its folder is missing or read-only)."""
     folder = Path(path).expanduser().parent
@@ -166,7 +180,8 @@ def _pipe_without_reader(path: Path) -> bool:
 
 def say(text: str) -> None:
     """A line for the user, on stderr (stdout is kept for --json and CSV)."""
-    print(text, file=sys.stderr, flush=True)
+    if not _quiet:
+        print(text, file=sys.stderr, flush=True)
 
 
 def read_schedule(path: Path) -> ScheduleFile:

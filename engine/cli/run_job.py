@@ -44,12 +44,15 @@ def signals_call(action: Callable[[], None], doing: str) -> Iterator[None]:
 
 
 def execute(run: InProcessRun, args: argparse.Namespace, serve: str | None = None,
-            prepared: Callable[[InProcessRun], None] = lambda run: None) -> tuple[RunResult, float, FaultPolicy]:
+            prepared: Callable[[InProcessRun], None] = lambda run: None, leader: bool = True,
+            ) -> tuple[RunResult, float, FaultPolicy]:
     """Train ``run`` on this thread with a progress display and the fault policy (serving it at ``serve`` if given);
-    its result, the wall time and the policy."""
+    its result, the wall time and the policy. In a distributed run only rank 0 (``leader``) shows progress and
+    answers faults: the commands it sends reach every rank at the same step, so all ranks stop together."""
     policy = FaultPolicy(run.send, args.on_fault, args.max_rollbacks)
-    run.subscribe(ProgressPrinter())
-    run.subscribe(policy)
+    if leader:
+        run.subscribe(ProgressPrinter())
+        run.subscribe(policy)
     server = serving(run, serve) if serve else None
     started = time.perf_counter()
     with signals_stop(run):
@@ -127,7 +130,8 @@ def report(result: RunResult, seconds: float, run: InProcessRun, policy: FaultPo
         "val_loss": result.val_loss, "best_val_accuracy": result.best_val_accuracy, "seconds": seconds,
         "run_dir": result.run_dir, "dataset": {"name": result.dataset.get("name"), "fingerprint": result.dataset.get("fingerprint")},
         "message": problem or result.message, "rollbacks": policy.rollbacks, "weights": result.weights,
-        "groups": group_report(run), **extra,
+        "groups": group_report(run), "processes": result.config.get("world_size", 1), "batch_size": result.config.get("batch_size"),
+        "global_batch": result.config.get("batch_size", 0) * result.config.get("world_size", 1), **extra,
     }
     if policy.fault is not None:
         summary["fault"] = {"kind": policy.fault.kind, "step": policy.fault.step, "lr": policy.fault.lr}

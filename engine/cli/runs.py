@@ -14,6 +14,7 @@ from ..serve.access import served_access
 from ..store.paths import runs_root
 from ..store.reader import find_run, list_runs, meta_object, read_epochs, read_meta, read_steps, read_table, run_info
 from .common import add_serve_option, cache_dir, say
+from .distributed import add_distributed_options
 from .fault_policy import add_fault_options
 
 
@@ -35,6 +36,7 @@ def add_parsers(commands) -> None:
     add_fault_options(resume)
     resume.add_argument("--json", action="store_true")
     add_serve_option(resume)
+    add_distributed_options(resume)
     resume.set_defaults(handler=resume_command)
 
 
@@ -71,7 +73,9 @@ def show_command(args: argparse.Namespace) -> int:
     config = meta_object(meta, "config")
     print(f"run        {info.run_id}\nfolder     {info.run_dir}\ndataset    {info.dataset} (fingerprint {info.fingerprint})")
     print(f"started    {info.started}\nstate      {info.state}\nsteps      {info.steps_done}/{info.total_steps}")
-    print(f"model      {config.get('model')} / {config.get('optimizer')} lr {config.get('lr')} batch {config.get('batch_size')}")
+    processes = config.get("world_size", 1)
+    batch = f"{config.get('batch_size')} × {processes} processes" if processes > 1 else config.get("batch_size")
+    print(f"model      {config.get('model')} / {config.get('optimizer')} lr {config.get('lr')} batch {batch}")
     print(f"best val   {_accuracy(info.best_val_accuracy)}")
     for row in read_epochs(run_dir):
         print(f"  epoch {row['epoch'] + 1:>3}  step {row['step']:>7}  train loss {row['train_loss']:.4f}  "
@@ -101,12 +105,31 @@ def write_steps_csv(run_dir: Path) -> None:
 
 
 def resume_command(args: argparse.Namespace) -> int:
-    """Continue a run from its last checkpoint, with the same schedule and edits."""
+    """Continue a run from its last checkpoint, with the same schedule and edits, on any number of processes
+    (the global batch is kept, so the steps and the data position continue)."""
+    from .distributed import joined, relaunched
+
+    launched = relaunched(args)
+    if launched is not None:
+        return launched
+    run_dir = find_run(runs_root(args.runs_dir), args.run)
+    with joined(meta_object(read_meta(run_dir), "config").get("device", "auto")) as world:
+        return resume(args, run_dir, world)
+
+
+def resume(args: argparse.Namespace, run_dir: Path, world) -> int:
+    """Resume as this process's part of the run; rank 0 reports."""
     from ..run import InProcessRun, ResumedRun  # loads torch: only when resuming
+    from .distributed import describe_world, follower_status
     from .run_job import execute, report
 
-    run_dir = find_run(runs_root(args.runs_dir), args.run)
+    def prepared(run) -> None:
+        say(f"resuming {run_dir.name} at step {run.job.step} of {run.job.total_steps}")
+        if world.distributed:
+            say(describe_world(run.job.config))
+
     handle = InProcessRun(ResumedRun(run_dir, cache_dir(args)))
-    result, seconds, policy = execute(handle, args, args.serve,
-                                      lambda run: say(f"resuming {run_dir.name} at step {run.job.step} of {run.job.total_steps}"))
+    result, seconds, policy = execute(handle, args, args.serve if world.leader else None, prepared, leader=world.leader)
+    if not world.leader:
+        return follower_status(world, result)
     return report(result, seconds, handle, policy, args.json, {})

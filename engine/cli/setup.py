@@ -29,7 +29,7 @@ def open_dataset(config: TrainConfig, args: argparse.Namespace) -> PreparedDatas
 
 def steps_per_epoch(dataset: PreparedDataset, config: TrainConfig) -> int:
     """Training steps per epoch for this dataset and batch size."""
-    return training_batches_per_epoch(len(dataset.train_index), config.batch_size)
+    return training_batches_per_epoch(len(dataset.train_index), config.global_batch)
 
 
 def confirm_mismatch(lines: list[str], accept: bool) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from ..config import TrainConfig
 from .common import add_serve_option, add_training_options, check_writable, config_from, say
 from .curvature import CurvatureRecord
+from .distributed import add_distributed_options, add_sync_batchnorm_option
 from .fault_policy import add_fault_options
 
 
@@ -28,26 +29,45 @@ def add_parser(commands) -> None:
     add_fault_options(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object with the result on stdout")
     add_serve_option(parser)
+    add_distributed_options(parser)
+    add_sync_batchnorm_option(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Train, then report (and export the schedule if asked)."""
+    """Train (on --nproc processes, or as one of torchrun's), then report (and export the schedule if asked)."""
+    from .distributed import joined, relaunched
+
+    launched = relaunched(args)
+    if launched is not None:
+        return launched
+    config = config_from(args)
+    with joined(config.device) as world:
+        return train(args, config, world)
+
+
+def train(args: argparse.Namespace, config, world) -> int:
+    """Train as this process's part of the run; rank 0 reports."""
     # Imported here: they load torch, which commands that do not train must not wait for.
     from ..run import InProcessRun, NewRun
     from ..store.paths import runs_root
+    from .distributed import describe_world, follower_status, leader_first
     from .run_job import execute, report
     from .setup import open_dataset, run_schedule_for
 
-    config = config_from(args)
-    if args.export_schedule:
+    config.world_size, config.sync_batchnorm = world.size, args.sync_batchnorm
+    if args.export_schedule and world.leader:
         check_writable(args.export_schedule)
-    dataset = open_dataset(config, args)
+    dataset = leader_first(world, lambda: open_dataset(config, args))
     run_schedule = run_schedule_for(args, config, dataset)
+    if world.distributed:
+        say(describe_world(config))
     handle = InProcessRun(NewRun(config, dataset, run_schedule, runs_root(args.runs_dir)))
     curvature = CurvatureRecord()
     handle.subscribe(curvature)
-    result, seconds, policy = execute(handle, args, args.serve)
+    result, seconds, policy = execute(handle, args, args.serve if world.leader else None, leader=world.leader)
+    if not world.leader:
+        return follower_status(world, result)
     extra = curvature.to_dict()
     if args.export_schedule and result.state != "failed":
         extra.update(export(args, config, result))

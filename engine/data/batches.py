@@ -19,6 +19,8 @@ from .images import BadImage, load_image
 from .split import training_batches_per_epoch
 
 Batch = tuple[torch.Tensor, torch.Tensor]
+# (rank, world size): every rank takes the samples rank, rank + size, ... of each global batch.
+Shard = tuple[int, int]
 
 
 def epoch_order(count: int, seed: int, epoch: int, shuffle: bool) -> torch.Tensor:
@@ -30,11 +32,12 @@ def epoch_order(count: int, seed: int, epoch: int, shuffle: bool) -> torch.Tenso
 
 
 class TensorBatches:
-    """Batches sliced from in-memory uint8 images."""
+    """Batches sliced from in-memory uint8 images; ``batch_size`` is the global batch, of which this rank takes its ``shard``."""
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, *, shuffle: bool, seed: int = 0):
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, *, shuffle: bool, seed: int = 0,
+                 shard: Shard = (0, 1)):
         self.images, self.labels = images, labels
-        self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
+        self.batch_size, self.shuffle, self.seed, self.shard = batch_size, shuffle, seed, shard
         self._order: tuple[int, torch.Tensor] | None = None
 
     @property
@@ -51,7 +54,8 @@ class TensorBatches:
     def _indices(self, epoch: int, index: int) -> torch.Tensor:
         if self._order is None or self._order[0] != epoch:
             self._order = (epoch, epoch_order(self.sample_count, self.seed, epoch, self.shuffle).to(self.images.device))
-        return self._order[1][index * self.batch_size:(index + 1) * self.batch_size]
+        rank, size = self.shard
+        return self._order[1][index * self.batch_size:(index + 1) * self.batch_size][rank::size]
 
     def iterate(self, epoch: int, start: int = 0) -> Iterator[Batch]:
         """The batches of ``epoch`` from batch ``start`` on."""
@@ -80,8 +84,9 @@ class StreamingBatches:
     """Batches decoded from files by DataLoader workers; unreadable files are skipped and reported."""
 
     def __init__(self, dataset: FileDataset, batch_size: int, *, shuffle: bool, seed: int = 0, workers: int = 2,
-                 device: torch.device = torch.device("cpu"), on_skip: Callable[[list[str]], None] | None = None):
-        self.dataset, self.batch_size, self.shuffle, self.seed = dataset, batch_size, shuffle, seed
+                 device: torch.device = torch.device("cpu"), on_skip: Callable[[list[str]], None] | None = None,
+                 shard: Shard = (0, 1)):
+        self.dataset, self.batch_size, self.shuffle, self.seed, self.shard = dataset, batch_size, shuffle, seed, shard
         self.workers, self.device, self.on_skip = workers, device, on_skip
 
     @property
@@ -94,7 +99,8 @@ class StreamingBatches:
     def iterate(self, epoch: int, start: int = 0) -> Iterator[Batch]:
         """The batches of ``epoch`` from batch ``start`` on; skipped batches are never decoded."""
         order = epoch_order(self.sample_count, self.seed, epoch, self.shuffle).tolist()
-        chunks = [order[i * self.batch_size:(i + 1) * self.batch_size] for i in range(start, len(self))]
+        rank, size = self.shard
+        chunks = [order[i * self.batch_size:(i + 1) * self.batch_size][rank::size] for i in range(start, len(self))]
         context = "forkserver" if self.workers and sys.platform.startswith("linux") else None
         loader = DataLoader(self.dataset, batch_sampler=chunks, num_workers=self.workers, multiprocessing_context=context,
                             pin_memory=self.device.type == "cuda")

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from ..curvature.probe import measure_at_start, sweep_bound
+from ..distributed.reduce import mean_over_ranks
 from ..events import Event, RangeTestFinished, RangeTestProgress, RangeTestStarted
 from ..schedules.timeline import Timeline
 from ..training.evaluate import evaluate
@@ -42,7 +43,8 @@ def _trainer(session: Session, multipliers: dict[str, float], batches: Iterator,
         for group in session.optimizer.param_groups:
             group["lr"] = lr * multipliers[group["name"]]
         images, labels = next(batches)
-        return train_step(session, images, labels, offset + iteration)
+        # Under DDP every rank sweeps its shard; the mean loss over the ranks is what is smoothed, so all stop together.
+        return mean_over_ranks(train_step(session, images, labels, offset + iteration))
     return train_at
 
 

@@ -45,10 +45,11 @@ class InProcessRun(RunHandle):
         try:
             outcome = self.job.run()
         finally:
-            self.store.close()
+            if self.store is not None:  # a distributed run's ranks but 0 keep no store
+                self.store.close()
         tracked = self.tracker.result()
-        return RunResult(outcome.state, outcome.step, self.job.total_steps, self.job.session.steps_per_epoch, self.store.run_id,
-                         str(self.store.run_dir), self.job.config.to_dict(), self.job.dataset.summary.to_dict(),
+        return RunResult(outcome.state, outcome.step, self.job.total_steps, self.job.session.steps_per_epoch, tracked.run_id,
+                         str(self.run_dir or ""), self.job.config.to_dict(), self.job.dataset.summary.to_dict(),
                          self.job.run_schedule, outcome.best_val_accuracy, outcome.val_loss, outcome.val_accuracy,
                          outcome.message or tracked.message, outcome.train_seconds, self.job.session.group_names,
                          self.job.session.weights)

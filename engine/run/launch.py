@@ -32,18 +32,34 @@ class ResumedRun:
 
 
 def wire(spec: NewRun | ResumedRun, bus: EventBus, inbox: Inbox, warn: Callable[[str], None]):
-    """The job and its store, subscribed to ``bus``; the store is created only once the job could be built."""
+    """The job and its store, subscribed to ``bus``; the store is created only once the job could be built.
+
+    In a distributed run (torchrun) every rank builds its job; only rank 0 has a store, and the commands sent
+    to ``inbox`` reach every rank's job at the same step (``engine/distributed/command_sync.py``).
+    """
+    from ..distributed.command_sync import SyncedInbox
+    from ..distributed.replicas import distribute
+    from ..distributed.world import current
     from ..resume import prepare_resume
     from ..store.writer import RunStore
     from ..training.job import TrainingJob
 
+    world = current()
+    job_inbox = SyncedInbox() if world.distributed else inbox
     if isinstance(spec, NewRun):
-        job = TrainingJob(spec.config, spec.dataset, run_schedule=spec.run_schedule, bus=bus, inbox=inbox)
-        store = RunStore.create(spec.runs_root, spec.config.to_dict(), spec.dataset.summary.to_dict(), emit=bus.emit)
+        config = spec.config.for_world(world.size)  # a config made for another number of processes keeps its global batch
+        job = TrainingJob(config, spec.dataset, run_schedule=spec.run_schedule, bus=bus, inbox=job_inbox)
+        create = lambda: RunStore.create(spec.runs_root, config.to_dict(), spec.dataset.summary.to_dict(), emit=bus.emit)
     else:
-        setup = prepare_resume(spec.run_dir, spec.cache_dir, warn=warn)
-        job = TrainingJob(setup.config, setup.dataset, resume=setup.checkpoint, bus=bus, inbox=inbox)
-        store = RunStore(spec.run_dir, emit=bus.emit)
+        setup = prepare_resume(spec.run_dir, spec.cache_dir, warn=warn, owner=world.leader)
+        # The same global batch on however many processes resume it: the steps and the data position continue.
+        config = setup.config.for_world(world.size)
+        job = TrainingJob(config, setup.dataset, resume=setup.checkpoint, bus=bus, inbox=job_inbox)
+        create = lambda: RunStore(spec.run_dir, emit=bus.emit)
+    if world.distributed:
+        distribute(job, world, incoming=inbox)
+    store = create() if world.leader else None
     job.store = store
-    store.follow(bus)
+    if store is not None:
+        store.follow(bus)
     return job, store

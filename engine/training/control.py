@@ -87,6 +87,7 @@ def _range_test(job, settings) -> tuple[bool, str]:
     job.set_state("range_test")
 
     def cancelled() -> bool:
+        job.inbox.poll()  # under DDP: every rank learns of a cancel at the same iteration
         return job.inbox.cancel_requested.is_set() or job.inbox.stop_requested.is_set()
 
     try:

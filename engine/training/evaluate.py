@@ -6,6 +6,7 @@ import threading
 
 import torch
 
+from ..distributed.reduce import sum_over_ranks
 from .session import Session
 from .step import autocast
 
@@ -26,6 +27,9 @@ def evaluate(session: Session, batches, stop: threading.Event | None = None, lim
              batch_statistics: bool = False) -> tuple[float, float]:
     """(mean loss, accuracy) over ``batches`` (at most ``limit`` of them); Interrupted if ``stop`` is set.
 
+    Under DDP each rank scores its shard of every batch and the sums are added over the ranks, so every
+    rank gets the same numbers, those of the whole set.
+
     With ``batch_statistics``, BatchNorm uses each batch's statistics instead of
     its running averages, which lag far behind after only a few steps (the range
     test scores that way; it restores the running averages afterwards).
@@ -35,7 +39,7 @@ def evaluate(session: Session, batches, stop: threading.Event | None = None, lim
     _batch_statistics(model) if batch_statistics else model.eval()
     total_loss = torch.zeros((), device=session.device)
     correct = torch.zeros((), device=session.device, dtype=torch.long)
-    count = 0
+    count = torch.zeros((), device=session.device)
     try:
         with torch.no_grad():
             for index, (images, labels) in enumerate(batches.iterate(0)):
@@ -50,6 +54,7 @@ def evaluate(session: Session, batches, stop: threading.Event | None = None, lim
                 count += len(labels)
     finally:
         model.train(was_training)
-    if count == 0:
+    totals = sum_over_ranks(torch.stack([total_loss.double(), correct.double(), count.double()])).tolist()
+    if totals[2] == 0:
         return float("nan"), float("nan")
-    return float(total_loss) / count, float(correct) / count
+    return totals[0] / totals[2], totals[1] / totals[2]

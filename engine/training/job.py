@@ -21,6 +21,7 @@ from ..commands import Command, Inbox
 from ..config import TrainConfig
 from ..data.dataset import PreparedDataset
 from ..device import describe_device
+from ..errors import LrscopeError, RankOutOfMemory
 from ..events import (
     EditRefused,
     EpochEnded,
@@ -94,6 +95,9 @@ class TrainingJob:
         self._pending: tuple | None = None
         self._batches = None
         self.checkpointed_at = time.monotonic()
+        self.timed_checkpoint_due: bool | None = None  # a distributed run: rank 0's clock decides (command_sync.py)
+        # a distributed run's rank cannot pause alone on out of memory (engine/distributed/replicas.py turns this off)
+        self.pauses_on_out_of_memory = True
         self.diverged = False  # a loss fault waits for a rollback: these weights must not be checkpointed
         self._empty_batches = self._skipped_images = 0
         attach_builtins(self)
@@ -148,7 +152,7 @@ class TrainingJob:
             self.flush()
             self._end("stopped", f"stopped at step {self.step}; the run can be resumed")
         except Exception as error:  # a bug or an unexpected fault: report it, keep the app alive
-            message = f"{type(error).__name__}: {error}"
+            message = str(error) if isinstance(error, LrscopeError) else f"{type(error).__name__}: {error}"
             self._fail(message)
         train_seconds = time.perf_counter() - started - self.excluded_seconds
         return RunOutcome(self.state, self.step, self.metrics["best_val_accuracy"], self.metrics["val_loss"],
@@ -316,8 +320,19 @@ class TrainingJob:
         lr = max(self._plan.at(self.step).lrs.values())
         message = f"{describe_device(self.session.device)} ran out of memory at step {self.step} with batch size {size}."
         advice = f"Lower the batch size to {max(1, size // 2)} or less (or turn on mixed precision) and start again, or resume to retry; the run is paused and nothing is lost."
+        if not self.pauses_on_out_of_memory:
+            self._out_of_memory_on_rank(message)
         if self.flush():  # else a fault in the last block paused the run already; resuming retries this step
             self.raise_fault(FaultRaised("out_of_memory", self.step, lr, message, advice))
+
+    def _out_of_memory_on_rank(self, message: str) -> None:
+        """End this rank's run at once: the other ranks wait in this step's gradient all-reduce, which it cannot join,
+        so its process ending is what stops them (torchrun stops the run); nothing is read back (a collective)."""
+        from ..distributed.world import current
+
+        self.recorder.discard()
+        raise RankOutOfMemory(f"rank {current().rank}: {message} Every process of the run stops; it keeps its last checkpoint: resume it on more "
+                              "processes (a smaller batch on each) or start again with a smaller --batch-size.")
 
     def _empty_batch(self) -> None:
         """Skip a step whose images all failed to load; when the dataset itself is gone, pause instead."""

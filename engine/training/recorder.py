@@ -24,6 +24,9 @@ class StepRecorder:
     def __init__(self, emit: Callable, steps_per_epoch: int, groups: tuple[str, ...], *, interval: float = 0.1):
         self.emit, self.steps_per_epoch, self.groups = emit, steps_per_epoch, groups
         self.interval = interval
+        # A distributed run averages each block's losses over the ranks and counts every rank's samples.
+        self.reduce: Callable[[torch.Tensor], torch.Tensor] = lambda losses: losses
+        self.processes = 1
         self._clear()
         self._samples, self._busy, self._rate = 0, 0.0, 0.0
         self._started = time.perf_counter()
@@ -36,6 +39,10 @@ class StepRecorder:
         self._momenta: list[float] = []
         self._last_flush = time.perf_counter()
 
+    def discard(self) -> None:
+        """Drop the buffered steps unread (a distributed rank cannot join the block's all-reduce after out of memory)."""
+        self._clear()
+
     def record(self, step: int, loss: torch.Tensor, lrs: list[float], momentum: float, samples: int) -> None:
         """Remember one step (the loss stays on the device; ``lrs`` as applied, one per group)."""
         if self._started is None:
@@ -44,7 +51,7 @@ class StepRecorder:
         self._losses.append(loss)
         self._lrs.append(lrs)
         self._momenta.append(momentum)
-        self._samples += samples
+        self._samples += samples * self.processes
 
     def due(self) -> bool:
         """Whether a block is ready to be read back."""
@@ -70,7 +77,7 @@ class StepRecorder:
         """Read the buffered block back, emit it and return it (None when nothing was buffered)."""
         if not self._steps:
             return None
-        losses = torch.stack(self._losses).float().cpu().numpy().astype(np.float64)
+        losses = self.reduce(torch.stack(self._losses).float()).cpu().numpy().astype(np.float64)
         event = StepsLogged(np.asarray(self._steps, dtype=np.int64), losses, np.asarray(self._lrs, dtype=np.float64),
                             np.asarray(self._momenta, dtype=np.float64), self._samples_per_s(), self.steps_per_epoch,
                             self.groups)

@@ -14,6 +14,8 @@ from ..data.augment import InputPipeline
 from ..data.batches import FileDataset, StreamingBatches, TensorBatches
 from ..data.dataset import PreparedDataset
 from ..device import resolve_device
+from ..distributed.model import Replicas, with_sync_batchnorm
+from ..distributed.world import World, current
 from ..models import setup_model
 from ..optim import build_optimizer
 
@@ -34,7 +36,14 @@ class Session:
     loss_fn: nn.Module
     amp_dtype: torch.dtype | None
     scaler: torch.amp.GradScaler | None
+    world: World
+    replicas: Replicas
     weights: str = ""
+
+    @property
+    def trainer(self) -> nn.Module:
+        """The module a training step runs through: DDP over ``model`` when several processes train, else ``model``."""
+        return self.replicas.module()
 
     @property
     def steps_per_epoch(self) -> int:
@@ -48,14 +57,18 @@ class Session:
 
 
 def _batches(dataset: PreparedDataset, index: np.ndarray, config: TrainConfig, device: torch.device,
-             shuffle: bool, on_skip) -> TensorBatches | StreamingBatches:
-    batch_size = config.batch_size if shuffle else config.batch_size * 2
+             shuffle: bool, on_skip, world: World) -> TensorBatches | StreamingBatches:
+    """Global batches (of which this rank takes its shard): the data order does not depend on the number of processes."""
+    batch_size = config.global_batch if shuffle else config.global_batch * 2
+    shard = (world.rank, world.size)
     labels = dataset.labels[index]
     if dataset.decoded is not None:
         images = torch.from_numpy(dataset.decoded.images[index])
-        return TensorBatches(images.to(device), torch.from_numpy(labels).to(device), batch_size, shuffle=shuffle, seed=config.seed)
+        return TensorBatches(images.to(device), torch.from_numpy(labels).to(device), batch_size, shuffle=shuffle, seed=config.seed,
+                             shard=shard)
     files = FileDataset([dataset.paths[i] for i in index], labels, dataset.summary.resolution, dataset.summary.channels)
-    return StreamingBatches(files, batch_size, shuffle=shuffle, seed=config.seed, workers=config.workers, device=device, on_skip=on_skip)
+    return StreamingBatches(files, batch_size, shuffle=shuffle, seed=config.seed, workers=config.workers, device=device, on_skip=on_skip,
+                            shard=shard)
 
 
 def _amp(config: TrainConfig, device: torch.device) -> tuple[torch.dtype | None, torch.amp.GradScaler | None]:
@@ -74,16 +87,20 @@ def build_session(config: TrainConfig, dataset: PreparedDataset, *, log: Log | N
     Pretrained weights bring their own normalization (grayscale images are expanded to their
     three channels); a model from scratch is normalized with the data's statistics.
     ``load_weights=False`` builds the same model without reading weights (a resume restores its own).
+    Under torchrun (``config.world_size`` processes) this rank gets its GPU, its shard of every batch and DDP.
     """
     config.validate()
-    device = resolve_device(config.device)
+    world = current()
+    if world.size != config.world_size:
+        raise ValueError(f"the config is for {config.world_size} process(es) but {world.size} train")
+    device = world.device(resolve_device(config.device))
     torch.manual_seed(config.seed)
     summary = dataset.summary
     setup = setup_model(config.model, channels=summary.channels, classes=len(summary.classes), resolution=summary.resolution,
                         pretrained=config.pretrained, weights_file=config.weights, load=load_weights)
     if log and setup.note:
         log(setup.note)
-    model = setup.model.to(device)
+    model = with_sync_batchnorm(setup.model, world, config.sync_batchnorm, device).to(device)
     optimizer = build_optimizer(config.optimizer, setup.groups, lr=config.lr, momentum=config.momentum,
                                 nesterov=config.nesterov, weight_decay=config.weight_decay)
     mean, std = (setup.input.mean, setup.input.std) if setup.input else (summary.mean, summary.std)
@@ -91,7 +108,7 @@ def build_session(config: TrainConfig, dataset: PreparedDataset, *, log: Log | N
     amp_dtype, scaler = _amp(config, device)
     return Session(
         config, device, model, optimizer, pipeline,
-        _batches(dataset, dataset.train_index, config, device, True, on_skip),
-        _batches(dataset, dataset.val_index, config, device, False, on_skip),
-        nn.CrossEntropyLoss(), amp_dtype, scaler, setup.weights,
+        _batches(dataset, dataset.train_index, config, device, True, on_skip, world),
+        _batches(dataset, dataset.val_index, config, device, False, on_skip, world),
+        nn.CrossEntropyLoss(), amp_dtype, scaler, world, Replicas(model, device, world), setup.weights,
     )

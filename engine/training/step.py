@@ -35,7 +35,7 @@ def forward_backward(session: Session, images: torch.Tensor, labels: torch.Tenso
     """Forward and backward on one batch (gradients scaled under a GradScaler); returns the loss, detached, on the device."""
     inputs = session.pipeline.for_training(images, step)
     with autocast(session):
-        loss = session.loss_fn(session.model(inputs), labels)
+        loss = session.loss_fn(session.trainer(inputs), labels)
     session.optimizer.zero_grad(set_to_none=True)
     if loss.requires_grad:  # False only when every group is frozen: nothing learns from this batch
         (session.scaler.scale(loss) if session.scaler is not None else loss).backward()

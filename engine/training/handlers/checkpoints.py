@@ -28,14 +28,21 @@ def step_checkpoint(job, info: StepInfo) -> None:
 
 
 class TimedCheckpoint:
-    """STEP_COMPLETED: write a checkpoint when ``seconds`` passed since the last one of any kind."""
+    """STEP_COMPLETED: write a checkpoint when ``seconds`` passed since the last one of any kind.
+
+    In a distributed run rank 0's clock decides for every rank (``job.timed_checkpoint_due``, set by the command
+    sync): the checkpoint reads the step block back, which is a collective every rank must join at the same step.
+    """
 
     def __init__(self, seconds: float):
         self.seconds = seconds
 
     def __call__(self, job, info: StepInfo) -> None:
+        if job.timed_checkpoint_due is not None:
+            if job.timed_checkpoint_due:
+                step_checkpoint(job, info)
         # the store is looked at here, not when attaching: the CLI and the window give it to the job after building it
-        if job.store is not None and time.monotonic() - job.checkpointed_at >= self.seconds:
+        elif job.store is not None and time.monotonic() - job.checkpointed_at >= self.seconds:
             step_checkpoint(job, info)
 
 

@@ -1,0 +1,99 @@
+"""What train and resume do on several processes: --nproc starts torchrun; a torchrun worker joins the run.
+
+Rank 0 does what a single process does (store, progress, serving, the final report); the other ranks
+train silently and print only their own failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+from . import common
+from .common import CliError
+
+T = TypeVar("T")
+
+
+def add_distributed_options(parser: argparse.ArgumentParser) -> None:
+    """--nproc (and, for a new run, --sync-batchnorm)."""
+    parser.add_argument("--nproc", type=int, default=0, metavar="N",
+                        help="train on N processes of this machine with DistributedDataParallel (starts torchrun; one per GPU, "
+                             "or CPU processes); --batch-size is per process, so a step sees N times as many images")
+
+
+def add_sync_batchnorm_option(parser: argparse.ArgumentParser) -> None:
+    """--sync-batchnorm."""
+    parser.add_argument("--sync-batchnorm", action="store_true",
+                        help="with several processes on GPUs: BatchNorm statistics over the global batch (SyncBatchNorm) "
+                             "instead of each process's own batch")
+
+
+def relaunched(args: argparse.Namespace) -> int | None:
+    """With --nproc N (N > 1) outside torchrun: run this command on N processes and return its exit status; else None."""
+    from ..distributed.launcher import launch
+    from ..distributed.world import launched_by_torchrun
+
+    if args.nproc < 0:
+        raise CliError("--nproc: must be a number of processes, 1 or more")
+    if args.nproc <= 1 or launched_by_torchrun():
+        return None
+    return launch(args.nproc, without_nproc(args.argv))
+
+
+def without_nproc(argv: list[str]) -> list[str]:
+    """``argv`` without its --nproc option (the workers are the processes it asked for)."""
+    kept, skip = [], False
+    for item in argv:
+        if skip:
+            skip = False
+        elif item == "--nproc":
+            skip = True
+        elif not item.startswith("--nproc="):
+            kept.append(item)
+    return kept
+
+
+@contextlib.contextmanager
+def joined(device_name: str) -> Iterator:
+    """Join torchrun's process group (if this is a worker) for the body; the ranks but 0 say nothing but failures."""
+    from ..distributed.world import join, leave
+
+    world = join(device_name)
+    if not world.leader:
+        common.quiet()
+    try:
+        yield world
+    finally:
+        leave()
+
+
+def leader_first(world, action: Callable[[], T]) -> T:
+    """``action()`` on rank 0, then on the other ranks (rank 0 fills the decode cache they then read)."""
+    import torch.distributed as dist
+
+    if not world.distributed:
+        return action()
+    if world.leader:
+        result = action()
+        dist.barrier()
+        return result
+    dist.barrier()
+    return action()
+
+
+def describe_world(config) -> str:
+    """E.g. "2 processes × batch 32 = global batch 64 per step"."""
+    return (f"{config.world_size} processes × batch {config.batch_size} = global batch {config.global_batch} per step "
+            "(DistributedDataParallel)")
+
+
+def follower_status(world, result) -> int:
+    """A rank other than 0 reports only its failure (rank 0 reports the run)."""
+    if result.state == "failed":
+        print(f"lrscope: rank {world.rank}: the run failed: {result.message}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,56 @@
+"""`lrscope train|resume --nproc N`: torchrun for one machine, started from inside lrscope.
+
+It is torchrun itself (``torch.distributed.run``: its argument parser, its launch config, its elastic
+agent), so a rank that dies is found and the others are stopped exactly as under `torchrun`; only the
+report differs: one line naming the rank instead of torchrun's table.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+
+# The workers run the headless commands (no window can open in a worker).
+WORKER_MODULE = "engine.cli"
+USAGE_ERROR, RUN_FAILED = 2, 1
+
+
+def torchrun_argv(nproc: int, argv: list[str]) -> list[str]:
+    """torchrun's arguments for ``nproc`` processes on this machine running ``lrscope ARGV``."""
+    return ["--standalone", f"--nproc-per-node={nproc}", "--max-restarts=0", "--module", WORKER_MODULE, *argv]
+
+
+def launch(nproc: int, argv: list[str]) -> int:
+    """Run ``lrscope ARGV`` on ``nproc`` processes and wait: 0 when all ended well, 2 for bad input (rank 0 said what),
+    rank 0's own status when it chose one (3, 4, 5, 130: it said why), else 1 with a line naming the rank that failed."""
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import parse_args, run
+
+    logging.getLogger("torch.distributed").setLevel(logging.CRITICAL)  # its banners and table: `report` says it in one line
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # what torchrun chooses for several processes, without its banner
+    try:
+        run(parse_args(torchrun_argv(nproc, argv)))
+    except ChildFailedError as error:
+        return report(error.failures)
+    return 0
+
+
+def report(failures: dict) -> int:
+    """The exit status for these failed ranks, saying which one failed first (unless all refused bad input)."""
+    if all(failure.exitcode == USAGE_ERROR for failure in failures.values()):
+        return USAGE_ERROR
+    # A rank killed by a signal is the cause, else the first that ended with an error; the others fail after it (a
+    # collective lost its peer) or were stopped by torchrun itself (SIGTERM: never the cause).
+    rank, failure = min(failures.items(), key=lambda item: (item[1].exitcode == -signal.SIGTERM, item[1].exitcode >= 0,
+                                                            item[1].timestamp, item[0]))
+    if rank == 0 and failure.exitcode > RUN_FAILED:
+        # Rank 0 chose its status (a fault stopped the run, the store failed, the run is in use, Ctrl-C) and said why;
+        # the other ranks stopped with it (or torchrun stopped them after it).
+        return failure.exitcode
+    how = f"was killed by {failure.signal_name()}" if failure.exitcode < 0 else f"ended with exit status {failure.exitcode}"
+    print(f"lrscope: error: rank {rank} (pid {failure.pid}) {how}, so torchrun stopped the other processes; the run keeps its "
+          "last checkpoint: `lrscope runs` lists it and `lrscope resume RUN` continues it on any number of processes",
+          file=sys.stderr)
+    return RUN_FAILED

@@ -1,0 +1,83 @@
+"""Which process of a distributed run this is, read from torchrun's environment and torch.distributed.
+
+torchrun sets RANK, WORLD_SIZE, LOCAL_RANK and the rendezvous address in each worker's environment;
+``join`` starts the process group from them. Everything else asks ``current()``, which reads
+torch.distributed itself, so there is no second copy of that state to go stale.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+# How long a collective may wait for a rank; a dead rank is found by torchrun much sooner.
+COLLECTIVE_TIMEOUT = datetime.timedelta(minutes=30)
+_control_group = None
+
+
+@dataclass(frozen=True)
+class World:
+    """This process's rank among ``size`` processes (``local_rank``: among those of its machine)."""
+
+    rank: int = 0
+    size: int = 1
+    local_rank: int = 0
+
+    @property
+    def distributed(self) -> bool:
+        """Whether more than one process trains."""
+        return self.size > 1
+
+    @property
+    def leader(self) -> bool:
+        """Rank 0 owns the run store, checkpoints, the event stream and the served handle."""
+        return self.rank == 0
+
+    def device(self, device: torch.device) -> torch.device:
+        """The device of this rank: its own GPU (``cuda:LOCAL_RANK``) when training on CUDA."""
+        if self.distributed and device.type == "cuda":
+            return torch.device("cuda", self.local_rank)
+        return device
+
+
+def launched_by_torchrun() -> bool:
+    """Whether this process is a worker started by torchrun (or anything that sets its variables)."""
+    return "WORLD_SIZE" in os.environ and "RANK" in os.environ
+
+
+def join(device_name: str) -> World:
+    """Start the process group from torchrun's variables: NCCL for CUDA, gloo for CPU; the world joined."""
+    if not launched_by_torchrun() or dist.is_initialized():
+        return current()
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    cuda = torch.cuda.is_available() and device_name in ("auto", "cuda") or device_name.startswith("cuda")
+    if cuda:
+        torch.cuda.set_device(local_rank)
+    dist.init_process_group("nccl" if cuda else "gloo", timeout=COLLECTIVE_TIMEOUT)
+    # Command flags live on the CPU (through NCCL they would wait for the GPU), in a group of their own so that
+    # their broadcasts, in flight across a step, never queue behind the gradients' all-reduce.
+    global _control_group
+    _control_group = dist.new_group(backend="gloo", timeout=COLLECTIVE_TIMEOUT)
+    return current()
+
+
+def control_group():
+    """The gloo process group for small CPU-side messages (commands, replica checks)."""
+    return _control_group
+
+
+def current() -> World:
+    """This process's place in the run (rank 0 of 1 when it trains alone)."""
+    if not dist.is_available() or not dist.is_initialized():
+        return World()
+    return World(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def leave() -> None:
+    """End the process group (at the end of a worker)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()

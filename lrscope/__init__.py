@@ -1,0 +1,1 @@
+"""``python -m lrscope``: the `lrscope` command as a module, so that ``torchrun … -m lrscope train …`` can start it."""

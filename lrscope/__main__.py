@@ -1,0 +1,8 @@
+"""``python -m lrscope ARGS`` runs ``lrscope ARGS`` (what torchrun's ``-m lrscope`` starts on every rank)."""
+
+import sys
+
+from main import main
+
+if __name__ == "__main__":
+    sys.exit(main())

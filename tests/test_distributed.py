@@ -1,0 +1,244 @@
+"""Two processes under torchrun (gloo, CPU, one thread each) against one: the same run, steered as one.
+
+One 2-process run (tests/distributed_worker.py) is shared by the first tests: its ranks' LRs, its
+steering through the handle, its range test, its replica check, and its losses against a 1-process
+run of the same global batch trained here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import distributed_worker as worker
+import numpy as np
+import pytest
+from helpers import ROOT, SAMPLE, Events
+
+from engine.store import read_steps
+from engine.store.reader import read_table
+
+LONG = 300
+
+
+def torchrun_env(**extra) -> dict[str, str]:
+    """One thread per process (2 processes share 2 cores), the repository importable."""
+    return dict(os.environ, PYTHONPATH=f"{ROOT}{os.pathsep}{ROOT / 'tests'}", OMP_NUM_THREADS="1", **extra)
+
+
+@pytest.fixture(scope="module")
+def two_ranks(tmp_path_factory):
+    """What each rank of the shared 2-process run saw, by rank."""
+    out = tmp_path_factory.mktemp("ddp")
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+                           str(ROOT / "tests" / "distributed_worker.py"), str(out)],
+                          cwd=ROOT, env=torchrun_env(LRSCOPE_CACHE_DIR=str(out / "cache")), capture_output=True, text=True,
+                          timeout=LONG)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return [json.loads((out / f"rank-{rank}.json").read_text()) for rank in (0, 1)]
+
+
+def before_divergence(seen: dict) -> int:
+    """The first step rank 1 changed behind the sync's back (from its own applied-LR record)."""
+    lrs = np.asarray(seen["lrs"])
+    return int(np.asarray(seen["steps"])[np.flatnonzero(np.isclose(lrs[:, 0], worker.DIVERGED_LR))[0]])
+
+
+def test_every_rank_applies_the_same_lrs_and_takes_each_command_at_the_same_step(two_ranks):
+    first, second = two_ranks
+    cut = before_divergence(second)
+    steps, lrs = np.asarray(first["steps"]), np.asarray(first["lrs"])
+    assert first["steps"] == second["steps"]
+    assert np.array_equal(lrs[steps < cut], np.asarray(second["lrs"])[steps < cut])
+    assert first["applied"] == second["applied"], "a command was applied at different steps"
+    assert [kind for kind, _, applied in first["applied"] if applied][:2] == ["EditSchedule", "StartRangeTest"]
+    edit_step = first["applied"][0][1]
+    assert 0 < edit_step < cut
+    assert np.all(lrs[(steps >= edit_step)] == worker.EDITED_LR) and not np.any(lrs[steps < edit_step] == worker.EDITED_LR)
+
+
+def test_a_range_test_mid_run_restores_every_rank_exactly(two_ranks):
+    assert [seen["restored"] for seen in two_ranks] == [True, True]
+
+
+def test_an_lr_applied_on_one_rank_only_is_caught_and_pauses_every_rank(two_ranks):
+    faults = [seen["faults"] for seen in two_ranks]
+    assert faults[0] == faults[1] and faults[0][0][0] == "replicas_diverged"
+    assert "rank 1 applied other LRs" in faults[0][0][2]
+    assert all(seen["state"] == "stopped" for seen in two_ranks)
+
+
+def test_the_edit_is_recorded_once_by_rank_0(two_ranks):
+    from engine.store.reader import read_table
+
+    first, second = two_ranks
+    assert second["run_dir"] == "" and first["run_dir"]
+    edits = read_table(first["run_dir"], "SELECT step, summary FROM edits ORDER BY id")
+    assert len(edits) == 1 and edits[0][0] == first["applied"][0][1]
+
+
+def test_two_processes_train_like_one_with_the_same_global_batch(two_ranks, digits16, monkeypatch):
+    from engine.commands import Stop
+    from engine.events import StepsLogged
+    from engine.models import registry
+    from engine.schedules.history_codec import run_schedule_from_dict
+    from engine.training.hooks import Hook
+    from engine.training.job import TrainingJob
+
+    first = two_ranks[0]
+    cut = min(before_divergence(two_ranks[1]), 30)  # the edit and the range test come before
+    monkeypatch.setitem(registry.MODELS, "small_cnn", replace(registry.MODELS["small_cnn"], build=worker.without_normalization))
+    job = TrainingJob(worker.config(1, 32), digits16, run_schedule=run_schedule_from_dict(first["run_schedule"]))
+    job.add_handler(Hook.STEP_COMPLETED, lambda job, info: job.send(Stop()) if job.step == cut else None)
+    events = Events()
+    job.bus.subscribe(events)
+    job.run()
+    alone = np.concatenate([event.losses for event in events.of(StepsLogged)])
+    steps = np.asarray(first["steps"])
+    assert len(alone) == cut > 20
+    np.testing.assert_allclose(np.asarray(first["losses"])[steps < cut], alone, rtol=2e-4, atol=1e-6)
+
+
+def lrscope(*args: str, env: dict, timeout: float = LONG) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def rank_process(launcher: int, rank: int) -> int:
+    """The pid of the worker of ``rank`` that ``launcher`` started (read from the workers' environments)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == launcher and f"RANK={rank}".encode() in environ:
+            return int(entry.name)
+    raise AssertionError(f"no rank {rank} under {launcher}")
+
+
+class Output:
+    """A child's stderr, read as it comes (the announcement, then its last words)."""
+
+    def __init__(self, process: subprocess.Popen):
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(process,), name="lrscope-test-stderr", daemon=True)
+        self._thread.start()
+
+    def _read(self, process) -> None:
+        with process.stderr:
+            for line in process.stderr:
+                self.lines.append(line.rstrip())
+
+    def wait_for(self, text: str, timeout: float = LONG) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = next((line for line in self.lines if text in line), None)
+            if found:
+                return found
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} not said within {timeout} s: {self.lines[-10:]}")
+
+    def close(self) -> None:
+        self._thread.join(10)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the worker of rank 1 through /proc")
+def test_nproc_2_is_steered_by_ctl_then_resumes_after_a_rank_is_killed_on_1_and_on_2_processes(tmp_path):
+    runs = tmp_path / "runs"
+    env = torchrun_env(LRSCOPE_CACHE_DIR=str(tmp_path / "cache"), LRSCOPE_RUNS_DIR=str(runs))
+    train = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--nproc", "2", "--data", str(SAMPLE), "--epochs", "3",
+                              "--image-size", "16", "--batch-size", "32", "--checkpoint-every", "5", "--serve", "--json"],
+                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    output = Output(train)
+    try:
+        assert "2 processes × batch 32 = global batch 64" in output.wait_for("global batch")
+        run_id = output.wait_for("serving run").split()[2]
+        edit = lrscope("ctl", run_id, "set-lr", "0.01", "--json", env=env)
+        assert edit.returncode == 0, edit.stderr
+        edited_at = json.loads(edit.stdout)["step"]
+        run_dir = runs / run_id
+        checkpoint_after_edit(run_dir, edited_at)
+        victim = rank_process(train.pid, 1)
+        os.kill(victim, signal.SIGKILL)
+        assert train.wait(LONG) == 1
+    finally:
+        if train.poll() is None:
+            train.kill()
+        train.wait(30)
+        output.close()
+        with train.stdout:
+            printed = train.stdout.read()
+    assert output.lines[-1].startswith(f"lrscope: error: rank 1 (pid {victim}) was killed by SIGKILL"), output.lines[-5:]
+    if printed:  # rank 0 saw its peer go before torchrun stopped it: it ended the run as failed, resumable
+        assert json.loads(printed)["state"] == "failed"
+
+    copy = tmp_path / "copy" / run_id
+    shutil.copytree(run_dir, copy)
+    for where, processes in ((run_id, []), (str(copy), ["--nproc", "2"])):
+        resumed = lrscope("resume", where, "--json", *processes, env=env)
+        assert resumed.returncode == 0, resumed.stderr[-2000:]
+        result = json.loads(resumed.stdout)
+        assert (result["state"], result["steps"], result["global_batch"]) == ("finished", 66, 64)
+        assert result["processes"] == (2 if processes else 1)
+        steps = read_steps(Path(result["run_dir"]))
+        assert np.array_equal(steps["step"], np.arange(66)), "the resumed run continues the same global steps"
+        assert np.all(steps["lrs"][steps["step"] >= edited_at] == 0.01)
+    assert len(read_table(run_dir, "SELECT step FROM edits WHERE reason != 'start'")) == 1
+
+
+def checkpoint_after_edit(run_dir: Path, step: int) -> None:
+    """Wait until the run has a checkpoint taken after ``step``."""
+    deadline = time.monotonic() + LONG
+    while not [p for p in (run_dir / "checkpoints").glob("step-*.pt") if int(p.stem.split("-")[1]) > step]:
+        assert time.monotonic() < deadline, "no checkpoint after the edit"
+        time.sleep(0.2)
+
+
+def test_a_config_keeps_its_global_batch_on_another_number_of_processes():
+    from engine.config import TrainConfig
+    from engine.errors import ConfigError
+
+    config = TrainConfig(batch_size=32, world_size=2)
+    assert (config.for_world(1).batch_size, config.for_world(4).batch_size, config.for_world(4).global_batch) == (64, 16, 64)
+    assert config.for_world(2) is config
+    with pytest.raises(ConfigError, match="cannot be split evenly over 3 processes"):
+        config.for_world(3)
+
+
+def test_nproc_starts_the_same_command_without_itself_on_each_process():
+    from engine.cli.distributed import without_nproc
+    from engine.distributed.launcher import torchrun_argv
+
+    argv = without_nproc(["train", "--nproc", "2", "--data", "D", "--nproc=3", "--json"])
+    assert argv == ["train", "--data", "D", "--json"]
+    assert torchrun_argv(2, argv)[-5:] == ["engine.cli", "train", "--data", "D", "--json"]
+
+
+def test_out_of_memory_on_one_rank_stops_every_rank_with_a_line_naming_it(tmp_path):
+    """Rank 1 runs out of memory in its forward while rank 0 waits in the step's all-reduce: no pause, no hang."""
+    import distributed_oom_worker as oom
+
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", "--max-restarts=0",
+                           str(ROOT / "tests" / "distributed_oom_worker.py"), str(tmp_path)],
+                          cwd=ROOT, env=torchrun_env(LRSCOPE_CACHE_DIR=str(tmp_path / "cache")), capture_output=True, text=True,
+                          timeout=LONG)
+    assert done.returncode != 0
+    failed = json.loads((tmp_path / "rank-1.json").read_text())
+    assert failed["state"] == "failed" and failed["step"] == oom.OOM_STEP
+    assert failed["message"].startswith("rank 1: CPU") and f"ran out of memory at step {oom.OOM_STEP}" in failed["message"]
+    assert "\n" not in failed["message"] and "Every process of the run stops" in failed["message"]
+    leader = tmp_path / "rank-0.json"
+    if leader.exists():  # rank 0 saw its peer go before torchrun stopped it
+        assert json.loads(leader.read_text())["state"] == "failed"
+    assert list((tmp_path / "runs").glob("*/checkpoints/*")), "rank 0 keeps the run resumable"
