@@ -21,6 +21,7 @@ from torch import nn
 
 from engine.curvature.probe import CurvatureProbe
 from engine.curvature.settings import CurvatureSettings
+from engine.distributed.model import Replicas
 from engine.optim import build_optimizer
 from engine.training.session import build_session
 from engine.training.state import capture, restore
@@ -34,7 +35,8 @@ def mlp_session(dataset):
     head = nn.Linear(64, 10)
     optimizer = build_optimizer("sgd", {"backbone": list(body.parameters()), "head": list(head.parameters())},
                                 lr=0.05, momentum=0.9, nesterov=False, weight_decay=0.0)
-    return dataclasses.replace(session, model=nn.Sequential(body, head), optimizer=optimizer)
+    model = nn.Sequential(body, head)
+    return dataclasses.replace(session, model=model, optimizer=optimizer, replicas=Replicas(model, session.device, session.world))
 
 
 def train(session, lr: float, start: int, steps: int) -> list[float]:

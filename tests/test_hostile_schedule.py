@@ -19,6 +19,7 @@ from test_schedule_file import _paths
 from test_schedule_file import document as base_document
 
 from engine.cli import run_cli
+from engine.config import TrainConfig
 from engine.errors import ScheduleFileError
 from engine.schedules import Constant, Schedule, Timeline, load_schedule, parse_schedule
 from engine.schedules.groups import GroupSetting
@@ -273,7 +274,7 @@ def read_like_every_command(path, tmp_path, capsys, dataset):
         assert (code == 0 or one_line_error(err)) and (loaded is not None or code == 2), err
     if loaded is None:
         return
-    config = SimpleNamespace(epochs=2, batch_size=4, momentum=0.9)
+    config = TrainConfig(data=dataset.summary.root, epochs=2, batch_size=4, momentum=0.9)
     run_schedule = run_schedule_for(SimpleNamespace(schedule=path, accept_mismatch=True), config, dataset)
     try:
         plan = Plan(run_schedule.timeline, _names(loaded, run_schedule.timeline), 0.9)
