@@ -288,7 +288,7 @@ def read_like_every_command(path, tmp_path, capsys, dataset):
     capsys.readouterr()
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.sampled_from(EVERY_PATH), ANY_TYPE), min_size=1, max_size=3))
 def test_fuzzed_types_in_every_section_through_every_reader(tmp_path, capsys, tiny_dataset, mutations):
     """Any type in any field of any section: every command that reads schedules copes in one line or works."""

@@ -157,7 +157,7 @@ def wait_for_first_step(runs, process, timeout=240):
 
 def test_killed_right_after_its_first_step_with_the_defaults_it_resumes_identically(tiny, tmp_path, capsys):
     """Case 9, end to end: SIGKILL as soon as a step is on record, no --checkpoint-every, then resume."""
-    long = 200  # epochs: the run must outlast the store's first commit (half a second) by far, on any machine
+    long = 120  # epochs: the run must outlast the store's first commit (half a second) by far, on any machine
     code, out, _ = cli(capsys, *train_args(tiny, tmp_path / "reference", epochs=long))
     reference = json.loads(out)
     process = subprocess.Popen([sys.executable, str(ROOT / "main.py"), *train_args(tiny, tmp_path / "killed", epochs=long)[:-1]],

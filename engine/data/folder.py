@@ -145,6 +145,10 @@ def _collect(root: Path, classes: tuple[str, ...], parts: list[tuple[Path, str]]
             if not found and split != "val":
                 other = sum(1 for p in ignored if p.startswith(class_dir.relative_to(root).as_posix() + "/"))
                 hint = f" ({other} files with other extensions were ignored)" if other else ""
+                if not entries:  # the first subfolder already holds no image: most likely not a dataset folder at all
+                    raise DatasetError(f"{root}: does not look like a dataset folder: its first subfolder {name!r} (of "
+                                       f"{len(classes)}) holds no images{hint}; choose a folder with one subfolder of "
+                                       "images per class")
                 raise DatasetError(f"{class_dir}: class {name!r} has no images{hint}; add images or remove the folder")
     warnings = walker.report.warnings(root)
     if ignored:
