@@ -242,3 +242,38 @@ def test_out_of_memory_on_one_rank_stops_every_rank_with_a_line_naming_it(tmp_pa
     if leader.exists():  # rank 0 saw its peer go before torchrun stopped it
         assert json.loads(leader.read_text())["state"] == "failed"
     assert list((tmp_path / "runs").glob("*/checkpoints/*")), "rank 0 keeps the run resumable"
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie waiting to be reaped does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the workers through /proc")
+def test_workers_stop_when_their_launcher_is_killed(tmp_path):
+    """SIGKILL to `lrscope train --nproc 2` (it cannot stop its workers then): the workers stop by themselves instead of
+    waiting for each other in a collective for half an hour."""
+    env = torchrun_env(LRSCOPE_CACHE_DIR=str(tmp_path / "cache"), LRSCOPE_RUNS_DIR=str(tmp_path / "runs"))
+    train = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--nproc", "2", "--data", str(SAMPLE), "--epochs", "50",
+                              "--image-size", "16", "--batch-size", "32"],
+                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    output = Output(train)
+    try:
+        output.wait_for("global batch")
+        workers = [rank_process(train.pid, rank) for rank in (0, 1)]
+        train.kill()
+        train.wait(30)
+        deadline = time.monotonic() + LONG  # a limit for a hang, not a measurement
+        while any(map(alive, workers)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        left = [pid for pid in workers if alive(pid)]
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)
+        assert not left, f"workers {left} outlived their launcher"
+    finally:
+        if train.poll() is None:
+            train.kill()
+        output.close()

@@ -7,8 +7,11 @@ torch.distributed itself, so there is no second copy of that state to go stale.
 
 from __future__ import annotations
 
+import ctypes
 import datetime
 import os
+import signal
+import sys
 from dataclasses import dataclass
 
 import torch
@@ -53,6 +56,7 @@ def join(device_name: str) -> World:
     """Start the process group from torchrun's variables: NCCL for CUDA, gloo for CPU; the world joined."""
     if not launched_by_torchrun() or dist.is_initialized():
         return current()
+    stop_with_the_launcher()
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     cuda = torch.cuda.is_available() and device_name in ("auto", "cuda") or device_name.startswith("cuda")
     if cuda:
@@ -63,6 +67,19 @@ def join(device_name: str) -> World:
     global _control_group
     _control_group = dist.new_group(backend="gloo", timeout=COLLECTIVE_TIMEOUT)
     return current()
+
+
+def stop_with_the_launcher() -> None:
+    """Ask the kernel for a SIGTERM (lrscope's Ctrl-C: stop at a step boundary) when torchrun's agent, this worker's
+    parent, dies. An agent killed with SIGKILL cannot stop its workers, and they would otherwise wait for each other
+    in a collective until its 30-minute timeout, holding the run's lock and the GPUs (Linux; elsewhere the timeout
+    remains the backstop)."""
+    if not sys.platform.startswith("linux"):
+        return
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if os.getppid() == 1:  # the agent died before the request was made
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def control_group():
