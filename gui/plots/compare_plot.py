@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QSplitter, QWidget
@@ -21,15 +23,19 @@ class OverlayPlot(PlotPanel):
         super().__init__(title, y_label, log_y=log_y)
         self.y_label = y_label
         self.series: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        self.place_legend("bottom left")  # losses and LRs start high on the left: that corner stays empty
+        # The key is in the title: at 1366x768 these plots are too short for a legend box not to hide curves.
+        self.plot.legend.setVisible(False)
         self._frame()
 
     def show_series(self, series: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
-        """Replace the curves."""
+        """Replace the curves; the title names each run in its colour."""
         self.plot.clear()
         self.plot.addItem(self.cursor, ignoreBounds=True)
+        key = []
         for (name, (x, y)), colour in zip(series.items(), COLOURS * 3):
-            make_curve(self.plot, colour, width=2, name=name).setData(x, y)
+            make_curve(self.plot, colour, width=2).setData(x, y)
+            key.append(f'<span style="color: rgb{colour}">━ {short_name(name)}</span>')
+        self.plot.setTitle(f"{self.title}&nbsp;&nbsp;{'&nbsp;&nbsp;'.join(key)}" if key else self.title)
         self.series = series
         self._frame()
 
@@ -45,12 +51,17 @@ class OverlayPlot(PlotPanel):
         return {f"{name} {label}": values for name, (x, y) in self.series.items() for label, values in (("step", x), (self.y_label, y))}
 
 
+def short_name(run_id: str) -> str:
+    """A run's id without its date (runs compared side by side are told apart by time and dataset)."""
+    return re.sub(r"^\d{8}-", "", run_id)
+
+
 class ComparePanel(QSplitter):
     """Loss (top) and LR (bottom) of each run, one colour per run."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(Qt.Orientation.Vertical, parent)
-        self.loss = OverlayPlot(f"Loss (mean of the last {WINDOW} steps)", "loss")
+        self.loss = OverlayPlot(f"Loss ({WINDOW}-step mean)", "loss")
         self.lr = OverlayPlot("Learning rate (head)", "LR", log_y=True)
         self.addWidget(self.loss)
         self.addWidget(self.lr)

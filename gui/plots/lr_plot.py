@@ -37,7 +37,8 @@ class LrPlot(StepPlot):
         self.now = pg.InfiniteLine(angle=90, pen=pg.mkPen(GREY, width=1), label="now", labelOpts={"position": 0.95, "color": GREY})
         self.plot.addItem(self.now, ignoreBounds=True)
         self.place_legend("bottom left")  # LRs below the schedule's start are rare before its final anneal
-        self.plot.legend.setColumnCount(3)  # a curve per group: in one column the legend would cover the plot
+        # A curve per group, the plan, the preview and the bound: in fewer columns the rows climb into the curves on a laptop.
+        self.plot.legend.setColumnCount(4)
         self.plan = (np.empty(0), np.empty((0, 1)))
         self.preview_data = (np.empty(0), np.empty(0))
         self.handles: list[pg.TargetItem] = []
