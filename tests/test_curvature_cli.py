@@ -27,7 +27,7 @@ def test_curvature_of_a_stored_run_as_json(capsys):
     groups = trained["curvature"][0]["groups"]
     assert groups[-1] == "head" and trained["curvature"][0]["bounds"] == [None] * len(groups)  # Adam before its first step
     assert trained["curvature"][1]["preconditioned"] and trained["curvature"][1]["constant"] == pytest.approx(38.0)
-    assert trained["health"]["groups"] == groups and trained["health"]["step"] == 21
+    assert trained["health"]["groups"] == groups and trained["health"]["step"] == 19
 
     result = lrscope("curvature", "--checkpoint", os.path.basename(trained["run_dir"]), "--max-iter", "4", "--json")
     assert result.returncode == 0, result.stderr

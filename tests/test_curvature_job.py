@@ -28,9 +28,9 @@ def test_a_run_with_probes_has_bit_identical_losses_to_one_without(digits16):
     assert not plain_events.of(CurvatureMeasured)
     health = probed_events.of(HealthLogged)
     steps = np.concatenate([h.steps for h in health])
-    assert np.array_equal(steps, np.arange(22)) and health[0].groups == probed.session.group_names
+    assert np.array_equal(steps, [9, 19]) and health[0].groups == probed.session.group_names  # every HEALTH_EVERY-th step
     ratios = np.concatenate([h.update_ratio for h in health])
-    assert ratios.shape == (22, len(health[0].groups)) and np.all((ratios > 0) & (ratios < 1))
+    assert ratios.shape == (2, len(health[0].groups)) and np.all((ratios > 0) & (ratios < 1))
     # The probe's state (cadence accounting, last measurement) travels in the checkpoint.
     resumed = TrainingJob(tiny_config(image_size=16, curvature_every=7), digits16, resume=probed.checkpoint_payload())
     state = resumed.handler_states()["curvature"]

@@ -27,8 +27,8 @@ def test_a_run_with_the_probe_draws_the_bound_and_the_health_pane(qtbot, window)
     assert "LR·λmax" in readout and "in theory; bound" in readout
     show_tab(window.tabs, "Health")
     health = window.curvature.health
-    qtbot.waitUntil(lambda: drawn(health.grad_norm.curves[-1]) == 22, timeout=LONG)
-    assert len(health.grad_norm.points) == 22 and health.grad_norm.groups[-1] == "head"
+    qtbot.waitUntil(lambda: drawn(health.grad_norm.curves[-1]) == 2, timeout=LONG)  # steps 9 and 19 of 22 are sampled
+    assert len(health.grad_norm.points) == 2 and health.grad_norm.groups[-1] == "head"
     assert len(health.sharpness.points) == 3 and "λmax" in window.curvature.last.text()
 
 
