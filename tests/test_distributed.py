@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -277,3 +278,26 @@ def test_workers_stop_when_their_launcher_is_killed(tmp_path):
         if train.poll() is None:
             train.kill()
         output.close()
+
+
+@pytest.mark.parametrize("to_group", [True, False], ids=["ctrl-c-in-the-terminal", "sigint-to-the-launcher-alone"])
+def test_ctrl_c_on_the_launcher_stops_every_rank_at_a_step_and_exits_130(tmp_path, to_group):
+    """The terminal's Ctrl-C reaches the launcher and its workers together (torchrun passes it on again): one stop at a
+    step boundary, rank 0's lines and exit status 130, no traceback; SIGINT to the launcher alone does the same."""
+    env = torchrun_env(LRSCOPE_CACHE_DIR=str(tmp_path / "cache"), LRSCOPE_RUNS_DIR=str(tmp_path / "runs"))
+    train = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--nproc", "2", "--data", str(SAMPLE), "--epochs", "50",
+                              "--image-size", "16", "--batch-size", "32"],
+                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    output = Output(train)
+    try:
+        output.wait_for("epoch 1/50")
+        (os.killpg if to_group else os.kill)(train.pid, signal.SIGINT)
+        assert train.wait(LONG) == 130, output.lines[-10:]
+    finally:
+        if train.poll() is None:
+            os.killpg(train.pid, signal.SIGKILL)
+        output.close()
+    text = "\n".join(output.lines)
+    assert "Traceback" not in text and "death signal" not in text, output.lines[-10:]
+    assert text.count("stopping at the next step (SIGINT)") == 1
+    assert re.search(r"stopped at step \d+; the run can be resumed", text)

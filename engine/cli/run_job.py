@@ -29,11 +29,23 @@ def signals_stop(run: RunHandle):
 
 @contextlib.contextmanager
 def signals_call(action: Callable[[], None], doing: str) -> Iterator[None]:
-    """Ctrl-C or SIGTERM says ``doing`` and calls ``action`` (it must return at once); a second Ctrl-C aborts."""
+    """Ctrl-C or SIGTERM says ``doing`` and calls ``action`` (it must return at once); a second Ctrl-C aborts, except in
+    a torchrun worker: there the terminal's Ctrl-C and torchrun's forwarded one arrive together, and torchrun itself
+    kills a worker that does not stop in time."""
+    from ..distributed.world import launched_by_torchrun
+
+    worker = launched_by_torchrun()
+
     def handler(signum, _frame):
-        say(f"\n{doing} ({signal.Signals(signum).name}; press Ctrl-C again to abort)")
+        if worker and stopping:
+            return
+        stopping.append(signum)
+        say(f"\n{doing} ({signal.Signals(signum).name}{'' if worker else '; press Ctrl-C again to abort'})")
         action()
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if not worker:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    stopping: list[int] = []
 
     previous = {number: signal.signal(number, handler) for number in (signal.SIGINT, signal.SIGTERM)}
     try:

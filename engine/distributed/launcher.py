@@ -14,7 +14,7 @@ import sys
 
 # The workers run the headless commands (no window can open in a worker).
 WORKER_MODULE = "engine.cli"
-USAGE_ERROR, RUN_FAILED = 2, 1
+USAGE_ERROR, RUN_FAILED, INTERRUPTED = 2, 1, 130
 
 
 def torchrun_argv(nproc: int, argv: list[str]) -> list[str]:
@@ -24,17 +24,31 @@ def torchrun_argv(nproc: int, argv: list[str]) -> list[str]:
 
 def launch(nproc: int, argv: list[str]) -> int:
     """Run ``lrscope ARGV`` on ``nproc`` processes and wait: 0 when all ended well, 2 for bad input (rank 0 said what),
-    rank 0's own status when it chose one (3, 4, 5, 130: it said why), else 1 with a line naming the rank that failed."""
+    rank 0's own status when it chose one (3, 4, 5, 130: it said why), 130 when Ctrl-C or SIGTERM stopped it, else 1
+    with a line naming the rank that failed."""
+    from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import parse_args, run
 
-    logging.getLogger("torch.distributed").setLevel(logging.CRITICAL)  # its banners and table: `report` says it in one line
+    silence_torchrun()
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # what torchrun chooses for several processes, without its banner
     try:
         run(parse_args(torchrun_argv(nproc, argv)))
     except ChildFailedError as error:
         return report(error.failures)
+    except SignalException:
+        # Ctrl-C or SIGTERM: torchrun passed it on to the workers and waited for them; rank 0 stopped the run at a step
+        # boundary and said so, resumable.
+        return INTERRUPTED
     return 0
+
+
+def silence_torchrun() -> None:
+    """No banners, tables or warnings from torchrun: `report` says what happened in one line. Its loggers set their own
+    levels (``LOGLEVEL``), so each is set, not only their parent."""
+    for name in [*logging.root.manager.loggerDict, "torch.distributed"]:
+        if name.startswith("torch.distributed"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def report(failures: dict) -> int:
