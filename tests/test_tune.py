@@ -1,7 +1,9 @@
 """lrscope tune: the search interval, the budget, trials as real runs from shared weights, cancel, the CLI end to end."""
 
+import errno
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -10,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers import ROOT, SAMPLE, Events, tiny_config
+from helpers import ROOT, SAMPLE, Events, cli, tiny_config
 
 from engine.events import TuneFinished, TuneTrialStarted
 from engine.range_test.result import RangeTestResult
@@ -151,3 +153,48 @@ def test_a_budget_too_small_is_refused_in_one_line(capsys):
 
     assert run_cli(["tune", "--data", str(SAMPLE), "--budget", "1"]) == 2
     assert capsys.readouterr().err.strip() == "lrscope: error: tune: budget must be from 1.5 to 1000 full runs, got 1.0"
+
+
+def test_ctrl_c_stops_the_search_keeps_the_best_so_far_and_exits_130(tmp_path):
+    """The real command line, interrupted during its second trial: that trial is stopped, the first one wins and is
+    exported, and the exit status says the search did not spend its budget."""
+    env = dict(os.environ, LRSCOPE_TUNES_DIR=str(tmp_path / "tunes"), LRSCOPE_RUNS_DIR=str(tmp_path / "runs"))
+    tune = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "tune", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "2",
+                             "--budget", "10", "--json", "--export-schedule", str(tmp_path / "won.json")],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in tune.stderr:
+            if line.startswith("trial  0"):
+                tune.send_signal(signal.SIGINT)
+                break
+        out, err = tune.communicate(timeout=900)
+    finally:
+        tune.kill()
+    record = json.loads(out)
+    assert tune.returncode == 130 and record["exit_status"] == 130 and record["cancelled"], err[-2000:]
+    assert "stopping the search" in err and "Traceback" not in err
+    assert record["trials"][0]["state"] == "complete" and record["winner"]["number"] == 0
+    assert (tmp_path / "won.json").exists()
+
+
+def test_a_full_disk_ends_the_search_with_the_best_so_far_and_exit_status_4(tmp_path, capsys, monkeypatch):
+    """The second trial's run cannot be stored: the search stops there, says why in one line, and the first trial wins."""
+    from engine.store import writer
+
+    real, first = writer.write_checkpoint, []
+
+    def full_after_the_first_trial(run_dir, payload, step):
+        first.append(first[0] if first else Path(run_dir))
+        if Path(run_dir) != first[0]:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(run_dir, payload, step)
+
+    monkeypatch.setattr(writer, "write_checkpoint", full_after_the_first_trial)
+    code, out, err = cli(capsys, "tune", "--data", SAMPLE, "--image-size", "16", "--epochs", "2", "--budget", "10", "--json",
+                         "--runs-dir", tmp_path / "runs", "--tunes-dir", tmp_path / "tunes", "--export-schedule", tmp_path / "won.json")
+    record = json.loads(out)
+    assert code == 4 and record["exit_status"] == 4 and "No space left on device" in record["store_failure"]
+    assert [t["state"] for t in record["trials"]][0] == "complete" and record["winner"]["number"] == 0
+    assert len(record["trials"]) == 2, "no trial is started once the disk is full"
+    assert err.rstrip().splitlines()[-1].startswith("lrscope: error: ") and "No space left on device" in err.splitlines()[-1]
+    assert (tmp_path / "won.json").exists()

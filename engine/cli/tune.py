@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from ..events import Event, TuneFinished, TuneIntervalChosen, TuneStarted, TuneTrialFinished
 from ..tune.settings import SEARCHABLE, TuneSettings
-from .common import CliError, add_training_options, check_writable, config_from, say
+from .common import FAILED, FINISHED, INTERRUPTED, STORE_FAILED, CliError, add_training_options, check_writable, config_from, say
 from .progress import clock
 
 
@@ -64,7 +65,7 @@ class TuneProgress:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Tune, report, and export the winner if asked; exit status 1 when no trial finished."""
+    """Tune, report, and export the winner if asked; the exit status says how the search ended (``tune_status``)."""
     from ..store.paths import runs_root, tunes_root
     from ..tune.search import Tuner  # torch and optuna load only when a tune runs
     from .run_job import signals_call
@@ -83,9 +84,22 @@ def run(args: argparse.Namespace) -> int:
     record = dict(result.record)
     if args.export_schedule and result.timeline is not None:
         record["schedule_file"] = str(export(args, dataset, result))
+    status = tune_status(tuner, record, result)
+    if tuner.store_failure:
+        print(f"lrscope: error: the search stopped early: {tuner.store_failure}", file=sys.stderr)
     if args.json:
-        print(json.dumps(record))
-    return 0 if result.timeline is not None else 1
+        print(json.dumps({**record, "exit_status": status, "store_failure": tuner.store_failure}))
+    return status
+
+
+def tune_status(tuner, record: dict, result) -> int:
+    """4 a trial or the record could not be written, 130 stopped (Ctrl-C) before the budget was spent, 1 no trial
+    finished, else 0; a stopped search with a winner still installs and exports it."""
+    if tuner.store_failure:
+        return STORE_FAILED
+    if record["cancelled"]:
+        return INTERRUPTED
+    return FINISHED if result.timeline is not None else FAILED
 
 
 def export(args: argparse.Namespace, dataset, result) -> Path:

@@ -97,6 +97,7 @@ class Tuner:
         self.run_steps = timeline.total_steps
         self._cancel = threading.Event()
         self._current: TrialJob | None = None
+        self.store_failure: str | None = None  # why a trial's run, or the search record, could not be written
         self.spent = 0
         self.groups: tuple[str, ...] = ()
         self.trials: list[TrialRecord] = []
@@ -169,6 +170,7 @@ class Tuner:
         self._current = None
         self.spent += run.steps
         if run.store_failure:  # the next trial could not be stored either: end the search with the best so far
+            self.store_failure = run.store_failure
             self.emit(LogLine(f"the tune stops: {run.store_failure}", "warning"))
             self._cancel.set()
         state = self._tell(study, trial, run, reports, optuna)
@@ -229,7 +231,11 @@ class Tuner:
         return recommendation.constant_lr if self._constant() else recommendation.one_cycle_max_lr
 
     def _finish(self, record: dict, winner: TrialRecord | None) -> TuneResult:
-        save_record(self.folder, record)
+        try:
+            save_record(self.folder, record)
+        except OSError as error:  # a full disk must not cost the result: it is still reported and exported
+            self.store_failure = self.store_failure or f"the search record could not be written to {self.folder}: {error.strerror or error}"
+            self.emit(LogLine(self.store_failure, "warning"))
         message = (f"best of {len(self.trials)} trials: peak LR {winner.params['lr']:.3g} -> {100 * winner.val_accuracy:.2f}% "
                    f"(your schedule: {100 * self.trials[0].val_accuracy:.2f}%)" if winner else "no trial finished, so there is no winner")
         self.emit(TuneFinished(record, self._cancel.is_set(), message))
