@@ -45,11 +45,13 @@ def sync_rows(folder: Path, repeats: int, epochs: int) -> tuple[list[Row], list[
     return [
         ratio_row("distributed", "steps/s, 2 processes with the command sync ÷ without, whole runs", with_sync, without, target=0.98,
                   at_least=True, note=f"{WORKLOAD}; {sum(run['steps'] for run in measured['with'])} steps a side, A B B A in "
-                                      "the same 2 processes; with = sync + replica check + losses averaged per block"),
+                                      "the same 2 processes; with = the command sync and the replica check, per block"),
         ratio_row("distributed", "steps/s, with ÷ without, from the median step (end to end) inside the same runs", *inside,
                   target=0.98, at_least=True, note="robust to the load spikes whole runs suffer"),
-        Row("distributed", "command sync: one round (broadcast of 3 integers, nothing pending)", per_round, (per_round, per_round), "µs",
-            note=f"{100 * per_round / step_us:.2f}% of a {step_us / 1000:.1f} ms step; over {measured['rounds']} rounds"),
+        Row("distributed", "command sync: one block's all-reduce (its losses and the 3 numbers of the header, nothing pending)",
+            per_round, (per_round, per_round), "µs",
+            note=f"once per block of steps, none between; {100 * per_round / step_us:.2f}% of a {step_us / 1000:.1f} ms step; "
+                 f"{measured['rounds']} blocks in {sum(run['steps'] for run in measured['with'])} steps"),
     ], [speed * GLOBAL_BATCH for speed in with_sync]
 
 

@@ -33,13 +33,13 @@ GLOBAL_BATCH = 64
 
 
 def train(dataset, world, epochs: int, synced: bool, spent: list[float]) -> dict:
-    """One run on this world; with ``synced``, the command sync as every distributed run has it (its rounds timed)."""
+    """One run on this world; with ``synced``, the command sync as every distributed run has it (its block all-reduces
+    timed)."""
     settings = config(epochs, batch_size=GLOBAL_BATCH // world.size, world_size=world.size, image_size=16, device="cpu")
     job = TrainingJob(settings, dataset, inbox=SyncedInbox() if synced and world.distributed else Inbox())
     if synced and world.distributed:
         distribute(job, world, incoming=Inbox())
-        sync, rounds = job.inbox.sync, sync_round_timer(spent)
-        sync.round = rounds(sync.round)
+        job.recorder.reduce = sync_round_timer(spent)(job.recorder.reduce)
     ends: list[float] = []
     job.add_handler(Hook.STEP_COMPLETED, lambda job, info: ends.append(time.perf_counter()))
     outcome = job.run()
@@ -49,7 +49,7 @@ def train(dataset, world, epochs: int, synced: bool, spent: list[float]) -> dict
 
 
 def sync_round_timer(spent: list[float]):
-    """Wraps a round so that its seconds add up in ``spent[0]`` and its count in ``spent[1]``."""
+    """Wraps a block's all-reduce so that its seconds add up in ``spent[0]`` and its count in ``spent[1]``."""
     def wrap(round_):
         def timed(*args, **kwargs):
             started = time.perf_counter()

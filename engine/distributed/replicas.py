@@ -16,9 +16,11 @@ from ..commands import Inbox
 from ..events import FaultRaised, StepsLogged
 from ..training.hooks import Hook
 from .command_sync import CommandSync
-from .reduce import mean_over_ranks
 from .world import World, control_group
 
+# A block's read-back is a collective every rank waits for (a few ms on busy CPU cores), so blocks are longer than one
+# process's 0.1 s: the plots still move twice a second, and a command waits at most this long.
+BLOCK_SECONDS = 0.5
 # Weights of healthy replicas are bitwise equal (the averaged gradients are); this leaves room for nothing else.
 WEIGHT_TOLERANCE = 1e-9
 
@@ -26,11 +28,10 @@ WEIGHT_TOLERANCE = 1e-9
 def distribute(job, world: World, incoming: Inbox) -> None:
     """Make ``job`` one rank of ``world``: commands from rank 0's ``incoming`` inbox synchronized by a handler,
     step blocks read back at the same steps and averaged over the ranks, the replicas checked."""
-    sync = CommandSync(world, incoming if world.leader else None, job.inbox, job.recorder.interval)
+    sync = CommandSync(world, incoming if world.leader else None, job.inbox, max(job.recorder.interval, BLOCK_SECONDS))
     job.inbox.sync = sync
     job.add_handler(Hook.STEP_STARTED, sync)
-    job.add_handler(Hook.RUN_ENDED, lambda job, state: sync.finish())  # no broadcast left in flight
-    job.recorder.reduce = mean_over_ranks
+    job.recorder.reduce = sync.reduce
     job.recorder.processes = world.size
     job.add_handler(Hook.BLOCK_FLUSHED, ReplicaCheck(world))
     job.pauses_on_out_of_memory = False  # the other ranks would wait in its all-reduce: the run stops instead
