@@ -77,11 +77,18 @@ def trial(number, lr, accuracy, state="complete"):
 
 
 def test_the_winner_is_the_best_once_each_result_is_averaged_with_its_neighbours():
-    lucky = [trial(0, 0.1, 0.95), trial(1, 0.11, 0.90), trial(2, 0.12, 0.91), trial(3, 1.0, 0.93), trial(4, 3.0, 0.99, "pruned")]
-    assert winner_of(lucky).number == 3
-    assert smoothed_accuracies(lucky[:4])[0] == pytest.approx(0.92, abs=0.005)
+    lucky = [trial(0, 0.01, 0.80), trial(1, 0.1, 0.95), trial(2, 0.11, 0.90), trial(3, 0.12, 0.91), trial(4, 1.0, 0.93),
+             trial(5, 3.0, 0.99, "pruned")]
+    assert winner_of(lucky).number == 4
+    assert smoothed_accuracies(lucky[1:5])[0] == pytest.approx(0.92, abs=0.005)
     assert winner_of([trial(0, 0.2, 0.9), trial(1, 0.02, 0.95)]).number == 1  # far apart: each stands alone
     assert winner_of([trial(0, 0.2, 0.9, "pruned")]) is None
+
+
+def test_the_users_schedule_stays_unless_a_trial_beats_it_by_a_point():
+    assert winner_of([trial(0, 0.2, 0.950), trial(1, 0.02, 0.955)]).number == 0
+    assert winner_of([trial(0, 0.2, 0.950), trial(1, 0.02, 0.965)]).number == 1
+    assert winner_of([trial(0, 0.2, 0.950, "cancelled"), trial(1, 0.02, 0.955)]).number == 1  # no result of it to keep
 
 
 @pytest.mark.parametrize("changes, message", [

@@ -7,6 +7,7 @@ recommendation a user keeps the default, so that run is the default's.
 
 from __future__ import annotations
 
+import math
 import shutil
 from pathlib import Path
 
@@ -14,16 +15,18 @@ from engine.range_test.runner import run_range_test
 from engine.range_test.settings import RangeTestSettings
 from engine.training.job import default_run_schedule
 from engine.training.session import build_session
+from engine.tune.record import TrialRecord
 from engine.tune.search import Tuner
 from engine.tune.settings import TuneSettings
+from engine.tune.winner import winner_of
 
 from .ledger import Ledger
 from .runs import SEEDS, config, train
 from .variants import DEFAULT_LR, Variant
 
 # Bump a method's version when its code changes, so the ledger measures it again.
-VERSIONS = {"default": 1, "sweep": 1, "probe": 1, "repeated sweep": 1, "tune": 2}
-TUNE_BUDGET_RUNS = 6.0
+VERSIONS = {"default": 1, "sweep": 1, "probe": 1, "repeated sweep": 1, "tune": 3}
+TUNE_BUDGET_RUNS = 9.0
 RANGE_TESTS = {
     "sweep": RangeTestSettings(repeats=1),
     "probe": RangeTestSettings(mode="probe", repeats=1),
@@ -64,6 +67,15 @@ def tune_choice(variant: Variant, dataset, seed: int, scratch: Path) -> dict:
             "trials": [{k: t[k] for k in ("params", "state", "val_accuracy", "steps")} for t in record["trials"]]}
 
 
+def tune_winner(trials: list[dict]) -> float | None:
+    """The tune's winning peak LR by today's rule (``engine.tune.winner``), from the trials the ledger kept: the rule is
+    a function of the trials' results alone, so a change of it needs no trial to run again."""
+    records = [TrialRecord(number, t["params"], 0, t["state"], t["val_accuracy"], math.inf, t["steps"], "", [])
+               for number, t in enumerate(trials)]
+    winner = winner_of(records)
+    return winner.params["lr"] if winner else None
+
+
 def choose(ledger: Ledger, variant: Variant, dataset, method: str, seed: int, scratch: Path) -> dict:
     """What ``method`` chose for ``seed`` (stored), and the accuracy of a run at it (the default's when it chose nothing)."""
     def measure() -> dict:
@@ -74,6 +86,8 @@ def choose(ledger: Ledger, variant: Variant, dataset, method: str, seed: int, sc
         return range_test_choice(variant, dataset, RANGE_TESTS[method], seed)
 
     choice = ledger.get(f"{variant.name}|{method}|{seed}|v{VERSIONS[method]}", measure)
+    if method == "tune":
+        choice = {**choice, "lr": tune_winner(choice["trials"])}
     lr = choice["lr"] if choice["lr"] is not None else DEFAULT_LR
     return {**choice, "run": train(ledger, variant, dataset, lr, seed)}
 

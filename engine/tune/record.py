@@ -51,9 +51,10 @@ def tune_record(tuner, test, interval, budget: int, seconds: float, cancelled: b
         "dataset": {"name": tuner.dataset.summary.name, "fingerprint": tuner.dataset.summary.fingerprint},
         "config": tuner.config.to_dict(), "settings": settings.to_dict(),
         "method": {"sampler": f"optuna TPESampler(seed={settings.seed})",
-                   "pruner": f"optuna SuccessiveHalvingPruner(min_resource=1 epoch, reduction_factor={settings.reduction_factor})",
+                   "pruner": f"optuna SuccessiveHalvingPruner(min_resource={tuner.first_rung} epochs, reduction_factor={settings.reduction_factor})",
                    "first_trials": "the schedule as given, then the range test's recommendation",
-                   "winner": "the complete trial with the best accuracy averaged with its neighbours' (Gaussian, 0.25 decades)"},
+                   "winner": "the complete trial with the best accuracy averaged with its neighbours' (Gaussian, 0.25 decades); "
+                             "the schedule as given unless that beats it by a point"},
         "budget": {"steps": budget, "run_steps": tuner.run_steps, "runs": budget / tuner.run_steps, "spent_steps": tuner.spent},
         "interval": interval.to_dict(),
         "range_test": None if test is None else {"recommended": test.to_dict()["recommended"], "why_none": test.why_none,

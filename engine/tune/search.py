@@ -95,6 +95,7 @@ class Tuner:
         self.runs_root, self.emit = Path(runs_root), emit
         self.folder = Path(tunes_root) / f"{time.strftime('%Y%m%d-%H%M%S')}-{dataset.summary.name[:40]}-{uuid.uuid4().hex[:4]}"
         self.run_steps = timeline.total_steps
+        self.run_epochs = 1  # known once the session is built
         self._cancel = threading.Event()
         self._current: TrialJob | None = None
         self.store_failure: str | None = None  # why a trial's run, or the search record, could not be written
@@ -116,6 +117,7 @@ class Tuner:
         self.folder.mkdir(parents=True)
         session = build_session(replace(self.config, seed=self.settings.seed), self.dataset)
         self.groups = session.group_names
+        self.run_epochs = math.ceil(self.run_steps / session.steps_per_epoch)
         weights = self.folder / "initial-weights.pt"
         torch.save(session.model.state_dict(), weights)
         seconds = step_seconds(session)
@@ -130,7 +132,8 @@ class Tuner:
         self.emit(TuneIntervalChosen(interval.low, interval.high, interval.source, self.spent))
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=self.settings.seed, n_startup_trials=STARTUP_TRIALS),
-                                    pruner=optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=self.settings.reduction_factor))
+                                    pruner=optuna.pruners.SuccessiveHalvingPruner(min_resource=self.first_rung,
+                                                                                  reduction_factor=self.settings.reduction_factor))
         study.enqueue_trial(baseline)
         if test is not None and test.recommendation is not None:
             study.enqueue_trial({**baseline, "lr": self._recommended(test)}, skip_if_exists=True)
@@ -195,6 +198,13 @@ class Tuner:
 
     # -- budget and parameters ------------------------------------------------------------------
 
+    @property
+    def first_rung(self) -> int:
+        """The epoch at which successive halving first compares trials: a third of the run. After one epoch of a
+        one-cycle run the LR is still rising, so the highest peaks lead by training loss and good lower peaks were
+        stopped there (measured in docs/tuning-quality.md: Adam's best peaks, a third of the default, never finished)."""
+        return max(1, math.ceil(self.run_epochs / 3))
+
     def _budget_steps(self, seconds: float) -> int:
         """The budget in training steps: full runs, or the minutes converted at the measured speed."""
         steps = self.settings.budget_runs * self.run_steps
@@ -238,6 +248,9 @@ class Tuner:
             self.emit(LogLine(self.store_failure, "warning"))
         message = (f"best of {len(self.trials)} trials: peak LR {winner.params['lr']:.3g} -> {100 * winner.val_accuracy:.2f}% "
                    f"(your schedule: {100 * self.trials[0].val_accuracy:.2f}%)" if winner else "no trial finished, so there is no winner")
+        if winner is self.trials[0] and len(self.trials) > 1:
+            message = (f"your schedule stays (peak LR {winner.params['lr']:.3g}, {100 * winner.val_accuracy:.2f}%): none of the "
+                       f"{len(self.trials) - 1} other trials beat it by a point of accuracy")
         self.emit(TuneFinished(record, self._cancel.is_set(), message))
         if winner is None:
             return TuneResult(record, self.groups, None, None)

@@ -17,6 +17,10 @@ from .record import TrialRecord
 
 # Bandwidth in decades of LR (and of weight decay, when it is searched).
 WIDTH_DECADES = 0.25
+# The user's schedule (the first trial) stays unless another trial beats it by this much accuracy, smoothed: one run's
+# noise is most of a point where the schedule already fits (seed std 0.7-0.9 points on the digits), and a change of
+# schedule should be worth more than that (docs/tuning-quality.md).
+KEEP_MARGIN = 0.01
 
 
 def smoothed_accuracies(trials: list[TrialRecord]) -> list[float]:
@@ -29,10 +33,13 @@ def smoothed_accuracies(trials: list[TrialRecord]) -> list[float]:
 
 
 def winner_of(trials: list[TrialRecord]) -> TrialRecord | None:
-    """The complete trial with the best smoothed accuracy (ties: the lower validation loss)."""
+    """The complete trial with the best smoothed accuracy (ties: the lower validation loss), unless the user's schedule
+    (the first trial, when complete) is within KEEP_MARGIN of it: then the schedule stays as it is."""
     complete = [t for t in trials if t.state == "complete"]
     if not complete:
         return None
     scores = smoothed_accuracies(complete)
     best = max(range(len(complete)), key=lambda i: (round(scores[i], 12), -complete[i].val_loss))
+    if complete[0] is trials[0] and scores[best] - scores[0] < KEEP_MARGIN:
+        return complete[0]
     return complete[best]
