@@ -10,10 +10,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QAction, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeySequence
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QAbstractButton, QApplication, QComboBox, QTableWidget, QTabWidget, QWidget
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QStyle,
+    QStyleOptionButton,
+    QTableWidget,
+    QTabWidget,
+    QWidget,
+)
 
 LEFT = Qt.MouseButton.LeftButton
 
@@ -42,7 +52,17 @@ def press(window: QWidget, keys: str | QKeySequence.StandardKey) -> None:
 def click(button: QAbstractButton) -> None:
     """Click a button with the mouse (it must be on screen and enabled)."""
     assert button.isVisible() and button.isEnabled(), f"{button.text()!r} cannot be clicked"
-    QTest.mouseClick(button, LEFT)
+    QTest.mouseClick(button, LEFT, pos=where_it_takes_clicks(button))
+
+
+def where_it_takes_clicks(button: QAbstractButton) -> QPoint:
+    """The middle of a button; for a check box, of its box: it ignores clicks on the empty width a form gives it (a
+    click at its centre there toggles nothing)."""
+    if isinstance(button, QCheckBox):
+        option = QStyleOptionButton()
+        button.initStyleOption(option)
+        return button.style().subElementRect(QStyle.SubElement.SE_CheckBoxIndicator, option, button).center()
+    return button.rect().center()
 
 
 def type_into(field: QWidget, text: str) -> None:

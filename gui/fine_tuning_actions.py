@@ -3,10 +3,13 @@ plot; during a run, edits from the current step), *Unfreeze now*, and the fine-t
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from PySide6.QtCore import Slot
 
 from engine.commands import EditSchedule
+from engine.config import PRETRAINED_LR
 from engine.errors import LrscopeError
 from engine.schedules import SetGroups, Timeline, Unfreeze
 from engine.schedules.groups import EVERY_GROUP
@@ -43,6 +46,8 @@ class FineTuningActions:
             return
         try:
             config = self.config_panel.config(data=self.dataset.summary.root)
+            if config.pretrained:  # as on the command line: pretrained weights start at their own, smaller peak LR
+                config = replace(config, lr=PRETRAINED_LR)
             outline = self._outline(config.model, config.pretrained)
         except (ValueError, LrscopeError) as error:
             self.group_table.problem.setText(str(error))

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from engine.config import PRETRAINED_LR
 from gui.driving import choose, click, show_tab, trigger, type_into
 
 pytest.importorskip("pytestqt")
@@ -46,12 +47,12 @@ def edit_cell(qtbot, table, row, column, text):
 
 
 def choose_pretrained_mobilenet(qtbot, window):
-    from PySide6.QtCore import Qt
 
     panel = window.config_panel
     show_tab(groups_tab(window), "Configuration")
     choose(panel.editors["model"], "mobilenet_v2")
-    qtbot.mouseClick(panel.editors["pretrained"], Qt.MouseButton.LeftButton)
+    click(panel.editors["pretrained"])
+    assert panel.editors["pretrained"].isChecked()
     type_into(panel.editors["freeze_epochs"], str(FREEZE_EPOCHS))
     table = window.group_table.table
     qtbot.waitUntil(lambda: table.rowCount() == 6 and table.item(1, 2).text() == FREEZE, timeout=LONG)
@@ -66,6 +67,7 @@ def test_the_pretrained_switch_shows_the_groups_and_previews_each(qtbot, window)
     assert window.lr.groups == STAGES
     steps, lrs = window.lr.plan
     assert lrs.shape[1] == 6 and np.all(lrs[steps < int(FREEZE), :5] == 0) and np.all(lrs[steps < int(FREEZE), 5] > 0)
+    assert lrs[:, 5].max() == pytest.approx(PRETRAINED_LR, rel=0.01)  # as on the command line, not the scratch default
     edit_cell(qtbot, table, 4, 3, "0.5")
     qtbot.waitUntil(lambda: window.group_table.draft.rows[4].multiplier == 0.5)
     steps, lrs = window.lr.plan

@@ -90,6 +90,7 @@ class Walk:
         from PySide6.QtWidgets import QApplication
 
         self.failed = message
+        self.shot("failed", "the screen when the walk gave up")
         self.note(f"FAILED: {message}")
         self.timer.stop()
         QApplication.instance().exit(1)
@@ -308,7 +309,9 @@ def journeys(walk: Walk, make_window, files: Path):
     yield pause(1.0)
     walk.shot("e4-resumed", "resumed from its last checkpoint, its past drawn", window)
     key(window, "ctrl+period")
-    yield lambda: window.last_run is not None
+    yield lambda: window.last_run is not None and not window.controller.training
+    yield pause(1.0)
+    walk.shot("g4-stopped", "Ctrl+.: the fine-tune stopped; its unfreeze is in the edit history", window)
     yield pause(1.0)
     walk.shot("e5-stopped", "Ctrl+.: stopped again (still resumable)", window)
 
@@ -326,21 +329,20 @@ def journeys(walk: Walk, make_window, files: Path):
 
 def fine_tune(walk: Walk, window):
     """(g) Fine-tune ImageNet MobileNetV2 (weights in the hub cache): the head alone first, then Unfreeze now mid-run."""
-    from PySide6.QtCore import Qt
-    from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QTabWidget
 
-    from gui.driving import choose, show_tab, type_into
+    from gui.driving import choose, click, show_tab, type_into
 
     docks = next(t for t in window.findChildren(QTabWidget) if "Groups" in [t.tabText(i) for i in range(t.count())])
     panel, table = window.config_panel, window.group_table.table
     show_tab(docks, "Configuration")
     choose(panel.editors["model"], "mobilenet_v2")
-    QTest.mouseClick(panel.editors["pretrained"], Qt.MouseButton.LeftButton)
+    click(panel.editors["pretrained"])
     type_into(panel.editors["epochs"], "8")
     type_into(panel.editors["freeze_epochs"], "4")
     yield lambda: table.rowCount() == 6 and table.item(0, 2).text() not in ("", "0")
     show_tab(docks, "Groups")
+    show_tab(window.tabs, "Training")
     yield pause(1.0)
     walk.shot("g1-fine-tune-groups", "MobileNetV2, pretrained: six named groups, the body frozen for 4 epochs, each group's LR previewed", window)
     key(window, "ctrl+r")
@@ -353,7 +355,9 @@ def fine_tune(walk: Walk, window):
     yield lambda: window.live.step >= unfrozen_at + 40
     walk.shot("g3-unfrozen-mid-run", "Ctrl+Shift+U (Unfreeze now) mid-run: every group trains from that step, recorded as an edit", window)
     key(window, "ctrl+period")
-    yield lambda: window.last_run is not None
+    yield lambda: window.last_run is not None and not window.controller.training
+    yield pause(1.0)
+    walk.shot("g4-stopped", "Ctrl+.: the fine-tune stopped; its unfreeze is in the edit history", window)
 
 
 def main() -> int:

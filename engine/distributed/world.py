@@ -47,6 +47,19 @@ class World:
         return device
 
 
+# What gloo and NCCL say when another process of the run went away in the middle of a collective.
+LOST_PEER = ("Connection closed by peer", "Connection reset by peer", "NCCL communicator was aborted")
+
+
+def lost_peer(error: BaseException) -> str | None:
+    """In words, when ``error`` says another process of this run went away (None for any other error): the
+    launcher's own line names the rank, and this one must not read like a second, different failure."""
+    if not any(text in str(error) for text in LOST_PEER):
+        return None
+    return ("another process of this run stopped while this one waited for it (the launcher's line names it); the run "
+            "keeps its last checkpoint: `lrscope resume RUN` continues it on any number of processes")
+
+
 def launched_by_torchrun() -> bool:
     """Whether this process is a worker started by torchrun (or anything that sets its variables)."""
     return "WORLD_SIZE" in os.environ and "RANK" in os.environ

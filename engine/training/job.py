@@ -21,6 +21,7 @@ from ..commands import Command, Inbox
 from ..config import TrainConfig
 from ..data.dataset import PreparedDataset
 from ..device import describe_device
+from ..distributed.world import lost_peer
 from ..errors import LrscopeError, RankOutOfMemory
 from ..events import (
     EditRefused,
@@ -152,7 +153,7 @@ class TrainingJob:
             self.flush()
             self._end("stopped", f"stopped at step {self.step}; the run can be resumed")
         except Exception as error:  # a bug or an unexpected fault: report it, keep the app alive
-            message = str(error) if isinstance(error, LrscopeError) else f"{type(error).__name__}: {error}"
+            message = str(error) if isinstance(error, LrscopeError) else lost_peer(error) or f"{type(error).__name__}: {error}"
             self._fail(message)
         train_seconds = time.perf_counter() - started - self.excluded_seconds
         return RunOutcome(self.state, self.step, self.metrics["best_val_accuracy"], self.metrics["val_loss"],

@@ -11,7 +11,8 @@ from engine.schedules.groups import GroupSetting
 
 from ..group_draft import GroupDraft
 
-COLUMNS = ("group", "parameters", "frozen until step", "LR ×")
+# Short headers: at 1366×768 the dock is about 250 px wide, and "frozen until step" pushed "LR ×" out of sight.
+COLUMNS = ("group", "params", "frozen to", "LR ×")
 FROZEN, MULTIPLIER = 2, 3
 
 
@@ -28,8 +29,8 @@ class GroupTable(QWidget):
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().setVisible(False)
-        self.table.setToolTip("Each layer group of the model, input to output. Edit 'frozen until step' (0: trainable from "
-                              "the start) and 'LR ×' (the group's LR is the schedule's times this); during a run an edit "
+        self.table.setToolTip("Each layer group of the model, input to output. Edit 'frozen to' (the step it is frozen until; 0: "
+                              "trainable from the start) and 'LR ×' (the group's LR is the schedule's times this); during a run an edit "
                               "applies from the current step and can be undone.")
         self.table.itemChanged.connect(self._cell_edited)
         self.unfreeze = QPushButton("Unfreeze now")

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from engine.schedules import SHAPES, PlateauRule, ReplaceRest, Revise, Schedule, SetConstant, Undo
 from engine.schedules.describe import fmt_lr, lr_span
 from engine.schedules.groups import ALL, HEAD, GroupSetting
-from engine.schedules.presets import PRESETS, default_segment, preset
+from engine.schedules.presets import PRESETS, default_segment, peak_lr, preset
 
 from .run_edits import RunEdits
 from .segment_form import SegmentForm
@@ -183,6 +183,7 @@ class ScheduleEditor(QWidget):
         """Show ``schedule`` (imported, or a draft) without sending anything."""
         self.origin, self.segments = origin, list(schedule.segments)
         self.total_steps = origin + schedule.total_steps  # so that set_run_length stretches it to the run
+        self.peak.setText(fmt_lr(peak_lr(schedule)))  # the preset field offers the loaded schedule's peak, not an old one
         if groups:
             by_name = {g.name: g.multiplier for g in groups}
             head = by_name.get(HEAD, by_name.get(ALL, 1.0))
