@@ -38,7 +38,7 @@ def test_the_window_attaches_to_a_two_process_run_and_steers_every_rank(qtbot, w
     events.wait_for(lambda ev: ev.of(StepsLogged)[-1].steps[-1] >= edited_at + 30, LONG / 1000)
     trigger(window.detach_action)
     qtbot.waitUntil(lambda: not window.controller.training, timeout=LONG)
-    owner.request(Stop(), LONG / 1000)
+    assert owner.request(Stop(), LONG / 1000) is not None, "the stop was not answered"
     assert owner.wait(LONG / 1000) and owner.outcome.state == "stopped"
     assert owner.process.wait(60) == 130  # stopped before its end (resumable), as README's exit statuses say
     # Rank 1 applied the same LR at the same steps: the replica check compares every block and would have paused the run.

@@ -366,7 +366,8 @@ class TrainingJob:
             self.flush()
             self.handlers.fire(Hook.RUN_ENDED, self, "failed")
         except Exception as error:  # the run failed already; say so rather than fail again
-            self.log(f"while ending the failed run: {type(error).__name__}: {error}", "warning")
+            if not lost_peer(error):  # a lost peer already is the reason the run failed, said once
+                self.log(f"while ending the failed run: {type(error).__name__}: {error}", "warning")
         self.set_state("failed", message)
 
     def set_state(self, state: str, message: str = "") -> None:
