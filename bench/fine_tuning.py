@@ -168,6 +168,7 @@ def main() -> None:
                         help="bundled samples to study, NAME or NAME:IMAGES_PER_CLASS for a subset")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--out", type=Path, default=HERE.parent / "docs" / "fine-tuning.md")
+    parser.add_argument("--repeats", type=int, default=2, help="A B B A repetitions of the speed row (2 take about 3 minutes)")
     parser.add_argument("--again", action="store_true", help="measure every dataset again, even those in the last run's JSON")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -179,7 +180,7 @@ def main() -> None:
         kept = [] if args.again or args.quick or not args.out.with_suffix(".json").exists() else json.loads(args.out.with_suffix(".json").read_text())
         studies = [study(sample(name, Path(scratch)), seeds, epochs, 8 if args.quick else 30, kept)
                    for name in (["digits:3"] if args.quick else args.datasets)]
-        speed = speed_rows(Path(scratch), args.quick)
+        speed = speed_rows(Path(scratch), args.quick, args.repeats)
     for row in speed:
         print(" | ".join(row.cells()), flush=True)
     write(args.out, studies, speed, time.perf_counter() - started, args.quick)

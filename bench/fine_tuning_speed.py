@@ -79,14 +79,14 @@ def torchvision_steps_per_second(folder: Path, steps: int, workers: int) -> floa
     return (len(times) - 1) / (times[-1] - times[0])
 
 
-def speed_rows(scratch: Path, quick: bool) -> list[Row]:
+def speed_rows(scratch: Path, quick: bool, repeats: int = 2) -> list[Row]:
     """lrscope ÷ torchvision's steps/s with its better worker count, paired by repetition (A B B A); the decode lrscope
     does once, in a note.
 
     The worker count is chosen by the median over the repetitions, not per pair: the better of two noisy samples
     against one sample would favour torchvision by about half the noise (6 steps moved a side by 10 %).
     """
-    count, steps, repeats = (64, 2, 1) if quick else (2000, 20, 2)
+    count, steps, repeats = (64, 2, 1) if quick else (2000, 20, repeats)
     folder = jpeg_folder(scratch / "jpegs", count)
     started = time.perf_counter()
     dataset = prepare_dataset(folder, resolution=224)
