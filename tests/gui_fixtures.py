@@ -158,3 +158,8 @@ def drawn(curve) -> int:
     """How many points a pyqtgraph curve has been given to draw."""
     x, _ = curve.getData()
     return 0 if x is None else len(x)
+
+
+def legend(panel) -> list[str]:
+    """The names a plot panel's legend lists, in order."""
+    return [label.text for _, label in panel.plot.legend.items]

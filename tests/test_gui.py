@@ -5,7 +5,7 @@ import re
 
 import numpy as np
 import pytest
-from gui_fixtures import LONG, SMALL, drawn
+from gui_fixtures import LONG, SMALL, drawn, legend
 
 from gui.driving import choose, click, press, show_tab, trigger, type_into
 
@@ -34,9 +34,9 @@ def test_a_run_fills_the_plots_which_export_as_png_and_csv(qtbot, window, dialog
     qtbot.waitUntil(lambda: len(window.accuracy.points) == 1 and "finished" in window.status.text(), timeout=LONG)
     assert run.outcome.state == "finished"
     assert len(window.loss.points) == 22 and len(window.lr.points) == 22
-    legend = [label.text for _, label in window.lr.plot.legend.items]
-    assert window.lr.groups == ("block1", "block2", "block3", "head") and set(window.lr.groups) <= set(legend)
-    assert "applied" not in legend
+    # a key for each group and the plan; none for what is not drawn (no preview, no curvature measured)
+    assert window.lr.groups == ("block1", "block2", "block3", "head")
+    assert legend(window.lr) == ["block1", "block2", "block3", "head", "planned"]
     # the plots redraw on a timer (batched): wait for the curves, as the eye would
     qtbot.waitUntil(lambda: all(drawn(curve) == 22 for curve in window.lr.applied), timeout=LONG)
     qtbot.waitUntil(lambda: drawn(window.loss.smooth) == 22, timeout=LONG)

@@ -3,7 +3,7 @@ the warning bar and its one-click fix, measuring from a paused run."""
 
 import numpy as np
 import pytest
-from gui_fixtures import LONG, SMALL, drawn
+from gui_fixtures import LONG, SMALL, drawn, legend
 
 from gui.driving import click, show_tab, trigger, type_into
 
@@ -23,6 +23,7 @@ def test_a_run_with_the_probe_draws_the_bound_and_the_health_pane(qtbot, window)
     window.lr.refresh()
     x, bound = window.lr.stability.bound.getData()
     assert x is not None and len(x) > 0 and np.all(np.isfinite(bound))
+    assert legend(window.lr)[-1] == "stability bound (theory)"
     readout = window.lr.describe_at(15)
     assert "LR·λmax" in readout and "in theory; bound" in readout
     show_tab(window.tabs, "Health")

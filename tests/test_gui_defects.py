@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from gui_fixtures import LONG, SMALL, drawn, opened
+from gui_fixtures import LONG, SMALL, drawn, legend, opened
 from helpers import CAMERA2, SAMPLE
 
 from gui.driving import choose, click, press, show_tab, trigger, type_into
@@ -148,13 +148,13 @@ def test_use_as_constant_lr_before_a_run_installs_a_constant(qtbot, window):
     qtbot.waitUntil(lambda: window.last_range_test is not None and not window.controller.testing, timeout=LONG)
     assert "median of 2 repeats" in window.range_panel.status.text()
     assert np.isnan(window.range_plot.points.view(0)).sum() == 1  # two lines, one per repeat
-    assert [label.text for _, label in window.range_plot.plot.legend.items] == ["loss", "smoothed"]  # no "half way" in a sweep
+    assert legend(window.range_plot) == ["loss", "smoothed"]  # no "half way" in a sweep
     lr = float(f"{window.range_panel.recommendation.constant_lr:.3g}")
     click(window.range_panel.use_constant)
     assert window.editor.segments == [Constant(steps=22, lr=lr)] and window.editor.peak.text() == f"{lr:.3g}"
-    legend = window.range_plot.plot.legend.sceneBoundingRect()
+    box = window.range_plot.plot.legend.sceneBoundingRect()
     labels = [marker.label.sceneBoundingRect() for marker in window.range_plot.markers]
-    assert labels and not any(legend.intersects(label) for label in labels)
+    assert labels and not any(box.intersects(label) for label in labels)
     assert not any(a.intersects(b) for i, a in enumerate(labels) for b in labels[i + 1:])
 
 

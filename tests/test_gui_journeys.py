@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gui_fixtures import LONG, SMALL, drawn, opened
+from gui_fixtures import LONG, SMALL, drawn, legend, opened
 from helpers import CAMERA2, SAMPLE
 
 from gui.driving import click, drop_folder, press, select_rows, show_tab, trigger, type_into
@@ -95,11 +95,14 @@ def test_c_edit_a_run_as_it_goes_apply_from_now_set_lr_now_undo(qtbot, launch):
     qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
 
     # Apply from now: a new peak typed into the segment's form; the preview shows the first edit already.
+    assert "editor preview" not in legend(window.lr)
     type_into(editor.form.editors["max_lr"], "0.05")
     qtbot.waitUntil(lambda: drawn(window.lr.preview) > 0, timeout=LONG)
+    assert "editor preview" in legend(window.lr)
     press(window, "Ctrl+Return")
     qtbot.waitUntil(lambda: len(history(window)) == 1, timeout=LONG)
     qtbot.waitUntil(lambda: drawn(window.lr.preview) == 0, timeout=LONG)  # applied: nothing unsent is left to preview
+    assert "editor preview" not in legend(window.lr)
 
     # Set LR now, then let a few steps run at it.
     type_into(editor.set_lr, "0.0123")

@@ -104,6 +104,14 @@ class PlotPanel(QWidget):
         self.plot.getViewBox().sigRangeChangedManually.connect(lambda *_: self.follow.setChecked(False))
         self._apply_log(log_y)
 
+    def show_in_legend(self, item: pg.PlotDataItem, name: str, shown: bool) -> None:
+        """Name ``item`` in the legend only while it is ``shown``: a key for what is not drawn takes a row from the curves."""
+        listed = any(sample.item is item for sample, _ in self.plot.legend.items)
+        if listed and not shown:
+            self.plot.legend.removeItem(item)
+        elif shown and not listed:
+            self.plot.legend.addItem(item, name)
+
     def place_legend(self, corner: str) -> None:
         """Put the legend in the corner where this plot's curves usually leave room ("top right", "bottom left", ...)."""
         vertical, horizontal = corner.split()

@@ -33,11 +33,12 @@ class LrPlot(StepPlot):
         self.groups: tuple[str, ...] = ()
         self.applied: list[pg.PlotDataItem] = []
         self.planned: list[pg.PlotDataItem] = []
-        self.preview = make_curve(self.plot, PURPLE, width=2, style=Qt.PenStyle.DotLine, name="editor preview")
+        self.preview = make_curve(self.plot, PURPLE, width=2, style=Qt.PenStyle.DotLine)  # in the legend while shown
         self.now = pg.InfiniteLine(angle=90, pen=pg.mkPen(GREY, width=1), label="now", labelOpts={"position": 0.95, "color": GREY})
         self.plot.addItem(self.now, ignoreBounds=True)
         self.place_legend("bottom left")  # LRs below the schedule's start are rare before its final anneal
-        # A curve per group, the plan, the preview and the bound: in fewer columns the rows climb into the curves on a laptop.
+        # A curve per group, the plan, the preview and the bound: in fewer columns the rows climb into the curves on a laptop
+        # (the preview and the bound are listed only while drawn, so six groups and the plan take two rows).
         self.plot.legend.setColumnCount(4)
         self.plan = (np.empty(0), np.empty((0, 1)))
         self.preview_data = (np.empty(0), np.empty(0))
@@ -110,6 +111,7 @@ class LrPlot(StepPlot):
             self.now.setVisible(self.now_at is not None and len(self.points) > 0)  # before a run there is no "now" either
         if self.changed("preview"):
             self.preview.setData(self.x(self.preview_data[0]), self.preview_data[1])
+            self.show_in_legend(self.preview, "editor preview", len(self.preview_data[0]) > 0)
         self.stability.redraw(steps_changed)
 
     def _draw_plan(self) -> None:

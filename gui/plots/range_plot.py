@@ -55,7 +55,7 @@ class RangePlot(PlotPanel):
         """Start a new test."""
         self.points.clear()
         self.half_way.setData([], [])
-        self.plot.legend.removeItem(self.half_way)
+        self.show_in_legend(self.half_way, "half way", False)
         for marker in self.markers:
             self.plot.removeItem(marker)
         self.markers = []
@@ -86,9 +86,7 @@ class RangePlot(PlotPanel):
         values = np.concatenate([np.append(np.array(p.measured["midway"], dtype=float), np.nan) for p in parts]) if parts else lrs
         values[~np.isfinite(values)] = np.nan
         self.half_way.setData(lrs, values)
-        self.plot.legend.removeItem(self.half_way)
-        if parts:
-            self.plot.legend.addItem(self.half_way, "half way")
+        self.show_in_legend(self.half_way, "half way", bool(parts))
 
     def show_suggestions(self, suggestions) -> None:
         """A vertical line per suggestion, labelled with its method and LR."""

@@ -20,7 +20,7 @@ class StabilityOverlay:
     def __init__(self, lr_plot):
         self.lr_plot = lr_plot
         plot = lr_plot.plot
-        self.bound = make_curve(plot, RED, width=2, style=Qt.PenStyle.DashDotLine, name="stability bound (theory)")
+        self.bound = make_curve(plot, RED, width=2, style=Qt.PenStyle.DashDotLine)  # in the legend once measured
         self.bound_first = make_curve(plot, RED, alpha=110, style=Qt.PenStyle.DashDotLine)
         # Invisible edges of the shaded area: the bound and max(LR, bound), on (a sample of) the applied steps.
         # Not clipped to the view: a fill is only redrawn when its curves' data change, not when the view moves.
@@ -61,6 +61,7 @@ class StabilityOverlay:
         x = self.lr_plot.x(steps)
         known = np.isfinite(head)
         self.bound.setData(x[known], head[known])
+        self.lr_plot.show_in_legend(self.bound, "stability bound (theory)", bool(known.any()))
         groups_differ = head_column > 1 and not np.array_equal(points.view(1), points.view(head_column))
         differ = groups_differ and np.isfinite(first).any()
         self.bound_first.setData(x[known] if differ else [], first[known] if differ else [])
