@@ -5,7 +5,7 @@ five at the best three points), lrscope's untuned default, the sweep, the probe,
 sweep and ``lrscope tune``, each followed by a run at the LR it chose on the same seeds. Results go
 to a JSON ledger as they come, so an interrupted study resumes; the report is written from it.
 
-    python -m bench.tuning_quality --ledger study.json [--only VARIANT ...] [--stage grid|all] [--report FILE]
+    python -m bench.tuning_quality --ledger study.json [--only VARIANT ...] [--stage grid|all|report] [--seeds N] [--report FILE]
 
 ``--report`` writes the tables of every variant finished so far (without running anything when
 ``--stage report``).
@@ -24,7 +24,7 @@ from engine.data import prepare_dataset
 from .tuning.ledger import Ledger
 from .tuning.methods import all_methods
 from .tuning.report import criteria, summarize, table
-from .tuning.runs import IMAGE_SIZE, grid_search
+from .tuning.runs import BEST_POINT_SEEDS, IMAGE_SIZE, grid_search
 from .tuning.variants import VARIANTS, data_folders
 
 
@@ -34,6 +34,8 @@ def main() -> None:
     parser.add_argument("--ledger", type=Path, required=True)
     parser.add_argument("--only", nargs="+", choices=[v.name for v in VARIANTS])
     parser.add_argument("--stage", choices=("grid", "all", "report"), default="all")
+    parser.add_argument("--seeds", type=int, default=BEST_POINT_SEEDS,
+                        help="seeds at the grid's best points and for every method (default %(default)s; the grid's other points have 3)")
     parser.add_argument("--scratch", type=Path, help="where generated variants and tune trials are written (default: a temporary folder)")
     parser.add_argument("--report", type=Path, help="write the tables (Markdown) to this file")
     args = parser.parse_args()
@@ -49,21 +51,21 @@ def main() -> None:
                 continue
             dataset = prepare_dataset(folders[variant.data], resolution=IMAGE_SIZE)
             try:
-                rows.append(study(ledger, variant, dataset, scratch, args.stage))
+                rows.append(study(ledger, variant, dataset, scratch, args.stage, args.seeds))
             except KeyError:  # --stage report: this variant has not been measured yet
                 continue
             if args.report and rows[-1][2] is not None:
                 write(args.report, [row for row in rows if row[2] is not None])
 
 
-def study(ledger: Ledger, variant, dataset, scratch: Path, stage: str):
+def study(ledger: Ledger, variant, dataset, scratch: Path, stage: str, seeds: int):
     """(variant, grid, summary) for one variant; the summary is None after the grid stage alone."""
-    grid = grid_search(ledger, variant, dataset)
+    grid = grid_search(ledger, variant, dataset, seeds)
     print(f"{variant.name}: grid best {grid['best_lr']:.3g} -> {100 * grid['best_mean']:.2f}% "
           f"(seed std {100 * grid['best_std']:.2f}), {grid['steps']} steps", flush=True)
     if stage == "grid":
         return variant, grid, None
-    summary = summarize(grid, all_methods(ledger, variant, dataset, scratch))
+    summary = summarize(grid, all_methods(ledger, variant, dataset, scratch, seeds))
     print(f"  tune - default {summary['tune_vs_default']:+.2f} points, tune gap {summary['tune']['gap']:+.2f}, "
           f"{100 * summary['tune_share']:.0f}% of the grid's compute", flush=True)
     return variant, grid, summary

@@ -24,6 +24,7 @@ from engine.tune.interval import search_interval
 from engine.tune.record import TrialRecord
 from engine.tune.search import Tuner, peak_of, with_peak
 from engine.tune.settings import TuneSettings
+from engine.tune.strata import emptiest, strata, stratum_of
 from engine.tune.winner import smoothed_accuracies, winner_of
 
 LRS = np.geomspace(1e-7, 10, 100)
@@ -70,6 +71,14 @@ def test_with_peak_keeps_the_shape_and_the_group_ratios():
     assert peak_of(scaled) == pytest.approx(0.5) and scaled.pieces[0].groups == groups
     steps = np.arange(100)
     assert np.allclose(scaled.lrs(steps) / timeline.lrs(steps), 0.5 / peak_of(timeline))
+
+
+def test_the_interval_is_cut_into_thirds_of_log_lr_and_each_third_gets_its_turn():
+    bounds = strata(0.01, 10.0)
+    assert bounds[0][0] == 0.01 and bounds[-1][1] == 10.0
+    assert [edge for bound in bounds for edge in bound] == pytest.approx([0.01, 0.1, 0.1, 1.0, 1.0, 10.0])
+    assert [stratum_of(bounds, lr) for lr in (0.01, 0.05, 0.1, 0.2, 9.9, 10.0, 20.0)] == [0, 0, 0, 1, 2, 2, 2]
+    assert emptiest([1, 1, 0]) == 2 and emptiest([1, 0, 0]) == 1 and emptiest([2, 2, 2]) == 0
 
 
 def trial(number, lr, accuracy, state="complete"):
@@ -134,7 +143,10 @@ def test_lrscope_tune_end_to_end(tmp_path):
     assert "tune: up to 4.0 full runs (176 training steps of 44 per run)" in done.stderr
     assert record["budget"]["spent_steps"] <= record["budget"]["steps"] == 176
     trials = record["trials"]
-    assert len(trials) >= 2 and trials[0]["params"] == {"lr": pytest.approx(0.2, rel=1e-3), "weight_decay": 5e-4}
+    assert len(trials) >= 3 and trials[0]["params"] == {"lr": pytest.approx(0.2, rel=1e-3), "weight_decay": 5e-4}
+    bounds = strata(record["interval"]["low"], record["interval"]["high"])
+    thirds = [stratum_of(bounds, t["params"]["lr"]) for t in trials]
+    assert thirds[2] not in thirds[:2], "the first trial the sampler proposes goes to a third of the interval without one"
     assert len({t["seed"] for t in trials}) == len(trials)
     for trial in trials:
         assert len(read_epochs(trial["run_dir"])) == trial["steps"] // 22

@@ -1,10 +1,10 @@
 """Read the study: per variant the grid's best and plateau, and for each method its accuracy, gap, plateau hits and compute.
 
 Definitions (also written into the report):
-- seed std: the standard deviation over the five seeds at the grid's best point;
+- seed std: the standard deviation over the seeds at the grid's best point (five unless the table says more);
 - plateau: the grid points, contiguous around the best, whose mean accuracy is within one seed std
   of the best mean, widened by half a grid step (×√2) on each side;
-- gap: the grid best's mean accuracy minus the method's mean accuracy, both over the same five seeds, in
+- gap: the grid best's mean accuracy minus the method's mean accuracy, both over the same seeds (0 … 4 unless said), in
   points (a seed's data order and initial weights move every LR's result alike, so the same seeds on both
   sides keep one side's luck out of the gap);
 - compute: training steps the method spent choosing (the run it then trains is not counted).
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .methods import METHOD_SEEDS, METHODS
+from .methods import METHODS
 from .variants import Variant
 
 
@@ -63,14 +63,14 @@ def table(rows: list[tuple[Variant, dict, dict]]) -> str:
     for variant, grid, summary in rows:
         low, high = summary["plateau"]
         lines.append(f"| {variant.name} | {variant.what} | {grid['best_lr']:.3g} → {100 * grid['best_mean']:.2f}% "
-                     f"(± {100 * grid['best_std']:.2f}) | {low:.2g} – {high:.2g} | {grid['steps']:,} |")
-    lines += ["", "| variant | method | chosen max LRs (seeds 0–4) | accuracy | gap (points) | on plateau | compute (steps, % of grid) |",
+                     f"(± {100 * grid['best_std']:.2f}, {grid['seeds']} seeds) | {low:.2g} – {high:.2g} | {grid['steps']:,} |")
+    lines += ["", "| variant | method | chosen max LRs (per seed) | accuracy | gap (points) | on plateau | compute (steps, % of grid) |",
               "|---|---|---|---|---|---|---|"]
     for variant, grid, summary in rows:
         for method in METHODS:
             m = summary[method]
             lines.append(f"| {variant.name} | {method} | {_lrs(m['lrs'])} | {100 * m['accuracy']:.2f}% | {m['gap']:+.2f} | "
-                         f"{m['hits']}/{len(METHOD_SEEDS)} | {m['steps']:,.0f} ({100 * m['steps'] / grid['steps']:.0f}%) |")
+                         f"{m['hits']}/{len(m['accuracies'])} | {m['steps']:,.0f} ({100 * m['steps'] / grid['steps']:.0f}%) |")
     return "\n".join(lines)
 
 
@@ -84,7 +84,7 @@ def criteria(rows: list[tuple[Variant, dict, dict]]) -> str:
                      f"{'yes' if summary['tune_within_std'] else '**no**'} ({summary['tune']['gap']:+.2f} vs {100 * grid['best_std']:.2f}) | "
                      f"{100 * summary['tune_share']:.0f}% | {tried:.1f} ({complete:.1f}) |")
     hits = sum(s["repeated sweep"]["hits"] for _, _, s in rows)
-    total = len(METHOD_SEEDS) * len(rows)
+    total = sum(len(s["tune"]["accuracies"]) for _, _, s in rows)
     lines += ["", f"Repeated sweep on the plateau: {hits} of {total} seeds ({100 * hits / max(1, total):.0f}%)."]
     for method in METHODS:
         method_hits = sum(s[method]["hits"] for _, _, s in rows)

@@ -11,8 +11,9 @@ from .ledger import Ledger
 from .variants import Variant, extended
 
 IMAGE_SIZE = 16
+# Every grid point is run on these seeds; the best points on more (``seeds`` in all, 5 unless said otherwise).
 SEEDS = (0, 1, 2)
-EXTRA_SEEDS = (3, 4)
+BEST_POINT_SEEDS = 5
 TOP_POINTS = 3
 
 
@@ -31,8 +32,8 @@ def train(ledger: Ledger, variant: Variant, dataset, lr: float, seed: int) -> di
     return ledger.get(f"{variant.name}|train|{lr:.6g}|{seed}", measure)
 
 
-def grid_search(ledger: Ledger, variant: Variant, dataset) -> dict:
-    """The grid on three seeds (extended past an edge holding the best), then two more seeds at the best three points."""
+def grid_search(ledger: Ledger, variant: Variant, dataset, seeds: int = BEST_POINT_SEEDS) -> dict:
+    """The grid on three seeds (extended past an edge holding the best), then seeds 3 … ``seeds`` − 1 at the best three points."""
     lrs = tuple(variant.grid)
     while True:
         means = {lr: np.mean([train(ledger, variant, dataset, lr, s)["accuracy"] for s in SEEDS]) for lr in lrs}
@@ -40,21 +41,22 @@ def grid_search(ledger: Ledger, variant: Variant, dataset) -> dict:
         if wider == lrs or len(lrs) >= len(variant.grid) + 4:
             break
         lrs = wider
-    for lr in sorted(lrs, key=lambda lr: means[lr])[-TOP_POINTS:]:
-        for seed in EXTRA_SEEDS:
+    top = sorted(lrs, key=lambda lr: means[lr])[-TOP_POINTS:]
+    for lr in top:
+        for seed in range(len(SEEDS), seeds):
             train(ledger, variant, dataset, lr, seed)
-    return grid_table(ledger, variant, lrs)
+    return grid_table(ledger, variant, lrs, top, seeds)
 
 
-def grid_table(ledger: Ledger, variant: Variant, lrs) -> dict:
-    """Per grid LR: the accuracies of every seed run there; the best point; the seed spread there; the compute."""
+def grid_table(ledger: Ledger, variant: Variant, lrs, top, seeds: int) -> dict:
+    """Per grid LR: the accuracies of its seeds (``seeds`` at the ``top`` points, three elsewhere); the best point; the
+    seed spread there; the compute. (A method's run that lands on a grid point with a later seed is not the grid's.)"""
     points = {}
     steps = 0
     for lr in lrs:
-        runs = [ledger.entries[key] for seed in (*SEEDS, *EXTRA_SEEDS)
-                if (key := f"{variant.name}|train|{lr:.6g}|{seed}") in ledger.entries]
+        runs = [ledger.entries[f"{variant.name}|train|{lr:.6g}|{seed}"] for seed in range(seeds if lr in top else len(SEEDS))]
         points[lr] = [r["accuracy"] for r in runs]
         steps += sum(r["steps"] for r in runs)
     best = max(points, key=lambda lr: np.mean(points[lr]))
     return {"points": points, "best_lr": best, "best_mean": float(np.mean(points[best])),
-            "best_std": float(np.std(points[best], ddof=1)), "steps": steps}
+            "best_std": float(np.std(points[best], ddof=1)), "steps": steps, "seeds": seeds}

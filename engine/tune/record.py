@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import write_text_atomically
+from .strata import STRATA
 
 FORMAT = "lrscope.tune"
 VERSION = 1
@@ -50,8 +51,11 @@ def tune_record(tuner, test, interval, budget: int, seconds: float, cancelled: b
         "format": FORMAT, "version": VERSION, "folder": str(tuner.folder),
         "dataset": {"name": tuner.dataset.summary.name, "fingerprint": tuner.dataset.summary.fingerprint},
         "config": tuner.config.to_dict(), "settings": settings.to_dict(),
-        "method": {"sampler": f"optuna TPESampler(seed={settings.seed})",
-                   "pruner": f"optuna SuccessiveHalvingPruner(min_resource={tuner.first_rung} epochs, reduction_factor={settings.reduction_factor})",
+        "method": {"strata": f"the interval cut into {STRATA} equal parts of log LR, each an Optuna study of its own; "
+                             "the part with the fewest trials goes next",
+                   "sampler": f"optuna TPESampler per part (seeds {settings.seed * STRATA} to {settings.seed * STRATA + STRATA - 1})",
+                   "pruner": f"optuna SuccessiveHalvingPruner per part (min_resource={tuner.first_rung} epochs, "
+                             f"reduction_factor={settings.reduction_factor})",
                    "first_trials": "the schedule as given, then the range test's recommendation",
                    "winner": "the complete trial with the best accuracy averaged with its neighbours' (Gaussian, 0.25 decades); "
                              "the schedule as given unless that beats it by a point"},

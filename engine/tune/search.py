@@ -1,11 +1,13 @@
 """The search: a range test sets the interval, then Optuna samples trials that are real runs of the schedule.
 
 Every trial starts from the same initial weights (written once, loaded like any weights file) with
-a data order of its own, trains through the run store, and reports its validation accuracy at
-each epoch; Optuna's SuccessiveHalvingPruner stops the ones that fall behind (ASHA run one trial
-at a time). The first trial is the user's schedule as it is, the second the range test's
-recommendation; then the TPE sampler proposes. No trial starts unless the budget can pay for it
-in full, so the tune never spends more than it said.
+a data order of its own, trains through the run store, and reports its training loss at each
+epoch. The interval is cut into thirds of log LR (``strata``), each its own Optuna study: its TPE
+sampler proposes within it and its SuccessiveHalvingPruner stops the trials that fall behind the
+others of that third (ASHA run one trial at a time). The first trial is the user's schedule as it
+is, the second the range test's recommendation; then the third with the fewest trials has its
+turn. No trial starts unless the budget can pay for it in full, so the tune never spends more than
+it said.
 """
 
 from __future__ import annotations
@@ -39,9 +41,10 @@ from ..range_test.settings import RangeTestSettings
 from ..schedules.edits import RunSchedule
 from ..schedules.timeline import Timeline
 from ..training.session import build_session
-from .interval import Interval, search_interval
+from .interval import search_interval
 from .record import TrialRecord, save_record, tune_record
 from .settings import WEIGHT_DECAY_RANGE, TuneSettings
+from .strata import STRATA, emptiest, strata, stratum_of
 from .timing import step_seconds
 from .trial import TrialJob
 from .winner import winner_of
@@ -131,27 +134,42 @@ class Tuner:
         interval = search_interval(test, baseline["lr"], constant_shape=self._constant())
         self.emit(TuneIntervalChosen(interval.low, interval.high, interval.source, self.spent))
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=self.settings.seed, n_startup_trials=STARTUP_TRIALS),
-                                    pruner=optuna.pruners.SuccessiveHalvingPruner(min_resource=self.first_rung,
-                                                                                  reduction_factor=self.settings.reduction_factor))
-        study.enqueue_trial(baseline)
-        if test is not None and test.recommendation is not None:
-            study.enqueue_trial({**baseline, "lr": self._recommended(test)}, skip_if_exists=True)
+        bounds = strata(interval.low, interval.high)
+        studies = [self._study(k, optuna) for k in range(len(bounds))]
+        first, counts = self._first_trials(test, baseline), [0] * len(bounds)
         while not self._cancel.is_set() and self.spent + self.run_steps <= budget and self._time_left(started, budget):
-            self._trial(study, interval, weights, optuna)
+            k = stratum_of(bounds, first[0]["lr"]) if first else emptiest(counts)
+            if first:
+                studies[k].enqueue_trial(first.pop(0))
+            counts[k] += 1
+            self._trial(studies[k], bounds[k], weights, optuna)
         winner = winner_of(self.trials)
         record = tune_record(self, test, interval, budget, time.perf_counter() - started, self._cancel.is_set(), winner)
         return self._finish(record, winner)
 
+    def _study(self, index: int, optuna):
+        """The Optuna study of one stratum: its own sampler (seeded apart from the others') and successive halving."""
+        sampler = optuna.samplers.TPESampler(seed=self.settings.seed * STRATA + index, n_startup_trials=STARTUP_TRIALS)
+        pruner = optuna.pruners.SuccessiveHalvingPruner(min_resource=self.first_rung, reduction_factor=self.settings.reduction_factor)
+        return optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
+
+    def _first_trials(self, test, baseline: dict[str, float]) -> list[dict[str, float]]:
+        """The user's schedule as it is, then the range test's recommendation (when it made one, and it differs)."""
+        first = [baseline]
+        if test is not None and test.recommendation is not None and not math.isclose(self._recommended(test), baseline["lr"]):
+            first.append({**baseline, "lr": self._recommended(test)})
+        return first
+
     # -- one trial --------------------------------------------------------------------------
 
-    def _trial(self, study, interval: Interval, weights: Path, optuna) -> None:
-        trial = study.ask()
-        params = {"lr": trial.suggest_float("lr", interval.low, interval.high, log=True)}
+    def _trial(self, study, bounds: tuple[float, float], weights: Path, optuna) -> None:
+        """One trial of ``study`` (a stratum), its peak LR within ``bounds``."""
+        trial, number = study.ask(), len(self.trials)
+        params = {"lr": trial.suggest_float("lr", *bounds, log=True)}
         if "weight_decay" in self.settings.search:
             low, high = self._weight_decay_range()
             params["weight_decay"] = trial.suggest_float("weight_decay", low, high, log=True)
-        seed = (self.settings.seed * 7919 + trial.number + 1) % (2**31 - 1)
+        seed = (self.settings.seed * 7919 + number + 1) % (2**31 - 1)
         config = replace(self.config, lr=params["lr"], seed=seed, weights=str(weights),
                          weight_decay=params.get("weight_decay", self.config.weight_decay))
         reports: list[tuple[int, float, float]] = []
@@ -159,7 +177,7 @@ class Tuner:
         def check(epoch: EpochEnded) -> bool:
             accuracy = epoch.val_accuracy if math.isfinite(epoch.val_accuracy) else 0.0
             reports.append((epoch.epoch + 1, accuracy, epoch.train_loss))
-            self.emit(TuneTrialReported(trial.number, epoch.epoch + 1, epoch.step, accuracy, epoch.val_loss, epoch.train_loss))
+            self.emit(TuneTrialReported(number, epoch.epoch + 1, epoch.step, accuracy, epoch.val_loss, epoch.train_loss))
             if epoch.step >= self.run_steps:
                 return False
             trial.report(progress_score(epoch.train_loss), epoch.epoch + 1)
@@ -168,7 +186,7 @@ class Tuner:
         self._current = TrialJob(config, self.dataset, RunSchedule(with_peak(self.timeline, params["lr"])), self.runs_root, check)
         if self._cancel.is_set():
             self._current.stop()
-        self.emit(TuneTrialStarted(trial.number, params, seed, str(self._current.run_dir)))
+        self.emit(TuneTrialStarted(number, params, seed, str(self._current.run_dir)))
         run = self._current.run()
         self._current = None
         self.spent += run.steps
@@ -177,8 +195,8 @@ class Tuner:
             self.emit(LogLine(f"the tune stops: {run.store_failure}", "warning"))
             self._cancel.set()
         state = self._tell(study, trial, run, reports, optuna)
-        self.trials.append(TrialRecord(trial.number, params, seed, state, run.val_accuracy, run.val_loss, run.steps, run.run_dir, reports))
-        self.emit(TuneTrialFinished(trial.number, params, state, run.val_accuracy, run.val_loss, run.steps, run.run_dir, self.spent,
+        self.trials.append(TrialRecord(number, params, seed, state, run.val_accuracy, run.val_loss, run.steps, run.run_dir, reports))
+        self.emit(TuneTrialFinished(number, params, state, run.val_accuracy, run.val_loss, run.steps, run.run_dir, self.spent,
                                     self._budget))
 
     def _tell(self, study, trial, run, reports, optuna) -> str:
