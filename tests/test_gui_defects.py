@@ -214,6 +214,7 @@ def test_cosmetics_peak_in_the_table_and_a_readout_only_over_the_run(qtbot, wind
     qtbot.waitUntil(lambda: window.lr.planned and drawn(window.lr.planned[0]) == 23 and not window.lr.dirty, timeout=LONG)  # drawn, framed
     view, widget = window.lr.plot.getViewBox(), window.lr.widget
     inside = widget.mapFromScene(view.mapViewToScene(QPointF(5, -1.5)))
+    qtbot.mouseMove(widget.viewport(), inside + QPoint(0, 30))  # from nearby: a move onto where the cursor already is sends no event
     qtbot.mouseMove(widget.viewport(), inside)
     qtbot.waitUntil(lambda: window.lr.readout.text().startswith("step 5: LR "), timeout=LONG)
     qtbot.mouseMove(window.loss.widget.viewport(), QPoint(40, 40))  # off the plot: the readout goes

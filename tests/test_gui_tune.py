@@ -25,7 +25,7 @@ def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, windo
     record = window.last_tune.record
     assert record["budget"]["runs"] == pytest.approx(4.0) and record["budget"]["spent_steps"] <= record["budget"]["steps"]
     assert panel.table.rowCount() == len(record["trials"]) >= 2 and len(window.tune_plot.trials) == len(record["trials"])
-    status = panel.status.text()  # the winner, or the schedule as given when no trial beat it by a point
+    status = panel.status.text()  # the winner, or the schedule as given when no trial beat it by half a point
     assert ("best of" in status or "your schedule stays" in status) and window.start_action.isEnabled()
     winner = record["winner"]["params"]["lr"]
 

@@ -94,10 +94,11 @@ def test_the_winner_is_the_best_once_each_result_is_averaged_with_its_neighbours
     assert winner_of([trial(0, 0.2, 0.9, "pruned")]) is None
 
 
-def test_the_users_schedule_stays_unless_a_trial_beats_it_by_a_point():
-    assert winner_of([trial(0, 0.2, 0.950), trial(1, 0.02, 0.955)]).number == 0
-    assert winner_of([trial(0, 0.2, 0.950), trial(1, 0.02, 0.965)]).number == 1
-    assert winner_of([trial(0, 0.2, 0.950, "cancelled"), trial(1, 0.02, 0.955)]).number == 1  # no result of it to keep
+def test_the_users_schedule_stays_unless_a_trial_beats_it_by_half_a_point():
+    assert winner_of([trial(0, 0.2, 0.950), trial(1, 0.02, 0.954)]).number == 0
+    assert winner_of([trial(0, 0.2, 0.950), trial(1, 0.02, 0.956)]).number == 1
+    assert winner_of([trial(0, 0.2, 0.950), trial(1, 0.02, 0.956)], keep_margin=0.01).number == 0
+    assert winner_of([trial(0, 0.2, 0.950, "cancelled"), trial(1, 0.02, 0.954)]).number == 1  # no result of it to keep
 
 
 @pytest.mark.parametrize("changes, message", [

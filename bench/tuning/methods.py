@@ -18,7 +18,7 @@ from engine.training.session import build_session
 from engine.tune.record import TrialRecord
 from engine.tune.search import Tuner
 from engine.tune.settings import TuneSettings
-from engine.tune.winner import winner_of
+from engine.tune.winner import KEEP_MARGIN, winner_of
 
 from .ledger import Ledger
 from .runs import config, train
@@ -67,13 +67,18 @@ def tune_choice(variant: Variant, dataset, seed: int, scratch: Path) -> dict:
             "trials": [{k: t[k] for k in ("params", "state", "val_accuracy", "steps")} for t in record["trials"]]}
 
 
-def tune_winner(trials: list[dict]) -> float | None:
-    """The tune's winning peak LR by today's rule (``engine.tune.winner``), from the trials the ledger kept: the rule is
-    a function of the trials' results alone, so a change of it needs no trial to run again."""
+def tune_winner(trials: list[dict], keep_margin: float = KEEP_MARGIN) -> float | None:
+    """The one-cycle max LR of the tune's winner by today's rule (``engine.tune.winner``), from the trials the ledger
+    kept: the rule is a function of the trials' results alone, so a change of it needs no trial to run again.
+
+    A trial's LR is its schedule's highest LR at a step, a hair below the one-cycle max LR when the peak falls between
+    steps (0.199998 for 0.2); the tune scales your schedule by winner ÷ your schedule's, so that is the max LR it hands
+    you, and exactly your default when your schedule stays. (A run at 0.199998 is another run than at 0.2: on
+    *batch-16* it differed by up to 0.8 points.)"""
     records = [TrialRecord(number, t["params"], 0, t["state"], t["val_accuracy"], math.inf, t["steps"], "", [])
                for number, t in enumerate(trials)]
-    winner = winner_of(records)
-    return winner.params["lr"] if winner else None
+    winner = winner_of(records, keep_margin)
+    return DEFAULT_LR * winner.params["lr"] / trials[0]["params"]["lr"] if winner else None
 
 
 def choose(ledger: Ledger, variant: Variant, dataset, method: str, seed: int, scratch: Path) -> dict:

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..atomic import write_text_atomically
 from .strata import STRATA
+from .winner import KEEP_MARGIN
 
 FORMAT = "lrscope.tune"
 VERSION = 1
@@ -58,7 +59,7 @@ def tune_record(tuner, test, interval, budget: int, seconds: float, cancelled: b
                              f"reduction_factor={settings.reduction_factor})",
                    "first_trials": "the schedule as given, then the range test's recommendation",
                    "winner": "the complete trial with the best accuracy averaged with its neighbours' (Gaussian, 0.25 decades); "
-                             "the schedule as given unless that beats it by a point"},
+                             f"the schedule as given unless that beats it by {100 * KEEP_MARGIN:g} points"},
         "budget": {"steps": budget, "run_steps": tuner.run_steps, "runs": budget / tuner.run_steps, "spent_steps": tuner.spent},
         "interval": interval.to_dict(),
         "range_test": None if test is None else {"recommended": test.to_dict()["recommended"], "why_none": test.why_none,

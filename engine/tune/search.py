@@ -47,7 +47,7 @@ from .settings import WEIGHT_DECAY_RANGE, TuneSettings
 from .strata import STRATA, emptiest, strata, stratum_of
 from .timing import step_seconds
 from .trial import TrialJob
-from .winner import winner_of
+from .winner import KEEP_MARGIN, winner_of
 
 STARTUP_TRIALS = 4
 # The sweep that sets the interval spends at most this share of the budget (and at least MIN_SWEEP steps).
@@ -268,7 +268,7 @@ class Tuner:
                    f"(your schedule: {100 * self.trials[0].val_accuracy:.2f}%)" if winner else "no trial finished, so there is no winner")
         if winner is self.trials[0] and len(self.trials) > 1:
             message = (f"your schedule stays (peak LR {winner.params['lr']:.3g}, {100 * winner.val_accuracy:.2f}%): none of the "
-                       f"{len(self.trials) - 1} other trials beat it by a point of accuracy")
+                       f"{len(self.trials) - 1} other trials beat it by {100 * KEEP_MARGIN:g} points of accuracy")
         self.emit(TuneFinished(record, self._cancel.is_set(), message))
         if winner is None:
             return TuneResult(record, self.groups, None, None)

@@ -17,7 +17,8 @@ class TuneSettings:
     ``search`` names what varies between trials: always the peak LR of the schedule's shape,
     optionally the weight decay. ``seed`` fixes the initial weights, each trial's data order and
     the sampler. Trials are compared from a third of the run on (at R, R·η, R·η²… epochs, R a third of
-    the run's epochs, η ``reduction_factor``) and only the best 1/η go on (successive halving).
+    the run's epochs, η ``reduction_factor``) with the trials in the same third of the interval, and
+    only the best 1/η go on (successive halving per stratum, ``engine.tune.strata``).
     """
 
     budget_runs: float = 5.0

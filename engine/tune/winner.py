@@ -10,17 +10,21 @@ ran, so its run can be opened and its schedule exported as it was trained.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .record import TrialRecord
+if TYPE_CHECKING:  # the record names the winner's rule, so it imports this module
+    from .record import TrialRecord
 
 # Bandwidth in decades of LR (and of weight decay, when it is searched).
 WIDTH_DECADES = 0.25
-# The user's schedule (the first trial) stays unless another trial beats it by this much accuracy, smoothed: one run's
-# noise is most of a point where the schedule already fits (seed std 0.7-0.9 points on the digits), and a change of
-# schedule should be worth more than that (docs/tuning-quality.md).
-KEEP_MARGIN = 0.01
+# The user's schedule (the first trial) stays unless another trial beats it by this much accuracy, smoothed. A smoothed
+# score averages two or three trials, so two scores differ by about half a point from noise alone where one run's seed
+# std is 0.7 (the digits): below that, a switch is a coin toss. A wider margin misses the real gains of half a point to
+# a point that an optimum away from your schedule gives (Adam, no augmentation); docs/tuning-quality.md measures 0, 0.5,
+# 1 and 2 points on eleven variants.
+KEEP_MARGIN = 0.005
 
 
 def smoothed_accuracies(trials: list[TrialRecord]) -> list[float]:
@@ -32,14 +36,14 @@ def smoothed_accuracies(trials: list[TrialRecord]) -> list[float]:
     return list((weights @ accuracies) / weights.sum(1))
 
 
-def winner_of(trials: list[TrialRecord]) -> TrialRecord | None:
+def winner_of(trials: list[TrialRecord], keep_margin: float = KEEP_MARGIN) -> TrialRecord | None:
     """The complete trial with the best smoothed accuracy (ties: the lower validation loss), unless the user's schedule
-    (the first trial, when complete) is within KEEP_MARGIN of it: then the schedule stays as it is."""
+    (the first trial, when complete) is within ``keep_margin`` of it: then the schedule stays as it is."""
     complete = [t for t in trials if t.state == "complete"]
     if not complete:
         return None
     scores = smoothed_accuracies(complete)
     best = max(range(len(complete)), key=lambda i: (round(scores[i], 12), -complete[i].val_loss))
-    if complete[0] is trials[0] and scores[best] - scores[0] < KEEP_MARGIN:
+    if complete[0] is trials[0] and scores[best] - scores[0] < keep_margin:
         return complete[0]
     return complete[best]
