@@ -46,7 +46,9 @@ def test_state_is_restored_bit_for_bit(trained_session, settings):
     events = Events()
     result = run_range_test(trained_session, settings, events)
     assert same_state(before, capture(trained_session))
-    assert result.suggestions and result.recommendation is not None
+    # Advice or the reason there is none: a probe of 3 candidates × 3 steps may find none clearly better than the start
+    # (it did with one torch thread), and then it must say so.
+    assert result.suggestions and (result.recommendation is not None) != bool(result.why_none)
     started = events.of(RangeTestStarted)[0]
     assert events.items.index(started) < events.items.index(events.of(RangeTestProgress)[0])
     assert started.estimated_seconds > 0 and events.of(RangeTestFinished)[0].result is result
