@@ -268,7 +268,8 @@ class Tuner:
                    f"(your schedule: {100 * self.trials[0].val_accuracy:.2f}%)" if winner else "no trial finished, so there is no winner")
         if winner is self.trials[0] and len(self.trials) > 1:
             message = (f"your schedule stays (peak LR {winner.params['lr']:.3g}, {100 * winner.val_accuracy:.2f}%): none of the "
-                       f"{len(self.trials) - 1} other trials beat it by {100 * KEEP_MARGIN:g} points of accuracy")
+                       f"{len(self.trials) - 1} other trials beat it by {100 * KEEP_MARGIN:g} points of accuracy, each averaged with its "
+                       "neighbours in LR")
         self.emit(TuneFinished(record, self._cancel.is_set(), message))
         if winner is None:
             return TuneResult(record, self.groups, None, None)
