@@ -39,7 +39,8 @@ class TunePanel(QWidget):
         d = TuneSettings()
         self.budget = QDoubleSpinBox(minimum=1.5, maximum=1000, value=d.budget_runs, decimals=1, singleStep=1, suffix=" full runs")
         self.budget.setToolTip("Spend about the cost of this many runs of the configured length, the range test included. "
-                               "Trials that fall behind are stopped early, so more LRs are tried than the budget holds runs.")
+                               "Trials that fall behind others of a similar LR are stopped early, so more LRs are tried than the budget "
+                               "holds runs.")
         self.minutes = QSpinBox(minimum=0, maximum=100_000, value=0, suffix=" min")
         self.minutes.setSpecialValueText("no limit (use the runs)")
         self.minutes.setToolTip("Spend about this many minutes instead, at the speed measured on this machine.")
