@@ -138,6 +138,15 @@ def test_at_1366_by_768_every_plot_is_readable(qtbot, launch):
     qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
 
 
+def test_at_1366_by_768_the_tune_plot_shows_its_whole_key(qtbot, window):
+    show_tab(window.tabs, "Tune")
+    title = window.tune_plot.plot.titleLabel
+    assert "★ winner" in title.text and "stopped early" in title.text
+    plot = window.tune_plot.widget
+    qtbot.waitUntil(lambda: window.tune_plot.plot.geometry().width() <= plot.width())  # the view shows the whole plot
+    assert title.item.boundingRect().width() <= plot.width()
+
+
 def test_use_as_constant_lr_before_a_run_installs_a_constant(qtbot, window):
     from engine.schedules.shapes import Constant
 

@@ -15,9 +15,12 @@ MARKS = {
     "diverged": ("t", (214, 39, 40)),
     "cancelled": ("s", (188, 189, 34)),
 }
-# The key sits in the title: a legend box inside the plot would hide the trials under it.
-TITLE = ("Tune: <span style='color:#1f77b4'>● complete</span> &nbsp;<span style='color:#7f7f7f'>× stopped early</span> "
-         "&nbsp;<span style='color:#d62728'>▼ diverged</span> &nbsp;<span style='color:#b8860b'>★ winner</span>")
+# The key sits in the title: a legend box inside the plot would hide the trials under it. Where the plot is
+# narrower than the key (the Tune tab at 1366x768), the key takes two lines.
+KEY = ("<span style='color:#1f77b4'>● complete</span> &nbsp;<span style='color:#7f7f7f'>× stopped early</span>",
+       "<span style='color:#d62728'>▼ diverged</span> &nbsp;<span style='color:#b8860b'>★ winner</span>")
+TITLE = "Tune: " + " &nbsp;".join(KEY)
+NARROW_TITLE = "<br>".join(KEY)
 
 
 class TunePlot(PlotPanel):
@@ -37,6 +40,13 @@ class TunePlot(PlotPanel):
         self.baseline = pg.InfiniteLine(angle=90, pen=pg.mkPen((80, 80, 80), style=Qt.PenStyle.DashLine),
                                         label="current", labelOpts={"position": 0.95, "color": (80, 80, 80)})
         self.trials: list[tuple[float, float, str]] = []
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        """One line of key where it fits, two where it does not (a wider title would widen the plot past its view)."""
+        super().resizeEvent(event)
+        self.plot.setTitle(TITLE)
+        if self.plot.titleLabel.item.boundingRect().width() > self.widget.width():
+            self.plot.setTitle(NARROW_TITLE)
 
     def clear(self) -> None:
         """Start a new tune."""
