@@ -21,6 +21,11 @@ def build_optimizer(name: str, groups: dict[str, list], *, lr: float, momentum: 
     raise ConfigError("optimizer", f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZER_NAMES)}")
 
 
+def is_adaptive(name: str) -> bool:
+    """Whether the optimizer scales each step by its gradients' running size (Adam, AdamW), not by the LR alone."""
+    return name in ("adam", "adamw")
+
+
 def set_momentum(optimizer: torch.optim.Optimizer, value: float) -> None:
     """Set SGD's momentum or Adam's beta1 in every group."""
     for group in optimizer.param_groups:

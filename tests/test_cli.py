@@ -59,6 +59,21 @@ def test_range_test_json_and_export(capsys, tmp_path):
     assert "range test  constant" in out
 
 
+def test_a_sweep_for_adam_is_low_confidence_and_says_why(capsys):
+    """The study found the sweep's one-cycle LR above the best on every Adam sweep: the user is told, with SGD not."""
+    args = ["range-test", "--data", SAMPLE, "--image-size", "16", "--iters", "40", "--repeats", "1", "--json"]
+    for optimizer in ("sgd", "adam"):
+        code, out, err = cli(capsys, *args, "--optimizer", optimizer)
+        assert code == 0, err
+        result = json.loads(out)
+        caveat = [n for n in result["notes"] if n.startswith("low confidence: with Adam-type optimizers")]
+        assert result["recommended"] is not None and bool(caveat) == (optimizer == "adam"), result["notes"]
+        assert caveat == [n for n in result["recommended"]["notes"] if n.startswith("low confidence: with Adam")]
+    assert result["recommended"]["low_confidence"]
+    code, out, _ = cli(capsys, *args[:-1], "--optimizer", "adam")
+    assert code == 0 and "LOW CONFIDENCE recommended one-cycle max" in out and "lrscope tune search below it" in out
+
+
 def test_a_range_test_with_nothing_to_read_says_so_and_exports_nothing(capsys, tmp_path):
     args = ["range-test", "--data", SAMPLE, "--image-size", "16", "--start", "3", "--end", "50", "--iters", "12", "--repeats", "2"]
     code, out, err = cli(capsys, *args)

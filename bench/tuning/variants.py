@@ -46,6 +46,11 @@ VARIANTS = (  # cheapest first, so a partial study already covers most of them
     Variant("adam", "digits", "digits with Adam instead of SGD", {"optimizer": "adam"}, ADAM_GRID),
     Variant("batch-16", "digits", "digits at batch size 16", {"batch_size": 16}),
     Variant("long-run", "digits", "digits, 10 epochs", {"epochs": 10}),
+    # Defined before they were measured, to test a one-cycle rule for Adam picked on "adam" alone (it failed on
+    # two of the three; docs/tuning-quality.md).
+    Variant("adam-camera2", "digits-camera2", "camera2 with Adam", {"optimizer": "adam"}, ADAM_GRID),
+    Variant("adam-distorted", "distorted", "distorted with Adam", {"optimizer": "adam"}, ADAM_GRID),
+    Variant("adam-long-tail", "long-tail", "long-tail with Adam; 15 epochs", {"optimizer": "adam", "epochs": 15}, ADAM_GRID),
 )
 
 

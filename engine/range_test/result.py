@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -79,6 +79,13 @@ class RangeTestResult:
         stop = "cancelled" if any(r.stop_reason == "cancelled" for r in repeats) else first.stop_reason
         return cls(first.mode, first.settings, *(np.concatenate([getattr(r, name) for r in repeats]) for name in ("lrs", "losses", "smoothed")),
                    stop, _median_suggestions(repeats), recommendation, tuple(notes), seconds, {"repeats": len(repeats)}, tuple(repeats))
+
+    def qualified(self, note: str) -> RangeTestResult:
+        """The result with ``note`` on its recommendation, now low-confidence (unchanged when it has none)."""
+        if self.recommendation is None:
+            return self
+        recommendation = replace(self.recommendation, notes=(*self.recommendation.notes, note), low_confidence=True)
+        return replace(self, recommendation=recommendation, notes=(*self.notes, note))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (for schedule files, the run store, events and ``--json``)."""

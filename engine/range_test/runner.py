@@ -13,6 +13,7 @@ import torch
 from ..curvature.probe import measure_at_start, sweep_bound
 from ..distributed.reduce import mean_over_ranks
 from ..events import Event, RangeTestFinished, RangeTestProgress, RangeTestStarted
+from ..optim import is_adaptive
 from ..schedules.timeline import Timeline
 from ..training.evaluate import evaluate
 from ..training.freezing import Freezer, frozen_now
@@ -22,6 +23,7 @@ from ..training.step import train_step
 from .probe import run_probe
 from .result import RangeTestResult
 from .settings import RangeTestSettings
+from .suggestions import ADAPTIVE_SWEEP_NOTE
 from .sweep import Curve, run_sweep
 
 # Augmentation of range-test batches is drawn from steps no run reaches; each repeat from its own.
@@ -137,6 +139,8 @@ def run_range_test(session: Session, settings: RangeTestSettings | None, emit: C
                 if curve.stop_reason == "cancelled":
                     break
         result = with_groups(RangeTestResult.of_repeats(results, time.perf_counter() - started), multipliers)
+        if settings.mode == "sweep" and is_adaptive(session.config.optimizer):
+            result = result.qualified(ADAPTIVE_SWEEP_NOTE)
         if curvature is not None:
             result = dataclasses.replace(result, curvature={**curvature.to_dict(), "lr_bound": sweep_bound(curvature, multipliers)})
     finally:
