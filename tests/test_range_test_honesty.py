@@ -123,6 +123,21 @@ def test_repeats_recommend_only_when_most_of_them_do():
     assert recommendation.one_cycle_max_lr == pytest.approx(0.5) and "1 of 3 repeats gave no recommendation" in notes[0]
 
 
+def test_a_validation_sweep_that_only_dips_gives_no_recommendation():
+    """Long-tail data, balanced validation (measured): the held-out loss dips 2% at a small LR, rises as the model
+    learns the class mix, and never gets back below its start. Smooth enough to pass the noise test, it is no descent."""
+    dip = -0.04 * np.exp(-0.5 * ((X + 2.5) / 0.3) ** 2)
+    mix = 0.5 * (1 + np.tanh((X + 1.5) * 4)) / 2
+    held_out = noisy(CHANCE + dip + mix + blow_up(0.5), 0.002)
+    curve = Curve(LRS, held_out, held_out, "diverged")
+    result = RangeTestResult.from_curve("sweep", {"validation": True}, curve, 1.0)
+    assert result.recommendation is None and result.why_none.startswith("the validation loss fell by no more than 5% (to ")
+    assert "class mix" in result.why_none and [s.method for s in result.suggestions] == ["edge"]
+    assert RangeTestResult.from_curve("sweep", {}, curve, 1.0).recommendation is not None  # a training loss: the noise test only
+    falls = noisy(CHANCE - 1.5 * (1 + np.tanh((X + 2) * 2)) / 2 + blow_up(0.5), 0.002)
+    assert RangeTestResult.from_curve("sweep", {"validation": True}, Curve(LRS, falls, falls, "diverged"), 1.0).recommendation
+
+
 def test_a_result_survives_its_plain_data_form():
     losses = noisy(0.3 + (CHANCE - 0.3) * (1 - np.tanh((X + 2) * 2)) / 2 + blow_up(0.0), 0.03)
     curve = Curve(LRS, losses, losses, "diverged")

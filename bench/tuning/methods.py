@@ -25,12 +25,13 @@ from .runs import config, train
 from .variants import DEFAULT_LR, Variant
 
 # Bump a method's version when its code changes, so the ledger measures it again.
-VERSIONS = {"default": 1, "sweep": 1, "probe": 1, "repeated sweep": 1, "tune": 4}
+VERSIONS = {"default": 1, "sweep": 1, "probe": 1, "repeated sweep": 1, "validation sweep": 2, "tune": 4}
 TUNE_BUDGET_RUNS = 9.0
 RANGE_TESTS = {
     "sweep": RangeTestSettings(repeats=1),
     "probe": RangeTestSettings(mode="probe", repeats=1),
     "repeated sweep": RangeTestSettings(repeats=3),
+    "validation sweep": RangeTestSettings(repeats=3, validation=True),
 }
 METHODS = ("default", *RANGE_TESTS, "tune")
 

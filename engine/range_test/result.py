@@ -60,7 +60,7 @@ class RangeTestResult:
             suggestions, notes = probe_suggestion(curve.lrs, curve.losses, curve.start_score, curve.steps)
             measured = {"start_score": curve.start_score, "steps": curve.steps, "midway": _finite(curve.midway)}
         else:
-            suggestions, notes = sweep_suggestions(curve.lrs, curve.losses, prior_loss)
+            suggestions, notes = sweep_suggestions(curve.lrs, curve.losses, prior_loss, held_out=bool(settings.get("validation")))
             measured = {"prior_loss": prior_loss}
         if curve.stop_reason == "cancelled":
             notes = ["the test was cancelled: suggestions come from the part that ran", *notes]

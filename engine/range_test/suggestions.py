@@ -17,7 +17,8 @@ DISAGREEMENT = 3.0
 MIN_POINTS = 8
 # A descent smaller than this many noise standard deviations is no descent: the curve is flat.
 FLAT_SIGMAS = 4.0
-# A probe candidate must lower the held-out loss by this fraction of its starting value to count.
+# A held-out loss must fall by this fraction of its starting value to count: a probe candidate's, and a
+# validation sweep's (its curve is so smooth that a dip far below any use clears the noise test).
 PROBE_GAIN = 0.05
 # Repeats whose recommendations spread by more than this factor give a low-confidence result.
 REPEAT_SPREAD = 3.0
@@ -77,12 +78,14 @@ def _trimmed(lrs: np.ndarray, width: float = WIDTH_DECADES) -> np.ndarray:
     return (x >= x[0] + width / 2) & (x <= x[-1] - width / 2)
 
 
-def sweep_suggestions(lrs: np.ndarray, losses: np.ndarray, prior_loss: float | None = None) -> tuple[list[Suggestion], list[str]]:
+def sweep_suggestions(lrs: np.ndarray, losses: np.ndarray, prior_loss: float | None = None,
+                      held_out: bool = False) -> tuple[list[Suggestion], list[str]]:
     """Steepest descent, valley and minimum/10 of a sweep curve, with notes on the curve's shape.
 
     An uninformative curve gives no descent-based suggestion and a first note that starts with
     NO_RECOMMENDATION and says why and what to do. ``prior_loss`` is the loss of predicting the
     class frequencies: a descent that ends above it only learned the class mix, not the images.
+    A ``held_out`` (validation) loss must also fall PROBE_GAIN below where it started.
     """
     if len(lrs) < MIN_POINTS:
         return [], [f"{NO_RECOMMENDATION}only {len(lrs)} points were recorded, too few to read a curve; "
@@ -97,6 +100,8 @@ def sweep_suggestions(lrs: np.ndarray, losses: np.ndarray, prior_loss: float | N
         return _flat(lrs, smooth, lowest, sigma, _class_mix_note(prior_loss))
     if start_level - smooth[lowest] < FLAT_SIGMAS * sigma:
         return _flat(lrs, smooth, lowest, sigma, FLAT_NOTE)
+    if held_out and smooth[lowest] > (1 - PROBE_GAIN) * start_level:
+        return _flat(lrs, smooth, lowest, sigma, _held_out_note(smooth[lowest], start_level))
     if lowest == 0:
         return [], [f"{NO_RECOMMENDATION}the loss never went down; lower start_lr"]
     if lowest == len(lrs) - 1:
@@ -125,6 +130,12 @@ def noise_level(residuals: np.ndarray) -> float:
 def _class_mix_note(prior_loss: float) -> str:
     return (f"{NO_RECOMMENDATION}the loss fell no lower than predicting the class frequencies gives ({prior_loss:.3g}): "
             "the test saw the model learn the class mix, not the images. " + WHAT_TO_DO)
+
+
+def _held_out_note(lowest: float, start: float) -> str:
+    return (f"{NO_RECOMMENDATION}the validation loss fell by no more than {100 * PROBE_GAIN:.0f}% (to {lowest:.3g} from "
+            f"{start:.3g}), so the sweep learned nothing it can judge an LR by. If the classes "
+            "are imbalanced, the first steps learn the class mix, which a balanced validation set punishes. " + WHAT_TO_DO)
 
 
 def _flat(lrs: np.ndarray, smooth: np.ndarray, lowest: int, sigma: float, note: str) -> tuple[list[Suggestion], list[str]]:
