@@ -74,6 +74,32 @@ def test_a_sweep_for_adam_is_low_confidence_and_says_why(capsys):
     assert code == 0 and "LOW CONFIDENCE recommended one-cycle max" in out and "lrscope tune search below it" in out
 
 
+def split_folder(root, train_counts, val_count=12):
+    """digits classes 0, 1, 2 as train/ and val/ folders, ``train_counts`` images per class in train/."""
+    import shutil
+
+    for label, count in zip("012", train_counts):
+        images = sorted(os.listdir(os.path.join(SAMPLE, label)))
+        for part, chosen in (("train", images[:count]), ("val", images[count:count + val_count])):
+            os.makedirs(root / part / label, exist_ok=True)
+            for name in chosen:
+                shutil.copy(os.path.join(SAMPLE, label, name), root / part / label / name)
+    return root
+
+
+@pytest.mark.parametrize("train_counts", [(60, 6, 6), (24, 24, 24)], ids=["long-tail", "balanced"])
+def test_a_validation_sweep_on_a_class_mix_unlike_the_validation_sets_says_it_is_biased(capsys, tmp_path, train_counts):
+    folder = split_folder(tmp_path / "data", train_counts)
+    code, out, err = cli(capsys, "range-test", "--data", folder, "--image-size", "16", "--iters", "20", "--repeats", "1",
+                         "--validation", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    biased = [n for n in result["notes"] if n.startswith("low confidence: the training classes are mixed unlike")]
+    assert bool(biased) == (train_counts[0] != train_counts[1]), result["notes"]
+    if biased and result["recommended"]:
+        assert result["recommended"]["low_confidence"] and biased[0] in result["recommended"]["notes"]
+
+
 def test_a_range_test_with_nothing_to_read_says_so_and_exports_nothing(capsys, tmp_path):
     args = ["range-test", "--data", SAMPLE, "--image-size", "16", "--start", "3", "--end", "50", "--iters", "12", "--repeats", "2"]
     code, out, err = cli(capsys, *args)

@@ -81,10 +81,10 @@ class RangeTestResult:
                    stop, _median_suggestions(repeats), recommendation, tuple(notes), seconds, {"repeats": len(repeats)}, tuple(repeats))
 
     def qualified(self, note: str) -> RangeTestResult:
-        """The result with ``note`` on its recommendation, now low-confidence (unchanged when it has none)."""
-        if self.recommendation is None:
-            return self
-        recommendation = replace(self.recommendation, notes=(*self.recommendation.notes, note), low_confidence=True)
+        """The result with ``note`` added; a recommendation, if any, carries it and becomes low-confidence."""
+        recommendation = self.recommendation
+        if recommendation is not None:
+            recommendation = replace(recommendation, notes=(*recommendation.notes, note), low_confidence=True)
         return replace(self, recommendation=recommendation, notes=(*self.notes, note))
 
     def to_dict(self) -> dict[str, Any]:

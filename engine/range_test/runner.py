@@ -23,7 +23,7 @@ from ..training.step import train_step
 from .probe import run_probe
 from .result import RangeTestResult
 from .settings import RangeTestSettings
-from .suggestions import ADAPTIVE_SWEEP_NOTE
+from .suggestions import ADAPTIVE_SWEEP_NOTE, CLASS_MIX_MARGIN, class_mix_note
 from .sweep import Curve, run_sweep
 
 # Augmentation of range-test batches is drawn from steps no run reaches; each repeat from its own.
@@ -87,12 +87,28 @@ def _time_step(train_at, session: Session) -> tuple[float, float]:
     return step, time.perf_counter() - started
 
 
+def _class_counts(batches, classes: int) -> np.ndarray:
+    labels = batches.labels if hasattr(batches, "labels") else batches.dataset.labels
+    return np.bincount(np.asarray(torch.as_tensor(labels).cpu()), minlength=classes)
+
+
 def prior_loss(session: Session) -> float:
     """The cross-entropy of predicting the training class frequencies: what learning only the class mix reaches."""
-    labels = session.train.labels if hasattr(session.train, "labels") else session.train.dataset.labels
-    counts = np.bincount(np.asarray(torch.as_tensor(labels).cpu()))
+    counts = _class_counts(session.train, 0)
     p = counts[counts > 0] / counts.sum()
     return float(-(p * np.log(p)).sum())
+
+
+def class_mix_mismatch(session: Session) -> tuple[float, float] | None:
+    """(validation loss of predicting the training class frequencies, that of a uniform guess) when the first is
+    clearly the higher: then learning the training class mix, which a network does first, raises the validation loss.
+    None when the two sets are mixed alike."""
+    classes = max(len(_class_counts(batches, 0)) for batches in (session.train, session.val))
+    train, val = _class_counts(session.train, classes), _class_counts(session.val, classes)
+    p_train = np.maximum(train / train.sum(), 1e-6)
+    loss = float(-(val / val.sum() * np.log(p_train)).sum())
+    uniform = float(np.log(classes))
+    return (loss, uniform) if loss > uniform + CLASS_MIX_MARGIN else None
 
 
 def run_range_test(session: Session, settings: RangeTestSettings | None, emit: Callable[[Event], None],
@@ -139,8 +155,11 @@ def run_range_test(session: Session, settings: RangeTestSettings | None, emit: C
                 if curve.stop_reason == "cancelled":
                     break
         result = with_groups(RangeTestResult.of_repeats(results, time.perf_counter() - started), multipliers)
-        if settings.mode == "sweep" and is_adaptive(session.config.optimizer):
+        if settings.mode == "sweep" and is_adaptive(session.config.optimizer) and result.recommendation is not None:
             result = result.qualified(ADAPTIVE_SWEEP_NOTE)
+        mismatch = class_mix_mismatch(session) if settings.mode == "sweep" and settings.validation else None
+        if mismatch is not None:
+            result = result.qualified(class_mix_note(*mismatch))
         if curvature is not None:
             result = dataclasses.replace(result, curvature={**curvature.to_dict(), "lr_bound": sweep_bound(curvature, multipliers)})
     finally:

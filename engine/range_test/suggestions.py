@@ -29,6 +29,9 @@ NO_RECOMMENDATION = "no recommendation: "
 ADAPTIVE_SWEEP_NOTE = ("low confidence: with Adam-type optimizers the sweep's one-cycle LR lay above the best max LR for "
                        "all 20 seeds of lrscope's study (1.1-11x, four datasets) and did not follow it from one dataset to "
                        "another: take it as an upper end, and let lrscope tune search below it")
+# Nats by which predicting the training class mix must score worse on the validation labels than a uniform guess
+# before a validation sweep is flagged (a random split of one folder scores below the uniform guess).
+CLASS_MIX_MARGIN = 0.05
 WHAT_TO_DO = ("Try a validation-mode or longer sweep (more iterations), the probe, or lrscope tune, which trains "
               "short runs at candidate LRs and keeps the best.")
 FLAT_NOTE = (f"{NO_RECOMMENDATION}the loss did not fall by more than its noise before it rose, so no LR can be read from "
@@ -130,6 +133,14 @@ def noise_level(residuals: np.ndarray) -> float:
 def _class_mix_note(prior_loss: float) -> str:
     return (f"{NO_RECOMMENDATION}the loss fell no lower than predicting the class frequencies gives ({prior_loss:.3g}): "
             "the test saw the model learn the class mix, not the images. " + WHAT_TO_DO)
+
+
+def class_mix_note(loss: float, uniform: float) -> str:
+    """Why a validation sweep on training data mixed unlike the validation set is biased to small LRs (measured)."""
+    return (f"low confidence: the training classes are mixed unlike the validation set's (predicting the training "
+            f"frequencies scores {loss:.3g} on the validation labels, a uniform guess {uniform:.3g}). A network learns the "
+            "class mix first, which raises this validation loss, so a validation sweep favours small LRs: on a long-tailed "
+            "set it recommended 0.003-0.004 where the best max LR was 0.05-0.8. Prefer the training-loss sweep or lrscope tune.")
 
 
 def _held_out_note(lowest: float, start: float) -> str:
