@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -69,15 +70,13 @@ def test_a_sweep_for_adam_is_low_confidence_and_says_why(capsys):
         caveat = [n for n in result["notes"] if n.startswith("low confidence: with Adam-type optimizers")]
         assert result["recommended"] is not None and bool(caveat) == (optimizer == "adam"), result["notes"]
         assert caveat == [n for n in result["recommended"]["notes"] if n.startswith("low confidence: with Adam")]
-    assert result["recommended"]["low_confidence"]
+        assert result["recommended"]["low_confidence"] or optimizer == "sgd"
     code, out, _ = cli(capsys, *args[:-1], "--optimizer", "adam")
     assert code == 0 and "LOW CONFIDENCE recommended one-cycle max" in out and "lrscope tune search below it" in out
 
 
 def split_folder(root, train_counts, val_count=12):
     """digits classes 0, 1, 2 as train/ and val/ folders, ``train_counts`` images per class in train/."""
-    import shutil
-
     for label, count in zip("012", train_counts):
         images = sorted(os.listdir(os.path.join(SAMPLE, label)))
         for part, chosen in (("train", images[:count]), ("val", images[count:count + val_count])):

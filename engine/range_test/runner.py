@@ -87,14 +87,14 @@ def _time_step(train_at, session: Session) -> tuple[float, float]:
     return step, time.perf_counter() - started
 
 
-def _class_counts(batches, classes: int) -> np.ndarray:
+def _class_counts(batches) -> np.ndarray:
     labels = batches.labels if hasattr(batches, "labels") else batches.dataset.labels
-    return np.bincount(np.asarray(torch.as_tensor(labels).cpu()), minlength=classes)
+    return np.bincount(np.asarray(torch.as_tensor(labels).cpu()))
 
 
 def prior_loss(session: Session) -> float:
     """The cross-entropy of predicting the training class frequencies: what learning only the class mix reaches."""
-    counts = _class_counts(session.train, 0)
+    counts = _class_counts(session.train)
     p = counts[counts > 0] / counts.sum()
     return float(-(p * np.log(p)).sum())
 
@@ -103,8 +103,9 @@ def class_mix_mismatch(session: Session) -> tuple[float, float] | None:
     """(validation loss of predicting the training class frequencies, that of a uniform guess) when the first is
     clearly the higher: then learning the training class mix, which a network does first, raises the validation loss.
     None when the two sets are mixed alike."""
-    classes = max(len(_class_counts(batches, 0)) for batches in (session.train, session.val))
-    train, val = _class_counts(session.train, classes), _class_counts(session.val, classes)
+    counts = [_class_counts(batches) for batches in (session.train, session.val)]
+    classes = max(len(c) for c in counts)
+    train, val = (np.pad(c, (0, classes - len(c))) for c in counts)
     p_train = np.maximum(train / train.sum(), 1e-6)
     loss = float(-(val / val.sum() * np.log(p_train)).sum())
     uniform = float(np.log(classes))
