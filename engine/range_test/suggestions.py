@@ -146,7 +146,9 @@ def class_mix_note(loss: float, uniform: float) -> str:
 def _held_out_note(lowest: float, start: float) -> str:
     return (f"{NO_RECOMMENDATION}the validation loss fell by no more than {100 * PROBE_GAIN:.0f}% (to {lowest:.3g} from "
             f"{start:.3g}), so the sweep learned nothing it can judge an LR by. If the classes "
-            "are imbalanced, the first steps learn the class mix, which a balanced validation set punishes. " + WHAT_TO_DO)
+            "are imbalanced, the first steps learn the class mix, which a balanced validation set punishes. Try a "
+            "training-loss sweep (without validation loss), the probe, or lrscope tune, which trains short runs at "
+            "candidate LRs and keeps the best.")
 
 
 def _flat(lrs: np.ndarray, smooth: np.ndarray, lowest: int, sigma: float, note: str) -> tuple[list[Suggestion], list[str]]:
