@@ -171,18 +171,30 @@ def test_killed_right_after_its_first_step_with_the_defaults_it_resumes_identica
     assert np.array_equal(ours["loss"], theirs["loss"]) and np.array_equal(ours["lrs"], theirs["lrs"])
 
 
-def stopped_run(data, root):
-    """A run of ``data`` stopped after its first epoch (resumable, as after Ctrl-C)."""
+def test_resumed_after_its_first_epoch_it_judges_its_losses_as_the_uninterrupted_run(tiny, tmp_path, capsys):
+    """The exploding-loss check's trend is saved with the checkpoint. Restarted at the resume, it compared the
+    one-cycle peak's losses with a lower first loss, took a spike for an explosion and rolled the run back."""
+    reference = stopped_run(tiny, tmp_path / "reference", epochs=120, stop=False)
+    run_dir = stopped_run(tiny, tmp_path / "runs", epochs=120)
+    code, out, err = cli(capsys, "resume", run_dir, "--json", "--no-cache")
+    assert code == 0 and json.loads(out)["state"] == "finished", err
+    ours, theirs = read_steps(run_dir), read_steps(reference)
+    assert np.array_equal(ours["loss"], theirs["loss"]) and np.array_equal(ours["lrs"], theirs["lrs"])
+
+
+def stopped_run(data, root, epochs=2, stop=True):
+    """A run of ``data`` stopped after its first epoch (resumable, as after Ctrl-C), or run to its end."""
     from engine.commands import Stop
     from engine.data.dataset import prepare_configured
 
-    config = tiny_config(data=str(data), image_size=8, batch_size=4, epochs=2)
+    config = tiny_config(data=str(data), image_size=8, batch_size=4, epochs=epochs)
     dataset = prepare_configured(config)
     job = TrainingJob(config, dataset)
     store = RunStore.create(root, job.config.to_dict(), dataset.summary.to_dict(), emit=job.bus.emit)
     job.store = store
     job.bus.subscribe(store.on_event)
-    job.bus.subscribe(lambda e: job.send(Stop()) if getattr(e, "epoch", None) == 0 else None)
+    if stop:
+        job.bus.subscribe(lambda e: job.send(Stop()) if getattr(e, "epoch", None) == 0 else None)
     job.run()
     store.close()
     return store.run_dir

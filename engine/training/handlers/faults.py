@@ -15,9 +15,13 @@ WARMUP_STEPS = 10
 class FaultCheck:
     """BLOCK_FLUSHED: a NaN/inf loss, or a smoothed loss ``explode_factor`` times its best, raises a fault.
 
-    The LR reported is the highest group's. When the steps go back (a rollback), the
-    loss trend starts afresh: the old one no longer applies.
+    The LR reported is the highest group's. The loss trend is part of the run's state: a checkpoint
+    keeps it, so a resumed run judges each loss as the uninterrupted run would have (a trend started
+    afresh after a resume had a lower first loss to compare with, and rolled a run back where the
+    uninterrupted one went on). Steps that go back without a state to return to start it afresh.
     """
+
+    state_key = "faults"
 
     def __init__(self, explode_factor: float):
         self.explode_factor = explode_factor
@@ -28,6 +32,18 @@ class FaultCheck:
         self._ema: float | None = None
         self._first_ema: float | None = None
         self._min_ema, self._seen = math.inf, 0
+
+    def state_dict(self) -> dict:
+        """The loss trend so far, plain data."""
+        return {"ema": self._ema, "first_ema": self._first_ema, "min_ema": None if math.isinf(self._min_ema) else self._min_ema,
+                "seen": self._seen, "last_step": self._last_step}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue the trend saved at a checkpoint, or at the state a rollback returns to."""
+        number = lambda value: None if value is None else float(value)
+        self._ema, self._first_ema = number(state["ema"]), number(state["first_ema"])
+        self._min_ema = math.inf if state["min_ema"] is None else float(state["min_ema"])
+        self._seen, self._last_step = int(state["seen"]), int(state["last_step"])
 
     def __call__(self, job, block: StepsLogged) -> None:
         if block.steps[0] <= self._last_step:
