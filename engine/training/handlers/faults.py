@@ -35,7 +35,8 @@ class FaultCheck:
 
     def state_dict(self) -> dict:
         """The loss trend so far, plain data."""
-        return {"ema": self._ema, "first_ema": self._first_ema, "min_ema": None if math.isinf(self._min_ema) else self._min_ema,
+        number = lambda value: None if value is None or math.isinf(value) else float(value)  # JSON has no inf
+        return {"ema": number(self._ema), "first_ema": number(self._first_ema), "min_ema": number(self._min_ema),
                 "seen": self._seen, "last_step": self._last_step}
 
     def load_state_dict(self, state: dict) -> None:
