@@ -87,6 +87,27 @@ def choose(combo: QComboBox, text: str) -> None:
     assert combo.currentText() == text
 
 
+def hover(widget: QWidget, pos: QPoint) -> None:
+    """Move the mouse to ``pos`` over ``widget``.
+
+    The event goes to the widget's own window, the one the user is looking at. QTest's widget overload moves
+    the system cursor instead, and the offscreen platform hands that move to the first shown window under
+    it: any other window open at that spot (a dialog, another test's window) would take it.
+    """
+    window = widget.window()
+    QTest.mouseMove(window.windowHandle(), widget.mapTo(window, pos))
+
+
+def drag(widget: QWidget, start: QPoint, end: QPoint, steps: int = 4) -> None:
+    """Press the left button at ``start`` over ``widget``, move to ``end`` in ``steps`` moves and release."""
+    window = widget.window()
+    handle, none = window.windowHandle(), Qt.KeyboardModifier.NoModifier
+    QTest.mousePress(handle, LEFT, none, widget.mapTo(window, start))
+    for step in range(1, steps + 1):
+        QTest.mouseMove(handle, widget.mapTo(window, start + (end - start) * (step / steps)))
+    QTest.mouseRelease(handle, LEFT, none, widget.mapTo(window, end))
+
+
 def show_tab(tabs: QTabWidget, title: str) -> None:
     """Click the tab called ``title``."""
     bar = tabs.tabBar()

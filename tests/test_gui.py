@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from gui_fixtures import LONG, SMALL, drawn, legend
 
-from gui.driving import choose, click, press, show_tab, trigger, type_into
+from gui.driving import choose, click, drag, press, show_tab, trigger, type_into
 
 pytest.importorskip("pytestqt")
 
@@ -64,7 +64,7 @@ def test_invalid_configuration_is_refused_at_the_field(qtbot, window, dialogs):
 
 
 def test_keypoints_are_dragged_on_the_plot(qtbot, window):
-    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtCore import QPoint
 
     choose(window.editor.kind, "keypoints")
     click(window.editor.add_button)
@@ -73,10 +73,7 @@ def test_keypoints_are_dragged_on_the_plot(qtbot, window):
     view = window.lr.widget
     start = view.mapFromScene(handle.scenePos())
     end = start + QPoint(0, 25)
-    qtbot.mousePress(view.viewport(), Qt.MouseButton.LeftButton, pos=start)
-    for fraction in (0.25, 0.5, 0.75, 1.0):
-        qtbot.mouseMove(view.viewport(), start + (end - start) * fraction)
-    qtbot.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, pos=end)
+    drag(view.viewport(), start, end)
     segment = window.editor.segments[1]
     expected = 10 ** handle.pos().y()
     assert segment.points[1][1] == pytest.approx(expected, rel=1e-6) and segment.points[1][1] < 0.1 / 3
