@@ -158,7 +158,7 @@ class Output:
 def test_nproc_2_is_steered_by_ctl_then_resumes_after_a_rank_is_killed_on_1_and_on_2_processes(tmp_path):
     runs = tmp_path / "runs"
     env = torchrun_env(LRSCOPE_CACHE_DIR=str(tmp_path / "cache"), LRSCOPE_RUNS_DIR=str(runs))
-    train = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--nproc", "2", "--data", str(SAMPLE), "--epochs", "3",
+    train = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--nproc", "2", "--data", str(SAMPLE), "--epochs", "6",
                               "--image-size", "16", "--batch-size", "32", "--checkpoint-every", "5", "--serve", "--json"],
                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     output = Output(train)
@@ -170,6 +170,9 @@ def test_nproc_2_is_steered_by_ctl_then_resumes_after_a_rank_is_killed_on_1_and_
         edited_at = json.loads(edit.stdout)["step"]
         run_dir = runs / run_id
         checkpoint_after_edit(run_dir, edited_at)
+        # Held at a step, the run cannot end before its rank dies (on a loaded machine the edit came 8 steps before the end).
+        paused = lrscope("ctl", run_id, "pause", "--json", env=env)
+        assert paused.returncode == 0, paused.stderr
         victim = rank_process(train.pid, 1)
         os.kill(victim, signal.SIGKILL)
         assert train.wait(LONG) == 1
@@ -192,10 +195,10 @@ def test_nproc_2_is_steered_by_ctl_then_resumes_after_a_rank_is_killed_on_1_and_
         resumed = lrscope("resume", where, "--json", *processes, env=env)
         assert resumed.returncode == 0, resumed.stderr[-2000:]
         result = json.loads(resumed.stdout)
-        assert (result["state"], result["steps"], result["global_batch"]) == ("finished", 66, 64)
+        assert (result["state"], result["steps"], result["global_batch"]) == ("finished", 132, 64)
         assert result["processes"] == (2 if processes else 1)
         steps = read_steps(Path(result["run_dir"]))
-        assert np.array_equal(steps["step"], np.arange(66)), "the resumed run continues the same global steps"
+        assert np.array_equal(steps["step"], np.arange(132)), "the resumed run continues the same global steps"
         assert np.all(steps["lrs"][steps["step"] >= edited_at] == 0.01)
     assert len(read_table(run_dir, "SELECT step FROM edits WHERE reason != 'start'")) == 1
 
