@@ -40,6 +40,8 @@ def apply_command(job, command: Command) -> None:
     MeasureCurvature, SetCurvatureCadence); the one that takes it says what became of it, answered here like the rest.
     """
     applied, message = _carry_out(job, command)
+    if applied and job.state == "paused":
+        checkpoint_paused(job)
     job.bus.emit(CommandApplied(command.id, type(command).__name__, job.step, applied, message, command.source))
 
 
@@ -72,6 +74,15 @@ def _carry_out(job, command: Command) -> tuple[bool, str]:
         return True, "stopping"
     answer = job.handlers.answer(Hook.COMMAND_RECEIVED, job, command)
     return answer if answer is not None else (False, f"{type(command).__name__} is not a command this job knows")
+
+
+def checkpoint_paused(job) -> None:
+    """Write the paused run as it is now and wait for the write. A run may stay paused for hours, edited meanwhile:
+    a crash or a kill then resumes it where it was paused, with every edit it answered (diverged weights, paused by
+    a loss fault, are never written: a rollback comes first)."""
+    if job.store is not None and not job.diverged:
+        job.save_checkpoint()
+        job.store.sync()
 
 
 def _range_test(job, settings) -> tuple[bool, str]:

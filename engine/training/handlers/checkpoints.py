@@ -2,8 +2,9 @@
 
 A run is checkpointed before its first step (so it is resumable whenever it is killed), every
 ``checkpoint_every`` steps, at least every ``checkpoint_seconds`` (so a kill loses a bounded time),
-at each epoch's end and where it stops. Diverged weights (a loss fault not yet rolled back) are
-never written: resuming goes back to the last good checkpoint instead.
+at each epoch's end, while it is paused (``control.checkpoint_paused``) and where it stops. Diverged
+weights (a loss fault not yet rolled back) are never written: resuming goes back to the last good
+checkpoint instead.
 """
 
 from __future__ import annotations
