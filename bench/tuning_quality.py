@@ -14,6 +14,7 @@ to a JSON ledger as they come, so an interrupted study resumes; the report is wr
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 from pathlib import Path
 
@@ -21,10 +22,11 @@ import torch
 
 from engine.data import prepare_dataset
 
+from .hub_weights import install_mobilenet_v2_weights
 from .tuning.ledger import Ledger
 from .tuning.methods import all_methods
 from .tuning.report import criteria, summarize, table
-from .tuning.runs import BEST_POINT_SEEDS, IMAGE_SIZE, grid_search
+from .tuning.runs import BEST_POINT_SEEDS, grid_search
 from .tuning.variants import VARIANTS, data_folders
 
 
@@ -46,10 +48,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as temporary:
         scratch = args.scratch or Path(temporary)
         folders = data_folders(scratch)
+        if any(v.overrides.get("pretrained") for v in VARIANTS if not args.only or v.name in args.only):
+            os.environ.setdefault("TORCH_HOME", str(scratch / "torch"))  # a user's cache when set, else a fresh one
+            install_mobilenet_v2_weights()
         for variant in VARIANTS:
             if args.only and variant.name not in args.only:
                 continue
-            dataset = prepare_dataset(folders[variant.data], resolution=IMAGE_SIZE)
+            dataset = prepare_dataset(folders[variant.data], resolution=variant.image_size)
             try:
                 rows.append(study(ledger, variant, dataset, scratch, args.stage, args.seeds))
             except KeyError:  # --stage report: this variant has not been measured yet

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.commands import Stop
 from engine.config import TrainConfig
+from engine.events import FaultRaised
 from engine.training.job import TrainingJob
 
 from .ledger import Ledger
 from .variants import Variant, extended
 
-IMAGE_SIZE = 16
 # Every grid point is run on these seeds; the best points on more (``seeds`` in all, 5 unless said otherwise).
 SEEDS = (0, 1, 2)
 BEST_POINT_SEEDS = 5
@@ -19,16 +20,30 @@ TOP_POINTS = 3
 
 def config(variant: Variant, dataset, lr: float, seed: int) -> TrainConfig:
     """The variant's run at max LR ``lr`` with ``seed``."""
-    return TrainConfig(data=dataset.summary.root, image_size=IMAGE_SIZE, lr=float(lr), seed=seed, **variant.overrides)
+    return TrainConfig(data=dataset.summary.root, image_size=variant.image_size, lr=float(lr), seed=seed, **variant.overrides)
 
 
 def train(ledger: Ledger, variant: Variant, dataset, lr: float, seed: int) -> dict:
-    """Final validation accuracy and loss of one run (stored, so each run is made once)."""
+    """Final validation accuracy and loss of one run (stored, so each run is made once).
+
+    A NaN or exploding loss ends the run at 0% accuracy, as it ends a tune's trial: the study scores the LR, not
+    the rollbacks (LR ×0.1) with which ``lrscope train`` would go on from there. (Unanswered, the fault would
+    leave the run paused, waiting for a person.)"""
     def measure() -> dict:
         job = TrainingJob(config(variant, dataset, lr, seed), dataset)
+        faults = []
+
+        def stop_on_fault(event) -> None:
+            if isinstance(event, FaultRaised):
+                faults.append(event.kind)
+                job.send(Stop())
+
+        job.bus.subscribe(stop_on_fault)
         outcome = job.run()
-        accuracy = outcome.val_accuracy if np.isfinite(outcome.val_accuracy) else 0.0
-        return {"accuracy": float(accuracy), "loss": float(outcome.val_loss), "steps": int(outcome.step), "state": outcome.state}
+        accuracy = outcome.val_accuracy if np.isfinite(outcome.val_accuracy) and not faults else 0.0
+        loss = float(outcome.val_loss) if np.isfinite(outcome.val_loss) else None  # plain JSON: no NaN in the ledger
+        return {"accuracy": float(accuracy), "loss": loss, "steps": int(outcome.step),
+                "state": f"{faults[0]}: stopped" if faults else outcome.state}
     return ledger.get(f"{variant.name}|train|{lr:.6g}|{seed}", measure)
 
 
