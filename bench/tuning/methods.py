@@ -22,7 +22,7 @@ from engine.tune.winner import KEEP_MARGIN, winner_of
 
 from .ledger import Ledger
 from .runs import config, train
-from .variants import DEFAULT_LR, Variant
+from .variants import Variant
 
 # Bump a method's version when its code changes, so the ledger measures it again.
 VERSIONS = {"default": 1, "sweep": 1, "probe": 1, "repeated sweep": 1, "validation sweep": 2, "tune": 4}
@@ -38,7 +38,7 @@ METHODS = ("default", *RANGE_TESTS, "tune")
 
 def range_test_choice(variant: Variant, dataset, settings: RangeTestSettings, seed: int) -> dict:
     """The one-cycle max LR a range test from fresh weights recommends (None and why, when it does not)."""
-    session = build_session(config(variant, dataset, DEFAULT_LR, seed), dataset)
+    session = build_session(config(variant, dataset, variant.default_lr, seed), dataset)
     run_steps = session.steps_per_epoch * session.config.epochs
     result = run_range_test(session, settings, lambda event: None, run_steps=run_steps)
     recommendation = result.recommendation
@@ -52,7 +52,7 @@ def range_test_choice(variant: Variant, dataset, settings: RangeTestSettings, se
 
 def tune_choice(variant: Variant, dataset, seed: int, scratch: Path) -> dict:
     """The winner of ``lrscope tune`` at the study's budget (its trials stored in a scratch folder, then removed)."""
-    base = config(variant, dataset, DEFAULT_LR, seed)
+    base = config(variant, dataset, variant.default_lr, seed)
     session_steps = build_session(base, dataset).steps_per_epoch
     timeline = default_run_schedule(base, session_steps).timeline
     folder = scratch / f"tune-{variant.name}-{seed}"
@@ -68,33 +68,33 @@ def tune_choice(variant: Variant, dataset, seed: int, scratch: Path) -> dict:
             "trials": [{k: t[k] for k in ("params", "state", "val_accuracy", "steps")} for t in record["trials"]]}
 
 
-def tune_winner(trials: list[dict], keep_margin: float = KEEP_MARGIN) -> float | None:
+def tune_winner(trials: list[dict], default_lr: float, keep_margin: float = KEEP_MARGIN) -> float | None:
     """The one-cycle max LR of the tune's winner by today's rule (``engine.tune.winner``), from the trials the ledger
     kept: the rule is a function of the trials' results alone, so a change of it needs no trial to run again.
 
     A trial's LR is its schedule's highest LR at a step, a hair below the one-cycle max LR when the peak falls between
     steps (0.199998 for 0.2); the tune scales your schedule by winner ÷ your schedule's, so that is the max LR it hands
-    you, and exactly your default when your schedule stays. (A run at 0.199998 is another run than at 0.2: on
+    you (``default_lr``, your schedule's max LR, × winner ÷ first trial), and exactly your default when your schedule stays. (A run at 0.199998 is another run than at 0.2: on
     *batch-16* it differed by up to 0.8 points.)"""
     records = [TrialRecord(number, t["params"], 0, t["state"], t["val_accuracy"], math.inf, t["steps"], "", [])
                for number, t in enumerate(trials)]
     winner = winner_of(records, keep_margin)
-    return DEFAULT_LR * winner.params["lr"] / trials[0]["params"]["lr"] if winner else None
+    return default_lr * winner.params["lr"] / trials[0]["params"]["lr"] if winner else None
 
 
 def choose(ledger: Ledger, variant: Variant, dataset, method: str, seed: int, scratch: Path) -> dict:
     """What ``method`` chose for ``seed`` (stored), and the accuracy of a run at it (the default's when it chose nothing)."""
     def measure() -> dict:
         if method == "default":
-            return {"lr": DEFAULT_LR, "steps": 0}
+            return {"lr": variant.default_lr, "steps": 0}
         if method == "tune":
             return tune_choice(variant, dataset, seed, scratch)
         return range_test_choice(variant, dataset, RANGE_TESTS[method], seed)
 
     choice = ledger.get(f"{variant.name}|{method}|{seed}|v{VERSIONS[method]}", measure)
     if method == "tune":
-        choice = {**choice, "lr": tune_winner(choice["trials"])}
-    lr = choice["lr"] if choice["lr"] is not None else DEFAULT_LR
+        choice = {**choice, "lr": tune_winner(choice["trials"], variant.default_lr)}
+    lr = choice["lr"] if choice["lr"] is not None else variant.default_lr
     return {**choice, "run": train(ledger, variant, dataset, lr, seed)}
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.config import PRETRAINED_LR
+
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = ROOT / "resources" / "datasets"
 MAKE_VARIANTS = ROOT / "tools" / "make_variants.py"
@@ -33,6 +35,7 @@ class Variant:
     overrides: dict = field(default_factory=dict)
     grid: tuple[float, ...] = SGD_GRID
     image_size: int = 16
+    default_lr: float = DEFAULT_LR  # the max LR lrscope starts this run at when the user sets none
 
 
 VARIANTS = (  # cheapest first, so a partial study already covers most of them
@@ -60,7 +63,7 @@ VARIANTS = (  # cheapest first, so a partial study already covers most of them
     # The fine-tuning issue's case, where the optimum should move furthest from the default: ImageNet weights fine-tuned
     # whole. At 16 px, not the 32 of docs/fine-tuning.md, so that its grid costs 15 minutes rather than an hour.
     Variant("pretrained", "digits", "digits, MobileNetV2 with ImageNet weights, every layer trained; 16 px",
-            {"model": "mobilenet_v2", "pretrained": "IMAGENET1K_V1"}, image_size=16),
+            {"model": "mobilenet_v2", "pretrained": "IMAGENET1K_V1"}, image_size=16, default_lr=PRETRAINED_LR),
 )
 
 
