@@ -203,14 +203,6 @@ def test_nproc_2_is_steered_by_ctl_then_resumes_after_a_rank_is_killed_on_1_and_
     assert len(read_table(run_dir, "SELECT step FROM edits WHERE reason != 'start'")) == 1
 
 
-def checkpoint_after_edit(run_dir: Path, step: int) -> None:
-    """Wait until the run has a checkpoint taken after ``step``."""
-    deadline = time.monotonic() + LONG
-    while not [p for p in (run_dir / "checkpoints").glob("step-*.pt") if int(p.stem.split("-")[1]) > step]:
-        assert time.monotonic() < deadline, "no checkpoint after the edit"
-        time.sleep(0.2)
-
-
 def test_a_config_keeps_its_global_batch_on_another_number_of_processes():
     from engine.config import TrainConfig
     from engine.errors import ConfigError

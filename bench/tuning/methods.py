@@ -73,9 +73,9 @@ def tune_winner(trials: list[dict], default_lr: float, keep_margin: float = KEEP
     kept: the rule is a function of the trials' results alone, so a change of it needs no trial to run again.
 
     A trial's LR is its schedule's highest LR at a step, a hair below the one-cycle max LR when the peak falls between
-    steps (0.199998 for 0.2); the tune scales your schedule by winner ÷ your schedule's, so that is the max LR it hands
-    you (``default_lr``, your schedule's max LR, × winner ÷ first trial), and exactly your default when your schedule stays. (A run at 0.199998 is another run than at 0.2: on
-    *batch-16* it differed by up to 0.8 points.)"""
+    steps (0.199998 for 0.2); the tune scales your schedule by winner ÷ your schedule's, so the max LR it hands you is
+    ``default_lr`` (your schedule's) × winner ÷ first trial, exactly your default when your schedule stays. (A run at
+    0.199998 is another run than at 0.2: on *batch-16* it differed by up to 0.8 points.)"""
     records = [TrialRecord(number, t["params"], 0, t["state"], t["val_accuracy"], math.inf, t["steps"], "", [])
                for number, t in enumerate(trials)]
     winner = winner_of(records, keep_margin)
