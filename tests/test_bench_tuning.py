@@ -1,10 +1,10 @@
-"""The tuning study's own runs (bench/tuning): what it records for a run that cannot finish."""
+"""The tuning study's own runs (bench/tuning): what it records for a run that cannot finish, and which grid point is best."""
 
 import json
 import threading
 
 from bench.tuning.ledger import Ledger
-from bench.tuning.runs import train
+from bench.tuning.runs import grid_search, train
 from bench.tuning.variants import Variant
 
 
@@ -25,3 +25,22 @@ def test_a_study_run_whose_loss_explodes_ends_at_zero_accuracy_instead_of_waitin
     assert run["accuracy"] == 0.0 and run["state"] in ("nan_loss: stopped", "exploding_loss: stopped"), run
     stored = json.loads((tmp_path / "study.json").read_text(), parse_constant=not_json)  # no NaN in the ledger
     assert stored == {"digits-1-epoch|train|100|0": run}
+
+
+def test_the_grids_best_point_has_all_its_seeds_even_when_it_was_not_among_the_first_top_points(tmp_path):
+    """Three seeds everywhere put 0.1, 0.2 and 0.4 on top; their later seeds pull them below 0.05, which must then get
+    its later seeds too (or the best would be a three-seed mean beside six-seed ones, its std of three runs)."""
+    variant = Variant("toy", "digits", "a grid of stored runs", grid=(0.025, 0.05, 0.1, 0.2, 0.4, 0.8))
+    first = {0.025: 0.90, 0.05: 0.95, 0.1: 0.96, 0.2: 0.97, 0.4: 0.96, 0.8: 0.90}
+    runs = {(lr, seed): accuracy for lr, accuracy in first.items() for seed in range(3)}
+    runs |= {(lr, seed): 0.80 for lr in (0.1, 0.2, 0.4) for seed in (3, 4, 5)}
+    runs |= {(0.05, 3): 0.95, (0.05, 4): 0.94, (0.05, 5): 0.96}
+    entries = {f"toy|train|{lr:.6g}|{seed}": {"accuracy": accuracy, "loss": 0.1, "steps": 10, "state": "finished"}
+               for (lr, seed), accuracy in runs.items()}
+    (tmp_path / "study.json").write_text(json.dumps(entries))
+    ledger = Ledger(tmp_path / "study.json", read_only=True)  # every run is stored: nothing trains
+
+    grid = grid_search(ledger, variant, dataset=None, seeds=6)
+
+    assert grid["best_lr"] == 0.05 and grid["points"][0.05] == [0.95, 0.95, 0.95, 0.95, 0.94, 0.96]
+    assert grid["steps"] == 10 * (6 * 3 + 4 * 2), "the compute is the grid's with five seeds at its best points"

@@ -65,7 +65,7 @@ def tune_choice(variant: Variant, dataset, seed: int, scratch: Path) -> dict:
     winner = record["winner"]
     return {"lr": winner["params"]["lr"] if winner else None, "steps": record["budget"]["spent_steps"],
             "budget_steps": record["budget"]["steps"], "interval": record["interval"],
-            "trials": [{k: t[k] for k in ("params", "state", "val_accuracy", "steps")} for t in record["trials"]]}
+            "trials": [{k: t[k] for k in ("params", "state", "val_accuracy", "val_loss", "steps")} for t in record["trials"]]}
 
 
 def tune_winner(trials: list[dict], default_lr: float, keep_margin: float = KEEP_MARGIN) -> float | None:
@@ -76,10 +76,16 @@ def tune_winner(trials: list[dict], default_lr: float, keep_margin: float = KEEP
     steps (0.199998 for 0.2); the tune scales your schedule by winner ÷ your schedule's, so the max LR it hands you is
     ``default_lr`` (your schedule's) × winner ÷ first trial, exactly your default when your schedule stays. (A run at
     0.199998 is another run than at 0.2: on *batch-16* it differed by up to 0.8 points.)"""
-    records = [TrialRecord(number, t["params"], 0, t["state"], t["val_accuracy"], math.inf, t["steps"], "", [])
+    records = [TrialRecord(number, t["params"], 0, t["state"], t["val_accuracy"], _loss(t.get("val_loss")), t["steps"], "", [])
                for number, t in enumerate(trials)]
     winner = winner_of(records, keep_margin)
     return default_lr * winner.params["lr"] / trials[0]["params"]["lr"] if winner else None
+
+
+def _loss(value: float | None) -> float:
+    """A trial's validation loss as the winner's tie-break reads it (unknown: infinite, as the tune's record has it;
+    the ledger's entries before 2026-12-03 did not keep it, so their ties replay as the first in order)."""
+    return math.inf if value is None else value
 
 
 def choose(ledger: Ledger, variant: Variant, dataset, method: str, seed: int, scratch: Path) -> dict:

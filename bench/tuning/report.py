@@ -1,13 +1,15 @@
 """Read the study: per variant the grid's best and plateau, and for each method its accuracy, gap, plateau hits and compute.
 
 Definitions (also written into the report):
-- seed std: the standard deviation over the seeds at the grid's best point (five unless the table says more);
+- seed std: the standard deviation over the seeds at the grid's best point (as many as the table says);
 - plateau: the grid points, contiguous around the best, whose mean accuracy is within one seed std
   of the best mean, widened by half a grid step (×√2) on each side;
-- gap: the grid best's mean accuracy minus the method's mean accuracy, both over the same seeds (0 … 4 unless said), in
+- gap: the grid best's mean accuracy minus the method's mean accuracy, both over the same seeds (0 … N − 1), in
   points (a seed's data order and initial weights move every LR's result alike, so the same seeds on both
   sides keep one side's luck out of the gap);
-- compute: training steps the method spent choosing (the run it then trains is not counted).
+- compute: training steps the method spent choosing (the run it then trains is not counted);
+- ± after a difference of two methods: its standard error over the seeds, from the per-seed differences (paired: the
+  same seeds on both sides).
 """
 
 from __future__ import annotations
@@ -33,6 +35,12 @@ def plateau(grid: dict) -> tuple[float, float]:
     return lrs[low] / half_step, lrs[high] * half_step
 
 
+def paired(first: list[float], second: list[float]) -> tuple[float, float]:
+    """Mean of ``first`` − ``second`` over the same seeds, and its standard error, in points."""
+    differences = 100 * (np.array(first) - np.array(second))
+    return float(differences.mean()), float(differences.std(ddof=1) / np.sqrt(len(differences)))
+
+
 def summarize(grid: dict, methods: dict) -> dict:
     """Per method: chosen LRs, accuracies, mean gap, plateau hits, compute; and the criteria for tune."""
     low, high = plateau(grid)
@@ -45,7 +53,8 @@ def summarize(grid: dict, methods: dict) -> dict:
                        "chosen": sum(r["lr"] is not None for r in rows), "steps": float(np.mean([r["steps"] for r in rows])),
                        "why_none": [r.get("why_none", "") for r in rows if r["lr"] is None]}
     tune, default = out["tune"], out["default"]
-    out["tune_vs_default"] = 100 * (tune["accuracy"] - default["accuracy"])
+    out["tune_vs_default"], out["tune_vs_default_se"] = paired(tune["accuracies"], default["accuracies"])
+    out["tune_gap_se"] = paired(grid["points"][grid["best_lr"]], tune["accuracies"])[1]
     out["tune_within_std"] = tune["gap"] <= 100 * grid["best_std"]
     out["tune_share"] = tune["steps"] / grid["steps"]
     trials = [r["trials"] for r in methods["tune"]]
@@ -59,7 +68,8 @@ def _lrs(values) -> str:
 
 def table(rows: list[tuple[Variant, dict, dict]]) -> str:
     """The Markdown tables: the grids, then each method per variant."""
-    lines = ["| variant | what | grid best: max LR → accuracy (seed std) | plateau | grid compute (steps) |", "|---|---|---|---|---|"]
+    lines = ["| variant | what | grid best: max LR → accuracy (seed std) | plateau | grid compute (steps, five seeds at the best points) |",
+             "|---|---|---|---|---|"]
     for variant, grid, summary in rows:
         low, high = summary["plateau"]
         lines.append(f"| {variant.name} | {variant.what} | {grid['best_lr']:.3g} → {100 * grid['best_mean']:.2f}% "
@@ -80,8 +90,9 @@ def criteria(rows: list[tuple[Variant, dict, dict]]) -> str:
              "|---|---|---|---|---|"]
     for variant, grid, summary in rows:
         tried, complete = summary["tune_trials"]
-        lines.append(f"| {variant.name} | {summary['tune_vs_default']:+.2f} | "
-                     f"{'yes' if summary['tune_within_std'] else '**no**'} ({summary['tune']['gap']:+.2f} vs {100 * grid['best_std']:.2f}) | "
+        lines.append(f"| {variant.name} | {summary['tune_vs_default']:+.2f} ± {summary['tune_vs_default_se']:.2f} | "
+                     f"{'yes' if summary['tune_within_std'] else '**no**'} ({summary['tune']['gap']:+.2f} ± {summary['tune_gap_se']:.2f} "
+                     f"vs {100 * grid['best_std']:.2f}) | "
                      f"{100 * summary['tune_share']:.0f}% | {tried:.1f} ({complete:.1f}) |")
     hits = sum(s["repeated sweep"]["hits"] for _, _, s in rows)
     total = sum(len(s["tune"]["accuracies"]) for _, _, s in rows)
