@@ -23,11 +23,11 @@ PROBE_GAIN = 0.05
 # Repeats whose recommendations spread by more than this factor give a low-confidence result.
 REPEAT_SPREAD = 3.0
 NO_RECOMMENDATION = "no recommendation: "
-# Measured (docs/tuning-quality.md): with Adam the repeated sweep's one-cycle LR (the loss minimum) was 0.038-0.17
-# on five datasets whose best max LRs were 0.006-0.05. A tenth of it (fastai's convention) was tried, and failed
-# on two of the three datasets held out from that choice, so the LR stands and the user is told how far it goes.
+# Measured (docs/tuning-quality.md, ten seeds): with Adam the repeated sweep's one-cycle LR (the loss minimum) was
+# 0.038-0.2 on five datasets whose best max LRs were 0.006-0.05. A tenth of it (fastai's convention) was tried, and
+# failed on two of the three datasets held out from that choice, so the LR stands and the user is told how far it goes.
 ADAPTIVE_SWEEP_NOTE = ("low confidence: with Adam-type optimizers the sweep's one-cycle LR lay above the best max LR for "
-                       "all 25 seeds of lrscope's study (1.1-11x, five datasets) and did not follow it from one dataset to "
+                       "47 of 50 seeds of lrscope's study (0.9-10x, five datasets) and did not follow it from one dataset to "
                        "another: take it as an upper end, and let lrscope tune search below it")
 # Nats by which predicting the training class mix must score worse on the validation labels than a uniform guess
 # before a validation sweep is flagged (a random split of one folder scores below the uniform guess).
