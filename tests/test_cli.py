@@ -1,5 +1,6 @@
 """The headless CLI end to end on the sample: train, range-test, schedule, runs, show; errors exit 2."""
 
+import argparse
 import csv
 import io
 import json
@@ -11,7 +12,7 @@ import sys
 import pytest
 from helpers import ROOT, SAMPLE
 
-from engine.cli import run_cli
+from engine.cli import build_parser, run_cli
 
 QUICK = ["--image-size", "16", "--epochs", "1"]
 
@@ -146,3 +147,28 @@ def test_the_console_script_runs_without_a_display():
     assert done.returncode == 2 and "no display found" in done.stderr and "xvfb-run" in done.stderr
     done = subprocess.run([sys.executable, str(ROOT / "main.py"), "--help"], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "range-test" in done.stdout
+
+
+def command_lines(parser, prefix=()):
+    """Every command line that selects a command or sub-command, with a placeholder for a positional before it."""
+    lines = [prefix]
+    placeholders = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                lines += command_lines(sub, (*prefix, *placeholders, name))
+        elif not action.option_strings:
+            placeholders.append("x")
+    return lines
+
+
+def test_every_command_prints_its_help(capsys):
+    """`lrscope range-test --help` once died with a traceback: a help text said "10% of the run", and argparse reads
+    "% o" as a format."""
+    lines = command_lines(build_parser())
+    assert ("range-test",) in lines and ("ctl", "x", "set-lr") in lines and ("schedule", "plot") in lines
+    for line in lines:
+        with pytest.raises(SystemExit) as exit:
+            run_cli([*line, "--help"])
+        out = capsys.readouterr().out
+        assert exit.value.code == 0 and out.startswith("usage: lrscope"), line

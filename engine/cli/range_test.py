@@ -28,7 +28,7 @@ def add_parser(commands) -> None:
     parser.add_argument("--probe", action="store_true", help="probe mode: every LR starts from the same weights (unbiased, slower)")
     parser.add_argument("--probe-count", type=int, default=d.probe_count, help="candidate LRs in probe mode")
     parser.add_argument("--probe-steps", type=int, default=d.probe_steps,
-                        help=f"training steps per candidate in probe mode (default: {d.probe_fraction:.0%} of the run, 20 to 1000)")
+                        help=f"training steps per candidate in probe mode (default: {100 * d.probe_fraction:g}%% of the run, 20 to 1000)")
     parser.add_argument("--repeats", type=int, default=d.repeats,
                         help=f"run the test this many times on different batch orders; the median is recommended (default {d.repeats})")
     parser.add_argument("--validation", action="store_true", help="sweep: record the loss on a fixed validation subset")
