@@ -266,7 +266,7 @@ class Tuner:
             self.emit(LogLine(self.store_failure, "warning"))
         message = (f"best of {len(self.trials)} trials: peak LR {winner.params['lr']:.3g} -> {100 * winner.val_accuracy:.2f}% "
                    f"(your schedule: {100 * self.trials[0].val_accuracy:.2f}%)" if winner else "no trial finished, so there is no winner")
-        if winner is self.trials[0] and len(self.trials) > 1:
+        if winner is not None and winner is self.trials[0] and len(self.trials) > 1:  # no trial at all: no winner
             message = (f"your schedule stays (peak LR {winner.params['lr']:.3g}, {100 * winner.val_accuracy:.2f}%): none of the "
                        f"{len(self.trials) - 1} other trials beat it by {100 * KEEP_MARGIN:g} points of accuracy, each averaged with its "
                        "neighbours in LR")
