@@ -175,9 +175,7 @@ def test_every_command_prints_its_help(capsys):
 
 
 def test_a_tune_whose_budget_pays_for_no_trial_says_so_instead_of_a_traceback(capsys, tmp_path):
-    dirs = [f"--{name}-dir" for name in ("runs", "tunes", "library", "cache")]
-    folders = [str(tmp_path / name) for name in dirs]
-    code, out, err = cli(capsys, "tune", "--data", SAMPLE, *QUICK, "--budget", "1.5", "--json",
-                         *[part for pair in zip(dirs, folders) for part in pair])
+    folders = [part for name in ("runs", "tunes", "library", "cache") for part in (f"--{name}-dir", tmp_path / name)]
+    code, out, err = cli(capsys, "tune", "--data", SAMPLE, *QUICK, "--budget", "1.5", "--json", *folders)
     assert code == 1 and "no trial finished, so there is no winner" in err and "Traceback" not in err
     assert json.loads(out)["winner"] is None
