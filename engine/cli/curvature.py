@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..curvature.settings import BN_MODES, CurvatureSettings
+from ..curvature.settings import BN_MODES, MAX_ITER, CurvatureSettings
 from ..events import CurvatureMeasured, HealthLogged
 from .common import CliError, add_training_options, cache_dir, config_from, say
 
@@ -17,7 +17,7 @@ def add_parser(commands) -> None:
     """Register the command."""
     parser = commands.add_parser(
         "curvature", help="measure λmax of the loss and the stability bound on the LR",
-        description="Measure the largest Hessian eigenvalue of the training loss on a fixed batch (power iteration) "
+        description="Measure the largest Hessian eigenvalue of the training loss on a fixed batch (Lanczos iteration) "
                     "and the LR above which the optimizer is unstable in theory, for fresh weights or a stored run.")
     add_training_options(parser)
     parser.add_argument("--checkpoint", metavar="RUN", help="measure a stored run's newest checkpoint (its own config and data)")
@@ -25,8 +25,8 @@ def add_parser(commands) -> None:
     defaults = CurvatureSettings()
     parser.add_argument("--bn-mode", choices=BN_MODES, default=defaults.bn_mode,
                         help="BatchNorm on the probe batch's statistics (as in training) or on its running averages")
-    parser.add_argument("--tol", type=float, default=defaults.tol, help=f"relative tolerance of the power iteration (default {defaults.tol:g})")
-    parser.add_argument("--max-iter", type=int, default=defaults.max_iter, help=f"cap on Hessian-vector products (default {defaults.max_iter})")
+    parser.add_argument("--tol", type=float, default=defaults.tol, help=f"stop once λmax is known to this relative error (default {defaults.tol:g})")
+    parser.add_argument("--max-iter", type=int, default=defaults.max_iter, help=f"cap on Hessian-vector products, 2 to {MAX_ITER}; each keeps one model-sized vector (default {defaults.max_iter})")
     parser.add_argument("--json", action="store_true", help="print the measurement as one JSON object")
     for action in parser._actions:
         if action.dest == "data":

@@ -3,7 +3,7 @@
 The optimizer moves parameter i by lrᵢ·Pᵢ⁻¹·(gradient)ᵢ, so the curvature that decides
 stability is that of S·H·S with Sᵢ = sqrt(wᵢ / Pᵢ): wᵢ the group's LR relative to the
 largest, Pᵢ Adam's preconditioner (1 for SGD). S·H·S is symmetric and has the same
-eigenvalues as D·P⁻¹·H, so power iteration applies. With equal group LRs and SGD, S = 1
+eigenvalues as D·P⁻¹·H, so a symmetric eigensolver applies. With equal group LRs and SGD, S = 1
 and this is the plain Hessian.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import torch
 
-from .power import Vector
+from .lanczos import Vector
 
 
 class HessianOperator:
