@@ -99,8 +99,8 @@ def test_a_probe_whose_best_clearly_beats_the_start_recommends_it():
     assert recommend(suggestions, notes).constant_lr == pytest.approx(0.1, rel=0.05)
 
 
-def rec(peak):
-    return Recommendation(peak / 5, "valley", peak, "min_loss", 1.5, ())
+def rec(peak, constant_method="valley", low=False):
+    return Recommendation(peak / 5, constant_method, peak, "min_loss", 1.5, (), low_confidence=low)
 
 
 def test_repeats_give_the_median_and_their_spread():
@@ -113,6 +113,20 @@ def test_repeats_that_disagree_are_low_confidence():
     recommendation, notes = combine([rec(0.1), rec(1.0), rec(0.8)], [])
     assert recommendation.low_confidence and recommendation.spread == pytest.approx(10.0)
     assert notes[0].startswith("low confidence: the repeats' one-cycle LRs spread by a factor of 10")
+
+
+def test_repeats_name_each_method_they_took_the_median_of():
+    same, _ = combine([rec(0.5), rec(1.0), rec(0.8)], [])
+    assert same.constant_method == "median of 3 repeats' valley" and same.one_cycle_method == "median of 3 repeats' min_loss"
+    mixed, _ = combine([rec(0.5, "valley (median of 3 methods)"), rec(1.0, "steepest (median of 3 methods)"), rec(0.8)], [])
+    assert mixed.constant_method == "median of 3 repeats' picks (valley, steepest, valley)"
+
+
+def test_a_repeats_own_low_confidence_is_kept_and_a_majority_of_them_makes_the_median_doubtful():
+    minority, notes = combine([rec(0.5, low=True), rec(1.0), rec(0.8)], [])
+    assert not minority.low_confidence and notes == ["1 of 3 repeats were low-confidence on their own (their methods disagreed)"]
+    majority, notes = combine([rec(0.5, low=True), rec(1.0, low=True), rec(0.8)], [])
+    assert majority.low_confidence and notes[-1].endswith("; so is their median")
 
 
 def test_repeats_recommend_only_when_most_of_them_do():

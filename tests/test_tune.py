@@ -25,7 +25,7 @@ from engine.tune.record import TrialRecord
 from engine.tune.search import Tuner, peak_of, with_peak
 from engine.tune.settings import TuneSettings
 from engine.tune.strata import emptiest, strata, stratum_of
-from engine.tune.winner import smoothed_accuracies, winner_of
+from engine.tune.winner import finish_message, smoothed_accuracies, smoothed_by_number, winner_of
 
 LRS = np.geomspace(1e-7, 10, 100)
 X = np.log10(LRS)
@@ -99,6 +99,20 @@ def test_the_users_schedule_stays_unless_a_trial_beats_it_by_half_a_point():
     assert winner_of([trial(0, 0.2, 0.950), trial(1, 0.02, 0.956)]).number == 1
     assert winner_of([trial(0, 0.2, 0.950), trial(1, 0.02, 0.956)], keep_margin=0.01).number == 0
     assert winner_of([trial(0, 0.2, 0.950, "cancelled"), trial(1, 0.02, 0.954)]).number == 1  # no result of it to keep
+
+
+def test_the_closing_line_shows_the_averaged_score_that_decided():
+    # The winner leads once averaged with its neighbours, though one neighbour's own run scored below yours.
+    trials = [trial(0, 0.01, 0.95), trial(1, 0.30, 0.97), trial(2, 0.33, 0.94), trial(3, 0.36, 0.99)]
+    winner, scores = winner_of(trials), smoothed_by_number(trials)
+    line = finish_message(trials, winner)
+    assert winner.number == 3 and scores[2] > 0.955 and 2 in scores and 0 in scores
+    assert f"peak LR 0.36 -> 99.00%, {100 * scores[3]:.2f}% averaged with its neighbours in LR" in line
+    assert "(your schedule: 95.00%, 95.00% averaged" in line
+    kept = [trial(0, 0.2, 0.950), trial(1, 0.02, 0.954)]
+    assert finish_message(kept, winner_of(kept)).startswith("your schedule stays (peak LR 0.2, 95.00%, 95.00% averaged")
+    assert "1 other trial beat" in finish_message(kept, winner_of(kept))
+    assert finish_message([trial(0, 0.2, 0.9, "pruned")], None) == "no trial finished, so there is no winner"
 
 
 @pytest.mark.parametrize("changes, message", [

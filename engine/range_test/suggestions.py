@@ -261,6 +261,13 @@ def median_lr(values: list[float]) -> float:
     return float(np.exp(np.median(np.log(values))))
 
 
+def _repeated(methods: list[str]) -> str:
+    """Where a median over repeats came from: one method's name when all used it, else each repeat's pick."""
+    if len(set(methods)) == 1:
+        return f"median of {len(methods)} repeats' {methods[0]}"
+    return f"median of {len(methods)} repeats' picks ({', '.join(m.split(' (')[0] for m in methods)})"
+
+
 def combine(recommendations: list[Recommendation | None], reasons: list[str]) -> tuple[Recommendation | None, list[str]]:
     """The median recommendation of repeated tests and its spread; None unless most repeats gave one.
 
@@ -282,8 +289,13 @@ def combine(recommendations: list[Recommendation | None], reasons: list[str]) ->
         listed = ", ".join(f"{p:.2g}" for p in sorted(peaks))
         notes.append(f"low confidence: the repeats' one-cycle LRs spread by a factor of {spread:.1f} ({listed}); "
                      "the curve depends on the batches more than on the LR here: lrscope tune measures what the runs do")
-    first = given[0]
-    recommendation = Recommendation(median_lr([r.constant_lr for r in given]), f"median of {len(given)} repeats' {first.constant_method}",
-                                    median_lr(peaks), f"median of {len(given)} repeats' {first.one_cycle_method}", spread,
+    # A repeat's own doubt survives the median: a minority is outvoted, and said; a majority makes the result doubtful.
+    doubtful = sum(r.low_confidence for r in given)
+    if doubtful:
+        notes.append(f"{doubtful} of {len(given)} repeats were low-confidence on their own (their methods disagreed)"
+                     + ("" if 2 * doubtful <= len(given) else "; so is their median"))
+        low = low or 2 * doubtful > len(given)
+    recommendation = Recommendation(median_lr([r.constant_lr for r in given]), _repeated([r.constant_method for r in given]),
+                                    median_lr(peaks), _repeated([r.one_cycle_method for r in given]), spread,
                                     tuple(notes), repeats=len(given), low_confidence=low)
     return recommendation, notes

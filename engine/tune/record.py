@@ -13,7 +13,7 @@ from typing import Any
 
 from ..atomic import write_text_atomically
 from .strata import STRATA
-from .winner import KEEP_MARGIN
+from .winner import KEEP_MARGIN, smoothed_by_number
 
 FORMAT = "lrscope.tune"
 VERSION = 1
@@ -47,7 +47,11 @@ def _number(value: float) -> float | None:
 
 def tune_record(tuner, test, interval, budget: int, seconds: float, cancelled: bool, winner: TrialRecord | None) -> dict[str, Any]:
     """The whole search as plain data."""
-    settings = tuner.settings
+    settings, smoothed = tuner.settings, smoothed_by_number(tuner.trials)
+
+    def scored(trial: TrialRecord) -> dict[str, Any]:  # the score the winner was chosen by, beside the run's own
+        return {**trial.to_dict(), "smoothed_accuracy": smoothed.get(trial.number)}
+
     return {
         "format": FORMAT, "version": VERSION, "folder": str(tuner.folder),
         "dataset": {"name": tuner.dataset.summary.name, "fingerprint": tuner.dataset.summary.fingerprint},
@@ -64,9 +68,9 @@ def tune_record(tuner, test, interval, budget: int, seconds: float, cancelled: b
         "interval": interval.to_dict(),
         "range_test": None if test is None else {"recommended": test.to_dict()["recommended"], "why_none": test.why_none,
                                                   "steps": len(test.lrs)},
-        "trials": [t.to_dict() for t in tuner.trials],
-        "baseline": tuner.trials[0].to_dict() if tuner.trials else None,
-        "winner": winner.to_dict() if winner else None,
+        "trials": [scored(t) for t in tuner.trials],
+        "baseline": scored(tuner.trials[0]) if tuner.trials else None,
+        "winner": scored(winner) if winner else None,
         "seconds": seconds, "cancelled": cancelled,
     }
 

@@ -47,7 +47,7 @@ from .settings import WEIGHT_DECAY_RANGE, TuneSettings
 from .strata import STRATA, emptiest, strata, stratum_of
 from .timing import step_seconds
 from .trial import TrialJob
-from .winner import KEEP_MARGIN, winner_of
+from .winner import finish_message, winner_of
 
 STARTUP_TRIALS = 4
 # The sweep that sets the interval spends at most this share of the budget (and at least MIN_SWEEP steps).
@@ -264,12 +264,7 @@ class Tuner:
         except OSError as error:  # a full disk must not cost the result: it is still reported and exported
             self.store_failure = self.store_failure or f"the search record could not be written to {self.folder}: {error.strerror or error}"
             self.emit(LogLine(self.store_failure, "warning"))
-        message = (f"best of {len(self.trials)} trials: peak LR {winner.params['lr']:.3g} -> {100 * winner.val_accuracy:.2f}% "
-                   f"(your schedule: {100 * self.trials[0].val_accuracy:.2f}%)" if winner else "no trial finished, so there is no winner")
-        if winner is not None and winner is self.trials[0] and len(self.trials) > 1:  # no trial at all: no winner
-            message = (f"your schedule stays (peak LR {winner.params['lr']:.3g}, {100 * winner.val_accuracy:.2f}%): none of the "
-                       f"{len(self.trials) - 1} other trials beat it by {100 * KEEP_MARGIN:g} points of accuracy, each averaged with its "
-                       "neighbours in LR")
+        message = finish_message(self.trials, winner)
         self.emit(TuneFinished(record, self._cancel.is_set(), message))
         if winner is None:
             return TuneResult(record, self.groups, None, None)

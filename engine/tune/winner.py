@@ -36,6 +36,31 @@ def smoothed_accuracies(trials: list[TrialRecord]) -> list[float]:
     return list((weights @ accuracies) / weights.sum(1))
 
 
+def smoothed_by_number(trials: list[TrialRecord]) -> dict[int, float]:
+    """The smoothed accuracy of each complete trial, by trial number: the score the winner is chosen by."""
+    complete = [t for t in trials if t.state == "complete"]
+    return dict(zip((t.number for t in complete), smoothed_accuracies(complete))) if complete else {}
+
+
+def finish_message(trials: list[TrialRecord], winner: TrialRecord | None) -> str:
+    """The line that ends a tune. It shows both scores, since the smoothed one decides: a winner whose own run
+    scored below your schedule's can still lead once each is averaged with its neighbours in LR."""
+    if winner is None:
+        return "no trial finished, so there is no winner"
+    scores, yours = smoothed_by_number(trials), trials[0]
+
+    def scored(trial: TrialRecord) -> str:
+        smoothed = f", {100 * scores[trial.number]:.2f}% averaged with its neighbours in LR" if trial.number in scores else ""
+        return f"{100 * trial.val_accuracy:.2f}%{smoothed}"
+
+    if winner is yours:
+        others = len(trials) - 1
+        return (f"your schedule stays (peak LR {winner.params['lr']:.3g}, {scored(winner)}): none of the {others} other "
+                f"trial{'s' if others != 1 else ''} beat it by {100 * KEEP_MARGIN:g} points once averaged with its neighbours")
+    return (f"best of {len(trials)} trials: peak LR {winner.params['lr']:.3g} -> {scored(winner)} "
+            f"(your schedule: {scored(yours)}); the averaged score decides, since one run's accuracy is one noisy sample")
+
+
 def winner_of(trials: list[TrialRecord], keep_margin: float = KEEP_MARGIN) -> TrialRecord | None:
     """The complete trial with the best smoothed accuracy (ties: the lower validation loss), unless the user's schedule
     (the first trial, when complete) is within ``keep_margin`` of it: then the schedule stays as it is."""
