@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from engine.curvature.bounds import adam_constant, heavy_ball_constant, nesterov_constant, rule_for, sgd_constant
-from engine.curvature.operator import HessianOperator
 from engine.curvature.lanczos import random_like, top_eigenvalue
+from engine.curvature.operator import HessianOperator
 from engine.curvature.preconditioner import scales
 
 

@@ -18,8 +18,8 @@ from ..training.session import Session
 from ..training.state import preserved
 from .bounds import rule_for
 from .dead_units import counting_dead_units
-from .operator import HessianOperator
 from .lanczos import Vector, random_like, top_eigenvalue
+from .operator import HessianOperator
 from .preconditioner import has_preconditioner, probed_parameters, relative_lrs, scales
 from .settings import CurvatureSettings
 
