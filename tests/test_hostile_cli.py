@@ -75,6 +75,22 @@ def test_json_is_printed_even_for_an_error(tmp_path, capsys):
     assert "no such folder" in json.loads(out)["message"] and one_line_error(err)
 
 
+@pytest.mark.parametrize("args", [["train", "--bogus"], ["tune", "--budget", "many"], ["range-test", "--serve", "x"], ["nonsense"]])
+def test_a_mistyped_option_with_json_still_prints_the_object(capsys, args):
+    code, out, err = cli(capsys, *args, "--json")
+    assert code == 2 and json.loads(out)["exit_status"] == 2 and one_line_error(err) and "--help`)" in err
+
+
+@pytest.mark.parametrize("address, message", [("127.0.0.1:99999", "with a port from 0 to 65535"),
+                                               ("10.255.255.1:5555", "cannot listen at 10.255.255.1:5555")])
+def test_an_address_that_cannot_be_served_ends_before_a_run_folder_is_made(tmp_path, capsys, address, message):
+    """It once ended in a zmq traceback, after training had made an empty run that then read 'interrupted'."""
+    data = make_classes(tmp_path / "d")
+    code, out, err = cli(capsys, "train", "--data", data, *QUICK, "--serve", address, "--json", "--runs-dir", tmp_path / "runs")
+    assert code == 2 and message in json.loads(out)["message"] and one_line_error(err)
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
     """Every hostile input of the issue (and more), built once: name -> path."""

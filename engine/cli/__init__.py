@@ -20,11 +20,12 @@ from .common import INTERRUPTED, RUN_IN_USE, USAGE_ERROR, CliError, quiet_rank
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse with its usage errors in one line, like every other error of lrscope (status 2)."""
+    """argparse with its usage errors in one line, like every other error of lrscope (status 2), and reported where
+    every other error is (``run_cli``), so that --json gets its object for a mistyped option too."""
 
     def error(self, message: str):
         where = self.prog.removeprefix("lrscope").strip()
-        self.exit(USAGE_ERROR, f"lrscope: error: {where + ': ' if where else ''}{message} (see `{self.prog} --help`)\n")
+        raise CliError(f"{where + ': ' if where else ''}{message} (see `{self.prog} --help`)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,7 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_cli(argv: list[str]) -> int:
     """Run a headless command; usage and data errors print one line (and a JSON object with --json)."""
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except CliError as error:  # nothing was parsed: --json is asked for if it is on the line at all
+        return _error(argparse.Namespace(json="--json" in argv), error, USAGE_ERROR)
     args.argv = list(argv)  # --nproc starts the same command on each process
     for stream in (sys.stdout, sys.stderr):  # a name no terminal can encode prints as '?', never as a traceback
         if hasattr(stream, "reconfigure"):

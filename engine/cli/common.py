@@ -78,10 +78,21 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
 
 def add_serve_option(parser: argparse.ArgumentParser) -> None:
     """--serve: let `lrscope watch`/`ctl` and the window follow and steer the run while it trains."""
-    parser.add_argument("--serve", nargs="?", const="127.0.0.1:0", metavar="HOST:PORT",
+    parser.add_argument("--serve", nargs="?", const="127.0.0.1:0", metavar="HOST:PORT", type=_serve_address,
                         help="serve the run so that `lrscope watch`, `lrscope ctl` and the window can follow and steer it; "
                              "by default on this machine only, at a free port (the address and a token are printed and "
                              "kept in the run folder)")
+
+
+def _serve_address(text: str) -> str:
+    """--serve's value, checked as the line is read (not after the dataset is decoded)."""
+    from ..serve.wire import tcp_address
+
+    try:
+        tcp_address(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
 
 
 def config_from(args: argparse.Namespace) -> TrainConfig:

@@ -85,9 +85,15 @@ def serving(run: InProcessRun, address: str):
     from ..serve.server import RunServer
 
     try:
-        return RunServer(run, address)
+        server = RunServer(run, address)
     except ValueError as error:
         raise CliError(f"--serve: {error}") from None
+    try:
+        server.listen()
+    except ValueError as error:
+        server.close()
+        raise CliError(f"--serve: {error}") from None
+    return server
 
 
 def group_report(run: InProcessRun) -> list[dict[str, Any]]:

@@ -68,19 +68,29 @@ class RunServer:
             self.lost_events += 1
         self._waker.wake()
 
-    def start(self, run_dir: Path) -> Access:
-        """Listen, write the address and token into ``run_dir``, and serve on a thread; the address and token."""
+    def listen(self) -> None:
+        """Bind the address (before the run creates its folder, so that an address it cannot have costs nothing);
+        ValueError says why not."""
         self._context = zmq.Context()
         self._socket = self._context.socket(zmq.ROUTER)
         for option, value in ((zmq.ROUTER_MANDATORY, 1), (zmq.SNDHWM, 256), (zmq.RCVHWM, 1000),
                               (zmq.MAXMSGSIZE, MAX_TRANSPORT_MESSAGE), (zmq.LINGER, 1000)):
             self._socket.setsockopt(option, value)
         host, port = self.bind[len("tcp://"):].rsplit(":", 1)
-        if port in ("0", "*"):
-            port = str(self._socket.bind_to_random_port(f"tcp://{host}"))
-        else:
-            self._socket.bind(self.bind)
+        try:
+            if port in ("0", "*"):
+                port = str(self._socket.bind_to_random_port(f"tcp://{host}"))
+            else:
+                self._socket.bind(self.bind)
+        except zmq.ZMQError as error:
+            self._socket.close(linger=0)
+            self._context.term()
+            raise ValueError(f"cannot listen at {host}:{port} ({error.strerror.split(' (addr=')[0]}); give an address of this machine and a "
+                             "free port, or leave the address out to serve on 127.0.0.1 at a free port") from None
         self.access = Access(f"tcp://{host}:{port}", self.token)
+
+    def start(self, run_dir: Path) -> Access:
+        """Write the address and token into ``run_dir``, and serve on a thread (``listen`` first); the address and token."""
         self._run_dir = Path(run_dir)
         publish(self._run_dir, self.access)
         self._thread = threading.Thread(target=self._serve, name="lrscope-serve", daemon=True)
@@ -93,6 +103,9 @@ class RunServer:
         self._waker.wake()
         if self._thread is not None:
             self._thread.join(timeout + 2)
+        elif self.access is not None:  # listening, never started (the run failed to prepare): nobody to say goodbye to
+            self._socket.close(linger=0)
+            self._context.term()
         if self._run_dir is not None:
             withdraw(self._run_dir)
         self._waker.close()
