@@ -179,3 +179,31 @@ def test_a_tune_whose_budget_pays_for_no_trial_says_so_instead_of_a_traceback(ca
     code, out, err = cli(capsys, "tune", "--data", SAMPLE, *QUICK, "--budget", "1.5", "--json", *folders)
     assert code == 1 and "no trial finished, so there is no winner" in err and "Traceback" not in err
     assert json.loads(out)["winner"] is None
+
+
+@pytest.mark.parametrize("command, result_key", [("train", "val_accuracy"), ("range-test", "recommended"), ("tune", "trials")])
+def test_a_schedule_file_that_cannot_be_written_after_the_work_keeps_the_result(capsys, tmp_path, monkeypatch, command, result_key):
+    """The disk fills while the run trains: the schedule goes to the library, the result is printed, the status is 4.
+    The exception once reached run_cli, which printed only an error: the run's result, or the search record, was lost."""
+    import errno
+
+    from engine.schedules import schedule_file
+
+    save = schedule_file.save_schedule
+
+    def full(path, document):  # the user's file only: the library is on another disk
+        if path == tmp_path / "s.json":
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return save(path, document)
+
+    monkeypatch.setattr(schedule_file, "save_schedule", full)
+    names = {"train": ("runs", "library", "cache"), "range-test": ("library", "cache"), "tune": ("runs", "tunes", "library", "cache")}
+    folders = [part for name in names[command] for part in (f"--{name}-dir", tmp_path / name)]
+    extra = ["--budget", "2.5", "--shape", "one_cycle"] if command == "tune" else []
+    code, out, err = cli(capsys, command, "--data", SAMPLE, *QUICK, *extra, "--json", "--export-schedule", tmp_path / "s.json", *folders)
+    printed = json.loads(out)
+    assert code == 4 and printed["exit_status"] == 4 and printed[result_key], err
+    assert printed["export_error"].startswith(f"the {'winning' if command == 'tune' else ''}")
+    assert f"could not be written to {tmp_path / 's.json'} (No space left on device); it is kept in the library at" in printed["export_error"]
+    assert os.path.exists(printed["library_file"]) and "schedule_file" not in printed
+    assert err.strip().splitlines()[-1] == f"lrscope: error: {printed['export_error']}"

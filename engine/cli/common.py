@@ -7,6 +7,7 @@ import errno
 import os
 import stat
 import sys
+import tempfile
 from pathlib import Path
 
 from ..config import MODEL_NAMES, OPTIMIZER_NAMES, PRETRAINED_LR, TrainConfig
@@ -172,10 +173,16 @@ def check_writable(path: Path) -> None:
     folder = Path(path).expanduser().parent
     if not folder.is_dir():
         raise CliError(f"{path}: its folder {folder} does not exist; create it or choose another file")
-    if not os.access(folder, os.W_OK) or Path(path).is_dir():
-        raise CliError(f"{path}: cannot be written there; choose another file")
+    if Path(path).is_dir():
+        raise CliError(f"{path}: is a folder; choose a file")
     if _pipe_without_reader(Path(path).expanduser()):
         raise CliError(f"{path}: is a named pipe (FIFO) that nothing reads, so writing would wait forever; choose a file")
+    try:  # the way the file will be written (a temporary file beside it): permissions alone miss /proc, root, quotas
+        fd, probe = tempfile.mkstemp(prefix=f".{Path(path).name}.", suffix=".check", dir=folder)
+    except OSError as error:
+        raise CliError(f"{path}: cannot be written there ({error.strerror or error}); choose another file") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def _pipe_without_reader(path: Path) -> bool:

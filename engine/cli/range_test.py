@@ -11,7 +11,8 @@ import numpy as np
 
 from ..events import Event, RangeTestStarted
 from ..range_test.settings import RangeTestSettings
-from .common import CliError, add_training_options, check_writable, config_from, say
+from .common import FINISHED, STORE_FAILED, CliError, add_training_options, check_writable, config_from, say
+from .export_file import write_export
 from .progress import clock
 
 
@@ -80,16 +81,23 @@ def run(args: argparse.Namespace) -> int:
     timeline = default_run_schedule(config, session.steps_per_epoch, session.group_names).timeline
     step = unfreeze_step(timeline, session.group_names) if args.after_unfreeze else 0
     result = run_range_test(session, settings, show, timeline, step=step, run_steps=timeline.total_steps - step)
-    if args.csv:
-        write_csv(args.csv, result)
     data = result.to_dict()
+    if args.csv:
+        try:
+            write_csv(args.csv, result)
+        except OSError as error:  # the test is done: its result is still printed
+            data["csv_error"] = f"the curve could not be written to {args.csv} ({error.strerror or error})"
     if args.export_schedule:
-        data["schedule_file"] = str(export(args, config, dataset, session, result))
+        data.update(export(args, config, dataset, session, result))
+    failures = [data[key] for key in ("csv_error", "export_error") if key in data]
+    data["exit_status"] = STORE_FAILED if failures else FINISHED
     if args.json:
         print(json.dumps(data))
     else:
         print_result(result)
-    return 0
+    for failure in failures:
+        say(f"lrscope: error: {failure}")
+    return data["exit_status"]
 
 
 def unfreeze_step(timeline, names: tuple[str, ...]) -> int:
@@ -142,12 +150,9 @@ def print_result(result) -> None:
             print(f"note: {note}")
 
 
-def export(args, config, dataset, session, result) -> Path:
-    """A schedule of the config's shape at the recommended LR, saved with the test's result."""
+def export(args, config, dataset, session, result) -> dict[str, str]:
+    """A schedule of the config's shape at the recommended LR, saved with the test's result (``write_export``)."""
     from ..export import tuned_document
-    from ..schedules.library import ScheduleLibrary
-    from ..schedules.schedule_file import save_schedule
-    from ..store.paths import library_root
     from ..training.job import default_run_schedule
     from ..training.start_schedule import fine_tuning
 
@@ -164,7 +169,4 @@ def export(args, config, dataset, session, result) -> Path:
     run_schedule = default_run_schedule(config, session.steps_per_epoch, session.group_names)
     document = tuned_document(run_schedule, config, dataset.summary.to_dict(), session.steps_per_epoch,
                               range_test=result.to_dict(), groups=session.group_names, weights=session.weights)
-    save_schedule(args.export_schedule, document)
-    ScheduleLibrary(library_root(args.library_dir)).add(document)
-    say(f"{config.shape} schedule at LR {config.lr:.3g} written to {args.export_schedule} and added to the library")
-    return args.export_schedule
+    return write_export(args.export_schedule, document, args.library_dir, f"{config.shape} schedule at LR {config.lr:.3g}")

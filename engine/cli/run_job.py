@@ -141,7 +141,9 @@ def report(result: RunResult, seconds: float, run: InProcessRun, policy: FaultPo
     """Print the final result (always as one JSON object with --json); return the exit status."""
     store = run.store
     status = exit_status(result, policy, store)
-    problem = _problem(policy, store)
+    problem = _problem(policy, store) or extra.get("export_error", "")
+    if extra.get("export_error") and status == FINISHED:
+        status = STORE_FAILED
     summary = {
         "state": _state(result, store), "exit_status": status, "steps": result.step, "total_steps": result.total_steps,
         "epochs": result.step / result.steps_per_epoch, "val_accuracy": result.val_accuracy,

@@ -9,6 +9,7 @@ from ..config import TrainConfig
 from .common import add_serve_option, add_training_options, check_writable, config_from, say
 from .curvature import CurvatureRecord
 from .distributed import add_distributed_options, add_sync_batchnorm_option
+from .export_file import write_export
 from .fault_policy import add_fault_options
 
 
@@ -75,16 +76,10 @@ def train(args: argparse.Namespace, config, world) -> int:
 
 
 def export(args: argparse.Namespace, config, result) -> dict[str, str]:
-    """Write the run's tuned schedule and add it to the library; where they went."""
+    """Add the run's tuned schedule to the library and write it to the file; where they went (``write_export``)."""
     from ..export import tuned_document
-    from ..schedules.library import ScheduleLibrary
-    from ..schedules.schedule_file import save_schedule
-    from ..store.paths import library_root
 
     metrics = {"best_val_accuracy": result.best_val_accuracy, "val_loss": result.val_loss, "val_accuracy": result.val_accuracy}
     document = tuned_document(result.run_schedule, config, result.dataset, result.steps_per_epoch, metrics, groups=result.groups,
                               weights=result.weights)
-    save_schedule(args.export_schedule, document)
-    library = ScheduleLibrary(library_root(args.library_dir)).add(document)
-    say(f"tuned schedule written to {args.export_schedule} and added to the library")
-    return {"schedule_file": str(args.export_schedule), "library_file": str(library)}
+    return write_export(args.export_schedule, document, args.library_dir, "tuned schedule")

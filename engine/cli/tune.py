@@ -10,6 +10,7 @@ from pathlib import Path
 from ..events import Event, TuneFinished, TuneIntervalChosen, TuneStarted, TuneTrialFinished
 from ..tune.settings import SEARCHABLE, TuneSettings
 from .common import FAILED, FINISHED, INTERRUPTED, STORE_FAILED, CliError, add_training_options, check_writable, config_from, say
+from .export_file import write_export
 from .progress import clock
 
 
@@ -83,39 +84,35 @@ def run(args: argparse.Namespace) -> int:
         result = tuner.run()
     record = dict(result.record)
     if args.export_schedule and result.timeline is not None:
-        record["schedule_file"] = str(export(args, dataset, result))
+        record.update(export(args, dataset, result))
     status = tune_status(tuner, record, result)
     if tuner.store_failure:
         print(f"lrscope: error: the search stopped early: {tuner.store_failure}", file=sys.stderr)
+    if "export_error" in record:
+        print(f"lrscope: error: {record['export_error']}", file=sys.stderr)
     if args.json:
         print(json.dumps({**record, "exit_status": status, "store_failure": tuner.store_failure}))
     return status
 
 
 def tune_status(tuner, record: dict, result) -> int:
-    """4 a trial or the record could not be written, 130 stopped (Ctrl-C) before the budget was spent, 1 no trial
+    """4 a trial, the record or the exported schedule could not be written, 130 stopped (Ctrl-C) before the budget was spent, 1 no trial
     finished, else 0; a stopped search with a winner still installs and exports it."""
-    if tuner.store_failure:
+    if tuner.store_failure or "export_error" in record:
         return STORE_FAILED
     if record["cancelled"]:
         return INTERRUPTED
     return FINISHED if result.timeline is not None else FAILED
 
 
-def export(args: argparse.Namespace, dataset, result) -> Path:
-    """The winning schedule, with the search record in it, to the file and the library."""
+def export(args: argparse.Namespace, dataset, result) -> dict[str, str]:
+    """The winning schedule, with the search record in it, to the library and the file (``write_export``)."""
     from ..export import tuned_document
     from ..schedules.edits import RunSchedule
-    from ..schedules.library import ScheduleLibrary
-    from ..schedules.schedule_file import save_schedule
-    from ..store.paths import library_root
     from .setup import steps_per_epoch
 
     winner = result.record["winner"]
     metrics = {"val_accuracy": winner["val_accuracy"], "val_loss": winner["val_loss"], "steps": winner["steps"]}
     document = tuned_document(RunSchedule(result.timeline), result.config, dataset.summary.to_dict(), steps_per_epoch(dataset, result.config),
                               metrics, groups=result.groups, search=result.record)
-    save_schedule(args.export_schedule, document)
-    ScheduleLibrary(library_root(args.library_dir)).add(document)
-    say(f"winning schedule written to {args.export_schedule} and added to the library")
-    return args.export_schedule
+    return write_export(args.export_schedule, document, args.library_dir, "winning schedule")
