@@ -150,7 +150,7 @@ def test_malformed_and_hostile_messages_are_refused_and_the_run_goes_on(served):
         while True:
             assert raw.poll(LONG * 1000)
             answer = unpack(raw.recv())
-            if answer["op"] not in ("event", "tick"):
+            if answer["op"] not in ("event", "tick", "history"):
                 return answer
 
     assert said(pack("command", id="x", command=to_data(Stop())))["op"] == "refused"
@@ -265,21 +265,27 @@ def test_a_client_that_stops_reading_or_is_killed_at_any_moment_leaves_the_run_g
 
 def test_the_run_finishes_and_its_exported_schedule_replays_the_applied_lrs(served, tmp_path):
     owner, events = served
-    watched = tmp_path / "watch.txt"
-    with open(watched, "w") as output:
-        watch = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "watch", owner.access.address], cwd=ROOT,
-                                 env=dict(os.environ, PYTHONPATH=str(ROOT), LRSCOPE_TOKEN=owner.access.token), stderr=output)
+    watched, joined = tmp_path / "watch.txt", tmp_path / "watch-no-history.txt"
+    watchers = []
+    for path, options in ((watched, []), (joined, ["--no-history"])):
+        with open(path, "w") as output:
+            watchers.append(subprocess.Popen([sys.executable, str(ROOT / "main.py"), "watch", owner.access.address, *options], cwd=ROOT,
+                                             env=dict(os.environ, PYTHONPATH=str(ROOT), LRSCOPE_TOKEN=owner.access.token), stderr=output))
     deadline = time.monotonic() + LONG
-    while "training on " not in watched.read_text() and time.monotonic() < deadline:  # its history arrived: it is attached
-        assert watch.poll() is None, watched.read_text()
+    while not all("training on " in path.read_text() for path in (watched, joined)) and time.monotonic() < deadline:
+        assert all(w.poll() is None for w in watchers), watched.read_text() + joined.read_text()  # attached: the header came
         time.sleep(0.1)
     owner.request(EditSchedule(Restretch(owner.step + 30)), LONG)
     assert owner.wait(3 * LONG) and owner.error is None  # 30 more steps and a validation: slow on a crowded machine
     result = owner.outcome
     assert result.state == "finished" and owner.process.returncode == 0
-    assert watch.wait(LONG) == 0
+    assert [w.wait(LONG) for w in watchers] == [0, 0]
     lines = watched.read_text()
     assert "epoch 1/200: train loss" in lines and f"the run is finished at step {result.step}" in lines
+    # Joined late without the history: the run's header (its length), then no gap warning, and the restretched length.
+    late = joined.read_text()
+    epochs = -(-result.step // result.steps_per_epoch)
+    assert f"/{epochs}: train loss" in late and "did not reach" not in late and f"the run is finished at step {result.step}" in late
     run_dir = result.run_dir
     assert not (ROOT / run_dir / ADDRESS_FILE).exists() and not (ROOT / run_dir / TOKEN_FILE).exists()
     assert read_meta(run_dir)["state"] == "finished"

@@ -74,7 +74,13 @@ class ProgressPrinter:
             self._line(f"range test ({event.mode}) will take about {clock(event.estimated_seconds)}", end=True)
         elif isinstance(event, StateChanged) and event.message:
             self._line(event.message, end=True)
-        elif isinstance(event, ScheduleChanged) and event.reason != "start":
+        elif isinstance(event, ScheduleChanged):
+            self._schedule(event)
+
+    def _schedule(self, event: ScheduleChanged) -> None:
+        """A restretch changes the run's length, and so the epochs shown."""
+        self.total = event.run_schedule.timeline.total_steps
+        if event.reason != "start":
             source = f", from {event.source}" if event.source else ""
             self._line(f"step {event.step} ({event.reason}{source}): {event.summary}", end=True)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import zmq
 
 from ..commands import Command
-from ..events import CommandApplied, Event, LogLine
+from ..events import CommandApplied, Event, LogLine, RunStarted
 from ..protocol import ProtocolError, from_data, to_data
 from ..run.history import stored_history
 from ..run.in_process import InProcessRun
@@ -55,6 +55,7 @@ class RunServer:
         self._numbers = iter(range(1, 1 << 62))
         self._thread: threading.Thread | None = None
         self._run_dir: Path | None = None
+        self._header: RunStarted | None = None  # the run's latest start, all a client that skips the history is sent
         self.cpu_seconds = 0.0  # the server thread's CPU time, once closed (what serving costs the machine)
         run.bus.subscribe_numbered(self._on_event)  # before the run emits anything: the ring starts at event 1
 
@@ -152,6 +153,8 @@ class RunServer:
             except queue.Empty:
                 return
             self._ring.append(item)
+            if isinstance(item.event, RunStarted):
+                self._header = item.event
             if isinstance(item.event, CommandApplied):
                 self._in_flight.discard(item.event.command_id)
             for peer in self.peers.values():
@@ -241,8 +244,9 @@ class RunServer:
             self._send(peer, pack("welcome", run_dir=str(self._run_dir), session=self.run.bus.session, status=status))
             if message.get("history", True):
                 threading.Thread(target=self._read_history, args=(peer,), name="lrscope-serve-history", daemon=True).start()
-            else:
+            else:  # from now on, after the run's header: a watcher needs its length and epochs to say where it is
                 peer.live, peer.covered = True, self._ring[-1].last if self._ring else 0
+                self._send_history(peer, [self._header] if self._header else [], peer.covered, True)
 
     def _refuse(self, identity: bytes, address: str, reason: str) -> None:
         """Tell the client why, and log it in the run (a bounded number of times: a flood must not fill the store)."""
