@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -89,6 +90,17 @@ def test_an_address_that_cannot_be_served_ends_before_a_run_folder_is_made(tmp_p
     code, out, err = cli(capsys, "train", "--data", data, *QUICK, "--serve", address, "--json", "--runs-dir", tmp_path / "runs")
     assert code == 2 and message in json.loads(out)["message"] and one_line_error(err)
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_ctl_waits_for_a_dead_address_no_longer_than_its_timeout_and_takes_options_after_the_action(tmp_path, capsys):
+    """--timeout was ignored while connecting (always 10 s); --runs-dir after the action was refused."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    code, out, err = cli(capsys, "ctl", f"127.0.0.1:{port}", "--token", "t", "--timeout", "1", "pause", "--json")
+    assert code == 2 and "no answer from" in json.loads(out)["message"] and "within 1 s" in err and one_line_error(err)
+    code, _, err = cli(capsys, "ctl", "some-run", "pause", "--runs-dir", tmp_path / "runs", "--timeout", "1")
+    assert code == 2 and f"no run named 'some-run' under {tmp_path / 'runs'}" in err
 
 
 @pytest.fixture(scope="module")

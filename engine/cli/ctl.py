@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from pathlib import Path
 
 from .common import CliError, say
-from .target import add_target_options
+from .target import add_finding_options, add_target_options
+
+# A run that has not answered the hello by then is not served at that address (or a tunnel is down).
+CONNECT_SECONDS = 10.0
 
 ACTIONS = {
     "pause": "pause at the next step", "resume": "resume a paused run", "stop": "stop (the run stays resumable)",
@@ -28,6 +32,7 @@ def add_parser(commands) -> None:
     for name, text in ACTIONS.items():
         action = actions.add_parser(name, help=text, description=text)
         add_answer_options(action, argparse.SUPPRESS, argparse.SUPPRESS)  # also accepted after the action
+        add_finding_options(action, argparse.SUPPRESS)
         if name in ("set-lr", "scale-rest"):
             action.add_argument("value", type=float, metavar="LR" if name == "set-lr" else "F")
         elif name == "apply":
@@ -42,7 +47,8 @@ def add_parser(commands) -> None:
 
 def add_answer_options(parser: argparse.ArgumentParser, timeout, as_json) -> None:
     """--timeout and --json."""
-    parser.add_argument("--timeout", type=float, default=timeout, help="seconds to wait for the run to take the command (default 120)")
+    parser.add_argument("--timeout", type=float, default=timeout,
+                        help="seconds to wait for the run to answer, connecting included (at most 10 s of it to connect; default 120)")
     parser.add_argument("--json", action="store_true", default=as_json, help="print the answer as one JSON object")
 
 
@@ -52,7 +58,10 @@ def run(args: argparse.Namespace) -> int:
     from ..run.remote import RemoteRun
     from .target import access_from
 
-    handle = RemoteRun(access_from(args), client="lrscope ctl", history=False)
+    if not args.timeout > 0:
+        raise CliError(f"--timeout must be above 0 seconds, got {args.timeout:g}")
+    started = time.monotonic()
+    handle = RemoteRun(access_from(args), client="lrscope ctl", history=False, connect_timeout=min(CONNECT_SECONDS, args.timeout))
     finished: list[RangeTestFinished] = []
     handle.subscribe(lambda event: finished.append(event) if isinstance(event, RangeTestFinished) else None)
     handle.start("lrscope-ctl")
@@ -60,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         if not handle.connected.wait(handle.connect_timeout + 1):
             handle.wait(1)
             raise handle.error or CliError("could not connect")
-        answer = handle.request(command_for(args, handle.status), args.timeout)
+        answer = handle.request(command_for(args, handle.status), max(0.0, args.timeout - (time.monotonic() - started)))
     finally:
         handle.detach()
         handle.wait(5)

@@ -13,8 +13,15 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
     """RUN|ADDRESS, --token, --runs-dir."""
     parser.add_argument("run", metavar="RUN|ADDRESS",
                         help="a served run (its id, a unique prefix, or its folder), or HOST:PORT of one (with --token)")
-    parser.add_argument("--token", help="the run's token, for an address (default: $LRSCOPE_TOKEN); a run's own folder has it")
-    parser.add_argument("--runs-dir", type=Path)
+    add_finding_options(parser)
+
+
+def add_finding_options(parser: argparse.ArgumentParser, default=None) -> None:
+    """--token and --runs-dir (``default`` argparse.SUPPRESS where a sub-command accepts them again after its name)."""
+    parser.add_argument("--token", default=default,
+                        help="the run's token, for an address (default: $LRSCOPE_TOKEN); a run's own folder has it")
+    parser.add_argument("--runs-dir", type=Path, default=default,
+                        help="where runs are stored (default: $LRSCOPE_RUNS_DIR or the user data folder)")
 
 
 def access_from(args: argparse.Namespace):
