@@ -11,6 +11,7 @@ from .curvature.cadence import parse_every
 from .curvature.settings import BN_MODES
 from .errors import ConfigError
 from .schedules.presets import PRESETS
+from .text import counted
 
 AUGMENTATIONS = ("none", "shift", "shift+flip")
 MODEL_NAMES = ("small_cnn", "resnet18", "resnet34", "resnet50", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large",
@@ -122,7 +123,8 @@ def _number(low: float, high: float, *, integer: bool = False, low_open: bool = 
         too_low = value <= low if low_open else value < low
         too_high = value >= high if high_open else value > high
         if too_low or too_high:
-            return f"must be {'above' if low_open else 'at least'} {low:g} and {'below' if high_open else 'at most'} {high:g}"
+            shown = (lambda bound: f"{bound:,}") if integer else (lambda bound: f"{bound:g}")  # 2,147,483,647, not 2.14748e+09
+            return f"must be {'above' if low_open else 'at least'} {shown(low)} and {'below' if high_open else 'at most'} {shown(high)}"
         return None
     return check
 
@@ -193,7 +195,7 @@ def _fine_tuning_errors(config: TrainConfig) -> dict[str, str]:
     if config.freeze_epochs and config.gradual_unfreeze:
         errors["gradual_unfreeze"] = "gradual unfreezing sets its own freeze spans: leave the freeze epochs at 0"
     if config.freeze_epochs >= config.epochs and config.freeze_epochs:
-        errors["freeze_epochs"] = f"must be fewer than the run's {config.epochs} epochs (the body is unfrozen after them)"
+        errors["freeze_epochs"] = f"must be fewer than the run's {counted(config.epochs, 'epoch')} (the body is unfrozen after them)"
     return errors
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 # Lone surrogates (bytes of a file name that are not UTF-8, as os.fsdecode keeps them, or a "\ud800" in JSON)
@@ -17,3 +18,38 @@ def printable(text: str) -> str:
 def name_bytes(text: str) -> bytes:
     """The bytes of a file name as the OS gave them (``os.fsencode`` on POSIX), for hashing."""
     return text.encode("utf-8", "surrogateescape")
+
+
+# What a value read from JSON is, in JSON's words: a message about a user's file or a client's message must not
+# say "dict" or "NoneType".
+_JSON_KINDS = {bool: "true or false", int: "a whole number", float: "a number", str: "text", dict: "an object",
+               list: "an array", tuple: "an array", type(None): "null"}
+
+
+def expected_kind(kinds: tuple[type, ...]) -> str:
+    """What ``kinds`` allow, in words: (int, float) is "a number"."""
+    if set(kinds) >= {int, float}:
+        kinds = (float, *(k for k in kinds if k not in (int, float)))
+    return " or ".join(dict.fromkeys(_JSON_KINDS.get(k, k.__name__) for k in kinds))
+
+
+def kind_of(value: object) -> str:
+    """What a JSON value is: "a boolean", "null", "an array", ..."""
+    return "a boolean" if isinstance(value, bool) else _JSON_KINDS.get(type(value), type(value).__name__)
+
+
+def counted(number: object, noun: str) -> str:
+    """``1 step``, ``2 steps``, ``3 classes``: a count with its noun, plural unless the count is one."""
+    plural = noun + ("es" if noun.endswith(("s", "x", "ch", "sh")) else "s")
+    return f"{number} {noun if number == 1 else plural}"
+
+
+def percent(fraction: float) -> str:
+    """``97.25%``, or ``–`` for a result that does not exist (a cancelled trial has no accuracy, not "nan%")."""
+    return f"{100 * fraction:.2f}%" if math.isfinite(fraction) else "–"
+
+
+def listed(names: list[str], most: int = 5) -> str:
+    """``a, b, c`` of at most ``most`` names, with ``… (12 in all)`` when there are more: a cut list must say so."""
+    shown = ", ".join(str(name) for name in names[:most])
+    return f"{shown}, … ({len(names)} in all)" if len(names) > most else shown

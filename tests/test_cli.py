@@ -207,3 +207,19 @@ def test_a_schedule_file_that_cannot_be_written_after_the_work_keeps_the_result(
     assert f"could not be written to {tmp_path / 's.json'} (No space left on device); it is kept in the library at" in printed["export_error"]
     assert os.path.exists(printed["library_file"]) and "schedule_file" not in printed
     assert err.strip().splitlines()[-1] == f"lrscope: error: {printed['export_error']}"
+
+
+def test_amp_on_the_cpu_is_said_not_silently_dropped(capsys, tmp_path):
+    code, _, err = cli(capsys, "train", "--data", SAMPLE, *QUICK, "--amp", "--device", "cpu", "--runs-dir", tmp_path / "runs",
+                       "--cache-dir", tmp_path / "cache")
+    assert code == 0 and "warning: --amp (mixed precision) works on CUDA GPUs only; this run trains in float32 on the CPU" in err
+
+
+def test_messages_count_list_and_name_values_in_plain_words():
+    from engine.text import counted, expected_kind, kind_of, listed, percent
+
+    assert [counted(1, "step"), counted(2, "step"), counted(1, "class"), counted(3, "class")] == ["1 step", "2 steps", "1 class", "3 classes"]
+    assert listed(list("abcdefg")) == "a, b, c, d, e, … (7 in all)" and listed(["a", "b"]) == "a, b"
+    assert percent(0.5) == "50.00%" and percent(float("nan")) == "–"
+    assert expected_kind((int, float)) == "a number" and expected_kind((dict,)) == "an object"
+    assert [kind_of(v) for v in ([], {}, None, True, "x", 1)] == ["an array", "an object", "null", "a boolean", "text", "a whole number"]

@@ -79,7 +79,7 @@ def test_corrupt_images_are_skipped_and_counted(tiny_folder):
 def test_a_class_whose_images_are_all_corrupt(tiny_folder):
     for path in (tiny_folder / "eel").iterdir():
         path.write_bytes(b"")
-    with pytest.raises(DatasetError, match="none of class 'eel''s images can be read"):
+    with pytest.raises(DatasetError, match="none of the images of class 'eel' can be read"):
         prepare_dataset(tiny_folder)
 
 

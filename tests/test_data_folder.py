@@ -44,7 +44,7 @@ def test_presplit_train_val(tmp_path):
     (lambda root: None, "no such folder"),
     (lambda root: root.write_text("x"), "is a file, not a folder"),
     (lambda root: root.mkdir(), "holds no class subfolders"),
-    (lambda root: write_image(root / "loose.png"), "holds 1 images directly"),
+    (lambda root: write_image(root / "loose.png"), "holds 1 image directly"),
     (lambda root: write_image(root / "only" / "1.png"), "has only one class ('only')"),
     (lambda root: (write_image(root / "a" / "1.png"), (root / "b").mkdir(), (root / "b" / "r.txt").write_text("")), "class 'b' has no images (1 files"),
     (lambda root: [(root / name).mkdir(parents=True) for name in ("bin", "etc", "lib")], "does not look like a dataset folder: its first subfolder 'bin' (of 3)"),

@@ -266,6 +266,11 @@ BAD_OPTIONS = [
     ["train", "--data", "GOOD", "--image-size", "8", "--runs-dir", "GOOD/0/0.png"],
     ["show", "no-such-run"],
     ["bogus-command"],
+    # Options that were accepted and then ignored, so the user believed they were used:
+    ["range-test", "--data", "GOOD", "--probe", "--validation"],
+    ["range-test", "--data", "GOOD", "--probe-steps", "5"],
+    ["tune", "--data", "GOOD", "--budget", "3", "--minutes", "2"],
+    ["train", "--data", "GOOD", "--nproc", "0"],
 ]
 
 

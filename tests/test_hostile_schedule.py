@@ -224,7 +224,7 @@ def test_a_total_steps_of_the_wrong_type_says_so():
     """Case 15: "total_steps": "6" gave "says 6 but the timeline lasts 6 steps"."""
     data = base_document()
     data["total_steps"] = str(data["total_steps"])
-    with pytest.raises(ScheduleFileError, match="total_steps: must be int, got str"):
+    with pytest.raises(ScheduleFileError, match="total_steps: must be a whole number, got text"):
         parse_schedule(json.dumps(data))
 
 

@@ -358,6 +358,6 @@ def test_a_bad_cell_in_the_steps_is_written_as_nan_with_a_warning(tmp_path, caps
     code, out, err = cli(capsys, "show", good, "--csv")
     assert code == 0 and out.splitlines()[2].split(",")[3:5] == ["nan", "nan"]
     assert out.splitlines()[3].split(",")[3:5] == ["nan", "0.1"]  # an integer too large for a float
-    assert "1 steps have damaged LR cells" in err
+    assert "damaged LR cells in 1 step of" in err
     code, _, err = cli(capsys, "show", meta_only)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "damaged" in err

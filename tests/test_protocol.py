@@ -130,7 +130,7 @@ def tampered(message, change):
     (lambda d: d.update(v=2), "Pause version 2 is not understood here (this lrscope speaks version 1)"),
     (lambda d: d.update(type="Evil"), "unknown message type 'Evil'"),
     (lambda d: d.update(type="StepsLogged"), "expected Command, got StepsLogged"),
-    (lambda d: d["fields"].update(id=3), "message.id: must be str, got int"),
+    (lambda d: d["fields"].update(id=3), "message.id: must be text, got a whole number"),
     (lambda d: d["fields"].update(extra=1), "Pause has no field 'extra'"),
 ])
 def test_unknown_versions_types_and_fields_are_refused(change, error):
@@ -144,7 +144,7 @@ def test_an_event_is_not_accepted_where_a_command_is_expected():
 
 
 @pytest.mark.parametrize("fields, error", [
-    ({"edit": {"type": "SetConstant", "v": 1, "fields": {"lr": "0.1"}}}, "message.edit.lr: must be int or float, got str"),
+    ({"edit": {"type": "SetConstant", "v": 1, "fields": {"lr": "0.1"}}}, "message.edit.lr: must be a number, got text"),
     ({"edit": {"type": "SetConstant", "v": 1, "fields": {"lr": True}}}, "got a boolean"),
     ({"edit": {"type": "SetConstant", "v": 1, "fields": {}}}, "SetConstant needs lr"),
     ({"edit": {"type": "Pause", "v": 1, "fields": {}}}, "expected Edit, got Pause"),

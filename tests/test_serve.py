@@ -162,7 +162,7 @@ def test_malformed_and_hostile_messages_are_refused_and_the_run_goes_on(served):
         "v9": ({"type": "Pause", "v": 9, "fields": {}}, "Pause version 9 is not understood here"),
         "unknown": ({"type": "Shutdown", "v": 1, "fields": {}}, "unknown message type 'Shutdown'"),
         "type": ({"type": "EditSchedule", "v": 1, "fields": {"edit": {"type": "SetConstant", "v": 1, "fields": {"lr": "fast"}}}},
-                 "command.edit.lr: must be int or float, got str"),
+                 "command.edit.lr: must be a number, got text"),
         "event": (to_data(LogLine("hi")), "expected Command, got LogLine"),
         "range": ({"type": "StartRangeTest", "v": 1, "fields": {"settings": {"type": "RangeTestSettings", "v": 1, "fields": {"iterations": -5}}}},
                   "iterations must be a whole number"),

@@ -36,22 +36,23 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, type=Path, help="dataset folder (ImageFolder layout: one subfolder per class)")
     parser.add_argument("--model", default=d.model, metavar="MODEL",
                         help=f"one of {', '.join(MODEL_NAMES)}, or timm:NAME with timm installed (default {d.model})")
-    parser.add_argument("--optimizer", default=d.optimizer, choices=OPTIMIZER_NAMES)
+    parser.add_argument("--optimizer", default=d.optimizer, choices=OPTIMIZER_NAMES, help=f"(default {d.optimizer})")
     parser.add_argument("--lr", type=float, default=None, help=f"peak learning rate (default {d.lr}; {PRETRAINED_LR} with --pretrained)")
     parser.add_argument("--momentum", type=float, default=d.momentum, help="SGD momentum or Adam beta1")
-    parser.add_argument("--nesterov", action="store_true")
-    parser.add_argument("--weight-decay", type=float, default=d.weight_decay)
+    parser.add_argument("--nesterov", action="store_true", help="Nesterov momentum (SGD)")
+    parser.add_argument("--weight-decay", type=float, default=d.weight_decay, help=f"L2 weight decay (default {d.weight_decay:g})")
     parser.add_argument("--batch-size", type=int, default=d.batch_size, help="images per step (per process when several train: --nproc, torchrun)")
-    parser.add_argument("--epochs", type=int, default=d.epochs)
+    parser.add_argument("--epochs", type=int, default=d.epochs, help=f"length of the run (default {d.epochs})")
     parser.add_argument("--shape", default=d.shape, choices=PRESETS, help="schedule shape when no --schedule file is given")
     parser.add_argument("--group-lr", action="append", default=[], metavar="GROUP=MULT",
                         help="LR multiplier of a layer group by name, e.g. head=10 or all=0.1 (repeatable; groups not named get 1)")
     parser.add_argument("--image-size", type=int, default=d.image_size, help="training resolution in pixels (0: automatic)")
-    parser.add_argument("--val-fraction", type=float, default=d.val_fraction)
+    parser.add_argument("--val-fraction", type=float, default=d.val_fraction,
+                        help=f"share of the images held out for validation when the folder has no val/ split (default {d.val_fraction:g})")
     parser.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:N or mps")
-    parser.add_argument("--seed", type=int, default=d.seed)
-    parser.add_argument("--amp", action="store_true", help="mixed precision (CUDA only)")
-    parser.add_argument("--augment", default=d.augment, choices=("none", "shift", "shift+flip"))
+    parser.add_argument("--seed", type=int, default=d.seed, help=f"seed of the initial weights and the data order (default {d.seed})")
+    parser.add_argument("--amp", action="store_true", help="mixed precision (CUDA GPUs only; elsewhere the run says so and trains in float32)")
+    parser.add_argument("--augment", default=d.augment, choices=("none", "shift", "shift+flip"), help=f"(default {d.augment})")
     parser.add_argument("--workers", type=int, default=d.workers, help="loader processes for datasets that stream from disk")
     parser.add_argument("--memory-budget-mb", type=int, default=d.memory_budget_mb, metavar="MB",
                         help=f"decoded images are kept in memory up to this size, else they stream from disk (default {d.memory_budget_mb})")
@@ -73,7 +74,7 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
                         help="unfreeze one more group every E epochs from the head back, LRs ÷2.6 per group (ULMFiT)")
     tuning.add_argument("--frozen-bn", default=d.frozen_bn, choices=("train", "freeze"),
                         help="BatchNorm layers of frozen groups keep updating their statistics (train, fastai's default) or hold them")
-    parser.add_argument("--cache-dir", type=Path, default=None, help="where decoded images are cached (default: the user cache folder)")
+    parser.add_argument("--cache-dir", type=Path, default=None, help=CACHE_DIR_HELP)
     parser.add_argument("--no-cache", action="store_true", help="decode images without reading or writing the cache")
 
 
@@ -83,6 +84,11 @@ def add_serve_option(parser: argparse.ArgumentParser) -> None:
                         help="serve the run so that `lrscope watch`, `lrscope ctl` and the window can follow and steer it; "
                              "by default on this machine only, at a free port (the address and a token are printed and "
                              "kept in the run folder)")
+
+
+RUNS_DIR_HELP = "where runs are stored (default: $LRSCOPE_RUNS_DIR or the user data folder)"
+LIBRARY_DIR_HELP = "the tuned-schedule library (default: $LRSCOPE_LIBRARY_DIR or the user data folder)"
+CACHE_DIR_HELP = "where decoded images are cached (default: the user cache folder)"
 
 
 def _serve_address(text: str) -> str:
@@ -115,7 +121,18 @@ def config_from(args: argparse.Namespace) -> TrainConfig:
     if errors:
         name, reason = next(iter(errors.items()))
         raise CliError(f"--{name.replace('_', '-')}: {reason}")
+    if config.amp:
+        _check_amp(config.device)
     return config
+
+
+def _check_amp(device: str) -> None:
+    """Warned, not refused: the same command line may train on a GPU machine, and a run started there resumes anywhere."""
+    from ..device import resolve_device
+
+    resolved = resolve_device(device)
+    if resolved.type != "cuda":
+        say(f"warning: --amp (mixed precision) works on CUDA GPUs only; this run trains in float32 on the {resolved.type.upper()}")
 
 
 def _cadence(value: str) -> int | str:

@@ -20,7 +20,7 @@ T = TypeVar("T")
 
 def add_distributed_options(parser: argparse.ArgumentParser) -> None:
     """--nproc (and, for a new run, --sync-batchnorm)."""
-    parser.add_argument("--nproc", type=int, default=0, metavar="N",
+    parser.add_argument("--nproc", type=int, metavar="N",
                         help="train on N processes of this machine with DistributedDataParallel (starts torchrun; one per GPU, "
                              "or CPU processes); --batch-size is per process, so a step sees N times as many images")
 
@@ -37,9 +37,9 @@ def relaunched(args: argparse.Namespace) -> int | None:
     from ..distributed.launcher import launch
     from ..distributed.world import launched_by_torchrun
 
-    if args.nproc < 0:
-        raise CliError("--nproc: must be a number of processes, 1 or more")
-    if args.nproc <= 1 or launched_by_torchrun():
+    if args.nproc is not None and args.nproc < 1:
+        raise CliError(f"--nproc: must be a number of processes, 1 or more, got {args.nproc}")
+    if args.nproc is None or args.nproc == 1 or launched_by_torchrun():
         return None
     return launch(args.nproc, without_nproc(args.argv))
 

@@ -18,6 +18,7 @@ from ..events import (
     StateChanged,
     StepsLogged,
 )
+from ..text import counted
 
 
 def clock(seconds: float) -> str:
@@ -55,7 +56,7 @@ class ProgressPrinter:
         if isinstance(event, RunStarted):
             self.total, self.per_epoch = event.total_steps, event.steps_per_epoch
             self.batch_size = int(event.config.get("batch_size", 1))
-            self._line(f"training on {event.device}: {event.dataset['image_count']} images, {self.total} steps", end=True)
+            self._line(f"training on {event.device}: {counted(event.dataset['image_count'], 'image')}, {counted(self.total, 'step')}", end=True)
         elif isinstance(event, StepsLogged):
             self._steps(event)
         elif isinstance(event, EpochEnded):

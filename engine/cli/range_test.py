@@ -11,7 +11,8 @@ import numpy as np
 
 from ..events import Event, RangeTestStarted
 from ..range_test.settings import RangeTestSettings
-from .common import FINISHED, STORE_FAILED, CliError, add_training_options, check_writable, config_from, say
+from ..text import counted
+from .common import FINISHED, LIBRARY_DIR_HELP, STORE_FAILED, CliError, add_training_options, check_writable, config_from, say
 from .export_file import write_export
 from .progress import clock
 
@@ -24,10 +25,10 @@ def add_parser(commands) -> None:
     d = RangeTestSettings()
     parser.add_argument("--start", type=float, help="first LR (default 1e-7 for a sweep, 1e-4 for a probe)")
     parser.add_argument("--end", type=float, help="last LR (default 10)")
-    parser.add_argument("--iters", type=int, default=d.iterations, help="sweep iterations (one batch each)")
+    parser.add_argument("--iters", type=int, help=f"sweep iterations (one batch each; default {d.iterations})")
     parser.add_argument("--linear", action="store_true", help="raise the LR linearly instead of exponentially")
     parser.add_argument("--probe", action="store_true", help="probe mode: every LR starts from the same weights (unbiased, slower)")
-    parser.add_argument("--probe-count", type=int, default=d.probe_count, help="candidate LRs in probe mode")
+    parser.add_argument("--probe-count", type=int, help=f"candidate LRs in probe mode (default {d.probe_count})")
     parser.add_argument("--probe-steps", type=int, default=d.probe_steps,
                         help=f"training steps per candidate in probe mode (default: {100 * d.probe_fraction:g}%% of the run, 20 to 1000)")
     parser.add_argument("--repeats", type=int, default=d.repeats,
@@ -40,16 +41,26 @@ def add_parser(commands) -> None:
     parser.add_argument("--csv", type=Path, metavar="FILE", help="write the curve (lr, loss, smoothed) to FILE")
     parser.add_argument("--export-schedule", type=Path, metavar="FILE",
                         help="write a schedule file of --shape at the recommended LR, with this test in it")
-    parser.add_argument("--library-dir", type=Path)
+    parser.add_argument("--library-dir", type=Path, help=LIBRARY_DIR_HELP)
     parser.add_argument("--json", action="store_true", help="print one JSON object: curve, suggestions, recommended LRs")
     parser.set_defaults(handler=run)
 
 
 def settings_from(args: argparse.Namespace) -> RangeTestSettings:
-    """Validated range-test settings; CliError names the option at fault."""
+    """Validated range-test settings; CliError names the option at fault (an option of the other mode included: it would
+    be ignored, and the user believe it was used)."""
+    d = RangeTestSettings()
+    other_mode = {"probe": {"--iters": args.iters is not None, "--linear": args.linear,
+                            "--validation": args.validation},
+                  "sweep": {"--probe-count": args.probe_count is not None, "--probe-steps": args.probe_steps is not None}}
+    mode = "probe" if args.probe else "sweep"
+    unused = [name for name, given in other_mode[mode].items() if given]
+    if unused:
+        raise CliError(f"{', '.join(unused)}: {'sweep' if args.probe else 'probe'} option{'s' if len(unused) > 1 else ''}, "
+                       f"not used by a {mode}; {'leave out --probe' if args.probe else 'add --probe'}, or the option")
     settings = RangeTestSettings(mode="probe" if args.probe else "sweep", start_lr=args.start, end_lr=args.end,
-                                 iterations=args.iters, linear=args.linear, validation=args.validation,
-                                 probe_count=args.probe_count, probe_steps=args.probe_steps, diverge_factor=args.diverge_factor,
+                                 iterations=d.iterations if args.iters is None else args.iters, linear=args.linear, validation=args.validation,
+                                 probe_count=d.probe_count if args.probe_count is None else args.probe_count, probe_steps=args.probe_steps, diverge_factor=args.diverge_factor,
                                  repeats=args.repeats, curvature=not args.no_curvature)
     try:
         return settings.resolved()
@@ -131,7 +142,7 @@ def print_result(result) -> None:
     if result.mode == "probe":
         for part in result.repeats or (result,):
             print(f"  measured: held-out loss {part.measured['start_score']:.4g} before training; each candidate trained "
-                  f"{part.measured['steps']} steps from the same weights")
+                  f"{counted(part.measured['steps'], 'step')} from the same weights")
     for s in result.suggestions:
         print(f"  {s.method:<12} {s.lr:<10.3g} {s.explanation}")
     r = result.recommendation

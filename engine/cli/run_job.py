@@ -17,6 +17,7 @@ from ..commands import Stop
 from ..run.handle import RunHandle, RunResult
 from ..run.in_process import InProcessRun
 from ..store.reader import read_steps
+from ..text import counted
 from .common import FAILED, FAULT_STOPPED, FINISHED, INTERRUPTED, STORE_FAILED, CliError, say
 from .fault_policy import FaultPolicy
 from .progress import ProgressPrinter, clock
@@ -159,7 +160,7 @@ def report(result: RunResult, seconds: float, run: InProcessRun, policy: FaultPo
         print(json.dumps(summary, allow_nan=True).replace("NaN", "null"))
     else:
         say(f"{summary['state']}: val accuracy {100 * result.val_accuracy:.2f}% (best {100 * result.best_val_accuracy:.2f}%), "
-            f"val loss {result.val_loss:.4f}, {result.step} steps in {clock(seconds)}")
+            f"val loss {result.val_loss:.4f}, {counted(result.step, 'step')} in {clock(seconds)}")
         say(f"run saved in {result.run_dir}")
     if problem or (result.message and result.state == "failed"):
         say(f"lrscope: error: {problem or result.message}")

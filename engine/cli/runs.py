@@ -13,7 +13,8 @@ import numpy as np
 from ..serve.access import served_access
 from ..store.paths import runs_root
 from ..store.reader import find_run, list_runs, meta_object, read_epochs, read_meta, read_steps, read_table, run_info
-from .common import add_serve_option, cache_dir, say
+from ..text import counted
+from .common import CACHE_DIR_HELP, RUNS_DIR_HELP, add_serve_option, cache_dir, say
 from .distributed import add_distributed_options
 from .fault_policy import add_fault_options
 
@@ -21,18 +22,18 @@ from .fault_policy import add_fault_options
 def add_parsers(commands) -> None:
     """Register runs, show and resume."""
     runs = commands.add_parser("runs", help="list stored runs", description="List the runs stored under the runs folder.")
-    runs.add_argument("--runs-dir", type=Path)
+    runs.add_argument("--runs-dir", type=Path, help=RUNS_DIR_HELP)
     runs.set_defaults(handler=list_command)
     show = commands.add_parser("show", help="summarize one run, or print its per-step metrics as CSV")
     show.add_argument("run", help="run id (or a unique prefix of it), or the run's folder")
     show.add_argument("--csv", action="store_true", help="per-step metrics as CSV: step, epoch, loss, LR of each group, momentum")
-    show.add_argument("--runs-dir", type=Path)
+    show.add_argument("--runs-dir", type=Path, help=RUNS_DIR_HELP)
     show.set_defaults(handler=show_command)
     resume = commands.add_parser("resume", help="continue a stopped or interrupted run from its last checkpoint")
     resume.add_argument("run", help="run id (or a unique prefix of it), or the run's folder")
-    resume.add_argument("--runs-dir", type=Path)
-    resume.add_argument("--cache-dir", type=Path)
-    resume.add_argument("--no-cache", action="store_true")
+    resume.add_argument("--runs-dir", type=Path, help=RUNS_DIR_HELP)
+    resume.add_argument("--cache-dir", type=Path, help=CACHE_DIR_HELP)
+    resume.add_argument("--no-cache", action="store_true", help="decode images without reading or writing the cache")
     add_fault_options(resume)
     resume.add_argument("--json", action="store_true")
     add_serve_option(resume)
@@ -96,7 +97,7 @@ def write_steps_csv(run_dir: Path) -> None:
     steps = read_steps(run_dir)
     damaged = int(np.isnan(steps["lrs"]).all(axis=1).sum())
     if damaged:
-        say(f"warning: {damaged} steps have damaged LR cells in {run_dir / 'run.sqlite'}; they are written as nan")
+        say(f"warning: damaged LR cells in {counted(damaged, 'step')} of {run_dir / 'run.sqlite'}; they are written as nan")
     writer = csv.writer(sys.stdout)
     writer.writerow(["step", "epoch", "loss", *[f"lr_{g}" for g in steps["groups"]], "momentum"])
     for i in range(len(steps["step"])):

@@ -13,7 +13,7 @@ from ..schedules.chart import line_chart
 from ..schedules.describe import describe_schedule
 from ..schedules.groups import ALL, describe_groups
 from ..schedules.sampling import plot_steps
-from ..text import printable
+from ..text import counted, printable
 from .common import CliError, check_writable, read_schedule, say
 
 CSV_BLOCK = 65_536
@@ -73,13 +73,13 @@ def show_command(args: argparse.Namespace) -> int:
     timeline = loaded.timeline
     dataset, context = loaded.dataset or {}, loaded.context or {}
     print(f"file        {printable(str(args.file))} (lrscope {loaded.lrscope_version or '?'}, {loaded.created or 'no date'})")
-    print(f"dataset     {dataset.get('name', '?')} (fingerprint {dataset.get('fingerprint', '?')}, {dataset.get('image_count', '?')} images, "
-          f"{len(dataset.get('classes') or [])} classes, {dataset.get('resolution', '?')} px)")
+    print(f"dataset     {dataset.get('name', '?')} (fingerprint {dataset.get('fingerprint', '?')}, {counted(dataset.get('image_count', '?'), 'image')}, "
+          f"{counted(len(dataset.get('classes') or []), 'class')}, {dataset.get('resolution', '?')} px)")
     if context:
         optimizer = context.get("optimizer") or {}
         print(f"context     {context.get('model')} / {optimizer.get('name')} momentum {optimizer.get('momentum')}, "
-              f"batch {context.get('batch_size')}, {context.get('steps_per_epoch')} steps per epoch")
-    print(f"length      {timeline.total_steps} steps")
+              f"batch {context.get('batch_size')}, {counted(context.get('steps_per_epoch'), 'step')} per epoch")
+    print(f"length      {counted(timeline.total_steps, 'step')}")
     print(f"groups      {', '.join(printable(n) for n in _names(loaded, timeline))}")
     _listed(timeline.pieces, lambda p: f"from step {p.start:<7} {describe_schedule(p.schedule)}; {printable(describe_groups(p.groups))}",
             "pieces")

@@ -14,6 +14,7 @@ from ..models.setup import group_outline, resolution_range, weights_label
 from ..schedules.edits import RunSchedule
 from ..schedules.library import differences
 from ..schedules.model_match import model_differences
+from ..text import counted
 from ..training.job import default_run_schedule
 from .common import CliError, cache_dir, read_schedule, say
 
@@ -72,5 +73,5 @@ def run_schedule_for(args: argparse.Namespace, config: TrainConfig, dataset: Pre
     timeline = loaded.for_run(config.epochs * per_epoch)
     if timeline.base_momentum is None:
         timeline = dataclasses.replace(timeline, base_momentum=config.momentum)
-    say(f"schedule from {args.schedule}: {timeline.total_steps} steps")
+    say(f"schedule from {args.schedule}: {counted(timeline.total_steps, 'step')}")
     return RunSchedule(timeline)

@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from .common import CliError
+from .common import RUNS_DIR_HELP, CliError
 
 
 def add_target_options(parser: argparse.ArgumentParser) -> None:
@@ -21,7 +21,7 @@ def add_finding_options(parser: argparse.ArgumentParser, default=None) -> None:
     parser.add_argument("--token", default=default,
                         help="the run's token, for an address (default: $LRSCOPE_TOKEN); a run's own folder has it")
     parser.add_argument("--runs-dir", type=Path, default=default,
-                        help="where runs are stored (default: $LRSCOPE_RUNS_DIR or the user data folder)")
+                        help=RUNS_DIR_HELP)
 
 
 def access_from(args: argparse.Namespace):

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..config import TrainConfig
-from .common import add_serve_option, add_training_options, check_writable, config_from, say
+from .common import LIBRARY_DIR_HELP, RUNS_DIR_HELP, add_serve_option, add_training_options, check_writable, config_from, say
 from .curvature import CurvatureRecord
 from .distributed import add_distributed_options, add_sync_batchnorm_option
 from .export_file import write_export
@@ -21,9 +21,9 @@ def add_parser(commands) -> None:
     parser.add_argument("--schedule", type=Path, help="train with this schedule file (re-stretched to the run's length)")
     parser.add_argument("--accept-mismatch", action="store_true", help="use a schedule tuned for another dataset without asking")
     parser.add_argument("--export-schedule", type=Path, metavar="FILE", help="write the run's tuned schedule to FILE when it ends")
-    parser.add_argument("--library-dir", type=Path, help="the tuned-schedule library (default: $LRSCOPE_LIBRARY_DIR or the user data folder)")
-    parser.add_argument("--runs-dir", type=Path, help="where runs are stored (default: $LRSCOPE_RUNS_DIR or the user data folder)")
-    parser.add_argument("--checkpoint-every", type=int, default=0, metavar="STEPS", help="also checkpoint every STEPS steps")
+    parser.add_argument("--library-dir", type=Path, help=LIBRARY_DIR_HELP)
+    parser.add_argument("--runs-dir", type=Path, help=RUNS_DIR_HELP)
+    parser.add_argument("--checkpoint-every", type=int, default=0, metavar="STEPS", help="also checkpoint every STEPS steps (default 0: off)")
     parser.add_argument("--checkpoint-seconds", type=float, default=TrainConfig().checkpoint_seconds, metavar="S",
                         help="also checkpoint whenever S seconds passed since the last checkpoint, so a kill loses at most "
                              "about that much training (default 60; 0: only at epoch ends and --checkpoint-every)")

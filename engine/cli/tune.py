@@ -8,8 +8,20 @@ import sys
 from pathlib import Path
 
 from ..events import Event, TuneFinished, TuneIntervalChosen, TuneStarted, TuneTrialFinished
+from ..text import counted, percent
 from ..tune.settings import SEARCHABLE, TuneSettings
-from .common import FAILED, FINISHED, INTERRUPTED, STORE_FAILED, CliError, add_training_options, check_writable, config_from, say
+from .common import (
+    FAILED,
+    FINISHED,
+    INTERRUPTED,
+    LIBRARY_DIR_HELP,
+    STORE_FAILED,
+    CliError,
+    add_training_options,
+    check_writable,
+    config_from,
+    say,
+)
 from .export_file import write_export
 from .progress import clock
 
@@ -21,15 +33,16 @@ def add_parser(commands) -> None:
                                              "then real runs of the schedule are compared and the losers stopped early.")
     add_training_options(parser)
     d = TuneSettings()
-    parser.add_argument("--budget", type=float, default=d.budget_runs, metavar="RUNS",
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument("--budget", type=float, metavar="RUNS",
                         help=f"spend about the cost of RUNS full runs, the range test included (default {d.budget_runs:g})")
-    parser.add_argument("--minutes", type=float, help="spend about this many minutes instead (converted at the measured speed)")
+    budget.add_argument("--minutes", type=float, help="spend about this many minutes instead (converted at the measured speed)")
     parser.add_argument("--search", nargs="+", default=list(d.search), choices=SEARCHABLE,
                         help="what varies between trials: the peak LR (always), and optionally weight_decay")
     parser.add_argument("--schedule", type=Path, help="tune this schedule file's shape (re-stretched to the run) instead of --shape")
     parser.add_argument("--accept-mismatch", action="store_true", help="use a schedule tuned for another dataset without asking")
     parser.add_argument("--export-schedule", type=Path, metavar="FILE", help="write the winning schedule, with the search record, to FILE")
-    parser.add_argument("--library-dir", type=Path)
+    parser.add_argument("--library-dir", type=Path, help=LIBRARY_DIR_HELP)
     parser.add_argument("--runs-dir", type=Path, help="where the trials are stored as runs")
     parser.add_argument("--tunes-dir", type=Path, help="where the search records are kept (default: beside the runs folder)")
     parser.add_argument("--json", action="store_true", help="print the search record as one JSON object on stdout")
@@ -39,7 +52,8 @@ def add_parser(commands) -> None:
 def settings_from(args: argparse.Namespace) -> TuneSettings:
     """Validated tune settings; CliError names the option at fault."""
     search = tuple(dict.fromkeys(["lr", *args.search]))
-    settings = TuneSettings(budget_runs=args.budget, budget_minutes=args.minutes, search=search, seed=args.seed)
+    runs = TuneSettings().budget_runs if args.budget is None else args.budget
+    settings = TuneSettings(budget_runs=runs, budget_minutes=args.minutes, search=search, seed=args.seed)
     try:
         settings.validate()
     except ValueError as error:
@@ -59,8 +73,8 @@ class TuneProgress:
             say(f"searching the peak LR from {event.low:.3g} to {event.high:.3g}: {event.source}")
         elif isinstance(event, TuneTrialFinished):
             params = "  ".join(f"{name} {value:.3g}" for name, value in event.params.items())
-            say(f"trial {event.number:>2}  {params}  {event.state:<9} {100 * event.val_accuracy:6.2f}%  "
-                f"{event.steps} steps   [spent {event.spent_steps}/{event.budget_steps}]")
+            say(f"trial {event.number:>2}  {params}  {event.state:<9} {percent(event.val_accuracy):>7}  "
+                f"{counted(event.steps, 'step')}   [spent {event.spent_steps}/{event.budget_steps}]")
         elif isinstance(event, TuneFinished):
             say(event.message)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from ..events import CurvatureMeasured, StabilityWarning
+from ..text import counted
 
 DEFAULT_MARGIN = 0.8
 CLIMB_FACTOR = 1.5
@@ -52,7 +53,7 @@ def climbing(m: CurvatureMeasured, previous: CurvatureMeasured | None, rest_peak
     if previous is None or not previous.lambda_max > 0 or not m.lambda_max >= factor * previous.lambda_max:
         return None
     rise = m.lambda_max / previous.lambda_max
-    message = (f"λmax rose ×{rise:.2g} in {m.step - previous.step} steps ({previous.lambda_max:.3g} → {m.lambda_max:.3g}): "
+    message = (f"λmax rose ×{rise:.2g} in {counted(m.step - previous.step, 'step')} ({previous.lambda_max:.3g} → {m.lambda_max:.3g}): "
                f"the loss surface is getting sharper, so the stable LR is falling (now {m.edge:.0%} of the bound is used).")
     scale = scale_to_fit(m.edge, rest_peak_ratio, margin)
     advice = (f"Scale the rest of the schedule by ×{scale:.2g} to stay under {100 * margin:.0f}% of today's bound."

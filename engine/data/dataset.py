@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DatasetError
-from ..text import printable
+from ..text import counted, printable
 from .cache import Decoded, Progress, cache_file, decode_all, load_decoded, save_decoded
 from .fingerprint import fingerprint
 from .folder import FolderScan, scan_folder
@@ -83,12 +83,12 @@ def prepare_dataset(
         usable = decoded.ok
         problems = decoded.problems
     else:
-        print_(f"{len(paths)} images at {size}px exceed the memory budget: they will stream from disk")
+        print_(f"{counted(len(paths), 'image')} at {size}px exceed the memory budget: they will stream from disk")
         usable, problems = np.ones(len(paths), dtype=bool), ()
     warnings = list(scan.warnings)
     if problems:
         path, reason = problems[0]
-        warnings.append(printable(f"{len(problems)} images could not be read and were skipped (e.g. {path}: {reason})"))
+        warnings.append(printable(f"{counted(len(problems), 'image')} could not be read and were skipped (e.g. {path}: {reason})"))
     train_index, val_index = _split(scan, labels, usable, val_fraction, split_seed)
     mean, std = _stats(decoded, paths, train_index, size, channels)
     # The summary is for people and schedule files: names that are not UTF-8 are shown with U+FFFD.
@@ -128,7 +128,7 @@ def _split(scan: FolderScan, labels, usable, val_fraction, seed) -> tuple[np.nda
     usable_index = np.flatnonzero(usable)
     for label, name in enumerate(scan.classes):
         if not np.any(labels[usable_index] == label) and any(e.label == label for e in scan.entries):
-            raise DatasetError(f"{scan.root / name}: none of class {name!r}'s images can be read; replace the corrupt files")
+            raise DatasetError(f"{scan.root / name}: none of the images of class {name!r} can be read; replace the corrupt files")
     if scan.presplit:
         splits = np.array([e.split for e in scan.entries])
         train, val = usable_index[splits[usable_index] == "train"], usable_index[splits[usable_index] == "val"]

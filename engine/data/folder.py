@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DatasetError
-from ..text import printable
+from ..text import counted, listed, printable
 from .walk import Walker
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm"})
@@ -79,7 +79,7 @@ def scan_folder(root: Path | str) -> FolderScan:
         _check_classes(root / train_dir, classes)
         extra = sorted(set(_subfolders(root / val_dir)) - set(classes))
         if extra:
-            raise DatasetError(f"{root / val_dir}: has classes that {train_dir}/ lacks ({', '.join(extra[:5])}); give both the same class folders")
+            raise DatasetError(f"{root / val_dir}: has classes that {train_dir}/ lacks ({listed(extra)}); give both the same class folders")
         parts = [(root / train_dir, "train"), (root / val_dir, "val")]
     else:
         _check_half_split(root, names)
@@ -102,7 +102,7 @@ def _check_half_split(root: Path, names: list[str]) -> None:
 def _check_classes(folder: Path, classes: tuple[str, ...]) -> None:
     if not classes:
         loose = sum(1 for e in os.scandir(folder) if Path(e.name).suffix.lower() in IMAGE_EXTENSIONS)
-        hint = f" (it holds {loose} images directly: move them into one subfolder per class)" if loose else ""
+        hint = f" (it holds {counted(loose, 'image')} directly: move them into one subfolder per class)" if loose else ""
         raise DatasetError(f"{folder}: holds no class subfolders{hint}; put each class's images in its own subfolder, e.g. {folder}/cat/ and {folder}/dog/")
     if len(classes) < 2:
         raise DatasetError(f"{folder}: has only one class ({classes[0]!r}); a classifier needs at least two class subfolders")
@@ -168,5 +168,5 @@ def _check_val(root: Path, val_dir: Path, classes: tuple[str, ...], entries: lis
     missing = [name for label, name in enumerate(classes) if label not in in_val]
     if not missing:
         return []
-    return [printable(f"{val_dir.name}/ has no images of {len(missing)} classes (e.g. {missing[0]!r}): "
+    return [printable(f"{val_dir.name}/ has no images of {counted(len(missing), 'class')} (e.g. {missing[0]!r}): "
                       "their accuracy is not measured")]

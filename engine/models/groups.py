@@ -12,6 +12,7 @@ from torch import nn
 
 from ..schedules.groups import ALL as RESERVED  # a schedule's name for every group at once
 from ..schedules.groups import HEAD
+from ..text import listed
 
 ModuleGroups = list[tuple[str, Sequence[nn.Module]]]
 
@@ -33,7 +34,7 @@ def layer_groups(model: nn.Module, groups: ModuleGroups) -> dict[str, list[nn.Pa
         result[name] = params
     missing = [n for n, p in model.named_parameters() if id(p) not in seen]
     if missing:
-        raise ValueError(f"parameters in no layer group: {', '.join(missing[:5])}")
+        raise ValueError(f"parameters in no layer group: {listed(missing)}")
     return result
 
 

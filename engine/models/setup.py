@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from ..text import counted
 from . import timm_models
 from .groups import HEAD, layer_groups
 from .pretrained import InputSpec, choose_weights, describe, input_spec, read_hub_weights
@@ -69,7 +70,7 @@ def setup_model(model: str, *, channels: int, classes: int, resolution: int, pre
         state = read_state_dict(weights_file) if weights_file else read_hub_weights(weights)
         load_pretrained(built, state, replaced_layer(built, dict(module_groups)[HEAD]), source)
     return ModelSetup(built, layer_groups(built, module_groups), input_spec(weights), source,
-                      f"{model}: pretrained weights {source}, a new head for {classes} classes")
+                      f"{model}: pretrained weights {source}, a new head for {counted(classes, 'class')}")
 
 
 def _scratch(spec, channels: int, classes: int, resolution: int, weights_file: str, load: bool) -> ModelSetup:

@@ -35,6 +35,11 @@ def load_weights(model: nn.Module, path: Path | str) -> tuple[int, list[str]]:
     state = read_state_dict(path)
     own = model.state_dict()
     usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    if not usable:  # training would start from random weights while the user believes it starts from theirs
+        example = next(iter(state), None)
+        raise ConfigError("weights", f"{path}: none of its {len(state)} tensors fits this model"
+                                     + (f" (e.g. {str(example)[:60]!r} has no match by name and shape)" if example else "")
+                                     + "; was it saved from another model, image size or class count?")
     model.load_state_dict(usable, strict=False)
     return len(usable), sorted(set(own) - set(usable))
 

@@ -24,6 +24,7 @@ from ..schedules.codec import schedule_from_list, shape_to_dict
 from ..schedules.edits import RunSchedule
 from ..schedules.history_codec import run_schedule_from_dict, run_schedule_to_dict
 from ..schedules.schedule import Schedule
+from ..text import expected_kind, kind_of
 from .registry import ProtocolError, entry_named, entry_of
 
 MAX_ITEMS = 10_000_000
@@ -153,9 +154,9 @@ def untagged(data: Any, expected: type, path: str) -> Any:
 def _exactly(data: Any, kind: type | tuple[type, ...], path: str) -> Any:
     kinds = kind if isinstance(kind, tuple) else (kind,)
     if isinstance(data, bool) and bool not in kinds:
-        raise ProtocolError(f"{path}: must be {' or '.join(k.__name__ for k in kinds)}, got a boolean")
+        raise ProtocolError(f"{path}: must be {expected_kind(kinds)}, got a boolean")
     if not isinstance(data, kinds):
-        raise ProtocolError(f"{path}: must be {' or '.join(k.__name__ for k in kinds)}, got {type(data).__name__}")
+        raise ProtocolError(f"{path}: must be {expected_kind(kinds)}, got {kind_of(data)}")
     return data
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..text import counted
+
 WIDTH_DECADES = 0.2
 DISAGREEMENT = 3.0
 MIN_POINTS = 8
@@ -190,7 +192,7 @@ def probe_suggestion(lrs: np.ndarray, scores: np.ndarray, start_score: float | N
     if not finite.any():
         return [], [f"{NO_RECOMMENDATION}every candidate LR diverged; lower start_lr"]
     best = int(np.nanargmin(np.where(finite, scores, np.nan)))
-    after = f"after {steps} steps " if steps else ""
+    after = f"after {counted(steps, 'step')} " if steps else ""
     if start_score is not None and not scores[best] < (1 - PROBE_GAIN) * start_score:
         return [], [f"{NO_RECOMMENDATION}no candidate lowered the held-out loss {after}clearly below where it started "
                     f"({scores[best]:.3g} at best against {start_score:.3g}), so the probe cannot tell the LRs apart. "

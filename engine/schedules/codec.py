@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from ..errors import ScheduleFileError
+from ..text import expected_kind, kind_of
 from .groups import ALL, GroupSetting, validate_groups
 from .plateau import PlateauRule
 from .schedule import Schedule
@@ -51,7 +52,7 @@ def fail(path: str, message: str) -> ScheduleFileError:
 def need(data: Any, key: str, kind: type | tuple[type, ...], path: str) -> Any:
     """``data[key]`` if present and of type ``kind`` (bool never passes for a number)."""
     if not isinstance(data, dict):
-        raise fail(path, f"must be an object, got {type(data).__name__}")
+        raise fail(path, f"must be an object, got {kind_of(data)}")
     if key not in data:
         raise fail(f"{path}.{key}", "is missing")
     return check_type(data[key], kind, f"{path}.{key}")
@@ -61,9 +62,9 @@ def check_type(value: Any, kind: type | tuple[type, ...], path: str) -> Any:
     """``value`` if it is of type ``kind`` (bools are not numbers here)."""
     kinds = kind if isinstance(kind, tuple) else (kind,)
     if isinstance(value, bool) and bool not in kinds:
-        raise fail(path, f"must be {' or '.join(k.__name__ for k in kinds)}, got a boolean")
+        raise fail(path, f"must be {expected_kind(kinds)}, got a boolean")
     if not isinstance(value, kinds):
-        raise fail(path, f"must be {' or '.join(k.__name__ for k in kinds)}, got {type(value).__name__}")
+        raise fail(path, f"must be {expected_kind(kinds)}, got {kind_of(value)}")
     return value
 
 

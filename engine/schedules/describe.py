@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..text import counted
 from .schedule import Schedule
 from .shapes import Shape
 
@@ -24,7 +25,7 @@ def lr_span(segment: Shape) -> str:
 
 def describe_segment(segment: Shape) -> str:
     """One line: kind, LRs (start, peak, end), length."""
-    return f"{segment.kind} {lr_span(segment)} over {segment.steps} steps"
+    return f"{segment.kind} {lr_span(segment)} over {counted(segment.steps, 'step')}"
 
 
 def describe_schedule(schedule: Schedule) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..errors import ScheduleFileError
 from ..plain import JsonObject
+from ..text import counted
 from .codec import param_from_json
 from .describe import describe_schedule, fmt_lr
 from .groups import GroupSetting, describe_groups, unfrozen, validate_groups
@@ -209,7 +210,7 @@ def _piece_for(edit: Edit, current: Piece, step: int, current_lr: float, total: 
         remaining = max(1, total - step)
         return Piece(step, step, Schedule((Constant(steps=remaining, lr=edit.lr),))), f"set LR to {fmt_lr(edit.lr)} for the rest"
     if isinstance(edit, Restretch):
-        return _restretched(current, step, edit.total_steps), f"changed the run's length to {edit.total_steps} steps"
+        return _restretched(current, step, edit.total_steps), f"changed the run's length to {counted(edit.total_steps, 'step')}"
     raise ValueError(f"unknown edit {type(edit).__name__}")
 
 

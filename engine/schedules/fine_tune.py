@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..text import counted
 from .groups import GroupSetting
 from .presets import preset
 from .schedule import Schedule
@@ -47,7 +48,7 @@ def fine_tune(names: Sequence[str], lr: float, total_steps: int, freeze_steps: i
     then all groups on a one-cycle peaking at ``unfrozen_lr`` (default ``lr / 2``) for the head, each group ×
     its multiplier (default: spread geometrically over a factor of 100, as fastai's ``lr_mult``)."""
     if not 0 < freeze_steps < total_steps:
-        raise ValueError(f"the head-only phase must be shorter than the run ({freeze_steps} of {total_steps} steps)")
+        raise ValueError(f"the head-only phase must be shorter than the run ({freeze_steps} of {counted(total_steps, 'step')})")
     unfrozen_lr = unfrozen_lr or lr / 2
     multipliers = list(multipliers) if multipliers is not None else spread(names, unfrozen_lr / FASTAI_LR_MULT, unfrozen_lr)
     schedule = Schedule((OneCycle(steps=freeze_steps, max_lr=lr, pct_start=0.99),

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ScheduleFileError
+from ..text import counted, listed
 from .describe import describe_schedule
 from .schedule_file import load_schedule, save_schedule
 
@@ -95,13 +96,13 @@ def _class_differences(tuned: dict, current: dict) -> list[str]:
     before, after = list(tuned.get("classes") or []), list(current.get("classes") or [])
     if before != after:
         added, removed = sorted(set(after) - set(before)), sorted(set(before) - set(after))
-        parts = ([f"added {', '.join(added[:5])}"] if added else []) + ([f"removed {', '.join(removed[:5])}"] if removed else [])
+        parts = ([f"added {listed(added)}"] if added else []) + ([f"removed {listed(removed)}"] if removed else [])
         return [f"classes: {'; '.join(parts) or 'a different order'}"]
     counts_before, counts_after = tuned.get("class_counts") or {}, current.get("class_counts") or {}
     changed = [name for name in after if counts_before.get(name) != counts_after.get(name)]
     if changed:
         name = changed[0]
-        return [f"images per class differ in {len(changed)} classes (e.g. {name!r}: {counts_before.get(name)} → {counts_after.get(name)})"]
+        return [f"images per class differ in {counted(len(changed), 'class')} (e.g. {name!r}: {counts_before.get(name)} → {counts_after.get(name)})"]
     return []
 
 

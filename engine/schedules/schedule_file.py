@@ -13,6 +13,7 @@ from .. import __version__
 from ..atomic import write_text_atomically
 from ..errors import ScheduleFileError
 from ..files import NotARegularFile, TooLarge, read_limited
+from ..text import counted
 from .codec import check_type, fail, timeline_from_dict, timeline_to_dict
 from .edits import RunSchedule
 from .groups import GroupMismatch
@@ -134,21 +135,25 @@ def _context(data: dict, timeline: Timeline, warn) -> dict | None:
     return context
 
 
+class _BadNumber(ValueError):
+    """Valid JSON, but a number no schedule can hold: said as such, not as a syntax error."""
+
+
 def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not allowed (numbers must be finite)")
+    raise _BadNumber(f"{name} is not a number a schedule can hold (numbers must be finite)")
 
 
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise ValueError(f"the number {text[:30]} is too large")
+        raise _BadNumber(f"the number {text[:30]} is too large (numbers must be finite)")
     return value
 
 
 def _sane_int(text: str) -> int:
     # JSON integers have no bound: 10**400 would overflow every float conversion downstream
     if len(text.lstrip("-")) > 18:
-        raise ValueError(f"the number {text[:12]}… ({len(text.lstrip('-'))} digits) is too large")
+        raise _BadNumber(f"the number {text[:12]}… ({len(text.lstrip('-'))} digits) is too large")
     return int(text)
 
 
@@ -158,6 +163,8 @@ def parse_schedule(text: str) -> ScheduleFile:
         data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float, parse_int=_sane_int)
     except RecursionError:
         raise ScheduleFileError("the JSON is nested too deeply to be a schedule file") from None
+    except _BadNumber as error:
+        raise ScheduleFileError(str(error)) from None
     except ValueError as error:
         raise ScheduleFileError(f"not valid JSON ({str(error)[:200]})") from None
     return document_from_data(data)
@@ -179,7 +186,7 @@ def document_from_data(data: Any) -> ScheduleFile:
     declared = data.get("total_steps")
     if declared is not None and declared != timeline.total_steps:
         check_type(declared, int, "total_steps")
-        raise fail("total_steps", f"says {declared} but the timeline lasts {timeline.total_steps} steps")
+        raise fail("total_steps", f"says {declared} but the timeline lasts {counted(timeline.total_steps, 'step')}")
     warnings: list[str] = []
     return ScheduleFile(
         timeline=timeline,

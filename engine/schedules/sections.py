@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from ..text import printable
+from ..text import kind_of, printable
 
 MAX_ITEMS = 100_000
 MAX_TEXT = 2_000
@@ -23,21 +23,17 @@ class Bad(Exception):
     """A value of the wrong type or range; the message says what was expected."""
 
 
-def _kind(value: Any) -> str:
-    return "a boolean" if isinstance(value, bool) else ("null" if value is None else type(value).__name__)
-
-
 def string(value: Any, path: str, warn: Warn) -> str:
     """A string, shortened and made printable."""
     if not isinstance(value, str):
-        raise Bad(f"must be text, got {_kind(value)}")
+        raise Bad(f"must be text, got {kind_of(value)}")
     return printable(value[:MAX_TEXT])
 
 
 def whole(value: Any, path: str, warn: Warn) -> int:
     """A whole number of sensible size (never a boolean)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise Bad(f"must be a whole number, got {_kind(value)}")
+        raise Bad(f"must be a whole number, got {kind_of(value)}")
     if not -10**15 <= value <= 10**15:
         raise Bad(f"must be a whole number of sensible size, got {str(value)[:20]}")
     return value
@@ -46,7 +42,7 @@ def whole(value: Any, path: str, warn: Warn) -> int:
 def number(value: Any, path: str, warn: Warn) -> float:
     """A finite number (never a boolean)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise Bad(f"must be a number, got {_kind(value)}")
+        raise Bad(f"must be a number, got {kind_of(value)}")
     if not math.isfinite(float(value)):
         raise Bad("must be finite")
     return value
@@ -55,7 +51,7 @@ def number(value: Any, path: str, warn: Warn) -> float:
 def flag(value: Any, path: str, warn: Warn) -> bool:
     """true or false."""
     if not isinstance(value, bool):
-        raise Bad(f"must be true or false, got {_kind(value)}")
+        raise Bad(f"must be true or false, got {kind_of(value)}")
     return value
 
 
@@ -86,7 +82,7 @@ def items(check: Check, limit: int = MAX_ITEMS) -> Check:
     """A list of at most ``limit`` values that each pass ``check`` (one bad item makes the list bad)."""
     def checked(value: Any, path: str, warn: Warn) -> list:
         if not isinstance(value, list):
-            raise Bad(f"must be a list, got {_kind(value)}")
+            raise Bad(f"must be a list, got {kind_of(value)}")
         if len(value) > limit:
             raise Bad(f"has {len(value):,} items; at most {limit:,} are allowed")
         return [check(v, f"{path}[{i}]", warn) for i, v in enumerate(value)]
@@ -97,7 +93,7 @@ def table(check: Check, limit: int = MAX_ITEMS) -> Check:
     """An object whose values each pass ``check`` (its keys are names)."""
     def checked(value: Any, path: str, warn: Warn) -> dict:
         if not isinstance(value, dict):
-            raise Bad(f"must be an object, got {_kind(value)}")
+            raise Bad(f"must be an object, got {kind_of(value)}")
         if len(value) > limit:
             raise Bad(f"has {len(value):,} entries; at most {limit:,} are allowed")
         return {printable(k[:MAX_TEXT]): check(v, f"{path}.{k}", warn) for k, v in value.items()}
@@ -109,7 +105,7 @@ def record(fields: dict[str, Check], required: tuple[str, ...] = ()) -> Check:
     without a good value for every ``required`` field the whole object is bad."""
     def checked(value: Any, path: str, warn: Warn) -> dict:
         if not isinstance(value, dict):
-            raise Bad(f"must be an object, got {_kind(value)}")
+            raise Bad(f"must be an object, got {kind_of(value)}")
         kept = {}
         for key, check in fields.items():
             if key not in value:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import write_text_atomically
+from ..text import counted
 from .strata import STRATA
 from .winner import KEEP_MARGIN, smoothed_by_number
 
@@ -59,7 +60,7 @@ def tune_record(tuner, test, interval, budget: int, seconds: float, cancelled: b
         "method": {"strata": f"the interval cut into {STRATA} equal parts of log LR, each an Optuna study of its own; "
                              "the part with the fewest trials goes next",
                    "sampler": f"optuna TPESampler per part (seeds {settings.seed * STRATA} to {settings.seed * STRATA + STRATA - 1})",
-                   "pruner": f"optuna SuccessiveHalvingPruner per part (min_resource={tuner.first_rung} epochs, "
+                   "pruner": f"optuna SuccessiveHalvingPruner per part (min_resource={counted(tuner.first_rung, 'epoch')}, "
                              f"reduction_factor={settings.reduction_factor})",
                    "first_trials": "the schedule as given, then the range test's recommendation",
                    "winner": "the complete trial with the best accuracy averaged with its neighbours' (Gaussian, 0.25 decades); "

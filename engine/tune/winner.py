@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..text import counted
+
 if TYPE_CHECKING:  # the record names the winner's rule, so it imports this module
     from .record import TrialRecord
 
@@ -55,9 +57,9 @@ def finish_message(trials: list[TrialRecord], winner: TrialRecord | None) -> str
 
     if winner is yours:
         others = len(trials) - 1
-        return (f"your schedule stays (peak LR {winner.params['lr']:.3g}, {scored(winner)}): none of the {others} other "
-                f"trial{'s' if others != 1 else ''} beat it by {100 * KEEP_MARGIN:g} points once averaged with its neighbours")
-    return (f"best of {len(trials)} trials: peak LR {winner.params['lr']:.3g} -> {scored(winner)} "
+        return (f"your schedule stays (peak LR {winner.params['lr']:.3g}, {scored(winner)}): none of the {counted(others, 'other trial')} "
+                f"beat it by {100 * KEEP_MARGIN:g} points once averaged with its neighbours")
+    return (f"best of {counted(len(trials), 'trial')}: peak LR {winner.params['lr']:.3g} -> {scored(winner)} "
             f"(your schedule: {scored(yours)}); the averaged score decides, since one run's accuracy is one noisy sample")
 
 

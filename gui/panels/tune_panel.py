@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.text import percent
 from engine.tune.settings import TuneSettings
 
 COLUMNS = ["trial", "peak LR", "weight decay", "state", "accuracy", "steps"]
@@ -125,7 +126,7 @@ class TunePanel(QWidget):
         row = self.table.rowCount()
         self.table.insertRow(row)
         cells = [str(event.number), f"{event.params['lr']:.3g}", f"{event.params.get('weight_decay', math.nan):.2g}", event.state,
-                 f"{100 * event.val_accuracy:.2f}%", str(event.steps)]
+                 percent(event.val_accuracy), str(event.steps)]
         for column, text in enumerate(cells):
             self.table.setItem(row, column, QTableWidgetItem(text.replace("nan", "–")))
         self.progress.setValue(min(event.spent_steps, event.budget_steps))
