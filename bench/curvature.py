@@ -199,5 +199,5 @@ def _overheads(dataset, repeats: int, steps: int) -> list:
             "%", "≤ 1 %", statistics.median(shares["health"]) <= 1, note),
         Row("curvature probe", "time in the probe ÷ training time at the automatic cadence, inside the same runs",
             *median_spread(shares["probe"]), "%", "≤ 5 %", statistics.median(shares["probe"]) <= 5,
-            f"{note}; the first measurement comes once 5% of the training time pays for it (about step 800)"),
+            f"{note}; the first measurement comes once 5% of the training time pays for it (about step 800), the next no sooner than the steps since, at 10%, pay for the last"),
     ]

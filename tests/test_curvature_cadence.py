@@ -69,3 +69,19 @@ def test_warning_when_lambda_max_climbs_fast():
     warning = climbing(after, before, 1.0, 0.8)
     assert warning.kind == "climbing" and "×2.1 in 200 steps" in warning.message and warning.scale == 1.0
     assert climbing(measured(lam=12.0), before, 1.0, 0.8) is None
+
+
+def test_budget_saved_while_the_first_measurement_waited_is_not_spent_in_a_burst():
+    """The first measurement, guessed at 40 steps, cost 10: the old cadence then measured at 801, 802, 803… on nearly the
+    same weights (a warm start learns nothing new there) and a burst near a run's end overshot its 5%."""
+    cadence, step_time, due_at, spent = Cadence("auto", budget=0.05), 0.01, [], 0.0
+    for step in range(3000):
+        if cadence.due(step, step_time):
+            cost = (10 if not due_at else 6) * step_time
+            cadence.measured(cost)
+            spent += cost
+            due_at.append(step)
+        cadence.stepped()
+    gaps = np.diff(due_at)
+    assert due_at[0] == FIRST_GUESS_STEPS / 0.05 and gaps.min() >= 60  # half the steady spacing of 6 steps at 5%: 60
+    assert spent <= 0.05 * 3000 * step_time

@@ -80,12 +80,14 @@ class CurvatureHandler:
     def state_dict(self) -> dict:
         """Plain data: the automatic cadence's accounting, the last measurement and the last warning's kind."""
         return {"spent": self.cadence.spent, "last_cost": self.cadence.last_cost, "trained_steps": self.cadence.trained_steps,
+                "since_last": self.cadence.since_last,
                 "previous": self.previous.to_dict() if self.previous is not None else None, "warned": self.warned}
 
     def load_state_dict(self, state: dict) -> None:
         """Continue from ``state_dict()``'s data."""
         self.cadence.spent, self.cadence.last_cost = state["spent"], state["last_cost"]
         self.cadence.trained_steps = state["trained_steps"]
+        self.cadence.since_last = state.get("since_last", state["trained_steps"])  # checkpoints before 2026-12-03 lack it
         self.previous = CurvatureMeasured.from_dict(state["previous"]) if state["previous"] is not None else None
         self.warned = state["warned"]
 
