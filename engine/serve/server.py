@@ -91,7 +91,12 @@ class RunServer:
         self.access = Access(f"tcp://{host}:{port}", self.token)
 
     def start(self, run_dir: Path) -> Access:
-        """Write the address and token into ``run_dir``, and serve on a thread (``listen`` first); the address and token."""
+        """Write the address and token into ``run_dir``, and serve on a thread; the address and token.
+
+        Listens first unless ``listen`` was called already (a caller that must know the address is free before it
+        creates the run's folder calls it early)."""
+        if self.access is None:
+            self.listen()
         self._run_dir = Path(run_dir)
         publish(self._run_dir, self.access)
         self._thread = threading.Thread(target=self._serve, name="lrscope-serve", daemon=True)
