@@ -53,15 +53,16 @@ def settings_from(args: argparse.Namespace) -> RangeTestSettings:
     other_mode = {"probe": {"--iters": args.iters is not None, "--linear": args.linear,
                             "--validation": args.validation},
                   "sweep": {"--probe-count": args.probe_count is not None, "--probe-steps": args.probe_steps is not None}}
-    mode = "probe" if args.probe else "sweep"
+    mode, other = ("probe", "sweep") if args.probe else ("sweep", "probe")
     unused = [name for name, given in other_mode[mode].items() if given]
     if unused:
-        raise CliError(f"{', '.join(unused)}: {'sweep' if args.probe else 'probe'} option{'s' if len(unused) > 1 else ''}, "
-                       f"not used by a {mode}; {'leave out --probe' if args.probe else 'add --probe'}, or the option")
-    settings = RangeTestSettings(mode="probe" if args.probe else "sweep", start_lr=args.start, end_lr=args.end,
-                                 iterations=d.iterations if args.iters is None else args.iters, linear=args.linear, validation=args.validation,
-                                 probe_count=d.probe_count if args.probe_count is None else args.probe_count, probe_steps=args.probe_steps, diverge_factor=args.diverge_factor,
-                                 repeats=args.repeats, curvature=not args.no_curvature)
+        raise CliError(f"{', '.join(unused)}: {other} option{'s' if len(unused) > 1 else ''}, not used by a {mode}; "
+                       f"{'leave out --probe' if args.probe else 'add --probe'}, or the option")
+    settings = RangeTestSettings(
+        mode=mode, start_lr=args.start, end_lr=args.end, linear=args.linear, validation=args.validation,
+        iterations=d.iterations if args.iters is None else args.iters,
+        probe_count=d.probe_count if args.probe_count is None else args.probe_count, probe_steps=args.probe_steps,
+        diverge_factor=args.diverge_factor, repeats=args.repeats, curvature=not args.no_curvature)
     try:
         return settings.resolved()
     except ValueError as error:
