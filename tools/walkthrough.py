@@ -311,8 +311,6 @@ def journeys(walk: Walk, make_window, files: Path):
     key(window, "ctrl+period")
     yield lambda: window.last_run is not None and not window.controller.training
     yield pause(1.0)
-    walk.shot("g4-stopped", "Ctrl+.: the fine-tune stopped; its unfreeze is in the edit history", window)
-    yield pause(1.0)
     walk.shot("e5-stopped", "Ctrl+.: stopped again (still resumable)", window)
 
     # (f) Compare the two runs.
