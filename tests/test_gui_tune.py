@@ -27,6 +27,7 @@ def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, windo
     assert panel.table.rowCount() == len(record["trials"]) >= 2 and len(window.tune_plot.trials) == len(record["trials"])
     status = panel.status.text()  # the winner, or the schedule as given when no trial beat it by half a point
     assert ("best of" in status or "your schedule stays" in status) and window.start_action.isEnabled()
+    assert panel.progress.text().startswith("done: ")
     winner = record["winner"]["params"]["lr"]
 
     click(panel.use)

@@ -107,7 +107,7 @@ def test_the_closing_line_shows_the_averaged_score_that_decided():
     winner, scores = winner_of(trials), smoothed_by_number(trials)
     line = finish_message(trials, winner)
     assert winner.number == 3 and scores[2] > 0.955 and 2 in scores and 0 in scores
-    assert f"peak LR 0.36 -> 99.00%, {100 * scores[3]:.2f}% averaged with its neighbours in LR" in line
+    assert f"peak LR 0.36 scored 99.00%, {100 * scores[3]:.2f}% averaged with its neighbours in LR" in line
     assert "(your schedule: 95.00%, 95.00% averaged" in line
     kept = [trial(0, 0.2, 0.950), trial(1, 0.02, 0.954)]
     assert finish_message(kept, winner_of(kept)).startswith("your schedule stays (peak LR 0.2, 95.00%, 95.00% averaged")

@@ -59,7 +59,7 @@ def finish_message(trials: list[TrialRecord], winner: TrialRecord | None) -> str
         others = len(trials) - 1
         return (f"your schedule stays (peak LR {winner.params['lr']:.3g}, {scored(winner)}): none of the {counted(others, 'other trial')} "
                 f"beat it by {100 * KEEP_MARGIN:g} points once averaged with its neighbours")
-    return (f"best of {counted(len(trials), 'trial')}: peak LR {winner.params['lr']:.3g} -> {scored(winner)} "
+    return (f"best of {counted(len(trials), 'trial')}: peak LR {winner.params['lr']:.3g} scored {scored(winner)} "
             f"(your schedule: {scored(yours)}); the averaged score decides, since one run's accuracy is one noisy sample")
 
 

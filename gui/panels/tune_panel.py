@@ -111,6 +111,7 @@ class TunePanel(QWidget):
         self.table.setColumnHidden(COLUMNS.index("weight decay"), "weight_decay" not in event.search)
         self.progress.setRange(0, event.budget_steps)
         self.progress.setValue(0)
+        self.progress.setFormat("%p% of the budget")
         self.status.setText(f"Budget: about <b>{event.budget_steps / event.run_steps:.1f} full runs</b> "
                             f"({event.budget_steps} training steps), about {event.estimated_seconds / 60:.1f} min on this machine. "
                             "A range test first sets the interval.")
@@ -135,6 +136,8 @@ class TunePanel(QWidget):
         """The winner, or why there is none."""
         self.record = event.record
         self.status.setText(("<b>Cancelled.</b> " if event.cancelled else "") + event.message)
+        # A search that ends under its budget would otherwise leave a bar at 98% that reads as unfinished.
+        self.progress.setFormat(("cancelled" if event.cancelled else "done") + ": %p% of the budget spent")
         self.set_running(False)
 
     def forget(self) -> None:
