@@ -196,6 +196,7 @@ def _summary(result: RangeTestResult | None) -> str:
     recommendation = result.recommendation
     if recommendation is None:
         return f"no recommendation: {result.why_none}{trained}"
-    confidence = " (low confidence)" if recommendation.low_confidence else ""
-    return (f"constant LR {recommendation.constant_lr:.3g} ({recommendation.constant_method}); "
-            f"one-cycle max LR {recommendation.one_cycle_max_lr:.3g} ({recommendation.one_cycle_method}){confidence}{trained}")
+    confidence = "; low confidence" if recommendation.low_confidence else ""
+    # "from": a method's own words may hold parentheses, which nested in ours read badly.
+    return (f"constant LR {recommendation.constant_lr:.3g} from {recommendation.constant_method}; "
+            f"one-cycle max LR {recommendation.one_cycle_max_lr:.3g} from {recommendation.one_cycle_method}{confidence}{trained}")

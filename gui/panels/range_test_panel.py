@@ -193,8 +193,8 @@ class RangeTestPanel(QWidget):
             part = (result.repeats or (result,))[0]
             measured = (f"<br>each candidate trained {part.measured['steps']} steps from the same weights "
                         f"(held-out loss {part.measured['start_score']:.3g} before)")
-        return (f"{flag}constant LR <b>{r.constant_lr:.3g}</b> ({r.constant_method})<br>"
-                f"one-cycle max LR <b>{r.one_cycle_max_lr:.3g}</b> ({r.one_cycle_method}){spread}{measured}")
+        return (f"{flag}constant LR <b>{r.constant_lr:.3g}</b> from {r.constant_method}<br>"
+                f"one-cycle max LR <b>{r.one_cycle_max_lr:.3g}</b> from {r.one_cycle_method}{spread}{measured}")
 
     @Slot()
     def _cancel(self) -> None:
