@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QTimer, Slot
 
 from engine.config import TrainConfig
+from engine.schedules.presets import preset
 
 from . import dialogs
 from .drafts import load_draft, save_draft
@@ -56,7 +57,8 @@ class DatasetActions:
     def dataset_opened(self, opened) -> None:
         """Show the dataset and offer the schedules tuned for it."""
         summary = opened.dataset.summary
-        if self.shown_fingerprint not in (None, summary.fingerprint):
+        switched = self.shown_fingerprint not in (None, summary.fingerprint)
+        if switched:
             self.forget_run(f"{summary.name} opened")
             self.forget_tune()
         self.dataset, self.shown_fingerprint = opened.dataset, summary.fingerprint
@@ -71,7 +73,7 @@ class DatasetActions:
                          "in the library (double-click one to load it)")
         for warning in opened.dataset.warnings:
             self.log.add(warning, "warning")
-        self.restore_draft()
+        self.restore_draft(switched)
         self.editor.set_run_length(self.run_length())
         self.live.show_planned(self.run_length(), self.steps_per_epoch())
         self.show_model_groups()
@@ -80,12 +82,21 @@ class DatasetActions:
             self.start_when_open = False
             QTimer.singleShot(300, self.start_run)
 
-    def restore_draft(self) -> None:
-        """Show the schedule last drafted for this dataset, if there is one (it is stretched to the run next)."""
+    def restore_draft(self, switched: bool) -> None:
+        """Show the schedule last drafted for this dataset (it is stretched to the run next). A dataset without one
+        starts from lrscope's default when another dataset was shown: a schedule tuned for one dataset is never
+        carried silently to the next (importing it from that dataset's library asks first)."""
+        if self.controller.training:
+            return
         draft = load_draft(self.settings, self.dataset.summary.fingerprint)
-        if draft is not None and not self.controller.training:
+        if draft is not None:
             self.imported = None
             self.editor.load(draft.pieces[-1].schedule, 0, draft.pieces[-1].groups, draft.plateau)
+        elif switched:
+            self.imported = None
+            self.editor.load(preset(TrainConfig.shape, TrainConfig.lr, max(2, self.run_length() or 2)))
+            self.log.add(f"{self.dataset.summary.name} has no schedule of its own yet: the editor starts from lrscope's default, "
+                         f"{TrainConfig.shape} peaking at {TrainConfig.lr:g} (the last dataset's schedule is not carried over)")
 
     @Slot()
     def keep_draft(self) -> None:
@@ -97,3 +108,4 @@ class DatasetActions:
         except ValueError:
             return
         save_draft(self.settings, self.dataset.summary.fingerprint, plan)
+        self.planned_after_run = True

@@ -54,6 +54,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.dataset = self.shown_fingerprint = None
         self.imported: Timeline | None = None
         self.last_run = None
+        self.planned_after_run = False  # the editor's plan changed since the last run ended: Export writes the plan
         self.last_range_test = None
         self.last_tune = None
         self.start_when_open = start
@@ -121,6 +122,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
             self.config_panel.set_devices(done.result)
         elif done.name == "train":
             self.last_run = done.result or self.last_run
+            self.planned_after_run = False
             self.live.let_go()
             self.runs_panel.refresh()
         elif done.name == "tune":

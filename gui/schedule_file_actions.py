@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Slot
@@ -10,10 +11,23 @@ from engine.config import TrainConfig
 from engine.data.split import training_batches_per_epoch
 from engine.errors import LrscopeError
 from engine.schedules import RunSchedule
+from engine.text import counted
 
 from . import dialogs, schedule_io
 
 SCHEDULE_FILES = "lrscope schedule (*.json)"
+
+
+@dataclass(frozen=True)
+class Tuned:
+    """A schedule to export: what it is (in the user's words), and the run settings and dataset it is tuned for."""
+
+    what: str
+    run_schedule: RunSchedule
+    config: TrainConfig
+    dataset: dict
+    per_epoch: int
+    metrics: dict | None
 
 
 class ScheduleFileActions:
@@ -21,37 +35,48 @@ class ScheduleFileActions:
 
     @Slot()
     def export_tuned(self) -> None:
-        """Ask where, then write the tuned schedule of the last run (or the editor's plan) for this dataset."""
+        """Ask where, then write the tuned schedule (the running or last run's, or the editor's newer plan) for its dataset."""
         if self.dataset is None:
             return
-        path = dialogs.ask_save_path(self, "Export tuned schedule", f"{self.dataset.summary.name}.lrschedule.json", SCHEDULE_FILES)
+        try:
+            tuned = self._tuned()
+        except (ValueError, LrscopeError) as error:
+            self.warn("Cannot export", str(error))
+            return
+        # Named for the dataset the schedule is tuned for: a resumed run may have trained on another than the one open.
+        path = dialogs.ask_save_path(self, f"Export {tuned.what}", f"{tuned.dataset['name']}.lrschedule.json", SCHEDULE_FILES)
         if path:
-            self.write_tuned(Path(path))
+            self.write_tuned(Path(path), tuned)
 
-    def write_tuned(self, path: Path) -> Path | None:
+    def write_tuned(self, path: Path, tuned: Tuned) -> Path | None:
         """Write the schedule file and add it to the library; the written path, or None after saying why not."""
         try:
-            run_schedule, config, dataset, per_epoch, metrics = self._tuned()
-            written, library = schedule_io.export_schedule(path, run_schedule, config, dataset, per_epoch, metrics, self.last_range_test)
+            written, library = schedule_io.export_schedule(path, tuned.run_schedule, tuned.config, tuned.dataset, tuned.per_epoch,
+                                                           tuned.metrics, self.last_range_test)
         except (ValueError, OSError, LrscopeError) as error:
             self.warn("Cannot export", str(error))
             return None
-        self.log.add(f"tuned schedule written to {written} and added to the library ({library.parent.name})")
+        self.log.add(f"{tuned.what} written to {written} and added to the library ({library.parent.name})")
         self.dataset_panel.show_library(schedule_io.library_entries(self.dataset)[0])
         return written
 
-    def _tuned(self):
-        """What to export, and the dataset it is tuned for: the followed run's schedule, else the last run's, else the editor's plan."""
+    def _tuned(self) -> Tuned:
+        """What to export: the followed run's schedule; else the editor's plan when it was changed after the last run
+        (the winner of a tune, a range-test suggestion, an import, the user's edits: what the editor shows is what the user
+        means); else the last run's schedule with its edits; else the editor's plan."""
         if self.controller.training and self.live.run_schedule is not None:
-            return self.live.run_schedule, TrainConfig.from_dict(self.live.config), self.live.dataset, self.live.per_epoch, None
-        if self.last_run is not None:
+            return Tuned("the running schedule", self.live.run_schedule, TrainConfig.from_dict(self.live.config), self.live.dataset,
+                         self.live.per_epoch, None)
+        if self.last_run is not None and not self.planned_after_run:
             run = self.last_run
             metrics = {"best_val_accuracy": run.outcome.best_val_accuracy, "val_accuracy": run.outcome.val_accuracy,
                        "val_loss": run.outcome.val_loss, "steps": run.outcome.step}
-            return run.run_schedule, run.config, run.dataset, run.steps_per_epoch, metrics
+            edits = counted(len(run.run_schedule.edits), "edit")
+            return Tuned(f"the last run's schedule ({edits})", run.run_schedule, run.config, run.dataset, run.steps_per_epoch, metrics)
         config, plan = self._config()
         per_epoch = training_batches_per_epoch(len(self.dataset.train_index), config.batch_size)
-        return RunSchedule(self._timeline(plan, config.momentum)), config, self.dataset.summary.to_dict(), per_epoch, None
+        return Tuned("the editor's schedule", RunSchedule(self._timeline(plan, config.momentum)), config,
+                     self.dataset.summary.to_dict(), per_epoch, None)
 
     @Slot()
     def import_schedule(self) -> None:

@@ -259,3 +259,45 @@ def test_a_horizontal_log_axis_labels_minor_ticks_only_a_label_width_apart(qtbot
     assert len(shown) >= 2
     per_unit = pixels / (high - low)
     assert all((b - a) * per_unit >= MIN_LABEL_WIDTH_PX - 1e-6 for a, b in zip(shown, shown[1:])), shown
+
+
+def test_a_value_refused_in_the_segment_form_stops_start_and_says_so_in_sight(qtbot, window, dialogs):
+    editor = window.editor
+    type_into(editor.form.editors["max_lr"], "-1")
+    assert "max lr" in editor.problem.text() and on_screen(editor.problem, window)
+    trigger(window.start_action)
+    refused = dialogs.of("error")[-1]
+    assert refused.title == "Cannot start" and "max lr" in refused.text and "outlined in red" in refused.text
+    assert not window.controller.training
+    type_into(editor.form.editors["max_lr"], "0.1")
+    qtbot.waitUntil(lambda: editor.problem.text() == "", timeout=LONG)
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+    assert window.last_run.run_schedule.timeline.pieces[0].schedule.segments[0].max_lr == 0.1
+
+
+def test_a_bad_peak_lr_for_a_preset_is_outlined_and_named(qtbot, window):
+    editor = window.editor
+    before = list(editor.segments)
+    type_into(editor.peak, "abc")
+    click(editor.use_button)
+    assert editor.segments == before
+    assert "peak LR" in editor.problem.text() and on_screen(editor.problem, window)
+    assert "d62728" in editor.peak.styleSheet()
+
+
+def test_another_dataset_without_a_schedule_of_its_own_starts_from_the_default_not_the_last_ones(qtbot, window, dialogs):
+    from engine.config import TrainConfig
+
+    type_into(window.editor.peak, "0.0314")
+    click(window.editor.use_button)
+    dialogs.answer("open_folder", str(CAMERA2))
+    trigger(window.open_action)
+    opened(qtbot, window, "digits-camera2")
+    assert window.editor.plan().schedule.segments[0].max_lr == TrainConfig.lr
+    assert "digits-camera2 has no schedule of its own yet" in window.log.toPlainText()
+    # Back on digits, its own draft returns.
+    dialogs.answer("open_folder", str(SAMPLE))
+    trigger(window.open_action)
+    opened(qtbot, window, "digits")
+    assert window.editor.plan().schedule.segments[0].max_lr == 0.0314

@@ -4,7 +4,7 @@ import numpy as np
 from gui_fixtures import LONG
 
 from engine.schedules import load_schedule
-from gui.driving import press
+from gui.driving import click, press, trigger, type_into
 
 
 def click_menu_item(qtbot, window, menu, action):
@@ -36,7 +36,27 @@ def test_export_from_the_toolbar_the_menu_and_ctrl_e_writes_a_schedule_file(qtbo
         assert loaded.dataset["fingerprint"] == window.dataset.summary.fingerprint, route
         np.testing.assert_allclose(loaded.timeline.lrs(grid), planned, rtol=1e-12, err_msg=route)
     asked = dialogs.of("save_path")
-    assert [shown.title for shown in asked] == ["Export tuned schedule"] * 3
+    assert [shown.title for shown in asked] == ["Export the editor's schedule"] * 3
     # The second dialog opens where the first file went (the last used folder), not in the current directory.
     assert asked[1].start == str(tmp_path / "digits.lrschedule.json")
     assert window.dataset_panel.library.count() >= 1
+
+
+def test_after_a_run_export_writes_the_runs_schedule_until_the_editor_holds_a_newer_plan(qtbot, window, dialogs, tmp_path):
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+    ran = tmp_path / "ran.lrschedule.json"
+    dialogs.answer("save_path", str(ran))
+    trigger(window.export_action)
+    assert dialogs.of("save_path")[-1].title == "Export the last run's schedule (0 edits)"
+    assert load_schedule(ran).metrics["best_val_accuracy"] == window.last_run.outcome.best_val_accuracy
+
+    # A new plan in the editor (as after 'Use the winner' or a range-test suggestion) is what the user now means.
+    type_into(window.editor.peak, "0.05")
+    click(window.editor.use_button)
+    planned = tmp_path / "planned.lrschedule.json"
+    dialogs.answer("save_path", str(planned))
+    trigger(window.export_action)
+    assert dialogs.of("save_path")[-1].title == "Export the editor's schedule"
+    assert load_schedule(planned).timeline.pieces[-1].schedule.segments[0].max_lr == 0.05
+    assert "the editor's schedule written to" in window.log.toPlainText()

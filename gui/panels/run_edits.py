@@ -14,7 +14,6 @@ class RunEdits(QGroupBox):
         self.apply = QPushButton("Apply from now")
         self.from_current = QCheckBox("start from the current LR")
         self.from_current.setChecked(True)
-        self.from_current.setToolTip("A new shape begins at the LR in force now, so there is no jump.")
         self.set_lr = QLineEdit()
         self.set_lr.setPlaceholderText("LR")
         self.set_lr.setToolTip("Hold this LR from now to the end of the run.")

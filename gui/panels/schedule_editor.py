@@ -30,9 +30,16 @@ from engine.schedules.groups import ALL, HEAD, GroupSetting
 from engine.schedules.presets import PRESETS, default_segment, peak_lr, preset
 
 from .run_edits import RunEdits
-from .segment_form import SegmentForm
+from .segment_form import INVALID, SegmentForm
 
 PREVIEW_DELAY_MS = 120
+# The tooltip of 'start from the current LR', by whether Apply installs a new shape (True) or revises the one in force.
+FROM_CURRENT_TIPS = {
+    True: "The new shape begins at the LR in force now, so there is no jump.",
+    False: "Apply revises the shape in force where it stands on the step axis, so the LR follows the revised shape "
+           "from now (a lower max LR lowers it at once). For a new shape from the current LR, choose a preset and "
+           "press Use preset first.",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,10 +150,10 @@ class ScheduleEditor(QWidget):
         self.problem.setFixedHeight(2 * self.problem.fontMetrics().lineSpacing() + 4)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addWidget(self.problem)  # under the preset, above the form: in sight however tall the form is
         layout.addWidget(self.table)
         layout.addLayout(segments)
         layout.addWidget(self.form)
-        layout.addWidget(self.problem)
         layout.addLayout(groups)
         layout.addLayout(plateau)
         layout.addStretch(1)
@@ -156,6 +163,8 @@ class ScheduleEditor(QWidget):
 
     def plan(self) -> Plan:
         """The editor's schedule, group settings and plateau rule (ValueError names what is invalid)."""
+        if self.form.refused:  # the segment kept its last valid value: that is not the plan on screen
+            raise ValueError(f"{next(iter(self.form.refused.values()))} (correct the field outlined in red)")
         schedule = Schedule(tuple(self.segments))
         schedule.validate()
         try:
@@ -184,6 +193,7 @@ class ScheduleEditor(QWidget):
         self.origin, self.segments = origin, list(schedule.segments)
         self.total_steps = origin + schedule.total_steps  # so that set_run_length stretches it to the run
         self.peak.setText(fmt_lr(peak_lr(schedule)))  # the preset field offers the loaded schedule's peak, not an old one
+        self.peak.setStyleSheet("")
         if groups:
             by_name = {g.name: g.multiplier for g in groups}
             head = by_name.get(HEAD, by_name.get(ALL, 1.0))
@@ -209,14 +219,17 @@ class ScheduleEditor(QWidget):
             if not 0 < lr <= 1e4:
                 raise ValueError
         except ValueError:
+            self.peak.setStyleSheet(INVALID)
             self.show_problem("peak LR: expected a number above 0, e.g. 0.1")
             return
+        self.peak.setStyleSheet("")
         start = self.step if self.running else 0
         self.origin = start
         self.segments = list(preset(self.preset.currentText(), lr, max(2, self.total_steps - start)).segments)
         self.replacing = self.running
         self._refresh_table(select=0)
         self._changed()
+        self._offer_from_current()
 
     def install_preset(self, kind: str, lr: float) -> None:
         """Replace the segments by the preset ``kind`` peaking at ``lr`` (a range-test suggestion)."""
@@ -251,11 +264,23 @@ class ScheduleEditor(QWidget):
         except ValueError as error:
             self.show_problem(str(error))
             return
-        if self.replacing or self.in_force is None or self.origin != self.in_force[0]:
+        if self._replaces():
             self.editRequested.emit(ReplaceRest(schedule, from_current_lr=self.from_current.isChecked()))
         else:
             self.editRequested.emit(Revise(schedule))
         self.replacing = False
+        self._offer_from_current()
+
+    def _replaces(self) -> bool:
+        """Whether Apply installs a new shape from now (a preset), rather than revising the shape in force in place."""
+        return self.replacing or self.in_force is None or self.origin != self.in_force[0]
+
+    def _offer_from_current(self) -> None:
+        """'Start from the current LR' only means something for a new shape: a revision keeps its place on the step
+        axis, so the LR now is the revised shape's (a lower max LR lowers it). Saying so beats a box that does nothing."""
+        replaces = self._replaces()
+        self.from_current.setEnabled(self.running and replaces)
+        self.from_current.setToolTip(FROM_CURRENT_TIPS[replaces])
 
     @Slot()
     def set_lr_now(self) -> None:
@@ -289,6 +314,7 @@ class ScheduleEditor(QWidget):
         self.run_edits.show_history(run_schedule)
         self._refresh_table()
         self._changed(by_user=False)
+        self._offer_from_current()
 
     def set_step(self, step: int) -> None:
         """The current step of the run."""
@@ -299,6 +325,7 @@ class ScheduleEditor(QWidget):
     def _set_running(self, running: bool) -> None:
         self.running = running
         self.run_edits.set_running(running)
+        self._offer_from_current()
 
     def show_problem(self, text: str) -> None:
         """Say why a value is refused (in full in the tooltip, should it not fit its two lines)."""

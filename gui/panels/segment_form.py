@@ -48,7 +48,10 @@ def show(kind: str, value: Any) -> str:
 
 
 class SegmentForm(QWidget):
-    """Edits one segment; emits ``changed`` with a valid new segment, ``problem`` with a reason otherwise."""
+    """Edits one segment; emits ``changed`` with a valid new segment, ``problem`` with a reason otherwise.
+
+    ``refused`` holds the reason for each field whose typed text was refused: the segment keeps its last valid
+    value, so a plan read while a field is red would silently be another than the one on screen."""
 
     changed = Signal(object)
     problem = Signal(str)
@@ -59,6 +62,7 @@ class SegmentForm(QWidget):
         self.segment: Shape | None = None
         self.editors: dict[str, QWidget] = {}
         self.help: dict[str, str] = {}
+        self.refused: dict[str, str] = {}
 
     def set_segment(self, segment: Shape | None) -> None:
         """Show ``segment``'s parameters (rebuilding the fields only when its kind changes)."""
@@ -72,7 +76,7 @@ class SegmentForm(QWidget):
     def _build(self) -> None:
         while self.layout_.rowCount():
             self.layout_.removeRow(0)
-        self.editors = {}
+        self.editors, self.refused = {}, {}
         if self.segment is None:
             self.layout_.addRow(QLabel("Select a segment to edit its parameters."))
             return
@@ -121,38 +125,38 @@ class SegmentForm(QWidget):
         elif not editor.hasFocus():
             editor.setText(show(f.metadata["kind"], value))
             editor.setStyleSheet("")
+            self.refused.pop(f.name, None)
         editor.blockSignals(False)
 
     @Slot()
     def _typed(self, name: str, kind: str, text: str, editor: QLineEdit) -> None:
         try:
-            value = parse(kind, text)
+            reason = self._set(name, parse(kind, text))
         except ValueError as error:
-            self._refuse(editor, f"{name}: {error}")
-            return
-        if self._set(name, value):
+            reason = str(error)
+        if reason is None:
             editor.setStyleSheet("")
             editor.setToolTip(self.help[name])
+            self.refused.pop(name, None)
         else:
-            editor.setStyleSheet(INVALID)
+            self._refuse(editor, name, reason)
 
-    def _refuse(self, editor: QLineEdit, message: str) -> None:
+    def _refuse(self, editor: QLineEdit, name: str, reason: str) -> None:
+        message = f"{name.replace('_', ' ')}: {reason}"
         editor.setStyleSheet(INVALID)
         editor.setToolTip(message)
+        self.refused[name] = message
         self.problem.emit(message)
 
-    def _set(self, name: str, value: Any) -> bool:
-        """Apply one parameter; emit the new segment if it is valid, the reason if not."""
+    def _set(self, name: str, value: Any) -> str | None:
+        """Apply one parameter and emit the new segment if it is valid; else say why (and return the reason)."""
         try:
             candidate = dataclasses.replace(self.segment, **{name: value})
             candidate.validate()
         except (ValueError, TypeError) as error:
             self.problem.emit(str(error))
-            editor = self.editors.get(name)
-            if isinstance(editor, QLineEdit):
-                editor.setToolTip(str(error))
-            return False
+            return str(error)
         self.segment = candidate
         self.problem.emit("")
         self.changed.emit(candidate)
-        return True
+        return None
