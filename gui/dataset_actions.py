@@ -76,6 +76,7 @@ class DatasetActions:
         self.restore_draft(switched)
         self.editor.set_run_length(self.run_length())
         self.live.show_planned(self.run_length(), self.steps_per_epoch())
+        self.show_tune_plan()
         self.show_model_groups()
         self.apply_x_unit()
         if self.start_when_open:

@@ -123,6 +123,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         elif done.name == "train":
             self.last_run = done.result or self.last_run
             self.planned_after_run = False
+            self.show_tune_plan()
             self.live.let_go()
             self.runs_panel.refresh()
         elif done.name == "tune":
@@ -150,6 +151,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         if name in ("epochs", "batch_size"):
             self.editor.set_run_length(self.run_length())
             self.live.show_planned(self.run_length(), self.steps_per_epoch())
+            self.show_tune_plan()
             self.apply_x_unit()
         elif name in ("image_size", "memory_budget_mb") and self.dataset is not None:
             self.open_folder(self.dataset.summary.root)

@@ -63,6 +63,14 @@ class TuneActions:
                 self.tune_plot.show_winner(winner["params"]["lr"], winner["val_accuracy"])
             self.log.add(f"tune {'cancelled' if event.cancelled else 'finished'}: {event.message}")
 
+    def show_tune_plan(self) -> None:
+        """What a tune of the configured run would cost, at the last run's speed when there was one."""
+        if self.dataset is None:
+            return
+        outcome = self.last_run.outcome if self.last_run is not None else None
+        speed = outcome.train_seconds / outcome.step if outcome is not None and outcome.step and outcome.train_seconds else None
+        self.tune_panel.plan(self.run_length(), speed)
+
     def tune_done(self, result) -> None:
         """The search returned: keep its winner for *Use* and *Export*."""
         self.last_tune = result

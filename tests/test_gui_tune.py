@@ -17,6 +17,9 @@ def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, windo
     show_tab(window.tabs, "Tune")
     type_into(panel.budget, "4")
     assert not panel.use.isEnabled() and not panel.cancel.isEnabled()
+    # What it will spend is said before Start is pressed (no run has been timed yet: no minutes).
+    steps = window.run_length()
+    assert f"about <b>4.0 full runs</b> of {steps} steps ({4 * steps} training steps)." in panel.status.text()
     click(panel.start)
     qtbot.waitUntil(lambda: "full runs" in panel.status.text(), timeout=LONG)
     assert window.tabs.currentWidget() is window.tune_tab and panel.cancel.isEnabled()
@@ -54,3 +57,17 @@ def test_a_range_test_that_cannot_recommend_says_so_in_the_window(qtbot, window)
     qtbot.waitUntil(lambda: window.last_range_test is not None, timeout=LONG)
     assert panel.recommendation is None and "No recommendation" in panel.status.text()
     assert not panel.use_constant.isEnabled() and not panel.use_cycle.isEnabled()
+
+
+def test_a_trial_cancelled_before_its_first_evaluation_gets_no_marker_at_zero(qtbot):
+    import numpy as np
+
+    from gui.plots.tune_plot import TunePlot
+
+    plot = TunePlot()
+    qtbot.addWidget(plot)
+    plot.add_trial(0.2, 0.9638, "complete")
+    plot.add_trial(0.42, float("nan"), "cancelled")  # stopped mid-epoch: the run has no accuracy
+    plotted = np.concatenate([scatter.getData()[1] for scatter in plot.scatters.values() if scatter.getData()[1] is not None])
+    assert plotted.tolist() == [96.38]
+    assert plot.describe_at(0.42) == "trial 1: peak LR 0.42, no accuracy (cancelled)"

@@ -2,6 +2,7 @@
 
 import errno
 import json
+import math
 import os
 import signal
 import subprocess
@@ -111,7 +112,9 @@ def test_the_closing_line_shows_the_averaged_score_that_decided():
     assert "(your schedule: 95.00%, 95.00% averaged" in line
     kept = [trial(0, 0.2, 0.950), trial(1, 0.02, 0.954)]
     assert finish_message(kept, winner_of(kept)).startswith("your schedule stays (peak LR 0.2, 95.00%, 95.00% averaged")
-    assert "1 other trial beat" in finish_message(kept, winner_of(kept))
+    assert "none of the 1 other complete trial beat" in finish_message(kept, winner_of(kept))
+    alone = [trial(0, 0.2, 0.950), trial(1, 0.02, 0.9, "pruned"), trial(2, 0.5, math.nan, "cancelled")]
+    assert "no other trial ran to the end, so nothing was compared with it" in finish_message(alone, winner_of(alone))
     assert finish_message([trial(0, 0.2, 0.9, "pruned")], None) == "no trial finished, so there is no winner"
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..events import Event, TuneFinished, TuneIntervalChosen, TuneStarted, TuneTrialFinished
 from ..text import counted, percent
+from ..tune.record import state_words
 from ..tune.settings import SEARCHABLE, TuneSettings
 from .common import (
     FAILED,
@@ -73,7 +74,7 @@ class TuneProgress:
             say(f"searching the peak LR from {event.low:.3g} to {event.high:.3g}: {event.source}")
         elif isinstance(event, TuneTrialFinished):
             params = "  ".join(f"{name} {value:.3g}" for name, value in event.params.items())
-            say(f"trial {event.number:>2}  {params}  {event.state:<9} {percent(event.val_accuracy):>7}  "
+            say(f"trial {event.number:>2}  {params}  {state_words(event.state):<13} {percent(event.val_accuracy):>7}  "
                 f"{counted(event.steps, 'step')}   [spent {event.spent_steps}/{event.budget_steps}]")
         elif isinstance(event, TuneFinished):
             say(event.message)

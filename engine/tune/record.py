@@ -18,6 +18,13 @@ from .winner import KEEP_MARGIN, smoothed_by_number
 
 FORMAT = "lrscope.tune"
 VERSION = 1
+# A trial's state in the user's words, where the record keeps Optuna's ("pruned" is jargon to most).
+STATE_WORDS = {"pruned": "stopped early"}
+
+
+def state_words(state: str) -> str:
+    """How the window and the command line say a trial's ``state``."""
+    return STATE_WORDS.get(state, state)
 
 
 @dataclass(frozen=True)

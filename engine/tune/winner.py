@@ -56,9 +56,13 @@ def finish_message(trials: list[TrialRecord], winner: TrialRecord | None) -> str
         return f"{100 * trial.val_accuracy:.2f}%{smoothed}"
 
     if winner is yours:
-        others = len(trials) - 1
-        return (f"your schedule stays (peak LR {winner.params['lr']:.3g}, {scored(winner)}): none of the {counted(others, 'other trial')} "
-                f"beat it by {100 * KEEP_MARGIN:g} points once averaged with its neighbours")
+        # Only a trial that ran to the end can beat yours: one stopped early or cancelled was never in the running.
+        rivals = sum(t.state == "complete" for t in trials) - 1
+        stays = f"your schedule stays (peak LR {winner.params['lr']:.3g}, {scored(winner)})"
+        if not rivals:
+            return f"{stays}: no other trial ran to the end, so nothing was compared with it (a larger budget tries more)"
+        return (f"{stays}: none of the {counted(rivals, 'other complete trial')} beat it by {100 * KEEP_MARGIN:g} points once "
+                "averaged with its neighbours")
     return (f"best of {counted(len(trials), 'trial')}: peak LR {winner.params['lr']:.3g} scored {scored(winner)} "
             f"(your schedule: {scored(yours)}); the averaged score decides, since one run's accuracy is one noisy sample")
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.text import percent
+from engine.tune.record import state_words
 from engine.tune.settings import TuneSettings
 
 COLUMNS = ["trial", "peak LR", "weight decay", "state", "accuracy", "steps"]
@@ -66,6 +67,10 @@ class TunePanel(QWidget):
         self.use.clicked.connect(self.useRequested.emit)
         self.export.clicked.connect(self.exportRequested.emit)
         self.record: dict | None = None
+        self.running = False
+        self.run_plan: tuple[int, float | None] | None = None  # (steps of one run, seconds per step if known)
+        for box in (self.budget, self.minutes):
+            box.valueChanged.connect(lambda _value: self._show_plan())
         self._lay_out()
         self.set_running(False)
 
@@ -96,8 +101,28 @@ class TunePanel(QWidget):
     def _start(self) -> None:
         self.startRequested.emit(self.settings())
 
+    def plan(self, run_steps: int, step_seconds: float | None) -> None:
+        """The run a trial repeats and, when a run has been timed here, its speed: what the budget will cost is
+        shown before Start is pressed."""
+        self.run_plan = (run_steps, step_seconds)
+        self._show_plan()
+
+    def _show_plan(self) -> None:
+        if self.running or self.record is not None or self.run_plan is None:
+            return  # a tune's own progress or result is on show
+        run_steps, step_seconds = self.run_plan
+        if self.minutes.value():
+            self.status.setText(f"Budget: about <b>{self.minutes.value()} min</b>, spent on trials of {run_steps} steps "
+                                "at the speed measured when it starts. A range test first sets the interval.")
+            return
+        steps = round(self.budget.value() * run_steps)
+        timed = f", about {steps * step_seconds / 60:.1f} min at the last run's speed" if step_seconds else ""
+        self.status.setText(f"Budget: about <b>{self.budget.value():.1f} full runs</b> of {run_steps} steps ({steps} training "
+                            f"steps{timed}). A range test first sets the interval.")
+
     def set_running(self, running: bool) -> None:
         """Enable what applies while a tune runs, or after it."""
+        self.running = running
         self.start.setEnabled(not running)
         self.cancel.setEnabled(running)
         winner = not running and self.record is not None and self.record.get("winner") is not None
@@ -126,7 +151,8 @@ class TunePanel(QWidget):
         """A row per trial."""
         row = self.table.rowCount()
         self.table.insertRow(row)
-        cells = [str(event.number), f"{event.params['lr']:.3g}", f"{event.params.get('weight_decay', math.nan):.2g}", event.state,
+        cells = [str(event.number), f"{event.params['lr']:.3g}", f"{event.params.get('weight_decay', math.nan):.2g}",
+                 state_words(event.state),
                  percent(event.val_accuracy), str(event.steps)]
         for column, text in enumerate(cells):
             self.table.setItem(row, column, QTableWidgetItem(text.replace("nan", "–")))
@@ -147,6 +173,7 @@ class TunePanel(QWidget):
         self.status.clear()
         self.progress.reset()
         self.set_running(False)
+        self._show_plan()
 
     def failed(self, message: str) -> None:
         """The tune could not run."""

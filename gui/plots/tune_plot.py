@@ -6,6 +6,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
+from engine.tune.record import state_words
+
 from .base import PlotPanel
 
 # state -> (symbol, colour)
@@ -66,8 +68,8 @@ class TunePlot(PlotPanel):
         self.plot.addItem(self.region)  # counted in the axes' range, so the whole interval shows
 
     def add_trial(self, lr: float, accuracy: float, state: str) -> None:
-        """A finished trial."""
-        self.trials.append((lr, 100 * accuracy if np.isfinite(accuracy) else 0.0, state))
+        """A finished trial (one cancelled before its first evaluation has no accuracy, so no marker)."""
+        self.trials.append((lr, 100 * accuracy, state))
         self._redraw()
 
     def show_winner(self, lr: float, accuracy: float) -> None:
@@ -76,7 +78,7 @@ class TunePlot(PlotPanel):
 
     def _redraw(self) -> None:
         for state, scatter in self.scatters.items():
-            points = [(lr, accuracy) for lr, accuracy, s in self.trials if s == state]
+            points = [(lr, accuracy) for lr, accuracy, s in self.trials if s == state and np.isfinite(accuracy)]
             scatter.setData([p[0] for p in points], [p[1] for p in points])
         if not self.trials:
             self.winner.setData([], [])
@@ -93,4 +95,5 @@ class TunePlot(PlotPanel):
             return ""
         index = int(np.argmin([abs(np.log(t[0] / x)) for t in self.trials]))
         lr, accuracy, state = self.trials[index]
-        return f"trial {index}: peak LR {lr:.3g} -> {accuracy:.2f}% ({state})"
+        scored = f"{accuracy:.2f}%" if np.isfinite(accuracy) else "no accuracy"
+        return f"trial {index}: peak LR {lr:.3g}, {scored} ({state_words(state)})"
