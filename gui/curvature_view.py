@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QObject, Slot
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from engine.commands import EditSchedule, SetCurvatureCadence
 from engine.curvature.cadence import parse_every
@@ -33,6 +33,10 @@ class CurvatureView(QObject):
         self.cadence.addItems(CADENCES)
         self.cadence.setToolTip("Measure λmax every N steps; auto keeps the probe within 5% of training time; off never.")
         self.last = QLabel("no measurement yet")
+        # The readout is long (bound, formula, BatchNorm mode, cost): it wraps rather than widen the tab past a laptop
+        # screen, where a horizontal scrollbar hid the plots' right edge.
+        self.last.setWordWrap(True)
+        self.last.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.tab = self._tab()
         self.cadence.activated.connect(self._cadence_chosen)
         self.banner.scaleRequested.connect(self._scale)

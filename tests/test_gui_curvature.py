@@ -31,6 +31,10 @@ def test_a_run_with_the_probe_draws_the_bound_and_the_health_pane(qtbot, window)
     qtbot.waitUntil(lambda: drawn(health.grad_norm.curves[-1]) == 2, timeout=LONG)  # steps 9 and 19 of 22 are sampled
     assert len(health.grad_norm.points) == 2 and health.grad_norm.groups[-1] == "head"
     assert len(health.sharpness.points) == 3 and "λmax" in window.curvature.last.text()
+    # At 1366×768 the long readout wraps instead of pushing the plots' right edge behind a scrollbar.
+    scroll = window.tabs.currentWidget()
+    qtbot.waitUntil(lambda: scroll.widget().width() <= scroll.viewport().width(), timeout=LONG)
+    assert not scroll.horizontalScrollBar().isVisible()
 
 
 def test_the_warning_bar_scales_the_rest_of_the_schedule_in_one_click(qtbot, launch):
