@@ -73,7 +73,7 @@ def test_a_sweep_for_adam_is_low_confidence_and_says_why(capsys):
         assert caveat == [n for n in result["recommended"]["notes"] if n.startswith("low confidence: with Adam")]
         assert result["recommended"]["low_confidence"] or optimizer == "sgd"
     code, out, _ = cli(capsys, *args[:-1], "--optimizer", "adam")
-    assert code == 0 and "LOW CONFIDENCE recommended one-cycle max" in out and "lrscope tune search below it" in out
+    assert code == 0 and "LOW CONFIDENCE recommended one-cycle max" in out and "lrscope tune, or the Tune tab) search below it" in out
 
 
 def split_folder(root, train_counts, val_count=12):

@@ -25,16 +25,18 @@ PROBE_GAIN = 0.05
 # Repeats whose recommendations spread by more than this factor give a low-confidence result.
 REPEAT_SPREAD = 3.0
 NO_RECOMMENDATION = "no recommendation: "
+# Where the user can turn when a range test cannot say (the messages are shared by the window and the command line).
+A_TUNE = "a tune (lrscope tune, or the Tune tab)"
 # Measured (docs/tuning-quality.md, ten seeds): with Adam the repeated sweep's one-cycle LR (the loss minimum) was
 # 0.038-0.2 on five datasets whose best max LRs were 0.006-0.05. A tenth of it (fastai's convention) was tried, and
 # failed on two of the three datasets held out from that choice, so the LR stands and the user is told how far it goes.
 ADAPTIVE_SWEEP_NOTE = ("low confidence: with Adam-type optimizers the sweep's one-cycle LR lay above the best max LR for "
                        "47 of 50 seeds of lrscope's study (0.9-10x, five datasets) and did not follow it from one dataset to "
-                       "another: take it as an upper end, and let lrscope tune search below it")
+                       f"another: take it as an upper end, and let {A_TUNE} search below it")
 # Nats by which predicting the training class mix must score worse on the validation labels than a uniform guess
 # before a validation sweep is flagged (a random split of one folder scores below the uniform guess).
 CLASS_MIX_MARGIN = 0.05
-WHAT_TO_DO = ("Try a validation-mode or longer sweep (more iterations), the probe, or lrscope tune, which trains "
+WHAT_TO_DO = (f"Try a validation-mode or longer sweep (more iterations), the probe, or {A_TUNE}, which trains "
               "short runs at candidate LRs and keeps the best.")
 FLAT_NOTE = (f"{NO_RECOMMENDATION}the loss did not fall by more than its noise before it rose, so no LR can be read from "
              "the descent. From fresh weights this means the model learned nothing in the test's steps; in a trained "
@@ -142,14 +144,14 @@ def class_mix_note(loss: float, uniform: float) -> str:
     return (f"low confidence: the training classes are mixed unlike the validation set's (predicting the training "
             f"frequencies scores {loss:.3g} on the validation labels, a uniform guess {uniform:.3g}). A network learns the "
             "class mix first, which raises this validation loss, so a validation sweep favours small LRs: on a long-tailed "
-            "set it recommended 0.003-0.004 where the best max LR was 0.05-0.8. Prefer the training-loss sweep or lrscope tune.")
+            f"set it recommended 0.003-0.004 where the best max LR was 0.05-0.8. Prefer the training-loss sweep or {A_TUNE}.")
 
 
 def _held_out_note(lowest: float, start: float) -> str:
     return (f"{NO_RECOMMENDATION}the validation loss fell by no more than {100 * PROBE_GAIN:.0f}% (to {lowest:.3g} from "
             f"{start:.3g}), so the sweep learned nothing it can judge an LR by. If the classes "
             "are imbalanced, the first steps learn the class mix, which a balanced validation set punishes. Try a "
-            "training-loss sweep (without validation loss), the probe, or lrscope tune, which trains short runs at "
+            f"training-loss sweep (without validation loss), the probe, or {A_TUNE}, which trains short runs at "
             "candidate LRs and keeps the best.")
 
 
@@ -159,7 +161,7 @@ def _flat(lrs: np.ndarray, smooth: np.ndarray, lowest: int, sigma: float, note: 
     above = np.flatnonzero(smooth[lowest:] > level)
     if not len(above):
         return [], [f"{NO_RECOMMENDATION}the loss neither fell nor rose over the range; raise end_lr to find where it "
-                    "diverges, or run the probe or lrscope tune"]
+                    f"diverges, or run the probe or {A_TUNE}"]
     edge = lowest + int(above[0]) - 1
     return [Suggestion("edge", float(lrs[edge]), float(smooth[edge]),
                        "where the loss starts to rise above its flat level: a limit, not a recommendation")], [note]
@@ -197,7 +199,7 @@ def probe_suggestion(lrs: np.ndarray, scores: np.ndarray, start_score: float | N
         return [], [f"{NO_RECOMMENDATION}no candidate lowered the held-out loss {after}clearly below where it started "
                     f"({scores[best]:.3g} at best against {start_score:.3g}), so the probe cannot tell the LRs apart. "
                     "If the classes are imbalanced, the first steps learn the class mix, which a balanced validation set "
-                    "punishes; otherwise the horizon is too short. Raise the probe steps, or run a sweep or lrscope tune."]
+                    f"punishes; otherwise the horizon is too short. Raise the probe steps, or run a sweep or {A_TUNE}."]
     if best == 0:
         return [], [f"{NO_RECOMMENDATION}the smallest candidate LR ({lrs[0]:.3g}) was best {after}and the optimum may lie "
                     "below it; lower start_lr (a short horizon also favours small LRs: raise the probe steps)"]
@@ -290,7 +292,7 @@ def combine(recommendations: list[Recommendation | None], reasons: list[str]) ->
     if low:
         listed = ", ".join(f"{p:.2g}" for p in sorted(peaks))
         notes.append(f"low confidence: the repeats' one-cycle LRs spread by a factor of {spread:.1f} ({listed}); "
-                     "the curve depends on the batches more than on the LR here: lrscope tune measures what the runs do")
+                     f"the curve depends on the batches more than on the LR here: {A_TUNE} measures what the runs do")
     # A repeat's own doubt survives the median: a minority is outvoted, and said; a majority makes the result doubtful.
     doubtful = sum(r.low_confidence for r in given)
     if doubtful:
