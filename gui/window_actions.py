@@ -72,6 +72,8 @@ def build_actions(window) -> None:
     window.unfreeze_action = make_action(window, "Unfreeze now", "Ctrl+Shift+U",
                                          "Make the frozen parameter groups (the selected ones in the group table, or all) "
                                          "trainable from the current step; undoable", window.group_table.unfreeze.click)
+    window.unfreeze_action.setEnabled(window.group_table.unfreeze.isEnabled())
+    window.group_table.unfreezable.connect(window.unfreeze_action.setEnabled)  # a menu item that does nothing misleads
     window.quit_action = make_action(window, "Quit", "Ctrl+Q",  # StandardKey.Quit is unbound on some Linux desktops
                                      "Close lrscope (a run in progress stops and stays resumable)", window.close)
     for button, action in ((window.dataset_panel.open_button, window.open_action), (panel.start, window.test_action),

@@ -78,6 +78,7 @@ def test_the_pretrained_switch_shows_the_groups_and_previews_each(qtbot, window)
 
 def test_unfreeze_now_mid_run_is_recorded_and_undoable(qtbot, window):
     choose_pretrained_mobilenet(qtbot, window)
+    assert not window.unfreeze_action.isEnabled()  # no run: nothing to unfreeze, so the menu item says so
     trigger(window.start_action)
     qtbot.waitUntil(lambda: window.live.step >= 2, timeout=LONG)
     trigger(window.pause_action)
@@ -86,8 +87,10 @@ def test_unfreeze_now_mid_run_is_recorded_and_undoable(qtbot, window):
     assert window.live.step < int(FREEZE), "the run left the head-only phase before the pause reached it"
     button = window.group_table.unfreeze
     qtbot.waitUntil(lambda: button.isVisible() and button.isEnabled(), timeout=LONG)  # once the run's groups are shown
+    assert window.unfreeze_action.isEnabled()
     click(button)  # Unfreeze now: every frozen group (none is selected)
     qtbot.waitUntil(lambda: window.editor.history.count() == 1, timeout=LONG)
+    qtbot.waitUntil(lambda: not window.unfreeze_action.isEnabled(), timeout=LONG)  # nothing is frozen any more
     table = window.group_table.table
     assert table.item(0, 2).text() == table.item(4, 2).text() == str(window.live.step)
     at = window.live.step

@@ -18,10 +18,12 @@ FROZEN, MULTIPLIER = 2, 3
 
 class GroupTable(QWidget):
     """A view over a GroupDraft. ``groupsEdited`` carries every group's setting after a cell edit;
-    ``unfreezeRequested`` the groups to unfreeze now (the selected frozen ones, or () for every frozen group)."""
+    ``unfreezeRequested`` the groups to unfreeze now (the selected frozen ones, or () for every frozen group);
+    ``unfreezable`` whether there is anything to unfreeze now (the window's *Unfreeze now* action follows it)."""
 
     groupsEdited = Signal(object)
     unfreezeRequested = Signal(object)
+    unfreezable = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -88,7 +90,9 @@ class GroupTable(QWidget):
         self._update_button()
 
     def _update_button(self) -> None:
-        self.unfreeze.setEnabled(self.running and bool(self.draft.frozen_at(self.step)))
+        possible = self.running and bool(self.draft.frozen_at(self.step))
+        self.unfreeze.setEnabled(possible)
+        self.unfreezable.emit(possible)
 
     @Slot(QTableWidgetItem)
     def _cell_edited(self, item: QTableWidgetItem) -> None:
