@@ -8,10 +8,10 @@ from pathlib import Path
 from PySide6.QtCore import QTimer, Slot
 
 from engine.config import TrainConfig
-from engine.schedules.presets import preset
 
 from . import dialogs
 from .drafts import load_draft, save_draft
+from .panels.schedule_editor import default_schedule
 from .settings import remember_folder
 
 
@@ -95,7 +95,7 @@ class DatasetActions:
             self.editor.load(draft.pieces[-1].schedule, 0, draft.pieces[-1].groups, draft.plateau)
         elif switched:
             self.imported = None
-            self.editor.load(preset(TrainConfig.shape, TrainConfig.lr, max(2, self.run_length() or 2)))
+            self.editor.load(default_schedule())  # stretched to the run next
             self.log.add(f"{self.dataset.summary.name} has no schedule of its own yet: the editor starts from lrscope's default, "
                          f"{TrainConfig.shape} peaking at {TrainConfig.lr:g} (the last dataset's schedule is not carried over)")
 

@@ -60,9 +60,22 @@ class FineTuningActions:
             self.editor.load(piece.schedule)
             self.log.add(f"fine-tuning preset: the head alone for {config.freeze_epochs} epoch(s), then every group "
                          "(edit it in the schedule and the group table)")
+            plan = self.shown_plan()
         else:
-            self.group_table.show_groups(outline, self.editor.plan().groups)
-        self.preview(self.editor.plan())
+            plan = self.shown_plan()
+            if plan is not None:
+                self.group_table.show_groups(outline, plan.groups)
+        if plan is not None:
+            self.preview(plan)
+
+    def shown_plan(self):
+        """The editor's plan, or None when a field of it is invalid (the editor then says which: the plan is the user's
+        to mend, and nothing should be drawn or sent from it meanwhile)."""
+        try:
+            return self.editor.plan()
+        except ValueError as error:
+            self.editor.show_problem(str(error))
+            return None
 
     def starting_groups(self, plan):
         """The group settings a run starts with: the group table's when it shows the model's groups."""
@@ -81,8 +94,8 @@ class FineTuningActions:
         """A cell of the group table changed: the running job gets it from now on, otherwise the preview follows."""
         if self.controller.training:
             self.controller.send(EditSchedule(SetGroups(tuple(settings))))
-        else:
-            self.preview(self.editor.plan())
+        elif (plan := self.shown_plan()) is not None:
+            self.preview(plan)
 
     @Slot(object)
     def unfreeze_now(self, names) -> None:

@@ -301,3 +301,23 @@ def test_another_dataset_without_a_schedule_of_its_own_starts_from_the_default_n
     trigger(window.open_action)
     opened(qtbot, window, "digits")
     assert window.editor.plan().schedule.segments[0].max_lr == 0.0314
+
+
+def test_unreadable_images_are_not_counted_as_if_they_trained(qtbot, window, dialogs, tiny_folder):
+    (tiny_folder / "cat" / "0.png").write_bytes(b"")
+    (tiny_folder / "dog" / "1.png").write_bytes(b"\x89PNG garbage")
+    dialogs.answer("open_folder", str(tiny_folder))
+    trigger(window.open_action)
+    opened(qtbot, window, "tiny")
+    panel = window.dataset_panel
+    assert "22 of 24 images (2 unreadable, skipped)" in panel.summary.text()
+    assert [panel.classes.item(row, 1).text() for row in range(3)] == ["7", "7", "8"]
+    assert panel.classes.item(0, 1).toolTip() == "1 of the 8 images found could not be read"
+
+
+def test_opening_a_dataset_while_a_segment_field_is_refused_keeps_the_window_up(qtbot, window, dialogs):
+    type_into(window.editor.form.editors["max_lr"], "-1")
+    dialogs.answer("open_folder", str(CAMERA2))
+    trigger(window.open_action)
+    opened(qtbot, window, "digits-camera2")  # the groups and the preview are drawn from the plan: none while it is invalid
+    assert not dialogs.of("error") and "max lr" in window.editor.problem.text()

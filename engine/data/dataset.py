@@ -48,6 +48,12 @@ class PreparedDataset:
         """Absolute path of every entry."""
         return [str(self.scan.root / e.path) for e in self.scan.entries]
 
+    def usable_counts(self) -> list[int]:
+        """Images per class that train or validate: those that could not be read are left out (the summary counts
+        what the folder holds, which is what identifies it)."""
+        used = np.concatenate([self.train_index, self.val_index]).astype(np.int64)
+        return np.bincount(self.labels[used], minlength=len(self.summary.classes)).tolist()
+
     @property
     def streams(self) -> bool:
         """True when images are decoded from files during training (too large for memory)."""

@@ -109,9 +109,12 @@ class DatasetPanel(QWidget):
         """Show a prepared dataset."""
         s = dataset.summary
         sizes = {k: "×".join(str(v) for v in value) for k, value in s.image_sizes.items()}
+        usable = dataset.usable_counts()
+        skipped = s.image_count - sum(usable)
+        images = f"{sum(usable)} of {s.image_count} images ({skipped} unreadable, skipped)" if skipped else f"{s.image_count} images"
         self.summary.setText("<br>".join((
             f"<b>{s.name}</b>",
-            f"{s.image_count} images, {len(s.classes)} classes{' (own train/val split)' if s.presplit else ''}",
+            f"{images}, {len(s.classes)} classes{' (own train/val split)' if s.presplit else ''}",
             f"train {len(dataset.train_index)}, val {len(dataset.val_index)}",
             f"sizes {sizes.get('min', '?')} to {sizes.get('max', '?')}, mostly {sizes.get('most_common', '?')}",
             f"trained at {s.resolution} px, {s.channels} channel{'s' if s.channels > 1 else ''}",
@@ -123,7 +126,10 @@ class DatasetPanel(QWidget):
         self.classes.setRowCount(len(s.classes))
         for row, name in enumerate(s.classes):
             self.classes.setItem(row, 0, QTableWidgetItem(name))
-            self.classes.setItem(row, 1, QTableWidgetItem(str(s.class_counts[name])))
+            count = QTableWidgetItem(str(usable[row]))
+            if usable[row] != s.class_counts[name]:
+                count.setToolTip(f"{s.class_counts[name] - usable[row]} of the {s.class_counts[name]} images found could not be read")
+            self.classes.setItem(row, 1, count)
         self.thumbnails.clear()
         for name, image in thumbnails:
             item = QListWidgetItem(QIcon(to_pixmap(image)), "")

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.config import TrainConfig
 from engine.schedules import SHAPES, PlateauRule, ReplaceRest, Revise, Schedule, SetConstant, Undo
 from engine.schedules.describe import fmt_lr, lr_span
 from engine.schedules.groups import ALL, HEAD, GroupSetting
@@ -33,6 +34,8 @@ from .run_edits import RunEdits
 from .segment_form import INVALID, SegmentForm
 
 PREVIEW_DELAY_MS = 120
+# Steps of the default plan before it is stretched to the run (any length a one-cycle's phases all fit in).
+DEFAULT_PLAN_STEPS = 100
 # The tooltip of 'start from the current LR', by whether Apply installs a new shape (True) or revises the one in force.
 FROM_CURRENT_TIPS = {
     True: "The new shape begins at the LR in force now, so there is no jump.",
@@ -52,6 +55,11 @@ class Plan:
     plateau: PlateauRule | None
 
 
+def default_schedule() -> Schedule:
+    """lrscope's untuned default, the command line's too: its preset shape at its peak LR."""
+    return preset(TrainConfig.shape, TrainConfig.lr, DEFAULT_PLAN_STEPS)
+
+
 class ScheduleEditor(QWidget):
     """Segments in a table, the selected one in a form; actions that edit a running job."""
 
@@ -62,7 +70,7 @@ class ScheduleEditor(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.origin, self.segments = 0, list(preset("one_cycle", 0.2, 100).segments)
+        self.origin, self.segments = 0, list(default_schedule().segments)
         self.total_steps, self.step, self.running, self.replacing = 100, 0, False, False
         self.dirty = False
         self.in_force: tuple[int, Schedule] | None = None
