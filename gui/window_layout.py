@@ -47,6 +47,16 @@ def scrollable(widget):
     return area
 
 
+def pinned_above(pinned, widget) -> QWidget:
+    """``pinned`` above ``widget`` scrolled: a form's reason for refusing a value stays in sight wherever it is scrolled."""
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(pinned)
+    layout.addWidget(scrollable(widget), 1)
+    return box
+
+
 def splitter(orientation, widgets, sizes, collapsible: bool = True) -> QSplitter:
     """Widgets side by side (or stacked) that the user can resize (and, unless told not to, collapse)."""
     split = QSplitter(orientation)
@@ -85,7 +95,7 @@ def build_layout(window: QMainWindow) -> None:
     window.dataset_panel, window.config_panel, window.editor, window.log = DatasetPanel(), ConfigPanel(), ScheduleEditor(), LogPanel()
     left = QTabWidget()
     left.addTab(scrollable(window.dataset_panel), "Dataset")
-    left.addTab(scrollable(window.config_panel), "Configuration")
+    left.addTab(pinned_above(window.config_panel.message, window.config_panel), "Configuration")
     window.group_table = GroupTable()
     left.addTab(scrollable(window.group_table), "Groups")
     areas = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea)

@@ -321,3 +321,18 @@ def test_opening_a_dataset_while_a_segment_field_is_refused_keeps_the_window_up(
     trigger(window.open_action)
     opened(qtbot, window, "digits-camera2")  # the groups and the preview are drawn from the plan: none while it is invalid
     assert not dialogs.of("error") and "max lr" in window.editor.problem.text()
+
+
+def test_why_a_configuration_value_is_refused_stays_in_sight_at_the_bottom_of_the_form(qtbot, window):
+    from PySide6.QtWidgets import QTabWidget
+
+    left = next(tabs for tabs in window.findChildren(QTabWidget) if tabs.tabText(1) == "Configuration")
+    show_tab(left, "Configuration")
+    from PySide6.QtWidgets import QScrollArea
+
+    area = next(a for a in left.currentWidget().findChildren(QScrollArea) if a.widget() is window.config_panel)
+    area.verticalScrollBar().setValue(area.verticalScrollBar().maximum())  # the user scrolls down to the last field
+    field = window.config_panel.editors["curvature_margin"]
+    type_into(field, "7")
+    assert "warn at bound" in window.config_panel.message.text()
+    assert on_screen(field, window) and on_screen(window.config_panel.message, window)

@@ -56,7 +56,7 @@ class ConfigPanel(QWidget):
         self.message = QLabel()
         self.message.setStyleSheet("color: #d62728;")
         self.message.setWordWrap(True)
-        form = QFormLayout(self)
+        form = QFormLayout(self)  # the window pins ``message`` above the scrolled form
         defaults = TrainConfig()
         for name, (label, help_text, kind) in FIELDS.items():
             editor = self._editor(name, kind)
@@ -66,7 +66,6 @@ class ConfigPanel(QWidget):
             form.addRow(title, editor)
             self.editors[name] = editor
             self._show(name, getattr(defaults, name))
-        form.addRow(self.message)
 
     def _editor(self, name: str, kind: str) -> QWidget:
         if kind == "choice":
