@@ -79,7 +79,10 @@ class DatasetActions:
         self.show_tune_plan()
         self.show_model_groups()
         self.apply_x_unit()
-        if self.start_when_open:
+        if self.resume_when_open is not None:
+            run_dir, self.resume_when_open = self.resume_when_open, None
+            self.resume_now(run_dir)  # not resume_run: a folder changed since the run would be opened again and again
+        elif self.start_when_open:
             self.start_when_open = False
             QTimer.singleShot(300, self.start_run)
 

@@ -58,6 +58,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.last_range_test = None
         self.last_tune = None
         self.start_when_open = start
+        self.resume_when_open: str | None = None  # a stored run of another dataset, resumed once that dataset is open
         build_layout(self)
         self.config_panel.set_values(saved_config(self.settings))
         build_actions(self)

@@ -8,9 +8,10 @@ from PySide6.QtCore import Slot
 
 from engine.commands import Pause, Resume, Stop
 from engine.data.split import training_batches_per_epoch
+from engine.errors import LrscopeError
 from engine.schedules import Timeline
 from engine.schedules.presets import peak_lr
-from engine.store.reader import read_steps
+from engine.store.reader import meta_object, read_meta, read_steps
 
 from .settings import save_config
 
@@ -76,12 +77,37 @@ class RunActions:
 
     @Slot(str)
     def resume_run(self, run_dir: str) -> None:
-        """Continue a stored run."""
-        if not self.controller.training and not self.controller.tuning:
-            self.controller.resume(run_dir)
-            self.live.starting(f"resuming {Path(run_dir).name}")
-            self.tabs.setCurrentIndex(0)
-            self._update_actions(starting=True)
+        """Continue a stored run; one trained on another dataset than the one open opens that dataset first, so that
+        the window shows (and exports for) the data the run trains on."""
+        if self.controller.training or self.controller.tuning:
+            return
+        folder = self._other_dataset(run_dir)
+        if folder is not None:
+            self.log.add(f"{Path(run_dir).name} trained on {Path(folder).name}: opening it before the run resumes")
+            self.resume_when_open = run_dir
+            self.open_folder(folder)
+            return
+        self.resume_now(run_dir)
+
+    def resume_now(self, run_dir: str) -> None:
+        """Resume ``run_dir`` on the dataset it names, whichever is open."""
+        self.controller.resume(run_dir)
+        self.live.starting(f"resuming {Path(run_dir).name}")
+        self.tabs.setCurrentIndex(0)
+        self._update_actions(starting=True)
+
+    def _other_dataset(self, run_dir: str) -> str | None:
+        """The folder of the run's dataset when it is another than the one open and still there; else None (a run whose
+        folder is gone resumes as before: the engine says what it cannot find)."""
+        try:
+            dataset = meta_object(read_meta(Path(run_dir)), "dataset")
+        except LrscopeError:
+            return None
+        root, fingerprint = dataset.get("root"), dataset.get("fingerprint")
+        shown = self.dataset.summary.fingerprint if self.dataset is not None else None
+        if not isinstance(root, str) or fingerprint == shown or not Path(root).is_dir():
+            return None
+        return root
 
     @Slot(str)
     def open_run(self, run_dir: str) -> None:

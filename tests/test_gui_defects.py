@@ -336,3 +336,24 @@ def test_why_a_configuration_value_is_refused_stays_in_sight_at_the_bottom_of_th
     type_into(field, "7")
     assert "warn at bound" in window.config_panel.message.text()
     assert on_screen(field, window) and on_screen(window.config_panel.message, window)
+
+
+def test_resuming_a_run_of_another_dataset_opens_that_dataset_first(qtbot, launch, dialogs):
+    from gui.driving import select_rows
+
+    window = launch({**SMALL, "epochs": 3}, data=CAMERA2)
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.live.step >= 3, timeout=LONG)
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+    dialogs.answer("open_folder", str(SAMPLE))
+    trigger(window.open_action)
+    opened(qtbot, window, "digits")
+    show_tab(window.tabs, "Runs")
+    qtbot.waitUntil(lambda: window.runs_panel.table.rowCount() == 1, timeout=LONG)
+    select_rows(window.runs_panel.table, [0])
+    click(window.runs_panel.buttons["Resume"])
+    assert "trained on digits-camera2: opening it before the run resumes" in window.log.toPlainText()
+    qtbot.waitUntil(lambda: window.controller.training, timeout=LONG)
+    assert window.dataset.summary.name == "digits-camera2" and "digits-camera2" in window.windowTitle()
+    qtbot.waitUntil(lambda: window.last_run is not None and window.last_run.outcome.state == "finished", timeout=LONG)
