@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QLabel, QProgressBar
 
 from engine.commands import Resume, RollBack, Stop
 from engine.store.reader import read_epochs, read_steps
+from engine.text import counted
 
 from . import dialogs
 from .bridge import EngineBridge
@@ -230,7 +231,7 @@ class LiveRun(QObject):
                 for plot in self.plots:
                     plot.set_total(total)
             epochs = -(-total // max(1, per_epoch))
-            self.status.setText(f"{state_name(self.state)} · next run: {total} steps ({epochs} epochs × {per_epoch} steps)")
+            self.status.setText(f"{state_name(self.state)} · next run: {total} steps ({counted(epochs, 'epoch')} × {per_epoch} steps)")
 
     def _show_progress(self) -> None:
         if self.state in ("idle", "starting"):  # nothing trained yet: the status says what is being done

@@ -38,7 +38,7 @@ class RangeTestActions:
         self.range_plot.expect(event.settings.get("start_lr"), event.settings.get("end_lr"))
         took = duration_text(event.estimated_seconds)
         self.range_panel.started(event.mode, took)
-        if not self.controller.training:
+        if not self.controller.training and not self.controller.tuning:  # a tune's own range test: the tune's line stays
             self.status.setText(f"range test ({event.mode}) running before a run: about {took}")
         self.log.add(f"range test ({event.mode}) started at step {event.step}: about {took}")
 
@@ -52,7 +52,7 @@ class RangeTestActions:
             self.range_plot.show_half_way(event.result)
             self.last_range_test = event.result.to_dict()
         self.log.add(f"range test {'cancelled' if event.cancelled else 'finished'}: {event.message}")
-        if not self.controller.training:
+        if not self.controller.training and not self.controller.tuning:
             self.live.show_planned(self.run_length(), self.steps_per_epoch())
 
     @Slot(float, str)

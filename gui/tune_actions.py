@@ -8,11 +8,22 @@ from PySide6.QtCore import Slot
 
 from engine.data.split import training_batches_per_epoch
 from engine.errors import LrscopeError
-from engine.events import TuneFinished, TuneIntervalChosen, TuneStarted, TuneTrialFinished
+from engine.events import TuneFinished, TuneIntervalChosen, TuneStarted, TuneTrialFinished, TuneTrialStarted
 from engine.schedules.edits import RunSchedule
 
 from . import dialogs, schedule_io
 from .schedule_file_actions import SCHEDULE_FILES
+
+
+def tune_status(event) -> str | None:
+    """The status bar's line for a tune's event (None: the line stays as it is)."""
+    if isinstance(event, TuneStarted):
+        return "tuning · a range test sets the interval"
+    if isinstance(event, TuneTrialStarted):
+        return f"tuning · trial {event.number} trains at peak LR {event.params['lr']:.3g}"
+    if isinstance(event, TuneFinished):
+        return f"tune {'cancelled' if event.cancelled else 'finished'}: its result is in the Tune tab"
+    return None
 
 
 class TuneActions:
@@ -46,6 +57,9 @@ class TuneActions:
     @Slot(object)
     def tune_event(self, event) -> None:
         """Follow the search: its budget, interval, trials and result."""
+        line = tune_status(event)
+        if line is not None:  # the status bar spoke of the last run while a tune went on
+            self.status.setText(line)
         if isinstance(event, TuneStarted):
             self.tune_panel.started(event)
             self.tune_plot.show_baseline(event.baseline["lr"])

@@ -21,7 +21,7 @@ def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, windo
     steps = window.run_length()
     assert f"about <b>4.0 full runs</b> of {steps} steps ({4 * steps} training steps)." in panel.status.text()
     click(panel.start)
-    qtbot.waitUntil(lambda: "full runs" in panel.status.text(), timeout=LONG)
+    qtbot.waitUntil(lambda: window.status.text().startswith("tuning · "), timeout=LONG)  # the tune's line, not the last run's
     assert window.tabs.currentWidget() is window.tune_tab and panel.cancel.isEnabled()
     assert not window.start_action.isEnabled() and not window.open_action.isEnabled()  # one training at a time
     qtbot.waitUntil(lambda: window.last_tune is not None and panel.use.isEnabled(), timeout=LONG)
@@ -30,7 +30,7 @@ def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, windo
     assert panel.table.rowCount() == len(record["trials"]) >= 2 and len(window.tune_plot.trials) == len(record["trials"])
     status = panel.status.text()  # the winner, or the schedule as given when no trial beat it by half a point
     assert ("best of" in status or "your schedule stays" in status) and window.start_action.isEnabled()
-    assert panel.progress.text().startswith("done: ")
+    assert panel.progress.text().startswith("done: ") and window.status.text() == "tune finished: its result is in the Tune tab"
     winner = record["winner"]["params"]["lr"]
 
     click(panel.use)
