@@ -186,7 +186,7 @@ def test_remaining_time_is_smoothed_and_says_what_it_is():
         estimates.append(estimate.seconds_left(100_000))
     settled = estimates[20:]
     assert max(settled) / min(settled) < 1.5
-    assert remaining_text(None) == "" and remaining_text(42) == "about 40 s left"
+    assert remaining_text(None) == "" and remaining_text(42) == "about 40 s left" and remaining_text(1.5) == "a few seconds left"
     assert remaining_text(7 * 60 + 10) == "about 7 min left" and remaining_text(2 * 3600 + 300) == "about 2 h 05 min left"
 
 
