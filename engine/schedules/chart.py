@@ -8,8 +8,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-COLOURS = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189))
-WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 900, 480, 80, 20, 40, 50
+# matplotlib's tab10, cycled: a fine-tune has a group per stage (six or more), and a series without a colour was dropped.
+COLOURS = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75), (227, 119, 194),
+           (127, 127, 127), (188, 189, 34), (23, 190, 207))
+WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 900, 480, 80, 20, 56, 50
+KEY_COLUMNS, KEY_WIDTH, KEY_LINE = 6, 130, 14
 
 
 def _ticks(low: float, high: float, log: bool) -> list[float]:
@@ -26,7 +29,7 @@ def line_chart(path: Path, x: np.ndarray, series: dict[str, np.ndarray], *, titl
     """Write a PNG with one line per series (shared x) and return its path."""
     image = Image.new("RGB", (WIDTH, HEIGHT), "white")
     draw = ImageDraw.Draw(image)
-    font = ImageFont.load_default()
+    font = ImageFont.load_default(size=13)  # the default 10 px ran "LR schedule" together
     values = np.concatenate([v[np.isfinite(v) & ((v > 0) if log_y else True)] for v in series.values()])
     transform = np.log10 if log_y else (lambda v: v)
     low, high = (float(transform(values.min())), float(transform(values.max()))) if len(values) else (0.0, 1.0)
@@ -47,15 +50,19 @@ def line_chart(path: Path, x: np.ndarray, series: dict[str, np.ndarray], *, titl
     for tick in _ticks(x_low, x_high, False):
         px, _ = to_px(tick, 10**low if log_y else low)
         draw.text((px, HEIGHT - BOTTOM + 6), f"{tick:.6g}", fill="black", font=font, anchor="mt")
-    for values_, colour in zip(series.values(), COLOURS):
+    colours = [COLOURS[index % len(COLOURS)] for index in range(len(series))]
+    for values_, colour in zip(series.values(), colours):
         keep = np.isfinite(values_) & ((values_ > 0) if log_y else True)
         points = [to_px(a, b) for a, b in zip(x[keep], values_[keep])]
         if len(points) > 1:
             draw.line(points, fill=colour, width=2)
-    for index, (name, colour) in enumerate(zip(series, COLOURS)):
-        draw.text((LEFT + 10 + 140 * index, TOP - 20), f"— {name}", fill=colour, font=font)
-    draw.text((WIDTH / 2, 8), title, fill="black", font=font, anchor="mt")
+    for index, (name, colour) in enumerate(zip(series, colours)):
+        # A drawn swatch: the default font has no dash glyph (it showed a box).
+        kx, ky = LEFT + 20 + KEY_WIDTH * (index % KEY_COLUMNS), 22 + KEY_LINE * (index // KEY_COLUMNS)
+        draw.line((kx, ky + 6, kx + 16, ky + 6), fill=colour, width=2)
+        draw.text((kx + 20, ky), name, fill=colour, font=font)
+    draw.text((WIDTH / 2, 6), title, fill="black", font=font, anchor="mt")
     draw.text((WIDTH / 2, HEIGHT - 14), xlabel, fill="black", font=font, anchor="mm")
-    draw.text((8, TOP - 20), ylabel, fill="black", font=font)
+    draw.text((8, TOP - 14), ylabel, fill="black", font=font)
     image.save(path)
     return Path(path)
