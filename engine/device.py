@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from .errors import ConfigError
+from .text import counted
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -35,7 +36,7 @@ def describe_device(device: torch.device) -> str:
         return f"{torch.cuda.get_device_name(index)} (cuda:{index})"
     if device.type == "mps":
         return "Apple GPU (mps)"
-    return f"CPU ({torch.get_num_threads()} threads)"
+    return f"CPU ({counted(torch.get_num_threads(), 'thread')})"
 
 
 def available_devices() -> list[tuple[str, str]]:

@@ -28,7 +28,7 @@ def test_non_image_and_hidden_files(tmp_path):
     scan = scan_folder(tmp_path)
     assert scan.classes == ("a", "b")
     assert scan.ignored == ("a/notes.txt",)
-    assert any("1 files that are not images were ignored" in w for w in scan.warnings)
+    assert any("1 file that is not an image was ignored" in w for w in scan.warnings)
 
 
 def test_presplit_train_val(tmp_path):

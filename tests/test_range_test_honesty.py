@@ -124,7 +124,7 @@ def test_repeats_name_each_method_they_took_the_median_of():
 
 def test_a_repeats_own_low_confidence_is_kept_and_a_majority_of_them_makes_the_median_doubtful():
     minority, notes = combine([rec(0.5, low=True), rec(1.0), rec(0.8)], [])
-    assert not minority.low_confidence and notes == ["1 of 3 repeats were low-confidence on their own (their methods disagreed)"]
+    assert not minority.low_confidence and notes == ["1 of 3 repeats was low-confidence on their own (their methods disagreed)"]
     majority, notes = combine([rec(0.5, low=True), rec(1.0, low=True), rec(0.8)], [])
     assert majority.low_confidence and notes[-1].endswith("; so is their median")
 

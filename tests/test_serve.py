@@ -115,7 +115,7 @@ def test_ctl_says_what_was_applied_at_which_step(served):
     done = lrscope("ctl", *target, "undo")
     assert done.returncode == 0 and "undid edit" in done.stdout and "(scaled the rest ×2)" in done.stdout
     done = lrscope("ctl", *target, "resume")
-    assert done.returncode == 1 and "not applied at step" in done.stdout and "not resumed: the run is running" in done.stdout
+    assert done.returncode == 1 and "not applied at step" in done.stdout and "already running" in done.stdout
     done = lrscope("ctl", *target, "--timeout", "600", "range-test", "--iters", "20", "--json", timeout=660)  # ctl waits up to 600 s
     answer = json.loads(done.stdout)
     tested, recommended = answer["range_test"], answer["range_test"]["recommended"]

@@ -242,3 +242,16 @@ def test_a_thousand_commands_from_other_threads_apply_in_order(digits16, tmp_pat
         assert [e for e in applied if e in edits] == edits
     rows = sqlite3.connect(run.run_dir / "run.sqlite").execute("SELECT COUNT(*) FROM edits").fetchone()[0]
     assert rows == 1000
+
+
+def test_an_ambiguous_run_prefix_names_the_runs_it_matches(tmp_path):
+    from engine.errors import RunStoreError
+    from engine.store.reader import find_run
+
+    for name in ("20261204-101500-digits-aa11", "20261204-113000-digits-bb22", "20250101-000000-camera2-cc33"):
+        (tmp_path / name).mkdir()
+    with pytest.raises(RunStoreError) as refused:
+        find_run(tmp_path, "2026")
+    assert "matches 2 runs" in str(refused.value)
+    assert "(20261204-113000-digits-bb22, 20261204-101500-digits-aa11)" in str(refused.value)
+    assert find_run(tmp_path, "20261204-11") == tmp_path / "20261204-113000-digits-bb22"

@@ -151,9 +151,10 @@ def print_result(result) -> None:
         print(f"NO RECOMMENDATION: {result.why_none}")
     else:
         confidence = "LOW CONFIDENCE " if r.low_confidence else ""
-        spread = f", spread ×{r.spread:.2g} over {r.repeats} repeats" if r.repeats > 1 else ""
-        print(f"{confidence}recommended constant LR   {r.constant_lr:.3g}  (from {r.constant_method})")
-        print(f"{confidence}recommended one-cycle max {r.one_cycle_max_lr:.3g}  (from {r.one_cycle_method}{spread})")
+        # The methods carry their own parentheses ("valley (median of 3 methods)"): "from" without a pair of ours.
+        spread = f"; spread ×{r.spread:.2g} over {r.repeats} repeats" if r.repeats > 1 else ""
+        print(f"{confidence}recommended constant LR   {r.constant_lr:.3g}  from {r.constant_method}")
+        print(f"{confidence}recommended one-cycle max {r.one_cycle_max_lr:.3g}  from {r.one_cycle_method}{spread}")
     if result.curvature and result.curvature.get("lr_bound"):
         c = result.curvature
         print(f"stability bound {c['formula']} = {c['lr_bound']:.3g} at the start (λmax {c['lambda_max']:.3g}; theory, a guide)")

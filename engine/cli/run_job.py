@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +18,7 @@ from ..commands import Stop
 from ..run.handle import RunHandle, RunResult
 from ..run.in_process import InProcessRun
 from ..store.reader import read_steps
-from ..text import counted
+from ..text import counted, percent
 from .common import FAILED, FAULT_STOPPED, FINISHED, INTERRUPTED, STORE_FAILED, CliError, say
 from .fault_policy import FaultPolicy
 from .progress import ProgressPrinter, clock
@@ -159,8 +160,9 @@ def report(result: RunResult, seconds: float, run: InProcessRun, policy: FaultPo
     if as_json:
         print(json.dumps(summary, allow_nan=True).replace("NaN", "null"))
     else:
-        say(f"{summary['state']}: val accuracy {100 * result.val_accuracy:.2f}% (best {100 * result.best_val_accuracy:.2f}%), "
-            f"val loss {result.val_loss:.4f}, {counted(result.step, 'step')} in {clock(seconds)}")
+        validated = (f"val accuracy {percent(result.val_accuracy)} (best {percent(result.best_val_accuracy)}), val loss {result.val_loss:.4f}"
+                     if math.isfinite(result.val_accuracy) else "no validation yet (it runs at the end of each epoch)")
+        say(f"{summary['state']}: {validated}, {counted(result.step, 'step')} in {clock(seconds)}")
         say(f"run saved in {result.run_dir}")
     if problem or (result.message and result.state == "failed"):
         say(f"lrscope: error: {problem or result.message}")

@@ -102,7 +102,8 @@ def _check_half_split(root: Path, names: list[str]) -> None:
 def _check_classes(folder: Path, classes: tuple[str, ...]) -> None:
     if not classes:
         loose = sum(1 for e in os.scandir(folder) if Path(e.name).suffix.lower() in IMAGE_EXTENSIONS)
-        hint = f" (it holds {counted(loose, 'image')} directly: move them into one subfolder per class)" if loose else ""
+        hint = (f" (it holds {counted(loose, 'image')} directly: move {'them' if loose > 1 else 'it'} into one subfolder per class)"
+                if loose else "")
         raise DatasetError(f"{folder}: holds no class subfolders{hint}; put each class's images in its own subfolder, e.g. {folder}/cat/ and {folder}/dog/")
     if len(classes) < 2:
         raise DatasetError(f"{folder}: has only one class ({classes[0]!r}); a classifier needs at least two class subfolders")
@@ -152,7 +153,8 @@ def _collect(root: Path, classes: tuple[str, ...], parts: list[tuple[Path, str]]
                 raise DatasetError(f"{class_dir}: class {name!r} has no images{hint}; add images or remove the folder")
     warnings = walker.report.warnings(root)
     if ignored:
-        warnings.append(printable(f"{len(ignored)} files that are not images were ignored (e.g. {ignored[0]})"))
+        warnings.append(printable(f"{counted(len(ignored), 'file')} that {'are' if len(ignored) > 1 else 'is'} not an image "
+                                  f"{'were' if len(ignored) > 1 else 'was'} ignored (e.g. {ignored[0]})"))
     if presplit:
         warnings += _check_val(root, parts[1][0], classes, entries)
     return FolderScan(root, classes, tuple(entries), presplit, tuple(ignored), tuple(warnings))

@@ -296,7 +296,8 @@ def combine(recommendations: list[Recommendation | None], reasons: list[str]) ->
     # A repeat's own doubt survives the median: a minority is outvoted, and said; a majority makes the result doubtful.
     doubtful = sum(r.low_confidence for r in given)
     if doubtful:
-        notes.append(f"{doubtful} of {len(given)} repeats were low-confidence on their own (their methods disagreed)"
+        notes.append(f"{doubtful} of {len(given)} repeats {'was' if doubtful == 1 else 'were'} low-confidence on their own "
+                     "(their methods disagreed)"
                      + ("" if 2 * doubtful <= len(given) else "; so is their median"))
         low = low or 2 * doubtful > len(given)
     recommendation = Recommendation(median_lr([r.constant_lr for r in given]), _repeated([r.constant_method for r in given]),

@@ -80,7 +80,7 @@ def access_for(run_dir: Path) -> Access:
     if access is None:
         if (Path(run_dir) / ADDRESS_FILE).exists() and not (Path(run_dir) / TOKEN_FILE).exists():
             raise ServeError(f"{run_dir}: its token file is missing or not readable by you")
-        raise ServeError(f"{Path(run_dir).name}: is not being served (start it with `lrscope train … --serve` or "
+        raise ServeError(f"{Path(run_dir).name} is not being served (start it with `lrscope train … --serve` or "
                          "`lrscope resume RUN --serve`)")
     return access
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RunStoreError, first_line
-from ..text import counted, printable
+from ..text import counted, listed, printable
 from .database import DB_NAME, connect
 
 LIVE_STATES = ("starting", "running", "paused", "range_test")
@@ -169,7 +169,8 @@ def find_run(root: Path, name: str) -> Path:
         return matches[0]
     if not matches:
         raise RunStoreError(f"no run named {name!r} under {root}; `lrscope runs` lists them")
-    raise RunStoreError(f"{name!r} matches {counted(len(matches), 'run')} under {root}; give more of the name")
+    names = listed(sorted((p.name for p in matches), reverse=True), most=4)  # the newest first: ids start with the time
+    raise RunStoreError(f"{name!r} matches {counted(len(matches), 'run')} under {root} ({names}); give more of the name")
 
 
 def read_steps(run_dir: Path) -> dict[str, np.ndarray]:

@@ -49,7 +49,7 @@ def _carry_out(job, command: Command) -> tuple[bool, str]:
     """(whether ``command`` was applied, what was done or why not)."""
     if isinstance(command, Pause):
         if job.state != "running":
-            return False, f"not paused: the run is {job.state}"
+            return False, "already paused" if job.state == "paused" else f"not paused: the run is {job.state}"
         if not job.flush():
             return False, "a fault found in the last steps has paused the run already"
         job.recorder.pause_clock()
@@ -57,7 +57,7 @@ def _carry_out(job, command: Command) -> tuple[bool, str]:
         return True, "paused"
     if isinstance(command, Resume):
         if job.state != "paused":
-            return False, f"not resumed: the run is {job.state}"
+            return False, "already running" if job.state == "running" else f"not resumed: the run is {job.state}"
         job.set_state("running")
         return True, "resumed"
     if isinstance(command, EditSchedule):
