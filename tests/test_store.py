@@ -255,3 +255,19 @@ def test_an_ambiguous_run_prefix_names_the_runs_it_matches(tmp_path):
     assert "matches 2 runs" in str(refused.value)
     assert "(20261204-113000-digits-bb22, 20261204-101500-digits-aa11)" in str(refused.value)
     assert find_run(tmp_path, "20261204-11") == tmp_path / "20261204-113000-digits-bb22"
+
+
+def test_a_stored_history_replays_each_epoch_after_its_own_steps(digits16, tmp_path):
+    from engine.events import EpochEnded, StepsLogged
+    from engine.run.history import stored_history
+
+    run = stored_run(digits16, tmp_path, epochs=3)
+    run.run()
+    events, _ = stored_history(run.run_dir)
+    order = [e for e in events if isinstance(e, (StepsLogged, EpochEnded))]
+    ends = [i for i, e in enumerate(order) if isinstance(e, EpochEnded)]
+    assert [order[i].step for i in ends] == [22, 44, 66]
+    # What a follower shows at an epoch's end (its last LR) is that epoch's, not the run's last.
+    assert [order[i - 1].steps[-1] for i in ends] == [21, 43, 65]
+    lrs = read_steps(run.run_dir)["lrs"]
+    assert [tuple(order[i - 1].lrs[-1]) for i in ends] == [tuple(lrs[21]), tuple(lrs[43]), tuple(lrs[65])]

@@ -33,20 +33,32 @@ def stored_history(run_dir: Path, session: str = "") -> tuple[list[Event], int]:
         device=meta.get("device", "?"), run_dir=str(run_dir))]
     if "run_schedule" in meta:
         events.append(ScheduleChanged(steps_done, run_schedule_from_dict(json.loads(meta["run_schedule"])), "schedule so far", "start"))
-    events += _step_blocks(snapshot, per_epoch)
-    events += [EpochEnded(r["epoch"], r["step"], _number(r["train_loss"]), _number(r["val_loss"]), _number(r["val_accuracy"]),
-                          _number(r["seconds"])) for r in snapshot.epochs]
+    events += _in_order(snapshot, per_epoch)
     events.append(StateChanged(effective_state(meta), steps_done))
     return events, through
 
 
-def _step_blocks(snapshot: Snapshot, per_epoch: int) -> list[StepsLogged]:
+def _in_order(snapshot: Snapshot, per_epoch: int) -> list[Event]:
+    """The steps and the epoch ends as they happened: each epoch's end after its steps. (All the steps first made
+    `lrscope watch` print, for every past epoch, the LR of the moment it joined.)"""
+    steps, events, start = snapshot.steps["step"], [], 0
+    for row in snapshot.epochs:
+        end = start + int(np.count_nonzero(steps[start:] < row["step"]))  # an epoch ending at step 22 ran steps 0 … 21
+        events += _step_blocks(snapshot, per_epoch, start, end)
+        events.append(EpochEnded(row["epoch"], row["step"], _number(row["train_loss"]), _number(row["val_loss"]),
+                                 _number(row["val_accuracy"]), _number(row["seconds"])))
+        start = end
+    return events + _step_blocks(snapshot, per_epoch, start, len(steps))
+
+
+def _step_blocks(snapshot: Snapshot, per_epoch: int, start: int, end: int) -> list[StepsLogged]:
+    """The stored steps from row ``start`` to ``end`` in events of at most BLOCK steps."""
     steps = snapshot.steps
     speeds = steps["samples_per_s"]
-    return [StepsLogged(steps["step"][i:i + BLOCK], steps["loss"][i:i + BLOCK], steps["lrs"][i:i + BLOCK],
-                        steps["momentum"][i:i + BLOCK], float(np.nan_to_num(speeds[min(i + BLOCK, len(speeds)) - 1])), per_epoch,
+    return [StepsLogged(steps["step"][i:min(i + BLOCK, end)], steps["loss"][i:min(i + BLOCK, end)], steps["lrs"][i:min(i + BLOCK, end)],
+                        steps["momentum"][i:min(i + BLOCK, end)], float(np.nan_to_num(speeds[min(i + BLOCK, end) - 1])), per_epoch,
                         steps["groups"])
-            for i in range(0, len(steps["step"]), BLOCK)]
+            for i in range(start, end, BLOCK)]
 
 
 def _number(value) -> float:
