@@ -122,7 +122,7 @@ def test_a_range_test_with_nothing_to_read_says_so_and_exports_nothing(capsys, t
     (["train", "--data", SAMPLE, "--image-size", "16", "--group-lr", "head"], "--group-lr: expected GROUP=MULTIPLIER such as head=10, got 'head'"),
     (["train", "--data", SAMPLE, "--image-size", "16", "--group-lr", "head=-1"], "--group-lr: head: must be at least 0"),
     (["train", "--data", SAMPLE, "--image-size", "16", "--group-lr", "stage9=0.1"],
-     "the schedule drives parameter group(s) stage9 that are not among the parameter groups (block1, block2, block3, head)"),
+     "--group-lr stage9: small_cnn has no such group; its groups are block1, block2, block3, head (or 'all' for every group)"),
     (["show", "nothing-like-this"], "no run named 'nothing-like-this'"),
     (["resume", "nothing-like-this"], "no run named"),
 ])

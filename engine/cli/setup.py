@@ -12,6 +12,7 @@ from ..data.dataset import PreparedDataset, prepare_configured
 from ..data.split import training_batches_per_epoch
 from ..models.setup import group_outline, resolution_range, weights_label
 from ..schedules.edits import RunSchedule
+from ..schedules.groups import ALL
 from ..schedules.library import differences
 from ..schedules.model_match import model_differences
 from ..text import counted
@@ -60,6 +61,10 @@ def run_schedule_for(args: argparse.Namespace, config: TrainConfig, dataset: Pre
     (a fine-tuning preset over the model's groups when asked)."""
     per_epoch = steps_per_epoch(dataset, config)
     names = model_groups(config, dataset)
+    unknown = [name for name in config.group_lr if name not in (*names, ALL)]
+    if unknown:  # said here, in the option's words: the schedule built from it would be blamed otherwise
+        raise CliError(f"--group-lr {', '.join(unknown)}: {config.model} has no such group; its groups are "
+                       f"{', '.join(names)} (or 'all' for every group)")
     if not getattr(args, "schedule", None):
         try:
             return default_run_schedule(config, per_epoch, names)
