@@ -154,3 +154,18 @@ def test_a_checkpoint_written_before_groups_moved_into_pieces_still_resumes():
     restored = run_schedule_from_dict(data)
     legacy = (GroupSetting("all", 0.5), GroupSetting("head", 1.0))
     assert all(p.groups == legacy for p in restored.timeline.pieces) and restored.edits[0].before.groups == legacy
+
+
+def test_unfreezing_a_group_the_model_lacks_names_the_groups_it_has(digits16):
+    from helpers import tiny_config
+
+    from engine.events import EditRefused
+    from engine.schedules import Unfreeze
+    from engine.training.job import TrainingJob
+
+    job = TrainingJob(tiny_config(), digits16)
+    refused = []
+    job.bus.subscribe(lambda event: refused.append(event) if isinstance(event, EditRefused) else None)
+    applied, why = job.edit(Unfreeze(("stage4",)))
+    assert not applied and why == "this model has no group stage4 (its groups: block1, block2, block3, head)"
+    assert [event.message for event in refused] == [why]

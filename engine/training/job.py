@@ -33,7 +33,7 @@ from ..events import (
     ScheduleChanged,
     StateChanged,
 )
-from ..schedules.edits import Edit, RunSchedule
+from ..schedules.edits import Edit, RunSchedule, Unfreeze
 from ..schedules.timeline import Timeline
 from ..text import printable
 from .checkpoint import checkpoint_payload, restore_checkpoint
@@ -174,6 +174,8 @@ class TrainingJob:
         EditRefused event: (False, why)."""
         current = self.run_schedule.timeline.lr_at(max(0, self.step - 1))
         try:
+            if isinstance(edit, Unfreeze):  # a name the schedule covers by 'all' only would read "not frozen"
+                self._check_model_has(edit.groups)
             edited = self.run_schedule.apply(edit, self.step, current)
             plan = self._plan_for(edited.timeline)
         except (ValueError, TypeError, OverflowError) as error:  # an edit from another process is data: refuse it, never crash
@@ -183,6 +185,12 @@ class TrainingJob:
         record = self.run_schedule.edits[-1]
         self.bus.emit(ScheduleChanged(self.step, self.run_schedule, record.summary, edit.reason, edit.source))
         return True, record.summary
+
+    def _check_model_has(self, names: tuple[str, ...]) -> None:
+        """ValueError naming the groups this model lacks, with the ones it has."""
+        unknown = [name for name in names if name not in self.session.group_names]
+        if unknown:
+            raise ValueError(f"this model has no group {', '.join(unknown)} (its groups: {', '.join(self.session.group_names)})")
 
     def raise_fault(self, fault: FaultRaised) -> None:
         """Report ``fault`` and pause until the user rolls back, resumes or stops."""
