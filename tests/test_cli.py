@@ -223,3 +223,22 @@ def test_messages_count_list_and_name_values_in_plain_words():
     assert percent(0.5) == "50.00%" and percent(float("nan")) == "–"
     assert expected_kind((int, float)) == "a number" and expected_kind((dict,)) == "an object"
     assert [kind_of(v) for v in ([], {}, None, True, "x", 1)] == ["an array", "an object", "null", "a boolean", "text", "a whole number"]
+
+
+def test_a_schedule_file_from_a_tune_that_searched_the_weight_decay_trains_with_it(capsys, tmp_path):
+    from engine.store import read_meta
+
+    code, _, err = cli(capsys, "train", "--data", SAMPLE, "--image-size", "16", "--epochs", "1", "--export-schedule", tmp_path / "s.json")
+    assert code == 0, err
+    document = json.loads((tmp_path / "s.json").read_text())
+    document["search"] = {"winner": {"params": {"lr": 0.2, "weight_decay": 9.8e-05}}}  # as `lrscope tune --search lr weight_decay` writes it
+    (tmp_path / "tuned.json").write_text(json.dumps(document))
+
+    code, out, _ = cli(capsys, "schedule", "show", tmp_path / "tuned.json")
+    assert code == 0 and "tuned       weight decay 9.8e-05 (lrscope train --schedule uses it)" in out
+    code, out, err = cli(capsys, "train", "--data", SAMPLE, "--image-size", "16", "--epochs", "1", "--schedule", tmp_path / "tuned.json", "--json")
+    assert code == 0 and "weight decay 9.8e-05, as the tune recorded in" in err
+    assert json.loads(read_meta(json.loads(out)["run_dir"])["config"])["weight_decay"] == 9.8e-05
+    code, out, _ = cli(capsys, "train", "--data", SAMPLE, "--image-size", "16", "--epochs", "1", "--schedule", tmp_path / "tuned.json",
+                       "--weight-decay", "0.001", "--json")
+    assert code == 0 and json.loads(read_meta(json.loads(out)["run_dir"])["config"])["weight_decay"] == 0.001

@@ -40,7 +40,8 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=None, help=f"peak learning rate (default {d.lr}; {PRETRAINED_LR} with --pretrained)")
     parser.add_argument("--momentum", type=float, default=d.momentum, help="SGD momentum or Adam beta1")
     parser.add_argument("--nesterov", action="store_true", help="Nesterov momentum (SGD)")
-    parser.add_argument("--weight-decay", type=float, default=d.weight_decay, help=f"L2 weight decay (default {d.weight_decay:g})")
+    parser.add_argument("--weight-decay", type=float, help=f"L2 weight decay (default {d.weight_decay:g}, or the one a --schedule "
+                        "file's tune chose)")
     parser.add_argument("--batch-size", type=int, default=d.batch_size, help="images per step (per process when several train: --nproc, torchrun)")
     parser.add_argument("--epochs", type=int, default=d.epochs, help=f"length of the run (default {d.epochs})")
     parser.add_argument("--shape", default=d.shape, choices=PRESETS, help="schedule shape when no --schedule file is given")
@@ -108,7 +109,7 @@ def config_from(args: argparse.Namespace) -> TrainConfig:
     config = TrainConfig(
         data=str(args.data), model=args.model, optimizer=args.optimizer, momentum=args.momentum,
         lr=args.lr if args.lr is not None else (PRETRAINED_LR if args.pretrained else TrainConfig.lr),
-        nesterov=args.nesterov, weight_decay=args.weight_decay, batch_size=args.batch_size, epochs=args.epochs,
+        nesterov=args.nesterov, weight_decay=d.weight_decay if args.weight_decay is None else args.weight_decay, batch_size=args.batch_size, epochs=args.epochs,
         shape=args.shape, group_lr=group_multipliers(args.group_lr), image_size=args.image_size,
         val_fraction=args.val_fraction, device=args.device, seed=args.seed, amp=args.amp, augment=args.augment,
         workers=args.workers, weights=args.weights, memory_budget_mb=args.memory_budget_mb,

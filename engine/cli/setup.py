@@ -56,6 +56,17 @@ def model_groups(config: TrainConfig, dataset: PreparedDataset) -> tuple[str, ..
     return tuple(name for name, _ in outline)
 
 
+def adopt_tuned_weight_decay(args: argparse.Namespace, config: TrainConfig) -> None:
+    """A --schedule file from a tune that searched the weight decay trains with the winner's, unless --weight-decay says
+    otherwise (it was exported, then silently replaced by the default)."""
+    if not getattr(args, "schedule", None) or args.weight_decay is not None:
+        return
+    tuned = read_schedule(Path(args.schedule)).tuned_weight_decay
+    if tuned is not None:
+        config.weight_decay = tuned
+        say(f"weight decay {tuned:.3g}, as the tune recorded in {args.schedule} chose it (--weight-decay overrides)")
+
+
 def run_schedule_for(args: argparse.Namespace, config: TrainConfig, dataset: PreparedDataset) -> RunSchedule:
     """The schedule a run starts with: the --schedule file re-stretched to the run, or the config's shape
     (a fine-tuning preset over the model's groups when asked)."""

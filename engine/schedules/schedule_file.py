@@ -49,6 +49,13 @@ class ScheduleFile:
         groups = (self.context or {}).get("groups")
         return tuple(groups) if isinstance(groups, list) and all(isinstance(g, str) for g in groups) else ()
 
+    @property
+    def tuned_weight_decay(self) -> float | None:
+        """The weight decay a tune that searched it chose (None when the file holds no such search, or a value no run takes)."""
+        winner = (self.search or {}).get("winner")
+        value = (winner.get("params") or {}).get("weight_decay") if isinstance(winner, dict) else None
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1 else None
+
     def for_run(self, total_steps: int) -> Timeline:
         """The timeline re-stretched to a run of ``total_steps`` steps."""
         if total_steps == self.timeline.total_steps:
