@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -37,6 +38,7 @@ def test_train_json_then_runs_show_and_csv(capsys, tmp_path):
     run_id = os.path.basename(result["run_dir"])
     code, out, _ = cli(capsys, "show", run_id[:20])
     assert code == 0 and "state      finished" in out and "epoch   1" in out
+    assert re.search(r"^schedule   \w+ .* over 22 steps$", out, re.MULTILINE)  # what it trained with, not the config's default lr
 
     code, out, _ = cli(capsys, "show", run_id, "--csv")
     rows = list(csv.reader(io.StringIO(out)))

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import math
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from ..errors import LrscopeError
+from ..schedules.describe import describe_schedule
+from ..schedules.history_codec import run_schedule_from_dict
 from ..serve.access import served_access
 from ..store.paths import runs_root
 from ..store.reader import find_run, list_runs, meta_object, read_epochs, read_meta, read_steps, read_table, run_info
@@ -76,7 +80,8 @@ def show_command(args: argparse.Namespace) -> int:
     print(f"started    {info.started}\nstate      {info.state}\nsteps      {info.steps_done}/{info.total_steps}")
     processes = config.get("world_size", 1)
     batch = f"{config.get('batch_size')} × {processes} processes" if processes > 1 else config.get("batch_size")
-    print(f"model      {config.get('model')} / {config.get('optimizer')} lr {config.get('lr')} batch {batch}")
+    print(f"model      {config.get('model')} / {config.get('optimizer')} batch {batch}")
+    print(f"schedule   {_started_with(meta, config)}")
     print(f"best val   {_accuracy(info.best_val_accuracy)}")
     for row in read_epochs(run_dir):
         print(f"  epoch {row['epoch'] + 1:>3}  step {row['step']:>7}  train loss {row['train_loss']:.4f}  "
@@ -90,6 +95,15 @@ def show_command(args: argparse.Namespace) -> int:
     for kind, step, message in read_table(run_dir, "SELECT kind, step, message FROM events WHERE kind LIKE 'fault:%' OR kind = 'warning'"):
         print(f"  {kind} at step {step}: {message}")
     return 0
+
+
+def _started_with(meta: dict[str, str], config: dict) -> str:
+    """The schedule the run started with (its config's lr is only the default's peak: a --schedule file sets its own)."""
+    try:
+        first = run_schedule_from_dict(json.loads(meta["run_schedule"])).timeline.pieces[0]
+    except (KeyError, ValueError, TypeError, LrscopeError):
+        return f"peak LR {config.get('lr')} (the stored schedule cannot be read)"
+    return describe_schedule(first.schedule)
 
 
 def write_steps_csv(run_dir: Path) -> None:
