@@ -4,8 +4,9 @@ import csv
 import io
 
 import numpy as np
+import pytest
 import torch
-from helpers import CAMERA2, Events, paused_at, start_job, tiny_config
+from helpers import CAMERA2, SAMPLE, Events, paused_at, start_job, tiny_config
 
 from engine.cli import run_cli
 from engine.commands import EditSchedule, Resume
@@ -81,3 +82,27 @@ def test_a_schedule_file_is_re_stretched_to_the_run(tmp_path, capsys):
     path = save_schedule(tmp_path / "tuned.json", tuned_document(job.run_schedule, job.config, digits.summary.to_dict(), 22))
     assert run_cli(["train", "--data", str(tiny_config().data), "--image-size", "16", "--epochs", "3", "--schedule", str(path), "--json"]) == 0
     assert '"total_steps": 66' in capsys.readouterr().out
+
+
+def test_a_schedule_tuned_with_another_optimizer_is_not_used_silently(digits16, tmp_path, capsys):
+    job = TrainingJob(tiny_config(optimizer="adamw", lr=0.003), digits16)
+    path = save_schedule(tmp_path / "tuned.json", tuned_document(job.run_schedule, job.config, digits16.summary.to_dict(), 22))
+    args = ["train", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "1", "--schedule", str(path)]
+    assert run_cli(args) == 2  # SGD, the default, at AdamW's LR trained to 10% in a user's test
+    err = capsys.readouterr().err
+    assert "optimizer: tuned with adamw, this run uses sgd; their LRs are not interchangeable" in err
+    assert run_cli([*args, "--optimizer", "adamw", "--json"]) == 0
+
+
+def test_ctl_apply_refuses_a_file_tuned_with_another_optimizer_or_model(digits16, tmp_path):
+    from engine.cli.common import CliError
+    from engine.cli.ctl import replacement
+
+    job = TrainingJob(tiny_config(optimizer="adamw", lr=0.003), digits16)
+    path = save_schedule(tmp_path / "tuned.json", tuned_document(job.run_schedule, job.config, digits16.summary.to_dict(), 22))
+    status = {"step": 5, "total_steps": 22, "dataset": digits16.summary.to_dict(), "model": "small_cnn", "optimizer": "sgd"}
+    with pytest.raises(CliError, match="tuned with optimizer adamw; this run uses sgd"):
+        replacement(path, status)
+    with pytest.raises(CliError, match="tuned with model small_cnn; this run uses resnet18"):
+        replacement(path, {**status, "model": "resnet18", "optimizer": "adamw"})
+    assert replacement(path, {**status, "optimizer": "adamw"}).schedule.total_steps == 17

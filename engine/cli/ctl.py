@@ -114,6 +114,13 @@ def replacement(path: Path, status: dict):
     lines = differences(loaded.dataset, status.get("dataset") or {})
     if lines:
         raise CliError(f"{path} was tuned for another dataset ({lines[0]}); it was not applied")
+    context = loaded.context or {}
+    optimizer = context.get("optimizer")
+    tuned = {"model": context.get("model"), "optimizer": optimizer.get("name") if isinstance(optimizer, dict) else None}
+    for what, theirs in tuned.items():  # a run that does not say (an older server) is not refused for it
+        ours = status.get(what)
+        if isinstance(ours, str) and isinstance(theirs, str) and ours != theirs:
+            raise CliError(f"{path} was tuned with {what} {theirs}; this run uses {ours}, so its LRs do not carry over; it was not applied")
     remaining = int(status.get("total_steps", 0)) - int(status.get("step", 0))
     if remaining < 1:
         raise CliError("the run has no steps left to apply a schedule to")

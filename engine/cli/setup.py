@@ -83,7 +83,8 @@ def run_schedule_for(args: argparse.Namespace, config: TrainConfig, dataset: Pre
             raise CliError(str(error)) from None
     loaded = read_schedule(Path(args.schedule))
     lines = differences(loaded.dataset, dataset.summary.to_dict())
-    lines += model_differences(loaded.context, config.model, names, weights_label(config.model, config.pretrained, config.weights))
+    lines += model_differences(loaded.context, config.model, names, weights_label(config.model, config.pretrained, config.weights),
+                               config.optimizer)
     if lines:
         confirm_mismatch(lines, args.accept_mismatch)
     timeline = loaded.for_run(config.epochs * per_epoch)

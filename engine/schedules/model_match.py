@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 
-def model_differences(context: dict[str, Any] | None, model: str, groups: Sequence[str], weights: str) -> list[str]:
-    """One line per difference in model, parameter groups or starting weights (empty when they match or the file does not say).
+def model_differences(context: dict[str, Any] | None, model: str, groups: Sequence[str], weights: str, optimizer: str) -> list[str]:
+    """One line per difference in model, parameter groups, starting weights or optimizer (empty when they match or the file
+    does not say).
 
     Groups matter most: the schedule drives them by name, so a group it names that the
     model lacks cannot be trained (the run refuses it), and one it does not name falls to ``all``.
@@ -24,4 +25,8 @@ def model_differences(context: dict[str, Any] | None, model: str, groups: Sequen
     if isinstance(tuned_weights, str) and tuned_weights != weights:
         lines.append(f"starting weights: tuned from {tuned_weights or 'random initialization'}, "
                      f"this run starts from {weights or 'random initialization'}")
+    tuned_optimizer = (context.get("optimizer") or {}).get("name") if isinstance(context.get("optimizer"), dict) else None
+    if isinstance(tuned_optimizer, str) and tuned_optimizer != optimizer:
+        # The LR scale is the optimizer's: Adam's good LRs lie one to two decades below SGD's.
+        lines.append(f"optimizer: tuned with {tuned_optimizer}, this run uses {optimizer}; their LRs are not interchangeable")
     return lines

@@ -245,7 +245,8 @@ class RunServer:
             peer = Peer(identity, next(self._numbers), name, address)
             self.peers[identity] = peer
             tracker = self.run.tracker
-            status = {"state": tracker.state, "step": tracker.step, "total_steps": tracker.total_steps, "dataset": tracker.dataset}
+            status = {"state": tracker.state, "step": tracker.step, "total_steps": tracker.total_steps, "dataset": tracker.dataset,
+                      "model": tracker.config.get("model"), "optimizer": tracker.config.get("optimizer")}
             self._send(peer, pack("welcome", run_dir=str(self._run_dir), session=self.run.bus.session, status=status))
             if message.get("history", True):
                 threading.Thread(target=self._read_history, args=(peer,), name="lrscope-serve-history", daemon=True).start()
