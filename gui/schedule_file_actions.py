@@ -11,6 +11,7 @@ from engine.config import TrainConfig
 from engine.data.split import training_batches_per_epoch
 from engine.errors import LrscopeError
 from engine.schedules import RunSchedule
+from engine.schedules.model_match import model_differences
 from engine.text import counted
 
 from . import dialogs, schedule_io
@@ -93,11 +94,13 @@ class ScheduleFileActions:
         except LrscopeError as error:
             self.warn("Cannot import", str(error))
             return False
+        other = "dataset" if differences else "model or optimizer"
+        differences += self._model_differences(loaded)
         if differences and not dialogs.ask_yes_no(
-                self, "Schedule tuned for another dataset",
-                "This schedule was tuned for another dataset. A schedule is dataset-specific: use it anyway?",
+                self, f"Schedule tuned for another {other}",
+                f"This schedule was tuned for another {other}. A schedule is specific to both: use it anyway?",
                 "\n".join(differences)):
-            self.log.add(f"import of {path} cancelled: it was tuned for another dataset")
+            self.log.add(f"import of {path} cancelled: it was tuned for another {other}")
             return False
         for line in differences:
             self.log.add(f"imported schedule: {line}", "warning")
@@ -107,6 +110,21 @@ class ScheduleFileActions:
         self.install_timeline(timeline)
         self.log.add(f"imported {path}: {timeline.total_steps} steps, {len(loaded.edits)} edits")
         return True
+
+    def _model_differences(self, loaded) -> list[str]:
+        """How the model, groups, weights and optimizer the file was tuned with differ from the configured ones (none
+        while the configuration is invalid: it says so itself)."""
+        from engine.models.setup import weights_label  # imports torch: the window opens before it is needed
+
+        if self.dataset is None:
+            return []
+        try:
+            config = self.config_panel.config(data=self.dataset.summary.root)
+            names = tuple(name for name, _ in self._outline(config.model, config.pretrained))
+        except (ValueError, LrscopeError):
+            return []
+        return model_differences(loaded.context, config.model, names, weights_label(config.model, config.pretrained, config.weights),
+                                 config.optimizer)
 
     def install_timeline(self, timeline) -> None:
         """Show ``timeline`` in the editor (its last piece); one with earlier pieces (a run's edits) runs as it is until edited."""

@@ -357,3 +357,19 @@ def test_resuming_a_run_of_another_dataset_opens_that_dataset_first(qtbot, launc
     qtbot.waitUntil(lambda: window.controller.training, timeout=LONG)
     assert window.dataset.summary.name == "digits-camera2" and "digits-camera2" in window.windowTitle()
     qtbot.waitUntil(lambda: window.last_run is not None and window.last_run.outcome.state == "finished", timeout=LONG)
+
+
+def test_importing_a_schedule_tuned_with_another_optimizer_asks_first(qtbot, window, dialogs, tmp_path):
+    path = tmp_path / "sgd.lrschedule.json"
+    dialogs.answer("save_path", str(path))
+    trigger(window.export_action)
+    assert path.exists()
+    choose(window.config_panel.editors["optimizer"], "adam")
+    before = list(window.editor.segments)
+    dialogs.answer("open_file", str(path))
+    dialogs.answer("yes_no", False)
+    trigger(window.import_action)
+    asked = dialogs.of("yes_no")[-1]
+    assert asked.title == "Schedule tuned for another model or optimizer"
+    assert "optimizer: tuned with sgd, this run uses adam" in asked.details
+    assert list(window.editor.segments) == before and "tuned for another model or optimizer" in window.log.toPlainText()
