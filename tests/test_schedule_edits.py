@@ -47,6 +47,14 @@ def test_replace_rest_from_the_current_lr_has_no_jump():
     assert edited.timeline.total_steps == 80
 
 
+def test_replace_rest_fitted_to_the_rest_keeps_the_runs_length_wherever_it_lands():
+    run = base()
+    total = run.timeline.total_steps
+    for step in (50, 51, 57):  # a client measured the rest at step 50; the run went on before the edit arrived
+        edited = run.apply(ReplaceRest(Schedule((Cosine(steps=30, start_lr=1.0),)), fit_rest=True), step, 0.05)
+        assert edited.timeline.total_steps == total and edited.timeline.pieces[-1].schedule.total_steps == total - step
+
+
 def test_replace_rest_with_a_jump_when_asked():
     edited = base().apply(ReplaceRest(Schedule((Constant(steps=20, lr=0.7),))), 50, 0.05)
     assert edited.timeline.lr_at(50) == 0.7

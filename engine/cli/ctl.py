@@ -124,9 +124,7 @@ def replacement(path: Path, status: dict):
     remaining = int(status.get("total_steps", 0)) - int(status.get("step", 0))
     if remaining < 1:
         raise CliError("the run has no steps left to apply a schedule to")
-    schedule = loaded.timeline.pieces[-1].schedule
-    stretched = schedule.stretched(remaining / schedule.total_steps)
-    return ReplaceRest(stretched.with_last_length(max(1, stretched.segments[-1].steps + remaining - stretched.total_steps)))
+    return ReplaceRest(loaded.timeline.pieces[-1].schedule, fit_rest=True)
 
 
 def tell(args: argparse.Namespace, answer, range_test) -> int:

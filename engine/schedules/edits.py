@@ -42,6 +42,9 @@ class ReplaceRest(Edit):
     kind = "replace_rest"
     schedule: Schedule
     from_current_lr: bool = False
+    # Stretched over the steps the run has left when it is applied: a client that measured them a moment earlier
+    # would lengthen a run that went on meanwhile (`lrscope ctl apply` added a step).
+    fit_rest: bool = False
 
 
 @dataclass(frozen=True)
@@ -194,7 +197,8 @@ class RunSchedule:
 def _piece_for(edit: Edit, current: Piece, step: int, current_lr: float, total: int) -> tuple[Piece, str]:
     """The piece an edit installs at ``step`` and its summary."""
     if isinstance(edit, ReplaceRest):
-        schedule = edit.schedule.starting_at(current_lr) if edit.from_current_lr else edit.schedule
+        schedule = edit.schedule.fitted(max(1, total - step)) if edit.fit_rest else edit.schedule
+        schedule = schedule.starting_at(current_lr) if edit.from_current_lr else schedule
         return Piece(step, step, schedule), f"replaced the rest with {describe_schedule(schedule)}"
     if isinstance(edit, ChangeSegment):
         return _changed_segment(edit, current, step)

@@ -91,6 +91,11 @@ class Schedule:
         first, *rest = self.segments
         return Schedule((first.starting_at(lr), *rest))
 
+    def fitted(self, total_steps: int) -> Schedule:
+        """The schedule stretched to exactly ``total_steps`` (rounding lands on the last segment)."""
+        stretched = self.stretched(total_steps / self.total_steps)
+        return stretched.with_last_length(max(1, stretched.segments[-1].steps + total_steps - stretched.total_steps))
+
     def with_last_length(self, steps: int) -> Schedule:
         """The last segment resized to ``steps`` (its inner step parameters in proportion)."""
         *head, last = self.segments

@@ -188,11 +188,8 @@ class ScheduleEditor(QWidget):
         """A new run length (dataset, epochs or batch size changed): the schedule is stretched to it."""
         if self.running or total_steps == self.total_steps or total_steps < 2:
             return
-        schedule = Schedule(tuple(self.segments))
-        stretched = schedule.stretched(total_steps / schedule.total_steps)
-        last = stretched.segments[-1].steps + total_steps - stretched.total_steps
         self.total_steps = total_steps
-        self.segments = list(stretched.with_last_length(max(1, last)).segments)
+        self.segments = list(Schedule(tuple(self.segments)).fitted(total_steps).segments)
         self._refresh_table()
         self._changed(by_user=False)
 
