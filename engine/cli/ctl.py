@@ -7,7 +7,7 @@ import json
 import time
 from pathlib import Path
 
-from .common import CliError, say
+from .common import NOT_ANSWERED, CliError, say
 from .target import add_finding_options, add_target_options
 
 # A run that has not answered the hello by then is not served at that address (or a tunnel is down).
@@ -130,9 +130,13 @@ def replacement(path: Path, status: dict):
 def tell(args: argparse.Namespace, answer, range_test) -> int:
     """Print what became of the command."""
     if answer is None:
-        say(f"sent, but the run has not taken it within {args.timeout:g} s (a range test may be running); "
-            "it will be applied at its next step boundary")
-        return 1
+        message = (f"sent, but the run has not answered within {args.timeout:g} s (a range test may be running); "
+                   "it will be applied at its next step boundary")
+        if args.json:  # one object on stdout, always
+            print(json.dumps({"action": args.action, "applied": None, "answered": False, "message": message}))
+        else:
+            say(message)
+        return NOT_ANSWERED  # not 1: nothing was refused
     if args.json:
         result = {"action": args.action, "applied": answer.applied, "step": answer.step, "message": answer.message}
         if range_test is not None and range_test.result is not None:
