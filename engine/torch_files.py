@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import re
 import warnings
 from pathlib import Path
@@ -23,7 +24,11 @@ def _reason(error: Exception) -> str:
     found = re.search(r"GLOBAL ([\w.]+)", text)
     if found:
         return f"it holds Python objects ({found.group(1)}), not only tensors and plain data, so it was not loaded"
-    if "Weights only load failed" in text or "zip archive" in text or "central directory" in text or isinstance(error, EOFError):
+    # What torch raises for a file that is not one of its own, or is cut short, varies with the bytes: a seek past
+    # the end (EINVAL), a legacy-format magic number it looks up (KeyError '101' for a text file), a broken archive.
+    not_torch = (EOFError, KeyError, UnicodeDecodeError)
+    if ("Weights only load failed" in text or "zip archive" in text or "central directory" in text or isinstance(error, not_torch)
+            or (isinstance(error, OSError) and error.errno == errno.EINVAL)):
         return "it is truncated or not a PyTorch file"
     return first_line(error)
 

@@ -18,7 +18,7 @@ def read_state_dict(path: Path | str) -> dict[str, torch.Tensor]:
     except FileNotFoundError:
         raise ConfigError("weights", f"{path}: no such file") from None
     except (OSError, Refused) as error:  # a FIFO is refused here: torch.load would wait on it forever
-        raise ConfigError("weights", f"{path}: not a PyTorch weights file ({first_line(error)})") from None
+        raise ConfigError("weights", f"{path}: cannot be used as weights: {first_line(error)}") from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
