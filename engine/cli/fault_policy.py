@@ -70,5 +70,5 @@ class FaultPolicy:
             why = "a rollback cannot help"
         else:
             why = f"after {self.rollbacks} rollbacks" if self.policy == "rollback" else "--on-fault stop"
-        say(f"stopping ({why}): {fault.message}")
+        say(f"stopping ({why})")  # the fault itself was printed as it came
         self.send(Stop())

@@ -51,6 +51,7 @@ class ProgressPrinter:
         self.total = self.per_epoch = 1
         self.last = 0.0
         self.lrs = ""
+        self.fault = ""  # the last fault's message: the pause it causes repeats it
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, RunStarted):
@@ -64,7 +65,9 @@ class ProgressPrinter:
             self._line(f"epoch {event.epoch + 1}/{epochs}: train loss {event.train_loss:.4f}  val loss {event.val_loss:.4f}  "
                        f"val accuracy {100 * event.val_accuracy:.2f}%  {self.lrs}", end=True)
         elif isinstance(event, FaultRaised):
-            self._line(f"{event.message} {event.advice}", end=True)
+            # Without the window's advice ("Roll back … or stop"): on the command line --on-fault decides, and says so.
+            self.fault = event.message
+            self._line(event.message, end=True)
         elif isinstance(event, LogLine) and event.level == "warning":
             self._line(f"warning: {event.text}", end=True)
         elif isinstance(event, CurvatureMeasured):
@@ -73,7 +76,7 @@ class ProgressPrinter:
             self._line(f"warning: {event.message} {event.advice}", end=True)
         elif isinstance(event, RangeTestStarted):
             self._line(f"range test ({event.mode}) will take about {clock(event.estimated_seconds)}", end=True)
-        elif isinstance(event, StateChanged) and event.message:
+        elif isinstance(event, StateChanged) and event.message and event.message != self.fault:
             self._line(event.message, end=True)
         elif isinstance(event, ScheduleChanged):
             self._schedule(event)
