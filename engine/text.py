@@ -38,9 +38,13 @@ def kind_of(value: object) -> str:
     return "a boolean" if isinstance(value, bool) else _JSON_KINDS.get(type(value), type(value).__name__)
 
 
+# Nouns whose plural the rule below gets wrong ("-ch" sounding like k: not "epoches").
+PLURALS = {"epoch": "epochs"}
+
+
 def counted(number: object, noun: str) -> str:
-    """``1 step``, ``2 steps``, ``3 classes``: a count with its noun, plural unless the count is one."""
-    plural = noun + ("es" if noun.endswith(("s", "x", "ch", "sh")) else "s")
+    """``1 step``, ``2 steps``, ``3 classes``, ``4 batches``, ``5 epochs``: a count with its noun, plural unless it is one."""
+    plural = PLURALS.get(noun) or noun + ("es" if noun.endswith(("s", "x", "ch", "sh")) else "s")
     return f"{number} {noun if number == 1 else plural}"
 
 

@@ -98,7 +98,7 @@ class ScheduleFileActions:
         differences += self._model_differences(loaded)
         if differences and not dialogs.ask_yes_no(
                 self, f"Schedule tuned for another {other}",
-                f"This schedule was tuned for another {other}. A schedule is specific to both: use it anyway?",
+                f"This schedule was tuned for another {other}. A schedule fits the data and the model it was tuned on: use it anyway?",
                 "\n".join(differences)):
             self.log.add(f"import of {path} cancelled: it was tuned for another {other}")
             return False

@@ -221,6 +221,7 @@ def test_messages_count_list_and_name_values_in_plain_words():
     from engine.text import counted, expected_kind, kind_of, listed, percent
 
     assert [counted(1, "step"), counted(2, "step"), counted(1, "class"), counted(3, "class")] == ["1 step", "2 steps", "1 class", "3 classes"]
+    assert [counted(2, "batch"), counted(40, "epoch"), counted(1, "epoch")] == ["2 batches", "40 epochs", "1 epoch"]  # not "epoches"
     assert listed(list("abcdefg")) == "a, b, c, d, e, … (7 in all)" and listed(["a", "b"]) == "a, b"
     assert percent(0.5) == "50.00%" and percent(float("nan")) == "–"
     assert expected_kind((int, float)) == "a number" and expected_kind((dict,)) == "an object"
