@@ -70,6 +70,14 @@ def test_headless_training_does_not_wait_for_a_human_on_a_loss_blow_up(tmp_path,
     assert (code, result["state"]) in ((0, "finished"), (3, "stopped"))
 
 
+def test_the_start_line_counts_only_the_images_that_train(tmp_path, capsys):
+    """It said "24 images" for a folder with an unreadable one, which trained 23 (the window counted them right)."""
+    data = make_classes(tmp_path / "d")
+    (data / "1" / "0.png").write_bytes(b"not an image")
+    code, _, err = cli(capsys, "train", "--data", data, *QUICK, "--epochs", "1", "--runs-dir", tmp_path / "runs")
+    assert code == 0 and ": 23 of 24 images (1 unreadable), " in err
+
+
 def test_json_is_printed_even_for_an_error(tmp_path, capsys):
     code, out, err = cli(capsys, "train", "--data", tmp_path / "nothing", "--json")
     assert code == 2 and json.loads(out) == {"state": "error", "exit_status": 2, "message": json.loads(out)["message"]}

@@ -41,6 +41,14 @@ def group_lrs(groups: tuple[str, ...], lrs) -> str:
     return "lr " + " ".join(f"{name} {lr:.3g}" for name, lr in zip(groups, lrs))
 
 
+def images(dataset: dict) -> str:
+    """How many images train or validate: ``1793 of 1797 images (4 unreadable)`` when some could not be read (runs
+    stored before the count was kept say only what the folder holds)."""
+    held = dataset["image_count"]
+    usable = dataset.get("usable_images", held)
+    return counted(held, "image") if usable == held else f"{usable} of {counted(held, 'image')} ({held - usable} unreadable)"
+
+
 class ProgressPrinter:
     """Prints epoch, step, loss, LR, speed and ETA; redraws one line on a terminal, one line per epoch otherwise."""
 
@@ -57,7 +65,7 @@ class ProgressPrinter:
         if isinstance(event, RunStarted):
             self.total, self.per_epoch = event.total_steps, event.steps_per_epoch
             self.batch_size = int(event.config.get("batch_size", 1))
-            self._line(f"training on {event.device}: {counted(event.dataset['image_count'], 'image')}, {counted(self.total, 'step')}", end=True)
+            self._line(f"training on {event.device}: {images(event.dataset)}, {counted(self.total, 'step')}", end=True)
         elif isinstance(event, StepsLogged):
             self._steps(event)
         elif isinstance(event, EpochEnded):
