@@ -63,17 +63,21 @@ def test_range_test_json_and_export(capsys, tmp_path):
     assert "range test  constant" in out
 
 
-def test_a_sweep_for_adam_is_low_confidence_and_says_why(capsys):
-    """The study found the sweep's one-cycle LR above the best on every Adam sweep: the user is told, with SGD not."""
+def test_a_sweep_for_adam_is_low_confidence_and_says_why(capsys, tmp_path):
+    """The study found the sweep's one-cycle LR above the best on every Adam sweep: the user is told, with SGD not,
+    and told again when such an LR goes into a schedule file (the notes have scrolled by then)."""
     args = ["range-test", "--data", SAMPLE, "--image-size", "16", "--iters", "40", "--repeats", "1", "--json"]
     for optimizer in ("sgd", "adam"):
-        code, out, err = cli(capsys, *args, "--optimizer", optimizer)
+        code, out, err = cli(capsys, *args, "--optimizer", optimizer, "--export-schedule", tmp_path / f"{optimizer}.json")
         assert code == 0, err
         result = json.loads(out)
         caveat = [n for n in result["notes"] if n.startswith("low confidence: with Adam-type optimizers")]
         assert result["recommended"] is not None and bool(caveat) == (optimizer == "adam"), result["notes"]
         assert caveat == [n for n in result["recommended"]["notes"] if n.startswith("low confidence: with Adam")]
         assert result["recommended"]["low_confidence"] or optimizer == "sgd"
+        assert ("warning: the schedule file holds a low-confidence recommendation" in err) == result["recommended"]["low_confidence"]
+        bound, exported = result["curvature"]["lr_bound"], result["recommended"]["one_cycle_max_lr"]
+        assert ("the stability bound at the start" in err) == bool(bound and exported > bound), err
     code, out, _ = cli(capsys, *args[:-1], "--optimizer", "adam")
     assert code == 0 and "LOW CONFIDENCE recommended one-cycle max" in out and "lrscope tune, or the Tune tab) search below it" in out
 

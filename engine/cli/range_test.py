@@ -163,6 +163,20 @@ def print_result(result) -> None:
             print(f"note: {note}")
 
 
+def export_caveats(result, lr: float) -> list[str]:
+    """Why the exported LR deserves a check before a long run: a low-confidence recommendation, an LR past the
+    stability bound measured at the start. (The file was written without a word: the notes had scrolled by.)"""
+    caveats = []
+    if result.recommendation.low_confidence:
+        caveats.append(f"the schedule file holds a low-confidence recommendation, LR {lr:.3g} (its notes say why): "
+                       "check it with `lrscope tune --schedule FILE` before a long run")
+    bound = (result.curvature or {}).get("lr_bound")
+    if bound and lr > bound:
+        caveats.append(f"the schedule file's LR {lr:.3g} is ×{lr / bound:.2g} the stability bound at the start ({bound:.3g}; "
+                       "theory, a guide): if the loss blows up early, lower it")
+    return caveats
+
+
 def export(args, config, dataset, session, result) -> dict[str, str]:
     """A schedule of the config's shape at the recommended LR, saved with the test's result (``write_export``)."""
     from ..export import tuned_document
@@ -179,6 +193,8 @@ def export(args, config, dataset, session, result) -> dict[str, str]:
         config.lr = 2 * lr
     else:
         config.lr = lr
+    for caveat in export_caveats(result, lr):
+        say(f"warning: {caveat}")
     run_schedule = default_run_schedule(config, session.steps_per_epoch, session.group_names)
     document = tuned_document(run_schedule, config, dataset.summary.to_dict(), session.steps_per_epoch,
                               range_test=result.to_dict(), groups=session.group_names, weights=session.weights)
