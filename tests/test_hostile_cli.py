@@ -84,10 +84,13 @@ def test_json_is_printed_even_for_an_error(tmp_path, capsys):
     assert "no such folder" in json.loads(out)["message"] and one_line_error(err)
 
 
-@pytest.mark.parametrize("args", [["train", "--bogus"], ["tune", "--budget", "many"], ["range-test", "--serve", "x"], ["nonsense"]])
-def test_a_mistyped_option_with_json_still_prints_the_object(capsys, args):
+@pytest.mark.parametrize("args, help_", [(["train", "--bogus"], "lrscope train"), (["train", "--data", "d", "--bogus"], "lrscope train"),
+                                          (["tune", "--budget", "many"], "lrscope tune"),
+                                          (["range-test", "--serve", "x"], "lrscope range-test"), (["nonsense"], "lrscope")])
+def test_a_mistyped_option_with_json_still_prints_the_object_and_names_the_help_that_lists_it(capsys, args, help_):
+    """An unknown option after a command's required ones pointed to `lrscope --help`, which does not list it."""
     code, out, err = cli(capsys, *args, "--json")
-    assert code == 2 and json.loads(out)["exit_status"] == 2 and one_line_error(err) and "--help`)" in err
+    assert code == 2 and json.loads(out)["exit_status"] == 2 and one_line_error(err) and f"(see `{help_} --help`)" in err
 
 
 @pytest.mark.parametrize("address, message", [("127.0.0.1:99999", "with a port from 0 to 65535"),

@@ -24,8 +24,22 @@ class OneLineParser(argparse.ArgumentParser):
     every other error is (``run_cli``), so that --json gets its object for a mistyped option too."""
 
     def error(self, message: str):
-        where = self.prog.removeprefix("lrscope").strip()
-        raise CliError(f"{where + ': ' if where else ''}{message} (see `{self.prog} --help`)")
+        raise usage_error(self.prog, message)
+
+    def parse_args(self, args=None, namespace=None):
+        """argparse's, with an unknown option blamed on the command it was given to: the top-level parser reports those,
+        and pointed to `lrscope --help`, which does not list the command's options."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command = getattr(parsed, "command", None)
+            raise usage_error(f"{self.prog} {command}" if command else self.prog, f"unrecognized arguments: {' '.join(extras)}")
+        return parsed
+
+
+def usage_error(prog: str, message: str) -> CliError:
+    """A usage error in one line, naming the command and where its options are listed."""
+    where = prog.removeprefix("lrscope").strip()
+    return CliError(f"{where + ': ' if where else ''}{message} (see `{prog} --help`)")
 
 
 def build_parser() -> argparse.ArgumentParser:

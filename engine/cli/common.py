@@ -39,23 +39,23 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
                         help=f"one of {', '.join(MODEL_NAMES)}, or timm:NAME with timm installed (default {d.model})")
     parser.add_argument("--optimizer", default=d.optimizer, choices=OPTIMIZER_NAMES, help=f"(default {d.optimizer})")
     parser.add_argument("--lr", type=float, default=None, help=f"peak learning rate (default {d.lr}; {PRETRAINED_LR} with --pretrained)")
-    parser.add_argument("--momentum", type=float, default=d.momentum, help="SGD momentum or Adam beta1")
+    parser.add_argument("--momentum", type=float, default=d.momentum, help=f"SGD momentum or Adam beta1 (default {d.momentum:g})")
     parser.add_argument("--nesterov", action="store_true", help="Nesterov momentum (SGD)")
     parser.add_argument("--weight-decay", type=float, help=f"L2 weight decay (default {d.weight_decay:g}, or the one a --schedule "
                         "file's tune chose)")
-    parser.add_argument("--batch-size", type=int, default=d.batch_size, help="images per step (per process when several train: --nproc, torchrun)")
+    parser.add_argument("--batch-size", type=int, default=d.batch_size, help=f"images per step, per process when several train (--nproc, torchrun) (default {d.batch_size})")
     parser.add_argument("--epochs", type=int, default=d.epochs, help=f"length of the run (default {d.epochs})")
-    parser.add_argument("--shape", default=d.shape, choices=PRESETS, help="schedule shape when no --schedule file is given")
+    parser.add_argument("--shape", default=d.shape, choices=PRESETS, help=f"schedule shape when no --schedule file is given (default {d.shape})")
     parser.add_argument("--group-lr", action="append", default=[], metavar="GROUP=MULT",
                         help="LR multiplier of a layer group by name, e.g. head=10 or all=0.1 (repeatable; groups not named get 1)")
-    parser.add_argument("--image-size", type=int, default=d.image_size, help="training resolution in pixels (0: automatic)")
+    parser.add_argument("--image-size", type=int, default=d.image_size, help=f"training resolution in pixels (0: automatic from the images; default {d.image_size})")
     parser.add_argument("--val-fraction", type=float, default=d.val_fraction,
                         help=f"share of the images held out for validation when the folder has no val/ split (default {d.val_fraction:g})")
-    parser.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument("--device", default=d.device, help=f"auto, cpu, cuda, cuda:N or mps (default {d.device}: a GPU when there is one)")
     parser.add_argument("--seed", type=int, default=d.seed, help=f"seed of the initial weights and the data order (default {d.seed})")
     parser.add_argument("--amp", action="store_true", help="mixed precision (CUDA GPUs only; elsewhere the run says so and trains in float32)")
     parser.add_argument("--augment", default=d.augment, choices=("none", "shift", "shift+flip"), help=f"(default {d.augment})")
-    parser.add_argument("--workers", type=int, default=d.workers, help="loader processes for datasets that stream from disk")
+    parser.add_argument("--workers", type=int, default=d.workers, help=f"loader processes for datasets that stream from disk (default {d.workers})")
     parser.add_argument("--memory-budget-mb", type=int, default=d.memory_budget_mb, metavar="MB",
                         help=f"decoded images are kept in memory up to this size, else they stream from disk (default {d.memory_budget_mb})")
     parser.add_argument("--curvature-every", default=d.curvature_every, metavar="N|auto|off",
