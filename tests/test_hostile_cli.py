@@ -78,6 +78,20 @@ def test_the_start_line_counts_only_the_images_that_train(tmp_path, capsys):
     assert code == 0 and ": 23 of 24 images (1 unreadable), " in err
 
 
+def test_watching_a_run_that_is_not_served_says_what_to_do_for_its_state(tmp_path, capsys):
+    """A finished run was told to `resume --serve`, which has nothing left to train."""
+    data = make_classes(tmp_path / "d")
+    runs = ["--runs-dir", tmp_path / "runs"]
+    assert cli(capsys, "train", "--data", data, *QUICK, "--epochs", "1", *runs)[0] == 0
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    code, _, err = cli(capsys, "watch", run_dir.name, *runs)
+    assert code == 2 and one_line_error(err) and f"finished and is not being served: `lrscope show {run_dir.name}`" in err
+    with sqlite3.connect(run_dir / "run.sqlite") as db:
+        db.execute("UPDATE meta SET value = 'stopped' WHERE key = 'state'")
+    code, _, err = cli(capsys, "ctl", run_dir.name, "pause", *runs)
+    assert code == 2 and f"is stopped and not being served: `lrscope resume {run_dir.name} --serve`" in err
+
+
 def test_json_is_printed_even_for_an_error(tmp_path, capsys):
     code, out, err = cli(capsys, "train", "--data", tmp_path / "nothing", "--json")
     assert code == 2 and json.loads(out) == {"state": "error", "exit_status": 2, "message": json.loads(out)["message"]}

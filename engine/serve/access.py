@@ -10,8 +10,8 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import LrscopeError
-from ..store.reader import process_alive
+from ..errors import LrscopeError, RunStoreError
+from ..store.reader import LIVE_STATES, effective_state, process_alive, read_meta
 
 ADDRESS_FILE = "serve.json"
 TOKEN_FILE = "serve.token"
@@ -80,9 +80,24 @@ def access_for(run_dir: Path) -> Access:
     if access is None:
         if (Path(run_dir) / ADDRESS_FILE).exists() and not (Path(run_dir) / TOKEN_FILE).exists():
             raise ServeError(f"{run_dir}: its token file is missing or not readable by you")
-        raise ServeError(f"{Path(run_dir).name} is not being served (start it with `lrscope train … --serve` or "
-                         "`lrscope resume RUN --serve`)")
+        raise ServeError(not_served(Path(run_dir)))
     return access
+
+
+def not_served(run_dir: Path) -> str:
+    """Why a run that is not served cannot be reached, and what to do, by its state (a finished run was told to
+    `resume --serve`, which has nothing left to train)."""
+    name = run_dir.name
+    try:
+        state = effective_state(read_meta(run_dir))
+    except RunStoreError:
+        state = "unknown"
+    if state == "finished":
+        return f"{name} finished and is not being served: `lrscope show {name}` prints it"
+    if state in LIVE_STATES:
+        return (f"{name} trains but was started without --serve, so it cannot be reached: stop it (Ctrl-C), then "
+                f"`lrscope resume {name} --serve` continues it served")
+    return f"{name} is {state} and not being served: `lrscope resume {name} --serve` continues it and serves it"
 
 
 def _alive(info: dict) -> bool:
