@@ -19,6 +19,7 @@ from test_hostile_schedule import deadline, one_line_error
 from engine.cli.fault_policy import FaultPolicy
 from engine.commands import RollBack, Stop
 from engine.events import FaultRaised, StoreFailed
+from engine.store.reader import read_meta
 
 QUICK = ["--image-size", "8", "--batch-size", "4", "--epochs", "2", "--no-cache"]
 
@@ -349,3 +350,19 @@ def test_sigterm_stops_like_ctrl_c_and_says_so_in_the_status(tmp_path):
     process.send_signal(signal.SIGTERM)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 130 and json.loads(out)["state"] == "stopped" and "SIGTERM" in err
+
+
+def test_ctrl_c_after_the_reader_of_its_output_went_away_still_stops_the_run(tmp_path):
+    """`lrscope train … 2>&1 | head -1`, then Ctrl-C: the "stopping at the next step" line, written to the closed pipe,
+    raised BrokenPipeError inside the training loop and the run was recorded as failed."""
+    data = make_classes(tmp_path / "d", count=40)
+    process = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--data", str(data), *QUICK, "--epochs", "50",
+                                "--runs-dir", str(tmp_path / "runs")], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    from test_hostile_store import wait_for_first_step
+
+    wait_for_first_step(tmp_path / "runs", process)
+    process.stderr.close()  # as `head -1` exits
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=120) == 130
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    assert read_meta(run_dir)["state"] == "stopped"

@@ -6,9 +6,7 @@ Building the parser imports no torch: commands that do not train start in a frac
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import sys
 
 from .. import __version__
@@ -16,7 +14,7 @@ from ..errors import LrscopeError, first_line
 from ..store.lock import RunInUse
 from ..text import printable
 from . import ctl, curvature, range_test, runs, schedule, train, tune, watch
-from .common import INTERRUPTED, RUN_IN_USE, USAGE_ERROR, CliError, quiet_rank
+from .common import INTERRUPTED, RUN_IN_USE, USAGE_ERROR, CliError, gone, quiet_rank
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -76,8 +74,7 @@ def run_cli(argv: list[str]) -> int:
     except (CliError, LrscopeError) as error:
         return _error(args, error, USAGE_ERROR)
     except BrokenPipeError:  # `lrscope schedule csv F | head`: the reader has all it wanted
-        with contextlib.suppress(OSError, ValueError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the flush at exit cannot fail again
+        gone(sys.stdout)
         return 0
     except OSError as error:  # an output file that cannot be written, a folder that vanished under us
         where = f"{printable(str(error.filename))}: " if error.filename else ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import os
 import stat
@@ -218,7 +219,24 @@ def _pipe_without_reader(path: Path) -> bool:
 def say(text: str) -> None:
     """A line for the user, on stderr (stdout is kept for --json and CSV)."""
     if not _quiet:
-        print(text, file=sys.stderr, flush=True)
+        write(sys.stderr, text + "\n")
+
+
+def write(stream, text: str) -> None:
+    """``text`` to ``stream`` now, or nowhere once its reader went away (`lrscope train … 2>&1 | head -1`): a line
+    about the run must not end it (Ctrl-C's "stopping at the next step", written to a closed pipe, failed the run with
+    BrokenPipeError instead of stopping it)."""
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:
+        gone(stream)
+
+
+def gone(stream) -> None:
+    """Point ``stream`` at the null device, so that later writes, and the flush at exit, cannot fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
 
 
 def read_schedule(path: Path) -> ScheduleFile:

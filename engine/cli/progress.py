@@ -19,6 +19,7 @@ from ..events import (
     StepsLogged,
 )
 from ..text import counted
+from .common import write
 
 
 def clock(seconds: float) -> str:
@@ -113,7 +114,6 @@ class ProgressPrinter:
 
     def _line(self, text: str, end: bool = False) -> None:
         if self.tty:
-            self.stream.write("\r\033[K" + text + ("\n" if end else ""))
+            write(self.stream, "\r\033[K" + text + ("\n" if end else ""))
         elif end:
-            self.stream.write(text + "\n")
-        self.stream.flush()
+            write(self.stream, text + "\n")
