@@ -124,9 +124,18 @@ def diverging(observer: Observer):
 
 
 def main(out: Path) -> None:
+    from engine.distributed.world import join, leave
+
+    world = join("cpu")
+    seen = train_and_steer(world, out)  # the run is gone by now: no process group outlives leave()
+    (out / f"rank-{world.rank}.json").write_text(json.dumps(seen))
+    leave()
+
+
+def train_and_steer(world, out: Path) -> dict:
+    """Train the shared run on this rank, steered as the module says; what this rank saw."""
     from engine.data import prepare_dataset
     from engine.distributed import replicas
-    from engine.distributed.world import join, leave
     from engine.run import InProcessRun, NewRun
     from engine.schedules.history_codec import run_schedule_to_dict
     from engine.training.hooks import Hook
@@ -135,7 +144,6 @@ def main(out: Path) -> None:
     # Blocks of 0.05 s instead of 0.5 s: the edit, the range test and rank 1's divergence each wait for a block, and all
     # must fall inside these 88 steps however fast the machine trains them.
     replicas.BLOCK_SECONDS = 0.05
-    world = join("cpu")
     run = InProcessRun(NewRun(config(world.size, 16), prepare_dataset(SAMPLE, resolution=16), None, out / "runs"))
     observer = Observer(run, world)
     run.subscribe(observer)
@@ -145,8 +153,7 @@ def main(out: Path) -> None:
     result = run.run()
     observer.seen.update(state=result.state, step=result.step, run_schedule=run_schedule_to_dict(run.job.run_schedule),
                          run_dir=str(run.run_dir or ""))
-    (out / f"rank-{world.rank}.json").write_text(json.dumps(observer.seen))
-    leave()
+    return observer.seen
 
 
 if __name__ == "__main__":

@@ -41,7 +41,6 @@ class CommandSync:
 
     def __init__(self, world: World, incoming: Inbox | None, inbox: Inbox, interval: float):
         self.world, self.incoming, self.inbox, self.interval = world, incoming, inbox, interval
-        self.group = control_group()
         self.block_steps = 1  # the first block is one step: rank 0 has no step time yet to size it
         self._steps = 0  # steps since the last block
         self._job = None
@@ -70,7 +69,7 @@ class CommandSync:
             payload = self._outgoing(0.0)
             header[0], header[1], header[2] = len(payload), int(self._checkpoint_due()), self._next_block_steps()
         both = torch.cat([losses.detach().to("cpu", torch.float64), header])
-        dist.all_reduce(both, group=self.group)
+        dist.all_reduce(both, group=control_group())
         size, checkpoint, steps = (int(value) for value in both[-HEADER:].tolist())
         if size:
             # Not into the job's inbox yet: a block is also read at an epoch's end, where a stop would cut the validation
@@ -85,7 +84,7 @@ class CommandSync:
         ``wait`` s for one, broadcasts their size, then them."""
         payload = self._outgoing(wait) if self.world.leader else b""
         size = torch.tensor([len(payload)], dtype=torch.int64)
-        dist.broadcast(size, 0, group=self.group)
+        dist.broadcast(size, 0, group=control_group())
         if int(size):
             for command in self._share(payload, int(size)):
                 self.inbox.send(command)
@@ -114,7 +113,7 @@ class CommandSync:
 
     def _share(self, payload: bytes, size: int) -> list[Command]:
         data = torch.frombuffer(bytearray(payload), dtype=torch.uint8) if payload else torch.empty(size, dtype=torch.uint8)
-        dist.broadcast(data, 0, group=self.group)
+        dist.broadcast(data, 0, group=control_group())
         items = json.loads(bytes(data.numpy()).decode())
         return [from_data(item, Command, f"commands[{index}]") for index, item in enumerate(items)]
 

@@ -41,12 +41,12 @@ class ReplicaCheck:
     """BLOCK_FLUSHED: every rank's LRs of the block and weight checksum, gathered; a difference raises a fault."""
 
     def __init__(self, world: World):
-        self.world, self.group = world, control_group()
+        self.world = world
 
     def __call__(self, job, block: StepsLogged) -> None:
         mine = torch.from_numpy(np.append(block.lrs.ravel(), checksum(job.session.model)))
         everyone = [torch.empty_like(mine) for _ in range(self.world.size)]
-        dist.all_gather(everyone, mine, group=self.group)
+        dist.all_gather(everyone, mine, group=control_group())
         reason = difference(everyone, len(block.steps), block)
         if reason:
             job.raise_fault(FaultRaised("replicas_diverged", int(block.steps[-1]), float(block.lrs[-1].max()),

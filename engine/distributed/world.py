@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import datetime
+import gc
 import os
 import signal
 import sys
@@ -108,6 +109,12 @@ def current() -> World:
 
 
 def leave() -> None:
-    """End the process group (at the end of a worker)."""
+    """End the process groups (at the end of a worker) while the interpreter is whole: a process group still referenced
+    at interpreter shutdown is destroyed there, where gloo's threads can no longer take the GIL, and the process can
+    abort ("terminate called without an active exception"; pytorch/pytorch#179291). So nothing of lrscope keeps one
+    (the control group is asked for at each use) and garbage that does is collected now."""
+    global _control_group
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
+    _control_group = None
+    gc.collect()
