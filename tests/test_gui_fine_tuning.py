@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from gui_fixtures import legend
 
 from engine.config import PRETRAINED_LR
 from gui.driving import choose, click, show_tab, trigger, type_into
@@ -112,3 +113,4 @@ def test_unfreeze_now_mid_run_is_recorded_and_undoable(qtbot, window):
     body = lrs[:, :5]
     assert np.all(body[steps < unfrozen] == 0) and np.all(body[(steps >= unfrozen) & (steps < undone)] > 0)
     assert np.all(body[steps >= undone] == 0) and np.all(lrs[:, 5] > 0)
+    qtbot.waitUntil(lambda: legend(window.lr)[:6] == list(window.lr.groups), timeout=LONG)  # LRs apart: a key each

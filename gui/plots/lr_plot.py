@@ -57,6 +57,7 @@ class LrPlot(StepPlot):
         self.groups = names
         self.points = CurveBuffer(1 + len(names))
         self.applied = [make_curve(self.plot, group_color(i, n), width=2, name=n) for i, n in enumerate(names)]
+        self.keys = dict(zip(self.applied, names))  # each applied curve's key in the legend ("" while it is not listed)
         self.planned = []
         self.bump("steps", "plan")
 
@@ -103,6 +104,7 @@ class LrPlot(StepPlot):
             steps = self.x(self.points.view(0))
             for column, curve in enumerate(self.applied, start=1):
                 curve.setData(steps, self.points.view(column))
+            self._name_overlaps()
         if self.changed("plan"):
             self._draw_plan()
         if self.changed("now"):
@@ -113,6 +115,25 @@ class LrPlot(StepPlot):
             self.preview.setData(self.x(self.preview_data[0]), self.preview_data[1])
             self.show_in_legend(self.preview, "editor preview", len(self.preview_data[0]) > 0)
         self.stability.redraw(steps_changed)
+
+    def _name_overlaps(self) -> None:
+        """Groups trained at the same LRs draw their curves one over another: one key names them together ("all
+        groups", or "block1 = block2") in the colour of the curve on top (the last drawn), so that no key names a curve
+        that cannot be seen. (Four keys, one visible orange line: the eye looked for the other three.)"""
+        lrs = self.points.view()[:, 1:]
+        alike = [next(j for j in range(len(self.groups)) if np.array_equal(lrs[:, j], lrs[:, i])) for i in range(len(self.groups))]
+        keys = {}
+        for index, curve in enumerate(self.applied):
+            together = [name for name, first in zip(self.groups, alike) if first == alike[index]]
+            on_top = index == max(i for i, first in enumerate(alike) if first == alike[index])
+            keys[curve] = "" if not on_top else "all groups" if len(together) == len(self.groups) > 1 else " = ".join(together)
+        if keys != self.keys:
+            self.keys = keys
+            others = [(sample.item, label.text) for sample, label in self.plot.legend.items if sample.item not in keys]
+            self.plot.legend.clear()  # the groups' keys first, then the plan's and the others, as before
+            for item, key in [*keys.items(), *others]:
+                if key:
+                    self.plot.legend.addItem(item, key)
 
     def _draw_plan(self) -> None:
         """Dashed curves of the plan, one per group (colored like its applied curve), "planned" in the legend once."""
