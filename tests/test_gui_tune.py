@@ -1,5 +1,6 @@
 """The Tune tab and an honest range test, driven through the window's controls (``window`` and ``dialogs``: gui_fixtures)."""
 
+import numpy as np
 import pytest
 from gui_fixtures import LONG
 
@@ -15,6 +16,8 @@ def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, windo
 
     panel = window.tune_panel
     show_tab(window.tabs, "Tune")
+    lrs, accuracies = window.tune_plot.plot.viewRange()  # before any trial: axes a tune could fill, not 1 … 10 and 0 … 1
+    assert np.allclose(lrs, (-4, 1)) and np.allclose(accuracies, (0, 100))
     type_into(panel.budget, "4")
     assert not panel.use.isEnabled() and not panel.cancel.isEnabled()
     # What it will spend is said before Start is pressed (no run has been timed yet: no minutes).

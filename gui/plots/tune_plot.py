@@ -17,6 +17,7 @@ MARKS = {
     "diverged": ("t", (214, 39, 40)),
     "cancelled": ("s", (188, 189, 34)),
 }
+EMPTY_LR_DECADES = (-4, 1)
 # The key sits in the title: a legend box inside the plot would hide the trials under it. Where the plot is
 # narrower than the key (the Tune tab at 1366x768), the key takes two lines.
 KEY = ("<span style='color:#1f77b4'>● complete</span> &nbsp;<span style='color:#7f7f7f'>× stopped early</span>",
@@ -42,6 +43,7 @@ class TunePlot(PlotPanel):
         self.baseline = pg.InfiniteLine(angle=90, pen=pg.mkPen((80, 80, 80), style=Qt.PenStyle.DashLine),
                                         label="current", labelOpts={"position": 0.95, "color": (80, 80, 80)})
         self.trials: list[tuple[float, float, str]] = []
+        self._redraw()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         """One line of key where it fits, two where it does not (a wider title would widen the plot past its view)."""
@@ -82,6 +84,9 @@ class TunePlot(PlotPanel):
             scatter.setData([p[0] for p in points], [p[1] for p in points])
         if not self.trials:
             self.winner.setData([], [])
+            # Axes a tune could fill (peak LRs 1e-4 … 10, 0 … 100 %) rather than pyqtgraph's empty 1 … 10 and 0 … 1;
+            # the range still follows the interval and the trials once they come.
+            self.plot.getViewBox().setRange(xRange=EMPTY_LR_DECADES, yRange=(0, 100), padding=0, disableAutoRange=False)
 
     def refresh(self) -> None:
         """Points are set as trials end; nothing is pending."""
