@@ -105,6 +105,7 @@ def test_c_edit_a_run_as_it_goes_apply_from_now_set_lr_now_undo(qtbot, launch):
     qtbot.waitUntil(lambda: len(history(window)) == 1, timeout=LONG)
     qtbot.waitUntil(lambda: drawn(window.lr.preview) == 0, timeout=LONG)  # applied: nothing unsent is left to preview
     assert "editor preview" not in legend(window.lr)
+    assert editor.peak.text() == "0.05"  # the preset's peak is the revised one, so Use preset does not go back to the old
 
     # Set LR now, then let a few steps run at it.
     type_into(editor.set_lr, "0.0123")

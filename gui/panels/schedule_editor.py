@@ -316,6 +316,7 @@ class ScheduleEditor(QWidget):
         self.in_force = (piece.origin, piece.schedule)
         self.total_steps, self.step = run_schedule.timeline.total_steps, step
         self.origin, self.segments, self.replacing, self.dirty = piece.origin, list(piece.schedule.segments), False, False
+        self.peak.setText(fmt_lr(peak_lr(piece.schedule)))  # Use preset after a revision to 0.05 went back to the old 0.2
         self.run_edits.show_history(run_schedule)
         self._refresh_table()
         self._changed(by_user=False)
