@@ -263,8 +263,11 @@ def test_a_horizontal_log_axis_labels_minor_ticks_only_a_label_width_apart(qtbot
 
 def test_a_value_refused_in_the_segment_form_stops_start_and_says_so_in_sight(qtbot, window, dialogs):
     editor = window.editor
+    said = []
+    editor.form.problem.connect(said.append)
     type_into(editor.form.editors["max_lr"], "-1")
     assert "max lr" in editor.problem.text() and on_screen(editor.problem, window)
+    assert said and all(text.startswith("max lr: ") for text in said), said  # named once, not the bare reason first
     trigger(window.start_action)
     refused = dialogs.of("error")[-1]
     assert refused.title == "Cannot start" and "max lr" in refused.text and "outlined in red" in refused.text

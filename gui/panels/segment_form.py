@@ -98,14 +98,14 @@ class SegmentForm(QWidget):
         kind = f.metadata["kind"]
         if kind in (STEPS, COUNT):
             editor = QSpinBox(minimum=1, maximum=2_000_000_000)
-            editor.valueChanged.connect(lambda value, name=f.name: self._set(name, int(value)))
+            editor.valueChanged.connect(lambda value, name=f.name: self._chosen(name, int(value)))
         elif kind == CHOICE:
             editor = QComboBox()
             editor.addItems(list(f.metadata["choices"]))
-            editor.currentTextChanged.connect(lambda text, name=f.name: self._set(name, text))
+            editor.currentTextChanged.connect(lambda text, name=f.name: self._chosen(name, text))
         elif kind == FLAG:
             editor = QCheckBox()
-            editor.toggled.connect(lambda on, name=f.name: self._set(name, bool(on)))
+            editor.toggled.connect(lambda on, name=f.name: self._chosen(name, bool(on)))
         else:
             editor = QLineEdit()
             editor.textEdited.connect(lambda text, name=f.name, k=kind, e=editor: self._typed(name, k, text, e))
@@ -141,22 +141,33 @@ class SegmentForm(QWidget):
         else:
             self._refuse(editor, name, reason)
 
+    def _chosen(self, name: str, value: Any) -> None:
+        """A spin box, list or check box changed: the segment takes it, or the form says why not."""
+        reason = self._set(name, value)
+        if reason is not None:
+            self.problem.emit(named(name, reason))
+
     def _refuse(self, editor: QLineEdit, name: str, reason: str) -> None:
-        message = f"{name.replace('_', ' ')}: {reason}"
+        message = named(name, reason)
         editor.setStyleSheet(INVALID)
         editor.setToolTip(message)
         self.refused[name] = message
         self.problem.emit(message)
 
     def _set(self, name: str, value: Any) -> str | None:
-        """Apply one parameter and emit the new segment if it is valid; else say why (and return the reason)."""
+        """Apply one parameter and emit the new segment if it is valid; else the reason, which the caller says (once,
+        with the field's name: the bare reason, said here first, flashed by before it)."""
         try:
             candidate = dataclasses.replace(self.segment, **{name: value})
             candidate.validate()
         except (ValueError, TypeError) as error:
-            self.problem.emit(str(error))
             return str(error)
         self.segment = candidate
         self.problem.emit("")
         self.changed.emit(candidate)
         return None
+
+
+def named(field: str, reason: str) -> str:
+    """A field's problem as the form says it: ``max lr: must be above 0``."""
+    return f"{field.replace('_', ' ')}: {reason}"
