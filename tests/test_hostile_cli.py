@@ -10,6 +10,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -366,3 +367,27 @@ def test_ctrl_c_after_the_reader_of_its_output_went_away_still_stops_the_run(tmp
     assert process.wait(timeout=120) == 130
     (run_dir,) = (tmp_path / "runs").iterdir()
     assert read_meta(run_dir)["state"] == "stopped"
+
+
+def test_watching_a_run_whose_process_is_killed_ends_saying_how_to_continue_it(tmp_path):
+    """A dead peer: `watch` ends with status 2 in one line that says what was lost and what to do, instead of waiting."""
+    from test_hostile_store import wait_for_first_step
+
+    data, runs = make_classes(tmp_path / "d", count=40), tmp_path / "runs"
+    trainer = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--data", str(data), *QUICK, "--epochs", "500",
+                                "--serve", "--runs-dir", str(runs)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        run_dir = wait_for_first_step(runs, trainer)
+        with open(tmp_path / "watch.txt", "w") as output:
+            watcher = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "watch", run_dir.name, "--runs-dir", str(runs)],
+                                       stdout=subprocess.DEVNULL, stderr=output)
+        with deadline(240):
+            while "training on " not in (tmp_path / "watch.txt").read_text():
+                assert watcher.poll() is None, (tmp_path / "watch.txt").read_text()
+                time.sleep(0.1)
+        trainer.kill()
+        assert watcher.wait(120) == 2
+    finally:
+        trainer.kill()
+    said = (tmp_path / "watch.txt").read_text()
+    assert one_line_error(said) and "lost contact with the run" in said and f"`lrscope resume {run_dir.name} --serve`" in said

@@ -107,8 +107,10 @@ class RemoteRun(RunHandle):
                 if self._receive(socket):
                     return self.tracker.result()
             elif time.monotonic() - heard > LOST_SECONDS:
+                run = self.tracker.run_id or "RUN"
                 raise ServeError(f"lost contact with the run at {address} (nothing heard for {LOST_SECONDS:.0f} s, "
-                                 f"last at step {self.step})")
+                                 f"last at step {self.step}): if its process stopped, `lrscope resume {run} --serve` "
+                                 "continues it from its last checkpoint")
         socket.send(pack("bye"), zmq.NOBLOCK)
         return self.tracker.result()
 
