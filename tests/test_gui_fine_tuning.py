@@ -86,6 +86,8 @@ def test_unfreeze_now_mid_run_is_recorded_and_undoable(qtbot, window):
     qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
     assert window.unfreeze_action.shortcut().toString() == "Ctrl+Shift+U"
     assert window.live.step < int(FREEZE), "the run left the head-only phase before the pause reached it"
+    frozen_key = " = ".join(STAGES[:-1]) + " frozen (LR 0)"  # one key for the body's five curves, which a log axis does not draw
+    qtbot.waitUntil(lambda: legend(window.lr)[:2] == [frozen_key, "head"], timeout=LONG)
     button = window.group_table.unfreeze
     qtbot.waitUntil(lambda: button.isVisible() and button.isEnabled(), timeout=LONG)  # once the run's groups are shown
     assert window.unfreeze_action.isEnabled()

@@ -126,7 +126,9 @@ class LrPlot(StepPlot):
         for index, curve in enumerate(self.applied):
             together = [name for name, first in zip(self.groups, alike) if first == alike[index]]
             on_top = index == max(i for i, first in enumerate(alike) if first == alike[index])
-            keys[curve] = "" if not on_top else "all groups" if len(together) == len(self.groups) > 1 else " = ".join(together)
+            key = "all groups" if len(together) == len(self.groups) > 1 else " = ".join(together)
+            frozen = len(lrs) and not lrs[:, index].any()  # LR 0, which a log axis does not draw: the key says why
+            keys[curve] = "" if not on_top else f"{key} frozen (LR 0)" if frozen else key
         if keys != self.keys:
             self.keys = keys
             others = [(sample.item, label.text) for sample, label in self.plot.legend.items if sample.item not in keys]
