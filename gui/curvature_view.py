@@ -5,6 +5,8 @@ GUI thread only; fed by the bridge's signals, sends commands through ``send``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
@@ -37,6 +39,8 @@ class CurvatureView(QObject):
         # screen, where a horizontal scrollbar hid the plots' right edge.
         self.last.setWordWrap(True)
         self.last.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.lambdas: list[float] = []  # λmax of the run's measurements so far, in order
+        self.margin = 0.8  # the run's curvature_margin: how much of the bound its warnings allow
         self.tab = self._tab()
         self.cadence.activated.connect(self._cadence_chosen)
         self.banner.scaleRequested.connect(self._scale)
@@ -67,12 +71,28 @@ class CurvatureView(QObject):
         where = f"LR at {100 * edge:.0f}% of the bound {event.bounds[-1]:.3g}" if np.isfinite(edge) else "no bound yet"
         self.last.setText(f"λmax {event.lambda_max:.4g} at step {event.step} ({where}; {event.formula}, theory; "
                           f"BatchNorm on {event.bn_mode} statistics; {event.iterations} products, {event.seconds:.2f} s)")
+        self.lambdas.append(event.lambda_max)
+        if self.banner.isVisible() and event.step > self.banner.step and self.banner.resolved(event):
+            self.banner.hide()
+            self.log.add(f"step {event.step}: λmax {event.lambda_max:.3g}, LR at {100 * edge:.0f}% of the bound: the stability "
+                         f"warning of step {self.banner.step} no longer holds")
 
     @Slot(object)
     def warned(self, event) -> None:
         """A stability warning: in the log and in the banner, with the edit that helps."""
         self.log.add(f"{event.message} {event.advice}", "warning")
-        self.banner.show_warning(event)
+        self.banner.show_warning(event, self._resolved_by(event))
+
+    def _resolved_by(self, warning):
+        """When a later measurement makes ``warning`` stale (the banner offered a fix minutes after λmax fell back):
+        a climb, once λmax is back under where it climbed from; an LR near or above the bound, once it is back under the
+        run's margin; a planned rise stays (it is about the rest of the run, which a measurement now does not show)."""
+        if warning.kind == "climbing":
+            before = self.lambdas[-2] if len(self.lambdas) > 1 else math.inf  # the warned measurement is the last
+            return lambda m: m.lambda_max < before
+        if warning.kind in ("near_bound", "above_bound"):
+            return lambda m: m.edge < self.margin
+        return lambda m: False
 
     @Slot(object)
     def started(self, event) -> None:
@@ -81,6 +101,8 @@ class CurvatureView(QObject):
             plot.clear()
             plot.set_total(event.total_steps)
         self.banner.hide()
+        self.lambdas = []
+        self.margin = float(event.config.get("curvature_margin", self.margin))
         self.cadence.setCurrentText(str(event.config.get("curvature_every", "auto")))
         if event.start_step and event.run_dir:
             self.load_past(event.run_dir, event.start_step)

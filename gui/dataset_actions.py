@@ -57,7 +57,8 @@ class DatasetActions:
     def dataset_opened(self, opened) -> None:
         """Show the dataset and offer the schedules tuned for it."""
         summary = opened.dataset.summary
-        switched = self.shown_fingerprint not in (None, summary.fingerprint)
+        # A run attached to, of another dataset, is shown too: its plots and history are not this dataset's.
+        switched = bool({self.shown_fingerprint, self.live.dataset.get("fingerprint")} - {None, summary.fingerprint})
         if switched:
             self.forget_run(f"{summary.name} opened")
             self.forget_tune()
@@ -101,6 +102,17 @@ class DatasetActions:
             self.editor.load(default_schedule())  # stretched to the run next
             self.log.add(f"{self.dataset.summary.name} has no schedule of its own yet: the editor starts from lrscope's default, "
                          f"{TrainConfig.shape} peaking at {TrainConfig.lr:g} (the last dataset's schedule is not carried over)")
+
+    def back_to_the_open_dataset(self) -> None:
+        """After a run of another dataset (one attached to, served from elsewhere): the editor shows the open dataset's
+        own schedule again. It showed the run's, and Start trained the open dataset with it, without a word."""
+        trained_on = self.live.dataset.get("fingerprint")
+        if self.dataset is None or trained_on in (None, self.dataset.summary.fingerprint):
+            return
+        self.restore_draft(switched=True)
+        self.editor.set_run_length(self.run_length())
+        self.log.add(f"the run followed trained {self.live.dataset.get('name', 'another dataset')}: the editor is back to "
+                     f"{self.dataset.summary.name}'s schedule")
 
     @Slot()
     def keep_draft(self) -> None:

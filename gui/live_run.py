@@ -110,7 +110,7 @@ class LiveRun(QObject):
         self.total = self.per_epoch = self.step = 0
         self.rate, self.state = 0.0, "idle"
         self.remaining.reset()
-        self.run_schedule, self.run_dir, self.config = None, None, {}
+        self.run_schedule, self.run_dir, self.config, self.dataset = None, None, {}, {}
         for plot in self.plots:
             plot.clear()
             plot.clear_readout()

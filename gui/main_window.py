@@ -126,7 +126,9 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
             self.planned_after_run = False
             self.show_tune_plan()
             self.live.let_go()
+            self.banner.hide()  # its fix edits a run that is over, or no longer followed
             self.runs_panel.refresh()
+            self.back_to_the_open_dataset()
         elif done.name == "tune":
             self.tune_done(done.result)
         self._update_actions()

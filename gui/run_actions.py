@@ -134,6 +134,7 @@ class RunActions:
         shown = self.last_run is not None or self.last_range_test is not None or len(self.loss.points) > 0
         self.last_run = self.last_range_test = None
         self.live.forget()
+        self.banner.hide()
         self.range_plot.clear()
         self.range_panel.finished(None, "")
         if shown:

@@ -75,3 +75,27 @@ def test_the_window_attaches_steers_detaches_and_the_run_goes_on(qtbot, window, 
     lrs = np.concatenate([e.lrs for e in events.of(StepsLogged)])
     held = (steps >= set_lr.step) & (steps < undo.step)
     assert held.sum() >= 3 and np.all(lrs[held] == 0.0123) and np.all(lrs[~held] != 0.0123)
+
+
+def test_a_run_of_another_dataset_attached_to_and_edited_leaves_the_open_datasets_schedule_and_plots_alone(qtbot, launch, served):
+    """Attached to a digits run with digits-camera2 open, edited, detached: Start trained camera2 with the digits run's
+    edited schedule, without a word, and reopening camera2 kept the digits run's plots under camera2's plan."""
+    from helpers import CAMERA2
+
+    window = launch({"image_size": 16, "epochs": 1}, data=CAMERA2)
+    attach_from_the_runs_tab(qtbot, window)
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
+    type_into(window.editor.form.editors["max_lr"], "0.1")
+    press(window, "Ctrl+Return")  # Apply from now
+    qtbot.waitUntil(lambda: window.editor.history.count() == 1, timeout=LONG)
+    trigger(window.detach_action)
+    qtbot.waitUntil(lambda: "the editor is back to digits-camera2's schedule" in window.log.toPlainText(), timeout=LONG)
+    assert window.editor.plan().schedule.segments[0].max_lr == 0.2  # camera2's own (lrscope's default), not the run's 0.1
+
+    window.dataset_panel.recent.menu().actions()[0].trigger()  # digits-camera2 again, from Recent
+    qtbot.waitUntil(lambda: len(window.loss.points) == 0 and window.live.state == "idle", timeout=LONG)
+    assert window.status.text().startswith("idle · next run")
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.last_run is not None and window.last_run.dataset["name"] == "digits-camera2", timeout=LONG)
+    assert window.last_run.run_schedule.timeline.pieces[0].schedule.segments[0].max_lr == 0.2

@@ -74,3 +74,29 @@ def test_measure_now_from_a_paused_run(qtbot, launch):
     qtbot.waitUntil(lambda: len(window.lr.stability.measurements) == 2, timeout=LONG)
     trigger(window.stop_action)
     qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+
+
+def measured(step, lambda_max, lr):
+    """A measurement of the small CNN under SGD with momentum 0.9 (bound 2(1+0.9)/λmax)."""
+    from engine.events import CurvatureMeasured
+
+    bound = 3.8 / lambda_max
+    return CurvatureMeasured(step, lambda_max, 20, True, 0.1, "batch", "sgd", "2(1+μ)/λ", 3.8, False, ("all",), np.array([lr]),
+                             np.array([bound]), np.array([0.0]), 64)
+
+
+@pytest.mark.parametrize("kind, later, stale", [("climbing", measured(300, 2.0, 0.1), True),  # back under where it climbed from
+                                                 ("climbing", measured(300, 6.0, 0.1), False),
+                                                 ("near_bound", measured(300, 4.0, 0.1), True),  # the LR at 11% of the bound
+                                                 ("near_bound", measured(300, 36.0, 0.1), False)])
+def test_the_warning_bar_withdraws_a_warning_a_later_measurement_made_stale(qtbot, window, kind, later, stale):
+    """The bar still offered 'Scale the rest ×0.95' for a climb to 16.1 long after λmax fell back to 2.2."""
+    from engine.events import StabilityWarning
+
+    for event in (measured(100, 4.0, 0.1), measured(200, 16.0, 0.1), StabilityWarning(200, kind, "λmax rose.", "Scale.", 0.95)):
+        window.bridge.put(event)  # as the engine's events arrive, from the training thread
+    qtbot.waitUntil(window.banner.isVisible, timeout=LONG)
+    window.bridge.put(later)
+    qtbot.waitUntil(lambda: "λmax" in window.curvature.last.text() and "step 300" in window.curvature.last.text(), timeout=LONG)
+    assert window.banner.isVisible() != stale
+    assert ("the stability warning of step 200 no longer holds" in window.log.toPlainText()) == stale

@@ -26,13 +26,17 @@ class StabilityBanner(QFrame):
         layout.addWidget(self.scale)
         layout.addWidget(self.dismiss)
         self.factor = 1.0
+        self.step = 0  # the step of the warning shown
+        self.resolved = lambda measurement: False  # whether a later measurement makes it stale
         self.scale.clicked.connect(self._scale)
         self.dismiss.clicked.connect(self.hide)
         self.hide()
 
-    def show_warning(self, event) -> None:
-        """Show a StabilityWarning; the scale button appears when the warning's factor would change anything."""
+    def show_warning(self, event, resolved) -> None:
+        """Show a StabilityWarning until ``resolved(measurement)`` says a later one made it stale; the scale button
+        appears when the warning's factor would change anything."""
         self.text.setText(f"⚠ Step {event.step}: {event.message} {event.advice}")
+        self.step, self.resolved = event.step, resolved
         self.factor = event.scale
         self.scale.setText(f"Scale the rest ×{event.scale:.2g}")
         self.scale.setVisible(event.scale < 1.0)
