@@ -40,8 +40,10 @@ class FineTuningActions:
         return group_outline(model, channels=summary.channels, classes=len(summary.classes),
                              resolution=summary.resolution, pretrained=pretrained)
 
-    def show_model_groups(self) -> None:
-        """The configured model's groups; with a fine-tuning configuration the editor gets its preset to edit."""
+    def show_model_groups(self, keep_table: bool = False) -> None:
+        """The configured model's groups; with a fine-tuning configuration the editor gets its preset to edit. With
+        ``keep_table`` (a setting changed, not the dataset), the table keeps what was typed into it for the same groups:
+        a change of epochs set an edited head ×3 back to ×1 without a word."""
         if self.dataset is None or self.controller.training:
             return
         try:
@@ -64,7 +66,8 @@ class FineTuningActions:
         else:
             plan = self.shown_plan()
             if plan is not None:
-                self.group_table.show_groups(outline, plan.groups)
+                typed = keep_table and self.group_table.draft.names == names
+                self.group_table.show_groups(outline, self.group_table.draft.settings() if typed else plan.groups)
         if plan is not None:
             self.preview(plan)
 

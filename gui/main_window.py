@@ -159,7 +159,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         elif name in ("image_size", "memory_budget_mb") and self.dataset is not None:
             self.open_folder(self.dataset.summary.root)
         if name in FINE_TUNING_FIELDS:
-            self.show_model_groups()
+            self.show_model_groups(keep_table=True)
 
     # -- plots ---------------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from gui_fixtures import LONG, SMALL, drawn, legend, opened
 from helpers import CAMERA2, SAMPLE
+from PySide6.QtCore import Qt
 
 from gui.driving import choose, click, hover, press, show_tab, trigger, type_into
 
@@ -376,3 +377,22 @@ def test_importing_a_schedule_tuned_with_another_optimizer_asks_first(qtbot, win
     assert asked.title == "Schedule tuned for another model or optimizer"
     assert "optimizer: tuned with sgd, this run uses adam" in asked.details
     assert list(window.editor.segments) == before and "tuned for another model or optimizer" in window.log.toPlainText()
+
+
+def test_a_group_multiplier_typed_in_the_table_survives_a_change_of_epochs(qtbot, window):
+    """head ×3 went back to ×1 when the epochs changed, without a word, and the next run trained at ×1."""
+    from test_gui_fine_tuning import edit_cell, groups_tab
+
+    show_tab(groups_tab(window), "Groups")
+    table = window.group_table.table
+    qtbot.waitUntil(lambda: table.rowCount() == 4, timeout=LONG)
+    edit_cell(qtbot, table, 3, 3, "3")
+    qtbot.waitUntil(lambda: window.group_table.draft.rows[3].multiplier == 3.0, timeout=LONG)
+    show_tab(groups_tab(window), "Configuration")
+    epochs = window.config_panel.editors["epochs"]
+    type_into(epochs, "2")
+    qtbot.keyClick(epochs, Qt.Key.Key_Tab)
+    qtbot.waitUntil(lambda: window.editor.total_steps == 44, timeout=LONG)
+    assert window.group_table.draft.rows[3].multiplier == 3.0 and table.item(3, 3).text() == "3"
+    steps, lrs = window.lr.plan
+    assert np.allclose(lrs[:, 3], 3 * lrs[:, 0])
