@@ -11,7 +11,7 @@ from helpers import tiny_config
 from engine.range_test.result import RangeTestResult
 from engine.range_test.runner import prior_loss, run_range_test
 from engine.range_test.settings import RangeTestSettings
-from engine.range_test.suggestions import Recommendation, combine, probe_suggestion, recommend, sweep_suggestions
+from engine.range_test.suggestions import WHAT_TO_DO, Recommendation, combine, probe_suggestion, recommend, sweep_suggestions
 from engine.range_test.sweep import Curve
 
 LRS = np.geomspace(1e-7, 10, 100)
@@ -130,9 +130,12 @@ def test_a_repeats_own_low_confidence_is_kept_and_a_majority_of_them_makes_the_m
 
 
 def test_repeats_recommend_only_when_most_of_them_do():
-    recommendation, notes = combine([None, rec(1.0), None], ["no recommendation: the loss did not fall", "no recommendation: the loss did not fall"])
+    recommendation, notes = combine([None, rec(1.0), None], ["no recommendation: the loss did not fall. Try this.",
+                                                             "no recommendation: the loss did not fall. Try this."])
     assert recommendation is None
-    assert notes == ["no recommendation: only 1 of 3 repeats gave a recommendation (the loss did not fall)"]
+    assert notes == [f"no recommendation: only 1 of 3 repeats gave a recommendation (the loss did not fall). {WHAT_TO_DO}"]
+    _, notes = combine([None, None], ["no recommendation: flat. Try this.", "no recommendation: neither fell nor rose."])
+    assert notes[0].count(WHAT_TO_DO) == 1 and "(flat; neither fell nor rose)" in notes[0]  # once, not "best.; neither"
     recommendation, notes = combine([None, rec(1.0), rec(0.25)], ["no recommendation: flat"])
     assert recommendation.one_cycle_max_lr == pytest.approx(0.5) and "1 of 3 repeats gave no recommendation" in notes[0]
 

@@ -281,8 +281,10 @@ def combine(recommendations: list[Recommendation | None], reasons: list[str]) ->
     given = [r for r in recommendations if r is not None]
     total = len(recommendations)
     if 2 * len(given) <= total:
-        why = "; ".join(dict.fromkeys(r.removeprefix(NO_RECOMMENDATION) for r in reasons)) or "no repeat finished"
-        return None, [f"{NO_RECOMMENDATION}only {len(given)} of {total} repeats gave a recommendation ({why})"]
+        # Each reason's first sentence, once: whole, they repeated the advice and read "…keeps the best.; the loss…".
+        why = "; ".join(dict.fromkeys(r.removeprefix(NO_RECOMMENDATION).split(". ")[0].rstrip(".") for r in reasons))
+        return None, [f"{NO_RECOMMENDATION}only {len(given)} of {total} repeats gave a recommendation "
+                      f"({why or 'no repeat finished'}). {WHAT_TO_DO}"]
     peaks = [r.one_cycle_max_lr for r in given]
     spread = max(peaks) / min(peaks)
     notes = []
