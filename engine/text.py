@@ -48,6 +48,12 @@ def counted(number: object, noun: str) -> str:
     return f"{number} {noun if number == 1 else plural}"
 
 
+def images_used(held: int, usable: int) -> str:
+    """``1797 images``, or ``1793 of 1797 images (4 unreadable)`` when some of a folder's images cannot be read: what
+    trains is said, beside what the folder holds (which is what identifies it)."""
+    return counted(held, "image") if usable == held else f"{usable} of {counted(held, 'image')} ({held - usable} unreadable)"
+
+
 def percent(fraction: float) -> str:
     """``97.25%``, or ``–`` for a result that does not exist (a cancelled trial has no accuracy, not "nan%")."""
     return f"{100 * fraction:.2f}%" if math.isfinite(fraction) else "–"

@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QTimer, Slot
 
 from engine.config import TrainConfig
+from engine.text import images_used
 
 from . import dialogs
 from .drafts import load_draft, save_draft
@@ -67,7 +68,8 @@ class DatasetActions:
         self.dataset_panel.show_library(opened.library)
         self.dataset_panel.set_recent(remember_folder(self.settings, summary.root))
         self.setWindowTitle(f"lrscope — {summary.name} ({summary.root})")
-        self.log.add(f"{summary.name}: {summary.image_count} images, {len(summary.classes)} classes, fingerprint {summary.fingerprint}")
+        images = images_used(summary.image_count, sum(opened.dataset.usable_counts()))
+        self.log.add(f"{summary.name}: {images}, {len(summary.classes)} classes, fingerprint {summary.fingerprint}")
         if opened.library:
             count = len(opened.library)
             self.log.add(f"{count} schedule{'s' if count != 1 else ''} tuned for this dataset {'are' if count != 1 else 'is'} "

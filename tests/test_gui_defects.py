@@ -314,7 +314,8 @@ def test_unreadable_images_are_not_counted_as_if_they_trained(qtbot, window, dia
     trigger(window.open_action)
     opened(qtbot, window, "tiny")
     panel = window.dataset_panel
-    assert "22 of 24 images (2 unreadable, skipped)" in panel.summary.text()
+    assert "22 of 24 images (2 unreadable)" in panel.summary.text()
+    assert "tiny: 22 of 24 images (2 unreadable), 3 classes" in window.log.toPlainText()  # the log counts them the same way
     assert [panel.classes.item(row, 1).text() for row in range(3)] == ["7", "7", "8"]
     assert panel.classes.item(0, 1).toolTip() == "1 of the 8 images found could not be read"
 

@@ -18,7 +18,7 @@ from ..events import (
     StateChanged,
     StepsLogged,
 )
-from ..text import counted
+from ..text import counted, images_used
 from .common import write
 
 
@@ -42,14 +42,6 @@ def group_lrs(groups: tuple[str, ...], lrs) -> str:
     return "lr " + " ".join(f"{name} {lr:.3g}" for name, lr in zip(groups, lrs))
 
 
-def images(dataset: dict) -> str:
-    """How many images train or validate: ``1793 of 1797 images (4 unreadable)`` when some could not be read (runs
-    stored before the count was kept say only what the folder holds)."""
-    held = dataset["image_count"]
-    usable = dataset.get("usable_images", held)
-    return counted(held, "image") if usable == held else f"{usable} of {counted(held, 'image')} ({held - usable} unreadable)"
-
-
 class ProgressPrinter:
     """Prints epoch, step, loss, LR, speed and ETA; redraws one line on a terminal, one line per epoch otherwise."""
 
@@ -66,7 +58,10 @@ class ProgressPrinter:
         if isinstance(event, RunStarted):
             self.total, self.per_epoch = event.total_steps, event.steps_per_epoch
             self.batch_size = int(event.config.get("batch_size", 1))
-            self._line(f"training on {event.device}: {images(event.dataset)}, {counted(self.total, 'step')}", end=True)
+            # Runs stored before the usable count was kept say only what the folder holds.
+            held = event.dataset["image_count"]
+            images = images_used(held, event.dataset.get("usable_images", held))
+            self._line(f"training on {event.device}: {images}, {counted(self.total, 'step')}", end=True)
         elif isinstance(event, StepsLogged):
             self._steps(event)
         elif isinstance(event, EpochEnded):

@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.text import images_used
+
 THUMB = 56
 
 
@@ -51,6 +53,7 @@ class DatasetPanel(QWidget):
         # One short fact a line and no word wrap: a wrapping label's height depends on its width, which the
         # scroll area around this panel would turn into a panel taller than the dock on any screen.
         self.summary = QLabel("No dataset yet.")
+        self.summary.setWordWrap(True)  # a long line (unreadable images, a long name) widened the dock past its scroll area
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.classes = QTableWidget(0, 2)
         self.classes.setHorizontalHeaderLabels(["class", "images"])
@@ -110,8 +113,7 @@ class DatasetPanel(QWidget):
         s = dataset.summary
         sizes = {k: "×".join(str(v) for v in value) for k, value in s.image_sizes.items()}
         usable = dataset.usable_counts()
-        skipped = s.image_count - sum(usable)
-        images = f"{sum(usable)} of {s.image_count} images ({skipped} unreadable, skipped)" if skipped else f"{s.image_count} images"
+        images = images_used(s.image_count, sum(usable))
         self.summary.setText("<br>".join((
             f"<b>{s.name}</b>",
             f"{images}, {len(s.classes)} classes{' (own train/val split)' if s.presplit else ''}",
