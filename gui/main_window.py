@@ -57,6 +57,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.planned_after_run = False  # the editor's plan changed since the last run ended: Export writes the plan
         self.last_range_test = None
         self.last_tune = None
+        self.editor_search: dict | None = None  # the record of the tune whose winner the editor shows, until it is edited
         self.start_when_open = start
         self.resume_when_open: str | None = None  # a stored run of another dataset, resumed once that dataset is open
         build_layout(self)
@@ -191,8 +192,8 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
 
     @Slot()
     def _forget_import(self) -> None:
-        """The user changed the imported schedule: the editor's version is what will run."""
-        self.imported = None
+        """The user changed the imported schedule (or the tune's winner): the editor's version is what will run."""
+        self.imported = self.editor_search = None
 
     @Slot(object)
     def keypoints_shown(self, keypoints) -> None:

@@ -50,7 +50,8 @@ class RangeTestActions:
             self.range_plot.show_suggestions(event.result.suggestions)
             self.range_plot.show_bound(event.result.curvature)
             self.range_plot.show_half_way(event.result)
-            self.last_range_test = event.result.to_dict()
+            if not self.controller.tuning:  # a tune's own test sets its interval; its record keeps it, not a schedule's file
+                self.last_range_test = event.result.to_dict()
         self.log.add(f"range test {'cancelled' if event.cancelled else 'finished'}: {event.message}")
         if not self.controller.training and not self.controller.tuning:
             self.live.show_planned(self.run_length(), self.steps_per_epoch())

@@ -29,6 +29,7 @@ class Tuned:
     dataset: dict
     per_epoch: int
     metrics: dict | None
+    search: dict | None = None  # the record of the tune that chose it
 
 
 class ScheduleFileActions:
@@ -53,7 +54,7 @@ class ScheduleFileActions:
         """Write the schedule file and add it to the library; the written path, or None after saying why not."""
         try:
             written, library = schedule_io.export_schedule(path, tuned.run_schedule, tuned.config, tuned.dataset, tuned.per_epoch,
-                                                           tuned.metrics, self.last_range_test)
+                                                           tuned.metrics, self.last_range_test, search=tuned.search)
         except (ValueError, OSError, LrscopeError) as error:
             self.warn("Cannot export", str(error))
             return None
@@ -77,7 +78,7 @@ class ScheduleFileActions:
         config, plan = self._config()
         per_epoch = training_batches_per_epoch(len(self.dataset.train_index), config.batch_size)
         return Tuned("the editor's schedule", RunSchedule(self._timeline(plan, config.momentum)), config,
-                     self.dataset.summary.to_dict(), per_epoch, None)
+                     self.dataset.summary.to_dict(), per_epoch, None, self.editor_search)
 
     @Slot()
     def import_schedule(self) -> None:

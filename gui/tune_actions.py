@@ -107,6 +107,7 @@ class TuneActions:
             return
         params = self.last_tune.record["winner"]["params"]
         self.install_timeline(self.last_tune.timeline)
+        self.editor_search = self.last_tune.record  # Export (Ctrl+E) then writes the search that chose it
         if "weight_decay" in params:
             self.config_panel.set_values({"weight_decay": params["weight_decay"]})
         self.log.add(f"using the tune's winner: peak LR {params['lr']:.3g}")

@@ -12,7 +12,7 @@ pytest.importorskip("pytestqt")
 
 
 def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, window, dialogs, tmp_path):
-    from gui.driving import click, show_tab, type_into
+    from gui.driving import click, press, show_tab, type_into
 
     panel = window.tune_panel
     show_tab(window.tabs, "Tune")
@@ -38,6 +38,12 @@ def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, windo
 
     click(panel.use)
     assert peak_lr(window.editor.plan().schedule) == pytest.approx(winner, rel=1e-6)
+    # Ctrl+E now writes the editor's schedule with the search that chose it, not the tune's own range test as its source.
+    assert window.last_range_test is None
+    dialogs.answer("save_path", str(tmp_path / "editor.lrschedule.json"))
+    press(window, "Ctrl+E")
+    exported = load_schedule(tmp_path / "editor.lrschedule.json")
+    assert exported.search["winner"] == record["winner"] and exported.range_test is None
 
     target = tmp_path / "won.lrschedule.json"
     dialogs.answer("save_path", str(target))
