@@ -27,7 +27,10 @@ def test_launch_shows_the_sample(window):
 
 
 def test_a_run_fills_the_plots_which_export_as_png_and_csv(qtbot, window, dialogs, tmp_path):
+    import pyqtgraph as pg
     from PySide6.QtCore import Qt
+
+    from gui.plots.lr_plot import ORANGE
 
     qtbot.mouseClick(window.toolbar.widgetForAction(window.start_action), Qt.MouseButton.LeftButton)
     run = run_to_end(qtbot, window)
@@ -38,6 +41,9 @@ def test_a_run_fills_the_plots_which_export_as_png_and_csv(qtbot, window, dialog
     # is not drawn (no preview, no curvature measured)
     assert window.lr.groups == ("block1", "block2", "block3", "head")
     qtbot.waitUntil(lambda: legend(window.lr) == ["all groups", "planned"], timeout=LONG)
+    keys = {label.text: sample.item for sample, label in window.lr.plot.legend.items}
+    colours = {text: pg.mkPen(item.opts["pen"]).color().getRgb()[:3] for text, item in keys.items()}
+    assert colours["planned"] == colours["all groups"] == ORANGE  # the key's colour is the one drawn on top
     # the plots redraw on a timer (batched): wait for the curves, as the eye would
     qtbot.waitUntil(lambda: all(drawn(curve) == 22 for curve in window.lr.applied), timeout=LONG)
     qtbot.waitUntil(lambda: drawn(window.loss.smooth) == 22, timeout=LONG)

@@ -144,7 +144,8 @@ class LrPlot(StepPlot):
         while len(self.planned) < columns:
             index = len(self.planned)
             color = group_color(index, self.groups[index]) if columns == len(self.groups) > 1 else ORANGE
-            self.planned.append(make_curve(self.plot, color, style=Qt.PenStyle.DashLine, name=None if index else "planned"))
+            # The key on the last curve, the one drawn on top where the groups' plans coincide (its colour is what shows).
+            self.planned.append(make_curve(self.plot, color, style=Qt.PenStyle.DashLine, name="planned" if index == columns - 1 else None))
         for index, curve in enumerate(self.planned):
             curve.setData(self.x(steps) if index < columns else [], lrs[:, index] if index < columns else [])
 
