@@ -184,6 +184,7 @@ def test_a_tune_whose_budget_pays_for_no_trial_says_so_instead_of_a_traceback(ca
     folders = [part for name in ("runs", "tunes", "library", "cache") for part in (f"--{name}-dir", tmp_path / name)]
     code, out, err = cli(capsys, "tune", "--data", SAMPLE, *QUICK, "--budget", "1.5", "--json", *folders)
     assert code == 1 and "no trial finished, so there is no winner" in err and "Traceback" not in err
+    assert "note: at 1.5 full runs the search has room for your schedule and about one other trial" in err  # said first
     assert json.loads(out)["winner"] is None
 
 

@@ -18,7 +18,10 @@ def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, windo
     show_tab(window.tabs, "Tune")
     lrs, accuracies = window.tune_plot.plot.viewRange()  # before any trial: axes a tune could fill, not 1 … 10 and 0 … 1
     assert np.allclose(lrs, (-4, 1)) and np.allclose(accuracies, (0, 100))
+    type_into(panel.budget, "3")  # room for your schedule and about one other trial: said before Start, not after
+    assert "<b>Note:</b> at 3 full runs the search has room for your schedule and about one other trial" in panel.status.text()
     type_into(panel.budget, "4")
+    assert "Note:" not in panel.status.text()
     assert not panel.use.isEnabled() and not panel.cancel.isEnabled()
     # What it will spend is said before Start is pressed (no run has been timed yet: no minutes).
     steps = window.run_length()

@@ -10,7 +10,7 @@ from pathlib import Path
 from ..events import Event, TuneFinished, TuneIntervalChosen, TuneStarted, TuneTrialFinished
 from ..text import counted, percent
 from ..tune.record import state_words
-from ..tune.settings import SEARCHABLE, TuneSettings
+from ..tune.settings import SEARCHABLE, TuneSettings, small_budget_note
 from .common import (
     FAILED,
     FINISHED,
@@ -70,6 +70,9 @@ class TuneProgress:
             say(f"tune: up to {event.budget_steps / event.run_steps:.1f} full runs ({event.budget_steps} training steps of "
                 f"{event.run_steps} per run), about {clock(event.estimated_seconds)} on this machine; Ctrl-C stops and keeps the best so far")
             say(f"each trial is a run you can open (lrscope runs); the search record goes to {event.folder}")
+            note = small_budget_note(event.budget_steps / event.run_steps)
+            if note:
+                say(f"note: {note}")
         elif isinstance(event, TuneIntervalChosen):
             say(f"searching the peak LR from {event.low:.3g} to {event.high:.3g}: {event.source}")
         elif isinstance(event, TuneTrialFinished):

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from engine.text import percent
 from engine.tune.record import state_words
-from engine.tune.settings import TuneSettings
+from engine.tune.settings import TuneSettings, small_budget_note
 
 COLUMNS = ["trial", "peak LR", "weight decay", "state", "accuracy", "steps"]
 
@@ -117,8 +117,9 @@ class TunePanel(QWidget):
             return
         steps = round(self.budget.value() * run_steps)
         timed = f", about {steps * step_seconds / 60:.1f} min at the last run's speed" if step_seconds else ""
+        note = small_budget_note(self.budget.value())
         self.status.setText(f"Budget: about <b>{self.budget.value():.1f} full runs</b> of {run_steps} steps ({steps} training "
-                            f"steps{timed}). A range test first sets the interval.")
+                            f"steps{timed}). A range test first sets the interval." + (f" <b>Note:</b> {note}." if note else ""))
 
     def set_running(self, running: bool) -> None:
         """Enable what applies while a tune runs, or after it."""
