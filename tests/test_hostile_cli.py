@@ -369,25 +369,31 @@ def test_ctrl_c_after_the_reader_of_its_output_went_away_still_stops_the_run(tmp
     assert read_meta(run_dir)["state"] == "stopped"
 
 
-def test_watching_a_run_whose_process_is_killed_ends_saying_how_to_continue_it(tmp_path):
-    """A dead peer: `watch` ends with status 2 in one line that says what was lost and what to do, instead of waiting."""
+def test_watch_joins_a_paused_edited_run_then_its_process_is_killed_and_it_says_how_to_continue(tmp_path, capsys):
+    """Joining, `watch` showed only epoch lines: not the edits made so far, not that the run was paused. A dead peer:
+    `watch` ends with status 2 in one line that says what was lost and what to do, instead of waiting."""
     from test_hostile_store import wait_for_first_step
 
     data, runs = make_classes(tmp_path / "d", count=40), tmp_path / "runs"
     trainer = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--data", str(data), *QUICK, "--epochs", "500",
                                 "--serve", "--runs-dir", str(runs)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    watched = tmp_path / "watch.txt"
     try:
         run_dir = wait_for_first_step(runs, trainer)
-        with open(tmp_path / "watch.txt", "w") as output:
+        for action in (["pause"], ["set-lr", "0.05"]):
+            code, _, err = cli(capsys, "ctl", run_dir.name, *action, "--runs-dir", runs)
+            assert code == 0, err
+        with open(watched, "w") as output:
             watcher = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "watch", run_dir.name, "--runs-dir", str(runs)],
                                        stdout=subprocess.DEVNULL, stderr=output)
         with deadline(240):
-            while "training on " not in (tmp_path / "watch.txt").read_text():
-                assert watcher.poll() is None, (tmp_path / "watch.txt").read_text()
+            while "paused at step" not in watched.read_text():
+                assert watcher.poll() is None, watched.read_text()
                 time.sleep(0.1)
+        assert re.search(r"^step \d+ \(user, from lrscope ctl \(127\.0\.0\.1\)\): set LR to 0\.05", watched.read_text(), re.MULTILINE)
         trainer.kill()
         assert watcher.wait(120) == 2
     finally:
         trainer.kill()
-    said = (tmp_path / "watch.txt").read_text()
+    said = watched.read_text()
     assert one_line_error(said) and "lost contact with the run" in said and f"`lrscope resume {run_dir.name} --serve`" in said

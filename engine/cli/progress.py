@@ -42,6 +42,11 @@ def group_lrs(groups: tuple[str, ...], lrs) -> str:
     return "lr " + " ".join(f"{name} {lr:.3g}" for name, lr in zip(groups, lrs))
 
 
+def edit_line(step: int, reason: str, source: str, summary: str) -> str:
+    """``step 120 (user, from lrscope ctl): set LR to 0.05 for the rest``."""
+    return f"step {step} ({reason}{f', from {source}' if source else ''}): {summary}"
+
+
 class ProgressPrinter:
     """Prints epoch, step, loss, LR, speed and ETA; redraws one line on a terminal, one line per epoch otherwise."""
 
@@ -80,8 +85,11 @@ class ProgressPrinter:
             self._line(f"warning: {event.message} {event.advice}", end=True)
         elif isinstance(event, RangeTestStarted):
             self._line(f"range test ({event.mode}) will take about {clock(event.estimated_seconds)}", end=True)
-        elif isinstance(event, StateChanged) and event.message and event.message != self.fault:
-            self._line(event.message, end=True)
+        elif isinstance(event, StateChanged):
+            # A pause carries no message: a watcher joining a paused run, or seeing it paused, saw a silent run.
+            text = event.message or (f"paused at step {event.step}" if event.state == "paused" else "")
+            if text and text != self.fault:
+                self._line(text, end=True)
         elif isinstance(event, ScheduleChanged):
             self._schedule(event)
 
@@ -89,8 +97,10 @@ class ProgressPrinter:
         """A restretch changes the run's length, and so the epochs shown."""
         self.total = event.run_schedule.timeline.total_steps
         if event.reason != "start":
-            source = f", from {event.source}" if event.source else ""
-            self._line(f"step {event.step} ({event.reason}{source}): {event.summary}", end=True)
+            self._line(edit_line(event.step, event.reason, event.source, event.summary), end=True)
+            return
+        for record in event.run_schedule.edits:  # a resumed or joined run's edits so far (the history carries no events of them)
+            self._line(edit_line(record.step, record.edit.reason, record.edit.source, record.summary), end=True)
 
     def _steps(self, event: StepsLogged) -> None:
         self.lrs = f"(last {group_lrs(event.groups, event.lrs[-1])})"
