@@ -17,7 +17,7 @@ from helpers import ROOT, SAMPLE, Events
 
 from engine.commands import CancelRangeTest, EditSchedule, Pause, Resume, Stop
 from engine.config import TrainConfig
-from engine.events import CommandApplied, LogLine, RunStarted, ScheduleChanged, StepsLogged
+from engine.events import CommandApplied, CurvatureMeasured, LogLine, RunStarted, ScheduleChanged, StepsLogged
 from engine.export import tuned_document
 from engine.protocol import to_data
 from engine.run.process import ProcessRun
@@ -33,10 +33,12 @@ LONG = 180
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    """A 16 px digits run in a child process (long: the last test shortens it), followed by its owner's handle."""
+    """A 16 px digits run in a child process (long: the last test shortens it; λmax measured every 10 steps), followed by
+    its owner's handle."""
     home = tmp_path_factory.mktemp("served")
     env = dict(os.environ, PYTHONPATH=str(ROOT), LRSCOPE_CACHE_DIR=str(home / "cache"), LRSCOPE_LIBRARY_DIR=str(home / "library"))
-    owner = ProcessRun(["train", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "200", "--runs-dir", str(home / "runs")],
+    owner = ProcessRun(["train", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "200", "--curvature-every", "10",
+                        "--runs-dir", str(home / "runs")],
                        client="lrscope test", cwd=ROOT, env=env)
     events = Events()
     owner.subscribe(events)
@@ -86,6 +88,12 @@ def test_a_late_client_gets_the_history_then_the_live_steps_with_no_gap_or_doubl
     theirs = np.concatenate([e.losses for e in events.of(StepsLogged)])
     shared = min(len(ours), len(theirs))
     assert np.array_equal(ours[:shared], theirs[:shared])
+    # The curvature measured before it joined comes with the history, in order, none twice (the window's bound curve
+    # and λmax plot began where it joined).
+    measured = [e.step for e in seen.of(CurvatureMeasured)]
+    assert measured and measured == [e.step for e in events.of(CurvatureMeasured)][:len(measured)]
+    past = [e.step for e in late.history() if isinstance(e, CurvatureMeasured)]
+    assert past == measured[:len(past)] and len(past) >= sum(m < len(history) for m in measured) > 0
 
 
 def test_an_edit_through_the_handle_is_applied_at_one_step_and_recorded_with_its_source(served):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..events import EpochEnded, Event, RunStarted, ScheduleChanged, StateChanged, StepsLogged
+from ..events import CurvatureMeasured, EpochEnded, Event, HealthLogged, RunStarted, ScheduleChanged, StateChanged, StepsLogged
 from ..schedules.history_codec import run_schedule_from_dict
 from ..store.reader import Snapshot, effective_state, read_snapshot
 
@@ -33,7 +33,10 @@ def stored_history(run_dir: Path, session: str = "") -> tuple[list[Event], int]:
         device=meta.get("device", "?"), run_dir=str(run_dir))]
     if "run_schedule" in meta:
         events.append(ScheduleChanged(steps_done, run_schedule_from_dict(json.loads(meta["run_schedule"])), "schedule so far", "start"))
-    events += _in_order(snapshot, per_epoch)
+    events += _with_measurements(_in_order(snapshot, per_epoch), [CurvatureMeasured.from_dict(m) for m in snapshot.curvature])
+    health = snapshot.health
+    if len(health["step"]):  # the Health tab's past (an attached window drew only what came after it joined)
+        events.append(HealthLogged(health["step"], tuple(health["groups"]), health["grad_norm"], health["update_ratio"]))
     events.append(StateChanged(effective_state(meta), steps_done))
     return events, through
 
@@ -49,6 +52,18 @@ def _in_order(snapshot: Snapshot, per_epoch: int) -> list[Event]:
                                  _number(row["val_accuracy"]), _number(row["seconds"])))
         start = end
     return events + _step_blocks(snapshot, per_epoch, start, len(steps))
+
+
+def _with_measurements(events: list[Event], measurements: list[CurvatureMeasured]) -> list[Event]:
+    """``events`` with each curvature measurement where it happened: before the first steps or epoch end after it
+    (`lrscope watch` prints them in order; the window's bound curve and λmax plot get the run's whole past)."""
+    ordered, pending = [], list(measurements)
+    for event in events:
+        start = int(event.steps[0]) if isinstance(event, StepsLogged) else event.step
+        while pending and pending[0].step < start:
+            ordered.append(pending.pop(0))
+        ordered.append(event)
+    return ordered + pending
 
 
 def _step_blocks(snapshot: Snapshot, per_epoch: int, start: int, end: int) -> list[StepsLogged]:

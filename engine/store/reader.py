@@ -254,6 +254,8 @@ class Snapshot:
     meta: dict[str, str]
     steps: dict[str, np.ndarray]
     epochs: list[dict]
+    curvature: list[dict]  # as read_curvature
+    health: dict  # as read_health
 
 
 def read_snapshot(run_dir: Path) -> Snapshot:
@@ -261,7 +263,8 @@ def read_snapshot(run_dir: Path) -> Snapshot:
     try:
         with _open(run_dir) as db:
             db.execute("BEGIN")
-            snapshot = Snapshot(_meta(db), _steps(db), _epochs(db))
+            snapshot = Snapshot(_meta(db), _steps(db), _epochs(db), _curvature(_table_rows(db, CURVATURE_SQL, "curvature")),
+                                _health(_table_rows(db, HEALTH_SQL, "health")))
             db.execute("COMMIT")
             return snapshot
     except sqlite3.Error as error:
@@ -272,11 +275,15 @@ def _rows_if_table(run_dir: Path, sql: str, what: str) -> list[tuple]:
     """Rows of ``sql``; none from a run stored before its table existed; RunStoreError when the database is damaged."""
     try:
         with _open(run_dir) as db:
-            if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (what,)).fetchone():
-                return []
-            return db.execute(sql).fetchall()
+            return _table_rows(db, sql, what)
     except sqlite3.Error as error:
         raise RunStoreError(f"{run_dir}: the run's {what} cannot be read ({first_line(error)})") from None
+
+
+def _table_rows(db: sqlite3.Connection, sql: str, what: str) -> list[tuple]:
+    if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (what,)).fetchone():
+        return []
+    return db.execute(sql).fetchall()
 
 
 def _json(cell):
@@ -287,13 +294,21 @@ def _json(cell):
         return None
 
 
+CURVATURE_SQL = "SELECT measurement FROM curvature ORDER BY step"
+HEALTH_SQL = "SELECT step, groups, grad_norm, update_ratio FROM health WHERE typeof(step) = 'integer' ORDER BY step"
+
+
 def read_curvature(run_dir: Path) -> list[dict]:
     """Every curvature measurement of the run, oldest first, as plain data (see CurvatureMeasured.to_dict);
     a damaged row is left out."""
+    return _curvature(_rows_if_table(run_dir, CURVATURE_SQL, "curvature"))
+
+
+def _curvature(rows: list[tuple]) -> list[dict]:
     from ..events import CurvatureMeasured  # the events module is not needed by the other readers
 
     measurements = []
-    for (cell,) in _rows_if_table(run_dir, "SELECT measurement FROM curvature ORDER BY step", "curvature"):
+    for (cell,) in rows:
         data = _json(cell)
         try:
             measurement = CurvatureMeasured.from_dict(data)
@@ -307,8 +322,10 @@ def read_curvature(run_dir: Path) -> list[dict]:
 def read_health(run_dir: Path) -> dict:
     """Per-step optimizer health: step, groups, grad_norm and update_ratio (steps x groups), for the groups of
     the last row that names them; rows of other (or damaged) groups are left out, a damaged cell reads as NaN."""
-    rows = _rows_if_table(run_dir, "SELECT step, groups, grad_norm, update_ratio FROM health "
-                                   "WHERE typeof(step) = 'integer' ORDER BY step", "health")
+    return _health(_rows_if_table(run_dir, HEALTH_SQL, "health"))
+
+
+def _health(rows: list[tuple]) -> dict:
     named = [(r, list(_group_names(r[1]))) for r in rows]
     groups = next((names for _, names in reversed(named) if names), [])
     same = [r for r, names in named if names == groups and groups]
