@@ -138,6 +138,7 @@ def test_c_edit_a_run_as_it_goes_apply_from_now_set_lr_now_undo(qtbot, launch):
     assert not np.any(applied[(steps < set_at) | (steps >= undone_at)] == 0.0123)
     after = steps >= undone_at
     assert np.all(applied[after] <= 0.05 + 1e-12) and np.all(applied[after] > 0)
+    assert editor.set_lr.text() == ""  # the LR typed for this run is not offered to the next
 
 
 def test_d_export_then_import_on_another_dataset_warns_and_cancel_changes_nothing(qtbot, window, dialogs, tmp_path):

@@ -305,8 +305,9 @@ class ScheduleEditor(QWidget):
         self._set_running(True)
 
     def run_ended(self) -> None:
-        """The run is over: the editor plans the next one."""
+        """The run is over: the editor plans the next one (an LR typed for this run is not offered to the next)."""
         self._set_running(False)
+        self.set_lr.clear()
         self.dirty = False
         self.origin, self.replacing, self.in_force = 0, False, None
 
