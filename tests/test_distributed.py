@@ -201,6 +201,9 @@ def test_nproc_2_is_steered_by_ctl_then_resumes_after_a_rank_is_killed_on_1_and_
         assert np.array_equal(steps["step"], np.arange(132)), "the resumed run continues the same global steps"
         assert np.all(steps["lrs"][steps["step"] >= edited_at] == 0.01)
     assert len(read_table(run_dir, "SELECT step FROM edits WHERE reason != 'start'")) == 1
+    # A run trained on 2 processes is measured on one (it ended in a traceback: "the config is for 2 process(es)").
+    measured = lrscope("curvature", "--checkpoint", str(copy), "--max-iter", "4", "--json", env=env)
+    assert measured.returncode == 0 and json.loads(measured.stdout)["lambda_max"] > 0, measured.stderr[-2000:]
 
 
 def test_a_config_keeps_its_global_batch_on_another_number_of_processes():

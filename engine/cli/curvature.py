@@ -47,7 +47,8 @@ def _session(args: argparse.Namespace) -> tuple:
     if args.checkpoint:
         run_dir = find_run(runs_root(args.runs_dir), args.checkpoint)
         setup = load_run(run_dir, cache_dir(args), warn=lambda text: say(f"warning: {text}"))
-        session = build_session(setup.config, setup.dataset, log=say)
+        # One process measures, whatever number trained the run (its global batch kept, as `resume --nproc` does).
+        session = build_session(setup.config.for_world(1), setup.dataset, log=say)
         restore(session, setup.checkpoint["state"])
         return session, {"run": run_dir.name, "checkpoint_step": int(setup.checkpoint["step"])}
     if args.data is None:
