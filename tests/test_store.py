@@ -271,3 +271,24 @@ def test_a_stored_history_replays_each_epoch_after_its_own_steps(digits16, tmp_p
     assert [order[i - 1].steps[-1] for i in ends] == [21, 43, 65]
     lrs = read_steps(run.run_dir)["lrs"]
     assert [tuple(order[i - 1].lrs[-1]) for i in ends] == [tuple(lrs[21]), tuple(lrs[43]), tuple(lrs[65])]
+
+
+def test_a_resume_after_a_kill_forgets_what_the_dead_process_stored_past_its_checkpoint(digits16, tmp_path):
+    """Killed at step 44 with its last checkpoint at 22, resumed and stopped at once: `runs` still said 44 steps, and
+    `show --csv` held the dead process's rows (at its old LRs) after the resumed run's."""
+    from engine.events import StepsLogged
+    from engine.run import ResumedRun
+
+    run = stored_run(digits16, tmp_path, epochs=3)
+    run.run()
+    for step in (44, 66):
+        (run.run_dir / "checkpoints" / f"step-{step:010d}.pt").unlink()
+    with sqlite3.connect(run.run_dir / "run.sqlite") as db:
+        db.execute("UPDATE meta SET value = 'running' WHERE key = 'state'")  # as a kill leaves it
+    resumed = InProcessRun(ResumedRun(run.run_dir, None))
+    resumed.subscribe(lambda event: resumed.send(Stop()) if isinstance(event, StepsLogged) else None)
+    resumed.prepare()
+    outcome = resumed.run()
+    steps = read_steps(run.run_dir)["step"]
+    assert outcome.state == "stopped" and 22 < outcome.step < 66 and np.array_equal(steps, np.arange(outcome.step))
+    assert [row["epoch"] for row in read_epochs(run.run_dir)] == [0] + ([1] if outcome.step >= 44 else [])

@@ -237,6 +237,12 @@ class RunStore:
                 self._meta({"seq_session": self._session, "last_seq": str(last_seq)})
         self._last_seq = last_seq
 
+    def _forget_from(self, step: int) -> None:
+        """Drop the steps, measurements and epoch ends from ``step`` on (a rollback, or a resume after a kill)."""
+        for table in ("steps", "curvature", "health"):
+            self._db.execute(f"DELETE FROM {table} WHERE step >= ?", (step,))
+        self._db.execute("DELETE FROM epochs WHERE step > ?", (step,))
+
     def _write_event(self, event: Event, now: float) -> None:
         db = self._db
         if isinstance(event, StepsLogged):
@@ -247,6 +253,9 @@ class RunStore:
             db.execute("INSERT OR REPLACE INTO epochs VALUES (?,?,?,?,?,?,?)",
                        (event.epoch, event.step, event.train_loss, event.val_loss, event.val_accuracy, event.seconds, now))
         elif isinstance(event, RunStarted):
+            if event.start_step:  # resumed: what a killed process stored past its last checkpoint did not happen in this run
+                self._forget_from(event.start_step)
+                db.execute("DELETE FROM edits WHERE step > ?", (event.start_step,))
             self._meta({"run_id": event.run_id, "config": json.dumps(event.config), "dataset": json.dumps(event.dataset),
                         "steps_per_epoch": str(event.steps_per_epoch), "groups": json.dumps(list(event.groups)),
                         "device": event.device, "total_steps": str(event.total_steps)})
@@ -257,9 +266,7 @@ class RunStore:
             self._meta({"state": event.state})
             db.execute("INSERT INTO events VALUES (?,?,?,?)", (now, f"state:{event.state}", event.step, printable(event.message)))
         elif isinstance(event, RolledBack):
-            for table in ("steps", "curvature", "health"):
-                db.execute(f"DELETE FROM {table} WHERE step >= ?", (event.step,))
-            db.execute("DELETE FROM epochs WHERE step > ?", (event.step,))
+            self._forget_from(event.step)
             db.execute("INSERT INTO events VALUES (?,?,?,?)", (now, "rollback", event.step, printable(event.message)))
         elif isinstance(event, FaultRaised):
             db.execute("INSERT INTO events VALUES (?,?,?,?)", (now, f"fault:{event.kind}", event.step, printable(f"{event.message} {event.advice}")))
