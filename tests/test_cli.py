@@ -250,3 +250,8 @@ def test_a_schedule_file_from_a_tune_that_searched_the_weight_decay_trains_with_
     code, out, _ = cli(capsys, "train", "--data", SAMPLE, "--image-size", "16", "--epochs", "1", "--schedule", tmp_path / "tuned.json",
                        "--weight-decay", "0.001", "--json")
     assert code == 0 and json.loads(read_meta(json.loads(out)["run_dir"])["config"])["weight_decay"] == 0.001
+    # The same images at another resolution are another dataset to the LR: asked about, as a dataset mismatch is.
+    code, _, err = cli(capsys, "train", "--data", SAMPLE, "--epochs", "2", "--schedule", tmp_path / "s.json")
+    assert code == 2 and "resolution: tuned at 16 px, this run trains at 32 px" in err and "--accept-mismatch" in err
+    code, _, err = cli(capsys, "train", "--data", SAMPLE, "--epochs", "2", "--schedule", tmp_path / "s.json", "--accept-mismatch")
+    assert code == 0 and "schedule from " in err and ": 44 steps (tuned over 22, stretched to this run)" in err

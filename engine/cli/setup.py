@@ -90,5 +90,7 @@ def run_schedule_for(args: argparse.Namespace, config: TrainConfig, dataset: Pre
     timeline = loaded.for_run(config.epochs * per_epoch)
     if timeline.base_momentum is None:
         timeline = dataclasses.replace(timeline, base_momentum=config.momentum)
-    say(f"schedule from {args.schedule}: {counted(timeline.total_steps, 'step')}")
+    tuned_length = loaded.timeline.total_steps
+    stretched = f" (tuned over {tuned_length}, stretched to this run)" if tuned_length != timeline.total_steps else ""
+    say(f"schedule from {args.schedule}: {counted(timeline.total_steps, 'step')}{stretched}")
     return RunSchedule(timeline)

@@ -79,6 +79,10 @@ def differences(tuned: dict[str, Any] | None, current: dict[str, Any]) -> list[s
     if not tuned:
         return ["the schedule file does not say which dataset it was tuned on"]
     if tuned.get("fingerprint") == current.get("fingerprint"):
+        # The same images, seen at another resolution (--image-size): the data the LR was tuned on changed all the same.
+        if tuned.get("resolution") not in (None, current.get("resolution")):
+            return [f"resolution: tuned at {tuned['resolution']} px, this run trains at {current.get('resolution')} px "
+                    "(--image-size, or the window's image size); the best LR moves with it"]
         return []
     lines = [f"tuned on {tuned.get('name', '?')!r} (fingerprint {tuned.get('fingerprint', '?')}), "
              f"this is {current.get('name', '?')!r} (fingerprint {current.get('fingerprint')})"]
