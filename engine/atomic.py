@@ -8,6 +8,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 
+def _mode_of_new_files() -> int:
+    """The mode open() gives a new file here (0o666 less the umask). Read once, at import: reading the umask means
+    setting it, which another thread creating a file meanwhile would feel."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+# mkstemp makes its file 0600; a schedule file or a CSV is meant to be shared as any file the user writes is.
+NEW_FILE_MODE = _mode_of_new_files()
+
+
 def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
     """Call ``write(tmp_path)``, fsync, and rename onto ``path``; a crash leaves the old file or the new one."""
     path = Path(path)
@@ -18,6 +30,7 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
         raise OSError(error.errno, error.strerror, str(path)) from error
     os.close(fd)
     try:
+        os.chmod(tmp, NEW_FILE_MODE)
         write(Path(tmp))
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())

@@ -46,6 +46,9 @@ def test_train_json_then_runs_show_and_csv(capsys, tmp_path):
 
     code, out, _ = cli(capsys, "schedule", "show", tmp_path / "s.json")
     assert code == 0 and "dataset     digits" in out and "length      22 steps" in out
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert (tmp_path / "s.json").stat().st_mode & 0o777 == 0o666 & ~umask  # a file to share, not 0600 as a temporary file is
     code, _, _ = cli(capsys, "schedule", "plot", tmp_path / "s.json", "-o", tmp_path / "s.png")
     assert code == 0 and (tmp_path / "s.png").stat().st_size > 1000
 

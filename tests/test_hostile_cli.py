@@ -298,6 +298,7 @@ BAD_OPTIONS = [
     ["range-test", "--data", "GOOD", "--probe-steps", "5"],
     ["tune", "--data", "GOOD", "--budget", "3", "--minutes", "2"],
     ["train", "--data", "GOOD", "--nproc", "0"],
+    ["train", "--data", "GOOD", "--epoch", "1"],  # an abbreviation was taken for --epochs
 ]
 
 

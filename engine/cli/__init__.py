@@ -21,6 +21,11 @@ class OneLineParser(argparse.ArgumentParser):
     """argparse with its usage errors in one line, like every other error of lrscope (status 2), and reported where
     every other error is (``run_cli``), so that --json gets its object for a mistyped option too."""
 
+    def __init__(self, *args, **kwargs):
+        # No abbreviations: `--epoch 1` was taken for --epochs, and a later option sharing the prefix would change what
+        # an old script means.
+        super().__init__(*args, **{"allow_abbrev": False, **kwargs})
+
     def error(self, message: str):
         raise usage_error(self.prog, message)
 
