@@ -45,7 +45,7 @@ def test_train_json_then_runs_show_and_csv(capsys, tmp_path):
     assert rows[0] == ["step", "epoch", "loss", "lr_block1", "lr_block2", "lr_block3", "lr_head", "momentum"] and len(rows) == 23
 
     code, out, _ = cli(capsys, "schedule", "show", tmp_path / "s.json")
-    assert code == 0 and "dataset     digits" in out and "length      22 steps" in out
+    assert code == 0 and "dataset     digits" in out and "length      22 steps" in out and "\nsteps 0–22 (22 steps): " in out
     umask = os.umask(0o022)
     os.umask(umask)
     assert (tmp_path / "s.json").stat().st_mode & 0o777 == 0o666 & ~umask  # a file to share, not 0600 as a temporary file is

@@ -271,7 +271,7 @@ def test_a_client_that_stops_reading_or_is_killed_at_any_moment_leaves_the_run_g
     context.term()
 
 
-def test_the_run_finishes_and_its_exported_schedule_replays_the_applied_lrs(served, tmp_path):
+def test_the_run_finishes_and_its_exported_schedule_replays_the_applied_lrs(served, tmp_path, capsys):
     owner, events = served
     watched, joined = tmp_path / "watch.txt", tmp_path / "watch-no-history.txt"
     watchers = []
@@ -302,6 +302,10 @@ def test_the_run_finishes_and_its_exported_schedule_replays_the_applied_lrs(serv
 
     document = tuned_document(result.run_schedule, TrainConfig.from_dict(result.config), result.dataset, result.steps_per_epoch)
     path = save_schedule(tmp_path / "served.lrschedule.json", document)
+    from engine.cli import run_cli
+
+    assert run_cli(["schedule", "show", str(path)]) == 0
+    assert "(user, from lrscope ctl (127.0.0.1)): " in capsys.readouterr().out  # who sent each edit, as the file keeps it
     stored = read_steps(run_dir)
     params = {name: torch.nn.Parameter(torch.zeros(1)) for name in stored["groups"]}
     optimizer = torch.optim.SGD([{"params": [p], "name": n} for n, p in params.items()], lr=1.0, momentum=0.9)

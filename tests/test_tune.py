@@ -176,7 +176,7 @@ def test_lrscope_tune_end_to_end(tmp_path):
 
     done = subprocess.run([sys.executable, str(ROOT / "main.py"), "schedule", "show", str(tmp_path / "won.json")],
                           env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0
+    assert done.returncode == 0 and f"search      lrscope tune: {len(trials)} trials; the winner lr " in done.stdout
     from engine.schedules import load_schedule
 
     loaded = load_schedule(tmp_path / "won.json")

@@ -81,17 +81,35 @@ def show_command(args: argparse.Namespace) -> int:
               f"batch {context.get('batch_size')}, {counted(context.get('steps_per_epoch'), 'step')} per epoch")
     print(f"length      {counted(timeline.total_steps, 'step')}")
     print(f"groups      {', '.join(printable(n) for n in _names(loaded, timeline))}")
-    _listed(timeline.pieces, lambda p: f"from step {p.start:<7} {describe_schedule(p.schedule)}; {printable(describe_groups(p.groups))}",
-            "pieces")
-    _listed(loaded.edits, lambda e: f"edit at step {e.get('step')} ({e.get('reason')}): {str(e.get('summary'))[:200]}", "edits")
+    # Each piece is in force until the next begins (its own schedule may run longer: an edit cuts it there).
+    ends = [p.start for p in timeline.pieces[1:]] + [timeline.total_steps]
+    _listed(list(zip(timeline.pieces, ends)), lambda pe: f"steps {pe[0].start}–{pe[1]} ({counted(pe[1] - pe[0].start, 'step')}): "
+            f"{describe_schedule(pe[0].schedule)}; {printable(describe_groups(pe[0].groups))}", "pieces")
+    _listed(loaded.edits, lambda e: f"edit at step {e.get('step')} ({e.get('reason')}{_from(e.get('source'))}): "
+            f"{str(e.get('summary'))[:200]}", "edits")
     recommended = (loaded.range_test or {}).get("recommended") or {}
     if "constant_lr" in recommended and "one_cycle_max_lr" in recommended:
         print(f"range test  constant {recommended['constant_lr']:.3g}, one-cycle max {recommended['one_cycle_max_lr']:.3g}")
     if loaded.tuned_weight_decay is not None:
         print(f"tuned       weight decay {loaded.tuned_weight_decay:.3g} (lrscope train --schedule uses it)")
+    winner = (loaded.search or {}).get("winner") or {}
+    if isinstance(winner.get("params"), dict):
+        trials = loaded.search.get("trials")
+        print(f"search      lrscope tune: {counted(len(trials), 'trial') if isinstance(trials, list) else 'trials'}; the winner "
+              + ", ".join(f"{k} {_number(v)}" for k, v in winner["params"].items()))
     if loaded.metrics:
-        print(f"metrics     {', '.join(f'{k} {v}' for k, v in loaded.metrics.items())}")
+        print(f"metrics     {', '.join(f'{k} {_number(v)}' for k, v in loaded.metrics.items())}")
     return 0
+
+
+def _from(source) -> str:
+    """``, from lrscope ctl (127.0.0.1)`` for an edit sent from outside the run."""
+    return f", from {printable(str(source))}" if source else ""
+
+
+def _number(value) -> str:
+    """A metric as people read it: 0.9637883008356546 → 0.9638."""
+    return f"{value:.4g}" if isinstance(value, float) else printable(str(value))
 
 
 def csv_command(args: argparse.Namespace) -> int:
