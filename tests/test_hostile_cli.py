@@ -398,3 +398,27 @@ def test_watch_joins_a_paused_edited_run_then_its_process_is_killed_and_it_says_
         trainer.kill()
     said = watched.read_text()
     assert one_line_error(said) and "lost contact with the run" in said and f"`lrscope resume {run_dir.name} --serve`" in said
+
+
+def test_declining_a_mismatched_schedule_at_the_prompt_is_not_scolded(tmp_path, capsys):
+    """Answering n to "use it anyway?" printed "pass --accept-mismatch to use it anyway", as if the user had erred."""
+    data = make_classes(tmp_path / "d")
+    code, _, err = cli(capsys, "train", "--data", data, *QUICK, "--epochs", "1", "--export-schedule", tmp_path / "s.json",
+                       "--runs-dir", tmp_path / "runs")
+    assert code == 0, err
+    os.rename(data / "2", data / "3")  # another dataset now
+    keyboard, terminal = os.openpty()
+    with open(tmp_path / "err.txt", "w") as err_file:
+        process = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--data", str(data), *QUICK, "--schedule",
+                                    str(tmp_path / "s.json"), "--runs-dir", str(tmp_path / "runs")], stdin=terminal,
+                                   stdout=subprocess.DEVNULL, stderr=err_file)
+    with deadline(240):
+        while "use it anyway? [y/N]" not in (tmp_path / "err.txt").read_text():
+            assert process.poll() is None, (tmp_path / "err.txt").read_text()
+            time.sleep(0.1)
+    os.write(keyboard, b"n\n")
+    assert process.wait(120) == 2
+    os.close(keyboard)
+    os.close(terminal)
+    said = (tmp_path / "err.txt").read_text()
+    assert said.rstrip().endswith("not started: you declined a schedule tuned for another dataset or model")

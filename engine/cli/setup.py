@@ -45,6 +45,8 @@ def confirm_mismatch(lines: list[str], accept: bool) -> None:
         say("use it anyway? [y/N] ")
         if sys.stdin.readline().strip().lower() in ("y", "yes"):
             return
+        # Declined: not an error to scold, but still status 2 (nothing ran), as a script without the option gets.
+        raise CliError("not started: you declined a schedule tuned for another dataset or model")
     raise CliError("the schedule was tuned for another dataset or model; pass --accept-mismatch to use it anyway")
 
 
