@@ -99,3 +99,7 @@ def test_a_run_of_another_dataset_attached_to_and_edited_leaves_the_open_dataset
     trigger(window.start_action)
     qtbot.waitUntil(lambda: window.last_run is not None and window.last_run.dataset["name"] == "digits-camera2", timeout=LONG)
     assert window.last_run.run_schedule.timeline.pieces[0].schedule.segments[0].max_lr == 0.2
+
+    owner, _ = served  # its owner hears at once that the child was killed (it waited out seconds of silence)
+    owner.process.kill()
+    assert owner.wait(LONG / 1000) and str(owner.error).startswith("the training process ended (exit status -9) before its run did")

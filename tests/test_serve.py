@@ -316,3 +316,4 @@ def test_the_run_finishes_and_its_exported_schedule_replays_the_applied_lrs(serv
         optimizer.step()
         scheduler.step()
     assert np.array_equal(np.array(replayed), stored["lrs"])
+

@@ -54,6 +54,13 @@ class ProcessRun(RemoteRun):
                     self.run_id, self.access = parsed
                     self._announced.set()
 
+    def ended_without_a_word(self) -> str | None:
+        """The child exited before its run said it ended (killed, crashed): known at once, not after seconds of silence."""
+        if self.process is None or self.process.poll() is None:
+            return None
+        last = self.output[-1] if self.output else "no output"
+        return f"the training process ended (exit status {self.process.returncode}) before its run did ({last})"
+
     def run(self) -> RunResult:
         """Follow the child's run to its end (or detach); the child is waited for only when the run ended."""
         result = super().run()

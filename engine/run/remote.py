@@ -73,6 +73,10 @@ class RemoteRun(RunHandle):
             context.term()
             self._waker.close()
 
+    def ended_without_a_word(self) -> str | None:
+        """Why the run is known to be gone although it said nothing (None: not known; silence for LOST_SECONDS decides)."""
+        return None
+
     def reach(self) -> Access:
         """Where the run is (a subclass may first have to start it)."""
         if self.access is None:
@@ -106,6 +110,8 @@ class RemoteRun(RunHandle):
                 heard = time.monotonic()
                 if self._receive(socket):
                     return self.tracker.result()
+            elif (ended := self.ended_without_a_word()) is not None and not socket.poll(1000):  # its last words may be in flight
+                raise ServeError(ended)
             elif time.monotonic() - heard > LOST_SECONDS:
                 run = self.tracker.run_id or "RUN"
                 raise ServeError(f"lost contact with the run at {address} (nothing heard for {LOST_SECONDS:.0f} s, "
