@@ -15,6 +15,7 @@ from ..schedules.groups import ALL, describe_groups
 from ..schedules.sampling import plot_steps
 from ..text import counted, printable
 from .common import CliError, check_writable, read_schedule, say
+from .progress import edit_line
 
 CSV_BLOCK = 65_536
 MAX_STEPS = 10**12
@@ -85,8 +86,8 @@ def show_command(args: argparse.Namespace) -> int:
     ends = [p.start for p in timeline.pieces[1:]] + [timeline.total_steps]
     _listed(list(zip(timeline.pieces, ends)), lambda pe: f"steps {pe[0].start}–{pe[1]} ({counted(pe[1] - pe[0].start, 'step')}): "
             f"{describe_schedule(pe[0].schedule)}; {printable(describe_groups(pe[0].groups))}", "pieces")
-    _listed(loaded.edits, lambda e: f"edit at step {e.get('step')} ({e.get('reason')}{_from(e.get('source'))}): "
-            f"{str(e.get('summary'))[:200]}", "edits")
+    _listed(loaded.edits, lambda e: "edit at " + edit_line(e.get("step"), e.get("reason"), printable(str(e.get("source") or "")),
+                                                          str(e.get("summary"))[:200]), "edits")
     recommended = (loaded.range_test or {}).get("recommended") or {}
     if "constant_lr" in recommended and "one_cycle_max_lr" in recommended:
         print(f"range test  constant {recommended['constant_lr']:.3g}, one-cycle max {recommended['one_cycle_max_lr']:.3g}")
@@ -100,11 +101,6 @@ def show_command(args: argparse.Namespace) -> int:
     if loaded.metrics:
         print(f"metrics     {', '.join(f'{k} {_number(v)}' for k, v in loaded.metrics.items())}")
     return 0
-
-
-def _from(source) -> str:
-    """``, from lrscope ctl (127.0.0.1)`` for an edit sent from outside the run."""
-    return f", from {printable(str(source))}" if source else ""
 
 
 def _number(value) -> str:
