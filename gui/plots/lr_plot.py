@@ -58,6 +58,7 @@ class LrPlot(StepPlot):
         self.points = CurveBuffer(1 + len(names))
         self.applied = [make_curve(self.plot, group_color(i, n), width=2, name=n) for i, n in enumerate(names)]
         self.keys = dict(zip(self.applied, names))  # each applied curve's key in the legend ("" while it is not listed)
+        self._seen, self._alike, self._trained = 0, [], []  # what _overlaps has read of the applied LRs
         self.planned = []
         self.bump("steps", "plan")
 
@@ -91,6 +92,7 @@ class LrPlot(StepPlot):
     def truncate(self, step: int) -> None:
         """Forget applied LRs from ``step`` on."""
         self.points.keep_before(step)
+        self._seen = 0  # rows past ``step`` will be new ones: the overlaps are read again from the start
         self.stability.truncate(step)
         self.bump("steps", "now")
 
@@ -120,14 +122,13 @@ class LrPlot(StepPlot):
         """Groups trained at the same LRs draw their curves one over another: one key names them together ("all
         groups", or "block1 = block2") in the colour of the curve on top (the last drawn), so that no key names a curve
         that cannot be seen. (Four keys, one visible orange line: the eye looked for the other three.)"""
-        lrs = self.points.view()[:, 1:]
-        alike = [next(j for j in range(len(self.groups)) if np.array_equal(lrs[:, j], lrs[:, i])) for i in range(len(self.groups))]
+        alike, trained = self._overlaps()
         keys = {}
         for index, curve in enumerate(self.applied):
             together = [name for name, first in zip(self.groups, alike) if first == alike[index]]
             on_top = index == max(i for i, first in enumerate(alike) if first == alike[index])
             key = "all groups" if len(together) == len(self.groups) > 1 else " = ".join(together)
-            frozen = len(lrs) and not lrs[:, index].any()  # LR 0, which a log axis does not draw: the key says why
+            frozen = self._seen and not trained[index]  # LR 0 throughout, which a log axis does not draw: the key says why
             keys[curve] = "" if not on_top else f"{key} frozen (LR 0)" if frozen else key
         if keys != self.keys:
             self.keys = keys
@@ -136,6 +137,20 @@ class LrPlot(StepPlot):
             for item, key in [*keys.items(), *others]:
                 if key:
                     self.plot.legend.addItem(item, key)
+
+    def _overlaps(self) -> tuple[list[int], list[bool]]:
+        """For each group, the first group whose applied LRs equal its own so far, and whether it ever trained (LR > 0).
+        Only the rows added since the last call are read (this runs on the redraw timer, a long run holds 10^5 steps):
+        groups alike can only part, so the full comparison is redone only when some do, or the steps were cut back."""
+        lrs = self.points.view()[:, 1:]
+        if len(lrs) < self._seen or len(self._alike) != lrs.shape[1]:
+            self._seen, self._alike, self._trained = 0, [0] * lrs.shape[1], [False] * lrs.shape[1]
+        new = lrs[self._seen:]
+        if any(not np.array_equal(new[:, first], new[:, i]) for i, first in enumerate(self._alike)):
+            self._alike = [next(j for j in range(lrs.shape[1]) if np.array_equal(lrs[:, j], lrs[:, i])) for i in range(lrs.shape[1])]
+        self._trained = [was or bool(new[:, i].any()) for i, was in enumerate(self._trained)]
+        self._seen = len(lrs)
+        return self._alike, self._trained
 
     def _draw_plan(self) -> None:
         """Dashed curves of the plan, one per group (colored like its applied curve), "planned" in the legend once."""
