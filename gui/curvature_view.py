@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from engine.commands import EditSchedule, SetCurvatureCadence
+from engine.config import TrainConfig
 from engine.curvature.cadence import parse_every
 from engine.schedules.edits import ScaleRest
 from engine.store.reader import read_curvature, read_health
@@ -39,8 +40,8 @@ class CurvatureView(QObject):
         # screen, where a horizontal scrollbar hid the plots' right edge.
         self.last.setWordWrap(True)
         self.last.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.lambdas: list[float] = []  # λmax of the run's measurements so far, in order
-        self.margin = 0.8  # the run's curvature_margin: how much of the bound its warnings allow
+        self.lambdas = (math.inf, math.inf)  # λmax of the run's last two measurements (a climb is resolved below the first)
+        self.margin = TrainConfig.curvature_margin  # the run's: how much of the bound its warnings allow
         self.tab = self._tab()
         self.cadence.activated.connect(self._cadence_chosen)
         self.banner.scaleRequested.connect(self._scale)
@@ -71,7 +72,7 @@ class CurvatureView(QObject):
         where = f"LR at {100 * edge:.0f}% of the bound {event.bounds[-1]:.3g}" if np.isfinite(edge) else "no bound yet"
         self.last.setText(f"λmax {event.lambda_max:.4g} at step {event.step} ({where}; {event.formula}, theory; "
                           f"BatchNorm on {event.bn_mode} statistics; {event.iterations} products, {event.seconds:.2f} s)")
-        self.lambdas.append(event.lambda_max)
+        self.lambdas = (self.lambdas[1], event.lambda_max)
         if self.banner.isVisible() and event.step > self.banner.step and self.banner.resolved(event):
             self.banner.hide()
             self.log.add(f"step {event.step}: λmax {event.lambda_max:.3g}, LR at {100 * edge:.0f}% of the bound: the stability "
@@ -88,7 +89,7 @@ class CurvatureView(QObject):
         a climb, once λmax is back under where it climbed from; an LR near or above the bound, once it is back under the
         run's margin; a planned rise stays (it is about the rest of the run, which a measurement now does not show)."""
         if warning.kind == "climbing":
-            before = self.lambdas[-2] if len(self.lambdas) > 1 else math.inf  # the warned measurement is the last
+            before = self.lambdas[0]  # the warned measurement is the last
             return lambda m: m.lambda_max < before
         if warning.kind in ("near_bound", "above_bound"):
             return lambda m: m.edge < self.margin
@@ -101,7 +102,7 @@ class CurvatureView(QObject):
             plot.clear()
             plot.set_total(event.total_steps)
         self.banner.hide()
-        self.lambdas = []
+        self.lambdas = (math.inf, math.inf)
         self.margin = float(event.config.get("curvature_margin", self.margin))
         self.cadence.setCurrentText(str(event.config.get("curvature_every", "auto")))
         if event.start_step and event.run_dir:
