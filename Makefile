@@ -32,8 +32,9 @@ $(VENV)/.installed-bench: pyproject.toml | $(VENV)/bin/python
 run: $(VENV)/.installed
 	$(PY) main.py
 
+# One test process per core (pytest-xdist), at most 4: on 2 cores the suite takes about 300 s instead of 520 s.
 test: $(VENV)/.installed-dev
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q --durations=15
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -n auto --maxprocesses=4 --durations=15
 
 bench: $(VENV)/.installed-bench
 	QT_QPA_PLATFORM=offscreen $(PY) -m bench

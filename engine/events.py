@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import threading
 import uuid
 from collections.abc import Callable
@@ -152,12 +153,18 @@ class RangeTestStarted(Event):
 
 @dataclass(frozen=True)
 class RangeTestProgress(Event):
-    """New points of the range-test curve (of repeat ``repeat``, counted from 0)."""
+    """New points of the range-test curve (of repeat ``repeat``, counted from 0).
+
+    ``done`` is the fraction of the whole test (every repeat) done, ``seconds_left`` the time the rest takes at the
+    pace kept so far (NaN before there is one); a sweep that diverges ends its repeat early, so it may take less.
+    """
 
     lrs: np.ndarray
     losses: np.ndarray
     smoothed: np.ndarray
     repeat: int = 0
+    done: float = 0.0
+    seconds_left: float = math.nan
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.bridge.stateChanged.connect(lambda _event: self._update_actions())
         self.bridge.logLine.connect(lambda event: self.log.add(event.text, event.level))
         self.bridge.rangeTestStarted.connect(self.range_test_started)
-        self.bridge.rangeTestProgress.connect(lambda e: self.range_plot.add_points(e.lrs, e.losses, e.smoothed, e.repeat))
+        self.bridge.rangeTestProgress.connect(self.range_test_progress)
         self.bridge.rangeTestFinished.connect(self.range_test_finished)
         self.redraw_timer = QTimer(self, interval=REDRAW_MS)
         self.redraw_timer.timeout.connect(self.redraw)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import Slot
 
 from engine.commands import EditSchedule
 from engine.schedules import ReplaceRest, SetConstant
 from engine.schedules.presets import preset
 
-from .remaining import duration_text
+from .remaining import duration_text, remaining_text
 
 
 class RangeTestActions:
@@ -41,6 +43,17 @@ class RangeTestActions:
         if not self.controller.training and not self.controller.tuning:  # a tune's own range test: the tune's line stays
             self.status.setText(f"range test ({event.mode}) running before a run: about {took}")
         self.log.add(f"range test ({event.mode}) started at step {event.step}: about {took}")
+
+    @Slot(object)
+    def range_test_progress(self, event) -> None:
+        """Draw the new points; say how far the test is and how long the rest takes at the pace it has kept
+        (the first estimate is timed on one step, and is far off once the machine gets busier)."""
+        self.range_plot.add_points(event.lrs, event.losses, event.smoothed, event.repeat)
+        left = remaining_text(event.seconds_left if math.isfinite(event.seconds_left) else None)
+        text = f"{100 * event.done:.0f}% done{f', {left}' if left else ''}"
+        self.range_panel.progressed(text)
+        if not self.controller.training and not self.controller.tuning:
+            self.status.setText(f"range test ({self.range_panel.mode}) running before a run: {text}")
 
     @Slot(object)
     def range_test_finished(self, event) -> None:

@@ -14,6 +14,13 @@ from helpers import SAMPLE, write_image
 
 from bench.hub_weights import install_mobilenet_v2_weights
 
+# Under pytest-xdist the workers share the cores: each one's torch (and the trainers it starts, which inherit this)
+# gets its share of threads. With torch's default of one thread per core in every worker, OpenMP threads spin
+# against each other and a test's training runs several times slower. Set before any test module imports torch.
+if os.environ.get("PYTEST_XDIST_WORKER") and "OMP_NUM_THREADS" not in os.environ:
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
+
 # Headless, on a virtual laptop screen (1366 x 768): the window's tests see the size most users have.
 if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
     os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={Path(__file__).with_name('offscreen-laptop.json')}"

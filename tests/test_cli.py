@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from helpers import ROOT, SAMPLE
@@ -60,10 +61,32 @@ def test_range_test_json_and_export(capsys, tmp_path):
     result = json.loads(out)
     assert {s["method"] for s in result["suggestions"]} == {"steepest", "valley", "min_loss/10", "min_loss"}
     assert result["recommended"]["one_cycle_max_lr"] > 0 and len(result["curve"]["lr"]) > 8
-    assert "sweep: about" in err
+    assert "sweep: about" in err and "% done" not in err  # a log keeps the lines that end, not the one redrawn in place
     assert (tmp_path / "curve.csv").read_text().startswith("repeat,lr,loss,smoothed")
     code, out, _ = cli(capsys, "schedule", "show", tmp_path / "s.json")
     assert "range test  constant" in out
+
+
+def test_range_test_on_a_terminal_says_how_far_it_is_then_clears_that_line():
+    """Its first estimate is timed on one step, and is far off once the machine gets busier: on a terminal, a line
+    redrawn in place says how far the test is and how long the rest takes at its pace; it is gone before the result."""
+    keyboard, terminal = os.openpty()
+    process = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "range-test", "--data", str(SAMPLE), "--image-size", "16",
+                                "--iters", "200", "--repeats", "2", "--no-curvature"],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=terminal)
+    os.close(terminal)
+    said = b""
+    try:
+        while chunk := os.read(keyboard, 4096):  # read as it comes, so a full terminal buffer cannot block the test
+            said += chunk
+    except OSError:  # EIO: the command closed the terminal
+        pass
+    os.close(keyboard)
+    out, _ = process.communicate(timeout=600)
+    assert process.returncode == 0, said.decode()
+    shown = said.decode()
+    assert re.search(r"\r\x1b\[Ksweep: \d+% done, about \d+:\d\d left", shown), shown
+    assert shown.endswith("\r\x1b[K") and "recommended" in out.decode()
 
 
 def test_a_sweep_for_adam_is_low_confidence_and_says_why(capsys, tmp_path):
@@ -118,6 +141,21 @@ def test_a_range_test_with_nothing_to_read_says_so_and_exports_nothing(capsys, t
     code, _, err = cli(capsys, *args, "--export-schedule", tmp_path / "s.json")
     assert code == 2 and "lrscope: error: the range test gave no recommendation, so no schedule was written" in err
     assert not (tmp_path / "s.json").exists()
+
+
+def test_a_new_run_starts_from_the_weights_of_a_stored_runs_checkpoint(capsys, tmp_path):
+    """--weights RUN/checkpoints/step-N.pt: the model's weights in lrscope's own checkpoint (it said "holds no state dict of
+    tensors", as if the file were broken)."""
+    from engine.store import read_steps
+
+    code, out, err = cli(capsys, "train", "--data", SAMPLE, *QUICK, "--json")
+    assert code == 0, err
+    first = json.loads(out)["run_dir"]
+    checkpoint = max((Path(first) / "checkpoints").glob("step-*.pt"))
+    code, out, err = cli(capsys, "train", "--data", SAMPLE, *QUICK, "--json", "--weights", checkpoint)
+    assert code == 0, err
+    from_scratch, from_trained = (read_steps(run)["loss"][0] for run in (first, json.loads(out)["run_dir"]))
+    assert from_trained < from_scratch - 0.3, (from_scratch, from_trained)  # it starts where the first run ended
 
 
 @pytest.mark.parametrize("args, message", [

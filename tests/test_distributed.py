@@ -226,6 +226,20 @@ def test_nproc_starts_the_same_command_without_itself_on_each_process():
     assert torchrun_argv(2, argv)[-5:] == ["engine.cli", "train", "--data", "D", "--json"]
 
 
+@pytest.mark.parametrize("as_json", [False, True], ids=["words", "json"])
+def test_a_missing_folder_on_two_processes_says_so_in_one_line_and_exits_2(tmp_path, as_json):
+    """Rank 0 opens the dataset first; when it cannot, the other rank ends silently with it. It used to wait for rank 0
+    at a barrier, print gloo's "Connection closed by peer" traceback, and be blamed by the launcher (exit status 1)."""
+    done = subprocess.run([sys.executable, str(ROOT / "main.py"), "train", "--data", str(tmp_path / "missing"), "--nproc", "2",
+                           "--runs-dir", str(tmp_path / "runs"), *(["--json"] if as_json else [])],
+                          cwd=ROOT, env=torchrun_env(LRSCOPE_CACHE_DIR=str(tmp_path / "cache")), capture_output=True, text=True,
+                          timeout=LONG)
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert done.stderr.splitlines() == [f"lrscope: error: {tmp_path / 'missing'}: no such folder; choose a folder with one "
+                                        "subfolder of images per class"]
+    assert [json.loads(line)["exit_status"] for line in done.stdout.splitlines()] == ([2] if as_json else [])
+
+
 def test_out_of_memory_on_one_rank_stops_every_rank_with_a_line_naming_it(tmp_path):
     """Rank 1 runs out of memory in its forward while rank 0 waits in the step's all-reduce: no pause, no hang."""
     import distributed_oom_worker as oom

@@ -153,6 +153,9 @@ def test_cancelling_then_closing_during_a_range_test_before_a_run(qtbot, window)
     type_into(panel.repeats, "1")
     click(panel.start)
     qtbot.waitUntil(lambda: window.controller.testing and window.range_plot.points.size > 0, timeout=LONG)
+    # How far it is and its time left at the pace kept, not only the first estimate (timed on one step).
+    qtbot.waitUntil(lambda: "% done, about" in panel.status.text() and " left" in panel.status.text(), timeout=LONG)
+    assert "% done, about" in window.status.text()
     click(panel.cancel)
     assert "cancelling" in panel.status.text() and not panel.cancel.isEnabled()  # at once: the batch under way finishes first
     qtbot.waitUntil(lambda: not window.controller.testing and panel.start.isEnabled(), timeout=LONG)

@@ -160,8 +160,15 @@ def test_repeats_use_batch_orders_of_their_own_and_restore(trained_session):
     assert same_state(before, capture(trained_session))
     first, second = result.repeats
     assert not np.array_equal(first.losses, second.losses) and len(result.lrs) == len(first.lrs) + len(second.lrs)
-    assert {e.repeat for e in events.of(RangeTestProgress)} == {0, 1}
+    progress = events.of(RangeTestProgress)
+    assert {e.repeat for e in progress} == {0, 1}
     assert events.of(RangeTestStarted)[0].settings["repeats"] == 2
+    # How far the whole test is (a repeat is half of it), and the time the rest takes at the pace so far.
+    done = [e.done for e in progress]
+    assert done == sorted(done) and all(0 < d <= 0.5 for e, d in zip(progress, done) if e.repeat == 0)
+    assert all(0.5 < e.done <= 1 for e in progress if e.repeat == 1)
+    assert all(np.isfinite(e.seconds_left) and e.seconds_left >= 0 for e in progress)
+    assert progress[-1].seconds_left == 0 or second.stop_reason != "completed"
 
 
 def test_the_probe_horizon_follows_the_run_and_is_reported(trained_session):
@@ -169,6 +176,8 @@ def test_the_probe_horizon_follows_the_run_and_is_reported(trained_session):
     assert [settings.for_run(n).probe_steps for n in (None, 110, 5000, 10**6)] == [20, 20, 500, 1000]
     assert RangeTestSettings(mode="probe", probe_steps=7).for_run(5000).probe_steps == 7
     probe = RangeTestSettings(mode="probe", probe_count=3, probe_fraction=0.25, probe_eval_batches=1, repeats=1)
-    result = run_range_test(trained_session, probe, lambda event: None, run_steps=100)
+    events = Events()
+    result = run_range_test(trained_session, probe, events, run_steps=100)
+    assert [e.done for e in events.of(RangeTestProgress)] == pytest.approx([1 / 3, 2 / 3, 1])  # one candidate each
     measured = result.measured
     assert measured["steps"] == 25 and np.isfinite(measured["start_score"]) and len(measured["midway"]) == 3

@@ -3,6 +3,7 @@
 import json
 import os
 import random
+import re
 import signal
 import sqlite3
 import subprocess
@@ -77,10 +78,11 @@ def test_stop_then_resume_equals_an_uninterrupted_run(digits16, tmp_path, capsys
     reference_result = reference.run()
     run = stored_run(digits16, tmp_path / "b", epochs=3)
     run.subscribe(lambda e: run.send(Stop()) if getattr(e, "epoch", None) == 0 else None)
-    assert run.run().state == "stopped"
+    stopped = run.run()
+    assert stopped.state == "stopped" and stopped.start_step == 0
     assert read_meta(run.run_dir)["state"] == "stopped"
     resumed = run_cli_json(capsys, "resume", run.run_dir.name, "--runs-dir", tmp_path / "b", "--json")
-    assert resumed["state"] == "finished" and resumed["steps"] == 66
+    assert resumed["state"] == "finished" and resumed["steps"] == 66 and resumed["start_step"] == stopped.step
     ours, theirs = losses(run.run_dir), losses(reference.run_dir)
     assert np.array_equal(ours[0], theirs[0]) and np.array_equal(ours[1], theirs[1])
     assert resumed["val_accuracy"] == reference_result.val_accuracy
@@ -99,8 +101,10 @@ def test_stop_during_validation_resumes_with_that_validation(digits16, tmp_path,
     payload = load_latest_checkpoint(run.run_dir)
     assert payload["step"] == 22 and payload["epoch_end_pending"]
     monkeypatch.setattr("engine.training.job.evaluate", real)
-    resumed = run_cli_json(capsys, "resume", run.run_dir, "--json")
-    assert [row["epoch"] for row in read_epochs(run.run_dir)] == [0, 1] and resumed["steps"] == 44
+    assert run_cli(["resume", str(run.run_dir)]) == 0
+    assert [row["epoch"] for row in read_epochs(run.run_dir)] == [0, 1]
+    # The steps this process trained, not all since step 0 (it said "44 steps in 0:02").
+    assert re.search(r"^finished: .*, 22 steps \(resumed at 22; 44 in all\) in \d+:\d\d$", capsys.readouterr().err, re.MULTILINE)
 
 
 def wait_for_steps(run_dir_parent, count, process, timeout=120):

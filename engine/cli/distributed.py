@@ -72,16 +72,31 @@ def joined(device_name: str) -> Iterator:
 
 
 def leader_first(world, action: Callable[[], T]) -> T:
-    """``action()`` on rank 0, then on the other ranks (rank 0 fills the decode cache they then read)."""
+    """``action()`` on rank 0, then on the other ranks (rank 0 fills the decode cache they then read).
+
+    When it fails on rank 0 (a missing folder), rank 0 says why and the others end quietly: before, they waited for
+    rank 0 at a barrier it never reached, each printed gloo's "Connection closed by peer" traceback, and the launcher
+    blamed them for the failure."""
+    import torch
     import torch.distributed as dist
+
+    from ..distributed.world import control_group
 
     if not world.distributed:
         return action()
+    done = torch.zeros(1, dtype=torch.int32)
     if world.leader:
-        result = action()
-        dist.barrier()
+        try:
+            result = action()
+            done[0] = 1
+        finally:
+            dist.broadcast(done, src=0, group=control_group())
         return result
-    dist.barrier()
+    dist.broadcast(done, src=0, group=control_group())
+    if not done[0]:
+        # Status 0: rank 0 said what is wrong and its status is the run's. A failed status here would make torchrun
+        # stop rank 0, maybe before it has said it, and the launcher would name this rank as the cause.
+        raise SystemExit(0)
     return action()
 
 

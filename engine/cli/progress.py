@@ -47,12 +47,31 @@ def edit_line(step: int, reason: str, source: str, summary: str) -> str:
     return f"step {step} ({reason}{f', from {source}' if source else ''}): {summary}"
 
 
-class ProgressPrinter:
-    """Prints epoch, step, loss, LR, speed and ETA; redraws one line on a terminal, one line per epoch otherwise."""
+class StatusLine:
+    """Lines for the user: one redrawn in place on a terminal; elsewhere (a log file) only the lines that end."""
 
     def __init__(self, stream=None):
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
+
+    def show(self, text: str, end: bool = False) -> None:
+        """Show ``text``; ``end`` keeps it (the next line goes below), else the next one replaces it."""
+        if self.tty:
+            write(self.stream, "\r\033[K" + text + ("\n" if end else ""))
+        elif end:
+            write(self.stream, text + "\n")
+
+    def clear(self) -> None:
+        """Take away a line that was not kept."""
+        if self.tty:
+            write(self.stream, "\r\033[K")
+
+
+class ProgressPrinter:
+    """Prints epoch, step, loss, LR, speed and ETA; redraws one line on a terminal, one line per epoch otherwise."""
+
+    def __init__(self, stream=None):
+        self.status = StatusLine(stream)
         self.batch_size = 1
         self.total = self.per_epoch = 1
         self.last = 0.0
@@ -105,7 +124,7 @@ class ProgressPrinter:
     def _steps(self, event: StepsLogged) -> None:
         self.lrs = f"(last {group_lrs(event.groups, event.lrs[-1])})"
         now = time.perf_counter()
-        if not self.tty or now - self.last < 0.1:
+        if not self.status.tty or now - self.last < 0.1:
             return
         self.last = now
         step = int(event.steps[-1]) + 1
@@ -118,7 +137,4 @@ class ProgressPrinter:
                    f"loss {event.losses[-1]:.4f}  {group_lrs(event.groups, event.lrs[-1])}  {rate:,.0f} samples/s  ETA {clock(eta)}")
 
     def _line(self, text: str, end: bool = False) -> None:
-        if self.tty:
-            write(self.stream, "\r\033[K" + text + ("\n" if end else ""))
-        elif end:
-            write(self.stream, text + "\n")
+        self.status.show(text, end)

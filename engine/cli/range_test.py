@@ -5,16 +5,27 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 from pathlib import Path
 
 import numpy as np
 
-from ..events import Event, RangeTestStarted
+from ..events import Event, RangeTestProgress, RangeTestStarted
 from ..range_test.settings import RangeTestSettings
 from ..text import counted
-from .common import FINISHED, LIBRARY_DIR_HELP, STORE_FAILED, CliError, add_training_options, check_writable, config_from, say
+from .common import (
+    FINISHED,
+    LIBRARY_DIR_HELP,
+    STORE_FAILED,
+    CliError,
+    add_training_options,
+    check_writable,
+    config_from,
+    quiet_rank,
+    say,
+)
 from .export_file import write_export
-from .progress import clock
+from .progress import StatusLine, clock
 
 
 def add_parser(commands) -> None:
@@ -85,14 +96,23 @@ def run(args: argparse.Namespace) -> int:
     dataset = open_dataset(config, args)
     session = build_session(config, dataset, log=say)
 
+    status = StatusLine()
+
     def show(event: Event) -> None:
         if isinstance(event, RangeTestStarted):
             repeats = event.settings["repeats"]
             say(f"{event.mode}{f' ×{repeats}' if repeats > 1 else ''}: about {clock(event.estimated_seconds)} on this machine")
+        elif isinstance(event, RangeTestProgress) and not quiet_rank():
+            # The first estimate is timed on one step: on a machine that gets busier it is off several times over.
+            left = f", about {clock(event.seconds_left)} left" if math.isfinite(event.seconds_left) else ""
+            status.show(f"{settings.mode}: {100 * event.done:.0f}% done{left}")
 
     timeline = default_run_schedule(config, session.steps_per_epoch, session.group_names).timeline
     step = unfreeze_step(timeline, session.group_names) if args.after_unfreeze else 0
-    result = run_range_test(session, settings, show, timeline, step=step, run_steps=timeline.total_steps - step)
+    try:
+        result = run_range_test(session, settings, show, timeline, step=step, run_steps=timeline.total_steps - step)
+    finally:
+        status.clear()
     data = result.to_dict()
     if args.csv:
         try:

@@ -150,7 +150,7 @@ def report(result: RunResult, seconds: float, run: InProcessRun, policy: FaultPo
         "state": _state(result, store), "exit_status": status, "steps": result.step, "total_steps": result.total_steps,
         "epochs": result.step / result.steps_per_epoch, "val_accuracy": result.val_accuracy,
         "val_loss": result.val_loss, "best_val_accuracy": result.best_val_accuracy, "seconds": seconds,
-        "run_dir": result.run_dir, "dataset": {"name": result.dataset.get("name"), "fingerprint": result.dataset.get("fingerprint")},
+        "start_step": result.start_step, "run_dir": result.run_dir, "dataset": {"name": result.dataset.get("name"), "fingerprint": result.dataset.get("fingerprint")},
         "message": problem or result.message, "rollbacks": policy.rollbacks, "weights": result.weights,
         "groups": group_report(run), "processes": result.config.get("world_size", 1), "batch_size": result.config.get("batch_size"),
         "global_batch": result.config.get("batch_size", 0) * result.config.get("world_size", 1), **extra,
@@ -162,11 +162,18 @@ def report(result: RunResult, seconds: float, run: InProcessRun, policy: FaultPo
     else:
         validated = (f"val accuracy {percent(result.val_accuracy)} (best {percent(result.best_val_accuracy)}), val loss {result.val_loss:.4f}"
                      if math.isfinite(result.val_accuracy) else "no validation yet (it runs at the end of each epoch)")
-        say(f"{summary['state']}: {validated}, {counted(result.step, 'step')} in {clock(seconds)}")
+        say(f"{summary['state']}: {validated}, {trained(result)} in {clock(seconds)}")
         say(f"run saved in {result.run_dir}")
     if problem or (result.message and result.state == "failed"):
         say(f"lrscope: error: {problem or result.message}")
     return status
+
+
+def trained(result: RunResult) -> str:
+    """The steps this process trained: "257 steps (resumed at 1795; 2052 in all)", not the run's whole count."""
+    if not result.start_step:
+        return counted(result.step, "step")
+    return f"{counted(result.step - result.start_step, 'step')} (resumed at {result.start_step}; {result.step} in all)"
 
 
 def _problem(policy: FaultPolicy, store) -> str:

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError, first_line
+from ..store.checkpoint_shape import FORMAT
 from ..torch_files import Refused, load_tensors
 
 
@@ -19,11 +20,22 @@ def read_state_dict(path: Path | str) -> dict[str, torch.Tensor]:
         raise ConfigError("weights", f"{path}: no such file") from None
     except (OSError, Refused) as error:  # a FIFO is refused here: torch.load would wait on it forever
         raise ConfigError("weights", f"{path}: cannot be used as weights: {first_line(error)}") from None
-    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
-        state = state["state_dict"]
+    state = _weights_in(state)
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ConfigError("weights", f"{path}: holds no state dict of tensors")
     return state
+
+
+def _weights_in(content):
+    """The model's state dict in what a file held: itself, the one under "state_dict" (Lightning and many scripts), or
+    the model's in an lrscope checkpoint (a run's checkpoints/step-*.pt, to start a new run from a trained one)."""
+    if not isinstance(content, dict):
+        return content
+    if isinstance(content.get("state_dict"), dict):
+        return content["state_dict"]
+    if content.get("format") == FORMAT and isinstance(content.get("state"), dict) and isinstance(content["state"].get("model"), dict):
+        return content["state"]["model"]
+    return content
 
 
 def load_weights(model: nn.Module, path: Path | str) -> tuple[int, list[str]]:

@@ -20,6 +20,7 @@ from ..training.freezing import Freezer, frozen_now
 from ..training.session import Session
 from ..training.state import capture, preserved, restore
 from ..training.step import train_step
+from .pace import Pace
 from .probe import run_probe
 from .result import RangeTestResult
 from .settings import RangeTestSettings
@@ -148,10 +149,12 @@ def run_range_test(session: Session, settings: RangeTestSettings | None, emit: C
                 trainers[0] = _announcing(trainers[0], lambda seconds: announce(seconds, seconds))
             floor = prior_loss(session) if settings.mode == "sweep" and not settings.validation else None
             results = []
+            pace = Pace(settings.probe_count if settings.mode == "probe" else settings.iterations, settings.repeats)
             for repeat, train_at in enumerate(trainers):
                 if repeat:
                     restore(session, snapshot)
-                curve = _one_test(session, settings, train_at, snapshot, emit, repeat, cancelled)
+                pace.begin(repeat)
+                curve = _one_test(session, settings, train_at, snapshot, emit, repeat, cancelled, pace)
                 results.append(RangeTestResult.from_curve(settings.mode, settings.to_dict(), curve, time.perf_counter() - started, floor))
                 if curve.stop_reason == "cancelled":
                     break
@@ -176,9 +179,9 @@ def with_groups(result: RangeTestResult, multipliers: dict[str, float]) -> Range
     return dataclasses.replace(result, measured={**result.measured, "groups": dict(multipliers), "trainable": trainable})
 
 
-def _one_test(session: Session, settings: RangeTestSettings, train_at, snapshot, emit, repeat: int, cancelled) -> Curve:
+def _one_test(session: Session, settings: RangeTestSettings, train_at, snapshot, emit, repeat: int, cancelled, pace: Pace) -> Curve:
     """One sweep or probe on one batch order."""
-    progress = lambda lrs, losses, smoothed: emit(RangeTestProgress(lrs, losses, smoothed, repeat))
+    progress = lambda lrs, losses, smoothed: emit(RangeTestProgress(lrs, losses, smoothed, repeat, *pace.advance(len(lrs))))
     if settings.mode == "probe":
         score = lambda: evaluate(session, session.val, limit=settings.probe_eval_batches, batch_statistics=True)[0]
         return run_probe(lambda: restore(session, snapshot), train_at, score, settings, progress=progress, cancelled=cancelled)

@@ -43,6 +43,7 @@ class RunResult:
     train_seconds: float = 0.0
     groups: tuple[str, ...] = ()
     weights: str = ""  # what the model started from (pretrained weights' name or a file; "" random or not known here)
+    start_step: int = 0  # where this process took the run up (a resumed run's checkpoint)
 
 
 @dataclass
@@ -51,6 +52,7 @@ class RunTracker:
 
     state: str = "starting"
     step: int = 0
+    start_step: int = 0
     total_steps: int = 0
     steps_per_epoch: int = 1
     run_id: str = ""
@@ -69,6 +71,7 @@ class RunTracker:
         if isinstance(event, RunStarted):
             self.run_id, self.run_dir, self.config, self.dataset = event.run_id, event.run_dir or "", event.config, event.dataset
             self.total_steps, self.steps_per_epoch, self.step = event.total_steps, event.steps_per_epoch, event.start_step
+            self.start_step = event.start_step
             self.groups = event.groups
         elif isinstance(event, StepsLogged) and len(event.steps):
             self.step = int(event.steps[-1]) + 1
@@ -85,7 +88,7 @@ class RunTracker:
         """The run as it stands."""
         return RunResult(self.state, self.step, self.total_steps, self.steps_per_epoch, self.run_id, self.run_dir, self.config,
                          self.dataset, self.run_schedule, self.best_val_accuracy, self.val_loss, self.val_accuracy, self.message,
-                         groups=self.groups)
+                         groups=self.groups, start_step=self.start_step)
 
 
 class RunHandle(ABC):

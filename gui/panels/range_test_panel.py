@@ -32,6 +32,7 @@ class RangeTestPanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         d = RangeTestSettings()
+        self.mode = "sweep"  # of the test running or last run, as its start said
         self.sweep, self.probe = QRadioButton("sweep"), QRadioButton("probe (unbiased)")
         self.sweep.setChecked(True)
         self.sweep.setToolTip("Raise the LR every batch from start to end, carrying the weights along (fast).")
@@ -152,11 +153,16 @@ class RangeTestPanel(QWidget):
 
     def started(self, mode: str, duration: str) -> None:
         """The test is running; say how long it will take (``duration`` as "40 s", "7 min")."""
+        self.mode = mode
         self.start.setEnabled(False)
         self.cancel.setEnabled(True)
         self.table.setRowCount(0)
         self.note.setText("")
         self.status.setText(f"{mode} running: about {duration} on this machine")
+
+    def progressed(self, text: str) -> None:
+        """Say how far the running test is (``text`` as "40% done, about 20 s left")."""
+        self.status.setText(f"{self.mode} running: {text}")
 
     def finished(self, result, message: str = "") -> None:
         """Show the suggestions (or why there are none)."""

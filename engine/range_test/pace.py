@@ -1,0 +1,34 @@
+"""How far a range test is and how long it has left, from the pace it has kept so far.
+
+The announcement's estimate is timed on one step before the test runs; on a machine that gets busier
+(another training job, a compile) it can be off several times over, so progress carries a running one.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+
+class Pace:
+    """Points done out of ``per_repeat`` × ``repeats``; the time left at the pace since ``begin()``."""
+
+    def __init__(self, per_repeat: int, repeats: int):
+        self.per_repeat = max(1, per_repeat)
+        self.repeats = max(1, repeats)
+        self.points = 0
+        self.repeat = 0
+        self.started = time.perf_counter()
+
+    def begin(self, repeat: int) -> None:
+        """Repeat ``repeat`` starts (the first one starts the clock; a sweep that stopped early ended its repeat)."""
+        if repeat == 0:
+            self.started = time.perf_counter()
+        self.repeat, self.points = repeat, 0
+
+    def advance(self, points: int) -> tuple[float, float]:
+        """``points`` more of the current repeat are done: (fraction of the whole test done, seconds left)."""
+        self.points = min(self.per_repeat, self.points + points)
+        fraction = (self.repeat + self.points / self.per_repeat) / self.repeats
+        elapsed = time.perf_counter() - self.started
+        return fraction, elapsed * (1 - fraction) / fraction if fraction > 0 else math.nan
