@@ -20,7 +20,7 @@ from test_hostile_schedule import deadline, one_line_error
 from engine.cli.fault_policy import FaultPolicy
 from engine.commands import RollBack, Stop
 from engine.events import FaultRaised, StoreFailed
-from engine.store.reader import read_meta
+from engine.store.reader import read_epochs, read_meta
 
 QUICK = ["--image-size", "8", "--batch-size", "4", "--epochs", "2", "--no-cache"]
 
@@ -381,6 +381,9 @@ def test_watch_joins_a_paused_edited_run_then_its_process_is_killed_and_it_says_
     watched = tmp_path / "watch.txt"
     try:
         run_dir = wait_for_first_step(runs, trainer)
+        with deadline(240):  # a few epochs first, so that the edit's place among their lines shows
+            while len(read_epochs(run_dir)) < 3:
+                time.sleep(0.1)
         for action in (["pause"], ["set-lr", "0.05"]):
             code, _, err = cli(capsys, "ctl", run_dir.name, *action, "--runs-dir", runs)
             assert code == 0, err
@@ -391,7 +394,12 @@ def test_watch_joins_a_paused_edited_run_then_its_process_is_killed_and_it_says_
             while "paused at step" not in watched.read_text():
                 assert watcher.poll() is None, watched.read_text()
                 time.sleep(0.1)
-        assert re.search(r"^step \d+ \(user, from lrscope ctl \(127\.0\.0\.1\)\): set LR to 0\.05", watched.read_text(), re.MULTILINE)
+        said = watched.read_text()
+        edit = re.search(r"^step (\d+) \(user, from lrscope ctl \(127\.0\.0\.1\)\): set LR to 0\.05", said, re.MULTILINE)
+        # Where it happened among the epochs (it came before all of them): after each epoch that ended by its step.
+        per_epoch = int(read_meta(run_dir)["steps_per_epoch"])
+        before = [int(n) for n in re.findall(r"^epoch (\d+)/500", said[:edit.start()], re.MULTILINE)]
+        assert before == list(range(1, int(edit.group(1)) // per_epoch + 1)) and len(before) >= 3, said
         trainer.kill()
         assert watcher.wait(120) == 2
     finally:

@@ -77,8 +77,10 @@ class ProgressPrinter:
         self.last = 0.0
         self.lrs = ""
         self.fault = ""  # the last fault's message: the pause it causes repeats it
+        self.past_edits: list = []  # a joined or resumed run's edits so far, each printed where it happened among the epochs
 
     def __call__(self, event: Event) -> None:
+        self._past_edits_before(event)
         if isinstance(event, RunStarted):
             self.total, self.per_epoch = event.total_steps, event.steps_per_epoch
             self.batch_size = int(event.config.get("batch_size", 1))
@@ -118,7 +120,24 @@ class ProgressPrinter:
         if event.reason != "start":
             self._line(edit_line(event.step, event.reason, event.source, event.summary), end=True)
             return
-        for record in event.run_schedule.edits:  # a resumed or joined run's edits so far (the history carries no events of them)
+        # A resumed or joined run's edits so far: the history carries no events of them, only the schedule that has them.
+        self.past_edits = sorted(event.run_schedule.edits, key=lambda record: record.step)
+
+    def _past_edits_before(self, event: Event) -> None:
+        """Print the past edits that happened before ``event``: before the steps and epoch ends after them (the history
+        replays those in order), all of them before the run's state."""
+        if not self.past_edits:
+            return
+        if isinstance(event, StepsLogged) and len(event.steps):
+            until = int(event.steps[-1]) + 1
+        elif isinstance(event, EpochEnded):
+            until = event.step  # an epoch ending at step 22 ran steps 0 … 21: an edit at 22 comes after its line
+        elif isinstance(event, StateChanged):
+            until = None
+        else:
+            return
+        while self.past_edits and (until is None or self.past_edits[0].step < until):
+            record = self.past_edits.pop(0)
             self._line(edit_line(record.step, record.edit.reason, record.edit.source, record.summary), end=True)
 
     def _steps(self, event: StepsLogged) -> None:
