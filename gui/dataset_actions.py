@@ -3,6 +3,7 @@ and keep one dataset state on screen at a time."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QTimer, Slot
@@ -96,6 +97,7 @@ class DatasetActions:
         if self.controller.training:
             return
         draft = load_draft(self.settings, self.dataset.summary.fingerprint)
+        self.drafted_groups = None if draft is None else draft.pieces[-1].groups
         if draft is not None:
             self.imported = None
             self.editor.load(draft.pieces[-1].schedule, 0, draft.pieces[-1].groups, draft.plateau)
@@ -113,17 +115,20 @@ class DatasetActions:
             return
         self.restore_draft(switched=True)
         self.editor.set_run_length(self.run_length())
+        self.show_model_groups()
         self.log.add(f"the run followed trained {self.live.dataset.get('name', 'another dataset')}: the editor is back to "
                      f"{self.dataset.summary.name}'s schedule")
 
     @Slot()
     def keep_draft(self) -> None:
-        """Remember the editor's schedule for this dataset (not during a run: the editor then shows the run's)."""
+        """Remember the editor's schedule for this dataset, with each group's setting as the group table has it (not
+        during a run: the editor then shows the run's)."""
         if self.dataset is None or self.controller.training:
             return
         try:
             plan = self.editor.plan()
         except ValueError:
             return
-        save_draft(self.settings, self.dataset.summary.fingerprint, plan)
+        self.drafted_groups = self.starting_groups(plan)
+        save_draft(self.settings, self.dataset.summary.fingerprint, replace(plan, groups=self.drafted_groups))
         self.planned_after_run = True

@@ -12,7 +12,7 @@ from engine.commands import EditSchedule
 from engine.config import PRETRAINED_LR
 from engine.errors import LrscopeError
 from engine.schedules import SetGroups, Timeline, Unfreeze
-from engine.schedules.groups import EVERY_GROUP
+from engine.schedules.groups import EVERY_GROUP, GroupMismatch, resolve
 from engine.training.start_schedule import fine_tuning, starting_timeline
 
 from .live_run import TERMINAL
@@ -66,10 +66,21 @@ class FineTuningActions:
         else:
             plan = self.shown_plan()
             if plan is not None:
-                typed = keep_table and self.group_table.draft.names == names
-                self.group_table.show_groups(outline, self.group_table.draft.settings() if typed else plan.groups)
+                self.group_table.show_groups(outline, self._table_settings(keep_table, names, plan))
         if plan is not None:
             self.preview(plan)
+
+    def _table_settings(self, keep_table: bool, names: tuple[str, ...], plan):
+        """What the group table shows for the model's groups ``names``: what was typed into it (``keep_table``), else the
+        dataset's draft when it names these groups, else the editor's "other groups ×" and head."""
+        if keep_table and self.group_table.draft.names == names:
+            return self.group_table.draft.settings()
+        if self.drafted_groups is not None:
+            try:
+                return resolve(self.drafted_groups, names)
+            except GroupMismatch:  # drafted for another model
+                pass
+        return plan.groups
 
     def shown_plan(self):
         """The editor's plan, or None when a field of it is invalid (the editor then says which: the plan is the user's
@@ -99,6 +110,7 @@ class FineTuningActions:
             self.controller.send(EditSchedule(SetGroups(tuple(settings))))
         elif (plan := self.shown_plan()) is not None:
             self.preview(plan)
+            self.keep_draft()  # a typed head ×3 is part of the dataset's draft: it was lost on a switch or a relaunch
 
     @Slot(object)
     def unfreeze_now(self, names) -> None:

@@ -192,7 +192,13 @@ def test_remaining_time_is_smoothed_and_says_what_it_is():
 
 
 def test_the_draft_schedule_is_kept_per_dataset_across_launches(qtbot, launch, dialogs):
+    """With the group multipliers typed into the table: head ×3 went back to the editor's ×1 on a switch or a relaunch."""
+    from test_gui_fine_tuning import edit_cell, groups_tab
+
     from engine.schedules.shapes import Constant, Cosine
+
+    def multipliers(window):
+        return [row.multiplier for row in window.group_table.draft.rows]
 
     window = launch(SMALL)
     editor = window.editor
@@ -200,21 +206,32 @@ def test_the_draft_schedule_is_kept_per_dataset_across_launches(qtbot, launch, d
     type_into(editor.peak, "0.05")
     click(editor.use_button)
     qtbot.waitUntil(lambda: editor.segments == [Cosine(steps=22, start_lr=0.05, end_lr=0.0)], timeout=LONG)
+    show_tab(groups_tab(window), "Groups")
+    qtbot.waitUntil(lambda: window.group_table.table.rowCount() == 4, timeout=LONG)
+    edit_cell(qtbot, window.group_table.table, 3, 3, "3")
+    qtbot.waitUntil(lambda: multipliers(window) == [1, 1, 1, 3], timeout=LONG)
     dialogs.answer("open_folder", str(CAMERA2))
     trigger(window.open_action)
     opened(qtbot, window, "digits-camera2")
+    assert multipliers(window) == [1, 1, 1, 1]  # camera2 has no draft: nothing of the digits' is carried over
     choose(editor.preset, "constant")
     type_into(editor.peak, "0.02")
     click(editor.use_button)
     qtbot.waitUntil(lambda: editor.segments == [Constant(steps=22, lr=0.02)], timeout=LONG)
+    dialogs.answer("open_folder", str(SAMPLE))
+    trigger(window.open_action)
+    opened(qtbot, window, "digits")
+    assert editor.segments == [Cosine(steps=22, start_lr=0.05, end_lr=0.0)] and multipliers(window) == [1, 1, 1, 3]
     press(window, "Ctrl+Q")
 
     again = launch(data=SAMPLE)
-    assert again.editor.segments == [Cosine(steps=22, start_lr=0.05, end_lr=0.0)]
+    assert again.editor.segments == [Cosine(steps=22, start_lr=0.05, end_lr=0.0)] and multipliers(again) == [1, 1, 1, 3]
+    steps, lrs = again.lr.plan
+    assert np.allclose(lrs[:, 3], 3 * lrs[:, 0])  # the plan drawn, and so the run, trains the head at ×3
     dialogs.answer("open_folder", str(CAMERA2))
     trigger(again.open_action)
     opened(qtbot, again, "digits-camera2")
-    assert again.editor.segments == [Constant(steps=22, lr=0.02)]
+    assert again.editor.segments == [Constant(steps=22, lr=0.02)] and multipliers(again) == [1, 1, 1, 1]
 
 
 def test_cosmetics_peak_in_the_table_and_a_readout_only_over_the_run(qtbot, window):

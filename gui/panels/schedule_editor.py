@@ -202,7 +202,10 @@ class ScheduleEditor(QWidget):
         if groups:
             by_name = {g.name: g.multiplier for g in groups}
             head = by_name.get(HEAD, by_name.get(ALL, 1.0))
-            self.others.setText(f"{by_name.get(ALL, 1.0) / head if head else 1.0:g}")
+            # A draft names each group (the group table's settings): "the others" are those but the head, when alike.
+            rest = {m for name, m in by_name.items() if name not in (HEAD, ALL)}
+            others = by_name[ALL] if ALL in by_name else rest.pop() if len(rest) == 1 else head
+            self.others.setText(f"{others / head if head else 1.0:g}")
         for widget, value in ((self.plateau, plateau is not None), (self.plateau_factor, getattr(plateau, "factor", None)),
                               (self.plateau_patience, getattr(plateau, "patience", None))):
             widget.blockSignals(True)
