@@ -77,9 +77,11 @@ def build_layout(window: QMainWindow) -> None:
     window.range_plot, window.range_panel = RangePlot(), RangeTestPanel()
     window.range_tab = splitter(Qt.Orientation.Horizontal, (window.range_plot, window.range_panel), [640, 300])
     window.runs_panel, window.compare = RunsPanel(runs_root()), ComparePanel()
-    runs_tab = splitter(Qt.Orientation.Vertical, (window.runs_panel, window.compare), [300, 500])
+    # Two fifths for the list: at 1366 x 768 a third showed three runs; half squeezed the comparison's plots to slivers.
+    runs_tab = splitter(Qt.Orientation.Vertical, (window.runs_panel, window.compare), [400, 600])
     window.tune_plot, window.tune_panel = TunePlot(), TunePanel()
-    window.tune_tab = splitter(Qt.Orientation.Horizontal, (window.tune_plot, window.tune_panel), [640, 360])
+    # Halves: with less, the trials table's last column (steps) was cut off at 1366 x 768.
+    window.tune_tab = splitter(Qt.Orientation.Horizontal, (window.tune_plot, window.tune_panel), [500, 500])
     window.tabs = QTabWidget()
     window.tabs.addTab(training, "Training")
     window.tabs.addTab(window.range_tab, "Range test")

@@ -238,6 +238,7 @@ def test_cosmetics_peak_in_the_table_and_a_readout_only_over_the_run(qtbot, wind
     from PySide6.QtCore import QPoint, QPointF
 
     assert window.editor.table.item(0, 3).text() == "0.008 → 0.2 → 8e-07"  # one-cycle: start → peak → end
+    assert legend(window.accuracy) == [] and not window.accuracy.plot.legend.isVisible()  # one curve, named by the title
     qtbot.waitUntil(lambda: window.lr.planned and drawn(window.lr.planned[0]) == 23 and not window.lr.dirty, timeout=LONG)  # drawn, framed
     view, widget = window.lr.plot.getViewBox(), window.lr.widget
 

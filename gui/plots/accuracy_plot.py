@@ -14,8 +14,9 @@ class AccuracyPlot(StepPlot):
 
     def __init__(self, parent=None):
         super().__init__("Validation accuracy", "accuracy (%)", parent=parent)
-        self.curve = make_curve(self.plot, (44, 160, 44), width=2, symbol="o", name="validation accuracy")
-        self.place_legend("bottom right")  # accuracy climbs from the bottom left
+        self.curve = make_curve(self.plot, (44, 160, 44), width=2, symbol="o")
+        # One curve, named by the title: a legend only covered part of it (a run that trains badly ends under it).
+        self.plot.legend.setVisible(False)
         self.points = CurveBuffer(3)
 
     def add_epoch(self, step: int, epoch: int, accuracy: float) -> None:
