@@ -136,7 +136,8 @@ def test_a_range_test_with_nothing_to_read_says_so_and_exports_nothing(capsys, t
     args = ["range-test", "--data", SAMPLE, "--image-size", "16", "--start", "3", "--end", "50", "--iters", "12", "--repeats", "2"]
     code, out, err = cli(capsys, *args)
     assert code == 0 and "sweep ×2: about" in err
-    assert "NO RECOMMENDATION: only 0 of 2 repeats gave a recommendation (" in out
+    assert "NO RECOMMENDATION: only 0 of 2 repeats gave a recommendation (2 repeats: " in out
+    assert re.search(r"^sweep ×2: \d+ points in [\d.]+ s \(2 completed\)$", out, re.MULTILINE), out  # how each repeat ended
     assert "recommended" not in out
     code, _, err = cli(capsys, *args, "--export-schedule", tmp_path / "s.json")
     assert code == 2 and "lrscope: error: the range test gave no recommendation, so no schedule was written" in err

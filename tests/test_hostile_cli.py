@@ -400,6 +400,12 @@ def test_watch_joins_a_paused_edited_run_then_its_process_is_killed_and_it_says_
         per_epoch = int(read_meta(run_dir)["steps_per_epoch"])
         before = [int(n) for n in re.findall(r"^epoch (\d+)/500", said[:edit.start()], re.MULTILINE)]
         assert before == list(range(1, int(edit.group(1)) // per_epoch + 1)) and len(before) >= 3, said
+        code, _, err = cli(capsys, "ctl", run_dir.name, "resume", "--runs-dir", runs)
+        assert code == 0, err
+        with deadline(240):  # a resume is said, as a pause is
+            while f"resumed at step {edit.group(1)}" not in watched.read_text():
+                assert watcher.poll() is None, watched.read_text()
+                time.sleep(0.1)
         trainer.kill()
         assert watcher.wait(120) == 2
     finally:

@@ -133,9 +133,10 @@ def test_repeats_recommend_only_when_most_of_them_do():
     recommendation, notes = combine([None, rec(1.0), None], ["no recommendation: the loss did not fall. Try this.",
                                                              "no recommendation: the loss did not fall. Try this."])
     assert recommendation is None
-    assert notes == [f"no recommendation: only 1 of 3 repeats gave a recommendation (the loss did not fall). {WHAT_TO_DO}"]
+    assert notes == [f"no recommendation: only 1 of 3 repeats gave a recommendation (2 repeats: the loss did not fall). {WHAT_TO_DO}"]
     _, notes = combine([None, None], ["no recommendation: flat. Try this.", "no recommendation: neither fell nor rose."])
-    assert notes[0].count(WHAT_TO_DO) == 1 and "(flat; neither fell nor rose)" in notes[0]  # once, not "best.; neither"
+    # Each reason once, with the repeats that gave it: not "best.; neither", nor one repeat's reason as the whole test's.
+    assert notes[0].count(WHAT_TO_DO) == 1 and "(1 repeat: flat; 1 repeat: neither fell nor rose)" in notes[0]
     recommendation, notes = combine([None, rec(1.0), rec(0.25)], ["no recommendation: flat"])
     assert recommendation.one_cycle_max_lr == pytest.approx(0.5) and "1 of 3 repeats gave no recommendation" in notes[0]
 

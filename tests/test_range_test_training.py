@@ -167,8 +167,34 @@ def test_repeats_use_batch_orders_of_their_own_and_restore(trained_session):
     done = [e.done for e in progress]
     assert done == sorted(done) and all(0 < d <= 0.5 for e, d in zip(progress, done) if e.repeat == 0)
     assert all(0.5 < e.done <= 1 for e in progress if e.repeat == 1)
-    assert all(np.isfinite(e.seconds_left) and e.seconds_left >= 0 for e in progress)
+    # No guess from the first few points (the slow first steps' pace said "1% done, about 6 min left" for a minute's test).
+    assert all(np.isfinite(e.seconds_left) == (e.done >= 0.05) and not e.seconds_left < 0 for e in progress)
     assert progress[-1].seconds_left == 0 or second.stop_reason != "completed"
+
+
+@pytest.mark.parametrize("settings", [RangeTestSettings(mode="probe", probe_count=3, probe_steps=3, repeats=1),
+                                      RangeTestSettings(iterations=30, repeats=3)], ids=["probe", "repeated sweep"])
+def test_a_test_cancelled_before_its_curve_said_anything_says_so(trained_session, settings):
+    """A probe cancelled before its first candidate said "every candidate LR diverged; lower start_lr": false advice."""
+    result = run_range_test(trained_session, settings, lambda event: None, cancelled=lambda: True)
+    assert result.stop_reason == "cancelled" and result.recommendation is None
+    assert result.why_none.startswith("the test was cancelled before its curve said anything") and "diverged" not in result.why_none
+
+
+def test_a_test_cancelled_in_its_second_repeat_is_read_from_the_first(trained_session):
+    """Judging the cut repeat too said "only 1 of 2 repeats gave a recommendation (the loss neither fell nor rose…)" of
+    a test whose finished repeat fell and rose."""
+    calls = iter(range(10**6))
+    settings = RangeTestSettings(start_lr=1e-4, end_lr=1e-2, iterations=30, repeats=2)  # too gentle to diverge: 30 steps
+    result = run_range_test(trained_session, settings, lambda event: None, cancelled=lambda: next(calls) > 33)
+    first, cut = result.repeats
+    assert first.stop_reason == "completed" and len(first.lrs) == 30 and cut.stop_reason == "cancelled"
+    assert result.stop_reason == "cancelled" and result.measured["repeats"] == 1
+    assert result.notes[0] == "the test was cancelled in repeat 2 of 2: this result is read from the 1 repeat that finished"
+    if first.recommendation is not None:
+        assert result.recommendation.one_cycle_max_lr == pytest.approx(first.recommendation.one_cycle_max_lr)
+    else:  # the finished repeat's own reason, not the cut one's
+        assert "(1 repeat: " + first.why_none.split(". ")[0].rstrip(".") + ")" in result.why_none
 
 
 def test_the_probe_horizon_follows_the_run_and_is_reported(trained_session):

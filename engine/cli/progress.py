@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 
@@ -11,6 +12,8 @@ from ..events import (
     Event,
     FaultRaised,
     LogLine,
+    RangeTestFinished,
+    RangeTestProgress,
     RangeTestStarted,
     RunStarted,
     ScheduleChanged,
@@ -40,6 +43,12 @@ def group_lrs(groups: tuple[str, ...], lrs) -> str:
     if len(set(lrs.tolist())) == 1:
         return f"lr {lrs[0]:.3g}"
     return "lr " + " ".join(f"{name} {lr:.3g}" for name, lr in zip(groups, lrs))
+
+
+def range_test_progress(mode: str, event: RangeTestProgress) -> str:
+    """``sweep: 40% done, about 0:12 left``: the first estimate is timed on one step, and a busier machine outdates it."""
+    left = f", about {clock(event.seconds_left)} left" if math.isfinite(event.seconds_left) else ""
+    return f"{mode}: {100 * event.done:.0f}% done{left}"
 
 
 def edit_line(step: int, reason: str, source: str, summary: str) -> str:
@@ -78,6 +87,8 @@ class ProgressPrinter:
         self.lrs = ""
         self.fault = ""  # the last fault's message: the pause it causes repeats it
         self.past_edits: list = []  # a joined or resumed run's edits so far, each printed where it happened among the epochs
+        self.state = ""
+        self.range_test = "range test"
 
     def __call__(self, event: Event) -> None:
         self._past_edits_before(event)
@@ -105,14 +116,29 @@ class ProgressPrinter:
         elif isinstance(event, StabilityWarning):
             self._line(f"warning: {event.message} {event.advice}", end=True)
         elif isinstance(event, RangeTestStarted):
-            self._line(f"range test ({event.mode}) will take about {clock(event.estimated_seconds)}", end=True)
+            self.range_test = f"range test ({event.mode})"
+            self._line(f"{self.range_test} will take about {clock(event.estimated_seconds)}", end=True)
+        elif isinstance(event, RangeTestProgress):
+            self._line(range_test_progress(self.range_test, event))
+        elif isinstance(event, RangeTestFinished):
+            # Only the one who asked (`lrscope ctl … range-test`) saw the result; the run's own log and `watch` did not.
+            self._line(f"{self.range_test} {'cancelled' if event.cancelled else 'finished'}: {event.message}", end=True)
         elif isinstance(event, StateChanged):
-            # A pause carries no message: a watcher joining a paused run, or seeing it paused, saw a silent run.
-            text = event.message or (f"paused at step {event.step}" if event.state == "paused" else "")
-            if text and text != self.fault:
-                self._line(text, end=True)
+            self._state(event)
         elif isinstance(event, ScheduleChanged):
             self._schedule(event)
+
+    def _state(self, event: StateChanged) -> None:
+        """A pause and a resume carry no message: a watcher joining a paused run, or seeing it paused or resumed, saw a
+        silent run."""
+        text = event.message
+        if not text and event.state == "paused":
+            text = f"paused at step {event.step}"
+        elif not text and event.state == "running" and self.state == "paused":
+            text = f"resumed at step {event.step}"
+        self.state = event.state
+        if text and text != self.fault:
+            self._line(text, end=True)
 
     def _schedule(self, event: ScheduleChanged) -> None:
         """A restretch changes the run's length, and so the epochs shown."""

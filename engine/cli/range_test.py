@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import math
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,7 @@ from .common import (
     say,
 )
 from .export_file import write_export
-from .progress import StatusLine, clock
+from .progress import StatusLine, clock, range_test_progress
 
 
 def add_parser(commands) -> None:
@@ -103,9 +103,7 @@ def run(args: argparse.Namespace) -> int:
             repeats = event.settings["repeats"]
             say(f"{event.mode}{f' ×{repeats}' if repeats > 1 else ''}: about {clock(event.estimated_seconds)} on this machine")
         elif isinstance(event, RangeTestProgress) and not quiet_rank():
-            # The first estimate is timed on one step: on a machine that gets busier it is off several times over.
-            left = f", about {clock(event.seconds_left)} left" if math.isfinite(event.seconds_left) else ""
-            status.show(f"{settings.mode}: {100 * event.done:.0f}% done{left}")
+            status.show(range_test_progress(settings.mode, event))
 
     timeline = default_run_schedule(config, session.steps_per_epoch, session.group_names).timeline
     step = unfreeze_step(timeline, session.group_names) if args.after_unfreeze else 0
@@ -156,14 +154,17 @@ def write_csv(path: Path, result) -> None:
 def print_result(result) -> None:
     """Suggestions and recommendation (or why there is none) as text."""
     parts = len(result.repeats) or 1
-    print(f"{result.mode}{f' ×{parts}' if parts > 1 else ''}: {len(result.lrs)} points in {result.seconds:.1f} s ({result.stop_reason})")
+    # How each repeat ended: "(diverged)" for three, of which one completed, read as if all had diverged.
+    ends = Counter(part.stop_reason for part in result.repeats or (result,))
+    ended = ", ".join(f"{n} {reason}" if parts > 1 else reason for reason, n in ends.items())
+    print(f"{result.mode}{f' ×{parts}' if parts > 1 else ''}: {len(result.lrs)} points in {result.seconds:.1f} s ({ended})")
     groups = result.measured.get("groups", {})
     if len(groups) > 1:
         print("  groups: " + ", ".join(f"{name} ×{m:.3g}" if m else f"{name} frozen" for name, m in groups.items()))
-    if result.mode == "probe":
-        for part in result.repeats or (result,):
-            print(f"  measured: held-out loss {part.measured['start_score']:.4g} before training; each candidate trained "
-                  f"{counted(part.measured['steps'], 'step')} from the same weights")
+    if result.mode == "probe":  # every repeat starts from the same weights: one line, not one each
+        for start, steps in dict.fromkeys((part.measured["start_score"], part.measured["steps"]) for part in result.repeats or (result,)):
+            print(f"  measured: held-out loss {start:.4g} before training; each candidate trained {counted(steps, 'step')} "
+                  "from the same weights")
     for s in result.suggestions:
         print(f"  {s.method:<12} {s.lr:<10.3g} {s.explanation}")
     r = result.recommendation

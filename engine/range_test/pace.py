@@ -9,6 +9,10 @@ from __future__ import annotations
 import math
 import time
 
+# Below this share of the test the pace is the slow first steps' (a warm-up, a cache filling): "1% done, about 6 min left"
+# for a test that ended a minute later.
+FIRST_ESTIMATE_AT = 0.05
+
 
 class Pace:
     """Points done out of ``per_repeat`` × ``repeats``; the time left at the pace since ``begin()``."""
@@ -27,8 +31,9 @@ class Pace:
         self.repeat, self.points = repeat, 0
 
     def advance(self, points: int) -> tuple[float, float]:
-        """``points`` more of the current repeat are done: (fraction of the whole test done, seconds left)."""
+        """``points`` more of the current repeat are done: (fraction of the whole test done, seconds left; NaN until
+        FIRST_ESTIMATE_AT of it is done)."""
         self.points = min(self.per_repeat, self.points + points)
         fraction = (self.repeat + self.points / self.per_repeat) / self.repeats
         elapsed = time.perf_counter() - self.started
-        return fraction, elapsed * (1 - fraction) / fraction if fraction > 0 else math.nan
+        return fraction, elapsed * (1 - fraction) / fraction if fraction >= FIRST_ESTIMATE_AT else math.nan

@@ -8,7 +8,9 @@ from typing import Any
 import numpy as np
 
 from ..plain import JsonObject
+from ..text import counted
 from .suggestions import (
+    CANCELLED_NOTE,
     NO_RECOMMENDATION,
     Recommendation,
     Suggestion,
@@ -65,6 +67,8 @@ class RangeTestResult:
         if curve.stop_reason == "cancelled":
             notes = ["the test was cancelled: suggestions come from the part that ran", *notes]
         recommendation = recommend(suggestions, notes)
+        if curve.stop_reason == "cancelled" and recommendation is None:
+            notes = [CANCELLED_NOTE]
         all_notes = recommendation.notes if recommendation else tuple(notes)
         return cls(mode, settings, curve.lrs, curve.losses, curve.smoothed, curve.stop_reason,
                    tuple(suggestions), recommendation, all_notes, seconds, measured)
@@ -75,10 +79,17 @@ class RangeTestResult:
         if len(repeats) == 1:
             return repeats[0]
         first = repeats[0]
-        recommendation, notes = combine([r.recommendation for r in repeats], [r.why_none for r in repeats if r.recommendation is None])
-        stop = "cancelled" if any(r.stop_reason == "cancelled" for r in repeats) else first.stop_reason
+        # A cancel cuts the last repeat short (the first one alone is judged as one curve, above): the result is read
+        # from the repeats that finished. Judging the cut one too said "only 1 of 2 repeats gave a recommendation (the
+        # loss neither fell nor rose…)" of a test whose finished repeat clearly fell and rose.
+        finished = [r for r in repeats if r.stop_reason != "cancelled"]
+        recommendation, notes = combine([r.recommendation for r in finished], [r.why_none for r in finished if r.recommendation is None])
+        stop = "cancelled" if len(finished) < len(repeats) else first.stop_reason
+        if stop == "cancelled":
+            notes = [f"the test was cancelled in repeat {len(repeats)} of {first.settings.get('repeats', len(repeats))}: this "
+                     f"result is read from the {counted(len(finished), 'repeat')} that finished", *notes]
         return cls(first.mode, first.settings, *(np.concatenate([getattr(r, name) for r in repeats]) for name in ("lrs", "losses", "smoothed")),
-                   stop, _median_suggestions(repeats), recommendation, tuple(notes), seconds, {"repeats": len(repeats)}, tuple(repeats))
+                   stop, _median_suggestions(finished), recommendation, tuple(notes), seconds, {"repeats": len(finished)}, tuple(repeats))
 
     def qualified(self, note: str) -> RangeTestResult:
         """The result with ``note`` added; a recommendation, if any, carries it and becomes low-confidence."""

@@ -8,6 +8,7 @@ exponential moving average does.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +39,10 @@ ADAPTIVE_SWEEP_NOTE = ("low confidence: with Adam-type optimizers the sweep's on
 CLASS_MIX_MARGIN = 0.05
 WHAT_TO_DO = (f"Try a validation-mode or longer sweep (more iterations), the probe, or {A_TUNE}, which trains "
               "short runs at candidate LRs and keeps the best.")
+# A test cancelled before it had a recommendation measured nothing to advise on: its curve's own reason ("every candidate
+# diverged" for a probe with no candidate finished) would be false advice.
+CANCELLED_NOTE = (f"{NO_RECOMMENDATION}the test was cancelled before its curve said anything; run it to the end (fewer sweep "
+                  "batches or probe candidates take less time)")
 FLAT_NOTE = (f"{NO_RECOMMENDATION}the loss did not fall by more than its noise before it rose, so no LR can be read from "
              "the descent. From fresh weights this means the model learned nothing in the test's steps; in a trained "
              "model, that it sits in a minimum. " + WHAT_TO_DO)
@@ -281,8 +286,10 @@ def combine(recommendations: list[Recommendation | None], reasons: list[str]) ->
     given = [r for r in recommendations if r is not None]
     total = len(recommendations)
     if 2 * len(given) <= total:
-        # Each reason's first sentence, once: whole, they repeated the advice and read "…keeps the best.; the loss…".
-        why = "; ".join(dict.fromkeys(r.removeprefix(NO_RECOMMENDATION).split(". ")[0].rstrip(".") for r in reasons))
+        # Each reason's first sentence, once, with how many repeats gave it: whole, they repeated the advice and read
+        # "…keeps the best.; the loss…"; uncounted, one repeat's "only 4 points" read as the whole test's.
+        firsts = Counter(r.removeprefix(NO_RECOMMENDATION).split(". ")[0].rstrip(".") for r in reasons)
+        why = "; ".join(f"{counted(n, 'repeat')}: {reason}" for reason, n in firsts.items())
         return None, [f"{NO_RECOMMENDATION}only {len(given)} of {total} repeats gave a recommendation "
                       f"({why or 'no repeat finished'}). {WHAT_TO_DO}"]
     peaks = [r.one_cycle_max_lr for r in given]

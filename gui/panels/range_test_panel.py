@@ -188,10 +188,7 @@ class RangeTestPanel(QWidget):
         if result is None:
             return message
         if r is None:
-            # Cancelled early, the curve is flat because it is short: the advice for a flat curve would mislead.
-            why = ("the test was cancelled before its curve said anything; run it to the end (fewer sweep batches take less time)"
-                   if result.stop_reason == "cancelled" else result.why_none)
-            return f"<span style='color:#d62728'><b>No recommendation:</b></span> {why}"
+            return f"<span style='color:#d62728'><b>No recommendation:</b></span> {result.why_none}"
         flag = "<span style='color:#b35c00'><b>Low confidence.</b></span> " if r.low_confidence else ""
         spread = f"<br>median of {r.repeats} repeats, spread ×{r.spread:.2g}" if r.repeats > 1 else ""
         measured = ""
