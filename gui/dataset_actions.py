@@ -97,7 +97,7 @@ class DatasetActions:
         if self.controller.training:
             return
         draft = load_draft(self.settings, self.dataset.summary.fingerprint)
-        self.drafted_groups = None if draft is None else draft.pieces[-1].groups
+        self.loaded_groups = None if draft is None else draft.pieces[-1].groups
         if draft is not None:
             self.imported = None
             self.editor.load(draft.pieces[-1].schedule, 0, draft.pieces[-1].groups, draft.plateau)
@@ -129,6 +129,6 @@ class DatasetActions:
             plan = self.editor.plan()
         except ValueError:
             return
-        self.drafted_groups = self.starting_groups(plan)
-        save_draft(self.settings, self.dataset.summary.fingerprint, replace(plan, groups=self.drafted_groups))
+        self.loaded_groups = self.starting_groups(plan)
+        save_draft(self.settings, self.dataset.summary.fingerprint, replace(plan, groups=self.loaded_groups))
         self.planned_after_run = True

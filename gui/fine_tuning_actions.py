@@ -72,12 +72,13 @@ class FineTuningActions:
 
     def _table_settings(self, keep_table: bool, names: tuple[str, ...], plan):
         """What the group table shows for the model's groups ``names``: what was typed into it (``keep_table``), else the
-        dataset's draft when it names these groups, else the editor's "other groups ×" and head."""
+        plan last loaded (the dataset's draft, an imported file) when it names these groups, else the editor's "other
+        groups ×" and head."""
         if keep_table and self.group_table.draft.names == names:
             return self.group_table.draft.settings()
-        if self.drafted_groups is not None:
+        if self.loaded_groups is not None:
             try:
-                return resolve(self.drafted_groups, names)
+                return resolve(self.loaded_groups, names)
             except GroupMismatch:  # drafted for another model
                 pass
         return plan.groups
@@ -111,6 +112,15 @@ class FineTuningActions:
         elif (plan := self.shown_plan()) is not None:
             self.preview(plan)
             self.keep_draft()  # a typed head ×3 is part of the dataset's draft: it was lost on a switch or a relaunch
+        self._show_others()
+
+    def _show_others(self) -> None:
+        """The editor's "other groups LR ×" shows the table's: the other groups' multiplier over the head's, when they
+        share one (a head typed ×3 left it at 1, which by its own words meant the others at ×3)."""
+        rows = self.group_table.draft.rows
+        rest = {row.multiplier for row in rows[:-1]}
+        if len(rest) == 1 and rows[-1].multiplier > 0:
+            self.editor.others.setText(f"{rest.pop() / rows[-1].multiplier:g}")
 
     @Slot(object)
     def unfreeze_now(self, names) -> None:
@@ -120,9 +130,11 @@ class FineTuningActions:
 
     @Slot()
     def others_edited(self) -> None:
-        """The editor's "other groups LR ×" sets every group but the head in the table."""
+        """The editor's "other groups LR ×" sets every group but the head in the table, to the head's multiplier times it
+        (as the field says, and shows: with the head at ×3 it showed 0.333 for groups at ×1, and 0.5 set them to ×0.5)."""
+        draft = self.group_table.draft
         try:
-            self.group_table.draft.set_all_but_head(float(self.editor.others.text()))
+            draft.set_all_but_head(float(self.editor.others.text()) * (draft.rows[-1].multiplier if draft.rows else 1.0))
         except ValueError:
             return
         self.group_table.show_settings(self.group_table.draft.settings(), self.group_table.step)

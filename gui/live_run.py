@@ -45,9 +45,9 @@ class LiveRun(QObject):
         self.editor, self.log, self.progress, self.status = editor, log, progress, status
         self.total = self.per_epoch = self.step = 0
         self.batch_size = 1
-        self.rate = 0.0
         self.remaining = RemainingTime()
         self.state = "idle"
+        self.testing = ""  # how far a range test in the run is ("40% done, about 20 s left"), for the status line
         self.run_schedule = None
         self.run_dir = None
         self.run_id = ""
@@ -108,7 +108,7 @@ class LiveRun(QObject):
     def forget(self) -> None:
         """Show no run: empty plots, no progress, no edit history (another dataset was opened)."""
         self.total = self.per_epoch = self.step = 0
-        self.rate, self.state = 0.0, "idle"
+        self.state, self.testing = "idle", ""
         self.remaining.reset()
         self.run_schedule, self.run_dir, self.config, self.dataset = None, None, {}, {}
         for plot in self.plots:
@@ -142,7 +142,7 @@ class LiveRun(QObject):
         self.loss.add_steps(event.steps, event.losses)
         self.lr.add_steps(event.steps, event.lrs, event.groups)
         self.momentum.add_steps(event.steps, event.momenta)
-        self.step, self.rate = int(event.steps[-1]) + 1, event.samples_per_s
+        self.step = int(event.steps[-1]) + 1
         self.remaining.observe(event.samples_per_s, len(event.steps) * self.batch_size)
         self.editor.set_step(self.step)
 
@@ -241,7 +241,11 @@ class LiveRun(QObject):
         self.progress.setValue(min(self.step, total))
         epochs = -(-total // max(1, self.per_epoch))
         epoch = min(epochs, self.step // max(1, self.per_epoch) + 1)
-        parts = [state_name(self.state), f"epoch {epoch}/{epochs}", f"step {self.step}/{total}"]
-        if self.state == "running" and self.rate > 0:  # a speed and a time left mean something only once training goes on
-            parts += [f"{self.rate:,.0f} samples/s", remaining_text(self.remaining.seconds_left((total - self.step) * self.batch_size))]
+        parts = [state_name(self.state), self.testing if self.state == "range_test" else "", f"epoch {epoch}/{epochs}",
+                 f"step {self.step}/{total}"]
+        if self.state == "running" and self.remaining.rate:  # a speed and a time left mean something only once training goes on
+            # The smoothed speed, the one the time left is from: the last block's said 76 samples/s beside "60 s left"
+            # for 190 s of work at that speed.
+            parts += [f"{self.remaining.rate:,.0f} samples/s",
+                      remaining_text(self.remaining.seconds_left((total - self.step) * self.batch_size))]
         self.status.setText(" · ".join(part for part in parts if part))

@@ -53,7 +53,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.controller = RunController(self.bridge)
         self.dataset = self.shown_fingerprint = None
         self.imported: Timeline | None = None
-        self.drafted_groups = None  # the group settings of the open dataset's draft, for the group table
+        self.loaded_groups = None  # the group settings of the plan last loaded (a draft, an imported file), for the group table
         self.last_run = None
         self.planned_after_run = False  # the editor's plan changed since the last run ended: Export writes the plan
         self.last_range_test = None

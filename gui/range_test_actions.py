@@ -52,6 +52,7 @@ class RangeTestActions:
         left = remaining_text(event.seconds_left if math.isfinite(event.seconds_left) else None)
         text = f"{100 * event.done:.0f}% done{f', {left}' if left else ''}"
         self.range_panel.progressed(text)
+        self.live.testing = text  # in a run, its status line (redrawn on the timer) says it
         if not self.controller.training and not self.controller.tuning:
             self.status.setText(f"range test ({self.range_panel.mode}) running before a run: {text}")
 
@@ -59,6 +60,7 @@ class RangeTestActions:
     def range_test_finished(self, event) -> None:
         """Mark the suggestions on the plot and list them."""
         self.range_panel.finished(event.result, event.message)
+        self.live.testing = ""
         if event.result is not None:
             self.range_plot.show_suggestions(event.result.suggestions)
             self.range_plot.show_bound(event.result.curvature)

@@ -132,4 +132,6 @@ class ScheduleFileActions:
         last = timeline.pieces[-1]
         self.editor.load(last.schedule, last.origin, last.groups, timeline.plateau)
         self.imported = timeline if len(timeline.pieces) > 1 else None
+        self.loaded_groups = last.groups  # the file's head ×3 goes to the group table, and so into the run
+        self.show_model_groups()
         self.keep_draft()

@@ -127,13 +127,16 @@ def test_window_layout_and_view_persist_between_launches(qtbot, launch, window):
 
 def test_range_test_mid_run_then_use_its_suggestion(qtbot, launch):
     window = launch({**SMALL, "epochs": 40})
-    type_into(window.range_panel.iterations, "20")
+    type_into(window.range_panel.iterations, "300")
     type_into(window.range_panel.repeats, "1")
     trigger(window.start_action)
     qtbot.waitUntil(lambda: window.live.step >= 2, timeout=LONG)
     press(window, "Ctrl+T")
     qtbot.waitUntil(lambda: "range test" in window.status.text(), timeout=LONG)
     assert "range_test" not in window.status.text()
+    # The status line says how far the test is, as it does before a run (it showed the paused run's epoch and step only).
+    qtbot.waitUntil(lambda: "range test (training paused) · " in window.status.text() and "% done" in window.status.text(),
+                    timeout=LONG)
     qtbot.waitUntil(lambda: window.last_range_test is not None, timeout=LONG)
     # four suggestions and the stability bound measured at the test's start
     assert window.range_panel.table.rowCount() == 4 and len(window.range_plot.markers) == 5

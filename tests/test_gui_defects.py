@@ -407,11 +407,43 @@ def test_a_group_multiplier_typed_in_the_table_survives_a_change_of_epochs(qtbot
     qtbot.waitUntil(lambda: table.rowCount() == 4, timeout=LONG)
     edit_cell(qtbot, table, 3, 3, "3")
     qtbot.waitUntil(lambda: window.group_table.draft.rows[3].multiplier == 3.0, timeout=LONG)
+    # "Every layer group but the head trains at the head's LR times this": the field says so of what the table holds,
+    # and typing into it sets the others relative to the head (0.5 set them to ×0.5 beside a head at ×3).
+    others = window.editor.others
+    assert others.text() == "0.333333"
+    type_into(others, "0.5")
+    qtbot.keyClick(others, Qt.Key.Key_Tab)
+    qtbot.waitUntil(lambda: [row.multiplier for row in window.group_table.draft.rows] == [1.5, 1.5, 1.5, 3], timeout=LONG)
     show_tab(groups_tab(window), "Configuration")
     epochs = window.config_panel.editors["epochs"]
     type_into(epochs, "2")
     qtbot.keyClick(epochs, Qt.Key.Key_Tab)
     qtbot.waitUntil(lambda: window.editor.total_steps == 44, timeout=LONG)
     assert window.group_table.draft.rows[3].multiplier == 3.0 and table.item(3, 3).text() == "3"
+    steps, lrs = window.lr.plan
+    assert np.allclose(lrs[:, 3], 2 * lrs[:, 0])  # head ×3, the others ×1.5
+
+
+def test_an_imported_schedule_brings_its_group_multipliers_to_the_table_and_the_run(qtbot, window, dialogs, tmp_path):
+    """A file with head ×3, imported on another dataset: the table stayed at ×1 and the run trained every group alike."""
+    from test_gui_fine_tuning import edit_cell, groups_tab
+
+    show_tab(groups_tab(window), "Groups")
+    qtbot.waitUntil(lambda: window.group_table.table.rowCount() == 4, timeout=LONG)
+    edit_cell(qtbot, window.group_table.table, 3, 3, "3")
+    qtbot.waitUntil(lambda: window.group_table.draft.rows[3].multiplier == 3.0, timeout=LONG)
+    path = tmp_path / "digits.lrschedule.json"
+    dialogs.answer("save_path", str(path))
+    trigger(window.export_action)
+    qtbot.waitUntil(path.exists, timeout=LONG)
+    dialogs.answer("open_folder", str(CAMERA2))
+    trigger(window.open_action)
+    opened(qtbot, window, "digits-camera2")
+    assert [row.multiplier for row in window.group_table.draft.rows] == [1, 1, 1, 1]
+    dialogs.answer("open_file", str(path))
+    dialogs.answer("yes_no", True)  # tuned for another dataset: use it anyway
+    trigger(window.import_action)
+    qtbot.waitUntil(lambda: [row.multiplier for row in window.group_table.draft.rows] == [1, 1, 1, 3], timeout=LONG)
+    assert window.editor.others.text() == "0.333333"
     steps, lrs = window.lr.plan
     assert np.allclose(lrs[:, 3], 3 * lrs[:, 0])

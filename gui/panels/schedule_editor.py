@@ -199,13 +199,13 @@ class ScheduleEditor(QWidget):
         self.total_steps = origin + schedule.total_steps  # so that set_run_length stretches it to the run
         self.peak.setText(fmt_lr(peak_lr(schedule)))  # the preset field offers the loaded schedule's peak, not an old one
         self.peak.setStyleSheet("")
-        if groups:
-            by_name = {g.name: g.multiplier for g in groups}
-            head = by_name.get(HEAD, by_name.get(ALL, 1.0))
-            # A draft names each group (the group table's settings): "the others" are those but the head, when alike.
-            rest = {m for name, m in by_name.items() if name not in (HEAD, ALL)}
-            others = by_name[ALL] if ALL in by_name else rest.pop() if len(rest) == 1 else head
-            self.others.setText(f"{others / head if head else 1.0:g}")
+        # Without groups (lrscope's default, a preset) every group trains at the schedule's LR. A draft names each group
+        # (the group table's settings): "the others" are those but the head, when alike.
+        by_name = {g.name: g.multiplier for g in groups or ()}
+        head = by_name.get(HEAD, by_name.get(ALL, 1.0))
+        rest = {m for name, m in by_name.items() if name not in (HEAD, ALL)}
+        others = by_name[ALL] if ALL in by_name else rest.pop() if len(rest) == 1 else head
+        self.others.setText(f"{others / head if head else 1.0:g}")
         for widget, value in ((self.plateau, plateau is not None), (self.plateau_factor, getattr(plateau, "factor", None)),
                               (self.plateau_patience, getattr(plateau, "patience", None))):
             widget.blockSignals(True)
