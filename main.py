@@ -1,6 +1,6 @@
 """lrscope: tune the learning-rate schedule of an image classifier for its dataset.
 
-With no command, or `gui`, it opens the desktop app; `train`, `range-test`,
+With no command, `gui`, or a dataset folder, it opens the desktop app; `train`, `range-test`,
 `schedule`, `runs`, `show` and `resume` run headless (see `lrscope --help`).
 """
 
@@ -45,9 +45,19 @@ def wants_gui(argv: list[str]) -> bool:
     return argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")
 
 
+def folder_to_open(argv: list[str]) -> list[str]:
+    """`lrscope DIR` as `lrscope --data DIR`: what people type first (it said "invalid choice" and listed the commands).
+    A command of that name comes first."""
+    if not argv or argv[0].startswith("-") or not os.path.isdir(argv[0]):
+        return argv
+    from engine.cli import command_names  # only here: a command line that names a folder
+
+    return argv if argv[0] in command_names() else ["--data", *argv]
+
+
 def main(argv: list[str] | None = None) -> int:
     """The `lrscope` command."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = folder_to_open(list(sys.argv[1:] if argv is None else argv))
     if wants_gui(argv):
         args = gui_parser().parse_args(argv[1:] if argv and argv[0] == "gui" else argv)
         if not has_display():

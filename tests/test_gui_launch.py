@@ -4,6 +4,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -31,6 +32,20 @@ def test_the_app_starts_and_quits_by_itself(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_lrscope_dir_opens_the_app_on_that_folder(tmp_path):
+    """What people type first; it said "invalid choice: 'DIR' (choose from 'gui', 'train', …)"."""
+    from helpers import CAMERA2
+
+    prepared_settings(tmp_path / "settings")
+    env = app_env(tmp_path, QT_QPA_PLATFORM="offscreen", LRSCOPE_SETTINGS_DIR=str(tmp_path / "settings"))
+    # --start: it quits once the run on that folder has ended, however slow the machine.
+    done = subprocess.run([sys.executable, str(ROOT / "main.py"), str(CAMERA2), "--start", "--quit-after", "0.1"], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert f"last={CAMERA2}" in (tmp_path / "settings" / "lrscope.ini").read_text()
+    assert ["-digits-camera2-" in run.name for run in Path(os.environ["LRSCOPE_RUNS_DIR"]).iterdir()] == [True]
 
 
 @pytest.fixture

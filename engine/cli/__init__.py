@@ -47,6 +47,15 @@ def usage_error(prog: str, message: str) -> CliError:
 
 def build_parser() -> argparse.ArgumentParser:
     """The `lrscope` parser with every headless command."""
+    return _parser_and_commands()[0]
+
+
+def command_names() -> tuple[str, ...]:
+    """The name of every command (and `gui`)."""
+    return tuple(_parser_and_commands()[1].choices)
+
+
+def _parser_and_commands():
     parser = OneLineParser(prog="lrscope", description="Tune the learning-rate schedule of an image classifier for its dataset.")
     parser.add_argument("--version", action="version", version=f"lrscope {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -59,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_parsers(commands)
     watch.add_parser(commands)
     ctl.add_parser(commands)
-    return parser
+    return parser, commands
 
 
 def run_cli(argv: list[str]) -> int:
@@ -96,4 +105,4 @@ def _error(args: argparse.Namespace, error, status: int) -> int:
     return status
 
 
-__all__ = ["build_parser", "run_cli"]
+__all__ = ["build_parser", "command_names", "run_cli"]
