@@ -124,12 +124,13 @@ class LrPlot(StepPlot):
         that cannot be seen. (Four keys, one visible orange line: the eye looked for the other three.)"""
         alike, trained = self._overlaps()
         keys = {}
-        for index, curve in enumerate(self.applied):
+        for index, curve in enumerate(self.applied if len(self.points) else ()):  # no run shown, no applied curve to name
             together = [name for name, first in zip(self.groups, alike) if first == alike[index]]
             on_top = index == max(i for i, first in enumerate(alike) if first == alike[index])
             key = "all groups" if len(together) == len(self.groups) > 1 else " = ".join(together)
             frozen = self._seen and not trained[index]  # LR 0 throughout, which a log axis does not draw: the key says why
             keys[curve] = "" if not on_top else f"{key} frozen (LR 0)" if frozen else key
+        keys = {curve: keys.get(curve, "") for curve in self.applied}
         if keys != self.keys:
             self.keys = keys
             others = [(sample.item, label.text) for sample, label in self.plot.legend.items if sample.item not in keys]
