@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QAction, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeySequence, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -96,6 +96,25 @@ def hover(widget: QWidget, pos: QPoint) -> None:
     """
     window = widget.window()
     QTest.mouseMove(window.windowHandle(), widget.mapTo(window, pos))
+
+
+def wheel(widget: QWidget, pos: QPoint, notches: int = 1) -> None:
+    """Turn the mouse wheel ``notches`` clicks (away from the user: positive) with the cursor at ``pos`` over ``widget``.
+
+    The event goes to the innermost widget under the cursor and, while that one ignores it, to its parents, as Qt
+    passes on the platform's own wheel events (QTest has no wheel, and a sent event is not passed on)."""
+    window = widget.window()
+    at = widget.mapTo(window, pos)
+    target = window.childAt(at) or window
+    while target is not None:
+        local = QPointF(target.mapFrom(window, at))
+        event = QWheelEvent(local, QPointF(window.mapToGlobal(at)), QPoint(), QPoint(0, 120 * notches), Qt.MouseButton.NoButton,
+                            Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+        event.ignore()
+        QApplication.sendEvent(target, event)
+        if event.isAccepted() or target.isWindow():
+            return
+        target = target.parentWidget()
 
 
 def drag(widget: QWidget, start: QPoint, end: QPoint, steps: int = 4) -> None:

@@ -30,6 +30,7 @@ from .run_controller import RunController
 from .schedule_file_actions import ScheduleFileActions
 from .settings import recent_folders, save_config, saved_config
 from .tune_actions import TuneActions
+from .wheel_guard import guard_wheel
 from .window_actions import build_actions
 from .window_layout import build_layout, default_dock_sizes
 
@@ -64,6 +65,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         build_layout(self)
         self.config_panel.set_values(saved_config(self.settings))
         build_actions(self)
+        guard_wheel(self)
         self.errors = SlotErrorReporter(self, self.log)
         self.errors.install()
         self.live = LiveRun(self.bridge, self.controller.send, self.loss, self.lr, self.momentum, self.accuracy,

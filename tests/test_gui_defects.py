@@ -447,3 +447,21 @@ def test_an_imported_schedule_brings_its_group_multipliers_to_the_table_and_the_
     assert window.editor.others.text() == "0.333333"
     steps, lrs = window.lr.plan
     assert np.allclose(lrs[:, 3], 3 * lrs[:, 0])
+
+
+def test_the_wheel_scrolls_the_schedule_panel_instead_of_changing_the_field_under_the_cursor(qtbot, window):
+    """Scrolling the Schedule dock changed the one-cycle's steps from 440 to 444 as the cursor passed over the field."""
+    from PySide6.QtWidgets import QScrollArea, QSpinBox
+
+    from gui.driving import wheel
+
+    steps = next(box for box in window.editor.form.findChildren(QSpinBox) if box.isVisible())
+    area = next(a for a in window.findChildren(QScrollArea) if a.isAncestorOf(steps))
+    before, scrolled = steps.value(), area.verticalScrollBar().value()
+    wheel(steps, steps.rect().center(), -1)
+    assert steps.value() == before and area.verticalScrollBar().value() > scrolled  # the panel scrolled instead
+    click_at = steps.rect().center()
+    qtbot.mouseClick(steps, Qt.MouseButton.LeftButton, pos=click_at)  # focused: now the wheel is the field's
+    qtbot.waitUntil(steps.hasFocus, timeout=LONG)
+    wheel(steps, click_at, 1)
+    assert steps.value() == before + 1

@@ -12,6 +12,8 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEd
 from engine.schedules.shapes import Shape
 from engine.schedules.shapes.base import CHOICE, COUNT, FLAG, POINTS, STEP_LIST, STEPS
 
+from ..wheel_guard import guard_wheel
+
 INVALID = "QLineEdit { border: 2px solid #d62728; }"
 
 
@@ -109,6 +111,7 @@ class SegmentForm(QWidget):
         else:
             editor = QLineEdit()
             editor.textEdited.connect(lambda text, name=f.name, k=kind, e=editor: self._typed(name, k, text, e))
+        guard_wheel(editor)  # built after the window guarded the rest
         return editor
 
     def _show_value(self, f: dataclasses.Field, value: Any) -> None:
