@@ -157,6 +157,14 @@ def test_a_new_run_starts_from_the_weights_of_a_stored_runs_checkpoint(capsys, t
     assert code == 0, err
     from_scratch, from_trained = (read_steps(run)["loss"][0] for run in (first, json.loads(out)["run_dir"]))
     assert from_trained < from_scratch - 0.3, (from_scratch, from_trained)  # it starts where the first run ended
+    assert f"loaded 32 tensors from {checkpoint}\n" in err and "warning" not in err  # all: weights and BatchNorm statistics
+    # Into a model for 2 classes: the head does not fit and trains from scratch, which is said (it loaded silently).
+    two = tmp_path / "two"
+    for digit in ("0", "1"):
+        shutil.copytree(SAMPLE / digit, two / digit)
+    code, _, err = cli(capsys, "train", "--data", two, *QUICK, "--weights", checkpoint)
+    assert code == 0, err
+    assert f"warning: loaded 30 tensors from {checkpoint}; 2 did not fit this model by name and shape and start from scratch" in err
 
 
 @pytest.mark.parametrize("args, message", [
@@ -166,6 +174,7 @@ def test_a_new_run_starts_from_the_weights_of_a_stored_runs_checkpoint(capsys, t
     (["train", "--data", SAMPLE, "--device", "cuda:7"], "device:"),
     (["train", "--data", SAMPLE, "--weights", "/no/weights.pt"], "weights: /no/weights.pt: no such file"),
     (["range-test", "--data", SAMPLE, "--start", "1", "--end", "0.1"], "end_lr (0.1) must be above start_lr"),
+    (["range-test", "--data", SAMPLE, "--start", "0"], "start_lr must be a learning rate above 0 and at most 1e4, got 0.0"),
     (["schedule", "show", "/no/file.json"], "no such file"),
     (["train", "--data", SAMPLE, "--image-size", "16", "--group-lr", "head"], "--group-lr: expected GROUP=MULTIPLIER such as head=10, got 'head'"),
     (["train", "--data", SAMPLE, "--image-size", "16", "--group-lr", "head=-1"], "--group-lr: head: must be at least 0"),

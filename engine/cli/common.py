@@ -222,6 +222,11 @@ def say(text: str) -> None:
         write(sys.stderr, text + "\n")
 
 
+def say_log(text: str, level: str = "info") -> None:
+    """A log line of the engine's for the user ("warning: …" when it is one)."""
+    say(f"warning: {text}" if level == "warning" else text)
+
+
 def write(stream, text: str) -> None:
     """``text`` to ``stream`` now, or nowhere once its reader went away (`lrscope train … 2>&1 | head -1`): a line
     about the run must not end it (Ctrl-C's "stopping at the next step", written to a closed pipe, failed the run with

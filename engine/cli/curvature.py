@@ -10,7 +10,7 @@ import numpy as np
 
 from ..curvature.settings import BN_MODES, MAX_ITER, CurvatureSettings
 from ..events import CurvatureMeasured, HealthLogged
-from .common import RUNS_DIR_HELP, CliError, add_training_options, cache_dir, config_from, say
+from .common import RUNS_DIR_HELP, CliError, add_training_options, cache_dir, config_from, say, say_log
 
 
 def add_parser(commands) -> None:
@@ -48,13 +48,13 @@ def _session(args: argparse.Namespace) -> tuple:
         run_dir = find_run(runs_root(args.runs_dir), args.checkpoint)
         setup = load_run(run_dir, cache_dir(args), warn=lambda text: say(f"warning: {text}"))
         # One process measures, whatever number trained the run (its global batch kept, as `resume --nproc` does).
-        session = build_session(setup.config.for_world(1), setup.dataset, log=say)
+        session = build_session(setup.config.for_world(1), setup.dataset, log=say_log)
         restore(session, setup.checkpoint["state"])
         return session, {"run": run_dir.name, "checkpoint_step": int(setup.checkpoint["step"])}
     if args.data is None:
         raise CliError("give --data DIR (a dataset folder) or --checkpoint RUN (a stored run)")
     config = config_from(args)
-    return build_session(config, open_dataset(config, args), log=say), {"run": None, "checkpoint_step": None}
+    return build_session(config, open_dataset(config, args), log=say_log), {"run": None, "checkpoint_step": None}
 
 
 def run(args: argparse.Namespace) -> int:

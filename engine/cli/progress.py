@@ -109,8 +109,8 @@ class ProgressPrinter:
             # Without the window's advice ("Roll back … or stop"): on the command line --on-fault decides, and says so.
             self.fault = event.message
             self._line(event.message, end=True)
-        elif isinstance(event, LogLine) and event.level == "warning":
-            self._line(f"warning: {event.text}", end=True)
+        elif isinstance(event, LogLine):  # the few lines that are not warnings matter too ("loaded 10 tensors from …")
+            self._line(f"warning: {event.text}" if event.level == "warning" else event.text, end=True)
         elif isinstance(event, CurvatureMeasured):
             self._line(describe_curvature(event), end=True)
         elif isinstance(event, StabilityWarning):

@@ -23,6 +23,7 @@ from .common import (
     config_from,
     quiet_rank,
     say,
+    say_log,
 )
 from .export_file import write_export
 from .progress import StatusLine, clock, range_test_progress
@@ -94,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         if path:
             check_writable(path)
     dataset = open_dataset(config, args)
-    session = build_session(config, dataset, log=say)
+    session = build_session(config, dataset, log=say_log)
 
     status = StatusLine()
 

@@ -32,6 +32,7 @@ class ModelSetup:
     input: InputSpec | None
     weights: str
     note: str = ""
+    note_level: str = "info"  # "warning" when the user should read it: weights that only partly fit
 
 
 def pretrained_input(model: str, pretrained: str) -> InputSpec | None:
@@ -75,11 +76,15 @@ def setup_model(model: str, *, channels: int, classes: int, resolution: int, pre
 
 def _scratch(spec, channels: int, classes: int, resolution: int, weights_file: str, load: bool) -> ModelSetup:
     built = spec.build(channels, classes, resolution)
-    note = ""
+    note, level = "", "info"
     if weights_file and load:
         loaded, skipped = load_weights(built, weights_file)
-        note = f"loaded {loaded} tensors from {weights_file}; {len(skipped)} kept their initialization"
-    return ModelSetup(built, layer_groups(built, spec.groups(built)), None, weights_file, note)
+        note = f"loaded {loaded} tensors from {weights_file}"
+        if skipped:  # a 3-class run's checkpoint in a 10-class model: the head trains from scratch, which said nothing
+            level = "warning"
+            note += (f"; {len(skipped)} did not fit this model by name and shape and start from scratch "
+                     f"({', '.join(skipped[:3])}{', …' if len(skipped) > 3 else ''})")
+    return ModelSetup(built, layer_groups(built, spec.groups(built)), None, weights_file, note, level)
 
 
 def _torchvision_weights(model: str) -> str:

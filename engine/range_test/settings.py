@@ -43,7 +43,9 @@ class RangeTestSettings:
     def resolved(self) -> RangeTestSettings:
         """The same settings with the LR range filled in; ValueError names an invalid field."""
         start, end = DEFAULT_RANGE.get(self.mode, (None, None))
-        settings = replace(self, start_lr=self.start_lr or start, end_lr=self.end_lr or end)
+        # None is "the mode's default"; 0 is a value, and refused (`--start 0` quietly became 1e-7).
+        settings = replace(self, start_lr=start if self.start_lr is None else self.start_lr,
+                           end_lr=end if self.end_lr is None else self.end_lr)
         settings.validate()
         return settings
 

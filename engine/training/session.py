@@ -19,7 +19,7 @@ from ..distributed.world import World, current
 from ..models import setup_model
 from ..optim import build_optimizer
 
-Log = Callable[[str], None]
+Log = Callable[[str, str], None]  # a line for the user and its level, "info" or "warning"
 
 
 @dataclass
@@ -99,7 +99,7 @@ def build_session(config: TrainConfig, dataset: PreparedDataset, *, log: Log | N
     setup = setup_model(config.model, channels=summary.channels, classes=len(summary.classes), resolution=summary.resolution,
                         pretrained=config.pretrained, weights_file=config.weights, load=load_weights)
     if log and setup.note:
-        log(setup.note)
+        log(setup.note, setup.note_level)
     model = with_sync_batchnorm(setup.model, world, config.sync_batchnorm, device).to(device)
     optimizer = build_optimizer(config.optimizer, setup.groups, lr=config.lr, momentum=config.momentum,
                                 nesterov=config.nesterov, weight_decay=config.weight_decay)
