@@ -59,6 +59,7 @@ def test_range_test_json_and_export(capsys, tmp_path):
                          "--csv", tmp_path / "curve.csv", "--export-schedule", tmp_path / "s.json")
     assert code == 0, err
     result = json.loads(out)
+    assert result["state"] == "finished" and result["exit_status"] == 0
     assert {s["method"] for s in result["suggestions"]} == {"steepest", "valley", "min_loss/10", "min_loss"}
     assert result["recommended"]["one_cycle_max_lr"] > 0 and len(result["curve"]["lr"]) > 8
     assert "sweep: about" in err and "% done" not in err  # a log keeps the lines that end, not the one redrawn in place

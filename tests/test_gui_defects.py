@@ -465,3 +465,23 @@ def test_the_wheel_scrolls_the_schedule_panel_instead_of_changing_the_field_unde
     qtbot.waitUntil(steps.hasFocus, timeout=LONG)
     wheel(steps, click_at, 1)
     assert steps.value() == before + 1
+
+
+def test_the_range_tests_bound_names_the_group_that_meets_it_at_its_own_lr(qtbot, window):
+    """With the head at ×3 the line said "bound 2(1+β)/λ = 0.1" where the Health tab said 0.31 for the same λmax."""
+    from test_gui_fine_tuning import edit_cell, groups_tab
+
+    show_tab(groups_tab(window), "Groups")
+    qtbot.waitUntil(lambda: window.group_table.table.rowCount() == 4, timeout=LONG)
+    edit_cell(qtbot, window.group_table.table, 3, 3, "3")
+    qtbot.waitUntil(lambda: window.group_table.draft.rows[3].multiplier == 3.0, timeout=LONG)
+    show_tab(window.tabs, "Range test")
+    type_into(window.range_panel.iterations, "20")
+    type_into(window.range_panel.repeats, "1")
+    click(window.range_panel.start)
+    qtbot.waitUntil(lambda: window.last_range_test is not None and window.range_panel.start.isEnabled(), timeout=LONG)
+    curvature = window.last_range_test["curvature"]
+    label = window.range_plot.markers[-1].label.toPlainText()
+    head = curvature["bounds"][curvature["groups"].index("head")]
+    assert f"bound 2(1+β)/λ: head ×3 meets its {head:.2g} here (theory)" == label
+    assert curvature["lr_bound"] == pytest.approx(head / 3)

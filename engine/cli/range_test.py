@@ -122,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
         data.update(export(args, config, dataset, session, result))
     failures = [data[key] for key in ("csv_error", "export_error") if key in data]
     data["exit_status"] = STORE_FAILED if failures else FINISHED
+    data["state"] = "finished"  # as every other command's object says (an error object says "error")
     if args.json:
         print(json.dumps(data))
     else:

@@ -101,13 +101,22 @@ class RangePlot(PlotPanel):
             self.plot.addItem(line, ignoreBounds=True)
             self.markers.append(line)
 
-    def show_bound(self, curvature: dict | None) -> None:
-        """A line at the LR where the optimizer's stability bound lies (theory), when the test measured λmax."""
+    def show_bound(self, curvature: dict | None, multipliers: dict[str, float] | None = None) -> None:
+        """A line at the swept LR where the optimizer's stability bound lies (theory), when the test measured λmax.
+
+        With group multipliers the groups train at the swept LR times theirs: the label names the group that meets its
+        bound there, at its own LR (the Health tab's figure; "= 0.1" beside Health's 0.31 for a head at ×3 read as a
+        contradiction)."""
         lr = (curvature or {}).get("lr_bound")
         if not lr:
             return
+        binding = min(((name, bound / multipliers[name]) for name, bound in zip(curvature["groups"], curvature["bounds"])
+                       if bound and (multipliers or {}).get(name, 0) > 0), key=lambda pair: pair[1], default=(None, lr))[0]
+        factor = (multipliers or {}).get(binding, 1.0)
+        text = (f"bound {curvature['formula']} = {lr:.2g} (theory)" if factor == 1 else
+                f"bound {curvature['formula']}: {binding} ×{factor:g} meets its {lr * factor:.2g} here (theory)")
         line = pg.InfiniteLine(pos=np.log10(lr), angle=90, pen=pg.mkPen((214, 39, 40), width=2, style=Qt.PenStyle.DashDotLine),
-                               label=f"bound {curvature['formula']} = {lr:.2g} (theory)",
+                               label=text,
                                # the next slot below the suggestions' labels: clear of them and of the legend at the bottom left
                                labelOpts={"position": 0.9 - 0.12 * len(self.markers), "color": (214, 39, 40),
                                           "fill": (255, 255, 255, 200)})
