@@ -8,8 +8,9 @@ from PySide6.QtCore import Slot
 
 from engine.data.split import training_batches_per_epoch
 from engine.errors import LrscopeError
-from engine.events import TuneFinished, TuneIntervalChosen, TuneStarted, TuneTrialFinished, TuneTrialStarted
+from engine.events import TuneFinished, TuneIntervalChosen, TuneStarted, TuneTrialFinished, TuneTrialReported, TuneTrialStarted
 from engine.schedules.edits import RunSchedule
+from engine.text import counted, percent
 
 from . import dialogs, schedule_io
 from .schedule_file_actions import SCHEDULE_FILES
@@ -21,6 +22,8 @@ def tune_status(event) -> str | None:
         return "tuning · a range test sets the interval"
     if isinstance(event, TuneTrialStarted):
         return f"tuning · trial {event.number} trains at peak LR {event.params['lr']:.3g}"
+    if isinstance(event, TuneTrialReported):  # a trial's epochs take a while: the line moved only between trials
+        return f"tuning · trial {event.number}: {counted(event.epochs, 'epoch')} done, val accuracy {percent(event.val_accuracy)}"
     if isinstance(event, TuneFinished):
         return f"tune {'cancelled' if event.cancelled else 'finished'}: its result is in the Tune tab"
     return None

@@ -1,5 +1,7 @@
 """The Tune tab and an honest range test, driven through the window's controls (``window`` and ``dialogs``: gui_fixtures)."""
 
+import re
+
 import numpy as np
 import pytest
 from gui_fixtures import LONG
@@ -30,6 +32,8 @@ def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, windo
     qtbot.waitUntil(lambda: window.status.text().startswith("tuning · "), timeout=LONG)  # the tune's line, not the last run's
     assert window.tabs.currentWidget() is window.tune_tab and panel.cancel.isEnabled()
     assert not window.start_action.isEnabled() and not window.open_action.isEnabled()  # one training at a time
+    # Within a trial too: the line said only "trial 0 trains at peak LR 0.05" until the next trial.
+    qtbot.waitUntil(lambda: re.match(r"tuning · trial \d+: \d+ epochs? done, val accuracy \d", window.status.text()), timeout=LONG)
     qtbot.waitUntil(lambda: window.last_tune is not None and panel.use.isEnabled(), timeout=LONG)
     record = window.last_tune.record
     assert record["budget"]["runs"] == pytest.approx(4.0) and record["budget"]["spent_steps"] <= record["budget"]["steps"]
