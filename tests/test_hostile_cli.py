@@ -378,7 +378,7 @@ def test_watch_joins_a_paused_edited_run_then_its_process_is_killed_and_it_says_
     data, runs = make_classes(tmp_path / "d", count=40), tmp_path / "runs"
     trainer = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--data", str(data), *QUICK, "--epochs", "500",
                                 "--serve", "--runs-dir", str(runs)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    watched = tmp_path / "watch.txt"
+    watched, watcher = tmp_path / "watch.txt", None
     try:
         run_dir = wait_for_first_step(runs, trainer)
         with deadline(240):  # a few epochs first, so that the edit's place among their lines shows
@@ -396,10 +396,12 @@ def test_watch_joins_a_paused_edited_run_then_its_process_is_killed_and_it_says_
                 time.sleep(0.1)
         said = watched.read_text()
         edit = re.search(r"^step (\d+) \(user, from lrscope ctl \(127\.0\.0\.1\)\): set LR to 0\.05", said, re.MULTILINE)
-        # Where it happened among the epochs (it came before all of them): after each epoch that ended by its step.
-        per_epoch = int(read_meta(run_dir)["steps_per_epoch"])
+        # Where it happened among the epochs (it came before all of them): after each epoch validated by its step. Paused
+        # right at an epoch's end, that epoch's validation is still to come, so its line comes after the edit.
+        per_epoch, step = int(read_meta(run_dir)["steps_per_epoch"]), int(edit.group(1))
         before = [int(n) for n in re.findall(r"^epoch (\d+)/500", said[:edit.start()], re.MULTILINE)]
-        assert before == list(range(1, int(edit.group(1)) // per_epoch + 1)) and len(before) >= 3, said
+        assert before == list(range(1, len(before) + 1)) and len(before) >= 3, said
+        assert step // per_epoch - (step % per_epoch == 0) <= len(before) <= step // per_epoch, said
         code, _, err = cli(capsys, "ctl", run_dir.name, "resume", "--runs-dir", runs)
         assert code == 0, err
         with deadline(240):  # a resume is said, as a pause is
@@ -410,6 +412,10 @@ def test_watch_joins_a_paused_edited_run_then_its_process_is_killed_and_it_says_
         assert watcher.wait(120) == 2
     finally:
         trainer.kill()
+        trainer.wait(30)
+        if watcher is not None and watcher.poll() is None:  # a failed check must not leave it to the next test
+            watcher.kill()
+            watcher.wait(30)
     said = watched.read_text()
     assert one_line_error(said) and "lost contact with the run" in said and f"`lrscope resume {run_dir.name} --serve`" in said
 
