@@ -109,7 +109,7 @@ class ProgressPrinter:
             # Without the window's advice ("Roll back … or stop"): on the command line --on-fault decides, and says so.
             self.fault = event.message
             self._line(event.message, end=True)
-        elif isinstance(event, LogLine):  # the few lines that are not warnings matter too ("loaded 10 tensors from …")
+        elif isinstance(event, LogLine):  # the few lines that are not warnings matter too ("loaded 32 tensors from …")
             self._line(f"warning: {event.text}" if event.level == "warning" else event.text, end=True)
         elif isinstance(event, CurvatureMeasured):
             self._line(describe_curvature(event), end=True)

@@ -20,9 +20,8 @@ class Pace:
     def __init__(self, per_repeat: int, repeats: int):
         self.per_repeat = max(1, per_repeat)
         self.repeats = max(1, repeats)
-        self.points = 0
-        self.repeat = 0
-        self.started = time.perf_counter()
+        self.points = self.repeat = 0
+        self.started = time.perf_counter()  # begin(0) sets it again, where the test's points begin
 
     def begin(self, repeat: int) -> None:
         """Repeat ``repeat`` starts (the first one starts the clock; a sweep that stopped early ended its repeat)."""
