@@ -15,7 +15,7 @@ from pathlib import Path
 from .common import machine
 
 BENCHMARKS = ("engine_overhead", "gui_overhead", "data_pipeline", "range_test_speed", "startup", "serving", "cli_startup",
-              "curvature", "distributed")
+              "curvature", "distributed", "gpu")
 HERE = Path(__file__).resolve().parent
 HEADER = ["benchmark", "measure", "median", "spread (min to max)", "target", "verdict", "notes"]
 

@@ -58,13 +58,17 @@ def noise_note(a: list[float], b: list[float]) -> str:
     return f"one side from a repetition to the next moves {statistics.median(same):.1f}% (median), up to {max(same):.0f}%"
 
 
-def ratio_row(benchmark: str, measure: str, numerators: list[float], denominators: list[float], *, target: float,
-              at_least: bool, note: str = "") -> Row:
-    """A row for paired ratios numerator/denominator (paired by repetition), with their noise floor in the note."""
+def ratio_row(benchmark: str, measure: str, numerators: list[float], denominators: list[float], *, target: float | None,
+              at_least: bool = True, note: str = "") -> Row:
+    """A row for paired ratios numerator/denominator (paired by repetition), with their noise floor in the note.
+
+    A ``target`` of None reports the ratio without a verdict."""
     ratios = [n / d for n, d in zip(numerators, denominators)]
     value, spread = median_spread(ratios)
-    met = value >= target if at_least else value <= target
     note = "; ".join(part for part in (note, noise_note(numerators, denominators)) if part)
+    if target is None:
+        return Row(benchmark, measure, value, spread, "", "", None, note)
+    met = value >= target if at_least else value <= target
     return Row(benchmark, measure, value, spread, "", f"{'≥' if at_least else '≤'} {target:g}", met, note)
 
 

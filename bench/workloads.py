@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
 from pathlib import Path
@@ -10,6 +11,7 @@ import torch
 
 from engine.config import TrainConfig
 from engine.data.dataset import PreparedDataset
+from engine.device import resolve_device
 from engine.models import build_model
 from engine.run import InProcessRun, NewRun, RunResult
 
@@ -17,8 +19,13 @@ SAMPLE = Path(__file__).resolve().parent.parent / "resources" / "datasets" / "di
 
 
 def config(epochs: int = 3, **changes) -> TrainConfig:
-    """The benchmark's training settings: small CNN, 32 px digits, batch 64, no augmentation."""
-    values = {"data": str(SAMPLE), "epochs": epochs, "batch_size": 64, "augment": "none", "shape": "cosine", "lr": 0.1}
+    """The benchmark's training settings: small CNN, 32 px digits, batch 64, no augmentation, on the CPU.
+
+    The CPU unless a benchmark asks for another device: "auto" would put lrscope's side on a GPU where
+    there is one, and the CPU rows would compare a GPU run with a CPU one.
+    """
+    values = {"data": str(SAMPLE), "epochs": epochs, "batch_size": 64, "augment": "none", "shape": "cosine", "lr": 0.1,
+              "device": "cpu"}
     values.update(changes)
     return TrainConfig(**values)
 
@@ -26,31 +33,37 @@ def config(epochs: int = 3, **changes) -> TrainConfig:
 def bare_loop(dataset: PreparedDataset, settings: TrainConfig, steps: int, lrs=None, step_times: list | None = None) -> float:
     """Seconds a plain PyTorch loop takes for ``steps`` steps on the same in-memory data (at ``lrs[i]`` if given).
 
-    With ``step_times``, the duration of each step's forward, backward and update is appended to it.
+    It runs on the settings' device, with bfloat16 autocast when they ask for mixed precision on a GPU
+    (what lrscope's job does there). With ``step_times``, the duration of each step's forward, backward
+    and update is appended to it (on a CPU: a GPU's steps end when its queue drains, not when Python returns).
     """
     torch.manual_seed(settings.seed)
+    device = resolve_device(settings.device)
     summary = dataset.summary
     model, _ = build_model(settings.model, summary.channels, len(summary.classes), summary.resolution)
+    model.to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay)
-    images = torch.from_numpy(dataset.decoded.images[dataset.train_index])
-    labels = torch.from_numpy(dataset.labels[dataset.train_index])
-    mean = torch.tensor(summary.mean).view(1, -1, 1, 1)
-    std = torch.tensor(summary.std).view(1, -1, 1, 1)
+    images = torch.from_numpy(dataset.decoded.images[dataset.train_index]).to(device)
+    labels = torch.from_numpy(dataset.labels[dataset.train_index]).to(device)
+    mean = torch.tensor(summary.mean, device=device).view(1, -1, 1, 1)
+    std = torch.tensor(summary.std, device=device).view(1, -1, 1, 1)
     loss_fn = torch.nn.CrossEntropyLoss()
+    mixed = settings.amp and device.type == "cuda"
     generator = torch.Generator().manual_seed(settings.seed)
     per_epoch = len(labels) // settings.batch_size
     losses = []
     started = time.perf_counter()
     for step in range(steps):
         if step % per_epoch == 0:
-            order = torch.randperm(len(labels), generator=generator)
+            order = torch.randperm(len(labels), generator=generator).to(device)
         chosen = order[(step % per_epoch) * settings.batch_size:(step % per_epoch + 1) * settings.batch_size]
         if lrs is not None:
             for group in optimizer.param_groups:
                 group["lr"] = float(lrs[step])
         batch, targets = images[chosen], labels[chosen]
         step_started = time.perf_counter()
-        loss = loss_fn(model((batch.float() / 255 - mean) / std), targets)
+        with torch.autocast("cuda", torch.bfloat16) if mixed else contextlib.nullcontext():
+            loss = loss_fn(model((batch.float() / 255 - mean) / std), targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

@@ -29,11 +29,12 @@ def resolve_device(name: str = "auto") -> torch.device:
     return device
 
 
-def describe_device(device: torch.device) -> str:
-    """E.g. "NVIDIA H100 80GB HBM3 (cuda:0)" or "CPU (2 threads)"."""
+def describe_device(device: torch.device, amp_dtype: torch.dtype | None = None) -> str:
+    """E.g. "NVIDIA H100 80GB HBM3 (cuda:0)", "CPU (2 threads)", or with mixed precision "… (cuda:0), mixed precision (bfloat16)"."""
     if device.type == "cuda":
         index = device.index or 0
-        return f"{torch.cuda.get_device_name(index)} (cuda:{index})"
+        precision = f", mixed precision ({str(amp_dtype).removeprefix('torch.')})" if amp_dtype is not None else ""
+        return f"{torch.cuda.get_device_name(index)} (cuda:{index}){precision}"
     if device.type == "mps":
         return "Apple GPU (mps)"
     return f"CPU ({counted(torch.get_num_threads(), 'thread')})"

@@ -32,6 +32,19 @@ def test_event_stream_of_a_run(digits16):
     assert 0 <= epochs[-1].val_accuracy <= 1 and events.of(StepsLogged)[0].samples_per_s > 0
 
 
+def test_the_device_named_at_the_start_says_whether_mixed_precision_is_on(digits16, monkeypatch):
+    from engine.device import describe_device
+
+    # --amp on a CPU trains in float32, and the run's first line must not claim otherwise.
+    job, events = make_job(digits16, epochs=1, amp=True, device="cpu")
+    job.run()
+    assert events.of(RunStarted)[0].device.startswith("CPU (") and "mixed precision" not in events.of(RunStarted)[0].device
+    # On a GPU (no GPU here: only its name is asked for), the dtype autocast uses is named.
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda index: "NVIDIA H200")
+    assert describe_device(torch.device("cuda", 0), torch.bfloat16) == "NVIDIA H200 (cuda:0), mixed precision (bfloat16)"
+    assert describe_device(torch.device("cuda", 0)) == "NVIDIA H200 (cuda:0)"
+
+
 def test_same_seed_same_curve_and_another_seed_differs(digits16):
     curves = []
     for seed in (3, 3, 4):
