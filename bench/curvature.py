@@ -48,7 +48,7 @@ def loop(session, steps: int, meter: HealthMeter | None = None, probe: Curvature
             batches = session.train.iterate(step)
             images, labels = next(batches)
         extra = 0.0
-        if probe is not None and cadence.due(step, step_seconds):
+        if probe is not None and cadence.due(step, step_seconds, start + steps):
             extra += probe.measure(session, step).seconds
             cadence.measured(extra)
         step_started = time.perf_counter()

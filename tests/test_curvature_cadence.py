@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from engine.curvature.alerts import climbing, near_bound, scale_to_fit
-from engine.curvature.cadence import FIRST_GUESS_STEPS, Cadence, parse_every
+from engine.curvature.cadence import FIRST_AFTER, FIRST_GUESS_STEPS, Cadence, parse_every
 from engine.events import CurvatureMeasured
 
 
@@ -25,22 +25,22 @@ def test_cadence_accepts_auto_off_and_whole_steps_only():
 
 def test_fixed_cadence_measures_every_n_steps_and_off_never():
     every = Cadence(10)
-    assert [s for s in range(35) if every.due(s, 0.01)] == [0, 10, 20, 30]
-    assert not any(Cadence("off").due(s, 0.01) for s in range(100))
+    assert [s for s in range(35) if every.due(s, 0.01, 35)] == [0, 10, 20, 30]
+    assert not any(Cadence("off").due(s, 0.01, 100) for s in range(100))
 
 
 def test_automatic_cadence_keeps_measurements_within_the_budget():
     cadence, step_time, spent, trained = Cadence("auto", budget=0.05), 0.01, 0.0, 0
     due_at = []
     for step in range(20_000):
-        if cadence.due(step, step_time):
+        if cadence.due(step, step_time, 20_000):
             cost = (FIRST_GUESS_STEPS if not due_at else 6) * step_time  # cold, then warm-started
             cadence.measured(cost)
             spent += cost
             due_at.append(step)
         cadence.stepped()
         trained += 1
-    assert due_at[0] == FIRST_GUESS_STEPS / 0.05
+    assert due_at[0] == FIRST_AFTER  # the run's budget pays for the first at once: the bound is known before any peak
     assert spent <= 0.05 * trained * step_time
     assert spent >= 0.045 * trained * step_time  # and uses it: warm measurements come about every 120 steps
     assert 110 <= np.median(np.diff(due_at)) <= 130
@@ -76,12 +76,33 @@ def test_budget_saved_while_the_first_measurement_waited_is_not_spent_in_a_burst
     same weights (a warm start learns nothing new there) and a burst near a run's end overshot its 5%."""
     cadence, step_time, due_at, spent = Cadence("auto", budget=0.05), 0.01, [], 0.0
     for step in range(3000):
-        if cadence.due(step, step_time):
+        if cadence.due(step, step_time, 3000):
             cost = (10 if not due_at else 6) * step_time
             cadence.measured(cost)
             spent += cost
             due_at.append(step)
         cadence.stepped()
     gaps = np.diff(due_at)
-    assert due_at[0] == FIRST_GUESS_STEPS / 0.05 and gaps.min() >= 60  # half the steady spacing of 6 steps at 5%: 60
+    assert due_at[0] == FIRST_AFTER and gaps.min() >= 60  # half the steady spacing of 6 steps at 5%: 60
     assert spent <= 0.05 * 3000 * step_time
+
+
+def test_the_first_measurement_comes_early_when_the_run_affords_it_and_never_breaks_the_budget():
+    """Paid as training went, the first measurement came at step 800: a 2000-step one-cycle run reached its peak LR
+    (step 600) with no bound known and no warning. A run too short to pay for one at 5% still gets none."""
+
+    def first(total: int, cost_steps: float = FIRST_GUESS_STEPS) -> tuple[int | None, float]:
+        cadence, step_time, at, spent = Cadence("auto", budget=0.05), 0.01, None, 0.0
+        for step in range(total):
+            if cadence.due(step, step_time, total):
+                at = step if at is None else at
+                cadence.measured(cost_steps * step_time)
+                spent += cost_steps * step_time
+            cadence.stepped()
+        return at, spent / (total * step_time)
+
+    assert first(2000)[0] == FIRST_AFTER < 0.3 * 2000
+    assert first(int(FIRST_GUESS_STEPS / 0.05)) == (FIRST_AFTER, 0.05)  # the shortest run that affords one, exactly at budget
+    assert first(int(FIRST_GUESS_STEPS / 0.05) - 1) == (None, 0.0)
+    for total in (800, 1500, 5000):
+        assert first(total)[1] <= 0.05

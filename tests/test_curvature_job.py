@@ -71,3 +71,19 @@ def test_a_high_lr_warns_in_words_with_the_scale_that_fits(digits16):
     warnings = events.of(StabilityWarning)
     assert warnings and warnings[0].kind in ("above_bound", "near_bound")
     assert "stability bound" in warnings[0].message and 0 < warnings[0].scale < 1
+
+
+def test_an_automatic_cadence_measures_early_and_warns_before_a_one_cycle_peak_above_the_bound(digits16):
+    """With "auto", a run long enough to pay for a measurement at 5% gets one 10 steps in: an LR schedule planned above the
+    bound is named before its peak (the first used to come after 800 steps, past a 2000-step one-cycle's peak at 600)."""
+    job, events = run_job(digits16, curvature_every="auto", lr=1.0, shape="one_cycle", epochs=37)  # 814 steps
+    thread = start_job(job)
+    try:
+        events.wait_for(lambda ev: ev.of(CurvatureMeasured), timeout=120)
+    finally:
+        job.send(Stop())
+        thread.join(60)
+    first = events.of(CurvatureMeasured)[0]
+    assert first.trigger == "cadence" and first.step == 10
+    warning = events.of(StabilityWarning)[0]
+    assert warning.kind == "planned_above" and warning.step == 10 and "will raise" in warning.message

@@ -46,7 +46,7 @@ class CurvatureHandler:
 
     def step_started(self, job, info) -> None:
         """Measure first when one is due (the step's LRs are set), then time the step."""
-        if self.cadence.due(job.step, self.step_seconds):
+        if self.cadence.due(job.step, self.step_seconds, job.total_steps):
             self.measure(job, "cadence")
         self._step_started = time.perf_counter()
 
