@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 from helpers import Events, paused_at, start_job, tiny_config
 
-from engine.commands import MeasureCurvature, Resume, SetCurvatureCadence, Stop
+from engine.commands import EditSchedule, MeasureCurvature, Resume, SetCurvatureCadence, Stop
 from engine.events import CommandApplied, CurvatureMeasured, HealthLogged, StabilityWarning, StepsLogged
+from engine.schedules import SetConstant
 from engine.training.job import TrainingJob
 
 
@@ -87,3 +88,28 @@ def test_an_automatic_cadence_measures_early_and_warns_before_a_one_cycle_peak_a
     assert first.trigger == "cadence" and first.step == 10
     warning = events.of(StabilityWarning)[0]
     assert warning.kind == "planned_above" and warning.step == 10 and "will raise" in warning.message
+
+
+def test_an_edit_above_the_last_measured_bound_is_warned_about_at_once_without_measuring_again(digits16):
+    """Installing an LR above the bound mid-run was silent until the next measurement (the automatic cadence may make none)."""
+    job, events = run_job(digits16, curvature_every=10_000, lr=0.02, shape="constant", epochs=3)  # measures at step 0 only
+    thread = start_job(job)
+    events.wait_for(lambda ev: ev.of(StepsLogged))
+    step = paused_at(job, events)
+    assert not events.of(StabilityWarning)  # 0.02 is far below the bound
+    job.send(EditSchedule(SetConstant(3.0)))
+    job.send(Resume())
+    thread.join(60)
+    (measured,) = events.of(CurvatureMeasured)
+    (warning,) = events.of(StabilityWarning)
+    assert warning.step == step and warning.kind == "above_bound" and 0 < warning.scale < 1
+    assert "LR 3 of group" in warning.message and f"at step {measured.step})" in warning.message
+
+
+def test_bounds_are_rechecked_only_for_lrs_in_the_ratios_they_were_measured_at():
+    from engine.curvature.probe_handler import same_ratios
+
+    assert same_ratios(np.array([0.3, 0.03]), np.array([0.1, 0.01]))
+    assert not same_ratios(np.array([0.3, 0.3]), np.array([0.1, 0.01]))  # a group's multiplier changed: its bound did too
+    assert not same_ratios(np.array([0.3, 0.0]), np.array([0.1, 0.01]))  # a group frozen since
+    assert not same_ratios(np.array([0.0, 0.0]), np.array([0.0, 0.0])) and not same_ratios(np.array([0.1]), np.array([0.1, 0.1]))

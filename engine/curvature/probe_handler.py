@@ -4,6 +4,7 @@ emits each measurement and, in words, when the LR nears the bound or λmax climb
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -35,6 +36,7 @@ class CurvatureHandler:
         self.warned = ""
         self.step_seconds = 0.0
         self._step_started: float | None = None
+        self._schedule_checked = None  # the schedule the last bound was checked against (an edit replaces it)
 
     def attach(self, job) -> None:
         """Register at the start and end of each step and for the curvature commands."""
@@ -45,9 +47,12 @@ class CurvatureHandler:
     # -- hooks ---------------------------------------------------------------------
 
     def step_started(self, job, info) -> None:
-        """Measure first when one is due (the step's LRs are set), then time the step."""
+        """Measure first when one is due (the step's LRs are set), else recheck the last bound after an edit; then time the step."""
         if self.cadence.due(job.step, self.step_seconds, job.total_steps):
             self.measure(job, "cadence")
+        elif job.run_schedule is not self._schedule_checked:
+            self._recheck(job)
+        self._schedule_checked = job.run_schedule
         self._step_started = time.perf_counter()
 
     def step_completed(self, job, info) -> None:
@@ -103,15 +108,41 @@ class CurvatureHandler:
         self.previous = measurement
         return measurement
 
+    def _recheck(self, job) -> None:
+        """After a schedule edit, the last measured bounds against the LRs now, without measuring again.
+
+        Raising the LR above the bound mid-run was silent until the next measurement, which the automatic
+        cadence may never make. Only when the groups' LRs keep the ratios they had at that measurement: the
+        bounds scale with those ratios, so new ones need a new measurement.
+        """
+        m = self.previous
+        lrs = np.array([float(group["lr"]) for group in job.session.optimizer.param_groups])
+        if m is None or not same_ratios(lrs, m.lrs):
+            return
+        self._warn_near_bound(job.bus.emit, replace(m, lrs=lrs), rest_peak_ratio(job), job.step)
+
     def _warn(self, emit, m: CurvatureMeasured, ratio: float) -> None:
-        warning = near_bound(m, ratio, self.margin)
-        kind = warning.kind if warning else ""
-        if warning is not None and kind != self.warned:
-            emit(warning)
-        self.warned = kind
+        self._warn_near_bound(emit, m, ratio, m.step)
         climb = climbing(m, self.previous, ratio, self.margin)
         if climb is not None:
             emit(climb)
+
+    def _warn_near_bound(self, emit, m: CurvatureMeasured, ratio: float, step: int) -> None:
+        """A near-bound warning at ``step`` unless the last one was of the same kind; its message names the measurement's step."""
+        warning = near_bound(m, ratio, self.margin)
+        kind = warning.kind if warning else ""
+        if warning is not None and kind != self.warned:
+            emit(replace(warning, step=step))
+        self.warned = kind
+
+
+def same_ratios(lrs: np.ndarray, measured: np.ndarray) -> bool:
+    """Whether ``lrs`` are ``measured`` times one positive factor (the same groups at zero)."""
+    if lrs.shape != measured.shape or not np.array_equal(lrs > 0, measured > 0) or not np.any(lrs > 0):
+        return False
+    live = lrs > 0
+    factors = lrs[live] / measured[live]
+    return bool(np.allclose(factors, factors[0], rtol=1e-6))
 
 
 def rest_peak_ratio(job) -> float:
