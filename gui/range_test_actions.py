@@ -85,3 +85,7 @@ class RangeTestActions:
             self.editor.install_preset("constant" if what == "constant" else "one_cycle", lr)
         shape = "constant LR" if what == "constant" else "one-cycle with max LR"
         self.log.add(f"using the range test's {shape} {lr:g}")
+        # Said again where it is acted on: a run shorter than 800 steps measures no λmax of its own to warn from.
+        if above := self.range_panel.result.above_bound(lr):
+            self.log.add(above, "warning")
+            self.status.setText(f"⚠ {above}")

@@ -100,3 +100,25 @@ def test_the_warning_bar_withdraws_a_warning_a_later_measurement_made_stale(qtbo
     qtbot.waitUntil(lambda: "λmax" in window.curvature.last.text() and "step 300" in window.curvature.last.text(), timeout=LONG)
     assert window.banner.isVisible() != stale
     assert ("the stability warning of step 200 no longer holds" in window.log.toPlainText()) == stale
+
+
+def test_a_range_test_suggestion_past_the_bound_it_measured_says_so_where_it_is_shown_and_used(qtbot, launch):
+    """The one-cycle max 0.351 was installed above the bound 0.21 the same test showed, with no word: a run that short
+    (under 800 steps) measures no λmax of its own to warn from. Without momentum the bound is 2/λ, well below the
+    sweep's lowest loss."""
+    window = launch({**SMALL, "momentum": 0.0})
+    show_tab(window.tabs, "Range test")
+    panel = window.range_panel
+    type_into(panel.iterations, "300")
+    type_into(panel.repeats, "1")
+    click(panel.start)
+    qtbot.waitUntil(lambda: window.last_range_test is not None and not window.controller.testing, timeout=LONG)
+    r, bound = panel.recommendation, window.last_range_test["curvature"]["lr_bound"]
+    assert r.one_cycle_max_lr > bound > r.constant_lr
+    assert "one-cycle max: LR" in panel.status.text() and "the stability bound at the start" in panel.status.text()
+    assert "constant: LR" not in panel.status.text()
+    click(panel.use_cycle)
+    assert window.status.text().startswith(f"⚠ LR {float(f'{r.one_cycle_max_lr:.3g}'):.3g} is ×")
+    assert "⚠ LR" in window.log.toPlainText().splitlines()[-1]
+    click(panel.use_constant)  # below the bound: nothing to add
+    assert "⚠" not in window.log.toPlainText().splitlines()[-1]

@@ -193,10 +193,8 @@ def export_caveats(result, lr: float) -> list[str]:
     if result.recommendation.low_confidence:
         caveats.append(f"the schedule file holds a low-confidence recommendation, LR {lr:.3g} (its notes say why): "
                        "check it with `lrscope tune --schedule FILE` before a long run")
-    bound = (result.curvature or {}).get("lr_bound")
-    if bound and lr > bound:
-        caveats.append(f"the schedule file's LR {lr:.3g} is ×{lr / bound:.2g} the stability bound at the start ({bound:.3g}; "
-                       "theory, a guide): if the loss blows up early, lower it")
+    if above := result.above_bound(lr):
+        caveats.append(f"the schedule file's {above}")
     return caveats
 
 

@@ -55,6 +55,14 @@ class RangeTestResult:
         reasons = [n.removeprefix(NO_RECOMMENDATION) for n in self.notes if n.startswith(NO_RECOMMENDATION)]
         return reasons[0] if reasons else "; ".join(self.notes) or "the test recorded no usable point"
 
+    def above_bound(self, lr: float) -> str:
+        """How far ``lr`` is past the stability bound this test measured at its start, in words ("" when it is not)."""
+        bound = (self.curvature or {}).get("lr_bound")
+        if not bound or not lr > bound:
+            return ""
+        return (f"LR {lr:.3g} is ×{lr / bound:.2g} the stability bound at the start ({bound:.3g}; theory, a guide): "
+                "if the loss blows up early, lower it")
+
     @classmethod
     def from_curve(cls, mode: str, settings: dict, curve: Curve, seconds: float, prior_loss: float | None = None) -> RangeTestResult:
         """Analyse one curve: suggestions by every method of the mode, then the recommendation (or why none)."""

@@ -81,6 +81,7 @@ class RangeTestPanel(QWidget):
         self.use_constant.clicked.connect(lambda: self._use("constant"))
         self.use_cycle.clicked.connect(lambda: self._use("one_cycle"))
         self.recommendation = None
+        self.result = None  # the last finished test's RangeTestResult
         self._lay_out()
         self.finished(None)
 
@@ -168,6 +169,7 @@ class RangeTestPanel(QWidget):
         """Show the suggestions (or why there are none)."""
         self.start.setEnabled(True)
         self.cancel.setEnabled(False)
+        self.result = result
         self.recommendation = getattr(result, "recommendation", None)
         suggestions = getattr(result, "suggestions", ())
         self.table.setRowCount(len(suggestions))
@@ -196,8 +198,10 @@ class RangeTestPanel(QWidget):
             part = (result.repeats or (result,))[0]
             measured = (f"<br>each candidate trained {part.measured['steps']} steps from the same weights "
                         f"(held-out loss {part.measured['start_score']:.3g} before)")
+        past = "".join(f"<br><span style='color:#b35c00'>{what}: {above}</span>"
+                       for what, lr in (("constant", r.constant_lr), ("one-cycle max", r.one_cycle_max_lr)) if (above := result.above_bound(lr)))
         return (f"{flag}constant LR <b>{r.constant_lr:.3g}</b> from {r.constant_method}<br>"
-                f"one-cycle max LR <b>{r.one_cycle_max_lr:.3g}</b> from {r.one_cycle_method}{spread}{measured}")
+                f"one-cycle max LR <b>{r.one_cycle_max_lr:.3g}</b> from {r.one_cycle_method}{spread}{measured}{past}")
 
     @Slot()
     def _cancel(self) -> None:
