@@ -10,6 +10,8 @@ from ..buffers import CurveBuffer
 from .base import PlotPanel, make_curve
 
 EMPTY_LR_RANGE = (-7.3, 1.3)  # log10: 1e-7 to 10 with room for the end labels
+# Suggestion lines over the curves (as when they were added after them); their labels over every line.
+MARKER_Z = 10
 COLOURS = {"steepest": (214, 39, 40), "valley": (44, 160, 44), "min_loss/10": (148, 103, 189),
            "min_loss": (255, 127, 14), "probe_best": (23, 190, 207), "edge": (140, 86, 75)}
 
@@ -46,7 +48,10 @@ class RangePlot(PlotPanel):
         for curve in (self.raw, self.smooth, self.half_way):
             curve.opts["connect"] = "finite"
         self.points = CurveBuffer(4)
-        self.markers: list[pg.InfiniteLine] = []
+        # Each marker is drawn twice: the dashed line, and above every line an invisible one that carries its label, so
+        # that no label is crossed by its neighbours' lines (suggestions sit a factor of 2 apart: the lines cut the text).
+        self.markers: list[pg.InfiniteLine] = []  # the label carriers
+        self.marker_lines: list[pg.InfiniteLine] = []
         self.span = EMPTY_LR_RANGE  # log10 LRs the test tries, framed from its start
         self.dirty = True  # the first refresh frames the empty plot
         self.place_legend("bottom left")  # the loss falls from the top left; the suggestions are labelled along the top
@@ -56,9 +61,7 @@ class RangePlot(PlotPanel):
         self.points.clear()
         self.half_way.setData([], [])
         self.show_in_legend(self.half_way, "half way", False)
-        for marker in self.markers:
-            self.plot.removeItem(marker)
-        self.markers = []
+        self._remove_markers()
         self.dirty = True
         self.refresh()
 
@@ -90,16 +93,27 @@ class RangePlot(PlotPanel):
 
     def show_suggestions(self, suggestions) -> None:
         """A vertical line per suggestion, labelled with its method and LR."""
-        for marker in self.markers:
-            self.plot.removeItem(marker)
-        self.markers = []
-        for index, suggestion in enumerate(suggestions):
+        self._remove_markers()
+        for suggestion in suggestions:
             colour = COLOURS.get(suggestion.method, (0, 0, 0))
-            line = pg.InfiniteLine(pos=np.log10(suggestion.lr), angle=90, pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine),
-                                   label=f"{suggestion.method} {suggestion.lr:.2g}",
-                                   labelOpts={"position": 0.9 - 0.12 * index, "color": colour, "fill": (255, 255, 255, 200)})
-            self.plot.addItem(line, ignoreBounds=True)
-            self.markers.append(line)
+            self._mark(suggestion.lr, f"{suggestion.method} {suggestion.lr:.2g}", colour, Qt.PenStyle.DashLine)
+
+    def _mark(self, lr: float, text: str, colour, style: Qt.PenStyle) -> None:
+        """A vertical line at ``lr``, its label in the next free slot down from the top (clear of the legend at the bottom)."""
+        line = pg.InfiniteLine(pos=np.log10(lr), angle=90, pen=pg.mkPen(colour, width=2, style=style))
+        line.setZValue(MARKER_Z)
+        carrier = pg.InfiniteLine(pos=np.log10(lr), angle=90, pen=pg.mkPen(None), label=text,
+                                  labelOpts={"position": 0.9 - 0.12 * len(self.markers), "color": colour, "fill": (255, 255, 255, 220)})
+        carrier.setZValue(MARKER_Z + 1)
+        for item in (line, carrier):
+            self.plot.addItem(item, ignoreBounds=True)
+        self.marker_lines.append(line)
+        self.markers.append(carrier)
+
+    def _remove_markers(self) -> None:
+        for item in (*self.marker_lines, *self.markers):
+            self.plot.removeItem(item)
+        self.markers, self.marker_lines = [], []
 
     def show_bound(self, curvature: dict | None, multipliers: dict[str, float] | None = None) -> None:
         """A line at the swept LR where the optimizer's stability bound lies (theory), when the test measured λmax.
@@ -115,13 +129,7 @@ class RangePlot(PlotPanel):
         factor = (multipliers or {}).get(binding, 1.0)
         text = (f"bound {curvature['formula']} = {lr:.2g} (theory)" if factor == 1 else
                 f"bound {curvature['formula']}: {binding} ×{factor:g} meets its {lr * factor:.2g} here (theory)")
-        line = pg.InfiniteLine(pos=np.log10(lr), angle=90, pen=pg.mkPen((214, 39, 40), width=2, style=Qt.PenStyle.DashDotLine),
-                               label=text,
-                               # the next slot below the suggestions' labels: clear of them and of the legend at the bottom left
-                               labelOpts={"position": 0.9 - 0.12 * len(self.markers), "color": (214, 39, 40),
-                                          "fill": (255, 255, 255, 200)})
-        self.plot.addItem(line, ignoreBounds=True)
-        self.markers.append(line)
+        self._mark(lr, text, (214, 39, 40), Qt.PenStyle.DashDotLine)
 
     def refresh(self) -> None:
         """Push new points to the curves."""
