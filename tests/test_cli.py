@@ -25,6 +25,20 @@ def cli(capsys, *args):
     return code, captured.out, captured.err
 
 
+def test_show_lists_a_runs_fault_and_rollback_where_they_happened_among_its_epochs(capsys):
+    """`show` printed every edit and fault after all the epochs, far from where they acted."""
+    code, out, _ = cli(capsys, "train", "--data", SAMPLE, "--image-size", "16", "--epochs", "4", "--lr", "30", "--max-rollbacks", "1",
+                       "--json")
+    assert code == 0
+    code, out, _ = cli(capsys, "show", json.loads(out)["run_dir"])
+    lines = [line.strip() for line in out.splitlines() if line.startswith("  ")]
+    fault = next(i for i, line in enumerate(lines) if line.startswith("fault:exploding_loss"))
+    assert lines[fault + 1].startswith("edit at step") and "(rollback)" in lines[fault + 1]  # the fault, then the rollback it caused
+    fault_step, edit_step = (int(re.search(r"at step (\d+)", lines[i]).group(1)) for i in (fault, fault + 1))
+    epochs = [(i, int(line.split()[3])) for i, line in enumerate(lines) if line.startswith("epoch")]
+    assert epochs and all(step <= fault_step for i, step in epochs if i < fault)
+    assert all(step > edit_step for i, step in epochs if i > fault + 1)
+
 def test_train_json_then_runs_show_and_csv(capsys, tmp_path):
     code, out, err = cli(capsys, "train", "--data", SAMPLE, *QUICK, "--json", "--export-schedule", tmp_path / "s.json")
     assert code == 0

@@ -83,18 +83,34 @@ def show_command(args: argparse.Namespace) -> int:
     print(f"model      {config.get('model')} / {config.get('optimizer')} batch {batch}")
     print(f"schedule   {_started_with(meta, config)}")
     print(f"best val   {_accuracy(info.best_val_accuracy)}")
-    for row in read_epochs(run_dir):
-        print(f"  epoch {row['epoch'] + 1:>3}  step {row['step']:>7}  train loss {row['train_loss']:.4f}  "
-              f"val loss {row['val_loss']:.4f}  val acc {_accuracy(row['val_accuracy'])}")
+    for line in _history(run_dir):
+        print(f"  {line}")
+    return 0
+
+
+def _history(run_dir: Path) -> list[str]:
+    """Each epoch, edit, range test, fault and warning of a run, in the order they happened (by the time each was
+    stored; by step where a time is missing). All edits were listed after all epochs, far from where they acted, and a
+    rollback's edit (at the step it returns to) would come before the fault that caused it if sorted by step."""
+    # Faults first: stored in the same write as the rollback they caused, they share its time (a stable sort keeps this order).
+    entries = [(time, step, f"{kind} at step {step}: {message}") for time, kind, step, message in
+               read_table(run_dir, "SELECT time, kind, step, message FROM events WHERE kind LIKE 'fault:%' OR kind = 'warning'")]
     # Runs stored before edits recorded their source lack the column.
     column = "source" if "source" in {row[1] for row in read_table(run_dir, "PRAGMA table_info(edits)")} else "''"
-    for step, reason, summary, source in read_table(run_dir, f"SELECT step, reason, summary, {column} FROM edits ORDER BY id"):
-        print(f"  edit at step {step} ({reason}{f', from {source}' if source else ''}): {summary}")
-    for step, mode in read_table(run_dir, "SELECT step, mode FROM range_tests ORDER BY id"):
-        print(f"  range test ({mode}) at step {step}")
-    for kind, step, message in read_table(run_dir, "SELECT kind, step, message FROM events WHERE kind LIKE 'fault:%' OR kind = 'warning'"):
-        print(f"  {kind} at step {step}: {message}")
-    return 0
+    for time, step, reason, summary, source in read_table(run_dir, f"SELECT time, step, reason, summary, {column} FROM edits ORDER BY id"):
+        entries.append((time, step, f"edit at step {step} ({reason}{f', from {source}' if source else ''}): {summary}"))
+    for time, step, mode in read_table(run_dir, "SELECT time, step, mode FROM range_tests ORDER BY id"):
+        entries.append((time, step, f"range test ({mode}) at step {step}"))
+    entries += [(row["time"], row["step"], f"epoch {row['epoch'] + 1:>3}  step {row['step']:>7}  train loss {row['train_loss']:.4f}  "
+                                           f"val loss {row['val_loss']:.4f}  val acc {_accuracy(row['val_accuracy'])}")
+                for row in read_epochs(run_dir)]
+    timed = all(isinstance(time, (int, float)) and math.isfinite(time) for time, _, _ in entries)
+    steps_known = all(isinstance(step, int) for _, step, _ in entries)
+    if timed:
+        entries.sort(key=lambda entry: entry[0])
+    elif steps_known:
+        entries.sort(key=lambda entry: entry[1])
+    return [line for _, _, line in entries]
 
 
 def _started_with(meta: dict[str, str], config: dict) -> str:

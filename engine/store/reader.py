@@ -241,9 +241,9 @@ def read_epochs(run_dir: Path) -> list[dict]:
 
 
 def _epochs(db: sqlite3.Connection) -> list[dict]:
-    rows = db.execute("SELECT epoch, step, train_loss, val_loss, val_accuracy, seconds FROM epochs "
+    rows = db.execute("SELECT epoch, step, train_loss, val_loss, val_accuracy, seconds, time FROM epochs "
                       "WHERE typeof(epoch) = 'integer' AND typeof(step) = 'integer' ORDER BY epoch").fetchall()
-    keys = ("epoch", "step", "train_loss", "val_loss", "val_accuracy", "seconds")
+    keys = ("epoch", "step", "train_loss", "val_loss", "val_accuracy", "seconds", "time")
     return [dict(zip(keys, (row[0], row[1], *map(_number, row[2:])))) for row in rows]
 
 
