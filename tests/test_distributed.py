@@ -197,6 +197,9 @@ def test_nproc_2_is_steered_by_ctl_then_resumes_after_a_rank_is_killed_on_1_and_
         result = json.loads(resumed.stdout)
         assert (result["state"], result["steps"], result["global_batch"]) == ("finished", 132, 64)
         assert result["processes"] == (2 if processes else 1)
+        # Each process's batch is what changes: said when it does (one process said nothing of its batch of 64).
+        world = "1 process × batch 64 = global batch 64 per step (it trained on 2 before)"
+        assert (world in resumed.stderr) == (not processes), resumed.stderr[-800:]
         steps = read_steps(Path(result["run_dir"]))
         assert np.array_equal(steps["step"], np.arange(132)), "the resumed run continues the same global steps"
         assert np.all(steps["lrs"][steps["step"] >= edited_at] == 0.01)

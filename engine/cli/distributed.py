@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
+from ..text import counted
 from . import common
 from .common import CliError
 
@@ -101,9 +102,9 @@ def leader_first(world, action: Callable[[], T]) -> T:
 
 
 def describe_world(config) -> str:
-    """E.g. "2 processes × batch 32 = global batch 64 per step"."""
-    return (f"{config.world_size} processes × batch {config.batch_size} = global batch {config.global_batch} per step "
-            "(DistributedDataParallel)")
+    """E.g. "2 processes × batch 32 = global batch 64 per step (DistributedDataParallel)", or "1 process × batch 64 = …"."""
+    return (f"{counted(config.world_size, 'process')} × batch {config.batch_size} = global batch {config.global_batch} "
+            f"per step{' (DistributedDataParallel)' if config.world_size > 1 else ''}")
 
 
 def follower_status(world, result) -> int:

@@ -154,10 +154,14 @@ def resume(args: argparse.Namespace, run_dir: Path, world) -> int:
     from .distributed import describe_world, follower_status
     from .run_job import execute, report
 
+    trained_on = meta_object(read_meta(run_dir), "config").get("world_size", 1)
+
     def prepared(run) -> None:
         say(f"resuming {run_dir.name} at step {run.job.step} of {run.job.total_steps}")
-        if world.distributed:
-            say(describe_world(run.job.config))
+        # On another number of processes each one's batch changes (the global batch is kept): say so, as for one process.
+        if world.distributed or trained_on != run.job.config.world_size:
+            changed = f" (it trained on {trained_on} before)" if trained_on != run.job.config.world_size else ""
+            say(describe_world(run.job.config) + changed)
 
     handle = InProcessRun(ResumedRun(run_dir, cache_dir(args)))
     result, seconds, policy = execute(handle, args, args.serve if world.leader else None, prepared, leader=world.leader)
