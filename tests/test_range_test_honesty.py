@@ -119,7 +119,7 @@ def test_repeats_name_each_method_they_took_the_median_of():
     same, _ = combine([rec(0.5), rec(1.0), rec(0.8)], [])
     assert same.constant_method == "median of 3 repeats' valley" and same.one_cycle_method == "median of 3 repeats' min_loss"
     mixed, _ = combine([rec(0.5, "valley (median of 3 methods)"), rec(1.0, "steepest (median of 3 methods)"), rec(0.8)], [])
-    assert mixed.constant_method == "median of 3 repeats' picks (valley, steepest, valley)"
+    assert mixed.constant_method == "median of 3 repeats' picks (valley ×2, steepest)"
 
 
 def test_a_repeats_own_low_confidence_is_kept_and_a_majority_of_them_makes_the_median_doubtful():
