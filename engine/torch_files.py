@@ -13,6 +13,10 @@ import torch
 from .errors import first_line
 from .files import NotARegularFile, open_regular
 
+# The tag of lrscope's own checkpoints: the store writes it, and loading weights recognizes a checkpoint by it
+# (here, beside the loading both do, so that the models need not import the store).
+CHECKPOINT_FORMAT = "lrscope.checkpoint"
+
 
 class Refused(Exception):
     """A file torch will not load (or that is not a file); the message says why in one line."""

@@ -8,8 +8,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError, first_line
-from ..store.checkpoint_shape import FORMAT
-from ..torch_files import Refused, load_tensors
+from ..torch_files import CHECKPOINT_FORMAT, Refused, load_tensors
 
 
 def read_state_dict(path: Path | str) -> dict[str, torch.Tensor]:
@@ -33,7 +32,7 @@ def _weights_in(content):
         return content
     if isinstance(content.get("state_dict"), dict):
         return content["state_dict"]
-    if content.get("format") == FORMAT and isinstance(content.get("state"), dict) and isinstance(content["state"].get("model"), dict):
+    if content.get("format") == CHECKPOINT_FORMAT and isinstance(content.get("state"), dict) and isinstance(content["state"].get("model"), dict):
         return content["state"]["model"]
     return content
 

@@ -14,8 +14,8 @@ import torch
 
 from ..errors import ScheduleFileError
 from ..schedules.history_codec import run_schedule_from_dict
+from ..torch_files import CHECKPOINT_FORMAT as FORMAT
 
-FORMAT = "lrscope.checkpoint"
 # 2 keeps the handlers' states under "handlers"; 1 kept the plateau rule's under "plateau" (engine/training/checkpoint.py)
 VERSIONS = {1: "plateau", 2: "handlers"}
 
