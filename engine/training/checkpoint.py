@@ -7,9 +7,9 @@ from typing import Any
 
 from ..errors import RunStoreError, first_line
 from ..schedules.history_codec import run_schedule_from_dict, run_schedule_to_dict
+from ..torch_files import CHECKPOINT_FORMAT
 from .state import capture, restore
 
-CHECKPOINT_FORMAT = "lrscope.checkpoint"
 # 2: handler states under "handlers"; 1: the plateau rule's state under "plateau" (still read).
 CHECKPOINT_VERSION = 2
 
