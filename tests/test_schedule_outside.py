@@ -117,6 +117,21 @@ def test_library_finds_schedules_by_dataset(tmp_path):
     assert len(library.entries()[0]) == 3
 
 
+def test_a_library_entry_says_how_an_edited_run_went_and_its_groups_multipliers(tmp_path):
+    """An entry read "constant 0.05 over 60 steps" for a run that peaked at 0.2 before its edit, head at ×3."""
+    from engine.schedules import SetConstant
+
+    groups = (GroupSetting("all"), GroupSetting("head", multiplier=3.0))
+    run = RunSchedule(Timeline.of(Schedule((OneCycle(steps=110, max_lr=0.2),)), groups=groups))
+    run = run.apply(SetConstant(0.05), 50, run.timeline.lr_at(49))
+    library = ScheduleLibrary(tmp_path)
+    library.add(schedule_document(run, dataset={"name": "digits", "fingerprint": "aaa"}))
+    (entry,), _ = library.entries("aaa")
+    assert entry.description == "constant 0.05 → 0.05 over 60 steps from step 50 (edited once; peak 0.2 at step 32); head ×3"
+    plain = RunSchedule(Timeline.of(Schedule((OneCycle(steps=110, max_lr=0.2),))))
+    library.add(schedule_document(plain, dataset={"name": "digits", "fingerprint": "bbb"}))
+    assert library.entries("bbb")[0][0].description == "one_cycle 0.008 → 0.2 → 8e-07 over 110 steps"
+
 def test_differences_name_what_changed():
     tuned = {"name": "digits", "fingerprint": "a", "image_count": 1797, "resolution": 32, "channels": 1, "classes": ["0", "1"],
              "class_counts": {"0": 178, "1": 182}, "mean": [0.31], "std": [0.35]}

@@ -7,6 +7,7 @@ import numpy as np
 from ..text import counted
 from .schedule import Schedule
 from .shapes import Shape
+from .timeline import Timeline
 
 
 def fmt_lr(value: float) -> str:
@@ -31,3 +32,19 @@ def describe_segment(segment: Shape) -> str:
 def describe_schedule(schedule: Schedule) -> str:
     """The segments in order, joined by 'then'."""
     return ", then ".join(describe_segment(s) for s in schedule.segments)
+
+
+def describe_timeline(timeline: Timeline) -> str:
+    """The schedule in force at the end, with where it began and the peak before it when edits changed the run, and
+    the groups' multipliers: a library entry showed the last piece alone ("constant 0.05 over 60 steps" for a run that
+    peaked at 0.2 with its head at ×3)."""
+    last = timeline.pieces[-1]
+    text = describe_schedule(last.schedule)
+    if len(timeline.pieces) > 1:
+        lrs = timeline.lrs(np.arange(timeline.total_steps))
+        peak = int(np.argmax(lrs))
+        edits = len(timeline.pieces) - 1
+        text = (f"{text} from step {last.start} (edited {'once' if edits == 1 else f'{edits} times'}; "
+                f"peak {fmt_lr(float(lrs[peak]))} at step {peak})")
+    scaled = [f"{group.name} ×{group.multiplier:.3g}" for group in last.groups if group.multiplier != 1]
+    return f"{text}; {', '.join(scaled)}" if scaled else text

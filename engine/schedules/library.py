@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import ScheduleFileError
 from ..text import counted, listed
-from .describe import describe_schedule
+from .describe import describe_timeline
 from .schedule_file import load_schedule, save_schedule
 
 SUFFIX = ".lrschedule.json"
@@ -70,7 +70,7 @@ class ScheduleLibrary:
             accuracy = (loaded.metrics or {}).get("best_val_accuracy")
             found.append(LibraryEntry(path, str(dataset.get("name", "?")), str(dataset.get("fingerprint", "?")),
                                       loaded.created, accuracy if isinstance(accuracy, (int, float)) else None,
-                                      describe_schedule(loaded.timeline.pieces[-1].schedule)))
+                                      describe_timeline(loaded.timeline)))
         return sorted(found, key=lambda e: e.created, reverse=True), problems
 
 
