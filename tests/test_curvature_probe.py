@@ -47,6 +47,23 @@ def test_a_measurement_leaves_weights_buffers_optimizer_and_rng_as_they_were(dig
     assert measurement.bounds[0] == pytest.approx(measurement.constant / measurement.lambda_max)
 
 
+def test_a_stop_ends_a_measurement_between_two_products_and_leaves_the_state_as_it_was(digits16):
+    """A Ctrl-C waited for the whole measurement (about 1.6 s on the small CNN; far longer for a large model on a GPU)."""
+    from engine.curvature.lanczos import MeasurementStopped
+
+    session = build_session(tiny_config(image_size=16), digits16)
+    losses(session, 2)
+    before = capture(session)
+    asked = []
+
+    def stopped() -> bool:
+        asked.append(True)
+        return len(asked) > 2  # the stop comes after two products
+
+    with pytest.raises(MeasurementStopped):
+        CurvatureProbe(CurvatureSettings(tol=1e-12, max_iter=50)).measure(session, 2, stopped=stopped)
+    assert len(asked) == 3 and same_state(before, capture(session)) and session.model.training
+
 def test_training_with_probes_between_steps_has_bit_identical_losses(digits16):
     plain = losses(build_session(tiny_config(image_size=16), digits16), 4)
     probed = losses(build_session(tiny_config(image_size=16), digits16), 4, CurvatureProbe(FAST))

@@ -16,6 +16,10 @@ Vector = list[torch.Tensor]
 MatVec = Callable[[Vector], Vector]
 
 
+class MeasurementStopped(Exception):
+    """The run is stopping: a measurement gives up between two products rather than hold the stop up."""
+
+
 @dataclass(frozen=True)
 class EigenResult:
     """The eigenvalue found, its eigenvector (unit length), the iterations used and whether it met the tolerance."""
@@ -37,7 +41,8 @@ def random_like(shapes: Sequence[torch.Tensor], generator: torch.Generator | Non
     return normalized([torch.randn(t.shape, generator=generator, dtype=t.dtype).to(t.device) for t in shapes])
 
 
-def top_eigenvalue(matvec: MatVec, start: Vector, *, tol: float = 1e-3, max_iter: int = 20) -> EigenResult:
+def top_eigenvalue(matvec: MatVec, start: Vector, *, tol: float = 1e-3, max_iter: int = 20,
+                   stopped: Callable[[], bool] = lambda: False) -> EigenResult:
     """The largest (most positive) eigenvalue, by Lanczos with full reorthogonalization, in at most ``max_iter`` products.
 
     Power iteration finds the eigenvalue of largest *magnitude*, and at fresh weights that is a
@@ -46,12 +51,15 @@ def top_eigenvalue(matvec: MatVec, start: Vector, *, tol: float = 1e-3, max_iter
     while still sitting in the bulk near 0: a "converged" λmax of -0.007. Lanczos approximates both ends
     of the spectrum at once and converges on the top like a Chebyshev polynomial; it stops when the
     Ritz value's residual bound, an upper bound on its error, is within ``tol`` of it.
+    MeasurementStopped when ``stopped()`` says so before a product (a Ctrl-C waited for the whole measurement).
     """
     shapes = [t.shape for t in start]
     basis = [_flat(normalized(start))]
     alphas: list[float] = []
     betas: list[float] = []
     for iteration in range(1, max_iter + 1):
+        if stopped():
+            raise MeasurementStopped
         w = _flat(matvec(_unflat(basis[-1], shapes)))
         alphas.append(float(torch.dot(w, basis[-1])))
         q = torch.stack(basis)

@@ -8,6 +8,7 @@ weights, BatchNorm buffers, optimizer state, RNG and data position are left as t
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -71,8 +72,9 @@ class CurvatureProbe:
             self.batch = (session.pipeline.normalize(images).detach(), labels)
         return self.batch
 
-    def measure(self, session: Session, step: int, trigger: str = "cadence") -> CurvatureMeasured:
-        """One measurement at ``step``; the training state is exactly as before afterwards."""
+    def measure(self, session: Session, step: int, trigger: str = "cadence", stopped: Callable[[], bool] = lambda: False) -> CurvatureMeasured:
+        """One measurement at ``step``; the training state is exactly as before afterwards (also when ``stopped()``
+        ends it early with MeasurementStopped)."""
         started = time.perf_counter()
         inputs, labels = self.probe_batch(session)
         model, optimizer = session.model, session.optimizer
@@ -87,7 +89,7 @@ class CurvatureProbe:
                 preconditioned = rule.preconditioned and has_preconditioner(optimizer, params)
                 operator = HessianOperator(loss, params, scales(optimizer, params, weights, preconditioned))
                 start = self.vector if self._fits(params) else random_like(params, self.generator)
-                result = top_eigenvalue(operator, start, tol=self.settings.tol, max_iter=self.settings.max_iter)
+                result = top_eigenvalue(operator, start, tol=self.settings.tol, max_iter=self.settings.max_iter, stopped=stopped)
                 dead_fractions = dead.fractions()
             finally:
                 model.train(was_training)

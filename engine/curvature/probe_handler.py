@@ -13,6 +13,7 @@ from ..events import CurvatureMeasured
 from ..training.hooks import Hook
 from .alerts import climbing, near_bound
 from .cadence import Cadence
+from .lanczos import MeasurementStopped
 from .probe import CurvatureProbe
 from .settings import CurvatureSettings
 
@@ -70,6 +71,8 @@ class CurvatureHandler:
         """
         if isinstance(command, MeasureCurvature):
             measurement = self.measure(job, "request")
+            if measurement is None:
+                return False, "the λmax measurement was stopped with the run"
             return True, f"λmax {measurement.lambda_max:.4g} measured at step {measurement.step}"
         if isinstance(command, SetCurvatureCadence):
             try:
@@ -98,10 +101,15 @@ class CurvatureHandler:
 
     # -- measuring -------------------------------------------------------------------
 
-    def measure(self, job, trigger: str) -> CurvatureMeasured:
-        """One measurement now (its time is left out of samples/s, like a range test's)."""
+    def measure(self, job, trigger: str) -> CurvatureMeasured | None:
+        """One measurement now (its time is left out of samples/s, like a range test's); None when a stop cut it short."""
         job.recorder.pause_clock()
-        measurement = self.probe.measure(job.session, job.step, trigger)
+        started = time.perf_counter()
+        try:
+            measurement = self.probe.measure(job.session, job.step, trigger, job.inbox.stop_requested.is_set)
+        except MeasurementStopped:
+            self.cadence.measured(time.perf_counter() - started)
+            return None
         self.cadence.measured(measurement.seconds)
         job.bus.emit(measurement)
         self._warn(job.bus.emit, measurement, rest_peak_ratio(job))
