@@ -199,5 +199,6 @@ def _overheads(dataset, repeats: int, steps: int) -> list:
             "%", "≤ 1 %", statistics.median(shares["health"]) <= 1, note),
         Row("curvature probe", "time in the probe ÷ training time at the automatic cadence, inside the same runs",
             *median_spread(shares["probe"]), "%", "≤ 5 %", statistics.median(shares["probe"]) <= 5,
-            f"{note}; the first measurement comes once 5% of the training time pays for it (about step 800), the next no sooner than the steps since, at 10%, pay for the last"),
+            f"{note}; the first measurement comes 10 steps in (5% of the whole run pays for it), the next once the training since the "
+            "start has paid for all so far, and no sooner than the steps since, at 10%, pay for the last"),
     ]
