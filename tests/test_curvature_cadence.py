@@ -106,3 +106,20 @@ def test_the_first_measurement_comes_early_when_the_run_affords_it_and_never_bre
     assert first(int(FIRST_GUESS_STEPS / 0.05) - 1) == (None, 0.0)
     for total in (800, 1500, 5000):
         assert first(total)[1] <= 0.05
+
+
+def test_the_fix_a_warning_offers_does_not_warn_again_and_a_stricter_measurement_does(tmp_path):
+    """The banner's own "Scale the rest ×0.086" landed exactly on the margin and was answered by "Scale the rest ×1";
+    a later λmax of the same kind but stricter was kept quiet, and the first fix left the LR above the new bound."""
+    from engine.config import TrainConfig
+    from engine.curvature.probe_handler import CurvatureHandler
+
+    above = measured(lrs=(0.5, 0.5))
+    fixed = measured(lrs=tuple(np.array(above.lrs) * near_bound(above, 1.0, 0.8).scale))
+    assert near_bound(fixed, 1.0, 0.8) is None
+    handler, emitted = CurvatureHandler(TrainConfig()), []
+    for m in (measured(lrs=(0.5, 0.5)), measured(step=200, lrs=(0.5, 0.5), lam=10.5), measured(step=300, lrs=(0.5, 0.5), lam=14)):
+        handler._warn(emitted.append, m, 1.0)
+        handler.previous = m
+    assert [w.step for w in emitted] == [100, 300]  # not again for a λmax 5% higher; again for one 40% higher
+    assert emitted[1].scale < 0.9 * emitted[0].scale

@@ -9,6 +9,7 @@ from ..text import counted
 
 DEFAULT_MARGIN = 0.8
 CLIMB_FACTOR = 1.5
+NOTHING_TO_SCALE = 0.99
 
 
 def scale_to_fit(edge: float, rest_peak_ratio: float, margin: float) -> float:
@@ -26,7 +27,9 @@ def near_bound(m: CurvatureMeasured, rest_peak_ratio: float, margin: float) -> S
     if not math.isfinite(edge):
         return None
     peak_edge = edge * max(rest_peak_ratio, 1.0)
-    if peak_edge < margin:
+    # Within 1% of the margin nothing is worth scaling: the banner's own fix lands exactly on it, and then warned
+    # again, offering "Scale the rest ×1".
+    if scale_to_fit(edge, rest_peak_ratio, margin) >= NOTHING_TO_SCALE:
         return None
     # The group nearest its bound (the head, last, when they tie).
     group = int(max(reversed(range(len(m.groups))), key=lambda i: m.lrs[i] / m.bounds[i] if m.bounds[i] > 0 else -1))
@@ -38,7 +41,9 @@ def near_bound(m: CurvatureMeasured, rest_peak_ratio: float, margin: float) -> S
     elif edge >= margin:
         message = f"The {where} is at {100 * edge:.0f}% of {theory}: training may start to oscillate."
         kind = "near_bound"
-    else:
+    if edge >= margin and rest_peak_ratio > 1.01:  # else the scale offered for the planned peak goes unexplained
+        message += f" The schedule will raise it by ×{rest_peak_ratio:.2g} more, to {100 * peak_edge:.0f}% of the bound."
+    elif edge < margin:
         message = (f"The schedule will raise the {where} by ×{rest_peak_ratio:.2g}, to {100 * peak_edge:.0f}% of {theory}, "
                    "unless the curvature falls meanwhile.")
         kind = "planned_above"

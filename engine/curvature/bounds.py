@@ -62,14 +62,14 @@ def adam_constant(beta1: float) -> float:
     return (2.0 + 2.0 * beta1) / (1.0 - beta1)
 
 
-def rule_for(optimizer: torch.optim.Optimizer) -> StabilityRule:
-    """The stability rule of ``optimizer`` as configured now (its first group's momentum)."""
+def rule_for(optimizer: torch.optim.Optimizer, beta: float | None = None) -> StabilityRule:
+    """The stability rule of ``optimizer`` as configured now (its first group's momentum), or at momentum ``beta``."""
     group = optimizer.param_groups[0]
     if "betas" in group:
-        beta = float(group["betas"][0])
+        beta = float(group["betas"][0]) if beta is None else beta
         name = "adamw" if isinstance(optimizer, torch.optim.AdamW) else "adam"
         return StabilityRule(name, beta, adam_constant(beta), True, "(2+2β₁)/((1−β₁)·λ(P⁻¹H))")
-    beta = float(group.get("momentum", 0.0))
+    beta = float(group.get("momentum", 0.0)) if beta is None else beta
     keep = 1.0 - float(group.get("dampening", 0.0)) if beta > 0 else 1.0
     if beta <= 0:
         return StabilityRule("sgd", 0.0, sgd_constant(), False, "2/λ")

@@ -9,15 +9,18 @@ from dataclasses import replace
 import numpy as np
 
 from ..commands import MeasureCurvature, SetCurvatureCadence
-from ..events import CurvatureMeasured
+from ..events import CurvatureMeasured, ScheduleChanged
 from ..training.hooks import Hook
 from .alerts import climbing, near_bound
+from .bounds import rule_for
 from .cadence import Cadence
 from .lanczos import MeasurementStopped
 from .probe import CurvatureProbe
 from .settings import CurvatureSettings
 
 STEP_TIME_BETA = 0.9
+# A warning of the kind already given is given again when it asks to scale the rest by 10% more than the last one did.
+STRICTER = 0.9
 
 
 class CurvatureHandler:
@@ -34,27 +37,30 @@ class CurvatureHandler:
         self.cadence = Cadence(config.curvature_every)
         self.margin = config.curvature_margin
         self.previous: CurvatureMeasured | None = None
-        self.warned = ""
+        self.warned = ""  # the kind of the last warning given ("" when none is in force)
+        self.warned_scale = 1.0  # and the scale it asked for
         self.step_seconds = 0.0
         self._step_started: float | None = None
-        self._schedule_checked = None  # the schedule the last bound was checked against (an edit replaces it)
 
     def attach(self, job) -> None:
         """Register at the start and end of each step and for the curvature commands."""
         job.add_handler(Hook.STEP_STARTED, self.step_started)
         job.add_handler(Hook.STEP_COMPLETED, self.step_completed)
         job.add_handler(Hook.COMMAND_RECEIVED, self.command_received)
+        job.bus.subscribe(lambda event: self.event(job, event))
 
     # -- hooks ---------------------------------------------------------------------
 
     def step_started(self, job, info) -> None:
-        """Measure first when one is due (the step's LRs are set), else recheck the last bound after an edit; then time the step."""
+        """Measure first when one is due (the step's LRs are set), then time the step."""
         if self.cadence.due(job.step, self.step_seconds, job.total_steps):
             self.measure(job, "cadence")
-        elif job.run_schedule is not self._schedule_checked:
-            self._recheck(job)
-        self._schedule_checked = job.run_schedule
         self._step_started = time.perf_counter()
+
+    def event(self, job, event) -> None:
+        """An edit of the schedule (also while paused, where no step starts): recheck the last bound at once."""
+        if isinstance(event, ScheduleChanged) and event.reason != "start":
+            self._recheck(job)
 
     def step_completed(self, job, info) -> None:
         """Count the step and keep a running step time for the automatic cadence."""
@@ -89,7 +95,8 @@ class CurvatureHandler:
         """Plain data: the automatic cadence's accounting, the last measurement and the last warning's kind."""
         return {"spent": self.cadence.spent, "last_cost": self.cadence.last_cost, "trained_steps": self.cadence.trained_steps,
                 "since_last": self.cadence.since_last,
-                "previous": self.previous.to_dict() if self.previous is not None else None, "warned": self.warned}
+                "previous": self.previous.to_dict() if self.previous is not None else None, "warned": self.warned,
+                "warned_scale": self.warned_scale}
 
     def load_state_dict(self, state: dict) -> None:
         """Continue from ``state_dict()``'s data."""
@@ -98,6 +105,7 @@ class CurvatureHandler:
         self.cadence.since_last = state.get("since_last", state["trained_steps"])  # checkpoints before 2026-12-03 lack it
         self.previous = CurvatureMeasured.from_dict(state["previous"]) if state["previous"] is not None else None
         self.warned = state["warned"]
+        self.warned_scale = state.get("warned_scale", 1.0)  # checkpoints before 2026-12-04 lack it
 
     # -- measuring -------------------------------------------------------------------
 
@@ -117,17 +125,27 @@ class CurvatureHandler:
         return measurement
 
     def _recheck(self, job) -> None:
-        """After a schedule edit, the last measured bounds against the LRs now, without measuring again.
+        """After a schedule edit, the last measured λmax against the LRs and momentum the schedule now plans for the
+        next step, without measuring again.
 
         Raising the LR above the bound mid-run was silent until the next measurement, which the automatic
-        cadence may never make. Only when the groups' LRs keep the ratios they had at that measurement: the
-        bounds scale with those ratios, so new ones need a new measurement.
+        cadence may never make. Only when the groups' LRs keep the ratios they had at that measurement (the
+        bounds scale with those ratios, so new ones need a new measurement), and not for Adam (its bound
+        moves with its second moments). The momentum is the schedule's: an edit from a one-cycle to a
+        constant LR can take β from 0.9 to 0, which halves the bound of SGD with momentum.
         """
-        m = self.previous
-        lrs = np.array([float(group["lr"]) for group in job.session.optimizer.param_groups])
-        if m is None or not same_ratios(lrs, m.lrs):
+        m, step = self.previous, min(job.step, job.total_steps - 1)
+        timeline = job.run_schedule.timeline
+        lrs = timeline.group_lrs(np.array([step]), job.session.group_names)[0]
+        if m is None or m.preconditioned or not same_ratios(lrs, m.lrs):
             return
-        self._warn_near_bound(job.bus.emit, replace(m, lrs=lrs), rest_peak_ratio(job), job.step)
+        momentum = timeline.momentum_at(step)
+        rule = rule_for(job.session.optimizer, momentum if np.isfinite(momentum) else None)
+        if rule.preconditioned:
+            return
+        now = replace(m, lrs=lrs, bounds=m.bounds * (rule.constant / m.constant), constant=rule.constant, formula=rule.formula,
+                      optimizer=rule.optimizer)
+        self._warn_near_bound(job.bus.emit, now, rest_peak_ratio(job), job.step)
 
     def _warn(self, emit, m: CurvatureMeasured, ratio: float) -> None:
         self._warn_near_bound(emit, m, ratio, m.step)
@@ -136,12 +154,16 @@ class CurvatureHandler:
             emit(climb)
 
     def _warn_near_bound(self, emit, m: CurvatureMeasured, ratio: float, step: int) -> None:
-        """A near-bound warning at ``step`` unless the last one was of the same kind; its message names the measurement's step."""
+        """A near-bound warning at ``step`` unless the last one was of the same kind and asked for about as much; its
+        message names the measurement's step. (A stricter λmax of the same kind was kept quiet, and the user's fix
+        for the old one left the LR above the new bound.)"""
         warning = near_bound(m, ratio, self.margin)
-        kind = warning.kind if warning else ""
-        if warning is not None and kind != self.warned:
+        kind, scale = (warning.kind, warning.scale) if warning else ("", 1.0)
+        if warning is not None and (kind != self.warned or scale < STRICTER * self.warned_scale):
             emit(replace(warning, step=step))
-        self.warned = kind
+        elif warning is not None:
+            scale = min(scale, self.warned_scale)  # the same advice, still in force: compare the next one with it
+        self.warned, self.warned_scale = kind, scale
 
 
 def same_ratios(lrs: np.ndarray, measured: np.ndarray) -> bool:
