@@ -102,6 +102,7 @@ class CurvatureView(QObject):
             plot.clear()
             plot.set_total(event.total_steps)
         self.banner.hide()
+        self.last.setText("no measurement in this run yet")  # it showed the last run's, or the range test's with its LR
         self.lambdas = (math.inf, math.inf)
         self.margin = float(event.config.get("curvature_margin", self.margin))
         self.cadence.setCurrentText(str(event.config.get("curvature_every", "auto")))

@@ -122,3 +122,21 @@ def test_a_range_test_suggestion_past_the_bound_it_measured_says_so_where_it_is_
     assert "⚠ LR" in window.log.toPlainText().splitlines()[-1]
     click(panel.use_constant)  # below the bound: nothing to add
     assert "⚠" not in window.log.toPlainText().splitlines()[-1]
+
+
+
+def test_a_new_run_does_not_show_the_range_tests_lambda_max_as_its_own(qtbot, launch):
+    """The Health tab read "λmax 7.919 at step 0 (LR at 79% of the bound …)" ten steps into a run that had measured
+    nothing: the range test's measurement, against the LR of the schedule before."""
+    window = launch(SMALL)
+    show_tab(window.tabs, "Range test")
+    type_into(window.range_panel.iterations, "20")
+    type_into(window.range_panel.repeats, "1")
+    click(window.range_panel.start)
+    qtbot.waitUntil(lambda: window.last_range_test is not None and not window.controller.testing, timeout=LONG)
+    assert window.curvature.last.text().startswith("λmax")
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.live.step >= 1, timeout=LONG)
+    assert window.curvature.last.text() == "no measurement in this run yet"
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
