@@ -89,3 +89,5 @@ class RangeTestActions:
         if above := self.range_panel.result.above_bound(lr):
             self.log.add(above, "warning")
             self.status.setText(f"⚠ {above}")
+        elif not self.controller.training:  # a warning about the suggestion used before stays up no longer
+            self.live.show_planned(self.run_length(), self.steps_per_epoch())

@@ -120,8 +120,8 @@ def test_a_range_test_suggestion_past_the_bound_it_measured_says_so_where_it_is_
     click(panel.use_cycle)
     assert window.status.text().startswith(f"⚠ LR {float(f'{r.one_cycle_max_lr:.3g}'):.3g} is ×")
     assert "⚠ LR" in window.log.toPlainText().splitlines()[-1]
-    click(panel.use_constant)  # below the bound: nothing to add
-    assert "⚠" not in window.log.toPlainText().splitlines()[-1]
+    click(panel.use_constant)  # below the bound: nothing to add, and the warning about the other one goes
+    assert "⚠" not in window.log.toPlainText().splitlines()[-1] and "⚠" not in window.status.text()
 
 
 
