@@ -51,3 +51,24 @@ def test_bad_curvature_options_say_what_to_do(capsys):
     assert "give --data DIR" in capsys.readouterr().err
     assert run_cli(["train", "--data", str(SAMPLE), "--curvature-every", "often"]) == 2
     assert "--curvature-every: must be auto, off or a whole number of steps" in capsys.readouterr().err
+
+
+def test_a_runs_stability_warnings_are_in_its_history_for_show_and_a_late_watch(capsys):
+    """`show` listed no stability warning, and a `watch` that joined after one never learned of it (the LR 20× the
+    bound): the replay of a run's past held its measurements but not its warnings."""
+    from pathlib import Path
+
+    from engine.events import CurvatureMeasured, StabilityWarning
+    from engine.run.history import stored_history
+
+    code = run_cli(["train", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "1", "--curvature-every", "10", "--lr", "3",
+                    "--shape", "constant", "--on-fault", "stop", "--json"])
+    run_dir = json.loads(capsys.readouterr().out)["run_dir"]
+    assert code in (0, 1)
+    past, _ = stored_history(Path(run_dir))
+    (warning,) = [e for e in past if isinstance(e, StabilityWarning)][:1]
+    assert warning.step == 0 and warning.kind == "above_bound" and "LR 3 of group" in warning.message
+    first = next(i for i, e in enumerate(past) if isinstance(e, CurvatureMeasured))
+    assert past.index(warning) == first + 1  # right after the measurement it came from
+    assert run_cli(["show", run_dir]) == 0
+    assert "stability:above_bound at step 0: The LR 3 of group" in capsys.readouterr().out

@@ -114,7 +114,7 @@ class ProgressPrinter:
         elif isinstance(event, CurvatureMeasured):
             self._line(describe_curvature(event), end=True)
         elif isinstance(event, StabilityWarning):  # the window's banner words it as a sentence: "The schedule will…"
-            self._line(f"warning: {event.message[:1].lower()}{event.message[1:]} {event.advice}", end=True)
+            self._line(f"warning: {event.message[:1].lower()}{event.message[1:]} {event.advice}".rstrip(), end=True)
         elif isinstance(event, RangeTestStarted):
             self.range_test = f"range test ({event.mode})"
             self._line(f"{self.range_test} will take about {clock(event.estimated_seconds)}", end=True)

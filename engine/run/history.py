@@ -7,7 +7,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ..events import CurvatureMeasured, EpochEnded, Event, HealthLogged, RunStarted, ScheduleChanged, StateChanged, StepsLogged
+from ..events import (
+    CurvatureMeasured,
+    EpochEnded,
+    Event,
+    HealthLogged,
+    RunStarted,
+    ScheduleChanged,
+    StabilityWarning,
+    StateChanged,
+    StepsLogged,
+)
 from ..schedules.history_codec import run_schedule_from_dict
 from ..store.reader import Snapshot, effective_state, read_snapshot
 
@@ -33,7 +43,10 @@ def stored_history(run_dir: Path, session: str = "") -> tuple[list[Event], int]:
         device=meta.get("device", "?"), run_dir=str(run_dir))]
     if "run_schedule" in meta:
         events.append(ScheduleChanged(steps_done, run_schedule_from_dict(json.loads(meta["run_schedule"])), "schedule so far", "start"))
-    events += _with_measurements(_in_order(snapshot, per_epoch), [CurvatureMeasured.from_dict(m) for m in snapshot.curvature])
+    # A late `watch` or window learns of the warnings too (their scale is not stored: no "Scale the rest" is offered).
+    warnings = [StabilityWarning(step, kind, words, "", 1.0) for step, kind, words in snapshot.warnings]
+    past = sorted([CurvatureMeasured.from_dict(m) for m in snapshot.curvature] + warnings, key=lambda event: event.step)
+    events += _with_measurements(_in_order(snapshot, per_epoch), past)
     health = snapshot.health
     if len(health["step"]):  # the Health tab's past (an attached window drew only what came after it joined)
         events.append(HealthLogged(health["step"], tuple(health["groups"]), health["grad_norm"], health["update_ratio"]))
@@ -54,7 +67,7 @@ def _in_order(snapshot: Snapshot, per_epoch: int) -> list[Event]:
     return events + _step_blocks(snapshot, per_epoch, start, len(steps))
 
 
-def _with_measurements(events: list[Event], measurements: list[CurvatureMeasured]) -> list[Event]:
+def _with_measurements(events: list[Event], measurements: list[CurvatureMeasured | StabilityWarning]) -> list[Event]:
     """``events`` with each curvature measurement where it happened: before the first steps or epoch end after it
     (`lrscope watch` prints them in order; the window's bound curve and λmax plot get the run's whole past)."""
     ordered, pending = [], list(measurements)

@@ -256,6 +256,7 @@ class Snapshot:
     epochs: list[dict]
     curvature: list[dict]  # as read_curvature
     health: dict  # as read_health
+    warnings: list[tuple[int, str, str]] = ()  # (step, kind, words) of each stability warning, oldest first
 
 
 def read_snapshot(run_dir: Path) -> Snapshot:
@@ -264,7 +265,8 @@ def read_snapshot(run_dir: Path) -> Snapshot:
         with _open(run_dir) as db:
             db.execute("BEGIN")
             snapshot = Snapshot(_meta(db), _steps(db), _epochs(db), _curvature(_table_rows(db, CURVATURE_SQL, "curvature")),
-                                _health(_table_rows(db, HEALTH_SQL, "health")))
+                                _health(_table_rows(db, HEALTH_SQL, "health")),
+                                [(step, kind.removeprefix("stability:"), str(words)) for step, kind, words in db.execute(WARNINGS_SQL)])
             db.execute("COMMIT")
             return snapshot
     except sqlite3.Error as error:
@@ -295,6 +297,8 @@ def _json(cell):
 
 
 CURVATURE_SQL = "SELECT measurement FROM curvature ORDER BY step"
+WARNINGS_SQL = ("SELECT step, kind, message FROM events WHERE kind LIKE 'stability:%' AND typeof(step) = 'integer' "
+                "AND typeof(kind) = 'text' ORDER BY rowid")
 HEALTH_SQL = "SELECT step, groups, grad_norm, update_ratio FROM health WHERE typeof(step) = 'integer' ORDER BY step"
 
 
