@@ -47,6 +47,15 @@ def scrollable(widget):
     return area
 
 
+def scrolled_vertically(widget):
+    """``widget`` in a scroll area that scrolls up and down only and is never narrower than the widget (a splitter
+    would otherwise squeeze it, and the area then scrolled the form's left half out of sight)."""
+    area = scrollable(widget)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setMinimumWidth(widget.minimumSizeHint().width() + area.verticalScrollBar().sizeHint().width())
+    return area
+
+
 def pinned_above(pinned, widget) -> QWidget:
     """``pinned`` above ``widget`` scrolled: a form's reason for refusing a value stays in sight wherever it is scrolled."""
     box = QWidget()
@@ -75,7 +84,8 @@ def build_layout(window: QMainWindow) -> None:
     # Stacked plots keep a readable height: the splitter cannot squeeze one to a sliver (issue 12, at 1366 x 768).
     training = splitter(Qt.Orientation.Vertical, (window.loss, window.lr, lower), [360, 360, 280], collapsible=False)
     window.range_plot, window.range_panel = RangePlot(), RangeTestPanel()
-    window.range_tab = splitter(Qt.Orientation.Horizontal, (window.range_plot, window.range_panel), [640, 300])
+    # Scrolled up and down: with the stability bar shown at 1366×768 the form's fields were squeezed to half their height.
+    window.range_tab = splitter(Qt.Orientation.Horizontal, (window.range_plot, scrolled_vertically(window.range_panel)), [640, 300])
     window.runs_panel, window.compare = RunsPanel(runs_root()), ComparePanel()
     # Two fifths for the list: at 1366 x 768 a third showed three runs; half squeezed the comparison's plots to slivers.
     runs_tab = splitter(Qt.Orientation.Vertical, (window.runs_panel, window.compare), [400, 600])

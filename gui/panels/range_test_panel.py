@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QRadioButton,
+    QSizePolicy,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -72,6 +73,10 @@ class RangeTestPanel(QWidget):
         self.table.setHorizontalHeaderLabels(["method", "LR"])
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
+        # The table takes the height left over (its own rows scroll), never less than a header and three rows: the form
+        # and the Use buttons keep theirs, scrolled into view when the tab is short.
+        self.table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
+        self.table.setMinimumHeight(4 * self.table.verticalHeader().defaultSectionSize())
         self.note = QLabel()
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #b35c00;")
