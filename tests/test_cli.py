@@ -104,6 +104,17 @@ def test_range_test_on_a_terminal_says_how_far_it_is_then_clears_that_line():
     assert shown.endswith("\r\x1b[K") and "recommended" in out.decode()
 
 
+def test_a_range_test_says_when_its_recommendation_is_past_the_bound_it_measured(capsys):
+    """The recommendation and the bound sat on adjacent lines, 0.962 and 0.253, without a word (the caveat came only when
+    a schedule file was written). Without momentum the bound is 2/λ, well below the sweep's lowest loss."""
+    code, out, _ = cli(capsys, "range-test", "--data", SAMPLE, "--image-size", "16", "--momentum", "0", "--iters", "300",
+                       "--repeats", "1")
+    assert code == 0
+    one_cycle = float(re.search(r"recommended one-cycle max (\S+)", out).group(1))
+    bound = float(re.search(r"stability bound 2/λ = (\S+) at the start", out).group(1))
+    assert one_cycle > bound and f"note: the recommended one-cycle max LR {one_cycle:.3g} is ×" in out
+    assert "(median of 1 repeats)" not in out
+
 def test_a_sweep_for_adam_is_low_confidence_and_says_why(capsys, tmp_path):
     """The study found the sweep's one-cycle LR above the best on every Adam sweep: the user is told, with SGD not,
     and told again when such an LR goes into a schedule file (the notes have scrolled by then)."""

@@ -181,6 +181,10 @@ def print_result(result) -> None:
     if result.curvature and result.curvature.get("lr_bound"):
         c = result.curvature
         print(f"stability bound {c['formula']} = {c['lr_bound']:.3g} at the start (λmax {c['lambda_max']:.3g}; theory, a guide)")
+        # Said here too, not only when a schedule file is written: the two numbers sat on adjacent lines without a word.
+        for what, lr in (("constant", r.constant_lr), ("one-cycle max", r.one_cycle_max_lr)) if r is not None else ():
+            if above := result.above_bound(lr):
+                print(f"note: the recommended {what} {above}")
     for note in result.notes:
         if not note.startswith("no recommendation: ") or r is not None:
             print(f"note: {note}")

@@ -143,7 +143,7 @@ def _median_suggestions(repeats: list[RangeTestResult]) -> tuple[Suggestion, ...
     for method in methods:
         found = [s for r in repeats for s in r.suggestions if s.method == method]
         out.append(Suggestion(method, median_lr([s.lr for s in found]), float(np.median([s.loss for s in found])),
-                              f"{found[0].explanation} (median of {len(found)} repeats)"))
+                              found[0].explanation + (f" (median of {len(found)} repeats)" if len(found) > 1 else " (1 repeat)")))
     return tuple(out)
 
 
