@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import QSize, Signal, Slot
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QRadioButton,
-    QSizePolicy,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -21,6 +20,15 @@ from PySide6.QtWidgets import (
 )
 
 from engine.range_test.settings import RangeTestSettings
+
+
+class ShortTable(QTableWidget):
+    """A table that asks for no more height than its minimum (a header and three rows) and takes what is left over:
+    the panel's form and Use buttons keep their height and scroll into view when the tab is short (they were squeezed
+    to half their height with the stability bar shown at 1366×768)."""
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), self.minimumHeight())
 
 
 class RangeTestPanel(QWidget):
@@ -69,13 +77,10 @@ class RangeTestPanel(QWidget):
         self.cancel.clicked.connect(self._cancel)
         self.status = QLabel()
         self.status.setWordWrap(True)
-        self.table = QTableWidget(0, 2)
+        self.table = ShortTable(0, 2)
         self.table.setHorizontalHeaderLabels(["method", "LR"])
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
-        # The table takes the height left over (its own rows scroll), never less than a header and three rows: the form
-        # and the Use buttons keep theirs, scrolled into view when the tab is short.
-        self.table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Ignored)
         self.table.setMinimumHeight(4 * self.table.verticalHeader().defaultSectionSize())
         self.note = QLabel()
         self.note.setWordWrap(True)
