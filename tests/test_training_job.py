@@ -124,6 +124,25 @@ def test_nan_loss_pauses_then_roll_back_with_a_lower_lr(digits16):
     assert np.all(np.isfinite(losses[-22:])) and np.allclose(lrs[after][-22:, -1], 0.1 * job.run_schedule.timeline.pieces[0].schedule.lrs(np.arange(22, 44)))
 
 
+def test_a_rollback_says_which_edits_it_undoes(digits16):
+    """A set-LR made after the last good state vanished in the rollback while the run still listed it."""
+    from engine.events import LogLine
+
+    job, events = make_job(digits16, epochs=2)
+    Sabotage(job.session.model, lambda n: n == 30, lambda out: out * float("nan"))
+    thread = start_job(job)
+    events.wait_for(lambda ev: ev.of(StepsLogged) and ev.of(StepsLogged)[-1].steps[-1] >= 24)
+    paused_at(job, events)
+    job.send(EditSchedule(SetConstant(0.0123)))
+    edited_at = job.step
+    job.send(Resume())
+    events.wait_for(lambda ev: ev.of(FaultRaised))
+    job.send(RollBack(0.1))
+    thread.join(60)
+    said = [e.text for e in events.of(LogLine) if e.level == "warning" and "undoes" in e.text]
+    assert said == [f"the rollback to step 22 undoes 1 edit made since (step {edited_at}: set LR to 0.0123 for the rest); "
+                    "make it again if you still want it"]
+
 def test_exploding_loss_pauses(digits16):
     job, events = make_job(digits16, epochs=2)
     Sabotage(job.session.model, lambda n: n > 26, lambda out: out * 1e4)

@@ -7,6 +7,7 @@ import time
 from ..commands import CancelRangeTest, Command, EditSchedule, Pause, Resume, RollBack, StartRangeTest, Stop
 from ..events import CommandApplied, RolledBack
 from ..schedules.edits import ScaleRest
+from ..text import counted
 from .hooks import Hook
 from .state import restore
 
@@ -113,6 +114,7 @@ def _range_test(job, settings) -> tuple[bool, str]:
 def _roll_back(job, lr_factor: float) -> None:
     """Return to the last good state (weights, schedule, handler states, metrics) and scale the LR from there."""
     good = job.last_good
+    undone = job.run_schedule.edits[len(good["run_schedule"].edits):]  # made after the state it returns to
     restore(job.session, good["state"])
     job.step, job.run_schedule, job.metrics = good["step"], good["run_schedule"], dict(good["metrics"])
     job.epoch_end_pending = job.diverged = False
@@ -121,5 +123,9 @@ def _roll_back(job, lr_factor: float) -> None:
     job.flush()
     job.recorder.take_epoch_loss()
     job.bus.emit(RolledBack(job.step, f"rolled back to step {job.step}"))
+    if undone:  # they went without a word: a set-lr that caused the fault, say, vanished while the run still listed it
+        made = "; ".join(f"step {record.step}: {record.summary}" for record in undone)
+        job.log(f"the rollback to step {job.step} undoes {counted(len(undone), 'edit')} made since ({made}); make it again "
+                "if you still want it", "warning")
     job.edit(ScaleRest(lr_factor, reason="rollback"))
     job.set_state("running")
