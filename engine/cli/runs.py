@@ -93,9 +93,9 @@ def _history(run_dir: Path) -> list[str]:
     stored; by step where a time is missing). All edits were listed after all epochs, far from where they acted, and a
     rollback's edit (at the step it returns to) would come before the fault that caused it if sorted by step."""
     # Faults first: stored in the same write as the rollback they caused, they share its time (a stable sort keeps this order).
-    entries = [(time, step, f"{kind} at step {step}: {message}") for time, kind, step, message in
-               read_table(run_dir, "SELECT time, kind, step, message FROM events "
-                                                                  "WHERE kind LIKE 'fault:%' OR kind LIKE 'stability:%' OR kind = 'warning'")]
+    noted = read_table(run_dir, "SELECT time, kind, step, message FROM events "
+                                "WHERE kind LIKE 'fault:%' OR kind LIKE 'stability:%' OR kind = 'warning'")
+    entries = [(time, step, f"{kind} at step {step}: {message}") for time, kind, step, message in noted]
     # Runs stored before edits recorded their source lack the column.
     column = "source" if "source" in {row[1] for row in read_table(run_dir, "PRAGMA table_info(edits)")} else "''"
     for time, step, reason, summary, source in read_table(run_dir, f"SELECT time, step, reason, summary, {column} FROM edits ORDER BY id"):

@@ -41,12 +41,12 @@ def near_bound(m: CurvatureMeasured, rest_peak_ratio: float, margin: float) -> S
     elif edge >= margin:
         message = f"The {where} is at {100 * edge:.0f}% of {theory}: training may start to oscillate."
         kind = "near_bound"
-    if edge >= margin and rest_peak_ratio > 1.01:  # else the scale offered for the planned peak goes unexplained
-        message += f" The schedule will raise it by ×{rest_peak_ratio:.2g} more, to {100 * peak_edge:.0f}% of the bound."
-    elif edge < margin:
+    else:
         message = (f"The schedule will raise the {where} by ×{rest_peak_ratio:.2g}, to {100 * peak_edge:.0f}% of {theory}, "
                    "unless the curvature falls meanwhile.")
         kind = "planned_above"
+    if edge >= margin and rest_peak_ratio > 1.01:  # else the scale offered for the planned peak goes unexplained
+        message += f" The schedule will raise it by ×{rest_peak_ratio:.2g} more, to {100 * peak_edge:.0f}% of the bound."
     factor = scale_to_fit(edge, rest_peak_ratio, margin)
     advice = f"Scale the rest of the schedule by ×{factor:.2g} to stay under {100 * margin:.0f}% of the bound (a guide from theory, not a law)."
     return StabilityWarning(m.step, kind, message, advice, factor)

@@ -136,6 +136,13 @@ class RangeTestResult:
                    tuple(cls.from_dict(r) for r in data.get("repeats", ())), data.get("curvature"))
 
 
+def _of_repeats(found: int, repeats: int) -> str:
+    """Which repeats a median suggestion comes from ("median of 1 repeats" read badly)."""
+    if found > 1:
+        return f" (median of {found} repeats)"
+    return f" (1 of {repeats} repeats)" if repeats > 1 else ""
+
+
 def _median_suggestions(repeats: list[RangeTestResult]) -> tuple[Suggestion, ...]:
     """Per method, the median LR (and loss) over the repeats that suggested it."""
     methods = dict.fromkeys(s.method for r in repeats for s in r.suggestions)
@@ -143,7 +150,7 @@ def _median_suggestions(repeats: list[RangeTestResult]) -> tuple[Suggestion, ...
     for method in methods:
         found = [s for r in repeats for s in r.suggestions if s.method == method]
         out.append(Suggestion(method, median_lr([s.lr for s in found]), float(np.median([s.loss for s in found])),
-                              found[0].explanation + (f" (median of {len(found)} repeats)" if len(found) > 1 else " (1 repeat)")))
+                              found[0].explanation + _of_repeats(len(found), len(repeats))))
     return tuple(out)
 
 

@@ -68,8 +68,8 @@ def _in_order(snapshot: Snapshot, per_epoch: int) -> list[Event]:
 
 
 def _with_measurements(events: list[Event], measurements: list[CurvatureMeasured | StabilityWarning]) -> list[Event]:
-    """``events`` with each curvature measurement where it happened: before the first steps or epoch end after it
-    (`lrscope watch` prints them in order; the window's bound curve and λmax plot get the run's whole past)."""
+    """``events`` with each curvature measurement (and stability warning) where it happened: before the first steps or
+    epoch end after it (`lrscope watch` prints them in order; the window's bound curve and λmax plot get the run's whole past)."""
     ordered, pending = [], list(measurements)
     for event in events:
         start = int(event.steps[0]) if isinstance(event, StepsLogged) else event.step

@@ -256,7 +256,7 @@ class Snapshot:
     epochs: list[dict]
     curvature: list[dict]  # as read_curvature
     health: dict  # as read_health
-    warnings: list[tuple[int, str, str]] = ()  # (step, kind, words) of each stability warning, oldest first
+    warnings: list[tuple[int, str, str]]  # (step, kind, words) of each stability warning, oldest first
 
 
 def read_snapshot(run_dir: Path) -> Snapshot:
