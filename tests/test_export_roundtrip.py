@@ -107,3 +107,27 @@ def test_ctl_apply_refuses_a_file_tuned_with_another_optimizer_or_model(digits16
         replacement(path, {**status, "model": "resnet18", "optimizer": "adamw"})
     edit = replacement(path, {**status, "optimizer": "adamw"})
     assert edit.fit_rest and edit.schedule == load_schedule(path).timeline.pieces[-1].schedule  # fitted to the rest where it lands
+
+
+def test_a_run_asked_for_no_momentum_trains_and_exports_a_one_cycle_without_one(tmp_path, capsys):
+    """--momentum 0 with the one-cycle preset cycled the momentum 0.95 → 0.85 anyway (PyTorch's OneCycleLR does), so plain
+    SGD asked for trained with momentum, and the stability bound measured for β 0 was twice the run's."""
+    path = tmp_path / "plain-sgd.json"
+    assert run_cli(["train", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "1", "--momentum", "0", "--shape",
+                    "one_cycle", "--export-schedule", str(path), "--runs-dir", str(tmp_path / "runs"),
+                    "--library-dir", str(tmp_path / "library"), "--json"]) == 0
+    capsys.readouterr()
+    assert run_cli(["schedule", "csv", str(path)]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))[1:]
+    lrs, momenta = np.array([float(row[1]) for row in rows]), np.array([float(row[-1]) for row in rows])
+    assert lrs.max() > 10 * lrs[0] and np.all(momenta == 0.0)  # the LR still cycles
+
+    weight = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([weight], lr=1.0, momentum=0.0)
+    scheduler = load_schedule(path).torch_scheduler(optimizer)
+    seen = []
+    for _ in rows:
+        seen.append(optimizer.param_groups[0]["momentum"])
+        optimizer.step()
+        scheduler.step()
+    assert seen == [0.0] * len(rows)

@@ -89,7 +89,12 @@ class Timeline:
         return self._evaluate(steps, momentum=False)
 
     def momenta(self, steps: np.ndarray) -> np.ndarray:
-        """Scheduled momentum at each global step; ``base_momentum`` (or NaN) where none is scheduled."""
+        """Scheduled momentum at each global step; ``base_momentum`` (or NaN) where none is scheduled.
+
+        A run configured with momentum 0 has none to cycle: a one-cycle's 0.95 → 0.85 would silently override the plain
+        SGD the user asked for (and the stability bound measured for it)."""
+        if self.base_momentum == 0:
+            return np.zeros(np.shape(steps))
         values = self._evaluate(steps, momentum=True)
         if self.base_momentum is not None:
             values[np.isnan(values)] = self.base_momentum

@@ -30,7 +30,8 @@ class OneCycle(Shape):
     pct_start: float = param(FRACTION, "The fraction of the segment spent rising to max_lr.", 0.3)
     anneal: str = param(CHOICE, "How the LR moves between its points: cosine or a straight line.", "cos", ("cos", "linear"))
     three_phase: bool = param(FLAG, "Come back down to the starting LR symmetrically before the final decay.", False)
-    cycle_momentum: bool = param(FLAG, "Lower the momentum while the LR rises, and raise it back after.", True)
+    cycle_momentum: bool = param(FLAG, "Lower the momentum while the LR rises, and raise it back after (not in a run "
+                                       "with momentum 0).", True)
     base_momentum: float = param(MOMENTUM, "The momentum at the LR's peak.", 0.85)
     max_momentum: float = param(MOMENTUM, "The momentum at the start and the end of the cycle.", 0.95)
 
@@ -93,7 +94,7 @@ class Cyclic(Shape):
     step_size_down: int = param(STEPS, "Steps from the top of a cycle back to its bottom.")
     mode: str = param(CHOICE, "triangular keeps the height; triangular2 halves it each cycle; exp_range shrinks it by gamma every step.", "triangular", CYCLIC_MODES)
     gamma: float = param(RATE, "For exp_range: the height is multiplied by gamma at every step.", 1.0)
-    cycle_momentum: bool = param(FLAG, "Move the momentum opposite to the LR.", True)
+    cycle_momentum: bool = param(FLAG, "Move the momentum opposite to the LR (not in a run with momentum 0).", True)
     base_momentum: float = param(MOMENTUM, "The momentum at the top of a cycle.", 0.8)
     max_momentum: float = param(MOMENTUM, "The momentum at the bottom of a cycle.", 0.9)
 
