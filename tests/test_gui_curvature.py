@@ -37,6 +37,27 @@ def test_a_run_with_the_probe_draws_the_bound_and_the_health_pane(qtbot, window)
     assert not scroll.horizontalScrollBar().isVisible()
 
 
+def test_a_new_run_starts_without_the_last_runs_shading_above_the_bound(qtbot, window):
+    # pyqtgraph's FillBetweenItem keeps its old area when both its edges are emptied: the last run's red shading stayed
+    # up over the new run's first steps (a user test saw it), though the bound itself was cleared.
+    configure(window, curvature_every=5)
+    type_into(window.editor.peak, "3")
+    click(window.editor.use_button)
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+    window.lr.refresh()
+    fill = window.lr.stability.fill
+    assert fill.isVisible() and not fill.path().isEmpty()  # LR 3 lies far above the small CNN's bound
+    first = window.live.run_id
+    configure(window, curvature_every="off")
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.live.run_id != first and len(window.lr.points) > 0, timeout=LONG)
+    window.lr.refresh()
+    assert not fill.isVisible() or fill.path().isEmpty()
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: window.live.state != "running", timeout=LONG)
+
+
 def test_the_warning_bar_scales_the_rest_of_the_schedule_in_one_click(qtbot, launch):
     # A long run, so that its LR is still high when the pause comes: the bar then offers a factor below 1.
     window = launch({**SMALL, "epochs": 20})

@@ -70,6 +70,8 @@ class StabilityOverlay:
         shown = shown[np.unique(np.linspace(0, len(shown) - 1, min(len(shown), FILL_POINTS)).astype(int))] if len(shown) else shown
         self.low.setData(x[shown], head[shown])
         self.high.setData(x[shown], np.maximum(lr[shown], head[shown]))
+        # Emptied edges leave a FillBetweenItem's old area drawn (pyqtgraph 0.14): a new run showed the last one's.
+        self.fill.setVisible(len(shown) > 0)
 
     def y_values(self) -> np.ndarray:
         """The bounds, for fitting the y axis."""
