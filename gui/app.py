@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import sys
 import time
 from pathlib import Path
 
 from pyqtgraph.util.garbage_collector import GarbageCollector
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QEvent, QObject, QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication
 
 from .main_window import MainWindow
@@ -35,11 +37,37 @@ def run_app(data: Path | None, sample: Path, quit_after: float | None = None, st
             window.bridge.taskFailed.connect(lambda _failed: close(window, screenshot))
         else:
             QTimer.singleShot(delay, lambda: close(window, screenshot))
-    # Ending the loop some other way (a signal, the session closing) must still stop the worker first.
+    # Ending the loop some other way (the session closing) must still stop the worker first.
     app.aboutToQuit.connect(lambda: window.controller.shutdown(timeout=30))
+    close_on_signals(window)
     status = app.exec()
     collector.timer.stop()
     return status
+
+
+def close_on_signals(window: MainWindow) -> None:
+    """SIGTERM (a logout, ``kill``) and Ctrl-C in the launching terminal close the window as its close button does, without
+    the question: the run stops at a step boundary with a checkpoint, as ``lrscope train`` does. By default SIGTERM killed
+    the process mid-step, and Qt's loop, which runs no Python, held Ctrl-C until the next timer.
+
+    Python runs its handlers only between bytecodes, so the signal's number is written to a socket that Qt watches
+    (``signal.set_wakeup_fd``). A second signal while the run stops kills at once (the default action is back)."""
+    reader, writer = socket.socketpair()
+    for end in (reader, writer):
+        end.setblocking(False)
+    signal.set_wakeup_fd(writer.fileno())
+    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, window)
+
+    def woken() -> None:
+        numbers = reader.recv(16)
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, signal.SIG_DFL)
+        window.close_unasked(signal.Signals(numbers[0]).name if numbers else "a signal")
+
+    notifier.activated.connect(woken)
+    window.signal_wakeup = (reader, writer, notifier)  # kept alive with the window
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: None)  # the work is done by woken(), on the GUI thread
 
 
 def create_app() -> QApplication:

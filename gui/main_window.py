@@ -61,6 +61,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.last_tune = None
         self.editor_search: dict | None = None  # the record of the tune whose winner the editor shows, until it is edited
         self.start_when_open = start
+        self.closing_unasked = False  # a signal closes the window: no one may be at the screen to answer a question
         self.resume_when_open: str | None = None  # a stored run of another dataset, resumed once that dataset is open
         build_layout(self)
         self.config_panel.set_values(saved_config(self.settings))
@@ -264,10 +265,16 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
             event.acceptProposedAction()
             self.open_folder(folders[0])
 
+    def close_unasked(self, why: str) -> None:
+        """Close as the close button does, without asking first (a signal): the window's run stops resumable."""
+        self.log.add(f"{why}: stopping the run (it stays resumable) and closing" if self.controller.training else f"{why}: closing")
+        self.closing_unasked = True
+        self.close()
+
     def closeEvent(self, event) -> None:
         """Save the layout and settings, stop the window's own run (if the user agrees) or detach from an attached one,
         and wait for the workers (never destroy a running thread)."""
-        if self.controller.training and not self.controller.attached and not dialogs.ask_yes_no(
+        if self.controller.training and not self.controller.attached and not self.closing_unasked and not dialogs.ask_yes_no(
                 self, "Stop the run?", "Stop the run and close the window?",
                 "Closing the window stops the run it started. It stays resumable (Runs tab, lrscope resume)."):
             event.ignore()

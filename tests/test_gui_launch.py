@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -46,6 +47,33 @@ def test_lrscope_dir_opens_the_app_on_that_folder(tmp_path):
     assert done.returncode == 0, done.stderr
     assert f"last={CAMERA2}" in (tmp_path / "settings" / "lrscope.ini").read_text()
     assert ["-digits-camera2-" in run.name for run in Path(os.environ["LRSCOPE_RUNS_DIR"]).iterdir()] == [True]
+
+
+def test_sigterm_stops_the_windows_run_resumable_and_closes_it(tmp_path):
+    """A logout or ``kill`` sends SIGTERM: it killed the process mid-step, and the run stayed "running" forever."""
+    from helpers import SAMPLE
+
+    settings = tmp_path / "settings"
+    settings.mkdir()
+    from PySide6.QtCore import QSettings
+
+    stored = QSettings(str(settings / "lrscope.ini"), QSettings.Format.IniFormat)
+    stored.setValue("config/fields", '{"image_size": 16, "epochs": 300}')  # far longer than the test waits
+    stored.sync()
+    env = app_env(tmp_path, QT_QPA_PLATFORM="offscreen", LRSCOPE_SETTINGS_DIR=str(settings))
+    app = subprocess.Popen([sys.executable, str(ROOT / "main.py"), str(SAMPLE), "--start"], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    runs = lambda: subprocess.run([sys.executable, str(ROOT / "main.py"), "runs"], env=env, capture_output=True,
+                                  text=True, timeout=120).stdout
+    try:
+        while " running " not in runs():
+            assert app.poll() is None, app.communicate()
+        app.send_signal(signal.SIGTERM)
+        _, err = app.communicate(timeout=300)
+    finally:
+        app.kill()
+    assert app.returncode == 0, err
+    assert " stopped " in runs() and "Traceback" not in err
 
 
 @pytest.fixture
