@@ -8,11 +8,13 @@ from PySide6.QtCore import Qt
 
 from ..buffers import CurveBuffer
 from .base import PlotPanel, make_curve
+from .stability_overlay import BOUND_RED
 
 EMPTY_LR_RANGE = (-7.3, 1.3)  # log10: 1e-7 to 10 with room for the end labels
 # Suggestion lines over the curves (as when they were added after them); their labels over every line.
 MARKER_Z = 10
-COLOURS = {"steepest": (214, 39, 40), "valley": (44, 160, 44), "min_loss/10": (148, 103, 189),
+# Red is the stability bound's, here and on the LR plot: "steepest" beside it in the same red read as one line.
+COLOURS = {"steepest": (227, 119, 194), "valley": (44, 160, 44), "min_loss/10": (148, 103, 189),
            "min_loss": (255, 127, 14), "probe_best": (23, 190, 207), "edge": (140, 86, 75)}
 
 
@@ -129,7 +131,7 @@ class RangePlot(PlotPanel):
         factor = (multipliers or {}).get(binding, 1.0)
         text = (f"bound {curvature['formula']} = {lr:.2g} (theory)" if factor == 1 else
                 f"bound {curvature['formula']}: {binding} ×{factor:g} meets its {lr * factor:.2g} here (theory)")
-        self._mark(lr, text, (214, 39, 40), Qt.PenStyle.DashDotLine)
+        self._mark(lr, text, BOUND_RED, Qt.PenStyle.DashDotLine)
 
     def refresh(self) -> None:
         """Push new points to the curves."""

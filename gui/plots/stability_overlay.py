@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from ..buffers import CurveBuffer
 from .base import make_curve
 
-RED = (214, 39, 40)
+BOUND_RED = (214, 39, 40)  # the stability bound's colour on every plot
 FILL_POINTS = 4000
 
 
@@ -20,14 +20,14 @@ class StabilityOverlay:
     def __init__(self, lr_plot):
         self.lr_plot = lr_plot
         plot = lr_plot.plot
-        self.bound = make_curve(plot, RED, width=2, style=Qt.PenStyle.DashDotLine)  # in the legend once measured
-        self.bound_first = make_curve(plot, RED, alpha=110, style=Qt.PenStyle.DashDotLine)
+        self.bound = make_curve(plot, BOUND_RED, width=2, style=Qt.PenStyle.DashDotLine)  # in the legend once measured
+        self.bound_first = make_curve(plot, BOUND_RED, alpha=110, style=Qt.PenStyle.DashDotLine)
         # Invisible edges of the shaded area: the bound and max(LR, bound), on (a sample of) the applied steps.
         # Not clipped to the view: a fill is only redrawn when its curves' data change, not when the view moves.
         self.low, self.high = (pg.PlotDataItem(pen=pg.mkPen(0, 0, 0, 0)) for _ in range(2))
         for edge in (self.low, self.high):
             plot.addItem(edge)
-        self.fill = pg.FillBetweenItem(self.low, self.high, brush=pg.mkBrush(*RED, 90))
+        self.fill = pg.FillBetweenItem(self.low, self.high, brush=pg.mkBrush(*BOUND_RED, 90))
         plot.addItem(self.fill)
         # step, λmax, constant, bound of the first group, bound of the last group
         self.measurements = CurveBuffer(5)
