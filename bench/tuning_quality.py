@@ -5,10 +5,11 @@ ten at the best three points), lrscope's untuned default, the sweep, the probe, 
 sweep and ``lrscope tune``, each followed by a run at the LR it chose on the same seeds. Results go
 to a JSON ledger as they come, so an interrupted study resumes; the report is written from it.
 
-    python -m bench.tuning_quality --ledger study.json [--only VARIANT ...] [--stage grid|all|report] [--seeds N] [--report FILE]
+    python -m bench.tuning_quality --ledger study.json [--only VARIANT ...] [--stage grid|all|report|rules] [--seeds N] [--report FILE]
 
 ``--report`` writes the tables of every variant finished so far (without running anything when
-``--stage report``).
+``--stage report``). ``--stage rules`` screens other one-cycle rules for the repeated sweep on the
+grids (bench/tuning/sweep_rules.py) and writes their table instead.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from .tuning.ledger import Ledger
 from .tuning.methods import all_methods
 from .tuning.report import criteria, summarize, table
 from .tuning.runs import grid_search
+from .tuning.sweep_rules import repeat_suggestions, screen
+from .tuning.sweep_rules import table as sweep_rules_table
 
 # The tables of docs/tuning-quality.md: five seeds left verdicts that moved from one measurement to the next.
 STUDY_SEEDS = 10
@@ -38,7 +41,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.tuning_quality", description=__doc__.splitlines()[0])
     parser.add_argument("--ledger", type=Path, required=True)
     parser.add_argument("--only", nargs="+", choices=[v.name for v in VARIANTS])
-    parser.add_argument("--stage", choices=("grid", "all", "report"), default="all")
+    parser.add_argument("--stage", choices=("grid", "all", "report", "rules"), default="all")
     parser.add_argument("--seeds", type=int, default=STUDY_SEEDS,
                         help="seeds at the grid's best points and for every method (default %(default)s; the grid's other points have 3)")
     parser.add_argument("--scratch", type=Path, help="where generated variants and tune trials are written (default: a temporary folder)")
@@ -47,7 +50,7 @@ def main() -> None:
     # One thread: on a shared 2-core machine, OpenMP teams that spin against other processes run several times slower.
     torch.set_num_threads(1)
     ledger = Ledger(args.ledger, read_only=args.stage == "report")
-    rows = []
+    rows, rules = [], []
     with tempfile.TemporaryDirectory() as temporary:
         scratch = args.scratch or Path(temporary)
         folders = data_folders(scratch)
@@ -58,12 +61,21 @@ def main() -> None:
             if args.only and variant.name not in args.only:
                 continue
             dataset = prepare_dataset(folders[variant.data], resolution=variant.image_size)
+            if args.stage == "rules":
+                grid = grid_search(ledger, variant, dataset, args.seeds)
+                rules.append((variant, screen(variant, grid, [repeat_suggestions(ledger, variant, dataset, seed)
+                                                              for seed in range(args.seeds)])))
+                continue
             try:
                 rows.append(study(ledger, variant, dataset, scratch, args.stage, args.seeds))
             except KeyError:  # --stage report: this variant has not been measured yet
                 continue
             if args.report and rows[-1][2] is not None:
                 write(args.report, [row for row in rows if row[2] is not None])
+    if rules:
+        print(sweep_rules_table(rules, args.seeds))
+        if args.report:
+            args.report.write_text(sweep_rules_table(rules, args.seeds) + "\n")
 
 
 def study(ledger: Ledger, variant, dataset, scratch: Path, stage: str, seeds: int):

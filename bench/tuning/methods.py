@@ -11,6 +11,7 @@ import math
 import shutil
 from pathlib import Path
 
+from engine.range_test.result import RangeTestResult
 from engine.range_test.runner import run_range_test
 from engine.range_test.settings import RangeTestSettings
 from engine.training.job import default_run_schedule
@@ -36,11 +37,16 @@ RANGE_TESTS = {
 METHODS = ("default", *RANGE_TESTS, "tune")
 
 
-def range_test_choice(variant: Variant, dataset, settings: RangeTestSettings, seed: int) -> dict:
-    """The one-cycle max LR a range test from fresh weights recommends (None and why, when it does not)."""
+def fresh_range_test(variant: Variant, dataset, settings: RangeTestSettings, seed: int) -> tuple[RangeTestResult, int]:
+    """A range test of the variant's run from its fresh weights with ``seed``, and the length of that run in steps."""
     session = build_session(config(variant, dataset, variant.default_lr, seed), dataset)
     run_steps = session.steps_per_epoch * session.config.epochs
-    result = run_range_test(session, settings, lambda event: None, run_steps=run_steps)
+    return run_range_test(session, settings, lambda event: None, run_steps=run_steps), run_steps
+
+
+def range_test_choice(variant: Variant, dataset, settings: RangeTestSettings, seed: int) -> dict:
+    """The one-cycle max LR a range test from fresh weights recommends (None and why, when it does not)."""
+    result, run_steps = fresh_range_test(variant, dataset, settings, seed)
     recommendation = result.recommendation
     steps = sum(len(part.lrs) for part in (result.repeats or (result,)))
     if settings.mode == "probe":
