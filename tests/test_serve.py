@@ -119,7 +119,9 @@ def test_ctl_says_what_was_applied_at_which_step(served):
     owner, events = served
     target = [owner.access.address, "--token", owner.access.token]
     done = lrscope("ctl", *target, "scale-rest", "2")
-    assert done.returncode == 0 and done.stdout.startswith("applied at step ") and done.stdout.endswith(": scaled the rest ×2\n")
+    first, *caused = done.stdout.splitlines()
+    assert done.returncode == 0 and first.startswith("applied at step ") and first.endswith(": scaled the rest ×2")
+    assert all(line.startswith("warning: ") for line in caused)  # doubling may bring the planned peak near the bound
     done = lrscope("ctl", *target, "undo")
     assert done.returncode == 0 and "undid edit" in done.stdout and "(scaled the rest ×2)" in done.stdout
     done = lrscope("ctl", *target, "resume")
@@ -134,6 +136,27 @@ def test_ctl_says_what_was_applied_at_which_step(served):
     done = lrscope("ctl", owner.access.address, "--token", "wrong", "pause")
     assert done.returncode == 2 and done.stderr.startswith("lrscope: error: ") and "refused this client: wrong token" in done.stderr
     assert "Traceback" not in done.stderr and owner.state == "running"
+
+
+def test_ctl_measures_sets_the_cadence_and_prints_the_warnings_its_edit_caused(served):
+    """The protocol could measure λmax now and set the cadence, but ctl had no action for either; and a set-lr far above
+    the bound drew a warning that the window and `watch` showed while ctl, who caused it, printed nothing."""
+    owner, events = served
+    target = [owner.access.address, "--token", owner.access.token]
+    assert lrscope("ctl", *target, "pause").returncode == 0
+    done = lrscope("ctl", *target, "measure")
+    assert done.returncode == 0 and "λmax" in done.stdout and "measured at step" in done.stdout, done.stdout
+    assert "% of the bound" in done.stdout.splitlines()[1]  # the measurement against the bound, as `watch` prints it
+    done = lrscope("ctl", *target, "set-lr", "50", "--json")
+    answer = json.loads(done.stdout)
+    assert answer["applied"] and [w["kind"] for w in answer["warnings"]] == ["above_bound"], answer
+    done = lrscope("ctl", *target, "undo")
+    assert done.returncode == 0 and "warning" not in done.stdout
+    done = lrscope("ctl", *target, "curvature-every", "sometimes")
+    assert done.returncode == 1 and "not applied" in done.stdout
+    done = lrscope("ctl", *target, "curvature-every", "20")
+    assert done.returncode == 0 and "curvature cadence 20 from step" in done.stdout, done.stdout
+    assert lrscope("ctl", *target, "curvature-every", "10").returncode == 0 and lrscope("ctl", *target, "resume").returncode == 0
 
 
 def test_a_wrong_or_missing_token_is_refused_and_logged_and_the_run_goes_on(served):

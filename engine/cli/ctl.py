@@ -19,12 +19,15 @@ ACTIONS = {
     "apply": "replace the rest of the run with a schedule file's schedule, stretched over the remaining steps",
     "undo": "undo the last schedule edit, from now on", "range-test": "run an LR range test from the current weights",
     "unfreeze": "make frozen layer groups trainable from now on (the GROUPs named, or every frozen group); undoable",
+    "measure": "measure λmax now (also while paused) and print it against the stability bound",
+    "curvature-every": "measure λmax every N steps from now on, or auto (within 5%% of training time), or off",
 }
 
 
 def add_parser(commands) -> None:
     """Register the command and its actions."""
-    parser = commands.add_parser("ctl", help="steer a served run: pause, resume, stop, set-lr, scale-rest, apply, undo, range-test, unfreeze",
+    parser = commands.add_parser("ctl", help="steer a served run: pause, resume, stop, set-lr, scale-rest, apply, undo, range-test, "
+                                             "unfreeze, measure, curvature-every",
                                  description="Send one command to a served run; print what was applied and at which step.")
     add_target_options(parser)
     add_answer_options(parser, 120.0, False)
@@ -40,6 +43,8 @@ def add_parser(commands) -> None:
         elif name == "range-test":
             action.add_argument("--probe", action="store_true", help="probe mode (unbiased, slower) instead of a sweep")
             action.add_argument("--iters", type=int, default=100, help="sweep iterations (one batch each; default 100)")
+        elif name == "curvature-every":
+            action.add_argument("every", metavar="N|auto|off")
         elif name == "unfreeze":
             action.add_argument("groups", nargs="*", metavar="GROUP", help="a layer group by name, e.g. stage4 (none: every frozen group)")
         action.set_defaults(handler=run)
@@ -54,7 +59,7 @@ def add_answer_options(parser: argparse.ArgumentParser, timeout, as_json) -> Non
 
 def run(args: argparse.Namespace) -> int:
     """Connect, send the command, wait for the job's answer: status 0 applied, 1 refused or not taken in time."""
-    from ..events import RangeTestFinished
+    from ..events import CurvatureMeasured, RangeTestFinished, StabilityWarning
     from ..run.remote import RemoteRun
     from .target import access_from
 
@@ -62,8 +67,8 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--timeout must be above 0 seconds, got {args.timeout:g}")
     started = time.monotonic()
     handle = RemoteRun(access_from(args), client="lrscope ctl", history=False, connect_timeout=min(CONNECT_SECONDS, args.timeout))
-    finished: list[RangeTestFinished] = []
-    handle.subscribe(lambda event: finished.append(event) if isinstance(event, RangeTestFinished) else None)
+    heard: list = []  # what the command caused: a range test's result, a measurement, a stability warning
+    handle.subscribe(lambda event: heard.append(event) if isinstance(event, (RangeTestFinished, CurvatureMeasured, StabilityWarning)) else None)
     handle.start("lrscope-ctl")
     try:
         if not handle.connected.wait(handle.connect_timeout + 1):
@@ -73,18 +78,20 @@ def run(args: argparse.Namespace) -> int:
     finally:
         handle.detach()
         handle.wait(5)
-    return tell(args, answer, finished[-1] if finished else None)
+    return tell(args, answer, heard)
 
 
 def command_for(args: argparse.Namespace, status: dict):
     """The command an action means (checked here, so a typo is caught before it reaches the run)."""
-    from ..commands import EditSchedule, Pause, Resume, StartRangeTest, Stop
+    from ..commands import EditSchedule, MeasureCurvature, Pause, Resume, SetCurvatureCadence, StartRangeTest, Stop
     from ..range_test.settings import RangeTestSettings
     from ..schedules.edits import ScaleRest, SetConstant, Undo, Unfreeze
 
-    simple = {"pause": Pause, "resume": Resume, "stop": Stop}
+    simple = {"pause": Pause, "resume": Resume, "stop": Stop, "measure": MeasureCurvature}
     if args.action in simple:
         return simple[args.action]()
+    if args.action == "curvature-every":
+        return SetCurvatureCadence(args.every)
     if args.action == "set-lr":
         return EditSchedule(SetConstant(args.value))
     if args.action == "scale-rest":
@@ -127,8 +134,16 @@ def replacement(path: Path, status: dict):
     return ReplaceRest(loaded.timeline.pieces[-1].schedule, fit_rest=True)
 
 
-def tell(args: argparse.Namespace, answer, range_test) -> int:
-    """Print what became of the command."""
+def tell(args: argparse.Namespace, answer, heard: list) -> int:
+    """Print what became of the command, and what it caused (``heard``: the events that came with the answer)."""
+    from ..events import CurvatureMeasured, RangeTestFinished, StabilityWarning
+    from .progress import describe_curvature, describe_warning
+
+    range_test = next((e for e in reversed(heard) if isinstance(e, RangeTestFinished)), None)
+    # Caused by this command: at its step, and a measurement only when asked for (the cadence's may come meanwhile).
+    at_step = [e for e in heard if answer is not None and e.step == answer.step]
+    measured = [e for e in at_step if isinstance(e, CurvatureMeasured) and e.trigger == "request"]
+    warnings = [e for e in at_step if isinstance(e, StabilityWarning)]
     if answer is None:
         message = (f"sent, but the run has not answered within {args.timeout:g} s (a range test may be running); "
                    "it will be applied at its next step boundary")
@@ -141,9 +156,14 @@ def tell(args: argparse.Namespace, answer, range_test) -> int:
         result = {"action": args.action, "applied": answer.applied, "step": answer.step, "message": answer.message}
         if range_test is not None and range_test.result is not None:
             result["range_test"] = range_test.result.to_dict()
+        if measured:
+            result["curvature"] = [m.to_dict() for m in measured]
+        result["warnings"] = [{"step": w.step, "kind": w.kind, "message": w.message, "advice": w.advice} for w in warnings]
         print(json.dumps(result, allow_nan=True).replace("NaN", "null"))
     else:
         print(f"{'applied' if answer.applied else 'not applied'} at step {answer.step}: {answer.message}")
+        for line in [*map(describe_curvature, measured), *map(describe_warning, warnings)]:
+            print(line)
         if range_test is not None and range_test.result is not None:
             from .range_test import print_result
 

@@ -38,6 +38,11 @@ def describe_curvature(m: CurvatureMeasured) -> str:
     return f"step {m.step}: λmax {m.lambda_max:.4g}, {edge}; {m.iterations} products in {m.seconds:.2f} s"
 
 
+def describe_warning(w: StabilityWarning) -> str:
+    """A stability warning as a line (the window's banner words it as a sentence: "The schedule will…")."""
+    return f"warning: {w.message[:1].lower()}{w.message[1:]} {w.advice}".rstrip()
+
+
 def group_lrs(groups: tuple[str, ...], lrs) -> str:
     """``lr 0.1`` when every group has the same LR, else each group's by name: ``lr stem 0.01 … head 0.1``."""
     if len(set(lrs.tolist())) == 1:
@@ -113,8 +118,8 @@ class ProgressPrinter:
             self._line(f"warning: {event.text}" if event.level == "warning" else event.text, end=True)
         elif isinstance(event, CurvatureMeasured):
             self._line(describe_curvature(event), end=True)
-        elif isinstance(event, StabilityWarning):  # the window's banner words it as a sentence: "The schedule will…"
-            self._line(f"warning: {event.message[:1].lower()}{event.message[1:]} {event.advice}".rstrip(), end=True)
+        elif isinstance(event, StabilityWarning):
+            self._line(describe_warning(event), end=True)
         elif isinstance(event, RangeTestStarted):
             self.range_test = f"range test ({event.mode})"
             self._line(f"{self.range_test} will take about {clock(event.estimated_seconds)}", end=True)
