@@ -212,6 +212,18 @@ class CurvatureMeasured(Event):
         finite = ratios[np.isfinite(ratios)]
         return float(finite.max()) if len(finite) else float("nan")
 
+    def edge_words(self) -> str:
+        """"LR at 85% of the bound 0.31" for the group nearest its bound, named when the groups' bounds differ (with
+        multipliers the head's bound was printed beside another group's percentage); "no bound yet" without one."""
+        ratios = self.lrs / self.bounds
+        finite = np.isfinite(ratios) & np.isfinite(self.bounds)
+        if not finite.any():
+            return "no bound yet"
+        index = int(np.argmax(np.where(finite, ratios, -np.inf)))
+        bounds = self.bounds[np.isfinite(self.bounds)]
+        whose = "LR" if np.allclose(bounds, bounds[0]) else f"{self.groups[index]}'s LR"
+        return f"{whose} at {100 * ratios[index]:.0f}% of {'the' if whose == 'LR' else 'its'} bound {self.bounds[index]:.3g}"
+
     def to_dict(self) -> JsonObject:
         """Plain data (for the run store, ``--json`` and a range test's result); infinite bounds and NaN become null."""
         data = {k: getattr(self, k) for k in self.__dataclass_fields__}

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
@@ -69,8 +68,7 @@ class CurvatureView(QObject):
         self.lr_plot.stability.add(event)
         self.health.add_curvature(event)
         edge = event.edge
-        where = f"LR at {100 * edge:.0f}% of the bound {event.bounds[-1]:.3g}" if np.isfinite(edge) else "no bound yet"
-        self.last.setText(f"λmax {event.lambda_max:.4g} at step {event.step} ({where}; {event.formula}, theory; "
+        self.last.setText(f"λmax {event.lambda_max:.4g} at step {event.step} ({event.edge_words()}; {event.formula}, theory; "
                           f"BatchNorm on {event.bn_mode} statistics; {event.iterations} products, {event.seconds:.2f} s)")
         self.lambdas = (self.lambdas[1], event.lambda_max)
         if self.banner.isVisible() and event.step > self.banner.step and self.banner.resolved(event):

@@ -63,7 +63,7 @@ class RangeTestActions:
         self.live.testing = ""
         if event.result is not None:
             self.range_plot.show_suggestions(event.result.suggestions)
-            self.range_plot.show_bound(event.result.curvature, event.result.measured.get("groups"))
+            self.range_plot.show_bound(event.result)
             self.range_plot.show_half_way(event.result)
             if not self.controller.tuning:  # a tune's own test sets its interval; its record keeps it, not a schedule's file
                 self.last_range_test = event.result.to_dict()

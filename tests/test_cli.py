@@ -115,6 +115,15 @@ def test_a_range_test_says_when_its_recommendation_is_past_the_bound_it_measured
     assert one_cycle > bound and f"note: the recommended one-cycle max LR {one_cycle:.3g} is ×" in out
     assert "(median of 1 repeats)" not in out
 
+def test_a_range_tests_bound_names_the_group_that_meets_it_when_groups_train_at_other_lrs(capsys):
+    """With the head at ×3 the command line printed the swept LR's bound unnamed, 3 times below the head's own bound
+    that the Health readout and `show` print for the same λmax (the window's plot already named the group)."""
+    code, out, _ = cli(capsys, "range-test", "--data", SAMPLE, "--image-size", "16", "--group-lr", "head=3", "--iters", "20",
+                       "--repeats", "1")
+    assert code == 0
+    assert re.search(r"stability bound 2\(1\+β\)/λ: head ×3 meets its \S+ here at the start \(λmax", out), out
+
+
 def test_a_sweep_for_adam_is_low_confidence_and_says_why(capsys, tmp_path):
     """The study found the sweep's one-cycle LR above the best on every Adam sweep: the user is told, with SGD not,
     and told again when such an LR goes into a schedule file (the notes have scrolled by then)."""

@@ -123,3 +123,14 @@ def test_the_fix_a_warning_offers_does_not_warn_again_and_a_stricter_measurement
         handler.previous = m
     assert [w.step for w in emitted] == [100, 300]  # not again for a λmax 5% higher; again for one 40% higher
     assert emitted[1].scale < 0.9 * emitted[0].scale
+
+def test_a_measurement_names_the_group_nearest_its_bound_when_the_groups_bounds_differ():
+    """`watch`, `train` and the Health readout printed the head's bound beside the largest percentage of any group."""
+    def event(lrs, bounds):
+        return CurvatureMeasured(7, 10.0, 5, True, 0.1, "batch", "sgd_momentum", "2(1+β)/λ", 3.8, False, ("backbone", "head"),
+                                 np.array(lrs), np.array(bounds), np.array([0.0, np.nan]), 64)
+
+    assert measured(lrs=(0.19, 0.19)).edge_words() == "LR at 50% of the bound 0.38"
+    assert event((0.3, 0.2), (0.4, 0.38)).edge_words() == "backbone's LR at 75% of its bound 0.4"
+    assert event((0.0, 0.2), (np.nan, 0.38)).edge_words() == "LR at 53% of the bound 0.38"  # a frozen group has no bound
+    assert event((0.0, 0.0), (np.nan, np.nan)).edge_words() == "no bound yet"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from helpers import Events, paused_at, start_job, tiny_config
 
 from engine.commands import EditSchedule, MeasureCurvature, Resume, SetCurvatureCadence, Stop
@@ -109,21 +110,23 @@ def test_an_edit_above_the_last_measured_bound_is_warned_about_at_once_without_m
 
 
 def test_an_edit_is_checked_against_the_bound_of_the_momentum_it_plans(digits16):
-    """From a one-cycle (β 0.95 → 0.85) to a constant LR at the configured momentum 0, the bound of SGD halves
-    (2(1+β)/λ → 2/λ): the recheck kept the measured bound and called an LR 1.4× over the new one safe."""
-    job, events = run_job(digits16, curvature_every=10_000, lr=0.01, shape="one_cycle", momentum=0.0, epochs=3)
+    """From a one-cycle (β 0.95 → 0.85) to a constant LR at the configured momentum 0.5, the bound of SGD falls from
+    2(1.95)/λ to 2(1.5)/λ: the recheck kept the measured bound and called an LR over the new one safe. (A user's case
+    went to momentum 0, which now cycles no momentum at all.)"""
+    job, events = run_job(digits16, curvature_every=10_000, lr=0.01, shape="one_cycle", momentum=0.5, epochs=3)
     thread = start_job(job)
     events.wait_for(lambda ev: ev.of(StepsLogged))
     paused_at(job, events)
     (measured,) = events.of(CurvatureMeasured)
-    assert measured.formula == "2(1+β)/λ" and not events.of(StabilityWarning)
-    lr = 1.4 * 2 / measured.lambda_max  # below 80% of the one-cycle's bound, above the plain SGD one
+    assert measured.formula == "2(1+β)/λ" and measured.constant == pytest.approx(3.9) and not events.of(StabilityWarning)
+    planned_bound = 3.0 / measured.lambda_max
+    lr = 1.02 * planned_bound  # below 80% of the one-cycle's bound, above the constant's
     assert lr < 0.8 * measured.bounds[-1]
     job.send(EditSchedule(SetConstant(lr)))
     events.wait_for(lambda ev: ev.of(StabilityWarning), timeout=30)
     job.send(Stop())
     thread.join(60)
     (warning,) = events.of(StabilityWarning)
-    assert warning.kind == "above_bound" and "(2/λ, λmax" in warning.message
-    assert f"bound {2 / measured.lambda_max:.3g}" in warning.message
+    assert warning.kind == "above_bound" and "(2(1+β)/λ, λmax" in warning.message
+    assert f"bound {planned_bound:.3g}" in warning.message
 

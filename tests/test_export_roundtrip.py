@@ -121,6 +121,8 @@ def test_a_run_asked_for_no_momentum_trains_and_exports_a_one_cycle_without_one(
     rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))[1:]
     lrs, momenta = np.array([float(row[1]) for row in rows]), np.array([float(row[-1]) for row in rows])
     assert lrs.max() > 10 * lrs[0] and np.all(momenta == 0.0)  # the LR still cycles
+    (segment,) = load_schedule(path).timeline.pieces[-1].schedule.segments
+    assert segment.kind == "one_cycle" and not segment.cycle_momentum  # PyTorch's OneCycleLR built from the file agrees
 
     weight = torch.nn.Parameter(torch.zeros(1))
     optimizer = torch.optim.SGD([weight], lr=1.0, momentum=0.0)

@@ -34,7 +34,7 @@ def clock(seconds: float) -> str:
 
 def describe_curvature(m: CurvatureMeasured) -> str:
     """One line about a curvature measurement."""
-    edge = f"LR at {100 * m.edge:.0f}% of the bound {m.bounds[-1]:.3g} ({m.formula}, theory)" if m.edge == m.edge else "no bound yet"
+    edge = f"{m.edge_words()} ({m.formula}, theory)" if m.edge == m.edge else "no bound yet"
     return f"step {m.step}: λmax {m.lambda_max:.4g}, {edge}; {m.iterations} products in {m.seconds:.2f} s"
 
 

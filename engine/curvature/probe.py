@@ -47,12 +47,23 @@ def measure_at_start(session: Session, step: int) -> CurvatureMeasured:
     return CurvatureProbe(RANGE_TEST, seed=session.config.seed).measure(session, step, trigger="range_test")
 
 
+def _limits(measurement: CurvatureMeasured, multipliers: dict[str, float]) -> list[tuple[float, str, float]]:
+    """(the swept LR at which the group meets its bound, the group, its multiplier) of each group that trains."""
+    pairs = ((name, bound, multipliers.get(name, 0.0)) for name, bound in zip(measurement.groups, measurement.bounds))
+    return [(float(b / m), name, m) for name, b, m in pairs if m > 0 and np.isfinite(b)]
+
+
 def sweep_bound(measurement: CurvatureMeasured, multipliers: dict[str, float]) -> float | None:
     """The range test's LR (before the groups' multipliers, by group name) above which some group passes
     its bound; None if unknown."""
-    pairs = ((bound, multipliers.get(name, 0.0)) for name, bound in zip(measurement.groups, measurement.bounds))
-    limits = [b / m for b, m in pairs if m > 0 and np.isfinite(b)]
-    return float(min(limits)) if limits else None
+    limits = _limits(measurement, multipliers)
+    return min(limits)[0] if limits else None
+
+
+def binding_group(measurement: CurvatureMeasured, multipliers: dict[str, float]) -> tuple[str, float] | None:
+    """The group that meets its bound first as the range test's LR rises, and its LR multiplier; None if unknown."""
+    limits = _limits(measurement, multipliers)
+    return min(limits)[1:] if limits else None
 
 
 class CurvatureProbe:

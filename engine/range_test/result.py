@@ -55,6 +55,18 @@ class RangeTestResult:
         reasons = [n.removeprefix(NO_RECOMMENDATION) for n in self.notes if n.startswith(NO_RECOMMENDATION)]
         return reasons[0] if reasons else "; ".join(self.notes) or "the test recorded no usable point"
 
+    def bound_text(self) -> str:
+        """The stability bound at the test's start, on the swept LR's scale, naming the group that meets it when the
+        groups train at other multipliers ("" when none was measured): a bare 0.1 beside the Health tab's 0.31 for a
+        head at ×3 read as a contradiction."""
+        c = self.curvature or {}
+        if not c.get("lr_bound"):
+            return ""
+        factor, group = c.get("bound_multiplier") or 1.0, c.get("bound_group")
+        if factor == 1 or not group:
+            return f"bound {c['formula']} = {c['lr_bound']:.3g} (theory)"
+        return f"bound {c['formula']}: {group} ×{factor:g} meets its {c['lr_bound'] * factor:.3g} here (theory)"
+
     def above_bound(self, lr: float) -> str:
         """How far ``lr`` is past the stability bound this test measured at its start, in words ("" when it is not)."""
         bound = (self.curvature or {}).get("lr_bound")

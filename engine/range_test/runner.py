@@ -10,7 +10,7 @@ from itertools import count
 import numpy as np
 import torch
 
-from ..curvature.probe import measure_at_start, sweep_bound
+from ..curvature.probe import binding_group, measure_at_start, sweep_bound
 from ..distributed.reduce import mean_over_ranks
 from ..events import Event, RangeTestFinished, RangeTestProgress, RangeTestStarted
 from ..optim import is_adaptive
@@ -165,7 +165,9 @@ def run_range_test(session: Session, settings: RangeTestSettings | None, emit: C
         if mismatch is not None:
             result = result.qualified(class_mix_note(*mismatch))
         if curvature is not None:
-            result = dataclasses.replace(result, curvature={**curvature.to_dict(), "lr_bound": sweep_bound(curvature, multipliers)})
+            group, multiplier = binding_group(curvature, multipliers) or (None, None)
+            result = dataclasses.replace(result, curvature={**curvature.to_dict(), "lr_bound": sweep_bound(curvature, multipliers),
+                                                            "bound_group": group, "bound_multiplier": multiplier})
     finally:
         freezer.apply(before)
         cancelled_now = result is None or result.stop_reason == "cancelled"

@@ -26,6 +26,11 @@ class Piece:
     schedule: Schedule
     groups: tuple[GroupSetting, ...] = EVERY_GROUP
 
+    def without_momentum(self) -> Piece:
+        """This piece with no segment cycling the momentum."""
+        segments = tuple(replace(s, cycle_momentum=False) if getattr(s, "cycle_momentum", False) else s for s in self.schedule.segments)
+        return replace(self, schedule=Schedule(segments)) if segments != self.schedule.segments else self
+
     @property
     def end(self) -> int:
         """The global step where this piece's schedule runs out."""
@@ -43,6 +48,13 @@ class Timeline:
     pieces: tuple[Piece, ...]
     plateau: PlateauRule | None = None
     base_momentum: float | None = None
+
+    def __post_init__(self) -> None:
+        # A run configured with momentum 0 has none to cycle: a one-cycle's 0.95 → 0.85 silently overrode the plain SGD
+        # asked for (and the stability bound measured for it). Turned off in the segments themselves, so the editor, the
+        # exported file and PyTorch's own schedulers built from it agree with what trains.
+        if self.base_momentum == 0:
+            object.__setattr__(self, "pieces", tuple(p.without_momentum() for p in self.pieces))
 
     @classmethod
     def of(cls, schedule: Schedule, groups: tuple[GroupSetting, ...] = EVERY_GROUP, **kwargs) -> Timeline:
@@ -89,12 +101,7 @@ class Timeline:
         return self._evaluate(steps, momentum=False)
 
     def momenta(self, steps: np.ndarray) -> np.ndarray:
-        """Scheduled momentum at each global step; ``base_momentum`` (or NaN) where none is scheduled.
-
-        A run configured with momentum 0 has none to cycle: a one-cycle's 0.95 → 0.85 would silently override the plain
-        SGD the user asked for (and the stability bound measured for it)."""
-        if self.base_momentum == 0:
-            return np.zeros(np.shape(steps))
+        """Scheduled momentum at each global step; ``base_momentum`` (or NaN) where none is scheduled."""
         values = self._evaluate(steps, momentum=True)
         if self.base_momentum is not None:
             values[np.isnan(values)] = self.base_momentum

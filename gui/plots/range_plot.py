@@ -117,21 +117,10 @@ class RangePlot(PlotPanel):
             self.plot.removeItem(item)
         self.markers, self.marker_lines = [], []
 
-    def show_bound(self, curvature: dict | None, multipliers: dict[str, float] | None = None) -> None:
-        """A line at the swept LR where the optimizer's stability bound lies (theory), when the test measured λmax.
-
-        With group multipliers the groups train at the swept LR times theirs: the label names the group that meets its
-        bound there, at its own LR (the Health tab's figure; "= 0.1" beside Health's 0.31 for a head at ×3 read as a
-        contradiction)."""
-        lr = (curvature or {}).get("lr_bound")
-        if not lr:
-            return
-        binding = min(((name, bound / multipliers[name]) for name, bound in zip(curvature["groups"], curvature["bounds"])
-                       if bound and (multipliers or {}).get(name, 0) > 0), key=lambda pair: pair[1], default=(None, lr))[0]
-        factor = (multipliers or {}).get(binding, 1.0)
-        text = (f"bound {curvature['formula']} = {lr:.2g} (theory)" if factor == 1 else
-                f"bound {curvature['formula']}: {binding} ×{factor:g} meets its {lr * factor:.2g} here (theory)")
-        self._mark(lr, text, BOUND_RED, Qt.PenStyle.DashDotLine)
+    def show_bound(self, result) -> None:
+        """A line at the swept LR where the optimizer's stability bound lies (theory), when the test measured λmax."""
+        if text := result.bound_text():
+            self._mark(result.curvature["lr_bound"], text, BOUND_RED, Qt.PenStyle.DashDotLine)
 
     def refresh(self) -> None:
         """Push new points to the curves."""
