@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -144,6 +145,7 @@ class LiveRun(QObject):
         self.momentum.add_steps(event.steps, event.momenta)
         self.step = int(event.steps[-1]) + 1
         self.remaining.observe(event.samples_per_s, len(event.steps) * self.batch_size)
+        self.remaining.reached(self.step, time.monotonic())
         self.editor.set_step(self.step)
 
     @Slot(object)
@@ -175,6 +177,8 @@ class LiveRun(QObject):
     def state_changed(self, event) -> None:
         """Show the state; a finished or stopped run hands the editor back for planning."""
         self.state = event.state
+        if event.state != "running":  # paused, testing, ended: that time is not the run's pace
+            self.remaining.hold()
         if event.message:
             self.log.add(event.message, "error" if event.state == "failed" else "info")
         if event.state in TERMINAL:
@@ -244,8 +248,6 @@ class LiveRun(QObject):
         parts = [state_name(self.state), self.testing if self.state == "range_test" else "", f"epoch {epoch}/{epochs}",
                  f"step {self.step}/{total}"]
         if self.state == "running" and self.remaining.rate:  # a speed and a time left mean something only once training goes on
-            # The smoothed speed, the one the time left is from: the last block's said 76 samples/s beside "60 s left"
-            # for 190 s of work at that speed.
-            parts += [f"{self.remaining.rate:,.0f} samples/s",
-                      remaining_text(self.remaining.seconds_left((total - self.step) * self.batch_size))]
+            # The smoothed speed: the last block's said 76 samples/s beside "60 s left" for 190 s of work at that speed.
+            parts += [f"{self.remaining.rate:,.0f} samples/s", remaining_text(self.remaining.seconds_left(total - self.step))]
         self.status.setText(" · ".join(part for part in parts if part))

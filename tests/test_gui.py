@@ -145,6 +145,8 @@ def test_range_test_mid_run_then_use_its_suggestion(qtbot, launch):
     assert "bound 2(1+β)/λ" in window.range_plot.markers[-1].label.toPlainText()
     colours = [line.pen.color().name() for line in window.range_plot.marker_lines]
     assert colours[-1] not in colours[:-1]  # "steepest" was the bound's red: two lines read as one
+    bound, *suggestions = reversed(window.range_plot.marker_lines)
+    assert all(bound.zValue() < line.zValue() for line in suggestions)  # a suggestion near the bound is drawn over it
     click(window.range_panel.use_cycle)
     qtbot.waitUntil(lambda: any("range_test" in window.editor.history.item(i).text() for i in range(window.editor.history.count())),
                     timeout=LONG)

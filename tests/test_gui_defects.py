@@ -190,12 +190,24 @@ def test_remaining_time_is_smoothed_and_says_what_it_is():
     from gui.remaining import RemainingTime, remaining_text
 
     estimate = RemainingTime(half_life_s=20)
-    estimates = []
-    for rate in [100, 800] * 30:  # a speed that jumps 8x from block to block
-        estimate.observe(rate, samples=256)
-        estimates.append(estimate.seconds_left(100_000))
+    estimates, step, now = [], 0, 0.0
+    for seconds in [0.5, 4.0] * 30:  # blocks of 4 steps whose time jumps 8x from one to the next
+        step, now = step + 4, now + seconds
+        estimate.observe(4 * 64 / seconds, samples=4 * 64)
+        estimate.reached(step, now)
+        estimates.append(estimate.seconds_left(1000))
     settled = estimates[20:]
-    assert max(settled) / min(settled) < 1.5
+    assert max(settled) / min(settled) < 1.5 and 0.8 < settled[-1] / (1000 * 2.25 / 4) < 1.25  # 2.25 s per block of 4
+    estimate.hold()  # a pause of an hour is not the run's pace
+    estimate.reached(step + 2, now + 3600)
+    estimate.reached(step + 6, now + 3602.25)
+    assert estimate.seconds_left(1000) < 1000
+    # The time left is the run's pace, not the training speed: validation and the rest take time too.
+    busy = RemainingTime(half_life_s=20)
+    for second in range(30):
+        busy.observe(10_000, samples=64)  # a step trains in 6 ms ...
+        busy.reached(second, float(second))  # ... and one comes a second
+    assert busy.rate == 10_000 and busy.seconds_left(100) == 100  # 10,000 samples/s alone said 0.6 s
     assert remaining_text(None) == "" and remaining_text(42) == "about 40 s left" and remaining_text(1.5) == "a few seconds left"
     assert remaining_text(7 * 60 + 10) == "about 7 min left" and remaining_text(2 * 3600 + 300) == "about 2 h 05 min left"
 

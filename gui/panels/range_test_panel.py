@@ -122,8 +122,9 @@ class RangeTestPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.status)
         layout.addWidget(self.table, 1)
-        layout.addWidget(self.note)
+        # The buttons under the table they act on: below a long note they sat out of sight at 1366×768.
         layout.addLayout(use)
+        layout.addWidget(self.note)
 
     def settings(self) -> RangeTestSettings:
         """The settings as typed; ValueError names what is wrong."""
