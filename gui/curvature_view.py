@@ -100,10 +100,15 @@ class CurvatureView(QObject):
             plot.clear()
             plot.set_total(event.total_steps)
         self.banner.hide()
-        self.last.setText("no measurement in this run yet")  # it showed the last run's, or the range test's with its LR
+        every = str(event.config.get("curvature_every", "auto"))
+        # It showed the last run's measurement, or the range test's with its LR; and "auto" on a short run, which never
+        # measures, looked broken.
+        self.last.setText("no measurement in this run yet" + (
+            "; auto measures once 5% of the training time pays for one (a short run may never): Measure now (Ctrl+K) "
+            "measures at once" if every == "auto" else ""))
         self.lambdas = (math.inf, math.inf)
         self.margin = float(event.config.get("curvature_margin", self.margin))
-        self.cadence.setCurrentText(str(event.config.get("curvature_every", "auto")))
+        self.cadence.setCurrentText(every)
         if event.start_step and event.run_dir:
             self.load_past(event.run_dir, event.start_step)
 

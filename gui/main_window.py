@@ -190,6 +190,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         if not self.controller.training:
             group_lrs = self.planned_group_lrs(plan, steps)
             self.lr.set_plan(steps, lrs if group_lrs is None else group_lrs)
+            self.warn_above_bound(float(lrs.max()) if len(lrs) else 0.0)
         # During a run the preview shows unsent edits only, from the current step on: the steps taken keep their LR.
         shown = (steps >= self.live.step) if self.controller.training and self.editor.dirty else np.zeros(len(steps), bool)
         self.lr.set_preview(steps[shown], lrs[shown])

@@ -12,6 +12,8 @@ from engine.schedules.presets import preset
 
 from .remaining import duration_text, remaining_text
 
+PLAN_ABOVE = "⚠ the plan's peak: "
+
 
 class RangeTestActions:
     """Mixed into MainWindow: uses its controller, range-test panel and plot, editor and log."""
@@ -91,3 +93,14 @@ class RangeTestActions:
             self.status.setText(f"⚠ {above}")
         elif not self.controller.training:  # a warning about the suggestion used before stays up no longer
             self.live.show_planned(self.run_length(), self.steps_per_epoch())
+
+    def warn_above_bound(self, peak: float) -> None:
+        """Before a run: a plan that peaks above the bound the last range test measured says so in the status bar,
+        however it was made (a suggestion used, a preset typed, a file imported). Only "Use" said so: a preset typed
+        at 12× the bound was silent until the run measured it."""
+        result = self.range_panel.result
+        if above := result.above_bound(peak) if result is not None else "":
+            self.status.setText(f"{PLAN_ABOVE}{above} (the last range test's measurement)")
+        elif self.status.text().startswith(PLAN_ABOVE):
+            self.live.show_planned(self.run_length(), self.steps_per_epoch())
+

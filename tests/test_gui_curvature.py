@@ -1,6 +1,8 @@
 """Curvature in the window, driven through its controls: the bound on the LR plot, the Health tab,
 the warning bar and its one-click fix, measuring from a paused run."""
 
+import re
+
 import numpy as np
 import pytest
 from gui_fixtures import LONG, SMALL, drawn, legend
@@ -158,6 +160,24 @@ def test_a_new_run_does_not_show_the_range_tests_lambda_max_as_its_own(qtbot, la
     assert window.curvature.last.text().startswith("λmax")
     trigger(window.start_action)
     qtbot.waitUntil(lambda: window.live.step >= 1, timeout=LONG)
-    assert window.curvature.last.text() == "no measurement in this run yet"
+    assert window.curvature.last.text().startswith("no measurement in this run yet; auto measures once 5%")
     trigger(window.stop_action)
     qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+
+
+def test_a_planned_peak_above_the_range_tests_bound_is_flagged_however_it_was_typed(qtbot, window):
+    """Using a suggestion above the bound said so; a preset typed at 12× the bound said nothing until the run measured it."""
+    show_tab(window.tabs, "Range test")
+    type_into(window.range_panel.iterations, "20")
+    type_into(window.range_panel.repeats, "1")
+    click(window.range_panel.start)
+    qtbot.waitUntil(lambda: window.last_range_test is not None and not window.controller.testing, timeout=LONG)
+    bound = window.last_range_test["curvature"]["lr_bound"]
+    type_into(window.editor.peak, f"{12 * bound:.3g}")
+    click(window.editor.use_button)  # the editor previews its plan a moment after the last change
+    # A one-cycle's highest LR at a whole step lies a hair below its peak: 5.75 for 5.76.
+    flagged = re.compile(r"⚠ the plan's peak: LR \S+ is ×1[12] the stability bound at the start")
+    qtbot.waitUntil(lambda: flagged.match(window.status.text()) is not None, timeout=LONG)
+    type_into(window.editor.peak, f"{bound / 2:.3g}")
+    click(window.editor.use_button)
+    qtbot.waitUntil(lambda: "⚠" not in window.status.text() and "next run" in window.status.text(), timeout=LONG)
