@@ -212,10 +212,20 @@ def _piece_for(edit: Edit, current: Piece, step: int, current_lr: float, total: 
         return Piece(step, current.origin, with_peak_lr(current.schedule, edit.lr)), f"scaled the schedule to a peak LR of {fmt_lr(edit.lr)}"
     if isinstance(edit, SetConstant):
         remaining = max(1, total - step)
-        return Piece(step, step, Schedule((Constant(steps=remaining, lr=edit.lr),))), f"set LR to {fmt_lr(edit.lr)} for the rest"
+        return (Piece(step, step, Schedule((Constant(steps=remaining, lr=edit.lr),))),
+                f"set LR to {fmt_lr(edit.lr)} for the rest{_multiplied(current.groups, edit.lr)}")
     if isinstance(edit, Restretch):
         return _restretched(current, step, edit.total_steps), f"changed the run's length to {counted(edit.total_steps, 'step')}"
     raise ValueError(f"unknown edit {type(edit).__name__}")
+
+
+def _multiplied(groups: tuple[GroupSetting, ...], lr: float) -> str:
+    """", times each group's multiplier (head 0.1)" when groups train at other multipliers than 1: "set LR to 0.01"
+    read as every group's LR when the head went on at 0.1."""
+    others = [g for g in groups if g.multiplier != 1]
+    if not others:
+        return ""
+    return ", times each group's multiplier (" + ", ".join(f"{g.name} {fmt_lr(lr * g.multiplier)}" for g in others) + ")"
 
 
 def _changed_segment(edit: ChangeSegment, current: Piece, step: int) -> tuple[Piece, str]:
