@@ -163,3 +163,15 @@ def drawn(curve) -> int:
 def legend(panel) -> list[str]:
     """The names a plot panel's legend lists, in order."""
     return [label.text for _, label in panel.plot.legend.items]
+
+
+def range_test_before_a_run(qtbot, window, iterations: int = 20, repeats: int = 1) -> None:
+    """A short range test from fresh weights, through the Range test tab's fields and Start button, run to its end."""
+    from gui.driving import click, show_tab, type_into
+
+    show_tab(window.tabs, "Range test")
+    type_into(window.range_panel.iterations, str(iterations))
+    type_into(window.range_panel.repeats, str(repeats))
+    click(window.range_panel.start)
+    qtbot.waitUntil(lambda: window.last_range_test is not None and not window.controller.testing, timeout=LONG)
+

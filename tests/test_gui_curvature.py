@@ -5,7 +5,7 @@ import re
 
 import numpy as np
 import pytest
-from gui_fixtures import LONG, SMALL, drawn, legend
+from gui_fixtures import LONG, SMALL, drawn, legend, range_test_before_a_run
 
 from gui.driving import click, show_tab, trigger, type_into
 
@@ -152,11 +152,7 @@ def test_a_new_run_does_not_show_the_range_tests_lambda_max_as_its_own(qtbot, la
     """The Health tab read "λmax 7.919 at step 0 (LR at 79% of the bound …)" ten steps into a run that had measured
     nothing: the range test's measurement, against the LR of the schedule before."""
     window = launch(SMALL)
-    show_tab(window.tabs, "Range test")
-    type_into(window.range_panel.iterations, "20")
-    type_into(window.range_panel.repeats, "1")
-    click(window.range_panel.start)
-    qtbot.waitUntil(lambda: window.last_range_test is not None and not window.controller.testing, timeout=LONG)
+    range_test_before_a_run(qtbot, window)
     assert window.curvature.last.text().startswith("λmax")
     trigger(window.start_action)
     qtbot.waitUntil(lambda: window.live.step >= 1, timeout=LONG)
@@ -167,11 +163,7 @@ def test_a_new_run_does_not_show_the_range_tests_lambda_max_as_its_own(qtbot, la
 
 def test_a_planned_peak_above_the_range_tests_bound_is_flagged_however_it_was_typed(qtbot, window):
     """Using a suggestion above the bound said so; a preset typed at 12× the bound said nothing until the run measured it."""
-    show_tab(window.tabs, "Range test")
-    type_into(window.range_panel.iterations, "20")
-    type_into(window.range_panel.repeats, "1")
-    click(window.range_panel.start)
-    qtbot.waitUntil(lambda: window.last_range_test is not None and not window.controller.testing, timeout=LONG)
+    range_test_before_a_run(qtbot, window)
     bound = window.last_range_test["curvature"]["lr_bound"]
     type_into(window.editor.peak, f"{12 * bound:.3g}")
     click(window.editor.use_button)  # the editor previews its plan a moment after the last change

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from gui_fixtures import LONG, SMALL, drawn, legend, opened
+from gui_fixtures import LONG, SMALL, drawn, legend, opened, range_test_before_a_run
 from helpers import CAMERA2, SAMPLE
 from PySide6.QtCore import Qt
 
@@ -151,11 +151,7 @@ def test_at_1366_by_768_the_tune_plot_shows_its_whole_key(qtbot, window):
 def test_use_as_constant_lr_before_a_run_installs_a_constant(qtbot, window):
     from engine.schedules.shapes import Constant
 
-    show_tab(window.tabs, "Range test")
-    type_into(window.range_panel.iterations, "12")
-    type_into(window.range_panel.repeats, "2")
-    click(window.range_panel.start)
-    qtbot.waitUntil(lambda: window.last_range_test is not None and not window.controller.testing, timeout=LONG)
+    range_test_before_a_run(qtbot, window, iterations=12, repeats=2)
     assert "median of 2 repeats" in window.range_panel.status.text()
     assert np.isnan(window.range_plot.points.view(0)).sum() == 1  # two lines, one per repeat
     assert legend(window.range_plot) == ["loss", "smoothed"]  # no "half way" in a sweep
@@ -496,11 +492,7 @@ def test_the_range_tests_bound_names_the_group_that_meets_it_at_its_own_lr(qtbot
     qtbot.waitUntil(lambda: window.group_table.table.rowCount() == 4, timeout=LONG)
     edit_cell(qtbot, window.group_table.table, 3, 3, "3")
     qtbot.waitUntil(lambda: window.group_table.draft.rows[3].multiplier == 3.0, timeout=LONG)
-    show_tab(window.tabs, "Range test")
-    type_into(window.range_panel.iterations, "20")
-    type_into(window.range_panel.repeats, "1")
-    click(window.range_panel.start)
-    qtbot.waitUntil(lambda: window.last_range_test is not None and window.range_panel.start.isEnabled(), timeout=LONG)
+    range_test_before_a_run(qtbot, window)
     curvature = window.last_range_test["curvature"]
     label = window.range_plot.markers[-1].label.toPlainText()
     head = curvature["bounds"][curvature["groups"].index("head")]
