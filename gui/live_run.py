@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QLabel, QProgressBar
 
 from engine.commands import Resume, RollBack, Stop
+from engine.run.pace import RemainingTime
 from engine.store.reader import read_epochs, read_steps
 from engine.text import counted
 
@@ -20,7 +21,7 @@ from .panels.schedule_editor import ScheduleEditor
 from .plots.accuracy_plot import AccuracyPlot
 from .plots.loss_plot import LossPlot
 from .plots.lr_plot import LrPlot, MomentumPlot
-from .remaining import RemainingTime, remaining_text
+from .remaining import remaining_text
 
 TERMINAL = ("finished", "stopped", "failed")
 LIVE = ("starting", "running", "paused", "range_test")

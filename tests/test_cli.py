@@ -104,6 +104,29 @@ def test_range_test_on_a_terminal_says_how_far_it_is_then_clears_that_line():
     assert shown.endswith("\r\x1b[K") and "recommended" in out.decode()
 
 
+def test_training_on_a_terminal_shows_its_speed_and_the_time_left_at_its_pace(tmp_path):
+    """The ETA came from one block's training speed alone: it swung from line to line under load and left out validation,
+    checkpoints and measurements. Now both are smoothed, and the ETA is the run's pace against the clock."""
+    keyboard, terminal = os.openpty()
+    process = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--data", str(SAMPLE), "--image-size", "16",
+                                "--epochs", "3", "--runs-dir", str(tmp_path / "runs"), "--library-dir", str(tmp_path / "lib")],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=terminal)
+    os.close(terminal)
+    said = b""
+    try:
+        while chunk := os.read(keyboard, 4096):
+            said += chunk
+    except OSError:  # EIO: the command closed the terminal
+        pass
+    os.close(keyboard)
+    process.communicate(timeout=600)
+    assert process.returncode == 0, said.decode()
+    lines = re.findall(r"step (\d+)/66 [^\r\n]* ([\d,]+) samples/s  ETA (--:--|\d+:\d\d)", said.decode())
+    assert lines and all(int(speed.replace(",", "")) > 0 for _, speed, _ in lines), said.decode()
+    # The first block only starts the clock (its speed alone said "ETA 0:01" for a run of a minute); then there is a pace.
+    assert lines[0][2] == "--:--" and lines[-1][2] != "--:--"
+
+
 def test_a_range_test_says_when_its_recommendation_is_past_the_bound_it_measured(capsys):
     """The recommendation and the bound sat on adjacent lines, 0.962 and 0.253, without a word (the caveat came only when
     a schedule file was written). Without momentum the bound is 2/λ, well below the sweep's lowest loss."""

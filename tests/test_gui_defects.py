@@ -183,7 +183,8 @@ def test_the_range_plot_leaves_the_divergence_tail_out_of_the_frame():
 
 
 def test_remaining_time_is_smoothed_and_says_what_it_is():
-    from gui.remaining import RemainingTime, remaining_text
+    from engine.run.pace import RemainingTime
+    from gui.remaining import remaining_text
 
     estimate = RemainingTime(half_life_s=20)
     estimates, step, now = [], 0, 0.0

@@ -21,6 +21,7 @@ from ..events import (
     StateChanged,
     StepsLogged,
 )
+from ..run.pace import RemainingTime
 from ..text import counted, images_used
 from .common import write
 
@@ -94,6 +95,7 @@ class ProgressPrinter:
         self.past_edits: list = []  # a joined or resumed run's edits so far, each printed where it happened among the epochs
         self.state = ""
         self.range_test = "range test"
+        self.pace = RemainingTime()
 
     def __call__(self, event: Event) -> None:
         self._past_edits_before(event)
@@ -142,6 +144,8 @@ class ProgressPrinter:
         elif not text and event.state == "running" and self.state == "paused":
             text = f"resumed at step {event.step}"
         self.state = event.state
+        if event.state != "running":  # paused, testing, ended: that time is not the run's pace
+            self.pace.hold()
         if text and text != self.fault:
             self._line(text, end=True)
 
@@ -173,18 +177,22 @@ class ProgressPrinter:
 
     def _steps(self, event: StepsLogged) -> None:
         self.lrs = f"(last {group_lrs(event.groups, event.lrs[-1])})"
+        step = int(event.steps[-1]) + 1
         now = time.perf_counter()
+        # Smoothed, and the ETA from the run's pace: one block's speed swung from line to line under load, and left out
+        # validation, checkpoints and measurements.
+        self.pace.observe(event.samples_per_s, len(event.steps) * self.batch_size)
+        self.pace.reached(step, now)
         if not self.status.tty or now - self.last < 0.1:
             return
         self.last = now
-        step = int(event.steps[-1]) + 1
-        rate = event.samples_per_s
-        eta = (self.total - step) * self.batch_size / rate if rate > 0 else 0
+        rate, left = self.pace.rate or 0.0, self.pace.seconds_left(self.total - step)
+        eta = clock(left) if left is not None else "--:--"
         epoch = step // self.per_epoch + (1 if step % self.per_epoch else 0)
         width = 24
         filled = int(width * step / max(1, self.total))
         self._line(f"[{'#' * filled}{'.' * (width - filled)}] epoch {epoch} step {step}/{self.total}  "
-                   f"loss {event.losses[-1]:.4f}  {group_lrs(event.groups, event.lrs[-1])}  {rate:,.0f} samples/s  ETA {clock(eta)}")
+                   f"loss {event.losses[-1]:.4f}  {group_lrs(event.groups, event.lrs[-1])}  {rate:,.0f} samples/s  ETA {eta}")
 
     def _line(self, text: str, end: bool = False) -> None:
         self.status.show(text, end)
