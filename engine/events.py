@@ -212,6 +212,12 @@ class CurvatureMeasured(Event):
         finite = ratios[np.isfinite(ratios)]
         return float(finite.max()) if len(finite) else float("nan")
 
+    @property
+    def bounds_differ(self) -> bool:
+        """Whether the groups that train have bounds of their own (their LRs differ): only then is a bound a group's."""
+        bounds = self.bounds[np.isfinite(self.bounds)]
+        return len(bounds) > 1 and not np.allclose(bounds, bounds[0])
+
     def edge_words(self) -> str:
         """"LR at 85% of the bound 0.31" for the group nearest its bound, named when the groups' bounds differ (with
         multipliers the head's bound was printed beside another group's percentage); "no bound yet" without one."""
@@ -220,8 +226,7 @@ class CurvatureMeasured(Event):
         if not finite.any():
             return "no bound yet"
         index = int(np.argmax(np.where(finite, ratios, -np.inf)))
-        bounds = self.bounds[np.isfinite(self.bounds)]
-        whose = "LR" if np.allclose(bounds, bounds[0]) else f"{self.groups[index]}'s LR"
+        whose = f"{self.groups[index]}'s LR" if self.bounds_differ else "LR"
         return f"{whose} at {100 * ratios[index]:.0f}% of {'the' if whose == 'LR' else 'its'} bound {self.bounds[index]:.3g}"
 
     def to_dict(self) -> JsonObject:

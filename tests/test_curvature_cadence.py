@@ -134,3 +134,6 @@ def test_a_measurement_names_the_group_nearest_its_bound_when_the_groups_bounds_
     assert event((0.3, 0.2), (0.4, 0.38)).edge_words() == "backbone's LR at 75% of its bound 0.4"
     assert event((0.0, 0.2), (np.nan, 0.38)).edge_words() == "LR at 53% of the bound 0.38"  # a frozen group has no bound
     assert event((0.0, 0.0), (np.nan, np.nan)).edge_words() == "no bound yet"
+    # A warning names the group only when the groups' LRs (and so their bounds) differ.
+    assert "The LR 0.3 of group backbone is at 75% of the stability bound 0.4" in near_bound(event((0.3, 0.2), (0.4, 0.38)), 1.0, 0.7).message
+    assert near_bound(measured(lrs=(0.35, 0.35)), 1.0, 0.8).message.startswith("The LR 0.35 is at 92% of the stability bound")

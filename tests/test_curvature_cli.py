@@ -67,8 +67,8 @@ def test_a_runs_stability_warnings_are_in_its_history_for_show_and_a_late_watch(
     assert code in (0, 1)
     past, _ = stored_history(Path(run_dir))
     (warning,) = [e for e in past if isinstance(e, StabilityWarning)][:1]
-    assert warning.step == 0 and warning.kind == "above_bound" and "LR 3 of group" in warning.message
+    assert warning.step == 0 and warning.kind == "above_bound" and "LR 3 is above the stability bound" in warning.message
     first = next(i for i, e in enumerate(past) if isinstance(e, CurvatureMeasured))
     assert past.index(warning) == first + 1  # right after the measurement it came from
     assert run_cli(["show", run_dir]) == 0
-    assert "stability:above_bound at step 0: The LR 3 of group" in capsys.readouterr().out
+    assert "stability:above_bound at step 0: The LR 3 is above" in capsys.readouterr().out

@@ -106,7 +106,7 @@ def test_an_edit_above_the_last_measured_bound_is_warned_about_at_once_without_m
     (measured,) = events.of(CurvatureMeasured)
     (warning,) = events.of(StabilityWarning)
     assert warning.step == step and warning.kind == "above_bound" and 0 < warning.scale < 1
-    assert "LR 3 of group" in warning.message and f"at step {measured.step})" in warning.message
+    assert "LR 3 is above the stability bound" in warning.message and f"at step {measured.step})" in warning.message
 
 
 def test_an_edit_is_checked_against_the_bound_of_the_momentum_it_plans(digits16):

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import json
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from engine.data import prepare_dataset
 from engine.events import StepsLogged
 from engine.export import tuned_document
 from engine.schedules import Cosine, GroupSetting, ReplaceRest, Schedule, SetGroups, load_schedule, save_schedule
+from engine.store import read_steps
 from engine.training.job import TrainingJob
 
 
@@ -123,6 +125,17 @@ def test_a_run_asked_for_no_momentum_trains_and_exports_a_one_cycle_without_one(
     assert lrs.max() > 10 * lrs[0] and np.all(momenta == 0.0)  # the LR still cycles
     (segment,) = load_schedule(path).timeline.pieces[-1].schedule.segments
     assert segment.kind == "one_cycle" and not segment.cycle_momentum  # PyTorch's OneCycleLR built from the file agrees
+
+    # Trained again from the file: with its momentum, said and recorded (the record said 0.9); --momentum overrides it.
+    for option, momentum in (([], 0.0), (["--momentum", "0.9"], 0.9)):
+        runs = tmp_path / f"again-{momentum}"
+        assert run_cli(["train", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "1", "--schedule", str(path),
+                        "--runs-dir", str(runs), *option]) == 0
+        said = capsys.readouterr().err
+        assert (f"momentum 0, as {path} was trained with (--momentum overrides)" in said) == (not option)
+        (run,) = runs.iterdir()
+        assert json.loads((run / "config.json").read_text())["config"]["momentum"] == momentum
+        assert np.all(read_steps(run)["momentum"] == momentum)
 
     weight = torch.nn.Parameter(torch.zeros(1))
     optimizer = torch.optim.SGD([weight], lr=1.0, momentum=0.0)

@@ -79,7 +79,7 @@ def test_set_constant_and_set_peak():
     assert run.edits[-1].summary == "set LR to 0.003 for the rest"
     # With group multipliers the LR set is the base one, which "set LR to 0.01" alone did not say: the head went on at 0.1.
     grouped = RunSchedule(Timeline.of(base().timeline.pieces[0].schedule, groups=(GroupSetting("all"), GroupSetting("head", 10.0))))
-    assert grouped.apply(SetConstant(0.01), 20, 0.1).edits[-1].summary == "set LR to 0.01 for the rest, times each group's multiplier (head 0.1)"
+    assert grouped.apply(SetConstant(0.01), 20, 0.1).edits[-1].summary == "set LR to 0.01 for the rest, times each group's multiplier (head ×10 → 0.1)"
     peaked = base().apply(SetPeak(0.5, reason="range_test"), 20, 0.1)
     assert peaked.timeline.lr_at(20) == pytest.approx(5 * base().timeline.lr_at(20))
     assert peaked.timeline.pieces[-1].schedule.lr_at(10) == pytest.approx(0.5) and peaked.edits[-1].edit.reason == "range_test"

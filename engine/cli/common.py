@@ -40,7 +40,8 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
                         help=f"one of {', '.join(MODEL_NAMES)}, or timm:NAME with timm installed (default {d.model})")
     parser.add_argument("--optimizer", default=d.optimizer, choices=OPTIMIZER_NAMES, help=f"(default {d.optimizer})")
     parser.add_argument("--lr", type=float, default=None, help=f"peak learning rate (default {d.lr}; {PRETRAINED_LR} with --pretrained)")
-    parser.add_argument("--momentum", type=float, default=d.momentum, help=f"SGD momentum or Adam beta1 (default {d.momentum:g})")
+    parser.add_argument("--momentum", type=float, help=f"SGD momentum or Adam beta1 (default {d.momentum:g}, or the one a --schedule "
+                        "file was trained with)")
     parser.add_argument("--nesterov", action="store_true", help="Nesterov momentum (SGD)")
     parser.add_argument("--weight-decay", type=float, help=f"L2 weight decay (default {d.weight_decay:g}, or the one a --schedule "
                         "file's tune chose)")
@@ -109,7 +110,7 @@ def config_from(args: argparse.Namespace) -> TrainConfig:
     """A validated TrainConfig from parsed options; CliError names the option at fault."""
     d = TrainConfig()
     config = TrainConfig(
-        data=str(args.data), model=args.model, optimizer=args.optimizer, momentum=args.momentum,
+        data=str(args.data), model=args.model, optimizer=args.optimizer, momentum=d.momentum if args.momentum is None else args.momentum,
         lr=args.lr if args.lr is not None else (PRETRAINED_LR if args.pretrained else TrainConfig.lr),
         nesterov=args.nesterov, weight_decay=d.weight_decay if args.weight_decay is None else args.weight_decay, batch_size=args.batch_size, epochs=args.epochs,
         shape=args.shape, group_lr=group_multipliers(args.group_lr), image_size=args.image_size,

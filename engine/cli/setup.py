@@ -58,15 +58,21 @@ def model_groups(config: TrainConfig, dataset: PreparedDataset) -> tuple[str, ..
     return tuple(name for name, _ in outline)
 
 
-def adopt_tuned_weight_decay(args: argparse.Namespace, config: TrainConfig) -> None:
-    """A --schedule file from a tune that searched the weight decay trains with the winner's, unless --weight-decay says
-    otherwise (it was exported, then silently replaced by the default)."""
-    if not getattr(args, "schedule", None) or args.weight_decay is not None:
+def adopt_schedule_settings(args: argparse.Namespace, config: TrainConfig) -> None:
+    """A --schedule file trains with the momentum it was trained with, and with the weight decay its tune chose, unless
+    --momentum or --weight-decay say otherwise. (The weight decay was exported, then silently replaced by the default;
+    the momentum was taken from the file while the run's record said 0.9.)"""
+    if not getattr(args, "schedule", None):
         return
-    tuned = read_schedule(Path(args.schedule)).tuned_weight_decay
-    if tuned is not None:
+    loaded = read_schedule(Path(args.schedule))
+    tuned = loaded.tuned_weight_decay
+    if tuned is not None and args.weight_decay is None:
         config.weight_decay = tuned
         say(f"weight decay {tuned:.3g}, as the tune recorded in {args.schedule} chose it (--weight-decay overrides)")
+    momentum = loaded.timeline.base_momentum
+    if momentum is not None and args.momentum is None and momentum != config.momentum:
+        config.momentum = momentum
+        say(f"momentum {momentum:g}, as {args.schedule} was trained with (--momentum overrides)")
 
 
 def run_schedule_for(args: argparse.Namespace, config: TrainConfig, dataset: PreparedDataset) -> RunSchedule:
@@ -89,9 +95,8 @@ def run_schedule_for(args: argparse.Namespace, config: TrainConfig, dataset: Pre
                                config.optimizer)
     if lines:
         confirm_mismatch(lines, args.accept_mismatch)
-    timeline = loaded.for_run(config.epochs * per_epoch)
-    if timeline.base_momentum is None:
-        timeline = dataclasses.replace(timeline, base_momentum=config.momentum)
+    # The run's momentum: the file's unless --momentum said otherwise (adopt_schedule_settings).
+    timeline = dataclasses.replace(loaded.for_run(config.epochs * per_epoch), base_momentum=config.momentum)
     tuned_length = loaded.timeline.total_steps
     stretched = f" (tuned over {tuned_length}, stretched to this run)" if tuned_length != timeline.total_steps else ""
     say(f"schedule from {args.schedule}: {counted(timeline.total_steps, 'step')}{stretched}")

@@ -88,10 +88,10 @@ def run(args: argparse.Namespace) -> int:
     from ..store.paths import runs_root, tunes_root
     from ..tune.search import Tuner  # torch and optuna load only when a tune runs
     from .run_job import signals_call
-    from .setup import adopt_tuned_weight_decay, open_dataset, run_schedule_for
+    from .setup import adopt_schedule_settings, open_dataset, run_schedule_for
 
     config = config_from(args)
-    adopt_tuned_weight_decay(args, config)
+    adopt_schedule_settings(args, config)
     settings = settings_from(args)
     if args.export_schedule:
         check_writable(args.export_schedule)

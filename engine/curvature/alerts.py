@@ -33,7 +33,8 @@ def near_bound(m: CurvatureMeasured, rest_peak_ratio: float, margin: float) -> S
         return None
     # The group nearest its bound (the head, last, when they tie).
     group = int(max(reversed(range(len(m.groups))), key=lambda i: m.lrs[i] / m.bounds[i] if m.bounds[i] > 0 else -1))
-    where = f"LR {m.lrs[group]:.3g} of group {m.groups[group]}"
+    # Named only when the groups' LRs differ: "the LR 50 of group head" read as the head's alone when all trained at 50.
+    where = f"LR {m.lrs[group]:.3g}" + (f" of group {m.groups[group]}" if m.bounds_differ else "")
     theory = f"the stability bound {m.bounds[group]:.3g} ({m.formula}, λmax {m.lambda_max:.3g} at step {m.step})"
     if edge >= 1:
         message = f"The {where} is above {theory}: in theory the loss will oscillate and blow up along the sharpest direction."

@@ -225,7 +225,8 @@ def _multiplied(groups: tuple[GroupSetting, ...], lr: float) -> str:
     others = [g for g in groups if g.multiplier != 1]
     if not others:
         return ""
-    return ", times each group's multiplier (" + ", ".join(f"{g.name} {fmt_lr(lr * g.multiplier)}" for g in others) + ")"
+    return ", times each group's multiplier (" + ", ".join(f"{g.name} ×{g.multiplier:g} → {fmt_lr(lr * g.multiplier)}"
+                                                         for g in others) + ")"
 
 
 def _changed_segment(edit: ChangeSegment, current: Piece, step: int) -> tuple[Piece, str]:
