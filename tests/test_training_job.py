@@ -5,7 +5,7 @@ import torch
 from helpers import Events, paused_at, start_job, tiny_config
 
 from engine.commands import EditSchedule, Resume, RollBack, Stop
-from engine.events import EpochEnded, FaultRaised, RolledBack, RunStarted, ScheduleChanged, StateChanged, StepsLogged
+from engine.events import CommandApplied, EpochEnded, FaultRaised, RolledBack, RunStarted, ScheduleChanged, StateChanged, StepsLogged
 from engine.schedules import SetConstant
 from engine.training.job import TrainingJob
 
@@ -80,6 +80,20 @@ def test_stop_takes_effect_within_a_step(digits16):
     thread.join(30)
     assert events.states()[-1] == "stopped" and job.step < 66
     assert "can be resumed" in events.of(StateChanged)[-1].message
+
+
+def test_a_stop_that_lands_in_validation_is_still_answered(digits16):
+    """Validation ends at a stop without reaching a step boundary, where commands are answered: `lrscope ctl RUN stop`
+    then waited 120 s for an answer, though the run had stopped."""
+    job = TrainingJob(tiny_config(epochs=2), digits16)
+    events = Events()
+    job.bus.subscribe(events)
+    stop = Stop(id="the-stop")
+    # The epoch's last block is logged just before its validation begins: the stop arrives there.
+    job.bus.subscribe(lambda ev: job.send(stop) if isinstance(ev, StepsLogged) and ev.steps[-1] == 21 else None)
+    outcome = job.run()
+    answers = [e for e in events.of(CommandApplied) if e.command_id == "the-stop"]
+    assert outcome.state == "stopped" and outcome.step == 22 and len(answers) == 1 and answers[0].applied
 
 
 def test_invalid_edit_is_refused_and_training_goes_on(digits16):

@@ -34,6 +34,15 @@ def handle_commands(job) -> None:
         raise StopRequested
 
 
+def answer_left(job) -> None:
+    """Answer the commands still queued when the run stops away from a step boundary (in validation, or in a λmax
+    measurement): a `ctl stop` waited there for its answer until its timeout, though the run had stopped."""
+    for command in job.inbox.drain():
+        stop = isinstance(command, Stop)
+        job.bus.emit(CommandApplied(command.id, type(command).__name__, job.step, stop,
+                                    "stopping" if stop else "not applied: the run stopped", command.source))
+
+
 def apply_command(job, command: Command) -> None:
     """Carry out one command and say what became of it, at which step (its sender may be waiting for that).
 

@@ -37,7 +37,7 @@ from ..schedules.edits import Edit, RunSchedule, Unfreeze
 from ..schedules.timeline import Timeline
 from ..text import printable
 from .checkpoint import checkpoint_payload, restore_checkpoint
-from .control import StopRequested, handle_commands
+from .control import StopRequested, answer_left, handle_commands
 from .evaluate import Interrupted, evaluate
 from .freezing import Freezer
 from .handlers import attach_builtins
@@ -151,6 +151,7 @@ class TrainingJob:
             self._end("finished")
         except (Interrupted, StopRequested):
             self.flush()
+            answer_left(self)
             self._end("stopped", f"stopped at step {self.step}; the run can be resumed")
         except Exception as error:  # a bug or an unexpected fault: report it, keep the app alive
             message = str(error) if isinstance(error, LrscopeError) else lost_peer(error) or f"{type(error).__name__}: {error}"
