@@ -5,7 +5,16 @@ import torch
 from helpers import Events, paused_at, start_job, tiny_config
 
 from engine.commands import EditSchedule, Resume, RollBack, Stop
-from engine.events import CommandApplied, EpochEnded, FaultRaised, RolledBack, RunStarted, ScheduleChanged, StateChanged, StepsLogged
+from engine.events import (
+    CommandApplied,
+    EpochEnded,
+    FaultRaised,
+    RolledBack,
+    RunStarted,
+    ScheduleChanged,
+    StateChanged,
+    StepsLogged,
+)
 from engine.schedules import SetConstant
 from engine.training.job import TrainingJob
 
