@@ -7,7 +7,7 @@ import pytest
 from helpers import Events, paused_at, start_job, tiny_config
 
 from engine.commands import EditSchedule, MeasureCurvature, Resume, SetCurvatureCadence, Stop
-from engine.events import CommandApplied, CurvatureMeasured, HealthLogged, StabilityWarning, StepsLogged
+from engine.events import CommandApplied, CurvatureMeasured, HealthLogged, LogLine, StabilityWarning, StepsLogged
 from engine.schedules import SetConstant
 from engine.training.job import TrainingJob
 
@@ -64,6 +64,8 @@ def test_measure_now_from_a_paused_run_and_change_the_cadence(digits16):
     assert answers["measure"].applied and answers["measure"].kind == "MeasureCurvature" and "λmax" in answers["measure"].message
     assert not answers["bad"].applied and "curvature cadence must be" in answers["bad"].message
     assert answers["cadence"].applied and answers["cadence"].step == paused
+    # The run's log (and `watch`) says who changed it, as it said a refused one.
+    assert f"curvature cadence 10 from step {paused}" in [line.text for line in events.of(LogLine)]
     assert len([a for a in events.of(CommandApplied) if a.command_id in answers]) == 3
 
 

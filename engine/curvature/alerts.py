@@ -62,6 +62,7 @@ def climbing(m: CurvatureMeasured, previous: CurvatureMeasured | None, rest_peak
     message = (f"λmax rose ×{rise:.2g} in {counted(m.step - previous.step, 'step')} ({previous.lambda_max:.3g} → {m.lambda_max:.3g}): "
                f"the loss surface is getting sharper, so the stable LR is falling (now {m.edge:.0%} of the bound is used).")
     scale = scale_to_fit(m.edge, rest_peak_ratio, margin)
-    advice = (f"Scale the rest of the schedule by ×{scale:.2g} to stay under {100 * margin:.0f}% of today's bound."
-              if scale < 1 else "No change is needed yet; watch the LR plot's bound curve.")
+    # Read in a terminal too (`train`, `watch`, `ctl`): no advice that only the window can follow.
+    advice = (f"Scale the rest of the schedule by ×{scale:.2g} to stay under {100 * margin:.0f}% of the bound measured now."
+              if scale < 1 else "No change is needed yet; keep an eye on the bound as λmax is measured again.")
     return StabilityWarning(m.step, "climbing", message, advice, scale)

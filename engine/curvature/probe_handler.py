@@ -86,6 +86,8 @@ class CurvatureHandler:
             except ValueError as error:
                 job.log(str(error), "warning")
                 return False, str(error)
+            # Logged like a refused one, so the run's log and `watch` show who changed it (only a typo was logged).
+            job.log(f"curvature cadence {self.cadence.every} from step {job.step}")
             return True, f"curvature cadence {self.cadence.every} from step {job.step}"
         return None
 
