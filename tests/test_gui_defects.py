@@ -198,7 +198,7 @@ def test_remaining_time_is_smoothed_and_says_what_it_is():
     estimate.hold()  # a pause of an hour is not the run's pace
     estimate.reached(step + 2, now + 3600)
     estimate.reached(step + 6, now + 3602.25)
-    assert estimate.seconds_left(1000) < 1000
+    assert estimate.steps_per_s > 1  # the hour away would have put the pace at 0.0006 steps/s
     # The time left is the run's pace, not the training speed: validation and the rest take time too.
     busy = RemainingTime(half_life_s=20)
     for second in range(30):
