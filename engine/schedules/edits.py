@@ -220,7 +220,7 @@ def _piece_for(edit: Edit, current: Piece, step: int, current_lr: float, total: 
 
 
 def _multiplied(groups: tuple[GroupSetting, ...], lr: float) -> str:
-    """", times each group's multiplier (head 0.1)" when groups train at other multipliers than 1: "set LR to 0.01"
+    """", times each group's multiplier (head ×10 → 0.1)" when groups train at other multipliers than 1: "set LR to 0.01"
     read as every group's LR when the head went on at 0.1."""
     others = [g for g in groups if g.multiplier != 1]
     if not others:
