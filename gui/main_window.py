@@ -92,6 +92,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.dataset_panel.openRequested.connect(self.open_folder)
         self.dataset_panel.scheduleChosen.connect(self.import_file)
         self.config_panel.changed.connect(self.config_changed)
+        self.show_momentum()
         self.editor.previewChanged.connect(self.preview)
         self.editor.edited.connect(self._forget_import)
         self.editor.edited.connect(self.keep_draft)
@@ -165,6 +166,14 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
             self.open_folder(self.dataset.summary.root)
         if name in FINE_TUNING_FIELDS:
             self.show_model_groups(keep_table=True)
+        if name == "momentum":
+            self.show_momentum()
+
+    def show_momentum(self) -> None:
+        """Tell the editor the run's momentum (a number as typed; a field being typed keeps the last)."""
+        momentum = self.config_panel.values()["momentum"]
+        if isinstance(momentum, (int, float)):
+            self.editor.set_momentum(float(momentum))
 
     # -- plots ---------------------------------------------------------------------------------
 

@@ -173,3 +173,14 @@ def test_a_planned_peak_above_the_range_tests_bound_is_flagged_however_it_was_ty
     type_into(window.editor.peak, f"{bound / 2:.3g}")
     click(window.editor.use_button)
     qtbot.waitUntil(lambda: "⚠" not in window.status.text() and "next run" in window.status.text(), timeout=LONG)
+
+
+def test_with_momentum_0_the_editors_momentum_fields_say_they_do_nothing(qtbot, window):
+    """A run configured with momentum 0 cycles none; the one-cycle's form still showed "cycle momentum ✓ 0.85 … 0.95"."""
+    fields = window.editor.form.editors
+    assert fields["cycle_momentum"].isEnabled() and fields["base_momentum"].isEnabled()  # the default one-cycle, β 0.9
+    configure(window, momentum=0)
+    assert not any(fields[name].isEnabled() for name in ("cycle_momentum", "base_momentum", "max_momentum"))
+    assert "momentum is 0" in fields["cycle_momentum"].toolTip()
+    configure(window, momentum=0.9)
+    assert fields["cycle_momentum"].isEnabled() and "momentum is 0" not in fields["cycle_momentum"].toolTip()

@@ -239,6 +239,10 @@ class ScheduleEditor(QWidget):
         self._changed()
         self._offer_from_current()
 
+    def set_momentum(self, momentum: float) -> None:
+        """The run's configured momentum: at 0 a segment's momentum fields do nothing, and say so."""
+        self.form.set_no_momentum(momentum == 0)
+
     def install_preset(self, kind: str, lr: float) -> None:
         """Replace the segments by the preset ``kind`` peaking at ``lr`` (a range-test suggestion)."""
         self.preset.setCurrentText(kind)

@@ -17,6 +17,10 @@ from ..wheel_guard import guard_wheel
 INVALID = "QLineEdit { border: 2px solid #d62728; }"
 
 
+MOMENTUM_FIELDS = {"cycle_momentum", "base_momentum", "max_momentum"}
+NO_MOMENTUM = "The run's momentum is 0 (Configuration), so there is no momentum to cycle: set one there to use these."
+
+
 def parse(kind: str, text: str) -> Any:
     """A typed value from a field's text; ValueError says what is expected."""
     text = text.strip()
@@ -65,6 +69,18 @@ class SegmentForm(QWidget):
         self.editors: dict[str, QWidget] = {}
         self.help: dict[str, str] = {}
         self.refused: dict[str, str] = {}
+        self.no_momentum = False  # the run's momentum is 0: a segment's momentum fields do nothing (engine.schedules.timeline)
+
+    def set_no_momentum(self, on: bool) -> None:
+        """Grey the momentum fields out while the run's momentum is 0: "cycle momentum ✓ 0.85 … 0.95" read as cycling
+        a momentum the run does not have."""
+        self.no_momentum = on
+        self._mark_momentum()
+
+    def _mark_momentum(self) -> None:
+        for name in MOMENTUM_FIELDS & self.editors.keys():
+            self.editors[name].setEnabled(not self.no_momentum)
+            self.editors[name].setToolTip(NO_MOMENTUM if self.no_momentum else self.help[name])
 
     def set_segment(self, segment: Shape | None) -> None:
         """Show ``segment``'s parameters (rebuilding the fields only when its kind changes)."""
@@ -95,6 +111,7 @@ class SegmentForm(QWidget):
             self.help[f.name] = f.metadata["help"]
         if self.segment.kind == "keypoints":
             self.layout_.addRow(QLabel("<i>Drag the points on the LR plot to move them.</i>"))
+        self._mark_momentum()
 
     def _editor(self, f: dataclasses.Field) -> QWidget:
         kind = f.metadata["kind"]
