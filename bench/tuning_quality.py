@@ -73,9 +73,10 @@ def main() -> None:
             if args.report and rows[-1][2] is not None:
                 write(args.report, [row for row in rows if row[2] is not None])
     if rules:
-        print(sweep_rules_table(rules, args.seeds))
+        text = sweep_rules_table(rules, args.seeds)
+        print(text)
         if args.report:
-            args.report.write_text(sweep_rules_table(rules, args.seeds) + "\n")
+            args.report.write_text(text + "\n")
 
 
 def study(ledger: Ledger, variant, dataset, scratch: Path, stage: str, seeds: int):
