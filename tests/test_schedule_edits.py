@@ -111,6 +111,8 @@ def test_undo_walks_back_one_edit_at_a_time():
 @pytest.mark.parametrize("edit, message", [
     (ScaleRest(-1.0), "factor must be a positive number"),
     (SetConstant(float("nan")), "lr must be finite"),
+    (SetConstant(-1.0), r"the LR to hold must be above 0, got -1 \(to stop training for a while, pause\)"),
+    (SetConstant(0.0), "the LR to hold must be above 0, got 0 "),
     (ChangeSegment(5, {"end_lr": 0.1}), "index must name one of the 2 segments"),
     (ChangeSegment(1, {"bogus": 1}), "cosine has no parameter bogus"),
     (Restretch(10), "total_steps must be after the current step"),

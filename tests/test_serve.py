@@ -145,13 +145,17 @@ def test_ctl_measures_sets_the_cadence_and_prints_the_warnings_its_edit_caused(s
     target = [owner.access.address, "--token", owner.access.token]
     assert lrscope("ctl", *target, "pause").returncode == 0
     done = lrscope("ctl", *target, "measure")
-    assert done.returncode == 0 and "λmax" in done.stdout and "measured at step" in done.stdout, done.stdout
-    assert "% of the bound" in done.stdout.splitlines()[1]  # the measurement against the bound, as `watch` prints it
+    first, *rest = done.stdout.splitlines()
+    assert done.returncode == 0 and first.startswith("applied at step ") and ": λmax " in first, done.stdout
+    assert "% of the bound" in first and "products in" in first  # against the bound, as `watch` prints it, in one line
+    assert not any("λmax" in line and "bound" not in line for line in rest)  # it printed λmax twice, once bare
     done = lrscope("ctl", *target, "set-lr", "50", "--json")
     answer = json.loads(done.stdout)
     assert answer["applied"] and [w["kind"] for w in answer["warnings"]] == ["above_bound"], answer
     done = lrscope("ctl", *target, "undo")
     assert done.returncode == 0 and "warning" not in done.stdout
+    done = lrscope("ctl", *target, "set-lr", "-1")  # it named "segments[0] (constant)", a schedule the user never wrote
+    assert done.returncode == 1 and done.stdout.strip().endswith(": the LR to hold must be above 0, got -1 (to stop training for a while, pause)"), done.stdout
     done = lrscope("ctl", *target, "curvature-every", "sometimes")
     assert done.returncode == 1 and "not applied" in done.stdout
     done = lrscope("ctl", *target, "curvature-every", "20")

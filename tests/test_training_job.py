@@ -111,7 +111,7 @@ def test_invalid_edit_is_refused_and_training_goes_on(digits16):
     job, events = make_job(digits16)
     job.send(EditSchedule(SetConstant(-5.0)))
     assert job.run().state == "finished"
-    assert "lr must be a learning rate" in events.of(EditRefused)[0].message
+    assert "the LR to hold must be above 0, got -5" in events.of(EditRefused)[0].message
 
 
 class Sabotage:

@@ -137,7 +137,7 @@ def replacement(path: Path, status: dict):
 def tell(args: argparse.Namespace, answer, heard: list) -> int:
     """Print what became of the command, and what it caused (``heard``: the events that came with the answer)."""
     from ..events import CurvatureMeasured, RangeTestFinished, StabilityWarning
-    from .progress import describe_curvature, describe_warning
+    from .progress import curvature_words, describe_curvature, describe_warning
 
     range_test = next((e for e in reversed(heard) if isinstance(e, RangeTestFinished)), None)
     # Caused by this command: at its step, and a measurement only when asked for (the cadence's may come meanwhile).
@@ -161,7 +161,10 @@ def tell(args: argparse.Namespace, answer, heard: list) -> int:
         result["warnings"] = [{"step": w.step, "kind": w.kind, "message": w.message, "advice": w.advice} for w in warnings]
         print(json.dumps(result, allow_nan=True).replace("NaN", "null"))
     else:
-        print(f"{'applied' if answer.applied else 'not applied'} at step {answer.step}: {answer.message}")
+        message = answer.message
+        if args.action == "measure" and answer.applied and measured:  # the answer's "λmax 0.88 measured at step 348", in full
+            message, measured = curvature_words(measured[0]), measured[1:]
+        print(f"{'applied' if answer.applied else 'not applied'} at step {answer.step}: {message}")
         for line in [*map(describe_curvature, measured), *map(describe_warning, warnings)]:
             print(line)
         if range_test is not None and range_test.result is not None:

@@ -35,8 +35,13 @@ def clock(seconds: float) -> str:
 
 def describe_curvature(m: CurvatureMeasured) -> str:
     """One line about a curvature measurement."""
+    return f"step {m.step}: {curvature_words(m)}"
+
+
+def curvature_words(m: CurvatureMeasured) -> str:
+    """λmax against the bound, and what measuring it cost."""
     edge = f"{m.edge_words()} ({m.formula}, theory)" if m.edge == m.edge else "no bound yet"
-    return f"step {m.step}: λmax {m.lambda_max:.4g}, {edge}; {m.iterations} products in {m.seconds:.2f} s"
+    return f"λmax {m.lambda_max:.4g}, {edge}; {m.iterations} products in {m.seconds:.2f} s"
 
 
 def describe_warning(w: StabilityWarning) -> str:

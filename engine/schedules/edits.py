@@ -211,6 +211,7 @@ def _piece_for(edit: Edit, current: Piece, step: int, current_lr: float, total: 
         _check_positive("lr", edit.lr)
         return Piece(step, current.origin, with_peak_lr(current.schedule, edit.lr)), f"scaled the schedule to a peak LR of {fmt_lr(edit.lr)}"
     if isinstance(edit, SetConstant):
+        _check_held_lr(edit.lr)
         remaining = max(1, total - step)
         return (Piece(step, step, Schedule((Constant(steps=remaining, lr=edit.lr),))),
                 f"set LR to {fmt_lr(edit.lr)} for the rest{_multiplied(current.groups, edit.lr)}")
@@ -271,6 +272,13 @@ def _restretched(current: Piece, step: int, total_steps: int) -> Piece:
     origin = step - round((step - current.origin) * factor)
     last_length = stretched.segments[-1].steps + total_steps - (origin + stretched.total_steps)
     return Piece(step, origin, stretched.with_last_length(max(1, last_length)))
+
+
+def _check_held_lr(lr: float) -> None:
+    """An LR held to the end must train: 0 would keep the run going while nothing learns (pause does that honestly).
+    Other bad values (NaN, a string) are the schedule's own checks'."""
+    if isinstance(lr, (int, float)) and not isinstance(lr, bool) and lr <= 0:
+        raise ValueError(f"the LR to hold must be above 0, got {lr:g} (to stop training for a while, pause)")
 
 
 def _check_positive(name: str, value: float) -> None:
