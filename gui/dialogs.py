@@ -8,6 +8,7 @@ from an action to a file is the real one everywhere else.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -75,12 +76,20 @@ def use(backend) -> object:
 
 def start_folder(kind: str, near: str | None = None) -> str:
     """Where a dialog for ``kind`` ("dataset" or "file") opens: where the last one of that kind went,
-    else ``near`` (e.g. the folder holding the open dataset), else home."""
+    else ``near`` (e.g. the folder holding the open dataset), else the folder lrscope was started in (from a
+    terminal, the project whose training code will read the exported file), else home."""
     folder = open_settings().value(f"{LAST_FOLDER}/{kind}", "")
-    for candidate in (folder, near):
+    for candidate in (folder, near, _working_folder()):
         if isinstance(candidate, str) and candidate and Path(candidate).is_dir():
             return candidate
     return str(Path.home())
+
+
+def _working_folder() -> str:
+    try:
+        return os.getcwd()
+    except OSError:  # the folder was deleted under the running app
+        return ""
 
 
 def _remember(kind: str, path: str | None) -> str | None:

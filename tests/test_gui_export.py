@@ -17,8 +17,12 @@ def click_menu_item(qtbot, window, menu, action):
     qtbot.mouseClick(menu, Qt.MouseButton.LeftButton, pos=menu.actionGeometry(action).center())
 
 
-def test_export_from_the_toolbar_the_menu_and_ctrl_e_writes_a_schedule_file(qtbot, window, dialogs, tmp_path):
+def test_export_from_the_toolbar_the_menu_and_ctrl_e_writes_a_schedule_file(qtbot, window, dialogs, tmp_path, monkeypatch):
     from PySide6.QtCore import Qt
+
+    project = tmp_path / "project"
+    project.mkdir()
+    monkeypatch.chdir(project)  # where lrscope was started from a terminal
 
     routes = {
         "toolbar": lambda: qtbot.mouseClick(window.toolbar.widgetForAction(window.export_action), Qt.MouseButton.LeftButton),
@@ -37,7 +41,8 @@ def test_export_from_the_toolbar_the_menu_and_ctrl_e_writes_a_schedule_file(qtbo
         np.testing.assert_allclose(loaded.timeline.lrs(grid), planned, rtol=1e-12, err_msg=route)
     asked = dialogs.of("save_path")
     assert [shown.title for shown in asked] == ["Export the editor's schedule"] * 3
-    # The second dialog opens where the first file went (the last used folder), not in the current directory.
+    # The first opens in the folder lrscope was started in (it opened in home), the second where the first file went.
+    assert asked[0].start == str(project / "digits.lrschedule.json")
     assert asked[1].start == str(tmp_path / "digits.lrschedule.json")
     assert window.dataset_panel.library.count() >= 1
 
