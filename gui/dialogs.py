@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox, QWidget
 
 from .settings import open_settings
 
@@ -50,18 +50,27 @@ class QtDialogs:
         box.show()
 
     def offer(self, parent: QWidget, title: str, text: str, details: str, choices: list[tuple[str, Callable[[], None]]]):
-        box = self._box(parent, title, text, details)
+        box = self._box(parent, title, text, details, OfferBox)
         for label, chosen in choices:
-            box.addButton(label, QMessageBox.ButtonRole.ActionRole).clicked.connect(chosen)
+            # clicked(bool) would pass `checked` to a callable that takes an argument (a default one included)
+            box.addButton(label, QMessageBox.ButtonRole.ActionRole).clicked.connect(lambda _checked=False, chosen=chosen: chosen())
         box.show()
         return box
 
     @staticmethod
-    def _box(parent: QWidget, title: str, text: str, details: str) -> QMessageBox:
-        box = QMessageBox(QMessageBox.Icon.Warning, title, text, parent=parent)
+    def _box(parent: QWidget, title: str, text: str, details: str, kind: type[QMessageBox] = QMessageBox) -> QMessageBox:
+        box = kind(QMessageBox.Icon.Warning, title, text, parent=parent)
         box.setInformativeText(details)
         box.setModal(False)
         return box
+
+
+class OfferBox(QMessageBox):
+    """A box of choices that closes without one: by its title bar's ×, or when what it offers is over (the run
+    ended). A QMessageBox without an escape button ignores every close, so a stopped run's box stayed up."""
+
+    def closeEvent(self, event) -> None:
+        QDialog.closeEvent(self, event)
 
 
 _backend = QtDialogs()

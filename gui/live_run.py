@@ -180,7 +180,8 @@ class LiveRun(QObject):
         self.state = event.state
         if event.state != "running":  # paused, testing, ended: that time is not the run's pace
             self.remaining.hold()
-        if event.message:
+        fault = self.fault_box is not None and event.message == self.fault_box.text()
+        if event.message and not fault:  # a fault's pause repeats its message, already logged with its advice
             self.log.add(event.message, "error" if event.state == "failed" else "info")
         if event.state in TERMINAL:
             self.editor.run_ended()

@@ -33,6 +33,7 @@ class Shown:
     text: str = ""
     details: str = ""
     choices: list = field(default_factory=list)
+    box: object = None  # an offer's real message box
 
 
 class ScriptedDialogs:
@@ -78,20 +79,22 @@ class ScriptedDialogs:
         self.shown.append(Shown("error", title, text=text, details=details))
 
     def offer(self, parent, title, text, details, choices):
-        self.shown.append(Shown("offer", title, text=text, details=details, choices=choices))
-        return Offer()
+        """The real box, which does not block: its buttons' wiring is where a bug hid (every button crashed the run)."""
+        from gui.dialogs import QtDialogs
+
+        box = QtDialogs().offer(parent, title, text, details, choices)
+        self.shown.append(Shown("offer", title, text=text, details=details, choices=choices, box=box))
+        return box
 
     def choose(self, label: str) -> None:
-        """Press the button ``label`` of the last offer shown (as the user would in the real box)."""
-        offer = self.of("offer")[-1]
-        dict(offer.choices)[label]()
+        """Click the button ``label`` of the last offer shown, as the user would."""
+        from PySide6.QtCore import Qt
+        from PySide6.QtTest import QTest
 
-
-class Offer:
-    """What the real seam returns for a non-blocking message (something to close)."""
-
-    def close(self) -> None:
-        pass
+        box = self.of("offer")[-1].box
+        labels = [button.text() for button in box.buttons()]
+        assert label in labels and box.isVisible(), f"no button {label!r} in sight: {labels}"
+        QTest.mouseClick(box.buttons()[labels.index(label)], Qt.MouseButton.LeftButton)
 
 
 @pytest.fixture

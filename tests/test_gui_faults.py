@@ -1,0 +1,52 @@
+"""A run whose loss explodes, in the window: the "Training paused" box and what each of its buttons does,
+clicked in the real box (every one of them once crashed the run: the button's clicked(bool) reached the command)."""
+
+import pytest
+from gui_fixtures import LONG
+
+from gui.driving import choose, click, trigger, type_into
+
+pytest.importorskip("pytestqt")
+
+
+def exploding_run(qtbot, window, dialogs) -> None:
+    """Start a run at a constant LR of 50 and wait for the box that its exploding loss brings up."""
+    offers = len(dialogs.of("offer"))
+    choose(window.editor.preset, "constant")
+    type_into(window.editor.peak, "50")
+    click(window.editor.use_button)
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: len(dialogs.of("offer")) > offers, timeout=LONG)
+    message = dialogs.of("offer")[-1].text
+    assert window.live.state == "paused" and "explod" in message
+    assert window.log.toPlainText().count(message) == 1, window.log.toPlainText()  # once, with its advice
+
+
+def test_roll_back_in_the_box_goes_back_to_the_last_good_state_at_a_tenth_of_the_lr(qtbot, window, dialogs):
+    exploding_run(qtbot, window, dialogs)
+    box = dialogs.of("offer")[-1].box
+    dialogs.choose("Roll back, LR ×0.1")
+    qtbot.waitUntil(lambda: "rolled back to step 0" in window.log.toPlainText(), timeout=LONG)
+    assert not box.isVisible() and window.live.state != "failed"
+    edits = [window.editor.history.item(i).text() for i in range(window.editor.history.count())]
+    assert any("×0.1" in text for text in edits), edits
+
+
+@pytest.mark.parametrize("button, state", [("Stop", "stopped"), ("Resume", None)])
+def test_stop_and_resume_in_the_box_do_what_they_say(qtbot, window, dialogs, button, state):
+    exploding_run(qtbot, window, dialogs)
+    offers = len(dialogs.of("offer"))
+    dialogs.choose(button)
+    if state:
+        qtbot.waitUntil(lambda: window.live.state == state, timeout=LONG)
+    else:  # resumed at LR 50, it explodes again at once: paused by the next fault, not failed
+        qtbot.waitUntil(lambda: len(dialogs.of("offer")) > offers or window.live.state == "finished", timeout=LONG)
+    assert window.live.state != "failed" and "Error" not in window.log.toPlainText()
+
+
+def test_stopping_from_the_toolbar_takes_the_box_away(qtbot, window, dialogs):
+    exploding_run(qtbot, window, dialogs)
+    box = dialogs.of("offer")[-1].box
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: window.live.state == "stopped", timeout=LONG)
+    assert not box.isVisible()  # its buttons would act on a run that has ended
