@@ -80,7 +80,7 @@ class RangeTestActions:
         if self.controller.training:
             remaining = max(2, self.live.total - self.live.step)
             edit = (SetConstant(lr, reason="range_test") if what == "constant" else
-                    ReplaceRest(preset("one_cycle", lr, remaining), from_current_lr=True, reason="range_test"))
+                    ReplaceRest(preset("one_cycle", lr, remaining), from_current_lr=True, fit_rest=True, reason="range_test"))
             self.controller.send(EditSchedule(edit))
         else:
             self.imported = None

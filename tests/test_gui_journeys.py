@@ -12,7 +12,7 @@ import pytest
 from gui_fixtures import LONG, SMALL, drawn, legend, opened
 from helpers import CAMERA2, SAMPLE
 
-from gui.driving import click, drop_folder, press, select_rows, show_tab, trigger, type_into
+from gui.driving import choose, click, drop_folder, press, select_rows, show_tab, trigger, type_into
 
 pytest.importorskip("pytestqt")
 LONG_RUN = {**SMALL, "epochs": 40}  # long enough that the run is still going when the test acts on it
@@ -139,6 +139,34 @@ def test_c_edit_a_run_as_it_goes_apply_from_now_set_lr_now_undo(qtbot, launch):
     after = steps >= undone_at
     assert np.all(applied[after] <= 0.05 + 1e-12) and np.all(applied[after] > 0)
     assert editor.set_lr.text() == ""  # the LR typed for this run is not offered to the next
+
+
+def test_c_a_preset_used_mid_run_keeps_its_typed_peak_and_the_runs_length(qtbot, launch):
+    """A user typed cosine at 0.1, pressed Use preset, and applied it later: the run trained 'cosine 0.449 → 0' (the
+    current LR, from a box that ticked itself) and grew by the steps between the two clicks."""
+
+    window = launch(LONG_RUN)
+    editor = window.editor
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.live.step >= 2, timeout=LONG)
+    total = window.live.total
+    choose(editor.preset, "cosine")
+    type_into(editor.peak, "0.1")
+    click(editor.use_button)
+    assert not editor.from_current.isChecked()  # a cosine begins at its peak: from the current LR it had no 0.1
+    used_at = window.live.step
+    qtbot.waitUntil(lambda: window.live.step >= used_at + 3, timeout=LONG)  # the run goes on before Apply
+    click(editor.apply)
+    qtbot.waitUntil(lambda: len(history(window)) == 1, timeout=LONG)
+    applied = window.live.run_schedule
+    piece = applied.timeline.pieces[-1]
+    assert applied.timeline.total_steps == total == window.live.total, history(window)
+    assert applied.timeline.lr_at(piece.start) == pytest.approx(0.1)
+    choose(editor.preset, "one_cycle")
+    click(editor.use_button)
+    assert editor.from_current.isChecked()  # its warm-up rises from the LR in force to the peak typed: no jump
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
 
 
 def test_d_export_then_import_on_another_dataset_warns_and_cancel_changes_nothing(qtbot, window, dialogs, tmp_path):

@@ -233,8 +233,12 @@ class ScheduleEditor(QWidget):
         self.peak.setStyleSheet("")
         start = self.step if self.running else 0
         self.origin = start
-        self.segments = list(preset(self.preset.currentText(), lr, max(2, self.total_steps - start)).segments)
+        shape = preset(self.preset.currentText(), lr, max(2, self.total_steps - start))
+        self.segments = list(shape.segments)
         self.replacing = self.running
+        # A shape that begins at its peak (cosine, a constant) would begin at the current LR instead: the typed peak was
+        # thrown away unseen. Only a warm-up (one-cycle) rises from the current LR to the peak the user typed.
+        self.from_current.setChecked(shape.lr_at(0) < lr)
         self._refresh_table(select=0)
         self._changed()
         self._offer_from_current()
@@ -277,7 +281,10 @@ class ScheduleEditor(QWidget):
             self.show_problem(str(error))
             return
         if self._replaces():
-            self.editRequested.emit(ReplaceRest(schedule, from_current_lr=self.from_current.isChecked()))
+            # A plan to the run's end is stretched over the steps left when it lands: a preset made some steps ago would
+            # lengthen the run by as many. A plan whose length the user changed keeps it.
+            to_the_end = self.origin + schedule.total_steps == self.total_steps
+            self.editRequested.emit(ReplaceRest(schedule, from_current_lr=self.from_current.isChecked(), fit_rest=to_the_end))
         else:
             self.editRequested.emit(Revise(schedule))
         self.replacing = False
