@@ -44,6 +44,9 @@ def test_the_window_attaches_steers_detaches_and_the_run_goes_on(qtbot, window, 
     attach_from_the_runs_tab(qtbot, window)
     assert window.tabs.currentIndex() == 0 and not window.start_action.isEnabled() and window.detach_action.isEnabled()
     qtbot.waitUntil(lambda: len(window.loss.points) >= 10, timeout=LONG)  # the history arrived: the plots show the past
+    # Its steps arrived in one burst; the pace is no faster than they trained ("a few seconds left" for minutes).
+    live = window.live
+    assert live.remaining.steps_per_s <= live.remaining.rate / live.batch_size * 1.001
 
     trigger(window.pause_action)
     qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)

@@ -205,6 +205,12 @@ def test_remaining_time_is_smoothed_and_says_what_it_is():
         busy.observe(10_000, samples=64)  # a step trains in 6 ms ...
         busy.reached(second, float(second))  # ... and one comes a second
     assert busy.rate == 10_000 and busy.seconds_left(100) == 100  # 10,000 samples/s alone said 0.6 s
+    # An attached run's history: 300 steps that trained at 100 steps/s arrive within a hundredth of a second.
+    replayed = RemainingTime(half_life_s=20)
+    for block in range(30):
+        replayed.observe(100 * 64, samples=10 * 64)
+        replayed.reached(10 * (block + 1), 0.0003 * block)
+    assert replayed.steps_per_s == pytest.approx(100) and replayed.seconds_left(3000) == pytest.approx(30)  # it said 0.1 s
     assert remaining_text(None) == "" and remaining_text(42) == "about 40 s left" and remaining_text(1.5) == "a few seconds left"
     assert remaining_text(7 * 60 + 10) == "about 7 min left" and remaining_text(2 * 3600 + 300) == "about 2 h 05 min left"
 

@@ -27,24 +27,29 @@ class RemainingTime:
         self.rate: float | None = None
         self.steps_per_s: float | None = None
         self._mark: tuple[int, float] | None = None
+        self._trained_s = 0.0  # training time of the blocks observed since the mark
 
     def hold(self) -> None:
         """The run stopped training for a while (paused, a range test): the pace resumes from its next step."""
         self._mark = None
+        self._trained_s = 0.0
 
     def observe(self, samples_per_s: float, samples: int) -> None:
         """A block of ``samples`` trained at ``samples_per_s``; weighs in by the training time it took."""
         if not (samples_per_s > 0 and math.isfinite(samples_per_s)) or samples <= 0:
             return
         self.rate = self._smoothed(self.rate, samples_per_s, samples / samples_per_s)
+        self._trained_s += samples / samples_per_s
 
     def reached(self, step: int, now: float) -> None:
         """The run reached ``step`` at wall-clock time ``now`` (seconds)."""
         if self._mark is not None and step > self._mark[0] and now > self._mark[1]:
-            elapsed = now - self._mark[1]
+            # The steps took at least their training time: an attached run's history arrives in one burst, and its
+            # hundreds of steps "in milliseconds" said "a few seconds left" for minutes.
+            elapsed = max(now - self._mark[1], self._trained_s)
             self.steps_per_s = self._smoothed(self.steps_per_s, (step - self._mark[0]) / elapsed, elapsed)
         if self._mark is None or step > self._mark[0]:
-            self._mark = (step, now)
+            self._mark, self._trained_s = (step, now), 0.0
 
     def _smoothed(self, value: float | None, observed: float, seconds: float) -> float:
         """``value`` moved towards ``observed`` by the weight of ``seconds`` (the first observation is taken whole)."""
