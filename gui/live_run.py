@@ -102,10 +102,18 @@ class LiveRun(QObject):
         self.status.setText(f"{what}: building the model and loading the first batches…")
 
     def could_not_train(self, message: str) -> None:
-        """The run failed before or while training (its state events may never have come)."""
+        """The run failed before or while training (its state events may never have come), or the window lost contact
+        with an attached run: it went on saying "training", with Apply and Set LR sending to nobody."""
         if self.state == "starting":
             self.state = "idle"
-        self.status.setText(f"could not train: {message}")
+            self.status.setText(f"could not train: {message}")
+            return
+        if self.state not in ("idle", *TERMINAL):
+            self.state = "detached"
+            self.remaining.hold()
+            self.editor.run_ended()
+            self._close_fault_box()
+        self.status.setText(f"no longer following run {self.run_id}: {message}")
 
     def forget(self) -> None:
         """Show no run: empty plots, no progress, no edit history (another dataset was opened)."""
@@ -185,10 +193,14 @@ class LiveRun(QObject):
             self.log.add(event.message, "error" if event.state == "failed" else "info")
         if event.state in TERMINAL:
             self.editor.run_ended()
-            if self.fault_box is not None:
-                self.fault_box.close()
-                self.fault_box = None
+            self._close_fault_box()
         self._show_progress()
+
+    def _close_fault_box(self) -> None:
+        """Its buttons would act on a run that is over (or no longer followed)."""
+        if self.fault_box is not None:
+            self.fault_box.close()
+            self.fault_box = None
 
     def let_go(self) -> None:
         """The window stopped following the run (it ended, or the window detached while it trains on)."""

@@ -150,6 +150,8 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
             self.live.show_planned(self.run_length(), self.steps_per_epoch())
         elif failed.name == "train":
             self.live.could_not_train(failed.message)
+            self.banner.hide()  # its fix would edit a run no longer followed
+            self.runs_panel.refresh()  # how the run stands now: interrupted, say
         elif failed.name == "tune":
             self.tune_panel.failed(failed.message)
         self._update_actions()

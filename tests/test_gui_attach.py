@@ -106,3 +106,16 @@ def test_a_run_of_another_dataset_attached_to_and_edited_leaves_the_open_dataset
     owner, _ = served  # its owner hears at once that the child was killed (it waited out seconds of silence)
     owner.process.kill()
     assert owner.wait(LONG / 1000) and str(owner.error).startswith("the training process ended (exit status -9) before its run did")
+
+
+def test_when_contact_with_an_attached_run_is_lost_the_window_stops_steering_it_and_says_so(qtbot, window, served):
+    """Its process killed, the window logged the lost contact and went on showing "training · … left", with Apply and
+    Set LR enabled and sending to nobody."""
+    owner, _ = served
+    attach_from_the_runs_tab(qtbot, window)
+    assert window.editor.set_now.isEnabled()
+    owner.process.kill()
+    qtbot.waitUntil(lambda: window.live.state != "running", timeout=LONG)
+    assert window.live.state == "detached" and "lost contact with the run" in window.status.text(), window.status.text()
+    assert not window.editor.set_now.isEnabled() and not window.editor.apply.isEnabled()
+    assert window.start_action.isEnabled() and "samples/s" not in window.status.text()
