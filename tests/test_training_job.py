@@ -1,6 +1,7 @@
 """The training job: its events, commands from other threads, determinism, faults and rollback."""
 
 import numpy as np
+import pytest
 import torch
 from helpers import Events, paused_at, start_job, tiny_config
 
@@ -165,6 +166,39 @@ def test_a_rollback_says_which_edits_it_undoes(digits16):
     said = [e.text for e in events.of(LogLine) if e.level == "warning" and "undoes" in e.text]
     assert said == [f"the rollback to step 22 undoes 1 edit made since (step {edited_at}: set LR to 0.0123 for the rest); "
                     "make it again if you still want it"]
+
+def test_a_second_rollback_to_the_same_state_restores_it_as_the_first_did(digits16):
+    """The optimizer took the rolled-back state's momentum tensors as its own, and training changed them in place:
+    a second rollback to the same step restored the blown-up momentum, and every rollback after it blew up at once."""
+    job, events = make_job(digits16, epochs=2)
+    Sabotage(job.session.model, lambda n: n in (30, 45), lambda out: out * float("nan"))
+    thread = start_job(job)
+    for faults in (1, 2):
+        events.wait_for(lambda ev, faults=faults: len(ev.of(FaultRaised)) == faults)
+        job.send(RollBack(0.1))
+    thread.join(60)
+    if job.state == "paused":  # a third fault, from the restored state: stop it, then fail
+        job.send(Stop())
+        thread.join(60)
+    assert [e.step for e in events.of(RolledBack)] == [22, 22] and events.states()[-1] == "finished"
+    passes, current = [], None
+    for event in events.items:
+        if isinstance(event, RolledBack):
+            current = {}
+            passes.append(current)
+        elif isinstance(event, StepsLogged) and current is not None:
+            current.update(zip(event.steps.tolist(), event.losses.tolist()))
+    first, second = passes
+    shared = sorted(step for step in first if step in second and np.isfinite(first[step]))
+    assert len(shared) >= 4 and all(np.isfinite(second[step]) for step in shared)
+    # The second rollback undid the first's ×0.1 with the rest: its own ×0.1 comes on top, or the same steps at the
+    # same LR would run into the same fault as often as the run may roll back.
+    answers = [e.message for e in events.of(CommandApplied) if e.kind == "RollBack"]
+    assert answers == ["rolled back to step 22, LR ×0.1", "rolled back to step 22, LR ×0.01"]
+    _, _, lrs, _ = events.steps()
+    planned = job.run_schedule.timeline.pieces[0].schedule.lrs(np.array([43]))[0]
+    assert lrs[-1, -1] == pytest.approx(0.01 * planned)
+
 
 def test_exploding_loss_pauses(digits16):
     job, events = make_job(digits16, epochs=2)

@@ -75,8 +75,8 @@ def _carry_out(job, command: Command) -> tuple[bool, str]:
     if isinstance(command, StartRangeTest):
         return _range_test(job, command.settings)
     if isinstance(command, RollBack):
-        _roll_back(job, command.lr_factor)
-        return True, f"rolled back to step {job.step}, LR ×{command.lr_factor:g}"
+        factor = _roll_back(job, command.lr_factor)
+        return True, f"rolled back to step {job.step}, LR ×{factor:g}"
     if isinstance(command, CancelRangeTest):
         job.inbox.cancel_requested.clear()
         return False, "no range test was running"
@@ -120,10 +120,17 @@ def _range_test(job, settings) -> tuple[bool, str]:
     return True, "range test done"
 
 
-def _roll_back(job, lr_factor: float) -> None:
-    """Return to the last good state (weights, schedule, handler states, metrics) and scale the LR from there."""
+def _roll_back(job, lr_factor: float) -> float:
+    """Return to the last good state (weights, schedule, handler states, metrics) and scale the LR from there;
+    returns the factor it scaled by."""
     good = job.last_good
     undone = job.run_schedule.edits[len(good["run_schedule"].edits):]  # made after the state it returns to
+    # A rollback to the state an earlier one returned to undoes that one's ×0.1 too: without carrying it over, the
+    # run would retrain the same steps at the same LR into the same fault, as many times as it may roll back.
+    taken_back = {record.undoes for record in undone}
+    for record in undone:
+        if isinstance(record.edit, ScaleRest) and record.edit.reason == "rollback" and record.id not in taken_back:
+            lr_factor *= record.edit.factor
     restore(job.session, good["state"])
     job.step, job.run_schedule, job.metrics = good["step"], good["run_schedule"], dict(good["metrics"])
     job.epoch_end_pending = job.diverged = False
@@ -138,3 +145,4 @@ def _roll_back(job, lr_factor: float) -> None:
                 "if you still want it", "warning")
     job.edit(ScaleRest(lr_factor, reason="rollback"))
     job.set_state("running")
+    return lr_factor

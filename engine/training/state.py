@@ -57,7 +57,9 @@ def capture(session: Session) -> dict[str, Any]:
 def restore(session: Session, state: dict[str, Any]) -> None:
     """Put a captured state back exactly (weights are copied into the existing tensors)."""
     session.model.load_state_dict(state["model"])
-    session.optimizer.load_state_dict(state["optimizer"])
+    # A copy: the optimizer keeps the tensors it is given (when device and dtype already match) and training changes
+    # them in place, so a second rollback to the same state restored the blown-up momentum of the first.
+    session.optimizer.load_state_dict(_to_cpu(state["optimizer"]))
     torch.set_rng_state(state["rng_cpu"])
     if state["rng_cuda"]:
         torch.cuda.set_rng_state_all(state["rng_cuda"])
