@@ -33,7 +33,7 @@ def add_parser(commands) -> None:
     add_answer_options(parser, 120.0, False)
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     for name, text in ACTIONS.items():
-        action = actions.add_parser(name, help=text, description=text)
+        action = actions.add_parser(name, help=text, description=text.replace("%%", "%"))  # help is %-formatted, a description is not
         add_answer_options(action, argparse.SUPPRESS, argparse.SUPPRESS)  # also accepted after the action
         add_finding_options(action, argparse.SUPPRESS)
         if name in ("set-lr", "scale-rest"):
