@@ -45,8 +45,11 @@ def test_the_window_attaches_steers_detaches_and_the_run_goes_on(qtbot, window, 
     assert window.tabs.currentIndex() == 0 and not window.start_action.isEnabled() and window.detach_action.isEnabled()
     qtbot.waitUntil(lambda: len(window.loss.points) >= 10, timeout=LONG)  # the history arrived: the plots show the past
     # Its steps arrived in one burst; the pace is no faster than they trained ("a few seconds left" for minutes).
+    # The pace averages blocks that each went no faster than their training speed, so no faster than the fastest
+    # block (the smoothed speed is another average, with its own weights: on a loaded machine it can be slower).
     live = window.live
-    assert live.remaining.steps_per_s <= live.remaining.rate / live.batch_size * 1.001
+    fastest_steps_per_s = max(block.samples_per_s for block in events.of(StepsLogged)) / live.batch_size
+    assert live.remaining.steps_per_s <= fastest_steps_per_s * 1.001
 
     trigger(window.pause_action)
     qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
