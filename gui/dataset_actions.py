@@ -52,7 +52,10 @@ class DatasetActions:
         self._update_actions()
 
     def dataset_failed(self, message: str) -> None:
-        """The folder cannot be used: say why; nothing of the previous dataset stays on screen."""
+        """The folder cannot be used: say why; nothing of the previous dataset stays on screen (its run's curves
+        under "no dataset" read as the new folder's)."""
+        self.forget_run("the folder could not be opened")
+        self.forget_tune()
         self.dataset_panel.show_error(message)
         self.status.setText("no dataset: open a folder of class subfolders with images (see the Problems list)")
 

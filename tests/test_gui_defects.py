@@ -55,6 +55,20 @@ def test_opening_another_dataset_after_a_run_clears_the_old_run(qtbot, window, d
     assert "previous dataset are cleared" in window.log.toPlainText()
 
 
+def test_a_folder_that_cannot_be_opened_after_a_run_clears_the_old_runs_plots(qtbot, window, dialogs, tmp_path):
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.last_run is not None and "finished" in window.status.text(), timeout=LONG)
+    range_test_before_a_run(qtbot, window)
+    (tmp_path / "empty").mkdir()
+    dialogs.answer("open_folder", str(tmp_path / "empty"))
+    trigger(window.open_action)
+    qtbot.waitUntil(lambda: window.status.text().startswith("no dataset"), timeout=LONG)
+    # "No dataset" above the sample's loss curves and range test: they read as the new folder's.
+    assert len(window.loss.points) == 0 and len(window.lr.points) == 0 and len(window.range_plot.points) == 0
+    assert window.last_run is None and window.last_range_test is None and window.range_panel.table.rowCount() == 0
+    assert "could not be opened: the plots, edit history and range test of the previous dataset are cleared" in window.log.toPlainText()
+
+
 def test_the_saved_x_unit_is_applied_at_startup(qtbot, launch):
     from gui.settings import open_settings
 
