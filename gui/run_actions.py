@@ -67,8 +67,9 @@ class RunActions:
 
     @Slot()
     def pause_or_resume(self) -> None:
-        """Pause a running job, resume a paused one."""
-        self.controller.send(Pause() if self.live.state in ("running", "starting") else Resume())
+        """Pause a running job, resume a paused one. During a range test in the run, the run pauses when the test ends
+        (Resume was sent, and the run trained on after the test)."""
+        self.controller.send(Pause() if self.live.state in ("running", "starting", "range_test") else Resume())
 
     @Slot()
     def stop_run(self) -> None:

@@ -139,7 +139,10 @@ def test_range_test_mid_run_then_use_its_suggestion(qtbot, launch):
     # The status line says how far the test is, as it does before a run (it showed the paused run's epoch and step only).
     qtbot.waitUntil(lambda: "range test (training paused) · " in window.status.text() and "% done" in window.status.text(),
                     timeout=LONG)
+    trigger(window.pause_action)  # it sent Resume: the run went on training after the test
     qtbot.waitUntil(lambda: window.last_range_test is not None, timeout=LONG)
+    qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
+    assert window.pause_action.text() == "Resume"
     # four suggestions and the stability bound measured at the test's start
     assert window.range_panel.table.rowCount() == 4 and len(window.range_plot.markers) == 5
     assert "bound 2(1+β)/λ" in window.range_plot.markers[-1].label.toPlainText()
