@@ -25,7 +25,8 @@ def tune_status(event) -> str | None:
     if isinstance(event, TuneTrialReported):  # a trial's epochs take a while: the line moved only between trials
         return f"tuning · trial {event.number}: {counted(event.epochs, 'epoch')} done, val accuracy {percent(event.val_accuracy)}"
     if isinstance(event, TuneFinished):
-        return f"tune {'cancelled' if event.cancelled else 'finished'}: its result is in the Tune tab"
+        ended = f"tune {'cancelled' if event.cancelled else 'finished'}"
+        return f"{ended}: its result is in the Tune tab" if event.record.get("winner") else f"{ended}: {event.message}"
     return None
 
 

@@ -60,6 +60,20 @@ def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, windo
     assert not loaded.warnings and not dialogs.of("error")
 
 
+def test_a_tune_cancelled_before_any_trial_ended_says_there_is_no_result(qtbot, window):
+    from gui.driving import click, show_tab
+
+    panel = window.tune_panel
+    show_tab(window.tabs, "Tune")
+    click(panel.start)
+    qtbot.waitUntil(lambda: window.status.text().startswith("tuning · "), timeout=LONG)
+    click(panel.cancel)
+    qtbot.waitUntil(lambda: window.last_tune is not None, timeout=LONG)
+    # It said "its result is in the Tune tab", where there was none to use.
+    assert window.status.text() == "tune cancelled: no trial finished, so there is no winner"
+    assert not panel.use.isEnabled() and not panel.export.isEnabled()
+
+
 def test_a_range_test_that_cannot_recommend_says_so_in_the_window(qtbot, window):
     from gui.driving import click, show_tab, type_into
 
