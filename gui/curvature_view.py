@@ -20,6 +20,8 @@ from .panels.stability_banner import StabilityBanner
 from .plots.health_plot import HealthPanel
 
 CADENCES = ("auto", "off", "10", "50", "100", "500", "1000")
+# The warnings that weigh the schedule's LRs against the bound (a climb of λmax is about the loss surface).
+SCHEDULE_WARNINGS = ("near_bound", "above_bound", "planned_above")
 
 
 class CurvatureView(QObject):
@@ -46,7 +48,7 @@ class CurvatureView(QObject):
         self.banner.scaleRequested.connect(self._scale)
         for signal, slot in ((bridge.curvatureMeasured, self.measured), (bridge.healthLogged, self.health.add_health),
                              (bridge.stabilityWarning, self.warned), (bridge.runStarted, self.started),
-                             (bridge.rolledBack, self.rolled_back)):
+                             (bridge.rolledBack, self.rolled_back), (bridge.scheduleChanged, self.schedule_changed)):
             signal.connect(slot)
 
     def _tab(self) -> QWidget:
@@ -81,6 +83,16 @@ class CurvatureView(QObject):
         """A stability warning: in the log and in the banner, with the edit that helps."""
         self.log.add(f"{event.message} {event.advice}", "warning")
         self.banner.show_warning(event, self._resolved_by(event))
+
+    @Slot(object)
+    def schedule_changed(self, event) -> None:
+        """A warning about the LR against the bound is about the schedule it was given: an edit that lowered the peak
+        below the bound left "the schedule will raise the LR to 204% of the bound" up for the rest of the run. The run
+        checks the new schedule at once and warns again when the warning still holds."""
+        if event.reason != "start" and self.banner.isVisible() and self.banner.kind in SCHEDULE_WARNINGS:
+            self.banner.hide()
+            self.log.add(f"step {event.step}: the schedule changed, so the stability warning of step {self.banner.step} is "
+                         "withdrawn (the run warns again if the new schedule is still too close to the bound)")
 
     def _resolved_by(self, warning):
         """When a later measurement makes ``warning`` stale (the banner offered a fix minutes after λmax fell back):

@@ -103,10 +103,15 @@ def test_an_edit_above_the_last_measured_bound_is_warned_about_at_once_without_m
     job.send(EditSchedule(SetConstant(3.0)))
     events.wait_for(lambda ev: ev.of(StabilityWarning), timeout=30)  # while still paused: it came only once training went on
     assert job.state == "paused"
+    # An edit that does not fix it is warned about again (the window withdraws the warning when the schedule changes).
+    job.send(EditSchedule(SetConstant(2.5)))
+    events.wait_for(lambda ev: len(ev.of(StabilityWarning)) == 2, timeout=30)
+    job.send(EditSchedule(SetConstant(0.02)))  # then one that does: no warning
     job.send(Resume())
     thread.join(60)
     (measured,) = events.of(CurvatureMeasured)
-    (warning,) = events.of(StabilityWarning)
+    warning, again = events.of(StabilityWarning)
+    assert again.kind == "above_bound" and "LR 2.5 is above" in again.message
     assert warning.step == step and warning.kind == "above_bound" and 0 < warning.scale < 1
     assert "LR 3 is above the stability bound" in warning.message and f"at step {measured.step})" in warning.message
 

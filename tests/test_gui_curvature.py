@@ -79,6 +79,28 @@ def test_the_warning_bar_scales_the_rest_of_the_schedule_in_one_click(qtbot, lau
     assert reasons.count("curvature") == 1 and not window.banner.isVisible()
 
 
+def test_an_edit_withdraws_the_warning_bar_and_the_run_warns_again_only_if_it_still_holds(qtbot, launch):
+    """The bar said "the schedule will raise the LR to 204% of the bound" for the rest of a run whose peak the user had
+    lowered far below it."""
+    window = launch({**SMALL, "epochs": 20})
+    configure(window, curvature_every=10, curvature_margin=0.05)
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=LONG)
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
+    type_into(window.editor.set_lr, "1e-7")
+    click(window.editor.set_now)
+    qtbot.waitUntil(lambda: window.editor.history.count() == 1, timeout=LONG)
+    qtbot.waitUntil(lambda: "stability warning of step" in window.log.toPlainText(), timeout=LONG)
+    assert not window.banner.isVisible()
+    type_into(window.editor.set_lr, "5")
+    click(window.editor.set_now)
+    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=LONG)
+    assert "LR 5 is above the stability bound" in window.banner.text.text()
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+
+
 def test_measure_now_from_a_paused_run(qtbot, launch):
     # Long enough that the pause comes before the end: without probes 16 px steps take milliseconds, and the
     # window learns of step 3 only with the next block of steps.

@@ -147,7 +147,9 @@ class CurvatureHandler:
             return
         now = replace(m, lrs=lrs, bounds=m.bounds * (rule.constant / m.constant), constant=rule.constant, formula=rule.formula,
                       optimizer=rule.optimizer)
-        self._warn_near_bound(job.bus.emit, now, rest_peak_ratio(job), job.step)
+        # Said again even when it repeats the last warning: the edit was meant to fix it, and the window withdraws a
+        # warning when the schedule changes.
+        self._warn_near_bound(job.bus.emit, now, rest_peak_ratio(job), job.step, again=True)
 
     def _warn(self, emit, m: CurvatureMeasured, ratio: float) -> None:
         self._warn_near_bound(emit, m, ratio, m.step)
@@ -155,13 +157,13 @@ class CurvatureHandler:
         if climb is not None:
             emit(climb)
 
-    def _warn_near_bound(self, emit, m: CurvatureMeasured, ratio: float, step: int) -> None:
-        """A near-bound warning at ``step`` unless the last one was of the same kind and asked for about as much; its
-        message names the measurement's step. (A stricter λmax of the same kind was kept quiet, and the user's fix
-        for the old one left the LR above the new bound.)"""
+    def _warn_near_bound(self, emit, m: CurvatureMeasured, ratio: float, step: int, again: bool = False) -> None:
+        """A near-bound warning at ``step`` unless the last one was of the same kind and asked for about as much (or
+        ``again``); its message names the measurement's step. (A stricter λmax of the same kind was kept quiet, and the
+        user's fix for the old one left the LR above the new bound.)"""
         warning = near_bound(m, ratio, self.margin)
         kind, scale = (warning.kind, warning.scale) if warning else ("", 1.0)
-        if warning is not None and (kind != self.warned or scale < STRICTER * self.warned_scale):
+        if warning is not None and (again or kind != self.warned or scale < STRICTER * self.warned_scale):
             emit(replace(warning, step=step))
         elif warning is not None:
             scale = min(scale, self.warned_scale)  # the same advice, still in force: compare the next one with it

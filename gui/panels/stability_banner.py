@@ -26,7 +26,7 @@ class StabilityBanner(QFrame):
         layout.addWidget(self.scale)
         layout.addWidget(self.dismiss)
         self.factor = 1.0
-        self.step = 0  # the step of the warning shown
+        self.step, self.kind = 0, ""  # the step and kind of the warning shown
         self.resolved = lambda measurement: False  # whether a later measurement makes it stale
         self.scale.clicked.connect(self._scale)
         self.dismiss.clicked.connect(self.hide)
@@ -36,7 +36,7 @@ class StabilityBanner(QFrame):
         """Show a StabilityWarning until ``resolved(measurement)`` says a later one made it stale; the scale button
         appears when the warning's factor would change anything."""
         self.text.setText(f"⚠ Step {event.step}: {event.message} {event.advice}")
-        self.step, self.resolved = event.step, resolved
+        self.step, self.kind, self.resolved = event.step, event.kind, resolved
         self.factor = event.scale
         self.scale.setText(f"Scale the rest ×{event.scale:.2g}")
         self.scale.setVisible(event.scale < 1.0)
