@@ -111,6 +111,8 @@ def test_c_edit_a_run_as_it_goes_apply_from_now_set_lr_now_undo(qtbot, launch):
     type_into(editor.set_lr, "0.0123")
     click(editor.set_now)
     qtbot.waitUntil(lambda: len(history(window)) == 2, timeout=LONG)
+    # The preset fields offer the shape in force: they said one_cycle at 0.05 beside a constant at 0.0123.
+    assert (editor.preset.currentText(), editor.peak.text()) == ("constant", "0.0123")
     set_at = window.live.run_schedule.edits[-1].step
     trigger(window.pause_action)
     qtbot.waitUntil(lambda: window.live.step >= set_at + 3, timeout=LONG)

@@ -21,6 +21,8 @@ from .shapes import (
 )
 
 PRESETS = ("constant", "cosine", "warmup_cosine", "one_cycle")
+# The kinds of segment each preset is made of, in order (how a schedule is recognised as one).
+PRESET_KINDS = {"constant": ("constant",), "cosine": ("cosine",), "warmup_cosine": ("linear", "cosine"), "one_cycle": ("one_cycle",)}
 
 
 def preset(kind: str, lr: float, total_steps: int) -> Schedule:
@@ -35,6 +37,12 @@ def preset(kind: str, lr: float, total_steps: int) -> Schedule:
     if kind == "one_cycle":
         return Schedule((OneCycle(steps=total_steps, max_lr=lr),))
     raise ValueError(f"unknown preset {kind!r}; choose one of {', '.join(PRESETS)}")
+
+
+def preset_of(schedule: Schedule) -> str | None:
+    """The preset whose kinds of segment ``schedule`` has (None: a shape of its own)."""
+    kinds = tuple(segment.kind for segment in schedule.segments)
+    return next((name for name, made_of in PRESET_KINDS.items() if made_of == kinds), None)
 
 
 def peak_lr(schedule: Schedule) -> float:

@@ -28,7 +28,7 @@ from engine.config import TrainConfig
 from engine.schedules import SHAPES, PlateauRule, ReplaceRest, Revise, Schedule, SetConstant, Undo
 from engine.schedules.describe import fmt_lr, lr_span
 from engine.schedules.groups import ALL, HEAD, GroupSetting
-from engine.schedules.presets import PRESETS, default_segment, peak_lr, preset
+from engine.schedules.presets import PRESETS, default_segment, peak_lr, preset, preset_of
 
 from .run_edits import RunEdits
 from .segment_form import INVALID, SegmentForm
@@ -197,7 +197,7 @@ class ScheduleEditor(QWidget):
         """Show ``schedule`` (imported, or a draft) without sending anything."""
         self.origin, self.segments = origin, list(schedule.segments)
         self.total_steps = origin + schedule.total_steps  # so that set_run_length stretches it to the run
-        self.peak.setText(fmt_lr(peak_lr(schedule)))  # the preset field offers the loaded schedule's peak, not an old one
+        self._offer_preset_of(schedule)
         self.peak.setStyleSheet("")
         # Without groups (lrscope's default, a preset) every group trains at the schedule's LR. A draft names each group
         # (the group table's settings): "the others" are those but the head, when alike.
@@ -331,7 +331,7 @@ class ScheduleEditor(QWidget):
         self.in_force = (piece.origin, piece.schedule)
         self.total_steps, self.step = run_schedule.timeline.total_steps, step
         self.origin, self.segments, self.replacing, self.dirty = piece.origin, list(piece.schedule.segments), False, False
-        self.peak.setText(fmt_lr(peak_lr(piece.schedule)))  # Use preset after a revision to 0.05 went back to the old 0.2
+        self._offer_preset_of(piece.schedule)
         self.run_edits.show_history(run_schedule)
         self._refresh_table()
         self._changed(by_user=False)
@@ -342,6 +342,14 @@ class ScheduleEditor(QWidget):
         self.step = step
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _offer_preset_of(self, schedule: Schedule) -> None:
+        """The preset fields offer the shown schedule's shape and peak: after a Set LR they offered the one-cycle
+        at 0.2 beside a constant at 0.01 (and Use preset after a revision to 0.05 went back to the old 0.2)."""
+        self.peak.setText(fmt_lr(peak_lr(schedule)))
+        shape = preset_of(schedule)
+        if shape is not None:  # a shape of its own keeps the last preset chosen: there is none to show
+            self.preset.setCurrentText(shape)
 
     def _set_running(self, running: bool) -> None:
         self.running = running
