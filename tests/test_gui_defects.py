@@ -376,6 +376,24 @@ def test_unreadable_images_are_not_counted_as_if_they_trained(qtbot, window, dia
     assert panel.classes.item(0, 1).toolTip() == "1 of the 8 images found could not be read"
 
 
+def test_a_run_of_a_few_steps_is_ticked_at_whole_steps(qtbot, window, dialogs, tiny_folder):
+    dialogs.answer("open_folder", str(tiny_folder))
+    trigger(window.open_action)
+    opened(qtbot, window, "tiny")
+    type_into(window.config_panel.editors["epochs"], "3")
+    qtbot.waitUntil(lambda: window.run_length() == 3, timeout=LONG)
+    for plot in window.live.plots:
+        plot.refresh()
+        axis, (low, high) = plot.plot.getAxis("bottom"), plot.plot.getViewBox().viewRange()[0]
+        ticks = [v for _spacing, level in axis.tickValues(low, high, axis.width()) for v in level]
+        # They were at 0.5, 1.5 and 2.5 too: steps that do not exist.
+        assert ticks and all(float(v).is_integer() for v in ticks), (plot.plot.titleLabel.text, ticks)
+    choose(window.x_unit, "x: epochs")  # epochs keep ticks between whole ones (half an epoch is a place in a longer run)
+    axis = window.loss.plot.getAxis("bottom")
+    low, high = window.loss.plot.getViewBox().viewRange()[0]
+    assert not all(float(v).is_integer() for _spacing, level in axis.tickValues(low, high, axis.width()) for v in level)
+
+
 def test_opening_a_dataset_while_a_segment_field_is_refused_keeps_the_window_up(qtbot, window, dialogs):
     type_into(window.editor.form.editors["max_lr"], "-1")
     dialogs.answer("open_folder", str(CAMERA2))

@@ -1,7 +1,9 @@
-"""Log axes that stay readable: ranges padded so data never lie on the frame, and minor labels thinned.
+"""Axes that stay readable: log ranges padded so data never lie on the frame, minor labels thinned, and an axis of
+steps ticked at whole steps only.
 
 pyqtgraph labels every minor tick (2…9 × 10ⁿ) of a log axis spanning less than a few decades, and
 the labels pile up; with nothing to draw it shows a decade-less 1…10 range labelled 2…9 (issue 12).
+A run of 6 steps had its step axis ticked at 0.5, 1.5, …: steps that do not exist.
 """
 
 from __future__ import annotations
@@ -40,14 +42,18 @@ def labelled_ticks(values, low: float, high: float, pixels: float, min_gap_px: f
 
 
 class LogAxis(pg.AxisItem):
-    """An axis that, in log mode, labels decades always and minor ticks only where they do not crowd."""
+    """An axis that, in log mode, labels decades always and minor ticks only where they do not crowd; with
+    ``whole_numbers`` (an axis of steps), ticks only whole numbers."""
 
     def __init__(self, orientation: str, **kwargs):
         super().__init__(orientation, **kwargs)
         self._labelled: set[float] | None = None
+        self.whole_numbers = False
 
     def tickValues(self, minVal, maxVal, size):
         levels = super().tickValues(minVal, maxVal, size)
+        if self.whole_numbers and not self.logMode:
+            return [(spacing, [v for v in level if float(v).is_integer()]) for spacing, level in levels]
         if self.logMode:
             values = [value for _spacing, level in levels for value in level]
             gap = MIN_LABEL_GAP_PX if self.orientation in ("left", "right") else MIN_LABEL_WIDTH_PX

@@ -47,6 +47,7 @@ class StepPlot(PlotPanel):
         self._drawn: dict[str, int] = {}
         self._range: tuple | None = None
         self.plot.getViewBox().disableAutoRange()
+        self.plot.getAxis("bottom").whole_numbers = True  # steps, until drawn in epochs
 
     # -- what changed since the last redraw --------------------------------------------------
 
@@ -70,6 +71,7 @@ class StepPlot(PlotPanel):
         """Draw x in epochs (``steps_per_epoch`` > 0) or in steps (0)."""
         self.steps_per_epoch = steps_per_epoch
         self.plot.setLabel("bottom", "epoch" if steps_per_epoch else "step")
+        self.plot.getAxis("bottom").whole_numbers = not steps_per_epoch  # half an epoch is a place in the run
         self._drawn.clear()
         self._range = None
         self.dirty = True
