@@ -394,6 +394,18 @@ def test_a_run_of_a_few_steps_is_ticked_at_whole_steps(qtbot, window, dialogs, t
     assert not all(float(v).is_integer() for _spacing, level in axis.tickValues(low, high, axis.width()) for v in level)
 
 
+def test_every_legend_of_the_training_tab_is_inside_its_plot_at_1366x768(qtbot, window):
+    window.resize(1366, 768)
+    show_tab(window.tabs, "Training")
+    trigger(window.start_action)  # every curve named: train, validation, applied, planned
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+    qtbot.waitUntil(lambda: all(plot.widget.isVisible() for plot in window.live.plots), timeout=LONG)
+    for plot in window.live.plots:
+        frame, legend_box = plot.plot.getViewBox().sceneBoundingRect(), plot.plot.legend.sceneBoundingRect()
+        # The momentum plot's "planned" fell off its bottom.
+        assert frame.contains(legend_box), (plot.plot.titleLabel.text, frame, legend_box)
+
+
 def test_opening_a_dataset_while_a_segment_field_is_refused_keeps_the_window_up(qtbot, window, dialogs):
     type_into(window.editor.form.editors["max_lr"], "-1")
     dialogs.answer("open_folder", str(CAMERA2))

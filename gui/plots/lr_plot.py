@@ -227,6 +227,8 @@ class MomentumPlot(StepPlot):
         super().__init__("Momentum", "momentum", parent=parent)
         self.applied = make_curve(self.plot, (140, 86, 75), width=2, name="applied")
         self.planned = make_curve(self.plot, (140, 86, 75), style=Qt.PenStyle.DashLine, name="planned")
+        self.plot.legend.setColumnCount(2)  # one row: the plot is short, and at 1366×768 "planned" fell off its bottom
+        self.place_legend("bottom right")  # a one-cycle's momentum is back at its top when the run ends
         self.points = CurveBuffer(2)
         self.plan = (np.empty(0), np.empty(0))
         self.step = 0
