@@ -3,13 +3,13 @@ and keep one dataset state on screen at a time."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QTimer, Slot
 
 from engine.config import TrainConfig
-from engine.text import images_used
+from engine.schedules import Timeline
+from engine.text import counted, images_used
 
 from . import dialogs
 from .drafts import load_draft, save_draft
@@ -102,8 +102,9 @@ class DatasetActions:
         draft = load_draft(self.settings, self.dataset.summary.fingerprint)
         self.loaded_groups = None if draft is None else draft.pieces[-1].groups
         if draft is not None:
-            self.imported = None
-            self.editor.load(draft.pieces[-1].schedule, 0, draft.pieces[-1].groups, draft.plateau)
+            last = draft.pieces[-1]
+            self.imported = draft if len(draft.pieces) > 1 else None  # a run's schedule with its edits runs as it is
+            self.editor.load(last.schedule, last.origin, last.groups, draft.plateau)
         elif switched:
             self.imported = None
             self.editor.load(default_schedule())  # stretched to the run next
@@ -122,6 +123,22 @@ class DatasetActions:
         self.log.add(f"the run followed trained {self.live.dataset.get('name', 'another dataset')}: the editor is back to "
                      f"{self.dataset.summary.name}'s schedule")
 
+    def plan_the_run_again(self) -> None:
+        """After a run with edits, the editor holds the run's schedule with its edits (as Export writes it), and Start
+        trains it again until it is edited. It held the last piece alone, and Start stretched that over the next run:
+        a Set LR 0.01 at step 145 of 220 trained the next run at 0.01 from step 0."""
+        run = self.last_run
+        if self.dataset is None or run is None or run.dataset.get("fingerprint") != self.dataset.summary.fingerprint:
+            return
+        timeline = run.run_schedule.timeline
+        if len(timeline.pieces) < 2:
+            return
+        self.install_timeline(timeline)
+        self.planned_after_run = False  # Export still writes the run, with its results
+        self.log.add(f"the editor holds the run's schedule with its {counted(len(run.run_schedule.edits), 'edit')}: steps 0 to "
+                     f"{timeline.pieces[-1].start} as the run had them, then the piece shown; Start trains it again "
+                     "(change it, or use a preset, to plan afresh)")
+
     @Slot()
     def keep_draft(self) -> None:
         """Remember the editor's schedule for this dataset, with each group's setting as the group table has it (not
@@ -133,5 +150,6 @@ class DatasetActions:
         except ValueError:
             return
         self.loaded_groups = self.starting_groups(plan)
-        save_draft(self.settings, self.dataset.summary.fingerprint, replace(plan, groups=self.loaded_groups))
+        timeline = self.imported or Timeline.of(plan.schedule, groups=self.loaded_groups, plateau=plan.plateau)
+        save_draft(self.settings, self.dataset.summary.fingerprint, timeline)
         self.planned_after_run = True

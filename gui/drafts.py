@@ -15,9 +15,9 @@ def _key(fingerprint: str) -> str:
     return f"drafts/{fingerprint}"
 
 
-def save_draft(settings: QSettings, fingerprint: str, plan) -> None:
-    """Remember the editor's plan (schedule, group settings, plateau rule) for the dataset ``fingerprint``."""
-    timeline = Timeline.of(plan.schedule, groups=plan.groups, plateau=plan.plateau)
+def save_draft(settings: QSettings, fingerprint: str, timeline: Timeline) -> None:
+    """Remember the editor's plan (schedule, group settings, plateau rule; a run's edits, when it holds a run's
+    schedule) for the dataset ``fingerprint``."""
     settings.setValue(_key(fingerprint), json.dumps(timeline_to_dict(timeline)))
 
 

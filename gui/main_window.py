@@ -134,6 +134,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
             self.live.let_go()
             self.banner.hide()  # its fix edits a run that is over, or no longer followed
             self.runs_panel.refresh()
+            self.plan_the_run_again()
             self.back_to_the_open_dataset()
         elif done.name == "tune":
             self.tune_done(done.result)

@@ -69,6 +69,36 @@ def test_a_folder_that_cannot_be_opened_after_a_run_clears_the_old_runs_plots(qt
     assert "could not be opened: the plots, edit history and range test of the previous dataset are cleared" in window.log.toPlainText()
 
 
+def test_after_a_run_with_an_edit_start_trains_the_runs_schedule_with_it_not_its_last_piece_stretched(qtbot, launch):
+    window = launch({**SMALL, "epochs": 10})
+    editor = window.editor
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.live.step >= 3, timeout=LONG)
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
+    type_into(editor.set_lr, "0.01")
+    click(editor.set_now)
+    qtbot.waitUntil(lambda: editor.history.count() == 1, timeout=LONG)
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: window.last_run is not None and not window.controller.training, timeout=LONG)
+    first = window.last_run.run_schedule.timeline
+    edited_at = first.pieces[-1].origin
+    assert editor.length.text() == f"run: 220 steps; this schedule covers steps {edited_at} to 220"
+    assert "the editor holds the run's schedule with its 1 edit" in window.log.toPlainText()
+    # It trained the next run at 0.01 from step 0: the last piece, stretched over the run.
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.live.run_schedule is not None and window.live.run_dir not in (None, window.last_run.run_dir), timeout=LONG)
+    again, second = window.live.run_schedule.timeline, window.live.run_dir
+    steps = np.arange(220)
+    assert np.allclose(again.lrs(steps), first.lrs(steps))
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: window.last_run.run_dir == second, timeout=LONG)  # the window has taken in its end
+    # A longer run stretches it whole, the edit at the same place in proportion.
+    type_into(window.config_panel.editors["epochs"], "20")
+    qtbot.waitUntil(lambda: editor.length.text().startswith("run: 440 steps"), timeout=LONG)
+    assert editor.length.text() == f"run: 440 steps; this schedule covers steps {2 * edited_at} to 440"
+
+
 def test_the_saved_x_unit_is_applied_at_startup(qtbot, launch):
     from gui.settings import open_settings
 

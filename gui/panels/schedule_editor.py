@@ -71,6 +71,7 @@ class ScheduleEditor(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.origin, self.segments = 0, list(default_schedule().segments)
+        self.origin_share = 0.0  # the loaded schedule's start, as a share of its run
         self.total_steps, self.step, self.running, self.replacing = 100, 0, False, False
         self.dirty = False
         self.in_force: tuple[int, Schedule] | None = None
@@ -188,8 +189,11 @@ class ScheduleEditor(QWidget):
         """A new run length (dataset, epochs or batch size changed): the schedule is stretched to it."""
         if self.running or total_steps == self.total_steps or total_steps < 2:
             return
+        # A last piece from a later step (a run's edits) moves in proportion, as the run's schedule is stretched; from
+        # where it was loaded, since the run's length passes through every number typed ("2" on the way to "20").
+        self.origin = min(round(self.origin_share * total_steps), total_steps - 2) if self.origin else 0
         self.total_steps = total_steps
-        self.segments = list(Schedule(tuple(self.segments)).fitted(total_steps).segments)
+        self.segments = list(Schedule(tuple(self.segments)).fitted(total_steps - self.origin).segments)
         self._refresh_table()
         self._changed(by_user=False)
 
@@ -197,6 +201,7 @@ class ScheduleEditor(QWidget):
         """Show ``schedule`` (imported, or a draft) without sending anything."""
         self.origin, self.segments = origin, list(schedule.segments)
         self.total_steps = origin + schedule.total_steps  # so that set_run_length stretches it to the run
+        self.origin_share = origin / self.total_steps
         self._offer_preset_of(schedule)
         self.peak.setStyleSheet("")
         # Without groups (lrscope's default, a preset) every group trains at the schedule's LR. A draft names each group
