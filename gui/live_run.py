@@ -240,7 +240,8 @@ class LiveRun(QObject):
         for plot in self.plots:
             if plot.isVisible():
                 plot.refresh()
-        self._show_progress()
+        if self.state in LIVE:  # an ended run's line is written once: rewritten 4 times a second, it hid a tune's
+            self._show_progress()
 
     def show_planned(self, total: int, per_epoch: int) -> None:
         """Before a run: the length the next run will have."""

@@ -119,6 +119,9 @@ def test_when_contact_with_an_attached_run_is_lost_the_window_stops_steering_it_
     assert window.editor.set_now.isEnabled()
     owner.process.kill()
     qtbot.waitUntil(lambda: window.live.state != "running", timeout=LONG)
+    for _ in range(2):  # the next redraws wrote "detached · epoch …" over it
+        with qtbot.waitSignal(window.redraw_timer.timeout, timeout=LONG):
+            pass
     assert window.live.state == "detached" and "lost contact with the run" in window.status.text(), window.status.text()
     assert not window.editor.set_now.isEnabled() and not window.editor.apply.isEnabled()
     assert window.start_action.isEnabled() and "samples/s" not in window.status.text()

@@ -61,15 +61,21 @@ def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, windo
 
 
 def test_a_tune_cancelled_before_any_trial_ended_says_there_is_no_result(qtbot, window):
-    from gui.driving import click, show_tab
+    from gui.driving import click, show_tab, trigger
 
     panel = window.tune_panel
+    trigger(window.start_action)  # a run first: its "finished · epoch 5/5" was written over the tune's line at every redraw
+    qtbot.waitUntil(lambda: window.last_run is not None and window.live.state == "finished", timeout=LONG)
     show_tab(window.tabs, "Tune")
     click(panel.start)
     qtbot.waitUntil(lambda: window.status.text().startswith("tuning · "), timeout=LONG)
     click(panel.cancel)
     qtbot.waitUntil(lambda: window.last_tune is not None, timeout=LONG)
     # It said "its result is in the Tune tab", where there was none to use.
+    assert window.status.text() == "tune cancelled: no trial finished, so there is no winner"
+    for _ in range(2):
+        with qtbot.waitSignal(window.redraw_timer.timeout, timeout=LONG):
+            pass
     assert window.status.text() == "tune cancelled: no trial finished, so there is no winner"
     assert not panel.use.isEnabled() and not panel.export.isEnabled()
 
