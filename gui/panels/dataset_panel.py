@@ -3,6 +3,7 @@ and the schedules already tuned for it."""
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import numpy as np
@@ -142,8 +143,9 @@ class DatasetPanel(QWidget):
             self.add_problem(warning)
 
     def show_error(self, message: str) -> None:
-        """Opening failed: say why, in the window."""
-        self.summary.setText("<b>This folder cannot be used.</b>")
+        """Opening failed: say why, in the window (first in the panel: the Problems list is below the fold at 1366×768).
+        A path may break after any slash, so that a long one does not widen the dock."""
+        self.summary.setText("<b>This folder cannot be used:</b> " + html.escape(message).replace("/", "/&#8203;"))
         self.add_problem(message, error=True)
 
     def add_problem(self, text: str, error: bool = False) -> None:
