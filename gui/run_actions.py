@@ -69,6 +69,8 @@ class RunActions:
     def pause_or_resume(self) -> None:
         """Pause a running job, resume a paused one. During a range test in the run, the run pauses when the test ends
         (Resume was sent, and the run trained on after the test)."""
+        if self.live.state == "range_test":  # the test holds the command until it ends: say that the click was heard
+            self.log.add("the run pauses when the range test ends")
         self.controller.send(Pause() if self.live.state in ("running", "starting", "range_test") else Resume())
 
     @Slot()
