@@ -442,3 +442,25 @@ def test_declining_a_mismatched_schedule_at_the_prompt_is_not_scolded(tmp_path, 
     os.close(terminal)
     said = (tmp_path / "err.txt").read_text()
     assert said.rstrip().endswith("not started: you declined a schedule tuned for another dataset or model")
+
+
+def test_ctl_queued_behind_a_range_test_says_it_applies_unless_the_run_stops_first(tmp_path, capsys):
+    """ctl's timeout line said a command queued behind a range test would apply; a `stop` meanwhile answered it
+    "not applied: the run stopped"."""
+    from test_hostile_store import wait_for_first_step
+
+    data, runs = make_classes(tmp_path / "d", count=40), tmp_path / "runs"
+    trainer = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--data", str(data), *QUICK, "--epochs", "500",
+                                "--serve", "--runs-dir", str(runs)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        run = wait_for_first_step(runs, trainer).name
+        for action in (["range-test", "--iters", "100000"], ["pause"]):  # the pause waits behind the range test
+            code, out, err = cli(capsys, "ctl", run, *action, "--runs-dir", runs, "--timeout", "1")
+            assert code == 124 and "unless the run stops first" in err, (out, err)
+        code, out, err = cli(capsys, "ctl", run, "stop", "--runs-dir", runs)
+        assert code == 0 and "stopping" in out, err
+        assert trainer.wait(120) == 130
+    finally:
+        trainer.kill()
+        trainer.wait(30)
+    assert read_meta(runs / run)["state"] == "stopped"  # the pause did not apply: the run stopped first

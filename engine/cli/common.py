@@ -24,7 +24,7 @@ USAGE_ERROR = 2  # bad options or unusable input (a dataset, a schedule file, a 
 FAULT_STOPPED = 3  # the run stopped on a fault (loss blow-up after the rollbacks, out of memory, dataset gone)
 STORE_FAILED = 4  # the run store could not be written (disk full…); what was written stays resumable
 RUN_IN_USE = 5  # another process owns the run
-NOT_ANSWERED = 124  # ctl: sent, but not answered within --timeout (as `timeout` exits); the run applies it at its next step
+NOT_ANSWERED = 124  # ctl: sent, but not answered within --timeout (as `timeout` exits); the run applies it at its next step unless it stops first
 INTERRUPTED = 130  # stopped before its end (Ctrl-C, SIGTERM, a Stop command); resumable
 
 

@@ -146,7 +146,7 @@ def tell(args: argparse.Namespace, answer, heard: list) -> int:
     warnings = [e for e in at_step if isinstance(e, StabilityWarning)]
     if answer is None:
         message = (f"sent, but the run has not answered within {args.timeout:g} s (a range test may be running); "
-                   "it will be applied at its next step boundary")
+                   "it will apply at the run's next step, once any range test ends, unless the run stops first")
         if args.json:  # one object on stdout, always
             print(json.dumps({"action": args.action, "applied": None, "answered": False, "message": message}))
         else:
