@@ -18,6 +18,11 @@ from .files import NotARegularFile, open_regular
 CHECKPOINT_FORMAT = "lrscope.checkpoint"
 
 
+# torch's file writer says a short write (a full disk, a quota, a file-size limit) in its own words, with no errno:
+# "[enforce fail at inline_container.cc:…] . unexpected pos …", "basic_ios::clear: iostream error", "… file write failed".
+SHORT_WRITE = ("unexpected pos", "iostream error", "write failed")
+
+
 class Refused(Exception):
     """A file torch will not load (or that is not a file); the message says why in one line."""
 
@@ -35,6 +40,16 @@ def _reason(error: Exception) -> str:
             or (isinstance(error, OSError) and error.errno == errno.EINVAL)):
         return "it is truncated or not a PyTorch file"
     return first_line(error)
+
+
+def save_tensors(payload: Any, path: Path | str) -> None:
+    """``torch.save(payload, path)``; a write the disk cut short is an OSError naming ``path``, as Python's own are."""
+    try:
+        torch.save(payload, path)
+    except RuntimeError as error:
+        if not any(words in str(error) for words in SHORT_WRITE):
+            raise
+        raise OSError(errno.ENOSPC, "the disk is full or the file is over a size limit", str(path)) from None
 
 
 def load_tensors(path: Path | str) -> Any:

@@ -72,6 +72,38 @@ def test_a_full_disk_stops_the_run_without_claiming_success_and_it_resumes(tiny,
     assert np.array_equal(ours["loss"], theirs["loss"]) and np.array_equal(ours["lrs"], theirs["lrs"])
 
 
+def limit_file_size(size):
+    """For a child: a file-size limit, which the disk enforces as it does a full disk (Python ignores SIGXFSZ)."""
+    import resource
+
+    return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+
+
+def test_a_disk_that_refuses_the_first_checkpoint_says_which_file_in_words_and_what_to_do(tiny, tmp_path):
+    """torch's own text was shown ("[enforce fail at inline_container.cc:672] . unexpected pos …"), with "stays
+    resumable" and no way on, though the run had no checkpoint to resume from."""
+    runs = tmp_path / "runs"
+    done = subprocess.run([sys.executable, str(ROOT / "main.py"), *train_args(tiny, runs)], cwd=ROOT,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True, timeout=300,
+                          preexec_fn=limit_file_size(150_000))  # the database fits, a checkpoint does not
+    message = json.loads(done.stdout)["message"]
+    assert done.returncode == 4 and done.stderr.rstrip().splitlines()[-1] == f"lrscope: error: {message}"
+    assert f"the run store at {the_run(runs)} cannot be written (checkpoints/step-0000000000.pt: the disk is full" in message
+    assert "free space on the disk" in message and message.endswith("no checkpoint was written yet; then start the run again")
+    assert not re.search(r"enforce|inline_container|unexpected pos|resumable", message), message
+
+
+@pytest.mark.parametrize("said", ["[enforce fail at inline_container.cc:672] . unexpected pos 576 vs 534",
+                                  "basic_ios::clear: iostream error", "PytorchStreamWriter failed writing file data/0: file write failed"])
+def test_each_way_torch_says_a_short_write_is_a_full_disk_naming_the_file(tmp_path, monkeypatch, said):
+    from engine.store.checkpoints import write_checkpoint
+
+    monkeypatch.setattr(torch, "save", lambda *a: (_ for _ in ()).throw(RuntimeError(said)))
+    with pytest.raises(OSError) as refused:
+        write_checkpoint(tmp_path, {}, 3)
+    assert refused.value.errno == errno.ENOSPC and refused.value.filename == str(tmp_path / "checkpoints" / "step-0000000003.pt")
+
+
 def test_a_store_that_fails_keeps_a_prefix_of_its_queue_and_recovers_without_loss(digits16, tmp_path, monkeypatch):
     """Nothing written out of order while failing; nothing lost when the disk comes back."""
     from engine.store import writer

@@ -183,7 +183,7 @@ def _problem(policy: FaultPolicy, store) -> str:
     failure = store.failure or (policy.store_failure.message if policy.store_failure else "")
     if failure:
         step = store.checkpoint_step
-        return f"{failure}; then {resume} continues from step {step}" if step is not None else failure
+        return f"{failure}; then {resume} continues from step {step}" if step is not None else f"{failure}; then start the run again"
     if policy.fault is not None:
         return f"the run stopped on a fault: {policy.fault.message} {resume} continues from the last good checkpoint"
     return ""

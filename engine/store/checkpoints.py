@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-
 from ..atomic import write_atomically
 from ..errors import RunStoreError, first_line
-from ..torch_files import Refused, load_tensors
+from ..torch_files import Refused, load_tensors, save_tensors
 from .checkpoint_shape import structure_problem
 
 KEEP = 3
@@ -26,10 +24,16 @@ def checkpoint_paths(run_dir: Path) -> list[Path]:
     return sorted(folder.glob("step-*.pt")) if folder.is_dir() else []
 
 
+def newest_checkpoint_step(run_dir: Path) -> int | None:
+    """The step of the run's newest checkpoint on disk (None when it has none)."""
+    paths = checkpoint_paths(run_dir)
+    return int(paths[-1].stem.removeprefix("step-")) if paths else None
+
+
 def write_checkpoint(run_dir: Path, payload: dict, step: int, keep: int = KEEP) -> Path:
     """Write ``payload`` atomically as step-NNNNNNNNNN.pt and delete all but the last ``keep``."""
     path = Path(run_dir) / FOLDER / f"step-{step:010d}.pt"
-    write_atomically(path, lambda tmp: torch.save(payload, tmp))
+    write_atomically(path, lambda tmp: save_tensors(payload, tmp))
     for old in checkpoint_paths(run_dir)[:-keep]:
         old.unlink(missing_ok=True)
     return path

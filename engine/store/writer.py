@@ -47,7 +47,7 @@ from ..events import (
 )
 from ..schedules.history_codec import run_schedule_to_dict
 from ..text import printable
-from .checkpoints import write_checkpoint
+from .checkpoints import newest_checkpoint_step, write_checkpoint
 from .database import connect
 from .failure import describe_failure
 from .lock import RunLock
@@ -78,7 +78,7 @@ class RunStore:
         self.emit = emit or (lambda event: None)
         self.failure: str | None = None
         self.unwritten = 0
-        self.checkpoint_step: int | None = None
+        self.checkpoint_step = newest_checkpoint_step(self.run_dir)  # a resumed run's is resumable before it writes one
         self._retry_at = 0.0
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._session, self._last_seq = "", 0
@@ -203,7 +203,7 @@ class RunStore:
     def _failed(self, error: Exception) -> None:
         self._retry_at = time.monotonic() + RETRY_SECONDS
         if self.failure is None:
-            self.failure = describe_failure(self.run_dir, error)
+            self.failure = describe_failure(self.run_dir, error, resumable=self.checkpoint_step is not None)
             self.emit(LogLine(self.failure, "warning"))
             self.emit(StoreFailed(str(self.run_dir), self.failure, self.checkpoint_step))
 
