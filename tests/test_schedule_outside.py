@@ -1,5 +1,7 @@
 """Using schedules outside lrscope (torch_scheduler), reduce-on-plateau, and the per-dataset library."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -141,3 +143,14 @@ def test_differences_name_what_changed():
     assert lines[0].startswith("tuned on 'digits' (fingerprint a), this is 'camera2'")
     assert any("'0': 178 → 170" in line for line in lines) and any("channel mean: 0.310 when tuned, 0.260 now" in line for line in lines)
     assert differences(None, other) == ["the schedule file does not say which dataset it was tuned on"]
+
+
+@pytest.mark.parametrize("total_steps", [-5, 0, 1.5, True, "10", 10.0])
+def test_torch_scheduler_refuses_a_length_that_is_not_a_positive_int_and_says_what_it_got(tmp_path, total_steps):
+    """-5, 1.5 and True were taken (stretching the schedule to nonsense); "10" raised a bare TypeError."""
+    path = save_schedule(tmp_path / "s.json", schedule_document(RunSchedule(Timeline.of(Schedule((Cosine(steps=40, start_lr=0.1),))))))
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    with pytest.raises(ValueError, match=f"total_steps must be a positive whole number of steps .*got {re.escape(repr(total_steps))}"):
+        load_schedule(path).torch_scheduler(optimizer, total_steps=total_steps)
+    scheduler = load_schedule(path).torch_scheduler(optimizer, total_steps=np.int64(80))  # an int from numpy is one
+    assert scheduler.timeline.total_steps == 80

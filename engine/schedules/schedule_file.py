@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -63,11 +64,16 @@ class ScheduleFile:
         return self.timeline.stretched(total_steps)
 
     def torch_scheduler(self, optimizer, total_steps: int | None = None):
-        """A standard PyTorch LR scheduler driving ``optimizer``; step it once per batch."""
+        """A standard PyTorch LR scheduler driving ``optimizer``; step it once per batch. ``total_steps``: the run's
+        length to re-stretch the schedule to (None: the tuned run's); ValueError for anything but a positive int."""
         from .torch_adapter import TimelineLR
 
-        timeline = self.for_run(total_steps) if total_steps else self.timeline
-        return TimelineLR(optimizer, timeline)
+        if total_steps is None:
+            return TimelineLR(optimizer, self.timeline)
+        # bool is an int to Python, and 1.5 or -5 once stretched the schedule to nonsense without a word.
+        if isinstance(total_steps, bool) or not isinstance(total_steps, numbers.Integral) or total_steps < 1:
+            raise ValueError(f"total_steps must be a positive whole number of steps (an int), got {total_steps!r}")
+        return TimelineLR(optimizer, self.for_run(int(total_steps)))
 
 
 def schedule_document(
