@@ -464,3 +464,25 @@ def test_ctl_queued_behind_a_range_test_says_it_applies_unless_the_run_stops_fir
         trainer.kill()
         trainer.wait(30)
     assert read_meta(runs / run)["state"] == "stopped"  # the pause did not apply: the run stopped first
+
+
+def test_show_says_a_warning_without_a_step_where_it_came_not_at_step_none(tmp_path, capsys):
+    """A refused client's warning is stored between steps, without one: `show` printed "warning at step None"."""
+    from test_hostile_store import wait_for_first_step
+
+    data, runs = make_classes(tmp_path / "d", count=40), tmp_path / "runs"
+    trainer = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--data", str(data), *QUICK, "--epochs", "500",
+                                "--serve", "--runs-dir", str(runs)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        run = wait_for_first_step(runs, trainer).name
+        code, _, err = cli(capsys, "ctl", run, "--token", "wrong", "pause", "--runs-dir", runs)
+        assert code == 2 and "wrong token" in err
+        code, _, err = cli(capsys, "ctl", run, "stop", "--runs-dir", runs)
+        assert code == 0 and trainer.wait(120) == 130, err
+    finally:
+        trainer.kill()
+        trainer.wait(30)
+    code, out, _ = cli(capsys, "show", run, "--runs-dir", runs)
+    refused = [line.strip() for line in out.splitlines() if "refused a client" in line]
+    assert code == 0 and len(refused) == 1 and refused[0].startswith("warning: refused a client from 127.0.0.1: wrong token"), out
+    assert "None" not in out

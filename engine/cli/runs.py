@@ -95,7 +95,8 @@ def _history(run_dir: Path) -> list[str]:
     # Faults first: stored in the same write as the rollback they caused, they share its time (a stable sort keeps this order).
     noted = read_table(run_dir, "SELECT time, kind, step, message FROM events "
                                 "WHERE kind LIKE 'fault:%' OR kind LIKE 'stability:%' OR kind = 'warning'")
-    entries = [(time, step, f"{kind} at step {step}: {message}") for time, kind, step, message in noted]
+    # A warning line is stored without a step (it is said between steps, e.g. a refused client): its time places it.
+    entries = [(time, step, f"{kind}{'' if step is None else f' at step {step}'}: {message}") for time, kind, step, message in noted]
     # Runs stored before edits recorded their source lack the column.
     column = "source" if "source" in {row[1] for row in read_table(run_dir, "PRAGMA table_info(edits)")} else "''"
     for time, step, reason, summary, source in read_table(run_dir, f"SELECT time, step, reason, summary, {column} FROM edits ORDER BY id"):
