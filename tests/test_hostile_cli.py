@@ -119,15 +119,28 @@ def test_an_address_that_cannot_be_served_ends_before_a_run_folder_is_made(tmp_p
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
-def test_ctl_waits_for_a_dead_address_no_longer_than_its_timeout_and_takes_options_after_the_action(tmp_path, capsys):
+def test_ctl_waits_for_a_silent_address_no_longer_than_its_timeout_and_takes_options_after_the_action(tmp_path, capsys):
     """--timeout was ignored while connecting (always 10 s); --runs-dir after the action was refused."""
-    with socket.socket() as unused:
-        unused.bind(("127.0.0.1", 0))
-        port = unused.getsockname()[1]
-    code, out, err = cli(capsys, "ctl", f"127.0.0.1:{port}", "--token", "t", "--timeout", "1", "pause", "--json")
+    with socket.socket() as silent:  # takes the connection (the kernel does) and never says a word
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        code, out, err = cli(capsys, "ctl", "{}:{}".format(*silent.getsockname()), "--token", "t", "--timeout", "1", "pause", "--json")
     assert code == 2 and "no answer from" in json.loads(out)["message"] and "within 1 s" in err and one_line_error(err)
     code, _, err = cli(capsys, "ctl", "some-run", "pause", "--runs-dir", tmp_path / "runs", "--timeout", "1")
     assert code == 2 and f"no run named 'some-run' under {tmp_path / 'runs'}" in err
+
+
+def test_ctl_at_an_address_where_nothing_listens_or_with_a_port_out_of_range_says_so(tmp_path, capsys):
+    """A refused connection waited the whole connect timeout (10 s) to say "no answer"; port 99999 was "no run named …"."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    code, out, err = cli(capsys, "ctl", f"127.0.0.1:{port}", "--token", "t", "pause", "--json", "--runs-dir", tmp_path)
+    message = json.loads(out)["message"]
+    assert code == 2 and message.startswith(f"nothing is listening at 127.0.0.1:{port}: is the run served (--serve)?")
+    assert one_line_error(err)
+    code, _, err = cli(capsys, "ctl", "127.0.0.1:99999", "--token", "t", "pause", "--runs-dir", tmp_path)
+    assert code == 2 and "'127.0.0.1:99999': port 99999 is out of range; give HOST:PORT with a port from 0 to 65535" in err
 
 
 @pytest.fixture(scope="module")

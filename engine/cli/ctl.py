@@ -71,14 +71,20 @@ def run(args: argparse.Namespace) -> int:
     handle.subscribe(lambda event: heard.append(event) if isinstance(event, (RangeTestFinished, CurvatureMeasured, StabilityWarning)) else None)
     handle.start("lrscope-ctl")
     try:
-        if not handle.connected.wait(handle.connect_timeout + 1):
-            handle.wait(1)
-            raise handle.error or CliError("could not connect")
+        connect(handle)
         answer = handle.request(command_for(args, handle.status), max(0.0, args.timeout - (time.monotonic() - started)))
     finally:
         handle.detach()
         handle.wait(5)
     return tell(args, answer, heard)
+
+
+def connect(handle) -> None:
+    """Wait until ``handle`` is welcomed by the run; its error as soon as it gives up (a refused connection at once)."""
+    deadline = time.monotonic() + handle.connect_timeout + 1
+    while not handle.connected.wait(0.05):
+        if handle.wait(0) or time.monotonic() > deadline:
+            raise handle.error or CliError("could not connect")
 
 
 def command_for(args: argparse.Namespace, status: dict):

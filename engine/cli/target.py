@@ -37,8 +37,8 @@ def access_from(args: argparse.Namespace):
     except RunStoreError as not_a_run:
         try:
             address = tcp_address(args.run)
-        except ValueError:
-            raise CliError(str(not_a_run)) from None
+        except ValueError as not_an_address:  # HOST:PORT with a port out of range was "no run named …"
+            raise CliError(str(not_an_address if looks_like_an_address(args.run) else not_a_run)) from None
         token = args.token or os.environ.get("LRSCOPE_TOKEN")
         if not token:
             raise CliError(f"{args.run}: give the run's token with --token or $LRSCOPE_TOKEN "
@@ -46,3 +46,9 @@ def access_from(args: argparse.Namespace):
         return Access(address, token)
     access = access_for(run_dir)
     return Access(access.address, args.token or access.token)
+
+
+def looks_like_an_address(text: str) -> bool:
+    """Whether ``text`` was meant as HOST:PORT (a run's id or folder has no colon before digits at its end)."""
+    host, colon, port = text.removeprefix("tcp://").rpartition(":")
+    return bool(host and colon and port.isdigit())

@@ -14,6 +14,7 @@ import uuid
 from dataclasses import replace
 
 import zmq
+from zmq.utils.monitor import recv_monitor_message
 
 from ..commands import Command
 from ..events import Event, LogLine
@@ -63,12 +64,16 @@ class RemoteRun(RunHandle):
         socket = context.socket(zmq.DEALER)
         for option, value in ((zmq.LINGER, 500), (zmq.MAXMSGSIZE, MAX_SERVER_MESSAGE), (zmq.RCVHWM, 0), (zmq.SNDHWM, 0)):
             socket.setsockopt(option, value)
+        # Watched while connecting: ZeroMQ retries a refused connection quietly, so nothing listening looked like a
+        # run too busy to answer, for the whole connect timeout.
+        connecting = socket.get_monitor_socket(zmq.EVENT_CONNECTED | zmq.EVENT_CONNECT_RETRIED)
         try:
             socket.connect(access.address)
             socket.send(pack("hello", token=access.token, client=self.client, protocol=PROTOCOL, history=self.wants_history))
-            self._await_welcome(socket, access.address)
+            self._await_welcome(socket, connecting, access.address)
             return self._follow(socket, access.address)
         finally:
+            connecting.close()
             socket.close()
             context.term()
             self._waker.close()
@@ -83,8 +88,8 @@ class RemoteRun(RunHandle):
             raise ServeError("no address to reach the run at")
         return self.access
 
-    def _await_welcome(self, socket, address: str) -> None:
-        if not socket.poll(int(self.connect_timeout * 1000)):
+    def _await_welcome(self, socket, connecting, address: str) -> None:
+        if not self._answers_in_time(socket, connecting, address):
             raise ServeError(f"no answer from {address} within {self.connect_timeout:.0f} s: is the run still served? "
                              "(`lrscope runs` marks the served ones; an SSH tunnel may be down)")
         message = unpack(socket.recv())
@@ -96,6 +101,25 @@ class RemoteRun(RunHandle):
         status = message.get("status")
         self.status = status if isinstance(status, dict) else {}
         self.connected.set()
+
+    def _answers_in_time(self, socket, connecting, address: str) -> bool:
+        """Whether the run answers within the connect timeout; ServeError at once when the address refuses the
+        connection (``connecting``: the socket's monitor) before it was ever made."""
+        poller = zmq.Poller()
+        poller.register(socket, zmq.POLLIN)
+        poller.register(connecting, zmq.POLLIN)
+        deadline, connected = time.monotonic() + self.connect_timeout, False
+        while (left := deadline - time.monotonic()) > 0:
+            ready = dict(poller.poll(max(1, int(left * 1000))))
+            if socket in ready:
+                return True
+            if connecting in ready:
+                event = recv_monitor_message(connecting)["event"]
+                connected = connected or event == zmq.EVENT_CONNECTED
+                if event == zmq.EVENT_CONNECT_RETRIED and not connected:
+                    raise ServeError(f"nothing is listening at {address.removeprefix('tcp://')}: is the run served (--serve)? "
+                                     "(`lrscope runs` marks the served ones; an SSH tunnel may be down)")
+        return False
 
     def _follow(self, socket, address: str) -> RunResult:
         poller = zmq.Poller()

@@ -42,7 +42,8 @@ def tcp_address(text: str) -> str:
     rest = text[len("tcp://"):] if text.startswith("tcp://") else text
     host, _, port = rest.rpartition(":")
     if not host or not (port.isdigit() and int(port) <= 65535 or port == "*"):
-        raise ValueError(f"{text!r} is not an address; give HOST:PORT with a port from 0 to 65535 (for example 127.0.0.1:5555)")
+        wrong = f": port {port} is out of range" if host and port.isdigit() else " is not an address"
+        raise ValueError(f"{text!r}{wrong}; give HOST:PORT with a port from 0 to 65535 (for example 127.0.0.1:5555)")
     return f"tcp://{host}:{port}"
 
 
