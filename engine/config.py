@@ -11,6 +11,7 @@ from .curvature.cadence import parse_every
 from .curvature.settings import BN_MODES
 from .errors import ConfigError
 from .schedules.presets import PRESETS
+from .schedules.shapes.base import MAX_SET_LR
 from .text import counted
 
 AUGMENTATIONS = ("none", "shift", "shift+flip")
@@ -175,8 +176,8 @@ def _pretrained(value: Any) -> str | None:
 def _lr_spread(value: Any) -> str | None:
     if isinstance(value, (list, tuple)) and not value:
         return None
-    if not isinstance(value, (list, tuple)) or len(value) != 2 or any(_number(0, 100, low_open=True)(v) for v in value):
-        return "must be two LRs LO:HI, each above 0 and at most 100"
+    if not isinstance(value, (list, tuple)) or len(value) != 2 or any(_number(0, MAX_SET_LR, low_open=True)(v) for v in value):
+        return f"must be two LRs LO:HI, each above 0 and at most {MAX_SET_LR:g}"
     return None if value[0] <= value[1] else "LO must not be above HI"
 
 
@@ -217,7 +218,7 @@ RULES: dict[str, Callable[[Any], str | None]] = {
     "data": _text,
     "model": _model,
     "optimizer": _choice(OPTIMIZER_NAMES),
-    "lr": _number(0, 100, low_open=True),
+    "lr": _number(0, MAX_SET_LR, low_open=True),
     "momentum": _number(0, 1, high_open=True),
     "nesterov": _flag,
     "weight_decay": _number(0, 1),

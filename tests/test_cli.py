@@ -228,6 +228,7 @@ def test_a_new_run_starts_from_the_weights_of_a_stored_runs_checkpoint(capsys, t
 @pytest.mark.parametrize("args, message", [
     (["train", "--data", "/no/such/folder"], "/no/such/folder: no such folder"),
     (["train", "--data", SAMPLE, "--lr", "0"], "--lr: must be above 0"),
+    (["train", "--data", SAMPLE, "--lr", "101"], "--lr: must be above 0 and at most 100"),  # as ctl set-lr's
     (["train", "--data", SAMPLE, "--batch-size", "0"], "--batch-size: must be at least 1"),
     (["train", "--data", SAMPLE, "--device", "cuda:7"], "device:"),
     (["train", "--data", SAMPLE, "--weights", "/no/weights.pt"], "weights: /no/weights.pt: no such file"),

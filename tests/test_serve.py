@@ -156,6 +156,11 @@ def test_ctl_measures_sets_the_cadence_and_prints_the_warnings_its_edit_caused(s
     assert done.returncode == 0 and "warning" not in done.stdout
     done = lrscope("ctl", *target, "set-lr", "-1")  # it named "segments[0] (constant)", a schedule the user never wrote
     assert done.returncode == 1 and done.stdout.strip().endswith(": the LR to hold must be above 0, got -1 (to stop training for a while, pause)"), done.stdout
+    # "must be a positive number" for 1e9, and an LR `train --lr` refuses above 100 was held: the bounds, said.
+    for action, said in ((["set-lr", "1e6"], "the LR to hold must be at most 100, got 1e+06"),
+                         (["scale-rest", "1e9"], "the factor to scale the rest by must be above 0 and at most 1e+06, got 1e+09")):
+        done = lrscope("ctl", *target, *action)
+        assert done.returncode == 1 and done.stdout.strip().endswith(f": {said}"), done.stdout
     done = lrscope("ctl", *target, "curvature-every", "sometimes")
     assert done.returncode == 1 and "not applied" in done.stdout
     done = lrscope("ctl", *target, "curvature-every", "20")

@@ -20,10 +20,11 @@ from .groups import GroupSetting, describe_groups, unfrozen, validate_groups
 from .presets import with_peak_lr
 from .schedule import Schedule
 from .shapes import Constant
-from .shapes.base import POINTS, STEP_LIST
+from .shapes.base import MAX_SET_LR, POINTS, STEP_LIST
 from .timeline import Piece, Timeline
 
 REASONS = ("user", "plateau", "range_test", "rollback", "curvature")
+MAX_SCALE = 1e6  # scaling the rest by more is a slip of the exponent, whatever the LR
 
 
 @dataclass(frozen=True)
@@ -205,10 +206,10 @@ def _piece_for(edit: Edit, current: Piece, step: int, current_lr: float, total: 
     if isinstance(edit, Revise):
         return Piece(step, current.origin, edit.schedule), f"revised the schedule: {describe_schedule(edit.schedule)}"
     if isinstance(edit, ScaleRest):
-        _check_positive("factor", edit.factor)
+        _check_in("the factor to scale the rest by", edit.factor, MAX_SCALE)
         return Piece(step, current.origin, current.schedule.scaled(edit.factor)), f"scaled the rest ×{edit.factor:.4g}"
     if isinstance(edit, SetPeak):
-        _check_positive("lr", edit.lr)
+        _check_in("the peak LR", edit.lr, MAX_SET_LR)
         return Piece(step, current.origin, with_peak_lr(current.schedule, edit.lr)), f"scaled the schedule to a peak LR of {fmt_lr(edit.lr)}"
     if isinstance(edit, SetConstant):
         _check_held_lr(edit.lr)
@@ -279,11 +280,15 @@ def _check_held_lr(lr: float) -> None:
     Other bad values (NaN, a string) are the schedule's own checks'."""
     if isinstance(lr, (int, float)) and not isinstance(lr, bool) and lr <= 0:
         raise ValueError(f"the LR to hold must be above 0, got {lr:g} (to stop training for a while, pause)")
+    if isinstance(lr, (int, float)) and lr > MAX_SET_LR:
+        raise ValueError(f"the LR to hold must be at most {MAX_SET_LR:g}, got {lr:g}")
 
 
-def _check_positive(name: str, value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1e6:
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
+def _check_in(what: str, value: float, high: float) -> None:
+    """``value`` a number above 0 and at most ``high``; ValueError names ``what`` and the bounds."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= high:
+        shown = f"{value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else repr(value)
+        raise ValueError(f"{what} must be above 0 and at most {high:g}, got {shown}")
 
 
 def edit_details(edit: Edit) -> dict[str, Any]:

@@ -17,6 +17,9 @@ import numpy as np
 
 MAX_STEPS = 10**9
 MAX_LR = 1e6
+# The highest LR a user asks a run to train at (train --lr, an LR spread, holding an LR or setting the peak mid-run), the
+# same everywhere: far above any LR that trains, low enough that a slip of the exponent (1e6 for 1e-6) is caught.
+MAX_SET_LR = 100.0
 
 # Kinds of parameter. "lr" values scale with the schedule, "steps" values
 # stretch with the run, a "rate" is a per-step factor (re-timed when stretched);
