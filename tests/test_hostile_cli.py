@@ -80,6 +80,19 @@ def test_the_start_line_counts_only_the_images_that_train(tmp_path, capsys):
     assert code == 0 and ": 23 of 24 images (1 unreadable), " in err
 
 
+def test_a_batch_larger_than_the_dataset_is_said_once_with_the_images_and_the_batch_used(tmp_path, capsys):
+    """It trained 1 step per epoch without a word."""
+    data = make_classes(tmp_path / "d")
+    code, out, err = cli(capsys, "train", "--data", data, *QUICK, "--batch-size", "100", "--json", "--runs-dir", tmp_path / "runs")
+    said = [line for line in err.splitlines() if "batch size" in line]
+    images = re.fullmatch(r"warning: the batch size 100 is more than the (\d+) training images, so each epoch is 1 step "
+                          r"of all of them \(batch size \1\); lower --batch-size for more steps", said[0]) if said else None
+    assert code == 0 and len(said) == 1 and images and int(images.group(1)) < 24, err
+    assert json.loads(out)["steps"] == 2  # one per epoch, as it said
+    code, _, err = cli(capsys, "train", "--data", data, *QUICK, "--runs-dir", tmp_path / "runs")
+    assert code == 0 and "batch size" not in err
+
+
 def test_watching_a_run_that_is_not_served_says_what_to_do_for_its_state(tmp_path, capsys):
     """A finished run was told to `resume --serve`, which has nothing left to train."""
     data = make_classes(tmp_path / "d")

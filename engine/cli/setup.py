@@ -29,6 +29,15 @@ def open_dataset(config: TrainConfig, args: argparse.Namespace) -> PreparedDatas
     return dataset
 
 
+def warn_of_a_batch_past_the_data(dataset: PreparedDataset, config: TrainConfig) -> None:
+    """Say when the batch holds more than the training images: each epoch is then one step of all of them, which
+    trained without a word."""
+    images = len(dataset.train_index)
+    if config.global_batch > images:
+        say(f"warning: the batch size {config.global_batch} is more than the {counted(images, 'training image')}, so each epoch "
+            f"is 1 step of all of them (batch size {images}); lower --batch-size for more steps")
+
+
 def steps_per_epoch(dataset: PreparedDataset, config: TrainConfig) -> int:
     """Training steps per epoch for this dataset and batch size."""
     return training_batches_per_epoch(len(dataset.train_index), config.global_batch)
