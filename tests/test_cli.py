@@ -232,8 +232,11 @@ def test_a_new_run_starts_from_the_weights_of_a_stored_runs_checkpoint(capsys, t
     (["train", "--data", SAMPLE, "--batch-size", "0"], "--batch-size: must be at least 1"),
     (["train", "--data", SAMPLE, "--device", "cuda:7"], "device:"),
     (["train", "--data", SAMPLE, "--weights", "/no/weights.pt"], "weights: /no/weights.pt: no such file"),
-    (["range-test", "--data", SAMPLE, "--start", "1", "--end", "0.1"], "end_lr (0.1) must be above start_lr"),
-    (["range-test", "--data", SAMPLE, "--start", "0"], "start_lr must be a learning rate above 0 and at most 1e4, got 0.0"),
+    (["range-test", "--data", SAMPLE, "--start", "1", "--end", "0.1"], "range test: the end LR (0.1) must be above the start LR (1)"),
+    (["range-test", "--data", SAMPLE, "--probe", "--probe-count", "2"],
+     "range test: the number of candidate LRs must be a whole number from 3 to 1,000, got 2"),  # it said probe_count
+    (["range-test", "--data", SAMPLE, "--diverge-factor", "1"], "range test: the divergence factor must be above 1, got 1.0"),
+    (["range-test", "--data", SAMPLE, "--start", "0"], "range test: the start LR must be a learning rate above 0 and at most 1e4, got 0.0"),
     (["schedule", "show", "/no/file.json"], "no such file"),
     (["train", "--data", SAMPLE, "--image-size", "16", "--group-lr", "head"], "--group-lr: expected GROUP=MULTIPLIER such as head=10, got 'head'"),
     (["train", "--data", SAMPLE, "--image-size", "16", "--group-lr", "head=-1"], "--group-lr: head: must be at least 0"),

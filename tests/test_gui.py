@@ -172,7 +172,7 @@ def test_cancelling_then_closing_during_a_range_test_before_a_run(qtbot, window)
     click(panel.cancel)
     assert "cancelling" in panel.status.text() and not panel.cancel.isEnabled()  # at once: the batch under way finishes first
     qtbot.waitUntil(lambda: not window.controller.testing and panel.start.isEnabled(), timeout=LONG)
-    assert "cancelled before its curve said anything" in panel.status.text() and "raise end_lr" not in panel.status.text()
+    assert "cancelled before its curve said anything" in panel.status.text() and "raise the end LR" not in panel.status.text()
     click(panel.start)
     qtbot.waitUntil(lambda: window.controller.testing and window.range_plot.points.size > 0, timeout=LONG)
     press(window, "Ctrl+Q")

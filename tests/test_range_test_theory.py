@@ -117,8 +117,8 @@ def test_disagreement_is_noted():
 
 
 @pytest.mark.parametrize("losses, note", [
-    (np.linspace(1, 5, 50), "the loss never went down; lower start_lr"),
-    (np.linspace(5, 1, 50), "still falling at end_lr"),
+    (np.linspace(1, 5, 50), "the loss never went down; lower the start LR"),
+    (np.linspace(5, 1, 50), "still falling at the end LR ("),
     (np.linspace(5, 1, 4), "too few to read a curve"),
 ])
 def test_curve_shapes_that_cannot_give_a_good_answer_give_none_and_say_why(losses, note):
@@ -133,15 +133,16 @@ def test_probe_best_is_refined_between_candidates():
     suggestions, notes = probe_suggestion(lrs, scores)
     assert suggestions[0].lr == pytest.approx(0.13, rel=1e-6) and not notes
     scores[:] = np.inf
-    assert probe_suggestion(lrs, scores) == ([], ["no recommendation: every candidate LR diverged; lower start_lr"])
+    assert probe_suggestion(lrs, scores) == ([], ["no recommendation: every candidate LR diverged; lower the start LR"])
 
 
 @pytest.mark.parametrize("changes, message", [
-    ({"mode": "sideways"}, "mode must be sweep or probe"),
-    ({"start_lr": 1.0, "end_lr": 0.1}, "end_lr \\(0.1\\) must be above start_lr"),
-    ({"start_lr": -1.0}, "start_lr must be a learning rate above 0"),
-    ({"iterations": 1}, "iterations must be a whole number from 2"),
-    ({"diverge_factor": 1.0}, "diverge_factor must be above 1"),
+    ({"mode": "sideways"}, "the mode must be sweep or probe"),
+    ({"start_lr": 1.0, "end_lr": 0.1}, r"^the end LR \(0.1\) must be above the start LR \(1\)$"),
+    ({"start_lr": -1.0}, "^the start LR must be a learning rate above 0"),
+    ({"iterations": 1}, "^the iterations must be a whole number from 2"),
+    ({"mode": "probe", "probe_count": 2}, "^the number of candidate LRs must be a whole number from 3"),
+    ({"diverge_factor": 1.0}, "^the divergence factor must be above 1"),
 ])
 def test_invalid_settings_are_named(changes, message):
     with pytest.raises(ValueError, match=message):

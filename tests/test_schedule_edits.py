@@ -112,7 +112,7 @@ def test_undo_walks_back_one_edit_at_a_time():
     (ScaleRest(-1.0), r"the factor to scale the rest by must be above 0 and at most 1e\+06, got -1"),
     (ScaleRest(1e9), r"the factor to scale the rest by must be above 0 and at most 1e\+06, got 1e\+09"),
     (SetConstant(1e6), r"the LR to hold must be at most 100, got 1e\+06"),  # as `train --lr`: one bound
-    (SetConstant(float("nan")), "lr must be finite"),
+    (SetConstant(float("nan")), "^the LR to hold must be a number, got nan$"),
     (SetConstant(-1.0), r"the LR to hold must be above 0, got -1 \(to stop training for a while, pause\)"),
     (SetConstant(0.0), "the LR to hold must be above 0, got 0 "),
     (ChangeSegment(5, {"end_lr": 0.1}), "index must name one of the 2 segments"),

@@ -12,6 +12,13 @@ DEFAULT_RANGE = {"sweep": (1e-7, 10.0), "probe": (1e-4, 10.0)}
 PROBE_MIN_STEPS, PROBE_MAX_STEPS = 20, 1000
 
 
+# Each setting as a message names it, in words that fit the command line (--start, --end …) and the window alike.
+WORDS = {"start_lr": "the start LR", "end_lr": "the end LR", "iterations": "the iterations", "val_batches": "the validation batches",
+         "probe_count": "the number of candidate LRs", "probe_steps": "the steps per candidate",
+         "probe_eval_batches": "the evaluation batches per candidate", "repeats": "the repeats",
+         "probe_fraction": "the probe's share of the run", "smooth_beta": "the loss smoothing", "diverge_factor": "the divergence factor"}
+
+
 @dataclass(frozen=True)
 class RangeTestSettings:
     """Settings of a range test; ``start_lr``/``end_lr`` of None take the mode's default range."""
@@ -52,26 +59,26 @@ class RangeTestSettings:
     def validate(self) -> None:
         """Raise ValueError naming the first invalid field."""
         if self.mode not in MODES:
-            raise ValueError(f"mode must be sweep or probe, got {self.mode!r}")
+            raise ValueError(f"the mode must be sweep or probe, got {self.mode!r}")
         for name in ("start_lr", "end_lr"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or not 0 < value <= 1e4:
-                raise ValueError(f"{name} must be a learning rate above 0 and at most 1e4, got {value!r}")
+                raise ValueError(f"{WORDS[name]} must be a learning rate above 0 and at most 1e4, got {value!r}")
         if self.end_lr <= self.start_lr:
-            raise ValueError(f"end_lr ({self.end_lr:g}) must be above start_lr ({self.start_lr:g})")
+            raise ValueError(f"the end LR ({self.end_lr:g}) must be above the start LR ({self.start_lr:g})")
         for name, low, high in (("iterations", 2, 100_000), ("val_batches", 1, 10_000), ("probe_count", 3, 1000),
                                 ("probe_steps", 1, 100_000), ("probe_eval_batches", 1, 10_000), ("repeats", 1, 100)):
             value = getattr(self, name)
             if name == "probe_steps" and value is None:
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise ValueError(f"{name} must be a whole number from {low} to {high:,}, got {value!r}")
+                raise ValueError(f"{WORDS[name]} must be a whole number from {low} to {high:,}, got {value!r}")
         if not 0 < self.probe_fraction <= 1:
-            raise ValueError(f"probe_fraction must be above 0 and at most 1, got {self.probe_fraction!r}")
+            raise ValueError(f"{WORDS['probe_fraction']} must be above 0 and at most 1, got {self.probe_fraction!r}")
         if not 0 <= self.smooth_beta < 1:
-            raise ValueError(f"smooth_beta must be from 0 to below 1, got {self.smooth_beta!r}")
+            raise ValueError(f"{WORDS['smooth_beta']} must be from 0 to below 1, got {self.smooth_beta!r}")
         if not self.diverge_factor > 1:
-            raise ValueError(f"diverge_factor must be above 1, got {self.diverge_factor!r}")
+            raise ValueError(f"{WORDS['diverge_factor']} must be above 1, got {self.diverge_factor!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data."""

@@ -101,7 +101,7 @@ def sweep_suggestions(lrs: np.ndarray, losses: np.ndarray, prior_loss: float | N
     """
     if len(lrs) < MIN_POINTS:
         return [], [f"{NO_RECOMMENDATION}only {len(lrs)} points were recorded, too few to read a curve; "
-                    "lower start_lr or raise the iteration count"]
+                    "lower the start LR or raise the iterations"]
     smooth, slope = local_fit(lrs, losses)
     lowest = int(np.argmin(smooth))
     sigma = noise_level(losses - smooth)
@@ -115,10 +115,10 @@ def sweep_suggestions(lrs: np.ndarray, losses: np.ndarray, prior_loss: float | N
     if held_out and smooth[lowest] > (1 - PROBE_GAIN) * start_level:
         return _flat(lrs, smooth, lowest, sigma, _held_out_note(smooth[lowest], start_level))
     if lowest == 0:
-        return [], [f"{NO_RECOMMENDATION}the loss never went down; lower start_lr"]
+        return [], [f"{NO_RECOMMENDATION}the loss never went down; lower the start LR"]
     if lowest == len(lrs) - 1:
-        return [], [f"{NO_RECOMMENDATION}the loss was still falling at end_lr ({lrs[-1]:.3g}), so where it turns is "
-                    "unknown; raise end_lr"]
+        return [], [f"{NO_RECOMMENDATION}the loss was still falling at the end LR ({lrs[-1]:.3g}), so where it turns is "
+                    "unknown; raise the end LR"]
     descent = np.zeros(len(lrs), dtype=bool)
     descent[: lowest + 1] = True
     usable = descent & _trimmed(lrs)
@@ -165,7 +165,7 @@ def _flat(lrs: np.ndarray, smooth: np.ndarray, lowest: int, sigma: float, note: 
     level = smooth[lowest] + FLAT_SIGMAS * max(sigma, 1e-12)
     above = np.flatnonzero(smooth[lowest:] > level)
     if not len(above):
-        return [], [f"{NO_RECOMMENDATION}the loss neither fell nor rose over the range; raise end_lr to find where it "
+        return [], [f"{NO_RECOMMENDATION}the loss neither fell nor rose over the range; raise the end LR to find where it "
                     f"diverges, or run the probe or {A_TUNE}"]
     edge = lowest + int(above[0]) - 1
     return [Suggestion("edge", float(lrs[edge]), float(smooth[edge]),
@@ -197,7 +197,7 @@ def probe_suggestion(lrs: np.ndarray, scores: np.ndarray, start_score: float | N
     """
     finite = np.isfinite(scores)
     if not finite.any():
-        return [], [f"{NO_RECOMMENDATION}every candidate LR diverged; lower start_lr"]
+        return [], [f"{NO_RECOMMENDATION}every candidate LR diverged; lower the start LR"]
     best = int(np.nanargmin(np.where(finite, scores, np.nan)))
     after = f"after {counted(steps, 'step')} " if steps else ""
     if start_score is not None and not scores[best] < (1 - PROBE_GAIN) * start_score:
@@ -207,10 +207,10 @@ def probe_suggestion(lrs: np.ndarray, scores: np.ndarray, start_score: float | N
                     f"punishes; otherwise the horizon is too short. Raise the probe steps, or run a sweep or {A_TUNE}."]
     if best == 0:
         return [], [f"{NO_RECOMMENDATION}the smallest candidate LR ({lrs[0]:.3g}) was best {after}and the optimum may lie "
-                    "below it; lower start_lr (a short horizon also favours small LRs: raise the probe steps)"]
+                    "below it; lower the start LR (a short horizon also favours small LRs: raise the probe steps)"]
     if best == len(lrs) - 1:
         return [], [f"{NO_RECOMMENDATION}the largest candidate LR ({lrs[-1]:.3g}) was best, so the optimum may lie above "
-                    "it; raise end_lr"]
+                    "it; raise the end LR"]
     lr = float(lrs[best])
     if finite[best - 1] and finite[best + 1]:
         lr = _parabola_vertex(np.log10(lrs[best - 1:best + 2]), scores[best - 1:best + 2])

@@ -8,6 +8,7 @@ why, and the piece it replaced, so the last edit can be undone.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -277,7 +278,9 @@ def _restretched(current: Piece, step: int, total_steps: int) -> Piece:
 
 def _check_held_lr(lr: float) -> None:
     """An LR held to the end must train: 0 would keep the run going while nothing learns (pause does that honestly).
-    Other bad values (NaN, a string) are the schedule's own checks'."""
+    A string is the schedule's own checks' (NaN was too, where it was "segments[0] (constant): lr must be finite")."""
+    if isinstance(lr, float) and math.isnan(lr):
+        raise ValueError("the LR to hold must be a number, got nan")
     if isinstance(lr, (int, float)) and not isinstance(lr, bool) and lr <= 0:
         raise ValueError(f"the LR to hold must be above 0, got {lr:g} (to stop training for a while, pause)")
     if isinstance(lr, (int, float)) and lr > MAX_SET_LR:
