@@ -293,12 +293,22 @@ def test_every_command_prints_its_help(capsys):
         assert exit.value.code == 0 and out.startswith("usage: lrscope"), line
 
 
-def test_a_tune_whose_budget_pays_for_no_trial_says_so_instead_of_a_traceback(capsys, tmp_path):
+def test_a_tune_whose_budget_pays_for_no_trial_is_refused_up_front_with_the_smallest_that_does(capsys, tmp_path):
+    """--budget 1.5 of a short run spent it on the range test, then said "no trial finished"; --minutes could convert to
+    a budget as small, and the JSON said nothing of why."""
     folders = [part for name in ("runs", "tunes", "library", "cache") for part in (f"--{name}-dir", tmp_path / name)]
     code, out, err = cli(capsys, "tune", "--data", SAMPLE, *QUICK, "--budget", "1.5", "--json", *folders)
-    assert code == 1 and "no trial finished, so there is no winner" in err and "Traceback" not in err
-    assert "note: at 1.5 full runs the search has room for your schedule and about one other trial" in err  # said first
-    assert json.loads(out)["winner"] is None
+    message = json.loads(out)["message"]
+    said = re.fullmatch(r"a budget of 1\.5 full runs has no room for a trial of (\d+) training steps after the range test's 30; "
+                        r"give at least ([\d.]+) full runs", message)
+    assert code == 2 and said and err.splitlines()[-1] == f"lrscope: error: {message}", err
+    assert not (tmp_path / "tunes").exists() and not (tmp_path / "runs").exists()  # refused before anything was spent
+    code, out, err = cli(capsys, "tune", "--data", SAMPLE, *QUICK, "--budget", said.group(2), "--json", *folders)
+    assert code == 0 and [t["state"] for t in json.loads(out)["trials"]] == ["complete"], err  # the smallest said is enough
+    code, out, _ = cli(capsys, "tune", "--data", SAMPLE, *QUICK, "--minutes", "0.0001", "--json", *folders)
+    message = json.loads(out)["message"]
+    assert code == 2 and re.fullmatch(r"0\.0001 minutes pay for about \d+ training steps here: no room for a trial of \d+ "
+                                      r"training steps after the range test's 30; give at least [\d.e-]+ minutes", message), message
 
 
 @pytest.mark.parametrize("command, result_key", [("train", "val_accuracy"), ("range-test", "recommended"), ("tune", "trials")])

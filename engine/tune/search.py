@@ -41,6 +41,7 @@ from ..range_test.settings import RangeTestSettings
 from ..schedules.edits import RunSchedule
 from ..schedules.timeline import Timeline
 from ..training.session import build_session
+from .budget import check_room, sweep_iterations
 from .interval import search_interval
 from .record import TrialRecord, save_record, tune_record
 from .settings import WEIGHT_DECAY_RANGE, TuneSettings
@@ -50,8 +51,6 @@ from .trial import TrialJob
 from .winner import finish_message, winner_of
 
 STARTUP_TRIALS = 4
-# The sweep that sets the interval spends at most this share of the budget (and at least MIN_SWEEP steps).
-SWEEP_SHARE, MIN_SWEEP = 0.2, 30
 # Validation, the store and building each trial's job cost about this much on top of the training steps.
 OVERHEAD = 1.25
 
@@ -117,17 +116,18 @@ class Tuner:
         import optuna
 
         started = time.perf_counter()
-        self.folder.mkdir(parents=True)
         session = build_session(replace(self.config, seed=self.settings.seed), self.dataset)
         self.groups = session.group_names
         self.run_epochs = math.ceil(self.run_steps / session.steps_per_epoch)
+        seconds = step_seconds(session)  # the session is left as it was: the weights saved below are the initial ones
+        budget = self._budget_steps(seconds)
+        check_room(self.settings, budget, self.run_steps, seconds * OVERHEAD / 60)  # before anything is spent or written
+        self.folder.mkdir(parents=True)
         weights = self.folder / "initial-weights.pt"
         torch.save(session.model.state_dict(), weights)
-        seconds = step_seconds(session)
-        budget = self._budget_steps(seconds)
         baseline = self._baseline()
         self.emit(TuneStarted(budget, self.run_steps, budget * seconds * OVERHEAD, tuple(self.settings.search), baseline, str(self.folder)))
-        iterations = int(min(self.settings.range_test_iterations, max(MIN_SWEEP, SWEEP_SHARE * budget)))
+        iterations = sweep_iterations(budget, self.settings.range_test_iterations)
         test = run_range_test(session, RangeTestSettings(iterations=iterations, repeats=1), self.emit,
                               self.timeline, cancelled=self._cancel.is_set, run_steps=self.run_steps)
         self.spent = len(test.lrs) + (test.stop_reason == "nan") if test is not None else 0

@@ -1,0 +1,48 @@
+"""How a tune's budget is shared: the range test's sweep first, then whole trials (none starts that it cannot pay for)."""
+
+from __future__ import annotations
+
+import math
+
+from ..errors import LrscopeError
+from .settings import TuneSettings
+
+# The sweep that sets the interval spends at most this share of the budget (and at least MIN_SWEEP steps).
+SWEEP_SHARE, MIN_SWEEP = 0.2, 30
+
+
+class BudgetTooSmall(LrscopeError):
+    """A budget that leaves no room for one trial once the range test has spent its share."""
+
+
+def sweep_iterations(budget_steps: int, cap: int) -> int:
+    """The range test's length in a tune of ``budget_steps`` (at most ``cap``)."""
+    return int(min(cap, max(MIN_SWEEP, SWEEP_SHARE * budget_steps)))
+
+
+def smallest_budget(run_steps: int, cap: int) -> int:
+    """The fewest budget steps that pay for the sweep and one full trial of ``run_steps``. Each candidate solves one
+    piece of the sweep's length (its floor, its share, its cap); the budget left after the sweep grows with the budget,
+    so the smallest candidate that fits is the smallest budget."""
+    candidates = (run_steps + MIN_SWEEP, math.ceil(run_steps / (1 - SWEEP_SHARE)), run_steps + cap)
+    return min(b for b in candidates if b - sweep_iterations(b, cap) >= run_steps)
+
+
+def check_room(settings: TuneSettings, budget_steps: int, run_steps: int, minutes_per_step: float) -> None:
+    """BudgetTooSmall, in the budget's own unit (full runs, or minutes at the measured ``minutes_per_step``), when the
+    budget pays for no trial after the range test: the search would have ended with nothing to show."""
+    cap = settings.range_test_iterations
+    smallest = smallest_budget(run_steps, cap)
+    if budget_steps >= smallest:
+        return
+    short = f"no room for a trial of {run_steps} training steps after the range test's {sweep_iterations(budget_steps, cap)}"
+    if settings.budget_minutes is None:
+        raise BudgetTooSmall(f"a budget of {settings.budget_runs:g} full runs has {short}; give at least {_up(smallest / run_steps):g} full runs")
+    raise BudgetTooSmall(f"{settings.budget_minutes:g} minutes pay for about {budget_steps} training steps here: {short}; "
+                         f"give at least {_up(smallest * minutes_per_step):g} minutes")
+
+
+def _up(value: float) -> float:
+    """``value`` rounded up to two significant figures, so that the budget said is enough."""
+    digits = 1 - math.floor(math.log10(value))
+    return math.ceil(value * 10**digits) / 10**digits
