@@ -209,6 +209,36 @@ def test_nproc_2_is_steered_by_ctl_then_resumes_after_a_rank_is_killed_on_1_and_
     assert measured.returncode == 0 and json.loads(measured.stdout)["lambda_max"] > 0, measured.stderr[-2000:]
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the worker of rank 1 through /proc")
+def test_a_killed_rank_is_said_once_with_the_name_of_the_run_to_resume(tmp_path):
+    """Rank 0 said "another process … stopped" twice (a progress line, an error line) and the launcher said it a third
+    time, each with `lrscope resume RUN`, a placeholder to fill in."""
+    from test_hostile_store import wait_for_first_step
+
+    runs = tmp_path / "runs"
+    env = torchrun_env(LRSCOPE_CACHE_DIR=str(tmp_path / "cache"), LRSCOPE_RUNS_DIR=str(runs))
+    train = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--nproc", "2", "--data", str(SAMPLE), "--epochs", "500",
+                              "--image-size", "8", "--json"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    output = Output(train)
+    try:
+        run = wait_for_first_step(runs, train).name
+        victim = rank_process(train.pid, 1)
+        os.kill(victim, signal.SIGKILL)
+        assert train.wait(LONG) == 1
+    finally:
+        if train.poll() is None:
+            train.kill()
+        train.wait(30)
+        output.close()
+        with train.stdout:
+            printed = train.stdout.read()
+    resume = f"the run keeps its last checkpoint: `lrscope resume {run}` continues it on any number of processes"
+    said = [line for line in output.lines if "resume" in line or "another process" in line]
+    assert said == [f"lrscope: error: rank 1 (pid {victim}) was killed by SIGKILL, so torchrun stopped the other processes; {resume}"], said
+    if printed:  # rank 0 saw its peer go before torchrun stopped it: its JSON names the run too
+        assert json.loads(printed)["message"].endswith(f"; {resume}"), printed
+
+
 def test_a_config_keeps_its_global_batch_on_another_number_of_processes():
     from engine.config import TrainConfig
     from engine.errors import ConfigError

@@ -108,8 +108,11 @@ def describe_world(config) -> str:
 
 
 def follower_status(world, result) -> int:
-    """A rank other than 0 reports only its failure (rank 0 reports the run)."""
+    """A rank other than 0 reports only its own failure (rank 0 reports the run; the launcher, a rank that went away)."""
+    from ..distributed.world import said_by_the_launcher
+
     if result.state == "failed":
-        print(f"lrscope: rank {world.rank}: the run failed: {result.message}", file=sys.stderr)
+        if not said_by_the_launcher(result.message):
+            print(f"lrscope: rank {world.rank}: the run failed: {result.message}", file=sys.stderr)
         return 1
     return 0

@@ -90,8 +90,10 @@ class StatusLine:
 class ProgressPrinter:
     """Prints epoch, step, loss, LR, speed and ETA; redraws one line on a terminal, one line per epoch otherwise."""
 
-    def __init__(self, stream=None):
+    def __init__(self, stream=None, failure_said_after: bool = False):
+        """``failure_said_after``: a failed run's message is left to the caller's error line (it was printed twice)."""
         self.status = StatusLine(stream)
+        self.failure_said_after = failure_said_after
         self.batch_size = 1
         self.total = self.per_epoch = 1
         self.last = 0.0
@@ -151,7 +153,7 @@ class ProgressPrinter:
         self.state = event.state
         if event.state != "running":  # paused, testing, ended: that time is not the run's pace
             self.pace.hold()
-        if text and text != self.fault:
+        if text and text != self.fault and not (event.state == "failed" and self.failure_said_after):
             self._line(text, end=True)
 
     def _schedule(self, event: ScheduleChanged) -> None:

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 
 from ..commands import Stop
+from ..distributed.launcher import tell_the_launcher
+from ..distributed.world import said_by_the_launcher
 from ..run.handle import RunHandle, RunResult
 from ..run.in_process import InProcessRun
 from ..store.reader import read_steps
@@ -65,12 +67,14 @@ def execute(run: InProcessRun, args: argparse.Namespace, serve: str | None = Non
     answers faults: the commands it sends reach every rank at the same step, so all ranks stop together."""
     policy = FaultPolicy(run.send, args.on_fault, args.max_rollbacks)
     if leader:
-        run.subscribe(ProgressPrinter())
+        run.subscribe(ProgressPrinter(failure_said_after=True))  # by `report`, in its error line
         run.subscribe(policy)
     server = serving(run, serve) if serve else None
     started = time.perf_counter()
     with signals_stop(run):
         run.prepare()
+        if leader:
+            tell_the_launcher(run.run_dir.name)
         prepared(run)
         try:
             if server is not None:
@@ -165,7 +169,7 @@ def report(result: RunResult, seconds: float, run: InProcessRun, policy: FaultPo
                      if math.isfinite(result.val_accuracy) else "no validation yet (it runs at the end of each epoch)")
         say(f"{summary['state']}: {validated}, {trained(result)} in {clock(seconds)}")
         say(f"run saved in {result.run_dir}")
-    if problem or (result.message and result.state == "failed"):
+    if problem or (result.message and result.state == "failed" and not said_by_the_launcher(result.message)):
         say(f"lrscope: error: {problem or result.message}")
     return status
 

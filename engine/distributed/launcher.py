@@ -11,10 +11,21 @@ import logging
 import os
 import signal
 import sys
+import tempfile
+from pathlib import Path
 
 # The workers run the headless commands (no window can open in a worker).
 WORKER_MODULE = "engine.cli"
 USAGE_ERROR, RUN_FAILED, INTERRUPTED = 2, 1, 130
+# Where rank 0 writes its run's id for the launcher, whose line, when a rank fails, says how to resume the run by name.
+RUN_ID_FILE = "LRSCOPE_LAUNCHER_RUN_ID_FILE"
+
+
+def tell_the_launcher(run_id: str) -> None:
+    """Name the run to the launcher that started this process (nothing when none did)."""
+    path = os.environ.get(RUN_ID_FILE)
+    if path:
+        Path(path).write_text(run_id, encoding="utf-8")
 
 
 def torchrun_argv(nproc: int, argv: list[str]) -> list[str]:
@@ -32,14 +43,17 @@ def launch(nproc: int, argv: list[str]) -> int:
 
     silence_torchrun()
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # what torchrun chooses for several processes, without its banner
-    try:
-        run(parse_args(torchrun_argv(nproc, argv)))
-    except ChildFailedError as error:
-        return report(error.failures)
-    except SignalException:
-        # Ctrl-C or SIGTERM: torchrun passed it on to the workers and waited for them; rank 0 stopped the run at a step
-        # boundary and said so, resumable.
-        return INTERRUPTED
+    with tempfile.TemporaryDirectory(prefix="lrscope-launch-") as folder:
+        named = Path(folder) / "run-id"
+        os.environ[RUN_ID_FILE] = str(named)  # the workers inherit it
+        try:
+            run(parse_args(torchrun_argv(nproc, argv)))
+        except ChildFailedError as error:
+            return report(error.failures, named.read_text(encoding="utf-8") if named.exists() else None)
+        except SignalException:
+            # Ctrl-C or SIGTERM: torchrun passed it on to the workers and waited for them; rank 0 stopped the run at a
+            # step boundary and said so, resumable.
+            return INTERRUPTED
     return 0
 
 
@@ -51,8 +65,9 @@ def silence_torchrun() -> None:
             logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
-def report(failures: dict) -> int:
-    """The exit status for these failed ranks, saying which one failed first (unless all refused bad input)."""
+def report(failures: dict, run_id: str | None) -> int:
+    """The exit status for these failed ranks, saying which one failed first (unless all refused bad input) and how to
+    resume the run (``run_id``: None when rank 0 had not made it yet). The only line: the ranks say nothing of a lost peer."""
     if all(failure.exitcode == USAGE_ERROR for failure in failures.values()):
         return USAGE_ERROR
     # A rank killed by a signal is the cause, else the first that ended with an error; the others fail after it (a
@@ -64,7 +79,13 @@ def report(failures: dict) -> int:
         # the other ranks stopped with it (or torchrun stopped them after it).
         return failure.exitcode
     how = f"was killed by {failure.signal_name()}" if failure.exitcode < 0 else f"ended with exit status {failure.exitcode}"
-    print(f"lrscope: error: rank {rank} (pid {failure.pid}) {how}, so torchrun stopped the other processes; the run keeps its "
-          "last checkpoint: `lrscope runs` lists it and `lrscope resume RUN` continues it on any number of processes",
+    print(f"lrscope: error: rank {rank} (pid {failure.pid}) {how}, so torchrun stopped the other processes; {resumable(run_id)}",
           file=sys.stderr)
     return RUN_FAILED
+
+
+def resumable(run_id: str | None) -> str:
+    """How to go on with the run after a rank failed, naming it (`lrscope resume RUN` was copied as it was)."""
+    if run_id is None:
+        return "no run was recorded yet: start it again"
+    return f"the run keeps its last checkpoint: `lrscope resume {run_id}` continues it on any number of processes"

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from .launcher import resumable
+
 # How long a collective may wait for a rank; a dead rank is found by torchrun much sooner.
 COLLECTIVE_TIMEOUT = datetime.timedelta(minutes=30)
 _control_group = None
@@ -52,13 +54,21 @@ class World:
 LOST_PEER = ("Connection closed by peer", "Connection reset by peer", "NCCL communicator was aborted")
 
 
-def lost_peer(error: BaseException) -> str | None:
-    """In words, when ``error`` says another process of this run went away (None for any other error): the
-    launcher's own line names the rank, and this one must not read like a second, different failure."""
+# How a lost peer begins in words: the ranks leave it to the launcher's line, which names the rank that failed.
+LOST_PEER_WORDS = "another process of this run stopped while this one waited for it"
+
+
+def lost_peer(error: BaseException, run_id: str | None = None) -> str | None:
+    """In words, when ``error`` says another process of this run went away (None for any other error), with how to
+    resume the run (``run_id``: rank 0's; the others have none to name)."""
     if not any(text in str(error) for text in LOST_PEER):
         return None
-    return ("another process of this run stopped while this one waited for it (the launcher's line names it); the run "
-            "keeps its last checkpoint: `lrscope resume RUN` continues it on any number of processes")
+    return f"{LOST_PEER_WORDS} (the launcher's line names it); {resumable(run_id) if run_id else 'the run keeps its last checkpoint'}"
+
+
+def said_by_the_launcher(message: str) -> bool:
+    """Whether a rank's failure ``message`` is a lost peer, which the launcher's one line says (with the rank's name)."""
+    return message.startswith(LOST_PEER_WORDS)
 
 
 def launched_by_torchrun() -> bool:
