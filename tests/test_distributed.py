@@ -153,6 +153,23 @@ class Output:
     def close(self) -> None:
         self._thread.join(10)
 
+    def finish(self, process: subprocess.Popen) -> str:
+        """Kill ``process`` if the test left it running; its stdout, once it has ended."""
+        if process.poll() is None:
+            process.kill()
+        process.wait(30)
+        self.close()
+        with process.stdout:
+            return process.stdout.read()
+
+
+def kill_rank_1(train: subprocess.Popen) -> int:
+    """SIGKILL the worker of rank 1 and wait for the launcher to fail; its pid."""
+    victim = rank_process(train.pid, 1)
+    os.kill(victim, signal.SIGKILL)
+    assert train.wait(LONG) == 1
+    return victim
+
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the worker of rank 1 through /proc")
 def test_nproc_2_is_steered_by_ctl_then_resumes_after_a_rank_is_killed_on_1_and_on_2_processes(tmp_path):
@@ -173,16 +190,9 @@ def test_nproc_2_is_steered_by_ctl_then_resumes_after_a_rank_is_killed_on_1_and_
         assert edit.returncode == 0, edit.stderr
         edited_at = json.loads(edit.stdout)["step"]
         run_dir = runs / run_id
-        victim = rank_process(train.pid, 1)
-        os.kill(victim, signal.SIGKILL)
-        assert train.wait(LONG) == 1
+        victim = kill_rank_1(train)
     finally:
-        if train.poll() is None:
-            train.kill()
-        train.wait(30)
-        output.close()
-        with train.stdout:
-            printed = train.stdout.read()
+        printed = output.finish(train)
     assert output.lines[-1].startswith(f"lrscope: error: rank 1 (pid {victim}) was killed by SIGKILL"), output.lines[-5:]
     assert not [line for line in output.lines if "Connection closed by peer" in line or "Traceback" in line], output.lines[-5:]
     if printed:  # rank 0 saw its peer go before torchrun stopped it: it ended the run as failed, resumable, and said so in words
@@ -222,16 +232,9 @@ def test_a_killed_rank_is_said_once_with_the_name_of_the_run_to_resume(tmp_path)
     output = Output(train)
     try:
         run = wait_for_first_step(runs, train).name
-        victim = rank_process(train.pid, 1)
-        os.kill(victim, signal.SIGKILL)
-        assert train.wait(LONG) == 1
+        victim = kill_rank_1(train)
     finally:
-        if train.poll() is None:
-            train.kill()
-        train.wait(30)
-        output.close()
-        with train.stdout:
-            printed = train.stdout.read()
+        printed = output.finish(train)
     resume = f"the run keeps its last checkpoint: `lrscope resume {run}` continues it on any number of processes"
     said = [line for line in output.lines if "resume" in line or "another process" in line]
     assert said == [f"lrscope: error: rank 1 (pid {victim}) was killed by SIGKILL, so torchrun stopped the other processes; {resume}"], said

@@ -60,7 +60,8 @@ def test_a_new_run_starts_without_the_last_runs_shading_above_the_bound(qtbot, w
     qtbot.waitUntil(lambda: window.live.state != "running", timeout=LONG)
 
 
-def test_the_warning_bar_scales_the_rest_of_the_schedule_in_one_click(qtbot, launch):
+def warned_then_paused(qtbot, launch):
+    """A run whose warning bar is up (a margin of 5% of the bound), paused."""
     # A long run, so that its LR is still high when the pause comes: the bar then offers a factor below 1.
     window = launch({**SMALL, "epochs": 20})
     configure(window, curvature_every=10, curvature_margin=0.05)
@@ -68,6 +69,11 @@ def test_the_warning_bar_scales_the_rest_of_the_schedule_in_one_click(qtbot, lau
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=LONG)
     trigger(window.pause_action)
     qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
+    return window
+
+
+def test_the_warning_bar_scales_the_rest_of_the_schedule_in_one_click(qtbot, launch):
+    window = warned_then_paused(qtbot, launch)
     # The bar shows the latest warning (events arrive in blocks: it may be a later one than the first).
     assert "bound" in window.banner.text.text() and "Scale the rest ×" in window.banner.scale.text()
     click(window.banner.scale)
@@ -82,12 +88,7 @@ def test_the_warning_bar_scales_the_rest_of_the_schedule_in_one_click(qtbot, lau
 def test_an_edit_withdraws_the_warning_bar_and_the_run_warns_again_only_if_it_still_holds(qtbot, launch):
     """The bar said "the schedule will raise the LR to 204% of the bound" for the rest of a run whose peak the user had
     lowered far below it."""
-    window = launch({**SMALL, "epochs": 20})
-    configure(window, curvature_every=10, curvature_margin=0.05)
-    trigger(window.start_action)
-    qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=LONG)
-    trigger(window.pause_action)
-    qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
+    window = warned_then_paused(qtbot, launch)
     type_into(window.editor.set_lr, "1e-7")
     click(window.editor.set_now)
     qtbot.waitUntil(lambda: window.editor.history.count() == 1, timeout=LONG)
