@@ -138,6 +138,26 @@ def test_cancel_restores_and_the_run_goes_on(digits16):
     assert events.states()[-1] == "finished"
 
 
+def test_a_pause_sent_during_a_range_test_in_the_run_pauses_it_before_another_step(digits16):
+    """Queued behind the test, the pause waited for the next step boundary: the run trained a step more."""
+    from engine.commands import Pause, Stop
+    from engine.events import CommandApplied
+
+    events = Events()
+    job = TrainingJob(tiny_config(epochs=2, explode_factor=0), digits16)
+    job.bus.subscribe(events)
+    thread = start_job(job)
+    events.wait_for(lambda ev: ev.of(StepsLogged))
+    job.send(StartRangeTest(RangeTestSettings(iterations=200, repeats=1, diverge_factor=1e6)))
+    events.wait_for(lambda ev: ev.of(RangeTestProgress))
+    job.send(Pause())
+    events.wait_for(lambda ev: any(a.kind == "Pause" for a in ev.of(CommandApplied)))
+    job.send(Stop())
+    thread.join(120)
+    (paused,) = [a for a in events.of(CommandApplied) if a.kind == "Pause"]
+    assert paused.applied and paused.step == events.of(RangeTestFinished)[0].step
+
+
 def test_a_snapshot_too_large_for_memory_goes_to_a_temporary_file(trained_session, monkeypatch, tmp_path):
     import tempfile
 

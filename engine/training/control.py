@@ -22,8 +22,12 @@ def handle_commands(job) -> None:
     if commands or job.state == "paused":
         started = time.perf_counter()
         try:
-            for command in commands:
-                apply_command(job, command)
+            while commands:
+                for command in commands:
+                    apply_command(job, command)
+                # Those sent while they were carried out (a Pause clicked during a range test) are taken at this step
+                # too: the run trained one step more before it paused. (Under DDP the ranks' queues are alike here.)
+                commands = job.inbox.drain()
             while job.state == "paused" and not job.inbox.stop_requested.is_set():
                 command = job.inbox.wait(timeout=0.25)
                 if command is not None:
