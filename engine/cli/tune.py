@@ -63,7 +63,11 @@ def settings_from(args: argparse.Namespace) -> TuneSettings:
 
 
 class TuneProgress:
-    """Lines on stderr: the budget before it starts, the interval, one line per trial."""
+    """Lines on stderr: the budget before it starts, the interval, one line per trial; ``message``: the line that
+    ended the search (for --json too: "no trial finished, so there is no winner" was said on stderr alone)."""
+
+    def __init__(self):
+        self.message = ""
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, TuneStarted):
@@ -80,6 +84,7 @@ class TuneProgress:
             say(f"trial {event.number:>2}  {params}  {state_words(event.state):<13} {percent(event.val_accuracy):>7}  "
                 f"{counted(event.steps, 'step')}   [spent {event.spent_steps}/{event.budget_steps}]")
         elif isinstance(event, TuneFinished):
+            self.message = event.message
             say(event.message)
 
 
@@ -97,8 +102,9 @@ def run(args: argparse.Namespace) -> int:
         check_writable(args.export_schedule)
     dataset = open_dataset(config, args)
     timeline = run_schedule_for(args, config, dataset).timeline
+    progress = TuneProgress()
     tuner = Tuner(config, dataset, timeline, settings, runs_root=runs_root(args.runs_dir), tunes_root=tunes_root(args.tunes_dir),
-                  emit=TuneProgress())
+                  emit=progress)
     with signals_call(tuner.cancel, "stopping the search; the best trial so far wins"):
         result = tuner.run()
     record = dict(result.record)
@@ -110,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     if "export_error" in record:
         print(f"lrscope: error: {record['export_error']}", file=sys.stderr)
     if args.json:
-        print(json.dumps({**record, "exit_status": status, "store_failure": tuner.store_failure}))
+        print(json.dumps({**record, "exit_status": status, "message": progress.message, "store_failure": tuner.store_failure}))
     return status
 
 
