@@ -19,14 +19,18 @@ COLOURS = {"steepest": (227, 119, 194), "valley": (44, 160, 44), "min_loss/10": 
 
 
 def useful_loss_range(losses: np.ndarray, smoothed: np.ndarray) -> tuple[float, float] | None:
-    """The loss range worth looking at: from the lowest loss to a little above the highest smoothed loss
-    before the minimum. The divergence tail (losses tens of times higher) is left above the frame."""
+    """The loss range worth looking at: from the lowest loss to a little above the highest smoothed loss before
+    the minimum, or the curve's typical (median) level when that is higher. The divergence tail (losses tens of times
+    higher) is left above the frame.
+
+    The median too: from trained weights the minimum may come first, and the frame showed a sliver under a flat
+    curve that stayed out of sight (a mid-run test)."""
     finite = np.isfinite(smoothed) & np.isfinite(losses)
     if finite.sum() < 2:
         return None
     losses, smoothed = losses[finite], smoothed[finite]
     best = int(np.argmin(smoothed))
-    low, top = float(smoothed[best]), float(np.max(smoothed[: best + 1]))
+    low, top = float(smoothed[best]), max(float(np.max(smoothed[: best + 1])), float(np.median(smoothed)))
     span = max(top - low, 1e-3 * max(abs(top), 1.0))
     high = top + 0.3 * span
     shown = losses[losses <= high]
