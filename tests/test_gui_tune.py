@@ -80,6 +80,18 @@ def test_a_tune_cancelled_before_any_trial_ended_says_there_is_no_result(qtbot, 
     assert not panel.use.isEnabled() and not panel.export.isEnabled()
 
 
+def test_a_budget_with_no_room_for_a_trial_is_refused_in_the_tab_before_anything_runs(qtbot, window):
+    from gui.driving import click, show_tab, type_into
+
+    panel = window.tune_panel
+    show_tab(window.tabs, "Tune")
+    type_into(panel.budget, "1.5")  # the run is 22 steps: the range test's 30 leave none for a trial
+    click(panel.start)
+    qtbot.waitUntil(lambda: "give at least" in panel.status.text(), timeout=LONG)
+    assert "no room for a trial of 22 training steps" in panel.status.text() and window.last_tune is None
+    assert panel.start.isEnabled() and not panel.cancel.isEnabled() and window.start_action.isEnabled()
+
+
 def test_a_range_test_that_cannot_recommend_says_so_in_the_window(qtbot, window):
     from gui.driving import click, show_tab, type_into
 
