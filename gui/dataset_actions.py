@@ -9,6 +9,7 @@ from PySide6.QtCore import QTimer, Slot
 
 from engine.config import TrainConfig
 from engine.schedules import Timeline
+from engine.schedules.plateau import cuts_kept
 from engine.text import counted, images_used
 
 from . import dialogs
@@ -133,11 +134,15 @@ class DatasetActions:
         timeline = run.run_schedule.timeline
         if len(timeline.pieces) < 2:
             return
+        cuts = run.run_schedule.plateau_cuts
+        timeline = timeline.to_train_again(cuts)
         self.install_timeline(timeline)
         self.planned_after_run = False  # Export still writes the run, with its results
-        self.log.add(f"the editor holds the run's schedule with its {counted(len(run.run_schedule.edits), 'edit')}: steps 0 to "
-                     f"{timeline.pieces[-1].start} as the run had them, then the piece shown; Start trains it again "
-                     "(change it, or use a preset, to plan afresh)")
+        edits = len(run.run_schedule.edits) - cuts
+        made = f" with its {counted(edits, 'edit')}" if edits else ""
+        kept = f"; {cuts_kept(cuts)} (turn it on to let it react afresh)" if cuts else ""
+        self.log.add(f"the editor holds the run's schedule{made}: steps 0 to {timeline.pieces[-1].start} as the run had them, "
+                     f"then the piece shown; Start trains it again (change it, or use a preset, to plan afresh){kept}")
 
     @Slot()
     def keep_draft(self) -> None:

@@ -12,6 +12,7 @@ from engine.data.split import training_batches_per_epoch
 from engine.errors import LrscopeError
 from engine.schedules import RunSchedule
 from engine.schedules.model_match import model_differences
+from engine.schedules.plateau import cuts_kept
 from engine.text import counted
 
 from . import dialogs, schedule_io
@@ -109,7 +110,8 @@ class ScheduleFileActions:
             self.log.add(f"{path}: {warning}", "warning")
         timeline = loaded.for_run(self.run_length() or loaded.timeline.total_steps)
         self.install_timeline(timeline)
-        self.log.add(f"imported {path}: {timeline.total_steps} steps, {len(loaded.edits)} edits")
+        kept = f"; {cuts_kept(loaded.plateau_cuts)}" if loaded.plateau_cuts else ""
+        self.log.add(f"imported {path}: {timeline.total_steps} steps, {len(loaded.edits)} edits{kept}")
         return True
 
     def _model_differences(self, loaded) -> list[str]:

@@ -1,6 +1,7 @@
 """A run's tuned schedule, edited mid-run, is reproduced exactly by a plain PyTorch loop and by the CLI."""
 
 import csv
+import dataclasses
 import io
 import json
 
@@ -14,7 +15,18 @@ from engine.commands import EditSchedule, Resume
 from engine.data import prepare_dataset
 from engine.events import StepsLogged
 from engine.export import tuned_document
-from engine.schedules import Cosine, GroupSetting, ReplaceRest, Schedule, SetGroups, load_schedule, save_schedule
+from engine.schedules import (
+    Cosine,
+    GroupSetting,
+    PlateauRule,
+    ReplaceRest,
+    RunSchedule,
+    ScaleRest,
+    Schedule,
+    SetGroups,
+    load_schedule,
+    save_schedule,
+)
 from engine.store import read_steps
 from engine.training.job import TrainingJob
 
@@ -84,6 +96,18 @@ def test_a_schedule_file_is_re_stretched_to_the_run(tmp_path, capsys):
     path = save_schedule(tmp_path / "tuned.json", tuned_document(job.run_schedule, job.config, digits.summary.to_dict(), 22))
     assert run_cli(["train", "--data", str(tiny_config().data), "--image-size", "16", "--epochs", "3", "--schedule", str(path), "--json"]) == 0
     assert '"total_steps": 66' in capsys.readouterr().out
+
+
+def test_a_schedule_whose_run_the_plateau_rule_cut_trains_the_cuts_without_the_rule(digits16, tmp_path, capsys):
+    job = TrainingJob(tiny_config(epochs=1), digits16)
+    ruled = RunSchedule(dataclasses.replace(job.run_schedule.timeline, plateau=PlateauRule(patience=0)))
+    files = {name: save_schedule(tmp_path / f"{name}.json", tuned_document(run, job.config, digits16.summary.to_dict(), 22))
+             for name, run in (("ruled", ruled), ("cut", ruled.apply(ScaleRest(0.1, reason="plateau"), 11, 0.1)))}
+    # Left on, the rule would cut again where the file's run was cut: the LR ×0.01 for a run meant to repeat it.
+    assert load_schedule(files["ruled"]).for_run(44).plateau == PlateauRule(patience=0)
+    assert load_schedule(files["cut"]).for_run(22).plateau is None and load_schedule(files["cut"]).for_run(44).plateau is None
+    assert run_cli(["train", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "1", "--schedule", str(files["cut"])]) == 0
+    assert "the plateau rule cut the LR 1 time in the run; those cuts are in the schedule now, so the rule is off" in capsys.readouterr().err
 
 
 def test_a_schedule_tuned_with_another_optimizer_is_not_used_silently(digits16, tmp_path, capsys):

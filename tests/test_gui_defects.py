@@ -101,6 +101,32 @@ def test_after_a_run_with_an_edit_start_trains_the_runs_schedule_with_it_not_its
     assert editor.length.text() == f"run: 440 steps; this schedule covers steps {2 * edited_at} to 440"
 
 
+def test_after_a_run_in_which_the_plateau_rule_cut_the_lr_start_trains_each_cut_once(qtbot, launch):
+    window = launch({**SMALL, "epochs": 6})
+    editor = window.editor
+    click(editor.plateau)
+    type_into(editor.plateau_patience, "0")
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.live.step >= 3, timeout=LONG)
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
+    # The validation loss stops improving once batch norm's running statistics settle: the rule cuts.
+    type_into(editor.set_lr, "1e-7")
+    click(editor.set_now)
+    qtbot.waitUntil(lambda: editor.history.count() == 1, timeout=LONG)
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: "the editor holds the run's schedule" in window.log.toPlainText(), timeout=LONG)
+    first, first_dir = window.last_run.run_schedule, window.last_run.run_dir
+    assert first.plateau_cuts >= 1
+    assert "with its 1 edit:" in window.log.toPlainText() and "cuts are in the schedule now, so the rule is off" in window.log.toPlainText()
+    assert not editor.plateau.isChecked()
+    # Left on, the rule cut again where it had: the next run trained below the run it was to repeat.
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.last_run.run_dir != first_dir and not window.controller.training, timeout=LONG)
+    again, steps = window.last_run.run_schedule, np.arange(132)
+    assert again.plateau_cuts == 0 and np.allclose(again.timeline.lrs(steps), first.timeline.lrs(steps))
+
+
 def test_the_saved_x_unit_is_applied_at_startup(qtbot, launch):
     from gui.settings import open_settings
 

@@ -15,6 +15,7 @@ from ..schedules.edits import RunSchedule
 from ..schedules.groups import ALL
 from ..schedules.library import differences
 from ..schedules.model_match import model_differences
+from ..schedules.plateau import cuts_kept
 from ..text import counted
 from ..training.job import default_run_schedule
 from .common import CliError, cache_dir, read_schedule, say
@@ -108,5 +109,6 @@ def run_schedule_for(args: argparse.Namespace, config: TrainConfig, dataset: Pre
     timeline = dataclasses.replace(loaded.for_run(config.epochs * per_epoch), base_momentum=config.momentum)
     tuned_length = loaded.timeline.total_steps
     stretched = f" (tuned over {tuned_length}, stretched to this run)" if tuned_length != timeline.total_steps else ""
-    say(f"schedule from {args.schedule}: {counted(timeline.total_steps, 'step')}{stretched}")
+    kept = cuts_kept(loaded.plateau_cuts)
+    say(f"schedule from {args.schedule}: {counted(timeline.total_steps, 'step')}{stretched}" + (f"; {kept}" if kept else ""))
     return RunSchedule(timeline)

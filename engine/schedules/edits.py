@@ -187,6 +187,11 @@ class RunSchedule:
         record = EditRecord(len(self.edits) + 1, step, edit, summary, before, undoes)
         return RunSchedule(self.timeline.install(piece), (*self.edits, record))
 
+    @property
+    def plateau_cuts(self) -> int:
+        """How many of the edits the plateau rule made."""
+        return sum(record.edit.reason == "plateau" for record in self.edits)
+
     def undo_target(self) -> EditRecord | None:
         """The most recent edit that is not an undo and has not been undone."""
         undone = {r.undoes for r in self.edits if r.undoes is not None}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..text import counted
+
 EPS = 1e-8
 
 
@@ -33,6 +35,11 @@ class PlateauRule:
                 raise ValueError(f"{name} must be a finite number from 0, got {value!r}")
         if self.threshold_mode not in ("rel", "abs"):
             raise ValueError(f"threshold_mode must be rel or abs, got {self.threshold_mode!r}")
+
+
+def cuts_kept(cuts: int) -> str:
+    """Why a schedule trained again has no plateau rule: its run's cuts are in it (empty when the rule made none)."""
+    return f"the plateau rule cut the LR {counted(cuts, 'time')} in the run; those cuts are in the schedule now, so the rule is off" if cuts else ""
 
 
 @dataclass

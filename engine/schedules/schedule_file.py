@@ -57,11 +57,15 @@ class ScheduleFile:
         value = (winner.get("params") or {}).get("weight_decay") if isinstance(winner, dict) else None
         return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1 else None
 
+    @property
+    def plateau_cuts(self) -> int:
+        """How many of the recorded edits the plateau rule made (each is a piece of the timeline)."""
+        return sum(isinstance(edit, dict) and edit.get("reason") == "plateau" for edit in self.edits)
+
     def for_run(self, total_steps: int) -> Timeline:
-        """The timeline re-stretched to a run of ``total_steps`` steps."""
-        if total_steps == self.timeline.total_steps:
-            return self.timeline
-        return self.timeline.stretched(total_steps)
+        """The timeline to train, re-stretched to a run of ``total_steps`` steps."""
+        timeline = self.timeline.to_train_again(self.plateau_cuts)
+        return timeline if total_steps == timeline.total_steps else timeline.stretched(total_steps)
 
     def torch_scheduler(self, optimizer, total_steps: int | None = None):
         """A standard PyTorch LR scheduler driving ``optimizer``; step it once per batch. ``total_steps``: the run's

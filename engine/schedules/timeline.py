@@ -142,6 +142,11 @@ class Timeline:
         kept = tuple(p for p in self.pieces if p.start < piece.start)
         return replace(self, pieces=(*kept, piece))
 
+    def to_train_again(self, plateau_cuts: int) -> Timeline:
+        """This timeline to train once more, after its run's plateau rule cut the LR ``plateau_cuts`` times: the cuts
+        are pieces of it now, so the rule is dropped (left on, it would cut again where it had cut)."""
+        return replace(self, plateau=None) if plateau_cuts else self
+
     def stretched(self, total_steps: int) -> Timeline:
         """The whole timeline re-timed to last ``total_steps``, every shape in proportion."""
         factor = total_steps / self.total_steps
