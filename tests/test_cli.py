@@ -134,7 +134,7 @@ def test_a_range_test_says_when_its_recommendation_is_past_the_bound_it_measured
                        "--repeats", "1")
     assert code == 0
     one_cycle = float(re.search(r"recommended one-cycle max (\S+)", out).group(1))
-    bound = float(re.search(r"stability bound 2/λ = (\S+) at the start", out).group(1))
+    bound = float(re.search(r"stability bound 2/λ = (\S+) at the test's start", out).group(1))
     assert one_cycle > bound and f"note: the recommended one-cycle max LR {one_cycle:.3g} is ×" in out
     assert "(median of 1 repeats)" not in out
 
@@ -144,7 +144,7 @@ def test_a_range_tests_bound_names_the_group_that_meets_it_when_groups_train_at_
     code, out, _ = cli(capsys, "range-test", "--data", SAMPLE, "--image-size", "16", "--group-lr", "head=3", "--iters", "20",
                        "--repeats", "1")
     assert code == 0
-    assert re.search(r"stability bound 2\(1\+β\)/λ: head ×3 meets its \S+ here at the start \(λmax", out), out
+    assert re.search(r"stability bound 2\(1\+β\)/λ: head ×3 meets its \S+ here at the test's start \(λmax", out), out
 
 
 def test_a_sweep_for_adam_is_low_confidence_and_says_why(capsys, tmp_path):

@@ -609,5 +609,5 @@ def test_the_range_tests_bound_names_the_group_that_meets_it_at_its_own_lr(qtbot
     curvature = window.last_range_test["curvature"]
     label = window.range_plot.markers[-1].label.toPlainText()
     head = curvature["bounds"][curvature["groups"].index("head")]
-    assert f"bound 2(1+β)/λ: head ×3 meets its {head:.3g} here (theory)" == label
+    assert f"bound 2(1+β)/λ at the test's start: head ×3 meets its {head:.3g} here (theory)" == label
     assert curvature["lr_bound"] == pytest.approx(head / 3)

@@ -180,7 +180,7 @@ def print_result(result) -> None:
         print(f"{confidence}recommended one-cycle max {r.one_cycle_max_lr:.3g}  from {r.one_cycle_method}{spread}")
     if result.curvature and result.curvature.get("lr_bound"):
         c = result.curvature
-        print(f"stability {result.bound_text().removesuffix(' (theory)')} at the start (λmax {c['lambda_max']:.3g}; theory, a guide)")
+        print(f"stability {result.bound_text().removesuffix(' (theory)')} (λmax {c['lambda_max']:.3g}; theory, a guide)")
         # Said here too, not only when a schedule file is written: the two numbers sat on adjacent lines without a word.
         for what, lr in (("constant", r.constant_lr), ("one-cycle max", r.one_cycle_max_lr)) if r is not None else ():
             if above := result.above_bound(lr):
