@@ -609,5 +609,10 @@ def test_the_range_tests_bound_names_the_group_that_meets_it_at_its_own_lr(qtbot
     curvature = window.last_range_test["curvature"]
     label = window.range_plot.markers[-1].label.toPlainText()
     head = curvature["bounds"][curvature["groups"].index("head")]
-    assert f"bound 2(1+β)/λ at the test's start: head ×3 meets its {head:.3g} here (theory)" == label
+    assert f"bound 2(1+β)/λ: head ×3 meets its {head:.3g} here at the test's start (theory)" == label.replace("\n", " ")
+    # Each label inside the plot at 1366×768: the bound's, one long line, ran off its left edge.
+    window.resize(1366, 768)
+    show_tab(window.tabs, "Range test")
+    frame = window.range_plot.plot.getViewBox().sceneBoundingRect
+    qtbot.waitUntil(lambda: all(frame().contains(m.label.sceneBoundingRect()) for m in window.range_plot.markers), timeout=5000)
     assert curvature["lr_bound"] == pytest.approx(head / 3)

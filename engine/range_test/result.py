@@ -58,15 +58,15 @@ class RangeTestResult:
     def bound_text(self) -> str:
         """The stability bound at the test's start, on the swept LR's scale, naming the group that meets it when the
         groups train at other multipliers ("" when none was measured): a bare 0.1 beside the Health tab's 0.31 for a
-        head at ×3 read as a contradiction. "At the start": a run's own bound moves as it trains, and the LR plot's 0.35 at
-        step 10 beside a mid-run test's 0.31 read as two answers to one question."""
+        head at ×3 read as a contradiction. "At the test's start": a run's own bound moves as it trains, and the LR plot's 0.35 at step 10
+        beside a mid-run test's 0.31 read as two answers to one question."""
         c = self.curvature or {}
         if not c.get("lr_bound"):
             return ""
         factor, group = c.get("bound_multiplier") or 1.0, c.get("bound_group")
         if factor == 1 or not group:
-            return f"bound {c['formula']} at the test's start = {c['lr_bound']:.3g} (theory)"
-        return f"bound {c['formula']} at the test's start: {group} ×{factor:g} meets its {c['lr_bound'] * factor:.3g} here (theory)"
+            return f"bound {c['formula']} = {c['lr_bound']:.3g} at the test's start (theory)"
+        return f"bound {c['formula']}: {group} ×{factor:g} meets its {c['lr_bound'] * factor:.3g} here at the test's start (theory)"
 
     def above_bound(self, lr: float) -> str:
         """How far ``lr`` is past the stability bound this test measured at its start, in words ("" when it is not)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
@@ -10,6 +12,7 @@ from ..buffers import CurveBuffer
 from .base import PlotPanel, make_curve
 from .stability_overlay import BOUND_RED
 
+LABEL_WIDTH = 24  # characters on a line of a marker's label
 EMPTY_LR_RANGE = (-7.3, 1.3)  # log10: 1e-7 to 10 with room for the end labels
 # Suggestion lines over the curves (as when they were added after them); their labels over every line.
 MARKER_Z = 10
@@ -108,7 +111,8 @@ class RangePlot(PlotPanel):
         """A vertical line at ``lr``, its label in the next free slot down from the top (clear of the legend at the bottom)."""
         line = pg.InfiniteLine(pos=np.log10(lr), angle=90, pen=pg.mkPen(colour, width=2, style=style))
         line.setZValue(z)
-        carrier = pg.InfiniteLine(pos=np.log10(lr), angle=90, pen=pg.mkPen(None), label=text,
+        # Wrapped: the bound's label, one line, ran off the plot's left edge at 1366×768.
+        carrier = pg.InfiniteLine(pos=np.log10(lr), angle=90, pen=pg.mkPen(None), label=textwrap.fill(text, LABEL_WIDTH),
                                   labelOpts={"position": 0.9 - 0.12 * len(self.markers), "color": colour, "fill": (255, 255, 255, 220)})
         carrier.setZValue(MARKER_Z + 1)
         for item in (line, carrier):
