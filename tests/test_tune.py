@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -236,3 +237,19 @@ def test_a_full_disk_ends_the_search_with_the_best_so_far_and_exit_status_4(tmp_
     assert len(record["trials"]) == 2, "no trial is started once the disk is full"
     assert err.rstrip().splitlines()[-1].startswith("lrscope: error: ") and "No space left on device" in err.splitlines()[-1]
     assert (tmp_path / "won.json").exists()
+
+
+def test_a_tunes_time_per_step_is_not_thrown_by_a_step_that_stalled(digits16, monkeypatch):
+    """On a busy machine one step of two stalled for a second, and the tune announced ten times its length."""
+    import engine.tune.timing as timing
+    from engine.training.session import build_session
+
+    clock, lengths = [0.0], iter([0.0, 0.01, 1.0, 0.01, 0.01, 0.01])  # the warm-up, then one step in five stalls
+    monkeypatch.setattr(timing, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
+
+    def step(*_args):
+        clock[0] += next(lengths)
+        return torch.tensor(0.0)
+
+    monkeypatch.setattr(timing, "train_step", step)
+    assert timing.step_seconds(build_session(tiny_config(), digits16)) == pytest.approx(0.01)
