@@ -163,9 +163,9 @@ class Output:
             return process.stdout.read()
 
 
-def kill_rank_1(train: subprocess.Popen) -> int:
-    """SIGKILL the worker of rank 1 and wait for the launcher to fail; its pid."""
-    victim = rank_process(train.pid, 1)
+def kill_rank(train: subprocess.Popen, rank: int) -> int:
+    """SIGKILL the worker of ``rank`` and wait for the launcher to fail; its pid."""
+    victim = rank_process(train.pid, rank)
     os.kill(victim, signal.SIGKILL)
     assert train.wait(LONG) == 1
     return victim
@@ -190,7 +190,7 @@ def test_nproc_2_is_steered_by_ctl_then_resumes_after_a_rank_is_killed_on_1_and_
         assert edit.returncode == 0, edit.stderr
         edited_at = json.loads(edit.stdout)["step"]
         run_dir = runs / run_id
-        victim = kill_rank_1(train)
+        victim = kill_rank(train, 1)
     finally:
         printed = output.finish(train)
     assert output.lines[-1].startswith(f"lrscope: error: rank 1 (pid {victim}) was killed by SIGKILL"), output.lines[-5:]
@@ -219,10 +219,11 @@ def test_nproc_2_is_steered_by_ctl_then_resumes_after_a_rank_is_killed_on_1_and_
     assert measured.returncode == 0 and json.loads(measured.stdout)["lambda_max"] > 0, measured.stderr[-2000:]
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the worker of rank 1 through /proc")
-def test_a_killed_rank_is_said_once_with_the_name_of_the_run_to_resume(tmp_path):
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the workers through /proc")
+@pytest.mark.parametrize("rank", [0, 1])
+def test_a_killed_rank_is_said_once_with_the_name_of_the_run_to_resume(tmp_path, rank):
     """Rank 0 said "another process … stopped" twice (a progress line, an error line) and the launcher said it a third
-    time, each with `lrscope resume RUN`, a placeholder to fill in."""
+    time, each with `lrscope resume RUN`, a placeholder to fill in. With rank 0 killed, --json printed no object at all."""
     from test_hostile_store import wait_for_first_step
 
     runs = tmp_path / "runs"
@@ -232,14 +233,17 @@ def test_a_killed_rank_is_said_once_with_the_name_of_the_run_to_resume(tmp_path)
     output = Output(train)
     try:
         run = wait_for_first_step(runs, train).name
-        victim = kill_rank_1(train)
+        victim = kill_rank(train, rank)
     finally:
         printed = output.finish(train)
     resume = f"the run keeps its last checkpoint: `lrscope resume {run}` continues it on any number of processes"
     said = [line for line in output.lines if "resume" in line or "another process" in line]
-    assert said == [f"lrscope: error: rank 1 (pid {victim}) was killed by SIGKILL, so torchrun stopped the other processes; {resume}"], said
-    if printed:  # rank 0 saw its peer go before torchrun stopped it: its JSON names the run too
-        assert json.loads(printed)["message"].endswith(f"; {resume}"), printed
+    killed = f"rank {rank} (pid {victim}) was killed by SIGKILL, so torchrun stopped the other processes; {resume}"
+    assert said == [f"lrscope: error: {killed}"], said
+    result = json.loads(printed)  # one object: rank 0's when it saw its peer go, else the launcher's
+    if rank == 0:
+        assert result == {"state": "failed", "exit_status": 1, "message": killed, "failed_rank": 0, "run_id": run}
+    assert result["state"] == "failed" and result["message"].endswith(f"; {resume}"), printed
 
 
 def test_a_config_keeps_its_global_batch_on_another_number_of_processes():

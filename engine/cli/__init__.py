@@ -10,11 +10,12 @@ import json
 import sys
 
 from .. import __version__
+from ..distributed.launcher import tell_the_launcher_json_printed
 from ..errors import LrscopeError, first_line
 from ..store.lock import RunInUse
 from ..text import printable
 from . import ctl, curvature, range_test, runs, schedule, train, tune, watch
-from .common import INTERRUPTED, RUN_IN_USE, USAGE_ERROR, CliError, gone, quiet_rank
+from .common import INTERRUPTED, RUN_IN_USE, USAGE_ERROR, CliError, gone, quiet_rank, write
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -100,7 +101,8 @@ def run_cli(argv: list[str]) -> int:
 def _error(args: argparse.Namespace, error, status: int) -> int:
     """One line on stderr; with --json also the object, so a script always gets one."""
     if getattr(args, "json", False) and not quiet_rank():  # one object per run: a distributed run's rank 0 prints it
-        print(json.dumps({"state": "error", "exit_status": status, "message": str(error)}))
+        write(sys.stdout, json.dumps({"state": "error", "exit_status": status, "message": str(error)}) + "\n")
+        tell_the_launcher_json_printed()
     print(f"lrscope: error: {error}", file=sys.stderr)
     return status
 

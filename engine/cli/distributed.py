@@ -42,7 +42,7 @@ def relaunched(args: argparse.Namespace) -> int | None:
         raise CliError(f"--nproc: must be a number of processes, 1 or more, got {args.nproc}")
     if args.nproc is None or args.nproc == 1 or launched_by_torchrun():
         return None
-    return launch(args.nproc, without_nproc(args.argv))
+    return launch(args.nproc, without_nproc(args.argv), args.json)
 
 
 def without_nproc(argv: list[str]) -> list[str]:

@@ -8,6 +8,7 @@ import contextlib
 import json
 import math
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -15,13 +16,13 @@ from typing import Any
 import numpy as np
 
 from ..commands import Stop
-from ..distributed.launcher import tell_the_launcher
+from ..distributed.launcher import tell_the_launcher, tell_the_launcher_json_printed
 from ..distributed.world import said_by_the_launcher
 from ..run.handle import RunHandle, RunResult
 from ..run.in_process import InProcessRun
 from ..store.reader import read_steps
 from ..text import counted, percent
-from .common import FAILED, FAULT_STOPPED, FINISHED, INTERRUPTED, STORE_FAILED, CliError, say
+from .common import FAILED, FAULT_STOPPED, FINISHED, INTERRUPTED, STORE_FAILED, CliError, say, write
 from .fault_policy import FaultPolicy
 from .progress import ProgressPrinter, clock
 
@@ -163,7 +164,8 @@ def report(result: RunResult, seconds: float, run: InProcessRun, policy: FaultPo
     if policy.fault is not None:
         summary["fault"] = {"kind": policy.fault.kind, "step": policy.fault.step, "lr": policy.fault.lr}
     if as_json:
-        print(json.dumps(summary, allow_nan=True).replace("NaN", "null"))
+        write(sys.stdout, json.dumps(summary, allow_nan=True).replace("NaN", "null") + "\n")
+        tell_the_launcher_json_printed()
     else:
         validated = (f"val accuracy {percent(result.val_accuracy)} (best {percent(result.best_val_accuracy)}), val loss {result.val_loss:.4f}"
                      if math.isfinite(result.val_accuracy) else "no validation yet (it runs at the end of each epoch)")

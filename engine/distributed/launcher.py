@@ -7,6 +7,7 @@ report differs: one line naming the rank instead of torchrun's table.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -19,6 +20,9 @@ WORKER_MODULE = "engine.cli"
 USAGE_ERROR, RUN_FAILED, INTERRUPTED = 2, 1, 130
 # Where rank 0 writes its run's id for the launcher, whose line, when a rank fails, says how to resume the run by name.
 RUN_ID_FILE = "LRSCOPE_LAUNCHER_RUN_ID_FILE"
+# Where rank 0 marks that it printed the run's --json object: the launcher prints one only when rank 0 could not (it was
+# killed), since a script must get one object, not none or two. Its exit status cannot tell: torchrun may kill it after it printed.
+REPORTED_FILE = "LRSCOPE_LAUNCHER_REPORTED_FILE"
 
 
 def tell_the_launcher(run_id: str) -> None:
@@ -28,15 +32,22 @@ def tell_the_launcher(run_id: str) -> None:
         Path(path).write_text(run_id, encoding="utf-8")
 
 
+def tell_the_launcher_json_printed() -> None:
+    """Tell the launcher that started this process that the run's --json object is printed (nothing when none did)."""
+    path = os.environ.get(REPORTED_FILE)
+    if path:
+        Path(path).touch()
+
+
 def torchrun_argv(nproc: int, argv: list[str]) -> list[str]:
     """torchrun's arguments for ``nproc`` processes on this machine running ``lrscope ARGV``."""
     return ["--standalone", f"--nproc-per-node={nproc}", "--max-restarts=0", "--module", WORKER_MODULE, *argv]
 
 
-def launch(nproc: int, argv: list[str]) -> int:
+def launch(nproc: int, argv: list[str], as_json: bool) -> int:
     """Run ``lrscope ARGV`` on ``nproc`` processes and wait: 0 when all ended well, 2 for bad input (rank 0 said what),
     rank 0's own status when it chose one (3, 4, 5, 130: it said why), 130 when Ctrl-C or SIGTERM stopped it, else 1
-    with a line naming the rank that failed."""
+    with a line naming the rank that failed (and, ``as_json``, the object rank 0 did not print)."""
     from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import parse_args, run
@@ -44,12 +55,13 @@ def launch(nproc: int, argv: list[str]) -> int:
     silence_torchrun()
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # what torchrun chooses for several processes, without its banner
     with tempfile.TemporaryDirectory(prefix="lrscope-launch-") as folder:
-        named = Path(folder) / "run-id"
-        os.environ[RUN_ID_FILE] = str(named)  # the workers inherit it
+        named, reported = Path(folder) / "run-id", Path(folder) / "reported"
+        os.environ[RUN_ID_FILE], os.environ[REPORTED_FILE] = str(named), str(reported)  # the workers inherit them
         try:
             run(parse_args(torchrun_argv(nproc, argv)))
         except ChildFailedError as error:
-            return report(error.failures, named.read_text(encoding="utf-8") if named.exists() else None)
+            return report(error.failures, named.read_text(encoding="utf-8") if named.exists() else None,
+                          as_json and not reported.exists())
         except SignalException:
             # Ctrl-C or SIGTERM: torchrun passed it on to the workers and waited for them; rank 0 stopped the run at a
             # step boundary and said so, resumable.
@@ -65,9 +77,10 @@ def silence_torchrun() -> None:
             logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
-def report(failures: dict, run_id: str | None) -> int:
+def report(failures: dict, run_id: str | None, json_owed: bool) -> int:
     """The exit status for these failed ranks, saying which one failed first (unless all refused bad input) and how to
-    resume the run (``run_id``: None when rank 0 had not made it yet). The only line: the ranks say nothing of a lost peer."""
+    resume the run (``run_id``: None when rank 0 had not made it yet). The only line: the ranks say nothing of a lost peer.
+    ``json_owed``: --json was asked for and rank 0 did not print the run's object; then this says the same as one."""
     if all(failure.exitcode == USAGE_ERROR for failure in failures.values()):
         return USAGE_ERROR
     # A rank killed by a signal is the cause, else the first that ended with an error; the others fail after it (a
@@ -79,8 +92,10 @@ def report(failures: dict, run_id: str | None) -> int:
         # the other ranks stopped with it (or torchrun stopped them after it).
         return failure.exitcode
     how = f"was killed by {failure.signal_name()}" if failure.exitcode < 0 else f"ended with exit status {failure.exitcode}"
-    print(f"lrscope: error: rank {rank} (pid {failure.pid}) {how}, so torchrun stopped the other processes; {resumable(run_id)}",
-          file=sys.stderr)
+    message = f"rank {rank} (pid {failure.pid}) {how}, so torchrun stopped the other processes; {resumable(run_id)}"
+    print(f"lrscope: error: {message}", file=sys.stderr)
+    if json_owed:
+        print(json.dumps({"state": "failed", "exit_status": RUN_FAILED, "message": message, "failed_rank": rank, "run_id": run_id}))
     return RUN_FAILED
 
 
