@@ -22,7 +22,7 @@ from engine.export import tuned_document
 from engine.protocol import to_data
 from engine.run.process import ProcessRun
 from engine.run.remote import RemoteRun
-from engine.schedules import Restretch, ScaleRest, SetConstant, load_schedule, save_schedule
+from engine.schedules import ChangeSegment, Restretch, ScaleRest, SetConstant, load_schedule, save_schedule
 from engine.serve.access import ADDRESS_FILE, TOKEN_FILE, Access, ServeError
 from engine.serve.wire import pack, unpack
 from engine.store import read_meta, read_steps
@@ -94,6 +94,19 @@ def test_a_late_client_gets_the_history_then_the_live_steps_with_no_gap_or_doubl
     assert measured and measured == [e.step for e in events.of(CurvatureMeasured)][:len(measured)]
     past = [e.step for e in late.history() if isinstance(e, CurvatureMeasured)]
     assert past == measured[:len(past)] and len(past) >= sum(m < len(history) for m in measured) > 0
+
+
+def test_a_changed_segment_is_said_in_the_users_words_to_the_client_and_by_show(served):
+    """The summary named the shape's field as code, "max_lr 0.2→0.05", in the answer, the window's log, `watch` and `show`."""
+    owner, events = served
+    answer = owner.request(EditSchedule(ChangeSegment(0, {"max_lr": 0.05})), LONG)
+    said = "segment 1 (one_cycle): peak LR 0.2 → 0.05"
+    assert answer.applied and answer.message == said
+    run_dir, shown = str(ROOT / events.of(RunStarted)[0].run_dir), ""
+    deadline = time.monotonic() + LONG
+    while said not in shown and time.monotonic() < deadline:  # the store commits the edit a moment after it is applied
+        shown = lrscope("show", run_dir).stdout
+    assert f"(user, from lrscope test (127.0.0.1)): {said}" in shown, shown
 
 
 def test_an_edit_through_the_handle_is_applied_at_one_step_and_recorded_with_its_source(served):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..text import counted
 from .schedule import Schedule
 from .shapes import Shape
+from .shapes.base import LR
 from .timeline import Timeline
 
 
@@ -27,6 +30,18 @@ def lr_span(segment: Shape) -> str:
 def describe_segment(segment: Shape) -> str:
     """One line: kind, LRs (start, peak, end), length."""
     return f"{segment.kind} {lr_span(segment)} over {counted(segment.steps, 'step')}"
+
+
+def describe_changes(segment: Shape, changes: dict[str, Any]) -> str:
+    """"final LR 0 → 0.02, steps 100 → 200": the parameters of ``segment`` that ``changes`` gives new values, in the
+    user's words (the log, `lrscope show` and `watch` said "end_lr 0.0→0.02")."""
+    return ", ".join(f"{segment.param_label(name)} {_shown(segment, name, getattr(segment, name))} → {_shown(segment, name, value)}"
+                     for name, value in changes.items())
+
+
+def _shown(segment: Shape, name: str, value: Any) -> str:
+    """A parameter's value as the user reads it: an LR in 3 digits, anything else as it is written."""
+    return fmt_lr(value) if segment.param_kind(name) == LR else repr(value)
 
 
 def describe_schedule(schedule: Schedule) -> str:

@@ -16,7 +16,7 @@ from ..errors import ScheduleFileError
 from ..plain import JsonObject
 from ..text import counted
 from .codec import param_from_json
-from .describe import describe_schedule, fmt_lr
+from .describe import describe_changes, describe_schedule, fmt_lr
 from .groups import GroupSetting, describe_groups, unfrozen, validate_groups
 from .presets import with_peak_lr
 from .schedule import Schedule
@@ -248,8 +248,7 @@ def _changed_segment(edit: ChangeSegment, current: Piece, step: int) -> tuple[Pi
         raise ValueError(f"{old.kind} has no parameter {', '.join(sorted(str(u)[:40] for u in unknown))}")
     changes = {name: _as_held(value, kinds[name], name) for name, value in edit.changes.items()}
     schedule = current.schedule.replace_segment(edit.index, **changes)
-    changed = ", ".join(f"{k} {getattr(old, k)!r}→{v!r}" for k, v in changes.items())
-    return Piece(step, current.origin, schedule), f"segment {edit.index + 1} ({old.kind}): {changed}"
+    return Piece(step, current.origin, schedule), f"segment {edit.index + 1} ({old.kind}): {describe_changes(old, changes)}"
 
 
 def _as_held(value: Any, kind: str, name: str) -> Any:

@@ -29,9 +29,10 @@ LR, STEPS, FACTOR, RATE, FRACTION, POWER, MOMENTUM, COUNT, CHOICE, FLAG, STEP_LI
 )
 
 
-def param(kind: str, help: str, default: Any = dataclasses.MISSING, choices: tuple = ()) -> Any:
-    """Declare a shape parameter of a given kind with its one-sentence help."""
-    meta = {"kind": kind, "help": help, "choices": choices}
+def param(kind: str, help: str, default: Any = dataclasses.MISSING, choices: tuple = (), label: str = "") -> Any:
+    """Declare a shape parameter of a given kind with its one-sentence help, and its name in the user's words (``label``)
+    where the field's name would not do (every LR: "final LR" for end_lr; else the name with spaces)."""
+    meta = {"kind": kind, "help": help, "choices": choices, "label": label}
     if isinstance(default, (list, tuple)):
         return field(default_factory=lambda: tuple(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -74,6 +75,11 @@ class Shape:
     def param_kind(cls, name: str) -> str:
         """The kind of parameter ``name`` (one of the module's kind constants)."""
         return next(f.metadata["kind"] for f in dataclasses.fields(cls) if f.name == name)
+
+    @classmethod
+    def param_label(cls, name: str) -> str:
+        """Parameter ``name`` in the user's words, for text about it ("final LR" for end_lr)."""
+        return next(f.metadata["label"] or f.name.replace("_", " ") for f in dataclasses.fields(cls) if f.name == name)
 
     def values(self) -> dict[str, Any]:
         """Parameter name to value."""

@@ -16,7 +16,7 @@ class Constant(Shape):
     kind = "constant"
     title = "Constant"
     start_field = "lr"
-    lr: float = param(LR, "The learning rate held for the whole segment.")
+    lr: float = param(LR, "The learning rate held for the whole segment.", label="LR")
 
     def lrs(self, t):
         return np.full(np.shape(t), float(self.lr))
@@ -28,8 +28,8 @@ class Linear(Shape):
 
     kind = "linear"
     title = "Linear (warmup / cooldown)"
-    start_lr: float = param(LR, "The LR of the segment's first step.")
-    end_lr: float = param(LR, "The LR the line reaches at the end of the segment.")
+    start_lr: float = param(LR, "The LR of the segment's first step.", label="starting LR")
+    end_lr: float = param(LR, "The LR the line reaches at the end of the segment.", label="final LR")
 
     def lrs(self, t):
         return self.start_lr + (self.end_lr - self.start_lr) * (np.asarray(t, float) / self.steps)
@@ -41,7 +41,7 @@ class Exponential(Shape):
 
     kind = "exponential"
     title = "Exponential decay"
-    start_lr: float = param(LR, "The LR of the segment's first step.")
+    start_lr: float = param(LR, "The LR of the segment's first step.", label="starting LR")
     gamma: float = param(RATE, "The factor the LR is multiplied by at each step (below 1 decays).", 0.999)
 
     def lrs(self, t):
@@ -54,7 +54,7 @@ class StepDecay(Shape):
 
     kind = "step"
     title = "Step decay"
-    start_lr: float = param(LR, "The LR of the segment's first step.")
+    start_lr: float = param(LR, "The LR of the segment's first step.", label="starting LR")
     step_size: int = param(STEPS, "How many steps pass between two decays.")
     gamma: float = param(FACTOR, "The factor applied at each decay (0.1 divides the LR by ten).", 0.1)
 
@@ -68,7 +68,7 @@ class MultiStep(Shape):
 
     kind = "multistep"
     title = "Multi-step decay"
-    start_lr: float = param(LR, "The LR of the segment's first step.")
+    start_lr: float = param(LR, "The LR of the segment's first step.", label="starting LR")
     milestones: tuple[int, ...] = param(STEP_LIST, "The steps (counted from the segment's start) at which the LR decays.", ())
     gamma: float = param(FACTOR, "The factor applied at each milestone (0.1 divides the LR by ten).", 0.1)
 
@@ -89,8 +89,8 @@ class Polynomial(Shape):
 
     kind = "polynomial"
     title = "Polynomial decay"
-    start_lr: float = param(LR, "The LR of the segment's first step.")
-    end_lr: float = param(LR, "The LR reached at the end of the segment.", 0.0)
+    start_lr: float = param(LR, "The LR of the segment's first step.", label="starting LR")
+    end_lr: float = param(LR, "The LR reached at the end of the segment.", 0.0, label="final LR")
     power: float = param(POWER, "The curve's exponent: 1 is a straight line, 2 decays faster early.", 1.0)
 
     def lrs(self, t):

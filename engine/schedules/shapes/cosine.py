@@ -20,8 +20,8 @@ class Cosine(Shape):
 
     kind = "cosine"
     title = "Cosine annealing"
-    start_lr: float = param(LR, "The LR of the segment's first step (the top of the cosine).")
-    end_lr: float = param(LR, "The LR the cosine reaches at the end of the segment (eta_min).", 0.0)
+    start_lr: float = param(LR, "The LR of the segment's first step (the top of the cosine).", label="starting LR")
+    end_lr: float = param(LR, "The LR the cosine reaches at the end of the segment (eta_min).", 0.0, label="final LR")
 
     def lrs(self, t):
         return cosine_between(self.start_lr, self.end_lr, np.asarray(t, float), self.steps)
@@ -33,8 +33,8 @@ class CosineRestarts(Shape):
 
     kind = "cosine_restarts"
     title = "Cosine with warm restarts (SGDR)"
-    start_lr: float = param(LR, "The LR at the start of every cycle.")
-    end_lr: float = param(LR, "The lowest LR, reached at the end of each cycle (eta_min).", 0.0)
+    start_lr: float = param(LR, "The LR at the start of every cycle.", label="LR at each restart")
+    end_lr: float = param(LR, "The lowest LR, reached at the end of each cycle (eta_min).", 0.0, label="lowest LR")
     period: int = param(STEPS, "The length in steps of the first cycle (T_0).")
     period_mult: int = param(COUNT, "How many times longer each cycle is than the one before (T_mult).", 1)
 

@@ -24,7 +24,7 @@ class OneCycle(Shape):
     kind = "one_cycle"
     title = "One-cycle"
     start_field = "max_lr"
-    max_lr: float = param(LR, "The peak LR, reached after the warmup fraction of the segment.")
+    max_lr: float = param(LR, "The peak LR, reached after the warmup fraction of the segment.", label="peak LR")
     div_factor: float = param(FACTOR, "The starting LR is max_lr divided by this.", 25.0)
     final_div_factor: float = param(FACTOR, "The final LR is the starting LR divided by this.", 1e4)
     pct_start: float = param(FRACTION, "The fraction of the segment spent rising to max_lr.", 0.3)
@@ -88,8 +88,8 @@ class Cyclic(Shape):
     kind = "cyclic"
     title = "Cyclical (CLR)"
     start_field = "base_lr"
-    base_lr: float = param(LR, "The bottom of each cycle.")
-    max_lr: float = param(LR, "The top of the first cycle.")
+    base_lr: float = param(LR, "The bottom of each cycle.", label="lowest LR")
+    max_lr: float = param(LR, "The top of the first cycle.", label="peak LR")
     step_size_up: int = param(STEPS, "Steps from the bottom of a cycle to its top.")
     step_size_down: int = param(STEPS, "Steps from the top of a cycle back to its bottom.")
     mode: str = param(CHOICE, "triangular keeps the height; triangular2 halves it each cycle; exp_range shrinks it by gamma every step.", "triangular", CYCLIC_MODES)
