@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,12 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "resources" / "datasets" / "digits"
 CAMERA2 = ROOT / "resources" / "datasets" / "digits-camera2"
+
+
+def lrscope(*args, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """The real command line, `lrscope ARGS`, in a fresh process (``env``: by default this one, the repository importable)."""
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *map(str, args)], cwd=ROOT,
+                          env=env or dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True, timeout=timeout)
 
 
 def tiny_config(**changes):

@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
-from helpers import ROOT, SAMPLE
+from helpers import SAMPLE, lrscope
 
 from engine.cli import run_cli
-
-
-def lrscope(*args):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, str(ROOT / "main.py"), *map(str, args)], capture_output=True, text=True,
-                          env=env, timeout=600)
 
 
 def test_curvature_of_a_stored_run_as_json(capsys):

@@ -22,7 +22,7 @@ from pathlib import Path
 import distributed_worker as worker
 import numpy as np
 import pytest
-from helpers import ROOT, SAMPLE, Events
+from helpers import ROOT, SAMPLE, Events, lrscope
 
 from engine.store import read_steps
 from engine.store.reader import read_table
@@ -106,11 +106,6 @@ def test_two_processes_train_like_one_with_the_same_global_batch(two_ranks, digi
     steps = np.asarray(first["steps"])
     assert len(alone) == cut > 20
     np.testing.assert_allclose(np.asarray(first["losses"])[steps < cut], alone, rtol=2e-4, atol=1e-6)
-
-
-def lrscope(*args: str, env: dict, timeout: float = LONG) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=timeout)
 
 
 def rank_process(launcher: int, rank: int) -> int:

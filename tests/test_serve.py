@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 import zmq
-from helpers import ROOT, SAMPLE, Events
+from helpers import ROOT, SAMPLE, Events, lrscope
 
 from engine.commands import CancelRangeTest, EditSchedule, Pause, Resume, Stop
 from engine.config import TrainConfig
@@ -120,12 +120,6 @@ def test_an_edit_through_the_handle_is_applied_at_one_step_and_recorded_with_its
     changed = [e for e in events.of(ScheduleChanged) if e.reason == "user"][-1]
     assert changed.step == answer.step and changed.source == "lrscope test (127.0.0.1)"
     assert changed.run_schedule.edits[-1].edit.source == "lrscope test (127.0.0.1)"
-
-
-def lrscope(*args, timeout=LONG):
-    """The real command line, in a fresh process."""
-    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
-                          capture_output=True, text=True, timeout=timeout)
 
 
 def test_ctl_says_what_was_applied_at_which_step(served):

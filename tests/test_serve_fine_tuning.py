@@ -3,23 +3,15 @@
 import json
 import os
 import re
-import subprocess
-import sys
 
 import numpy as np
-from helpers import ROOT, SAMPLE, Events
+from helpers import ROOT, SAMPLE, Events, lrscope
 
 from engine.commands import Stop
 from engine.events import ScheduleChanged, StepsLogged
 from engine.run.process import ProcessRun
 
 LONG = 180
-
-
-def lrscope(*args):
-    """The real command line, in a fresh process."""
-    return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
-                          capture_output=True, text=True, timeout=LONG)
 
 
 def logged(events):
