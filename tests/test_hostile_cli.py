@@ -14,7 +14,7 @@ import time
 
 import pytest
 import torch
-from helpers import ROOT, cli, write_image
+from helpers import ROOT, cli, lrscope, write_image
 from test_hostile_schedule import deadline, one_line_error
 
 from engine.cli.fault_policy import FaultPolicy
@@ -143,17 +143,30 @@ def test_ctl_waits_for_a_silent_address_no_longer_than_its_timeout_and_takes_opt
     assert code == 2 and f"no run named 'some-run' under {tmp_path / 'runs'}" in err
 
 
-def test_ctl_at_an_address_where_nothing_listens_or_with_a_port_out_of_range_says_so(tmp_path, capsys):
-    """A refused connection waited the whole connect timeout (10 s) to say "no answer"; port 99999 was "no run named …"."""
+def free_port() -> int:
+    """A port of this machine where nothing listens."""
     with socket.socket() as unused:
         unused.bind(("127.0.0.1", 0))
-        port = unused.getsockname()[1]
+        return unused.getsockname()[1]
+
+
+def test_ctl_at_an_address_where_nothing_listens_or_with_a_port_out_of_range_says_so(tmp_path, capsys):
+    """A refused connection waited the whole connect timeout (10 s) to say "no answer"; port 99999 was "no run named …"."""
+    port = free_port()
     code, out, err = cli(capsys, "ctl", f"127.0.0.1:{port}", "--token", "t", "pause", "--json", "--runs-dir", tmp_path)
     message = json.loads(out)["message"]
     assert code == 2 and message.startswith(f"nothing is listening at 127.0.0.1:{port}: is the run served (--serve)?")
     assert one_line_error(err)
     code, _, err = cli(capsys, "ctl", "127.0.0.1:99999", "--token", "t", "pause", "--runs-dir", tmp_path)
     assert code == 2 and "'127.0.0.1:99999': port 99999 is out of range; give HOST:PORT with a port from 0 to 65535" in err
+
+
+def test_ctl_refuses_a_range_test_of_a_bad_size_before_connecting():
+    """`ctl ADDRESS range-test --iters 1` was checked once connected: where nothing listens it said that instead, and
+    a run that answers slowly made it wait for it."""
+    done = lrscope("ctl", f"127.0.0.1:{free_port()}", "--token", "t", "range-test", "--iters", "1", "--json")
+    assert done.returncode == 2 and one_line_error(done.stderr), done.stderr
+    assert json.loads(done.stdout)["message"] == "range-test: the iterations must be a whole number from 2 to 100,000, got 1"
 
 
 @pytest.fixture(scope="module")

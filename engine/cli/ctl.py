@@ -59,12 +59,14 @@ def add_answer_options(parser: argparse.ArgumentParser, timeout, as_json) -> Non
 
 def run(args: argparse.Namespace) -> int:
     """Connect, send the command, wait for the job's answer: status 0 applied, 1 refused or not taken in time."""
+    from ..commands import EditSchedule
     from ..events import CurvatureMeasured, RangeTestFinished, StabilityWarning
     from ..run.remote import RemoteRun
     from .target import access_from
 
     if not args.timeout > 0:
         raise CliError(f"--timeout must be above 0 seconds, got {args.timeout:g}")
+    command = command_for(args)  # before connecting: a bad value fails at once, also where no run listens
     started = time.monotonic()
     handle = RemoteRun(access_from(args), client="lrscope ctl", history=False, connect_timeout=min(CONNECT_SECONDS, args.timeout))
     heard: list = []  # what the command caused: a range test's result, a measurement, a stability warning
@@ -72,7 +74,9 @@ def run(args: argparse.Namespace) -> int:
     handle.start("lrscope-ctl")
     try:
         connect(handle)
-        answer = handle.request(command_for(args, handle.status), max(0.0, args.timeout - (time.monotonic() - started)))
+        if command is None:  # apply: the file is checked against the run's dataset, which the run says once connected
+            command = EditSchedule(replacement(args.file, handle.status))
+        answer = handle.request(command, max(0.0, args.timeout - (time.monotonic() - started)))
     finally:
         handle.detach()
         handle.wait(5)
@@ -87,8 +91,8 @@ def connect(handle) -> None:
             raise handle.error or CliError("could not connect")
 
 
-def command_for(args: argparse.Namespace, status: dict):
-    """The command an action means (checked here, so a typo is caught before it reaches the run)."""
+def command_for(args: argparse.Namespace):
+    """The command an action means, checked before connecting; None for apply, whose file is checked against the run."""
     from ..commands import EditSchedule, MeasureCurvature, Pause, Resume, SetCurvatureCadence, StartRangeTest, Stop
     from ..range_test.settings import RangeTestSettings
     from ..schedules.edits import ScaleRest, SetConstant, Undo, Unfreeze
@@ -113,7 +117,7 @@ def command_for(args: argparse.Namespace, status: dict):
         except ValueError as error:
             raise CliError(f"range-test: {error}") from None
         return StartRangeTest(settings)
-    return EditSchedule(replacement(args.file, status))
+    return None
 
 
 def replacement(path: Path, status: dict):
