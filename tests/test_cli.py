@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, SAMPLE
+from helpers import ROOT, SAMPLE, lrscope
 
 from engine.cli import build_parser, run_cli
 
@@ -137,6 +137,20 @@ def test_a_range_test_says_when_its_recommendation_is_past_the_bound_it_measured
     bound = float(re.search(r"stability bound 2/λ = (\S+) at the test's start", out).group(1))
     assert one_cycle > bound and f"note: the recommended one-cycle max LR {one_cycle:.3g} is ×" in out
     assert "(median of 1 repeats)" not in out
+
+def test_a_range_test_recommends_no_lr_above_the_highest_a_run_accepts(tmp_path):
+    """With every group at ×0.001 the sweep's lowest loss lies at LR 242: it was recommended as the one-cycle max LR, and
+    refused only when the user trained with it (100 is the highest LR a run accepts)."""
+    small = ["--data", SAMPLE, "--image-size", "8", "--group-lr", "all=0.001"]
+    done = lrscope("range-test", *small, "--start", "1e-4", "--end", "1e4", "--repeats", "1", "--no-curvature", "--json")
+    assert done.returncode == 0, done.stderr
+    recommended = json.loads(done.stdout)["recommended"]
+    assert recommended["one_cycle_max_lr"] == 100 and recommended["one_cycle_method"].endswith(", capped at 100")
+    assert re.fullmatch(r"the curve's one-cycle max LR \S+ is above 100, the highest LR a run accepts, so 100 is recommended "
+                        "instead", recommended["notes"][-1]), recommended["notes"]
+    trained = lrscope("train", *small, "--epochs", "1", "--lr", recommended["one_cycle_max_lr"], "--json")
+    assert trained.returncode == 0 and json.loads(trained.stdout)["state"] == "finished", trained.stderr
+
 
 def test_a_range_tests_bound_names_the_group_that_meets_it_when_groups_train_at_other_lrs(capsys):
     """With the head at ×3 the command line printed the swept LR's bound unnamed, 3 times below the head's own bound

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..plain import JsonObject
+from ..schedules.shapes.base import MAX_SET_LR
 from ..text import counted
 from .suggestions import (
     CANCELLED_NOTE,
@@ -119,6 +120,23 @@ class RangeTestResult:
             recommendation = replace(recommendation, notes=(*recommendation.notes, note), low_confidence=True)
         return replace(self, recommendation=recommendation, notes=(*self.notes, note))
 
+    def within_bound(self) -> RangeTestResult:
+        """The result with its recommended LRs at most MAX_SET_LR, saying which the curve put above it (a curve still
+        falling past 100 recommended an LR that every way of using it refused)."""
+        r = self.recommendation
+        above = [(what, lr) for what, lr in (("constant LR", r.constant_lr), ("one-cycle max LR", r.one_cycle_max_lr))
+                 if lr > MAX_SET_LR] if r is not None else []
+        if not above:
+            return self
+        picks = " and ".join(f"{what} {lr:.3g}" for what, lr in above)
+        note = (f"the curve's {picks} {'is' if len(above) == 1 else 'are'} above {MAX_SET_LR:g}, the highest LR a run "
+                f"accepts, so {MAX_SET_LR:g} is recommended instead")
+        constant_lr, constant_method = _capped(r.constant_lr, r.constant_method)
+        one_cycle_max_lr, one_cycle_method = _capped(r.one_cycle_max_lr, r.one_cycle_method)
+        recommendation = replace(r, constant_lr=constant_lr, constant_method=constant_method, one_cycle_max_lr=one_cycle_max_lr,
+                                 one_cycle_method=one_cycle_method, notes=(*r.notes, note))
+        return replace(self, recommendation=recommendation, notes=(*self.notes, note))
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data (for schedule files, the run store, events and ``--json``)."""
         return {
@@ -147,6 +165,11 @@ class RangeTestResult:
                    data["stop_reason"], tuple(Suggestion(**s) for s in data["suggestions"]), recommended, tuple(data["notes"]),
                    float(data["seconds"]), dict(data.get("measured") or {}),
                    tuple(cls.from_dict(r) for r in data.get("repeats", ())), data.get("curvature"))
+
+
+def _capped(lr: float, method: str) -> tuple[float, str]:
+    """A recommended LR and its method, kept at most MAX_SET_LR and saying so (the method alone did not give it)."""
+    return (lr, method) if lr <= MAX_SET_LR else (MAX_SET_LR, f"{method}, capped at {MAX_SET_LR:g}")
 
 
 def _of_repeats(found: int, repeats: int) -> str:

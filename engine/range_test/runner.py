@@ -158,7 +158,7 @@ def run_range_test(session: Session, settings: RangeTestSettings | None, emit: C
                 results.append(RangeTestResult.from_curve(settings.mode, settings.to_dict(), curve, time.perf_counter() - started, floor))
                 if curve.stop_reason == "cancelled":
                     break
-        result = with_groups(RangeTestResult.of_repeats(results, time.perf_counter() - started), multipliers)
+        result = with_groups(RangeTestResult.of_repeats(results, time.perf_counter() - started), multipliers).within_bound()
         if settings.mode == "sweep" and is_adaptive(session.config.optimizer) and result.recommendation is not None:
             result = result.qualified(ADAPTIVE_SWEEP_NOTE)
         mismatch = class_mix_mismatch(session) if settings.mode == "sweep" and settings.validation else None
