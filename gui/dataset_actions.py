@@ -37,9 +37,9 @@ class DatasetActions:
     @Slot(str)
     def open_folder(self, folder: str) -> None:
         """Open a dataset folder in the background; until it is open, no dataset is shown or trained."""
-        if self.controller.training or self.controller.tuning:
-            what = "a run" if self.controller.training else "a tune"
-            self.log.add(f"{what} is in progress: stop it before opening another dataset", "warning")
+        if self.controller.busy:
+            what = "a run" if self.controller.training else "a tune" if self.controller.tuning else "a range test"
+            self.log.add(f"{what} is in progress: stop it (or let it end) before opening another dataset", "warning")
             return
         self.dataset = None
         self.setWindowTitle("lrscope")

@@ -237,15 +237,18 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
 
     def _update_actions(self, starting: bool = False) -> None:
         training = starting or self.controller.training
-        self.start_action.setEnabled(self.dataset is not None and not training and not self.controller.tuning)
+        # One job at a time: a run started during a range test before it trained beside the test, both on the CPU.
+        free = not training and not self.controller.tuning and not self.controller.testing
+        self.start_action.setEnabled(self.dataset is not None and free)
+        self.tune_panel.start.setEnabled(self.dataset is not None and free)
         for action in (self.pause_action, self.stop_action, self.apply_action, self.undo_action, self.measure_action):
             action.setEnabled(training)
         self.attach_action.setEnabled(not training)
         self.detach_action.setEnabled(self.controller.attached)
         self.pause_action.setText("Resume" if self.live.state == "paused" else "Pause")
         self.export_action.setEnabled(self.dataset is not None)
-        self.test_action.setEnabled(self.dataset is not None)
-        self.open_action.setEnabled(not training and not self.controller.tuning)
+        self.test_action.setEnabled(self.dataset is not None and not self.controller.tuning)
+        self.open_action.setEnabled(free)
 
     def _restore(self) -> None:
         geometry, state = self.settings.value("window/geometry"), self.settings.value("window/state")
@@ -284,12 +287,23 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.closing_unasked = True
         self.close()
 
+    def _what_closing_stops(self) -> tuple[str, str, str] | None:
+        """The question to ask before closing stops work of this window's own (None: nothing would be lost). A tune
+        was thrown away without a word, 17 epochs into its first trial."""
+        if self.controller.training and not self.controller.attached:
+            return ("Stop the run?", "Stop the run and close the window?",
+                    "Closing the window stops the run it started. It stays resumable (Runs tab, lrscope resume).")
+        if self.controller.tuning:
+            return ("Stop the tune?", "Stop the tune and close the window?",
+                    "Closing the window stops the tune: the trial in progress stops, and the trials that ended stay in the "
+                    "Runs tab. A tune cannot be resumed.")
+        return None
+
     def closeEvent(self, event) -> None:
         """Save the layout and settings, stop the window's own run (if the user agrees) or detach from an attached one,
         and wait for the workers (never destroy a running thread)."""
-        if self.controller.training and not self.controller.attached and not self.closing_unasked and not dialogs.ask_yes_no(
-                self, "Stop the run?", "Stop the run and close the window?",
-                "Closing the window stops the run it started. It stays resumable (Runs tab, lrscope resume)."):
+        question = None if self.closing_unasked else self._what_closing_stops()
+        if question is not None and not dialogs.ask_yes_no(self, *question):
             event.ignore()
             return
         self.settings.setValue("window/geometry", self.saveGeometry())

@@ -21,7 +21,7 @@ class RangeTestActions:
     @Slot(object)
     def range_test(self, settings) -> None:
         """Start a range test: on the running job, or from fresh weights before a run."""
-        if self.dataset is None or self.controller.testing:
+        if self.dataset is None or self.controller.testing or self.controller.tuning:
             return
         chosen = self._config_or_warn("Cannot start the range test")
         if chosen is None:
@@ -34,6 +34,7 @@ class RangeTestActions:
         self.range_panel.starting()
         if not self.controller.training:
             self.status.setText("range test: starting (building the model)…")
+        self._update_actions()
 
     @Slot(object)
     def range_test_started(self, event) -> None:

@@ -53,7 +53,7 @@ class RunActions:
     @Slot()
     def start_run(self) -> None:
         """Train with the configuration and the editor's schedule."""
-        if self.dataset is None or self.controller.training or self.controller.tuning:
+        if self.dataset is None or self.controller.busy:
             return
         chosen = self._config_or_warn("Cannot start")
         if chosen is None:
@@ -82,7 +82,8 @@ class RunActions:
     def resume_run(self, run_dir: str) -> None:
         """Continue a stored run; one trained on another dataset than the one open opens that dataset first, so that
         the window shows (and exports for) the data the run trains on."""
-        if self.controller.training or self.controller.tuning:
+        if self.controller.busy:
+            self.log.add("a run, tune or range test is in progress: stop it (or let it end) before resuming another run", "warning")
             return
         folder = self._other_dataset(run_dir)
         if folder is not None:

@@ -84,6 +84,11 @@ class RunController:
         """Whether a standalone range test is running."""
         return self.tasks.busy("range_test")
 
+    @property
+    def busy(self) -> bool:
+        """Whether a run, a tune or a range test before a run is going on (each wants the machine to itself)."""
+        return self.training or self.tuning or self.testing
+
     def open_dataset(self, folder: str, image_size: int, memory_budget_mb: int = TrainConfig.memory_budget_mb) -> None:
         """Scan, decode (or read the cache) and summarize ``folder`` in the background."""
         def work() -> DatasetOpened:

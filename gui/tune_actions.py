@@ -44,8 +44,8 @@ class TuneActions:
     @Slot(object)
     def start_tune(self, settings) -> None:
         """Search the peak LR of the editor's schedule (stretched to the configured run) on the open dataset."""
-        if self.dataset is None or self.controller.training or self.controller.tuning:
-            self.log.add("a tune needs an open dataset and no run or tune in progress", "warning")
+        if self.dataset is None or self.controller.busy:
+            self.log.add("a tune needs an open dataset and no run, tune or range test in progress", "warning")
             return
         chosen = self._config_or_warn("Cannot start the tune")
         if chosen is None:

@@ -140,8 +140,8 @@ def launch(qtbot, dialogs, decoded_images, monkeypatch):
     yield start
     for window in windows:
         if window.isVisible():
-            if window.controller.training and not window.controller.attached:
-                dialogs.answer("yes_no", True)  # a run still going when the test ends: closing asks "Stop the run?"; yes
+            if (window.controller.training and not window.controller.attached) or window.controller.tuning:
+                dialogs.answer("yes_no", True)  # a run or tune still going when the test ends: closing asks to stop it; yes
             window.close()
         window.deleteLater()
 

@@ -35,6 +35,7 @@ def test_a_folder_that_is_not_a_dataset_leaves_no_trace_of_the_previous_one(qtbo
     assert "needs at least two class subfolders" in panel.summary.text() and panel.summary.minimumSizeHint().width() < 300
     assert panel.classes.rowCount() == 0 and panel.thumbnails.count() == 0 and panel.library.count() == 0
     assert window.windowTitle() == "lrscope" and not window.start_action.isEnabled() and not window.test_action.isEnabled()
+    assert not window.tune_panel.start.isEnabled()  # it was, and said only in the log that a tune needs a dataset
     press(window, "Ctrl+R")
     assert not window.controller.training
     assert str(tmp_path) in panel.problems.item(0).text() or tmp_path.name in panel.problems.item(0).text()
@@ -125,6 +126,22 @@ def test_after_a_run_in_which_the_plateau_rule_cut_the_lr_start_trains_each_cut_
     qtbot.waitUntil(lambda: window.last_run.run_dir != first_dir and not window.controller.training, timeout=LONG)
     again, steps = window.last_run.run_schedule, np.arange(132)
     assert again.plateau_cuts == 0 and np.allclose(again.timeline.lrs(steps), first.timeline.lrs(steps))
+
+
+def test_no_run_tune_or_other_dataset_starts_while_a_range_test_runs_before_a_run(qtbot, window):
+    """Start stayed enabled during a range test before a run: the run trained beside the test, and the status bar still
+    said "range test running before a run: 91% done" after the run had ended."""
+    show_tab(window.tabs, "Range test")
+    type_into(window.range_panel.iterations, "2000")
+    click(window.range_panel.start)
+    assert window.controller.testing
+    assert not window.start_action.isEnabled() and not window.open_action.isEnabled() and not window.tune_panel.start.isEnabled()
+    press(window, "Ctrl+R")
+    assert not window.controller.training
+    click(window.range_panel.cancel)
+    qtbot.waitUntil(lambda: not window.controller.testing, timeout=LONG)
+    qtbot.waitUntil(window.start_action.isEnabled, timeout=LONG)
+    assert window.open_action.isEnabled() and window.tune_panel.start.isEnabled()
 
 
 def test_the_saved_x_unit_is_applied_at_startup(qtbot, launch):

@@ -80,6 +80,22 @@ def test_a_tune_cancelled_before_any_trial_ended_says_there_is_no_result(qtbot, 
     assert not panel.use.isEnabled() and not panel.export.isEnabled()
 
 
+def test_closing_the_window_during_a_tune_asks_first(qtbot, window, dialogs):
+    """The window closed at once and threw the tune away, 17 epochs into its first trial."""
+    from gui.driving import click, press, show_tab
+
+    show_tab(window.tabs, "Tune")
+    click(window.tune_panel.start)
+    qtbot.waitUntil(lambda: window.status.text().startswith("tuning · "), timeout=LONG)
+    dialogs.answer("yes_no", False)
+    press(window, "Ctrl+Q")
+    assert window.isVisible() and window.controller.tuning
+    dialogs.answer("yes_no", True)
+    press(window, "Ctrl+Q")
+    assert [shown.title for shown in dialogs.of("yes_no")] == ["Stop the tune?", "Stop the tune?"]
+    assert not window.isVisible() and not window.controller.tuning
+
+
 def test_a_budget_with_no_room_for_a_trial_is_refused_in_the_tab_before_anything_runs(qtbot, window):
     from gui.driving import click, show_tab, type_into
 
