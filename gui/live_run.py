@@ -10,8 +10,9 @@ from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QLabel, QProgressBar
 
 from engine.commands import Resume, RollBack, Stop
+from engine.run.history import stored_run_schedule
 from engine.run.pace import RemainingTime
-from engine.store.reader import read_epochs, read_steps
+from engine.store.reader import effective_state, read_epochs, read_meta, read_steps
 from engine.text import counted
 
 from . import dialogs
@@ -133,8 +134,8 @@ class LiveRun(QObject):
         """Say which run the plots show (they stay after another dataset is opened)."""
         self.loss.plot.setTitle(f"Loss · {name}")
 
-    def load_past(self, run_dir: str, before: int | None = None) -> None:
-        """Draw a stored run's steps and epochs (a resumed run's past, or a past run opened read-only)."""
+    def load_past(self, run_dir: str, before: int | None = None) -> int:
+        """Draw a stored run's steps and epochs (a resumed run's past, or a past run opened read-only); how many steps."""
         steps = read_steps(run_dir)
         keep = steps["step"] < before if before is not None else slice(None)
         if np.size(steps["step"][keep]):
@@ -145,6 +146,22 @@ class LiveRun(QObject):
             if before is None or row["step"] <= before:
                 self.loss.add_epoch(row["step"], row["val_loss"])
                 self.accuracy.add_epoch(row["step"], row["epoch"], row["val_accuracy"])
+        return int(np.size(steps["step"][keep]))
+
+    def show_stored(self, run_dir: str) -> None:
+        """A past run, read-only: its curves, its own plan and where it ended. The plots kept the editor's plan, and the
+        status bar the last run's "finished · step 110/110", beside a run stopped at step 1003 of 2200."""
+        for plot in self.plots:
+            plot.clear()
+        name = Path(run_dir).name
+        self.show_run_name(f"{name} (read-only)")
+        done = self.load_past(run_dir)
+        meta = read_meta(Path(run_dir))
+        run_schedule = stored_run_schedule(meta)
+        if run_schedule is not None:
+            self._draw_plan(run_schedule.timeline)
+        self.progress.reset()
+        self.status.setText(f"{name} (read-only): {effective_state(meta)} at step {done}/{meta.get('total_steps', '?')}")
 
     @Slot(object)
     def steps(self, event) -> None:
@@ -169,18 +186,21 @@ class LiveRun(QObject):
     def schedule(self, event) -> None:
         """The run's schedule changed: new planned curves, the editor follows, the edit is logged."""
         self.run_schedule = event.run_schedule
-        timeline = event.run_schedule.timeline
-        self.total = timeline.total_steps
-        for plot in self.plots:
-            plot.set_total(self.total)
-        grid = np.arange(self.total + 1)
-        self.lr.set_plan(grid, timeline.group_lrs(grid, self.lr.groups))
-        self.momentum.set_plan(grid, timeline.momenta(grid))
-        self.momentum.setVisible(self.momentum.scheduled)
+        self.total = event.run_schedule.timeline.total_steps
+        self._draw_plan(event.run_schedule.timeline)
         self.editor.follow(event.run_schedule, event.step)
         if event.reason != "start":
             source = f", from {event.source}" if event.source else ""
             self.log.add(f"step {event.step} ({event.reason}{source}): {event.summary}")
+
+    def _draw_plan(self, timeline) -> None:
+        """The planned LR and momentum of every step of ``timeline``, over its length."""
+        for plot in self.plots:
+            plot.set_total(timeline.total_steps)
+        grid = np.arange(timeline.total_steps + 1)
+        self.lr.set_plan(grid, timeline.group_lrs(grid, self.lr.groups))
+        self.momentum.set_plan(grid, timeline.momenta(grid))
+        self.momentum.setVisible(self.momentum.scheduled)
 
     @Slot(object)
     def state_changed(self, event) -> None:

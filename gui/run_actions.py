@@ -119,10 +119,7 @@ class RunActions:
         if self.controller.training:
             self.log.add("a run is in progress: its plots stay", "warning")
             return
-        for plot in self.live.plots:
-            plot.clear()
-        self.live.show_run_name(f"{Path(run_dir).name} (read-only)")
-        self.live.load_past(run_dir)
+        self.live.show_stored(run_dir)
         self.curvature.show_run(run_dir)
         self.tabs.setCurrentIndex(0)
         self.log.add(f"showing {Path(run_dir).name} (read-only)")

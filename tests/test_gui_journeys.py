@@ -237,8 +237,14 @@ def test_e_close_mid_run_relaunch_and_resume_from_the_runs_tab(qtbot, launch, di
 
 
 def test_f_compare_two_runs_and_open_one_read_only(qtbot, window):
+    from PySide6.QtCore import Qt
 
-    for count in (1, 2):
+    from engine.run.history import stored_run_schedule
+    from engine.store import read_meta
+
+    for count, peak in ((1, "0.2"), (2, "0.05")):  # two plans: the read-only view must draw its run's own
+        type_into(window.editor.peak, peak)
+        click(window.editor.use_button)
         trigger(window.start_action)
         qtbot.waitUntil(lambda count=count: window.runs_panel.table.rowCount() == count and not window.controller.training,
                         timeout=LONG)
@@ -250,8 +256,16 @@ def test_f_compare_two_runs_and_open_one_read_only(qtbot, window):
     for plot in (window.compare.loss, window.compare.lr):  # no legend box over the curves: the title names each run
         title = plot.plot.titleLabel.text
         assert not plot.plot.legend.isVisible() and all(name[9:] in title for name in plot.series), title
-    select_rows(window.runs_panel.table, [1])
+    table = window.runs_panel.table
+    first = next(row for row in range(2) if table.item(row, 0).data(Qt.ItemDataRole.UserRole) != str(window.last_run.run_dir))
+    select_rows(table, [first])  # the run before the last: the plots held the last one's plan
     click(window.runs_panel.buttons["Open read-only"])
     assert window.tabs.currentIndex() == 0
     assert len(window.loss.points) == 22 and "(read-only)" in window.loss.plot.titleLabel.text
     qtbot.waitUntil(lambda: not window.lr.now.isVisible(), timeout=LONG)  # a stored run has no "now"
+    # Its own plan and where it ended: the plots showed the last run's plan, the status bar the last run's line.
+    run_dir = Path(table.item(first, 0).data(Qt.ItemDataRole.UserRole))
+    name = run_dir.name
+    steps, planned = window.lr.plan
+    assert np.allclose(planned[:, 0], stored_run_schedule(read_meta(run_dir)).timeline.lrs(steps))
+    assert window.status.text() == f"{name} (read-only): finished at step 22/22"

@@ -18,6 +18,7 @@ from ..events import (
     StateChanged,
     StepsLogged,
 )
+from ..schedules.edits import RunSchedule
 from ..schedules.history_codec import run_schedule_from_dict
 from ..store.reader import Snapshot, effective_state, read_snapshot
 
@@ -41,8 +42,8 @@ def stored_history(run_dir: Path, session: str = "") -> tuple[list[Event], int]:
         run_id=meta.get("run_id", Path(run_dir).name), config=json.loads(meta["config"]), dataset=json.loads(meta.get("dataset", "{}")),
         total_steps=int(meta.get("total_steps", "0")), steps_per_epoch=per_epoch, groups=tuple(json.loads(meta.get("groups", "[]"))),
         device=meta.get("device", "?"), run_dir=str(run_dir))]
-    if "run_schedule" in meta:
-        events.append(ScheduleChanged(steps_done, run_schedule_from_dict(json.loads(meta["run_schedule"])), "schedule so far", "start"))
+    if (run_schedule := stored_run_schedule(meta)) is not None:
+        events.append(ScheduleChanged(steps_done, run_schedule, "schedule so far", "start"))
     # A late `watch` or window learns of the warnings too (their scale is not stored: no "Scale the rest" is offered).
     warnings = [StabilityWarning(step, kind, words, "", 1.0) for step, kind, words in snapshot.warnings]
     past = sorted([CurvatureMeasured.from_dict(m) for m in snapshot.curvature] + warnings, key=lambda event: event.step)
@@ -52,6 +53,11 @@ def stored_history(run_dir: Path, session: str = "") -> tuple[list[Event], int]:
         events.append(HealthLogged(health["step"], tuple(health["groups"]), health["grad_norm"], health["update_ratio"]))
     events.append(StateChanged(effective_state(meta), steps_done))
     return events, through
+
+
+def stored_run_schedule(meta: dict[str, str]) -> RunSchedule | None:
+    """The run's schedule with its edits as its store holds it (None before the run stored one)."""
+    return run_schedule_from_dict(json.loads(meta["run_schedule"])) if "run_schedule" in meta else None
 
 
 def _in_order(snapshot: Snapshot, per_epoch: int) -> list[Event]:
