@@ -136,6 +136,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
             self.runs_panel.refresh()
             self.plan_the_run_again()
             self.back_to_the_open_dataset()
+            self.editor.set_run_length(self.run_length())  # epochs typed during the run are the next run's
         elif done.name == "tune":
             self.tune_done(done.result)
         self._update_actions()

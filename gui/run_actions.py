@@ -12,6 +12,7 @@ from engine.errors import LrscopeError
 from engine.schedules import Timeline
 from engine.schedules.presets import peak_lr
 from engine.store.reader import meta_object, read_meta, read_steps
+from engine.text import counted
 
 from .settings import save_config
 
@@ -60,7 +61,11 @@ class RunActions:
             return
         config, plan = chosen
         save_config(self.settings, self.config_panel.values())
-        self.controller.start(config, self.dataset, self._timeline(plan, config.momentum))
+        timeline = self._timeline(plan, config.momentum)
+        if timeline.total_steps != self.run_length():  # a segment added past the end, say: it trained shrunk, unsaid
+            self.log.add(f"the schedule covers {counted(timeline.total_steps, 'step')}: it is stretched to the run's "
+                         f"{self.run_length()}, every segment in proportion")
+        self.controller.start(config, self.dataset, timeline)
         self.live.starting("starting the run")
         self.tabs.setCurrentIndex(0)
         self._update_actions(starting=True)

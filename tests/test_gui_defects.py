@@ -144,6 +144,25 @@ def test_no_run_tune_or_other_dataset_starts_while_a_range_test_runs_before_a_ru
     assert window.open_action.isEnabled() and window.tune_panel.start.isEnabled()
 
 
+def test_a_schedule_longer_than_the_run_is_said_to_shrink_and_epochs_typed_mid_run_plan_the_next(qtbot, launch):
+    window = launch({**SMALL, "epochs": 4})
+    choose(window.editor.kind, "constant")
+    click(window.editor.add_button)  # a segment past the run's end: Start shrank every segment without a word
+    assert not window.editor.length.text().endswith("covers steps 0 to 88")
+    trigger(window.start_action)
+    assert "it is stretched to the run's 88, every segment in proportion" in window.log.toPlainText()
+    qtbot.waitUntil(lambda: window.live.step >= 3, timeout=LONG)
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
+    type_into(window.editor.set_lr, "0.01")  # an edit: after the run the editor holds the run's schedule, at its 88 steps
+    click(window.editor.set_now)
+    qtbot.waitUntil(lambda: window.editor.history.count() == 1, timeout=LONG)
+    type_into(window.config_panel.editors["epochs"], "2")  # for the next run: the editor said 88 steps after this one
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: window.last_run is not None and not window.controller.training, timeout=LONG)
+    qtbot.waitUntil(lambda: window.editor.length.text().startswith("run: 44 steps"), timeout=LONG)
+
+
 def test_the_saved_x_unit_is_applied_at_startup(qtbot, launch):
     from gui.settings import open_settings
 
