@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import Slot
 
 from engine.commands import Pause, Resume, Stop
-from engine.data.split import training_batches_per_epoch
+from engine.data.split import batch_past_the_data, training_batches_per_epoch
 from engine.errors import LrscopeError
 from engine.schedules import Timeline
 from engine.schedules.presets import peak_lr
@@ -65,6 +65,8 @@ class RunActions:
         if timeline.total_steps != self.run_length():  # a segment added past the end, say: it trained shrunk, unsaid
             self.log.add(f"the schedule covers {counted(timeline.total_steps, 'step')}: it is stretched to the run's "
                          f"{self.run_length()}, every segment in proportion")
+        if why := batch_past_the_data(len(self.dataset.train_index), config.batch_size):
+            self.log.add(f"{why}: lower the batch size (Configuration tab) for more steps", "warning")
         self.controller.start(config, self.dataset, timeline)
         self.live.starting("starting the run")
         self.tabs.setCurrentIndex(0)

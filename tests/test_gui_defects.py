@@ -163,6 +163,14 @@ def test_a_schedule_longer_than_the_run_is_said_to_shrink_and_epochs_typed_mid_r
     qtbot.waitUntil(lambda: window.editor.length.text().startswith("run: 44 steps"), timeout=LONG)
 
 
+def test_a_batch_bigger_than_the_training_images_is_said_when_the_run_starts(qtbot, launch):
+    window = launch({**SMALL, "epochs": 5})
+    type_into(window.config_panel.editors["batch_size"], "5000")  # a 1-step epoch trained without a word
+    trigger(window.start_action)
+    assert "the batch size 5000 is more than the 1438 training images, so each epoch is 1 step" in window.log.toPlainText()
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+
+
 def test_the_saved_x_unit_is_applied_at_startup(qtbot, launch):
     from gui.settings import open_settings
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..config import TrainConfig
 from ..data.dataset import PreparedDataset, prepare_configured
-from ..data.split import training_batches_per_epoch
+from ..data.split import batch_past_the_data, training_batches_per_epoch
 from ..models.setup import group_outline, resolution_range, weights_label
 from ..schedules.edits import RunSchedule
 from ..schedules.groups import ALL
@@ -31,12 +31,9 @@ def open_dataset(config: TrainConfig, args: argparse.Namespace) -> PreparedDatas
 
 
 def warn_of_a_batch_past_the_data(dataset: PreparedDataset, config: TrainConfig) -> None:
-    """Say when the batch holds more than the training images: each epoch is then one step of all of them, which
-    trained without a word."""
-    images = len(dataset.train_index)
-    if config.global_batch > images:
-        say(f"warning: the batch size {config.global_batch} is more than the {counted(images, 'training image')}, so each epoch "
-            f"is 1 step of all of them (batch size {images}); lower --batch-size for more steps")
+    """Say when the batch holds more than the training images."""
+    if why := batch_past_the_data(len(dataset.train_index), config.global_batch):
+        say(f"warning: {why}; lower --batch-size for more steps")
 
 
 def steps_per_epoch(dataset: PreparedDataset, config: TrainConfig) -> int:

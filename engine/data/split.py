@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..text import counted
+
 
 def stratified_split(labels: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices (train, val): each class contributes ``val_fraction`` of its images to val, chosen by ``seed``."""
@@ -23,3 +25,12 @@ def stratified_split(labels: np.ndarray, val_fraction: float, seed: int) -> tupl
 def training_batches_per_epoch(samples: int, batch_size: int) -> int:
     """Full batches per training epoch (a last partial batch is dropped; at least one)."""
     return max(1, samples // batch_size)
+
+
+def batch_past_the_data(samples: int, batch_size: int) -> str:
+    """Why a batch bigger than the training images is worth a word ("" when it is not): each epoch is then one step of
+    all of them, which trained without a word."""
+    if batch_size <= samples:
+        return ""
+    return (f"the batch size {batch_size} is more than the {counted(samples, 'training image')}, so each epoch is 1 step of "
+            f"all of them (batch size {samples})")
