@@ -58,6 +58,8 @@ class RangeTestActions:
         self.live.testing = text  # in a run, its status line (redrawn on the timer) says it
         if not self.controller.training and not self.controller.tuning:
             self.status.setText(f"range test ({self.range_panel.mode}) running before a run: {text}")
+            self.progress.setRange(0, 100)  # it showed the last run's 27% all through the test
+            self.progress.setValue(round(100 * event.done))
 
     @Slot(object)
     def range_test_finished(self, event) -> None:

@@ -80,6 +80,10 @@ class TuneActions:
             if winner is not None:
                 self.tune_plot.show_winner(winner["params"]["lr"], winner["val_accuracy"])
             self.log.add(f"tune {'cancelled' if event.cancelled else 'finished'}: {event.message}")
+        # The status bar's bar showed the last run's 100% all through a tune; it follows the tune's budget now.
+        bar = self.tune_panel.progress
+        self.progress.setRange(bar.minimum(), bar.maximum())
+        self.progress.setValue(bar.value())
 
     def show_tune_plan(self) -> None:
         """What a tune of the configured run would cost, at the last run's speed when there was one."""

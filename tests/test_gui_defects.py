@@ -138,6 +138,7 @@ def test_no_run_tune_or_other_dataset_starts_while_a_range_test_runs_before_a_ru
     assert not window.start_action.isEnabled() and not window.open_action.isEnabled() and not window.tune_panel.start.isEnabled()
     press(window, "Ctrl+R")
     assert not window.controller.training
+    qtbot.waitUntil(lambda: window.progress.value() > 0, timeout=LONG)  # the status bar's bar follows the test
     click(window.range_panel.cancel)
     qtbot.waitUntil(lambda: not window.controller.testing, timeout=LONG)
     qtbot.waitUntil(window.start_action.isEnabled, timeout=LONG)

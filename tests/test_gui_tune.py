@@ -14,7 +14,7 @@ pytest.importorskip("pytestqt")
 
 
 def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, window, dialogs, tmp_path):
-    from gui.driving import click, press, show_tab, type_into
+    from gui.driving import click, press, show_tab, type_into, wheel
 
     panel = window.tune_panel
     show_tab(window.tabs, "Tune")
@@ -41,6 +41,10 @@ def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, windo
     status = panel.status.text()  # the winner, or the schedule as given when no trial beat it by half a point
     assert ("best of" in status or "your schedule stays" in status) and window.start_action.isEnabled()
     assert panel.progress.text().startswith("done: ") and window.status.text() == "tune finished: its result is in the Tune tab"
+    assert window.progress.value() == panel.progress.value() > 0  # the status bar's bar said the last run's 100% throughout
+    # However far the user zooms out, accuracy stays within 0 … 100 %: one trial at 94.7% was framed from 45 to 145.
+    wheel(window.tune_plot.widget, window.tune_plot.widget.rect().center(), -10)
+    assert -2 <= window.tune_plot.plot.viewRange()[1][0] and window.tune_plot.plot.viewRange()[1][1] <= 102
     winner = record["winner"]["params"]["lr"]
 
     click(panel.use)
