@@ -172,6 +172,16 @@ def test_a_batch_bigger_than_the_training_images_is_said_when_the_run_starts(qtb
     qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
 
 
+def test_a_refused_peak_lr_is_outlined_until_it_is_typed_again(qtbot, window):
+    editor = window.editor
+    for refused in ("-1", "1000"):  # above the highest LR a run takes (100): Use preset let it through to the run
+        type_into(editor.peak, refused)
+        click(editor.use_button)
+        assert editor.peak.styleSheet() and "expected a number above 0 and at most 100" in editor.problem.text()
+    type_into(editor.peak, "0.3")  # it stayed red around a valid 0.3 until Use preset was pressed again
+    assert not editor.peak.styleSheet()
+
+
 def test_the_saved_x_unit_is_applied_at_startup(qtbot, launch):
     from gui.settings import open_settings
 

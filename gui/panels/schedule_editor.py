@@ -29,6 +29,7 @@ from engine.schedules import SHAPES, PlateauRule, ReplaceRest, Revise, Schedule,
 from engine.schedules.describe import fmt_lr, lr_span
 from engine.schedules.groups import ALL, HEAD, GroupSetting
 from engine.schedules.presets import PRESETS, default_segment, peak_lr, preset, preset_of
+from engine.schedules.shapes.base import MAX_SET_LR
 
 from .run_edits import RunEdits
 from .segment_form import INVALID, SegmentForm
@@ -90,6 +91,8 @@ class ScheduleEditor(QWidget):
         self.preset.setToolTip("A ready-made shape over the rest of the run; its highest LR is the peak LR.")
         self.peak = QLineEdit("0.2")
         self.peak.setToolTip("The highest LR of the preset (a range test suggests one).")
+        # A refused peak is outlined in red until the text changes: it stayed red around a valid 0.3 until Use preset.
+        self.peak.textChanged.connect(lambda _text: self.peak.setStyleSheet(""))
         self.use_button = use = QPushButton("Use preset")
         use.setToolTip("Replace the segments by the preset (during a run: a new shape from the current step).")
         use.clicked.connect(self.use_preset)
@@ -229,11 +232,11 @@ class ScheduleEditor(QWidget):
         """Replace the segments by the chosen preset over the rest of the run."""
         try:
             lr = float(self.peak.text())
-            if not 0 < lr <= 1e4:
+            if not 0 < lr <= MAX_SET_LR:
                 raise ValueError
         except ValueError:
             self.peak.setStyleSheet(INVALID)
-            self.show_problem("peak LR: expected a number above 0, e.g. 0.1")
+            self.show_problem(f"peak LR: expected a number above 0 and at most {MAX_SET_LR:g}, e.g. 0.1")
             return
         self.peak.setStyleSheet("")
         start = self.step if self.running else 0
