@@ -11,7 +11,7 @@ from PySide6.QtCore import Slot
 from engine.commands import EditSchedule
 from engine.config import PRETRAINED_LR
 from engine.errors import LrscopeError
-from engine.schedules import SetGroups, Timeline, Unfreeze
+from engine.schedules import SetGroups, Unfreeze
 from engine.schedules.groups import EVERY_GROUP, GroupMismatch, resolve
 from engine.training.start_schedule import fine_tuning, starting_timeline
 
@@ -96,13 +96,14 @@ class FineTuningActions:
         """The group settings a run starts with: the group table's when it shows the model's groups."""
         return self.group_table.draft.settings() if self.group_table.draft.rows else plan.groups
 
-    def planned_group_lrs(self, plan, steps: np.ndarray):
-        """The LR of every group (columns, named as the table) at ``steps``, or None before the groups are known."""
+    def planned_group_lrs(self, timeline, steps: np.ndarray):
+        """The LR of every group (columns, named as the table) at ``steps`` of ``timeline``, or None before the groups
+        are known."""
         if not self.group_table.draft.rows:
             return None
         names = self.group_table.draft.names
         self.lr.set_groups(names)
-        return Timeline.of(plan.schedule, groups=self.starting_groups(plan)).group_lrs(steps - plan.origin, names)
+        return timeline.group_lrs(steps, names)
 
     @Slot(object)
     def groups_edited(self, settings) -> None:

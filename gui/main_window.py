@@ -14,6 +14,7 @@ from PySide6.QtCore import QSettings, QTimer, Slot
 from PySide6.QtWidgets import QMainWindow
 
 from engine.commands import EditSchedule
+from engine.config import TrainConfig
 from engine.schedules import Timeline
 
 from . import dialogs
@@ -201,12 +202,24 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         # The editor's LR is the head's (the head's multiplier is 1); other groups follow it by their multipliers.
         lrs = plan.schedule.lrs(steps - plan.origin)
         if not self.controller.training:
-            group_lrs = self.planned_group_lrs(plan, steps)
-            self.lr.set_plan(steps, lrs if group_lrs is None else group_lrs)
+            self._show_plan(plan)
             self.warn_above_bound(float(lrs.max()) if len(lrs) else 0.0)
         # During a run the preview shows unsent edits only, from the current step on: the steps taken keep their LR.
         shown = (steps >= self.live.step) if self.controller.training and self.editor.dirty else np.zeros(len(steps), bool)
         self.lr.set_preview(steps[shown], lrs[shown])
+
+    def _show_plan(self, plan) -> None:
+        """The next run's LRs as the plan: a run's or a file's schedule with earlier pieces whole (the steps before the
+        editor's piece were left blank, and the momentum a full one-cycle the run would not train)."""
+        momentum = self.config_panel.values().get("momentum")
+        timeline = self._timeline(plan, momentum if isinstance(momentum, float) else TrainConfig.momentum)
+        if self.imported is not None and self.run_length() >= 2:
+            timeline = timeline.stretched(self.run_length())  # as Start will
+        steps = np.arange(timeline.total_steps + 1)
+        group_lrs = self.planned_group_lrs(timeline, steps)
+        self.lr.set_plan(steps, timeline.lrs(steps) if group_lrs is None else group_lrs)
+        self.momentum.set_plan(steps, timeline.momenta(steps))
+        self.momentum.setVisible(self.momentum.scheduled)
 
     @Slot()
     def _forget_import(self) -> None:

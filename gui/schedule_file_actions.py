@@ -111,7 +111,8 @@ class ScheduleFileActions:
         timeline = loaded.for_run(self.run_length() or loaded.timeline.total_steps)
         self.install_timeline(timeline)
         kept = f"; {cuts_kept(loaded.plateau_cuts)}" if loaded.plateau_cuts else ""
-        self.log.add(f"imported {path}: {timeline.total_steps} steps, {len(loaded.edits)} edits{kept}")
+        self.log.add(f"imported {path}: {timeline.total_steps} steps{loaded.stretch_note(timeline.total_steps)}, "
+                     f"{counted(len(loaded.edits), 'edit')}{kept}")
         return True
 
     def _model_differences(self, loaded) -> list[str]:
@@ -132,8 +133,8 @@ class ScheduleFileActions:
     def install_timeline(self, timeline) -> None:
         """Show ``timeline`` in the editor (its last piece); one with earlier pieces (a run's edits) runs as it is until edited."""
         last = timeline.pieces[-1]
+        self.imported = timeline if len(timeline.pieces) > 1 else None  # before the editor draws it: the plan is all of it
         self.editor.load(last.schedule, last.origin, last.groups, timeline.plateau)
-        self.imported = timeline if len(timeline.pieces) > 1 else None
         self.loaded_groups = last.groups  # the file's head ×3 goes to the group table, and so into the run
         self.show_model_groups()
         self.keep_draft()

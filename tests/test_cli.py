@@ -391,4 +391,4 @@ def test_a_schedule_file_from_a_tune_that_searched_the_weight_decay_trains_with_
     code, _, err = cli(capsys, "train", "--data", SAMPLE, "--epochs", "2", "--schedule", tmp_path / "s.json")
     assert code == 2 and "resolution: tuned at 16 px, this run trains at 32 px" in err and "--accept-mismatch" in err
     code, _, err = cli(capsys, "train", "--data", SAMPLE, "--epochs", "2", "--schedule", tmp_path / "s.json", "--accept-mismatch")
-    assert code == 0 and "schedule from " in err and ": 44 steps (tuned over 22, stretched to this run)" in err
+    assert code == 0 and "schedule from " in err and ": 44 steps (tuned over 22 steps, stretched to this run)" in err

@@ -182,6 +182,34 @@ def test_a_refused_peak_lr_is_outlined_until_it_is_typed_again(qtbot, window):
     assert not editor.peak.styleSheet()
 
 
+def test_an_imported_schedule_with_edits_is_planned_whole_and_said_to_be_stretched(qtbot, launch, dialogs, tmp_path):
+    """Imported into a shorter run, the plot drew only the editor's piece (steps before it blank, the momentum a full
+    one-cycle), and the log said "110 steps, 3 edits" of a file tuned over 2200."""
+    from engine.schedules import load_schedule
+
+    window = launch({**SMALL, "epochs": 4})
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.live.step >= 30, timeout=LONG)
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
+    type_into(window.editor.set_lr, "0.01")
+    click(window.editor.set_now)
+    qtbot.waitUntil(lambda: window.editor.history.count() == 1, timeout=LONG)
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: window.last_run is not None and not window.controller.training, timeout=LONG)
+    path = tmp_path / "edited.lrschedule.json"
+    dialogs.answer("save_path", str(path))
+    trigger(window.export_action)
+    type_into(window.config_panel.editors["epochs"], "2")
+    dialogs.answer("open_file", str(path))
+    trigger(window.import_action)
+    assert "44 steps (tuned over 88 steps, stretched to this run), 1 edit" in window.log.toPlainText()
+    expected = load_schedule(path).for_run(44)
+    steps = np.arange(45)
+    qtbot.waitUntil(lambda: len(window.lr.plan[0]) == 45 and np.allclose(window.lr.plan[1][:, 0], expected.lrs(steps)), timeout=LONG)
+    assert np.allclose(window.momentum.plan[1], expected.momenta(steps))
+
+
 def test_the_saved_x_unit_is_applied_at_startup(qtbot, launch):
     from gui.settings import open_settings
 

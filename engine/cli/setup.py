@@ -104,8 +104,7 @@ def run_schedule_for(args: argparse.Namespace, config: TrainConfig, dataset: Pre
         confirm_mismatch(lines, args.accept_mismatch)
     # The run's momentum: the file's unless --momentum said otherwise (adopt_schedule_settings).
     timeline = dataclasses.replace(loaded.for_run(config.epochs * per_epoch), base_momentum=config.momentum)
-    tuned_length = loaded.timeline.total_steps
-    stretched = f" (tuned over {tuned_length}, stretched to this run)" if tuned_length != timeline.total_steps else ""
     kept = cuts_kept(loaded.plateau_cuts)
-    say(f"schedule from {args.schedule}: {counted(timeline.total_steps, 'step')}{stretched}" + (f"; {kept}" if kept else ""))
+    say(f"schedule from {args.schedule}: {counted(timeline.total_steps, 'step')}{loaded.stretch_note(timeline.total_steps)}"
+        + (f"; {kept}" if kept else ""))
     return RunSchedule(timeline)

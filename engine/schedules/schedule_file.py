@@ -67,6 +67,11 @@ class ScheduleFile:
         timeline = self.timeline.to_train_again(self.plateau_cuts)
         return timeline if total_steps == timeline.total_steps else timeline.stretched(total_steps)
 
+    def stretch_note(self, total_steps: int) -> str:
+        """" (tuned over 2200 steps, stretched to this run)" when a run of ``total_steps`` stretches it, else ""."""
+        tuned = self.timeline.total_steps
+        return f" (tuned over {counted(tuned, 'step')}, stretched to this run)" if tuned != total_steps else ""
+
     def torch_scheduler(self, optimizer, total_steps: int | None = None):
         """A standard PyTorch LR scheduler driving ``optimizer``; step it once per batch. ``total_steps``: the run's
         length to re-stretch the schedule to (None: the tuned run's); ValueError for anything but a positive int."""
