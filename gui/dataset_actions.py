@@ -53,12 +53,23 @@ class DatasetActions:
         self._update_actions()
 
     def dataset_failed(self, message: str) -> None:
-        """The folder cannot be used: say why; nothing of the previous dataset stays on screen (its run's curves
-        under "no dataset" read as the new folder's)."""
-        self.forget_run("the folder could not be opened")
-        self.forget_tune()
-        self.dataset_panel.show_error(message)
-        self.status.setText("no dataset: open a folder of class subfolders with images (see the Problems list)")
+        """The folder cannot be used: say why. The dataset open before stays open, as it was (a failed open cleared it,
+        its run's plots and its tune); with none, nothing is shown (a run's curves under "no dataset" read as the new
+        folder's)."""
+        self.resume_when_open, self.start_when_open = None, False  # they were for the folder that failed
+        kept = self.opened_dataset
+        if kept is None:
+            self.forget_run("the folder could not be opened")
+            self.forget_tune()
+            self.dataset_panel.show_error(message)
+            self.status.setText("no dataset: open a folder of class subfolders with images (see the Problems list)")
+            return
+        self.dataset = kept.dataset
+        self._display(kept)
+        name = kept.dataset.summary.name
+        self.live.show_planned(self.run_length(), self.steps_per_epoch())
+        self.log.add(f"{name} is still open", "warning")
+        dialogs.show_error(self, "Cannot open the folder", f"{message} ({name} is still open)")
 
     def dataset_opened(self, opened) -> None:
         """Show the dataset and offer the schedules tuned for it."""
@@ -68,11 +79,9 @@ class DatasetActions:
         if switched:
             self.forget_run(f"{summary.name} opened")
             self.forget_tune()
-        self.dataset, self.shown_fingerprint = opened.dataset, summary.fingerprint
-        self.dataset_panel.show_dataset(opened.dataset, opened.thumbnails)
-        self.dataset_panel.show_library(opened.library)
+        self.dataset, self.shown_fingerprint, self.opened_dataset = opened.dataset, summary.fingerprint, opened
+        self._display(opened)
         self.dataset_panel.set_recent(remember_folder(self.settings, summary.root))
-        self.setWindowTitle(f"lrscope — {summary.name} ({summary.root})")
         images = images_used(summary.image_count, sum(opened.dataset.usable_counts()))
         self.log.add(f"{summary.name}: {images}, {len(summary.classes)} classes, fingerprint {summary.fingerprint}")
         if opened.library:
@@ -93,6 +102,13 @@ class DatasetActions:
         elif self.start_when_open:
             self.start_when_open = False
             QTimer.singleShot(300, self.start_run)
+
+    def _display(self, opened) -> None:
+        """The dataset panel and the title show ``opened``."""
+        summary = opened.dataset.summary
+        self.dataset_panel.show_dataset(opened.dataset, opened.thumbnails)
+        self.dataset_panel.show_library(opened.library)
+        self.setWindowTitle(f"lrscope — {summary.name} ({summary.root})")
 
     def restore_draft(self, switched: bool) -> None:
         """Show the schedule last drafted for this dataset (it is stretched to the run next). A dataset without one

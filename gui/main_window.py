@@ -54,6 +54,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.bridge = EngineBridge(interval_ms=DRAIN_MS, parent=self)
         self.controller = RunController(self.bridge)
         self.dataset = self.shown_fingerprint = None
+        self.opened_dataset = None  # what the last successful open found (DatasetOpened): a failed open goes back to it
         self.imported: Timeline | None = None
         self.loaded_groups = None  # the group settings of the plan last loaded (a draft, an imported file), for the group table
         self.last_run = None
