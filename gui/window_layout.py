@@ -38,6 +38,11 @@ from .plots.tune_plot import TunePlot
 DOCKS = ("Dataset and configuration", "Schedule", "Log")
 
 
+# The side docks' narrowest: a layout saved in a smaller window came back with both at about 120 px ("Dataset an…", the
+# Configuration tab "Co", "peak L"), and they stayed so when the window grew. The log below takes any width.
+SIDE_DOCK_MIN_WIDTHS = (200, 250, 0)
+
+
 def scrollable(widget):
     """``widget`` in a scroll area, so that a dock can be smaller than its form (the window fits a laptop screen)."""
     area = QScrollArea()
@@ -116,10 +121,11 @@ def build_layout(window: QMainWindow) -> None:
     column.setContentsMargins(0, 0, 0, 0)
     column.addWidget(scrollable(window.editor), 1)
     column.addWidget(window.editor.run_edits)  # pinned: the run controls never scroll out of sight
-    for title, widget, area in zip(DOCKS, (left, schedule, window.log), areas):
+    for title, widget, area, narrowest in zip(DOCKS, (left, schedule, window.log), areas, SIDE_DOCK_MIN_WIDTHS):
         dock = QDockWidget(title, window)
         dock.setObjectName(title)
         dock.setWidget(widget)
+        dock.setMinimumWidth(narrowest)
         window.addDockWidget(area, dock)
     window.progress, window.status = QProgressBar(), QLabel("idle")
     window.progress.setMaximumWidth(260)

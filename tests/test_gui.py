@@ -101,7 +101,7 @@ def test_settings_persist_between_launches(qtbot, window):
 def test_the_window_fits_a_laptop_screen(qtbot, window):
     """Docks scroll rather than impose their forms' sizes: the window's minimum stays well under 1366 x 768;
     at that size the left dock's forms fit its width (nothing to scroll sideways)."""
-    from PySide6.QtWidgets import QScrollArea, QTabWidget
+    from PySide6.QtWidgets import QDockWidget, QScrollArea, QTabWidget
 
     smallest = window.minimumSizeHint()
     assert smallest.width() <= 1024 and smallest.height() <= 640, smallest
@@ -111,18 +111,23 @@ def test_the_window_fits_a_laptop_screen(qtbot, window):
         area = next(a for a in window.findChildren(QScrollArea) if a.widget() is panel)
         qtbot.waitUntil(lambda area=area: area.viewport().width() < 400, timeout=LONG)  # laid out in the dock
         assert area.horizontalScrollBar().maximum() == 0, (title, panel.minimumSizeHint().width(), area.viewport().width())
+    # Yet the side docks cannot be squeezed to slivers: a layout saved small came back with them at about 120 px.
+    window.resize(800, 600)
+    qtbot.waitUntil(lambda: window.width() <= smallest.width(), timeout=LONG)  # as narrow as it goes
+    for name, narrowest in (("Dataset and configuration", 200), ("Schedule", 250)):
+        assert window.findChild(QDockWidget, name).width() >= narrowest, name
 
 
 def test_window_layout_and_view_persist_between_launches(qtbot, launch, window):
     from PySide6.QtWidgets import QDockWidget
 
-    window.resize(1000, 700)  # what the window manager does when the user drags the border
+    window.resize(1100, 700)  # what the window manager does when the user drags the border
     trigger(window.view_actions["Log"])
     choose(window.x_unit, "x: epochs")
     type_into(window.smoothing, "55")
     press(window, "Ctrl+Q")
     again = launch()
-    assert (again.width(), again.height()) == (1000, 700)
+    assert (again.width(), again.height()) == (1100, 700)
     assert again.findChild(QDockWidget, "Log").isHidden() and not again.findChild(QDockWidget, "Schedule").isHidden()
     assert again.x_unit.currentIndex() == 1 and again.smoothing.value() == 55
 
