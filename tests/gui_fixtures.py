@@ -168,6 +168,17 @@ def legend(panel) -> list[str]:
     return [label.text for _, label in panel.plot.legend.items]
 
 
+def run_and_export(qtbot, window, dialogs, path) -> None:
+    """A run to its end from the Start action, then Export (the last run's schedule) answered with ``path``."""
+    from gui.driving import trigger
+
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+    dialogs.answer("save_path", str(path))
+    trigger(window.export_action)
+    qtbot.waitUntil(path.exists, timeout=LONG)
+
+
 def range_test_before_a_run(qtbot, window, iterations: int = 20, repeats: int = 1) -> None:
     """A short range test from fresh weights, through the Range test tab's fields and Start button, run to its end."""
     from gui.driving import click, show_tab, type_into

@@ -22,6 +22,28 @@ def lrscope(*args, env: dict | None = None, timeout: float = 600) -> subprocess.
                           env=env or dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True, timeout=timeout)
 
 
+def plain_loop_lrs(path, groups, steps, frozen_seen=None):
+    """LRs a plain PyTorch loop applies when stepping the exported scheduler once per batch.
+
+    ``groups``: the param groups' names (None for an unnamed group); ``frozen_seen`` collects which params are frozen.
+    """
+    import torch
+
+    from engine.schedules import load_schedule
+
+    params = [torch.nn.Parameter(torch.zeros(1)) for _ in groups]
+    optimizer = torch.optim.SGD([{"params": [p]} | ({"name": g} if g else {}) for p, g in zip(params, groups)], lr=1.0, momentum=0.9)
+    scheduler = load_schedule(path).torch_scheduler(optimizer)
+    seen = []
+    for _ in range(steps):
+        seen.append([g["lr"] for g in optimizer.param_groups] + [optimizer.param_groups[0]["momentum"]])
+        if frozen_seen is not None:
+            frozen_seen.append([not p.requires_grad for p in params])
+        optimizer.step()
+        scheduler.step()
+    return np.array(seen), scheduler
+
+
 def tiny_config(**changes):
     """A config that trains in well under a second per epoch on digits16.
 

@@ -1,7 +1,8 @@
 """Export writes a schedule file from every route a person takes: the toolbar, the File menu and Ctrl+E."""
 
 import numpy as np
-from gui_fixtures import LONG
+from gui_fixtures import LONG, run_and_export
+from helpers import plain_loop_lrs
 
 from engine.schedules import load_schedule
 from gui.driving import click, press, trigger, type_into
@@ -48,11 +49,8 @@ def test_export_from_the_toolbar_the_menu_and_ctrl_e_writes_a_schedule_file(qtbo
 
 
 def test_after_a_run_export_writes_the_runs_schedule_until_the_editor_holds_a_newer_plan(qtbot, window, dialogs, tmp_path):
-    trigger(window.start_action)
-    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
     ran = tmp_path / "ran.lrschedule.json"
-    dialogs.answer("save_path", str(ran))
-    trigger(window.export_action)
+    run_and_export(qtbot, window, dialogs, ran)
     assert dialogs.of("save_path")[-1].title == "Export the last run's schedule (0 edits)"
     assert load_schedule(ran).metrics["best_val_accuracy"] == window.last_run.outcome.best_val_accuracy
 
@@ -65,3 +63,13 @@ def test_after_a_run_export_writes_the_runs_schedule_until_the_editor_holds_a_ne
     assert dialogs.of("save_path")[-1].title == "Export the editor's schedule"
     assert load_schedule(planned).timeline.pieces[-1].schedule.segments[0].max_lr == 0.05
     assert "the editor's schedule written to" in window.log.toPlainText()
+
+
+def test_a_runs_exported_schedule_drives_plain_pytorch_with_one_unnamed_param_group(qtbot, window, dialogs, tmp_path):
+    """The window named every model group even when all trained alike: the file then refused a plain optimizer."""
+    path = tmp_path / "ran.lrschedule.json"
+    run_and_export(qtbot, window, dialogs, path)
+    run_lrs = window.lr.points.view(1)  # the LRs the run applied to its first group (all train alike)
+    assert len(run_lrs) == window.last_run.outcome.step
+    replayed, _ = plain_loop_lrs(path, [None], len(run_lrs))
+    np.testing.assert_allclose(replayed[:, 0], run_lrs, rtol=1e-6)

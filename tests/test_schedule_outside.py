@@ -5,6 +5,7 @@ import re
 import numpy as np
 import pytest
 import torch
+from helpers import plain_loop_lrs
 
 from engine.errors import ScheduleFileError
 from engine.schedules import (
@@ -23,24 +24,6 @@ from engine.schedules import (
     schedule_document,
 )
 from engine.schedules.library import ScheduleLibrary, differences
-
-
-def plain_loop_lrs(path, groups, steps, frozen_seen=None):
-    """LRs a plain PyTorch loop applies when stepping the exported scheduler once per batch.
-
-    ``groups``: the param groups' names (None for an unnamed group); ``frozen_seen`` collects which params are frozen.
-    """
-    params = [torch.nn.Parameter(torch.zeros(1)) for _ in groups]
-    optimizer = torch.optim.SGD([{"params": [p]} | ({"name": g} if g else {}) for p, g in zip(params, groups)], lr=1.0, momentum=0.9)
-    scheduler = load_schedule(path).torch_scheduler(optimizer)
-    seen = []
-    for _ in range(steps):
-        seen.append([g["lr"] for g in optimizer.param_groups] + [optimizer.param_groups[0]["momentum"]])
-        if frozen_seen is not None:
-            frozen_seen.append([not p.requires_grad for p in params])
-        optimizer.step()
-        scheduler.step()
-    return np.array(seen), scheduler
 
 
 def test_torch_scheduler_drives_groups_by_name_with_their_settings_and_momentum(tmp_path):
@@ -71,13 +54,24 @@ def test_an_all_schedule_drives_any_optimizer_named_or_not(tmp_path):
         assert all(np.array_equal(seen[:, i], 0.5 * run.timeline.lrs(np.arange(10))) for i in range(len(names)))
 
 
+def test_a_file_naming_every_group_alike_drives_one_unnamed_param_group(tmp_path):
+    """As earlier exports from the window wrote them: block1..head ×1 each, nothing frozen, so 'all' in effect."""
+    run = RunSchedule(Timeline.of(Schedule((Cosine(steps=10, start_lr=0.1),))))
+    document = schedule_document(run)
+    document["timeline"][0]["groups"] = [{"name": n, "multiplier": 1.0, "frozen_until": 0} for n in ("block1", "block2", "head")]
+    seen, _ = plain_loop_lrs(save_schedule(tmp_path / "s.json", document), [None], 10)
+    assert np.array_equal(seen[:, 0], run.timeline.lrs(np.arange(10)))
+
+
 def test_groups_that_cannot_be_matched_are_named(tmp_path):
     run = RunSchedule(Timeline.of(Schedule((Cosine(steps=10, start_lr=0.1),)),
                                   groups=(GroupSetting("stage4", 0.1), GroupSetting("head", 1.0))))
     path = save_schedule(tmp_path / "s.json", schedule_document(run))
     with pytest.raises(ScheduleFileError, match="group.s. 0, 1 have no \"name\" key"):
         plain_loop_lrs(path, [None, None], 1)
-    with pytest.raises(ScheduleFileError, match="drives parameter group.s. stage4 that are not among the parameter groups .head, body."):
+    with pytest.raises(ScheduleFileError, match="drives parameter group.s. stage4 that are not among the parameter groups .head, body.; "
+                                                "the schedule trains its groups differently, so give the optimizer one param group "
+                                                "per group it names .stage4, head., each with that \"name\""):
         plain_loop_lrs(path, ["head", "body"], 1)
     with pytest.raises(ScheduleFileError, match="does not say how to train parameter group.s. stage3"):
         plain_loop_lrs(path, ["stage3", "stage4", "head"], 1)

@@ -19,7 +19,12 @@ MAX_MULTIPLIER = 1e6
 
 
 class GroupMismatch(LrscopeError, ValueError):
-    """A schedule's group names do not fit the parameter groups they are meant to drive."""
+    """A schedule's group names do not fit the parameter groups they are meant to drive: ``problem``, then what to do
+    about it in a schedule (code driving an optimizer gives its own advice)."""
+
+    def __init__(self, problem: str, advice: str):
+        super().__init__(f"{problem}; {advice}")
+        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,20 @@ class GroupSetting:
 EVERY_GROUP = (GroupSetting(ALL),)
 
 
+def simplest(groups: Sequence[GroupSetting]) -> tuple[GroupSetting, ...]:
+    """The settings as ``all`` alone when every group named trains alike (one multiplier, one freeze span).
+
+    The window names each of the model's groups even when they all train alike; so named, a schedule drove only an
+    optimizer with those very group names, and plain PyTorch's single param group was refused.
+    """
+    groups = tuple(groups)
+    alike = {(g.multiplier, g.frozen_until) for g in groups}
+    distinct = len({g.name for g in groups}) == len(groups)  # a name given twice is validate_groups' to refuse
+    if len(groups) < 2 or len(alike) != 1 or not distinct:
+        return groups
+    return (GroupSetting(ALL, groups[0].multiplier, groups[0].frozen_until),)
+
+
 def validate_groups(groups: Sequence[GroupSetting]) -> None:
     """Raise ValueError when a group is invalid, named twice, or none is given."""
     if not groups:
@@ -66,11 +85,11 @@ def resolve(groups: Sequence[GroupSetting], names: Sequence[str]) -> tuple[Group
     unknown = [n for n in by_name if n != ALL and n not in names]
     if unknown:
         raise GroupMismatch(f"the schedule drives parameter group(s) {', '.join(unknown)} that are not among the parameter groups "
-                            f"({', '.join(names)}); rename them or use 'all'")
+                            f"({', '.join(names)})", "rename them or use 'all'")
     default = by_name.get(ALL)
     missing = [n for n in names if n not in by_name and default is None]
     if missing:
-        raise GroupMismatch(f"the schedule does not say how to train parameter group(s) {', '.join(missing)}; "
+        raise GroupMismatch(f"the schedule does not say how to train parameter group(s) {', '.join(missing)}",
                             "name them or add an 'all' group")
     return tuple(by_name.get(n) or GroupSetting(n, default.multiplier, default.frozen_until) for n in names)
 

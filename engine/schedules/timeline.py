@@ -8,7 +8,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .groups import EVERY_GROUP, GroupSetting, resolve
+from .groups import EVERY_GROUP, GroupSetting, resolve, simplest
 from .plateau import PlateauRule
 from .schedule import Schedule, partition
 
@@ -25,6 +25,10 @@ class Piece:
     origin: int
     schedule: Schedule
     groups: tuple[GroupSetting, ...] = EVERY_GROUP
+
+    def __post_init__(self) -> None:
+        # In one place, so the run, its edits, the exported file and the CLI agree: groups that all train alike are 'all'.
+        object.__setattr__(self, "groups", simplest(self.groups))
 
     def without_momentum(self) -> Piece:
         """This piece with no segment cycling the momentum."""

@@ -9,28 +9,36 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from ..errors import ScheduleFileError
 from ..optim import set_frozen
-from .groups import ALL
+from .groups import ALL, GroupMismatch
 from .timeline import Timeline
 
 
 def optimizer_group_names(optimizer: Optimizer, timeline: Timeline) -> tuple[str, ...]:
     """The names the timeline drives the optimizer's groups by; ScheduleFileError says which cannot be matched.
 
-    A timeline that only uses ``all`` drives any optimizer, named or not.
+    A timeline that only uses ``all`` (every group trains alike) drives any optimizer, named or not.
     """
     names = [group.get("name") for group in optimizer.param_groups]
     if set(timeline.group_names) == {ALL}:
         return tuple(name if isinstance(name, str) else f"#{i}" for i, name in enumerate(names))
     unnamed = [str(i) for i, name in enumerate(names) if not isinstance(name, str)]
     if unnamed:
-        raise ScheduleFileError(
-            f"the schedule drives parameter groups by name ({', '.join(timeline.group_names)}) but the optimizer's "
-            f"group(s) {', '.join(unnamed)} have no \"name\" key: add one to each param group")
+        raise ScheduleFileError(f"the optimizer's param group(s) {', '.join(unnamed)} have no \"name\" key; {_how_to_name(timeline)}")
     try:
         timeline.check_groups(tuple(names))
-    except ValueError as error:
-        raise ScheduleFileError(str(error)) from None
+    except GroupMismatch as error:
+        raise ScheduleFileError(f"{error.problem}; {_how_to_name(timeline)}") from None
     return tuple(names)
+
+
+def _how_to_name(timeline: Timeline) -> str:
+    """What to do: a schedule whose groups train differently (fine-tuning: a head ×10, frozen spans) must be told
+    which parameters each group holds, so it drives the optimizer's param groups by their "name" key."""
+    named = [name for name in timeline.group_names if name != ALL]
+    rest = ", 'all' covering any other" if ALL in timeline.group_names else ""
+    return (f"the schedule trains its groups differently, so give the optimizer one param group per group it names "
+            f"({', '.join(named)}{rest}), each with that \"name\", e.g. "
+            f"torch.optim.SGD([{{\"params\": model.{named[0]}.parameters(), \"name\": \"{named[0]}\"}}, …])")
 
 
 class TimelineLR(LRScheduler):
