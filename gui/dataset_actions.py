@@ -82,7 +82,7 @@ class DatasetActions:
         self.dataset, self.shown_fingerprint, self.opened_dataset = opened.dataset, summary.fingerprint, opened
         self._display(opened)
         self.dataset_panel.set_recent(remember_folder(self.settings, summary.root))
-        images = images_used(summary.image_count, sum(opened.dataset.usable_counts()))
+        images = images_used(summary.found, summary.image_count)
         self.log.add(f"{summary.name}: {images}, {len(summary.classes)} classes, fingerprint {summary.fingerprint}")
         if opened.library:
             count = len(opened.library)

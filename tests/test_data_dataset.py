@@ -74,7 +74,8 @@ def test_corrupt_images_are_skipped_and_counted(tiny_folder):
     assert any(w.startswith("2 images could not be read and were skipped") for w in data.warnings)
     used = set(data.train_index) | set(data.val_index)
     assert len(used) == 22
-    assert data.usable_counts() == [7, 7, 8] and data.summary.class_counts == {"cat": 8, "dog": 8, "eel": 8}
+    assert data.summary.class_counts == {"cat": 7, "dog": 7, "eel": 8} and data.summary.image_count == 22
+    assert data.summary.unreadable == 2 and data.found_counts() == [8, 8, 8]
 
 
 def test_a_class_whose_images_are_all_corrupt(tiny_folder):

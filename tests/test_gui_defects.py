@@ -1,5 +1,7 @@
 """What a walkthrough of the window found (issue 12 §2), each checked the way a person would meet it."""
 
+import shutil
+
 import numpy as np
 import pytest
 from gui_fixtures import LONG, SMALL, drawn, legend, opened, range_test_before_a_run
@@ -524,6 +526,33 @@ def test_unreadable_images_are_not_counted_as_if_they_trained(qtbot, window, dia
     assert "tiny: 22 of 24 images (2 unreadable), 3 classes" in window.log.toPlainText()  # the log counts them the same way
     assert [panel.classes.item(row, 1).text() for row in range(3)] == ["7", "7", "8"]
     assert panel.classes.item(0, 1).toolTip() == "1 of the 8 images found could not be read"
+
+
+def test_a_schedule_tuned_on_the_clean_copy_compares_the_images_used_not_the_unreadable_files(qtbot, launch, dialogs,
+                                                                                               sample_copy, tmp_path):
+    """It warned "images: 1797 when tuned, 1799 now" and "'5': 182 → 183" where the panel said 1797 of 1799, '5' 182."""
+    window = launch(SMALL, data=sample_copy)
+    path = tmp_path / "clean.lrschedule.json"
+    dialogs.answer("save_path", str(path))
+    trigger(window.export_action)
+    qtbot.waitUntil(path.exists, timeout=LONG)
+    dirty = tmp_path / "dirty" / "digits"
+    shutil.copytree(sample_copy, dirty)
+    (dirty / "5" / "fake.png").write_text("a text file, renamed")
+    first = sorted((dirty / "3").iterdir())[0]
+    (dirty / "3" / "truncated.png").write_bytes(first.read_bytes()[:40])
+    clean = window.dataset.summary
+
+    dialogs.answer("open_folder", str(dirty))
+    trigger(window.open_action)
+    qtbot.waitUntil(lambda: window.dataset is not None and window.dataset.summary.root == str(dirty), timeout=LONG)
+    assert f"{clean.image_count} of {clean.image_count + 2} images (2 unreadable)" in window.dataset_panel.summary.text()
+    dialogs.answer("open_file", str(path))
+    dialogs.answer("yes_no", False)
+    trigger(window.import_action)
+    details = dialogs.of("yes_no")[-1].details
+    assert "images:" not in details and "images per class" not in details, details
+    assert "unreadable files (skipped, they do not train): 0 when tuned, 2 now" in details
 
 
 def test_a_run_of_a_few_steps_is_ticked_at_whole_steps(qtbot, window, dialogs, tiny_folder):

@@ -109,9 +109,10 @@ class ProgressPrinter:
         if isinstance(event, RunStarted):
             self.total, self.per_epoch = event.total_steps, event.steps_per_epoch
             self.batch_size = int(event.config.get("batch_size", 1))
-            # Runs stored before the usable count was kept say only what the folder holds.
-            held = event.dataset["image_count"]
-            images = images_used(held, event.dataset.get("usable_images", held))
+            # Runs stored before the summary counted the images used gave the files found, and the used ones apart (or not).
+            dataset = event.dataset
+            used = dataset.get("usable_images", dataset["image_count"])
+            images = images_used(dataset["image_count"] + dataset.get("unreadable", 0), used)
             self._line(f"training on {event.device}: {images}, {counted(self.total, 'step')}", end=True)
         elif isinstance(event, StepsLogged):
             self._steps(event)

@@ -15,7 +15,11 @@ HEADER_SAMPLE = 400
 
 @dataclass(frozen=True)
 class DatasetSummary:
-    """Counts, image sizes, resolution and channel statistics of a dataset."""
+    """Counts, image sizes, resolution and channel statistics of a dataset.
+
+    The counts are of the images that train or validate; ``unreadable`` files the folder also holds are left out of
+    them, as the window and the command line show them (the fingerprint, which identifies the folder, hashes them).
+    """
 
     name: str
     root: str
@@ -29,6 +33,12 @@ class DatasetSummary:
     channels: int
     mean: tuple[float, ...]
     std: tuple[float, ...]
+    unreadable: int = 0
+
+    @property
+    def found(self) -> int:
+        """The image files the folder holds, readable or not."""
+        return self.image_count + self.unreadable
 
     def to_dict(self) -> dict:
         """Plain data for schedule files, run stores and events."""

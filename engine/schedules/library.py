@@ -91,6 +91,7 @@ def differences(tuned: dict[str, Any] | None, current: dict[str, Any]) -> list[s
             lines.append(f"{label}: {tuned.get(key)} when tuned, {current.get(key)} now")
     lines += _class_differences(tuned, current)
     lines += _stat_differences(tuned, current)
+    lines += _unreadable_difference(tuned, current)
     if len(lines) == 1:
         lines.append("the same classes and counts, but different files: the images themselves changed")
     return lines
@@ -108,6 +109,13 @@ def _class_differences(tuned: dict, current: dict) -> list[str]:
         name = changed[0]
         return [f"images per class differ in {counted(len(changed), 'class')} (e.g. {name!r}: {counts_before.get(name)} → {counts_after.get(name)})"]
     return []
+
+
+def _unreadable_difference(tuned: dict, current: dict) -> list[str]:
+    """Files the folder holds that cannot be read: the counts above leave them out, as they do not train (files from
+    before this was kept counted them in, and had none apart)."""
+    before, after = tuned.get("unreadable", 0), current.get("unreadable", 0)
+    return [f"unreadable files (skipped, they do not train): {before} when tuned, {after} now"] if before != after else []
 
 
 def _stat_differences(tuned: dict, current: dict) -> list[str]:

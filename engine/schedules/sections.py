@@ -136,7 +136,7 @@ _count, _counts = maybe(whole), items(number, 16)
 DATASET = record({
     "name": string, "root": string, "fingerprint": string, "classes": items(string), "class_counts": table(whole),
     "image_count": whole, "presplit": flag, "image_sizes": table(items(whole, 2), 8), "resolution": whole,
-    "channels": whole, "mean": _counts, "std": _counts,
+    "channels": whole, "mean": _counts, "std": _counts, "unreadable": whole,
 })
 CONTEXT = record({
     "model": string, "groups": maybe(items(string, 64)), "batch_size": whole, "steps_per_epoch": whole, "total_steps": whole, "epochs": whole,

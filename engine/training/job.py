@@ -138,7 +138,7 @@ class TrainingJob:
         message = ""
         self.bus.emit(RunStarted(
             run_id=getattr(self.store, "run_id", "") or uuid.uuid4().hex[:8], config=self.config.to_dict(),
-            dataset=self.dataset.summary.to_dict() | {"usable_images": sum(self.dataset.usable_counts())}, total_steps=self.total_steps,
+            dataset=self.dataset.summary.to_dict(), total_steps=self.total_steps,
             steps_per_epoch=self.session.steps_per_epoch, groups=self.session.group_names,
             device=describe_device(self.session.device, self.session.amp_dtype), start_step=self.step,
             run_dir=str(self.store.run_dir) if self.store is not None else None))

@@ -113,8 +113,8 @@ class DatasetPanel(QWidget):
         """Show a prepared dataset."""
         s = dataset.summary
         sizes = {k: "×".join(str(v) for v in value) for k, value in s.image_sizes.items()}
-        usable = dataset.usable_counts()
-        images = images_used(s.image_count, sum(usable))
+        found = dataset.found_counts()
+        images = images_used(s.found, s.image_count)
         self.summary.setText("<br>".join((
             f"<b>{s.name}</b>",
             f"{images}, {len(s.classes)} classes{' (own train/val split)' if s.presplit else ''}",
@@ -129,9 +129,9 @@ class DatasetPanel(QWidget):
         self.classes.setRowCount(len(s.classes))
         for row, name in enumerate(s.classes):
             self.classes.setItem(row, 0, QTableWidgetItem(name))
-            count = QTableWidgetItem(str(usable[row]))
-            if usable[row] != s.class_counts[name]:
-                count.setToolTip(f"{s.class_counts[name] - usable[row]} of the {s.class_counts[name]} images found could not be read")
+            count = QTableWidgetItem(str(s.class_counts[name]))
+            if found[row] != s.class_counts[name]:
+                count.setToolTip(f"{found[row] - s.class_counts[name]} of the {found[row]} images found could not be read")
             self.classes.setItem(row, 1, count)
         self.thumbnails.clear()
         for name, image in thumbnails:
