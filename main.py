@@ -55,9 +55,39 @@ def folder_to_open(argv: list[str]) -> list[str]:
     return argv if argv[0] in command_names() else ["--data", *argv]
 
 
+def not_a_folder(argv: list[str]) -> str | None:
+    """Why `lrscope PATH` cannot open PATH, when the first word is a path but no folder (None otherwise: a bare word
+    that is no command is left to the command parser, which lists the commands). A missing or mistyped folder said
+    "invalid choice: '/path/…' (choose from 'gui', 'train', …)", as if a command had been mistyped."""
+    word = argv[0] if argv else ""
+    if word.startswith("-") or os.path.isdir(word) or not _a_path(word):
+        return None
+    from engine.text import printable
+
+    what = "not a folder" if os.path.exists(word) else "no such folder"
+    return (f"lrscope: error: {what}: {printable(word)}; check the path (`lrscope DIR` opens a dataset folder, one subfolder "
+            "of images per class, in the window; `lrscope --help` lists the commands)")
+
+
+def _a_path(word: str) -> bool:
+    """Whether ``word`` is meant as a path: a command never holds a separator or starts with ~ or ., and an existing
+    file named like no command is one."""
+    if os.sep in word or (os.altsep and os.altsep in word) or word.startswith(("~", ".")):
+        return True
+    if not os.path.exists(word):
+        return False
+    from engine.cli import command_names
+
+    return word not in command_names()
+
+
 def main(argv: list[str] | None = None) -> int:
     """The `lrscope` command."""
     argv = folder_to_open(list(sys.argv[1:] if argv is None else argv))
+    problem = not_a_folder(argv)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     if wants_gui(argv):
         args = gui_parser().parse_args(argv[1:] if argv and argv[0] == "gui" else argv)
         if not has_display():

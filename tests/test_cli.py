@@ -295,6 +295,18 @@ def command_lines(parser, prefix=()):
     return lines
 
 
+def test_lrscope_with_a_folder_that_is_not_there_says_so_not_that_a_command_is_mistyped(tmp_path):
+    """`lrscope DIR` opens DIR in the window; a missing one said "invalid choice: '/path/…' (choose from 'gui', …)"."""
+    missing, a_file = tmp_path / "digts", tmp_path / "notes.txt"
+    a_file.write_text("not a dataset")
+    for path, what in ((missing, "no such folder"), (a_file, "not a folder")):
+        done = lrscope(path)
+        assert done.returncode == 2 and done.stderr.startswith(f"lrscope: error: {what}: {path}; check the path"), done.stderr
+        assert len(done.stderr.splitlines()) == 1 and "invalid choice" not in done.stderr
+    mistyped = lrscope("trian")  # a bare word is still taken for a command
+    assert mistyped.returncode == 2 and "invalid choice: 'trian'" in mistyped.stderr
+
+
 def test_every_command_prints_its_help(capsys):
     """`lrscope range-test --help` once died with a traceback: a help text said "10% of the run", and argparse reads
     "% o" as a format."""
