@@ -23,6 +23,16 @@ def dropped_folders(mime) -> list[str]:
     return [url.toLocalFile() for url in mime.urls() if url.isLocalFile() and Path(url.toLocalFile()).is_dir()] if mime.hasUrls() else []
 
 
+def replanned(timeline, edits: int, cuts: int) -> str:
+    """What the editor holds after a run with ``edits`` (and ``cuts`` by the plateau rule), ``timeline`` to train again."""
+    if len(timeline.pieces) == 1:  # every edit was undone at the step it was made
+        return f"the run's {counted(edits, 'edit')} left its schedule as it began: the editor holds it, and Start trains it again"
+    made = f" with its {counted(edits, 'edit')}" if edits else ""
+    kept = f"; {cuts_kept(cuts)} (turn it on to let it react afresh)" if cuts else ""
+    return (f"the editor holds the run's schedule{made}: steps 0 to {timeline.pieces[-1].start} as the run had them, then the "
+            f"piece shown; Start trains it again (change it, or use a preset, to plan afresh){kept}")
+
+
 class DatasetActions:
     """Mixed into MainWindow: uses its controller, dataset panel, editor, live run and log."""
 
@@ -154,11 +164,7 @@ class DatasetActions:
         timeline = timeline.to_train_again(cuts)
         self.install_timeline(timeline)
         self.planned_after_run = False  # Export still writes the run, with its results
-        edits = len(run.run_schedule.edits) - cuts
-        made = f" with its {counted(edits, 'edit')}" if edits else ""
-        kept = f"; {cuts_kept(cuts)} (turn it on to let it react afresh)" if cuts else ""
-        self.log.add(f"the editor holds the run's schedule{made}: steps 0 to {timeline.pieces[-1].start} as the run had them, "
-                     f"then the piece shown; Start trains it again (change it, or use a preset, to plan afresh){kept}")
+        self.log.add(replanned(timeline, len(run.run_schedule.edits) - cuts, cuts))
 
     @Slot()
     def keep_draft(self) -> None:

@@ -168,12 +168,26 @@ def legend(panel) -> list[str]:
     return [label.text for _, label in panel.plot.legend.items]
 
 
+def paused_with_lr_set(qtbot, window, lr: str, step: int) -> None:
+    """Start a run, pause it once at ``step`` or later, and Set LR now to ``lr`` there (the run stays paused)."""
+    from gui.driving import click, trigger, type_into
+
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.live.step >= step, timeout=LONG)
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
+    type_into(window.editor.set_lr, lr)
+    click(window.editor.set_now)
+    qtbot.waitUntil(lambda: window.editor.history.count() == 1, timeout=LONG)
+
+
 def run_and_export(qtbot, window, dialogs, path) -> None:
     """A run to its end from the Start action, then Export (the last run's schedule) answered with ``path``."""
     from gui.driving import trigger
 
+    before = window.last_run
     trigger(window.start_action)
-    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+    qtbot.waitUntil(lambda: window.last_run is not None and window.last_run is not before, timeout=LONG)
     dialogs.answer("save_path", str(path))
     trigger(window.export_action)
     qtbot.waitUntil(path.exists, timeout=LONG)

@@ -4,7 +4,7 @@ import shutil
 
 import numpy as np
 import pytest
-from gui_fixtures import LONG, SMALL, drawn, legend, opened, range_test_before_a_run
+from gui_fixtures import LONG, SMALL, drawn, legend, opened, paused_with_lr_set, range_test_before_a_run
 from helpers import CAMERA2, SAMPLE
 from PySide6.QtCore import Qt
 
@@ -82,13 +82,7 @@ def test_opening_another_dataset_after_a_run_clears_the_old_run(qtbot, window, d
 def test_after_a_run_with_an_edit_start_trains_the_runs_schedule_with_it_not_its_last_piece_stretched(qtbot, launch):
     window = launch({**SMALL, "epochs": 10})
     editor = window.editor
-    trigger(window.start_action)
-    qtbot.waitUntil(lambda: window.live.step >= 3, timeout=LONG)
-    trigger(window.pause_action)
-    qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
-    type_into(editor.set_lr, "0.01")
-    click(editor.set_now)
-    qtbot.waitUntil(lambda: editor.history.count() == 1, timeout=LONG)
+    paused_with_lr_set(qtbot, window, "0.01", 3)
     trigger(window.pause_action)
     qtbot.waitUntil(lambda: window.last_run is not None and not window.controller.training, timeout=LONG)
     first = window.last_run.run_schedule.timeline

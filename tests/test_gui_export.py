@@ -1,7 +1,7 @@
 """Export writes a schedule file from every route a person takes: the toolbar, the File menu and Ctrl+E."""
 
 import numpy as np
-from gui_fixtures import LONG, run_and_export
+from gui_fixtures import LONG, paused_with_lr_set, run_and_export
 from helpers import plain_loop_lrs
 
 from engine.schedules import load_schedule
@@ -73,3 +73,22 @@ def test_a_runs_exported_schedule_drives_plain_pytorch_with_one_unnamed_param_gr
     assert len(run_lrs) == window.last_run.outcome.step
     replayed, _ = plain_loop_lrs(path, [None], len(run_lrs))
     np.testing.assert_allclose(replayed[:, 0], run_lrs, rtol=1e-6)
+
+
+def test_an_edit_undone_at_its_own_step_is_no_edit_of_the_next_runs_exported_schedule(qtbot, launch, dialogs, tmp_path):
+    """The undo installed a piece identical to the one before it: trained again and exported, it read "edited once"."""
+    window = launch({"image_size": 16, "epochs": 2})
+    paused_with_lr_set(qtbot, window, "0.0123", 2)
+    click(window.editor.undo)  # at the same step: the run is paused
+    qtbot.waitUntil(lambda: window.editor.history.count() == 2, timeout=LONG)
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+    edited = window.last_run
+    assert [record.edit.kind for record in edited.run_schedule.edits] == ["set_constant", "undo"]  # its own record keeps both
+    assert "the run's 2 edits left its schedule as it began" in window.log.toPlainText()
+
+    path = tmp_path / "again.lrschedule.json"
+    run_and_export(qtbot, window, dialogs, path)  # Start trains the run's schedule again
+    assert len(load_schedule(path).timeline.pieces) == 1
+    entries = [window.dataset_panel.library.item(row).text() for row in range(window.dataset_panel.library.count())]
+    assert entries and not any("edited" in entry for entry in entries), entries

@@ -94,6 +94,17 @@ def test_restretch_keeps_the_remaining_shape(total):
     assert edited.timeline.lr_at(total) == pytest.approx(0.0, abs=1e-9)
 
 
+def test_to_train_again_a_piece_that_only_continues_the_one_before_it_is_merged_into_it():
+    """An edit undone at its own step leaves the undo's piece, the same as the first: as a plan it read as an edit."""
+    undone_at_once = base().apply(SetConstant(0.01), 30, 0.05).apply(Undo(), 30, 0.01)
+    assert len(undone_at_once.timeline.pieces) == 2 and len(undone_at_once.edits) == 2  # the run's record keeps both
+    again = undone_at_once.timeline.to_train_again(0)
+    assert again.pieces == base().timeline.pieces
+    assert np.array_equal(again.lrs(np.arange(100)), undone_at_once.timeline.lrs(np.arange(100)))
+    undone_later = base().apply(SetConstant(0.01), 30, 0.05).apply(Undo(), 35, 0.01)
+    assert undone_later.timeline.to_train_again(0).pieces == undone_later.timeline.pieces  # steps 30-34 held 0.01
+
+
 def test_undo_walks_back_one_edit_at_a_time():
     run = base()
     original = run.timeline.lrs(np.arange(100))

@@ -40,6 +40,11 @@ class Piece:
         """The global step where this piece's schedule runs out."""
         return self.origin + self.schedule.total_steps
 
+    def continues(self, before: Piece) -> bool:
+        """Whether this piece only carries ``before`` on: the same schedule from the same origin, with the same group
+        settings, so every step it decides has the LR ``before`` would have given it."""
+        return (self.origin, self.schedule, self.groups) == (before.origin, before.schedule, before.groups)
+
 
 @dataclass(frozen=True)
 class Timeline:
@@ -148,8 +153,14 @@ class Timeline:
 
     def to_train_again(self, plateau_cuts: int) -> Timeline:
         """This timeline to train once more, after its run's plateau rule cut the LR ``plateau_cuts`` times: the cuts
-        are pieces of it now, so the rule is dropped (left on, it would cut again where it had cut)."""
-        return replace(self, plateau=None) if plateau_cuts else self
+        are pieces of it now, so the rule is dropped (left on, it would cut again where it had cut).
+
+        A piece that only continues the one before it is merged into it: an edit undone at its own step leaves one (the
+        undo's), and as a plan it read as an edit, e.g. "edited once" for a tune's winner in the library.
+        """
+        pieces = [self.pieces[0]]
+        pieces += [piece for before, piece in zip(self.pieces, self.pieces[1:]) if not piece.continues(before)]
+        return replace(self, pieces=tuple(pieces), plateau=None if plateau_cuts else self.plateau)
 
     def stretched(self, total_steps: int) -> Timeline:
         """The whole timeline re-timed to last ``total_steps``, every shape in proportion."""
