@@ -78,6 +78,15 @@ def test_corrupt_images_are_skipped_and_counted(tiny_folder):
     assert data.summary.unreadable == 2 and data.found_counts() == [8, 8, 8]
 
 
+def test_a_copy_of_a_folder_names_its_own_unreadable_files_from_the_cache(tiny_folder, tmp_path):
+    """A copy has the same files, so the same cache: its warning named the original's file (".../broken2/5/fake.png")."""
+    (tiny_folder / "dog" / "1.png").write_bytes(b"\x89PNG garbage")
+    copy = shutil.copytree(tiny_folder, tmp_path / "copy")
+    prepare_dataset(tiny_folder, cache_dir=tmp_path / "cache")
+    warnings = prepare_dataset(copy, cache_dir=tmp_path / "cache").warnings
+    assert any(f"(e.g. {copy / 'dog' / '1.png'}:" in w for w in warnings), warnings
+
+
 def test_a_class_whose_images_are_all_corrupt(tiny_folder):
     for path in (tiny_folder / "eel").iterdir():
         path.write_bytes(b"")

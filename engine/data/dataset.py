@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -121,11 +121,20 @@ def _decoded(paths, size, channels, digest, cache_dir, progress, log) -> Decoded
         cached = load_decoded(path, len(paths), size, channels)
         if cached is not None:
             log(f"decoded images read from the cache {path}")
-            return cached
+            return _named_here(cached, paths)
     decoded = decode_all(paths, size, channels, progress)
     if cache_dir is not None and not save_decoded(path, decoded):
         log(f"the cache folder {cache_dir} is not writable: images will be decoded again next time")
     return decoded
+
+
+def _named_here(decoded: Decoded, paths: list[str]) -> Decoded:
+    """A cached decode's problems named by this folder's paths: a copy of a folder has the same files, so the same
+    cache, and its warning named the original's file. Problems are kept in the order of the files that failed."""
+    failed = np.flatnonzero(~decoded.ok)
+    if len(failed) != len(decoded.problems):
+        return decoded
+    return replace(decoded, problems=tuple((paths[i], reason) for i, (_, reason) in zip(failed, decoded.problems)))
 
 
 def _used_counts(labels: np.ndarray, train_index: np.ndarray, val_index: np.ndarray, classes: int) -> list[int]:
