@@ -125,6 +125,8 @@ def test_a_range_test_that_cannot_recommend_says_so_in_the_window(qtbot, window)
     qtbot.waitUntil(lambda: window.last_range_test is not None, timeout=LONG)
     assert panel.recommendation is None and "No recommendation" in panel.status.text()
     assert not panel.use_constant.isEnabled() and not panel.use_cycle.isEnabled()
+    # Rows listed beside greyed buttons read as a result the window would not let be used: it says they are no advice.
+    assert panel.table.rowCount() > 0 and "none is advice, so there is nothing to use" in panel.status.text()
 
 
 def test_a_trial_cancelled_before_its_first_evaluation_gets_no_marker_at_zero(qtbot):

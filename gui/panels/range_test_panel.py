@@ -201,7 +201,10 @@ class RangeTestPanel(QWidget):
         if result is None:
             return message
         if r is None:
-            return f"<span style='color:#d62728'><b>No recommendation:</b></span> {result.why_none}"
+            # An "edge 0.242" row beside two greyed Use buttons read as a result the window would not let be used.
+            listed = ("<br>The LRs listed mark where the curve turned; none is advice, so there is nothing to use."
+                      if result.suggestions else "")
+            return f"<span style='color:#d62728'><b>No recommendation:</b></span> {result.why_none}{listed}"
         flag = "<span style='color:#b35c00'><b>Low confidence.</b></span> " if r.low_confidence else ""
         spread = f"<br>median of {r.repeats} repeats, spread ×{r.spread:.2g}" if r.repeats > 1 else ""
         measured = ""
