@@ -76,9 +76,11 @@ class RunActions:
     def pause_or_resume(self) -> None:
         """Pause a running job, resume a paused one. During a range test in the run, the run pauses when the test ends
         (Resume was sent, and the run trained on after the test)."""
+        self.controller.send(Pause() if self.live.state in ("running", "starting", "range_test") else Resume())
         if self.live.state == "range_test":  # the test holds the command until it ends: say that the click was heard
             self.log.add("the run pauses when the range test ends")
-        self.controller.send(Pause() if self.live.state in ("running", "starting", "range_test") else Resume())
+            self.pause_action.setText("Pausing after the test")  # it said "Pause" until then; the next state resets it
+            self.pause_action.setEnabled(False)
 
     @Slot()
     def stop_run(self) -> None:

@@ -145,7 +145,8 @@ def test_range_test_mid_run_then_use_its_suggestion(qtbot, launch):
     qtbot.waitUntil(lambda: "range test (training paused) · " in window.status.text() and "% done" in window.status.text(),
                     timeout=LONG)
     trigger(window.pause_action)  # it sent Resume: the run went on training after the test
-    assert "the run pauses when the range test ends" in window.log.toPlainText()  # the button and status stay as they were
+    assert "the run pauses when the range test ends" in window.log.toPlainText()
+    assert window.pause_action.text() == "Pausing after the test" and not window.pause_action.isEnabled()  # it said "Pause"
     qtbot.waitUntil(lambda: window.last_range_test is not None, timeout=LONG)
     qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
     assert window.pause_action.text() == "Resume"
