@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 from helpers import Events, paused_at, start_job, tiny_config
 
+from engine.cli import run_cli
 from engine.commands import EditSchedule, MeasureCurvature, Resume, SetCurvatureCadence, Stop
 from engine.events import CommandApplied, CurvatureMeasured, HealthLogged, LogLine, StabilityWarning, StepsLogged
+from engine.run import InProcessRun, NewRun
 from engine.schedules import SetConstant
 from engine.training.job import TrainingJob
 
@@ -114,6 +116,18 @@ def test_an_edit_above_the_last_measured_bound_is_warned_about_at_once_without_m
     assert again.kind == "above_bound" and "LR 2.5 is above" in again.message
     assert warning.step == step and warning.kind == "above_bound" and 0 < warning.scale < 1
     assert "LR 3 is above the stability bound" in warning.message and f"at step {measured.step})" in warning.message
+
+
+def test_a_resumed_run_planned_above_its_last_bound_is_warned_about_at_its_start(digits16, tmp_path, capsys):
+    """Resumed, a run planned above the bound it last measured trained on without a word (the cadence measured no more)."""
+    run = InProcessRun(NewRun(tiny_config(image_size=16, curvature_every=10_000, lr=1.0, shape="constant", epochs=2),
+                              digits16, None, tmp_path))
+    run.prepare()
+    run.subscribe(lambda e: run.send(Stop()) if getattr(e, "epoch", None) == 0 else None)
+    assert run.run().state == "stopped"
+    run_cli(["resume", str(run.run_dir)])
+    err = capsys.readouterr().err
+    assert "is above the stability bound" in err and "(resumed at 22" in err, err
 
 
 def test_an_edit_is_checked_against_the_bound_of_the_momentum_it_plans(digits16):

@@ -58,8 +58,10 @@ class CurvatureHandler:
         self._step_started = time.perf_counter()
 
     def event(self, job, event) -> None:
-        """An edit of the schedule (also while paused, where no step starts): recheck the last bound at once."""
-        if isinstance(event, ScheduleChanged) and event.reason != "start":
+        """An edit of the schedule (also while paused, where no step starts), or a resumed run's start: recheck the last
+        bound at once. (A resumed run planned above the bound its last measurement gave trained on without a word: the
+        warning had been given before the stop, and the cadence may not measure again.)"""
+        if isinstance(event, ScheduleChanged) and (event.reason != "start" or self.previous is not None):
             self._recheck(job)
 
     def step_completed(self, job, info) -> None:
