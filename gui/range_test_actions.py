@@ -40,6 +40,7 @@ class RangeTestActions:
     def range_test_started(self, event) -> None:
         """Say how long the test will take."""
         self.range_plot.clear()
+        self.range_plot.set_mode(event.mode)
         self.range_plot.expect(event.settings.get("start_lr"), event.settings.get("end_lr"))
         took = duration_text(event.estimated_seconds)
         self.range_panel.started(event.mode, took)

@@ -74,6 +74,11 @@ class RangePlot(PlotPanel):
         self.dirty = True
         self.refresh()
 
+    def set_mode(self, mode: str) -> None:
+        """Name what the test measures: a probe's points are each candidate's loss on held-out batches after its steps,
+        which read as the run's training loss (0.25 beside a train loss of 0.024, unexplained)."""
+        self.plot.setLabel("left", "held-out loss after each candidate's steps" if mode == "probe" else "loss")
+
     def expect(self, start_lr: float | None, end_lr: float | None) -> None:
         """The LRs the test will try: framed from its start, so the curve fills the frame left to right
         (fitted to the first few points, the axis would show a single label)."""
