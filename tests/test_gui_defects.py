@@ -293,6 +293,8 @@ def test_at_1366_by_768_every_plot_is_readable(qtbot, launch):
     for control in (window.editor.apply, window.editor.undo):
         assert on_screen(control, window)
     qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+    # The selected segment's peak, its first field after the length, without scrolling (only "steps" showed).
+    assert on_screen(window.editor.form.editors["max_lr"], window)
 
 
 def test_at_1366_by_768_the_tune_plot_shows_its_whole_key(qtbot, window):

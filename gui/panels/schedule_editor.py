@@ -158,7 +158,8 @@ class ScheduleEditor(QWidget):
             plateau.addWidget(widget)
         # Fixed heights for what changes as the user types (the table's rows, the reason a value is refused),
         # so the form under the cursor never moves; the space left over goes below everything.
-        self.table.setFixedHeight(self.table.horizontalHeader().sizeHint().height() + 4 * self.table.verticalHeader().defaultSectionSize() + 4)
+        # Three rows: with four, the selected segment's fields below showed only "steps" at 1366×768.
+        self.table.setFixedHeight(self.table.horizontalHeader().sizeHint().height() + 3 * self.table.verticalHeader().defaultSectionSize() + 4)
         self.problem.setFixedHeight(2 * self.problem.fontMetrics().lineSpacing() + 4)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
