@@ -108,14 +108,8 @@ def test_after_a_run_in_which_the_plateau_rule_cut_the_lr_start_trains_each_cut_
     editor = window.editor
     click(editor.plateau)
     type_into(editor.plateau_patience, "0")
-    trigger(window.start_action)
-    qtbot.waitUntil(lambda: window.live.step >= 3, timeout=LONG)
-    trigger(window.pause_action)
-    qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
     # The validation loss stops improving once batch norm's running statistics settle: the rule cuts.
-    type_into(editor.set_lr, "1e-7")
-    click(editor.set_now)
-    qtbot.waitUntil(lambda: editor.history.count() == 1, timeout=LONG)
+    paused_with_lr_set(qtbot, window, "1e-7", 3)
     trigger(window.pause_action)
     qtbot.waitUntil(lambda: "the editor holds the run's schedule" in window.log.toPlainText(), timeout=LONG)
     first, first_dir = window.last_run.run_schedule, window.last_run.run_dir
@@ -189,13 +183,7 @@ def test_an_imported_schedule_with_edits_is_planned_whole_and_said_to_be_stretch
     from engine.schedules import load_schedule
 
     window = launch({**SMALL, "epochs": 4})
-    trigger(window.start_action)
-    qtbot.waitUntil(lambda: window.live.step >= 30, timeout=LONG)
-    trigger(window.pause_action)
-    qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
-    type_into(window.editor.set_lr, "0.01")
-    click(window.editor.set_now)
-    qtbot.waitUntil(lambda: window.editor.history.count() == 1, timeout=LONG)
+    paused_with_lr_set(qtbot, window, "0.01", 30)
     trigger(window.stop_action)
     qtbot.waitUntil(lambda: window.last_run is not None and not window.controller.training, timeout=LONG)
     path = tmp_path / "edited.lrschedule.json"
