@@ -39,6 +39,20 @@ def test_an_edit_changes_only_the_future():
     assert (record.step, record.edit.reason, record.summary) == (40, "user", "scaled the rest ×0.5")
 
 
+@pytest.mark.parametrize("edit", [SetConstant(1e-7), ScaleRest(0.5), SetPeak(0.05), Undo(),
+                                  ReplaceRest(Schedule((Cosine(steps=30, start_lr=1.0),)), fit_rest=True)])
+def test_at_the_end_of_a_run_an_edit_of_the_steps_left_is_refused_not_a_step_added(edit):
+    """Set LR now as a run ended held the LR "for the rest", one step that did not exist: each late click added one
+    (110 steps became 117, each with a validation)."""
+    run = base().apply(ScaleRest(0.9), step=50, current_lr=0.1)
+    with pytest.raises(ValueError, match="the run has trained all its 100 steps: nothing is left for this edit to change"):
+        run.apply(edit, step=100, current_lr=0.01)
+    # What says the run's length still may: it is how a finished run is lengthened.
+    assert run.apply(Restretch(150), step=100, current_lr=0.01).timeline.total_steps == 150
+    longer = run.apply(ReplaceRest(Schedule((Constant(steps=20, lr=0.01),))), step=100, current_lr=0.01)
+    assert longer.timeline.total_steps == 120
+
+
 def test_replace_rest_from_the_current_lr_has_no_jump():
     run = base()
     current = run.timeline.lr_at(49)

@@ -163,6 +163,11 @@ class RunSchedule:
         """
         if edit.reason not in REASONS:
             raise ValueError(f"reason must be one of {', '.join(REASONS)}, got {edit.reason!r}")
+        total = self.timeline.total_steps
+        if step >= total and not _sets_the_length(edit):
+            # Set LR now at the end held the LR "for the rest", a step that did not exist: each late click added one.
+            raise ValueError(f"the run has trained all its {counted(total, 'step')}: nothing is left for this edit to change "
+                             "(to train on, lengthen the run)")
         before = self.timeline.piece_at(step)
         undoes = None
         if isinstance(edit, Undo):
@@ -199,6 +204,12 @@ class RunSchedule:
             if record.undoes is None and record.id not in undone:
                 return record
         return None
+
+
+def _sets_the_length(edit: Edit) -> bool:
+    """Whether ``edit`` says how long the run is (a new length, a schedule of its own length): the others change the
+    steps left, so at the end of a run there is nothing for them to change."""
+    return isinstance(edit, Restretch) or (isinstance(edit, ReplaceRest) and not edit.fit_rest)
 
 
 def _piece_for(edit: Edit, current: Piece, step: int, current_lr: float, total: int) -> tuple[Piece, str]:
