@@ -77,7 +77,7 @@ class DatasetActions:
         self.dataset = kept.dataset
         self._display(kept)
         name = kept.dataset.summary.name
-        self.live.show_planned(self.run_length(), self.steps_per_epoch())
+        self.show_next_run()
         self.log.add(f"{name} is still open", "warning")
         dialogs.show_error(self, "Cannot open the folder", f"{message} ({name} is still open)")
 
@@ -102,7 +102,7 @@ class DatasetActions:
             self.log.add(warning, "warning")
         self.restore_draft(switched)
         self.editor.set_run_length(self.run_length())
-        self.live.show_planned(self.run_length(), self.steps_per_epoch())
+        self.show_next_run()
         self.show_tune_plan()
         self.show_model_groups()
         self.apply_x_unit()

@@ -151,7 +151,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
             self.dataset_failed(failed.message)
         elif failed.name == "range_test":
             self.range_panel.finished(None, failed.message)
-            self.live.show_planned(self.run_length(), self.steps_per_epoch())
+            self.show_next_run()
         elif failed.name == "train":
             self.live.could_not_train(failed.message)
             self.banner.hide()  # its fix would edit a run no longer followed
@@ -165,7 +165,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         """Epochs and batch size change the run's length; image size needs the images decoded again."""
         if name in ("epochs", "batch_size"):
             self.editor.set_run_length(self.run_length())
-            self.live.show_planned(self.run_length(), self.steps_per_epoch())
+            self.show_next_run()
             self.show_tune_plan()
             self.apply_x_unit()
         elif name in ("image_size", "memory_budget_mb") and self.dataset is not None:

@@ -75,7 +75,7 @@ class RangeTestActions:
                 self.last_range_test = event.result.to_dict()
         self.log.add(f"range test {'cancelled' if event.cancelled else 'finished'}: {event.message}")
         if not self.controller.training and not self.controller.tuning:
-            self.live.show_planned(self.run_length(), self.steps_per_epoch())
+            self.show_next_run()
 
     @Slot(float, str)
     def use_suggestion(self, lr: float, what: str) -> None:
@@ -96,7 +96,7 @@ class RangeTestActions:
             self.log.add(above, "warning")
             self.status.setText(f"⚠ {above}")
         elif not self.controller.training:  # a warning about the suggestion used before stays up no longer
-            self.live.show_planned(self.run_length(), self.steps_per_epoch())
+            self.show_next_run()
 
     def warn_above_bound(self, peak: float) -> None:
         """Before a run: a plan that peaks above the bound the last range test measured says so in the status bar,
@@ -106,5 +106,5 @@ class RangeTestActions:
         if above := result.above_bound(peak) if result is not None else "":
             self.status.setText(f"{PLAN_ABOVE}{above} (the last range test's measurement)")
         elif self.status.text().startswith(PLAN_ABOVE):
-            self.live.show_planned(self.run_length(), self.steps_per_epoch())
+            self.show_next_run()
 

@@ -44,6 +44,12 @@ class RunActions:
             return 0
         return values["epochs"] * training_batches_per_epoch(len(self.dataset.train_index), values["batch_size"])
 
+    def show_next_run(self) -> None:
+        """Say how long the next run is, from the configuration: with the steps per epoch of the run shown, a 5-epoch
+        run at batch 16 read "445 steps (21 epochs × 22 steps)"."""
+        total, epochs = self.run_length(), self.config_panel.values()["epochs"]
+        self.live.show_planned(total, total // epochs if total else 0)
+
     def steps_per_epoch(self) -> int:
         """Steps per epoch of the run shown, else of a run with the current configuration (0 if unknown)."""
         batch_size = self.config_panel.values()["batch_size"]

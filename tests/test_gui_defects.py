@@ -199,6 +199,14 @@ def test_an_imported_schedule_with_edits_is_planned_whole_and_said_to_be_stretch
     assert np.allclose(window.momentum.plan[1], expected.momenta(steps))
 
 
+def test_the_next_runs_length_is_said_from_the_configuration_after_a_run(qtbot, launch):
+    window = launch({**SMALL, "epochs": 5})
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.last_run is not None and not window.controller.training, timeout=LONG)
+    type_into(window.config_panel.editors["batch_size"], "16")  # it said "445 steps (21 epochs × 22 steps)"
+    qtbot.waitUntil(lambda: "next run: 445 steps (5 epochs × 89 steps)" in window.status.text(), timeout=LONG)
+
+
 def test_the_saved_x_unit_is_applied_at_startup(qtbot, launch):
     from gui.settings import open_settings
 
