@@ -158,8 +158,11 @@ class LiveRun(QObject):
         done = self.load_past(run_dir)
         meta = read_meta(Path(run_dir))
         run_schedule = stored_run_schedule(meta)
+        self.editor.run_edits.forget_history()  # it listed the last run's edits beside this one's curves
         if run_schedule is not None:
             self._draw_plan(run_schedule.timeline)
+            self.editor.run_edits.show_history(run_schedule)
+            self.editor.run_edits.undo.setEnabled(False)  # nothing to undo in a run that is over
         self.progress.reset()
         self.status.setText(f"{name} (read-only): {effective_state(meta)} at step {done}/{meta.get('total_steps', '?')}")
 

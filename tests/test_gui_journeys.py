@@ -269,3 +269,5 @@ def test_f_compare_two_runs_and_open_one_read_only(qtbot, window):
     steps, planned = window.lr.plan
     assert np.allclose(planned[:, 0], stored_run_schedule(read_meta(run_dir)).timeline.lrs(steps))
     assert window.status.text() == f"{name} (read-only): finished at step 22/22"
+    stored = stored_run_schedule(read_meta(run_dir))
+    assert window.editor.history.count() == len(stored.edits) and not window.editor.undo.isEnabled()
