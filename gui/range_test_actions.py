@@ -76,6 +76,7 @@ class RangeTestActions:
         self.log.add(f"range test {'cancelled' if event.cancelled else 'finished'}: {event.message}")
         if not self.controller.training and not self.controller.tuning:
             self.show_next_run()
+            self.progress.reset()  # a cancelled test's 43% stayed beside "idle · next run"
 
     @Slot(float, str)
     def use_suggestion(self, lr: float, what: str) -> None:

@@ -138,6 +138,7 @@ def test_no_run_tune_or_other_dataset_starts_while_a_range_test_runs_before_a_ru
     qtbot.waitUntil(lambda: not window.controller.testing, timeout=LONG)
     qtbot.waitUntil(window.start_action.isEnabled, timeout=LONG)
     assert window.open_action.isEnabled() and window.tune_panel.start.isEnabled()
+    assert window.progress.value() == window.progress.minimum() - 1  # reset: the cancelled test's 43% stayed beside "idle"
 
 
 def test_a_schedule_longer_than_the_run_is_said_to_shrink_and_epochs_typed_mid_run_plan_the_next(qtbot, launch):
@@ -174,7 +175,10 @@ def test_a_refused_peak_lr_is_outlined_until_it_is_typed_again(qtbot, window):
         click(editor.use_button)
         assert editor.peak.styleSheet() and "expected a number above 0 and at most 100" in editor.problem.text()
     type_into(editor.peak, "0.3")  # it stayed red around a valid 0.3 until Use preset was pressed again
-    assert not editor.peak.styleSheet()
+    assert not editor.peak.styleSheet() and not editor.problem.text()
+    type_into(editor.peak, "-1")
+    qtbot.keyClick(editor.peak, Qt.Key.Key_Return)  # Enter did nothing, not even refuse it
+    assert editor.peak.styleSheet() and editor.problem.text().startswith("peak LR: expected")
 
 
 def test_an_imported_schedule_with_edits_is_planned_whole_and_said_to_be_stretched(qtbot, launch, dialogs, tmp_path):

@@ -61,6 +61,9 @@ def default_schedule() -> Schedule:
     return preset(TrainConfig.shape, TrainConfig.lr, DEFAULT_PLAN_STEPS)
 
 
+PEAK_REFUSED = "peak LR: "
+
+
 class ScheduleEditor(QWidget):
     """Segments in a table, the selected one in a form; actions that edit a running job."""
 
@@ -92,7 +95,8 @@ class ScheduleEditor(QWidget):
         self.peak = QLineEdit("0.2")
         self.peak.setToolTip("The highest LR of the preset (a range test suggests one).")
         # A refused peak is outlined in red until the text changes: it stayed red around a valid 0.3 until Use preset.
-        self.peak.textChanged.connect(lambda _text: self.peak.setStyleSheet(""))
+        self.peak.textChanged.connect(self._peak_typed)
+        self.peak.returnPressed.connect(self.use_preset)  # Enter did nothing, not even refuse a -1
         self.use_button = use = QPushButton("Use preset")
         use.setToolTip("Replace the segments by the preset (during a run: a new shape from the current step).")
         use.clicked.connect(self.use_preset)
@@ -228,6 +232,12 @@ class ScheduleEditor(QWidget):
 
     # -- actions ------------------------------------------------------------------------
 
+    def _peak_typed(self, _text: str) -> None:
+        """A refused peak's outline and reason go as it is typed again (they stayed around a valid 0.3)."""
+        self.peak.setStyleSheet("")
+        if self.problem.text().startswith(PEAK_REFUSED):
+            self.show_problem("")
+
     @Slot()
     def use_preset(self) -> None:
         """Replace the segments by the chosen preset over the rest of the run."""
@@ -237,7 +247,7 @@ class ScheduleEditor(QWidget):
                 raise ValueError
         except ValueError:
             self.peak.setStyleSheet(INVALID)
-            self.show_problem(f"peak LR: expected a number above 0 and at most {MAX_SET_LR:g}, e.g. 0.1")
+            self.show_problem(f"{PEAK_REFUSED}expected a number above 0 and at most {MAX_SET_LR:g}, e.g. 0.1")
             return
         self.peak.setStyleSheet("")
         start = self.step if self.running else 0

@@ -162,7 +162,8 @@ class TunePanel(QWidget):
     def finished(self, event) -> None:
         """The winner, or why there is none."""
         self.record = event.record
-        self.status.setText(("<b>Cancelled.</b> " if event.cancelled else "") + event.message)
+        message = event.message[:1].upper() + event.message[1:] if event.cancelled else event.message  # a sentence of its own
+        self.status.setText(("<b>Cancelled.</b> " if event.cancelled else "") + message)
         # A search that ends under its budget would otherwise leave a bar at 98% that reads as unfinished.
         self.progress.setFormat(("cancelled" if event.cancelled else "done") + ": %p% of the budget spent")
         self.set_running(False)
