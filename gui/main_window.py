@@ -264,6 +264,8 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.export_action.setEnabled(self.dataset is not None)
         self.test_action.setEnabled(self.dataset is not None and not self.controller.tuning)
         self.open_action.setEnabled(free)
+        for button in (self.dataset_panel.open_button, self.dataset_panel.recent):  # they looked clickable and did nothing
+            button.setEnabled(free)
 
     def _restore(self) -> None:
         geometry, state = self.settings.value("window/geometry"), self.settings.value("window/state")

@@ -131,13 +131,14 @@ def test_no_run_tune_or_other_dataset_starts_while_a_range_test_runs_before_a_ru
     click(window.range_panel.start)
     assert window.controller.testing
     assert not window.start_action.isEnabled() and not window.open_action.isEnabled() and not window.tune_panel.start.isEnabled()
+    assert not window.dataset_panel.open_button.isEnabled() and not window.dataset_panel.recent.isEnabled()
     press(window, "Ctrl+R")
     assert not window.controller.training
     qtbot.waitUntil(lambda: window.progress.value() > 0, timeout=LONG)  # the status bar's bar follows the test
     click(window.range_panel.cancel)
     qtbot.waitUntil(lambda: not window.controller.testing, timeout=LONG)
     qtbot.waitUntil(window.start_action.isEnabled, timeout=LONG)
-    assert window.open_action.isEnabled() and window.tune_panel.start.isEnabled()
+    assert window.open_action.isEnabled() and window.tune_panel.start.isEnabled() and window.dataset_panel.open_button.isEnabled()
     assert window.progress.value() == window.progress.minimum() - 1  # reset: the cancelled test's 43% stayed beside "idle"
 
 
