@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gui_fixtures import LONG, SMALL, drawn, legend, opened
+from gui_fixtures import LONG, SMALL, drawn, legend, opened, paused_with_lr_set
 from helpers import CAMERA2, SAMPLE
 
 from gui.driving import choose, click, drop_folder, press, select_rows, show_tab, trigger, type_into
@@ -245,7 +245,11 @@ def test_f_compare_two_runs_and_open_one_read_only(qtbot, window):
     for count, peak in ((1, "0.2"), (2, "0.05")):  # two plans: the read-only view must draw its run's own
         type_into(window.editor.peak, peak)
         click(window.editor.use_button)
-        trigger(window.start_action)
+        if count == 1:
+            trigger(window.start_action)
+        else:  # and an edit, listed in the history until a run without one is opened read-only
+            paused_with_lr_set(qtbot, window, "0.01", 3)
+            trigger(window.pause_action)
         qtbot.waitUntil(lambda count=count: window.runs_panel.table.rowCount() == count and not window.controller.training,
                         timeout=LONG)
     show_tab(window.tabs, "Runs")
@@ -270,4 +274,4 @@ def test_f_compare_two_runs_and_open_one_read_only(qtbot, window):
     assert np.allclose(planned[:, 0], stored_run_schedule(read_meta(run_dir)).timeline.lrs(steps))
     assert window.status.text() == f"{name} (read-only): finished at step 22/22"
     stored = stored_run_schedule(read_meta(run_dir))
-    assert window.editor.history.count() == len(stored.edits) and not window.editor.undo.isEnabled()
+    assert window.editor.history.count() == len(stored.edits) == 0 and not window.editor.undo.isEnabled()
