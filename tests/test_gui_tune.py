@@ -1,6 +1,7 @@
 """The Tune tab and an honest range test, driven through the window's controls (``window`` and ``dialogs``: gui_fixtures)."""
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -46,6 +47,13 @@ def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, windo
     wheel(window.tune_plot.widget, window.tune_plot.widget.rect().center(), -10)
     assert -2 <= window.tune_plot.plot.viewRange()[1][0] and window.tune_plot.plot.viewRange()[1][1] <= 102
     winner = record["winner"]["params"]["lr"]
+    # The Runs tab says which runs are the tune's trials (they looked like runs of the user's own).
+    show_tab(window.tabs, "Runs")
+    runs = window.runs_panel.table
+    notes = {runs.item(row, 0).text(): runs.item(row, runs.columnCount() - 1).text() for row in range(runs.rowCount())}
+    for trial in record["trials"]:
+        assert notes[Path(trial["run_dir"]).name].startswith(f"trial {trial['number']} of tune {Path(record['folder']).name} (peak LR")
+    show_tab(window.tabs, "Tune")
 
     click(panel.use)
     assert peak_lr(window.editor.plan().schedule) == pytest.approx(winner, rel=1e-6)

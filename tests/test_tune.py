@@ -173,6 +173,15 @@ def test_lrscope_tune_end_to_end(tmp_path):
         config = json.loads((Path(trial["run_dir"]) / "config.json").read_text())["config"]
         assert config["weights"] == str(next((tmp_path / "tunes").iterdir()) / "initial-weights.pt")
     assert record["winner"] in [t for t in trials if t["state"] == "complete"]
+    # Each trial's run says what made it in `lrscope runs` and `lrscope show`: without it they looked like the user's own.
+    listed = subprocess.run([sys.executable, str(ROOT / "main.py"), "runs"], env=env, capture_output=True, text=True, timeout=120)
+    tune = next((tmp_path / "tunes").iterdir()).name
+    for trial in trials:
+        mark = f"trial {trial['number']} of tune {tune} (peak LR {trial['params']['lr']:.3g}, weight decay "
+        assert mark in listed.stdout.split(Path(trial["run_dir"]).name, 1)[1].splitlines()[1]
+    shown = subprocess.run([sys.executable, str(ROOT / "main.py"), "show", trials[1]["run_dir"]], env=env, capture_output=True,
+                           text=True, timeout=120)
+    assert f"made as    trial 1 of tune {tune} (peak LR" in shown.stdout
     initial = torch.load(next((tmp_path / "tunes").iterdir()) / "initial-weights.pt", weights_only=True)
     assert "head.1.weight" in initial
 

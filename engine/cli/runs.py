@@ -63,8 +63,9 @@ def list_command(args: argparse.Namespace) -> int:
     for r in runs:
         state = f"{r.state} (served)" if served_access(r.run_dir) else r.state
         print(f"{r.run_id:<44} {r.dataset[:18]:<18} {r.started:<19} {state:<20} {f'{r.steps_done}/{r.total_steps}':>13} {_accuracy(r.best_val_accuracy):>12}")
-        if r.problem:
-            print(f"  {r.problem}")
+        for note in (r.problem, r.purpose):
+            if note:
+                print(f"  {note}")
     return 0
 
 
@@ -78,6 +79,8 @@ def show_command(args: argparse.Namespace) -> int:
     config = meta_object(meta, "config")
     print(f"run        {info.run_id}\nfolder     {info.run_dir}\ndataset    {info.dataset} (fingerprint {info.fingerprint})")
     print(f"started    {info.started}\nstate      {info.state}\nsteps      {info.steps_done}/{info.total_steps}")
+    if info.purpose:
+        print(f"made as    {info.purpose}")
     processes = config.get("world_size", 1)
     batch = f"{config.get('batch_size')} × {processes} processes" if processes > 1 else config.get("batch_size")
     print(f"model      {config.get('model')} / {config.get('optimizer')} batch {batch}")

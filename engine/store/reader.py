@@ -37,6 +37,7 @@ class RunInfo:
     total_steps: int
     best_val_accuracy: float
     problem: str = ""
+    purpose: str = ""  # what made the run when it is not the user's own (a tune's trial)
 
 
 def process_alive(host: str | None, pid: int) -> bool:
@@ -131,7 +132,7 @@ def run_info(run_dir: Path) -> RunInfo:
         return RunInfo(Path(run_dir).name, Path(run_dir), printable(str(dataset.get("name", "?"))),
                        printable(str(dataset.get("fingerprint", "?"))), _started(meta_number(meta, "created")),
                        effective_state(meta), int(steps_done) if isinstance(steps_done, int) else 0,
-                       int(meta_number(meta, "total_steps")), best)
+                       int(meta_number(meta, "total_steps")), best, purpose=printable(meta.get("purpose", ""))[:200])
     except sqlite3.Error as error:
         raise RunStoreError(f"{run_dir}: the run database is damaged ({first_line(error)})") from None
     except RunStoreError as error:

@@ -93,8 +93,11 @@ class RunStore:
         self._thread.start()
 
     @classmethod
-    def create(cls, root: Path, config: dict, dataset: dict, emit: Callable[[Event], None] | None = None) -> RunStore:
-        """A new run directory under ``root``; RunStoreError says what to do when it cannot be written."""
+    def create(cls, root: Path, config: dict, dataset: dict, emit: Callable[[Event], None] | None = None,
+               purpose: str = "") -> RunStore:
+        """A new run directory under ``root``; RunStoreError says what to do when it cannot be written.
+
+        ``purpose`` says what made the run when it is not the user's own (a tune's trial), for the runs list."""
         run_dir = Path(root) / _run_id(dataset.get("name", "dataset"))
         try:
             run_dir.mkdir(parents=True)
@@ -103,7 +106,7 @@ class RunStore:
             raise RunStoreError(f"cannot create a run folder in {root} ({error.strerror}); "
                                 "choose another place with --runs-dir or LRSCOPE_RUNS_DIR") from None
         store = cls(run_dir, emit)
-        store._set_meta({"created": str(time.time()), "state": "starting"})
+        store._set_meta({"created": str(time.time()), "state": "starting", "purpose": printable(purpose)})
         return store
 
     # -- called from the training thread ----------------------------------------------

@@ -183,7 +183,8 @@ class Tuner:
             trial.report(progress_score(epoch.train_loss), epoch.epoch + 1)
             return trial.should_prune()
 
-        self._current = TrialJob(config, self.dataset, RunSchedule(with_peak(self.timeline, params["lr"])), self.runs_root, check)
+        self._current = TrialJob(config, self.dataset, RunSchedule(with_peak(self.timeline, params["lr"])), self.runs_root, check,
+                                 purpose=self._purpose(number, params))
         if self._cancel.is_set():
             self._current.stop()
         self.emit(TuneTrialStarted(number, params, seed, str(self._current.run_dir)))
@@ -198,6 +199,11 @@ class Tuner:
         self.trials.append(TrialRecord(number, params, seed, state, run.val_accuracy, run.val_loss, run.steps, run.run_dir, reports))
         self.emit(TuneTrialFinished(number, params, state, run.val_accuracy, run.val_loss, run.steps, run.run_dir, self.spent,
                                     self._budget))
+
+    def _purpose(self, number: int, params: dict[str, float]) -> str:
+        """What the trial's run is, for the runs list: a trial among a tune's runs looks like any other run."""
+        tried = f"peak LR {params['lr']:.3g}" + (f", weight decay {params['weight_decay']:.3g}" if "weight_decay" in params else "")
+        return f"trial {number} of tune {self.folder.name} ({tried})"
 
     def _tell(self, study, trial, run, reports, optuna) -> str:
         """Tell Optuna how the trial ended; returns its state in the record's words."""

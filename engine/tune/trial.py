@@ -41,8 +41,8 @@ class TrialJob:
     """
 
     def __init__(self, config: TrainConfig, dataset: PreparedDataset, run_schedule: RunSchedule, runs_root: Path,
-                 check: EpochCheck, emit: Callable[[Event], None] | None = None):
-        self.handle = InProcessRun(NewRun(config, dataset, run_schedule, Path(runs_root)))
+                 check: EpochCheck, emit: Callable[[Event], None] | None = None, purpose: str = ""):
+        self.handle = InProcessRun(NewRun(config, dataset, run_schedule, Path(runs_root), purpose))
         self.handle.subscribe(self._on_event)
         if emit is not None:
             self.handle.subscribe(emit)

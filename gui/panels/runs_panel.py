@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from engine.serve.access import served_access
 from engine.store.reader import LIVE_STATES, list_runs
 
-COLUMNS = ("run", "dataset", "started", "state", "steps", "best val acc")
+COLUMNS = ("run", "dataset", "started", "state", "steps", "best val acc", "note")
 FOLLOW_MS = 2000  # how often a visible table re-reads the folder while a run in it is live or a run was added
 
 
@@ -98,10 +98,13 @@ class RunsPanel(QWidget):
         for row, run in enumerate(reversed(runs)):
             accuracy = "-" if math.isnan(run.best_val_accuracy) else f"{100 * run.best_val_accuracy:.2f}%"
             state = f"{run.state} · served" if served_access(run.run_dir) else run.state
-            values = (run.run_id, run.dataset, run.started, state, f"{run.steps_done}/{run.total_steps}", accuracy)
+            # A tune's trials would look like ten runs of the user's own without the note saying what made them.
+            values = (run.run_id, run.dataset, run.started, state, f"{run.steps_done}/{run.total_steps}", accuracy,
+                      run.purpose or run.problem)
             for column, text in enumerate(values):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, str(run.run_dir))
+                item.setToolTip(text if column == len(values) - 1 else "")
                 self.table.setItem(row, column, item)
             if str(run.run_dir) in selected:
                 rows = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
