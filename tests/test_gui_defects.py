@@ -301,10 +301,12 @@ def test_at_1366_by_768_every_plot_is_readable(qtbot, launch):
 def test_at_1366_by_768_the_tune_plot_shows_its_whole_key(qtbot, window):
     show_tab(window.tabs, "Tune")
     title = window.tune_plot.plot.titleLabel
-    assert "★ winner" in title.text and "stopped early" in title.text
+    for entry in ("● complete", "× stopped early", "▼ diverged", "■ cancelled", "★ winner", "┆ yours (trial 0)", "▮ searched"):
+        assert entry in title.text  # every mark the plot can draw (the cancelled square had no entry)
     plot = window.tune_plot.widget
     qtbot.waitUntil(lambda: window.tune_plot.plot.geometry().width() <= plot.width())  # the view shows the whole plot
     assert title.item.boundingRect().width() <= plot.width()
+    assert title.geometry().height() >= title.item.boundingRect().height()  # a key on two lines had one line's 30 px
 
 
 def test_use_as_constant_lr_before_a_run_installs_a_constant(qtbot, window):
