@@ -3,6 +3,7 @@
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -133,10 +134,14 @@ def test_ctl_says_what_was_applied_at_which_step(served):
     assert done.returncode == 0 and "undid edit" in done.stdout and "(scaled the rest ×2)" in done.stdout
     done = lrscope("ctl", *target, "resume")
     assert done.returncode == 1 and "not applied at step" in done.stdout and "already running" in done.stdout
-    done = lrscope("ctl", *target, "--timeout", "600", "range-test", "--iters", "20", "--json", timeout=660)  # ctl waits up to 600 s
+    # The window's choices of a test (repeats, validation loss …) from ctl too; it had --probe and --iters only.
+    done = lrscope("ctl", *target, "--timeout", "600", "range-test", "--iters", "20", "--repeats", "2", "--validation", "--json",
+                   timeout=660)  # ctl waits up to 600 s
     answer = json.loads(done.stdout)
     tested, recommended = answer["range_test"], answer["range_test"]["recommended"]
     assert done.returncode == 0 and answer["applied"] and tested["settings"]["iterations"] == 20 and len(tested["curve"]["lr"]) > 0
+    assert tested["settings"]["repeats"] == 2 and tested["settings"]["validation"]
+    assert re.search(r"^sweep ×2: about \d+:\d\d in the run$", done.stderr, re.M), done.stderr  # how long it will hold the run
     assert recommended["constant_lr"] > 0 if recommended else tested["why_none"]  # a flat curve recommends nothing, and says why
     # The run's own log says how it ended, not only the one who asked (it said "will take about 0:06", then nothing).
     assert any(line.startswith("range test (sweep) finished: ") for line in owner.output), owner.output[-5:]

@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 
 from .common import NOT_ANSWERED, CliError, say
+from .progress import StatusLine
+from .range_test import add_range_test_options, progress_printer, settings_from
 from .target import add_finding_options, add_target_options
 
 # A run that has not answered the hello by then is not served at that address (or a tunnel is down).
@@ -41,8 +43,7 @@ def add_parser(commands) -> None:
         elif name == "apply":
             action.add_argument("file", type=Path, metavar="SCHEDULE_FILE")
         elif name == "range-test":
-            action.add_argument("--probe", action="store_true", help="probe mode (unbiased, slower) instead of a sweep")
-            action.add_argument("--iters", type=int, default=100, help="sweep iterations (one batch each; default 100)")
+            add_range_test_options(action)  # the window's choices, and `lrscope range-test`'s
         elif name == "curvature-every":
             action.add_argument("every", metavar="N|auto|off")
         elif name == "unfreeze":
@@ -71,6 +72,9 @@ def run(args: argparse.Namespace) -> int:
     handle = RemoteRun(access_from(args), client="lrscope ctl", history=False, connect_timeout=min(CONNECT_SECONDS, args.timeout))
     heard: list = []  # what the command caused: a range test's result, a measurement, a stability warning
     handle.subscribe(lambda event: heard.append(event) if isinstance(event, (RangeTestFinished, CurvatureMeasured, StabilityWarning)) else None)
+    status = StatusLine()
+    if args.action == "range-test":  # it takes a while: its estimate and progress, as `lrscope range-test` shows them
+        handle.subscribe(progress_printer(status, "in the run"))
     handle.start("lrscope-ctl")
     try:
         connect(handle)
@@ -80,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         handle.detach()
         handle.wait(5)
+        status.clear()
     return tell(args, answer, heard)
 
 
@@ -94,7 +99,6 @@ def connect(handle) -> None:
 def command_for(args: argparse.Namespace):
     """The command an action means, checked before connecting; None for apply, whose file is checked against the run."""
     from ..commands import EditSchedule, MeasureCurvature, Pause, Resume, SetCurvatureCadence, StartRangeTest, Stop
-    from ..range_test.settings import RangeTestSettings
     from ..schedules.edits import ScaleRest, SetConstant, Undo, Unfreeze
 
     simple = {"pause": Pause, "resume": Resume, "stop": Stop, "measure": MeasureCurvature}
@@ -111,12 +115,7 @@ def command_for(args: argparse.Namespace):
     if args.action == "unfreeze":
         return EditSchedule(Unfreeze(tuple(args.groups)))
     if args.action == "range-test":
-        settings = RangeTestSettings(mode="probe" if args.probe else "sweep", iterations=args.iters)
-        try:
-            settings.resolved()
-        except ValueError as error:
-            raise CliError(f"range-test: {error}") from None
-        return StartRangeTest(settings)
+        return StartRangeTest(settings_from(args))
     return None
 
 

@@ -6,6 +6,7 @@ import argparse
 import csv
 import json
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,19 @@ def add_parser(commands) -> None:
     parser = commands.add_parser("range-test", help="find the LR range for a dataset (sweep or probe)",
                                  description="Run an LR range test from freshly initialized weights and print suggested LRs.")
     add_training_options(parser)
+    add_range_test_options(parser)
+    parser.add_argument("--after-unfreeze", action="store_true",
+                        help="fine-tuning: test the phase after every group is unfrozen (default: from the start, e.g. the head alone)")
+    parser.add_argument("--csv", type=Path, metavar="FILE", help="write the curve (lr, loss, smoothed) to FILE")
+    parser.add_argument("--export-schedule", type=Path, metavar="FILE",
+                        help="write a schedule file of --shape at the recommended LR, with this test in it")
+    parser.add_argument("--library-dir", type=Path, help=LIBRARY_DIR_HELP)
+    parser.add_argument("--json", action="store_true", help="print one JSON object: curve, suggestions, recommended LRs")
+    parser.set_defaults(handler=run)
+
+
+def add_range_test_options(parser: argparse.ArgumentParser) -> None:
+    """The test's own options, shared by `range-test` and `ctl RUN range-test` (read back by ``settings_from``)."""
     d = RangeTestSettings()
     parser.add_argument("--start", type=float, help="first LR (default 1e-7 for a sweep, 1e-4 for a probe)")
     parser.add_argument("--end", type=float, help="last LR (default 10)")
@@ -48,14 +62,6 @@ def add_parser(commands) -> None:
     parser.add_argument("--validation", action="store_true", help="sweep: record the loss on a fixed validation subset")
     parser.add_argument("--diverge-factor", type=float, default=d.diverge_factor, help="stop when the smoothed loss exceeds this multiple of its best")
     parser.add_argument("--no-curvature", action="store_true", help="skip measuring λmax (and the stability bound) at the start")
-    parser.add_argument("--after-unfreeze", action="store_true",
-                        help="fine-tuning: test the phase after every group is unfrozen (default: from the start, e.g. the head alone)")
-    parser.add_argument("--csv", type=Path, metavar="FILE", help="write the curve (lr, loss, smoothed) to FILE")
-    parser.add_argument("--export-schedule", type=Path, metavar="FILE",
-                        help="write a schedule file of --shape at the recommended LR, with this test in it")
-    parser.add_argument("--library-dir", type=Path, help=LIBRARY_DIR_HELP)
-    parser.add_argument("--json", action="store_true", help="print one JSON object: curve, suggestions, recommended LRs")
-    parser.set_defaults(handler=run)
 
 
 def settings_from(args: argparse.Namespace) -> RangeTestSettings:
@@ -98,14 +104,7 @@ def run(args: argparse.Namespace) -> int:
     session = build_session(config, dataset, log=say_log)
 
     status = StatusLine()
-
-    def show(event: Event) -> None:
-        if isinstance(event, RangeTestStarted):
-            repeats = event.settings["repeats"]
-            say(f"{event.mode}{f' ×{repeats}' if repeats > 1 else ''}: about {clock(event.estimated_seconds)} on this machine")
-        elif isinstance(event, RangeTestProgress) and not quiet_rank():
-            status.show(range_test_progress(settings.mode, event))
-
+    show = progress_printer(status, "on this machine")
     timeline = default_run_schedule(config, session.steps_per_epoch, session.group_names).timeline
     step = unfreeze_step(timeline, session.group_names) if args.after_unfreeze else 0
     try:
@@ -130,6 +129,21 @@ def run(args: argparse.Namespace) -> int:
     for failure in failures:
         say(f"lrscope: error: {failure}")
     return data["exit_status"]
+
+
+def progress_printer(status: StatusLine, where: str) -> Callable[[Event], None]:
+    """What the user sees while a test runs: its estimate once (``where`` it runs), then its progress in place."""
+    mode = "sweep"
+
+    def show(event: Event) -> None:
+        nonlocal mode
+        if isinstance(event, RangeTestStarted):
+            mode, repeats = event.mode, event.settings["repeats"]
+            say(f"{event.mode}{f' ×{repeats}' if repeats > 1 else ''}: about {clock(event.estimated_seconds)} {where}")
+        elif isinstance(event, RangeTestProgress) and not quiet_rank():
+            status.show(range_test_progress(mode, event))
+
+    return show
 
 
 def unfreeze_step(timeline, names: tuple[str, ...]) -> int:
