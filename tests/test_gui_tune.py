@@ -52,7 +52,8 @@ def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, windo
     runs = window.runs_panel.table
     notes = {runs.item(row, 0).text(): runs.item(row, runs.columnCount() - 1).text() for row in range(runs.rowCount())}
     for trial in record["trials"]:
-        assert notes[Path(trial["run_dir"]).name].startswith(f"trial {trial['number']} of tune {Path(record['folder']).name} (peak LR")
+        note = notes[Path(trial["run_dir"]).name]
+        assert note.startswith(f"tune trial {trial['number']}, peak LR ") and note.endswith(f"(tune {Path(record['folder']).name})")
     show_tab(window.tabs, "Tune")
 
     click(panel.use)

@@ -177,11 +177,12 @@ def test_lrscope_tune_end_to_end(tmp_path):
     listed = subprocess.run([sys.executable, str(ROOT / "main.py"), "runs"], env=env, capture_output=True, text=True, timeout=120)
     tune = next((tmp_path / "tunes").iterdir()).name
     for trial in trials:
-        mark = f"trial {trial['number']} of tune {tune} (peak LR {trial['params']['lr']:.3g}, weight decay "
-        assert mark in listed.stdout.split(Path(trial["run_dir"]).name, 1)[1].splitlines()[1]
+        mark = f"tune trial {trial['number']}, peak LR {trial['params']['lr']:.3g}, weight decay "
+        note = listed.stdout.split(Path(trial["run_dir"]).name, 1)[1].splitlines()[1]
+        assert mark in note and note.endswith(f"(tune {tune})")
     shown = subprocess.run([sys.executable, str(ROOT / "main.py"), "show", trials[1]["run_dir"]], env=env, capture_output=True,
                            text=True, timeout=120)
-    assert f"made as    trial 1 of tune {tune} (peak LR" in shown.stdout
+    assert f"made as    tune trial 1, peak LR {trials[1]['params']['lr']:.3g}" in shown.stdout
     initial = torch.load(next((tmp_path / "tunes").iterdir()) / "initial-weights.pt", weights_only=True)
     assert "head.1.weight" in initial
 

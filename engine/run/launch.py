@@ -21,7 +21,7 @@ class NewRun:
     dataset: PreparedDataset
     run_schedule: RunSchedule | None
     runs_root: Path
-    purpose: str = ""  # what made the run when it is not the user's own, e.g. "tune trial 3 …"
+    purpose: str = ""  # what made the run when it is not the user's own, e.g. "tune trial 3, peak LR 0.1 …"
 
 
 @dataclass(frozen=True)

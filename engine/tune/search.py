@@ -203,7 +203,7 @@ class Tuner:
     def _purpose(self, number: int, params: dict[str, float]) -> str:
         """What the trial's run is, for the runs list: a trial among a tune's runs looks like any other run."""
         tried = f"peak LR {params['lr']:.3g}" + (f", weight decay {params['weight_decay']:.3g}" if "weight_decay" in params else "")
-        return f"trial {number} of tune {self.folder.name} ({tried})"
+        return f"tune trial {number}, {tried} (tune {self.folder.name})"  # what matters first: a narrow column cuts the end
 
     def _tell(self, study, trial, run, reports, optuna) -> str:
         """Tell Optuna how the trial ended; returns its state in the record's words."""
