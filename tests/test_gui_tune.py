@@ -21,8 +21,8 @@ def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, windo
     show_tab(window.tabs, "Tune")
     lrs, accuracies = window.tune_plot.plot.viewRange()  # before any trial: axes a tune could fill, not 1 … 10 and 0 … 1
     assert np.allclose(lrs, (-4, 1)) and np.allclose(accuracies, (0, 100))
-    type_into(panel.budget, "3")  # room for your schedule and about one other trial: said before Start, not after
-    assert "<b>Note:</b> at 3 full runs the search has room for your schedule and about one other trial" in panel.status.text()
+    type_into(panel.budget, "3")  # room for your schedule alone (22-step runs after a 30-step range test): said before Start
+    assert "<b>Note:</b> at 3 full runs the range test (30 steps) leaves room for one full run of 22 steps, your schedule's" in panel.status.text()
     type_into(panel.budget, "4")
     assert "Note:" not in panel.status.text()
     assert not panel.use.isEnabled() and not panel.cancel.isEnabled()

@@ -204,6 +204,17 @@ def test_a_budget_too_small_is_refused_in_one_line(capsys):
     assert capsys.readouterr().err.strip() == "lrscope: error: tune: budget must be from 1.5 to 1000 full runs, got 1.0"
 
 
+def test_a_budget_with_room_for_your_schedule_alone_says_so_before_it_starts(tmp_path):
+    """3 runs of 22 steps: the range test's 30 leave room for one trial, yours. The note said "about one other trial"."""
+    env = dict(os.environ, LRSCOPE_TUNES_DIR=str(tmp_path / "tunes"), LRSCOPE_RUNS_DIR=str(tmp_path / "runs"))
+    done = subprocess.run([sys.executable, str(ROOT / "main.py"), "tune", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "1",
+                           "--budget", "3", "--json"], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert ("note: at 3 full runs the range test (30 steps) leaves room for one full run of 22 steps, your schedule's, so the "
+            "search will keep it; 4 or more let it compare several LRs") in done.stderr
+    assert [t["number"] for t in json.loads(done.stdout)["trials"]] == [0]
+
+
 def test_ctrl_c_stops_the_search_keeps_the_best_so_far_and_exits_130(tmp_path):
     """The real command line, interrupted during its second trial: that trial is stopped, the first one wins and is
     exported, and the exit status says the search did not spend its budget."""

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from ..events import Event, TuneFinished, TuneIntervalChosen, TuneStarted, TuneTrialFinished
 from ..text import counted, percent
+from ..tune.budget import small_budget_note
 from ..tune.record import state_words
-from ..tune.settings import SEARCHABLE, TuneSettings, small_budget_note
+from ..tune.settings import SEARCHABLE, TuneSettings
 from .common import (
     FAILED,
     FINISHED,
@@ -74,7 +75,7 @@ class TuneProgress:
             say(f"tune: up to {event.budget_steps / event.run_steps:.1f} full runs ({event.budget_steps} training steps of "
                 f"{event.run_steps} per run), about {clock(event.estimated_seconds)} on this machine; Ctrl-C stops and keeps the best so far")
             say(f"each trial is a run you can open (lrscope runs); the search record goes to {event.folder}")
-            note = small_budget_note(event.budget_steps / event.run_steps)
+            note = small_budget_note(event.budget_steps / event.run_steps, event.run_steps)
             if note:
                 say(f"note: {note}")
         elif isinstance(event, TuneIntervalChosen):

@@ -11,6 +11,27 @@ from .settings import TuneSettings
 SWEEP_SHARE, MIN_SWEEP = 0.2, 30
 
 
+# Below this many full runs a search holds your schedule and about one other trial (measured on the digits, 2 epochs:
+# 3 runs gave one complete trial and one stopped early, 4 gave three complete): it has next to nothing to compare.
+ROOMY_BUDGET_RUNS = 4.0
+
+
+def small_budget_note(budget_runs: float, run_steps: int, cap: int = TuneSettings.range_test_iterations) -> str:
+    """What to expect of a budget too small to compare LRs ("" for one that is not): how many full trials fit once the
+    range test (at most ``cap`` steps) has had its share. Said from the runs alone, "about one other trial" was wrong
+    for short runs, where the range test's 30 steps leave room for yours alone."""
+    budget = int(budget_runs * run_steps)
+    sweep = sweep_iterations(budget, cap)
+    full = (budget - sweep) // run_steps
+    if budget_runs >= ROOMY_BUDGET_RUNS or full >= 3:
+        return ""
+    compare = f"{ROOMY_BUDGET_RUNS:g} or more let it compare several LRs"
+    if full <= 1:
+        return (f"at {budget_runs:g} full runs the range test ({sweep} steps) leaves room for one full run of {run_steps} steps, "
+                f"your schedule's, so the search will keep it; {compare}")
+    return f"at {budget_runs:g} full runs the search has room for your schedule and about one other trial, so it will most likely keep yours; {compare}"
+
+
 class BudgetTooSmall(LrscopeError):
     """A budget that leaves no room for one trial once the range test has spent its share."""
 

@@ -8,19 +8,6 @@ from typing import Any
 
 SEARCHABLE = ("lr", "weight_decay")
 WEIGHT_DECAY_RANGE = (1e-5, 1e-2)
-# Below this many full runs a search holds your schedule and about one other trial (measured on the digits, 2 epochs:
-# 3 runs gave one complete trial and one stopped early, 4 gave three complete): it has next to nothing to compare.
-ROOMY_BUDGET_RUNS = 4.0
-
-
-def small_budget_note(budget_runs: float) -> str:
-    """What to expect of a budget too small to compare LRs ("" for one that is not)."""
-    if budget_runs >= ROOMY_BUDGET_RUNS:
-        return ""
-    return (f"at {budget_runs:g} full runs the search has room for your schedule and about one other trial, so it will most "
-            f"likely keep yours; {ROOMY_BUDGET_RUNS:g} or more let it compare several LRs")
-
-
 @dataclass(frozen=True)
 class TuneSettings:
     """A tune: spend about ``budget_runs`` full runs (or ``budget_minutes``), the range test included.

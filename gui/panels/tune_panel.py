@@ -22,8 +22,9 @@ from PySide6.QtWidgets import (
 )
 
 from engine.text import percent
+from engine.tune.budget import small_budget_note
 from engine.tune.record import state_words
-from engine.tune.settings import TuneSettings, small_budget_note
+from engine.tune.settings import TuneSettings
 
 COLUMNS = ["trial", "peak LR", "weight decay", "state", "accuracy", "steps"]
 
@@ -117,7 +118,7 @@ class TunePanel(QWidget):
             return
         steps = round(self.budget.value() * run_steps)
         timed = f", about {steps * step_seconds / 60:.1f} min at the last run's speed" if step_seconds else ""
-        note = small_budget_note(self.budget.value())
+        note = small_budget_note(self.budget.value(), run_steps)
         self.status.setText(f"Budget: about <b>{self.budget.value():.1f} full runs</b> of {run_steps} steps ({steps} training "
                             f"steps{timed}). A range test first sets the interval." + (f" <b>Note:</b> {note}." if note else ""))
 
