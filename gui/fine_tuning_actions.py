@@ -56,19 +56,34 @@ class FineTuningActions:
             return
         self.group_table.problem.clear()
         names = tuple(name for name, _ in outline)
+        leaving = self.fine_tuning_shown and not fine_tuning(config)
+        self.fine_tuning_shown = fine_tuning(config)
         if fine_tuning(config):
-            piece = starting_timeline(config, self.steps_per_epoch(), names).pieces[0]
-            self.group_table.show_groups(outline, piece.groups)
-            self.editor.load(piece.schedule)
-            self.log.add(f"fine-tuning preset: the head alone for {config.freeze_epochs} epoch(s), then every group "
-                         "(edit it in the schedule and the group table)")
+            self._load_preset(config, outline)
             plan = self.shown_plan()
         else:
             plan = self.shown_plan()
-            if plan is not None:
-                self.group_table.show_groups(outline, self._table_settings(keep_table, names, plan))
+            if plan is not None:  # leaving fine-tuning drops the preset's frozen spans: they froze groups until step 22
+                self.group_table.show_groups(outline, self._table_settings(keep_table and not leaving, names, plan))
+            if leaving:
+                self.log.add("no fine-tuning: every group trains from the start at the schedule's LR")
         if plan is not None:
             self.preview(plan)
+
+    def _load_preset(self, config, outline: list[tuple[str, int]]) -> None:
+        """The fine-tuning preset of ``config`` in the editor and the group table, as the schedule Start trains: a run's
+        schedule left to train again (``imported``) trained instead, while the editor showed the preset."""
+        # The next run's epochs, not the run shown's: after a 2-process run "1 epoch" froze the head for half of one.
+        piece = starting_timeline(config, self.next_steps_per_epoch(), tuple(name for name, _ in outline)).pieces[0]
+        shown = self.shown_plan()
+        changed = self.imported is not None or shown is None or shown.schedule != piece.schedule or \
+            self.group_table.draft.settings() != piece.groups
+        self.imported = self.editor_search = None
+        self.group_table.show_groups(outline, piece.groups)
+        self.editor.load(piece.schedule)
+        if changed:  # once: a setting typed again with the same preset said it again
+            self.log.add(f"fine-tuning preset in the schedule editor (it replaces the schedule there): the head alone for "
+                         f"{config.freeze_epochs} epoch(s), then every group; edit it in the editor and the group table")
 
     def _table_settings(self, keep_table: bool, names: tuple[str, ...], plan):
         """What the group table shows for the model's groups ``names``: what was typed into it (``keep_table``), else the

@@ -57,6 +57,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.opened_dataset = None  # what the last successful open found (DatasetOpened): a failed open goes back to it
         self.imported: Timeline | None = None
         self.loaded_groups = None  # the group settings of the plan last loaded (a draft, an imported file), for the group table
+        self.fine_tuning_shown = False  # the editor and group table hold the configuration's fine-tuning preset
         self.last_run = None
         self.planned_after_run = False  # the editor's plan changed since the last run ended: Export writes the plan
         self.last_range_test = None

@@ -47,8 +47,12 @@ class RunActions:
     def show_next_run(self) -> None:
         """Say how long the next run is, from the configuration: with the steps per epoch of the run shown, a 5-epoch
         run at batch 16 read "445 steps (21 epochs × 22 steps)"."""
+        self.live.show_planned(self.run_length(), self.next_steps_per_epoch())
+
+    def next_steps_per_epoch(self) -> int:
+        """Steps per epoch of the next run, from the configuration (0 if unknown)."""
         total, epochs = self.run_length(), self.config_panel.values()["epochs"]
-        self.live.show_planned(total, total // epochs if total else 0)
+        return total // epochs if total else 0
 
     def steps_per_epoch(self) -> int:
         """Steps per epoch of the run shown, else of a run with the current configuration (0 if unknown)."""

@@ -116,3 +116,36 @@ def test_unfreeze_now_mid_run_is_recorded_and_undoable(qtbot, window):
     assert np.all(body[steps < unfrozen] == 0) and np.all(body[(steps >= unfrozen) & (steps < undone)] > 0)
     assert np.all(body[steps >= undone] == 0) and np.all(lrs[:, 5] > 0)
     qtbot.waitUntil(lambda: legend(window.lr)[:6] == list(window.lr.groups), timeout=LONG)  # LRs apart: a key each
+
+
+def test_after_a_run_start_trains_the_fine_tuning_preset_the_editor_shows(qtbot, launch):
+    """After a run with an edit, Start trains that run's schedule again, unless the editor changed. Freeze epochs put the
+    fine-tuning preset in the editor and the group table, and Start still trained the last run's schedule, every group
+    unfrozen: what the window showed was not what trained. The preset also froze for the shown run's epochs, not the next
+    run's, and stayed frozen with freeze epochs back at 0."""
+    from gui_fixtures import paused_with_lr_set
+
+    from engine.store.reader import read_steps
+
+    window = launch({"image_size": 16, "epochs": 2, "batch_size": 64, "augment": "none"})
+    paused_with_lr_set(qtbot, window, "0.05", 5)
+    trigger(window.pause_action)  # resume, to the end: Start would train this run's schedule with its edit again
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+    panel, table = window.config_panel, window.group_table.table
+    show_tab(groups_tab(window), "Configuration")
+    type_into(panel.editors["batch_size"], "32")
+    type_into(panel.editors["freeze_epochs"], "1")
+    per_epoch = window.run_length() // 2  # the next run's 44 (1437 images in 32s), not the last run's 22
+    assert per_epoch == 44
+    qtbot.waitUntil(lambda: table.rowCount() == 4 and table.item(0, 2).text() == str(per_epoch), timeout=LONG)
+    trigger(window.start_action)
+    before = window.last_run
+    qtbot.waitUntil(lambda: window.last_run is not before and window.last_run is not None, timeout=LONG)
+    steps = read_steps(window.last_run.run_dir)
+    head = list(steps["groups"]).index("head")
+    frozen, free = steps["lrs"][steps["step"] < per_epoch], steps["lrs"][steps["step"] >= per_epoch]
+    assert np.all(np.delete(frozen, head, axis=1) == 0) and np.all(frozen[:, head] > 0)  # the head alone, one epoch
+    assert np.all(free > 0) and not np.isclose(free[-5:, head], 0.05).all()  # then every group, not the old run's 0.05
+
+    type_into(panel.editors["freeze_epochs"], "0")  # no fine-tuning: nothing stays frozen
+    qtbot.waitUntil(lambda: all(table.item(row, 2).text() == "0" for row in range(table.rowCount())), timeout=LONG)
