@@ -56,6 +56,7 @@ class LiveRun(QObject):
         self.run_id = ""
         self.config: dict = {}
         self.dataset: dict = {}
+        self.groups: tuple[str, ...] = ()  # the model's parameter groups, input to output
         self.fault_box = None  # the non-blocking "Training paused" box (dialogs.offer), while shown
         for signal, slot in ((bridge.runStarted, self.started), (bridge.stepsLogged, self.steps), (bridge.epochEnded, self.epoch),
                              (bridge.scheduleChanged, self.schedule), (bridge.stateChanged, self.state_changed),
@@ -74,7 +75,7 @@ class LiveRun(QObject):
         # Resuming the run shown (an attached run's history just replayed it): keep its past, drop what came after.
         same_run = event.start_step > 0 and event.run_id == self.run_id
         self.total, self.per_epoch, self.step = event.total_steps, event.steps_per_epoch, event.start_step
-        self.config, self.dataset = event.config, event.dataset
+        self.config, self.dataset, self.groups = event.config, event.dataset, tuple(event.groups)
         processes = int(event.config.get("world_size", 1))
         self.batch_size = int(event.config.get("batch_size", 1)) * processes  # the global batch: what one step sees
         self.remaining.reset()
@@ -121,7 +122,7 @@ class LiveRun(QObject):
         self.total = self.per_epoch = self.step = 0
         self.state, self.testing = "idle", ""
         self.remaining.reset()
-        self.run_schedule, self.run_dir, self.config, self.dataset = None, None, {}, {}
+        self.run_schedule, self.run_dir, self.config, self.dataset, self.groups = None, None, {}, {}, ()
         for plot in self.plots:
             plot.clear()
             plot.clear_readout()

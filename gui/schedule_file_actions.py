@@ -30,7 +30,15 @@ class Tuned:
     dataset: dict
     per_epoch: int
     metrics: dict | None
+    groups: tuple[str, ...]  # the model's parameter groups: a per-group schedule is read by their names
     search: dict | None = None  # the record of the tune that chose it
+
+    def weights(self) -> str:
+        """What the model started from, as `lrscope train` records it: without it a window fine-tune's file said
+        "random initialization", and `train --pretrained --schedule` refused it."""
+        from engine.models.setup import weights_label  # imports torch: the window opens before it is needed
+
+        return weights_label(self.config.model, self.config.pretrained, self.config.weights)
 
 
 class ScheduleFileActions:
@@ -55,7 +63,8 @@ class ScheduleFileActions:
         """Write the schedule file and add it to the library; the written path, or None after saying why not."""
         try:
             written, library = schedule_io.export_schedule(path, tuned.run_schedule, tuned.config, tuned.dataset, tuned.per_epoch,
-                                                           tuned.metrics, self.last_range_test, search=tuned.search)
+                                                           tuned.metrics, self.last_range_test, search=tuned.search,
+                                                           groups=tuned.groups, weights=tuned.weights())
         except (ValueError, OSError, LrscopeError) as error:
             self.warn("Cannot export", str(error))
             return None
@@ -69,17 +78,18 @@ class ScheduleFileActions:
         means); else the last run's schedule with its edits; else the editor's plan."""
         if self.controller.training and self.live.run_schedule is not None:
             return Tuned("the running schedule", self.live.run_schedule, TrainConfig.from_dict(self.live.config), self.live.dataset,
-                         self.live.per_epoch, None)
+                         self.live.per_epoch, None, self.live.groups)
         if self.last_run is not None and not self.planned_after_run:
             run = self.last_run
             metrics = {"best_val_accuracy": run.outcome.best_val_accuracy, "val_accuracy": run.outcome.val_accuracy,
                        "val_loss": run.outcome.val_loss, "steps": run.outcome.step}
             edits = counted(len(run.run_schedule.edits), "edit")
-            return Tuned(f"the last run's schedule ({edits})", run.run_schedule, run.config, run.dataset, run.steps_per_epoch, metrics)
+            return Tuned(f"the last run's schedule ({edits})", run.run_schedule, run.config, run.dataset, run.steps_per_epoch, metrics,
+                         run.outcome.groups)
         config, plan = self._config()
         per_epoch = training_batches_per_epoch(len(self.dataset.train_index), config.batch_size)
         return Tuned("the editor's schedule", RunSchedule(self._timeline(plan, config.momentum)), config,
-                     self.dataset.summary.to_dict(), per_epoch, None, self.editor_search)
+                     self.dataset.summary.to_dict(), per_epoch, None, self.group_table.draft.names, self.editor_search)
 
     @Slot()
     def import_schedule(self) -> None:

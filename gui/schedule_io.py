@@ -15,9 +15,11 @@ from engine.store.paths import library_root
 
 def export_schedule(path: Path, run_schedule: RunSchedule, config: TrainConfig, dataset: dict, steps_per_epoch: int,
                     metrics: dict | None, range_test: dict | None, search: dict | None = None,
-                    groups: tuple[str, ...] = ()) -> tuple[Path, Path]:
-    """Write the schedule file (for the dataset ``dataset`` summarizes) and add it to the library; returns (file, library copy)."""
-    document = tuned_document(run_schedule, config, dataset, steps_per_epoch, metrics, range_test, groups=groups, search=search)
+                    groups: tuple[str, ...] = (), weights: str = "") -> tuple[Path, Path]:
+    """Write the schedule file (for the dataset ``dataset`` summarizes) and add it to the library; returns (file, library copy).
+    ``groups``: the model's parameter groups; ``weights``: what it started from ("" for a random initialization)."""
+    document = tuned_document(run_schedule, config, dataset, steps_per_epoch, metrics, range_test, groups=groups,
+                              weights=weights, search=search)
     save_schedule(path, document)
     return Path(path), ScheduleLibrary(library_root()).add(document)
 

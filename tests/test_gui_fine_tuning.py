@@ -149,3 +149,26 @@ def test_after_a_run_start_trains_the_fine_tuning_preset_the_editor_shows(qtbot,
 
     type_into(panel.editors["freeze_epochs"], "0")  # no fine-tuning: nothing stays frozen
     qtbot.waitUntil(lambda: all(table.item(row, 2).text() == "0" for row in range(table.rowCount())), timeout=LONG)
+
+
+def test_a_window_fine_tunes_exported_schedule_names_its_weights_and_groups(qtbot, launch, hub_weights, dialogs, tmp_path):
+    """The window wrote "weights": "" (random initialization) and no groups for a pretrained run, so importing the file
+    for the same fine-tune (and `lrscope train --pretrained --schedule`) said it was tuned from random weights."""
+    import json
+
+    from gui_fixtures import run_and_export
+
+    window = launch({"image_size": 16, "epochs": 1, "batch_size": 64, "augment": "none"})
+    panel = window.config_panel
+    show_tab(groups_tab(window), "Configuration")
+    choose(panel.editors["model"], "mobilenet_v2")
+    click(panel.editors["pretrained"])
+    qtbot.waitUntil(lambda: window.group_table.table.rowCount() == 6, timeout=LONG)
+    path = tmp_path / "fine.lrschedule.json"
+    run_and_export(qtbot, window, dialogs, path)
+    context = json.loads(path.read_text())["context"]
+    assert context["weights"] == "MobileNet_V2_Weights.IMAGENET1K_V1" and context["groups"] == list(STAGES)
+    dialogs.answer("open_file", str(path))
+    trigger(window.import_action)
+    qtbot.waitUntil(lambda: f"imported {path}" in window.log.toPlainText(), timeout=LONG)
+    assert not dialogs.of("yes_no")  # nothing differs: no question
