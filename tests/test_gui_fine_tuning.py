@@ -77,7 +77,7 @@ def test_the_pretrained_switch_shows_the_groups_and_previews_each(qtbot, window)
     assert "multiplier must be from 0" in window.group_table.problem.text() and table.item(4, 3).text() == "0.5"
 
 
-def test_unfreeze_now_mid_run_is_recorded_and_undoable(qtbot, window):
+def test_unfreeze_now_mid_run_is_recorded_and_undoable(qtbot, window, dialogs, tmp_path):
     choose_pretrained_mobilenet(qtbot, window)
     assert not window.unfreeze_action.isEnabled()  # no run: nothing to unfreeze, so the menu item says so
     trigger(window.start_action)
@@ -104,6 +104,13 @@ def test_unfreeze_now_mid_run_is_recorded_and_undoable(qtbot, window):
     click(window.editor.undo)  # Undo last edit
     qtbot.waitUntil(lambda: window.editor.history.count() == 2, timeout=LONG)
     assert table.item(0, 2).text() == FREEZE
+    # Exported while the run goes on, the file holds the undo too (a user found it missing a few seconds after).
+    dialogs.answer("save_path", str(tmp_path / "running.lrschedule.json"))
+    trigger(window.export_action)
+    from engine.schedules import load_schedule
+
+    exported = load_schedule(tmp_path / "running.lrschedule.json").edits
+    assert [e["kind"] for e in exported] == ["unfreeze", "undo"], exported
     trigger(window.stop_action)
     qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
     edits = window.last_run.run_schedule.edits
