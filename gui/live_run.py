@@ -268,8 +268,9 @@ class LiveRun(QObject):
             self._show_progress()
 
     def show_planned(self, total: int, per_epoch: int) -> None:
-        """Before a run: the length the next run will have."""
-        if self.state in ("idle", *TERMINAL):
+        """Before a run: the length the next run will have (also once a run is no longer followed: a cancelled range
+        test's "8% done" stayed on the status bar after contact with an attached run was lost)."""
+        if self.state in ("idle", "detached", *TERMINAL):
             if self.state == "idle":  # empty plots span the run to come
                 for plot in self.plots:
                     plot.set_total(total)

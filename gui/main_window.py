@@ -135,6 +135,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
             self.planned_after_run = False
             self.show_tune_plan()
             self.live.let_go()
+            self.range_test_unfollowed()
             self.banner.hide()  # its fix edits a run that is over, or no longer followed
             self.runs_panel.refresh()
             self.plan_the_run_again()
@@ -155,6 +156,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
             self.show_next_run()
         elif failed.name == "train":
             self.live.could_not_train(failed.message)
+            self.range_test_unfollowed()
             self.banner.hide()  # its fix would edit a run no longer followed
             self.runs_panel.refresh()  # how the run stands now: interrupted, say
         elif failed.name == "tune":

@@ -78,6 +78,13 @@ class RangeTestActions:
             self.show_next_run()
             self.progress.reset()  # a cancelled test's 43% stayed beside "idle · next run"
 
+    def range_test_unfollowed(self) -> None:
+        """The window stopped following a run during its range test (contact lost, detached): the tab said "80% done"
+        ever after, and its Cancel "cancelling at the next batch…" forever."""
+        if not self.range_panel.start.isEnabled() and not self.controller.testing:
+            self.range_panel.finished(None, "the window no longer follows the run: its range test's result is not shown here")
+            self.live.testing = ""
+
     @Slot(float, str)
     def use_suggestion(self, lr: float, what: str) -> None:
         """Install the suggestion: a one-cycle peaking at it, or a constant LR at it (in the running job, from now on)."""

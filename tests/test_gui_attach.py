@@ -117,11 +117,22 @@ def test_when_contact_with_an_attached_run_is_lost_the_window_stops_steering_it_
     owner, _ = served
     attach_from_the_runs_tab(qtbot, window)
     assert window.editor.set_now.isEnabled()
+    panel = window.range_panel  # a range test in the run when contact is lost: its tab said "80% done" ever after
+    show_tab(window.tabs, "Range test")
+    type_into(panel.iterations, "100000")
+    click(panel.start)
+    qtbot.waitUntil(lambda: "% done" in panel.status.text(), timeout=LONG)
     owner.process.kill()
-    qtbot.waitUntil(lambda: window.live.state != "running", timeout=LONG)
+    qtbot.waitUntil(lambda: window.live.state not in ("running", "range_test"), timeout=LONG)
     for _ in range(2):  # the next redraws wrote "detached · epoch …" over it
         with qtbot.waitSignal(window.redraw_timer.timeout, timeout=LONG):
             pass
     assert window.live.state == "detached" and "lost contact with the run" in window.status.text(), window.status.text()
     assert not window.editor.set_now.isEnabled() and not window.editor.apply.isEnabled()
     assert window.start_action.isEnabled() and "samples/s" not in window.status.text()
+    assert panel.start.isEnabled() and not panel.cancel.isEnabled() and "no longer follows the run" in panel.status.text()
+    click(panel.start)  # a test before a run now, cancelled: the status bar's line goes with it
+    qtbot.waitUntil(lambda: window.controller.testing and "% done" in window.status.text(), timeout=LONG)
+    click(panel.cancel)
+    qtbot.waitUntil(lambda: "range test cancelled" in window.log.toPlainText(), timeout=LONG)
+    assert "range test" not in window.status.text() and "next run" in window.status.text(), window.status.text()
