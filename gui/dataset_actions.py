@@ -23,14 +23,18 @@ def dropped_folders(mime) -> list[str]:
     return [url.toLocalFile() for url in mime.urls() if url.isLocalFile() and Path(url.toLocalFile()).is_dir()] if mime.hasUrls() else []
 
 
-def replanned(timeline, edits: int, cuts: int) -> str:
-    """What the editor holds after a run with ``edits`` (and ``cuts`` by the plateau rule), ``timeline`` to train again."""
+def replanned(timeline, edits: int, cuts: int, next_run: int) -> str:
+    """What the editor holds after a run with ``edits`` (and ``cuts`` by the plateau rule), ``timeline`` to train again
+    in a next run of ``next_run`` steps."""
+    # An attached run of 8800 steps was said to be trained again "as the run had it" in the window's run of 110.
+    stretched = (f"; the run had {timeline.total_steps} steps, so Start stretches it to the next run's {next_run} "
+                 "(set the epochs to train it at its own length)") if next_run and next_run != timeline.total_steps else ""
     if len(timeline.pieces) == 1:  # every edit was undone at the step it was made
-        return f"the run's {counted(edits, 'edit')} left its schedule as it began: the editor holds it, and Start trains it again"
+        return f"the run's {counted(edits, 'edit')} left its schedule as it began: the editor holds it, and Start trains it again{stretched}"
     made = f" with its {counted(edits, 'edit')}" if edits else ""
     kept = f"; {cuts_kept(cuts)} (turn it on to let it react afresh)" if cuts else ""
     return (f"the editor holds the run's schedule{made}: steps 0 to {timeline.pieces[-1].start} as the run had them, then the "
-            f"piece shown; Start trains it again (change it, or use a preset, to plan afresh){kept}")
+            f"piece shown; Start trains it again (change it, or use a preset, to plan afresh){kept}{stretched}")
 
 
 class DatasetActions:
@@ -164,7 +168,7 @@ class DatasetActions:
         timeline = timeline.to_train_again(cuts)
         self.install_timeline(timeline)
         self.planned_after_run = False  # Export still writes the run, with its results
-        self.log.add(replanned(timeline, len(run.run_schedule.edits) - cuts, cuts))
+        self.log.add(replanned(timeline, len(run.run_schedule.edits) - cuts, cuts, self.run_length()))
 
     @Slot()
     def keep_draft(self) -> None:

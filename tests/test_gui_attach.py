@@ -67,6 +67,8 @@ def test_the_window_attaches_steers_detaches_and_the_run_goes_on(qtbot, window, 
 
     trigger(window.detach_action)
     qtbot.waitUntil(lambda: not window.controller.training and window.live.state == "detached", timeout=LONG)
+    # The editor holds the run's schedule to train again: said to be "as the run had it", it was squeezed into 22 steps.
+    assert "the run had 2200 steps, so Start stretches it to the next run's 22" in window.log.toPlainText()
     detached_at = owner.step
     events.wait_for(lambda ev: ev.of(StepsLogged)[-1].steps[-1] >= detached_at + 5, LONG / 1000)
 
