@@ -23,3 +23,4 @@ class CurvatureActions:
     def measure_curvature(self) -> None:
         """Ask the run (running or paused) to measure λmax at its next step boundary."""
         self.controller.send(MeasureCurvature())
+        self.curvature.waiting()

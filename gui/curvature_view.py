@@ -64,6 +64,11 @@ class CurvatureView(QObject):
         layout.addWidget(self.health, 1)
         return tab
 
+    def waiting(self) -> None:
+        """A measurement was asked for: it takes seconds in which training waits, and nothing said it was coming."""
+        self.last.setText("measuring λmax at the next step (training waits for it; seconds)…")
+        self.log.add("measuring λmax at the next step")
+
     @Slot(object)
     def measured(self, event) -> None:
         """A measurement: onto the LR plot's bound curve and the λmax plot, and a line saying what it means."""

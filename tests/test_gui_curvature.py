@@ -114,8 +114,12 @@ def test_measure_now_from_a_paused_run(qtbot, launch):
     show_tab(window.tabs, "Health")
     assert window.curvature.measure.toolTip() == window.measure_action.toolTip() and "(Ctrl+K)" in window.measure_action.toolTip()
     trigger(window.measure_action)
-    qtbot.waitUntil(lambda: "λmax" in window.curvature.last.text(), timeout=LONG)
+    assert window.curvature.last.text().startswith("measuring λmax")  # at once: the measurement takes seconds
+    qtbot.waitUntil(lambda: window.curvature.last.text().startswith("λmax "), timeout=LONG)
     assert len(window.lr.stability.measurements) == 1 and window.live.state == "paused"
+    sharpness = window.curvature.health.sharpness
+    qtbot.waitUntil(lambda: drawn(sharpness.curves[0]) == 1, timeout=LONG)
+    assert sharpness.curves[0].opts["symbol"] == "o"  # one measurement is a point: a bare line drew nothing
     click(window.curvature.measure)
     qtbot.waitUntil(lambda: len(window.lr.stability.measurements) == 2, timeout=LONG)
     trigger(window.stop_action)

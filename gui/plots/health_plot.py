@@ -21,9 +21,9 @@ PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (148, 103, 189), (140,
 class GroupPlot(StepPlot):
     """One value per named group against step, one curve per group."""
 
-    def __init__(self, title: str, y_label: str, unit: str, parent=None):
+    def __init__(self, title: str, y_label: str, unit: str, parent=None, symbol: str | None = None):
         super().__init__(title, y_label, log_y=True, parent=parent)
-        self.unit = unit
+        self.unit, self.symbol = unit, symbol
         self.groups: tuple[str, ...] = ()
         self.curves: list[pg.PlotDataItem] = []
         self.points = CurveBuffer(1)
@@ -35,8 +35,8 @@ class GroupPlot(StepPlot):
         for curve in self.curves:
             self.plot.removeItem(curve)
         self.groups = tuple(groups)
-        self.curves = [make_curve(self.plot, PALETTE[i % len(PALETTE)], width=2 if i == len(groups) - 1 else 1, name=name)
-                       for i, name in enumerate(groups)]
+        self.curves = [make_curve(self.plot, PALETTE[i % len(PALETTE)], width=2 if i == len(groups) - 1 else 1, name=name,
+                                  symbol=self.symbol) for i, name in enumerate(groups)]
         self.points = CurveBuffer(1 + len(groups))
         self.bump("data")
 
@@ -100,7 +100,8 @@ class HealthPanel(QWidget):
         super().__init__(parent)
         self.grad_norm = GroupPlot("Gradient norm", "‖g‖", "")
         self.update_ratio = UpdateRatioPlot()
-        self.sharpness = GroupPlot("Sharpness λmax (probe batch)", "λmax", "")
+        # Marked points: measurements are sparse, and a run's one measurement drew nothing as a bare line.
+        self.sharpness = GroupPlot("Sharpness λmax (probe batch)", "λmax", "", symbol="o")
         self.sharpness.set_groups(("λmax",))
         self.sharpness.log_y.setChecked(False)  # λmax usually spans less than a decade within a run
         splitter = QSplitter(Qt.Orientation.Vertical)
