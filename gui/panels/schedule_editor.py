@@ -141,6 +141,7 @@ class ScheduleEditor(QWidget):
             edits.apply, edits.from_current, edits.set_lr, edits.set_now, edits.undo, edits.history)
         self.apply.clicked.connect(self.apply_from_now)
         self.set_now.clicked.connect(self.set_lr_now)
+        self.set_lr.returnPressed.connect(self.set_now.click)  # Enter in the field, as in every other field (a disabled button ignores it)
         self.undo.clicked.connect(lambda: self.editRequested.emit(Undo()))
         self._lay_out(use, add, remove)
 
