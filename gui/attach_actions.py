@@ -21,8 +21,9 @@ class AttachActions:
         if self.controller.training:
             self.warn("Cannot attach", "A run is already shown: stop it or detach from it first.")
             return
-        target = dialogs.ask_attach_target(self)
+        target = dialogs.ask_attach_target(self, self.attach_target)
         if target is not None:
+            self.attach_target = target  # the dialog shows it again, if the run refuses it
             self.attach(target)
 
     @Slot(str)

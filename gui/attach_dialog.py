@@ -16,19 +16,27 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+Target = str | tuple[str, str]  # a run's folder, or (address, token)
+
 
 class AttachDialog(QDialog):
-    """Asks where the run is; ``target()`` is a folder (str) or (address, token), or None when nothing was given."""
+    """Asks where the run is; ``target()`` is a folder (str) or (address, token), or None when nothing was given.
+    ``last``, the target given last time, fills the fields: after a refused token everything had to be typed again."""
 
-    def __init__(self, parent: QWidget | None, start: str):
+    def __init__(self, parent: QWidget | None, last: Target | None = None):
         super().__init__(parent)
         self.setWindowTitle("Attach to run")
         self.by_folder, self.by_address = QRadioButton("A run folder on this machine"), QRadioButton("An address and its token")
-        self.by_folder.setChecked(True)
-        self.folder, self.address, self.token = QLineEdit(start), QLineEdit(), QLineEdit()
-        self.address.setPlaceholderText("127.0.0.1:5555 (through an SSH tunnel for another machine)")
-        self.token.setPlaceholderText("printed when the run started; also in its folder's serve.token")
+        address, token = last if isinstance(last, tuple) else ("", "")
+        self.folder, self.address, self.token = QLineEdit(last if isinstance(last, str) else ""), QLineEdit(address), QLineEdit(token)
+        (self.by_address if isinstance(last, tuple) else self.by_folder).setChecked(True)
+        self.address.setPlaceholderText("HOST:PORT, e.g. 127.0.0.1:5555")
+        self.token.setPlaceholderText("printed when the run started")
+        self.token.setToolTip("The token the run printed when it started; its folder's serve.token holds it too.")
+        self.address.setToolTip("Where the run listens; for another machine, the local end of an SSH tunnel to it.")
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
+        self.problem = QLabel()
+        self.problem.setStyleSheet("color: #d62728")
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         row = QHBoxLayout()
@@ -47,6 +55,7 @@ class AttachDialog(QDialog):
         layout.addWidget(QLabel("Follow and steer a run started with --serve (lrscope train … --serve).\n"
                                 "Detaching or closing the window leaves it training."))
         layout.addLayout(form)
+        layout.addWidget(self.problem)
         layout.addWidget(buttons)
         for edit, choice in ((self.folder, self.by_folder), (self.address, self.by_address), (self.token, self.by_address)):
             edit.textEdited.connect(lambda _text, choice=choice: choice.setChecked(True))
@@ -57,7 +66,16 @@ class AttachDialog(QDialog):
             self.folder.setText(folder)
             self.by_folder.setChecked(True)
 
-    def target(self) -> str | tuple[str, str] | None:
+    def accept(self) -> None:
+        """Close only with somewhere to attach to: OK on an empty field closed the dialog without a word."""
+        if self.target() is not None:
+            super().accept()
+        elif self.by_folder.isChecked():
+            self.problem.setText("Give the folder of a run started with --serve (Browse… finds it).")
+        else:
+            self.problem.setText("Give the address the run listens at, HOST:PORT, and its token.")
+
+    def target(self) -> Target | None:
         """What the user gave."""
         if self.by_folder.isChecked():
             return self.folder.text().strip() or None
@@ -65,7 +83,7 @@ class AttachDialog(QDialog):
         return (address, self.token.text().strip()) if address else None
 
 
-def ask_attach_target(parent: QWidget) -> str | tuple[str, str] | None:
+def ask_attach_target(parent: QWidget, last: Target | None = None) -> Target | None:
     """A served run's folder, or (address, token); None when the user cancelled."""
-    dialog = AttachDialog(parent, "")
+    dialog = AttachDialog(parent, last)
     return dialog.target() if dialog.exec() == QDialog.DialogCode.Accepted else None

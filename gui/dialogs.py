@@ -32,10 +32,10 @@ class QtDialogs:
     def save_path(self, parent: QWidget, title: str, start: str, kinds: str) -> str | None:
         return QFileDialog.getSaveFileName(parent, title, start, kinds)[0] or None
 
-    def attach_target(self, parent: QWidget) -> str | tuple[str, str] | None:
+    def attach_target(self, parent: QWidget, last: str | tuple[str, str] | None) -> str | tuple[str, str] | None:
         from .attach_dialog import ask_attach_target
 
-        return ask_attach_target(parent)
+        return ask_attach_target(parent, last)
 
     def yes_no(self, parent: QWidget, title: str, text: str, details: str) -> bool:
         box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, parent)
@@ -125,9 +125,9 @@ def ask_save_path(parent: QWidget, title: str, file_name: str, kinds: str) -> st
     return _remember("file", _backend.save_path(parent, title, str(Path(start_folder("file")) / file_name), kinds))
 
 
-def ask_attach_target(parent: QWidget) -> str | tuple[str, str] | None:
-    """A served run's folder, or (address, token); None when the user cancelled."""
-    return _backend.attach_target(parent)
+def ask_attach_target(parent: QWidget, last: str | tuple[str, str] | None = None) -> str | tuple[str, str] | None:
+    """A served run's folder, or (address, token), the fields filled with ``last``; None when the user cancelled."""
+    return _backend.attach_target(parent, last)
 
 
 def ask_yes_no(parent: QWidget, title: str, text: str, details: str = "") -> bool:

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QComboBox,
+    QRadioButton,
     QStyle,
     QStyleOptionButton,
     QTableWidget,
@@ -56,12 +57,14 @@ def click(button: QAbstractButton) -> None:
 
 
 def where_it_takes_clicks(button: QAbstractButton) -> QPoint:
-    """The middle of a button; for a check box, of its box: it ignores clicks on the empty width a form gives it (a
-    click at its centre there toggles nothing)."""
-    if isinstance(button, QCheckBox):
-        option = QStyleOptionButton()
-        button.initStyleOption(option)
-        return button.style().subElementRect(QStyle.SubElement.SE_CheckBoxIndicator, option, button).center()
+    """The middle of a button; for a check box or a radio button, of its indicator: it ignores clicks on the empty
+    width a form gives it (a click at its centre there toggles nothing)."""
+    indicators = ((QCheckBox, QStyle.SubElement.SE_CheckBoxIndicator), (QRadioButton, QStyle.SubElement.SE_RadioButtonIndicator))
+    for kind, indicator in indicators:
+        if isinstance(button, kind):
+            option = QStyleOptionButton()
+            button.initStyleOption(option)
+            return button.style().subElementRect(indicator, option, button).center()
     return button.rect().center()
 
 

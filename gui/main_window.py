@@ -66,6 +66,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.start_when_open = start
         self.closing_unasked = False  # a signal closes the window: no one may be at the screen to answer a question
         self.resume_when_open: str | None = None  # a stored run of another dataset, resumed once that dataset is open
+        self.attach_target: str | tuple[str, str] | None = None  # the last run asked for in the Attach dialog
         build_layout(self)
         self.config_panel.set_values(saved_config(self.settings))
         build_actions(self)
@@ -154,6 +155,9 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         elif failed.name == "range_test":
             self.range_panel.finished(None, failed.message)
             self.show_next_run()
+        elif failed.name == "train" and self.controller.refused:  # a wrong token said in the log alone, as if a run had ended
+            dialogs.show_error(self, "Cannot attach", failed.message)
+            self.status.setText(f"could not attach: {failed.message}")
         elif failed.name == "train":
             self.live.could_not_train(failed.message)
             self.range_test_unfollowed()

@@ -126,6 +126,11 @@ class RunController:
         """Whether the run followed trains in another process (so the window must never stop it on its own)."""
         return isinstance(self.handle, RemoteRun) and self.training
 
+    @property
+    def refused(self) -> bool:
+        """Whether the last run asked to follow was never reached (refused, or no answer): nothing was followed."""
+        return isinstance(self.handle, RemoteRun) and not self.handle.connected.is_set()
+
     def detach(self) -> None:
         """Stop following an attached run; it goes on training."""
         if isinstance(self.handle, RemoteRun):

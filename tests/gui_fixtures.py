@@ -69,7 +69,7 @@ class ScriptedDialogs:
     def save_path(self, parent, title, start, kinds):
         return self._next(Shown("save_path", title, start))
 
-    def attach_target(self, parent):
+    def attach_target(self, parent, last):
         return self._next(Shown("attach_target", "Attach to run"))
 
     def yes_no(self, parent, title, text, details):

@@ -138,3 +138,34 @@ def test_when_contact_with_an_attached_run_is_lost_the_window_stops_steering_it_
     click(panel.cancel)
     qtbot.waitUntil(lambda: "range test cancelled" in window.log.toPlainText(), timeout=LONG)
     assert "range test" not in window.status.text() and "next run" in window.status.text(), window.status.text()
+
+
+def test_a_refused_token_is_said_in_a_box_with_where_the_right_one_is(qtbot, window, served, dialogs):
+    """A wrong token was said in the log and the status bar alone, as "no longer following run …", with no advice."""
+    owner, _ = served
+    dialogs.answer("attach_target", (owner.access.address, "wrong"))
+    trigger(window.attach_action)
+    qtbot.waitUntil(lambda: bool(dialogs.of("error")), timeout=LONG)
+    shown = dialogs.of("error")[0]
+    assert shown.title == "Cannot attach" and "refused this client: wrong token; give the token the run printed" in shown.text
+    assert window.status.text().startswith("could not attach: ") and window.start_action.isEnabled()
+    assert window.attach_target == (owner.access.address, "wrong")  # the dialog offers it again, to mend the token
+
+
+def test_the_attach_dialog_keeps_what_was_given_and_refuses_an_empty_field(qtbot):
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from gui.attach_dialog import AttachDialog
+
+    dialog = AttachDialog(None, ("127.0.0.1:5555", "t0k"))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.by_address.isChecked() and dialog.address.text() == "127.0.0.1:5555" and dialog.token.text() == "t0k"
+    click(dialog.by_folder)
+    assert dialog.by_folder.isChecked()
+    ok = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+    click(ok)  # no folder given: it said nothing and closed
+    assert dialog.isVisible() and "Give the folder of a run started with --serve" in dialog.problem.text()
+    type_into(dialog.folder, "/somewhere/run")
+    click(ok)
+    assert not dialog.isVisible() and dialog.target() == "/somewhere/run"

@@ -146,7 +146,7 @@ def test_ctl_says_what_was_applied_at_which_step(served):
     # The run's own log says how it ended, not only the one who asked (it said "will take about 0:06", then nothing).
     assert any(line.startswith("range test (sweep) finished: ") for line in owner.output), owner.output[-5:]
     done = lrscope("ctl", owner.access.address, "--token", "wrong", "pause")
-    assert done.returncode == 2 and done.stderr.startswith("lrscope: error: ") and "refused this client: wrong token" in done.stderr
+    assert done.returncode == 2 and done.stderr.startswith("lrscope: error: ") and "refused this client: wrong token; give the token the run printed when it started" in done.stderr
     assert "Traceback" not in done.stderr and owner.state == "running"
 
 

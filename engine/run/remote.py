@@ -94,7 +94,11 @@ class RemoteRun(RunHandle):
                              "(`lrscope runs` marks the served ones; an SSH tunnel may be down)")
         message = unpack(socket.recv())
         if message["op"] == "refused":
-            raise ServeError(f"{address} refused this client: {message.get('reason')}")
+            reason = str(message.get("reason"))
+            # Where the right token is: a user told "wrong token" had nowhere to look.
+            hint = ("; give the token the run printed when it started (also in its folder's serve.token, readable by its "
+                    "owner; attaching by the folder reads it)") if reason in ("wrong token", "no token") else ""
+            raise ServeError(f"{address} refused this client: {reason}{hint}")
         if message["op"] != "welcome":
             raise ServeError(f"{address} answered {message['op']!r} instead of welcome: is it an lrscope run?")
         self.run_dir = str(message.get("run_dir", ""))
