@@ -30,7 +30,7 @@ class AttachActions:
     def attach(self, target: str | tuple[str, str]) -> bool:
         """Follow the run served from folder ``target`` or at (address, token); False after saying why it cannot be."""
         try:
-            access = access_for(Path(target)) if isinstance(target, str) else Access(tcp_address(target[0]), target[1])
+            access = access_for(Path(target), in_window=True) if isinstance(target, str) else Access(tcp_address(target[0]), target[1])
         except (ServeError, ValueError) as error:
             self.warn("Cannot attach", str(error))
             return False

@@ -169,3 +169,16 @@ def test_the_attach_dialog_keeps_what_was_given_and_refuses_an_empty_field(qtbot
     type_into(dialog.folder, "/somewhere/run")
     click(ok)
     assert not dialog.isVisible() and dialog.target() == "/somewhere/run"
+
+
+def test_attaching_a_run_that_is_not_served_points_to_the_buttons_beside_attach(qtbot, window, dialogs):
+    """The window said "`lrscope show RUN` prints it" with Open read-only (and Resume) beside the Attach button."""
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+    panel = window.runs_panel
+    show_tab(window.tabs, "Runs")
+    click(panel.buttons["Refresh"])
+    select_rows(panel.table, [0])
+    click(panel.buttons["Attach"])
+    shown = dialogs.of("error")[-1]
+    assert shown.title == "Cannot attach" and shown.text.endswith("finished and is not being served: Open read-only shows it")

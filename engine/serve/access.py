@@ -74,30 +74,33 @@ def served_access(run_dir: Path) -> Access | None:
     return Access(info["address"], token)
 
 
-def access_for(run_dir: Path) -> Access:
-    """How to reach the run in ``run_dir``; ServeError says why it cannot be reached."""
+def access_for(run_dir: Path, in_window: bool = False) -> Access:
+    """How to reach the run in ``run_dir``; ServeError says why it cannot be reached (``in_window``: and what to do
+    there, where Resume and Open read-only sit beside Attach)."""
     access = served_access(run_dir)
     if access is None:
         if (Path(run_dir) / ADDRESS_FILE).exists() and not (Path(run_dir) / TOKEN_FILE).exists():
             raise ServeError(f"{run_dir}: its token file is missing or not readable by you")
-        raise ServeError(not_served(Path(run_dir)))
+        raise ServeError(not_served(Path(run_dir), in_window))
     return access
 
 
-def not_served(run_dir: Path) -> str:
+def not_served(run_dir: Path, in_window: bool = False) -> str:
     """Why a run that is not served cannot be reached, and what to do, by its state (a finished run was told to
-    `resume --serve`, which has nothing left to train)."""
+    `resume --serve`, which has nothing left to train); in the window, with its buttons rather than commands."""
     name = run_dir.name
     try:
         state = effective_state(read_meta(run_dir))
     except RunStoreError:
         state = "unknown"
     if state == "finished":
-        return f"{name} finished and is not being served: `lrscope show {name}` prints it"
+        show = "Open read-only shows it" if in_window else f"`lrscope show {name}` prints it"
+        return f"{name} finished and is not being served: {show}"
     if state in LIVE_STATES:
         return (f"{name} trains but was started without --serve, so it cannot be reached: stop it (Ctrl-C), then "
-                f"`lrscope resume {name} --serve` continues it served")
-    return f"{name} is {state} and not being served: `lrscope resume {name} --serve` continues it and serves it"
+                + ("Resume continues it in this window" if in_window else f"`lrscope resume {name} --serve` continues it served"))
+    go_on = "Resume continues it in this window" if in_window else f"`lrscope resume {name} --serve` continues it and serves it"
+    return f"{name} is {state} and not being served: {go_on}"
 
 
 def _alive(info: dict) -> bool:
