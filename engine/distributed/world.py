@@ -63,7 +63,7 @@ def lost_peer(error: BaseException, run_id: str | None = None) -> str | None:
     resume the run (``run_id``: rank 0's; the others have none to name)."""
     if not any(text in str(error) for text in LOST_PEER):
         return None
-    return f"{LOST_PEER_WORDS} (the launcher's line names it); {resumable(run_id) if run_id else 'the run keeps its last checkpoint'}"
+    return f"{LOST_PEER_WORDS} (the launcher names which and why, in the terminal that started the run); {resumable(run_id) if run_id else 'the run keeps its last checkpoint'}"
 
 
 def said_by_the_launcher(message: str) -> bool:
