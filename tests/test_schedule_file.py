@@ -139,6 +139,7 @@ def test_invalid_fields_are_named(path, value, message):
     ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
     ("9" * 10_000, r"^the number 999999999999… \(10000 digits\) is too large"),
     ("[]", "file: must be an object, got an array"),
+    ('{"model": "resnet18"}', r"^not an lrscope schedule file \(no format field, expected"),  # it said "format is 'None'"
 ])
 def test_hostile_text(text, message):
     with pytest.raises(ScheduleFileError, match=message):

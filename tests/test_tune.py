@@ -161,6 +161,7 @@ def test_lrscope_tune_end_to_end(tmp_path):
     record = json.loads(done.stdout)
     assert "tune: up to 4.0 full runs (176 training steps of 44 per run)" in done.stderr and "note: at" not in done.stderr
     assert record["message"] and record["message"] in done.stderr  # how it ended, in the JSON too
+    assert ", weight decay " in record["message"]  # searched, so the line says which won (it named the peak LR alone)
     assert record["budget"]["spent_steps"] <= record["budget"]["steps"] == 176
     trials = record["trials"]
     assert len(trials) >= 3 and trials[0]["params"] == {"lr": pytest.approx(0.2, rel=1e-3), "weight_decay": 5e-4}

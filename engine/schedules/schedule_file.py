@@ -196,7 +196,8 @@ def document_from_data(data: Any) -> ScheduleFile:
     """Validate a parsed schedule document."""
     check_type(data, dict, "file")
     if data.get("format") != FORMAT:
-        raise ScheduleFileError(f"not an lrscope schedule file (format is {str(data.get('format'))[:40]!r}, expected {FORMAT!r})")
+        found = f"format is {str(data.get('format'))[:40]!r}" if "format" in data else "no format field"  # not "format is 'None'"
+        raise ScheduleFileError(f"not an lrscope schedule file ({found}, expected {FORMAT!r})")
     version = data.get("version")
     if isinstance(version, bool) or not isinstance(version, int):
         raise fail("version", "must be a whole number")

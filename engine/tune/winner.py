@@ -51,6 +51,10 @@ def finish_message(trials: list[TrialRecord], winner: TrialRecord | None) -> str
         return "no trial finished, so there is no winner"
     scores, yours = smoothed_by_number(trials), trials[0]
 
+    def tried(trial: TrialRecord) -> str:  # a weight decay searched was tuned as well, and the line never said which won
+        decay = f", weight decay {trial.params['weight_decay']:.3g}" if "weight_decay" in trial.params else ""
+        return f"peak LR {trial.params['lr']:.3g}{decay}"
+
     def scored(trial: TrialRecord) -> str:
         smoothed = f", {100 * scores[trial.number]:.2f}% averaged with its neighbours in LR" if trial.number in scores else ""
         return f"{100 * trial.val_accuracy:.2f}%{smoothed}"
@@ -58,12 +62,12 @@ def finish_message(trials: list[TrialRecord], winner: TrialRecord | None) -> str
     if winner is yours:
         # Only a trial that ran to the end can beat yours: one stopped early or cancelled was never in the running.
         rivals = sum(t.state == "complete" for t in trials) - 1
-        stays = f"your schedule stays (peak LR {winner.params['lr']:.3g}, {scored(winner)})"
+        stays = f"your schedule stays ({tried(winner)}, {scored(winner)})"
         if not rivals:
             return f"{stays}: no other trial ran to the end, so nothing was compared with it (a larger budget tries more)"
         return (f"{stays}: none of the {counted(rivals, 'other complete trial')} beat it by {100 * KEEP_MARGIN:g} points once "
                 "averaged with its neighbours")
-    return (f"best of {counted(len(trials), 'trial')}: peak LR {winner.params['lr']:.3g} scored {scored(winner)} "
+    return (f"best of {counted(len(trials), 'trial')}: {tried(winner)} scored {scored(winner)} "
             f"(your schedule: {scored(yours)}); the averaged score decides, since one run's accuracy is one noisy sample")
 
 
