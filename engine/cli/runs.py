@@ -121,10 +121,13 @@ def _history(run_dir: Path) -> list[str]:
 def _started_with(meta: dict[str, str], config: dict) -> str:
     """The schedule the run started with (its config's lr is only the default's peak: a --schedule file sets its own)."""
     try:
-        first = run_schedule_from_dict(json.loads(meta["run_schedule"])).timeline.pieces[0]
+        run_schedule = run_schedule_from_dict(json.loads(meta["run_schedule"]))
     except (KeyError, ValueError, TypeError, LrscopeError):
         return f"peak LR {config.get('lr')} (the stored schedule cannot be read)"
-    return describe_schedule(first.schedule)
+    # A run steered to a constant 0.05 read as if it had trained its one-cycle throughout.
+    edits = len(run_schedule.edits)
+    changed = f" (as it started; then {counted(edits, 'edit')}, listed below)" if edits else ""
+    return describe_schedule(run_schedule.timeline.pieces[0].schedule) + changed
 
 
 def write_steps_csv(run_dir: Path) -> None:
