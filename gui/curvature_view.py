@@ -85,7 +85,12 @@ class CurvatureView(QObject):
 
     @Slot(object)
     def warned(self, event) -> None:
-        """A stability warning: in the log and in the banner, with the edit that helps."""
+        """A stability warning: in the log and in the banner, with the edit that helps. One from the run's past (an
+        attached run's history, which stores no advice or factor) goes to the log alone: offered as current, its
+        "measured now" was 1200 steps old, and its "Scale ×0.36" had no button. The run warns again if it still holds."""
+        if not event.advice:
+            self.log.add(f"earlier, at step {event.step}: {event.message}", "warning")
+            return
         self.log.add(f"{event.message} {event.advice}", "warning")
         self.banner.show_warning(event, self._resolved_by(event))
 

@@ -182,3 +182,29 @@ def test_attaching_a_run_that_is_not_served_points_to_the_buttons_beside_attach(
     click(panel.buttons["Attach"])
     shown = dialogs.of("error")[-1]
     assert shown.title == "Cannot attach" and shown.text.endswith("finished and is not being served: Open read-only shows it")
+
+
+def test_a_warning_from_before_the_window_attached_is_logged_not_offered_as_current(qtbot, window):
+    """Attached 1200 steps after a warning, the bar offered it as current ("measured now"), its "Scale ×0.36" without a
+    button. A warning the run gives while followed still gets the bar."""
+    from engine.commands import Pause
+    from engine.events import StabilityWarning
+
+    argv = ["train", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "100", "--shape", "constant", "--lr", "1",
+            "--curvature-every", "10"]
+    with served_child(argv, LONG / 1000) as (owner, events):
+        events.wait_for(lambda ev: bool(ev.of(StabilityWarning)), LONG / 1000)  # the LR 1 is above the bound
+        owner.request(Pause(), LONG / 1000)
+        panel = window.runs_panel
+        show_tab(window.tabs, "Runs")
+        click(panel.buttons["Refresh"])
+        qtbot.waitUntil(lambda: panel.table.rowCount() == 1 and panel.table.item(0, 3).text() == "paused · served", timeout=LONG)
+        select_rows(panel.table, [0])
+        click(panel.buttons["Attach"])
+        qtbot.waitUntil(lambda: window.controller.attached and "earlier, at step 0: " in window.log.toPlainText(), timeout=LONG)
+        assert not window.banner.isVisible()
+        attached_at = window.live.step
+        trigger(window.pause_action)  # resume: its next measurement warns again, now
+        qtbot.waitUntil(window.banner.isVisible, timeout=LONG)
+        assert window.banner.step >= attached_at
+        trigger(window.detach_action)

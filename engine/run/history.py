@@ -44,7 +44,8 @@ def stored_history(run_dir: Path, session: str = "") -> tuple[list[Event], int]:
         device=meta.get("device", "?"), run_dir=str(run_dir))]
     if (run_schedule := stored_run_schedule(meta)) is not None:
         events.append(ScheduleChanged(steps_done, run_schedule, "schedule so far", "start"))
-    # A late `watch` or window learns of the warnings too (their scale is not stored: no "Scale the rest" is offered).
+    # A late `watch` or window learns of the warnings too (their advice and scale are not stored: the window logs them
+    # as past, and offers no "Scale the rest").
     warnings = [StabilityWarning(step, kind, words, "", 1.0) for step, kind, words in snapshot.warnings]
     past = sorted([CurvatureMeasured.from_dict(m) for m in snapshot.curvature] + warnings, key=lambda event: event.step)
     events += _with_measurements(_in_order(snapshot, per_epoch), past)
