@@ -28,11 +28,12 @@ def window(launch):
     return launch({"image_size": 16, "epochs": 1})
 
 
-def attach_from_the_runs_tab(qtbot, window):
+def attach_from_the_runs_tab(qtbot, window, state: str = "running"):
+    """Select the one served run, listed in ``state``, and Attach; wait until its history has come."""
     panel = window.runs_panel
     show_tab(window.tabs, "Runs")
     click(panel.buttons["Refresh"])
-    qtbot.waitUntil(lambda: panel.table.rowCount() == 1 and panel.table.item(0, 3).text() == "running · served", timeout=LONG)
+    qtbot.waitUntil(lambda: panel.table.rowCount() == 1 and panel.table.item(0, 3).text() == f"{state} · served", timeout=LONG)
     select_rows(panel.table, [0])
     click(panel.buttons["Attach"])
     qtbot.waitUntil(lambda: window.controller.attached and window.live.step > 0, timeout=LONG)
@@ -195,13 +196,8 @@ def test_a_warning_from_before_the_window_attached_is_logged_not_offered_as_curr
     with served_child(argv, LONG / 1000) as (owner, events):
         events.wait_for(lambda ev: bool(ev.of(StabilityWarning)), LONG / 1000)  # the LR 1 is above the bound
         owner.request(Pause(), LONG / 1000)
-        panel = window.runs_panel
-        show_tab(window.tabs, "Runs")
-        click(panel.buttons["Refresh"])
-        qtbot.waitUntil(lambda: panel.table.rowCount() == 1 and panel.table.item(0, 3).text() == "paused · served", timeout=LONG)
-        select_rows(panel.table, [0])
-        click(panel.buttons["Attach"])
-        qtbot.waitUntil(lambda: window.controller.attached and "earlier, at step 0: " in window.log.toPlainText(), timeout=LONG)
+        attach_from_the_runs_tab(qtbot, window, "paused")
+        qtbot.waitUntil(lambda: "earlier, at step 0: " in window.log.toPlainText(), timeout=LONG)
         assert not window.banner.isVisible()
         attached_at = window.live.step
         trigger(window.pause_action)  # resume: its next measurement warns again, now
