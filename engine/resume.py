@@ -56,6 +56,9 @@ def load_run(run_dir: Path, cache_dir: Path | None, warn: Callable[[str], None] 
     """A stored run's config, its (unchanged) dataset and its newest readable checkpoint, whatever its state."""
     run_dir = Path(run_dir)
     config, expected = saved_config(run_dir)
+    if not Path(config.data).is_dir():  # the folder check's own advice, "choose a folder…", cannot be followed for a resume
+        raise RunStoreError(f"{config.data}: the run's dataset folder is gone; put it back there to resume {run_dir.name} "
+                            "(a run continues on the images it started with)")
     from .models.setup import resolution_range  # imports torch: only when a run is really resumed
 
     dataset = prepare_configured(config, resolution_range=resolution_range(config.model, config.pretrained), cache_dir=cache_dir)

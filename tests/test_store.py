@@ -4,6 +4,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -296,3 +297,18 @@ def test_a_resume_after_a_kill_forgets_what_the_dead_process_stored_past_its_che
     steps = read_steps(run.run_dir)["step"]
     assert outcome.state == "stopped" and 22 < outcome.step < 66 and np.array_equal(steps, np.arange(outcome.step))
     assert [row["epoch"] for row in read_epochs(run.run_dir)] == [0] + ([1] if outcome.step >= 44 else [])
+
+
+def test_resuming_a_run_whose_dataset_folder_is_gone_says_to_put_it_back(sample_copy, tmp_path, capsys):
+    """It said "no such folder; choose a folder with one subfolder of images per class", which a resume cannot do."""
+    from engine.data.dataset import prepare_dataset
+
+    dataset = prepare_dataset(sample_copy, resolution=16)
+    run = InProcessRun(NewRun(tiny_config(data=str(sample_copy), epochs=2), dataset, None, tmp_path / "runs"))
+    run.prepare()
+    run.subscribe(lambda e: run.send(Stop()) if getattr(e, "epoch", None) == 0 else None)
+    assert run.run().state == "stopped"
+    shutil.rmtree(sample_copy)
+    assert run_cli(["resume", run.run_dir.name, "--runs-dir", str(tmp_path / "runs")]) == 2
+    assert capsys.readouterr().err.strip() == (f"lrscope: error: {sample_copy}: the run's dataset folder is gone; put it back "
+                                               f"there to resume {run.run_dir.name} (a run continues on the images it started with)")
