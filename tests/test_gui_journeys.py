@@ -260,6 +260,8 @@ def test_f_compare_two_runs_and_open_one_read_only(qtbot, window):
     for plot in (window.compare.loss, window.compare.lr):  # no legend box over the curves: the title names each run
         title = plot.plot.titleLabel.text
         assert not plot.plot.legend.isVisible() and all(name[9:] in title for name in plot.series), title
+        label = plot.plot.titleLabel  # within the plot's width and height: a third name was cut and a fourth lost
+        assert label.item.boundingRect().width() <= plot.widget.width() and label.geometry().height() >= label.item.boundingRect().height()
     table = window.runs_panel.table
     first = next(row for row in range(2) if table.item(row, 0).data(Qt.ItemDataRole.UserRole) != str(window.last_run.run_dir))
     select_rows(table, [first])  # the run before the last: the plots held the last one's plan

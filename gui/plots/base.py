@@ -29,6 +29,7 @@ from .. import dialogs
 from .log_axis import log_axes
 
 pg.setConfigOptions(antialias=False, background="w", foreground="k")
+KEY_SPACE = " &nbsp;"  # between the entries of a key set in a title
 # Below this a plot shows two tick labels and a line: stacked plots keep at least this much (issue 12).
 MIN_PLOT_HEIGHT = 115
 
@@ -52,6 +53,7 @@ class PlotPanel(QWidget):
                  parent: QWidget | None = None):
         super().__init__(parent)
         self.title = title
+        self._key: list[str] = []  # a key set in the title (set_key_title), refitted as the width changes
         self.widget = pg.PlotWidget(axisItems=log_axes("left", "bottom"))
         self.widget.setMinimumHeight(MIN_PLOT_HEIGHT)
         self.plot = self.widget.getPlotItem()
@@ -103,6 +105,33 @@ class PlotPanel(QWidget):
         self.widget.viewport().installEventFilter(self)
         self.plot.getViewBox().sigRangeChangedManually.connect(lambda *_: self.follow.setChecked(False))
         self._apply_log(log_y)
+
+    def set_key_title(self, parts: list[str]) -> None:
+        """A title of ``parts`` (the plot's name, then its key's entries, as rich text) in as few lines as the plot's
+        width allows: a key in the title hides no curve, as a legend box inside the plot does."""
+        self._key = parts
+        self._fit_key()
+
+    def _fit_key(self) -> None:
+        lines = [self._key[:1]]
+        for entry in self._key[1:]:
+            self.plot.setTitle("<br>".join(KEY_SPACE.join(line) for line in [*lines[:-1], [*lines[-1], entry]]))
+            # Wider than the view, the title would widen the plot past it (a compared run's name was cut, the next lost).
+            if self.plot.effectiveSizeHint(Qt.SizeHint.MinimumSize).width() > self.widget.width():
+                lines.append([entry])
+            else:
+                lines[-1].append(entry)
+        self.plot.setTitle("<br>".join(KEY_SPACE.join(line) for line in lines))
+        # pyqtgraph gives a title one line's 30 px: the first line of a longer key was cut off at the top.
+        height = max(30, int(self.plot.titleLabel.item.boundingRect().height()) + 4)
+        self.plot.titleLabel.setMaximumHeight(height)
+        self.plot.layout.setRowFixedHeight(0, height)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        """A key in the title takes the lines the new width needs."""
+        super().resizeEvent(event)
+        if self._key:
+            self._fit_key()
 
     def show_in_legend(self, item: pg.PlotDataItem, name: str, shown: bool) -> None:
         """Name ``item`` in the legend only while it is ``shown``: a key for what is not drawn takes a row from the curves."""

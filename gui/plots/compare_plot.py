@@ -35,7 +35,7 @@ class OverlayPlot(PlotPanel):
         for (name, (x, y)), colour in zip(series.items(), COLOURS * 3):
             make_curve(self.plot, colour, width=2).setData(x, y)
             key.append(f'<span style="color: rgb{colour}">━ {short_name(name)}</span>')
-        self.plot.setTitle(f"{self.title}&nbsp;&nbsp;{'&nbsp;&nbsp;'.join(key)}" if key else self.title)
+        self.set_key_title([self.title, *key])
         self.series = series
         self._frame()
 

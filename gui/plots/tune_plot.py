@@ -18,14 +18,12 @@ MARKS = {
     "cancelled": ("s", (188, 189, 34)),
 }
 EMPTY_LR_DECADES = (-4, 1)
-# The key sits in the title: a legend box inside the plot would hide the trials under it. It names every mark the
-# plot draws, the dashed line too (a label on the line overlapped the trials near it). Where the plot is narrower
-# than the key (the Tune tab at 1366x768: 338 px), the key takes as many lines as it needs.
+# The key, in the title (set_key_title), names every mark the plot draws, the dashed line too: a label on the line
+# overlapped the trials near it.
 KEY = ("<span style='color:#1f77b4'>● complete</span>", "<span style='color:#7f7f7f'>× stopped early</span>",
        "<span style='color:#d62728'>▼ diverged</span>", "<span style='color:#9a9b1a'>■ cancelled</span>",
        "<span style='color:#b8860b'>★ winner</span>", "<span style='color:#505050'>┆ yours (trial 0)</span>",
        "<span style='color:#2ca02c'>▮ searched</span>")
-SPACE = " &nbsp;"
 
 
 class TunePlot(PlotPanel):
@@ -39,7 +37,7 @@ class TunePlot(PlotPanel):
         for state, (symbol, colour) in MARKS.items():
             self.scatters[state] = self.plot.plot([], [], pen=None, symbol=symbol, symbolSize=10, symbolBrush=colour, symbolPen=colour)
         self.winner = self.plot.plot([], [], pen=None, symbol="star", symbolSize=22, symbolBrush=(255, 190, 0), symbolPen=(120, 90, 0))
-        self.plot.setTitle("Tune: " + SPACE.join(KEY))
+        self.set_key_title(["Tune:", *KEY])
         self.plot.legend.setVisible(False)
         # Accuracy is 0 … 100 %: auto-ranged about a single trial at 94.7% the axis ran from 45 to 145.
         self.plot.getViewBox().setLimits(yMin=-2, yMax=102)
@@ -47,22 +45,6 @@ class TunePlot(PlotPanel):
         self.baseline = pg.InfiniteLine(angle=90, pen=pg.mkPen((80, 80, 80), style=Qt.PenStyle.DashLine))
         self.trials: list[tuple[float, float, str]] = []
         self._redraw()
-
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        """The key in as few lines as fit: a wider title would widen the plot past its view."""
-        super().resizeEvent(event)
-        lines = [["Tune:"]]
-        for entry in KEY:
-            self.plot.setTitle("<br>".join(SPACE.join(line) for line in [*lines[:-1], [*lines[-1], entry]]))
-            if self.plot.effectiveSizeHint(Qt.SizeHint.MinimumSize).width() > self.widget.width():
-                lines.append([entry])
-            else:
-                lines[-1].append(entry)
-        self.plot.setTitle("<br>".join(SPACE.join(line) for line in lines))
-        # pyqtgraph gives a title one line's 30 px: the first line of a longer key was cut off at the top.
-        height = max(30, int(self.plot.titleLabel.item.boundingRect().height()) + 4)
-        self.plot.titleLabel.setMaximumHeight(height)
-        self.plot.layout.setRowFixedHeight(0, height)
 
     def clear(self) -> None:
         """Start a new tune."""
