@@ -275,6 +275,28 @@ def test_a_missing_folder_on_two_processes_says_so_in_one_line_and_exits_2(tmp_p
     assert [json.loads(line)["exit_status"] for line in done.stdout.splitlines()] == ([2] if as_json else [])
 
 
+@pytest.mark.parametrize("command", [
+    ["train", "--data", SAMPLE, "--image-size", "16", "--epochs", "2", "--lr", "-1"],
+    ["train", "--data", SAMPLE, "--image-size", "16", "--epochs", "1", "--device", "cpu", "--sync-batchnorm"],
+    ["resume", "no-such-run"],
+], ids=["bad-lr", "sync-batchnorm-on-cpu", "missing-run"])
+def test_a_bad_option_with_nproc_is_said_once_with_one_json_object(tmp_path, command):
+    """Each rank said the error, and --json printed one object per rank (the README promises one)."""
+    done = lrscope(*command, "--nproc", "3", "--json", "--runs-dir", tmp_path / "runs",
+                   env=torchrun_env(LRSCOPE_CACHE_DIR=str(tmp_path / "cache")), timeout=LONG)
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert len(done.stderr.splitlines()) == 1 and done.stderr.startswith("lrscope: error: "), done.stderr[-3000:]
+    assert [json.loads(line)["exit_status"] for line in done.stdout.splitlines()] == [2]
+
+
+def test_a_rank_other_than_0_leaves_an_error_before_the_run_to_rank_0(tmp_path):
+    """Ctrl-C or a bad option before the ranks join the run is every rank's: rank 0 alone says it (16 ranks interrupted
+    at startup printed 16 objects)."""
+    done = lrscope("train", "--data", SAMPLE, "--lr", "-1", "--json", "--runs-dir", tmp_path / "runs",
+                   env=torchrun_env(RANK="1", WORLD_SIZE="2"))
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", "")
+
+
 def test_out_of_memory_on_one_rank_stops_every_rank_with_a_line_naming_it(tmp_path):
     """Rank 1 runs out of memory in its forward while rank 0 waits in the step's all-reduce: no pause, no hang."""
     import distributed_oom_worker as oom

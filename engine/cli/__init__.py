@@ -100,7 +100,11 @@ def run_cli(argv: list[str]) -> int:
 
 def _error(args: argparse.Namespace, error, status: int) -> int:
     """One line on stderr; with --json also the object, so a script always gets one."""
-    if getattr(args, "json", False) and not quiet_rank():  # one object per run: a distributed run's rank 0 prints it
+    if quiet_rank():
+        # Every rank runs the same command line and meets the same error: rank 0 says it, once (each rank said it, and
+        # --json printed one object per rank). An error of this rank alone fails it, and the launcher's line names it.
+        return status
+    if getattr(args, "json", False):
         write(sys.stdout, json.dumps({"state": "error", "exit_status": status, "message": str(error)}) + "\n")
         tell_the_launcher_json_printed()
     print(f"lrscope: error: {error}", file=sys.stderr)

@@ -185,8 +185,9 @@ def quiet() -> None:
 
 
 def quiet_rank() -> bool:
-    """Whether this process is a distributed run's rank other than 0 (``quiet()`` was called)."""
-    return _quiet
+    """Whether this process is a distributed run's rank other than 0: ``quiet()`` was called, or torchrun started it as
+    one (an error before the run is joined, such as Ctrl-C at startup, is every rank's, and rank 0 says it)."""
+    return _quiet or ("WORLD_SIZE" in os.environ and os.environ.get("RANK", "0") != "0")
 
 
 def check_writable(path: Path) -> None:

@@ -45,6 +45,16 @@ def relaunched(args: argparse.Namespace) -> int | None:
     return launch(args.nproc, without_nproc(args.argv), args.json)
 
 
+def check_before_launch(args: argparse.Namespace, config) -> None:
+    """Refuse --sync-batchnorm off the GPU before --nproc starts its processes (each process said it, and only once
+    each had decoded the dataset)."""
+    from ..device import resolve_device
+    from ..distributed.model import check_sync_batchnorm
+
+    if args.sync_batchnorm and (args.nproc or 1) > 1:
+        check_sync_batchnorm(resolve_device(config.device))
+
+
 def without_nproc(argv: list[str]) -> list[str]:
     """``argv`` without its --nproc option (the workers are the processes it asked for)."""
     kept, skip = [], False

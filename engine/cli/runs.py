@@ -148,10 +148,10 @@ def resume_command(args: argparse.Namespace) -> int:
     (the global batch is kept, so the steps and the data position continue)."""
     from .distributed import joined, relaunched
 
+    run_dir = find_run(runs_root(args.runs_dir), args.run)  # before --nproc starts its processes: said once, not by each
     launched = relaunched(args)
     if launched is not None:
         return launched
-    run_dir = find_run(runs_root(args.runs_dir), args.run)
     with joined(meta_object(read_meta(run_dir), "config").get("device", "auto")) as world:
         return resume(args, run_dir, world)
 

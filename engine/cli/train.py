@@ -37,12 +37,13 @@ def add_parser(commands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Train (on --nproc processes, or as one of torchrun's), then report (and export the schedule if asked)."""
-    from .distributed import joined, relaunched
+    from .distributed import check_before_launch, joined, relaunched
 
+    config = config_from(args)  # before --nproc starts its processes, so that a bad option is said once, not by each
+    check_before_launch(args, config)
     launched = relaunched(args)
     if launched is not None:
         return launched
-    config = config_from(args)
     with joined(config.device) as world:
         return train(args, config, world)
 

@@ -24,10 +24,15 @@ def with_sync_batchnorm(model: nn.Module, world: World, wanted: bool, device: to
     ConfigError on the CPU, where PyTorch has no SyncBatchNorm."""
     if not (wanted and world.distributed):
         return model
+    check_sync_batchnorm(device)
+    return nn.SyncBatchNorm.convert_sync_batchnorm(model)
+
+
+def check_sync_batchnorm(device: torch.device) -> None:
+    """ConfigError unless SyncBatchNorm can train on ``device`` (a GPU)."""
     if device.type != "cuda":
         raise ConfigError("sync_batchnorm", "SyncBatchNorm works on GPUs only (PyTorch has none for the CPU); "
                                             "leave --sync-batchnorm out: each process then normalizes with its own batch")
-    return nn.SyncBatchNorm.convert_sync_batchnorm(model)
 
 
 class Replicas:
