@@ -64,12 +64,28 @@ def test_headless_training_does_not_wait_for_a_human_on_a_loss_blow_up(tmp_path,
     result = json.loads(out)
     assert code == 3 and result["exit_status"] == 3 and result["state"] == "stopped"
     assert result["fault"]["kind"] in ("exploding_loss", "nan_loss") and "stopping (--on-fault stop)" in err
-    assert "continues from the last good checkpoint" in err.rstrip().splitlines()[-1]
+    assert "--on-fault rollback` continues from the last good checkpoint" in err.rstrip().splitlines()[-1]
     with deadline(600):
         code, out, err = cli(capsys, "train", "--data", data, *blow_up, "--json", "--runs-dir", tmp_path / "runs")
     result = json.loads(out)  # the default: roll back with the LR ×0.1, at most 3 times, then stop
     assert result["rollbacks"] >= 1 and "rolling back (1 of at most 3)" in err
     assert (code, result["state"]) in ((0, "finished"), (3, "stopped"))
+
+
+def test_the_advice_after_a_loss_blow_up_resumes_the_run_without_blowing_up_again(tmp_path):
+    """After `--on-fault stop` the advice was a plain `lrscope resume RUN`, and resuming, the way the run was started,
+    blew up again (exit 3). The command it gives now rolls back with the LR ×0.1 and the run ends."""
+    data = ROOT / "resources" / "datasets" / "digits"
+    runs = tmp_path / "runs"
+    stopped = lrscope("train", "--data", data, "--image-size", "16", "--epochs", "1", "--lr", "100", "--on-fault", "stop",
+                      "--runs-dir", runs, "--checkpoint-seconds", "0")
+    assert stopped.returncode == 3, stopped.stderr[-2000:]
+    advice = re.search(r"`lrscope (resume [^`]+)` continues from the last good checkpoint and, each time the loss blows up "
+                       r"again, goes back with the LR ×0\.1$", stopped.stderr.rstrip().splitlines()[-1])
+    assert advice, stopped.stderr.rstrip().splitlines()[-1]
+    resumed = lrscope(*advice.group(1).split(), "--runs-dir", runs, "--json")
+    assert resumed.returncode == 0 and json.loads(resumed.stdout)["state"] == "finished", resumed.stderr[-2000:]
+    assert "rolling back (1 of at most 3) with the LR ×0.1" in resumed.stderr
 
 
 def test_the_start_line_counts_only_the_images_that_train(tmp_path, capsys):

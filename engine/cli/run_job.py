@@ -23,7 +23,7 @@ from ..run.in_process import InProcessRun
 from ..store.reader import read_steps
 from ..text import counted, percent
 from .common import FAILED, FAULT_STOPPED, FINISHED, INTERRUPTED, STORE_FAILED, CliError, say, write
-from .fault_policy import FaultPolicy
+from .fault_policy import LR_FACTOR, FaultPolicy
 from .progress import ProgressPrinter, clock
 
 
@@ -191,5 +191,14 @@ def _problem(policy: FaultPolicy, store) -> str:
         step = store.checkpoint_step
         return f"{failure}; then {resume} continues from step {step}" if step is not None else f"{failure}; then start the run again"
     if policy.fault is not None:
-        return f"the run stopped on a fault: {policy.fault.message} {resume} continues from the last good checkpoint"
+        return f"the run stopped on a fault: {policy.fault.message} {_resume_advice(policy.fault, store.run_id)}"
     return ""
+
+
+def _resume_advice(fault, run_id: str) -> str:
+    """How to resume after ``fault``: after a loss blow-up, with rollbacks, else the same LR blows it up again (it did
+    after `--on-fault stop`, whose advice was a plain `lrscope resume RUN`)."""
+    if not fault.can_roll_back:
+        return f"`lrscope resume {run_id}` continues from the last good checkpoint"
+    return (f"`lrscope resume {run_id} --on-fault rollback` continues from the last good "
+            f"checkpoint and, each time the loss blows up again, goes back with the LR ×{LR_FACTOR:g}")
