@@ -68,6 +68,23 @@ def test_train_json_then_runs_show_and_csv(capsys, tmp_path):
     assert code == 0 and (tmp_path / "s.png").stat().st_size > 1000
 
 
+def test_an_exact_run_id_is_found_when_another_run_begins_with_it_and_an_empty_name_is_refused(tmp_path):
+    """`cp -r RUN RUNx`, then `resume RUN` said RUN matched 2 runs, with no longer name to give; `show ""` showed a run."""
+    runs = tmp_path / "runs"
+    trained = lrscope("train", "--data", SAMPLE, "--image-size", "16", "--epochs", "1", "--runs-dir", runs, "--json")
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    run_id = os.path.basename(json.loads(trained.stdout)["run_dir"])
+    shutil.copytree(runs / run_id, runs / f"{run_id}x")
+    shown = lrscope("show", run_id, "--runs-dir", runs)
+    assert shown.returncode == 0 and run_id in shown.stdout, shown.stderr
+    resumed = lrscope("resume", run_id, "--runs-dir", runs)
+    assert (resumed.returncode, resumed.stderr) == (2, f"lrscope: error: {run_id}: the run already finished; nothing to resume\n")
+    empty = lrscope("show", "", "--runs-dir", runs)
+    assert (empty.returncode, empty.stdout) == (2, "")
+    assert empty.stderr == ("lrscope: error: the run's name is empty; give its id (or a unique prefix of it) or its folder; "
+                            "`lrscope runs` lists them\n")
+
+
 def test_range_test_json_and_export(capsys, tmp_path):
     code, out, err = cli(capsys, "range-test", "--data", SAMPLE, "--image-size", "16", "--iters", "40", "--repeats", "1", "--json",
                          "--csv", tmp_path / "curve.csv", "--export-schedule", tmp_path / "s.json")

@@ -161,11 +161,16 @@ def list_runs(root: Path) -> tuple[list[RunInfo], list[str]]:
 
 
 def find_run(root: Path, name: str) -> Path:
-    """A run by path, id or unique id prefix."""
+    """A run by path, id or unique id prefix (an exact id wins over the longer ids it begins)."""
+    if not name:
+        raise RunStoreError("the run's name is empty; give its id (or a unique prefix of it) or its folder; `lrscope runs` lists them")
     if Path(name).is_dir() and (Path(name) / DB_NAME).exists():
         return Path(name)
     root = Path(root)
     matches = [p for p in root.iterdir() if p.is_dir() and p.name.startswith(name)] if root.is_dir() else []
+    exact = [p for p in matches if p.name == name]
+    if exact:  # there is no longer name to give for it
+        return exact[0]
     if len(matches) == 1:
         return matches[0]
     if not matches:
