@@ -96,9 +96,11 @@ def main(argv: list[str] | None = None) -> int:
         from gui.app import run_app
 
         return run_app(data=args.data, sample=SAMPLE, quit_after=args.quit_after, start=args.start, screenshot=args.screenshot)
-    from engine.cli import run_cli
+    from engine.cli import ignore_signals, run_cli
 
-    return run_cli(argv)
+    status = run_cli(argv)
+    ignore_signals()
+    return status
 
 
 if __name__ == "__main__":

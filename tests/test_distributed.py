@@ -351,6 +351,25 @@ def test_workers_stop_when_their_launcher_is_killed(tmp_path):
         output.close()
 
 
+@pytest.mark.parametrize("nproc", ["1", "2"])
+def test_ctrl_c_after_the_result_is_printed_keeps_its_exit_status(tmp_path, nproc):
+    """SIGINT as the run ended: its --json said "finished", "exit_status": 0, and the process exited 130 (the launcher
+    assumed that it had stopped the run; one process died by SIGINT, or printed a second object)."""
+    env = torchrun_env(LRSCOPE_CACHE_DIR=str(tmp_path / "cache"), LRSCOPE_RUNS_DIR=str(tmp_path / "runs"))
+    train = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--nproc", nproc, "--data", str(SAMPLE), "--epochs", "1",
+                              "--image-size", "16", "--json"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    try:
+        printed = train.stdout.readline()
+        train.send_signal(signal.SIGINT)
+        rest, err = train.communicate(timeout=LONG)
+    finally:
+        if train.poll() is None:
+            train.kill()
+    assert rest == "" and json.loads(printed)["state"] == "finished", (printed, rest, err[-2000:])
+    assert train.returncode == 0, err[-2000:]
+
+
 def test_ctrl_c_on_the_launcher_stops_every_rank_at_a_step_and_exits_130(tmp_path):
     """The terminal's Ctrl-C reaches the launcher and its workers together (torchrun passes it on again): one stop at a
     step boundary, rank 0's lines and exit status 130, no traceback. (SIGINT to the launcher alone, which torchrun

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 
 from .. import __version__
-from ..distributed.launcher import tell_the_launcher_json_printed
+from ..distributed.launcher import reported_status, tell_the_launcher_reported
 from ..errors import LrscopeError, first_line
 from ..store.lock import RunInUse
 from ..text import printable
@@ -95,6 +96,8 @@ def run_cli(argv: list[str]) -> int:
         where = f"{printable(str(error.filename))}: " if error.filename else ""
         return _error(args, f"{where}{error.strerror or first_line(error)}; check the path and its permissions", USAGE_ERROR)
     except KeyboardInterrupt:
+        if reported_status() is not None:  # after the run's result was printed: its status stands, and its one object
+            return reported_status()
         return _error(args, "interrupted", INTERRUPTED)
 
 
@@ -106,9 +109,16 @@ def _error(args: argparse.Namespace, error, status: int) -> int:
         return status
     if getattr(args, "json", False):
         write(sys.stdout, json.dumps({"state": "error", "exit_status": status, "message": str(error)}) + "\n")
-        tell_the_launcher_json_printed()
     print(f"lrscope: error: {error}", file=sys.stderr)
+    tell_the_launcher_reported(status)
     return status
 
 
-__all__ = ["build_parser", "command_names", "run_cli"]
+def ignore_signals() -> None:
+    """Ctrl-C and SIGTERM do nothing while a command's process ends: its result and exit status are said (one arriving
+    then killed the process by SIGINT after --json said "finished")."""
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, signal.SIG_IGN)
+
+
+__all__ = ["build_parser", "command_names", "ignore_signals", "run_cli"]

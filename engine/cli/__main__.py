@@ -2,7 +2,9 @@
 
 import sys
 
-from . import run_cli
+from . import ignore_signals, run_cli
 
 if __name__ == "__main__":
-    sys.exit(run_cli(sys.argv[1:]))
+    status = run_cli(sys.argv[1:])
+    ignore_signals()
+    sys.exit(status)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..commands import Stop
-from ..distributed.launcher import tell_the_launcher, tell_the_launcher_json_printed
+from ..distributed.launcher import tell_the_launcher, tell_the_launcher_reported
 from ..distributed.world import said_by_the_launcher
 from ..run.handle import RunHandle, RunResult
 from ..run.in_process import InProcessRun
@@ -165,7 +165,6 @@ def report(result: RunResult, seconds: float, run: InProcessRun, policy: FaultPo
         summary["fault"] = {"kind": policy.fault.kind, "step": policy.fault.step, "lr": policy.fault.lr}
     if as_json:
         write(sys.stdout, json.dumps(summary, allow_nan=True).replace("NaN", "null") + "\n")
-        tell_the_launcher_json_printed()
     else:
         validated = (f"val accuracy {percent(result.val_accuracy)} (best {percent(result.best_val_accuracy)}), val loss {result.val_loss:.4f}"
                      if math.isfinite(result.val_accuracy) else "no validation yet (it runs at the end of each epoch)")
@@ -173,6 +172,7 @@ def report(result: RunResult, seconds: float, run: InProcessRun, policy: FaultPo
         say(f"run saved in {result.run_dir}")
     if problem or (result.message and result.state == "failed" and not said_by_the_launcher(result.message)):
         say(f"lrscope: error: {problem or result.message}")
+    tell_the_launcher_reported(status)
     return status
 
 

@@ -20,9 +20,11 @@ WORKER_MODULE = "engine.cli"
 USAGE_ERROR, RUN_FAILED, INTERRUPTED = 2, 1, 130
 # Where rank 0 writes its run's id for the launcher, whose line, when a rank fails, says how to resume the run by name.
 RUN_ID_FILE = "LRSCOPE_LAUNCHER_RUN_ID_FILE"
-# Where rank 0 marks that it printed the run's --json object: the launcher prints one only when rank 0 could not (it was
-# killed), since a script must get one object, not none or two. Its exit status cannot tell: torchrun may kill it after it printed.
+# Where rank 0 writes the exit status of the result it printed (the --json object): the launcher prints one only when rank
+# 0 could not (it was killed), since a script must get one object, not none or two, and exits with that status. Rank 0's own
+# exit status cannot tell: torchrun may kill it, or stop it with Ctrl-C, after it printed.
 REPORTED_FILE = "LRSCOPE_LAUNCHER_REPORTED_FILE"
+_reported: int | None = None
 
 
 def tell_the_launcher(run_id: str) -> None:
@@ -32,11 +34,19 @@ def tell_the_launcher(run_id: str) -> None:
         Path(path).write_text(run_id, encoding="utf-8")
 
 
-def tell_the_launcher_json_printed() -> None:
-    """Tell the launcher that started this process that the run's --json object is printed (nothing when none did)."""
+def tell_the_launcher_reported(status: int) -> None:
+    """Remember that this process printed its result, with exit status ``status``, and tell the launcher that started
+    it (if one did)."""
+    global _reported
+    _reported = status
     path = os.environ.get(REPORTED_FILE)
     if path:
-        Path(path).touch()
+        Path(path).write_text(str(status), encoding="utf-8")
+
+
+def reported_status() -> int | None:
+    """The exit status of the result this process printed (None before it printed one)."""
+    return _reported
 
 
 def torchrun_argv(nproc: int, argv: list[str]) -> list[str]:
@@ -46,7 +56,8 @@ def torchrun_argv(nproc: int, argv: list[str]) -> list[str]:
 
 def launch(nproc: int, argv: list[str], as_json: bool) -> int:
     """Run ``lrscope ARGV`` on ``nproc`` processes and wait: 0 when all ended well, 2 for bad input (rank 0 said what),
-    rank 0's own status when it chose one (3, 4, 5, 130: it said why), 130 when Ctrl-C or SIGTERM stopped it, else 1
+    rank 0's own status when it chose one (3, 4, 5, 130: it said why), after Ctrl-C or SIGTERM the status of the result
+    rank 0 printed (130 when they stopped the run before it could say so), else 1
     with a line naming the rank that failed (and, ``as_json``, the object rank 0 did not print)."""
     from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
@@ -64,9 +75,23 @@ def launch(nproc: int, argv: list[str], as_json: bool) -> int:
                           as_json and not reported.exists())
         except SignalException:
             # Ctrl-C or SIGTERM: torchrun passed it on to the workers and waited for them; rank 0 stopped the run at a
-            # step boundary and said so, resumable.
-            return INTERRUPTED
+            # step boundary and said so, resumable. Its status is the one it printed: a stop that came after the last
+            # step left the run finished, and the launcher exited 130 under --json's "finished", "exit_status": 0.
+            if reported.exists():
+                return int(reported.read_text(encoding="utf-8"))
+            return interrupted(named.read_text(encoding="utf-8") if named.exists() else None, as_json)
+        finally:  # this process is no worker: what it prints later is its own
+            del os.environ[RUN_ID_FILE], os.environ[REPORTED_FILE]
     return 0
+
+
+def interrupted(run_id: str | None, as_json: bool) -> int:
+    """Ctrl-C or SIGTERM stopped rank 0 before it could say so (while it started): the line (and object) it owed."""
+    message = f"interrupted; {resumable(run_id)}"
+    print(f"lrscope: error: {message}", file=sys.stderr)
+    if as_json:
+        print(json.dumps({"state": "error", "exit_status": INTERRUPTED, "message": message, "run_id": run_id}))
+    return INTERRUPTED
 
 
 def silence_torchrun() -> None:
