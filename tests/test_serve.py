@@ -319,6 +319,32 @@ def test_a_client_that_stops_reading_or_is_killed_at_any_moment_leaves_the_run_g
     context.term()
 
 
+def test_a_watcher_without_the_history_of_a_paused_run_knows_where_it_is(served):
+    """It was told the run's header alone, whose step is where the run (re)started: it said nothing of the pause, and
+    Ctrl-C said "stopped watching at step 70" of a run paused at step 269."""
+    owner, _ = served
+    assert owner.request(Pause(), LONG).applied
+    paused_at = owner.step
+    watch = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "watch", owner.access.address, "--no-history"], cwd=ROOT,
+                             env=dict(os.environ, PYTHONPATH=str(ROOT), LRSCOPE_TOKEN=owner.access.token), stderr=subprocess.PIPE, text=True)
+    deadline = threading.Timer(60, watch.kill)  # a watcher never told of the pause would wait for it forever
+    deadline.start()
+    try:
+        lines = []
+        for line in watch.stderr:
+            lines.append(line)
+            if "paused at step" in line:
+                break
+        watch.send_signal(signal.SIGINT)
+        _, rest = watch.communicate(timeout=LONG)
+    finally:
+        deadline.cancel()
+        watch.kill()
+        assert owner.request(Resume(), LONG).applied
+    assert f"paused at step {paused_at}" in "".join(lines)
+    assert f"stopped watching at step {paused_at}; the run goes on" in rest
+
+
 def test_the_run_finishes_and_its_exported_schedule_replays_the_applied_lrs(served, tmp_path, capsys):
     owner, events = served
     watched, joined = tmp_path / "watch.txt", tmp_path / "watch-no-history.txt"

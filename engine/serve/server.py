@@ -18,7 +18,7 @@ from pathlib import Path
 import zmq
 
 from ..commands import Command
-from ..events import CommandApplied, Event, LogLine, RunStarted
+from ..events import CommandApplied, Event, LogLine, RunStarted, StateChanged
 from ..protocol import ProtocolError, from_data, to_data
 from ..run.history import stored_history
 from ..run.in_process import InProcessRun
@@ -252,7 +252,10 @@ class RunServer:
                 threading.Thread(target=self._read_history, args=(peer,), name="lrscope-serve-history", daemon=True).start()
             else:  # from now on, after the run's header: a watcher needs its length and epochs to say where it is
                 peer.live, peer.covered = True, self._ring[-1].last if self._ring else 0
-                self._send_history(peer, [self._header] if self._header else [], peer.covered, True)
+                # And where the run is now: the header's step is where it (re)started, which a paused run's watcher
+                # took for its step ("stopped watching at step 70" of a run paused at 269).
+                joined = [self._header, StateChanged(tracker.state, tracker.step)] if self._header else []
+                self._send_history(peer, joined, peer.covered, True)
 
     def _refuse(self, identity: bytes, address: str, reason: str) -> None:
         """Tell the client why, and log it in the run (a bounded number of times: a flood must not fill the store)."""
