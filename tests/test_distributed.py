@@ -391,3 +391,13 @@ def test_ctrl_c_on_the_launcher_stops_every_rank_at_a_step_and_exits_130(tmp_pat
     assert "Traceback" not in text and "death signal" not in text, output.lines[-10:]
     assert text.count("stopping at the next step (SIGINT)") == 1
     assert re.search(r"stopped at step \d+; the run can be resumed", text)
+
+
+def test_more_processes_than_cores_are_said_to_share_them(tmp_path):
+    """100 processes on 2 cores printed nothing for minutes while they started."""
+    nproc = (os.cpu_count() or 1) + 1
+    done = lrscope("train", "--data", tmp_path / "missing", "--nproc", str(nproc), "--runs-dir", tmp_path / "runs",
+                   env=torchrun_env(LRSCOPE_CACHE_DIR=str(tmp_path / "cache")), timeout=LONG)
+    note, error = done.stderr.splitlines()
+    assert note.startswith(f"note: {nproc} processes on {nproc - 1} CPU core") and "each gets a share of a core" in note
+    assert done.returncode == 2 and error.startswith("lrscope: error: ") and "no such folder" in error

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from ..text import counted
 from . import common
-from .common import CliError
+from .common import CliError, say
 
 T = TypeVar("T")
 
@@ -42,7 +43,18 @@ def relaunched(args: argparse.Namespace) -> int | None:
         raise CliError(f"--nproc: must be a number of processes, 1 or more, got {args.nproc}")
     if args.nproc is None or args.nproc == 1 or launched_by_torchrun():
         return None
+    cores = os.cpu_count() or 1
+    if args.nproc > cores and not torch_cuda_devices():  # 100 processes on 2 cores were silent for minutes
+        say(f"note: {args.nproc} processes on {counted(cores, 'CPU core')}: each gets a share of a core, and starting "
+            "them takes a while; --nproc as many as the cores (or GPUs) trains faster")
     return launch(args.nproc, without_nproc(args.argv), args.json)
+
+
+def torch_cuda_devices() -> int:
+    """How many GPUs PyTorch sees (each process of a GPU run has one)."""
+    import torch
+
+    return torch.cuda.device_count()
 
 
 def check_before_launch(args: argparse.Namespace, config) -> None:
