@@ -303,6 +303,8 @@ def without(payload, *path):
     (lambda p: p.update(handlers='[1]'), "handlers' states are not an object"),
     (lambda p: p.update(handlers='{"plateau": 5}'), "plateau rule's) is not an object"),
     (lambda p: without(p, "handlers"), "handlers or metrics field is missing"),
+    (lambda p: p.update(epoch_loss='{"total": 1.5, "count": -1}'), "epoch's loss so far is not a sum and a count"),
+    (lambda p: p.update(epoch_loss='[1.5, 3]'), "epoch's loss so far is not a sum and a count"),
 ])
 def test_checkpoints_with_the_right_tag_and_the_wrong_content_are_refused(digits16, damage, reason):
     """Case 11: a checkpoint missing `state` or `model` gave a KeyError traceback on resume."""
@@ -310,6 +312,13 @@ def test_checkpoints_with_the_right_tag_and_the_wrong_content_are_refused(digits
     assert structure_problem(payload) is None
     damage(payload)
     assert reason in structure_problem(payload)
+
+
+def test_a_checkpoint_written_before_it_kept_the_epochs_losses_still_resumes(digits16):
+    payload = without(good_payload(digits16), "epoch_loss")
+    assert structure_problem(payload) is None
+    # it resumes its epoch from its own step, as it did before checkpoints kept them
+    assert TrainingJob(tiny_config(), digits16, resume=payload).recorder.epoch_state() == {"total": 0.0, "count": 0}
 
 
 def test_resume_falls_back_past_a_checkpoint_with_the_wrong_content(tiny, tmp_path, capsys):

@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -87,6 +88,30 @@ def test_stop_then_resume_equals_an_uninterrupted_run(digits16, tmp_path, capsys
     ours, theirs = losses(run.run_dir), losses(reference.run_dir)
     assert np.array_equal(ours[0], theirs[0]) and np.array_equal(ours[1], theirs[1])
     assert resumed["val_accuracy"] == reference_result.val_accuracy
+
+
+def test_stopped_twice_mid_epoch_its_train_loss_is_the_whole_epochs_as_uninterrupted(digits16, tmp_path):
+    """Resumed mid-epoch, the epoch's train loss was the mean of the steps since the resume only (`show` said 0.78 for an
+    epoch whose steps' mean was 1.36): the checkpoint now carries the epoch's losses so far."""
+    from engine.events import StepsLogged
+    from engine.run import ResumedRun
+
+    def stopped_after(run, step):
+        run.subscribe(lambda e: run.send(Stop()) if isinstance(e, StepsLogged) and e.steps[-1] >= step else None)
+        run.prepare()
+        return run.run()
+
+    reference = stored_run(digits16, tmp_path / "a", epochs=2, checkpoint_every=5)
+    reference.run()
+    # every 5 steps a checkpoint reads the steps back: the stop comes at the next step boundary, mid-epoch
+    first = stopped_after(InProcessRun(NewRun(tiny_config(epochs=2, checkpoint_every=5), digits16, None, tmp_path / "b")), 4)
+    run_dir = Path(first.run_dir)
+    second = stopped_after(InProcessRun(ResumedRun(run_dir, None)), 12)
+    assert first.state == second.state == "stopped" and 0 < first.step < second.step < 22
+    assert run_cli(["resume", str(run_dir)]) == 0
+    ours, theirs = read_epochs(run_dir), read_epochs(reference.run_dir)
+    assert [row["train_loss"] for row in ours] == [row["train_loss"] for row in theirs]
+    assert ours[0]["train_loss"] == pytest.approx(np.mean(read_steps(run_dir)["loss"][:22]), rel=1e-12)
 
 
 def test_stop_during_validation_resumes_with_that_validation(digits16, tmp_path, capsys, monkeypatch):

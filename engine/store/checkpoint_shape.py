@@ -54,6 +54,19 @@ def _json_problem(payload: dict, handlers_key: str) -> str | None:
     states = handlers.values() if handlers_key == "handlers" else [handlers]
     if not all(state is None or isinstance(state, dict) for state in states):
         return "a handler's state (the plateau rule's) is not an object"
+    return _epoch_loss_problem(payload)
+
+
+def _epoch_loss_problem(payload: dict) -> str | None:
+    """Why the epoch's running loss sum cannot be used (a checkpoint written before it was kept has none: fine)."""
+    if "epoch_loss" not in payload:
+        return None
+    try:
+        epoch = json.loads(payload["epoch_loss"])
+    except (TypeError, ValueError, RecursionError):
+        epoch = None
+    if not (isinstance(epoch, dict) and _is(epoch.get("total"), float) and _is(epoch.get("count"), int) and 0 <= epoch["count"] < 10**18):
+        return "its epoch's loss so far is not a sum and a count"
     return None
 
 

@@ -23,6 +23,8 @@ def checkpoint_payload(job, state: dict | None = None) -> dict[str, Any]:
         "run_schedule": json.dumps(run_schedule_to_dict(job.run_schedule)),
         "handlers": json.dumps(job.handler_states()),
         "metrics": json.dumps(job.metrics),
+        # the losses of the epoch's steps so far: a run resumed mid-epoch reports the whole epoch's train loss
+        "epoch_loss": json.dumps(job.recorder.epoch_state()),
     }
 
 
@@ -39,6 +41,8 @@ def restore_checkpoint(job, payload: dict) -> None:
         handlers = json.loads(payload["handlers"]) if "handlers" in payload else {"plateau": json.loads(payload["plateau"])}
         job.load_handler_states(handlers)
         job.metrics.update(json.loads(payload["metrics"]))
+        # a checkpoint written before it kept them resumes its epoch from the checkpoint's step, as it did then
+        job.recorder.restore_epoch(json.loads(payload["epoch_loss"]) if "epoch_loss" in payload else None)
     except Exception as error:  # weights of another model, a hand-edited schedule…: say so instead of a traceback
         raise RunStoreError(f"the checkpoint of step {payload.get('step')} does not fit this run ({first_line(error)}); "
                             "was the run's config.json edited?") from None

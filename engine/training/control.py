@@ -141,7 +141,7 @@ def _roll_back(job, lr_factor: float) -> float:
     job.load_handler_states(good["handlers"])
     job.forget_batches()
     job.flush()
-    job.recorder.take_epoch_loss()
+    job.recorder.restore_epoch(good["epoch_loss"])  # the epoch's losses up to that state, not the diverged steps'
     job.bus.emit(RolledBack(job.step, f"rolled back to step {job.step}"))
     if undone:  # they went without a word: a set-lr that caused the fault, say, vanished while the run still listed it
         made = "; ".join(f"step {record.step}: {record.summary}" for record in undone)

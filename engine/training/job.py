@@ -205,7 +205,7 @@ class TrainingJob:
     def snapshot(self) -> dict[str, Any]:
         """The whole state of the run now, in memory (what a rollback returns to)."""
         return {"step": self.step, "state": capture(self.session), "run_schedule": self.run_schedule,
-                "handlers": self.handler_states(), "metrics": dict(self.metrics)}
+                "handlers": self.handler_states(), "metrics": dict(self.metrics), "epoch_loss": self.recorder.epoch_state()}
 
     def save_checkpoint(self, state: dict | None = None) -> None:
         """Queue a checkpoint of the current step to the store, if there is one (``state``: a capture made just now)."""

@@ -30,7 +30,7 @@ class StepRecorder:
         self._clear()
         self._samples, self._busy, self._rate = 0, 0.0, 0.0
         self._started = time.perf_counter()
-        self.epoch_losses: list[float] = []
+        self._epoch_total, self._epoch_count = 0.0, 0
 
     def _clear(self) -> None:
         self._steps: list[int] = []
@@ -83,11 +83,26 @@ class StepRecorder:
                             self.groups)
         self._clear()
         self.emit(event)
-        self.epoch_losses.extend(losses[np.isfinite(losses)].tolist())
+        self._add_to_epoch(losses[np.isfinite(losses)].tolist())
         return event
 
+    def _add_to_epoch(self, losses: list[float]) -> None:
+        # One by one in step order, whatever the blocks: an epoch resumed from a checkpoint's running sum adds up
+        # to the very value the uninterrupted run would have.
+        for loss in losses:
+            self._epoch_total += loss
+        self._epoch_count += len(losses)
+
     def take_epoch_loss(self) -> float:
-        """Mean training loss since the last call (NaN if none)."""
-        value = float(np.mean(self.epoch_losses)) if self.epoch_losses else float("nan")
-        self.epoch_losses = []
+        """Mean training loss of the epoch's steps recorded so far (NaN if none); the next epoch starts empty."""
+        value = self._epoch_total / self._epoch_count if self._epoch_count else float("nan")
+        self.restore_epoch(None)
         return value
+
+    def epoch_state(self) -> dict[str, float | int]:
+        """The epoch's running sum of finite losses and their count, as plain data (kept in checkpoints)."""
+        return {"total": self._epoch_total, "count": self._epoch_count}
+
+    def restore_epoch(self, state: dict[str, float | int] | None) -> None:
+        """Continue the epoch from ``state`` (an ``epoch_state()``; None: an epoch that starts empty)."""
+        self._epoch_total, self._epoch_count = (float(state["total"]), int(state["count"])) if state else (0.0, 0)
