@@ -324,6 +324,39 @@ def test_a_resume_after_a_kill_forgets_what_the_dead_process_stored_past_its_che
     assert [row["epoch"] for row in read_epochs(run.run_dir)] == [0] + ([1] if outcome.step >= 44 else [])
 
 
+def test_a_resume_past_a_damaged_checkpoint_drops_the_edits_made_after_the_one_it_uses_and_says_so(digits16, tmp_path, capsys):
+    """Its newest checkpoint truncated, a run resumed from step 0 without the set-lr made later, while `show` still listed
+    it: the store forgot nothing past a resume from step 0."""
+    from engine.commands import EditSchedule
+    from engine.events import StepsLogged
+    from engine.schedules.edits import SetConstant
+
+    reference = stored_run(digits16, tmp_path / "a", epochs=2, checkpoint_every=5)
+    reference.run()
+    run = stored_run(digits16, tmp_path / "b", epochs=2, checkpoint_every=5)
+
+    def edit_then_stop(event):
+        if isinstance(event, StepsLogged) and not run.job.run_schedule.edits:
+            run.send(EditSchedule(SetConstant(0.01)))
+            run.send(Stop())
+
+    run.subscribe(edit_then_stop)
+    assert run.run().state == "stopped"
+    (newest,) = [path for path in (run.run_dir / "checkpoints").iterdir() if path.name != "step-0000000000.pt"]
+    os.truncate(newest, 1000)
+    step = int(newest.stem.removeprefix("step-"))
+    assert run_cli(["resume", str(run.run_dir)]) == 0
+    err = capsys.readouterr().err
+    assert f"{newest.name} was refused" in err and "at step 0 of 44" in err
+    assert run_cli(["show", str(run.run_dir)]) == 0
+    shown = capsys.readouterr().out
+    assert "edit at step" not in shown and "warning: the resume from step 0 drops 1 edit" in shown
+    assert (f"the resume from step 0 drops 1 edit made after its checkpoint (step {step}: set LR to 0.01 for the rest); "
+            "make it again if you still want it") in err
+    ours, theirs = losses(run.run_dir), losses(reference.run_dir)
+    assert np.array_equal(ours[0], theirs[0]) and np.array_equal(ours[1], theirs[1])
+
+
 def test_resuming_a_run_whose_dataset_folder_is_gone_says_to_put_it_back(sample_copy, tmp_path, capsys):
     """It said "no such folder; choose a folder with one subfolder of images per class", which a resume cannot do."""
     from engine.data.dataset import prepare_dataset

@@ -18,6 +18,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,7 +47,7 @@ from ..events import (
     StoreRecovered,
 )
 from ..schedules.history_codec import run_schedule_to_dict
-from ..text import printable
+from ..text import counted, printable
 from .checkpoints import newest_checkpoint_step, write_checkpoint
 from .database import connect
 from .failure import describe_failure
@@ -246,6 +247,23 @@ class RunStore:
             self._db.execute(f"DELETE FROM {table} WHERE step >= ?", (step,))
         self._db.execute("DELETE FROM epochs WHERE step > ?", (step,))
 
+    def _drop_lost_edits(self, start: ScheduleChanged) -> None:
+        """Forget the stored edits from the (re)start's step on that its schedule lacks, and say which: made after the
+        checkpoint it resumed from, they do not act in this run (a resume that fell back past a damaged checkpoint
+        trained without a set-lr that `show` still listed)."""
+        kept = Counter((record.step, printable(record.summary)) for record in start.run_schedule.edits if record.step >= start.step)
+        lost = []
+        for row, step, summary in self._db.execute("SELECT id, step, summary FROM edits WHERE step >= ? ORDER BY id DESC", (start.step,)):
+            if kept[step, summary]:
+                kept[step, summary] -= 1  # the newest row of an edit the schedule has is the one kept
+            else:
+                lost.insert(0, (row, step, summary))
+        if lost:
+            self._db.executemany("DELETE FROM edits WHERE id = ?", [(row,) for row, _, _ in lost])
+            made = "; ".join(f"step {step}: {summary}" for _, step, summary in lost)
+            self.emit(LogLine(f"the resume from step {start.step} drops {counted(len(lost), 'edit')} made after its checkpoint "
+                              f"({made}); make it again if you still want it", "warning"))
+
     def _write_event(self, event: Event, now: float) -> None:
         db = self._db
         if isinstance(event, StepsLogged):
@@ -256,13 +274,15 @@ class RunStore:
             db.execute("INSERT OR REPLACE INTO epochs VALUES (?,?,?,?,?,?,?)",
                        (event.epoch, event.step, event.train_loss, event.val_loss, event.val_accuracy, event.seconds, now))
         elif isinstance(event, RunStarted):
-            if event.start_step:  # resumed: what a killed process stored past its last checkpoint did not happen in this run
-                self._forget_from(event.start_step)
-                db.execute("DELETE FROM edits WHERE step > ?", (event.start_step,))
+            # Resumed: what a killed process stored past its last checkpoint did not happen in this run. From step 0 too
+            # (its newer checkpoints refused), where "if start_step" forgot nothing; a new run has nothing stored yet.
+            self._forget_from(event.start_step)
             self._meta({"run_id": event.run_id, "config": json.dumps(event.config), "dataset": json.dumps(event.dataset),
                         "steps_per_epoch": str(event.steps_per_epoch), "groups": json.dumps(list(event.groups)),
                         "device": event.device, "total_steps": str(event.total_steps)})
-        elif isinstance(event, ScheduleChanged) and event.reason != "start":
+        elif isinstance(event, ScheduleChanged) and event.reason == "start":
+            self._drop_lost_edits(event)
+        elif isinstance(event, ScheduleChanged):
             db.execute("INSERT INTO edits (step, reason, summary, time, source) VALUES (?,?,?,?,?)",
                        (event.step, event.reason, printable(event.summary), now, event.source))
         elif isinstance(event, StateChanged):
