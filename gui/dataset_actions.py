@@ -3,6 +3,7 @@ and keep one dataset state on screen at a time."""
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from PySide6.QtCore import QTimer, Slot
@@ -14,6 +15,7 @@ from engine.text import counted, images_used
 
 from . import dialogs
 from .drafts import load_draft, save_draft
+from .live_run import FOLLOWING
 from .panels.schedule_editor import default_schedule
 from .settings import remember_folder
 
@@ -56,7 +58,7 @@ class DatasetActions:
             self.log.add(f"{what} is in progress: stop it (or let it end) before opening another dataset", "warning")
             return
         self.dataset = None
-        self.setWindowTitle("lrscope")
+        self.show_title()
         self.dataset_panel.loading(folder)
         self.status.setText(f"opening {Path(folder).name}: reading and decoding its images…")  # not the last dataset's "next run"
         self.log.add(f"opening {folder}")
@@ -118,11 +120,25 @@ class DatasetActions:
             QTimer.singleShot(300, self.start_run)
 
     def _display(self, opened) -> None:
-        """The dataset panel and the title show ``opened``."""
-        summary = opened.dataset.summary
+        """The dataset panel and the title show ``opened`` (the dataset just made ``self.dataset``)."""
         self.dataset_panel.show_dataset(opened.dataset, opened.thumbnails)
         self.dataset_panel.show_library(opened.library)
-        self.setWindowTitle(f"lrscope — {summary.name} ({summary.root})")
+        self.show_title()
+
+    def show_title(self) -> None:
+        """The title names the open dataset and, while the window follows a run of another one, that run's dataset:
+        attached to a run of camera2, the title and the Dataset tab said digits beside camera2's curves."""
+        summary = self.dataset.summary if self.dataset is not None else None
+        opened = f"{summary.name} ({summary.root})" if summary is not None else ""
+        trains = self.live.dataset if self.live.state in FOLLOWING else {}
+        if trains.get("fingerprint") in (None, getattr(summary, "fingerprint", None)):
+            self.setWindowTitle(f"lrscope — {opened}" if opened else "lrscope")
+            self.dataset_panel.show_followed("")
+            return
+        other = f"{trains.get('name', 'another dataset')} ({trains.get('root', 'its folder is not known')})"
+        self.setWindowTitle(f"lrscope — following run {self.live.run_id}: {other}" + (f" · open: {opened}" if opened else ""))
+        self.dataset_panel.show_followed(f"The run followed trains <b>{html.escape(other)}</b>, not the dataset below: the "
+                                         "plots, log and Export are the run's; Start trains the dataset below.")
 
     def restore_draft(self, switched: bool) -> None:
         """Show the schedule last drafted for this dataset (it is stretched to the run next). A dataset without one

@@ -26,6 +26,7 @@ from .remaining import remaining_text
 
 TERMINAL = ("finished", "stopped", "failed")
 LIVE = ("starting", "running", "paused", "range_test")
+FOLLOWING = LIVE[1:]  # the run's own events came: what the window shows is that run's
 # What the status bar calls the job's states.
 STATE_NAMES = {"starting": "starting", "running": "training", "paused": "paused", "range_test": "range test (training paused)",
                "finished": "finished", "stopped": "stopped", "failed": "failed", "idle": "idle"}

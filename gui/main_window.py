@@ -273,6 +273,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.open_action.setEnabled(free)
         for button in (self.dataset_panel.open_button, self.dataset_panel.recent):  # they looked clickable and did nothing
             button.setEnabled(free)
+        self.show_title()
 
     def _restore(self) -> None:
         geometry, state = self.settings.value("window/geometry"), self.settings.value("window/state")

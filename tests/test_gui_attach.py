@@ -93,6 +93,10 @@ def test_a_run_of_another_dataset_attached_to_and_edited_leaves_the_open_dataset
 
     window = launch({"image_size": 16, "epochs": 1}, data=CAMERA2)
     attach_from_the_runs_tab(qtbot, window)
+    # The title and the Dataset tab said digits-camera2 beside the digits run's curves.
+    qtbot.waitUntil(lambda: window.windowTitle().startswith(f"lrscope — following run {window.live.run_id}: digits ("), timeout=LONG)
+    assert window.windowTitle().endswith(f" · open: digits-camera2 ({CAMERA2})")
+    assert window.dataset_panel.followed.isVisible() and "trains <b>digits (" in window.dataset_panel.followed.text()
     trigger(window.pause_action)
     qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
     type_into(window.editor.form.editors["max_lr"], "0.1")
@@ -101,6 +105,7 @@ def test_a_run_of_another_dataset_attached_to_and_edited_leaves_the_open_dataset
     trigger(window.detach_action)
     qtbot.waitUntil(lambda: "the editor is back to digits-camera2's schedule" in window.log.toPlainText(), timeout=LONG)
     assert window.editor.plan().schedule.segments[0].max_lr == 0.2  # camera2's own (lrscope's default), not the run's 0.1
+    assert window.windowTitle() == f"lrscope — digits-camera2 ({CAMERA2})" and not window.dataset_panel.followed.isVisible()
 
     window.dataset_panel.recent.menu().actions()[0].trigger()  # digits-camera2 again, from Recent
     qtbot.waitUntil(lambda: len(window.loss.points) == 0 and window.live.state == "idle", timeout=LONG)

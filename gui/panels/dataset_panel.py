@@ -56,6 +56,11 @@ class DatasetPanel(QWidget):
         self.summary = QLabel("No dataset yet.")
         self.summary.setWordWrap(True)  # a long line (unreadable images, a long name) widened the dock past its scroll area
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # While the window follows a run of another dataset: its plots, log and Export are that run's, not this panel's.
+        self.followed = QLabel()
+        self.followed.setWordWrap(True)
+        self.followed.setStyleSheet("color: #8a5a00")
+        self.followed.hide()
         self.classes = QTableWidget(0, 2)
         self.classes.setHorizontalHeaderLabels(["class", "images"])
         self.classes.verticalHeader().setVisible(False)
@@ -78,6 +83,7 @@ class DatasetPanel(QWidget):
         header.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addLayout(header)
+        layout.addWidget(self.followed)
         layout.addWidget(self.summary)
         layout.addWidget(self.classes, 2)
         layout.addWidget(self.thumbnails, 2)
@@ -93,6 +99,11 @@ class DatasetPanel(QWidget):
         for folder in folders:
             menu.addAction(folder, lambda f=folder: self.openRequested.emit(f))
         self.recent.setEnabled(bool(folders))
+
+    def show_followed(self, text: str) -> None:
+        """Say which other dataset the run followed trains ("": the run shown is this dataset's, or none)."""
+        self.followed.setText(text)
+        self.followed.setVisible(bool(text))
 
     def loading(self, folder: str) -> None:
         """A folder is being opened: nothing of the previous dataset stays on screen."""
