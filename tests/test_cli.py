@@ -85,6 +85,30 @@ def test_an_exact_run_id_is_found_when_another_run_begins_with_it_and_an_empty_n
                             "`lrscope runs` lists them\n")
 
 
+def test_runs_and_show_give_json_for_scripts(tmp_path):
+    """A script on a server parsed the table of `lrscope runs` (a 44-column id, "-" for no accuracy) for want of JSON."""
+    runs = tmp_path / "runs"
+    trained = lrscope("train", "--data", SAMPLE, "--image-size", "16", "--epochs", "3", "--lr", "30", "--max-rollbacks", "1",
+                      "--runs-dir", runs, "--json")
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    run_dir = json.loads(trained.stdout)["run_dir"]
+    listed = lrscope("runs", "--runs-dir", runs, "--json")
+    assert listed.returncode == 0 and listed.stderr == ""
+    [run] = json.loads(listed.stdout)
+    assert (run["run"], run["folder"], run["dataset"], run["state"], run["served"]) == (os.path.basename(run_dir), run_dir, "digits", "finished", False)
+    assert run["steps_done"] == run["total_steps"] == 66 and run["purpose"] is None
+    shown = lrscope("show", run["run"], "--runs-dir", runs, "--json")
+    assert shown.returncode == 0
+    summary = json.loads(shown.stdout)
+    assert {key: summary[key] for key in run} == run and summary["config"]["epochs"] == 3
+    assert [row["epoch"] for row in summary["epochs"]] == [0, 1, 2]
+    assert max(row["val_accuracy"] or 0 for row in summary["epochs"]) == run["best_val_accuracy"]
+    [rollback] = [edit for edit in summary["edits"] if edit["reason"] == "rollback"]  # the loss at LR 30 blew up once
+    assert rollback["step"] < 66 and rollback["summary"]
+    empty = lrscope("runs", "--runs-dir", tmp_path / "none", "--json")
+    assert (empty.returncode, json.loads(empty.stdout)) == (0, []) and "no runs under" in empty.stderr
+
+
 def test_range_test_json_and_export(capsys, tmp_path):
     code, out, err = cli(capsys, "range-test", "--data", SAMPLE, "--image-size", "16", "--iters", "40", "--repeats", "1", "--json",
                          "--csv", tmp_path / "curve.csv", "--export-schedule", tmp_path / "s.json")

@@ -27,10 +27,12 @@ def add_parsers(commands) -> None:
     """Register runs, show and resume."""
     runs = commands.add_parser("runs", help="list stored runs", description="List the runs stored under the runs folder.")
     runs.add_argument("--runs-dir", type=Path, help=RUNS_DIR_HELP)
+    runs.add_argument("--json", action="store_true", help="a JSON array, one object per run (for scripts), instead of the table")
     runs.set_defaults(handler=list_command)
     show = commands.add_parser("show", help="summarize one run, or print its per-step metrics as CSV")
     show.add_argument("run", help="run id (or a unique prefix of it), or the run's folder")
     show.add_argument("--csv", action="store_true", help="per-step metrics as CSV: step, epoch, loss, LR of each group, momentum")
+    show.add_argument("--json", action="store_true", help="the summary as one JSON object: the run, its config, epochs and edits")
     show.add_argument("--runs-dir", type=Path, help=RUNS_DIR_HELP)
     show.set_defaults(handler=show_command)
     resume = commands.add_parser("resume", help="continue a stopped or interrupted run from its last checkpoint")
@@ -56,8 +58,11 @@ def list_command(args: argparse.Namespace) -> int:
     shown = {r.problem for r in runs}  # a damaged run's reason is printed under its line
     for problem in (p for p in problems if p not in shown):
         say(f"warning: {problem}")
+    if args.json:
+        print(json.dumps([_listed(r) for r in runs]))
     if not runs:
         say(f"no runs under {root}")
+    if args.json or not runs:
         return 0
     print(f"{'RUN':<44} {'DATASET':<18} {'STARTED':<19} {'STATE':<20} {'STEPS':>13} {'BEST VAL ACC':>12}")
     for r in runs:
@@ -69,6 +74,15 @@ def list_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _listed(info) -> dict:
+    """A run's line of ``lrscope runs`` as plain data: NaN (no validation yet) is null, the folder a string."""
+    return {"run": info.run_id, "folder": str(info.run_dir), "dataset": info.dataset, "fingerprint": info.fingerprint,
+            "started": info.started, "state": info.state, "served": served_access(info.run_dir) is not None,
+            "steps_done": info.steps_done, "total_steps": info.total_steps,
+            "best_val_accuracy": None if math.isnan(info.best_val_accuracy) else info.best_val_accuracy,
+            "problem": info.problem or None, "purpose": info.purpose or None}
+
+
 def show_command(args: argparse.Namespace) -> int:
     """A run's summary, or its steps as CSV."""
     run_dir = find_run(runs_root(args.runs_dir), args.run)
@@ -77,6 +91,10 @@ def show_command(args: argparse.Namespace) -> int:
         return 0
     info, meta = run_info(run_dir), read_meta(run_dir)
     config = meta_object(meta, "config")
+    if args.json:
+        print(json.dumps({**_listed(info), "config": config, "epochs": [_finite(row) for row in read_epochs(run_dir)],
+                          "edits": _edits(run_dir)}))
+        return 0
     print(f"run        {info.run_id}\nfolder     {info.run_dir}\ndataset    {info.dataset} (fingerprint {info.fingerprint})")
     print(f"started    {info.started}\nstate      {info.state}\nsteps      {info.steps_done}/{info.total_steps}")
     if info.purpose:
@@ -91,6 +109,22 @@ def show_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _finite(row: dict) -> dict:
+    """A row with NaN (a value not measured, or damaged) as None: JSON has no NaN."""
+    return {key: None if isinstance(value, float) and not math.isfinite(value) else value for key, value in row.items()}
+
+
+def _edit_source_column(run_dir: Path) -> str:
+    """Runs stored before edits recorded their source lack the column."""
+    return "source" if "source" in {row[1] for row in read_table(run_dir, "PRAGMA table_info(edits)")} else "''"
+
+
+def _edits(run_dir: Path) -> list[dict]:
+    """The run's schedule edits, in the order they were made."""
+    rows = read_table(run_dir, f"SELECT step, reason, {_edit_source_column(run_dir)}, summary FROM edits ORDER BY id")
+    return [{"step": step, "reason": reason, "source": source or None, "summary": summary} for step, reason, source, summary in rows]
+
+
 def _history(run_dir: Path) -> list[str]:
     """Each epoch, edit, range test, fault and warning of a run, in the order they happened (by the time each was
     stored; by step where a time is missing). All edits were listed after all epochs, far from where they acted, and a
@@ -100,8 +134,7 @@ def _history(run_dir: Path) -> list[str]:
                                 "WHERE kind LIKE 'fault:%' OR kind LIKE 'stability:%' OR kind = 'warning'")
     # A warning line is stored without a step (it is said between steps, e.g. a refused client): its time places it.
     entries = [(time, step, f"{kind}{'' if step is None else f' at step {step}'}: {message}") for time, kind, step, message in noted]
-    # Runs stored before edits recorded their source lack the column.
-    column = "source" if "source" in {row[1] for row in read_table(run_dir, "PRAGMA table_info(edits)")} else "''"
+    column = _edit_source_column(run_dir)
     for time, step, reason, summary, source in read_table(run_dir, f"SELECT time, step, reason, summary, {column} FROM edits ORDER BY id"):
         entries.append((time, step, f"edit at step {step} ({reason}{f', from {source}' if source else ''}): {summary}"))
     for time, step, mode in read_table(run_dir, "SELECT time, step, mode FROM range_tests ORDER BY id"):
