@@ -5,20 +5,16 @@ from __future__ import annotations
 from engine.commands import MeasureCurvature
 
 from .curvature_view import CurvatureView
-from .window_layout import scrollable
 
 
 class CurvatureActions:
     """Mixed into MainWindow: uses its bridge, controller, LR plot, log, banner, tabs and ``measure_action``."""
 
     def build_curvature(self) -> None:
-        """The view that follows the run's curvature and health; its Health tab goes right after Training.
-
-        The tab scrolls rather than impose its three plots and its bar on the window's minimum size (laptop screens).
-        """
+        """The view that follows the run's curvature and health; its Health tab goes right after Training."""
         self.curvature = CurvatureView(self.bridge, self.controller.send, self.lr, self.log, self.banner, self.measure_action,
                                        parent=self)
-        self.tabs.insertTab(1, scrollable(self.curvature.tab), "Health")
+        self.tabs.insertTab(1, self.curvature.tab, "Health")
 
     def measure_curvature(self) -> None:
         """Ask the run (running or paused) to measure λmax at its next step boundary."""

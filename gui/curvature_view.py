@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QObject, Slot
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
 
 from engine.commands import EditSchedule, SetCurvatureCadence
 from engine.config import TrainConfig
@@ -18,6 +18,7 @@ from engine.store.reader import read_curvature, read_health
 
 from .panels.stability_banner import StabilityBanner
 from .plots.health_plot import HealthPanel
+from .window_layout import pinned_above
 
 CADENCES = ("auto", "off", "10", "50", "100", "500", "1000")
 # The warnings that weigh the schedule's LRs against the bound (a climb of λmax is about the loss surface).
@@ -52,17 +53,17 @@ class CurvatureView(QObject):
             signal.connect(slot)
 
     def _tab(self) -> QWidget:
-        tab = QWidget()
-        bar = QHBoxLayout()
-        bar.addWidget(self.measure)
-        bar.addWidget(QLabel("measure every"))
-        bar.addWidget(self.cadence)
-        bar.addWidget(self.last, 1)
-        layout = QVBoxLayout(tab)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(bar)
-        layout.addWidget(self.health, 1)
-        return tab
+        """The bar pinned above the plots, which scroll rather than impose their heights on the window's minimum (laptop
+        screens). The bar stays out of the scroll area: its wrapped readout made the area size the tab for its text's
+        preferred height, and at 1366×768 one plot of three was in sight."""
+        bar = QWidget()
+        row = QHBoxLayout(bar)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.measure)
+        row.addWidget(QLabel("measure every"))
+        row.addWidget(self.cadence)
+        row.addWidget(self.last, 1)
+        return pinned_above(bar, self.health)
 
     def waiting(self) -> None:
         """A measurement was asked for: it takes seconds in which training waits, and nothing said it was coming."""

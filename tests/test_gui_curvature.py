@@ -6,6 +6,8 @@ import re
 import numpy as np
 import pytest
 from gui_fixtures import LONG, SMALL, drawn, legend, range_test_before_a_run
+from PySide6.QtCore import QPoint, QRect
+from PySide6.QtWidgets import QScrollArea
 
 from gui.driving import click, show_tab, trigger, type_into
 
@@ -33,10 +35,19 @@ def test_a_run_with_the_probe_draws_the_bound_and_the_health_pane(qtbot, window)
     qtbot.waitUntil(lambda: drawn(health.grad_norm.curves[-1]) == 2, timeout=LONG)  # steps 9 and 19 of 22 are sampled
     assert len(health.grad_norm.points) == 2 and health.grad_norm.groups[-1] == "head"
     assert len(health.sharpness.points) == 3 and "λmax" in window.curvature.last.text()
-    # At 1366×768 the long readout wraps instead of pushing the plots' right edge behind a scrollbar.
-    scroll = window.tabs.currentWidget()
+    # At 1366×768 the long readout wraps instead of pushing the plots' right edge behind a scrollbar, and all three
+    # plots are in sight (the wrapped readout sized the scrolled tab for its text: one plot of three showed).
+    scroll = window.tabs.currentWidget().findChild(QScrollArea)
     qtbot.waitUntil(lambda: scroll.widget().width() <= scroll.viewport().width(), timeout=LONG)
-    assert not scroll.horizontalScrollBar().isVisible()
+    assert not scroll.horizontalScrollBar().isVisible() and not scroll.verticalScrollBar().isVisible()
+    viewport = scroll.viewport()
+    # Each group is named in the title: the legend box covered the curves, and the head's row fell off its bottom.
+    for plot in (health.grad_norm, health.update_ratio):
+        assert not plot.plot.legend.isVisible() and all(f"━ {group}</span>" in plot.plot.titleLabel.text for group in plot.groups)
+        assert plot.plot.titleLabel.height() >= plot.plot.titleLabel.item.boundingRect().height()
+    for plot in health.plots:
+        where = QRect(plot.mapTo(viewport, QPoint(0, 0)), plot.size())
+        assert viewport.rect().contains(where) and plot.widget.height() >= 115, (plot.title, where, viewport.rect())
 
 
 def test_a_new_run_starts_without_the_last_runs_shading_above_the_bound(qtbot, window):

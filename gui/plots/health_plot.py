@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
@@ -27,6 +28,8 @@ class GroupPlot(StepPlot):
         self.groups: tuple[str, ...] = ()
         self.curves: list[pg.PlotDataItem] = []
         self.points = CurveBuffer(1)
+        # The key is in the title: at 1366×768 the legend box covered the curves and lost its last group, the head.
+        self.plot.legend.setVisible(False)
 
     def set_groups(self, groups: tuple[str, ...]) -> None:
         """One curve per group (the head, last, drawn widest); forgets the data when the groups change."""
@@ -35,8 +38,12 @@ class GroupPlot(StepPlot):
         for curve in self.curves:
             self.plot.removeItem(curve)
         self.groups = tuple(groups)
-        self.curves = [make_curve(self.plot, PALETTE[i % len(PALETTE)], width=2 if i == len(groups) - 1 else 1, name=name,
-                                  symbol=self.symbol) for i, name in enumerate(groups)]
+        colours = [PALETTE[i % len(PALETTE)] for i in range(len(groups))]
+        self.curves = [make_curve(self.plot, colour, width=2 if i == len(groups) - 1 else 1, symbol=self.symbol)
+                       for i, colour in enumerate(colours)]
+        if len(groups) > 1:  # one curve is named by the title
+            self.set_key_title([self.title, *(f'<span style="color: rgb{colour}">━ {html.escape(name)}</span>'
+                                              for name, colour in zip(groups, colours))])
         self.points = CurveBuffer(1 + len(groups))
         self.bump("data")
 
