@@ -7,6 +7,8 @@ run of the same global batch trained here.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import re
@@ -314,6 +316,50 @@ def test_out_of_memory_on_one_rank_stops_every_rank_with_a_line_naming_it(tmp_pa
     if leader.exists():  # rank 0 saw its peer go before torchrun stopped it
         assert json.loads(leader.read_text())["state"] == "failed"
     assert list((tmp_path / "runs").glob("*/checkpoints/*")), "rank 0 keeps the run resumable"
+
+
+def test_an_error_of_one_rank_alone_is_said_by_the_launcher_with_its_reason(tmp_path):
+    """Rank 1 ran out of memory (on its own GPU, say): it said so on a line of its own, and the launcher's line after it
+    said "rank 1 … ended with exit status 1" and not why. One line now says both."""
+    import distributed_oom_worker as oom
+
+    inject = tmp_path / "inject"
+    inject.mkdir()  # Python imports sitecustomize at startup: rank 1 of the real command line runs out of memory
+    (inject / "sitecustomize.py").write_text("import os\nif os.environ.get('RANK') == '1':\n    import distributed_oom_worker\n"
+                                             f"    distributed_oom_worker.run_out_of_memory_at({oom.OOM_STEP})\n")
+    env = torchrun_env(LRSCOPE_CACHE_DIR=str(tmp_path / "cache"))
+    env["PYTHONPATH"] = f"{inject}{os.pathsep}{env['PYTHONPATH']}"
+    done = subprocess.run([sys.executable, str(ROOT / "main.py"), "train", "--nproc", "2", "--data", str(SAMPLE), "--image-size", "8",
+                           "--epochs", "1", "--runs-dir", str(tmp_path / "runs"), "--json"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=LONG)
+    assert done.returncode == 1, done.stderr[-3000:]
+    said = [line for line in done.stderr.splitlines() if line.startswith("lrscope: error: ")]
+    assert len(said) == 1 and said[0].startswith("lrscope: error: rank 1 (pid "), done.stderr[-3000:]
+    assert f"ended with exit status 1 (rank 1: CPU (1 thread) ran out of memory at step {oom.OOM_STEP} with batch size" in said[0]
+    assert "or start again with a smaller --batch-size), so torchrun stopped the other processes" in said[0]
+    assert sum("ran out of memory" in line for line in done.stderr.splitlines()) == 1  # rank 1 said it on a line of its own too
+    assert said[0].endswith("continues it on any number of processes")
+    [result] = [json.loads(line) for line in done.stdout.splitlines()]  # rank 0's, which saw its peer go
+    assert result["state"] == "failed"
+
+
+def test_a_machine_without_rank_0_says_its_ranks_bad_input_once():
+    """The second machine of a run whose dataset folder is missing there: its ranks print nothing (rank 0 says a shared
+    error), rank 0 is on the first machine, and this machine's launcher exited 2 without a word."""
+    from types import SimpleNamespace
+
+    from engine.distributed.launcher import report
+
+    failures = {rank: SimpleNamespace(exitcode=2) for rank in (2, 3)}
+    why = {2: "/data/digits: no such folder; choose a folder with one subfolder of images per class"}
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        assert report(failures, None, True, False, why) == 2
+    assert stderr.getvalue() == f"lrscope: error: {why[2]} (rank 2)\n"
+    assert json.loads(stdout.getvalue()) == {"state": "error", "exit_status": 2, "message": f"{why[2]} (rank 2)", "failed_rank": 2}
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):  # with rank 0 here, rank 0 said it
+        assert report({0: SimpleNamespace(exitcode=2), **failures}, None, True, True, why) == 2
+    assert stderr.getvalue().count("\n") == 1 and stdout.getvalue().count("\n") == 1
 
 
 def alive(pid: int) -> bool:

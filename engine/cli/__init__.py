@@ -16,7 +16,7 @@ from ..errors import LrscopeError, first_line
 from ..store.lock import RunInUse
 from ..text import printable
 from . import ctl, curvature, range_test, runs, schedule, train, tune, watch
-from .common import INTERRUPTED, RUN_IN_USE, USAGE_ERROR, CliError, gone, quiet_rank, write
+from .common import INTERRUPTED, RUN_IN_USE, USAGE_ERROR, CliError, gone, quiet_rank, say_error, write
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -103,13 +103,13 @@ def run_cli(argv: list[str]) -> int:
 
 def _error(args: argparse.Namespace, error, status: int) -> int:
     """One line on stderr; with --json also the object, so a script always gets one."""
+    say_error(str(error))
     if quiet_rank():
         # Every rank runs the same command line and meets the same error: rank 0 says it, once (each rank said it, and
-        # --json printed one object per rank). An error of this rank alone fails it, and the launcher's line names it.
+        # --json printed one object per rank). An error of this rank alone fails it, and the launcher's line says it.
         return status
     if getattr(args, "json", False):
         write(sys.stdout, json.dumps({"state": "error", "exit_status": status, "message": str(error)}) + "\n")
-    print(f"lrscope: error: {error}", file=sys.stderr)
     tell_the_launcher_reported(status)
     return status
 

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from ..config import MODEL_NAMES, OPTIMIZER_NAMES, PRETRAINED_LR, TrainConfig
+from ..distributed.launcher import tell_the_launcher_why
 from ..schedules.presets import PRESETS
 from ..schedules.schedule_file import ScheduleFile, load_schedule
 from ..store.paths import cache_root
@@ -222,6 +223,15 @@ def say(text: str) -> None:
     """A line for the user, on stderr (stdout is kept for --json and CSV)."""
     if not _quiet:
         write(sys.stderr, text + "\n")
+
+
+def say_error(line: str) -> None:
+    """``lrscope: error: LINE``; a rank other than 0 leaves it to lrscope's launcher, whose one line names the rank that
+    failed if it failed alone (every rank printing it said the same error N times; under torchrun itself rank 0 says it)."""
+    if quiet_rank():
+        tell_the_launcher_why(line)
+    else:
+        write(sys.stderr, f"lrscope: error: {line}\n")
 
 
 def say_log(text: str, level: str = "info") -> None:

@@ -131,10 +131,12 @@ def describe_world(config) -> str:
 
 def follower_status(world, result) -> int:
     """A rank other than 0 reports only its own failure (rank 0 reports the run; the launcher, a rank that went away)."""
+    from ..distributed.launcher import tell_the_launcher_why
     from ..distributed.world import said_by_the_launcher
 
     if result.state == "failed":
-        if not said_by_the_launcher(result.message):
+        # lrscope's launcher says it in its one line about the rank; started by torchrun itself, the rank says it
+        if not said_by_the_launcher(result.message) and not tell_the_launcher_why(result.message):
             print(f"lrscope: rank {world.rank}: the run failed: {result.message}", file=sys.stderr)
         return 1
     return 0

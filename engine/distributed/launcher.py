@@ -24,6 +24,9 @@ RUN_ID_FILE = "LRSCOPE_LAUNCHER_RUN_ID_FILE"
 # 0 could not (it was killed), since a script must get one object, not none or two, and exits with that status. Rank 0's own
 # exit status cannot tell: torchrun may kill it, or stop it with Ctrl-C, after it printed.
 REPORTED_FILE = "LRSCOPE_LAUNCHER_REPORTED_FILE"
+# Where a rank other than 0 leaves the error line it does not print (every rank would print the same one), so that the
+# launcher's line says why a rank that failed alone failed: "rank 1 ended with exit status 1" said nothing of its memory.
+REASONS_DIR = "LRSCOPE_LAUNCHER_REASONS_DIR"
 _reported: int | None = None
 
 
@@ -42,6 +45,14 @@ def tell_the_launcher_reported(status: int) -> None:
     path = os.environ.get(REPORTED_FILE)
     if path:
         Path(path).write_text(str(status), encoding="utf-8")
+
+
+def tell_the_launcher_why(line: str) -> bool:
+    """Leave this rank's error ``line`` to the launcher that started it; False when none did (plain torchrun)."""
+    folder = os.environ.get(REASONS_DIR)
+    if folder:
+        Path(folder, f"rank-{os.environ.get('RANK', '0')}").write_text(line, encoding="utf-8")
+    return bool(folder)
 
 
 def reported_status() -> int | None:
@@ -67,12 +78,13 @@ def launch(nproc: int, argv: list[str], as_json: bool) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # what torchrun chooses for several processes, without its banner
     with tempfile.TemporaryDirectory(prefix="lrscope-launch-") as folder:
         named, reported = Path(folder) / "run-id", Path(folder) / "reported"
-        os.environ[RUN_ID_FILE], os.environ[REPORTED_FILE] = str(named), str(reported)  # the workers inherit them
+        # the workers inherit them
+        os.environ[RUN_ID_FILE], os.environ[REPORTED_FILE], os.environ[REASONS_DIR] = str(named), str(reported), folder
         try:
             run(parse_args(torchrun_argv(nproc, argv)))
         except ChildFailedError as error:
             return report(error.failures, named.read_text(encoding="utf-8") if named.exists() else None,
-                          as_json and not reported.exists())
+                          as_json, reported.exists(), reasons(Path(folder)))
         except SignalException:
             # Ctrl-C or SIGTERM: torchrun passed it on to the workers and waited for them; rank 0 stopped the run at a
             # step boundary and said so, resumable. Its status is the one it printed: a stop that came after the last
@@ -81,7 +93,7 @@ def launch(nproc: int, argv: list[str], as_json: bool) -> int:
                 return int(reported.read_text(encoding="utf-8"))
             return interrupted(named.read_text(encoding="utf-8") if named.exists() else None, as_json)
         finally:  # this process is no worker: what it prints later is its own
-            del os.environ[RUN_ID_FILE], os.environ[REPORTED_FILE]
+            del os.environ[RUN_ID_FILE], os.environ[REPORTED_FILE], os.environ[REASONS_DIR]
     return 0
 
 
@@ -102,11 +114,20 @@ def silence_torchrun() -> None:
             logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
-def report(failures: dict, run_id: str | None, json_owed: bool) -> int:
-    """The exit status for these failed ranks, saying which one failed first (unless all refused bad input) and how to
-    resume the run (``run_id``: None when rank 0 had not made it yet). The only line: the ranks say nothing of a lost peer.
-    ``json_owed``: --json was asked for and rank 0 did not print the run's object; then this says the same as one."""
+def reasons(folder: Path) -> dict[int, str]:
+    """The error lines the ranks other than 0 left (``tell_the_launcher_why``), by rank."""
+    return {int(path.name[5:]): path.read_text(encoding="utf-8") for path in folder.glob("rank-*") if path.name[5:].isdigit()}
+
+
+def report(failures: dict, run_id: str | None, as_json: bool, said: bool, why: dict[int, str]) -> int:
+    """The exit status for these failed ranks, saying which one failed first (unless all refused bad input and rank 0
+    said so) and why, and how to resume the run (``run_id``: None when rank 0 had not made it yet). The only line: the
+    ranks say nothing of a lost peer. ``said``: rank 0 printed its result (and its object, with ``as_json``); if not, this
+    says the same as one. ``why``: the error lines of the ranks other than 0."""
     if all(failure.exitcode == USAGE_ERROR for failure in failures.values()):
+        if not said:  # this machine has no rank 0 (the second node of a run): its ranks' reason was said by none
+            first = min(failures)
+            _say(f"{why.get(first, 'bad input')} (rank {first})", USAGE_ERROR, as_json, {"failed_rank": first})
         return USAGE_ERROR
     # A rank killed by a signal is the cause, else the first that ended with an error; the others fail after it (a
     # collective lost its peer) or were stopped by torchrun itself (SIGTERM: never the cause).
@@ -117,11 +138,17 @@ def report(failures: dict, run_id: str | None, json_owed: bool) -> int:
         # the other ranks stopped with it (or torchrun stopped them after it).
         return failure.exitcode
     how = f"was killed by {failure.signal_name()}" if failure.exitcode < 0 else f"ended with exit status {failure.exitcode}"
-    message = f"rank {rank} (pid {failure.pid}) {how}, so torchrun stopped the other processes; {resumable(run_id)}"
-    print(f"lrscope: error: {message}", file=sys.stderr)
-    if json_owed:
-        print(json.dumps({"state": "failed", "exit_status": RUN_FAILED, "message": message, "failed_rank": rank, "run_id": run_id}))
+    cause = f" ({why[rank].rstrip('.')})" if rank in why else ""
+    message = f"rank {rank} (pid {failure.pid}) {how}{cause}, so torchrun stopped the other processes; {resumable(run_id)}"
+    _say(message, RUN_FAILED, as_json and not said, {"state": "failed", "failed_rank": rank, "run_id": run_id})
     return RUN_FAILED
+
+
+def _say(message: str, status: int, as_json: bool, fields: dict) -> None:
+    """The launcher's one line, and with ``as_json`` the object a script gets."""
+    print(f"lrscope: error: {message}", file=sys.stderr)
+    if as_json:
+        print(json.dumps({"state": "error", "exit_status": status, "message": message, **fields}))
 
 
 def resumable(run_id: str | None) -> str:
