@@ -37,6 +37,14 @@ def torchrun_env(**extra) -> dict[str, str]:
     return dict(os.environ, PYTHONPATH=f"{ROOT}{os.pathsep}{ROOT / 'tests'}", OMP_NUM_THREADS="1", **extra)
 
 
+def injected(env: dict[str, str], folder: Path, code: str) -> dict[str, str]:
+    """``env`` in which every Python process runs ``code`` at startup (as its sitecustomize): a fault or a delay put
+    into the real command line."""
+    folder.mkdir()
+    (folder / "sitecustomize.py").write_text(code)
+    return {**env, "PYTHONPATH": f"{folder}{os.pathsep}{env['PYTHONPATH']}"}
+
+
 @pytest.fixture(scope="module")
 def two_ranks(tmp_path_factory):
     """What each rank of the shared 2-process run saw, by rank."""
@@ -323,12 +331,9 @@ def test_an_error_of_one_rank_alone_is_said_by_the_launcher_with_its_reason(tmp_
     said "rank 1 … ended with exit status 1" and not why. One line now says both."""
     import distributed_oom_worker as oom
 
-    inject = tmp_path / "inject"
-    inject.mkdir()  # Python imports sitecustomize at startup: rank 1 of the real command line runs out of memory
-    (inject / "sitecustomize.py").write_text("import os\nif os.environ.get('RANK') == '1':\n    import distributed_oom_worker\n"
-                                             f"    distributed_oom_worker.run_out_of_memory_at({oom.OOM_STEP})\n")
-    env = torchrun_env(LRSCOPE_CACHE_DIR=str(tmp_path / "cache"))
-    env["PYTHONPATH"] = f"{inject}{os.pathsep}{env['PYTHONPATH']}"
+    env = injected(torchrun_env(LRSCOPE_CACHE_DIR=str(tmp_path / "cache")), tmp_path / "inject",
+                   "import os\nif os.environ.get('RANK') == '1':\n    import distributed_oom_worker\n"
+                   f"    distributed_oom_worker.run_out_of_memory_at({oom.OOM_STEP})\n")
     done = subprocess.run([sys.executable, str(ROOT / "main.py"), "train", "--nproc", "2", "--data", str(SAMPLE), "--image-size", "8",
                            "--epochs", "1", "--runs-dir", str(tmp_path / "runs"), "--json"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=LONG)
@@ -400,8 +405,13 @@ def test_workers_stop_when_their_launcher_is_killed(tmp_path):
 @pytest.mark.parametrize("nproc", ["1", "2"])
 def test_ctrl_c_after_the_result_is_printed_keeps_its_exit_status(tmp_path, nproc):
     """SIGINT as the run ended: its --json said "finished", "exit_status": 0, and the process exited 130 (the launcher
-    assumed that it had stopped the run; one process died by SIGINT, or printed a second object)."""
-    env = torchrun_env(LRSCOPE_CACHE_DIR=str(tmp_path / "cache"), LRSCOPE_RUNS_DIR=str(tmp_path / "runs"))
+    assumed that it had stopped the run; one process died by SIGINT, or printed a second object, "interrupted", when the
+    signal came between the object and the note of its status)."""
+    # That moment, held open for two seconds: the signal comes inside it.
+    env = injected(torchrun_env(LRSCOPE_CACHE_DIR=str(tmp_path / "cache"), LRSCOPE_RUNS_DIR=str(tmp_path / "runs")),
+                   tmp_path / "inject", "import sys, time\nimport engine.cli.run_job as job\nwrite = job.write\n"
+                   "def slowly(stream, text):\n    write(stream, text)\n    if stream is sys.stdout:\n        time.sleep(2)\n"
+                   "job.write = slowly\n")
     train = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--nproc", nproc, "--data", str(SAMPLE), "--epochs", "1",
                               "--image-size", "16", "--json"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)

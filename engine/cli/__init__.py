@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 
 from .. import __version__
@@ -16,7 +15,7 @@ from ..errors import LrscopeError, first_line
 from ..store.lock import RunInUse
 from ..text import printable
 from . import ctl, curvature, range_test, runs, schedule, train, tune, watch
-from .common import INTERRUPTED, RUN_IN_USE, USAGE_ERROR, CliError, gone, quiet_rank, say_error, write
+from .common import INTERRUPTED, RUN_IN_USE, USAGE_ERROR, CliError, gone, ignore_signals, quiet_rank, say_error, write
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -112,13 +111,6 @@ def _error(args: argparse.Namespace, error, status: int) -> int:
         write(sys.stdout, json.dumps({"state": "error", "exit_status": status, "message": str(error)}) + "\n")
     tell_the_launcher_reported(status)
     return status
-
-
-def ignore_signals() -> None:
-    """Ctrl-C and SIGTERM do nothing while a command's process ends: its result and exit status are said (one arriving
-    then killed the process by SIGINT after --json said "finished")."""
-    for number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(number, signal.SIG_IGN)
 
 
 __all__ = ["build_parser", "command_names", "ignore_signals", "run_cli"]

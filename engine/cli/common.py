@@ -6,9 +6,12 @@ import argparse
 import contextlib
 import errno
 import os
+import signal
 import stat
 import sys
 import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..config import MODEL_NAMES, OPTIMIZER_NAMES, PRETRAINED_LR, TrainConfig
@@ -223,6 +226,28 @@ def say(text: str) -> None:
     """A line for the user, on stderr (stdout is kept for --json and CSV)."""
     if not _quiet:
         write(sys.stderr, text + "\n")
+
+
+def ignore_signals() -> None:
+    """Ctrl-C and SIGTERM do nothing while a command's process ends: its result and exit status are said (one arriving
+    then killed the process by SIGINT after --json said "finished")."""
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def signals_ignored() -> Iterator[None]:
+    """Ctrl-C and SIGTERM do nothing inside: a command's result is being said, and its exit status is the one it says
+    (one that came between the --json object and the launcher's note printed a second object, "interrupted")."""
+    if threading.current_thread() is not threading.main_thread():  # handlers can be set there only; no signal comes here
+        yield
+        return
+    previous = {number: signal.signal(number, signal.SIG_IGN) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def say_error(line: str) -> None:

@@ -22,7 +22,7 @@ from ..run.handle import RunHandle, RunResult
 from ..run.in_process import InProcessRun
 from ..store.reader import read_steps
 from ..text import counted, percent
-from .common import FAILED, FAULT_STOPPED, FINISHED, INTERRUPTED, STORE_FAILED, CliError, say, write
+from .common import FAILED, FAULT_STOPPED, FINISHED, INTERRUPTED, STORE_FAILED, CliError, say, signals_ignored, write
 from .fault_policy import LR_FACTOR, FaultPolicy
 from .progress import ProgressPrinter, clock
 
@@ -145,7 +145,14 @@ def _state(result: RunResult, store) -> str:
 
 def report(result: RunResult, seconds: float, run: InProcessRun, policy: FaultPolicy, as_json: bool,
            extra: dict[str, Any]) -> int:
-    """Print the final result (always as one JSON object with --json); return the exit status."""
+    """Print the final result (always as one JSON object with --json); return the exit status. Ctrl-C does not change
+    it while it is said: the run is over."""
+    with signals_ignored():
+        return _report(result, seconds, run, policy, as_json, extra)
+
+
+def _report(result: RunResult, seconds: float, run: InProcessRun, policy: FaultPolicy, as_json: bool,
+            extra: dict[str, Any]) -> int:
     store = run.store
     status = exit_status(result, policy, store)
     problem = _problem(policy, store) or extra.get("export_error", "")

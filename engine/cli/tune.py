@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from ..distributed.launcher import tell_the_launcher_reported
 from ..events import Event, TuneFinished, TuneIntervalChosen, TuneStarted, TuneTrialFinished
 from ..text import counted, percent
 from ..tune.budget import small_budget_note
@@ -23,6 +24,7 @@ from .common import (
     check_writable,
     config_from,
     say,
+    signals_ignored,
 )
 from .export_file import write_export
 from .progress import clock
@@ -108,6 +110,12 @@ def run(args: argparse.Namespace) -> int:
                   emit=progress)
     with signals_call(tuner.cancel, "stopping the search; the best trial so far wins"):
         result = tuner.run()
+    with signals_ignored():  # the search is over: its result is said as it is, with its exit status
+        return _said(args, tuner, dataset, result, progress)
+
+
+def _said(args: argparse.Namespace, tuner, dataset, result, progress) -> int:
+    """Export the winner if asked, say the search's result (and its object with --json); its exit status."""
     record = dict(result.record)
     if args.export_schedule and result.timeline is not None:
         record.update(export(args, dataset, result))
@@ -118,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"lrscope: error: {record['export_error']}", file=sys.stderr)
     if args.json:
         print(json.dumps({**record, "exit_status": status, "message": progress.message, "store_failure": tuner.store_failure}))
+    tell_the_launcher_reported(status)  # a Ctrl-C from now on leaves the status said
     return status
 
 
