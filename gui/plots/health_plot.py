@@ -94,7 +94,7 @@ class UpdateRatioPlot(GroupPlot):
         self.band = pg.LinearRegionItem((low, high), orientation="horizontal", movable=False,
                                         brush=pg.mkBrush(44, 160, 44, 40), pen=pg.mkPen(None))
         self.guide = pg.InfiniteLine(pos=-3, angle=0, pen=pg.mkPen((44, 160, 44), style=Qt.PenStyle.DashLine),
-                                     label="1e-3 guide", labelOpts={"position": 0.05, "color": (44, 160, 44)})
+                                     label="1e-3 guide", labelOpts={"position": 0.01, "color": (44, 160, 44), "anchors": [(0, 1), (0, 1)]})
         for item in (self.band, self.guide):
             self.plot.addItem(item, ignoreBounds=True)
         self.log_y.setEnabled(False)  # the band is placed in log units
