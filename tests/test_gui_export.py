@@ -92,3 +92,29 @@ def test_an_edit_undone_at_its_own_step_is_no_edit_of_the_next_runs_exported_sch
     assert len(load_schedule(path).timeline.pieces) == 1
     entries = [window.dataset_panel.library.item(row).text() for row in range(window.dataset_panel.library.count())]
     assert entries and not any("edited" in entry for entry in entries), entries
+
+
+def test_edits_a_step_apart_squeezed_into_a_shorter_run_export_a_file_that_loads(qtbot, launch, dialogs, tmp_path):
+    """Two Set LRs a step apart in an 80-epoch run, then one epoch: the stretched edits all fell on step 0, the run
+    trained right, and Export wrote a file (and a library entry) that lrscope refused to read: "timeline[1].start: must
+    be after the previous piece's start (0), got 0"."""
+    window = launch({"image_size": 16, "epochs": 80})
+    paused_with_lr_set(qtbot, window, "0.03", 3)
+    set_at = window.live.step
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: window.live.step > set_at, timeout=LONG)
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
+    type_into(window.editor.set_lr, "0.02")
+    click(window.editor.set_now)
+    qtbot.waitUntil(lambda: window.editor.history.count() == 2, timeout=LONG)
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: "the editor holds the run's schedule with its 2 edits" in window.log.toPlainText(), timeout=LONG)
+    assert window.live.step < 40  # both edits fall on step 0 of a 22-step run
+    type_into(window.config_panel.editors["epochs"], "1")
+
+    path = tmp_path / "squeezed.lrschedule.json"
+    run_and_export(qtbot, window, dialogs, path)
+    pieces = load_schedule(path).timeline.pieces  # refused before: three pieces from step 0
+    assert [piece.start for piece in pieces] == [0] and np.allclose(pieces[0].schedule.lrs(np.arange(22)), 0.02)
+    assert not window.dataset_panel.problems.count()  # the library's broken file was a warning each time digits opened

@@ -170,6 +170,9 @@ class Timeline:
                   tuple(g.stretched(factor) for g in p.groups))
             for p in self.pieces
         ]
+        # Squeezed into a shorter run, edits made steps apart can fall on one step: the last of them takes over there, as
+        # `install` does (three pieces from step 0 trained right, but made a schedule file lrscope refused to read).
+        pieces = [piece for piece, after in zip(pieces, pieces[1:]) if piece.start < after.start] + pieces[-1:]
         last = pieces[-1]
         # Rounding may leave the run a step short or long: the last segment absorbs it.
         last_length = last.schedule.segments[-1].steps + total_steps - last.end
