@@ -43,3 +43,8 @@ def first_line(error: BaseException, limit: int = 160) -> str:
     """The first line of an exception's message (its type name when the message is empty)."""
     lines = str(error).strip().splitlines()
     return printable(lines[0] if lines else type(error).__name__)[:limit]
+
+
+def cannot_write(path, error: OSError) -> str:
+    """Why ``path`` could not be written, and what to do: "[Errno 1] Operation not permitted: '…'" said neither."""
+    return f"{printable(str(path))}: cannot be written ({error.strerror or first_line(error)}); choose another folder or file"

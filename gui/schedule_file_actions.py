@@ -9,7 +9,7 @@ from PySide6.QtCore import Slot
 
 from engine.config import TrainConfig
 from engine.data.split import training_batches_per_epoch
-from engine.errors import LrscopeError
+from engine.errors import LrscopeError, cannot_write
 from engine.schedules import RunSchedule
 from engine.schedules.model_match import model_differences
 from engine.schedules.plateau import cuts_kept
@@ -65,7 +65,10 @@ class ScheduleFileActions:
             written, library = schedule_io.export_schedule(path, tuned.run_schedule, tuned.config, tuned.dataset, tuned.per_epoch,
                                                            tuned.metrics, self.last_range_test, search=tuned.search,
                                                            groups=tuned.groups, weights=tuned.weights())
-        except (ValueError, OSError, LrscopeError) as error:
+        except OSError as error:
+            self.warn("Cannot export", cannot_write(path, error))
+            return None
+        except (ValueError, LrscopeError) as error:
             self.warn("Cannot export", str(error))
             return None
         self.log.add(f"{tuned.what} written to {written} and added to the library ({library.parent.name})")

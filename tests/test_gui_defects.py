@@ -734,3 +734,21 @@ def test_the_range_tests_bound_names_the_group_that_meets_it_at_its_own_lr(qtbot
     frame = window.range_plot.plot.getViewBox().sceneBoundingRect
     qtbot.waitUntil(lambda: all(frame().contains(m.label.sceneBoundingRect()) for m in window.range_plot.markers), timeout=5000)
     assert curvature["lr_bound"] == pytest.approx(head / 3)
+
+
+def test_saving_a_plot_or_the_schedule_where_it_cannot_be_written_says_why_and_what_to_do(qtbot, window, dialogs, tmp_path):
+    """A folder that cannot be written: a plot's PNG was not saved without a word (pyqtgraph returns False), its CSV was
+    "Something went wrong … please report it with the traceback", and Export said "[Errno 20] Not a directory: '…'"."""
+    gone = tmp_path / "a-file"  # no folder can be made there, even by root (a read-only folder is writable for root)
+    gone.write_text("")
+    for button, name in ((window.loss.png_button, "loss.png"), (window.loss.csv_button, "loss.csv")):
+        dialogs.answer("save_path", str(gone / name))
+        click(button)
+    dialogs.answer("save_path", str(gone / "s.lrschedule.json"))
+    trigger(window.export_action)
+    said = [(error.title, error.text) for error in dialogs.of("error")]
+    assert said == [("Cannot save Loss", f"{gone / 'loss.png'}: cannot be written (the image could not be saved there); "
+                                         "choose another folder or file"),
+                    ("Cannot save Loss", f"{gone / 'loss.csv'}: cannot be written (Not a directory); choose another folder or file"),
+                    ("Cannot export", f"{gone / 's.lrschedule.json'}: cannot be written (File exists); choose another folder "
+                                      "or file")]  # its folder cannot be made: a file has that name

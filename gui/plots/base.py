@@ -8,6 +8,7 @@ to the view, so a million points per curve redraw quickly with bounded work.
 from __future__ import annotations
 
 import csv
+import errno
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from engine.errors import cannot_write
 
 from .. import dialogs
 from .log_axis import log_axes
@@ -195,8 +198,9 @@ class PlotPanel(QWidget):
         self.readout.setText(" ")
 
     def export_png(self, path: str | Path) -> Path:
-        """Save the plot as a PNG image."""
-        ImageExporter(self.plot).export(str(path))
+        """Save the plot as a PNG image (OSError when it cannot be written: pyqtgraph only returns False)."""
+        if ImageExporter(self.plot).export(str(path)) is False:
+            raise OSError(errno.EACCES, "the image could not be saved there", str(path))
         return Path(path)
 
     def export_csv(self, path: str | Path) -> Path:
@@ -214,4 +218,7 @@ class PlotPanel(QWidget):
         name = self.title.lower().replace(" ", "-")
         path = dialogs.ask_save_path(self, f"Save {self.title}", f"{name}.{kind[-4:-1]}", kind)
         if path:
-            save(path)
+            try:
+                save(path)
+            except OSError as error:  # an unwritable folder was "Something went wrong" with a traceback (CSV), or nothing (PNG)
+                dialogs.show_error(self, f"Cannot save {self.title}", cannot_write(path, error))
