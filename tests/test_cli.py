@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, SAMPLE, lrscope
+from helpers import ROOT, SAMPLE, lrscope, plain_loop_lrs
 
 from engine.cli import build_parser, run_cli
 
@@ -107,6 +107,18 @@ def test_runs_and_show_give_json_for_scripts(tmp_path):
     assert rollback["step"] < 66 and rollback["summary"]
     empty = lrscope("runs", "--runs-dir", tmp_path / "none", "--json")
     assert (empty.returncode, json.loads(empty.stdout)) == (0, []) and "no runs under" in empty.stderr
+
+
+def test_the_readmes_csv_route_gives_a_plain_loop_the_schedulers_lrs(tmp_path):
+    """Without lrscope importable (a project's own `engine` package shadowed it), the README's `schedule csv` rows drive
+    the optimizer step by step as the exported scheduler does."""
+    trained = lrscope("train", "--data", SAMPLE, *QUICK, "--runs-dir", tmp_path / "runs", "--export-schedule", tmp_path / "s.json")
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    written = lrscope("schedule", "csv", tmp_path / "s.json")
+    assert written.returncode == 0
+    rows = list(csv.DictReader(io.StringIO(written.stdout)))
+    seen = [[float(row["lr_head"]), float(row["momentum"])] for row in rows]  # as the README's loop sets them
+    assert len(seen) == 22 and plain_loop_lrs(tmp_path / "s.json", [None], 22)[0].tolist() == seen
 
 
 def test_range_test_json_and_export(capsys, tmp_path):
