@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 
 # Lone surrogates (bytes of a file name that are not UTF-8, as os.fsdecode keeps them, or a "\ud800" in JSON)
 # cannot be encoded to print or store; control characters would break a one-line message or drive the terminal.
@@ -63,3 +64,10 @@ def listed(names: list[str], most: int = 5) -> str:
     """``a, b, c`` of at most ``most`` names, with ``… (12 in all)`` when there are more: a cut list must say so."""
     shown = ", ".join(str(name) for name in names[:most])
     return f"{shown}, … ({len(names)} in all)" if len(names) > most else shown
+
+
+def name_part(text: str, limit: int = 40) -> str:
+    """``text`` as part of a file or run name: its letters without accents, other characters as "-", never starting with
+    "-" (a command line reads that as an option). "ünï cödé dätä ✓" made "n-c-d-d-t" and a library file "-2026…"."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Za-z0-9_.]+", "-", plain)[:limit].strip("-.") or "dataset"

@@ -121,6 +121,23 @@ def test_the_readmes_csv_route_gives_a_plain_loop_the_schedulers_lrs(tmp_path):
     assert len(seen) == 22 and plain_loop_lrs(tmp_path / "s.json", [None], 22)[0].tolist() == seen
 
 
+def test_a_dataset_named_in_accented_letters_gives_readable_names_no_option_can_be_mistaken_for(tmp_path):
+    """A folder "ünï cödé dätä ✓" made the run "…-n-c-d-d-t-…" and a library file "-2026…", which a command line reads as
+    an option."""
+    data = tmp_path / "ünï cödé dätä ✓"
+    for digit in ("0", "1"):
+        shutil.copytree(SAMPLE / digit, data / digit)
+    trained = lrscope("train", "--data", data, *QUICK, "--runs-dir", tmp_path / "runs", "--library-dir", tmp_path / "lib", "--json",
+                      "--export-schedule", tmp_path / "s.json")
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    result = json.loads(trained.stdout)
+    assert re.fullmatch(r"\d{8}-\d{6}-uni-code-data-[0-9a-f]{4}", os.path.basename(result["run_dir"])), result["run_dir"]
+    library_file = os.path.basename(result["library_file"])
+    assert library_file.startswith("uni-code-data-") and library_file.isascii(), library_file
+    shown = lrscope("schedule", "show", result["library_file"])  # the name as given, no `--` needed
+    assert shown.returncode == 0 and "ünï cödé dätä ✓" in shown.stdout  # the dataset keeps its own name inside
+
+
 def test_range_test_json_and_export(capsys, tmp_path):
     code, out, err = cli(capsys, "range-test", "--data", SAMPLE, "--image-size", "16", "--iters", "40", "--repeats", "1", "--json",
                          "--csv", tmp_path / "curve.csv", "--export-schedule", tmp_path / "s.json")

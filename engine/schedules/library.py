@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ScheduleFileError
-from ..text import counted, listed
+from ..text import counted, listed, name_part
 from .describe import describe_timeline
 from .schedule_file import load_schedule, save_schedule
 
@@ -37,7 +37,7 @@ def file_name(document: dict[str, Any]) -> str:
     dataset = (document.get("dataset") or {}).get("name", "dataset")
     kind = document["timeline"][-1]["segments"][0]["kind"]
     stamp = re.sub(r"[^0-9T]", "", document.get("created", ""))[:15]
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{dataset}-{stamp}-{kind}") + SUFFIX
+    return f"{name_part(dataset)}-{stamp}-{name_part(kind)}{SUFFIX}"
 
 
 class ScheduleLibrary:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import re
 import socket
 import threading
 import time
@@ -47,7 +46,7 @@ from ..events import (
     StoreRecovered,
 )
 from ..schedules.history_codec import run_schedule_to_dict
-from ..text import counted, printable
+from ..text import counted, name_part, printable
 from .checkpoints import newest_checkpoint_step, write_checkpoint
 from .database import connect
 from .failure import describe_failure
@@ -66,8 +65,7 @@ class _Numbered:
 
 
 def _run_id(dataset_name: str) -> str:
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", dataset_name)[:40].strip("-") or "dataset"
-    return f"{datetime.now():%Y%m%d-%H%M%S}-{name}-{uuid.uuid4().hex[:4]}"
+    return f"{datetime.now():%Y%m%d-%H%M%S}-{name_part(dataset_name)}-{uuid.uuid4().hex[:4]}"
 
 
 class RunStore:
