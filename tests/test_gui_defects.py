@@ -478,6 +478,7 @@ def test_a_value_refused_in_the_segment_form_stops_start_and_says_so_in_sight(qt
     type_into(editor.form.editors["max_lr"], "-1")
     assert "max lr" in editor.problem.text() and on_screen(editor.problem, window)
     assert said and all(text.startswith("max lr: ") for text in said), said  # named once, not the bare reason first
+    assert said[-1].startswith("max lr: must be a learning rate between 0 and"), said  # not "max lr: max_lr must be…"
     trigger(window.start_action)
     refused = dialogs.of("error")[-1]
     assert refused.title == "Cannot start" and "max lr" in refused.text and "outlined in red" in refused.text

@@ -189,5 +189,6 @@ class SegmentForm(QWidget):
 
 
 def named(field: str, reason: str) -> str:
-    """A field's problem as the form says it: ``max lr: must be above 0``."""
-    return f"{field.replace('_', ' ')}: {reason}"
+    """A field's problem as the form says it: ``max lr: must be above 0`` (the schedule's own reason names the field
+    first: "lr: lr must be a learning rate…")."""
+    return f"{field.replace('_', ' ')}: {reason.removeprefix(f'{field} ')}"
