@@ -8,6 +8,8 @@ from collections.abc import Callable
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QAbstractButton, QComboBox, QDockWidget, QMainWindow, QSpinBox
 
+from .window_layout import reset_layout
+
 Keys = str | QKeySequence.StandardKey
 
 
@@ -107,6 +109,10 @@ def build_actions(window) -> None:
         window.view_actions[dock.objectName()] = toggle = dock.toggleViewAction()
         toggle.setToolTip(f"Show or hide the {dock.objectName().lower()} panel.")
         window.view_menu.addAction(toggle)
+    window.view_menu.addSeparator()
+    window.reset_layout_action = make_action(window, "Reset layout", "Ctrl+Shift+L",
+                                             "Show every panel where and as wide as a first launch has it", lambda: reset_layout(window))
+    window.view_menu.addAction(window.reset_layout_action)
     window.run_menu = window.menuBar().addMenu("&Run")
     for action in (window.start_action, window.pause_action, window.stop_action, window.test_action, window.apply_action, window.undo_action,
                    window.measure_action, window.unfreeze_action):

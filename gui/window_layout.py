@@ -36,6 +36,7 @@ from .plots.range_plot import RangePlot
 from .plots.tune_plot import TunePlot
 
 DOCKS = ("Dataset and configuration", "Schedule", "Log")
+DOCK_AREAS = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea)
 
 
 # The side docks' narrowest: a layout saved in a smaller window came back with both at about 120 px ("Dataset an…", the
@@ -115,13 +116,12 @@ def build_layout(window: QMainWindow) -> None:
     left.addTab(pinned_above(window.config_panel.message, window.config_panel), "Configuration")
     window.group_table = GroupTable()
     left.addTab(scrollable(window.group_table), "Groups")
-    areas = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea)
     schedule = QWidget()
     column = QVBoxLayout(schedule)
     column.setContentsMargins(0, 0, 0, 0)
     column.addWidget(scrollable(window.editor), 1)
     column.addWidget(window.editor.run_edits)  # pinned: the run controls never scroll out of sight
-    for title, widget, area, narrowest in zip(DOCKS, (left, schedule, window.log), areas, SIDE_DOCK_MIN_WIDTHS):
+    for title, widget, area, narrowest in zip(DOCKS, (left, schedule, window.log), DOCK_AREAS, SIDE_DOCK_MIN_WIDTHS):
         dock = QDockWidget(title, window)
         dock.setObjectName(title)
         dock.setWidget(widget)
@@ -138,3 +138,14 @@ def default_dock_sizes(window: QMainWindow) -> None:
     docks = [window.findChild(QDockWidget, name) for name in DOCKS]
     window.resizeDocks(docks[:2], [270, 400], Qt.Orientation.Horizontal)
     window.resizeDocks(docks[2:], [90], Qt.Orientation.Vertical)
+
+
+def reset_layout(window: QMainWindow) -> None:
+    """Every panel shown, docked where a first launch has it and at its size: a layout squeezed in a small window stayed
+    squeezed when the window grew, and was saved so (cut fields, a hidden Groups tab) on every later launch."""
+    for name, area in zip(DOCKS, DOCK_AREAS):
+        dock = window.findChild(QDockWidget, name)
+        dock.setFloating(False)
+        window.addDockWidget(area, dock)
+        dock.show()
+    default_dock_sizes(window)

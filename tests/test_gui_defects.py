@@ -753,3 +753,24 @@ def test_saving_a_plot_or_the_schedule_where_it_cannot_be_written_says_why_and_w
                     ("Cannot save Loss", f"{gone / 'loss.csv'}: cannot be written (Not a directory); choose another folder or file"),
                     ("Cannot export", f"{gone / 's.lrschedule.json'}: cannot be written (File exists); choose another folder "
                                       "or file")]  # its folder cannot be made: a file has that name
+
+
+def test_reset_layout_brings_back_the_panels_a_small_window_squeezed_or_hid(qtbot, window):
+    """A window made 640×480 and back left both side panels at their narrowest ("peak LR", Use preset and Remove cut
+    off, the Groups tab hidden), saved so for every later launch, with only the splitters to drag."""
+    from PySide6.QtWidgets import QDockWidget
+
+    docks = {dock.objectName(): dock for dock in window.findChildren(QDockWidget)}
+    first = {name: dock.width() for name, dock in docks.items()}
+    window.resize(640, 480)  # as small as its minimum lets it be
+    qtbot.wait(300)
+    window.resize(1366, 768)
+    qtbot.waitUntil(lambda: window.width() == 1366)
+    assert docks["Schedule"].width() < first["Schedule"]  # squeezed, and it stays so
+    trigger(window.view_actions["Log"])  # hidden from the View menu
+    docks["Schedule"].setFloating(True)  # torn off by its title bar
+    trigger(window.reset_layout_action)
+    qtbot.wait(300)
+    assert {name: dock.width() for name, dock in docks.items()} == first
+    assert all(dock.isVisible() and not dock.isFloating() for dock in docks.values())
+    assert "Reset layout" in [action.text() for action in window.view_menu.actions()]
