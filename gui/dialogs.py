@@ -44,10 +44,16 @@ class QtDialogs:
         return box.exec() == QMessageBox.StandardButton.Yes
 
     def error(self, parent: QWidget, title: str, text: str, details: str) -> None:
+        self.dismiss(parent, title)  # the same problem said again replaces its box: they piled up over the plots
         box = self._box(parent, title, text, details)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.addButton(QMessageBox.StandardButton.Ok)
         box.show()
+
+    def dismiss(self, parent: QWidget, title: str) -> None:
+        for box in parent.findChildren(QMessageBox):
+            if box.windowTitle() == title and box.isVisible() and not isinstance(box, OfferBox):
+                box.close()
 
     def offer(self, parent: QWidget, title: str, text: str, details: str, choices: list[tuple[str, Callable[[], None]]]):
         box = self._box(parent, title, text, details, OfferBox)
@@ -138,6 +144,11 @@ def ask_yes_no(parent: QWidget, title: str, text: str, details: str = "") -> boo
 def show_error(parent: QWidget, title: str, text: str, details: str = "") -> None:
     """Say what went wrong and what to do, without blocking the window."""
     _backend.error(parent, title, text, details)
+
+
+def dismiss_errors(parent: QWidget, title: str) -> None:
+    """Close the error boxes titled ``title``: what they said is no longer so (Start refused, then started)."""
+    _backend.dismiss(parent, title)
 
 
 def offer(parent: QWidget, title: str, text: str, details: str, choices: list[tuple[str, Callable[[], None]]]):

@@ -14,6 +14,7 @@ from engine.schedules.presets import peak_lr
 from engine.store.reader import meta_object, read_meta, read_steps
 from engine.text import counted
 
+from . import dialogs
 from .settings import save_config
 
 
@@ -78,6 +79,7 @@ class RunActions:
         if why := batch_past_the_data(len(self.dataset.train_index), config.batch_size):
             self.log.add(f"{why}: lower the batch size (Configuration tab) for more steps", "warning")
         self.controller.start(config, self.dataset, timeline)
+        dialogs.dismiss_errors(self, "Cannot start")  # it stayed over the plots for the whole run after the fix
         self.live.starting("starting the run")
         self.tabs.setCurrentIndex(0)
         self._update_actions(starting=True)

@@ -78,6 +78,9 @@ class ScriptedDialogs:
     def error(self, parent, title, text, details):
         self.shown.append(Shown("error", title, text=text, details=details))
 
+    def dismiss(self, parent, title):
+        self.shown.append(Shown("dismissed", title))
+
     def offer(self, parent, title, text, details, choices):
         """The real box, which does not block: its buttons' wiring is where a bug hid (every button crashed the run)."""
         from gui.dialogs import QtDialogs

@@ -70,6 +70,29 @@ def test_invalid_configuration_is_refused_at_the_field(qtbot, window, dialogs):
     assert not window.controller.training
     assert [e.title for e in dialogs.of("error")] == ["Cannot start"] and "batch size: must be at least 1" in dialogs.of("error")[0].text
     assert "batch size: must be at least 1" in window.log.toPlainText()
+    type_into(editor, "64")  # fixed: Start trains, and the refusal's box goes (it stayed over the plots all run long)
+    trigger(window.start_action)
+    assert window.controller.training and [shown.title for shown in dialogs.of("dismissed")] == ["Cannot start"]
+
+
+def test_an_error_said_again_replaces_its_box_and_a_dismissed_one_closes(qtbot, window):
+    """The real, non-blocking boxes: each refusal of Start added one more over the plots."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from gui.dialogs import QtDialogs
+
+    def shown(title):
+        return [box for box in window.findChildren(QMessageBox) if box.isVisible() and box.windowTitle() == title]
+
+    real = QtDialogs()
+    for reason in ("batch size: must be at least 1", "epochs: must be at least 1"):
+        real.error(window, "Cannot start", reason, "")
+    real.error(window, "Cannot export", "a file of that name is a folder", "")
+    qtbot.waitUntil(lambda: len(shown("Cannot start")) == 1)
+    assert shown("Cannot start")[0].text() == "epochs: must be at least 1" and len(shown("Cannot export")) == 1
+    real.dismiss(window, "Cannot start")
+    qtbot.waitUntil(lambda: not shown("Cannot start"))
+    assert len(shown("Cannot export")) == 1
 
 
 def test_keypoints_are_dragged_on_the_plot(qtbot, window):
