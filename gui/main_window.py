@@ -61,6 +61,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.last_run = None
         self.planned_after_run = False  # the editor's plan changed since the last run ended: Export writes the plan
         self.last_range_test = None
+        self.range_test_of: tuple[str | None, int] = (None, 0)  # the run (None: none, fresh weights) and step it measured
         self.last_tune = None
         self.editor_search: dict | None = None  # the record of the tune whose winner the editor shows, until it is edited
         self.start_when_open = start

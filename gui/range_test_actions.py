@@ -73,6 +73,8 @@ class RangeTestActions:
             self.range_plot.show_half_way(event.result)
             if not self.controller.tuning:  # a tune's own test sets its interval; its record keeps it, not a schedule's file
                 self.last_range_test = event.result.to_dict()
+                # whose weights it measured: the run's at that step, or fresh ones before any run
+                self.range_test_of = (self.live.run_id if self.controller.training else None, event.step)
         self.log.add(f"range test {'cancelled' if event.cancelled else 'finished'}: {event.message}")
         if not self.controller.training and not self.controller.tuning:
             self.show_next_run()
@@ -99,12 +101,26 @@ class RangeTestActions:
             self.editor.install_preset("constant" if what == "constant" else "one_cycle", lr)
         shape = "constant LR" if what == "constant" else "one-cycle with max LR"
         self.log.add(f"using the range test's {shape} {lr:g}")
+        if stale := self._stale_test():
+            self.log.add(f"{stale}: the loss may have moved since; a test now (Ctrl+T) measures the weights as they are", "warning")
         # Said again where it is acted on: a run shorter than 800 steps measures no λmax of its own to warn from.
         if above := self.range_panel.result.above_bound(lr):
             self.log.add(above, "warning")
             self.status.setText(f"⚠ {above}")
         elif not self.controller.training:  # a warning about the suggestion used before stays up no longer
             self.show_next_run()
+
+    def _stale_test(self) -> str:
+        """How old the suggestion is when the run has trained on since its test ("" when it is fresh): one measured at
+        step 11 went into the run at step 1344 without a word."""
+        if not self.controller.training:
+            return ""
+        run_id, step = self.range_test_of
+        if run_id != self.live.run_id:
+            return "the range test measured fresh weights, before this run"
+        if self.live.step - step > self.live.per_epoch:
+            return f"the range test measured this run's weights at step {step}; the run is at step {self.live.step}"
+        return ""
 
     def warn_above_bound(self, peak: float) -> None:
         """Before a run: a plan that peaks above the bound the last range test measured says so in the status bar,

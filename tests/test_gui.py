@@ -183,9 +183,16 @@ def test_range_test_mid_run_then_use_its_suggestion(qtbot, launch):
     click(window.range_panel.use_cycle)
     qtbot.waitUntil(lambda: any("range_test" in window.editor.history.item(i).text() for i in range(window.editor.history.count())),
                     timeout=LONG)
+    assert "the loss may have moved since" not in window.log.toPlainText()  # used where it was measured
+    tested_at = window.live.step
+    trigger(window.pause_action)  # resume, and train more than an epoch past the test
+    qtbot.waitUntil(lambda: window.live.step > tested_at + 25, timeout=LONG)
+    click(window.range_panel.use_constant)  # a suggestion of step 11 went in at step 1344 without a word
+    qtbot.waitUntil(lambda: "the loss may have moved since" in window.log.toPlainText(), timeout=LONG)
+    assert f"the range test measured this run's weights at step {tested_at}; the run is at step" in window.log.toPlainText()
     trigger(window.stop_action)
     run = run_to_end(qtbot, window)
-    assert [r.edit.reason for r in run.run_schedule.edits] == ["range_test"] and run.outcome.state == "stopped"
+    assert [r.edit.reason for r in run.run_schedule.edits] == ["range_test", "range_test"] and run.outcome.state == "stopped"
 
 
 def test_cancelling_then_closing_during_a_range_test_before_a_run(qtbot, window):
