@@ -50,6 +50,13 @@ class QtDialogs:
         box.addButton(QMessageBox.StandardButton.Ok)
         box.show()
 
+    def info(self, parent: QWidget, title: str, text: str, details: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Information, title, text, QMessageBox.StandardButton.Ok, parent)
+        box.setInformativeText(details)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.setModal(False)
+        box.show()
+
     def dismiss(self, parent: QWidget, title: str) -> None:
         for box in parent.findChildren(QMessageBox):
             if box.windowTitle() == title and box.isVisible() and not isinstance(box, OfferBox):
@@ -144,6 +151,11 @@ def ask_yes_no(parent: QWidget, title: str, text: str, details: str = "") -> boo
 def show_error(parent: QWidget, title: str, text: str, details: str = "") -> None:
     """Say what went wrong and what to do, without blocking the window."""
     _backend.error(parent, title, text, details)
+
+
+def show_info(parent: QWidget, title: str, text: str, details: str = "") -> None:
+    """Something to read (the shortcuts, the version), without blocking the window."""
+    _backend.info(parent, title, text, details)
 
 
 def dismiss_errors(parent: QWidget, title: str) -> None:

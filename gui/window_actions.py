@@ -3,11 +3,16 @@ toolbar and menus. Buttons that do the same as an action show the action's toolt
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QAbstractButton, QComboBox, QDockWidget, QMainWindow, QSpinBox
 
+from engine import __version__
+
+from . import dialogs
 from .window_layout import reset_layout
 
 Keys = str | QKeySequence.StandardKey
@@ -29,7 +34,7 @@ def make_action(window: QMainWindow, text: str, keys: Keys, tip: str, slot: Call
         action.setShortcuts(keys)  # every binding of this platform (macOS: ⌘Z; elsewhere Ctrl+Z)
     else:
         action.setShortcut(QKeySequence(keys))
-    action.setToolTip(f"{tip} ({key_text(action)})")
+    action.setToolTip(f"{tip} ({key_text(action)})" if key_text(action) else tip)
     action.triggered.connect(lambda _checked=False: slot())
     window.addAction(action)
     return action
@@ -117,3 +122,24 @@ def build_actions(window) -> None:
     for action in (window.start_action, window.pause_action, window.stop_action, window.test_action, window.apply_action, window.undo_action,
                    window.measure_action, window.unfreeze_action):
         window.run_menu.addAction(action)
+    window.help_menu = window.menuBar().addMenu("&Help")
+    window.shortcuts_action = make_action(window, "Keyboard shortcuts", QKeySequence.StandardKey.HelpContents,
+                                          "List every action and its key", lambda: show_shortcuts(window))
+    window.about_action = make_action(window, "About lrscope", "", "The version, and where the user's guide is",
+                                      lambda: show_about(window))
+    for action in (window.shortcuts_action, window.about_action):
+        window.help_menu.addAction(action)
+
+
+def show_shortcuts(window: QMainWindow) -> None:
+    """Every action that has a key, with its key as this platform writes it (the menus show them one menu at a time)."""
+    keyed = [(action.text().replace("&", ""), key_text(action)) for action in window.findChildren(QAction) if key_text(action)]
+    rows = "".join(f"<tr><td>{html.escape(text)}</td><td>&nbsp;&nbsp;<b>{html.escape(key)}</b></td></tr>" for text, key in keyed)
+    dialogs.show_info(window, "Keyboard shortcuts", f"<table>{rows}</table>")
+
+
+def show_about(window: QMainWindow) -> None:
+    """The version, and where the user's guide is (README.md beside the app, and the headless commands' help)."""
+    guide = Path(__file__).resolve().parent.parent / "README.md"
+    dialogs.show_info(window, "About lrscope", f"lrscope {__version__}: a learning-rate schedule that fits your dataset.",
+                      f"The user's guide is {guide}; `lrscope --help` lists the commands.")

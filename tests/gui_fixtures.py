@@ -78,6 +78,9 @@ class ScriptedDialogs:
     def error(self, parent, title, text, details):
         self.shown.append(Shown("error", title, text=text, details=details))
 
+    def info(self, parent, title, text, details):
+        self.shown.append(Shown("info", title, text=text, details=details))
+
     def dismiss(self, parent, title):
         self.shown.append(Shown("dismissed", title))
 

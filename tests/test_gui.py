@@ -248,3 +248,18 @@ def test_an_error_in_a_slot_is_shown_in_a_dialog_and_the_log(qtbot, window, dial
     assert "Nothing was lost" in shown.details and "RuntimeError: the disk is on fire" in window.log.toPlainText()
     assert [kind for kind, _value, _trace in slot_exceptions] == [RuntimeError]
     slot_exceptions.clear()
+
+
+def test_the_help_menu_lists_the_shortcuts_and_says_the_version(qtbot, window, dialogs):
+    """No Help menu: the shortcuts were only in the menus, one menu at a time, and the tooltips."""
+    from engine import __version__
+
+    assert [action.text() for action in window.help_menu.actions()] == ["Keyboard shortcuts", "About lrscope"]
+    press(window, "F1")  # the platform's help key
+    [listed] = dialogs.of("info")
+    assert listed.title == "Keyboard shortcuts"
+    for text, key in (("Start", "Ctrl+R"), ("Export tuned schedule…", "Ctrl+E"), ("Reset layout", "Ctrl+Shift+L")):
+        assert f"<tr><td>{text}</td><td>&nbsp;&nbsp;<b>{key}</b></td></tr>" in listed.text, listed.text
+    trigger(window.about_action)
+    about = dialogs.of("info")[-1]
+    assert about.title == "About lrscope" and f"lrscope {__version__}" in about.text and "README.md" in about.details
