@@ -409,6 +409,22 @@ def test_sigterm_stops_like_ctrl_c_and_says_so_in_the_status(tmp_path):
     assert process.returncode == 130 and json.loads(out)["state"] == "stopped" and "SIGTERM" in err
 
 
+def test_sigterm_stops_a_range_test_with_its_message_and_object(tmp_path):
+    """`kill` of a range test ended it by the signal (status -15) with no word and no --json object; Ctrl-C said
+    "interrupted" (exit 130)."""
+    data = make_classes(tmp_path / "d", count=40)
+    process = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "range-test", "--data", str(data), *QUICK,
+                                "--no-curvature", "--iters", "100000", "--json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with deadline(240):  # the test has started when its estimate is said
+        while not process.stderr.readline().startswith("sweep"):
+            assert process.poll() is None
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130 and json.loads(out)["message"] == "interrupted", err
+    assert "lrscope: error: interrupted" in err and "Traceback" not in err
+
+
 def test_ctrl_c_after_the_reader_of_its_output_went_away_still_stops_the_run(tmp_path):
     """`lrscope train … 2>&1 | head -1`, then Ctrl-C: the "stopping at the next step" line, written to the closed pipe,
     raised BrokenPipeError inside the training loop and the run was recorded as failed."""

@@ -15,7 +15,7 @@ from ..errors import LrscopeError, first_line
 from ..store.lock import RunInUse
 from ..text import printable
 from . import ctl, curvature, range_test, runs, schedule, train, tune, watch
-from .common import INTERRUPTED, RUN_IN_USE, USAGE_ERROR, CliError, gone, ignore_signals, quiet_rank, say_error, write
+from .common import INTERRUPTED, RUN_IN_USE, USAGE_ERROR, CliError, gone, ignore_signals, quiet_rank, say_error, sigterm_interrupts, write
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -83,7 +83,8 @@ def run_cli(argv: list[str]) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
     try:
-        return args.handler(args)
+        with sigterm_interrupts():
+            return args.handler(args)
     except RunInUse as error:
         return _error(args, error, RUN_IN_USE)
     except (CliError, LrscopeError) as error:

@@ -236,6 +236,21 @@ def ignore_signals() -> None:
 
 
 @contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM (a `kill`, a logout, a batch scheduler's time limit) stops a command as Ctrl-C does: `range-test` died
+    of it with no word and no --json object, where Ctrl-C said "interrupted" (exit 130). Commands that stop a run at a
+    step boundary set their own handler inside."""
+    if threading.current_thread() is not threading.main_thread():  # handlers can be set there only; no signal comes here
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
 def signals_ignored() -> Iterator[None]:
     """Ctrl-C and SIGTERM do nothing inside: a command's result is being said, and its exit status is the one it says
     (one that came between the --json object and the launcher's note printed a second object, "interrupted")."""
