@@ -15,7 +15,18 @@ from ..errors import LrscopeError, first_line
 from ..store.lock import RunInUse
 from ..text import printable
 from . import ctl, curvature, range_test, runs, schedule, train, tune, watch
-from .common import INTERRUPTED, RUN_IN_USE, USAGE_ERROR, CliError, gone, ignore_signals, quiet_rank, say_error, sigterm_interrupts, write
+from .common import (
+    INTERRUPTED,
+    RUN_IN_USE,
+    USAGE_ERROR,
+    CliError,
+    gone,
+    ignore_signals,
+    quiet_rank,
+    say_error,
+    sigterm_interrupts,
+    write,
+)
 
 
 class OneLineParser(argparse.ArgumentParser):
