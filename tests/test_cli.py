@@ -320,7 +320,9 @@ def test_a_new_run_starts_from_the_weights_of_a_stored_runs_checkpoint(capsys, t
     (["range-test", "--data", SAMPLE, "--probe", "--probe-count", "2"],
      "range test: the number of candidate LRs must be a whole number from 3 to 1,000, got 2"),  # it said probe_count
     (["range-test", "--data", SAMPLE, "--diverge-factor", "1"], "range test: the divergence factor must be above 1, got 1.0"),
-    (["range-test", "--data", SAMPLE, "--start", "0"], "range test: the start LR must be a learning rate above 0 and at most 1e4, got 0.0"),
+    (["range-test", "--data", SAMPLE, "--start", "0"], "range test: the start LR must be a learning rate from 1e-10 to 10000, got 0.0"),
+    (["range-test", "--data", SAMPLE, "--start", "1e-40"], "range test: the start LR must be a learning rate from 1e-10 to 10000, "
+     "got 1e-40 (a smaller LR changes no float32 weight)"),
     (["schedule", "show", "/no/file.json"], "no such file"),
     (["train", "--data", SAMPLE, "--image-size", "16", "--group-lr", "head"], "--group-lr: expected GROUP=MULTIPLIER such as head=10, got 'head'"),
     (["train", "--data", SAMPLE, "--image-size", "16", "--group-lr", "head=-1"], "--group-lr: head: must be at least 0"),

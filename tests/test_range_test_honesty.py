@@ -115,6 +115,14 @@ def test_repeats_that_disagree_are_low_confidence():
     assert notes[0].startswith("low confidence: the repeats' one-cycle LRs spread by a factor of 10")
 
 
+def test_repeats_whose_constant_lrs_disagree_are_low_confidence_though_their_one_cycle_lrs_agree():
+    """A sweep from 1e-40 had repeats' constant LRs 1e21 apart and the same one-cycle LR: 'spread ×1'."""
+    apart = [Recommendation(lr, "valley", 0.03, "min_loss", 1.5, ()) for lr in (1e-24, 3e-3)]
+    recommendation, notes = combine(apart, [])
+    assert recommendation.low_confidence and recommendation.spread == pytest.approx(3e21)
+    assert notes[0].startswith("low confidence: the repeats' constant LRs spread by a factor of 3e+21 (1e-24, 0.003)")
+
+
 def test_repeats_name_each_method_they_took_the_median_of():
     same, _ = combine([rec(0.5), rec(1.0), rec(0.8)], [])
     assert same.constant_method == "median of 3 repeats' valley" and same.one_cycle_method == "median of 3 repeats' min_loss"
@@ -124,7 +132,7 @@ def test_repeats_name_each_method_they_took_the_median_of():
 
 def test_a_repeats_own_low_confidence_is_kept_and_a_majority_of_them_makes_the_median_doubtful():
     minority, notes = combine([rec(0.5, low=True), rec(1.0), rec(0.8)], [])
-    assert not minority.low_confidence and notes == ["1 of 3 repeats was low-confidence on their own (their methods disagreed)"]
+    assert not minority.low_confidence and notes == ["1 of 3 repeats was low-confidence on its own (its methods disagreed)"]
     majority, notes = combine([rec(0.5, low=True), rec(1.0, low=True), rec(0.8)], [])
     assert majority.low_confidence and notes[-1].endswith("; so is their median")
 
@@ -177,3 +185,17 @@ def test_a_real_flat_sweep_of_a_trained_model_recommends_nothing(digits16):
     result = run_range_test(job.session, RangeTestSettings(iterations=60, repeats=1), lambda event: None)
     assert result.recommendation is None and result.why_none.startswith("the loss did not fall")
     assert [s.method for s in result.suggestions] == ["edge"]
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_sparse_flat_sweep_recommends_nothing_and_a_sparse_descent_still_does(seed):
+    """Twenty points over eight decades (or 100 from 1e-40): the 0.2-decade fit passed through every point, measured no
+    noise, and read it as a descent (43 of 50 such flat curves gave suggestions)."""
+    rng = np.random.default_rng(seed)
+    lrs = np.logspace(-7, 1, 20)
+    flat = np.log(10) + 0.05 * rng.standard_normal(20) + np.r_[np.zeros(18), 1.0, 4.0]
+    suggestions, notes = sweep_suggestions(lrs, flat)
+    assert not [s for s in suggestions if s.method != "edge"] and notes[0].startswith("no recommendation: ")
+    descent = np.log(10) - 1.5 / (1 + np.exp(-3 * (np.log10(lrs) + 3))) + 0.05 * rng.standard_normal(20) + np.r_[np.zeros(17), 1, 2, 4]
+    suggestions, notes = sweep_suggestions(lrs, descent)
+    assert 1e-4 < next(s.lr for s in suggestions if s.method == "steepest") < 1e-2 and not notes

@@ -189,9 +189,10 @@ def print_result(result) -> None:
     else:
         confidence = "LOW CONFIDENCE " if r.low_confidence else ""
         # The methods carry their own parentheses ("valley (median of 3 methods)"): "from" without a pair of ours.
-        spread = f"; spread ×{r.spread:.2g} over {r.repeats} repeats" if r.repeats > 1 else ""
         print(f"{confidence}recommended constant LR   {r.constant_lr:.3g}  from {r.constant_method}")
-        print(f"{confidence}recommended one-cycle max {r.one_cycle_max_lr:.3g}  from {r.one_cycle_method}{spread}")
+        print(f"{confidence}recommended one-cycle max {r.one_cycle_max_lr:.3g}  from {r.one_cycle_method}")
+        if r.repeats > 1:  # of both LRs, whichever spreads wider (the notes name it when it is wide)
+            print(f"  spread ×{r.spread:.3g} over {r.repeats} repeats")
     if result.curvature and result.curvature.get("lr_bound"):
         c = result.curvature
         print(f"stability {result.bound_text().removesuffix(' (theory)')} (λmax {c['lambda_max']:.3g}; theory, a guide)")

@@ -10,6 +10,10 @@ MODES = ("sweep", "probe")
 DEFAULT_RANGE = {"sweep": (1e-7, 10.0), "probe": (1e-4, 10.0)}
 # The probe's horizon, when tied to the run, stays within these many steps per candidate.
 PROBE_MIN_STEPS, PROBE_MAX_STEPS = 20, 1000
+# The LRs a test may try. Below 1e-10 a step moves float32 weights less than their rounding (an SGD step of a weight of
+# 0.05 is lost below about 3e-9; Adam's step is about the LR itself): a sweep from 1e-40 spent three quarters of its
+# batches measuring nothing, and read their noise as a descent.
+LR_RANGE = (1e-10, 1e4)
 
 
 # Each setting as a message names it, in words that fit the command line (--start, --end …) and the window alike.
@@ -62,8 +66,9 @@ class RangeTestSettings:
             raise ValueError(f"the mode must be sweep or probe, got {self.mode!r}")
         for name in ("start_lr", "end_lr"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or not 0 < value <= 1e4:
-                raise ValueError(f"{WORDS[name]} must be a learning rate above 0 and at most 1e4, got {value!r}")
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or not LR_RANGE[0] <= value <= LR_RANGE[1]:
+                raise ValueError(f"{WORDS[name]} must be a learning rate from {LR_RANGE[0]:g} to {LR_RANGE[1]:g}, got {value!r}"
+                                 + (" (a smaller LR changes no float32 weight)" if 0 < value < LR_RANGE[0] else ""))
         if self.end_lr <= self.start_lr:
             raise ValueError(f"the end LR ({self.end_lr:g}) must be above the start LR ({self.start_lr:g})")
         for name, low, high in (("iterations", 2, 100_000), ("val_batches", 1, 10_000), ("probe_count", 3, 1000),

@@ -2,8 +2,8 @@
 
 The curve is smoothed by a Gaussian-weighted local linear fit in log10(LR) with
 a bandwidth in decades, so the smoothing (and the slope it gives) is the same
-whether the sweep took 50 points or 500, and it does not lag the way an
-exponential moving average does.
+whether the sweep took 50 points or 500 over its decades, and it does not lag the
+way an exponential moving average does; a sparser sweep is smoothed wider.
 """
 
 from __future__ import annotations
@@ -16,6 +16,10 @@ import numpy as np
 from ..text import counted
 
 WIDTH_DECADES = 0.2
+# A sparse sweep's bandwidth spans at least this many point spacings, so each fit averages several points: at 2.4 points
+# a decade (100 iterations from 1e-40) a 0.2-decade fit passed through every point, its residuals measured no noise, and
+# the noise read as descents (a constant LR of 1e-13 was recommended).
+SPACINGS_PER_WIDTH = 1.25
 DISAGREEMENT = 3.0
 MIN_POINTS = 8
 # A descent smaller than this many noise standard deviations is no descent: the curve is flat.
@@ -84,6 +88,12 @@ def local_fit(lrs: np.ndarray, losses: np.ndarray, width: float = WIDTH_DECADES)
     return (t0 - slope * s1) / s0, slope
 
 
+def bandwidth(lrs: np.ndarray) -> float:
+    """The smoothing width in decades: WIDTH_DECADES, or SPACINGS_PER_WIDTH of the median point spacing if wider."""
+    gaps = np.diff(np.log10(lrs))
+    return max(WIDTH_DECADES, SPACINGS_PER_WIDTH * float(np.median(gaps))) if len(gaps) else WIDTH_DECADES
+
+
 def _trimmed(lrs: np.ndarray, width: float = WIDTH_DECADES) -> np.ndarray:
     """Mask of points at least half a bandwidth away from either end of the curve (edge fits are weak)."""
     x = np.log10(lrs)
@@ -102,7 +112,8 @@ def sweep_suggestions(lrs: np.ndarray, losses: np.ndarray, prior_loss: float | N
     if len(lrs) < MIN_POINTS:
         return [], [f"{NO_RECOMMENDATION}only {len(lrs)} points were recorded, too few to read a curve; "
                     "lower the start LR or raise the iterations"]
-    smooth, slope = local_fit(lrs, losses)
+    width = bandwidth(lrs)
+    smooth, slope = local_fit(lrs, losses, width)
     lowest = int(np.argmin(smooth))
     sigma = noise_level(losses - smooth)
     start_level = float(np.max(smooth[: lowest + 1]))
@@ -121,7 +132,7 @@ def sweep_suggestions(lrs: np.ndarray, losses: np.ndarray, prior_loss: float | N
                     "unknown; raise the end LR"]
     descent = np.zeros(len(lrs), dtype=bool)
     descent[: lowest + 1] = True
-    usable = descent & _trimmed(lrs)
+    usable = descent & _trimmed(lrs, width)
     if not usable.any():
         usable = descent
     steep = int(np.flatnonzero(usable)[np.argmin(slope[usable])])
@@ -282,8 +293,8 @@ def _repeated(methods: list[str]) -> str:
 def combine(recommendations: list[Recommendation | None], reasons: list[str]) -> tuple[Recommendation | None, list[str]]:
     """The median recommendation of repeated tests and its spread; None unless most repeats gave one.
 
-    ``reasons`` are the notes of the repeats that gave none. A spread of the one-cycle LR above
-    REPEAT_SPREAD makes the result low-confidence.
+    ``reasons`` are the notes of the repeats that gave none. The spread is the wider of the constant and the one-cycle
+    LRs' (largest over smallest); above REPEAT_SPREAD it makes the result low-confidence.
     """
     given = [r for r in recommendations if r is not None]
     total = len(recommendations)
@@ -294,24 +305,26 @@ def combine(recommendations: list[Recommendation | None], reasons: list[str]) ->
         why = "; ".join(f"{counted(n, 'repeat')}: {reason}" for reason, n in firsts.items())
         return None, [f"{NO_RECOMMENDATION}only {len(given)} of {total} repeats gave a recommendation "
                       f"({why or 'no repeat finished'}). {WHAT_TO_DO}"]
-    peaks = [r.one_cycle_max_lr for r in given]
-    spread = max(peaks) / min(peaks)
+    # Both LRs' spreads count: one that judged the one-cycle LR alone said ×1 of repeats whose constant LRs were 1e21 apart.
+    lrs = {"one-cycle": [r.one_cycle_max_lr for r in given], "constant": [r.constant_lr for r in given]}
+    which = max(lrs, key=lambda name: max(lrs[name]) / min(lrs[name]))
+    spread = max(lrs[which]) / min(lrs[which])
     notes = []
     if len(given) < total:
         notes.append(f"{total - len(given)} of {total} repeats gave no recommendation; the median is of the other {len(given)}")
     low = spread > REPEAT_SPREAD
     if low:
-        listed = ", ".join(f"{p:.2g}" for p in sorted(peaks))
-        notes.append(f"low confidence: the repeats' one-cycle LRs spread by a factor of {spread:.1f} ({listed}); "
+        listed = ", ".join(f"{lr:.2g}" for lr in sorted(lrs[which]))
+        notes.append(f"low confidence: the repeats' {which} LRs spread by a factor of {spread:.3g} ({listed}); "
                      f"the curve depends on the batches more than on the LR here: {A_TUNE} measures what the runs do")
     # A repeat's own doubt survives the median: a minority is outvoted, and said; a majority makes the result doubtful.
     doubtful = sum(r.low_confidence for r in given)
     if doubtful:
-        notes.append(f"{doubtful} of {len(given)} repeats {'was' if doubtful == 1 else 'were'} low-confidence on their own "
-                     "(their methods disagreed)"
+        its, was = ("its", "was") if doubtful == 1 else ("their", "were")
+        notes.append(f"{doubtful} of {len(given)} repeats {was} low-confidence on {its} own ({its} methods disagreed)"
                      + ("" if 2 * doubtful <= len(given) else "; so is their median"))
         low = low or 2 * doubtful > len(given)
     recommendation = Recommendation(median_lr([r.constant_lr for r in given]), _repeated([r.constant_method for r in given]),
-                                    median_lr(peaks), _repeated([r.one_cycle_method for r in given]), spread,
+                                    median_lr(lrs["one-cycle"]), _repeated([r.one_cycle_method for r in given]), spread,
                                     tuple(notes), repeats=len(given), low_confidence=low)
     return recommendation, notes

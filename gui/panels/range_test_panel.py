@@ -206,7 +206,7 @@ class RangeTestPanel(QWidget):
                       if result.suggestions else "")
             return f"<span style='color:#d62728'><b>No recommendation:</b></span> {result.why_none}{listed}"
         flag = "<span style='color:#b35c00'><b>Low confidence.</b></span> " if r.low_confidence else ""
-        spread = f"<br>median of {r.repeats} repeats, spread ×{r.spread:.2g}" if r.repeats > 1 else ""
+        spread = f"<br>median of {r.repeats} repeats, spread ×{r.spread:.3g}" if r.repeats > 1 else ""
         measured = ""
         if result.mode == "probe":
             part = (result.repeats or (result,))[0]
