@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from helpers import ROOT, SAMPLE, Events, cli, tiny_config
+from helpers import ROOT, SAMPLE, Events, cli, tiny_config, write_image
 
 from engine.events import TuneFinished, TuneTrialStarted
 from engine.range_test.result import RangeTestResult
@@ -275,3 +275,22 @@ def test_a_tunes_time_per_step_is_not_thrown_by_a_step_that_stalled(digits16, mo
 
     monkeypatch.setattr(timing, "train_step", step)
     assert timing.step_seconds(build_session(tiny_config(), digits16)) == pytest.approx(0.01)
+
+
+def test_a_tune_in_which_no_trial_learned_has_no_winner_and_exports_nothing(tmp_path, capsys):
+    """Labels that say nothing of the images: trials at 18.5% and 24.4% (random labels, four classes) were installed
+    and exported as the tuned schedule, and the dataset's library took it, with exit status 0. Here every image is the
+    same, so every trial answers one class for all: 25% exactly, whatever the LR."""
+    for label in range(4):
+        for index in range(40):
+            write_image(tmp_path / "noise" / f"class{label}" / f"{index}.png", value=128)
+    code, out, err = cli(capsys, "tune", "--data", tmp_path / "noise", "--image-size", "12", "--batch-size", "8", "--epochs", "3", "--budget", "4",
+                         "--json", "--runs-dir", tmp_path / "runs", "--tunes-dir", tmp_path / "tunes",
+                         "--library-dir", tmp_path / "library", "--export-schedule", tmp_path / "won.json")
+    record = json.loads(out)
+    assert code == 1 and record["exit_status"] == 1 and record["winner"] is None, err
+    assert record["message"].startswith("no trial learned: the best, peak LR ") and record["message"] in err
+    assert "not clearly above the 25.0% of always answering the most common class" in record["message"]
+    assert record["chance"]["accuracy"] == pytest.approx(0.25) and len(record["trials"]) >= 2
+    assert not (tmp_path / "won.json").exists() and not list((tmp_path / "library").glob("**/*.json"))
+    assert "or a tune (lrscope tune" not in err  # the range test's advice, quoted in the tune's interval line

@@ -49,7 +49,9 @@ def search_interval(result, current_peak: float, constant_shape: bool = False) -
         source = f"around the range test's {what} {centre:.3g}"
     elif limit is not None:
         low, high = limit / BELOW_LIMIT, limit
-        source = f"below {limit:.3g}, where the range test's loss rose (it gave no recommendation: {result.why_none})"
+        # Its reason only: the advice after it ("… or a tune") is for one who runs a range test, not a tune.
+        reason = result.why_none.split(". ")[0].rstrip(".")
+        source = f"below {limit:.3g}, where the range test's loss rose (it gave no recommendation: {reason})"
     else:
         low, high = current_peak / AROUND_BELOW, current_peak * AROUND_ABOVE
         source = f"around the current peak LR {current_peak:.3g} (no range test result to go by)"

@@ -48,7 +48,7 @@ from .settings import WEIGHT_DECAY_RANGE, TuneSettings
 from .strata import STRATA, emptiest, strata, stratum_of
 from .timing import step_seconds
 from .trial import TrialJob
-from .winner import finish_message, winner_of
+from .winner import chance_bar, finish_message, unlearned_message, winner_of
 
 STARTUP_TRIALS = 4
 # Validation, the store and building each trial's job cost about this much on top of the training steps.
@@ -143,9 +143,14 @@ class Tuner:
                 studies[k].enqueue_trial(first.pop(0))
             counts[k] += 1
             self._trial(studies[k], bounds[k], weights, optuna)
-        winner = winner_of(self.trials)
+        best = winner_of(self.trials)
+        labels = self.dataset.labels[self.dataset.val_index]
+        chance, bar = chance_bar(labels)
+        winner = best if best is None or best.val_accuracy > bar else None
         record = tune_record(self, test, interval, budget, time.perf_counter() - started, self._cancel.is_set(), winner)
-        return self._finish(record, winner)
+        record["chance"] = {"accuracy": chance, "bar": bar}
+        message = finish_message(self.trials, winner) if winner is best else unlearned_message(best, chance, bar, len(labels))
+        return self._finish(record, winner, message)
 
     def _study(self, index: int, optuna):
         """The Optuna study of one stratum: its own sampler (seeded apart from the others') and successive halving."""
@@ -264,13 +269,12 @@ class Tuner:
         recommendation = test.recommendation
         return recommendation.constant_lr if self._constant() else recommendation.one_cycle_max_lr
 
-    def _finish(self, record: dict, winner: TrialRecord | None) -> TuneResult:
+    def _finish(self, record: dict, winner: TrialRecord | None, message: str) -> TuneResult:
         try:
             save_record(self.folder, record)
         except OSError as error:  # a full disk must not cost the result: it is still reported and exported
             self.store_failure = self.store_failure or f"the search record could not be written to {self.folder}: {error.strerror or error}"
             self.emit(LogLine(self.store_failure, "warning"))
-        message = finish_message(self.trials, winner)
         self.emit(TuneFinished(record, self._cancel.is_set(), message))
         if winner is None:
             return TuneResult(record, self.groups, None, None)
