@@ -99,6 +99,16 @@ def test_pipes_and_broken_links_are_skipped_not_waited_on(tmp_path):
     assert any("2 entries are not regular files" in w for w in scan.warnings)
 
 
+def test_a_link_to_itself_beside_the_class_folders_is_not_a_class_and_not_the_end_of_the_dataset(tmp_path):
+    """`ln -s loop loop` at the top of a dataset made all of it unreadable: "cannot be read (Too many levels of symbolic
+    links)", naming no entry. Like a broken link there, it is not a class."""
+    root = make_classes(tmp_path / "d")
+    os.symlink("loop", root / "loop")
+    os.symlink("/no/such/folder", root / "gone")
+    scan = scan_folder(root)
+    assert scan.classes == ("0", "1", "2") and len(scan.entries) == 18
+
+
 def test_train_without_val_is_not_one_class_called_train(tmp_path):
     """Case 6: `train/` alone was reported as "only one class ('train')"."""
     make_classes(tmp_path / "d" / "train")

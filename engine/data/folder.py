@@ -43,11 +43,20 @@ class FolderScan:
 def _subfolders(folder: Path) -> list[str]:
     try:
         with os.scandir(folder) as entries:
-            return sorted(e.name for e in entries if e.is_dir() and not e.name.startswith("."))
+            return sorted(e.name for e in entries if not e.name.startswith(".") and _leads_to_folder(e))
     except PermissionError:
         raise DatasetError(f"{folder}: cannot be read (permission denied); check the folder's permissions") from None
     except OSError as error:
         raise DatasetError(f"{folder}: cannot be read ({error.strerror}); check the folder") from None
+
+
+def _leads_to_folder(entry: os.DirEntry) -> bool:
+    """Whether ``entry`` is a folder, or a link to one. A link that cannot be followed is not one, as a broken link is
+    not: a link to itself made the whole dataset unreadable ("Too many levels of symbolic links", naming no entry)."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def _find_split(root: Path, names: list[str]) -> tuple[str, str] | None:
