@@ -294,3 +294,15 @@ def test_a_tune_in_which_no_trial_learned_has_no_winner_and_exports_nothing(tmp_
     assert record["chance"]["accuracy"] == pytest.approx(0.25) and len(record["trials"]) >= 2
     assert not (tmp_path / "won.json").exists() and not list((tmp_path / "library").glob("**/*.json"))
     assert "or a tune (lrscope tune" not in err  # the range test's advice, quoted in the tune's interval line
+
+
+def test_a_tune_whose_trials_cannot_be_stored_says_so_before_its_range_test(tmp_path, capsys):
+    """A runs folder that cannot be written was found after the range test, and left a search folder holding only the
+    initial weights."""
+    (tmp_path / "a-file").write_text("")
+    code, out, err = cli(capsys, "tune", "--data", SAMPLE, "--image-size", "16", "--epochs", "2", "--budget", "4", "--json",
+                         "--runs-dir", tmp_path / "a-file" / "runs", "--tunes-dir", tmp_path / "tunes")
+    assert code == 2 and json.loads(out)["exit_status"] == 2
+    assert err.rstrip().endswith(f"cannot create a run folder in {tmp_path / 'a-file' / 'runs'} (Not a directory); "
+                                 "choose another place with --runs-dir or LRSCOPE_RUNS_DIR")
+    assert "searching the peak LR" not in err and not (tmp_path / "tunes").exists()

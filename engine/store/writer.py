@@ -14,6 +14,7 @@ import json
 import os
 import queue
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -102,11 +103,20 @@ class RunStore:
             run_dir.mkdir(parents=True)
             write_text_atomically(run_dir / "config.json", json.dumps({"config": config, "dataset": dataset}, indent=1))
         except OSError as error:
-            raise RunStoreError(f"cannot create a run folder in {root} ({error.strerror}); "
-                                "choose another place with --runs-dir or LRSCOPE_RUNS_DIR") from None
+            raise _no_run_folder(root, error) from None
         store = cls(run_dir, emit)
         store._set_meta({"created": str(time.time()), "state": "starting", "purpose": printable(purpose)})
         return store
+
+    @staticmethod
+    def check_root(root: Path) -> None:
+        """RunStoreError now when no run folder can be made under ``root``: a tune found out after its range test, and
+        left a search folder holding only its initial weights."""
+        try:
+            Path(root).mkdir(parents=True, exist_ok=True)
+            os.rmdir(tempfile.mkdtemp(prefix=".lrscope-check-", dir=root))
+        except OSError as error:
+            raise _no_run_folder(root, error) from None
 
     # -- called from the training thread ----------------------------------------------
 
@@ -322,3 +332,8 @@ def _newest_checkpoint_only(pending: list) -> list:
     """While the disk refuses, older waiting checkpoints are superseded: keep only the newest (they are large)."""
     last = max((i for i, item in enumerate(pending) if isinstance(item, tuple)), default=None)
     return [item for i, item in enumerate(pending) if not isinstance(item, tuple) or i == last]
+
+
+def _no_run_folder(root: Path, error: OSError) -> RunStoreError:
+    return RunStoreError(f"cannot create a run folder in {root} ({error.strerror or error}); "
+                         "choose another place with --runs-dir or LRSCOPE_RUNS_DIR")

@@ -40,6 +40,7 @@ from ..range_test.runner import run_range_test
 from ..range_test.settings import RangeTestSettings
 from ..schedules.edits import RunSchedule
 from ..schedules.timeline import Timeline
+from ..store.writer import RunStore
 from ..training.session import build_session
 from .budget import check_room, sweep_iterations
 from .interval import search_interval
@@ -122,6 +123,7 @@ class Tuner:
         seconds = step_seconds(session)  # the session is left as it was: the weights saved below are the initial ones
         budget = self._budget_steps(seconds)
         check_room(self.settings, budget, self.run_steps, seconds * OVERHEAD / 60)  # before anything is spent or written
+        RunStore.check_root(self.runs_root)
         self.folder.mkdir(parents=True)
         weights = self.folder / "initial-weights.pt"
         torch.save(session.model.state_dict(), weights)
