@@ -4,9 +4,11 @@ Synthetic curves (flat, noisy, imbalanced) and probes test the rules alone; a re
 trained model) and a real repeated test check them on a network.
 """
 
+import json
+
 import numpy as np
 import pytest
-from helpers import tiny_config
+from helpers import lrscope, tiny_config, write_image
 
 from engine.range_test.result import RangeTestResult
 from engine.range_test.runner import prior_loss, run_range_test
@@ -199,3 +201,18 @@ def test_a_sparse_flat_sweep_recommends_nothing_and_a_sparse_descent_still_does(
     descent = np.log(10) - 1.5 / (1 + np.exp(-3 * (np.log10(lrs) + 3))) + 0.05 * rng.standard_normal(20) + np.r_[np.zeros(17), 1, 2, 4]
     suggestions, notes = sweep_suggestions(lrs, descent)
     assert 1e-4 < next(s.lr for s in suggestions if s.method == "steepest") < 1e-2 and not notes
+
+
+def test_a_range_test_whose_batch_holds_every_training_image_warns_and_is_low_confidence(tmp_path):
+    """Eighteen training images and a batch of 64: the probe advised with confidence and no word, where `train` warns."""
+    for label in range(3):
+        for index in range(8):
+            write_image(tmp_path / "tiny" / str(label) / f"{index}.png", value=30 + 70 * label + index)
+    done = lrscope("range-test", "--data", tmp_path / "tiny", "--image-size", "16", "--no-cache", "--no-curvature",
+                   "--repeats", "1", "--probe", "--probe-count", "4", "--probe-steps", "3", "--start", "0.01", "--end", "10",
+                   "--json")
+    result = json.loads(done.stdout)
+    assert "warning: the batch size 64 is more than the 18 training images" in done.stderr, done.stderr
+    note = next(n for n in result["notes"] if "memorizes" in n)
+    assert note.startswith("low confidence: the batch size 64 is more than the 18 training images")
+    assert result["recommended"] is None or result["recommended"]["low_confidence"]

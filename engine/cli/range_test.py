@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     from ..range_test.runner import run_range_test
     from ..training.job import default_run_schedule
     from ..training.session import build_session
-    from .setup import open_dataset
+    from .setup import open_dataset, warn_of_a_batch_past_the_data
 
     config = config_from(args)
     settings = settings_from(args)
@@ -101,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         if path:
             check_writable(path)
     dataset = open_dataset(config, args)
+    warn_of_a_batch_past_the_data(dataset, config)
     session = build_session(config, dataset, log=say_log)
 
     status = StatusLine()

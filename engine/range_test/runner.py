@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from ..curvature.probe import binding_group, measure_at_start, sweep_bound
+from ..data.split import batch_past_the_data
 from ..distributed.reduce import mean_over_ranks
 from ..events import Event, RangeTestFinished, RangeTestProgress, RangeTestStarted
 from ..optim import is_adaptive
@@ -24,7 +25,7 @@ from .pace import Pace
 from .probe import run_probe
 from .result import RangeTestResult
 from .settings import RangeTestSettings
-from .suggestions import ADAPTIVE_SWEEP_NOTE, CLASS_MIX_MARGIN, class_mix_note
+from .suggestions import ADAPTIVE_SWEEP_NOTE, CLASS_MIX_MARGIN, class_mix_note, whole_data_note
 from .sweep import Curve, run_sweep
 
 # Augmentation of range-test batches is drawn from steps no run reaches; each repeat from its own.
@@ -164,6 +165,8 @@ def run_range_test(session: Session, settings: RangeTestSettings | None, emit: C
         mismatch = class_mix_mismatch(session) if settings.mode == "sweep" and settings.validation else None
         if mismatch is not None:
             result = result.qualified(class_mix_note(*mismatch))
+        if why := batch_past_the_data(session.train.sample_count, session.config.global_batch):
+            result = result.qualified(whole_data_note(why))
         if curvature is not None:
             group, multiplier = binding_group(curvature, multipliers) or (None, None)
             result = dataclasses.replace(result, curvature={**curvature.to_dict(), "lr_bound": sweep_bound(curvature, multipliers),

@@ -163,6 +163,12 @@ def class_mix_note(loss: float, uniform: float) -> str:
             f"set it recommended 0.003-0.004 where the best max LR was 0.05-0.8. Prefer the training-loss sweep or {A_TUNE}.")
 
 
+def whole_data_note(why: str) -> str:
+    """Why a test whose every step took all the training images is a rough guide (a user test found it confident)."""
+    return (f"low confidence: {why}; the test's steps took them all at once too, so its curve follows how fast the "
+            f"network memorizes these images. Add images or lower the batch size; {A_TUNE} measures validation accuracy")
+
+
 def _held_out_note(lowest: float, start: float) -> str:
     return (f"{NO_RECOMMENDATION}the validation loss fell by no more than {100 * PROBE_GAIN:.0f}% (to {lowest:.3g} from "
             f"{start:.3g}), so the sweep learned nothing it can judge an LR by. If the classes "
