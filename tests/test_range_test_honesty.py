@@ -216,3 +216,17 @@ def test_a_range_test_whose_batch_holds_every_training_image_warns_and_is_low_co
     note = next(n for n in result["notes"] if "memorizes" in n)
     assert note.startswith("low confidence: the batch size 64 is more than the 18 training images")
     assert result["recommended"] is None or result["recommended"]["low_confidence"]
+
+
+def test_a_validation_sweep_that_cannot_say_does_not_advise_a_validation_sweep():
+    """`range-test --validation` on a flat curve advised "Try a validation-mode or longer sweep"."""
+    rng = np.random.default_rng(0)
+    lrs = np.logspace(-7, 1, 100)
+    flat = np.log(10) + 0.02 * rng.standard_normal(100) + np.where(lrs > 1, 3.0, 0.0)
+    for validation in (True, False):
+        settings = RangeTestSettings(validation=validation, repeats=2).resolved().to_dict()
+        parts = [RangeTestResult.from_curve("sweep", settings, Curve(lrs, flat, flat, "completed"), 1.0) for _ in range(2)]
+        for result in (parts[0], RangeTestResult.of_repeats(parts, 2.0)):
+            assert result.recommendation is None
+            assert ("validation-mode" in result.why_none) is not validation
+            assert ("a longer or a training-loss sweep" in result.why_none) is validation

@@ -80,15 +80,16 @@ class RangeTestResult:
     @classmethod
     def from_curve(cls, mode: str, settings: dict, curve: Curve, seconds: float, prior_loss: float | None = None) -> RangeTestResult:
         """Analyse one curve: suggestions by every method of the mode, then the recommendation (or why none)."""
+        held_out = _held_out(mode, settings)
         if mode == "probe":
             suggestions, notes = probe_suggestion(curve.lrs, curve.losses, curve.start_score, curve.steps)
             measured = {"start_score": curve.start_score, "steps": curve.steps, "midway": _finite(curve.midway)}
         else:
-            suggestions, notes = sweep_suggestions(curve.lrs, curve.losses, prior_loss, held_out=bool(settings.get("validation")))
+            suggestions, notes = sweep_suggestions(curve.lrs, curve.losses, prior_loss, held_out=held_out)
             measured = {"prior_loss": prior_loss}
         if curve.stop_reason == "cancelled":
             notes = ["the test was cancelled: suggestions come from the part that ran", *notes]
-        recommendation = recommend(suggestions, notes)
+        recommendation = recommend(suggestions, notes, held_out)
         if curve.stop_reason == "cancelled" and recommendation is None:
             notes = [CANCELLED_NOTE]
         all_notes = recommendation.notes if recommendation else tuple(notes)
@@ -105,7 +106,8 @@ class RangeTestResult:
         # from the repeats that finished. Judging the cut one too said "only 1 of 2 repeats gave a recommendation (the
         # loss neither fell nor rose…)" of a test whose finished repeat clearly fell and rose.
         finished = [r for r in repeats if r.stop_reason != "cancelled"]
-        recommendation, notes = combine([r.recommendation for r in finished], [r.why_none for r in finished if r.recommendation is None])
+        recommendation, notes = combine([r.recommendation for r in finished], [r.why_none for r in finished if r.recommendation is None],
+                                        held_out=_held_out(first.mode, first.settings))
         stop = "cancelled" if len(finished) < len(repeats) else first.stop_reason
         if stop == "cancelled":
             notes = [f"the test was cancelled in repeat {len(repeats)} of {first.settings.get('repeats', len(repeats))}: this "
@@ -188,6 +190,11 @@ def _median_suggestions(repeats: list[RangeTestResult]) -> tuple[Suggestion, ...
         out.append(Suggestion(method, median_lr([s.lr for s in found]), float(np.median([s.loss for s in found])),
                               found[0].explanation + _of_repeats(len(found), len(repeats))))
     return tuple(out)
+
+
+def _held_out(mode: str, settings: dict) -> bool:
+    """Whether the test is a sweep of the validation loss (its advice must not be to run one)."""
+    return mode == "sweep" and bool(settings.get("validation"))
 
 
 def _finite(values: np.ndarray | None) -> list | None:

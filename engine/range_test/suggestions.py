@@ -43,13 +43,15 @@ ADAPTIVE_SWEEP_NOTE = ("low confidence: with Adam-type optimizers the sweep's on
 CLASS_MIX_MARGIN = 0.05
 WHAT_TO_DO = (f"Try a validation-mode or longer sweep (more iterations), the probe, or {A_TUNE}, which trains "
               "short runs at candidate LRs and keeps the best.")
+# The same, for a sweep that already measured the validation loss (it advised a validation-mode sweep).
+WHAT_TO_DO_HELD_OUT = WHAT_TO_DO.replace("a validation-mode or longer sweep", "a longer or a training-loss sweep")
 # A test cancelled before it had a recommendation measured nothing to advise on: its curve's own reason ("every candidate
 # diverged" for a probe with no candidate finished) would be false advice.
 CANCELLED_NOTE = (f"{NO_RECOMMENDATION}the test was cancelled before its curve said anything; run it to the end (fewer sweep "
                   "batches or probe candidates take less time)")
 FLAT_NOTE = (f"{NO_RECOMMENDATION}the loss did not fall by more than its noise before it rose, so no LR can be read from "
              "the descent. From fresh weights this means the model learned nothing in the test's steps; in a trained "
-             "model, that it sits in a minimum. " + WHAT_TO_DO)
+             "model, that it sits in a minimum. ")
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,7 @@ def sweep_suggestions(lrs: np.ndarray, losses: np.ndarray, prior_loss: float | N
     if mix_learnable and smooth[lowest] > prior_loss - FLAT_SIGMAS * sigma:
         return _flat(lrs, smooth, lowest, sigma, _class_mix_note(prior_loss))
     if start_level - smooth[lowest] < FLAT_SIGMAS * sigma:
-        return _flat(lrs, smooth, lowest, sigma, FLAT_NOTE)
+        return _flat(lrs, smooth, lowest, sigma, FLAT_NOTE + advice(held_out))
     if held_out and smooth[lowest] > (1 - PROBE_GAIN) * start_level:
         return _flat(lrs, smooth, lowest, sigma, _held_out_note(smooth[lowest], start_level))
     if lowest == 0:
@@ -143,6 +145,11 @@ def sweep_suggestions(lrs: np.ndarray, losses: np.ndarray, prior_loss: float | N
         Suggestion("min_loss", float(lrs[lowest]), float(smooth[lowest]), "the LR at the lowest smoothed loss, just before it rises"),
     ]
     return suggestions, []
+
+
+def advice(held_out: bool) -> str:
+    """What to try when a sweep cannot say: a validation-mode sweep, unless this one was."""
+    return WHAT_TO_DO_HELD_OUT if held_out else WHAT_TO_DO
 
 
 def noise_level(residuals: np.ndarray) -> float:
@@ -251,7 +258,7 @@ CONSTANT_METHODS = ("steepest", "valley", "min_loss/10")
 ONE_CYCLE_PER_CONSTANT = 2.0
 
 
-def recommend(suggestions: list[Suggestion], notes: list[str]) -> Recommendation | None:
+def recommend(suggestions: list[Suggestion], notes: list[str], held_out: bool = False) -> Recommendation | None:
     """A constant LR and a one-cycle max LR from the suggestions, saying which method each came from.
 
     Sweep: the constant LR is the median of the three constant-LR methods; the
@@ -274,8 +281,9 @@ def recommend(suggestions: list[Suggestion], notes: list[str]) -> Recommendation
     low = spread > DISAGREEMENT
     if low:
         listed = ", ".join(f"{s.method} {s.lr:.2g}" for s in constant)
-        notes.append(f"low confidence: the methods disagree by a factor of {spread:.1f} ({listed}); "
-                     "the curve is noisy or has several descents: repeat the test, or try the probe or a validation-mode sweep")
+        notes.append(f"low confidence: the methods disagree by a factor of {spread:.3g} ({listed}); "
+                     "the curve is noisy or has several descents: repeat the test, or try the probe or a "
+                     + ("training-loss sweep" if held_out else "validation-mode sweep"))
     middle = sorted(constant, key=lambda s: s.lr)[1]
     return Recommendation(middle.lr, f"{middle.method} (median of {len(constant)} methods)",
                           by_method["min_loss"].lr, "min_loss (the LR where the smoothed loss is lowest)", spread, tuple(notes),
@@ -296,7 +304,8 @@ def _repeated(methods: list[str]) -> str:
     return f"median of {len(methods)} repeats' picks ({', '.join(f'{name} ×{n}' if n > 1 else name for name, n in picked)})"
 
 
-def combine(recommendations: list[Recommendation | None], reasons: list[str]) -> tuple[Recommendation | None, list[str]]:
+def combine(recommendations: list[Recommendation | None], reasons: list[str],
+            held_out: bool = False) -> tuple[Recommendation | None, list[str]]:
     """The median recommendation of repeated tests and its spread; None unless most repeats gave one.
 
     ``reasons`` are the notes of the repeats that gave none. The spread is the wider of the constant and the one-cycle
@@ -310,7 +319,7 @@ def combine(recommendations: list[Recommendation | None], reasons: list[str]) ->
         firsts = Counter(r.removeprefix(NO_RECOMMENDATION).split(". ")[0].rstrip(".") for r in reasons)
         why = "; ".join(f"{counted(n, 'repeat')}: {reason}" for reason, n in firsts.items())
         return None, [f"{NO_RECOMMENDATION}only {len(given)} of {total} repeats gave a recommendation "
-                      f"({why or 'no repeat finished'}). {WHAT_TO_DO}"]
+                      f"({why or 'no repeat finished'}). {advice(held_out)}"]
     # Both LRs' spreads count: one that judged the one-cycle LR alone said ×1 of repeats whose constant LRs were 1e21 apart.
     lrs = {"one-cycle": [r.one_cycle_max_lr for r in given], "constant": [r.constant_lr for r in given]}
     which = max(lrs, key=lambda name: max(lrs[name]) / min(lrs[name]))
