@@ -150,6 +150,10 @@ def test_range_test_json_and_export(capsys, tmp_path):
     assert (tmp_path / "curve.csv").read_text().startswith("repeat,lr,loss,smoothed")
     code, out, _ = cli(capsys, "schedule", "show", tmp_path / "s.json")
     assert "range test  constant" in out
+    # Saved again by an editor that begins UTF-8 with a byte order mark: it was refused in Python's words.
+    (tmp_path / "bom.json").write_bytes(b"\xef\xbb\xbf" + (tmp_path / "s.json").read_bytes())
+    code, again, _ = cli(capsys, "schedule", "show", tmp_path / "bom.json")
+    assert code == 0 and again == out.replace("s.json", "bom.json")
 
 
 def test_range_test_on_a_terminal_says_how_far_it_is_then_clears_that_line():
@@ -324,6 +328,8 @@ def test_a_new_run_starts_from_the_weights_of_a_stored_runs_checkpoint(capsys, t
     (["range-test", "--data", SAMPLE, "--start", "1e-40"], "range test: the start LR must be a learning rate from 1e-10 to 10000, "
      "got 1e-40 (a smaller LR changes no float32 weight)"),
     (["schedule", "show", "/no/file.json"], "no such file"),
+    (["range-test", "--data", ""], "range-test: argument --data: an empty path; give a folder or file"),  # read the cwd
+    (["tune", "--data", SAMPLE, "--runs-dir", " "], "tune: argument --runs-dir: an empty path"),
     (["train", "--data", SAMPLE, "--image-size", "16", "--group-lr", "head"], "--group-lr: expected GROUP=MULTIPLIER such as head=10, got 'head'"),
     (["train", "--data", SAMPLE, "--image-size", "16", "--group-lr", "head=-1"], "--group-lr: head: must be at least 0"),
     (["train", "--data", SAMPLE, "--image-size", "16", "--group-lr", "stage9=0.1"],

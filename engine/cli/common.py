@@ -39,7 +39,7 @@ class CliError(Exception):
 def add_training_options(parser: argparse.ArgumentParser) -> None:
     """The options that define a training run (shared by train and range-test)."""
     d = TrainConfig()
-    parser.add_argument("--data", required=True, type=Path, help="dataset folder (ImageFolder layout: one subfolder per class)")
+    parser.add_argument("--data", required=True, type=path_arg, help="dataset folder (ImageFolder layout: one subfolder per class)")
     parser.add_argument("--model", default=d.model, metavar="MODEL",
                         help=f"one of {', '.join(MODEL_NAMES)}, or timm:NAME with timm installed (default {d.model})")
     parser.add_argument("--optimizer", default=d.optimizer, choices=OPTIMIZER_NAMES, help=f"(default {d.optimizer})")
@@ -82,7 +82,7 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
                         help="unfreeze one more group every E epochs from the head back, LRs ÷2.6 per group (ULMFiT)")
     tuning.add_argument("--frozen-bn", default=d.frozen_bn, choices=("train", "freeze"),
                         help="BatchNorm layers of frozen groups keep updating their statistics (train, fastai's default) or hold them")
-    parser.add_argument("--cache-dir", type=Path, default=None, help=CACHE_DIR_HELP)
+    parser.add_argument("--cache-dir", type=path_arg, default=None, help=CACHE_DIR_HELP)
     parser.add_argument("--no-cache", action="store_true", help="decode images without reading or writing the cache")
 
 
@@ -170,6 +170,13 @@ def group_multipliers(items: list[str]) -> dict[str, float]:
         except ValueError:
             raise CliError(f"--group-lr: expected GROUP=MULTIPLIER such as head=10, got {item!r}") from None
     return result
+
+
+def path_arg(text: str) -> Path:
+    """A path option's value; an empty one is refused (`--data ""` read the current folder as the dataset)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path; give a folder or file")
+    return Path(text)
 
 
 def cache_dir(args: argparse.Namespace) -> Path | None:

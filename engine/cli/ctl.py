@@ -7,7 +7,7 @@ import json
 import time
 from pathlib import Path
 
-from .common import NOT_ANSWERED, CliError, say
+from .common import NOT_ANSWERED, CliError, path_arg, say
 from .progress import StatusLine
 from .range_test import add_range_test_options, progress_printer, settings_from
 from .target import add_finding_options, add_target_options
@@ -41,7 +41,7 @@ def add_parser(commands) -> None:
         if name in ("set-lr", "scale-rest"):
             action.add_argument("value", type=float, metavar="LR" if name == "set-lr" else "F")
         elif name == "apply":
-            action.add_argument("file", type=Path, metavar="SCHEDULE_FILE")
+            action.add_argument("file", type=path_arg, metavar="SCHEDULE_FILE")
         elif name == "range-test":
             add_range_test_options(action)  # the window's choices, and `lrscope range-test`'s
         elif name == "curvature-every":

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 import numpy as np
 
 from ..curvature.settings import BN_MODES, MAX_ITER, CurvatureSettings
 from ..events import CurvatureMeasured, HealthLogged
-from .common import RUNS_DIR_HELP, CliError, add_training_options, cache_dir, config_from, say, say_log
+from .common import RUNS_DIR_HELP, CliError, add_training_options, cache_dir, config_from, path_arg, say, say_log
 
 
 def add_parser(commands) -> None:
@@ -21,7 +20,7 @@ def add_parser(commands) -> None:
                     "and the LR above which the optimizer is unstable in theory, for fresh weights or a stored run.")
     add_training_options(parser)
     parser.add_argument("--checkpoint", metavar="RUN", help="measure a stored run's newest checkpoint (its own config and data)")
-    parser.add_argument("--runs-dir", type=Path, help=RUNS_DIR_HELP)
+    parser.add_argument("--runs-dir", type=path_arg, help=RUNS_DIR_HELP)
     defaults = CurvatureSettings()
     parser.add_argument("--bn-mode", choices=BN_MODES, default=defaults.bn_mode,
                         help="BatchNorm on the probe batch's statistics (as in training) or on its running averages")

@@ -22,6 +22,7 @@ from .common import (
     add_training_options,
     check_writable,
     config_from,
+    path_arg,
     quiet_rank,
     say,
     say_log,
@@ -38,10 +39,10 @@ def add_parser(commands) -> None:
     add_range_test_options(parser)
     parser.add_argument("--after-unfreeze", action="store_true",
                         help="fine-tuning: test the phase after every group is unfrozen (default: from the start, e.g. the head alone)")
-    parser.add_argument("--csv", type=Path, metavar="FILE", help="write the curve (lr, loss, smoothed) to FILE")
-    parser.add_argument("--export-schedule", type=Path, metavar="FILE",
+    parser.add_argument("--csv", type=path_arg, metavar="FILE", help="write the curve (lr, loss, smoothed) to FILE")
+    parser.add_argument("--export-schedule", type=path_arg, metavar="FILE",
                         help="write a schedule file of --shape at the recommended LR, with this test in it")
-    parser.add_argument("--library-dir", type=Path, help=LIBRARY_DIR_HELP)
+    parser.add_argument("--library-dir", type=path_arg, help=LIBRARY_DIR_HELP)
     parser.add_argument("--json", action="store_true", help="print one JSON object: curve, suggestions, recommended LRs")
     parser.set_defaults(handler=run)
 

@@ -18,7 +18,7 @@ from ..serve.access import served_access
 from ..store.paths import runs_root
 from ..store.reader import find_run, list_runs, meta_object, read_epochs, read_meta, read_steps, read_table, run_info
 from ..text import counted
-from .common import CACHE_DIR_HELP, RUNS_DIR_HELP, add_serve_option, cache_dir, say
+from .common import CACHE_DIR_HELP, RUNS_DIR_HELP, add_serve_option, cache_dir, path_arg, say
 from .distributed import add_distributed_options
 from .fault_policy import add_fault_options
 
@@ -26,19 +26,19 @@ from .fault_policy import add_fault_options
 def add_parsers(commands) -> None:
     """Register runs, show and resume."""
     runs = commands.add_parser("runs", help="list stored runs", description="List the runs stored under the runs folder.")
-    runs.add_argument("--runs-dir", type=Path, help=RUNS_DIR_HELP)
+    runs.add_argument("--runs-dir", type=path_arg, help=RUNS_DIR_HELP)
     runs.add_argument("--json", action="store_true", help="a JSON array, one object per run (for scripts), instead of the table")
     runs.set_defaults(handler=list_command)
     show = commands.add_parser("show", help="summarize one run, or print its per-step metrics as CSV")
     show.add_argument("run", help="run id (or a unique prefix of it), or the run's folder")
     show.add_argument("--csv", action="store_true", help="per-step metrics as CSV: step, epoch, loss, LR of each group, momentum")
     show.add_argument("--json", action="store_true", help="the summary as one JSON object: the run, its config, epochs and edits")
-    show.add_argument("--runs-dir", type=Path, help=RUNS_DIR_HELP)
+    show.add_argument("--runs-dir", type=path_arg, help=RUNS_DIR_HELP)
     show.set_defaults(handler=show_command)
     resume = commands.add_parser("resume", help="continue a stopped or interrupted run from its last checkpoint")
     resume.add_argument("run", help="run id (or a unique prefix of it), or the run's folder")
-    resume.add_argument("--runs-dir", type=Path, help=RUNS_DIR_HELP)
-    resume.add_argument("--cache-dir", type=Path, help=CACHE_DIR_HELP)
+    resume.add_argument("--runs-dir", type=path_arg, help=RUNS_DIR_HELP)
+    resume.add_argument("--cache-dir", type=path_arg, help=CACHE_DIR_HELP)
     resume.add_argument("--no-cache", action="store_true", help="decode images without reading or writing the cache")
     add_fault_options(resume)
     resume.add_argument("--json", action="store_true")

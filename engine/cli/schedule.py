@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-from pathlib import Path
 
 import numpy as np
 
@@ -14,7 +13,7 @@ from ..schedules.describe import describe_schedule
 from ..schedules.groups import ALL, describe_groups
 from ..schedules.sampling import plot_steps
 from ..text import counted, printable
-from .common import CliError, check_writable, read_schedule, say
+from .common import CliError, check_writable, path_arg, read_schedule, say
 from .progress import edit_line
 
 CSV_BLOCK = 65_536
@@ -27,15 +26,15 @@ def add_parser(commands) -> None:
     parser = commands.add_parser("schedule", help="show, print or plot a schedule file")
     actions = parser.add_subparsers(dest="action", required=True, metavar="{show,csv,plot}")
     show = actions.add_parser("show", help="summary: dataset, context, segments, edits, suggestions")
-    show.add_argument("file", type=Path)
+    show.add_argument("file", type=path_arg)
     show.set_defaults(handler=show_command)
     table = actions.add_parser("csv", help="step, LR of each parameter group, momentum")
-    table.add_argument("file", type=Path)
+    table.add_argument("file", type=path_arg)
     table.add_argument("--steps", type=int, help="re-stretch to a run of this many steps")
     table.set_defaults(handler=csv_command)
     plot = actions.add_parser("plot", help="draw the LR (and momentum) against the step into a PNG")
-    plot.add_argument("file", type=Path)
-    plot.add_argument("-o", "--output", type=Path, required=True)
+    plot.add_argument("file", type=path_arg)
+    plot.add_argument("-o", "--output", type=path_arg, required=True)
     plot.add_argument("--steps", type=int, help="re-stretch to a run of this many steps")
     plot.set_defaults(handler=plot_command)
 

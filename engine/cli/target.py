@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 
-from .common import RUNS_DIR_HELP, CliError
+from .common import RUNS_DIR_HELP, CliError, path_arg
 
 
 def add_target_options(parser: argparse.ArgumentParser) -> None:
@@ -20,7 +19,7 @@ def add_finding_options(parser: argparse.ArgumentParser, default=None) -> None:
     """--token and --runs-dir (``default`` argparse.SUPPRESS where a sub-command accepts them again after its name)."""
     parser.add_argument("--token", default=default,
                         help="the run's token, for an address (default: $LRSCOPE_TOKEN); a run's own folder has it")
-    parser.add_argument("--runs-dir", type=Path, default=default,
+    parser.add_argument("--runs-dir", type=path_arg, default=default,
                         help=RUNS_DIR_HELP)
 
 

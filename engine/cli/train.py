@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from ..config import TrainConfig
-from .common import LIBRARY_DIR_HELP, RUNS_DIR_HELP, add_serve_option, add_training_options, check_writable, config_from, say
+from .common import (
+    LIBRARY_DIR_HELP,
+    RUNS_DIR_HELP,
+    add_serve_option,
+    add_training_options,
+    check_writable,
+    config_from,
+    path_arg,
+    say,
+)
 from .curvature import CurvatureRecord
 from .distributed import add_distributed_options, add_sync_batchnorm_option
 from .export_file import write_export
@@ -18,11 +26,11 @@ def add_parser(commands) -> None:
     parser = commands.add_parser("train", help="train a classifier on a dataset folder (headless)",
                                  description="Train an image classifier on a dataset folder, with a progress bar.")
     add_training_options(parser)
-    parser.add_argument("--schedule", type=Path, help="train with this schedule file (re-stretched to the run's length)")
+    parser.add_argument("--schedule", type=path_arg, help="train with this schedule file (re-stretched to the run's length)")
     parser.add_argument("--accept-mismatch", action="store_true", help="use a schedule tuned for another dataset without asking")
-    parser.add_argument("--export-schedule", type=Path, metavar="FILE", help="write the run's tuned schedule to FILE when it ends")
-    parser.add_argument("--library-dir", type=Path, help=LIBRARY_DIR_HELP)
-    parser.add_argument("--runs-dir", type=Path, help=RUNS_DIR_HELP)
+    parser.add_argument("--export-schedule", type=path_arg, metavar="FILE", help="write the run's tuned schedule to FILE when it ends")
+    parser.add_argument("--library-dir", type=path_arg, help=LIBRARY_DIR_HELP)
+    parser.add_argument("--runs-dir", type=path_arg, help=RUNS_DIR_HELP)
     parser.add_argument("--checkpoint-every", type=int, default=0, metavar="STEPS", help="also checkpoint every STEPS steps (default 0: off)")
     parser.add_argument("--checkpoint-seconds", type=float, default=TrainConfig().checkpoint_seconds, metavar="S",
                         help="also checkpoint whenever S seconds passed since the last checkpoint, so a kill loses at most "

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from ..distributed.launcher import tell_the_launcher_reported
 from ..events import Event, TuneFinished, TuneIntervalChosen, TuneStarted, TuneTrialFinished
@@ -23,6 +22,7 @@ from .common import (
     add_training_options,
     check_writable,
     config_from,
+    path_arg,
     say,
     signals_ignored,
 )
@@ -43,12 +43,12 @@ def add_parser(commands) -> None:
     budget.add_argument("--minutes", type=float, help="spend about this many minutes instead (converted at the measured speed)")
     parser.add_argument("--search", nargs="+", default=list(d.search), choices=SEARCHABLE,
                         help="what varies between trials: the peak LR (always), and optionally weight_decay")
-    parser.add_argument("--schedule", type=Path, help="tune this schedule file's shape (re-stretched to the run) instead of --shape")
+    parser.add_argument("--schedule", type=path_arg, help="tune this schedule file's shape (re-stretched to the run) instead of --shape")
     parser.add_argument("--accept-mismatch", action="store_true", help="use a schedule tuned for another dataset without asking")
-    parser.add_argument("--export-schedule", type=Path, metavar="FILE", help="write the winning schedule, with the search record, to FILE")
-    parser.add_argument("--library-dir", type=Path, help=LIBRARY_DIR_HELP)
-    parser.add_argument("--runs-dir", type=Path, help="where the trials are stored as runs")
-    parser.add_argument("--tunes-dir", type=Path, help="where the search records are kept (default: beside the runs folder)")
+    parser.add_argument("--export-schedule", type=path_arg, metavar="FILE", help="write the winning schedule, with the search record, to FILE")
+    parser.add_argument("--library-dir", type=path_arg, help=LIBRARY_DIR_HELP)
+    parser.add_argument("--runs-dir", type=path_arg, help="where the trials are stored as runs")
+    parser.add_argument("--tunes-dir", type=path_arg, help="where the search records are kept (default: beside the runs folder)")
     parser.add_argument("--json", action="store_true", help="print the search record as one JSON object on stdout")
     parser.set_defaults(handler=run)
 

@@ -181,6 +181,8 @@ def _sane_int(text: str) -> int:
 
 def parse_schedule(text: str) -> ScheduleFile:
     """Validate a schedule document given as JSON text."""
+    # A byte order mark (Windows editors save one) is no part of the JSON: it was refused in Python's words.
+    text = text.removeprefix("\ufeff")
     try:
         data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float, parse_int=_sane_int)
     except RecursionError:
