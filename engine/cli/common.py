@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..config import MODEL_NAMES, OPTIMIZER_NAMES, PRETRAINED_LR, TrainConfig
-from ..distributed.launcher import tell_the_launcher_why
+from ..distributed.launcher import launched_by_torchrun, tell_the_launcher_why
 from ..schedules.presets import PRESETS
 from ..schedules.schedule_file import ScheduleFile, load_schedule
 from ..store.paths import cache_root
@@ -246,8 +246,9 @@ def ignore_signals() -> None:
 def sigterm_interrupts() -> Iterator[None]:
     """SIGTERM (a `kill`, a logout, a batch scheduler's time limit) stops a command as Ctrl-C does: `range-test` died
     of it with no word and no --json object, where Ctrl-C said "interrupted" (exit 130). Commands that stop a run at a
-    step boundary set their own handler inside."""
-    if threading.current_thread() is not threading.main_thread():  # handlers can be set there only; no signal comes here
+    step boundary set their own handler inside. Not in a torchrun worker: there SIGTERM is torchrun's own way to end it
+    (a second one after a rank died arrived outside the run's handler, and printed "Exception ignored … KeyboardInterrupt")."""
+    if threading.current_thread() is not threading.main_thread() or launched_by_torchrun():  # handlers: main thread only
         yield
         return
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)

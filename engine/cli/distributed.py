@@ -36,8 +36,7 @@ def add_sync_batchnorm_option(parser: argparse.ArgumentParser) -> None:
 
 def relaunched(args: argparse.Namespace) -> int | None:
     """With --nproc N (N > 1) outside torchrun: run this command on N processes and return its exit status; else None."""
-    from ..distributed.launcher import launch
-    from ..distributed.world import launched_by_torchrun
+    from ..distributed.launcher import launch, launched_by_torchrun
 
     if args.nproc is not None and args.nproc < 1:
         raise CliError(f"--nproc: must be a number of processes, 1 or more, got {args.nproc}")

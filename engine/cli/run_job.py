@@ -37,7 +37,7 @@ def signals_call(action: Callable[[], None], doing: str) -> Iterator[None]:
     """Ctrl-C or SIGTERM says ``doing`` and calls ``action`` (it must return at once); a second Ctrl-C aborts, except in
     a torchrun worker: there the terminal's Ctrl-C and torchrun's forwarded one arrive together, and torchrun itself
     kills a worker that does not stop in time."""
-    from ..distributed.world import launched_by_torchrun
+    from ..distributed.launcher import launched_by_torchrun
 
     worker = launched_by_torchrun()
 

@@ -30,6 +30,11 @@ REASONS_DIR = "LRSCOPE_LAUNCHER_REASONS_DIR"
 _reported: int | None = None
 
 
+def launched_by_torchrun() -> bool:
+    """Whether this process is a worker started by torchrun (or anything that sets its variables)."""
+    return "WORLD_SIZE" in os.environ and "RANK" in os.environ
+
+
 def tell_the_launcher(run_id: str) -> None:
     """Name the run to the launcher that started this process (nothing when none did)."""
     path = os.environ.get(RUN_ID_FILE)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from .launcher import resumable
+from .launcher import launched_by_torchrun, resumable
 
 # How long a collective may wait for a rank; a dead rank is found by torchrun much sooner.
 COLLECTIVE_TIMEOUT = datetime.timedelta(minutes=30)
@@ -69,11 +69,6 @@ def lost_peer(error: BaseException, run_id: str | None = None) -> str | None:
 def said_by_the_launcher(message: str) -> bool:
     """Whether a rank's failure ``message`` is a lost peer, which the launcher's one line says (with the rank's name)."""
     return message.startswith(LOST_PEER_WORDS)
-
-
-def launched_by_torchrun() -> bool:
-    """Whether this process is a worker started by torchrun (or anything that sets its variables)."""
-    return "WORLD_SIZE" in os.environ and "RANK" in os.environ
 
 
 def join(device_name: str) -> World:
