@@ -142,8 +142,8 @@ class DatasetActions:
 
     def restore_draft(self, switched: bool) -> None:
         """Show the schedule last drafted for this dataset (it is stretched to the run next). A dataset without one
-        starts from lrscope's default when another dataset was shown: a schedule tuned for one dataset is never
-        carried silently to the next (importing it from that dataset's library asks first)."""
+        starts from lrscope's default when another dataset's (or run's) was shown: a schedule tuned for one dataset is
+        never carried silently to the next (importing it from that dataset's library asks first)."""
         if self.controller.training:
             return
         draft = load_draft(self.settings, self.dataset.summary.fingerprint)
@@ -156,35 +156,54 @@ class DatasetActions:
             self.imported = None
             self.editor.load(default_schedule())  # stretched to the run next
             self.log.add(f"{self.dataset.summary.name} has no schedule of its own yet: the editor starts from lrscope's default, "
-                         f"{TrainConfig.shape} peaking at {TrainConfig.lr:g} (the last dataset's schedule is not carried over)")
+                         f"{TrainConfig.shape} peaking at {TrainConfig.lr:g} (the schedule shown before is not carried over)")
 
-    def back_to_the_open_dataset(self) -> None:
+    def back_to_the_open_dataset(self) -> bool:
         """After a run of another dataset (one attached to, served from elsewhere): the editor shows the open dataset's
-        own schedule again. It showed the run's, and Start trained the open dataset with it, without a word."""
+        own schedule again. It showed the run's, and Start trained the open dataset with it, without a word. Whether it
+        was such a run."""
         trained_on = self.live.dataset.get("fingerprint")
         if self.dataset is None or trained_on in (None, self.dataset.summary.fingerprint):
-            return
+            return False
         self.restore_draft(switched=True)
         self.editor.set_run_length(self.run_length())
         self.show_model_groups()
         self.log.add(f"the run followed trained {self.live.dataset.get('name', 'another dataset')}: the editor is back to "
                      f"{self.dataset.summary.name}'s schedule")
+        return True
 
-    def plan_the_run_again(self) -> None:
+    def after_a_run(self) -> None:
+        """What the editor holds once a run is no longer followed: the run's schedule to train again, when it has edits
+        and fits the configured model; else, after a run followed from elsewhere, the open dataset's own. (Detached from
+        a run, the editor showed the run's schedule while Start trained the draft from before, stretched.)"""
+        if self.plan_the_run_again() or self.back_to_the_open_dataset():
+            return
+        if self.dataset is not None and self.controller.remote:
+            self.restore_draft(switched=True)
+            self.show_model_groups()
+            self.log.add(f"the editor shows {self.dataset.summary.name}'s own schedule again: Start trains it "
+                         "(Export still writes the run followed)")
+
+    def plan_the_run_again(self) -> bool:
         """After a run with edits, the editor holds the run's schedule with its edits (as Export writes it), and Start
         trains it again until it is edited. It held the last piece alone, and Start stretched that over the next run:
-        a Set LR 0.01 at step 145 of 220 trained the next run at 0.01 from step 0."""
+        a Set LR 0.01 at step 145 of 220 trained the next run at 0.01 from step 0. Whether it did."""
         run = self.last_run
         if self.dataset is None or run is None or run.dataset.get("fingerprint") != self.dataset.summary.fingerprint:
-            return
+            return False
         timeline = run.run_schedule.timeline
         if len(timeline.pieces) < 2:
-            return
+            return False
+        if problem := self.drives_other_groups(timeline):  # a run of another model, followed: the window's cannot train it
+            self.log.add(f"the run followed trained {run.config.model}, and its schedule cannot train the configured "
+                         f"{self.config_panel.values()['model']} ({problem})")
+            return False
         cuts = run.run_schedule.plateau_cuts
         timeline = timeline.to_train_again(cuts)
         self.install_timeline(timeline)
         self.planned_after_run = False  # Export still writes the run, with its results
         self.log.add(replanned(timeline, len(run.run_schedule.edits) - cuts, cuts, self.run_length()))
+        return True
 
     @Slot()
     def keep_draft(self) -> None:

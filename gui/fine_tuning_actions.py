@@ -117,8 +117,23 @@ class FineTuningActions:
         if not self.group_table.draft.rows:
             return None
         names = self.group_table.draft.names
+        if mismatch(timeline, names):  # the head's LR alone: a per-group plot raised, and left the window stuck
+            return None
         self.lr.set_groups(names)
         return timeline.group_lrs(steps, names)
+
+    def drives_other_groups(self, timeline) -> str:
+        """Why ``timeline`` cannot train the configured model's groups (a schedule of another model: a followed run's, a
+        file's), or "" when it can, or the configuration is invalid (it says so itself). The table is not asked: while a
+        run is followed it shows the run's groups."""
+        if self.dataset is None:
+            return ""
+        try:
+            config = self.config_panel.config(data=self.dataset.summary.root)
+            names = tuple(name for name, _ in self._outline(config.model, config.pretrained))
+        except (ValueError, LrscopeError):
+            return ""
+        return mismatch(timeline, names)
 
     @Slot(object)
     def groups_edited(self, settings) -> None:
@@ -181,3 +196,13 @@ class FineTuningActions:
     def groups_state_changed(self, event) -> None:
         if event.state in TERMINAL:
             self.group_table.set_running(False)
+
+
+def mismatch(timeline, names: tuple[str, ...]) -> str:
+    """Why ``timeline`` cannot drive the parameter groups ``names`` ("" when it can, or they are not known)."""
+    try:
+        if names:
+            timeline.check_groups(names)
+    except GroupMismatch as error:
+        return str(error).split("; ")[0]
+    return ""

@@ -140,8 +140,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
             self.range_test_unfollowed()
             self.banner.hide()  # its fix edits a run that is over, or no longer followed
             self.runs_panel.refresh()
-            self.plan_the_run_again()
-            self.back_to_the_open_dataset()
+            self.after_a_run()
             self.editor.set_run_length(self.run_length())  # epochs typed during the run are the next run's
         elif done.name == "tune":
             self.tune_done(done.result)

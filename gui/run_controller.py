@@ -127,6 +127,11 @@ class RunController:
         return isinstance(self.handle, RemoteRun) and self.training
 
     @property
+    def remote(self) -> bool:
+        """Whether the run followed last trains (or trained) in another process: one attached to."""
+        return isinstance(self.handle, RemoteRun)
+
+    @property
     def refused(self) -> bool:
         """Whether the last run asked to follow was never reached (refused, or no answer): nothing was followed."""
         return isinstance(self.handle, RemoteRun) and not self.handle.connected.is_set()

@@ -109,6 +109,11 @@ class ScheduleFileActions:
         except LrscopeError as error:
             self.warn("Cannot import", str(error))
             return False
+        if problem := self.drives_other_groups(loaded.timeline):  # "use it anyway?" was a choice with no working answer
+            tuned = (loaded.context or {}).get("model")
+            self.warn("Cannot import", f"{path}: {problem}. Set the model{f' to {tuned}' if tuned else ''} in the "
+                      "Configuration panel, as the schedule was tuned, then import it again")
+            return False
         other = "dataset" if differences else "model or optimizer"
         differences += self._model_differences(loaded)
         if differences and not dialogs.ask_yes_no(

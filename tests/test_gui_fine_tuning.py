@@ -179,3 +179,60 @@ def test_a_window_fine_tunes_exported_schedule_names_its_weights_and_groups(qtbo
     trigger(window.import_action)
     qtbot.waitUntil(lambda: f"imported {path}" in window.log.toPlainText(), timeout=LONG)
     assert not dialogs.of("yes_no")  # nothing differs: no question
+
+
+def test_a_schedule_for_another_models_groups_is_refused_on_import_saying_which_model(qtbot, window, dialogs, tmp_path):
+    """A MobileNetV2 fine-tune's file (stem … head) in a window set to the small CNN: "use it anyway?" had no working
+    answer. Yes raised in the plan's drawing (an internal-error box), and Start then failed with "rename them"."""
+    choose_pretrained_mobilenet(qtbot, window)
+    path = tmp_path / "fine.lrschedule.json"
+    dialogs.answer("save_path", str(path))
+    trigger(window.export_action)  # the editor's fine-tuning preset: the head alone, then every group
+    qtbot.waitUntil(path.exists, timeout=LONG)
+    panel = window.config_panel
+    show_tab(groups_tab(window), "Configuration")
+    type_into(panel.editors["freeze_epochs"], "0")
+    click(panel.editors["pretrained"])
+    choose(panel.editors["model"], "small_cnn")
+    qtbot.waitUntil(lambda: window.group_table.table.rowCount() == 4, timeout=LONG)
+    dialogs.answer("open_file", str(path))
+    trigger(window.import_action)
+    qtbot.waitUntil(lambda: bool(dialogs.of("error")), timeout=LONG)
+    [refused] = dialogs.of("error")
+    assert refused.title == "Cannot import" and "the schedule drives parameter group(s) stem" in refused.text
+    assert refused.text.endswith("Set the model to mobilenet_v2 in the Configuration panel, as the schedule was tuned, "
+                                 "then import it again")
+    assert not dialogs.of("yes_no") and f"imported {path}" not in window.log.toPlainText()
+
+
+def test_a_followed_fine_tune_of_another_model_edited_then_let_go_leaves_the_window_ready(qtbot, launch, hub_weights, dialogs):
+    """A window set to the small CNN, attached to a MobileNetV2 fine-tune, head ×2 typed mid-run: when the window let the
+    run go, drawing the run's schedule over the small CNN's groups raised ("Something went wrong"), and Start, Open and
+    Attach stayed disabled, Pause and Stop enabled and dead, until the window was closed."""
+    from helpers import SAMPLE, served_child
+    from test_gui_attach import attach_from_the_runs_tab
+
+    from engine.events import StepsLogged
+
+    window = launch({"image_size": 16, "epochs": 1})
+    argv = ["train", "--data", str(SAMPLE), "--image-size", "16", "--model", "mobilenet_v2", "--pretrained", "--freeze-epochs", "1",
+            "--epochs", "50", "--augment", "none"]
+    with served_child(argv, LONG / 1000) as (owner, events):
+        events.wait_for(lambda ev: ev.of(StepsLogged) and ev.of(StepsLogged)[-1].steps[-1] >= 2, LONG / 1000)
+        attach_from_the_runs_tab(qtbot, window)
+        trigger(window.pause_action)
+        qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
+        show_tab(groups_tab(window), "Groups")
+        qtbot.waitUntil(lambda: window.group_table.table.rowCount() == 6, timeout=LONG)
+        edit_cell(qtbot, window.group_table.table, 5, 3, "2")  # the head's LR ×
+        qtbot.waitUntil(lambda: window.editor.history.count() == 1, timeout=LONG)
+        trigger(window.detach_action)
+        qtbot.waitUntil(lambda: not window.controller.training and window.live.state == "detached", timeout=LONG)
+        log = window.log.toPlainText()
+        assert "the run followed trained mobilenet_v2, and its schedule cannot train the configured small_cnn" in log
+        assert "the editor shows digits's own schedule again: Start trains it" in log
+        assert not dialogs.of("error") and window.start_action.isEnabled() and not window.stop_action.isEnabled()
+        assert window.group_table.draft.names == ("block1", "block2", "block3", "head")
+        trigger(window.start_action)
+        qtbot.waitUntil(lambda: window.last_run is not None and window.last_run.config.model == "small_cnn", timeout=LONG)
+        assert owner.state in ("running", "paused")
