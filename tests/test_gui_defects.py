@@ -314,7 +314,7 @@ def test_at_1366_by_768_the_tune_plot_shows_its_whole_key(qtbot, window):
 def test_use_as_constant_lr_before_a_run_installs_a_constant(qtbot, window):
     from engine.schedules.shapes import Constant
 
-    range_test_before_a_run(qtbot, window, iterations=12, repeats=2)
+    range_test_before_a_run(qtbot, window, iterations=40, repeats=2)  # 5 points a decade: 12 were too sparse to read
     assert "median of 2 repeats" in window.range_panel.status.text()
     assert np.isnan(window.range_plot.points.view(0)).sum() == 1  # two lines, one per repeat
     assert legend(window.range_plot) == ["loss", "smoothed"]  # no "half way" in a sweep

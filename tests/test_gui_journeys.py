@@ -47,7 +47,7 @@ def test_b_range_test_before_a_run_use_its_suggestion_then_start_pause_resume(qt
     window = launch(LONG_RUN)
     show_tab(window.tabs, "Range test")
     panel = window.range_panel
-    type_into(panel.iterations, "20")
+    type_into(panel.iterations, "40")
     type_into(panel.repeats, "1")
     press(window, "Ctrl+T")
     # Feedback at once, before the model is even built.
