@@ -257,6 +257,8 @@ def test_f_compare_two_runs_and_open_one_read_only(qtbot, window):
     click(window.runs_panel.buttons["Compare selected"])
     assert len(window.compare.loss.series) == 2 and len(window.compare.lr.series) == 2
     assert all(len(steps) == 22 for steps, _loss in window.compare.loss.series.values())
+    assert "Learning rate" in window.compare.lr.plot.titleLabel.text  # every group alike: one LR, not "the head's"
+    assert "(head)" not in window.compare.lr.plot.titleLabel.text
     for plot in (window.compare.loss, window.compare.lr):  # no legend box over the curves: the title names each run
         title = plot.plot.titleLabel.text
         assert not plot.plot.legend.isVisible() and all(name[9:] in title for name in plot.series), title

@@ -334,6 +334,7 @@ def commands_on(name, paths, tmp):
 
 BAD_OPTIONS = [
     ["schedule", "csv", "SCHEDULE", "--steps", "0"],
+    ["schedule", "csv", "SCHEDULE", "--steps", str(10**10)],  # streamed 10^10 rows
     ["schedule", "plot", "SCHEDULE", "--steps", str(10**13), "-o", "OUT/p.png"],
     ["schedule", "plot", "SCHEDULE", "-o", "OUT/no/such/folder/p.png"],
     ["train", "--data", "GOOD", "--memory-budget-mb", "-1"],

@@ -217,7 +217,8 @@ def test_train_with_an_oddly_typed_schedule_file(tmp_path, capsys):
     code, out, err = cli(capsys, "train", "--data", tmp_path / "d", "--image-size", "8", "--epochs", "1", "--batch-size", "8",
                          "--schedule", file, "--accept-mismatch", "--json", "--runs-dir", tmp_path / "runs")
     assert code == 0, err
-    assert json.loads(out)["state"] == "finished" and "warning:" in err and "dataset.mean: must be a number" in err
+    assert json.loads(out)["state"] == "finished" and "warning:" in err
+    assert err.count("dataset.mean: must be a number") == 1, err  # printed twice: the file was read twice
 
 
 def test_a_total_steps_of_the_wrong_type_says_so():
@@ -275,7 +276,7 @@ def read_like_every_command(path, tmp_path, capsys, dataset):
     if loaded is None:
         return
     config = TrainConfig(data=dataset.summary.root, epochs=2, batch_size=4, momentum=0.9)
-    run_schedule = run_schedule_for(SimpleNamespace(schedule=path, accept_mismatch=True), config, dataset)
+    run_schedule = run_schedule_for(SimpleNamespace(schedule=path, accept_mismatch=True), config, dataset, loaded)
     try:
         plan = Plan(run_schedule.timeline, _names(loaded, run_schedule.timeline), 0.9)
     except GroupMismatch as error:  # the job refuses it the same way: one line, exit 2

@@ -169,9 +169,10 @@ NAMES = ("stem", "head")
 
 def test_group_settings_change_from_the_edit_on_other_edits_keep_them_and_undo_restores_them():
     run = base().apply(SetGroups(FROZEN_HEAD_ONLY), 20, 0.1)
-    assert run.edits[-1].summary == "groups: all ×0.1 frozen until step 1000, head ×1"
+    assert run.edits[-1].summary == "groups: all ×0.1 frozen until step 1000 (the others as they were)"
     run = run.apply(ScaleRest(0.5), 30, 0.05)
     unfrozen = run.apply(SetGroups((GroupSetting("all", 0.1, frozen_until=40), GroupSetting("head", 1.0))), 40, 0.05)
+    assert unfrozen.edits[-1].summary == "groups: all ×0.1 frozen until step 40 (the others as they were)"
     lrs = unfrozen.timeline.group_lrs(np.array([19, 25, 35, 45]), NAMES)
     base_lrs = unfrozen.timeline.lrs(np.array([19, 25, 35, 45]))
     assert lrs[:, 1].tolist() == base_lrs.tolist() and lrs[:, 0].tolist() == [base_lrs[0], 0.0, 0.0, pytest.approx(0.1 * base_lrs[3])]
@@ -210,3 +211,10 @@ def test_unfreezing_a_group_the_model_lacks_names_the_groups_it_has(digits16):
     applied, why = job.edit(Unfreeze(("stage4",)))
     assert not applied and why == "this model has no group stage4 (its groups: block1, block2, block3, head)"
     assert [event.message for event in refused] == [why]
+
+
+def test_a_group_edit_from_the_window_is_logged_as_what_it_changed():
+    """The window sends every group's setting: one multiplier typed was logged as all four groups' settings."""
+    run = base().apply(SetGroups(tuple(GroupSetting(name, 2.0 if name == "head" else 1.0)
+                                       for name in ("block1", "block2", "block3", "head"))), 20, 0.1)
+    assert run.edits[-1].summary == "groups: head ×2 (the others as they were)"

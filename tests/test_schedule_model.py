@@ -135,6 +135,13 @@ def test_presets_peak_at_the_lr(kind):
     assert peak_lr(with_peak_lr(schedule, 0.07)) == pytest.approx(0.07)
 
 
+def test_a_peak_between_two_steps_is_the_peak_the_user_set():
+    """A 14-step one-cycle tops out at step 4.2: its peak 0.2 was reported as 0.198, and `tune` said "peak LR 0.198"."""
+    assert peak_lr(Schedule((OneCycle(steps=14, max_lr=0.2),))) == 0.2
+    assert peak_lr(Schedule((Keypoints(steps=10, points=((0.0, 0.01), (4.5, 0.3), (10.0, 0.01))),))) == 0.3
+    assert peak_lr(Schedule((Constant(steps=5, lr=0.1), Linear(steps=5, start_lr=0.4, end_lr=0.0)))) == 0.4
+
+
 @pytest.mark.parametrize("kind", sorted(SHAPES))
 def test_default_segments_are_valid_and_start_at_the_lr(kind):
     from engine.schedules.presets import default_segment

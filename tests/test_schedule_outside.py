@@ -1,6 +1,7 @@
 """Using schedules outside lrscope (torch_scheduler), reduce-on-plateau, and the per-dataset library."""
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -148,3 +149,20 @@ def test_torch_scheduler_refuses_a_length_that_is_not_a_positive_int_and_says_wh
         load_schedule(path).torch_scheduler(optimizer, total_steps=total_steps)
     scheduler = load_schedule(path).torch_scheduler(optimizer, total_steps=np.int64(80))  # an int from numpy is one
     assert scheduler.timeline.total_steps == 80
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2"])
+def test_the_readmes_param_groups_are_lrscopes_split(name):
+    """The README's plain-PyTorch `parts` name the parameters as lrscope splits them (it showed ResNet's only)."""
+    from engine.models import build_model
+
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.DOTALL)
+    code = next(block for block in blocks if "parts = {" in block and ("model.fc" in block) == name.startswith("resnet"))
+    model, groups = build_model(name, channels=3, classes=4, resolution=32)
+    space = {"model": model, "torch": torch}
+    exec(code, space)  # the README's own lines
+    parts = {group: {id(p) for module in modules for p in module.parameters()} for group, modules in space["parts"].items()}
+    assert parts == {group: {id(p) for p in params} for group, params in groups.items()}

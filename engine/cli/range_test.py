@@ -18,6 +18,7 @@ from .common import (
     FINISHED,
     LIBRARY_DIR_HELP,
     STORE_FAILED,
+    USAGE_ERROR,
     CliError,
     add_training_options,
     check_writable,
@@ -119,10 +120,12 @@ def run(args: argparse.Namespace) -> int:
             write_csv(args.csv, result)
         except OSError as error:  # the test is done: its result is still printed
             data["csv_error"] = f"the curve could not be written to {args.csv} ({error.strerror or error})"
-    if args.export_schedule:
+    if args.export_schedule and result.recommendation is None:  # the curve is still printed: it shows why
+        data["export_refused"] = f"the range test gave no recommendation, so no schedule was written: {result.why_none}"
+    elif args.export_schedule:
         data.update(export(args, config, dataset, session, result))
-    failures = [data[key] for key in ("csv_error", "export_error") if key in data]
-    data["exit_status"] = STORE_FAILED if failures else FINISHED
+    failures = [data[key] for key in ("export_refused", "csv_error", "export_error") if key in data]
+    data["exit_status"] = USAGE_ERROR if "export_refused" in data else STORE_FAILED if failures else FINISHED
     data["state"] = "finished"  # as every other command's object says (an error object says "error")
     if args.json:
         print(json.dumps(data))
@@ -225,8 +228,6 @@ def export(args, config, dataset, session, result) -> dict[str, str]:
     from ..training.job import default_run_schedule
     from ..training.start_schedule import fine_tuning
 
-    if result.recommendation is None:
-        raise CliError(f"the range test gave no recommendation, so no schedule was written: {result.why_none}")
     recommended = result.recommendation
     lr = recommended.one_cycle_max_lr if config.shape == "one_cycle" or fine_tuning(config) else recommended.constant_lr
     if args.after_unfreeze and config.lr_spread:  # the test measured the unfrozen head's LR: the spread follows it

@@ -17,7 +17,7 @@ from .common import CliError, check_writable, path_arg, read_schedule, say
 from .progress import edit_line
 
 CSV_BLOCK = 65_536
-MAX_STEPS = 10**12
+MAX_STEPS = 10**9  # a schedule file's longest segment; a typo's extra zeros must not stream 10^10 CSV rows
 SHOWN = 50
 
 

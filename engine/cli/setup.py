@@ -16,6 +16,7 @@ from ..schedules.groups import ALL
 from ..schedules.library import differences
 from ..schedules.model_match import model_differences
 from ..schedules.plateau import cuts_kept
+from ..schedules.schedule_file import ScheduleFile
 from ..text import counted
 from ..training.job import default_run_schedule
 from .common import CliError, cache_dir, read_schedule, say
@@ -65,13 +66,17 @@ def model_groups(config: TrainConfig, dataset: PreparedDataset) -> tuple[str, ..
     return tuple(name for name, _ in outline)
 
 
-def adopt_schedule_settings(args: argparse.Namespace, config: TrainConfig) -> None:
+def schedule_option(args: argparse.Namespace) -> ScheduleFile | None:
+    """The --schedule file, read once (its warnings are printed once), or None without the option."""
+    return read_schedule(Path(args.schedule)) if getattr(args, "schedule", None) else None
+
+
+def adopt_schedule_settings(args: argparse.Namespace, config: TrainConfig, loaded: ScheduleFile | None) -> None:
     """A --schedule file trains with the momentum it was trained with, and with the weight decay its tune chose, unless
     --momentum or --weight-decay say otherwise. (The weight decay was exported, then silently replaced by the default;
     the momentum was taken from the file while the run's record said 0.9.)"""
-    if not getattr(args, "schedule", None):
+    if loaded is None:
         return
-    loaded = read_schedule(Path(args.schedule))
     tuned = loaded.tuned_weight_decay
     if tuned is not None and args.weight_decay is None:
         config.weight_decay = tuned
@@ -82,7 +87,8 @@ def adopt_schedule_settings(args: argparse.Namespace, config: TrainConfig) -> No
         say(f"momentum {momentum:g}, as {args.schedule} was trained with (--momentum overrides)")
 
 
-def run_schedule_for(args: argparse.Namespace, config: TrainConfig, dataset: PreparedDataset) -> RunSchedule:
+def run_schedule_for(args: argparse.Namespace, config: TrainConfig, dataset: PreparedDataset,
+                     loaded: ScheduleFile | None) -> RunSchedule:
     """The schedule a run starts with: the --schedule file re-stretched to the run, or the config's shape
     (a fine-tuning preset over the model's groups when asked)."""
     per_epoch = steps_per_epoch(dataset, config)
@@ -91,12 +97,11 @@ def run_schedule_for(args: argparse.Namespace, config: TrainConfig, dataset: Pre
     if unknown:  # said here, in the option's words: the schedule built from it would be blamed otherwise
         raise CliError(f"--group-lr {', '.join(unknown)}: {config.model} has no such group; its groups are "
                        f"{', '.join(names)} (or 'all' for every group)")
-    if not getattr(args, "schedule", None):
+    if loaded is None:
         try:
             return default_run_schedule(config, per_epoch, names)
         except ValueError as error:
             raise CliError(str(error)) from None
-    loaded = read_schedule(Path(args.schedule))
     lines = differences(loaded.dataset, dataset.summary.to_dict())
     lines += model_differences(loaded.context, config.model, names, weights_label(config.model, config.pretrained, config.weights),
                                config.optimizer)

@@ -63,16 +63,17 @@ def train(args: argparse.Namespace, config, world) -> int:
     from ..store.paths import runs_root
     from .distributed import describe_world, follower_status, leader_first
     from .run_job import execute, report
-    from .setup import adopt_schedule_settings, open_dataset, run_schedule_for, warn_of_a_batch_past_the_data
+    from .setup import adopt_schedule_settings, open_dataset, run_schedule_for, schedule_option, warn_of_a_batch_past_the_data
 
     config.world_size, config.sync_batchnorm = world.size, args.sync_batchnorm
-    adopt_schedule_settings(args, config)
+    schedule = schedule_option(args)
+    adopt_schedule_settings(args, config, schedule)
     if args.export_schedule and world.leader:
         check_writable(args.export_schedule)
     dataset = leader_first(world, lambda: open_dataset(config, args))
     if world.leader:
         warn_of_a_batch_past_the_data(dataset, config)
-    run_schedule = run_schedule_for(args, config, dataset)
+    run_schedule = run_schedule_for(args, config, dataset, schedule)
     if world.distributed:
         say(describe_world(config))
     handle = InProcessRun(NewRun(config, dataset, run_schedule, runs_root(args.runs_dir)))

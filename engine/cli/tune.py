@@ -96,16 +96,17 @@ def run(args: argparse.Namespace) -> int:
     from ..store.paths import runs_root, tunes_root
     from ..tune.search import Tuner  # torch and optuna load only when a tune runs
     from .run_job import signals_call
-    from .setup import adopt_schedule_settings, open_dataset, run_schedule_for, warn_of_a_batch_past_the_data
+    from .setup import adopt_schedule_settings, open_dataset, run_schedule_for, schedule_option, warn_of_a_batch_past_the_data
 
     config = config_from(args)
-    adopt_schedule_settings(args, config)
+    schedule = schedule_option(args)
+    adopt_schedule_settings(args, config, schedule)
     settings = settings_from(args)
     if args.export_schedule:
         check_writable(args.export_schedule)
     dataset = open_dataset(config, args)
     warn_of_a_batch_past_the_data(dataset, config)
-    timeline = run_schedule_for(args, config, dataset).timeline
+    timeline = run_schedule_for(args, config, dataset, schedule).timeline
     progress = TuneProgress()
     tuner = Tuner(config, dataset, timeline, settings, runs_root=runs_root(args.runs_dir), tunes_root=tunes_root(args.tunes_dir),
                   emit=progress)

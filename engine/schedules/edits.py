@@ -17,7 +17,7 @@ from ..plain import JsonObject
 from ..text import counted
 from .codec import param_from_json
 from .describe import describe_changes, describe_schedule, fmt_lr
-from .groups import GroupSetting, describe_groups, unfrozen, validate_groups
+from .groups import GroupSetting, changed_settings, describe_groups, unfrozen, validate_groups
 from .presets import with_peak_lr
 from .schedule import Schedule
 from .shapes import Constant
@@ -110,6 +110,14 @@ class SetGroups(Edit):
     groups: tuple[GroupSetting, ...]
 
 
+def groups_summary(before, after, step: int) -> str:
+    """What a group edit changed: a window edit sends every group's setting, and one multiplier typed was logged as all."""
+    changed = changed_settings(before, after, step)
+    if not changed or len(changed) == len(after):
+        return f"groups: {describe_groups(after)}"
+    return f"groups: {describe_groups(changed)} (the others as they were)"
+
+
 @dataclass(frozen=True)
 class Unfreeze(Edit):
     """Unfreeze the parameter groups ``groups`` now (every frozen group when empty); their multipliers stay."""
@@ -182,7 +190,7 @@ class RunSchedule:
             piece, summary = Piece(step, before.origin, before.schedule, groups), f"unfroze {named}"
         elif isinstance(edit, SetGroups):
             validate_groups(edit.groups)
-            piece, summary = Piece(step, before.origin, before.schedule, tuple(edit.groups)), f"groups: {describe_groups(edit.groups)}"
+            piece, summary = Piece(step, before.origin, before.schedule, tuple(edit.groups)), groups_summary(before.groups, edit.groups, step)
         else:
             piece, summary = _piece_for(edit, before, step, current_lr, self.timeline.total_steps)
             piece = dataclasses.replace(piece, groups=before.groups)

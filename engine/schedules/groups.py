@@ -100,6 +100,17 @@ def describe_groups(groups: Sequence[GroupSetting]) -> str:
                      for g in groups)
 
 
+def changed_settings(before: Sequence[GroupSetting], after: Sequence[GroupSetting], step: int) -> tuple[GroupSetting, ...]:
+    """The settings of ``after`` that change what ``before`` gave the same group from ``step`` on (``all`` covers the
+    groups it does not name; a freeze already over is no freeze)."""
+    by_name = {g.name: g for g in before}
+
+    def effect(setting: GroupSetting | None) -> tuple[float, int] | None:
+        return None if setting is None else (setting.multiplier, setting.frozen_until if setting.frozen_until > step else 0)
+
+    return tuple(g for g in after if effect(by_name.get(g.name, by_name.get(ALL))) != effect(g))
+
+
 def unfrozen(groups: Sequence[GroupSetting], names: Sequence[str], step: int) -> tuple[GroupSetting, ...]:
     """The settings with the groups ``names`` (every group when empty) no longer frozen from ``step`` on.
 

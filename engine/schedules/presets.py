@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from .schedule import Schedule
 from .shapes import (
     Constant,
@@ -47,7 +45,7 @@ def preset_of(schedule: Schedule) -> str | None:
 
 def peak_lr(schedule: Schedule) -> float:
     """The highest LR the schedule reaches."""
-    return float(np.max(schedule.lrs(np.arange(schedule.total_steps + 1))))
+    return max(segment.peak_lr() for segment in schedule.segments)
 
 
 def with_peak_lr(schedule: Schedule, lr: float) -> Schedule:

@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ..config import TrainConfig
@@ -39,6 +38,7 @@ from ..events import (
 from ..range_test.runner import run_range_test
 from ..range_test.settings import RangeTestSettings
 from ..schedules.edits import RunSchedule
+from ..schedules.presets import peak_lr
 from ..schedules.timeline import Timeline
 from ..store.writer import RunStore
 from ..training.session import build_session
@@ -68,7 +68,7 @@ class TuneResult:
 
 def peak_of(timeline: Timeline) -> float:
     """The highest base LR the timeline reaches."""
-    return float(max(p.schedule.lrs(np.arange(p.schedule.total_steps + 1)).max() for p in timeline.pieces))
+    return max(peak_lr(p.schedule) for p in timeline.pieces)
 
 
 def with_peak(timeline: Timeline, peak: float) -> Timeline:

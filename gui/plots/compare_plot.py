@@ -68,11 +68,14 @@ class ComparePanel(QSplitter):
 
     def show_runs(self, runs: list[tuple[str, dict]]) -> None:
         """(name, per-step arrays from the run store) for each run."""
-        losses, lrs = {}, {}
+        losses, lrs, alike = {}, {}, True
         for name, steps in runs:
             means = TrailingMean()
             means.extend(steps["loss"])
             losses[name] = (steps["step"], means.means(WINDOW))
             lrs[name] = (steps["step"], steps["lrs"][:, -1])
+            alike = alike and bool(np.all(steps["lrs"] == steps["lrs"][:, -1:]))
+        # The head's LR is the run's when its groups trained alike: "(head)" there read as a part of the model only.
+        self.lr.title = "Learning rate" if alike else "Learning rate (head)"
         self.loss.show_series(losses)
         self.lr.show_series(lrs)

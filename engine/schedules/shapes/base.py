@@ -59,6 +59,10 @@ class Shape:
     def check(self) -> None:
         """Shape-specific consistency checks; raise ValueError naming the field."""
 
+    def peak_lr(self) -> float:
+        """The highest LR of the segment: at a whole step, unless the shape names its top (it may fall between steps)."""
+        return float(self.lrs(np.arange(self.steps + 1, dtype=float)).max())
+
     @property
     def final_time(self) -> float:
         """The local time whose LR holds once the segment is over (its natural end)."""

@@ -67,6 +67,10 @@ class OneCycle(Shape):
     def starting_at(self, lr):
         return dataclasses.replace(self, div_factor=self.max_lr / lr) if lr > 0 else self
 
+    def peak_lr(self):
+        # The top is at pct_start × steps, between two steps in a short segment: 0.2 was shown as 0.198.
+        return float(self.max_lr)
+
     @property
     def final_time(self):
         # OneCycleLR reaches its final LR at step total_steps - 1 and is undefined after it.

@@ -32,6 +32,10 @@ class Keypoints(Shape):
     def stretched(self, factor):
         return dataclasses.replace(self, points=tuple((s * factor, lr) for s, lr in self.points))
 
+    def peak_lr(self):
+        # Points lie anywhere in the segment (a stretch moves them between steps), and the highest is one of them.
+        return float(max(lr for _, lr in self.points))
+
     def starting_at(self, lr):
         (step, _), *rest = self.points
         return dataclasses.replace(self, points=((step, lr), *rest))
