@@ -114,13 +114,15 @@ class ScheduleFileActions:
             self.warn("Cannot import", f"{path}: {problem}. Set the model{f' to {tuned}' if tuned else ''} in the "
                       "Configuration panel, as the schedule was tuned, then import it again")
             return False
-        other = "dataset" if differences else "model or optimizer"
-        differences += self._model_differences(loaded)
+        model = self._model_differences(loaded)
+        same_images = self.dataset is not None and (loaded.dataset or {}).get("fingerprint") == self.dataset.summary.fingerprint
+        other = tuned_for(bool(differences), same_images, bool(model))
+        differences += model
         if differences and not dialogs.ask_yes_no(
-                self, f"Schedule tuned for another {other}",
-                f"This schedule was tuned for another {other}. A schedule fits the data and the model it was tuned on: use it anyway?",
+                self, f"Schedule tuned {other}",
+                f"This schedule was tuned {other}. A schedule fits the data and the model it was tuned on: use it anyway?",
                 "\n".join(differences)):
-            self.log.add(f"import of {path} cancelled: it was tuned for another {other}")
+            self.log.add(f"import of {path} cancelled: it was tuned {other}")
             return False
         for line in differences:
             self.log.add(f"imported schedule: {line}", "warning")
@@ -156,3 +158,10 @@ class ScheduleFileActions:
         self.loaded_groups = last.groups  # the file's head ×3 goes to the group table, and so into the run
         self.show_model_groups()
         self.keep_draft()
+
+
+def tuned_for(data_differs: bool, same_images: bool, model_differs: bool) -> str:
+    """How the schedule's origin differs, for the question's title: the same images at another size were called
+    "another dataset"."""
+    data = ["at another image size" if same_images else "for another dataset"] if data_differs else []
+    return " and ".join(data + (["for another model or optimizer"] if model_differs else []))

@@ -127,10 +127,26 @@ def build_layout(window: QMainWindow) -> None:
         dock.setWidget(widget)
         dock.setMinimumWidth(narrowest)
         window.addDockWidget(area, dock)
-    window.progress, window.status = QProgressBar(), QLabel("idle")
+    window.progress, window.status = StatusProgress(), QLabel("idle")
     window.progress.setMaximumWidth(260)
     window.statusBar().addWidget(window.progress)
     window.statusBar().addWidget(window.status, 1)
+
+
+class StatusProgress(QProgressBar):
+    """The status bar's bar, shown only while it has something to show: idle, it was an empty box beside "idle"."""
+
+    def __init__(self):
+        super().__init__()
+        self.setVisible(False)
+
+    def setValue(self, value: int) -> None:  # noqa: N802 (Qt's name)
+        super().setValue(value)
+        self.setVisible(self.value() >= self.minimum())
+
+    def reset(self) -> None:
+        super().reset()
+        self.setVisible(False)
 
 
 def default_dock_sizes(window: QMainWindow) -> None:

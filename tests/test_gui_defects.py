@@ -128,6 +128,7 @@ def test_after_a_run_in_which_the_plateau_rule_cut_the_lr_start_trains_each_cut_
 def test_no_run_tune_or_other_dataset_starts_while_a_range_test_runs_before_a_run(qtbot, window):
     """Start stayed enabled during a range test before a run: the run trained beside the test, and the status bar still
     said "range test running before a run: 91% done" after the run had ended."""
+    assert window.progress.isHidden()  # idle: no empty box beside "idle"
     show_tab(window.tabs, "Range test")
     type_into(window.range_panel.iterations, "2000")
     click(window.range_panel.start)
@@ -137,11 +138,13 @@ def test_no_run_tune_or_other_dataset_starts_while_a_range_test_runs_before_a_ru
     press(window, "Ctrl+R")
     assert not window.controller.training
     qtbot.waitUntil(lambda: window.progress.value() > 0, timeout=LONG)  # the status bar's bar follows the test
+    assert not window.progress.isHidden()
     click(window.range_panel.cancel)
     qtbot.waitUntil(lambda: not window.controller.testing, timeout=LONG)
     qtbot.waitUntil(window.start_action.isEnabled, timeout=LONG)
     assert window.open_action.isEnabled() and window.tune_panel.start.isEnabled() and window.dataset_panel.open_button.isEnabled()
     assert window.progress.value() == window.progress.minimum() - 1  # reset: the cancelled test's 43% stayed beside "idle"
+    assert window.progress.isHidden()  # and no empty box is left there either
 
 
 def test_a_schedule_longer_than_the_run_is_said_to_shrink_and_epochs_typed_mid_run_plan_the_next(qtbot, launch):
@@ -645,6 +648,23 @@ def test_importing_a_schedule_tuned_with_another_optimizer_asks_first(qtbot, win
     assert asked.title == "Schedule tuned for another model or optimizer"
     assert "optimizer: tuned with sgd, this run uses adam" in asked.details
     assert list(window.editor.segments) == before and "tuned for another model or optimizer" in window.log.toPlainText()
+
+
+def test_a_schedule_tuned_on_the_same_images_at_another_size_says_so_not_another_dataset(qtbot, window, dialogs, tmp_path):
+    """Found at 1366x768: a file exported at 16 px, imported on the same digits at 32 px, asked "tuned for another
+    dataset" above a list that said only "resolution"."""
+    path = tmp_path / "16px.lrschedule.json"
+    type_into(window.config_panel.editors["image_size"], "16")
+    qtbot.waitUntil(lambda: window.export_action.isEnabled(), timeout=LONG)  # the images are decoded again at 16 px
+    dialogs.answer("save_path", str(path))
+    trigger(window.export_action)
+    type_into(window.config_panel.editors["image_size"], "32")
+    qtbot.waitUntil(lambda: window.dataset is not None and window.dataset.summary.resolution == 32, timeout=LONG)
+    dialogs.answer("open_file", str(path))
+    dialogs.answer("yes_no", False)
+    trigger(window.import_action)
+    asked = dialogs.of("yes_no")[-1]
+    assert asked.title == "Schedule tuned at another image size" and asked.details.startswith("resolution: tuned at 16 px")
 
 
 def test_a_group_multiplier_typed_in_the_table_survives_a_change_of_epochs(qtbot, window):

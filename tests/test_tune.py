@@ -22,6 +22,7 @@ from engine.range_test.sweep import Curve
 from engine.schedules import Constant, OneCycle, Schedule, Timeline
 from engine.schedules.groups import GroupSetting
 from engine.store.reader import read_epochs, run_info
+from engine.tune.budget import small_budget_note
 from engine.tune.interval import search_interval
 from engine.tune.record import TrialRecord
 from engine.tune.search import Tuner, peak_of, with_peak
@@ -212,8 +213,19 @@ def test_a_budget_with_room_for_your_schedule_alone_says_so_before_it_starts(tmp
                            "--budget", "3", "--json"], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert ("note: at 3 full runs the range test (30 steps) leaves room for one full run of 22 steps, your schedule's, so the "
-            "search will keep it; 4 or more let it compare several LRs") in done.stderr
+            "search will keep it; 4.4 or more let it compare several LRs") in done.stderr
     assert [t["number"] for t in json.loads(done.stdout)["trials"]] == [0]
+
+
+@pytest.mark.parametrize("budget, run_steps, said", [
+    (4, 14, "at 4 full runs the range test (30 steps) leaves room for one full run of 14 steps, your schedule's, so the "
+            "search will keep it; 5.2 or more let it compare several LRs"),  # it said nothing, then ran one trial
+    (4, 22, "at 4 full runs the search has room for your schedule and about one other trial, so it will most likely keep "
+            "yours; 4.4 or more let it compare several LRs"),
+    (4, 110, ""), (5.2, 14, ""),
+])
+def test_the_small_budget_note_counts_the_trials_that_fit_after_the_range_test(budget, run_steps, said):
+    assert small_budget_note(budget, run_steps, cap=100) == said
 
 
 def test_ctrl_c_stops_the_search_keeps_the_best_so_far_and_exits_130(tmp_path):

@@ -11,21 +11,22 @@ from .settings import TuneSettings
 SWEEP_SHARE, MIN_SWEEP = 0.2, 30
 
 
-# Below this many full runs a search holds your schedule and about one other trial (measured on the digits, 2 epochs:
-# 3 runs gave one complete trial and one stopped early, 4 gave three complete): it has next to nothing to compare.
-ROOMY_BUDGET_RUNS = 4.0
+# Below this many full trials after the range test a search holds your schedule and about one other trial (measured on
+# the digits, 2 epochs: room for two gave one complete trial and one stopped early, room for three gave three complete).
+ROOMY_TRIALS = 3
 
 
 def small_budget_note(budget_runs: float, run_steps: int, cap: int = TuneSettings.range_test_iterations) -> str:
     """What to expect of a budget too small to compare LRs ("" for one that is not): how many full trials fit once the
-    range test (at most ``cap`` steps) has had its share. Said from the runs alone, "about one other trial" was wrong
-    for short runs, where the range test's 30 steps leave room for yours alone."""
+    range test (at most ``cap`` steps) has had its share, and the budget that fits enough. Said in full runs alone, it
+    was wrong for short runs, where the range test's 30 steps are a large part of each run ("4 or more let it compare
+    several LRs", and 4 ran one trial)."""
     budget = int(budget_runs * run_steps)
     sweep = sweep_iterations(budget, cap)
     full = (budget - sweep) // run_steps
-    if budget_runs >= ROOMY_BUDGET_RUNS or full >= 3:
+    if full >= ROOMY_TRIALS:
         return ""
-    compare = f"{ROOMY_BUDGET_RUNS:g} or more let it compare several LRs"
+    compare = f"{_up(smallest_budget(run_steps, cap, ROOMY_TRIALS) / run_steps):g} or more let it compare several LRs"
     if full <= 1:
         return (f"at {budget_runs:g} full runs the range test ({sweep} steps) leaves room for one full run of {run_steps} steps, "
                 f"your schedule's, so the search will keep it; {compare}")
@@ -41,12 +42,13 @@ def sweep_iterations(budget_steps: int, cap: int) -> int:
     return int(min(cap, max(MIN_SWEEP, SWEEP_SHARE * budget_steps)))
 
 
-def smallest_budget(run_steps: int, cap: int) -> int:
-    """The fewest budget steps that pay for the sweep and one full trial of ``run_steps``. Each candidate solves one
-    piece of the sweep's length (its floor, its share, its cap); the budget left after the sweep grows with the budget,
-    so the smallest candidate that fits is the smallest budget."""
-    candidates = (run_steps + MIN_SWEEP, math.ceil(run_steps / (1 - SWEEP_SHARE)), run_steps + cap)
-    return min(b for b in candidates if b - sweep_iterations(b, cap) >= run_steps)
+def smallest_budget(run_steps: int, cap: int, trials: int = 1) -> int:
+    """The fewest budget steps that pay for the sweep and ``trials`` full trials of ``run_steps``. Each candidate solves
+    one piece of the sweep's length (its floor, its share, its cap); the budget left after the sweep grows with the
+    budget, so the smallest candidate that fits is the smallest budget."""
+    need = trials * run_steps
+    candidates = (need + MIN_SWEEP, math.ceil(need / (1 - SWEEP_SHARE)), need + cap)
+    return min(b for b in candidates if b - sweep_iterations(b, cap) >= need)
 
 
 def check_room(settings: TuneSettings, budget_steps: int, run_steps: int, minutes_per_step: float) -> None:
