@@ -23,12 +23,14 @@ def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, windo
     assert np.allclose(lrs, (-4, 1)) and np.allclose(accuracies, (0, 100))
     type_into(panel.budget, "3")  # room for your schedule alone (22-step runs after a 30-step range test): said before Start
     assert "<b>Note:</b> at 3 full runs the range test (30 steps) leaves room for one full run of 22 steps, your schedule's" in panel.status.text()
-    type_into(panel.budget, "4")
+    type_into(panel.budget, "4")  # two full trials fit: yours and about one other
+    assert "at 4 full runs the search has room for your schedule and about one other trial" in panel.status.text()
+    type_into(panel.budget, "5")
     assert "Note:" not in panel.status.text()
     assert not panel.use.isEnabled() and not panel.cancel.isEnabled()
     # What it will spend is said before Start is pressed (no run has been timed yet: no minutes).
     steps = window.run_length()
-    assert f"about <b>4.0 full runs</b> of {steps} steps ({4 * steps} training steps)." in panel.status.text()
+    assert f"about <b>5.0 full runs</b> of {steps} steps ({5 * steps} training steps)." in panel.status.text()
     click(panel.start)
     qtbot.waitUntil(lambda: window.status.text().startswith("tuning · "), timeout=LONG)  # the tune's line, not the last run's
     assert window.tabs.currentWidget() is window.tune_tab and panel.cancel.isEnabled()
@@ -37,7 +39,7 @@ def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, windo
     qtbot.waitUntil(lambda: re.match(r"tuning · trial \d+: \d+ epochs? done, val accuracy \d", window.status.text()), timeout=LONG)
     qtbot.waitUntil(lambda: window.last_tune is not None and panel.use.isEnabled(), timeout=LONG)
     record = window.last_tune.record
-    assert record["budget"]["runs"] == pytest.approx(4.0) and record["budget"]["spent_steps"] <= record["budget"]["steps"]
+    assert record["budget"]["runs"] == pytest.approx(5.0) and record["budget"]["spent_steps"] <= record["budget"]["steps"]
     assert panel.table.rowCount() == len(record["trials"]) >= 2 and len(window.tune_plot.trials) == len(record["trials"])
     status = panel.status.text()  # the winner, or the schedule as given when no trial beat it by half a point
     assert ("best of" in status or "your schedule stays" in status) and window.start_action.isEnabled()
