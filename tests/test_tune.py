@@ -215,6 +215,7 @@ def test_a_budget_with_room_for_your_schedule_alone_says_so_before_it_starts(tmp
     assert ("note: at 3 full runs the range test (30 steps) leaves room for one full run of 22 steps, your schedule's, so the "
             "search will keep it; 4.4 or more let it compare several LRs") in done.stderr
     assert [t["number"] for t in json.loads(done.stdout)["trials"]] == [0]
+    assert "training steps of 22 per run), under a minute on this machine" in done.stderr  # it said "about 0:00"
 
 
 @pytest.mark.parametrize("budget, run_steps, said", [
