@@ -71,3 +71,12 @@ def name_part(text: str, limit: int = 40) -> str:
     "-" (a command line reads that as an option). "ünï cödé dätä ✓" made "n-c-d-d-t" and a library file "-2026…"."""
     plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^A-Za-z0-9_.]+", "-", plain)[:limit].strip("-.") or "dataset"
+
+
+def estimate(seconds: float) -> str:
+    """A time estimate in words, "about 3 min" or "under a minute": a search of seconds was said to take "about 0:00"
+    (its fixed costs are estimated as a share of its training steps, which a few seconds are not)."""
+    if not seconds >= 60:
+        return "under a minute"
+    minutes = round(seconds / 60)
+    return f"about {minutes} min" if minutes < 60 else f"about {minutes // 60} h {minutes % 60:02d} min"

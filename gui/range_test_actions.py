@@ -75,7 +75,10 @@ class RangeTestActions:
                 self.last_range_test = event.result.to_dict()
                 # whose weights it measured: the run's at that step, or fresh ones before any run
                 self.range_test_of = (self.live.run_id if self.controller.training else None, event.step)
-        self.log.add(f"range test {'cancelled' if event.cancelled else 'finished'}: {event.message}")
+        if self.controller.tuning:  # its advice ("… or a tune (the Tune tab)") is for one who runs a test, not a tune
+            self.log.add(f"the tune's range test {'was cancelled' if event.cancelled else 'finished'}: it sets the search interval")
+        else:
+            self.log.add(f"range test {'cancelled' if event.cancelled else 'finished'}: {event.message}")
         if not self.controller.training and not self.controller.tuning:
             self.show_next_run()
             self.progress.reset()  # a cancelled test's 43% stayed beside "idle · next run"

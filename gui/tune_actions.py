@@ -80,7 +80,11 @@ class TuneActions:
             if winner is not None:
                 self.tune_plot.show_winner(winner["params"]["lr"], winner["val_accuracy"])
             self.log.add(f"tune {'cancelled' if event.cancelled else 'finished'}: {event.message}")
-        # The status bar's bar showed the last run's 100% all through a tune; it follows the tune's budget now.
+        # The status bar's bar showed the last run's 100% all through a tune; it follows the tune's budget now, and is put
+        # away when the tune ends (a search that spent 84% of its budget left "84%" beside "tune finished").
+        if isinstance(event, TuneFinished):
+            self.progress.reset()
+            return
         bar = self.tune_panel.progress
         self.progress.setRange(bar.minimum(), bar.maximum())
         self.progress.setValue(bar.value())

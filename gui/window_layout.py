@@ -9,7 +9,6 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
     QMainWindow,
-    QProgressBar,
     QScrollArea,
     QSplitter,
     QTabWidget,
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from engine.store.paths import runs_root
 
+from .idle_hidden_progress import IdleHiddenProgress
 from .panels.config_panel import ConfigPanel
 from .panels.dataset_panel import DatasetPanel
 from .panels.group_table import GroupTable
@@ -127,26 +127,10 @@ def build_layout(window: QMainWindow) -> None:
         dock.setWidget(widget)
         dock.setMinimumWidth(narrowest)
         window.addDockWidget(area, dock)
-    window.progress, window.status = StatusProgress(), QLabel("idle")
+    window.progress, window.status = IdleHiddenProgress(), QLabel("idle")
     window.progress.setMaximumWidth(260)
     window.statusBar().addWidget(window.progress)
     window.statusBar().addWidget(window.status, 1)
-
-
-class StatusProgress(QProgressBar):
-    """The status bar's bar, shown only while it has something to show: idle, it was an empty box beside "idle"."""
-
-    def __init__(self):
-        super().__init__()
-        self.setVisible(False)
-
-    def setValue(self, value: int) -> None:  # noqa: N802 (Qt's name)
-        super().setValue(value)
-        self.setVisible(self.value() >= self.minimum())
-
-    def reset(self) -> None:
-        super().reset()
-        self.setVisible(False)
 
 
 def default_dock_sizes(window: QMainWindow) -> None:

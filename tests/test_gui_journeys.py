@@ -253,6 +253,7 @@ def test_f_compare_two_runs_and_open_one_read_only(qtbot, window):
         qtbot.waitUntil(lambda count=count: window.runs_panel.table.rowCount() == count and not window.controller.training,
                         timeout=LONG)
     show_tab(window.tabs, "Runs")
+    assert window.compare.lr.plot.titleLabel.text == "Learning rate"  # nothing compared yet: not "(head)"
     select_rows(window.runs_panel.table, [0, 1])
     click(window.runs_panel.buttons["Compare selected"])
     assert len(window.compare.loss.series) == 2 and len(window.compare.lr.series) == 2

@@ -224,6 +224,8 @@ def test_a_budget_with_room_for_your_schedule_alone_says_so_before_it_starts(tmp
     (4, 22, "at 4 full runs the search has room for your schedule and about one other trial, so it will most likely keep "
             "yours; 4.4 or more let it compare several LRs"),
     (4, 110, ""), (5.2, 14, ""),
+    (94 / 22, 22, "at 4.3 full runs the search has room for your schedule and about one other trial, so it will most "
+                  "likely keep yours; 4.4 or more let it compare several LRs"),  # --budget 4.3: "at 4.27273 full runs"
 ])
 def test_the_small_budget_note_counts_the_trials_that_fit_after_the_range_test(budget, run_steps, said):
     assert small_budget_note(budget, run_steps, cap=100) == said

@@ -22,7 +22,7 @@ from ..events import (
     StepsLogged,
 )
 from ..run.pace import RemainingTime
-from ..text import counted, images_used
+from ..text import counted, estimate, images_used
 from .common import write
 
 
@@ -132,7 +132,7 @@ class ProgressPrinter:
             self._line(describe_warning(event), end=True)
         elif isinstance(event, RangeTestStarted):
             self.range_test = f"range test ({event.mode})"
-            self._line(f"{self.range_test} will take about {clock(event.estimated_seconds)}", end=True)
+            self._line(f"{self.range_test} will take {estimate(event.estimated_seconds)}", end=True)
         elif isinstance(event, RangeTestProgress):
             self._line(range_test_progress(self.range_test, event))
         elif isinstance(event, RangeTestFinished):

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..events import Event, RangeTestProgress, RangeTestStarted
 from ..range_test.settings import RangeTestSettings
-from ..text import counted
+from ..text import counted, estimate
 from .common import (
     FINISHED,
     LIBRARY_DIR_HELP,
@@ -29,7 +29,7 @@ from .common import (
     say_log,
 )
 from .export_file import write_export
-from .progress import StatusLine, clock, range_test_progress
+from .progress import StatusLine, range_test_progress
 
 
 def add_parser(commands) -> None:
@@ -144,7 +144,7 @@ def progress_printer(status: StatusLine, where: str) -> Callable[[Event], None]:
         nonlocal mode
         if isinstance(event, RangeTestStarted):
             mode, repeats = event.mode, event.settings["repeats"]
-            say(f"{event.mode}{f' ×{repeats}' if repeats > 1 else ''}: about {clock(event.estimated_seconds)} {where}")
+            say(f"{event.mode}{f' ×{repeats}' if repeats > 1 else ''}: {estimate(event.estimated_seconds)} {where}")
         elif isinstance(event, RangeTestProgress) and not quiet_rank():
             status.show(range_test_progress(mode, event))
 

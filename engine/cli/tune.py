@@ -8,7 +8,7 @@ import sys
 
 from ..distributed.launcher import tell_the_launcher_reported
 from ..events import Event, TuneFinished, TuneIntervalChosen, TuneStarted, TuneTrialFinished
-from ..text import counted, percent
+from ..text import counted, estimate, percent
 from ..tune.budget import small_budget_note
 from ..tune.record import state_words
 from ..tune.settings import SEARCHABLE, TuneSettings
@@ -27,7 +27,6 @@ from .common import (
     signals_ignored,
 )
 from .export_file import write_export
-from .progress import clock
 
 
 def add_parser(commands) -> None:
@@ -65,12 +64,6 @@ def settings_from(args: argparse.Namespace) -> TuneSettings:
     return settings
 
 
-def duration(seconds: float) -> str:
-    """The estimate in words: a search of seconds was said to take "about 0:00" (its fixed costs, a few seconds, are
-    estimated as a share of the training steps)."""
-    return "under a minute" if seconds < 60 else f"about {clock(seconds)}"
-
-
 class TuneProgress:
     """Lines on stderr: the budget before it starts, the interval, one line per trial; ``message``: the line that
     ended the search (for --json too: "no trial finished, so there is no winner" was said on stderr alone)."""
@@ -81,7 +74,7 @@ class TuneProgress:
     def __call__(self, event: Event) -> None:
         if isinstance(event, TuneStarted):
             say(f"tune: up to {event.budget_steps / event.run_steps:.1f} full runs ({event.budget_steps} training steps of "
-                f"{event.run_steps} per run), {duration(event.estimated_seconds)} on this machine; Ctrl-C stops and keeps the best so far")
+                f"{event.run_steps} per run), {estimate(event.estimated_seconds)} on this machine; Ctrl-C stops and keeps the best so far")
             say(f"each trial is a run you can open (lrscope runs); the search record goes to {event.folder}")
             note = small_budget_note(event.budget_steps / event.run_steps, event.run_steps)
             if note:

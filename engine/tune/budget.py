@@ -28,9 +28,9 @@ def small_budget_note(budget_runs: float, run_steps: int, cap: int = TuneSetting
         return ""
     compare = f"{_up(smallest_budget(run_steps, cap, ROOMY_TRIALS) / run_steps):g} or more let it compare several LRs"
     if full <= 1:
-        return (f"at {budget_runs:g} full runs the range test ({sweep} steps) leaves room for one full run of {run_steps} steps, "
+        return (f"at {round(budget_runs, 1):g} full runs the range test ({sweep} steps) leaves room for one full run of {run_steps} steps, "
                 f"your schedule's, so the search will keep it; {compare}")
-    return f"at {budget_runs:g} full runs the search has room for your schedule and about one other trial, so it will most likely keep yours; {compare}"
+    return f"at {round(budget_runs, 1):g} full runs the search has room for your schedule and about one other trial, so it will most likely keep yours; {compare}"
 
 
 class BudgetTooSmall(LrscopeError):

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QProgressBar,
     QPushButton,
     QSpinBox,
     QTableWidget,
@@ -21,10 +20,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.text import percent
+from engine.text import estimate, percent
 from engine.tune.budget import small_budget_note
 from engine.tune.record import state_words
 from engine.tune.settings import TuneSettings
+
+from ..idle_hidden_progress import IdleHiddenProgress
 
 COLUMNS = ["trial", "peak LR", "weight decay", "state", "accuracy", "steps"]
 
@@ -55,7 +56,7 @@ class TunePanel(QWidget):
         self.cancel.setToolTip("Stop the trial in progress; the best trial so far wins.")
         self.start.clicked.connect(self._start)
         self.cancel.clicked.connect(self.cancelRequested.emit)
-        self.status, self.progress = QLabel(), QProgressBar()
+        self.status, self.progress = QLabel(), IdleHiddenProgress()
         self.status.setWordWrap(True)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
@@ -117,7 +118,7 @@ class TunePanel(QWidget):
                                 "at the speed measured when it starts. A range test first sets the interval.")
             return
         steps = round(self.budget.value() * run_steps)
-        timed = f", about {steps * step_seconds / 60:.1f} min at the last run's speed" if step_seconds else ""
+        timed = f", {estimate(steps * step_seconds)} at the last run's speed" if step_seconds else ""
         note = small_budget_note(self.budget.value(), run_steps)
         self.status.setText(f"Budget: about <b>{self.budget.value():.1f} full runs</b> of {run_steps} steps ({steps} training "
                             f"steps{timed}). A range test first sets the interval." + (f" <b>Note:</b> {note}." if note else ""))
@@ -140,7 +141,7 @@ class TunePanel(QWidget):
         self.progress.setValue(0)
         self.progress.setFormat("%p% of the budget")
         self.status.setText(f"Budget: about <b>{event.budget_steps / event.run_steps:.1f} full runs</b> "
-                            f"({event.budget_steps} training steps), about {event.estimated_seconds / 60:.1f} min on this machine. "
+                            f"({event.budget_steps} training steps), {estimate(event.estimated_seconds)} on this machine. "
                             "A range test first sets the interval.")
         self.set_running(True)
 

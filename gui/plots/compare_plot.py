@@ -62,7 +62,7 @@ class ComparePanel(QSplitter):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(Qt.Orientation.Vertical, parent)
         self.loss = OverlayPlot(f"Loss ({WINDOW}-step mean)", "loss")
-        self.lr = OverlayPlot("Learning rate (head)", "LR", log_y=True)
+        self.lr = OverlayPlot("Learning rate", "LR", log_y=True)
         self.addWidget(self.loss)
         self.addWidget(self.lr)
 
