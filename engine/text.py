@@ -73,10 +73,17 @@ def name_part(text: str, limit: int = 40) -> str:
     return re.sub(r"[^A-Za-z0-9_.]+", "-", plain)[:limit].strip("-.") or "dataset"
 
 
+def duration_text(seconds: float) -> str:
+    """"40 s", "7 min", "2 h 05 min": a duration rounded as an estimate deserves."""
+    if seconds < 90:
+        return f"{max(10, int(round(seconds / 10)) * 10)} s"
+    minutes = int(round(seconds / 60))
+    if minutes < 90:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
 def estimate(seconds: float) -> str:
     """A time estimate in words, "about 3 min" or "under a minute": a search of seconds was said to take "about 0:00"
     (its fixed costs are estimated as a share of its training steps, which a few seconds are not)."""
-    if not seconds >= 60:
-        return "under a minute"
-    minutes = round(seconds / 60)
-    return f"about {minutes} min" if minutes < 60 else f"about {minutes // 60} h {minutes % 60:02d} min"
+    return f"about {duration_text(seconds)}" if seconds >= 60 else "under a minute"

@@ -9,8 +9,9 @@ from PySide6.QtCore import Slot
 from engine.commands import EditSchedule
 from engine.schedules import ReplaceRest, SetConstant
 from engine.schedules.presets import preset
+from engine.text import duration_text
 
-from .remaining import duration_text, remaining_text
+from .remaining import remaining_text
 
 PLAN_ABOVE = "⚠ the plan's peak: "
 

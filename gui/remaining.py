@@ -2,15 +2,7 @@
 
 from __future__ import annotations
 
-
-def duration_text(seconds: float) -> str:
-    """"40 s", "7 min", "2 h 05 min": a duration rounded as an estimate deserves."""
-    if seconds < 90:
-        return f"{max(10, int(round(seconds / 10)) * 10)} s"
-    minutes = int(round(seconds / 60))
-    if minutes < 90:
-        return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
+from engine.text import duration_text
 
 
 def remaining_text(seconds: float | None) -> str:
