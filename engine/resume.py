@@ -58,11 +58,19 @@ def load_run(run_dir: Path, cache_dir: Path | None, warn: Callable[[str], None] 
     config, expected = saved_config(run_dir)
     if not Path(config.data).is_dir():  # the folder check's own advice, "choose a folder…", cannot be followed for a resume
         raise RunStoreError(f"{config.data}: the run's dataset folder is gone; put it back there to resume {run_dir.name} "
-                            "(a run continues on the images it started with)")
+                            f"(a run continues on the images it started with){_relative_hint(config.data)}")
     from .models.setup import resolution_range  # imports torch: only when a run is really resumed
 
     dataset = prepare_configured(config, resolution_range=resolution_range(config.model, config.pretrained), cache_dir=cache_dir)
     if dataset.summary.fingerprint != expected:
         raise RunStoreError(f"{config.data}: the dataset changed since the run started (fingerprint {expected} → "
-                            f"{dataset.summary.fingerprint}); resuming would not continue the same run")
+                            f"{dataset.summary.fingerprint}); resuming would not continue the same run: put the "
+                            "original images back, or start a new run on these with `lrscope train`")
     return ResumeSetup(run_dir, config, dataset, load_latest_checkpoint(run_dir, warn=warn))
+
+
+def _relative_hint(data: str) -> str:
+    """Runs stored before paths were made absolute kept the folder as typed: say where it is looked for."""
+    if Path(data).is_absolute():
+        return ""
+    return f"; it was given as a relative path, looked for in {Path.cwd()}: resume from the folder the run was started in"

@@ -267,3 +267,24 @@ def test_the_default_run_reaches_96_percent_on_the_sample_in_5_epochs(capsys):
     assert run_cli(["train", "--data", str(SAMPLE), "--epochs", "5", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["val_accuracy"] >= 0.96  # speed is measured in bench/, never asserted here
+
+
+def test_samples_per_s_counts_the_first_step_after_a_measurement(digits16, monkeypatch):
+    """The clock restarted when a step was recorded, after it had computed: the block after a λmax measurement
+    (a resumed run measures at its first step) counted almost no time, 8,836 samples/s for a run training 77."""
+    import engine.training.job as job_module
+    from engine.training import recorder
+
+    clock = [0.0]
+    monkeypatch.setattr(recorder.time, "perf_counter", lambda: clock[0])
+    real = job_module.forward_backward
+
+    def one_second_steps(*args):  # every step takes one second of the fake clock, nothing else does
+        clock[0] += 1.0
+        return real(*args)
+
+    monkeypatch.setattr(job_module, "forward_backward", one_second_steps)
+    job, events = make_job(digits16, epochs=2, curvature_every=5)
+    assert job.run().state == "finished"
+    speeds = [event.samples_per_s for event in events.of(StepsLogged)]
+    assert len(speeds) > 4 and max(speeds) <= 64 * 1.001 and min(speeds) > 0

@@ -114,7 +114,7 @@ def config_from(args: argparse.Namespace) -> TrainConfig:
     """A validated TrainConfig from parsed options; CliError names the option at fault."""
     d = TrainConfig()
     config = TrainConfig(
-        data=str(args.data), model=args.model, optimizer=args.optimizer, momentum=d.momentum if args.momentum is None else args.momentum,
+        data=os.path.abspath(args.data), model=args.model, optimizer=args.optimizer, momentum=d.momentum if args.momentum is None else args.momentum,
         lr=args.lr if args.lr is not None else (PRETRAINED_LR if args.pretrained else TrainConfig.lr),
         nesterov=args.nesterov, weight_decay=d.weight_decay if args.weight_decay is None else args.weight_decay, batch_size=args.batch_size, epochs=args.epochs,
         shape=args.shape, group_lr=group_multipliers(args.group_lr), image_size=args.image_size,

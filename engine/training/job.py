@@ -261,6 +261,7 @@ class TrainingJob:
 
     def _train_one(self) -> None:
         """Train the current step, with its handlers (out of memory pauses; a batch with no usable image is skipped)."""
+        self.recorder.start_clock()
         images, labels = self._next_batch()
         self._pending = (self.step, (images, labels))
         if len(labels) == 0:
@@ -274,6 +275,7 @@ class TrainingJob:
         self.handlers.fire(Hook.STEP_STARTED, self, info, count)
         if self._plan is not plan:  # a handler edited the schedule: the edit applies to this step already
             self._apply(self._plan.at(self.step))
+        self.recorder.start_clock()  # again: a handler may have measured λmax, its time left out
         try:
             info.loss = forward_backward(self.session, images, labels, self.step)
             if self.handlers.has(Hook.AFTER_BACKWARD):
