@@ -8,6 +8,8 @@ worker processes, for datasets larger than the memory budget.
 
 from __future__ import annotations
 
+import functools
+import os
 import sys
 from collections.abc import Callable, Iterator
 
@@ -16,6 +18,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from .images import BadImage, load_image
+from .orphans import die_with
 from .split import training_batches_per_epoch
 
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -103,7 +106,8 @@ class StreamingBatches:
         chunks = [order[i * self.batch_size:(i + 1) * self.batch_size][rank::size] for i in range(start, len(self))]
         context = "forkserver" if self.workers and sys.platform.startswith("linux") else None
         loader = DataLoader(self.dataset, batch_sampler=chunks, num_workers=self.workers, multiprocessing_context=context,
-                            pin_memory=self.device.type == "cuda")
+                            pin_memory=self.device.type == "cuda",
+                            worker_init_fn=functools.partial(die_with, os.getpid()) if context == "forkserver" else None)
         for images, labels in loader:
             good = labels >= 0
             if not bool(good.all()):
