@@ -7,8 +7,9 @@ import html
 from collections.abc import Callable
 from pathlib import Path
 
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QAbstractButton, QComboBox, QDockWidget, QMainWindow, QSpinBox
+from PySide6.QtWidgets import QAbstractButton, QApplication, QComboBox, QDockWidget, QMainWindow, QSpinBox, QWidget
 
 from engine import __version__
 
@@ -23,6 +24,29 @@ def key_text(action: QAction) -> str:
     return action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
 
 
+class WindowKeysFirst(QObject):
+    """The window's own keys reach its actions while a text field has the focus.
+
+    A line edit claims Ctrl+K (delete to the end of the line) and Ctrl+E (end of the line) on Linux, so in the
+    peak LR field Ctrl+K emptied the field instead of measuring λmax, and after Stop left the focus in the
+    "measure every" box, Ctrl+E exported nothing. Keys bound to a platform's standard key (Ctrl+Z) stay the field's:
+    there the field's own meaning is the one a user expects."""
+
+    def __init__(self, window: QMainWindow):
+        super().__init__(window)
+        self.window = window
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if event.type() != QEvent.Type.ShortcutOverride or not isinstance(watched, QWidget) or watched.window() is not self.window:
+            return False
+        pressed = QKeySequence(event.keyCombination())
+        if any(action.isEnabled() and action.shortcut() == pressed for action in self.window.findChildren(QAction)
+               if action.property("window_key")):
+            event.ignore()  # not claimed by the field: the shortcut goes to the action
+            return True
+        return False
+
+
 def make_action(window: QMainWindow, text: str, keys: Keys, tip: str, slot: Callable[[], object]) -> QAction:
     """An action of ``window`` bound to ``keys`` whose tooltip ends with the key as it is bound.
 
@@ -34,6 +58,7 @@ def make_action(window: QMainWindow, text: str, keys: Keys, tip: str, slot: Call
         action.setShortcuts(keys)  # every binding of this platform (macOS: ⌘Z; elsewhere Ctrl+Z)
     else:
         action.setShortcut(QKeySequence(keys))
+        action.setProperty("window_key", bool(keys))  # taken from a text field that has the focus (WindowKeysFirst)
     action.setToolTip(f"{tip} ({key_text(action)})" if key_text(action) else tip)
     action.triggered.connect(lambda _checked=False: slot())
     window.addAction(action)
@@ -83,6 +108,7 @@ def build_actions(window) -> None:
     window.group_table.unfreezable.connect(window.unfreeze_action.setEnabled)  # a menu item that does nothing misleads
     window.quit_action = make_action(window, "Quit", "Ctrl+Q",  # StandardKey.Quit is unbound on some Linux desktops
                                      "Close lrscope (a run in progress stops and stays resumable)", window.close)
+    QApplication.instance().installEventFilter(WindowKeysFirst(window))
     for button, action in ((window.dataset_panel.open_button, window.open_action), (panel.start, window.test_action),
                            (editor.apply, window.apply_action), (editor.undo, window.undo_action),
                            (window.group_table.unfreeze, window.unfreeze_action)):

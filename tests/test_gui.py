@@ -263,3 +263,27 @@ def test_the_help_menu_lists_the_shortcuts_and_says_the_version(qtbot, window, d
     trigger(window.about_action)
     about = dialogs.of("info")[-1]
     assert about.title == "About lrscope" and f"lrscope {__version__}" in about.text and "README.md" in about.details
+
+
+def test_the_windows_keys_work_while_a_text_field_has_the_focus(qtbot, window, dialogs, tmp_path):
+    """In the peak LR field Ctrl+K deleted to the end of the line (the field's key on Linux) instead of measuring λmax,
+    and Ctrl+E moved the cursor instead of exporting."""
+    from gui_fixtures import paused_with_lr_set
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QKeySequence
+    from PySide6.QtWidgets import QApplication
+
+    if QKeySequence("Ctrl+K") not in QKeySequence.keyBindings(QKeySequence.StandardKey.DeleteEndOfLine):
+        pytest.skip("this platform's text fields do not claim Ctrl+K; test_gui_launch.py runs this test under X11")
+    paused_with_lr_set(qtbot, window, "0.05", 2)
+    type_into(window.editor.peak, "0.3")
+    qtbot.keyClick(window.editor.peak, Qt.Key.Key_Home)
+    assert QApplication.focusWidget() is window.editor.peak
+    press(window, "Ctrl+K")
+    qtbot.waitUntil(lambda: "measuring λmax at the next step" in window.log.toPlainText(), timeout=LONG)
+    assert window.editor.peak.text() == "0.3"
+    path = tmp_path / "from-the-field.lrschedule.json"
+    dialogs.answer("save_path", str(path))
+    press(window, "Ctrl+E")
+    qtbot.waitUntil(path.exists, timeout=LONG)
+    assert window.editor.peak.text() == "0.3"

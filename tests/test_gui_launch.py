@@ -109,3 +109,14 @@ def test_a_real_window_under_xvfb_draws_its_plots(tmp_path, xvfb):
     assert colour_pixels(image, (31, 119, 180)) > 300, "no loss curve was drawn"
     assert colour_pixels(image, (255, 127, 14)) > 200, "no LR curve was drawn"
     assert colour_pixels(image, (44, 160, 44)) > 30, "no accuracy curve was drawn"
+
+
+def test_the_windows_keys_beat_an_x11_text_fields_own(tmp_path, xvfb):
+    """Only X11's text fields claim Ctrl+K and Ctrl+E (offscreen Qt binds neither), so the test of that runs there."""
+    env = {k: v for k, v in app_env(tmp_path, DISPLAY=xvfb, QT_QPA_PLATFORM="xcb").items() if not k.startswith("PYTEST_")}
+    test = "tests/test_gui.py::test_the_windows_keys_work_while_a_text_field_has_the_focus"
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=", test], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=900)
+    if "could not connect to display" in done.stderr + done.stdout:
+        pytest.skip("Qt cannot use the X server here")
+    assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout[-3000:] + done.stderr[-2000:]
