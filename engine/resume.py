@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,12 +9,9 @@ from pathlib import Path
 from .config import TrainConfig
 from .data.dataset import PreparedDataset, prepare_configured
 from .errors import ConfigError, RunStoreError
-from .files import read_limited
 from .store.checkpoints import load_latest_checkpoint
 from .store.lock import ensure_free
-from .store.reader import read_meta, run_info
-
-MAX_CONFIG_BYTES = 1024**2
+from .store.reader import read_meta, run_info, saved_settings
 
 
 @dataclass(frozen=True)
@@ -31,9 +27,12 @@ class ResumeSetup:
 def saved_config(run_dir: Path) -> tuple[TrainConfig, str]:
     """The run's config and its dataset's fingerprint, from config.json; RunStoreError when it cannot be used."""
     try:
-        saved = json.loads(read_limited(run_dir / "config.json", MAX_CONFIG_BYTES))
+        saved = saved_settings(run_dir)
+    except RunStoreError as error:
+        raise RunStoreError(f"{run_dir.name}: {error}; it cannot be resumed until then") from None
+    try:
         return TrainConfig.from_dict(saved["config"]), str(saved["dataset"]["fingerprint"])
-    except (OSError, ValueError, KeyError, TypeError, RecursionError, ConfigError) as error:
+    except (ValueError, KeyError, TypeError, ConfigError) as error:
         raise RunStoreError(f"{run_dir}/config.json: cannot be used ({error})") from None
 
 

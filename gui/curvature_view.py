@@ -44,12 +44,14 @@ class CurvatureView(QObject):
         self.last.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.lambdas = (math.inf, math.inf)  # λmax of the run's last two measurements (a climb is resolved below the first)
         self.margin = TrainConfig.curvature_margin  # the run's: how much of the bound its warnings allow
+        self.state = ""  # the run's: a range test in it holds commands until it ends
         self.tab = self._tab()
         self.cadence.activated.connect(self._cadence_chosen)
         self.banner.scaleRequested.connect(self._scale)
         for signal, slot in ((bridge.curvatureMeasured, self.measured), (bridge.healthLogged, self.health.add_health),
                              (bridge.stabilityWarning, self.warned), (bridge.runStarted, self.started),
-                             (bridge.rolledBack, self.rolled_back), (bridge.scheduleChanged, self.schedule_changed)):
+                             (bridge.rolledBack, self.rolled_back), (bridge.scheduleChanged, self.schedule_changed),
+                             (bridge.stateChanged, self._state_changed)):
             signal.connect(slot)
 
     def _tab(self) -> QWidget:
@@ -67,8 +69,16 @@ class CurvatureView(QObject):
 
     def waiting(self) -> None:
         """A measurement was asked for: it takes seconds in which training waits, and nothing said it was coming."""
-        self.last.setText("measuring λmax at the next step (training waits for it; seconds)…")
-        self.log.add("measuring λmax at the next step")
+        self.last.setText(f"measuring λmax {self._when()} (training waits for it; seconds)…")
+        self.log.add(f"measuring λmax {self._when()}")
+
+    def _when(self) -> str:
+        """When a command sent now takes effect."""
+        return "when the range test ends" if self.state == "range_test" else "at the next step"
+
+    @Slot(object)
+    def _state_changed(self, event) -> None:
+        self.state = event.state
 
     @Slot(object)
     def measured(self, event) -> None:
@@ -181,3 +191,5 @@ class CurvatureView(QObject):
     @Slot(float)
     def _scale(self, factor: float) -> None:
         self.send(EditSchedule(ScaleRest(factor, reason="curvature")))
+        # Said now: during a range test in the run nothing else showed the click for minutes.
+        self.log.add(f"scaling the rest of the schedule ×{factor:.2g} {self._when()}")

@@ -277,6 +277,7 @@ class LiveRun(QObject):
                     plot.set_total(total)
             epochs = -(-total // max(1, per_epoch))
             self.status.setText(f"{state_name(self.state)} · next run: {total} steps ({counted(epochs, 'epoch')} × {per_epoch} steps)")
+            self.progress.reset()  # the last run's 67% beside the next run's plan read as that plan's progress
 
     def _show_progress(self) -> None:
         if self.state in ("idle", "starting"):  # nothing trained yet: the status says what is being done

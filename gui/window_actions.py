@@ -7,7 +7,8 @@ import html
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject
+import shiboken6
+from PySide6.QtCore import QEvent, QObject, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QAbstractButton, QApplication, QComboBox, QDockWidget, QMainWindow, QSpinBox, QWidget
 
@@ -30,21 +31,35 @@ class WindowKeysFirst(QObject):
     A line edit claims Ctrl+K (delete to the end of the line) and Ctrl+E (end of the line) on Linux, so in the
     peak LR field Ctrl+K emptied the field instead of measuring λmax, and after Stop left the focus in the
     "measure every" box, Ctrl+E exported nothing. Keys bound to a platform's standard key (Ctrl+Z) stay the field's:
-    there the field's own meaning is the one a user expects."""
+    there the field's own meaning is the one a user expects. It watches the focused widget alone: a filter on the
+    whole application sees every event of every object (and crashed on one being destroyed as the window quit)."""
 
     def __init__(self, window: QMainWindow):
         super().__init__(window)
         self.window = window
+        QApplication.instance().focusChanged.connect(self.follow)
+
+    @Slot(QWidget, QWidget)
+    def follow(self, old: QWidget | None, new: QWidget | None) -> None:
+        """Watch the widget that has the focus now, if it is in this window."""
+        if old is not None and shiboken6.isValid(old):
+            old.removeEventFilter(self)
+        if new is not None and shiboken6.isValid(new) and new.window() is self.window:
+            new.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
-        if event.type() != QEvent.Type.ShortcutOverride or not isinstance(watched, QWidget) or watched.window() is not self.window:
+        kind = event.type()
+        if kind not in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress) or not self._window_key(event):
             return False
-        pressed = QKeySequence(event.keyCombination())
-        if any(action.isEnabled() and action.shortcut() == pressed for action in self.window.findChildren(QAction)
-               if action.property("window_key")):
+        if kind == QEvent.Type.ShortcutOverride:
             event.ignore()  # not claimed by the field: the shortcut goes to the action
-            return True
-        return False
+        # A key press arrives only when the action is disabled (Measure λmax with no run): the field would delete to
+        # the end of its line for Ctrl+K, so the key does nothing, as it does outside a field.
+        return True
+
+    def _window_key(self, event: QEvent) -> bool:
+        pressed = QKeySequence(event.keyCombination())
+        return any(action.shortcut() == pressed for action in self.window.findChildren(QAction) if action.property("window_key"))
 
 
 def make_action(window: QMainWindow, text: str, keys: Keys, tip: str, slot: Callable[[], object]) -> QAction:
@@ -108,7 +123,7 @@ def build_actions(window) -> None:
     window.group_table.unfreezable.connect(window.unfreeze_action.setEnabled)  # a menu item that does nothing misleads
     window.quit_action = make_action(window, "Quit", "Ctrl+Q",  # StandardKey.Quit is unbound on some Linux desktops
                                      "Close lrscope (a run in progress stops and stays resumable)", window.close)
-    QApplication.instance().installEventFilter(WindowKeysFirst(window))
+    window.keys_first = WindowKeysFirst(window)
     for button, action in ((window.dataset_panel.open_button, window.open_action), (panel.start, window.test_action),
                            (editor.apply, window.apply_action), (editor.undo, window.undo_action),
                            (window.group_table.unfreeze, window.unfreeze_action)):

@@ -487,3 +487,64 @@ def test_a_schedule_file_from_a_tune_that_searched_the_weight_decay_trains_with_
     assert code == 2 and "resolution: tuned at 16 px, this run trains at 32 px" in err and "--accept-mismatch" in err
     code, _, err = cli(capsys, "train", "--data", SAMPLE, "--epochs", "2", "--schedule", tmp_path / "s.json", "--accept-mismatch")
     assert code == 0 and "schedule from " in err and ": 44 steps (tuned over 22 steps, stretched to this run)" in err
+
+
+def test_a_tuned_schedule_that_could_not_be_written_anywhere_is_exported_later_from_the_stored_run(capsys, tmp_path, monkeypatch):
+    """The disk holding both the file and the library filled: the schedule was lost, and no command could export it."""
+    import errno
+    import shlex
+
+    from engine.schedules import library, schedule_file
+
+    save = schedule_file.save_schedule
+    disk_full = [True]
+
+    def full(path, document):
+        if disk_full[0]:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return save(path, document)
+
+    monkeypatch.setattr(schedule_file, "save_schedule", full)
+    monkeypatch.setattr(library, "save_schedule", full)
+    folders = [part for name in ("runs", "library", "cache") for part in (f"--{name}-dir", tmp_path / name)]
+    target = tmp_path / "s.json"
+    code, out, err = cli(capsys, "train", "--data", SAMPLE, *QUICK, "--json", "--export-schedule", target, *folders)
+    printed = json.loads(out)
+    assert code == 4 and "library_file" not in printed and not target.exists(), err
+    advice = re.search(r"once they can be written, `lrscope (show [^`]+)` writes it from the stored run$", printed["export_error"])
+    assert advice, printed["export_error"]
+    disk_full[0] = False
+    code, out, err = cli(capsys, *shlex.split(advice.group(1)), "--json")  # as given: its library, its file, its run
+    assert code == 0 and f"tuned schedule written to {target} and added to the library" in err
+    assert json.loads(out)["best_val_accuracy"] == printed["best_val_accuracy"]  # and what else was asked
+    from engine.schedules import load_schedule
+
+    exported = load_schedule(target)
+    assert exported.metrics["best_val_accuracy"] == printed["best_val_accuracy"]
+    assert exported.dataset["fingerprint"] == printed["dataset"]["fingerprint"]
+    assert len(list((tmp_path / "library").rglob("*.json"))) == 1
+
+
+def test_show_exports_the_schedule_the_end_of_the_run_exported(capsys, tmp_path):
+    folders = [part for name in ("runs", "library", "cache") for part in (f"--{name}-dir", tmp_path / name)]
+    code, out, _ = cli(capsys, "train", "--data", SAMPLE, *QUICK, "--json", "--export-schedule", tmp_path / "end.json", *folders)
+    assert code == 0
+    run = json.loads(out)["run_dir"]
+    assert cli(capsys, "show", run, "--export-schedule", tmp_path / "later.json", "--library-dir", tmp_path / "library")[0] == 0
+    at_end, later = (json.loads((tmp_path / name).read_text()) for name in ("end.json", "later.json"))
+    assert {key: value for key, value in at_end.items() if key != "created"} == {key: value for key, value in later.items() if key != "created"}
+    code, _, err = cli(capsys, "show", run, "--export-schedule", tmp_path / "missing" / "x.json")
+    assert code == 2 and "its folder" in err and "does not exist" in err
+
+
+def test_show_names_the_schedule_a_run_started_with_after_a_rollback_to_step_0(capsys, tmp_path):
+    """The rollback's edit at step 0 replaced the first piece, and `show` said "constant 10 … (as it started …)" of a run
+    started at LR 100."""
+    runs = ["--runs-dir", tmp_path / "runs", "--cache-dir", tmp_path / "cache"]
+    code, out, _ = cli(capsys, "train", "--data", SAMPLE, "--image-size", "16", "--epochs", "2", "--lr", "100", "--shape", "constant",
+                       "--on-fault", "stop", "--json", *runs)
+    assert code == 3
+    run = json.loads(out)["run_dir"]
+    assert cli(capsys, "resume", run, "--on-fault", "rollback", "--max-rollbacks", "5", *runs)[0] in (0, 3)
+    code, out, _ = cli(capsys, "show", run)
+    assert "schedule   constant 100 → 100 over 44 steps (as it started; then" in out and "edit at step 0 (rollback)" in out

@@ -82,3 +82,21 @@ def test_unreadable_subfolder_is_skipped_with_a_warning(tmp_path, monkeypatch):
     scan = scan_folder(tmp_path)
     assert len(scan.entries) == 2
     assert any("locked: cannot be read (Permission denied)" in w for w in scan.warnings)
+
+
+@pytest.mark.parametrize("locked", ["a", "b"])
+def test_an_unreadable_class_folder_is_said_to_be_unreadable_not_empty(tmp_path, monkeypatch, locked):
+    """It was "class 'b' has no images; add images or remove the folder" for a folder of 180 images."""
+    for name in "ab":
+        write_image(tmp_path / name / "1.png")
+    real_scandir = os.scandir
+
+    def scandir(path):
+        if str(path) == str(tmp_path / locked):
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with pytest.raises(DatasetError) as refused:
+        scan_folder(tmp_path)
+    assert str(refused.value) == f"{tmp_path / locked}: cannot be read (Permission denied); check the folder's permissions, or remove it"

@@ -169,6 +169,8 @@ def test_range_test_mid_run_then_use_its_suggestion(qtbot, launch):
                     timeout=LONG)
     trigger(window.pause_action)  # it sent Resume: the run went on training after the test
     assert "the run pauses when the range test ends" in window.log.toPlainText()
+    trigger(window.measure_action)  # the test holds it: said so, not "at the next step" with nothing for minutes
+    assert "measuring λmax when the range test ends" in window.log.toPlainText()
     assert window.pause_action.text() == "Pausing after the test" and not window.pause_action.isEnabled()  # it said "Pause"
     qtbot.waitUntil(lambda: window.last_range_test is not None, timeout=LONG)
     qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
@@ -275,6 +277,11 @@ def test_the_windows_keys_work_while_a_text_field_has_the_focus(qtbot, window, d
 
     if QKeySequence("Ctrl+K") not in QKeySequence.keyBindings(QKeySequence.StandardKey.DeleteEndOfLine):
         pytest.skip("this platform's text fields do not claim Ctrl+K; test_gui_launch.py runs this test under X11")
+    type_into(window.editor.peak, "0.3")
+    qtbot.keyClick(window.editor.peak, Qt.Key.Key_Home)
+    assert not window.measure_action.isEnabled()
+    press(window, "Ctrl+K")  # no run to measure: the key does nothing, as outside a field (the field was emptied)
+    assert window.editor.peak.text() == "0.3"
     paused_with_lr_set(qtbot, window, "0.05", 2)
     type_into(window.editor.peak, "0.3")
     qtbot.keyClick(window.editor.peak, Qt.Key.Key_Home)

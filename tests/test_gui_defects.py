@@ -164,6 +164,10 @@ def test_a_schedule_longer_than_the_run_is_said_to_shrink_and_epochs_typed_mid_r
     trigger(window.stop_action)
     qtbot.waitUntil(lambda: window.last_run is not None and not window.controller.training, timeout=LONG)
     qtbot.waitUntil(lambda: window.editor.length.text().startswith("run: 44 steps"), timeout=LONG)
+    assert not window.progress.isHidden()  # the stopped run's share of its steps
+    type_into(window.config_panel.editors["epochs"], "3")
+    qtbot.waitUntil(lambda: "stopped · next run: 66 steps" in window.status.text(), timeout=LONG)
+    assert window.progress.isHidden()  # the stopped run's share beside the next run's plan read as that plan's progress
 
 
 def test_a_batch_bigger_than_the_training_images_is_said_when_the_run_starts(qtbot, launch):

@@ -100,6 +100,7 @@ def test_c_edit_a_run_as_it_goes_apply_from_now_set_lr_now_undo(qtbot, launch):
     qtbot.waitUntil(lambda: drawn(window.lr.preview) > 0, timeout=LONG)
     # A revision keeps its place on the step axis, so 'start from the current LR' cannot apply and says why.
     assert not editor.from_current.isEnabled() and "revises the shape in force" in editor.from_current.toolTip()
+    assert not editor.from_current.isChecked()  # a greyed tick read as "this will happen"
     assert "editor preview" in legend(window.lr)
     press(window, "Ctrl+Return")
     qtbot.waitUntil(lambda: len(history(window)) == 1, timeout=LONG)

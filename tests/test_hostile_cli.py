@@ -4,6 +4,7 @@ every command on every hostile fixture, each ending at once with status 2 and on
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -83,7 +84,8 @@ def test_the_advice_after_a_loss_blow_up_resumes_the_run_without_blowing_up_agai
     advice = re.search(r"`lrscope (resume [^`]+)` continues from the last good checkpoint and, each time the loss blows up "
                        r"again, goes back with the LR ×0\.1$", stopped.stderr.rstrip().splitlines()[-1])
     assert advice, stopped.stderr.rstrip().splitlines()[-1]
-    resumed = lrscope(*advice.group(1).split(), "--runs-dir", runs, "--json")
+    # As given, without --runs-dir: the run is outside the default folder, and a bare id said "no run named …".
+    resumed = lrscope(*shlex.split(advice.group(1)), "--json")
     assert resumed.returncode == 0 and json.loads(resumed.stdout)["state"] == "finished", resumed.stderr[-2000:]
     assert "rolling back (1 of at most 3) with the LR ×0.1" in resumed.stderr
 
@@ -116,11 +118,12 @@ def test_watching_a_run_that_is_not_served_says_what_to_do_for_its_state(tmp_pat
     assert cli(capsys, "train", "--data", data, *QUICK, "--epochs", "1", *runs)[0] == 0
     (run_dir,) = (tmp_path / "runs").iterdir()
     code, _, err = cli(capsys, "watch", run_dir.name, *runs)
-    assert code == 2 and one_line_error(err) and f"finished and is not being served: `lrscope show {run_dir.name}`" in err
+    # Outside the default folder the commands name the run by its folder: by id they said "no run named …".
+    assert code == 2 and one_line_error(err) and f"finished and is not being served: `lrscope show {run_dir.resolve()}`" in err
     with sqlite3.connect(run_dir / "run.sqlite") as db:
         db.execute("UPDATE meta SET value = 'stopped' WHERE key = 'state'")
     code, _, err = cli(capsys, "ctl", run_dir.name, "pause", *runs)
-    assert code == 2 and f"is stopped and not being served: `lrscope resume {run_dir.name} --serve`" in err
+    assert code == 2 and f"is stopped and not being served: `lrscope resume {run_dir.resolve()} --serve`" in err
 
 
 def test_json_is_printed_even_for_an_error(tmp_path, capsys):

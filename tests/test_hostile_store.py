@@ -402,3 +402,44 @@ def test_a_bad_cell_in_the_steps_is_written_as_nan_with_a_warning(tmp_path, caps
     assert "damaged LR cells in 1 step of" in err
     code, _, err = cli(capsys, "show", meta_only)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "damaged" in err
+
+
+@pytest.mark.parametrize("damage, listed, refused", [
+    ("config", "its config.json is damaged (not valid JSON); it cannot be resumed",
+     "{name}: its config.json is damaged (not valid JSON); it cannot be resumed until then"),
+    ("checkpoints", "its checkpoints folder is missing; it cannot be resumed",
+     "{run_dir}: its checkpoints folder is missing; put it back to resume the run"),
+])
+def test_a_run_whose_files_are_damaged_is_listed_damaged_and_its_resume_says_why_in_words(tiny, tmp_path, capsys, damage, listed, refused):
+    """Both were listed `interrupted`; the resume said "cannot be used (Expecting property name enclosed in double quotes:
+    line 1 column 2 (char 1))", or "it ended before its first checkpoint was written" of a run of 185 steps."""
+    import shutil
+
+    run_dir = stopped_run(tiny, tmp_path / "runs")
+    if damage == "config":
+        (run_dir / "config.json").write_text("{bad")
+    else:
+        shutil.rmtree(run_dir / "checkpoints")
+    code, out, _ = cli(capsys, "runs", "--runs-dir", tmp_path / "runs")
+    line, note = out.splitlines()[1:3]
+    assert code == 0 and " damaged " in line and note.strip() == listed
+    code, _, err = cli(capsys, "resume", run_dir, "--no-cache")
+    assert code == 2 and err.strip() == "lrscope: error: " + refused.format(name=run_dir.name, run_dir=run_dir)
+
+
+def test_checkpoints_that_cannot_be_read_for_their_permissions_say_to_fix_them(tiny, tmp_path, capsys, monkeypatch):
+    """It said "[Errno 13] Permission denied: '…/step-0000000176.pt'" for each, then "the run cannot be resumed"; it can,
+    once the permissions are fixed."""
+    from engine.store import checkpoints
+
+    run_dir = stopped_run(tiny, tmp_path / "runs")
+
+    def denied(path):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+
+    monkeypatch.setattr(checkpoints, "load_tensors", denied)
+    code, _, err = cli(capsys, "resume", run_dir, "--no-cache")
+    count = len(list((run_dir / "checkpoints").iterdir()))
+    assert code == 2 and "was refused: Permission denied; trying the checkpoint before it" in err
+    assert err.strip().splitlines()[-1] == (f"lrscope: error: {run_dir}: none of its {count} checkpoints can be read (permission "
+                                            "denied); fix their permissions, then resume again")

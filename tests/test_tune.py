@@ -117,6 +117,7 @@ def test_the_closing_line_shows_the_averaged_score_that_decided():
     assert "none of the 1 other complete trial beat" in finish_message(kept, winner_of(kept))
     alone = [trial(0, 0.2, 0.950), trial(1, 0.02, 0.9, "pruned"), trial(2, 0.5, math.nan, "cancelled")]
     assert "no other trial ran to the end, so nothing was compared with it" in finish_message(alone, winner_of(alone))
+    assert finish_message(alone, winner_of(alone), cancelled=True).endswith("(it was cancelled before another trial finished)")
     assert finish_message([trial(0, 0.2, 0.9, "pruned")], None) == "no trial finished, so there is no winner"
 
 
@@ -274,6 +275,8 @@ def test_a_full_disk_ends_the_search_with_the_best_so_far_and_exit_status_4(tmp_
     assert len(record["trials"]) == 2, "no trial is started once the disk is full"
     assert err.rstrip().splitlines()[-1].startswith("lrscope: error: ") and "No space left on device" in err.splitlines()[-1]
     assert (tmp_path / "won.json").exists()
+    # The trials are under --runs-dir: the bare `lrscope runs` it named did not list them.
+    assert f"each trial is a run you can open (lrscope runs --runs-dir {(tmp_path / 'runs').resolve()})" in err
 
 
 def test_a_tunes_time_per_step_is_not_thrown_by_a_step_that_stalled(digits16, monkeypatch):
@@ -319,5 +322,6 @@ def test_a_tune_whose_trials_cannot_be_stored_says_so_before_its_range_test(tmp_
                          "--runs-dir", tmp_path / "a-file" / "runs", "--tunes-dir", tmp_path / "tunes")
     assert code == 2 and json.loads(out)["exit_status"] == 2
     assert err.rstrip().endswith(f"cannot create a run folder in {tmp_path / 'a-file' / 'runs'} (Not a directory); "
-                                 "choose another place with --runs-dir or LRSCOPE_RUNS_DIR")
+                                 "choose another place with --runs-dir DIR, or set LRSCOPE_RUNS_DIR before starting lrscope "
+                                 "(the window's only setting for it)")
     assert "searching the peak LR" not in err and not (tmp_path / "tunes").exists()

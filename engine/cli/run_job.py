@@ -20,6 +20,7 @@ from ..distributed.launcher import tell_the_launcher, tell_the_launcher_reported
 from ..distributed.world import said_by_the_launcher
 from ..run.handle import RunHandle, RunResult
 from ..run.in_process import InProcessRun
+from ..store.paths import run_argument
 from ..store.reader import read_steps
 from ..text import counted, percent
 from .common import FAILED, FAULT_STOPPED, FINISHED, INTERRUPTED, STORE_FAILED, CliError, say, signals_ignored, write
@@ -75,7 +76,7 @@ def execute(run: InProcessRun, args: argparse.Namespace, serve: str | None = Non
     with signals_stop(run):
         run.prepare()
         if leader:
-            tell_the_launcher(run.run_dir.name)
+            tell_the_launcher(str(run.run_dir))
         prepared(run)
         try:
             if server is not None:
@@ -120,8 +121,9 @@ def announce(run: InProcessRun, access) -> None:
     from ..serve.access import TOKEN_FILE, announcement
     from ..serve.wire import is_local
 
+    name = run_argument(run.run_dir)
     say(announcement(run.run_dir.name, access))
-    say(f"  (the token is also in {run.run_dir / TOKEN_FILE}; `lrscope watch {run.run_dir.name}` or `lrscope ctl {run.run_dir.name} …`)")
+    say(f"  (the token is also in {run.run_dir / TOKEN_FILE}; `lrscope watch {name}` or `lrscope ctl {name} …`)")
     if not is_local(access.address):
         say(f"warning: {access.address} accepts connections from other machines; anyone who can reach it and has the token "
             "can steer this run, and the traffic is not encrypted: prefer the default and an SSH tunnel")
@@ -192,20 +194,20 @@ def trained(result: RunResult) -> str:
 
 def _problem(policy: FaultPolicy, store) -> str:
     """The one line that says why the run did not finish and how to go on ('' when it finished)."""
-    resume = f"`lrscope resume {store.run_id}`"
+    resume = f"`lrscope resume {run_argument(store.run_dir)}`"
     failure = store.failure or (policy.store_failure.message if policy.store_failure else "")
     if failure:
         step = store.checkpoint_step
         return f"{failure}; then {resume} continues from step {step}" if step is not None else f"{failure}; then start the run again"
     if policy.fault is not None:
-        return f"the run stopped on a fault: {policy.fault.message} {_resume_advice(policy.fault, store.run_id)}"
+        return f"the run stopped on a fault: {policy.fault.message} {_resume_advice(policy.fault, run_argument(store.run_dir))}"
     return ""
 
 
-def _resume_advice(fault, run_id: str) -> str:
+def _resume_advice(fault, run: str) -> str:
     """How to resume after ``fault``: after a loss blow-up, with rollbacks, else the same LR blows it up again (it did
     after `--on-fault stop`, whose advice was a plain `lrscope resume RUN`)."""
     if not fault.can_roll_back:
-        return f"`lrscope resume {run_id}` continues from the last good checkpoint"
-    return (f"`lrscope resume {run_id} --on-fault rollback` continues from the last good "
+        return f"`lrscope resume {run}` continues from the last good checkpoint"
+    return (f"`lrscope resume {run} --on-fault rollback` continues from the last good "
             f"checkpoint and, each time the loss blows up again, goes back with the LR ×{LR_FACTOR:g}")

@@ -18,7 +18,17 @@ from ..serve.access import served_access
 from ..store.paths import runs_root
 from ..store.reader import find_run, list_runs, meta_object, read_epochs, read_meta, read_steps, read_table, run_info
 from ..text import counted
-from .common import CACHE_DIR_HELP, RUNS_DIR_HELP, add_serve_option, cache_dir, path_arg, say
+from .common import (
+    CACHE_DIR_HELP,
+    LIBRARY_DIR_HELP,
+    RUNS_DIR_HELP,
+    STORE_FAILED,
+    add_serve_option,
+    cache_dir,
+    check_writable,
+    path_arg,
+    say,
+)
 from .distributed import add_distributed_options
 from .fault_policy import add_fault_options
 
@@ -34,6 +44,10 @@ def add_parsers(commands) -> None:
     show.add_argument("--csv", action="store_true", help="per-step metrics as CSV: step, epoch, loss, LR of each group, momentum")
     show.add_argument("--json", action="store_true", help="the summary as one JSON object: the run, its config, epochs and edits")
     show.add_argument("--runs-dir", type=path_arg, help=RUNS_DIR_HELP)
+    show.add_argument("--export-schedule", type=path_arg, metavar="FILE",
+                      help="write the run's tuned schedule (with its edits) to FILE and add it to the library, as "
+                           "`train --export-schedule` does at the run's end")
+    show.add_argument("--library-dir", type=path_arg, help=LIBRARY_DIR_HELP)
     show.set_defaults(handler=show_command)
     resume = commands.add_parser("resume", help="continue a stopped or interrupted run from its last checkpoint")
     resume.add_argument("run", help="run id (or a unique prefix of it), or the run's folder")
@@ -86,6 +100,8 @@ def _listed(info) -> dict:
 def show_command(args: argparse.Namespace) -> int:
     """A run's summary, or its steps as CSV."""
     run_dir = find_run(runs_root(args.runs_dir), args.run)
+    if args.export_schedule and (exported := _export(run_dir, args)):
+        return exported
     if args.csv:
         write_steps_csv(run_dir)
         return 0
@@ -106,6 +122,19 @@ def show_command(args: argparse.Namespace) -> int:
     print(f"best val   {_accuracy(info.best_val_accuracy)}")
     for line in _history(run_dir):
         print(f"  {line}")
+    return 0
+
+
+def _export(run_dir: Path, args: argparse.Namespace) -> int:
+    """`show --export-schedule`: the one line of where it went (0: the summary, --json or --csv follow as asked), or why
+    not (STORE_FAILED)."""
+    from .export_run import export_stored_run
+
+    check_writable(args.export_schedule)
+    written = export_stored_run(run_dir, args.export_schedule, args.library_dir)
+    if "export_error" in written:
+        say(f"lrscope: error: {written['export_error']}")
+        return STORE_FAILED
     return 0
 
 
@@ -158,9 +187,11 @@ def _started_with(meta: dict[str, str], config: dict) -> str:
     except (KeyError, ValueError, TypeError, LrscopeError):
         return f"peak LR {config.get('lr')} (the stored schedule cannot be read)"
     # A run steered to a constant 0.05 read as if it had trained its one-cycle throughout.
-    edits = len(run_schedule.edits)
-    changed = f" (as it started; then {counted(edits, 'edit')}, listed below)" if edits else ""
-    return describe_schedule(run_schedule.timeline.pieces[0].schedule) + changed
+    edits = run_schedule.edits
+    changed = f" (as it started; then {counted(len(edits), 'edit')}, listed below)" if edits else ""
+    # An edit at step 0 (a rollback to the first checkpoint) replaced the first piece: the one it replaced is the start's.
+    started = edits[0].before if edits and edits[0].step == 0 else run_schedule.timeline.pieces[0]
+    return describe_schedule(started.schedule) + changed
 
 
 def write_steps_csv(run_dir: Path) -> None:

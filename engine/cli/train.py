@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 
 from ..config import TrainConfig
+from ..store.paths import run_argument
 from .common import (
     LIBRARY_DIR_HELP,
     RUNS_DIR_HELP,
@@ -95,4 +97,11 @@ def export(args: argparse.Namespace, config, result) -> dict[str, str]:
     metrics = {"best_val_accuracy": result.best_val_accuracy, "val_loss": result.val_loss, "val_accuracy": result.val_accuracy}
     document = tuned_document(result.run_schedule, config, result.dataset, result.steps_per_epoch, metrics, groups=result.groups,
                               weights=result.weights)
-    return write_export(args.export_schedule, document, args.library_dir, "tuned schedule")
+    written = write_export(args.export_schedule, document, args.library_dir, "tuned schedule")
+    if "export_error" in written and "library_file" not in written and result.run_dir:
+        # Neither write landed: the run's store still holds the schedule, and this writes it once they can be written.
+        library = f" --library-dir {shlex.quote(str(args.library_dir.resolve()))}" if args.library_dir else ""
+        again = (f"lrscope show {run_argument(result.run_dir)} --export-schedule "
+                 f"{shlex.quote(str(args.export_schedule.resolve()))}{library}")
+        written["export_error"] += f"; once they can be written, `{again}` writes it from the stored run"
+    return written

@@ -68,14 +68,14 @@ class TuneProgress:
     """Lines on stderr: the budget before it starts, the interval, one line per trial; ``message``: the line that
     ended the search (for --json too: "no trial finished, so there is no winner" was said on stderr alone)."""
 
-    def __init__(self):
-        self.message = ""
+    def __init__(self, runs_command: str = "lrscope runs"):
+        self.message, self.runs_command = "", runs_command
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, TuneStarted):
             say(f"tune: up to {event.budget_steps / event.run_steps:.1f} full runs ({event.budget_steps} training steps of "
                 f"{event.run_steps} per run), {estimate(event.estimated_seconds)} on this machine; Ctrl-C stops and keeps the best so far")
-            say(f"each trial is a run you can open (lrscope runs); the search record goes to {event.folder}")
+            say(f"each trial is a run you can open ({self.runs_command}); the search record goes to {event.folder}")
             note = small_budget_note(event.budget_steps / event.run_steps, event.run_steps)
             if note:
                 say(f"note: {note}")
@@ -92,7 +92,7 @@ class TuneProgress:
 
 def run(args: argparse.Namespace) -> int:
     """Tune, report, and export the winner if asked; the exit status says how the search ended (``tune_status``)."""
-    from ..store.paths import runs_root, tunes_root
+    from ..store.paths import runs_command, runs_root, tunes_root
     from ..tune.search import Tuner  # torch and optuna load only when a tune runs
     from .run_job import signals_call
     from .setup import adopt_schedule_settings, open_dataset, run_schedule_for, schedule_option, warn_of_a_batch_past_the_data
@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     dataset = open_dataset(config, args)
     warn_of_a_batch_past_the_data(dataset, config)
     timeline = run_schedule_for(args, config, dataset, schedule).timeline
-    progress = TuneProgress()
+    progress = TuneProgress(runs_command(runs_root(args.runs_dir)))
     tuner = Tuner(config, dataset, timeline, settings, runs_root=runs_root(args.runs_dir), tunes_root=tunes_root(args.tunes_dir),
                   emit=progress)
     with signals_call(tuner.cancel, "stopping the search; the best trial so far wins"):

@@ -27,8 +27,8 @@ def run(args: argparse.Namespace) -> int:
     access = access_from(args)
     handle = RemoteRun(access, client="lrscope watch", history=not args.no_history)
     handle.subscribe(ProgressPrinter())
-    handle.start("lrscope-watch")
-    try:
+    try:  # from before the start: under load the first lines printed before the loop was entered, and Ctrl-C there was "interrupted"
+        handle.start("lrscope-watch")
         while not handle.wait(0.2):
             pass
     except KeyboardInterrupt:

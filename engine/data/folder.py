@@ -132,6 +132,13 @@ def _class_dirs(parts: list[tuple[Path, str]], classes: tuple[str, ...]) -> list
     return dirs
 
 
+def _refuse_unreadable(class_dir: Path, walker: Walker) -> None:
+    """A class folder that could not be listed was said to have "no images" (it held 180)."""
+    reason = dict(walker.report.unreadable).get(str(class_dir))
+    if reason is not None:
+        raise DatasetError(f"{class_dir}: cannot be read ({reason}); check the folder's permissions, or remove it")
+
+
 def _parents(path: str) -> list[str]:
     return [str(p) for p in Path(path).parents]
 
@@ -153,6 +160,7 @@ def _collect(root: Path, classes: tuple[str, ...], parts: list[tuple[Path, str]]
                 else:
                     ignored.append(path)
             if not found and split != "val":
+                _refuse_unreadable(class_dir, walker)
                 other = sum(1 for p in ignored if p.startswith(class_dir.relative_to(root).as_posix() + "/"))
                 hint = f" ({other} files with other extensions were ignored)" if other else ""
                 if not entries:  # the first subfolder already holds no image: most likely not a dataset folder at all

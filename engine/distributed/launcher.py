@@ -35,11 +35,11 @@ def launched_by_torchrun() -> bool:
     return "WORLD_SIZE" in os.environ and "RANK" in os.environ
 
 
-def tell_the_launcher(run_id: str) -> None:
-    """Name the run to the launcher that started this process (nothing when none did)."""
+def tell_the_launcher(run_dir: str) -> None:
+    """Name the run's folder to the launcher that started this process (nothing when none did)."""
     path = os.environ.get(RUN_ID_FILE)
     if path:
-        Path(path).write_text(run_id, encoding="utf-8")
+        Path(path).write_text(run_dir, encoding="utf-8")
 
 
 def tell_the_launcher_reported(status: int) -> None:
@@ -102,12 +102,12 @@ def launch(nproc: int, argv: list[str], as_json: bool) -> int:
     return 0
 
 
-def interrupted(run_id: str | None, as_json: bool) -> int:
+def interrupted(run_dir: str | None, as_json: bool) -> int:
     """Ctrl-C or SIGTERM stopped rank 0 before it could say so (while it started): the line (and object) it owed."""
-    message = f"interrupted; {resumable(run_id)}"
+    message = f"interrupted; {resumable(run_dir)}"
     print(f"lrscope: error: {message}", file=sys.stderr)
     if as_json:
-        print(json.dumps({"state": "error", "exit_status": INTERRUPTED, "message": message, "run_id": run_id}))
+        print(json.dumps({"state": "error", "exit_status": INTERRUPTED, "message": message, "run_id": _id(run_dir)}))
     return INTERRUPTED
 
 
@@ -124,11 +124,11 @@ def reasons(folder: Path) -> dict[int, str]:
     return {int(path.name[5:]): path.read_text(encoding="utf-8") for path in folder.glob("rank-*") if path.name[5:].isdigit()}
 
 
-def report(failures: dict, run_id: str | None, as_json: bool, said: bool, why: dict[int, str]) -> int:
+def report(failures: dict, run_dir: str | None, as_json: bool, said: bool, why: dict[int, str]) -> int:
     """The exit status for these failed ranks, saying which one failed first (unless all refused bad input and rank 0
-    said so) and why, and how to resume the run (``run_id``: None when rank 0 had not made it yet). The only line: the
+    said so) and why, and how to resume the run (``run_dir``: None when rank 0 had not made it yet). The only line: the
     ranks say nothing of a lost peer. ``said``: rank 0 printed its result (and its object, with ``as_json``); if not, this
-    says the same as one. ``why``: the error lines of the ranks other than 0."""
+    says the same as one. ``why``: the error lines of the ranks other than 0. ``run_dir``: the run's folder, as rank 0 named it."""
     if all(failure.exitcode == USAGE_ERROR for failure in failures.values()):
         if not said:  # this machine has no rank 0 (the second node of a run): its ranks' reason was said by none
             first = min(failures)
@@ -144,8 +144,8 @@ def report(failures: dict, run_id: str | None, as_json: bool, said: bool, why: d
         return failure.exitcode
     how = f"was killed by {failure.signal_name()}" if failure.exitcode < 0 else f"ended with exit status {failure.exitcode}"
     cause = f" ({why[rank].rstrip('.')})" if rank in why else ""
-    message = f"rank {rank} (pid {failure.pid}) {how}{cause}, so torchrun stopped the other processes; {resumable(run_id)}"
-    _say(message, RUN_FAILED, as_json and not said, {"state": "failed", "failed_rank": rank, "run_id": run_id})
+    message = f"rank {rank} (pid {failure.pid}) {how}{cause}, so torchrun stopped the other processes; {resumable(run_dir)}"
+    _say(message, RUN_FAILED, as_json and not said, {"state": "failed", "failed_rank": rank, "run_id": _id(run_dir)})
     return RUN_FAILED
 
 
@@ -156,8 +156,15 @@ def _say(message: str, status: int, as_json: bool, fields: dict) -> None:
         print(json.dumps({"state": "error", "exit_status": status, "message": message, **fields}))
 
 
-def resumable(run_id: str | None) -> str:
+def resumable(run_dir: str | None) -> str:
     """How to go on with the run after a rank failed, naming it (`lrscope resume RUN` was copied as it was)."""
-    if run_id is None:
+    from ..store.paths import run_argument
+
+    if run_dir is None:
         return "no run was recorded yet: start it again"
-    return f"the run keeps its last checkpoint: `lrscope resume {run_id}` continues it on any number of processes"
+    return f"the run keeps its last checkpoint: `lrscope resume {run_argument(run_dir)}` continues it on any number of processes"
+
+
+def _id(run_dir: str | None) -> str | None:
+    """The run's id (its folder's name), as the objects of --json name it."""
+    return None if run_dir is None else Path(run_dir).name

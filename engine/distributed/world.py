@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.distributed as dist
@@ -58,12 +59,12 @@ LOST_PEER = ("Connection closed by peer", "Connection reset by peer", "NCCL comm
 LOST_PEER_WORDS = "another process of this run stopped while this one waited for it"
 
 
-def lost_peer(error: BaseException, run_id: str | None = None) -> str | None:
+def lost_peer(error: BaseException, run_dir: Path | None = None) -> str | None:
     """In words, when ``error`` says another process of this run went away (None for any other error), with how to
-    resume the run (``run_id``: rank 0's; the others have none to name)."""
+    resume the run (``run_dir``: rank 0's; the others have none to name)."""
     if not any(text in str(error) for text in LOST_PEER):
         return None
-    return f"{LOST_PEER_WORDS} (the launcher names which and why, in the terminal that started the run); {resumable(run_id) if run_id else 'the run keeps its last checkpoint'}"
+    return f"{LOST_PEER_WORDS} (the launcher names which and why, in the terminal that started the run); {resumable(str(run_dir)) if run_dir else 'the run keeps its last checkpoint'}"
 
 
 def said_by_the_launcher(message: str) -> bool:

@@ -41,7 +41,7 @@ ADAPTIVE_SWEEP_NOTE = ("low confidence: with Adam-type optimizers the sweep's on
 # Nats by which predicting the training class mix must score worse on the validation labels than a uniform guess
 # before a validation sweep is flagged (a random split of one folder scores below the uniform guess).
 CLASS_MIX_MARGIN = 0.05
-WHAT_TO_DO = (f"Try a validation-mode or longer sweep (more iterations), the probe, or {A_TUNE}, which trains "
+WHAT_TO_DO = (f"Try a validation-mode or longer sweep (more sweep batches; --iters on the command line), the probe, or {A_TUNE}, which trains "
               "short runs at candidate LRs and keeps the best.")
 # The same, for a sweep that already measured the validation loss (it advised a validation-mode sweep).
 WHAT_TO_DO_HELD_OUT = WHAT_TO_DO.replace("a validation-mode or longer sweep", "a longer or a training-loss sweep")

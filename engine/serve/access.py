@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import LrscopeError, RunStoreError
+from ..store.paths import run_argument
 from ..store.reader import LIVE_STATES, effective_state, process_alive, read_meta
 
 ADDRESS_FILE = "serve.json"
@@ -94,12 +95,12 @@ def not_served(run_dir: Path, in_window: bool = False) -> str:
     except RunStoreError:
         state = "unknown"
     if state == "finished":
-        show = "Open read-only shows it" if in_window else f"`lrscope show {name}` prints it"
+        show = "Open read-only shows it" if in_window else f"`lrscope show {run_argument(run_dir)}` prints it"
         return f"{name} finished and is not being served: {show}"
     if state in LIVE_STATES:
         return (f"{name} trains but was started without --serve, so it cannot be reached: stop it (Ctrl-C), then "
-                + ("Resume continues it in this window" if in_window else f"`lrscope resume {name} --serve` continues it served"))
-    go_on = "Resume continues it in this window" if in_window else f"`lrscope resume {name} --serve` continues it and serves it"
+                + ("Resume continues it in this window" if in_window else f"`lrscope resume {run_argument(run_dir)} --serve` continues it served"))
+    go_on = "Resume continues it in this window" if in_window else f"`lrscope resume {run_argument(run_dir)} --serve` continues it and serves it"
     return f"{name} is {state} and not being served: {go_on}"
 
 

@@ -7,20 +7,22 @@ one that fails any of these is refused in one line and the one before it is trie
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 from ..atomic import write_atomically
 from ..errors import RunStoreError, first_line
 from ..torch_files import Refused, load_tensors, save_tensors
 from .checkpoint_shape import structure_problem
+from .database import CHECKPOINTS
 
 KEEP = 3
-FOLDER = "checkpoints"
 
 
 def checkpoint_paths(run_dir: Path) -> list[Path]:
     """The run's checkpoints, oldest first."""
-    folder = Path(run_dir) / FOLDER
+    folder = Path(run_dir) / CHECKPOINTS
     return sorted(folder.glob("step-*.pt")) if folder.is_dir() else []
 
 
@@ -32,7 +34,7 @@ def newest_checkpoint_step(run_dir: Path) -> int | None:
 
 def write_checkpoint(run_dir: Path, payload: dict, step: int, keep: int = KEEP) -> Path:
     """Write ``payload`` atomically as step-NNNNNNNNNN.pt and delete all but the last ``keep``."""
-    path = Path(run_dir) / FOLDER / f"step-{step:010d}.pt"
+    path = Path(run_dir) / CHECKPOINTS / f"step-{step:010d}.pt"
     write_atomically(path, lambda tmp: save_tensors(payload, tmp))
     for old in checkpoint_paths(run_dir)[:-keep]:
         old.unlink(missing_ok=True)
@@ -44,7 +46,7 @@ def read_checkpoint(path: Path) -> dict:
     try:
         payload = load_tensors(path)
     except OSError as error:  # missing, or not a regular file (a FIFO would block torch.load forever)
-        raise Refused(first_line(error)) from None
+        raise Refused(error.strerror or first_line(error)) from None
     problem = structure_problem(payload)
     if problem:
         raise Refused(problem)
@@ -54,11 +56,18 @@ def read_checkpoint(path: Path) -> dict:
 def load_latest_checkpoint(run_dir: Path, warn=lambda text: None) -> dict:
     """The newest usable checkpoint (an unusable one is reported in one line and the one before it tried)."""
     paths = checkpoint_paths(run_dir)
+    if not (Path(run_dir) / CHECKPOINTS).is_dir():  # "it ended before its first checkpoint" was said of a run of 185 steps
+        raise RunStoreError(f"{run_dir}: its checkpoints folder is missing; put it back to resume the run")
     if not paths:
         raise RunStoreError(f"{run_dir}: has no checkpoint to resume from (it ended before its first checkpoint was written)")
+    denied = 0
     for path in reversed(paths):
         try:
             return read_checkpoint(path)
         except Refused as error:
+            denied += str(error) == os.strerror(errno.EACCES)
             warn(f"{path.name} was refused: {error}; trying the checkpoint before it")
+    if denied == len(paths):  # not damaged: readable again once the permissions are fixed
+        raise RunStoreError(f"{run_dir}: none of its {len(paths)} checkpoints can be read (permission denied); fix their "
+                            "permissions, then resume again")
     raise RunStoreError(f"{run_dir}: none of its {len(paths)} checkpoints can be read; the run cannot be resumed")

@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS health (step INTEGER PRIMARY KEY, groups TEXT, grad_n
 """
 
 DB_NAME = "run.sqlite"
+CHECKPOINTS = "checkpoints"  # the folder of a run's checkpoints
 
 
 def connect(run_dir: Path, *, readonly: bool = False) -> sqlite3.Connection:

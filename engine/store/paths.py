@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 
 from platformdirs import user_cache_dir, user_data_dir
@@ -17,6 +18,21 @@ def _folder(override: Path | str | None, variable: str, default: Path) -> Path:
 def runs_root(override: Path | str | None = None) -> Path:
     """--runs-dir, else $LRSCOPE_RUNS_DIR, else the user data folder's runs/."""
     return _folder(override, "LRSCOPE_RUNS_DIR", Path(user_data_dir("lrscope")) / "runs")
+
+
+def run_argument(run_dir: Path | str) -> str:
+    """How a suggested command names the run: its id where `lrscope` looks by default, else its folder (a run under
+    --runs-dir DIR was named by id alone, and the `lrscope resume ID` it suggested said "no run named …")."""
+    run_dir = Path(run_dir)
+    if run_dir.parent.resolve() == runs_root().resolve():
+        return run_dir.name
+    return shlex.quote(str(run_dir.resolve()))
+
+
+def runs_command(root: Path) -> str:
+    """The `lrscope runs` that lists the runs under ``root`` (a tune's trials under --runs-dir were not in the bare one)."""
+    root = Path(root)
+    return "lrscope runs" if root.resolve() == runs_root().resolve() else f"lrscope runs --runs-dir {shlex.quote(str(root.resolve()))}"
 
 
 def library_root(override: Path | str | None = None) -> Path:

@@ -17,10 +17,13 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import RunStoreError, first_line
+from ..files import read_limited
 from ..text import counted, listed, printable
-from .database import DB_NAME, connect
+from .database import CHECKPOINTS, DB_NAME, connect
 
 LIVE_STATES = ("starting", "running", "paused", "range_test")
+RESUMABLE_STATES = ("stopped", "interrupted", "failed")
+MAX_CONFIG_BYTES = 1024**2
 
 
 @dataclass(frozen=True)
@@ -129,14 +132,46 @@ def run_info(run_dir: Path) -> RunInfo:
             steps_done = db.execute("SELECT COALESCE(MAX(step) + 1, 0) FROM steps").fetchone()[0]
             best = db.execute("SELECT MAX(val_accuracy) FROM epochs").fetchone()[0]
         best = float(best) if isinstance(best, (int, float)) else float("nan")
+        state = effective_state(meta)
+        problem = resume_problem(run_dir) if state in RESUMABLE_STATES else ""
         return RunInfo(Path(run_dir).name, Path(run_dir), printable(str(dataset.get("name", "?"))),
                        printable(str(dataset.get("fingerprint", "?"))), _started(meta_number(meta, "created")),
-                       effective_state(meta), int(steps_done) if isinstance(steps_done, int) else 0,
-                       int(meta_number(meta, "total_steps")), best, purpose=printable(meta.get("purpose", ""))[:200])
+                       "damaged" if problem else state, int(steps_done) if isinstance(steps_done, int) else 0,
+                       int(meta_number(meta, "total_steps")), best, printable(problem) + ("; it cannot be resumed" if problem else ""),
+                       purpose=printable(meta.get("purpose", ""))[:200])
     except sqlite3.Error as error:
         raise RunStoreError(f"{run_dir}: the run database is damaged ({first_line(error)})") from None
     except RunStoreError as error:
         raise RunStoreError(f"{run_dir}: {error}") from None
+
+
+def saved_settings(run_dir: Path) -> dict:
+    """config.json's object (the run's settings and its dataset), RunStoreError saying in words why it cannot be used."""
+    try:
+        saved = json.loads(read_limited(Path(run_dir) / "config.json", MAX_CONFIG_BYTES))
+    except PermissionError:
+        raise RunStoreError("its config.json cannot be read (permission denied); fix the file's permissions") from None
+    except FileNotFoundError:
+        raise RunStoreError("its config.json is missing; put it back") from None
+    except OSError as error:
+        raise RunStoreError(f"its config.json cannot be read ({error.strerror or error})") from None
+    except (ValueError, RecursionError):
+        raise RunStoreError("its config.json is damaged (not valid JSON)") from None
+    if not (isinstance(saved, dict) and isinstance(saved.get("config"), dict) and isinstance(saved.get("dataset"), dict)):
+        raise RunStoreError("its config.json is damaged (it lacks the run's settings)")
+    return saved
+
+
+def resume_problem(run_dir: Path) -> str:
+    """Why a stopped or interrupted run cannot be resumed as it is on disk ("" when nothing is seen wrong): `runs` listed
+    a run with a broken config.json or no checkpoints folder as "interrupted", and its resume then failed."""
+    try:
+        saved_settings(run_dir)
+    except RunStoreError as error:
+        return str(error)
+    if not (Path(run_dir) / CHECKPOINTS).is_dir():
+        return "its checkpoints folder is missing"
+    return ""
 
 
 def damaged(run_dir: Path, reason: str) -> RunInfo:

@@ -336,4 +336,5 @@ def _newest_checkpoint_only(pending: list) -> list:
 
 def _no_run_folder(root: Path, error: OSError) -> RunStoreError:
     return RunStoreError(f"cannot create a run folder in {root} ({error.strerror or error}); "
-                         "choose another place with --runs-dir or LRSCOPE_RUNS_DIR")
+                         "choose another place with --runs-dir DIR, or set LRSCOPE_RUNS_DIR before starting lrscope "
+                         "(the window's only setting for it)")

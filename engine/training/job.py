@@ -155,7 +155,7 @@ class TrainingJob:
             self._end("stopped", f"stopped at step {self.step}; the run can be resumed")
         except Exception as error:  # a bug or an unexpected fault: report it, keep the app alive
             message = (str(error) if isinstance(error, LrscopeError)
-                       else lost_peer(error, getattr(self.store, "run_id", None)) or f"{type(error).__name__}: {error}")
+                       else lost_peer(error, getattr(self.store, "run_dir", None)) or f"{type(error).__name__}: {error}")
             self._fail(message)
         train_seconds = time.perf_counter() - started - self.excluded_seconds
         return RunOutcome(self.state, self.step, self.metrics["best_val_accuracy"], self.metrics["val_loss"],

@@ -151,7 +151,7 @@ class Tuner:
         winner = best if best is None or best.val_accuracy > bar else None
         record = tune_record(self, test, interval, budget, time.perf_counter() - started, self._cancel.is_set(), winner)
         record["chance"] = {"accuracy": chance, "bar": bar}
-        message = finish_message(self.trials, winner) if winner is best else unlearned_message(best, chance, bar, len(labels))
+        message = finish_message(self.trials, winner, self._cancel.is_set()) if winner is best else unlearned_message(best, chance, bar, len(labels))
         return self._finish(record, winner, message)
 
     def _study(self, index: int, optuna):

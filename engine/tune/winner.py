@@ -48,9 +48,10 @@ def smoothed_by_number(trials: list[TrialRecord]) -> dict[int, float]:
     return dict(zip((t.number for t in complete), smoothed_accuracies(complete))) if complete else {}
 
 
-def finish_message(trials: list[TrialRecord], winner: TrialRecord | None) -> str:
+def finish_message(trials: list[TrialRecord], winner: TrialRecord | None, cancelled: bool = False) -> str:
     """The line that ends a tune. It shows both scores, since the smoothed one decides: a winner whose own run
-    scored below your schedule's can still lead once each is averaged with its neighbours in LR."""
+    scored below your schedule's can still lead once each is averaged with its neighbours in LR. ``cancelled``: the
+    user ended it, not its budget."""
     if winner is None:
         return "no trial finished, so there is no winner"
     scores, yours = smoothed_by_number(trials), trials[0]
@@ -68,7 +69,9 @@ def finish_message(trials: list[TrialRecord], winner: TrialRecord | None) -> str
         rivals = sum(t.state == "complete" for t in trials) - 1
         stays = f"your schedule stays ({tried(winner)}, {scored(winner)})"
         if not rivals:
-            return f"{stays}: no other trial ran to the end, so nothing was compared with it (a larger budget tries more)"
+            # Cancelled, the budget was not what ended it: "a larger budget tries more" was wrong advice.
+            more = "it was cancelled before another trial finished" if cancelled else "a larger budget tries more"
+            return f"{stays}: no other trial ran to the end, so nothing was compared with it ({more})"
         return (f"{stays}: none of the {counted(rivals, 'other complete trial')} beat it by {100 * KEEP_MARGIN:g} points once "
                 "averaged with its neighbours")
     return (f"best of {counted(len(trials), 'trial')}: {tried(winner)} scored {scored(winner)} "

@@ -120,10 +120,11 @@ class RangeTestPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addLayout(buttons)
-        layout.addWidget(self.status)
         layout.addWidget(self.table, 1)
-        # The buttons under the table they act on: below a long note they sat out of sight at 1366×768.
+        # The buttons under the table they act on, the words after them: below a long note, or under a long result
+        # above the table, they sat out of sight at 1366×768.
         layout.addLayout(use)
+        layout.addWidget(self.status)
         layout.addWidget(self.note)
 
     def settings(self) -> RangeTestSettings:

@@ -139,6 +139,10 @@ class ScheduleEditor(QWidget):
         edits = self.run_edits
         self.apply, self.from_current, self.set_lr, self.set_now, self.undo, self.history = (
             edits.apply, edits.from_current, edits.set_lr, edits.set_now, edits.undo, edits.history)
+        # What Apply will do when the box is offered; the box shows it only then (a greyed tick read as "this will happen").
+        self.from_current_wanted = self.from_current.isChecked()
+        self.from_current.toggled.connect(self._from_current_toggled)
+        self.from_current.setChecked(False)  # not offered before a run
         self.apply.clicked.connect(self.apply_from_now)
         self.set_now.clicked.connect(self.set_lr_now)
         self.set_lr.returnPressed.connect(self.set_now.click)  # Enter in the field, as in every other field (a disabled button ignores it)
@@ -258,7 +262,7 @@ class ScheduleEditor(QWidget):
         self.replacing = self.running
         # A shape that begins at its peak (cosine, a constant) would begin at the current LR instead: the typed peak was
         # thrown away unseen. Only a warm-up (one-cycle) rises from the current LR to the peak the user typed.
-        self.from_current.setChecked(shape.lr_at(0) < lr)
+        self.from_current_wanted = shape.lr_at(0) < lr
         self._refresh_table(select=0)
         self._changed()
         self._offer_from_current()
@@ -318,8 +322,15 @@ class ScheduleEditor(QWidget):
         """'Start from the current LR' only means something for a new shape: a revision keeps its place on the step
         axis, so the LR now is the revised shape's (a lower max LR lowers it). Saying so beats a box that does nothing."""
         replaces = self._replaces()
-        self.from_current.setEnabled(self.running and replaces)
+        offered = self.running and replaces
+        self.from_current.setEnabled(offered)
+        self.from_current.setChecked(offered and self.from_current_wanted)
         self.from_current.setToolTip(FROM_CURRENT_TIPS[replaces])
+
+    @Slot(bool)
+    def _from_current_toggled(self, checked: bool) -> None:
+        if self.from_current.isEnabled():  # the user's choice, not the box cleared while it is not offered
+            self.from_current_wanted = checked
 
     @Slot()
     def set_lr_now(self) -> None:
