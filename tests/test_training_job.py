@@ -288,3 +288,14 @@ def test_samples_per_s_counts_the_first_step_after_a_measurement(digits16, monke
     assert job.run().state == "finished"
     speeds = [event.samples_per_s for event in events.of(StepsLogged)]
     assert len(speeds) > 4 and max(speeds) <= 64 * 1.001 and min(speeds) > 0
+
+
+def test_a_loss_that_blows_up_within_the_first_steps_is_a_fault(digits16):
+    """Its best was counted from step 10 on: a loss at 1e10 by then was its own best, and a cosine from LR 100 ended
+    "finished" at a loss of 1e10 without a word."""
+    job, events = make_job(digits16, lr=100.0, shape="cosine", epochs=1)
+    thread = start_job(job)
+    events.wait_for(lambda ev: ev.of(FaultRaised))
+    assert events.of(FaultRaised)[0].kind in ("exploding_loss", "nan_loss")
+    job.send(Stop())
+    thread.join(30)

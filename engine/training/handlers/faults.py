@@ -65,9 +65,11 @@ class FaultCheck:
             self._seen += 1
             if self._first_ema is None:
                 self._first_ema = self._ema
+            # The best counts from the first step; only the judging waits for the warm-up. Counted from step 10, a loss
+            # that had blown up to 1e10 by then was its own best, and a cosine from LR 100 "finished" at a loss of 1e10.
+            self._min_ema = min(self._min_ema, self._ema)
             if self._seen < WARMUP_STEPS:
                 continue
-            self._min_ema = min(self._min_ema, self._ema)
             if self.explode_factor and self._ema > self.explode_factor * self._min_ema and self._ema > 1.5 * self._first_ema:
                 return "exploding_loss", i
         return None
