@@ -239,6 +239,7 @@ def test_a_sweep_for_adam_is_low_confidence_and_says_why(capsys, tmp_path):
     """The study found the sweep's one-cycle LR above the best on every Adam sweep: the user is told, with SGD not,
     and told again when such an LR goes into a schedule file (the notes have scrolled by then)."""
     args = ["range-test", "--data", SAMPLE, "--image-size", "16", "--iters", "40", "--repeats", "1", "--json"]
+    doubtful = {}
     for optimizer in ("sgd", "adam"):
         code, out, err = cli(capsys, *args, "--optimizer", optimizer, "--export-schedule", tmp_path / f"{optimizer}.json")
         assert code == 0, err
@@ -247,11 +248,20 @@ def test_a_sweep_for_adam_is_low_confidence_and_says_why(capsys, tmp_path):
         assert result["recommended"] is not None and bool(caveat) == (optimizer == "adam"), result["notes"]
         assert caveat == [n for n in result["recommended"]["notes"] if n.startswith("low confidence: with Adam")]
         assert result["recommended"]["low_confidence"] or optimizer == "sgd"
+        doubtful[optimizer] = result["recommended"]["low_confidence"]
         assert ("warning: the schedule file holds a low-confidence recommendation" in err) == result["recommended"]["low_confidence"]
         bound, exported = result["curvature"]["lr_bound"], result["recommended"]["one_cycle_max_lr"]
         assert ("the stability bound at the start" in err) == bool(bound and exported > bound), err
     code, out, _ = cli(capsys, *args[:-1], "--optimizer", "adam")
     assert code == 0 and "LOW CONFIDENCE recommended one-cycle max" in out and "lrscope tune, or the Tune tab) search below it" in out
+    # Where the file is used later: said at export time alone, the doubt was lost with the terminal's scrollback.
+    for optimizer in ("sgd", "adam"):
+        code, out, _ = cli(capsys, "schedule", "show", tmp_path / f"{optimizer}.json")
+        assert code == 0 and ("\n            low confidence: low confidence: " in out) == doubtful[optimizer], out
+        assert ("with Adam-type optimizers" in out) == (optimizer == "adam")
+        code, _, err = cli(capsys, "train", "--data", SAMPLE, *QUICK, "--optimizer", optimizer, "--schedule", tmp_path / f"{optimizer}.json",
+                           "--runs-dir", tmp_path / "runs")
+        assert code == 0 and ("its LR comes from a range test of low confidence" in err) == doubtful[optimizer], err
 
 
 def split_folder(root, train_counts, val_count=12):

@@ -309,4 +309,7 @@ def read_schedule(path: Path) -> ScheduleFile:
     loaded = load_schedule(path)
     for warning in loaded.warnings:
         say(f"warning: {printable(str(path))}: {warning}")
+    if loaded.range_test_doubt:
+        say(f"warning: {printable(str(path))}: its LR comes from a range test of low confidence ({loaded.range_test_doubt}); "
+            "`lrscope tune --schedule FILE` checks it by training")
     return loaded

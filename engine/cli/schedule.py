@@ -90,6 +90,8 @@ def show_command(args: argparse.Namespace) -> int:
     recommended = (loaded.range_test or {}).get("recommended") or {}
     if "constant_lr" in recommended and "one_cycle_max_lr" in recommended:
         print(f"range test  constant {recommended['constant_lr']:.3g}, one-cycle max {recommended['one_cycle_max_lr']:.3g}")
+    if loaded.range_test_doubt:
+        print(f"            low confidence: {loaded.range_test_doubt}")
     if loaded.tuned_weight_decay is not None:
         print(f"tuned       weight decay {loaded.tuned_weight_decay:.3g} (lrscope train --schedule uses it)")
     winner = (loaded.search or {}).get("winner") or {}

@@ -14,7 +14,7 @@ from .. import __version__
 from ..atomic import write_text_atomically
 from ..errors import ScheduleFileError
 from ..files import NotARegularFile, TooLarge, read_limited
-from ..text import counted
+from ..text import counted, printable
 from .codec import check_type, fail, timeline_from_dict, timeline_to_dict
 from .edits import RunSchedule
 from .groups import GroupMismatch
@@ -56,6 +56,16 @@ class ScheduleFile:
         winner = (self.search or {}).get("winner")
         value = (winner.get("params") or {}).get("weight_decay") if isinstance(winner, dict) else None
         return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1 else None
+
+    @property
+    def range_test_doubt(self) -> str:
+        """Why the range test this schedule's LR came from was of low confidence ("" when it was not, none made it, or
+        a tune then chose the schedule by training it): said at export time alone, it was lost once the file was used."""
+        recommended = (self.range_test or {}).get("recommended")
+        if self.search or not isinstance(recommended, dict) or recommended.get("low_confidence") is not True:
+            return ""
+        notes = [note for note in recommended.get("notes") or () if isinstance(note, str)]
+        return printable("; ".join(notes) or "its repeats disagreed")[:300]
 
     @property
     def plateau_cuts(self) -> int:

@@ -150,7 +150,8 @@ RANGE_TEST = record({
     "suggestions": items(record({"method": string, "lr": number, "loss": maybe(number), "explanation": string},
                                 ("method", "lr")), 100),
     "recommended": maybe(record({"constant_lr": number, "constant_method": string, "one_cycle_max_lr": number,
-                                 "one_cycle_method": string, "spread": maybe(number), "notes": items(string)},
+                                 "one_cycle_method": string, "spread": maybe(number), "notes": items(string),
+                                 "low_confidence": flag},
                                 ("constant_lr", "one_cycle_max_lr"))),
 })
 EDIT = record({"id": whole, "step": whole, "kind": string, "reason": string, "summary": string, "details": json_data,
