@@ -464,7 +464,7 @@ def test_watch_joins_a_paused_edited_run_then_its_process_is_killed_and_it_says_
             assert code == 0, err
         with open(watched, "w") as output:
             watcher = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "watch", run_dir.name, "--runs-dir", str(runs)],
-                                       stdout=subprocess.DEVNULL, stderr=output)
+                                       stdout=output, stderr=subprocess.STDOUT)
         with deadline(240):
             while "paused at step" not in watched.read_text():
                 assert watcher.poll() is None, watched.read_text()

@@ -326,17 +326,17 @@ def test_a_watcher_without_the_history_of_a_paused_run_knows_where_it_is(served)
     assert owner.request(Pause(), LONG).applied
     paused_at = owner.step
     watch = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "watch", owner.access.address, "--no-history"], cwd=ROOT,
-                             env=dict(os.environ, PYTHONPATH=str(ROOT), LRSCOPE_TOKEN=owner.access.token), stderr=subprocess.PIPE, text=True)
+                             env=dict(os.environ, PYTHONPATH=str(ROOT), LRSCOPE_TOKEN=owner.access.token), stdout=subprocess.PIPE, text=True)
     deadline = threading.Timer(60, watch.kill)  # a watcher never told of the pause would wait for it forever
     deadline.start()
     try:
         lines = []
-        for line in watch.stderr:
+        for line in watch.stdout:
             lines.append(line)
             if "paused at step" in line:
                 break
         watch.send_signal(signal.SIGINT)
-        _, rest = watch.communicate(timeout=LONG)
+        rest, _ = watch.communicate(timeout=LONG)
     finally:
         deadline.cancel()
         watch.kill()
@@ -352,7 +352,7 @@ def test_the_run_finishes_and_its_exported_schedule_replays_the_applied_lrs(serv
     for path, options in ((watched, []), (joined, ["--no-history"])):
         with open(path, "w") as output:
             watchers.append(subprocess.Popen([sys.executable, str(ROOT / "main.py"), "watch", owner.access.address, *options], cwd=ROOT,
-                                             env=dict(os.environ, PYTHONPATH=str(ROOT), LRSCOPE_TOKEN=owner.access.token), stderr=output))
+                                             env=dict(os.environ, PYTHONPATH=str(ROOT), LRSCOPE_TOKEN=owner.access.token), stdout=output))
     deadline = time.monotonic() + LONG
     while not all("training on " in path.read_text() for path in (watched, joined)) and time.monotonic() < deadline:
         assert all(w.poll() is None for w in watchers), watched.read_text() + joined.read_text()  # attached: the header came

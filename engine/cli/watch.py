@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
-from .common import say
+from .common import write
 from .target import add_target_options
 
 
@@ -26,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
 
     access = access_from(args)
     handle = RemoteRun(access, client="lrscope watch", history=not args.no_history)
-    handle.subscribe(ProgressPrinter())
+    handle.subscribe(ProgressPrinter(sys.stdout))  # what was asked for: `lrscope watch RUN > log` wrote an empty file
     try:  # from before the start: under load the first lines printed before the loop was entered, and Ctrl-C there was "interrupted"
         handle.start("lrscope-watch")
         while not handle.wait(0.2):
@@ -34,9 +35,9 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         handle.detach()
         handle.wait(5)
-        say(f"\nstopped watching at step {handle.step}; the run goes on")
+        write(sys.stdout, f"\nstopped watching at step {handle.step}; the run goes on\n")
         return 0
     if handle.error is not None:
         raise handle.error
-    say(f"the run is {handle.state} at step {handle.step}")
+    write(sys.stdout, f"the run is {handle.state} at step {handle.step}\n")
     return 0
