@@ -196,3 +196,15 @@ def test_starting_schedules_of_each_preset(hub_weights, digits16):
     decay = default_run_schedule(fine_tune_config(freeze_epochs=0, layer_decay=0.75, group_lr={"head": 10}), 10, names).timeline
     assert [g.multiplier for g in decay.pieces[0].groups] == [0.75 ** k for k in range(5, 0, -1)] + [10.0]
     assert not any(g.frozen_until for g in decay.pieces[0].groups)
+
+
+def test_group_lr_all_sets_the_groups_a_fine_tuning_preset_names_but_the_ones_given_by_name():
+    """`--freeze-epochs 1 --group-lr all=0.1 --group-lr head=1` ignored `all`: the preset names every group, and an
+    `all` appended after them covered none (`schedule show` listed "…, head ×1, all ×0.1")."""
+    from engine.training.start_schedule import starting_timeline
+
+    config = tiny_config(freeze_epochs=1, epochs=3, group_lr={"all": 0.1, "head": 1.0})
+    groups = starting_timeline(config, 10, ("block1", "block2", "head")).pieces[0].groups
+    assert [(g.name, g.multiplier, g.frozen_until) for g in groups] == [("block1", 0.1, 10), ("block2", 0.1, 10), ("head", 1.0, 0)]
+    plain = starting_timeline(tiny_config(group_lr={"all": 0.5}), 10).pieces[0].groups
+    assert [(g.name, g.multiplier) for g in plain] == [("all", 0.5)]

@@ -21,11 +21,14 @@ def fine_tuning(config: TrainConfig) -> bool:
 def starting_timeline(config: TrainConfig, steps_per_epoch: int, names: Sequence[str] = ()) -> Timeline:
     """The config's schedule over its epochs; ``names`` (the model's groups, input to output) for fine-tuning presets.
 
-    ``group_lr`` then overrides the multiplier of the groups it names.
+    ``group_lr`` then overrides the multiplier of the groups it names, and ``all`` that of the others.
     """
     schedule, groups = _plan(config, steps_per_epoch, tuple(names))
     overrides = {name: float(m) for name, m in config.group_lr.items()}
-    groups = tuple(replace(g, multiplier=overrides.pop(g.name, g.multiplier)) for g in groups)
+    # A fine-tuning preset names every group: `all` appended after them covered none, and `--group-lr all=0.1` with
+    # --freeze-epochs was silently ignored.
+    rest = overrides.pop(ALL, None) if all(g.name != ALL for g in groups) else None
+    groups = tuple(replace(g, multiplier=overrides.pop(g.name, g.multiplier if rest is None else rest)) for g in groups)
     groups += tuple(GroupSetting(name, m) for name, m in overrides.items())
     return Timeline.of(schedule, groups=groups, base_momentum=config.momentum)
 
