@@ -299,3 +299,13 @@ def test_a_loss_that_blows_up_within_the_first_steps_is_a_fault(digits16):
     assert events.of(FaultRaised)[0].kind in ("exploding_loss", "nan_loss")
     job.send(Stop())
     thread.join(30)
+
+
+def test_a_blow_up_said_where_the_lr_had_fallen_names_the_lr_of_the_steps_before():
+    """The smoothed loss crossed the line at the end of a one-cycle: "LR 8e-07: the LR is probably too high"."""
+    from engine.training.handlers.faults import _fault
+
+    fault = _fault("exploding_loss", 21, 8e-07, 53.6, 0, recent_peak=0.02)
+    assert fault.message == ("The loss is exploding (53.6 at step 21, LR 8e-07, 0.02 in the 20 steps before): the LR is "
+                             "probably too high.")
+    assert "steps before" not in _fault("exploding_loss", 21, 0.01, 53.6, 0, recent_peak=0.02).message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import deque
 
 import numpy as np
 
@@ -10,6 +11,7 @@ from ...events import FaultRaised, StepsLogged
 
 EMA_BETA = 0.9
 WARMUP_STEPS = 10
+RECENT_STEPS = 20  # the smoothed loss lags: a blow-up is said with the highest LR of this many steps before it
 
 
 class FaultCheck:
@@ -32,6 +34,7 @@ class FaultCheck:
         self._ema: float | None = None
         self._first_ema: float | None = None
         self._min_ema, self._seen = math.inf, 0
+        self._recent_lrs: deque[float] = deque(maxlen=RECENT_STEPS)  # the highest group LR of each recent step
 
     def state_dict(self) -> dict:
         """The loss trend so far, plain data."""
@@ -51,10 +54,14 @@ class FaultCheck:
             self._forget()
         self._last_step = int(block.steps[-1])
         found = self._find(block)
+        lrs = block.lrs.max(axis=1) if block.lrs.size else np.zeros(len(block.steps))
         if found is not None:
             kind, i = found
-            job.raise_fault(_fault(kind, int(block.steps[i]), float(block.lrs[i].max()), float(block.losses[i]),
-                                   job.last_good["step"]))
+            self._recent_lrs.extend(lrs[:i + 1].tolist())
+            job.raise_fault(_fault(kind, int(block.steps[i]), float(lrs[i]), float(block.losses[i]), job.last_good["step"],
+                                   max(self._recent_lrs)))
+        else:
+            self._recent_lrs.extend(lrs.tolist())
 
     def _find(self, block: StepsLogged) -> tuple[str, int] | None:
         bad = np.flatnonzero(~np.isfinite(block.losses))
@@ -75,10 +82,13 @@ class FaultCheck:
         return None
 
 
-def _fault(kind: str, step: int, lr: float, loss: float, good_step: int) -> FaultRaised:
+def _fault(kind: str, step: int, lr: float, loss: float, good_step: int, recent_peak: float) -> FaultRaised:
+    # The smoothed loss crosses the line steps after the LR that blew it up: at the end of a one-cycle that read
+    # "LR 8e-07: the LR is probably too high". The highest LR of the steps before says which LR it was.
+    was = f", {recent_peak:.3g} in the {RECENT_STEPS} steps before" if recent_peak > 10 * lr else ""
     if kind == "nan_loss":
-        message = f"The loss became {loss} at step {step} (LR {lr:.3g}): the LR is probably too high for this model and data."
+        message = f"The loss became {loss} at step {step} (LR {lr:.3g}{was}): the LR is probably too high for this model and data."
     else:
-        message = f"The loss is exploding ({loss:.3g} at step {step}, LR {lr:.3g}): the LR is probably too high."
+        message = f"The loss is exploding ({loss:.3g} at step {step}, LR {lr:.3g}{was}): the LR is probably too high."
     advice = f"Roll back to step {good_step} (the last good state) with the LR ×0.1, or stop and lower the LR."
     return FaultRaised(kind, step, lr, message, advice, can_roll_back=True)
