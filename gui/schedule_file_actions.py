@@ -86,7 +86,8 @@ class ScheduleFileActions:
             run = self.last_run
             metrics = {"best_val_accuracy": run.outcome.best_val_accuracy, "val_accuracy": run.outcome.val_accuracy,
                        "val_loss": run.outcome.val_loss, "steps": run.outcome.step}
-            edits = counted(len(run.run_schedule.edits), "edit")
+            # Those in effect: an edit and its undo read "2 edits" of a schedule they left as it was.
+            edits = counted(len(run.run_schedule.in_effect()), "edit")
             return Tuned(f"the last run's schedule ({edits})", run.run_schedule, run.config, run.dataset, run.steps_per_epoch, metrics,
                          run.outcome.groups)
         config, plan = self._config()

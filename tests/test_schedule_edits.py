@@ -119,6 +119,14 @@ def test_to_train_again_a_piece_that_only_continues_the_one_before_it_is_merged_
     assert undone_later.timeline.to_train_again(0).pieces == undone_later.timeline.pieces  # steps 30-34 held 0.01
 
 
+def test_the_edits_in_effect_leave_out_undos_and_what_they_undid():
+    """The window's Export title said "4 edits" of a run whose revision and replacement were undone once: two in effect."""
+    run = base().apply(ScaleRest(0.5), 20, 0.1).apply(SetConstant(0.01), 30, 0.05).apply(Undo(), 30, 0.01)
+    run = run.apply(SetConstant(0.02), 40, 0.05)
+    assert [r.edit.kind for r in run.edits] == ["scale_rest", "set_constant", "undo", "set_constant"]
+    assert [r.id for r in run.in_effect()] == [1, 4] and run.undo_target().id == 4
+
+
 def test_undo_walks_back_one_edit_at_a_time():
     run = base()
     original = run.timeline.lrs(np.arange(100))

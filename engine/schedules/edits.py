@@ -207,11 +207,13 @@ class RunSchedule:
 
     def undo_target(self) -> EditRecord | None:
         """The most recent edit that is not an undo and has not been undone."""
+        in_effect = self.in_effect()
+        return in_effect[-1] if in_effect else None
+
+    def in_effect(self) -> list[EditRecord]:
+        """The edits that are neither undos nor undone, in order (an edit and its undo are no edit of the schedule)."""
         undone = {r.undoes for r in self.edits if r.undoes is not None}
-        for record in reversed(self.edits):
-            if record.undoes is None and record.id not in undone:
-                return record
-        return None
+        return [record for record in self.edits if record.undoes is None and record.id not in undone]
 
 
 def _sets_the_length(edit: Edit) -> bool:
