@@ -210,5 +210,7 @@ def range_test_before_a_run(qtbot, window, iterations: int = 20, repeats: int = 
     type_into(window.range_panel.iterations, str(iterations))
     type_into(window.range_panel.repeats, str(repeats))
     click(window.range_panel.start)
-    qtbot.waitUntil(lambda: window.last_range_test is not None and not window.controller.testing, timeout=LONG)
+    # Start enabled too: the task ends on its thread before the window hears it, and Start was still disabled once.
+    qtbot.waitUntil(lambda: window.last_range_test is not None and not window.controller.testing and window.start_action.isEnabled(),
+                    timeout=LONG)
 
