@@ -29,6 +29,7 @@ class RangeTestActions:
             return
         config, plan = chosen
         self.range_plot.clear()
+        self.range_plot.set_mode(settings.mode)  # the last probe's axis title stayed over a sweep until its first points
         self.tabs.setCurrentWidget(self.range_tab)
         self.controller.range_test(config, self.dataset, settings, self._timeline(plan, config.momentum), self.run_length())
         # Building the model and the first batches take seconds: say at once that the test is on its way.

@@ -161,7 +161,9 @@ def test_a_probe_names_the_loss_it_plots(qtbot, window):
     assert axis.labelText == "held-out loss after each candidate's steps"
     click(panel.sweep)
     type_into(panel.iterations, "10")
+    qtbot.waitUntil(lambda: window.start_action.isEnabled(), timeout=LONG)
     click(panel.start)
+    assert axis.labelText == "loss"  # at once: the probe's title stayed over the new sweep until its first points
     qtbot.waitUntil(lambda: not window.controller.testing and window.last_range_test["mode"] == "sweep", timeout=LONG)
     assert axis.labelText == "loss"
 
