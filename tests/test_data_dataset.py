@@ -132,3 +132,20 @@ def test_batches_cover_an_epoch_once_and_depend_on_the_epoch():
     assert len(batches) == 3 and len(set(first.tolist())) == 9
     assert not torch.equal(first, torch.cat([y for _, y in batches.iterate(1)]))
     assert torch.equal(first[3:], torch.cat([y for _, y in batches.iterate(0, start=1)]))
+
+
+def test_one_image_that_cannot_be_opened_is_said_in_words(tiny_folder, monkeypatch):
+    """It was "1 image could not be read and were skipped (e.g. …: [Errno 13] Permission denied: '…/0.png')"."""
+    import errno
+    import os
+
+    locked, real_open = str(tiny_folder / "cat" / "0.png"), os.open
+
+    def open_(path, *args, **kwargs):  # tests run as root, which chmod does not stop
+        if str(path) == locked:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", open_)
+    data = prepare_dataset(tiny_folder)
+    assert f"1 image could not be read and was skipped (e.g. {locked}: Permission denied)" in data.warnings

@@ -92,7 +92,8 @@ def prepare_dataset(
     warnings = list(scan.warnings)
     if problems:
         path, reason = problems[0]
-        warnings.append(printable(f"{counted(len(problems), 'image')} could not be read and were skipped (e.g. {path}: {reason})"))
+        were = "was" if len(problems) == 1 else "were"
+        warnings.append(printable(f"{counted(len(problems), 'image')} could not be read and {were} skipped (e.g. {path}: {reason})"))
     train_index, val_index = _split(scan, labels, usable, val_fraction, split_seed)
     mean, std = _stats(decoded, paths, train_index, size, channels)
     # The summary is for people and schedule files: names that are not UTF-8 are shown with U+FFFD.

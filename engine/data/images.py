@@ -33,6 +33,8 @@ def header(path: str) -> tuple[tuple[int, int], str]:
 
 
 def _reason(error: Exception) -> str:
+    if isinstance(error, OSError) and error.strerror:  # "[Errno 13] Permission denied: '/…/3.png'" named the file twice
+        return error.strerror[:200]
     text = str(error) or type(error).__name__
     if "cannot identify image file" in text:
         return "not a readable image (corrupt, empty or not an image format)"
