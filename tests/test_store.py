@@ -399,12 +399,13 @@ def test_a_resume_past_a_damaged_checkpoint_drops_the_edits_made_after_the_one_i
     assert np.array_equal(ours[0], theirs[0]) and np.array_equal(ours[1], theirs[1])
 
 
-def test_a_relative_data_folder_is_stored_as_an_absolute_path(sample_copy, tmp_path, monkeypatch):
+def test_a_relative_data_folder_is_stored_as_an_absolute_path(sample_copy, tmp_path, monkeypatch, capsys):
     """A run started with `--data digits` could be resumed only from the folder it was started in."""
     monkeypatch.chdir(tmp_path)
     assert run_cli(["train", "--data", "digits", "--image-size", "8", "--epochs", "1", "--runs-dir", "runs"]) == 0
     (run_dir,) = (tmp_path / "runs").iterdir()
     assert json.loads((run_dir / "config.json").read_text())["config"]["data"] == str(sample_copy)
+    assert f"run saved in {run_dir}\n" in capsys.readouterr().err  # a relative --runs-dir was printed relative
 
 
 def test_resuming_a_run_whose_dataset_folder_is_gone_says_to_put_it_back(sample_copy, tmp_path, capsys):

@@ -12,7 +12,8 @@ from platformdirs import user_cache_dir, user_data_dir
 def _folder(override: Path | str | None, variable: str, default: Path) -> Path:
     """The option if given, else the environment variable if set, else ``default``."""
     chosen = override or os.environ.get(variable)
-    return Path(chosen).expanduser() if chosen else default
+    # Absolute: a relative --runs-dir was printed relative in "run saved in …", beside commands that name it absolute.
+    return Path(chosen).expanduser().absolute() if chosen else default
 
 
 def runs_root(override: Path | str | None = None) -> Path:
