@@ -59,7 +59,10 @@ class RangeTestActions:
         text = f"{100 * event.done:.0f}% done{f', {left}' if left else ''}"
         self.range_panel.progressed(text)
         self.live.testing = text  # in a run, its status line (redrawn on the timer) says it
-        if not self.controller.training and not self.controller.tuning:
+        if self.controller.tuning:  # a tune's first minute or two: its line said nothing moved, its bar stood at 0%
+            self.status.setText(f"tuning · a range test sets the interval: {text}")
+            self.tune_panel.range_test_progressed(text)
+        elif not self.controller.training:
             self.status.setText(f"range test ({self.range_panel.mode}) running before a run: {text}")
             self.progress.setRange(0, 100)  # it showed the last run's 27% all through the test
             self.progress.setValue(round(100 * event.done))

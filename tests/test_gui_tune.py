@@ -34,10 +34,13 @@ def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, windo
     assert f"about <b>5.0 full runs</b> of {steps} steps ({5 * steps} training steps)." in panel.status.text()
     click(panel.start)
     qtbot.waitUntil(lambda: window.status.text().startswith("tuning · "), timeout=LONG)  # the tune's line, not the last run's
+    # Its range test says how far it is (the line and the tab stood still for its first minute or two).
+    qtbot.waitUntil(lambda: bool(re.match(r"tuning · a range test sets the interval: \d+% done", window.status.text())), timeout=LONG)
+    assert "A range test sets the interval: <b>" in panel.status.text() and "% done" in panel.status.text()
     assert window.tabs.currentWidget() is window.tune_tab and panel.cancel.isEnabled()
     assert not window.start_action.isEnabled() and not window.open_action.isEnabled()  # one training at a time
     # Within a trial too: the line said only "trial 0 trains at peak LR 0.05" until the next trial.
-    qtbot.waitUntil(lambda: re.match(r"tuning · trial \d+: \d+ epochs? done, val accuracy \d", window.status.text()), timeout=LONG)
+    qtbot.waitUntil(lambda: bool(re.match(r"tuning · trial \d+: \d+ epochs? done, val accuracy \d", window.status.text())), timeout=LONG)
     assert not window.progress.isHidden()  # the status bar's bar follows the tune
     assert "or a tune" not in window.log.toPlainText()  # the range test's advice to run one, logged in the middle of one
     qtbot.waitUntil(lambda: window.last_tune is not None and panel.use.isEnabled(), timeout=LONG)

@@ -70,6 +70,7 @@ class TunePanel(QWidget):
         self.export.clicked.connect(self.exportRequested.emit)
         self.record: dict | None = None
         self.running = False
+        self.budget_text = ""  # what the tune in progress spends, said when it started
         self.run_plan: tuple[int, float | None] | None = None  # (steps of one run, seconds per step if known)
         for box in (self.budget, self.minutes):
             box.valueChanged.connect(lambda _value: self._show_plan())
@@ -140,10 +141,14 @@ class TunePanel(QWidget):
         self.progress.setRange(0, event.budget_steps)
         self.progress.setValue(0)
         self.progress.setFormat("%p% of the budget")
-        self.status.setText(f"Budget: about <b>{event.budget_steps / event.run_steps:.1f} full runs</b> "
-                            f"({event.budget_steps} training steps), {estimate(event.estimated_seconds)} on this machine. "
-                            "A range test first sets the interval.")
+        self.budget_text = (f"Budget: about <b>{event.budget_steps / event.run_steps:.1f} full runs</b> "
+                            f"({event.budget_steps} training steps), {estimate(event.estimated_seconds)} on this machine.")
+        self.status.setText(f"{self.budget_text} A range test first sets the interval.")
         self.set_running(True)
+
+    def range_test_progressed(self, text: str) -> None:
+        """How far the range test that sets the interval is ("45% done, about 30 s left")."""
+        self.status.setText(f"{self.budget_text} A range test sets the interval: <b>{text}</b>.")
 
     def interval(self, event) -> None:
         """Where the search samples the peak LR."""
