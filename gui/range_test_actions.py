@@ -12,6 +12,7 @@ from engine.schedules.presets import preset
 from engine.text import duration_text
 
 from .remaining import remaining_text
+from .tune_actions import TUNE_RANGE_TEST
 
 PLAN_ABOVE = "⚠ the plan's peak: "
 
@@ -60,7 +61,7 @@ class RangeTestActions:
         self.range_panel.progressed(text)
         self.live.testing = text  # in a run, its status line (redrawn on the timer) says it
         if self.controller.tuning:  # a tune's first minute or two: its line said nothing moved, its bar stood at 0%
-            self.status.setText(f"tuning · a range test sets the interval: {text}")
+            self.status.setText(f"{TUNE_RANGE_TEST}: {text}")
             self.tune_panel.range_test_progressed(text)
         elif not self.controller.training:
             self.status.setText(f"range test ({self.range_panel.mode}) running before a run: {text}")

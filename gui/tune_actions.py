@@ -15,11 +15,13 @@ from engine.text import counted, percent
 from . import dialogs, schedule_io
 from .schedule_file_actions import SCHEDULE_FILES
 
+TUNE_RANGE_TEST = "tuning · a range test sets the interval"  # the status line while a tune's range test runs
+
 
 def tune_status(event) -> str | None:
     """The status bar's line for a tune's event (None: the line stays as it is)."""
     if isinstance(event, TuneStarted):
-        return "tuning · a range test sets the interval"
+        return TUNE_RANGE_TEST
     if isinstance(event, TuneTrialStarted):
         return f"tuning · trial {event.number} trains at peak LR {event.params['lr']:.3g}"
     if isinstance(event, TuneTrialReported):  # a trial's epochs take a while: the line moved only between trials

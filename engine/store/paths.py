@@ -25,15 +25,22 @@ def run_argument(run_dir: Path | str) -> str:
     """How a suggested command names the run: its id where `lrscope` looks by default, else its folder (a run under
     --runs-dir DIR was named by id alone, and the `lrscope resume ID` it suggested said "no run named …")."""
     run_dir = Path(run_dir)
-    if run_dir.parent.resolve() == runs_root().resolve():
-        return run_dir.name
-    return shlex.quote(str(run_dir.resolve()))
+    return run_dir.name if _default_runs_root(run_dir.parent) else _quoted(run_dir)
 
 
 def runs_command(root: Path) -> str:
     """The `lrscope runs` that lists the runs under ``root`` (a tune's trials under --runs-dir were not in the bare one)."""
-    root = Path(root)
-    return "lrscope runs" if root.resolve() == runs_root().resolve() else f"lrscope runs --runs-dir {shlex.quote(str(root.resolve()))}"
+    return "lrscope runs" if _default_runs_root(root) else f"lrscope runs --runs-dir {_quoted(root)}"
+
+
+def _default_runs_root(folder: Path | str) -> bool:
+    """Whether `lrscope` finds runs in ``folder`` without --runs-dir."""
+    return Path(folder).resolve() == runs_root().resolve()
+
+
+def _quoted(path: Path | str) -> str:
+    """``path`` as a command line takes it, from any folder."""
+    return shlex.quote(str(Path(path).resolve()))
 
 
 def library_root(override: Path | str | None = None) -> Path:
