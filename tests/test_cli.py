@@ -350,6 +350,7 @@ def test_a_new_run_starts_from_the_weights_of_a_stored_runs_checkpoint(capsys, t
     (["train", "--data", SAMPLE, "--image-size", "16", "--group-lr", "stage9=0.1"],
      "--group-lr stage9: small_cnn has no such group; its groups are block1, block2, block3, head (or 'all' for every group)"),
     (["show", "nothing-like-this"], "no run named 'nothing-like-this'"),
+    (["train", "--data", SAMPLE, "--export-schedule", "-"], "-: lrscope writes this to a file, not to standard output"),  # wrote "./-"
     (["resume", "nothing-like-this"], "no run named"),
 ])
 def test_usage_and_data_errors_exit_2_with_one_line(capsys, args, message):
@@ -545,6 +546,16 @@ def test_show_exports_the_schedule_the_end_of_the_run_exported(capsys, tmp_path)
     assert {key: value for key, value in at_end.items() if key != "created"} == {key: value for key, value in later.items() if key != "created"}
     code, _, err = cli(capsys, "show", run, "--export-schedule", tmp_path / "missing" / "x.json")
     assert code == 2 and "its folder" in err and "does not exist" in err
+
+
+def test_a_schedule_from_a_run_stopped_before_its_first_validation_says_it_has_no_metrics(capsys, tmp_path):
+    """`schedule show` printed "metrics     best_val_accuracy None, val_loss None, val_accuracy None"."""
+    folders = [part for name in ("runs", "library", "cache") for part in (f"--{name}-dir", tmp_path / name)]
+    code, _, _ = cli(capsys, "train", "--data", SAMPLE, "--image-size", "16", "--epochs", "1", "--lr", "100", "--shape", "constant",
+                     "--on-fault", "stop", "--export-schedule", tmp_path / "f.json", *folders)
+    assert code == 3
+    code, out, _ = cli(capsys, "schedule", "show", tmp_path / "f.json")
+    assert code == 0 and "metrics     none: the run ended before its first validation\n" in out and "None" not in out
 
 
 def test_show_names_the_schedule_a_run_started_with_after_a_rollback_to_step_0(capsys, tmp_path):

@@ -23,6 +23,7 @@ from engine.schedules import (
     RunSchedule,
     ScaleRest,
     Schedule,
+    SetConstant,
     SetGroups,
     load_schedule,
     save_schedule,
@@ -108,6 +109,21 @@ def test_a_schedule_whose_run_the_plateau_rule_cut_trains_the_cuts_without_the_r
     assert load_schedule(files["cut"]).for_run(22).plateau is None and load_schedule(files["cut"]).for_run(44).plateau is None
     assert run_cli(["train", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "1", "--schedule", str(files["cut"])]) == 0
     assert "the plateau rule cut the LR 1 time in the run; those cuts are in the schedule now, so the rule is off" in capsys.readouterr().err
+
+
+def test_show_names_the_schedule_file_a_run_trained_and_every_piece_of_it(digits16, tmp_path, capsys):
+    """A file exported from an edited run starts a run as several pieces: `show` described its first alone, as if the
+    run had trained that one-cycle throughout, and did not say that a file set the schedule."""
+    job = TrainingJob(tiny_config(epochs=1), digits16)
+    edited = job.run_schedule.apply(SetConstant(0.05), 11, 0.1)
+    path = save_schedule(tmp_path / "edited.json", tuned_document(edited, job.config, digits16.summary.to_dict(), 22))
+    runs = ["--runs-dir", str(tmp_path / "runs")]
+    assert run_cli(["train", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "1", "--schedule", str(path), "--json", *runs]) == 0
+    run = json.loads(capsys.readouterr().out)["run_dir"]
+    assert run_cli(["show", run, *runs]) == 0
+    shown = capsys.readouterr().out
+    assert (f"schedule   from {path}: steps 0–11: cosine 0.1 → 0 over 22 steps; steps 11–22: constant 0.05 → 0.05 "
+            "over 11 steps\n") in shown, shown
 
 
 def test_a_schedule_tuned_with_another_optimizer_is_not_used_silently(digits16, tmp_path, capsys):

@@ -203,6 +203,8 @@ def quiet_rank() -> bool:
 
 def check_writable(path: Path) -> None:
     """CliError now, rather than after a run, when ``path`` cannot be written (its folder is missing or read-only)."""
+    if str(path) == "-":  # the Unix habit for standard output wrote a file named "-"
+        raise CliError("-: lrscope writes this to a file, not to standard output; give a file name")
     folder = Path(path).expanduser().parent
     if not folder.is_dir():
         raise CliError(f"{path}: its folder {folder} does not exist; create it or choose another file")

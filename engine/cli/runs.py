@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import LrscopeError
-from ..schedules.describe import describe_schedule
+from ..schedules.describe import describe_pieces, describe_schedule
 from ..schedules.history_codec import run_schedule_from_dict
 from ..serve.access import served_access
 from ..store.paths import runs_root
@@ -184,12 +184,18 @@ def _started_with(meta: dict[str, str], config: dict) -> str:
     """The schedule the run started with (its config's lr is only the default's peak: a --schedule file sets its own)."""
     try:
         run_schedule = run_schedule_from_dict(json.loads(meta["run_schedule"]))
+        stored_start = run_schedule_from_dict(json.loads(meta["start_schedule"])) if "start_schedule" in meta else None
     except (KeyError, ValueError, TypeError, LrscopeError):
         return f"peak LR {config.get('lr')} (the stored schedule cannot be read)"
     # A run steered to a constant 0.05 read as if it had trained its one-cycle throughout.
     edits = run_schedule.edits
     changed = f" (as it started; then {counted(len(edits), 'edit')}, listed below)" if edits else ""
-    # An edit at step 0 (a rollback to the first checkpoint) replaced the first piece: the one it replaced is the start's.
+    source = meta.get("schedule_source")
+    origin = f"from {source}: " if source else ""
+    if stored_start is not None:
+        return origin + describe_pieces(stored_start.timeline) + changed
+    # Stored before the start was: an edit at step 0 (a rollback to the first checkpoint) replaced the first piece, so
+    # the one it replaced is the start's.
     started = edits[0].before if edits and edits[0].step == 0 else run_schedule.timeline.pieces[0]
     return describe_schedule(started.schedule) + changed
 

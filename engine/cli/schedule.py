@@ -100,7 +100,8 @@ def show_command(args: argparse.Namespace) -> int:
         print(f"search      lrscope tune: {counted(len(trials), 'trial') if isinstance(trials, list) else 'trials'}; the winner "
               + ", ".join(f"{k} {_number(v)}" for k, v in winner["params"].items()))
     if loaded.metrics:
-        print(f"metrics     {', '.join(f'{k} {_number(v)}' for k, v in loaded.metrics.items())}")
+        measured = {k: v for k, v in loaded.metrics.items() if v is not None}  # null: the run ended before its first validation
+        print(f"metrics     {', '.join(f'{k} {_number(v)}' for k, v in measured.items()) or 'none: the run ended before its first validation'}")
     return 0
 
 

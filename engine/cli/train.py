@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+from pathlib import Path
 
 from ..config import TrainConfig
 from ..store.paths import run_argument
@@ -78,7 +79,8 @@ def train(args: argparse.Namespace, config, world) -> int:
     run_schedule = run_schedule_for(args, config, dataset, schedule)
     if world.distributed:
         say(describe_world(config))
-    handle = InProcessRun(NewRun(config, dataset, run_schedule, runs_root(args.runs_dir)))
+    source = str(Path(args.schedule).resolve()) if schedule else ""
+    handle = InProcessRun(NewRun(config, dataset, run_schedule, runs_root(args.runs_dir), schedule_source=source))
     curvature = CurvatureRecord()
     handle.subscribe(curvature)
     result, seconds, policy = execute(handle, args, args.serve if world.leader else None, leader=world.leader)

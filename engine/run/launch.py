@@ -22,6 +22,7 @@ class NewRun:
     run_schedule: RunSchedule | None
     runs_root: Path
     purpose: str = ""  # what made the run when it is not the user's own, e.g. "tune trial 3, peak LR 0.1 …"
+    schedule_source: str = ""  # the schedule file the run starts with, for `lrscope show`
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def wire(spec: NewRun | ResumedRun, bus: EventBus, inbox: Inbox, warn: Callable[
         config = spec.config.for_world(world.size)  # a config made for another number of processes keeps its global batch
         job = TrainingJob(config, spec.dataset, run_schedule=spec.run_schedule, bus=bus, inbox=job_inbox)
         create = lambda: RunStore.create(spec.runs_root, config.to_dict(), spec.dataset.summary.to_dict(), emit=bus.emit,
-                                         purpose=spec.purpose)
+                                         purpose=spec.purpose, start=(job.run_schedule, spec.schedule_source))
     else:
         setup = prepare_resume(spec.run_dir, spec.cache_dir, warn=warn, owner=world.leader)
         # The same global batch on however many processes resume it: the steps and the data position continue.

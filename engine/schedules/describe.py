@@ -49,6 +49,15 @@ def describe_schedule(schedule: Schedule) -> str:
     return ", then ".join(describe_segment(s) for s in schedule.segments)
 
 
+def describe_pieces(timeline: Timeline) -> str:
+    """Every piece in order, each with its steps: a schedule file exported from an edited run starts as several."""
+    pieces = timeline.pieces
+    if len(pieces) == 1:
+        return describe_schedule(pieces[0].schedule)
+    ends = [piece.start for piece in pieces[1:]] + [timeline.total_steps]
+    return "; ".join(f"steps {piece.start}–{end}: {describe_schedule(piece.schedule)}" for piece, end in zip(pieces, ends))
+
+
 def describe_timeline(timeline: Timeline) -> str:
     """The schedule in force at the end, with where it began and the peak before it when edits changed the run, and
     the groups' multipliers: a library entry showed the last piece alone ("constant 0.05 over 60 steps" for a run that

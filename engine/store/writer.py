@@ -46,6 +46,7 @@ from ..events import (
     StoreFailed,
     StoreRecovered,
 )
+from ..schedules.edits import RunSchedule
 from ..schedules.history_codec import run_schedule_to_dict
 from ..text import counted, name_part, printable
 from .checkpoints import newest_checkpoint_step, write_checkpoint
@@ -94,10 +95,12 @@ class RunStore:
 
     @classmethod
     def create(cls, root: Path, config: dict, dataset: dict, emit: Callable[[Event], None] | None = None,
-               purpose: str = "") -> RunStore:
+               purpose: str = "", start: tuple[RunSchedule, str] | None = None) -> RunStore:
         """A new run directory under ``root``; RunStoreError says what to do when it cannot be written.
 
-        ``purpose`` says what made the run when it is not the user's own (a tune's trial), for the runs list."""
+        ``purpose`` says what made the run when it is not the user's own (a tune's trial), for the runs list. ``start``
+        is the schedule the run starts with and the file it came from ("" for none): edits replace pieces of the stored
+        schedule, and a file's schedule is not the config's shape (`lrscope show` described its first piece alone)."""
         run_dir = Path(root) / _run_id(dataset.get("name", "dataset"))
         try:
             run_dir.mkdir(parents=True)
@@ -105,7 +108,10 @@ class RunStore:
         except OSError as error:
             raise _no_run_folder(root, error) from None
         store = cls(run_dir, emit)
-        store._set_meta({"created": str(time.time()), "state": "starting", "purpose": printable(purpose)})
+        meta = {"created": str(time.time()), "state": "starting", "purpose": printable(purpose)}
+        if start is not None:
+            meta |= {"start_schedule": json.dumps(run_schedule_to_dict(start[0])), "schedule_source": printable(start[1])}
+        store._set_meta(meta)
         return store
 
     @staticmethod
