@@ -112,13 +112,37 @@ def test_runs_and_show_give_json_for_scripts(tmp_path):
 def test_the_readmes_csv_route_gives_a_plain_loop_the_schedulers_lrs(tmp_path):
     """Without lrscope importable (a project's own `engine` package shadowed it), the README's `schedule csv` rows drive
     the optimizer step by step as the exported scheduler does."""
-    trained = lrscope("train", "--data", SAMPLE, *QUICK, "--runs-dir", tmp_path / "runs", "--export-schedule", tmp_path / "s.json")
+    trained = lrscope("train", "--data", SAMPLE, *QUICK, "--group-lr", "head=10", "--group-lr", "block1=0.1",
+                      "--runs-dir", tmp_path / "runs", "--export-schedule", tmp_path / "s.json")
     assert trained.returncode == 0, trained.stderr[-2000:]
     written = lrscope("schedule", "csv", tmp_path / "s.json")
     assert written.returncode == 0
-    rows = list(csv.DictReader(io.StringIO(written.stdout)))
-    seen = [[float(row["lr_head"]), float(row["momentum"])] for row in rows]  # as the README's loop sets them
-    assert len(seen) == 22 and plain_loop_lrs(tmp_path / "s.json", [None], 22)[0].tolist() == seen
+    (tmp_path / "lrs.csv").write_text(written.stdout)
+    names = ["block1", "block2", "block3", "head"]
+    seen = readme_csv_loop(tmp_path, names, batches=22)  # it set every group to the head's LR
+    assert len(seen) == 22 and plain_loop_lrs(tmp_path / "s.json", names, 22)[0].tolist() == seen
+
+
+def readme_csv_loop(folder, names, batches):
+    """Run the README's csv loop itself over an optimizer of ``names`` groups; the LRs and momentum of each step."""
+    import torch
+
+    block = next(code for code in re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.DOTALL)
+                 if "csv.DictReader" in code)
+    params = [torch.nn.Parameter(torch.zeros(1)) for _ in names]
+    optimizer = torch.optim.SGD([{"name": name, "params": [p]} for name, p in zip(names, params)], lr=1.0, momentum=0.9)
+    seen = []
+    step = optimizer.step
+    optimizer.step = lambda: (seen.append([g["lr"] for g in optimizer.param_groups] + [optimizer.param_groups[0]["momentum"]]), step())
+    space = {"optimizer": optimizer, "loader": [(torch.ones(1), None)] * batches,
+             "model": lambda x: sum(p * x for p in params), "criterion": lambda out, _: out.sum()}
+    cwd = os.getcwd()
+    os.chdir(folder)  # the README reads "lrs.csv"
+    try:
+        exec(block, space)  # the README's own lines
+    finally:
+        os.chdir(cwd)
+    return seen
 
 
 def test_a_dataset_named_in_accented_letters_gives_readable_names_no_option_can_be_mistaken_for(tmp_path):
