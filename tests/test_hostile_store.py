@@ -63,6 +63,7 @@ def test_a_full_disk_stops_the_run_without_claiming_success_and_it_resumes(tiny,
     assert code == 4 and result["exit_status"] == 4 and result["state"] in ("stopped", "incomplete")
     assert "No space left on device" in result["message"] and "free space on the disk that holds" in result["message"]
     assert "continues from step 0" in result["message"] and err.rstrip().splitlines()[-1].startswith("lrscope: error:")
+    assert result["resume_step"] == 0 and result["steps"] > 0  # `steps` trained; `resume_step` is where the run goes on
     run_dir = the_run(tmp_path / "runs")
     assert read_meta(run_dir)["state"] == "running"  # as written when the disk refused: `lrscope runs` says interrupted
     monkeypatch.setattr(writer, "write_checkpoint", real)  # space was freed

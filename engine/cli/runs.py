@@ -108,7 +108,7 @@ def show_command(args: argparse.Namespace) -> int:
     info, meta = run_info(run_dir), read_meta(run_dir)
     config = meta_object(meta, "config")
     if args.json:
-        print(json.dumps({**_listed(info), "config": config, "epochs": [_finite(row) for row in read_epochs(run_dir)],
+        print(json.dumps({**_listed(info), "config": config, "epochs": [_epoch_row(row) for row in read_epochs(run_dir)],
                           "edits": _edits(run_dir)}))
         return 0
     print(f"run        {info.run_id}\nfolder     {info.run_dir}\ndataset    {info.dataset} (fingerprint {info.fingerprint})")
@@ -138,8 +138,10 @@ def _export(run_dir: Path, args: argparse.Namespace) -> int:
     return 0
 
 
-def _finite(row: dict) -> dict:
-    """A row with NaN (a value not measured, or damaged) as None: JSON has no NaN."""
+def _epoch_row(row: dict) -> dict:
+    """An epoch for --json: counted from 1, as the text, the progress lines and the window count it (it said epoch 0 of
+    the epoch that ended at step 22), and NaN (a value not measured, or damaged) as None: JSON has no NaN."""
+    row = {**row, "epoch": row["epoch"] + 1}
     return {key: None if isinstance(value, float) and not math.isfinite(value) else value for key, value in row.items()}
 
 
