@@ -203,6 +203,9 @@ def test_nproc_2_is_steered_by_ctl_then_resumes_after_a_rank_is_killed_on_1_and_
     if printed:  # rank 0 saw its peer go before torchrun stopped it: it ended the run as failed, resumable, and said so in words
         result = json.loads(printed)
         assert result["state"] == "failed" and result["message"].startswith("another process of this run stopped"), result
+        # Named, for a window or `watch` following the run, who never see the launcher's line (it said "the launcher names which").
+        assert result["message"].startswith(f"another process of this run stopped while this one waited for it: rank 1 (pid {victim}) "
+                                            "ended; "), result
 
     copy = tmp_path / "copy" / run_id
     shutil.copytree(run_dir, copy)

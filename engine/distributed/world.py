@@ -10,8 +10,10 @@ from __future__ import annotations
 import ctypes
 import datetime
 import gc
+import hashlib
 import os
 import signal
+import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +21,13 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
+from ..processes import process_alive
 from .launcher import launched_by_torchrun, resumable
 
 # How long a collective may wait for a rank; a dead rank is found by torchrun much sooner.
 COLLECTIVE_TIMEOUT = datetime.timedelta(minutes=30)
 _control_group = None
+_peers: list[tuple[int, int]] = []  # each rank's (host id, pid), to name a rank that ended
 
 
 @dataclass(frozen=True)
@@ -60,11 +64,30 @@ LOST_PEER_WORDS = "another process of this run stopped while this one waited for
 
 
 def lost_peer(error: BaseException, run_dir: Path | None = None) -> str | None:
-    """In words, when ``error`` says another process of this run went away (None for any other error), with how to
-    resume the run (``run_dir``: rank 0's; the others have none to name)."""
+    """In words, when ``error`` says another process of this run went away (None for any other error), with which
+    one when it ran on this machine, and how to resume the run (``run_dir``: rank 0's; the others have none to name).
+    A window or `watch` following the run reads this line, not the launcher's."""
     if not any(text in str(error) for text in LOST_PEER):
         return None
-    return f"{LOST_PEER_WORDS} (the launcher names which and why, in the terminal that started the run); {resumable(str(run_dir)) if run_dir else 'the run keeps its last checkpoint'}"
+    ended = [f"rank {rank} (pid {pid})" for rank, (host, pid) in enumerate(_peers)
+             if host == _host_id() and pid != os.getpid() and not process_alive(socket.gethostname(), pid)]
+    which = (f": {', '.join(ended)} ended" if ended
+             else " (the launcher names which and why, in the terminal that started the run)")
+    return f"{LOST_PEER_WORDS}{which}; {resumable(str(run_dir)) if run_dir else 'the run keeps its last checkpoint'}"
+
+
+def _host_id() -> int:
+    """This machine as a number a collective can carry (its name's hash: no pickled objects between processes)."""
+    return int.from_bytes(hashlib.sha256(socket.gethostname().encode()).digest()[:7], "big")
+
+
+def _gather_peers() -> None:
+    """Learn each rank's machine and pid, for ``lost_peer``."""
+    global _peers
+    mine = torch.tensor([_host_id(), os.getpid()], dtype=torch.int64)
+    gathered = [torch.zeros_like(mine) for _ in range(dist.get_world_size())]
+    dist.all_gather(gathered, mine, group=_control_group)
+    _peers = [(int(host), int(pid)) for host, pid in (tensor.tolist() for tensor in gathered)]
 
 
 def said_by_the_launcher(message: str) -> bool:
@@ -86,6 +109,7 @@ def join(device_name: str) -> World:
     # their broadcasts, in flight across a step, never queue behind the gradients' all-reduce.
     global _control_group
     _control_group = dist.new_group(backend="gloo", timeout=COLLECTIVE_TIMEOUT)
+    _gather_peers()
     return current()
 
 

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import LrscopeError, RunStoreError
+from ..processes import process_alive
 from ..store.paths import run_argument
-from ..store.reader import LIVE_STATES, effective_state, process_alive, read_meta
+from ..store.reader import LIVE_STATES, effective_state, read_meta
 
 ADDRESS_FILE = "serve.json"
 TOKEN_FILE = "serve.token"

@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
-import socket
 import sqlite3
 from collections import Counter
 from collections.abc import Iterator
@@ -18,6 +16,7 @@ import numpy as np
 
 from ..errors import RunStoreError, first_line
 from ..files import read_limited
+from ..processes import process_alive
 from ..text import counted, listed, printable
 from .database import CHECKPOINTS, DB_NAME, connect
 
@@ -41,21 +40,6 @@ class RunInfo:
     best_val_accuracy: float
     problem: str = ""
     purpose: str = ""  # what made the run when it is not the user's own (a tune's trial)
-
-
-def process_alive(host: str | None, pid: int) -> bool:
-    """Whether process ``pid`` of ``host`` still runs (assumed when it is another host's)."""
-    if host != socket.gethostname():
-        return True
-    if pid <= 0:  # 0 and -1 would ask about the whole process group
-        return False
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, OverflowError, ValueError):
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def read_meta(run_dir: Path) -> dict[str, str]:
