@@ -18,7 +18,16 @@ from helpers import ROOT, SAMPLE, Events, lrscope
 
 from engine.commands import CancelRangeTest, EditSchedule, Pause, Resume, Stop
 from engine.config import TrainConfig
-from engine.events import CommandApplied, CurvatureMeasured, LogLine, RunStarted, ScheduleChanged, StepsLogged
+from engine.events import (
+    CommandApplied,
+    CurvatureMeasured,
+    LogLine,
+    RangeTestProgress,
+    RangeTestStarted,
+    RunStarted,
+    ScheduleChanged,
+    StepsLogged,
+)
 from engine.export import tuned_document
 from engine.protocol import to_data
 from engine.run.process import ProcessRun
@@ -150,6 +159,37 @@ def test_ctl_says_what_was_applied_at_which_step(served):
     done = lrscope("ctl", owner.access.address, "--token", "wrong", "pause")
     assert done.returncode == 2 and done.stderr.startswith("lrscope: error: ") and "refused this client: wrong token; give the token the run printed when it started" in done.stderr
     assert "Traceback" not in done.stderr and owner.state == "running"
+
+
+def test_a_long_range_test_from_ctl_outlasts_its_timeout_is_shown_to_late_clients_and_is_cancelled_from_another_terminal(served):
+    """A probe announced as "about 10 min" was given up on by its ctl after 120 s, its suggestions never shown; a
+    window attached meanwhile showed it as a sweep, its Cancel disabled; and no command cancelled it but stop."""
+    owner, events = served
+    target = [owner.access.address, "--token", owner.access.token]
+    tests_before = len(events.of(RangeTestProgress))
+    asked = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "ctl", *target, "--timeout", "3", "range-test", "--probe",
+                              "--probe-count", "40", "--probe-steps", "200", "--no-curvature"],  # hours on this run: cancelled below
+                             cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        events.wait_for(lambda ev: len(ev.of(RangeTestProgress)) > tests_before, LONG)
+        late, seen = follow(owner.access)
+        watcher, watched = follow(owner.access, history=False)
+        for heard in (seen, watched):
+            heard.wait_for(lambda ev: ev.of(RangeTestStarted), LONG)
+            assert heard.of(RangeTestStarted)[-1].mode == "probe"
+        late.detach()
+        watcher.detach()
+        time.sleep(4)  # past the ctl's --timeout, with the test still reporting progress
+        assert asked.poll() is None, asked.communicate()
+        cancelled = lrscope("ctl", *target, "cancel-range-test")
+        out, err = asked.communicate(timeout=LONG)
+    finally:
+        asked.kill()
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert re.match(r"applied at step \d+: cancelled the range test; its result keeps what it measured\n", cancelled.stdout)
+    assert asked.returncode == 0 and out.startswith("applied at step ") and "range test done" in out, (out, err)
+    assert "cancelled" in out  # its result, from the part that ran
+    assert owner.request(CancelRangeTest(), LONG).message == "no range test was running"  # the cancel is spent
 
 
 def test_ctl_measures_sets_the_cadence_and_prints_the_warnings_its_edit_caused(served):

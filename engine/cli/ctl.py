@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import time
 from pathlib import Path
 
@@ -14,12 +15,17 @@ from .target import add_finding_options, add_target_options
 
 # A run that has not answered the hello by then is not served at that address (or a tunnel is down).
 CONNECT_SECONDS = 10.0
+# `ctl range-test` waits for the result past --timeout while the test reports progress at least this often (a probe
+# announced as "about 10 min" was given up on after 120 s, its suggestions never shown).
+RANGE_TEST_SILENCE = 120.0
 
 ACTIONS = {
     "pause": "pause at the next step", "resume": "resume a paused run", "stop": "stop (the run stays resumable)",
     "set-lr": "hold LR from now to the end", "scale-rest": "multiply every LR from now on by F",
     "apply": "replace the rest of the run with a schedule file's schedule, stretched over the remaining steps",
-    "undo": "undo the last schedule edit, from now on", "range-test": "run an LR range test from the current weights",
+    "undo": "undo the last schedule edit, from now on",
+    "range-test": "run an LR range test from the current weights; waits for its result while it reports progress",
+    "cancel-range-test": "cancel the range test in progress (the weights are restored; its result keeps what it measured)",
     "unfreeze": "make frozen layer groups trainable from now on (the GROUPs named, or every frozen group); undoable",
     "measure": "measure λmax now (also while paused) and print it against the stability bound",
     "curvature-every": "measure λmax every N steps from now on, or auto (within 5%% of training time), or off",
@@ -29,7 +35,7 @@ ACTIONS = {
 def add_parser(commands) -> None:
     """Register the command and its actions."""
     parser = commands.add_parser("ctl", help="steer a served run: pause, resume, stop, set-lr, scale-rest, apply, undo, range-test, "
-                                             "unfreeze, measure, curvature-every",
+                                             "cancel-range-test, unfreeze, measure, curvature-every",
                                  description="Send one command to a served run; print what was applied and at which step.")
     add_target_options(parser)
     add_answer_options(parser, 120.0, False)
@@ -54,14 +60,15 @@ def add_parser(commands) -> None:
 def add_answer_options(parser: argparse.ArgumentParser, timeout, as_json) -> None:
     """--timeout and --json."""
     parser.add_argument("--timeout", type=float, default=timeout,
-                        help="seconds to wait for the run to answer, connecting included (at most 10 s of it to connect; default 120)")
+                        help="seconds to wait for the run to answer, connecting included (at most 10 s of it to connect; default 120); "
+                             "range-test waits longer while the test reports progress")
     parser.add_argument("--json", action="store_true", default=as_json, help="print the answer as one JSON object")
 
 
 def run(args: argparse.Namespace) -> int:
     """Connect, send the command, wait for the job's answer: status 0 applied, 1 refused or not taken in time."""
     from ..commands import EditSchedule
-    from ..events import CurvatureMeasured, RangeTestFinished, StabilityWarning
+    from ..events import CurvatureMeasured, RangeTestFinished, RangeTestProgress, RangeTestStarted, StabilityWarning
     from ..run.remote import RemoteRun
     from .target import access_from
 
@@ -73,14 +80,18 @@ def run(args: argparse.Namespace) -> int:
     heard: list = []  # what the command caused: a range test's result, a measurement, a stability warning
     handle.subscribe(lambda event: heard.append(event) if isinstance(event, (RangeTestFinished, CurvatureMeasured, StabilityWarning)) else None)
     status = StatusLine()
+    reported = [0.0]  # when the range test last said how far it is
     if args.action == "range-test":  # it takes a while: its estimate and progress, as `lrscope range-test` shows them
         handle.subscribe(progress_printer(status, "in the run"))
+        handle.subscribe(lambda event: reported.__setitem__(0, time.monotonic())
+                         if isinstance(event, (RangeTestStarted, RangeTestProgress)) else None)
     handle.start("lrscope-ctl")
     try:
         connect(handle)
         if command is None:  # apply: the file is checked against the run's dataset, which the run says once connected
             command = EditSchedule(replacement(args.file, handle.status))
-        answer = handle.request(command, max(0.0, args.timeout - (time.monotonic() - started)))
+        answer = handle.request(command, max(0.0, args.timeout - (time.monotonic() - started)),
+                                until=lambda: reported[0] + RANGE_TEST_SILENCE if reported[0] else 0.0)
     finally:
         handle.detach()
         handle.wait(5)
@@ -98,10 +109,19 @@ def connect(handle) -> None:
 
 def command_for(args: argparse.Namespace):
     """The command an action means, checked before connecting; None for apply, whose file is checked against the run."""
-    from ..commands import EditSchedule, MeasureCurvature, Pause, Resume, SetCurvatureCadence, StartRangeTest, Stop
+    from ..commands import (
+        CancelRangeTest,
+        EditSchedule,
+        MeasureCurvature,
+        Pause,
+        Resume,
+        SetCurvatureCadence,
+        StartRangeTest,
+        Stop,
+    )
     from ..schedules.edits import ScaleRest, SetConstant, Undo, Unfreeze
 
-    simple = {"pause": Pause, "resume": Resume, "stop": Stop, "measure": MeasureCurvature}
+    simple = {"pause": Pause, "resume": Resume, "stop": Stop, "measure": MeasureCurvature, "cancel-range-test": CancelRangeTest}
     if args.action in simple:
         return simple[args.action]()
     if args.action == "curvature-every":
@@ -154,8 +174,9 @@ def tell(args: argparse.Namespace, answer, heard: list) -> int:
     measured = [e for e in at_step if isinstance(e, CurvatureMeasured) and e.trigger == "request"]
     warnings = [e for e in at_step if isinstance(e, StabilityWarning)]
     if answer is None:
-        message = (f"sent, but the run has not answered within {args.timeout:g} s (a range test may be running); "
-                   "it will apply at the run's next step, once any range test ends, unless the run stops first")
+        message = (f"sent, but the run has not answered within {args.timeout:g} s (a range test may be running: "
+                   f"`lrscope ctl {shlex.quote(args.run)} cancel-range-test` cancels it); it will apply at the run's next "
+                   "step, once any range test ends, unless the run stops first")
         if args.json:  # one object on stdout, always
             print(json.dumps({"action": args.action, "applied": None, "answered": False, "message": message}))
         else:

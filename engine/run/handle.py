@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -136,15 +137,19 @@ class RunHandle(ABC):
     def send(self, command: Command) -> None:
         """Queue ``command`` for the run's next step boundary; callable from any thread."""
 
-    def request(self, command: Command, timeout: float) -> CommandApplied | None:
+    def request(self, command: Command, timeout: float, until: Callable[[], float] = lambda: 0.0) -> CommandApplied | None:
         """Send ``command`` and wait for the job's answer: what became of it and at which step (None: not yet taken
-        after ``timeout`` seconds, say during a long range test). Raises the exception a server refused it with."""
+        after ``timeout`` seconds, say during a long range test). ``until``, asked again while waiting, may wait
+        longer: to a later time.monotonic() (while the range test asked for reports progress). Raises the exception a
+        server refused it with."""
         command = replace(command, id=command.id or uuid.uuid4().hex)
         with self._answered:
             self._answers[command.id] = None
         self.send(command)
+        deadline = time.monotonic() + timeout
         with self._answered:
-            self._answered.wait_for(lambda: self._answers[command.id] is not None, timeout)
+            while self._answers[command.id] is None and (left := max(deadline, until()) - time.monotonic()) > 0:
+                self._answered.wait(min(left, 1.0))
             answer = self._answers.pop(command.id)
         if isinstance(answer, Exception):
             raise answer

@@ -18,7 +18,7 @@ from pathlib import Path
 import zmq
 
 from ..commands import Command
-from ..events import CommandApplied, Event, LogLine, RunStarted, StateChanged
+from ..events import CommandApplied, Event, LogLine, RangeTestFinished, RangeTestStarted, RunStarted, StateChanged
 from ..protocol import ProtocolError, from_data, to_data
 from ..run.history import stored_history
 from ..run.in_process import InProcessRun
@@ -56,6 +56,9 @@ class RunServer:
         self._thread: threading.Thread | None = None
         self._run_dir: Path | None = None
         self._header: RunStarted | None = None  # the run's latest start, all a client that skips the history is sent
+        # The range test in progress: the store keeps only finished ones, so a window attached during a probe showed it
+        # as a sweep, its Cancel disabled.
+        self._range_test: Item | None = None
         self.cpu_seconds = 0.0  # the server thread's CPU time, once closed (what serving costs the machine)
         run.bus.subscribe_numbered(self._on_event)  # before the run emits anything: the ring starts at event 1
 
@@ -160,6 +163,10 @@ class RunServer:
             self._ring.append(item)
             if isinstance(item.event, RunStarted):
                 self._header = item.event
+            elif isinstance(item.event, RangeTestStarted):
+                self._range_test = item
+            elif isinstance(item.event, RangeTestFinished):
+                self._range_test = None
             if isinstance(item.event, CommandApplied):
                 self._in_flight.discard(item.event.command_id)
             for peer in self.peers.values():
@@ -255,7 +262,7 @@ class RunServer:
                 # And where the run is now: the header's step is where it (re)started, which a paused run's watcher
                 # took for its step ("stopped watching at step 70" of a run paused at 269).
                 joined = [self._header, StateChanged(tracker.state, tracker.step)] if self._header else []
-                self._send_history(peer, joined, peer.covered, True)
+                self._send_history(peer, joined + self._range_test_before(peer.covered), peer.covered, True)
 
     def _refuse(self, identity: bytes, address: str, reason: str) -> None:
         """Tell the client why, and log it in the run (a bounded number of times: a flood must not fill the store)."""
@@ -306,6 +313,7 @@ class RunServer:
                 continue
             if problem:
                 self._send(peer, pack("error", reason=f"the history cannot be read: {problem}"))
+            events = events + self._range_test_before(through)
             for start in range(0, len(events), HISTORY_BLOCK):
                 block = events[start:start + HISTORY_BLOCK]
                 self._send_history(peer, block, through, start + HISTORY_BLOCK >= len(events))
@@ -314,6 +322,12 @@ class RunServer:
             peer.live, peer.covered = True, through
             for item in self._ring:
                 peer.push(item)
+
+    def _range_test_before(self, through: int) -> list[Event]:
+        """The start of the range test in progress when it is older than event ``through`` (the live events after it
+        bring it otherwise)."""
+        started = self._range_test
+        return [started.event] if started is not None and started.last <= through else []
 
     def _send_history(self, peer: Peer, events: list[Event], through: int, final: bool) -> None:
         # History is sent once, right after joining, when the client's queue is empty: wait for room rather than drop.

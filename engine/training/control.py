@@ -82,8 +82,10 @@ def _carry_out(job, command: Command) -> tuple[bool, str]:
         factor = _roll_back(job, command.lr_factor)
         return True, f"rolled back to step {job.step}, LR ×{factor:g}"
     if isinstance(command, CancelRangeTest):
+        # Sent during a range test, the cancel was seen there at once (the inbox's flag); its command waits until after.
+        cut, job.cut_range_test = job.cut_range_test, False
         job.inbox.cancel_requested.clear()
-        return False, "no range test was running"
+        return (True, "cancelled the range test; its result keeps what it measured") if cut else (False, "no range test was running")
     if isinstance(command, Stop):
         return True, "stopping"
     answer = job.handlers.answer(Hook.COMMAND_RECEIVED, job, command)
@@ -120,6 +122,7 @@ def _range_test(job, settings) -> tuple[bool, str]:
                        cancelled=cancelled, index=job.range_tests_run, step=job.step, run_steps=job.total_steps - job.step)
     finally:
         job.range_tests_run += 1
+        job.cut_range_test = job.inbox.cancel_requested.is_set()
         job.set_state(previous if previous == "paused" else "running")
     return True, "range test done"
 

@@ -88,6 +88,7 @@ class TrainingJob:
         self.metrics = {"best_val_accuracy": float("nan"), "val_loss": float("nan"), "val_accuracy": float("nan")}
         self.recorder = StepRecorder(self.bus.emit, self.session.steps_per_epoch, self.session.group_names, interval=flush_interval)
         self.range_tests_run = self.blocks_flushed = self.faults_raised = 0
+        self.cut_range_test = False  # the last range test ended on a cancel, whose command is answered after it
         self.excluded_seconds = 0.0
         self.handlers = Handlers()
         self._stateful: dict[str, Any] = {}
