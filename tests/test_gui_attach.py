@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 from helpers import SAMPLE, served_child
 
-from engine.commands import EditSchedule
-from engine.events import StepsLogged
+from engine.commands import EditSchedule, StartRangeTest
+from engine.events import RangeTestProgress, StepsLogged
+from engine.range_test.settings import RangeTestSettings
 from engine.schedules import Restretch
 from gui.driving import click, press, select_rows, show_tab, trigger, type_into
 
@@ -117,6 +118,23 @@ def test_a_run_of_another_dataset_attached_to_and_edited_leaves_the_open_dataset
     owner, _ = served  # its owner hears at once that the child was killed (it waited out seconds of silence)
     owner.process.kill()
     assert owner.wait(LONG / 1000) and str(owner.error).startswith("the training process ended (exit status -9) before its run did")
+
+
+def test_a_window_attached_during_a_range_test_from_a_terminal_names_it_and_cancels_it(qtbot, window, served):
+    """It showed a probe started from `lrscope ctl` as "sweep running", its Cancel disabled: the run's store keeps only
+    finished tests, so a window joining during one never heard that it began."""
+    owner, events = served
+    events.wait_for(lambda ev: ev.of(StepsLogged), LONG / 1000)
+    owner.send(StartRangeTest(RangeTestSettings(mode="probe", probe_count=40, probe_steps=200, curvature=False)))  # hours
+    events.wait_for(lambda ev: ev.of(RangeTestProgress), LONG / 1000)
+    attach_from_the_runs_tab(qtbot, window, state="range_test")
+    panel = window.range_panel
+    qtbot.waitUntil(lambda: panel.status.text().startswith("probe running"), timeout=LONG)
+    show_tab(window.tabs, "Range test")
+    click(panel.cancel)
+    qtbot.waitUntil(lambda: "range test cancelled" in window.log.toPlainText(), timeout=LONG)
+    qtbot.waitUntil(lambda: window.live.state == "running", timeout=LONG)
+    assert panel.start.isEnabled() and not panel.cancel.isEnabled()
 
 
 def test_when_contact_with_an_attached_run_is_lost_the_window_stops_steering_it_and_says_so(qtbot, window, served):
