@@ -445,6 +445,35 @@ def test_ctrl_c_after_the_reader_of_its_output_went_away_still_stops_the_run(tmp
     assert read_meta(run_dir)["state"] == "stopped"
 
 
+def test_watch_exits_with_how_the_run_ended_so_a_script_can_tell_a_stop_from_the_end(tmp_path, capsys):
+    """`watch` exited 0 for a run that failed or stopped, as for one that finished."""
+    from test_hostile_store import wait_for_first_step
+
+    data, runs = make_classes(tmp_path / "d", count=40), tmp_path / "runs"
+    trainer = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--data", str(data), *QUICK, "--epochs", "500",
+                                "--serve", "--runs-dir", str(runs)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    watcher = None
+    try:
+        run_dir = wait_for_first_step(runs, trainer)
+        watched = tmp_path / "watch.txt"
+        with open(watched, "w") as output:
+            watcher = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "watch", run_dir.name, "--runs-dir", str(runs)],
+                                       stdout=output, stderr=subprocess.STDOUT)
+        with deadline(240):  # attached: the run's header came
+            while "training on " not in watched.read_text():
+                assert watcher.poll() is None, watched.read_text()
+                time.sleep(0.1)
+        code, _, err = cli(capsys, "ctl", run_dir.name, "stop", "--runs-dir", runs)
+        assert code == 0, err
+        assert watcher.wait(240) == 130 and "the run is stopped at step" in watched.read_text(), watched.read_text()[-500:]
+        assert trainer.wait(120) == 130
+    finally:
+        for process in (trainer, watcher):
+            if process is not None:
+                process.kill()
+                process.wait(30)
+
+
 def test_watch_joins_a_paused_edited_run_then_its_process_is_killed_and_it_says_how_to_continue(tmp_path, capsys):
     """Joining, `watch` showed only epoch lines: not the edits made so far, not that the run was paused. A dead peer:
     `watch` ends with status 2 in one line that says what was lost and what to do, instead of waiting."""

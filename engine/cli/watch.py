@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import write
+from .common import FAILED, FINISHED, INTERRUPTED, write
 from .target import add_target_options
 
 
@@ -20,7 +20,8 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Follow the run until it ends (status 0), or until Ctrl-C (status 0, the run goes on)."""
+    """Follow the run until it ends (its status: 0 finished, 1 failed, 130 stopped before its end), or until Ctrl-C
+    (status 0, the run goes on). A failed run exited 0 too, like a finished one, for a script to miss."""
     from ..run.remote import RemoteRun
     from .progress import ProgressPrinter
     from .target import access_from
@@ -40,4 +41,4 @@ def run(args: argparse.Namespace) -> int:
     if handle.error is not None:
         raise handle.error
     write(sys.stdout, f"the run is {handle.state} at step {handle.step}\n")
-    return 0
+    return {"finished": FINISHED, "failed": FAILED}.get(handle.state, INTERRUPTED)
