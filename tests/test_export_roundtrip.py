@@ -147,6 +147,7 @@ def test_ctl_apply_refuses_a_file_tuned_with_another_optimizer_or_model(digits16
         replacement(path, status)
     with pytest.raises(CliError, match="tuned with model small_cnn; this run uses resnet18"):
         replacement(path, {**status, "model": "resnet18", "optimizer": "adamw"})
+    assert replacement(path, status, accept_mismatch=True).fit_rest  # `ctl apply --accept-mismatch`: asked for, applied
     edit = replacement(path, {**status, "optimizer": "adamw"})
     assert edit.fit_rest and edit.schedule == load_schedule(path).timeline.pieces[-1].schedule  # fitted to the rest where it lands
 

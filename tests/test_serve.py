@@ -192,6 +192,25 @@ def test_a_long_range_test_from_ctl_outlasts_its_timeout_is_shown_to_late_client
     assert owner.request(CancelRangeTest(), LONG).message == "no range test was running"  # the cancel is spent
 
 
+def test_ctl_applies_a_schedule_file_and_refuses_one_that_does_not_fit_unless_told_to(served, tmp_path):
+    """A file that does not say which dataset it was tuned on was refused as "tuned for another dataset (the schedule
+    file does not say which …)", and no option applied it."""
+    owner, _ = served
+    tracked = owner.tracker
+    target = [owner.access.address, "--token", owner.access.token]
+    config = TrainConfig.from_dict(tracked.config)
+    fits, unsaid = tmp_path / "fits.json", tmp_path / "unsaid.json"
+    for path, dataset in ((fits, tracked.dataset), (unsaid, {})):
+        save_schedule(path, tuned_document(tracked.run_schedule, config, dataset, tracked.steps_per_epoch))
+    done = lrscope("ctl", *target, "apply", unsaid)
+    assert done.returncode == 2 and done.stderr.strip() == (f"lrscope: error: {unsaid} was not applied: the schedule file does not say "
+                                                             "which dataset it was tuned on; --accept-mismatch applies it anyway")
+    for path, options in ((unsaid, ["--accept-mismatch"]), (fits, [])):
+        done = lrscope("ctl", *target, "apply", path, *options)
+        assert done.returncode == 0 and re.match(r"applied at step \d+: ", done.stdout), done.stdout + done.stderr
+        assert lrscope("ctl", *target, "undo").returncode == 0
+
+
 def test_ctl_measures_sets_the_cadence_and_prints_the_warnings_its_edit_caused(served):
     """The protocol could measure λmax now and set the cadence, but ctl had no action for either; and a set-lr far above
     the bound drew a warning that the window and `watch` showed while ctl, who caused it, printed nothing."""

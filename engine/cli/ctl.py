@@ -48,6 +48,8 @@ def add_parser(commands) -> None:
             action.add_argument("value", type=float, metavar="LR" if name == "set-lr" else "F")
         elif name == "apply":
             action.add_argument("file", type=path_arg, metavar="SCHEDULE_FILE")
+            action.add_argument("--accept-mismatch", action="store_true",
+                                help="apply a file tuned for another dataset, model or optimizer (refused otherwise)")
         elif name == "range-test":
             add_range_test_options(action)  # the window's choices, and `lrscope range-test`'s
         elif name == "curvature-every":
@@ -89,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         connect(handle)
         if command is None:  # apply: the file is checked against the run's dataset, which the run says once connected
-            command = EditSchedule(replacement(args.file, handle.status))
+            command = EditSchedule(replacement(args.file, handle.status, args.accept_mismatch))
         answer = handle.request(command, max(0.0, args.timeout - (time.monotonic() - started)),
                                 until=lambda: reported[0] + RANGE_TEST_SILENCE if reported[0] else 0.0)
     finally:
@@ -139,24 +141,26 @@ def command_for(args: argparse.Namespace):
     return None
 
 
-def replacement(path: Path, status: dict):
+def replacement(path: Path, status: dict, accept_mismatch: bool = False):
     """ReplaceRest with the file's schedule stretched over the steps the run has left; a file tuned for another
-    dataset is refused (as `lrscope train --schedule` asks first, and ctl cannot ask)."""
+    dataset, model or optimizer is refused unless ``accept_mismatch`` (as `lrscope train --schedule` asks first, and ctl
+    cannot ask)."""
     from ..schedules.edits import ReplaceRest
     from ..schedules.library import differences
     from ..schedules.schedule_file import load_schedule
 
     loaded = load_schedule(path)
     lines = differences(loaded.dataset, status.get("dataset") or {})
-    if lines:
-        raise CliError(f"{path} was tuned for another dataset ({lines[0]}); it was not applied")
     context = loaded.context or {}
     optimizer = context.get("optimizer")
     tuned = {"model": context.get("model"), "optimizer": optimizer.get("name") if isinstance(optimizer, dict) else None}
     for what, theirs in tuned.items():  # a run that does not say (an older server) is not refused for it
         ours = status.get(what)
         if isinstance(ours, str) and isinstance(theirs, str) and ours != theirs:
-            raise CliError(f"{path} was tuned with {what} {theirs}; this run uses {ours}, so its LRs do not carry over; it was not applied")
+            lines.append(f"tuned with {what} {theirs}; this run uses {ours}, so its LRs do not carry over")
+    if lines and not accept_mismatch:
+        # It said "was tuned for another dataset (the schedule file does not say which dataset …)", and nothing applied it.
+        raise CliError(f"{path} was not applied: {lines[0]}; --accept-mismatch applies it anyway")
     remaining = int(status.get("total_steps", 0)) - int(status.get("step", 0))
     if remaining < 1:
         raise CliError("the run has no steps left to apply a schedule to")
