@@ -1,11 +1,12 @@
 """The window attaches to a run served by another process, steers it through its controls, lets it go, and the run goes on."""
 
+import re
 
 import numpy as np
 import pytest
 from helpers import SAMPLE, served_child
 
-from engine.commands import EditSchedule, StartRangeTest
+from engine.commands import EditSchedule, Resume, StartRangeTest
 from engine.events import RangeTestProgress, StepsLogged
 from engine.range_test.settings import RangeTestSettings
 from engine.schedules import Restretch
@@ -71,6 +72,15 @@ def test_the_window_attaches_steers_detaches_and_the_run_goes_on(qtbot, window, 
     qtbot.waitUntil(lambda: not window.controller.training and window.live.state == "detached", timeout=LONG)
     # The editor holds the run's schedule to train again: said to be "as the run had it", it was squeezed into 22 steps.
     assert "the run had 2200 steps, so Start stretches it to the next run's 22" in window.log.toPlainText()
+    assert re.search(r"detached at step \d+; the run goes on training", window.log.toPlainText())
+    attach_from_the_runs_tab(qtbot, window)  # paused, then let go: it was said to "go on training"
+    qtbot.waitUntil(lambda: window.live.state == "running" and window.pause_action.isEnabled(), timeout=LONG)
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
+    trigger(window.detach_action)
+    qtbot.waitUntil(lambda: window.live.state == "detached", timeout=LONG)
+    assert "the run stays paused (Attach, then Pause, resumes it)" in window.log.toPlainText()
+    assert owner.request(Resume(), LONG / 1000).applied
     detached_at = owner.step
     events.wait_for(lambda ev: ev.of(StepsLogged)[-1].steps[-1] >= detached_at + 5, LONG / 1000)
 
@@ -153,7 +163,8 @@ def test_when_contact_with_an_attached_run_is_lost_the_window_stops_steering_it_
     for _ in range(2):  # the next redraws wrote "detached · epoch …" over it
         with qtbot.waitSignal(window.redraw_timer.timeout, timeout=LONG):
             pass
-    assert window.live.state == "detached" and "lost contact with the run" in window.status.text(), window.status.text()
+    assert window.live.state == "detached" and f"the run's process (pid {owner.process.pid}) ended" in window.status.text(), \
+        window.status.text()
     assert not window.editor.set_now.isEnabled() and not window.editor.apply.isEnabled()
     assert window.start_action.isEnabled() and "samples/s" not in window.status.text()
     assert panel.start.isEnabled() and not panel.cancel.isEnabled() and "no longer follows the run" in panel.status.text()

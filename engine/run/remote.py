@@ -12,16 +12,20 @@ import threading
 import time
 import uuid
 from dataclasses import replace
+from pathlib import Path
 
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
 from ..commands import Command
+from ..errors import LrscopeError
 from ..events import Event, LogLine
+from ..processes import process_alive
 from ..protocol import ProtocolError, from_data, to_data
 from ..serve.access import Access, ServeError
 from ..serve.waker import Waker
 from ..serve.wire import LOST_SECONDS, PROTOCOL, pack, unpack
+from ..store.reader import read_meta
 from .handle import RunHandle, RunResult
 
 MAX_SERVER_MESSAGE = 512 << 20
@@ -38,6 +42,7 @@ class RemoteRun(RunHandle):
         self.status: dict = {}
         self.covered = self.missed = self.doubled = 0
         self._history: list[Event] = []
+        self._next_look = 0.0  # when ended_without_a_word may next read the run's folder
         self._outbox: queue.SimpleQueue = queue.SimpleQueue()
         self._waker = Waker()
         self._detach = threading.Event()
@@ -79,8 +84,22 @@ class RemoteRun(RunHandle):
             self._waker.close()
 
     def ended_without_a_word(self) -> str | None:
-        """Why the run is known to be gone although it said nothing (None: not known; silence for LOST_SECONDS decides)."""
-        return None
+        """Why the run is known to be gone although it said nothing (None: not known; silence for LOST_SECONDS decides):
+        a run of this machine whose process is gone (kill -9) is said to be at once, in those words, where the window
+        said "nothing heard for 6 s". Its folder is read at most once a second."""
+        if not self.run_dir or time.monotonic() < self._next_look:
+            return None
+        self._next_look = time.monotonic() + 1.0
+        try:
+            meta = read_meta(Path(self.run_dir))
+            pid = int(meta.get("pid", ""))
+        except (LrscopeError, ValueError, OSError):  # another machine's folder, or one being written: silence decides
+            return None
+        if process_alive(meta.get("host"), pid):
+            return None
+        run = self.tracker.run_id or "RUN"
+        return (f"the run's process (pid {pid}) ended at step {self.step} without a word (killed?): "
+                f"`lrscope resume {run} --serve` continues it from its last checkpoint")
 
     def reach(self) -> Access:
         """Where the run is (a subclass may first have to start it)."""
