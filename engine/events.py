@@ -93,10 +93,11 @@ class ScheduleChanged(Event):
 
 @dataclass(frozen=True)
 class EditRefused(Event):
-    """A requested schedule edit was invalid and nothing changed."""
+    """A requested schedule edit was invalid and nothing changed; ``source`` names the client that sent a remote one."""
 
     step: int
     message: str
+    source: str = ""
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from .plots.accuracy_plot import AccuracyPlot
 from .plots.loss_plot import LossPlot
 from .plots.lr_plot import LrPlot, MomentumPlot
 from .remaining import remaining_text
+from .run_controller import WINDOW_CLIENT
 
 TERMINAL = ("finished", "stopped", "failed")
 LIVE = ("starting", "running", "paused", "range_test")
@@ -254,7 +255,11 @@ class LiveRun(QObject):
 
     @Slot(object)
     def refused(self, event) -> None:
-        """A schedule edit was invalid."""
+        """A schedule edit was invalid. One sent from elsewhere (`lrscope ctl`) is logged with its sender, and not shown
+        beside the editor's buttons as if this window's user had pressed one."""
+        if event.source and not event.source.startswith(WINDOW_CLIENT):
+            self.log.add(f"edit from {event.source} refused at step {event.step}: {event.message}", "warning")
+            return
         self.log.add(f"edit refused at step {event.step}: {event.message}", "warning")
         self.editor.show_problem(event.message)
 

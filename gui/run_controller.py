@@ -29,6 +29,8 @@ from engine.store.paths import cache_root, library_root, runs_root
 from .bridge import EngineBridge
 from .tasks import TaskRunner
 
+WINDOW_CLIENT = "lrscope window"  # how a run it attaches to names it (its edits' source)
+
 
 @dataclass(frozen=True)
 class DatasetOpened:
@@ -119,7 +121,7 @@ class RunController:
 
     def attach(self, access: Access) -> None:
         """Follow a run served elsewhere; detaching, or closing the window, leaves it training."""
-        self._follow(RemoteRun(access, client="lrscope window"), background=False)
+        self._follow(RemoteRun(access, client=WINDOW_CLIENT), background=False)
 
     @property
     def attached(self) -> bool:

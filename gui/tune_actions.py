@@ -57,7 +57,8 @@ class TuneActions:
         self.tune_plot.clear()
         self.tabs.setCurrentWidget(self.tune_tab)
         self.controller.tune(config, self.dataset, self._timeline(plan, config.momentum).stretched(self.run_length()), settings)
-        self.tune_panel.set_running(True)
+        self.tune_panel.starting()
+        self.status.setText("tuning · starting: building the model and timing a step…")
         self._update_actions()
 
     @Slot(object)

@@ -4,7 +4,7 @@ import re
 
 import numpy as np
 import pytest
-from helpers import SAMPLE, served_child
+from helpers import SAMPLE, lrscope, served_child
 
 from engine.commands import EditSchedule, Resume, StartRangeTest
 from engine.events import RangeTestProgress, StepsLogged
@@ -145,6 +145,10 @@ def test_a_window_attached_during_a_range_test_from_a_terminal_names_it_and_canc
     qtbot.waitUntil(lambda: "range test cancelled" in window.log.toPlainText(), timeout=LONG)
     qtbot.waitUntil(lambda: window.live.state == "running", timeout=LONG)
     assert panel.start.isEnabled() and not panel.cancel.isEnabled()
+    # A refused edit from a terminal is the terminal's: it was shown in red beside the editor's buttons, as if pressed here.
+    assert lrscope("ctl", owner.access.address, "--token", owner.access.token, "undo").returncode == 1
+    qtbot.waitUntil(lambda: "edit from lrscope ctl (127.0.0.1) refused at step" in window.log.toPlainText(), timeout=LONG)
+    assert window.editor.problem.text() == ""
 
 
 def test_when_contact_with_an_attached_run_is_lost_the_window_stops_steering_it_and_says_so(qtbot, window, served):

@@ -558,17 +558,28 @@ def test_ctl_queued_behind_a_range_test_says_it_applies_unless_the_run_stops_fir
     data, runs = make_classes(tmp_path / "d", count=40), tmp_path / "runs"
     trainer = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--data", str(data), *QUICK, "--epochs", "500",
                                 "--serve", "--runs-dir", str(runs)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    asked = None
     try:
         run = wait_for_first_step(runs, trainer).name
-        for action in (["range-test", "--iters", "100000"], ["pause"]):  # the pause waits behind the range test
-            code, out, err = cli(capsys, "ctl", run, *action, "--runs-dir", runs, "--timeout", "1")
-            assert code == 124 and "unless the run stops first" in err, (out, err)
+        # The range test's own ctl waits for it past its --timeout (it reports progress); the pause waits behind it.
+        asked = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "ctl", run, "range-test", "--iters", "100000",
+                                  "--runs-dir", str(runs), "--timeout", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        with deadline(240):
+            while read_meta(runs / run)["state"] != "range_test":
+                time.sleep(0.1)
+        code, out, err = cli(capsys, "ctl", run, "pause", "--runs-dir", runs, "--timeout", "1")
+        assert code == 124 and "unless the run stops first" in err, (out, err)
+        assert asked.poll() is None  # still waiting for the test's result, past its --timeout
         code, out, err = cli(capsys, "ctl", run, "stop", "--runs-dir", runs)
         assert code == 0 and "stopping" in out, err
         assert trainer.wait(120) == 130
+        said, _ = asked.communicate(timeout=120)
+        assert asked.returncode == 0 and "range test done" in said, said  # the stop cut it short; what it measured is said
     finally:
-        trainer.kill()
-        trainer.wait(30)
+        for process in (trainer, asked):
+            if process is not None:
+                process.kill()
+                process.wait(30)
     assert read_meta(runs / run)["state"] == "stopped"  # the pause did not apply: the run stopped first
 
 

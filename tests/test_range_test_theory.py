@@ -164,3 +164,21 @@ def test_a_flat_curve_gives_no_recommendation_only_its_edge():
 def test_a_descending_curve_is_not_called_flat():
     suggestions, _ = sweep_suggestions(*descent_curve(100, 0.05, blowup=0.0))
     assert "edge" not in {s.method for s in suggestions}
+
+
+def test_the_local_fit_of_a_long_sweep_holds_a_block_of_points_in_memory_not_the_curve_squared():
+    """A sweep of 100,000 batches asked for 10^10 weights at once, and the out-of-memory killer ended its run (22 GB)."""
+    import tracemalloc
+
+    lrs = np.logspace(-7, 1, 5000)
+    losses = 2.3 - 0.5 * np.tanh(np.log10(lrs) + 2) + 0.05 * np.random.default_rng(0).standard_normal(len(lrs))
+    tracemalloc.start()
+    smooth, slope = local_fit(lrs, losses)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 40e6  # all at once: 200 MB for each of its five 5000 × 5000 arrays
+    x = np.log10(lrs)
+    for i in (0, 1234, 2500, 4999):  # each point's fit, against every point of the curve
+        w = np.exp(-0.5 * ((x - x[i]) / 0.2) ** 2)
+        fitted = np.polyfit(x - x[i], losses, 1, w=np.sqrt(w))
+        assert abs(smooth[i] - fitted[1]) < 1e-6 and abs(slope[i] - fitted[0]) < 1e-6

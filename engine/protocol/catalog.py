@@ -65,7 +65,7 @@ register(RunStarted, 1)
 register(StepsLogged, 1)
 register(EpochEnded, 1)
 register(ScheduleChanged, 1)
-register(EditRefused, 1)
+register(EditRefused, 2)  # 2: the source of a refused remote edit
 register(CommandApplied, 1)
 register(StateChanged, 1)
 register(FaultRaised, 1)

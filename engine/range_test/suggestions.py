@@ -20,6 +20,8 @@ WIDTH_DECADES = 0.2
 # a decade (100 iterations from 1e-40) a 0.2-decade fit passed through every point, its residuals measured no noise, and
 # the noise read as descents (a constant LR of 1e-13 was recommended).
 SPACINGS_PER_WIDTH = 1.25
+FIT_ROWS = 256  # points the local fit takes at once (memory: FIT_ROWS × the points within reach, not the curve squared)
+FIT_REACH = 6.0  # widths: farther points weigh under 2e-8 of the nearest
 DISAGREEMENT = 3.0
 MIN_POINTS = 8
 # A descent smaller than this many noise standard deviations is no descent: the curve is flat.
@@ -79,12 +81,30 @@ class Recommendation:
 
 
 def local_fit(lrs: np.ndarray, losses: np.ndarray, width: float = WIDTH_DECADES) -> tuple[np.ndarray, np.ndarray]:
-    """Smoothed loss and its slope d(loss)/d(log10 LR) at every point."""
+    """Smoothed loss and its slope d(loss)/d(log10 LR) at every point.
+
+    Fitted FIT_ROWS points at a time against the points within FIT_REACH widths of them: all at once, a sweep of 100,000
+    batches asked for 10^10 weights and the out-of-memory killer ended its run (22 GB). A curve of one block (the usual
+    few hundred points; up to FIT_ROWS) is fitted against all its points, exactly as before."""
     x = np.log10(lrs)
-    dx = x[None, :] - x[:, None]
+    order = np.argsort(x, kind="stable")
+    xs, ys = x[order], np.asarray(losses, dtype=float)[order]
+    smooth, slope = np.empty(len(xs)), np.empty(len(xs))
+    for start in range(0, len(xs), FIT_ROWS):
+        rows = order[start:start + FIT_ROWS]
+        at = xs[start:start + FIT_ROWS]
+        lo, hi = ((0, len(xs)) if len(xs) <= FIT_ROWS else
+                  (np.searchsorted(xs, at[0] - FIT_REACH * width), np.searchsorted(xs, at[-1] + FIT_REACH * width, "right")))
+        smooth[rows], slope[rows] = _weighted_line(at, xs[lo:hi], ys[lo:hi], width)
+    return smooth, slope
+
+
+def _weighted_line(at: np.ndarray, x: np.ndarray, y: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
+    """The value and slope at each of ``at`` of a line fitted to (x, y) with Gaussian weights of ``width``."""
+    dx = x[None, :] - at[:, None]
     w = np.exp(-0.5 * (dx / width) ** 2)
     s0, s1, s2 = w.sum(1), (w * dx).sum(1), (w * dx * dx).sum(1)
-    t0, t1 = (w * losses[None, :]).sum(1), (w * dx * losses[None, :]).sum(1)
+    t0, t1 = (w * y[None, :]).sum(1), (w * dx * y[None, :]).sum(1)
     det = s0 * s2 - s1 * s1
     slope = np.where(det > 1e-12, (s0 * t1 - s1 * t0) / np.where(det > 1e-12, det, 1.0), 0.0)
     return (t0 - slope * s1) / s0, slope
@@ -113,7 +133,7 @@ def sweep_suggestions(lrs: np.ndarray, losses: np.ndarray, prior_loss: float | N
     """
     if len(lrs) < MIN_POINTS:
         return [], [f"{NO_RECOMMENDATION}only {len(lrs)} points were recorded, too few to read a curve; "
-                    "lower the start LR or raise the iterations"]
+                    "lower the start LR or give more sweep batches (--iters on the command line)"]
     width = bandwidth(lrs)
     smooth, slope = local_fit(lrs, losses, width)
     lowest = int(np.argmin(smooth))

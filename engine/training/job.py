@@ -182,7 +182,7 @@ class TrainingJob:
             edited = self.run_schedule.apply(edit, self.step, current)
             plan = self._plan_for(edited.timeline)
         except (ValueError, TypeError, OverflowError) as error:  # an edit from another process is data: refuse it, never crash
-            self.bus.emit(EditRefused(self.step, str(error)))
+            self.bus.emit(EditRefused(self.step, str(error), edit.source))
             return False, str(error)
         self.run_schedule, self._plan = edited, plan
         record = self.run_schedule.edits[-1]

@@ -27,6 +27,7 @@ from engine.tune.settings import TuneSettings
 
 from ..idle_hidden_progress import IdleHiddenProgress
 
+STARTING = "Starting: building the model and timing a step, to size the budget…"
 COLUMNS = ["trial", "peak LR", "weight decay", "state", "accuracy", "steps"]
 
 
@@ -132,6 +133,14 @@ class TunePanel(QWidget):
         winner = not running and self.record is not None and self.record.get("winner") is not None
         self.use.setEnabled(winner)
         self.export.setEnabled(winner)
+
+    def starting(self) -> None:
+        """Said at once: building the model and timing a step take seconds before the tune can say what it will spend
+        (the tab showed the last plan, unchanged, meanwhile)."""
+        self.record = None
+        self.table.setRowCount(0)
+        self.status.setText(STARTING)
+        self.set_running(True)
 
     def started(self, event) -> None:
         """Say what the tune will spend before it spends it."""
