@@ -386,7 +386,7 @@ def test_a_watcher_without_the_history_of_a_paused_run_knows_where_it_is(served)
     paused_at = owner.step
     watch = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "watch", owner.access.address, "--no-history"], cwd=ROOT,
                              env=dict(os.environ, PYTHONPATH=str(ROOT), LRSCOPE_TOKEN=owner.access.token), stdout=subprocess.PIPE, text=True)
-    deadline = threading.Timer(60, watch.kill)  # a watcher never told of the pause would wait for it forever
+    deadline = threading.Timer(LONG, watch.kill)  # a watcher never told of the pause would wait for it forever
     deadline.start()
     try:
         lines = []
