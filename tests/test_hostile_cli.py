@@ -523,7 +523,7 @@ def test_watch_joins_a_paused_edited_run_then_its_process_is_killed_and_it_says_
     said = watched.read_text()
     # Said at once, in words (it waited 6 s of silence to say "lost contact … nothing heard"): the process is gone.
     assert one_line_error(said) and f"the run's process (pid {trainer.pid}) ended at step " in said, said[-400:]
-    assert f"without a word (killed?): `lrscope resume {run_dir.name} --serve`" in said
+    assert f"without a word (killed?): `lrscope resume {shlex.quote(str(run_dir))} --serve`" in said  # by its folder, outside the default one
 
 
 def test_declining_a_mismatched_schedule_at_the_prompt_is_not_scolded(tmp_path, capsys):

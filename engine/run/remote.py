@@ -25,6 +25,7 @@ from ..protocol import ProtocolError, from_data, to_data
 from ..serve.access import Access, ServeError
 from ..serve.waker import Waker
 from ..serve.wire import LOST_SECONDS, PROTOCOL, pack, unpack
+from ..store.paths import run_argument
 from ..store.reader import read_meta
 from .handle import RunHandle, RunResult
 
@@ -97,9 +98,8 @@ class RemoteRun(RunHandle):
             return None
         if process_alive(meta.get("host"), pid):
             return None
-        run = self.tracker.run_id or "RUN"
         return (f"the run's process (pid {pid}) ended at step {self.step} without a word (killed?): "
-                f"`lrscope resume {run} --serve` continues it from its last checkpoint")
+                f"`lrscope resume {run_argument(self.run_dir)} --serve` continues it from its last checkpoint")
 
     def reach(self) -> Access:
         """Where the run is (a subclass may first have to start it)."""
