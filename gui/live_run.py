@@ -52,6 +52,7 @@ class LiveRun(QObject):
         self.batch_size = 1
         self.remaining = RemainingTime()
         self.state = "idle"
+        self.paused_under_test = False  # a range test in a paused run: the run stays paused after it
         self.testing = ""  # how far a range test in the run is ("40% done, about 20 s left"), for the status line
         self.run_schedule = None
         self.run_dir = None
@@ -208,9 +209,16 @@ class LiveRun(QObject):
         self.momentum.set_plan(grid, timeline.momenta(grid))
         self.momentum.setVisible(self.momentum.scheduled)
 
+    @property
+    def paused(self) -> bool:
+        """Whether the run is paused, or will be again once the range test in it ends (its button offered Pause)."""
+        return self.state == "paused" or (self.state == "range_test" and self.paused_under_test)
+
     @Slot(object)
     def state_changed(self, event) -> None:
         """Show the state; a finished or stopped run hands the editor back for planning."""
+        if event.state == "range_test":  # it returns to this state after the test
+            self.paused_under_test = self.state == "paused"
         self.state = event.state
         if event.state != "running":  # paused, testing, ended: that time is not the run's pace
             self.remaining.hold()

@@ -267,7 +267,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
             action.setEnabled(training)
         self.attach_action.setEnabled(not training)
         self.detach_action.setEnabled(self.controller.attached)
-        self.pause_action.setText("Resume" if self.live.state == "paused" else "Pause")
+        self.pause_action.setText("Resume" if self.live.paused else "Pause")
         self.export_action.setEnabled(self.dataset is not None)
         self.test_action.setEnabled(self.dataset is not None and not self.controller.tuning)
         self.open_action.setEnabled(free)

@@ -86,12 +86,14 @@ class RunActions:
 
     @Slot()
     def pause_or_resume(self) -> None:
-        """Pause a running job, resume a paused one. During a range test in the run, the run pauses when the test ends
-        (Resume was sent, and the run trained on after the test)."""
-        self.controller.send(Pause() if self.live.state in ("running", "starting", "range_test") else Resume())
+        """Pause a running job, resume a paused one. During a range test in the run, the run pauses (or resumes, when
+        it was paused) once the test ends (Resume was sent, and the run trained on after the test)."""
+        pausing = not self.live.paused
+        self.controller.send(Pause() if pausing else Resume())
         if self.live.state == "range_test":  # the test holds the command until it ends: say that the click was heard
-            self.log.add("the run pauses when the range test ends")
-            self.pause_action.setText("Pausing after the test")  # it said "Pause" until then; the next state resets it
+            self.log.add(f"the run {'pauses' if pausing else 'resumes'} when the range test ends")
+            # It said "Pause" until then (also during a test of a paused run); the next state resets it.
+            self.pause_action.setText(f"{'Pausing' if pausing else 'Resuming'} after the test")
             self.pause_action.setEnabled(False)
 
     @Slot()

@@ -192,6 +192,15 @@ def test_range_test_mid_run_then_use_its_suggestion(qtbot, launch):
     click(window.range_panel.use_constant)  # a suggestion of step 11 went in at step 1344 without a word
     qtbot.waitUntil(lambda: "the loss may have moved since" in window.log.toPlainText(), timeout=LONG)
     assert f"the range test measured this run's weights at step {tested_at}; the run is at step" in window.log.toPlainText()
+    trigger(window.pause_action)  # a test in a paused run: its button offered Pause, though the run stays paused after it
+    qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
+    press(window, "Ctrl+T")
+    qtbot.waitUntil(lambda: window.live.state == "range_test", timeout=LONG)
+    assert window.pause_action.text() == "Resume"
+    trigger(window.pause_action)
+    assert "the run resumes when the range test ends" in window.log.toPlainText()
+    assert window.pause_action.text() == "Resuming after the test" and not window.pause_action.isEnabled()
+    qtbot.waitUntil(lambda: window.live.state == "running", timeout=LONG)
     trigger(window.stop_action)
     run = run_to_end(qtbot, window)
     assert [r.edit.reason for r in run.run_schedule.edits] == ["range_test", "range_test"] and run.outcome.state == "stopped"
