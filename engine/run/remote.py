@@ -72,7 +72,7 @@ class RemoteRun(RunHandle):
             socket.setsockopt(option, value)
         # Watched while connecting: ZeroMQ retries a refused connection quietly, so nothing listening looked like a
         # run too busy to answer, for the whole connect timeout.
-        connecting = socket.get_monitor_socket(zmq.EVENT_CONNECTED | zmq.EVENT_CONNECT_RETRIED)
+        connecting = socket.get_monitor_socket(zmq.EVENT_CONNECTED | zmq.EVENT_CONNECT_RETRIED | zmq.EVENT_HANDSHAKE_SUCCEEDED)
         try:
             socket.connect(access.address)
             socket.send(pack("hello", token=access.token, client=self.client, protocol=PROTOCOL, history=self.wants_history))
@@ -131,7 +131,7 @@ class RemoteRun(RunHandle):
         poller = zmq.Poller()
         poller.register(socket, zmq.POLLIN)
         poller.register(connecting, zmq.POLLIN)
-        deadline, connected = time.monotonic() + self.connect_timeout, False
+        deadline, connected, greeted = time.monotonic() + self.connect_timeout, False, False
         while (left := deadline - time.monotonic()) > 0:
             ready = dict(poller.poll(max(1, int(left * 1000))))
             if socket in ready:
@@ -139,9 +139,13 @@ class RemoteRun(RunHandle):
             if connecting in ready:
                 event = recv_monitor_message(connecting)["event"]
                 connected = connected or event == zmq.EVENT_CONNECTED
+                greeted = greeted or event == zmq.EVENT_HANDSHAKE_SUCCEEDED
                 if event == zmq.EVENT_CONNECT_RETRIED and not connected:
                     raise ServeError(f"nothing is listening at {address.removeprefix('tcp://')}: is the run served (--serve)? "
                                      "(`lrscope runs` marks the served ones; an SSH tunnel may be down)")
+        if connected and not greeted:  # a web server, say, on that port: it took the connection and said nothing
+            raise ServeError(f"something at {address.removeprefix('tcp://')} took the connection but gave no greeting within "
+                             f"{self.connect_timeout:g} s: is it the port the run printed? (an lrscope run greets at once)")
         return False
 
     def _follow(self, socket, address: str) -> RunResult:
