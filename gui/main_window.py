@@ -87,6 +87,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.bridge.taskFailed.connect(self.task_failed)
         self.bridge.stateChanged.connect(lambda _event: self._update_actions())
         self.bridge.logLine.connect(lambda event: self.log.add(event.text, event.level))
+        self.bridge.stateChanged.connect(self.range_test_state)
         self.bridge.rangeTestStarted.connect(self.range_test_started)
         self.bridge.rangeTestProgress.connect(self.range_test_progress)
         self.bridge.rangeTestFinished.connect(self.range_test_finished)

@@ -40,6 +40,13 @@ class RangeTestActions:
         self._update_actions()
 
     @Slot(object)
+    def range_test_state(self, event) -> None:
+        """A range test asked for elsewhere (`lrscope ctl`) shows from the run's state on: the tab offered Start, and no
+        Cancel, for the seconds before the test's start said anything."""
+        if event.state == "range_test" and self.range_panel.start.isEnabled():
+            self.range_panel.starting("starting in the run, asked from elsewhere…")
+
+    @Slot(object)
     def range_test_started(self, event) -> None:
         """Say how long the test will take."""
         self.range_plot.clear()

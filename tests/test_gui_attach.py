@@ -130,7 +130,7 @@ def test_a_run_of_another_dataset_attached_to_and_edited_leaves_the_open_dataset
     assert owner.wait(LONG / 1000) and str(owner.error).startswith("the training process ended (exit status -9) before its run did")
 
 
-def test_a_window_attached_during_a_range_test_from_a_terminal_names_it_and_cancels_it(qtbot, window, served):
+def test_a_window_attached_during_a_range_test_from_a_terminal_names_it_and_cancels_it(qtbot, window, served, monkeypatch):
     """It showed a probe started from `lrscope ctl` as "sweep running", its Cancel disabled: the run's store keeps only
     finished tests, so a window joining during one never heard that it began."""
     owner, events = served
@@ -149,6 +149,15 @@ def test_a_window_attached_during_a_range_test_from_a_terminal_names_it_and_canc
     assert lrscope("ctl", owner.access.address, "--token", owner.access.token, "undo").returncode == 1
     qtbot.waitUntil(lambda: "edit from lrscope ctl (127.0.0.1) refused at step" in window.log.toPlainText(), timeout=LONG)
     assert window.editor.problem.text() == ""
+    # Asked for elsewhere while attached: the tab says so from the run's state on (it offered Start, and no Cancel, until
+    # the test's start came, after its first measurements).
+    said = []
+    monkeypatch.setattr(panel.status, "setText", lambda text, show=panel.status.setText: (said.append(text), show(text)))
+    owner.send(StartRangeTest(RangeTestSettings(mode="probe", probe_count=40, probe_steps=200, curvature=False)))
+    qtbot.waitUntil(lambda: panel.status.text().startswith("probe running"), timeout=LONG)
+    assert said[0] == "starting in the run, asked from elsewhere…"
+    click(panel.cancel)
+    qtbot.waitUntil(lambda: window.live.state == "running", timeout=LONG)
 
 
 def test_when_contact_with_an_attached_run_is_lost_the_window_stops_steering_it_and_says_so(qtbot, window, served):

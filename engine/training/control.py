@@ -124,7 +124,8 @@ def _range_test(job, settings) -> tuple[bool, str]:
         job.range_tests_run += 1
         job.cut_range_test = job.inbox.cancel_requested.is_set()
         job.set_state(previous if previous == "paused" else "running")
-    return True, "range test done"
+    # Its asker's headline: a cancelled test said "range test done", its "(cancelled)" only on the next line.
+    return True, "range test cancelled" if cancelled() else "range test done"
 
 
 def _roll_back(job, lr_factor: float) -> float:

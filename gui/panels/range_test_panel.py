@@ -154,7 +154,7 @@ class RangeTestPanel(QWidget):
             return
         self.startRequested.emit(settings)
 
-    def starting(self) -> None:
+    def starting(self, text: str = "starting: building the model and the first batches…") -> None:
         """The test was asked for and is being set up."""
         self.start.setEnabled(False)
         self.cancel.setEnabled(True)
@@ -162,7 +162,7 @@ class RangeTestPanel(QWidget):
         self.use_cycle.setEnabled(False)
         self.table.setRowCount(0)
         self.note.setText("")
-        self.status.setText("starting: building the model and the first batches…")
+        self.status.setText(text)
 
     def started(self, mode: str, duration: str) -> None:
         """The test is running; say how long it will take (``duration`` as "40 s", "7 min")."""

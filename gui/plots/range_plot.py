@@ -102,8 +102,10 @@ class RangePlot(PlotPanel):
         lrs = np.concatenate([np.append(p.lrs, np.nan) for p in parts]) if parts else np.array([])
         values = np.concatenate([np.append(np.array(p.measured["midway"], dtype=float), np.nan) for p in parts]) if parts else lrs
         values[~np.isfinite(values)] = np.nan
-        self.half_way.setData(lrs, values)
-        self.show_in_legend(self.half_way, "half way", bool(parts))
+        # A probe cancelled before any candidate's half way has none: all-NaN points made pyqtgraph's bounds raise.
+        shown = bool(np.isfinite(values).any())
+        self.half_way.setData(lrs if shown else [], values if shown else [])
+        self.show_in_legend(self.half_way, "half way", shown)
 
     def show_suggestions(self, suggestions) -> None:
         """A vertical line per suggestion, labelled with its method and LR."""
