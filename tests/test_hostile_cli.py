@@ -585,6 +585,31 @@ def test_ctl_queued_behind_a_range_test_says_it_applies_unless_the_run_stops_fir
     assert read_meta(runs / run)["state"] == "stopped"  # the pause did not apply: the run stopped first
 
 
+def test_a_ctl_waiting_for_a_range_test_says_at_once_that_the_runs_process_ended(tmp_path):
+    """Killed during the test, the run left its ctl waiting 91 s, then "not answered … a range test may be running"."""
+    from test_hostile_store import wait_for_first_step
+
+    data, runs = make_classes(tmp_path / "d", count=40), tmp_path / "runs"
+    trainer = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--data", str(data), *QUICK, "--epochs", "500",
+                                "--serve", "--runs-dir", str(runs)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    asked = None
+    try:
+        run = wait_for_first_step(runs, trainer).name
+        asked = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "ctl", run, "range-test", "--iters", "100000",
+                                  "--runs-dir", str(runs)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        with deadline(240):
+            while read_meta(runs / run)["state"] != "range_test":
+                time.sleep(0.1)
+        trainer.kill()
+        _, err = asked.communicate(timeout=60)  # at once, not after the test's 120 s of silence
+        assert asked.returncode == 2 and f"the run's process (pid {trainer.pid}) ended" in err, err
+    finally:
+        for process in (trainer, asked):
+            if process is not None:
+                process.kill()
+                process.wait(30)
+
+
 def test_show_says_a_warning_without_a_step_where_it_came_not_at_step_none(tmp_path, capsys):
     """A refused client's warning is stored between steps, without one: `show` printed "warning at step None"."""
     from test_hostile_store import wait_for_first_step

@@ -98,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
         handle.detach()
         handle.wait(5)
         status.clear()
+    if answer is None and handle.error is not None:  # the run went away while this waited: say so, not "not answered"
+        raise handle.error
     return tell(args, answer, heard)
 
 

@@ -107,6 +107,7 @@ class RunHandle(ABC):
         self.outcome: RunResult | None = None
         self._answers: dict[str, CommandApplied | Exception | None] = {}
         self._answered = threading.Condition()
+        self._ended = False  # run() has returned (or raised): no answer comes any more
 
     def subscribe(self, callback: Callable[[Event], None]) -> None:
         """Call ``callback`` with every event from now on."""
@@ -140,15 +141,17 @@ class RunHandle(ABC):
     def request(self, command: Command, timeout: float, until: Callable[[], float] = lambda: 0.0) -> CommandApplied | None:
         """Send ``command`` and wait for the job's answer: what became of it and at which step (None: not yet taken
         after ``timeout`` seconds, say during a long range test). ``until``, asked again while waiting, may wait
-        longer: to a later time.monotonic() (while the range test asked for reports progress). Raises the exception a
-        server refused it with."""
+        longer: to a later time.monotonic() (while the range test asked for reports progress). None at once when the
+        handle stops following the run (its process killed: a waiting `ctl range-test` sat out its wait). Raises the
+        exception a server refused it with."""
         command = replace(command, id=command.id or uuid.uuid4().hex)
         with self._answered:
             self._answers[command.id] = None
         self.send(command)
         deadline = time.monotonic() + timeout
         with self._answered:
-            while self._answers[command.id] is None and (left := max(deadline, until()) - time.monotonic()) > 0:
+            while (self._answers[command.id] is None and not self._ended
+                   and (left := max(deadline, until()) - time.monotonic()) > 0):
                 self._answered.wait(min(left, 1.0))
             answer = self._answers.pop(command.id)
         if isinstance(answer, Exception):
@@ -177,6 +180,10 @@ class RunHandle(ABC):
                 self.outcome = self.run()
             except BaseException as error:  # kept for whoever waits on the handle
                 self.error = error
+            finally:
+                with self._answered:  # a request waiting for an answer learns that none will come
+                    self._ended = True
+                    self._answered.notify_all()
         self._thread = threading.Thread(target=target, name=name, daemon=True)
         self._thread.start()
         return self._thread
