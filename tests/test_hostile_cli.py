@@ -1,6 +1,7 @@
 """The command line on hostile input (issue 13): the headless fault policy (case 1), exit statuses, and
 every command on every hostile fixture, each ending at once with status 2 and one line, never a traceback."""
 
+import contextlib
 import json
 import os
 import re
@@ -470,10 +471,7 @@ def test_watch_exits_with_how_the_run_ended_so_a_script_can_tell_a_stop_from_the
         assert watcher.wait(240) == 130 and "the run is stopped at step" in watched.read_text(), watched.read_text()[-500:]
         assert trainer.wait(120) == 130
     finally:
-        for process in (trainer, watcher):
-            if process is not None:
-                process.kill()
-                process.wait(30)
+        end(trainer, watcher)
 
 
 def test_watch_joins_a_paused_edited_run_then_its_process_is_killed_and_it_says_how_to_continue(tmp_path, capsys):
@@ -552,9 +550,18 @@ def test_declining_a_mismatched_schedule_at_the_prompt_is_not_scolded(tmp_path, 
     assert said.rstrip().endswith("not started: you declined a schedule tuned for another dataset or model")
 
 
-def test_ctl_queued_behind_a_range_test_says_it_applies_unless_the_run_stops_first(tmp_path, capsys):
-    """ctl's timeout line said a command queued behind a range test would apply; a `stop` meanwhile answered it
-    "not applied: the run stopped"."""
+def end(*processes) -> None:
+    """Kill and collect the processes a test started (None: not started); a failed check must not leave them running."""
+    for process in processes:
+        if process is not None:
+            process.kill()
+            process.wait(30)
+
+
+@contextlib.contextmanager
+def a_range_test_asked_by_ctl(tmp_path):
+    """A served run on a small folder, in a 100,000-batch range test that a `ctl range-test --timeout 1` in the
+    background waits for: (trainer, that ctl, the runs folder, the run's id). Both processes end with the block."""
     from test_hostile_store import wait_for_first_step
 
     data, runs = make_classes(tmp_path / "d", count=40), tmp_path / "runs"
@@ -563,12 +570,21 @@ def test_ctl_queued_behind_a_range_test_says_it_applies_unless_the_run_stops_fir
     asked = None
     try:
         run = wait_for_first_step(runs, trainer).name
-        # The range test's own ctl waits for it past its --timeout (it reports progress); the pause waits behind it.
         asked = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "ctl", run, "range-test", "--iters", "100000",
                                   "--runs-dir", str(runs), "--timeout", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         with deadline(240):
             while read_meta(runs / run)["state"] != "range_test":
                 time.sleep(0.1)
+        yield trainer, asked, runs, run
+    finally:
+        end(trainer, asked)
+
+
+def test_ctl_queued_behind_a_range_test_says_it_applies_unless_the_run_stops_first(tmp_path, capsys):
+    """ctl's timeout line said a command queued behind a range test would apply; a `stop` meanwhile answered it
+    "not applied: the run stopped"."""
+    with a_range_test_asked_by_ctl(tmp_path) as (trainer, asked, runs, run):
+        # The range test's own ctl waits for it past its --timeout (it reports progress); the pause waits behind it.
         code, out, err = cli(capsys, "ctl", run, "pause", "--runs-dir", runs, "--timeout", "1")
         assert code == 124 and "unless the run stops first" in err, (out, err)
         assert asked.poll() is None  # still waiting for the test's result, past its --timeout
@@ -577,37 +593,15 @@ def test_ctl_queued_behind_a_range_test_says_it_applies_unless_the_run_stops_fir
         assert trainer.wait(120) == 130
         said, _ = asked.communicate(timeout=120)
         assert asked.returncode == 0 and "range test cancelled" in said, said  # the stop cut it short; what it measured is said
-    finally:
-        for process in (trainer, asked):
-            if process is not None:
-                process.kill()
-                process.wait(30)
     assert read_meta(runs / run)["state"] == "stopped"  # the pause did not apply: the run stopped first
 
 
 def test_a_ctl_waiting_for_a_range_test_says_at_once_that_the_runs_process_ended(tmp_path):
     """Killed during the test, the run left its ctl waiting 91 s, then "not answered … a range test may be running"."""
-    from test_hostile_store import wait_for_first_step
-
-    data, runs = make_classes(tmp_path / "d", count=40), tmp_path / "runs"
-    trainer = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--data", str(data), *QUICK, "--epochs", "500",
-                                "--serve", "--runs-dir", str(runs)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    asked = None
-    try:
-        run = wait_for_first_step(runs, trainer).name
-        asked = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "ctl", run, "range-test", "--iters", "100000",
-                                  "--runs-dir", str(runs)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        with deadline(240):
-            while read_meta(runs / run)["state"] != "range_test":
-                time.sleep(0.1)
+    with a_range_test_asked_by_ctl(tmp_path) as (trainer, asked, _, _):
         trainer.kill()
         _, err = asked.communicate(timeout=60)  # at once, not after the test's 120 s of silence
         assert asked.returncode == 2 and f"the run's process (pid {trainer.pid}) ended" in err, err
-    finally:
-        for process in (trainer, asked):
-            if process is not None:
-                process.kill()
-                process.wait(30)
 
 
 def test_show_says_a_warning_without_a_step_where_it_came_not_at_step_none(tmp_path, capsys):
