@@ -51,6 +51,7 @@ def test_the_window_attaches_steers_detaches_and_the_run_goes_on(qtbot, window, 
     # The pace averages blocks that each went no faster than their training speed, so no faster than the fastest
     # block (the smoothed speed is another average, with its own weights: on a loaded machine it can be slower).
     live = window.live
+    qtbot.waitUntil(lambda: live.remaining.steps_per_s is not None, timeout=LONG)  # under load the check came before any pace
     fastest_steps_per_s = max(block.samples_per_s for block in events.of(StepsLogged)) / live.batch_size
     assert live.remaining.steps_per_s <= fastest_steps_per_s * 1.001
 
