@@ -456,3 +456,11 @@ def test_the_run_finishes_and_its_exported_schedule_replays_the_applied_lrs(serv
         scheduler.step()
     assert np.array_equal(np.array(replayed), stored["lrs"])
 
+
+
+def test_a_runs_token_is_never_read_as_an_option():
+    """One URL-safe token in 64 began with "-": `lrscope ctl ADDRESS --token -x… undo` said "argument --token: expected one
+    argument" (found when a test's served run drew one)."""
+    from engine.serve.access import new_token
+
+    assert not any(new_token().startswith("-") for _ in range(2000))

@@ -46,8 +46,9 @@ def parse_announcement(line: str) -> tuple[str, Access] | None:
 
 
 def new_token() -> str:
-    """A random token (192 bits)."""
-    return secrets.token_urlsafe(24)
+    """A random token (192 bits) in hex: one in 64 URL-safe tokens began with "-", and `--token -x…` read as an option
+    ("argument --token: expected one argument")."""
+    return secrets.token_hex(24)
 
 
 def publish(run_dir: Path, access: Access) -> None:
