@@ -6,7 +6,7 @@ import torch
 from helpers import Events, paused_at, start_job, tiny_config
 
 from engine.commands import CancelRangeTest, Resume, StartRangeTest
-from engine.events import RangeTestFinished, RangeTestProgress, RangeTestStarted, StepsLogged
+from engine.events import CurvatureMeasured, RangeTestFinished, RangeTestProgress, RangeTestStarted, StepsLogged
 from engine.range_test import runner
 from engine.range_test.runner import run_range_test
 from engine.range_test.settings import RangeTestSettings
@@ -192,6 +192,20 @@ def test_repeats_use_batch_orders_of_their_own_and_restore(trained_session):
     assert progress[-1].seconds_left == 0 or second.stop_reason != "completed"
 
 
+@pytest.mark.parametrize("mode", ["probe", "sweep"])
+def test_a_cancel_at_the_start_skips_the_measurements_before_the_first_candidate(trained_session, mode):
+    """A cancel sent in a probe's first seconds waited for λmax and the held-out score before it (two minutes on a
+    larger network), and its ctl timed out: nothing runs."""
+    forwards = []
+    trained_session.model.register_forward_hook(lambda *_: forwards.append(1))
+    events = Events()
+    result = run_range_test(trained_session, RangeTestSettings(mode=mode, probe_count=3, probe_steps=3, repeats=1), events,
+                            cancelled=lambda: True)
+    assert result.stop_reason == "cancelled" and result.curvature is None and not events.of(CurvatureMeasured)
+    assert not forwards
+    assert events.of(RangeTestFinished)[0].cancelled
+
+
 @pytest.mark.parametrize("settings", [RangeTestSettings(mode="probe", probe_count=3, probe_steps=3, repeats=1),
                                       RangeTestSettings(iterations=30, repeats=3)], ids=["probe", "repeated sweep"])
 def test_a_test_cancelled_before_its_curve_said_anything_says_so(trained_session, settings):
@@ -206,7 +220,8 @@ def test_a_test_cancelled_in_its_second_repeat_is_read_from_the_first(trained_se
     a test whose finished repeat fell and rose."""
     calls = iter(range(10**6))
     settings = RangeTestSettings(start_lr=1e-4, end_lr=1e-2, iterations=30, repeats=2)  # too gentle to diverge: 30 steps
-    result = run_range_test(trained_session, settings, lambda event: None, cancelled=lambda: next(calls) > 33)
+    result = run_range_test(trained_session, settings, lambda event: None, cancelled=lambda: next(calls) > 33,
+                            cancel_seen=lambda: False)  # counts the steps' checks only, not λmax's
     first, cut = result.repeats
     assert first.stop_reason == "completed" and len(first.lrs) == 30 and cut.stop_reason == "cancelled"
     assert result.stop_reason == "cancelled" and result.measured["repeats"] == 1

@@ -183,7 +183,8 @@ def print_result(result) -> None:
     if len(groups) > 1:
         print("  groups: " + ", ".join(f"{name} ×{m:.3g}" if m else f"{name} frozen" for name, m in groups.items()))
     if result.mode == "probe":  # every repeat starts from the same weights: one line, not one each
-        for start, steps in dict.fromkeys((part.measured["start_score"], part.measured["steps"]) for part in result.repeats or (result,)):
+        for start, steps in dict.fromkeys((part.measured["start_score"], part.measured["steps"]) for part in result.repeats or (result,)
+                                          if part.measured["start_score"] is not None):  # None: cancelled before it
             print(f"  measured: held-out loss {start:.4g} before training; each candidate trained {counted(steps, 'step')} "
                   "from the same weights")
     for s in result.suggestions:

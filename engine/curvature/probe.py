@@ -19,7 +19,7 @@ from ..training.session import Session
 from ..training.state import preserved
 from .bounds import rule_for
 from .dead_units import counting_dead_units
-from .lanczos import Vector, random_like, top_eigenvalue
+from .lanczos import MeasurementStopped, Vector, random_like, top_eigenvalue
 from .operator import HessianOperator
 from .preconditioner import has_preconditioner, probed_parameters, relative_lrs, scales
 from .settings import CurvatureSettings
@@ -42,9 +42,15 @@ def set_bn_mode(model: nn.Module, bn_mode: str) -> None:
 RANGE_TEST = CurvatureSettings(tol=1e-2, max_iter=16)
 
 
-def measure_at_start(session: Session, step: int) -> CurvatureMeasured:
-    """λmax at a range test's start (the groups weighted by the LRs they have now)."""
-    return CurvatureProbe(RANGE_TEST, seed=session.config.seed).measure(session, step, trigger="range_test")
+def measure_at_start(session: Session, step: int, stopped: Callable[[], bool] = lambda: False) -> CurvatureMeasured | None:
+    """λmax at a range test's start (the groups weighted by the LRs they have now); None when ``stopped()`` cut it
+    short (a cancel sent in a test's first seconds waited for the whole measurement: minutes on a large network)."""
+    if stopped():
+        return None
+    try:
+        return CurvatureProbe(RANGE_TEST, seed=session.config.seed).measure(session, step, "range_test", stopped)
+    except MeasurementStopped:
+        return None
 
 
 def _limits(measurement: CurvatureMeasured, multipliers: dict[str, float]) -> list[tuple[float, str, float]]:

@@ -41,6 +41,8 @@ def run_probe(reset: Callable[[], None], train_at: Callable[[float, int], object
     """
     steps = settings.probe_steps
     half = max(1, steps // 2)
+    if cancelled():  # before the held-out score, which takes minutes on a large network and many batches
+        return Curve(np.array([]), np.array([]), np.array([]), "cancelled", None, steps, np.array([]))
     reset()
     start = score()
     lrs, scores, midway = [], [], []

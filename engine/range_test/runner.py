@@ -116,12 +116,15 @@ def class_mix_mismatch(session: Session) -> tuple[float, float] | None:
 
 def run_range_test(session: Session, settings: RangeTestSettings | None, emit: Callable[[Event], None],
                    timeline: Timeline | None = None, *, cancelled: Callable[[], bool] = lambda: False,
-                   index: int = 0, step: int = 0, run_steps: int | None = None) -> RangeTestResult | None:
+                   cancel_seen: Callable[[], bool] | None = None, index: int = 0, step: int = 0,
+                   run_steps: int | None = None) -> RangeTestResult | None:
     """Run a sweep or probe (``settings.repeats`` times, each on its own batch order) from the session's
     current weights, then restore everything exactly.
 
     ``run_steps``, the length of the run the test advises, sets the probe's horizon. Progress goes to
-    ``emit`` as RangeTestStarted / RangeTestProgress / RangeTestFinished.
+    ``emit`` as RangeTestStarted / RangeTestProgress / RangeTestFinished. ``cancelled()`` is asked between
+    the test's steps (under DDP it is a round every rank takes at once); ``cancel_seen()``, whether a cancel
+    reached this process, is asked inside the λmax measurement, whose length may differ between ranks.
     """
     settings = (settings or RangeTestSettings()).resolved().for_run(run_steps)
     names = session.group_names
@@ -137,15 +140,17 @@ def run_range_test(session: Session, settings: RangeTestSettings | None, emit: C
         freezer.apply({name: multipliers[name] == 0 for name in names})
         with preserved(session):
             if settings.curvature:
-                curvature = measure_at_start(session, step)
-                emit(curvature)
+                curvature = measure_at_start(session, step, cancel_seen or cancelled)
+                if curvature is not None:
+                    emit(curvature)
             session.model.train()
             # preserved() restores the start in the end; a second copy is needed only to start over in between.
             snapshot = capture(session) if settings.repeats > 1 or settings.mode == "probe" else None
             announce = lambda seconds, eval_seconds: emit(RangeTestStarted(
                 settings.mode, settings.to_dict(), _estimate(settings, seconds, eval_seconds), step))
             if settings.mode == "probe":
-                announce(*_time_step(trainers[0], session))
+                if not cancelled():  # the timing's steps take seconds on a large network
+                    announce(*_time_step(trainers[0], session))
             else:
                 trainers[0] = _announcing(trainers[0], lambda seconds: announce(seconds, seconds))
             floor = prior_loss(session) if settings.mode == "sweep" and not settings.validation else None

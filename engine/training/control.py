@@ -113,13 +113,16 @@ def _range_test(job, settings) -> tuple[bool, str]:
     job.inbox.cancel_requested.clear()
     job.set_state("range_test")
 
-    def cancelled() -> bool:
-        job.inbox.poll()  # under DDP: every rank learns of a cancel at the same iteration
+    def seen() -> bool:
         return job.inbox.cancel_requested.is_set() or job.inbox.stop_requested.is_set()
 
+    def cancelled() -> bool:
+        job.inbox.poll()  # under DDP: every rank learns of a cancel at the same iteration
+        return seen()
+
     try:
-        run_range_test(job.session, settings, job.bus.emit, job.run_schedule.timeline,
-                       cancelled=cancelled, index=job.range_tests_run, step=job.step, run_steps=job.total_steps - job.step)
+        run_range_test(job.session, settings, job.bus.emit, job.run_schedule.timeline, cancelled=cancelled, cancel_seen=seen,
+                       index=job.range_tests_run, step=job.step, run_steps=job.total_steps - job.step)
     finally:
         job.range_tests_run += 1
         job.cut_range_test = job.inbox.cancel_requested.is_set()
