@@ -4,6 +4,7 @@ Synthetic curves (flat, noisy, imbalanced) and probes test the rules alone; a re
 trained model) and a real repeated test check them on a network.
 """
 
+import dataclasses
 import json
 
 import numpy as np
@@ -230,3 +231,12 @@ def test_a_validation_sweep_that_cannot_say_does_not_advise_a_validation_sweep()
             assert result.recommendation is None
             assert ("validation-mode" in result.why_none) is not validation
             assert ("a longer or a training-loss sweep" in result.why_none) is validation
+
+
+def test_an_lr_just_past_the_bound_is_not_called_one_times_it():
+    """1.04 × the bound was printed "×1 the stability bound": the warning read as if the LR sat at the bound."""
+    losses = noisy(0.3 + (CHANCE - 0.3) * (1 - np.tanh((X + 2) * 2)) / 2 + blow_up(0.0), 0.03)
+    result = dataclasses.replace(RangeTestResult.from_curve("sweep", {}, Curve(LRS, losses, losses, "diverged"), 1.0),
+                                 curvature={"lr_bound": 0.5})
+    assert result.above_bound(0.52).startswith("LR 0.52 is ×1.04 the stability bound at the start (0.5;")
+    assert result.above_bound(0.5) == ""

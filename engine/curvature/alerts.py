@@ -47,9 +47,9 @@ def near_bound(m: CurvatureMeasured, rest_peak_ratio: float, margin: float) -> S
                    "unless the curvature falls meanwhile.")
         kind = "planned_above"
     if edge >= margin and rest_peak_ratio > 1.01:  # else the scale offered for the planned peak goes unexplained
-        message += f" The schedule will raise it by ×{rest_peak_ratio:.2g} more, to {100 * peak_edge:.0f}% of the bound."
+        message += f" The schedule will raise it by ×{rest_peak_ratio:.3g} more, to {100 * peak_edge:.0f}% of the bound."
     factor = scale_to_fit(edge, rest_peak_ratio, margin)
-    advice = f"Scale the rest of the schedule by ×{factor:.2g} to stay under {100 * margin:.0f}% of the bound (a guide from theory, not a law)."
+    advice = f"Scale the rest of the schedule by ×{factor:.3g} to stay under {100 * margin:.0f}% of the bound (a guide from theory, not a law)."
     return StabilityWarning(m.step, kind, message, advice, factor)
 
 
@@ -63,6 +63,6 @@ def climbing(m: CurvatureMeasured, previous: CurvatureMeasured | None, rest_peak
                f"the loss surface is getting sharper, so the stable LR is falling (now {m.edge:.0%} of the bound is used).")
     scale = scale_to_fit(m.edge, rest_peak_ratio, margin)
     # Read in a terminal too (`train`, `watch`, `ctl`): no advice that only the window can follow.
-    advice = (f"Scale the rest of the schedule by ×{scale:.2g} to stay under {100 * margin:.0f}% of the bound measured now."
+    advice = (f"Scale the rest of the schedule by ×{scale:.3g} to stay under {100 * margin:.0f}% of the bound measured now."
               if scale < 1 else "No change is needed yet; keep an eye on the bound as λmax is measured again.")
     return StabilityWarning(m.step, "climbing", message, advice, scale)

@@ -74,7 +74,7 @@ class RangeTestResult:
         bound = (self.curvature or {}).get("lr_bound")
         if not bound or not lr > bound:
             return ""
-        return (f"LR {lr:.3g} is ×{lr / bound:.2g} the stability bound at the start ({bound:.3g}; theory, a guide): "
+        return (f"LR {lr:.3g} is ×{lr / bound:.3g} the stability bound at the start ({bound:.3g}; theory, a guide): "
                 "if the loss blows up early, lower it")
 
     @classmethod
