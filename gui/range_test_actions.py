@@ -7,6 +7,7 @@ import math
 from PySide6.QtCore import Slot
 
 from engine.commands import EditSchedule
+from engine.range_test.settings import RangeTestSettings
 from engine.schedules import ReplaceRest, SetConstant
 from engine.schedules.presets import preset
 from engine.text import duration_text
@@ -44,7 +45,7 @@ class RangeTestActions:
         """A range test asked for elsewhere (`lrscope ctl`) shows from the run's state on: the tab offered Start, and no
         Cancel, for the seconds before the test's start said anything."""
         if event.state == "range_test" and self.range_panel.start.isEnabled():
-            self.range_panel.starting("starting in the run, asked from elsewhere…")
+            self.range_panel.starting("starting in the run, asked from elsewhere…", here=False)
 
     @Slot(object)
     def range_test_started(self, event) -> None:
@@ -53,7 +54,9 @@ class RangeTestActions:
         self.range_plot.set_mode(event.mode)
         self.range_plot.expect(event.settings.get("start_lr"), event.settings.get("end_lr"))
         took = duration_text(event.estimated_seconds)
-        self.range_panel.started(event.mode, took)
+        # A tune's own test is the tune's (its tab says so); one asked elsewhere is said in words, the form being ours.
+        elsewhere = "" if self.range_panel.asked_here or self.controller.tuning else RangeTestSettings.from_dict(event.settings).describe()
+        self.range_panel.started(event.mode, took, elsewhere)
         if not self.controller.training and not self.controller.tuning:  # a tune's own range test: the tune's line stays
             self.status.setText(f"range test ({event.mode}) running before a run: about {took}")
         self.log.add(f"range test ({event.mode}) started at step {event.step}: about {took}")

@@ -4,6 +4,7 @@ import re
 
 import numpy as np
 import pytest
+from gui_fixtures import range_test_before_a_run
 from helpers import SAMPLE, lrscope, served_child
 
 from engine.commands import EditSchedule, Resume, StartRangeTest
@@ -135,12 +136,17 @@ def test_a_window_attached_during_a_range_test_from_a_terminal_names_it_and_canc
     """It showed a probe started from `lrscope ctl` as "sweep running", its Cancel disabled: the run's store keeps only
     finished tests, so a window joining during one never heard that it began."""
     owner, events = served
+    range_test_before_a_run(qtbot, window)  # its result stayed usable ("Use as …") while the run's test ran
     events.wait_for(lambda ev: ev.of(StepsLogged), LONG / 1000)
     owner.send(StartRangeTest(RangeTestSettings(mode="probe", probe_count=40, probe_steps=200, curvature=False)))  # hours
     events.wait_for(lambda ev: ev.of(RangeTestProgress), LONG / 1000)
     attach_from_the_runs_tab(qtbot, window, state="range_test")
     panel = window.range_panel
     qtbot.waitUntil(lambda: panel.status.text().startswith("probe running"), timeout=LONG)
+    # The form shows this window's settings, not the test's: the line says what the test does.
+    assert panel.status.text().startswith("probe running (asked elsewhere): ")
+    assert panel.note.text() == "Asked elsewhere: probe of 40 candidate LRs from 0.0001 to 10, 200 steps each, 3 repeats"
+    assert panel.result is None and not panel.use_constant.isEnabled() and not panel.use_cycle.isEnabled()
     show_tab(window.tabs, "Range test")
     click(panel.cancel)
     qtbot.waitUntil(lambda: "range test cancelled" in window.log.toPlainText(), timeout=LONG)
@@ -252,3 +258,18 @@ def test_a_warning_from_before_the_window_attached_is_logged_not_offered_as_curr
         qtbot.waitUntil(window.banner.isVisible, timeout=LONG)
         assert window.banner.step >= attached_at
         trigger(window.detach_action)
+
+
+def test_a_schedule_imported_while_attached_is_checked_against_the_runs_settings(qtbot, launch, served, dialogs, tmp_path):
+    """The window at 32 px, attached to a 16 px run: importing the run's own schedule asked whether to use a schedule
+    "tuned at another image size", comparing the file with the window's settings, not those of the run it goes to."""
+    window = launch({"image_size": 32, "epochs": 1})
+    attach_from_the_runs_tab(qtbot, window)
+    path = tmp_path / "run.lrschedule.json"
+    dialogs.answer("save_path", str(path))
+    trigger(window.export_action)
+    assert dialogs.of("save_path")[-1].title == "Export the running schedule" and path.exists()
+    dialogs.answer("open_file", str(path))
+    trigger(window.import_action)
+    qtbot.waitUntil(lambda: f"imported {path}" in window.log.toPlainText(), timeout=LONG)
+    assert not dialogs.of("yes_no") and "imported schedule: " not in window.log.toPlainText()

@@ -85,6 +85,17 @@ class RangeTestSettings:
         if not self.diverge_factor > 1:
             raise ValueError(f"{WORDS['diverge_factor']} must be above 1, got {self.diverge_factor!r}")
 
+    def describe(self) -> str:
+        """What the test does, in a line: "probe of 40 candidate LRs from 0.0001 to 10, 200 steps each, 3 repeats"."""
+        start, end = DEFAULT_RANGE[self.mode] if self.start_lr is None or self.end_lr is None else (self.start_lr, self.end_lr)
+        span = f"from {start:g} to {end:g}"
+        if self.mode == "probe":
+            steps = f"{self.probe_steps} steps each" if self.probe_steps else "steps tied to the run"
+            what = f"probe of {self.probe_count} candidate LRs {span}, {steps}"
+        else:
+            what = f"{'validation ' if self.validation else ''}sweep of {self.iterations} batches {span}{', linear' if self.linear else ''}"
+        return what + (f", {self.repeats} repeats" if self.repeats > 1 else "")
+
     def to_dict(self) -> dict[str, Any]:
         """Plain data."""
         return asdict(self)

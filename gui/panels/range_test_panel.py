@@ -42,6 +42,8 @@ class RangeTestPanel(QWidget):
         super().__init__(parent)
         d = RangeTestSettings()
         self.mode = "sweep"  # of the test running or last run, as its start said
+        self.asked_here = False  # whether the test running was asked for by this window (its form), not from elsewhere
+        self.elsewhere = ""  # " (asked elsewhere)" while a test asked elsewhere runs
         self.sweep, self.probe = QRadioButton("sweep"), QRadioButton("probe (unbiased)")
         self.sweep.setChecked(True)
         self.sweep.setToolTip("Raise the LR every batch from start to end, carrying the weights along (fast).")
@@ -154,33 +156,41 @@ class RangeTestPanel(QWidget):
             return
         self.startRequested.emit(settings)
 
-    def starting(self, text: str = "starting: building the model and the first batches…") -> None:
-        """The test was asked for and is being set up."""
+    def starting(self, text: str = "starting: building the model and the first batches…", here: bool = True) -> None:
+        """The test was asked for (by this window's form unless ``here`` is False) and is being set up."""
+        self.asked_here = here
+        self._running()
+        self.status.setText(text)
+
+    def started(self, mode: str, duration: str, elsewhere: str = "") -> None:
+        """The test is running; say how long it will take (``duration`` as "40 s", "7 min"), and what it does when it
+        was asked for elsewhere (``elsewhere``: its settings in words), whose settings the form does not show."""
+        self.mode = mode
+        self._running()
+        self.elsewhere = " (asked elsewhere)" if elsewhere else ""
+        self.status.setText(f"{mode} running{self.elsewhere}: about {duration} on this machine")
+        self.note.setText(f"Asked elsewhere: {elsewhere}" if elsewhere else "")
+
+    def _running(self) -> None:
+        """A test runs: Cancel, no Start, and no last result to use (a window joining a run during a test asked
+        elsewhere offered Use with its own last result)."""
         self.start.setEnabled(False)
         self.cancel.setEnabled(True)
+        self.result = self.recommendation = None
         self.use_constant.setEnabled(False)
         self.use_cycle.setEnabled(False)
         self.table.setRowCount(0)
         self.note.setText("")
-        self.status.setText(text)
-
-    def started(self, mode: str, duration: str) -> None:
-        """The test is running; say how long it will take (``duration`` as "40 s", "7 min")."""
-        self.mode = mode
-        self.start.setEnabled(False)
-        self.cancel.setEnabled(True)
-        self.table.setRowCount(0)
-        self.note.setText("")
-        self.status.setText(f"{mode} running: about {duration} on this machine")
 
     def progressed(self, text: str) -> None:
         """Say how far the running test is (``text`` as "40% done, about 20 s left")."""
-        self.status.setText(f"{self.mode} running: {text}")
+        self.status.setText(f"{self.mode} running{self.elsewhere}: {text}")
 
     def finished(self, result, message: str = "") -> None:
         """Show the suggestions (or why there are none)."""
         self.start.setEnabled(True)
         self.cancel.setEnabled(False)
+        self.asked_here = False
         self.result = result
         self.recommendation = getattr(result, "recommendation", None)
         suggestions = getattr(result, "suggestions", ())
