@@ -105,8 +105,10 @@ class ScheduleFileActions:
     @Slot(str)
     def import_file(self, path: str) -> bool:
         """Load a schedule file into the editor, warning (and asking) when it was tuned for another dataset."""
+        following = self.controller.training and bool(self.live.dataset)  # the file goes to that run, trained as it is
+        dataset = self.live.dataset if following else self.dataset.summary.to_dict() if self.dataset is not None else None
         try:
-            loaded, differences = schedule_io.read_schedule(Path(path), self.dataset)
+            loaded, differences = schedule_io.read_schedule(Path(path), dataset)
         except LrscopeError as error:
             self.warn("Cannot import", str(error))
             return False
@@ -115,8 +117,8 @@ class ScheduleFileActions:
             self.warn("Cannot import", f"{path}: {problem}. Set the model{f' to {tuned}' if tuned else ''} in the "
                       "Configuration panel, as the schedule was tuned, then import it again")
             return False
-        model = self._model_differences(loaded)
-        same_images = self.dataset is not None and (loaded.dataset or {}).get("fingerprint") == self.dataset.summary.fingerprint
+        model = self._model_differences(loaded, following)
+        same_images = dataset is not None and (loaded.dataset or {}).get("fingerprint") == dataset.get("fingerprint")
         other = tuned_for(bool(differences), same_images, bool(model))
         differences += model
         if differences and not dialogs.ask_yes_no(
@@ -136,18 +138,21 @@ class ScheduleFileActions:
                      f"{counted(len(loaded.edits), 'edit')}{kept}")
         return True
 
-    def _model_differences(self, loaded) -> list[str]:
-        """How the model, groups, weights and optimizer the file was tuned with differ from the configured ones (none
-        while the configuration is invalid: it says so itself)."""
+    def _model_differences(self, loaded, following: bool) -> list[str]:
+        """How the model, groups, weights and optimizer the file was tuned with differ from the followed run's
+        (``following``) or the configured ones (none while the configuration is invalid: it says so itself)."""
         from engine.models.setup import weights_label  # imports torch: the window opens before it is needed
 
-        if self.dataset is None:
+        if following:  # an attached run's settings, not this window's (it compared 32 px with the run's 16)
+            config, names = TrainConfig.from_dict(self.live.config), self.live.groups
+        elif self.dataset is None:
             return []
-        try:
-            config = self.config_panel.config(data=self.dataset.summary.root)
-            names = tuple(name for name, _ in self._outline(config.model, config.pretrained))
-        except (ValueError, LrscopeError):
-            return []
+        else:
+            try:
+                config = self.config_panel.config(data=self.dataset.summary.root)
+                names = tuple(name for name, _ in self._outline(config.model, config.pretrained))
+            except (ValueError, LrscopeError):
+                return []
         return model_differences(loaded.context, config.model, names, weights_label(config.model, config.pretrained, config.weights),
                                  config.optimizer)
 

@@ -24,10 +24,11 @@ def export_schedule(path: Path, run_schedule: RunSchedule, config: TrainConfig, 
     return Path(path), ScheduleLibrary(library_root()).add(document)
 
 
-def read_schedule(path: Path, dataset: PreparedDataset | None) -> tuple[ScheduleFile, list[str]]:
-    """Load a schedule file and say how its dataset differs from ``dataset`` (ScheduleFileError if unusable)."""
+def read_schedule(path: Path, dataset: dict | None) -> tuple[ScheduleFile, list[str]]:
+    """Load a schedule file and say how its dataset differs from ``dataset``, a dataset summary's plain data
+    (ScheduleFileError if unusable)."""
     loaded = load_schedule(path)
-    lines = differences(loaded.dataset, dataset.summary.to_dict()) if dataset is not None else []
+    lines = differences(loaded.dataset, dataset) if dataset is not None else []
     return loaded, lines
 
 

@@ -283,7 +283,7 @@ def read_like_every_command(path, tmp_path, capsys, dataset):
         assert "\n" not in str(error)
     else:
         assert all(np.isfinite(lr) for lr in plan.at(0).lrs.values())
-    window, differences = read_schedule(path, dataset)
+    window, differences = read_schedule(path, dataset.summary.to_dict())
     timeline = window.for_run(40)
     assert timeline.pieces[-1].schedule.segments and all(isinstance(line, str) for line in differences)
     capsys.readouterr()
