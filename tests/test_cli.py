@@ -100,7 +100,7 @@ def test_runs_and_show_give_json_for_scripts(tmp_path):
     shown = lrscope("show", run["run"], "--runs-dir", runs, "--json")
     assert shown.returncode == 0
     summary = json.loads(shown.stdout)
-    assert {key: summary[key] for key in run} == run and summary["config"]["epochs"] == 3
+    assert {key: summary[key] for key in run} == run and summary["config"]["epochs"] == 3 and summary["resume_step"] is None
     assert [row["epoch"] for row in summary["epochs"]] == [1, 2, 3]  # as the text counts them
     assert max(row["val_accuracy"] or 0 for row in summary["epochs"]) == run["best_val_accuracy"]
     [rollback] = [edit for edit in summary["edits"] if edit["reason"] == "rollback"]  # the loss at LR 30 blew up once

@@ -66,6 +66,9 @@ def test_a_full_disk_stops_the_run_without_claiming_success_and_it_resumes(tiny,
     assert result["resume_step"] == 0 and result["steps"] > 0  # `steps` trained; `resume_step` is where the run goes on
     run_dir = the_run(tmp_path / "runs")
     assert read_meta(run_dir)["state"] == "running"  # as written when the disk refused: `lrscope runs` says interrupted
+    for args in (["--json"], []):  # `show` said where the run trained to, not where a resume goes on
+        code, out, _ = cli(capsys, "show", run_dir, *args)
+        assert code == 0 and (json.loads(out)["resume_step"] == 0 if args else "(a resume continues from step 0)" in out), out
     monkeypatch.setattr(writer, "write_checkpoint", real)  # space was freed
     code, out, _ = cli(capsys, "resume", run_dir, "--json", "--no-cache")
     assert code == 0 and json.loads(out)["state"] == "finished"

@@ -16,7 +16,17 @@ from ..schedules.describe import describe_pieces, describe_schedule
 from ..schedules.history_codec import run_schedule_from_dict
 from ..serve.access import served_access
 from ..store.paths import runs_root
-from ..store.reader import find_run, list_runs, meta_object, read_epochs, read_meta, read_steps, read_table, run_info
+from ..store.reader import (
+    find_run,
+    list_runs,
+    meta_object,
+    newest_checkpoint_step,
+    read_epochs,
+    read_meta,
+    read_steps,
+    read_table,
+    run_info,
+)
 from ..text import counted
 from .common import (
     CACHE_DIR_HELP,
@@ -107,12 +117,16 @@ def show_command(args: argparse.Namespace) -> int:
         return 0
     info, meta = run_info(run_dir), read_meta(run_dir)
     config = meta_object(meta, "config")
+    # Where `lrscope resume` continues, as `train --json` says it: the newest checkpoint, which a kill may leave behind
+    # the last stored step ("ended at step 100" while show said 97 and a resume began at 80).
+    resume_step = newest_checkpoint_step(run_dir) if info.state != "finished" else None
     if args.json:
-        print(json.dumps({**_listed(info), "config": config, "epochs": [_epoch_row(row) for row in read_epochs(run_dir)],
-                          "edits": _edits(run_dir)}))
+        print(json.dumps({**_listed(info), "resume_step": resume_step, "config": config,
+                          "epochs": [_epoch_row(row) for row in read_epochs(run_dir)], "edits": _edits(run_dir)}))
         return 0
     print(f"run        {info.run_id}\nfolder     {info.run_dir}\ndataset    {info.dataset} (fingerprint {info.fingerprint})")
-    print(f"started    {info.started}\nstate      {info.state}\nsteps      {info.steps_done}/{info.total_steps}")
+    print(f"started    {info.started}\nstate      {info.state}\nsteps      {info.steps_done}/{info.total_steps}"
+          + (f" (a resume continues from step {resume_step})" if resume_step is not None else ""))
     if info.purpose:
         print(f"made as    {info.purpose}")
     processes = config.get("world_size", 1)

@@ -16,20 +16,9 @@ from ..errors import RunStoreError, first_line
 from ..torch_files import Refused, load_tensors, save_tensors
 from .checkpoint_shape import structure_problem
 from .database import CHECKPOINTS
+from .reader import checkpoint_paths
 
 KEEP = 3
-
-
-def checkpoint_paths(run_dir: Path) -> list[Path]:
-    """The run's checkpoints, oldest first."""
-    folder = Path(run_dir) / CHECKPOINTS
-    return sorted(folder.glob("step-*.pt")) if folder.is_dir() else []
-
-
-def newest_checkpoint_step(run_dir: Path) -> int | None:
-    """The step of the run's newest checkpoint on disk (None when it has none)."""
-    paths = checkpoint_paths(run_dir)
-    return int(paths[-1].stem.removeprefix("step-")) if paths else None
 
 
 def write_checkpoint(run_dir: Path, payload: dict, step: int, keep: int = KEEP) -> Path:

@@ -146,6 +146,18 @@ def saved_settings(run_dir: Path) -> dict:
     return saved
 
 
+def checkpoint_paths(run_dir: Path) -> list[Path]:
+    """The run's checkpoints, oldest first."""
+    folder = Path(run_dir) / CHECKPOINTS
+    return sorted(folder.glob("step-*.pt")) if folder.is_dir() else []
+
+
+def newest_checkpoint_step(run_dir: Path) -> int | None:
+    """The step of the run's newest checkpoint on disk (None when it has none): where a resume continues."""
+    paths = checkpoint_paths(run_dir)
+    return int(paths[-1].stem.removeprefix("step-")) if paths else None
+
+
 def resume_problem(run_dir: Path) -> str:
     """Why a stopped or interrupted run cannot be resumed as it is on disk ("" when nothing is seen wrong): `runs` listed
     a run with a broken config.json or no checkpoints folder as "interrupted", and its resume then failed."""

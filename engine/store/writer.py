@@ -49,10 +49,11 @@ from ..events import (
 from ..schedules.edits import RunSchedule
 from ..schedules.history_codec import run_schedule_to_dict
 from ..text import counted, name_part, printable
-from .checkpoints import newest_checkpoint_step, write_checkpoint
+from .checkpoints import write_checkpoint
 from .database import connect
 from .failure import describe_failure
 from .lock import RunLock
+from .reader import newest_checkpoint_step
 
 COMMIT_EVERY = 0.5
 RETRY_SECONDS = 2.0
