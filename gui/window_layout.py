@@ -7,7 +7,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QDockWidget,
-    QLabel,
     QMainWindow,
     QScrollArea,
     QSplitter,
@@ -34,6 +33,7 @@ from .plots.loss_plot import LossPlot
 from .plots.lr_plot import LrPlot, MomentumPlot
 from .plots.range_plot import RangePlot
 from .plots.tune_plot import TunePlot
+from .status_line import StatusLine
 
 DOCKS = ("Dataset and configuration", "Schedule", "Log")
 DOCK_AREAS = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea)
@@ -127,7 +127,7 @@ def build_layout(window: QMainWindow) -> None:
         dock.setWidget(widget)
         dock.setMinimumWidth(narrowest)
         window.addDockWidget(area, dock)
-    window.progress, window.status = IdleHiddenProgress(), QLabel("idle")
+    window.progress, window.status = IdleHiddenProgress(), StatusLine("idle")
     window.progress.setMaximumWidth(260)
     window.statusBar().addWidget(window.progress)
     window.statusBar().addWidget(window.status, 1)

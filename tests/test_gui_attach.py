@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from gui_fixtures import range_test_before_a_run
 from helpers import SAMPLE, lrscope, served_child
+from PySide6.QtWidgets import QLabel
 
 from engine.commands import EditSchedule, Resume, StartRangeTest
 from engine.events import RangeTestProgress, StepsLogged
@@ -185,6 +186,11 @@ def test_when_contact_with_an_attached_run_is_lost_the_window_stops_steering_it_
             pass
     assert window.live.state == "detached" and f"the run's process (pid {owner.process.pid}) ended" in window.status.text(), \
         window.status.text()
+    # Its resume command ran past the window's edge, cut with nothing to say so: what is shown fits, "…" says there is
+    # more, and the tooltip holds it all.
+    shown = QLabel.text(window.status)
+    assert window.status.fontMetrics().horizontalAdvance(shown) <= window.status.width() and shown.endswith("…"), shown
+    assert window.status.toolTip() == window.status.text() and window.status.text().endswith("continues it from its last checkpoint")
     assert not window.editor.set_now.isEnabled() and not window.editor.apply.isEnabled()
     assert window.start_action.isEnabled() and "samples/s" not in window.status.text()
     assert panel.start.isEnabled() and not panel.cancel.isEnabled() and "no longer follows the run" in panel.status.text()
