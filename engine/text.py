@@ -60,10 +60,10 @@ def percent(fraction: float) -> str:
     return f"{100 * fraction:.2f}%" if math.isfinite(fraction) else "–"
 
 
-def listed(names: list[str], most: int = 5) -> str:
+def listed(names: list[str], most: int = 5, between: str = ", ") -> str:
     """``a, b, c`` of at most ``most`` names, with ``… (12 in all)`` when there are more: a cut list must say so."""
-    shown = ", ".join(str(name) for name in names[:most])
-    return f"{shown}, … ({len(names)} in all)" if len(names) > most else shown
+    shown = between.join(str(name) for name in names[:most])
+    return f"{shown}{between}… ({len(names)} in all)" if len(names) > most else shown
 
 
 def name_part(text: str, limit: int = 40) -> str:

@@ -28,7 +28,23 @@ def test_non_image_and_hidden_files(tmp_path):
     scan = scan_folder(tmp_path)
     assert scan.classes == ("a", "b")
     assert scan.ignored == ("a/notes.txt",)
-    assert any("1 file that is not an image was ignored" in w for w in scan.warnings)
+    assert "1 file that is not an image was ignored: a/notes.txt" in scan.warnings
+
+
+def test_images_in_subfolders_of_a_class_count_in_it_and_are_said(tmp_path):
+    """A "rejected/" kept inside a class folder trained as that class without a word (ImageFolder counts them too)."""
+    for name in ("a/1.png", "b/1.png", "b/rejected/2.png", "b/rejected/3.png", "b/old/x/4.png", "b/old/5.png"):
+        write_image(tmp_path / name)
+    scan = scan_folder(tmp_path)
+    assert scan.classes == ("a", "b") and len(scan.entries) == 6
+    assert ("4 images in subfolders of class folders count in their class: b/old/5.png, b/old/x/4.png, b/rejected/2.png, … "
+            "(4 in all); move out any that are not of that class") in scan.warnings
+    split = tmp_path / "split"  # pre-split: the class folders are one level further down, and none of theirs is nested
+    for name in ("train/a/1.png", "train/b/1.png", "train/b/sub/2.png", "val/a/1.png", "val/b/1.png"):
+        write_image(split / name)
+    said = [w for w in scan_folder(split).warnings if "subfolders of class folders" in w]
+    assert said == ["1 image in subfolders of class folders counts in its class: train/b/sub/2.png; move out any that are not "
+                    "of that class"]
 
 
 def test_presplit_train_val(tmp_path):

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DatasetError
-from ..text import counted, printable
+from ..text import counted, listed, printable
 from .cache import Decoded, Progress, cache_file, decode_all, load_decoded, save_decoded
 from .fingerprint import fingerprint
 from .folder import FolderScan, scan_folder
@@ -91,9 +91,11 @@ def prepare_dataset(
         usable, problems = np.ones(len(paths), dtype=bool), ()
     warnings = list(scan.warnings)
     if problems:
-        path, reason = problems[0]
+        # Each by its path in the folder, with why: one example of three left the user hunting for the other two.
+        named = listed([f"{Path(path).relative_to(scan.root).as_posix()}: {reason}" for path, reason in problems], 3, "; ")
         were = "was" if len(problems) == 1 else "were"
-        warnings.append(printable(f"{counted(len(problems), 'image')} could not be read and {were} skipped (e.g. {path}: {reason})"))
+        warnings.append(printable(f"{counted(len(problems), 'image')} could not be read and {were} skipped: {named}; "
+                                  f"replace or remove {'it' if len(problems) == 1 else 'them'} to train on every image"))
     train_index, val_index = _split(scan, labels, usable, val_fraction, split_seed)
     mean, std = _stats(decoded, paths, train_index, size, channels)
     # The summary is for people and schedule files: names that are not UTF-8 are shown with U+FFFD.

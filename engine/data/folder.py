@@ -144,7 +144,7 @@ def _parents(path: str) -> list[str]:
 
 
 def _collect(root: Path, classes: tuple[str, ...], parts: list[tuple[Path, str]], presplit: bool) -> FolderScan:
-    entries, ignored = [], []
+    entries, ignored, nested = [], [], []
     walker = Walker(root, _class_dirs(parts, classes))
     for base, split in parts:
         for label, name in enumerate(classes):
@@ -157,6 +157,8 @@ def _collect(root: Path, classes: tuple[str, ...], parts: list[tuple[Path, str]]
                 if Path(rel).suffix.lower() in IMAGE_EXTENSIONS:
                     entries.append(ImageEntry(path, size, label, split))
                     found += 1
+                    if "/" in rel:
+                        nested.append(path)
                 else:
                     ignored.append(path)
             if not found and split != "val":
@@ -171,7 +173,12 @@ def _collect(root: Path, classes: tuple[str, ...], parts: list[tuple[Path, str]]
     warnings = walker.report.warnings(root)
     if ignored:
         warnings.append(printable(f"{counted(len(ignored), 'file')} that {'are' if len(ignored) > 1 else 'is'} not an image "
-                                  f"{'were' if len(ignored) > 1 else 'was'} ignored (e.g. {ignored[0]})"))
+                                  f"{'were' if len(ignored) > 1 else 'was'} ignored: {listed(sorted(ignored), 3)}"))
+    if nested:
+        # As torchvision's ImageFolder does; said, because a "rejected/" kept inside a class folder trained as that class.
+        many = len(nested) > 1
+        warnings.append(printable(f"{counted(len(nested), 'image')} in subfolders of class folders {'count' if many else 'counts'} in "
+                                  f"{'their' if many else 'its'} class: {listed(sorted(nested), 3)}; move out any that are not of that class"))
     if presplit:
         warnings += _check_val(root, parts[1][0], classes, entries)
     return FolderScan(root, classes, tuple(entries), presplit, tuple(ignored), tuple(warnings))
