@@ -354,6 +354,10 @@ def test_the_range_plot_leaves_the_divergence_tail_out_of_the_frame():
     trained = np.concatenate([[0.12, 0.1], 0.2 + 0.02 * np.sin(np.arange(88)), np.geomspace(0.25, 5, 10)])
     low, high = useful_loss_range(trained + 0.01 * np.cos(np.arange(100)), trained)
     assert low < 0.1 and 0.22 < high < 1
+    # Well trained, flat at 0.012 until it rises: the rise to four times the minimum is framed, not only the noise.
+    flat = np.concatenate([0.012 + 0.001 * np.sin(np.arange(90)), np.geomspace(0.013, 2.0, 10)])
+    low, high = useful_loss_range(flat + 0.005 * np.cos(np.arange(100)), flat)
+    assert low < 0.011 and 0.044 < high < 0.1
 
 
 def test_remaining_time_is_smoothed_and_says_what_it_is():

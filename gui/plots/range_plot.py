@@ -8,6 +8,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
+from engine.range_test.settings import RangeTestSettings
+
 from ..buffers import CurveBuffer
 from .base import PlotPanel, make_curve
 from .stability_overlay import BOUND_RED
@@ -33,7 +35,10 @@ def useful_loss_range(losses: np.ndarray, smoothed: np.ndarray) -> tuple[float, 
         return None
     losses, smoothed = losses[finite], smoothed[finite]
     best = int(np.argmin(smoothed))
-    low, top = float(smoothed[best]), max(float(np.max(smoothed[: best + 1])), float(np.median(smoothed)))
+    # The rise after the minimum, up to where a sweep stops by default: from trained weights (a test mid-run) the curve
+    # is flat and noisy until it rises, and a frame of its noise alone left the rise, what the test is read by, above it.
+    rise = min(float(np.max(smoothed[best:])), RangeTestSettings.diverge_factor * float(smoothed[best]))
+    low, top = float(smoothed[best]), max(float(np.max(smoothed[: best + 1])), float(np.median(smoothed)), rise)
     span = max(top - low, 1e-3 * max(abs(top), 1.0))
     high = top + 0.3 * span
     shown = losses[losses <= high]
