@@ -5,7 +5,7 @@ import shutil
 import numpy as np
 import pytest
 from gui_fixtures import LONG, SMALL, drawn, legend, opened, paused_with_lr_set, range_test_before_a_run
-from helpers import CAMERA2, SAMPLE
+from helpers import CAMERA2, SAMPLE, write_image
 from PySide6.QtCore import Qt
 
 from gui.driving import choose, click, hover, press, show_tab, trigger, type_into
@@ -531,11 +531,15 @@ def test_another_dataset_without_a_schedule_of_its_own_starts_from_the_default_n
 def test_unreadable_images_are_not_counted_as_if_they_trained(qtbot, window, dialogs, tiny_folder):
     (tiny_folder / "cat" / "0.png").write_bytes(b"")
     (tiny_folder / "dog" / "1.png").write_bytes(b"\x89PNG garbage")
+    write_image(tiny_folder / "eel" / "7.png", size=(40, 6))  # 12×12 besides: "sizes 12×6 to 40×12", a size none had
     dialogs.answer("open_folder", str(tiny_folder))
     trigger(window.open_action)
     opened(qtbot, window, "tiny")
     panel = window.dataset_panel
     assert "22 of 24 images (2 unreadable)" in panel.summary.text()
+    assert "widths 12–40, heights 6–12, mostly 12×12" in panel.summary.text()
+    problems = [panel.problems.item(row).text() for row in range(panel.problems.count())]
+    assert any("skipped: cat/0.png: " in line and "; dog/1.png: " in line for line in problems), problems  # both named
     assert "tiny: 22 of 24 images (2 unreadable), 3 classes" in window.log.toPlainText()  # the log counts them the same way
     assert [panel.classes.item(row, 1).text() for row in range(3)] == ["7", "7", "8"]
     assert panel.classes.item(0, 1).toolTip() == "1 of the 8 images found could not be read"

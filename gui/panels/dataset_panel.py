@@ -123,14 +123,13 @@ class DatasetPanel(QWidget):
     def show_dataset(self, dataset, thumbnails: list[tuple[str, np.ndarray]]) -> None:
         """Show a prepared dataset."""
         s = dataset.summary
-        sizes = {k: "×".join(str(v) for v in value) for k, value in s.image_sizes.items()}
         found = dataset.found_counts()
         images = images_used(s.found, s.image_count)
         self.summary.setText("<br>".join((
             f"<b>{s.name}</b>",
             f"{images}, {len(s.classes)} classes{' (own train/val split)' if s.presplit else ''}",
             f"train {len(dataset.train_index)}, val {len(dataset.val_index)}",
-            f"sizes {sizes.get('min', '?')} to {sizes.get('max', '?')}, mostly {sizes.get('most_common', '?')}",
+            sizes_text(s.image_sizes),
             f"trained at {s.resolution} px, {s.channels} channel{'s' if s.channels > 1 else ''}",
             "streamed from disk (over the memory budget)" if dataset.streams else "decoded once into memory",
             f"mean {', '.join(f'{v:.3f}' for v in s.mean)}",
@@ -176,3 +175,13 @@ class DatasetPanel(QWidget):
             self.library.addItem(item)
         if not entries:
             self.library.addItem("none yet: train, then File → Export tuned schedule")
+
+
+def sizes_text(sizes: dict[str, list[int]]) -> str:
+    """The images' sizes: "sizes 20×8 to 300×40" paired the smallest width with the smallest height, a size no image had."""
+    if not sizes:
+        return "sizes unknown"
+    (w0, h0), (w1, h1), common = sizes["min"], sizes["max"], "×".join(map(str, sizes["most_common"]))
+    if (w0, h0) == (w1, h1):
+        return f"all {common}"
+    return f"widths {w0}–{w1}, heights {h0}–{h1}, mostly {common}"
