@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import torch
 from helpers import ROOT, cli, lrscope, write_image
@@ -624,3 +625,39 @@ def test_show_says_a_warning_without_a_step_where_it_came_not_at_step_none(tmp_p
     refused = [line.strip() for line in out.splitlines() if "refused a client" in line]
     assert code == 0 and len(refused) == 1 and refused[0].startswith("warning: refused a client from 127.0.0.1: wrong token"), out
     assert "None" not in out
+
+
+def test_an_undo_in_a_run_started_from_a_schedule_of_several_pieces_brings_back_all_of_them(tmp_path, capsys):
+    """Started with `--schedule` from a file of two pieces (as a run's export after a mid-run Set LR holds), a `ctl undo`
+    of a `ctl set-lr` restored the piece in force alone: the run then trained 0.00667, and 8e-07 at its end, where the
+    file held 0.01."""
+    from test_hostile_store import wait_for_first_step
+
+    from engine.schedules import Constant, Linear, Piece, RunSchedule, Schedule, Timeline, save_schedule, schedule_document
+    from engine.schedules.history_codec import run_schedule_from_dict
+    from engine.store import read_steps
+
+    data, runs, path = make_classes(tmp_path / "d", count=40), tmp_path / "runs", tmp_path / "two.lrschedule.json"
+    rise_and_fall = Schedule((Linear(steps=100, start_lr=0.001, end_lr=0.05), Linear(steps=900, start_lr=0.05, end_lr=1e-5)))
+    plan = Timeline((Piece(0, 0, rise_and_fall), Piece(800, 800, Schedule((Constant(steps=200, lr=0.01),)))))
+    save_schedule(path, schedule_document(RunSchedule(plan)))
+    log = tmp_path / "train.err"
+    with log.open("w") as err:
+        trainer = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--data", str(data), *QUICK, "--epochs", "100",
+                                    "--schedule", str(path), "--accept-mismatch", "--serve", "--runs-dir", str(runs)],
+                                   stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        run = wait_for_first_step(runs, trainer).name
+        said = {}
+        for action in ("pause", "set-lr", "undo", "resume"):
+            code, said[action], err = cli(capsys, "ctl", run, action, *(["0.05"] if action == "set-lr" else []), "--runs-dir", runs)
+            assert code == 0, (action, said[action], err)
+        assert "undid edit #1 (set LR to 0.05 for the rest)" in said["undo"], said
+        assert trainer.wait(240) == 0, log.read_text()[-2000:]
+    finally:
+        end(trainer)
+    steps, meta = read_steps(runs / run), read_meta(runs / run)
+    planned = run_schedule_from_dict(json.loads(meta["start_schedule"])).timeline.lrs(steps["step"])
+    assert planned[-1] == pytest.approx(0.01)  # the file's second piece, stretched to the run
+    # Every step as the file planned: the set-lr and its undo came at one paused step, so nothing trained between them.
+    assert np.allclose(steps["lrs"][:, 0], planned), np.flatnonzero(~np.isclose(steps["lrs"][:, 0], planned))[:5]

@@ -226,3 +226,50 @@ def test_a_group_edit_from_the_window_is_logged_as_what_it_changed():
     run = base().apply(SetGroups(tuple(GroupSetting(name, 2.0 if name == "head" else 1.0)
                                        for name in ("block1", "block2", "block3", "head"))), 20, 0.1)
     assert run.edits[-1].summary == "groups: head ×2 (the others as they were)"
+
+
+def two_pieces():
+    """A schedule of two pieces, as a file exported after a mid-run Set LR holds: a one-cycle-like rise and fall, then a
+    constant 0.01 from step 100 of 200."""
+    from engine.schedules import Piece
+
+    first = Piece(0, 0, Schedule((Linear(steps=20, start_lr=0.0, end_lr=0.2), Cosine(steps=180, start_lr=0.2))),
+                  (GroupSetting("body", 1.0, 150), GroupSetting("head", 1.0)))
+    then = Piece(100, 100, Schedule((Constant(steps=100, lr=0.01),)), first.groups)
+    return RunSchedule(Timeline((first, then)))
+
+
+@pytest.mark.parametrize("undo_at", [60, 120])
+def test_undo_restores_the_pieces_planned_after_the_edit(undo_at):
+    """An undo brought back only the piece in force at the edit's step: a run started from an exported schedule lost its
+    later pieces (LR 0.09 where the plan said 0.01), in the window and from `lrscope ctl undo`."""
+    run = two_pieces()
+    planned = run.timeline.lrs(np.arange(200))
+    edited = run.apply(SetConstant(0.05), step=50, current_lr=planned[49])
+    undone = edited.apply(Undo(), step=undo_at, current_lr=0.05)
+    assert np.allclose(undone.timeline.lrs(np.arange(undo_at, 200)), planned[undo_at:])
+    assert undone.timeline.total_steps == 200
+    assert run_schedule_from_dict(run_schedule_to_dict(edited)).apply(Undo(), step=undo_at, current_lr=0.05).timeline == undone.timeline
+
+
+def test_edits_of_the_schedule_in_force_keep_the_later_pieces_and_scaling_the_rest_scales_them():
+    run = two_pieces()
+    planned = run.timeline.lrs(np.arange(200))
+    scaled = run.apply(ScaleRest(0.5), step=50, current_lr=planned[49])  # a rollback's ×0.1 is such an edit too
+    assert np.allclose(scaled.timeline.lrs(np.arange(50, 200)), 0.5 * planned[50:])
+    peak = run.apply(SetPeak(0.1), step=50, current_lr=planned[49])  # the schedule in force only
+    assert np.allclose(peak.timeline.lrs(np.arange(100, 200)), 0.01) and peak.timeline.lr_at(60) < planned[60]
+    held = run.apply(SetConstant(0.05), step=50, current_lr=planned[49])  # "for the rest": the later piece goes
+    assert np.allclose(held.timeline.lrs(np.arange(50, 200)), 0.05)
+
+
+def test_unfreezing_now_reaches_the_later_pieces_and_a_new_length_re_times_them():
+    from engine.schedules import Unfreeze
+
+    run = two_pieces()
+    unfrozen = run.apply(Unfreeze(("body",)), step=50, current_lr=0.1)
+    trains_from_50 = (GroupSetting("body", 1.0, 50), GroupSetting("head", 1.0))  # the later piece froze it to step 150
+    assert [p.groups for p in unfrozen.timeline.pieces[1:]] == [trains_from_50] * 2
+    longer = run.apply(Restretch(350), step=50, current_lr=0.1)
+    assert [p.start for p in longer.timeline.pieces] == [0, 50, 150] and longer.timeline.total_steps == 350  # 150 steps left become 300
+    assert np.allclose(longer.timeline.lrs(np.arange(150, 350)), 0.01)

@@ -147,7 +147,8 @@ class LoggedEdit(Edit):
 
 @dataclass(frozen=True)
 class EditRecord:
-    """What happened: the edit, where, why, a one-line summary and the piece it replaced."""
+    """What happened: the edit, where, why, a one-line summary, and the plan it changed: the piece in force at its step
+    (``before``) and the pieces planned after that step (``later``, from a schedule of several pieces), for undo."""
 
     id: int
     step: int
@@ -155,6 +156,7 @@ class EditRecord:
     summary: str
     before: Piece
     undoes: int | None = None
+    later: tuple[Piece, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -177,28 +179,35 @@ class RunSchedule:
             raise ValueError(f"the run has trained all its {counted(total, 'step')}: nothing is left for this edit to change "
                              "(to train on, lengthen the run)")
         before = self.timeline.piece_at(step)
-        undoes = None
+        later = tuple(p for p in self.timeline.pieces if p.start > step)
+        undoes, kept = None, ()
         if isinstance(edit, Undo):
             target = self.undo_target()
             if target is None:
                 raise ValueError("there is no edit to undo")
-            old = target.before
-            piece, summary, undoes = Piece(step, old.origin, old.schedule, old.groups), f"undid edit #{target.id} ({target.summary})", target.id
+            piece, kept = _as_planned_before(target, step)
+            summary, undoes = f"undid edit #{target.id} ({target.summary})", target.id
         elif isinstance(edit, Unfreeze):
             groups = unfrozen(before.groups, edit.groups, step)
             named = ", ".join(edit.groups) or "every frozen group"
             piece, summary = Piece(step, before.origin, before.schedule, groups), f"unfroze {named}"
+            kept = tuple(dataclasses.replace(p, groups=unfrozen(p.groups, edit.groups, step)) for p in later)
         elif isinstance(edit, SetGroups):
             validate_groups(edit.groups)
             piece, summary = Piece(step, before.origin, before.schedule, tuple(edit.groups)), groups_summary(before.groups, edit.groups, step)
+            kept = tuple(dataclasses.replace(p, groups=tuple(edit.groups)) for p in later)
         else:
             piece, summary = _piece_for(edit, before, step, current_lr, self.timeline.total_steps)
             piece = dataclasses.replace(piece, groups=before.groups)
+            kept = _later_after(edit, later, step, self.timeline.total_steps)
         piece.schedule.validate()
         if piece.end <= step:
             raise ValueError(f"the edited schedule ends at step {piece.end}, before the current step {step}")
-        record = EditRecord(len(self.edits) + 1, step, edit, summary, before, undoes)
-        return RunSchedule(self.timeline.install(piece), (*self.edits, record))
+        record = EditRecord(len(self.edits) + 1, step, edit, summary, before, undoes, later)
+        timeline = self.timeline.install(piece)
+        for next_piece in kept:  # each starts after the one before: install keeps those
+            timeline = timeline.install(next_piece)
+        return RunSchedule(timeline, (*self.edits, record))
 
     @property
     def plateau_cuts(self) -> int:
@@ -214,6 +223,33 @@ class RunSchedule:
         """The edits that are neither undos nor undone, in order (an edit and its undo are no edit of the schedule)."""
         undone = {r.undoes for r in self.edits if r.undoes is not None}
         return [record for record in self.edits if record.undoes is None and record.id not in undone]
+
+
+def _as_planned_before(target: EditRecord, step: int) -> tuple[Piece, tuple[Piece, ...]]:
+    """The plan as it was before ``target``, from ``step`` on: the piece then in force at ``step`` and those after it
+    (an undo kept only the piece in force at the edit's step, and a schedule file's later pieces were lost)."""
+    planned = (target.before, *target.later)
+    old = [p for p in planned if p.start <= step][-1]
+    return Piece(step, old.origin, old.schedule, old.groups), tuple(p for p in planned if p.start > step)
+
+
+def _later_after(edit: Edit, later: tuple[Piece, ...], step: int, total: int) -> tuple[Piece, ...]:
+    """The pieces planned after ``step`` once ``edit`` is made there: a replacement of the rest drops them, a scale of
+    every LR from now on scales them, a new run length re-times them, and an edit of the schedule in force keeps them."""
+    if isinstance(edit, (ReplaceRest, SetConstant)):
+        return ()
+    if isinstance(edit, ScaleRest):
+        return tuple(dataclasses.replace(p, schedule=p.schedule.scaled(edit.factor)) for p in later)
+    if isinstance(edit, Restretch):
+        factor = (edit.total_steps - step) / max(1, total - step)
+        at = lambda global_step: step + round((global_step - step) * factor)  # noqa: E731 (the steps after `step`, re-timed)
+        timed = [Piece(at(p.start), at(p.origin), p.schedule.stretched(factor), p.groups) for p in later]
+        if timed:  # rounding must not move the run's end: the last piece ends where the run now does
+            last = timed[-1]
+            tail = last.schedule.segments[-1].steps + edit.total_steps - last.end
+            timed[-1] = dataclasses.replace(last, schedule=last.schedule.with_last_length(max(1, tail)))
+        return tuple(timed)
+    return later
 
 
 def _sets_the_length(edit: Edit) -> bool:

@@ -16,6 +16,8 @@ def record_to_dict(record: EditRecord, with_before: bool = True) -> dict[str, An
         data["source"] = record.edit.source
     if with_before:
         data["before"] = piece_to_dict(record.before)
+        if record.later:
+            data["later"] = [piece_to_dict(piece) for piece in record.later]
     return data
 
 
@@ -36,6 +38,9 @@ def run_schedule_from_dict(data: dict[str, Any]) -> RunSchedule:
         edit = LoggedEdit(logged_kind=need(item, "kind", str, where), details=need(item, "details", dict, where),
                           reason=need(item, "reason", str, where), source=str(item.get("source", ""))[:200])
         undoes = item.get("undoes")
+        # Checkpoints before 2026-12-05 lack "later": their undo restores the piece in force alone, as it did then.
+        later = tuple(piece_from_dict(p, f"{where}.later[{j}]", old_groups)
+                      for j, p in enumerate(check_type(item.get("later", []), list, f"{where}.later")))
         records.append(EditRecord(whole(item, "id", where, 1), whole(item, "step", where), edit,
-                                  need(item, "summary", str, where), piece, undoes if isinstance(undoes, int) else None))
+                                  need(item, "summary", str, where), piece, undoes if isinstance(undoes, int) else None, later))
     return RunSchedule(timeline, tuple(records))
