@@ -21,8 +21,9 @@ from .plots.health_plot import HealthPanel
 from .window_layout import pinned_above
 
 CADENCES = ("auto", "off", "10", "50", "100", "500", "1000")
-# The warnings that weigh the schedule's LRs against the bound (a climb of λmax is about the loss surface).
-SCHEDULE_WARNINGS = ("near_bound", "above_bound", "planned_above")
+# The warnings whose advice weighs the schedule's LRs against the bound. A climb of λmax is about the loss surface, but
+# its "Scale the rest ×0.93" is about the schedule: after a Set LR far below the bound it stayed up, offering the scale.
+SCHEDULE_WARNINGS = ("near_bound", "above_bound", "planned_above", "climbing")
 
 
 class CurvatureView(QObject):

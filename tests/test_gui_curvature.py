@@ -113,6 +113,23 @@ def test_an_edit_withdraws_the_warning_bar_and_the_run_warns_again_only_if_it_st
     qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
 
 
+def test_an_edit_withdraws_a_climbs_advice_to_scale_the_schedule(qtbot, launch):
+    """After a climb's warning offered "Scale the rest ×0.933", a Set LR of 0.005 (2% of the bound) left it up: its
+    advice was about the schedule the edit had replaced."""
+    from engine.events import StabilityWarning
+
+    window = warned_then_paused(qtbot, launch)
+    step = window.live.step
+    window.bridge.put(StabilityWarning(step, "climbing", f"Step {step}: λmax rose ×14.", "Scale the rest of the schedule by ×0.933.", 0.933))
+    qtbot.waitUntil(lambda: window.banner.isVisible() and window.banner.kind == "climbing", timeout=LONG)
+    type_into(window.editor.set_lr, "1e-7")
+    click(window.editor.set_now)
+    qtbot.waitUntil(lambda: f"the stability warning of step {step} is withdrawn" in window.log.toPlainText(), timeout=LONG)
+    assert not window.banner.isVisible()
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+
+
 def test_measure_now_from_a_paused_run(qtbot, launch):
     # Long enough that the pause comes before the end: without probes 16 px steps take milliseconds, and the
     # window learns of step 3 only with the next block of steps.
