@@ -32,6 +32,7 @@ class Tuned:
     metrics: dict | None
     groups: tuple[str, ...]  # the model's parameter groups: a per-group schedule is read by their names
     search: dict | None = None  # the record of the tune that chose it
+    range_test: dict | None = None  # the window's last range test, when it measured what this schedule trains
 
     def weights(self) -> str:
         """What the model started from, as `lrscope train` records it: without it a window fine-tune's file said
@@ -63,7 +64,7 @@ class ScheduleFileActions:
         """Write the schedule file and add it to the library; the written path, or None after saying why not."""
         try:
             written, library = schedule_io.export_schedule(path, tuned.run_schedule, tuned.config, tuned.dataset, tuned.per_epoch,
-                                                           tuned.metrics, self.last_range_test, search=tuned.search,
+                                                           tuned.metrics, tuned.range_test, search=tuned.search,
                                                            groups=tuned.groups, weights=tuned.weights())
         except OSError as error:
             self.warn("Cannot export", cannot_write(path, error))
@@ -81,7 +82,8 @@ class ScheduleFileActions:
         means); else the last run's schedule with its edits; else the editor's plan."""
         if self.controller.training and self.live.run_schedule is not None:
             return Tuned("the running schedule", self.live.run_schedule, TrainConfig.from_dict(self.live.config), self.live.dataset,
-                         self.live.per_epoch, None, self.live.groups)
+                         self.live.per_epoch, None, self.live.groups,
+                         range_test=self._range_test_of(self.live.run_id, before_it=not self.controller.attached))
         if self.last_run is not None and not self.planned_after_run:
             run = self.last_run
             metrics = {"best_val_accuracy": run.outcome.best_val_accuracy, "val_accuracy": run.outcome.val_accuracy,
@@ -89,11 +91,19 @@ class ScheduleFileActions:
             # Those in effect: an edit and its undo read "2 edits" of a schedule they left as it was.
             edits = counted(len(run.run_schedule.in_effect()), "edit")
             return Tuned(f"the last run's schedule ({edits})", run.run_schedule, run.config, run.dataset, run.steps_per_epoch, metrics,
-                         run.outcome.groups)
+                         run.outcome.groups, range_test=self._range_test_of(run.outcome.run_id, before_it=True))
         config, plan = self._config()
         per_epoch = training_batches_per_epoch(len(self.dataset.train_index), config.batch_size)
         return Tuned("the editor's schedule", RunSchedule(self._timeline(plan, config.momentum)), config,
-                     self.dataset.summary.to_dict(), per_epoch, None, self.group_table.draft.names, self.editor_search)
+                     self.dataset.summary.to_dict(), per_epoch, None, self.group_table.draft.names, self.editor_search,
+                     self.last_range_test)
+
+    def _range_test_of(self, run_id: str, before_it: bool) -> dict | None:
+        """The last range test when it measured the run ``run_id``, or fresh weights before it (``before_it``: the
+        window's own run, which such a test advised). A run attached to was not: its export carried the window's own
+        test of another configuration, and its file then warned of a low-confidence test the run had nothing to do with."""
+        tested = self.range_test_of[0]
+        return self.last_range_test if tested == run_id or (before_it and tested is None) else None
 
     @Slot()
     def import_schedule(self) -> None:

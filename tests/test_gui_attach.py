@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QLabel
 from engine.commands import EditSchedule, Resume, StartRangeTest
 from engine.events import RangeTestProgress, StepsLogged
 from engine.range_test.settings import RangeTestSettings
-from engine.schedules import Restretch
+from engine.schedules import Restretch, load_schedule
 from gui.driving import click, press, select_rows, show_tab, trigger, type_into
 
 pytest.importorskip("pytestqt")
@@ -268,13 +268,16 @@ def test_a_warning_from_before_the_window_attached_is_logged_not_offered_as_curr
 
 def test_a_schedule_imported_while_attached_is_checked_against_the_runs_settings(qtbot, launch, served, dialogs, tmp_path):
     """The window at 32 px, attached to a 16 px run: importing the run's own schedule asked whether to use a schedule
-    "tuned at another image size", comparing the file with the window's settings, not those of the run it goes to."""
+    "tuned at another image size", comparing the file with the window's settings, not those of the run it goes to; and
+    the exported file carried the window's own range test."""
     window = launch({"image_size": 32, "epochs": 1})
+    range_test_before_a_run(qtbot, window)  # of this window's 32 px settings: the file carried it as the run's own
     attach_from_the_runs_tab(qtbot, window)
     path = tmp_path / "run.lrschedule.json"
     dialogs.answer("save_path", str(path))
     trigger(window.export_action)
     assert dialogs.of("save_path")[-1].title == "Export the running schedule" and path.exists()
+    assert load_schedule(path).range_test is None
     dialogs.answer("open_file", str(path))
     trigger(window.import_action)
     qtbot.waitUntil(lambda: f"imported {path}" in window.log.toPlainText(), timeout=LONG)
