@@ -173,16 +173,19 @@ class DatasetActions:
         return True
 
     def after_a_run(self) -> None:
-        """What the editor holds once a run is no longer followed: the run's schedule to train again, when it has edits
-        and fits the configured model; else, after a run followed from elsewhere, the open dataset's own. (Detached from
-        a run, the editor showed the run's schedule while Start trained the draft from before, stretched.)"""
-        if self.plan_the_run_again() or self.back_to_the_open_dataset():
+        """What the editor holds once a run is no longer followed: after the window's own run, the run's schedule to
+        train again, when it has edits and fits the configured model; after a run followed from elsewhere, the open
+        dataset's own, as before attaching. (Detached, the editor held the followed run's schedule squeezed into the
+        window's run, and the plan from before attaching, a tune's winner, was gone.)"""
+        if self.controller.remote:
+            if not self.back_to_the_open_dataset() and self.dataset is not None:
+                self.restore_draft(switched=True)
+                self.show_model_groups()
+                self.log.add(f"the editor shows {self.dataset.summary.name}'s own schedule again: Start trains it (Export "
+                             "still writes the run followed; import that file to train its schedule here)")
             return
-        if self.dataset is not None and self.controller.remote:
-            self.restore_draft(switched=True)
-            self.show_model_groups()
-            self.log.add(f"the editor shows {self.dataset.summary.name}'s own schedule again: Start trains it "
-                         "(Export still writes the run followed)")
+        if not self.plan_the_run_again():
+            self.back_to_the_open_dataset()
 
     def plan_the_run_again(self) -> bool:
         """After a run with edits, the editor holds the run's schedule with its edits (as Export writes it), and Start

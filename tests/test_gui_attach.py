@@ -43,8 +43,10 @@ def attach_from_the_runs_tab(qtbot, window, state: str = "running"):
     qtbot.waitUntil(lambda: window.controller.attached and window.live.step > 0, timeout=LONG)
 
 
-def test_the_window_attaches_steers_detaches_and_the_run_goes_on(qtbot, window, served):
+def test_the_window_attaches_steers_detaches_and_the_run_goes_on(qtbot, window, served, dialogs, tmp_path):
     owner, events = served
+    type_into(window.editor.peak, "0.0314")  # the window's own plan (a tune's winner, say), before it attaches
+    click(window.editor.use_button)
     events.wait_for(lambda ev: ev.of(StepsLogged) and ev.of(StepsLogged)[-1].steps[-1] >= 10, LONG / 1000)
     attach_from_the_runs_tab(qtbot, window)
     assert window.tabs.currentIndex() == 0 and not window.start_action.isEnabled() and window.detach_action.isEnabled()
@@ -73,8 +75,14 @@ def test_the_window_attaches_steers_detaches_and_the_run_goes_on(qtbot, window, 
 
     trigger(window.detach_action)
     qtbot.waitUntil(lambda: not window.controller.training and window.live.state == "detached", timeout=LONG)
-    # The editor holds the run's schedule to train again: said to be "as the run had it", it was squeezed into 22 steps.
-    assert "the run had 2200 steps, so Start stretches it to the next run's 22" in window.log.toPlainText()
+    # The editor holds the window's own plan again: it held the run's schedule squeezed into 22 steps, and the plan from
+    # before attaching was gone. Export still writes the run followed.
+    assert "the editor shows digits's own schedule again: Start trains it" in window.log.toPlainText()
+    assert window.editor.plan().schedule.segments[0].max_lr == 0.0314
+    dialogs.answer("save_path", str(tmp_path / "followed.lrschedule.json"))
+    trigger(window.export_action)
+    assert dialogs.of("save_path")[-1].title == "Export the last run's schedule (0 edits)"  # its set-lr, undone
+    assert load_schedule(tmp_path / "followed.lrschedule.json").edits[0]["summary"] == "set LR to 0.0123 for the rest"
     assert re.search(r"detached at step \d+; the run goes on training", window.log.toPlainText())
     attach_from_the_runs_tab(qtbot, window)  # paused, then let go: it was said to "go on training"
     qtbot.waitUntil(lambda: window.live.state == "running" and window.pause_action.isEnabled(), timeout=LONG)
