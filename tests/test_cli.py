@@ -121,6 +121,13 @@ def test_the_readmes_csv_route_gives_a_plain_loop_the_schedulers_lrs(tmp_path):
     names = ["block1", "block2", "block3", "head"]
     seen = readme_csv_loop(tmp_path, names, batches=22)  # it set every group to the head's LR
     assert len(seen) == 22 and plain_loop_lrs(tmp_path / "s.json", names, 22)[0].tolist() == seen
+    # Groups trained alike drive a plain optimizer of one unnamed group ("KeyError: 'name'"), as the scheduler does.
+    alike = lrscope("train", "--data", SAMPLE, *QUICK, "--runs-dir", tmp_path / "runs", "--export-schedule", tmp_path / "a.json")
+    assert alike.returncode == 0, alike.stderr[-2000:]
+    written = lrscope("schedule", "csv", tmp_path / "a.json")
+    assert written.stdout.startswith("step,lr_all,lr_block1,")
+    (tmp_path / "lrs.csv").write_text(written.stdout)
+    assert readme_csv_loop(tmp_path, [None], batches=22) == plain_loop_lrs(tmp_path / "a.json", [None], 22)[0].tolist()
 
 
 def readme_csv_loop(folder, names, batches):
@@ -130,7 +137,8 @@ def readme_csv_loop(folder, names, batches):
     block = next(code for code in re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.DOTALL)
                  if "csv.DictReader" in code)
     params = [torch.nn.Parameter(torch.zeros(1)) for _ in names]
-    optimizer = torch.optim.SGD([{"name": name, "params": [p]} for name, p in zip(names, params)], lr=1.0, momentum=0.9)
+    optimizer = torch.optim.SGD([{"params": [p]} if name is None else {"name": name, "params": [p]} for name, p in zip(names, params)],
+                                lr=1.0, momentum=0.9)
     seen = []
     step = optimizer.step
     optimizer.step = lambda: (seen.append([g["lr"] for g in optimizer.param_groups] + [optimizer.param_groups[0]["momentum"]]), step())

@@ -115,6 +115,8 @@ def csv_command(args: argparse.Namespace) -> int:
     loaded, timeline = _timeline(args)
     writer = csv.writer(sys.stdout)
     names = _names(loaded, timeline)
+    if set(timeline.group_names) == {ALL} and ALL not in names:  # alike: the LR every group gets, for an unnamed group
+        names = (ALL, *names)
     writer.writerow(["step", *[f"lr_{printable(name)}" for name in names], "momentum"])
     for first in range(0, timeline.total_steps, CSV_BLOCK):
         steps = np.arange(first, min(first + CSV_BLOCK, timeline.total_steps))
