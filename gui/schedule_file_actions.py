@@ -91,7 +91,7 @@ class ScheduleFileActions:
             # Those in effect: an edit and its undo read "2 edits" of a schedule they left as it was.
             edits = counted(len(run.run_schedule.in_effect()), "edit")
             return Tuned(f"the last run's schedule ({edits})", run.run_schedule, run.config, run.dataset, run.steps_per_epoch, metrics,
-                         run.outcome.groups, range_test=self._range_test_of(run.outcome.run_id, before_it=True))
+                         run.outcome.groups, range_test=self._range_test_of(run.outcome.run_id, before_it=not self.controller.remote))
         config, plan = self._config()
         per_epoch = training_batches_per_epoch(len(self.dataset.train_index), config.batch_size)
         return Tuned("the editor's schedule", RunSchedule(self._timeline(plan, config.momentum)), config,
@@ -100,8 +100,8 @@ class ScheduleFileActions:
 
     def _range_test_of(self, run_id: str, before_it: bool) -> dict | None:
         """The last range test when it measured the run ``run_id``, or fresh weights before it (``before_it``: the
-        window's own run, which such a test advised). A run attached to was not: its export carried the window's own
-        test of another configuration, and its file then warned of a low-confidence test the run had nothing to do with."""
+        window's own run, which such a test advised). A run attached to was not, while followed or after: its export
+        carried the window's own test of another configuration, and its file warned of a test it had nothing to do with."""
         tested = self.range_test_of[0]
         return self.last_range_test if tested == run_id or (before_it and tested is None) else None
 

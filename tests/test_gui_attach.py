@@ -290,3 +290,9 @@ def test_a_schedule_imported_while_attached_is_checked_against_the_runs_settings
     trigger(window.import_action)
     qtbot.waitUntil(lambda: f"imported {path}" in window.log.toPlainText(), timeout=LONG)
     assert not dialogs.of("yes_no") and "imported schedule: " not in window.log.toPlainText()
+    trigger(window.detach_action)  # and once let go: Export still writes the run followed, and so still without it
+    qtbot.waitUntil(lambda: window.live.state == "detached", timeout=LONG)
+    detached = tmp_path / "detached.lrschedule.json"
+    dialogs.answer("save_path", str(detached))
+    trigger(window.export_action)
+    assert dialogs.of("save_path")[-1].title.startswith("Export the last run's schedule") and load_schedule(detached).range_test is None
