@@ -69,6 +69,11 @@ def test_warning_when_lambda_max_climbs_fast():
     warning = climbing(after, before, 1.0, 0.8)
     assert warning.kind == "climbing" and "×2.1 in 200 steps" in warning.message and warning.scale == 1.0
     assert climbing(measured(lam=12.0), before, 1.0, 0.8) is None
+    # Far under the bound (a run resumed at LR 0.005: "now 0% of the bound is used") a climb is no news …
+    tiny = measured(step=300, lam=21.0, lrs=(0.005, 0.005))
+    assert climbing(tiny, measured(step=100, lam=10.0, lrs=(0.005, 0.005)), 1.0, 0.8) is None
+    # … unless the schedule will raise the LR towards it.
+    assert climbing(tiny, measured(step=100, lam=10.0, lrs=(0.005, 0.005)), 20.0, 0.8).kind == "climbing"
 
 
 def test_budget_saved_while_the_first_measurement_waited_is_not_spent_in_a_burst():

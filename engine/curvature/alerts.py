@@ -10,6 +10,9 @@ from ..text import counted
 DEFAULT_MARGIN = 0.8
 CLIMB_FACTOR = 1.5
 NOTHING_TO_SCALE = 0.99
+# A climb is said while the schedule's peak from here uses at least this share of the margin: λmax can double twice
+# before a peak under a quarter of it nears the bound, and a run resumed at a tiny LR warned at "0% of the bound".
+FAR_BELOW = 0.25
 
 
 def scale_to_fit(edge: float, rest_peak_ratio: float, margin: float) -> float:
@@ -57,6 +60,8 @@ def climbing(m: CurvatureMeasured, previous: CurvatureMeasured | None, rest_peak
              factor: float = CLIMB_FACTOR) -> StabilityWarning | None:
     """A warning when λmax grew by ``factor`` or more since the previous measurement."""
     if previous is None or not previous.lambda_max > 0 or not m.lambda_max >= factor * previous.lambda_max:
+        return None
+    if m.edge * rest_peak_ratio < margin * FAR_BELOW:  # a climb far under the bound is no news ("now 0% of the bound")
         return None
     rise = m.lambda_max / previous.lambda_max
     message = (f"λmax rose ×{rise:.2g} in {counted(m.step - previous.step, 'step')} ({previous.lambda_max:.3g} → {m.lambda_max:.3g}): "
