@@ -140,12 +140,12 @@ class DatasetActions:
         self.dataset_panel.show_followed(f"The run followed trains <b>{html.escape(other)}</b>, not the dataset below: the "
                                          "plots, log and Export are the run's; Start trains the dataset below.")
 
-    def restore_draft(self, switched: bool) -> None:
-        """Show the schedule last drafted for this dataset (it is stretched to the run next). A dataset without one
-        starts from lrscope's default when another dataset's (or run's) was shown: a schedule tuned for one dataset is
-        never carried silently to the next (importing it from that dataset's library asks first)."""
+    def restore_draft(self, switched: bool) -> bool:
+        """Show the schedule last drafted for this dataset (it is stretched to the run next); whether there was one. A
+        dataset without one starts from lrscope's default when another dataset's (or run's) was shown: a schedule tuned
+        for one dataset is never carried silently to the next (importing it from that dataset's library asks first)."""
         if self.controller.training:
-            return
+            return False
         draft = load_draft(self.settings, self.dataset.summary.fingerprint)
         self.loaded_groups = None if draft is None else draft.pieces[-1].groups
         if draft is not None:
@@ -157,6 +157,7 @@ class DatasetActions:
             self.editor.load(default_schedule())  # stretched to the run next
             self.log.add(f"{self.dataset.summary.name} has no schedule of its own yet: the editor starts from lrscope's default, "
                          f"{TrainConfig.shape} peaking at {TrainConfig.lr:g} (the schedule shown before is not carried over)")
+        return draft is not None
 
     def back_to_the_open_dataset(self) -> bool:
         """After a run of another dataset (one attached to, served from elsewhere): the editor shows the open dataset's
@@ -179,8 +180,7 @@ class DatasetActions:
         window's run, and the plan from before attaching, a tune's winner, was gone.)"""
         if self.controller.remote:
             if not self.back_to_the_open_dataset() and self.dataset is not None:
-                self.restore_draft(switched=True)
-                self.show_model_groups()
+                self.show_model_groups(preset=not self.restore_draft(switched=True))
                 self.log.add(f"the editor shows {self.dataset.summary.name}'s own schedule again: Start trains it (Export "
                              "still writes the run followed; import that file to train its schedule here)")
             return

@@ -40,10 +40,11 @@ class FineTuningActions:
         return group_outline(model, channels=summary.channels, classes=len(summary.classes),
                              resolution=summary.resolution, pretrained=pretrained)
 
-    def show_model_groups(self, keep_table: bool = False) -> None:
-        """The configured model's groups; with a fine-tuning configuration the editor gets its preset to edit. With
-        ``keep_table`` (a setting changed, not the dataset), the table keeps what was typed into it for the same groups:
-        a change of epochs set an edited head ×3 back to ×1 without a word."""
+    def show_model_groups(self, keep_table: bool = False, preset: bool = True) -> None:
+        """The configured model's groups; with a fine-tuning configuration the editor gets its preset to edit, unless
+        ``preset`` is False (a plan of the user's was just put back: Detach with a fine-tune configured replaced it with
+        the preset). With ``keep_table`` (a setting changed, not the dataset), the table keeps what was typed into it for
+        the same groups: a change of epochs set an edited head ×3 back to ×1 without a word."""
         if self.dataset is None or self.controller.training:
             return
         try:
@@ -58,7 +59,7 @@ class FineTuningActions:
         names = tuple(name for name, _ in outline)
         leaving = self.fine_tuning_shown and not fine_tuning(config)
         self.fine_tuning_shown = fine_tuning(config)
-        if fine_tuning(config):
+        if fine_tuning(config) and preset:
             self._load_preset(config, outline)
             plan = self.shown_plan()
         else:

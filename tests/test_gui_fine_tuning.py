@@ -235,3 +235,27 @@ def test_a_followed_fine_tune_of_another_model_edited_then_let_go_leaves_the_win
         trigger(window.start_action)
         qtbot.waitUntil(lambda: window.last_run is not None and window.last_run.config.model == "small_cnn", timeout=LONG)
         assert owner.state in ("running", "paused")
+
+
+def test_letting_a_followed_run_go_keeps_the_users_plan_with_a_fine_tune_configured(qtbot, window):
+    """With a fine-tune configured, Detach (or the followed run's end) put the fine-tuning preset in the editor in place
+    of the plan the user had made there (a range test's one-cycle peak)."""
+    from helpers import SAMPLE, served_child
+    from test_gui_attach import attach_from_the_runs_tab
+
+    from engine.events import StepsLogged
+
+    choose_pretrained_mobilenet(qtbot, window)
+    type_into(window.editor.peak, "0.0314")
+    click(window.editor.use_button)
+    qtbot.waitUntil(lambda: window.editor.plan().schedule.segments[0].max_lr == 0.0314, timeout=LONG)
+    with served_child(["train", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "100"], LONG / 1000) as (owner, events):
+        events.wait_for(lambda ev: ev.of(StepsLogged) and ev.of(StepsLogged)[-1].steps[-1] >= 2, LONG / 1000)
+        attach_from_the_runs_tab(qtbot, window)
+        said = window.log.toPlainText().count("fine-tuning preset in the schedule editor")
+        trigger(window.detach_action)
+        qtbot.waitUntil(lambda: not window.controller.training and window.live.state == "detached", timeout=LONG)
+    assert window.editor.plan().schedule.segments[0].max_lr == 0.0314
+    assert window.log.toPlainText().count("fine-tuning preset in the schedule editor") == said
+    table = window.group_table.table
+    assert table.rowCount() == 6 and table.item(1, 2).text() == FREEZE  # the plan's groups: the body still frozen at first
