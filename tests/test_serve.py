@@ -210,6 +210,15 @@ def test_ctl_applies_a_schedule_file_and_refuses_one_that_does_not_fit_unless_to
         done = lrscope("ctl", *target, "apply", path, *options)
         assert done.returncode == 0 and re.match(r"applied at step \d+: ", done.stdout), done.stdout + done.stderr
         assert lrscope("ctl", *target, "undo").returncode == 0
+    # A file of a run's edits: its last piece replaces the rest, and that is said (its first piece went without a word).
+    two = tmp_path / "two.json"
+    edited = tracked.run_schedule.apply(SetConstant(0.02), tracked.run_schedule.timeline.total_steps // 2, 0.1)
+    save_schedule(two, tuned_document(edited, config, tracked.dataset, tracked.steps_per_epoch))
+    done = lrscope("ctl", *target, "apply", two)
+    assert done.returncode == 0 and "replaced the rest with constant 0.02" in done.stdout, done.stdout + done.stderr
+    assert re.search(rf"warning: {re.escape(str(two))} holds \d+ pieces \(its run's edits\): apply replaces the rest with the last",
+                     done.stderr), done.stderr
+    assert lrscope("ctl", *target, "undo").returncode == 0
 
 
 def test_ctl_measures_sets_the_cadence_and_prints_the_warnings_its_edit_caused(served):

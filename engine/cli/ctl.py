@@ -166,6 +166,9 @@ def replacement(path: Path, status: dict, accept_mismatch: bool = False):
     remaining = int(status.get("total_steps", 0)) - int(status.get("step", 0))
     if remaining < 1:
         raise CliError("the run has no steps left to apply a schedule to")
+    if len(loaded.timeline.pieces) > 1:  # its one_cycle piece was dropped without a word
+        say(f"warning: {path} holds {len(loaded.timeline.pieces)} pieces (its run's edits): apply replaces the rest with the "
+            "last, as the window's Apply does; `lrscope train --schedule FILE` trains all of them from the start")
     return ReplaceRest(loaded.timeline.pieces[-1].schedule, fit_rest=True)
 
 
