@@ -71,6 +71,23 @@ class FineTuningActions:
         if plan is not None:
             self.preview(plan)
 
+    def fine_tune_preset_at(self, lr: float) -> bool:
+        """With a fine-tuning configuration, its preset (the head alone, then every group) peaking at ``lr``, as
+        `lrscope range-test --export-schedule` writes it; whether the configuration is one. "Use as one-cycle max LR"
+        put one cycle over the whole run, and the groups unfrozen half way started in its decay, with no warm-up."""
+        if self.dataset is None:
+            return False
+        try:
+            config = self.config_panel.config(data=self.dataset.summary.root)
+        except (ValueError, LrscopeError):
+            return False
+        if not fine_tuning(config):
+            return False
+        self._load_preset(replace(config, lr=lr), self._outline(config.model, config.pretrained))
+        if (plan := self.shown_plan()) is not None:
+            self.preview(plan)
+        return True
+
     def _load_preset(self, config, outline: list[tuple[str, int]]) -> None:
         """The fine-tuning preset of ``config`` in the editor and the group table, as the schedule Start trains: a run's
         schedule left to train again (``imported``) trained instead, while the editor showed the preset."""

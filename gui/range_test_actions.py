@@ -115,7 +115,7 @@ class RangeTestActions:
             edit = (SetConstant(lr, reason="range_test") if what == "constant" else
                     ReplaceRest(preset("one_cycle", lr, remaining), from_current_lr=True, fit_rest=True, reason="range_test"))
             self.controller.send(EditSchedule(edit))
-        else:
+        elif what == "constant" or not self.fine_tune_preset_at(lr):
             self.imported = None
             self.editor.install_preset("constant" if what == "constant" else "one_cycle", lr)
         shape = "constant LR" if what == "constant" else "one-cycle with max LR"

@@ -259,3 +259,23 @@ def test_letting_a_followed_run_go_keeps_the_users_plan_with_a_fine_tune_configu
     assert window.log.toPlainText().count("fine-tuning preset in the schedule editor") == said
     table = window.group_table.table
     assert table.rowCount() == 6 and table.item(1, 2).text() == FREEZE  # the plan's groups: the body still frozen at first
+
+
+def test_a_range_tests_one_cycle_peak_used_with_a_fine_tune_configured_keeps_its_two_phases(qtbot, window, monkeypatch):
+    """"Use as one-cycle max LR" put one cycle over the whole run: the groups unfrozen half way started in its decay,
+    with no warm-up of their own, where `range-test --export-schedule` keeps the head-alone and every-group phases."""
+    from gui_fixtures import range_test_before_a_run
+
+    choose_pretrained_mobilenet(qtbot, window)
+    before = window.editor.plan().schedule
+    range_test_before_a_run(qtbot, window, iterations=60)
+    panel = window.range_panel
+    if panel.recommendation is None:  # the test itself says why; the button is then disabled
+        assert not panel.use_cycle.isEnabled()
+        pytest.skip(f"this range test gave no recommendation: {window.last_range_test['why_none']}")
+    click(panel.use_cycle)
+    peak = float(f"{panel.recommendation.one_cycle_max_lr:.3g}")
+    after = window.editor.plan().schedule
+    assert len(after.segments) == len(before.segments) == 2  # the head alone, then every group: each its own cycle
+    assert after.segments[0].max_lr == pytest.approx(peak) and after.segments[1].max_lr < peak
+    assert [s.steps for s in after.segments] == [s.steps for s in before.segments]
