@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -206,6 +207,11 @@ def test_ctl_applies_a_schedule_file_and_refuses_one_that_does_not_fit_unless_to
     done = lrscope("ctl", *target, "apply", unsaid)
     assert done.returncode == 2 and done.stderr.strip() == (f"lrscope: error: {unsaid} was not applied: the schedule file does not say "
                                                              "which dataset it was tuned on; --accept-mismatch applies it anyway")
+    other = tmp_path / "other.json"  # another size and model: it named the size alone, and the model on a second try
+    save_schedule(other, tuned_document(tracked.run_schedule, replace(config, model="resnet18"), {**tracked.dataset, "resolution": 32},
+                                        tracked.steps_per_epoch))
+    done = lrscope("ctl", *target, "apply", other)
+    assert done.returncode == 2 and "resolution: tuned at 32 px" in done.stderr and "tuned with model resnet18" in done.stderr
     for path, options in ((unsaid, ["--accept-mismatch"]), (fits, [])):
         done = lrscope("ctl", *target, "apply", path, *options)
         assert done.returncode == 0 and re.match(r"applied at step \d+: ", done.stdout), done.stdout + done.stderr

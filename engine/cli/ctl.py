@@ -162,7 +162,8 @@ def replacement(path: Path, status: dict, accept_mismatch: bool = False):
             lines.append(f"tuned with {what} {theirs}; this run uses {ours}, so its LRs do not carry over")
     if lines and not accept_mismatch:
         # It said "was tuned for another dataset (the schedule file does not say which dataset …)", and nothing applied it.
-        raise CliError(f"{path} was not applied: {lines[0]}; --accept-mismatch applies it anyway")
+        # Every difference: naming the first alone (its image size) left the model and the groups to a second try.
+        raise CliError(f"{path} was not applied: {'; '.join(lines)}; --accept-mismatch applies it anyway")
     remaining = int(status.get("total_steps", 0)) - int(status.get("step", 0))
     if remaining < 1:
         raise CliError("the run has no steps left to apply a schedule to")
