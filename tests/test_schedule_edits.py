@@ -273,3 +273,31 @@ def test_unfreezing_now_reaches_the_later_pieces_and_a_new_length_re_times_them(
     longer = run.apply(Restretch(350), step=50, current_lr=0.1)
     assert [p.start for p in longer.timeline.pieces] == [0, 50, 150] and longer.timeline.total_steps == 350  # 150 steps left become 300
     assert np.allclose(longer.timeline.lrs(np.arange(150, 350)), 0.01)
+
+
+def test_a_plan_of_several_pieces_replaces_the_rest_stretched_over_it_and_undo_takes_it_back():
+    """`ctl apply` of a file holding a run's edits replaced the rest with its last piece alone: the one-cycle before it
+    went without a word."""
+    from engine.schedules import ReplaceRestWithPlan
+
+    run = base()
+    planned = run.timeline.lrs(np.arange(100))
+    rise, held = Schedule((Linear(steps=80, start_lr=0.01, end_lr=0.2),)), Schedule((Constant(steps=40, lr=0.05),))
+    edited = run.apply(ReplaceRestWithPlan((rise, held), (0, 40), (0, 40)), step=20, current_lr=planned[19])
+    assert [p.start for p in edited.timeline.pieces] == [0, 20, 60] and edited.timeline.total_steps == 100  # 80 plan steps → 80 left
+    assert np.allclose(edited.timeline.lrs(np.arange(20, 60)), rise.lrs(np.arange(40))) and np.allclose(edited.timeline.lrs(np.arange(60, 100)), 0.05)
+    assert edited.edits[-1].summary.startswith("replaced the rest with a plan of 2 pieces: steps 20–60: ")
+    undone = edited.apply(Undo(), step=30, current_lr=0.05)
+    assert np.allclose(undone.timeline.lrs(np.arange(30, 100)), planned[30:])
+
+
+@pytest.mark.parametrize("starts, origins, message", [((0, 40), (0, 50), "before its schedule's origin 50"),
+                                                      ((0, 0), (0, 0), "must start after the one before it"),
+                                                      ((5, 40), (0, 40), "the first starting at 0"),
+                                                      ((0,), (0,), "1 to 100000 pieces")])
+def test_a_plan_from_a_client_is_checked_in_one_line(starts, origins, message):
+    from engine.schedules import ReplaceRestWithPlan
+
+    rise, held = Schedule((Linear(steps=80, start_lr=0.01, end_lr=0.2),)), Schedule((Constant(steps=40, lr=0.05),))
+    with pytest.raises(ValueError, match=message):
+        base().apply(ReplaceRestWithPlan((rise, held), starts, origins), step=20, current_lr=0.1)

@@ -34,7 +34,7 @@ from engine.export import tuned_document
 from engine.protocol import to_data
 from engine.run.process import ProcessRun
 from engine.run.remote import RemoteRun
-from engine.schedules import ChangeSegment, Restretch, ScaleRest, SetConstant, load_schedule, save_schedule
+from engine.schedules import ChangeSegment, Restretch, RunSchedule, ScaleRest, SetConstant, Timeline, load_schedule, save_schedule
 from engine.serve.access import ADDRESS_FILE, TOKEN_FILE, Access, ServeError
 from engine.serve.wire import pack, unpack
 from engine.store import read_meta, read_steps
@@ -216,14 +216,21 @@ def test_ctl_applies_a_schedule_file_and_refuses_one_that_does_not_fit_unless_to
         done = lrscope("ctl", *target, "apply", path, *options)
         assert done.returncode == 0 and re.match(r"applied at step \d+: ", done.stdout), done.stdout + done.stderr
         assert lrscope("ctl", *target, "undo").returncode == 0
-    # A file of a run's edits: its last piece replaces the rest, and that is said (its first piece went without a word).
+    # A file of a run's edits: the whole plan over the steps left (its last piece alone replaced the rest, and the
+    # one-cycle before it went without a word).
     two = tmp_path / "two.json"
-    edited = tracked.run_schedule.apply(SetConstant(0.02), tracked.run_schedule.timeline.total_steps // 2, 0.1)
+    start = RunSchedule(Timeline.of(tracked.run_schedule.timeline.pieces[0].schedule))
+    edited = start.apply(SetConstant(0.02), start.timeline.total_steps // 2, 0.1)
     save_schedule(two, tuned_document(edited, config, tracked.dataset, tracked.steps_per_epoch))
     done = lrscope("ctl", *target, "apply", two)
-    assert done.returncode == 0 and "replaced the rest with constant 0.02" in done.stdout, done.stdout + done.stderr
-    assert re.search(rf"warning: {re.escape(str(two))} holds \d+ pieces \(its run's edits\): apply replaces the rest with the last",
-                     done.stderr), done.stderr
+    assert done.returncode == 0 and re.search(r"replaced the rest with a plan of 2 pieces: steps \d+–\d+: one_cycle .+; steps \d+–\d+: constant 0\.02",
+                                              done.stdout), done.stdout + done.stderr
+    applied_at = int(re.match(r"applied at step (\d+)", done.stdout).group(1))
+    deadline = time.monotonic() + LONG
+    while tracked.run_schedule.timeline.pieces[-2].start != applied_at and time.monotonic() < deadline:
+        time.sleep(0.05)  # the edit's ScheduleChanged reaches the owner's handle a moment after ctl's answer
+    plan = tracked.run_schedule.timeline
+    assert plan.lr_at(plan.total_steps - 1) == 0.02 and plan.lr_at(applied_at) < 0.02  # the one-cycle first, then 0.02
     assert lrscope("ctl", *target, "undo").returncode == 0
 
 

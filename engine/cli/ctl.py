@@ -147,7 +147,7 @@ def replacement(path: Path, status: dict, accept_mismatch: bool = False):
     """ReplaceRest with the file's schedule stretched over the steps the run has left; a file tuned for another
     dataset, model or optimizer is refused unless ``accept_mismatch`` (as `lrscope train --schedule` asks first, and ctl
     cannot ask)."""
-    from ..schedules.edits import ReplaceRest
+    from ..schedules.edits import ReplaceRest, ReplaceRestWithPlan
     from ..schedules.library import differences
     from ..schedules.schedule_file import load_schedule
 
@@ -167,10 +167,11 @@ def replacement(path: Path, status: dict, accept_mismatch: bool = False):
     remaining = int(status.get("total_steps", 0)) - int(status.get("step", 0))
     if remaining < 1:
         raise CliError("the run has no steps left to apply a schedule to")
-    if len(loaded.timeline.pieces) > 1:  # its one_cycle piece was dropped without a word
-        say(f"warning: {path} holds {len(loaded.timeline.pieces)} pieces (its run's edits): apply replaces the rest with the "
-            "last, as the window's Apply does; `lrscope train --schedule FILE` trains all of them from the start")
-    return ReplaceRest(loaded.timeline.pieces[-1].schedule, fit_rest=True)
+    plan = loaded.for_run(loaded.timeline.total_steps)  # its run's edits as pieces; a plateau rule's cuts too
+    if len(plan.pieces) > 1:  # the whole plan over the steps left: its last piece alone dropped the one-cycle before it
+        return ReplaceRestWithPlan(tuple(p.schedule for p in plan.pieces), tuple(p.start for p in plan.pieces),
+                                   tuple(p.origin for p in plan.pieces))
+    return ReplaceRest(plan.pieces[-1].schedule, fit_rest=True)
 
 
 def tell(args: argparse.Namespace, answer, heard: list) -> int:

@@ -48,6 +48,7 @@ from ..schedules.edits import (
     ChangeSegment,
     LoggedEdit,
     ReplaceRest,
+    ReplaceRestWithPlan,
     Restretch,
     Revise,
     ScaleRest,
@@ -99,7 +100,7 @@ register(MeasureCurvature, 1)
 register(SetCurvatureCadence, 1)
 
 # Values inside them
-for edit in (ReplaceRest, ChangeSegment, Revise, ScaleRest, SetPeak, SetConstant, Restretch, SetGroups, Unfreeze, Undo,
+for edit in (ReplaceRest, ReplaceRestWithPlan, ChangeSegment, Revise, ScaleRest, SetPeak, SetConstant, Restretch, SetGroups, Unfreeze, Undo,
              LoggedEdit):
     register(edit, 1)
 register(GroupSetting, 1)

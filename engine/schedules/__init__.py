@@ -13,6 +13,7 @@ from .edits import (
     Edit,
     EditRecord,
     ReplaceRest,
+    ReplaceRestWithPlan,
     Restretch,
     Revise,
     RunSchedule,
@@ -46,6 +47,6 @@ from .timeline import Piece, Timeline
 __all__ = [
     "ALL", "SHAPES", "ChangeSegment", "Constant", "Cosine", "CosineRestarts", "Cyclic", "Edit", "EditRecord", "Exponential",
     "GroupMismatch", "GroupSetting", "Keypoints", "Linear", "MultiStep", "OneCycle", "Piece", "PlateauRule", "PlateauTracker", "Polynomial",
-    "ReplaceRest", "Restretch", "Revise", "RunSchedule", "ScaleRest", "Schedule", "ScheduleFile", "SetConstant", "SetGroups", "SetPeak", "StepDecay",
+    "ReplaceRest", "ReplaceRestWithPlan", "Restretch", "Revise", "RunSchedule", "ScaleRest", "Schedule", "ScheduleFile", "SetConstant", "SetGroups", "SetPeak", "StepDecay",
     "Timeline", "Undo", "Unfreeze", "load_schedule", "parse_schedule", "save_schedule", "schedule_document",
 ]

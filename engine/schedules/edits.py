@@ -15,8 +15,8 @@ from typing import Any
 from ..errors import ScheduleFileError
 from ..plain import JsonObject
 from ..text import counted
-from .codec import param_from_json
-from .describe import describe_changes, describe_schedule, fmt_lr
+from .codec import MAX_PIECES, param_from_json
+from .describe import describe_changes, describe_pieces, describe_schedule, fmt_lr
 from .groups import GroupSetting, changed_settings, describe_groups, unfrozen, validate_groups
 from .presets import with_peak_lr
 from .schedule import Schedule
@@ -47,6 +47,18 @@ class ReplaceRest(Edit):
     # Stretched over the steps the run has left when it is applied: a client that measured them a moment earlier
     # would lengthen a run that went on meanwhile (`lrscope ctl apply` added a step).
     fit_rest: bool = False
+
+
+@dataclass(frozen=True)
+class ReplaceRestWithPlan(Edit):
+    """Replace the rest of the run with a plan of several pieces (a schedule file holding a run's edits), the whole plan
+    stretched over the steps left: piece i's schedule runs from ``starts[i]`` on, its step 0 at ``origins[i]``, in the
+    plan's own steps."""
+
+    kind = "replace_rest_with_plan"
+    schedules: tuple[Schedule, ...]
+    starts: tuple[int, ...]
+    origins: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -196,6 +208,10 @@ class RunSchedule:
             validate_groups(edit.groups)
             piece, summary = Piece(step, before.origin, before.schedule, tuple(edit.groups)), groups_summary(before.groups, edit.groups, step)
             kept = tuple(dataclasses.replace(p, groups=tuple(edit.groups)) for p in later)
+        elif isinstance(edit, ReplaceRestWithPlan):
+            piece, *rest = _plan_over_the_rest(edit, step, self.timeline.total_steps, before.groups)
+            kept = tuple(rest)
+            summary = f"replaced the rest with a plan of {len(rest) + 1} pieces: {describe_pieces(Timeline((piece, *rest)))}"
         else:
             piece, summary = _piece_for(edit, before, step, current_lr, self.timeline.total_steps)
             piece = dataclasses.replace(piece, groups=before.groups)
@@ -231,6 +247,24 @@ def _as_planned_before(target: EditRecord, step: int) -> tuple[Piece, tuple[Piec
     planned = (target.before, *target.later)
     old = [p for p in planned if p.start <= step][-1]
     return Piece(step, old.origin, old.schedule, old.groups), tuple(p for p in planned if p.start > step)
+
+
+def _plan_over_the_rest(edit: ReplaceRestWithPlan, step: int, total: int, groups) -> list[Piece]:
+    """The plan's pieces stretched over the steps from ``step`` to ``total``, with the groups in force (as a replacement
+    of the rest by one schedule keeps them)."""
+    # From a client: checked as a schedule file's timeline is, in one line.
+    if not 0 < len(edit.schedules) == len(edit.starts) == len(edit.origins) <= MAX_PIECES or edit.starts[0] != 0:
+        raise ValueError(f"a plan must have 1 to {MAX_PIECES} pieces, each with a start and an origin, the first starting at 0")
+    for i, (schedule, start, origin) in enumerate(zip(edit.schedules, edit.starts, edit.origins)):
+        if i and not start > edit.starts[i - 1]:
+            raise ValueError(f"piece {i} of the plan must start after the one before it, at {edit.starts[i - 1]}, got {start}")
+        if origin > start:
+            raise ValueError(f"piece {i} of the plan starts at {start}, before its schedule's origin {origin}")
+        schedule.validate()
+    plan = Timeline(tuple(Piece(start, origin, schedule) for schedule, start, origin in zip(edit.schedules, edit.starts, edit.origins)))
+    if plan.total_steps <= plan.pieces[-1].start:
+        raise ValueError(f"the plan's last piece ends at step {plan.total_steps}, where it starts")
+    return [Piece(p.start + step, p.origin + step, p.schedule, groups) for p in plan.stretched(max(1, total - step)).pieces]
 
 
 def _later_after(edit: Edit, later: tuple[Piece, ...], step: int, total: int) -> tuple[Piece, ...]:
@@ -366,6 +400,8 @@ def edit_details(edit: Edit) -> dict[str, Any]:
         value = getattr(edit, f.name)
         if isinstance(value, Schedule):
             value = describe_schedule(value)
+        elif f.name == "schedules":
+            value = [describe_schedule(schedule) for schedule in value]
         elif f.name == "groups":
             value = [dataclasses.asdict(g) if isinstance(g, GroupSetting) else g for g in value]
         details[f.name] = value
