@@ -13,7 +13,6 @@ import numpy as np
 from PySide6.QtCore import QSettings, QTimer, Slot
 from PySide6.QtWidgets import QMainWindow
 
-from engine.commands import EditSchedule
 from engine.config import TrainConfig
 from engine.schedules import Timeline
 
@@ -56,6 +55,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.dataset = self.shown_fingerprint = None
         self.opened_dataset = None  # what the last successful open found (DatasetOpened): a failed open goes back to it
         self.imported: Timeline | None = None
+        self.imported_mid_run: Timeline | None = None  # a file of several pieces imported during a run: Apply sends it all
         self.loaded_groups = None  # the group settings of the plan last loaded (a draft, an imported file), for the group table
         self.fine_tuning_shown = False  # the editor and group table hold the configuration's fine-tuning preset
         self.last_run = None
@@ -102,7 +102,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.editor.previewChanged.connect(self.preview)
         self.editor.edited.connect(self._forget_import)
         self.editor.edited.connect(self.keep_draft)
-        self.editor.editRequested.connect(lambda edit: self.controller.send(EditSchedule(edit)))
+        self.editor.editRequested.connect(self.send_edit)
         self.editor.keypointsShown.connect(self.keypoints_shown)
         self.range_panel.startRequested.connect(self.range_test)
         self.range_panel.cancelRequested.connect(self.controller.cancel_range_test)
@@ -134,6 +134,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         elif done.name == "devices":
             self.config_panel.set_devices(done.result)
         elif done.name == "train":
+            self.imported_mid_run = None  # for that run's Apply only
             self.last_run = done.result or self.last_run
             self.planned_after_run = False
             self.show_tune_plan()
@@ -233,7 +234,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
     @Slot()
     def _forget_import(self) -> None:
         """The user changed the imported schedule (or the tune's winner): the editor's version is what will run."""
-        self.imported = self.editor_search = None
+        self.imported = self.editor_search = self.imported_mid_run = None
 
     @Slot(object)
     def keypoints_shown(self, keypoints) -> None:

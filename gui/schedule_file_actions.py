@@ -7,10 +7,11 @@ from pathlib import Path
 
 from PySide6.QtCore import Slot
 
+from engine.commands import EditSchedule
 from engine.config import TrainConfig
 from engine.data.split import training_batches_per_epoch
 from engine.errors import LrscopeError, cannot_write
-from engine.schedules import RunSchedule
+from engine.schedules import ReplaceRest, ReplaceRestWithPlan, Revise, RunSchedule
 from engine.schedules.model_match import model_differences
 from engine.schedules.plateau import cuts_kept
 from engine.text import counted
@@ -143,10 +144,23 @@ class ScheduleFileActions:
             self.log.add(f"{path}: {warning}", "warning")
         timeline = loaded.for_run(self.run_length() or loaded.timeline.total_steps)
         self.install_timeline(timeline)
+        self.imported_mid_run = timeline if self.controller.training and len(timeline.pieces) > 1 else None
         kept = f"; {cuts_kept(loaded.plateau_cuts)}" if loaded.plateau_cuts else ""
         self.log.add(f"imported {path}: {timeline.total_steps} steps{loaded.stretch_note(timeline.total_steps)}, "
                      f"{counted(len(loaded.edits), 'edit')}{kept}")
         return True
+
+    @Slot(object)
+    def send_edit(self, edit) -> None:
+        """Send the editor's edit to the run. *Apply from now* of a file of several pieces imported during the run sends
+        the whole plan, stretched over the steps left: the editor shows its last piece, and that alone replaced (or
+        revised) the rest (the file's one-cycle before its Set LR was dropped)."""
+        plan = self.imported_mid_run
+        if isinstance(edit, (ReplaceRest, Revise)) and plan is not None:
+            edit = ReplaceRestWithPlan(tuple(p.schedule for p in plan.pieces), tuple(p.start for p in plan.pieces),
+                                       tuple(p.origin for p in plan.pieces))
+            self.imported_mid_run = None
+        self.controller.send(EditSchedule(edit))
 
     def _model_differences(self, loaded, following: bool) -> list[str]:
         """How the model, groups, weights and optimizer the file was tuned with differ from the followed run's

@@ -118,3 +118,31 @@ def test_edits_a_step_apart_squeezed_into_a_shorter_run_export_a_file_that_loads
     pieces = load_schedule(path).timeline.pieces  # refused before: three pieces from step 0
     assert [piece.start for piece in pieces] == [0] and np.allclose(pieces[0].schedule.lrs(np.arange(22)), 0.02)
     assert not window.dataset_panel.problems.count()  # the library's broken file was a warning each time digits opened
+
+
+def test_a_file_of_several_pieces_imported_mid_run_is_applied_whole(qtbot, launch, dialogs, tmp_path):
+    """Apply from now sent the editor's piece, the file's last: a file exported after a Set LR replaced the rest of the
+    run with its constant LR, and its one-cycle before it was dropped."""
+    window = launch({"image_size": 16, "epochs": 40})
+    path = tmp_path / "edited.lrschedule.json"
+    paused_with_lr_set(qtbot, window, "0.0123", 3)
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+    dialogs.answer("save_path", str(path))
+    trigger(window.export_action)
+    assert len(load_schedule(path).timeline.pieces) == 2
+    first = window.live.run_id
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.live.run_id != first and window.live.step >= 2, timeout=LONG)
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
+    dialogs.answer("open_file", str(path))
+    trigger(window.import_action)
+    qtbot.waitUntil(lambda: f"imported {path}" in window.log.toPlainText(), timeout=LONG)
+    click(window.editor.apply)
+    qtbot.waitUntil(lambda: "replaced the rest with a plan of 2 pieces" in window.editor.history.item(window.editor.history.count() - 1).text()
+                    if window.editor.history.count() else False, timeout=LONG)
+    plan = window.live.run_schedule.timeline
+    assert plan.lr_at(plan.total_steps - 1) == 0.0123 and plan.lr_at(window.live.step) != 0.0123  # the one-cycle first
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: not window.controller.training, timeout=LONG)
