@@ -157,8 +157,7 @@ class ScheduleFileActions:
         revised) the rest (the file's one-cycle before its Set LR was dropped)."""
         plan = self.imported_mid_run
         if isinstance(edit, (ReplaceRest, Revise)) and plan is not None:
-            edit = ReplaceRestWithPlan(tuple(p.schedule for p in plan.pieces), tuple(p.start for p in plan.pieces),
-                                       tuple(p.origin for p in plan.pieces))
+            edit = ReplaceRestWithPlan.of(plan)
             self.imported_mid_run = None
         self.controller.send(EditSchedule(edit))
 

@@ -144,9 +144,9 @@ def command_for(args: argparse.Namespace):
 
 
 def replacement(path: Path, status: dict, accept_mismatch: bool = False):
-    """ReplaceRest with the file's schedule stretched over the steps the run has left; a file tuned for another
-    dataset, model or optimizer is refused unless ``accept_mismatch`` (as `lrscope train --schedule` asks first, and ctl
-    cannot ask)."""
+    """ReplaceRest with the file's schedule (ReplaceRestWithPlan when it holds a run's edits) stretched over the steps
+    the run has left; a file tuned for another dataset, model or optimizer is refused unless ``accept_mismatch`` (as
+    `lrscope train --schedule` asks first, and ctl cannot ask)."""
     from ..schedules.edits import ReplaceRest, ReplaceRestWithPlan
     from ..schedules.library import differences
     from ..schedules.schedule_file import load_schedule
@@ -169,8 +169,7 @@ def replacement(path: Path, status: dict, accept_mismatch: bool = False):
         raise CliError("the run has no steps left to apply a schedule to")
     plan = loaded.for_run(loaded.timeline.total_steps)  # its run's edits as pieces; a plateau rule's cuts too
     if len(plan.pieces) > 1:  # the whole plan over the steps left: its last piece alone dropped the one-cycle before it
-        return ReplaceRestWithPlan(tuple(p.schedule for p in plan.pieces), tuple(p.start for p in plan.pieces),
-                                   tuple(p.origin for p in plan.pieces))
+        return ReplaceRestWithPlan.of(plan)
     return ReplaceRest(plan.pieces[-1].schedule, fit_rest=True)
 
 

@@ -60,6 +60,12 @@ class ReplaceRestWithPlan(Edit):
     starts: tuple[int, ...]
     origins: tuple[int, ...]
 
+    @classmethod
+    def of(cls, plan: Timeline, **kwargs) -> ReplaceRestWithPlan:
+        """The edit that replaces the rest with ``plan``'s pieces (their group settings are the run's)."""
+        pieces = plan.pieces
+        return cls(tuple(p.schedule for p in pieces), tuple(p.start for p in pieces), tuple(p.origin for p in pieces), **kwargs)
+
 
 @dataclass(frozen=True)
 class ChangeSegment(Edit):
