@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from helpers import CAMERA2, SAMPLE
+from helpers import CAMERA2, SAMPLE, write_image
 
 from engine.data import dataset as dataset_module
 from engine.data import prepare_dataset
@@ -152,3 +152,53 @@ def test_one_image_that_cannot_be_opened_is_said_in_words(tiny_folder, monkeypat
     data = prepare_dataset(tiny_folder)
     assert "1 image could not be read and was skipped: cat/0.png: Permission denied; replace or remove it to train on every image" \
         in data.warnings
+
+
+def _gray_folder(root, count=6):
+    for label, name in enumerate(("a", "b")):
+        for i in range(count):
+            write_image(root / name / f"{i}.png", "L", value=30 + 90 * label + i)
+    return root
+
+
+def test_images_the_square_crop_cuts_down_are_named_with_their_sizes(tmp_path):
+    """A 300×40 strip trained as its central 40×40 square, without a word."""
+    root = _gray_folder(tmp_path / "d")
+    write_image(root / "a" / "strip.png", "L", size=(300, 40))
+    write_image(root / "b" / "tall.png", "L", size=(20, 41))
+    write_image(root / "b" / "edge.png", "L", size=(20, 40))  # exactly 2:1 keeps half: not said
+    said = [w for w in prepare_dataset(root).warnings if "twice" in w]
+    assert said == ["2 images have one side over twice the other (a/strip.png 300×40, b/tall.png 20×41): training crops "
+                    "each image to its central square, which cuts off over half of such an image; crop or pad them to "
+                    "near-square if what is cut off matters"]
+
+
+def test_a_few_color_images_in_a_grayscale_set_are_named_as_what_makes_it_train_in_color(tmp_path):
+    root = _gray_folder(tmp_path / "d")
+    write_image(root / "b" / "red.png", "RGB")
+    data = prepare_dataset(root)
+    assert data.summary.channels == 3
+    assert [w for w in data.warnings if "color" in w] == [
+        "1 image in color among grayscale ones (b/red.png): the whole dataset trains in color (3 channels) because of "
+        "it; convert it to grayscale, or remove it, to train on 1 channel"]
+    for name in ("a", "b"):  # now color is the most: the gray ones are the odd ones out
+        for i in range(6):
+            write_image(root / name / f"{i}.png", "RGB", value=20 + i)
+    write_image(root / "a" / "gray.png", "L")
+    assert [w for w in prepare_dataset(root).warnings if "color" in w] == [
+        "1 image in grayscale among color ones (a/gray.png): it trains as color with 3 equal channels; remove it if it "
+        "does not belong"]
+
+
+def test_when_only_a_sample_of_the_headers_is_read_the_count_says_of_how_many(tmp_path, monkeypatch):
+    monkeypatch.setattr("engine.data.summary.HEADER_SAMPLE", 5)
+    root = _gray_folder(tmp_path / "d")
+    for i in range(6):
+        write_image(root / "a" / f"wide{i}.png", "L", size=(60, 20))
+    [said] = [w for w in prepare_dataset(root).warnings if "twice" in w]
+    assert said.startswith("3 of the 5 images read have one side over twice the other (a/wide2.png 60×20, "), said
+
+
+@pytest.mark.parametrize("sample", [SAMPLE, CAMERA2])
+def test_the_bundled_samples_have_nothing_to_say_about_their_shapes_or_modes(sample):
+    assert not [w for w in prepare_dataset(sample).warnings if "twice" in w or "color" in w]

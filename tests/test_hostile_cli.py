@@ -100,6 +100,20 @@ def test_the_start_line_counts_only_the_images_that_train(tmp_path, capsys):
     assert code == 0 and ": 23 of 24 images (1 unreadable), " in err
 
 
+def test_a_strip_and_a_color_image_in_a_grayscale_folder_are_each_said_once_before_training(tmp_path, capsys):
+    data = make_classes(tmp_path / "d")
+    write_image(data / "0" / "strip.png", size=(90, 12))
+    write_image(data / "2" / "red.png", "RGB")
+    code, _, err = cli(capsys, "train", "--data", data, *QUICK, "--epochs", "1", "--runs-dir", tmp_path / "runs")
+    assert code == 0, err
+    said = [line for line in err.splitlines() if "0/strip.png" in line or "2/red.png" in line]
+    assert said == ["warning: 1 image has one side over twice the other (0/strip.png 90×12): training crops each image to its "
+                    "central square, which cuts off over half of such an image; crop or pad it to near-square if what is cut "
+                    "off matters",
+                    "warning: 1 image in color among grayscale ones (2/red.png): the whole dataset trains in color (3 "
+                    "channels) because of it; convert it to grayscale, or remove it, to train on 1 channel"], err
+
+
 def test_a_batch_larger_than_the_dataset_is_said_once_with_the_images_and_the_batch_used(tmp_path, capsys):
     """It trained 1 step per epoch without a word."""
     data = make_classes(tmp_path / "d")

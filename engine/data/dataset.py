@@ -13,6 +13,7 @@ from ..text import counted, listed, printable
 from .cache import Decoded, Progress, cache_file, decode_all, load_decoded, save_decoded
 from .fingerprint import fingerprint
 from .folder import FolderScan, scan_folder
+from .header_checks import header_warnings
 from .images import BadImage, load_image
 from .split import stratified_split
 from .summary import (
@@ -75,8 +76,8 @@ def prepare_dataset(
     Without ``resolution`` the images' median shorter side is used, within ``resolution_range``.
     """
     scan = scan_folder(root)
-    sizes, modes = read_headers(scan)
-    size, channels = choose_resolution(sizes, resolution, resolution_range), choose_channels(modes)
+    headers = read_headers(scan)
+    size, channels = choose_resolution(headers.sizes, resolution, resolution_range), choose_channels(headers.modes)
     paths = [str(scan.root / e.path) for e in scan.entries]
     labels = np.array([e.label for e in scan.entries], dtype=np.int64)
     print_ = log or (lambda _text: None)
@@ -89,7 +90,7 @@ def prepare_dataset(
     else:
         print_(f"{counted(len(paths), 'image')} at {size}px exceed the memory budget: they will stream from disk")
         usable, problems = np.ones(len(paths), dtype=bool), ()
-    warnings = list(scan.warnings)
+    warnings = [*scan.warnings, *header_warnings(headers)]
     if problems:
         # Each by its path in the folder, with why: one example of three left the user hunting for the other two.
         named = listed([f"{Path(path).relative_to(scan.root).as_posix()}: {reason}" for path, reason in problems], 3, "; ")
@@ -103,7 +104,7 @@ def prepare_dataset(
     used = _used_counts(labels, train_index, val_index, len(classes))
     summary = DatasetSummary(
         name=printable(scan.root.name), root=printable(str(scan.root)), fingerprint=digest, classes=classes,
-        class_counts=dict(zip(classes, used)), image_count=sum(used), presplit=scan.presplit, image_sizes=size_stats(sizes),
+        class_counts=dict(zip(classes, used)), image_count=sum(used), presplit=scan.presplit, image_sizes=size_stats(headers.sizes),
         resolution=size, channels=channels, mean=mean, std=std, unreadable=len(scan.entries) - sum(used),
     )
     return PreparedDataset(summary, scan, labels, train_index, val_index, decoded, warnings)

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .folder import FolderScan
+from .header_checks import Headers
 from .images import BadImage, header, is_gray
 
 HEADER_SAMPLE = 400
@@ -55,17 +56,18 @@ def sample_indices(count: int, limit: int, seed: int = 0) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(count, size=limit, replace=False))
 
 
-def read_headers(scan: FolderScan) -> tuple[list[tuple[int, int]], list[str]]:
-    """Sizes and modes of a sample of the images (headers only)."""
-    sizes, modes = [], []
+def read_headers(scan: FolderScan) -> Headers:
+    """Paths, sizes and modes of a sample of the images (headers only; unreadable ones are left out)."""
+    paths, sizes, modes = [], [], []
     for index in sample_indices(len(scan.entries), HEADER_SAMPLE):
         try:
             size, mode = header(str(scan.root / scan.entries[index].path))
         except BadImage:
             continue
+        paths.append(scan.entries[index].path)
         sizes.append(size)
         modes.append(mode)
-    return sizes, modes
+    return Headers(paths, sizes, modes, len(scan.entries))
 
 
 def choose_resolution(sizes: list[tuple[int, int]], requested: int | None, bounds: tuple[int, int] = (16, 224)) -> int:
