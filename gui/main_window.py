@@ -23,7 +23,7 @@ from .curvature_actions import CurvatureActions
 from .dataset_actions import DatasetActions, dropped_folders
 from .errors import SlotErrorReporter
 from .fine_tuning_actions import FINE_TUNING_FIELDS, FineTuningActions
-from .live_run import LiveRun
+from .live_run import TERMINAL, LiveRun
 from .range_test_actions import RangeTestActions
 from .run_actions import RunActions
 from .run_controller import RunController
@@ -317,7 +317,8 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
     def _what_closing_stops(self) -> tuple[str, str, str] | None:
         """The question to ask before closing stops work of this window's own (None: nothing would be lost). A tune
         was thrown away without a word, 17 epochs into its first trial."""
-        if self.controller.training and not self.controller.attached:
+        self.bridge.drain()  # the run's last events: one that has just finished is not asked about
+        if self.controller.training and not self.controller.attached and self.live.state not in TERMINAL:
             return ("Stop the run?", "Stop the run and close the window?",
                     "Closing the window stops the run it started. It stays resumable (Runs tab, lrscope resume).")
         if self.controller.tuning:

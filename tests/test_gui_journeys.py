@@ -5,6 +5,7 @@
 (f) compare two runs.
 """
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -208,6 +209,29 @@ def test_d_export_then_import_on_another_dataset_warns_and_cancel_changes_nothin
     opened(qtbot, window, "digits")
     assert window.dataset_panel.library.count() == 1
     assert "1 schedule tuned for this dataset is in the library" in window.log.toPlainText()
+
+
+def test_quitting_as_a_run_finishes_does_not_ask_to_stop_it(qtbot, launch, dialogs, monkeypatch):
+    """The run had trained its last step and was closing its store: Quit asked "Stop the run?" over a finished run."""
+    from engine.store.writer import RunStore
+
+    closing, release = threading.Event(), threading.Event()
+    close = RunStore.close
+
+    def slow_close(store, *args, **kwargs):
+        closing.set()
+        release.wait(LONG / 1000)
+        close(store, *args, **kwargs)
+
+    monkeypatch.setattr(RunStore, "close", slow_close)
+    window = launch({**SMALL, "epochs": 1})
+    trigger(window.start_action)
+    qtbot.waitUntil(closing.is_set, timeout=LONG)
+    assert window.controller.training  # its thread is still closing the store
+    threading.Timer(0.5, release.set).start()  # closing waits for the run's thread
+    press(window, "Ctrl+Q")
+    assert dialogs.of("yes_no") == [] and not window.isVisible()
+    assert window.last_run.outcome.state == "finished"
 
 
 def test_e_close_mid_run_relaunch_and_resume_from_the_runs_tab(qtbot, launch, dialogs):
