@@ -183,6 +183,8 @@ class DatasetActions:
                 self.show_model_groups(preset=not self.restore_draft(switched=True))
                 self.log.add(f"the editor shows {self.dataset.summary.name}'s own schedule again: Start trains it (Export "
                              "still writes the run followed; import that file to train its schedule here)")
+            if self.dataset is not None:  # the followed run's "epoch 10/100 · step 203/2200" stayed, as if still live
+                self.show_next_run()
             return
         if not self.plan_the_run_again():
             self.back_to_the_open_dataset()

@@ -161,6 +161,8 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
             dialogs.show_error(self, "Cannot attach", failed.message)
             self.status.setText(f"could not attach: {failed.message}")
         elif failed.name == "train":
+            if self.controller.remote:  # contact lost: the editor gets the window's own plan back, as Detach gives it
+                self.after_a_run()
             self.live.could_not_train(failed.message)
             self.range_test_unfollowed()
             self.banner.hide()  # its fix would edit a run no longer followed

@@ -79,6 +79,7 @@ def test_the_window_attaches_steers_detaches_and_the_run_goes_on(qtbot, window, 
     # before attaching was gone. Export still writes the run followed.
     assert "the editor shows digits's own schedule again: Start trains it" in window.log.toPlainText()
     assert window.editor.plan().schedule.segments[0].max_lr == 0.0314
+    assert window.status.text() == "detached · next run: 22 steps (1 epoch × 22 steps)"  # not the run let go, as if live
     dialogs.answer("save_path", str(tmp_path / "followed.lrschedule.json"))
     trigger(window.export_action)
     assert dialogs.of("save_path")[-1].title == "Export the last run's schedule (0 edits)"  # its set-lr, undone
@@ -180,6 +181,8 @@ def test_when_contact_with_an_attached_run_is_lost_the_window_stops_steering_it_
     """Its process killed, the window logged the lost contact and went on showing "training · … left", with Apply and
     Set LR enabled and sending to nobody."""
     owner, _ = served
+    type_into(window.editor.peak, "0.0314")  # the window's own plan, before it attaches
+    click(window.editor.use_button)
     attach_from_the_runs_tab(qtbot, window)
     assert window.editor.set_now.isEnabled()
     panel = window.range_panel  # a range test in the run when contact is lost: its tab said "80% done" ever after
@@ -194,6 +197,9 @@ def test_when_contact_with_an_attached_run_is_lost_the_window_stops_steering_it_
             pass
     assert window.live.state == "detached" and f"the run's process (pid {owner.process.pid}) ended" in window.status.text(), \
         window.status.text()
+    # The plan from before attaching is back, as after Detach: the followed run's schedule stayed, squeezed into this run.
+    assert window.editor.plan().schedule.segments[0].max_lr == 0.0314
+    assert "the editor shows digits's own schedule again: Start trains it" in window.log.toPlainText()
     # Its resume command ran past the window's edge, cut with nothing to say so: what is shown fits, "…" says there is
     # more, and the tooltip holds it all.
     shown = QLabel.text(window.status)
