@@ -40,6 +40,11 @@ class AttachActions:
         self._update_actions(starting=True)
         return True
 
+    @Slot(object)
+    def followed_run_started(self, event) -> None:
+        """The Configuration tab says which settings of a run followed from elsewhere differ from its fields."""
+        self.config_panel.follow(event.config if self.controller.attached else None)
+
     @Slot()
     def detach_from_run(self) -> None:
         """Stop following the attached run; it goes on training."""

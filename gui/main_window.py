@@ -85,6 +85,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
     def _connect(self) -> None:
         self.bridge.taskDone.connect(self.task_done)
         self.bridge.taskFailed.connect(self.task_failed)
+        self.bridge.runStarted.connect(self.followed_run_started)
         self.bridge.stateChanged.connect(lambda _event: self._update_actions())
         self.bridge.logLine.connect(lambda event: self.log.add(event.text, event.level))
         self.bridge.stateChanged.connect(self.range_test_state)
@@ -134,6 +135,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         elif done.name == "devices":
             self.config_panel.set_devices(done.result)
         elif done.name == "train":
+            self.config_panel.follow(None)
             self.imported_mid_run = None  # for that run's Apply only
             self.last_run = done.result or self.last_run
             self.planned_after_run = False
@@ -161,6 +163,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
             dialogs.show_error(self, "Cannot attach", failed.message)
             self.status.setText(f"could not attach: {failed.message}")
         elif failed.name == "train":
+            self.config_panel.follow(None)
             if self.controller.remote:  # contact lost: the editor gets the window's own plan back, as Detach gives it
                 self.after_a_run()
             self.live.could_not_train(failed.message)

@@ -50,6 +50,14 @@ def test_the_window_attaches_steers_detaches_and_the_run_goes_on(qtbot, window, 
     events.wait_for(lambda ev: ev.of(StepsLogged) and ev.of(StepsLogged)[-1].steps[-1] >= 10, LONG / 1000)
     attach_from_the_runs_tab(qtbot, window)
     assert window.tabs.currentIndex() == 0 and not window.start_action.isEnabled() and window.detach_action.isEnabled()
+    # The Configuration tab's fields are the window's: it says which of the run's settings differ (read as the run's,
+    # they said 32 px for a run at 16).
+    assert not window.config_panel.followed.isHidden(), "the run's settings are not said"
+    assert window.config_panel.followed.text() == ("The run followed trains with epochs 100: these fields are this "
+                                                   "window's, for its next run.")
+    type_into(window.config_panel.editors["epochs"], "100")
+    assert window.config_panel.followed.text() == "The run followed trains with these settings."
+    type_into(window.config_panel.editors["epochs"], "1")
     qtbot.waitUntil(lambda: len(window.loss.points) >= 10, timeout=LONG)  # the history arrived: the plots show the past
     # Its steps arrived in one burst; the pace is no faster than they trained ("a few seconds left" for minutes).
     # The pace averages blocks that each went no faster than their training speed, so no faster than the fastest
@@ -80,6 +88,7 @@ def test_the_window_attaches_steers_detaches_and_the_run_goes_on(qtbot, window, 
     assert "the editor shows digits's own schedule again: Start trains it" in window.log.toPlainText()
     assert window.editor.plan().schedule.segments[0].max_lr == 0.0314
     assert window.status.text() == "detached · next run: 22 steps (1 epoch × 22 steps)"  # not the run let go, as if live
+    assert window.config_panel.followed.isHidden()
     dialogs.answer("save_path", str(tmp_path / "followed.lrschedule.json"))
     trigger(window.export_action)
     assert dialogs.of("save_path")[-1].title == "Export the last run's schedule (0 edits)"  # its set-lr, undone

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Signal, Slot
-from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from engine.config import AUGMENTATIONS, FROZEN_BN, MODEL_NAMES, OPTIMIZER_NAMES, PRETRAINED_AUTO, TrainConfig, field_error
 from engine.curvature.settings import BN_MODES
@@ -40,6 +40,8 @@ FIELDS: dict[str, tuple[str, str, str]] = {
                      "running averages as at evaluation (they measure different surfaces).", "choice"),
     "curvature_margin": ("warn at bound ×", "Warn when the LR passes this share of the stability bound (0.05 to 1).", "float"),
 }
+# Where a run trains, not how: a run followed on a server says "cuda" where this window's next run says "auto".
+MACHINE_FIELDS = ("device",)
 CHOICES = {"model": MODEL_NAMES, "frozen_bn": FROZEN_BN, "optimizer": OPTIMIZER_NAMES, "augment": AUGMENTATIONS, "device": ("auto", "cpu"),
            "curvature_bn": BN_MODES}
 
@@ -56,7 +58,18 @@ class ConfigPanel(QWidget):
         self.message = QLabel()
         self.message.setStyleSheet("color: #d62728;")
         self.message.setWordWrap(True)
-        form = QFormLayout(self)  # the window pins ``message`` above the scrolled form
+        # While the window follows a run started elsewhere, which of its settings differ from these fields (they are
+        # this window's, for its next run: read as the run's, they said 32 px for a run at 16).
+        self.followed = QLabel()
+        self.followed.setWordWrap(True)
+        self.followed.hide()
+        self.followed_config: dict | None = None
+        self.pinned = QWidget()  # the window pins it above the scrolled form
+        column = QVBoxLayout(self.pinned)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.message)
+        column.addWidget(self.followed)
+        form = QFormLayout(self)
         defaults = TrainConfig()
         for name, (label, help_text, kind) in FIELDS.items():
             editor = self._editor(name, kind)
@@ -136,6 +149,23 @@ class ConfigPanel(QWidget):
         self.message.setText("\n".join(f"{FIELDS[n][0]}: {r}" for n, r in self.errors.items()))
         if not reason:
             self.changed.emit(name)
+        self._say_followed()
+
+    def follow(self, config: dict | None) -> None:
+        """The settings of the run followed from another process (None: the window follows none)."""
+        self.followed_config = config
+        self._say_followed()
+
+    def _say_followed(self) -> None:
+        config = self.followed_config
+        self.followed.setVisible(bool(config))
+        if not config:
+            return
+        values = self.values()
+        differ = [f"{FIELDS[name][0]} {_shown(config[name])}" for name in FIELDS
+                  if name in config and name not in MACHINE_FIELDS and config[name] != values[name]]
+        self.followed.setText(f"The run followed trains with {', '.join(differ)}: these fields are this window's, for "
+                              "its next run." if differ else "The run followed trains with these settings.")
 
     def values(self) -> dict[str, Any]:
         """The fields as typed (valid or not)."""
@@ -146,6 +176,7 @@ class ConfigPanel(QWidget):
         for name, value in values.items():
             if name in FIELDS and field_error(name, value) is None:
                 self._show(name, value)
+        self._say_followed()
 
     def config(self, **extra) -> TrainConfig:
         """A valid TrainConfig; ValueError lists every invalid field."""
@@ -156,3 +187,12 @@ class ConfigPanel(QWidget):
         if problems:
             raise ValueError("; ".join(f"{n}: {r}" for n, r in problems.items()))
         return config
+
+
+def _shown(value: Any) -> str:
+    """A setting as the form shows it: 0.0005 not 5e-04's repr, on/off for a flag, "none" for an empty one."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value) if value != "" else "none"
