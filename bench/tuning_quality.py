@@ -27,7 +27,7 @@ from .hub_weights import install_mobilenet_v2_weights
 from .tuning.ledger import Ledger
 from .tuning.methods import all_methods
 from .tuning.report import criteria, summarize, table
-from .tuning.runs import grid_search
+from .tuning.runs import grid_search, run_steps
 from .tuning.sweep_rules import repeat_suggestions, screen
 from .tuning.sweep_rules import table as sweep_rules_table
 
@@ -63,8 +63,8 @@ def main() -> None:
             dataset = prepare_dataset(folders[variant.data], resolution=variant.image_size)
             if args.stage == "rules":
                 grid = grid_search(ledger, variant, dataset, args.seeds)
-                rules.append((variant, screen(variant, grid, [repeat_suggestions(ledger, variant, dataset, seed)
-                                                              for seed in range(args.seeds)])))
+                suggestions = [repeat_suggestions(ledger, variant, dataset, seed) for seed in range(args.seeds)]
+                rules.append((variant, screen(variant, grid, suggestions, run_steps(variant, dataset))))
                 continue
             try:
                 rows.append(study(ledger, variant, dataset, scratch, args.stage, args.seeds))

@@ -55,10 +55,13 @@ def test_a_sweep_rule_is_screened_on_stored_suggestions_without_training(tmp_pat
     repeats = [{"min_loss": 0.4, "valley": 0.05, "steepest": 0.1, "min_loss/10": 0.04, "constant": 0.05},
                {"min_loss": 0.8, "valley": 0.1, "steepest": 0.2, "min_loss/10": 0.08, "constant": 0.1}, None]
     assert abs(pick(repeats, today) - (0.4 * 0.8) ** 0.5) < 1e-12 and pick([None, None, repeats[0]], today) is None
+    # The horizon rule is today's for a run as long as the sweep, lower for a longer one: (1000/100)^-0.3 = 0.501.
+    horizon = next(name for name in RULES if "horizon" in name)
+    assert pick(repeats, horizon, 100) == pick(repeats, today) and abs(pick(repeats, horizon, 1000) / pick(repeats, today) - 10 ** -0.3) < 1e-12
     variant = Variant("toy", "digits", "a stored grid", grid=(0.025, 0.05, 0.1, 0.2, 0.4, 0.8))
     grid = {"points": {0.025: [0.8] * 3, 0.05: [0.95] * 3, 0.1: [0.96, 0.97, 0.95], 0.2: [0.9] * 3, 0.4: [0.7] * 3,
                        0.8: [0.5] * 3}, "best_lr": 0.1, "best_mean": 0.96, "best_std": 0.01}
-    scores = screen(variant, grid, [repeats, [None, None, None]])
+    scores = screen(variant, grid, [repeats, [None, None, None]], 100)
     assert scores[valley][0] == 1 and scores[today][0] == 0  # the plateau is 0.035-0.14; no pick lands without a rule
     # valley: 0.071, half way (in log LR) from 0.05 to 0.1, scores 95.5%; the seed without a pick keeps the default 0.2 (90%)
     assert abs(scores[valley][1] - (96 - (95.5 + 90) / 2)) < 1e-9 and abs(scores[today][1] - (96 - (60 + 90) / 2)) < 1e-9

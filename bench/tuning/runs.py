@@ -6,6 +6,7 @@ import numpy as np
 
 from engine.commands import Stop
 from engine.config import TrainConfig
+from engine.data.split import training_batches_per_epoch
 from engine.events import FaultRaised
 from engine.training.job import TrainingJob
 
@@ -21,6 +22,12 @@ TOP_POINTS = 3
 def config(variant: Variant, dataset, lr: float, seed: int) -> TrainConfig:
     """The variant's run at max LR ``lr`` with ``seed``."""
     return TrainConfig(data=dataset.summary.root, image_size=variant.image_size, lr=float(lr), seed=seed, **variant.overrides)
+
+
+def run_steps(variant: Variant, dataset) -> int:
+    """The length in steps of the variant's run."""
+    settings = config(variant, dataset, variant.default_lr, 0)
+    return settings.epochs * training_batches_per_epoch(len(dataset.train_index), settings.batch_size)
 
 
 def train(ledger: Ledger, variant: Variant, dataset, lr: float, seed: int) -> dict:
