@@ -99,12 +99,12 @@ class RunsPanel(QWidget):
             accuracy = "-" if math.isnan(run.best_val_accuracy) else f"{100 * run.best_val_accuracy:.2f}%"
             state = f"{run.state} · served" if served_access(run.run_dir) else run.state
             # A tune's trials would look like ten runs of the user's own without the note saying what made them.
-            values = (run.run_id, run.dataset, run.started, state, f"{run.steps_done}/{run.total_steps}", accuracy,
-                      run.purpose or run.problem)
+            note = run.purpose or run.problem
+            values = (run.run_id, run.dataset, run.started, state, f"{run.steps_done}/{run.total_steps}", accuracy, note)
             for column, text in enumerate(values):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, str(run.run_dir))
-                item.setToolTip(text if column == len(values) - 1 else "")
+                item.setToolTip(note)  # on every cell: at 1366 px the note column lies past the table's right edge
                 self.table.setItem(row, column, item)
             if str(run.run_dir) in selected:
                 rows = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
