@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QTool
 from engine.commands import EditSchedule, SetCurvatureCadence
 from engine.config import TrainConfig
 from engine.curvature.cadence import parse_every
+from engine.run.handle import TERMINAL
 from engine.schedules.edits import ScaleRest
 from engine.store.reader import read_curvature, read_health
 
@@ -46,6 +47,7 @@ class CurvatureView(QObject):
         self.lambdas = (math.inf, math.inf)  # λmax of the run's last two measurements (a climb is resolved below the first)
         self.margin = TrainConfig.curvature_margin  # the run's: how much of the bound its warnings allow
         self.state = ""  # the run's: a range test in it holds commands until it ends
+        self.every, self.run_dir = "auto", ""  # the run's cadence and folder, for what to say if it ends unmeasured
         self.tab = self._tab()
         self.cadence.activated.connect(self._cadence_chosen)
         self.banner.scaleRequested.connect(self._scale)
@@ -80,6 +82,9 @@ class CurvatureView(QObject):
     @Slot(object)
     def _state_changed(self, event) -> None:
         self.state = event.state
+        if event.state in TERMINAL and self.lambdas[1] == math.inf:  # "Measure now measures at once" stayed, disabled
+            self.last.setText(f"no λmax measurement in this run{': it ended before auto measured one' if self.every == 'auto' else ''}"
+                              f"; `lrscope curvature --checkpoint {self.run_dir}` measures its last weights")
 
     @Slot(object)
     def measured(self, event) -> None:
@@ -134,7 +139,8 @@ class CurvatureView(QObject):
             plot.clear()
             plot.set_total(event.total_steps)
         self.banner.hide()
-        every = str(event.config.get("curvature_every", "auto"))
+        every = self.every = str(event.config.get("curvature_every", "auto"))
+        self.run_dir = event.run_dir
         # It showed the last run's measurement, or the range test's with its LR; and "auto" on a short run, which never
         # measures, looked broken.
         self.last.setText("no measurement in this run yet" + (

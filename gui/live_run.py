@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QLabel, QProgressBar
 
 from engine.commands import Resume, RollBack, Stop
+from engine.run.handle import TERMINAL
 from engine.run.history import stored_run_schedule
 from engine.run.pace import RemainingTime
 from engine.store.reader import effective_state, read_epochs, read_meta, read_steps
@@ -25,7 +26,6 @@ from .plots.lr_plot import LrPlot, MomentumPlot
 from .remaining import remaining_text
 from .run_controller import WINDOW_CLIENT
 
-TERMINAL = ("finished", "stopped", "failed")
 LIVE = ("starting", "running", "paused", "range_test")
 FOLLOWING = LIVE[1:]  # the run's own events came: what the window shows is that run's
 # What the status bar calls the job's states.

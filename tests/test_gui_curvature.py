@@ -214,6 +214,9 @@ def test_a_new_run_does_not_show_the_range_tests_lambda_max_as_its_own(qtbot, la
     assert window.curvature.last.text().startswith("no measurement in this run yet; auto measures once 5%")
     trigger(window.stop_action)
     qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+    # Ended with nothing measured: "Measure now (Ctrl+K) measures at once" stayed beside the disabled button.
+    assert window.curvature.last.text() == ("no λmax measurement in this run: it ended before auto measured one; "
+                                            f"`lrscope curvature --checkpoint {window.last_run.run_dir}` measures its last weights")
 
 
 def test_a_planned_peak_above_the_range_tests_bound_is_flagged_however_it_was_typed(qtbot, window):
