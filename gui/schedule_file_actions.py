@@ -132,6 +132,8 @@ class ScheduleFileActions:
         same_images = dataset is not None and (loaded.dataset or {}).get("fingerprint") == dataset.get("fingerprint")
         other = tuned_for(bool(differences), same_images, bool(model))
         differences += model
+        for warning in loaded.warnings:  # before the question: its "tuned on '?'" is explained by one of them
+            self.log.add(f"{path}: {warning}", "warning")
         if differences and not dialogs.ask_yes_no(
                 self, f"Schedule tuned {other}",
                 f"This schedule was tuned {other}. A schedule fits the data and the model it was tuned on: use it anyway?",
@@ -140,8 +142,6 @@ class ScheduleFileActions:
             return False
         for line in differences:
             self.log.add(f"imported schedule: {line}", "warning")
-        for warning in loaded.warnings:
-            self.log.add(f"{path}: {warning}", "warning")
         timeline = loaded.for_run(self.run_length() or loaded.timeline.total_steps)
         self.install_timeline(timeline)
         self.imported_mid_run = timeline if self.controller.training and len(timeline.pieces) > 1 else None

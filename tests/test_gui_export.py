@@ -146,3 +146,21 @@ def test_a_file_of_several_pieces_imported_mid_run_is_applied_whole(qtbot, launc
     assert plan.lr_at(plan.total_steps - 1) == 0.0123 and plan.lr_at(window.live.step) != 0.0123  # the one-cycle first
     trigger(window.stop_action)
     qtbot.waitUntil(lambda: not window.controller.training, timeout=LONG)
+
+
+def test_a_files_warnings_are_logged_before_the_question_they_explain(qtbot, window, dialogs, tmp_path):
+    """A file whose dataset name was a number asked "tuned on '?'": the warning saying why came only after a Yes."""
+    import json
+
+    path = tmp_path / "edited.lrschedule.json"
+    dialogs.answer("save_path", str(path))
+    trigger(window.export_action)
+    qtbot.waitUntil(path.exists, timeout=LONG)
+    data = json.loads(path.read_text())
+    data["dataset"].update(name=12345, fingerprint="0123456789abcdef")
+    path.write_text(json.dumps(data))
+    dialogs.answer("open_file", str(path))
+    dialogs.answer("yes_no", False)
+    trigger(window.import_action)
+    assert dialogs.of("yes_no")[-1].title == "Schedule tuned for another dataset"
+    assert f"{path}: dataset.name: must be text, got a whole number; ignored" in window.log.toPlainText()

@@ -134,8 +134,11 @@ def test_invalid_fields_are_named(path, value, message):
 
 @pytest.mark.parametrize("text, message", [
     ("{", "not valid JSON"),
-    ('{"format": "lrscope.schedule", "version": 1, "lr": NaN}', "^NaN is not a number a schedule can hold"),
-    ('{"x": 1e999}', "^the number 1e999 is too large"),  # valid JSON: not called a syntax error
+    # Valid JSON, not called a syntax error; the field is named, as every other refused value's is.
+    ('{"format": "lrscope.schedule", "version": 1, "lr": NaN}', r"^lr: NaN is not a number a schedule can hold"),
+    ('{"schedule": {"timeline": [{"segments": [{"lr": 0.1}, {"lr": -Infinity}]}]}}',
+     r"^schedule\.timeline\[0\]\.segments\[1\]\.lr: -Infinity is not a number a schedule can hold"),
+    ('{"x": [1, 1e999]}', r"^x\[1\]: the number 1e999 is too large"),
     ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
     ("9" * 10_000, r"^the number 999999999999… \(10000 digits\) is too large"),
     ("[]", "file: must be an object, got an array"),

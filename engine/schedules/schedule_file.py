@@ -189,6 +189,29 @@ def _sane_int(text: str) -> int:
     return int(text)
 
 
+_UNHOLDABLE = object()  # where a number no schedule can hold was, in a second, permissive reading
+
+
+def _unholdable_path(text: str) -> str:
+    """Where in the document the first number no schedule can hold is ("schedule.timeline[0].segments[0].lr"), so
+    that its message says which field to fix, as every other refused value's does ("" when it cannot be told)."""
+    def finite(value: float):
+        return value if math.isfinite(value) else _UNHOLDABLE
+    data = json.loads(text, parse_constant=lambda _name: _UNHOLDABLE, parse_float=lambda t: finite(float(t)),
+                      parse_int=lambda t: _UNHOLDABLE if len(t.lstrip("-")) > 18 else int(t))
+
+    def find(value, path: str) -> str | None:
+        if value is _UNHOLDABLE:
+            return path
+        children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        for key, child in children:
+            found = find(child, f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}" if path else str(key))
+            if found is not None:
+                return found
+        return None
+    return find(data, "") or ""
+
+
 def parse_schedule(text: str) -> ScheduleFile:
     """Validate a schedule document given as JSON text."""
     # A byte order mark (Windows editors save one) is no part of the JSON: it was refused in Python's words.
@@ -198,7 +221,8 @@ def parse_schedule(text: str) -> ScheduleFile:
     except RecursionError:
         raise ScheduleFileError("the JSON is nested too deeply to be a schedule file") from None
     except _BadNumber as error:
-        raise ScheduleFileError(str(error)) from None
+        where = _unholdable_path(text)
+        raise ScheduleFileError(f"{where}: {error}" if where else str(error)) from None
     except ValueError as error:
         raise ScheduleFileError(f"not valid JSON ({str(error)[:200]})") from None
     return document_from_data(data)
