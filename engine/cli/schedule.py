@@ -32,7 +32,7 @@ def add_parser(commands) -> None:
     table.add_argument("file", type=path_arg)
     table.add_argument("--steps", type=int, help="re-stretch to a run of this many steps")
     table.set_defaults(handler=csv_command)
-    plot = actions.add_parser("plot", help="draw the LR (and momentum) against the step into a PNG")
+    plot = actions.add_parser("plot", help="draw the LR of each parameter group against the step into a PNG (csv prints the momentum)")
     plot.add_argument("file", type=path_arg)
     plot.add_argument("-o", "--output", type=path_arg, required=True)
     plot.add_argument("--steps", type=int, help="re-stretch to a run of this many steps")
@@ -131,7 +131,10 @@ def plot_command(args: argparse.Namespace) -> int:
     check_writable(args.output)
     loaded, timeline = _timeline(args)
     steps = plot_steps(timeline)
-    series = {f"lr {printable(name)}": lrs for name, lrs in _group_lrs(loaded, timeline, steps).items()}
+    if set(timeline.group_names) == {ALL}:  # alike: one line, not four names in the key over one visible line
+        series = {"lr (every group)": timeline.group_lrs(steps, (ALL,))[:, 0]}
+    else:
+        series = {f"lr {printable(name)}": lrs for name, lrs in _group_lrs(loaded, timeline, steps).items()}
     name = (loaded.dataset or {}).get("name", "?")
     try:
         line_chart(args.output, steps, series, title=f"LR schedule tuned on {name}", xlabel="step", ylabel="learning rate", log_y=True)

@@ -63,6 +63,6 @@ def line_chart(path: Path, x: np.ndarray, series: dict[str, np.ndarray], *, titl
         draw.text((kx + 20, ky), name, fill=colour, font=font)
     draw.text((WIDTH / 2, 6), title, fill="black", font=font, anchor="mt")
     draw.text((WIDTH / 2, HEIGHT - 14), xlabel, fill="black", font=font, anchor="mm")
-    draw.text((8, TOP - 14), ylabel, fill="black", font=font)
+    draw.text((8, 22), ylabel, fill="black", font=font)  # on the key's first row: just above the frame, the top tick's label covered it
     image.save(path)
     return Path(path)
