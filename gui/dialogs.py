@@ -12,25 +12,62 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox, QWidget
+from PySide6.QtCore import QFileInfo, QMimeDatabase, Qt
+from PySide6.QtGui import QAbstractFileIconProvider
+from PySide6.QtWidgets import QDialog, QFileDialog, QFileIconProvider, QMessageBox, QWidget
 
 from .settings import open_settings
 
 LAST_FOLDER = "dialogs/last_folder"  # one per kind: datasets, files
 
 
+class NamesOnlyIcons(QFileIconProvider):
+    """Icons and kinds of file from names alone. Qt's own read a file's first bytes to tell its kind, and typing a path
+    in /proc froze the window for good: the read of /proc/kmsg (or of a pipe) waits for data that never comes."""
+
+    def icon(self, what):
+        if isinstance(what, QFileInfo):
+            what = QAbstractFileIconProvider.IconType.Folder if what.isDir() else QAbstractFileIconProvider.IconType.File
+        return super().icon(what)
+
+    def type(self, info: QFileInfo) -> str:
+        if info.isDir():
+            return "Folder"
+        kind = QMimeDatabase().mimeTypeForFile(info.fileName(), QMimeDatabase.MatchMode.MatchExtension)
+        return "File" if kind.isDefault() else kind.comment()
+
+
+NAMES_ONLY = NamesOnlyIcons()  # a dialog does not own its icon provider: it must outlive them
+
+
+def file_dialog(parent: QWidget, title: str, start: str, kinds: str = "", mode: str = "open") -> QFileDialog:
+    """A file dialog that never reads the files it lists (``mode``: open, save or folder)."""
+    dialog = QFileDialog(parent, title, start, kinds)
+    dialog.setIconProvider(NAMES_ONLY)
+    if mode == "save":
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+    else:
+        dialog.setFileMode(QFileDialog.FileMode.Directory if mode == "folder" else QFileDialog.FileMode.ExistingFile)
+    if mode == "folder":
+        dialog.setOption(QFileDialog.Option.ShowDirsOnly)
+    return dialog
+
+
+def _chosen(dialog: QFileDialog) -> str | None:
+    return dialog.selectedFiles()[0] if dialog.exec() == QDialog.DialogCode.Accepted and dialog.selectedFiles() else None
+
+
 class QtDialogs:
     """The real dialogs. Questions block; errors and offers do not (the run goes on behind them)."""
 
     def open_folder(self, parent: QWidget, title: str, start: str) -> str | None:
-        return QFileDialog.getExistingDirectory(parent, title, start) or None
+        return _chosen(file_dialog(parent, title, start, mode="folder"))
 
     def open_file(self, parent: QWidget, title: str, start: str, kinds: str) -> str | None:
-        return QFileDialog.getOpenFileName(parent, title, start, kinds)[0] or None
+        return _chosen(file_dialog(parent, title, start, kinds))
 
     def save_path(self, parent: QWidget, title: str, start: str, kinds: str) -> str | None:
-        return QFileDialog.getSaveFileName(parent, title, start, kinds)[0] or None
+        return _chosen(file_dialog(parent, title, start, kinds, mode="save"))
 
     def attach_target(self, parent: QWidget, last: str | tuple[str, str] | None) -> str | tuple[str, str] | None:
         from .attach_dialog import ask_attach_target
