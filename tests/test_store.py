@@ -421,3 +421,24 @@ def test_resuming_a_run_whose_dataset_folder_is_gone_says_to_put_it_back(sample_
     assert run_cli(["resume", run.run_dir.name, "--runs-dir", str(tmp_path / "runs")]) == 2
     assert capsys.readouterr().err.strip() == (f"lrscope: error: {sample_copy}: the run's dataset folder is gone; put it back "
                                                f"there to resume {run.run_dir.name} (a run continues on the images it started with)")
+
+
+def test_a_rollback_drops_the_checkpoints_of_the_steps_it_abandoned(tmp_path):
+    """A fault's pause wrote a checkpoint at step 468; the rollback went back to 462 and the run stopped at 465: a
+    resume continued from 468, on the abandoned branch, without the rollback's ×0.1."""
+    import torch
+
+    from engine.events import RolledBack
+    from engine.store.reader import checkpoint_paths, checkpoint_step, newest_checkpoint_step
+
+    store = RunStore.create(tmp_path, {"model": "small_cnn"}, {"name": "digits"})
+    for step in (440, 468):
+        store.save_checkpoint({"x": torch.zeros(1)}, step)
+        assert store.sync()
+    store.on_event(RolledBack(462, "rolled back to step 462"))
+    assert store.sync() and store.checkpoint_step == 440
+    store.save_checkpoint({"x": torch.zeros(1)}, 465)  # the stop's
+    assert store.sync()
+    store.close()
+    assert [checkpoint_step(path) for path in checkpoint_paths(store.run_dir)] == [440, 465]
+    assert newest_checkpoint_step(store.run_dir) == 465

@@ -152,10 +152,15 @@ def checkpoint_paths(run_dir: Path) -> list[Path]:
     return sorted(folder.glob("step-*.pt")) if folder.is_dir() else []
 
 
+def checkpoint_step(path: Path) -> int:
+    """The step a checkpoint file was written at, from its name (step-0000000462.pt)."""
+    return int(path.stem.removeprefix("step-"))
+
+
 def newest_checkpoint_step(run_dir: Path) -> int | None:
     """The step of the run's newest checkpoint on disk (None when it has none): where a resume continues."""
     paths = checkpoint_paths(run_dir)
-    return int(paths[-1].stem.removeprefix("step-")) if paths else None
+    return checkpoint_step(paths[-1]) if paths else None
 
 
 def resume_problem(run_dir: Path) -> str:

@@ -53,7 +53,7 @@ from .checkpoints import write_checkpoint
 from .database import connect
 from .failure import describe_failure
 from .lock import RunLock
-from .reader import newest_checkpoint_step
+from .reader import checkpoint_paths, checkpoint_step, newest_checkpoint_step
 
 COMMIT_EVERY = 0.5
 RETRY_SECONDS = 2.0
@@ -262,6 +262,14 @@ class RunStore:
             self._db.execute(f"DELETE FROM {table} WHERE step >= ?", (step,))
         self._db.execute("DELETE FROM epochs WHERE step > ?", (step,))
 
+    def _drop_checkpoints_after(self, step: int) -> None:
+        """The checkpoints of the steps a rollback abandoned (a fault's pause writes one): left on disk, the newest of
+        them was where a resume continued, on the branch the rollback undid, without its ×0.1."""
+        for path in checkpoint_paths(self.run_dir):
+            if checkpoint_step(path) > step:
+                path.unlink(missing_ok=True)
+        self.checkpoint_step = newest_checkpoint_step(self.run_dir)
+
     def _drop_lost_edits(self, start: ScheduleChanged) -> None:
         """Forget the stored edits from the (re)start's step on that its schedule lacks, and say which: made after the
         checkpoint it resumed from, they do not act in this run (a resume that fell back past a damaged checkpoint
@@ -305,6 +313,7 @@ class RunStore:
             db.execute("INSERT INTO events VALUES (?,?,?,?)", (now, f"state:{event.state}", event.step, printable(event.message)))
         elif isinstance(event, RolledBack):
             self._forget_from(event.step)
+            self._drop_checkpoints_after(event.step)
             db.execute("INSERT INTO events VALUES (?,?,?,?)", (now, "rollback", event.step, printable(event.message)))
         elif isinstance(event, FaultRaised):
             db.execute("INSERT INTO events VALUES (?,?,?,?)", (now, f"fault:{event.kind}", event.step, printable(f"{event.message} {event.advice}")))
