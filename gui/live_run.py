@@ -227,7 +227,8 @@ class LiveRun(QObject):
             self.log.add(event.message, "error" if event.state == "failed" else "info")
         if event.state in TERMINAL:
             self.editor.run_ended()
-            self._close_fault_box()
+        if event.state in ("running", *TERMINAL):  # answered, here or by another client (a run's own rollback policy):
+            self._close_fault_box()                 # its Roll back rolled an attached run back a second time
         self._show_progress()
 
     def _close_fault_box(self) -> None:

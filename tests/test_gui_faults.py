@@ -50,3 +50,14 @@ def test_stopping_from_the_toolbar_takes_the_box_away(qtbot, window, dialogs):
     trigger(window.stop_action)
     qtbot.waitUntil(lambda: window.live.state == "stopped", timeout=LONG)
     assert not box.isVisible()  # its buttons would act on a run that has ended
+
+
+def test_a_fault_answered_another_way_takes_its_box_away(qtbot, window, dialogs):
+    """Answered elsewhere (the toolbar here; a served run's own rollback policy when attached), the box stayed: its
+    Roll back then rolled the run back a second time, cutting its LR 100 times."""
+    exploding_run(qtbot, window, dialogs)
+    box = dialogs.of("offer")[-1].box
+    offers = len(dialogs.of("offer"))
+    trigger(window.pause_action)  # paused by the fault: the action resumes
+    qtbot.waitUntil(lambda: len(dialogs.of("offer")) > offers or window.live.state in ("running", "finished"), timeout=LONG)
+    assert not box.isVisible()
