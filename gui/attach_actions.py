@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import Slot
 
+from engine.errors import RunStoreError
 from engine.serve.access import Access, ServeError, access_for
 from engine.serve.wire import tcp_address
+from engine.store.paths import runs_root
+from engine.store.reader import find_run
 
 from . import dialogs
 
@@ -30,8 +31,10 @@ class AttachActions:
     def attach(self, target: str | tuple[str, str]) -> bool:
         """Follow the run served from folder ``target`` or at (address, token); False after saying why it cannot be."""
         try:
-            access = access_for(Path(target), in_window=True) if isinstance(target, str) else Access(tcp_address(target[0]), target[1])
-        except (ServeError, ValueError) as error:
+            # A folder, or a run's id as `ctl` and `watch` take it (an id was "unknown and not being served").
+            access = access_for(find_run(runs_root(), target), in_window=True) if isinstance(target, str) else \
+                Access(tcp_address(target[0]), target[1])
+        except (ServeError, RunStoreError, ValueError) as error:
             self.warn("Cannot attach", str(error))
             return False
         self.controller.attach(access)

@@ -311,3 +311,19 @@ def test_a_schedule_imported_while_attached_is_checked_against_the_runs_settings
     dialogs.answer("save_path", str(detached))
     trigger(window.export_action)
     assert dialogs.of("save_path")[-1].title.startswith("Export the last run's schedule") and load_schedule(detached).range_test is None
+
+
+def test_the_attach_dialog_takes_a_runs_id_as_ctl_and_watch_do(qtbot, window, served, dialogs):
+    """The id that `--serve` printed was "unknown and not being served: Resume continues it in this window"."""
+    owner, _ = served
+    qtbot.waitUntil(lambda: bool(owner.run_id), timeout=LONG)
+    dialogs.answer("attach_target", owner.run_id)
+    trigger(window.attach_action)
+    qtbot.waitUntil(lambda: window.controller.attached and window.live.step > 0, timeout=LONG)
+    assert not dialogs.of("error")
+    dialogs.answer("attach_target", "no-such-run")
+    trigger(window.detach_action)
+    qtbot.waitUntil(window.attach_action.isEnabled, timeout=LONG)
+    trigger(window.attach_action)
+    [shown] = dialogs.of("error")
+    assert shown.title == "Cannot attach" and shown.text.startswith("no run named 'no-such-run'"), shown.text
