@@ -155,7 +155,8 @@ class DatasetActions:
         elif switched:
             self.imported = None
             self.editor.load(default_schedule())  # stretched to the run next
-            self.log.add(f"{self.dataset.summary.name} has no schedule of its own yet: the editor starts from lrscope's default, "
+            # "draft": "no schedule of its own" came just after "1 schedule tuned for this dataset is in the library"
+            self.log.add(f"{self.dataset.summary.name} has no draft of its own in the editor yet: it starts from lrscope's default, "
                          f"{TrainConfig.shape} peaking at {TrainConfig.lr:g} (the schedule shown before is not carried over)")
         return draft is not None
 

@@ -123,6 +123,9 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         """Open the requested folder, else the last one, else the bundled sample; find the devices."""
         last = self.settings.value("data/last", "")
         folder = str(data) if data else (last if last and Path(last).is_dir() else str(self.sample))
+        if not data and last and folder != last:  # it fell back to the sample without a word
+            self.log.add(f"the dataset open last, {last}, is no longer there (moved or on a drive not mounted): opening the "
+                         "bundled sample instead; Open… (Ctrl+O) finds it where it is now", "warning")
         self.open_folder(folder)
         self.controller.probe_devices()
         self.runs_panel.refresh()

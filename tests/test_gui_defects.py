@@ -520,7 +520,7 @@ def test_another_dataset_without_a_schedule_of_its_own_starts_from_the_default_n
     trigger(window.open_action)
     opened(qtbot, window, "digits-camera2")
     assert window.editor.plan().schedule.segments[0].max_lr == TrainConfig.lr
-    assert "digits-camera2 has no schedule of its own yet" in window.log.toPlainText()
+    assert "digits-camera2 has no draft of its own in the editor yet: it starts from lrscope's default" in window.log.toPlainText()
     # Back on digits, its own draft returns.
     dialogs.answer("open_folder", str(SAMPLE))
     trigger(window.open_action)

@@ -308,3 +308,19 @@ def test_f_compare_two_runs_and_open_one_read_only(qtbot, window):
     assert window.status.text() == f"{name} (read-only): finished at step 22/22"
     stored = stored_run_schedule(read_meta(run_dir))
     assert window.editor.history.count() == len(stored.edits) == 0 and not window.editor.undo.isEnabled()
+
+
+def test_relaunched_after_its_last_dataset_moved_it_says_so_and_opens_the_sample(qtbot, launch, tmp_path):
+    """It opened the bundled sample without a word, as if the user's folder had never been opened."""
+    import shutil
+
+    mine = tmp_path / "mine"
+    shutil.copytree(CAMERA2, mine)
+    first = launch(data=mine)
+    opened(qtbot, first, "mine")
+    first.close()
+    mine.rename(tmp_path / "moved")
+    again = launch()
+    opened(qtbot, again, "digits")
+    assert (f"the dataset open last, {mine}, is no longer there (moved or on a drive not mounted): opening the bundled "
+            "sample instead; Open… (Ctrl+O) finds it where it is now") in again.log.toPlainText()
