@@ -64,7 +64,9 @@ class ScheduleFile:
         recommended = (self.range_test or {}).get("recommended")
         if self.search or not isinstance(recommended, dict) or recommended.get("low_confidence") is not True:
             return ""
-        notes = [note for note in recommended.get("notes") or () if isinstance(note, str)]
+        # Each note begins "low confidence: ", which every place that says the doubt says first ("low confidence: low
+        # confidence: …").
+        notes = [note.removeprefix("low confidence: ") for note in recommended.get("notes") or () if isinstance(note, str)]
         return printable("; ".join(notes) or "its repeats disagreed")[:300]
 
     @property
