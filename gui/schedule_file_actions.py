@@ -89,8 +89,10 @@ class ScheduleFileActions:
             run = self.last_run
             metrics = {"best_val_accuracy": run.outcome.best_val_accuracy, "val_accuracy": run.outcome.val_accuracy,
                        "val_loss": run.outcome.val_loss, "steps": run.outcome.step}
-            # Those in effect: an edit and its undo read "2 edits" of a schedule they left as it was.
-            edits = counted(len(run.run_schedule.in_effect()), "edit")
+            # Those in effect: an edit and its undo read "2 edits" of a schedule they left as it was; and the ones made,
+            # when they differ: a run of 10 edits, most undone, read "(0 edits)".
+            made, kept = len(run.run_schedule.edits), len(run.run_schedule.in_effect())
+            edits = counted(kept, "edit") + (f" in effect, of {made} made" if made > kept else "")
             return Tuned(f"the last run's schedule ({edits})", run.run_schedule, run.config, run.dataset, run.steps_per_epoch, metrics,
                          run.outcome.groups, range_test=self._range_test_of(run.outcome.run_id, before_it=not self.controller.remote))
         config, plan = self._config()

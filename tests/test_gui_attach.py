@@ -91,7 +91,7 @@ def test_the_window_attaches_steers_detaches_and_the_run_goes_on(qtbot, window, 
     assert window.config_panel.followed.isHidden()
     dialogs.answer("save_path", str(tmp_path / "followed.lrschedule.json"))
     trigger(window.export_action)
-    assert dialogs.of("save_path")[-1].title == "Export the last run's schedule (0 edits)"  # its set-lr, undone
+    assert dialogs.of("save_path")[-1].title == "Export the last run's schedule (0 edits in effect, of 2 made)"  # its set-lr, undone
     assert load_schedule(tmp_path / "followed.lrschedule.json").edits[0]["summary"] == "set LR to 0.0123 for the rest"
     assert re.search(r"detached at step \d+; the run goes on training", window.log.toPlainText())
     attach_from_the_runs_tab(qtbot, window)  # paused, then let go: it was said to "go on training"
