@@ -14,7 +14,7 @@ from engine.run.handle import TERMINAL
 from engine.run.history import stored_run_schedule
 from engine.run.pace import RemainingTime
 from engine.store.reader import effective_state, read_epochs, read_meta, read_steps
-from engine.text import counted
+from engine.text import counted, duration_text
 
 from . import dialogs
 from .bridge import EngineBridge
@@ -27,6 +27,7 @@ from .remaining import remaining_text
 from .run_controller import WINDOW_CLIENT
 
 LIVE = ("starting", "running", "paused", "range_test")
+STALL_SECONDS = 5.0  # no step for this long while running: the status line says it is waiting
 FOLLOWING = LIVE[1:]  # the run's own events came: what the window shows is that run's
 # What the status bar calls the job's states.
 STATE_NAMES = {"starting": "starting", "running": "training", "paused": "paused", "range_test": "range test (training paused)",
@@ -51,6 +52,7 @@ class LiveRun(QObject):
         self.total = self.per_epoch = self.step = 0
         self.batch_size = 1
         self.remaining = RemainingTime()
+        self.last_news = time.monotonic()  # when a step (or a change of state) last came: a long wait is said
         self.state = "idle"
         self.paused_under_test = False  # a range test in a paused run: the run stays paused after it
         self.testing = ""  # how far a range test in the run is ("40% done, about 20 s left"), for the status line
@@ -82,6 +84,7 @@ class LiveRun(QObject):
         processes = int(event.config.get("world_size", 1))
         self.batch_size = int(event.config.get("batch_size", 1)) * processes  # the global batch: what one step sees
         self.remaining.reset()
+        self.last_news = time.monotonic()
         self.run_dir, self.run_id = event.run_dir, event.run_id
         self.show_run_name(event.run_id)
         self.lr.set_groups(event.groups)
@@ -177,6 +180,7 @@ class LiveRun(QObject):
         self.lr.add_steps(event.steps, event.lrs, event.groups)
         self.momentum.add_steps(event.steps, event.momenta)
         self.step = int(event.steps[-1]) + 1
+        self.last_news = time.monotonic()
         self.remaining.observe(event.samples_per_s, len(event.steps) * self.batch_size)
         self.remaining.reached(self.step, time.monotonic())
         self.editor.set_step(self.step)
@@ -220,6 +224,7 @@ class LiveRun(QObject):
         if event.state == "range_test":  # it returns to this state after the test
             self.paused_under_test = self.state == "paused"
         self.state = event.state
+        self.last_news = time.monotonic()
         if event.state != "running":  # paused, testing, ended: that time is not the run's pace
             self.remaining.hold()
         fault = self.fault_box is not None and event.message == self.fault_box.text()
@@ -303,7 +308,12 @@ class LiveRun(QObject):
         epoch = min(epochs, self.step // max(1, self.per_epoch) + 1)
         parts = [state_name(self.state), self.testing if self.state == "range_test" else "", f"epoch {epoch}/{epochs}",
                  f"step {self.step}/{total}"]
-        if self.state == "running" and self.remaining.rate:  # a speed and a time left mean something only once training goes on
+        waited = time.monotonic() - self.last_news
+        if self.state == "running" and waited > STALL_SECONDS:
+            # A λmax measurement (or a slow batch) holds the step: the line said "training · 362 samples/s · about 20 min
+            # left" for a minute, and a Pause seemed to do nothing.
+            parts.append(f"waiting {duration_text(waited)} for step {self.step + 1} (commands apply when it comes)")
+        elif self.state == "running" and self.remaining.rate:  # a speed and a time left mean something only once training goes on
             # The smoothed speed: the last block's said 76 samples/s beside "60 s left" for 190 s of work at that speed.
             parts += [f"{self.remaining.rate:,.0f} samples/s", remaining_text(self.remaining.seconds_left(total - self.step))]
         self.status.setText(" · ".join(part for part in parts if part))

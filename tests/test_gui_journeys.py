@@ -324,3 +324,32 @@ def test_relaunched_after_its_last_dataset_moved_it_says_so_and_opens_the_sample
     opened(qtbot, again, "digits")
     assert (f"the dataset open last, {mine}, is no longer there (moved or on a drive not mounted): opening the bundled "
             "sample instead; Open… (Ctrl+O) finds it where it is now") in again.log.toPlainText()
+
+
+def test_a_step_that_keeps_the_run_waiting_is_said_on_the_status_line(qtbot, launch, monkeypatch):
+    """A λmax measurement held the run a minute: the line said "training · 362 samples/s · about 20 min left" all the
+    while, and a Pause seemed to do nothing."""
+    import re
+
+    import engine.training.job as job_module
+
+    held, release = threading.Event(), threading.Event()
+    real, calls = job_module.forward_backward, []
+
+    def slow(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 5:
+            held.set()
+            release.wait(LONG / 1000)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(job_module, "forward_backward", slow)
+    monkeypatch.setattr("gui.live_run.STALL_SECONDS", 0.5)
+    window = launch({**SMALL, "epochs": 1})
+    trigger(window.start_action)
+    qtbot.waitUntil(held.is_set, timeout=LONG)
+    qtbot.waitUntil(lambda: "waiting" in window.status.text(), timeout=LONG)
+    said = window.status.text()
+    release.set()
+    assert re.search(r"^training · epoch 1/1 · step \d+/\d+ · waiting \d+ s for step \d+ \(commands apply when it comes\)$", said), said
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
