@@ -61,6 +61,31 @@ class ScheduleFileActions:
         if path:
             self.write_tuned(Path(path), tuned)
 
+    @Slot(str)
+    def export_stored_run(self, run_dir: str) -> None:
+        """The Runs tab's Export…: a stored run's schedule, as `lrscope show RUN --export-schedule` writes it (Export
+        while a run was shown read-only wrote the editor's schedule, of the dataset open)."""
+        from engine.stored_export import stored_run_document
+
+        name = Path(run_dir).name
+        try:
+            document = stored_run_document(Path(run_dir))
+        except LrscopeError as error:
+            self.warn("Cannot export", str(error))
+            return
+        path = dialogs.ask_save_path(self, f"Export run {name}'s schedule", f"{(document.get('dataset') or {}).get('name', 'run')}.lrschedule.json",
+                                     SCHEDULE_FILES)
+        if not path:
+            return
+        try:
+            written, library = schedule_io.write_document(Path(path), document)
+        except OSError as error:
+            self.warn("Cannot export", cannot_write(Path(path), error))
+            return
+        self.log.add(f"run {name}'s schedule written to {written} and added to the library ({library.parent.name})")
+        if self.dataset is not None:
+            self.dataset_panel.show_library(schedule_io.library_entries(self.dataset)[0])
+
     def write_tuned(self, path: Path, tuned: Tuned) -> Path | None:
         """Write the schedule file and add it to the library; the written path, or None after saying why not."""
         try:

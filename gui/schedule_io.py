@@ -18,8 +18,12 @@ def export_schedule(path: Path, run_schedule: RunSchedule, config: TrainConfig, 
                     groups: tuple[str, ...] = (), weights: str = "") -> tuple[Path, Path]:
     """Write the schedule file (for the dataset ``dataset`` summarizes) and add it to the library; returns (file, library copy).
     ``groups``: the model's parameter groups; ``weights``: what it started from ("" for a random initialization)."""
-    document = tuned_document(run_schedule, config, dataset, steps_per_epoch, metrics, range_test, groups=groups,
-                              weights=weights, search=search)
+    return write_document(path, tuned_document(run_schedule, config, dataset, steps_per_epoch, metrics, range_test,
+                                               groups=groups, weights=weights, search=search))
+
+
+def write_document(path: Path, document: dict) -> tuple[Path, Path]:
+    """Write a schedule file and add it to the library; returns (file, library copy)."""
     save_schedule(path, document)
     return Path(path), ScheduleLibrary(library_root()).add(document)
 

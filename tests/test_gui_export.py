@@ -1,5 +1,7 @@
 """Export writes a schedule file from every route a person takes: the toolbar, the File menu and Ctrl+E."""
 
+from pathlib import Path
+
 import numpy as np
 from gui_fixtures import LONG, paused_with_lr_set, run_and_export
 from helpers import plain_loop_lrs
@@ -164,3 +166,27 @@ def test_a_files_warnings_are_logged_before_the_question_they_explain(qtbot, win
     trigger(window.import_action)
     assert dialogs.of("yes_no")[-1].title == "Schedule tuned for another dataset"
     assert f"{path}: dataset.name: must be text, got a whole number; ignored" in window.log.toPlainText()
+
+
+def test_the_runs_tab_exports_the_selected_run_not_the_editors_schedule(qtbot, window, dialogs, tmp_path):
+    """Export while a past run was shown read-only wrote the editor's draft of the dataset open; the tab had no Export."""
+    from gui.driving import select_rows, show_tab
+
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+    run = window.last_run
+    type_into(window.editor.peak, "0.0123")  # the editor now holds a newer plan: Ctrl+E would write it
+    click(window.editor.use_button)
+    show_tab(window.tabs, "Runs")
+    qtbot.waitUntil(lambda: window.runs_panel.table.rowCount() == 1, timeout=LONG)
+    select_rows(window.runs_panel.table, [0])
+    path = tmp_path / "past.lrschedule.json"
+    dialogs.answer("save_path", str(path))
+    click(window.runs_panel.buttons["Export…"])
+    name = Path(run.run_dir).name
+    assert dialogs.of("save_path")[-1].title == f"Export run {name}'s schedule"
+    loaded = load_schedule(path)
+    assert loaded.metrics["best_val_accuracy"] == run.outcome.best_val_accuracy
+    grid = np.arange(run.outcome.step)
+    np.testing.assert_allclose(loaded.timeline.lrs(grid), run.run_schedule.timeline.lrs(grid), rtol=1e-12)
+    assert f"run {name}'s schedule written to {path} and added to the library" in window.log.toPlainText()

@@ -283,7 +283,7 @@ def test_f_compare_two_runs_and_open_one_read_only(qtbot, window):
     show_tab(window.tabs, "Runs")
     assert window.compare.lr.plot.titleLabel.text == "Learning rate"  # nothing compared yet: not "(head)"
     select_rows(window.runs_panel.table, [0, 1])
-    click(window.runs_panel.buttons["Compare selected"])
+    click(window.runs_panel.buttons["Compare"])
     assert len(window.compare.loss.series) == 2 and len(window.compare.lr.series) == 2
     assert all(len(steps) == 22 for steps, _loss in window.compare.loss.series.values())
     assert "Learning rate" in window.compare.lr.plot.titleLabel.text  # every group alike: one LR, not "the head's"

@@ -317,7 +317,7 @@ def journeys(walk: Walk, make_window, files: Path):
     show_tab(window.tabs, "Runs")
     yield pause(0.5)
     select_rows(window.runs_panel.table, [0, 1])
-    click(window.runs_panel.buttons["Compare selected"])
+    click(window.runs_panel.buttons["Compare"])
     yield pause(1.0)
     walk.shot("f1-compared", "two runs overlaid: loss and LR", window)
     yield from fine_tune(walk, window)

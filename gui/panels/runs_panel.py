@@ -31,6 +31,7 @@ class RunsPanel(QWidget):
     compareRequested = Signal(list)
     resumeRequested = Signal(str)
     attachRequested = Signal(str)
+    exportRequested = Signal(str)
 
     def __init__(self, root: Path, parent: QWidget | None = None):
         super().__init__(parent)
@@ -49,10 +50,12 @@ class RunsPanel(QWidget):
         for text, tip, slot in (
             ("Refresh", "Read the runs folder again.", self.refresh),
             ("Open read-only", "Show the selected run's curves in the training plots (nothing is changed).", self._open),
-            ("Compare selected", "Overlay the loss and LR of the selected runs.", self._compare),
+            ("Compare", "Overlay the loss and LR of the selected runs (select several with Ctrl or Shift).", self._compare),
             ("Resume", "Continue the selected stopped or interrupted run from its last checkpoint.", self._resume),
             ("Attach", "Follow and steer the selected served run (one whose state says “served”); it keeps training "
                        "if you detach or close the window.", self._attach),
+            ("Export…", "Write the selected run's schedule, with its edits and results, to a file plain PyTorch can use "
+                        "(and add it to its dataset's library).", self._export),
         ):
             button = self.buttons[text] = QPushButton(text)
             button.setToolTip(tip)
@@ -115,6 +118,12 @@ class RunsPanel(QWidget):
     def _selected(self) -> list[str]:
         rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
         return [self.table.item(row, 0).data(Qt.ItemDataRole.UserRole) for row in rows]
+
+    @Slot()
+    def _export(self) -> None:
+        selected = self._selected()
+        if selected:
+            self.exportRequested.emit(selected[0])
 
     @Slot()
     def _open(self) -> None:
