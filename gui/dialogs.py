@@ -54,7 +54,13 @@ def file_dialog(parent: QWidget, title: str, start: str, kinds: str = "", mode: 
 
 
 def _chosen(dialog: QFileDialog) -> str | None:
-    return dialog.selectedFiles()[0] if dialog.exec() == QDialog.DialogCode.Accepted and dialog.selectedFiles() else None
+    """The path chosen in ``dialog`` (None if cancelled); the dialog goes once read (each one stayed, a child of the
+    window, until it closed)."""
+    try:
+        accepted = dialog.exec() == QDialog.DialogCode.Accepted
+        return dialog.selectedFiles()[0] if accepted and dialog.selectedFiles() else None
+    finally:
+        dialog.deleteLater()
 
 
 class QtDialogs:
