@@ -61,11 +61,14 @@ class CancelRangeTest(Command):
     """Cancel the range test in progress (the model is restored)."""
 
 
+ROLLBACK_LR_FACTOR = 0.1  # what the window's button, the command line's fault policy and a fault's advice roll back with
+
+
 @dataclass(frozen=True)
 class RollBack(Command):
     """Go back to the last good state and scale the LR from there by ``lr_factor``."""
 
-    lr_factor: float = 0.1
+    lr_factor: float = ROLLBACK_LR_FACTOR
 
 
 @dataclass(frozen=True)

@@ -254,7 +254,7 @@ class LiveRun(QObject):
     def fault(self, event) -> None:
         """Training paused itself: say what happened and offer what to do, without blocking the window."""
         self.log.add(f"{event.message} {event.advice}", "error")
-        choices = [("Roll back, LR ×0.1", RollBack(0.1))] if event.can_roll_back else []
+        choices = [("Roll back", RollBack())] if event.can_roll_back else []  # the advice says to which step and LR
         choices += [("Resume", Resume()), ("Stop", Stop())]
         self.fault_box = dialogs.offer(self.editor.window(), "Training paused", event.message, event.advice,
                                        [(label, lambda command=command: self.send(command)) for label, command in choices])

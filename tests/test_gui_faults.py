@@ -25,7 +25,8 @@ def exploding_run(qtbot, window, dialogs) -> None:
 def test_roll_back_in_the_box_goes_back_to_the_last_good_state_at_a_tenth_of_the_lr(qtbot, window, dialogs):
     exploding_run(qtbot, window, dialogs)
     box = dialogs.of("offer")[-1].box
-    dialogs.choose("Roll back, LR ×0.1")
+    assert "Roll back to step 0, the last good state, and go on at LR 5 (its schedule there ×0.1;" in window.log.toPlainText()
+    dialogs.choose("Roll back")
     qtbot.waitUntil(lambda: "rolled back to step 0" in window.log.toPlainText(), timeout=LONG)
     assert not box.isVisible() and window.live.state != "failed"
     edits = [window.editor.history.item(i).text() for i in range(window.editor.history.count())]

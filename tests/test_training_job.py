@@ -166,6 +166,15 @@ def test_a_rollback_says_which_edits_it_undoes(digits16):
     said = [e.text for e in events.of(LogLine) if e.level == "warning" and "undoes" in e.text]
     assert said == [f"the rollback to step 22 undoes 1 edit made since (step {edited_at}: set LR to 0.0123 for the rest); "
                     "make it again if you still want it"]
+    # The fault's advice promised the LR the run goes on at: the schedule as it was at step 22, ×0.1. "With the LR ×0.1"
+    # read as 0.00123, the set LR scaled.
+    advice = events.of(FaultRaised)[0].advice
+    promised = float(advice.split("go on at LR ")[1].split(" ")[0])
+    assert advice.startswith("Roll back to step 22, the last good state, and go on at LR ") and "×0.1;" in advice
+    rolled = next(i for i, event in enumerate(events.items) if isinstance(event, RolledBack))
+    block = next(e for e in events.items[rolled:] if isinstance(e, StepsLogged))
+    assert block.steps[0] == 22 and promised == pytest.approx(float(block.lrs[0].max()), rel=2e-3)
+    assert abs(promised - 0.00123) > 1e-4
 
 def test_a_second_rollback_to_the_same_state_restores_it_as_the_first_did(digits16):
     """The optimizer took the rolled-back state's momentum tensors as its own, and training changed them in place:
@@ -305,7 +314,7 @@ def test_a_blow_up_said_where_the_lr_had_fallen_names_the_lr_of_the_steps_before
     """The smoothed loss crossed the line at the end of a one-cycle: "LR 8e-07: the LR is probably too high"."""
     from engine.training.handlers.faults import _fault
 
-    fault = _fault("exploding_loss", 21, 8e-07, 53.6, 0, recent_peak=0.02)
+    fault = _fault("exploding_loss", 21, 8e-07, 53.6, recent_peak=0.02, advice="")
     assert fault.message == ("The loss is exploding (53.6 at step 21, LR 8e-07, 0.02 in the 20 steps before): the LR is "
                              "probably too high.")
-    assert "steps before" not in _fault("exploding_loss", 21, 0.01, 53.6, 0, recent_peak=0.02).message
+    assert "steps before" not in _fault("exploding_loss", 21, 0.01, 53.6, recent_peak=0.02, advice="").message

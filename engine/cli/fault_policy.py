@@ -9,19 +9,18 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from ..commands import Command, RollBack, Stop
+from ..commands import ROLLBACK_LR_FACTOR, Command, RollBack, Stop
 from ..events import Event, FaultRaised, StoreFailed
 from .common import say
 
 POLICIES = ("rollback", "stop", "pause")
 MAX_ROLLBACKS = 3
-LR_FACTOR = 0.1
 
 
 def add_fault_options(parser: argparse.ArgumentParser) -> None:
     """--on-fault and --max-rollbacks (train and resume)."""
     parser.add_argument("--on-fault", choices=POLICIES, default="rollback",
-                        help="on a NaN or exploding loss: roll back to the last good state with the LR ×0.1 "
+                        help=f"on a NaN or exploding loss: roll back to the last good state with the LR ×{ROLLBACK_LR_FACTOR:g} "
                              "(at most --max-rollbacks times, then stop), stop at once, or pause and wait (default rollback); "
                              "out of memory and a vanished dataset always stop unless pause is chosen")
     parser.add_argument("--max-rollbacks", type=_count, default=MAX_ROLLBACKS, metavar="N",
@@ -62,8 +61,8 @@ class FaultPolicy:
             return
         if self.policy == "rollback" and fault.can_roll_back and self.rollbacks < self.max_rollbacks:
             self.rollbacks += 1
-            say(f"rolling back ({self.rollbacks} of at most {self.max_rollbacks}) with the LR ×{LR_FACTOR:g}")
-            self.send(RollBack(LR_FACTOR))
+            say(f"rolling back ({self.rollbacks} of at most {self.max_rollbacks}) with the LR ×{ROLLBACK_LR_FACTOR:g}")
+            self.send(RollBack(ROLLBACK_LR_FACTOR))
             return
         self.fault = fault
         if not fault.can_roll_back:

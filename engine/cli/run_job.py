@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..commands import Stop
+from ..commands import ROLLBACK_LR_FACTOR, Stop
 from ..distributed.launcher import tell_the_launcher, tell_the_launcher_reported
 from ..distributed.world import said_by_the_launcher
 from ..run.handle import RunHandle, RunResult
@@ -24,7 +24,7 @@ from ..store.paths import run_argument
 from ..store.reader import read_steps
 from ..text import counted, percent
 from .common import FAILED, FAULT_STOPPED, FINISHED, INTERRUPTED, STORE_FAILED, CliError, say, signals_ignored, write
-from .fault_policy import LR_FACTOR, FaultPolicy
+from .fault_policy import FaultPolicy
 from .progress import ProgressPrinter, clock
 
 
@@ -212,4 +212,4 @@ def _resume_advice(fault, run: str) -> str:
     if not fault.can_roll_back:
         return f"`lrscope resume {run}` continues from the last good checkpoint"
     return (f"`lrscope resume {run} --on-fault rollback` continues from the last good "
-            f"checkpoint and, each time the loss blows up again, goes back with the LR ×{LR_FACTOR:g}")
+            f"checkpoint and, each time the loss blows up again, goes back with the LR ×{ROLLBACK_LR_FACTOR:g}")

@@ -131,17 +131,34 @@ def _range_test(job, settings) -> tuple[bool, str]:
     return True, "range test cancelled" if cancelled() else "range test done"
 
 
+def rollback_factor(job, lr_factor: float) -> float:
+    """The factor a rollback with ``lr_factor`` scales the last good state's schedule by.
+
+    A rollback to the state an earlier one returned to undoes that one's ×0.1 too: without carrying it over, the
+    run would retrain the same steps at the same LR into the same fault, as many times as it may roll back."""
+    undone = job.run_schedule.edits[len(job.last_good["run_schedule"].edits):]
+    taken_back = {record.undoes for record in undone}
+    for record in undone:
+        if isinstance(record.edit, ScaleRest) and record.edit.reason == "rollback" and record.id not in taken_back:
+            lr_factor *= record.edit.factor
+    return lr_factor
+
+
+def rollback_lr(job, lr_factor: float) -> float:
+    """The highest group's LR at the last good step once a rollback with ``lr_factor`` has gone back there: the
+    schedule as it was at that state, scaled (a Set LR made since is undone, not scaled)."""
+    good = job.last_good
+    timeline = good["run_schedule"].timeline
+    multiplier = max(timeline.multipliers_at(good["step"], job.session.group_names), default=1.0)
+    return timeline.lr_at(good["step"]) * multiplier * rollback_factor(job, lr_factor)
+
+
 def _roll_back(job, lr_factor: float) -> float:
     """Return to the last good state (weights, schedule, handler states, metrics) and scale the LR from there;
     returns the factor it scaled by."""
     good = job.last_good
     undone = job.run_schedule.edits[len(good["run_schedule"].edits):]  # made after the state it returns to
-    # A rollback to the state an earlier one returned to undoes that one's ×0.1 too: without carrying it over, the
-    # run would retrain the same steps at the same LR into the same fault, as many times as it may roll back.
-    taken_back = {record.undoes for record in undone}
-    for record in undone:
-        if isinstance(record.edit, ScaleRest) and record.edit.reason == "rollback" and record.id not in taken_back:
-            lr_factor *= record.edit.factor
+    lr_factor = rollback_factor(job, lr_factor)
     restore(job.session, good["state"])
     job.step, job.run_schedule, job.metrics = good["step"], good["run_schedule"], dict(good["metrics"])
     job.epoch_end_pending = job.diverged = False

@@ -7,7 +7,9 @@ from collections import deque
 
 import numpy as np
 
+from ...commands import ROLLBACK_LR_FACTOR
 from ...events import FaultRaised, StepsLogged
+from ..control import rollback_factor, rollback_lr
 
 EMA_BETA = 0.9
 WARMUP_STEPS = 10
@@ -58,8 +60,8 @@ class FaultCheck:
         if found is not None:
             kind, i = found
             self._recent_lrs.extend(lrs[:i + 1].tolist())
-            job.raise_fault(_fault(kind, int(block.steps[i]), float(lrs[i]), float(block.losses[i]), job.last_good["step"],
-                                   max(self._recent_lrs)))
+            job.raise_fault(_fault(kind, int(block.steps[i]), float(lrs[i]), float(block.losses[i]), max(self._recent_lrs),
+                                   _advice(job)))
         else:
             self._recent_lrs.extend(lrs.tolist())
 
@@ -82,7 +84,7 @@ class FaultCheck:
         return None
 
 
-def _fault(kind: str, step: int, lr: float, loss: float, good_step: int, recent_peak: float) -> FaultRaised:
+def _fault(kind: str, step: int, lr: float, loss: float, recent_peak: float, advice: str) -> FaultRaised:
     # The smoothed loss crosses the line steps after the LR that blew it up: at the end of a one-cycle that read
     # "LR 8e-07: the LR is probably too high". The highest LR of the steps before says which LR it was.
     was = f", {recent_peak:.3g} in the {RECENT_STEPS} steps before" if recent_peak > 10 * lr else ""
@@ -90,5 +92,13 @@ def _fault(kind: str, step: int, lr: float, loss: float, good_step: int, recent_
         message = f"The loss became {loss} at step {step} (LR {lr:.3g}{was}): the LR is probably too high for this model and data."
     else:
         message = f"The loss is exploding ({loss:.3g} at step {step}, LR {lr:.3g}{was}): the LR is probably too high."
-    advice = f"Roll back to step {good_step} (the last good state) with the LR ×0.1, or stop and lower the LR."
     return FaultRaised(kind, step, lr, message, advice, can_roll_back=True)
+
+
+def _advice(job) -> str:
+    # The LR a rollback goes on at, not only its factor: after a Set LR 50 that blew the run up, "with the LR ×0.1"
+    # read as LR 5, while the rollback undoes that edit and scales the schedule as it was at the good state.
+    good = job.last_good["step"]
+    factor, lr = rollback_factor(job, ROLLBACK_LR_FACTOR), rollback_lr(job, ROLLBACK_LR_FACTOR)
+    return (f"Roll back to step {good}, the last good state, and go on at LR {lr:.3g} (its schedule there ×{factor:g}; "
+            "edits made since are undone), or stop and lower the LR.")
