@@ -20,7 +20,7 @@ MAX_ROLLBACKS = 3
 def add_fault_options(parser: argparse.ArgumentParser) -> None:
     """--on-fault and --max-rollbacks (train and resume)."""
     parser.add_argument("--on-fault", choices=POLICIES, default="rollback",
-                        help=f"on a NaN or exploding loss: roll back to the last good state with the LR ×{ROLLBACK_LR_FACTOR:g} "
+                        help=f"on a NaN, exploding or collapsed loss: roll back to the last good state with the LR ×{ROLLBACK_LR_FACTOR:g} "
                              "(at most --max-rollbacks times, then stop), stop at once, or pause and wait (default rollback); "
                              "out of memory and a vanished dataset always stop unless pause is chosen")
     parser.add_argument("--max-rollbacks", type=_count, default=MAX_ROLLBACKS, metavar="N",

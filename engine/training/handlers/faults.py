@@ -1,4 +1,4 @@
-"""Pause the run when its loss turns NaN or explodes, with advice (checked on each block read back)."""
+"""Pause the run when its loss turns NaN, explodes or collapses back to where it began, with advice (checked on each block read back)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,15 @@ from ..control import rollback_factor, rollback_lr
 EMA_BETA = 0.9
 WARMUP_STEPS = 10
 RECENT_STEPS = 20  # the smoothed loss lags: a blow-up is said with the highest LR of this many steps before it
+# A run that had halved its loss and stays back at the loss it began from has lost what it learned (dead units after
+# too high an LR): its loss never reached 10× its best, so it trained on at chance without a word. Only a return that
+# lasts counts: a small, noisy set (30 images, batches of 4) came back there for 11 steps early on, and went on to learn.
+LEARNED, BACK_AT_START, COLLAPSE_STEPS = 0.5, 0.9, 50
 
 
 class FaultCheck:
-    """BLOCK_FLUSHED: a NaN/inf loss, or a smoothed loss ``explode_factor`` times its best, raises a fault.
+    """BLOCK_FLUSHED: a NaN/inf loss, a smoothed loss ``explode_factor`` times its best, or one back at its start after
+    it had halved (a collapse), raises a fault (``explode_factor`` 0: only a NaN/inf does).
 
     The LR reported is the highest group's. The loss trend is part of the run's state: a checkpoint
     keeps it, so a resumed run judges each loss as the uninterrupted run would have (a trend started
@@ -36,13 +41,14 @@ class FaultCheck:
         self._ema: float | None = None
         self._first_ema: float | None = None
         self._min_ema, self._seen = math.inf, 0
+        self._back_for = 0  # steps in a row back at the start after the loss had halved
         self._recent_lrs: deque[float] = deque(maxlen=RECENT_STEPS)  # the highest group LR of each recent step
 
     def state_dict(self) -> dict:
         """The loss trend so far, plain data."""
         number = lambda value: None if value is None or math.isinf(value) else float(value)  # JSON has no inf
         return {"ema": number(self._ema), "first_ema": number(self._first_ema), "min_ema": number(self._min_ema),
-                "seen": self._seen, "last_step": self._last_step}
+                "seen": self._seen, "last_step": self._last_step, "back_for": self._back_for}
 
     def load_state_dict(self, state: dict) -> None:
         """Continue the trend saved at a checkpoint, or at the state a rollback returns to."""
@@ -50,6 +56,7 @@ class FaultCheck:
         self._ema, self._first_ema = number(state["ema"]), number(state["first_ema"])
         self._min_ema = math.inf if state["min_ema"] is None else float(state["min_ema"])
         self._seen, self._last_step = int(state["seen"]), int(state["last_step"])
+        self._back_for = int(state.get("back_for", 0))  # a checkpoint written before the collapse check had none
 
     def __call__(self, job, block: StepsLogged) -> None:
         if block.steps[0] <= self._last_step:
@@ -60,8 +67,9 @@ class FaultCheck:
         if found is not None:
             kind, i = found
             self._recent_lrs.extend(lrs[:i + 1].tolist())
-            job.raise_fault(_fault(kind, int(block.steps[i]), float(lrs[i]), float(block.losses[i]), max(self._recent_lrs),
-                                   _advice(job)))
+            loss = self._ema if kind == "collapsed_loss" else float(block.losses[i])
+            job.raise_fault(_fault(kind, int(block.steps[i]), float(lrs[i]), loss, max(self._recent_lrs), _advice(job),
+                                   best=self._min_ema))
         else:
             self._recent_lrs.extend(lrs.tolist())
 
@@ -79,17 +87,29 @@ class FaultCheck:
             self._min_ema = min(self._min_ema, self._ema)
             if self._seen < WARMUP_STEPS:
                 continue
-            if self.explode_factor and self._ema > self.explode_factor * self._min_ema and self._ema > 1.5 * self._first_ema:
+            if not self.explode_factor:
+                continue
+            if self._ema > self.explode_factor * self._min_ema and self._ema > 1.5 * self._first_ema:
                 return "exploding_loss", i
+            back = self._min_ema <= LEARNED * self._first_ema and self._ema >= BACK_AT_START * self._first_ema
+            self._back_for = self._back_for + 1 if back else 0
+            if self._back_for >= COLLAPSE_STEPS:
+                return "collapsed_loss", i
         return None
 
 
-def _fault(kind: str, step: int, lr: float, loss: float, recent_peak: float, advice: str) -> FaultRaised:
+def _fault(kind: str, step: int, lr: float, loss: float, recent_peak: float, advice: str, best: float = math.nan) -> FaultRaised:
+    """``loss``: the step's, or for a collapse the smoothed loss (a single step's says little there); ``best``: the
+    smoothed loss's lowest so far."""
     # The smoothed loss crosses the line steps after the LR that blew it up: at the end of a one-cycle that read
     # "LR 8e-07: the LR is probably too high". The highest LR of the steps before says which LR it was.
     was = f", {recent_peak:.3g} in the {RECENT_STEPS} steps before" if recent_peak > 10 * lr else ""
     if kind == "nan_loss":
         message = f"The loss became {loss} at step {step} (LR {lr:.3g}{was}): the LR is probably too high for this model and data."
+    elif kind == "collapsed_loss":
+        message = (f"The loss has stayed back where training began for {COLLAPSE_STEPS} steps ({loss:.3g} smoothed at step "
+                   f"{step}, LR {lr:.3g}{was}, after falling to {best:.3g}): the model has lost what it learned; the LR is "
+                   "probably too high.")
     else:
         message = f"The loss is exploding ({loss:.3g} at step {step}, LR {lr:.3g}{was}): the LR is probably too high."
     return FaultRaised(kind, step, lr, message, advice, can_roll_back=True)
