@@ -82,7 +82,7 @@ class ScheduleFileActions:
         except OSError as error:
             self.warn("Cannot export", cannot_write(Path(path), error))
             return
-        self.log.add(f"run {name}'s schedule written to {written} and added to the library ({library.parent.name})")
+        self.log.add(f"run {name}'s schedule written to {written} and {library}")
         if self.dataset is not None:
             self.dataset_panel.show_library(schedule_io.library_entries(self.dataset)[0])
 
@@ -98,7 +98,7 @@ class ScheduleFileActions:
         except (ValueError, LrscopeError) as error:
             self.warn("Cannot export", str(error))
             return None
-        self.log.add(f"{tuned.what} written to {written} and added to the library ({library.parent.name})")
+        self.log.add(f"{tuned.what} written to {written} and {library}")
         self.dataset_panel.show_library(schedule_io.library_entries(self.dataset)[0])
         return written
 

@@ -15,17 +15,19 @@ from engine.store.paths import library_root
 
 def export_schedule(path: Path, run_schedule: RunSchedule, config: TrainConfig, dataset: dict, steps_per_epoch: int,
                     metrics: dict | None, range_test: dict | None, search: dict | None = None,
-                    groups: tuple[str, ...] = (), weights: str = "") -> tuple[Path, Path]:
-    """Write the schedule file (for the dataset ``dataset`` summarizes) and add it to the library; returns (file, library copy).
+                    groups: tuple[str, ...] = (), weights: str = "") -> tuple[Path, str]:
+    """Write the schedule file (for the dataset ``dataset`` summarizes) and add it to the library; returns (file, what the
+    library did).
     ``groups``: the model's parameter groups; ``weights``: what it started from ("" for a random initialization)."""
     return write_document(path, tuned_document(run_schedule, config, dataset, steps_per_epoch, metrics, range_test,
                                                groups=groups, weights=weights, search=search))
 
 
-def write_document(path: Path, document: dict) -> tuple[Path, Path]:
-    """Write a schedule file and add it to the library; returns (file, library copy)."""
+def write_document(path: Path, document: dict) -> tuple[Path, str]:
+    """Write a schedule file and add it to the library; returns (file, what the library did, for the log)."""
     save_schedule(path, document)
-    return Path(path), ScheduleLibrary(library_root()).add(document)
+    held, added = ScheduleLibrary(library_root()).add(document)
+    return Path(path), f"{'added to' if added else 'already in'} the library ({held.parent.name})"
 
 
 def read_schedule(path: Path, dataset: dict | None) -> tuple[ScheduleFile, list[str]]:

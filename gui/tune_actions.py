@@ -145,11 +145,11 @@ class TuneActions:
         metrics = {"val_accuracy": winner["val_accuracy"], "val_loss": winner["val_loss"], "steps": winner["steps"]}
         try:
             per_epoch = training_batches_per_epoch(len(self.dataset.train_index), result.config.batch_size)
-            written, _ = schedule_io.export_schedule(path, RunSchedule(result.timeline), result.config, self.dataset.summary.to_dict(), per_epoch,
+            written, library = schedule_io.export_schedule(path, RunSchedule(result.timeline), result.config, self.dataset.summary.to_dict(), per_epoch,
                                                      metrics, None, search=result.record, groups=result.groups)
         except (ValueError, OSError, LrscopeError) as error:
             self.warn("Cannot export", str(error))
             return None
-        self.log.add(f"the tune's winner was written to {written} and added to the library")
+        self.log.add(f"the tune's winner was written to {written} and {library}")
         self.dataset_panel.show_library(schedule_io.library_entries(self.dataset)[0])
         return written

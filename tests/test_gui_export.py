@@ -190,3 +190,8 @@ def test_the_runs_tab_exports_the_selected_run_not_the_editors_schedule(qtbot, w
     grid = np.arange(run.outcome.step)
     np.testing.assert_allclose(loaded.timeline.lrs(grid), run.run_schedule.timeline.lrs(grid), rtol=1e-12)
     assert f"run {name}'s schedule written to {path} and added to the library" in window.log.toPlainText()
+    entries = window.dataset_panel.library.count()
+    dialogs.answer("save_path", str(tmp_path / "again.lrschedule.json"))
+    click(window.runs_panel.buttons["Export…"])  # the same run again: each Export added a twin to the library's list
+    assert f"and already in the library ({run.dataset['fingerprint']})" in window.log.toPlainText()
+    assert window.dataset_panel.library.count() == entries

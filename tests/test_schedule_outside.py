@@ -105,13 +105,17 @@ def test_plateau_state_round_trips():
 def test_library_finds_schedules_by_dataset(tmp_path):
     library = ScheduleLibrary(tmp_path)
     run = RunSchedule(Timeline.of(Schedule((Cosine(steps=10, start_lr=0.1),))))
-    for name, fingerprint in (("digits", "aaa"), ("digits", "aaa"), ("other", "bbb")):
-        library.add(schedule_document(run, dataset={"name": name, "fingerprint": fingerprint}, metrics={"best_val_accuracy": 0.9}))
+    for name, fingerprint, accuracy in (("digits", "aaa", 0.9), ("digits", "aaa", 0.8), ("other", "bbb", 0.9)):
+        library.add(schedule_document(run, dataset={"name": name, "fingerprint": fingerprint}, metrics={"best_val_accuracy": accuracy}))
     (tmp_path / "aaa" / "broken.lrschedule.json").write_text("{")
     mine, problems = library.entries("aaa")
-    assert len(mine) == 2 and all(e.fingerprint == "aaa" and e.best_val_accuracy == 0.9 for e in mine)
+    assert len(mine) == 2 and all(e.fingerprint == "aaa" for e in mine) and {e.best_val_accuracy for e in mine} == {0.9, 0.8}
     assert len(problems) == 1 and "not valid JSON" in problems[0]
     assert len(library.entries()[0]) == 3
+    # The same schedule exported again, a second later, is the entry it already has: each Export added a twin.
+    again = schedule_document(run, dataset={"name": "other", "fingerprint": "bbb"}, metrics={"best_val_accuracy": 0.9})
+    again["created"] = "2099-01-01T00:00:00+00:00"
+    assert library.add(again) == (library.entries("bbb")[0][0].path, False) and len(library.entries()[0]) == 3
 
 
 def test_a_library_entry_says_how_an_edited_run_went_and_its_groups_multipliers(tmp_path):

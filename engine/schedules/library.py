@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import ScheduleFileError
 from ..text import counted, listed, name_part
 from .describe import describe_timeline
-from .schedule_file import load_schedule, save_schedule
+from .schedule_file import load_schedule, same_schedule, save_schedule
 
 SUFFIX = ".lrschedule.json"
 STAT_TOLERANCE = 0.05
@@ -46,15 +46,19 @@ class ScheduleLibrary:
     def __init__(self, root: Path):
         self.root = Path(root)
 
-    def add(self, document: dict[str, Any]) -> Path:
-        """Save a schedule document into its dataset's folder; returns the file's path."""
+    def add(self, document: dict[str, Any]) -> tuple[Path, bool]:
+        """Save a schedule document into its dataset's folder: (the file's path, whether it is new). The same schedule
+        exported again is not copied: each Export of one run added an entry, and the list filled with twins."""
         fingerprint = (document.get("dataset") or {}).get("fingerprint") or "unknown-dataset"
         folder = self.root / fingerprint
+        for held in sorted(folder.glob(f"*{SUFFIX}")) if folder.is_dir() else ():
+            if same_schedule(held, document):
+                return held, False
         name = file_name(document)
         path, number = folder / name, 2
         while path.exists():
             path, number = folder / name.replace(SUFFIX, f"-{number}{SUFFIX}"), number + 1
-        return save_schedule(path, document)
+        return save_schedule(path, document), True
 
     def entries(self, fingerprint: str | None = None) -> tuple[list[LibraryEntry], list[str]]:
         """Entries (newest first) for one dataset or all, and a note for each unreadable file."""

@@ -124,9 +124,23 @@ def schedule_document(
 
 def save_schedule(path: Path, document: dict[str, Any]) -> Path:
     """Write ``document`` to ``path`` atomically; returns the path."""
-    text = json.dumps(document, indent=1, allow_nan=False, default=_plain)
-    write_text_atomically(Path(path), text + "\n")
+    write_text_atomically(Path(path), document_text(document) + "\n")
     return Path(path)
+
+
+def document_text(document: dict[str, Any]) -> str:
+    """``document`` as a schedule file holds it."""
+    return json.dumps(document, indent=1, allow_nan=False, default=_plain)
+
+
+def same_schedule(path: Path, document: dict[str, Any]) -> bool:
+    """Whether the file at ``path`` holds ``document`` but for when it was written (False when it cannot be read)."""
+    try:
+        held = json.loads(read_limited(path, MAX_FILE_BYTES).decode("utf-8"))
+    except (OSError, NotARegularFile, TooLarge, ValueError):
+        return False
+    wanted = json.loads(document_text(document))
+    return isinstance(held, dict) and {**held, "created": None} == {**wanted, "created": None}
 
 
 def _plain(value: Any) -> Any:
