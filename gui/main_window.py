@@ -113,6 +113,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.runs_panel.resumeRequested.connect(self.resume_run)
         self.runs_panel.attachRequested.connect(self.attach)
         self.runs_panel.exportRequested.connect(self.export_stored_run)
+        self.runs_panel.deleteRequested.connect(self.delete_runs)
         self.x_unit.currentIndexChanged.connect(lambda _index: self.apply_x_unit())
         self.smoothing.valueChanged.connect(self.loss.set_window)
         self.connect_tune()

@@ -1,4 +1,4 @@
-"""The window's run actions: start, pause or resume, stop, resume a stored run, open or compare stored runs."""
+"""The window's run actions: start, pause or resume, stop, resume a stored run, open, compare or delete stored runs."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from PySide6.QtCore import Slot
 from engine.commands import Pause, Resume, Stop
 from engine.data.split import batch_past_the_data, training_batches_per_epoch
 from engine.errors import LrscopeError
+from engine.run.handle import TERMINAL
 from engine.schedules import Timeline
 from engine.schedules.presets import peak_lr
 from engine.store.reader import meta_object, read_meta, read_steps
@@ -152,6 +153,29 @@ class RunActions:
         """Overlay the loss and LR of several stored runs."""
         self.compare.show_runs([(Path(d).name, read_steps(d)) for d in run_dirs])
         self.log.add(f"comparing {len(run_dirs)} runs")
+
+    @Slot(list)
+    def delete_runs(self, run_dirs: list) -> None:
+        """Delete stored runs after asking; the window's own live run is refused (its process is this one)."""
+        from engine.store.delete import delete_run
+
+        names = [Path(d).name for d in run_dirs]
+        following = self.live.state not in ("idle", "detached", *TERMINAL)
+        if following and self.live.run_dir is not None and str(self.live.run_dir) in map(str, run_dirs):
+            self.warn("Cannot delete", f"{Path(self.live.run_dir).name}: this window is following it; stop it (or detach) "
+                                       "first, then delete it")
+            return
+        if not dialogs.ask_yes_no(self, "Delete runs", f"Delete {counted(len(names), 'run')} and all {'they hold' if len(names) > 1 else 'it holds'} "
+                                  "(metrics, edits, checkpoints)? This cannot be undone.", "\n".join(names)):
+            return
+        for run_dir in run_dirs:
+            try:
+                delete_run(Path(run_dir))
+            except LrscopeError as error:
+                self.warn("Cannot delete", str(error))
+                break
+            self.log.add(f"deleted run {Path(run_dir).name}")
+        self.runs_panel.refresh()
 
     def forget_run(self, why: str) -> None:
         """Another dataset is open: the last run, its range test and its plots belong to the old one."""

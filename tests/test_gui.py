@@ -303,3 +303,33 @@ def test_the_windows_keys_work_while_a_text_field_has_the_focus(qtbot, window, d
     press(window, "Ctrl+E")
     qtbot.waitUntil(path.exists, timeout=LONG)
     assert window.editor.peak.text() == "0.3"
+
+
+def test_runs_are_deleted_from_the_runs_tab_after_asking_but_never_the_one_the_window_trains(qtbot, launch, dialogs):
+    """A run could not be deleted from the window: the Runs tab filled with trials and tries."""
+    from pathlib import Path
+
+    from PySide6.QtGui import QKeySequence
+
+    from gui.driving import select_rows
+
+    window = launch({**SMALL, "epochs": 40})
+    table = window.runs_panel.table
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.live.step >= 2, timeout=LONG)
+    show_tab(window.tabs, "Runs")
+    qtbot.waitUntil(lambda: table.rowCount() == 1, timeout=LONG)
+    select_rows(table, [0])
+    press(window, QKeySequence.StandardKey.Delete)
+    assert "this window is following it; stop it (or detach) first" in dialogs.of("error")[-1].text
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+    run_dir = Path(window.last_run.run_dir)
+    select_rows(table, [0])
+    dialogs.answer("yes_no", False)
+    press(window, QKeySequence.StandardKey.Delete)
+    assert dialogs.of("yes_no")[-1].details == run_dir.name and run_dir.is_dir()
+    dialogs.answer("yes_no", True)
+    press(window, QKeySequence.StandardKey.Delete)
+    assert not run_dir.exists() and table.rowCount() == 0
+    assert f"deleted run {run_dir.name}" in window.log.toPlainText()

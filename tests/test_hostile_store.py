@@ -447,3 +447,26 @@ def test_checkpoints_that_cannot_be_read_for_their_permissions_say_to_fix_them(t
     assert code == 2 and "was refused: Permission denied; trying the checkpoint before it" in err
     assert err.strip().splitlines()[-1] == (f"lrscope: error: {run_dir}: none of its {count} checkpoints can be read (permission "
                                             "denied); fix their permissions, then resume again")
+
+
+def test_delete_finds_every_name_first_refuses_a_run_in_use_and_never_a_folder_that_is_not_a_run(tiny, tmp_path, capsys):
+    """Runs could not be deleted at all: the runs folder filled with trials and tries."""
+    from engine.store.delete import delete_run
+
+    runs = tmp_path / "runs"
+    kept, gone = stopped_run(tiny, runs), stopped_run(tiny, runs)
+    code, _, err = cli(capsys, "delete", gone.name, "no-such-run", "--runs-dir", runs)
+    assert code == 2 and "no-such-run" in err and gone.is_dir()  # a mistyped name deletes nothing, not the ones before it
+    owner = RunStore(kept)  # a process trains it
+    try:
+        code, _, err = cli(capsys, "delete", kept.name, "--runs-dir", runs)
+        assert code == 5 and f"is in use by process {os.getpid()}" in err and err.strip().endswith("and delete it")
+    finally:
+        owner.close()
+    with pytest.raises(RunStoreError, match="is not a run's folder .* nothing was deleted"):
+        delete_run(tiny)
+    assert tiny.is_dir() and kept.is_dir()
+    code, _, err = cli(capsys, "delete", gone.name, str(kept), gone.name, "--runs-dir", runs)
+    assert code == 0 and err.splitlines() == [f"deleted {gone.name}", f"deleted {kept.name}"], err
+    assert not kept.exists() and not gone.exists()
+    assert cli(capsys, "runs", "--runs-dir", runs, "--json")[1].strip() == "[]"

@@ -1,4 +1,4 @@
-"""`lrscope runs`, `lrscope show RUN` and `lrscope resume RUN`."""
+"""`lrscope runs`, `lrscope show RUN`, `lrscope resume RUN` and `lrscope delete RUN`."""
 
 from __future__ import annotations
 
@@ -69,6 +69,23 @@ def add_parsers(commands) -> None:
     add_serve_option(resume)
     add_distributed_options(resume)
     resume.set_defaults(handler=resume_command)
+    delete = commands.add_parser("delete", help="delete stored runs (their metrics and checkpoints)",
+                                 description="Delete runs and all they hold. A run that a process trains is refused; every "
+                                             "name is found first, so a mistyped one deletes nothing.")
+    delete.add_argument("runs", nargs="+", metavar="RUN", help="run id (or a unique prefix of it), or the run's folder")
+    delete.add_argument("--runs-dir", type=path_arg, help=RUNS_DIR_HELP)
+    delete.set_defaults(handler=delete_command)
+
+
+def delete_command(args: argparse.Namespace) -> int:
+    """Delete the runs named, each said as it goes."""
+    from ..store.delete import delete_run
+
+    root = runs_root(args.runs_dir)
+    for run_dir in dict.fromkeys(find_run(root, name) for name in args.runs):  # a run named twice is deleted once
+        delete_run(run_dir)
+        say(f"deleted {run_dir.name}")
+    return 0
 
 
 def _accuracy(value: float) -> str:

@@ -48,8 +48,8 @@ class RunLock:
         self.run_dir = Path(run_dir)
         self._lock = FileLock(self.run_dir / LOCK_NAME, timeout=0, thread_local=False, on_acquired=_write_owner)
 
-    def acquire(self) -> RunLock:
-        """Take the lock; RunInUse names the owner."""
+    def acquire(self, then: str = "resume again") -> RunLock:
+        """Take the lock; RunInUse names the owner and says to stop it, ``then`` what to do."""
         path = self.run_dir / LOCK_NAME
         try:
             refuse_unless_regular_or_absent(path)  # filelock truncates what it opens: never another file through a link
@@ -58,7 +58,7 @@ class RunLock:
         try:
             self._lock.acquire()
         except Timeout:
-            raise RunInUse(self._refusal()) from None
+            raise RunInUse(self._refusal(then)) from None
         except OSError as error:
             raise RunStoreError(f"{self.run_dir}: cannot be locked ({error.strerror}); check the folder's permissions") from None
         return self
@@ -68,12 +68,12 @@ class RunLock:
         if self._lock.is_locked:
             self._lock.release()
 
-    def _refusal(self) -> str:
+    def _refusal(self, then: str) -> str:
         owner = owner_of(self.run_dir)
         pid, host = owner.get("pid", "?"), owner.get("host", "?")
         where = "" if host == socket.gethostname() else f" on {host}"
         return (f"{self.run_dir.name}: is in use by process {pid}{where} (it is training or resuming this run); "
-                f"wait for it to end, or stop it (Ctrl-C in its terminal, or kill {pid}) and resume again")
+                f"wait for it to end, or stop it (Ctrl-C in its terminal, or kill {pid}) and {then}")
 
 
 def ensure_free(run_dir: Path) -> None:

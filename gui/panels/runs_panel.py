@@ -1,4 +1,4 @@
-"""Past runs: list them, open one read-only, overlay several, resume a stopped one."""
+"""Past runs: list them, open one read-only, overlay several, resume a stopped one, delete some."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -32,6 +33,7 @@ class RunsPanel(QWidget):
     resumeRequested = Signal(str)
     attachRequested = Signal(str)
     exportRequested = Signal(str)
+    deleteRequested = Signal(list)
 
     def __init__(self, root: Path, parent: QWidget | None = None):
         super().__init__(parent)
@@ -44,6 +46,12 @@ class RunsPanel(QWidget):
         # Rows as tall as their text: Qt's default of 30 px showed three runs at 1366 x 768.
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         self.table.horizontalHeader().setStretchLastSection(True)
+        # Delete is the table's key and its right-click menu, not a seventh button: the row of six fills 1024 px.
+        self.delete_action = QAction("Delete…", self.table, shortcut=QKeySequence.StandardKey.Delete,
+                                     shortcutContext=Qt.ShortcutContext.WidgetShortcut, triggered=self._delete,
+                                     toolTip="Delete the selected runs and all they hold (metrics, checkpoints).")
+        self.table.addAction(self.delete_action)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.note = QLabel()
         buttons = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
@@ -124,6 +132,12 @@ class RunsPanel(QWidget):
         selected = self._selected()
         if selected:
             self.exportRequested.emit(selected[0])
+
+    @Slot()
+    def _delete(self) -> None:
+        selected = self._selected()
+        if selected:
+            self.deleteRequested.emit(selected)
 
     @Slot()
     def _open(self) -> None:

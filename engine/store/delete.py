@@ -1,0 +1,28 @@
+"""Deleting a stored run: only a run's folder, and only while no process trains it."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from pathlib import Path
+
+from ..errors import RunStoreError
+from .database import DB_NAME
+from .lock import RunLock
+
+
+def delete_run(run_dir: Path) -> None:
+    """Remove ``run_dir`` and all it holds (metrics, checkpoints); RunStoreError says why not, RunInUse who trains it."""
+    run_dir = Path(run_dir)
+    # A folder named by mistake (a dataset, the runs folder itself) must never go: a run's folder holds its database.
+    if run_dir.is_symlink() or not (run_dir / DB_NAME).is_file():
+        raise RunStoreError(f"{run_dir}: is not a run's folder (it holds no {DB_NAME}); nothing was deleted")
+    lock = RunLock(run_dir).acquire(then="delete it")  # held while it goes: no process can start resuming it meanwhile
+    try:
+        shutil.rmtree(run_dir)
+    except OSError as error:
+        raise RunStoreError(f"{run_dir}: could not be deleted entirely ({error.strerror or error}); check the folder's "
+                            "permissions and delete it again") from None
+    finally:
+        with contextlib.suppress(OSError):  # its lock file went with the folder
+            lock.release()
