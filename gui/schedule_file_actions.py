@@ -141,6 +141,21 @@ class ScheduleFileActions:
             self.import_file(path)
 
     @Slot(str)
+    def delete_library_entry(self, path: str) -> None:
+        """Delete a schedule from the dataset's library after asking."""
+        if not dialogs.ask_yes_no(self, "Delete schedule", "Delete this schedule from the dataset's library? This cannot be "
+                                  "undone (a file you exported elsewhere stays).", path):
+            return
+        try:
+            schedule_io.delete_library_entry(Path(path))
+        except LrscopeError as error:
+            self.warn("Cannot delete", str(error))
+            return
+        self.log.add(f"deleted {Path(path).name} from the library")
+        if self.dataset is not None:
+            self.dataset_panel.show_library(schedule_io.library_entries(self.dataset)[0])
+
+    @Slot(str)
     def import_file(self, path: str) -> bool:
         """Load a schedule file into the editor, warning (and asking) when it was tuned for another dataset."""
         following = self.controller.training and bool(self.live.dataset)  # the file goes to that run, trained as it is

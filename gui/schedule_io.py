@@ -38,6 +38,11 @@ def read_schedule(path: Path, dataset: dict | None) -> tuple[ScheduleFile, list[
     return loaded, lines
 
 
+def delete_library_entry(path: Path) -> None:
+    """Remove one schedule from the library (ScheduleFileError says why not)."""
+    ScheduleLibrary(library_root()).remove(path)
+
+
 def library_entries(dataset: PreparedDataset):
     """Library entries tuned for ``dataset`` and notes on unreadable files."""
     return ScheduleLibrary(library_root()).entries(dataset.summary.fingerprint)

@@ -195,3 +195,25 @@ def test_the_runs_tab_exports_the_selected_run_not_the_editors_schedule(qtbot, w
     click(window.runs_panel.buttons["Export…"])  # the same run again: each Export added a twin to the library's list
     assert f"and already in the library ({run.dataset['fingerprint']})" in window.log.toPlainText()
     assert window.dataset_panel.library.count() == entries
+
+
+def test_a_schedule_is_deleted_from_the_datasets_library_after_asking_and_the_exported_file_stays(qtbot, window, dialogs, tmp_path):
+    """A library entry could not be deleted from the window: its list only grew."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QKeySequence
+    from PySide6.QtTest import QTest
+
+    path = tmp_path / "mine.lrschedule.json"
+    run_and_export(qtbot, window, dialogs, path)
+    library = window.dataset_panel.library
+    assert library.count() == 1
+    entry = library.item(0).data(Qt.ItemDataRole.UserRole)
+    QTest.mouseClick(library.viewport(), Qt.MouseButton.LeftButton, pos=library.visualItemRect(library.item(0)).center())
+    dialogs.answer("yes_no", False)
+    press(window, QKeySequence.StandardKey.Delete)
+    assert Path(entry).exists() and library.count() == 1
+    dialogs.answer("yes_no", True)
+    press(window, QKeySequence.StandardKey.Delete)
+    assert dialogs.of("yes_no")[-1].details == entry and not Path(entry).exists() and path.exists()
+    assert library.count() == 1 and library.item(0).text().startswith("none yet")
+    assert f"deleted {Path(entry).name} from the library" in window.log.toPlainText()

@@ -116,6 +116,12 @@ def test_library_finds_schedules_by_dataset(tmp_path):
     again = schedule_document(run, dataset={"name": "other", "fingerprint": "bbb"}, metrics={"best_val_accuracy": 0.9})
     again["created"] = "2099-01-01T00:00:00+00:00"
     assert library.add(again) == (library.entries("bbb")[0][0].path, False) and len(library.entries()[0]) == 3
+    outside = tmp_path.parent / "mine.lrschedule.json"  # a file of the user's, named as a library entry would be
+    outside.write_text("{}")
+    with pytest.raises(ScheduleFileError, match="is not a schedule in the library .* nothing was deleted"):
+        library.remove(outside)
+    library.remove(library.entries("bbb")[0][0].path)
+    assert outside.exists() and len(library.entries()[0]) == 2
 
 
 def test_a_library_entry_says_how_an_edited_run_went_and_its_groups_multipliers(tmp_path):

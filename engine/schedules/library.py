@@ -60,6 +60,18 @@ class ScheduleLibrary:
             path, number = folder / name.replace(SUFFIX, f"-{number}{SUFFIX}"), number + 1
         return save_schedule(path, document), True
 
+    def remove(self, path: Path) -> None:
+        """Delete one entry; ScheduleFileError for a path that is not a schedule file of this library (nothing else goes)."""
+        path = Path(path)
+        if path.parent.parent.resolve() != self.root.resolve() or not path.name.endswith(SUFFIX) or path.is_symlink():
+            raise ScheduleFileError(f"{path}: is not a schedule in the library {self.root}; nothing was deleted")
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass  # deleted already (by another window): the entry is gone, as asked
+        except OSError as error:
+            raise ScheduleFileError(f"{path}: could not be deleted ({error.strerror or error}); check its permissions") from None
+
     def entries(self, fingerprint: str | None = None) -> tuple[list[LibraryEntry], list[str]]:
         """Entries (newest first) for one dataset or all, and a note for each unreadable file."""
         folders = [self.root / fingerprint] if fingerprint else sorted(p for p in self.root.glob("*") if p.is_dir())

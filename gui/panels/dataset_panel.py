@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtGui import QAction, QIcon, QImage, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -43,6 +43,7 @@ class DatasetPanel(QWidget):
 
     openRequested = Signal(str)
     scheduleChosen = Signal(str)
+    scheduleDeleteRequested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -75,8 +76,14 @@ class DatasetPanel(QWidget):
         self.problems.setToolTip("Warnings and errors from opening the dataset.")
         self.library = QListWidget()
         self.library.setWordWrap(True)  # "none yet: train, then File → Export tuned schedule" is wider than the dock
-        self.library.setToolTip("Schedules tuned for this very dataset (same fingerprint); double-click one to load it.")
+        self.library.setToolTip("Schedules tuned for this very dataset (same fingerprint); double-click one to load it, "
+                                "Delete (or the right-click menu) deletes it.")
         self.library.itemDoubleClicked.connect(lambda item: self.scheduleChosen.emit(item.data(Qt.ItemDataRole.UserRole)))
+        self.delete_schedule_action = QAction("Delete…", self.library, shortcut=QKeySequence.StandardKey.Delete,
+                                              shortcutContext=Qt.ShortcutContext.WidgetShortcut, triggered=self._delete_schedule,
+                                              toolTip="Delete the selected schedule from the library.")
+        self.library.addAction(self.delete_schedule_action)
+        self.library.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         header = QHBoxLayout()
         header.addWidget(self.open_button)
         header.addWidget(self.recent)
@@ -163,6 +170,12 @@ class DatasetPanel(QWidget):
         item = QListWidgetItem(("error: " if error else "warning: ") + text)
         item.setForeground(Qt.GlobalColor.red if error else Qt.GlobalColor.darkYellow)
         self.problems.addItem(item)
+
+    def _delete_schedule(self) -> None:
+        item = self.library.currentItem()
+        path = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+        if path:  # not the "none yet" line
+            self.scheduleDeleteRequested.emit(path)
 
     def show_library(self, entries) -> None:
         """Schedules from the library tuned for this dataset."""
