@@ -103,12 +103,14 @@ def build_layout(window: QMainWindow) -> None:
     window.tabs.addTab(window.range_tab, "Range test")
     window.tabs.addTab(runs_tab, "Runs")
     window.tabs.addTab(window.tune_tab, "Tune")
-    window.banner = StabilityBanner()  # above the tabs: a stability warning is seen whichever tab is shown
+    # Under the tabs: a stability warning is seen whichever tab is shown. Above them, its two or three lines pushed the
+    # tab bar and the plots 70 px down as it came, and a click aimed a moment before landed elsewhere.
+    window.banner = StabilityBanner()
     central = QWidget()
     column = QVBoxLayout(central)
     column.setContentsMargins(0, 0, 0, 0)
-    column.addWidget(window.banner)
     column.addWidget(window.tabs, 1)
+    column.addWidget(window.banner)
     window.setCentralWidget(central)
     window.dataset_panel, window.config_panel, window.editor, window.log = DatasetPanel(), ConfigPanel(), ScheduleEditor(), LogPanel()
     left = QTabWidget()

@@ -76,8 +76,11 @@ def warned_then_paused(qtbot, launch):
     # A long run, so that its LR is still high when the pause comes: the bar then offers a factor below 1.
     window = launch({**SMALL, "epochs": 20})
     configure(window, curvature_every=10, curvature_margin=0.05)
+    tabs_at = window.tabs.tabBar().mapTo(window, window.tabs.tabBar().rect().topLeft())
     trigger(window.start_action)
     qtbot.waitUntil(lambda: window.banner.isVisible(), timeout=LONG)
+    # The bar, over the tabs, pushed them 70 px down as it came: a click aimed at a tab landed in the plot.
+    assert window.tabs.tabBar().mapTo(window, window.tabs.tabBar().rect().topLeft()) == tabs_at
     trigger(window.pause_action)
     qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
     return window

@@ -1,4 +1,4 @@
-"""A bar above the plots that says, in words, why the run is near its stability bound, and offers the fix."""
+"""A bar under the plots that says, in words, why the run is near its stability bound, and offers the fix."""
 
 from __future__ import annotations
 
