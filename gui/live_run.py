@@ -169,7 +169,8 @@ class LiveRun(QObject):
         if run_schedule is not None:
             self._draw_plan(run_schedule.timeline)
             self.editor.run_edits.show_history(run_schedule)
-            self.editor.run_edits.undo.setEnabled(False)  # nothing to undo in a run that is over
+            self.editor.run_edits.undo.setEnabled(False)  # nothing to undo or redo in a run that is over
+            self.editor.run_edits.redo.setEnabled(False)
         self.progress.reset()
         self.status.setText(f"{name} (read-only): {effective_state(meta)} at step {done}/{meta.get('total_steps', '?')}")
 

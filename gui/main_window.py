@@ -276,7 +276,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         free = not training and not self.controller.tuning and not self.controller.testing
         self.start_action.setEnabled(self.dataset is not None and free)
         self.tune_panel.start.setEnabled(self.dataset is not None and free)
-        for action in (self.pause_action, self.stop_action, self.apply_action, self.undo_action, self.measure_action):
+        for action in (self.pause_action, self.stop_action, self.apply_action, self.undo_action, self.redo_action, self.measure_action):
             action.setEnabled(training)
         self.attach_action.setEnabled(not training)
         self.detach_action.setEnabled(self.controller.attached)

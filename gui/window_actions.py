@@ -113,6 +113,8 @@ def build_actions(window) -> None:
                                       "Send the edited schedule to the running job; it takes effect from the current step", editor.apply_from_now)
     window.undo_action = make_action(window, "Undo last edit", QKeySequence.StandardKey.Undo,
                                      "Go back to the schedule before the last edit, from the current step on", editor.undo.click)
+    window.redo_action = make_action(window, "Redo", QKeySequence.StandardKey.Redo,
+                                     "Make again the edit the last undo took back, from the current step on", editor.redo.click)
     window.measure_action = make_action(window, "Measure λmax now", "Ctrl+K",
                                         "Measure the curvature of the loss (λmax) and the LR's stability bound now, from a running or "
                                         "paused run", window.measure_curvature)
@@ -126,6 +128,7 @@ def build_actions(window) -> None:
     window.keys_first = WindowKeysFirst(window)
     for button, action in ((window.dataset_panel.open_button, window.open_action), (panel.start, window.test_action),
                            (editor.apply, window.apply_action), (editor.undo, window.undo_action),
+                           (editor.redo, window.redo_action),
                            (window.group_table.unfreeze, window.unfreeze_action)):
         mirror(button, action)
     toolbar = window.addToolBar("Run")
@@ -161,7 +164,7 @@ def build_actions(window) -> None:
     window.view_menu.addAction(window.reset_layout_action)
     window.run_menu = window.menuBar().addMenu("&Run")
     for action in (window.start_action, window.pause_action, window.stop_action, window.test_action, window.apply_action, window.undo_action,
-                   window.measure_action, window.unfreeze_action):
+                   window.redo_action, window.measure_action, window.unfreeze_action):
         window.run_menu.addAction(action)
     window.help_menu = window.menuBar().addMenu("&Help")
     window.shortcuts_action = make_action(window, "Keyboard shortcuts", QKeySequence.StandardKey.HelpContents,

@@ -5,7 +5,7 @@ import re
 
 import numpy as np
 import pytest
-from gui_fixtures import LONG, SMALL, drawn, legend
+from gui_fixtures import LONG, SMALL, drawn, legend, paused_with_lr_set
 
 from gui.driving import choose, click, drag, press, show_tab, trigger, type_into
 
@@ -333,3 +333,29 @@ def test_runs_are_deleted_from_the_runs_tab_after_asking_but_never_the_one_the_w
     press(window, QKeySequence.StandardKey.Delete)
     assert not run_dir.exists() and table.rowCount() == 0
     assert f"deleted run {run_dir.name}" in window.log.toPlainText()
+
+
+def test_redo_makes_the_undone_set_lr_again_from_the_key_and_the_run_trains_at_it(qtbot, launch):
+    """There was no Redo: an edit undone by mistake had to be made again by hand."""
+    from PySide6.QtGui import QKeySequence
+
+    from engine.store import read_steps
+
+    window = launch({**SMALL, "epochs": 40})
+    paused_with_lr_set(qtbot, window, "0.0123", 3)
+    assert not window.editor.redo.isEnabled()
+    trigger(window.undo_action)
+    qtbot.waitUntil(lambda: window.editor.history.count() == 2 and window.editor.redo.isEnabled(), timeout=LONG)
+    window.log.setFocus()  # the key, from where the focus is, as a person presses it
+    press(window, QKeySequence.StandardKey.Redo)
+    qtbot.waitUntil(lambda: window.editor.history.count() == 3, timeout=LONG)
+    assert "redid edit #1 (set LR to 0.0123 for the rest)" in window.editor.history.item(2).text()
+    assert not window.editor.redo.isEnabled() and window.editor.undo.isEnabled()
+    step = window.live.step
+    assert window.live.run_schedule.timeline.lr_at(step) == pytest.approx(0.0123)
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: window.live.step > step + 2, timeout=LONG)
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+    trained = read_steps(window.last_run.run_dir)  # what the run trained at after the redo
+    assert trained["lrs"][trained["step"] == step + 1].max() == pytest.approx(0.0123)

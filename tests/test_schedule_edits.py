@@ -9,6 +9,7 @@ from engine.schedules import (
     Cosine,
     GroupSetting,
     Linear,
+    Redo,
     ReplaceRest,
     Restretch,
     Revise,
@@ -139,6 +140,29 @@ def test_undo_walks_back_one_edit_at_a_time():
     assert [r.undoes for r in run.edits] == [None, None, 2, 1]
     with pytest.raises(ValueError, match="no edit to undo"):
         run.apply(Undo(), 41, 0.1)
+
+
+def test_redo_makes_the_undone_edits_again_in_turn_until_another_edit_is_made():
+    """There was no redo: an edit undone by mistake had to be typed again, and a plan of several pieces could not be."""
+    run = base()
+    original = run.timeline.lrs(np.arange(100))
+    run = run.apply(ScaleRest(0.5), 20, 0.1).apply(SetConstant(0.01), 30, 0.05).apply(Undo(), 32, 0.01).apply(Undo(), 34, 0.05)
+    assert run.timeline.lr_at(34) == pytest.approx(original[34])
+    run = run.apply(Redo(), 36, 0.1)  # the last undo first: the ×0.5
+    assert run.timeline.lr_at(36) == pytest.approx(original[36] * 0.5) and run.edits[-1].summary.startswith("redid edit #1 (")
+    run = run.apply(Redo(), 38, 0.05)
+    assert run.timeline.lr_at(38) == pytest.approx(0.01) and run.edits[-1].summary == "redid edit #2 (set LR to 0.01 for the rest)"
+    with pytest.raises(ValueError, match="no undone edit to redo"):
+        run.apply(Redo(), 39, 0.01)
+    # A redo is an edit in effect: Undo takes it back, and Redo makes it again, named by the edit it first made.
+    again = run.apply(Undo(), 40, 0.01).apply(Redo(), 42, 0.05)
+    assert again.timeline.lr_at(42) == pytest.approx(0.01) and again.edits[-1].summary == "redid edit #2 (set LR to 0.01 for the rest)"
+    assert [r.id for r in again.in_effect()] == [5, 8]
+    # A checkpoint keeps what can be redone; a new edit after an undo ends it.
+    undone = run_schedule_from_dict(run_schedule_to_dict(run.apply(Undo(), 40, 0.01)))
+    assert undone.apply(Redo(), 44, 0.05).timeline.lr_at(44) == pytest.approx(0.01)
+    with pytest.raises(ValueError, match="an edit made after an undo ends what can be redone"):
+        undone.apply(SetConstant(0.03), 44, 0.05).apply(Redo(), 46, 0.03)
 
 
 @pytest.mark.parametrize("edit, message", [

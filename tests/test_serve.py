@@ -145,6 +145,9 @@ def test_ctl_says_what_was_applied_at_which_step(served):
     assert all(line.startswith("warning: ") for line in caused)  # doubling may bring the planned peak near the bound
     done = lrscope("ctl", *target, "undo")
     assert done.returncode == 0 and "undid edit" in done.stdout and "(scaled the rest ×2)" in done.stdout
+    done = lrscope("ctl", *target, "redo")
+    assert done.returncode == 0 and "redid edit #" in done.stdout and "(scaled the rest ×2)" in done.stdout
+    assert lrscope("ctl", *target, "undo").returncode == 0  # as the test found it, for the tests after it
     done = lrscope("ctl", *target, "resume")
     assert done.returncode == 1 and "not applied at step" in done.stdout and "already running" in done.stdout
     # The window's choices of a test (repeats, validation loss …) from ctl too; it had --probe and --iters only.

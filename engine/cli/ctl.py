@@ -24,6 +24,7 @@ ACTIONS = {
     "set-lr": "hold LR from now to the end", "scale-rest": "multiply every LR from now on by F",
     "apply": "replace the rest of the run with a schedule file's schedule, stretched over the remaining steps",
     "undo": "undo the last schedule edit, from now on",
+    "redo": "make again the edit the last undo took back, from now on",
     "range-test": "run an LR range test from the current weights; waits for its result while it reports progress",
     "cancel-range-test": "cancel the range test in progress (the weights are restored; its result keeps what it measured)",
     "unfreeze": "make frozen layer groups trainable from now on (the GROUPs named, or every frozen group); undoable",
@@ -34,8 +35,8 @@ ACTIONS = {
 
 def add_parser(commands) -> None:
     """Register the command and its actions."""
-    parser = commands.add_parser("ctl", help="steer a served run: pause, resume, stop, set-lr, scale-rest, apply, undo, range-test, "
-                                             "cancel-range-test, unfreeze, measure, curvature-every",
+    parser = commands.add_parser("ctl", help="steer a served run: pause, resume, stop, set-lr, scale-rest, apply, undo, redo, "
+                                             "range-test, cancel-range-test, unfreeze, measure, curvature-every",
                                  description="Send one command to a served run; print what was applied and at which step.")
     add_target_options(parser)
     add_answer_options(parser, 120.0, False)
@@ -123,7 +124,7 @@ def command_for(args: argparse.Namespace):
         StartRangeTest,
         Stop,
     )
-    from ..schedules.edits import ScaleRest, SetConstant, Undo, Unfreeze
+    from ..schedules.edits import Redo, ScaleRest, SetConstant, Undo, Unfreeze
 
     simple = {"pause": Pause, "resume": Resume, "stop": Stop, "measure": MeasureCurvature, "cancel-range-test": CancelRangeTest}
     if args.action in simple:
@@ -136,6 +137,8 @@ def command_for(args: argparse.Namespace):
         return EditSchedule(ScaleRest(args.value))
     if args.action == "undo":
         return EditSchedule(Undo())
+    if args.action == "redo":
+        return EditSchedule(Redo())
     if args.action == "unfreeze":
         return EditSchedule(Unfreeze(tuple(args.groups)))
     if args.action == "range-test":

@@ -47,6 +47,7 @@ from ..range_test.suggestions import Recommendation, Suggestion
 from ..schedules.edits import (
     ChangeSegment,
     LoggedEdit,
+    Redo,
     ReplaceRest,
     ReplaceRestWithPlan,
     Restretch,
@@ -100,7 +101,7 @@ register(MeasureCurvature, 1)
 register(SetCurvatureCadence, 1)
 
 # Values inside them
-for edit in (ReplaceRest, ReplaceRestWithPlan, ChangeSegment, Revise, ScaleRest, SetPeak, SetConstant, Restretch, SetGroups, Unfreeze, Undo,
+for edit in (ReplaceRest, ReplaceRestWithPlan, ChangeSegment, Revise, ScaleRest, SetPeak, SetConstant, Restretch, SetGroups, Unfreeze, Undo, Redo,
              LoggedEdit):
     register(edit, 1)
 register(GroupSetting, 1)

@@ -12,6 +12,7 @@ from .edits import (
     ChangeSegment,
     Edit,
     EditRecord,
+    Redo,
     ReplaceRest,
     ReplaceRestWithPlan,
     Restretch,
@@ -48,5 +49,5 @@ __all__ = [
     "ALL", "SHAPES", "ChangeSegment", "Constant", "Cosine", "CosineRestarts", "Cyclic", "Edit", "EditRecord", "Exponential",
     "GroupMismatch", "GroupSetting", "Keypoints", "Linear", "MultiStep", "OneCycle", "Piece", "PlateauRule", "PlateauTracker", "Polynomial",
     "ReplaceRest", "ReplaceRestWithPlan", "Restretch", "Revise", "RunSchedule", "ScaleRest", "Schedule", "ScheduleFile", "SetConstant", "SetGroups", "SetPeak", "StepDecay",
-    "Timeline", "Undo", "Unfreeze", "load_schedule", "parse_schedule", "save_schedule", "schedule_document",
+    "Redo", "Timeline", "Undo", "Unfreeze", "load_schedule", "parse_schedule", "save_schedule", "schedule_document",
 ]

@@ -152,6 +152,13 @@ class Undo(Edit):
 
 
 @dataclass(frozen=True)
+class Redo(Edit):
+    """Make again, from now on, the edit the last undo took back (while no other edit came after that undo)."""
+
+    kind = "redo"
+
+
+@dataclass(frozen=True)
 class LoggedEdit(Edit):
     """An edit read back from a checkpoint: its kind and parameters as they were recorded."""
 
@@ -175,6 +182,7 @@ class EditRecord:
     before: Piece
     undoes: int | None = None
     later: tuple[Piece, ...] = ()
+    redoes: int | None = None  # the undo a redo took back
 
 
 @dataclass(frozen=True)
@@ -198,13 +206,21 @@ class RunSchedule:
                              "(to train on, lengthen the run)")
         before = self.timeline.piece_at(step)
         later = tuple(p for p in self.timeline.pieces if p.start > step)
-        undoes, kept = None, ()
+        undoes, redoes, kept = None, None, ()
         if isinstance(edit, Undo):
             target = self.undo_target()
             if target is None:
                 raise ValueError("there is no edit to undo")
             piece, kept = _as_planned_before(target, step)
             summary, undoes = f"undid edit #{target.id} ({target.summary})", target.id
+        elif isinstance(edit, Redo):
+            taken_back = self.redo_target()
+            if taken_back is None:
+                raise ValueError("there is no undone edit to redo (an edit made after an undo ends what can be redone)")
+            # The plan as it was before the undo, from now on: the undone edit's own result, whatever its kind.
+            piece, kept = _as_planned_before(taken_back, step)
+            redone = self._made_by(taken_back.undoes)
+            summary, redoes = f"redid edit #{redone.id} ({redone.summary})", taken_back.id
         elif isinstance(edit, Unfreeze):
             groups = unfrozen(before.groups, edit.groups, step)
             named = ", ".join(edit.groups) or "every frozen group"
@@ -225,7 +241,7 @@ class RunSchedule:
         piece.schedule.validate()
         if piece.end <= step:
             raise ValueError(f"the edited schedule ends at step {piece.end}, before the current step {step}")
-        record = EditRecord(len(self.edits) + 1, step, edit, summary, before, undoes, later)
+        record = EditRecord(len(self.edits) + 1, step, edit, summary, before, undoes, later, redoes)
         timeline = self.timeline.install(piece)
         for next_piece in kept:  # each starts after the one before: install keeps those
             timeline = timeline.install(next_piece)
@@ -240,6 +256,28 @@ class RunSchedule:
         """The most recent edit that is not an undo and has not been undone."""
         in_effect = self.in_effect()
         return in_effect[-1] if in_effect else None
+
+    def _made_by(self, record_id: int) -> EditRecord:
+        """The edit that record ``record_id`` made: itself, or for a redo the edit it made again (a redo of a redo read
+        "redid edit #3 (redid edit #1 (…))")."""
+        by_id = {record.id: record for record in self.edits}
+        record = by_id[record_id]
+        while record.redoes is not None:
+            record = by_id[by_id[record.redoes].undoes]
+        return record
+
+    def redo_target(self) -> EditRecord | None:
+        """The undo a Redo takes back: the latest not yet redone among those made since the last other edit (a new
+        edit ends what can be redone, as in any editor; a redo is an edit in effect, which Undo takes back)."""
+        pending: list[EditRecord] = []
+        for record in self.edits:
+            if record.undoes is not None:
+                pending.append(record)
+            elif record.redoes is not None:
+                pending = [r for r in pending if r.id != record.redoes]
+            else:
+                pending = []
+        return pending[-1] if pending else None
 
     def in_effect(self) -> list[EditRecord]:
         """The edits that are neither undos nor undone, in order (an edit and its undo are no edit of the schedule)."""

@@ -14,6 +14,8 @@ def record_to_dict(record: EditRecord, with_before: bool = True) -> dict[str, An
             "summary": record.summary, "details": edit_details(record.edit), "undoes": record.undoes}
     if record.edit.source:
         data["source"] = record.edit.source
+    if record.redoes is not None:
+        data["redoes"] = record.redoes
     if with_before:
         data["before"] = piece_to_dict(record.before)
         if record.later:
@@ -37,10 +39,11 @@ def run_schedule_from_dict(data: dict[str, Any]) -> RunSchedule:
         piece = piece_from_dict(need(item, "before", dict, where), f"{where}.before", old_groups)
         edit = LoggedEdit(logged_kind=need(item, "kind", str, where), details=need(item, "details", dict, where),
                           reason=need(item, "reason", str, where), source=str(item.get("source", ""))[:200])
-        undoes = item.get("undoes")
+        undoes, redoes = item.get("undoes"), item.get("redoes")
         # Checkpoints before 2026-12-05 lack "later": their undo restores the piece in force alone, as it did then.
         later = tuple(piece_from_dict(p, f"{where}.later[{j}]", old_groups)
                       for j, p in enumerate(check_type(item.get("later", []), list, f"{where}.later")))
         records.append(EditRecord(whole(item, "id", where, 1), whole(item, "step", where), edit,
-                                  need(item, "summary", str, where), piece, undoes if isinstance(undoes, int) else None, later))
+                                  need(item, "summary", str, where), piece, undoes if isinstance(undoes, int) else None, later,
+                                  redoes if isinstance(redoes, int) else None))
     return RunSchedule(timeline, tuple(records))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QAction, QIcon, QImage, QKeySequence, QPixmap
+from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from engine.text import images_used
+
+from .delete_action import add_delete_action
 
 THUMB = 56
 
@@ -79,11 +81,8 @@ class DatasetPanel(QWidget):
         self.library.setToolTip("Schedules tuned for this very dataset (same fingerprint); double-click one to load it, "
                                 "Delete (or the right-click menu) deletes it.")
         self.library.itemDoubleClicked.connect(lambda item: self.scheduleChosen.emit(item.data(Qt.ItemDataRole.UserRole)))
-        self.delete_schedule_action = QAction("Delete…", self.library, shortcut=QKeySequence.StandardKey.Delete,
-                                              shortcutContext=Qt.ShortcutContext.WidgetShortcut, triggered=self._delete_schedule,
-                                              toolTip="Delete the selected schedule from the library.")
-        self.library.addAction(self.delete_schedule_action)
-        self.library.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.delete_schedule_action = add_delete_action(self.library, "Delete the selected schedule from the library.",
+                                                        self._delete_schedule)
         header = QHBoxLayout()
         header.addWidget(self.open_button)
         header.addWidget(self.recent)

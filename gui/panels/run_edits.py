@@ -1,9 +1,9 @@
-"""The schedule editor's controls for the running job: apply the edited schedule, set an LR now, undo,
+"""The schedule editor's controls for the running job: apply the edited schedule, set an LR now, undo and redo,
 and the history of edits. The window pins this box under the editor, so it never scrolls out of sight."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QCheckBox, QGridLayout, QGroupBox, QLabel, QLineEdit, QListWidget, QPushButton, QWidget
+from PySide6.QtWidgets import QCheckBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QPushButton, QWidget
 
 
 class RunEdits(QGroupBox):
@@ -19,7 +19,8 @@ class RunEdits(QGroupBox):
         self.set_lr.setToolTip("Hold this LR from now to the end of the run.")
         self.set_now = QPushButton("Set LR now")
         self.set_now.setToolTip("Hold the LR typed on the left from the current step to the end of the run.")
-        self.undo = QPushButton("Undo last edit")
+        self.undo = QPushButton("Undo")
+        self.redo = QPushButton("Redo")
         self.history = QListWidget()
         # Five lines show the last edits (it scrolls); the editor above gets the rest of the height.
         self.history.setMinimumHeight(48)
@@ -28,7 +29,13 @@ class RunEdits(QGroupBox):
         self.history.setWordWrap(True)  # an edit's summary is longer than the dock is wide
         layout = QGridLayout(self)
         layout.addWidget(self.apply, 0, 0)
-        layout.addWidget(self.undo, 0, 1)
+        undo_redo = QHBoxLayout()
+        undo_redo.setContentsMargins(0, 0, 0, 0)
+        for button in (self.undo, self.redo):
+            # As wide as their words: at the style's 80 px each, the pair widened the window past a 1024 px screen.
+            button.setMinimumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 16)
+            undo_redo.addWidget(button)
+        layout.addLayout(undo_redo, 0, 1)
         layout.addWidget(self.from_current, 1, 0, 1, 2)
         layout.addWidget(self.set_lr, 2, 0)
         layout.addWidget(self.set_now, 2, 1)
@@ -42,17 +49,20 @@ class RunEdits(QGroupBox):
             widget.setEnabled(running)
         if not running:
             self.undo.setEnabled(False)
+            self.redo.setEnabled(False)
 
     def show_history(self, run_schedule) -> None:
-        """Every edit of the running schedule; Undo is possible when one can be taken back."""
+        """Every edit of the running schedule; Undo is possible when one can be taken back, Redo when one was."""
         self.history.clear()
         for record in run_schedule.edits:
             source = f", from {record.edit.source}" if record.edit.source else ""  # who steered it: this window, ctl, ...
             self.history.addItem(f"step {record.step} ({record.edit.reason}{source}): {record.summary}")
         self.history.scrollToBottom()
         self.undo.setEnabled(run_schedule.undo_target() is not None)
+        self.redo.setEnabled(run_schedule.redo_target() is not None)
 
     def forget_history(self) -> None:
         """No run is shown any more."""
         self.history.clear()
         self.undo.setEnabled(False)
+        self.redo.setEnabled(False)

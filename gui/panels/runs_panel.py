@@ -6,7 +6,6 @@ import math
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -20,6 +19,8 @@ from PySide6.QtWidgets import (
 
 from engine.serve.access import served_access
 from engine.store.reader import LIVE_STATES, list_runs
+
+from .delete_action import add_delete_action
 
 COLUMNS = ("run", "dataset", "started", "state", "steps", "best val acc", "note")
 FOLLOW_MS = 2000  # how often a visible table re-reads the folder while a run in it is live or a run was added
@@ -47,11 +48,8 @@ class RunsPanel(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         self.table.horizontalHeader().setStretchLastSection(True)
         # Delete is the table's key and its right-click menu, not a seventh button: the row of six fills 1024 px.
-        self.delete_action = QAction("Delete…", self.table, shortcut=QKeySequence.StandardKey.Delete,
-                                     shortcutContext=Qt.ShortcutContext.WidgetShortcut, triggered=self._delete,
-                                     toolTip="Delete the selected runs and all they hold (metrics, checkpoints).")
-        self.table.addAction(self.delete_action)
-        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.delete_action = add_delete_action(self.table, "Delete the selected runs and all they hold (metrics, checkpoints).",
+                                               self._delete)
         self.note = QLabel()
         buttons = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.config import TrainConfig
-from engine.schedules import SHAPES, PlateauRule, ReplaceRest, Revise, Schedule, SetConstant, Undo
+from engine.schedules import SHAPES, PlateauRule, Redo, ReplaceRest, Revise, Schedule, SetConstant, Undo
 from engine.schedules.describe import fmt_lr, lr_span
 from engine.schedules.groups import ALL, HEAD, GroupSetting
 from engine.schedules.presets import PRESETS, default_segment, peak_lr, preset, preset_of
@@ -137,8 +137,8 @@ class ScheduleEditor(QWidget):
             (widget.toggled if widget is self.plateau else widget.valueChanged).connect(lambda *_: self._changed())
         self.run_edits = RunEdits()
         edits = self.run_edits
-        self.apply, self.from_current, self.set_lr, self.set_now, self.undo, self.history = (
-            edits.apply, edits.from_current, edits.set_lr, edits.set_now, edits.undo, edits.history)
+        self.apply, self.from_current, self.set_lr, self.set_now, self.undo, self.redo, self.history = (
+            edits.apply, edits.from_current, edits.set_lr, edits.set_now, edits.undo, edits.redo, edits.history)
         # What Apply will do when the box is offered; the box shows it only then (a greyed tick read as "this will happen").
         self.from_current_wanted = self.from_current.isChecked()
         self.from_current.toggled.connect(self._from_current_toggled)
@@ -147,6 +147,7 @@ class ScheduleEditor(QWidget):
         self.set_now.clicked.connect(self.set_lr_now)
         self.set_lr.returnPressed.connect(self.set_now.click)  # Enter in the field, as in every other field (a disabled button ignores it)
         self.undo.clicked.connect(lambda: self.editRequested.emit(Undo()))
+        self.redo.clicked.connect(lambda: self.editRequested.emit(Redo()))
         self._lay_out(use, add, remove)
 
     def _lay_out(self, use, add, remove) -> None:
