@@ -10,7 +10,7 @@ from typing import Any
 
 from .config import TrainConfig
 from .errors import RunStoreError
-from .export import tuned_document
+from .export import run_metrics, tuned_document
 from .run.history import stored_run_schedule
 from .store.reader import meta_object, read_epochs, read_meta, run_info
 
@@ -27,8 +27,8 @@ def stored_run_document(run_dir: Path) -> dict[str, Any]:
     config = TrainConfig.from_dict(meta_object(meta, "config"))
     epochs = read_epochs(run_dir)
     last = epochs[-1] if epochs else {"val_loss": math.nan, "val_accuracy": math.nan}
-    metrics = {"best_val_accuracy": run_info(run_dir).best_val_accuracy, "val_loss": last["val_loss"],
-               "val_accuracy": last["val_accuracy"]}
+    info = run_info(run_dir)
+    metrics = run_metrics(info.best_val_accuracy, last["val_accuracy"], last["val_loss"], info.steps_done)
     groups = json.loads(meta.get("groups") or "[]")
     if not (isinstance(groups, list) and all(isinstance(name, str) for name in groups)):
         raise RunStoreError(f"{run_dir.name}: the run database's 'groups' entry is damaged; its schedule cannot be exported")

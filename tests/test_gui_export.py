@@ -198,15 +198,25 @@ def test_the_runs_tab_exports_the_selected_run_not_the_editors_schedule(qtbot, w
 
 
 def test_a_schedule_is_deleted_from_the_datasets_library_after_asking_and_the_exported_file_stays(qtbot, window, dialogs, tmp_path):
-    """A library entry could not be deleted from the window: its list only grew."""
+    """A library entry could not be deleted from the window: its list only grew (one run exported from the toolbar and
+    from the Runs tab was two entries)."""
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QKeySequence
     from PySide6.QtTest import QTest
+
+    from gui.driving import select_rows, show_tab
 
     path = tmp_path / "mine.lrschedule.json"
     run_and_export(qtbot, window, dialogs, path)
     library = window.dataset_panel.library
     assert library.count() == 1
+    # The same run from the Runs tab: its document lacked the steps the window's export wrote, and was a second entry.
+    show_tab(window.tabs, "Runs")
+    qtbot.waitUntil(lambda: window.runs_panel.table.rowCount() == 1, timeout=LONG)
+    select_rows(window.runs_panel.table, [0])
+    dialogs.answer("save_path", str(tmp_path / "again.lrschedule.json"))
+    click(window.runs_panel.buttons["Export…"])
+    assert "already in the library" in window.log.toPlainText().splitlines()[-1] and library.count() == 1
     entry = library.item(0).data(Qt.ItemDataRole.UserRole)
     QTest.mouseClick(library.viewport(), Qt.MouseButton.LeftButton, pos=library.visualItemRect(library.item(0)).center())
     dialogs.answer("yes_no", False)

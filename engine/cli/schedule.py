@@ -101,7 +101,12 @@ def show_command(args: argparse.Namespace) -> int:
               + ", ".join(f"{k} {_number(v)}" for k, v in winner["params"].items()))
     if loaded.metrics:
         measured = {k: v for k, v in loaded.metrics.items() if v is not None}  # null: the run ended before its first validation
-        print(f"metrics     {', '.join(f'{k} {_number(v)}' for k, v in measured.items()) or 'none: the run ended before its first validation'}")
+        if set(measured) <= {"steps"}:
+            steps = measured.get("steps")
+            after = f", after {counted(steps, 'step')}" if isinstance(steps, int) else ""
+            print(f"metrics     none: the run ended before its first validation{after}")
+        else:
+            print(f"metrics     {', '.join(f'{k} {_number(v)}' for k, v in measured.items())}")
     return 0
 
 
