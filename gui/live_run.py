@@ -256,7 +256,8 @@ class LiveRun(QObject):
         """Training paused itself: say what happened and offer what to do, without blocking the window."""
         self.log.add(f"{event.message} {event.advice}", "error")
         choices = [("Roll back", RollBack())] if event.can_roll_back else []  # the advice says to which step and LR
-        choices += [("Resume", Resume()), ("Stop", Stop())]
+        # At the LR that blew the loss up, a resume blows it up again: said so; after out of memory it retries the step.
+        choices += [("Resume anyway" if event.can_roll_back else "Resume", Resume()), ("Stop", Stop())]
         self.fault_box = dialogs.offer(self.editor.window(), "Training paused", event.message, event.advice,
                                        [(label, lambda command=command: self.send(command)) for label, command in choices])
 

@@ -157,24 +157,22 @@ class RunActions:
     @Slot(list)
     def delete_runs(self, run_dirs: list) -> None:
         """Delete stored runs after asking; the window's own live run is refused (its process is this one)."""
-        from engine.store.delete import delete_run
+        from engine.store.delete import delete_runs
 
         names = [Path(d).name for d in run_dirs]
         following = self.live.state not in ("idle", "detached", *TERMINAL)
         if following and self.live.run_dir is not None and str(self.live.run_dir) in map(str, run_dirs):
-            self.warn("Cannot delete", f"{Path(self.live.run_dir).name}: this window is following it; stop it (or detach) "
-                                       "first, then delete it")
+            how = "is attached to it; detach (Ctrl+Shift+D)" if self.controller.remote else "is training it; stop it"
+            self.warn("Cannot delete", f"{Path(self.live.run_dir).name}: this window {how} first, then delete it")
             return
         if not dialogs.ask_yes_no(self, "Delete runs", f"Delete {counted(len(names), 'run')} and all {'they hold' if len(names) > 1 else 'it holds'} "
                                   "(metrics, edits, checkpoints)? This cannot be undone.", "\n".join(names)):
             return
-        for run_dir in run_dirs:
-            try:
-                delete_run(Path(run_dir))
-            except LrscopeError as error:
-                self.warn("Cannot delete", str(error))
-                break
-            self.log.add(f"deleted run {Path(run_dir).name}")
+        try:
+            for run_dir in delete_runs([Path(d) for d in run_dirs]):
+                self.log.add(f"deleted run {run_dir.name}")
+        except LrscopeError as error:
+            self.warn("Cannot delete", str(error))
         self.runs_panel.refresh()
 
     def forget_run(self, why: str) -> None:

@@ -321,7 +321,7 @@ def test_runs_are_deleted_from_the_runs_tab_after_asking_but_never_the_one_the_w
     qtbot.waitUntil(lambda: table.rowCount() == 1, timeout=LONG)
     select_rows(table, [0])
     press(window, QKeySequence.StandardKey.Delete)
-    assert "this window is following it; stop it (or detach) first" in dialogs.of("error")[-1].text
+    assert dialogs.of("error")[-1].text.endswith(": this window is training it; stop it first, then delete it")
     trigger(window.stop_action)
     qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
     run_dir = Path(window.last_run.run_dir)

@@ -90,6 +90,8 @@ def test_the_warning_bar_scales_the_rest_of_the_schedule_in_one_click(qtbot, lau
     window = warned_then_paused(qtbot, launch)
     # The bar shows the latest warning (events arrive in blocks: it may be a later one than the first).
     assert "bound" in window.banner.text.text() and "Scale the rest ×" in window.banner.scale.text()
+    factor = window.banner.scale.text().split("×")[1]  # the button and the advice beside it said ×0.68 and ×0.677
+    assert f"by ×{factor} to stay under" in window.banner.text.text() and window.banner.text.text().startswith("⚠ The ")
     click(window.banner.scale)
     qtbot.waitUntil(lambda: window.editor.history.count() == 1, timeout=LONG)
     assert "curvature" in window.editor.history.item(0).text()

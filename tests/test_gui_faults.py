@@ -33,7 +33,7 @@ def test_roll_back_in_the_box_goes_back_to_the_last_good_state_at_a_tenth_of_the
     assert any("×0.1" in text for text in edits), edits
 
 
-@pytest.mark.parametrize("button, state", [("Stop", "stopped"), ("Resume", None)])
+@pytest.mark.parametrize("button, state", [("Stop", "stopped"), ("Resume anyway", None)])
 def test_stop_and_resume_in_the_box_do_what_they_say(qtbot, window, dialogs, button, state):
     exploding_run(qtbot, window, dialogs)
     offers = len(dialogs.of("offer"))

@@ -459,8 +459,9 @@ def test_delete_finds_every_name_first_refuses_a_run_in_use_and_never_a_folder_t
     assert code == 2 and "no-such-run" in err and gone.is_dir()  # a mistyped name deletes nothing, not the ones before it
     owner = RunStore(kept)  # a process trains it
     try:
-        code, _, err = cli(capsys, "delete", kept.name, "--runs-dir", runs)
+        code, _, err = cli(capsys, "delete", gone.name, kept.name, "--runs-dir", runs)
         assert code == 5 and f"is in use by process {os.getpid()}" in err and err.strip().endswith("and delete it")
+        assert gone.is_dir()  # checked before any went: the first was deleted before the second was refused
     finally:
         owner.close()
     with pytest.raises(RunStoreError, match="is not a run's folder .* nothing was deleted"):

@@ -70,8 +70,8 @@ def add_parsers(commands) -> None:
     add_distributed_options(resume)
     resume.set_defaults(handler=resume_command)
     delete = commands.add_parser("delete", help="delete stored runs (their metrics and checkpoints)",
-                                 description="Delete runs and all they hold. A run that a process trains is refused; every "
-                                             "name is found first, so a mistyped one deletes nothing.")
+                                 description="Delete runs and all they hold. Every run is found and checked first: a mistyped "
+                                             "name, or a run that a process trains, deletes none of them.")
     delete.add_argument("runs", nargs="+", metavar="RUN", help="run id (or a unique prefix of it), or the run's folder")
     delete.add_argument("--runs-dir", type=path_arg, help=RUNS_DIR_HELP)
     delete.set_defaults(handler=delete_command)
@@ -79,11 +79,10 @@ def add_parsers(commands) -> None:
 
 def delete_command(args: argparse.Namespace) -> int:
     """Delete the runs named, each said as it goes."""
-    from ..store.delete import delete_run
+    from ..store.delete import delete_runs
 
     root = runs_root(args.runs_dir)
-    for run_dir in dict.fromkeys(find_run(root, name) for name in args.runs):  # a run named twice is deleted once
-        delete_run(run_dir)
+    for run_dir in delete_runs([find_run(root, name) for name in args.runs]):
         say(f"deleted {run_dir.name}")
     return 0
 

@@ -11,12 +11,28 @@ from .database import DB_NAME
 from .lock import RunLock
 
 
-def delete_run(run_dir: Path) -> None:
-    """Remove ``run_dir`` and all it holds (metrics, checkpoints); RunStoreError says why not, RunInUse who trains it."""
-    run_dir = Path(run_dir)
+def delete_runs(run_dirs: list[Path]) -> list[Path]:
+    """Delete each run, once every one was found free: a run in use, or a folder that is not a run, deletes none of them
+    (the first was gone before the second was refused). Returns the folders deleted."""
+    unique = list(dict.fromkeys(Path(run_dir) for run_dir in run_dirs))
+    for run_dir in unique:
+        _check_deletable(run_dir)
+        RunLock(run_dir).acquire(then="delete it").release()
+    for run_dir in unique:
+        delete_run(run_dir)
+    return unique
+
+
+def _check_deletable(run_dir: Path) -> None:
     # A folder named by mistake (a dataset, the runs folder itself) must never go: a run's folder holds its database.
     if run_dir.is_symlink() or not (run_dir / DB_NAME).is_file():
         raise RunStoreError(f"{run_dir}: is not a run's folder (it holds no {DB_NAME}); nothing was deleted")
+
+
+def delete_run(run_dir: Path) -> None:
+    """Remove ``run_dir`` and all it holds (metrics, checkpoints); RunStoreError says why not, RunInUse who trains it."""
+    run_dir = Path(run_dir)
+    _check_deletable(run_dir)
     lock = RunLock(run_dir).acquire(then="delete it")  # held while it goes: no process can start resuming it meanwhile
     try:
         shutil.rmtree(run_dir)

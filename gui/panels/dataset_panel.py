@@ -181,7 +181,7 @@ class DatasetPanel(QWidget):
         self.library.clear()
         for entry in entries:
             accuracy = f", best val {100 * entry.best_val_accuracy:.1f}%" if entry.best_val_accuracy is not None else ""
-            item = QListWidgetItem(f"{entry.created[:16]}: {entry.description}{accuracy}")
+            item = QListWidgetItem(f"{entry.created[:16].replace('T', ' ')}: {entry.description}{accuracy}")
             item.setData(Qt.ItemDataRole.UserRole, str(entry.path))
             item.setToolTip(str(entry.path))
             self.library.addItem(item)

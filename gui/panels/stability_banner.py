@@ -35,10 +35,10 @@ class StabilityBanner(QFrame):
     def show_warning(self, event, resolved) -> None:
         """Show a StabilityWarning until ``resolved(measurement)`` says a later one made it stale; the scale button
         appears when the warning's factor would change anything."""
-        self.text.setText(f"⚠ Step {event.step}: {event.message} {event.advice}")
+        self.text.setText(f"⚠ {event.message} {event.advice}")  # the message names its step ("λmax 0.898 at step 10")
         self.step, self.kind, self.resolved = event.step, event.kind, resolved
         self.factor = event.scale
-        self.scale.setText(f"Scale the rest ×{event.scale:.2g}")
+        self.scale.setText(f"Scale the rest ×{event.scale:.3g}")  # as the advice beside it says it
         self.scale.setVisible(event.scale < 1.0)
         self.show()
 
