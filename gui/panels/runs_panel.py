@@ -78,6 +78,7 @@ class RunsPanel(QWidget):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
+        self._follow_changes()  # at once: a run started while the tab was hidden was missing for the timer's first 2 s
         self._follow.start()
 
     def hideEvent(self, event) -> None:
