@@ -334,3 +334,17 @@ def test_a_run_whose_loss_falls_back_to_where_it_began_is_a_fault(digits16):
     assert fault.message.startswith("The loss has stayed back where training began for 50 steps (2.")
     assert "after falling to 0." in fault.message
     assert "the model has lost what it learned; the LR is probably too high." in fault.message
+
+
+def test_a_run_no_better_than_guessing_after_two_epochs_says_so_once(digits16):
+    """A run that never learned (an LR 50 rolled back to 5 stayed at 10.03% for 20 epochs) ended "finished" without a word."""
+    from engine.events import LogLine
+
+    job, events = make_job(digits16, epochs=3)
+    job.session.model.register_forward_hook(lambda module, inputs, output: output * 0.0)  # it predicts nothing, ever
+    assert job.run().state == "finished"
+    said = [e.text for e in events.of(LogLine) if "no better than always guessing" in e.text]
+    assert len(said) == 1 and said[0].startswith("after 2 epochs the validation accuracy (")
+    assert "the model is learning nothing" in said[0]
+    job, events = make_job(digits16, epochs=2)  # the default learns: nothing said
+    assert job.run().state == "finished" and not [e for e in events.of(LogLine) if "guessing" in e.text]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ...curvature.health_handler import HealthHandler
 from ...curvature.probe_handler import CurvatureHandler
 from ..hooks import Hook
+from .chance import ChanceCheck
 from .checkpoints import TimedCheckpoint, epoch_checkpoint, first_checkpoint, step_checkpoint, stop_checkpoint
 from .faults import FaultCheck
 from .plateau import PlateauHandler
@@ -12,7 +13,7 @@ from .recording import record_step
 
 
 def attach_builtins(job) -> None:
-    """Recording, optimizer health, the curvature probe, fault checks, the plateau rule and checkpoints.
+    """Recording, optimizer health, the curvature probe, fault checks, the plateau rule, the chance check and checkpoints.
 
     Order matters where hooks are shared: a step's health is taken and the step recorded
     before a step checkpoint flushes it, and the plateau rule edits the schedule before
@@ -28,9 +29,10 @@ def attach_builtins(job) -> None:
         job.add_handler(Hook.STEP_COMPLETED, TimedCheckpoint(job.config.checkpoint_seconds))
     job.add_handler(Hook.BLOCK_FLUSHED, FaultCheck(job.config.explode_factor))
     job.add_handler(Hook.EPOCH_COMPLETED, PlateauHandler())
+    job.add_handler(Hook.EPOCH_COMPLETED, ChanceCheck())
     job.add_handler(Hook.EPOCH_COMPLETED, epoch_checkpoint)
     job.add_handler(Hook.RUN_ENDED, stop_checkpoint)
 
 
-__all__ = ["FaultCheck", "PlateauHandler", "TimedCheckpoint", "attach_builtins", "epoch_checkpoint", "first_checkpoint",
+__all__ = ["ChanceCheck", "FaultCheck", "PlateauHandler", "TimedCheckpoint", "attach_builtins", "epoch_checkpoint", "first_checkpoint",
            "record_step", "step_checkpoint", "stop_checkpoint"]
