@@ -59,6 +59,15 @@ def private_folders(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def quick_store_retries(monkeypatch):
+    """A failing store retries every 2 s (a full disk is not freed in milliseconds). The tests' disks fail on purpose,
+    and each of their runs waited out two retries as it closed: 4 s of nothing per test."""
+    from engine.store import writer
+
+    monkeypatch.setattr(writer, "RETRY_SECONDS", 0.05)
+
+
+@pytest.fixture(autouse=True)
 def qt_garbage_on_the_gui_thread(request):
     """As in the app (gui/app.py): while a window lives, cycles are collected on the GUI thread only; a
     collection triggered on a worker thread could run a Qt destructor there and deadlock with the GUI thread."""
