@@ -90,6 +90,7 @@ def test_the_advice_after_a_loss_blow_up_resumes_the_run_without_blowing_up_agai
     resumed = lrscope(*shlex.split(advice.group(1)), "--json")
     assert resumed.returncode == 0 and json.loads(resumed.stdout)["state"] == "finished", resumed.stderr[-2000:]
     assert "rolling back (1 of at most 3) with the LR ×0.1" in resumed.stderr
+    assert re.search(r"^went on from step \d+, where the rollback returned$", resumed.stderr, re.M), resumed.stderr[-2000:]
 
 
 def test_the_start_line_counts_only_the_images_that_train(tmp_path, capsys):

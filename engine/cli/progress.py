@@ -15,6 +15,7 @@ from ..events import (
     RangeTestFinished,
     RangeTestProgress,
     RangeTestStarted,
+    RolledBack,
     RunStarted,
     ScheduleChanged,
     StabilityWarning,
@@ -101,6 +102,7 @@ class ProgressPrinter:
         self.fault = ""  # the last fault's message: the pause it causes repeats it
         self.past_edits: list = []  # a joined or resumed run's edits so far, each printed where it happened among the epochs
         self.state = ""
+        self.rolled_back = False  # the next resume goes on from the rollback's step, not from where it paused
         self.range_test = "range test"
         self.pace = RemainingTime()
 
@@ -138,6 +140,8 @@ class ProgressPrinter:
         elif isinstance(event, RangeTestFinished):
             # Only the one who asked (`lrscope ctl … range-test`) saw the result; the run's own log and `watch` did not.
             self._line(f"{self.range_test} {'cancelled' if event.cancelled else 'finished'}: {event.message}", end=True)
+        elif isinstance(event, RolledBack):
+            self.rolled_back = True
         elif isinstance(event, StateChanged):
             self._state(event)
         elif isinstance(event, ScheduleChanged):
@@ -150,7 +154,9 @@ class ProgressPrinter:
         if not text and event.state == "paused":
             text = f"paused at step {event.step}"
         elif not text and event.state == "running" and self.state == "paused":
-            text = f"resumed at step {event.step}"
+            # After a rollback "resumed at step 0" read as a resume where the run had paused, at the LR that blew it up.
+            text = f"went on from step {event.step}, where the rollback returned" if self.rolled_back else f"resumed at step {event.step}"
+            self.rolled_back = False
         self.state = event.state
         if event.state != "running":  # paused, testing, ended: that time is not the run's pace
             self.pace.hold()
