@@ -31,7 +31,8 @@ def test_show_lists_a_runs_fault_and_rollback_where_they_happened_among_its_epoc
                        "--json")
     assert code == 0
     code, out, _ = cli(capsys, "show", json.loads(out)["run_dir"])
-    lines = [line.strip() for line in out.splitlines() if line.startswith("  ")]
+    # Warnings are left out: the epoch at LR 30 may end at chance, and its warning come between the fault and the rollback.
+    lines = [line.strip() for line in out.splitlines() if line.startswith("  ") and not line.strip().startswith("warning")]
     fault = next(i for i, line in enumerate(lines) if line.startswith("fault:exploding_loss"))
     assert lines[fault + 1].startswith("edit at step") and "(rollback)" in lines[fault + 1]  # the fault, then the rollback it caused
     fault_step, edit_step = (int(re.search(r"at step (\d+)", lines[i]).group(1)) for i in (fault, fault + 1))

@@ -41,6 +41,7 @@ from ..schedules.edits import RunSchedule
 from ..schedules.presets import peak_lr
 from ..schedules.timeline import Timeline
 from ..store.writer import RunStore
+from ..training.handlers.chance import chance_bar
 from ..training.session import build_session
 from .budget import check_room, sweep_iterations
 from .interval import search_interval
@@ -49,7 +50,7 @@ from .settings import WEIGHT_DECAY_RANGE, TuneSettings
 from .strata import STRATA, emptiest, strata, stratum_of
 from .timing import step_seconds
 from .trial import TrialJob
-from .winner import chance_bar, finish_message, unlearned_message, winner_of
+from .winner import finish_message, unlearned_message, winner_of
 
 STARTUP_TRIALS = 4
 # Validation, the store and building each trial's job cost about this much on top of the training steps.

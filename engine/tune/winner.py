@@ -27,10 +27,6 @@ WIDTH_DECADES = 0.25
 # a point that an optimum away from your schedule gives (Adam, no augmentation); docs/tuning-quality.md measures 0, 0.5,
 # 1 and 2 points on eleven variants.
 KEEP_MARGIN = 0.005
-# A winner must have learned: its accuracy clears that of always answering the validation set's most common class by
-# this many binomial standard errors. On random labels (four classes) trials at 18.5% and 24.4% were installed and
-# exported as the tuned schedule, and the dataset's library took it.
-CHANCE_ERRORS = 2.0
 
 
 def smoothed_accuracies(trials: list[TrialRecord]) -> list[float]:
@@ -76,15 +72,6 @@ def finish_message(trials: list[TrialRecord], winner: TrialRecord | None, cancel
                 "averaged with its neighbours")
     return (f"best of {counted(len(trials), 'trial')}: {tried(winner)} scored {scored(winner)} "
             f"(your schedule: {scored(yours)}); the averaged score decides, since one run's accuracy is one noisy sample")
-
-
-def chance_bar(val_labels: np.ndarray) -> tuple[float, float]:
-    """The accuracy of always answering the most common class of ``val_labels``, and the bar a winner must clear."""
-    count = len(val_labels)
-    if not count:  # nothing to judge by
-        return 0.0, -math.inf
-    rate = float(np.bincount(val_labels).max() / count)
-    return rate, rate + CHANCE_ERRORS * math.sqrt(rate * (1 - rate) / count)
 
 
 def unlearned_message(best: TrialRecord, chance: float, bar: float, count: int) -> str:
