@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal, Slot
@@ -55,13 +56,13 @@ class RunsPanel(QWidget):
         self.buttons: dict[str, QPushButton] = {}
         for text, tip, slot in (
             ("Refresh", "Read the runs folder again.", self.refresh),
-            ("Open read-only", "Show the selected run's curves in the training plots (nothing is changed).", self._open),
+            ("Open read-only", "Show the selected run's curves in the training plots (nothing is changed).", self._with_first(self.openRequested)),
             ("Compare", "Overlay the loss and LR of the selected runs (select several with Ctrl or Shift).", self._compare),
-            ("Resume", "Continue the selected stopped or interrupted run from its last checkpoint.", self._resume),
+            ("Resume", "Continue the selected stopped or interrupted run from its last checkpoint.", self._with_first(self.resumeRequested)),
             ("Attach", "Follow and steer the selected served run (one whose state says “served”); it keeps training "
-                       "if you detach or close the window.", self._attach),
+                       "if you detach or close the window.", self._with_first(self.attachRequested)),
             ("Export…", "Write the selected run's schedule, with its edits and results, to a file plain PyTorch can use "
-                        "(and add it to its dataset's library).", self._export),
+                        "(and add it to its dataset's library).", self._with_first(self.exportRequested)),
         ):
             button = self.buttons[text] = QPushButton(text)
             button.setToolTip(tip)
@@ -126,11 +127,13 @@ class RunsPanel(QWidget):
         rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
         return [self.table.item(row, 0).data(Qt.ItemDataRole.UserRole) for row in rows]
 
-    @Slot()
-    def _export(self) -> None:
-        selected = self._selected()
-        if selected:
-            self.exportRequested.emit(selected[0])
+    def _with_first(self, signal) -> Callable[[], None]:
+        """A button's slot: ``signal`` with the first selected run's folder (nothing when no run is selected)."""
+        def send() -> None:
+            selected = self._selected()
+            if selected:
+                signal.emit(selected[0])
+        return send
 
     @Slot()
     def _delete(self) -> None:
@@ -139,27 +142,9 @@ class RunsPanel(QWidget):
             self.deleteRequested.emit(selected)
 
     @Slot()
-    def _open(self) -> None:
-        selected = self._selected()
-        if selected:
-            self.openRequested.emit(selected[0])
-
-    @Slot()
     def _compare(self) -> None:
         selected = self._selected()
         if len(selected) >= 2:
             self.compareRequested.emit(selected)
         else:
             self.note.setText("Select two or more runs to compare (Ctrl+click).")
-
-    @Slot()
-    def _attach(self) -> None:
-        selected = self._selected()
-        if selected:
-            self.attachRequested.emit(selected[0])
-
-    @Slot()
-    def _resume(self) -> None:
-        selected = self._selected()
-        if selected:
-            self.resumeRequested.emit(selected[0])
