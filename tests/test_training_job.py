@@ -323,14 +323,17 @@ def test_a_blow_up_said_where_the_lr_had_fallen_names_the_lr_of_the_steps_before
 def test_a_run_whose_loss_falls_back_to_where_it_began_is_a_fault(digits16):
     """A run that had learned and lost it (dead units after too high an LR) trained on at chance without a word: its loss,
     back at ln 10, was never 10× its best."""
-    job, events = make_job(digits16, epochs=8)
+    job, events = make_job(digits16, epochs=10)
     Sabotage(job.session.model, lambda n: n > 50, lambda out: out * 0.0)  # from then on it predicts nothing: loss ln 10
     thread = start_job(job)
     events.wait_for(lambda ev: ev.of(FaultRaised) or ev.states()[-1:] == ["finished"])
+    job.send(Resume())  # "Resume anyway": it watches the next 50 steps (it paused again at the very next one)
+    events.wait_for(lambda ev: len(ev.of(FaultRaised)) == 2 or ev.states()[-1:] == ["finished"])
     job.send(Stop())
     thread.join(30)
-    fault = events.of(FaultRaised)[0]
+    fault, again = events.of(FaultRaised)
     assert fault.kind == "collapsed_loss" and fault.step > 50 and fault.can_roll_back
+    assert again.kind == "collapsed_loss" and again.step >= fault.step + 50
     assert fault.message.startswith("The loss has stayed back where training began for 50 steps (2.")
     assert "after falling to 0." in fault.message
     assert "the model has lost what it learned; the LR is probably too high." in fault.message

@@ -94,6 +94,9 @@ class FaultCheck:
             back = self._min_ema <= LEARNED * self._first_ema and self._ema >= BACK_AT_START * self._first_ema
             self._back_for = self._back_for + 1 if back else 0
             if self._back_for >= COLLAPSE_STEPS:
+                # Counted afresh: "Resume anyway" watches 50 more steps (it paused again at the very next step, so a
+                # collapsed run could only be rolled back or stopped).
+                self._back_for = 0
                 return "collapsed_loss", i
         return None
 
