@@ -274,25 +274,33 @@ def test_nproc_starts_the_same_command_without_itself_on_each_process():
     assert torchrun_argv(2, argv)[-5:] == ["engine.cli", "train", "--data", "D", "--json"]
 
 
-@pytest.mark.parametrize("as_json", [False, True], ids=["words", "json"])
-def test_a_missing_folder_on_several_processes_says_so_in_one_line_and_exits_2(tmp_path, as_json):
+def test_a_missing_folder_with_nproc_is_said_in_one_line_before_any_process_starts(tmp_path):
+    """The launcher looks for the folder before it starts torchrun: a process costs seconds to start (minutes for
+    many on few cores), only to fail with the same line."""
+    nproc = (os.cpu_count() or 1) + 1  # more than the cores: not even the note about sharing them comes first
+    done = lrscope("train", "--data", tmp_path / "missing", "--nproc", str(nproc), "--runs-dir", tmp_path / "runs")
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert done.stderr.splitlines() == [
+        f"lrscope: error: {tmp_path / 'missing'}: no such folder; choose a folder with one subfolder of images per class"]
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_folder_without_classes_on_several_processes_is_said_in_one_line_and_exits_2(tmp_path):
     """Rank 0 opens the dataset first; when it cannot, the other ranks end silently with it. They used to wait for rank 0
     at a barrier, print gloo's "Connection closed by peer" traceback, and be blamed by the launcher (exit status 1).
-    In words, on more processes than cores: 100 processes on 2 cores printed nothing for minutes while they started."""
-    nproc = 2 if as_json else (os.cpu_count() or 1) + 1
-    done = subprocess.run([sys.executable, str(ROOT / "main.py"), "train", "--data", str(tmp_path / "missing"), "--nproc", str(nproc),
-                           "--runs-dir", str(tmp_path / "runs"), *(["--json"] if as_json else [])],
+    On more processes than cores: 100 processes on 2 cores printed nothing for minutes while they started."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nproc = (os.cpu_count() or 1) + 1
+    done = subprocess.run([sys.executable, str(ROOT / "main.py"), "train", "--data", str(empty), "--nproc", str(nproc),
+                           "--runs-dir", str(tmp_path / "runs"), "--json"],
                           cwd=ROOT, env=torchrun_env(LRSCOPE_CACHE_DIR=str(tmp_path / "cache")), capture_output=True, text=True,
                           timeout=LONG)
     assert done.returncode == 2, done.stderr[-3000:]
-    *notes, error = done.stderr.splitlines()
-    assert error == f"lrscope: error: {tmp_path / 'missing'}: no such folder; choose a folder with one subfolder of images per class"
-    if nproc > (os.cpu_count() or 1):
-        (note,) = notes
-        assert note.startswith(f"note: {nproc} processes on {nproc - 1} CPU core") and "each gets a share of a core" in note
-    else:
-        assert notes == []
-    assert [json.loads(line)["exit_status"] for line in done.stdout.splitlines()] == ([2] if as_json else [])
+    note, error = done.stderr.splitlines()
+    assert note.startswith(f"note: {nproc} processes on {nproc - 1} CPU core") and "each gets a share of a core" in note
+    assert error.startswith(f"lrscope: error: {empty}: holds no class subfolders; put each class's images in its own subfolder")
+    assert [json.loads(line)["exit_status"] for line in done.stdout.splitlines()] == [2]
 
 
 @pytest.mark.parametrize("command", [

@@ -11,6 +11,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TypeVar
 
 from ..text import counted
@@ -57,12 +58,18 @@ def torch_cuda_devices() -> int:
 
 
 def check_before_launch(args: argparse.Namespace, config) -> None:
-    """Refuse --sync-batchnorm off the GPU before --nproc starts its processes (each process said it, and only once
-    each had decoded the dataset)."""
-    from ..device import resolve_device
-    from ..distributed.model import check_sync_batchnorm
+    """Refuse a missing dataset folder and --sync-batchnorm off the GPU before --nproc starts its processes (each
+    process said it, and only once each had started: seconds of importing torch each, minutes on many processes).
+    Only the folder's existence: its contents are scanned once, by rank 0."""
+    from ..data.folder import check_root
 
-    if args.sync_batchnorm and (args.nproc or 1) > 1:
+    if (args.nproc or 1) <= 1:
+        return
+    check_root(Path(config.data))
+    if args.sync_batchnorm:
+        from ..device import resolve_device
+        from ..distributed.model import check_sync_batchnorm
+
         check_sync_batchnorm(resolve_device(config.device))
 
 
