@@ -310,6 +310,21 @@ def test_a_loss_that_blows_up_within_the_first_steps_is_a_fault(digits16):
     thread.join(30)
 
 
+def test_a_single_loss_far_above_guessing_is_a_fault_before_the_smoothed_loss_can_rise(digits16):
+    """The smoothed loss lags about ten steps: a 5-step run at LR 50 reached single losses of 79 and "finished" at
+    chance without a word. One step at about 54 (the uniform guess is ln 10 = 2.3) pauses the run at that step."""
+    job, events = make_job(digits16, epochs=1)
+    wrong = lambda out: out * 0 + 60 * torch.nn.functional.one_hot(torch.zeros(len(out), dtype=torch.long), out.shape[1])
+    Sabotage(job.session.model, lambda n: n == 4, wrong)  # every image called class 0, sure of it: a loss of about 54
+    thread = start_job(job)
+    events.wait_for(lambda ev: ev.of(FaultRaised) or ev.states()[-1:] == ["finished"])
+    job.send(Stop())
+    thread.join(30)
+    (fault,) = events.of(FaultRaised)
+    assert fault.kind == "exploding_loss" and fault.step == 3, fault.message
+    assert fault.message.startswith("The loss is exploding (5") and "at step 3" in fault.message
+
+
 def test_a_blow_up_said_where_the_lr_had_fallen_names_the_lr_of_the_steps_before():
     """The smoothed loss crossed the line at the end of a one-cycle: "LR 8e-07: the LR is probably too high"."""
     from engine.training.handlers.faults import _fault

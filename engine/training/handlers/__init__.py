@@ -27,7 +27,7 @@ def attach_builtins(job) -> None:
         job.add_handler(Hook.STEP_COMPLETED, step_checkpoint, every=job.config.checkpoint_every)
     if job.config.checkpoint_seconds:
         job.add_handler(Hook.STEP_COMPLETED, TimedCheckpoint(job.config.checkpoint_seconds))
-    job.add_handler(Hook.BLOCK_FLUSHED, FaultCheck(job.config.explode_factor))
+    job.add_handler(Hook.BLOCK_FLUSHED, FaultCheck(job.config.explode_factor, len(job.dataset.summary.classes)))
     job.add_handler(Hook.EPOCH_COMPLETED, PlateauHandler())
     job.add_handler(Hook.EPOCH_COMPLETED, ChanceCheck())
     job.add_handler(Hook.EPOCH_COMPLETED, epoch_checkpoint)

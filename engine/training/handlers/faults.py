@@ -12,7 +12,6 @@ from ...events import FaultRaised, StepsLogged
 from ..control import rollback_factor, rollback_lr
 
 EMA_BETA = 0.9
-WARMUP_STEPS = 10
 RECENT_STEPS = 20  # the smoothed loss lags: a blow-up is said with the highest LR of this many steps before it
 # A run that had halved its loss and stays back at the loss it began from has lost what it learned (dead units after
 # too high an LR): its loss never reached 10× its best, so it trained on at chance without a word. Only a return that
@@ -21,8 +20,10 @@ LEARNED, BACK_AT_START, COLLAPSE_STEPS = 0.5, 0.9, 50
 
 
 class FaultCheck:
-    """BLOCK_FLUSHED: a NaN/inf loss, a smoothed loss ``explode_factor`` times its best, or one back at its start after
-    it had halved (a collapse), raises a fault (``explode_factor`` 0: only a NaN/inf does).
+    """BLOCK_FLUSHED: a NaN/inf loss, a smoothed loss ``explode_factor`` times its best, a single step's loss
+    ``explode_factor`` times the loss of guessing (the uniform guess over ``classes``, or the trend's first loss if
+    higher), or a smoothed loss back at its start after it had halved (a collapse), raises a fault (``explode_factor``
+    0: only a NaN/inf does).
 
     The LR reported is the highest group's. The loss trend is part of the run's state: a checkpoint
     keeps it, so a resumed run judges each loss as the uninterrupted run would have (a trend started
@@ -32,8 +33,9 @@ class FaultCheck:
 
     state_key = "faults"
 
-    def __init__(self, explode_factor: float):
+    def __init__(self, explode_factor: float, classes: int):
         self.explode_factor = explode_factor
+        self._guess_loss = math.log(max(classes, 2))  # cross-entropy of the uniform guess: an untrained model's loss
         self._forget()
         self._last_step = -1
 
@@ -82,14 +84,17 @@ class FaultCheck:
             self._seen += 1
             if self._first_ema is None:
                 self._first_ema = self._ema
-            # The best counts from the first step; only the judging waits for the warm-up. Counted from step 10, a loss
-            # that had blown up to 1e10 by then was its own best, and a cosine from LR 100 "finished" at a loss of 1e10.
+            # The best counts from the first step: counted from step 10, a loss that had blown up to 1e10 by then was
+            # its own best, and a cosine from LR 100 "finished" at a loss of 1e10.
             self._min_ema = min(self._min_ema, self._ema)
-            if self._seen < WARMUP_STEPS:
-                continue
             if not self.explode_factor:
                 continue
             if self._ema > self.explode_factor * self._min_ema and self._ema > 1.5 * self._first_ema:
+                return "exploding_loss", i
+            # The smoothed loss lags about ten steps: a 5-step run at LR 50 reached single losses of 79 (34 times its
+            # start) and "finished" at chance. A single loss that far above guessing is a blow-up at any point of a
+            # run; compared with the best instead, a trained model's noisy batches (0.01, then 0.1) would be one.
+            if loss > self.explode_factor * max(self._guess_loss, self._first_ema):
                 return "exploding_loss", i
             back = self._min_ema <= LEARNED * self._first_ema and self._ema >= BACK_AT_START * self._first_ema
             self._back_for = self._back_for + 1 if back else 0
