@@ -282,10 +282,12 @@ def test_f_compare_two_runs_and_open_one_read_only(qtbot, window):
                         timeout=LONG)
     show_tab(window.tabs, "Runs")
     assert window.compare.lr.plot.titleLabel.text == "Learning rate"  # nothing compared yet: not "(head)"
+    assert "select two or more runs above, then Compare" in window.compare.loss.plot.titleLabel.text  # empty: says how
     select_rows(window.runs_panel.table, [0, 1])
     click(window.runs_panel.buttons["Compare"])
     assert len(window.compare.loss.series) == 2 and len(window.compare.lr.series) == 2
     assert all(len(steps) == 22 for steps, _loss in window.compare.loss.series.values())
+    assert "then Compare" not in window.compare.loss.plot.titleLabel.text
     assert "Learning rate" in window.compare.lr.plot.titleLabel.text  # every group alike: one LR, not "the head's"
     assert "(head)" not in window.compare.lr.plot.titleLabel.text
     for plot in (window.compare.loss, window.compare.lr):  # no legend box over the curves: the title names each run

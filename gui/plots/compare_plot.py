@@ -19,12 +19,14 @@ WINDOW = 20
 class OverlayPlot(PlotPanel):
     """One curve per named series."""
 
-    def __init__(self, title: str, y_label: str, log_y: bool = False):
+    def __init__(self, title: str, y_label: str, log_y: bool = False, hint: str = ""):
         super().__init__(title, y_label, log_y=log_y)
         self.y_label = y_label
         self.series: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         # The key is in the title: at 1366x768 these plots are too short for a legend box not to hide curves.
         self.plot.legend.setVisible(False)
+        if hint:  # until runs are compared: the empty frames did not say how to fill them
+            self.set_key_title([title, f'<span style="color: gray">{hint}</span>'])
         self._frame()
 
     def show_series(self, series: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
@@ -61,7 +63,7 @@ class ComparePanel(QSplitter):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(Qt.Orientation.Vertical, parent)
-        self.loss = OverlayPlot(f"Loss ({WINDOW}-step mean)", "loss")
+        self.loss = OverlayPlot(f"Loss ({WINDOW}-step mean)", "loss", hint="select two or more runs above, then Compare")
         self.lr = OverlayPlot("Learning rate", "LR", log_y=True)
         self.addWidget(self.loss)
         self.addWidget(self.lr)
