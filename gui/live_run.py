@@ -172,7 +172,7 @@ class LiveRun(QObject):
             self.editor.run_edits.undo.setEnabled(False)  # nothing to undo or redo in a run that is over
             self.editor.run_edits.redo.setEnabled(False)
         self.progress.reset()
-        self.status.setText(f"{name} (read-only): {effective_state(meta)} at step {done}/{meta.get('total_steps', '?')}")
+        self.status.setText(f"{name} (read-only): {effective_state(meta)} · {done}/{meta.get('total_steps', '?')} steps")
 
     @Slot(object)
     def steps(self, event) -> None:
@@ -308,13 +308,14 @@ class LiveRun(QObject):
         self.progress.setValue(min(self.step, total))
         epochs = -(-total // max(1, self.per_epoch))
         epoch = min(epochs, self.step // max(1, self.per_epoch) + 1)
+        # Steps done, not a step's number: "step 10/2200" beside a fault "at step 9" (the tenth) read as two steps.
         parts = [state_name(self.state), self.testing if self.state == "range_test" else "", f"epoch {epoch}/{epochs}",
-                 f"step {self.step}/{total}"]
+                 f"{self.step}/{total} steps"]
         waited = time.monotonic() - self.last_news
         if self.state == "running" and waited > STALL_SECONDS:
             # A λmax measurement (or a slow batch) holds the step: the line said "training · 362 samples/s · about 20 min
             # left" for a minute, and a Pause seemed to do nothing.
-            parts.append(f"waiting {duration_text(waited)} for step {self.step + 1} (commands apply when it comes)")
+            parts.append(f"waiting {duration_text(waited)} for the next step (commands apply when it comes)")
         elif self.state == "running" and self.remaining.rate:  # a speed and a time left mean something only once training goes on
             # The smoothed speed: the last block's said 76 samples/s beside "60 s left" for 190 s of work at that speed.
             parts += [f"{self.remaining.rate:,.0f} samples/s", remaining_text(self.remaining.seconds_left(total - self.step))]

@@ -307,7 +307,7 @@ def test_f_compare_two_runs_and_open_one_read_only(qtbot, window):
     name = run_dir.name
     steps, planned = window.lr.plan
     assert np.allclose(planned[:, 0], stored_run_schedule(read_meta(run_dir)).timeline.lrs(steps))
-    assert window.status.text() == f"{name} (read-only): finished at step 22/22"
+    assert window.status.text() == f"{name} (read-only): finished · 22/22 steps"
     stored = stored_run_schedule(read_meta(run_dir))
     assert window.editor.history.count() == len(stored.edits) == 0 and not window.editor.undo.isEnabled()
 
@@ -353,5 +353,5 @@ def test_a_step_that_keeps_the_run_waiting_is_said_on_the_status_line(qtbot, lau
     qtbot.waitUntil(lambda: "waiting" in window.status.text(), timeout=LONG)
     said = window.status.text()
     release.set()
-    assert re.search(r"^training · epoch 1/1 · step \d+/\d+ · waiting \d+ s for step \d+ \(commands apply when it comes\)$", said), said
+    assert re.search(r"^training · epoch 1/1 · \d+/\d+ steps · waiting \d+ s for the next step \(commands apply when it comes\)$", said), said
     qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
