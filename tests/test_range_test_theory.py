@@ -45,6 +45,16 @@ def test_sweep_diverges_at_two_over_lambda_max_along_the_top_direction():
     assert curve.stop_reason == "diverged"
 
 
+def test_a_noisy_batch_on_a_trained_model_is_no_divergence_before_a_curve_can_be_read():
+    """A sweep of a nearly trained model stopped as "diverged" at LR 1.2e-7: its second batch's loss (0.079) was 7 times
+    its first (0.011), and two points are too few for any advice. Divergence counts once a curve can be read."""
+    batches = np.random.default_rng(0).uniform(0.005, 0.03, 100)
+    batches[:2] = 0.011, 0.079
+    settings = RangeTestSettings(start_lr=1e-7, end_lr=1e-5, iterations=100).resolved()
+    curve = run_sweep(lambda _lr, i: float(batches[i]), settings)
+    assert curve.stop_reason == "completed" and len(curve.lrs) == 100
+
+
 def test_a_carrying_sweep_diverges_late_never_early():
     """With every direction present, the top mode is wiped out near 1/lambda_max and must regrow after 2/lambda_max:
     the sweep's history delays the divergence it sees. The probe mode exists for this bias."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .settings import RangeTestSettings
+from .suggestions import MIN_POINTS
 
 Progress = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
 
@@ -85,7 +86,9 @@ def run_sweep(train_at: Callable[[float, int], object], settings: RangeTestSetti
             smooth = smoother.add(value)
             out_lrs.append(point_lr), out_losses.append(value), out_smoothed.append(smooth)
             best = min(best, smooth)
-            if len(out_smoothed) > 1 and smooth > settings.diverge_factor * best:
+            # Not before a curve can be read: on a trained model a batch at 0.079 after one at 0.011 stopped a sweep as
+            # "diverged" at LR 1.2e-7, its two points too few for any advice. A real divergence goes on, or turns NaN.
+            if len(out_smoothed) >= MIN_POINTS and smooth > settings.diverge_factor * best:
                 reason = "diverged"
                 break
         pending = []
