@@ -54,12 +54,20 @@ class RangeTestActions:
         self.range_plot.set_mode(event.mode)
         self.range_plot.expect(event.settings.get("start_lr"), event.settings.get("end_lr"))
         took = duration_text(event.estimated_seconds)
+        settings = RangeTestSettings.from_dict(event.settings)
         # A tune's own test is the tune's (its tab says so); one asked elsewhere is said in words, the form being ours.
-        elsewhere = "" if self.range_panel.asked_here or self.controller.tuning else RangeTestSettings.from_dict(event.settings).describe()
-        self.range_panel.started(event.mode, took, elsewhere)
+        elsewhere = "" if self.range_panel.asked_here or self.controller.tuning else settings.describe()
+        cost = self._test_cost(settings)
+        self.range_panel.started(event.mode, took, elsewhere, cost)
         if not self.controller.training and not self.controller.tuning:  # a tune's own range test: the tune's line stays
             self.status.setText(f"range test ({event.mode}) running before a run: about {took}")
-        self.log.add(f"range test ({event.mode}) started at step {event.step}: about {took}")
+        self.log.add(f"range test ({event.mode}) started at step {event.step}: {cost}, about {took}")
+
+    def _test_cost(self, settings: RangeTestSettings) -> str:
+        """The test's training steps, and how many runs that is: a probe "about 3 min" trained 3.4 times the run."""
+        steps = settings.training_steps()
+        run = self.live.total if self.controller.training else self.run_length()
+        return f"{steps:,} training steps" + (f", {steps / run:.2g}× the run" if run else "")
 
     @Slot(object)
     def range_test_progress(self, event) -> None:

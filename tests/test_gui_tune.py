@@ -171,6 +171,8 @@ def test_a_probe_names_the_loss_it_plots(qtbot, window):
     click(panel.start)
     qtbot.waitUntil(lambda: window.last_range_test is not None and not window.controller.testing, timeout=LONG)
     assert axis.labelText == "held-out loss after each candidate's steps"
+    # What it cost, in steps and in runs: a probe "about 3 min" (auto: 10% of the run per candidate) trained 3.4 runs.
+    assert f"range test (probe) started at step 0: 6 training steps, {6 / window.run_length():.2g}× the run, about " in window.log.toPlainText()
     click(panel.sweep)
     type_into(panel.iterations, "10")
     qtbot.waitUntil(lambda: window.start_action.isEnabled(), timeout=LONG)

@@ -85,6 +85,11 @@ class RangeTestSettings:
         if not self.diverge_factor > 1:
             raise ValueError(f"{WORDS['diverge_factor']} must be above 1, got {self.diverge_factor!r}")
 
+    def training_steps(self) -> int:
+        """The training steps of the whole test, every repeat and (resolved for a run) every probe candidate."""
+        each = self.probe_count * (self.probe_steps or PROBE_MIN_STEPS) if self.mode == "probe" else self.iterations
+        return each * self.repeats
+
     def describe(self) -> str:
         """What the test does, in a line: "probe of 40 candidate LRs from 0.0001 to 10, 200 steps each, 3 repeats"."""
         start, end = DEFAULT_RANGE[self.mode] if self.start_lr is None or self.end_lr is None else (self.start_lr, self.end_lr)

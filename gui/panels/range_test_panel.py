@@ -65,9 +65,11 @@ class RangeTestPanel(QWidget):
         self.count = QSpinBox(minimum=2, maximum=1000, value=d.probe_count)
         self.count.setToolTip("Probe: how many candidate LRs, log-spaced.")
         self.steps = QSpinBox(minimum=0, maximum=100_000, value=0)
-        self.steps.setSpecialValueText(f"auto ({d.probe_fraction:.0%} of the run)")
+        # "Each": a probe trains every candidate this long, on every repeat (12 × 10% × 3 repeats is 3.6 runs).
+        self.steps.setSpecialValueText(f"auto ({d.probe_fraction:.0%} of the run each)")
         self.steps.setToolTip("Probe: training steps at each candidate before it is scored. Auto ties it to the run the "
-                              "test advises (a tenth of it, 20 to 1000), since a short horizon favours small LRs.")
+                              "test advises (a tenth of it, 20 to 1000), since a short horizon favours small LRs. The "
+                              "whole probe trains candidates × steps × repeats.")
         self.repeats = QSpinBox(minimum=1, maximum=100, value=d.repeats)
         self.repeats.setToolTip("Run the test this many times on different batch orders and recommend the median; "
                                 "a large spread between them is reported as low confidence. One test is one sample.")
@@ -162,13 +164,14 @@ class RangeTestPanel(QWidget):
         self._running()
         self.status.setText(text)
 
-    def started(self, mode: str, duration: str, elsewhere: str = "") -> None:
-        """The test is running; say how long it will take (``duration`` as "40 s", "7 min"), and what it does when it
-        was asked for elsewhere (``elsewhere``: its settings in words), whose settings the form does not show."""
+    def started(self, mode: str, duration: str, elsewhere: str = "", cost: str = "") -> None:
+        """The test is running; say what it costs (``cost`` as "7,524 training steps, 3.4× the run") and how long it
+        will take (``duration`` as "40 s", "7 min"), and what it does when it was asked for elsewhere (``elsewhere``:
+        its settings in words), whose settings the form does not show."""
         self.mode = mode
         self._running()
         self.elsewhere = " (asked elsewhere)" if elsewhere else ""
-        self.status.setText(f"{mode} running{self.elsewhere}: about {duration} on this machine")
+        self.status.setText(f"{mode} running{self.elsewhere}: {cost + ', ' if cost else ''}about {duration} on this machine")
         self.note.setText(f"Asked elsewhere: {elsewhere}" if elsewhere else "")
 
     def _running(self) -> None:
