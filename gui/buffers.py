@@ -17,6 +17,8 @@ class CurveBuffer:
 
     def extend(self, rows: np.ndarray) -> None:
         """Append rows (shape (n,) for one column or (n, columns))."""
+        if not len(rows):  # a run stopped before its first step was stored has none (Compare raised here)
+            return
         rows = np.asarray(rows, dtype=float).reshape(len(rows), -1)
         needed = self.size + len(rows)
         if needed > len(self._data):

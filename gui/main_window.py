@@ -59,6 +59,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.loaded_groups = None  # the group settings of the plan last loaded (a draft, an imported file), for the group table
         self.fine_tuning_shown = False  # the editor and group table hold the configuration's fine-tuning preset
         self.last_run = None
+        self.compared: list[str] = []  # the run folders the Runs tab overlays
         self.planned_after_run = False  # the editor's plan changed since the last run ended: Export writes the plan
         self.last_range_test = None
         self.range_test_of: tuple[str | None, int] = (None, 0)  # the run (None: none, fresh weights) and step it measured

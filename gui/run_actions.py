@@ -151,8 +151,12 @@ class RunActions:
     @Slot(list)
     def compare_runs(self, run_dirs: list) -> None:
         """Overlay the loss and LR of several stored runs."""
-        self.compare.show_runs([(Path(d).name, read_steps(d)) for d in run_dirs])
+        self.compared = list(run_dirs)
+        self._show_compared()
         self.log.add(f"comparing {len(run_dirs)} runs")
+
+    def _show_compared(self) -> None:
+        self.compare.show_runs([(Path(d).name, read_steps(d)) for d in self.compared])
 
     @Slot(list)
     def delete_runs(self, run_dirs: list) -> None:
@@ -168,12 +172,17 @@ class RunActions:
         if not dialogs.ask_yes_no(self, "Delete runs", f"Delete {counted(len(names), 'run')} and all {'they hold' if len(names) > 1 else 'it holds'} "
                                   "(metrics, edits, checkpoints)? This cannot be undone.", "\n".join(names)):
             return
+        deleted = []
         try:
             for run_dir in delete_runs([Path(d) for d in run_dirs]):
                 self.log.add(f"deleted run {run_dir.name}")
+                deleted.append(str(run_dir))
         except LrscopeError as error:
             self.warn("Cannot delete", str(error))
         self.runs_panel.refresh()
+        if set(deleted) & set(self.compared):  # the overlay drew a deleted run on, its name in the key
+            self.compared = [d for d in self.compared if d not in deleted]
+            self._show_compared()
 
     def forget_run(self, why: str) -> None:
         """Another dataset is open: the last run, its range test and its plots belong to the old one."""

@@ -325,14 +325,27 @@ def test_runs_are_deleted_from_the_runs_tab_after_asking_but_never_the_one_the_w
     trigger(window.stop_action)
     qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
     run_dir = Path(window.last_run.run_dir)
-    select_rows(table, [0])
+    trigger(window.start_action)  # a second run, stopped at once: none of its steps stored (Compare raised on it)
+    qtbot.waitUntil(lambda: window.stop_action.isEnabled(), timeout=LONG)
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: window.last_run.run_dir != str(run_dir) and not window.controller.training, timeout=LONG)
+    kept = Path(window.last_run.run_dir)
+    show_tab(window.tabs, "Runs")
+    qtbot.waitUntil(lambda: table.rowCount() == 2, timeout=LONG)
+    select_rows(table, [0, 1])
+    click(window.runs_panel.buttons["Compare"])
+    assert len(window.compare.loss.series) == 2
+    first = next(row for row in range(2) if table.item(row, 0).text() == run_dir.name)
+    select_rows(table, [first])
     dialogs.answer("yes_no", False)
     press(window, QKeySequence.StandardKey.Delete)
     assert dialogs.of("yes_no")[-1].details == run_dir.name and run_dir.is_dir()
     dialogs.answer("yes_no", True)
     press(window, QKeySequence.StandardKey.Delete)
-    assert not run_dir.exists() and table.rowCount() == 0
+    assert not run_dir.exists() and table.rowCount() == 1
     assert f"deleted run {run_dir.name}" in window.log.toPlainText()
+    # The overlay let the deleted run go: it drew it on, its name in the key.
+    assert list(window.compare.loss.series) == [kept.name] and run_dir.name[9:] not in window.compare.loss.plot.titleLabel.text
 
 
 def test_redo_makes_the_undone_set_lr_again_from_the_key_and_the_run_trains_at_it(qtbot, launch):

@@ -25,15 +25,14 @@ class OverlayPlot(PlotPanel):
         self.series: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         # The key is in the title: at 1366x768 these plots are too short for a legend box not to hide curves.
         self.plot.legend.setVisible(False)
-        if hint:  # until runs are compared: the empty frames did not say how to fill them
-            self.set_key_title([title, f'<span style="color: gray">{hint}</span>'])
-        self._frame()
+        self.hint = hint  # while no run is compared: the empty frames did not say how to fill them
+        self.show_series({})
 
     def show_series(self, series: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
         """Replace the curves; the title names each run in its colour."""
         self.plot.clear()
         self.plot.addItem(self.cursor, ignoreBounds=True)
-        key = []
+        key = [f'<span style="color: gray">{self.hint}</span>'] if self.hint and not series else []
         for (name, (x, y)), colour in zip(series.items(), COLOURS * 3):
             make_curve(self.plot, colour, width=2).setData(x, y)
             key.append(f'<span style="color: rgb{colour}">━ {short_name(name)}</span>')
