@@ -269,7 +269,9 @@ def test_the_help_menu_lists_the_shortcuts_and_says_the_version(qtbot, window, d
     press(window, "F1")  # the platform's help key
     [listed] = dialogs.of("info")
     assert listed.title == "Keyboard shortcuts"
-    for text, key in (("Start", "Ctrl+R"), ("Export tuned schedule…", "Ctrl+E"), ("Reset layout", "Ctrl+Shift+L")):
+    # The two Delete keys (the Runs tab's table, the library's list) are told apart: both read "Delete…".
+    for text, key in (("Start", "Ctrl+R"), ("Export tuned schedule…", "Ctrl+E"), ("Reset layout", "Ctrl+Shift+L"),
+                      ("Delete runs…", "Del"), ("Delete library schedule…", "Del")):
         assert f"<tr><td>{text}</td><td>&nbsp;&nbsp;<b>{key}</b></td></tr>" in listed.text, listed.text
     trigger(window.about_action)
     about = dialogs.of("info")[-1]

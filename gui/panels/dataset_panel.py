@@ -81,7 +81,7 @@ class DatasetPanel(QWidget):
         self.library.setToolTip("Schedules tuned for this very dataset (same fingerprint); double-click one to load it, "
                                 "Delete (or the right-click menu) deletes it.")
         self.library.itemDoubleClicked.connect(lambda item: self.scheduleChosen.emit(item.data(Qt.ItemDataRole.UserRole)))
-        self.delete_schedule_action = add_delete_action(self.library, "Delete the selected schedule from the library.",
+        self.delete_schedule_action = add_delete_action(self.library, "Delete library schedule…", "Delete the selected schedule from the library.",
                                                         self._delete_schedule)
         header = QHBoxLayout()
         header.addWidget(self.open_button)

@@ -9,11 +9,11 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView
 
 
-def add_delete_action(view: QAbstractItemView, tip: str, slot: Callable[[], None]) -> QAction:
-    """A "Delete…" action on ``view``: its Delete key (while it has the focus) and its right-click menu. The tooltip ends
-    with the key, as every action's does."""
+def add_delete_action(view: QAbstractItemView, text: str, tip: str, slot: Callable[[], None]) -> QAction:
+    """A "Delete …" action (``text``: what it deletes, as the shortcut list tells two apart) on ``view``: its Delete key
+    (while it has the focus) and its right-click menu. The tooltip ends with the key, as every action's does."""
     key = QKeySequence(QKeySequence.StandardKey.Delete)
-    action = QAction("Delete…", view, shortcut=key, shortcutContext=Qt.ShortcutContext.WidgetShortcut,
+    action = QAction(text, view, shortcut=key, shortcutContext=Qt.ShortcutContext.WidgetShortcut,
                      toolTip=f"{tip} ({key.toString(QKeySequence.SequenceFormat.NativeText)})")
     action.triggered.connect(lambda _checked=False: slot())
     view.addAction(action)

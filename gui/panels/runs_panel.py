@@ -49,7 +49,7 @@ class RunsPanel(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         self.table.horizontalHeader().setStretchLastSection(True)
         # Delete is the table's key and its right-click menu, not a seventh button: the row of six fills 1024 px.
-        self.delete_action = add_delete_action(self.table, "Delete the selected runs and all they hold (metrics, checkpoints).",
+        self.delete_action = add_delete_action(self.table, "Delete runs…", "Delete the selected runs and all they hold (metrics, checkpoints).",
                                                self._delete)
         self.note = QLabel()
         buttons = QHBoxLayout()
