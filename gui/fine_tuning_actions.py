@@ -3,16 +3,18 @@ plot; during a run, edits from the current step), *Unfreeze now*, and the fine-t
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
 from PySide6.QtCore import Slot
 
 from engine.commands import EditSchedule
-from engine.config import PRETRAINED_LR
+from engine.config import PRETRAINED_LR, TrainConfig
 from engine.errors import LrscopeError
 from engine.schedules import SetGroups, Unfreeze
 from engine.schedules.groups import EVERY_GROUP, GroupMismatch, resolve
+from engine.schedules.presets import peak_lr, preset_of
 from engine.training.start_schedule import fine_tuning, starting_timeline
 
 from .live_run import TERMINAL
@@ -63,6 +65,8 @@ class FineTuningActions:
             self._load_preset(config, outline)
             plan = self.shown_plan()
         else:
+            if preset:
+                self._peak_for_weights(bool(config.pretrained))
             plan = self.shown_plan()
             if plan is not None:  # leaving fine-tuning drops the preset's frozen spans: they froze groups until step 22
                 self.group_table.show_groups(outline, self._table_settings(keep_table and not leaving, names, plan))
@@ -70,6 +74,20 @@ class FineTuningActions:
                 self.log.add("no fine-tuning: every group trains from the start at the schedule's LR")
         if plan is not None:
             self.preview(plan)
+
+    def _peak_for_weights(self, pretrained: bool) -> None:
+        """The editor's untouched preset at one default peak LR takes the other's when the weights change, as the
+        command line's default follows --pretrained: at the window's 0.2 a pretrained MobileNetV2 went to chance."""
+        if pretrained == self.weights_shown:  # only a change of weights: a scratch plan typed at 0.02 is the user's
+            return
+        self.weights_shown = pretrained
+        plan = self.shown_plan()
+        old, new = (TrainConfig.lr, PRETRAINED_LR) if pretrained else (PRETRAINED_LR, TrainConfig.lr)
+        shape = preset_of(plan.schedule) if plan is not None and not plan.origin else None
+        if shape is not None and math.isclose(peak_lr(plan.schedule), old):
+            self.editor.install_preset(shape, new)
+            self.log.add(f"{'pretrained' if pretrained else 'random'} weights: the plan's peak LR is now {new:g} (it was "
+                         f"{old:g}), as on the command line")
 
     def fine_tune_preset_at(self, lr: float) -> bool:
         """With a fine-tuning configuration, its preset (the head alone, then every group) peaking at ``lr``, as

@@ -361,10 +361,18 @@ def test_redo_makes_the_undone_set_lr_again_from_the_key_and_the_run_trains_at_i
     assert not window.editor.redo.isEnabled()
     trigger(window.undo_action)
     qtbot.waitUntil(lambda: window.editor.history.count() == 2 and window.editor.redo.isEnabled(), timeout=LONG)
+    undone_at = window.live.step
+    trigger(window.pause_action)  # on for a few steps: the redo comes later than the Set LR it makes again
+    qtbot.waitUntil(lambda: window.live.step > undone_at + 2, timeout=LONG)
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
     window.log.setFocus()  # the key, from where the focus is, as a person presses it
     press(window, QKeySequence.StandardKey.Redo)
     qtbot.waitUntil(lambda: window.editor.history.count() == 3, timeout=LONG)
     assert "redid edit #1 (set LR to 0.0123 for the rest)" in window.editor.history.item(2).text()
+    # The Set LR made earlier is in force from the redo's step: "covers steps 16 to …" read as if it ran from the Set LR's.
+    piece = window.live.run_schedule.timeline.pieces[-1]
+    assert piece.start > piece.origin and window.editor.length.text().endswith(f", in force from step {piece.start}")
     assert not window.editor.redo.isEnabled() and window.editor.undo.isEnabled()
     step = window.live.step
     assert window.live.run_schedule.timeline.lr_at(step) == pytest.approx(0.0123)

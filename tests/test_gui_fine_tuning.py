@@ -171,6 +171,13 @@ def test_a_window_fine_tunes_exported_schedule_names_its_weights_and_groups(qtbo
     choose(panel.editors["model"], "mobilenet_v2")
     click(panel.editors["pretrained"])
     qtbot.waitUntil(lambda: window.group_table.table.rowCount() == 6, timeout=LONG)
+    # The default peak follows the weights, as `lrscope train --pretrained` starts at 0.02: at the window's 0.2 this
+    # run blew up (single losses of 26 to 32) and "finished" at chance.
+    assert window.editor.peak.text() == "0.02" and "pretrained weights: the plan's peak LR is now 0.02" in window.log.toPlainText()
+    click(panel.editors["pretrained"])
+    assert window.editor.peak.text() == "0.2"
+    click(panel.editors["pretrained"])
+    assert window.editor.peak.text() == "0.02"
     path = tmp_path / "fine.lrschedule.json"
     run_and_export(qtbot, window, dialogs, path)
     context = json.loads(path.read_text())["context"]

@@ -76,6 +76,9 @@ class ScheduleEditor(QWidget):
         super().__init__(parent)
         self.origin, self.segments = 0, list(default_schedule().segments)
         self.origin_share = 0.0  # the loaded schedule's start, as a share of its run
+        # The step from which the run's piece shown is in force, where it starts later than the schedule it runs: a redo
+        # at step 754 brings back a Set LR made at 620, and "covers steps 620 to 880" read as if it ran from 620.
+        self.in_force_from: int | None = None
         self.total_steps, self.step, self.running, self.replacing = 100, 0, False, False
         self.dirty = False
         self.in_force: tuple[int, Schedule] | None = None
@@ -355,12 +358,12 @@ class ScheduleEditor(QWidget):
         self._set_running(False)
         self.set_lr.clear()
         self.dirty = False
-        self.origin, self.replacing, self.in_force = 0, False, None
+        self.origin, self.replacing, self.in_force, self.in_force_from = 0, False, None, None
 
     def follow(self, run_schedule, step: int) -> None:
         """The running job's schedule changed: show the piece in force and the edit history."""
         piece = run_schedule.timeline.pieces[-1]
-        self.in_force = (piece.origin, piece.schedule)
+        self.in_force, self.in_force_from = (piece.origin, piece.schedule), piece.start
         self.total_steps, self.step = run_schedule.timeline.total_steps, step
         self.origin, self.segments, self.replacing, self.dirty = piece.origin, list(piece.schedule.segments), False, False
         self._offer_preset_of(piece.schedule)
@@ -410,7 +413,13 @@ class ScheduleEditor(QWidget):
         self.table.blockSignals(False)
         self.table.selectRow(min(max(selected, 0), len(self.segments) - 1))
         self._selected()
-        self.length.setText(f"run: {self.total_steps} steps; this schedule covers steps {self.origin} to {start}")
+        self._show_length()
+
+    def _show_length(self) -> None:
+        end = self.origin + sum(segment.steps for segment in self.segments)
+        later = self.in_force_from is not None and self.in_force_from > self.origin
+        self.length.setText(f"run: {self.total_steps} steps; this schedule covers steps {self.origin} to {end}"
+                            + (f", in force from step {self.in_force_from}" if later else ""))
 
     @Slot()
     def _selected(self) -> None:
@@ -446,6 +455,8 @@ class ScheduleEditor(QWidget):
         the preview follows after a short pause in typing."""
         if by_user:
             self.dirty = True
+            self.in_force_from = None  # the editor holds the user's plan now, not the run's piece
+            self._show_length()
             self.edited.emit()
         self._preview_timer.start()
 
