@@ -9,10 +9,11 @@ from .schedules.edits import RunSchedule
 from .schedules.schedule_file import schedule_document
 
 
-def run_metrics(best_val_accuracy: float, val_accuracy: float, val_loss: float, steps: int) -> dict[str, Any]:
-    """How a run went, as every route that exports it writes it (the window's export wrote the steps and the Runs tab's
-    did not, so one run exported both ways was two library entries)."""
-    return {"best_val_accuracy": best_val_accuracy, "val_accuracy": val_accuracy, "val_loss": val_loss, "steps": steps}
+def run_metrics(run_id: str, best_val_accuracy: float, val_accuracy: float, val_loss: float, steps: int) -> dict[str, Any]:
+    """Which run, and how it went, as every route that exports it writes it (the window's export wrote the steps and the
+    Runs tab's did not, so one run exported both ways was two library entries). The run's id tells apart the library
+    entries of two runs of one schedule, which read alike."""
+    return {"run": run_id, "best_val_accuracy": best_val_accuracy, "val_accuracy": val_accuracy, "val_loss": val_loss, "steps": steps}
 
 
 def run_context(config: TrainConfig, steps_per_epoch: int, total_steps: int, groups: tuple[str, ...] = (),

@@ -28,7 +28,7 @@ def stored_run_document(run_dir: Path) -> dict[str, Any]:
     epochs = read_epochs(run_dir)
     last = epochs[-1] if epochs else {"val_loss": math.nan, "val_accuracy": math.nan}
     info = run_info(run_dir)
-    metrics = run_metrics(info.best_val_accuracy, last["val_accuracy"], last["val_loss"], info.steps_done)
+    metrics = run_metrics(run_dir.name, info.best_val_accuracy, last["val_accuracy"], last["val_loss"], info.steps_done)
     groups = json.loads(meta.get("groups") or "[]")
     if not (isinstance(groups, list) and all(isinstance(name, str) for name in groups)):
         raise RunStoreError(f"{run_dir.name}: the run database's 'groups' entry is damaged; its schedule cannot be exported")

@@ -113,7 +113,7 @@ class ScheduleFileActions:
                          range_test=self._range_test_of(self.live.run_id, before_it=not self.controller.attached))
         if self.last_run is not None and not self.planned_after_run:
             run = self.last_run
-            metrics = run_metrics(run.outcome.best_val_accuracy, run.outcome.val_accuracy, run.outcome.val_loss, run.outcome.step)
+            metrics = run_metrics(run.outcome.run_id, run.outcome.best_val_accuracy, run.outcome.val_accuracy, run.outcome.val_loss, run.outcome.step)
             # Those in effect: an edit and its undo read "2 edits" of a schedule they left as it was; and the ones made,
             # when they differ: a run of 10 edits, most undone, read "(0 edits)".
             made, kept = len(run.run_schedule.edits), len(run.run_schedule.in_effect())

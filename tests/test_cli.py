@@ -591,6 +591,8 @@ def test_a_schedule_from_a_run_stopped_before_its_first_validation_says_it_has_n
     code, out, _ = cli(capsys, "schedule", "show", tmp_path / "f.json")
     assert code == 0 and re.search(r"^metrics     none: the run ended before its first validation, after \d+ steps$", out, re.M)
     assert "None" not in out
+    run = next((tmp_path / "runs").iterdir()).name  # the file names its run (two runs of one schedule read alike)
+    assert f"\nfrom run    {run}\n" in out
 
 
 def test_show_names_the_schedule_a_run_started_with_after_a_rollback_to_step_0(capsys, tmp_path):

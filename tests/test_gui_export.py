@@ -1,5 +1,6 @@
 """Export writes a schedule file from every route a person takes: the toolbar, the File menu and Ctrl+E."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -93,7 +94,9 @@ def test_an_edit_undone_at_its_own_step_is_no_edit_of_the_next_runs_exported_sch
     run_and_export(qtbot, window, dialogs, path)  # Start trains the run's schedule again
     assert len(load_schedule(path).timeline.pieces) == 1
     entries = [window.dataset_panel.library.item(row).text() for row in range(window.dataset_panel.library.count())]
-    assert entries and not any("edited" in entry for entry in entries), entries
+    assert entries and not any("pieces" in entry for entry in entries), entries
+    # The entry names its run: two runs of one schedule read alike (helper-59 saw two identical lines).
+    assert entries[0].endswith(f" (run {window.last_run.outcome.run_id})") and json.loads(path.read_text())["metrics"]["run"] == window.last_run.outcome.run_id
 
 
 def test_edits_a_step_apart_squeezed_into_a_shorter_run_export_a_file_that_loads(qtbot, launch, dialogs, tmp_path):

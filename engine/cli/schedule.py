@@ -101,6 +101,8 @@ def show_command(args: argparse.Namespace) -> int:
               + ", ".join(f"{k} {_number(v)}" for k, v in winner["params"].items()))
     if loaded.metrics:
         measured = {k: v for k, v in loaded.metrics.items() if v is not None}  # null: the run ended before its first validation
+        if isinstance(run := measured.pop("run", None), str):
+            print(f"from run    {printable(run)}")
         if set(measured) <= {"steps"}:
             steps = measured.get("steps")
             after = f", after {counted(steps, 'step')}" if isinstance(steps, int) else ""

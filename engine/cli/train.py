@@ -96,7 +96,7 @@ def export(args: argparse.Namespace, config, result) -> dict[str, str]:
     """Add the run's tuned schedule to the library and write it to the file; where they went (``write_export``)."""
     from ..export import run_metrics, tuned_document
 
-    metrics = run_metrics(result.best_val_accuracy, result.val_accuracy, result.val_loss, result.step)
+    metrics = run_metrics(result.run_id, result.best_val_accuracy, result.val_accuracy, result.val_loss, result.step)
     document = tuned_document(result.run_schedule, config, result.dataset, result.steps_per_epoch, metrics, groups=result.groups,
                               weights=result.weights)
     written = write_export(args.export_schedule, document, args.library_dir, "tuned schedule")

@@ -67,8 +67,7 @@ def describe_timeline(timeline: Timeline) -> str:
     if len(timeline.pieces) > 1:
         lrs = timeline.lrs(np.arange(timeline.total_steps))
         peak = int(np.argmax(lrs))
-        edits = len(timeline.pieces) - 1
-        text = (f"{text} from step {last.start} (edited {'once' if edits == 1 else f'{edits} times'}; "
-                f"peak {fmt_lr(float(lrs[peak]))} at step {peak})")
+        # Pieces, not edits: a run that trained another run's edited schedule made none, and "edited 3 times" said it had.
+        text = f"{text} from step {last.start} (the last of {len(timeline.pieces)} pieces; peak {fmt_lr(float(lrs[peak]))} at step {peak})"
     scaled = [f"{group.name} ×{group.multiplier:.3g}" for group in last.groups if group.multiplier != 1]
     return f"{text}; {', '.join(scaled)}" if scaled else text

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ScheduleFileError
-from ..text import counted, listed, name_part
+from ..text import counted, listed, name_part, printable
 from .describe import describe_timeline
 from .schedule_file import load_schedule, same_schedule, save_schedule
 
@@ -30,6 +30,7 @@ class LibraryEntry:
     created: str
     best_val_accuracy: float | None
     description: str
+    run: str = ""  # the run it came from ("" for a file that does not say)
 
 
 def file_name(document: dict[str, Any]) -> str:
@@ -83,10 +84,11 @@ class ScheduleLibrary:
                 problems.append(str(error))
                 continue
             dataset = loaded.dataset or {}
-            accuracy = (loaded.metrics or {}).get("best_val_accuracy")
+            metrics = loaded.metrics or {}
+            accuracy, run = metrics.get("best_val_accuracy"), metrics.get("run")
             found.append(LibraryEntry(path, str(dataset.get("name", "?")), str(dataset.get("fingerprint", "?")),
                                       loaded.created, accuracy if isinstance(accuracy, (int, float)) else None,
-                                      describe_timeline(loaded.timeline)))
+                                      describe_timeline(loaded.timeline), printable(run) if isinstance(run, str) else ""))
         return sorted(found, key=lambda e: e.created, reverse=True), problems
 
 

@@ -181,7 +181,8 @@ class DatasetPanel(QWidget):
         self.library.clear()
         for entry in entries:
             accuracy = f", best val {100 * entry.best_val_accuracy:.1f}%" if entry.best_val_accuracy is not None else ""
-            item = QListWidgetItem(f"{entry.created[:16].replace('T', ' ')}: {entry.description}{accuracy}")
+            run = f" (run {entry.run})" if entry.run else ""  # two runs of one schedule read alike without it
+            item = QListWidgetItem(f"{entry.created[:16].replace('T', ' ')}: {entry.description}{accuracy}{run}")
             item.setData(Qt.ItemDataRole.UserRole, str(entry.path))
             item.setToolTip(str(entry.path))
             self.library.addItem(item)
