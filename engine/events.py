@@ -228,7 +228,9 @@ class CurvatureMeasured(Event):
             return "no bound yet"
         index = int(np.argmax(np.where(finite, ratios, -np.inf)))
         whose = f"{self.groups[index]}'s LR" if self.bounds_differ else "LR"
-        return f"{whose} at {100 * ratios[index]:.0f}% of {'the' if whose == 'LR' else 'its'} bound {self.bounds[index]:.3g}"
+        share = 100 * ratios[index]
+        percent = f"{share:.0f}" if share >= 1 else f"{share:.1g}"  # "0%" beside an LR of 0.005 read as no LR at all
+        return f"{whose} at {percent}% of {'the' if whose == 'LR' else 'its'} bound {self.bounds[index]:.3g}"
 
     def to_dict(self) -> JsonObject:
         """Plain data (for the run store, ``--json`` and a range test's result); infinite bounds and NaN become null."""

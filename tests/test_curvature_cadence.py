@@ -136,6 +136,7 @@ def test_a_measurement_names_the_group_nearest_its_bound_when_the_groups_bounds_
                                  np.array(lrs), np.array(bounds), np.array([0.0, np.nan]), 64)
 
     assert measured(lrs=(0.19, 0.19)).edge_words() == "LR at 50% of the bound 0.38"
+    assert measured(lrs=(0.001, 0.001)).edge_words() == "LR at 0.3% of the bound 0.38"  # not "0%": an LR of 0.005 read as none
     assert event((0.3, 0.2), (0.4, 0.38)).edge_words() == "backbone's LR at 75% of its bound 0.4"
     assert event((0.0, 0.2), (np.nan, 0.38)).edge_words() == "LR at 53% of the bound 0.38"  # a frozen group has no bound
     assert event((0.0, 0.0), (np.nan, np.nan)).edge_words() == "no bound yet"
