@@ -370,9 +370,9 @@ def test_redo_makes_the_undone_set_lr_again_from_the_key_and_the_run_trains_at_i
     press(window, QKeySequence.StandardKey.Redo)
     qtbot.waitUntil(lambda: window.editor.history.count() == 3, timeout=LONG)
     assert "redid edit #1 (set LR to 0.0123 for the rest)" in window.editor.history.item(2).text()
-    # The Set LR made earlier is in force from the redo's step: "covers steps 16 to …" read as if it ran from the Set LR's.
+    # The Set LR made earlier is in force from the redo's step: "steps 16–880" read as if it ran from the Set LR's.
     piece = window.live.run_schedule.timeline.pieces[-1]
-    assert piece.start > piece.origin and window.editor.length.text().endswith(f", in force from step {piece.start}")
+    assert piece.start > piece.origin and window.editor.length.text().endswith(f", in force from {piece.start}")
     assert not window.editor.redo.isEnabled() and window.editor.undo.isEnabled()
     step = window.live.step
     assert window.live.run_schedule.timeline.lr_at(step) == pytest.approx(0.0123)

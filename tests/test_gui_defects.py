@@ -87,7 +87,7 @@ def test_after_a_run_with_an_edit_start_trains_the_runs_schedule_with_it_not_its
     qtbot.waitUntil(lambda: window.last_run is not None and not window.controller.training, timeout=LONG)
     first = window.last_run.run_schedule.timeline
     edited_at = first.pieces[-1].origin
-    assert editor.length.text() == f"run: 220 steps; this schedule covers steps {edited_at} to 220"
+    assert editor.length.text() == f"run: 220 steps; this schedule: steps {edited_at}–220"
     assert "the editor holds the run's schedule with its 1 edit" in window.log.toPlainText()
     # It trained the next run at 0.01 from step 0: the last piece, stretched over the run.
     trigger(window.start_action)
@@ -100,7 +100,7 @@ def test_after_a_run_with_an_edit_start_trains_the_runs_schedule_with_it_not_its
     # A longer run stretches it whole, the edit at the same place in proportion.
     type_into(window.config_panel.editors["epochs"], "20")
     qtbot.waitUntil(lambda: editor.length.text().startswith("run: 440 steps"), timeout=LONG)
-    assert editor.length.text() == f"run: 440 steps; this schedule covers steps {2 * edited_at} to 440"
+    assert editor.length.text() == f"run: 440 steps; this schedule: steps {2 * edited_at}–440"
 
 
 def test_after_a_run_in_which_the_plateau_rule_cut_the_lr_start_trains_each_cut_once(qtbot, launch):
@@ -151,7 +151,7 @@ def test_a_schedule_longer_than_the_run_is_said_to_shrink_and_epochs_typed_mid_r
     window = launch({**SMALL, "epochs": 4})
     choose(window.editor.kind, "constant")
     click(window.editor.add_button)  # a segment past the run's end: Start shrank every segment without a word
-    assert not window.editor.length.text().endswith("covers steps 0 to 88")
+    assert not window.editor.length.text().endswith("steps 0–88")
     trigger(window.start_action)
     assert "it is stretched to the run's 88, every segment in proportion" in window.log.toPlainText()
     qtbot.waitUntil(lambda: window.live.step >= 3, timeout=LONG)

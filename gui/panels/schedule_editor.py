@@ -418,8 +418,9 @@ class ScheduleEditor(QWidget):
     def _show_length(self) -> None:
         end = self.origin + sum(segment.steps for segment in self.segments)
         later = self.in_force_from is not None and self.in_force_from > self.origin
-        self.length.setText(f"run: {self.total_steps} steps; this schedule covers steps {self.origin} to {end}"
-                            + (f", in force from step {self.in_force_from}" if later else ""))
+        # Short: the dock is about 390 px wide at 1366 x 768, and ", in force from step 396" was cut to "in force fro".
+        self.length.setText(f"run: {self.total_steps} steps; this schedule: steps {self.origin}–{end}"
+                            + (f", in force from {self.in_force_from}" if later else ""))
 
     @Slot()
     def _selected(self) -> None:
