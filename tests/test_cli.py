@@ -106,6 +106,8 @@ def test_runs_and_show_give_json_for_scripts(tmp_path):
     assert max(row["val_accuracy"] or 0 for row in summary["epochs"]) == run["best_val_accuracy"]
     [rollback] = [edit for edit in summary["edits"] if edit["reason"] == "rollback"]  # the loss at LR 30 blew up once
     assert rollback["step"] < 66 and rollback["summary"]
+    faults = [note for note in summary["notes"] if note["kind"].startswith("fault:")]  # as the text's history lists it
+    assert faults and faults[0]["step"] >= rollback["step"] and "LR" in faults[0]["message"] and summary["range_tests"] == []
     empty = lrscope("runs", "--runs-dir", tmp_path / "none", "--json")
     assert (empty.returncode, json.loads(empty.stdout)) == (0, []) and "no runs under" in empty.stderr
 

@@ -470,6 +470,9 @@ def test_the_run_finishes_and_its_exported_schedule_replays_the_applied_lrs(serv
 
     assert run_cli(["schedule", "show", str(path)]) == 0
     assert "(user, from lrscope ctl (127.0.0.1)): " in capsys.readouterr().out  # who sent each edit, as the file keeps it
+    assert run_cli(["show", str(run_dir), "--json"]) == 0  # the range tests too, with their results: the text listed them
+    tests = json.loads(capsys.readouterr().out)["range_tests"]
+    assert tests and tests[0]["mode"] == "sweep" and tests[0]["result"]["settings"]["validation"] is True
     stored = read_steps(run_dir)
     params = {name: torch.nn.Parameter(torch.zeros(1)) for name in stored["groups"]}
     optimizer = torch.optim.SGD([{"params": [p], "name": n} for n, p in params.items()], lr=1.0, momentum=0.9)

@@ -52,7 +52,7 @@ def add_parsers(commands) -> None:
     show = commands.add_parser("show", help="summarize one run, or print its per-step metrics as CSV")
     show.add_argument("run", help="run id (or a unique prefix of it), or the run's folder")
     show.add_argument("--csv", action="store_true", help="per-step metrics as CSV: step, epoch, loss, LR of each group, momentum")
-    show.add_argument("--json", action="store_true", help="the summary as one JSON object: the run, its config, epochs and edits")
+    show.add_argument("--json", action="store_true", help="the summary as one JSON object: the run, its config, epochs, edits, range tests, faults and warnings")
     show.add_argument("--runs-dir", type=path_arg, help=RUNS_DIR_HELP)
     show.add_argument("--export-schedule", type=path_arg, metavar="FILE",
                       help="write the run's tuned schedule (with its edits) to FILE and add it to the library, as "
@@ -123,6 +123,9 @@ def _listed(info) -> dict:
             "problem": info.problem or None, "purpose": info.purpose or None}
 
 
+NOTED_EVENTS = "kind LIKE 'fault:%' OR kind LIKE 'stability:%' OR kind = 'warning'"  # what `show` lists beside epochs and edits
+
+
 def show_command(args: argparse.Namespace) -> int:
     """A run's summary, or its steps as CSV."""
     run_dir = find_run(runs_root(args.runs_dir), args.run)
@@ -138,7 +141,8 @@ def show_command(args: argparse.Namespace) -> int:
     resume_step = newest_checkpoint_step(run_dir) if info.state != "finished" else None
     if args.json:
         print(json.dumps({**_listed(info), "resume_step": resume_step, "config": config,
-                          "epochs": [_epoch_row(row) for row in read_epochs(run_dir)], "edits": _edits(run_dir)}))
+                          "epochs": [_epoch_row(row) for row in read_epochs(run_dir)], "edits": _edits(run_dir),
+                          "range_tests": _range_tests(run_dir), "notes": _notes(run_dir)}))
         return 0
     print(f"run        {info.run_id}\nfolder     {info.run_dir}\ndataset    {info.dataset} (fingerprint {info.fingerprint})")
     print(f"started    {info.started}\nstate      {info.state}\nsteps      {info.steps_done}/{info.total_steps}"
@@ -186,13 +190,30 @@ def _edits(run_dir: Path) -> list[dict]:
     return [{"step": step, "reason": reason, "source": source or None, "summary": summary} for step, reason, source, summary in rows]
 
 
+def _range_tests(run_dir: Path) -> list[dict]:
+    """The run's range tests for --json, each with its stored result (the text listed them and --json did not)."""
+    tests = []
+    for step, mode, result in read_table(run_dir, "SELECT step, mode, result FROM range_tests ORDER BY id"):
+        try:
+            stored = json.loads(result)
+        except (TypeError, ValueError):
+            stored = None  # a damaged cell: the test is still listed
+        tests.append({"step": step, "mode": mode, "result": stored})
+    return tests
+
+
+def _notes(run_dir: Path) -> list[dict]:
+    """Faults, stability warnings and warnings for --json, as the text's history lists them."""
+    return [{"kind": kind, "step": step, "message": message} for kind, step, message in read_table(
+        run_dir, f"SELECT kind, step, message FROM events WHERE {NOTED_EVENTS} ORDER BY time")]
+
+
 def _history(run_dir: Path) -> list[str]:
     """Each epoch, edit, range test, fault and warning of a run, in the order they happened (by the time each was
     stored; by step where a time is missing). All edits were listed after all epochs, far from where they acted, and a
     rollback's edit (at the step it returns to) would come before the fault that caused it if sorted by step."""
     # Faults first: stored in the same write as the rollback they caused, they share its time (a stable sort keeps this order).
-    noted = read_table(run_dir, "SELECT time, kind, step, message FROM events "
-                                "WHERE kind LIKE 'fault:%' OR kind LIKE 'stability:%' OR kind = 'warning'")
+    noted = read_table(run_dir, f"SELECT time, kind, step, message FROM events WHERE {NOTED_EVENTS}")
     # A warning line is stored without a step (it is said between steps, e.g. a refused client): its time places it.
     entries = [(time, step, f"{kind}{'' if step is None else f' at step {step}'}: {message}") for time, kind, step, message in noted]
     column = _edit_source_column(run_dir)
