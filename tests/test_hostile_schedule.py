@@ -6,13 +6,14 @@ import io
 import json
 import os
 import signal
+import subprocess
 import sys
 import tracemalloc
 from contextlib import contextmanager
 
 import numpy as np
 import pytest
-from helpers import cli
+from helpers import ROOT, cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_schedule_file import _paths
@@ -130,6 +131,16 @@ def test_a_billion_step_schedule_streams_its_csv_in_bounded_memory(tmp_path, mon
         tracemalloc.stop()
     assert code == 0 and sys.stdout.left < 0, "the CSV did not reach the reader"
     assert peak < 64 * 1024**2, f"peak {peak / 1024**2:.0f} MB"
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full, a device that is always full")
+def test_output_to_a_full_disk_is_said_to_be_the_output_not_a_path(tmp_path):
+    """`show --csv > /dev/full` said "No space left on device; check the path and its permissions", naming no path."""
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, str(ROOT / "main.py"), "schedule", "csv", str(billion_step_file(tmp_path))],
+                              cwd=ROOT, stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr == ("lrscope: error: cannot write the output: No space left on device; check "
+                                                    "where it goes (a file, a pipe) and that its disk has room\n")
 
 
 def test_a_billion_step_schedule_plots_from_a_bounded_number_of_points(tmp_path, capsys):

@@ -103,9 +103,12 @@ def run_cli(argv: list[str]) -> int:
     except BrokenPipeError:  # `lrscope schedule csv F | head`: the reader has all it wanted
         gone(sys.stdout)
         return 0
-    except OSError as error:  # an output file that cannot be written, a folder that vanished under us
-        where = f"{printable(str(error.filename))}: " if error.filename else ""
-        return _error(args, f"{where}{error.strerror or first_line(error)}; check the path and its permissions", USAGE_ERROR)
+    except OSError as error:  # an output file that cannot be written, a folder that vanished under us, a full stdout
+        why = error.strerror or first_line(error)
+        if not error.filename:  # nothing named: the command's output itself (`show --csv > /dev/full` blamed "the path")
+            return _error(args, f"cannot write the output: {why}; check where it goes (a file, a pipe) and that its disk has room",
+                          USAGE_ERROR)
+        return _error(args, f"{printable(str(error.filename))}: {why}; check the path and its permissions", USAGE_ERROR)
     except KeyboardInterrupt:
         if reported_status() is not None:  # after the run's result was printed: its status stands, and its one object
             return reported_status()
