@@ -136,11 +136,13 @@ def test_a_billion_step_schedule_streams_its_csv_in_bounded_memory(tmp_path, mon
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full, a device that is always full")
 def test_output_to_a_full_disk_is_said_to_be_the_output_not_a_path(tmp_path):
     """`show --csv > /dev/full` said "No space left on device; check the path and its permissions", naming no path."""
-    with open("/dev/full", "w") as full:
-        done = subprocess.run([sys.executable, str(ROOT / "main.py"), "schedule", "csv", str(billion_step_file(tmp_path))],
-                              cwd=ROOT, stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
-    assert done.returncode == 2 and done.stderr == ("lrscope: error: cannot write the output: No space left on device; check "
-                                                    "where it goes (a file, a pipe) and that its disk has room\n")
+    # --json too: its error object went to the same full stdout, and a traceback followed the line (exit status 1).
+    for command in (["schedule", "csv", str(billion_step_file(tmp_path))], ["runs", "--json", "--runs-dir", str(tmp_path)]):
+        with open("/dev/full", "w") as full:
+            done = subprocess.run([sys.executable, str(ROOT / "main.py"), *command], cwd=ROOT, stdout=full, stderr=subprocess.PIPE,
+                                  text=True, timeout=120)
+        assert done.returncode == 2 and done.stderr == ("lrscope: error: cannot write the output: No space left on device; "
+                                                        "check where it goes (a file, a pipe) and that its disk has room\n"), command
 
 
 def test_a_billion_step_schedule_plots_from_a_bounded_number_of_points(tmp_path, capsys):

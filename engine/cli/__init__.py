@@ -6,6 +6,7 @@ Building the parser imports no torch: commands that do not train start in a frac
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 
@@ -123,7 +124,8 @@ def _error(args: argparse.Namespace, error, status: int) -> int:
         # --json printed one object per rank). An error of this rank alone fails it, and the launcher's line says it.
         return status
     if getattr(args, "json", False):
-        write(sys.stdout, json.dumps({"state": "error", "exit_status": status, "message": str(error)}) + "\n")
+        with contextlib.suppress(OSError):  # the error may be stdout's own (a full disk): it was said on stderr
+            write(sys.stdout, json.dumps({"state": "error", "exit_status": status, "message": str(error)}) + "\n")
     tell_the_launcher_reported(status)
     return status
 
