@@ -76,18 +76,26 @@ class FineTuningActions:
             self.preview(plan)
 
     def _peak_for_weights(self, pretrained: bool) -> None:
-        """The editor's untouched preset at one default peak LR takes the other's when the weights change, as the
-        command line's default follows --pretrained: at the window's 0.2 a pretrained MobileNetV2 went to chance."""
-        if pretrained == self.weights_shown:  # only a change of weights: a scratch plan typed at 0.02 is the user's
+        """Pretrained weights move the editor's preset from the default peak LR to theirs, as the command line's default
+        follows --pretrained (at the window's 0.2 a pretrained MobileNetV2 went to chance); random weights move it back
+        only if it is still the plan this moved it to. A peak the user typed stays: unticking took a typed 0.02 to 0.2."""
+        if pretrained == self.weights_shown:  # only a change of weights acts
             return
         self.weights_shown = pretrained
         plan = self.shown_plan()
-        old, new = (TrainConfig.lr, PRETRAINED_LR) if pretrained else (PRETRAINED_LR, TrainConfig.lr)
         shape = preset_of(plan.schedule) if plan is not None and not plan.origin else None
-        if shape is not None and math.isclose(peak_lr(plan.schedule), old):
-            self.editor.install_preset(shape, new)
-            self.log.add(f"{'pretrained' if pretrained else 'random'} weights: the plan's peak LR is now {new:g} (it was "
-                         f"{old:g}), as on the command line")
+        moved, self.peak_moved_to = self.peak_moved_to, None
+        if shape is None:
+            return
+        at_default = math.isclose(peak_lr(plan.schedule), TrainConfig.lr)
+        if (pretrained and not at_default) or (not pretrained and plan.schedule != moved):
+            return
+        old, new = (TrainConfig.lr, PRETRAINED_LR) if pretrained else (PRETRAINED_LR, TrainConfig.lr)
+        self.editor.install_preset(shape, new)
+        if pretrained:
+            self.peak_moved_to = self.shown_plan().schedule
+        self.log.add(f"{'pretrained' if pretrained else 'random'} weights: the plan's peak LR is now {new:g} (it was "
+                     f"{old:g}), as on the command line")
 
     def fine_tune_preset_at(self, lr: float) -> bool:
         """With a fine-tuning configuration, its preset (the head alone, then every group) peaking at ``lr``, as

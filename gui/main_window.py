@@ -59,6 +59,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.loaded_groups = None  # the group settings of the plan last loaded (a draft, an imported file), for the group table
         self.fine_tuning_shown = False  # the editor and group table hold the configuration's fine-tuning preset
         self.weights_shown = False  # the configuration's weights are pretrained ones (the editor's default peak follows)
+        self.peak_moved_to = None  # the plan the pretrained weights moved the editor's preset to (undone if still shown)
         self.last_run = None
         self.compared: list[str] = []  # the run folders the Runs tab overlays
         self.planned_after_run = False  # the editor's plan changed since the last run ended: Export writes the plan

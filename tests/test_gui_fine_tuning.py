@@ -176,8 +176,13 @@ def test_a_window_fine_tunes_exported_schedule_names_its_weights_and_groups(qtbo
     assert window.editor.peak.text() == "0.02" and "pretrained weights: the plan's peak LR is now 0.02" in window.log.toPlainText()
     click(panel.editors["pretrained"])
     assert window.editor.peak.text() == "0.2"
+    type_into(window.editor.peak, "0.02")  # typed: the weights leave it alone both ways (unticking made it 0.2)
+    click(window.editor.use_button)
+    for _ in range(2):
+        click(panel.editors["pretrained"])
+        assert window.editor.peak.text() == "0.02"
     click(panel.editors["pretrained"])
-    assert window.editor.peak.text() == "0.02"
+    assert window.editor.peak.text() == "0.02" and window.editor.plan().schedule.segments[0].max_lr == 0.02
     path = tmp_path / "fine.lrschedule.json"
     run_and_export(qtbot, window, dialogs, path)
     context = json.loads(path.read_text())["context"]
