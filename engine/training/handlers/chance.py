@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from ...events import EpochEnded
+from ...text import counted
 
 FIRST_EPOCH = 2  # the first epoch may still be finding its feet
 # "Better than chance" clears the accuracy of always answering the validation set's most common class by this many
@@ -26,20 +27,21 @@ def chance_bar(val_labels: np.ndarray) -> tuple[float, float]:
 
 
 class ChanceCheck:
-    """EPOCH_COMPLETED: from the second epoch, a validation accuracy not clearly above chance logs one warning with what
-    to try. A run that never learned (an LR 50 rolled back to 5 stayed at 10.03% for 20 epochs) ended "finished" with
-    nothing said."""
+    """EPOCH_COMPLETED: from the second epoch, and at the last whatever its number, a validation accuracy not clearly
+    above chance logs one warning with what to try. A run that never learned (an LR 50 rolled back to 5 stayed at 10.03%
+    for 20 epochs) ended "finished" with nothing said; so did a 1-epoch run at LR 20, its validation loss 38,022."""
 
     def __init__(self):
         self.warned = False
 
     def __call__(self, job, epoch: EpochEnded) -> None:
-        if self.warned or epoch.epoch + 1 < FIRST_EPOCH or not np.isfinite(epoch.val_accuracy):
+        last = epoch.step >= job.total_steps
+        if self.warned or (epoch.epoch + 1 < FIRST_EPOCH and not last) or not np.isfinite(epoch.val_accuracy):
             return
         guess, bar = chance_bar(job.dataset.labels[job.dataset.val_index])
         if epoch.val_accuracy <= bar:
             self.warned = True
-            job.log(f"after {epoch.epoch + 1} epochs the validation accuracy ({100 * epoch.val_accuracy:.1f}%) is no better "
+            job.log(f"after {counted(epoch.epoch + 1, 'epoch')} the validation accuracy ({100 * epoch.val_accuracy:.1f}%) is no better "
                     f"than always guessing the most common class ({100 * guess:.1f}%): the model is learning nothing. The LR "
                     "may be far too high (see the stability bound) or far too low; a range test or a tune shows where it "
                     "learns.", "warning")
