@@ -373,6 +373,8 @@ def test_redo_makes_the_undone_set_lr_again_from_the_key_and_the_run_trains_at_i
     # The Set LR made earlier is in force from the redo's step: "steps 16–880" read as if it ran from the Set LR's.
     piece = window.live.run_schedule.timeline.pieces[-1]
     assert piece.start > piece.origin and window.editor.length.text().endswith(f", in force from {piece.start}")
+    # It wraps: at 4-digit steps its one line widened the Schedule panel past the window (a scrollbar, a cut field).
+    assert window.editor.length.minimumSizeHint().width() < window.editor.length.fontMetrics().horizontalAdvance(window.editor.length.text())
     assert not window.editor.redo.isEnabled() and window.editor.undo.isEnabled()
     step = window.live.step
     assert window.live.run_schedule.timeline.lr_at(step) == pytest.approx(0.0123)

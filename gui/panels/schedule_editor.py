@@ -91,6 +91,7 @@ class ScheduleEditor(QWidget):
 
     def _build(self) -> None:
         self.length = QLabel()
+        self.length.setWordWrap(True)  # with 4-digit steps its ", in force from …" widened the dock past the window
         self.preset = QComboBox()
         self.preset.addItems(list(PRESETS))
         self.preset.setCurrentText("one_cycle")
