@@ -65,9 +65,7 @@ class RangeTestActions:
 
     def _test_cost(self, settings: RangeTestSettings) -> str:
         """The test's training steps, and how many runs that is: a probe "about 3 min" trained 3.4 times the run."""
-        steps = settings.training_steps()
-        run = self.live.total if self.controller.training else self.run_length()
-        return f"{steps:,} training steps" + (f", {steps / run:.2g}× the run" if run else "")
+        return settings.cost_words(self.live.total if self.controller.training else self.run_length())
 
     @Slot(object)
     def range_test_progress(self, event) -> None:

@@ -181,7 +181,8 @@ def test_range_test_json_and_export(capsys, tmp_path):
     assert result["state"] == "finished" and result["exit_status"] == 0
     assert {s["method"] for s in result["suggestions"]} == {"steepest", "valley", "min_loss/10", "min_loss"}
     assert result["recommended"]["one_cycle_max_lr"] > 0 and len(result["curve"]["lr"]) > 8
-    assert "sweep: under a minute" in err and "% done" not in err  # a log keeps the lines that end, not the one redrawn in place
+    assert "% done" not in err  # a log keeps the lines that end, not the one redrawn in place
+    assert re.search(r"^sweep: 40 training steps, 0\.36× the run, under a minute on this machine$", err, re.M), err  # 110 steps
     assert (tmp_path / "curve.csv").read_text().startswith("repeat,lr,loss,smoothed")
     code, out, _ = cli(capsys, "schedule", "show", tmp_path / "s.json")
     assert "range test  constant" in out
@@ -327,7 +328,7 @@ def test_a_validation_sweep_on_a_class_mix_unlike_the_validation_sets_says_it_is
 def test_a_range_test_with_nothing_to_read_says_so_and_exports_nothing(capsys, tmp_path):
     args = ["range-test", "--data", SAMPLE, "--image-size", "16", "--start", "3", "--end", "50", "--iters", "12", "--repeats", "2"]
     code, out, err = cli(capsys, *args)
-    assert code == 0 and "sweep ×2: under a minute" in err  # it said "about 0:00"
+    assert code == 0 and "sweep ×2: 24 training steps, 0.22× the run, under a minute" in err  # it said "about 0:00"
     assert "NO RECOMMENDATION: only 0 of 2 repeats gave a recommendation (2 repeats: " in out
     # How the repeats ended: "(2 completed)", or "(1 diverged, 1 completed)" with another thread count's rounding.
     assert re.search(r"^sweep ×2: \d+ points in [\d.]+ s \((\d \w+)(, \d \w+)*\)$", out, re.MULTILINE), out

@@ -157,7 +157,7 @@ def test_ctl_says_what_was_applied_at_which_step(served):
     tested, recommended = answer["range_test"], answer["range_test"]["recommended"]
     assert done.returncode == 0 and answer["applied"] and tested["settings"]["iterations"] == 20 and len(tested["curve"]["lr"]) > 0
     assert tested["settings"]["repeats"] == 2 and tested["settings"]["validation"]
-    assert re.search(r"^sweep ×2: (about \d+ min|under a minute) in the run$", done.stderr, re.M), done.stderr  # how long it will hold the run
+    assert re.search(r"^sweep ×2: 40 training steps, 0\.0\d+× the run, (about \d+ min|under a minute) in the run$", done.stderr, re.M), done.stderr  # how long it will hold the run
     assert recommended["constant_lr"] > 0 if recommended else tested["why_none"]  # a flat curve recommends nothing, and says why
     # The run's own log says how it ended, not only the one who asked (it said "will take about 0:06", then nothing).
     assert any(line.startswith("range test (sweep) finished: ") for line in owner.output), owner.output[-5:]

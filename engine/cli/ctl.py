@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     status = StatusLine()
     reported = [0.0]  # when the range test last said how far it is
     if args.action == "range-test":  # it takes a while: its estimate and progress, as `lrscope range-test` shows them
-        handle.subscribe(progress_printer(status, "in the run"))
+        handle.subscribe(progress_printer(status, "in the run", lambda: handle.status.get("total_steps")))
         handle.subscribe(lambda event: reported.__setitem__(0, time.monotonic())
                          if isinstance(event, (RangeTestStarted, RangeTestProgress)) else None)
     handle.start("lrscope-ctl")

@@ -107,9 +107,9 @@ def run(args: argparse.Namespace) -> int:
     session = build_session(config, dataset, log=say_log)
 
     status = StatusLine()
-    show = progress_printer(status, "on this machine")
     timeline = default_run_schedule(config, session.steps_per_epoch, session.group_names).timeline
     step = unfreeze_step(timeline, session.group_names) if args.after_unfreeze else 0
+    show = progress_printer(status, "on this machine", lambda: timeline.total_steps - step)
     try:
         result = run_range_test(session, settings, show, timeline, step=step, run_steps=timeline.total_steps - step)
     finally:
@@ -136,15 +136,17 @@ def run(args: argparse.Namespace) -> int:
     return data["exit_status"]
 
 
-def progress_printer(status: StatusLine, where: str) -> Callable[[Event], None]:
-    """What the user sees while a test runs: its estimate once (``where`` it runs), then its progress in place."""
+def progress_printer(status: StatusLine, where: str, run_steps: Callable[[], int | None]) -> Callable[[Event], None]:
+    """What the user sees while a test runs: its cost against the run it advises (``run_steps()`` long) and its
+    estimate once (``where`` it runs), then its progress in place."""
     mode = "sweep"
 
     def show(event: Event) -> None:
         nonlocal mode
         if isinstance(event, RangeTestStarted):
             mode, repeats = event.mode, event.settings["repeats"]
-            say(f"{event.mode}{f' ×{repeats}' if repeats > 1 else ''}: {estimate(event.estimated_seconds)} {where}")
+            cost = RangeTestSettings.from_dict(event.settings).cost_words(run_steps())
+            say(f"{event.mode}{f' ×{repeats}' if repeats > 1 else ''}: {cost}, {estimate(event.estimated_seconds)} {where}")
         elif isinstance(event, RangeTestProgress) and not quiet_rank():
             status.show(range_test_progress(mode, event))
 

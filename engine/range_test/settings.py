@@ -90,6 +90,13 @@ class RangeTestSettings:
         each = self.probe_count * (self.probe_steps or PROBE_MIN_STEPS) if self.mode == "probe" else self.iterations
         return each * self.repeats
 
+    def cost_words(self, run_steps: int | None) -> str:
+        """"7,524 training steps, 3.4× the run": what the test trains in all, and against the run it advises (a probe
+        labelled "10% of the run" trains each of its candidates that long, on each repeat)."""
+        steps = self.training_steps()
+        known = isinstance(run_steps, int) and run_steps > 0  # a served run's status says it, as data from the network
+        return f"{steps:,} training steps" + (f", {steps / run_steps:.2g}× the run" if known else "")
+
     def describe(self) -> str:
         """What the test does, in a line: "probe of 40 candidate LRs from 0.0001 to 10, 200 steps each, 3 repeats"."""
         start, end = DEFAULT_RANGE[self.mode] if self.start_lr is None or self.end_lr is None else (self.start_lr, self.end_lr)
