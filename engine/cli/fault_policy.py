@@ -21,7 +21,8 @@ def add_fault_options(parser: argparse.ArgumentParser) -> None:
     """--on-fault and --max-rollbacks (train and resume)."""
     parser.add_argument("--on-fault", choices=POLICIES, default="rollback",
                         help=f"on a NaN, exploding or collapsed loss: roll back to the last good state with the LR ×{ROLLBACK_LR_FACTOR:g} "
-                             "(at most --max-rollbacks times, then stop), stop at once, or pause and wait (default rollback); "
+                             "(at most --max-rollbacks times, then stop), stop, or pause and wait (default rollback); the losses are read back "
+                             "every 0.1 s, not every step (that would wait on the GPU), so a fault is seen that many steps late; "
                              "out of memory and a vanished dataset always stop unless pause is chosen")
     parser.add_argument("--max-rollbacks", type=_count, default=MAX_ROLLBACKS, metavar="N",
                         help=f"rollbacks before the run stops (default {MAX_ROLLBACKS})")
