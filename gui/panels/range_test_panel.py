@@ -164,14 +164,14 @@ class RangeTestPanel(QWidget):
         self._running()
         self.status.setText(text)
 
-    def started(self, mode: str, duration: str, elsewhere: str = "", cost: str = "") -> None:
+    def started(self, mode: str, duration: str, elsewhere: str, cost: str) -> None:
         """The test is running; say what it costs (``cost`` as "7,524 training steps, 3.4× the run") and how long it
         will take (``duration`` as "40 s", "7 min"), and what it does when it was asked for elsewhere (``elsewhere``:
         its settings in words), whose settings the form does not show."""
         self.mode = mode
         self._running()
         self.elsewhere = " (asked elsewhere)" if elsewhere else ""
-        self.status.setText(f"{mode} running{self.elsewhere}: {cost + ', ' if cost else ''}about {duration} on this machine")
+        self.status.setText(f"{mode} running{self.elsewhere}: {cost}, about {duration} on this machine")
         self.note.setText(f"Asked elsewhere: {elsewhere}" if elsewhere else "")
 
     def _running(self) -> None:
