@@ -38,6 +38,13 @@ class TaskRunner:
     def __init__(self, bridge: EngineBridge):
         self.bridge = bridge
         self._threads: dict[str, threading.Thread] = {}
+        # A task stays busy until the GUI thread is handed its end, not only until its thread ends: in between, the
+        # window showed a range test's result with its Start still off (and tests that waited on the one read the other).
+        self._undelivered: dict[str, int] = {}
+        self._lock = threading.Lock()
+        # Connected before any window slot, so a window that handles the end sees the task over.
+        bridge.taskDone.connect(self._delivered)
+        bridge.taskFailed.connect(self._delivered)
 
     def start(self, name: str, work: Callable[[], Any], background: bool = False) -> None:
         """Run ``work()`` on a new thread; its result arrives as TaskDone, an error as TaskFailed.
@@ -48,21 +55,30 @@ class TaskRunner:
             if background:
                 lower_priority()
             try:
-                self.bridge.put(TaskDone(name, work()))
+                end = TaskDone(name, work())
             except LrscopeError as error:
-                self.bridge.put(TaskFailed(name, str(error)))
+                end = TaskFailed(name, str(error))
             except Exception as error:  # unexpected: keep the app alive and say what happened
                 log.exception("task %s failed", name)
-                self.bridge.put(TaskFailed(name, f"{type(error).__name__}: {error}"))
+                end = TaskFailed(name, f"{type(error).__name__}: {error}")
+            with self._lock:
+                self._undelivered[name] = self._undelivered.get(name, 0) + 1
+            self.bridge.put(end)
 
         thread = threading.Thread(target=target, name=f"lrscope-{name}", daemon=True)
         self._threads[name] = thread
         thread.start()
 
     def busy(self, name: str) -> bool:
-        """Whether task ``name`` is still running."""
+        """Whether task ``name`` is still running, or its end has not yet reached the GUI thread."""
         thread = self._threads.get(name)
-        return thread is not None and thread.is_alive()
+        with self._lock:
+            undelivered = self._undelivered.get(name, 0) > 0
+        return undelivered or (thread is not None and thread.is_alive())
+
+    def _delivered(self, end: TaskDone | TaskFailed) -> None:
+        with self._lock:
+            self._undelivered[end.name] -= 1
 
     def join_all(self, timeout: float) -> bool:
         """Wait for every task (up to ``timeout`` seconds in all); True when none is left running."""

@@ -108,6 +108,8 @@ def test_runs_and_show_give_json_for_scripts(tmp_path):
     assert rollback["step"] < 66 and rollback["summary"]
     faults = [note for note in summary["notes"] if note["kind"].startswith("fault:")]  # as the text's history lists it
     assert faults and faults[0]["step"] >= rollback["step"] and "LR" in faults[0]["message"] and summary["range_tests"] == []
+    # Timed as the epochs are: a warning said between steps has no step, and its time places it among them.
+    assert isinstance(faults[0]["time"], float) and faults[0]["time"] <= summary["epochs"][-1]["time"]
     empty = lrscope("runs", "--runs-dir", tmp_path / "none", "--json")
     assert (empty.returncode, json.loads(empty.stdout)) == (0, []) and "no runs under" in empty.stderr
 

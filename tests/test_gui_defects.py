@@ -170,12 +170,30 @@ def test_a_schedule_longer_than_the_run_is_said_to_shrink_and_epochs_typed_mid_r
     assert window.progress.isHidden()  # the stopped run's share beside the next run's plan read as that plan's progress
 
 
-def test_a_batch_bigger_than_the_training_images_is_said_when_the_run_starts(qtbot, launch):
-    window = launch({**SMALL, "epochs": 5})
+def test_a_batch_bigger_than_the_training_images_is_said_when_the_run_starts(qtbot, launch, dialogs):
+    from gui.driving import select_rows
+
+    window = launch(SMALL)
     type_into(window.config_panel.editors["batch_size"], "5000")  # a 1-step epoch trained without a word
+    # A one-cycle of one step cannot be: it said "pct_start leaves a phase with no steps: lengthen the segment".
     trigger(window.start_action)
-    assert "the batch size 5000 is more than the 1438 training images, so each epoch is 1 step" in window.log.toPlainText()
-    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+    assert "-step one-cycle with no steps; it needs at least 4 steps: lengthen the run (more epochs, a smaller batch)" \
+        in dialogs.of("error")[-1].text
+    choose(window.editor.preset, "constant")
+    click(window.editor.use_button)
+    for count in (1, 2):  # two runs of one step each, then compared
+        trigger(window.start_action)
+        if count == 1:
+            assert "the batch size 5000 is more than the 1438 training images, so each epoch is 1 step" in window.log.toPlainText()
+        qtbot.waitUntil(lambda count=count: window.runs_panel.table.rowCount() == count and window.start_action.isEnabled(),
+                        timeout=LONG)
+    show_tab(window.tabs, "Runs")
+    select_rows(window.runs_panel.table, [0, 1])
+    click(window.runs_panel.buttons["Compare"])
+    # Each run of one step is a dot: a line through one point drew nothing, as if the run had stored no step.
+    for plot in (window.compare.loss, window.compare.lr):
+        assert [len(x) for x, _y in plot.series.values()] == [1, 1]
+        assert [item.opts["symbol"] for item in plot.plot.listDataItems()] == ["o", "o"]
 
 
 def test_a_refused_peak_lr_is_outlined_until_it_is_typed_again(qtbot, window):

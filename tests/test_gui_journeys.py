@@ -283,8 +283,12 @@ def test_f_compare_two_runs_and_open_one_read_only(qtbot, window):
     show_tab(window.tabs, "Runs")
     assert window.compare.lr.plot.titleLabel.text == "Learning rate"  # nothing compared yet: not "(head)"
     assert "select two or more runs above, then Compare" in window.compare.loss.plot.titleLabel.text  # empty: says how
+    buttons = window.runs_panel.buttons
+    # Nothing selected: only Refresh acts. Two selected: Compare, and no button of one run (Export wrote the first).
+    assert [text for text, button in buttons.items() if button.isEnabled()] == ["Refresh"]
     select_rows(window.runs_panel.table, [0, 1])
-    click(window.runs_panel.buttons["Compare"])
+    assert [text for text, button in buttons.items() if button.isEnabled()] == ["Refresh", "Compare"]
+    click(buttons["Compare"])
     assert len(window.compare.loss.series) == 2 and len(window.compare.lr.series) == 2
     assert all(len(steps) == 22 for steps, _loss in window.compare.loss.series.values())
     assert "then Compare" not in window.compare.loss.plot.titleLabel.text
@@ -298,6 +302,7 @@ def test_f_compare_two_runs_and_open_one_read_only(qtbot, window):
     table = window.runs_panel.table
     first = next(row for row in range(2) if table.item(row, 0).data(Qt.ItemDataRole.UserRole) != str(window.last_run.run_dir))
     select_rows(table, [first])  # the run before the last: the plots held the last one's plan
+    assert not buttons["Compare"].isEnabled() and buttons["Export…"].isEnabled()
     click(window.runs_panel.buttons["Open read-only"])
     assert window.tabs.currentIndex() == 0
     assert len(window.loss.points) == 22 and "(read-only)" in window.loss.plot.titleLabel.text

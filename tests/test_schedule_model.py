@@ -81,7 +81,7 @@ def test_past_the_end_the_final_value_holds():
     (Constant(steps=5, lr=-1.0), "lr must be a learning rate between 0"),
     (Exponential(steps=5, start_lr=0.1, gamma=0.0), "gamma must be greater than 0"),
     (MultiStep(steps=5, start_lr=0.1, milestones=(4, 2)), "increasing order"),
-    (OneCycle(steps=5, max_lr=1.0, pct_start=0.1), "pct_start leaves a phase with no steps"),
+    (OneCycle(steps=5, max_lr=1.0, pct_start=0.1), "pct_start 0.1 leaves a phase of this 5-step one-cycle with no steps; it needs at least 11 steps"),
     (Keypoints(steps=10, points=((5, 0.1), (2, 0.2))), "strictly increasing step order"),
     (Keypoints(steps=10, points=((0, 0.0), (5, 0.2)), interpolation="log"), "above 0 for log"),
     (Cyclic(steps=5, base_lr=0.1, max_lr=1.0, step_size_up=2, step_size_down=2, mode="sideways"), "mode must be one of"),

@@ -370,4 +370,7 @@ def test_a_run_no_better_than_guessing_after_two_epochs_says_so_once(digits16):
     job, events = make_job(digits16, epochs=1)
     job.session.model.register_forward_hook(lambda module, inputs, output: output * 0.0)
     assert job.run().state == "finished"
-    assert [e.text[:45] for e in events.of(LogLine) if "guessing" in e.text] == ["after 1 epoch the validation accuracy (10.0%)"]
+    [said] = [e.text for e in events.of(LogLine) if "guessing" in e.text]
+    assert said.startswith("after 1 epoch the validation accuracy (10.0%)")
+    # A run this short may be too short: its LR alone was named, and a 1-step run at batch 5000 was told to change it.
+    assert "learning nothing. 22 steps may be too few (more epochs or a smaller batch), or the LR may be far too high" in said

@@ -203,9 +203,10 @@ def _range_tests(run_dir: Path) -> list[dict]:
 
 
 def _notes(run_dir: Path) -> list[dict]:
-    """Faults, stability warnings and warnings for --json, as the text's history lists them."""
-    return [{"kind": kind, "step": step, "message": message} for kind, step, message in read_table(
-        run_dir, f"SELECT kind, step, message FROM events WHERE {NOTED_EVENTS} ORDER BY time")]
+    """Faults, stability warnings and warnings for --json, as the text's history lists them. Each has the time it was
+    stored, as the epochs have: a warning said between steps has no step, and its time is what places it among them."""
+    return [{"kind": kind, "step": step, "time": time, "message": message} for time, kind, step, message in read_table(
+        run_dir, f"SELECT time, kind, step, message FROM events WHERE {NOTED_EVENTS} ORDER BY time")]
 
 
 def _history(run_dir: Path) -> list[str]:

@@ -56,18 +56,21 @@ class RunsPanel(QWidget):
         self.buttons: dict[str, QPushButton] = {}
         for text, tip, slot in (
             ("Refresh", "Read the runs folder again.", self.refresh),
-            ("Open read-only", "Show the selected run's curves in the training plots (nothing is changed).", self._with_first(self.openRequested)),
+            ("Open read-only", "Show the selected run's curves in the training plots (nothing is changed).", self._with_one(self.openRequested)),
             ("Compare", "Overlay the loss and LR of the selected runs (select several with Ctrl or Shift).", self._compare),
-            ("Resume", "Continue the selected stopped or interrupted run from its last checkpoint.", self._with_first(self.resumeRequested)),
+            ("Resume", "Continue the selected stopped or interrupted run from its last checkpoint.", self._with_one(self.resumeRequested)),
             ("Attach", "Follow and steer the selected served run (one whose state says “served”); it keeps training "
-                       "if you detach or close the window.", self._with_first(self.attachRequested)),
+                       "if you detach or close the window.", self._with_one(self.attachRequested)),
             ("Export…", "Write the selected run's schedule, with its edits and results, to a file plain PyTorch can use "
-                        "(and add it to its dataset's library).", self._with_first(self.exportRequested)),
+                        "(and add it to its dataset's library).", self._with_one(self.exportRequested)),
         ):
             button = self.buttons[text] = QPushButton(text)
             button.setToolTip(tip)
             button.clicked.connect(slot)
             buttons.addWidget(button)
+        # A button that acts on one run is off unless one run is selected: with two, Export wrote the first of them.
+        self.table.selectionModel().selectionChanged.connect(self._enable_for_selection)
+        self._enable_for_selection()
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(f"Runs in {root}"))
         layout.addWidget(self.table)
@@ -127,11 +130,18 @@ class RunsPanel(QWidget):
         rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
         return [self.table.item(row, 0).data(Qt.ItemDataRole.UserRole) for row in rows]
 
-    def _with_first(self, signal) -> Callable[[], None]:
-        """A button's slot: ``signal`` with the first selected run's folder (nothing when no run is selected)."""
+    @Slot()
+    def _enable_for_selection(self) -> None:
+        count = len(self._selected())
+        for text, button in self.buttons.items():
+            button.setEnabled(text == "Refresh" or (count >= 2 if text == "Compare" else count == 1))
+        self.delete_action.setEnabled(count >= 1)
+
+    def _with_one(self, signal) -> Callable[[], None]:
+        """A button's slot: ``signal`` with the selected run's folder (its button is enabled for one run only)."""
         def send() -> None:
             selected = self._selected()
-            if selected:
+            if len(selected) == 1:
                 signal.emit(selected[0])
         return send
 
@@ -146,5 +156,3 @@ class RunsPanel(QWidget):
         selected = self._selected()
         if len(selected) >= 2:
             self.compareRequested.emit(selected)
-        else:
-            self.note.setText("Select two or more runs to compare (Ctrl+click).")

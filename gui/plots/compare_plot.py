@@ -34,7 +34,8 @@ class OverlayPlot(PlotPanel):
         self.plot.addItem(self.cursor, ignoreBounds=True)
         key = [f'<span style="color: gray">{self.hint}</span>'] if self.hint and not series else []
         for (name, (x, y)), colour in zip(series.items(), COLOURS * 3):
-            make_curve(self.plot, colour, width=2).setData(x, y)
+            # A run of one stored step is a point: a line through one point drew nothing at all.
+            make_curve(self.plot, colour, width=2, symbol="o" if len(x) == 1 else None).setData(x, y)
             key.append(f'<span style="color: rgb{colour}">━ {short_name(name)}</span>')
         self.set_key_title([self.title, *key])
         self.series = series

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,10 +77,20 @@ class OneCycle(Shape):
         # OneCycleLR reaches its final LR at step total_steps - 1 and is undefined after it.
         return float(self.steps - 1)
 
-    def check(self):
+    def _phases_have_steps(self) -> bool:
         ends = [p[0] for p in self._phases()]
-        if ends[0] <= 0 or any(b <= a for a, b in zip(ends, ends[1:])):
-            raise ValueError("pct_start leaves a phase with no steps: lengthen the segment or change pct_start")
+        return ends[0] > 0 and all(b > a for a, b in zip(ends, ends[1:]))
+
+    def check(self):
+        if not self._phases_have_steps():
+            # The length it needs, in words: a 1-epoch run at a batch above the images (one step) was refused in the
+            # window with "pct_start leaves a phase with no steps: lengthen the segment", a word its user never set.
+            # The warm-up ends at pct_start × steps - 1, which must be past step 0.
+            needed = math.floor(1 / self.pct_start) + 1 if self.pct_start > 0 else None
+            fits = needed is not None and needed > self.steps and dataclasses.replace(self, steps=needed)._phases_have_steps()
+            at_least = f"; it needs at least {needed} steps" if fits else ""
+            raise ValueError(f"pct_start {self.pct_start:g} leaves a phase of this {self.steps}-step one-cycle with no steps"
+                             f"{at_least}: lengthen the run (more epochs, a smaller batch) or the segment, or change pct_start")
 
 
 CYCLIC_MODES = ("triangular", "triangular2", "exp_range")

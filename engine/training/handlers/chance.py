@@ -15,6 +15,9 @@ FIRST_EPOCH = 2  # the first epoch may still be finding its feet
 # binomial standard errors. On random labels (four classes) tune trials at 18.5% and 24.4% were installed and exported
 # as the tuned schedule, and the dataset's library took it.
 CHANCE_ERRORS = 2.0
+# Under this many steps the run's length is named as a cause too: a 1-step run at batch 5000 was told only that its LR
+# "may be far too high or far too low". The bundled digits reach 60-65% in one epoch of 22 steps at a good LR.
+SHORT_RUN_STEPS = 100
 
 
 def chance_bar(val_labels: np.ndarray) -> tuple[float, float]:
@@ -41,7 +44,9 @@ class ChanceCheck:
         guess, bar = chance_bar(job.dataset.labels[job.dataset.val_index])
         if epoch.val_accuracy <= bar:
             self.warned = True
+            short = (f"{counted(epoch.step, 'step')} may be too few (more epochs or a smaller batch), or "
+                     if epoch.step < SHORT_RUN_STEPS else "")
             job.log(f"after {counted(epoch.epoch + 1, 'epoch')} the validation accuracy ({100 * epoch.val_accuracy:.1f}%) is no better "
-                    f"than always guessing the most common class ({100 * guess:.1f}%): the model is learning nothing. The LR "
-                    "may be far too high (see the stability bound) or far too low; a range test or a tune shows where it "
-                    "learns.", "warning")
+                    f"than always guessing the most common class ({100 * guess:.1f}%): the model is learning nothing. {short}"
+                    f"{'the' if short else 'The'} LR may be far too high (see the stability bound) or far too low; a range "
+                    "test or a tune shows where it learns.", "warning")
