@@ -241,7 +241,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
             timeline = timeline.stretched(self.run_length())  # as Start will
         steps = np.arange(timeline.total_steps + 1)
         group_lrs = self.planned_group_lrs(timeline, steps)
-        self.lr.set_plan(steps, timeline.lrs(steps) if group_lrs is None else group_lrs)
+        self.lr.set_plan(steps, timeline.lrs(steps) if group_lrs is None else group_lrs, key="next run")
         self.momentum.set_plan(steps, timeline.momenta(steps))
         self.momentum.setVisible(self.momentum.scheduled)
 

@@ -33,7 +33,7 @@ def test_a_run_fills_the_plots_which_export_as_png_and_csv(qtbot, window, dialog
     from gui.plots.lr_plot import ORANGE
 
     # Before a run only the plan is drawn: no key for applied LRs ("all groups" named curves that were not there).
-    qtbot.waitUntil(lambda: window.lr.plan[1].shape[1] == 4 and legend(window.lr) == ["planned"], timeout=LONG)
+    qtbot.waitUntil(lambda: window.lr.plan[1].shape[1] == 4 and legend(window.lr) == ["next run"], timeout=LONG)
     qtbot.mouseClick(window.toolbar.widgetForAction(window.start_action), Qt.MouseButton.LeftButton)
     run = run_to_end(qtbot, window)
     qtbot.waitUntil(lambda: len(window.accuracy.points) == 1 and "finished" in window.status.text(), timeout=LONG)

@@ -4,7 +4,7 @@ import re
 
 import numpy as np
 import pytest
-from gui_fixtures import range_test_before_a_run
+from gui_fixtures import legend, range_test_before_a_run
 from helpers import SAMPLE, lrscope, served_child
 from PySide6.QtWidgets import QLabel
 
@@ -88,6 +88,8 @@ def test_the_window_attaches_steers_detaches_and_the_run_goes_on(qtbot, window, 
     assert "the editor shows digits's own schedule again: Start trains it" in window.log.toPlainText()
     assert window.editor.plan().schedule.segments[0].max_lr == 0.0314
     assert window.status.text() == "detached · next run: 22 steps (1 epoch × 22 steps)"  # not the run let go, as if live
+    # The LR plot keeps the run let go beside the next run's plan, and says which is which: "planned" read as its plan.
+    qtbot.waitUntil(lambda: legend(window.lr)[-1:] == ["next run"], timeout=LONG)
     assert window.config_panel.followed.isHidden()
     dialogs.answer("save_path", str(tmp_path / "followed.lrschedule.json"))
     trigger(window.export_action)

@@ -41,6 +41,7 @@ class LrPlot(StepPlot):
         # (the preview and the bound are listed only while drawn, so six groups and the plan take two rows).
         self.plot.legend.setColumnCount(4)
         self.plan = (np.empty(0), np.empty((0, 1)))
+        self.plan_key = "planned"
         self.preview_data = (np.empty(0), np.empty(0))
         self.handles: list[pg.TargetItem] = []
         self.now_at: int | None = None  # the running job's step; None when no run is in progress
@@ -75,12 +76,15 @@ class LrPlot(StepPlot):
             self.now_at = step
             self.bump("now")
 
-    def set_plan(self, steps: np.ndarray, lrs: np.ndarray) -> None:
+    def set_plan(self, steps: np.ndarray, lrs: np.ndarray, key: str = "planned") -> None:
         """The planned LR of every step of the run (drawn whole: the applied curves cover its past).
 
-        ``lrs`` has one column per group of ``set_groups`` (or is one curve, before a run's groups are known).
+        ``lrs`` has one column per group of ``set_groups`` (or is one curve, before a run's groups are known); ``key``
+        names it in the legend: the run's own plan is "planned", the next run's is "next run" (after a run, or after
+        Detach, the last run's curves stay beside it: one key for both read as the plan of the run drawn).
         """
         self.plan = (steps, np.asarray(lrs).reshape(len(steps), -1))
+        self.plan_key = key
         self.bump("plan")
 
     def set_preview(self, steps: np.ndarray, lrs: np.ndarray) -> None:
@@ -154,16 +158,24 @@ class LrPlot(StepPlot):
         return self._alike, self._trained
 
     def _draw_plan(self) -> None:
-        """Dashed curves of the plan, one per group (colored like its applied curve), "planned" in the legend once."""
+        """Dashed curves of the plan, one per group (colored like its applied curve), its key in the legend once."""
         steps, lrs = self.plan
         columns = lrs.shape[1]
         while len(self.planned) < columns:
             index = len(self.planned)
             color = group_color(index, self.groups[index]) if columns == len(self.groups) > 1 else ORANGE
-            # The key on the last curve, the one drawn on top where the groups' plans coincide (its colour is what shows).
-            self.planned.append(make_curve(self.plot, color, style=Qt.PenStyle.DashLine, name="planned" if index == columns - 1 else None))
+            self.planned.append(make_curve(self.plot, color, style=Qt.PenStyle.DashLine))
         for index, curve in enumerate(self.planned):
             curve.setData(self.x(steps) if index < columns else [], lrs[:, index] if index < columns else [])
+        # The key on the last curve, the one drawn on top where the groups' plans coincide (its colour is what shows).
+        keyed = self.planned[columns - 1]
+        for curve in self.planned:
+            listed = next((label.text for sample, label in self.plot.legend.items if sample.item is curve), None)
+            if listed is not None and (curve is not keyed or listed != self.plan_key):
+                self.plot.legend.removeItem(curve)
+                listed = None
+            if curve is keyed and listed is None:
+                self.plot.legend.addItem(curve, self.plan_key)
 
     def y_bounds(self):
         return finite_bounds(self.points.view()[:, 1:].ravel(), self.plan[1].ravel(), self.preview_data[1], self.stability.y_values(),
