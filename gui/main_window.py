@@ -242,7 +242,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         steps = np.arange(timeline.total_steps + 1)
         group_lrs = self.planned_group_lrs(timeline, steps)
         self.lr.set_plan(steps, timeline.lrs(steps) if group_lrs is None else group_lrs, key="next run")
-        self.momentum.set_plan(steps, timeline.momenta(steps))
+        self.momentum.set_plan(steps, timeline.momenta(steps), key="next run")
         self.momentum.setVisible(self.momentum.scheduled)
 
     @Slot()

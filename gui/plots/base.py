@@ -136,12 +136,14 @@ class PlotPanel(QWidget):
         if self._key:
             self._fit_key()
 
-    def show_in_legend(self, item: pg.PlotDataItem, name: str, shown: bool) -> None:
-        """Name ``item`` in the legend only while it is ``shown``: a key for what is not drawn takes a row from the curves."""
-        listed = any(sample.item is item for sample, _ in self.plot.legend.items)
-        if listed and not shown:
+    def show_in_legend(self, item: pg.PlotDataItem, name: str, shown: bool = True) -> None:
+        """Name ``item`` in the legend only while it is ``shown``: a key for what is not drawn takes a row from the curves.
+        A key listed under another name is named again."""
+        listed = next((label.text for sample, label in self.plot.legend.items if sample.item is item), None)
+        if listed is not None and (not shown or listed != name):
             self.plot.legend.removeItem(item)
-        elif shown and not listed:
+            listed = None
+        if shown and listed is None:
             self.plot.legend.addItem(item, name)
 
     def place_legend(self, corner: str) -> None:

@@ -168,14 +168,8 @@ class LrPlot(StepPlot):
         for index, curve in enumerate(self.planned):
             curve.setData(self.x(steps) if index < columns else [], lrs[:, index] if index < columns else [])
         # The key on the last curve, the one drawn on top where the groups' plans coincide (its colour is what shows).
-        keyed = self.planned[columns - 1]
-        for curve in self.planned:
-            listed = next((label.text for sample, label in self.plot.legend.items if sample.item is curve), None)
-            if listed is not None and (curve is not keyed or listed != self.plan_key):
-                self.plot.legend.removeItem(curve)
-                listed = None
-            if curve is keyed and listed is None:
-                self.plot.legend.addItem(curve, self.plan_key)
+        for index, curve in enumerate(self.planned):
+            self.show_in_legend(curve, self.plan_key, index == columns - 1)
 
     def y_bounds(self):
         return finite_bounds(self.points.view()[:, 1:].ravel(), self.plan[1].ravel(), self.preview_data[1], self.stability.y_values(),
@@ -239,6 +233,7 @@ class MomentumPlot(StepPlot):
         super().__init__("Momentum", "momentum", parent=parent)
         self.applied = make_curve(self.plot, (140, 86, 75), width=2, name="applied")
         self.planned = make_curve(self.plot, (140, 86, 75), style=Qt.PenStyle.DashLine, name="planned")
+        self.plan_key = "planned"
         self.plot.legend.setColumnCount(2)  # one row: the plot is short, and at 1366×768 "planned" fell off its bottom
         self.place_legend("bottom right")  # a one-cycle's momentum is back at its top when the run ends
         self.points = CurveBuffer(2)
@@ -251,9 +246,10 @@ class MomentumPlot(StepPlot):
         self.step = int(steps[-1]) + 1
         self.bump("steps")
 
-    def set_plan(self, steps: np.ndarray, momenta: np.ndarray) -> None:
-        """The planned momentum of every step (drawn whole: the applied curve covers its past)."""
+    def set_plan(self, steps: np.ndarray, momenta: np.ndarray, key: str = "planned") -> None:
+        """The planned momentum of every step (drawn whole: the applied curve covers its past); ``key`` as the LR plot's."""
         self.plan = (steps, momenta)
+        self.plan_key = key
         self.bump("plan")
 
     def truncate(self, step: int) -> None:
@@ -277,6 +273,7 @@ class MomentumPlot(StepPlot):
             self.applied.setData(self.x(self.points.view(0)), self.points.view(1))
         if self.changed("plan"):
             self.planned.setData(self.x(self.plan[0]), self.plan[1])
+            self.show_in_legend(self.planned, self.plan_key)
 
     def y_bounds(self):
         return finite_bounds(self.points.view(1), self.plan[1], positive=self.log_y.isChecked())
