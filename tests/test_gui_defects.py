@@ -382,7 +382,7 @@ def test_remaining_time_is_smoothed_and_says_what_it_is():
     from engine.run.pace import RemainingTime
     from gui.remaining import remaining_text
 
-    estimate = RemainingTime(half_life_s=20)
+    estimate = RemainingTime(window_s=20)
     estimates, step, now = [], 0, 0.0
     for seconds in [0.5, 4.0] * 30:  # blocks of 4 steps whose time jumps 8x from one to the next
         step, now = step + 4, now + seconds
@@ -396,17 +396,26 @@ def test_remaining_time_is_smoothed_and_says_what_it_is():
     estimate.reached(step + 6, now + 3602.25)
     assert estimate.steps_per_s > 1  # the hour away would have put the pace at 0.0006 steps/s
     # The time left is the run's pace, not the training speed: validation and the rest take time too.
-    busy = RemainingTime(half_life_s=20)
+    busy = RemainingTime(window_s=20)
     for second in range(30):
         busy.observe(10_000, samples=64)  # a step trains in 6 ms ...
         busy.reached(second, float(second))  # ... and one comes a second
-    assert busy.rate == 10_000 and busy.seconds_left(100) == 100  # 10,000 samples/s alone said 0.6 s
+    assert busy.rate == pytest.approx(10_000) and busy.seconds_left(100) == pytest.approx(100)  # 10,000 samples/s alone said 0.6 s
     # An attached run's history: 300 steps that trained at 100 steps/s arrive within a hundredth of a second.
-    replayed = RemainingTime(half_life_s=20)
+    replayed = RemainingTime(window_s=20)
     for block in range(30):
         replayed.observe(100 * 64, samples=10 * 64)
         replayed.reached(10 * (block + 1), 0.0003 * block)
     assert replayed.steps_per_s == pytest.approx(100) and replayed.seconds_left(3000) == pytest.approx(30)  # it said 0.1 s
+    # The machine gets 12 times busier for good: the speed and the time left follow it within a quarter of a minute (an
+    # average with a 20 s half-life still said 502 samples/s, "about 3 min left", 21 s after a fall to 73, 8 min left).
+    slowed = RemainingTime()
+    step, now = 0, 0.0
+    for seconds in [0.1] * 300 + [1.2] * 12:  # blocks of 4 steps of 64 images: 2,560 samples/s for 30 s, then 213
+        step, now = step + 4, now + seconds
+        slowed.observe(4 * 64 / seconds, samples=4 * 64)
+        slowed.reached(step, now)
+    assert slowed.rate == pytest.approx(4 * 64 / 1.2) and slowed.seconds_left(1000) == pytest.approx(1000 * 1.2 / 4)
     assert remaining_text(None) == "" and remaining_text(42) == "about 40 s left" and remaining_text(1.5) == "a few seconds left"
     assert remaining_text(7 * 60 + 10) == "about 7 min left" and remaining_text(2 * 3600 + 300) == "about 2 h 05 min left"
 
