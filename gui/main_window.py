@@ -179,6 +179,8 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
             self.range_test_unfollowed()
             self.banner.hide()  # its fix would edit a run no longer followed
             self.runs_panel.refresh()  # how the run stands now: interrupted, say
+            # As after a run or Detach: contact lost, it read "run: 110 steps; …, in force from 804" beside a 440-step plan.
+            self.editor.set_run_length(self.run_length())
         elif failed.name == "tune":
             self.tune_panel.failed(failed.message)
         self._update_actions()

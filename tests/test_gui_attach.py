@@ -194,6 +194,7 @@ def test_when_contact_with_an_attached_run_is_lost_the_window_stops_steering_it_
     owner, _ = served
     type_into(window.editor.peak, "0.0314")  # the window's own plan, before it attaches
     click(window.editor.use_button)
+    type_into(window.config_panel.editors["epochs"], "2")  # the next run is longer than the plan as drafted (22 steps)
     attach_from_the_runs_tab(qtbot, window)
     assert window.editor.set_now.isEnabled()
     panel = window.range_panel  # a range test in the run when contact is lost: its tab said "80% done" ever after
@@ -211,6 +212,8 @@ def test_when_contact_with_an_attached_run_is_lost_the_window_stops_steering_it_
     # The plan from before attaching is back, as after Detach: the followed run's schedule stayed, squeezed into this run.
     assert window.editor.plan().schedule.segments[0].max_lr == 0.0314
     assert "the editor shows digits's own schedule again: Start trains it" in window.log.toPlainText()
+    # The next run's length, as after Detach: "run: 110 steps; this schedule: steps 0–110, in force from 804" stayed.
+    assert window.editor.length.text() == "run: 44 steps; this schedule: steps 0–44"
     # Its resume command ran past the window's edge, cut with nothing to say so: what is shown fits, "…" says there is
     # more, and the tooltip holds it all.
     shown = QLabel.text(window.status)

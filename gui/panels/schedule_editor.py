@@ -360,6 +360,7 @@ class ScheduleEditor(QWidget):
         self.set_lr.clear()
         self.dirty = False
         self.origin, self.replacing, self.in_force, self.in_force_from = 0, False, None, None
+        self._show_length()  # "…, in force from 804" of a run no longer followed stayed when contact with it was lost
 
     def follow(self, run_schedule, step: int) -> None:
         """The running job's schedule changed: show the piece in force and the edit history."""
