@@ -53,6 +53,6 @@ class AttachActions:
         """Stop following the attached run; it goes on training."""
         if self.controller.attached:
             # A paused run was said to "go on training".
-            goes_on = "stays paused (Attach, then Pause, resumes it)" if self.live.state == "paused" else "goes on training"
+            goes_on = "stays paused (Attach, then Resume, Ctrl+P, continues it)" if self.live.state == "paused" else "goes on training"
             self.controller.detach()
             self.log.add(f"detached at step {self.live.step}; the run {goes_on}")

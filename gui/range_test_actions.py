@@ -150,8 +150,10 @@ class RangeTestActions:
     def warn_above_bound(self, peak: float) -> None:
         """Before a run: a plan that peaks above the bound the last range test measured says so in the status bar,
         however it was made (a suggestion used, a preset typed, a file imported). Only "Use" said so: a preset typed
-        at 12× the bound was silent until the run measured it."""
-        result = self.range_panel.result
+        at 12× the bound was silent until the run measured it. Only a test of fresh weights measured the start of the
+        run planned: one of a run's trained weights (bound 1.62) was said to be "the stability bound at the start" of a
+        fresh run whose own λmax gave 0.346."""
+        result = self.range_panel.result if self.range_test_of[0] is None else None
         if above := result.above_bound(peak) if result is not None else "":
             self.status.setText(f"{PLAN_ABOVE}{above} (the last range test's measurement)")
         elif self.status.text().startswith(PLAN_ABOVE):

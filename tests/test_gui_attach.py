@@ -102,7 +102,7 @@ def test_the_window_attaches_steers_detaches_and_the_run_goes_on(qtbot, window, 
     qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
     trigger(window.detach_action)
     qtbot.waitUntil(lambda: window.live.state == "detached", timeout=LONG)
-    assert "the run stays paused (Attach, then Pause, resumes it)" in window.log.toPlainText()
+    assert "the run stays paused (Attach, then Resume, Ctrl+P, continues it)" in window.log.toPlainText()  # not "Pause": the button of a paused run reads Resume
     assert owner.request(Resume(), LONG / 1000).applied
     detached_at = owner.step
     events.wait_for(lambda ev: ev.of(StepsLogged)[-1].steps[-1] >= detached_at + 5, LONG / 1000)

@@ -152,8 +152,11 @@ def test_redo_makes_the_undone_edits_again_in_turn_until_another_edit_is_made():
     assert run.timeline.lr_at(36) == pytest.approx(original[36] * 0.5) and run.edits[-1].summary.startswith("redid edit #1 (")
     run = run.apply(Redo(), 38, 0.05)
     assert run.timeline.lr_at(38) == pytest.approx(0.01) and run.edits[-1].summary == "redid edit #2 (set LR to 0.01 for the rest)"
-    with pytest.raises(ValueError, match="no undone edit to redo"):
+    # Why, as it is: it blamed "an edit made after an undo" when the redos had used the undos up.
+    with pytest.raises(ValueError, match=r"no undone edit to redo \(each undone edit has been redone\)"):
         run.apply(Redo(), 39, 0.01)
+    with pytest.raises(ValueError, match=r"no undone edit to redo \(nothing has been undone\)"):
+        base().apply(ScaleRest(0.5), 20, 0.1).apply(Redo(), 21, 0.1)
     # A redo is an edit in effect: Undo takes it back, and Redo makes it again, named by the edit it first made.
     again = run.apply(Undo(), 40, 0.01).apply(Redo(), 42, 0.05)
     assert again.timeline.lr_at(42) == pytest.approx(0.01) and again.edits[-1].summary == "redid edit #2 (set LR to 0.01 for the rest)"
@@ -161,7 +164,7 @@ def test_redo_makes_the_undone_edits_again_in_turn_until_another_edit_is_made():
     # A checkpoint keeps what can be redone; a new edit after an undo ends it.
     undone = run_schedule_from_dict(run_schedule_to_dict(run.apply(Undo(), 40, 0.01)))
     assert undone.apply(Redo(), 44, 0.05).timeline.lr_at(44) == pytest.approx(0.01)
-    with pytest.raises(ValueError, match="an edit made after an undo ends what can be redone"):
+    with pytest.raises(ValueError, match=r"no undone edit to redo \(an edit made after the undo ends what can be redone\)"):
         undone.apply(SetConstant(0.03), 44, 0.05).apply(Redo(), 46, 0.03)
 
 

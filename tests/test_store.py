@@ -214,9 +214,15 @@ def _running(pid: int) -> bool:
         return False
 
 
-def test_ctrl_c_stops_cleanly_and_the_run_is_resumable(tmp_path):
+def test_ctrl_c_stops_cleanly_and_the_run_is_resumable(tmp_path, capsys):
     process = launch(tmp_path, "interrupted")
     run_dir = wait_for_steps(tmp_path / "interrupted", 10, process)
+    # Steering a run not served names the process that holds it and how to stop it there: a run paused in the window
+    # was said to "train", to be stopped with Ctrl-C.
+    assert run_cli(["ctl", str(run_dir), "pause", "--runs-dir", str(tmp_path / "interrupted")]) == 2
+    said = capsys.readouterr().err
+    assert f"trains in process {process.pid}, which does not serve it, so it cannot be reached from here: steer it there, or " \
+           "stop it there (Stop in lrscope's window, Ctrl-C in a terminal), then `lrscope resume" in said, said
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130 and "Traceback" not in err

@@ -216,7 +216,7 @@ class RunSchedule:
         elif isinstance(edit, Redo):
             taken_back = self.redo_target()
             if taken_back is None:
-                raise ValueError("there is no undone edit to redo (an edit made after an undo ends what can be redone)")
+                raise ValueError(f"there is no undone edit to redo ({self._why_no_redo()})")
             # The plan as it was before the undo, from now on: the undone edit's own result, whatever its kind.
             piece, kept = _as_planned_before(taken_back, step)
             redone = self._made_by(taken_back.undoes)
@@ -278,6 +278,18 @@ class RunSchedule:
             else:
                 pending = []
         return pending[-1] if pending else None
+
+    def _why_no_redo(self) -> str:
+        """Why redo_target() is None, in words: it blamed "an edit made after an undo" when a redo had used it up."""
+        undone_since_edit = ended_by_edit = False
+        for record in self.edits:
+            if record.undoes is not None:
+                undone_since_edit, ended_by_edit = True, False
+            elif record.redoes is None:
+                ended_by_edit, undone_since_edit = undone_since_edit, False
+        if ended_by_edit:
+            return "an edit made after the undo ends what can be redone"
+        return "each undone edit has been redone" if undone_since_edit else "nothing has been undone"
 
     def in_effect(self) -> list[EditRecord]:
         """The edits that are neither undos nor undone, in order (an edit and its undo are no edit of the schedule)."""

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..errors import LrscopeError, RunStoreError
 from ..processes import process_alive
+from ..store.lock import owner_of
 from ..store.paths import run_argument
 from ..store.reader import LIVE_STATES, effective_state, read_meta
 
@@ -100,8 +101,15 @@ def not_served(run_dir: Path, in_window: bool = False) -> str:
         show = "Open read-only shows it" if in_window else f"`lrscope show {run_argument(run_dir)}` prints it"
         return f"{name} finished and is not being served: {show}"
     if state in LIVE_STATES:
-        return (f"{name} trains but was started without --serve, so it cannot be reached: stop it (Ctrl-C), then "
-                + ("Resume continues it in this window" if in_window else f"`lrscope resume {run_argument(run_dir)} --serve` continues it served"))
+        # Which process holds it, and how to stop it there: a run paused in lrscope's window was said to train, and to
+        # be stopped with Ctrl-C, which a window does not take.
+        owner = owner_of(run_dir)
+        pid, host = owner.get("pid", "?"), owner.get("host", "?")
+        where = "" if host == socket.gethostname() else f" on {host}"
+        doing = "is paused" if state == "paused" else "trains"
+        then = "Resume continues it in this window" if in_window else f"`lrscope resume {run_argument(run_dir)} --serve` continues it served"
+        return (f"{name} {doing} in process {pid}{where}, which does not serve it, so it cannot be reached from here: steer it "
+                f"there, or stop it there (Stop in lrscope's window, Ctrl-C in a terminal), then {then}")
     go_on = "Resume continues it in this window" if in_window else f"`lrscope resume {run_argument(run_dir)} --serve` continues it and serves it"
     return f"{name} is {state} and not being served: {go_on}"
 
