@@ -76,8 +76,9 @@ class CurvatureView(QObject):
         self.log.add(f"measuring λmax {self._when()}")
 
     def _when(self) -> str:
-        """When a command sent now takes effect."""
-        return "when the range test ends" if self.state == "range_test" else "at the next step"
+        """When a command sent now takes effect (a paused run takes it at once: "at the next step" was said of a
+        measurement made in the second that followed)."""
+        return {"range_test": "when the range test ends", "paused": "now (the run stays paused)"}.get(self.state, "at the next step")
 
     @Slot(object)
     def _state_changed(self, event) -> None:

@@ -305,7 +305,7 @@ def test_the_windows_keys_work_while_a_text_field_has_the_focus(qtbot, window, d
     qtbot.keyClick(window.editor.peak, Qt.Key.Key_Home)
     assert QApplication.focusWidget() is window.editor.peak
     press(window, "Ctrl+K")
-    qtbot.waitUntil(lambda: "measuring λmax at the next step" in window.log.toPlainText(), timeout=LONG)
+    qtbot.waitUntil(lambda: "measuring λmax now (the run stays paused)" in window.log.toPlainText(), timeout=LONG)
     assert window.editor.peak.text() == "0.3"
     path = tmp_path / "from-the-field.lrschedule.json"
     dialogs.answer("save_path", str(path))
@@ -359,6 +359,7 @@ def test_runs_are_deleted_from_the_runs_tab_after_asking_but_never_the_one_the_w
 
 def test_redo_makes_the_undone_set_lr_again_from_the_key_and_the_run_trains_at_it(qtbot, launch):
     """There was no Redo: an edit undone by mistake had to be made again by hand."""
+    from PySide6.QtCore import Qt
     from PySide6.QtGui import QKeySequence
 
     from engine.store import read_steps
@@ -366,8 +367,12 @@ def test_redo_makes_the_undone_set_lr_again_from_the_key_and_the_run_trains_at_i
     window = launch({**SMALL, "epochs": 40})
     paused_with_lr_set(qtbot, window, "0.0123", 3)
     assert not window.editor.redo.isEnabled()
+    type_into(window.editor.set_lr, "0")  # refused by the run ...
+    qtbot.keyClick(window.editor.set_lr, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.editor.problem.text().startswith("the LR to hold must be above 0"), timeout=LONG)
     trigger(window.undo_action)
     qtbot.waitUntil(lambda: window.editor.history.count() == 2 and window.editor.redo.isEnabled(), timeout=LONG)
+    assert window.editor.problem.text() == ""  # ... and the refusal goes once an edit is made: it stayed under the preset
     undone_at = window.live.step
     trigger(window.pause_action)  # on for a few steps: the redo comes later than the Set LR it makes again
     qtbot.waitUntil(lambda: window.live.step > undone_at + 2, timeout=LONG)

@@ -365,6 +365,7 @@ class ScheduleEditor(QWidget):
     def follow(self, run_schedule, step: int) -> None:
         """The running job's schedule changed: show the piece in force and the edit history."""
         piece = run_schedule.timeline.pieces[-1]
+        self.show_problem("")  # an edit refused before this one is past: "the LR to hold must be above 0" stayed for good
         self.in_force, self.in_force_from = (piece.origin, piece.schedule), piece.start
         self.total_steps, self.step = run_schedule.timeline.total_steps, step
         self.origin, self.segments, self.replacing, self.dirty = piece.origin, list(piece.schedule.segments), False, False
