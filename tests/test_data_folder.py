@@ -62,7 +62,7 @@ def test_presplit_train_val(tmp_path):
     (lambda root: root.mkdir(), "holds no class subfolders"),
     (lambda root: write_image(root / "loose.png"), "holds 1 image directly"),
     (lambda root: write_image(root / "only" / "1.png"), "has only one class ('only')"),
-    (lambda root: (write_image(root / "a" / "1.png"), (root / "b").mkdir(), (root / "b" / "r.txt").write_text("")), "class 'b' has no images (1 files"),
+    (lambda root: (write_image(root / "a" / "1.png"), (root / "b").mkdir(), (root / "b" / "r.txt").write_text("")), "class 'b' has no images (1 file with other extensions was ignored)"),
     (lambda root: [(root / name).mkdir(parents=True) for name in ("bin", "etc", "lib")], "does not look like a dataset folder: its first subfolder 'bin' (of 3)"),
 ])
 def test_bad_folders_name_the_path_and_what_to_do(tmp_path, setup, expected):

@@ -164,7 +164,7 @@ def _collect(root: Path, classes: tuple[str, ...], parts: list[tuple[Path, str]]
             if not found and split != "val":
                 _refuse_unreadable(class_dir, walker)
                 other = sum(1 for p in ignored if p.startswith(class_dir.relative_to(root).as_posix() + "/"))
-                hint = f" ({other} files with other extensions were ignored)" if other else ""
+                hint = f" ({counted(other, 'file')} with other extensions {'were' if other > 1 else 'was'} ignored)" if other else ""
                 if not entries:  # the first subfolder already holds no image: most likely not a dataset folder at all
                     raise DatasetError(f"{root}: does not look like a dataset folder: its first subfolder {name!r} (of "
                                        f"{len(classes)}) holds no images{hint}; choose a folder with one subfolder of "
