@@ -374,3 +374,16 @@ def test_a_run_no_better_than_guessing_after_two_epochs_says_so_once(digits16):
     assert said.startswith("after 1 epoch the validation accuracy (10.0%)")
     # A run this short may be too short: its LR alone was named, and a 1-step run at batch 5000 was told to change it.
     assert "learning nothing. 22 steps may be too few (more epochs or a smaller batch), or the LR may be far too high" in said
+
+
+def test_a_command_sent_after_the_last_step_is_answered_as_the_run_finishes(digits16):
+    """A `ctl pause` sent as a run trained its last step was never answered: ctl said "not answered within 120 s" (at
+    once: the run had ended), and a test that paused a 2-process run near its end failed on it."""
+    from engine.commands import Pause
+    from engine.training.hooks import Hook
+
+    job, events = make_job(digits16, epochs=1)
+    job.add_handler(Hook.RUN_ENDED, lambda job, state: job.send(Pause(id="late")))  # past the last step boundary
+    assert job.run().state == "finished"
+    [answer] = [e for e in events.of(CommandApplied) if e.command_id == "late"]
+    assert (answer.applied, answer.step, answer.message) == (False, 22, "the run finished first")

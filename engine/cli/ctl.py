@@ -95,12 +95,16 @@ def run(args: argparse.Namespace) -> int:
             command = EditSchedule(replacement(args.file, handle.status, args.accept_mismatch))
         answer = handle.request(command, max(0.0, args.timeout - (time.monotonic() - started)),
                                 until=lambda: reported[0] + RANGE_TEST_SILENCE if reported[0] else 0.0)
+        ended = answer is None and handle.wait(0)  # the run ended while this waited (before detach ends the handle too)
     finally:
         handle.detach()
         handle.wait(5)
         status.clear()
     if answer is None and handle.error is not None:  # the run went away while this waited: say so, not "not answered"
         raise handle.error
+    if ended:  # it said "not answered within 120 s" at once, of a run that had just ended without taking it
+        raise CliError(f"{args.run}: the run {handle.state} at step {handle.step} before it took the command, so nothing was "
+                       f"applied; `lrscope show {shlex.quote(args.run)}` shows how it ended")
     return tell(args, answer, heard)
 
 

@@ -60,6 +60,13 @@ class CommandSync:
         job.recorder.interval = 0.0 if self._steps >= self.block_steps else math.inf
         job.timed_checkpoint_due, self._checkpoint_next = self._checkpoint_next, False
 
+    def hand_over(self, job, ended: str) -> None:
+        """RUN_ENDED: the commands that will never reach a step (shared at the last block, or still waiting on rank 0)
+        go to the job's inbox, which answers them as the run ends; no collective runs here, the ranks are parting."""
+        for command in [*self._arrived, *(self.incoming.drain() if self.incoming is not None else [])]:
+            self.inbox.send(command)
+        self._arrived.clear()
+
     def reduce(self, losses: torch.Tensor) -> torch.Tensor:
         """The block's losses averaged over every rank, rank 0's header riding in the same all-reduce; commands it
         announced are shared now, and handed to the job when the next step starts."""

@@ -31,6 +31,7 @@ def distribute(job, world: World, incoming: Inbox) -> None:
     sync = CommandSync(world, incoming if world.leader else None, job.inbox, max(job.recorder.interval, BLOCK_SECONDS))
     job.inbox.sync = sync
     job.add_handler(Hook.STEP_STARTED, sync)
+    job.add_handler(Hook.RUN_ENDED, sync.hand_over)
     job.recorder.reduce = sync.reduce
     job.recorder.processes = world.size
     job.add_handler(Hook.BLOCK_FLUSHED, ReplicaCheck(world))

@@ -38,13 +38,14 @@ def handle_commands(job) -> None:
         raise StopRequested
 
 
-def answer_left(job) -> None:
-    """Answer the commands still queued when the run stops away from a step boundary (in validation, or in a λmax
-    measurement): a `ctl stop` waited there for its answer until its timeout, though the run had stopped."""
+def answer_left(job, ended: str) -> None:
+    """Answer the commands still queued when the run ends (``ended``: stopped, finished, failed) away from a step
+    boundary: a `ctl stop` sent in validation or in a λmax measurement waited for its answer until its timeout, and a
+    `ctl pause` sent after the last step of a run said "not answered within 120 s" at once, as the run finished."""
     for command in job.inbox.drain():
-        stop = isinstance(command, Stop)
-        job.bus.emit(CommandApplied(command.id, type(command).__name__, job.step, stop,
-                                    "stopping" if stop else "not applied: the run stopped", command.source))
+        stopping = isinstance(command, Stop) and ended == "stopped"
+        job.bus.emit(CommandApplied(command.id, type(command).__name__, job.step, stopping,
+                                    "stopping" if stopping else f"the run {ended} first", command.source))
 
 
 def apply_command(job, command: Command) -> None:

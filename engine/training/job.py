@@ -152,7 +152,6 @@ class TrainingJob:
             self._end("finished")
         except (Interrupted, StopRequested):
             self.flush()
-            answer_left(self)
             self._end("stopped", f"stopped at step {self.step}; the run can be resumed")
         except Exception as error:  # a bug or an unexpected fault: report it, keep the app alive
             message = (str(error) if isinstance(error, LrscopeError)
@@ -370,14 +369,17 @@ class TrainingJob:
     # -- ending ------------------------------------------------------------------------
 
     def _end(self, state: str, message: str = "") -> None:
-        """Let the RUN_ENDED handlers act (a stopped run is checkpointed there), then say how the run ended."""
+        """Let the RUN_ENDED handlers act (a stopped run is checkpointed there; a distributed run's command sync hands
+        over what it still holds), answer the commands left, then say how the run ended."""
         self.handlers.fire(Hook.RUN_ENDED, self, state)
+        answer_left(self, state)
         self.set_state(state, message)
 
     def _fail(self, message: str) -> None:
         try:
             self.flush()
             self.handlers.fire(Hook.RUN_ENDED, self, "failed")
+            answer_left(self, "failed")
         except Exception as error:  # the run failed already; say so rather than fail again
             if not lost_peer(error):  # a lost peer already is the reason the run failed, said once
                 self.log(f"while ending the failed run: {type(error).__name__}: {error}", "warning")
