@@ -74,6 +74,11 @@ class RunActions:
         config, plan = chosen
         save_config(self.settings, self.config_panel.values())
         timeline = self._timeline(plan, config.momentum)
+        try:  # stretched to the run, as the run will be: a 1-step run's one-cycle is no one-cycle
+            timeline.stretched(self.run_length()).validate()
+        except ValueError as error:
+            self.warn("Cannot start", f"over this run's {counted(self.run_length(), 'step')}, {error}")
+            return
         if timeline.total_steps != self.run_length():  # a segment added past the end, say: it trained shrunk, unsaid
             self.log.add(f"the schedule covers {counted(timeline.total_steps, 'step')}: it is stretched to the run's "
                          f"{self.run_length()}, every segment in proportion")

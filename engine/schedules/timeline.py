@@ -84,6 +84,12 @@ class Timeline:
         """Every group name the pieces set, in order of first mention (``all`` included)."""
         return tuple(dict.fromkeys(g.name for p in self.pieces for g in p.groups))
 
+    def validate(self) -> None:
+        """ValueError naming the first invalid segment: a plan stretched to a very short run can leave a shape's phase
+        without a step (a one-cycle of 1 step trained at its final LR, and its stored run could not be read back)."""
+        for piece in self.pieces:
+            piece.schedule.validate()
+
     def check_groups(self, names: tuple[str, ...]) -> None:
         """GroupMismatch (a ValueError) unless every piece drives exactly the parameter groups ``names``."""
         for piece in self.pieces:

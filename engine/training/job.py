@@ -22,7 +22,7 @@ from ..config import TrainConfig
 from ..data.dataset import PreparedDataset
 from ..device import describe_device
 from ..distributed.world import lost_peer
-from ..errors import LrscopeError, RankOutOfMemory
+from ..errors import ConfigError, LrscopeError, RankOutOfMemory
 from ..events import (
     EditRefused,
     EpochEnded,
@@ -35,7 +35,7 @@ from ..events import (
 )
 from ..schedules.edits import Edit, RunSchedule, Unfreeze
 from ..schedules.timeline import Timeline
-from ..text import printable
+from ..text import counted, printable
 from .checkpoint import checkpoint_payload, restore_checkpoint
 from .control import StopRequested, answer_left, handle_commands
 from .evaluate import Interrupted, evaluate
@@ -83,6 +83,11 @@ class TrainingJob:
         # A resumed run restores its own weights: pretrained ones are not read again.
         self.session = build_session(config, dataset, log=self.log, on_skip=self._skipped, load_weights=resume is None)
         self.run_schedule = run_schedule or default_run_schedule(config, self.session.steps_per_epoch, self.session.group_names)
+        if resume is None:  # refused before a run is stored: one whose schedule cannot be read back could not be shown
+            try:
+                self.run_schedule.timeline.validate()
+            except ValueError as error:
+                raise ConfigError("schedule", f"over this run's {counted(self.total_steps, 'step')}, {error}") from None
         self.step, self.state = 0, "starting"
         self.epoch_end_pending = False
         self.metrics = {"best_val_accuracy": float("nan"), "val_loss": float("nan"), "val_accuracy": float("nan")}
