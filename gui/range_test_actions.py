@@ -104,6 +104,10 @@ class RangeTestActions:
         if not self.controller.training and not self.controller.tuning:
             self.show_next_run()
             self.progress.reset()  # a cancelled test's 43% stayed beside "idle · next run"
+            try:  # the plan typed before the test, checked against the bound the test just measured (it waited for an edit)
+                self.preview(self.editor.plan())
+            except ValueError:
+                pass  # an invalid plan says so under the editor already
 
     def range_test_unfollowed(self) -> None:
         """The window stopped following a run during its range test (contact lost, detached): the tab said "80% done"

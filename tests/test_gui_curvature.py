@@ -226,7 +226,10 @@ def test_a_new_run_does_not_show_the_range_tests_lambda_max_as_its_own(qtbot, la
 
 def test_a_planned_peak_above_the_range_tests_bound_is_flagged_however_it_was_typed(qtbot, window):
     """Using a suggestion above the bound said so; a preset typed at 12× the bound said nothing until the run measured it."""
+    type_into(window.editor.peak, "50")  # typed before the test: flagged once the test has measured the bound (it waited
+    click(window.editor.use_button)  # for the next edit)
     range_test_before_a_run(qtbot, window)
+    assert re.match(r"⚠ the plan's peak: LR \S+ is ×\S+ the stability bound at the start", window.status.text()), window.status.text()
     bound = window.last_range_test["curvature"]["lr_bound"]
     type_into(window.editor.peak, f"{12 * bound:.3g}")
     click(window.editor.use_button)  # the editor previews its plan a moment after the last change
