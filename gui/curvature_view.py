@@ -72,7 +72,8 @@ class CurvatureView(QObject):
 
     def waiting(self) -> None:
         """A measurement was asked for: it takes seconds in which training waits, and nothing said it was coming."""
-        self.last.setText(f"measuring λmax {self._when()} (training waits for it; seconds)…")
+        waits = "" if self.state == "paused" else " (training waits for it; seconds)"  # a paused run has no training to hold
+        self.last.setText(f"measuring λmax {self._when()}{waits}…")
         self.log.add(f"measuring λmax {self._when()}")
 
     def _when(self) -> str:

@@ -297,7 +297,8 @@ class LiveRun(QObject):
                 for plot in self.plots:
                     plot.set_total(total)
             epochs = -(-total // max(1, per_epoch))
-            self.status.setText(f"{state_name(self.state)} · next run: {total} steps ({counted(epochs, 'epoch')} × {per_epoch} steps)")
+            self.status.setText(f"{state_name(self.state)} · next run: {counted(total, 'step')} ({counted(epochs, 'epoch')} × "
+                                f"{counted(per_epoch, 'step')})")
             self.progress.reset()  # the last run's 67% beside the next run's plan read as that plan's progress
 
     def _show_progress(self) -> None:

@@ -175,6 +175,7 @@ def test_a_batch_bigger_than_the_training_images_is_said_when_the_run_starts(qtb
 
     window = launch(SMALL)
     type_into(window.config_panel.editors["batch_size"], "5000")  # a 1-step epoch trained without a word
+    assert window.status.text().endswith("next run: 1 step (1 epoch × 1 step)")  # not "1 steps (1 epoch × 1 steps)"
     # A one-cycle of one step cannot be: it said "pct_start leaves a phase with no steps: lengthen the segment".
     trigger(window.start_action)
     assert "-step one-cycle with no steps; it needs at least 4 steps: lengthen the run (more epochs, a smaller batch)" \
