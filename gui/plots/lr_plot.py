@@ -231,7 +231,7 @@ class MomentumPlot(StepPlot):
 
     def __init__(self, parent=None):
         super().__init__("Momentum", "momentum", parent=parent)
-        self.applied = make_curve(self.plot, (140, 86, 75), width=2, name="applied")
+        self.applied = make_curve(self.plot, (140, 86, 75), width=2)  # keyed while drawn: before a run there is none
         self.planned = make_curve(self.plot, (140, 86, 75), style=Qt.PenStyle.DashLine, name="planned")
         self.plan_key = "planned"
         self.plot.legend.setColumnCount(2)  # one row: the plot is short, and at 1366×768 "planned" fell off its bottom
@@ -271,6 +271,7 @@ class MomentumPlot(StepPlot):
     def redraw(self) -> None:
         if self.changed("steps"):
             self.applied.setData(self.x(self.points.view(0)), self.points.view(1))
+            self.show_in_legend(self.applied, "applied", len(self.points) > 0)
         if self.changed("plan"):
             self.planned.setData(self.x(self.plan[0]), self.plan[1])
             self.show_in_legend(self.planned, self.plan_key)
