@@ -227,7 +227,8 @@ def test_train_with_an_oddly_typed_schedule_file(tmp_path, capsys):
         piece["groups"] = [{"name": "all", "multiplier": 1.0, "frozen_until": 0}]
     file = tmp_path / "odd.json"
     file.write_text(json.dumps(data))
-    code, out, err = cli(capsys, "train", "--data", tmp_path / "d", "--image-size", "8", "--epochs", "1", "--batch-size", "8",
+    # 8 steps: enough for the file's one-cycle segment stretched to the run (2 steps cannot hold it: the run is refused).
+    code, out, err = cli(capsys, "train", "--data", tmp_path / "d", "--image-size", "8", "--epochs", "2", "--batch-size", "4",
                          "--schedule", file, "--accept-mismatch", "--json", "--runs-dir", tmp_path / "runs")
     assert code == 0, err
     assert json.loads(out)["state"] == "finished" and "warning:" in err
