@@ -222,12 +222,12 @@ class RunServer:
         op, peer = message["op"], self.peers.get(identity)
         if op == "hello":
             self._hello(identity, message, address)
+        elif op == "bye":  # also from a client already let go (one this server stopped sending to): nothing to refuse or log
+            self.peers.pop(identity, None)
         elif peer is None:
             self._refuse(identity, address, "say hello with the run's token first")
         elif op == "command":
             self._command(peer, message)
-        elif op == "bye":
-            self.peers.pop(identity, None)
         else:
             self._send(peer, pack("error", reason=f"unknown op {op[:40]!r}"))
 

@@ -86,7 +86,8 @@ class OneCycle(Shape):
             # The length it needs, in words: a 1-epoch run at a batch above the images (one step) was refused in the
             # window with "pct_start leaves a phase with no steps: lengthen the segment", a word its user never set.
             # The warm-up ends at pct_start × steps - 1, which must be past step 0.
-            needed = math.floor(1 / self.pct_start) + 1 if self.pct_start > 0 else None
+            inverse = 1 / self.pct_start if self.pct_start > 0 else math.inf
+            needed = math.floor(inverse) + 1 if inverse < 1e9 else None  # a pct_start of 1e-320 needs no count in words
             fits = needed is not None and needed > self.steps and dataclasses.replace(self, steps=needed)._phases_have_steps()
             at_least = f"; it needs at least {needed} steps" if fits else ""
             raise ValueError(f"pct_start {self.pct_start:g} leaves a phase of this {self.steps}-step one-cycle with no steps"
