@@ -122,6 +122,10 @@ class StateChanged(Event):
     message: str = ""
 
 
+# The faults of a blown-up loss: the weights they leave are damaged, never checkpointed (a rollback may repair them).
+LOSS_FAULTS = ("nan_loss", "exploding_loss", "collapsed_loss")
+
+
 @dataclass(frozen=True)
 class FaultRaised(Event):
     """Training hit a fault and paused: what happened, where, and what to do."""

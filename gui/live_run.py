@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QLabel, QProgressBar
 
 from engine.commands import Resume, RollBack, Stop
+from engine.events import LOSS_FAULTS
 from engine.run.handle import TERMINAL
 from engine.run.history import stored_run_schedule
 from engine.run.pace import RemainingTime
@@ -257,7 +258,8 @@ class LiveRun(QObject):
         self.log.add(f"{event.message} {event.advice}", "error")
         choices = [("Roll back", RollBack())] if event.can_roll_back else []  # the advice says to which step and LR
         # At the LR that blew the loss up, a resume blows it up again: said so; after out of memory it retries the step.
-        choices += [("Resume anyway" if event.can_roll_back else "Resume", Resume()), ("Stop", Stop())]
+        blown_up = event.can_roll_back or event.kind in LOSS_FAULTS
+        choices += [("Resume anyway" if blown_up else "Resume", Resume()), ("Stop", Stop())]
         self.fault_box = dialogs.offer(self.editor.window(), "Training paused", event.message, event.advice,
                                        [(label, lambda command=command: self.send(command)) for label, command in choices])
 

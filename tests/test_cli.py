@@ -4,6 +4,7 @@ import argparse
 import csv
 import io
 import json
+import math
 import os
 import re
 import shutil
@@ -598,6 +599,24 @@ def test_a_schedule_from_a_run_stopped_before_its_first_validation_says_it_has_n
     assert "None" not in out
     run = next((tmp_path / "runs").iterdir()).name  # the file names its run (two runs of one schedule read alike)
     assert f"\nfrom run    {run}\n" in out
+
+
+def test_a_rollback_skips_an_epoch_end_whose_validation_loss_had_blown_up(capsys, tmp_path):
+    """Its first epoch ended at a validation loss of 172 (guessing: 0.69) with a sound training loss, and was kept as the
+    last good state: each rollback returned there and met a loss of 10 at its first step, at LR ×0.1, ×0.01 and ×0.001,
+    until the run stopped. Over 4 validation images the run at 100% was also told it learned nothing."""
+    from helpers import write_image
+
+    for label in range(2):
+        for i in range(10):
+            write_image(tmp_path / "d" / str(label) / f"{i}.png", value=40 + 80 * label + i)
+    code, out, err = cli(capsys, "train", "--data", tmp_path / "d", "--image-size", "8", "--epochs", "3", "--batch-size", "2",
+                         "--lr", "0.5", "--json", "--runs-dir", tmp_path / "runs", "--cache-dir", tmp_path / "cache")
+    first_epoch = float(re.search(r"epoch 1/3: .*val loss ([\d.]+)", err)[1])
+    assert first_epoch > 10 * math.log(2), err  # the case: damaged weights at the epoch's end, not a fault of its own
+    assert code == 0 and json.loads(out)["state"] == "finished", err
+    assert "rolling back (1 of" in err and "step 0 (rollback): scaled the rest ×0.1" in err and "rolling back (2" not in err
+    assert json.loads(out)["val_accuracy"] > 0.5 and "learning nothing" not in err
 
 
 def test_show_names_the_schedule_a_run_started_with_after_a_rollback_to_step_0(capsys, tmp_path):

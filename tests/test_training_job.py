@@ -148,6 +148,22 @@ def test_nan_loss_pauses_then_roll_back_with_a_lower_lr(digits16):
     assert np.all(np.isfinite(losses[-22:])) and np.allclose(lrs[after][-22:, -1], 0.1 * job.run_schedule.timeline.pieces[0].schedule.lrs(np.arange(22, 44)))
 
 
+def test_a_fault_at_the_last_good_states_own_step_offers_no_rollback(digits16):
+    """The loss of that step is the kept weights' own, whatever the LR: a run rolled back to step 8 three times and met
+    the same loss there each time. Its weights are still not checkpointed."""
+    job, events = make_job(digits16, epochs=2)
+    Sabotage(job.session.model, lambda n: n == 23, lambda out: out * float("nan"))
+    thread = start_job(job)
+    events.wait_for(lambda ev: ev.of(FaultRaised))
+    fault = events.of(FaultRaised)[0]
+    assert (fault.kind, fault.step, fault.can_roll_back) == ("nan_loss", 22, False)
+    assert fault.advice.startswith("The weights kept at step 22, the last good state, already give this loss, so a rollback")
+    assert job.state == "paused" and job.diverged
+    job.send(Stop())
+    thread.join(60)
+    assert events.states()[-1] == "stopped"
+
+
 def test_a_rollback_says_which_edits_it_undoes(digits16):
     """A set-LR made after the last good state vanished in the rollback while the run still listed it."""
     from engine.events import LogLine
@@ -329,10 +345,10 @@ def test_a_blow_up_said_where_the_lr_had_fallen_names_the_lr_of_the_steps_before
     """The smoothed loss crossed the line at the end of a one-cycle: "LR 8e-07: the LR is probably too high"."""
     from engine.training.handlers.faults import _fault
 
-    fault = _fault("exploding_loss", 21, 8e-07, 53.6, recent_peak=0.02, advice="")
+    fault = _fault("exploding_loss", 21, 8e-07, 53.6, recent_peak=0.02)
     assert fault.message == ("The loss is exploding (53.6 at step 21, LR 8e-07, 0.02 in the 20 steps before): the LR is "
                              "probably too high.")
-    assert "steps before" not in _fault("exploding_loss", 21, 0.01, 53.6, recent_peak=0.02, advice="").message
+    assert "steps before" not in _fault("exploding_loss", 21, 0.01, 53.6, recent_peak=0.02).message
 
 
 def test_a_run_whose_loss_falls_back_to_where_it_began_is_a_fault(digits16):

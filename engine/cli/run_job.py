@@ -18,6 +18,7 @@ import numpy as np
 from ..commands import ROLLBACK_LR_FACTOR, Stop
 from ..distributed.launcher import tell_the_launcher, tell_the_launcher_reported
 from ..distributed.world import said_by_the_launcher
+from ..events import LOSS_FAULTS
 from ..run.handle import RunHandle, RunResult
 from ..run.in_process import InProcessRun
 from ..store.paths import run_argument
@@ -209,6 +210,8 @@ def _problem(policy: FaultPolicy, store) -> str:
 def _resume_advice(fault, run: str) -> str:
     """How to resume after ``fault``: after a loss blow-up, with rollbacks, else the same LR blows it up again (it did
     after `--on-fault stop`, whose advice was a plain `lrscope resume RUN`)."""
+    if fault.kind in LOSS_FAULTS and not fault.can_roll_back:  # the last good state gives this loss itself
+        return "Start the run again with a lower LR."
     if not fault.can_roll_back:
         return f"`lrscope resume {run}` continues from the last good checkpoint"
     return (f"`lrscope resume {run} --on-fault rollback` continues from the last good "

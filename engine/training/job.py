@@ -24,6 +24,7 @@ from ..device import describe_device
 from ..distributed.world import lost_peer
 from ..errors import ConfigError, LrscopeError, RankOutOfMemory
 from ..events import (
+    LOSS_FAULTS,
     EditRefused,
     EpochEnded,
     EventBus,
@@ -202,7 +203,7 @@ class TrainingJob:
     def raise_fault(self, fault: FaultRaised) -> None:
         """Report ``fault`` and pause until the user rolls back, resumes or stops."""
         self.faults_raised += 1
-        self.diverged = self.diverged or fault.can_roll_back
+        self.diverged = self.diverged or fault.can_roll_back or fault.kind in LOSS_FAULTS
         self.bus.emit(fault)
         self.recorder.pause_clock()
         self.set_state("paused", fault.message)

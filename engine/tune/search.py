@@ -41,7 +41,7 @@ from ..schedules.edits import RunSchedule
 from ..schedules.presets import peak_lr
 from ..schedules.timeline import Timeline
 from ..store.writer import RunStore
-from ..training.handlers.chance import chance_bar
+from ..training.handlers.chance import chance_bar, clears
 from ..training.session import build_session
 from .budget import check_room, sweep_iterations
 from .interval import search_interval
@@ -149,7 +149,7 @@ class Tuner:
         best = winner_of(self.trials)
         labels = self.dataset.labels[self.dataset.val_index]
         chance, bar = chance_bar(labels)
-        winner = best if best is None or best.val_accuracy > bar else None
+        winner = best if best is None or clears(best.val_accuracy, bar) else None
         record = tune_record(self, test, interval, budget, time.perf_counter() - started, self._cancel.is_set(), winner)
         record["chance"] = {"accuracy": chance, "bar": bar}
         message = finish_message(self.trials, winner, self._cancel.is_set()) if winner is best else unlearned_message(best, chance, bar, len(labels))

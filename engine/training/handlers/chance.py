@@ -29,6 +29,12 @@ def chance_bar(val_labels: np.ndarray) -> tuple[float, float]:
     return rate, rate + CHANCE_ERRORS * math.sqrt(rate * (1 - rate) / count)
 
 
+def clears(accuracy: float, bar: float) -> bool:
+    """Whether ``accuracy`` is clearly above chance. A bar of 100% or more means too few validation images to tell, and
+    counts as cleared: over 4 images of two classes the bar is 100%, and a run at 100% was told it learned nothing."""
+    return accuracy > bar or bar >= 1
+
+
 class ChanceCheck:
     """EPOCH_COMPLETED: from the second epoch, and at the last whatever its number, a validation accuracy not clearly
     above chance logs one warning with what to try. A run that never learned (an LR 50 rolled back to 5 stayed at 10.03%
@@ -42,7 +48,7 @@ class ChanceCheck:
         if self.warned or (epoch.epoch + 1 < FIRST_EPOCH and not last) or not np.isfinite(epoch.val_accuracy):
             return
         guess, bar = chance_bar(job.dataset.labels[job.dataset.val_index])
-        if epoch.val_accuracy <= bar:
+        if not clears(epoch.val_accuracy, bar):
             self.warned = True
             short = (f"{counted(epoch.step, 'step')} may be too few (more epochs or a smaller batch), or "
                      if epoch.step < SHORT_RUN_STEPS else "")

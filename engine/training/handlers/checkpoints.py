@@ -13,6 +13,7 @@ import time
 
 from ...events import EpochEnded
 from ..hooks import StepInfo
+from .faults import damaged_at_epoch_end
 
 
 def first_checkpoint(job, _payload: None) -> None:
@@ -48,7 +49,11 @@ class TimedCheckpoint:
 
 
 def epoch_checkpoint(job, epoch: EpochEnded) -> None:
-    """EPOCH_COMPLETED: keep this state as the last good one (what a rollback returns to) and write it."""
+    """EPOCH_COMPLETED: write this state, and keep it as the last good one (what a rollback returns to) unless its
+    validation loss says the weights are damaged already."""
+    if damaged_at_epoch_end(job, epoch):
+        job.save_checkpoint()
+        return
     job.last_good = job.snapshot()
     job.save_checkpoint(job.last_good["state"])
 

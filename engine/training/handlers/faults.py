@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from dataclasses import replace
 
 import numpy as np
 
 from ...commands import ROLLBACK_LR_FACTOR
-from ...events import FaultRaised, StepsLogged
+from ...events import EpochEnded, FaultRaised, StepsLogged
 from ..control import rollback_factor, rollback_lr
 
 EMA_BETA = 0.9
@@ -70,8 +71,9 @@ class FaultCheck:
             kind, i = found
             self._recent_lrs.extend(lrs[:i + 1].tolist())
             loss = self._ema if kind == "collapsed_loss" else float(block.losses[i])
-            job.raise_fault(_fault(kind, int(block.steps[i]), float(lrs[i]), loss, max(self._recent_lrs), _advice(job),
-                                   best=self._min_ema))
+            step = int(block.steps[i])
+            fault = _fault(kind, step, float(lrs[i]), loss, max(self._recent_lrs), best=self._min_ema)
+            job.raise_fault(_with_advice(fault, job))
         else:
             self._recent_lrs.extend(lrs.tolist())
 
@@ -106,7 +108,7 @@ class FaultCheck:
         return None
 
 
-def _fault(kind: str, step: int, lr: float, loss: float, recent_peak: float, advice: str, best: float = math.nan) -> FaultRaised:
+def _fault(kind: str, step: int, lr: float, loss: float, recent_peak: float, best: float = math.nan) -> FaultRaised:
     """``loss``: the step's, or for a collapse the smoothed loss (a single step's says little there); ``best``: the
     smoothed loss's lowest so far."""
     # The smoothed loss crosses the line steps after the LR that blew it up: at the end of a one-cycle that read
@@ -120,13 +122,33 @@ def _fault(kind: str, step: int, lr: float, loss: float, recent_peak: float, adv
                    "probably too high.")
     else:
         message = f"The loss is exploding ({loss:.3g} at step {step}, LR {lr:.3g}{was}): the LR is probably too high."
-    return FaultRaised(kind, step, lr, message, advice, can_roll_back=True)
+    return FaultRaised(kind, step, lr, message, "", can_roll_back=True)
 
 
-def _advice(job) -> str:
+def _with_advice(fault: FaultRaised, job) -> FaultRaised:
+    """``fault`` with what to do: roll back, or, when the fault is at the last good state's own step, stop.
+
+    The loss of that step is the kept weights' own, whatever the LR: a run at LR 0.5 rolled back to step 8 three
+    times, at LR ×0.1, ×0.01 and ×0.001, and met the same loss of 10 at step 8 each time until the rollbacks ran out.
+    """
+    good = job.last_good["step"]
+    if fault.step == good:
+        return replace(fault, can_roll_back=False, advice=(
+            f"The weights kept at step {good}, the last good state, already give this loss, so a rollback, which returns "
+            "to them, cannot help: stop, and start again with a lower LR."))
     # The LR a rollback goes on at, not only its factor: after a Set LR 50 that blew the run up, "with the LR ×0.1"
     # read as LR 5, while the rollback undoes that edit and scales the schedule as it was at the good state.
-    good = job.last_good["step"]
     factor, lr = rollback_factor(job, ROLLBACK_LR_FACTOR), rollback_lr(job, ROLLBACK_LR_FACTOR)
-    return (f"Roll back to step {good}, the last good state, and go on at LR {lr:.3g} (its schedule there ×{factor:g}; "
-            "edits made since are undone), or stop and lower the LR.")
+    return replace(fault, advice=f"Roll back to step {good}, the last good state, and go on at LR {lr:.3g} (its schedule there "
+                                 f"×{factor:g}; edits made since are undone), or stop and lower the LR.")
+
+
+def damaged_at_epoch_end(job, epoch: EpochEnded) -> bool:
+    """Whether the epoch's validation loss says its weights are damaged already, though the training loss did not
+    raise a fault: not finite, or ``explode_factor`` times the loss of guessing. Such a state is no last good state:
+    a run at LR 0.5 on 8 px images ended its first epoch at a validation loss of 172 (guessing: 0.69), was kept there,
+    and every rollback returned to it."""
+    if not job.config.explode_factor or not len(job.dataset.val_index):  # no bar, or nothing to judge by (the loss is NaN)
+        return False
+    guess = math.log(max(len(job.dataset.summary.classes), 2))
+    return not math.isfinite(epoch.val_loss) or epoch.val_loss > job.config.explode_factor * guess
