@@ -90,6 +90,12 @@ class StepPlot(PlotPanel):
         """The step under plot coordinate ``x``."""
         return x * self.steps_per_epoch if self.steps_per_epoch else x
 
+    def showEvent(self, event) -> None:
+        """A plot hidden while its data changed is drawn as it appears: for a redraw tick the momentum plot, shown
+        when a plan's momentum varies, had the last plan's key ("planned" beside the LR plot's "next run")."""
+        super().showEvent(event)
+        self.refresh()
+
     def refresh(self) -> None:
         """Push changed data to the curves and keep the axes on the data (called by the redraw timer)."""
         if not self.dirty:
