@@ -80,6 +80,17 @@ def test_corrupt_images_are_skipped_and_counted(tiny_folder):
     assert data.summary.unreadable == 2 and data.found_counts() == [8, 8, 8]
 
 
+def test_a_class_too_small_to_validate_is_named(tiny_folder):
+    """A class of one image trained, and the validation accuracy left it out without a word."""
+    assert not [w for w in prepare_dataset(tiny_folder).warnings if "validation image" in w]
+    for path in sorted((tiny_folder / "eel").iterdir())[1:]:
+        path.unlink()
+    data = prepare_dataset(tiny_folder)
+    assert "eel" not in {data.summary.classes[label] for label in data.labels[data.val_index]}
+    assert ("class eel has no validation image (too few to hold one out), so the validation accuracy does not measure it; "
+            "add images") in data.warnings
+
+
 def test_a_copy_of_a_folder_names_its_own_unreadable_files_from_the_cache(tiny_folder, tmp_path):
     """A copy has the same files, so the same cache: its warning named the original's file (".../broken2/5/fake.png")."""
     (tiny_folder / "dog" / "1.png").write_bytes(b"\x89PNG garbage")

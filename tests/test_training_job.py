@@ -10,6 +10,7 @@ from engine.events import (
     CommandApplied,
     EpochEnded,
     FaultRaised,
+    LogLine,
     RolledBack,
     RunStarted,
     ScheduleChanged,
@@ -166,8 +167,6 @@ def test_a_fault_at_the_last_good_states_own_step_offers_no_rollback(digits16):
 
 def test_a_rollback_says_which_edits_it_undoes(digits16):
     """A set-LR made after the last good state vanished in the rollback while the run still listed it."""
-    from engine.events import LogLine
-
     job, events = make_job(digits16, epochs=2)
     Sabotage(job.session.model, lambda n: n == 30, lambda out: out * float("nan"))
     thread = start_job(job)
@@ -223,6 +222,31 @@ def test_a_second_rollback_to_the_same_state_restores_it_as_the_first_did(digits
     _, _, lrs, _ = events.steps()
     planned = job.run_schedule.timeline.pieces[0].schedule.lrs(np.array([43]))[0]
     assert lrs[-1, -1] == pytest.approx(0.01 * planned)
+    # The first rollback's ×0.1 is in the second's ×0.01: it was said to be undone, "make it again if you still want it".
+    assert not [e.text for e in events.of(LogLine) if "undoes" in e.text]
+
+
+def test_a_rollback_never_goes_on_above_the_lr_in_force(digits16):
+    """After a Set LR far below the schedule (undone by the rollback), the schedule ×0.1 at the state it returned to
+    went on at many times the LR of the fault; and the fault's "in the 20 steps before" named LRs of steps the first
+    rollback had thrown away."""
+    job, events = make_job(digits16, epochs=2)
+    Sabotage(job.session.model, lambda n: n in (26, 40), lambda out: out * float("nan"))
+    thread = start_job(job)
+    events.wait_for(lambda ev: ev.of(FaultRaised))
+    job.send(RollBack(0.1))  # back to step 22 at the schedule ×0.1
+    events.wait_for(lambda ev: ev.of(RolledBack) and ev.of(StepsLogged)[-1].steps[-1] >= 24)
+    paused_at(job, events)
+    job.send(EditSchedule(SetConstant(1e-5)))
+    job.send(Resume())
+    events.wait_for(lambda ev: len(ev.of(FaultRaised)) == 2)
+    second = events.of(FaultRaised)[1]
+    assert "Roll back to step 22, the last good state, and go on at LR 1e-05 " in second.advice, second.advice
+    assert "steps before" not in second.message, second.message  # every step since the rollback ran at 1e-05 or ×0.1
+    job.send(RollBack(0.1))
+    thread.join(60)
+    _, _, lrs, _ = events.steps()
+    assert events.states()[-1] == "finished" and lrs[-1, -1] <= 1e-5 * 1.0001
 
 
 def test_exploding_loss_pauses(digits16):
@@ -372,8 +396,6 @@ def test_a_run_whose_loss_falls_back_to_where_it_began_is_a_fault(digits16):
 
 def test_a_run_no_better_than_guessing_after_two_epochs_says_so_once(digits16):
     """A run that never learned (an LR 50 rolled back to 5 stayed at 10.03% for 20 epochs) ended "finished" without a word."""
-    from engine.events import LogLine
-
     job, events = make_job(digits16, epochs=3)
     job.session.model.register_forward_hook(lambda module, inputs, output: output * 0.0)  # it predicts nothing, ever
     assert job.run().state == "finished"

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from ..commands import ROLLBACK_LR_FACTOR, Command, RollBack, Stop
 from ..events import Event, FaultRaised, StoreFailed
+from ..text import counted
 from .common import say
 
 POLICIES = ("rollback", "stop", "pause")
@@ -69,6 +70,6 @@ class FaultPolicy:
         if not fault.can_roll_back:
             why = "a rollback cannot help"
         else:
-            why = f"after {self.rollbacks} rollbacks" if self.policy == "rollback" else "--on-fault stop"
+            why = f"after {counted(self.rollbacks, 'rollback')}" if self.policy == "rollback" else "--on-fault stop"
         say(f"stopping ({why})")  # the fault itself was printed as it came
         self.send(Stop())

@@ -98,6 +98,8 @@ def prepare_dataset(
         warnings.append(printable(f"{counted(len(problems), 'image')} could not be read and {were} skipped: {named}; "
                                   f"replace or remove {'it' if len(problems) == 1 else 'them'} to train on every image"))
     train_index, val_index = _split(scan, labels, usable, val_fraction, split_seed)
+    if unvalidated := _unvalidated(scan.classes, labels, train_index, val_index):
+        warnings.append(unvalidated)
     mean, std = _stats(decoded, paths, train_index, size, channels)
     # The summary is for people and schedule files: names that are not UTF-8 are shown with U+FFFD.
     classes = tuple(printable(c) for c in scan.classes)
@@ -163,6 +165,18 @@ def _split(scan: FolderScan, labels, usable, val_fraction, seed) -> tuple[np.nda
         where = "val/ holds no image that can be read" if scan.presplit else "no class has two usable images"
         raise DatasetError(f"{scan.root}: {where}, so nothing is left to validate on; add images")
     return train, val
+
+
+def _unvalidated(classes, labels, train_index, val_index) -> str:
+    """Why some classes train but are never validated ("" when every class is): a class of one image trained, and the
+    validation accuracy left it out without a word."""
+    trained_only = set(labels[train_index].tolist()) - set(labels[val_index].tolist())
+    names = [printable(name) for label, name in enumerate(classes) if label in trained_only]
+    if not names:
+        return ""
+    which = f"class {names[0]} has" if len(names) == 1 else f"{len(names)} classes ({listed(names)}) have"
+    return (f"{which} no validation image (too few to hold one out), so the validation accuracy does not measure "
+            f"{'it' if len(names) == 1 else 'them'}; add images")
 
 
 def _stats(decoded, paths, train_index, size, channels):

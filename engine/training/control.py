@@ -136,29 +136,50 @@ def rollback_factor(job, lr_factor: float) -> float:
     """The factor a rollback with ``lr_factor`` scales the last good state's schedule by.
 
     A rollback to the state an earlier one returned to undoes that one's ×0.1 too: without carrying it over, the
-    run would retrain the same steps at the same LR into the same fault, as many times as it may roll back."""
-    undone = job.run_schedule.edits[len(job.last_good["run_schedule"].edits):]
-    taken_back = {record.undoes for record in undone}
-    for record in undone:
-        if isinstance(record.edit, ScaleRest) and record.edit.reason == "rollback" and record.id not in taken_back:
-            lr_factor *= record.edit.factor
-    return lr_factor
+    run would retrain the same steps at the same LR into the same fault, as many times as it may roll back. A rollback
+    that undoes other edits does not go on above the LR in force either: after a Set LR 0.05 made since, the schedule
+    ×0.01 at the state it returned to went on at 0.5, ten times the LR of the fault. (Without such edits the LR in
+    force may have decayed to nothing by the end of the run, and is no limit.)"""
+    carried = _carried(job)
+    for record in carried:
+        lr_factor *= record.edit.factor
+    if len(_undone(job)) == len(carried):
+        return lr_factor
+    before = _highest_lr(job.last_good["run_schedule"].timeline, job.last_good["step"], job.session.group_names)
+    now = _highest_lr(job.run_schedule.timeline, max(0, job.step - 1), job.session.group_names)
+    return now / before if before * lr_factor > now > 0 else lr_factor
 
 
 def rollback_lr(job, lr_factor: float) -> float:
     """The highest group's LR at the last good step once a rollback with ``lr_factor`` has gone back there: the
     schedule as it was at that state, scaled (a Set LR made since is undone, not scaled)."""
     good = job.last_good
-    timeline = good["run_schedule"].timeline
-    multiplier = max(timeline.multipliers_at(good["step"], job.session.group_names), default=1.0)
-    return timeline.lr_at(good["step"]) * multiplier * rollback_factor(job, lr_factor)
+    return _highest_lr(good["run_schedule"].timeline, good["step"], job.session.group_names) * rollback_factor(job, lr_factor)
+
+
+def _highest_lr(timeline, step: int, groups) -> float:
+    return timeline.lr_at(step) * max(timeline.multipliers_at(step, groups), default=1.0)
+
+
+def _undone(job) -> list:
+    """The edits made since the last good state, which a rollback there undoes."""
+    return job.run_schedule.edits[len(job.last_good["run_schedule"].edits):]
+
+
+def _carried(job) -> list:
+    """The earlier rollbacks' own edits, made since the last good state, whose factors a rollback there carries over."""
+    undone = _undone(job)
+    taken_back = {record.undoes for record in undone}
+    return [record for record in undone
+            if isinstance(record.edit, ScaleRest) and record.edit.reason == "rollback" and record.id not in taken_back]
 
 
 def _roll_back(job, lr_factor: float) -> float:
     """Return to the last good state (weights, schedule, handler states, metrics) and scale the LR from there;
     returns the factor it scaled by."""
     good = job.last_good
-    undone = job.run_schedule.edits[len(good["run_schedule"].edits):]  # made after the state it returns to
+    carried = {record.id for record in _carried(job)}  # in the new factor: not undone as far as the user is concerned
+    undone = [record for record in _undone(job) if record.id not in carried]
     lr_factor = rollback_factor(job, lr_factor)
     restore(job.session, good["state"])
     job.step, job.run_schedule, job.metrics = good["step"], good["run_schedule"], dict(good["metrics"])

@@ -106,7 +106,9 @@ class TrainingJob:
         self.timed_checkpoint_due: bool | None = None  # a distributed run: rank 0's clock decides (command_sync.py)
         # a distributed run's rank cannot pause alone on out of memory (engine/distributed/replicas.py turns this off)
         self.pauses_on_out_of_memory = True
-        self.diverged = False  # a loss fault waits for a rollback: these weights must not be checkpointed
+        # these weights must not be checkpointed: a loss fault waits for a rollback, or the last epoch end's validation
+        # said they are damaged (a sound epoch end clears it)
+        self.diverged = False
         self._empty_batches = self._skipped_images = 0
         attach_builtins(self)
         if resume is not None:

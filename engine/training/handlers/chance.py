@@ -47,8 +47,14 @@ class ChanceCheck:
         last = epoch.step >= job.total_steps
         if self.warned or (epoch.epoch + 1 < FIRST_EPOCH and not last) or not np.isfinite(epoch.val_accuracy):
             return
-        guess, bar = chance_bar(job.dataset.labels[job.dataset.val_index])
-        if not clears(epoch.val_accuracy, bar):
+        val_labels = job.dataset.labels[job.dataset.val_index]
+        guess, bar = chance_bar(val_labels)
+        if bar >= 1:  # a 45-image set with 5 of one class ran at exactly "always the majority" (88.9%) without a word
+            self.warned = True
+            job.log(f"the validation set ({counted(len(val_labels), 'image')}) is too small to tell a model that learned from "
+                    f"one that always answers the most common class ({100 * guess:.1f}%): judge the run by its training loss "
+                    "as well, or hold out more images.", "warning")
+        elif not clears(epoch.val_accuracy, bar):
             self.warned = True
             short = (f"{counted(epoch.step, 'step')} may be too few (more epochs or a smaller batch), or "
                      if epoch.step < SHORT_RUN_STEPS else "")

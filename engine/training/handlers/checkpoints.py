@@ -3,8 +3,8 @@
 A run is checkpointed before its first step (so it is resumable whenever it is killed), every
 ``checkpoint_every`` steps, at least every ``checkpoint_seconds`` (so a kill loses a bounded time),
 at each epoch's end, while it is paused (``control.checkpoint_paused``) and where it stops. Diverged
-weights (a loss fault not yet rolled back) are never written: resuming goes back to the last good
-checkpoint instead.
+weights (a loss fault not yet rolled back, or an epoch end whose validation says they are damaged, until
+a later one says they are sound) are never written: resuming goes back to the last good checkpoint instead.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ def first_checkpoint(job, _payload: None) -> None:
 
 
 def step_checkpoint(job, info: StepInfo) -> None:
-    """STEP_COMPLETED (every ``checkpoint_every`` steps): write a checkpoint unless the epoch ends here or a fault was found."""
-    if not job.epoch_end_pending and job.flush():
+    """STEP_COMPLETED (every ``checkpoint_every`` steps): write a checkpoint unless the epoch ends here, or the weights
+    are damaged (a fault found now or not rolled back, or an epoch end's validation said so)."""
+    if not job.epoch_end_pending and not job.diverged and job.flush():
         job.save_checkpoint()
 
 
@@ -49,10 +50,12 @@ class TimedCheckpoint:
 
 
 def epoch_checkpoint(job, epoch: EpochEnded) -> None:
-    """EPOCH_COMPLETED: write this state, and keep it as the last good one (what a rollback returns to) unless its
-    validation loss says the weights are damaged already."""
-    if damaged_at_epoch_end(job, epoch):
-        job.save_checkpoint()
+    """EPOCH_COMPLETED: keep this state as the last good one (what a rollback returns to) and write it, unless its
+    validation says the weights are damaged already: then nothing is written until an epoch end says they are sound
+    again, so that a resume goes back to sound weights too (it resumed at a validation loss of 4,450, and met the same
+    blown-up loss at its first step each time)."""
+    job.diverged = damaged_at_epoch_end(job, epoch)
+    if job.diverged:
         return
     job.last_good = job.snapshot()
     job.save_checkpoint(job.last_good["state"])

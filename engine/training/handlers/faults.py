@@ -60,6 +60,9 @@ class FaultCheck:
         self._min_ema = math.inf if state["min_ema"] is None else float(state["min_ema"])
         self._seen, self._last_step = int(state["seen"]), int(state["last_step"])
         self._back_for = int(state.get("back_for", 0))  # a checkpoint written before the collapse check had none
+        # The steps before are those of the state returned to: after two rollbacks to step 0, a blow-up at step 1 (LR 1)
+        # said "100 in the 20 steps before", an LR only the abandoned first attempt had trained at.
+        self._recent_lrs.clear()
 
     def __call__(self, job, block: StepsLogged) -> None:
         if block.steps[0] <= self._last_step:
@@ -144,11 +147,16 @@ def _with_advice(fault: FaultRaised, job) -> FaultRaised:
 
 
 def damaged_at_epoch_end(job, epoch: EpochEnded) -> bool:
-    """Whether the epoch's validation loss says its weights are damaged already, though the training loss did not
-    raise a fault: not finite, or ``explode_factor`` times the loss of guessing. Such a state is no last good state:
-    a run at LR 0.5 on 8 px images ended its first epoch at a validation loss of 172 (guessing: 0.69), was kept there,
-    and every rollback returned to it."""
-    if not job.config.explode_factor or not len(job.dataset.val_index):  # no bar, or nothing to judge by (the loss is NaN)
+    """Whether the epoch's validation says its weights are damaged already, though the training loss raised no fault:
+    a loss that is not finite, or ``explode_factor`` times the loss of guessing with an accuracy no better than always
+    answering the most common class. A run at LR 0.5 on 8 px images ended its first epoch at a validation loss of 172
+    (guessing: 0.69) and 50%, was kept there, and every rollback returned to it. (An overconfident model that is right
+    most of the time can have a high loss too: it is not damaged.)"""
+    val_labels = job.dataset.labels[job.dataset.val_index]
+    if not job.config.explode_factor or not len(val_labels):  # no bar, or nothing to judge by (the loss is NaN)
         return False
-    guess = math.log(max(len(job.dataset.summary.classes), 2))
-    return not math.isfinite(epoch.val_loss) or epoch.val_loss > job.config.explode_factor * guess
+    if not math.isfinite(epoch.val_loss):
+        return True
+    guess_loss = math.log(max(len(job.dataset.summary.classes), 2))
+    guess_accuracy = np.bincount(val_labels).max() / len(val_labels)
+    return epoch.val_loss > job.config.explode_factor * guess_loss and epoch.val_accuracy <= guess_accuracy
