@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QMainWindow
 
 from engine.config import TrainConfig
 from engine.schedules import Timeline
+from engine.schedules.presets import peak_lr
 
 from . import dialogs
 from .attach_actions import AttachActions
@@ -229,7 +230,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         lrs = plan.schedule.lrs(steps - plan.origin)
         if not self.controller.training:
             self._show_plan(plan)
-            self.warn_above_bound(float(lrs.max()) if len(lrs) else 0.0)
+            self.warn_above_bound(peak_lr(plan.schedule))  # its peak, not its highest whole step's (0.199 of a 0.2 peak)
         # During a run the preview shows unsent edits only, from the current step on: the steps taken keep their LR.
         shown = (steps >= self.live.step) if self.controller.training and self.editor.dirty else np.zeros(len(steps), bool)
         self.lr.set_preview(steps[shown], lrs[shown])

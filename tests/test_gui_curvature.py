@@ -231,10 +231,11 @@ def test_a_planned_peak_above_the_range_tests_bound_is_flagged_however_it_was_ty
     range_test_before_a_run(qtbot, window)
     assert re.match(r"⚠ the plan's peak: LR \S+ is ×\S+ the stability bound at the start", window.status.text()), window.status.text()
     bound = window.last_range_test["curvature"]["lr_bound"]
-    type_into(window.editor.peak, f"{12 * bound:.3g}")
+    typed = f"{12 * bound:.3g}"
+    type_into(window.editor.peak, typed)
     click(window.editor.use_button)  # the editor previews its plan a moment after the last change
-    # A one-cycle's highest LR at a whole step lies a hair below its peak: 5.75 for 5.76.
-    flagged = re.compile(r"⚠ the plan's peak: LR \S+ is ×1[12](\.\d+)? the stability bound at the start")
+    # The peak typed: the highest LR at a whole step lies a hair below a one-cycle's peak, and read 5.75 for 5.76.
+    flagged = re.compile(rf"⚠ the plan's peak: LR {re.escape(typed)} is ×1[12](\.\d+)? the stability bound at the start")
     qtbot.waitUntil(lambda: flagged.match(window.status.text()) is not None, timeout=LONG)
     type_into(window.editor.peak, f"{bound / 2:.3g}")
     click(window.editor.use_button)
