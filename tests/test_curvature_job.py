@@ -120,7 +120,7 @@ def test_an_edit_above_the_last_measured_bound_is_warned_about_at_once_without_m
 
 def test_a_resumed_run_planned_above_its_last_bound_is_warned_about_at_its_start(digits16, tmp_path, capsys):
     """Resumed, a run planned above the bound it last measured trained on without a word (the cadence measured no more)."""
-    run = InProcessRun(NewRun(tiny_config(image_size=16, curvature_every=10_000, lr=1.0, shape="constant", epochs=2),
+    run = InProcessRun(NewRun(tiny_config(image_size=16, curvature_every=10_000, lr=0.7, shape="constant", epochs=2),
                               digits16, None, tmp_path))
     run.prepare()
     run.subscribe(lambda e: run.send(Stop()) if getattr(e, "epoch", None) == 0 else None)
