@@ -294,6 +294,30 @@ def test_a_warning_from_before_the_window_attached_is_logged_not_offered_as_curr
         trigger(window.detach_action)
 
 
+def test_a_run_paused_on_a_fault_offers_its_rollback_to_a_window_that_attaches_and_to_ctl(qtbot, window, dialogs, capsys):
+    """Attached to a run that `--on-fault pause` had paused, the window showed a plain pause: no box, Resume at the LR
+    that blew the loss up, and no rollback; `ctl` had no rollback either."""
+    from engine.cli import run_cli
+    from engine.events import FaultRaised
+
+    argv = ["train", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "100", "--shape", "constant", "--lr", "100",
+            "--on-fault", "pause"]
+    with served_child(argv, LONG / 1000) as (owner, events):
+        events.wait_for(lambda ev: bool(ev.of(FaultRaised)), LONG / 1000)
+        attach_from_the_runs_tab(qtbot, window, "paused")
+        qtbot.waitUntil(lambda: len(dialogs.of("offer")) == 1, timeout=LONG)
+        assert dialogs.of("offer")[0].text == events.of(FaultRaised)[0].message
+        dialogs.choose("Roll back")
+        qtbot.waitUntil(lambda: "rolled back to step 0" in window.log.toPlainText(), timeout=LONG)
+        events.wait_for(lambda ev: len(ev.of(FaultRaised)) == 2, LONG / 1000)  # at LR 10 it blows up again
+        capsys.readouterr()
+        code = run_cli(["ctl", "--token", owner.access.token, owner.access.address, "rollback"])
+        out = capsys.readouterr().out
+        assert code == 0 and re.match(r"applied at step \d+: rolled back to step \d+, LR ×0\.0?1$", out), out
+        qtbot.waitUntil(lambda: window.log.toPlainText().count("rolled back to step") >= 2, timeout=LONG)
+        trigger(window.detach_action)
+
+
 def test_a_schedule_imported_while_attached_is_checked_against_the_runs_settings(qtbot, launch, served, dialogs, tmp_path):
     """The window at 32 px, attached to a 16 px run: importing the run's own schedule asked whether to use a schedule
     "tuned at another image size", comparing the file with the window's settings, not those of the run it goes to; and

@@ -165,6 +165,19 @@ def test_a_fault_at_the_last_good_states_own_step_offers_no_rollback(digits16):
     assert events.states()[-1] == "stopped"
 
 
+def test_a_rollback_with_no_fault_waiting_is_refused(digits16):
+    """From ctl, or a box answered another way, a rollback of a healthy run went back to the last epoch end for nothing."""
+    job, events = make_job(digits16, epochs=1)
+    thread = start_job(job)
+    paused_at(job, events)
+    job.send(RollBack(0.1))
+    job.send(Stop())
+    thread.join(60)
+    [answer] = [e for e in events.of(CommandApplied) if e.kind == "RollBack"]
+    assert not answer.applied and answer.message == "nothing to roll back: no blown-up loss waits for a rollback"
+    assert not events.of(RolledBack)
+
+
 def test_a_rollback_says_which_edits_it_undoes(digits16):
     """A set-LR made after the last good state vanished in the rollback while the run still listed it."""
     job, events = make_job(digits16, epochs=2)

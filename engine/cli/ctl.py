@@ -21,6 +21,7 @@ RANGE_TEST_SILENCE = 120.0
 
 ACTIONS = {
     "pause": "pause at the next step", "resume": "resume a paused run", "stop": "stop (the run stays resumable)",
+    "rollback": "answer a fault that paused the run (--on-fault pause): go back to the last good state with the LR ×0.1",
     "set-lr": "hold LR from now to the end", "scale-rest": "multiply every LR from now on by F",
     "apply": "replace the rest of the run with a schedule file's schedule, stretched over the remaining steps",
     "undo": "undo the last schedule edit, from now on",
@@ -35,7 +36,7 @@ ACTIONS = {
 
 def add_parser(commands) -> None:
     """Register the command and its actions."""
-    parser = commands.add_parser("ctl", help="steer a served run: pause, resume, stop, set-lr, scale-rest, apply, undo, redo, "
+    parser = commands.add_parser("ctl", help="steer a served run: pause, resume, stop, rollback, set-lr, scale-rest, apply, undo, redo, "
                                              "range-test, cancel-range-test, unfreeze, measure, curvature-every",
                                  description="Send one command to a served run; print what was applied and at which step.")
     add_target_options(parser)
@@ -124,13 +125,15 @@ def command_for(args: argparse.Namespace):
         MeasureCurvature,
         Pause,
         Resume,
+        RollBack,
         SetCurvatureCadence,
         StartRangeTest,
         Stop,
     )
     from ..schedules.edits import Redo, ScaleRest, SetConstant, Undo, Unfreeze
 
-    simple = {"pause": Pause, "resume": Resume, "stop": Stop, "measure": MeasureCurvature, "cancel-range-test": CancelRangeTest}
+    simple = {"pause": Pause, "resume": Resume, "stop": Stop, "rollback": RollBack, "measure": MeasureCurvature,
+              "cancel-range-test": CancelRangeTest}
     if args.action in simple:
         return simple[args.action]()
     if args.action == "curvature-every":

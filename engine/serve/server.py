@@ -18,7 +18,7 @@ from pathlib import Path
 import zmq
 
 from ..commands import Command
-from ..events import CommandApplied, Event, LogLine, RangeTestFinished, RangeTestStarted, RunStarted, StateChanged
+from ..events import CommandApplied, Event, FaultRaised, LogLine, RangeTestFinished, RangeTestStarted, RunStarted, StateChanged
 from ..protocol import ProtocolError, from_data, to_data
 from ..run.history import stored_history
 from ..run.in_process import InProcessRun
@@ -59,6 +59,9 @@ class RunServer:
         # The range test in progress: the store keeps only finished ones, so a window attached during a probe showed it
         # as a sweep, its Cancel disabled.
         self._range_test: Item | None = None
+        # The fault the run is paused on: the store keeps its words, not the event, so a window attached to a run paused
+        # by `--on-fault pause` showed a plain pause, offered Resume at the LR that blew it up, and no rollback.
+        self._fault: Item | None = None
         self.cpu_seconds = 0.0  # the server thread's CPU time, once closed (what serving costs the machine)
         run.bus.subscribe_numbered(self._on_event)  # before the run emits anything: the ring starts at event 1
 
@@ -167,6 +170,10 @@ class RunServer:
                 self._range_test = item
             elif isinstance(item.event, RangeTestFinished):
                 self._range_test = None
+            elif isinstance(item.event, FaultRaised):
+                self._fault = item
+            elif isinstance(item.event, StateChanged) and item.event.state != "paused":  # resumed, rolled back or ended
+                self._fault = None
             if isinstance(item.event, CommandApplied):
                 self._in_flight.discard(item.event.command_id)
             for peer in self.peers.values():
@@ -262,7 +269,7 @@ class RunServer:
                 # And where the run is now: the header's step is where it (re)started, which a paused run's watcher
                 # took for its step ("stopped watching at step 70" of a run paused at 269).
                 joined = [self._header, StateChanged(tracker.state, tracker.step)] if self._header else []
-                self._send_history(peer, joined + self._range_test_before(peer.covered), peer.covered, True)
+                self._send_history(peer, joined + self._in_progress_before(peer.covered), peer.covered, True)
 
     def _refuse(self, identity: bytes, address: str, reason: str) -> None:
         """Tell the client why, and log it in the run (a bounded number of times: a flood must not fill the store)."""
@@ -313,7 +320,7 @@ class RunServer:
                 continue
             if problem:
                 self._send(peer, pack("error", reason=f"the history cannot be read: {problem}"))
-            events = events + self._range_test_before(through)
+            events = events + self._in_progress_before(through)
             for start in range(0, len(events), HISTORY_BLOCK):
                 block = events[start:start + HISTORY_BLOCK]
                 self._send_history(peer, block, through, start + HISTORY_BLOCK >= len(events))
@@ -323,11 +330,10 @@ class RunServer:
             for item in self._ring:
                 peer.push(item)
 
-    def _range_test_before(self, through: int) -> list[Event]:
-        """The start of the range test in progress when it is older than event ``through`` (the live events after it
-        bring it otherwise)."""
-        started = self._range_test
-        return [started.event] if started is not None and started.last <= through else []
+    def _in_progress_before(self, through: int) -> list[Event]:
+        """The start of the range test in progress, and the fault the run is paused on, when older than event
+        ``through`` (the live events after it bring them otherwise)."""
+        return [item.event for item in (self._range_test, self._fault) if item is not None and item.last <= through]
 
     def _send_history(self, peer: Peer, events: list[Event], through: int, final: bool) -> None:
         # History is sent once, right after joining, when the client's queue is empty: wait for room rather than drop.

@@ -80,6 +80,8 @@ def _carry_out(job, command: Command) -> tuple[bool, str]:
     if isinstance(command, StartRangeTest):
         return _range_test(job, command.settings)
     if isinstance(command, RollBack):
+        if not job.diverged:  # from ctl, or a box answered another way: it went back an epoch for nothing
+            return False, "nothing to roll back: no blown-up loss waits for a rollback"
         factor = _roll_back(job, command.lr_factor)
         return True, f"rolled back to step {job.step}, LR ×{factor:g}"
     if isinstance(command, CancelRangeTest):
