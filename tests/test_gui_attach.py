@@ -305,6 +305,7 @@ def test_a_run_paused_on_a_fault_offers_its_rollback_to_a_window_that_attaches_a
     with served_child(argv, LONG / 1000) as (owner, events):
         events.wait_for(lambda ev: bool(ev.of(FaultRaised)), LONG / 1000)
         attach_from_the_runs_tab(qtbot, window, "paused")
+        assert any("or with `lrscope ctl RUN rollback | resume | stop`" in line for line in owner.output), owner.output
         qtbot.waitUntil(lambda: len(dialogs.of("offer")) == 1, timeout=LONG)
         assert dialogs.of("offer")[0].text == events.of(FaultRaised)[0].message
         dialogs.choose("Roll back")

@@ -43,8 +43,9 @@ def _count(text: str) -> int:
 class FaultPolicy:
     """Sends RollBack or Stop in answer to faults; remembers what ended the run."""
 
-    def __init__(self, send: Callable[[Command], None], policy: str = "rollback", max_rollbacks: int = MAX_ROLLBACKS):
-        self.send, self.policy, self.max_rollbacks = send, policy, max_rollbacks
+    def __init__(self, send: Callable[[Command], None], policy: str = "rollback", max_rollbacks: int = MAX_ROLLBACKS,
+                 served: bool = False):
+        self.send, self.policy, self.max_rollbacks, self.served = send, policy, max_rollbacks, served
         self.rollbacks = 0
         self.fault: FaultRaised | None = None
         self.store_failure: StoreFailed | None = None
@@ -59,7 +60,9 @@ class FaultPolicy:
 
     def _fault(self, fault: FaultRaised) -> None:
         if self.policy == "pause":
-            say("paused (--on-fault pause): press Ctrl-C to stop; the run stays resumable")
+            # Served, the run can be answered from elsewhere; the line said only Ctrl-C, and ctl had no rollback.
+            answer = "answer it from a window (Attach) or with `lrscope ctl RUN rollback | resume | stop`, or " if self.served else ""
+            say(f"paused (--on-fault pause): {answer}press Ctrl-C to stop; the run stays resumable")
             return
         if self.policy == "rollback" and fault.can_roll_back and self.rollbacks < self.max_rollbacks:
             self.rollbacks += 1

@@ -68,7 +68,7 @@ def execute(run: InProcessRun, args: argparse.Namespace, serve: str | None = Non
     """Train ``run`` on this thread with a progress display and the fault policy (serving it at ``serve`` if given);
     its result, the wall time and the policy. In a distributed run only rank 0 (``leader``) shows progress and
     answers faults: the commands it sends reach every rank at the same step, so all ranks stop together."""
-    policy = FaultPolicy(run.send, args.on_fault, args.max_rollbacks)
+    policy = FaultPolicy(run.send, args.on_fault, args.max_rollbacks, served=serve is not None)
     if leader:
         run.subscribe(ProgressPrinter(failure_said_after=True))  # by `report`, in its error line
         run.subscribe(policy)
