@@ -33,6 +33,19 @@ def test_roll_back_in_the_box_goes_back_to_the_last_good_state_at_a_tenth_of_the
     assert any("×0.1" in text for text in edits), edits
 
 
+def test_an_lr_set_in_the_pause_then_rolled_back_is_not_raised_by_the_rollback(qtbot, window, dialogs):
+    """Set LR now 0.05 at the fault, then Roll back: the rollback undid the 0.05 and went on at LR 5 (the schedule at step
+    0 ×0.1), a hundred times the LR set, into the same blow-up (helper-64)."""
+    exploding_run(qtbot, window, dialogs)
+    type_into(window.editor.set_lr, "0.05")
+    click(window.editor.set_now)
+    qtbot.waitUntil(lambda: "set LR to 0.05 for the rest" in window.log.toPlainText(), timeout=LONG)
+    dialogs.choose("Roll back")
+    qtbot.waitUntil(lambda: "rolled back to step 0" in window.log.toPlainText() and len(window.lr.points) > 1, timeout=LONG)
+    applied = window.lr.points.view()[:, 1:]
+    assert applied[-1].max() <= 0.05 * 1.001, applied[-3:]
+
+
 @pytest.mark.parametrize("button, state", [("Stop", "stopped"), ("Resume anyway", None)])
 def test_stop_and_resume_in_the_box_do_what_they_say(qtbot, window, dialogs, button, state):
     exploding_run(qtbot, window, dialogs)

@@ -432,7 +432,7 @@ def test_a_watcher_without_the_history_of_a_paused_run_knows_where_it_is(served)
         watch.kill()
         assert owner.request(Resume(), LONG).applied
     assert f"paused at step {paused_at}" in "".join(lines)
-    assert f"stopped watching at step {paused_at}; the run goes on" in rest, (lines[-5:], signals)
+    assert f"stopped watching at step {paused_at}; the run stays paused" in rest, (lines[-5:], signals)
 
 
 def test_the_run_finishes_and_its_exported_schedule_replays_the_applied_lrs(served, tmp_path, capsys):

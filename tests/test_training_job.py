@@ -432,6 +432,21 @@ def test_a_run_no_better_than_guessing_after_two_epochs_says_so_once(digits16):
     assert "learning nothing. 22 steps may be too few (more epochs or a smaller batch), or the LR may be far too high" in said
 
 
+def test_an_accuracy_above_guessing_but_under_the_bar_is_not_called_no_better():
+    """Over 3 validation images of three classes, 66.7% was "no better than always guessing" (33.3%)."""
+    from types import SimpleNamespace
+
+    from engine.training.handlers.chance import ChanceCheck
+
+    said = []
+    job = SimpleNamespace(dataset=SimpleNamespace(labels=np.array([0, 1, 2]), val_index=np.arange(3)), total_steps=14,
+                          log=lambda text, level: said.append(text))
+    ChanceCheck()(job, EpochEnded(1, 14, 1.0, 1.0, 2 / 3, 0.1))
+    assert len(said) == 1 and said[0].startswith(
+        "after 2 epochs the validation accuracy (66.7%) is not clearly better than always guessing the most common class "
+        "(33.3%; over 3 validation images it takes 87.8%): the model may be learning little. 14 steps may be too few")
+
+
 def test_a_command_sent_after_the_last_step_is_answered_as_the_run_finishes(digits16):
     """A `ctl pause` sent as a run trained its last step was never answered: ctl said "not answered within 120 s" (at
     once: the run had ended), and a test that paused a 2-process run near its end failed on it."""

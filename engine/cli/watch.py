@@ -34,9 +34,11 @@ def run(args: argparse.Namespace) -> int:
         while not handle.wait(0.2):
             pass
     except KeyboardInterrupt:
+        # A run paused (on a fault, say) waits for an answer: "the run goes on" read as if it trained.
+        left = "the run stays paused" if handle.state == "paused" else "the run goes on"
         handle.detach()
         handle.wait(5)
-        write(sys.stdout, f"\nstopped watching at step {handle.step}; the run goes on\n")
+        write(sys.stdout, f"\nstopped watching at step {handle.step}; {left}\n")
         return 0
     if handle.error is not None:
         raise handle.error

@@ -148,7 +148,8 @@ def rollback_factor(job, lr_factor: float) -> float:
     if len(_undone(job)) == len(carried):
         return lr_factor
     before = _highest_lr(job.last_good["run_schedule"].timeline, job.last_good["step"], job.session.group_names)
-    now = _highest_lr(job.run_schedule.timeline, max(0, job.step - 1), job.session.group_names)
+    # The LR the next step would train at: a Set LR typed in the fault's box applies from there, not to the step before.
+    now = _highest_lr(job.run_schedule.timeline, min(job.step, job.total_steps - 1), job.session.group_names)
     return now / before if before * lr_factor > now > 0 else lr_factor
 
 

@@ -58,7 +58,13 @@ class ChanceCheck:
             self.warned = True
             short = (f"{counted(epoch.step, 'step')} may be too few (more epochs or a smaller batch), or "
                      if epoch.step < SHORT_RUN_STEPS else "")
-            job.log(f"after {counted(epoch.epoch + 1, 'epoch')} the validation accuracy ({100 * epoch.val_accuracy:.1f}%) is no better "
-                    f"than always guessing the most common class ({100 * guess:.1f}%): the model is learning nothing. {short}"
-                    f"{'the' if short else 'The'} LR may be far too high (see the stability bound) or far too low; a range "
+            # Above guessing but under the bar is "not clearly better": 66.7% over 3 images was called "no better" than 33.3%.
+            guessing = f"always guessing the most common class ({100 * guess:.1f}%"
+            if epoch.val_accuracy <= guess:
+                verdict = f"is no better than {guessing}): the model is learning nothing"
+            else:
+                verdict = (f"is not clearly better than {guessing}; over {counted(len(val_labels), 'validation image')} it takes "
+                           f"{100 * bar:.1f}%): the model may be learning little")
+            job.log(f"after {counted(epoch.epoch + 1, 'epoch')} the validation accuracy ({100 * epoch.val_accuracy:.1f}%) {verdict}. "
+                    f"{short}{'the' if short else 'The'} LR may be far too high (see the stability bound) or far too low; a range "
                     "test or a tune shows where it learns.", "warning")
