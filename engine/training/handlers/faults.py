@@ -11,6 +11,7 @@ import numpy as np
 from ...commands import ROLLBACK_LR_FACTOR
 from ...events import EpochEnded, FaultRaised, StepsLogged
 from ..control import rollback_factor, rollback_lr
+from .chance import chance_bar
 
 EMA_BETA = 0.9
 RECENT_STEPS = 20  # the smoothed loss lags: a blow-up is said with the highest LR of this many steps before it
@@ -36,7 +37,7 @@ class FaultCheck:
 
     def __init__(self, explode_factor: float, classes: int):
         self.explode_factor = explode_factor
-        self._guess_loss = math.log(max(classes, 2))  # cross-entropy of the uniform guess: an untrained model's loss
+        self._guess_loss = guess_loss(classes)
         self._forget()
         self._last_step = -1
 
@@ -157,6 +158,10 @@ def damaged_at_epoch_end(job, epoch: EpochEnded) -> bool:
         return False
     if not math.isfinite(epoch.val_loss):
         return True
-    guess_loss = math.log(max(len(job.dataset.summary.classes), 2))
-    guess_accuracy = np.bincount(val_labels).max() / len(val_labels)
-    return epoch.val_loss > job.config.explode_factor * guess_loss and epoch.val_accuracy <= guess_accuracy
+    guess_accuracy, _ = chance_bar(val_labels)
+    return epoch.val_loss > job.config.explode_factor * guess_loss(len(job.dataset.summary.classes)) and epoch.val_accuracy <= guess_accuracy
+
+
+def guess_loss(classes: int) -> float:
+    """The cross-entropy of the uniform guess over ``classes``: an untrained model's loss."""
+    return math.log(max(classes, 2))
