@@ -207,5 +207,5 @@ def dismiss_errors(parent: QWidget, title: str) -> None:
 
 
 def offer(parent: QWidget, title: str, text: str, details: str, choices: list[tuple[str, Callable[[], None]]]):
-    """A non-blocking message with a button per choice; returns something with ``close()``."""
+    """A non-blocking message with a button per choice; returns the box (``close()``, ``text()``, ``setInformativeText()``)."""
     return _backend.offer(parent, title, text, details, choices)

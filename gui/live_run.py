@@ -64,6 +64,7 @@ class LiveRun(QObject):
         self.dataset: dict = {}
         self.groups: tuple[str, ...] = ()  # the model's parameter groups, input to output
         self.fault_box = None  # the non-blocking "Training paused" box (dialogs.offer), while shown
+        self.fault_event = None  # the fault it answers
         for signal, slot in ((bridge.runStarted, self.started), (bridge.stepsLogged, self.steps), (bridge.epochEnded, self.epoch),
                              (bridge.scheduleChanged, self.schedule), (bridge.stateChanged, self.state_changed),
                              (bridge.faultRaised, self.fault), (bridge.rolledBack, self.rolled_back), (bridge.editRefused, self.refused)):
@@ -202,6 +203,7 @@ class LiveRun(QObject):
         self.total = event.run_schedule.timeline.total_steps
         self._draw_plan(event.run_schedule.timeline)
         self.editor.follow(event.run_schedule, event.step)
+        self._edited_in_the_pause(event)
         if event.reason != "start":
             source = f", from {event.source}" if event.source else ""
             self.log.add(f"step {event.step} ({event.reason}{source}): {event.summary}")
@@ -262,6 +264,17 @@ class LiveRun(QObject):
         choices += [("Resume anyway" if blown_up else "Resume", Resume()), ("Stop", Stop())]
         self.fault_box = dialogs.offer(self.editor.window(), "Training paused", event.message, event.advice,
                                        [(label, lambda command=command: self.send(command)) for label, command in choices])
+        self.fault_event = event
+
+    def _edited_in_the_pause(self, event) -> None:
+        """An edit made while the fault's box is open: its advice, written at the fault, said "go on at LR 5" beside
+        a Set LR 0.05, whose LR a rollback now keeps as its ceiling (engine/training/control.py)."""
+        fault = self.fault_event
+        if self.fault_box is None or fault is None or not fault.can_roll_back or event.reason in ("start", "rollback"):
+            return
+        now = float(event.run_schedule.timeline.group_lrs(np.array([event.step]), self.lr.groups).max())
+        self.fault_box.setInformativeText(f"{fault.advice}\n\nEdited since (step {event.step}: {event.summary}): Roll back "
+                                          f"undoes the edit and goes on at the lower of the LR above and {now:.3g}.")
 
     @Slot(object)
     def rolled_back(self, event) -> None:

@@ -40,6 +40,9 @@ def test_an_lr_set_in_the_pause_then_rolled_back_is_not_raised_by_the_rollback(q
     type_into(window.editor.set_lr, "0.05")
     click(window.editor.set_now)
     qtbot.waitUntil(lambda: "set LR to 0.05 for the rest" in window.log.toPlainText(), timeout=LONG)
+    # Its advice was written at the fault ("go on at LR 5"): the box says what the edit changes.
+    assert dialogs.of("offer")[-1].box.informativeText().endswith(
+        "set LR to 0.05 for the rest): Roll back undoes the edit and goes on at the lower of the LR above and 0.05.")
     dialogs.choose("Roll back")
     qtbot.waitUntil(lambda: "rolled back to step 0" in window.log.toPlainText() and len(window.lr.points) > 1, timeout=LONG)
     applied = window.lr.points.view()[:, 1:]
