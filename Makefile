@@ -35,10 +35,10 @@ run: $(VENV)/.installed
 # One test process per core and one more (pytest-xdist), at most 4: a test that waits on a process it started or on a
 # timer leaves its core to the extra one. On 2 cores: 518 s with 3 workers against 551 s with 2 (one run each, the same
 # machine, 2026-12-06). A test file stays on one process: its module fixtures (a served run, a 2-process run) are set up
-# once and shared in order.
+# once and shared in order. Files go out longest first (tests/conftest.py), not in xdist's most-tests-first order.
 TEST_WORKERS ?= $(shell $(PYTHON) -c "import os; print(min(4, (os.cpu_count() or 1) + 1))")
 test: $(VENV)/.installed-dev
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15
 
 bench: $(VENV)/.installed-bench
 	QT_QPA_PLATFORM=offscreen $(PY) -m bench

@@ -618,11 +618,15 @@ def test_a_rollback_skips_an_epoch_end_whose_validation_loss_had_blown_up(capsys
     assert "rolling back (1 of" in err and "step 0 (rollback): scaled the rest ×0.1" in err and "rolling back (2" not in err
     assert json.loads(out)["val_accuracy"] > 0.5 and "learning nothing" not in err
     assert err.count("warning: the validation set (4 images) is too small to tell a model that learned from one") == 1
-    # Stopped at the fault, the run resumes from step 0, not from that epoch end: each resume met the same loss there.
+    # Stopped at the fault, the run resumes from step 0, not from that epoch end (each resume met the same loss there),
+    # nor from a step checkpoint written on the way to it (the steps of the first epoch, whose end says they are damaged).
     code, out, err = cli(capsys, "train", "--data", tmp_path / "d", "--image-size", "8", "--epochs", "3", "--batch-size", "2",
-                         "--lr", "0.5", "--on-fault", "stop", "--json", "--runs-dir", tmp_path / "runs", "--cache-dir", tmp_path / "cache")
+                         "--lr", "0.5", "--on-fault", "stop", "--checkpoint-every", "1", "--json", "--runs-dir", tmp_path / "runs",
+                         "--cache-dir", tmp_path / "cache")
     assert code == 3 and json.loads(out)["resume_step"] == 0, err
     assert "(a resume continues from step 0)" in cli(capsys, "show", json.loads(out)["run_dir"])[1]
+    listed = cli(capsys, "runs", "--runs-dir", tmp_path / "runs")[1]  # it read as a run stopped on purpose
+    assert listed.count("  fault at step") == 1 and "The loss is exploding" in listed, listed
 
 
 def test_show_names_the_schedule_a_run_started_with_after_a_rollback_to_step_0(capsys, tmp_path):

@@ -108,7 +108,7 @@ def list_command(args: argparse.Namespace) -> int:
     for r in runs:
         state = f"{r.state} (served)" if served_access(r.run_dir) else r.state
         print(f"{r.run_id:<44} {r.dataset[:18]:<18} {r.started:<19} {state:<20} {f'{r.steps_done}/{r.total_steps}':>13} {_accuracy(r.best_val_accuracy):>12}")
-        for note in (r.problem, r.purpose):
+        for note in (r.problem, r.purpose, r.fault):
             if note:
                 print(f"  {note}")
     return 0
@@ -120,7 +120,7 @@ def _listed(info) -> dict:
             "started": info.started, "state": info.state, "served": served_access(info.run_dir) is not None,
             "steps_done": info.steps_done, "total_steps": info.total_steps,
             "best_val_accuracy": None if math.isnan(info.best_val_accuracy) else info.best_val_accuracy,
-            "problem": info.problem or None, "purpose": info.purpose or None}
+            "problem": info.problem or None, "purpose": info.purpose or None, "fault": info.fault or None}
 
 
 NOTED_EVENTS = "kind LIKE 'fault:%' OR kind LIKE 'stability:%' OR kind = 'warning'"  # what `show` lists beside epochs and edits

@@ -40,6 +40,12 @@ class RunInfo:
     best_val_accuracy: float
     problem: str = ""
     purpose: str = ""  # what made the run when it is not the user's own (a tune's trial)
+    fault: str = ""  # the fault a run not finished was left at: it read as a plain "stopped"
+
+    @property
+    def note(self) -> str:
+        """What the runs list says beside the run: what made it, why it cannot resume, or the fault it was left at."""
+        return "; ".join(note for note in (self.purpose, self.problem, self.fault) if note)
 
 
 def read_meta(run_dir: Path) -> dict[str, str]:
@@ -107,6 +113,15 @@ def _started(created: float) -> str:
         return "?"
 
 
+def _left_at_fault(db: sqlite3.Connection) -> str:
+    """"fault at step N: …" when the run's last fault was not answered by a rollback or a resume ("" otherwise)."""
+    last = db.execute("SELECT kind, step, message FROM events WHERE kind LIKE 'fault:%' OR kind IN ('rollback', 'state:running') "
+                      "ORDER BY time DESC, rowid DESC LIMIT 1").fetchone()
+    if last is None or not str(last[0]).startswith("fault:"):
+        return ""
+    return printable(f"fault at step {last[1]}: {str(last[2]).split('. ')[0]}")[:200]
+
+
 def run_info(run_dir: Path) -> RunInfo:
     """The summary line of one run; RunStoreError (naming the run and the damage) when it cannot be read."""
     meta = read_meta(run_dir)
@@ -115,14 +130,15 @@ def run_info(run_dir: Path) -> RunInfo:
         with _open(run_dir) as db:
             steps_done = db.execute("SELECT COALESCE(MAX(step) + 1, 0) FROM steps").fetchone()[0]
             best = db.execute("SELECT MAX(val_accuracy) FROM epochs").fetchone()[0]
+            state = effective_state(meta)
+            fault = _left_at_fault(db) if state != "finished" else ""
         best = float(best) if isinstance(best, (int, float)) else float("nan")
-        state = effective_state(meta)
         problem = resume_problem(run_dir) if state in RESUMABLE_STATES else ""
         return RunInfo(Path(run_dir).name, Path(run_dir), printable(str(dataset.get("name", "?"))),
                        printable(str(dataset.get("fingerprint", "?"))), _started(meta_number(meta, "created")),
                        "damaged" if problem else state, int(steps_done) if isinstance(steps_done, int) else 0,
                        int(meta_number(meta, "total_steps")), best, printable(problem) + ("; it cannot be resumed" if problem else ""),
-                       purpose=printable(meta.get("purpose", ""))[:200])
+                       purpose=printable(meta.get("purpose", ""))[:200], fault=fault)
     except sqlite3.Error as error:
         raise RunStoreError(f"{run_dir}: the run database is damaged ({first_line(error)})") from None
     except RunStoreError as error:

@@ -140,9 +140,10 @@ class RunStore:
     def _on_numbered(self, seq: int, event: Event) -> None:
         self._queue.put(_Numbered(seq, event))
 
-    def save_checkpoint(self, payload: dict, step: int) -> None:
-        """Queue a checkpoint (its tensors are already CPU copies)."""
-        self._queue.put(("checkpoint", payload, step))
+    def save_checkpoint(self, payload: dict, step: int, newest: bool = False) -> None:
+        """Queue a checkpoint (its tensors are already CPU copies); ``newest``: those of later steps are deleted (the
+        run went back to its step)."""
+        self._queue.put(("checkpoint", payload, step, newest))
 
     def sync(self, timeout: float = 60.0) -> bool:
         """Wait until everything queued so far is on disk; False when the store could not write it."""
@@ -208,7 +209,7 @@ class RunStore:
                 if isinstance(item, tuple):
                     self._write_events(events)
                     done, events = index, []
-                    self._write_checkpoint(item[1], item[2])
+                    self._write_checkpoint(*item[1:])
                     done = index + 1
                 else:
                     events.append(item)
@@ -232,7 +233,9 @@ class RunStore:
             self.emit(LogLine(f"the run store at {self.run_dir} writes again; nothing was lost"))
             self.emit(StoreRecovered(str(self.run_dir)))
 
-    def _write_checkpoint(self, payload: dict, step: int) -> None:
+    def _write_checkpoint(self, payload: dict, step: int, newest: bool) -> None:
+        if newest:  # first: of its step and the later ones, only the last few are kept
+            self._drop_checkpoints_after(step)
         path = write_checkpoint(self.run_dir, payload, step)
         self.checkpoint_step = step
         self.emit(CheckpointSaved(step, str(path)))

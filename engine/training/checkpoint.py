@@ -8,7 +8,7 @@ from typing import Any
 from ..errors import RunStoreError, first_line
 from ..schedules.history_codec import run_schedule_from_dict, run_schedule_to_dict
 from ..torch_files import CHECKPOINT_FORMAT
-from .state import capture, restore
+from .state import restore
 
 # 2: handler states under "handlers"; 1: the plateau rule's state under "plateau" (still read).
 CHECKPOINT_VERSION = 2
@@ -16,15 +16,20 @@ CHECKPOINT_VERSION = 2
 
 def checkpoint_payload(job, state: dict | None = None) -> dict[str, Any]:
     """The job at its current step (``state``: a capture made just now, else one is made)."""
+    return snapshot_payload(job.snapshot(state))
+
+
+def snapshot_payload(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """A ``job.snapshot()`` as a checkpoint: tensors as they are, the rest as JSON text."""
     return {
-        "format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "step": job.step,
-        "epoch_end_pending": job.epoch_end_pending,
-        "state": state if state is not None else capture(job.session),
-        "run_schedule": json.dumps(run_schedule_to_dict(job.run_schedule)),
-        "handlers": json.dumps(job.handler_states()),
-        "metrics": json.dumps(job.metrics),
+        "format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "step": snapshot["step"],
+        "epoch_end_pending": snapshot["epoch_end_pending"],
+        "state": snapshot["state"],
+        "run_schedule": json.dumps(run_schedule_to_dict(snapshot["run_schedule"])),
+        "handlers": json.dumps(snapshot["handlers"]),
+        "metrics": json.dumps(snapshot["metrics"]),
         # the losses of the epoch's steps so far: a run resumed mid-epoch reports the whole epoch's train loss
-        "epoch_loss": json.dumps(job.recorder.epoch_state()),
+        "epoch_loss": json.dumps(snapshot["epoch_loss"]),
     }
 
 

@@ -186,7 +186,7 @@ def _roll_back(job, lr_factor: float) -> float:
     lr_factor = rollback_factor(job, lr_factor)
     restore(job.session, good["state"])
     job.step, job.run_schedule, job.metrics = good["step"], good["run_schedule"], dict(good["metrics"])
-    job.epoch_end_pending = job.diverged = False
+    job.epoch_end_pending, job.diverged = good["epoch_end_pending"], False
     job.load_handler_states(good["handlers"])
     job.forget_batches()
     job.flush()

@@ -37,7 +37,7 @@ from ..events import (
 from ..schedules.edits import Edit, RunSchedule, Unfreeze
 from ..schedules.timeline import Timeline
 from ..text import counted, printable
-from .checkpoint import checkpoint_payload, restore_checkpoint
+from .checkpoint import checkpoint_payload, restore_checkpoint, snapshot_payload
 from .control import StopRequested, answer_left, handle_commands
 from .evaluate import Interrupted, evaluate
 from .freezing import Freezer
@@ -210,9 +210,10 @@ class TrainingJob:
         self.recorder.pause_clock()
         self.set_state("paused", fault.message)
 
-    def snapshot(self) -> dict[str, Any]:
-        """The whole state of the run now, in memory (what a rollback returns to)."""
-        return {"step": self.step, "state": capture(self.session), "run_schedule": self.run_schedule,
+    def snapshot(self, state: dict | None = None) -> dict[str, Any]:
+        """The whole state of the run now, in memory (what a rollback returns to; ``state``: a capture made just now)."""
+        return {"step": self.step, "state": state if state is not None else capture(self.session),
+                "epoch_end_pending": self.epoch_end_pending, "run_schedule": self.run_schedule,
                 "handlers": self.handler_states(), "metrics": dict(self.metrics), "epoch_loss": self.recorder.epoch_state()}
 
     def save_checkpoint(self, state: dict | None = None) -> None:
@@ -220,6 +221,13 @@ class TrainingJob:
         if self.store is not None:
             self.store.save_checkpoint(self.checkpoint_payload(state), self.step)
             self.checkpointed_at = time.monotonic()
+
+    def save_last_good(self) -> None:
+        """Queue the last good state as the run's newest checkpoint: those written after it go. A step checkpoint
+        between it and a fault found later holds weights already on the way up (a resume from one met the fault again,
+        and its rollback had nothing better to return to)."""
+        if self.store is not None:
+            self.store.save_checkpoint(snapshot_payload(self.last_good), self.last_good["step"], newest=True)
 
     def checkpoint_payload(self, state: dict | None = None) -> dict[str, Any]:
         """Everything needed to resume exactly at the current step."""

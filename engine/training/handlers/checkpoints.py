@@ -62,6 +62,11 @@ def epoch_checkpoint(job, epoch: EpochEnded) -> None:
 
 
 def stop_checkpoint(job, state: str) -> None:
-    """RUN_ENDED: a stopped run is written where it stopped, so it resumes exactly there (unless its loss diverged)."""
-    if state == "stopped" and not job.diverged:
+    """RUN_ENDED: a stopped run is written where it stopped, so it resumes exactly there; one stopped on damaged
+    weights resumes from the last good state, written again as its newest checkpoint."""
+    if state != "stopped":
+        return
+    if job.diverged:
+        job.save_last_good()
+    else:
         job.save_checkpoint()
