@@ -629,6 +629,23 @@ def test_a_rollback_skips_an_epoch_end_whose_validation_loss_had_blown_up(capsys
     assert listed.count("  fault at step") == 1 and "The loss is exploding" in listed, listed
 
 
+def test_show_lists_each_rollback_after_its_fault_and_marks_the_edit_a_later_rollback_undid(capsys, tmp_path):
+    """Stored in one write, both faults were listed before both rollbacks' edits, and the header counted the one edit in
+    force above two edit lines."""
+    runs = ["--runs-dir", tmp_path / "runs", "--cache-dir", tmp_path / "cache"]
+    code, out, err = cli(capsys, "train", "--data", SAMPLE, "--image-size", "8", "--batch-size", "16", "--epochs", "2", "--lr", "100",
+                         "--shape", "constant", "--on-fault", "rollback", "--max-rollbacks", "5", "--json", *runs)
+    assert code == 0 and "rolling back (2 of" in err and "rolling back (3" not in err, err
+    shown = cli(capsys, "show", json.loads(out)["run_dir"])[1]
+    assert "(as it started; then 1 edit, and 1 edit a rollback undid, listed below)" in shown, shown
+    # (the second fault's step depends on the threads' arithmetic: 48 on one, 53 on another)
+    history = [re.sub(r"\d+", "N", line.split(": ")[0].strip()) for line in shown.splitlines() if line.startswith(("  fault", "  edit"))]
+    assert history == ["fault:exploding_loss at step N", "edit at step N (rollback)"] * 2, shown
+    assert "scaled the rest ×0.1 (undone by a rollback)\n" in shown and "scaled the rest ×0.01\n" in shown
+    edits = json.loads(cli(capsys, "show", json.loads(out)["run_dir"], "--json")[1])["edits"]
+    assert [edit["undone"] for edit in edits] == [True, False]
+
+
 def test_show_names_the_schedule_a_run_started_with_after_a_rollback_to_step_0(capsys, tmp_path):
     """The rollback's edit at step 0 replaced the first piece, and `show` said "constant 10 … (as it started …)" of a run
     started at LR 100."""

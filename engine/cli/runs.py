@@ -7,6 +7,7 @@ import csv
 import json
 import math
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,7 @@ from ..store.reader import (
     read_table,
     run_info,
 )
-from ..text import counted
+from ..text import counted, printable
 from .common import (
     CACHE_DIR_HELP,
     LIBRARY_DIR_HELP,
@@ -141,7 +142,7 @@ def show_command(args: argparse.Namespace) -> int:
     resume_step = newest_checkpoint_step(run_dir) if info.state != "finished" else None
     if args.json:
         print(json.dumps({**_listed(info), "resume_step": resume_step, "config": config,
-                          "epochs": [_epoch_row(row) for row in read_epochs(run_dir)], "edits": _edits(run_dir),
+                          "epochs": [_epoch_row(row) for row in read_epochs(run_dir)], "edits": _edits(run_dir, meta),
                           "range_tests": _range_tests(run_dir), "notes": _notes(run_dir)}))
         return 0
     print(f"run        {info.run_id}\nfolder     {info.run_dir}\ndataset    {info.dataset} (fingerprint {info.fingerprint})")
@@ -152,9 +153,10 @@ def show_command(args: argparse.Namespace) -> int:
     processes = config.get("world_size", 1)
     batch = f"{config.get('batch_size')} × {processes} processes" if processes > 1 else config.get("batch_size")
     print(f"model      {config.get('model')} / {config.get('optimizer')} batch {batch}")
-    print(f"schedule   {_started_with(meta, config)}")
+    undone = sum(row[-1] for row in _edit_rows(run_dir, meta))
+    print(f"schedule   {_started_with(meta, config, undone)}")
     print(f"best val   {_accuracy(info.best_val_accuracy)}")
-    for line in _history(run_dir):
+    for line in _history(run_dir, meta):
         print(f"  {line}")
     return 0
 
@@ -184,10 +186,17 @@ def _edit_source_column(run_dir: Path) -> str:
     return "source" if "source" in {row[1] for row in read_table(run_dir, "PRAGMA table_info(edits)")} else "''"
 
 
-def _edits(run_dir: Path) -> list[dict]:
-    """The run's schedule edits, in the order they were made."""
-    rows = read_table(run_dir, f"SELECT step, reason, {_edit_source_column(run_dir)}, summary FROM edits ORDER BY id")
-    return [{"step": step, "reason": reason, "source": source or None, "summary": summary} for step, reason, source, summary in rows]
+def _edit_rows(run_dir: Path, meta: dict[str, str]) -> list[tuple]:
+    """The run's stored edits in the order they were made: (time, step, reason, summary, source, undone by a rollback)."""
+    rows = read_table(run_dir, f"SELECT time, step, reason, summary, {_edit_source_column(run_dir)} FROM edits ORDER BY id")
+    undone = _rolled_back(rows, meta)
+    return [(*row, index in undone) for index, row in enumerate(rows)]
+
+
+def _edits(run_dir: Path, meta: dict[str, str]) -> list[dict]:
+    """The run's schedule edits, in the order they were made, each saying whether a rollback undid it."""
+    return [{"step": step, "reason": reason, "source": source or None, "summary": summary, "undone": undone}
+            for _, step, reason, summary, source, undone in _edit_rows(run_dir, meta)]
 
 
 def _range_tests(run_dir: Path) -> list[dict]:
@@ -209,17 +218,18 @@ def _notes(run_dir: Path) -> list[dict]:
         run_dir, f"SELECT time, kind, step, message FROM events WHERE {NOTED_EVENTS} ORDER BY time")]
 
 
-def _history(run_dir: Path) -> list[str]:
+def _history(run_dir: Path, meta: dict[str, str]) -> list[str]:
     """Each epoch, edit, range test, fault and warning of a run, in the order they happened (by the time each was
     stored; by step where a time is missing). All edits were listed after all epochs, far from where they acted, and a
     rollback's edit (at the step it returns to) would come before the fault that caused it if sorted by step."""
-    # Faults first: stored in the same write as the rollback they caused, they share its time (a stable sort keeps this order).
+    # Faults first: in a run stored before each row had its own time, a fault shares the time of the rollback it caused
+    # (a stable sort keeps this order).
     noted = read_table(run_dir, f"SELECT time, kind, step, message FROM events WHERE {NOTED_EVENTS}")
     # A warning line is stored without a step (it is said between steps, e.g. a refused client): its time places it.
     entries = [(time, step, f"{kind}{'' if step is None else f' at step {step}'}: {message}") for time, kind, step, message in noted]
-    column = _edit_source_column(run_dir)
-    for time, step, reason, summary, source in read_table(run_dir, f"SELECT time, step, reason, summary, {column} FROM edits ORDER BY id"):
-        entries.append((time, step, f"edit at step {step} ({reason}{f', from {source}' if source else ''}): {summary}"))
+    for time, step, reason, summary, source, undone in _edit_rows(run_dir, meta):
+        entries.append((time, step, f"edit at step {step} ({reason}{f', from {source}' if source else ''}): {summary}"
+                                    + (" (undone by a rollback)" if undone else "")))
     for time, step, mode in read_table(run_dir, "SELECT time, step, mode FROM range_tests ORDER BY id"):
         entries.append((time, step, f"range test ({mode}) at step {step}"))
     entries += [(row["time"], row["step"], f"epoch {row['epoch'] + 1:>3}  step {row['step']:>7}  train loss {row['train_loss']:.4f}  "
@@ -234,8 +244,27 @@ def _history(run_dir: Path) -> list[str]:
     return [line for _, _, line in entries]
 
 
-def _started_with(meta: dict[str, str], config: dict) -> str:
-    """The schedule the run started with (its config's lr is only the default's peak: a --schedule file sets its own)."""
+def _rolled_back(rows: list, meta: dict[str, str]) -> set[int]:
+    """The indexes of the stored edit rows that the run's schedule no longer holds: a rollback went back past them. The
+    header counted the schedule's 2 edits above 3 lines, one of them a rollback's edit that a later rollback replaced."""
+    try:
+        in_force = Counter((record.step, printable(record.summary))
+                           for record in run_schedule_from_dict(json.loads(meta["run_schedule"])).edits)
+    except (KeyError, ValueError, TypeError, LrscopeError):
+        return set()  # the header says the stored schedule cannot be read
+    undone = set()
+    for index in reversed(range(len(rows))):  # the latest of two alike is the one in force
+        key = (rows[index][1], rows[index][3])
+        if in_force[key]:
+            in_force[key] -= 1
+        else:
+            undone.add(index)
+    return undone
+
+
+def _started_with(meta: dict[str, str], config: dict, undone: int) -> str:
+    """The schedule the run started with (its config's lr is only the default's peak: a --schedule file sets its own),
+    and how many edits it holds now beside the ``undone`` ones a rollback went back past."""
     try:
         run_schedule = run_schedule_from_dict(json.loads(meta["run_schedule"]))
         stored_start = run_schedule_from_dict(json.loads(meta["start_schedule"])) if "start_schedule" in meta else None
@@ -243,7 +272,8 @@ def _started_with(meta: dict[str, str], config: dict) -> str:
         return f"peak LR {config.get('lr')} (the stored schedule cannot be read)"
     # A run steered to a constant 0.05 read as if it had trained its one-cycle throughout.
     edits = run_schedule.edits
-    changed = f" (as it started; then {counted(len(edits), 'edit')}, listed below)" if edits else ""
+    beside = f", and {counted(undone, 'edit')} a rollback undid" if undone else ""
+    changed = f" (as it started; then {counted(len(edits), 'edit')}{beside}, listed below)" if edits or undone else ""
     source = meta.get("schedule_source")
     origin = f"from {source}: " if source else ""
     if stored_start is not None:

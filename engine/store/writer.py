@@ -246,11 +246,13 @@ class RunStore:
         last_schedule = None
         last_seq = next((item.seq for item in reversed(items) if isinstance(item, _Numbered)), self._last_seq)
         with self._db:
-            for item in items:
+            for index, item in enumerate(items):
                 event = item.event if isinstance(item, _Numbered) else item
                 if isinstance(event, ScheduleChanged):
                     last_schedule = event
-                self._write_event(event, now)
+                # a microsecond apart, in the order they happened: `show` orders faults, edits and epochs by time, and
+                # two rollbacks stored in one write listed both faults before both edits
+                self._write_event(event, now + index * 1e-6)
             if last_schedule is not None:
                 self._meta({"run_schedule": json.dumps(run_schedule_to_dict(last_schedule.run_schedule)),
                             "total_steps": str(last_schedule.run_schedule.timeline.total_steps)})
