@@ -60,6 +60,7 @@ def test_stop_and_resume_in_the_box_do_what_they_say(qtbot, window, dialogs, but
         table = window.runs_panel.table
         qtbot.waitUntil(lambda: table.rowCount() == 1 and table.item(0, 3).text() == "stopped", timeout=LONG)
         assert table.item(0, 6).text().startswith("fault at step "), table.item(0, 6).text()
+        assert "; the run can be resumed from step 0, the last good state" in window.log.toPlainText()  # not where it stopped
     else:  # resumed at LR 50, it explodes again at once: paused by the next fault, not failed
         qtbot.waitUntil(lambda: len(dialogs.of("offer")) > offers or window.live.state == "finished", timeout=LONG)
     assert window.live.state != "failed" and "Error" not in window.log.toPlainText()

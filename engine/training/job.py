@@ -160,7 +160,9 @@ class TrainingJob:
             self._end("finished")
         except (Interrupted, StopRequested):
             self.flush()
-            self._end("stopped", f"stopped at step {self.step}; the run can be resumed")
+            # damaged weights are not written: a resume goes back to the last good state (stop_checkpoint)
+            back = f" from step {self.last_good['step']}, the last good state" if self.diverged else ""
+            self._end("stopped", f"stopped at step {self.step}; the run can be resumed{back}")
         except Exception as error:  # a bug or an unexpected fault: report it, keep the app alive
             message = (str(error) if isinstance(error, LrscopeError)
                        else lost_peer(error, getattr(self.store, "run_dir", None)) or f"{type(error).__name__}: {error}")
