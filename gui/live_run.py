@@ -65,6 +65,7 @@ class LiveRun(QObject):
         self.groups: tuple[str, ...] = ()  # the model's parameter groups, input to output
         self.fault_box = None  # the non-blocking "Training paused" box (dialogs.offer), while shown
         self.fault_event = None  # the fault it answers
+        self.resume_asked = False  # the run starting is a resume: its first line says the step, 0 included
         for signal, slot in ((bridge.runStarted, self.started), (bridge.stepsLogged, self.steps), (bridge.epochEnded, self.epoch),
                              (bridge.scheduleChanged, self.schedule), (bridge.stateChanged, self.state_changed),
                              (bridge.faultRaised, self.fault), (bridge.rolledBack, self.rolled_back), (bridge.editRefused, self.refused)):
@@ -100,14 +101,18 @@ class LiveRun(QObject):
         if event.start_step and event.run_dir and not same_run and Path(event.run_dir).is_dir():
             self.load_past(event.run_dir, event.start_step)
         self.editor.run_started(self.total)
-        self.log.add(f"run {event.run_id} on {event.device}: {event.dataset['name']}, {self.total} steps ({self.per_epoch} per epoch)")
+        resumed = f", resumed at step {event.start_step}" if event.start_step or self.resume_asked else ""
+        self.resume_asked = False
+        self.log.add(f"run {event.run_id} on {event.device}: {event.dataset['name']}, {self.total} steps ({self.per_epoch} per epoch)"
+                     + resumed)
         if processes > 1:
             self.log.add(f"{processes} processes (DistributedDataParallel) × batch {self.batch_size // processes} "
                          f"= global batch {self.batch_size} per step")
 
-    def starting(self, what: str) -> None:
-        """A run was asked for: say so at once (building the model and the first batches take seconds)."""
-        self.state = "starting"
+    def starting(self, what: str, resume: bool = False) -> None:
+        """A run was asked for (``resume``: a stored run resumed): say so at once (building the model and the first
+        batches take seconds)."""
+        self.state, self.resume_asked = "starting", resume
         self.progress.reset()
         self.status.setText(f"{what}: building the model and loading the first batches…")
 

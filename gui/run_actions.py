@@ -125,7 +125,7 @@ class RunActions:
     def resume_now(self, run_dir: str) -> None:
         """Resume ``run_dir`` on the dataset it names, whichever is open."""
         self.controller.resume(run_dir)
-        self.live.starting(f"resuming {Path(run_dir).name}")
+        self.live.starting(f"resuming {Path(run_dir).name}", resume=True)
         self.tabs.setCurrentIndex(0)
         self._update_actions(starting=True)
 

@@ -4,7 +4,7 @@ clicked in the real box (every one of them once crashed the run: the button's cl
 import pytest
 from gui_fixtures import LONG
 
-from gui.driving import choose, click, trigger, type_into
+from gui.driving import choose, click, select_rows, show_tab, trigger, type_into
 
 pytest.importorskip("pytestqt")
 
@@ -61,6 +61,18 @@ def test_stop_and_resume_in_the_box_do_what_they_say(qtbot, window, dialogs, but
         qtbot.waitUntil(lambda: table.rowCount() == 1 and table.item(0, 3).text() == "stopped", timeout=LONG)
         assert table.item(0, 6).text().startswith("fault at step "), table.item(0, 6).text()
         assert "; the run can be resumed from step 0, the last good state" in window.log.toPlainText()  # not where it stopped
+        show_tab(window.tabs, "Runs")
+        select_rows(table, [0])
+        click(window.runs_panel.buttons["Resume"])  # its first line said nothing of where it went on (step 0 here)
+        qtbot.waitUntil(lambda: len(dialogs.of("offer")) > offers, timeout=LONG)  # LR 50 again: it blows up again
+        assert ", resumed at step 0" in window.log.toPlainText()
+        dialogs.choose("Roll back")
+        qtbot.waitUntil(lambda: window.live.state == "finished", timeout=LONG)
+        show_tab(window.tabs, "Runs")  # Resume showed the Training tab
+        click(window.runs_panel.buttons["Refresh"])
+        select_rows(table, [0])
+        assert table.item(0, 3).text() == "finished" and table.item(0, 6).text() == ""
+        assert not window.runs_panel.buttons["Resume"].isEnabled()  # it offered Resume, then said "nothing to resume"
     else:  # resumed at LR 50, it explodes again at once: paused by the next fault, not failed
         qtbot.waitUntil(lambda: len(dialogs.of("offer")) > offers or window.live.state == "finished", timeout=LONG)
     assert window.live.state != "failed" and "Error" not in window.log.toPlainText()

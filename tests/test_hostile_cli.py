@@ -89,7 +89,7 @@ def test_the_advice_after_a_loss_blow_up_resumes_the_run_without_blowing_up_agai
     # As given, without --runs-dir: the run is outside the default folder, and a bare id said "no run named …".
     resumed = lrscope(*shlex.split(advice.group(1)), "--json")
     assert resumed.returncode == 0 and json.loads(resumed.stdout)["state"] == "finished", resumed.stderr[-2000:]
-    assert "rolling back (1 of at most 3) with the LR ×0.1" in resumed.stderr
+    assert "rolling back (1 of at most 3) to the last good state" in resumed.stderr
     assert re.search(r"^went on from step \d+, where the rollback returned$", resumed.stderr, re.M), resumed.stderr[-2000:]
 
 

@@ -372,6 +372,40 @@ def test_a_resume_after_a_kill_forgets_what_the_dead_process_stored_past_its_che
     assert [row["epoch"] for row in read_epochs(run.run_dir)] == [0] + ([1] if outcome.step >= 44 else [])
 
 
+def test_a_resume_drops_only_the_edits_in_force_and_keeps_those_a_rollback_undid(digits16, tmp_path, capsys):
+    """Set LR 50 blew up and was rolled back; Set LR 100 blew up again and the run was stopped. Its resume from step 0
+    warned it dropped the set-LR 50 too, "made after its checkpoint", and deleted it: `show` then listed no edit at all,
+    not even the edit whose blow-up the faults above it name (helper-65)."""
+    import threading
+
+    from helpers import paused_at
+
+    from engine.commands import EditSchedule, Resume, RollBack
+    from engine.events import FaultRaised, StepsLogged
+    from engine.schedules.edits import SetConstant
+
+    run, events = stored_run(digits16, tmp_path, epochs=2), Events()
+    run.subscribe(events)
+    thread = threading.Thread(target=run.run)
+    thread.start()
+    for faults, lr in ((1, 50.0), (2, 100.0)):  # each blows the loss up before the first epoch end (step 22)
+        events.wait_for(lambda ev: ev.of(StepsLogged))
+        paused_at(run.job, events)
+        run.send(EditSchedule(SetConstant(lr)))
+        run.send(Resume())
+        events.wait_for(lambda ev, faults=faults: len(ev.of(FaultRaised)) == faults)
+        assert "Roll back to step 0," in events.of(FaultRaised)[-1].advice
+        run.send(RollBack(0.1) if faults == 1 else Stop())
+    thread.join(60)
+    assert run_cli(["resume", str(run.run_dir), "--on-fault", "stop"]) == 0
+    err = capsys.readouterr().err
+    assert "the resume from step 0 drops 2 edits made after its checkpoint (step 0: scaled the rest ×0.1; step " in err
+    assert "set LR to 100 for the rest); make it again" in err and "set LR to 50" not in err, err
+    assert run_cli(["show", str(run.run_dir)]) == 0
+    edits = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  edit at step")]
+    assert len(edits) == 1 and edits[0].endswith("set LR to 50 for the rest (undone by a rollback)"), edits
+
+
 def test_a_resume_past_a_damaged_checkpoint_drops_the_edits_made_after_the_one_it_uses_and_says_so(digits16, tmp_path, capsys):
     """Its newest checkpoint truncated, a run resumed from step 0 without the set-lr made later, while `show` still listed
     it: the store forgot nothing past a resume from step 0."""

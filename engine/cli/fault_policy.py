@@ -66,7 +66,9 @@ class FaultPolicy:
             return
         if self.policy == "rollback" and fault.can_roll_back and self.rollbacks < self.max_rollbacks:
             self.rollbacks += 1
-            say(f"rolling back ({self.rollbacks} of at most {self.max_rollbacks}) with the LR ×{ROLLBACK_LR_FACTOR:g}")
+            # The factor is said by the rollback's edit, printed next: ×0.1 here read as the factor of a second
+            # rollback to the same state, which is ×0.01 of its schedule there.
+            say(f"rolling back ({self.rollbacks} of at most {self.max_rollbacks}) to the last good state")
             self.send(RollBack(ROLLBACK_LR_FACTOR))
             return
         self.fault = fault

@@ -7,7 +7,6 @@ import csv
 import json
 import math
 import sys
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ from ..errors import LrscopeError
 from ..schedules.describe import describe_pieces, describe_schedule
 from ..schedules.history_codec import run_schedule_from_dict
 from ..serve.access import served_access
+from ..store.edit_rows import rows_not_held
 from ..store.paths import runs_root
 from ..store.reader import (
     find_run,
@@ -28,7 +28,7 @@ from ..store.reader import (
     read_table,
     run_info,
 )
-from ..text import counted, printable
+from ..text import counted
 from .common import (
     CACHE_DIR_HELP,
     LIBRARY_DIR_HELP,
@@ -248,18 +248,10 @@ def _rolled_back(rows: list, meta: dict[str, str]) -> set[int]:
     """The indexes of the stored edit rows that the run's schedule no longer holds: a rollback went back past them. The
     header counted the schedule's 2 edits above 3 lines, one of them a rollback's edit that a later rollback replaced."""
     try:
-        in_force = Counter((record.step, printable(record.summary))
-                           for record in run_schedule_from_dict(json.loads(meta["run_schedule"])).edits)
+        records = run_schedule_from_dict(json.loads(meta["run_schedule"])).edits
     except (KeyError, ValueError, TypeError, LrscopeError):
         return set()  # the header says the stored schedule cannot be read
-    undone = set()
-    for index in reversed(range(len(rows))):  # the latest of two alike is the one in force
-        key = (rows[index][1], rows[index][3])
-        if in_force[key]:
-            in_force[key] -= 1
-        else:
-            undone.add(index)
-    return undone
+    return rows_not_held(((index, row[1], row[3]) for index, row in enumerate(rows)), records)
 
 
 def _started_with(meta: dict[str, str], config: dict, undone: int) -> str:

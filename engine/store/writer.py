@@ -18,14 +18,13 @@ import tempfile
 import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from ..atomic import write_text_atomically
-from ..errors import RunStoreError
+from ..errors import LrscopeError, RunStoreError
 from ..events import (
     CheckpointSaved,
     CommandApplied,
@@ -47,10 +46,11 @@ from ..events import (
     StoreRecovered,
 )
 from ..schedules.edits import RunSchedule
-from ..schedules.history_codec import run_schedule_to_dict
+from ..schedules.history_codec import run_schedule_from_dict, run_schedule_to_dict
 from ..text import counted, name_part, printable
 from .checkpoints import write_checkpoint
 from .database import connect
+from .edit_rows import rows_not_held
 from .failure import describe_failure
 from .lock import RunLock
 from .reader import checkpoint_paths, checkpoint_step, newest_checkpoint_step
@@ -278,19 +278,26 @@ class RunStore:
     def _drop_lost_edits(self, start: ScheduleChanged) -> None:
         """Forget the stored edits from the (re)start's step on that its schedule lacks, and say which: made after the
         checkpoint it resumed from, they do not act in this run (a resume that fell back past a damaged checkpoint
-        trained without a set-lr that `show` still listed)."""
-        kept = Counter((record.step, printable(record.summary)) for record in start.run_schedule.edits if record.step >= start.step)
-        lost = []
-        for row, step, summary in self._db.execute("SELECT id, step, summary FROM edits WHERE step >= ? ORDER BY id DESC", (start.step,)):
-            if kept[step, summary]:
-                kept[step, summary] -= 1  # the newest row of an edit the schedule has is the one kept
-            else:
-                lost.insert(0, (row, step, summary))
+        trained without a set-lr that `show` still listed). Those a rollback had undone already stay, as history: the
+        resume after three rollbacks warned it dropped the set-lr that blew the run up, and `show` then listed no edit."""
+        rows = self._db.execute("SELECT id, step, summary FROM edits WHERE step >= ? ORDER BY id", (start.step,)).fetchall()
+        stored = self._stored_schedule()
+        undone = rows_not_held(rows, stored.edits) if stored is not None else set()
+        dropped = rows_not_held(rows, [record for record in start.run_schedule.edits if record.step >= start.step]) - undone
+        lost = [(row, step, summary) for row, step, summary in rows if row in dropped]
         if lost:
             self._db.executemany("DELETE FROM edits WHERE id = ?", [(row,) for row, _, _ in lost])
             made = "; ".join(f"step {step}: {summary}" for _, step, summary in lost)
             self.emit(LogLine(f"the resume from step {start.step} drops {counted(len(lost), 'edit')} made after its checkpoint "
                               f"({made}); make it again if you still want it", "warning"))
+
+    def _stored_schedule(self) -> RunSchedule | None:
+        """The schedule the run held when it was last written (None when it has none, or it is damaged)."""
+        stored = self._db.execute("SELECT value FROM meta WHERE key = 'run_schedule'").fetchone()
+        try:
+            return run_schedule_from_dict(json.loads(stored[0])) if stored else None
+        except (TypeError, ValueError, LrscopeError):
+            return None
 
     def _write_event(self, event: Event, now: float) -> None:
         db = self._db

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.serve.access import served_access
-from engine.store.reader import LIVE_STATES, list_runs
+from engine.store.reader import LIVE_STATES, RESUMABLE_STATES, list_runs
 
 from .delete_action import add_delete_action
 
@@ -40,6 +40,7 @@ class RunsPanel(QWidget):
     def __init__(self, root: Path, parent: QWidget | None = None):
         super().__init__(parent)
         self.root = root
+        self._states: dict[str, str] = {}  # each listed run's state, by its folder
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -106,6 +107,7 @@ class RunsPanel(QWidget):
         selected = set(self._selected())
         self._listed_at = self._folder_time()
         runs, problems = list_runs(self.root)
+        self._states = {str(run.run_dir): run.state for run in runs}
         self._live = any(run.state in LIVE_STATES for run in runs)
         self.table.clearSelection()
         self.table.setRowCount(len(runs))
@@ -132,9 +134,12 @@ class RunsPanel(QWidget):
 
     @Slot()
     def _enable_for_selection(self) -> None:
-        count = len(self._selected())
+        selected = self._selected()
+        count = len(selected)
         for text, button in self.buttons.items():
             button.setEnabled(text == "Refresh" or (count >= 2 if text == "Compare" else count == 1))
+        # A finished run offered Resume, which then said "nothing to resume".
+        self.buttons["Resume"].setEnabled(count == 1 and self._states.get(selected[0]) in RESUMABLE_STATES)
         self.delete_action.setEnabled(count >= 1)
 
     def _with_one(self, signal) -> Callable[[], None]:
