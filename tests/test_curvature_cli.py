@@ -63,4 +63,4 @@ def test_a_runs_stability_warnings_are_in_its_history_for_show_and_a_late_watch(
     first = next(i for i, e in enumerate(past) if isinstance(e, CurvatureMeasured))
     assert past.index(warning) == first + 1  # right after the measurement it came from
     assert run_cli(["show", run_dir]) == 0
-    assert "stability:above_bound at step 0: The LR 3 is above" in capsys.readouterr().out
+    assert "stability (above bound) at step 0: The LR 3 is above" in capsys.readouterr().out

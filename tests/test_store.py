@@ -402,8 +402,12 @@ def test_a_resume_drops_only_the_edits_in_force_and_keeps_those_a_rollback_undid
     assert "the resume from step 0 drops 2 edits made after its checkpoint (step 0: scaled the rest ×0.1; step " in err
     assert "set LR to 100 for the rest); make it again" in err and "set LR to 50" not in err, err
     assert run_cli(["show", str(run.run_dir)]) == 0
-    edits = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  edit at step")]
+    shown = capsys.readouterr().out.splitlines()
+    edits = [line for line in shown if line.startswith("  edit at step")]
     assert len(edits) == 1 and edits[0].endswith("set LR to 50 for the rest (undone by a rollback)"), edits
+    # Each attempt's fault reads alike: the resume between them is said (faults, then the resume, then the epochs).
+    said = [line.split()[0] for line in shown if line.startswith(("  fault", "  resume", "  epoch"))]
+    assert said == ["fault", "fault", "resume", "epoch", "epoch"], shown
 
 
 def test_a_resume_past_a_damaged_checkpoint_drops_the_edits_made_after_the_one_it_uses_and_says_so(digits16, tmp_path, capsys):

@@ -28,7 +28,7 @@ from ..store.reader import (
     read_table,
     run_info,
 )
-from ..text import counted
+from ..text import counted, printable
 from .common import (
     CACHE_DIR_HELP,
     LIBRARY_DIR_HELP,
@@ -124,7 +124,8 @@ def _listed(info) -> dict:
             "problem": info.problem or None, "purpose": info.purpose or None, "fault": info.fault or None}
 
 
-NOTED_EVENTS = "kind LIKE 'fault:%' OR kind LIKE 'stability:%' OR kind = 'warning'"  # what `show` lists beside epochs and edits
+# what `show` lists beside epochs and edits
+NOTED_EVENTS = "kind LIKE 'fault:%' OR kind LIKE 'stability:%' OR kind IN ('warning', 'resume')"
 
 
 def show_command(args: argparse.Namespace) -> int:
@@ -186,6 +187,12 @@ def _edit_source_column(run_dir: Path) -> str:
     return "source" if "source" in {row[1] for row in read_table(run_dir, "PRAGMA table_info(edits)")} else "''"
 
 
+def _kind_words(kind: str) -> str:
+    """A stored note's kind as `show` says it: "fault (exploding loss)", not "fault:exploding_loss"."""
+    group, _, detail = str(kind).partition(":")
+    return f"{group} ({printable(detail).replace('_', ' ')})" if detail else group
+
+
 def _edit_rows(run_dir: Path, meta: dict[str, str]) -> list[tuple]:
     """The run's stored edits in the order they were made: (time, step, reason, summary, source, undone by a rollback)."""
     rows = read_table(run_dir, f"SELECT time, step, reason, summary, {_edit_source_column(run_dir)} FROM edits ORDER BY id")
@@ -226,7 +233,8 @@ def _history(run_dir: Path, meta: dict[str, str]) -> list[str]:
     # (a stable sort keeps this order).
     noted = read_table(run_dir, f"SELECT time, kind, step, message FROM events WHERE {NOTED_EVENTS}")
     # A warning line is stored without a step (it is said between steps, e.g. a refused client): its time places it.
-    entries = [(time, step, f"{kind}{'' if step is None else f' at step {step}'}: {message}") for time, kind, step, message in noted]
+    entries = [(time, step, f"{_kind_words(kind)}{'' if step is None else f' at step {step}'}: {message}")
+               for time, kind, step, message in noted]
     for time, step, reason, summary, source, undone in _edit_rows(run_dir, meta):
         entries.append((time, step, f"edit at step {step} ({reason}{f', from {source}' if source else ''}): {summary}"
                                     + (" (undone by a rollback)" if undone else "")))

@@ -312,6 +312,8 @@ class RunStore:
             # Resumed: what a killed process stored past its last checkpoint did not happen in this run. From step 0 too
             # (its newer checkpoints refused), where "if start_step" forgot nothing; a new run has nothing stored yet.
             self._forget_from(event.start_step)
+            if db.execute("SELECT 1 FROM meta WHERE key = 'run_id'").fetchone():  # started before: `show` says where
+                db.execute("INSERT INTO events VALUES (?,?,?,?)", (now, "resume", event.start_step, "resumed from its checkpoint"))
             self._meta({"run_id": event.run_id, "config": json.dumps(event.config), "dataset": json.dumps(event.dataset),
                         "steps_per_epoch": str(event.steps_per_epoch), "groups": json.dumps(list(event.groups)),
                         "device": event.device, "total_steps": str(event.total_steps)})
