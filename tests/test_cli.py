@@ -627,6 +627,9 @@ def test_a_rollback_skips_an_epoch_end_whose_validation_loss_had_blown_up(capsys
     assert "(a resume continues from step 0)" in cli(capsys, "show", json.loads(out)["run_dir"])[1]
     listed = cli(capsys, "runs", "--runs-dir", tmp_path / "runs")[1]  # it read as a run stopped on purpose
     assert listed.count("  fault at step") == 1 and "The loss is exploding" in listed, listed
+    # as `train --json` gives it: kind and step apart (a string said them in words only)
+    [left] = [run["fault"] for run in json.loads(cli(capsys, "runs", "--json", "--runs-dir", tmp_path / "runs")[1]) if run["fault"]]
+    assert left["kind"] == json.loads(out)["fault"]["kind"] == "exploding_loss" and left["step"] == json.loads(out)["fault"]["step"]
 
 
 def test_show_lists_each_rollback_after_its_fault_and_marks_the_edit_a_later_rollback_undid(capsys, tmp_path):
@@ -637,7 +640,7 @@ def test_show_lists_each_rollback_after_its_fault_and_marks_the_edit_a_later_rol
                          "--shape", "constant", "--on-fault", "rollback", "--max-rollbacks", "5", "--json", *runs)
     assert code == 0 and "rolling back (2 of" in err and "rolling back (3" not in err, err
     shown = cli(capsys, "show", json.loads(out)["run_dir"])[1]
-    assert "(as it started; then 1 edit, and 1 edit a rollback undid, listed below)" in shown, shown
+    assert "(as it started; then 1 edit in force and 1 a rollback undid, listed below)" in shown, shown
     # (the second fault's step depends on the threads' arithmetic: 48 on one, 53 on another)
     history = [re.sub(r"\d+", "N", line.split(": ")[0].strip()) for line in shown.splitlines() if line.startswith(("  fault", "  edit"))]
     assert history == ["fault (exploding loss) at step N", "edit at step N (rollback)"] * 2, shown

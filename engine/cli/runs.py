@@ -109,9 +109,8 @@ def list_command(args: argparse.Namespace) -> int:
     for r in runs:
         state = f"{r.state} (served)" if served_access(r.run_dir) else r.state
         print(f"{r.run_id:<44} {r.dataset[:18]:<18} {r.started:<19} {state:<20} {f'{r.steps_done}/{r.total_steps}':>13} {_accuracy(r.best_val_accuracy):>12}")
-        for note in (r.problem, r.purpose, r.fault):
-            if note:
-                print(f"  {note}")
+        for note in r.notes:
+            print(f"  {note}")
     return 0
 
 
@@ -121,7 +120,7 @@ def _listed(info) -> dict:
             "started": info.started, "state": info.state, "served": served_access(info.run_dir) is not None,
             "steps_done": info.steps_done, "total_steps": info.total_steps,
             "best_val_accuracy": None if math.isnan(info.best_val_accuracy) else info.best_val_accuracy,
-            "problem": info.problem or None, "purpose": info.purpose or None, "fault": info.fault or None}
+            "problem": info.problem or None, "purpose": info.purpose or None, "fault": info.fault}
 
 
 # what `show` lists beside epochs and edits
@@ -272,7 +271,7 @@ def _started_with(meta: dict[str, str], config: dict, undone: int) -> str:
         return f"peak LR {config.get('lr')} (the stored schedule cannot be read)"
     # A run steered to a constant 0.05 read as if it had trained its one-cycle throughout.
     edits = run_schedule.edits
-    beside = f", and {counted(undone, 'edit')} a rollback undid" if undone else ""
+    beside = f" in force and {undone} a rollback undid" if undone else ""
     changed = f" (as it started; then {counted(len(edits), 'edit')}{beside}, listed below)" if edits or undone else ""
     source = meta.get("schedule_source")
     origin = f"from {source}: " if source else ""

@@ -40,12 +40,14 @@ class RunInfo:
     best_val_accuracy: float
     problem: str = ""
     purpose: str = ""  # what made the run when it is not the user's own (a tune's trial)
-    fault: str = ""  # the fault a run not finished was left at: it read as a plain "stopped"
+    # the fault a run not finished was left at ({"kind", "step", "message"}): it read as a plain "stopped"
+    fault: dict | None = None
 
     @property
-    def note(self) -> str:
-        """What the runs list says beside the run: what made it, why it cannot resume, or the fault it was left at."""
-        return "; ".join(note for note in (self.purpose, self.problem, self.fault) if note)
+    def notes(self) -> list[str]:
+        """What the runs list says beside the run: what made it, why it cannot resume, the fault it was left at."""
+        left = f"fault at step {self.fault['step']}: {self.fault['message']}" if self.fault else ""
+        return [note for note in (self.purpose, self.problem, left) if note]
 
 
 def read_meta(run_dir: Path) -> dict[str, str]:
@@ -113,13 +115,14 @@ def _started(created: float) -> str:
         return "?"
 
 
-def _left_at_fault(db: sqlite3.Connection) -> str:
-    """"fault at step N: …" when the run's last fault was not answered by a rollback or a resume ("" otherwise)."""
+def _left_at_fault(db: sqlite3.Connection) -> dict | None:
+    """The run's last fault (kind, step and its first sentence) when no rollback or resume answered it."""
     last = db.execute("SELECT kind, step, message FROM events WHERE kind LIKE 'fault:%' OR kind IN ('rollback', 'state:running') "
                       "ORDER BY time DESC, rowid DESC LIMIT 1").fetchone()
     if last is None or not str(last[0]).startswith("fault:"):
-        return ""
-    return printable(f"fault at step {last[1]}: {str(last[2]).split('. ')[0]}")[:200]
+        return None
+    return {"kind": printable(str(last[0]).removeprefix("fault:")), "step": last[1] if isinstance(last[1], int) else None,
+            "message": printable(str(last[2]).split(". ")[0])[:200]}
 
 
 def run_info(run_dir: Path) -> RunInfo:
@@ -131,7 +134,7 @@ def run_info(run_dir: Path) -> RunInfo:
             steps_done = db.execute("SELECT COALESCE(MAX(step) + 1, 0) FROM steps").fetchone()[0]
             best = db.execute("SELECT MAX(val_accuracy) FROM epochs").fetchone()[0]
             state = effective_state(meta)
-            fault = _left_at_fault(db) if state != "finished" else ""
+            fault = _left_at_fault(db) if state != "finished" else None
         best = float(best) if isinstance(best, (int, float)) else float("nan")
         problem = resume_problem(run_dir) if state in RESUMABLE_STATES else ""
         return RunInfo(Path(run_dir).name, Path(run_dir), printable(str(dataset.get("name", "?"))),

@@ -115,7 +115,7 @@ class RunsPanel(QWidget):
             accuracy = "-" if math.isnan(run.best_val_accuracy) else f"{100 * run.best_val_accuracy:.2f}%"
             state = f"{run.state} · served" if served_access(run.run_dir) else run.state
             # A tune's trials would look like ten runs of the user's own without the note saying what made them.
-            note = run.note
+            note = "; ".join(run.notes)
             values = (run.run_id, run.dataset, run.started, state, f"{run.steps_done}/{run.total_steps}", accuracy, note)
             for column, text in enumerate(values):
                 item = QTableWidgetItem(text)
