@@ -40,7 +40,7 @@ class RunsPanel(QWidget):
     def __init__(self, root: Path, parent: QWidget | None = None):
         super().__init__(parent)
         self.root = root
-        self._states: dict[str, str] = {}  # each listed run's state, by its folder
+        self._runs: dict = {}  # each listed run (RunInfo), by its folder
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -53,6 +53,9 @@ class RunsPanel(QWidget):
         self.delete_action = add_delete_action(self.table, "Delete runs…", "Delete the selected runs and all they hold (metrics, checkpoints).",
                                                self._delete)
         self.note = QLabel()
+        # The selected run's notes in full: at 1366 px the note column lies past the table's right edge.
+        self.selected_note = QLabel()
+        self.selected_note.setWordWrap(True)
         buttons = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
         for text, tip, slot in (
@@ -75,6 +78,7 @@ class RunsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(f"Runs in {root}"))
         layout.addWidget(self.table)
+        layout.addWidget(self.selected_note)
         layout.addLayout(buttons)
         layout.addWidget(self.note)
         self._live, self._listed_at = False, None
@@ -107,7 +111,7 @@ class RunsPanel(QWidget):
         selected = set(self._selected())
         self._listed_at = self._folder_time()
         runs, problems = list_runs(self.root)
-        self._states = {str(run.run_dir): run.state for run in runs}
+        self._runs = {str(run.run_dir): run for run in runs}
         self._live = any(run.state in LIVE_STATES for run in runs)
         self.table.clearSelection()
         self.table.setRowCount(len(runs))
@@ -138,8 +142,10 @@ class RunsPanel(QWidget):
         count = len(selected)
         for text, button in self.buttons.items():
             button.setEnabled(text == "Refresh" or (count >= 2 if text == "Compare" else count == 1))
+        one = self._runs.get(selected[0]) if count == 1 else None
         # A finished run offered Resume, which then said "nothing to resume".
-        self.buttons["Resume"].setEnabled(count == 1 and self._states.get(selected[0]) in RESUMABLE_STATES)
+        self.buttons["Resume"].setEnabled(one is not None and one.state in RESUMABLE_STATES)
+        self.selected_note.setText("; ".join(one.notes) if one is not None else "")
         self.delete_action.setEnabled(count >= 1)
 
     def _with_one(self, signal) -> Callable[[], None]:
