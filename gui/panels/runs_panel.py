@@ -146,6 +146,7 @@ class RunsPanel(QWidget):
         # A finished run offered Resume, which then said "nothing to resume".
         self.buttons["Resume"].setEnabled(one is not None and one.state in RESUMABLE_STATES)
         self.selected_note.setText("; ".join(one.notes) if one is not None else "")
+        self.selected_note.setVisible(bool(self.selected_note.text()))  # an empty line made the window too tall for 1024x640
         self.delete_action.setEnabled(count >= 1)
 
     def _with_one(self, signal) -> Callable[[], None]:
