@@ -309,16 +309,16 @@ class LiveRun(QObject):
         if self.state in LIVE:  # an ended run's line is written once: rewritten 4 times a second, it hid a tune's
             self._show_progress()
 
-    def show_planned(self, total: int, per_epoch: int) -> None:
-        """Before a run: the length the next run will have (also once a run is no longer followed: a cancelled range
-        test's "8% done" stayed on the status bar after contact with an attached run was lost)."""
+    def show_planned(self, total: int, per_epoch: int, note: str = "") -> None:
+        """Before a run: the length the next run will have, and ``note`` on it (also once a run is no longer followed: a
+        cancelled range test's "8% done" stayed on the status bar after contact with an attached run was lost)."""
         if self.state in ("idle", "detached", *TERMINAL):
             if self.state == "idle":  # empty plots span the run to come
                 for plot in self.plots:
                     plot.set_total(total)
             epochs = -(-total // max(1, per_epoch))
             self.status.setText(f"{state_name(self.state)} · next run: {counted(total, 'step')} ({counted(epochs, 'epoch')} × "
-                                f"{counted(per_epoch, 'step')})")
+                                f"{counted(per_epoch, 'step')})" + (f" · {note}" if note else ""))
             self.progress.reset()  # the last run's 67% beside the next run's plan read as that plan's progress
 
     def _show_progress(self) -> None:

@@ -49,7 +49,16 @@ class RunActions:
     def show_next_run(self) -> None:
         """Say how long the next run is, from the configuration: with the steps per epoch of the run shown, a 5-epoch
         run at batch 16 read "445 steps (21 epochs × 22 steps)"."""
-        self.live.show_planned(self.run_length(), self.next_steps_per_epoch())
+        # Said before the run too: the window said "3 steps (3 epochs × 1 step)", then refused its default one-cycle.
+        self.live.show_planned(self.run_length(), self.next_steps_per_epoch(), self._batch_past_the_data())
+
+    def _batch_past_the_data(self) -> str:
+        """Why the configured batch, bigger than the training images, is worth a word ("" when it is not)."""
+        batch = self.config_panel.values()["batch_size"]
+        if self.dataset is None or not isinstance(batch, int):
+            return ""
+        why = batch_past_the_data(len(self.dataset.train_index), batch)
+        return f"{why}: lower the batch size (Configuration tab) for more steps" if why else ""
 
     def next_steps_per_epoch(self) -> int:
         """Steps per epoch of the next run, from the configuration (0 if unknown)."""
@@ -82,8 +91,8 @@ class RunActions:
         if timeline.total_steps != self.run_length():  # a segment added past the end, say: it trained shrunk, unsaid
             self.log.add(f"the schedule covers {counted(timeline.total_steps, 'step')}: it is stretched to the run's "
                          f"{self.run_length()}, every segment in proportion")
-        if why := batch_past_the_data(len(self.dataset.train_index), config.batch_size):
-            self.log.add(f"{why}: lower the batch size (Configuration tab) for more steps", "warning")
+        if why := self._batch_past_the_data():
+            self.log.add(why, "warning")
         self.controller.start(config, self.dataset, timeline)
         dialogs.dismiss_errors(self, "Cannot start")  # it stayed over the plots for the whole run after the fix
         self.live.starting("starting the run")

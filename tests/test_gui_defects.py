@@ -175,7 +175,10 @@ def test_a_batch_bigger_than_the_training_images_is_said_when_the_run_starts(qtb
 
     window = launch(SMALL)
     type_into(window.config_panel.editors["batch_size"], "5000")  # a 1-step epoch trained without a word
-    assert window.status.text().endswith("next run: 1 step (1 epoch × 1 step)")  # not "1 steps (1 epoch × 1 steps)"
+    # not "1 steps (1 epoch × 1 steps)"; and said before the run, which the one-cycle then refused
+    assert window.status.text().endswith("next run: 1 step (1 epoch × 1 step) · the batch size 5000 is more than the 1438 "
+                                         "training images, so each epoch is 1 step of all of them (batch size 1438): lower the "
+                                         "batch size (Configuration tab) for more steps")
     # A one-cycle of one step cannot be: it said "pct_start leaves a phase with no steps: lengthen the segment".
     trigger(window.start_action)
     assert "-step one-cycle with no steps; it needs at least 4 steps: lengthen the run (more epochs, a smaller batch)" \
