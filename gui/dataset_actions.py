@@ -96,6 +96,9 @@ class DatasetActions:
             self.forget_run(f"{summary.name} opened")
             self.forget_tune()
         self.dataset, self.shown_fingerprint, self.opened_dataset = opened.dataset, summary.fingerprint, opened
+        # What they said was of the folder open before: "(digits is still open)" stayed over the next dataset (helper-66).
+        for title in ("Cannot open the folder", "Cannot start"):
+            dialogs.dismiss_errors(self, title)
         self._display(opened)
         self.dataset_panel.set_recent(remember_folder(self.settings, summary.root))
         images = images_used(summary.found, summary.image_count)

@@ -64,6 +64,11 @@ def test_a_folder_that_cannot_be_opened_leaves_the_open_dataset_as_it_was(qtbot,
     assert window.windowTitle().startswith("lrscope — digits") and window.start_action.isEnabled()
     assert window.last_run is run and window.last_range_test is test and len(window.loss.points) == loss
     assert "next run: 22 steps" in window.status.text()
+    dismissed = len(dialogs.of("dismissed"))
+    dialogs.answer("open_folder", str(CAMERA2))
+    trigger(window.open_action)  # the box's "(digits is still open)" stayed over the dataset opened next (helper-66)
+    opened(qtbot, window, "digits-camera2")
+    assert "Cannot open the folder" in [shown.title for shown in dialogs.of("dismissed")[dismissed:]]
 
 
 def test_opening_another_dataset_after_a_run_clears_the_old_run(qtbot, window, dialogs):
