@@ -473,6 +473,10 @@ def test_the_run_finishes_and_its_exported_schedule_replays_the_applied_lrs(serv
     assert run_cli(["show", str(run_dir), "--json"]) == 0  # the range tests too, with their results: the text listed them
     tests = json.loads(capsys.readouterr().out)["range_tests"]
     assert tests and tests[0]["mode"] == "sweep" and tests[0]["result"]["settings"]["validation"] is True
+    recommended = tests[0]["result"]["recommended"]
+    assert run_cli(["show", str(run_dir)]) == 0  # the text listed the test with no outcome, a cancelled one as any other
+    said = f"recommends max LR {recommended['one_cycle_max_lr']:.3g} (one-cycle)" if recommended else "no recommendation"
+    assert f"  range test (sweep) at step {tests[0]['step']}: {said}" in capsys.readouterr().out
     stored = read_steps(run_dir)
     params = {name: torch.nn.Parameter(torch.zeros(1)) for name in stored["groups"]}
     optimizer = torch.optim.SGD([{"params": [p], "name": n} for n, p in params.items()], lr=1.0, momentum=0.9)

@@ -186,6 +186,18 @@ def _edit_source_column(run_dir: Path) -> str:
     return "source" if "source" in {row[1] for row in read_table(run_dir, "PRAGMA table_info(edits)")} else "''"
 
 
+def _range_test_outcome(stored) -> str:
+    """What a stored range test concluded, in a few words: it was listed with none, a cancelled one as a finished one."""
+    try:
+        result = json.loads(stored)
+        recommended, cancelled = result.get("recommended"), result.get("stop_reason") == "cancelled"
+        said = (f"recommends max LR {float(recommended['one_cycle_max_lr']):.3g} (one-cycle), {float(recommended['constant_lr']):.3g} "
+                "(constant)" if recommended else "no recommendation")
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return "its result cannot be read"
+    return f"cancelled; {said}" if cancelled else said
+
+
 def _kind_words(kind: str) -> str:
     """A stored note's kind as `show` says it: "fault (exploding loss)", not "fault:exploding_loss"."""
     group, _, detail = str(kind).partition(":")
@@ -237,8 +249,8 @@ def _history(run_dir: Path, meta: dict[str, str]) -> list[str]:
     for time, step, reason, summary, source, undone in _edit_rows(run_dir, meta):
         entries.append((time, step, f"edit at step {step} ({reason}{f', from {source}' if source else ''}): {summary}"
                                     + (" (undone by a rollback)" if undone else "")))
-    for time, step, mode in read_table(run_dir, "SELECT time, step, mode FROM range_tests ORDER BY id"):
-        entries.append((time, step, f"range test ({mode}) at step {step}"))
+    for time, step, mode, result in read_table(run_dir, "SELECT time, step, mode, result FROM range_tests ORDER BY id"):
+        entries.append((time, step, f"range test ({mode}) at step {step}: {_range_test_outcome(result)}"))
     entries += [(row["time"], row["step"], f"epoch {row['epoch'] + 1:>3}  step {row['step']:>7}  train loss {row['train_loss']:.4f}  "
                                            f"val loss {row['val_loss']:.4f}  val acc {_accuracy(row['val_accuracy'])}")
                 for row in read_epochs(run_dir)]
