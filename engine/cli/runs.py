@@ -153,10 +153,11 @@ def show_command(args: argparse.Namespace) -> int:
     processes = config.get("world_size", 1)
     batch = f"{config.get('batch_size')} × {processes} processes" if processes > 1 else config.get("batch_size")
     print(f"model      {config.get('model')} / {config.get('optimizer')} batch {batch}")
-    undone = sum(row[-1] for row in _edit_rows(run_dir, meta))
+    edits = _edit_rows(run_dir, meta)  # read once: the header counts the undone ones, the history lists them all
+    undone = sum(row[-1] for row in edits)
     print(f"schedule   {_started_with(meta, config, undone)}")
     print(f"best val   {_accuracy(info.best_val_accuracy)}")
-    for line in _history(run_dir, meta):
+    for line in _history(run_dir, edits):
         print(f"  {line}")
     return 0
 
@@ -236,8 +237,8 @@ def _notes(run_dir: Path) -> list[dict]:
         run_dir, f"SELECT time, kind, step, message FROM events WHERE {NOTED_EVENTS} ORDER BY time")]
 
 
-def _history(run_dir: Path, meta: dict[str, str]) -> list[str]:
-    """Each epoch, edit, range test, fault and warning of a run, in the order they happened (by the time each was
+def _history(run_dir: Path, edits: list[tuple]) -> list[str]:
+    """Each epoch, edit (``edits``: `_edit_rows`), range test, fault and warning of a run, in the order they happened (by the time each was
     stored; by step where a time is missing). All edits were listed after all epochs, far from where they acted, and a
     rollback's edit (at the step it returns to) would come before the fault that caused it if sorted by step."""
     # Faults first: in a run stored before each row had its own time, a fault shares the time of the rollback it caused
@@ -246,7 +247,7 @@ def _history(run_dir: Path, meta: dict[str, str]) -> list[str]:
     # A warning line is stored without a step (it is said between steps, e.g. a refused client): its time places it.
     entries = [(time, step, f"{_kind_words(kind)}{'' if step is None else f' at step {step}'}: {message}")
                for time, kind, step, message in noted]
-    for time, step, reason, summary, source, undone in _edit_rows(run_dir, meta):
+    for time, step, reason, summary, source, undone in edits:
         entries.append((time, step, f"edit at step {step} ({reason}{f', from {source}' if source else ''}): {summary}"
                                     + (" (undone by a rollback)" if undone else "")))
     for time, step, mode, result in read_table(run_dir, "SELECT time, step, mode, result FROM range_tests ORDER BY id"):
