@@ -5,11 +5,12 @@ ten at the best three points), lrscope's untuned default, the sweep, the probe, 
 sweep and ``lrscope tune``, each followed by a run at the LR it chose on the same seeds. Results go
 to a JSON ledger as they come, so an interrupted study resumes; the report is written from it.
 
-    python -m bench.tuning_quality --ledger study.json [--only VARIANT ...] [--stage grid|all|report|rules] [--seeds N] [--report FILE]
+    python -m bench.tuning_quality --ledger study.json [--only VARIANT ...] [--stage grid|all|report|rules|winners] [--seeds N] [--report FILE]
 
 ``--report`` writes the tables of every variant finished so far (without running anything when
 ``--stage report``). ``--stage rules`` screens other one-cycle rules for the repeated sweep on the
-grids (bench/tuning/sweep_rules.py) and writes their table instead.
+grids (bench/tuning/sweep_rules.py) and writes their table instead; ``--stage winners`` screens ways
+of choosing among a tune's trials on the stored tunes (bench/tuning/winner_rules.py), training nothing.
 """
 
 from __future__ import annotations
@@ -30,10 +31,12 @@ from .tuning.report import criteria, summarize, table
 from .tuning.runs import grid_search, run_steps
 from .tuning.sweep_rules import repeat_suggestions, screen
 from .tuning.sweep_rules import table as sweep_rules_table
+from .tuning.variants import VARIANTS, data_folders
+from .tuning.winner_rules import screen as screen_winners
+from .tuning.winner_rules import table as winner_rules_table
 
 # The tables of docs/tuning-quality.md: five seeds left verdicts that moved from one measurement to the next.
 STUDY_SEEDS = 10
-from .tuning.variants import VARIANTS, data_folders
 
 
 def main() -> None:
@@ -41,7 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.tuning_quality", description=__doc__.splitlines()[0])
     parser.add_argument("--ledger", type=Path, required=True)
     parser.add_argument("--only", nargs="+", choices=[v.name for v in VARIANTS])
-    parser.add_argument("--stage", choices=("grid", "all", "report", "rules"), default="all")
+    parser.add_argument("--stage", choices=("grid", "all", "report", "rules", "winners"), default="all")
     parser.add_argument("--seeds", type=int, default=STUDY_SEEDS,
                         help="seeds at the grid's best points and for every method (default %(default)s; the grid's other points have 3)")
     parser.add_argument("--scratch", type=Path, help="where generated variants and tune trials are written (default: a temporary folder)")
@@ -49,8 +52,8 @@ def main() -> None:
     args = parser.parse_args()
     # One thread: on a shared 2-core machine, OpenMP teams that spin against other processes run several times slower.
     torch.set_num_threads(1)
-    ledger = Ledger(args.ledger, read_only=args.stage == "report")
-    rows, rules = [], []
+    ledger = Ledger(args.ledger, read_only=args.stage in ("report", "winners"))
+    rows, rules, winners = [], [], []
     with tempfile.TemporaryDirectory() as temporary:
         scratch = args.scratch or Path(temporary)
         folders = data_folders(scratch)
@@ -66,14 +69,18 @@ def main() -> None:
                 suggestions = [repeat_suggestions(ledger, variant, dataset, seed) for seed in range(args.seeds)]
                 rules.append((variant, screen(variant, grid, suggestions, run_steps(variant, dataset))))
                 continue
+            if args.stage == "winners":
+                grid = grid_search(ledger, variant, dataset, args.seeds)
+                winners.append((variant, grid, screen_winners(ledger, variant, grid, args.seeds)))
+                continue
             try:
                 rows.append(study(ledger, variant, dataset, scratch, args.stage, args.seeds))
             except KeyError:  # --stage report: this variant has not been measured yet
                 continue
             if args.report and rows[-1][2] is not None:
                 write(args.report, [row for row in rows if row[2] is not None])
-    if rules:
-        text = sweep_rules_table(rules, args.seeds)
+    if rules or winners:
+        text = sweep_rules_table(rules, args.seeds) if rules else winner_rules_table(winners)
         print(text)
         if args.report:
             args.report.write_text(text + "\n")

@@ -3,9 +3,13 @@
 import json
 import threading
 
+import numpy as np
+
 from bench.tuning.ledger import Ledger
 from bench.tuning.runs import grid_search, train
 from bench.tuning.variants import Variant
+from engine.tune.record import TrialRecord
+from engine.tune.winner import smoothed_accuracies
 
 
 def not_json(constant: str):
@@ -65,3 +69,25 @@ def test_a_sweep_rule_is_screened_on_stored_suggestions_without_training(tmp_pat
     assert scores[valley][0] == 1 and scores[today][0] == 0  # the plateau is 0.035-0.14; no pick lands without a rule
     # valley: 0.071, half way (in log LR) from 0.05 to 0.1, scores 95.5%; the seed without a pick keeps the default 0.2 (90%)
     assert abs(scores[valley][1] - (96 - (95.5 + 90) / 2)) < 1e-9 and abs(scores[today][1] - (96 - (60 + 90) / 2)) < 1e-9
+
+
+def test_what_choosing_among_a_tunes_trials_costs_is_screened_on_its_stored_trials(tmp_path):
+    """The oracle takes the trial the grid scores best; today's rule reads the trials' own accuracies. Here a noisy
+    trial at the best LR leaves your schedule in place (a point lost), where the grid's own means would have moved it."""
+    from bench.tuning.winner_rules import RULES, local_linear, screen
+
+    def trial(lr, accuracy):
+        return {"params": {"lr": lr}, "state": "complete", "val_accuracy": accuracy, "val_loss": 0.1, "steps": 10}
+
+    tune = {"trials": [trial(0.2, 0.96), trial(0.1, 0.95), trial(0.4, 0.95), {**trial(0.8, 0.2), "state": "pruned"}]}
+    (tmp_path / "study.json").write_text(json.dumps({"toy|tune|0|v4": tune}))
+    grid = {"points": {0.05: [0.95] * 3, 0.1: [0.97] * 3, 0.2: [0.96] * 3, 0.4: [0.90] * 3}, "best_lr": 0.1,
+            "best_mean": 0.97, "best_std": 0.01}
+    values = screen(Ledger(tmp_path / "study.json", read_only=True), Variant("toy", "digits", "a stored tune"), grid, seeds=1)
+
+    today = next(iter(RULES))
+    assert abs(values["oracle"]) < 1e-9 and abs(values[today] - 1.0) < 1e-9
+    assert abs(values[f"{today}|no noise"]) < 1e-9, "on the grid's means the rule moves to 0.1"
+    # A local line fits trials on a line exactly, edges included; a local mean pulls the edges toward the inside.
+    on_a_line = [TrialRecord(n, {"lr": lr}, 0, "complete", 0.9 + 0.05 * n, 0.1, 10, "", []) for n, lr in enumerate((0.1, 0.2, 0.4))]
+    assert np.allclose(local_linear(on_a_line), [0.9, 0.95, 1.0]) and not np.allclose(smoothed_accuracies(on_a_line), [0.9, 0.95, 1.0])

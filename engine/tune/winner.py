@@ -10,6 +10,7 @@ ran, so its run can be opened and its schedule exported as it was trained.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -82,13 +83,15 @@ def unlearned_message(best: TrialRecord, chance: float, bar: float, count: int) 
             "class's images, or give the runs more epochs")
 
 
-def winner_of(trials: list[TrialRecord], keep_margin: float = KEEP_MARGIN) -> TrialRecord | None:
+def winner_of(trials: list[TrialRecord], keep_margin: float = KEEP_MARGIN,
+              score: Callable[[list[TrialRecord]], list[float]] = smoothed_accuracies) -> TrialRecord | None:
     """The complete trial with the best smoothed accuracy (ties: the lower validation loss), unless the user's schedule
-    (the first trial, when complete) is within ``keep_margin`` of it: then the schedule stays as it is."""
+    (the first trial, when complete) is within ``keep_margin`` of it: then the schedule stays as it is. ``score``: how
+    the complete trials' accuracies are smoothed (the study screens other ways on stored tunes)."""
     complete = [t for t in trials if t.state == "complete"]
     if not complete:
         return None
-    scores = smoothed_accuracies(complete)
+    scores = score(complete)
     best = max(range(len(complete)), key=lambda i: (round(scores[i], 12), -complete[i].val_loss))
     if complete[0] is trials[0] and scores[best] - scores[0] < keep_margin:
         return complete[0]
