@@ -117,13 +117,14 @@ def test_suggestions_spread_far_less_across_noise_seeds_than_an_ema():
     assert abs(np.log10(np.median(ours)) + 2.0) < 0.15
 
 
-def test_disagreement_is_noted():
+def test_constant_lr_methods_that_disagree_are_noted_without_flagging_the_recommendation():
     lrs = np.geomspace(1e-6, 10, 200)
     x = np.log10(lrs)
     losses = 2.3 - 0.4 * (x + 6) / 4 - 1.2 * (x > -2) * np.tanh((x + 2) * 5) + np.where(x > 0, 3 * x, 0)
     suggestions, notes = sweep_suggestions(lrs, losses)
     recommendation = recommend(suggestions, notes)
-    assert recommendation.spread > 3 and any("low confidence" in n for n in recommendation.notes)
+    assert recommendation.spread > 3 and not recommendation.low_confidence
+    assert any(n.startswith("the constant-LR methods disagree by a factor of") for n in recommendation.notes)
 
 
 @pytest.mark.parametrize("losses, note", [

@@ -89,7 +89,7 @@ class RangeTestResult:
             measured = {"prior_loss": prior_loss}
         if curve.stop_reason == "cancelled":
             notes = ["the test was cancelled: suggestions come from the part that ran", *notes]
-        recommendation = recommend(suggestions, notes, held_out)
+        recommendation = recommend(suggestions, notes)
         if curve.stop_reason == "cancelled" and recommendation is None:
             notes = [CANCELLED_NOTE]
         all_notes = recommendation.notes if recommendation else tuple(notes)
