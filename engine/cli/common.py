@@ -24,6 +24,7 @@ from ..text import printable
 # Exit statuses, documented in the README.
 FINISHED = 0
 FAILED = 1  # an unexpected error ended the run (its message is printed)
+NO_RESULT = FAILED  # a tune with no winner, a range test with no recommendation: nothing to use (why is printed)
 USAGE_ERROR = 2  # bad options or unusable input (a dataset, a schedule file, a run folder)
 FAULT_STOPPED = 3  # the run stopped on a fault (loss blow-up after the rollbacks, out of memory, dataset gone)
 STORE_FAILED = 4  # the run store could not be written (disk full…); what was written stays resumable

@@ -17,8 +17,8 @@ from ..text import counted, estimate
 from .common import (
     FINISHED,
     LIBRARY_DIR_HELP,
+    NO_RESULT,
     STORE_FAILED,
-    USAGE_ERROR,
     CliError,
     add_training_options,
     check_writable,
@@ -125,7 +125,9 @@ def run(args: argparse.Namespace) -> int:
     elif args.export_schedule:
         data.update(export(args, config, dataset, session, result))
     failures = [data[key] for key in ("export_refused", "csv_error", "export_error") if key in data]
-    data["exit_status"] = USAGE_ERROR if "export_refused" in data else STORE_FAILED if failures else FINISHED
+    # No LR to use is the tune's "no winner" (1), not a usage error (2, as with --export-schedule) nor a success (0,
+    # without it): a script told the two apart only by --json's null (helper-67).
+    data["exit_status"] = (NO_RESULT if result.recommendation is None else STORE_FAILED if failures else FINISHED)
     data["state"] = "finished"  # as every other command's object says (an error object says "error")
     if args.json:
         print(json.dumps(data))

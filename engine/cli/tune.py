@@ -13,10 +13,10 @@ from ..tune.budget import small_budget_note
 from ..tune.record import state_words
 from ..tune.settings import SEARCHABLE, TuneSettings
 from .common import (
-    FAILED,
     FINISHED,
     INTERRUPTED,
     LIBRARY_DIR_HELP,
+    NO_RESULT,
     STORE_FAILED,
     CliError,
     add_training_options,
@@ -138,7 +138,7 @@ def tune_status(tuner, record: dict, result) -> int:
         return STORE_FAILED
     if record["cancelled"]:
         return INTERRUPTED
-    return FINISHED if result.timeline is not None else FAILED
+    return FINISHED if result.timeline is not None else NO_RESULT
 
 
 def export(args: argparse.Namespace, dataset, result) -> dict[str, str]:
