@@ -191,7 +191,16 @@ def test_lrscope_tune_end_to_end(tmp_path):
 
     done = subprocess.run([sys.executable, str(ROOT / "main.py"), "schedule", "show", str(tmp_path / "won.json")],
                           env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0 and f"search      lrscope tune: {len(trials)} trials; the winner lr " in done.stdout
+    kept = record["winner"]["number"] == record["baseline"]["number"]
+    said = f"; your schedule kept (lr {trials[0]['params']['lr']:.3g}, " if kept else "; the winner lr "
+    assert done.returncode == 0 and f"search      lrscope tune: {len(trials)} trials{said}" in done.stdout, done.stdout
+    # A schedule that stayed because no other trial finished read "the winner lr 0.2", as if tuned (helper-67).
+    document = json.loads((tmp_path / "won.json").read_text())
+    document["search"] |= {"winner": trials[0], "trials": [trials[0]] + [{**t, "state": "pruned"} for t in trials[1:]]}
+    (tmp_path / "alone.json").write_text(json.dumps(document))
+    done = subprocess.run([sys.executable, str(ROOT / "main.py"), "schedule", "show", str(tmp_path / "alone.json")],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert "): no other trial ran to the end, so nothing was compared with it" in done.stdout, done.stdout + done.stderr
     from engine.schedules import load_schedule
 
     loaded = load_schedule(tmp_path / "won.json")

@@ -94,11 +94,8 @@ def show_command(args: argparse.Namespace) -> int:
         print(f"            low confidence: {loaded.range_test_doubt}")
     if loaded.tuned_weight_decay is not None:
         print(f"tuned       weight decay {loaded.tuned_weight_decay:.3g} (lrscope train --schedule uses it)")
-    winner = (loaded.search or {}).get("winner") or {}
-    if isinstance(winner.get("params"), dict):
-        trials = loaded.search.get("trials")
-        print(f"search      lrscope tune: {counted(len(trials), 'trial') if isinstance(trials, list) else 'trials'}; the winner "
-              + ", ".join(f"{k} {_number(v)}" for k, v in winner["params"].items()))
+    if line := _search_line(loaded.search or {}):
+        print(f"search      lrscope tune: {line}")
     if loaded.metrics:
         measured = {k: v for k, v in loaded.metrics.items() if v is not None}  # null: the run ended before its first validation
         if isinstance(run := measured.pop("run", None), str):
@@ -110,6 +107,23 @@ def show_command(args: argparse.Namespace) -> int:
         else:
             print(f"metrics     {', '.join(f'{k} {_number(v)}' for k, v in measured.items())}")
     return 0
+
+
+def _search_line(search: dict) -> str:
+    """What a tune chose, in the words its finish line used: "the winner lr 0.2" of a schedule that stayed, compared with
+    nothing, read as a tuned 0.2 (helper-67). "" for a file without a search."""
+    winner, baseline = search.get("winner") or {}, search.get("baseline") or {}
+    if not isinstance(winner, dict) or not isinstance(winner.get("params"), dict):
+        return ""
+    trials = [t for t in search.get("trials") or () if isinstance(t, dict)] if isinstance(search.get("trials"), list) else []
+    params = ", ".join(f"{k} {_number(v)}" for k, v in winner["params"].items())
+    tried = f"{counted(len(trials), 'trial')}; " if trials else ""
+    if not isinstance(baseline, dict) or winner.get("number") != baseline.get("number"):
+        return f"{tried}the winner {params}"
+    rivals = sum(t.get("state") == "complete" for t in trials) - 1
+    if rivals <= 0:
+        return f"{tried}your schedule kept ({params}): no other trial ran to the end, so nothing was compared with it"
+    return f"{tried}your schedule kept ({params}): none of the {counted(rivals, 'other complete trial')} beat it"
 
 
 def _number(value) -> str:
