@@ -27,19 +27,21 @@ def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, windo
     assert panel.progress.isHidden()  # before any tune: no empty box between the budget and the table
     lrs, accuracies = window.tune_plot.plot.viewRange()  # before any trial: axes a tune could fill, not 1 … 10 and 0 … 1
     assert np.allclose(lrs, (-4, 1)) and np.allclose(accuracies, (0, 100))
+    plan = panel.plan_label
     type_into(panel.budget, "3")  # room for your schedule alone (22-step runs after a 30-step range test): said before Start
-    assert "<b>Note:</b> at 3 full runs the range test (30 steps) leaves room for one full run of 22 steps, your schedule's" in panel.status.text()
+    assert "<b>Note:</b> at 3 full runs the range test (30 steps) leaves room for one full run of 22 steps, your schedule's" in plan.text()
     type_into(panel.budget, "4")  # two full trials fit: yours and about one other
-    assert "at 4 full runs the search has room for your schedule and about one other trial" in panel.status.text()
+    assert "at 4 full runs the search has room for your schedule and about one other trial" in plan.text()
     type_into(panel.budget, "5")
-    assert "Note:" not in panel.status.text()
+    assert "Note:" not in plan.text()
     assert not panel.use.isEnabled() and not panel.cancel.isEnabled()
     # What it will spend is said before Start is pressed (no run has been timed yet: no minutes).
     steps = window.run_length()
-    assert f"about <b>5.0 full runs</b> of {steps} steps ({5 * steps} training steps)." in panel.status.text()
+    assert f"about <b>5.0 full runs</b> of {steps} steps ({5 * steps} training steps)." in plan.text()
     click(panel.start)
     # Said at once: the tab showed the plan, unchanged, for the seconds it takes to build the model and time a step.
     assert panel.status.text().startswith("Starting: building the model") and window.status.text().startswith("tuning · starting")
+    assert plan.isHidden()  # the tune in progress says what it spends
     qtbot.waitUntil(lambda: window.status.text().startswith("tuning · "), timeout=LONG)  # the tune's line, not the last run's
     # Its range test says how far it is (the line and the tab stood still for its first minute or two).
     qtbot.waitUntil(lambda: any(re.match(r"tuning · a range test sets the interval: \d+% done", line) for line in lines), timeout=LONG)
@@ -56,6 +58,10 @@ def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, windo
     assert panel.table.rowCount() == len(record["trials"]) >= 2 and len(window.tune_plot.trials) == len(record["trials"])
     status = panel.status.text()  # the winner, or the schedule as given when no trial beat it by half a point
     assert ("best of" in status or "your schedule stays" in status) and window.start_action.isEnabled()
+    # The next tune's cost follows its settings beside the result (the result hid it, unchanged: helper-67).
+    assert plan.isVisible()
+    type_into(panel.budget, "6")
+    assert f"about <b>6.0 full runs</b> of {steps} steps" in plan.text() and panel.status.text() == status
     assert panel.progress.text().startswith("done: ") and window.status.text() == "tune finished: its result is in the Tune tab"
     # The status bar's bar followed the tune (it said the last run's 100% throughout), then is put away: "84%" stayed
     # beside "tune finished"; the tab's own bar says what was spent.

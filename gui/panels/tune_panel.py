@@ -57,8 +57,11 @@ class TunePanel(QWidget):
         self.cancel.setToolTip("Stop the trial in progress; the best trial so far wins.")
         self.start.clicked.connect(self._start)
         self.cancel.clicked.connect(self.cancelRequested.emit)
-        self.status, self.progress = QLabel(), IdleHiddenProgress()
-        self.status.setWordWrap(True)
+        # What the next tune will cost, under the settings it reads; the tune's own progress and result go below, so a
+        # result on show no longer hides the plan (it stayed, unchanged, while the budget was changed after a tune).
+        self.plan_label, self.status, self.progress = QLabel(), QLabel(), IdleHiddenProgress()
+        for label in (self.plan_label, self.status):
+            label.setWordWrap(True)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().setVisible(False)
@@ -70,7 +73,6 @@ class TunePanel(QWidget):
         self.use.clicked.connect(self.useRequested.emit)
         self.export.clicked.connect(self.exportRequested.emit)
         self.record: dict | None = None
-        self.running = False
         self.budget_text = ""  # what the tune in progress spends, said when it started
         self.run_plan: tuple[int, float | None] | None = None  # (steps of one run, seconds per step if known)
         for box in (self.budget, self.minutes):
@@ -83,6 +85,7 @@ class TunePanel(QWidget):
         form.addRow("budget", self.budget)
         form.addRow("or time", self.minutes)
         form.addRow(self.weight_decay)
+        form.addRow(self.plan_label)
         buttons, winner = QHBoxLayout(), QHBoxLayout()
         buttons.addWidget(self.start)
         buttons.addWidget(self.cancel)
@@ -112,22 +115,22 @@ class TunePanel(QWidget):
         self._show_plan()
 
     def _show_plan(self) -> None:
-        if self.running or self.record is not None or self.run_plan is None:
-            return  # a tune's own progress or result is on show
+        if self.run_plan is None:
+            return
         run_steps, step_seconds = self.run_plan
         if self.minutes.value():
-            self.status.setText(f"Budget: about <b>{self.minutes.value()} min</b>, spent on trials of {run_steps} steps "
-                                "at the speed measured when it starts. A range test first sets the interval.")
+            self.plan_label.setText(f"Budget: about <b>{self.minutes.value()} min</b>, spent on trials of {run_steps} steps "
+                                    "at the speed measured when it starts. A range test first sets the interval.")
             return
         steps = round(self.budget.value() * run_steps)
         timed = f", {estimate(steps * step_seconds)} at the last run's speed" if step_seconds else ""
         note = small_budget_note(self.budget.value(), run_steps)
-        self.status.setText(f"Budget: about <b>{self.budget.value():.1f} full runs</b> of {run_steps} steps ({steps} training "
-                            f"steps{timed}). A range test first sets the interval." + (f" <b>Note:</b> {note}." if note else ""))
+        self.plan_label.setText(f"Budget: about <b>{self.budget.value():.1f} full runs</b> of {run_steps} steps ({steps} training "
+                                f"steps{timed}). A range test first sets the interval." + (f" <b>Note:</b> {note}." if note else ""))
 
     def set_running(self, running: bool) -> None:
-        """Enable what applies while a tune runs, or after it."""
-        self.running = running
+        """Enable what applies while a tune runs, or after it; the plan is for the next tune, hidden while one runs."""
+        self.plan_label.setHidden(running)
         self.start.setEnabled(not running)
         self.cancel.setEnabled(running)
         winner = not running and self.record is not None and self.record.get("winner") is not None
@@ -191,7 +194,6 @@ class TunePanel(QWidget):
         self.status.clear()
         self.progress.reset()
         self.set_running(False)
-        self._show_plan()
 
     def failed(self, message: str) -> None:
         """The tune could not run."""
