@@ -43,6 +43,23 @@ def test_fresh_weights_that_learned_nothing_give_no_recommendation():
     assert notes[0].startswith("no recommendation: the loss did not fall") and "probe" in notes[0] and "lrscope tune" in notes[0]
 
 
+def test_a_flat_curve_at_the_loss_of_guessing_says_to_check_the_labels_and_a_trained_models_does_not():
+    """Shuffled labels sit at ln(10) like a hard dataset: the range test said to sweep longer, never to look at the labels,
+    which only the tune said (helper-67). A trained model's flat curve, far below guessing, is no sign of bad labels."""
+    hint = "check that each class folder holds that class's images"
+    _, notes, _ = analysed(noisy(CHANCE + blow_up(0.0), 0.05), prior=CHANCE)
+    assert hint in notes[0]
+    _, notes, _ = analysed(noisy(0.3 + blow_up(0.0), 0.05), prior=CHANCE)
+    assert notes[0].startswith("no recommendation: the loss did not fall") and hint not in notes[0]
+    # Repeats keep it (their reasons were cut at the first sentence), and say how to lengthen a sweep once.
+    _, notes = combine([None, None], [analysed(noisy(CHANCE + blow_up(0.0), 0.05, seed), prior=CHANCE)[1][0] for seed in (1, 2)])
+    assert hint in notes[0] and notes[0].count(hint) == 1
+    short = sweep_suggestions(LRS[:5], np.full(5, CHANCE))[1][0]
+    assert short.count("--iters") == 1 and not short.split("; ", 1)[1].startswith("lower the start LR")
+    _, notes = combine([None, None], [short, short])
+    assert notes[0].count("--iters") == 1 and "the probe" in notes[0]
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_a_descent_buried_in_noise_gives_no_recommendation(seed):
     descent = 0.15 * (1 - np.tanh((X + 2) * 2)) / 2

@@ -135,8 +135,9 @@ def sweep_suggestions(lrs: np.ndarray, losses: np.ndarray, prior_loss: float | N
     A ``held_out`` (validation) loss must also fall PROBE_GAIN below where it started.
     """
     if len(lrs) < MIN_POINTS:
-        return [], [f"{NO_RECOMMENDATION}only {len(lrs)} points were recorded, too few to read a curve; "
-                    "lower the start LR or give more sweep batches (--iters on the command line)"]
+        # A lower start LR adds points only where the loss blew up early: it was the first advice for `--iters 5` too.
+        return [], [f"{NO_RECOMMENDATION}only {len(lrs)} points were recorded, too few to read a curve; give more sweep "
+                    "batches (--iters on the command line), or lower the start LR if the loss blew up within them"]
     width = bandwidth(lrs)
     smooth, slope = local_fit(lrs, losses, width)
     lowest = int(np.argmin(smooth))
@@ -147,7 +148,8 @@ def sweep_suggestions(lrs: np.ndarray, losses: np.ndarray, prior_loss: float | N
     if mix_learnable and smooth[lowest] > prior_loss - FLAT_SIGMAS * sigma:
         return _flat(lrs, smooth, lowest, sigma, _class_mix_note(prior_loss))
     if start_level - smooth[lowest] < FLAT_SIGMAS * sigma:
-        return _flat(lrs, smooth, lowest, sigma, FLAT_NOTE + advice(held_out))
+        at_chance = prior_loss is not None and smooth[lowest] > prior_loss - FLAT_SIGMAS * sigma
+        return _flat(lrs, smooth, lowest, sigma, FLAT_NOTE + advice(held_out) + (AT_CHANCE_NOTE if at_chance else ""))
     if held_out and smooth[lowest] > (1 - PROBE_GAIN) * start_level:
         return _flat(lrs, smooth, lowest, sigma, _held_out_note(smooth[lowest], start_level))
     if lowest == 0:
@@ -168,6 +170,11 @@ def sweep_suggestions(lrs: np.ndarray, losses: np.ndarray, prior_loss: float | N
         Suggestion("min_loss", float(lrs[lowest]), float(smooth[lowest]), "the LR at the lowest smoothed loss, just before it rises"),
     ]
     return suggestions, []
+
+
+# Shuffled labels give this curve too; only the tune said so (helper-67). A trained model's flat curve lies far below.
+AT_CHANCE_NOTE = (" The loss stayed at the level of guessing the class mix: if the test's steps should teach this model "
+                  "something, check that each class folder holds that class's images.")
 
 
 def advice(held_out: bool) -> str:
@@ -340,8 +347,12 @@ def combine(recommendations: list[Recommendation | None], reasons: list[str],
         # "…keeps the best.; the loss…"; uncounted, one repeat's "only 4 points" read as the whole test's.
         firsts = Counter(r.removeprefix(NO_RECOMMENDATION).split(". ")[0].rstrip(".") for r in reasons)
         why = "; ".join(f"{counted(n, 'repeat')}: {reason}" for reason, n in firsts.items())
+        # A reason that says how to lengthen the sweep ("only 5 points … --iters") read that advice twice; one that the
+        # loss stayed at chance keeps its hint past the first sentence.
+        more = f"Or try the probe, or {A_TUNE}." if "--iters" in why else advice(held_out)
+        chance = AT_CHANCE_NOTE if any(AT_CHANCE_NOTE in r for r in reasons) else ""
         return None, [f"{NO_RECOMMENDATION}only {len(given)} of {total} repeats gave a recommendation "
-                      f"({why or 'no repeat finished'}). {advice(held_out)}"]
+                      f"({why or 'no repeat finished'}). {more}{chance}"]
     # Both LRs' spreads count: one that judged the one-cycle LR alone said ×1 of repeats whose constant LRs were 1e21 apart.
     lrs = {"one-cycle": [r.one_cycle_max_lr for r in given], "constant": [r.constant_lr for r in given]}
     which = max(lrs, key=lambda name: max(lrs[name]) / min(lrs[name]))
