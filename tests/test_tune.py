@@ -165,6 +165,8 @@ def test_lrscope_tune_end_to_end(tmp_path):
     assert record["message"] and record["message"] in done.stderr  # how it ended, in the JSON too
     assert ", weight decay " in record["message"]  # searched, so the line says which won (it named the peak LR alone)
     assert record["budget"]["spent_steps"] <= record["budget"]["steps"] == 176
+    # The sweep's own length, a fifth of the budget (the settings' 100 is its cap; the record said only that).
+    assert record["range_test"]["iterations"] == 35 >= record["range_test"]["steps"] and record["settings"]["range_test_iterations"] == 100
     trials = record["trials"]
     assert len(trials) >= 3 and trials[0]["params"] == {"lr": pytest.approx(0.2, rel=1e-3), "weight_decay": 5e-4}
     bounds = strata(record["interval"]["low"], record["interval"]["high"])

@@ -74,8 +74,10 @@ def tune_record(tuner, test, interval, budget: int, seconds: float, cancelled: b
                              f"the schedule as given unless that beats it by {100 * KEEP_MARGIN:g} points"},
         "budget": {"steps": budget, "run_steps": tuner.run_steps, "runs": budget / tuner.run_steps, "spent_steps": tuner.spent},
         "interval": interval.to_dict(),
+        # Its own length beside the steps it took: the settings' range_test_iterations is a cap, and a small budget's
+        # sweep is shorter (a fifth of the budget), which the record did not say (helper-67: "100" beside 44 steps).
         "range_test": None if test is None else {"recommended": test.to_dict()["recommended"], "why_none": test.why_none,
-                                                  "steps": len(test.lrs)},
+                                                  "iterations": test.settings.get("iterations"), "steps": len(test.lrs)},
         "trials": [scored(t) for t in tuner.trials],
         "baseline": scored(tuner.trials[0]) if tuner.trials else None,
         "winner": scored(winner) if winner else None,
