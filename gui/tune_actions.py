@@ -79,6 +79,8 @@ class TuneActions:
             self.tune_plot.add_trial(event.params["lr"], event.val_accuracy, event.state)
         elif isinstance(event, TuneFinished):
             self.tune_panel.finished(event)
+            if event.record.get("chance"):
+                self.tune_plot.show_chance(event.record["chance"]["accuracy"])
             winner = event.record.get("winner")
             if winner is not None:
                 self.tune_plot.show_winner(winner["params"]["lr"], winner["val_accuracy"])

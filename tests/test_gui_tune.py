@@ -56,6 +56,9 @@ def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, windo
     record = window.last_tune.record
     assert record["budget"]["runs"] == pytest.approx(5.0) and record["budget"]["spent_steps"] <= record["budget"]["steps"]
     assert panel.table.rowCount() == len(record["trials"]) >= 2 and len(window.tune_plot.trials) == len(record["trials"])
+    # The accuracy a trial must clear is drawn (trials at 10-12% on shuffled labels had nothing beside them: helper-67).
+    chance = window.tune_plot.chance
+    assert chance.scene() is not None and chance.value() == pytest.approx(100 * record["chance"]["accuracy"])
     status = panel.status.text()  # the winner, or the schedule as given when no trial beat it by half a point
     assert ("best of" in status or "your schedule stays" in status) and window.start_action.isEnabled()
     # The next tune's cost follows its settings beside the result (the result hid it, unchanged: helper-67).

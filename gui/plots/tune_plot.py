@@ -20,10 +20,12 @@ MARKS = {
 EMPTY_LR_DECADES = (-4, 1)
 # The key, in the title (set_key_title), names every mark the plot draws, the dashed line too: a label on the line
 # overlapped the trials near it.
-KEY = ("<span style='color:#1f77b4'>● complete</span>", "<span style='color:#7f7f7f'>× stopped early</span>",
+# A trial stopped early scored mid-run, with its LR still high: beside finished ones it read as the range test's pick
+# failing (helper-67: 32% beside a 94% winner), so the key says when it was scored.
+KEY = ("<span style='color:#1f77b4'>● complete</span>", "<span style='color:#7f7f7f'>× stopped early (scored mid-run)</span>",
        "<span style='color:#d62728'>▼ diverged</span>", "<span style='color:#9a9b1a'>■ cancelled</span>",
        "<span style='color:#b8860b'>★ winner</span>", "<span style='color:#505050'>┆ yours (trial 0)</span>",
-       "<span style='color:#2ca02c'>▮ searched</span>")
+       "<span style='color:#2ca02c'>▮ searched</span>", "<span style='color:#d62728'>┄ chance</span>")
 
 
 class TunePlot(PlotPanel):
@@ -43,13 +45,15 @@ class TunePlot(PlotPanel):
         self.plot.getViewBox().setLimits(yMin=-2, yMax=102)
         self.region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(44, 160, 44, 30), pen=pg.mkPen(None))
         self.baseline = pg.InfiniteLine(angle=90, pen=pg.mkPen((80, 80, 80), style=Qt.PenStyle.DashLine))
+        # Always answering the most common class: on unlearnable labels the trials sat at 10-12% with nothing to say so.
+        self.chance = pg.InfiniteLine(angle=0, pen=pg.mkPen((214, 39, 40), style=Qt.PenStyle.DotLine))
         self.trials: list[tuple[float, float, str]] = []
         self._redraw()
 
     def clear(self) -> None:
         """Start a new tune."""
         self.trials = []
-        for item in (self.region, self.baseline):
+        for item in (self.region, self.baseline, self.chance):
             self.plot.removeItem(item)
         self._redraw()
 
@@ -67,6 +71,11 @@ class TunePlot(PlotPanel):
         """A finished trial (one cancelled before its first evaluation has no accuracy, so no marker)."""
         self.trials.append((lr, 100 * accuracy, state))
         self._redraw()
+
+    def show_chance(self, accuracy: float) -> None:
+        """The accuracy of always answering the most common class, which a trial must clear to count."""
+        self.chance.setPos(100 * accuracy)
+        self.plot.addItem(self.chance)  # in the axes' range: trials at 11% read as a trend without the 10% beside them
 
     def show_winner(self, lr: float, accuracy: float) -> None:
         """Star the winning trial."""
@@ -95,4 +104,5 @@ class TunePlot(PlotPanel):
         index = int(np.argmin([abs(np.log(t[0] / x)) for t in self.trials]))
         lr, accuracy, state = self.trials[index]
         scored = f"{accuracy:.2f}%" if np.isfinite(accuracy) else "no accuracy"
+        scored += " when stopped, mid-run" if state == "pruned" and np.isfinite(accuracy) else ""
         return f"trial {index}: peak LR {lr:.3g}, {scored} ({state_words(state)})"
