@@ -260,3 +260,9 @@ def test_an_lr_just_past_the_bound_is_not_called_one_times_it():
                                  curvature={"lr_bound": 0.5})
     assert result.above_bound(0.52).startswith("LR 0.52 is ×1.04 the stability bound at the start (0.5;")
     assert result.above_bound(0.5) == ""
+
+
+def test_a_test_many_times_longer_than_its_run_says_so_in_plain_figures():
+    """A 3-image-per-class set read "300 training steps, 1.5e+02× the run" (helper-67)."""
+    assert RangeTestSettings().cost_words(2) == "300 training steps, 150× the run"
+    assert RangeTestSettings().cost_words(110) == "300 training steps, 2.7× the run"

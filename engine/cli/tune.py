@@ -11,7 +11,7 @@ from ..events import Event, TuneFinished, TuneIntervalChosen, TuneStarted, TuneT
 from ..text import counted, estimate, percent
 from ..tune.budget import small_budget_note
 from ..tune.record import state_words
-from ..tune.settings import SEARCHABLE, TuneSettings
+from ..tune.settings import MAX_RUNS, MIN_RUNS, SEARCHABLE, TuneSettings
 from .common import (
     FINISHED,
     INTERRUPTED,
@@ -38,7 +38,7 @@ def add_parser(commands) -> None:
     d = TuneSettings()
     budget = parser.add_mutually_exclusive_group()
     budget.add_argument("--budget", type=float, metavar="RUNS",
-                        help=f"spend about the cost of RUNS full runs, the range test included (default {d.budget_runs:g})")
+                        help=f"spend about the cost of RUNS full runs ({MIN_RUNS:g} to {MAX_RUNS:g}), the range test included (default {d.budget_runs:g})")
     budget.add_argument("--minutes", type=float, help="spend about this many minutes instead (converted at the measured speed)")
     parser.add_argument("--search", nargs="+", default=list(d.search), choices=SEARCHABLE,
                         help="what varies between trials: the peak LR (always), and optionally weight_decay")

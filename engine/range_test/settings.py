@@ -95,7 +95,10 @@ class RangeTestSettings:
         labelled "10% of the run" trains each of its candidates that long, on each repeat)."""
         steps = self.training_steps()
         known = isinstance(run_steps, int) and run_steps > 0  # a served run's status says it, as data from the network
-        return f"{steps:,} training steps" + (f", {steps / run_steps:.2g}× the run" if known else "")
+        if not known:
+            return f"{steps:,} training steps"
+        times = steps / run_steps  # two figures read "1.5e+02×" from 100 up (helper-67)
+        return f"{steps:,} training steps, {times:.2g}× the run" if times < 100 else f"{steps:,} training steps, {times:,.0f}× the run"
 
     def describe(self) -> str:
         """What the test does, in a line: "probe of 40 candidate LRs from 0.0001 to 10, 200 steps each, 3 repeats"."""

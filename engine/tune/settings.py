@@ -8,6 +8,10 @@ from typing import Any
 
 SEARCHABLE = ("lr", "weight_decay")
 WEIGHT_DECAY_RANGE = (1e-5, 1e-2)
+# A budget in full runs: below 1.5 the range test leaves no room for a trial; the window's box and --help say so too.
+MIN_RUNS, MAX_RUNS = 1.5, 1000
+
+
 @dataclass(frozen=True)
 class TuneSettings:
     """A tune: spend about ``budget_runs`` full runs (or ``budget_minutes``), the range test included.
@@ -28,8 +32,8 @@ class TuneSettings:
 
     def validate(self) -> None:
         """Raise ValueError naming the first invalid field."""
-        if isinstance(self.budget_runs, bool) or not isinstance(self.budget_runs, (int, float)) or not 1.5 <= self.budget_runs <= 1000:
-            raise ValueError(f"budget must be from 1.5 to 1000 full runs, got {self.budget_runs!r}")
+        if isinstance(self.budget_runs, bool) or not isinstance(self.budget_runs, (int, float)) or not MIN_RUNS <= self.budget_runs <= MAX_RUNS:
+            raise ValueError(f"budget must be from {MIN_RUNS:g} to {MAX_RUNS:g} full runs, got {self.budget_runs!r}")
         minutes = self.budget_minutes
         if minutes is not None and (isinstance(minutes, bool) or not isinstance(minutes, (int, float))
                                     or not math.isfinite(minutes) or not 0 < minutes <= 100_000):

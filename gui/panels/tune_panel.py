@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from engine.text import estimate, percent
 from engine.tune.budget import small_budget_note
 from engine.tune.record import state_words
-from engine.tune.settings import TuneSettings
+from engine.tune.settings import MAX_RUNS, MIN_RUNS, TuneSettings
 
 from ..idle_hidden_progress import IdleHiddenProgress
 
@@ -42,7 +42,7 @@ class TunePanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         d = TuneSettings()
-        self.budget = QDoubleSpinBox(minimum=1.5, maximum=1000, value=d.budget_runs, decimals=1, singleStep=1, suffix=" full runs")
+        self.budget = QDoubleSpinBox(minimum=MIN_RUNS, maximum=MAX_RUNS, value=d.budget_runs, decimals=1, singleStep=1, suffix=" full runs")
         self.budget.setToolTip("Spend about the cost of this many runs of the configured length, the range test included. "
                                "Trials that fall behind others of a similar LR are stopped early, so more LRs are tried than the budget "
                                "holds runs.")
