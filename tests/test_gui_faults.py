@@ -64,7 +64,7 @@ def test_stop_and_resume_in_the_box_do_what_they_say(qtbot, window, dialogs, but
         show_tab(window.tabs, "Runs")
         select_rows(table, [0])
         note = window.runs_panel.selected_note
-        assert note.isVisible() and note.text() == table.item(0, 6).text()  # the column is off-screen at 1366 px
+        assert note.isVisible() and note.text() == f"{table.item(0, 0).text()}: {table.item(0, 6).text()}"  # the column is off-screen at 1366 px
         click(window.runs_panel.buttons["Resume"])  # its first line said nothing of where it went on (step 0 here)
         qtbot.waitUntil(lambda: len(dialogs.of("offer")) > offers, timeout=LONG)  # LR 50 again: it blows up again
         assert ", resumed at step 0" in window.log.toPlainText()

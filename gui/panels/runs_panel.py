@@ -145,7 +145,8 @@ class RunsPanel(QWidget):
         one = self._runs.get(selected[0]) if count == 1 else None
         # A finished run offered Resume, which then said "nothing to resume".
         self.buttons["Resume"].setEnabled(one is not None and one.state in RESUMABLE_STATES)
-        self.selected_note.setText("; ".join(one.notes) if one is not None else "")
+        # Named: a selection kept across a refresh may lie scrolled out of sight, its note under an unrelated row (helper-67).
+        self.selected_note.setText(f"{one.run_id}: {'; '.join(one.notes)}" if one is not None and one.notes else "")
         self.selected_note.setVisible(bool(self.selected_note.text()))  # an empty line made the window too tall for 1024x640
         self.delete_action.setEnabled(count >= 1)
 
