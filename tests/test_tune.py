@@ -149,8 +149,26 @@ def test_cancel_stops_the_trial_in_progress_and_keeps_what_ran(digits16, tmp_pat
     assert finished.cancelled and finished.record["cancelled"] and len(finished.record["trials"]) == 1
     trial = finished.record["trials"][0]
     assert trial["state"] == "cancelled" and trial["steps"] < 66 and finished.record["winner"] is None
-    assert run_info(trial["run_dir"]).state == "stopped"
+    assert run_info(trial["run_dir"]).state == "stopped" and run_info(trial["run_dir"]).why_stopped == ""  # cancelled, not pruned
     assert (tuner.folder / "tune.json").exists()
+
+
+def test_a_trial_stopped_early_says_so_in_the_runs_list_and_in_show(digits16, tmp_path, capsys):
+    """Its run read "stopped", as one the user stopped, with Resume offered and nothing to say why (helper-67)."""
+    from engine.schedules.edits import RunSchedule
+    from engine.tune.trial import TrialJob
+
+    job = TrialJob(tiny_config(epochs=2), digits16, RunSchedule(Timeline.of(Schedule((Constant(steps=4, lr=0.05),)))),
+                   tmp_path / "runs", check=lambda epoch: True, purpose="tune trial 3, peak LR 0.05 (tune t)")
+    ran = job.run()
+    assert ran.stopped_early and ran.state == "stopped"
+    info = run_info(ran.run_dir)
+    said = "stopped early by its tune after epoch 1: it fell behind the trials of a similar peak LR (its accuracy is from mid-run)"
+    assert info.state == "stopped" and info.notes == ["tune trial 3, peak LR 0.05 (tune t)", said]
+    code, out, _ = cli(capsys, "runs", "--runs-dir", tmp_path / "runs")
+    assert code == 0 and f"\n  {said}\n" in out
+    code, out, _ = cli(capsys, "show", ran.run_dir)
+    assert code == 0 and f"note: {said}" in out, out
 
 
 def test_lrscope_tune_end_to_end(tmp_path):

@@ -18,6 +18,7 @@ from ..serve.access import served_access
 from ..store.edit_rows import rows_not_held
 from ..store.paths import runs_root
 from ..store.reader import (
+    STOP_NOTE,
     find_run,
     list_runs,
     meta_object,
@@ -124,7 +125,7 @@ def _listed(info) -> dict:
 
 
 # what `show` lists beside epochs and edits
-NOTED_EVENTS = "kind LIKE 'fault:%' OR kind LIKE 'stability:%' OR kind IN ('warning', 'resume')"
+NOTED_EVENTS = f"kind LIKE 'fault:%' OR kind LIKE 'stability:%' OR kind IN ('warning', 'resume', '{STOP_NOTE}')"
 
 
 def show_command(args: argparse.Namespace) -> int:
@@ -201,6 +202,8 @@ def _range_test_outcome(stored) -> str:
 
 def _kind_words(kind: str) -> str:
     """A stored note's kind as `show` says it: "fault (exploding loss)", not "fault:exploding_loss"."""
+    if kind == STOP_NOTE:
+        return "note"
     group, _, detail = str(kind).partition(":")
     return f"{group} ({printable(detail).replace('_', ' ')})" if detail else group
 

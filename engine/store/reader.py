@@ -22,6 +22,8 @@ from .database import CHECKPOINTS, DB_NAME, connect
 
 LIVE_STATES = ("starting", "running", "paused", "range_test")
 RESUMABLE_STATES = ("stopped", "interrupted", "failed")
+# A LogLine of this level is stored as why the run stopped, when something other than the user stopped it.
+STOP_NOTE = "stop_note"
 MAX_CONFIG_BYTES = 1024**2
 
 
@@ -42,12 +44,14 @@ class RunInfo:
     purpose: str = ""  # what made the run when it is not the user's own (a tune's trial)
     # the fault a run not finished was left at ({"kind", "step", "message"}): it read as a plain "stopped"
     fault: dict | None = None
+    # why a stopped run stopped when the user did not stop it (a tune's trial stopped early): it read as the user's "stopped"
+    why_stopped: str = ""
 
     @property
     def notes(self) -> list[str]:
-        """What the runs list says beside the run: what made it, why it cannot resume, the fault it was left at."""
+        """What the runs list says beside the run: what made it, why it stopped or cannot resume, the fault it was left at."""
         left = f"fault at step {self.fault['step']}: {self.fault['message']}" if self.fault else ""
-        return [note for note in (self.purpose, self.problem, left) if note]
+        return [note for note in (self.purpose, self.why_stopped, self.problem, left) if note]
 
 
 def read_meta(run_dir: Path) -> dict[str, str]:
@@ -125,6 +129,12 @@ def _left_at_fault(db: sqlite3.Connection) -> dict | None:
             "message": printable(str(last[2]).split(". ")[0])[:200]}
 
 
+def _why_stopped(db: sqlite3.Connection) -> str:
+    """The note left by what stopped the run, when that was not the user (STOP_NOTE events; "" if none)."""
+    last = db.execute("SELECT message FROM events WHERE kind = ? ORDER BY time DESC, rowid DESC LIMIT 1", (STOP_NOTE,)).fetchone()
+    return printable(str(last[0]))[:200] if last else ""
+
+
 def run_info(run_dir: Path) -> RunInfo:
     """The summary line of one run; RunStoreError (naming the run and the damage) when it cannot be read."""
     meta = read_meta(run_dir)
@@ -135,13 +145,14 @@ def run_info(run_dir: Path) -> RunInfo:
             best = db.execute("SELECT MAX(val_accuracy) FROM epochs").fetchone()[0]
             state = effective_state(meta)
             fault = _left_at_fault(db) if state != "finished" else None
+            why_stopped = _why_stopped(db) if state == "stopped" else ""
         best = float(best) if isinstance(best, (int, float)) else float("nan")
         problem = resume_problem(run_dir) if state in RESUMABLE_STATES else ""
         return RunInfo(Path(run_dir).name, Path(run_dir), printable(str(dataset.get("name", "?"))),
                        printable(str(dataset.get("fingerprint", "?"))), _started(meta_number(meta, "created")),
                        "damaged" if problem else state, int(steps_done) if isinstance(steps_done, int) else 0,
                        int(meta_number(meta, "total_steps")), best, printable(problem) + ("; it cannot be resumed" if problem else ""),
-                       purpose=printable(meta.get("purpose", ""))[:200], fault=fault)
+                       purpose=printable(meta.get("purpose", ""))[:200], fault=fault, why_stopped=why_stopped)
     except sqlite3.Error as error:
         raise RunStoreError(f"{run_dir}: the run database is damaged ({first_line(error)})") from None
     except RunStoreError as error:

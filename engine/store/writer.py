@@ -53,7 +53,7 @@ from .database import connect
 from .edit_rows import rows_not_held
 from .failure import describe_failure
 from .lock import RunLock
-from .reader import checkpoint_paths, checkpoint_step, newest_checkpoint_step
+from .reader import STOP_NOTE, checkpoint_paths, checkpoint_step, newest_checkpoint_step
 
 COMMIT_EVERY = 0.5
 RETRY_SECONDS = 2.0
@@ -347,8 +347,8 @@ class RunStore:
         elif isinstance(event, StabilityWarning):
             db.execute("INSERT INTO events VALUES (?,?,?,?)",
                        (now, f"stability:{event.kind}", event.step, printable(f"{event.message} {event.advice}")))
-        elif isinstance(event, LogLine) and event.level == "warning":
-            db.execute("INSERT INTO events VALUES (?,?,?,?)", (now, "warning", None, printable(event.text)))
+        elif isinstance(event, LogLine) and event.level in ("warning", STOP_NOTE):
+            db.execute("INSERT INTO events VALUES (?,?,?,?)", (now, event.level, None, printable(event.text)))
 
     def _meta(self, values: dict[str, str]) -> None:
         self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?,?)", list(values.items()))

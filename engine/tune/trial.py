@@ -12,9 +12,10 @@ from pathlib import Path
 from ..commands import Stop
 from ..config import TrainConfig
 from ..data.dataset import PreparedDataset
-from ..events import EpochEnded, Event, FaultRaised, StoreFailed
+from ..events import EpochEnded, Event, FaultRaised, LogLine, StoreFailed
 from ..run import InProcessRun, NewRun
 from ..schedules.edits import RunSchedule
+from ..store.reader import STOP_NOTE
 
 # Called at each epoch's end with its EpochEnded event; True stops the run there.
 EpochCheck = Callable[[EpochEnded], bool]
@@ -62,6 +63,9 @@ class TrialJob:
         if isinstance(event, EpochEnded) and not self.stopped_early:
             if self.check(event):
                 self.stopped_early = True
+                # Stored with the run: the Runs tab said "stopped", as of a run the user stopped, with Resume offered.
+                self.handle.bus.emit(LogLine(f"stopped early by its tune after epoch {event.epoch + 1}: it fell behind the "
+                                             "trials of a similar peak LR (its accuracy is from mid-run)", STOP_NOTE))
                 self.stop()
         elif isinstance(event, FaultRaised):
             # A trial never waits for a person: a NaN or exploding loss ends it (the LR was too high).
