@@ -209,6 +209,9 @@ def test_nproc_2_is_steered_by_ctl_then_resumes_after_a_rank_is_killed_on_1_and_
         # Named, for a window or `watch` following the run, who never see the launcher's line (it said "the launcher names which").
         assert result["message"].startswith(f"another process of this run stopped while this one waited for it: rank 1 (pid {victim}) "
                                             "ended; "), result
+        # The runs list said "failed" and nothing more, as if it could not be resumed (helper-68).
+        listed = {r["run"]: r for r in json.loads(lrscope("runs", "--json", env=env).stdout)}
+        assert listed[run_id]["why_ended"].startswith("failed at step ") and f"rank 1 (pid {victim}) ended" in listed[run_id]["why_ended"]
 
     copy = tmp_path / "copy" / run_id
     shutil.copytree(run_dir, copy)

@@ -307,6 +307,24 @@ def test_a_crash_inside_training_fails_the_run_without_raising(digits16):
     assert events.of(StateChanged)[-1].state == "failed"
 
 
+def test_a_failed_runs_message_is_in_the_runs_list(digits16, tmp_path):
+    """`runs`, the Runs tab and `show` said "failed" and no more (helper-68: a 2-process run whose rank died, resumable)."""
+    from engine.run import InProcessRun, NewRun
+    from engine.store.reader import run_info
+
+    handle = InProcessRun(NewRun(tiny_config(), digits16, None, tmp_path / "runs"))
+    handle.prepare()
+
+    def bug(_output):
+        raise KeyError("a bug")
+
+    Sabotage(handle.job.session.model, lambda n: n == 3, bug)
+    result = handle.run()
+    info = run_info(result.run_dir)
+    assert info.state == "failed" and len(info.notes) == 1 and info.notes[0].startswith(f"failed at step {result.step}: "), info.notes
+    assert "KeyError" in info.notes[0]
+
+
 def test_the_plateau_rule_fires_as_recorded_edits(digits16):
     from engine.schedules import Constant, PlateauRule, RunSchedule, Schedule, Timeline
 

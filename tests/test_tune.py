@@ -149,7 +149,7 @@ def test_cancel_stops_the_trial_in_progress_and_keeps_what_ran(digits16, tmp_pat
     assert finished.cancelled and finished.record["cancelled"] and len(finished.record["trials"]) == 1
     trial = finished.record["trials"][0]
     assert trial["state"] == "cancelled" and trial["steps"] < 66 and finished.record["winner"] is None
-    assert run_info(trial["run_dir"]).state == "stopped" and run_info(trial["run_dir"]).why_stopped == ""  # cancelled, not pruned
+    assert run_info(trial["run_dir"]).state == "stopped" and run_info(trial["run_dir"]).why_ended == ""  # cancelled, not pruned
     assert (tuner.folder / "tune.json").exists()
 
 

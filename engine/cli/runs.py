@@ -121,7 +121,8 @@ def _listed(info) -> dict:
             "started": info.started, "state": info.state, "served": served_access(info.run_dir) is not None,
             "steps_done": info.steps_done, "total_steps": info.total_steps,
             "best_val_accuracy": None if math.isnan(info.best_val_accuracy) else info.best_val_accuracy,
-            "problem": info.problem or None, "purpose": info.purpose or None, "fault": info.fault}
+            "problem": info.problem or None, "purpose": info.purpose or None, "fault": info.fault,
+            "why_ended": info.why_ended or None}
 
 
 # what `show` lists beside epochs and edits
@@ -151,6 +152,8 @@ def show_command(args: argparse.Namespace) -> int:
           + (f" (a resume continues from step {resume_step})" if resume_step is not None else ""))
     if info.purpose:
         print(f"made as    {info.purpose}")
+    if info.why_ended:
+        print(f"ended      {info.why_ended}")
     processes = config.get("world_size", 1)
     batch = f"{config.get('batch_size')} × {processes} processes" if processes > 1 else config.get("batch_size")
     print(f"model      {config.get('model')} / {config.get('optimizer')} batch {batch}")

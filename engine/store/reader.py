@@ -44,14 +44,15 @@ class RunInfo:
     purpose: str = ""  # what made the run when it is not the user's own (a tune's trial)
     # the fault a run not finished was left at ({"kind", "step", "message"}): it read as a plain "stopped"
     fault: dict | None = None
-    # why a stopped run stopped when the user did not stop it (a tune's trial stopped early): it read as the user's "stopped"
-    why_stopped: str = ""
+    # why a run ended when the user did not end it: a tune stopped its trial early, or it failed (a rank of a distributed
+    # run died). Each read as a bare "stopped" or "failed", the second as if it could not be resumed.
+    why_ended: str = ""
 
     @property
     def notes(self) -> list[str]:
         """What the runs list says beside the run: what made it, why it stopped or cannot resume, the fault it was left at."""
         left = f"fault at step {self.fault['step']}: {self.fault['message']}" if self.fault else ""
-        return [note for note in (self.purpose, self.why_stopped, self.problem, left) if note]
+        return [note for note in (self.purpose, self.why_ended, self.problem, left) if note]
 
 
 def read_meta(run_dir: Path) -> dict[str, str]:
@@ -129,10 +130,16 @@ def _left_at_fault(db: sqlite3.Connection) -> dict | None:
             "message": printable(str(last[2]).split(". ")[0])[:200]}
 
 
-def _why_stopped(db: sqlite3.Connection) -> str:
-    """The note left by what stopped the run, when that was not the user (STOP_NOTE events; "" if none)."""
-    last = db.execute("SELECT message FROM events WHERE kind = ? ORDER BY time DESC, rowid DESC LIMIT 1", (STOP_NOTE,)).fetchone()
-    return printable(str(last[0]))[:200] if last else ""
+def _why_ended(db: sqlite3.Connection, state: str) -> str:
+    """A stopped run's note from what stopped it when that was not the user (a STOP_NOTE event); a failed run's message.
+    "" for any other run, or when nothing was said."""
+    kind = {"stopped": STOP_NOTE, "failed": "state:failed"}.get(state)
+    last = kind and db.execute("SELECT step, message FROM events WHERE kind = ? ORDER BY time DESC, rowid DESC LIMIT 1",
+                               (kind,)).fetchone()
+    if not last or not last[1]:
+        return ""
+    said = printable(str(last[1]))[:300]
+    return f"failed at step {last[0]}: {said}" if state == "failed" else said
 
 
 def run_info(run_dir: Path) -> RunInfo:
@@ -145,14 +152,14 @@ def run_info(run_dir: Path) -> RunInfo:
             best = db.execute("SELECT MAX(val_accuracy) FROM epochs").fetchone()[0]
             state = effective_state(meta)
             fault = _left_at_fault(db) if state != "finished" else None
-            why_stopped = _why_stopped(db) if state == "stopped" else ""
+            why_ended = _why_ended(db, state)
         best = float(best) if isinstance(best, (int, float)) else float("nan")
         problem = resume_problem(run_dir) if state in RESUMABLE_STATES else ""
         return RunInfo(Path(run_dir).name, Path(run_dir), printable(str(dataset.get("name", "?"))),
                        printable(str(dataset.get("fingerprint", "?"))), _started(meta_number(meta, "created")),
                        "damaged" if problem else state, int(steps_done) if isinstance(steps_done, int) else 0,
                        int(meta_number(meta, "total_steps")), best, printable(problem) + ("; it cannot be resumed" if problem else ""),
-                       purpose=printable(meta.get("purpose", ""))[:200], fault=fault, why_stopped=why_stopped)
+                       purpose=printable(meta.get("purpose", ""))[:200], fault=fault, why_ended=why_ended)
     except sqlite3.Error as error:
         raise RunStoreError(f"{run_dir}: the run database is damaged ({first_line(error)})") from None
     except RunStoreError as error:
