@@ -28,6 +28,7 @@ def run_context(config: TrainConfig, steps_per_epoch: int, total_steps: int, gro
         "optimizer": {"name": config.optimizer, "lr": config.lr, "momentum": config.momentum,
                       "nesterov": config.nesterov, "weight_decay": config.weight_decay},
         "batch_size": config.batch_size,
+        "processes": config.world_size,  # a step saw batch_size × processes images: the batch the LR was tuned for
         "steps_per_epoch": steps_per_epoch,
         "total_steps": total_steps,
         "epochs": config.epochs,

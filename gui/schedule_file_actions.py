@@ -188,7 +188,9 @@ class ScheduleFileActions:
         self.install_timeline(timeline)
         self.imported_mid_run = timeline if self.controller.training and len(timeline.pieces) > 1 else None
         kept = f"; {cuts_kept(loaded.plateau_cuts)}" if loaded.plateau_cuts else ""
-        self.log.add(f"imported {path}: {timeline.total_steps} steps{loaded.stretch_note(timeline.total_steps)}, "
+        batch = self.config_panel.values()["batch_size"]  # the window trains on one process
+        batch_note = loaded.batch_note(batch) if isinstance(batch, int) else ""
+        self.log.add(f"imported {path}: {timeline.total_steps} steps{loaded.stretch_note(timeline.total_steps)}{batch_note}, "
                      f"{counted(len(loaded.edits), 'edit')}{kept}")
         return True
 

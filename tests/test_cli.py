@@ -531,9 +531,16 @@ def test_a_schedule_file_from_a_tune_that_searched_the_weight_decay_trains_with_
     code, out, err = cli(capsys, "train", "--data", SAMPLE, "--image-size", "16", "--epochs", "1", "--schedule", tmp_path / "tuned.json", "--json")
     assert code == 0 and "weight decay 9.8e-05, as the tune recorded in" in err
     assert json.loads(read_meta(json.loads(out)["run_dir"])["config"])["weight_decay"] == 9.8e-05
-    code, out, _ = cli(capsys, "train", "--data", SAMPLE, "--image-size", "16", "--epochs", "1", "--schedule", tmp_path / "tuned.json",
-                       "--weight-decay", "0.001", "--json")
+    code, out, err = cli(capsys, "train", "--data", SAMPLE, "--image-size", "16", "--epochs", "1", "--schedule", tmp_path / "tuned.json",
+                         "--weight-decay", "0.001", "--batch-size", "32", "--json")
     assert code == 0 and json.loads(read_meta(json.loads(out)["run_dir"])["config"])["weight_decay"] == 0.001
+    # The batch the LR was tuned for is said when it differs; a 2-process file said "batch 16" of a global batch of 32.
+    assert "; tuned at a global batch of 64, this run's is 32: the LR that fits a batch changes with it" in err, err
+    assert document["context"]["processes"] == 1
+    document["context"] |= {"batch_size": 32, "processes": 2}
+    (tmp_path / "two.json").write_text(json.dumps(document))
+    code, out, _ = cli(capsys, "schedule", "show", tmp_path / "two.json")
+    assert code == 0 and "batch 32 × 2 processes (global batch 64), " in out, out
     # The same images at another resolution are another dataset to the LR: asked about, as a dataset mismatch is.
     code, _, err = cli(capsys, "train", "--data", SAMPLE, "--epochs", "2", "--schedule", tmp_path / "s.json")
     assert code == 2 and "resolution: tuned at 16 px, this run trains at 32 px" in err and "--accept-mismatch" in err

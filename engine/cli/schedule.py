@@ -77,8 +77,11 @@ def show_command(args: argparse.Namespace) -> int:
           f"{counted(len(dataset.get('classes') or []), 'class')}, {dataset.get('resolution', '?')} px)")
     if context:
         optimizer = context.get("optimizer") or {}
+        tuned = loaded.tuned_batch
+        batch = (f"{tuned[0]} × {tuned[1]} processes (global batch {tuned[0] * tuned[1]})" if tuned and tuned[1] > 1
+                 else context.get("batch_size"))
         print(f"context     {context.get('model')} / {optimizer.get('name')} momentum {optimizer.get('momentum')}, "
-              f"batch {context.get('batch_size')}, {counted(context.get('steps_per_epoch'), 'step')} per epoch")
+              f"batch {batch}, {counted(context.get('steps_per_epoch'), 'step')} per epoch")
     print(f"length      {counted(timeline.total_steps, 'step')}")
     print(f"groups      {', '.join(printable(n) for n in _names(loaded, timeline))}")
     # Each piece is in force until the next begins (its own schedule may run longer: an edit cuts it there).

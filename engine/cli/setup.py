@@ -111,5 +111,5 @@ def run_schedule_for(args: argparse.Namespace, config: TrainConfig, dataset: Pre
     timeline = dataclasses.replace(loaded.for_run(config.epochs * per_epoch), base_momentum=config.momentum)
     kept = cuts_kept(loaded.plateau_cuts)
     say(f"schedule from {args.schedule}: {counted(timeline.total_steps, 'step')}{loaded.stretch_note(timeline.total_steps)}"
-        + (f"; {kept}" if kept else ""))
+        + loaded.batch_note(config.global_batch) + (f"; {kept}" if kept else ""))
     return RunSchedule(timeline)

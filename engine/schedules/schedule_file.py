@@ -84,6 +84,23 @@ class ScheduleFile:
         tuned = self.timeline.total_steps
         return f" (tuned over {counted(tuned, 'step')}, stretched to this run)" if tuned != total_steps else ""
 
+    @property
+    def tuned_batch(self) -> tuple[int, int] | None:
+        """(batch per process, processes) of the run the schedule was tuned on; None when the file does not say."""
+        context = self.context or {}
+        batch, processes = context.get("batch_size"), context.get("processes", 1)
+        return (batch, processes) if isinstance(batch, int) and isinstance(processes, int) and batch > 0 and processes > 0 else None
+
+    def batch_note(self, global_batch: int) -> str:
+        """"; tuned at a global batch of 32 (16 × 2 processes), this run's is 16 …" when the two differ, else "". A file
+        from a 2-process run said "batch 16", and a 1-process run at batch 16 took it without a word (helper-68)."""
+        if self.tuned_batch is None or self.tuned_batch[0] * self.tuned_batch[1] == global_batch:
+            return ""
+        batch, processes = self.tuned_batch
+        split = f" ({batch} × {processes} processes)" if processes > 1 else ""
+        return (f"; tuned at a global batch of {batch * processes}{split}, this run's is {global_batch}: the LR that fits a "
+                "batch changes with it (a range test or a tune checks it)")
+
     def torch_scheduler(self, optimizer, total_steps: int | None = None):
         """A standard PyTorch LR scheduler driving ``optimizer``; step it once per batch. ``total_steps``: the run's
         length to re-stretch the schedule to (None: the tuned run's); ValueError for anything but a positive int."""

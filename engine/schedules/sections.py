@@ -139,7 +139,8 @@ DATASET = record({
     "channels": whole, "mean": _counts, "std": _counts, "unreadable": whole,
 })
 CONTEXT = record({
-    "model": string, "groups": maybe(items(string, 64)), "batch_size": whole, "steps_per_epoch": whole, "total_steps": whole, "epochs": whole,
+    "model": string, "groups": maybe(items(string, 64)), "batch_size": whole, "processes": whole, "steps_per_epoch": whole,
+    "total_steps": whole, "epochs": whole,
     "augment": string, "seed": whole, "weights": string, "frozen_bn": string,
     "optimizer": record({"name": string, "lr": number, "momentum": number, "nesterov": flag, "weight_decay": number}),
 })
