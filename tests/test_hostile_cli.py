@@ -619,6 +619,19 @@ def test_ctl_queued_behind_a_range_test_says_it_applies_unless_the_run_stops_fir
     assert read_meta(runs / run)["state"] == "stopped"  # the pause did not apply: the run stopped first
 
 
+def test_a_ctl_range_test_interrupted_says_the_test_goes_on_in_the_run(tmp_path, capsys):
+    """Ctrl-C said only "lrscope: error: interrupted", and a later `ctl pause` then waited for the test (helper-68)."""
+    with a_range_test_asked_by_ctl(tmp_path) as (trainer, asked, runs, run):
+        asked.send_signal(signal.SIGINT)
+        _, err = asked.communicate(timeout=120)
+        assert asked.returncode == 130 and "the range test goes on in the run: `lrscope ctl " in err, err
+        assert f"{run} cancel-range-test` cancels it" in err and err.rstrip().endswith("lrscope: error: interrupted"), err
+        assert trainer.poll() is None and read_meta(runs / run)["state"] == "range_test"  # the test goes on
+        # `show` says the run is served and how to reach it (only --json did; there is no `ctl RUN status`).
+        code, out, _ = cli(capsys, "show", run, "--runs-dir", runs)
+        assert code == 0 and re.search(rf"^served     at tcp://127\.0\.0\.1:\d+: `lrscope ctl {run} ACTION` steers it", out, re.M), out
+
+
 def test_a_ctl_waiting_for_a_range_test_says_at_once_that_the_runs_process_ended(tmp_path):
     """Killed during the test, the run left its ctl waiting 91 s, then "not answered … a range test may be running"."""
     with a_range_test_asked_by_ctl(tmp_path) as (trainer, asked, _, _):

@@ -94,8 +94,13 @@ def run(args: argparse.Namespace) -> int:
         connect(handle)
         if command is None:  # apply: the file is checked against the run's dataset, which the run says once connected
             command = EditSchedule(replacement(args.file, handle.status, args.accept_mismatch))
-        answer = handle.request(command, max(0.0, args.timeout - (time.monotonic() - started)),
-                                until=lambda: reported[0] + RANGE_TEST_SILENCE if reported[0] else 0.0)
+        try:
+            answer = handle.request(command, max(0.0, args.timeout - (time.monotonic() - started)),
+                                    until=lambda: reported[0] + RANGE_TEST_SILENCE if reported[0] else 0.0)
+        except KeyboardInterrupt:  # the run has the command all the same: said before "interrupted" (helper-68)
+            status.clear()
+            say(_left_in_the_run(args))
+            raise
         ended = answer is None and handle.wait(0)  # the run ended while this waited (before detach ends the handle too)
     finally:
         handle.detach()
@@ -107,6 +112,15 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"{args.run}: the run {handle.state} at step {handle.step} before it took the command, so nothing was "
                        f"applied; `lrscope show {shlex.quote(args.run)}` shows how it ended")
     return tell(args, answer, heard)
+
+
+def _left_in_the_run(args: argparse.Namespace) -> str:
+    """What an interrupted ctl leaves behind: the command it sent, which the run carries out all the same."""
+    run = shlex.quote(args.run)
+    if args.action == "range-test":
+        return (f"the range test goes on in the run: `lrscope ctl {run} cancel-range-test` cancels it, and "
+                f"`lrscope show {run}` gives its result once it ends")
+    return f"the command was sent: the run applies it at its next step unless it stops first (`lrscope show {run}` says)"
 
 
 def connect(handle) -> None:

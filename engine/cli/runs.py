@@ -150,6 +150,9 @@ def show_command(args: argparse.Namespace) -> int:
     print(f"run        {info.run_id}\nfolder     {info.run_dir}\ndataset    {info.dataset} (fingerprint {info.fingerprint})")
     print(f"started    {info.started}\nstate      {info.state}\nsteps      {info.steps_done}/{info.total_steps}"
           + (f" (a resume continues from step {resume_step})" if resume_step is not None else ""))
+    if (access := served_access(run_dir)) is not None:  # only --json said so, and there is no `ctl RUN status` (helper-68)
+        print(f"served     at {access.address}: `lrscope ctl {info.run_id} ACTION` steers it, `lrscope watch {info.run_id}` "
+              "follows it, Attach in the window does both")
     if info.purpose:
         print(f"made as    {info.purpose}")
     if info.why_ended:
