@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     failures = [data[key] for key in ("export_refused", "csv_error", "export_error") if key in data]
     # No LR to use is the tune's "no winner" (1), not a usage error (2, as with --export-schedule) nor a success (0,
     # without it): a script told the two apart only by --json's null (helper-67).
-    data["exit_status"] = (NO_RESULT if result.recommendation is None else STORE_FAILED if failures else FINISHED)
+    data["exit_status"] = NO_RESULT if result.recommendation is None else STORE_FAILED if failures else FINISHED
     data["state"] = "finished"  # as every other command's object says (an error object says "error")
     if args.json:
         print(json.dumps(data))
