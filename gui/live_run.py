@@ -128,6 +128,7 @@ class LiveRun(QObject):
             self.remaining.hold()
             self.editor.run_ended()
             self._close_fault_box()
+            self.progress.reset()  # "5%" stayed beside "no longer following run …" (helper-68), as after Detach it does not
         self.status.setText(f"no longer following run {self.run_id}: {message}")
 
     def forget(self) -> None:

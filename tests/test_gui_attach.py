@@ -209,6 +209,7 @@ def test_when_contact_with_an_attached_run_is_lost_the_window_stops_steering_it_
             pass
     assert window.live.state == "detached" and f"the run's process (pid {owner.process.pid}) ended" in window.status.text(), \
         window.status.text()
+    assert window.progress.isHidden()  # its "5%" stayed beside "no longer following run" (helper-68)
     # The plan from before attaching is back, as after Detach: the followed run's schedule stayed, squeezed into this run.
     assert window.editor.plan().schedule.segments[0].max_lr == 0.0314
     assert "the editor shows digits's own schedule again: Start trains it" in window.log.toPlainText()
@@ -216,6 +217,8 @@ def test_when_contact_with_an_attached_run_is_lost_the_window_stops_steering_it_
     assert window.editor.length.text() == "run: 44 steps; this schedule: steps 0–44"
     # Its resume command ran past the window's edge, cut with nothing to say so: what is shown fits, "…" says there is
     # more, and the tooltip holds it all.
+    window.resize(1024, window.height())  # a laptop's width: the line is longer than the bar
+    qtbot.waitUntil(lambda: QLabel.text(window.status) != window.status.text(), timeout=LONG)
     shown = QLabel.text(window.status)
     assert window.status.fontMetrics().horizontalAdvance(shown) <= window.status.width() and shown.endswith("…"), shown
     assert window.status.toolTip() == window.status.text() and window.status.text().endswith("continues it from its last checkpoint")
