@@ -94,9 +94,10 @@ class ScheduleFile:
     def batch_note(self, global_batch: int) -> str:
         """"; tuned at a global batch of 32 (16 × 2 processes), this run's is 16 …" when the two differ, else "". A file
         from a 2-process run said "batch 16", and a 1-process run at batch 16 took it without a word (helper-68)."""
-        if self.tuned_batch is None or self.tuned_batch[0] * self.tuned_batch[1] == global_batch:
+        tuned = self.tuned_batch
+        if tuned is None or tuned[0] * tuned[1] == global_batch:
             return ""
-        batch, processes = self.tuned_batch
+        batch, processes = tuned
         split = f" ({batch} × {processes} processes)" if processes > 1 else ""
         return (f"; tuned at a global batch of {batch * processes}{split}, this run's is {global_batch}: the LR that fits a "
                 "batch changes with it (a range test or a tune checks it)")
