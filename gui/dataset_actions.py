@@ -9,7 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QTimer, Slot
 
 from engine.config import TrainConfig
-from engine.schedules import Timeline
+from engine.schedules import RunSchedule, Timeline
 from engine.schedules.plateau import cuts_kept
 from engine.text import counted, images_used
 
@@ -25,18 +25,23 @@ def dropped_folders(mime) -> list[str]:
     return [url.toLocalFile() for url in mime.urls() if url.isLocalFile() and Path(url.toLocalFile()).is_dir()] if mime.hasUrls() else []
 
 
-def replanned(timeline, edits: int, cuts: int, next_run: int) -> str:
-    """What the editor holds after a run with ``edits`` (and ``cuts`` by the plateau rule), ``timeline`` to train again
-    in a next run of ``next_run`` steps."""
+def replanned(run_schedule: RunSchedule, timeline, next_run: int) -> str:
+    """What the editor holds after a run whose schedule and edits were ``run_schedule``, ``timeline`` to train again in
+    a next run of ``next_run`` steps."""
     # An attached run of 8800 steps was said to be trained again "as the run had it" in the window's run of 110.
     stretched = (f"; the run had {timeline.total_steps} steps, so Start stretches it to the next run's {next_run} "
                  "(set the epochs to train it at its own length)") if next_run and next_run != timeline.total_steps else ""
-    if len(timeline.pieces) == 1:  # every edit was undone at the step it was made
+    cuts = run_schedule.plateau_cuts
+    edits = len(run_schedule.edits) - cuts
+    if len(timeline.pieces) == 1:  # every edit was undone
         return f"the run's {counted(edits, 'edit')} left its schedule as it began: the editor holds it, and Start trains it again{stretched}"
-    made = f" with its {counted(edits, 'edit')}" if edits else ""
+    in_effect = sum(record.edit.reason != "plateau" for record in run_schedule.in_effect())
+    made = f" with its {counted(in_effect, 'edit')}" if in_effect else ""
+    # An undone edit's steps are left out of the plan (Timeline.to_train_again): "as the run had them" alone was untrue.
+    undone = " (less the edits it undid)" if edits > in_effect else ""
     kept = f"; {cuts_kept(cuts)} (turn it on to let it react afresh)" if cuts else ""
-    return (f"the editor holds the run's schedule{made}: steps 0 to {timeline.pieces[-1].start} as the run had them, then the "
-            f"piece shown; Start trains it again (change it, or use a preset, to plan afresh){kept}{stretched}")
+    return (f"the editor holds the run's schedule{made}: steps 0 to {timeline.pieces[-1].start} as the run had them{undone}, "
+            f"then the piece shown; Start trains it again (change it, or use a preset, to plan afresh){kept}{stretched}")
 
 
 class DatasetActions:
@@ -207,11 +212,10 @@ class DatasetActions:
             self.log.add(f"the run followed trained {run.config.model}, and its schedule cannot train the configured "
                          f"{self.config_panel.values()['model']} ({problem})")
             return False
-        cuts = run.run_schedule.plateau_cuts
-        timeline = timeline.to_train_again(cuts)
+        timeline = timeline.to_train_again(run.run_schedule.plateau_cuts)
         self.install_timeline(timeline)
         self.planned_after_run = False  # Export still writes the run, with its results
-        self.log.add(replanned(timeline, len(run.run_schedule.edits) - cuts, cuts, self.run_length()))
+        self.log.add(replanned(run.run_schedule, timeline, self.run_length()))
         return True
 
     @Slot()

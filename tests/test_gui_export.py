@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from gui_fixtures import LONG, paused_with_lr_set, run_and_export
 from helpers import plain_loop_lrs
 
@@ -78,16 +79,23 @@ def test_a_runs_exported_schedule_drives_plain_pytorch_with_one_unnamed_param_gr
     np.testing.assert_allclose(replayed[:, 0], run_lrs, rtol=1e-6)
 
 
-def test_an_edit_undone_at_its_own_step_is_no_edit_of_the_next_runs_exported_schedule(qtbot, launch, dialogs, tmp_path):
-    """The undo installed a piece identical to the one before it: trained again and exported, it read "edited once"."""
+def test_an_edit_undone_later_is_no_edit_of_the_next_runs_exported_schedule(qtbot, launch, dialogs, tmp_path):
+    """Set LR 0.0123, undone a few steps later: the next run trained those steps at 0.0123 again, a dip the user had
+    taken back. (Undone at its own step, the undo's piece, identical to the one before, read "edited once".)"""
     window = launch({"image_size": 16, "epochs": 2})
     paused_with_lr_set(qtbot, window, "0.0123", 2)
-    click(window.editor.undo)  # at the same step: the run is paused
+    set_at = window.live.step
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: window.live.step >= set_at + 2, timeout=LONG)
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
+    click(window.editor.undo)
     qtbot.waitUntil(lambda: window.editor.history.count() == 2, timeout=LONG)
     trigger(window.pause_action)
     qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
     edited = window.last_run
     assert [record.edit.kind for record in edited.run_schedule.edits] == ["set_constant", "undo"]  # its own record keeps both
+    assert edited.run_schedule.timeline.lr_at(set_at) == pytest.approx(0.0123)  # and the steps it trained at 0.0123
     assert "the run's 2 edits left its schedule as it began" in window.log.toPlainText()
 
     path = tmp_path / "again.lrschedule.json"

@@ -116,8 +116,28 @@ def test_to_train_again_a_piece_that_only_continues_the_one_before_it_is_merged_
     again = undone_at_once.timeline.to_train_again(0)
     assert again.pieces == base().timeline.pieces
     assert np.array_equal(again.lrs(np.arange(100)), undone_at_once.timeline.lrs(np.arange(100)))
+
+
+def test_to_train_again_leaves_out_the_steps_of_an_edit_undone_later():
+    """Set LR 0.01 at step 30, undone at 35: the run trained steps 30-34 at 0.01, and so did every run trained from its
+    file, a dip the user had taken back. Trained again, the undone steps follow the schedule the undo went back to."""
     undone_later = base().apply(SetConstant(0.01), 30, 0.05).apply(Undo(), 35, 0.01)
-    assert undone_later.timeline.to_train_again(0).pieces == undone_later.timeline.pieces  # steps 30-34 held 0.01
+    assert undone_later.timeline.lr_at(32) == 0.01 and len(undone_later.timeline.pieces) == 3  # the run's own record
+    assert undone_later.timeline.to_train_again(0).pieces == base().timeline.pieces
+    assert undone_later.timeline.undone_spans() == [(30, 35)]
+    both_undone = base().apply(ScaleRest(0.5), 20, 0.1).apply(SetConstant(0.01), 30, 0.05).apply(Undo(), 35, 0.01).apply(Undo(), 40, 0.05)
+    assert both_undone.timeline.to_train_again(0).pieces == base().timeline.pieces
+    assert both_undone.timeline.undone_spans() == [(20, 40)]  # the two nested spans as one
+    # Two edits, the later undone: the first stays from its own step, and only the second's steps go.
+    kept = base().apply(ScaleRest(0.5), 20, 0.1).apply(SetConstant(0.01), 30, 0.05).apply(Undo(), 35, 0.01)
+    again = kept.timeline.to_train_again(0)
+    assert [p.start for p in again.pieces] == [0, 20]
+    assert again.lr_at(32) == pytest.approx(0.5 * base().timeline.lr_at(32))
+    # Undone, then redone later: the edit trains from where it was redone, not from where it was first made.
+    redone = undone_later.apply(Redo(), 50, 0.05)
+    assert [p.start for p in redone.timeline.to_train_again(0).pieces] == [0, 50]
+    assert redone.timeline.to_train_again(0).lr_at(40) == base().timeline.lr_at(40)
+    assert redone.timeline.to_train_again(0).lr_at(60) == 0.01
 
 
 def test_the_edits_in_effect_leave_out_undos_and_what_they_undid():

@@ -1,12 +1,14 @@
 """Using schedules outside lrscope (torch_scheduler), reduce-on-plateau, and the per-dataset library."""
 
+import csv
+import io
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from helpers import plain_loop_lrs
+from helpers import lrscope, plain_loop_lrs
 
 from engine.errors import ScheduleFileError
 from engine.schedules import (
@@ -18,8 +20,10 @@ from engine.schedules import (
     RunSchedule,
     ScaleRest,
     Schedule,
+    SetConstant,
     SetGroups,
     Timeline,
+    Undo,
     load_schedule,
     save_schedule,
     schedule_document,
@@ -45,6 +49,22 @@ def test_torch_scheduler_drives_groups_by_name_with_their_settings_and_momentum(
     assert set(state) <= {"last_epoch", "_step_count", "_last_lr", "base_lrs"}
     torch.save(state, tmp_path / "sched.pt")
     assert torch.load(tmp_path / "sched.pt", weights_only=True)["last_epoch"] == 100
+
+
+def test_torch_scheduler_trains_a_file_without_the_steps_of_an_edit_undone_later(tmp_path):
+    """The file keeps what the run trained (steps 30-34 at 0.01); a plain loop trains the schedule the user kept."""
+    start = RunSchedule(Timeline.of(Schedule((OneCycle(steps=100, max_lr=0.4),))))
+    run = start.apply(SetConstant(0.01), 30, 0.3).apply(Undo(), 35, 0.01)
+    path = save_schedule(tmp_path / "s.json", schedule_document(run))
+    assert load_schedule(path).timeline.lr_at(32) == 0.01
+    for total_steps in (None, 100):
+        scheduler = load_schedule(path).torch_scheduler(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0), total_steps)
+        assert np.array_equal(scheduler.timeline.lrs(np.arange(100)), start.timeline.lrs(np.arange(100)))
+    # The command line says so, and its csv (the README's route for code without lrscope) trains what the scheduler does.
+    shown = lrscope("schedule", "show", path)
+    assert "undone      steps 30–35 trained edits the run undid later" in shown.stdout, shown.stdout
+    rows = list(csv.DictReader(io.StringIO(lrscope("schedule", "csv", path).stdout)))
+    assert [float(row["lr_all"]) for row in rows] == start.timeline.lrs(np.arange(100)).tolist()
 
 
 def test_an_all_schedule_drives_any_optimizer_named_or_not(tmp_path):

@@ -43,7 +43,8 @@ def _timeline(args: argparse.Namespace):
     if args.steps is not None and not 1 <= args.steps <= MAX_STEPS:
         raise CliError(f"--steps: must be between 1 and {MAX_STEPS:,}")
     loaded = read_schedule(args.file)
-    return loaded, loaded.for_run(args.steps) if args.steps else loaded.timeline
+    # What trains again, as torch_scheduler and train --schedule train it: without the steps of an undone edit.
+    return loaded, loaded.for_run(args.steps or loaded.timeline.total_steps)
 
 
 def _listed(items: list, line, what: str) -> None:
@@ -90,6 +91,10 @@ def show_command(args: argparse.Namespace) -> int:
             f"{describe_schedule(pe[0].schedule)}; {printable(describe_groups(pe[0].groups))}", "pieces")
     _listed(loaded.edits, lambda e: "edit at " + edit_line(e.get("step"), e.get("reason"), printable(str(e.get("source") or "")),
                                                           str(e.get("summary"))[:200]), "edits")
+    if spans := timeline.undone_spans():
+        where = ", ".join(f"{first}–{end}" for first, end in spans)
+        print(f"undone      steps {where} trained edits the run undid later; trained again (train --schedule, "
+              "torch_scheduler, csv, plot) they follow the schedule the undo went back to")
     recommended = (loaded.range_test or {}).get("recommended") or {}
     if "constant_lr" in recommended and "one_cycle_max_lr" in recommended:
         print(f"range test  constant {recommended['constant_lr']:.3g}, one-cycle max {recommended['one_cycle_max_lr']:.3g}")

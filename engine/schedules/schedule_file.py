@@ -107,8 +107,8 @@ class ScheduleFile:
         length to re-stretch the schedule to (None: the tuned run's); ValueError for anything but a positive int."""
         from .torch_adapter import TimelineLR
 
-        if total_steps is None:
-            return TimelineLR(optimizer, self.timeline)
+        if total_steps is None:  # trained again as lrscope trains a file: without the steps of an undone edit
+            return TimelineLR(optimizer, self.for_run(self.timeline.total_steps))
         # bool is an int to Python, and 1.5 or -5 once stretched the schedule to nonsense without a word.
         if isinstance(total_steps, bool) or not isinstance(total_steps, numbers.Integral) or total_steps < 1:
             raise ValueError(f"total_steps must be a positive whole number of steps (an int), got {total_steps!r}")

@@ -161,12 +161,36 @@ class Timeline:
         """This timeline to train once more, after its run's plateau rule cut the LR ``plateau_cuts`` times: the cuts
         are pieces of it now, so the rule is dropped (left on, it would cut again where it had cut).
 
-        A piece that only continues the one before it is merged into it: an edit undone at its own step leaves one (the
-        undo's), and as a plan it read as an edit, e.g. "edited once" for a tune's winner in the library.
+        A piece that only continues an earlier one is what an undo leaves: it takes the pieces since that one back, so
+        they are left out and the earlier piece goes on. An edit at step 30 undone at 35 trained steps 30-34 at the
+        edit's LR, and every later run trained from the file kept that dip, which the user had taken back. An edit undone at
+        its own step leaves a piece that continues the one before, which as a plan read as an edit ("edited once").
         """
-        pieces = [self.pieces[0]]
-        pieces += [piece for before, piece in zip(self.pieces, self.pieces[1:]) if not piece.continues(before)]
-        return replace(self, pieces=tuple(pieces), plateau=None if plateau_cuts else self.plateau)
+        return replace(self, pieces=tuple(self._after_undos()[0]), plateau=None if plateau_cuts else self.plateau)
+
+    def undone_spans(self) -> list[tuple[int, int]]:
+        """The step ranges [first, end) that trained an edit the run undid later, merged: what to_train_again leaves out."""
+        merged: list[tuple[int, int]] = []
+        for first, end in sorted(self._after_undos()[1]):
+            if merged and first <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+            else:
+                merged.append((first, end))
+        return merged
+
+    def _after_undos(self) -> tuple[list[Piece], list[tuple[int, int]]]:
+        """The pieces with what each undo took back left out, and the step ranges left out."""
+        pieces: list[Piece] = []
+        spans: list[tuple[int, int]] = []
+        for piece in self.pieces:
+            taken_back = next((i for i in range(len(pieces) - 1, -1, -1) if piece.continues(pieces[i])), None)
+            if taken_back is None:
+                pieces.append(piece)
+                continue
+            if taken_back + 1 < len(pieces):
+                spans.append((pieces[taken_back + 1].start, piece.start))
+            del pieces[taken_back + 1:]
+        return pieces, spans
 
     def stretched(self, total_steps: int) -> Timeline:
         """The whole timeline re-timed to last ``total_steps``, every shape in proportion."""
