@@ -155,16 +155,15 @@ class FineTuningActions:
         """The group settings a run starts with: the group table's when it shows the model's groups."""
         return self.group_table.draft.settings() if self.group_table.draft.rows else plan.groups
 
-    def planned_group_lrs(self, timeline, steps: np.ndarray):
-        """The LR of every group (columns, named as the table) at ``steps`` of ``timeline``, or None before the groups
-        are known."""
+    def planned_group_lrs(self, timeline, steps: np.ndarray) -> tuple[tuple[str, ...], np.ndarray] | None:
+        """The groups (named as the table) and the LR of each (columns) at ``steps`` of ``timeline``, or None before
+        the groups are known."""
         if not self.group_table.draft.rows:
             return None
         names = self.group_table.draft.names
         if mismatch(timeline, names):  # the head's LR alone: a per-group plot raised, and left the window stuck
             return None
-        self.lr.set_groups(names)
-        return timeline.group_lrs(steps, names)
+        return names, timeline.group_lrs(steps, names)
 
     def drives_other_groups(self, timeline) -> str:
         """Why ``timeline`` cannot train the configured model's groups (a schedule of another model: a followed run's, a

@@ -219,7 +219,7 @@ class LiveRun(QObject):
         for plot in self.plots:
             plot.set_total(timeline.total_steps)
         grid = np.arange(timeline.total_steps + 1)
-        self.lr.set_plan(grid, timeline.group_lrs(grid, self.lr.groups))
+        self.lr.set_plan(grid, timeline.group_lrs(grid, self.lr.groups), groups=self.lr.groups)
         self.momentum.set_plan(grid, timeline.momenta(grid))
         self.momentum.setVisible(self.momentum.scheduled)
 

@@ -243,8 +243,8 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         if self.imported is not None and self.run_length() >= 2:
             timeline = timeline.stretched(self.run_length())  # as Start will
         steps = np.arange(timeline.total_steps + 1)
-        group_lrs = self.planned_group_lrs(timeline, steps)
-        self.lr.set_plan(steps, timeline.lrs(steps) if group_lrs is None else group_lrs, key="next run")
+        names, lrs = self.planned_group_lrs(timeline, steps) or ((), timeline.lrs(steps))
+        self.lr.set_plan(steps, lrs, key="next run", groups=names)
         self.momentum.set_plan(steps, timeline.momenta(steps), key="next run")
         self.momentum.setVisible(self.momentum.scheduled)
 

@@ -62,6 +62,13 @@ def test_a_run_fills_the_plots_which_export_as_png_and_csv(qtbot, window, dialog
     choose(window.x_unit, "x: epochs")
     x, _ = window.loss.raw.getData()
     assert x[-1] == pytest.approx(21 / 22) and window.loss.plot.getAxis("bottom").labelText == "epoch"
+    # Another model configured for the next run: its plan has other groups, and the run's applied LRs were forgotten
+    # while its loss stayed (helper-68, after a lost contact with a resnet18 run).
+    choose(window.config_panel.editors["model"], "mobilenet_v2")
+    qtbot.waitUntil(lambda: window.lr.plan_groups[-1:] == ("head",) and len(window.lr.plan_groups) == 6, timeout=LONG)
+    assert window.lr.groups == ("block1", "block2", "block3", "head") and len(window.lr.points) == 22
+    qtbot.waitUntil(lambda: all(drawn(curve) == 22 for curve in window.lr.applied), timeout=LONG)
+    assert {"lr_block1", "planned_lr_stem"} <= set(window.lr.columns())
 
 
 def test_invalid_configuration_is_refused_at_the_field(qtbot, window, dialogs):

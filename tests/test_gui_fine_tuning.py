@@ -65,7 +65,7 @@ def test_the_pretrained_switch_shows_the_groups_and_previews_each(qtbot, window)
     table = window.group_table.table
     assert [table.item(i, 0).text() for i in range(6)] == list(STAGES)
     assert table.item(5, 1).text() == "12,810" and table.item(5, 2).text() == "0"  # the new head: 1280 × 10 + 10
-    assert window.lr.groups == STAGES
+    assert window.lr.plan_groups == STAGES
     steps, lrs = window.lr.plan
     assert lrs.shape[1] == 6 and np.all(lrs[steps < int(FREEZE), :5] == 0) and np.all(lrs[steps < int(FREEZE), 5] > 0)
     assert lrs[:, 5].max() == pytest.approx(PRETRAINED_LR, rel=0.01)  # as on the command line, not the scratch default

@@ -41,6 +41,7 @@ class LrPlot(StepPlot):
         # (the preview and the bound are listed only while drawn, so six groups and the plan take two rows).
         self.plot.legend.setColumnCount(4)
         self.plan = (np.empty(0), np.empty((0, 1)))
+        self.plan_groups: tuple[str, ...] = ()
         self.plan_key = "planned"
         self.preview_data = (np.empty(0), np.empty(0))
         self.handles: list[pg.TargetItem] = []
@@ -76,14 +77,16 @@ class LrPlot(StepPlot):
             self.now_at = step
             self.bump("now")
 
-    def set_plan(self, steps: np.ndarray, lrs: np.ndarray, key: str = "planned") -> None:
+    def set_plan(self, steps: np.ndarray, lrs: np.ndarray, key: str = "planned", groups: tuple[str, ...] = ()) -> None:
         """The planned LR of every step of the run (drawn whole: the applied curves cover its past).
 
-        ``lrs`` has one column per group of ``set_groups`` (or is one curve, before a run's groups are known); ``key``
+        ``lrs`` has one column per group named in ``groups`` (or is one curve, before a model's groups are known); ``key``
         names it in the legend: the run's own plan is "planned", the next run's is "next run" (after a run, or after
-        Detach, the last run's curves stay beside it: one key for both read as the plan of the run drawn).
+        Detach, the last run's curves stay beside it: one key for both read as the plan of the run drawn). The plan's
+        groups are its own: the next run's model may have others than the run drawn, whose applied LRs must stay.
         """
         self.plan = (steps, np.asarray(lrs).reshape(len(steps), -1))
+        self.plan_groups = tuple(groups) if len(groups) == self.plan[1].shape[1] else ()
         self.plan_key = key
         self.bump("plan")
 
@@ -163,7 +166,7 @@ class LrPlot(StepPlot):
         columns = lrs.shape[1]
         while len(self.planned) < columns:
             index = len(self.planned)
-            color = group_color(index, self.groups[index]) if columns == len(self.groups) > 1 else ORANGE
+            color = group_color(index, self.plan_groups[index]) if len(self.plan_groups) > 1 else ORANGE
             self.planned.append(make_curve(self.plot, color, style=Qt.PenStyle.DashLine))
         for index, curve in enumerate(self.planned):
             curve.setData(self.x(steps) if index < columns else [], lrs[:, index] if index < columns else [])
@@ -205,8 +208,8 @@ class LrPlot(StepPlot):
     def columns(self):
         plan_steps, plan_lrs = self.plan
         applied = {f"lr_{name}": self.points.view(i) for i, name in enumerate(self.groups, start=1)}
-        if plan_lrs.shape[1] == len(self.groups):
-            planned = {f"planned_lr_{name}": plan_lrs[:, i] for i, name in enumerate(self.groups)}
+        if self.plan_groups:
+            planned = {f"planned_lr_{name}": plan_lrs[:, i] for i, name in enumerate(self.plan_groups)}
         else:
             planned = {"planned_lr": plan_lrs[:, 0]}
         return {"step": self.points.view(0), **applied, "planned_step": plan_steps, **planned}
@@ -216,14 +219,16 @@ class LrPlot(StepPlot):
         index = nearest(self.points.view(0), step)
         if index is not None and abs(self.points.view(0)[index] - step) <= 1:
             lrs = self.points.view()[index, 1:]
-            return f"step {int(self.points.view(0)[index])}: {self._lrs(lrs)} (applied)" + self.stability.describe(step, lrs[-1])
+            return f"step {int(self.points.view(0)[index])}: {_lrs(lrs, self.groups)} (applied)" + self.stability.describe(step, lrs[-1])
         plan = nearest(self.plan[0], step)
-        return f"step {int(self.plan[0][plan])}: {self._lrs(self.plan[1][plan])} (planned)" if plan is not None else ""
+        return f"step {int(self.plan[0][plan])}: {_lrs(self.plan[1][plan], self.plan_groups)} (planned)" if plan is not None else ""
 
-    def _lrs(self, values: np.ndarray) -> str:
-        if len(set(values.tolist())) == 1 or len(values) != len(self.groups):
-            return f"LR {values[0]:.4g}"
-        return "LR " + ", ".join(f"{name} {lr:.4g}" for name, lr in zip(self.groups, values))
+
+def _lrs(values: np.ndarray, names: tuple[str, ...]) -> str:
+    """"LR 0.1" when the groups' LRs are alike (or unnamed), else each group's."""
+    if len(set(values.tolist())) == 1 or len(values) != len(names):
+        return f"LR {values[0]:.4g}"
+    return "LR " + ", ".join(f"{name} {lr:.4g}" for name, lr in zip(names, values))
 
 
 class MomentumPlot(StepPlot):
