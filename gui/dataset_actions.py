@@ -40,7 +40,10 @@ def replanned(run_schedule: RunSchedule, timeline, next_run: int) -> str:
     # An undone edit's steps are left out of the plan (Timeline.to_train_again): "as the run had them" alone was untrue.
     undone = " (less the edits it undid)" if edits > in_effect else ""
     kept = f"; {cuts_kept(cuts)} (turn it on to let it react afresh)" if cuts else ""
-    return (f"the editor holds the run's schedule{made}: steps 0 to {timeline.pieces[-1].start} as the run had them{undone}, "
+    # In the next run's steps, as the editor shows the piece: "steps 0 to 21" beside "from step 27" once stretched; and
+    # "as the run had them" named steps past where a stopped run ended.
+    start = (timeline.stretched(next_run) if stretched else timeline).pieces[-1].start
+    return (f"the editor holds the run's schedule{made}: steps 0 to {start} follow the run's{undone}, "
             f"then the piece shown; Start trains it again (change it, or use a preset, to plan afresh){kept}{stretched}")
 
 

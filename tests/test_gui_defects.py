@@ -1,5 +1,6 @@
 """What a walkthrough of the window found (issue 12 §2), each checked the way a person would meet it."""
 
+import re
 import shutil
 
 import numpy as np
@@ -170,6 +171,9 @@ def test_a_schedule_longer_than_the_run_is_said_to_shrink_and_epochs_typed_mid_r
     qtbot.waitUntil(lambda: window.last_run is not None and not window.controller.training, timeout=LONG)
     qtbot.waitUntil(lambda: window.editor.length.text().startswith("run: 44 steps"), timeout=LONG)
     assert not window.progress.isHidden()  # the stopped run's share of its steps
+    # The log names the steps the editor shows, the next run's: "steps 0 to 3" beside "this schedule: steps 2–44".
+    shown_from = re.search(r"this schedule: steps (\d+)–44", window.editor.length.text()).group(1)
+    assert f"steps 0 to {shown_from} follow the run's, then the piece shown" in window.log.toPlainText(), window.log.toPlainText()[-600:]
     type_into(window.config_panel.editors["epochs"], "3")
     qtbot.waitUntil(lambda: "stopped · next run: 66 steps" in window.status.text(), timeout=LONG)
     assert window.progress.isHidden()  # the stopped run's share beside the next run's plan read as that plan's progress
@@ -238,6 +242,8 @@ def test_an_imported_schedule_with_edits_is_planned_whole_and_said_to_be_stretch
     steps = np.arange(45)
     qtbot.waitUntil(lambda: len(window.lr.plan[0]) == 45 and np.allclose(window.lr.plan[1][:, 0], expected.lrs(steps)), timeout=LONG)
     assert np.allclose(window.momentum.plan[1], expected.momenta(steps))
+    # The editor's piece starts where the run will train it (its own rounding showed 7 where the run trained from 8).
+    assert window.editor.length.text() == f"run: 44 steps; this schedule: steps {expected.pieces[-1].origin}–44"
 
 
 def test_the_next_runs_length_is_said_from_the_configuration_after_a_run(qtbot, launch):

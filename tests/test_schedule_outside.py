@@ -63,6 +63,7 @@ def test_torch_scheduler_trains_a_file_without_the_steps_of_an_edit_undone_later
     # The command line says so, and its csv (the README's route for code without lrscope) trains what the scheduler does.
     shown = lrscope("schedule", "show", path)
     assert "undone      steps 30–35 trained edits the run undid later" in shown.stdout, shown.stdout
+    assert "edit #1 at step 30 (user): set LR to 0.01 for the rest; undone at step 35\nedit #2 at step 35 (user): undid edit #1" in shown.stdout
     rows = list(csv.DictReader(io.StringIO(lrscope("schedule", "csv", path).stdout)))
     assert [float(row["lr_all"]) for row in rows] == start.timeline.lrs(np.arange(100)).tolist()
 

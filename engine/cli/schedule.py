@@ -89,8 +89,9 @@ def show_command(args: argparse.Namespace) -> int:
     ends = [p.start for p in timeline.pieces[1:]] + [timeline.total_steps]
     _listed(list(zip(timeline.pieces, ends)), lambda pe: f"steps {pe[0].start}–{pe[1]} ({counted(pe[1] - pe[0].start, 'step')}): "
             f"{describe_schedule(pe[0].schedule)}; {printable(describe_groups(pe[0].groups))}", "pieces")
-    _listed(loaded.edits, lambda e: "edit at " + edit_line(e.get("step"), e.get("reason"), printable(str(e.get("source") or "")),
-                                                          str(e.get("summary"))[:200]), "edits")
+    # Numbered and marked: "undid edit #2" named a number the list did not show, and an undone edit read as in effect.
+    undone_at = {e.get("undoes"): e.get("step") for e in loaded.edits if isinstance(e.get("undoes"), int)}
+    _listed(loaded.edits, lambda e: _edit_line(e, undone_at.get(e.get("id"))), "edits")
     if spans := timeline.undone_spans():
         where = ", ".join(f"{first}–{end}" for first, end in spans)
         print(f"undone      steps {where} trained edits the run undid later; trained again (train --schedule, "
@@ -115,6 +116,14 @@ def show_command(args: argparse.Namespace) -> int:
         else:
             print(f"metrics     {', '.join(f'{k} {_number(v)}' for k, v in measured.items())}")
     return 0
+
+
+def _edit_line(edit: dict, undone_at) -> str:
+    """``edit #2 at step 21 (user): set LR to 0.05 for the rest; undone at step 30``."""
+    undone = f"; undone at step {undone_at}" if undone_at is not None else ""
+    number = f"#{edit['id']} " if isinstance(edit.get("id"), int) else ""
+    return (f"edit {number}at " + edit_line(edit.get("step"), edit.get("reason"), printable(str(edit.get("source") or "")),
+                                           str(edit.get("summary"))[:200]) + undone)
 
 
 def _search_line(search: dict) -> str:

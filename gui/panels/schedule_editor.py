@@ -75,7 +75,7 @@ class ScheduleEditor(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.origin, self.segments = 0, list(default_schedule().segments)
-        self.origin_share = 0.0  # the loaded schedule's start, as a share of its run
+        self.loaded_span = (0, 1)  # the loaded schedule's start and its run's length
         # The step from which the run's piece shown is in force, where it starts later than the schedule it runs: a redo
         # at step 754 brings back a Set LR made at 620, and "covers steps 620 to 880" read as if it ran from 620.
         self.in_force_from: int | None = None
@@ -209,7 +209,10 @@ class ScheduleEditor(QWidget):
             return
         # A last piece from a later step (a run's edits) moves in proportion, as the run's schedule is stretched; from
         # where it was loaded, since the run's length passes through every number typed ("2" on the way to "20").
-        self.origin = min(round(self.origin_share * total_steps), total_steps - 2) if self.origin else 0
+        # As Timeline.stretched rounds it (origin × factor), so the piece shown starts where Start trains it: from the
+        # share (origin / length × steps) a float a hair under 7.5 showed 7 where the run trained from 8.
+        origin, length = self.loaded_span
+        self.origin = min(round(origin * (total_steps / length)), total_steps - 2) if self.origin else 0
         self.total_steps = total_steps
         self.segments = list(Schedule(tuple(self.segments)).fitted(total_steps - self.origin).segments)
         self._refresh_table()
@@ -219,7 +222,7 @@ class ScheduleEditor(QWidget):
         """Show ``schedule`` (imported, or a draft) without sending anything."""
         self.origin, self.segments = origin, list(schedule.segments)
         self.total_steps = origin + schedule.total_steps  # so that set_run_length stretches it to the run
-        self.origin_share = origin / self.total_steps
+        self.loaded_span = (origin, self.total_steps)
         self._offer_preset_of(schedule)
         self.peak.setStyleSheet("")
         # Without groups (lrscope's default, a preset) every group trains at the schedule's LR. A draft names each group
