@@ -9,6 +9,7 @@ from engine.schedules import (
     Cosine,
     GroupSetting,
     Linear,
+    OneCycle,
     Redo,
     ReplaceRest,
     Restretch,
@@ -98,6 +99,15 @@ def test_set_constant_and_set_peak():
     peaked = base().apply(SetPeak(0.5, reason="range_test"), 20, 0.1)
     assert peaked.timeline.lr_at(20) == pytest.approx(5 * base().timeline.lr_at(20))
     assert peaked.timeline.pieces[-1].schedule.lr_at(10) == pytest.approx(0.5) and peaked.edits[-1].edit.reason == "range_test"
+
+
+def test_an_edit_that_moves_the_momentum_says_so():
+    """Set LR at a one-cycle's peak went from its momentum trough 0.85 back to the base 0.9 without a word (helper-69)."""
+    cycle = RunSchedule(Timeline.of(Schedule((OneCycle(steps=100, max_lr=0.4),)), base_momentum=0.9))
+    peak = 30  # a one-cycle's default warm-up share: 0.3
+    assert cycle.apply(SetConstant(0.05), peak, 0.4).edits[-1].summary == "set LR to 0.05 for the rest; momentum 0.85 → 0.9"
+    assert cycle.apply(ScaleRest(0.5), peak, 0.4).edits[-1].summary == "scaled the rest ×0.5"  # the cycle goes on
+    assert base().apply(SetConstant(0.05), peak, 0.1).edits[-1].summary == "set LR to 0.05 for the rest"  # none scheduled
 
 
 @pytest.mark.parametrize("total", [60, 200])

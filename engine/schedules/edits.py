@@ -241,10 +241,11 @@ class RunSchedule:
         piece.schedule.validate()
         if piece.end <= step:
             raise ValueError(f"the edited schedule ends at step {piece.end}, before the current step {step}")
-        record = EditRecord(len(self.edits) + 1, step, edit, summary, before, undoes, later, redoes)
         timeline = self.timeline.install(piece)
         for next_piece in kept:  # each starts after the one before: install keeps those
             timeline = timeline.install(next_piece)
+        summary += momentum_change(self.timeline.momentum_at(step), timeline.momentum_at(step))
+        record = EditRecord(len(self.edits) + 1, step, edit, summary, before, undoes, later, redoes)
         return RunSchedule(timeline, (*self.edits, record))
 
     @property
@@ -295,6 +296,14 @@ class RunSchedule:
         """The edits that are neither undos nor undone, in order (an edit and its undo are no edit of the schedule)."""
         undone = {r.undoes for r in self.edits if r.undoes is not None}
         return [record for record in self.edits if record.undoes is None and record.id not in undone]
+
+
+def momentum_change(before: float, after: float) -> str:
+    """"; momentum 0.85 → 0.9" when an edit moves the momentum (a Set LR in a one-cycle's trough went back to the
+    base momentum without a word), else ""."""
+    if math.isnan(before) or math.isnan(after) or math.isclose(before, after, rel_tol=1e-6):
+        return ""
+    return f"; momentum {before:.3g} → {after:.3g}"
 
 
 def _as_planned_before(target: EditRecord, step: int) -> tuple[Piece, tuple[Piece, ...]]:
