@@ -622,6 +622,9 @@ def test_a_rollback_skips_an_epoch_end_whose_validation_loss_had_blown_up(capsys
                          "--lr", "0.5", "--json", "--runs-dir", tmp_path / "runs", "--cache-dir", tmp_path / "cache")
     first_epoch = float(re.search(r"epoch 1/3: .*val loss ([\d.]+)", err)[1])
     assert first_epoch > 10 * math.log(2), err  # the case: damaged weights at the epoch's end, not a fault of its own
+    # and it is said, not only acted on (an LR 50 rolled back to 5 printed "val loss 1314" beside the epoch and no more)
+    assert re.search(r"warning: after epoch 1 the validation loss \([\d.e+]+, against 0.69 for guessing\) and accuracy "
+                     r"\([\d.]+%\) say the weights are damaged", err), err
     assert code == 0 and json.loads(out)["state"] == "finished", err
     assert "rolling back (1 of" in err and "step 0 (rollback): scaled the rest ×0.1" in err and "rolling back (2" not in err
     assert json.loads(out)["val_accuracy"] > 0.5 and "learning nothing" not in err

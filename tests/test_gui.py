@@ -391,7 +391,7 @@ def test_redo_makes_the_undone_set_lr_again_from_the_key_and_the_run_trains_at_i
     window.log.setFocus()  # the key, from where the focus is, as a person presses it
     press(window, QKeySequence.StandardKey.Redo)
     qtbot.waitUntil(lambda: window.editor.history.count() == 3, timeout=LONG)
-    assert "redid edit #1 (set LR to 0.0123 for the rest)" in window.editor.history.item(2).text()
+    assert "redid edit #1 (set LR to 0.0123 for the rest" in window.editor.history.item(2).text()
     # The Set LR made earlier is in force from the redo's step: "steps 16–880" read as if it ran from the Set LR's.
     piece = window.live.run_schedule.timeline.pieces[-1]
     assert piece.start > piece.origin and window.editor.length.text().endswith(f", in force from {piece.start}")
@@ -406,3 +406,31 @@ def test_redo_makes_the_undone_set_lr_again_from_the_key_and_the_run_trains_at_i
     qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
     trained = read_steps(window.last_run.run_dir)  # what the run trained at after the redo
     assert trained["lrs"][trained["step"] == step + 1].max() == pytest.approx(0.0123)
+
+
+def test_scale_the_rest_halves_every_lr_still_to_come_from_the_run_panel(qtbot, launch):
+    """Halving what is left was in the window only on the stability warning's bar, shown near the bound (helper-69)."""
+    from PySide6.QtCore import Qt
+
+    window = launch({**SMALL, "epochs": 40})
+    assert not window.editor.scale_now.isEnabled()  # no run: nothing to scale
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.live.step >= 3, timeout=LONG)
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
+    type_into(window.editor.scale_by, "half")
+    click(window.editor.scale_now)
+    assert window.editor.problem.text().startswith("Scale the rest: expected a factor")
+    type_into(window.editor.scale_by, "0")
+    qtbot.keyClick(window.editor.scale_by, Qt.Key.Key_Return)  # refused by the run, which says why
+    qtbot.waitUntil(lambda: window.editor.problem.text().startswith("the factor to scale the rest by must be above 0"), timeout=LONG)
+    type_into(window.editor.scale_by, "0.5")
+    qtbot.keyClick(window.editor.scale_by, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.editor.history.count() == 1, timeout=LONG)
+    assert window.editor.history.item(0).text().endswith("(user): scaled the rest ×0.5")
+    timeline, step = window.live.run_schedule.timeline, window.live.step
+    later = np.arange(step, timeline.total_steps)
+    assert np.allclose(timeline.lrs(later), 0.5 * timeline.pieces[0].schedule.lrs(later))
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: not window.controller.training, timeout=LONG)
+    assert not window.editor.scale_now.isEnabled() and window.editor.scale_by.text() == ""

@@ -687,7 +687,7 @@ def test_an_undo_in_a_run_started_from_a_schedule_of_several_pieces_brings_back_
         for action in ("pause", "set-lr", "undo", "resume"):
             code, said[action], err = cli(capsys, "ctl", run, action, *(["0.05"] if action == "set-lr" else []), "--runs-dir", runs)
             assert code == 0, (action, said[action], err)
-        assert "undid edit #1 (set LR to 0.05 for the rest)" in said["undo"], said
+        assert "undid edit #1 (set LR to 0.05 for the rest" in said["undo"], said
         assert trainer.wait(240) == 0, log.read_text()[-2000:]
     finally:
         end(trainer)

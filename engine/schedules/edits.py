@@ -244,7 +244,8 @@ class RunSchedule:
         timeline = self.timeline.install(piece)
         for next_piece in kept:  # each starts after the one before: install keeps those
             timeline = timeline.install(next_piece)
-        summary += momentum_change(self.timeline.momentum_at(step), timeline.momentum_at(step))
+        if undoes is None and redoes is None:  # an undo or a redo goes back to a momentum its edit already said
+            summary += momentum_change(self.timeline.momentum_at(step), timeline.momentum_at(step))
         record = EditRecord(len(self.edits) + 1, step, edit, summary, before, undoes, later, redoes)
         return RunSchedule(timeline, (*self.edits, record))
 

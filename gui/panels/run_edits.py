@@ -1,4 +1,5 @@
-"""The schedule editor's controls for the running job: apply the edited schedule, set an LR now, undo and redo,
+"""The schedule editor's controls for the running job: apply the edited schedule, set an LR now, scale the rest, undo
+and redo,
 and the history of edits. The window pins this box under the editor, so it never scrolls out of sight."""
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ class RunEdits(QGroupBox):
         self.set_lr.setToolTip("Hold this LR from now to the end of the run.")
         self.set_now = QPushButton("Set LR now")
         self.set_now.setToolTip("Hold the LR typed on the left from the current step to the end of the run.")
+        self.scale_by = QLineEdit()
+        self.scale_by.setPlaceholderText("factor, e.g. 0.5")
+        self.scale_by.setToolTip("Multiply every LR from now to the end of the run by this; the schedule keeps its shape.")
+        self.scale_now = QPushButton("Scale the rest")
+        self.scale_now.setToolTip("Multiply the LR of every step still to come by the factor typed on the left (0.5 halves it); "
+                                  "the schedule keeps its shape.")
         self.undo = QPushButton("Undo")
         self.redo = QPushButton("Redo")
         self.history = QListWidget()
@@ -39,13 +46,16 @@ class RunEdits(QGroupBox):
         layout.addWidget(self.from_current, 1, 0, 1, 2)
         layout.addWidget(self.set_lr, 2, 0)
         layout.addWidget(self.set_now, 2, 1)
-        layout.addWidget(QLabel("Edit history"), 3, 0, 1, 2)
-        layout.addWidget(self.history, 4, 0, 1, 2)
+        # Halving what is left is among the commonest edits: it was in the window only on the stability warning's bar.
+        layout.addWidget(self.scale_by, 3, 0)
+        layout.addWidget(self.scale_now, 3, 1)
+        layout.addWidget(QLabel("Edit history"), 4, 0, 1, 2)
+        layout.addWidget(self.history, 5, 0, 1, 2)
         self.set_running(False)
 
     def set_running(self, running: bool) -> None:
         """Enabled only while a run goes on."""
-        for widget in (self.apply, self.from_current, self.set_lr, self.set_now):
+        for widget in (self.apply, self.from_current, self.set_lr, self.set_now, self.scale_by, self.scale_now):
             widget.setEnabled(running)
         if not running:
             self.undo.setEnabled(False)

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.config import TrainConfig
-from engine.schedules import SHAPES, PlateauRule, Redo, ReplaceRest, Revise, Schedule, SetConstant, Undo
+from engine.schedules import SHAPES, PlateauRule, Redo, ReplaceRest, Revise, ScaleRest, Schedule, SetConstant, Undo
 from engine.schedules.describe import fmt_lr, lr_span
 from engine.schedules.groups import ALL, HEAD, GroupSetting
 from engine.schedules.presets import PRESETS, default_segment, peak_lr, preset, preset_of
@@ -143,6 +143,7 @@ class ScheduleEditor(QWidget):
         edits = self.run_edits
         self.apply, self.from_current, self.set_lr, self.set_now, self.undo, self.redo, self.history = (
             edits.apply, edits.from_current, edits.set_lr, edits.set_now, edits.undo, edits.redo, edits.history)
+        self.scale_by, self.scale_now = edits.scale_by, edits.scale_now
         # What Apply will do when the box is offered; the box shows it only then (a greyed tick read as "this will happen").
         self.from_current_wanted = self.from_current.isChecked()
         self.from_current.toggled.connect(self._from_current_toggled)
@@ -150,6 +151,8 @@ class ScheduleEditor(QWidget):
         self.apply.clicked.connect(self.apply_from_now)
         self.set_now.clicked.connect(self.set_lr_now)
         self.set_lr.returnPressed.connect(self.set_now.click)  # Enter in the field, as in every other field (a disabled button ignores it)
+        self.scale_now.clicked.connect(self.scale_rest_now)
+        self.scale_by.returnPressed.connect(self.scale_now.click)
         self.undo.clicked.connect(lambda: self.editRequested.emit(Undo()))
         self.redo.clicked.connect(lambda: self.editRequested.emit(Redo()))
         self._lay_out(use, add, remove)
@@ -350,6 +353,16 @@ class ScheduleEditor(QWidget):
             return
         self.editRequested.emit(SetConstant(lr))
 
+    @Slot()
+    def scale_rest_now(self) -> None:
+        """Multiply the rest of the schedule by the typed factor (the engine refuses one out of range, saying why)."""
+        try:
+            factor = float(self.scale_by.text())
+        except ValueError:
+            self.show_problem("Scale the rest: expected a factor, e.g. 0.5 to halve every LR still to come")
+            return
+        self.editRequested.emit(ScaleRest(factor))
+
     # -- following the run -----------------------------------------------------------------
 
     def run_started(self, total_steps: int) -> None:
@@ -361,6 +374,7 @@ class ScheduleEditor(QWidget):
         """The run is over: the editor plans the next one (an LR typed for this run is not offered to the next)."""
         self._set_running(False)
         self.set_lr.clear()
+        self.scale_by.clear()
         self.dirty = False
         self.origin, self.replacing, self.in_force, self.in_force_from = 0, False, None, None
         self._show_length()  # "…, in force from 804" of a run no longer followed stayed when contact with it was lost
