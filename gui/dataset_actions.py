@@ -38,7 +38,7 @@ def replanned(run_schedule: RunSchedule, timeline, next_run: int) -> str:
     in_effect = sum(record.edit.reason != "plateau" for record in run_schedule.in_effect())
     made = f" with its {counted(in_effect, 'edit')}" if in_effect else ""
     # An undone edit's steps are left out of the plan (Timeline.to_train_again): "as the run had them" alone was untrue.
-    undone = " (less the edits it undid)" if edits > in_effect else ""
+    undone = " (less the steps of the edits it undid)" if run_schedule.timeline.undone_spans() else ""
     kept = f"; {cuts_kept(cuts)} (turn it on to let it react afresh)" if cuts else ""
     # In the next run's steps, as the editor shows the piece: "steps 0 to 21" beside "from step 27" once stretched; and
     # "as the run had them" named steps past where a stopped run ended.

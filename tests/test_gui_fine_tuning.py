@@ -73,6 +73,11 @@ def test_the_pretrained_switch_shows_the_groups_and_previews_each(qtbot, window)
     qtbot.waitUntil(lambda: window.group_table.draft.rows[4].multiplier == 0.5)
     steps, lrs = window.lr.plan
     assert np.allclose(lrs[steps >= int(FREEZE), 4] / lrs[steps >= int(FREEZE), 5], 0.5)
+    # Before a run the plan's curves are named by group, those planned alike together (six dashed curves read "next run").
+    def named():
+        return sorted(name for key in legend(window.lr) for name in key.split(" = "))
+    qtbot.waitUntil(lambda: named() == sorted(STAGES), timeout=LONG)
+    assert "stage4" in legend(window.lr) and "head" in legend(window.lr)
     edit_cell(qtbot, table, 4, 3, "-3")
     assert "multiplier must be from 0" in window.group_table.problem.text() and table.item(4, 3).text() == "0.5"
 

@@ -299,10 +299,13 @@ class RunSchedule:
         return [record for record in self.edits if record.undoes is None and record.id not in undone]
 
 
+MOMENTUM_WORTH_SAYING = 0.005  # a tenth of a one-cycle's swing (0.95 → 0.85)
+
+
 def momentum_change(before: float, after: float) -> str:
     """"; momentum 0.85 → 0.9" when an edit moves the momentum (a Set LR in a one-cycle's trough went back to the
-    base momentum without a word), else ""."""
-    if math.isnan(before) or math.isnan(after) or math.isclose(before, after, rel_tol=1e-6):
+    base momentum without a word), else "". A move under 0.005 is not worth a word: "momentum 0.901 → 0.9" was noise."""
+    if math.isnan(before) or math.isnan(after) or abs(before - after) < MOMENTUM_WORTH_SAYING:
         return ""
     return f"; momentum {before:.3g} → {after:.3g}"
 

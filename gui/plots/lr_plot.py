@@ -43,6 +43,7 @@ class LrPlot(StepPlot):
         self.plan = (np.empty(0), np.empty((0, 1)))
         self.plan_groups: tuple[str, ...] = ()
         self.plan_key = "planned"
+        self._plan_keyed_alone = True  # whether the plan's keys were given with no run drawn (named per group)
         self.preview_data = (np.empty(0), np.empty(0))
         self.handles: list[pg.TargetItem] = []
         self.now_at: int | None = None  # the running job's step; None when no run is in progress
@@ -86,7 +87,12 @@ class LrPlot(StepPlot):
         groups are its own: the next run's model may have others than the run drawn, whose applied LRs must stay.
         """
         self.plan = (steps, np.asarray(lrs).reshape(len(steps), -1))
-        self.plan_groups = tuple(groups) if len(groups) == self.plan[1].shape[1] else ()
+        groups = tuple(groups) if len(groups) == self.plan[1].shape[1] else ()
+        if groups != self.plan_groups:  # each curve is coloured for its group when made: another model's are made anew
+            for curve in self.planned:
+                self.plot.removeItem(curve)
+            self.planned = []
+        self.plan_groups = groups
         self.plan_key = key
         self.bump("plan")
 
@@ -114,8 +120,8 @@ class LrPlot(StepPlot):
             for column, curve in enumerate(self.applied, start=1):
                 curve.setData(steps, self.points.view(column))
             self._name_overlaps()
-        if self.changed("plan"):
-            self._draw_plan()
+        if self.changed("plan") or (steps_changed and self._plan_keyed_alone != (not len(self.points))):
+            self._draw_plan()  # a run's first steps (or their clearing) change how the plan is named
         if self.changed("now"):
             if self.now_at is not None:
                 self.now.setPos(self.x(np.array([self.now_at]))[0])
@@ -170,9 +176,28 @@ class LrPlot(StepPlot):
             self.planned.append(make_curve(self.plot, color, style=Qt.PenStyle.DashLine))
         for index, curve in enumerate(self.planned):
             curve.setData(self.x(steps) if index < columns else [], lrs[:, index] if index < columns else [])
-        # The key on the last curve, the one drawn on top where the groups' plans coincide (its colour is what shows).
+        keys = self._plan_keys()
         for index, curve in enumerate(self.planned):
-            self.show_in_legend(curve, self.plan_key, index == columns - 1)
+            self.show_in_legend(curve, keys[index] if index < columns else "", bool(index < columns and keys[index]))
+        self._plan_keyed_alone = not len(self.points)
+
+    def _plan_keys(self) -> list[str]:
+        """Each plan curve's key ("" for none). Beside a run's curves, one key on the last curve, the one drawn on top
+        where the groups' plans coincide (its colour is what shows): the run's keys name the colours. Before a run the
+        plan is all there is, and six dashed curves under one key "next run" could not be told apart: each is named by
+        its group, groups planned alike together, as the run's keys do (all alike: the one key)."""
+        lrs, names = self.plan[1], self.plan_groups
+        columns = lrs.shape[1]
+        if len(self.points) or len(names) < 2:
+            return [self.plan_key if index == columns - 1 else "" for index in range(columns)]
+        first = [next(j for j in range(columns) if np.array_equal(lrs[:, j], lrs[:, i])) for i in range(columns)]
+        keys = []
+        for index in range(columns):
+            together = [name for name, same in zip(names, first) if same == first[index]]
+            on_top = index == max(i for i, same in enumerate(first) if same == first[index])
+            named = self.plan_key if len(together) == columns else " = ".join(together)  # dashed, alone: the plan
+            keys.append(named if on_top else "")
+        return keys
 
     def y_bounds(self):
         return finite_bounds(self.points.view()[:, 1:].ravel(), self.plan[1].ravel(), self.preview_data[1], self.stability.y_values(),
