@@ -1,5 +1,7 @@
 """Editing a running schedule: every edit, its record, undo, and the past left as it was."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -22,6 +24,7 @@ from engine.schedules import (
     SetPeak,
     Timeline,
     Undo,
+    Unfreeze,
 )
 from engine.schedules.history_codec import run_schedule_from_dict, run_schedule_to_dict
 
@@ -108,6 +111,16 @@ def test_an_edit_that_moves_the_momentum_says_so():
     assert cycle.apply(SetConstant(0.05), peak, 0.4).edits[-1].summary == "set LR to 0.05 for the rest; momentum 0.85 → 0.9"
     assert cycle.apply(ScaleRest(0.5), peak, 0.4).edits[-1].summary == "scaled the rest ×0.5"  # the cycle goes on
     assert base().apply(SetConstant(0.05), peak, 0.1).edits[-1].summary == "set LR to 0.05 for the rest"  # none scheduled
+
+
+def test_an_unfreeze_where_the_schedule_has_annealed_away_says_when_it_rises_again():
+    """Unfrozen late in a fine-tune's head-only phase, the groups trained at ~1e-9 until the next phase, without a word."""
+    phases = Schedule((OneCycle(steps=44, max_lr=0.01), OneCycle(steps=88, max_lr=0.01)))
+    frozen = RunSchedule(Timeline.of(phases, groups=(GroupSetting("all", 0.1, frozen_until=44), GroupSetting("head"))))
+    late = frozen.apply(Unfreeze(), 42, 1e-8).edits[-1].summary
+    assert re.fullmatch(r"unfroze every frozen group; the schedule's LR is \S+ now and reaches 0.01 at step (\d+): they learn "
+                        r"little until then", late) and 44 < int(re.search(r"at step (\d+)", late)[1]) < 80, late
+    assert frozen.apply(Unfreeze(), 10, 0.005).edits[-1].summary == "unfroze every frozen group"  # the LR is up: nothing to say
 
 
 @pytest.mark.parametrize("total", [60, 200])

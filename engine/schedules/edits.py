@@ -19,6 +19,7 @@ from .codec import MAX_PIECES, param_from_json
 from .describe import describe_changes, describe_pieces, describe_schedule, fmt_lr
 from .groups import GroupSetting, changed_settings, describe_groups, unfrozen, validate_groups
 from .presets import with_peak_lr
+from .sampling import plot_steps
 from .schedule import Schedule
 from .shapes import Constant
 from .shapes.base import MAX_SET_LR, POINTS, STEP_LIST
@@ -224,7 +225,7 @@ class RunSchedule:
         elif isinstance(edit, Unfreeze):
             groups = unfrozen(before.groups, edit.groups, step)
             named = ", ".join(edit.groups) or "every frozen group"
-            piece, summary = Piece(step, before.origin, before.schedule, groups), f"unfroze {named}"
+            piece, summary = Piece(step, before.origin, before.schedule, groups), f"unfroze {named}{_low_for_now(self.timeline, step)}"
             kept = tuple(dataclasses.replace(p, groups=unfrozen(p.groups, edit.groups, step)) for p in later)
         elif isinstance(edit, SetGroups):
             validate_groups(edit.groups)
@@ -299,6 +300,21 @@ class RunSchedule:
         return [record for record in self.edits if record.undoes is None and record.id not in undone]
 
 
+def _low_for_now(timeline: Timeline, step: int) -> str:
+    """"; the schedule's LR is 8e-08 now and reaches 0.01 at step 52: …" when an unfreeze lands where the schedule has
+    all but annealed away, else "". Unfrozen late in a fine-tune's head-only phase, the groups trained at ~1e-9 until
+    the next phase without a word, so unfreezing early bought nothing (helper-69)."""
+    steps = plot_steps(timeline)
+    steps = steps[steps >= step]
+    lrs = timeline.lrs(steps)
+    now, highest = timeline.lr_at(step), float(lrs.max(initial=0.0))
+    if not highest or now >= LOW_FOR_NOW * highest:
+        return ""
+    return (f"; the schedule's LR is {fmt_lr(now)} now and reaches {fmt_lr(highest)} at step {int(steps[lrs.argmax()])}: "
+            "they learn little until then")
+
+
+LOW_FOR_NOW = 0.01  # of the highest LR still to come: a one-cycle's tail, or the gap between a fine-tune's phases
 MOMENTUM_WORTH_SAYING = 0.005  # a tenth of a one-cycle's swing (0.95 → 0.85)
 
 
