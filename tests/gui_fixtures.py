@@ -174,17 +174,24 @@ def legend(panel) -> list[str]:
     return [label.text for _, label in panel.plot.legend.items]
 
 
-def paused_with_lr_set(qtbot, window, lr: str, step: int) -> None:
-    """Start a run, pause it once at ``step`` or later, and Set LR now to ``lr`` there, typed and Enter (the run stays
-    paused; the attach tests click the button instead)."""
-    from PySide6.QtCore import Qt
-
-    from gui.driving import trigger, type_into
+def paused_at(qtbot, window, step: int) -> None:
+    """Start a run and pause it once at ``step`` or later."""
+    from gui.driving import trigger
 
     trigger(window.start_action)
     qtbot.waitUntil(lambda: window.live.step >= step, timeout=LONG)
     trigger(window.pause_action)
     qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
+
+
+def paused_with_lr_set(qtbot, window, lr: str, step: int) -> None:
+    """Start a run, pause it once at ``step`` or later, and Set LR now to ``lr`` there, typed and Enter (the run stays
+    paused; the attach tests click the button instead)."""
+    from PySide6.QtCore import Qt
+
+    from gui.driving import type_into
+
+    paused_at(qtbot, window, step)
     type_into(window.editor.set_lr, lr)
     qtbot.keyClick(window.editor.set_lr, Qt.Key.Key_Return)  # Enter did nothing: only the button set it
     qtbot.waitUntil(lambda: window.editor.history.count() == 1, timeout=LONG)

@@ -5,7 +5,7 @@ import re
 
 import numpy as np
 import pytest
-from gui_fixtures import LONG, SMALL, drawn, legend, paused_with_lr_set
+from gui_fixtures import LONG, SMALL, drawn, legend, paused_at, paused_with_lr_set
 
 from gui.driving import choose, click, drag, press, show_tab, trigger, type_into
 
@@ -414,10 +414,7 @@ def test_scale_the_rest_halves_every_lr_still_to_come_from_the_run_panel(qtbot, 
 
     window = launch({**SMALL, "epochs": 40})
     assert not window.editor.scale_now.isEnabled()  # no run: nothing to scale
-    trigger(window.start_action)
-    qtbot.waitUntil(lambda: window.live.step >= 3, timeout=LONG)
-    trigger(window.pause_action)
-    qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
+    paused_at(qtbot, window, 3)
     type_into(window.editor.scale_by, "half")
     click(window.editor.scale_now)
     assert window.editor.problem.text().startswith("Scale the rest: expected a factor")

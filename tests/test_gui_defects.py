@@ -5,7 +5,7 @@ import shutil
 
 import numpy as np
 import pytest
-from gui_fixtures import LONG, SMALL, drawn, legend, opened, paused_with_lr_set, range_test_before_a_run
+from gui_fixtures import LONG, SMALL, drawn, legend, opened, paused_at, paused_with_lr_set, range_test_before_a_run
 from helpers import CAMERA2, SAMPLE, write_image
 from PySide6.QtCore import Qt
 
@@ -289,10 +289,7 @@ def test_the_lr_axis_keeps_a_labelled_tick_near_the_data_and_never_crowds(qtbot,
 
 def test_set_lr_now_draws_the_applied_line_inside_the_frame(qtbot, launch):
     window = launch({**SMALL, "epochs": 40})
-    trigger(window.start_action)
-    qtbot.waitUntil(lambda: window.live.step >= 1, timeout=LONG)
-    trigger(window.pause_action)
-    qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
+    paused_at(qtbot, window, 1)
     type_into(window.editor.set_lr, "0.01")
     click(window.editor.set_now)
     qtbot.waitUntil(lambda: window.editor.history.count() == 1, timeout=LONG)

@@ -346,22 +346,22 @@ class ScheduleEditor(QWidget):
     @Slot()
     def set_lr_now(self) -> None:
         """Hold the typed LR from now on."""
-        try:
-            lr = float(self.set_lr.text())
-        except ValueError:
-            self.show_problem("Set LR now: expected a number, e.g. 0.01")
-            return
-        self.editRequested.emit(SetConstant(lr))
+        if (lr := self._typed(self.set_lr, "Set LR now: expected a number, e.g. 0.01")) is not None:
+            self.editRequested.emit(SetConstant(lr))
 
     @Slot()
     def scale_rest_now(self) -> None:
         """Multiply the rest of the schedule by the typed factor (the engine refuses one out of range, saying why)."""
+        if (factor := self._typed(self.scale_by, "Scale the rest: expected a factor, e.g. 0.5 to halve every LR still to come")) is not None:
+            self.editRequested.emit(ScaleRest(factor))
+
+    def _typed(self, field, problem: str) -> float | None:
+        """The number typed in ``field``, or None after saying ``problem``."""
         try:
-            factor = float(self.scale_by.text())
+            return float(field.text())
         except ValueError:
-            self.show_problem("Scale the rest: expected a factor, e.g. 0.5 to halve every LR still to come")
-            return
-        self.editRequested.emit(ScaleRest(factor))
+            self.show_problem(problem)
+            return None
 
     # -- following the run -----------------------------------------------------------------
 
