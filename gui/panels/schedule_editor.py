@@ -175,8 +175,9 @@ class ScheduleEditor(QWidget):
             plateau.addWidget(widget)
         # Fixed heights for what changes as the user types (the table's rows, the reason a value is refused),
         # so the form under the cursor never moves; the space left over goes below everything.
-        # Three rows: with four, the selected segment's fields below showed only "steps" at 1366×768.
-        self.table.setFixedHeight(self.table.horizontalHeader().sizeHint().height() + 3 * self.table.verticalHeader().defaultSectionSize() + 4)
+        # Two rows, as many as a preset or the fine-tuning plan has (more scroll): with four, and with three once the run
+        # panel gained Scale the rest, the selected segment's fields below showed only "steps" at 1366×768.
+        self.table.setFixedHeight(self.table.horizontalHeader().sizeHint().height() + 2 * self.table.verticalHeader().defaultSectionSize() + 4)
         self.problem.setFixedHeight(2 * self.problem.fontMetrics().lineSpacing() + 4)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
