@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QTool
 
 from engine.commands import EditSchedule, SetCurvatureCadence
 from engine.config import TrainConfig
+from engine.curvature.alerts import peak_ratio_after
 from engine.curvature.cadence import parse_every
 from engine.run.handle import TERMINAL
 from engine.schedules.edits import ScaleRest
@@ -48,6 +49,7 @@ class CurvatureView(QObject):
         self.margin = TrainConfig.curvature_margin  # the run's: how much of the bound its warnings allow
         self.state = ""  # the run's: a range test in it holds commands until it ends
         self.every, self.run_dir = "auto", ""  # the run's cadence and folder, for what to say if it ends unmeasured
+        self.timeline = None  # the run's schedule, as its last change left it
         self.tab = self._tab()
         self.cadence.activated.connect(self._cadence_chosen)
         self.banner.scaleRequested.connect(self._scale)
@@ -118,6 +120,7 @@ class CurvatureView(QObject):
         """A warning about the LR against the bound is about the schedule it was given: an edit that lowered the peak
         below the bound left "the schedule will raise the LR to 204% of the bound" up for the rest of the run. The run
         checks the new schedule at once and warns again when the warning still holds."""
+        self.timeline = event.run_schedule.timeline  # what a planned rise's warning is weighed against
         if event.reason != "start" and self.banner.isVisible() and self.banner.kind in SCHEDULE_WARNINGS:
             self.banner.hide()
             self.log.add(f"step {event.step}: the schedule changed, so the stability warning of step {self.banner.step} is "
@@ -126,12 +129,16 @@ class CurvatureView(QObject):
     def _resolved_by(self, warning):
         """When a later measurement makes ``warning`` stale (the banner offered a fix minutes after λmax fell back):
         a climb, once λmax is back under where it climbed from; an LR near or above the bound, once it is back under the
-        run's margin; a planned rise stays (it is about the rest of the run, which a measurement now does not show)."""
+        run's margin; a planned rise, once the highest LR the schedule still plans is (a bar offered "Scale the rest
+        ×0.56" for a peak at 143% of the bound after two measurements had put it at 62% and 37%)."""
         if warning.kind == "climbing":
             before = self.lambdas[0]  # the warned measurement is the last
             return lambda m: m.lambda_max < before
         if warning.kind in ("near_bound", "above_bound"):
             return lambda m: m.edge < self.margin
+        if warning.kind == "planned_above" and self.timeline is not None:
+            timeline = self.timeline
+            return lambda m: m.edge * peak_ratio_after(timeline, m.step) < self.margin
         return lambda m: False
 
     @Slot(object)

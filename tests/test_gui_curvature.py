@@ -251,3 +251,22 @@ def test_with_momentum_0_the_editors_momentum_fields_say_they_do_nothing(qtbot, 
     assert "momentum is 0" in fields["cycle_momentum"].toolTip()
     configure(window, momentum=0.9)
     assert fields["cycle_momentum"].isEnabled() and "momentum is 0" not in fields["cycle_momentum"].toolTip()
+
+
+@pytest.mark.parametrize("lambda_max, stale", [(4.0, True), (16.0, False)])  # the planned peak at 42% / 168% of the bound
+def test_the_warning_bar_withdraws_a_planned_rise_once_a_measurement_puts_the_planned_peak_under_the_margin(qtbot, window,
+                                                                                                         lambda_max, stale):
+    """'The schedule will raise the LR … to 143% of the bound' stayed, offering Scale the rest ×0.56, after two later
+    measurements had put that peak at 62% and 37% of it (helper-70)."""
+    from engine.events import ScheduleChanged, StabilityWarning
+    from engine.schedules import Constant, RunSchedule, Schedule, Timeline
+
+    rising = RunSchedule(Timeline.of(Schedule((Constant(steps=300, lr=0.1), Constant(steps=700, lr=0.4))), base_momentum=0.9))  # ×4 at 300
+    for event in (ScheduleChanged(0, rising, "", "start"), measured(200, 16.0, 0.1),
+                  StabilityWarning(200, "planned_above", "The schedule will raise the LR.", "Scale.", 0.5)):
+        window.bridge.put(event)
+    qtbot.waitUntil(window.banner.isVisible, timeout=LONG)
+    window.bridge.put(measured(250, lambda_max, 0.1))
+    qtbot.waitUntil(lambda: "step 250" in window.curvature.last.text(), timeout=LONG)
+    assert window.banner.isVisible() != stale
+    assert ("the stability warning of step 200 no longer holds" in window.log.toPlainText()) == stale

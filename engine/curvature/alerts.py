@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..events import CurvatureMeasured, StabilityWarning
 from ..text import counted
 
@@ -13,6 +15,15 @@ NOTHING_TO_SCALE = 0.99
 # A climb is said while the schedule's peak from here uses at least this share of the margin: λmax can double twice
 # before a peak under a quarter of it nears the bound, and a run resumed at a tiny LR warned at "0% of the bound".
 FAR_BELOW = 0.25
+
+
+def peak_ratio_after(timeline, step: int) -> float:
+    """The highest LR ``timeline`` plans from ``step`` on ÷ its LR at ``step`` (1 when the LR only falls from there)."""
+    now = timeline.lr_at(step)
+    if step >= timeline.total_steps or not now > 0:
+        return 1.0
+    rest = float(np.max(timeline.lrs(np.arange(step, timeline.total_steps))))
+    return max(1.0, rest / now)
 
 
 def scale_to_fit(edge: float, rest_peak_ratio: float, margin: float) -> float:

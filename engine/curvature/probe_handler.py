@@ -11,7 +11,7 @@ import numpy as np
 from ..commands import MeasureCurvature, SetCurvatureCadence
 from ..events import CurvatureMeasured, ScheduleChanged
 from ..training.hooks import Hook
-from .alerts import climbing, near_bound
+from .alerts import climbing, near_bound, peak_ratio_after
 from .bounds import rule_for
 from .cadence import Cadence
 from .lanczos import MeasurementStopped
@@ -182,10 +182,6 @@ def same_ratios(lrs: np.ndarray, measured: np.ndarray) -> bool:
 
 
 def rest_peak_ratio(job) -> float:
-    """The highest LR the schedule still plans ÷ the LR now (1 when the LR only falls from here)."""
-    timeline = job.run_schedule.timeline
-    now = timeline.lr_at(job.step)
-    if job.step >= job.total_steps or not now > 0:
-        return 1.0
-    rest = float(np.max(timeline.lrs(np.arange(job.step, job.total_steps))))
-    return max(1.0, rest / now)
+    """The highest LR the run's schedule still plans ÷ the LR now (1 when the LR only falls from here)."""
+    return peak_ratio_after(job.run_schedule.timeline, job.step)
+

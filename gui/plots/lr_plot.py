@@ -295,8 +295,8 @@ class MomentumPlot(StepPlot):
     @property
     def scheduled(self) -> bool:
         """Whether the momentum changes during the run."""
-        values = self.plan[1]
-        return len(values) > 0 and bool(np.nanmax(values) - np.nanmin(values) > 1e-12)
+        values = self.plan[1][np.isfinite(self.plan[1])]  # none at all where the schedule does not say (NaN)
+        return len(values) > 0 and bool(values.max() - values.min() > 1e-12)
 
     def redraw(self) -> None:
         if self.changed("steps"):
