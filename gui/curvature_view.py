@@ -15,6 +15,7 @@ from engine.config import TrainConfig
 from engine.curvature.alerts import peak_ratio_after
 from engine.curvature.cadence import parse_every
 from engine.run.handle import TERMINAL
+from engine.text import counted
 from engine.schedules.edits import ScaleRest
 from engine.store.reader import read_curvature, read_health
 
@@ -33,7 +34,8 @@ class CurvatureView(QObject):
 
     def __init__(self, bridge, send, lr_plot, log, banner: StabilityBanner, measure_action, parent=None):
         super().__init__(parent)
-        self.send, self.lr_plot, self.log, self.banner = send, lr_plot, log, banner
+        self.send, self.lr_plot, self.log, self.banner, self.measure_action = send, lr_plot, log, banner, measure_action
+        self.pending = False  # a Measure now asked for and not yet answered
         self.health = HealthPanel()
         self.measure = QToolButton()
         self.measure.setDefaultAction(measure_action)
@@ -73,19 +75,29 @@ class CurvatureView(QObject):
         return pinned_above(bar, self.health)
 
     def waiting(self) -> None:
-        """A measurement was asked for: it takes seconds in which training waits, and nothing said it was coming."""
+        """A measurement was asked for: it takes seconds in which training waits, and nothing said it was coming. Asking
+        again is off until it comes: two clicks and Ctrl+K measured the same paused weights three times over."""
         waits = "" if self.state == "paused" else " (training waits for it; seconds)"  # a paused run has no training to hold
         self.last.setText(f"measuring λmax {self._when()}{waits}…")
         self.log.add(f"measuring λmax {self._when()}")
+        self.pending = True
+        self.measure_action.setEnabled(False)
 
     def _when(self) -> str:
         """When a command sent now takes effect (a paused run takes it at once: "at the next step" was said of a
         measurement made in the second that followed)."""
         return {"range_test": "when the range test ends", "paused": "now (the run stays paused)"}.get(self.state, "at the next step")
 
+    def _answered(self) -> None:
+        """No measurement is awaited: Measure now is on again while the run goes on."""
+        self.pending = False
+        self.measure_action.setEnabled(self.state not in TERMINAL and self.state != "")
+
     @Slot(object)
     def _state_changed(self, event) -> None:
         self.state = event.state
+        if event.state in TERMINAL:
+            self._answered()
         if event.state in TERMINAL and self.lambdas[1] == math.inf:  # "Measure now measures at once" stayed, disabled
             self.last.setText(f"no λmax measurement in this run{': it ended before auto measured one' if self.every == 'auto' else ''}"
                               f"; `lrscope curvature --checkpoint {self.run_dir}` measures its last weights")
@@ -97,7 +109,10 @@ class CurvatureView(QObject):
         self.health.add_curvature(event)
         edge = event.edge
         self.last.setText(f"λmax {event.lambda_max:.4g} at step {event.step} ({event.edge_words()}; {event.formula}, theory; "
-                          f"BatchNorm on {event.bn_mode} statistics; {event.iterations} products, {event.seconds:.2f} s)")
+                          f"BatchNorm on {event.bn_mode} statistics; {counted(event.iterations, 'product')}, {event.seconds:.2f} s)")
+        if event.trigger == "request":  # asked for in the log ("measuring λmax now"), answered there too
+            self.log.add(f"step {event.step}: λmax {event.lambda_max:.4g}, {event.edge_words()}")
+            self._answered()
         self.lambdas = (self.lambdas[1], event.lambda_max)
         if self.banner.isVisible() and event.step > self.banner.step and self.banner.resolved(event):
             self.banner.hide()

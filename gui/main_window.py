@@ -284,6 +284,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.tune_panel.start.setEnabled(self.dataset is not None and free)
         for action in (self.pause_action, self.stop_action, self.apply_action, self.undo_action, self.redo_action, self.measure_action):
             action.setEnabled(training)
+        self.measure_action.setEnabled(training and not self.curvature.pending)  # off until the one asked for comes
         self.attach_action.setEnabled(not training)
         self.detach_action.setEnabled(self.controller.attached)
         self.pause_action.setText("Resume" if self.live.paused else "Pause")

@@ -148,7 +148,10 @@ def test_measure_now_from_a_paused_run(qtbot, launch):
     assert window.curvature.measure.toolTip() == window.measure_action.toolTip() and "(Ctrl+K)" in window.measure_action.toolTip()
     trigger(window.measure_action)
     assert window.curvature.last.text().startswith("measuring λmax")  # at once: the measurement takes seconds
+    # Not asked for twice (two clicks and Ctrl+K measured the same paused weights three times), and answered in the log.
+    assert not window.measure_action.isEnabled() and not window.curvature.measure.isEnabled()
     qtbot.waitUntil(lambda: window.curvature.last.text().startswith("λmax "), timeout=LONG)
+    assert window.measure_action.isEnabled() and re.search(r"step \d+: λmax [\d.]+, LR at \d+% of the bound", window.log.toPlainText())
     assert len(window.lr.stability.measurements) == 1 and window.live.state == "paused"
     sharpness = window.curvature.health.sharpness
     qtbot.waitUntil(lambda: drawn(sharpness.curves[0]) == 1, timeout=LONG)
