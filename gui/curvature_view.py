@@ -15,9 +15,9 @@ from engine.config import TrainConfig
 from engine.curvature.alerts import peak_ratio_after
 from engine.curvature.cadence import parse_every
 from engine.run.handle import TERMINAL
-from engine.text import counted
 from engine.schedules.edits import ScaleRest
 from engine.store.reader import read_curvature, read_health
+from engine.text import counted
 
 from .panels.stability_banner import StabilityBanner
 from .plots.health_plot import HealthPanel
