@@ -20,6 +20,12 @@ def test_curvature_of_a_stored_run_as_json(capsys):
     assert groups[-1] == "head" and trained["curvature"][0]["bounds"] == [None] * len(groups)  # Adam before its first step
     assert trained["curvature"][1]["preconditioned"] and trained["curvature"][1]["constant"] == pytest.approx(38.0)
     assert trained["health"]["groups"] == groups and trained["health"]["step"] == 19
+    # `show` gives them back from the store, as `train --json` gave them (the store held them, and show left them out).
+    assert run_cli(["show", trained["run_dir"], "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert (shown["curvature"], shown["health"]) == (trained["curvature"], trained["health"])
+    assert run_cli(["show", trained["run_dir"]]) == 0
+    assert "\nλmax       3 measurements, the last " in capsys.readouterr().out
 
     result = lrscope("curvature", "--checkpoint", os.path.basename(trained["run_dir"]), "--max-iter", "4", "--json")
     assert result.returncode == 0, result.stderr

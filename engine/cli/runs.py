@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import LrscopeError
+from ..events import CurvatureMeasured
 from ..schedules.describe import describe_pieces, describe_schedule
 from ..schedules.history_codec import run_schedule_from_dict
 from ..serve.access import served_access
@@ -23,7 +24,9 @@ from ..store.reader import (
     list_runs,
     meta_object,
     newest_checkpoint_step,
+    read_curvature,
     read_epochs,
+    read_health,
     read_meta,
     read_steps,
     read_table,
@@ -145,7 +148,7 @@ def show_command(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({**_listed(info), "resume_step": resume_step, "config": config,
                           "epochs": [_epoch_row(row) for row in read_epochs(run_dir)], "edits": _edits(run_dir, meta),
-                          "range_tests": _range_tests(run_dir), "notes": _notes(run_dir)}))
+                          "range_tests": _range_tests(run_dir), "notes": _notes(run_dir), **_curvature(run_dir)}))
         return 0
     print(f"run        {info.run_id}\nfolder     {info.run_dir}\ndataset    {info.dataset} (fingerprint {info.fingerprint})")
     print(f"started    {info.started}\nstate      {info.state}\nsteps      {info.steps_done}/{info.total_steps}"
@@ -164,9 +167,30 @@ def show_command(args: argparse.Namespace) -> int:
     undone = sum(row[-1] for row in edits)
     print(f"schedule   {_started_with(meta, config, undone)}")
     print(f"best val   {_accuracy(info.best_val_accuracy)}")
+    if line := _lambda_line(run_dir):
+        print(f"λmax       {line}")
     for line in _history(run_dir, edits):
         print(f"  {line}")
     return 0
+
+
+def _curvature(run_dir: Path) -> dict:
+    """``curvature`` (every λmax measurement) and ``health`` (each group's last gradient norm and update ratio, None
+    when none was logged), as `train --json` gives them: the store held them and `show` left them out (helper-70)."""
+    health = read_health(run_dir)
+    last = {"step": int(health["step"][-1]), "groups": list(health["groups"]), "grad_norm": health["grad_norm"][-1].tolist(),
+            "update_ratio": health["update_ratio"][-1].tolist()} if len(health["step"]) else None
+    return {"curvature": read_curvature(run_dir), "health": last}
+
+
+def _lambda_line(run_dir: Path) -> str:
+    """"3 measurements, the last 4.59 at step 506 (LR at 4% of the bound 0.847); --json lists them", or "" for none."""
+    measurements = read_curvature(run_dir)
+    if not measurements:
+        return ""
+    last = CurvatureMeasured.from_dict(measurements[-1])
+    return (f"{counted(len(measurements), 'measurement')}, the last {last.lambda_max:.3g} at step {last.step} "
+            f"({last.edge_words()}); --json lists them")
 
 
 def _export(run_dir: Path, args: argparse.Namespace) -> int:
