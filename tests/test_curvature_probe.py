@@ -110,6 +110,15 @@ def test_dead_relu_units_are_counted_on_the_probe_batch(digits16):
     assert np.isnan(measurement.dead_relu[-1])  # the head has no ReLU
 
 
+def test_relu6_units_are_watched_like_relu_units():
+    """MobileNetV2's activations are ReLU6: its dead-unit column was missing from `lrscope curvature` (helper-70)."""
+    from engine.curvature.dead_units import relu_groups
+
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU6(), torch.nn.Flatten(), torch.nn.Linear(4, 2), torch.nn.ReLU())
+    optimizer = torch.optim.SGD([{"params": model[0].parameters()}, {"params": model[3].parameters()}], lr=0.1)
+    assert relu_groups(model, optimizer) == {model[1]: 0, model[4]: 1}
+
+
 def test_the_range_tests_bound_pairs_groups_by_name():
     measurement = CurvatureMeasured(
         step=0, lambda_max=10.0, iterations=3, converged=True, seconds=0.0, bn_mode="batch", optimizer="sgd",

@@ -11,6 +11,8 @@ from ..curvature.settings import BN_MODES, MAX_ITER, CurvatureSettings
 from ..events import CurvatureMeasured, HealthLogged
 from .common import RUNS_DIR_HELP, CliError, add_training_options, cache_dir, config_from, path_arg, say, say_log
 
+FEW_PROBE_IMAGES = 16  # under this, a probe batch's λmax is rough: 6 images gave 3.4× the full set's
+
 
 def add_parser(commands) -> None:
     """Register the command."""
@@ -36,6 +38,7 @@ def add_parser(commands) -> None:
 def _session(args: argparse.Namespace) -> tuple:
     """A fresh session from the options, or a stored run's session at its newest checkpoint."""
     # Imported here: they load torch, which building the parser (every command) must not wait for.
+    from ..models.setup import weights_label
     from ..resume import load_run
     from ..store.paths import runs_root
     from ..store.reader import find_run
@@ -49,11 +52,12 @@ def _session(args: argparse.Namespace) -> tuple:
         # One process measures, whatever number trained the run (its global batch kept, as `resume --nproc` does).
         session = build_session(setup.config.for_world(1), setup.dataset, log=say_log)
         restore(session, setup.checkpoint["state"])
-        return session, {"run": run_dir.name, "checkpoint_step": int(setup.checkpoint["step"])}
+        return session, {"run": run_dir.name, "checkpoint_step": int(setup.checkpoint["step"]), "weights": None}
     if args.data is None:
         raise CliError("give --data DIR (a dataset folder) or --checkpoint RUN (a stored run)")
     config = config_from(args)
-    return build_session(config, open_dataset(config, args), log=say_log), {"run": None, "checkpoint_step": None}
+    origin = {"run": None, "checkpoint_step": None, "weights": weights_label(config.model, config.pretrained, config.weights)}
+    return build_session(config, open_dataset(config, args), log=say_log), origin
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,7 +80,9 @@ def run(args: argparse.Namespace) -> int:
 
 def print_measurement(m: CurvatureMeasured, origin: dict) -> None:
     """The measurement in words."""
-    where = f"{origin['run']} at step {origin['checkpoint_step']}" if origin["run"] else "fresh weights"
+    # "fresh weights" was said of ImageNet weights loaded with --pretrained: only the new head is fresh then.
+    where = (f"{origin['run']} at step {origin['checkpoint_step']}" if origin["run"] else
+             f"{origin['weights']}, a new head" if origin["weights"] else "fresh weights")
     state = "converged" if m.converged else "did NOT converge (raise --max-iter)"
     print(f"λmax {m.lambda_max:.4g} ({where}): {m.iterations} Hessian-vector products, {state}; "
           f"BatchNorm on {m.bn_mode} statistics; probe batch of {m.batch_size}; {m.seconds:.2f} s")
@@ -85,10 +91,20 @@ def print_measurement(m: CurvatureMeasured, origin: dict) -> None:
     elif m.optimizer.startswith("adam"):
         print("  Adam has taken no step yet, so its preconditioner does not exist: λmax is the plain Hessian's and there is no bound")
     print(f"optimizer {m.optimizer}: stable in theory while LR < {m.formula} (LR·λ < {m.constant:.3g}); a guide, not a law")
+    # Fresh weights are measured against the schedule's peak (the optimizer's LR before the first step): "LR 0.2" read as
+    # the LR of step 0, a one-cycle's 0.008.
+    lr_word = "LR" if origin["run"] else "peak LR"
     for group, lr, bound, dead in zip(m.groups, m.lrs, m.bounds, m.dead_relu):
         share = f"{100 * lr / bound:.0f}% of it" if np.isfinite(bound) and bound > 0 else "no bound"
         dead_text = f", dead ReLU units {100 * dead:.1f}%" if np.isfinite(dead) else ""
-        print(f"  {group:<10} LR {lr:<9.3g} bound {bound:<9.3g} ({share}){dead_text}")
+        print(f"  {group:<10} {lr_word} {lr:<9.3g} bound {bound:<9.3g} ({share}){dead_text}")
+    if not np.isfinite(m.dead_relu).any():  # the column was missing without a word
+        print("  dead units: not counted (the model has no nn.ReLU or nn.ReLU6 layers)")
+    if m.batch_size < FEW_PROBE_IMAGES:  # it was reported as any other
+        print(f"  a probe batch of {m.batch_size} images gives a rough λmax: with more images per class it is steadier")
+    if np.any(m.lrs > m.bounds):  # 299% of the bound for a fine-tune's default LR, with no word of what that means
+        print("  an LR above its bound is a warning from theory: networks with BatchNorm often train above it "
+              "(docs/curvature.md says when it holds); the loss tells")
 
 
 class CurvatureRecord:

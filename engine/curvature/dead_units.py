@@ -4,7 +4,8 @@ A unit is a channel of a ReLU's output (a feature for a linear layer): dead when
 is zero at every sample and position of the batch, so no gradient reaches the
 weights that feed it. A ReLU belongs to the group of the last module with
 parameters before it in the model's definition order (a ReLU has none of its own).
-Functional ``F.relu`` calls are not seen: only ``nn.ReLU`` modules.
+Functional ``F.relu`` calls are not seen: only ``nn.ReLU`` and ``nn.ReLU6`` modules (MobileNetV2's, zero for every
+input just as a ReLU's; without them its column was missing).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def relu_groups(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[nn.M
         own = [group_of[id(p)] for p in module.parameters(recurse=False) if id(p) in group_of]
         if own:
             current = own[0]
-        elif isinstance(module, nn.ReLU) and current is not None:
+        elif isinstance(module, (nn.ReLU, nn.ReLU6)) and current is not None:
             owners[module] = current
     return owners
 
