@@ -45,8 +45,9 @@ class AttachActions:
 
     @Slot(object)
     def followed_run_started(self, event) -> None:
-        """The Configuration tab says which settings of a run followed from elsewhere differ from its fields."""
-        self.config_panel.follow(event.config if self.controller.attached else None)
+        """The Configuration tab says which settings of the run going on differ from its fields (for the window's own
+        run, once one does: they are the next run's)."""
+        self.config_panel.follow(event.config, own=not self.controller.attached)
 
     @Slot()
     def detach_from_run(self) -> None:

@@ -428,6 +428,12 @@ def test_scale_the_rest_halves_every_lr_still_to_come_from_the_run_panel(qtbot, 
     timeline, step = window.live.run_schedule.timeline, window.live.step
     later = np.arange(step, timeline.total_steps)
     assert np.allclose(timeline.lrs(later), 0.5 * timeline.pieces[0].schedule.lrs(later))
+    # A setting typed mid-run is the next run's, and now the tab says so (momentum 0 changed nothing, silently).
+    assert window.config_panel.followed.isHidden()
+    type_into(window.config_panel.editors["momentum"], "0")
+    assert window.config_panel.followed.text() == "The run going on trains with momentum 0.9: these fields are for the next run."
+    assert not window.config_panel.followed.isHidden()
     trigger(window.stop_action)
     qtbot.waitUntil(lambda: not window.controller.training, timeout=LONG)
     assert not window.editor.scale_now.isEnabled() and window.editor.scale_by.text() == ""
+    assert window.config_panel.followed.isHidden()

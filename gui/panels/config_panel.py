@@ -64,6 +64,7 @@ class ConfigPanel(QWidget):
         self.followed.setWordWrap(True)
         self.followed.hide()
         self.followed_config: dict | None = None
+        self.own_run = False  # whether the run followed is the window's own
         self.pinned = QWidget()  # the window pins it above the scrolled form
         column = QVBoxLayout(self.pinned)
         column.setContentsMargins(0, 0, 0, 0)
@@ -151,21 +152,23 @@ class ConfigPanel(QWidget):
             self.changed.emit(name)
         self._say_followed()
 
-    def follow(self, config: dict | None) -> None:
-        """The settings of the run followed from another process (None: the window follows none)."""
-        self.followed_config = config
+    def follow(self, config: dict | None, own: bool = False) -> None:
+        """The settings of the run going on (None: none is), followed from another process or the window's ``own``."""
+        self.followed_config, self.own_run = config, own
         self._say_followed()
 
     def _say_followed(self) -> None:
         config = self.followed_config
-        self.followed.setVisible(bool(config))
-        if not config:
-            return
         values = self.values()
         differ = [f"{FIELDS[name][0]} {_shown(config[name])}" for name in FIELDS
-                  if name in config and name not in MACHINE_FIELDS and config[name] != values[name]]
-        self.followed.setText(f"The run followed trains with {', '.join(differ)}: these fields are this window's, for "
-                              "its next run." if differ else "The run followed trains with these settings.")
+                  if name in config and name not in MACHINE_FIELDS and config[name] != values[name]] if config else []
+        # The window's own run is named only once a field differs: momentum 0 typed mid-run changed nothing, silently.
+        self.followed.setVisible(bool(config) and (bool(differ) or not self.own_run))
+        if self.own_run:
+            self.followed.setText(f"The run going on trains with {', '.join(differ)}: these fields are for the next run.")
+        else:
+            self.followed.setText(f"The run followed trains with {', '.join(differ)}: these fields are this window's, for "
+                                  "its next run." if differ else "The run followed trains with these settings.")
 
     def values(self) -> dict[str, Any]:
         """The fields as typed (valid or not)."""
