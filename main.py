@@ -47,7 +47,9 @@ def wants_gui(argv: list[str]) -> bool:
 
 def folder_to_open(argv: list[str]) -> list[str]:
     """`lrscope DIR` as `lrscope --data DIR`: what people type first (it said "invalid choice" and listed the commands).
-    A command of that name comes first."""
+    A command of that name comes first. `lrscope gui DIR` alike ("unrecognized arguments")."""
+    if argv[:1] == ["gui"]:
+        return ["gui", *folder_to_open(argv[1:])]
     if not argv or argv[0].startswith("-") or not os.path.isdir(argv[0]):
         return argv
     from engine.cli import command_names  # only here: a command line that names a folder

@@ -49,6 +49,18 @@ def test_lrscope_dir_opens_the_app_on_that_folder(tmp_path):
     assert ["-digits-camera2-" in run.name for run in Path(os.environ["LRSCOPE_RUNS_DIR"]).iterdir()] == [True]
 
 
+def test_lrscope_gui_dir_opens_the_app_on_that_folder_too(tmp_path):
+    """`lrscope gui DIR` said "unrecognized arguments" (helper-70)."""
+    from helpers import CAMERA2
+
+    prepared_settings(tmp_path / "settings")
+    env = app_env(tmp_path, QT_QPA_PLATFORM="offscreen", LRSCOPE_SETTINGS_DIR=str(tmp_path / "settings"))
+    done = subprocess.run([sys.executable, str(ROOT / "main.py"), "gui", str(CAMERA2), "--quit-after", "2"], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert f"last={CAMERA2}" in (tmp_path / "settings" / "lrscope.ini").read_text()
+
+
 def test_sigterm_stops_the_windows_run_resumable_and_closes_it(tmp_path):
     """A logout or ``kill`` sends SIGTERM: it killed the process mid-step, and the run stayed "running" forever."""
     from helpers import SAMPLE
