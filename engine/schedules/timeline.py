@@ -40,10 +40,12 @@ class Piece:
         """The global step where this piece's schedule runs out."""
         return self.origin + self.schedule.total_steps
 
-    def continues(self, before: Piece) -> bool:
-        """Whether this piece only carries ``before`` on: the same schedule from the same origin, with the same group
-        settings, so every step it decides has the LR ``before`` would have given it."""
-        return (self.origin, self.schedule, self.groups) == (before.origin, before.schedule, before.groups)
+    @property
+    def plan(self) -> tuple:
+        """What this piece plans, whatever step it starts at: a piece with the same plan as an earlier one only carries
+        it on (the same schedule from the same origin, with the same group settings, so every step it decides has the
+        LR the earlier one would have given it)."""
+        return (self.origin, self.schedule, self.groups)
 
 
 @dataclass(frozen=True)
@@ -182,13 +184,19 @@ class Timeline:
         """The pieces with what each undo took back left out, and the step ranges left out."""
         pieces: list[Piece] = []
         spans: list[tuple[int, int]] = []
+        # Where each kept piece's plan is: one look-up per piece, as a file may hold 100,000 (a search back through the
+        # kept pieces for each was quadratic).
+        kept_at: dict[tuple, int] = {}
         for piece in self.pieces:
-            taken_back = next((i for i in range(len(pieces) - 1, -1, -1) if piece.continues(pieces[i])), None)
+            taken_back = kept_at.get(piece.plan)
             if taken_back is None:
+                kept_at[piece.plan] = len(pieces)
                 pieces.append(piece)
                 continue
             if taken_back + 1 < len(pieces):
                 spans.append((pieces[taken_back + 1].start, piece.start))
+            for dropped in pieces[taken_back + 1:]:
+                del kept_at[dropped.plan]
             del pieces[taken_back + 1:]
         return pieces, spans
 
