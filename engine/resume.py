@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .config import TrainConfig
@@ -12,6 +12,7 @@ from .errors import ConfigError, RunStoreError
 from .store.checkpoints import load_latest_checkpoint
 from .store.lock import ensure_free
 from .store.reader import read_meta, run_info, saved_settings
+from .store.writer import moved_dataset
 
 
 @dataclass(frozen=True)
@@ -37,27 +38,37 @@ def saved_config(run_dir: Path) -> tuple[TrainConfig, str]:
 
 
 def prepare_resume(run_dir: Path, cache_dir: Path | None, warn: Callable[[str], None] = lambda text: None,
-                   owner: bool = True) -> ResumeSetup:
+                   owner: bool = True, data: str | None = None) -> ResumeSetup:
     """Load what a stopped or interrupted run needs; RunStoreError says why it cannot be resumed.
 
     ``owner``: this process will hold the run's lock (False for a distributed run's ranks but 0, which never
-    lock it: rank 0 may already hold it when they get here)."""
+    lock it: rank 0 may already hold it when they get here). ``data``: where the run's dataset folder is now, when it
+    moved; the same images are checked by their fingerprint, and the owner records the new place in the run."""
     run_dir = Path(run_dir)
     run_info(run_dir)  # a damaged database (a table missing, a meta entry unreadable) is refused here, in one line
     if read_meta(run_dir).get("state") == "finished":
         raise RunStoreError(f"{run_dir.name}: the run already finished; nothing to resume")
     if owner:
         ensure_free(run_dir)  # before the slow part: another process resuming it would be refused anyway
-    return load_run(run_dir, cache_dir, warn)
+    setup = load_run(run_dir, cache_dir, warn, data)
+    if data is not None and owner:
+        moved_dataset(run_dir, setup.config.data)  # the next resume, `show` and the window find it there
+    return setup
 
 
-def load_run(run_dir: Path, cache_dir: Path | None, warn: Callable[[str], None] = lambda text: None) -> ResumeSetup:
-    """A stored run's config, its (unchanged) dataset and its newest readable checkpoint, whatever its state."""
+def load_run(run_dir: Path, cache_dir: Path | None, warn: Callable[[str], None] = lambda text: None,
+             data: str | None = None) -> ResumeSetup:
+    """A stored run's config, its (unchanged) dataset and its newest readable checkpoint, whatever its state; its dataset
+    read from ``data`` when given (the folder moved)."""
     run_dir = Path(run_dir)
     config, expected = saved_config(run_dir)
+    if data is not None:
+        config = replace(config, data=str(Path(data).resolve()))
     if not Path(config.data).is_dir():  # the folder check's own advice, "choose a folder…", cannot be followed for a resume
-        raise RunStoreError(f"{config.data}: the run's dataset folder is gone; put it back there to resume {run_dir.name} "
-                            f"(a run continues on the images it started with){_relative_hint(config.data)}")
+        moved = "" if data is not None else (f", or give its new place: `lrscope resume {run_dir.name} --data DIR` (the "
+                                             "window resumes it from the folder it has open when that holds the same images)")
+        raise RunStoreError(f"{config.data}: the run's dataset folder is gone; put it back there to resume {run_dir.name}"
+                            f"{moved} (a run continues on the images it started with){_relative_hint(config.data)}")
     from .models.setup import resolution_range  # imports torch: only when a run is really resumed
 
     dataset = prepare_configured(config, resolution_range=resolution_range(config.model, config.pretrained), cache_dir=cache_dir)

@@ -132,22 +132,30 @@ class RunActions:
         self.resume_now(run_dir)
 
     def resume_now(self, run_dir: str) -> None:
-        """Resume ``run_dir`` on the dataset it names, whichever is open."""
-        self.controller.resume(run_dir)
+        """Resume ``run_dir`` on the dataset it names, whichever is open; on the open one when the run's folder is gone
+        and the open one holds the same images (a moved folder could not be resumed from the window at all)."""
+        moved = self._moved_here(run_dir)
+        if moved is not None:
+            self.log.add(f"{Path(run_dir).name} trained on {moved}, which is gone: it resumes on {self.dataset.summary.root}, "
+                         "the same images, and remembers that folder")
+        self.controller.resume(run_dir, data=None if moved is None else str(self.dataset.summary.root))
         self.live.starting(f"resuming {Path(run_dir).name}", resume=True)
         self.tabs.setCurrentIndex(0)
         self._update_actions(starting=True)
 
+    def _moved_here(self, run_dir: str) -> str | None:
+        """The run's dataset folder when it is gone and the open dataset has its fingerprint; else None."""
+        root, fingerprint = _dataset_of(run_dir)
+        if self.dataset is None or root is None or Path(root).is_dir() or fingerprint != self.dataset.summary.fingerprint:
+            return None
+        return root
+
     def _other_dataset(self, run_dir: str) -> str | None:
         """The folder of the run's dataset when it is another than the one open and still there; else None (a run whose
         folder is gone resumes as before: the engine says what it cannot find)."""
-        try:
-            dataset = meta_object(read_meta(Path(run_dir)), "dataset")
-        except LrscopeError:
-            return None
-        root, fingerprint = dataset.get("root"), dataset.get("fingerprint")
+        root, fingerprint = _dataset_of(run_dir)
         shown = self.dataset.summary.fingerprint if self.dataset is not None else None
-        if not isinstance(root, str) or fingerprint == shown or not Path(root).is_dir():
+        if root is None or fingerprint == shown or not Path(root).is_dir():
             return None
         return root
 
@@ -208,3 +216,13 @@ class RunActions:
         self.range_panel.finished(None, "")
         if shown:
             self.log.add(f"{why}: the plots, edit history and range test of the previous dataset are cleared")
+
+
+def _dataset_of(run_dir: str) -> tuple[str | None, object]:
+    """The folder and fingerprint of the dataset a stored run trained on (None, None when its record cannot be read)."""
+    try:
+        dataset = meta_object(read_meta(Path(run_dir)), "dataset")
+    except LrscopeError:
+        return None, None
+    root = dataset.get("root")
+    return (root if isinstance(root, str) else None), dataset.get("fingerprint")

@@ -685,6 +685,32 @@ def test_resuming_a_run_of_another_dataset_opens_that_dataset_first(qtbot, launc
     qtbot.waitUntil(lambda: window.last_run is not None and window.last_run.outcome.state == "finished", timeout=LONG)
 
 
+def test_a_run_whose_dataset_folder_moved_resumes_on_the_open_folder_of_the_same_images(qtbot, launch, dialogs, tmp_path):
+    """Moved after the run, the folder could not be resumed from the window at all, even open there (helper-71)."""
+    import json
+    from pathlib import Path
+
+    from gui.driving import select_rows
+
+    shutil.copytree(CAMERA2, tmp_path / "cam")
+    window = launch({**SMALL, "epochs": 3}, data=tmp_path / "cam")
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.live.step >= 3, timeout=LONG)
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+    moved = shutil.move(tmp_path / "cam", tmp_path / "moved")
+    dialogs.answer("open_folder", str(moved))
+    trigger(window.open_action)
+    opened(qtbot, window, "moved")
+    show_tab(window.tabs, "Runs")
+    qtbot.waitUntil(lambda: window.runs_panel.table.rowCount() == 1, timeout=LONG)
+    select_rows(window.runs_panel.table, [0])
+    click(window.runs_panel.buttons["Resume"])
+    assert f"which is gone: it resumes on {moved}, the same images" in window.log.toPlainText()
+    qtbot.waitUntil(lambda: window.last_run is not None and window.last_run.outcome.state == "finished", timeout=LONG)
+    assert json.loads((Path(window.last_run.outcome.run_dir) / "config.json").read_text())["config"]["data"] == str(moved)
+
+
 def test_importing_a_schedule_tuned_with_another_optimizer_asks_first(qtbot, window, dialogs, tmp_path):
     path = tmp_path / "sgd.lrschedule.json"
     dialogs.answer("save_path", str(path))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import ROOT, SAMPLE, Events, tiny_config
+from helpers import CAMERA2, ROOT, SAMPLE, Events, tiny_config
 
 from engine.cli import run_cli
 from engine.commands import Stop
@@ -452,8 +452,9 @@ def test_a_relative_data_folder_is_stored_as_an_absolute_path(sample_copy, tmp_p
     assert f"run saved in {run_dir}\n" in capsys.readouterr().err  # a relative --runs-dir was printed relative
 
 
-def test_resuming_a_run_whose_dataset_folder_is_gone_says_to_put_it_back(sample_copy, tmp_path, capsys):
-    """It said "no such folder; choose a folder with one subfolder of images per class", which a resume cannot do."""
+def test_a_run_whose_dataset_folder_moved_resumes_from_its_new_place_and_remembers_it(sample_copy, tmp_path, capsys):
+    """It said "no such folder; choose a folder with one subfolder of images per class", which a resume cannot do; then
+    "put it back there", and a moved folder could not be resumed at all (helper-71)."""
     from engine.data.dataset import prepare_dataset
 
     dataset = prepare_dataset(sample_copy, resolution=16)
@@ -461,10 +462,21 @@ def test_resuming_a_run_whose_dataset_folder_is_gone_says_to_put_it_back(sample_
     run.prepare()
     run.subscribe(lambda e: run.send(Stop()) if getattr(e, "epoch", None) == 0 else None)
     assert run.run().state == "stopped"
-    shutil.rmtree(sample_copy)
-    assert run_cli(["resume", run.run_dir.name, "--runs-dir", str(tmp_path / "runs")]) == 2
-    assert capsys.readouterr().err.strip() == (f"lrscope: error: {sample_copy}: the run's dataset folder is gone; put it back "
-                                               f"there to resume {run.run_dir.name} (a run continues on the images it started with)")
+    moved = Path(shutil.move(sample_copy, tmp_path / "moved"))
+    runs = ["--runs-dir", str(tmp_path / "runs")]
+    assert run_cli(["show", run.run_dir.name, *runs]) == 0  # said before a resume fails
+    assert (f" in {sample_copy}, a folder that is gone: `lrscope resume {run.run_dir.name} --data DIR` resumes it from its new "
+            "place") in capsys.readouterr().out
+    assert run_cli(["resume", run.run_dir.name, *runs]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"lrscope: error: {sample_copy}: the run's dataset folder is gone; put it back there to resume {run.run_dir.name}, or "
+        f"give its new place: `lrscope resume {run.run_dir.name} --data DIR` (the window resumes it from the folder it has "
+        "open when that holds the same images) (a run continues on the images it started with)")
+    assert run_cli(["resume", run.run_dir.name, *runs, "--data", str(CAMERA2)]) == 2  # other images: refused, by fingerprint
+    assert "the dataset changed since the run started" in capsys.readouterr().err
+    assert run_cli(["resume", run.run_dir.name, *runs, "--data", str(moved), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["state"] == "finished"
+    assert json.loads((run.run_dir / "config.json").read_text())["config"]["data"] == str(moved)  # the next resume finds it
 
 
 def test_a_rollback_drops_the_checkpoints_of_the_steps_it_abandoned(tmp_path):

@@ -69,6 +69,8 @@ def add_parsers(commands) -> None:
     resume.add_argument("--runs-dir", type=path_arg, help=RUNS_DIR_HELP)
     resume.add_argument("--cache-dir", type=path_arg, help=CACHE_DIR_HELP)
     resume.add_argument("--no-cache", action="store_true", help="decode images without reading or writing the cache")
+    resume.add_argument("--data", type=path_arg, metavar="DIR",
+                        help="where the run's dataset folder is now, if it moved (the same images: their fingerprint is checked)")
     add_fault_options(resume)
     resume.add_argument("--json", action="store_true")
     add_serve_option(resume)
@@ -150,7 +152,8 @@ def show_command(args: argparse.Namespace) -> int:
                           "epochs": [_epoch_row(row) for row in read_epochs(run_dir)], "edits": _edits(run_dir, meta),
                           "range_tests": _range_tests(run_dir), "notes": _notes(run_dir), **_curvature(run_dir)}))
         return 0
-    print(f"run        {info.run_id}\nfolder     {info.run_dir}\ndataset    {info.dataset} (fingerprint {info.fingerprint})")
+    print(f"run        {info.run_id}\nfolder     {info.run_dir}\ndataset    {info.dataset} (fingerprint {info.fingerprint})"
+          f"{_dataset_folder(config.get('data'), info)}")
     print(f"started    {info.started}\nstate      {info.state}\nsteps      {info.steps_done}/{info.total_steps}"
           + (f" (a resume continues from step {resume_step})" if resume_step is not None else ""))
     if (access := served_access(run_dir)) is not None:  # only --json said so, and there is no `ctl RUN status` (helper-68)
@@ -172,6 +175,17 @@ def show_command(args: argparse.Namespace) -> int:
     for line in _history(run_dir, edits):
         print(f"  {line}")
     return 0
+
+
+def _dataset_folder(data, info) -> str:
+    """" in /data/digits", and whether it is gone and how to resume anyway: the path was in --json alone, and nothing said a
+    run's folder had moved until its resume failed (helper-71)."""
+    if not isinstance(data, str) or not data:
+        return ""
+    if Path(data).is_dir():
+        return f" in {printable(data)}"
+    resume = f": `lrscope resume {info.run_id} --data DIR` resumes it from its new place" if info.state != "finished" else ""
+    return f" in {printable(data)}, a folder that is gone{resume}"
 
 
 def _curvature(run_dir: Path) -> dict:
@@ -370,7 +384,7 @@ def resume(args: argparse.Namespace, run_dir: Path, world) -> int:
             changed = f" (it trained on {trained_on} before)" if trained_on != run.job.config.world_size else ""
             say(describe_world(run.job.config) + changed)
 
-    handle = InProcessRun(ResumedRun(run_dir, cache_dir(args)))
+    handle = InProcessRun(ResumedRun(run_dir, cache_dir(args), None if args.data is None else str(args.data)))
     result, seconds, policy = execute(handle, args, args.serve if world.leader else None, prepared, leader=world.leader)
     if not world.leader:
         return follower_status(world, result)

@@ -31,6 +31,7 @@ class ResumedRun:
 
     run_dir: Path
     cache_dir: Path | None
+    data: str | None = None  # where the run's dataset folder is now, when it moved
 
 
 def wire(spec: NewRun | ResumedRun, bus: EventBus, inbox: Inbox, warn: Callable[[str], None]):
@@ -54,7 +55,7 @@ def wire(spec: NewRun | ResumedRun, bus: EventBus, inbox: Inbox, warn: Callable[
         create = lambda: RunStore.create(spec.runs_root, config.to_dict(), spec.dataset.summary.to_dict(), emit=bus.emit,
                                          purpose=spec.purpose, start=(job.run_schedule, spec.schedule_source))
     else:
-        setup = prepare_resume(spec.run_dir, spec.cache_dir, warn=warn, owner=world.leader)
+        setup = prepare_resume(spec.run_dir, spec.cache_dir, warn=warn, owner=world.leader, data=spec.data)
         # The same global batch on however many processes resume it: the steps and the data position continue.
         config = setup.config.for_world(world.size)
         job = TrainingJob(config, setup.dataset, resume=setup.checkpoint, bus=bus, inbox=job_inbox)

@@ -53,7 +53,7 @@ from .database import connect
 from .edit_rows import rows_not_held
 from .failure import describe_failure
 from .lock import RunLock
-from .reader import STOP_NOTE, checkpoint_paths, checkpoint_step, newest_checkpoint_step
+from .reader import STOP_NOTE, checkpoint_paths, checkpoint_step, newest_checkpoint_step, saved_settings
 
 COMMIT_EVERY = 0.5
 RETRY_SECONDS = 2.0
@@ -356,6 +356,19 @@ class RunStore:
     def _set_meta(self, values: dict[str, str]) -> None:
         with self._db:
             self._meta(values)
+
+
+def moved_dataset(run_dir: Path, folder: str) -> None:
+    """Record in config.json that the run's dataset folder is now ``folder`` (its images checked the same): a resume from
+    a moved folder otherwise needed --data again each time, and the window looked for the run's data where it was."""
+    saved = saved_settings(run_dir)
+    saved["config"]["data"] = folder
+    saved["dataset"]["root"] = folder
+    try:
+        write_text_atomically(Path(run_dir) / "config.json", json.dumps(saved, indent=1))
+    except OSError as error:
+        raise RunStoreError(f"{run_dir}/config.json: cannot record the dataset's new folder ({error.strerror or error}); "
+                            "free space or fix the folder's permissions") from None
 
 
 def _newest_checkpoint_only(pending: list) -> list:
