@@ -174,6 +174,12 @@ def test_a_dataset_named_in_accented_letters_gives_readable_names_no_option_can_
     assert library_file.startswith("uni-code-data-") and library_file.isascii(), library_file
     shown = lrscope("schedule", "show", result["library_file"])  # the name as given, no `--` needed
     assert shown.returncode == 0 and "ünï cödé dätä ✓" in shown.stdout  # the dataset keeps its own name inside
+    # The library from the command line (it had none: a run on a server could not find its dataset's schedule).
+    listed = lrscope("schedule", "list", "--library-dir", tmp_path / "lib")
+    assert listed.returncode == 0 and f"  {result['library_file']}\n" in listed.stdout and "ünï cödé dätä ✓ (" in listed.stdout
+    entries = json.loads(lrscope("schedule", "list", "--library-dir", tmp_path / "lib", "--dataset", "ünï", "--json").stdout)
+    assert [e["file"] for e in entries] == [result["library_file"]] and entries[0]["run"] == os.path.basename(result["run_dir"])
+    assert json.loads(lrscope("schedule", "list", "--library-dir", tmp_path / "lib", "--dataset", "digits", "--json").stdout) == []
 
 
 def test_range_test_json_and_export(capsys, tmp_path):

@@ -159,6 +159,9 @@ def test_a_library_entry_says_how_an_edited_run_went_and_its_groups_multipliers(
     plain = RunSchedule(Timeline.of(Schedule((OneCycle(steps=110, max_lr=0.2),))))
     library.add(schedule_document(plain, dataset={"name": "digits", "fingerprint": "bbb"}))
     assert library.entries("bbb")[0][0].description == "one_cycle 0.008 → 0.2 → 8e-07 over 110 steps"
+    # A run stopped early read as if it had trained every step, beside its best accuracy (helper-71).
+    library.add(schedule_document(plain, dataset={"name": "digits", "fingerprint": "ccc"}, metrics={"steps": 46, "best_val_accuracy": 0.68}))
+    assert library.entries("ccc")[0][0].description == "one_cycle 0.008 → 0.2 → 8e-07 over 110 steps (its run stopped at step 46)"
 
 def test_differences_name_what_changed():
     tuned = {"name": "digits", "fingerprint": "a", "image_count": 1797, "resolution": 32, "channels": 1, "classes": ["0", "1"],

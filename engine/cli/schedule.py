@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import sys
 
 import numpy as np
@@ -13,7 +14,7 @@ from ..schedules.describe import describe_schedule
 from ..schedules.groups import ALL, describe_groups
 from ..schedules.sampling import plot_steps
 from ..text import counted, printable
-from .common import CliError, check_writable, path_arg, read_schedule, say
+from .common import LIBRARY_DIR_HELP, CliError, check_writable, path_arg, read_schedule, say
 from .progress import edit_line
 
 CSV_BLOCK = 65_536
@@ -23,8 +24,8 @@ SHOWN = 50
 
 def add_parser(commands) -> None:
     """Register `schedule` and its three actions."""
-    parser = commands.add_parser("schedule", help="show, print or plot a schedule file")
-    actions = parser.add_subparsers(dest="action", required=True, metavar="{show,csv,plot}")
+    parser = commands.add_parser("schedule", help="show, print or plot a schedule file; list the tuned-schedule library")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="{show,csv,plot,list}")
     show = actions.add_parser("show", help="summary: dataset, context, segments, edits, suggestions")
     show.add_argument("file", type=path_arg)
     show.set_defaults(handler=show_command)
@@ -37,6 +38,12 @@ def add_parser(commands) -> None:
     plot.add_argument("-o", "--output", type=path_arg, required=True)
     plot.add_argument("--steps", type=int, help="re-stretch to a run of this many steps")
     plot.set_defaults(handler=plot_command)
+    listing = actions.add_parser("list", help="the library's schedules, newest first: one folder per dataset, each exported "
+                                              "schedule kept there (train --schedule FILE uses one)")
+    listing.add_argument("--dataset", metavar="NAME", help="only the schedules of datasets whose name or fingerprint starts so")
+    listing.add_argument("--library-dir", type=path_arg, help=LIBRARY_DIR_HELP)
+    listing.add_argument("--json", action="store_true", help="one JSON array (for scripts)")
+    listing.set_defaults(handler=list_command)
 
 
 def _timeline(args: argparse.Namespace):
@@ -179,4 +186,34 @@ def plot_command(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as error:
         raise CliError(f"{args.output}: cannot be written ({error}); choose another file (ending in .png)") from None
     say(f"wrote {args.output}")
+    return 0
+
+
+def list_command(args: argparse.Namespace) -> int:
+    """The library's entries, newest first, with what each was tuned on and how well its run did. The library had no
+    command line: a run on a server could not find the schedule tuned for its dataset (helper-71)."""
+    from ..schedules.library import ScheduleLibrary
+    from ..store.paths import library_root
+
+    root = library_root(args.library_dir)
+    entries, problems = ScheduleLibrary(root).entries()
+    wanted = (args.dataset or "").lower()
+    entries = [e for e in entries if e.dataset.lower().startswith(wanted) or e.fingerprint.startswith(wanted)]
+    for problem in problems:
+        say(f"warning: {problem}")
+    if args.json:
+        print(json.dumps([{"file": str(e.path), "dataset": e.dataset, "fingerprint": e.fingerprint, "created": e.created,
+                           "best_val_accuracy": e.best_val_accuracy, "schedule": e.description, "run": e.run or None}
+                          for e in entries]))
+        return 0
+    if not entries:
+        say(f"no schedules in {root}{f' for {printable(args.dataset)}' if args.dataset else ''}: `lrscope train "
+            "--export-schedule FILE`, `tune` and the window's Export add one for their dataset")
+        return 0
+    for entry in entries:
+        accuracy = f"best val {100 * entry.best_val_accuracy:.2f}%" if entry.best_val_accuracy is not None else "no validation"
+        run = f", run {entry.run}" if entry.run else ""
+        print(f"{printable(entry.dataset)} ({entry.fingerprint}) · {entry.created} · {accuracy}{run}\n"
+              f"  {printable(entry.description)}\n  {printable(str(entry.path))}")
+    say("`lrscope train --data DIR --schedule FILE` trains one (a file tuned on another dataset is asked about first)")
     return 0

@@ -85,10 +85,13 @@ class ScheduleLibrary:
                 continue
             dataset = loaded.dataset or {}
             metrics = loaded.metrics or {}
-            accuracy, run = metrics.get("best_val_accuracy"), metrics.get("run")
+            accuracy, run, steps = metrics.get("best_val_accuracy"), metrics.get("run"), metrics.get("steps")
+            # A run stopped at step 46 of 660 read as "over 660 steps, best val 68.5%", as if it had trained them all.
+            stopped = (f" (its run stopped at step {steps})" if isinstance(steps, int) and 0 <= steps < loaded.timeline.total_steps
+                       else "")
             found.append(LibraryEntry(path, str(dataset.get("name", "?")), str(dataset.get("fingerprint", "?")),
                                       loaded.created, accuracy if isinstance(accuracy, (int, float)) else None,
-                                      describe_timeline(loaded.timeline), printable(run) if isinstance(run, str) else ""))
+                                      describe_timeline(loaded.timeline) + stopped, printable(run) if isinstance(run, str) else ""))
         return sorted(found, key=lambda e: e.created, reverse=True), problems
 
 
