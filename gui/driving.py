@@ -56,6 +56,14 @@ def click(button: QAbstractButton) -> None:
     QTest.mouseClick(button, LEFT, pos=where_it_takes_clicks(button))
 
 
+def double_click_item(view, item) -> None:
+    """Double-click a list's item as a mouse does: press and release, then the second press (an item view opens only
+    an item the first press landed on)."""
+    at = view.visualItemRect(item).center()
+    QTest.mouseClick(view.viewport(), LEFT, pos=at)
+    QTest.mouseDClick(view.viewport(), LEFT, pos=at)
+
+
 def where_it_takes_clicks(button: QAbstractButton) -> QPoint:
     """The middle of a button; for a check box or a radio button, of its indicator: it ignores clicks on the empty
     width a form gives it (a click at its centre there toggles nothing)."""

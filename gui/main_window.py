@@ -101,7 +101,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.redraw_timer.start()
         self.dataset_panel.open_button.clicked.connect(self.open_action.trigger)
         self.dataset_panel.openRequested.connect(self.open_folder)
-        self.dataset_panel.scheduleChosen.connect(self.import_file)
+        self.dataset_panel.scheduleChosen.connect(self.use_library_entry)
         self.dataset_panel.scheduleDeleteRequested.connect(self.delete_library_entry)
         self.config_panel.changed.connect(self.config_changed)
         self.show_momentum()

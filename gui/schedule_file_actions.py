@@ -84,8 +84,7 @@ class ScheduleFileActions:
             self.warn("Cannot export", cannot_write(Path(path), error))
             return
         self.log.add(f"run {name}'s schedule written to {written} and {library}")
-        if self.dataset is not None:
-            self.dataset_panel.show_library(schedule_io.library_entries(self.dataset)[0])
+        self.refresh_library()
 
     def write_tuned(self, path: Path, tuned: Tuned) -> Path | None:
         """Write the schedule file and add it to the library; the written path, or None after saying why not."""
@@ -100,7 +99,7 @@ class ScheduleFileActions:
             self.warn("Cannot export", str(error))
             return None
         self.log.add(f"{tuned.what} written to {written} and {library}")
-        self.dataset_panel.show_library(schedule_io.library_entries(self.dataset)[0])
+        self.refresh_library()
         return written
 
     def _tuned(self) -> Tuned:
@@ -152,6 +151,16 @@ class ScheduleFileActions:
             self.warn("Cannot delete", str(error))
             return
         self.log.add(f"deleted {Path(path).name} from the library")
+        self.refresh_library()
+
+    @Slot(str)
+    def use_library_entry(self, path: str) -> None:
+        """Load a library entry (a double-click in the Dataset tab's list); one deleted meanwhile leaves the list."""
+        if not self.import_file(path) and not Path(path).exists():  # another window deleted it: its entry stayed, dead
+            self.refresh_library()
+
+    def refresh_library(self) -> None:
+        """The Dataset tab's list of the open dataset's library, read again."""
         if self.dataset is not None:
             self.dataset_panel.show_library(schedule_io.library_entries(self.dataset)[0])
 

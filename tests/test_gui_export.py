@@ -9,7 +9,7 @@ from gui_fixtures import LONG, paused_with_lr_set, run_and_export
 from helpers import plain_loop_lrs
 
 from engine.schedules import load_schedule
-from gui.driving import click, press, trigger, type_into
+from gui.driving import click, double_click_item, press, trigger, type_into
 
 
 def click_menu_item(qtbot, window, menu, action):
@@ -238,3 +238,10 @@ def test_a_schedule_is_deleted_from_the_datasets_library_after_asking_and_the_ex
     assert dialogs.of("yes_no")[-1].details == entry and not Path(entry).exists() and path.exists()
     assert library.count() == 1 and library.item(0).text().startswith("none yet")
     assert f"deleted {Path(entry).name} from the library" in window.log.toPlainText()
+    # Deleted by another window: a double-click said "no such file" and the dead entry stayed (helper-71).
+    dialogs.answer("save_path", str(tmp_path / "third.lrschedule.json"))
+    trigger(window.export_action)
+    assert library.count() == 1 and not library.item(0).text().startswith("none yet")
+    Path(library.item(0).data(Qt.ItemDataRole.UserRole)).unlink()
+    double_click_item(library, library.item(0))
+    assert dialogs.of("error")[-1].title == "Cannot import" and library.item(0).text().startswith("none yet")
