@@ -18,6 +18,7 @@ from .schedule_file import load_schedule, same_schedule, save_schedule
 
 SUFFIX = ".lrschedule.json"
 STAT_TOLERANCE = 0.05
+MAX_NAMED_KINDS = 3  # a file name stays readable (a keypoints plan may hold dozens of segments)
 
 
 @dataclass(frozen=True)
@@ -34,11 +35,12 @@ class LibraryEntry:
 
 
 def file_name(document: dict[str, Any]) -> str:
-    """A readable file name: dataset, time and first segment kind."""
+    """A readable file name: dataset, time and the kinds of the last piece's segments ("linear-cosine": a warmup cosine
+    was named "linear" after its first)."""
     dataset = (document.get("dataset") or {}).get("name", "dataset")
-    kind = document["timeline"][-1]["segments"][0]["kind"]
+    kinds = "-".join(dict.fromkeys(segment["kind"] for segment in document["timeline"][-1]["segments"][:MAX_NAMED_KINDS]))
     stamp = re.sub(r"[^0-9T]", "", document.get("created", ""))[:15]
-    return f"{name_part(dataset)}-{stamp}-{name_part(kind)}{SUFFIX}"
+    return f"{name_part(dataset)}-{stamp}-{name_part(kinds)}{SUFFIX}"
 
 
 class ScheduleLibrary:
