@@ -183,13 +183,18 @@ class RunActions:
     @Slot(list)
     def delete_runs(self, run_dirs: list) -> None:
         """Delete stored runs after asking; the window's own live run is refused (its process is this one)."""
-        from engine.store.delete import delete_runs
+        from engine.store.delete import deletable, delete_runs
 
         names = [Path(d).name for d in run_dirs]
         following = self.live.state not in ("idle", "detached", *TERMINAL)
         if following and self.live.run_dir is not None and str(self.live.run_dir) in map(str, run_dirs):
             how = "is attached to it; detach (Ctrl+Shift+D)" if self.controller.remote else "is training it; stop it"
             self.warn("Cannot delete", f"{Path(self.live.run_dir).name}: this window {how} first, then delete it")
+            return
+        try:
+            deletable([Path(d) for d in run_dirs])  # refused before asking, not after the user said yes
+        except LrscopeError as error:
+            self.warn("Cannot delete", str(error))
             return
         if not dialogs.ask_yes_no(self, "Delete runs", f"Delete {counted(len(names), 'run')} and all {'they hold' if len(names) > 1 else 'it holds'} "
                                   "(metrics, edits, checkpoints)? This cannot be undone.", "\n".join(names)):

@@ -1,6 +1,7 @@
 """The desktop app, driven through its controls as a person would, headless; every wait is on a condition."""
 
 import json
+import os
 import re
 
 import numpy as np
@@ -354,6 +355,14 @@ def test_runs_are_deleted_from_the_runs_tab_after_asking_but_never_the_one_the_w
     select_rows(table, [0, 1])
     click(window.runs_panel.buttons["Compare"])
     assert len(window.compare.loss.series) == 2
+    # In use by another process: refused before asking (it asked "This cannot be undone?", then refused; helper-71).
+    from engine.store.lock import RunLock
+
+    held = RunLock(kept).acquire()
+    select_rows(table, [next(row for row in range(2) if table.item(row, 0).text() == kept.name)])
+    press(window, QKeySequence.StandardKey.Delete)  # no answer scripted: a question would fail the test
+    assert f"{kept.name}: is in use by process {os.getpid()}" in dialogs.of("error")[-1].text and kept.is_dir()
+    held.release()
     first = next(row for row in range(2) if table.item(row, 0).text() == run_dir.name)
     select_rows(table, [first])
     dialogs.answer("yes_no", False)

@@ -14,12 +14,19 @@ from .lock import RunLock
 def delete_runs(run_dirs: list[Path]) -> list[Path]:
     """Delete each run, once every one was found free: a run in use, or a folder that is not a run, deletes none of them
     (the first was gone before the second was refused). Returns the folders deleted."""
+    unique = deletable(run_dirs)
+    for run_dir in unique:
+        delete_run(run_dir)
+    return unique
+
+
+def deletable(run_dirs: list[Path]) -> list[Path]:
+    """The runs, each once, after checking that every one is a run's folder and free; RunStoreError (RunInUse) names the
+    first that is not. The window asks before deleting: it asked "This cannot be undone?" of a run in use, then refused."""
     unique = list(dict.fromkeys(Path(run_dir) for run_dir in run_dirs))
     for run_dir in unique:
         _check_deletable(run_dir)
         RunLock(run_dir).acquire(then="delete it").release()
-    for run_dir in unique:
-        delete_run(run_dir)
     return unique
 
 
