@@ -180,6 +180,8 @@ def test_a_dataset_named_in_accented_letters_gives_readable_names_no_option_can_
     entries = json.loads(lrscope("schedule", "list", "--library-dir", tmp_path / "lib", "--dataset", "ünï", "--json").stdout)
     assert [e["file"] for e in entries] == [result["library_file"]] and entries[0]["run"] == os.path.basename(result["run_dir"])
     assert json.loads(lrscope("schedule", "list", "--library-dir", tmp_path / "lib", "--dataset", "digits", "--json").stdout) == []
+    runs = lrscope("runs", "--runs-dir", tmp_path / "runs").stdout.splitlines()
+    assert runs[0].startswith("RUN ") and " ünï cödé dätä ✓ 20" in runs[1], runs  # the whole name, its column as wide
 
 
 def test_range_test_json_and_export(capsys, tmp_path):

@@ -111,10 +111,14 @@ def list_command(args: argparse.Namespace) -> int:
         say(f"no runs under {root}")
     if args.json or not runs:
         return 0
-    print(f"{'RUN':<44} {'DATASET':<18} {'STARTED':<19} {'STATE':<20} {'STEPS':>13} {'BEST VAL ACC':>12}")
+    # As wide as the longest name, up to a point, and a cut name says so: "digits-camera2-lon" read as a whole name.
+    width = min(max(len("DATASET"), *(len(r.dataset) for r in runs)), MAX_DATASET_WIDTH)
+    print(f"{'RUN':<44} {'DATASET':<{width}} {'STARTED':<19} {'STATE':<20} {'STEPS':>13} {'BEST VAL ACC':>12}")
     for r in runs:
         state = f"{r.state} (served)" if served_access(r.run_dir) else r.state
-        print(f"{r.run_id:<44} {r.dataset[:18]:<18} {r.started:<19} {state:<20} {f'{r.steps_done}/{r.total_steps}':>13} {_accuracy(r.best_val_accuracy):>12}")
+        dataset = r.dataset if len(r.dataset) <= width else r.dataset[:width - 1] + "…"
+        print(f"{r.run_id:<44} {dataset:<{width}} {r.started:<19} {state:<20} {f'{r.steps_done}/{r.total_steps}':>13} "
+              f"{_accuracy(r.best_val_accuracy):>12}")
         for note in r.notes:
             print(f"  {note}")
     return 0
@@ -131,6 +135,7 @@ def _listed(info) -> dict:
 
 
 # what `show` lists beside epochs and edits
+MAX_DATASET_WIDTH = 32
 NOTED_EVENTS = f"kind LIKE 'fault:%' OR kind LIKE 'stability:%' OR kind IN ('warning', 'resume', '{STOP_NOTE}')"
 
 
