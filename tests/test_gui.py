@@ -339,6 +339,7 @@ def test_runs_are_deleted_from_the_runs_tab_after_asking_but_never_the_one_the_w
     qtbot.waitUntil(lambda: window.live.step >= 2, timeout=LONG)
     show_tab(window.tabs, "Runs")
     assert table.rowCount() == 1  # at once: the run started while the tab was hidden came after the timer's first tick
+    assert table.item(0, 1).toolTip().startswith(f"fingerprint {window.dataset.summary.fingerprint} (the same fingerprint")
     select_rows(table, [0])
     press(window, QKeySequence.StandardKey.Delete)
     assert dialogs.of("error")[-1].text.endswith(": this window is training it; stop it first, then delete it")

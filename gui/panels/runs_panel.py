@@ -24,6 +24,7 @@ from engine.store.reader import LIVE_STATES, RESUMABLE_STATES, list_runs
 from .delete_action import add_delete_action
 
 COLUMNS = ("run", "dataset", "started", "state", "steps", "best val acc", "note")
+DATASET_COLUMN = COLUMNS.index("dataset")
 FOLLOW_MS = 2000  # how often a visible table re-reads the folder while a run in it is live or a run was added
 
 
@@ -125,6 +126,8 @@ class RunsPanel(QWidget):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, str(run.run_dir))
                 item.setToolTip(note)  # on every cell: at 1366 px the note column lies past the table's right edge
+                if column == DATASET_COLUMN:  # the same images under two folder names, or two folders named "train"
+                    item.setToolTip(f"fingerprint {run.fingerprint} (the same fingerprint: the same images)" + (f"; {note}" if note else ""))
                 self.table.setItem(row, column, item)
             if str(run.run_dir) in selected:
                 rows = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
