@@ -10,7 +10,17 @@ from pathlib import Path
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QAbstractButton, QApplication, QComboBox, QDockWidget, QMainWindow, QSpinBox, QWidget
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QComboBox,
+    QDockWidget,
+    QMainWindow,
+    QMenu,
+    QSpinBox,
+    QToolButton,
+    QWidget,
+)
 
 from engine import __version__
 
@@ -148,7 +158,15 @@ def build_actions(window) -> None:
     toolbar.addWidget(window.x_unit)
     toolbar.addWidget(window.smoothing)
     window.file_menu = window.menuBar().addMenu("&File")
-    for action in (window.open_action, window.import_action, window.export_action, window.attach_action, window.detach_action):
+    # The open dataset's tuned schedules, next to Import: in the File menu and as the toolbar Import button's arrow.
+    window.library_menu = QMenu("Schedules tuned for this dataset", window)
+    window.library_menu.setToolTipsVisible(True)  # each entry's file
+    window.library_menu.aboutToShow.connect(window.fill_library_menu)
+    importing = toolbar.widgetForAction(window.import_action)
+    importing.setMenu(window.library_menu)
+    importing.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+    for action in (window.open_action, window.import_action, window.library_menu.menuAction(), window.export_action,
+                   window.attach_action, window.detach_action):
         window.file_menu.addAction(action)
     window.file_menu.addSeparator()
     window.file_menu.addAction(window.quit_action)

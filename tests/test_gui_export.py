@@ -221,6 +221,13 @@ def test_a_schedule_is_deleted_from_the_datasets_library_after_asking_and_the_ex
     run_and_export(qtbot, window, dialogs, path)
     library = window.dataset_panel.library
     assert library.count() == 1
+    # Also under File and the toolbar Import button's arrow: the list lay at the foot of a scrolled pane (helper-71).
+    assert window.toolbar.widgetForAction(window.import_action).menu() is window.library_menu
+    window.library_menu.popup(window.mapToGlobal(window.rect().center()))
+    qtbot.waitUntil(lambda: [a.text() for a in window.library_menu.actions()] == [library.item(0).text()], timeout=LONG)
+    trigger(window.library_menu.actions()[0])
+    window.library_menu.close()
+    assert f"imported {library.item(0).data(Qt.ItemDataRole.UserRole)}: " in window.log.toPlainText()
     # The same run from the Runs tab: its document lacked the steps the window's export wrote, and was a second entry.
     show_tab(window.tabs, "Runs")
     qtbot.waitUntil(lambda: window.runs_panel.table.rowCount() == 1, timeout=LONG)

@@ -180,14 +180,23 @@ class DatasetPanel(QWidget):
         """Schedules from the library tuned for this dataset."""
         self.library.clear()
         for entry in entries:
-            accuracy = f", best val {100 * entry.best_val_accuracy:.1f}%" if entry.best_val_accuracy is not None else ""
-            run = f" (run {entry.run})" if entry.run else ""  # two runs of one schedule read alike without it
-            item = QListWidgetItem(f"{entry.created[:16].replace('T', ' ')}: {entry.description}{accuracy}{run}")
+            item = QListWidgetItem(entry_text(entry))
             item.setData(Qt.ItemDataRole.UserRole, str(entry.path))
             item.setToolTip(str(entry.path))
             self.library.addItem(item)
         if not entries:
-            self.library.addItem("none yet: train, then File → Export tuned schedule")
+            self.library.addItem(NO_ENTRY)
+
+
+NO_ENTRY = "none yet: train, then File → Export tuned schedule"
+
+
+def entry_text(entry) -> str:
+    """A library entry in a line: when, what, how well its run did, and which run (two runs of one schedule read alike
+    without it)."""
+    accuracy = f", best val {100 * entry.best_val_accuracy:.1f}%" if entry.best_val_accuracy is not None else ""
+    run = f" (run {entry.run})" if entry.run else ""
+    return f"{entry.created[:16].replace('T', ' ')}: {entry.description}{accuracy}{run}"
 
 
 def sizes_text(sizes: dict[str, list[int]]) -> str:
