@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import Slot
 
 from engine.commands import Pause, Resume, Stop
-from engine.data.split import batch_past_the_data, training_batches_per_epoch
+from engine.data.split import batch_past_the_data, left_over, training_batches_per_epoch
 from engine.errors import LrscopeError
 from engine.run.handle import TERMINAL
 from engine.schedules import Timeline
@@ -93,6 +93,8 @@ class RunActions:
                          f"{self.run_length()}, every segment in proportion")
         if why := self._batch_past_the_data():
             self.log.add(why, "warning")
+        elif note := left_over(len(self.dataset.train_index), config.global_batch):
+            self.log.add(note)
         self.controller.start(config, self.dataset, timeline)
         dialogs.dismiss_errors(self, "Cannot start")  # it stayed over the plots for the whole run after the fix
         self.live.starting("starting the run")

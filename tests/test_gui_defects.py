@@ -207,6 +207,12 @@ def test_a_batch_bigger_than_the_training_images_is_said_when_the_run_starts(qtb
     for plot in (window.compare.loss, window.compare.lr):
         assert [len(x) for x, _y in plot.series.values()] == [1, 1]
         assert [item.opts["symbol"] for item in plot.plot.listDataItems()] == ["o", "o"]
+    # Two batches of 500 leave 438 images out of each epoch: nothing said so (1438 = 2 × 500 + 438).
+    type_into(window.config_panel.editors["batch_size"], "500")
+    trigger(window.start_action)
+    assert ("each epoch trains on 1000 of the 1438 training images (2 batches of 500): the 438 left over are others each "
+            "epoch, as the order is shuffled") in window.log.toPlainText()
+    qtbot.waitUntil(lambda: window.start_action.isEnabled(), timeout=LONG)
 
 
 def test_a_refused_peak_lr_is_outlined_until_it_is_typed_again(qtbot, window):

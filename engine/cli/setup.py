@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..config import TrainConfig
 from ..data.dataset import PreparedDataset, prepare_configured
-from ..data.split import batch_past_the_data, training_batches_per_epoch
+from ..data.split import batch_past_the_data, left_over, training_batches_per_epoch
 from ..models.setup import group_outline, resolution_range, weights_label
 from ..schedules.edits import RunSchedule
 from ..schedules.groups import ALL
@@ -31,10 +31,13 @@ def open_dataset(config: TrainConfig, args: argparse.Namespace) -> PreparedDatas
     return dataset
 
 
-def warn_of_a_batch_past_the_data(dataset: PreparedDataset, config: TrainConfig) -> None:
-    """Say when the batch holds more than the training images."""
+def warn_of_a_batch_past_the_data(dataset: PreparedDataset, config: TrainConfig, epochs: bool = False) -> None:
+    """Say when the batch holds more than the training images; with ``epochs`` (training, not a sweep), also when full
+    batches leave a good share of them out of each epoch."""
     if why := batch_past_the_data(len(dataset.train_index), config.global_batch):
         say(f"warning: {why}; lower --batch-size for more steps")
+    elif epochs and (note := left_over(len(dataset.train_index), config.global_batch)):
+        say(f"note: {note}")
 
 
 def steps_per_epoch(dataset: PreparedDataset, config: TrainConfig) -> int:

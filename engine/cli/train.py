@@ -75,7 +75,7 @@ def train(args: argparse.Namespace, config, world) -> int:
         check_writable(args.export_schedule)
     dataset = leader_first(world, lambda: open_dataset(config, args))
     if world.leader:
-        warn_of_a_batch_past_the_data(dataset, config)
+        warn_of_a_batch_past_the_data(dataset, config, epochs=True)
     run_schedule = run_schedule_for(args, config, dataset, schedule)
     if world.distributed:
         say(describe_world(config))

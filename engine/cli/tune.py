@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     if args.export_schedule:
         check_writable(args.export_schedule)
     dataset = open_dataset(config, args)
-    warn_of_a_batch_past_the_data(dataset, config)
+    warn_of_a_batch_past_the_data(dataset, config, epochs=True)
     timeline = run_schedule_for(args, config, dataset, schedule).timeline
     progress = TuneProgress(runs_command(runs_root(args.runs_dir)))
     tuner = Tuner(config, dataset, timeline, settings, runs_root=runs_root(args.runs_dir), tunes_root=tunes_root(args.tunes_dir),

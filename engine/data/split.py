@@ -27,6 +27,20 @@ def training_batches_per_epoch(samples: int, batch_size: int) -> int:
     return max(1, samples // batch_size)
 
 
+def left_over(samples: int, batch_size: int) -> str:
+    """What full batches leave out of each epoch, when it is a share worth a word ("" otherwise): 150 images at batch 64
+    trained on 128 an epoch, and nothing said so."""
+    batches = samples // batch_size
+    rest = samples - batches * batch_size
+    if not batches or rest < LEFT_OVER_SHARE * samples:
+        return ""
+    return (f"each epoch trains on {batches * batch_size} of the {counted(samples, 'training image')} ({counted(batches, 'batch')} "
+            f"of {batch_size}): the {rest} left over are others each epoch, as the order is shuffled")
+
+
+LEFT_OVER_SHARE = 0.05
+
+
 def batch_past_the_data(samples: int, batch_size: int) -> str:
     """Why a batch bigger than the training images is worth a word ("" when it is not): each epoch is then one step of
     all of them, which trained without a word."""
