@@ -157,6 +157,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
             self.after_a_run()
             self.editor.set_run_length(self.run_length())  # epochs typed during the run are the next run's
         elif done.name == "tune":
+            self.config_panel.follow(None)  # a trial's settings (a searched weight decay) are no run's now
             self.tune_done(done.result)
         self._update_actions()
 
@@ -183,6 +184,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
             # As after a run or Detach: contact lost, it read "run: 110 steps; …, in force from 804" beside a 440-step plan.
             self.editor.set_run_length(self.run_length())
         elif failed.name == "tune":
+            self.config_panel.follow(None)
             self.tune_panel.failed(failed.message)
         self._update_actions()
 
