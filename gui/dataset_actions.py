@@ -10,6 +10,7 @@ from PySide6.QtCore import QTimer, Slot
 
 from engine.config import TrainConfig
 from engine.schedules import RunSchedule, Timeline
+from engine.schedules.edits import merged_spans
 from engine.schedules.plateau import cuts_kept
 from engine.text import counted, images_used
 
@@ -38,7 +39,7 @@ def replanned(run_schedule: RunSchedule, timeline, next_run: int) -> str:
     in_effect = sum(record.edit.reason != "plateau" for record in run_schedule.in_effect())
     made = f" with its {counted(in_effect, 'edit')}" if in_effect else ""
     # An undone edit's steps are left out of the plan (Timeline.to_train_again): "as the run had them" alone was untrue.
-    undone = " (less the steps of the edits it undid)" if run_schedule.timeline.undone_spans() else ""
+    undone = " (less the steps of what it took back)" if merged_spans(run_schedule.taken_back()) else ""
     kept = f"; {cuts_kept(cuts)} (turn it on to let it react afresh)" if cuts else ""
     # In the next run's steps, as the editor shows the piece: "steps 0 to 21" beside "from step 27" once stretched; and
     # "as the run had them" named steps past where a stopped run ended.
@@ -215,7 +216,7 @@ class DatasetActions:
             self.log.add(f"the run followed trained {run.config.model}, and its schedule cannot train the configured "
                          f"{self.config_panel.values()['model']} ({problem})")
             return False
-        timeline = timeline.to_train_again(run.run_schedule.plateau_cuts)
+        timeline = run.run_schedule.to_train_again()
         self.install_timeline(timeline)
         self.planned_after_run = False  # Export still writes the run, with its results
         self.log.add(replanned(run.run_schedule, timeline, self.run_length()))

@@ -26,6 +26,7 @@ from engine.schedules import (
     Undo,
     Unfreeze,
 )
+from engine.schedules.edits import merged_spans
 from engine.schedules.history_codec import run_schedule_from_dict, run_schedule_to_dict
 
 
@@ -136,31 +137,45 @@ def test_to_train_again_a_piece_that_only_continues_the_one_before_it_is_merged_
     """An edit undone at its own step leaves the undo's piece, the same as the first: as a plan it read as an edit."""
     undone_at_once = base().apply(SetConstant(0.01), 30, 0.05).apply(Undo(), 30, 0.01)
     assert len(undone_at_once.timeline.pieces) == 2 and len(undone_at_once.edits) == 2  # the run's record keeps both
-    again = undone_at_once.timeline.to_train_again(0)
+    again = undone_at_once.to_train_again()
     assert again.pieces == base().timeline.pieces
     assert np.array_equal(again.lrs(np.arange(100)), undone_at_once.timeline.lrs(np.arange(100)))
 
 
-def test_to_train_again_leaves_out_the_steps_of_an_edit_undone_later():
+def test_to_train_again_leaves_out_what_the_run_took_back():
     """Set LR 0.01 at step 30, undone at 35: the run trained steps 30-34 at 0.01, and so did every run trained from its
     file, a dip the user had taken back. Trained again, the undone steps follow the schedule the undo went back to."""
     undone_later = base().apply(SetConstant(0.01), 30, 0.05).apply(Undo(), 35, 0.01)
     assert undone_later.timeline.lr_at(32) == 0.01 and len(undone_later.timeline.pieces) == 3  # the run's own record
-    assert undone_later.timeline.to_train_again(0).pieces == base().timeline.pieces
-    assert undone_later.timeline.undone_spans() == [(30, 35)]
-    both_undone = base().apply(ScaleRest(0.5), 20, 0.1).apply(SetConstant(0.01), 30, 0.05).apply(Undo(), 35, 0.01).apply(Undo(), 40, 0.05)
-    assert both_undone.timeline.to_train_again(0).pieces == base().timeline.pieces
-    assert both_undone.timeline.undone_spans() == [(20, 40)]  # the two nested spans as one
+    assert undone_later.to_train_again().pieces == base().timeline.pieces
+    assert merged_spans(undone_later.taken_back()) == [(30, 35)]
+    nested = base().apply(ScaleRest(0.5), 20, 0.1).apply(SetConstant(0.01), 30, 0.05).apply(Undo(), 35, 0.01).apply(Undo(), 40, 0.05)
+    assert nested.to_train_again().pieces == base().timeline.pieces
+    assert merged_spans(nested.taken_back()) == [(20, 40)]  # the two nested ranges as one
     # Two edits, the later undone: the first stays from its own step, and only the second's steps go.
     kept = base().apply(ScaleRest(0.5), 20, 0.1).apply(SetConstant(0.01), 30, 0.05).apply(Undo(), 35, 0.01)
-    again = kept.timeline.to_train_again(0)
-    assert [p.start for p in again.pieces] == [0, 20]
-    assert again.lr_at(32) == pytest.approx(0.5 * base().timeline.lr_at(32))
-    # Undone, then redone later: the edit trains from where it was redone, not from where it was first made.
-    redone = undone_later.apply(Redo(), 50, 0.05)
-    assert [p.start for p in redone.timeline.to_train_again(0).pieces] == [0, 50]
-    assert redone.timeline.to_train_again(0).lr_at(40) == base().timeline.lr_at(40)
-    assert redone.timeline.to_train_again(0).lr_at(60) == 0.01
+    assert [p.start for p in kept.to_train_again().pieces] == [0, 20]
+    assert kept.to_train_again().lr_at(32) == pytest.approx(0.5 * base().timeline.lr_at(32))
+
+
+def test_to_train_again_an_edit_undone_then_redone_trains_from_its_own_step():
+    """Undone at 35 and redone at 50, the edit trained again from 50, steps 30-49 at the old LR (helper-72: "redo still
+    counts as undone")."""
+    redone = base().apply(SetConstant(0.01), 30, 0.05).apply(Undo(), 35, 0.01).apply(Redo(), 50, 0.05)
+    again = redone.to_train_again()
+    assert [p.start for p in again.pieces] == [0, 30] and again.lr_at(30) == again.lr_at(60) == 0.01
+    assert merged_spans(redone.taken_back()) == [(30, 50)]
+
+
+def test_to_train_again_an_undo_of_an_edit_that_replaced_another_at_its_step():
+    """Apply at step 312, Set LR at 312 (the same pause: it replaced the applied piece), undone at 338: the undo's piece
+    did not continue any kept piece, and the next run trained steps 312-337 at the undone LR (the walkthrough's run)."""
+    applied = base().apply(ScaleRest(0.5), 31, 0.1)
+    both = applied.apply(SetConstant(0.01), 31, 0.05).apply(Undo(), 38, 0.01)
+    assert both.timeline.lr_at(33) == 0.01 and [p.start for p in both.timeline.pieces] == [0, 31, 38]
+    again = both.to_train_again()
+    assert [p.start for p in again.pieces] == [0, 31]
+    assert np.array_equal(again.lrs(np.arange(100)), applied.timeline.lrs(np.arange(100)))
 
 
 def test_the_edits_in_effect_leave_out_undos_and_what_they_undid():

@@ -18,6 +18,7 @@ from engine.schedules import (
     OneCycle,
     PlateauRule,
     PlateauTracker,
+    Redo,
     RunSchedule,
     ScaleRest,
     Schedule,
@@ -63,10 +64,14 @@ def test_torch_scheduler_trains_a_file_without_the_steps_of_an_edit_undone_later
         assert np.array_equal(scheduler.timeline.lrs(np.arange(100)), start.timeline.lrs(np.arange(100)))
     # The command line says so, and its csv (the README's route for code without lrscope) trains what the scheduler does.
     shown = lrscope("schedule", "show", path)
-    assert "undone      steps 30–35 trained edits the run undid later" in shown.stdout, shown.stdout
+    assert "undone      steps 30–35 trained what the run took back later" in shown.stdout, shown.stdout
     assert "edit #1 at step 30 (user): set LR to 0.01 for the rest; undone at step 35\nedit #2 at step 35 (user): undid edit #1" in shown.stdout
     rows = list(csv.DictReader(io.StringIO(lrscope("schedule", "csv", path).stdout)))
     assert [float(row["lr_all"]) for row in rows] == start.timeline.lrs(np.arange(100)).tolist()
+    # Redone later: the file keeps the redo (its reader dropped "redoes"), and the edit trains again from its own step.
+    redone = save_schedule(tmp_path / "redone.json", schedule_document(run.apply(Redo(), 50, 0.3)))
+    assert load_schedule(redone).for_run(100).lr_at(40) == 0.01 and load_schedule(redone).for_run(100).pieces[-1].start == 30
+    assert "; undone at step 35, redone at step 50" in lrscope("schedule", "show", redone).stdout
 
 
 def test_an_all_schedule_drives_any_optimizer_named_or_not(tmp_path):

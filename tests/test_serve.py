@@ -488,7 +488,7 @@ def test_the_run_finishes_and_its_exported_schedule_replays_the_applied_lrs(serv
         scheduler.step()
     # Step for step, but where an edit was undone later: trained again, those steps follow what the undo went back to.
     kept = np.ones(len(stored["step"]), bool)
-    for first, end in load_schedule(path).timeline.undone_spans():
+    for first, end in load_schedule(path).taken_back:
         kept &= (stored["step"] < first) | (stored["step"] >= end)
     assert np.array_equal(np.array(replayed)[kept], stored["lrs"][kept])
 

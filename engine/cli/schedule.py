@@ -11,6 +11,7 @@ import numpy as np
 
 from ..schedules.chart import line_chart
 from ..schedules.describe import describe_schedule
+from ..schedules.edits import merged_spans
 from ..schedules.groups import ALL, describe_groups
 from ..schedules.sampling import plot_steps
 from ..text import counted, printable
@@ -97,12 +98,13 @@ def show_command(args: argparse.Namespace) -> int:
     _listed(list(zip(timeline.pieces, ends)), lambda pe: f"steps {pe[0].start}–{pe[1]} ({counted(pe[1] - pe[0].start, 'step')}): "
             f"{describe_schedule(pe[0].schedule)}; {printable(describe_groups(pe[0].groups))}", "pieces")
     # Numbered and marked: "undid edit #2" named a number the list did not show, and an undone edit read as in effect.
-    undone_at = {e.get("undoes"): e.get("step") for e in loaded.edits if isinstance(e.get("undoes"), int)}
-    _listed(loaded.edits, lambda e: _edit_line(e, undone_at.get(e.get("id"))), "edits")
-    if spans := timeline.undone_spans():
+    undo_of = {e.get("undoes"): e for e in loaded.edits if e.get("undoes") is not None}
+    redo_of = {e.get("redoes"): e for e in loaded.edits if e.get("redoes") is not None}
+    _listed(loaded.edits, lambda e: _edit_line(e, _fate(undo_of.get(e.get("id")), redo_of)), "edits")
+    if spans := merged_spans(loaded.taken_back):
         where = ", ".join(f"{first}–{end}" for first, end in spans)
-        print(f"undone      steps {where} trained edits the run undid later; trained again (train --schedule, "
-              "torch_scheduler, csv, plot) they follow the schedule the undo went back to")
+        print(f"undone      steps {where} trained what the run took back later (an undone edit, an undo it redid); "
+              "trained again (train --schedule, torch_scheduler, csv, plot) they follow the schedule it went back to")
     recommended = (loaded.range_test or {}).get("recommended") or {}
     if "constant_lr" in recommended and "one_cycle_max_lr" in recommended:
         print(f"range test  constant {recommended['constant_lr']:.3g}, one-cycle max {recommended['one_cycle_max_lr']:.3g}")
@@ -125,12 +127,19 @@ def show_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _edit_line(edit: dict, undone_at) -> str:
+def _fate(undo: dict | None, redo_of: dict) -> str:
+    """"; undone at step 30", "; undone at step 30, redone at step 41" (``undo``: the record that undid the edit), or ""."""
+    if undo is None:
+        return ""
+    redo = redo_of.get(undo.get("id"))
+    return f"; undone at step {undo.get('step')}" + (f", redone at step {redo.get('step')}" if redo is not None else "")
+
+
+def _edit_line(edit: dict, fate: str) -> str:
     """``edit #2 at step 21 (user): set LR to 0.05 for the rest; undone at step 30``."""
-    undone = f"; undone at step {undone_at}" if undone_at is not None else ""
     number = f"#{edit['id']} " if isinstance(edit.get("id"), int) else ""
     return (f"edit {number}at " + edit_line(edit.get("step"), edit.get("reason"), printable(str(edit.get("source") or "")),
-                                           str(edit.get("summary"))[:200]) + undone)
+                                           str(edit.get("summary"))[:200]) + printable(fate))
 
 
 def _search_line(search: dict) -> str:

@@ -255,6 +255,14 @@ class RunSchedule:
         """How many of the edits the plateau rule made."""
         return sum(record.edit.reason == "plateau" for record in self.edits)
 
+    def taken_back(self) -> list[tuple[int, int]]:
+        """The step ranges between an edit and what reversed it, for Timeline.to_train_again (see ``taken_back``)."""
+        return taken_back([(r.id, r.step, r.undoes, r.redoes) for r in self.edits])
+
+    def to_train_again(self) -> Timeline:
+        """The schedule to train once more: without what the run took back, its plateau cuts kept as pieces."""
+        return self.timeline.to_train_again(self.plateau_cuts, self.taken_back())
+
     def undo_target(self) -> EditRecord | None:
         """The most recent edit that is not an undo and has not been undone."""
         in_effect = self.in_effect()
@@ -298,6 +306,30 @@ class RunSchedule:
         """The edits that are neither undos nor undone, in order (an edit and its undo are no edit of the schedule)."""
         undone = {r.undoes for r in self.edits if r.undoes is not None}
         return [record for record in self.edits if record.undoes is None and record.id not in undone]
+
+
+def taken_back(records: list[tuple[int, int, int | None, int | None]]) -> list[tuple[int, int]]:
+    """For each edit that reverses another (an undo its edit, a redo its undo), the steps from the reversed one to it,
+    [first, end), latest reversal first; from (id, step, undoes, redoes) of each record in order. Undone, then redone,
+    an edit trains again from its own step: the undo's steps and its own go (helper-72: "redo still counts as undone")."""
+    step_of = {record_id: step for record_id, step, _, _ in records}
+    spans = []
+    for _, step, undoes, redoes in reversed(records):
+        reversed_id = undoes if undoes is not None else redoes
+        if reversed_id in step_of:
+            spans.append((step_of[reversed_id], step))
+    return spans
+
+
+def merged_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The step ranges [first, end) that ``spans`` cover together, in order (empty ones left out)."""
+    merged: list[tuple[int, int]] = []
+    for first, end in sorted(span for span in spans if span[0] < span[1]):
+        if merged and first <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((first, end))
+    return merged
 
 
 def _low_for_now(timeline: Timeline, step: int) -> str:

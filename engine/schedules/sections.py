@@ -156,7 +156,7 @@ RANGE_TEST = record({
                                 ("constant_lr", "one_cycle_max_lr"))),
 })
 EDIT = record({"id": whole, "step": whole, "kind": string, "reason": string, "summary": string, "details": json_data,
-               "undoes": _count, "source": string})
+               "undoes": _count, "redoes": _count, "source": string})
 METRICS = table(scalar, 100)  # numbers, and the run's id
 _trial = record({"number": whole, "params": table(number, 16), "seed": whole, "state": string, "val_accuracy": maybe(number),
                  "val_loss": maybe(number), "steps": whole, "run_dir": string, "reports": items(items(maybe(number), 3)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 
@@ -42,9 +43,9 @@ class Piece:
 
     @property
     def plan(self) -> tuple:
-        """What this piece plans, whatever step it starts at: a piece with the same plan as an earlier one only carries
+        """What this piece plans, whatever step it starts at: a piece with the plan of the one before it only carries
         it on (the same schedule from the same origin, with the same group settings, so every step it decides has the
-        LR the earlier one would have given it)."""
+        LR the one before would have given it)."""
         return (self.origin, self.schedule, self.groups)
 
 
@@ -159,46 +160,27 @@ class Timeline:
         kept = tuple(p for p in self.pieces if p.start < piece.start)
         return replace(self, pieces=(*kept, piece))
 
-    def to_train_again(self, plateau_cuts: int) -> Timeline:
+    def to_train_again(self, plateau_cuts: int, taken_back: Sequence[tuple[int, int]] = ()) -> Timeline:
         """This timeline to train once more, after its run's plateau rule cut the LR ``plateau_cuts`` times: the cuts
         are pieces of it now, so the rule is dropped (left on, it would cut again where it had cut).
 
-        A piece that only continues an earlier one is what an undo leaves: it takes the pieces since that one back, so
-        they are left out and the earlier piece goes on. An edit at step 30 undone at 35 trained steps 30-34 at the
-        edit's LR, and every later run trained from the file kept that dip, which the user had taken back. An edit undone at
-        its own step leaves a piece that continues the one before, which as a plan read as an edit ("edited once").
+        ``taken_back``: the step ranges [first, end) between an edit and what reversed it (an undo, or a redo of an
+        undo), latest reversal first (``taken_back`` of edits.py). Their pieces are left out and the reversal's piece
+        takes over from ``first``: an edit at step 30 undone at 35 trained steps 30-34 at the edit's LR, and every run
+        trained from the file kept that dip, which the user had taken back. A piece that then only continues the one
+        before it is merged into it (an edit undone at its own step left one, which as a plan read as an edit).
         """
-        return replace(self, pieces=tuple(self._after_undos()[0]), plateau=None if plateau_cuts else self.plateau)
-
-    def undone_spans(self) -> list[tuple[int, int]]:
-        """The step ranges [first, end) that trained an edit the run undid later, merged: what to_train_again leaves out."""
-        merged: list[tuple[int, int]] = []
-        for first, end in sorted(self._after_undos()[1]):
-            if merged and first <= merged[-1][1]:
-                merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-            else:
-                merged.append((first, end))
-        return merged
-
-    def _after_undos(self) -> tuple[list[Piece], list[tuple[int, int]]]:
-        """The pieces with what each undo took back left out, and the step ranges left out."""
-        pieces: list[Piece] = []
-        spans: list[tuple[int, int]] = []
-        # Where each kept piece's plan is: one look-up per piece, as a file may hold 100,000 (a search back through the
-        # kept pieces for each was quadratic).
-        kept_at: dict[tuple, int] = {}
-        for piece in self.pieces:
-            taken_back = kept_at.get(piece.plan)
-            if taken_back is None:
-                kept_at[piece.plan] = len(pieces)
-                pieces.append(piece)
+        pieces, starts = list(self.pieces), list(self._starts)
+        for first, end in taken_back:
+            if first >= end:  # reversed at its own step, or a rollback went back past it: nothing trained in between
                 continue
-            if taken_back + 1 < len(pieces):
-                spans.append((pieces[taken_back + 1].start, piece.start))
-            for dropped in pieces[taken_back + 1:]:
-                del kept_at[dropped.plan]
-            del pieces[taken_back + 1:]
-        return pieces, spans
+            # By bisection: a file may hold 100,000 pieces and as many undos.
+            low, high = bisect.bisect_left(starts, first), bisect.bisect_left(starts, end)
+            del pieces[low:high], starts[low:high]
+            if low < len(starts) and starts[low] == end:
+                pieces[low], starts[low] = replace(pieces[low], start=first), first
+        merged = pieces[:1] + [p for before, p in zip(pieces, pieces[1:]) if p.plan != before.plan]
+        return replace(self, pieces=tuple(merged), plateau=None if plateau_cuts else self.plateau)
 
     def stretched(self, total_steps: int) -> Timeline:
         """The whole timeline re-timed to last ``total_steps``, every shape in proportion."""
