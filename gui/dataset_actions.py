@@ -71,11 +71,24 @@ class DatasetActions:
         self.dataset_panel.loading(folder)
         self.status.setText(f"opening {Path(folder).name}: reading and decoding its images…")  # not the last dataset's "next run"
         self.log.add(f"opening {folder}")
+        self.decoded_with = image_size, budget = self.decoding()
+        self.controller.open_dataset(folder, image_size, budget)
+        self._update_actions()
+
+    def decoding(self) -> tuple[int, int]:
+        """The image size and memory budget the configuration asks the images to be decoded with."""
         values = self.config_panel.values()
         image_size, budget = values.get("image_size"), values.get("memory_budget_mb")
-        self.controller.open_dataset(folder, image_size if isinstance(image_size, int) else 0,
-                                     budget if isinstance(budget, int) else TrainConfig.memory_budget_mb)
-        self._update_actions()
+        return (image_size if isinstance(image_size, int) else 0, budget if isinstance(budget, int) else TrainConfig.memory_budget_mb)
+
+    def decode_again_if_asked(self) -> bool:
+        """Decode the open dataset again when the image size or memory budget changed since it was (typed during a run,
+        which cannot change its data: the field said 16 px, the next Start trained on the 8 px images and recorded 16,
+        and a resume then trained at 16; helper-72). Whether it does."""
+        if self.dataset is None or self.controller.busy or self.decoding() == self.decoded_with:
+            return False
+        self.open_folder(str(self.dataset.summary.root))
+        return True
 
     def dataset_failed(self, message: str) -> None:
         """The folder cannot be used: say why. The dataset open before stays open, as it was (a failed open cleared it,

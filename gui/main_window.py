@@ -25,6 +25,7 @@ from .dataset_actions import DatasetActions, dropped_folders
 from .errors import SlotErrorReporter
 from .fine_tuning_actions import FINE_TUNING_FIELDS, FineTuningActions
 from .live_run import TERMINAL, LiveRun
+from .panels.config_panel import FIELDS
 from .range_test_actions import RangeTestActions
 from .run_actions import RunActions
 from .run_controller import RunController
@@ -69,6 +70,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.last_tune = None
         self.editor_search: dict | None = None  # the record of the tune whose winner the editor shows, until it is edited
         self.start_when_open = start
+        self.decoded_with: tuple[int, int] | None = None  # the image size and memory budget of the open dataset's images
         self.closing_unasked = False  # a signal closes the window: no one may be at the screen to answer a question
         self.resume_when_open: str | None = None  # a stored run of another dataset, resumed once that dataset is open
         self.attach_target: str | tuple[str, str] | None = None  # the last run asked for in the Attach dialog
@@ -159,6 +161,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         elif done.name == "tune":
             self.config_panel.follow(None)  # a trial's settings (a searched weight decay) are no run's now
             self.tune_done(done.result)
+        self.decode_again_if_asked()
         self._update_actions()
 
     @Slot(object)
@@ -186,6 +189,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         elif failed.name == "tune":
             self.config_panel.follow(None)
             self.tune_panel.failed(failed.message)
+        self.decode_again_if_asked()
         self._update_actions()
 
     @Slot(str)
@@ -197,7 +201,10 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
             self.show_tune_plan()
             self.apply_x_unit()
         elif name in ("image_size", "memory_budget_mb") and self.dataset is not None:
-            self.open_folder(self.dataset.summary.root)
+            if self.controller.busy:  # its images cannot change under it ("stop it before opening another dataset")
+                self.log.add(f"{FIELDS[name][0]} is for the next run: the images are decoded again once this one ends")
+            else:
+                self.open_folder(self.dataset.summary.root)
         if name in FINE_TUNING_FIELDS:
             self.show_model_groups(keep_table=True)
         if name == "momentum":

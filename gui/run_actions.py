@@ -77,6 +77,9 @@ class RunActions:
         """Train with the configuration and the editor's schedule."""
         if self.dataset is None or self.controller.busy:
             return
+        if self.decode_again_if_asked():  # the images at the size the run will record, then Start
+            self.start_when_open = True
+            return
         chosen = self._config_or_warn("Cannot start")
         if chosen is None:
             return

@@ -179,6 +179,23 @@ def test_a_schedule_longer_than_the_run_is_said_to_shrink_and_epochs_typed_mid_r
     assert window.progress.isHidden()  # the stopped run's share beside the next run's plan read as that plan's progress
 
 
+def test_an_image_size_typed_during_a_run_is_the_next_runs_and_its_images_are_decoded_at_it(qtbot, launch):
+    """Typed mid-run, the field said 16 and the log "stop it before opening another dataset"; the next Start trained on the
+    8 px images and recorded 16, so a resume trained at another size than the run had (helper-72)."""
+    window = launch({"image_size": 8, "epochs": 40})
+    paused_at(qtbot, window, 2)
+    type_into(window.config_panel.editors["image_size"], "16")
+    assert "image size is for the next run: the images are decoded again once this one ends" in window.log.toPlainText()
+    assert "before opening another dataset" not in window.log.toPlainText() and window.dataset.summary.resolution == 8
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: window.dataset is not None and window.dataset.summary.resolution == 16, timeout=LONG)
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.live.config.get("image_size") == 16, timeout=LONG)
+    assert window.live.dataset["resolution"] == 16  # the images the run records are the ones it trains on
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: not window.controller.training, timeout=LONG)
+
+
 def test_a_batch_bigger_than_the_training_images_is_said_when_the_run_starts(qtbot, launch, dialogs):
     from gui.driving import select_rows
 
