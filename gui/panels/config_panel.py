@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from engine.config import AUGMENTATIONS, FROZEN_BN, MODEL_NAMES, OPTIMIZER_NAMES, PRETRAINED_AUTO, TrainConfig, field_error
@@ -62,6 +62,10 @@ class ConfigPanel(QWidget):
         # this window's, for its next run: read as the run's, they said 32 px for a run at 16).
         self.followed = QLabel()
         self.followed.setWordWrap(True)
+        # As tall whatever it says, while a run goes on: a note that grew as a field was typed pushed the form down under
+        # the mouse, and a click aimed at image size changed epochs (helper-72). A longer list is in its tooltip.
+        self.followed.setFixedHeight(3 * self.followed.fontMetrics().lineSpacing() + 4)
+        self.followed.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.followed.hide()
         self.followed_config: dict | None = None
         self.own_run = False  # whether the run followed is the window's own
@@ -162,13 +166,16 @@ class ConfigPanel(QWidget):
         values = self.values()
         differ = [f"{FIELDS[name][0]} {_shown(config[name])}" for name in FIELDS
                   if name in config and name not in MACHINE_FIELDS and config[name] != values[name]] if config else []
-        # The window's own run is named only once a field differs: momentum 0 typed mid-run changed nothing, silently.
-        self.followed.setVisible(bool(config) and (bool(differ) or not self.own_run))
+        # Said of the window's own run too: momentum 0 typed mid-run changed nothing, silently.
+        self.followed.setVisible(bool(config))
         if self.own_run:
-            self.followed.setText(f"The run going on trains with {', '.join(differ)}: these fields are for the next run.")
+            text = (f"The run going on trains with {', '.join(differ)}: these fields are for the next run." if differ else
+                    "The run going on trains with these settings; a field changed now is for the next run.")
         else:
-            self.followed.setText(f"The run followed trains with {', '.join(differ)}: these fields are this window's, for "
-                                  "its next run." if differ else "The run followed trains with these settings.")
+            text = (f"The run followed trains with {', '.join(differ)}: these fields are this window's, for its next run."
+                    if differ else "The run followed trains with these settings.")
+        self.followed.setText(text)
+        self.followed.setToolTip(text)
 
     def values(self) -> dict[str, Any]:
         """The fields as typed (valid or not)."""
