@@ -161,6 +161,13 @@ def test_after_a_run_start_trains_the_fine_tuning_preset_the_editor_shows(qtbot,
 
     type_into(panel.editors["freeze_epochs"], "0")  # no fine-tuning: nothing stays frozen
     qtbot.waitUntil(lambda: all(table.item(row, 2).text() == "0" for row in range(table.rowCount())), timeout=LONG)
+    # Another model's plan beside this run's curves: the run's keys are not its colours, so its groups are named (after a
+    # small_cnn run, a MobileNet plan's curves read "next run": helper-72).
+    choose(panel.editors["model"], "mobilenet_v2")
+    qtbot.waitUntil(lambda: table.rowCount() == 6, timeout=LONG)
+    show_tab(groups_tab(window), "Groups")
+    edit_cell(qtbot, table, 5, 3, "2")  # the head ×2: its plan parts from the others'
+    qtbot.waitUntil(lambda: "head" in legend(window.lr) and "stem = stage1 = stage2 = stage3 = stage4" in legend(window.lr), timeout=LONG)
 
 
 def test_a_window_fine_tunes_exported_schedule_names_its_weights_and_groups(qtbot, launch, hub_weights, dialogs, tmp_path):

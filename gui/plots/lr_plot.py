@@ -179,16 +179,19 @@ class LrPlot(StepPlot):
         keys = self._plan_keys()
         for index, curve in enumerate(self.planned):
             self.show_in_legend(curve, keys[index] if index < columns else "", bool(index < columns and keys[index]))
-        self._plan_keyed_alone = not len(self.points)
+        self._plan_keyed_alone = not len(self.points)  # the keys change when a run's first steps come (or go)
 
     def _plan_keys(self) -> list[str]:
-        """Each plan curve's key ("" for none). Beside a run's curves, one key on the last curve, the one drawn on top
-        where the groups' plans coincide (its colour is what shows): the run's keys name the colours. Before a run the
-        plan is all there is, and six dashed curves under one key "next run" could not be told apart: each is named by
-        its group, groups planned alike together, as the run's keys do (all alike: the one key)."""
+        """Each plan curve's key ("" for none). Beside the curves of a run with the plan's groups, one key on the last
+        curve, the one drawn on top where the groups' plans coincide (its colour is what shows): the run's keys name the
+        colours. Otherwise (before a run, or beside a run of another model) six dashed curves under one key "next run"
+        could not be told apart: each is named by its group, groups planned alike together, as the run's keys do (all
+        alike: the one key)."""
         lrs, names = self.plan[1], self.plan_groups
         columns = lrs.shape[1]
-        if len(self.points) or len(names) < 2:
+        # A run's keys name the plan's colours only when it has the plan's groups: after a small_cnn run, a MobileNet
+        # plan's six curves read "next run" (helper-72).
+        if (len(self.points) and names == self.groups) or len(names) < 2:
             return [self.plan_key if index == columns - 1 else "" for index in range(columns)]
         first = [next(j for j in range(columns) if np.array_equal(lrs[:, j], lrs[:, i])) for i in range(columns)]
         keys = []
