@@ -298,7 +298,7 @@ class LiveRun(QObject):
             self.log.add(f"edit from {event.source} refused at step {event.step}: {event.message}", "warning")
             return
         self.log.add(f"edit refused at step {event.step}: {event.message}", "warning")
-        self.editor.show_problem(event.message)
+        self.editor.run_edits.show_problem(event.message)
 
     @Slot()
     def refresh(self) -> None:

@@ -389,10 +389,10 @@ def test_redo_makes_the_undone_set_lr_again_from_the_key_and_the_run_trains_at_i
     assert not window.editor.redo.isEnabled()
     type_into(window.editor.set_lr, "0")  # refused by the run ...
     qtbot.keyClick(window.editor.set_lr, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: window.editor.problem.text().startswith("the LR to hold must be above 0"), timeout=LONG)
+    qtbot.waitUntil(lambda: window.editor.run_edits.problem.text().startswith("the LR to hold must be above 0"), timeout=LONG)
     trigger(window.undo_action)
     qtbot.waitUntil(lambda: window.editor.history.count() == 2 and window.editor.redo.isEnabled(), timeout=LONG)
-    assert window.editor.problem.text() == ""  # ... and the refusal goes once an edit is made: it stayed under the preset
+    assert window.editor.run_edits.problem.isHidden()  # ... and the refusal goes once an edit is made: it stayed under the preset
     undone_at = window.live.step
     trigger(window.pause_action)  # on for a few steps: the redo comes later than the Set LR it makes again
     qtbot.waitUntil(lambda: window.live.step > undone_at + 2, timeout=LONG)
@@ -427,10 +427,11 @@ def test_scale_the_rest_halves_every_lr_still_to_come_from_the_run_panel(qtbot, 
     paused_at(qtbot, window, 3)
     type_into(window.editor.scale_by, "half")
     click(window.editor.scale_now)
-    assert window.editor.problem.text().startswith("Scale the rest: expected a factor")
+    assert window.editor.run_edits.problem.text().startswith("Scale the rest: expected a factor")
     type_into(window.editor.scale_by, "0")
     qtbot.keyClick(window.editor.scale_by, Qt.Key.Key_Return)  # refused by the run, which says why
-    qtbot.waitUntil(lambda: window.editor.problem.text().startswith("the factor to scale the rest by must be above 0"), timeout=LONG)
+    qtbot.waitUntil(lambda: window.editor.run_edits.problem.text().startswith("the factor to scale the rest by must be above 0"), timeout=LONG)
+    assert window.editor.run_edits.problem.isVisible()  # beside the fields, where it was typed (helper-72)
     type_into(window.editor.scale_by, "0.5")
     qtbot.keyClick(window.editor.scale_by, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: window.editor.history.count() == 1, timeout=LONG)

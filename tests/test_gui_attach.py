@@ -176,7 +176,7 @@ def test_a_window_attached_during_a_range_test_from_a_terminal_names_it_and_canc
     # A refused edit from a terminal is the terminal's: it was shown in red beside the editor's buttons, as if pressed here.
     assert lrscope("ctl", owner.access.address, "--token", owner.access.token, "undo").returncode == 1
     qtbot.waitUntil(lambda: "edit from lrscope ctl (127.0.0.1) refused at step" in window.log.toPlainText(), timeout=LONG)
-    assert window.editor.problem.text() == ""
+    assert window.editor.problem.text() == "" and window.editor.run_edits.problem.text() == ""
     # Asked for elsewhere while attached: the tab says so from the run's state on (it offered Start, and no Cancel, until
     # the test's start came, after its first measurements).
     said = []

@@ -229,6 +229,8 @@ def test_redo_makes_the_undone_edits_again_in_turn_until_another_edit_is_made():
 @pytest.mark.parametrize("edit, message", [
     (ScaleRest(-1.0), r"the factor to scale the rest by must be above 0 and at most 1e\+06, got -1"),
     (ScaleRest(1e9), r"the factor to scale the rest by must be above 0 and at most 1e\+06, got 1e\+09"),
+    # Within the factor's bound, but a peak of 0.1 × 5000 is past any LR a run takes (×1e6 was let through: helper-72).
+    (ScaleRest(5000.0), r"scaled ×5000, the schedule would reach an LR of \d+, above the highest a run takes \(100\)"),
     (SetConstant(1e6), r"the LR to hold must be at most 100, got 1e\+06"),  # as `train --lr`: one bound
     (SetConstant(float("nan")), "^the LR to hold must be a number, got nan$"),
     (SetConstant(-1.0), r"the LR to hold must be above 0, got -1 \(to stop training for a while, pause\)"),

@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ..errors import ScheduleFileError
 from ..plain import JsonObject
 from ..text import counted
@@ -421,7 +423,14 @@ def _piece_for(edit: Edit, current: Piece, step: int, current_lr: float, total: 
         return Piece(step, current.origin, edit.schedule), f"revised the schedule: {describe_schedule(edit.schedule)}"
     if isinstance(edit, ScaleRest):
         _check_in("the factor to scale the rest by", edit.factor, MAX_SCALE)
-        return Piece(step, current.origin, current.schedule.scaled(edit.factor)), f"scaled the rest ×{edit.factor:.4g}"
+        scaled = current.schedule.scaled(edit.factor)
+        # The factor's own bound let ×1e6 through, which puts a 0.2 peak at 200000 (helper-72): the LR it reaches is what
+        # a run can take or not.
+        rest = np.linspace(step - current.origin, max(step - current.origin, scaled.total_steps - 1), 2001)  # from now on
+        if (peak := float(np.max(scaled.lrs(rest)))) > MAX_SET_LR:
+            raise ValueError(f"scaled ×{edit.factor:g}, the schedule would reach an LR of {fmt_lr(peak)}, above the highest a run "
+                             f"takes ({MAX_SET_LR:g}); a factor under 1 lowers the rest")
+        return Piece(step, current.origin, scaled), f"scaled the rest ×{edit.factor:.4g}"
     if isinstance(edit, SetPeak):
         _check_in("the peak LR", edit.lr, MAX_SET_LR)
         return Piece(step, current.origin, with_peak_lr(current.schedule, edit.lr)), f"scaled the schedule to a peak LR of {fmt_lr(edit.lr)}"

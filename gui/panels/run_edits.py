@@ -34,6 +34,12 @@ class RunEdits(QGroupBox):
         self.history.setMaximumHeight(5 * self.history.fontMetrics().lineSpacing() + 12)
         self.history.setToolTip("Every change of the running schedule: its step, who made it and what it changed.")
         self.history.setWordWrap(True)  # an edit's summary is longer than the dock is wide
+        # Why a typed value or an edit was refused, beside the fields: said at the top of the editor, it was scrolled out
+        # of sight, and a refused ×0 was seen in the log alone (helper-72).
+        self.problem = QLabel()
+        self.problem.setStyleSheet("color: #d62728;")
+        self.problem.setWordWrap(True)
+        self.problem.hide()
         layout = QGridLayout(self)
         layout.addWidget(self.apply, 0, 0)
         undo_redo = QHBoxLayout()
@@ -49,8 +55,9 @@ class RunEdits(QGroupBox):
         # Halving what is left is among the commonest edits: it was in the window only on the stability warning's bar.
         layout.addWidget(self.scale_by, 3, 0)
         layout.addWidget(self.scale_now, 3, 1)
-        layout.addWidget(QLabel("Edit history"), 4, 0, 1, 2)
-        layout.addWidget(self.history, 5, 0, 1, 2)
+        layout.addWidget(self.problem, 4, 0, 1, 2)
+        layout.addWidget(QLabel("Edit history"), 5, 0, 1, 2)
+        layout.addWidget(self.history, 6, 0, 1, 2)
         self.set_running(False)
 
     def set_running(self, running: bool) -> None:
@@ -60,6 +67,12 @@ class RunEdits(QGroupBox):
         if not running:
             self.undo.setEnabled(False)
             self.redo.setEnabled(False)
+
+    def show_problem(self, text: str) -> None:
+        """Say why a value or an edit was refused ("" puts it away)."""
+        self.problem.setText(text)
+        self.problem.setToolTip(text)
+        self.problem.setVisible(bool(text))
 
     def show_history(self, run_schedule) -> None:
         """Every edit of the running schedule; Undo is possible when one can be taken back, Redo when one was."""

@@ -357,11 +357,11 @@ class ScheduleEditor(QWidget):
             self.editRequested.emit(ScaleRest(factor))
 
     def _typed(self, field, problem: str) -> float | None:
-        """The number typed in ``field``, or None after saying ``problem``."""
+        """The number typed in ``field``, or None after saying ``problem`` beside it."""
         try:
             return float(field.text())
         except ValueError:
-            self.show_problem(problem)
+            self.run_edits.show_problem(problem)
             return None
 
     # -- following the run -----------------------------------------------------------------
@@ -376,6 +376,7 @@ class ScheduleEditor(QWidget):
         self._set_running(False)
         self.set_lr.clear()
         self.scale_by.clear()
+        self.run_edits.show_problem("")
         self.dirty = False
         self.origin, self.replacing, self.in_force, self.in_force_from = 0, False, None, None
         self._show_length()  # "…, in force from 804" of a run no longer followed stayed when contact with it was lost
@@ -383,7 +384,7 @@ class ScheduleEditor(QWidget):
     def follow(self, run_schedule, step: int) -> None:
         """The running job's schedule changed: show the piece in force and the edit history."""
         piece = run_schedule.timeline.pieces[-1]
-        self.show_problem("")  # an edit refused before this one is past: "the LR to hold must be above 0" stayed for good
+        self.run_edits.show_problem("")  # an edit refused before this one is past: "the LR to hold must be above 0" stayed
         self.in_force, self.in_force_from = (piece.origin, piece.schedule), piece.start
         self.total_steps, self.step = run_schedule.timeline.total_steps, step
         self.origin, self.segments, self.replacing, self.dirty = piece.origin, list(piece.schedule.segments), False, False
