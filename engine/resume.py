@@ -72,6 +72,9 @@ def load_run(run_dir: Path, cache_dir: Path | None, warn: Callable[[str], None] 
     from .models.setup import resolution_range  # imports torch: only when a run is really resumed
 
     dataset = prepare_configured(config, resolution_range=resolution_range(config.model, config.pretrained), cache_dir=cache_dir)
+    if dataset.summary.fingerprint != expected and data is not None:  # nothing changed: another folder was given
+        raise RunStoreError(f"{config.data}: holds other images than {run_dir.name} trained on (fingerprint "
+                            f"{dataset.summary.fingerprint}, the run's {expected}): give the folder its images moved to")
     if dataset.summary.fingerprint != expected:
         raise RunStoreError(f"{config.data}: the dataset changed since the run started (fingerprint {expected} → "
                             f"{dataset.summary.fingerprint}); resuming would not continue the same run: put the "

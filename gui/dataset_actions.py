@@ -128,7 +128,7 @@ class DatasetActions:
         if opened.library:
             count = len(opened.library)
             self.log.add(f"{count} schedule{'s' if count != 1 else ''} tuned for this dataset {'are' if count != 1 else 'is'} "
-                         "in the library (double-click one to load it)")
+                         "in the library (File → Schedules tuned for this dataset, or the arrow beside Import, loads one)")
         for warning in opened.dataset.warnings:
             self.log.add(warning, "warning")
         self.restore_draft(switched)

@@ -435,7 +435,7 @@ def test_scale_the_rest_halves_every_lr_still_to_come_from_the_run_panel(qtbot, 
     type_into(window.editor.scale_by, "0.5")
     qtbot.keyClick(window.editor.scale_by, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: window.editor.history.count() == 1, timeout=LONG)
-    assert window.editor.history.item(0).text().endswith("(user): scaled the rest ×0.5")
+    assert window.editor.history.item(0).text().startswith("#1 step ") and window.editor.history.item(0).text().endswith("(user): scaled the rest ×0.5")
     timeline, step = window.live.run_schedule.timeline, window.live.step
     later = np.arange(step, timeline.total_steps)
     assert np.allclose(timeline.lrs(later), 0.5 * timeline.pieces[0].schedule.lrs(later))

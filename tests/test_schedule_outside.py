@@ -168,6 +168,7 @@ def test_a_library_entry_says_how_an_edited_run_went_and_its_groups_multipliers(
     # A run stopped early read as if it had trained every step, beside its best accuracy (helper-71).
     library.add(schedule_document(plain, dataset={"name": "digits", "fingerprint": "ccc"}, metrics={"steps": 46, "best_val_accuracy": 0.68}))
     assert library.entries("ccc")[0][0].description == "one_cycle 0.008 → 0.2 → 8e-07 over 110 steps (its run stopped at step 46)"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", library.entries("ccc")[0][0].local_time)  # as runs are listed, not UTC ISO
     # Named by its kinds: a warmup cosine was "…-linear.lrschedule.json", after its first segment (helper-71).
     warm = RunSchedule(Timeline.of(Schedule((Linear(steps=10, start_lr=0.0, end_lr=0.1), Cosine(steps=90, start_lr=0.1)))))
     path, _ = library.add(schedule_document(warm, dataset={"name": "digits", "fingerprint": "ddd"}))

@@ -222,7 +222,7 @@ def list_command(args: argparse.Namespace) -> int:
     for entry in entries:
         accuracy = f"best val {100 * entry.best_val_accuracy:.2f}%" if entry.best_val_accuracy is not None else "no validation"
         run = f", run {entry.run}" if entry.run else ""
-        print(f"{printable(entry.dataset)} ({entry.fingerprint}) · {entry.created} · {accuracy}{run}\n"
+        print(f"{printable(entry.dataset)} ({entry.fingerprint}) · {entry.local_time} · {accuracy}{run}\n"
               f"  {printable(entry.description)}\n  {printable(str(entry.path))}")
     say("`lrscope train --data DIR --schedule FILE` trains one (a file tuned on another dataset is asked about first)")
     return 0

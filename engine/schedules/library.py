@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,15 @@ class LibraryEntry:
     best_val_accuracy: float | None
     description: str
     run: str = ""  # the run it came from ("" for a file that does not say)
+
+    @property
+    def local_time(self) -> str:
+        """When it was exported, in local time to the minute, as runs are listed (the file says UTC: "…T17:46:51+00:00");
+        the file's own text when it is no time."""
+        try:
+            return datetime.fromisoformat(self.created).astimezone().strftime("%Y-%m-%d %H:%M")
+        except ValueError:
+            return self.created
 
 
 def file_name(document: dict[str, Any]) -> str:

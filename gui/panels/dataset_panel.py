@@ -196,7 +196,7 @@ def entry_text(entry) -> str:
     without it)."""
     accuracy = f", best val {100 * entry.best_val_accuracy:.1f}%" if entry.best_val_accuracy is not None else ""
     run = f" (run {entry.run})" if entry.run else ""
-    return f"{entry.created[:16].replace('T', ' ')}: {entry.description}{accuracy}{run}"
+    return f"{entry.local_time}: {entry.description}{accuracy}{run}"
 
 
 def sizes_text(sizes: dict[str, list[int]]) -> str:

@@ -79,7 +79,8 @@ class RunEdits(QGroupBox):
         self.history.clear()
         for record in run_schedule.edits:
             source = f", from {record.edit.source}" if record.edit.source else ""  # who steered it: this window, ctl, ...
-            self.history.addItem(f"step {record.step} ({record.edit.reason}{source}): {record.summary}")
+            # Numbered: an undo reads "undid edit #2", a number the list did not show (helper-72).
+            self.history.addItem(f"#{record.id} step {record.step} ({record.edit.reason}{source}): {record.summary}")
         self.history.scrollToBottom()
         self.undo.setEnabled(run_schedule.undo_target() is not None)
         self.redo.setEnabled(run_schedule.redo_target() is not None)
