@@ -687,21 +687,27 @@ def test_why_a_configuration_value_is_refused_stays_in_sight_at_the_bottom_of_th
     assert on_screen(field, window) and on_screen(window.config_panel.message, window)
 
 
-def test_resuming_a_run_of_another_dataset_opens_that_dataset_first(qtbot, launch, dialogs):
+def stop_then_resume_from(qtbot, window, dialogs, folder, name, before=lambda: None) -> None:
+    """Start a run, stop it, (``before``), open ``folder`` (shown as ``name``), then Resume the run from the Runs tab."""
     from gui.driving import select_rows
 
-    window = launch({**SMALL, "epochs": 3}, data=CAMERA2)
     trigger(window.start_action)
     qtbot.waitUntil(lambda: window.live.step >= 3, timeout=LONG)
     trigger(window.stop_action)
     qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
-    dialogs.answer("open_folder", str(SAMPLE))
+    before()
+    dialogs.answer("open_folder", str(folder))
     trigger(window.open_action)
-    opened(qtbot, window, "digits")
+    opened(qtbot, window, name)
     show_tab(window.tabs, "Runs")
     qtbot.waitUntil(lambda: window.runs_panel.table.rowCount() == 1, timeout=LONG)
     select_rows(window.runs_panel.table, [0])
     click(window.runs_panel.buttons["Resume"])
+
+
+def test_resuming_a_run_of_another_dataset_opens_that_dataset_first(qtbot, launch, dialogs):
+    window = launch({**SMALL, "epochs": 3}, data=CAMERA2)
+    stop_then_resume_from(qtbot, window, dialogs, SAMPLE, "digits")
     assert "trained on digits-camera2: opening it before the run resumes" in window.log.toPlainText()
     qtbot.waitUntil(lambda: window.controller.training, timeout=LONG)
     assert window.dataset.summary.name == "digits-camera2" and "digits-camera2" in window.windowTitle()
@@ -713,22 +719,10 @@ def test_a_run_whose_dataset_folder_moved_resumes_on_the_open_folder_of_the_same
     import json
     from pathlib import Path
 
-    from gui.driving import select_rows
-
     shutil.copytree(CAMERA2, tmp_path / "cam")
     window = launch({**SMALL, "epochs": 3}, data=tmp_path / "cam")
-    trigger(window.start_action)
-    qtbot.waitUntil(lambda: window.live.step >= 3, timeout=LONG)
-    trigger(window.stop_action)
-    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
-    moved = shutil.move(tmp_path / "cam", tmp_path / "moved")
-    dialogs.answer("open_folder", str(moved))
-    trigger(window.open_action)
-    opened(qtbot, window, "moved")
-    show_tab(window.tabs, "Runs")
-    qtbot.waitUntil(lambda: window.runs_panel.table.rowCount() == 1, timeout=LONG)
-    select_rows(window.runs_panel.table, [0])
-    click(window.runs_panel.buttons["Resume"])
+    moved = tmp_path / "moved"
+    stop_then_resume_from(qtbot, window, dialogs, moved, "moved", before=lambda: shutil.move(tmp_path / "cam", moved))
     assert f"which is gone: it resumes on {moved}, the same images" in window.log.toPlainText()
     qtbot.waitUntil(lambda: window.last_run is not None and window.last_run.outcome.state == "finished", timeout=LONG)
     assert json.loads((Path(window.last_run.outcome.run_dir) / "config.json").read_text())["config"]["data"] == str(moved)
