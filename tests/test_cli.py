@@ -184,13 +184,13 @@ def test_a_dataset_named_in_accented_letters_gives_readable_names_no_option_can_
     assert runs[0].startswith("RUN ") and " ünï cödé dätä ✓ 20" in runs[1], runs  # the whole name, its column as wide
 
 
-def test_full_batches_that_leave_a_share_of_the_images_out_of_each_epoch_say_so(tiny_folder, tmp_path):
+def test_full_batches_that_leave_a_share_of_the_images_out_of_each_epoch_say_so(tiny_folder, tmp_path, capsys):
     """150 images at batch 64 trained on 128 an epoch, and nothing said so."""
-    done = lrscope("train", "--data", tiny_folder, "--image-size", "8", "--epochs", "2", "--batch-size", "5",
-                   "--runs-dir", tmp_path / "runs", "--cache-dir", tmp_path / "cache")
-    assert done.returncode == 0, done.stderr[-2000:]
+    code, _, err = cli(capsys, "train", "--data", tiny_folder, "--image-size", "8", "--epochs", "2", "--batch-size", "5",
+                       "--runs-dir", tmp_path / "runs", "--cache-dir", tmp_path / "cache")
+    assert code == 0, err[-2000:]
     assert ("note: each epoch trains on 15 of the 18 training images (3 batches of 5): the 3 left over are others each epoch, "
-            "as the order is shuffled") in done.stderr
+            "as the order is shuffled") in err
 
 
 def test_range_test_json_and_export(capsys, tmp_path):

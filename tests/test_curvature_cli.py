@@ -43,12 +43,13 @@ def test_curvature_of_fresh_weights_in_words():
     assert "(fresh weights)" in result.stdout and "  head       peak LR 0.2 " in result.stdout
 
 
-def test_curvature_of_pretrained_weights_names_them_and_counts_relu6_units(hub_weights):
+def test_curvature_of_pretrained_weights_names_them_and_counts_relu6_units(hub_weights, capsys):
     """ImageNet weights were called "fresh weights", and MobileNetV2's ReLU6 units were not counted (helper-70)."""
-    result = lrscope("curvature", "--data", SAMPLE, "--image-size", "16", "--max-iter", "3", "--model", "mobilenet_v2", "--pretrained")
-    assert result.returncode == 0, result.stderr
-    assert "(MobileNet_V2_Weights.IMAGENET1K_V1, a new head)" in result.stdout, result.stdout
-    assert "  stage4     peak LR 0.02 " in result.stdout and ", dead ReLU units " in result.stdout
+    assert run_cli(["curvature", "--data", str(SAMPLE), "--image-size", "16", "--max-iter", "3", "--model", "mobilenet_v2",
+                    "--pretrained"]) == 0
+    out = capsys.readouterr().out
+    assert "(MobileNet_V2_Weights.IMAGENET1K_V1, a new head)" in out, out
+    assert "  stage4     peak LR 0.02 " in out and ", dead ReLU units " in out
 
 
 def test_bad_curvature_options_say_what_to_do(capsys):
