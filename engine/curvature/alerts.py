@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from ..events import CurvatureMeasured, StabilityWarning
+from ..schedules.sampling import highest_from
 from ..text import counted
 
 DEFAULT_MARGIN = 0.8
@@ -22,8 +21,7 @@ def peak_ratio_after(timeline, step: int) -> float:
     now = timeline.lr_at(step)
     if step >= timeline.total_steps or not now > 0:
         return 1.0
-    rest = float(np.max(timeline.lrs(np.arange(step, timeline.total_steps))))
-    return max(1.0, rest / now)
+    return max(1.0, highest_from(timeline, step)[1] / now)
 
 
 def scale_to_fit(edge: float, rest_peak_ratio: float, margin: float) -> float:

@@ -12,8 +12,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from ..errors import ScheduleFileError
 from ..plain import JsonObject
 from ..text import counted
@@ -21,7 +19,7 @@ from .codec import MAX_PIECES, param_from_json
 from .describe import describe_changes, describe_pieces, describe_schedule, fmt_lr
 from .groups import GroupSetting, changed_settings, describe_groups, unfrozen, validate_groups
 from .presets import with_peak_lr
-from .sampling import plot_steps
+from .sampling import highest_from
 from .schedule import Schedule
 from .shapes import Constant
 from .shapes.base import MAX_SET_LR, POINTS, STEP_LIST
@@ -338,14 +336,11 @@ def _low_for_now(timeline: Timeline, step: int) -> str:
     """"; the schedule's LR is 8e-08 now and reaches 0.01 at step 52: …" when an unfreeze lands where the schedule has
     all but annealed away, else "". Unfrozen late in a fine-tune's head-only phase, the groups trained at ~1e-9 until
     the next phase without a word, so unfreezing early bought nothing (helper-69)."""
-    steps = plot_steps(timeline)
-    steps = steps[steps >= step]
-    lrs = timeline.lrs(steps)
-    now, highest = timeline.lr_at(step), float(lrs.max(initial=0.0))
+    at, highest = highest_from(timeline, step)
+    now = timeline.lr_at(step)
     if not highest or now >= LOW_FOR_NOW * highest:
         return ""
-    return (f"; the schedule's LR is {fmt_lr(now)} now and reaches {fmt_lr(highest)} at step {int(steps[lrs.argmax()])}: "
-            "they learn little until then")
+    return f"; the schedule's LR is {fmt_lr(now)} now and reaches {fmt_lr(highest)} at step {at}: they learn little until then"
 
 
 LOW_FOR_NOW = 0.01  # of the highest LR still to come: a one-cycle's tail, or the gap between a fine-tune's phases
@@ -426,8 +421,8 @@ def _piece_for(edit: Edit, current: Piece, step: int, current_lr: float, total: 
         scaled = current.schedule.scaled(edit.factor)
         # The factor's own bound let ×1e6 through, which puts a 0.2 peak at 200000 (helper-72): the LR it reaches is what
         # a run can take or not.
-        rest = np.linspace(step - current.origin, max(step - current.origin, scaled.total_steps - 1), 2001)  # from now on
-        if (peak := float(np.max(scaled.lrs(rest)))) > MAX_SET_LR:
+        _, peak = highest_from(Timeline((Piece(step, current.origin, scaled),)), step)
+        if peak > MAX_SET_LR:
             raise ValueError(f"scaled ×{edit.factor:g}, the schedule would reach an LR of {fmt_lr(peak)}, above the highest a run "
                              f"takes ({MAX_SET_LR:g}); a factor under 1 lowers the rest")
         return Piece(step, current.origin, scaled), f"scaled the rest ×{edit.factor:.4g}"

@@ -35,3 +35,14 @@ def plot_steps(timeline: Timeline, grid: int = GRID, max_edges: int = MAX_EDGES)
         edges = edges[np.linspace(0, len(edges) - 1, max_edges).astype(np.int64)]
     points = np.concatenate([np.linspace(0, total - 1, grid).round().astype(np.int64), edges - 1, edges, [total - 1]])
     return np.unique(np.clip(points, 0, total - 1))
+
+
+def highest_from(timeline: Timeline, step: int) -> tuple[int, float]:
+    """Where ``timeline`` plans its highest LR from ``step`` on, and that LR: looked for at ``step`` and at the steps
+    ``plot_steps`` draws (every step of a run of a few thousand; past the end, the LR it holds). One way for the three
+    questions that ask it: a planned rise past the stability bound, a scale past the highest LR, an unfreeze too late."""
+    drawn = plot_steps(timeline)
+    steps = np.concatenate([[step], drawn[drawn > step]])
+    lrs = timeline.lrs(steps)
+    best = int(np.argmax(lrs))
+    return int(steps[best]), float(lrs[best])
