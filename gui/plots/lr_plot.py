@@ -136,14 +136,11 @@ class LrPlot(StepPlot):
         groups", or "block1 = block2") in the colour of the curve on top (the last drawn), so that no key names a curve
         that cannot be seen. (Four keys, one visible orange line: the eye looked for the other three.)"""
         alike, trained = self._overlaps()
-        keys = {}
-        for index, curve in enumerate(self.applied if len(self.points) else ()):  # no run shown, no applied curve to name
-            together = [name for name, first in zip(self.groups, alike) if first == alike[index]]
-            on_top = index == max(i for i, first in enumerate(alike) if first == alike[index])
-            key = "all groups" if len(together) == len(self.groups) > 1 else " = ".join(together)
-            frozen = self._seen and not trained[index]  # LR 0 throughout, which a log axis does not draw: the key says why
-            keys[curve] = "" if not on_top else f"{key} frozen (LR 0)" if frozen else key
-        keys = {curve: keys.get(curve, "") for curve in self.applied}
+        keys = {curve: "" for curve in self.applied}
+        if len(self.points):  # no run shown, no applied curve to name
+            for index, (curve, key) in enumerate(zip(self.applied, keys_of_alike(self.groups, alike, "all groups"))):
+                frozen = self._seen and not trained[index]  # LR 0 throughout, which a log axis does not draw: the key says why
+                keys[curve] = f"{key} frozen (LR 0)" if key and frozen else key
         if keys != self.keys:
             self.keys = keys
             others = [(sample.item, label.text) for sample, label in self.plot.legend.items if sample.item not in keys]
@@ -194,13 +191,7 @@ class LrPlot(StepPlot):
         if (len(self.points) and names == self.groups) or len(names) < 2:
             return [self.plan_key if index == columns - 1 else "" for index in range(columns)]
         first = [next(j for j in range(columns) if np.array_equal(lrs[:, j], lrs[:, i])) for i in range(columns)]
-        keys = []
-        for index in range(columns):
-            together = [name for name, same in zip(names, first) if same == first[index]]
-            on_top = index == max(i for i, same in enumerate(first) if same == first[index])
-            named = self.plan_key if len(together) == columns else " = ".join(together)  # dashed, alone: the plan
-            keys.append(named if on_top else "")
-        return keys
+        return keys_of_alike(names, first, self.plan_key)  # all alike: the plan's own key
 
     def y_bounds(self):
         return finite_bounds(self.points.view()[:, 1:].ravel(), self.plan[1].ravel(), self.preview_data[1], self.stability.y_values(),
@@ -250,6 +241,18 @@ class LrPlot(StepPlot):
             return f"step {int(self.points.view(0)[index])}: {_lrs(lrs, self.groups)} (applied)" + self.stability.describe(step, lrs[-1])
         plan = nearest(self.plan[0], step)
         return f"step {int(self.plan[0][plan])}: {_lrs(self.plan[1][plan], self.plan_groups)} (planned)" if plan is not None else ""
+
+
+def keys_of_alike(names: tuple[str, ...], first: list[int], everyone: str) -> list[str]:
+    """Each curve's key, given ``first[i]``, the first curve drawn alike with curve i: the curve drawn on top of those
+    alike (the last) names them all ("block1 = block2", or ``everyone`` for every curve), the others nothing."""
+    keys = []
+    for index in range(len(names)):
+        together = [name for name, same in zip(names, first) if same == first[index]]
+        on_top = index == max(i for i, same in enumerate(first) if same == first[index])
+        named = everyone if len(together) == len(names) > 1 else " = ".join(together)
+        keys.append(named if on_top else "")
+    return keys
 
 
 def _lrs(values: np.ndarray, names: tuple[str, ...]) -> str:
