@@ -35,7 +35,7 @@ def test_show_lists_a_runs_fault_and_rollback_where_they_happened_among_its_epoc
     # Warnings are left out: the epoch at LR 30 may end at chance, and its warning come between the fault and the rollback.
     lines = [line.strip() for line in out.splitlines() if line.startswith("  ") and not line.strip().startswith("warning")]
     fault = next(i for i, line in enumerate(lines) if line.startswith("fault (exploding loss)"))
-    assert lines[fault + 1].startswith("edit at step") and "(rollback)" in lines[fault + 1]  # the fault, then the rollback it caused
+    assert lines[fault + 1].startswith("edit #1 at step") and "(rollback)" in lines[fault + 1]  # the fault, then the rollback it caused
     fault_step, edit_step = (int(re.search(r"at step (\d+)", lines[i]).group(1)) for i in (fault, fault + 1))
     epochs = [(i, int(line.split()[3])) for i, line in enumerate(lines) if line.startswith("epoch")]
     assert epochs and all(step <= fault_step for i, step in epochs if i < fault)
@@ -671,10 +671,12 @@ def test_show_lists_each_rollback_after_its_fault_and_marks_the_edit_a_later_rol
     assert "(as it started; then 1 edit in force and 1 a rollback undid, listed below)" in shown, shown
     # (the second fault's step depends on the threads' arithmetic: 48 on one, 53 on another)
     history = [re.sub(r"\d+", "N", line.split(": ")[0].strip()) for line in shown.splitlines() if line.startswith(("  fault", "  edit"))]
-    assert history == ["fault (exploding loss) at step N", "edit at step N (rollback)"] * 2, shown
+    # The edit in force is numbered as the schedule numbers it (an undo names "edit #N"); the undone one has no number.
+    assert history == ["fault (exploding loss) at step N", "edit at step N (rollback)",
+                       "fault (exploding loss) at step N", "edit #N at step N (rollback)"], shown
     assert "scaled the rest ×0.1 (undone by a rollback)\n" in shown and "scaled the rest ×0.01\n" in shown
     edits = json.loads(cli(capsys, "show", json.loads(out)["run_dir"], "--json")[1])["edits"]
-    assert [edit["undone"] for edit in edits] == [True, False]
+    assert [edit["undone"] for edit in edits] == [True, False] and edits[0]["id"] is None and isinstance(edits[1]["id"], int)
 
 
 def test_show_names_the_schedule_a_run_started_with_after_a_rollback_to_step_0(capsys, tmp_path):

@@ -696,3 +696,6 @@ def test_an_undo_in_a_run_started_from_a_schedule_of_several_pieces_brings_back_
     assert planned[-1] == pytest.approx(0.01)  # the file's second piece, stretched to the run
     # Every step as the file planned: the set-lr and its undo came at one paused step, so nothing trained between them.
     assert np.allclose(steps["lrs"][:, 0], planned), np.flatnonzero(~np.isclose(steps["lrs"][:, 0], planned))[:5]
+    # `show` numbers the edits as the undo names them ("undid edit #1" beside a list that showed no numbers).
+    shown = [line.strip() for line in cli(capsys, "show", run, "--runs-dir", runs)[1].splitlines() if line.startswith("  edit")]
+    assert [line.split(" at step")[0] for line in shown] == ["edit #1", "edit #2"] and "undid edit #1" in shown[1], shown

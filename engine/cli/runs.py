@@ -16,7 +16,7 @@ from ..events import CurvatureMeasured
 from ..schedules.describe import describe_pieces, describe_schedule
 from ..schedules.history_codec import run_schedule_from_dict
 from ..serve.access import served_access
-from ..store.edit_rows import rows_not_held
+from ..store.edit_rows import held_by
 from ..store.paths import runs_root
 from ..store.reader import (
     STOP_NOTE,
@@ -172,7 +172,7 @@ def show_command(args: argparse.Namespace) -> int:
     batch = f"{config.get('batch_size')} × {processes} processes" if processes > 1 else config.get("batch_size")
     print(f"model      {config.get('model')} / {config.get('optimizer')} batch {batch}")
     edits = _edit_rows(run_dir, meta)  # read once: the header counts the undone ones, the history lists them all
-    undone = sum(row[-1] for row in edits)
+    undone = sum(row[5] for row in edits)
     print(f"schedule   {_started_with(meta, config, undone)}")
     print(f"best val   {_accuracy(info.best_val_accuracy)}")
     if line := _lambda_line(run_dir):
@@ -258,16 +258,21 @@ def _kind_words(kind: str) -> str:
 
 
 def _edit_rows(run_dir: Path, meta: dict[str, str]) -> list[tuple]:
-    """The run's stored edits in the order they were made: (time, step, reason, summary, source, undone by a rollback)."""
+    """The run's stored edits in the order they were made: (time, step, reason, summary, source, undone by a rollback,
+    the edit's number in the schedule or None). Numbered: an undo reads "undid edit #2", which the list must show."""
     rows = read_table(run_dir, f"SELECT time, step, reason, summary, {_edit_source_column(run_dir)} FROM edits ORDER BY id")
-    undone = _rolled_back(rows, meta)
-    return [(*row, index in undone) for index, row in enumerate(rows)]
+    try:
+        records = run_schedule_from_dict(json.loads(meta["run_schedule"])).edits
+    except (KeyError, ValueError, TypeError, LrscopeError):
+        return [(*row, False, None) for row in rows]  # the header says the stored schedule cannot be read
+    held = held_by(((index, row[1], row[3]) for index, row in enumerate(rows)), records)
+    return [(*row, index not in held, getattr(held.get(index), "id", None)) for index, row in enumerate(rows)]
 
 
 def _edits(run_dir: Path, meta: dict[str, str]) -> list[dict]:
     """The run's schedule edits, in the order they were made, each saying whether a rollback undid it."""
-    return [{"step": step, "reason": reason, "source": source or None, "summary": summary, "undone": undone}
-            for _, step, reason, summary, source, undone in _edit_rows(run_dir, meta)]
+    return [{"id": number, "step": step, "reason": reason, "source": source or None, "summary": summary, "undone": undone}
+            for _, step, reason, summary, source, undone, number in _edit_rows(run_dir, meta)]
 
 
 def _range_tests(run_dir: Path) -> list[dict]:
@@ -299,8 +304,8 @@ def _history(run_dir: Path, edits: list[tuple]) -> list[str]:
     # A warning line is stored without a step (it is said between steps, e.g. a refused client): its time places it.
     entries = [(time, step, f"{_kind_words(kind)}{'' if step is None else f' at step {step}'}: {message}")
                for time, kind, step, message in noted]
-    for time, step, reason, summary, source, undone in edits:
-        entries.append((time, step, f"edit at step {step} ({reason}{f', from {source}' if source else ''}): {summary}"
+    for time, step, reason, summary, source, undone, number in edits:
+        entries.append((time, step, f"edit {'' if number is None else f'#{number} '}at step {step} ({reason}{f', from {source}' if source else ''}): {summary}"
                                     + (" (undone by a rollback)" if undone else "")))
     for time, step, mode, result in read_table(run_dir, "SELECT time, step, mode, result FROM range_tests ORDER BY id"):
         entries.append((time, step, f"range test ({mode}) at step {step}: {_range_test_outcome(result)}"))
@@ -314,16 +319,6 @@ def _history(run_dir: Path, edits: list[tuple]) -> list[str]:
     elif steps_known:
         entries.sort(key=lambda entry: entry[1])
     return [line for _, _, line in entries]
-
-
-def _rolled_back(rows: list, meta: dict[str, str]) -> set[int]:
-    """The indexes of the stored edit rows that the run's schedule no longer holds: a rollback went back past them. The
-    header counted the schedule's 2 edits above 3 lines, one of them a rollback's edit that a later rollback replaced."""
-    try:
-        records = run_schedule_from_dict(json.loads(meta["run_schedule"])).edits
-    except (KeyError, ValueError, TypeError, LrscopeError):
-        return set()  # the header says the stored schedule cannot be read
-    return rows_not_held(((index, row[1], row[3]) for index, row in enumerate(rows)), records)
 
 
 def _started_with(meta: dict[str, str], config: dict, undone: int) -> str:

@@ -7,19 +7,24 @@ row id, so a row is matched to a record by its step and summary, the newest row 
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 
 from ..text import printable
 
 
+def held_by(rows: Iterable[tuple[int, int, str]], records: Iterable) -> dict[int, object]:
+    """The record of ``records`` (a schedule's edits) that holds each row (id, step, summary), oldest first, it holds."""
+    held: dict[tuple[int, str], list] = {}
+    for record in records:
+        held.setdefault((record.step, printable(record.summary)), []).append(record)
+    found = {}
+    for row, step, summary in reversed(list(rows)):
+        if alike := held.get((step, summary)):
+            found[row] = alike.pop()
+    return found
+
+
 def rows_not_held(rows: Iterable[tuple[int, int, str]], records: Iterable) -> set[int]:
     """The ids of the rows (id, step, summary), oldest first, that ``records`` (a schedule's edits) do not hold."""
-    held = Counter((record.step, printable(record.summary)) for record in records)
-    missing = set()
-    for row, step, summary in reversed(list(rows)):
-        if held[step, summary]:
-            held[step, summary] -= 1
-        else:
-            missing.add(row)
-    return missing
+    rows = list(rows)
+    return {row for row, _, _ in rows} - set(held_by(rows, records))
