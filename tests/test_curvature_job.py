@@ -42,14 +42,19 @@ def test_a_run_with_probes_has_bit_identical_losses_to_one_without(digits16):
 
 
 def test_measure_now_from_a_paused_run_and_change_the_cadence(digits16):
-    job, events = run_job(digits16, curvature_every="off", epochs=2)
+    job, events = run_job(digits16, curvature_every="off", epochs=2, shape="one_cycle")
     thread = start_job(job)
     try:
         events.wait_for(lambda ev: ev.of(StepsLogged), timeout=600)
         paused = paused_at(job, events, timeout=600)
+        job.send(EditSchedule(SetConstant(0.0123)))  # a one-cycle's momentum goes back to its base: the bound moves
         job.send(MeasureCurvature(id="measure"))
         events.wait_for(lambda ev: ev.of(CurvatureMeasured), timeout=600)
-        assert events.of(CurvatureMeasured)[0].step == paused and events.of(CurvatureMeasured)[0].trigger == "request"
+        measured = events.of(CurvatureMeasured)[0]
+        assert measured.step == paused and measured.trigger == "request"
+        # Weighed against the LR and momentum the next step trains with, not the last step's (helper-73).
+        momentum = job.run_schedule.timeline.momentum_at(paused)
+        assert np.allclose(measured.lrs, 0.0123) and measured.constant == pytest.approx(2 * (1 + momentum)), (measured, momentum)
         job.send(SetCurvatureCadence("never", id="bad"))
         job.send(SetCurvatureCadence("10", id="cadence"))
         events.wait_for(lambda ev: any(a.command_id == "cadence" for a in ev.of(CommandApplied)), timeout=600)

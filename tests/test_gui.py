@@ -402,6 +402,8 @@ def test_redo_makes_the_undone_set_lr_again_from_the_key_and_the_run_trains_at_i
     press(window, QKeySequence.StandardKey.Redo)
     qtbot.waitUntil(lambda: window.editor.history.count() == 3, timeout=LONG)
     assert "redid edit #1 (set LR to 0.0123 for the rest" in window.editor.history.item(2).text()
+    # The edit's own line says what became of it (it read as in force, its undo and redo further down).
+    assert window.editor.history.item(0).text().endswith(f"; undone at step {undone_at}, redone at step {window.live.step}")
     # The Set LR made earlier is in force from the redo's step: "steps 16–880" read as if it ran from the Set LR's.
     piece = window.live.run_schedule.timeline.pieces[-1]
     assert piece.start > piece.origin and window.editor.length.text().endswith(f", in force from {piece.start}")

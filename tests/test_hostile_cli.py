@@ -699,3 +699,4 @@ def test_an_undo_in_a_run_started_from_a_schedule_of_several_pieces_brings_back_
     # `show` numbers the edits as the undo names them ("undid edit #1" beside a list that showed no numbers).
     shown = [line.strip() for line in cli(capsys, "show", run, "--runs-dir", runs)[1].splitlines() if line.startswith("  edit")]
     assert [line.split(" at step")[0] for line in shown] == ["edit #1", "edit #2"] and "undid edit #1" in shown[1], shown
+    assert re.search(r"set LR to 0\.05 for the rest; undone at step \d+$", shown[0]), shown  # not read as in force

@@ -216,7 +216,12 @@ def test_redo_makes_the_undone_edits_again_in_turn_until_another_edit_is_made():
     with pytest.raises(ValueError, match=r"no undone edit to redo \(nothing has been undone\)"):
         base().apply(ScaleRest(0.5), 20, 0.1).apply(Redo(), 21, 0.1)
     # A redo is an edit in effect: Undo takes it back, and Redo makes it again, named by the edit it first made.
-    again = run.apply(Undo(), 40, 0.01).apply(Redo(), 42, 0.05)
+    again = run.apply(Undo(), 40, 0.01)
+    assert again.edits[-1].summary == "undid edit #6 (the redo of edit #2: set LR to 0.01 for the rest)"
+    again = again.apply(Redo(), 42, 0.05)
+    # Each edit's line says what became of it, to the last reversal (it ended "redone" after an undo of the redo).
+    assert again.fates() == {1: "undone at step 34, redone at step 36",
+                             2: "undone at step 32, redone at step 38, undone again at step 40, redone again at step 42"}
     assert again.timeline.lr_at(42) == pytest.approx(0.01) and again.edits[-1].summary == "redid edit #2 (set LR to 0.01 for the rest)"
     assert [r.id for r in again.in_effect()] == [5, 8]
     # A checkpoint keeps what can be redone; a new edit after an undo ends it.

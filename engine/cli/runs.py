@@ -259,20 +259,22 @@ def _kind_words(kind: str) -> str:
 
 def _edit_rows(run_dir: Path, meta: dict[str, str]) -> list[tuple]:
     """The run's stored edits in the order they were made: (time, step, reason, summary, source, undone by a rollback,
-    the edit's number in the schedule or None). Numbered: an undo reads "undid edit #2", which the list must show."""
+    the edit's number in the schedule or None, what became of it: "" or "undone at step 30, …"). Numbered: an undo
+    reads "undid edit #2", which the list must show."""
     rows = read_table(run_dir, f"SELECT time, step, reason, summary, {_edit_source_column(run_dir)} FROM edits ORDER BY id")
     try:
-        records = run_schedule_from_dict(json.loads(meta["run_schedule"])).edits
+        run_schedule = run_schedule_from_dict(json.loads(meta["run_schedule"]))
     except (KeyError, ValueError, TypeError, LrscopeError):
-        return [(*row, False, None) for row in rows]  # the header says the stored schedule cannot be read
-    held = held_by(((index, row[1], row[3]) for index, row in enumerate(rows)), records)
-    return [(*row, index not in held, getattr(held.get(index), "id", None)) for index, row in enumerate(rows)]
+        return [(*row, False, None, "") for row in rows]  # the header says the stored schedule cannot be read
+    held, said = held_by(((index, row[1], row[3]) for index, row in enumerate(rows)), run_schedule.edits), run_schedule.fates()
+    numbers = [getattr(held.get(index), "id", None) for index in range(len(rows))]
+    return [(*row, number is None, number, said.get(number, "")) for row, number in zip(rows, numbers)]
 
 
 def _edits(run_dir: Path, meta: dict[str, str]) -> list[dict]:
     """The run's schedule edits, in the order they were made, each saying whether a rollback undid it."""
     return [{"id": number, "step": step, "reason": reason, "source": source or None, "summary": summary, "undone": undone}
-            for _, step, reason, summary, source, undone, number in _edit_rows(run_dir, meta)]
+            for _, step, reason, summary, source, undone, number, _ in _edit_rows(run_dir, meta)]
 
 
 def _range_tests(run_dir: Path) -> list[dict]:
@@ -304,9 +306,9 @@ def _history(run_dir: Path, edits: list[tuple]) -> list[str]:
     # A warning line is stored without a step (it is said between steps, e.g. a refused client): its time places it.
     entries = [(time, step, f"{_kind_words(kind)}{'' if step is None else f' at step {step}'}: {message}")
                for time, kind, step, message in noted]
-    for time, step, reason, summary, source, undone, number in edits:
+    for time, step, reason, summary, source, undone, number, fate in edits:
         entries.append((time, step, f"edit {'' if number is None else f'#{number} '}at step {step} ({reason}{f', from {source}' if source else ''}): {summary}"
-                                    + (" (undone by a rollback)" if undone else "")))
+                                    + (" (undone by a rollback)" if undone else f"; {fate}" if fate else "")))
     for time, step, mode, result in read_table(run_dir, "SELECT time, step, mode, result FROM range_tests ORDER BY id"):
         entries.append((time, step, f"range test ({mode}) at step {step}: {_range_test_outcome(result)}"))
     entries += [(row["time"], row["step"], f"epoch {row['epoch'] + 1:>3}  step {row['step']:>7}  train loss {row['train_loss']:.4f}  "

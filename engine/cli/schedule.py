@@ -98,9 +98,8 @@ def show_command(args: argparse.Namespace) -> int:
     _listed(list(zip(timeline.pieces, ends)), lambda pe: f"steps {pe[0].start}–{pe[1]} ({counted(pe[1] - pe[0].start, 'step')}): "
             f"{describe_schedule(pe[0].schedule)}; {printable(describe_groups(pe[0].groups))}", "pieces")
     # Numbered and marked: "undid edit #2" named a number the list did not show, and an undone edit read as in effect.
-    undo_of = {e.get("undoes"): e for e in loaded.edits if e.get("undoes") is not None}
-    redo_of = {e.get("redoes"): e for e in loaded.edits if e.get("redoes") is not None}
-    _listed(loaded.edits, lambda e: _edit_line(e, _fate(undo_of.get(e.get("id")), redo_of)), "edits")
+    said = loaded.fates
+    _listed(loaded.edits, lambda e: _edit_line(e, f"; {said[e.get('id')]}" if e.get("id") in said else ""), "edits")
     if spans := merged_spans(loaded.taken_back):
         where = ", ".join(f"{first}–{end}" for first, end in spans)
         print(f"undone      steps {where} trained what the run took back later (an undone edit, an undo it redid); "
@@ -125,14 +124,6 @@ def show_command(args: argparse.Namespace) -> int:
         else:
             print(f"metrics     {', '.join(f'{k} {_number(v)}' for k, v in measured.items())}")
     return 0
-
-
-def _fate(undo: dict | None, redo_of: dict) -> str:
-    """"; undone at step 30", "; undone at step 30, redone at step 41" (``undo``: the record that undid the edit), or ""."""
-    if undo is None:
-        return ""
-    redo = redo_of.get(undo.get("id"))
-    return f"; undone at step {undo.get('step')}" + (f", redone at step {redo.get('step')}" if redo is not None else "")
 
 
 def _edit_line(edit: dict, fate: str) -> str:

@@ -78,6 +78,7 @@ class CurvatureHandler:
         Returns (applied, what became of it) for those two, None for any other command (not this handler's).
         """
         if isinstance(command, MeasureCurvature):
+            job.set_next_step_hyperparameters()  # the bound the next step meets, at its LRs and momentum
             measurement = self.measure(job, "request")
             if measurement is None:
                 return False, "the λmax measurement was stopped with the run"

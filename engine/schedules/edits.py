@@ -213,7 +213,7 @@ class RunSchedule:
             if target is None:
                 raise ValueError("there is no edit to undo")
             piece, kept = _as_planned_before(target, step)
-            summary, undoes = f"undid edit #{target.id} ({target.summary})", target.id
+            summary, undoes = f"undid edit #{target.id} ({self._undone_words(target)})", target.id
         elif isinstance(edit, Redo):
             taken_back = self.redo_target()
             if taken_back is None:
@@ -259,6 +259,10 @@ class RunSchedule:
         """The step ranges between an edit and what reversed it, for Timeline.to_train_again (see ``taken_back``)."""
         return taken_back([(r.id, r.step, r.undoes, r.redoes) for r in self.edits])
 
+    def fates(self) -> dict[int, str]:
+        """What became of each edit later undone, by its id (see ``fates``)."""
+        return fates([(r.id, r.step, r.undoes, r.redoes) for r in self.edits])
+
     def to_train_again(self) -> Timeline:
         """The schedule to train once more: without what the run took back, its plateau cuts kept as pieces."""
         return self.timeline.to_train_again(self.plateau_cuts, self.taken_back())
@@ -276,6 +280,14 @@ class RunSchedule:
         while record.redoes is not None:
             record = by_id[by_id[record.redoes].undoes]
         return record
+
+    def _undone_words(self, target: EditRecord) -> str:
+        """What undoing ``target`` takes back: its summary, or for a redo the edit it made again ("undid edit #4 (redid
+        edit #2 (scaled the rest ×0.5))" left the user to work out that the ×0.5 was gone)."""
+        if target.redoes is None:
+            return target.summary
+        made = self._made_by(target.id)
+        return f"the redo of edit #{made.id}: {made.summary}"
 
     def redo_target(self) -> EditRecord | None:
         """The undo a Redo takes back: the latest not yet redone among those made since the last other edit (a new
@@ -319,6 +331,28 @@ def taken_back(records: list[tuple[int, int, int | None, int | None]]) -> list[t
         if reversed_id in step_of:
             spans.append((step_of[reversed_id], step))
     return spans
+
+
+def fates(records: list[tuple[int, int, int | None, int | None]]) -> dict[int, str]:
+    """What became of each edit that later records reversed: "undone at step 30, redone at step 41, undone again at
+    step 50", by the edit's id; from (id, step, undoes, redoes) of each record in order. An edit's line ended "redone"
+    while an undo of the redo had taken it back again (helper-73)."""
+    undo_of = {undoes: (rid, step) for rid, step, undoes, _ in records if undoes is not None}
+    redo_of = {redoes: (rid, step) for rid, step, _, redoes in records if redoes is not None}
+    said = {}
+    for rid, _, undoes, redoes in records:
+        if undoes is not None or redoes is not None:
+            continue
+        words, current = [], rid
+        while (undo := undo_of.get(current)) and len(words) < 2 * len(records):  # bounded: a hand-made file may loop
+            words.append(f"undone{' again' if words else ''} at step {undo[1]}")
+            if (redo := redo_of.get(undo[0])) is None:
+                break
+            words.append(f"redone{' again' if len(words) > 1 else ''} at step {redo[1]}")
+            current = redo[0]
+        if words:
+            said[rid] = ", ".join(words)
+    return said
 
 
 def merged_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

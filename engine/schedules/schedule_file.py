@@ -16,7 +16,7 @@ from ..errors import ScheduleFileError
 from ..files import NotARegularFile, TooLarge, read_limited
 from ..text import counted, printable
 from .codec import check_type, fail, timeline_from_dict, timeline_to_dict
-from .edits import RunSchedule, taken_back
+from .edits import RunSchedule, fates, taken_back
 from .groups import GroupMismatch
 from .history_codec import record_to_dict
 from .sections import CONTEXT, DATASET, EDIT, METRICS, RANGE_TEST, SEARCH, items, section, string
@@ -75,11 +75,21 @@ class ScheduleFile:
         return sum(isinstance(edit, dict) and edit.get("reason") == "plateau" for edit in self.edits)
 
     @property
-    def taken_back(self) -> list[tuple[int, int]]:
-        """The step ranges between an edit and what reversed it (edits.taken_back), from the recorded edits (checked
-        whole numbers when read; one without its id or step is left out)."""
+    def _records(self) -> list[tuple[int, int, int | None, int | None]]:
+        """(id, step, undoes, redoes) of each recorded edit (checked whole numbers when read; one without its id or
+        step is left out)."""
         records = [(e.get("id"), e.get("step"), e.get("undoes"), e.get("redoes")) for e in self.edits]
-        return taken_back([r for r in records if r[0] is not None and r[1] is not None])
+        return [r for r in records if r[0] is not None and r[1] is not None]
+
+    @property
+    def taken_back(self) -> list[tuple[int, int]]:
+        """The step ranges between an edit and what reversed it (edits.taken_back)."""
+        return taken_back(self._records)
+
+    @property
+    def fates(self) -> dict[int, str]:
+        """What became of each edit later undone, by its id (edits.fates)."""
+        return fates(self._records)
 
     def for_run(self, total_steps: int) -> Timeline:
         """The timeline to train, re-stretched to a run of ``total_steps`` steps."""

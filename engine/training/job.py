@@ -311,6 +311,12 @@ class TrainingJob:
         self._pending = None
         self.handlers.fire(Hook.STEP_COMPLETED, self, info, count)
 
+    def set_next_step_hyperparameters(self) -> None:
+        """Put the LRs, momentum and frozen groups of the next step to train into the optimizer, as it would. A λmax
+        asked for in a pause was weighed against the last step's: an edit's new LR and momentum left out (helper-73)."""
+        if self.step < self.total_steps:
+            self._apply(self._plan.at(self.step))
+
     def _apply(self, settings: StepSettings) -> None:
         """Set the step's LRs and momentum; freeze or thaw the groups whose state changes here."""
         apply_hyperparameters(self.session.optimizer, settings)

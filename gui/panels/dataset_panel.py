@@ -136,7 +136,8 @@ class DatasetPanel(QWidget):
             f"{images}, {len(s.classes)} classes{' (own train/val split)' if s.presplit else ''}",
             f"train {len(dataset.train_index)}, val {len(dataset.val_index)}",
             sizes_text(s.image_sizes),
-            f"trained at {s.resolution} px, {s.channels} channel{'s' if s.channels > 1 else ''}",
+            # Of the window's runs: "trained at 32 px" read as a fact about an attached run of 16 px (helper-73).
+            f"resized to {s.resolution} px for this window's runs, {s.channels} channel{'s' if s.channels > 1 else ''}",
             "streamed from disk (over the memory budget)" if dataset.streams else "decoded once into memory",
             f"mean {', '.join(f'{v:.3f}' for v in s.mean)}",
             f"std {', '.join(f'{v:.3f}' for v in s.std)}",

@@ -77,10 +77,12 @@ class RunEdits(QGroupBox):
     def show_history(self, run_schedule) -> None:
         """Every edit of the running schedule; Undo is possible when one can be taken back, Redo when one was."""
         self.history.clear()
+        said = run_schedule.fates()  # an undone edit read as in force until the eye found its undo further down
         for record in run_schedule.edits:
             source = f", from {record.edit.source}" if record.edit.source else ""  # who steered it: this window, ctl, ...
+            fate = f"; {said[record.id]}" if record.id in said else ""
             # Numbered: an undo reads "undid edit #2", a number the list did not show (helper-72).
-            self.history.addItem(f"#{record.id} step {record.step} ({record.edit.reason}{source}): {record.summary}")
+            self.history.addItem(f"#{record.id} step {record.step} ({record.edit.reason}{source}): {record.summary}{fate}")
         self.history.scrollToBottom()
         self.undo.setEnabled(run_schedule.undo_target() is not None)
         self.redo.setEnabled(run_schedule.redo_target() is not None)
