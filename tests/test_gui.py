@@ -453,6 +453,11 @@ def test_scale_the_rest_halves_every_lr_still_to_come_from_the_run_panel(qtbot, 
     type_into(momentum, "0")
     assert window.config_panel.followed.text() == "The run going on trains with momentum 0.9: these fields are for the next run."
     assert not window.config_panel.followed.isHidden() and momentum.mapTo(window, momentum.rect().topLeft()) == at
+    type_into(window.config_panel.editors["weight_decay"], "0.001")  # a note of two lines, the fields where they were
+    type_into(window.config_panel.editors["batch_size"], "32")
+    assert "weight decay 0.0005, batch size 64: these" in window.config_panel.followed.text()
+    qtbot.wait(100)  # the layout runs from the event loop: compared before it, the fields had not moved yet either way
+    assert momentum.mapTo(window, momentum.rect().topLeft()) == at
     trigger(window.stop_action)
     qtbot.waitUntil(lambda: not window.controller.training, timeout=LONG)
     assert not window.editor.scale_now.isEnabled() and window.editor.scale_by.text() == ""
