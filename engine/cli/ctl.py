@@ -235,6 +235,7 @@ def tell(args: argparse.Namespace, answer, heard: list) -> int:
             from .range_test import print_result
 
             print_result(range_test.result)
-    if range_test is not None and range_test.result is not None and range_test.result.recommendation is None:
+    if args.action == "range-test" and range_test is not None and range_test.result is not None \
+            and range_test.result.recommendation is None:
         return NO_RESULT  # as `lrscope range-test` says it: a script read exit 0 as a recommendation (helper-73)
     return 0 if answer.applied else 1
