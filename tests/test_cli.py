@@ -558,10 +558,17 @@ def test_a_schedule_file_from_a_tune_that_searched_the_weight_decay_trains_with_
     (tmp_path / "two.json").write_text(json.dumps(document))
     code, out, _ = cli(capsys, "schedule", "show", tmp_path / "two.json")
     assert code == 0 and "batch 32 × 2 processes (global batch 64), " in out, out
+    # The file's image size and length, unless told otherwise: a file tuned at 16 px was refused at the default 32, and
+    # one of 1 epoch stretched over the default 5 (helper-74).
+    code, out, err = cli(capsys, "train", "--data", SAMPLE, "--schedule", tmp_path / "s.json", "--json")
+    assert code == 0 and f"image size 16 px, as {tmp_path / 's.json'} was tuned at (--image-size overrides)" in err, err
+    assert "1 epoch, as" in err and "schedule from " in err and ": 22 steps\n" in err, err
+    assert {k: json.loads(read_meta(json.loads(out)["run_dir"])["config"])[k] for k in ("image_size", "epochs")} == {"image_size": 16, "epochs": 1}
     # The same images at another resolution are another dataset to the LR: asked about, as a dataset mismatch is.
-    code, _, err = cli(capsys, "train", "--data", SAMPLE, "--epochs", "2", "--schedule", tmp_path / "s.json")
+    code, _, err = cli(capsys, "train", "--data", SAMPLE, "--image-size", "32", "--epochs", "2", "--schedule", tmp_path / "s.json")
     assert code == 2 and "resolution: tuned at 16 px, this run trains at 32 px" in err and "--accept-mismatch" in err
-    code, _, err = cli(capsys, "train", "--data", SAMPLE, "--epochs", "2", "--schedule", tmp_path / "s.json", "--accept-mismatch")
+    code, _, err = cli(capsys, "train", "--data", SAMPLE, "--image-size", "32", "--epochs", "2", "--schedule", tmp_path / "s.json",
+                       "--accept-mismatch")
     assert code == 0 and "schedule from " in err and ": 44 steps (tuned over 22 steps, stretched to this run)" in err
 
 

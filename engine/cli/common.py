@@ -51,11 +51,12 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weight-decay", type=float, help=f"L2 weight decay (default {d.weight_decay:g}, or the one a --schedule "
                         "file's tune chose)")
     parser.add_argument("--batch-size", type=int, default=d.batch_size, help=f"images per step, per process when several train (--nproc, torchrun) (default {d.batch_size})")
-    parser.add_argument("--epochs", type=int, default=d.epochs, help=f"length of the run (default {d.epochs})")
+    parser.add_argument("--epochs", type=int, help=f"length of the run (default {d.epochs}, or a --schedule file's)")
     parser.add_argument("--shape", default=d.shape, choices=PRESETS, help=f"schedule shape when no --schedule file is given (default {d.shape})")
     parser.add_argument("--group-lr", action="append", default=[], metavar="GROUP=MULT",
                         help="LR multiplier of a layer group by name, e.g. head=10 or all=0.1 (repeatable; groups not named get 1)")
-    parser.add_argument("--image-size", type=int, default=d.image_size, help=f"training resolution in pixels (0: automatic from the images; default {d.image_size})")
+    parser.add_argument("--image-size", type=int, help="training resolution in pixels (0: automatic from the images; "
+                        f"default {d.image_size}, or the one a --schedule file was tuned at)")
     parser.add_argument("--val-fraction", type=float, default=d.val_fraction,
                         help=f"share of the images held out for validation when the folder has no val/ split (default {d.val_fraction:g})")
     parser.add_argument("--device", default=d.device, help=f"auto, cpu, cuda, cuda:N or mps (default {d.device}: a GPU when there is one)")
@@ -117,8 +118,9 @@ def config_from(args: argparse.Namespace) -> TrainConfig:
     config = TrainConfig(
         data=os.path.abspath(args.data), model=args.model, optimizer=args.optimizer, momentum=d.momentum if args.momentum is None else args.momentum,
         lr=args.lr if args.lr is not None else (PRETRAINED_LR if args.pretrained else TrainConfig.lr),
-        nesterov=args.nesterov, weight_decay=d.weight_decay if args.weight_decay is None else args.weight_decay, batch_size=args.batch_size, epochs=args.epochs,
-        shape=args.shape, group_lr=group_multipliers(args.group_lr), image_size=args.image_size,
+        nesterov=args.nesterov, weight_decay=d.weight_decay if args.weight_decay is None else args.weight_decay, batch_size=args.batch_size,
+        epochs=d.epochs if args.epochs is None else args.epochs,
+        shape=args.shape, group_lr=group_multipliers(args.group_lr), image_size=d.image_size if args.image_size is None else args.image_size,
         val_fraction=args.val_fraction, device=args.device, seed=args.seed, amp=args.amp, augment=args.augment,
         workers=args.workers, weights=args.weights, memory_budget_mb=args.memory_budget_mb,
         checkpoint_every=getattr(args, "checkpoint_every", 0), checkpoint_seconds=getattr(args, "checkpoint_seconds", d.checkpoint_seconds),

@@ -75,11 +75,16 @@ def schedule_option(args: argparse.Namespace) -> ScheduleFile | None:
 
 
 def adopt_schedule_settings(args: argparse.Namespace, config: TrainConfig, loaded: ScheduleFile | None) -> None:
-    """A --schedule file trains with the momentum it was trained with, and with the weight decay its tune chose, unless
-    --momentum or --weight-decay say otherwise. (The weight decay was exported, then silently replaced by the default;
-    the momentum was taken from the file while the run's record said 0.9.)"""
+    """A --schedule file trains with the momentum it was trained with, the weight decay its tune chose, and the image size
+    and length of its run, unless --momentum, --weight-decay, --image-size or --epochs say otherwise. (The weight decay
+    was exported, then silently replaced by the default; the momentum was taken from the file while the run's record
+    said 0.9; a file tuned at 16 px was refused at the default 32, and one of 3 epochs stretched over 5: helper-74.)"""
     if loaded is None:
         return
+    if _adopt(args, config, "image_size", (loaded.dataset or {}).get("resolution")):
+        say(f"image size {config.image_size} px, as {args.schedule} was tuned at (--image-size overrides)")
+    if _adopt(args, config, "epochs", (loaded.context or {}).get("epochs")):
+        say(f"{counted(config.epochs, 'epoch')}, as {args.schedule} was tuned over (--epochs overrides)")
     tuned = loaded.tuned_weight_decay
     if tuned is not None and args.weight_decay is None:
         config.weight_decay = tuned
@@ -88,6 +93,16 @@ def adopt_schedule_settings(args: argparse.Namespace, config: TrainConfig, loade
     if momentum is not None and args.momentum is None and momentum != config.momentum:
         config.momentum = momentum
         say(f"momentum {momentum:g}, as {args.schedule} was trained with (--momentum overrides)")
+
+
+def _adopt(args: argparse.Namespace, config: TrainConfig, name: str, value) -> bool:
+    """Set ``name`` to the file's ``value`` when no option gave it and the value is one a run takes; whether it did."""
+    if getattr(args, name, 0) is not None or not isinstance(value, int) or value == getattr(config, name):
+        return False
+    if dataclasses.replace(config, **{name: value}).errors().get(name):
+        return False  # a hand-edited file: the option's default stands
+    setattr(config, name, value)
+    return True
 
 
 def run_schedule_for(args: argparse.Namespace, config: TrainConfig, dataset: PreparedDataset,
