@@ -354,12 +354,14 @@ def test_a_range_test_with_nothing_to_read_says_so_and_exports_nothing(capsys, t
     # How the repeats ended: "(2 completed)", or "(1 diverged, 1 completed)" with another thread count's rounding.
     assert re.search(r"^sweep ×2: \d+ points in [\d.]+ s \((\d \w+)(, \d \w+)*\)$", out, re.MULTILINE), out
     assert "recommended" not in out
-    code, _, err = cli(capsys, *args, "--export-schedule", tmp_path / "s.json")
-    assert code == 1 and "lrscope: error: the range test gave no recommendation, so no schedule was written" in err
+    code, out, err = cli(capsys, *args, "--export-schedule", tmp_path / "s.json")
+    assert code == 1 and "lrscope: error: the range test gave no recommendation, so no schedule was written (why is said above)" in err
+    assert (out + err).count("only 0 of 2 repeats gave a recommendation") == 1, (out, err)  # its reason once, not twice (helper-74)
     assert not (tmp_path / "s.json").exists()
     code, out, err = cli(capsys, *args, "--export-schedule", tmp_path / "s.json", "--json")
     result = json.loads(out)  # the curve and the reason, not only an error object (the test's result was lost)
     assert code == 1 and result["exit_status"] == 1 and result["curve"] and result["recommended"] is None
+    assert result["export_refused"].startswith("the range test gave no recommendation, so no schedule was written: only 0 of 2")
     assert result["export_refused"].startswith("the range test gave no recommendation") and not (tmp_path / "s.json").exists()
 
 

@@ -121,10 +121,12 @@ def run(args: argparse.Namespace) -> int:
         except OSError as error:  # the test is done: its result is still printed
             data["csv_error"] = f"the curve could not be written to {args.csv} ({error.strerror or error})"
     if args.export_schedule and result.recommendation is None:  # the curve is still printed: it shows why
-        data["export_refused"] = f"the range test gave no recommendation, so no schedule was written: {result.why_none}"
+        data["export_refused"] = f"{NOT_EXPORTED}: {result.why_none}"
     elif args.export_schedule:
         data.update(export(args, config, dataset, session, result))
     failures = [data[key] for key in ("export_refused", "csv_error", "export_error") if key in data]
+    if not args.json and "export_refused" in data:  # the text printed the reason already: its ~600 characters came twice
+        failures[0] = f"{NOT_EXPORTED} (why is said above)"
     # No LR to use is the tune's "no winner" (1), not a usage error (2, as with --export-schedule) nor a success (0,
     # without it): a script told the two apart only by --json's null (helper-67).
     data["exit_status"] = NO_RESULT if result.recommendation is None else STORE_FAILED if failures else FINISHED
@@ -136,6 +138,9 @@ def run(args: argparse.Namespace) -> int:
     for failure in failures:
         say(f"lrscope: error: {failure}")
     return data["exit_status"]
+
+
+NOT_EXPORTED = "the range test gave no recommendation, so no schedule was written"
 
 
 def progress_printer(status: StatusLine, where: str, run_steps: Callable[[], int | None]) -> Callable[[Event], None]:
