@@ -34,8 +34,10 @@ class RangeTestActions:
         self.range_plot.set_mode(settings.mode)  # the last probe's axis title stayed over a sweep until its first points
         self.tabs.setCurrentWidget(self.range_tab)
         self.controller.range_test(config, self.dataset, settings, self._timeline(plan, config.momentum), self.run_length())
-        # Building the model and the first batches take seconds: say at once that the test is on its way.
-        self.range_panel.starting()
+        # Building the model and the first batches take seconds: say at once that the test is on its way. In a run it
+        # starts from the run's weights at its next step ("building the model" there misled: helper-74).
+        self.range_panel.starting("starting at the run's next step, from its weights…" if self.controller.training else
+                                  "starting: building the model and the first batches…")
         if not self.controller.training:
             self.status.setText("range test: starting (building the model)…")
         self._update_actions()

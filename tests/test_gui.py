@@ -173,6 +173,8 @@ def test_range_test_mid_run_then_use_its_suggestion(qtbot, launch):
     trigger(window.start_action)
     qtbot.waitUntil(lambda: window.live.step >= 2, timeout=LONG)
     press(window, "Ctrl+T")
+    # From the run's weights: "building the model" misled (helper-74). Read before the window hears the test start.
+    assert window.range_panel.status.text() == "starting at the run's next step, from its weights…"
     qtbot.waitUntil(lambda: "range test" in window.status.text(), timeout=LONG)
     assert "range_test" not in window.status.text()
     # The status line says how far the test is, as it does before a run (it showed the paused run's epoch and step only).

@@ -158,7 +158,7 @@ class RangeTestPanel(QWidget):
             return
         self.startRequested.emit(settings)
 
-    def starting(self, text: str = "starting: building the model and the first batches…", here: bool = True) -> None:
+    def starting(self, text: str, here: bool = True) -> None:
         """The test was asked for (by this window's form unless ``here`` is False) and is being set up."""
         self.asked_here = here
         self._running()
