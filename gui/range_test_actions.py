@@ -100,7 +100,8 @@ class RangeTestActions:
                 # whose weights it measured: the run's at that step, or fresh ones before any run
                 self.range_test_of = (self.live.run_id if self.controller.training else None, event.step)
         if self.controller.tuning:  # its advice ("… or a tune (the Tune tab)") is for one who runs a test, not a tune
-            self.log.add(f"the tune's range test {'was cancelled' if event.cancelled else 'finished'}: it sets the search interval")
+            self.log.add("the tune was cancelled in its range test, before it chose an interval to search" if event.cancelled
+                         else "the tune's range test finished: it sets the interval the tune searches")
         else:
             self.log.add(f"range test {'cancelled' if event.cancelled else 'finished'}: {event.message}")
         if not self.controller.training and not self.controller.tuning:

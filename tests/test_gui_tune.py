@@ -105,15 +105,18 @@ def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, windo
 
 def test_a_tune_cancelled_before_any_trial_ended_says_there_is_no_result(qtbot, window):
     from gui.driving import click, show_tab, trigger
+    from gui.tune_actions import TUNE_RANGE_TEST
 
     panel = window.tune_panel
     trigger(window.start_action)  # a run first: its "finished · epoch 5/5" was written over the tune's line at every redraw
     qtbot.waitUntil(lambda: window.last_run is not None and window.live.state == "finished", timeout=LONG)
     show_tab(window.tabs, "Tune")
     click(panel.start)
-    qtbot.waitUntil(lambda: window.status.text().startswith("tuning · "), timeout=LONG)
-    click(panel.cancel)
+    qtbot.waitUntil(lambda: window.status.text() == TUNE_RANGE_TEST, timeout=LONG)
+    click(panel.cancel)  # in its range test: no interval is chosen, and none is shaded as searched (helper-74)
     qtbot.waitUntil(lambda: window.last_tune is not None, timeout=LONG)
+    assert window.tune_plot.region not in window.tune_plot.plot.items
+    assert "the tune was cancelled in its range test, before it chose an interval to search" in window.log.toPlainText()
     # It said "its result is in the Tune tab", where there was none to use.
     assert window.status.text() == "tune cancelled: no trial finished, so there is no winner"
     for _ in range(2):

@@ -135,7 +135,8 @@ class Tuner:
                               self.timeline, cancelled=self._cancel.is_set, run_steps=self.run_steps)
         self.spent = len(test.lrs) + (test.stop_reason == "nan") if test is not None else 0
         interval = search_interval(test, baseline["lr"], constant_shape=self._constant())
-        self.emit(TuneIntervalChosen(interval.low, interval.high, interval.source, self.spent))
+        if not self._cancel.is_set():  # cancelled in its test, nothing is searched: the window shaded a band all the same
+            self.emit(TuneIntervalChosen(interval.low, interval.high, interval.source, self.spent))
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         bounds = strata(interval.low, interval.high)
         studies = [self._study(k, optuna) for k in range(len(bounds))]
