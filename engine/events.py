@@ -336,6 +336,7 @@ class TuneTrialFinished(Event):
     run_dir: str
     spent_steps: int
     budget_steps: int
+    why: str = ""  # "pruned": what it fell behind, as "stopped after epoch 1 of 3: training loss 1.92 …"
 
 
 @dataclass(frozen=True)

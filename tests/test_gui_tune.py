@@ -82,6 +82,8 @@ def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, windo
         note = notes[Path(trial["run_dir"]).name]
         assert note.startswith(f"tune trial {trial['number']}, peak LR ") and f"(tune {Path(record['folder']).name})" in note
         assert ("; stopped early by its tune after epoch " in note) == (trial["state"] == "pruned")  # it read as the user's stop
+    # In the Tune tab, a trial stopped early says on hover what it fell behind (its accuracy is mid-run: helper-74).
+    assert [panel.table.item(row, 3).toolTip() for row in range(panel.table.rowCount())] == [t["why"] for t in record["trials"]]
     # At 1366 px the note column lies past the table's right edge: the run's name, in sight, says it on hover.
     assert {runs.item(row, 0).toolTip() for row in range(runs.rowCount())} == set(notes.values())
     show_tab(window.tabs, "Tune")

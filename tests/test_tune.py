@@ -153,6 +153,28 @@ def test_cancel_stops_the_trial_in_progress_and_keeps_what_ran(digits16, tmp_pat
     assert (tuner.folder / "tune.json").exists()
 
 
+def test_a_trial_stopped_early_says_what_it_fell_behind_and_a_diverged_one_is_not_its_rival():
+    """Its mid-run accuracy sat beside finished trials' with nothing to say why it stopped (helper-74). A diverged trial
+    reported a score of 0, a training loss of 0, the best there is."""
+    import optuna
+
+    from engine.tune.search import DIVERGED, progress_score, why_stopped
+
+    study = optuna.create_study(direction="maximize")
+    for losses in ((1.8, 0.9), (1.2,), (math.nan,)):  # finished, then one stopped at epoch 1, then one diverged there
+        trial = study.ask()
+        for epoch, loss in enumerate(losses, start=1):
+            trial.report(progress_score(loss), epoch)
+        study.tell(trial, 0.9 if len(losses) == 2 else None, state=None if len(losses) == 2 else optuna.trial.TrialState.PRUNED)
+    trial = study.ask()
+    trial.report(progress_score(2.5), 1)
+    assert progress_score(math.nan) == DIVERGED
+    assert why_stopped(study, trial.number, [(1, 0.24, 2.5)], 3) == (
+        "stopped after epoch 1 of 3: training loss 2.5, behind 1.2, the best of 2 other trials of its LR range there; "
+        "its accuracy then is mid-run, not what it would have reached")
+    assert why_stopped(study, trial.number, [], 3) == ""
+
+
 def test_a_trial_stopped_early_says_so_in_the_runs_list_and_in_show(digits16, tmp_path, capsys):
     """Its run read "stopped", as one the user stopped, with Resume offered and nothing to say why (helper-67)."""
     from engine.schedules.edits import RunSchedule
@@ -196,6 +218,8 @@ def test_lrscope_tune_end_to_end(tmp_path):
         config = json.loads((Path(trial["run_dir"]) / "config.json").read_text())["config"]
         assert config["weights"] == str(next((tmp_path / "tunes").iterdir()) / "initial-weights.pt")
     assert record["winner"] in [t for t in trials if t["state"] == "complete"]
+    for trial in trials:  # a trial stopped early says what it fell behind, in the record and as it ends
+        assert bool(trial["why"]) == (trial["state"] == "pruned") and trial["why"] in done.stderr
     # Each trial's run says what made it in `lrscope runs` and `lrscope show`: without it they looked like the user's own.
     listed = subprocess.run([sys.executable, str(ROOT / "main.py"), "runs"], env=env, capture_output=True, text=True, timeout=120)
     tune = next((tmp_path / "tunes").iterdir()).name

@@ -85,6 +85,8 @@ class TuneProgress:
             params = "  ".join(f"{name} {value:.3g}" for name, value in event.params.items())
             say(f"trial {event.number:>2}  {params}  {state_words(event.state):<13} {percent(event.val_accuracy):>7}  "
                 f"{counted(event.steps, 'step')}   [spent {event.spent_steps}/{event.budget_steps}]")
+            if event.why:  # its accuracy is mid-run: beside finished trials it read as the LR's (helper-74)
+                say(f"          {event.why}")
         elif isinstance(event, TuneFinished):
             self.message = event.message
             say(event.message)

@@ -160,7 +160,7 @@ EDIT = record({"id": whole, "step": whole, "kind": string, "reason": string, "su
 METRICS = table(scalar, 100)  # numbers, and the run's id
 _trial = record({"number": whole, "params": table(number, 16), "seed": whole, "state": string, "val_accuracy": maybe(number),
                  "val_loss": maybe(number), "steps": whole, "run_dir": string, "reports": items(items(maybe(number), 3)),
-                 "smoothed_accuracy": maybe(number)})
+                 "smoothed_accuracy": maybe(number), "why": string})
 SEARCH = record({
     "format": string, "version": whole, "folder": string, "dataset": record({"name": string, "fingerprint": string}),
     "config": json_data, "settings": json_data, "method": table(string, 16), "budget": table(number, 16),

@@ -175,7 +175,9 @@ class TunePanel(QWidget):
                  state_words(event.state),
                  percent(event.val_accuracy), str(event.steps)]
         for column, text in enumerate(cells):
-            self.table.setItem(row, column, QTableWidgetItem(text.replace("nan", "–")))
+            item = QTableWidgetItem(text.replace("nan", "–"))
+            item.setToolTip(event.why)  # a trial stopped early: what it fell behind, its accuracy being mid-run
+            self.table.setItem(row, column, item)
         self.progress.setValue(min(event.spent_steps, event.budget_steps))
 
     def finished(self, event) -> None:
