@@ -38,10 +38,10 @@ from ..events import (
 from ..range_test.runner import run_range_test
 from ..range_test.settings import RangeTestSettings
 from ..schedules.edits import RunSchedule
-from ..text import counted
 from ..schedules.presets import peak_lr
 from ..schedules.timeline import Timeline
 from ..store.writer import RunStore
+from ..text import counted
 from ..training.handlers.chance import chance_bar, clears
 from ..training.session import build_session
 from .budget import check_room, sweep_iterations
