@@ -429,13 +429,19 @@ def test_scale_the_rest_halves_every_lr_still_to_come_from_the_run_panel(qtbot, 
     window = launch({**SMALL, "epochs": 40})
     assert not window.editor.scale_now.isEnabled()  # no run: nothing to scale
     paused_at(qtbot, window, 3)
+    assert window.editor.run_edits.problem.isHidden()
+    at = window.editor.scale_by.mapTo(window, window.editor.scale_by.rect().topLeft())
     type_into(window.editor.scale_by, "half")
     click(window.editor.scale_now)
     assert window.editor.run_edits.problem.text().startswith("Scale the rest: expected a factor")
+    qtbot.wait(100)  # the layout runs from the event loop; the reason shows without moving the fields (helper-75)
+    assert window.editor.scale_by.mapTo(window, window.editor.scale_by.rect().topLeft()) == at
     type_into(window.editor.scale_by, "0")
     qtbot.keyClick(window.editor.scale_by, Qt.Key.Key_Return)  # refused by the run, which says why
     qtbot.waitUntil(lambda: window.editor.run_edits.problem.text().startswith("the factor to scale the rest by must be above 0"), timeout=LONG)
     assert window.editor.run_edits.problem.isVisible()  # beside the fields, where it was typed (helper-72)
+    qtbot.wait(100)  # ... without moving them under the mouse: the next click landed on another control (helper-75)
+    assert window.editor.scale_by.mapTo(window, window.editor.scale_by.rect().topLeft()) == at
     type_into(window.editor.scale_by, "0.5")
     qtbot.keyClick(window.editor.scale_by, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: window.editor.history.count() == 1, timeout=LONG)
