@@ -103,6 +103,12 @@ class TrainConfig:
         config.validate()
         return config
 
+    @classmethod
+    def errors_of(cls, data: dict[str, Any]) -> dict[str, str]:
+        """Field name to reason, for every value in plain ``data`` that a run cannot take (as ``errors``)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known}).errors()
+
     def errors(self) -> dict[str, str]:
         """Field name to reason, for every invalid field (and fine-tuning options that do not go together)."""
         errors = {name: reason for name in RULES if (reason := field_error(name, getattr(self, name))) is not None}

@@ -11,7 +11,7 @@ from .data.dataset import PreparedDataset, prepare_configured
 from .errors import ConfigError, RunStoreError
 from .store.checkpoints import load_latest_checkpoint
 from .store.lock import ensure_free
-from .store.reader import read_meta, run_info, saved_settings
+from .store.reader import read_meta, run_info, saved_settings, settings_problem
 from .store.writer import moved_dataset
 
 
@@ -30,7 +30,9 @@ def saved_config(run_dir: Path) -> tuple[TrainConfig, str]:
     try:
         saved = saved_settings(run_dir)
     except RunStoreError as error:
-        raise RunStoreError(f"{run_dir.name}: {error}; it cannot be resumed until then") from None
+        raise RunStoreError(f"{run_dir.name}: {error}; the run cannot be resumed without it") from None
+    if wrong := settings_problem(saved["config"]):  # every one: the first alone was named, then the next
+        raise RunStoreError(f"{run_dir.name}: {wrong}; the run cannot be resumed until they are fixed")
     try:
         return TrainConfig.from_dict(saved["config"]), str(saved["dataset"]["fingerprint"])
     except (ValueError, KeyError, TypeError, ConfigError) as error:

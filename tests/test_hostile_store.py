@@ -409,8 +409,13 @@ def test_a_bad_cell_in_the_steps_is_written_as_nan_with_a_warning(tmp_path, caps
 
 
 @pytest.mark.parametrize("damage, listed, refused", [
-    ("config", "its config.json is damaged (not valid JSON); it cannot be resumed",
-     "{name}: its config.json is damaged (not valid JSON); it cannot be resumed until then"),
+    ("config", "its config.json is damaged (not valid JSON): put back a good copy; it cannot be resumed",
+     "{name}: its config.json is damaged (not valid JSON): put back a good copy; the run cannot be resumed without it"),
+    # Valid JSON of values no run takes was listed "stopped", and its resume named the first of them (helper-75).
+    ("settings", "its config.json holds settings no run takes (lr: must be a number; epochs: must be at least 1 and at most "
+                 "100,000); it cannot be resumed",
+     "{name}: its config.json holds settings no run takes (lr: must be a number; epochs: must be at least 1 and at most 100,000); "
+     "the run cannot be resumed until they are fixed"),
     ("checkpoints", "its checkpoints folder is missing; it cannot be resumed",
      "{run_dir}: its checkpoints folder is missing; put it back to resume the run"),
 ])
@@ -422,6 +427,10 @@ def test_a_run_whose_files_are_damaged_is_listed_damaged_and_its_resume_says_why
     run_dir = stopped_run(tiny, tmp_path / "runs")
     if damage == "config":
         (run_dir / "config.json").write_text("{bad")
+    elif damage == "settings":
+        saved = json.loads((run_dir / "config.json").read_text())
+        saved["config"] |= {"lr": "fast", "epochs": -3}
+        (run_dir / "config.json").write_text(json.dumps(saved))
     else:
         shutil.rmtree(run_dir / "checkpoints")
     code, out, _ = cli(capsys, "runs", "--runs-dir", tmp_path / "runs")

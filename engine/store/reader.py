@@ -177,9 +177,9 @@ def saved_settings(run_dir: Path) -> dict:
     except OSError as error:
         raise RunStoreError(f"its config.json cannot be read ({error.strerror or error})") from None
     except (ValueError, RecursionError):
-        raise RunStoreError("its config.json is damaged (not valid JSON)") from None
+        raise RunStoreError("its config.json is damaged (not valid JSON): put back a good copy") from None
     if not (isinstance(saved, dict) and isinstance(saved.get("config"), dict) and isinstance(saved.get("dataset"), dict)):
-        raise RunStoreError("its config.json is damaged (it lacks the run's settings)")
+        raise RunStoreError("its config.json is damaged (it lacks the run's settings): put back a good copy")
     return saved
 
 
@@ -204,12 +204,22 @@ def resume_problem(run_dir: Path) -> str:
     """Why a stopped or interrupted run cannot be resumed as it is on disk ("" when nothing is seen wrong): `runs` listed
     a run with a broken config.json or no checkpoints folder as "interrupted", and its resume then failed."""
     try:
-        saved_settings(run_dir)
+        saved = saved_settings(run_dir)
     except RunStoreError as error:
         return str(error)
+    if wrong := settings_problem(saved["config"]):  # valid JSON of values no run takes was listed "stopped"
+        return wrong
     if not (Path(run_dir) / CHECKPOINTS).is_dir():
         return "its checkpoints folder is missing"
     return ""
+
+
+def settings_problem(config: dict) -> str:
+    """"its config.json holds settings no run takes (lr: must be a number; epochs: …)", every one of them, or ""."""
+    from ..config import TrainConfig
+
+    wrong = TrainConfig.errors_of(config)
+    return f"its config.json holds settings no run takes ({'; '.join(f'{k}: {v}' for k, v in wrong.items())})" if wrong else ""
 
 
 def damaged(run_dir: Path, reason: str) -> RunInfo:
