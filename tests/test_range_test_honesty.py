@@ -91,6 +91,20 @@ def test_a_descent_below_the_class_mix_is_read():
     assert analysed(losses, prior=1.7)[2] is not None
 
 
+def test_a_fall_to_the_class_mix_then_below_it_is_read_where_the_images_are_learned():
+    """A set of 70% one class: its steepest and valley sat in the first fall, to the class mix, 87× below the one-cycle
+    peak (helper-74). Only the second fall, below the class mix, says which LR learns the images."""
+    mix = (CHANCE - 1.7) * (1 - np.tanh((X + 5) * 3)) / 2  # ln(10) to 1.7 about LR 1e-5
+    images = (1.7 - 0.3) * (1 - np.tanh(X + 1.5)) / 2  # 1.7 to 0.3 about LR 0.03, more slowly
+    losses = noisy(0.3 + mix + images + blow_up(0.0), 0.03)
+    suggestions, _, recommendation = analysed(losses, prior=1.7)
+    read = {s.method: np.log10(s.lr) for s in suggestions}
+    assert -2.5 < read["steepest"] < -1 and -2.5 < read["valley"] < -1, read
+    assert -2.5 < np.log10(recommendation.constant_lr) < -1
+    unaware = {s.method: np.log10(s.lr) for s in analysed(losses)[0]}
+    assert unaware["steepest"] < -4  # the class mix's fall, without the prior to tell
+
+
 def test_prior_loss_is_the_entropy_of_the_class_mix(digits16):
     from engine.training.session import build_session
 
