@@ -63,6 +63,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.weights_shown = False  # the configuration's weights are pretrained ones (the editor's default peak follows)
         self.peak_moved_to = None  # the plan the pretrained weights moved the editor's preset to (undone if still shown)
         self.last_run = None
+        self.timed_speed = None  # (what was timed, seconds a tune's step costs, by what): for the next tune's plan
         self.compared: list[str] = []  # the run folders the Runs tab overlays
         self.planned_after_run = False  # the editor's plan changed since the last run ended: Export writes the plan
         self.last_range_test = None
@@ -151,6 +152,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
             self.imported_mid_run = None  # for that run's Apply only
             self.last_run = done.result or self.last_run
             self.planned_after_run = False
+            self.time_the_last_run()
             self.show_tune_plan()
             self.live.let_go()
             self.range_test_unfollowed()
@@ -195,10 +197,10 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
     @Slot(str)
     def config_changed(self, name: str) -> None:
         """Epochs and batch size change the run's length; image size needs the images decoded again."""
+        self.show_tune_plan()  # its time holds for the step timed alone: another model, size or batch takes its own
         if name in ("epochs", "batch_size"):
             self.editor.set_run_length(self.run_length())
             self.show_next_run()
-            self.show_tune_plan()
             self.apply_x_unit()
         elif name in ("image_size", "memory_budget_mb") and self.dataset is not None:
             if self.controller.busy:  # its images cannot change under it ("stop it before opening another dataset")

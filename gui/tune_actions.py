@@ -11,6 +11,7 @@ from engine.errors import LrscopeError
 from engine.events import TuneFinished, TuneIntervalChosen, TuneStarted, TuneTrialFinished, TuneTrialReported, TuneTrialStarted
 from engine.schedules.edits import RunSchedule
 from engine.text import counted, percent
+from engine.tune.budget import OVERHEAD as TUNE_OVERHEAD
 
 from . import dialogs, schedule_io
 from .schedule_file_actions import SCHEDULE_FILES
@@ -30,6 +31,15 @@ def tune_status(event) -> str | None:
         ended = f"tune {'cancelled' if event.cancelled else 'finished'}"
         return f"{ended}: its result is in the Tune tab" if event.record.get("winner") else f"{ended}: {event.message}"
     return None
+
+
+# What sets the time of a step, besides the data: a plan timed at another of these said "5 min" of a 17 s tune (helper-74).
+SPEED_FIELDS = ("model", "pretrained", "image_size", "batch_size", "device", "amp", "optimizer")
+
+
+def speed_key(config: dict, fingerprint) -> tuple:
+    """The settings whose speed one timing tells, and the dataset it was timed on."""
+    return (fingerprint, *(config.get(name) for name in SPEED_FIELDS))
 
 
 class TuneActions:
@@ -68,6 +78,9 @@ class TuneActions:
         if line is not None:  # the status bar spoke of the last run while a tune went on
             self.status.setText(line)
         if isinstance(event, TuneStarted):
+            # Timed by the tune itself, for the next one's plan: the last run's speed said "15 min" of a tune it timed at 8.
+            self.timed_speed = (speed_key(self.config_panel.values(), self.dataset.summary.fingerprint),
+                                event.estimated_seconds / max(1, event.budget_steps), "the last tune's speed")
             self.tune_panel.started(event)
             self.tune_plot.show_baseline(event.baseline["lr"])
             self.log.add(f"tune started: about {event.budget_steps / event.run_steps:.1f} full runs; record in {event.folder}")
@@ -95,19 +108,28 @@ class TuneActions:
         self.progress.setValue(bar.value())
 
     def show_tune_plan(self) -> None:
-        """What a tune of the configured run would cost, at the last run's speed when there was one."""
+        """What a tune of the configured run would cost, at the speed last timed here for the same kind of step."""
         if self.dataset is None:
             return
+        key, seconds, timed_by = self.timed_speed or (None, None, "")
+        same = key == speed_key(self.config_panel.values(), self.dataset.summary.fingerprint)
+        self.tune_panel.plan(self.run_length(), seconds if same else None, timed_by)
+
+    def time_the_last_run(self) -> None:
+        """Keep the speed of the run that just ended, for the next tune's plan."""
         outcome = self.last_run.outcome if self.last_run is not None else None
         # The steps this process trained: a resumed run's time over all its steps made a tune look 2.4 times shorter.
         trained = outcome.step - outcome.start_step if outcome is not None else 0
-        speed = outcome.train_seconds / trained if trained > 0 and outcome.train_seconds else None
-        self.tune_panel.plan(self.run_length(), speed)
+        if trained > 0 and outcome.train_seconds:
+            # A tune's trials pay for their starts and validations too (its own estimate says so).
+            self.timed_speed = (speed_key(outcome.config, outcome.dataset.get("fingerprint")),
+                                TUNE_OVERHEAD * outcome.train_seconds / trained, "the last run's speed")
 
     def tune_done(self, result) -> None:
         """The search returned: keep its winner for *Use* and *Export*."""
         self.last_tune = result
         self.tune_panel.set_running(False)
+        self.show_tune_plan()  # at the speed it timed
         self.runs_panel.refresh()
 
     def forget_tune(self) -> None:

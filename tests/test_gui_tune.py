@@ -67,6 +67,15 @@ def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, windo
     type_into(panel.budget, "6")
     assert f"about <b>6.0 full runs</b> of {steps} steps" in plan.text() and panel.status.text() == status
     assert panel.progress.text().startswith("done: ") and window.status.text() == "tune finished: its result is in the Tune tab"
+    # Timed by the tune itself, and only for a step like its own: a plan timed at another batch or image size said
+    # "about 5 min" of a tune that took 17 s (helper-74).
+    assert re.search(r"training steps, (under a minute|about \d+ (s|min)) at the last tune's speed\)", plan.text()), plan.text()
+    batch = window.config_panel.editors["batch_size"]
+    was = batch.text()
+    type_into(batch, str(2 * int(was)))
+    assert "speed" not in plan.text(), plan.text()
+    type_into(batch, was)
+    assert "at the last tune's speed" in plan.text()
     # The status bar's bar followed the tune (it said the last run's 100% throughout), then is put away: "84%" stayed
     # beside "tune finished"; the tab's own bar says what was spent.
     assert window.progress.isHidden() and panel.progress.value() > 0 and not panel.progress.isHidden()
@@ -113,6 +122,7 @@ def test_a_tune_cancelled_before_any_trial_ended_says_there_is_no_result(qtbot, 
     trigger(window.start_action)  # a run first: its "finished · epoch 5/5" was written over the tune's line at every redraw
     qtbot.waitUntil(lambda: window.last_run is not None and window.live.state == "finished", timeout=LONG)
     show_tab(window.tabs, "Tune")
+    assert "at the last run's speed)" in panel.plan_label.text()  # a step like the tune's was timed
     click(panel.start)
     qtbot.waitUntil(lambda: window.status.text() == TUNE_RANGE_TEST, timeout=LONG)
     click(panel.cancel)  # in its range test: no interval is chosen, and none is shaded as searched (helper-74)

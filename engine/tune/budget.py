@@ -7,6 +7,8 @@ import math
 from ..errors import LrscopeError
 from .settings import TuneSettings
 
+# Validation, the store and building each trial's job cost about this much on top of the training steps.
+OVERHEAD = 1.25
 # The sweep that sets the interval spends at most this share of the budget (and at least MIN_SWEEP steps).
 SWEEP_SHARE, MIN_SWEEP = 0.2, 30
 

@@ -44,7 +44,7 @@ from ..store.writer import RunStore
 from ..text import counted
 from ..training.handlers.chance import chance_bar, clears
 from ..training.session import build_session
-from .budget import check_room, sweep_iterations
+from .budget import OVERHEAD, check_room, sweep_iterations
 from .interval import search_interval
 from .record import TrialRecord, save_record, tune_record
 from .settings import WEIGHT_DECAY_RANGE, TuneSettings
@@ -54,8 +54,6 @@ from .trial import TrialJob
 from .winner import finish_message, unlearned_message, winner_of
 
 STARTUP_TRIALS = 4
-# Validation, the store and building each trial's job cost about this much on top of the training steps.
-OVERHEAD = 1.25
 
 
 @dataclass(frozen=True)

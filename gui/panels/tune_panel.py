@@ -108,22 +108,22 @@ class TunePanel(QWidget):
     def _start(self) -> None:
         self.startRequested.emit(self.settings())
 
-    def plan(self, run_steps: int, step_seconds: float | None) -> None:
-        """The run a trial repeats and, when a run has been timed here, its speed: what the budget will cost is
-        shown before Start is pressed."""
-        self.run_plan = (run_steps, step_seconds)
+    def plan(self, run_steps: int, step_seconds: float | None, timed_by: str = "") -> None:
+        """The run a trial repeats and, when a step like its steps has been timed here (``timed_by``: "the last run's
+        speed"), the seconds a trial's step costs: what the budget will cost is shown before Start is pressed."""
+        self.run_plan = (run_steps, step_seconds, timed_by)
         self._show_plan()
 
     def _show_plan(self) -> None:
         if self.run_plan is None:
             return
-        run_steps, step_seconds = self.run_plan
+        run_steps, step_seconds, timed_by = self.run_plan
         if self.minutes.value():
             self.plan_label.setText(f"Budget: about <b>{self.minutes.value()} min</b>, spent on trials of {run_steps} steps "
                                     "at the speed measured when it starts. A range test first sets the interval.")
             return
         steps = round(self.budget.value() * run_steps)
-        timed = f", {estimate(steps * step_seconds)} at the last run's speed" if step_seconds else ""
+        timed = f", {estimate(steps * step_seconds)} at {timed_by}" if step_seconds else ""
         note = small_budget_note(self.budget.value(), run_steps)
         self.plan_label.setText(f"Budget: about <b>{self.budget.value():.1f} full runs</b> of {run_steps} steps ({steps} training "
                                 f"steps{timed}). A range test first sets the interval." + (f" <b>Note:</b> {note}." if note else ""))
