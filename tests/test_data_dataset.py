@@ -210,6 +210,16 @@ def test_when_only_a_sample_of_the_headers_is_read_the_count_says_of_how_many(tm
     assert said.startswith("3 of the 5 images read have one side over twice the other (a/wide2.png 60×20, "), said
 
 
+def test_an_unreadable_image_among_headers_all_read_does_not_make_them_a_sample(tmp_path):
+    """"2 of the 13 images read" beside "12 of 14 images (…unreadable)" named a third count (helper-75)."""
+    root = _gray_folder(tmp_path / "d")
+    for i in range(2):
+        write_image(root / "a" / f"wide{i}.png", "L", size=(60, 20))
+    (root / "a" / "fake.png").write_text("not an image")
+    [said] = [w for w in prepare_dataset(root).warnings if "twice" in w]
+    assert said.startswith("2 images have one side over twice the other"), said
+
+
 @pytest.mark.parametrize("sample", [SAMPLE, CAMERA2])
 def test_the_bundled_samples_have_nothing_to_say_about_their_shapes_or_modes(sample):
     assert not [w for w in prepare_dataset(sample).warnings if "twice" in w or "color" in w]

@@ -14,16 +14,20 @@ LONG_SIDE_RATIO = 2.0
 
 @dataclass(frozen=True)
 class Headers:
-    """Each sampled image's path in the folder, (width, height) and PIL mode; ``total``: the images the folder holds."""
+    """Each sampled image's path in the folder, (width, height) and PIL mode; ``total``: the images the folder holds;
+    ``tried``: how many of them were sampled (those whose header could not be read are left out of the lists)."""
 
     paths: list[str]
     sizes: list[tuple[int, int]]
     modes: list[str]
     total: int
+    tried: int
 
     def which(self, count: int) -> str:
-        """"3 images", or "3 of the 400 images read" when only a sample was read: a count of the sample is not of the folder."""
-        return counted(count, "image") if len(self.paths) >= self.total else f"{count} of the {len(self.paths)} images read"
+        """"3 images", or "3 of the 400 images read" when only a sample was read: a count of the sample is not of the
+        folder. Every image tried is not a sample: "of the 42 images read" beside "41 of 43 images" named a third
+        count, the unreadable header left out (helper-75)."""
+        return counted(count, "image") if self.tried >= self.total else f"{count} of the {len(self.paths)} images read"
 
 
 def header_warnings(headers: Headers) -> list[str]:

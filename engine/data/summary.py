@@ -59,7 +59,8 @@ def sample_indices(count: int, limit: int, seed: int = 0) -> np.ndarray:
 def read_headers(scan: FolderScan) -> Headers:
     """Paths, sizes and modes of a sample of the images (headers only; unreadable ones are left out)."""
     paths, sizes, modes = [], [], []
-    for index in sample_indices(len(scan.entries), HEADER_SAMPLE):
+    sampled = sample_indices(len(scan.entries), HEADER_SAMPLE)
+    for index in sampled:
         try:
             size, mode = header(str(scan.root / scan.entries[index].path))
         except BadImage:
@@ -67,7 +68,7 @@ def read_headers(scan: FolderScan) -> Headers:
         paths.append(scan.entries[index].path)
         sizes.append(size)
         modes.append(mode)
-    return Headers(paths, sizes, modes, len(scan.entries))
+    return Headers(paths, sizes, modes, len(scan.entries), len(sampled))
 
 
 def choose_resolution(sizes: list[tuple[int, int]], requested: int | None, bounds: tuple[int, int] = (16, 224)) -> int:
