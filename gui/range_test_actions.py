@@ -92,6 +92,7 @@ class RangeTestActions:
         self.range_panel.finished(event.result, event.message)
         self.live.testing = ""
         if event.result is not None:
+            self.range_plot.show_fit(event.result)
             self.range_plot.show_suggestions(event.result.suggestions)
             self.range_plot.show_bound(event.result)
             self.range_plot.show_half_way(event.result)

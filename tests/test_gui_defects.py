@@ -378,6 +378,16 @@ def test_use_as_constant_lr_before_a_run_installs_a_constant(qtbot, window):
     assert "median of 2 repeats" in window.range_panel.status.text()
     assert np.isnan(window.range_plot.points.view(0)).sum() == 1  # two lines, one per repeat
     assert legend(window.range_plot) == ["loss", "smoothed"]  # no "half way" in a sweep
+    # Its smoothed line is the fit the suggestions were read from, kept in the result too: the moving average drawn
+    # live lagged far behind the loss, its low off the marked minimum (helper-74).
+    from engine.range_test.suggestions import bandwidth, local_fit
+
+    drawn = window.range_plot.points.view(2)  # what the smoothed line is given
+    curve = window.last_range_test["curve"]
+    assert np.allclose(drawn[np.isfinite(drawn)], np.array(curve["smoothed"], dtype=float))
+    first = window.last_range_test["repeats"][0]["curve"] if window.last_range_test.get("repeats") else curve
+    lrs, losses = np.array(first["lr"]), np.array(first["loss"], dtype=float)
+    assert np.allclose(first["smoothed"], local_fit(lrs, losses, bandwidth(lrs))[0])
     lr = float(f"{window.range_panel.recommendation.constant_lr:.3g}")
     click(window.range_panel.use_constant)
     assert window.editor.segments == [Constant(steps=22, lr=lr)] and window.editor.peak.text() == f"{lr:.3g}"

@@ -12,10 +12,13 @@ from ..schedules.shapes.base import MAX_SET_LR
 from ..text import counted
 from .suggestions import (
     CANCELLED_NOTE,
+    MIN_POINTS,
     NO_RECOMMENDATION,
     Recommendation,
     Suggestion,
+    bandwidth,
     combine,
+    local_fit,
     median_lr,
     probe_suggestion,
     recommend,
@@ -87,6 +90,10 @@ class RangeTestResult:
         else:
             suggestions, notes = sweep_suggestions(curve.lrs, curve.losses, prior_loss, held_out=held_out)
             measured = {"prior_loss": prior_loss}
+            if len(curve.lrs) >= MIN_POINTS:
+                # Kept and drawn: the fit the suggestions are read from. The moving average, which stops the sweep, lags:
+                # its low stood near 1.9 where the loss reached 0.8, off the marked minimum (helper-74).
+                curve = replace(curve, smoothed=local_fit(curve.lrs, curve.losses, bandwidth(curve.lrs))[0])
         if curve.stop_reason == "cancelled":
             notes = ["the test was cancelled: suggestions come from the part that ran", *notes]
         recommendation = recommend(suggestions, notes)

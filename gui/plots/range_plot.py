@@ -101,6 +101,15 @@ class RangePlot(PlotPanel):
         self.points.extend(np.column_stack([lrs, losses, smoothed, np.full(len(lrs), repeat)])[finite])
         self.dirty = True
 
+    def show_fit(self, result) -> None:
+        """Once a sweep ends, its smoothed line is the fit its suggestions were read from, not the moving average drawn
+        live (that lags: its low sat far right of the marked minimum, and well above the loss: helper-74)."""
+        if result.mode != "sweep":
+            return
+        self.points.clear()
+        for repeat, part in enumerate(result.repeats or (result,)):
+            self.add_points(part.lrs, part.losses, part.smoothed, repeat)
+
     def show_half_way(self, result) -> None:
         """For a probe: each candidate's held-out loss half way through its steps."""
         parts = [p for p in (result.repeats or (result,)) if p.measured.get("midway") is not None]
