@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .config import TrainConfig
 from .schedules.edits import RunSchedule
 from .schedules.schedule_file import schedule_document
+from .text import counted
 
 
 def run_metrics(run_id: str, best_val_accuracy: float, val_accuracy: float, val_loss: float, steps: int) -> dict[str, Any]:
@@ -14,6 +16,18 @@ def run_metrics(run_id: str, best_val_accuracy: float, val_accuracy: float, val_
     Runs tab's did not, so one run exported both ways was two library entries). The run's id tells apart the library
     entries of two runs of one schedule, which read alike."""
     return {"run": run_id, "best_val_accuracy": best_val_accuracy, "val_accuracy": val_accuracy, "val_loss": val_loss, "steps": steps}
+
+
+def unmeasured_note(metrics: dict[str, Any] | None) -> str:
+    """"its run ended after 2 steps, before its first validation: …" for a run's metrics that hold no validation, else
+    "". A run stopped at its second step was exported into the library without a word of it (helper-75)."""
+    best = (metrics or {}).get("best_val_accuracy")
+    if not metrics or (isinstance(best, (int, float)) and math.isfinite(best)):
+        return ""
+    steps = metrics.get("steps")
+    after = f" after {counted(steps, 'step')}" if isinstance(steps, int) else ""
+    return (f"its run ended{after}, before its first validation: nothing measured says how this schedule trains "
+            "(a full run, or lrscope tune, tells)")
 
 
 def run_context(config: TrainConfig, steps_per_epoch: int, total_steps: int, groups: tuple[str, ...] = (),

@@ -11,7 +11,7 @@ from engine.commands import EditSchedule
 from engine.config import TrainConfig
 from engine.data.split import training_batches_per_epoch
 from engine.errors import LrscopeError, cannot_write
-from engine.export import run_metrics
+from engine.export import run_metrics, unmeasured_note
 from engine.schedules import ReplaceRest, ReplaceRestWithPlan, Revise, RunSchedule
 from engine.schedules.model_match import model_differences
 from engine.schedules.plateau import cuts_kept
@@ -85,6 +85,7 @@ class ScheduleFileActions:
             self.warn("Cannot export", cannot_write(Path(path), error))
             return
         self.log.add(f"run {name}'s schedule written to {written} and {library}")
+        self._say_unmeasured(document.get("metrics"))
         self.refresh_library()
 
     def write_tuned(self, path: Path, tuned: Tuned) -> Path | None:
@@ -100,8 +101,14 @@ class ScheduleFileActions:
             self.warn("Cannot export", str(error))
             return None
         self.log.add(f"{tuned.what} written to {written} and {library}")
+        self._say_unmeasured(tuned.metrics)
         self.refresh_library()
         return written
+
+    def _say_unmeasured(self, metrics: dict | None) -> None:
+        """A schedule whose run never validated is said to be untried."""
+        if note := unmeasured_note(metrics):
+            self.log.add(f"note: {note}", "warning")
 
     def _tuned(self) -> Tuned:
         """What to export: the followed run's schedule; else the editor's plan when it was changed after the last run

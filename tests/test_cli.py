@@ -625,9 +625,12 @@ def test_show_exports_the_schedule_the_end_of_the_run_exported(capsys, tmp_path)
 def test_a_schedule_from_a_run_stopped_before_its_first_validation_says_it_has_no_metrics(capsys, tmp_path):
     """`schedule show` printed "metrics     best_val_accuracy None, val_loss None, val_accuracy None"."""
     folders = [part for name in ("runs", "library", "cache") for part in (f"--{name}-dir", tmp_path / name)]
-    code, _, _ = cli(capsys, "train", "--data", SAMPLE, "--image-size", "16", "--epochs", "1", "--lr", "100", "--shape", "constant",
-                     "--on-fault", "stop", "--export-schedule", tmp_path / "f.json", *folders)
+    code, _, err = cli(capsys, "train", "--data", SAMPLE, "--image-size", "16", "--epochs", "1", "--lr", "100", "--shape", "constant",
+                       "--on-fault", "stop", "--export-schedule", tmp_path / "f.json", *folders)
     assert code == 3
+    # Said as it is written, not only when read: it went into the library without a word (helper-75).
+    assert re.search(r"^note: its run ended after \d+ steps?, before its first validation: nothing measured says how this "
+                     r"schedule trains", err, re.M), err
     code, out, _ = cli(capsys, "schedule", "show", tmp_path / "f.json")
     assert code == 0 and re.search(r"^metrics     none: the run ended before its first validation, after \d+ steps$", out, re.M)
     assert "None" not in out

@@ -67,6 +67,21 @@ def test_after_a_run_export_writes_the_runs_schedule_until_the_editor_holds_a_ne
     assert dialogs.of("save_path")[-1].title == "Export the editor's schedule"
     assert load_schedule(planned).timeline.pieces[-1].schedule.segments[0].max_lr == 0.05
     assert "the editor's schedule written to" in window.log.toPlainText()
+    assert "before its first validation" not in window.log.toPlainText()  # said only of a run that never validated
+
+
+def test_a_schedule_whose_run_stopped_before_its_first_validation_is_said_to_be_untried(qtbot, window, dialogs, tmp_path):
+    """Stopped at step 2 and exported, it went into the dataset's library without a word (helper-75)."""
+    from gui_fixtures import paused_at
+
+    paused_at(qtbot, window, 2)
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: window.last_run is not None and not window.controller.training, timeout=LONG)
+    dialogs.answer("save_path", str(tmp_path / "early.lrschedule.json"))
+    press(window, "Ctrl+E")
+    steps = window.last_run.outcome.step
+    assert (f"note: its run ended after {steps} steps, before its first validation: nothing measured says how this schedule "
+            "trains") in window.log.toPlainText()
 
 
 def test_a_runs_exported_schedule_drives_plain_pytorch_with_one_unnamed_param_group(qtbot, window, dialogs, tmp_path):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..export import unmeasured_note
 from .common import say
 
 
@@ -32,6 +33,8 @@ def write_export(path: Path, document: dict[str, Any], library_dir: Path | None,
         written["schedule_file"] = str(path)
     except OSError as error:
         failures.append(f"{path} ({error.strerror or error})")
+    if note := unmeasured_note(document.get("metrics")):
+        say(f"note: {note}")
     if not failures:
         say(f"{what} written to {path} and {'added to the library' if added else 'already in the library'}")
         return written
