@@ -131,11 +131,11 @@ class DatasetActions:
                          "in the library (File → Schedules tuned for this dataset, or the arrow beside Import, loads one)")
         for warning in opened.dataset.warnings:
             self.log.add(warning, "warning")
-        self.restore_draft(switched)
+        drafted = self.restore_draft(switched)
         self.editor.set_run_length(self.run_length())
         self.show_next_run()
         self.show_tune_plan()
-        self.show_model_groups()
+        self.show_model_groups(preset=not drafted)  # a fine-tune's preset replaced the dataset's draft on every open
         self.apply_x_unit()
         if self.resume_when_open is not None:
             run_dir, self.resume_when_open = self.resume_when_open, None

@@ -260,7 +260,9 @@ class ScheduleFileActions:
         self.imported = timeline if len(timeline.pieces) > 1 else None  # before the editor draws it: the plan is all of it
         self.editor.load(last.schedule, last.origin, last.groups, timeline.plateau)
         self.loaded_groups = last.groups  # the file's head ×3 goes to the group table, and so into the run
-        self.show_model_groups()
+        # Not the preset: with a fine-tune configured it replaced what was just installed (the run's edits after a run,
+        # an import, a tune's winner), while the log said the editor held it (helper-77).
+        self.show_model_groups(preset=False)
         self.keep_draft()
 
 

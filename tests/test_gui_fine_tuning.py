@@ -130,6 +130,37 @@ def test_unfreeze_now_mid_run_is_recorded_and_undoable(qtbot, window, dialogs, t
     qtbot.waitUntil(lambda: legend(window.lr)[:6] == list(window.lr.groups), timeout=LONG)  # LRs apart: a key each
 
 
+def test_after_a_fine_tune_with_an_edit_the_editor_holds_the_runs_schedule_as_the_log_says(qtbot, window):
+    """The fine-tuning preset replaced the run's schedule in the editor and the group table, while the log said the
+    editor held the run's with its edits (helper-77); an import or a tune's winner went the same way."""
+    from gui_fixtures import paused_with_lr_set
+
+    choose_pretrained_mobilenet(qtbot, window)
+    paused_with_lr_set(qtbot, window, "0.0123", 2)
+    said = len(window.log.toPlainText())
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: window.last_run is not None and not window.controller.training, timeout=LONG)
+    after = window.log.toPlainText()[said:]
+    assert "the editor holds the run's schedule with its 1 edit" in after and "fine-tuning preset" not in after, after
+    assert window.imported is not None and len(window.imported.pieces) == 2
+    assert window.editor.plan().schedule == window.imported.pieces[-1].schedule  # the Set LR's constant 0.0123
+    assert window.editor.segments[0].lr == pytest.approx(0.0123)
+
+
+def test_a_fine_tunes_edited_draft_is_what_the_window_shows_when_launched_again(qtbot, launch, hub_weights):
+    """Each open of the dataset put the configured fine-tune's preset over the dataset's draft: the head ×3 typed into
+    the group table was ×1 again after a relaunch."""
+    window = launch({"image_size": 16, "epochs": FREEZE_EPOCHS + 1, "batch_size": 32, "augment": "none"})
+    choose_pretrained_mobilenet(qtbot, window)
+    table = window.group_table.table
+    edit_cell(qtbot, table, 5, 3, "3")
+    qtbot.waitUntil(lambda: float(table.item(5, 3).text()) == 3, timeout=LONG)
+    trigger(window.quit_action)
+    again = launch()
+    table = again.group_table.table
+    assert float(table.item(5, 3).text()) == 3 and table.item(1, 2).text() == FREEZE
+
+
 def test_after_a_run_start_trains_the_fine_tuning_preset_the_editor_shows(qtbot, launch):
     """After a run with an edit, Start trains that run's schedule again, unless the editor changed. Freeze epochs put the
     fine-tuning preset in the editor and the group table, and Start still trained the last run's schedule, every group
