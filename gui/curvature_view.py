@@ -153,7 +153,7 @@ class CurvatureView(QObject):
             return lambda m: m.edge < self.margin
         if warning.kind == "planned_above" and self.timeline is not None:
             timeline = self.timeline
-            return lambda m: m.edge * peak_ratio_after(timeline, m.step) < self.margin
+            return lambda m: m.edge * peak_ratio_after(timeline, m.step, m.optimizer) < self.margin
         return lambda m: False
 
     @Slot(object)

@@ -60,7 +60,7 @@ def test_warning_near_and_above_the_bound_offers_the_scale_that_fits():
 
 def test_warning_when_the_schedule_will_climb_over_the_bound():
     warning = near_bound(measured(lrs=(0.1, 0.1)), 4.0, 0.8)  # a warmup still to reach 4× today's LR
-    assert warning.kind == "planned_above" and "×4" in warning.message
+    assert warning.kind == "planned_above" and "will raise the LR 0.1 to 105% of the stability bound" in warning.message
     assert warning.scale == pytest.approx(scale_to_fit(0.1 / 0.38, 4.0, 0.8))
 
 
@@ -111,6 +111,23 @@ def test_the_first_measurement_comes_early_when_the_run_affords_it_and_never_bre
     assert first(int(FIRST_GUESS_STEPS / 0.05) - 1) == (None, 0.0)
     for total in (800, 1500, 5000):
         assert first(total)[1] <= 0.05
+
+
+def test_a_one_cycles_falling_momentum_counts_in_how_near_its_peak_comes_to_the_bound():
+    """A one-cycle lowers the momentum (0.95 to 0.85) as the LR peaks, and with it the bound 2(1+β)/λ: Scale the rest,
+    sized for the LR alone, left the peak at 84% of the bound and the warning came straight back (helper-77)."""
+    from engine.curvature.alerts import peak_ratio_after
+    from engine.schedules import OneCycle, Schedule, Timeline
+
+    timeline = Timeline.of(Schedule((OneCycle(steps=100, max_lr=0.1),)))
+    lr_rise = 25.0  # from max_lr / div_factor to max_lr
+    assert peak_ratio_after(timeline, 0) == pytest.approx(lr_rise)  # no rule: the LR alone
+    assert peak_ratio_after(timeline, 0, "sgd_momentum") == pytest.approx(lr_rise * 3.9 / 3.7, rel=1e-3)
+    assert peak_ratio_after(timeline, 0, "adam") == pytest.approx(lr_rise * (3.9 / 0.05) / (3.7 / 0.15), rel=1e-3)
+    # The scale it offers brings the peak to the margin, at the peak's momentum.
+    now = measured(step=0, lrs=(0.1 / 25, 0.1 / 25), constant=3.9, lam=100.0)
+    warning = near_bound(now, peak_ratio_after(timeline, 0, "sgd_momentum"), 0.8)
+    assert 0.1 * warning.scale == pytest.approx(0.8 * 3.7 / 100.0, rel=1e-3)
 
 
 def test_the_fix_a_warning_offers_does_not_warn_again_and_a_stricter_measurement_does(tmp_path):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-import torch
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,11 @@ def adam_constant(beta1: float) -> float:
     return (2.0 + 2.0 * beta1) / (1.0 - beta1)
 
 
-def rule_for(optimizer: torch.optim.Optimizer, beta: float | None = None) -> StabilityRule:
-    """The stability rule of ``optimizer`` as configured now (its first group's momentum), or at momentum ``beta``."""
+def rule_for(optimizer, beta: float | None = None) -> StabilityRule:
+    """The stability rule of ``optimizer`` (a torch optimizer) as configured now (its first group's momentum), or at
+    momentum ``beta``."""
+    import torch  # here: the window weighs warnings with this module's constants before any training imports torch
+
     group = optimizer.param_groups[0]
     if "betas" in group:
         beta = float(group["betas"][0]) if beta is None else beta
@@ -76,3 +79,15 @@ def rule_for(optimizer: torch.optim.Optimizer, beta: float | None = None) -> Sta
     if group.get("nesterov"):
         return StabilityRule("sgd_nesterov", beta, nesterov_constant(beta) / keep, False, "2(1+β)/((1+2β)·λ)")
     return StabilityRule("sgd_momentum", beta, heavy_ball_constant(beta) / keep, False, "2(1+β)/λ")
+
+
+def constant_of(rule: str, beta: np.ndarray) -> np.ndarray:
+    """The constant of the rule named ``rule`` (a StabilityRule's optimizer) at each momentum in ``beta`` (dampening left
+    out: it scales every one alike)."""
+    if rule == "sgd_momentum":
+        return heavy_ball_constant(beta)
+    if rule == "sgd_nesterov":
+        return nesterov_constant(beta)
+    if rule in ("adam", "adamw"):
+        return adam_constant(beta)
+    return np.full(np.shape(beta), sgd_constant())

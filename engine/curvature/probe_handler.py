@@ -184,5 +184,5 @@ def same_ratios(lrs: np.ndarray, measured: np.ndarray) -> bool:
 
 def rest_peak_ratio(job) -> float:
     """The highest LR the run's schedule still plans ÷ the LR now (1 when the LR only falls from here)."""
-    return peak_ratio_after(job.run_schedule.timeline, job.step)
+    return peak_ratio_after(job.run_schedule.timeline, job.step, rule_for(job.session.optimizer).optimizer)
 

@@ -41,8 +41,13 @@ def highest_from(timeline: Timeline, step: int) -> tuple[int, float]:
     """Where ``timeline`` plans its highest LR from ``step`` on, and that LR: looked for at ``step`` and at the steps
     ``plot_steps`` draws (every step of a run of a few thousand; past the end, the LR it holds). One way for the three
     questions that ask it: a planned rise past the stability bound, a scale past the highest LR, an unfreeze too late."""
-    drawn = plot_steps(timeline)
-    steps = np.concatenate([[step], drawn[drawn > step]])
+    steps = steps_from(timeline, step)
     lrs = timeline.lrs(steps)
     best = int(np.argmax(lrs))
     return int(steps[best]), float(lrs[best])
+
+
+def steps_from(timeline: Timeline, step: int) -> np.ndarray:
+    """``step`` and the steps after it that ``plot_steps`` draws: where to look for what a timeline plans from there."""
+    drawn = plot_steps(timeline)
+    return np.concatenate([[step], drawn[drawn > step]]).astype(np.int64)

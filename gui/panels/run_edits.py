@@ -29,9 +29,10 @@ class RunEdits(QGroupBox):
         self.undo = QPushButton("Undo")
         self.redo = QPushButton("Redo")
         self.history = QListWidget()
-        # Four lines show the last edits (it scrolls); the editor above gets the rest of the height.
+        # Three lines show the last edits (it scrolls; two more went to the refusal's lines below); the editor above gets
+        # the rest of the height, and at 1366×768 its selected segment's peak field stays in sight.
         self.history.setMinimumHeight(48)
-        self.history.setMaximumHeight(4 * self.history.fontMetrics().lineSpacing() + 12)
+        self.history.setMaximumHeight(3 * self.history.fontMetrics().lineSpacing() + 4)
         self.history.setToolTip("Every change of the running schedule: its step, who made it and what it changed.")
         self.history.setWordWrap(True)  # an edit's summary is longer than the dock is wide
         # Why a typed value or an edit was refused, beside the fields: said at the top of the editor, it was scrolled out
@@ -41,7 +42,7 @@ class RunEdits(QGroupBox):
         self.problem.setWordWrap(True)
         # Its two lines kept whether it shows or not: the box is pinned at the dock's foot, so a line appearing moved
         # every field up under the mouse, and the next click landed on another control (helper-75). The history gave
-        # up a line for it; a longer reason is whole in the tooltip.
+        # up two lines for it; a longer reason is whole in the tooltip.
         self.problem.setFixedHeight(2 * self.problem.fontMetrics().lineSpacing() + 2)
         kept = self.problem.sizePolicy()
         kept.setRetainSizeWhenHidden(True)
