@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 from .config import TrainConfig
@@ -16,6 +17,14 @@ def run_metrics(run_id: str, best_val_accuracy: float, val_accuracy: float, val_
     Runs tab's did not, so one run exported both ways was two library entries). The run's id tells apart the library
     entries of two runs of one schedule, which read alike."""
     return {"run": run_id, "best_val_accuracy": best_val_accuracy, "val_accuracy": val_accuracy, "val_loss": val_loss, "steps": steps}
+
+
+def winner_metrics(winner: dict[str, Any]) -> dict[str, Any]:
+    """A tune's winning trial's metrics, as a run's (the trial is a stored run): its library entry said "no validation",
+    with no run, for a schedule chosen by its validation accuracy (helper-76)."""
+    accuracies = [report[1] for report in winner.get("reports") or () if isinstance(report[1], (int, float))]
+    best = max(accuracies, default=winner["val_accuracy"])
+    return run_metrics(Path(winner["run_dir"]).name, best, winner["val_accuracy"], winner["val_loss"], winner["steps"])
 
 
 def unmeasured_note(metrics: dict[str, Any] | None) -> str:

@@ -9,6 +9,7 @@ from PySide6.QtCore import Slot
 from engine.data.split import training_batches_per_epoch
 from engine.errors import LrscopeError
 from engine.events import TuneFinished, TuneIntervalChosen, TuneStarted, TuneTrialFinished, TuneTrialReported, TuneTrialStarted
+from engine.export import winner_metrics
 from engine.schedules.edits import RunSchedule
 from engine.text import counted, percent
 from engine.tune.budget import OVERHEAD as TUNE_OVERHEAD
@@ -165,12 +166,11 @@ class TuneActions:
     def write_tune_winner(self, path: Path) -> Path | None:
         """Write the winning schedule with the search record and add it to the library; the path, or None after saying why not."""
         result = self.last_tune
-        winner = result.record["winner"]
-        metrics = {"val_accuracy": winner["val_accuracy"], "val_loss": winner["val_loss"], "steps": winner["steps"]}
         try:
             per_epoch = training_batches_per_epoch(len(self.dataset.train_index), result.config.batch_size)
             written, library = schedule_io.export_schedule(path, RunSchedule(result.timeline), result.config, self.dataset.summary.to_dict(), per_epoch,
-                                                     metrics, None, search=result.record, groups=result.groups)
+                                                     winner_metrics(result.record["winner"]), None, search=result.record,
+                                                     groups=result.groups)
         except (ValueError, OSError, LrscopeError) as error:
             self.warn("Cannot export", str(error))
             return None

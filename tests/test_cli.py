@@ -308,6 +308,9 @@ def test_a_sweep_for_adam_is_low_confidence_and_says_why(capsys, tmp_path):
         assert ("warning: the schedule file holds a low-confidence recommendation" in err) == result["recommended"]["low_confidence"]
         bound, exported = result["curvature"]["lr_bound"], result["recommended"]["one_cycle_max_lr"]
         assert ("the stability bound at the start" in err) == bool(bound and exported > bound), err
+        # --json says it too (its object had the two numbers and no word: helper-76).
+        assert any(n.startswith(f"the recommended one-cycle max LR {exported:.3g} is ×") for n in result["bound_notes"]) == bool(
+            bound and exported > bound), result["bound_notes"]
     code, out, _ = cli(capsys, *args[:-1], "--optimizer", "adam")
     assert code == 0 and "LOW CONFIDENCE recommended one-cycle max" in out and "lrscope tune, or the Tune tab) search below it" in out
     # Where the file is used later: said at export time alone, the doubt was lost with the terminal's scrollback.
@@ -572,6 +575,20 @@ def test_a_schedule_file_from_a_tune_that_searched_the_weight_decay_trains_with_
     code, _, err = cli(capsys, "train", "--data", SAMPLE, "--image-size", "32", "--epochs", "2", "--schedule", tmp_path / "s.json",
                        "--accept-mismatch")
     assert code == 0 and "schedule from " in err and ": 44 steps (tuned over 22 steps, stretched to this run)" in err
+
+
+def test_a_schedule_file_that_names_no_dataset_says_so_where_it_is_shown_and_used(capsys, tmp_path):
+    """Written by hand from the format doc: `schedule show` printed "? (fingerprint ?, ? images, 0 classes, ? px)", and
+    `train` called it "tuned for another dataset or model" (helper-76)."""
+    from engine.schedules import Constant, RunSchedule, Schedule, Timeline, save_schedule, schedule_document
+
+    path = tmp_path / "hand.lrschedule.json"
+    save_schedule(path, schedule_document(RunSchedule(Timeline.of(Schedule((Constant(steps=22, lr=0.05),))))))
+    code, out, _ = cli(capsys, "schedule", "show", path)
+    assert code == 0 and "\ndataset     not recorded (train --schedule asks before using it, or takes --accept-mismatch)\n" in out, out
+    code, _, err = cli(capsys, "train", "--data", SAMPLE, *QUICK, "--schedule", path, "--runs-dir", tmp_path / "runs")
+    assert code == 2 and "warning: this schedule may not fit this run:\n  - the schedule file does not say which dataset" in err, err
+    assert "pass --accept-mismatch to use it anyway" in err and "another dataset or model" not in err
 
 
 def test_a_tuned_schedule_that_could_not_be_written_anywhere_is_exported_later_from_the_stored_run(capsys, tmp_path, monkeypatch):

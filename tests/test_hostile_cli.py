@@ -570,7 +570,7 @@ def test_declining_a_mismatched_schedule_at_the_prompt_is_not_scolded(tmp_path, 
     os.close(keyboard)
     os.close(terminal)
     said = (tmp_path / "err.txt").read_text()
-    assert said.rstrip().endswith("not started: you declined a schedule tuned for another dataset or model")
+    assert said.rstrip().endswith("not started: you declined a schedule that may not fit this run")
 
 
 def end(*processes) -> None:

@@ -249,6 +249,10 @@ def test_lrscope_tune_end_to_end(tmp_path):
 
     loaded = load_schedule(tmp_path / "won.json")
     assert loaded.search["winner"] == record["winner"]
+    # Its metrics are its winning trial's, a stored run's: the library listed it "no validation", with no run (helper-76).
+    winner = record["winner"]
+    assert loaded.metrics["run"] == Path(winner["run_dir"]).name and loaded.metrics["val_accuracy"] == pytest.approx(winner["val_accuracy"])
+    assert loaded.metrics["best_val_accuracy"] == pytest.approx(max(r[1] for r in winner["reports"]))
     assert peak_of(loaded.timeline) == pytest.approx(record["winner"]["params"]["lr"], rel=1e-6)
     assert loaded.context["optimizer"]["weight_decay"] == pytest.approx(record["winner"]["params"]["weight_decay"])
 

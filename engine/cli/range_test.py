@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -115,6 +116,9 @@ def run(args: argparse.Namespace) -> int:
     finally:
         status.clear()
     data = result.to_dict()
+    if not args.json:  # the result, then what was written of it: piped, "written to …" came above the suggestions
+        print_result(result)
+        sys.stdout.flush()
     if args.csv:
         try:
             write_csv(args.csv, result)
@@ -129,12 +133,11 @@ def run(args: argparse.Namespace) -> int:
         failures[0] = f"{NOT_EXPORTED} (why is said above)"
     # No LR to use is the tune's "no winner" (1), not a usage error (2, as with --export-schedule) nor a success (0,
     # without it): a script told the two apart only by --json's null (helper-67).
+    data["bound_notes"] = bound_notes(result)
     data["exit_status"] = NO_RESULT if result.recommendation is None else STORE_FAILED if failures else FINISHED
     data["state"] = "finished"  # as every other command's object says (an error object says "error")
     if args.json:
         print(json.dumps(data))
-    else:
-        print_result(result)
     for failure in failures:
         say(f"lrscope: error: {failure}")
     return data["exit_status"]
@@ -212,12 +215,21 @@ def print_result(result) -> None:
         c = result.curvature
         print(f"stability {result.bound_text().removesuffix(' (theory)')} (λmax {c['lambda_max']:.3g}; theory, a guide)")
         # Said here too, not only when a schedule file is written: the two numbers sat on adjacent lines without a word.
-        for what, lr in (("constant", r.constant_lr), ("one-cycle max", r.one_cycle_max_lr)) if r is not None else ():
-            if above := result.above_bound(lr):
-                print(f"note: the recommended {what} {above}")
+        for note in bound_notes(result):
+            print(f"note: {note}")
     for note in result.notes:
         if not note.startswith("no recommendation: ") or r is not None:
             print(f"note: {note}")
+
+
+def bound_notes(result) -> list[str]:
+    """"the recommended one-cycle max LR 0.409 is ×1.24 the stability bound …" for each recommended LR past the bound
+    measured at the test's start (the text and --json alike: the JSON said nothing of it: helper-76)."""
+    r = result.recommendation
+    if r is None or not (result.curvature or {}).get("lr_bound"):
+        return []
+    pairs = (("constant", r.constant_lr), ("one-cycle max", r.one_cycle_max_lr))
+    return [f"the recommended {what} {above}" for what, lr in pairs if (above := result.above_bound(lr))]
 
 
 def export_caveats(result, lr: float) -> list[str]:

@@ -82,8 +82,11 @@ def show_command(args: argparse.Namespace) -> int:
     timeline = loaded.timeline
     dataset, context = loaded.dataset or {}, loaded.context or {}
     print(f"file        {printable(str(args.file))} (lrscope {loaded.lrscope_version or '?'}, {loaded.created or 'no date'})")
-    print(f"dataset     {dataset.get('name', '?')} (fingerprint {dataset.get('fingerprint', '?')}, {counted(dataset.get('image_count', '?'), 'image')}, "
-          f"{counted(len(dataset.get('classes') or []), 'class')}, {dataset.get('resolution', '?')} px)")
+    if dataset:
+        print(f"dataset     {dataset.get('name', '?')} (fingerprint {dataset.get('fingerprint', '?')}, {counted(dataset.get('image_count', '?'), 'image')}, "
+              f"{counted(len(dataset.get('classes') or []), 'class')}, {dataset.get('resolution', '?')} px)")
+    else:  # a file written by hand: "? (fingerprint ?, ? images, 0 classes, ? px)" (helper-76)
+        print("dataset     not recorded (train --schedule asks before using it, or takes --accept-mismatch)")
     if context:
         optimizer = context.get("optimizer") or {}
         tuned = loaded.tuned_batch
@@ -102,8 +105,10 @@ def show_command(args: argparse.Namespace) -> int:
     _listed(loaded.edits, lambda e: _edit_line(e, f"; {said[e.get('id')]}" if e.get("id") in said else ""), "edits")
     if spans := merged_spans(loaded.taken_back):
         where = ", ".join(f"{first}–{end}" for first, end in spans)
+        # "the schedule it went back to" read as the plan before the edit, where a redo trains the redone edit (helper-76).
         print(f"undone      steps {where} trained what the run took back later (an undone edit, an undo it redid); "
-              "trained again (train --schedule, torch_scheduler, csv, plot) they follow the schedule it went back to")
+              "trained again (train --schedule, torch_scheduler, csv, plot) they follow what the run kept in force: the "
+              "plan before an undone edit, a redone edit from its own step")
     recommended = (loaded.range_test or {}).get("recommended") or {}
     if "constant_lr" in recommended and "one_cycle_max_lr" in recommended:
         print(f"range test  constant {recommended['constant_lr']:.3g}, one-cycle max {recommended['one_cycle_max_lr']:.3g}")

@@ -46,8 +46,9 @@ def steps_per_epoch(dataset: PreparedDataset, config: TrainConfig) -> int:
 
 
 def confirm_mismatch(lines: list[str], accept: bool) -> None:
-    """Show what differs; go on only if accepted (by option, or by answering y on a terminal)."""
-    say("warning: this schedule was tuned for another dataset or model:")
+    """Show what differs; go on only if accepted (by option, or by answering y on a terminal). Worded for a file that
+    does not say what it was tuned on too (one written by hand was "tuned for another dataset": helper-76)."""
+    say("warning: this schedule may not fit this run:")
     for line in lines:
         say(f"  - {line}")
     if accept:
@@ -57,8 +58,8 @@ def confirm_mismatch(lines: list[str], accept: bool) -> None:
         if sys.stdin.readline().strip().lower() in ("y", "yes"):
             return
         # Declined: not an error to scold, but still status 2 (nothing ran), as a script without the option gets.
-        raise CliError("not started: you declined a schedule tuned for another dataset or model")
-    raise CliError("the schedule was tuned for another dataset or model; pass --accept-mismatch to use it anyway")
+        raise CliError("not started: you declined a schedule that may not fit this run")
+    raise CliError("the schedule may not fit this run (see above); pass --accept-mismatch to use it anyway")
 
 
 def model_groups(config: TrainConfig, dataset: PreparedDataset) -> tuple[str, ...]:

@@ -145,12 +145,10 @@ def tune_status(tuner, record: dict, result) -> int:
 
 def export(args: argparse.Namespace, dataset, result) -> dict[str, str]:
     """The winning schedule, with the search record in it, to the library and the file (``write_export``)."""
-    from ..export import tuned_document
+    from ..export import tuned_document, winner_metrics
     from ..schedules.edits import RunSchedule
     from .setup import steps_per_epoch
 
-    winner = result.record["winner"]
-    metrics = {"val_accuracy": winner["val_accuracy"], "val_loss": winner["val_loss"], "steps": winner["steps"]}
     document = tuned_document(RunSchedule(result.timeline), result.config, dataset.summary.to_dict(), steps_per_epoch(dataset, result.config),
-                              metrics, groups=result.groups, search=result.record)
+                              winner_metrics(result.record["winner"]), groups=result.groups, search=result.record)
     return write_export(args.export_schedule, document, args.library_dir, "winning schedule")

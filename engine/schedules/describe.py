@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..text import counted
+from .groups import ALL
 from .schedule import Schedule
 from .shapes import Shape
 from .shapes.base import LR
@@ -69,5 +70,7 @@ def describe_timeline(timeline: Timeline) -> str:
         peak = int(np.argmax(lrs))
         # Pieces, not edits: a run that trained another run's edited schedule made none, and "edited 3 times" said it had.
         text = f"{text} from step {last.start} (the last of {len(timeline.pieces)} pieces; peak {fmt_lr(float(lrs[peak]))} at step {peak})"
-    scaled = [f"{group.name} ×{group.multiplier:.3g}" for group in last.groups if group.multiplier != 1]
+    # A group at ×1 is said beside an "all" that is not: "all ×0.1" alone read as every group at 0.1 (helper-76).
+    scales_all = any(group.name == ALL and group.multiplier != 1 for group in last.groups)
+    scaled = [f"{group.name} ×{group.multiplier:.3g}" for group in last.groups if group.multiplier != 1 or scales_all]
     return f"{text}; {', '.join(scaled)}" if scaled else text
