@@ -31,6 +31,8 @@ def test_curvature_of_a_stored_run_as_json(capsys):
     assert result.returncode == 0, result.stderr
     measured = json.loads(result.stdout)
     assert measured["run"] == os.path.basename(trained["run_dir"]) and measured["checkpoint_step"] == 22
+    # A finished run is weighed at its peak, for the next run: its last step's annealed LR told nothing (helper-77).
+    assert measured["finished"] and measured["lrs_at_step"] == 0 and measured["lrs"] == pytest.approx([0.003] * len(groups))
     assert measured["optimizer"] == "adam" and measured["preconditioned"] and measured["lambda_max"] > 0
     assert measured["bn_mode"] == "batch" and len(measured["bounds"]) == len(groups) and measured["iterations"] <= 4
 
@@ -50,6 +52,15 @@ def test_curvature_of_pretrained_weights_names_them_and_counts_relu6_units(hub_w
     out = capsys.readouterr().out
     assert "(MobileNet_V2_Weights.IMAGENET1K_V1, a new head)" in out, out
     assert "  stage4     peak LR 0.02 " in out and ", dead ReLU units " in out
+    # A fine-tune is weighed phase by phase at each group's own LR: every group was at 0.02, its frozen ones too, at
+    # "330% of the bound" for a stem that trains 200× lower (helper-77).
+    assert run_cli(["curvature", "--data", str(SAMPLE), "--image-size", "16", "--max-iter", "3", "--model", "mobilenet_v2",
+                    "--pretrained", "--freeze-epochs", "1", "--json"]) == 0
+    head_only = json.loads(capsys.readouterr().out)
+    after = head_only["after_unfreeze"]
+    assert head_only["lrs"][:-1] == [0] * 5 and head_only["bounds"][:-1] == [None] * 5 and head_only["lrs"][-1] > 0
+    assert after["lrs_at_step"] > head_only["lrs_at_step"] and all(lr > 0 for lr in after["lrs"])
+    assert after["lrs"][0] < after["lrs"][-1] / 50  # the stem's own, spread LR
 
 
 def test_bad_curvature_options_say_what_to_do(capsys):

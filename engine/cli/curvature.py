@@ -40,8 +40,10 @@ def _session(args: argparse.Namespace) -> tuple:
     # Imported here: they load torch, which building the parser (every command) must not wait for.
     from ..models.setup import weights_label
     from ..resume import load_run
+    from ..schedules.history_codec import run_schedule_from_dict
     from ..store.paths import runs_root
     from ..store.reader import find_run
+    from ..training.job import default_run_schedule
     from ..training.session import build_session
     from ..training.state import restore
     from .setup import open_dataset
@@ -52,12 +54,41 @@ def _session(args: argparse.Namespace) -> tuple:
         # One process measures, whatever number trained the run (its global batch kept, as `resume --nproc` does).
         session = build_session(setup.config.for_world(1), setup.dataset, log=say_log)
         restore(session, setup.checkpoint["state"])
-        return session, {"run": run_dir.name, "checkpoint_step": int(setup.checkpoint["step"]), "weights": None}
+        step = int(setup.checkpoint["step"])
+        timeline = run_schedule_from_dict(json.loads(setup.checkpoint["run_schedule"])).timeline
+        finished = step >= timeline.total_steps
+        # A finished run plans nothing more: its own peak, for the next run (its last, annealed LR told nothing).
+        return session, {"run": run_dir.name, "checkpoint_step": step, "weights": None, "finished": finished}, \
+            timeline, 0 if finished else step
     if args.data is None:
         raise CliError("give --data DIR (a dataset folder) or --checkpoint RUN (a stored run)")
     config = config_from(args)
-    origin = {"run": None, "checkpoint_step": None, "weights": weights_label(config.model, config.pretrained, config.weights)}
-    return build_session(config, open_dataset(config, args), log=say_log), origin
+    session = build_session(config, open_dataset(config, args), log=say_log)
+    origin = {"run": None, "checkpoint_step": None, "weights": weights_label(config.model, config.pretrained, config.weights),
+              "finished": False}
+    return session, origin, default_run_schedule(config, session.steps_per_epoch, session.group_names).timeline, 0
+
+
+def peaks(timeline, names: tuple[str, ...], step: int) -> list[int]:
+    """Where to weigh the LRs against the bound: the highest LR ``timeline`` plans from ``step`` on, and, when some group
+    is frozen there (a fine-tune's head-only phase), the highest once every group trains. A fine-tune was weighed at
+    one LR for every group, its frozen ones too (330% of the bound for a stem that trains 200× lower: helper-77)."""
+    from ..schedules.sampling import highest_from, steps_from
+
+    first, _ = highest_from(timeline, step)
+    steps = steps_from(timeline, first)
+    frozen = timeline.group_settings(steps, names)[1].any(axis=1)
+    if not frozen[0] or frozen.all():
+        return [first]
+    return [first, highest_from(timeline, int(steps[np.argmin(frozen)]))[0]]
+
+
+def set_step(session, timeline, step: int) -> None:
+    """The optimizer's LRs and momentum as ``timeline`` plans them at ``step`` (a frozen group's LR is 0)."""
+    from ..training.plan import Plan
+    from ..training.step import apply_hyperparameters
+
+    apply_hyperparameters(session.optimizer, Plan(timeline, session.group_names, session.config.momentum).at(step))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -69,17 +100,22 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"curvature: {error}") from None
     from ..curvature.probe import CurvatureProbe
 
-    session, origin = _session(args)
-    measurement = CurvatureProbe(settings, seed=session.config.seed).measure(session, origin["checkpoint_step"] or 0, trigger="cli")
-    if args.json:
-        print(json.dumps({**measurement.to_dict(), **origin}))
+    session, origin, timeline, step = _session(args)
+    probe, measured = CurvatureProbe(settings, seed=session.config.seed), []
+    for peak in peaks(timeline, session.group_names, step):
+        set_step(session, timeline, peak)
+        measured.append((peak, probe.measure(session, origin["checkpoint_step"] or 0, trigger="cli")))
+    if args.json:  # the head-only phase's, and the phase after every group is unfrozen as "after_unfreeze"
+        shown = [{**m.to_dict(), **origin, "lrs_at_step": peak} for peak, m in measured]
+        print(json.dumps({**shown[0], "after_unfreeze": shown[1] if len(shown) > 1 else None}))
     else:
-        print_measurement(measurement, origin)
+        for index, (peak, m) in enumerate(measured):
+            print_measurement(m, origin, peak, again=index > 0)
     return 0
 
 
-def print_measurement(m: CurvatureMeasured, origin: dict) -> None:
-    """The measurement in words."""
+def print_measurement(m: CurvatureMeasured, origin: dict, step: int, again: bool = False) -> None:
+    """The measurement in words, against each group's LR at ``step``; ``again``: the one once every group trains."""
     # "fresh weights" was said of ImageNet weights loaded with --pretrained: only the new head is fresh then.
     where = (f"{origin['run']} at step {origin['checkpoint_step']}" if origin["run"] else
              f"{origin['weights']}, a new head" if origin["weights"] else "fresh weights")
@@ -91,13 +127,16 @@ def print_measurement(m: CurvatureMeasured, origin: dict) -> None:
     elif m.optimizer.startswith("adam"):
         print("  Adam has taken no step yet, so its preconditioner does not exist: λmax is the plain Hessian's and there is no bound")
     print(f"optimizer {m.optimizer}: stable in theory while LR < {m.formula} (LR·λ < {m.constant:.3g}); a guide, not a law")
-    # Fresh weights are measured against the schedule's peak (the optimizer's LR before the first step): "LR 0.2" read as
-    # the LR of step 0, a one-cycle's 0.008.
-    lr_word = "LR" if origin["run"] else "peak LR"
+    # Measured against the schedule's highest LRs, the groups' own: "LR 0.2" read as the LR of step 0, a one-cycle's 0.008.
+    lr_word = "peak LR"
+    planned = ("the highest once every group trains" if again else "its peak (it has finished)" if origin["finished"] else
+               "the highest it still plans" if origin["run"] else "the schedule's peak")
+    print(f"each group's LR at {planned}, step {step} (a frozen group has none, and no bound)")
     for group, lr, bound, dead in zip(m.groups, m.lrs, m.bounds, m.dead_relu):
         share = f"{100 * lr / bound:.0f}% of it" if np.isfinite(bound) and bound > 0 else "no bound"
         dead_text = f", dead ReLU units {100 * dead:.1f}%" if np.isfinite(dead) else ""
-        print(f"  {group:<10} {lr_word} {lr:<9.3g} bound {bound:<9.3g} ({share}){dead_text}")
+        bound_text = f"{bound:<9.3g}" if np.isfinite(bound) else f"{'–':<9}"
+        print(f"  {group:<10} {lr_word} {lr:<9.3g} bound {bound_text} ({share}){dead_text}")
     if not np.isfinite(m.dead_relu).any():  # the column was missing without a word
         print("  dead units: not counted (the model has no nn.ReLU or nn.ReLU6 layers)")
     if m.batch_size < FEW_PROBE_IMAGES:  # it was reported as any other
