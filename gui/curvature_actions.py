@@ -20,3 +20,4 @@ class CurvatureActions:
         """Ask the run (running or paused) to measure λmax at its next step boundary."""
         self.controller.send(MeasureCurvature())
         self.curvature.waiting()
+        self.live.measuring = True

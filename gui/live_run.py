@@ -57,6 +57,7 @@ class LiveRun(QObject):
         self.state = "idle"
         self.paused_under_test = False  # a range test in a paused run: the run stays paused after it
         self.testing = ""  # how far a range test in the run is ("40% done, about 20 s left"), for the status line
+        self.measuring = False  # a λmax measurement asked for has not come yet: the status line says what training waits for
         self.run_schedule = None
         self.run_dir = None
         self.run_id = ""
@@ -68,7 +69,8 @@ class LiveRun(QObject):
         self.resume_asked = False  # the run starting is a resume: its first line says the step, 0 included
         for signal, slot in ((bridge.runStarted, self.started), (bridge.stepsLogged, self.steps), (bridge.epochEnded, self.epoch),
                              (bridge.scheduleChanged, self.schedule), (bridge.stateChanged, self.state_changed),
-                             (bridge.faultRaised, self.fault), (bridge.rolledBack, self.rolled_back), (bridge.editRefused, self.refused)):
+                             (bridge.faultRaised, self.fault), (bridge.rolledBack, self.rolled_back), (bridge.editRefused, self.refused),
+                             (bridge.curvatureMeasured, self.measured)):
             signal.connect(slot)
 
     @property
@@ -134,7 +136,7 @@ class LiveRun(QObject):
     def forget(self) -> None:
         """Show no run: empty plots, no progress, no edit history (another dataset was opened)."""
         self.total = self.per_epoch = self.step = 0
-        self.state, self.testing = "idle", ""
+        self.state, self.testing, self.measuring = "idle", "", False
         self.remaining.reset()
         self.run_schedule, self.run_dir, self.config, self.dataset, self.groups = None, None, {}, {}, ()
         for plot in self.plots:
@@ -227,6 +229,14 @@ class LiveRun(QObject):
     def paused(self) -> bool:
         """Whether the run is paused, or will be again once the range test in it ends (its button offered Pause)."""
         return self.state == "paused" or (self.state == "range_test" and self.paused_under_test)
+
+    @Slot(object)
+    def measured(self, event) -> None:
+        """A λmax measurement came. One asked for is no part of the run's pace: after one of 115 s the line said "about
+        78 min left" of two minutes' work (helper-77); the automatic cadence's recur, and stay in it."""
+        if event.trigger == "request":
+            self.measuring = False
+            self.remaining.hold()
 
     @Slot(object)
     def state_changed(self, event) -> None:
@@ -334,7 +344,10 @@ class LiveRun(QObject):
         parts = [state_name(self.state), self.testing if self.state == "range_test" else "", f"epoch {epoch}/{epochs}",
                  f"{self.step}/{total} steps"]
         waited = time.monotonic() - self.last_news
-        if self.state == "running" and waited > STALL_SECONDS:
+        if self.state == "running" and self.measuring and waited > STALL_SECONDS:
+            # It read "waiting 70 s for the next step", nothing said of the λmax measurement it waited for (helper-77).
+            parts.append(f"measuring λmax as asked, {duration_text(waited)} so far (training waits for it)")
+        elif self.state == "running" and waited > STALL_SECONDS:
             # A λmax measurement (or a slow batch) holds the step: the line said "training · 362 samples/s · about 20 min
             # left" for a minute, and a Pause seemed to do nothing.
             parts.append(f"waiting {duration_text(waited)} for the next step (commands apply when it comes)")

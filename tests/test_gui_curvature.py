@@ -135,6 +135,33 @@ def test_an_edit_withdraws_a_climbs_advice_to_scale_the_schedule(qtbot, launch):
     qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
 
 
+def test_a_measurement_asked_for_mid_run_is_named_while_training_waits_for_it(qtbot, launch, monkeypatch):
+    """A measurement of 115 s read "waiting 70 s for the next step", then "about 78 min left" of two minutes' work: the
+    measurement was counted in the run's pace (helper-77)."""
+    import time
+
+    from engine.curvature.probe import CurvatureProbe
+    from gui.live_run import STALL_SECONDS
+
+    measure = CurvatureProbe.measure
+
+    def slow(self, *args, **kwargs):  # a big network's measurement on a CPU
+        if kwargs.get("trigger", args[2] if len(args) > 2 else "") == "request":
+            time.sleep(STALL_SECONDS + 2)
+        return measure(self, *args, **kwargs)
+
+    monkeypatch.setattr(CurvatureProbe, "measure", slow)
+    window = launch({**SMALL, "epochs": 40})
+    configure(window, curvature_every="off")
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.live.step >= 3, timeout=LONG)
+    trigger(window.measure_action)
+    qtbot.waitUntil(lambda: "measuring λmax as asked, " in window.status.text(), timeout=LONG)
+    assert "(training waits for it)" in window.status.text() and "for the next step" not in window.status.text()
+    qtbot.waitUntil(lambda: window.curvature.last.text().startswith("λmax "), timeout=LONG)
+    assert not window.live.measuring
+
+
 def test_measure_now_from_a_paused_run(qtbot, launch):
     # Long enough that the pause comes before the end: without probes 16 px steps take milliseconds, and the
     # window learns of step 3 only with the next block of steps.
