@@ -96,7 +96,16 @@ def test_unfreeze_now_mid_run_is_recorded_and_undoable(qtbot, window, dialogs, t
     button = window.group_table.unfreeze
     qtbot.waitUntil(lambda: button.isVisible() and button.isEnabled(), timeout=LONG)  # once the run's groups are shown
     assert window.unfreeze_action.isEnabled()
-    click(button)  # Unfreeze now: every frozen group (none is selected)
+    # It says which it unfreezes: a cell left selected from editing its multiplier made it unfreeze that group alone.
+    from PySide6.QtCore import Qt
+
+    table = window.group_table.table
+    cell = table.visualItemRect(table.item(4, 3)).center()  # stage4's LR ×
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=cell)
+    assert button.text() == "Unfreeze stage4 now"
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier, pos=cell)  # unselected
+    assert button.text() == "Unfreeze all now"
+    click(button)  # every frozen group (none is selected)
     qtbot.waitUntil(lambda: window.editor.history.count() == 1, timeout=LONG)
     qtbot.waitUntil(lambda: not window.unfreeze_action.isEnabled(), timeout=LONG)  # nothing is frozen any more
     table = window.group_table.table

@@ -35,7 +35,8 @@ class GroupTable(QWidget):
                               "trainable from the start) and 'LR ×' (the group's LR is the schedule's times this); during a run an edit "
                               "applies from the current step and can be undone.")
         self.table.itemChanged.connect(self._cell_edited)
-        self.unfreeze = QPushButton("Unfreeze now")
+        self.table.itemSelectionChanged.connect(self._update_button)
+        self.unfreeze = QPushButton("Unfreeze all now")
         self.unfreeze.setToolTip("Make the selected frozen groups (or every frozen group) trainable from the current step")
         self.unfreeze.clicked.connect(self._unfreeze_clicked)
         self.problem = QLabel()
@@ -92,7 +93,17 @@ class GroupTable(QWidget):
     def _update_button(self) -> None:
         possible = self.running and bool(self.draft.frozen_at(self.step))
         self.unfreeze.setEnabled(possible)
+        # Says which: a cell left selected from editing its multiplier made "Unfreeze now" unfreeze that group alone
+        # (helper-77).
+        chosen = self._chosen()
+        named = ", ".join(chosen) if len(chosen) <= 2 else f"{len(chosen)} selected groups"
+        self.unfreeze.setText(f"Unfreeze {named} now" if chosen else "Unfreeze all now")
         self.unfreezable.emit(possible)
+
+    def _chosen(self) -> tuple[str, ...]:
+        """The selected groups still frozen now (none: every frozen group is meant)."""
+        selected = {self.draft.rows[index.row()].name for index in self.table.selectedIndexes() if index.row() < len(self.draft.rows)}
+        return tuple(name for name in self.draft.frozen_at(self.step) if name in selected)
 
     @Slot(QTableWidgetItem)
     def _cell_edited(self, item: QTableWidgetItem) -> None:
@@ -118,7 +129,4 @@ class GroupTable(QWidget):
 
     @Slot()
     def _unfreeze_clicked(self) -> None:
-        selected = {self.draft.rows[index.row()].name for index in self.table.selectedIndexes()}
-        frozen = self.draft.frozen_at(self.step)
-        chosen = tuple(name for name in frozen if name in selected)
-        self.unfreezeRequested.emit(chosen)
+        self.unfreezeRequested.emit(self._chosen())
