@@ -187,13 +187,13 @@ def test_a_trial_stopped_early_says_so_in_the_runs_list_and_in_show(digits16, tm
     info = run_info(ran.run_dir)
     said = "stopped early by its tune after epoch 1: it fell behind the trials of a similar peak LR (its accuracy is from mid-run)"
     assert info.state == "stopped" and info.notes == ["tune trial 3, peak LR 0.05 (tune t)", said]
-    code, out, _ = cli(capsys, "runs", "--runs-dir", tmp_path / "runs")
+    code, out, _ = cli(capsys, "runs", "--runs-dir", tmp_path / "runs", "--trials")
     assert code == 0 and f"\n  {said}\n" in out
     code, out, _ = cli(capsys, "show", ran.run_dir)
     assert code == 0 and f"note: {said}" in out, out
 
 
-def test_lrscope_tune_end_to_end(tmp_path):
+def test_lrscope_tune_end_to_end(tmp_path, capsys):
     """The real command line: budget respected, trials are stored runs from the same weights, the winner exported."""
     env = dict(os.environ, LRSCOPE_TUNES_DIR=str(tmp_path / "tunes"))
     command = [sys.executable, str(ROOT / "main.py"), "tune", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "2",
@@ -221,7 +221,8 @@ def test_lrscope_tune_end_to_end(tmp_path):
     for trial in trials:  # a trial stopped early says what it fell behind, in the record and as it ends
         assert bool(trial["why"]) == (trial["state"] == "pruned") and trial["why"] in done.stderr
     # Each trial's run says what made it in `lrscope runs` and `lrscope show`: without it they looked like the user's own.
-    listed = subprocess.run([sys.executable, str(ROOT / "main.py"), "runs"], env=env, capture_output=True, text=True, timeout=120)
+    listed = subprocess.run([sys.executable, str(ROOT / "main.py"), "runs", "--trials"], env=env, capture_output=True, text=True,
+                            timeout=120)
     tune = next((tmp_path / "tunes").iterdir()).name
     for trial in trials:
         mark = f"tune trial {trial['number']}, peak LR {trial['params']['lr']:.3g}, weight decay "
@@ -255,6 +256,14 @@ def test_lrscope_tune_end_to_end(tmp_path):
     assert loaded.metrics["best_val_accuracy"] == pytest.approx(max(r[1] for r in winner["reports"]))
     assert peak_of(loaded.timeline) == pytest.approx(record["winner"]["params"]["lr"], rel=1e-6)
     assert loaded.context["optimizer"]["weight_decay"] == pytest.approx(record["winner"]["params"]["weight_decay"])
+    # Listed one line a tune, and deleted together: a tune of a minute left 232 trial runs, 621 lines (helper-76).
+    code, listed, _ = cli(capsys, "runs")
+    line = next(line for line in listed.splitlines() if line.startswith(f"tune {tune}: "))
+    assert line.startswith(f"tune {tune}: {len(trials)} trial runs, the best val acc ") and f"lrscope delete --tune {tune}" in line
+    assert code == 0 and not any(Path(t["run_dir"]).name in listed for t in trials)
+    assert cli(capsys, "delete", "--tune", tune)[0] == 0 and not any(Path(t["run_dir"]).exists() for t in trials)
+    code, _, err = cli(capsys, "delete", "--tune", tune)
+    assert code == 2 and "no trial run of that tune" in err
 
 
 def test_a_budget_too_small_is_refused_in_one_line(capsys):

@@ -33,11 +33,13 @@ from ..store.reader import (
     run_info,
 )
 from ..text import counted, printable
+from ..tune.record import tune_of
 from .common import (
     CACHE_DIR_HELP,
     LIBRARY_DIR_HELP,
     RUNS_DIR_HELP,
     STORE_FAILED,
+    CliError,
     add_serve_option,
     cache_dir,
     check_writable,
@@ -53,6 +55,7 @@ def add_parsers(commands) -> None:
     runs = commands.add_parser("runs", help="list stored runs", description="List the runs stored under the runs folder.")
     runs.add_argument("--runs-dir", type=path_arg, help=RUNS_DIR_HELP)
     runs.add_argument("--json", action="store_true", help="a JSON array, one object per run (for scripts), instead of the table")
+    runs.add_argument("--trials", action="store_true", help="list each tune's trial runs too (by default one line a tune)")
     runs.set_defaults(handler=list_command)
     show = commands.add_parser("show", help="summarize one run, or print its per-step metrics as CSV")
     show.add_argument("run", help="run id (or a unique prefix of it), or the run's folder")
@@ -79,7 +82,8 @@ def add_parsers(commands) -> None:
     delete = commands.add_parser("delete", help="delete stored runs (their metrics and checkpoints)",
                                  description="Delete runs and all they hold. Every run is found and checked first: a mistyped "
                                              "name, or a run that a process trains, deletes none of them.")
-    delete.add_argument("runs", nargs="+", metavar="RUN", help="run id (or a unique prefix of it), or the run's folder")
+    delete.add_argument("runs", nargs="*", metavar="RUN", help="run id (or a unique prefix of it), or the run's folder")
+    delete.add_argument("--tune", metavar="TUNE", help="every trial run of this tune (its name as `lrscope runs` gives it)")
     delete.add_argument("--runs-dir", type=path_arg, help=RUNS_DIR_HELP)
     delete.set_defaults(handler=delete_command)
 
@@ -89,7 +93,15 @@ def delete_command(args: argparse.Namespace) -> int:
     from ..store.delete import delete_runs
 
     root = runs_root(args.runs_dir)
-    for run_dir in delete_runs([find_run(root, name) for name in args.runs]):
+    named = [find_run(root, name) for name in args.runs]
+    if args.tune:  # a tune of a few minutes leaves hundreds of trial runs (helper-76)
+        trials = [run.run_dir for run in list_runs(root)[0] if tune_of(run.purpose) == args.tune]
+        if not trials:
+            raise CliError(f"--tune {args.tune}: no trial run of that tune under {root} (`lrscope runs` names each tune)")
+        named += trials
+    if not named:
+        raise CliError("name the runs to delete, or give --tune TUNE")
+    for run_dir in delete_runs(named):
         say(f"deleted {run_dir.name}")
     return 0
 
@@ -114,13 +126,22 @@ def list_command(args: argparse.Namespace) -> int:
     # As wide as the longest name, up to a point, and a cut name says so: "digits-camera2-lon" read as a whole name.
     width = min(max(len("DATASET"), *(len(r.dataset) for r in runs)), MAX_DATASET_WIDTH)
     print(f"{'RUN':<44} {'DATASET':<{width}} {'STARTED':<19} {'STATE':<20} {'STEPS':>13} {'BEST VAL ACC':>12}")
+    tunes: dict[str, list] = {}
     for r in runs:
+        if not args.trials and (tune := tune_of(r.purpose)):
+            tunes.setdefault(tune, []).append(r)
+            continue
         state = f"{r.state} (served)" if served_access(r.run_dir) else r.state
         dataset = r.dataset if len(r.dataset) <= width else r.dataset[:width - 1] + "…"
         print(f"{r.run_id:<44} {dataset:<{width}} {r.started:<19} {state:<20} {f'{r.steps_done}/{r.total_steps}':>13} "
               f"{_accuracy(r.best_val_accuracy):>12}")
         for note in r.notes:
             print(f"  {note}")
+    # One line a tune: a tune of a minute listed 232 trial runs, 621 lines (helper-76).
+    for tune, trials in tunes.items():
+        best = max((t.best_val_accuracy for t in trials if not math.isnan(t.best_val_accuracy)), default=math.nan)
+        print(f"tune {tune}: {counted(len(trials), 'trial run')}, the best val acc {_accuracy(best)} "
+              f"(`lrscope runs --trials` lists them, `lrscope delete --tune {tune}` deletes them)")
     return 0
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,22 @@ STATE_WORDS = {"pruned": "stopped early"}
 def state_words(state: str) -> str:
     """How the window and the command line say a trial's ``state``."""
     return STATE_WORDS.get(state, state)
+
+
+def trial_purpose(number: int, params: dict[str, float], tune: str) -> str:
+    """What a trial's run is, for the runs list (a trial among a tune's runs looked like any other run); the tune's
+    name last, where ``tune_of`` reads it."""
+    tried = f"peak LR {params['lr']:.3g}" + (f", weight decay {params['weight_decay']:.3g}" if "weight_decay" in params else "")
+    return f"tune trial {number}, {tried} (tune {tune})"  # what matters first: a narrow column cuts the end
+
+
+def tune_of(purpose: str) -> str | None:
+    """The tune whose trial a run with ``purpose`` is (None for a run of the user's own)."""
+    match = TRIAL_PURPOSE.fullmatch(purpose)
+    return match.group(1) if match else None
+
+
+TRIAL_PURPOSE = re.compile(r"tune trial \d+, .* \(tune (\S+)\)")
 
 
 @dataclass(frozen=True)

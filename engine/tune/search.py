@@ -46,7 +46,7 @@ from ..training.handlers.chance import chance_bar, clears
 from ..training.session import build_session
 from .budget import OVERHEAD, check_room, sweep_iterations
 from .interval import search_interval
-from .record import TrialRecord, save_record, tune_record
+from .record import TrialRecord, save_record, trial_purpose, tune_record
 from .settings import WEIGHT_DECAY_RANGE, TuneSettings
 from .strata import STRATA, emptiest, strata, stratum_of
 from .timing import step_seconds
@@ -209,7 +209,7 @@ class Tuner:
             return trial.should_prune()
 
         self._current = TrialJob(config, self.dataset, RunSchedule(with_peak(self.timeline, params["lr"])), self.runs_root, check,
-                                 purpose=self._purpose(number, params))
+                                 purpose=trial_purpose(number, params, self.folder.name))
         if self._cancel.is_set():
             self._current.stop()
         self.emit(TuneTrialStarted(number, params, seed, str(self._current.run_dir)))
@@ -225,11 +225,6 @@ class Tuner:
         self.trials.append(TrialRecord(number, params, seed, state, run.val_accuracy, run.val_loss, run.steps, run.run_dir, reports, why))
         self.emit(TuneTrialFinished(number, params, state, run.val_accuracy, run.val_loss, run.steps, run.run_dir, self.spent,
                                     self._budget, why))
-
-    def _purpose(self, number: int, params: dict[str, float]) -> str:
-        """What the trial's run is, for the runs list: a trial among a tune's runs looks like any other run."""
-        tried = f"peak LR {params['lr']:.3g}" + (f", weight decay {params['weight_decay']:.3g}" if "weight_decay" in params else "")
-        return f"tune trial {number}, {tried} (tune {self.folder.name})"  # what matters first: a narrow column cuts the end
 
     def _tell(self, study, trial, run, reports, optuna) -> str:
         """Tell Optuna how the trial ended; returns its state in the record's words."""
