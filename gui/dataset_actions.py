@@ -10,8 +10,8 @@ from PySide6.QtCore import QTimer, Slot
 
 from engine.config import TrainConfig
 from engine.schedules import RunSchedule, Timeline
-from engine.schedules.edits import merged_spans
 from engine.schedules.plateau import cuts_kept
+from engine.schedules.timeline import merged_spans
 from engine.text import counted, images_used
 
 from . import dialogs

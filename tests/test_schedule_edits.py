@@ -26,8 +26,8 @@ from engine.schedules import (
     Undo,
     Unfreeze,
 )
-from engine.schedules.edits import merged_spans
 from engine.schedules.history_codec import run_schedule_from_dict, run_schedule_to_dict
+from engine.schedules.timeline import merged_spans
 
 
 def base():
@@ -165,6 +165,18 @@ def test_to_train_again_an_edit_undone_then_redone_trains_from_its_own_step():
     again = redone.to_train_again()
     assert [p.start for p in again.pieces] == [0, 30] and again.lr_at(30) == again.lr_at(60) == 0.01
     assert merged_spans(redone.taken_back()) == [(30, 50)]
+
+
+def test_to_train_again_keeps_an_edit_redone_after_an_older_undo_inside_the_same_steps():
+    """Set LR and Scale the rest at one step; undo, redo, undo (the scale, twice taken back), undo (the set LR), redo
+    (the set LR again): trained again, the schedule ran the plain one-cycle, the set LR the user kept dropped. Its
+    older undo's steps (20-30), taken after the later undo's (20-60), deleted the piece that one had moved to step 20
+    (helper-78)."""
+    run = (base().apply(SetConstant(0.05), 20, 0.1).apply(ScaleRest(0.5), 20, 0.05).apply(Undo(), 30, 0.025)
+           .apply(Redo(), 40, 0.05).apply(Undo(), 50, 0.025).apply(Undo(), 60, 0.05).apply(Redo(), 70, 0.1))
+    assert run.fates()[1] == "undone at step 60, redone at step 70" and run.timeline.lr_at(80) == 0.05
+    again = run.to_train_again()
+    assert [p.start for p in again.pieces] == [0, 20] and again.lr_at(20) == again.lr_at(99) == 0.05
 
 
 def test_to_train_again_an_undo_of_an_edit_that_replaced_another_at_its_step():

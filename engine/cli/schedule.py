@@ -11,9 +11,9 @@ import numpy as np
 
 from ..schedules.chart import line_chart
 from ..schedules.describe import describe_schedule
-from ..schedules.edits import merged_spans
 from ..schedules.groups import ALL, describe_groups
 from ..schedules.sampling import plot_steps
+from ..schedules.timeline import merged_spans
 from ..text import counted, printable
 from .common import LIBRARY_DIR_HELP, CliError, check_writable, path_arg, read_schedule, say
 from .progress import edit_line

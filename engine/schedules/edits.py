@@ -355,17 +355,6 @@ def fates(records: list[tuple[int, int, int | None, int | None]]) -> dict[int, s
     return said
 
 
-def merged_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The step ranges [first, end) that ``spans`` cover together, in order (empty ones left out)."""
-    merged: list[tuple[int, int]] = []
-    for first, end in sorted(span for span in spans if span[0] < span[1]):
-        if merged and first <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((first, end))
-    return merged
-
-
 def _low_for_now(timeline: Timeline, step: int) -> str:
     """"; the schedule's LR is 8e-08 now and reaches 0.01 at step 52: …" when an unfreeze lands where the schedule has
     all but annealed away, else "". Unfrozen late in a fine-tune's head-only phase, the groups trained at ~1e-9 until

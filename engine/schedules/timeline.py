@@ -165,15 +165,16 @@ class Timeline:
         are pieces of it now, so the rule is dropped (left on, it would cut again where it had cut).
 
         ``taken_back``: the step ranges [first, end) between an edit and what reversed it (an undo, or a redo of an
-        undo), latest reversal first (``taken_back`` of edits.py). Their pieces are left out and the reversal's piece
-        takes over from ``first``: an edit at step 30 undone at 35 trained steps 30-34 at the edit's LR, and every run
+        undo; ``taken_back`` of edits.py). Their pieces are left out and the reversal's piece takes over from ``first``: an edit at step 30 undone at 35 trained steps 30-34 at the edit's LR, and every run
         trained from the file kept that dip, which the user had taken back. A piece that then only continues the one
         before it is merged into it (an edit undone at its own step left one, which as a plan read as an edit).
         """
         pieces, starts = list(self.pieces), list(self._starts)
-        for first, end in taken_back:
-            if first >= end:  # reversed at its own step, or a rollback went back past it: nothing trained in between
-                continue
+        # Overlapping ranges as one, the plan in force at its end taking over from its start: taken one by one, an older
+        # undo inside a later one deleted the piece the later reversal had just moved there, and a set LR undone,
+        # redone, with a scale between them undone twice, trained as if never made (helper-78). Latest first, so that
+        # the positions found stay valid. (A range reversed at its own step, or that a rollback went back past, is empty.)
+        for first, end in reversed(merged_spans(taken_back)):
             # By bisection: a file may hold 100,000 pieces and as many undos.
             low, high = bisect.bisect_left(starts, first), bisect.bisect_left(starts, end)
             del pieces[low:high], starts[low:high]
@@ -198,3 +199,14 @@ class Timeline:
         last_length = last.schedule.segments[-1].steps + total_steps - last.end
         pieces[-1] = replace(last, schedule=last.schedule.with_last_length(max(1, last_length)))
         return replace(self, pieces=tuple(pieces))
+
+
+def merged_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The step ranges [first, end) that ``spans`` cover together, in order (empty ones left out)."""
+    merged: list[tuple[int, int]] = []
+    for first, end in sorted(span for span in spans if span[0] < span[1]):
+        if merged and first <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((first, end))
+    return merged
