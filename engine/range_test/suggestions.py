@@ -148,7 +148,9 @@ def sweep_suggestions(lrs: np.ndarray, losses: np.ndarray, prior_loss: float | N
     if mix_learnable and smooth[lowest] > prior_loss - FLAT_SIGMAS * sigma:
         return _flat(lrs, smooth, lowest, sigma, _class_mix_note(prior_loss))
     if start_level - smooth[lowest] < FLAT_SIGMAS * sigma:
-        at_chance = prior_loss is not None and smooth[lowest] > prior_loss - FLAT_SIGMAS * sigma
+        # Near the class mix's loss itself too: on a trained model's noisy curve (batch 8) four times the noise reached
+        # below 0.9 from 2.3, and a model at 84% was told to check its labels (helper-78).
+        at_chance = prior_loss is not None and smooth[lowest] > max(prior_loss - FLAT_SIGMAS * sigma, AT_CHANCE_SHARE * prior_loss)
         return _flat(lrs, smooth, lowest, sigma, FLAT_NOTE + advice(held_out) + (AT_CHANCE_NOTE if at_chance else ""))
     if held_out and smooth[lowest] > (1 - PROBE_GAIN) * start_level:
         return _flat(lrs, smooth, lowest, sigma, _held_out_note(smooth[lowest], start_level))
@@ -177,6 +179,8 @@ def sweep_suggestions(lrs: np.ndarray, losses: np.ndarray, prior_loss: float | N
     return suggestions, []
 
 
+# A flat curve's level must be at least this share of the class mix's loss to be read as guessing it.
+AT_CHANCE_SHARE = 0.8
 # Shuffled labels give this curve too; only the tune said so (helper-67). A trained model's flat curve lies far below.
 AT_CHANCE_NOTE = (" The loss stayed at the level of guessing the class mix: if the test's steps should teach this model "
                   "something, check that each class folder holds that class's images.")

@@ -101,7 +101,9 @@ def shape_from_dict(data: Any, path: str) -> Shape:
     fields = {f.name: f for f in cls.params()}
     unknown = set(data) - set(fields) - {"kind", "fraction"}
     if unknown:
-        raise fail(path, f"{kind} has no parameter {', '.join(sorted(str(u)[:40] for u in unknown))}")
+        # Its own are named: "cosine has no parameter max_lr" left the user to guess them (helper-78).
+        raise fail(path, f"{kind} has no parameter {', '.join(sorted(str(u)[:40] for u in unknown))} (its parameters: "
+                         f"{', '.join(fields)})")
     values = {name: param_from_json(data[name], f.metadata["kind"], f"{path}.{name}") for name, f in fields.items() if name in data}
     try:
         shape = cls(**values)

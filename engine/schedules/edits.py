@@ -480,7 +480,8 @@ def _changed_segment(edit: ChangeSegment, current: Piece, step: int) -> tuple[Pi
     kinds = {f.name: f.metadata["kind"] for f in old.params()}
     unknown = set(edit.changes) - set(kinds)
     if unknown:
-        raise ValueError(f"{old.kind} has no parameter {', '.join(sorted(str(u)[:40] for u in unknown))}")
+        raise ValueError(f"{old.kind} has no parameter {', '.join(sorted(str(u)[:40] for u in unknown))} (its parameters: "
+                         f"{', '.join(kinds)})")
     changes = {name: _as_held(value, kinds[name], name) for name, value in edit.changes.items()}
     schedule = current.schedule.replace_segment(edit.index, **changes)
     return Piece(step, current.origin, schedule), f"segment {edit.index + 1} ({old.kind}): {describe_changes(old, changes)}"
