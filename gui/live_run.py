@@ -89,6 +89,7 @@ class LiveRun(QObject):
         processes = int(event.config.get("world_size", 1))
         self.batch_size = int(event.config.get("batch_size", 1)) * processes  # the global batch: what one step sees
         self.remaining.reset()
+        self.measuring = False  # one asked of a run that stopped before it came is not this run's
         self.last_news = time.monotonic()
         self.run_dir, self.run_id = event.run_dir, event.run_id
         self.show_run_name(event.run_id)

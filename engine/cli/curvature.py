@@ -128,7 +128,6 @@ def print_measurement(m: CurvatureMeasured, origin: dict, step: int, again: bool
         print("  Adam has taken no step yet, so its preconditioner does not exist: λmax is the plain Hessian's and there is no bound")
     print(f"optimizer {m.optimizer}: stable in theory while LR < {m.formula} (LR·λ < {m.constant:.3g}); a guide, not a law")
     # Measured against the schedule's highest LRs, the groups' own: "LR 0.2" read as the LR of step 0, a one-cycle's 0.008.
-    lr_word = "peak LR"
     planned = ("the highest once every group trains" if again else "its peak (it has finished)" if origin["finished"] else
                "the highest it still plans" if origin["run"] else "the schedule's peak")
     print(f"each group's LR at {planned}, step {step} (a frozen group has none, and no bound)")
@@ -136,7 +135,7 @@ def print_measurement(m: CurvatureMeasured, origin: dict, step: int, again: bool
         share = f"{100 * lr / bound:.0f}% of it" if np.isfinite(bound) and bound > 0 else "no bound"
         dead_text = f", dead ReLU units {100 * dead:.1f}%" if np.isfinite(dead) else ""
         bound_text = f"{bound:<9.3g}" if np.isfinite(bound) else f"{'–':<9}"
-        print(f"  {group:<10} {lr_word} {lr:<9.3g} bound {bound_text} ({share}){dead_text}")
+        print(f"  {group:<10} peak LR {lr:<9.3g} bound {bound_text} ({share}){dead_text}")
     if not np.isfinite(m.dead_relu).any():  # the column was missing without a word
         print("  dead units: not counted (the model has no nn.ReLU or nn.ReLU6 layers)")
     if m.batch_size < FEW_PROBE_IMAGES:  # it was reported as any other

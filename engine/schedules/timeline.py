@@ -165,9 +165,10 @@ class Timeline:
         are pieces of it now, so the rule is dropped (left on, it would cut again where it had cut).
 
         ``taken_back``: the step ranges [first, end) between an edit and what reversed it (an undo, or a redo of an
-        undo; ``taken_back`` of edits.py). Their pieces are left out and the reversal's piece takes over from ``first``: an edit at step 30 undone at 35 trained steps 30-34 at the edit's LR, and every run
-        trained from the file kept that dip, which the user had taken back. A piece that then only continues the one
-        before it is merged into it (an edit undone at its own step left one, which as a plan read as an edit).
+        undo; ``taken_back`` of edits.py). Their pieces are left out and the piece in force at a range's end takes over
+        from its start: an edit at step 30 undone at 35 trained steps 30-34 at the edit's LR, and every run trained from
+        the file kept that dip, which the user had taken back. A piece that then only continues the one before it is
+        merged into it (an edit undone at its own step left one, which as a plan read as an edit).
         """
         pieces, starts = list(self.pieces), list(self._starts)
         # Overlapping ranges as one, the plan in force at its end taking over from its start: taken one by one, an older

@@ -13,7 +13,8 @@ from ..text import printable
 
 
 def held_by(rows: Iterable[tuple[int, int, str]], records: Iterable) -> dict[int, object]:
-    """The record of ``records`` (a schedule's edits) that holds each row (id, step, summary), oldest first, it holds."""
+    """For each of ``rows`` (id, step, summary; oldest first) that ``records`` (a schedule's edits) hold, the record
+    holding it, by the row's id."""
     held: dict[tuple[int, str], list] = {}
     for record in records:
         held.setdefault((record.step, printable(record.summary)), []).append(record)
