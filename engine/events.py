@@ -289,6 +289,9 @@ class TuneStarted(Event):
     search: tuple[str, ...]
     baseline: JsonObject
     folder: str
+    resumed: bool = False  # a tune that goes on after a stop
+    spent_steps: int = 0  # what it spent before
+    trials_before: int = 0  # and the trials it had run
 
 
 @dataclass(frozen=True)

@@ -177,15 +177,17 @@ class RunController:
             return run_range_test(session, settings, self.bridge.put, timeline, cancelled=self._cancel.is_set, run_steps=run_steps or None)
         self.tasks.start("range_test", work, background=True)
 
-    def tune(self, config: TrainConfig, dataset: PreparedDataset, timeline: Timeline, settings) -> None:
-        """Search the peak LR of ``timeline`` in the background; its trials are stored as runs."""
+    def tune(self, config: TrainConfig, dataset: PreparedDataset, timeline: Timeline, settings, resume=None) -> None:
+        """Search the peak LR of ``timeline`` in the background; its trials are stored as runs. ``resume``: a stopped
+        tune to go on with (``engine.tune.resume.Resumed``)."""
         self._cancel_tune.clear()
 
         def work():
             from engine.store.paths import tunes_root
             from engine.tune.search import Tuner
 
-            self.tuner = Tuner(config, dataset, timeline, settings, runs_root=runs_root(), tunes_root=tunes_root(), emit=self.bridge.put)
+            self.tuner = Tuner(config, dataset, timeline, settings, runs_root=runs_root(), tunes_root=tunes_root(), emit=self.bridge.put,
+                               resume=resume)
             if self._cancel_tune.is_set():
                 self.tuner.cancel()
             return self.tuner.run()

@@ -50,6 +50,7 @@ class TuneActions:
         """Wire the panel and the bridge to the actions below."""
         self.tune_panel.startRequested.connect(self.start_tune)
         self.tune_panel.cancelRequested.connect(self.controller.cancel_tune)
+        self.tune_panel.goOnRequested.connect(self.go_on_with_tune)
         self.tune_panel.useRequested.connect(self.use_tune_winner)
         self.tune_panel.exportRequested.connect(self.export_tune_winner)
         self.bridge.tuneEvent.connect(self.tune_event)
@@ -72,6 +73,27 @@ class TuneActions:
         self.status.setText("tuning · starting: building the model and timing a step…")
         self._update_actions()
 
+    @Slot()
+    def go_on_with_tune(self) -> None:
+        """Go on with the tune that was cancelled, on its own settings and the open dataset (the one it ran on)."""
+        from engine.tune.resume import read_resumable
+
+        if self.dataset is None or self.controller.busy or self.tune_panel.record is None:
+            self.log.add("going on with a tune needs its dataset open and no run, tune or range test in progress", "warning")
+            return
+        try:
+            resumed = read_resumable(Path(self.tune_panel.record["folder"]))
+        except LrscopeError as error:
+            self.tune_panel.failed(str(error))
+            self.log.add(f"the tune cannot go on: {error}", "warning")
+            return
+        self.last_tune = None
+        self.tabs.setCurrentWidget(self.tune_tab)
+        self.controller.tune(resumed.config, self.dataset, resumed.timeline, resumed.settings, resume=resumed)
+        self.tune_panel.starting(going_on=True)
+        self.status.setText("tuning · going on: building the model and timing a step…")
+        self._update_actions()
+
     @Slot(object)
     def tune_event(self, event) -> None:
         """Follow the search: its budget, interval, trials and result."""
@@ -84,7 +106,9 @@ class TuneActions:
                                 event.estimated_seconds / max(1, event.budget_steps), "the last tune's speed")
             self.tune_panel.started(event)
             self.tune_plot.show_baseline(event.baseline["lr"])
-            self.log.add(f"tune started: about {event.budget_steps / event.run_steps:.1f} full runs; record in {event.folder}")
+            self.log.add(f"tune going on: {event.spent_steps} of its {event.budget_steps} training steps were spent; record in {event.folder}"
+                         if event.resumed else
+                         f"tune started: about {event.budget_steps / event.run_steps:.1f} full runs; record in {event.folder}")
         elif isinstance(event, TuneIntervalChosen):
             self.tune_panel.interval(event)
             self.tune_plot.show_interval(event.low, event.high)

@@ -114,7 +114,7 @@ def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, windo
     assert not loaded.warnings and not dialogs.of("error")
 
 
-def test_a_tune_cancelled_before_any_trial_ended_says_there_is_no_result(qtbot, window):
+def test_a_tune_cancelled_before_any_trial_ended_says_there_is_no_result_and_can_go_on(qtbot, window):
     from gui.driving import click, show_tab, trigger
     from gui.tune_actions import TUNE_RANGE_TEST
 
@@ -136,6 +136,17 @@ def test_a_tune_cancelled_before_any_trial_ended_says_there_is_no_result(qtbot, 
             pass
     assert window.status.text() == "tune cancelled: no trial finished, so there is no winner"
     assert not panel.use.isEnabled() and not panel.export.isEnabled()
+    # Go on takes the search up again, on its own record: a search cancelled by mistake was lost (helper-74).
+    cancelled = window.last_tune.record
+    assert cancelled["state"] == "cancelled" and panel.go_on.isEnabled()
+    click(panel.go_on)
+    assert not panel.go_on.isEnabled() and panel.cancel.isEnabled()
+    qtbot.waitUntil(lambda: window.last_tune is not None, timeout=LONG)
+    record = window.last_tune.record
+    assert record["folder"] == cancelled["folder"] and record["state"] == "finished" and record["winner"] is not None
+    assert record["budget"]["steps"] == cancelled["budget"]["steps"] >= record["budget"]["spent_steps"] > cancelled["budget"]["spent_steps"]
+    assert panel.table.rowCount() == len(record["trials"]) >= 2 and panel.use.isEnabled() and not panel.go_on.isEnabled()
+    assert f"tune going on: {cancelled['budget']['spent_steps']} of its {cancelled['budget']['steps']} training steps were spent" in window.log.toPlainText()
 
 
 def test_closing_the_window_during_a_tune_asks_first(qtbot, window, dialogs):

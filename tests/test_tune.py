@@ -193,7 +193,7 @@ def test_a_trial_stopped_early_says_so_in_the_runs_list_and_in_show(digits16, tm
     assert code == 0 and f"note: {said}" in out, out
 
 
-def test_lrscope_tune_end_to_end(tmp_path, capsys):
+def test_lrscope_tune_end_to_end(tmp_path, capsys, monkeypatch):
     """The real command line: budget respected, trials are stored runs from the same weights, the winner exported."""
     env = dict(os.environ, LRSCOPE_TUNES_DIR=str(tmp_path / "tunes"))
     command = [sys.executable, str(ROOT / "main.py"), "tune", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "2",
@@ -261,9 +261,11 @@ def test_lrscope_tune_end_to_end(tmp_path, capsys):
     line = next(line for line in listed.splitlines() if line.startswith(f"tune {tune}: "))
     assert line.startswith(f"tune {tune}: {len(trials)} trial runs, the best val acc ") and f"lrscope delete --tune {tune}" in line
     assert code == 0 and not any(Path(t["run_dir"]).name in listed for t in trials)
+    monkeypatch.setenv("LRSCOPE_TUNES_DIR", str(tmp_path / "tunes"))
     assert cli(capsys, "delete", "--tune", tune)[0] == 0 and not any(Path(t["run_dir"]).exists() for t in trials)
+    assert not (tmp_path / "tunes" / tune).exists()  # its search record too
     code, _, err = cli(capsys, "delete", "--tune", tune)
-    assert code == 2 and "no trial run of that tune" in err
+    assert code == 2 and "no such tune under" in err and "and no trial run of it under" in err
 
 
 def test_a_budget_too_small_is_refused_in_one_line(capsys):
@@ -298,26 +300,74 @@ def test_the_small_budget_note_counts_the_trials_that_fit_after_the_range_test(b
     assert small_budget_note(budget, run_steps, cap=100) == said
 
 
-def test_ctrl_c_stops_the_search_keeps_the_best_so_far_and_exits_130(tmp_path):
-    """The real command line, interrupted during its second trial: that trial is stopped, the first one wins and is
-    exported, and the exit status says the search did not spend its budget."""
+def _tune_until(tmp_path, line_start: str, how: int, *options: str) -> tuple[subprocess.Popen, str, str]:
+    """The real command line, stopped by signal ``how`` once a stderr line starts with ``line_start``."""
     env = dict(os.environ, LRSCOPE_TUNES_DIR=str(tmp_path / "tunes"), LRSCOPE_RUNS_DIR=str(tmp_path / "runs"))
     tune = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "tune", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "2",
-                             "--budget", "10", "--json", "--export-schedule", str(tmp_path / "won.json")],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             *options], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         for line in tune.stderr:
-            if line.startswith("trial  0"):
-                tune.send_signal(signal.SIGINT)
+            if line.startswith(line_start):
+                tune.send_signal(how)
                 break
         out, err = tune.communicate(timeout=900)
     finally:
         tune.kill()
+    return tune, out, err
+
+
+def test_ctrl_c_stops_the_search_keeps_the_best_so_far_and_exits_130_and_the_tune_goes_on_later(tmp_path, capsys, monkeypatch):
+    """The real command line, interrupted during its second trial: that trial is stopped, the first one wins and is
+    exported, and the exit status says the search did not spend its budget. `tune --resume` then goes on where it stopped:
+    a search of an hour stopped by mistake was lost (helper-74)."""
+    tune, out, err = _tune_until(tmp_path, "trial  0", signal.SIGINT, "--budget", "5", "--json", "--export-schedule", str(tmp_path / "won.json"))
     record = json.loads(out)
     assert tune.returncode == 130 and record["exit_status"] == 130 and record["cancelled"], err[-2000:]
     assert "stopping the search" in err and "Traceback" not in err
     assert record["trials"][0]["state"] == "complete" and record["winner"]["number"] == 0
     assert (tmp_path / "won.json").exists()
+    name = Path(record["folder"]).name
+    assert record["state"] == "cancelled" and f"to go on with it: lrscope tune --resume {name}" in err
+    monkeypatch.setenv("LRSCOPE_TUNES_DIR", str(tmp_path / "tunes"))
+    monkeypatch.setenv("LRSCOPE_RUNS_DIR", str(tmp_path / "runs"))
+    code, _, said = cli(capsys, "tune", "--resume", name, "--epochs", "3")
+    assert code == 2 and "--epochs: a tune goes on with the data and settings it began with" in said
+
+    code, out, said = cli(capsys, "tune", "--resume", name, "--json")
+    went_on = json.loads(out)
+    assert code == 0 and went_on["state"] == "finished" and went_on["folder"] == record["folder"], said[-2000:]
+    so_far = f"{len(record['trials'])} trial{'s' * (len(record['trials']) > 1)} and {record['budget']['spent_steps']} training steps so far"
+    assert f"going on with tune {name}: {so_far}" in said
+    def ran(trials):  # each as it ran (its score averaged with its neighbours' moves as trials come)
+        return [{k: v for k, v in t.items() if k != "smoothed_accuracy"} for t in trials]
+
+    assert ran(went_on["trials"][:len(record["trials"])]) == ran(record["trials"])  # kept as they were, numbered on from them
+    new = went_on["trials"][len(record["trials"]):]
+    assert [t["number"] for t in new] == list(range(len(record["trials"]), len(went_on["trials"]))) and new
+    cut = [t for t in record["trials"] if t["state"] == "cancelled"]
+    if cut:  # the trial the stop cut short runs again first
+        assert new[0]["params"] == cut[0]["params"]
+    assert len({round(t["params"]["lr"], 6) for t in new}) == len(new), "a resumed sampler proposed its old LRs again"
+    assert went_on["range_test"] == record["range_test"] and went_on["interval"] == record["interval"]  # not run again
+    assert went_on["budget"]["steps"] == record["budget"]["steps"] >= went_on["budget"]["spent_steps"] > record["budget"]["spent_steps"]
+    for trial in new:  # from the same initial weights as the first trials
+        assert json.loads((Path(trial["run_dir"]) / "config.json").read_text())["config"]["weights"] == str(Path(record["folder"]) / "initial-weights.pt")
+    code, _, said = cli(capsys, "tune", "--resume", name)
+    assert code == 2 and "no room for another trial of 44; give a larger budget to go on (--budget" in said
+
+
+def test_a_killed_tune_is_listed_as_one_that_can_go_on_and_delete_removes_its_record(tmp_path, capsys, monkeypatch):
+    """SIGKILL after the first trial: `lrscope runs` gave it the line of a finished tune, and `delete --tune` left its
+    folder, with no command to remove it (helper-81)."""
+    tune, _, err = _tune_until(tmp_path, "trial  0", signal.SIGKILL, "--budget", "4")
+    assert tune.returncode == -signal.SIGKILL, err[-2000:]
+    folder = next((tmp_path / "tunes").iterdir())
+    monkeypatch.setenv("LRSCOPE_TUNES_DIR", str(tmp_path / "tunes"))
+    code, listed, _ = cli(capsys, "runs", "--runs-dir", tmp_path / "runs")
+    assert code == 0 and f"  cut off (its process ended) before its budget was spent: `lrscope tune --resume {folder.name}` goes on" in listed
+    code, _, said = cli(capsys, "delete", "--tune", folder.name, "--runs-dir", tmp_path / "runs")
+    assert code == 0 and f"deleted tune {folder.name}'s search record" in said and not folder.exists()
+    assert not list((tmp_path / "runs").iterdir())
 
 
 def test_a_full_disk_ends_the_search_with_the_best_so_far_and_exit_status_4(tmp_path, capsys, monkeypatch):

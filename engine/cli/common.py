@@ -37,10 +37,10 @@ class CliError(Exception):
     """A usage or data problem: printed as one line, exit status 2."""
 
 
-def add_training_options(parser: argparse.ArgumentParser) -> None:
-    """The options that define a training run (shared by train and range-test)."""
+def add_training_options(parser: argparse.ArgumentParser, data_required: bool = True) -> None:
+    """The options that define a training run (shared by train, range-test and tune; ``tune --resume`` takes its tune's)."""
     d = TrainConfig()
-    parser.add_argument("--data", required=True, type=path_arg, help="dataset folder (ImageFolder layout: one subfolder per class)")
+    parser.add_argument("--data", required=data_required, type=path_arg, help="dataset folder (ImageFolder layout: one subfolder per class)")
     parser.add_argument("--model", default=d.model, metavar="MODEL",
                         help=f"one of {', '.join(MODEL_NAMES)}, or timm:NAME with timm installed (default {d.model})")
     parser.add_argument("--optimizer", default=d.optimizer, choices=OPTIMIZER_NAMES, help=f"(default {d.optimizer})")
@@ -99,6 +99,7 @@ def add_serve_option(parser: argparse.ArgumentParser) -> None:
 RUNS_DIR_HELP = "where runs are stored (default: $LRSCOPE_RUNS_DIR or the user data folder)"
 LIBRARY_DIR_HELP = "the tuned-schedule library (default: $LRSCOPE_LIBRARY_DIR or the user data folder)"
 CACHE_DIR_HELP = "where decoded images are cached (default: the user cache folder)"
+TUNES_DIR_HELP = "where tunes keep their search records (default: $LRSCOPE_TUNES_DIR, or a tunes folder beside the runs folder)"
 
 
 def _serve_address(text: str) -> str:

@@ -17,7 +17,7 @@ from ..schedules.describe import describe_pieces, describe_schedule
 from ..schedules.history_codec import run_schedule_from_dict
 from ..serve.access import served_access
 from ..store.edit_rows import held_by
-from ..store.paths import runs_root
+from ..store.paths import runs_root, tunes_root
 from ..store.reader import (
     STOP_NOTE,
     find_run,
@@ -33,12 +33,14 @@ from ..store.reader import (
     run_info,
 )
 from ..text import counted, printable
+from ..tune.folders import delete_tune_folder, unfinished
 from ..tune.record import tune_of
 from .common import (
     CACHE_DIR_HELP,
     LIBRARY_DIR_HELP,
     RUNS_DIR_HELP,
     STORE_FAILED,
+    TUNES_DIR_HELP,
     CliError,
     add_serve_option,
     cache_dir,
@@ -83,8 +85,10 @@ def add_parsers(commands) -> None:
                                  description="Delete runs and all they hold. Every run is found and checked first: a mistyped "
                                              "name, or a run that a process trains, deletes none of them.")
     delete.add_argument("runs", nargs="*", metavar="RUN", help="run id (or a unique prefix of it), or the run's folder")
-    delete.add_argument("--tune", metavar="TUNE", help="every trial run of this tune (its name as `lrscope runs` gives it)")
+    delete.add_argument("--tune", metavar="TUNE", help="every trial run of this tune (its name as `lrscope runs` gives it), and its "
+                        "search record")
     delete.add_argument("--runs-dir", type=path_arg, help=RUNS_DIR_HELP)
+    delete.add_argument("--tunes-dir", type=path_arg, help=TUNES_DIR_HELP)
     delete.set_defaults(handler=delete_command)
 
 
@@ -94,15 +98,22 @@ def delete_command(args: argparse.Namespace) -> int:
 
     root = runs_root(args.runs_dir)
     named = [find_run(root, name) for name in args.runs]
+    record = None
     if args.tune:  # a tune of a few minutes leaves hundreds of trial runs (helper-76)
+        record = tunes_root(args.tunes_dir) / args.tune
+        record = record if record.is_dir() and not record.is_symlink() else None
         trials = [run.run_dir for run in list_runs(root)[0] if tune_of(run.purpose) == args.tune]
-        if not trials:
-            raise CliError(f"--tune {args.tune}: no trial run of that tune under {root} (`lrscope runs` names each tune)")
+        if not trials and record is None:
+            raise CliError(f"--tune {args.tune}: no such tune under {tunes_root(args.tunes_dir)} and no trial run of it under {root} "
+                           "(`lrscope runs` names each tune)")
         named += trials
-    if not named:
+    if not named and record is None:
         raise CliError("name the runs to delete, or give --tune TUNE")
     for run_dir in delete_runs(named):
         say(f"deleted {run_dir.name}")
+    if record is not None:  # a killed tune's folder was left with no command to remove it (helper-81)
+        delete_tune_folder(record)
+        say(f"deleted tune {args.tune}'s search record ({record})")
     return 0
 
 
@@ -142,6 +153,8 @@ def list_command(args: argparse.Namespace) -> int:
         best = max((t.best_val_accuracy for t in trials if not math.isnan(t.best_val_accuracy)), default=math.nan)
         print(f"tune {tune}: {counted(len(trials), 'trial run')}, the best val acc {_accuracy(best)} "
               f"(`lrscope runs --trials` lists them, `lrscope delete --tune {tune}` deletes them)")
+        if why := unfinished(tunes_root() / tune):  # a killed tune read as a finished one (helper-81)
+            print(f"  {why}: `lrscope tune --resume {tune}` goes on with it")
     return 0
 
 

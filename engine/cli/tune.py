@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
+from pathlib import Path
 
 from ..distributed.launcher import tell_the_launcher_reported
 from ..events import Event, TuneFinished, TuneIntervalChosen, TuneStarted, TuneTrialFinished
@@ -18,6 +20,7 @@ from .common import (
     LIBRARY_DIR_HELP,
     NO_RESULT,
     STORE_FAILED,
+    TUNES_DIR_HELP,
     CliError,
     add_training_options,
     check_writable,
@@ -34,7 +37,7 @@ def add_parser(commands) -> None:
     parser = commands.add_parser("tune", help="search the schedule's peak LR with short real runs (budgeted)",
                                  description="Find the peak LR of a schedule shape for a dataset: a range test sets the interval, "
                                              "then real runs of the schedule are compared and the losers stopped early.")
-    add_training_options(parser)
+    add_training_options(parser, data_required=False)  # --resume takes its tune's: run() asks for --data without it
     d = TuneSettings()
     budget = parser.add_mutually_exclusive_group()
     budget.add_argument("--budget", type=float, metavar="RUNS",
@@ -47,8 +50,10 @@ def add_parser(commands) -> None:
     parser.add_argument("--export-schedule", type=path_arg, metavar="FILE", help="write the winning schedule, with the search record, to FILE")
     parser.add_argument("--library-dir", type=path_arg, help=LIBRARY_DIR_HELP)
     parser.add_argument("--runs-dir", type=path_arg, help="where the trials are stored as runs")
-    parser.add_argument("--tunes-dir", type=path_arg, help="where the search records are kept (default: beside the runs folder)")
+    parser.add_argument("--tunes-dir", type=path_arg, help=TUNES_DIR_HELP)
     parser.add_argument("--json", action="store_true", help="print the search record as one JSON object on stdout")
+    parser.add_argument("--resume", metavar="TUNE", help="go on with a tune that stopped before its budget was spent (Ctrl-C, a closed "
+                        "window, a killed process), with its own data and settings; --budget or --minutes give it a larger budget")
     parser.set_defaults(handler=run)
 
 
@@ -68,11 +73,17 @@ class TuneProgress:
     """Lines on stderr: the budget before it starts, the interval, one line per trial; ``message``: the line that
     ended the search (for --json too: "no trial finished, so there is no winner" was said on stderr alone)."""
 
-    def __init__(self, runs_command: str = "lrscope runs"):
-        self.message, self.runs_command = "", runs_command
+    def __init__(self, runs_command: str = "lrscope runs", resume_command: str = "lrscope tune --resume"):
+        self.message, self.runs_command, self.resume_command, self.folder = "", runs_command, resume_command, ""
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, TuneStarted):
+            self.folder = event.folder
+            if event.resumed:
+                say(f"going on with tune {Path(event.folder).name}: {counted(event.trials_before, 'trial')} and {event.spent_steps} "
+                    f"training steps so far; {event.budget_steps - event.spent_steps} steps of its budget left, "
+                    f"{estimate(event.estimated_seconds)} on this machine")
+                return
             say(f"tune: up to {event.budget_steps / event.run_steps:.1f} full runs ({event.budget_steps} training steps of "
                 f"{event.run_steps} per run), {estimate(event.estimated_seconds)} on this machine; Ctrl-C stops and keeps the best so far")
             say(f"each trial is a run you can open ({self.runs_command}); the search record goes to {event.folder}")
@@ -90,15 +101,22 @@ class TuneProgress:
         elif isinstance(event, TuneFinished):
             self.message = event.message
             say(event.message)
+            if event.cancelled:  # what it measured is kept: a search of an hour stopped by mistake was lost (helper-74)
+                say(f"to go on with it: {self.resume_command} {Path(self.folder).name}")
 
 
 def run(args: argparse.Namespace) -> int:
     """Tune, report, and export the winner if asked; the exit status says how the search ended (``tune_status``)."""
     from ..store.paths import runs_command, runs_root, tunes_root
     from ..tune.search import Tuner  # torch and optuna load only when a tune runs
-    from .run_job import signals_call
     from .setup import adopt_schedule_settings, open_dataset, run_schedule_for, schedule_option, warn_of_a_batch_past_the_data
 
+    if args.resume:
+        from .tune_resume import resume
+
+        return resume(args)
+    if args.data is None:
+        raise CliError("tune: the following arguments are required: --data (or --resume TUNE)")
     config = config_from(args)
     schedule = schedule_option(args)
     adopt_schedule_settings(args, config, schedule)
@@ -108,9 +126,23 @@ def run(args: argparse.Namespace) -> int:
     dataset = open_dataset(config, args)
     warn_of_a_batch_past_the_data(dataset, config, epochs=True)
     timeline = run_schedule_for(args, config, dataset, schedule).timeline
-    progress = TuneProgress(runs_command(runs_root(args.runs_dir)))
+    progress = TuneProgress(runs_command(runs_root(args.runs_dir)), resume_command(args))
     tuner = Tuner(config, dataset, timeline, settings, runs_root=runs_root(args.runs_dir), tunes_root=tunes_root(args.tunes_dir),
                   emit=progress)
+    return searched(args, tuner, dataset, progress)
+
+
+def resume_command(args: argparse.Namespace) -> str:
+    """The command that goes on with a tune (its folder name follows), with the options that say where it is kept."""
+    where = [f"--{name.replace('_', '-')} {shlex.quote(str(getattr(args, name)))}" for name in ("tunes_dir", "runs_dir")
+             if getattr(args, name)]
+    return " ".join(["lrscope tune", *where, "--resume"])
+
+
+def searched(args: argparse.Namespace, tuner, dataset, progress: TuneProgress) -> int:
+    """Run the search (Ctrl-C or SIGTERM stops it with the best so far), then say its result; its exit status."""
+    from .run_job import signals_call
+
     with signals_call(tuner.cancel, "stopping the search; the best trial so far wins"):
         result = tuner.run()
     with signals_ignored():  # the search is over: its result is said as it is, with its exit status

@@ -44,8 +44,8 @@ def owner_of(run_dir: Path) -> dict:
 class RunLock:
     """The lock of one run folder; ``acquire`` refuses at once (RunInUse) when another process holds it."""
 
-    def __init__(self, run_dir: Path):
-        self.run_dir = Path(run_dir)
+    def __init__(self, run_dir: Path, what: str = "run"):
+        self.run_dir, self.what = Path(run_dir), what  # what: "tune" for a tune's folder, which a resumed tune locks too
         self._lock = FileLock(self.run_dir / LOCK_NAME, timeout=0, thread_local=False, on_acquired=_write_owner)
 
     def acquire(self, then: str = "resume again") -> RunLock:
@@ -72,7 +72,8 @@ class RunLock:
         owner = owner_of(self.run_dir)
         pid, host = owner.get("pid", "?"), owner.get("host", "?")
         where = "" if host == socket.gethostname() else f" on {host}"
-        return (f"{self.run_dir.name}: is in use by process {pid}{where} (it is training or resuming this run); "
+        doing = "training or resuming this run" if self.what == "run" else f"running this {self.what}"
+        return (f"{self.run_dir.name}: is in use by process {pid}{where} (it is {doing}); "
                 f"wait for it to end, or stop it (Ctrl-C in its terminal, or kill {pid}) and {then}")
 
 

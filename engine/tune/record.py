@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import write_text_atomically
+from ..schedules.codec import timeline_to_dict
 from ..text import counted
+from .folders import RECORD
 from .strata import STRATA
 from .winner import KEEP_MARGIN, smoothed_by_number
 
@@ -66,13 +68,34 @@ class TrialRecord:
         data["reports"] = [[epochs, _number(accuracy), _number(loss)] for epochs, accuracy, loss in self.reports]
         return data
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrialRecord:
+        """A trial from its record (null, an unknown number, back to NaN); KeyError or TypeError for a damaged one."""
+        reports = [(int(epochs), _float(accuracy), _float(loss)) for epochs, accuracy, loss in data["reports"]]
+        return cls(int(data["number"]), {k: float(v) for k, v in data["params"].items()}, int(data["seed"]), str(data["state"]),
+                   _float(data["val_accuracy"]), _float(data["val_loss"]), int(data["steps"]), str(data["run_dir"]), reports,
+                   str(data.get("why", "")))
+
 
 def _number(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def tune_record(tuner, test, interval, budget: int, seconds: float, cancelled: bool, winner: TrialRecord | None) -> dict[str, Any]:
-    """The whole search as plain data."""
+def _float(value: float | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+def range_test_record(test) -> dict[str, Any] | None:
+    """What a tune keeps of its range test: its recommendation or why none, its length, the steps it took."""
+    # Its own length beside the steps it took: the settings' range_test_iterations is a cap, and a small budget's
+    # sweep is shorter (a fifth of the budget), which the record did not say (helper-67: "100" beside 44 steps).
+    return None if test is None else {"recommended": test.to_dict()["recommended"], "why_none": test.why_none,
+                                      "iterations": test.settings.get("iterations"), "steps": len(test.lrs)}
+
+
+def tune_record(tuner, state: str, winner: TrialRecord | None = None) -> dict[str, Any]:
+    """The whole search as plain data; ``state`` is "running" (written after each trial, so a killed tune can go on),
+    "cancelled" or "finished"."""
     settings, smoothed = tuner.settings, smoothed_by_number(tuner.trials)
 
     def scored(trial: TrialRecord) -> dict[str, Any]:  # the score the winner was chosen by, beside the run's own
@@ -90,21 +113,19 @@ def tune_record(tuner, test, interval, budget: int, seconds: float, cancelled: b
                    "first_trials": "the schedule as given, then the range test's recommendation",
                    "winner": "the complete trial with the best accuracy averaged with its neighbours' (Gaussian, 0.25 decades); "
                              f"the schedule as given unless that beats it by {100 * KEEP_MARGIN:g} points"},
-        "budget": {"steps": budget, "run_steps": tuner.run_steps, "runs": budget / tuner.run_steps, "spent_steps": tuner.spent},
-        "interval": interval.to_dict(),
-        # Its own length beside the steps it took: the settings' range_test_iterations is a cap, and a small budget's
-        # sweep is shorter (a fifth of the budget), which the record did not say (helper-67: "100" beside 44 steps).
-        "range_test": None if test is None else {"recommended": test.to_dict()["recommended"], "why_none": test.why_none,
-                                                  "iterations": test.settings.get("iterations"), "steps": len(test.lrs)},
+        "budget": {"steps": tuner.budget, "run_steps": tuner.run_steps, "runs": tuner.budget / tuner.run_steps, "spent_steps": tuner.spent},
+        "interval": tuner.interval.to_dict() if tuner.interval else None, "range_test": tuner.range_test,
+        # What `lrscope tune --resume` needs to go on: the schedule whose peak is searched, the trials planned first.
+        "schedule": timeline_to_dict(tuner.timeline), "first_trials": tuner.first_trials,
         "trials": [scored(t) for t in tuner.trials],
         "baseline": scored(tuner.trials[0]) if tuner.trials else None,
         "winner": scored(winner) if winner else None,
-        "seconds": seconds, "cancelled": cancelled,
+        "seconds": tuner.seconds(), "state": state, "cancelled": state == "cancelled",
     }
 
 
 def save_record(folder: Path, record: dict[str, Any]) -> Path:
     """Write ``tune.json`` in ``folder``."""
-    path = Path(folder) / "tune.json"
+    path = Path(folder) / RECORD
     write_text_atomically(path, json.dumps(record, indent=1, allow_nan=False) + "\n")
     return path

@@ -40,13 +40,16 @@ from ..range_test.settings import RangeTestSettings
 from ..schedules.edits import RunSchedule
 from ..schedules.presets import peak_lr
 from ..schedules.timeline import Timeline
+from ..store.lock import RunLock
 from ..store.writer import RunStore
 from ..text import counted
 from ..training.handlers.chance import chance_bar, clears
 from ..training.session import build_session
 from .budget import OVERHEAD, check_room, sweep_iterations
-from .interval import search_interval
-from .record import TrialRecord, save_record, trial_purpose, tune_record
+from .folders import WEIGHTS
+from .interval import Interval, search_interval
+from .record import TrialRecord, range_test_record, save_record, trial_purpose, tune_record
+from .resume import Resumed, check_budget, still_to_try, tell_again
 from .settings import WEIGHT_DECAY_RANGE, TuneSettings
 from .strata import STRATA, emptiest, strata, stratum_of
 from .timing import step_seconds
@@ -109,19 +112,25 @@ class Tuner:
     """Tunes ``timeline``'s peak LR (and optionally the weight decay) for ``config`` on ``dataset``."""
 
     def __init__(self, config: TrainConfig, dataset: PreparedDataset, timeline: Timeline, settings: TuneSettings, *,
-                 runs_root: Path, tunes_root: Path, emit: Callable[[Event], None] = lambda event: None):
+                 runs_root: Path, tunes_root: Path, emit: Callable[[Event], None] = lambda event: None, resume: Resumed | None = None):
         settings.validate()
         self.config, self.dataset, self.timeline, self.settings = config, dataset, timeline, settings
-        self.runs_root, self.emit = Path(runs_root), emit
-        self.folder = Path(tunes_root) / f"{time.strftime('%Y%m%d-%H%M%S')}-{dataset.summary.name[:40]}-{uuid.uuid4().hex[:4]}"
+        self.runs_root, self.emit, self.resumed = Path(runs_root), emit, resume
+        self.folder = resume.folder if resume else Path(tunes_root) / f"{time.strftime('%Y%m%d-%H%M%S')}-{dataset.summary.name[:40]}-{uuid.uuid4().hex[:4]}"
         self.run_steps = timeline.total_steps
         self.run_epochs = 1  # known once the session is built
         self._cancel = threading.Event()
         self._current: TrialJob | None = None
         self.store_failure: str | None = None  # why a trial's run, or the search record, could not be written
-        self.spent = 0
         self.groups: tuple[str, ...] = ()
-        self.trials: list[TrialRecord] = []
+        self.budget = 0
+        # What the search has done: a resumed tune's, read back from its record.
+        self.spent = resume.spent if resume else 0
+        self.trials: list[TrialRecord] = list(resume.trials) if resume else []
+        self.interval: Interval | None = resume.interval if resume else None
+        self.range_test: dict | None = resume.range_test if resume else None
+        self.first_trials: list[dict[str, float]] = list(resume.first_trials) if resume else []
+        self._started = time.perf_counter()
 
     def cancel(self) -> None:
         """Stop the trial in progress and start no other (callable from any thread); the best so far wins."""
@@ -129,58 +138,99 @@ class Tuner:
         if self._current is not None:
             self._current.stop()
 
+    def seconds(self) -> float:
+        """How long the search has run, a resumed one's earlier time included."""
+        return time.perf_counter() - self._started
+
     def run(self) -> TuneResult:
-        """Range test, then trials until the budget is spent or the tune is cancelled."""
+        """Range test, then trials until the budget is spent or the tune is cancelled (a resumed tune: trials alone)."""
         import optuna
 
-        started = time.perf_counter()
+        self._started = time.perf_counter() - (self.resumed.seconds if self.resumed else 0.0)
         session = build_session(replace(self.config, seed=self.settings.seed), self.dataset)
         self.groups = session.group_names
         self.run_epochs = math.ceil(self.run_steps / session.steps_per_epoch)
         seconds = step_seconds(session)  # the session is left as it was: the weights saved below are the initial ones
         budget = self._budget_steps(seconds)
-        check_room(self.settings, budget, self.run_steps, seconds * OVERHEAD / 60)  # before anything is spent or written
+        lock = self._prepare(session, seconds)
+        try:
+            return self._search(session, seconds, budget, optuna)
+        finally:
+            lock.release()
+
+    def _prepare(self, session, seconds: float) -> RunLock:
+        """Check the budget and the store, make the tune's folder with the initial weights (a new tune), and lock it."""
+        if self.resumed:
+            check_budget(self.resumed, self.budget, self.run_steps)
+        else:
+            check_room(self.settings, self.budget, self.run_steps, seconds * OVERHEAD / 60)  # before anything is spent or written
         RunStore.check_root(self.runs_root)
-        self.folder.mkdir(parents=True)
-        weights = self.folder / "initial-weights.pt"
-        torch.save(session.model.state_dict(), weights)
+        if not self.resumed:
+            self.folder.mkdir(parents=True)
+            torch.save(session.model.state_dict(), self.folder / WEIGHTS)
+        return RunLock(self.folder, "tune").acquire(then="go on with it")
+
+    def _search(self, session, seconds: float, budget: int, optuna) -> TuneResult:
         baseline = self._baseline()
-        self.emit(TuneStarted(budget, self.run_steps, budget * seconds * OVERHEAD, tuple(self.settings.search), baseline, str(self.folder)))
-        iterations = sweep_iterations(budget, self.settings.range_test_iterations)
-        test = run_range_test(session, RangeTestSettings(iterations=iterations, repeats=1), self.emit,
-                              self.timeline, cancelled=self._cancel.is_set, run_steps=self.run_steps)
-        self.spent = len(test.lrs) + (test.stop_reason == "nan") if test is not None else 0
-        interval = search_interval(test, baseline["lr"], constant_shape=self._constant())
-        if not self._cancel.is_set():  # cancelled in its test, nothing is searched: the window shaded a band all the same
-            self.emit(TuneIntervalChosen(interval.low, interval.high, interval.source, self.spent))
+        self.emit(TuneStarted(budget, self.run_steps, (budget - self.spent) * seconds * OVERHEAD, tuple(self.settings.search), baseline,
+                              str(self.folder), self.resumed is not None, self.spent, len(self.trials)))
+        if self.interval is None:
+            self._range_test(session, baseline)
+        if self._cancel.is_set():  # cancelled in its test, nothing is searched: the window shaded a band all the same
+            self.interval = None
+        else:
+            self.emit(TuneIntervalChosen(self.interval.low, self.interval.high, self.interval.source, self.spent))
+            self._save("running")
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        bounds = strata(interval.low, interval.high)
+        bounds = strata(self.interval.low, self.interval.high) if self.interval else []
         studies = [self._study(k, optuna) for k in range(len(bounds))]
-        first, counts = self._first_trials(test, baseline), [0] * len(bounds)
-        while not self._cancel.is_set() and self.spent + self.run_steps <= budget and self._time_left(started, budget):
+        counts = tell_again(studies, bounds, self.trials, self._weight_decay_range(), progress_score, DIVERGED, optuna)
+        first = still_to_try(self.resumed) if self.resumed else list(self.first_trials)
+        while not self._cancel.is_set() and self.spent + self.run_steps <= budget and self._time_left(budget):
             k = stratum_of(bounds, first[0]["lr"]) if first else emptiest(counts)
             if first:
                 studies[k].enqueue_trial(first.pop(0))
             counts[k] += 1
-            self._trial(studies[k], bounds[k], weights, optuna)
+            self._trial(studies[k], bounds[k], self.folder / WEIGHTS, optuna)
+            self._save("running")
         best = winner_of(self.trials)
         labels = self.dataset.labels[self.dataset.val_index]
         chance, bar = chance_bar(labels)
         winner = best if best is None or clears(best.val_accuracy, bar) else None
-        record = tune_record(self, test, interval, budget, time.perf_counter() - started, self._cancel.is_set(), winner)
+        record = tune_record(self, "cancelled" if self._cancel.is_set() else "finished", winner)
         record["chance"] = {"accuracy": chance, "bar": bar}
         message = finish_message(self.trials, winner, self._cancel.is_set()) if winner is best else unlearned_message(best, chance, bar, len(labels))
         return self._finish(record, winner, message)
 
+    def _range_test(self, session, baseline: dict[str, float]) -> None:
+        """The sweep that sets the interval (at most a fifth of the budget) and the trials to run first."""
+        iterations = sweep_iterations(self.budget, self.settings.range_test_iterations)
+        test = run_range_test(session, RangeTestSettings(iterations=iterations, repeats=1), self.emit,
+                              self.timeline, cancelled=self._cancel.is_set, run_steps=self.run_steps)
+        self.spent += len(test.lrs) + (test.stop_reason == "nan") if test is not None else 0
+        self.range_test = range_test_record(test)
+        self.interval = search_interval(test, baseline["lr"], constant_shape=self._constant())
+        self.first_trials = self._first_trials(test, baseline)
+
+    def _save(self, state: str) -> None:
+        """The record so far, after the interval and each trial: a tune killed then can go on (``engine.tune.resume``)."""
+        try:
+            save_record(self.folder, tune_record(self, state))
+        except OSError as error:  # the trials' runs fail on a full disk too, and end the search; the final save says why
+            self.emit(LogLine(f"the search record could not be written to {self.folder}: {error.strerror or error}", "warning"))
+
     def _study(self, index: int, optuna):
         """The Optuna study of one stratum: its own sampler (seeded apart from the others') and successive halving."""
-        sampler = optuna.samplers.TPESampler(seed=self.settings.seed * STRATA + index, n_startup_trials=STARTUP_TRIALS)
+        # A resumed tune's samplers are seeded apart from the first ones': seeded alike, each proposed again the LRs it had
+        # proposed before the stop (0.0575 twice in a row).
+        again = 7919 * len(self.trials)
+        sampler = optuna.samplers.TPESampler(seed=self.settings.seed * STRATA + index + again, n_startup_trials=STARTUP_TRIALS)
         pruner = optuna.pruners.SuccessiveHalvingPruner(min_resource=self.first_rung, reduction_factor=self.settings.reduction_factor)
         return optuna.create_study(direction="maximize", sampler=sampler, pruner=pruner)
 
     def _first_trials(self, test, baseline: dict[str, float]) -> list[dict[str, float]]:
         """The user's schedule as it is, then the range test's recommendation (when it made one, and it differs)."""
-        first = [baseline]
+        first = [dict(baseline)]
         if test is not None and test.recommendation is not None and not math.isclose(self._recommended(test), baseline["lr"]):
             first.append({**baseline, "lr": self._recommended(test)})
         return first
@@ -224,7 +274,7 @@ class Tuner:
         why = why_stopped(study, trial.number, reports, self.run_epochs) if state == "pruned" else ""
         self.trials.append(TrialRecord(number, params, seed, state, run.val_accuracy, run.val_loss, run.steps, run.run_dir, reports, why))
         self.emit(TuneTrialFinished(number, params, state, run.val_accuracy, run.val_loss, run.steps, run.run_dir, self.spent,
-                                    self._budget, why))
+                                    self.budget, why))
 
     def _tell(self, study, trial, run, reports, optuna) -> str:
         """Tell Optuna how the trial ended; returns its state in the record's words."""
@@ -253,19 +303,23 @@ class Tuner:
         return max(1, math.ceil(self.run_epochs / 3))
 
     def _budget_steps(self, seconds: float) -> int:
-        """The budget in training steps: full runs, or the minutes converted at the measured speed."""
+        """The budget in training steps: full runs, or the minutes converted at the measured speed; a resumed tune's
+        own unless it was given another."""
+        if self.resumed and self.settings == self.resumed.settings:
+            self.budget = self.resumed.budget_steps
+            return self.budget
         steps = self.settings.budget_runs * self.run_steps
         if self.settings.budget_minutes is not None:
             steps = self.settings.budget_minutes * 60 / (seconds * OVERHEAD)
-        self._budget = int(steps)
-        return self._budget
+        self.budget = int(steps)
+        return self.budget
 
-    def _time_left(self, started: float, budget: int) -> bool:
+    def _time_left(self, budget: int) -> bool:
         """With a budget in minutes: whether one more full run fits in the time left, at the speed seen so far."""
         if self.settings.budget_minutes is None or not self.spent:
             return True
-        per_step = (time.perf_counter() - started) / self.spent
-        return time.perf_counter() - started + per_step * self.run_steps <= self.settings.budget_minutes * 60
+        per_step = self.seconds() / self.spent
+        return self.seconds() + per_step * self.run_steps <= self.settings.budget_minutes * 60
 
     def _baseline(self) -> dict[str, float]:
         """The schedule as the user has it: the first trial, so the winner is never worse than not tuning."""

@@ -32,10 +32,11 @@ COLUMNS = ["trial", "peak LR", "weight decay", "state", "accuracy", "steps"]
 
 
 class TunePanel(QWidget):
-    """Emits ``startRequested(settings)``, ``cancelRequested()``, ``useRequested()`` and ``exportRequested()``."""
+    """Emits ``startRequested(settings)``, ``cancelRequested()``, ``goOnRequested()``, ``useRequested()`` and ``exportRequested()``."""
 
     startRequested = Signal(object)
     cancelRequested = Signal()
+    goOnRequested = Signal()
     useRequested = Signal()
     exportRequested = Signal()
 
@@ -54,9 +55,14 @@ class TunePanel(QWidget):
         self.start, self.cancel = QPushButton("Start tune"), QPushButton("Cancel")
         self.start.setToolTip("A range test sets the interval; then short real runs of the schedule in the editor are compared "
                               "and the best kept. Each trial is a run you can open in the Runs tab.")
-        self.cancel.setToolTip("Stop the trial in progress; the best trial so far wins.")
+        self.cancel.setToolTip("Stop the trial in progress; the best trial so far wins, and Go on can take the search up again.")
+        # A search of an hour cancelled by mistake was lost (helper-74); `lrscope tune --resume` does the same from a terminal.
+        self.go_on = QPushButton("Go on")
+        self.go_on.setToolTip("Go on with the tune that was cancelled, on its own settings: its trials are kept, the trial the "
+                              "cancel cut short runs again, and the rest of its budget is spent.")
         self.start.clicked.connect(self._start)
         self.cancel.clicked.connect(self.cancelRequested.emit)
+        self.go_on.clicked.connect(self.goOnRequested.emit)
         # What the next tune will cost, under the settings it reads; the tune's own progress and result go below, so a
         # result on show no longer hides the plan (it stayed, unchanged, while the budget was changed after a tune).
         self.plan_label, self.status, self.progress = QLabel(), QLabel(), IdleHiddenProgress()
@@ -89,6 +95,7 @@ class TunePanel(QWidget):
         buttons, winner = QHBoxLayout(), QHBoxLayout()
         buttons.addWidget(self.start)
         buttons.addWidget(self.cancel)
+        buttons.addWidget(self.go_on)
         winner.addWidget(self.use)
         winner.addWidget(self.export)
         layout = QVBoxLayout(self)
@@ -136,26 +143,32 @@ class TunePanel(QWidget):
         winner = not running and self.record is not None and self.record.get("winner") is not None
         self.use.setEnabled(winner)
         self.export.setEnabled(winner)
+        self.go_on.setEnabled(not running and self.record is not None and self.record.get("state") == "cancelled")
 
-    def starting(self) -> None:
+    def starting(self, going_on: bool = False) -> None:
         """Said at once: building the model and timing a step take seconds before the tune can say what it will spend
-        (the tab showed the last plan, unchanged, meanwhile)."""
+        (the tab showed the last plan, unchanged, meanwhile). A tune that goes on keeps its trials in the table."""
         self.record = None
-        self.table.setRowCount(0)
+        if not going_on:
+            self.table.setRowCount(0)
         self.status.setText(STARTING)
         self.set_running(True)
 
     def started(self, event) -> None:
-        """Say what the tune will spend before it spends it."""
+        """Say what the tune will spend before it spends it (a tune that goes on: what is left of its budget; its trials stay)."""
         self.record = None
-        self.table.setRowCount(0)
+        if not event.trials_before:
+            self.table.setRowCount(0)
         self.table.setColumnHidden(COLUMNS.index("weight decay"), "weight_decay" not in event.search)
         self.progress.setRange(0, event.budget_steps)
-        self.progress.setValue(0)
+        self.progress.setValue(event.spent_steps)
         self.progress.setFormat("%p% of the budget")
         self.budget_text = (f"Budget: about <b>{event.budget_steps / event.run_steps:.1f} full runs</b> "
                             f"({event.budget_steps} training steps), {estimate(event.estimated_seconds)} on this machine.")
-        self.status.setText(f"{self.budget_text} A range test first sets the interval.")
+        if event.resumed:
+            self.budget_text = (f"Going on: {event.spent_steps} of its {event.budget_steps} training steps were spent, "
+                                f"{estimate(event.estimated_seconds)} on this machine for the rest.")
+        self.status.setText(f"{self.budget_text} A range test first sets the interval." if not event.trials_before else self.budget_text)
         self.set_running(True)
 
     def range_test_progressed(self, text: str) -> None:

@@ -1,0 +1,75 @@
+"""A tune's folder (its record and initial weights): found by name, its state read, deleted with its trials.
+
+A tune that a process is running holds the folder's lock (``engine.store.lock``, released by the OS however the
+process ends), so "running" in a record whose lock is free means the process was killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+from pathlib import Path
+
+from ..errors import LrscopeError, RunStoreError
+from ..files import read_limited
+from ..store.lock import RunInUse, RunLock
+
+RECORD, WEIGHTS = "tune.json", "initial-weights.pt"
+RECORD_LIMIT = 64 * 1024 * 1024  # a record of thousands of trials is a few MB
+
+
+class CannotResume(LrscopeError):
+    """A tune that cannot go on: why, and what to do instead."""
+
+
+def find_tune(name: str, tunes_root: Path) -> Path:
+    """The folder of tune ``name`` (a folder name under ``tunes_root``, or a path); CannotResume when there is none."""
+    for folder in (Path(name), Path(tunes_root) / name):
+        if (folder / RECORD).is_file() or (folder / WEIGHTS).is_file():
+            return folder.resolve()
+    raise CannotResume(f"no tune {name!r} in {tunes_root} (each tune is a folder there; `lrscope runs` names those with trials)")
+
+
+def read_record(folder: Path) -> dict:
+    """The tune's record as plain data; OSError or ValueError when it cannot be read."""
+    record = json.loads(read_limited(Path(folder) / RECORD, RECORD_LIMIT))
+    if not isinstance(record, dict):
+        raise ValueError("not an lrscope tune record")
+    return record
+
+
+def unfinished(folder: Path) -> str:
+    """How a tune that can go on stopped ("" for one that finished, runs now, or kept nothing to go on from)."""
+    try:
+        state = read_record(folder).get("state")
+    except (OSError, ValueError):
+        return ""
+    if state == "cancelled":
+        return "stopped before its budget was spent"
+    if state == "running" and not _held(folder):
+        return "cut off (its process ended) before its budget was spent"
+    return ""
+
+
+def _held(folder: Path) -> bool:
+    try:
+        RunLock(folder, "tune").acquire().release()
+    except RunInUse:
+        return True
+    except RunStoreError:  # a folder it cannot lock: not running here, as far as anyone can tell
+        return False
+    return False
+
+
+def delete_tune_folder(folder: Path) -> None:
+    """Remove a tune's record and initial weights (its trials are runs, deleted as runs); RunStoreError says why not."""
+    lock = RunLock(folder, "tune").acquire(then="delete it")
+    try:
+        shutil.rmtree(folder)
+    except OSError as error:
+        raise RunStoreError(f"{folder}: could not be deleted entirely ({error.strerror or error}); check the folder's "
+                            "permissions and delete it again") from None
+    finally:
+        with contextlib.suppress(OSError):  # its lock file went with the folder
+            lock.release()
