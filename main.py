@@ -11,7 +11,9 @@ import os
 import sys
 from pathlib import Path
 
-SAMPLE = Path(__file__).resolve().parent / "resources" / "datasets" / "digits"
+from lrscope.samples import sample
+
+SAMPLE = sample("digits")
 HEADLESS_PLATFORMS = ("offscreen", "minimal", "vnc", "eglfs", "linuxfb")
 NO_DISPLAY = ("lrscope: no display found (DISPLAY and WAYLAND_DISPLAY are not set), so the window cannot open.\n"
               "  Run it under a virtual display:  xvfb-run -a lrscope\n"
@@ -30,7 +32,9 @@ def has_display() -> bool:
 def gui_parser() -> argparse.ArgumentParser:
     """Options of the desktop app."""
     parser = argparse.ArgumentParser(prog="lrscope [gui]", description="Open the lrscope desktop app.")
-    parser.add_argument("--data", type=Path, help="dataset folder to open (default: the last one, or the bundled digits sample)")
+    sample_path = str(SAMPLE).replace("%", "%%")  # argparse formats help with %
+    parser.add_argument("--data", type=Path,
+                        help=f"dataset folder to open (default: the last one, or the bundled digits sample: {sample_path})")
     parser.add_argument("--quit-after", type=float, metavar="SECONDS",
                         help="close the window after SECONDS (with --start: SECONDS after the run ends); for smoke tests")
     parser.add_argument("--start", action="store_true", help="start training as soon as the dataset is open")

@@ -14,8 +14,9 @@ from engine.data.dataset import PreparedDataset
 from engine.device import resolve_device
 from engine.models import build_model
 from engine.run import InProcessRun, NewRun, RunResult
+from lrscope.samples import sample
 
-SAMPLE = Path(__file__).resolve().parent.parent / "resources" / "datasets" / "digits"
+SAMPLE = sample("digits")
 
 
 def config(epochs: int = 3, **changes) -> TrainConfig:

@@ -14,9 +14,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
+from helpers import SAMPLE
 from torch import nn
 
-SAMPLE = Path(__file__).resolve().parent.parent / "resources" / "datasets" / "digits"
 EDITED_LR, DIVERGED_LR = 0.02, 0.03
 
 

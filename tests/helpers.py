@@ -11,9 +11,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from lrscope.samples import sample
+
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "resources" / "datasets" / "digits"
-CAMERA2 = ROOT / "resources" / "datasets" / "digits-camera2"
+SAMPLE = sample("digits")
+CAMERA2 = sample("digits-camera2")
 
 
 def lrscope(*args, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:

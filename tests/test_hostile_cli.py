@@ -17,7 +17,7 @@ import time
 import numpy as np
 import pytest
 import torch
-from helpers import ROOT, cli, lrscope, write_image
+from helpers import ROOT, SAMPLE, cli, lrscope, write_image
 from test_hostile_schedule import deadline, one_line_error
 
 from engine.cli.fault_policy import FaultPolicy
@@ -78,7 +78,7 @@ def test_headless_training_does_not_wait_for_a_human_on_a_loss_blow_up(tmp_path,
 def test_the_advice_after_a_loss_blow_up_resumes_the_run_without_blowing_up_again(tmp_path):
     """After `--on-fault stop` the advice was a plain `lrscope resume RUN`, and resuming, the way the run was started,
     blew up again (exit 3). The command it gives now rolls back with the LR ×0.1 and the run ends."""
-    data = ROOT / "resources" / "datasets" / "digits"
+    data = SAMPLE
     runs = tmp_path / "runs"
     stopped = lrscope("train", "--data", data, "--image-size", "16", "--epochs", "1", "--lr", "100", "--on-fault", "stop",
                       "--runs-dir", runs, "--checkpoint-seconds", "0")

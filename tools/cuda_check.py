@@ -23,7 +23,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DIGITS = str(ROOT / "resources" / "datasets" / "digits")
+sys.path.insert(0, str(ROOT))
+
+from lrscope.samples import sample
+
+DIGITS = str(sample("digits"))
 LIMIT = 300  # seconds for one command: a hang is a failure, not a stuck check
 
 

@@ -16,12 +16,17 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFilter
 
-SAMPLE = Path(__file__).resolve().parent.parent / "resources" / "datasets" / "digits"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from lrscope.samples import sample
+
+SAMPLE = sample("digits")
 VARIANTS = ("small", "noisy-labels", "distorted", "long-tail")
 FLIP_FRACTION = 0.35
 TAIL_HEAD, TAIL_RATIO = 140, 0.72

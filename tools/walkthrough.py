@@ -28,8 +28,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-SAMPLE = ROOT / "resources" / "datasets" / "digits"
-CAMERA2 = ROOT / "resources" / "datasets" / "digits-camera2"
+
+from lrscope.samples import sample
+
+SAMPLE = sample("digits")
+CAMERA2 = sample("digits-camera2")
 README_SHOTS = {"c5-edited-run-goes-on": "training.png", "b7-range-test-mid-run": "range-test.png"}
 
 

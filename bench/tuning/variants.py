@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from engine.config import PRETRAINED_LR
+from lrscope.samples import sample
 
 ROOT = Path(__file__).resolve().parents[2]
-BUNDLED = ROOT / "resources" / "datasets"
 MAKE_VARIANTS = ROOT / "tools" / "make_variants.py"
 DEFAULT_LR = 0.2
 # Nine max LRs, a factor 2 apart, centred on lrscope's default (0.2) so the default is a grid point.
@@ -73,7 +73,7 @@ def data_folders(scratch: Path) -> dict[str, Path]:
     if not (generated / "long-tail").exists():
         subprocess.run([sys.executable, str(MAKE_VARIANTS), str(generated)], check=True, capture_output=True)
     folders = {name: generated / name for name in ("small", "noisy-labels", "distorted", "long-tail")}
-    folders.update({name: BUNDLED / name for name in ("digits", "digits-camera2")})
+    folders.update({name: sample(name) for name in ("digits", "digits-camera2")})
     return folders
 
 
