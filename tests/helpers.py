@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import subprocess
@@ -22,6 +23,19 @@ def lrscope(*args, env: dict | None = None, timeout: float = 600) -> subprocess.
     """The real command line, `lrscope ARGS`, in a fresh process (``env``: by default this one, the repository importable)."""
     return subprocess.run([sys.executable, str(ROOT / "main.py"), *map(str, args)], cwd=ROOT,
                           env=env or dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True, timeout=timeout)
+
+
+def command_lines(parser, prefix=()):
+    """Every command line that selects a command or sub-command, with a placeholder for a positional before it."""
+    lines = [prefix]
+    placeholders = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                lines += command_lines(sub, (*prefix, *placeholders, name))
+        elif not action.option_strings:
+            placeholders.append("x")
+    return lines
 
 
 def plain_loop_lrs(path, groups, steps, frozen_seen=None):

@@ -1,6 +1,5 @@
 """The headless CLI end to end on the sample: train, range-test, schedule, runs, show; errors exit 2."""
 
-import argparse
 import csv
 import io
 import json
@@ -13,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, SAMPLE, lrscope, plain_loop_lrs
+from helpers import ROOT, SAMPLE, command_lines, lrscope, plain_loop_lrs
 
 from engine.cli import build_parser, run_cli
 
@@ -437,19 +436,6 @@ def test_the_console_script_runs_without_a_display():
     assert done.returncode == 2 and "no display found" in done.stderr and "xvfb-run" in done.stderr
     done = subprocess.run([sys.executable, str(ROOT / "main.py"), "--help"], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "range-test" in done.stdout
-
-
-def command_lines(parser, prefix=()):
-    """Every command line that selects a command or sub-command, with a placeholder for a positional before it."""
-    lines = [prefix]
-    placeholders = []
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for name, sub in action.choices.items():
-                lines += command_lines(sub, (*prefix, *placeholders, name))
-        elif not action.option_strings:
-            placeholders.append("x")
-    return lines
 
 
 def test_lrscope_with_a_folder_that_is_not_there_says_so_not_that_a_command_is_mistyped(tmp_path):

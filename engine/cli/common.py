@@ -37,32 +37,43 @@ class CliError(Exception):
     """A usage or data problem: printed as one line, exit status 2."""
 
 
-def add_training_options(parser: argparse.ArgumentParser, data_required: bool = True) -> None:
-    """The options that define a training run (shared by train, range-test and tune; ``tune --resume`` takes its tune's)."""
+def add_training_options(parser: argparse.ArgumentParser, *, schedule_file: bool = True, data_required: bool = True) -> None:
+    """The options that define a training run (shared by train, tune, range-test and curvature). ``schedule_file``: the
+    command has --schedule, whose file may set some defaults (its help says so only then); ``tune --resume`` takes its
+    tune's data, so --data is not required there."""
     d = TrainConfig()
+
+    def or_file(alternative: str) -> str:
+        return f", or {alternative}" if schedule_file else ""
+
     parser.add_argument("--data", required=data_required, type=path_arg, help="dataset folder (ImageFolder layout: one subfolder per class)")
     parser.add_argument("--model", default=d.model, metavar="MODEL",
                         help=f"one of {', '.join(MODEL_NAMES)}, or timm:NAME with timm installed (default {d.model})")
-    parser.add_argument("--optimizer", default=d.optimizer, choices=OPTIMIZER_NAMES, help=f"(default {d.optimizer})")
+    parser.add_argument("--optimizer", default=d.optimizer, choices=OPTIMIZER_NAMES,
+                        help=f"sgd (with --momentum and --nesterov), adam or adamw (default {d.optimizer})")
     parser.add_argument("--lr", type=float, default=None, help=f"peak learning rate (default {d.lr}; {PRETRAINED_LR} with --pretrained)")
-    parser.add_argument("--momentum", type=float, help=f"SGD momentum or Adam beta1 (default {d.momentum:g}, or the one a --schedule "
-                        "file was trained with)")
+    parser.add_argument("--momentum", type=float,
+                        help=f"SGD momentum or Adam beta1 (default {d.momentum:g}" + or_file("the one a --schedule file was trained with") + ")")
     parser.add_argument("--nesterov", action="store_true", help="Nesterov momentum (SGD)")
-    parser.add_argument("--weight-decay", type=float, help=f"L2 weight decay (default {d.weight_decay:g}, or the one a --schedule "
-                        "file's tune chose)")
-    parser.add_argument("--batch-size", type=int, default=d.batch_size, help=f"images per step, per process when several train (--nproc, torchrun) (default {d.batch_size})")
-    parser.add_argument("--epochs", type=int, help=f"length of the run (default {d.epochs}, or a --schedule file's)")
-    parser.add_argument("--shape", default=d.shape, choices=PRESETS, help=f"schedule shape when no --schedule file is given (default {d.shape})")
+    parser.add_argument("--weight-decay", type=float,
+                        help=f"L2 weight decay (default {d.weight_decay:g}" + or_file("the one a --schedule file's tune chose") + ")")
+    parser.add_argument("--batch-size", type=int, default=d.batch_size,
+                        help=f"images per step, per process when several processes train (default {d.batch_size})")
+    parser.add_argument("--epochs", type=int, help=f"length of the run (default {d.epochs}" + or_file("a --schedule file's") + ")")
+    parser.add_argument("--shape", default=d.shape, choices=PRESETS,
+                        help=f"schedule shape{' when no --schedule file is given' if schedule_file else ''} (default {d.shape})")
     parser.add_argument("--group-lr", action="append", default=[], metavar="GROUP=MULT",
                         help="LR multiplier of a layer group by name, e.g. head=10 or all=0.1 (repeatable; groups not named get 1)")
     parser.add_argument("--image-size", type=int, help="training resolution in pixels (0: automatic from the images; "
-                        f"default {d.image_size}, or the one a --schedule file was tuned at)")
+                        f"default {d.image_size}" + or_file("the one a --schedule file was tuned at") + ")")
     parser.add_argument("--val-fraction", type=float, default=d.val_fraction,
                         help=f"share of the images held out for validation when the folder has no val/ split (default {d.val_fraction:g})")
     parser.add_argument("--device", default=d.device, help=f"auto, cpu, cuda, cuda:N or mps (default {d.device}: a GPU when there is one)")
     parser.add_argument("--seed", type=int, default=d.seed, help=f"seed of the initial weights and the data order (default {d.seed})")
     parser.add_argument("--amp", action="store_true", help="mixed precision (CUDA GPUs only; elsewhere the run says so and trains in float32)")
-    parser.add_argument("--augment", default=d.augment, choices=("none", "shift", "shift+flip"), help=f"(default {d.augment})")
+    parser.add_argument("--augment", default=d.augment, choices=("none", "shift", "shift+flip"),
+                        help="training images moved at random by up to an eighth of their size (shift), and mirrored left-right "
+                             f"at random too (shift+flip), or left as they are (none) (default {d.augment})")
     parser.add_argument("--workers", type=int, default=d.workers, help=f"loader processes for datasets that stream from disk (default {d.workers})")
     parser.add_argument("--memory-budget-mb", type=int, default=d.memory_budget_mb, metavar="MB",
                         help=f"decoded images are kept in memory up to this size, else they stream from disk (default {d.memory_budget_mb})")

@@ -21,7 +21,7 @@ RANGE_TEST_SILENCE = 120.0
 
 ACTIONS = {
     "pause": "pause at the next step", "resume": "resume a paused run", "stop": "stop (the run stays resumable)",
-    "rollback": "answer a fault that paused the run (--on-fault pause): go back to the last good state with the LR ×0.1",
+    "rollback": "answer a fault that paused the run (`train --on-fault pause`): go back to the last good state with the LR ×0.1",
     "set-lr": "hold LR from now to the end", "scale-rest": "multiply every LR from now on by F",
     "apply": "replace the rest of the run with a schedule file's schedule, stretched over the remaining steps",
     "undo": "undo the last schedule edit, from now on",
@@ -47,15 +47,16 @@ def add_parser(commands) -> None:
         add_answer_options(action, argparse.SUPPRESS, argparse.SUPPRESS)  # also accepted after the action
         add_finding_options(action, argparse.SUPPRESS)
         if name in ("set-lr", "scale-rest"):
-            action.add_argument("value", type=float, metavar="LR" if name == "set-lr" else "F")
+            action.add_argument("value", type=float, metavar="LR" if name == "set-lr" else "F",
+                                help="the LR to hold" if name == "set-lr" else "the factor, e.g. 0.5 to halve")
         elif name == "apply":
-            action.add_argument("file", type=path_arg, metavar="SCHEDULE_FILE")
+            action.add_argument("file", type=path_arg, metavar="SCHEDULE_FILE", help="a schedule file (.lrschedule.json)")
             action.add_argument("--accept-mismatch", action="store_true",
                                 help="apply a file tuned for another dataset, model or optimizer (refused otherwise)")
         elif name == "range-test":
             add_range_test_options(action)  # the window's choices, and `lrscope range-test`'s
         elif name == "curvature-every":
-            action.add_argument("every", metavar="N|auto|off")
+            action.add_argument("every", metavar="N|auto|off", help="steps between measurements, auto or off")
         elif name == "unfreeze":
             action.add_argument("groups", nargs="*", metavar="GROUP", help="a layer group by name, e.g. stage4 (none: every frozen group)")
         action.set_defaults(handler=run)

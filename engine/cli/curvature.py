@@ -20,12 +20,13 @@ def add_parser(commands) -> None:
         "curvature", help="measure λmax of the loss and the stability bound on the LR",
         description="Measure the largest Hessian eigenvalue of the training loss on a fixed batch (Lanczos iteration) "
                     "and the LR above which the optimizer is unstable in theory, for fresh weights or a stored run.")
-    add_training_options(parser)
+    add_training_options(parser, schedule_file=False)
     parser.add_argument("--checkpoint", metavar="RUN", help="measure a stored run's newest checkpoint (its own config and data)")
     parser.add_argument("--runs-dir", type=path_arg, help=RUNS_DIR_HELP)
     defaults = CurvatureSettings()
     parser.add_argument("--bn-mode", choices=BN_MODES, default=defaults.bn_mode,
-                        help="BatchNorm on the probe batch's statistics (as in training) or on its running averages")
+                        help=f"BatchNorm on the probe batch's statistics (as in training) or on its running averages "
+                             f"(default {defaults.bn_mode})")
     parser.add_argument("--tol", type=float, default=defaults.tol, help=f"stop once λmax is known to this relative error (default {defaults.tol:g})")
     parser.add_argument("--max-iter", type=int, default=defaults.max_iter, help=f"cap on Hessian-vector products, 2 to {MAX_ITER}; each keeps one model-sized vector (default {defaults.max_iter})")
     parser.add_argument("--json", action="store_true", help="print the measurement as one JSON object")

@@ -21,11 +21,13 @@ from .common import CliError, say
 T = TypeVar("T")
 
 
-def add_distributed_options(parser: argparse.ArgumentParser) -> None:
-    """--nproc (and, for a new run, --sync-batchnorm)."""
+def add_distributed_options(parser: argparse.ArgumentParser, *, new_run: bool = True) -> None:
+    """--nproc: a new run's --batch-size is per process; a resumed run keeps its global batch (and has no --batch-size)."""
+    batch = ("--batch-size is per process, so a step sees N times as many images" if new_run else
+             "the run's global batch is kept, split among them, so its steps and data order go on")
     parser.add_argument("--nproc", type=int, metavar="N",
                         help="train on N processes of this machine with DistributedDataParallel (starts torchrun; one per GPU, "
-                             "or CPU processes); --batch-size is per process, so a step sees N times as many images")
+                             f"or CPU processes); {batch}")
 
 
 def add_sync_batchnorm_option(parser: argparse.ArgumentParser) -> None:

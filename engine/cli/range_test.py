@@ -37,7 +37,7 @@ def add_parser(commands) -> None:
     """Register the command."""
     parser = commands.add_parser("range-test", help="find the LR range for a dataset (sweep or probe)",
                                  description="Run an LR range test from freshly initialized weights and print suggested LRs.")
-    add_training_options(parser)
+    add_training_options(parser, schedule_file=False)
     add_range_test_options(parser)
     parser.add_argument("--after-unfreeze", action="store_true",
                         help="fine-tuning: test the phase after every group is unfrozen (default: from the start, e.g. the head alone)")
@@ -63,7 +63,8 @@ def add_range_test_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeats", type=int, default=d.repeats,
                         help=f"run the test this many times on different batch orders; the median is recommended (default {d.repeats})")
     parser.add_argument("--validation", action="store_true", help="sweep: record the loss on a fixed validation subset")
-    parser.add_argument("--diverge-factor", type=float, default=d.diverge_factor, help="stop when the smoothed loss exceeds this multiple of its best")
+    parser.add_argument("--diverge-factor", type=float, default=d.diverge_factor,
+                        help=f"stop when the smoothed loss exceeds this multiple of its best (default {d.diverge_factor:g})")
     parser.add_argument("--no-curvature", action="store_true", help="skip measuring λmax (and the stability bound) at the start")
 
 

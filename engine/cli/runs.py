@@ -77,9 +77,9 @@ def add_parsers(commands) -> None:
     resume.add_argument("--data", type=path_arg, metavar="DIR",
                         help="where the run's dataset folder is now, if it moved (the same images: their fingerprint is checked)")
     add_fault_options(resume)
-    resume.add_argument("--json", action="store_true")
+    resume.add_argument("--json", action="store_true", help="print one JSON object with the result on stdout")
     add_serve_option(resume)
-    add_distributed_options(resume)
+    add_distributed_options(resume, new_run=False)
     resume.set_defaults(handler=resume_command)
     delete = commands.add_parser("delete", help="delete stored runs (their metrics and checkpoints)",
                                  description="Delete runs and all they hold. Every run is found and checked first: a mistyped "

@@ -21,6 +21,7 @@ from .progress import edit_line
 CSV_BLOCK = 65_536
 MAX_STEPS = 10**9  # a schedule file's longest segment; a typo's extra zeros must not stream 10^10 CSV rows
 SHOWN = 50
+SCHEDULE_FILE_HELP = "a schedule file (.lrschedule.json): one exported from a run, a range test or a tune"
 
 
 def add_parser(commands) -> None:
@@ -28,19 +29,19 @@ def add_parser(commands) -> None:
     parser = commands.add_parser("schedule", help="show, print or plot a schedule file; list the tuned-schedule library")
     actions = parser.add_subparsers(dest="action", required=True, metavar="{show,csv,plot,list}")
     show = actions.add_parser("show", help="summary: dataset, context, segments, edits, suggestions")
-    show.add_argument("file", type=path_arg)
+    show.add_argument("file", type=path_arg, help=SCHEDULE_FILE_HELP)
     show.set_defaults(handler=show_command)
     table = actions.add_parser("csv", help="step, LR of each parameter group, momentum")
-    table.add_argument("file", type=path_arg)
+    table.add_argument("file", type=path_arg, help=SCHEDULE_FILE_HELP)
     table.add_argument("--steps", type=int, help="re-stretch to a run of this many steps")
     table.set_defaults(handler=csv_command)
     plot = actions.add_parser("plot", help="draw the LR of each parameter group against the step into a PNG (csv prints the momentum)")
-    plot.add_argument("file", type=path_arg)
-    plot.add_argument("-o", "--output", type=path_arg, required=True)
+    plot.add_argument("file", type=path_arg, help=SCHEDULE_FILE_HELP)
+    plot.add_argument("-o", "--output", type=path_arg, required=True, metavar="FILE", help="the PNG file to write")
     plot.add_argument("--steps", type=int, help="re-stretch to a run of this many steps")
     plot.set_defaults(handler=plot_command)
     listing = actions.add_parser("list", help="the library's schedules, newest first: one folder per dataset, each exported "
-                                              "schedule kept there (train --schedule FILE uses one)")
+                                              "schedule kept there (`train --schedule FILE` uses one)")
     listing.add_argument("--dataset", metavar="NAME", help="only the schedules of datasets whose name or fingerprint starts so")
     listing.add_argument("--library-dir", type=path_arg, help=LIBRARY_DIR_HELP)
     listing.add_argument("--json", action="store_true", help="one JSON array (for scripts)")
