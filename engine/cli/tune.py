@@ -44,12 +44,12 @@ def add_parser(commands) -> None:
                         help=f"spend about the cost of RUNS full runs ({MIN_RUNS:g} to {MAX_RUNS:g}), the range test included (default {d.budget_runs:g})")
     budget.add_argument("--minutes", type=float, help="spend about this many minutes instead (converted at the measured speed)")
     parser.add_argument("--search", nargs="+", default=list(d.search), choices=SEARCHABLE,
-                        help="what varies between trials: the peak LR (always), and optionally weight_decay")
+                        help="what varies between trials: the peak LR (always), and optionally weight_decay (default lr)")
     parser.add_argument("--schedule", type=path_arg, help="tune this schedule file's shape (re-stretched to the run) instead of --shape")
     parser.add_argument("--accept-mismatch", action="store_true", help="use a schedule tuned for another dataset without asking")
     parser.add_argument("--export-schedule", type=path_arg, metavar="FILE", help="write the winning schedule, with the search record, to FILE")
     parser.add_argument("--library-dir", type=path_arg, help=LIBRARY_DIR_HELP)
-    parser.add_argument("--runs-dir", type=path_arg, help="where the trials are stored as runs")
+    parser.add_argument("--runs-dir", type=path_arg, help="where the trials are stored as runs (default: $LRSCOPE_RUNS_DIR or the user data folder)")
     parser.add_argument("--tunes-dir", type=path_arg, help=TUNES_DIR_HELP)
     parser.add_argument("--json", action="store_true", help="print the search record as one JSON object on stdout")
     parser.add_argument("--resume", metavar="TUNE", help="go on with a tune that stopped before its budget was spent (Ctrl-C, a closed "
