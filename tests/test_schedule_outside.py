@@ -30,6 +30,7 @@ from engine.schedules import (
     save_schedule,
     schedule_document,
 )
+from engine.schedules.fine_tune import fine_tune
 from engine.schedules.library import ScheduleLibrary, differences
 
 
@@ -51,6 +52,49 @@ def test_torch_scheduler_drives_groups_by_name_with_their_settings_and_momentum(
     assert set(state) <= {"last_epoch", "_step_count", "_last_lr", "base_lrs"}
     torch.save(state, tmp_path / "sched.pt")
     assert torch.load(tmp_path / "sched.pt", weights_only=True)["last_epoch"] == 100
+
+
+def fine_tune_loop(path, steps, resume_at=None, folder=None):
+    """A plain PyTorch loop over a tiny two-group model driven by the file's scheduler, as the README names the groups;
+    with ``resume_at``, stopped there, its model, optimizer and scheduler saved, and continued from fresh ones that
+    load them, the usual PyTorch way. Returns (per step: each parameter's requires_grad and each group's LR), weights."""
+    def fresh():
+        torch.manual_seed(0)
+        model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+        parts = {"stem": [model[0]], "head": [model[2]]}
+        optimizer = torch.optim.SGD([{"name": name, "params": [p for m in modules for p in m.parameters()]}
+                                     for name, modules in parts.items()], lr=0.1, momentum=0.9)
+        return model, optimizer, load_schedule(path).torch_scheduler(optimizer)
+
+    model, optimizer, scheduler = fresh()
+    seen = []
+    for step in range(steps):
+        if step == resume_at:
+            for name, thing in (("model", model), ("optimizer", optimizer), ("scheduler", scheduler)):
+                torch.save(thing.state_dict(), folder / f"{name}.pt")
+            model, optimizer, scheduler = fresh()
+            for name, thing in (("model", model), ("optimizer", optimizer), ("scheduler", scheduler)):
+                thing.load_state_dict(torch.load(folder / f"{name}.pt", weights_only=True))
+        seen.append(([p.requires_grad for p in model.parameters()], [g["lr"] for g in optimizer.param_groups]))
+        batch = torch.Generator().manual_seed(step)
+        images, labels = torch.randn(16, 4, generator=batch), torch.randint(0, 3, (16,), generator=batch)
+        loss = torch.nn.functional.cross_entropy(model(images), labels)
+        optimizer.zero_grad(); loss.backward(); optimizer.step()
+        scheduler.step()
+    return seen, [p.detach().clone() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("resume_at", [2, 4, 7])
+def test_a_fine_tune_resumed_from_saved_state_dicts_trains_as_the_uninterrupted_loop(tmp_path, resume_at):
+    """Resumed after the unfreeze (step 4), the first resumed step trained with the stem still frozen, as at step 0: its
+    weights then differed from the uninterrupted loop's (helper-80)."""
+    schedule, groups = fine_tune(("stem", "head"), lr=0.1, total_steps=12, freeze_steps=4)
+    path = save_schedule(tmp_path / "ft.json", schedule_document(RunSchedule(Timeline.of(schedule, groups))))
+    seen, weights = fine_tune_loop(path, 12)
+    assert [frozen for frozen, _ in seen] == [[False, False, True, True]] * 4 + [[True] * 4] * 8  # the stem thaws at 4
+    resumed, resumed_weights = fine_tune_loop(path, 12, resume_at, tmp_path)
+    assert resumed == seen
+    assert all(torch.equal(a, b) for a, b in zip(resumed_weights, weights))
 
 
 def test_torch_scheduler_trains_a_file_without_the_steps_of_an_edit_undone_later(tmp_path):

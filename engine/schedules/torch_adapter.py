@@ -67,8 +67,12 @@ class TimelineLR(LRScheduler):
                     group["betas"] = (momentum, *group["betas"][1:])
                 else:
                     group["momentum"] = momentum
-        self._freeze(self.timeline.group_settings([step], self.names)[1][0].tolist())
+        self._freeze(self._frozen_at(step))
         return self.timeline.group_lrs([step], self.names)[0].tolist()
+
+    def _frozen_at(self, step: int) -> list[bool]:
+        """Whether each group is frozen at ``step``, in the optimizer's order."""
+        return self.timeline.group_settings([step], self.names)[1][0].tolist()
 
     def _freeze(self, frozen: list[bool]) -> None:
         # self.names was read from these very groups, in their order, so the pairing is by name.
@@ -80,3 +84,10 @@ class TimelineLR(LRScheduler):
     def state_dict(self) -> dict:
         """Plain data only: the step counters (the timeline is in the schedule file)."""
         return {k: v for k, v in self.__dict__.items() if k in ("last_epoch", "_step_count", "_last_lr", "base_lrs")}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore the step counters, and freeze or thaw each group as the timeline has it at that step."""
+        super().load_state_dict(state_dict)
+        # The constructor froze the groups as at step 0; left so, a run resumed after the unfreeze trained its first
+        # step with the backbone still frozen (the optimizer's state restores the LRs, never requires_grad).
+        self._freeze(self._frozen_at(self.last_epoch))
