@@ -563,6 +563,24 @@ def test_a_schedule_file_from_a_tune_that_searched_the_weight_decay_trains_with_
     assert code == 0 and "schedule from " in err and ": 44 steps (tuned over 22 steps, stretched to this run)" in err
 
 
+def test_a_schedule_file_trains_at_the_global_batch_it_was_tuned_at_unless_told(capsys, tmp_path):
+    """A file tuned at batch 16 was trained again at the default 64, squeezed into a quarter of its steps (helper-80)."""
+    from engine.store import read_meta
+
+    runs = ["--runs-dir", tmp_path / "runs"]
+    code, out, err = cli(capsys, "train", "--data", SAMPLE, *QUICK, "--batch-size", "16", "--export-schedule", tmp_path / "s.json",
+                         "--json", *runs)
+    assert code == 0, err
+    tuned_steps = json.loads(out)["steps"]
+    code, out, err = cli(capsys, "train", "--data", SAMPLE, "--schedule", tmp_path / "s.json", "--json", *runs)
+    assert code == 0 and f"global batch 16, as {tmp_path / 's.json'} was tuned at (--batch-size overrides)" in err, err
+    assert f": {tuned_steps} steps\n" in err and "stretched" not in err and "tuned at a global batch" not in err, err
+    assert json.loads(read_meta(json.loads(out)["run_dir"])["config"])["batch_size"] == 16
+    code, out, err = cli(capsys, "train", "--data", SAMPLE, "--schedule", tmp_path / "s.json", "--batch-size", "32", "--json", *runs)
+    assert code == 0 and "global batch 16, as" not in err and "; tuned at a global batch of 16, this run's is 32" in err, err
+    assert json.loads(read_meta(json.loads(out)["run_dir"])["config"])["batch_size"] == 32
+
+
 def test_a_schedule_file_that_names_no_dataset_says_so_where_it_is_shown_and_used(capsys, tmp_path):
     """Written by hand from the format doc: `schedule show` printed "? (fingerprint ?, ? images, 0 classes, ? px)", and
     `train` called it "tuned for another dataset or model" (helper-76)."""

@@ -323,6 +323,22 @@ def test_a_bad_option_with_nproc_is_said_once_with_one_json_object(tmp_path, com
     assert [json.loads(line)["exit_status"] for line in done.stdout.splitlines()] == [2]
 
 
+def test_a_schedule_files_global_batch_is_split_over_the_processes_or_said_when_it_cannot_be(tmp_path):
+    """`train --schedule` takes the global batch the file was tuned at (helper-80): on 2 processes, half each."""
+    env = torchrun_env(LRSCOPE_CACHE_DIR=str(tmp_path / "cache"), LRSCOPE_RUNS_DIR=str(tmp_path / "runs"))
+    quick = ["--data", SAMPLE, "--image-size", "16", "--epochs", "1"]
+    tuned = lrscope("train", *quick, "--batch-size", "32", "--export-schedule", tmp_path / "s.json", env=env, timeout=LONG)
+    assert tuned.returncode == 0, tuned.stderr[-3000:]
+    two = lrscope("train", *quick, "--schedule", tmp_path / "s.json", "--nproc", "2", "--json", env=env, timeout=LONG)
+    assert two.returncode == 0, two.stderr[-3000:]
+    assert f"global batch 32 (2 processes × 16), as {tmp_path / 's.json'} was tuned at (--batch-size overrides)" in two.stderr
+    assert json.loads(two.stdout)["global_batch"] == 32 and "tuned at a global batch" not in two.stderr, two.stderr[-3000:]
+    three = lrscope("train", *quick, "--schedule", tmp_path / "s.json", "--nproc", "3", env=env, timeout=LONG)
+    assert three.returncode == 2 and three.stderr.splitlines()[-1] == (
+        f"lrscope: error: {tmp_path / 's.json'} was tuned at a global batch of 32, which 3 processes cannot split evenly: "
+        "use a number of processes that divides it, or give --batch-size"), three.stderr[-3000:]
+
+
 def test_a_rank_other_than_0_leaves_an_error_before_the_run_to_rank_0(tmp_path):
     """Ctrl-C or a bad option before the ranks join the run is every rank's: rank 0 alone says it (16 ranks interrupted
     at startup printed 16 objects)."""

@@ -57,8 +57,8 @@ def add_training_options(parser: argparse.ArgumentParser, *, schedule_file: bool
     parser.add_argument("--nesterov", action="store_true", help="Nesterov momentum (SGD)")
     parser.add_argument("--weight-decay", type=float,
                         help=f"L2 weight decay (default {d.weight_decay:g}" + or_file("the one a --schedule file's tune chose") + ")")
-    parser.add_argument("--batch-size", type=int, default=d.batch_size,
-                        help=f"images per step, per process when several processes train (default {d.batch_size})")
+    parser.add_argument("--batch-size", type=int, help=f"images per step, per process when several processes train (default "
+                        f"{d.batch_size}" + or_file("the global batch a --schedule file was tuned at, split over the processes") + ")")
     parser.add_argument("--epochs", type=int, help=f"length of the run (default {d.epochs}" + or_file("a --schedule file's") + ")")
     parser.add_argument("--shape", default=d.shape, choices=PRESETS,
                         help=f"schedule shape{' when no --schedule file is given' if schedule_file else ''} (default {d.shape})")
@@ -130,7 +130,8 @@ def config_from(args: argparse.Namespace) -> TrainConfig:
     config = TrainConfig(
         data=os.path.abspath(args.data), model=args.model, optimizer=args.optimizer, momentum=d.momentum if args.momentum is None else args.momentum,
         lr=args.lr if args.lr is not None else (PRETRAINED_LR if args.pretrained else TrainConfig.lr),
-        nesterov=args.nesterov, weight_decay=d.weight_decay if args.weight_decay is None else args.weight_decay, batch_size=args.batch_size,
+        nesterov=args.nesterov, weight_decay=d.weight_decay if args.weight_decay is None else args.weight_decay,
+        batch_size=d.batch_size if args.batch_size is None else args.batch_size,
         epochs=d.epochs if args.epochs is None else args.epochs,
         shape=args.shape, group_lr=group_multipliers(args.group_lr), image_size=d.image_size if args.image_size is None else args.image_size,
         val_fraction=args.val_fraction, device=args.device, seed=args.seed, amp=args.amp, augment=args.augment,

@@ -10,6 +10,7 @@ from pathlib import Path
 from ..config import TrainConfig
 from ..data.dataset import PreparedDataset, prepare_configured
 from ..data.split import batch_past_the_data, left_over, training_batches_per_epoch
+from ..errors import ConfigError
 from ..models.setup import group_outline, resolution_range, weights_label
 from ..schedules.edits import RunSchedule
 from ..schedules.groups import ALL
@@ -76,12 +77,15 @@ def schedule_option(args: argparse.Namespace) -> ScheduleFile | None:
 
 
 def adopt_schedule_settings(args: argparse.Namespace, config: TrainConfig, loaded: ScheduleFile | None) -> None:
-    """A --schedule file trains with the momentum it was trained with, the weight decay its tune chose, and the image size
-    and length of its run, unless --momentum, --weight-decay, --image-size or --epochs say otherwise. (The weight decay
-    was exported, then silently replaced by the default; the momentum was taken from the file while the run's record
-    said 0.9; a file tuned at 16 px was refused at the default 32, and one of 3 epochs stretched over 5: helper-74.)"""
+    """A --schedule file trains with the momentum it was trained with, the weight decay its tune chose, and the image size,
+    global batch and length of its run, unless --momentum, --weight-decay, --image-size, --batch-size or --epochs say
+    otherwise. (The weight decay was exported, then silently replaced by the default; the momentum was taken from the
+    file while the run's record said 0.9; a file tuned at 16 px was refused at the default 32, and one of 3 epochs
+    stretched over 5: helper-74; one tuned at batch 16 was squeezed into a quarter of its steps at 64: helper-80.)"""
     if loaded is None:
         return
+    if loaded.tuned_batch is not None and args.batch_size is None:
+        _adopt_global_batch(args, config, loaded.tuned_batch[0] * loaded.tuned_batch[1])
     if _adopt(args, config, "image_size", (loaded.dataset or {}).get("resolution")):
         say(f"image size {config.image_size} px, as {args.schedule} was tuned at (--image-size overrides)")
     if _adopt(args, config, "epochs", (loaded.context or {}).get("epochs")):
@@ -94,6 +98,20 @@ def adopt_schedule_settings(args: argparse.Namespace, config: TrainConfig, loade
     if momentum is not None and args.momentum is None and momentum != config.momentum:
         config.momentum = momentum
         say(f"momentum {momentum:g}, as {args.schedule} was trained with (--momentum overrides)")
+
+
+def _adopt_global_batch(args: argparse.Namespace, config: TrainConfig, global_batch: int) -> None:
+    """Take the file's global batch, split over this run's processes (CliError when they cannot split it evenly)."""
+    if global_batch == config.global_batch or dataclasses.replace(config, batch_size=global_batch).errors().get("batch_size"):
+        return  # the same already, or a hand-edited file's batch no run takes: the option's default stands
+    try:
+        adopted = dataclasses.replace(config, batch_size=global_batch, world_size=1).for_world(config.world_size)
+    except ConfigError:
+        raise CliError(f"{args.schedule} was tuned at a global batch of {global_batch}, which {config.world_size} processes "
+                       "cannot split evenly: use a number of processes that divides it, or give --batch-size") from None
+    config.batch_size = adopted.batch_size
+    split = f" ({config.world_size} processes × {config.batch_size})" if config.world_size > 1 else ""
+    say(f"global batch {global_batch}{split}, as {args.schedule} was tuned at (--batch-size overrides)")
 
 
 def _adopt(args: argparse.Namespace, config: TrainConfig, name: str, value) -> bool:
