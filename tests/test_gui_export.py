@@ -194,6 +194,24 @@ def test_a_files_warnings_are_logged_before_the_question_they_explain(qtbot, win
     assert f"{path}: dataset.name: must be text, got a whole number; ignored" in window.log.toPlainText()
 
 
+def test_a_segment_parameter_left_out_of_an_imported_file_is_logged_with_the_default_used(qtbot, window, dialogs, tmp_path):
+    """A hand-edited one_cycle without div_factor was filled with 25 without a word (helper-80)."""
+    path = tmp_path / "edited.lrschedule.json"
+    dialogs.answer("save_path", str(path))
+    trigger(window.export_action)
+    qtbot.waitUntil(path.exists, timeout=LONG)
+    data = json.loads(path.read_text())
+    segment = data["timeline"][0]["segments"][0]
+    assert segment["kind"] == "one_cycle"
+    del segment["div_factor"]
+    path.write_text(json.dumps(data))
+    dialogs.answer("open_file", str(path))
+    trigger(window.import_action)
+    qtbot.waitUntil(lambda: f"imported {path}" in window.log.toPlainText(), timeout=LONG)
+    assert (f"{path}: schedule.timeline[0].segments[0]: one_cycle does not give div_factor (using the default 25.0)"
+            in window.log.toPlainText())
+
+
 def test_the_runs_tab_exports_the_selected_run_not_the_editors_schedule(qtbot, window, dialogs, tmp_path):
     """Export while a past run was shown read-only wrote the editor's draft of the dataset open; the tab had no Export."""
     from gui.driving import select_rows, show_tab

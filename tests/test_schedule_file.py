@@ -214,3 +214,19 @@ def test_mutated_valid_files_raise_only_schedule_file_errors(path, replacement):
         return
     curve = loaded.timeline.lrs(np.arange(loaded.timeline.total_steps))
     assert np.all(np.isfinite(curve)) and all(math.isfinite(g.multiplier) for p in loaded.timeline.pieces for g in p.groups)
+
+
+def test_a_segment_parameter_left_out_of_a_file_is_named_with_the_default_used(tmp_path):
+    """A one_cycle without div_factor began at max_lr / 25 with no word, as `schedule show` and `csv` read it (helper-80)."""
+    from helpers import lrscope
+
+    path = save_schedule(tmp_path / "s.json", schedule_document(RunSchedule(Timeline.of(Schedule((OneCycle(steps=50, max_lr=0.1, div_factor=10.0),))))))
+    for command in ("show", "csv"):
+        assert "warning" not in lrscope("schedule", command, path).stderr
+    data = json.loads(path.read_text())
+    del data["timeline"][0]["segments"][0]["div_factor"]
+    path.write_text(json.dumps(data))
+    for command in ("show", "csv"):
+        done = lrscope("schedule", command, path)
+        assert done.returncode == 0 and done.stderr == (f"warning: {path}: schedule.timeline[0].segments[0]: one_cycle does not give "
+                                                         "div_factor (using the default 25.0)\n"), done.stderr

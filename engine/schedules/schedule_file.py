@@ -19,6 +19,7 @@ from .codec import check_type, fail, timeline_from_dict, timeline_to_dict
 from .edits import RunSchedule, fates, taken_back
 from .groups import GroupMismatch
 from .history_codec import record_to_dict
+from .left_out import left_out
 from .sections import CONTEXT, DATASET, EDIT, METRICS, RANGE_TEST, SEARCH, items, section, string
 from .timeline import Timeline
 
@@ -297,7 +298,7 @@ def document_from_data(data: Any) -> ScheduleFile:
     if declared is not None and declared != timeline.total_steps:
         check_type(declared, int, "total_steps")
         raise fail("total_steps", f"says {declared} but the timeline lasts {counted(timeline.total_steps, 'step')}")
-    warnings: list[str] = []
+    warnings = left_out(data, timeline)
     return ScheduleFile(
         timeline=timeline,
         dataset=section(data, "dataset", DATASET, warnings.append),
