@@ -243,6 +243,20 @@ def test_torch_scheduler_refuses_a_length_that_is_not_a_positive_int_and_says_wh
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
+def test_the_format_docs_loop_reads_the_tuned_length_and_trains_it(tmp_path, monkeypatch, capsys):
+    """Plain PyTorch code had no documented way to get the schedule's length (helper-80): the doc's own lines use it."""
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "schedule-format.md").read_text()
+    code = next(block for block in re.findall(r"```python\n(.*?)```", docs, re.DOTALL) if "torch_scheduler" in block)
+    run = RunSchedule(Timeline.of(Schedule((OneCycle(steps=30, max_lr=0.4), Cosine(steps=20, start_lr=0.02)))))
+    save_schedule(tmp_path / "digits.lrschedule.json", schedule_document(run))
+    monkeypatch.chdir(tmp_path)  # the doc reads "digits.lrschedule.json"
+    model = torch.nn.Linear(2, 1)
+    space = {"model": model, "loader": [(torch.ones(4, 2), torch.zeros(4, 1))] * 50, "criterion": torch.nn.functional.mse_loss}
+    exec(code, space)  # the doc's own lines
+    assert space["schedule"].total_steps == 50 == space["scheduler"].last_epoch
+    assert capsys.readouterr().out == "tuned over 50 steps; an epoch here has 50\n"
+
+
 @pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2"])
 def test_the_readmes_param_groups_are_lrscopes_split(name):
     """The README's plain-PyTorch `parts` name the parameters as lrscope splits them (it showed ResNet's only)."""

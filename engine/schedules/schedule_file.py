@@ -46,6 +46,11 @@ class ScheduleFile:
     warnings: tuple[str, ...] = ()
 
     @property
+    def total_steps(self) -> int:
+        """The length in steps of the run the schedule was tuned on: what ``torch_scheduler(optimizer)`` lasts."""
+        return self.timeline.total_steps
+
+    @property
     def group_names(self) -> tuple[str, ...]:
         """The parameter groups of the model the schedule was tuned on (empty when the file does not say)."""
         groups = (self.context or {}).get("groups")
