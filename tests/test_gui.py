@@ -138,7 +138,8 @@ def test_the_window_fits_a_laptop_screen(qtbot, window):
     from PySide6.QtWidgets import QDockWidget, QScrollArea, QTabWidget
 
     smallest = window.minimumSizeHint()
-    assert smallest.width() <= 1024 and smallest.height() <= 640, smallest
+    # A 1024 x 600 screen less a title bar: at 635 px the window opened past its foot, status bar unseen (helper-83).
+    assert smallest.width() <= 1024 and smallest.height() <= 570, smallest
     tabs = next(t for t in window.findChildren(QTabWidget) if t.isAncestorOf(window.config_panel))
     for title, panel in (("Configuration", window.config_panel), ("Dataset", window.dataset_panel)):
         show_tab(tabs, title)

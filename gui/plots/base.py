@@ -33,8 +33,9 @@ from .log_axis import log_axes
 
 pg.setConfigOptions(antialias=False, background="w", foreground="k")
 KEY_SPACE = " &nbsp;"  # between the entries of a key set in a title
-# Below this a plot shows two tick labels and a line: stacked plots keep at least this much (issue 12).
-MIN_PLOT_HEIGHT = 115
+# Below this a plot shows fewer than two tick labels and a line: stacked plots keep at least this much (issue 12). At 115
+# the window could not be less than 635 px tall, past a 600 px screen (helper-83).
+MIN_PLOT_HEIGHT = 90
 
 
 def make_curve(plot: pg.PlotItem, color, *, width: float = 1, style=Qt.PenStyle.SolidLine, alpha: int = 255,
