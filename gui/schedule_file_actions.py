@@ -234,7 +234,28 @@ class ScheduleFileActions:
         if isinstance(edit, (ReplaceRest, Revise)) and plan is not None:
             edit = ReplaceRestWithPlan.of(plan)
             self.imported_mid_run = None
+        if not self._length_kept_or_agreed(edit):
+            self.log.add(f"not applied: the run keeps its {self.live.total} steps; the editor still holds the schedule")
+            return
         self.controller.send(EditSchedule(edit))
+
+    def _length_kept_or_agreed(self, edit) -> bool:
+        """Whether ``edit`` keeps the run's length, or the user agreed to the new one: a segment's steps changed in the
+        editor ended the run at step 678 instead of 890, with nothing said but the editor's header (helper-79)."""
+        total, per_epoch = self.live.total, max(1, self.live.per_epoch)
+        if isinstance(edit, Revise):
+            end, near = self.editor.origin + edit.schedule.total_steps, ""
+        elif isinstance(edit, ReplaceRest) and not edit.fit_rest:  # from the step it lands at, a step or two from now
+            end, near = self.live.step + edit.schedule.total_steps, "about "
+        else:
+            return True
+        if not total or end == total:
+            return True
+        return dialogs.ask_yes_no(self, "Change the run's length?",
+                                  f"This schedule ends the run at {near}step {end} (epoch {end / per_epoch:.3g}) instead of step "
+                                  f"{total} (epoch {total / per_epoch:.3g}). Apply it?",
+                                  "Its segments' steps add up to another length than the run's. To keep the run's length, answer "
+                                  "No and make them end at the run's last step (the editor's header shows both).")
 
     def _model_differences(self, loaded, following: bool) -> list[str]:
         """How the model, groups, weights and optimizer the file was tuned with differ from the followed run's

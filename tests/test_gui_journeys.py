@@ -174,6 +174,36 @@ def test_c_a_preset_used_mid_run_keeps_its_typed_peak_and_the_runs_length(qtbot,
     qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
 
 
+def test_c_a_revised_schedule_of_another_length_asks_before_it_moves_the_runs_end(qtbot, launch, dialogs):
+    """The one-cycle's steps typed shorter mid-run: Apply ended the run 212 steps early, said only by the editor's
+    header (helper-79). Now it asks; No sends nothing, Yes applies and the edit says where the run ends."""
+    window = launch(LONG_RUN)
+    editor = window.editor
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.live.step >= 2, timeout=LONG)
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: window.live.paused, timeout=LONG)
+    total = window.live.total
+    shorter = total - 100
+    type_into(editor.form.editors["steps"], str(shorter))
+    dialogs.answer("yes_no", False)
+    click(editor.apply)
+    asked = dialogs.of("yes_no")[-1]
+    assert asked.title == "Change the run's length?" and f"ends the run at step {shorter} (epoch " in asked.text
+    assert f"instead of step {total} (epoch 40)" in asked.text
+    assert f"not applied: the run keeps its {total} steps" in window.log.toPlainText() and history(window) == []
+    dialogs.answer("yes_no", True)
+    click(editor.apply)
+    qtbot.waitUntil(lambda: len(history(window)) == 1, timeout=LONG)
+    assert window.live.total == shorter and f"; the run now ends at step {shorter}, not {total}" in history(window)[0]
+    type_into(editor.form.editors["steps"], str(shorter))  # the length it has now: nothing to ask
+    click(editor.apply)
+    qtbot.waitUntil(lambda: len(history(window)) == 2, timeout=LONG)
+    assert len(dialogs.of("yes_no")) == 2 and "now ends" not in history(window)[1]
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+
+
 def test_d_export_then_import_on_another_dataset_warns_and_cancel_changes_nothing(qtbot, window, dialogs, tmp_path):
     from engine.schedules import load_schedule
 

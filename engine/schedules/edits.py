@@ -247,6 +247,10 @@ class RunSchedule:
             timeline = timeline.install(next_piece)
         if undoes is None and redoes is None:  # an undo or a redo goes back to a momentum its edit already said
             summary += momentum_change(self.timeline.momentum_at(step), timeline.momentum_at(step))
+        if timeline.total_steps != total and not isinstance(edit, Restretch):  # a Restretch says nothing else
+            # Said of a revised schedule whose segments add up to another length: the run ended 212 steps early, and
+            # the record said only "revised the schedule: …" (helper-79).
+            summary += f"; the run now ends at step {timeline.total_steps}, not {total}"
         record = EditRecord(len(self.edits) + 1, step, edit, summary, before, undoes, later, redoes)
         return RunSchedule(timeline, (*self.edits, record))
 
