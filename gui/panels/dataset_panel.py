@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMenu,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QToolButton,
     QVBoxLayout,
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
 from engine.text import images_used
 
 from .delete_action import add_delete_action
+from .table import Table
 
 THUMB = 56
 
@@ -64,9 +64,7 @@ class DatasetPanel(QWidget):
         self.followed.setWordWrap(True)
         self.followed.setStyleSheet("color: #8a5a00")
         self.followed.hide()
-        self.classes = QTableWidget(0, 2)
-        self.classes.setHorizontalHeaderLabels(["class", "images"])
-        self.classes.verticalHeader().setVisible(False)
+        self.classes = Table(["class", "images"])
         self.classes.horizontalHeader().setStretchLastSection(True)
         self.thumbnails = QListWidget()
         self.thumbnails.setViewMode(QListView.ViewMode.IconMode)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTableWidgetItem, QVBoxLayout, QWidget
 
 from engine.schedules.groups import GroupSetting
 
 from ..group_draft import GroupDraft
+from .table import Table
 
 # Short headers: at 1366×768 the dock is about 250 px wide, and "frozen until step" pushed "LR ×" out of sight.
 COLUMNS = ("group", "params", "frozen to", "LR ×")
@@ -28,9 +29,7 @@ class GroupTable(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.draft, self.step, self.running = GroupDraft(), 0, False
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.verticalHeader().setVisible(False)
+        self.table = Table(COLUMNS)
         self.table.setToolTip("Each layer group of the model, input to output. Edit 'frozen to' (the step it is frozen until; 0: "
                               "trainable from the start) and 'LR ×' (the group's LR is the schedule's times this); during a run an edit "
                               "applies from the current step and can be undone.")

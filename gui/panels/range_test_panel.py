@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QSpinBox,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -21,8 +20,10 @@ from PySide6.QtWidgets import (
 
 from engine.range_test.settings import RangeTestSettings
 
+from .table import Table
 
-class ShortTable(QTableWidget):
+
+class ShortTable(Table):
     """A table that asks for no more height than its minimum (a header and three rows) and takes what is left over:
     the panel's form and Use buttons keep their height and scroll into view when the tab is short (they were squeezed
     to half their height with the stability bar shown at 1366×768)."""
@@ -81,9 +82,7 @@ class RangeTestPanel(QWidget):
         self.cancel.clicked.connect(self._cancel)
         self.status = QLabel()
         self.status.setWordWrap(True)
-        self.table = ShortTable(0, 2)
-        self.table.setHorizontalHeaderLabels(["method", "LR"])
-        self.table.verticalHeader().setVisible(False)
+        self.table = ShortTable(["method", "LR"])
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setMinimumHeight(4 * self.table.verticalHeader().defaultSectionSize())
         self.note = QLabel()

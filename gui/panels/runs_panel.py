@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -22,6 +21,7 @@ from engine.serve.access import served_access
 from engine.store.reader import LIVE_STATES, RESUMABLE_STATES, list_runs
 
 from .delete_action import add_delete_action
+from .table import Table
 
 COLUMNS = ("run", "dataset", "started", "state", "steps", "best val acc", "note")
 DATASET_COLUMN = COLUMNS.index("dataset")
@@ -42,11 +42,9 @@ class RunsPanel(QWidget):
         super().__init__(parent)
         self.root = root
         self._runs: dict = {}  # each listed run (RunInfo), by its folder
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table = Table(COLUMNS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
         # Rows as tall as their text: Qt's default of 30 px showed three runs at 1366 x 768.
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
         self.table.horizontalHeader().setStretchLastSection(True)

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -33,6 +32,7 @@ from engine.schedules.shapes.base import MAX_SET_LR
 
 from .run_edits import RunEdits
 from .segment_form import INVALID, SegmentForm
+from .table import Table
 
 PREVIEW_DELAY_MS = 120
 # Steps of the default plan before it is stretched to the run (any length a one-cycle's phases all fit in).
@@ -104,12 +104,10 @@ class ScheduleEditor(QWidget):
         self.use_button = use = QPushButton("Use preset")
         use.setToolTip("Replace the segments by the preset (during a run: a new shape from the current step).")
         use.clicked.connect(self.use_preset)
-        self.table = QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels(["kind", "from step", "steps", "LR"])
+        self.table = Table(["kind", "from step", "steps", "LR"])
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)  # the LR span gets the room left, on one line

@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSpinBox,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -26,6 +25,7 @@ from engine.tune.record import state_words
 from engine.tune.settings import MAX_RUNS, MIN_RUNS, TuneSettings
 
 from ..idle_hidden_progress import IdleHiddenProgress
+from .table import Table
 
 STARTING = "Starting: building the model and timing a step, to size the budget…"
 COLUMNS = ["trial", "peak LR", "weight decay", "state", "accuracy", "steps"]
@@ -68,9 +68,7 @@ class TunePanel(QWidget):
         self.plan_label, self.status, self.progress = QLabel(), QLabel(), IdleHiddenProgress()
         for label in (self.plan_label, self.status):
             label.setWordWrap(True)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.verticalHeader().setVisible(False)
+        self.table = Table(COLUMNS)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setColumnHidden(COLUMNS.index("weight decay"), True)
         self.use, self.export = QPushButton("Use the winner"), QPushButton("Export the winner…")

@@ -1,0 +1,41 @@
+"""Getting around the window with Tab, as a keyboard user does (helper-83 findings 3 and 5)."""
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QApplication, QTableWidget, QTabWidget
+
+from gui.driving import show_tab
+
+pytest.importorskip("pytestqt")
+
+
+def into_view(widget) -> None:
+    """Click every tab that ``widget`` lies in, outermost first."""
+    tabs = []
+    parent = widget.parentWidget()
+    while parent is not None:
+        if isinstance(parent, QTabWidget):
+            tabs.append(parent)
+        parent = parent.parentWidget()
+    for tab_widget in reversed(tabs):
+        index = next(i for i in range(tab_widget.count()) if tab_widget.widget(i).isAncestorOf(widget))
+        show_tab(tab_widget, tab_widget.tabText(index))
+
+
+def tab(qtbot, window):
+    """Press Tab where the focus is; return the widget that has it then."""
+    qtbot.keyClick(QApplication.focusWidget() or window, Qt.Key.Key_Tab)
+    return QApplication.focusWidget()
+
+
+def test_tab_leaves_every_table_at_once(qtbot, window):
+    """Tab moved one cell in the dataset's class table: 65 presses and the focus was still in it."""
+    tables = window.findChildren(QTableWidget)
+    assert len(tables) >= 6  # classes, segments, groups, runs, tune trials, range-test suggestions
+    for table in tables:
+        into_view(table)
+        qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(5, 5))  # its first cell, if any
+        qtbot.waitUntil(table.hasFocus)
+        after = tab(qtbot, window)
+        assert after is not table and not table.isAncestorOf(after), f"Tab stayed in the table of {table.horizontalHeaderItem(0).text()!r}"
+
