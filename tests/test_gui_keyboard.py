@@ -39,3 +39,13 @@ def test_tab_leaves_every_table_at_once(qtbot, window):
         after = tab(qtbot, window)
         assert after is not table and not table.isAncestorOf(after), f"Tab stayed in the table of {table.horizontalHeaderItem(0).text()!r}"
 
+
+def test_tab_passes_the_plots_by_and_reaches_the_schedule_editor(qtbot, window):
+    """The four plots took a Tab stop each and showed no focus; past them and the class table lies the editor."""
+    plots = (window.loss, window.lr, window.accuracy, window.momentum)
+    assert window.momentum.isVisible()
+    visited = [tab(qtbot, window) for _ in range(40)]
+    assert not any(plot.widget in visited for plot in plots)
+    for plot in plots:  # the buttons beside each plot stay reachable
+        assert {plot.log_y, plot.follow, plot.png_button, plot.csv_button} <= set(visited)
+    assert window.editor.peak in visited

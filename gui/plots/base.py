@@ -60,6 +60,9 @@ class PlotPanel(QWidget):
         self._key: list[str] = []  # a key set in the title (set_key_title), refitted as the width changes
         self.widget = pg.PlotWidget(axisItems=log_axes("left", "bottom"))
         self.widget.setMinimumHeight(MIN_PLOT_HEIGHT)
+        # Not a Tab stop: a plot shows no focus and offers nothing to the keyboard, and the plots' stops stood between
+        # the keyboard and the panels after them. A click still focuses it, as before.
+        self.widget.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.plot = self.widget.getPlotItem()
         self.plot.setTitle(title)
         self.plot.setLabel("left", y_label)
