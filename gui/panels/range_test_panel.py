@@ -60,7 +60,7 @@ class RangeTestPanel(QWidget):
         self.iterations = QSpinBox(minimum=2, maximum=100_000, value=d.iterations)
         self.iterations.setToolTip("Sweep: how many batches (one LR each).")
         self.linear = QCheckBox("linear")
-        self.linear.setToolTip("Raise the LR in equal steps instead of equal ratios.")
+        self.linear.setToolTip("Sweep: raise the LR in equal steps instead of equal ratios.")
         self.validation = QCheckBox("validation loss")
         self.validation.setToolTip("Sweep: record the loss on a fixed validation subset after each step (slower, less noisy).")
         self.count = QSpinBox(minimum=2, maximum=1000, value=d.probe_count)
@@ -96,10 +96,12 @@ class RangeTestPanel(QWidget):
         self.recommendation = None
         self.result = None  # the last finished test's RangeTestResult
         self._lay_out()
+        self.sweep.toggled.connect(self._show_mode)
+        self._show_mode(True)
         self.finished(None)
 
     def _lay_out(self) -> None:
-        form = QFormLayout()
+        self.form = form = QFormLayout()
         mode = QHBoxLayout()
         mode.addWidget(self.sweep)
         mode.addWidget(self.probe)
@@ -129,6 +131,15 @@ class RangeTestPanel(QWidget):
         layout.addLayout(use)
         layout.addWidget(self.status)
         layout.addWidget(self.note)
+
+    @Slot(bool)
+    def _show_mode(self, sweep: bool) -> None:
+        """Only the chosen mode's own fields can be edited: the other mode's stayed editable, as if they mattered."""
+        for field, on in ((self.iterations, sweep), (self.linear, sweep), (self.validation, sweep), (self.count, not sweep),
+                          (self.steps, not sweep)):
+            field.setEnabled(on)
+            if label := self.form.labelForField(field):
+                label.setEnabled(on)
 
     def settings(self) -> RangeTestSettings:
         """The settings as typed; ValueError names what is wrong."""
