@@ -41,7 +41,8 @@ class CurvatureView(QObject):
         self.measure.setDefaultAction(measure_action)
         self.cadence = QComboBox(editable=True)
         self.cadence.addItems(CADENCES)
-        self.cadence.setToolTip("Measure λmax every N steps; auto keeps the probe within 5% of training time; off never.")
+        self.cadence.setToolTip("The running run's λmax every: measure λmax every N steps from now on; auto keeps the probe "
+                                "within 5% of training time; off never. The next run starts from the configuration's.")
         self.last = QLabel("no measurement yet")
         # The readout is long (bound, formula, BatchNorm mode, cost): it wraps rather than widen the tab past a laptop
         # screen, where a horizontal scrollbar hid the plots' right edge.
@@ -69,7 +70,7 @@ class CurvatureView(QObject):
         row = QHBoxLayout(bar)
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.measure)
-        row.addWidget(QLabel("measure every"))
+        row.addWidget(QLabel("λmax every"))  # the configuration's name: the same setting, for the run going on
         row.addWidget(self.cadence)
         row.addWidget(self.last, 1)
         return pinned_above(bar, self.health)

@@ -1,5 +1,5 @@
 """The window's fine-tuning: the group table (before a run, the groups it starts with, previewed per group on the LR
-plot; during a run, edits from the current step), *Unfreeze now*, and the fine-tuning preset the configuration asks for."""
+plot; during a run, edits from the current step), *Unfreeze all now*, and the fine-tuning preset the configuration asks for."""
 
 from __future__ import annotations
 

@@ -40,7 +40,7 @@ class WindowKeysFirst(QObject):
 
     A line edit claims Ctrl+K (delete to the end of the line) and Ctrl+E (end of the line) on Linux, so in the
     peak LR field Ctrl+K emptied the field instead of measuring λmax, and after Stop left the focus in the
-    "measure every" box, Ctrl+E exported nothing. Keys bound to a platform's standard key (Ctrl+Z) stay the field's:
+    "λmax every" box, Ctrl+E exported nothing. Keys bound to a platform's standard key (Ctrl+Z) stay the field's:
     there the field's own meaning is the one a user expects. It watches the focused widget alone: a filter on the
     whole application sees every event of every object (and crashed on one being destroyed as the window quit)."""
 
@@ -128,11 +128,17 @@ def build_actions(window) -> None:
     window.measure_action = make_action(window, "Measure λmax now", "Ctrl+K",
                                         "Measure the curvature of the loss (λmax) and the LR's stability bound now, from a running or "
                                         "paused run", window.measure_curvature)
-    window.unfreeze_action = make_action(window, "Unfreeze now", "Ctrl+Shift+U",
-                                         "Make the frozen parameter groups (the selected ones in the group table, or all) "
-                                         "trainable from the current step; undoable", window.group_table.unfreeze.click)
-    window.unfreeze_action.setEnabled(window.group_table.unfreeze.isEnabled())
-    window.group_table.unfreezable.connect(window.unfreeze_action.setEnabled)  # a menu item that does nothing misleads
+    unfreeze = window.group_table.unfreeze
+    window.unfreeze_action = make_action(window, unfreeze.text(), "Ctrl+Shift+U",
+                                         "Make frozen parameter groups trainable from the current step: those selected in the "
+                                         "group table, or every frozen group when none is; undoable", unfreeze.click)
+    window.unfreeze_action.setEnabled(unfreeze.isEnabled())
+
+    def offer_unfreeze(possible: bool, words: str) -> None:
+        window.unfreeze_action.setEnabled(possible)  # a menu item that does nothing misleads
+        window.unfreeze_action.setText(words)  # the menu's "Unfreeze now" beside the button's "Unfreeze all now" read as two things
+
+    window.group_table.unfreezeOffered.connect(offer_unfreeze)
     window.quit_action = make_action(window, "Quit", "Ctrl+Q",  # StandardKey.Quit is unbound on some Linux desktops
                                      "Close lrscope (a run in progress stops and stays resumable)", window.close)
     window.keys_first = WindowKeysFirst(window)

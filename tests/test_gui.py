@@ -44,11 +44,11 @@ def test_a_run_fills_the_plots_which_export_as_png_and_csv(qtbot, window, dialog
     # one key for the groups, whose curves lie one over another at the same LRs, and one for the plan; none for what
     # is not drawn (no preview, no curvature measured)
     assert window.lr.groups == ("block1", "block2", "block3", "head")
-    qtbot.waitUntil(lambda: legend(window.lr) == ["all groups", "planned"], timeout=LONG)
+    qtbot.waitUntil(lambda: legend(window.lr) == ["all 4 groups", "planned"], timeout=LONG)
     qtbot.waitUntil(lambda: "applied" in legend(window.momentum), timeout=LONG)
     keys = {label.text: sample.item for sample, label in window.lr.plot.legend.items}
     colours = {text: pg.mkPen(item.opts["pen"]).color().getRgb()[:3] for text, item in keys.items()}
-    assert colours["planned"] == colours["all groups"] == ORANGE  # the key's colour is the one drawn on top
+    assert colours["planned"] == colours["all 4 groups"] == ORANGE  # the key's colour is the one drawn on top
     # the plots redraw on a timer (batched): wait for the curves, as the eye would
     qtbot.waitUntil(lambda: all(drawn(curve) == 22 for curve in window.lr.applied), timeout=LONG)
     qtbot.waitUntil(lambda: drawn(window.loss.smooth) == 22, timeout=LONG)

@@ -18,3 +18,21 @@ def test_the_range_test_form_enables_only_the_chosen_modes_fields(qtbot, window)
         click(mode)
         assert all(field.isEnabled() == field.toolTip().startswith(own) for field in fields), mode.text()
         assert panel.form.labelForField(panel.count).isEnabled() == (own == "Probe:")
+
+
+def test_one_action_one_name_and_one_setting_one_name(qtbot, window):
+    """The Run menu said "Unfreeze now" beside the Groups tab's "Unfreeze all now"; the Health tab's "measure every"
+    and the configuration's "λmax every" named one setting two ways; "Use as constant LR" spoke of a peak."""
+    from PySide6.QtWidgets import QLabel
+
+    button, action = window.group_table.unfreeze, window.unfreeze_action
+    assert action.text() == button.text() == "Unfreeze all now"
+    assert action in window.run_menu.actions()
+    config = window.config_panel.editors["curvature_every"]
+    health = window.curvature.cadence
+    assert "λmax every" in [label.text() for label in health.parentWidget().findChildren(QLabel)]
+    assert window.config_panel.layout().labelForField(config).text() == "λmax every"
+    # the same setting in two places: each tooltip says which run it is for
+    assert "next run" in config.toolTip() and "running run" in health.toolTip()
+    assert "peak" not in window.range_panel.use_constant.toolTip()
+

@@ -102,9 +102,9 @@ def test_unfreeze_now_mid_run_is_recorded_and_undoable(qtbot, window, dialogs, t
     table = window.group_table.table
     cell = table.visualItemRect(table.item(4, 3)).center()  # stage4's LR ×
     qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=cell)
-    assert button.text() == "Unfreeze stage4 now"
+    assert button.text() == window.unfreeze_action.text() == "Unfreeze stage4 now"  # the Run menu says the same
     qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier, pos=cell)  # unselected
-    assert button.text() == "Unfreeze all now"
+    assert button.text() == window.unfreeze_action.text() == "Unfreeze all now"
     click(button)  # every frozen group (none is selected)
     qtbot.waitUntil(lambda: window.editor.history.count() == 1, timeout=LONG)
     qtbot.waitUntil(lambda: not window.unfreeze_action.isEnabled(), timeout=LONG)  # nothing is frozen any more

@@ -34,8 +34,8 @@ FIELDS: dict[str, tuple[str, str, str]] = {
     "amp": ("mixed precision", "Train in bfloat16/float16 on a CUDA GPU (faster, less memory).", "flag"),
     "memory_budget_mb": ("memory (MB)", "Decoded images are kept in memory up to this size; a larger dataset streams from disk.", "int"),
     "checkpoint_seconds": ("checkpoint (s)", "A checkpoint at least this often, so a crash loses at most this much training (0: epoch ends only).", "float"),
-    "curvature_every": ("λmax every", "Steps between curvature measurements (λmax); auto keeps them within 5% of "
-                        "training time, off never measures.", "int"),
+    "curvature_every": ("λmax every", "Steps between curvature measurements (λmax) in the next run; auto keeps them within 5% "
+                        "of training time, off never measures. The Health tab's changes it in a running run.", "int"),
     "curvature_bn": ("λmax BatchNorm", "BatchNorm during the curvature probe: batch statistics as in training, or "
                      "running averages as at evaluation (they measure different surfaces).", "choice"),
     "curvature_margin": ("warn at bound ×", "Warn when the LR passes this share of the stability bound (0.05 to 1).", "float"),

@@ -20,11 +20,12 @@ FROZEN, MULTIPLIER = 2, 3
 class GroupTable(QWidget):
     """A view over a GroupDraft. ``groupsEdited`` carries every group's setting after a cell edit;
     ``unfreezeRequested`` the groups to unfreeze now (the selected frozen ones, or () for every frozen group);
-    ``unfreezable`` whether there is anything to unfreeze now (the window's *Unfreeze now* action follows it)."""
+    ``unfreezeOffered`` whether there is anything to unfreeze now and the Unfreeze button's words for it (the window's
+    Unfreeze action follows both)."""
 
     groupsEdited = Signal(object)
     unfreezeRequested = Signal(object)
-    unfreezable = Signal(bool)
+    unfreezeOffered = Signal(bool, str)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -36,7 +37,6 @@ class GroupTable(QWidget):
         self.table.itemChanged.connect(self._cell_edited)
         self.table.itemSelectionChanged.connect(self._update_button)
         self.unfreeze = QPushButton("Unfreeze all now")
-        self.unfreeze.setToolTip("Make the selected frozen groups (or every frozen group) trainable from the current step")
         self.unfreeze.clicked.connect(self._unfreeze_clicked)
         self.problem = QLabel()
         self.problem.setStyleSheet("color: #d62728;")
@@ -65,7 +65,7 @@ class GroupTable(QWidget):
             self._refresh()
 
     def set_running(self, running: bool, step: int = 0) -> None:
-        """Whether edits go to a running job (then Unfreeze now is offered while something is frozen)."""
+        """Whether edits go to a running job (then Unfreeze is offered while something is frozen)."""
         self.running, self.step = running, step
         self._update_button()
 
@@ -97,7 +97,7 @@ class GroupTable(QWidget):
         chosen = self._chosen()
         named = ", ".join(chosen) if len(chosen) <= 2 else f"{len(chosen)} selected groups"
         self.unfreeze.setText(f"Unfreeze {named} now" if chosen else "Unfreeze all now")
-        self.unfreezable.emit(possible)
+        self.unfreezeOffered.emit(possible, self.unfreeze.text())
 
     def _chosen(self) -> tuple[str, ...]:
         """The selected groups still frozen now (none: every frozen group is meant)."""

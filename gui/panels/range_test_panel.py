@@ -89,8 +89,10 @@ class RangeTestPanel(QWidget):
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #b35c00;")
         self.use_constant, self.use_cycle = QPushButton("Use as constant LR"), QPushButton("Use as one-cycle max LR")
-        self.use_constant.setToolTip("Set the schedule's peak to the recommended constant LR.")
-        self.use_cycle.setToolTip("Set the schedule's peak (one-cycle max) to the recommended one-cycle LR.")
+        self.use_constant.setToolTip("Install a constant LR at the recommended constant LR: before a run in the editor, "
+                                     "during one from the current step on.")
+        self.use_cycle.setToolTip("Install a one-cycle peaking at the recommended one-cycle max LR: before a run in the "
+                                  "editor, during one over the rest of the run from the current step.")
         self.use_constant.clicked.connect(lambda: self._use("constant"))
         self.use_cycle.clicked.connect(lambda: self._use("one_cycle"))
         self.recommendation = None

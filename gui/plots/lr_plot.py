@@ -132,13 +132,14 @@ class LrPlot(StepPlot):
         self.stability.redraw(steps_changed)
 
     def _name_overlaps(self) -> None:
-        """Groups trained at the same LRs draw their curves one over another: one key names them together ("all
+        """Groups trained at the same LRs draw their curves one over another: one key names them together ("all 4
         groups", or "block1 = block2") in the colour of the curve on top (the last drawn), so that no key names a curve
-        that cannot be seen. (Four keys, one visible orange line: the eye looked for the other three.)"""
+        that cannot be seen. (Four keys, one visible orange line: the eye looked for the other three; "all groups"
+        alone read as a model of one group.)"""
         alike, trained = self._overlaps()
         keys = {curve: "" for curve in self.applied}
         if len(self.points):  # no run shown, no applied curve to name
-            for index, (curve, key) in enumerate(zip(self.applied, keys_of_alike(self.groups, alike, "all groups"))):
+            for index, (curve, key) in enumerate(zip(self.applied, keys_of_alike(self.groups, alike, f"all {len(self.groups)} groups"))):
                 frozen = self._seen and not trained[index]  # LR 0 throughout, which a log axis does not draw: the key says why
                 keys[curve] = f"{key} frozen (LR 0)" if key and frozen else key
         if keys != self.keys:
