@@ -36,3 +36,17 @@ def test_one_action_one_name_and_one_setting_one_name(qtbot, window):
     assert "next run" in config.toolTip() and "running run" in health.toolTip()
     assert "peak" not in window.range_panel.use_constant.toolTip()
 
+
+def test_the_buttons_say_what_they_do_and_disabled_ones_what_enables_them(qtbot, window):
+    """The range test's Cancel, Recent and the warning's Dismiss had no tooltip; the greyed buttons of the Runs, Tune
+    and Range test tabs gave no hint why."""
+    from PySide6.QtWidgets import QAbstractButton, QCheckBox, QRadioButton
+
+    for title in ("Runs", "Tune", "Range test"):
+        show_tab(window.tabs, title)
+        shown = [button for button in window.tabs.currentWidget().findChildren(QAbstractButton)
+                 if button.isVisible() and not isinstance(button, (QCheckBox, QRadioButton))]
+        assert [button.text() for button in shown if not button.toolTip()] == [], title
+        disabled = [button for button in shown if not button.isEnabled()]
+        assert disabled and [button.text() for button in disabled if "Enabled" not in button.toolTip()] == [], title
+    assert window.dataset_panel.recent.toolTip() and window.banner.dismiss.toolTip()

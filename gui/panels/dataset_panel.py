@@ -54,6 +54,7 @@ class DatasetPanel(QWidget):
         self.recent = QToolButton(text="Recent")
         self.recent.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.recent.setMenu(QMenu(self.recent))
+        self.recent.setToolTip("Open a dataset folder opened before. Enabled unless a run, range test or tune goes on.")
         # One short fact a line and no word wrap: a wrapping label's height depends on its width, which the
         # scroll area around this panel would turn into a panel taller than the dock on any screen.
         self.summary = QLabel("No dataset yet.")

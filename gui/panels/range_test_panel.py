@@ -77,6 +77,8 @@ class RangeTestPanel(QWidget):
         self.start = QPushButton("Start range test")
         self.start.setToolTip("Before a run: from fresh weights. During a run: pauses it, tests from the current weights, restores them exactly and resumes (Ctrl+T).")
         self.cancel = QPushButton("Cancel")
+        self.cancel.setToolTip("Stop the range test at its next batch; the weights are restored as after any test. "
+                               "Enabled while a test runs.")
         self.cancel.setEnabled(False)
         self.start.clicked.connect(self.request_start)
         self.cancel.clicked.connect(self._cancel)
@@ -90,9 +92,10 @@ class RangeTestPanel(QWidget):
         self.note.setStyleSheet("color: #b35c00;")
         self.use_constant, self.use_cycle = QPushButton("Use as constant LR"), QPushButton("Use as one-cycle max LR")
         self.use_constant.setToolTip("Install a constant LR at the recommended constant LR: before a run in the editor, "
-                                     "during one from the current step on.")
+                                     "during one from the current step on. Enabled once a range test recommends an LR.")
         self.use_cycle.setToolTip("Install a one-cycle peaking at the recommended one-cycle max LR: before a run in the "
-                                  "editor, during one over the rest of the run from the current step.")
+                                  "editor, during one over the rest of the run from the current step. Enabled once a range "
+                                  "test recommends an LR.")
         self.use_constant.clicked.connect(lambda: self._use("constant"))
         self.use_cycle.clicked.connect(lambda: self._use("one_cycle"))
         self.recommendation = None

@@ -59,13 +59,17 @@ class RunsPanel(QWidget):
         self.buttons: dict[str, QPushButton] = {}
         for text, tip, slot in (
             ("Refresh", "Read the runs folder again.", self.refresh),
-            ("Open read-only", "Show the selected run's curves in the training plots (nothing is changed).", self._with_one(self.openRequested)),
-            ("Compare", "Overlay the loss and LR of the selected runs (select several with Ctrl or Shift).", self._compare),
-            ("Resume", "Continue the selected stopped or interrupted run from its last checkpoint.", self._with_one(self.resumeRequested)),
-            ("Attach", "Follow and steer the selected served run (one whose state says “served”); it keeps training "
-                       "if you detach or close the window.", self._with_one(self.attachRequested)),
+            ("Open read-only", "Show the selected run's curves in the training plots (nothing is changed). Enabled when one "
+                               "run is selected.", self._with_one(self.openRequested)),
+            ("Compare", "Overlay the loss and LR of the selected runs. Enabled when two or more are selected (click with Ctrl "
+                        "or Shift held).", self._compare),
+            ("Resume", "Continue the selected run from its last checkpoint. Enabled when one stopped or interrupted run "
+                       "is selected.", self._with_one(self.resumeRequested)),
+            ("Attach", "Follow and steer the selected served run; it keeps training if you detach or close the window. "
+                       "Enabled when one run is selected; it attaches to a run whose state says “served”.",
+             self._with_one(self.attachRequested)),
             ("Export…", "Write the selected run's schedule, with its edits and results, to a file plain PyTorch can use "
-                        "(and add it to its dataset's library).", self._with_one(self.exportRequested)),
+                        "(and add it to its dataset's library). Enabled when one run is selected.", self._with_one(self.exportRequested)),
         ):
             button = self.buttons[text] = QPushButton(text)
             button.setToolTip(tip)

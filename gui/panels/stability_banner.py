@@ -20,6 +20,7 @@ class StabilityBanner(QFrame):
         self.scale = QPushButton("Scale the rest")
         self.scale.setToolTip("Multiply every LR from now to the end of the run by this factor (one edit; Undo takes it back).")
         self.dismiss = QPushButton("Dismiss")
+        self.dismiss.setToolTip("Hide this warning; the schedule stays as it is, and a new warning shows again.")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 3, 6, 3)
         layout.addWidget(self.text, 1)

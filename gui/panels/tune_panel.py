@@ -54,12 +54,14 @@ class TunePanel(QWidget):
         self.weight_decay.setToolTip("Vary the weight decay (1e-5 to 1e-2, log scale) together with the peak LR.")
         self.start, self.cancel = QPushButton("Start tune"), QPushButton("Cancel")
         self.start.setToolTip("A range test sets the interval; then short real runs of the schedule in the editor are compared "
-                              "and the best kept. Each trial is a run you can open in the Runs tab.")
-        self.cancel.setToolTip("Stop the trial in progress; the best trial so far wins, and Go on can take the search up again.")
+                              "and the best kept. Each trial is a run you can open in the Runs tab. Enabled when a dataset is open and no "
+                              "run, range test or tune goes on.")
+        self.cancel.setToolTip("Stop the trial in progress; the best trial so far wins, and Go on can take the search up again. "
+                               "Enabled while a tune runs.")
         # A search of an hour cancelled by mistake was lost (helper-74); `lrscope tune --resume` does the same from a terminal.
         self.go_on = QPushButton("Go on")
         self.go_on.setToolTip("Go on with the tune that was cancelled, on its own settings: its trials are kept, the trial the "
-                              "cancel cut short runs again, and the rest of its budget is spent.")
+                              "cancel cut short runs again, and the rest of its budget is spent. Enabled after a tune was cancelled.")
         self.start.clicked.connect(self._start)
         self.cancel.clicked.connect(self.cancelRequested.emit)
         self.go_on.clicked.connect(self.goOnRequested.emit)
@@ -72,8 +74,10 @@ class TunePanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setColumnHidden(COLUMNS.index("weight decay"), True)
         self.use, self.export = QPushButton("Use the winner"), QPushButton("Export the winner…")
-        self.use.setToolTip("Set the editor's schedule to the winning peak LR (and the configuration's weight decay, if searched).")
-        self.export.setToolTip("Write the winning schedule with the record of the search, and add it to the library.")
+        self.use.setToolTip("Set the editor's schedule to the winning peak LR (and the configuration's weight decay, if searched). "
+                            "Enabled once a tune has a winner.")
+        self.export.setToolTip("Write the winning schedule with the record of the search, and add it to the library. Enabled "
+                               "once a tune has a winner.")
         self.use.clicked.connect(self.useRequested.emit)
         self.export.clicked.connect(self.exportRequested.emit)
         self.record: dict | None = None
