@@ -423,6 +423,28 @@ def test_redo_makes_the_undone_set_lr_again_from_the_key_and_the_run_trains_at_i
     assert trained["lrs"][trained["step"] == step + 1].max() == pytest.approx(0.0123)
 
 
+def test_the_configuration_fields_stay_where_they_are_as_a_run_starts_and_ends(qtbot, window):
+    """The note on the run going on appeared above the fields as a run started: every field moved 50 px down, and a
+    click aimed at epochs landed on another field (helper-79). It is there with no run too, saying what the fields are."""
+    from PySide6.QtWidgets import QTabWidget
+
+    from gui.panels.config_panel import IDLE_NOTE
+
+    show_tab(next(t for t in window.findChildren(QTabWidget) if "Configuration" in [t.tabText(i) for i in range(t.count())]),
+             "Configuration")
+    epochs, note = window.config_panel.editors["epochs"], window.config_panel.followed
+    qtbot.wait(100)  # the layout runs from the event loop
+    at = epochs.mapTo(window, epochs.rect().topLeft())
+    assert note.isVisible() and note.text() == IDLE_NOTE
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: note.text().startswith("The run going on trains with these settings"), timeout=LONG)
+    qtbot.wait(100)
+    assert epochs.mapTo(window, epochs.rect().topLeft()) == at
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+    qtbot.wait(100)
+    assert note.text() == IDLE_NOTE and epochs.mapTo(window, epochs.rect().topLeft()) == at
+
+
 def test_scale_the_rest_halves_every_lr_still_to_come_from_the_run_panel(qtbot, launch):
     """Halving what is left was in the window only on the stability warning's bar, shown near the bound (helper-69)."""
     from PySide6.QtCore import Qt
@@ -470,4 +492,4 @@ def test_scale_the_rest_halves_every_lr_still_to_come_from_the_run_panel(qtbot, 
     trigger(window.stop_action)
     qtbot.waitUntil(lambda: not window.controller.training, timeout=LONG)
     assert not window.editor.scale_now.isEnabled() and window.editor.scale_by.text() == ""
-    assert window.config_panel.followed.isHidden()
+    assert window.config_panel.followed.text() == "These settings are for the next run."

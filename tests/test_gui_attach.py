@@ -13,6 +13,7 @@ from engine.events import RangeTestProgress, StepsLogged
 from engine.range_test.settings import RangeTestSettings
 from engine.schedules import Restretch, load_schedule
 from gui.driving import click, press, select_rows, show_tab, trigger, type_into
+from gui.panels.config_panel import IDLE_NOTE
 
 pytest.importorskip("pytestqt")
 LONG = 180_000
@@ -90,7 +91,7 @@ def test_the_window_attaches_steers_detaches_and_the_run_goes_on(qtbot, window, 
     assert window.status.text() == "detached · next run: 22 steps (1 epoch × 22 steps)"  # not the run let go, as if live
     # The LR plot keeps the run let go beside the next run's plan, and says which is which: "planned" read as its plan.
     qtbot.waitUntil(lambda: legend(window.lr)[-1:] == ["next run"], timeout=LONG)
-    assert window.config_panel.followed.isHidden()
+    assert window.config_panel.followed.text() == IDLE_NOTE
     dialogs.answer("save_path", str(tmp_path / "followed.lrschedule.json"))
     trigger(window.export_action)
     assert dialogs.of("save_path")[-1].title == "Export the last run's schedule (0 edits in effect, of 2 made)"  # its set-lr, undone

@@ -10,6 +10,7 @@ from gui_fixtures import LONG
 from engine.schedules import load_schedule
 from engine.schedules.presets import peak_lr
 from engine.tune.search import peak_of
+from gui.panels.config_panel import IDLE_NOTE
 
 pytest.importorskip("pytestqt")
 
@@ -53,7 +54,7 @@ def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, windo
     assert not window.progress.isHidden()  # the status bar's bar follows the tune
     assert "or a tune" not in window.log.toPlainText()  # the range test's advice to run one, logged in the middle of one
     qtbot.waitUntil(lambda: window.last_tune is not None and panel.use.isEnabled(), timeout=LONG)
-    assert window.config_panel.followed.isHidden()  # no trial's settings are said to be a run's going on
+    assert window.config_panel.followed.text() == IDLE_NOTE  # no trial's settings are said to be a run's going on
     record = window.last_tune.record
     assert record["budget"]["runs"] == pytest.approx(5.0) and record["budget"]["spent_steps"] <= record["budget"]["steps"]
     assert panel.table.rowCount() == len(record["trials"]) >= 2 and len(window.tune_plot.trials) == len(record["trials"])

@@ -40,6 +40,7 @@ FIELDS: dict[str, tuple[str, str, str]] = {
                      "running averages as at evaluation (they measure different surfaces).", "choice"),
     "curvature_margin": ("warn at bound ×", "Warn when the LR passes this share of the stability bound (0.05 to 1).", "float"),
 }
+IDLE_NOTE = "These settings are for the next run."
 # Where a run trains, not how: a run followed on a server says "cuda" where this window's next run says "auto".
 MACHINE_FIELDS = ("device",)
 CHOICES = {"model": MODEL_NAMES, "frozen_bn": FROZEN_BN, "optimizer": OPTIMIZER_NAMES, "augment": AUGMENTATIONS, "device": ("auto", "cpu"),
@@ -60,13 +61,12 @@ class ConfigPanel(QWidget):
         self.message.setWordWrap(True)
         # While the window follows a run started elsewhere, which of its settings differ from these fields (they are
         # this window's, for its next run: read as the run's, they said 32 px for a run at 16).
-        self.followed = QLabel()
+        self.followed = QLabel(IDLE_NOTE)
         self.followed.setWordWrap(True)
         # As tall whatever it says, while a run goes on: a note that grew as a field was typed pushed the form down under
         # the mouse, and a click aimed at image size changed epochs (helper-72). A longer list is in its tooltip.
         self.followed.setFixedHeight(3 * self.followed.fontMetrics().lineSpacing() + 4)
         self.followed.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.followed.hide()
         self.followed_config: dict | None = None
         self.own_run = False  # whether the run followed is the window's own
         self.pinned = QWidget()  # the window pins it above the scrolled form
@@ -166,9 +166,11 @@ class ConfigPanel(QWidget):
         values = self.values()
         differ = [f"{FIELDS[name][0]} {_shown(config[name])}" for name in FIELDS
                   if name in config and name not in MACHINE_FIELDS and config[name] != values[name]] if config else []
-        # Said of the window's own run too: momentum 0 typed mid-run changed nothing, silently.
-        self.followed.setVisible(bool(config))
-        if self.own_run:
+        # Said of the window's own run too: momentum 0 typed mid-run changed nothing, silently. Said with no run too, in
+        # the same room: shown only during a run, it moved every field 50 px down as the run started (helper-79).
+        if not config:
+            text = IDLE_NOTE
+        elif self.own_run:
             text = (f"The run going on trains with {', '.join(differ)}: these fields are for the next run." if differ else
                     "The run going on trains with these settings; a field changed now is for the next run.")
         else:
