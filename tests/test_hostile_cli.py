@@ -439,20 +439,46 @@ def test_sigterm_stops_like_ctrl_c_and_says_so_in_the_status(tmp_path):
     assert process.returncode == 130 and json.loads(out)["state"] == "stopped" and "SIGTERM" in err
 
 
-def test_sigterm_stops_a_range_test_with_its_message_and_object(tmp_path):
-    """`kill` of a range test ended it by the signal (status -15) with no word and no --json object; Ctrl-C said
-    "interrupted" (exit 130)."""
+def a_started_range_test(tmp_path, **popen):
+    """`lrscope range-test --json` of many iterations, returned once its estimate is said (the test has started)."""
     data = make_classes(tmp_path / "d", count=40)
     process = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "range-test", "--data", str(data), *QUICK,
                                 "--no-curvature", "--iters", "100000", "--json"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    with deadline(240):  # the test has started when its estimate is said
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+    with deadline(240):
         while not process.stderr.readline().startswith("sweep"):
             assert process.poll() is None
+    return process
+
+
+def assert_stopped_as_train_is(process):
+    """Exit 130 and "stopped", with what was measured kept as a curve and no recommendation read from it."""
+    try:
+        out, err = process.communicate(timeout=120)
+    finally:  # one that ignores the signal runs on for hours
+        process.kill()
+        process.wait(30)
+    said = json.loads(out)
+    assert process.returncode == 130 and said["state"] == "stopped" and said["exit_status"] == 130, (out, err)
+    assert "a cut curve is not a result" in said["message"] and said["message"] in err and "recommended" not in said
+    assert isinstance(said["curves"][0]["lr"], list) and "lrscope: error" not in err and "Traceback" not in err
+    return err
+
+
+def test_sigterm_stops_a_range_test_with_its_message_and_object(tmp_path):
+    """`kill` of a range test ended it by the signal (status -15) with no word and no --json object; then it said
+    "error" and "interrupted" and threw what it had measured away, where train says "stopped" (helper-82)."""
+    process = a_started_range_test(tmp_path)
     process.send_signal(signal.SIGTERM)
-    out, err = process.communicate(timeout=120)
-    assert process.returncode == 130 and json.loads(out)["message"] == "interrupted", err
-    assert "lrscope: error: interrupted" in err and "Traceback" not in err
+    assert "stopping the range test (SIGTERM" in assert_stopped_as_train_is(process)
+
+
+def test_sigint_stops_a_range_test_that_a_script_started_in_the_background(tmp_path):
+    """`lrscope range-test … &` in a script starts with SIGINT ignored, and `kill -INT` was ignored: it ran to its end
+    and exited 0 (train sets its own handler, and stopped) (helper-82)."""
+    process = a_started_range_test(tmp_path, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    process.send_signal(signal.SIGINT)
+    assert "stopping the range test (SIGINT" in assert_stopped_as_train_is(process)
 
 
 def test_ctrl_c_after_the_reader_of_its_output_went_away_still_stops_the_run(tmp_path):

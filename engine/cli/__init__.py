@@ -25,7 +25,7 @@ from .common import (
     ignore_signals,
     quiet_rank,
     say_error,
-    sigterm_interrupts,
+    signals_interrupt,
     write,
 )
 
@@ -95,7 +95,7 @@ def run_cli(argv: list[str]) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
     try:
-        with sigterm_interrupts():
+        with signals_interrupt():
             return args.handler(args)
     except RunInUse as error:
         return _error(args, error, RUN_IN_USE)

@@ -261,19 +261,23 @@ def ignore_signals() -> None:
 
 
 @contextlib.contextmanager
-def sigterm_interrupts() -> Iterator[None]:
+def signals_interrupt() -> Iterator[None]:
     """SIGTERM (a `kill`, a logout, a batch scheduler's time limit) stops a command as Ctrl-C does: `range-test` died
-    of it with no word and no --json object, where Ctrl-C said "interrupted" (exit 130). Commands that stop a run at a
-    step boundary set their own handler inside. Not in a torchrun worker: there SIGTERM is torchrun's own way to end it
-    (a second one after a rank died arrived outside the run's handler, and printed "Exception ignored … KeyboardInterrupt")."""
+    of it with no word and no --json object, where Ctrl-C said "interrupted" (exit 130). SIGINT too when it came
+    ignored: a non-interactive shell starts a background job (`lrscope range-test … &`) with SIGINT ignored, Python then
+    sets no handler of its own, and `kill -INT` stopped `train` alone, which sets its own (helper-82). Commands that
+    stop a run at a step boundary set their own handler inside. Not in a torchrun worker: there SIGTERM is torchrun's
+    own way to end it (a second one after a rank died arrived outside the run's handler, and printed "Exception ignored
+    … KeyboardInterrupt")."""
     if threading.current_thread() is not threading.main_thread() or launched_by_torchrun():  # handlers: main thread only
         yield
         return
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    previous = {number: signal.signal(number, signal.default_int_handler) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 @contextlib.contextmanager

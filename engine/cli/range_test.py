@@ -17,6 +17,7 @@ from ..range_test.settings import RangeTestSettings
 from ..text import counted, estimate
 from .common import (
     FINISHED,
+    INTERRUPTED,
     LIBRARY_DIR_HELP,
     NO_RESULT,
     STORE_FAILED,
@@ -97,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
     from ..range_test.runner import run_range_test
     from ..training.job import default_run_schedule
     from ..training.session import build_session
+    from .run_job import signals_call
     from .setup import open_dataset, warn_of_a_batch_past_the_data
 
     config = config_from(args)
@@ -112,10 +114,17 @@ def run(args: argparse.Namespace) -> int:
     timeline = default_run_schedule(config, session.steps_per_epoch, session.group_names).timeline
     step = unfreeze_step(timeline, session.group_names) if args.after_unfreeze else 0
     show = progress_printer(status, "on this machine", lambda: timeline.total_steps - step)
+    stop: list[bool] = []
     try:
-        result = run_range_test(session, settings, show, timeline, step=step, run_steps=timeline.total_steps - step)
+        # Ctrl-C or SIGTERM cancels the test between its steps, as the window's Cancel does: "interrupted" threw away
+        # what it had measured, and its --json said "error" where train's said "stopped" (helper-82).
+        with signals_call(lambda: stop.append(True), "stopping the range test"):
+            result = run_range_test(session, settings, show, timeline, step=step, run_steps=timeline.total_steps - step,
+                                    cancelled=lambda: bool(stop))
     finally:
         status.clear()
+    if result.stop_reason == "cancelled":
+        return say_stopped(result, args.json)
     data = result.to_dict()
     if not args.json:  # the result, then what was written of it: piped, "written to …" came above the suggestions
         print_result(result)
@@ -145,6 +154,21 @@ def run(args: argparse.Namespace) -> int:
 
 
 NOT_EXPORTED = "the range test gave no recommendation, so no schedule was written"
+FEWER = {"sweep": "fewer --iters or --repeats", "probe": "fewer --probe-count or --repeats"}
+
+
+def say_stopped(result, as_json: bool) -> int:
+    """A test stopped by a signal: what it measured, as data and not as a result. A cut curve recommends nothing: its
+    suggestions read the part that ran as if it were the whole."""
+    message = (f"stopped after {counted(len(result.lrs), 'point')} of the {result.mode}: a cut curve is not a result, so "
+               f"nothing is recommended or written; run the test to the end ({FEWER[result.mode]} take less time)")
+    if as_json:
+        curves = [part.to_dict()["curve"] for part in result.repeats or (result,)]
+        print(json.dumps({"state": "stopped", "exit_status": INTERRUPTED, "message": message, "mode": result.mode,
+                          "settings": result.settings, "seconds": result.seconds,
+                          "curves": [{"lr": curve["lr"], "loss": curve["loss"]} for curve in curves]}))
+    say(message)
+    return INTERRUPTED
 
 
 def progress_printer(status: StatusLine, where: str, run_steps: Callable[[], int | None]) -> Callable[[Event], None]:
