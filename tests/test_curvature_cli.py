@@ -30,6 +30,7 @@ def test_curvature_of_a_stored_run_as_json(capsys):
     result = lrscope("curvature", "--checkpoint", os.path.basename(trained["run_dir"]), "--max-iter", "4", "--json")
     assert result.returncode == 0, result.stderr
     measured = json.loads(result.stdout)
+    assert (measured["state"], measured["exit_status"]) == ("finished", 0)  # as every command's object says (helper-82)
     assert measured["run"] == os.path.basename(trained["run_dir"]) and measured["checkpoint_step"] == 22
     # A finished run is weighed at its peak, for the next run: its last step's annealed LR told nothing (helper-77).
     assert measured["finished"] and measured["lrs_at_step"] == 0 and measured["lrs"] == pytest.approx([0.003] * len(groups))

@@ -254,8 +254,11 @@ def test_ctl_measures_sets_the_cadence_and_prints_the_warnings_its_edit_caused(s
     done = lrscope("ctl", *target, "set-lr", "50", "--json")
     answer = json.loads(done.stdout)
     assert answer["applied"] and [w["kind"] for w in answer["warnings"]] == ["above_bound"], answer
+    assert answer["exit_status"] == done.returncode == 0  # as every command's object says it (helper-82)
     done = lrscope("ctl", *target, "undo")
     assert done.returncode == 0 and "warning" not in done.stdout
+    done = lrscope("ctl", *target, "set-lr", "-1", "--json")
+    assert json.loads(done.stdout)["exit_status"] == done.returncode == 1
     done = lrscope("ctl", *target, "set-lr", "-1")  # it named "segments[0] (constant)", a schedule the user never wrote
     assert done.returncode == 1 and done.stdout.strip().endswith(": the LR to hold must be above 0, got -1 (to stop training for a while, pause)"), done.stdout
     # "must be a positive number" for 1e9, and an LR `train --lr` refuses above 100 was held: the bounds, said.

@@ -213,12 +213,15 @@ def tell(args: argparse.Namespace, answer, heard: list) -> int:
                    f"`lrscope ctl {shlex.quote(args.run)} cancel-range-test` cancels it); it will apply at the run's next "
                    "step, once any range test ends, unless the run stops first")
         if args.json:  # one object on stdout, always
-            print(json.dumps({"action": args.action, "applied": None, "answered": False, "message": message}))
+            print(json.dumps({"action": args.action, "applied": None, "answered": False, "message": message,
+                              "exit_status": NOT_ANSWERED}))
         else:
             say(message)
         return NOT_ANSWERED  # not 1: nothing was refused
-    if args.json:
-        result = {"action": args.action, "applied": answer.applied, "step": answer.step, "message": answer.message}
+    status = _status(args, answer, range_test)
+    if args.json:  # "exit_status" as every command's object has it (a script read it from every one but ctl's: helper-82)
+        result = {"action": args.action, "applied": answer.applied, "step": answer.step, "message": answer.message,
+                  "exit_status": status}
         if range_test is not None and range_test.result is not None:
             result["range_test"] = range_test.result.to_dict()
         if measured:
@@ -236,6 +239,11 @@ def tell(args: argparse.Namespace, answer, heard: list) -> int:
             from .range_test import print_result
 
             print_result(range_test.result)
+    return status
+
+
+def _status(args: argparse.Namespace, answer, range_test) -> int:
+    """0 applied, 1 refused, or a range test that recommended nothing."""
     if args.action == "range-test" and range_test is not None and range_test.result is not None \
             and range_test.result.recommendation is None:
         return NO_RESULT  # as `lrscope range-test` says it: a script read exit 0 as a recommendation (helper-73)

@@ -108,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
         measured.append((peak, probe.measure(session, origin["checkpoint_step"] or 0, trigger="cli")))
     if args.json:  # the head-only phase's, and the phase after every group is unfrozen as "after_unfreeze"
         shown = [{**m.to_dict(), **origin, "lrs_at_step": peak} for peak, m in measured]
-        print(json.dumps({**shown[0], "after_unfreeze": shown[1] if len(shown) > 1 else None}))
+        # "state" and "exit_status" as every command's object has them (only its error object had them: helper-82)
+        print(json.dumps({"state": "finished", "exit_status": 0, **shown[0], "after_unfreeze": shown[1] if len(shown) > 1 else None}))
     else:
         for index, (peak, m) in enumerate(measured):
             print_measurement(m, origin, peak, again=index > 0)
