@@ -110,6 +110,10 @@ def test_runs_and_show_give_json_for_scripts(tmp_path):
     assert faults and faults[0]["step"] >= rollback["step"] and "LR" in faults[0]["message"] and summary["range_tests"] == []
     # Timed as the epochs are: a warning said between steps has no step, and its time places it among them.
     assert isinstance(faults[0]["time"], float) and faults[0]["time"] <= summary["epochs"][-1]["time"]
+    both = lrscope("show", run["run"], "--runs-dir", runs, "--csv", "--json")  # printed the CSV, exit 0 (helper-82)
+    assert both.returncode == 2 and json.loads(both.stdout)["exit_status"] == 2
+    assert both.stderr == ("lrscope: error: show: argument --json: not allowed with argument --csv "
+                           "(see `lrscope show --help`)\n")
     empty = lrscope("runs", "--runs-dir", tmp_path / "none", "--json")
     assert (empty.returncode, json.loads(empty.stdout)) == (0, []) and "no runs under" in empty.stderr
 

@@ -36,6 +36,11 @@ def test_curvature_of_a_stored_run_as_json(capsys):
     assert measured["finished"] and measured["lrs_at_step"] == 0 and measured["lrs"] == pytest.approx([0.003] * len(groups))
     assert measured["optimizer"] == "adam" and measured["preconditioned"] and measured["lambda_max"] > 0
     assert measured["bn_mode"] == "batch" and len(measured["bounds"]) == len(groups) and measured["iterations"] <= 4
+    # The stored run's own config and data are measured: these were ignored without a word (helper-82).
+    refused = lrscope("curvature", "--checkpoint", measured["run"], "--model", "resnet18", "--image-size", "32", "--data", SAMPLE)
+    assert refused.returncode == 2 and refused.stderr == (
+        "lrscope: error: --data, --model, --image-size: not used with --checkpoint, which measures the stored run with its "
+        "own config and data; leave them out, or leave out --checkpoint to measure fresh weights\n")
 
 
 def test_curvature_of_fresh_weights_in_words():

@@ -50,6 +50,7 @@ def _session(args: argparse.Namespace) -> tuple:
     from .setup import open_dataset
 
     if args.checkpoint:
+        refuse_unused_with_checkpoint(args)
         run_dir = find_run(runs_root(args.runs_dir), args.checkpoint)
         setup = load_run(run_dir, cache_dir(args), warn=lambda text: say(f"warning: {text}"))
         # One process measures, whatever number trained the run (its global batch kept, as `resume --nproc` does).
@@ -68,6 +69,22 @@ def _session(args: argparse.Namespace) -> tuple:
     origin = {"run": None, "checkpoint_step": None, "weights": weights_label(config.model, config.pretrained, config.weights),
               "finished": False}
     return session, origin, default_run_schedule(config, session.steps_per_epoch, session.group_names).timeline, 0
+
+
+# What --checkpoint still uses of the training options: where the stored run's images are decoded.
+USED_WITH_CHECKPOINT = ("cache_dir", "no_cache")
+
+
+def refuse_unused_with_checkpoint(args: argparse.Namespace) -> None:
+    """CliError naming the training options given with --checkpoint, which measures the stored run with its own config
+    and data: `--model resnet18 --image-size 32` measured the run's small_cnn at 8 px without a word (helper-82)."""
+    options = argparse.ArgumentParser(add_help=False)
+    add_training_options(options)
+    given = [action.option_strings[0] for action in options._actions
+             if action.dest not in USED_WITH_CHECKPOINT and getattr(args, action.dest) != action.default]
+    if given:
+        raise CliError(f"{', '.join(given)}: not used with --checkpoint, which measures the stored run with its own config "
+                       f"and data; leave {'them' if len(given) > 1 else 'it'} out, or leave out --checkpoint to measure fresh weights")
 
 
 def peaks(timeline, names: tuple[str, ...], step: int) -> list[int]:

@@ -61,8 +61,9 @@ def add_parsers(commands) -> None:
     runs.set_defaults(handler=list_command)
     show = commands.add_parser("show", help="summarize one run, or print its per-step metrics as CSV")
     show.add_argument("run", help="run id (or a unique prefix of it), or the run's folder")
-    show.add_argument("--csv", action="store_true", help="per-step metrics as CSV: step, epoch, loss, LR of each group, momentum")
-    show.add_argument("--json", action="store_true", help="the summary as one JSON object: the run, its config, epochs, edits, range tests, faults and warnings")
+    output = show.add_mutually_exclusive_group()  # both printed the CSV alone, which a JSON reader then failed on (helper-82)
+    output.add_argument("--csv", action="store_true", help="per-step metrics as CSV: step, epoch, loss, LR of each group, momentum")
+    output.add_argument("--json", action="store_true", help="the summary as one JSON object: the run, its config, epochs, edits, range tests, faults and warnings")
     show.add_argument("--runs-dir", type=path_arg, help=RUNS_DIR_HELP)
     show.add_argument("--export-schedule", type=path_arg, metavar="FILE",
                       help="write the run's tuned schedule (with its edits) to FILE and add it to the library, as "
