@@ -27,6 +27,17 @@ class ConfigError(LrscopeError):
         self.reason = message
 
 
+class SettingError(ValueError):
+    """An invalid setting of a range test or a measurement: the message says it in words ("the iterations must be …"),
+    for the window; ``field`` names the setting and ``reason`` says what it must be, for a command line to name its own
+    option (``--iters: must be …``)."""
+
+    def __init__(self, field: str, words: str, reason: str):
+        super().__init__(f"{words} {reason}")
+        self.field = field
+        self.reason = reason
+
+
 class RankOutOfMemory(LrscopeError):
     """One process of a distributed run ran out of memory: the whole run stops (the others wait in its all-reduce)."""
 

@@ -401,14 +401,22 @@ def test_a_new_run_starts_from_the_weights_of_a_stored_runs_checkpoint(capsys, t
     (["train", "--data", SAMPLE, "--batch-size", "0"], "--batch-size: must be at least 1"),
     (["train", "--data", SAMPLE, "--device", "cuda:7"], "device:"),
     (["train", "--data", SAMPLE, "--weights", "/no/weights.pt"], "weights: /no/weights.pt: no such file"),
-    (["range-test", "--data", SAMPLE, "--start", "1", "--end", "0.1"], "range test: the end LR (0.1) must be above the start LR (1)"),
+    (["range-test", "--data", SAMPLE, "--start", "1", "--end", "0.1"], "--end: must be above the start LR (1), got 0.1"),
     (["range-test", "--data", SAMPLE, "--probe", "--probe-count", "2"],
-     "range test: the number of candidate LRs must be a whole number from 3 to 1,000, got 2"),  # it said probe_count
-    (["range-test", "--data", SAMPLE, "--diverge-factor", "1"], "range test: the divergence factor must be above 1, got 1.0"),
-    (["range-test", "--data", SAMPLE, "--start", "0"], "range test: the start LR must be a learning rate from 1e-10 to 10000, got 0.0"),
-    (["range-test", "--data", SAMPLE, "--start", "1e-40"], "range test: the start LR must be a learning rate from 1e-10 to 10000, "
+     "--probe-count: must be a whole number from 3 to 1,000, got 2"),  # it said probe_count
+    (["range-test", "--data", SAMPLE, "--diverge-factor", "1"], "--diverge-factor: must be above 1, got 1.0"),
+    (["range-test", "--data", SAMPLE, "--start", "0"], "--start: must be a learning rate from 1e-10 to 10000, got 0.0"),
+    (["range-test", "--data", SAMPLE, "--start", "1e-40"], "--start: must be a learning rate from 1e-10 to 10000, "
      "got 1e-40 (a smaller LR changes no float32 weight)"),
     (["schedule", "show", "/no/file.json"], "no such file"),
+    # Each names the option as typed (helper-82): "the iterations must be …", "iteration cap must be …"
+    (["range-test", "--data", SAMPLE, "--iters", "0"], "--iters: must be a whole number from 2 to 100,000, got 0"),
+    (["range-test", "--data", SAMPLE, "--repeats", "0"], "--repeats: must be a whole number from 1 to 100, got 0"),
+    (["curvature", "--data", SAMPLE, "--max-iter", "1"], "--max-iter: must be a whole number from 2 to 100, got 1"),
+    # The help to see is one a shell runs: `ctl RUN|ADDRESS set-lr --help` piped into a command named ADDRESS, and
+    # `schedule show … --json` was sent to `schedule --help`, which does not list show's options (helper-82).
+    (["ctl", "myrun", "set-lr", "abc"], "ctl RUN set-lr: argument LR: invalid float value: 'abc' (see `lrscope ctl RUN set-lr --help`)"),
+    (["schedule", "show", "x.json", "--json"], "schedule show: unrecognized arguments: --json (see `lrscope schedule show --help`)"),
     (["range-test", "--data", ""], "range-test: argument --data: an empty path; give a folder or file"),  # read the cwd
     (["tune", "--data", SAMPLE, "--runs-dir", " "], "tune: argument --runs-dir: an empty path"),
     (["train", "--data", SAMPLE, "--image-size", "16", "--group-lr", "head"], "--group-lr: expected GROUP=MULTIPLIER such as head=10, got 'head'"),

@@ -71,7 +71,7 @@ def test_curvature_of_pretrained_weights_names_them_and_counts_relu6_units(hub_w
 
 def test_bad_curvature_options_say_what_to_do(capsys):
     assert run_cli(["curvature", "--data", str(SAMPLE), "--tol", "5"]) == 2
-    assert "lrscope: error: curvature: tolerance must be above 0 and below 1, got 5.0" in capsys.readouterr().err
+    assert "lrscope: error: --tol: must be above 0 and below 1, got 5.0" in capsys.readouterr().err
     assert run_cli(["curvature"]) == 2
     assert "give --data DIR" in capsys.readouterr().err
     assert run_cli(["train", "--data", str(SAMPLE), "--curvature-every", "often"]) == 2

@@ -211,7 +211,7 @@ def test_ctl_refuses_a_range_test_of_a_bad_size_before_connecting():
     a run that answers slowly made it wait for it."""
     done = lrscope("ctl", f"127.0.0.1:{free_port()}", "--token", "t", "range-test", "--iters", "1", "--json")
     assert done.returncode == 2 and one_line_error(done.stderr), done.stderr
-    assert json.loads(done.stdout)["message"] == "range test: the iterations must be a whole number from 2 to 100,000, got 1"
+    assert json.loads(done.stdout)["message"] == "--iters: must be a whole number from 2 to 100,000, got 1"
 
 
 @pytest.fixture(scope="module")

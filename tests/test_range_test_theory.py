@@ -149,7 +149,7 @@ def test_probe_best_is_refined_between_candidates():
 
 @pytest.mark.parametrize("changes, message", [
     ({"mode": "sideways"}, "the mode must be sweep or probe"),
-    ({"start_lr": 1.0, "end_lr": 0.1}, r"^the end LR \(0.1\) must be above the start LR \(1\)$"),
+    ({"start_lr": 1.0, "end_lr": 0.1}, r"^the end LR must be above the start LR \(1\), got 0.1$"),
     ({"start_lr": -1.0}, "^the start LR must be a learning rate from 1e-10 to 10000, got -1.0$"),
     ({"start_lr": 1e-40}, "changes no float32 weight"),
     ({"iterations": 1}, "^the iterations must be a whole number from 2"),

@@ -47,9 +47,16 @@ class OneLineParser(argparse.ArgumentParser):
         and pointed to `lrscope --help`, which does not list the command's options."""
         parsed, extras = self.parse_known_args(args, namespace)
         if extras:
-            command = getattr(parsed, "command", None)
-            raise usage_error(f"{self.prog} {command}" if command else self.prog, f"unrecognized arguments: {' '.join(extras)}")
+            raise usage_error(chosen(self, parsed).prog, f"unrecognized arguments: {' '.join(extras)}")
         return parsed
+
+
+def chosen(parser: argparse.ArgumentParser, parsed: argparse.Namespace) -> argparse.ArgumentParser:
+    """The deepest command ``parsed`` chose: `schedule show`, whose help lists its options, not `schedule` (helper-82)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and getattr(parsed, action.dest, None) in action.choices:
+            return chosen(action.choices[getattr(parsed, action.dest)], parsed)
+    return parser
 
 
 def usage_error(prog: str, message: str) -> CliError:

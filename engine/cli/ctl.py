@@ -41,7 +41,8 @@ def add_parser(commands) -> None:
                                  description="Send one command to a served run; print what was applied and at which step.")
     add_target_options(parser)
     add_answer_options(parser, 120.0, False)
-    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    # "RUN", not the usage's "RUN|ADDRESS": errors say `lrscope ctl RUN set-lr --help`, and a pasted | is a pipe.
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION", prog="lrscope ctl RUN")
     for name, text in ACTIONS.items():
         action = actions.add_parser(name, help=text, description=text.replace("%%", "%"))  # help is %-formatted, a description is not
         add_answer_options(action, argparse.SUPPRESS, argparse.SUPPRESS)  # also accepted after the action

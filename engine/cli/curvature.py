@@ -8,6 +8,7 @@ import json
 import numpy as np
 
 from ..curvature.settings import BN_MODES, MAX_ITER, CurvatureSettings
+from ..errors import SettingError
 from ..events import CurvatureMeasured, HealthLogged
 from .common import RUNS_DIR_HELP, CliError, add_training_options, cache_dir, config_from, path_arg, say, say_log
 
@@ -114,8 +115,8 @@ def run(args: argparse.Namespace) -> int:
     settings = CurvatureSettings(tol=args.tol, max_iter=args.max_iter, bn_mode=args.bn_mode)
     try:
         settings.validate()
-    except ValueError as error:
-        raise CliError(f"curvature: {error}") from None
+    except SettingError as error:  # every setting is the option of its name: "iteration cap" did not say --max-iter
+        raise CliError(f"--{error.field.replace('_', '-')}: {error.reason}") from None
     from ..curvature.probe import CurvatureProbe
 
     session, origin, timeline, step = _session(args)

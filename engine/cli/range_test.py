@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import SettingError
 from ..events import Event, RangeTestProgress, RangeTestStarted
 from ..range_test.settings import RangeTestSettings
 from ..text import counted, estimate
@@ -88,8 +89,13 @@ def settings_from(args: argparse.Namespace) -> RangeTestSettings:
         diverge_factor=args.diverge_factor, repeats=args.repeats, curvature=not args.no_curvature)
     try:
         return settings.resolved()
-    except ValueError as error:
-        raise CliError(f"range test: {error}") from None
+    except SettingError as error:  # as the option was typed: "the iterations must be …" did not say --iters (helper-82)
+        raise CliError(f"{OPTIONS[error.field]}: {error.reason}" if error.field in OPTIONS else f"range test: {error}") from None
+
+
+# The option that sets each setting of the test.
+OPTIONS = {"start_lr": "--start", "end_lr": "--end", "iterations": "--iters", "probe_count": "--probe-count",
+           "probe_steps": "--probe-steps", "repeats": "--repeats", "diverge_factor": "--diverge-factor"}
 
 
 def run(args: argparse.Namespace) -> int:

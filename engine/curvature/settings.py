@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+from ..errors import SettingError
+
 BN_MODES = ("batch", "running")
 # Lanczos keeps one vector the size of the model per product: 100 of MobileNetV2 are 1.4 GB.
 MAX_ITER = 100
@@ -23,13 +25,13 @@ class CurvatureSettings:
     bn_mode: str = "batch"
 
     def validate(self) -> None:
-        """Raise ValueError naming the first invalid field."""
+        """Raise SettingError naming the first invalid field."""
         if not isinstance(self.tol, (int, float)) or not math.isfinite(self.tol) or not 0 < self.tol < 1:
-            raise ValueError(f"tolerance must be above 0 and below 1, got {self.tol!r}")
+            raise SettingError("tol", "tolerance", f"must be above 0 and below 1, got {self.tol!r}")
         if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, int) or not 2 <= self.max_iter <= MAX_ITER:
-            raise ValueError(f"iteration cap must be a whole number from 2 to {MAX_ITER}, got {self.max_iter!r}")
+            raise SettingError("max_iter", "iteration cap", f"must be a whole number from 2 to {MAX_ITER}, got {self.max_iter!r}")
         if self.bn_mode not in BN_MODES:
-            raise ValueError(f"BatchNorm mode must be batch or running, got {self.bn_mode!r}")
+            raise SettingError("bn_mode", "BatchNorm mode", f"must be batch or running, got {self.bn_mode!r}")
 
     def to_dict(self) -> dict:
         """Plain data."""

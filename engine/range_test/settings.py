@@ -6,6 +6,8 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from ..errors import SettingError
+
 MODES = ("sweep", "probe")
 DEFAULT_RANGE = {"sweep": (1e-7, 10.0), "probe": (1e-4, 10.0)}
 # The probe's horizon, when tied to the run, stays within these many steps per candidate.
@@ -17,7 +19,7 @@ LR_RANGE = (1e-10, 1e4)
 
 
 # Each setting as a message names it, in words that fit the command line (--start, --end …) and the window alike.
-WORDS = {"start_lr": "the start LR", "end_lr": "the end LR", "iterations": "the iterations", "val_batches": "the validation batches",
+WORDS = {"mode": "the mode", "start_lr": "the start LR", "end_lr": "the end LR", "iterations": "the iterations", "val_batches": "the validation batches",
          "probe_count": "the number of candidate LRs", "probe_steps": "the steps per candidate",
          "probe_eval_batches": "the evaluation batches per candidate", "repeats": "the repeats",
          "probe_fraction": "the probe's share of the run", "smooth_beta": "the loss smoothing", "diverge_factor": "the divergence factor"}
@@ -61,29 +63,29 @@ class RangeTestSettings:
         return settings
 
     def validate(self) -> None:
-        """Raise ValueError naming the first invalid field."""
+        """Raise SettingError naming the first invalid field."""
         if self.mode not in MODES:
-            raise ValueError(f"the mode must be sweep or probe, got {self.mode!r}")
+            raise SettingError("mode", WORDS["mode"], f"must be sweep or probe, got {self.mode!r}")
         for name in ("start_lr", "end_lr"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or not LR_RANGE[0] <= value <= LR_RANGE[1]:
-                raise ValueError(f"{WORDS[name]} must be a learning rate from {LR_RANGE[0]:g} to {LR_RANGE[1]:g}, got {value!r}"
+                raise SettingError(name, WORDS[name], f"must be a learning rate from {LR_RANGE[0]:g} to {LR_RANGE[1]:g}, got {value!r}"
                                  + (" (a smaller LR changes no float32 weight)" if 0 < value < LR_RANGE[0] else ""))
         if self.end_lr <= self.start_lr:
-            raise ValueError(f"the end LR ({self.end_lr:g}) must be above the start LR ({self.start_lr:g})")
+            raise SettingError("end_lr", WORDS["end_lr"], f"must be above the start LR ({self.start_lr:g}), got {self.end_lr:g}")
         for name, low, high in (("iterations", 2, 100_000), ("val_batches", 1, 10_000), ("probe_count", 3, 1000),
                                 ("probe_steps", 1, 100_000), ("probe_eval_batches", 1, 10_000), ("repeats", 1, 100)):
             value = getattr(self, name)
             if name == "probe_steps" and value is None:
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise ValueError(f"{WORDS[name]} must be a whole number from {low} to {high:,}, got {value!r}")
+                raise SettingError(name, WORDS[name], f"must be a whole number from {low} to {high:,}, got {value!r}")
         if not 0 < self.probe_fraction <= 1:
-            raise ValueError(f"{WORDS['probe_fraction']} must be above 0 and at most 1, got {self.probe_fraction!r}")
+            raise SettingError("probe_fraction", WORDS["probe_fraction"], f"must be above 0 and at most 1, got {self.probe_fraction!r}")
         if not 0 <= self.smooth_beta < 1:
-            raise ValueError(f"{WORDS['smooth_beta']} must be from 0 to below 1, got {self.smooth_beta!r}")
+            raise SettingError("smooth_beta", WORDS["smooth_beta"], f"must be from 0 to below 1, got {self.smooth_beta!r}")
         if not self.diverge_factor > 1:
-            raise ValueError(f"{WORDS['diverge_factor']} must be above 1, got {self.diverge_factor!r}")
+            raise SettingError("diverge_factor", WORDS["diverge_factor"], f"must be above 1, got {self.diverge_factor!r}")
 
     def training_steps(self) -> int:
         """The training steps of the whole test, every repeat and (resolved for a run) every probe candidate."""
