@@ -60,12 +60,12 @@ class TunePlot(PlotPanel):
     def show_baseline(self, lr: float) -> None:
         """The peak LR of the schedule as it is (the first trial)."""
         self.baseline.setPos(np.log10(lr))
-        self.plot.addItem(self.baseline, ignoreBounds=True)
+        self._show(self.baseline, ignoreBounds=True)
 
     def show_interval(self, low: float, high: float) -> None:
         """Shade the peak LRs the search samples from."""
         self.region.setRegion((np.log10(low), np.log10(high)))
-        self.plot.addItem(self.region)  # counted in the axes' range, so the whole interval shows
+        self._show(self.region)  # counted in the axes' range, so the whole interval shows
 
     def add_trial(self, lr: float, accuracy: float, state: str) -> None:
         """A finished trial (one cancelled before its first evaluation has no accuracy, so no marker)."""
@@ -75,7 +75,12 @@ class TunePlot(PlotPanel):
     def show_chance(self, accuracy: float) -> None:
         """The accuracy of always answering the most common class, which a trial must clear to count."""
         self.chance.setPos(100 * accuracy)
-        self.plot.addItem(self.chance)  # in the axes' range: trials at 11% read as a trend without the 10% beside them
+        self._show(self.chance)  # in the axes' range: trials at 11% read as a trend without the 10% beside them
+
+    def _show(self, item, **options) -> None:
+        """Add ``item`` unless it is there: a tune that goes on keeps the plot of its first part."""
+        if item not in self.plot.items:
+            self.plot.addItem(item, **options)
 
     def show_winner(self, lr: float, accuracy: float) -> None:
         """Star the winning trial."""
