@@ -32,6 +32,8 @@ from engine.events import (
     StabilityWarning,
     StateChanged,
     StepsLogged,
+    StoreFailed,
+    StoreRecovered,
     TuneFinished,
     TuneIntervalChosen,
     TuneStarted,
@@ -78,6 +80,7 @@ class EngineBridge(QObject):
     healthLogged = Signal(object)
     stabilityWarning = Signal(object)
     tuneEvent = Signal(object)
+    storeEvent = Signal(object)  # StoreFailed or StoreRecovered
     taskDone = Signal(object)
     taskFailed = Signal(object)
     drained = Signal()
@@ -96,6 +99,7 @@ class EngineBridge(QObject):
             RangeTestFinished: self.rangeTestFinished, LogLine: self.logLine, CheckpointSaved: self.checkpointSaved,
             TaskDone: self.taskDone, TaskFailed: self.taskFailed, CurvatureMeasured: self.curvatureMeasured,
             HealthLogged: self.healthLogged, StabilityWarning: self.stabilityWarning,
+            StoreFailed: self.storeEvent, StoreRecovered: self.storeEvent,
             **dict.fromkeys((TuneStarted, TuneIntervalChosen, TuneTrialStarted, TuneTrialReported, TuneTrialFinished, TuneFinished),
                             self.tuneEvent),
         }

@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QLabel, QProgressBar
 
 from engine.commands import Resume, RollBack, Stop
-from engine.events import LOSS_FAULTS
+from engine.events import LOSS_FAULTS, StoreFailed
 from engine.run.handle import TERMINAL
 from engine.run.history import stored_run_schedule
 from engine.run.pace import RemainingTime
@@ -58,6 +58,7 @@ class LiveRun(QObject):
         self.paused_under_test = False  # a range test in a paused run: the run stays paused after it
         self.testing = ""  # how far a range test in the run is ("40% done, about 20 s left"), for the status line
         self.measuring = False  # a λmax measurement asked for has not come yet: the status line says what training waits for
+        self.store_failed = False  # the run's store cannot be written: the run paused for it, and the status line says so
         self.run_schedule = None
         self.run_dir = None
         self.run_id = ""
@@ -70,7 +71,7 @@ class LiveRun(QObject):
         for signal, slot in ((bridge.runStarted, self.started), (bridge.stepsLogged, self.steps), (bridge.epochEnded, self.epoch),
                              (bridge.scheduleChanged, self.schedule), (bridge.stateChanged, self.state_changed),
                              (bridge.faultRaised, self.fault), (bridge.rolledBack, self.rolled_back), (bridge.editRefused, self.refused),
-                             (bridge.curvatureMeasured, self.measured)):
+                             (bridge.curvatureMeasured, self.measured), (bridge.storeEvent, self.store_event)):
             signal.connect(slot)
 
     @property
@@ -89,7 +90,7 @@ class LiveRun(QObject):
         processes = int(event.config.get("world_size", 1))
         self.batch_size = int(event.config.get("batch_size", 1)) * processes  # the global batch: what one step sees
         self.remaining.reset()
-        self.measuring = False  # one asked of a run that stopped before it came is not this run's
+        self.measuring = self.store_failed = False  # asked of, or met by, a run that stopped: not this run's
         self.last_news = time.monotonic()
         self.run_dir, self.run_id = event.run_dir, event.run_id
         self.show_run_name(event.run_id)
@@ -240,6 +241,13 @@ class LiveRun(QObject):
             self.remaining.hold()
 
     @Slot(object)
+    def store_event(self, event) -> None:
+        """The store could not be written (the run pauses for it) or writes again. The status line said only "paused",
+        the reason being in the log alone (helper-81)."""
+        self.store_failed = isinstance(event, StoreFailed)
+        self._show_progress()
+
+    @Slot(object)
     def state_changed(self, event) -> None:
         """Show the state; a finished or stopped run hands the editor back for planning."""
         if event.state == "range_test":  # it returns to this state after the test
@@ -352,6 +360,8 @@ class LiveRun(QObject):
             # A λmax measurement (or a slow batch) holds the step: the line said "training · 362 samples/s · about 20 min
             # left" for a minute, and a Pause seemed to do nothing.
             parts.append(f"waiting {duration_text(waited)} for the next step (commands apply when it comes)")
+        elif self.state == "paused" and self.store_failed:
+            parts.append("its store cannot be written (the log says why and what to free): Resume once it can")
         elif self.state == "running" and self.remaining.rate:  # a speed and a time left mean something only once training goes on
             # The smoothed speed: the last block's said 76 samples/s beside "60 s left" for 190 s of work at that speed.
             parts += [f"{self.remaining.rate:,.0f} samples/s", remaining_text(self.remaining.seconds_left(total - self.step))]

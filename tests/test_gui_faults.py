@@ -97,3 +97,28 @@ def test_a_fault_answered_another_way_takes_its_box_away(qtbot, window, dialogs)
     trigger(window.pause_action)  # paused by the fault: the action resumes
     qtbot.waitUntil(lambda: len(dialogs.of("offer")) > offers or window.live.state in ("running", "finished"), timeout=LONG)
     assert not box.isVisible()
+
+
+def test_a_run_paused_by_a_store_that_cannot_be_written_says_so_on_the_status_line(qtbot, window, monkeypatch):
+    """A full disk paused the run, and the status bar said only "paused · epoch 7/30 · 137/660 steps": why, and what
+    to do, were in the log alone (helper-81)."""
+    import errno
+
+    from engine.store import writer
+
+    real = writer.write_checkpoint
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(writer, "RETRY_SECONDS", 0.0)
+    monkeypatch.setattr(writer, "write_checkpoint", full)
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
+    said = "its store cannot be written (the log says why and what to free): Resume once it can"
+    qtbot.waitUntil(lambda: window.status.text().startswith("paused · ") and window.status.text().endswith(said), timeout=LONG)
+    assert "cannot be written (" in window.log.toPlainText() and "free space on the disk that holds" in window.log.toPlainText()
+    monkeypatch.setattr(writer, "write_checkpoint", real)  # space freed
+    trigger(window.pause_action)  # Resume
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+    assert said not in window.status.text() and "writes again; nothing was lost" in window.log.toPlainText()
