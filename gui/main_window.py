@@ -139,6 +139,9 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.open_folder(folder)
         self.controller.probe_devices()
         self.runs_panel.refresh()
+        if cut := self.runs_panel.cut_off():  # relaunched after a kill, the window said nothing of the run it lost (helper-81)
+            self.log.add(f"the last run, {cut.run_id} ({cut.dataset}), was cut off at step {cut.steps_done} of {cut.total_steps} when its "
+                         "process ended: select it in the Runs tab and press Resume to go on from its last checkpoint", "warning")
 
     @Slot(object)
     def task_done(self, done) -> None:

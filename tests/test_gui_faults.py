@@ -122,3 +122,27 @@ def test_a_run_paused_by_a_store_that_cannot_be_written_says_so_on_the_status_li
     trigger(window.pause_action)  # Resume
     qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
     assert said not in window.status.text() and "writes again; nothing was lost" in window.log.toPlainText()
+
+
+def test_a_run_cut_off_by_a_killed_app_is_named_at_the_next_launch(qtbot, launch):
+    """After a SIGKILL the window opened idle, saying nothing of the run it lost: the Runs tab alone listed it
+    interrupted (helper-81)."""
+    import sqlite3
+
+    from gui_fixtures import SMALL
+
+    from engine.store.database import DB_NAME
+
+    first = launch({**SMALL, "epochs": 40})
+    trigger(first.start_action)
+    qtbot.waitUntil(lambda: first.live.step >= 3, timeout=LONG)
+    trigger(first.stop_action)
+    qtbot.waitUntil(lambda: first.last_run is not None, timeout=LONG)
+    run_dir, run_id = first.live.run_dir, first.live.run_id
+    with sqlite3.connect(f"{run_dir}/{DB_NAME}") as db:  # as a killed process leaves it: "running", its pid gone
+        db.executemany("INSERT OR REPLACE INTO meta VALUES (?,?)", [("state", "running"), ("pid", "999999999")])
+    again = launch({**SMALL, "epochs": 40})
+    said = again.log.toPlainText()
+    assert f"the last run, {run_id} (digits), was cut off at step " in said and "press Resume to go on" in said
+    first_launch = first.log.toPlainText()
+    assert "was cut off" not in first_launch

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from engine.serve.access import served_access
 from engine.store.reader import LIVE_STATES, RESUMABLE_STATES, list_runs
+from engine.tune.record import tune_of
 
 from .delete_action import add_delete_action
 from .table import Table
@@ -136,6 +137,12 @@ class RunsPanel(QWidget):
                 self.table.selectionModel().select(self.table.model().index(row, 0), rows)
         self.table.resizeColumnsToContents()  # a run's name is long; the default width cut it to "20261202-04…"
         self.note.setText("\n".join(problems))
+
+    def cut_off(self):
+        """The newest run listed when its process ended in the middle of it (a killed app, a machine that went down), a
+        tune's trial aside; else None."""
+        newest = next((run for run in reversed(list(self._runs.values())) if tune_of(run.purpose) is None), None)
+        return newest if newest is not None and newest.state == "interrupted" else None
 
     def _selected(self) -> list[str]:
         rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
