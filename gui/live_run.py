@@ -104,6 +104,7 @@ class LiveRun(QObject):
             plot.set_total(self.total)
         if event.start_step and event.run_dir and not same_run and Path(event.run_dir).is_dir():
             self.load_past(event.run_dir, event.start_step)
+        self.editor.run_edits.forget_history()  # edits a rollback of another run, or of this one before a resume, undid
         self.editor.run_started(self.total)
         resumed = f", resumed at step {event.start_step}" if event.start_step or self.resume_asked else ""
         self.resume_asked = False
@@ -307,6 +308,7 @@ class LiveRun(QObject):
         for plot in self.plots:
             plot.truncate(event.step)
         self.step = event.step
+        self.editor.run_edits.rolled_back(event.step)
         self.log.add(event.message)
 
     @Slot(object)

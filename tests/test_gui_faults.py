@@ -47,6 +47,12 @@ def test_an_lr_set_in_the_pause_then_rolled_back_is_not_raised_by_the_rollback(q
     qtbot.waitUntil(lambda: "rolled back to step 0" in window.log.toPlainText() and len(window.lr.points) > 1, timeout=LONG)
     applied = window.lr.points.view()[:, 1:]
     assert applied[-1].max() <= 0.05 * 1.001, applied[-3:]
+    # The edit the rollback undid stays in the history, where it was made, unnumbered as `lrscope show` has it: it
+    # vanished, and its number went to the rollback's own edit (helper-79).
+    edits = [window.editor.history.item(i).text() for i in range(window.editor.history.count())]
+    undone = [text for text in edits if text.endswith("; undone by the rollback to step 0")]
+    assert len(undone) == 1 and undone[0].startswith("step ") and "(user): set LR to 0.05 for the rest" in undone[0], edits
+    assert edits.index(undone[0]) < len(edits) - 1 and edits[-1].startswith("#1 step 0 (rollback"), edits
 
 
 @pytest.mark.parametrize("button, state", [("Stop", "stopped"), ("Resume anyway", None)])

@@ -29,6 +29,8 @@ class RunEdits(QGroupBox):
         self.undo = QPushButton("Undo")
         self.redo = QPushButton("Redo")
         self.history = QListWidget()
+        self._shown, self._rolled_back_to = None, None  # the schedule last listed; where a rollback went, until the next
+        self._undone: list[tuple[int, tuple, int]] = []  # (edits kept before them, the edits a rollback undid, its step)
         # Three lines show the last edits (it scrolls; two more went to the refusal's lines below); the editor above gets
         # the rest of the height, and at 1366×768 its selected segment's peak field stays in sight.
         self.history.setMinimumHeight(48)
@@ -82,21 +84,53 @@ class RunEdits(QGroupBox):
         self.problem.setToolTip(text)
         self.problem.setVisible(bool(text))
 
+    def rolled_back(self, step: int) -> None:
+        """The run went back to ``step``: the next schedule shown is the one it had there, without the edits made since,
+        which the history keeps, marked (they vanished, and their numbers went to the next edits: helper-79)."""
+        self._rolled_back_to = step
+
     def show_history(self, run_schedule) -> None:
-        """Every edit of the running schedule; Undo is possible when one can be taken back, Redo when one was."""
+        """Every edit of the running schedule, and those a rollback undid where they were made (unnumbered, as `lrscope
+        show` has them); Undo is possible when one can be taken back, Redo when one was."""
+        self._keep_what_a_rollback_undid(run_schedule)
         self.history.clear()
         said = run_schedule.fates()  # an undone edit read as in force until the eye found its undo further down
-        for record in run_schedule.edits:
-            source = f", from {record.edit.source}" if record.edit.source else ""  # who steered it: this window, ctl, ...
+        for index, record in enumerate(run_schedule.edits):
+            self._add_undone(index)
             fate = f"; {said[record.id]}" if record.id in said else ""
             # Numbered: an undo reads "undid edit #2", a number the list did not show (helper-72).
-            self.history.addItem(f"#{record.id} step {record.step} ({record.edit.reason}{source}): {record.summary}{fate}")
+            self.history.addItem(f"#{record.id} {_line(record)}{fate}")
+        self._add_undone(len(run_schedule.edits))
         self.history.scrollToBottom()
         self.undo.setEnabled(run_schedule.undo_target() is not None)
         self.redo.setEnabled(run_schedule.redo_target() is not None)
 
+    def _keep_what_a_rollback_undid(self, run_schedule) -> None:
+        if self._rolled_back_to is not None and self._shown is not None:
+            now = {(r.step, r.summary) for r in run_schedule.edits}
+            before = {(r.step, r.summary) for r in self._shown.edits}
+            undone = tuple(r for r in self._shown.edits if (r.step, r.summary) not in now)
+            if undone:
+                kept = sum((r.step, r.summary) in before for r in run_schedule.edits)
+                self._undone.append((kept, undone, self._rolled_back_to))
+            self._rolled_back_to = None
+        self._shown = run_schedule
+
+    def _add_undone(self, position: int) -> None:
+        for kept, undone, step in self._undone:
+            if kept == position:
+                for record in undone:
+                    self.history.addItem(f"{_line(record)}; undone by the rollback to step {step}")
+
     def forget_history(self) -> None:
-        """No run is shown any more."""
+        """No run is shown any more (or a new one starts)."""
+        self._shown, self._rolled_back_to, self._undone = None, None, []
         self.history.clear()
         self.undo.setEnabled(False)
         self.redo.setEnabled(False)
+
+
+def _line(record) -> str:
+    """An edit's step, who made it and why, and what it changed."""
+    source = f", from {record.edit.source}" if record.edit.source else ""  # who steered it: this window, ctl, ...
+    return f"step {record.step} ({record.edit.reason}{source}): {record.summary}"
