@@ -52,3 +52,17 @@ def test_a_help_names_only_options_its_command_has(capsys, line):
 def test_the_defaults_of_diverge_factor_and_bn_mode_are_said(capsys):
     assert "(default 4)" in listed(capsys, ("range-test",))["--diverge-factor DIVERGE_FACTOR"]
     assert "(default batch)" in listed(capsys, ("curvature",))["--bn-mode {batch,running}"]
+
+
+def test_the_top_level_help_says_the_exit_statuses_the_readme_lists_and_the_folders(capsys):
+    """A script author working from --help alone learned no exit status, nor where --json goes, nor the LRSCOPE_*
+    folders (helper-82)."""
+    from helpers import ROOT
+
+    code, out, _ = cli(capsys, "--help")
+    said = dict(re.findall(r"^ {2}(\d+) +(\S.*)$", out, re.MULTILINE))
+    in_readme = re.findall(r"^\| (\d+) \|", (ROOT / "README.md").read_text(), re.MULTILINE)
+    assert code == 0 and set(in_readme) <= set(said) and "124" in said, (said, in_readme)
+    assert "--json prints JSON on stdout, also when the command fails" in out
+    for name in ("RUNS", "TUNES", "LIBRARY", "CACHE", "SETTINGS"):
+        assert f"$LRSCOPE_{name}_DIR" in out

@@ -227,6 +227,8 @@ def test_ctrl_c_stops_cleanly_and_the_run_is_resumable(tmp_path, capsys):
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130 and "Traceback" not in err
     assert "stopping at the next step" in err and "can be resumed" in err
+    last = err.rstrip().splitlines()[-1]
+    assert last.startswith("to go on with it: lrscope resume ") and last.endswith(run_dir.name), err[-500:]
     assert read_meta(run_dir)["state"] == "stopped"
     assert load_latest_checkpoint(run_dir)["step"] >= 10
 

@@ -17,8 +17,13 @@ from ..store.lock import RunInUse
 from ..text import printable
 from . import ctl, curvature, range_test, runs, schedule, train, tune, watch
 from .common import (
+    FAILED,
+    FAULT_STOPPED,
+    FINISHED,
     INTERRUPTED,
+    NOT_ANSWERED,
     RUN_IN_USE,
+    STORE_FAILED,
     USAGE_ERROR,
     CliError,
     gone,
@@ -65,6 +70,28 @@ def usage_error(prog: str, message: str) -> CliError:
     return CliError(f"{where + ': ' if where else ''}{message} (see `{prog} --help`)")
 
 
+# What a script needs from --help alone (the README has it too): the exit statuses, where output goes, the folders.
+EPILOG = f"""examples:
+  lrscope train --data DIR --epochs 5 --export-schedule tuned.lrschedule.json
+  lrscope range-test --data DIR --json
+  lrscope tune --data DIR --budget 5 --export-schedule tuned.lrschedule.json
+  lrscope train --data OTHER_DIR --schedule tuned.lrschedule.json
+
+exit statuses:
+  {FINISHED}    done
+  {FAILED}    failed, or nothing to use: a range test without a recommendation, a tune without a winner
+  {USAGE_ERROR}    bad options or unusable input (a dataset, a schedule file, a run folder)
+  {FAULT_STOPPED}    stopped by a fault (the loss blew up after the rollbacks, out of memory, the dataset vanished)
+  {STORE_FAILED}    the run store or an output file could not be written; what was written stays resumable
+  {RUN_IN_USE}    the run is in use by another process
+  {NOT_ANSWERED}  ctl: sent, not answered within --timeout
+  {INTERRUPTED}  stopped before its end (Ctrl-C, SIGTERM, a stop sent); resumable
+
+--json prints JSON on stdout, also when the command fails; messages go to stderr.
+folders: $LRSCOPE_RUNS_DIR, $LRSCOPE_TUNES_DIR, $LRSCOPE_LIBRARY_DIR, $LRSCOPE_CACHE_DIR and $LRSCOPE_SETTINGS_DIR (the
+window's settings) replace the user data, cache and config folders."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `lrscope` parser with every headless command."""
     return _parser_and_commands()[0]
@@ -76,7 +103,8 @@ def command_names() -> tuple[str, ...]:
 
 
 def _parser_and_commands():
-    parser = OneLineParser(prog="lrscope", description="Tune the learning-rate schedule of an image classifier for its dataset.")
+    parser = OneLineParser(prog="lrscope", description="Tune the learning-rate schedule of an image classifier for its dataset.",
+                           epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"lrscope {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("gui", help="open the desktop app (the default with no command)")

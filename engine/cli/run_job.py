@@ -182,6 +182,8 @@ def _report(result: RunResult, seconds: float, run: InProcessRun, policy: FaultP
                      if math.isfinite(result.val_accuracy) else "no validation yet (it runs at the end of each epoch)")
         say(f"{summary['state']}: {validated}, {trained(result)} in {clock(seconds)}")
         say(f"run saved in {result.run_dir}")
+        if status == INTERRUPTED:  # "the run can be resumed" named no command (helper-82)
+            say(f"to go on with it: lrscope resume {run_argument(store.run_dir)}")
     if problem or (result.message and result.state == "failed" and not said_by_the_launcher(result.message)):
         say(f"lrscope: error: {problem or result.message}")
     tell_the_launcher_reported(status)
