@@ -187,3 +187,15 @@ def test_a_run_asked_for_no_momentum_trains_and_exports_a_one_cycle_without_one(
         optimizer.step()
         scheduler.step()
     assert seen == [0.0] * len(rows)
+
+
+def test_schedule_show_says_where_a_piece_cut_by_the_next_is_in_force(digits16, tmp_path, capsys):
+    """`steps 0–11 (11 steps): cosine 0.1 → 0 over 22 steps` gave two lengths with nothing to say how they meet
+    (helper-79); a piece in force over its whole length says nothing more."""
+    job = TrainingJob(tiny_config(epochs=1), digits16)
+    edited = job.run_schedule.apply(SetConstant(0.05), 11, 0.1)
+    path = save_schedule(tmp_path / "edited.json", tuned_document(edited, job.config, digits16.summary.to_dict(), 22))
+    assert run_cli(["schedule", "show", str(path)]) == 0
+    shown = capsys.readouterr().out
+    assert "steps 0–11 (11 steps): cosine 0.1 → 0 over 22 steps (cut after its first 11 steps); " in shown, shown
+    assert "steps 11–22 (11 steps): constant 0.05 → 0.05 over 11 steps; " in shown, shown

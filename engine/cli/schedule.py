@@ -100,7 +100,7 @@ def show_command(args: argparse.Namespace) -> int:
     # Each piece is in force until the next begins (its own schedule may run longer: an edit cuts it there).
     ends = [p.start for p in timeline.pieces[1:]] + [timeline.total_steps]
     _listed(list(zip(timeline.pieces, ends)), lambda pe: f"steps {pe[0].start}–{pe[1]} ({counted(pe[1] - pe[0].start, 'step')}): "
-            f"{describe_schedule(pe[0].schedule)}; {printable(describe_groups(pe[0].groups))}", "pieces")
+            f"{describe_schedule(pe[0].schedule)}{_cut(*pe)}; {printable(describe_groups(pe[0].groups))}", "pieces")
     # Numbered and marked: "undid edit #2" named a number the list did not show, and an undone edit read as in effect.
     said = loaded.fates
     _listed(loaded.edits, lambda e: _edit_line(e, f"; {said[e.get('id')]}" if e.get("id") in said else ""), "edits")
@@ -130,6 +130,16 @@ def show_command(args: argparse.Namespace) -> int:
         else:
             print(f"metrics     {', '.join(f'{k} {_number(v)}' for k, v in measured.items())}")
     return 0
+
+
+def _cut(piece, end: int) -> str:
+    """Where a piece's own schedule, laid out from its origin, is cut: "steps 261–678 (417 steps): constant … over 449
+    steps" gave two lengths with nothing to say how they meet (helper-79)."""
+    if piece.origin == piece.start and piece.origin + piece.schedule.total_steps == end:
+        return ""
+    if piece.origin == piece.start:
+        return f" (cut after its first {counted(end - piece.start, 'step')})"
+    return f" (laid out from step {piece.origin}: its steps {piece.start - piece.origin}–{end - piece.origin} are in force here)"
 
 
 def _edit_line(edit: dict, fate: str) -> str:
