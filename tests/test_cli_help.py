@@ -16,6 +16,8 @@ def listed(capsys, line) -> dict[str, str]:
     assert code == 0, line
     entries, name = {}, None
     for text in out.splitlines():
+        if text == "examples:":  # the top level's epilog: examples and exit statuses, not arguments
+            break
         entry = re.fullmatch(r" {2}(\S.*?)(?: {2,}(\S.*))?", text)
         if entry:
             name = entry.group(1)
