@@ -147,7 +147,7 @@ class DatasetActions:
     def _display(self, opened) -> None:
         """The dataset panel and the title show ``opened`` (the dataset just made ``self.dataset``)."""
         self.dataset_panel.show_dataset(opened.dataset, opened.thumbnails)
-        self.dataset_panel.show_library(opened.library)
+        self.refresh_library()  # read as the File menu reads it, not as the open found it before the images were decoded
         self.show_title()
 
     def show_title(self) -> None:

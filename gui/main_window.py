@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, QTimer, Slot
+from PySide6.QtCore import QEvent, QSettings, QTimer, Slot
 from PySide6.QtWidgets import QMainWindow
 
 from engine.config import TrainConfig
@@ -24,6 +24,7 @@ from .curvature_actions import CurvatureActions
 from .dataset_actions import DatasetActions, dropped_folders
 from .errors import SlotErrorReporter
 from .fine_tuning_actions import FINE_TUNING_FIELDS, FineTuningActions
+from .library_actions import LibraryActions
 from .live_run import TERMINAL, LiveRun
 from .panels.config_panel import FIELDS
 from .range_test_actions import RangeTestActions
@@ -43,7 +44,7 @@ MAX_REDRAW_MS = 1000
 DRAIN_MS = 50
 
 
-class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, ScheduleFileActions, AttachActions,
+class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, ScheduleFileActions, LibraryActions, AttachActions,
                  CurvatureActions, TuneActions, FineTuningActions):
     """lrscope's window."""
 
@@ -339,6 +340,12 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         if folders:
             event.acceptProposedAction()
             self.open_folder(folders[0])
+
+    def changeEvent(self, event) -> None:
+        # Back from a terminal: `lrscope train --export-schedule` or `schedule add` may have changed the library.
+        if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
+            self.library_may_have_changed()
+        super().changeEvent(event)
 
     def close_unasked(self, why: str) -> None:
         """Close as the close button does, without asking first (a signal): the window's run stops resumable."""

@@ -18,7 +18,6 @@ from engine.schedules.plateau import cuts_kept
 from engine.text import counted
 
 from . import dialogs, schedule_io
-from .panels.dataset_panel import NO_ENTRY, entry_text
 
 SCHEDULE_FILES = "lrscope schedule (*.json)"
 
@@ -146,45 +145,6 @@ class ScheduleFileActions:
         path = dialogs.ask_open_file(self, "Import schedule", SCHEDULE_FILES)
         if path:
             self.import_file(path)
-
-    @Slot(str)
-    def delete_library_entry(self, path: str) -> None:
-        """Delete a schedule from the dataset's library after asking."""
-        if not dialogs.ask_yes_no(self, "Delete schedule", "Delete this schedule from the dataset's library? This cannot be "
-                                  "undone (a file you exported elsewhere stays).", path):
-            return
-        try:
-            schedule_io.delete_library_entry(Path(path))
-        except LrscopeError as error:
-            self.warn("Cannot delete", str(error))
-            return
-        self.log.add(f"deleted {Path(path).name} from the library")
-        self.refresh_library()
-
-    @Slot(str)
-    def use_library_entry(self, path: str) -> None:
-        """Load a library entry (a double-click in the Dataset tab's list); one deleted meanwhile leaves the list."""
-        if not self.import_file(path) and not Path(path).exists():  # another window deleted it: its entry stayed, dead
-            self.refresh_library()
-
-    @Slot()
-    def fill_library_menu(self) -> None:
-        """The open dataset's library in the menu about to show (File, and the toolbar's Import): the Dataset tab's list
-        lay at the foot of a scrolled pane, three lines tall, and a user did not find it (helper-71)."""
-        menu = self.library_menu
-        menu.clear()
-        entries = schedule_io.library_entries(self.dataset)[0] if self.dataset is not None else []
-        for entry in entries:
-            action = menu.addAction(entry_text(entry))
-            action.setToolTip(str(entry.path))
-            action.triggered.connect(lambda _checked=False, path=str(entry.path): self.use_library_entry(path))
-        if not entries:
-            menu.addAction(NO_ENTRY).setEnabled(False)
-
-    def refresh_library(self) -> None:
-        """The Dataset tab's list of the open dataset's library, read again."""
-        if self.dataset is not None:
-            self.dataset_panel.show_library(schedule_io.library_entries(self.dataset)[0])
 
     @Slot(str)
     def import_file(self, path: str) -> bool:

@@ -46,3 +46,13 @@ def delete_library_entry(path: Path) -> None:
 def library_entries(dataset: PreparedDataset):
     """Library entries tuned for ``dataset`` and notes on unreadable files."""
     return ScheduleLibrary(library_root()).entries(dataset.summary.fingerprint)
+
+
+def library_signature(dataset: PreparedDataset) -> frozenset:
+    """What changes when ``dataset``'s library entries change, found without reading them."""
+    return ScheduleLibrary(library_root()).signature(dataset.summary.fingerprint)
+
+
+def add_to_library(path: Path) -> tuple[Path, bool, ScheduleFile]:
+    """Add a schedule file to the library of the dataset it names: (the entry, whether it is new, the file as loaded)."""
+    return ScheduleLibrary(library_root()).add_file(path)

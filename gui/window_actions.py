@@ -168,11 +168,15 @@ def build_actions(window) -> None:
     window.library_menu = QMenu("Schedules tuned for this dataset", window)
     window.library_menu.setToolTipsVisible(True)  # each entry's file
     window.library_menu.aboutToShow.connect(window.fill_library_menu)
+    window.add_to_library_action = make_action(window, "Add schedule file to library…", "",
+                                               "Copy a schedule file (one received from elsewhere) into the library, under the "
+                                               "dataset it was tuned on", window.add_to_library)
+    window.dataset_panel.library.addAction(window.add_to_library_action)  # its right-click menu, beside Delete
     importing = toolbar.widgetForAction(window.import_action)
     importing.setMenu(window.library_menu)
     importing.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
-    for action in (window.open_action, window.import_action, window.library_menu.menuAction(), window.export_action,
-                   window.attach_action, window.detach_action):
+    for action in (window.open_action, window.import_action, window.library_menu.menuAction(), window.add_to_library_action,
+                   window.export_action, window.attach_action, window.detach_action):
         window.file_menu.addAction(action)
     window.file_menu.addSeparator()
     window.file_menu.addAction(window.quit_action)

@@ -1,4 +1,4 @@
-"""`lrscope schedule show|csv|plot FILE`: look at a schedule file without training."""
+"""`lrscope schedule show|csv|plot FILE`: look at a schedule file without training; `list|add|delete`: the library."""
 
 from __future__ import annotations
 
@@ -25,9 +25,10 @@ SCHEDULE_FILE_HELP = "a schedule file (.lrschedule.json): one exported from a ru
 
 
 def add_parser(commands) -> None:
-    """Register `schedule` and its three actions."""
-    parser = commands.add_parser("schedule", help="show, print or plot a schedule file; list the tuned-schedule library")
-    actions = parser.add_subparsers(dest="action", required=True, metavar="{show,csv,plot,list}")
+    """Register `schedule` and its actions."""
+    parser = commands.add_parser("schedule", help="show, print or plot a schedule file; list, add to or delete from the "
+                                                  "tuned-schedule library")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="{show,csv,plot,list,add,delete}")
     show = actions.add_parser("show", help="summary: dataset, context, segments, edits, suggestions")
     show.add_argument("file", type=path_arg, help=SCHEDULE_FILE_HELP)
     show.set_defaults(handler=show_command)
@@ -46,6 +47,15 @@ def add_parser(commands) -> None:
     listing.add_argument("--library-dir", type=path_arg, help=LIBRARY_DIR_HELP)
     listing.add_argument("--json", action="store_true", help="one JSON array (for scripts)")
     listing.set_defaults(handler=list_command)
+    adding = actions.add_parser("add", help="add a schedule file (one received from elsewhere) to the library, under the "
+                                            "dataset it was tuned on")
+    adding.add_argument("file", type=path_arg, help=SCHEDULE_FILE_HELP)
+    adding.add_argument("--library-dir", type=path_arg, help=LIBRARY_DIR_HELP)
+    adding.set_defaults(handler=add_command)
+    deleting = actions.add_parser("delete", help="delete a schedule from the library")
+    deleting.add_argument("entry", metavar="ENTRY", help="the schedule's file as `schedule list` prints it (or its file name)")
+    deleting.add_argument("--library-dir", type=path_arg, help=LIBRARY_DIR_HELP)
+    deleting.set_defaults(handler=delete_command)
 
 
 def _timeline(args: argparse.Namespace):
@@ -232,4 +242,31 @@ def list_command(args: argparse.Namespace) -> int:
         print(f"{printable(entry.dataset)} ({entry.fingerprint}) · {entry.local_time} · {accuracy}{run}\n"
               f"  {printable(entry.description)}\n  {printable(str(entry.path))}")
     say("`lrscope train --data DIR --schedule FILE` trains one (a file tuned on another dataset is asked about first)")
+    return 0
+
+
+def add_command(args: argparse.Namespace) -> int:
+    """Copy a schedule file into its dataset's library folder, checked as any import: the window's Import only loaded a
+    received file into the editor, and nothing put it in the library (helper-80)."""
+    from ..schedules.library import ScheduleLibrary
+    from ..store.paths import library_root
+
+    held, added, loaded = ScheduleLibrary(library_root(args.library_dir)).add_file(args.file)
+    for warning in loaded.warnings:
+        say(f"warning: {printable(str(args.file))}: {warning}")
+    dataset = loaded.dataset or {}
+    say(f"{'added to' if added else 'already in'} the library of {printable(str(dataset.get('name', '?')))} "
+        f"({dataset.get('fingerprint')}): {printable(str(held))}")
+    return 0
+
+
+def delete_command(args: argparse.Namespace) -> int:
+    """Delete one library entry, named as `schedule list` names it (only `rm` did it, or the window)."""
+    from ..schedules.library import ScheduleLibrary
+    from ..store.paths import library_root
+
+    library = ScheduleLibrary(library_root(args.library_dir))
+    path = library.find(args.entry)
+    library.remove(path)
+    say(f"deleted {printable(str(path))} from the library")
     return 0

@@ -6,6 +6,8 @@ one folder per dataset fingerprint; loading a dataset finds its own.
 
 from __future__ import annotations
 
+import glob
+import os
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,11 +17,14 @@ from typing import Any
 from ..errors import ScheduleFileError
 from ..text import counted, listed, name_part, printable
 from .describe import describe_timeline
-from .schedule_file import load_schedule, same_schedule, save_schedule
+from .schedule_file import ScheduleFile, load_document, load_schedule, same_schedule, save_schedule
 
 SUFFIX = ".lrschedule.json"
 STAT_TOLERANCE = 0.05
 MAX_NAMED_KINDS = 3  # a file name stays readable (a keypoints plan may hold dozens of segments)
+# A dataset's folder name: a received file's fingerprint "../.." must not lead out of the library.
+FINGERPRINT = re.compile(r"[0-9A-Za-z_-]{1,64}")
+LISTED = "`lrscope schedule list` shows each one's file"
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,9 @@ class ScheduleLibrary:
         """Save a schedule document into its dataset's folder: (the file's path, whether it is new). The same schedule
         exported again is not copied: each Export of one run added an entry, and the list filled with twins."""
         fingerprint = (document.get("dataset") or {}).get("fingerprint") or "unknown-dataset"
+        if not FINGERPRINT.fullmatch(fingerprint):
+            raise ScheduleFileError(f"dataset.fingerprint: {printable(fingerprint[:70])!r} is not a dataset fingerprint (letters "
+                                    "and digits, as lrscope writes them); fix the file or export the schedule again")
         folder = self.root / fingerprint
         for held in sorted(folder.glob(f"*{SUFFIX}")) if folder.is_dir() else ():
             if same_schedule(held, document):
@@ -72,6 +80,44 @@ class ScheduleLibrary:
         while path.exists():
             path, number = folder / name.replace(SUFFIX, f"-{number}{SUFFIX}"), number + 1
         return save_schedule(path, document), True
+
+    def add_file(self, path: Path) -> tuple[Path, bool, ScheduleFile]:
+        """Add a schedule file received from elsewhere, checked as an import is (ScheduleFileError says why not), under
+        the dataset it names: (the entry's path, whether it is new, the file as loaded, whose warnings are worth saying)."""
+        loaded, document = load_document(path)
+        if not (loaded.dataset or {}).get("fingerprint"):
+            raise ScheduleFileError(f"{path}: does not say which dataset it was tuned on (dataset.fingerprint), and the library "
+                                    "keeps schedules by dataset; `lrscope train --schedule FILE --accept-mismatch` trains it as it is")
+        try:
+            # Its dataset and date as read: a field of the wrong type, ignored by the loader, must not make the entry's name.
+            held, added = self.add({**document, "dataset": loaded.dataset, "created": loaded.created})
+        except ScheduleFileError as error:
+            raise ScheduleFileError(f"{path}: {error}") from None
+        return held, added, loaded
+
+    def find(self, entry: str) -> Path:
+        """The library file ``entry`` names: its path, as `schedule list` prints it, or its file name alone
+        (ScheduleFileError when no file or several match)."""
+        path = Path(entry)
+        if path.parent != Path("."):
+            if not path.is_file():
+                raise ScheduleFileError(f"{entry}: no such file; {LISTED}")
+            return path
+        matches = sorted(self.root.glob(f"*/{glob.escape(entry)}"))
+        if not matches:
+            raise ScheduleFileError(f"{entry}: no schedule of that name in the library {self.root}; {LISTED}")
+        if len(matches) > 1:
+            raise ScheduleFileError(f"{entry}: {len(matches)} datasets' schedules have that name; give its path ({LISTED})")
+        return matches[0]
+
+    def signature(self, fingerprint: str) -> frozenset[tuple[str, int, int]]:
+        """What changes when a dataset's entries change (a file added, deleted or rewritten), found without reading them:
+        the window reads its list again only then."""
+        try:
+            with os.scandir(self.root / fingerprint) as found:
+                return frozenset((e.name, e.stat().st_mtime_ns, e.stat().st_size) for e in found if e.name.endswith(SUFFIX))
+        except OSError:  # no folder yet (nothing exported), or one deleted meanwhile
+            return frozenset()
 
     def remove(self, path: Path) -> None:
         """Delete one entry; ScheduleFileError for a path that is not a schedule file of this library (nothing else goes)."""

@@ -193,6 +193,12 @@ def _plain(value: Any) -> Any:
 
 def load_schedule(path: Path | str) -> ScheduleFile:
     """Read and validate a schedule file; ScheduleFileError names the path and the field at fault."""
+    return load_document(path)[0]
+
+
+def load_document(path: Path | str) -> tuple[ScheduleFile, dict[str, Any]]:
+    """Read and validate a schedule file as ``load_schedule`` does; also returns its JSON as read (what a copy of the
+    file holds: the library keeps a file received from elsewhere whole)."""
     path = Path(path)
     try:
         text = read_limited(path, MAX_FILE_BYTES).decode("utf-8")
@@ -207,9 +213,10 @@ def load_schedule(path: Path | str) -> ScheduleFile:
     except OSError as error:
         raise ScheduleFileError(f"{path}: cannot be read ({error.strerror})") from None
     try:
-        return parse_schedule(text)
+        loaded = parse_schedule(text)
     except ScheduleFileError as error:
         raise ScheduleFileError(f"{path}: {error}") from None
+    return loaded, json.loads(text.removeprefix("\ufeff"))  # parsed strictly above: read as plain JSON, it is the same
 
 
 def _context(data: dict, timeline: Timeline, warn) -> dict | None:
