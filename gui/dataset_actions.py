@@ -171,14 +171,20 @@ class DatasetActions:
         for one dataset is never carried silently to the next (importing it from that dataset's library asks first)."""
         if self.controller.training:
             return False
-        draft = load_draft(self.settings, self.dataset.summary.fingerprint)
+        kept = load_draft(self.settings, self.dataset.summary.fingerprint)
+        draft = None if kept is None else kept.timeline
         self.loaded_groups = None if draft is None else draft.pieces[-1].groups
         if draft is not None:
             last = draft.pieces[-1]
             self.imported = draft if len(draft.pieces) > 1 else None  # a run's schedule with its edits runs as it is
+            self.draft_tuned_on = kept.tuned_on  # before the editor shows it: what it shows is kept as a draft again
             self.editor.load(last.schedule, last.origin, last.groups, draft.plateau)
+            if kept.tuned_on:
+                self.log.add(f"{self.dataset.summary.name}'s draft in the editor is {kept.tuned_on}, not one tuned on "
+                             f"{self.dataset.summary.name}: a range test or a tune checks it for this dataset", "warning")
         elif switched:
             self.imported = None
+            self.draft_tuned_on = ""
             self.editor.load(default_schedule())  # stretched to the run next
             # "draft": "no schedule of its own" came just after "1 schedule tuned for this dataset is in the library"
             self.log.add(f"{self.dataset.summary.name} has no draft of its own in the editor yet: it starts from lrscope's default, "
@@ -236,6 +242,11 @@ class DatasetActions:
         return True
 
     @Slot()
+    def draft_replaced(self) -> None:
+        """A preset replaced the editor's schedule: the draft is no longer the one imported from another dataset."""
+        self.draft_tuned_on = ""
+
+    @Slot()
     def keep_draft(self) -> None:
         """Remember the editor's schedule for this dataset, with each group's setting as the group table has it (not
         during a run: the editor then shows the run's)."""
@@ -247,5 +258,5 @@ class DatasetActions:
             return
         self.loaded_groups = self.starting_groups(plan)
         timeline = self.imported or Timeline.of(plan.schedule, groups=self.loaded_groups, plateau=plan.plateau)
-        save_draft(self.settings, self.dataset.summary.fingerprint, timeline)
+        save_draft(self.settings, self.dataset.summary.fingerprint, timeline, self.draft_tuned_on)
         self.planned_after_run = True

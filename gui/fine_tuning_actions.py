@@ -123,6 +123,7 @@ class FineTuningActions:
         changed = self.imported is not None or shown is None or shown.schedule != piece.schedule or \
             self.group_table.draft.settings() != piece.groups
         self.imported = self.editor_search = None
+        self.draft_tuned_on = ""
         self.group_table.show_groups(outline, piece.groups)
         self.editor.load(piece.schedule)
         if changed:  # once: a setting typed again with the same preset said it again

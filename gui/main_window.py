@@ -59,6 +59,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.opened_dataset = None  # what the last successful open found (DatasetOpened): a failed open goes back to it
         self.imported: Timeline | None = None
         self.imported_mid_run: Timeline | None = None  # a file of several pieces imported during a run: Apply sends it all
+        self.draft_tuned_on = ""  # the editor's draft is a schedule tuned on another dataset: which, and from what file
         self.loaded_groups = None  # the group settings of the plan last loaded (a draft, an imported file), for the group table
         self.fine_tuning_shown = False  # the editor and group table hold the configuration's fine-tuning preset
         self.weights_shown = False  # the configuration's weights are pretrained ones (the editor's default peak follows)
@@ -110,6 +111,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.config_panel.changed.connect(self.config_changed)
         self.show_momentum()
         self.editor.previewChanged.connect(self.preview)
+        self.editor.presetUsed.connect(self.draft_replaced)
         self.editor.edited.connect(self._forget_import)
         self.editor.edited.connect(self.keep_draft)
         self.editor.editRequested.connect(self.send_edit)

@@ -176,7 +176,7 @@ class ScheduleFileActions:
         for line in differences:
             self.log.add(f"imported schedule: {line}", "warning")
         timeline = loaded.for_run(self.run_length() or loaded.timeline.total_steps)
-        self.install_timeline(timeline)
+        self.install_timeline(timeline, tuned_on=tuned_elsewhere(loaded.dataset, path) if differences and not same_images else "")
         self.imported_mid_run = timeline if self.controller.training and len(timeline.pieces) > 1 else None
         kept = f"; {cuts_kept(loaded.plateau_cuts)}" if loaded.plateau_cuts else ""
         batch = self.config_panel.values()["batch_size"]  # the window trains on one process
@@ -235,8 +235,10 @@ class ScheduleFileActions:
         return model_differences(loaded.context, config.model, names, weights_label(config.model, config.pretrained, config.weights),
                                  config.optimizer)
 
-    def install_timeline(self, timeline) -> None:
-        """Show ``timeline`` in the editor (its last piece); one with earlier pieces (a run's edits) runs as it is until edited."""
+    def install_timeline(self, timeline, tuned_on: str = "") -> None:
+        """Show ``timeline`` in the editor (its last piece); one with earlier pieces (a run's edits) runs as it is until edited.
+        ``tuned_on``: which other dataset's schedule it is, as its draft keeps it ("": this dataset's own plan)."""
+        self.draft_tuned_on = tuned_on
         last = timeline.pieces[-1]
         self.imported = timeline if len(timeline.pieces) > 1 else None  # before the editor draws it: the plan is all of it
         self.editor.load(last.schedule, last.origin, last.groups, timeline.plateau)
@@ -245,6 +247,14 @@ class ScheduleFileActions:
         # an import, a tune's winner), while the log said the editor held it (helper-77).
         self.show_model_groups(preset=False)
         self.keep_draft()
+
+
+def tuned_elsewhere(dataset: dict | None, path: str) -> str:
+    """Where a schedule of another dataset came from, as the draft keeps it and the log says it on a relaunch."""
+    dataset = dataset or {}
+    if not dataset:
+        return f"a schedule that does not say which dataset it was tuned on, imported from {path}"
+    return f"a schedule tuned on {str(dataset.get('name', '?'))!r} (fingerprint {dataset.get('fingerprint', '?')}), imported from {path}"
 
 
 def tuned_for(data_differs: bool, same_images: bool, model_differs: bool) -> str:

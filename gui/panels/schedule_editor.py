@@ -69,6 +69,7 @@ class ScheduleEditor(QWidget):
 
     previewChanged = Signal(object)
     edited = Signal()
+    presetUsed = Signal()  # a preset replaced the schedule (sent before ``edited``)
     editRequested = Signal(object)
     keypointsShown = Signal(object)
 
@@ -270,6 +271,7 @@ class ScheduleEditor(QWidget):
         shape = preset(self.preset.currentText(), lr, max(2, self.total_steps - start))
         self.segments = list(shape.segments)
         self.replacing = self.running
+        self.presetUsed.emit()
         # A shape that begins at its peak (cosine, a constant) would begin at the current LR instead: the typed peak was
         # thrown away unseen. Only a warm-up (one-cycle) rises from the current LR to the peak the user typed.
         self.from_current_wanted = shape.lr_at(0) < lr
