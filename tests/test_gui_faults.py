@@ -3,8 +3,10 @@ clicked in the real box (every one of them once crashed the run: the button's cl
 
 import pytest
 from gui_fixtures import LONG
+from PySide6.QtCore import Qt
 
 from gui.driving import choose, click, select_rows, show_tab, trigger, type_into
+from gui.plots.log_axis import padded_log_range
 
 pytest.importorskip("pytestqt")
 
@@ -152,3 +154,36 @@ def test_a_run_cut_off_by_a_killed_app_is_named_at_the_next_launch(qtbot, launch
     assert f"the last run, {run_id} (digits), was cut off at step " in said and "press Resume to go on" in said
     first_launch = first.log.toPlainText()
     assert "was cut off" not in first_launch
+
+
+def set_lr_while_paused(qtbot, window, lr: str, step: int) -> None:
+    """Pause the run at ``step`` or later, Set LR now to ``lr`` (typed, Enter) and resume."""
+    edits = window.editor.history.count()
+    qtbot.waitUntil(lambda: window.live.step >= step, timeout=LONG)
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
+    type_into(window.editor.set_lr, lr)
+    qtbot.keyClick(window.editor.set_lr, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.editor.history.count() > edits, timeout=LONG)
+    trigger(window.pause_action)
+
+
+def test_after_a_rollback_the_lr_axis_fits_the_lrs_left(qtbot, launch, dialogs):
+    """LR 50 set mid-run blew up; rolled back, its steps were gone but the log axis kept 10², squeezing the LRs left
+    (0.003 to 0.2) into its lower half although Follow was on (helper-79)."""
+    window = launch({"image_size": 16, "epochs": 3})
+    choose(window.editor.preset, "constant")
+    type_into(window.editor.peak, "0.0001")
+    click(window.editor.use_button)
+    trigger(window.start_action)
+    set_lr_while_paused(qtbot, window, "0.1", 2)  # the LRs kept span 10⁻⁴ to 0.1: the old axis held them
+    set_lr_while_paused(qtbot, window, "50", 24)  # after the first epoch's end, the last good state
+    qtbot.waitUntil(lambda: len(dialogs.of("offer")) == 1, timeout=LONG)
+    dialogs.choose("Roll back")
+    qtbot.waitUntil(lambda: "rolled back to step 22" in window.log.toPlainText(), timeout=LONG)
+    lr = window.lr
+    qtbot.waitUntil(lambda: len(lr.points) and not lr.dirty, timeout=LONG)  # redrawn since
+    assert lr.follow.isChecked() and lr.y_bounds()[1] < 1
+    assert lr.plot.getViewBox().viewRange()[1] == pytest.approx(padded_log_range(*lr.y_bounds()))
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: window.live.state == "stopped", timeout=LONG)

@@ -28,6 +28,7 @@ class AccuracyPlot(StepPlot):
         """Forget epochs that ended after ``step``."""
         self.points.keep_before(step + 1)
         self.bump("epochs")
+        self.refit()
 
     def clear(self) -> None:
         """Forget every point."""

@@ -56,6 +56,7 @@ class GroupPlot(StepPlot):
         """Forget rows from ``step`` on."""
         self.points.keep_before(step)
         self.bump("data")
+        self.refit()
 
     def clear(self) -> None:
         """Forget every row."""

@@ -49,6 +49,7 @@ class LossPlot(StepPlot):
         self.means.truncate(len(self.points))
         self.validation.keep_before(step + 1)
         self.bump("steps", "epochs")
+        self.refit()
 
     def clear(self) -> None:
         """Forget every point."""

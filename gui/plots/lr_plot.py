@@ -108,6 +108,7 @@ class LrPlot(StepPlot):
         self._seen = 0  # rows past ``step`` will be new ones: the overlaps are read again from the start
         self.stability.truncate(step)
         self.bump("steps", "now")
+        self.refit()
 
     def clear(self) -> None:
         """Forget the run (the plan and preview stay)."""
@@ -294,6 +295,7 @@ class MomentumPlot(StepPlot):
         self.points.keep_before(step)
         self.step = step
         self.bump("steps")
+        self.refit()
 
     def clear(self) -> None:
         """Forget the run."""

@@ -77,6 +77,12 @@ class StepPlot(PlotPanel):
         self.dirty = True
         self.refresh()
 
+    def refit(self) -> None:
+        """Fit the axes to the data at the next refresh, however little of the range they fill: after a rollback took
+        steps away, the sticky range kept the decades of LR 50 (10²) over LRs below 0.2, squeezed into the lower half."""
+        self._range = None
+        self.dirty = True
+
     def set_total(self, total_steps: int) -> None:
         """The run's planned length: a following plot spans it from the start."""
         self.total_steps = total_steps
