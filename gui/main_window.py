@@ -24,6 +24,7 @@ from .curvature_actions import CurvatureActions
 from .dataset_actions import DatasetActions, dropped_folders
 from .errors import SlotErrorReporter
 from .fine_tuning_actions import FINE_TUNING_FIELDS, FineTuningActions
+from .go_menu import build_go_menu
 from .library_actions import LibraryActions
 from .live_run import TERMINAL, LiveRun
 from .panels.config_panel import FIELDS
@@ -80,6 +81,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         build_layout(self)
         self.config_panel.set_values(saved_config(self.settings))
         build_actions(self)
+        build_go_menu(self)
         guard_wheel(self)
         self.errors = SlotErrorReporter(self, self.log)
         self.errors.install()
@@ -299,7 +301,8 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         free = not training and not self.controller.tuning and not self.controller.testing
         self.start_action.setEnabled(self.dataset is not None and free)
         self.tune_panel.start.setEnabled(self.dataset is not None and free)
-        for action in (self.pause_action, self.stop_action, self.apply_action, self.undo_action, self.redo_action, self.measure_action):
+        for action in (self.pause_action, self.stop_action, self.apply_action, self.undo_action, self.redo_action, self.measure_action,
+                       self.go_actions["Set LR now field"], self.go_actions["Scale the rest field"]):
             action.setEnabled(training)
         self.measure_action.setEnabled(training and not self.curvature.pending)  # off until the one asked for comes
         self.attach_action.setEnabled(not training)

@@ -113,7 +113,7 @@ def build_layout(window: QMainWindow) -> None:
     column.addWidget(window.banner)
     window.setCentralWidget(central)
     window.dataset_panel, window.config_panel, window.editor, window.log = DatasetPanel(), ConfigPanel(), ScheduleEditor(), LogPanel()
-    left = QTabWidget()
+    window.side_tabs = left = QTabWidget()
     left.addTab(scrollable(window.dataset_panel), "Dataset")
     left.addTab(pinned_above(window.config_panel.pinned, window.config_panel), "Configuration")
     window.group_table = GroupTable()

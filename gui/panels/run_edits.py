@@ -12,18 +12,20 @@ class RunEdits(QGroupBox):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__("During a run", parent)
-        self.apply = QPushButton("Apply from now")
+        # The & marks each button's Alt key (Alt+A, Alt+L, Alt+S): none is a menu's (File, View, Go, Run, Help) or another
+        # button's in the window (tests/test_gui_go_menu.py checks).
+        self.apply = QPushButton("&Apply from now")
         self.from_current = QCheckBox("start from the current LR")
         self.from_current.setChecked(True)
         self.set_lr = QLineEdit()
         self.set_lr.setPlaceholderText("LR")
         self.set_lr.setToolTip("Hold this LR from now to the end of the run.")
-        self.set_now = QPushButton("Set LR now")
+        self.set_now = QPushButton("Set &LR now")
         self.set_now.setToolTip("Hold the LR typed on the left from the current step to the end of the run.")
         self.scale_by = QLineEdit()
         self.scale_by.setPlaceholderText("factor, e.g. 0.5")
         self.scale_by.setToolTip("Multiply every LR from now to the end of the run by this; the schedule keeps its shape.")
-        self.scale_now = QPushButton("Scale the rest")
+        self.scale_now = QPushButton("&Scale the rest")
         self.scale_now.setToolTip("Multiply the LR of every step still to come by the factor typed on the left (0.5 halves it); "
                                   "the schedule keeps its shape.")
         self.undo = QPushButton("Undo")

@@ -102,7 +102,7 @@ class ScheduleEditor(QWidget):
         # A refused peak is outlined in red until the text changes: it stayed red around a valid 0.3 until Use preset.
         self.peak.textChanged.connect(self._peak_typed)
         self.peak.returnPressed.connect(self.use_preset)  # Enter did nothing, not even refuse a -1
-        self.use_button = use = QPushButton("Use preset")
+        self.use_button = use = QPushButton("&Use preset")
         use.setToolTip("Replace the segments by the preset (during a run: a new shape from the current step).")
         use.clicked.connect(self.use_preset)
         self.table = Table(["kind", "from step", "steps", "LR"])
@@ -116,7 +116,7 @@ class ScheduleEditor(QWidget):
         self.kind = QComboBox()
         self.kind.addItems(sorted(SHAPES))
         self.kind.setToolTip("The kind of segment Add inserts after the selected one.")
-        self.add_button, self.remove_button = add, remove = QPushButton("Add"), QPushButton("Remove")
+        self.add_button, self.remove_button = add, remove = QPushButton("A&dd"), QPushButton("Re&move")
         add.setToolTip("Insert a segment of the chosen kind after the selected one.")
         remove.setToolTip("Delete the selected segment.")
         add.clicked.connect(self.add_segment)
@@ -161,7 +161,9 @@ class ScheduleEditor(QWidget):
         top.addWidget(self.length, 0, 0, 1, 4)
         top.addWidget(QLabel("preset"), 1, 0)
         top.addWidget(self.preset, 1, 1)
-        top.addWidget(QLabel("peak LR"), 1, 2)
+        peak = QLabel("&peak LR")
+        peak.setBuddy(self.peak)  # Alt+P types the peak, as the Go menu's Ctrl+Shift+P does
+        top.addWidget(peak, 1, 2)
         top.addWidget(self.peak, 1, 3)
         top.addWidget(use, 2, 3)
         segments = QHBoxLayout()
