@@ -36,7 +36,7 @@ from .settings import recent_folders, save_config, saved_config
 from .tune_actions import TuneActions
 from .wheel_guard import guard_wheel
 from .window_actions import build_actions
-from .window_layout import build_layout, default_dock_sizes
+from .window_layout import build_layout, default_dock_sizes, widen_squeezed_docks
 
 # Events are drained at 20 Hz; plots are redrawn at 4 Hz, which looks live and leaves the CPU to training
 # (on a 2-core machine every GUI burst delays torch's threads; see docs/benchmarks.md).
@@ -331,6 +331,12 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.smoothing.setValue(int(self.settings.value("view/smoothing", 20)))
 
     # -- Qt events (here, not in the mixins: QMainWindow comes first in the MRO) ------------------------------
+
+    def resizeEvent(self, event) -> None:
+        """Side docks squeezed in a smaller window take their width back as it grows (not as it is first shown)."""
+        super().resizeEvent(event)
+        if event.oldSize().width() > 0 and event.size().width() > event.oldSize().width():
+            widen_squeezed_docks(self, event.size().width() - event.oldSize().width())
 
     def dragEnterEvent(self, event) -> None:
         if dropped_folders(event.mimeData()):

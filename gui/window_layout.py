@@ -42,6 +42,7 @@ DOCK_AREAS = (Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockW
 # The side docks' narrowest: a layout saved in a smaller window came back with both at about 120 px ("Dataset an…", the
 # Configuration tab "Co", "peak L"), and they stayed so when the window grew. The log below takes any width.
 SIDE_DOCK_MIN_WIDTHS = (200, 250, 0)
+SIDE_DOCK_WIDTHS = (270, 400)  # the side docks' widths on a first launch
 
 
 def scrollable(widget):
@@ -138,8 +139,24 @@ def build_layout(window: QMainWindow) -> None:
 def default_dock_sizes(window: QMainWindow) -> None:
     """The docks' sizes on a first launch."""
     docks = [window.findChild(QDockWidget, name) for name in DOCKS]
-    window.resizeDocks(docks[:2], [270, 400], Qt.Orientation.Horizontal)
+    window.resizeDocks(docks[:2], list(SIDE_DOCK_WIDTHS), Qt.Orientation.Horizontal)
     window.resizeDocks(docks[2:], [90], Qt.Orientation.Vertical)
+
+
+def widen_squeezed_docks(window: QMainWindow, grown: int) -> None:
+    """The window grew ``grown`` px wider: side docks narrower than a first launch has them take it back, the schedule
+    first, before the plots get any. Qt gives all of it to the plots, so a layout squeezed in a small window (Remove and
+    the peak LR cut off) stayed squeezed at any size, and nothing in the window said that Reset layout fixes it."""
+    docks, widths = [], []
+    for name, first in sorted(zip(DOCKS[:2], SIDE_DOCK_WIDTHS), key=lambda pair: pair[0] != "Schedule"):
+        dock = window.findChild(QDockWidget, name)
+        wider = min(grown, first - dock.width())
+        if wider > 0 and dock.isVisible() and not dock.isFloating():
+            docks.append(dock)
+            widths.append(dock.width() + wider)
+            grown -= wider
+    if docks:
+        window.resizeDocks(docks, widths, Qt.Orientation.Horizontal)
 
 
 def reset_layout(window: QMainWindow) -> None:
