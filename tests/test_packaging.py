@@ -67,3 +67,17 @@ def test_the_installed_app_opens_the_bundled_sample_from_where_it_is_installed(w
     classes = [folder for folder in sample.iterdir() if folder.is_dir()]
     assert len(classes) == 10 and all(any(folder.glob("*.png")) for folder in classes)
     assert (sample.parent / "ATTRIBUTION.md").is_file() and (sample.parent / "digits-camera2").is_dir()
+
+
+def test_python_m_lrscope_is_lrscope_from_a_folder_with_a_main_py_of_its_own(wheel, tmp_path):
+    """The package installed a top-level `main` module: run from a project with its own main.py, `python -m lrscope`
+    (and `torchrun -m lrscope`, the README's way to several processes) ran that file and crashed (helper-90)."""
+    target = tmp_path / "installed"
+    pip("install", "--no-deps", "--target", target, wheel[0], cwd=tmp_path)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "main.py").write_text('print("the project\'s own main.py ran")\n')
+    env = dict(os.environ, PYTHONPATH=str(target))
+    done = subprocess.run([sys.executable, "-m", "lrscope", "--version"], cwd=project, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.startswith("lrscope "), done.stdout + done.stderr
+    assert not (target / "main.py").exists()
