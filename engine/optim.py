@@ -55,16 +55,16 @@ def applied_lrs(optimizer: torch.optim.Optimizer) -> list[float]:
     return [group["lr"] for group in optimizer.param_groups]
 
 
-def set_frozen(optimizer: torch.optim.Optimizer, group: dict, frozen: bool) -> None:
+def set_frozen(optimizer: torch.optim.Optimizer, group: dict, frozen: bool, keep_state: bool = False) -> None:
     """Freeze or thaw one param group of ``optimizer``.
 
     A frozen group's parameters stop requiring gradients, so backward skips them,
     the optimizer (which updates only parameters with a gradient) leaves them
-    bit-identical, and their optimizer state is dropped: a thawed group starts afresh.
+    bit-identical, and their optimizer state is dropped (unless ``keep_state``): a thawed group starts afresh.
     """
     for param in group["params"]:
         param.requires_grad_(not frozen)
-        if frozen:
+        if frozen and not keep_state:
             param.grad = None
             optimizer.state.pop(param, None)
 

@@ -54,27 +54,34 @@ def test_torch_scheduler_drives_groups_by_name_with_their_settings_and_momentum(
     assert torch.load(tmp_path / "sched.pt", weights_only=True)["last_epoch"] == 100
 
 
-def fine_tune_loop(path, steps, resume_at=None, folder=None):
+def fine_tune_loop(path, steps, resume_at=None, folder=None, optimizer_first=False):
     """A plain PyTorch loop over a tiny two-group model driven by the file's scheduler, as the README names the groups;
     with ``resume_at``, stopped there, its model, optimizer and scheduler saved, and continued from fresh ones that
-    load them, the usual PyTorch way. Returns (per step: each parameter's requires_grad and each group's LR), weights."""
+    load them, the usual PyTorch way (``optimizer_first``: the optimizer's state loaded before the scheduler is made).
+    Returns (per step: each parameter's requires_grad and each group's LR), weights."""
     def fresh():
         torch.manual_seed(0)
         model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
         parts = {"stem": [model[0]], "head": [model[2]]}
-        optimizer = torch.optim.SGD([{"name": name, "params": [p for m in modules for p in m.parameters()]}
-                                     for name, modules in parts.items()], lr=0.1, momentum=0.9)
-        return model, optimizer, load_schedule(path).torch_scheduler(optimizer)
+        return model, torch.optim.SGD([{"name": name, "params": [p for m in modules for p in m.parameters()]}
+                                       for name, modules in parts.items()], lr=0.1, momentum=0.9)
 
-    model, optimizer, scheduler = fresh()
+    def load(name, thing):
+        thing.load_state_dict(torch.load(folder / f"{name}.pt", weights_only=True))
+
+    model, optimizer = fresh()
+    scheduler = load_schedule(path).torch_scheduler(optimizer)
     seen = []
     for step in range(steps):
         if step == resume_at:
             for name, thing in (("model", model), ("optimizer", optimizer), ("scheduler", scheduler)):
                 torch.save(thing.state_dict(), folder / f"{name}.pt")
-            model, optimizer, scheduler = fresh()
-            for name, thing in (("model", model), ("optimizer", optimizer), ("scheduler", scheduler)):
-                thing.load_state_dict(torch.load(folder / f"{name}.pt", weights_only=True))
+            model, optimizer = fresh()
+            if optimizer_first:  # the scheduler made after: its constructor set step 0's LRs over the loaded ones
+                load("model", model), load("optimizer", optimizer)
+            scheduler = load_schedule(path).torch_scheduler(optimizer)
+            for name, thing in (("model", model), ("optimizer", optimizer), ("scheduler", scheduler))[(2 if optimizer_first else 0):]:
+                load(name, thing)
         seen.append(([p.requires_grad for p in model.parameters()], [g["lr"] for g in optimizer.param_groups]))
         batch = torch.Generator().manual_seed(step)
         images, labels = torch.randn(16, 4, generator=batch), torch.randint(0, 3, (16,), generator=batch)
@@ -84,15 +91,17 @@ def fine_tune_loop(path, steps, resume_at=None, folder=None):
     return seen, [p.detach().clone() for p in model.parameters()]
 
 
+@pytest.mark.parametrize("optimizer_first", [False, True])
 @pytest.mark.parametrize("resume_at", [2, 4, 7])
-def test_a_fine_tune_resumed_from_saved_state_dicts_trains_as_the_uninterrupted_loop(tmp_path, resume_at):
+def test_a_fine_tune_resumed_from_saved_state_dicts_trains_as_the_uninterrupted_loop(tmp_path, resume_at, optimizer_first):
     """Resumed after the unfreeze (step 4), the first resumed step trained with the stem still frozen, as at step 0: its
-    weights then differed from the uninterrupted loop's (helper-80)."""
+    weights then differed from the uninterrupted loop's (helper-80). With the optimizer's state loaded before the
+    scheduler was made, that step trained at step 0's LRs (helper-90)."""
     schedule, groups = fine_tune(("stem", "head"), lr=0.1, total_steps=12, freeze_steps=4)
     path = save_schedule(tmp_path / "ft.json", schedule_document(RunSchedule(Timeline.of(schedule, groups))))
     seen, weights = fine_tune_loop(path, 12)
     assert [frozen for frozen, _ in seen] == [[False, False, True, True]] * 4 + [[True] * 4] * 8  # the stem thaws at 4
-    resumed, resumed_weights = fine_tune_loop(path, 12, resume_at, tmp_path)
+    resumed, resumed_weights = fine_tune_loop(path, 12, resume_at, tmp_path, optimizer_first)
     assert resumed == seen
     assert all(torch.equal(a, b) for a, b in zip(resumed_weights, weights))
 

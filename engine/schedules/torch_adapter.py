@@ -55,7 +55,11 @@ class TimelineLR(LRScheduler):
         self.names = optimizer_group_names(optimizer, timeline)
         self.uses_betas = "betas" in optimizer.param_groups[0]
         self._frozen = [False] * len(self.names)
+        # Set as at step 0 without dropping what the optimizer holds: one whose state was loaded before the scheduler was
+        # made lost a frozen group's momentum, which a resume after the unfreeze needs (helper-90).
+        self._starting = True
         super().__init__(optimizer, last_epoch)
+        self._starting = False
 
     def get_lr(self) -> list[float]:
         """The LR of every group at ``last_epoch`` (which counts batches here)."""
@@ -78,7 +82,7 @@ class TimelineLR(LRScheduler):
         # self.names was read from these very groups, in their order, so the pairing is by name.
         for group, now, was in zip(self.optimizer.param_groups, frozen, self._frozen):
             if now != was:
-                set_frozen(self.optimizer, group, now)
+                set_frozen(self.optimizer, group, now, keep_state=self._starting)
         self._frozen = frozen
 
     def state_dict(self) -> dict:
@@ -86,8 +90,12 @@ class TimelineLR(LRScheduler):
         return {k: v for k, v in self.__dict__.items() if k in ("last_epoch", "_step_count", "_last_lr", "base_lrs")}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Restore the step counters, and freeze or thaw each group as the timeline has it at that step."""
+        """Restore the step counters, and set each group as the timeline has it at that step: frozen or not, its LR and
+        momentum, whichever state was loaded first."""
         super().load_state_dict(state_dict)
-        # The constructor froze the groups as at step 0; left so, a run resumed after the unfreeze trained its first
-        # step with the backbone still frozen (the optimizer's state restores the LRs, never requires_grad).
-        self._freeze(self._frozen_at(self.last_epoch))
+        # The constructor set the groups as at step 0: left so, a run resumed after the unfreeze trained its first step
+        # with the backbone still frozen (the optimizer's state restores the LRs, never requires_grad), and a scheduler
+        # made after the optimizer's state was loaded trained that step at step 0's LRs (helper-80, helper-90).
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+            group["lr"] = lr
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
