@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Slot
@@ -13,6 +14,7 @@ from engine.export import winner_metrics
 from engine.schedules.edits import RunSchedule
 from engine.text import counted, percent
 from engine.tune.budget import OVERHEAD as TUNE_OVERHEAD
+from engine.tune.budget import larger_budget
 
 from . import dialogs, schedule_io
 from .schedule_file_actions import SCHEDULE_FILES
@@ -87,9 +89,20 @@ class TuneActions:
             self.tune_panel.failed(str(error))
             self.log.add(f"the tune cannot go on: {error}", "warning")
             return
+        # The budget box, where it gives more than the tune had: its budget spent by the trial the cancel cut short, Go on
+        # had nothing left to spend (helper-90).
+        settings, run_steps, budget_steps = resumed.settings, resumed.timeline.total_steps, resumed.budget_steps
+        if self.tune_panel.budget.value() * run_steps > budget_steps:
+            settings = replace(settings, budget_runs=self.tune_panel.budget.value(), budget_minutes=None)
+            budget_steps = int(settings.budget_runs * run_steps)
+        runs = larger_budget(resumed.spent, budget_steps, run_steps)
+        if runs is not None:  # said in the tab, where the budget is set; Go on stays offered
+            self.tune_panel.failed(f"Its budget is spent ({resumed.spent} of {budget_steps} training steps, the trial the "
+                                   f"cancel cut short included): set the budget to {runs} full runs or more, then Go on.")
+            return
         self.last_tune = None
         self.tabs.setCurrentWidget(self.tune_tab)
-        self.controller.tune(resumed.config, self.dataset, resumed.timeline, resumed.settings, resume=resumed)
+        self.controller.tune(resumed.config, self.dataset, resumed.timeline, settings, resume=resumed)
         self.tune_panel.starting(going_on=True)
         self.status.setText("tuning · going on: building the model and timing a step…")
         self._update_actions()

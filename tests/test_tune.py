@@ -441,3 +441,18 @@ def test_a_tune_whose_trials_cannot_be_stored_says_so_before_its_range_test(tmp_
                                  "choose another place with --runs-dir DIR, or set LRSCOPE_RUNS_DIR before starting lrscope "
                                  "(the window's only setting for it)")
     assert "searching the peak LR" not in err and not (tmp_path / "tunes").exists()
+
+
+@pytest.mark.parametrize("spent, budget, run_steps, runs", [(88, 220, 44, None), (132, 176, 44, None), (140, 176, 44, 5), (176, 176, 44, 5)])
+def test_a_stopped_tune_with_no_room_for_a_trial_is_told_the_budget_that_goes_on(spent, budget, run_steps, runs, tmp_path):
+    """After a Ctrl-C on a budget of 3 the line said `lrscope tune --resume T`, which was refused: the steps of the trial
+    the stop cut short count (helper-90). The line and `lrscope runs` now name the budget that has room."""
+    from engine.tune.budget import larger_budget
+    from engine.tune.folders import go_on_line
+
+    assert larger_budget(spent, budget, run_steps) == runs
+    folder = tmp_path / "20261206-tune"
+    folder.mkdir()
+    (folder / "tune.json").write_text(json.dumps({"state": "cancelled", "budget": {"spent_steps": spent, "steps": budget, "run_steps": run_steps}}))
+    more = "" if runs is None else f" --budget {runs}"
+    assert go_on_line(folder) == f"stopped before its budget was spent: `lrscope tune --resume 20261206-tune{more}` goes on with it"

@@ -33,7 +33,7 @@ from ..store.reader import (
     run_info,
 )
 from ..text import counted, printable
-from ..tune.folders import delete_tune_folder, unfinished
+from ..tune.folders import delete_tune_folder, go_on_line
 from ..tune.record import tune_of
 from .common import (
     CACHE_DIR_HELP,
@@ -154,8 +154,8 @@ def list_command(args: argparse.Namespace) -> int:
         best = max((t.best_val_accuracy for t in trials if not math.isnan(t.best_val_accuracy)), default=math.nan)
         print(f"tune {tune}: {counted(len(trials), 'trial run')}, the best val acc {_accuracy(best)} "
               f"(`lrscope runs --trials` lists them, `lrscope delete --tune {tune}` deletes them)")
-        if why := unfinished(tunes_root() / tune):  # a killed tune read as a finished one (helper-81)
-            print(f"  {why}: `lrscope tune --resume {tune}` goes on with it")
+        if line := go_on_line(tunes_root() / tune):  # a killed tune read as a finished one (helper-81)
+            print(f"  {line}")
     return 0
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from ..distributed.launcher import tell_the_launcher_reported
 from ..events import Event, TuneFinished, TuneIntervalChosen, TuneStarted, TuneTrialFinished
 from ..text import counted, estimate, percent
-from ..tune.budget import small_budget_note
+from ..tune.budget import larger_budget, small_budget_note
 from ..tune.record import state_words
 from ..tune.settings import MAX_RUNS, MIN_RUNS, SEARCHABLE, TuneSettings
 from .common import (
@@ -102,7 +102,7 @@ class TuneProgress:
             self.message = event.message
             say(event.message)
             if event.cancelled:  # what it measured is kept: a search of an hour stopped by mistake was lost (helper-74)
-                say(f"to go on with it: {self.resume_command} {Path(self.folder).name}")
+                say(f"to go on with it: {self.resume_command} {Path(self.folder).name}{more_budget(event.record)}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -130,6 +130,14 @@ def run(args: argparse.Namespace) -> int:
     tuner = Tuner(config, dataset, timeline, settings, runs_root=runs_root(args.runs_dir), tunes_root=tunes_root(args.tunes_dir),
                   emit=progress)
     return searched(args, tuner, dataset, progress)
+
+
+def more_budget(record: dict) -> str:
+    """" --budget N" when the stopped tune has no room for another trial (the steps of the one cut short count): the
+    command printed as it was was refused (helper-90)."""
+    budget = record["budget"]
+    runs = larger_budget(budget["spent_steps"], budget["steps"], budget["run_steps"])
+    return "" if runs is None else f" --budget {runs}"
 
 
 def resume_command(args: argparse.Namespace) -> str:

@@ -47,7 +47,8 @@ def resume(args: argparse.Namespace) -> int:
             check_budget(resumed, resumed.budget_steps if args.budget is None else int(args.budget * run_steps), run_steps)
         except LrscopeError as error:
             raise CliError(f"tune --resume: {error}") from None
-    say(f"tune {resumed.folder.name}: {resumed.state} after {counted(len(resumed.trials), 'trial')}; its data {resumed.config.data}")
+    how = "cut off" if resumed.state == "running" else resumed.state  # "running" is what a killed tune's record last said
+    say(f"tune {resumed.folder.name}: {how} after {counted(len(resumed.trials), 'trial')}; its data {resumed.config.data}")
     dataset = open_dataset(resumed.config, args)
     if dataset.summary.fingerprint != resumed.dataset.get("fingerprint"):
         raise CliError(f"tune --resume: the images in {resumed.config.data} changed since tune {resumed.folder.name} started "

@@ -71,3 +71,8 @@ def _up(value: float) -> float:
     """``value`` rounded up to two significant figures, so that the budget said is enough."""
     digits = 1 - math.floor(math.log10(value))
     return math.ceil(value * 10**digits) / 10**digits
+
+
+def larger_budget(spent: int, budget_steps: int, run_steps: int) -> int | None:
+    """The full runs a stopped tune's budget must give to go on (None: it has room for another trial of ``run_steps``)."""
+    return None if spent + run_steps <= budget_steps else math.ceil(spent / run_steps + 1)

@@ -14,6 +14,7 @@ from pathlib import Path
 from ..errors import LrscopeError, RunStoreError
 from ..files import read_limited
 from ..store.lock import RunInUse, RunLock
+from .budget import larger_budget
 
 RECORD, WEIGHTS = "tune.json", "initial-weights.pt"
 RECORD_LIMIT = 64 * 1024 * 1024  # a record of thousands of trials is a few MB
@@ -39,17 +40,22 @@ def read_record(folder: Path) -> dict:
     return record
 
 
-def unfinished(folder: Path) -> str:
-    """How a tune that can go on stopped ("" for one that finished, runs now, or kept nothing to go on from)."""
+def go_on_line(folder: Path) -> str:
+    """How a tune that can go on stopped, and the command that goes on with it ("" for one that finished, runs now, or
+    kept nothing to go on from); with " --budget N" when the steps it spent leave no room for a trial."""
     try:
-        state = read_record(folder).get("state")
-    except (OSError, ValueError):
+        record = read_record(folder)
+        budget = record["budget"]
+        runs = larger_budget(int(budget["spent_steps"]), int(budget["steps"]), int(budget["run_steps"]))
+    except (OSError, ValueError, KeyError, TypeError):
         return ""
-    if state == "cancelled":
-        return "stopped before its budget was spent"
-    if state == "running" and not _held(folder):
-        return "cut off (its process ended) before its budget was spent"
-    return ""
+    if record.get("state") == "cancelled":
+        why = "stopped before its budget was spent"
+    elif record.get("state") == "running" and not _held(folder):
+        why = "cut off (its process ended) before its budget was spent"
+    else:
+        return ""
+    return f"{why}: `lrscope tune --resume {folder.name}{'' if runs is None else f' --budget {runs}'}` goes on with it"
 
 
 def _held(folder: Path) -> bool:

@@ -20,6 +20,7 @@ from ..config import TrainConfig
 from ..errors import ConfigError, ScheduleFileError
 from ..schedules.codec import timeline_from_dict
 from ..schedules.timeline import Timeline
+from .budget import larger_budget
 from .folders import RECORD, WEIGHTS, CannotResume, read_record
 from .interval import Interval
 from .record import FORMAT, TrialRecord
@@ -80,11 +81,10 @@ def _resumed(folder: Path, record: dict[str, Any]) -> Resumed:
 
 def check_budget(resumed: Resumed, budget_steps: int, run_steps: int) -> None:
     """CannotResume when ``budget_steps`` leaves no room for one more trial of ``run_steps`` after what was spent."""
-    if resumed.spent + run_steps <= budget_steps:
-        return
-    runs = resumed.spent / run_steps
-    raise CannotResume(f"{resumed.folder.name}: spent {resumed.spent} of its {budget_steps} training steps, no room for another "
-                       f"trial of {run_steps}; give a larger budget to go on (--budget {math.ceil(runs + 1)} or more full runs)")
+    runs = larger_budget(resumed.spent, budget_steps, run_steps)
+    if runs is not None:
+        raise CannotResume(f"{resumed.folder.name}: spent {resumed.spent} of its {budget_steps} training steps, no room for "
+                           f"another trial of {run_steps}; give a larger budget to go on (--budget {runs} or more full runs)")
 
 
 def still_to_try(resumed: Resumed) -> list[dict[str, float]]:
