@@ -108,8 +108,8 @@ def build_actions(window) -> None:
     editor, panel = window.editor, window.range_panel
     window.open_action = make_action(window, "Open…", "Ctrl+O", "Open a dataset folder", window.choose_folder)
     window.start_action = make_action(window, "Start", "Ctrl+R", "Start training with this configuration and schedule", window.start_run)
-    window.pause_action = make_action(window, "Pause", "Ctrl+P", "Pause or resume the run at the next step", window.pause_or_resume)
-    window.stop_action = make_action(window, "Stop", "Ctrl+.", "Stop the run at the next step; it stays resumable", window.stop_run)
+    window.pause_action = make_action(window, "Pause", "Ctrl+P", "Pause or resume the run at the next step. Enabled while a run goes on", window.pause_or_resume)
+    window.stop_action = make_action(window, "Stop", "Ctrl+.", "Stop the run at the next step; it stays resumable. Enabled while a run goes on", window.stop_run)
     window.test_action = make_action(window, "Range test", "Ctrl+T", "Start an LR range test (before or during a run)", panel.request_start)
     window.export_action = make_action(window, "Export tuned schedule…", "Ctrl+E",
                                        "Write the schedule tuned for this dataset and add it to the library", window.export_tuned)
@@ -120,14 +120,14 @@ def build_actions(window) -> None:
     window.detach_action = make_action(window, "Detach", "Ctrl+Shift+D", "Stop following the attached run; it goes on training",
                                        window.detach_from_run)
     window.apply_action = make_action(window, "Apply from now", "Ctrl+Return",
-                                      "Send the edited schedule to the running job; it takes effect from the current step", editor.apply_from_now)
+                                      "Send the edited schedule to the running job; it takes effect from the current step. Enabled while a run goes on", editor.apply_from_now)
     window.undo_action = make_action(window, "Undo last edit", QKeySequence.StandardKey.Undo,
-                                     "Go back to the schedule before the last edit, from the current step on", editor.undo.click)
+                                     "Go back to the schedule before the last edit, from the current step on. Enabled during a run once it was edited", editor.undo.click)
     window.redo_action = make_action(window, "Redo", QKeySequence.StandardKey.Redo,
-                                     "Make again the edit the last undo took back, from the current step on", editor.redo.click)
+                                     "Make again the edit the last undo took back, from the current step on. Enabled after an undo, until another edit", editor.redo.click)
     window.measure_action = make_action(window, "Measure λmax now", "Ctrl+K",
                                         "Measure the curvature of the loss (λmax) and the LR's stability bound now, from a running or "
-                                        "paused run", window.measure_curvature)
+                                        "paused run. Enabled while a run goes on", window.measure_curvature)
     unfreeze = window.group_table.unfreeze
     window.unfreeze_action = make_action(window, unfreeze.text(), "Ctrl+Shift+U",
                                          "Make frozen parameter groups trainable from the current step: those selected in the "

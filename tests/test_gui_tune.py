@@ -235,3 +235,21 @@ def test_a_trial_cancelled_before_its_first_evaluation_gets_no_marker_at_zero(qt
     plotted = np.concatenate([scatter.getData()[1] for scatter in plot.scatters.values() if scatter.getData()[1] is not None])
     assert plotted.tolist() == [96.38]
     assert plot.describe_at(0.42) == "trial 1: peak LR 0.42, no accuracy (cancelled)"
+
+
+def test_a_tune_of_a_runs_edited_schedule_says_which_peak_it_calls_yours(qtbot, launch):
+    """After a run with an edit the editor shows its last piece (peak LR 0.02) while the tune scaled the whole plan and
+    called 0.2 "yours", with nothing to say why (helper-90)."""
+    from gui_fixtures import SMALL, paused_with_lr_set
+
+    from gui.driving import click, show_tab, trigger
+
+    window = launch({**SMALL, "epochs": 40})
+    paused_with_lr_set(qtbot, window, "0.02", 3)
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+    show_tab(window.tabs, "Tune")
+    click(window.tune_panel.start)
+    assert "the schedule tuned is the editor's whole plan, 2 pieces (a run's edits) scaled together: its peak LR, " in window.log.toPlainText()
+    click(window.tune_panel.cancel)
+    qtbot.waitUntil(lambda: window.last_tune is not None, timeout=LONG)

@@ -21,12 +21,12 @@ class RunEdits(QGroupBox):
         self.set_lr.setPlaceholderText("LR")
         self.set_lr.setToolTip("Hold this LR from now to the end of the run.")
         self.set_now = QPushButton("Set &LR now")
-        self.set_now.setToolTip("Hold the LR typed on the left from the current step to the end of the run.")
+        self.set_now.setToolTip("Hold the LR typed on the left from the current step to the end of the run. Enabled while a run goes on.")
         self.scale_by = QLineEdit()
         self.scale_by.setPlaceholderText("factor, e.g. 0.5")
         self.scale_by.setToolTip("Multiply every LR from now to the end of the run by this; the schedule keeps its shape.")
         self.scale_now = QPushButton("&Scale the rest")
-        self.scale_now.setToolTip("Multiply the LR of every step still to come by the factor typed on the left (0.5 halves it); "
+        self.scale_now.setToolTip("Enabled while a run goes on. Multiply the LR of every step still to come by the factor typed on the left (0.5 halves it); "
                                   "the schedule keeps its shape.")
         self.undo = QPushButton("Undo")
         self.redo = QPushButton("Redo")
