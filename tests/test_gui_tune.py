@@ -253,3 +253,31 @@ def test_a_tune_of_a_runs_edited_schedule_says_which_peak_it_calls_yours(qtbot, 
     assert "the schedule tuned is the editor's whole plan, 2 pieces (a run's edits) scaled together: its peak LR, " in window.log.toPlainText()
     click(window.tune_panel.cancel)
     qtbot.waitUntil(lambda: window.last_tune is not None, timeout=LONG)
+
+
+def test_go_on_with_no_budget_left_asks_for_a_larger_one_and_takes_it_from_the_box(qtbot, launch):
+    """A tune cancelled in a trial that left no room for another had nothing Go on could do (helper-90). It says what
+    budget has room, and Go on takes the larger budget typed in the tab; the trial cut short runs again."""
+    from gui_fixtures import SMALL
+
+    from gui.driving import click, show_tab, type_into
+
+    window = launch({**SMALL, "epochs": 2})
+    panel = window.tune_panel
+    show_tab(window.tabs, "Tune")
+    type_into(panel.budget, "2.7")  # 118 steps: the sweep's 30, trial 0's 44 and trial 1's 44, not a step more
+    click(panel.start)
+    qtbot.waitUntil(lambda: window.status.text().startswith("tuning · trial 1 trains"), timeout=LONG)
+    click(panel.cancel)  # any step of trial 1 leaves no room for another trial of 44
+    qtbot.waitUntil(lambda: window.last_tune is not None, timeout=LONG)
+    assert window.last_tune.record["state"] == "cancelled"
+    click(panel.go_on)
+    needed = re.search(r"set the budget to (\d+) full runs or more, then Go on\.", panel.status.text())
+    assert "Its budget is spent (" in panel.status.text() and needed, panel.status.text()
+    assert panel.go_on.isEnabled() and not panel.cancel.isEnabled()
+    type_into(panel.budget, needed.group(1))
+    click(panel.go_on)
+    qtbot.waitUntil(lambda: window.last_tune is not None, timeout=LONG)
+    record = window.last_tune.record
+    assert record["state"] == "finished" and record["budget"]["steps"] == int(needed.group(1)) * record["budget"]["run_steps"]
+    assert [t["number"] for t in record["trials"]] == [0, 1, 2] and record["trials"][2]["params"] == record["trials"][1]["params"]
