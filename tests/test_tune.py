@@ -151,6 +151,16 @@ def test_cancel_stops_the_trial_in_progress_and_keeps_what_ran(digits16, tmp_pat
     assert trial["state"] == "cancelled" and trial["steps"] < 66 and finished.record["winner"] is None
     assert run_info(trial["run_dir"]).state == "stopped" and run_info(trial["run_dir"]).why_ended == ""  # cancelled, not pruned
     assert (tuner.folder / "tune.json").exists()
+    # Going on, cancelled again before its first trial (the window closed at once): its interval and trials are kept; it
+    # crashed, the cancel read as one in its range test, leaving no interval to tell the trials to (found in `make test`).
+    from engine.tune.resume import read_resumable
+
+    resumed = read_resumable(tuner.folder)
+    again = Tuner(resumed.config, digits16, resumed.timeline, resumed.settings, runs_root=tmp_path / "runs",
+                  tunes_root=tmp_path / "tunes", emit=events, resume=resumed)
+    again.cancel()
+    record = again.run().record
+    assert record["state"] == "cancelled" and record["interval"] == finished.record["interval"] and len(record["trials"]) == 1
 
 
 def test_a_trial_stopped_early_says_what_it_fell_behind_and_a_diverged_one_is_not_its_rival():

@@ -176,9 +176,9 @@ class Tuner:
                               str(self.folder), self.resumed is not None, self.spent, len(self.trials)))
         if self.interval is None:
             self._range_test(session, baseline)
-        if self._cancel.is_set():  # cancelled in its test, nothing is searched: the window shaded a band all the same
-            self.interval = None
-        else:
+            if self._cancel.is_set():  # cancelled in its test, nothing is searched: the window shaded a band all the same
+                self.interval = None
+        if self.interval is not None:
             self.emit(TuneIntervalChosen(self.interval.low, self.interval.high, self.interval.source, self.spent))
             self._save("running")
         optuna.logging.set_verbosity(optuna.logging.WARNING)
