@@ -163,6 +163,21 @@ def opened(qtbot, window, name: str) -> None:
     qtbot.waitUntil(lambda: window.dataset is not None and window.dataset.summary.name == name, timeout=LONG)
 
 
+def exported_then_another_opened(qtbot, window, dialogs, path) -> None:
+    """Export the open dataset's schedule to ``path`` (File → Export), then open the second bundled sample, on which the
+    file is a schedule tuned for another dataset."""
+    from helpers import CAMERA2
+
+    from gui.driving import trigger
+
+    dialogs.answer("save_path", str(path))
+    trigger(window.export_action)
+    qtbot.waitUntil(path.exists, timeout=LONG)
+    dialogs.answer("open_folder", str(CAMERA2))
+    trigger(window.open_action)
+    opened(qtbot, window, "digits-camera2")
+
+
 def drawn(curve) -> int:
     """How many points a pyqtgraph curve has been given to draw."""
     x, _ = curve.getData()

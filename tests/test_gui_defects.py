@@ -5,7 +5,17 @@ import shutil
 
 import numpy as np
 import pytest
-from gui_fixtures import LONG, SMALL, drawn, legend, opened, paused_at, paused_with_lr_set, range_test_before_a_run
+from gui_fixtures import (
+    LONG,
+    SMALL,
+    drawn,
+    exported_then_another_opened,
+    legend,
+    opened,
+    paused_at,
+    paused_with_lr_set,
+    range_test_before_a_run,
+)
 from helpers import CAMERA2, SAMPLE, write_image
 from PySide6.QtCore import Qt
 
@@ -806,12 +816,7 @@ def test_an_imported_schedule_brings_its_group_multipliers_to_the_table_and_the_
     edit_cell(qtbot, window.group_table.table, 3, 3, "3")
     qtbot.waitUntil(lambda: window.group_table.draft.rows[3].multiplier == 3.0, timeout=LONG)
     path = tmp_path / "digits.lrschedule.json"
-    dialogs.answer("save_path", str(path))
-    trigger(window.export_action)
-    qtbot.waitUntil(path.exists, timeout=LONG)
-    dialogs.answer("open_folder", str(CAMERA2))
-    trigger(window.open_action)
-    opened(qtbot, window, "digits-camera2")
+    exported_then_another_opened(qtbot, window, dialogs, path)
     assert [row.multiplier for row in window.group_table.draft.rows] == [1, 1, 1, 1]
     dialogs.answer("open_file", str(path))
     dialogs.answer("yes_no", True)  # tuned for another dataset: use it anyway

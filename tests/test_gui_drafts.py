@@ -1,7 +1,7 @@
 """A dataset's draft keeps where it came from: a schedule imported from another dataset says so when a relaunch restores it."""
 
-from gui_fixtures import LONG, SMALL, opened
-from helpers import CAMERA2, SAMPLE
+from gui_fixtures import SMALL, exported_then_another_opened, opened
+from helpers import SAMPLE
 
 from gui.driving import click, press, trigger
 
@@ -10,12 +10,7 @@ def test_a_schedule_imported_from_another_dataset_is_said_to_be_so_when_a_relaun
     """After Yes to "tuned for another dataset", a relaunch showed it as the dataset's own draft, without a word (helper-80)."""
     window = launch(SMALL)
     path = tmp_path / "digits.lrschedule.json"
-    dialogs.answer("save_path", str(path))
-    trigger(window.export_action)
-    qtbot.waitUntil(path.exists, timeout=LONG)
-    dialogs.answer("open_folder", str(CAMERA2))
-    trigger(window.open_action)
-    opened(qtbot, window, "digits-camera2")
+    exported_then_another_opened(qtbot, window, dialogs, path)
     dialogs.answer("open_file", str(path))
     dialogs.answer("yes_no", True)
     trigger(window.import_action)

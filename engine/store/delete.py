@@ -40,11 +40,17 @@ def delete_run(run_dir: Path) -> None:
     """Remove ``run_dir`` and all it holds (metrics, checkpoints); RunStoreError says why not, RunInUse who trains it."""
     run_dir = Path(run_dir)
     _check_deletable(run_dir)
-    lock = RunLock(run_dir).acquire(then="delete it")  # held while it goes: no process can start resuming it meanwhile
+    delete_locked(run_dir, RunLock(run_dir))
+
+
+def delete_locked(folder: Path, lock: RunLock) -> None:
+    """Remove ``folder`` (a run's, or a tune's) with its lock held while it goes: no process can start on it meanwhile.
+    RunStoreError says why not, RunInUse who holds it."""
+    lock.acquire(then="delete it")
     try:
-        shutil.rmtree(run_dir)
+        shutil.rmtree(folder)
     except OSError as error:
-        raise RunStoreError(f"{run_dir}: could not be deleted entirely ({error.strerror or error}); check the folder's "
+        raise RunStoreError(f"{folder}: could not be deleted entirely ({error.strerror or error}); check the folder's "
                             "permissions and delete it again") from None
     finally:
         with contextlib.suppress(OSError):  # its lock file went with the folder

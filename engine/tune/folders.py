@@ -6,13 +6,12 @@ process ends), so "running" in a record whose lock is free means the process was
 
 from __future__ import annotations
 
-import contextlib
 import json
-import shutil
 from pathlib import Path
 
 from ..errors import LrscopeError, RunStoreError
 from ..files import read_limited
+from ..store.delete import delete_locked
 from ..store.lock import RunInUse, RunLock
 from .budget import larger_budget
 
@@ -70,12 +69,4 @@ def _held(folder: Path) -> bool:
 
 def delete_tune_folder(folder: Path) -> None:
     """Remove a tune's record and initial weights (its trials are runs, deleted as runs); RunStoreError says why not."""
-    lock = RunLock(folder, "tune").acquire(then="delete it")
-    try:
-        shutil.rmtree(folder)
-    except OSError as error:
-        raise RunStoreError(f"{folder}: could not be deleted entirely ({error.strerror or error}); check the folder's "
-                            "permissions and delete it again") from None
-    finally:
-        with contextlib.suppress(OSError):  # its lock file went with the folder
-            lock.release()
+    delete_locked(folder, RunLock(folder, "tune"))
