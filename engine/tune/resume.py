@@ -87,11 +87,11 @@ def check_budget(resumed: Resumed, budget_steps: int, run_steps: int) -> None:
                            f"another trial of {run_steps}; give a larger budget to go on (--budget {runs} or more full runs)")
 
 
-def still_to_try(resumed: Resumed) -> list[dict[str, float]]:
-    """The trials to run first: those a stop cut short, then those planned first that never ran."""
-    cut = [t.params for t in resumed.trials if t.state == "cancelled"]
-    ran = [t.params for t in resumed.trials if t.state != "cancelled"]
-    planned = [p for p in resumed.first_trials if not any(math.isclose(p["lr"], r["lr"], rel_tol=1e-9) for r in ran)]
+def still_to_try(trials: list[TrialRecord], first_trials: list[dict[str, float]]) -> list[dict[str, float]]:
+    """The trials to run first: those a stop cut short, then those planned first (``first_trials``) that never ran."""
+    cut = [t.params for t in trials if t.state == "cancelled"]
+    ran = [t.params for t in trials if t.state != "cancelled"]
+    planned = [p for p in first_trials if not any(math.isclose(p["lr"], r["lr"], rel_tol=1e-9) for r in ran)]
     return cut + [p for p in planned if p not in cut]
 
 

@@ -185,7 +185,8 @@ class Tuner:
         bounds = strata(self.interval.low, self.interval.high) if self.interval else []
         studies = [self._study(k, optuna) for k in range(len(bounds))]
         counts = tell_again(studies, bounds, self.trials, self._weight_decay_range(), progress_score, DIVERGED, optuna)
-        first = still_to_try(self.resumed) if self.resumed else list(self.first_trials)
+        # A resumed tune's: those it planned (or its range test, run again, plans now) less those that ran.
+        first = still_to_try(self.trials, self.first_trials)
         while not self._cancel.is_set() and self.spent + self.run_steps <= budget and self._time_left(budget):
             k = stratum_of(bounds, first[0]["lr"]) if first else emptiest(counts)
             if first:
