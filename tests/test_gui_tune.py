@@ -262,13 +262,13 @@ def test_go_on_with_no_budget_left_asks_for_a_larger_one_and_takes_it_from_the_b
 
     from gui.driving import click, show_tab, type_into
 
-    window = launch({**SMALL, "epochs": 6})  # 132-step runs, compared from epoch 2 on: none is stopped early at 1
+    window = launch({**SMALL, "epochs": 4})  # 88-step runs, compared from epoch 2 on: none is stopped early at 1
     panel = window.tune_panel
     show_tab(window.tabs, "Tune")
-    type_into(panel.budget, "2.5")  # 330 steps: the sweep's 66, trial 0's 132 and trial 1's 132, not a step more
+    type_into(panel.budget, "2.5")  # 220 steps: the sweep's 44, trial 0's 88 and trial 1's 88, not a step more
     click(panel.start)
     qtbot.waitUntil(lambda: window.status.text().startswith("tuning · trial 1: 1 epoch done"), timeout=LONG)
-    click(panel.cancel)  # 22 steps or more into trial 1: what is left holds no trial of 132
+    click(panel.cancel)  # 22 steps or more into trial 1: what is left holds no trial of 88
     qtbot.waitUntil(lambda: window.last_tune is not None, timeout=LONG)
     assert window.last_tune.record["state"] == "cancelled"
     click(panel.go_on)
