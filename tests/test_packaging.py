@@ -53,11 +53,18 @@ def test_building_prints_no_deprecation_warning(wheel):
     assert "Warning:" not in wheel[1], [line for line in wheel[1].splitlines() if "Warning:" in line]
 
 
-def test_the_installed_app_opens_the_bundled_sample_from_where_it_is_installed(wheel, tmp_path):
+@pytest.fixture(scope="module")
+def installed(wheel, tmp_path_factory):
+    """The wheel installed with `pip install --no-deps --target`: the folder it went to."""
+    target = tmp_path_factory.mktemp("installed")
+    pip("install", "--no-deps", "--target", target, wheel[0], cwd=target.parent)
+    return target
+
+
+def test_the_installed_app_opens_the_bundled_sample_from_where_it_is_installed(installed, tmp_path):
     """Installed with `pip install --target`, `lrscope` looked for the sample beside main.py and said "no such folder".
     Now it opens the copy inside the package, and `lrscope gui --help` says where that is (for `--data`)."""
-    target = tmp_path / "installed"
-    pip("install", "--no-deps", "--target", target, wheel[0], cwd=tmp_path)
+    target = installed
     env = dict(os.environ, PYTHONPATH=str(target), COLUMNS="10000")  # one line per option
     told = subprocess.run([sys.executable, target / "bin" / "lrscope", "gui", "--help"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)
@@ -69,11 +76,10 @@ def test_the_installed_app_opens_the_bundled_sample_from_where_it_is_installed(w
     assert (sample.parent / "ATTRIBUTION.md").is_file() and (sample.parent / "digits-camera2").is_dir()
 
 
-def test_python_m_lrscope_is_lrscope_from_a_folder_with_a_main_py_of_its_own(wheel, tmp_path):
+def test_python_m_lrscope_is_lrscope_from_a_folder_with_a_main_py_of_its_own(installed, tmp_path):
     """The package installed a top-level `main` module: run from a project with its own main.py, `python -m lrscope`
     (and `torchrun -m lrscope`, the README's way to several processes) ran that file and crashed (helper-90)."""
-    target = tmp_path / "installed"
-    pip("install", "--no-deps", "--target", target, wheel[0], cwd=tmp_path)
+    target = installed
     project = tmp_path / "project"
     project.mkdir()
     (project / "main.py").write_text('print("the project\'s own main.py ran")\n')

@@ -330,7 +330,7 @@ def test_ctrl_c_stops_the_search_keeps_the_best_so_far_and_exits_130_and_the_tun
     """The real command line, interrupted during its second trial: that trial is stopped, the first one wins and is
     exported, and the exit status says the search did not spend its budget. `tune --resume` then goes on where it stopped:
     a search of an hour stopped by mistake was lost (helper-74)."""
-    tune, out, err = _tune_until(tmp_path, "trial  0", signal.SIGINT, "--budget", "5", "--json", "--export-schedule", str(tmp_path / "won.json"))
+    tune, out, err = _tune_until(tmp_path, "trial  0", signal.SIGINT, "--budget", "4", "--json", "--export-schedule", str(tmp_path / "won.json"))
     record = json.loads(out)
     assert tune.returncode == 130 and record["exit_status"] == 130 and record["cancelled"], err[-2000:]
     assert "stopping the search" in err and "Traceback" not in err
