@@ -310,14 +310,16 @@ def test_the_small_budget_note_counts_the_trials_that_fit_after_the_range_test(b
     assert small_budget_note(budget, run_steps, cap=100) == said
 
 
-def _tune_until(tmp_path, line_start: str, how: int, *options: str) -> tuple[subprocess.Popen, str, str]:
-    """The real command line, stopped by signal ``how`` once a stderr line starts with ``line_start``."""
+def _tune_until(tmp_path, line_start: str, how: int, *options: str, before=lambda: None) -> tuple[subprocess.Popen, str, str]:
+    """The real command line, stopped by signal ``how`` once a stderr line starts with ``line_start`` (``before`` is
+    called then, the tune still running)."""
     env = dict(os.environ, LRSCOPE_TUNES_DIR=str(tmp_path / "tunes"), LRSCOPE_RUNS_DIR=str(tmp_path / "runs"))
     tune = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "tune", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "2",
                              *options], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         for line in tune.stderr:
             if line.startswith(line_start):
+                before()
                 tune.send_signal(how)
                 break
         out, err = tune.communicate(timeout=900)
@@ -369,10 +371,17 @@ def test_ctrl_c_stops_the_search_keeps_the_best_so_far_and_exits_130_and_the_tun
 def test_a_killed_tune_is_listed_as_one_that_can_go_on_and_delete_removes_its_record(tmp_path, capsys, monkeypatch):
     """SIGKILL after the first trial: `lrscope runs` gave it the line of a finished tune, and `delete --tune` left its
     folder, with no command to remove it (helper-81)."""
-    tune, _, err = _tune_until(tmp_path, "trial  0", signal.SIGKILL, "--budget", "4")
-    assert tune.returncode == -signal.SIGKILL, err[-2000:]
-    folder = next((tmp_path / "tunes").iterdir())
     monkeypatch.setenv("LRSCOPE_TUNES_DIR", str(tmp_path / "tunes"))
+    refused = []
+
+    def go_on_while_it_runs():  # another process runs it: refused as a run in use is, exit 5, naming that process
+        refused.append(cli(capsys, "tune", "--resume", next((tmp_path / "tunes").iterdir()).name, "--runs-dir", tmp_path / "runs"))
+
+    tune, _, err = _tune_until(tmp_path, "trial  0", signal.SIGKILL, "--budget", "10", before=go_on_while_it_runs)  # long enough to be running then
+    assert tune.returncode == -signal.SIGKILL, err[-2000:]
+    code, _, said = refused[0]
+    assert code == 5 and f"is in use by process {tune.pid} (it is running this tune)" in said, said
+    folder = next((tmp_path / "tunes").iterdir())
     code, listed, _ = cli(capsys, "runs", "--runs-dir", tmp_path / "runs")
     assert code == 0 and f"  cut off (its process ended) before its budget was spent: `lrscope tune --resume {folder.name}` goes on" in listed
     code, _, said = cli(capsys, "delete", "--tune", folder.name, "--runs-dir", tmp_path / "runs")

@@ -6,6 +6,7 @@ import argparse
 from dataclasses import replace
 
 from ..errors import LrscopeError
+from ..store.lock import RunInUse
 from ..text import counted
 from .common import CliError, add_training_options, say
 
@@ -58,7 +59,9 @@ def resume(args: argparse.Namespace) -> int:
                   tunes_root=resumed.folder.parent, emit=progress, resume=resumed)
     try:
         return searched(args, tuner, dataset, progress)
-    except LrscopeError as error:  # its budget spent, or another process is running it
+    except RunInUse:  # another process is running it: exit 5, as for a run in use
+        raise
+    except LrscopeError as error:  # its budget spent (a budget in minutes is checked only here)
         raise CliError(f"tune --resume: {error}") from None
 
 
