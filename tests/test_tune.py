@@ -475,3 +475,17 @@ def test_a_stopped_tune_with_no_room_for_a_trial_is_told_the_budget_that_goes_on
     (folder / "tune.json").write_text(json.dumps({"state": "cancelled", "budget": {"spent_steps": spent, "steps": budget, "run_steps": run_steps}}))
     more = "" if runs is None else f" --budget {runs}"
     assert go_on_line(folder) == f"stopped before its budget was spent: `lrscope tune --resume 20261206-tune{more}` goes on with it"
+
+
+def test_a_damaged_tune_record_is_refused_in_one_line_naming_what_it_lacks(tmp_path, capsys, monkeypatch):
+    """`tune --resume` of a record written by hand or cut short said "damaged ('config')" (a KeyError's repr)."""
+    folder = tmp_path / "tunes" / "20261206-t"
+    folder.mkdir(parents=True)
+    (folder / "initial-weights.pt").write_bytes(b"")
+    monkeypatch.setenv("LRSCOPE_TUNES_DIR", str(tmp_path / "tunes"))
+    (folder / "tune.json").write_text(json.dumps({"format": "lrscope.tune", "state": "cancelled", "schedule": {}}))
+    code, _, said = cli(capsys, "tune", "--resume", "20261206-t")
+    assert code == 2 and said.strip().endswith("tune.json: damaged (it has no config); it cannot go on, start a new tune"), said
+    (folder / "tune.json").write_text("garbage")
+    code, _, said = cli(capsys, "tune", "--resume", "20261206-t")
+    assert code == 2 and "tune.json: damaged (Expecting value" in said and said.count("\n") == 1, said

@@ -65,7 +65,8 @@ def read_resumable(folder: Path) -> Resumed:
     except CannotResume:
         raise
     except (OSError, ValueError, KeyError, TypeError, ConfigError, ScheduleFileError) as error:
-        raise CannotResume(f"{record_path}: damaged ({error}); it cannot go on, start a new tune") from None
+        why = f"it has no {error.args[0]}" if isinstance(error, KeyError) else error  # not "('config')"
+        raise CannotResume(f"{record_path}: damaged ({why}); it cannot go on, start a new tune") from None
 
 
 def _resumed(folder: Path, record: dict[str, Any]) -> Resumed:
