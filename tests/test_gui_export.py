@@ -176,15 +176,18 @@ def test_a_file_of_several_pieces_imported_mid_run_is_applied_whole(qtbot, launc
     qtbot.waitUntil(lambda: not window.controller.training, timeout=LONG)
 
 
-def test_a_files_warnings_are_logged_before_the_question_they_explain(qtbot, window, dialogs, tmp_path):
-    """A file whose dataset name was a number asked "tuned on '?'": the warning saying why came only after a Yes."""
-    import json
-
-    path = tmp_path / "edited.lrschedule.json"
+def exported(qtbot, window, dialogs, path) -> dict:
+    """Export the editor's schedule to ``path`` through File → Export; the file as plain data, to edit by hand."""
     dialogs.answer("save_path", str(path))
     trigger(window.export_action)
     qtbot.waitUntil(path.exists, timeout=LONG)
-    data = json.loads(path.read_text())
+    return json.loads(path.read_text())
+
+
+def test_a_files_warnings_are_logged_before_the_question_they_explain(qtbot, window, dialogs, tmp_path):
+    """A file whose dataset name was a number asked "tuned on '?'": the warning saying why came only after a Yes."""
+    path = tmp_path / "edited.lrschedule.json"
+    data = exported(qtbot, window, dialogs, path)
     data["dataset"].update(name=12345, fingerprint="0123456789abcdef")
     path.write_text(json.dumps(data))
     dialogs.answer("open_file", str(path))
@@ -197,10 +200,7 @@ def test_a_files_warnings_are_logged_before_the_question_they_explain(qtbot, win
 def test_a_segment_parameter_left_out_of_an_imported_file_is_logged_with_the_default_used(qtbot, window, dialogs, tmp_path):
     """A hand-edited one_cycle without div_factor was filled with 25 without a word (helper-80)."""
     path = tmp_path / "edited.lrschedule.json"
-    dialogs.answer("save_path", str(path))
-    trigger(window.export_action)
-    qtbot.waitUntil(path.exists, timeout=LONG)
-    data = json.loads(path.read_text())
+    data = exported(qtbot, window, dialogs, path)
     segment = data["timeline"][0]["segments"][0]
     assert segment["kind"] == "one_cycle"
     del segment["div_factor"]
