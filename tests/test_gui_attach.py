@@ -1,5 +1,6 @@
 """The window attaches to a run served by another process, steers it through its controls, lets it go, and the run goes on."""
 
+import os
 import re
 
 import numpy as np
@@ -264,15 +265,20 @@ def test_the_attach_dialog_keeps_what_was_given_and_refuses_an_empty_field(qtbot
     assert not dialog.isVisible() and dialog.target() == "/somewhere/run"
 
 
-def test_attaching_a_run_that_is_not_served_points_to_the_buttons_beside_attach(qtbot, window, dialogs):
-    """The window said "`lrscope show RUN` prints it" with Open read-only (and Resume) beside the Attach button."""
+def test_a_run_that_is_not_served_is_not_offered_to_attach_and_file_attach_points_to_open_read_only(qtbot, window, dialogs):
+    """Attach was enabled for any run, to say only that it was not served; the window had said "`lrscope show RUN` prints
+    it" with Open read-only beside the Attach button."""
     trigger(window.start_action)
     qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
     panel = window.runs_panel
     show_tab(window.tabs, "Runs")
     click(panel.buttons["Refresh"])
     select_rows(panel.table, [0])
-    click(panel.buttons["Attach"])
+    assert panel.buttons["Open read-only"].isEnabled() and not panel.buttons["Attach"].isEnabled()
+    assert "Enabled when one run whose state says “served” is selected" in panel.buttons["Attach"].toolTip()
+    dialogs.answer("attach_target", os.path.basename(window.last_run.run_dir))  # File → Attach, the run's id typed
+    trigger(window.attach_action)
+    qtbot.waitUntil(lambda: bool(dialogs.of("error")), timeout=LONG)
     shown = dialogs.of("error")[-1]
     assert shown.title == "Cannot attach" and shown.text.endswith("finished and is not being served: Open read-only shows it")
 

@@ -43,6 +43,7 @@ class RunsPanel(QWidget):
         super().__init__(parent)
         self.root = root
         self._runs: dict = {}  # each listed run (RunInfo), by its folder
+        self._served: set[str] = set()  # the folders of the listed runs a process serves
         self.table = Table(COLUMNS)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -67,7 +68,8 @@ class RunsPanel(QWidget):
             ("Resume", "Continue the selected run from its last checkpoint. Enabled when one stopped or interrupted run "
                        "is selected.", self._with_one(self.resumeRequested)),
             ("Attach", "Follow and steer the selected served run; it keeps training if you detach or close the window. "
-                       "Enabled when one run is selected; it attaches to a run whose state says “served”.",
+                       "Enabled when one run whose state says “served” is selected (train with --serve to serve one); "
+                       "Open read-only shows any other.",
              self._with_one(self.attachRequested)),
             ("Export…", "Write the selected run's schedule, with its edits and results, to a file plain PyTorch can use "
                         "(and add it to its dataset's library). Enabled when one run is selected.", self._with_one(self.exportRequested)),
@@ -117,11 +119,12 @@ class RunsPanel(QWidget):
         runs, problems = list_runs(self.root)
         self._runs = {str(run.run_dir): run for run in runs}
         self._live = any(run.state in LIVE_STATES for run in runs)
+        self._served = {str(run.run_dir) for run in runs if served_access(run.run_dir)}
         self.table.clearSelection()
         self.table.setRowCount(len(runs))
         for row, run in enumerate(reversed(runs)):
             accuracy = "-" if math.isnan(run.best_val_accuracy) else f"{100 * run.best_val_accuracy:.2f}%"
-            state = f"{run.state} · served" if served_access(run.run_dir) else run.state
+            state = f"{run.state} · served" if str(run.run_dir) in self._served else run.state
             # A tune's trials would look like ten runs of the user's own without the note saying what made them.
             note = "; ".join(run.notes)
             values = (run.run_id, run.dataset, run.started, state, f"{run.steps_done}/{run.total_steps}", accuracy, note)
@@ -157,6 +160,8 @@ class RunsPanel(QWidget):
         one = self._runs.get(selected[0]) if count == 1 else None
         # A finished run offered Resume, which then said "nothing to resume".
         self.buttons["Resume"].setEnabled(one is not None and one.state in RESUMABLE_STATES)
+        # An unserved run offered Attach, which could only say that it is not served.
+        self.buttons["Attach"].setEnabled(count == 1 and selected[0] in self._served)
         # Named: a selection kept across a refresh may lie scrolled out of sight, its note under an unrelated row (helper-67).
         self.selected_note.setText(f"{one.run_id}: {'; '.join(one.notes)}" if one is not None and one.notes else "")
         self.selected_note.setVisible(bool(self.selected_note.text()))  # an empty line made the window too tall for 1024x640
