@@ -84,6 +84,17 @@ def quick_store_retries(monkeypatch):
     monkeypatch.setattr(writer, "RETRY_SECONDS", 0.05)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def imported_objects_frozen():
+    """Set aside the objects alive once every test module is imported (torch's, Qt's, the app's: about 390,000), as the
+    app does once torch is imported: they live as long as the process, and each window test's closing collection
+    traversed them all again (0.2 s a test)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 @pytest.fixture(autouse=True)
 def qt_garbage_on_the_gui_thread(request):
     """As in the app (gui/app.py): while a window lives, cycles are collected on the GUI thread only; a
