@@ -54,8 +54,9 @@ def run(quick: bool) -> list:
     dataset = prepare_dataset(SAMPLE)
     settings = config(epochs=1 if quick else 6)
     steps = settings.epochs * (len(dataset.train_index) // settings.batch_size)
-    bare_loop(dataset, settings, 10)
-    lrscope_job(dataset, config(epochs=1))
+    if not quick:  # warm-ups, so that the first measured runs pay no first-time costs
+        bare_loop(dataset, settings, 10)
+        lrscope_job(dataset, config(epochs=1))
     repeats = 1 if quick else 10
     our_steps: list[float] = []
     bare_steps: list[float] = []

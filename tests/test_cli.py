@@ -12,17 +12,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, SAMPLE, command_lines, lrscope, plain_loop_lrs
+from helpers import ROOT, SAMPLE, cli, command_lines, lrscope, plain_loop_lrs
 
 from engine.cli import build_parser, run_cli
 
+# A run that is a test's setup trains in this process: a fresh one pays 5 s of imports (torch, and torch._dynamo that
+# torch.optim loads) for 2 s of training. The commands under test still run as processes.
 QUICK = ["--image-size", "16", "--epochs", "1"]
-
-
-def cli(capsys, *args):
-    code = run_cli([str(a) for a in args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_show_lists_a_runs_fault_and_rollback_where_they_happened_among_its_epochs(capsys):
@@ -69,12 +65,12 @@ def test_train_json_then_runs_show_and_csv(capsys, tmp_path):
     assert code == 0 and (tmp_path / "s.png").stat().st_size > 1000
 
 
-def test_an_exact_run_id_is_found_when_another_run_begins_with_it_and_an_empty_name_is_refused(tmp_path):
+def test_an_exact_run_id_is_found_when_another_run_begins_with_it_and_an_empty_name_is_refused(tmp_path, capsys):
     """`cp -r RUN RUNx`, then `resume RUN` said RUN matched 2 runs, with no longer name to give; `show ""` showed a run."""
     runs = tmp_path / "runs"
-    trained = lrscope("train", "--data", SAMPLE, "--image-size", "16", "--epochs", "1", "--runs-dir", runs, "--json")
-    assert trained.returncode == 0, trained.stderr[-2000:]
-    run_id = os.path.basename(json.loads(trained.stdout)["run_dir"])
+    code, out, err = cli(capsys, "train", "--data", SAMPLE, "--image-size", "16", "--epochs", "1", "--runs-dir", runs, "--json")
+    assert code == 0, err[-2000:]
+    run_id = os.path.basename(json.loads(out)["run_dir"])
     shutil.copytree(runs / run_id, runs / f"{run_id}x")
     shown = lrscope("show", run_id, "--runs-dir", runs)
     assert shown.returncode == 0 and run_id in shown.stdout, shown.stderr
@@ -86,13 +82,13 @@ def test_an_exact_run_id_is_found_when_another_run_begins_with_it_and_an_empty_n
                             "`lrscope runs` lists them\n")
 
 
-def test_runs_and_show_give_json_for_scripts(tmp_path):
+def test_runs_and_show_give_json_for_scripts(tmp_path, capsys):
     """A script on a server parsed the table of `lrscope runs` (a 44-column id, "-" for no accuracy) for want of JSON."""
     runs = tmp_path / "runs"
-    trained = lrscope("train", "--data", SAMPLE, "--image-size", "16", "--epochs", "3", "--lr", "30", "--max-rollbacks", "1",
-                      "--runs-dir", runs, "--json")
-    assert trained.returncode == 0, trained.stderr[-2000:]
-    run_dir = json.loads(trained.stdout)["run_dir"]
+    code, out, err = cli(capsys, "train", "--data", SAMPLE, "--image-size", "16", "--epochs", "3", "--lr", "30", "--max-rollbacks", "1",
+                         "--runs-dir", runs, "--json")
+    assert code == 0, err[-2000:]
+    run_dir = json.loads(out)["run_dir"]
     listed = lrscope("runs", "--runs-dir", runs, "--json")
     assert listed.returncode == 0 and listed.stderr == ""
     [run] = json.loads(listed.stdout)
@@ -118,12 +114,12 @@ def test_runs_and_show_give_json_for_scripts(tmp_path):
     assert (empty.returncode, json.loads(empty.stdout)) == (0, []) and "no runs under" in empty.stderr
 
 
-def test_the_readmes_csv_route_gives_a_plain_loop_the_schedulers_lrs(tmp_path):
+def test_the_readmes_csv_route_gives_a_plain_loop_the_schedulers_lrs(tmp_path, capsys):
     """Without lrscope importable (a project's own `engine` package shadowed it), the README's `schedule csv` rows drive
     the optimizer step by step as the exported scheduler does."""
-    trained = lrscope("train", "--data", SAMPLE, *QUICK, "--group-lr", "head=10", "--group-lr", "block1=0.1",
-                      "--runs-dir", tmp_path / "runs", "--export-schedule", tmp_path / "s.json")
-    assert trained.returncode == 0, trained.stderr[-2000:]
+    code, _, err = cli(capsys, "train", "--data", SAMPLE, *QUICK, "--group-lr", "head=10", "--group-lr", "block1=0.1",
+                       "--runs-dir", tmp_path / "runs", "--export-schedule", tmp_path / "s.json")
+    assert code == 0, err[-2000:]
     written = lrscope("schedule", "csv", tmp_path / "s.json")
     assert written.returncode == 0
     (tmp_path / "lrs.csv").write_text(written.stdout)
@@ -131,8 +127,8 @@ def test_the_readmes_csv_route_gives_a_plain_loop_the_schedulers_lrs(tmp_path):
     seen = readme_csv_loop(tmp_path, names, batches=22)  # it set every group to the head's LR
     assert len(seen) == 22 and plain_loop_lrs(tmp_path / "s.json", names, 22)[0].tolist() == seen
     # Groups trained alike drive a plain optimizer of one unnamed group ("KeyError: 'name'"), as the scheduler does.
-    alike = lrscope("train", "--data", SAMPLE, *QUICK, "--runs-dir", tmp_path / "runs", "--export-schedule", tmp_path / "a.json")
-    assert alike.returncode == 0, alike.stderr[-2000:]
+    code, _, err = cli(capsys, "train", "--data", SAMPLE, *QUICK, "--runs-dir", tmp_path / "runs", "--export-schedule", tmp_path / "a.json")
+    assert code == 0, err[-2000:]
     written = lrscope("schedule", "csv", tmp_path / "a.json")
     assert written.stdout.startswith("step,lr_all,lr_block1,")
     (tmp_path / "lrs.csv").write_text(written.stdout)
@@ -162,16 +158,16 @@ def readme_csv_loop(folder, names, batches):
     return seen
 
 
-def test_a_dataset_named_in_accented_letters_gives_readable_names_no_option_can_be_mistaken_for(tmp_path):
+def test_a_dataset_named_in_accented_letters_gives_readable_names_no_option_can_be_mistaken_for(tmp_path, capsys):
     """A folder "ünï cödé dätä ✓" made the run "…-n-c-d-d-t-…" and a library file "-2026…", which a command line reads as
     an option."""
     data = tmp_path / "ünï cödé dätä ✓"
     for digit in ("0", "1"):
         shutil.copytree(SAMPLE / digit, data / digit)
-    trained = lrscope("train", "--data", data, *QUICK, "--runs-dir", tmp_path / "runs", "--library-dir", tmp_path / "lib", "--json",
-                      "--export-schedule", tmp_path / "s.json")
-    assert trained.returncode == 0, trained.stderr[-2000:]
-    result = json.loads(trained.stdout)
+    code, out, err = cli(capsys, "train", "--data", data, *QUICK, "--runs-dir", tmp_path / "runs", "--library-dir", tmp_path / "lib",
+                         "--json", "--export-schedule", tmp_path / "s.json")
+    assert code == 0, err[-2000:]
+    result = json.loads(out)
     assert re.fullmatch(r"\d{8}-\d{6}-uni-code-data-[0-9a-f]{4}", os.path.basename(result["run_dir"])), result["run_dir"]
     library_file = os.path.basename(result["library_file"])
     assert library_file.startswith("uni-code-data-") and library_file.isascii(), library_file
@@ -271,18 +267,18 @@ def test_a_range_test_says_when_its_recommendation_is_past_the_bound_it_measured
     assert one_cycle > bound and f"note: the recommended one-cycle max LR {one_cycle:.3g} is ×" in out
     assert "(median of 1 repeats)" not in out
 
-def test_a_range_test_recommends_no_lr_above_the_highest_a_run_accepts(tmp_path):
+def test_a_range_test_recommends_no_lr_above_the_highest_a_run_accepts(capsys):
     """With every group at ×0.001 the sweep's lowest loss lies at LR 242: it was recommended as the one-cycle max LR, and
     refused only when the user trained with it (100 is the highest LR a run accepts)."""
     small = ["--data", SAMPLE, "--image-size", "8", "--group-lr", "all=0.001"]
-    done = lrscope("range-test", *small, "--start", "1e-4", "--end", "1e4", "--repeats", "1", "--no-curvature", "--json")
-    assert done.returncode == 0, done.stderr
-    recommended = json.loads(done.stdout)["recommended"]
+    code, out, err = cli(capsys, "range-test", *small, "--start", "1e-4", "--end", "1e4", "--repeats", "1", "--no-curvature", "--json")
+    assert code == 0, err
+    recommended = json.loads(out)["recommended"]
     assert recommended["one_cycle_max_lr"] == 100 and recommended["one_cycle_method"].endswith(", capped at 100")
     assert re.fullmatch(r"the curve's one-cycle max LR \S+ is above 100, the highest LR a run accepts, so 100 is recommended "
                         "instead", recommended["notes"][-1]), recommended["notes"]
-    trained = lrscope("train", *small, "--epochs", "1", "--lr", recommended["one_cycle_max_lr"], "--json")
-    assert trained.returncode == 0 and json.loads(trained.stdout)["state"] == "finished", trained.stderr
+    code, out, err = cli(capsys, "train", *small, "--epochs", "1", "--lr", recommended["one_cycle_max_lr"], "--json")
+    assert code == 0 and json.loads(out)["state"] == "finished", err
 
 
 def test_a_range_tests_bound_names_the_group_that_meets_it_when_groups_train_at_other_lrs(capsys):
