@@ -705,7 +705,7 @@ def test_an_undo_in_a_run_started_from_a_schedule_of_several_pieces_brings_back_
     save_schedule(path, schedule_document(RunSchedule(plan)))
     log = tmp_path / "train.err"
     with log.open("w") as err:
-        trainer = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--data", str(data), *QUICK, "--epochs", "100",
+        trainer = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--data", str(data), *QUICK, "--epochs", "40",
                                     "--schedule", str(path), "--accept-mismatch", "--serve", "--runs-dir", str(runs)],
                                    stdout=subprocess.DEVNULL, stderr=err)
     try:
