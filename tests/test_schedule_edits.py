@@ -164,7 +164,19 @@ def test_to_train_again_an_edit_undone_then_redone_trains_from_its_own_step():
     redone = base().apply(SetConstant(0.01), 30, 0.05).apply(Undo(), 35, 0.01).apply(Redo(), 50, 0.05)
     again = redone.to_train_again()
     assert [p.start for p in again.pieces] == [0, 30] and again.lr_at(30) == again.lr_at(60) == 0.01
-    assert merged_spans(redone.taken_back()) == [(30, 50)]
+    assert merged_spans(redone.taken_back()) == [(35, 50)]  # steps 30-34 trained the edit, which stays
+
+
+@pytest.mark.parametrize("first, second", [(SetConstant(0.01), SetConstant(0.02)), (ScaleRest(0.5), ScaleRest(0.5))])
+def test_to_train_again_two_edits_undone_then_both_redone_train_each_from_its_own_step(first, second):
+    """Set LR 0.01 at 30, 0.02 at 40, both undone, both redone: trained again, 0.02 ran from step 30, the first edit
+    lost; two scales of the rest alike (the list of an earlier session's notes: "undo twice then redo twice replays B's
+    plan from A's step")."""
+    made = base().apply(first, 30, 0.05).apply(second, 40, 0.01)
+    run = made.apply(Undo(), 45, 0.02).apply(Undo(), 50, 0.01).apply(Redo(), 55, 0.05).apply(Redo(), 60, 0.01)
+    assert run.fates() == {1: "undone at step 50, redone at step 55", 2: "undone at step 45, redone at step 60"}
+    assert np.array_equal(run.to_train_again().lrs(np.arange(100)), made.timeline.lrs(np.arange(100)))
+    assert merged_spans(run.taken_back()) == [(45, 60)]  # what the run trained without the second edit
 
 
 def test_to_train_again_keeps_an_edit_redone_after_an_older_undo_inside_the_same_steps():

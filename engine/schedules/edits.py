@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -261,11 +262,11 @@ class RunSchedule:
 
     def taken_back(self) -> list[tuple[int, int]]:
         """The step ranges between an edit and what reversed it, for Timeline.to_train_again (see ``taken_back``)."""
-        return taken_back([(r.id, r.step, r.undoes, r.redoes) for r in self.edits])
+        return taken_back(self._links())
 
     def fates(self) -> dict[int, str]:
         """What became of each edit later undone, by its id (see ``fates``)."""
-        return fates([(r.id, r.step, r.undoes, r.redoes) for r in self.edits])
+        return fates(self._links())
 
     def to_train_again(self) -> Timeline:
         """The schedule to train once more: without what the run took back, its plateau cuts kept as pieces."""
@@ -277,13 +278,13 @@ class RunSchedule:
         return in_effect[-1] if in_effect else None
 
     def _made_by(self, record_id: int) -> EditRecord:
-        """The edit that record ``record_id`` made: itself, or for a redo the edit it made again (a redo of a redo read
-        "redid edit #3 (redid edit #1 (…))")."""
+        """The edit that record ``record_id`` made (see ``maker_of``)."""
         by_id = {record.id: record for record in self.edits}
-        record = by_id[record_id]
-        while record.redoes is not None:
-            record = by_id[by_id[record.redoes].undoes]
-        return record
+        return by_id[maker_of(self._links())(record_id)]
+
+    def _links(self) -> list[tuple[int, int, int | None, int | None]]:
+        """(id, step, undoes, redoes) of each record, in order: what ties undos and redos to their edits."""
+        return [(r.id, r.step, r.undoes, r.redoes) for r in self.edits]
 
     def _undone_words(self, target: EditRecord) -> str:
         """What undoing ``target`` takes back: its summary, or for a redo the edit it made again ("undid edit #4 (redid
@@ -326,15 +327,40 @@ class RunSchedule:
 
 def taken_back(records: list[tuple[int, int, int | None, int | None]]) -> list[tuple[int, int]]:
     """For each edit that reverses another (an undo its edit, a redo its undo), the steps from the reversed one to it,
-    [first, end), latest reversal first; from (id, step, undoes, redoes) of each record in order. Undone, then redone,
-    an edit trains again from its own step: the undo's steps and its own go (helper-72: "redo still counts as undone")."""
+    [first, end), latest reversal first; from (id, step, undoes, redoes) of each record in order.
+
+    Undone, then redone, an edit trains again from its own step (helper-72: "redo still counts as undone"): the steps
+    from its undo to its redo go, and its own steps before the undo stay, for they trained what stays. Taken back from
+    the edit's step, two edits undone and then both redone trained again with the second from the first's step, the
+    first lost (its redo lay inside the second's range)."""
     step_of = {record_id: step for record_id, step, _, _ in records}
+    made_by = maker_of(records)
+    undone = {undoes for _, _, undoes, _ in records if undoes is not None}
+    stays = {made_by(rid) for rid, _, undoes, _ in records if undoes is None and rid not in undone}
     spans = []
     for _, step, undoes, redoes in reversed(records):
+        if undoes is not None and made_by(undoes) in stays:
+            continue
         reversed_id = undoes if undoes is not None else redoes
         if reversed_id in step_of:
             spans.append((step_of[reversed_id], step))
     return spans
+
+
+def maker_of(records: list[tuple[int, int, int | None, int | None]]) -> Callable[[int], int | None]:
+    """A function giving the id of the edit that a record made: its own, or for a redo the edit it made again (a redo
+    of a redo read "redid edit #3 (redid edit #1 (…))"); None where a hand-made file names a record it does not hold
+    (bounded: such a file may also loop)."""
+    undoes_of = {rid: undoes for rid, _, undoes, _ in records}
+    redoes_of = {rid: redoes for rid, _, _, redoes in records}
+
+    def made_by(record_id: int | None) -> int | None:
+        for _ in range(len(records) + 1):
+            if redoes_of.get(record_id) is None:
+                return record_id
+            record_id = undoes_of.get(redoes_of[record_id])
+        return None
+    return made_by
 
 
 def fates(records: list[tuple[int, int, int | None, int | None]]) -> dict[int, str]:
