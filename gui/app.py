@@ -27,7 +27,6 @@ def run_app(data: Path | None, sample: Path, quit_after: float | None = None, st
     # with the GUI thread (seen in the tests: a closed window's menu, collected by the folder-scan thread).
     collector = GarbageCollector(interval=1.0)
     window = create_window(sample, data, start=start)
-    window.bridge.taskDone.connect(lambda done: set_aside_imported_objects() if done.name == "devices" else None)
     if os.environ.get("LRSCOPE_STARTUP_PROBE"):
         window.installEventFilter(FirstPaint(window))
     window.show()
@@ -85,7 +84,7 @@ def create_app() -> QApplication:
 
 
 def set_aside_imported_objects() -> None:
-    """Move every object alive out of the collector's reach (the app does it once the devices are listed: torch is
+    """Move every object alive out of the collector's reach (the window does it once the devices are listed: torch is
     imported by then).
 
     They are about 390,000, nearly all of them modules' that live as long as the app, and each full collection
@@ -96,8 +95,11 @@ def set_aside_imported_objects() -> None:
 
 
 def create_window(sample: Path, data: Path | None = None, start: bool = False) -> MainWindow:
-    """The main window with the user's settings (not shown yet)."""
-    return MainWindow(open_settings(), sample, data, start=start)
+    """The main window with the user's settings (not shown yet); once it has listed the devices (torch is imported by
+    then), the objects alive are set aside from the collector (``set_aside_imported_objects``)."""
+    window = MainWindow(open_settings(), sample, data, start=start)
+    window.bridge.taskDone.connect(lambda done: set_aside_imported_objects() if done.name == "devices" else None)
+    return window
 
 
 def close(window: MainWindow, screenshot: Path | None) -> None:

@@ -104,7 +104,8 @@ def xvfb():
                            env=app_env(DISPLAY=display, QT_QPA_PLATFORM="xcb"), capture_output=True, text=True, timeout=120)
     if probe.returncode != 0:
         server.terminate()
-        pytest.skip(f"Qt cannot use the X server here ({probe.stderr.strip().splitlines()[-1:]}); .ci/run installs what it needs")
+        said = (probe.stderr.strip().splitlines() or [f"exit status {probe.returncode}"])[-1]
+        pytest.skip(f"Qt cannot use the X server here ({said}); .ci/run installs what it needs")
     yield display
     server.terminate()
     server.wait(10)
