@@ -72,10 +72,8 @@ class TuneActions:
         self.tabs.setCurrentWidget(self.tune_tab)
         timeline = self._timeline(plan, config.momentum).stretched(self.run_length())
         if len(timeline.pieces) > 1:  # the editor shows its last piece: "yours" at 0.2 beside a peak LR field of 0.02 (helper-90)
-            from engine.tune.search import peak_of  # imports torch: not before a tune
-
             self.log.add(f"the schedule tuned is the editor's whole plan, {len(timeline.pieces)} pieces (a run's edits) scaled "
-                         f"together: its peak LR, {peak_of(timeline):.3g}, is the one the tune calls yours", "warning")
+                         f"together: its peak LR, {timeline.peak_lr():.3g}, is the one the tune calls yours", "warning")
         self.controller.tune(config, self.dataset, timeline, settings)
         self.tune_panel.starting()
         self.status.setText("tuning · starting: building the model and timing a step…")

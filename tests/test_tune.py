@@ -19,13 +19,13 @@ from helpers import ROOT, SAMPLE, Events, cli, tiny_config, write_image
 from engine.events import TuneFinished, TuneTrialStarted
 from engine.range_test.result import RangeTestResult
 from engine.range_test.sweep import Curve
-from engine.schedules import Constant, OneCycle, Schedule, Timeline
+from engine.schedules import Constant, OneCycle, Piece, Schedule, Timeline
 from engine.schedules.groups import GroupSetting
 from engine.store.reader import read_epochs, run_info
 from engine.tune.budget import small_budget_note
 from engine.tune.interval import search_interval
 from engine.tune.record import TrialRecord
-from engine.tune.search import Tuner, peak_of, with_peak
+from engine.tune.search import Tuner, with_peak
 from engine.tune.settings import TuneSettings
 from engine.tune.strata import emptiest, strata, stratum_of
 from engine.tune.winner import finish_message, smoothed_accuracies, smoothed_by_number, winner_of
@@ -71,9 +71,22 @@ def test_with_peak_keeps_the_shape_and_the_group_ratios():
     groups = (GroupSetting("all", 0.1), GroupSetting("head", 1.0))
     timeline = Timeline.of(Schedule((OneCycle(steps=100, max_lr=0.2),)), groups=groups)
     scaled = with_peak(timeline, 0.5)
-    assert peak_of(scaled) == pytest.approx(0.5) and scaled.pieces[0].groups == groups
+    assert scaled.peak_lr() == pytest.approx(0.5) and scaled.pieces[0].groups == groups
     steps = np.arange(100)
-    assert np.allclose(scaled.lrs(steps) / timeline.lrs(steps), 0.5 / peak_of(timeline))
+    assert np.allclose(scaled.lrs(steps) / timeline.lrs(steps), 0.5 / timeline.peak_lr())
+
+
+def test_the_peak_of_an_edited_plan_is_the_highest_lr_it_trains():
+    """A one-cycle of max 0.2 set to 0.025 two steps in never trains above 0.025: the tune called 0.2 the plan's peak
+    and trained each trial at an eighth of the LR it named (helper-91)."""
+    one_cycle = Schedule((OneCycle(steps=100, max_lr=0.2),))
+    edited = Timeline((Piece(0, 0, one_cycle), Piece(2, 2, Schedule((Constant(steps=98, lr=0.025),)))))
+    assert edited.peak_lr() == pytest.approx(0.025)
+    assert with_peak(edited, 0.1).lrs(np.arange(100)).max() == pytest.approx(0.1)
+    # Taking over past its peak, a one-cycle reaches only the LR of its first step in force.
+    late = Timeline((Piece(0, 0, Schedule((Constant(steps=100, lr=0.01),))), Piece(50, 0, one_cycle)))
+    assert late.peak_lr() == pytest.approx(one_cycle.lrs(np.array([50.0]))[0]) and late.peak_lr() < 0.2
+    assert Timeline.of(one_cycle).peak_lr() == 0.2  # in force throughout: its top, which falls between two steps
 
 
 def test_the_interval_is_cut_into_thirds_of_log_lr_and_each_third_gets_its_turn():
@@ -264,7 +277,7 @@ def test_lrscope_tune_end_to_end(tmp_path, capsys, monkeypatch):
     winner = record["winner"]
     assert loaded.metrics["run"] == Path(winner["run_dir"]).name and loaded.metrics["val_accuracy"] == pytest.approx(winner["val_accuracy"])
     assert loaded.metrics["best_val_accuracy"] == pytest.approx(max(r[1] for r in winner["reports"]))
-    assert peak_of(loaded.timeline) == pytest.approx(record["winner"]["params"]["lr"], rel=1e-6)
+    assert loaded.timeline.peak_lr() == pytest.approx(record["winner"]["params"]["lr"], rel=1e-6)
     assert loaded.context["optimizer"]["weight_decay"] == pytest.approx(record["winner"]["params"]["weight_decay"])
     # Listed one line a tune, and deleted together: a tune of a minute left 232 trial runs, 621 lines (helper-76).
     code, listed, _ = cli(capsys, "runs")

@@ -11,6 +11,7 @@ import numpy as np
 
 from .groups import EVERY_GROUP, GroupSetting, resolve, simplest
 from .plateau import PlateauRule
+from .presets import peak_lr
 from .schedule import Schedule, partition
 
 
@@ -129,6 +130,20 @@ class Timeline:
         """Base LR at one global step."""
         piece = self.piece_at(step)
         return piece.schedule.lr_at(step - piece.origin)
+
+    def peak_lr(self) -> float:
+        """The highest base LR the run reaches. A piece in force over the whole of its schedule reaches the schedule's
+        own peak (a one-cycle's top may fall between two steps); one that starts past its origin or that the next piece
+        cuts short reaches only the LRs of its own steps: a one-cycle of max 0.2 set to 0.025 two steps in never trains
+        above 0.025, and a tune that called 0.2 the plan's peak trained every trial at an eighth of its LR (helper-91)."""
+        stops = [*self._starts[1:], self.total_steps]
+        peaks = []
+        for piece, stop in zip(self.pieces, stops):
+            if piece.start <= piece.origin and stop >= piece.end:
+                peaks.append(peak_lr(piece.schedule))
+            elif stop > piece.start:
+                peaks.append(float(piece.schedule.lrs(np.arange(piece.start, stop, dtype=float) - piece.origin).max()))
+        return max(peaks)
 
     def group_settings(self, steps: np.ndarray, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
         """(multiplier, frozen) of each group in ``names`` at each step: two arrays of shape (steps, groups)."""

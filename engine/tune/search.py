@@ -38,7 +38,6 @@ from ..events import (
 from ..range_test.runner import run_range_test
 from ..range_test.settings import RangeTestSettings
 from ..schedules.edits import RunSchedule
-from ..schedules.presets import peak_lr
 from ..schedules.timeline import Timeline
 from ..store.lock import RunLock
 from ..store.writer import RunStore
@@ -69,14 +68,9 @@ class TuneResult:
     timeline: Timeline | None
 
 
-def peak_of(timeline: Timeline) -> float:
-    """The highest base LR the timeline reaches."""
-    return max(peak_lr(p.schedule) for p in timeline.pieces)
-
-
 def with_peak(timeline: Timeline, peak: float) -> Timeline:
     """The same timeline (shape, multipliers, momentum) scaled so its highest LR is ``peak``."""
-    factor = peak / peak_of(timeline)
+    factor = peak / timeline.peak_lr()
     return replace(timeline, pieces=tuple(replace(p, schedule=p.schedule.scaled(factor)) for p in timeline.pieces))
 
 
@@ -324,7 +318,7 @@ class Tuner:
 
     def _baseline(self) -> dict[str, float]:
         """The schedule as the user has it: the first trial, so the winner is never worse than not tuning."""
-        baseline = {"lr": peak_of(self.timeline)}
+        baseline = {"lr": self.timeline.peak_lr()}
         if "weight_decay" in self.settings.search and self.config.weight_decay > 0:
             baseline["weight_decay"] = self.config.weight_decay
         return baseline
