@@ -309,7 +309,9 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.detach_action.setEnabled(self.controller.attached)
         self.pause_action.setText("Resume" if self.live.paused else "Pause")
         self.export_action.setEnabled(self.dataset is not None)
-        self.test_action.setEnabled(self.dataset is not None and not self.controller.tuning)
+        # One test at a time: a second Ctrl+T during a run's test queued a whole second test, whose start wiped the first's
+        # suggestions from the tab and called it "asked elsewhere" (helper-91).
+        self.test_action.setEnabled(self.dataset is not None and not self.controller.tuning and not self.range_panel.testing)
         self.open_action.setEnabled(free)
         for button in (self.dataset_panel.open_button, self.dataset_panel.recent):  # they looked clickable and did nothing
             button.setEnabled(free)

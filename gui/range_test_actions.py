@@ -46,8 +46,9 @@ class RangeTestActions:
     def range_test_state(self, event) -> None:
         """A range test asked for elsewhere (`lrscope ctl`) shows from the run's state on: the tab offered Start, and no
         Cancel, for the seconds before the test's start said anything."""
-        if event.state == "range_test" and self.range_panel.start.isEnabled():
+        if event.state == "range_test" and not self.range_panel.testing:
             self.range_panel.starting("starting in the run, asked from elsewhere…", here=False)
+            self._update_actions()
 
     @Slot(object)
     def range_test_started(self, event) -> None:
@@ -91,6 +92,7 @@ class RangeTestActions:
         """Mark the suggestions on the plot and list them."""
         self.range_panel.finished(event.result, event.message)
         self.live.testing = ""
+        self._update_actions()
         if event.result is not None:
             self.range_plot.show_fit(event.result)
             self.range_plot.show_suggestions(event.result.suggestions)
@@ -116,7 +118,7 @@ class RangeTestActions:
     def range_test_unfollowed(self) -> None:
         """The window stopped following a run during its range test (contact lost, detached): the tab said "80% done"
         ever after, and its Cancel "cancelling at the next batch…" forever."""
-        if not self.range_panel.start.isEnabled() and not self.controller.testing:
+        if self.range_panel.testing and not self.controller.testing:
             self.range_panel.finished(None, "the window no longer follows the run: its range test's result is not shown here")
             self.live.testing = ""
 

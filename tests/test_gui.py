@@ -176,6 +176,9 @@ def test_range_test_mid_run_then_use_its_suggestion(qtbot, launch):
     press(window, "Ctrl+T")
     # From the run's weights: "building the model" misled (helper-74). Read before the window hears the test start.
     assert window.range_panel.status.text() == "starting at the run's next step, from its weights…"
+    # One test at a time: a second Ctrl+T queued a whole second test, whose start wiped the first's suggestions (helper-91).
+    assert not window.test_action.isEnabled()
+    press(window, "Ctrl+T")
     qtbot.waitUntil(lambda: "range test" in window.status.text(), timeout=LONG)
     assert "range_test" not in window.status.text()
     # The status line says how far the test is, as it does before a run (it showed the paused run's epoch and step only).
@@ -191,6 +194,7 @@ def test_range_test_mid_run_then_use_its_suggestion(qtbot, launch):
     assert window.pause_action.text() == "Resume"
     # four suggestions and the stability bound measured at the test's start
     assert window.range_panel.table.rowCount() == 4 and len(window.range_plot.markers) == 5
+    assert window.test_action.isEnabled() and window.log.toPlainText().count("range test (sweep) started at step") == 1
     assert "bound 2(1+β)/λ" in window.range_plot.markers[-1].label.toPlainText()
     colours = [line.pen.color().name() for line in window.range_plot.marker_lines]
     assert colours[-1] not in colours[:-1]  # "steepest" was the bound's red: two lines read as one
