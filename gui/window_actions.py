@@ -153,7 +153,8 @@ def build_actions(window) -> None:
     for action in (window.open_action, window.start_action, window.pause_action, window.stop_action, window.test_action,
                    window.export_action, window.import_action):
         toolbar.addAction(action)
-    keep_width(toolbar.widgetForAction(window.pause_action), window.pause_action, "Resume")
+    # Its longest text: sized for "Resume", "Pausing after the test" pushed Stop and Range test 80 px right under the pointer (helper-91).
+    keep_width(toolbar.widgetForAction(window.pause_action), window.pause_action, "Resuming after the test")
     toolbar.addSeparator()
     window.x_unit = QComboBox()
     window.x_unit.addItems(["x: steps", "x: epochs"])

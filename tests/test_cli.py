@@ -352,13 +352,13 @@ def test_a_range_test_with_nothing_to_read_says_so_and_exports_nothing(capsys, t
     code, out, err = cli(capsys, *args)
     # 1, as a tune with no winner: no LR to use (it exited 0 here, and 2, a usage error, with --export-schedule).
     assert code == 1 and "sweep ×2: 24 training steps, 0.22× the run, under a minute" in err  # it said "about 0:00"
-    assert "NO RECOMMENDATION: only 0 of 2 repeats gave a recommendation (2 repeats: " in out
+    assert "NO RECOMMENDATION: none of the 2 repeats gave a recommendation (2 repeats: " in out
     # How the repeats ended: "(2 completed)", or "(1 diverged, 1 completed)" with another thread count's rounding.
     assert re.search(r"^sweep ×2: \d+ points in [\d.]+ s \((\d \w+)(, \d \w+)*\)$", out, re.MULTILINE), out
     assert "recommended" not in out
     code, out, err = cli(capsys, *args, "--export-schedule", tmp_path / "s.json")
     assert code == 1 and "lrscope: error: the range test gave no recommendation, so no schedule was written (why is said above)" in err
-    assert (out + err).count("only 0 of 2 repeats gave a recommendation") == 1, (out, err)  # its reason once, not twice (helper-74)
+    assert (out + err).count("none of the 2 repeats gave a recommendation") == 1, (out, err)  # its reason once, not twice (helper-74)
     assert not (tmp_path / "s.json").exists()
     code, out, err = cli(capsys, *args, "--export-schedule", tmp_path / "s.json", "--json")
     result = json.loads(out)  # the curve and the reason, not only an error object (the test's result was lost)

@@ -173,6 +173,7 @@ def test_range_test_mid_run_then_use_its_suggestion(qtbot, launch):
     type_into(window.range_panel.repeats, "1")
     trigger(window.start_action)
     qtbot.waitUntil(lambda: window.live.step >= 2, timeout=LONG)
+    stop_x = window.toolbar.widgetForAction(window.stop_action).x()
     press(window, "Ctrl+T")
     # From the run's weights: "building the model" misled (helper-74). Read before the window hears the test start.
     assert window.range_panel.status.text() == "starting at the run's next step, from its weights…"
@@ -189,6 +190,8 @@ def test_range_test_mid_run_then_use_its_suggestion(qtbot, launch):
     trigger(window.measure_action)  # the test holds it: said so, not "at the next step" with nothing for minutes
     assert "measuring λmax when the range test ends" in window.log.toPlainText()
     assert window.pause_action.text() == "Pausing after the test" and not window.pause_action.isEnabled()  # it said "Pause"
+    qtbot.wait(100)  # the toolbar lays its buttons out again on the event loop
+    assert window.toolbar.widgetForAction(window.stop_action).x() == stop_x  # it moved 80 px right, under the pointer (helper-91)
     qtbot.waitUntil(lambda: window.last_range_test is not None, timeout=LONG)
     qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
     assert window.pause_action.text() == "Resume"

@@ -360,7 +360,9 @@ def combine(recommendations: list[Recommendation | None], reasons: list[str],
         # loss stayed at chance keeps its hint past the first sentence.
         more = f"Or try the probe, or {A_TUNE}." if "--iters" in why else advice(held_out)
         chance = AT_CHANCE_NOTE if any(AT_CHANCE_NOTE in r for r in reasons) else ""
-        return None, [f"{NO_RECOMMENDATION}only {len(given)} of {total} repeats gave a recommendation "
+        # "only 0 of 3 repeats" read oddly (helper-91)
+        how_many = f"only {len(given)} of {total} repeats" if given else f"none of the {total} repeats"
+        return None, [f"{NO_RECOMMENDATION}{how_many} gave a recommendation "
                       f"({why or 'no repeat finished'}). {more}{chance}"]
     # Both LRs' spreads count: one that judged the one-cycle LR alone said ×1 of repeats whose constant LRs were 1e21 apart.
     lrs = {"one-cycle": [r.one_cycle_max_lr for r in given], "constant": [r.constant_lr for r in given]}
