@@ -66,11 +66,13 @@ def load_run(run_dir: Path, cache_dir: Path | None, warn: Callable[[str], None] 
     config, expected = saved_config(run_dir)
     if data is not None:
         config = replace(config, data=str(Path(data).resolve()))
+    if data is not None and not Path(data).is_dir():  # it blamed the run: "…: the run's dataset folder is gone" (helper-92)
+        raise RunStoreError(f"{data}: no such folder; give --data the folder {run_dir.name}'s images are in now")
     if not Path(config.data).is_dir():  # the folder check's own advice, "choose a folder…", cannot be followed for a resume
-        moved = "" if data is not None else (f", or give its new place: `lrscope resume {run_dir.name} --data DIR` (the "
-                                             "window resumes it from the folder it has open when that holds the same images)")
-        raise RunStoreError(f"{config.data}: the run's dataset folder is gone; put it back there to resume {run_dir.name}"
-                            f"{moved} (a run continues on the images it started with){_relative_hint(config.data)}")
+        raise RunStoreError(f"{config.data}: the run's dataset folder is gone; put it back there to resume {run_dir.name}, "
+                            f"or give its new place: `lrscope resume {run_dir.name} --data DIR` (the window resumes it from "
+                            "the folder it has open when that holds the same images) (a run continues on the images it "
+                            f"started with){_relative_hint(config.data)}")
     from .models.setup import resolution_range  # imports torch: only when a run is really resumed
 
     dataset = prepare_configured(config, resolution_range=resolution_range(config.model, config.pretrained), cache_dir=cache_dir)

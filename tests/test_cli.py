@@ -363,7 +363,7 @@ def test_a_range_test_with_nothing_to_read_says_so_and_exports_nothing(capsys, t
     code, out, err = cli(capsys, *args, "--export-schedule", tmp_path / "s.json", "--json")
     result = json.loads(out)  # the curve and the reason, not only an error object (the test's result was lost)
     assert code == 1 and result["exit_status"] == 1 and result["curve"] and result["recommended"] is None
-    assert result["export_refused"].startswith("the range test gave no recommendation, so no schedule was written: only 0 of 2")
+    assert result["export_refused"].startswith("the range test gave no recommendation, so no schedule was written: none of the 2 repeats")
     assert result["export_refused"].startswith("the range test gave no recommendation") and not (tmp_path / "s.json").exists()
 
 
@@ -587,6 +587,29 @@ def test_a_schedule_file_trains_at_the_global_batch_it_was_tuned_at_unless_told(
     code, out, err = cli(capsys, "train", "--data", SAMPLE, "--schedule", tmp_path / "s.json", "--batch-size", "32", "--json", *runs)
     assert code == 0 and "global batch 16, as" not in err and "; tuned at a global batch of 16, this run's is 32" in err, err
     assert json.loads(read_meta(json.loads(out)["run_dir"])["config"])["batch_size"] == 32
+
+
+def test_lr_scales_a_schedule_file_and_the_options_it_replaces_are_refused(capsys, tmp_path):
+    """`train --schedule F --lr 0.05 --shape cosine --group-lr head=10` trained F's schedule as it was, every group
+    alike, and the run's record said lr 0.05 and cosine (helper-92); a file whose LR is 0 throughout trained a whole run
+    at 0."""
+    from engine.schedules import Constant, OneCycle, RunSchedule, Schedule, Timeline, save_schedule, schedule_document
+    from engine.store import read_meta
+
+    def hand_written(name, schedule):
+        return save_schedule(tmp_path / name, schedule_document(RunSchedule(Timeline.of(schedule))))
+
+    path = hand_written("one-cycle.lrschedule.json", Schedule((OneCycle(steps=22, max_lr=0.2),)))
+    train = ["train", "--data", SAMPLE, *QUICK, "--accept-mismatch", "--runs-dir", tmp_path / "runs", "--schedule"]
+    code, _, err = cli(capsys, *train, path, "--shape", "cosine", "--group-lr", "head=10")
+    assert code == 2 and err.startswith("lrscope: error: --shape, --group-lr: not used with --schedule, whose file sets "), err
+    code, out, err = cli(capsys, *train, path, "--lr", "0.05", "--json")
+    assert code == 0 and f"peak LR 0.05 (--lr): {path}'s schedule scaled from its peak of 0.2" in err, err
+    result = json.loads(out)
+    assert max(group["peak_lr"] for group in result["groups"]) == pytest.approx(0.05, rel=0.02)
+    assert json.loads(read_meta(result["run_dir"])["config"])["lr"] == pytest.approx(0.05)
+    code, _, err = cli(capsys, *train, hand_written("zero.lrschedule.json", Schedule((Constant(steps=22, lr=0.0),))))
+    assert code == 2 and "zero.lrschedule.json: its LR is 0 at every step, so the run would learn nothing" in err, err
 
 
 def test_a_schedule_file_that_names_no_dataset_says_so_where_it_is_shown_and_used(capsys, tmp_path):

@@ -107,6 +107,28 @@ def test_a_class_whose_images_are_all_corrupt(tiny_folder):
         prepare_dataset(tiny_folder)
 
 
+def test_an_image_too_large_to_decode_neither_sets_the_channels_nor_is_called_corrupt(tmp_path, monkeypatch):
+    """A 20000×20000 RGB image among grayscale ones, skipped as too large, made the whole dataset train in colour and
+    set its largest size; a class of such images was said to hold corrupt files (helper-92)."""
+    import engine.data.images
+
+    monkeypatch.setattr(engine.data.images, "MAX_PIXELS", 30 * 30)  # as 64 megapixels are to a 20000×20000 photo
+    root = tmp_path / "gray"
+    for name in ("a", "b"):
+        for i in range(6):
+            write_image(root / name / f"{i}.png", "L", value=40 + 20 * i + (100 if name == "b" else 0))
+    write_image(root / "a" / "huge.png", "RGB", size=(40, 40))
+    data = prepare_dataset(root)
+    assert data.summary.channels == 1 and data.summary.image_sizes["max"] == [12, 12]
+    assert any("skipped: a/huge.png: too large (40x40 pixels" in w for w in data.warnings), data.warnings
+    for path in (root / "b").iterdir():
+        write_image(path, "L", size=(40, 40))
+    with pytest.raises(DatasetError) as raised:
+        prepare_dataset(root)
+    assert str(raised.value) == (f"{root / 'b'}: none of the images of class 'b' can be read (b/0.png: too large (40x40 pixels, "
+                                 "over 0 megapixels); downscale it); replace or fix them")
+
+
 def test_mixed_modes_use_three_channels(tiny_folder):
     assert prepare_dataset(tiny_folder).summary.channels == 3
 

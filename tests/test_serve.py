@@ -34,7 +34,17 @@ from engine.export import tuned_document
 from engine.protocol import to_data
 from engine.run.process import ProcessRun
 from engine.run.remote import RemoteRun
-from engine.schedules import ChangeSegment, Restretch, RunSchedule, ScaleRest, SetConstant, Timeline, load_schedule, save_schedule
+from engine.schedules import (
+    ChangeSegment,
+    GroupSetting,
+    Restretch,
+    RunSchedule,
+    ScaleRest,
+    SetConstant,
+    Timeline,
+    load_schedule,
+    save_schedule,
+)
 from engine.serve.access import ADDRESS_FILE, TOKEN_FILE, Access, ServeError
 from engine.serve.wire import pack, unpack
 from engine.store import read_meta, read_steps
@@ -221,7 +231,17 @@ def test_ctl_applies_a_schedule_file_and_refuses_one_that_does_not_fit_unless_to
     for path, options in ((unsaid, ["--accept-mismatch"]), (fits, [])):
         done = lrscope("ctl", *target, "apply", path, *options)
         assert done.returncode == 0 and re.match(r"applied at step \d+: ", done.stdout), done.stdout + done.stderr
+        assert "group LRs" not in done.stderr
         assert lrscope("ctl", *target, "undo").returncode == 0
+    # A replacement keeps the run's group settings, and says so of a file that has its own: it dropped them without a
+    # word (helper-92).
+    grouped = tmp_path / "grouped.json"
+    halved = RunSchedule(Timeline.of(tracked.run_schedule.timeline.pieces[0].schedule, groups=(GroupSetting("all", 0.5),)))
+    save_schedule(grouped, tuned_document(halved, config, tracked.dataset, tracked.steps_per_epoch))
+    done = lrscope("ctl", *target, "apply", grouped)
+    assert done.returncode == 0 and done.stderr.startswith(f"warning: {grouped}'s group LRs (all ×0.5) are not applied: each group "
+                                                           "keeps its own multiplier and freezing in the run"), done.stderr
+    assert lrscope("ctl", *target, "undo").returncode == 0
     # A file of a run's edits: the whole plan over the steps left (its last piece alone replaced the rest, and the
     # one-cycle before it went without a word).
     two = tmp_path / "two.json"

@@ -474,6 +474,10 @@ def test_a_run_whose_dataset_folder_moved_resumes_from_its_new_place_and_remembe
         f"lrscope: error: {sample_copy}: the run's dataset folder is gone; put it back there to resume {run.run_dir.name}, or "
         f"give its new place: `lrscope resume {run.run_dir.name} --data DIR` (the window resumes it from the folder it has "
         "open when that holds the same images) (a run continues on the images it started with)")
+    # A --data that is no folder is said as the typo it is: it read "…: the run's dataset folder is gone" (helper-92).
+    assert run_cli(["resume", run.run_dir.name, *runs, "--data", str(tmp_path / "nonexist")]) == 2
+    assert capsys.readouterr().err.strip() == (f"lrscope: error: {tmp_path / 'nonexist'}: no such folder; give --data the folder "
+                                               f"{run.run_dir.name}'s images are in now")
     assert run_cli(["resume", run.run_dir.name, *runs, "--data", str(CAMERA2)]) == 2  # other images: refused, by fingerprint
     assert f"{CAMERA2}: holds other images than {run.run_dir.name} trained on (fingerprint " in capsys.readouterr().err
     assert run_cli(["resume", run.run_dir.name, *runs, "--data", str(moved), "--json"]) == 0

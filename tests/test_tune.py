@@ -25,7 +25,7 @@ from engine.store.reader import read_epochs, run_info
 from engine.tune.budget import small_budget_note
 from engine.tune.interval import search_interval
 from engine.tune.record import TrialRecord
-from engine.tune.search import Tuner, with_peak
+from engine.tune.search import Tuner
 from engine.tune.settings import TuneSettings
 from engine.tune.strata import emptiest, strata, stratum_of
 from engine.tune.winner import finish_message, smoothed_accuracies, smoothed_by_number, winner_of
@@ -70,7 +70,7 @@ def test_with_nothing_measured_the_interval_surrounds_the_current_lr_and_always_
 def test_with_peak_keeps_the_shape_and_the_group_ratios():
     groups = (GroupSetting("all", 0.1), GroupSetting("head", 1.0))
     timeline = Timeline.of(Schedule((OneCycle(steps=100, max_lr=0.2),)), groups=groups)
-    scaled = with_peak(timeline, 0.5)
+    scaled = timeline.with_peak_lr(0.5)
     assert scaled.peak_lr() == pytest.approx(0.5) and scaled.pieces[0].groups == groups
     steps = np.arange(100)
     assert np.allclose(scaled.lrs(steps) / timeline.lrs(steps), 0.5 / timeline.peak_lr())
@@ -82,7 +82,7 @@ def test_the_peak_of_an_edited_plan_is_the_highest_lr_it_trains():
     one_cycle = Schedule((OneCycle(steps=100, max_lr=0.2),))
     edited = Timeline((Piece(0, 0, one_cycle), Piece(2, 2, Schedule((Constant(steps=98, lr=0.025),)))))
     assert edited.peak_lr() == pytest.approx(0.025)
-    assert with_peak(edited, 0.1).lrs(np.arange(100)).max() == pytest.approx(0.1)
+    assert edited.with_peak_lr(0.1).lrs(np.arange(100)).max() == pytest.approx(0.1)
     # Taking over past its peak, a one-cycle reaches only the LR of its first step in force.
     late = Timeline((Piece(0, 0, Schedule((Constant(steps=100, lr=0.01),))), Piece(50, 0, one_cycle)))
     assert late.peak_lr() == pytest.approx(one_cycle.lrs(np.array([50.0]))[0]) and late.peak_lr() < 0.2

@@ -60,7 +60,7 @@ def add_training_options(parser: argparse.ArgumentParser, *, schedule_file: bool
     parser.add_argument("--batch-size", type=int, help=f"images per step, per process when several processes train (default "
                         f"{d.batch_size}" + or_file("the global batch a --schedule file was tuned at, split over the processes") + ")")
     parser.add_argument("--epochs", type=int, help=f"length of the run (default {d.epochs}" + or_file("a --schedule file's") + ")")
-    parser.add_argument("--shape", default=d.shape, choices=PRESETS,
+    parser.add_argument("--shape", choices=PRESETS,
                         help=f"schedule shape{' when no --schedule file is given' if schedule_file else ''} (default {d.shape})")
     parser.add_argument("--group-lr", action="append", default=[], metavar="GROUP=MULT",
                         help="LR multiplier of a layer group by name, e.g. head=10 or all=0.1 (repeatable; groups not named get 1)")
@@ -133,7 +133,7 @@ def config_from(args: argparse.Namespace) -> TrainConfig:
         nesterov=args.nesterov, weight_decay=d.weight_decay if args.weight_decay is None else args.weight_decay,
         batch_size=d.batch_size if args.batch_size is None else args.batch_size,
         epochs=d.epochs if args.epochs is None else args.epochs,
-        shape=args.shape, group_lr=group_multipliers(args.group_lr), image_size=d.image_size if args.image_size is None else args.image_size,
+        shape=args.shape or d.shape, group_lr=group_multipliers(args.group_lr), image_size=d.image_size if args.image_size is None else args.image_size,
         val_fraction=args.val_fraction, device=args.device, seed=args.seed, amp=args.amp, augment=args.augment,
         workers=args.workers, weights=args.weights, memory_budget_mb=args.memory_budget_mb,
         checkpoint_every=getattr(args, "checkpoint_every", 0), checkpoint_seconds=getattr(args, "checkpoint_seconds", d.checkpoint_seconds),

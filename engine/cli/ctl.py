@@ -174,6 +174,7 @@ def replacement(path: Path, status: dict, accept_mismatch: bool = False):
     the run has left; a file tuned for another dataset, model or optimizer is refused unless ``accept_mismatch`` (as
     `lrscope train --schedule` asks first, and ctl cannot ask)."""
     from ..schedules.edits import ReplaceRest, ReplaceRestWithPlan
+    from ..schedules.groups import EVERY_GROUP, describe_groups
     from ..schedules.library import differences
     from ..schedules.schedule_file import load_schedule
 
@@ -194,6 +195,10 @@ def replacement(path: Path, status: dict, accept_mismatch: bool = False):
     if remaining < 1:
         raise CliError("the run has no steps left to apply a schedule to")
     plan = loaded.for_run(loaded.timeline.total_steps)  # its run's edits as pieces; a plateau rule's cuts too
+    own = sorted({describe_groups(p.groups) for p in plan.pieces if p.groups != EVERY_GROUP})
+    if own:  # a replacement keeps the run's group settings: "head ×10" was dropped without a word (helper-92)
+        say(f"warning: {path}'s group LRs ({'; '.join(own)}) are not applied: each group keeps its own multiplier and "
+            "freezing in the run (the window's group table sets them; `train --schedule` trains them from the start)")
     if len(plan.pieces) > 1:  # the whole plan over the steps left: its last piece alone dropped the one-cycle before it
         return ReplaceRestWithPlan.of(plan)
     return ReplaceRest(plan.pieces[-1].schedule, fit_rest=True)

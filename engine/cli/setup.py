@@ -72,8 +72,20 @@ def model_groups(config: TrainConfig, dataset: PreparedDataset) -> tuple[str, ..
 
 
 def schedule_option(args: argparse.Namespace) -> ScheduleFile | None:
-    """The --schedule file, read once (its warnings are printed once), or None without the option."""
-    return read_schedule(Path(args.schedule)) if getattr(args, "schedule", None) else None
+    """The --schedule file, read once (its warnings are printed once), or None without the option. CliError for an
+    option that builds a schedule the file replaces: `--shape cosine --group-lr head=10` trained the file's one-cycle
+    at every group's LR alike, and the run's record said cosine (helper-92)."""
+    if not getattr(args, "schedule", None):
+        return None
+    d = TrainConfig()
+    given = [option for option, value, default in (
+        ("--shape", args.shape, None), ("--group-lr", args.group_lr, []), ("--freeze-epochs", args.freeze_epochs, d.freeze_epochs),
+        ("--lr-spread", args.lr_spread, None), ("--layer-decay", args.layer_decay, d.layer_decay),
+        ("--gradual-unfreeze", args.gradual_unfreeze, d.gradual_unfreeze)) if value != default]
+    if given:
+        raise CliError(f"{', '.join(given)}: not used with --schedule, whose file sets the schedule's shape and its groups' "
+                       "LRs (change them in the file, or leave --schedule out; --lr scales the file's schedule)")
+    return read_schedule(Path(args.schedule))
 
 
 def adopt_schedule_settings(args: argparse.Namespace, config: TrainConfig, loaded: ScheduleFile | None) -> None:
@@ -146,6 +158,12 @@ def run_schedule_for(args: argparse.Namespace, config: TrainConfig, dataset: Pre
         confirm_mismatch(lines, args.accept_mismatch)
     # The run's momentum: the file's unless --momentum said otherwise (adopt_schedule_settings).
     timeline = dataclasses.replace(loaded.for_run(config.epochs * per_epoch), base_momentum=config.momentum)
+    if timeline.peak_lr() <= 0:  # it trained a whole run at 0, then warned that the LR may be far too high (helper-92)
+        raise CliError(f"{args.schedule}: its LR is 0 at every step, so the run would learn nothing; give its schedule a peak LR")
+    if args.lr is not None:  # it was dropped without a word (helper-92)
+        say(f"peak LR {args.lr:g} (--lr): {args.schedule}'s schedule scaled from its peak of {timeline.peak_lr():.3g}")
+        timeline = timeline.with_peak_lr(args.lr)
+    config.lr = timeline.peak_lr()  # the run's record said the default 0.2, or the --lr it did not train
     kept = cuts_kept(loaded.plateau_cuts)
     say(f"schedule from {args.schedule}: {counted(timeline.total_steps, 'step')}{loaded.stretch_note(timeline.total_steps)}"
         + loaded.batch_note(config.global_batch) + (f"; {kept}" if kept else ""))

@@ -97,7 +97,7 @@ def prepare_dataset(
         were = "was" if len(problems) == 1 else "were"
         warnings.append(printable(f"{counted(len(problems), 'image')} could not be read and {were} skipped: {named}; "
                                   f"replace or remove {'it' if len(problems) == 1 else 'them'} to train on every image"))
-    train_index, val_index = _split(scan, labels, usable, val_fraction, split_seed)
+    train_index, val_index = _split(scan, labels, usable, val_fraction, split_seed, dict(problems))
     if unvalidated := _unvalidated(scan.classes, labels, train_index, val_index):
         warnings.append(unvalidated)
     mean, std = _stats(decoded, paths, train_index, size, channels)
@@ -150,11 +150,17 @@ def _used_counts(labels: np.ndarray, train_index: np.ndarray, val_index: np.ndar
     return np.bincount(labels[used], minlength=classes).tolist()
 
 
-def _split(scan: FolderScan, labels, usable, val_fraction, seed) -> tuple[np.ndarray, np.ndarray]:
+def _split(scan: FolderScan, labels, usable, val_fraction, seed, problems: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
+    """(train, validation) indices of the usable images; DatasetError for a class none of whose images is usable, with
+    the first one's reason (``problems``: the reason of each image skipped, by path): "replace the corrupt files" was
+    said of a class of images each too large to decode (helper-92)."""
     usable_index = np.flatnonzero(usable)
     for label, name in enumerate(scan.classes):
         if not np.any(labels[usable_index] == label) and any(e.label == label for e in scan.entries):
-            raise DatasetError(f"{scan.root / name}: none of the images of class {name!r} can be read; replace the corrupt files")
+            first = next(e.path for e in scan.entries if e.label == label)
+            why = problems.get(str(scan.root / first), "")
+            raise DatasetError(f"{scan.root / name}: none of the images of class {name!r} can be read"
+                               + (f" ({Path(first).as_posix()}: {why})" if why else "") + "; replace or fix them")
     if scan.presplit:
         splits = np.array([e.split for e in scan.entries])
         train, val = usable_index[splits[usable_index] == "train"], usable_index[splits[usable_index] == "val"]

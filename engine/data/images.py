@@ -25,11 +25,18 @@ def header(path: str) -> tuple[tuple[int, int], str]:
     """(width, height) and PIL mode, read from the header without decoding pixels."""
     try:
         with open_regular(path) as handle, Image.open(handle) as image:
+            _check_pixels(image)  # skipped by the decode: its mode and size chose the dataset's channels (helper-92)
             return image.size, image.mode
-    except PROGRAMMING_ERRORS:
+    except (BadImage, *PROGRAMMING_ERRORS):
         raise
     except Exception as error:  # malformed files make PIL raise many kinds
         raise BadImage(_reason(error)) from None
+
+
+def _check_pixels(image: Image.Image) -> None:
+    """BadImage for an image too large to decode (a decompression bomb, or a photo far larger than any training size)."""
+    if image.width * image.height > MAX_PIXELS:
+        raise BadImage(f"too large ({image.width}x{image.height} pixels, over {MAX_PIXELS // 1_000_000} megapixels); downscale it")
 
 
 def _reason(error: Exception) -> str:
@@ -65,8 +72,7 @@ def load_image(path: str, size: int, channels: int) -> np.ndarray:
             warnings.simplefilter("ignore")
             # open_regular: a file swapped for a FIFO after the scan would make PIL wait for a writer forever
             with open_regular(path) as handle, Image.open(handle) as image:
-                if image.width * image.height > MAX_PIXELS:
-                    raise BadImage(f"too large ({image.width}x{image.height} pixels, over {MAX_PIXELS // 1_000_000} megapixels); downscale it")
+                _check_pixels(image)
                 image.draft("RGB" if channels == 3 else "L", (size, size))
                 image = _to_eight_bit(ImageOps.exif_transpose(image))
                 image = image.convert("RGB" if channels == 3 else "L")

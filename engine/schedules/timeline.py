@@ -145,6 +145,15 @@ class Timeline:
                 peaks.append(float(piece.schedule.lrs(np.arange(piece.start, stop, dtype=float) - piece.origin).max()))
         return max(peaks)
 
+    def with_peak_lr(self, lr: float) -> Timeline:
+        """The same timeline (shapes, group multipliers, momentum) scaled so that its highest LR is ``lr``; ValueError
+        for one whose LR is 0 at every step."""
+        peak = self.peak_lr()
+        if peak <= 0:
+            raise ValueError("the schedule's LR is 0 at every step, so it cannot be scaled to a peak")
+        factor = lr / peak
+        return replace(self, pieces=tuple(replace(p, schedule=p.schedule.scaled(factor)) for p in self.pieces))
+
     def group_settings(self, steps: np.ndarray, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
         """(multiplier, frozen) of each group in ``names`` at each step: two arrays of shape (steps, groups)."""
         steps = np.asarray(steps, float).ravel()

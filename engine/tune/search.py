@@ -68,12 +68,6 @@ class TuneResult:
     timeline: Timeline | None
 
 
-def with_peak(timeline: Timeline, peak: float) -> Timeline:
-    """The same timeline (shape, multipliers, momentum) scaled so its highest LR is ``peak``."""
-    factor = peak / timeline.peak_lr()
-    return replace(timeline, pieces=tuple(replace(p, schedule=p.schedule.scaled(factor)) for p in timeline.pieces))
-
-
 DIVERGED = -1e9  # the score of a loss that is not a number
 
 
@@ -253,7 +247,7 @@ class Tuner:
             trial.report(progress_score(epoch.train_loss), epoch.epoch + 1)
             return trial.should_prune()
 
-        self._current = TrialJob(config, self.dataset, RunSchedule(with_peak(self.timeline, params["lr"])), self.runs_root, check,
+        self._current = TrialJob(config, self.dataset, RunSchedule(self.timeline.with_peak_lr(params["lr"])), self.runs_root, check,
                                  purpose=trial_purpose(number, params, self.folder.name))
         if self._cancel.is_set():
             self._current.stop()
@@ -346,4 +340,4 @@ class Tuner:
         if winner is None:
             return TuneResult(record, self.groups, None, None)
         config = replace(self.config, lr=winner.params["lr"], weight_decay=winner.params.get("weight_decay", self.config.weight_decay))
-        return TuneResult(record, self.groups, config, with_peak(self.timeline, winner.params["lr"]))
+        return TuneResult(record, self.groups, config, self.timeline.with_peak_lr(winner.params["lr"]))
