@@ -112,6 +112,11 @@ def test_runs_and_show_give_json_for_scripts(tmp_path, capsys):
                            "(see `lrscope show --help`)\n")
     empty = lrscope("runs", "--runs-dir", tmp_path / "none", "--json")
     assert (empty.returncode, json.loads(empty.stdout)) == (0, []) and "no runs under" in empty.stderr
+    assert "(no such folder yet)" in empty.stderr
+    (tmp_path / "a-file").write_text("")
+    not_a_folder = lrscope("runs", "--runs-dir", tmp_path / "a-file")  # it listed nothing and exited 0 (helper-92)
+    assert not_a_folder.returncode == 2 and not_a_folder.stderr == (f"lrscope: error: {tmp_path / 'a-file'}: not a folder; give "
+                                                                    "--runs-dir the folder the runs are stored in\n")
 
 
 def test_the_readmes_csv_route_gives_a_plain_loop_the_schedulers_lrs(tmp_path, capsys):

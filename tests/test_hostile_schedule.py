@@ -141,7 +141,7 @@ def test_output_to_a_full_disk_is_said_to_be_the_output_not_a_path(tmp_path):
         with open("/dev/full", "w") as full:
             done = subprocess.run([sys.executable, str(ROOT / "main.py"), *command], cwd=ROOT, stdout=full, stderr=subprocess.PIPE,
                                   text=True, timeout=120)
-        assert done.returncode == 2 and done.stderr == ("lrscope: error: cannot write the output: No space left on device; "
+        assert done.returncode == 4 and done.stderr == ("lrscope: error: cannot write the output: No space left on device; "
                                                         "check where it goes (a file, a pipe) and that its disk has room\n"), command
 
 

@@ -142,8 +142,9 @@ def run_cli(argv: list[str]) -> int:
     except OSError as error:  # an output file that cannot be written, a folder that vanished under us, a full stdout
         why = error.strerror or first_line(error)
         if not error.filename:  # nothing named: the command's output itself (`show --csv > /dev/full` blamed "the path")
+            # 4, as --help says of an output that could not be written (it exited 2, a usage error: helper-92)
             return _error(args, f"cannot write the output: {why}; check where it goes (a file, a pipe) and that its disk has room",
-                          USAGE_ERROR)
+                          STORE_FAILED)
         return _error(args, f"{printable(str(error.filename))}: {why}; check the path and its permissions", USAGE_ERROR)
     except KeyboardInterrupt:
         if reported_status() is not None:  # after the run's result was printed: its status stands, and its one object

@@ -125,6 +125,8 @@ def _accuracy(value: float) -> str:
 def list_command(args: argparse.Namespace) -> int:
     """One line per run."""
     root = runs_root(args.runs_dir)
+    if root.exists() and not root.is_dir():  # it said "no runs under FILE" and exited 0 (helper-92)
+        raise CliError(f"{root}: not a folder; give --runs-dir the folder the runs are stored in")
     runs, problems = list_runs(root)
     shown = {r.problem for r in runs}  # a damaged run's reason is printed under its line
     for problem in (p for p in problems if p not in shown):
@@ -132,7 +134,7 @@ def list_command(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([_listed(r) for r in runs]))
     if not runs:
-        say(f"no runs under {root}")
+        say(f"no runs under {root}" + ("" if root.is_dir() else " (no such folder yet)"))
     if args.json or not runs:
         return 0
     # As wide as the longest name, up to a point, and a cut name says so: "digits-camera2-lon" read as a whole name.
