@@ -65,9 +65,9 @@ def load_run(run_dir: Path, cache_dir: Path | None, warn: Callable[[str], None] 
     run_dir = Path(run_dir)
     config, expected = saved_config(run_dir)
     if data is not None:
+        if not Path(data).is_dir():  # it blamed the run: "…: the run's dataset folder is gone" (helper-92)
+            raise RunStoreError(f"{data}: no such folder; give --data the folder {run_dir.name}'s images are in now")
         config = replace(config, data=str(Path(data).resolve()))
-    if data is not None and not Path(data).is_dir():  # it blamed the run: "…: the run's dataset folder is gone" (helper-92)
-        raise RunStoreError(f"{data}: no such folder; give --data the folder {run_dir.name}'s images are in now")
     if not Path(config.data).is_dir():  # the folder check's own advice, "choose a folder…", cannot be followed for a resume
         raise RunStoreError(f"{config.data}: the run's dataset folder is gone; put it back there to resume {run_dir.name}, "
                             f"or give its new place: `lrscope resume {run_dir.name} --data DIR` (the window resumes it from "
