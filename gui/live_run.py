@@ -83,8 +83,10 @@ class LiveRun(QObject):
     def started(self, event) -> None:
         """A run began or resumed: reset the plots (filling in the stored past when resuming; an attached run's
         past came as its history, just before)."""
-        # Resuming the run shown (an attached run's history just replayed it): keep its past, drop what came after.
-        same_run = event.start_step > 0 and event.run_id == self.run_id
+        # Resuming the run shown (an attached run's history just replayed it): keep its past, drop what came after. Only
+        # while the plots still hold it: another dataset opened meanwhile cleared them, and the resumed run was drawn from
+        # its resume step on, its past missing (helper-93).
+        same_run = event.start_step > 0 and event.run_id == self.run_id and len(self.loss.points) > 0
         self.total, self.per_epoch, self.step = event.total_steps, event.steps_per_epoch, event.start_step
         self.config, self.dataset, self.groups = event.config, event.dataset, tuple(event.groups)
         processes = int(event.config.get("world_size", 1))

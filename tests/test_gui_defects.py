@@ -732,6 +732,9 @@ def test_resuming_a_run_of_another_dataset_opens_that_dataset_first(qtbot, launc
     qtbot.waitUntil(lambda: window.controller.training, timeout=LONG)
     assert window.dataset.summary.name == "digits-camera2" and "digits-camera2" in window.windowTitle()
     qtbot.waitUntil(lambda: window.last_run is not None and window.last_run.outcome.state == "finished", timeout=LONG)
+    # Its past is drawn before what it trains now: opening the other dataset had cleared the plots, and the resumed run
+    # was drawn from its resume step on (helper-93).
+    assert window.loss.points.view(0)[0] == 0
 
 
 def test_a_run_whose_dataset_folder_moved_resumes_on_the_open_folder_of_the_same_images(qtbot, launch, dialogs, tmp_path):
