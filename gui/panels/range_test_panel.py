@@ -163,12 +163,12 @@ class RangeTestPanel(QWidget):
                                      probe_steps=self.steps.value() or None, repeats=self.repeats.value())
         return settings.resolved()
 
-    @Slot()
     @property
     def testing(self) -> bool:
         """Whether a test shows here as asked for or running (its Start is off until it finishes)."""
         return not self.start.isEnabled()
 
+    @Slot()
     def request_start(self) -> None:
         """Ask for a range test with the settings as typed (or say what is wrong with them)."""
         try:
