@@ -14,10 +14,9 @@ import time
 from collections.abc import Iterator
 
 import engine.training.job as job_module
-from engine.data import prepare_dataset
 
 from .common import Row, alternate, median_spread, ratio_row
-from .workloads import SAMPLE, bare_loop, config, lrscope_job
+from .workloads import bare_loop, config, digits_words, lrscope_job, sample_dataset
 
 
 @contextlib.contextmanager
@@ -51,7 +50,7 @@ def step_clock() -> Iterator[list[float]]:
 
 def run(quick: bool) -> list:
     """Rows: steps/s lrscope ÷ bare loop over whole runs; lrscope's share outside the step; the in-run estimate."""
-    dataset = prepare_dataset(SAMPLE)
+    dataset = sample_dataset(quick)
     settings = config(epochs=1 if quick else 6)
     steps = settings.epochs * (len(dataset.train_index) // settings.batch_size)
     if not quick:  # warm-ups, so that the first measured runs pay no first-time costs
@@ -83,7 +82,7 @@ def run(quick: bool) -> list:
     per_step = {side: statistics.median(times) + statistics.median(outside[side]) / steps
                 for side, times in (("ours", our_steps), ("bare", bare_steps))}
     estimate = per_step["bare"] / per_step["ours"]
-    note = f"small CNN, 32 px digits, batch 64, {steps} steps a run, CPU; validation excluded on both sides"
+    note = f"{digits_words(dataset)}, {steps} steps a run, CPU; validation excluded on both sides"
     return [
         ratio_row("engine overhead", "steps/s, lrscope job ÷ bare loop, whole runs", theirs, mine, target=0.98, at_least=True,
                   note=note),

@@ -8,7 +8,6 @@ import time
 import numpy as np
 import torch
 
-from engine.data import prepare_dataset
 from engine.models import build_model
 from engine.range_test.runner import run_range_test
 from engine.range_test.settings import RangeTestSettings
@@ -16,7 +15,7 @@ from engine.range_test.sweep import lr_sequence
 from engine.training.session import build_session
 
 from .common import Row, alternate, median_spread, ratio_row
-from .workloads import SAMPLE, bare_loop, config
+from .workloads import bare_loop, config, sample_dataset
 
 ITERATIONS = 100
 
@@ -53,7 +52,7 @@ def lr_finder_sweep(dataset, settings, iterations: int) -> tuple[float, float]:
 
 def run(quick: bool) -> list:
     """Rows: time ratio against torch-lr-finder, suggestions, sweep iteration vs training step."""
-    dataset = prepare_dataset(SAMPLE)
+    dataset = sample_dataset(quick)
     settings = config()
     iterations = 20 if quick else ITERATIONS
     repeats = 1 if quick else 5

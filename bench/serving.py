@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 
 from engine.commands import EditSchedule, Stop
-from engine.data import prepare_dataset
 from engine.events import LogLine, StepsLogged
 from engine.run import InProcessRun, NewRun
 from engine.run.remote import RemoteRun
@@ -27,7 +26,7 @@ from engine.serve.server import RunServer
 
 from .cli_startup import startup_row, timed
 from .common import Row, alternate, median_spread, ratio_row
-from .workloads import SAMPLE, config
+from .workloads import config, digits_words, sample_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -132,7 +131,7 @@ def followed(dataset, settings, make_event, count: int) -> tuple[float, int, int
 
 def run(quick: bool) -> list:
     """Rows: served ÷ unserved steps/s; what serving costs the machine; command latency; events followed per second."""
-    dataset = prepare_dataset(SAMPLE)
+    dataset = sample_dataset(quick)
     settings = config(epochs=1 if quick else 4)
     if not quick:  # a warm-up run, so that the first measured one pays no first-time costs
         unserved(dataset, settings)
@@ -148,7 +147,7 @@ def run(quick: bool) -> list:
     ms = [1000 * s for s in latencies]
     return [
         ratio_row("serving", "steps/s, served with `lrscope watch` attached ÷ not served", theirs, ours, target=0.99, at_least=True,
-                  note=f"small CNN, 32 px digits, batch 64, {settings.epochs} epochs a run, CPU"),
+                  note=f"{digits_words(dataset)}, {settings.epochs} epochs a run, CPU"),
         Row("serving", "CPU of the server thread and the watching client, share of the machine during training", cost, cost_spread,
             "%", "", None, "measured in the served runs above; both compete with training for the cores"),
         Row("serving", "command → applied (client sends, hears CommandApplied)", statistics.median(ms), (min(ms), max(ms)), "ms",

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from engine.config import TrainConfig
-from engine.data.dataset import PreparedDataset
+from engine.data.dataset import PreparedDataset, prepare_dataset
 from engine.device import resolve_device
 from engine.models import build_model
 from engine.run import InProcessRun, NewRun, RunResult
@@ -19,8 +19,19 @@ from lrscope.samples import sample
 SAMPLE = sample("digits")
 
 
+def sample_dataset(quick: bool) -> PreparedDataset:
+    """The digits as the benchmarks train on them: at their own 32 px, or at 16 px with --quick (which checks only
+    that a benchmark runs, at a quarter of the work)."""
+    return prepare_dataset(SAMPLE, resolution=16 if quick else None)
+
+
+def digits_words(dataset: PreparedDataset) -> str:
+    """"small CNN, 32 px digits, batch 64": what a row's runs train."""
+    return f"small CNN, {dataset.summary.resolution} px digits, batch 64"
+
+
 def config(epochs: int = 3, **changes) -> TrainConfig:
-    """The benchmark's training settings: small CNN, 32 px digits, batch 64, no augmentation, on the CPU.
+    """The benchmark's training settings: small CNN, batch 64, no augmentation, on the CPU.
 
     The CPU unless a benchmark asks for another device: "auto" would put lrscope's side on a GPU where
     there is one, and the CPU rows would compare a GPU run with a CPU one.

@@ -150,7 +150,8 @@ def test_the_range_test_skips_frozen_groups_keeps_the_ratios_and_says_which_trai
     job = TrainingJob(fine_tune_config(), digits16)
     session, timeline = job.session, job.run_schedule.timeline
     before = body(job)
-    settings = RangeTestSettings(iterations=6, repeats=1)
+    # λmax at the test's start is most of its work here and is not what it checks (a fine-tune's λmax: test_curvature_cli)
+    settings = RangeTestSettings(iterations=6, repeats=1, curvature=False)
     head_only = run_range_test(session, settings, lambda e: None, timeline, step=0)
     assert head_only.measured["trainable"] == ["head"] and head_only.measured["groups"]["stem"] == 0
     assert same(before, body(job)) and all(p.requires_grad for p in session.model.parameters())  # restored
