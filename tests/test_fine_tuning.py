@@ -4,6 +4,7 @@ loading, group naming, freezing, unfreezing mid-run, discriminative LRs, the ran
 import hashlib
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +29,16 @@ WEIGHTS = "MobileNet_V2_Weights.IMAGENET1K_V1"
 
 def fine_tune_config(**changes):
     """Two short epochs at 16 px: the head alone for the first, then every group with LRs spread over 1/100."""
-    values = {"model": "mobilenet_v2", "pretrained": "auto", "freeze_epochs": 1, "epochs": 2, "batch_size": 128,
+    values = {"model": "mobilenet_v2", "pretrained": "auto", "freeze_epochs": 1, "epochs": 2, "batch_size": 32,
               "lr": 0.02, "augment": "none"}
     return tiny_config(**{**values, **changes})
+
+
+@pytest.fixture(scope="module")
+def digits16(digits16):
+    """A third of the digits, 15 steps an epoch: these tests check what trains when, not how well (a MobileNet's
+    epochs of the whole sample were most of the suite's fine-tuning time)."""
+    return replace(digits16, train_index=digits16.train_index[:480], val_index=digits16.val_index[:128])
 
 
 def test_the_weights_load_through_torchvision_from_the_hub_cache_into_all_but_a_new_head(hub_weights):
