@@ -207,19 +207,29 @@ class DatasetActions:
 
     def after_a_run(self) -> None:
         """What the editor holds once a run is no longer followed: after the window's own run, the run's schedule to
-        train again, when it has edits and fits the configured model; after a run followed from elsewhere, the open
-        dataset's own, as before attaching. (Detached, the editor held the followed run's schedule squeezed into the
-        window's run, and the plan from before attaching, a tune's winner, was gone.)"""
+        train again, when it has edits and fits the configured model; after a run followed from elsewhere, or a stored
+        run resumed, the open dataset's own plan and the configured model's groups, as before attaching or resuming.
+        (Detached, the editor held the followed run's schedule squeezed into the window's run, and the plan from before
+        attaching, a tune's winner, was gone; after a resumed run of another model, the Groups tab kept its groups.)"""
         if self.controller.remote:
-            if not self.back_to_the_open_dataset() and self.dataset is not None:
-                self.show_model_groups(preset=not self.restore_draft(switched=True))
-                self.log.add(f"the editor shows {self.dataset.summary.name}'s own schedule again: Start trains it (Export "
-                             "still writes the run followed; import that file to train its schedule here)")
+            self.back_to_the_window_plan()
             if self.dataset is not None:  # the followed run's "epoch 10/100 · step 203/2200" stayed, as if still live
                 self.show_next_run()
             return
-        if not self.plan_the_run_again():
+        if self.plan_the_run_again():
+            return
+        if self.controller.resumed:
+            self.back_to_the_window_plan()
+        else:
             self.back_to_the_open_dataset()
+
+    def back_to_the_window_plan(self) -> None:
+        """The editor and the group table show what Start trains next: the open dataset's draft and the configured model's
+        groups (not those of the run just followed, which came from elsewhere or from a stored run)."""
+        if not self.back_to_the_open_dataset() and self.dataset is not None:
+            self.show_model_groups(preset=not self.restore_draft(switched=True))
+            self.log.add(f"the editor shows {self.dataset.summary.name}'s own schedule again: Start trains it (Export "
+                         "still writes the run followed; import that file to train its schedule here)")
 
     def plan_the_run_again(self) -> bool:
         """After a run with edits, the editor holds the run's schedule with its edits (as Export writes it), and Start

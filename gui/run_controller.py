@@ -134,6 +134,12 @@ class RunController:
         return isinstance(self.handle, RemoteRun)
 
     @property
+    def resumed(self) -> bool:
+        """Whether the run followed last is a stored run this window resumed: its model and schedule are that run's,
+        not the configuration's and the editor's."""
+        return isinstance(self.handle, InProcessRun) and isinstance(self.handle.spec, ResumedRun)
+
+    @property
     def refused(self) -> bool:
         """Whether the last run asked to follow was never reached (refused, or no answer): nothing was followed."""
         return isinstance(self.handle, RemoteRun) and not self.handle.connected.is_set()

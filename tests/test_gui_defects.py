@@ -751,6 +751,34 @@ def test_a_run_whose_dataset_folder_moved_resumes_on_the_open_folder_of_the_same
     assert json.loads((Path(window.last_run.outcome.run_dir) / "config.json").read_text())["config"]["data"] == str(moved)
 
 
+def test_after_a_resumed_run_of_another_model_the_groups_and_editor_show_what_start_trains_next(qtbot, launch):
+    """A run resumed from the Runs tab trains its own model and schedule. Once it ended, the Groups tab and the editor
+    kept them, beside a Configuration set for another model: Start would have trained resnet18 with the small CNN's
+    plan, its table naming groups resnet18 does not have (an attached run's are put back)."""
+    from gui.driving import select_rows
+
+    window = launch({**SMALL, "epochs": 2})
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.live.step >= 3, timeout=LONG)
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: window.last_run is not None and not window.controller.training, timeout=LONG)
+    run_groups = window.group_table.draft.names
+    choose(window.config_panel.editors["model"], "resnet18")  # the next run's model, and plan
+    type_into(window.editor.peak, "0.0314")
+    click(window.editor.use_button)
+    configured = window.group_table.draft.names
+    assert configured != run_groups and configured[0] == "stem"
+    show_tab(window.tabs, "Runs")
+    qtbot.waitUntil(lambda: window.runs_panel.table.rowCount() == 1, timeout=LONG)
+    select_rows(window.runs_panel.table, [0])
+    click(window.runs_panel.buttons["Resume"])
+    qtbot.waitUntil(lambda: window.controller.training and window.group_table.draft.names == run_groups, timeout=LONG)
+    qtbot.waitUntil(lambda: window.last_run.outcome.state == "finished" and not window.controller.training, timeout=LONG)
+    assert window.group_table.draft.names == configured
+    assert window.editor.peak.text() == "0.0314"
+    assert window.config_panel.values()["model"] == "resnet18"
+
+
 def test_importing_a_schedule_tuned_with_another_optimizer_asks_first(qtbot, window, dialogs, tmp_path):
     path = tmp_path / "sgd.lrschedule.json"
     dialogs.answer("save_path", str(path))
