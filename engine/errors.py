@@ -27,6 +27,14 @@ class ConfigError(LrscopeError):
         self.reason = message
 
 
+class WeightsMissing(ConfigError):
+    """Pretrained weights neither cached nor downloadable here: the message says which file, and where to put it. How
+    else to start (a local weights file, random weights) is each interface's to say, as each offers its own way."""
+
+    def __init__(self, message: str):
+        super().__init__("pretrained", message)
+
+
 class SettingError(ValueError):
     """An invalid setting of a range test or a measurement: the message says it in words ("the iterations must be …"),
     for the window; ``field`` names the setting and ``reason`` says what it must be, for a command line to name its own

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from engine.errors import LrscopeError
+from engine.errors import LrscopeError, WeightsMissing
 
 from .bridge import EngineBridge, TaskDone, TaskFailed
 
@@ -57,7 +57,7 @@ class TaskRunner:
             try:
                 end = TaskDone(name, work())
             except LrscopeError as error:
-                end = TaskFailed(name, str(error))
+                end = TaskFailed(name, said_here(error))
             except Exception as error:  # unexpected: keep the app alive and say what happened
                 log.exception("task %s failed", name)
                 end = TaskFailed(name, f"{type(error).__name__}: {error}")
@@ -85,3 +85,11 @@ class TaskRunner:
         for thread in list(self._threads.values()):
             thread.join(max(0.0, timeout))
         return not any(t.is_alive() for t in self._threads.values())
+
+
+def said_here(error: LrscopeError) -> str:
+    """The error's message, with what the window offers where the engine leaves what to do to the interface (the
+    command line's "--weights FILE" has no field here)."""
+    if isinstance(error, WeightsMissing):
+        return f"{error}, or untick pretrained in the Configuration tab to train from random weights"
+    return str(error)

@@ -343,3 +343,20 @@ def test_a_range_tests_one_cycle_peak_used_with_a_fine_tune_configured_keeps_its
     assert len(after.segments) == len(before.segments) == 2  # the head alone, then every group: each its own cycle
     assert after.segments[0].max_lr == pytest.approx(peak) and after.segments[1].max_lr < peak
     assert [s.steps for s in after.segments] == [s.steps for s in before.segments]
+
+
+def test_weights_missing_from_the_cache_say_what_the_window_offers_instead(qtbot, launch):
+    """With the hub cache empty and no download, Start ended in "or pass --weights FILE": an option of the command
+    line, with no field in the window. The window names its own way: untick pretrained (random weights)."""
+    window = launch({"image_size": 16, "epochs": 1})
+    panel = window.config_panel
+    show_tab(groups_tab(window), "Configuration")
+    choose(panel.editors["model"], "mobilenet_v2")
+    click(panel.editors["pretrained"])
+    assert panel.editors["pretrained"].isChecked()
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: "could not train" in window.status.text() and window.start_action.isEnabled(), timeout=LONG)
+    said = window.status.text()
+    assert "needs the file mobilenet_v2-" in said and "hub/checkpoints" in said  # what is missing, and where it goes
+    assert "--weights" not in said and "--weights" not in window.log.toPlainText()
+    assert said.endswith("or untick pretrained in the Configuration tab to train from random weights")

@@ -12,7 +12,7 @@ import sys
 
 from .. import __version__
 from ..distributed.launcher import reported_status, tell_the_launcher_reported
-from ..errors import LrscopeError, first_line
+from ..errors import LrscopeError, WeightsMissing, first_line
 from ..store.lock import RunInUse
 from ..text import printable
 from . import ctl, curvature, range_test, runs, schedule, train, tune, watch
@@ -134,6 +134,8 @@ def run_cli(argv: list[str]) -> int:
             return args.handler(args)
     except RunInUse as error:
         return _error(args, error, RUN_IN_USE)
+    except WeightsMissing as error:  # the engine says what is missing and where it goes; this option is the command line's
+        return _error(args, f"{error}, or pass --weights FILE", USAGE_ERROR)
     except (CliError, LrscopeError) as error:
         return _error(args, error, USAGE_ERROR)
     except BrokenPipeError:  # `lrscope schedule csv F | head`: the reader has all it wanted

@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 import torch
 
 from ..config import PRETRAINED_AUTO as AUTO
-from ..errors import ConfigError, first_line
+from ..errors import ConfigError, WeightsMissing, first_line
 from ..files import open_regular
 
 OFFLINE = "LRSCOPE_OFFLINE"
@@ -88,12 +88,12 @@ def check_hash(path: Path) -> None:
                                         "the file is damaged or not the published one; delete it and download it again")
 
 
-def missing(weights, reason: str) -> ConfigError:
-    """The message for weights that are neither cached nor downloadable here."""
+def missing(weights, reason: str) -> WeightsMissing:
+    """The error for weights that are neither cached nor downloadable here."""
     path = hub_file(weights)
-    return ConfigError("pretrained", f"{describe(weights)} needs the file {path.name}, which is not in the torch hub cache "
-                                     f"{path.parent} ({reason}): download {weights.url} and put it in that folder "
-                                     "(or set $TORCH_HOME to the folder above hub/), or pass --weights FILE")
+    return WeightsMissing(f"{describe(weights)} needs the file {path.name}, which is not in the torch hub cache "
+                          f"{path.parent} ({reason}): download {weights.url} and put it in that folder "
+                          "(or set $TORCH_HOME to the folder above hub/)")
 
 
 def read_hub_weights(weights) -> dict[str, torch.Tensor]:

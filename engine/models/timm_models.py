@@ -7,7 +7,7 @@ import os
 
 from torch import nn
 
-from ..errors import ConfigError, first_line
+from ..errors import ConfigError, WeightsMissing, first_line
 from .groups import HEAD
 from .pretrained import OFFLINE, InputSpec
 
@@ -70,9 +70,8 @@ def setup(model: str, *, channels: int, classes: int, pretrained: str, weights_f
         built = timm.create_model(name, pretrained=bool(pretrained) and load, num_classes=classes, in_chans=in_chans,
                                   pretrained_cfg_overlay=overlay)
     except (OSError, RuntimeError, ValueError) as error:
-        raise ConfigError("pretrained", f"timm could not load {name}'s pretrained weights ({first_line(error)}): download "
-                                        "them where there is a network (they are kept in the Hugging Face cache), "
-                                        "or pass --weights FILE") from None
+        raise WeightsMissing(f"timm could not load {name}'s pretrained weights ({first_line(error)}): download them "
+                             "where there is a network (they are kept in the Hugging Face cache)") from None
     source = (weights_file or f"timm {name}") if pretrained else weights_file
     return ModelSetup(built, named_groups(built), input_spec(model) if pretrained else None, source,
                       f"{model}: pretrained weights {source}" if pretrained else "")
