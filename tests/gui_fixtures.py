@@ -189,6 +189,14 @@ def legend(panel) -> list[str]:
     return [label.text for _, label in panel.plot.legend.items]
 
 
+def title_key(panel) -> str:
+    """A plot's title as it reads: its name and the key set in it (health, comparison and momentum plots)."""
+    import html
+    import re
+
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", panel.plot.titleLabel.text)).split())
+
+
 def paused_at(qtbot, window, step: int) -> None:
     """Start a run and pause it once at ``step`` or later."""
     from gui.driving import trigger

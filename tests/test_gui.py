@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 import pytest
-from gui_fixtures import LONG, SMALL, drawn, legend, paused_at, paused_with_lr_set
+from gui_fixtures import LONG, SMALL, drawn, legend, paused_at, paused_with_lr_set, title_key
 
 from gui.driving import choose, click, drag, press, show_tab, trigger, type_into
 
@@ -35,7 +35,7 @@ def test_a_run_fills_the_plots_which_export_as_png_and_csv(qtbot, window, dialog
 
     # Before a run only the plan is drawn: no key for applied LRs ("all groups" named curves that were not there).
     qtbot.waitUntil(lambda: window.lr.plan[1].shape[1] == 4 and legend(window.lr) == ["next run"], timeout=LONG)
-    assert legend(window.momentum) == ["next run"]  # no "applied" key beside nothing drawn
+    assert title_key(window.momentum) == "Momentum ╌ next run"  # no "applied" key beside nothing drawn
     qtbot.mouseClick(window.toolbar.widgetForAction(window.start_action), Qt.MouseButton.LeftButton)
     run = run_to_end(qtbot, window)
     qtbot.waitUntil(lambda: len(window.accuracy.points) == 1 and "finished" in window.status.text(), timeout=LONG)
@@ -45,7 +45,7 @@ def test_a_run_fills_the_plots_which_export_as_png_and_csv(qtbot, window, dialog
     # is not drawn (no preview, no curvature measured)
     assert window.lr.groups == ("block1", "block2", "block3", "head")
     qtbot.waitUntil(lambda: legend(window.lr) == ["all 4 groups", "planned"], timeout=LONG)
-    qtbot.waitUntil(lambda: "applied" in legend(window.momentum), timeout=LONG)
+    qtbot.waitUntil(lambda: "━ applied" in title_key(window.momentum), timeout=LONG)
     keys = {label.text: sample.item for sample, label in window.lr.plot.legend.items}
     colours = {text: pg.mkPen(item.opts["pen"]).color().getRgb()[:3] for text, item in keys.items()}
     assert colours["planned"] == colours["all 4 groups"] == ORANGE  # the key's colour is the one drawn on top

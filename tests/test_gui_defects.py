@@ -15,6 +15,7 @@ from gui_fixtures import (
     paused_at,
     paused_with_lr_set,
     range_test_before_a_run,
+    title_key,
 )
 from helpers import CAMERA2, SAMPLE, write_image
 from PySide6.QtCore import Qt
@@ -682,6 +683,28 @@ def test_every_legend_of_the_training_tab_is_inside_its_plot_at_1366x768(qtbot, 
         frame, legend_box = plot.plot.getViewBox().sceneBoundingRect(), plot.plot.legend.sceneBoundingRect()
         # The momentum plot's "planned" fell off its bottom.
         assert frame.contains(legend_box), (plot.plot.titleLabel.text, frame, legend_box)
+
+
+def test_at_1366x768_no_key_covers_the_applied_momentum_held_at_0_9(qtbot, window):
+    """Set LR now in the one-cycle sets the momentum back to 0.9 for the rest of the run: that line ran under the key
+    box at the momentum plot's bottom right (the plot is some 80 px high at 1366×768, the box half of it)."""
+    from PySide6.QtCore import QPointF
+
+    window.resize(1366, 768)
+    show_tab(window.tabs, "Training")
+    paused_with_lr_set(qtbot, window, "0.01", 10)
+    trigger(window.pause_action)  # resume, to the end
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+    plot = window.momentum
+    qtbot.waitUntil(lambda: plot.widget.isVisible() and drawn(plot.applied) == 22 and not plot.dirty, timeout=LONG)
+    steps, momenta = plot.applied.getData()
+    assert momenta[-1] == pytest.approx(0.9)
+    view = plot.plot.getViewBox()
+    boxes = [plot.plot.legend.sceneBoundingRect()] if plot.plot.legend.isVisible() else []
+    covered = [int(step) for step, momentum in zip(steps, momenta)
+               if any(box.contains(view.mapViewToScene(QPointF(step, momentum))) for box in boxes)]
+    assert not covered, f"the key covers the momentum applied at steps {covered}"
+    assert "━ applied" in title_key(plot)  # still named: in the title, as the Health tab's plots name their groups
 
 
 def test_opening_a_dataset_while_a_segment_field_is_refused_keeps_the_window_up(qtbot, window, dialogs):

@@ -17,6 +17,7 @@ from .step_plot import StepPlot, finite_bounds, nearest
 
 ORANGE, GREY, PURPLE = (255, 127, 14), (150, 150, 150), (148, 103, 189)
 # Colors of the groups before the head, input side first (the head keeps lrscope's orange).
+MOMENTUM_COLOR = (140, 86, 75)
 GROUP_COLORS = ((31, 119, 180), (44, 160, 44), (214, 39, 40), (140, 86, 75), (227, 119, 194), (23, 190, 207), (188, 189, 34))
 
 
@@ -269,11 +270,12 @@ class MomentumPlot(StepPlot):
 
     def __init__(self, parent=None):
         super().__init__("Momentum", "momentum", parent=parent)
-        self.applied = make_curve(self.plot, (140, 86, 75), width=2)  # keyed while drawn: before a run there is none
-        self.planned = make_curve(self.plot, (140, 86, 75), style=Qt.PenStyle.DashLine, name="planned")
+        self.applied = make_curve(self.plot, MOMENTUM_COLOR, width=2)
+        self.planned = make_curve(self.plot, MOMENTUM_COLOR, style=Qt.PenStyle.DashLine)
         self.plan_key = "planned"
-        self.plot.legend.setColumnCount(2)  # one row: the plot is short, and at 1366×768 "planned" fell off its bottom
-        self.place_legend("bottom right")  # a one-cycle's momentum is back at its top when the run ends
+        # The key is in the title: at 1366×768 the plot is some 80 px high, and a legend box anywhere in it covers the
+        # curve somewhere (at the bottom right it hid the applied line held at 0.9 after a Set LR now in a one-cycle).
+        self.plot.legend.setVisible(False)
         self.points = CurveBuffer(2)
         self.plan = (np.empty(0), np.empty(0))
         self.step = 0
@@ -308,12 +310,19 @@ class MomentumPlot(StepPlot):
         return len(values) > 0 and bool(values.max() - values.min() > 1e-12)
 
     def redraw(self) -> None:
-        if self.changed("steps"):
+        steps, plan = self.changed("steps"), self.changed("plan")
+        if steps:
             self.applied.setData(self.x(self.points.view(0)), self.points.view(1))
-            self.show_in_legend(self.applied, "applied", len(self.points) > 0)
-        if self.changed("plan"):
+        if plan:
             self.planned.setData(self.x(self.plan[0]), self.plan[1])
-            self.show_in_legend(self.planned, self.plan_key)
+        if steps or plan:
+            self.set_key_title([self.title, *self.key()])
+
+    def key(self) -> list[str]:
+        """The key's entries: "applied" only while it is drawn (before a run there is none), then the plan's name."""
+        colour = f"rgb{MOMENTUM_COLOR}"
+        applied = [f'<span style="color: {colour}">━ applied</span>'] if len(self.points) else []
+        return [*applied, f'<span style="color: {colour}">╌ {self.plan_key}</span>']
 
     def y_bounds(self):
         return finite_bounds(self.points.view(1), self.plan[1], positive=self.log_y.isChecked())
