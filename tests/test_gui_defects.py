@@ -730,6 +730,32 @@ def test_why_a_configuration_value_is_refused_stays_in_sight_at_the_bottom_of_th
     assert on_screen(field, window) and on_screen(window.config_panel.message, window)
 
 
+def test_at_1366x768_the_note_on_the_run_going_on_shows_every_line_and_the_fields_stay_put(qtbot, launch):
+    """Five settings typed mid-run made a note of five lines in a room of three, its last ones cut off. The room stays
+    three lines (a note that grew as a field was typed moved the fields under the mouse: helper-72): what it cannot
+    hold is counted, and listed in its tooltip."""
+    from PySide6.QtWidgets import QTabWidget
+
+    window = launch({**SMALL, "epochs": 40})
+    window.resize(1366, 768)
+    paused_at(qtbot, window, 3)
+    show_tab(next(t for t in window.findChildren(QTabWidget) if "Configuration" in [t.tabText(i) for i in range(t.count())]),
+             "Configuration")
+    note, momentum = window.config_panel.followed, window.config_panel.editors["momentum"]
+    qtbot.wait(100)  # the layout runs from the event loop
+    at = momentum.mapTo(window, momentum.rect().topLeft())
+    for name, value in (("momentum", "0"), ("weight_decay", "0.001"), ("epochs", "5"), ("image_size", "24"), ("seed", "3")):
+        type_into(window.config_panel.editors[name], value)
+    qtbot.wait(100)
+    assert note.heightForWidth(note.width()) <= note.height(), f"cut off: {note.text()!r}"
+    assert on_screen(note, window) and momentum.mapTo(window, momentum.rect().topLeft()) == at
+    settings = ["momentum 0.9", "weight decay 0.0005", "epochs 40", "image size 16", "seed 0"]
+    assert all(setting in note.toolTip() for setting in settings)
+    listed = [setting for setting in settings if setting in note.text()]
+    assert 0 < len(listed) < len(settings) and f"and {len(settings) - len(listed)} more (see the tooltip)" in note.text()
+    assert note.text().endswith(": these fields are for the next run.")
+
+
 def stop_then_resume_from(qtbot, window, dialogs, folder, name, before=lambda: None) -> None:
     """Start a run, stop it, (``before``), open ``folder`` (shown as ``name``), then Resume the run from the Runs tab."""
     from gui.driving import select_rows

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from engine.config import AUGMENTATIONS, FROZEN_BN, MODEL_NAMES, OPTIMIZER_NAMES, PRETRAINED_AUTO, TrainConfig, field_error
 from engine.curvature.settings import BN_MODES
+
+from .fitted_note import FittedNote
 
 INVALID = "border: 2px solid #d62728;"
 
@@ -61,12 +63,10 @@ class ConfigPanel(QWidget):
         self.message.setWordWrap(True)
         # While the window follows a run started elsewhere, which of its settings differ from these fields (they are
         # this window's, for its next run: read as the run's, they said 32 px for a run at 16).
-        self.followed = QLabel(IDLE_NOTE)
-        self.followed.setWordWrap(True)
         # As tall whatever it says, while a run goes on: a note that grew as a field was typed pushed the form down under
-        # the mouse, and a click aimed at image size changed epochs (helper-72). A longer list is in its tooltip.
-        self.followed.setFixedHeight(3 * self.followed.fontMetrics().lineSpacing() + 4)
-        self.followed.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        # the mouse, and a click aimed at image size changed epochs (helper-72). What its lines cannot hold is counted
+        # (its last line was cut off at 1366×768), and listed in its tooltip.
+        self.followed = FittedNote(3, IDLE_NOTE)
         self.followed_config: dict | None = None
         self.own_run = False  # whether the run followed is the window's own
         self.pinned = QWidget()  # the window pins it above the scrolled form
@@ -169,15 +169,15 @@ class ConfigPanel(QWidget):
         # Said of the window's own run too: momentum 0 typed mid-run changed nothing, silently. Said with no run too, in
         # the same room: shown only during a run, it moved every field 50 px down as the run started (helper-79).
         if not config:
-            text = IDLE_NOTE
+            self.followed.say(lambda _shown: IDLE_NOTE, 0)
         elif self.own_run:
-            text = (f"The run going on trains with {', '.join(differ)}: these fields are for the next run." if differ else
-                    "The run going on trains with these settings; a field changed now is for the next run.")
+            self.followed.say(lambda shown: f"The run going on trains with {_listed(differ, shown)}: these fields are for "
+                              "the next run." if differ else
+                              "The run going on trains with these settings; a field changed now is for the next run.", len(differ))
         else:
-            text = (f"The run followed trains with {', '.join(differ)}: these fields are this window's, for its next run."
-                    if differ else "The run followed trains with these settings.")
-        self.followed.setText(text)
-        self.followed.setToolTip(text)
+            self.followed.say(lambda shown: f"The run followed trains with {_listed(differ, shown)}: these fields are this "
+                              "window's, for its next run." if differ else "The run followed trains with these settings.",
+                              len(differ))
 
     def values(self) -> dict[str, Any]:
         """The fields as typed (valid or not)."""
@@ -208,3 +208,13 @@ def _shown(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value) if value != "" else "none"
+
+
+def _listed(settings: list[str], shown: int) -> str:
+    """The first ``shown`` of ``settings``, the others counted: "momentum 0.9, epochs 20 and 3 more (see the tooltip)"."""
+    left = len(settings) - shown
+    if not left:
+        return ", ".join(settings)
+    if not shown:
+        return f"{left} settings of its own (see the tooltip)"
+    return f"{', '.join(settings[:shown])} and {left} more (see the tooltip)"
