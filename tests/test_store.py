@@ -91,6 +91,18 @@ def test_stop_then_resume_equals_an_uninterrupted_run(digits16, tmp_path, capsys
     assert resumed["val_accuracy"] == reference_result.val_accuracy
 
 
+def test_a_resume_checkpoints_as_often_as_its_checkpoint_seconds_say(digits16, tmp_path, capsys):
+    """`resume` had no --checkpoint-seconds (train has): a resumed run could not be told to checkpoint more often."""
+    run = stored_run(digits16, tmp_path, epochs=2)  # started with checkpoint_seconds 0: epoch ends only
+    run.subscribe(lambda e: run.send(Stop()) if getattr(e, "epoch", None) == 0 else None)
+    assert run.run().state == "stopped"
+    resumed = run_cli_json(capsys, "resume", run.run_dir, "--checkpoint-seconds", "1e-9", "--json")
+    assert resumed["state"] == "finished" and resumed["steps"] == 44
+    # every step past the first after the resume is checkpointed: the newest three kept are its last three steps
+    assert [p.name for p in sorted((run.run_dir / "checkpoints").iterdir())] == [f"step-00000000{s}.pt" for s in (42, 43, 44)]
+    assert run_cli(["resume", str(run.run_dir), "--checkpoint-seconds", "-1"]) == 2  # checked as train checks it
+
+
 def test_stopped_twice_mid_epoch_its_train_loss_is_the_whole_epochs_as_uninterrupted(digits16, tmp_path):
     """Resumed mid-epoch, the epoch's train loss was the mean of the steps since the resume only (`show` said 0.78 for an
     epoch whose steps' mean was 1.36): the checkpoint now carries the epoch's losses so far."""

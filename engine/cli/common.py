@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..config import MODEL_NAMES, OPTIMIZER_NAMES, PRETRAINED_LR, TrainConfig
+from ..config import MODEL_NAMES, OPTIMIZER_NAMES, PRETRAINED_LR, TrainConfig, field_error
 from ..distributed.launcher import launched_by_torchrun, tell_the_launcher_why
 from ..schedules.presets import PRESETS
 from ..schedules.schedule_file import ScheduleFile, load_schedule
@@ -105,6 +105,33 @@ def add_serve_option(parser: argparse.ArgumentParser) -> None:
                         help="serve the run so that `lrscope watch`, `lrscope ctl` and the window can follow and steer it; "
                              "by default on this machine only, at a free port (the address and a token are printed and "
                              "kept in the run folder)")
+
+
+def add_checkpoint_seconds_option(parser: argparse.ArgumentParser, *, resumed: bool = False) -> None:
+    """--checkpoint-seconds (train and resume): a checkpoint whenever S seconds passed since the last one. ``resumed``:
+    unset, the run keeps the interval it was started with."""
+    if resumed:
+        default = None
+        said = ("default: the run's own, 60 unless it was started with another; 0: only at epoch ends, and every "
+                "`train --checkpoint-every` steps if it was started with that")
+    else:
+        default = TrainConfig().checkpoint_seconds
+        said = f"default {default:g}; 0: only at epoch ends and --checkpoint-every"
+    parser.add_argument("--checkpoint-seconds", type=_checkpoint_seconds, default=default, metavar="S",
+                        help="also checkpoint whenever S seconds passed since the last checkpoint, so a kill loses at most "
+                             f"about that much training ({said})")
+
+
+def _checkpoint_seconds(text: str) -> float:
+    """--checkpoint-seconds's value, checked as the config checks it (argparse reports a bad one as a usage error)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text[:20]!r}") from None
+    reason = field_error("checkpoint_seconds", value)
+    if reason is not None:
+        raise argparse.ArgumentTypeError(f"{reason}, got {text[:20]!r}")
+    return value
 
 
 RUNS_DIR_HELP = "where runs are stored (default: $LRSCOPE_RUNS_DIR or the user data folder)"

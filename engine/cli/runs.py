@@ -42,6 +42,7 @@ from .common import (
     STORE_FAILED,
     TUNES_DIR_HELP,
     CliError,
+    add_checkpoint_seconds_option,
     add_serve_option,
     cache_dir,
     check_writable,
@@ -77,6 +78,7 @@ def add_parsers(commands) -> None:
     resume.add_argument("--no-cache", action="store_true", help="decode images without reading or writing the cache")
     resume.add_argument("--data", type=path_arg, metavar="DIR",
                         help="where the run's dataset folder is now, if it moved (the same images: their fingerprint is checked)")
+    add_checkpoint_seconds_option(resume, resumed=True)
     add_fault_options(resume)
     resume.add_argument("--json", action="store_true", help="print one JSON object with the result on stdout")
     add_serve_option(resume)
@@ -423,7 +425,8 @@ def resume(args: argparse.Namespace, run_dir: Path, world) -> int:
             changed = f" (it trained on {trained_on} before)" if trained_on != run.job.config.world_size else ""
             say(describe_world(run.job.config) + changed)
 
-    handle = InProcessRun(ResumedRun(run_dir, cache_dir(args), None if args.data is None else str(args.data)))
+    handle = InProcessRun(ResumedRun(run_dir, cache_dir(args), None if args.data is None else str(args.data),
+                                      args.checkpoint_seconds))
     result, seconds, policy = execute(handle, args, args.serve if world.leader else None, prepared, leader=world.leader)
     if not world.leader:
         return follower_status(world, result)

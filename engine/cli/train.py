@@ -6,11 +6,11 @@ import argparse
 import shlex
 from pathlib import Path
 
-from ..config import TrainConfig
 from ..store.paths import run_argument
 from .common import (
     LIBRARY_DIR_HELP,
     RUNS_DIR_HELP,
+    add_checkpoint_seconds_option,
     add_serve_option,
     add_training_options,
     check_writable,
@@ -35,9 +35,7 @@ def add_parser(commands) -> None:
     parser.add_argument("--library-dir", type=path_arg, help=LIBRARY_DIR_HELP)
     parser.add_argument("--runs-dir", type=path_arg, help=RUNS_DIR_HELP)
     parser.add_argument("--checkpoint-every", type=int, default=0, metavar="STEPS", help="also checkpoint every STEPS steps (default 0: off)")
-    parser.add_argument("--checkpoint-seconds", type=float, default=TrainConfig().checkpoint_seconds, metavar="S",
-                        help="also checkpoint whenever S seconds passed since the last checkpoint, so a kill loses at most "
-                             "about that much training (default 60; 0: only at epoch ends and --checkpoint-every)")
+    add_checkpoint_seconds_option(parser)
     add_fault_options(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object with the result on stdout")
     add_serve_option(parser)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..commands import Inbox
@@ -32,6 +32,7 @@ class ResumedRun:
     run_dir: Path
     cache_dir: Path | None
     data: str | None = None  # where the run's dataset folder is now, when it moved
+    checkpoint_seconds: float | None = None  # how often it checkpoints now (None: as it was started)
 
 
 def wire(spec: NewRun | ResumedRun, bus: EventBus, inbox: Inbox, warn: Callable[[str], None]):
@@ -58,6 +59,8 @@ def wire(spec: NewRun | ResumedRun, bus: EventBus, inbox: Inbox, warn: Callable[
         setup = prepare_resume(spec.run_dir, spec.cache_dir, warn=warn, owner=world.leader, data=spec.data)
         # The same global batch on however many processes resume it: the steps and the data position continue.
         config = setup.config.for_world(world.size)
+        if spec.checkpoint_seconds is not None:
+            config = replace(config, checkpoint_seconds=spec.checkpoint_seconds)
         job = TrainingJob(config, setup.dataset, resume=setup.checkpoint, bus=bus, inbox=job_inbox)
         create = lambda: RunStore(spec.run_dir, emit=bus.emit)
     if world.distributed:
