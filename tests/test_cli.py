@@ -729,6 +729,22 @@ def test_a_rollback_skips_an_epoch_end_whose_validation_loss_had_blown_up(capsys
     assert left["kind"] == json.loads(out)["fault"]["kind"] == "exploding_loss" and left["step"] == json.loads(out)["fault"]["step"]
 
 
+def test_a_run_that_ends_on_weights_its_last_validation_says_are_damaged_exits_3(capsys, tmp_path):
+    """It exited 0, "finished" and no more, below its own warning that the weights it ended on were damaged."""
+    from helpers import write_image
+
+    for label in range(2):
+        for i in range(10):
+            write_image(tmp_path / "d" / str(label) / f"{i}.png", value=40 + 80 * label + i)
+    code, out, err = cli(capsys, "train", "--data", tmp_path / "d", "--image-size", "8", "--epochs", "1", "--batch-size", "2",
+                         "--lr", "0.5", "--shape", "constant", "--json", "--runs-dir", tmp_path / "runs", "--cache-dir", tmp_path / "cache")
+    assert "say the weights are damaged" in err, err  # the case: the last epoch's validation (136 against 0.69 for guessing)
+    result = json.loads(out)
+    assert code == result["exit_status"] == 3 and result["fault"]["kind"] == "damaged_weights", err
+    assert result["resume_step"] is None and "do not use them" in result["message"]  # it finished: nothing to resume
+    assert err.rstrip().splitlines()[-1].startswith("lrscope: error: the run ended on damaged weights"), err
+
+
 def test_show_lists_each_rollback_after_its_fault_and_marks_the_edit_a_later_rollback_undid(capsys, tmp_path):
     """Stored in one write, both faults were listed before both rollbacks' edits, and the header counted the one edit in
     force above two edit lines."""

@@ -88,7 +88,11 @@ def test_the_advice_after_a_loss_blow_up_resumes_the_run_without_blowing_up_agai
     assert advice, stopped.stderr.rstrip().splitlines()[-1]
     # As given, without --runs-dir: the run is outside the default folder, and a bare id said "no run named …".
     resumed = lrscope(*shlex.split(advice.group(1)), "--json")
-    assert resumed.returncode == 0 and json.loads(resumed.stdout)["state"] == "finished", resumed.stderr[-2000:]
+    result = json.loads(resumed.stdout)
+    assert result["state"] == "finished", resumed.stderr[-2000:]
+    # It runs to its end; at LR 100 ×0.1 its last validation may still say the weights are damaged, which exits 3.
+    damaged = result.get("fault", {}).get("kind") == "damaged_weights"
+    assert resumed.returncode == (3 if damaged else 0) == result["exit_status"], resumed.stderr[-2000:]
     assert "rolling back (1 of at most 3) to the last good state" in resumed.stderr
     assert re.search(r"^went on from step \d+, where the rollback returned$", resumed.stderr, re.M), resumed.stderr[-2000:]
 

@@ -81,7 +81,8 @@ exit statuses:
   {FINISHED}    done
   {FAILED}    failed, or nothing to use: a range test without a recommendation, a tune without a winner
   {USAGE_ERROR}    bad options or unusable input (a dataset, a schedule file, a run folder)
-  {FAULT_STOPPED}    stopped by a fault (the loss blew up after the rollbacks, out of memory, the dataset vanished)
+  {FAULT_STOPPED}    stopped by a fault (the loss blew up after the rollbacks, out of memory, the dataset vanished), or
+       ended on weights its last validation says are damaged
   {STORE_FAILED}    the run store or an output file could not be written; what was written stays resumable
   {RUN_IN_USE}    the run is in use by another process
   {NOT_ANSWERED}  ctl: sent, not answered within --timeout

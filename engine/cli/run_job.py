@@ -130,15 +130,27 @@ def announce(run: InProcessRun, access) -> None:
             "can steer this run, and the traffic is not encrypted: prefer the default and an SSH tunnel")
 
 
-def exit_status(result: RunResult, policy: FaultPolicy, store) -> int:
-    """0 finished, 1 failed, 3 stopped by a fault, 4 the store could not be written, 130 stopped by a signal."""
+def exit_status(result: RunResult, policy: FaultPolicy, store, damaged: str = "") -> int:
+    """0 finished, 1 failed, 3 stopped by a fault or ended on damaged weights, 4 the store could not be written, 130
+    stopped by a signal."""
     if policy.store_failure is not None or store.failure is not None:
         return STORE_FAILED
     if result.state == "failed":
         return FAILED
-    if policy.fault is not None:
+    if policy.fault is not None or damaged:
         return FAULT_STOPPED
     return INTERRUPTED if result.state == "stopped" else FINISHED
+
+
+def ended_damaged(result: RunResult, run: InProcessRun) -> str:
+    """Why the weights a finished run ended on are unusable, as its last validation said ('' when they are sound): it
+    ran to its end and exited 0 beside its own warning that they were damaged."""
+    job = run.job
+    if result.state != "finished" or not job.diverged:
+        return ""
+    return (f"the run ended on damaged weights: its last validation (loss {result.val_loss:.4g}, accuracy "
+            f"{percent(result.val_accuracy)}) says so; do not use them. Its newest checkpoint holds its last good state, "
+            f"step {job.last_good['step']}; start again with a lower LR")
 
 
 def _state(result: RunResult, store) -> str:
@@ -157,8 +169,9 @@ def report(result: RunResult, seconds: float, run: InProcessRun, policy: FaultPo
 def _report(result: RunResult, seconds: float, run: InProcessRun, policy: FaultPolicy, as_json: bool,
             extra: dict[str, Any]) -> int:
     store = run.store
-    status = exit_status(result, policy, store)
-    problem = _problem(policy, store) or extra.get("export_error", "")
+    damaged = ended_damaged(result, run)
+    status = exit_status(result, policy, store, damaged)
+    problem = _problem(policy, store) or damaged or extra.get("export_error", "")
     if extra.get("export_error") and status == FINISHED:
         status = STORE_FAILED
     summary = {
@@ -167,7 +180,7 @@ def _report(result: RunResult, seconds: float, run: InProcessRun, policy: FaultP
         "val_loss": result.val_loss, "best_val_accuracy": result.best_val_accuracy, "seconds": seconds,
         "start_step": result.start_step, "run_dir": result.run_dir,
         # Where a resume continues: after a full disk the steps past the newest checkpoint were trained, not kept.
-        "resume_step": store.checkpoint_step if status != FINISHED else None,
+        "resume_step": store.checkpoint_step if status != FINISHED and result.state != "finished" else None,
         "dataset": {"name": result.dataset.get("name"), "fingerprint": result.dataset.get("fingerprint")},
         "message": problem or result.message, "rollbacks": policy.rollbacks, "weights": result.weights,
         "groups": group_report(run), "processes": result.config.get("world_size", 1), "batch_size": result.config.get("batch_size"),
@@ -175,6 +188,8 @@ def _report(result: RunResult, seconds: float, run: InProcessRun, policy: FaultP
     }
     if policy.fault is not None:
         summary["fault"] = {"kind": policy.fault.kind, "step": policy.fault.step, "lr": policy.fault.lr}
+    elif damaged:
+        summary["fault"] = {"kind": "damaged_weights", "step": result.step, "lr": run.job.run_schedule.timeline.lr_at(max(0, result.step - 1))}
     if as_json:
         write(sys.stdout, json.dumps(summary, allow_nan=True).replace("NaN", "null") + "\n")
     else:
