@@ -65,7 +65,7 @@ def test_a_full_disk_stops_the_run_without_claiming_success_and_it_resumes(tiny,
     assert "continues from step 0" in result["message"] and err.rstrip().splitlines()[-1].startswith("lrscope: error:")
     assert result["resume_step"] == 0 and result["steps"] > 0  # `steps` trained; `resume_step` is where the run goes on
     run_dir = the_run(tmp_path / "runs")
-    assert read_meta(run_dir)["state"] == "running"  # as written when the disk refused: `lrscope runs` says interrupted
+    assert read_meta(run_dir)["state"] == "stopped"  # with what stopped it: the disk took that much at the end
     for args in (["--json"], []):  # `show` said where the run trained to, not where a resume goes on
         code, out, _ = cli(capsys, "show", run_dir, *args)
         assert code == 0 and (json.loads(out)["resume_step"] == 0 if args else "(a resume continues from step 0)" in out), out
@@ -95,6 +95,22 @@ def test_a_disk_that_refuses_the_first_checkpoint_says_which_file_in_words_and_w
     assert f"the run store at {the_run(runs)} cannot be written (checkpoints/step-0000000000.pt: the disk is full" in message
     assert "free space on the disk" in message and message.endswith("no checkpoint was written yet; then start the run again")
     assert not re.search(r"enforce|inline_container|unexpected pos|resumable", message), message
+
+
+def test_a_run_stopped_by_a_full_disk_is_listed_with_what_stopped_it(tiny, tmp_path, capsys):
+    """`lrscope runs` listed it "interrupted", as a killed run: the state it stopped in was among what the disk refused."""
+    runs = tmp_path / "runs"
+    done = subprocess.run([sys.executable, str(ROOT / "main.py"), *train_args(tiny, runs)], cwd=ROOT,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True, timeout=300,
+                          preexec_fn=limit_file_size(150_000))  # the database fits, a checkpoint does not
+    assert done.returncode == 4, done.stderr[-2000:]
+    code, out, _ = cli(capsys, "runs", "--runs-dir", runs)
+    lines = out.splitlines()
+    assert code == 0 and lines[1].split()[4] == "stopped" and "interrupted" not in out, out
+    assert re.fullmatch(r"  stopped: its store could not be written \(checkpoints/step-0+\.pt: the disk is full.*\): free space on "
+                        r"the disk that holds .+; no checkpoint was written: start it again", lines[2]), out
+    [listed] = json.loads(cli(capsys, "runs", "--runs-dir", runs, "--json")[1])
+    assert listed["state"] == "stopped" and "the disk is full" in listed["why_ended"]
 
 
 @pytest.mark.parametrize("said", ["[enforce fail at inline_container.cc:672] . unexpected pos 576 vs 534",

@@ -42,16 +42,27 @@ def describe_failure(run_dir: Path, error: BaseException, resumable: bool = True
     """'the run store at … cannot be written (reason): what to do' for an OSError or an SQLite error; ``resumable``:
     whether a checkpoint was written before it (else nothing can be resumed, which it says)."""
     run_dir = Path(run_dir)
-    reason = _reason(run_dir, error)
-    code = getattr(error, "errno", None)
-    lowered = reason.lower()
-    if code in FULL or any(word in lowered for word in ("full", "too large")):
-        advice = f"free space on the disk that holds {run_dir.parent} ({_free_space(run_dir.parent)})"
-    elif code in DENIED or "readonly" in lowered or "read-only" in lowered:
-        advice = f"make {run_dir} writable"
-    elif not run_dir.is_dir():
-        advice = f"its folder {run_dir} was removed or its disk unmounted; put it back"
-    else:
-        advice = f"check the disk that holds {run_dir}"
     kept = "what was written stays resumable" if resumable else "no checkpoint was written yet"
-    return f"the run store at {run_dir} cannot be written ({reason}): {advice}; {kept}"
+    return f"the run store at {run_dir} cannot be written ({_reason(run_dir, error)}): {_advice(run_dir, error)}; {kept}"
+
+
+def stop_note(run_dir: Path, error: BaseException, checkpoint_step: int | None) -> str:
+    """What a run stopped by its store's failure keeps as the reason (``lrscope runs`` prints it under the run): why,
+    what to do, and where a resume goes on. The free space is left out: it is read when the run stops, not when this is."""
+    run_dir = Path(run_dir)
+    then = (f"a resume continues from step {checkpoint_step}" if checkpoint_step is not None
+            else "no checkpoint was written: start it again")
+    return f"stopped: its store could not be written ({_reason(run_dir, error)}): {_advice(run_dir, error, free=False)}; {then}"
+
+
+def _advice(run_dir: Path, error: BaseException, free: bool = True) -> str:
+    """What the user can do about ``error``: free space, make the folder writable, put it back."""
+    lowered = _reason(run_dir, error).lower()
+    code = getattr(error, "errno", None)
+    if code in FULL or any(word in lowered for word in ("full", "too large")):
+        return f"free space on the disk that holds {run_dir.parent}" + (f" ({_free_space(run_dir.parent)})" if free else "")
+    if code in DENIED or "readonly" in lowered or "read-only" in lowered:
+        return f"make {run_dir} writable"
+    if not run_dir.is_dir():
+        return f"its folder {run_dir} was removed or its disk unmounted; put it back"
+    return f"check the disk that holds {run_dir}"

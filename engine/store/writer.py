@@ -51,7 +51,7 @@ from ..text import counted, name_part, printable
 from .checkpoints import write_checkpoint
 from .database import connect
 from .edit_rows import rows_not_held
-from .failure import describe_failure
+from .failure import describe_failure, stop_note
 from .lock import RunLock
 from .reader import STOP_NOTE, checkpoint_paths, checkpoint_step, newest_checkpoint_step, saved_settings
 
@@ -79,6 +79,7 @@ class RunStore:
         self.run_id = self.run_dir.name
         self.emit = emit or (lambda event: None)
         self.failure: str | None = None
+        self._error: Exception | None = None  # the write that failed last, while the store is failing
         self.unwritten = 0
         self.checkpoint_step = newest_checkpoint_step(self.run_dir)  # a resumed run's is resumable before it writes one
         self._retry_at = 0.0
@@ -178,6 +179,8 @@ class RunStore:
             time.sleep(max(0.0, self._retry_at - time.monotonic()))
             pending = self._write(pending)
         self.unwritten = len(pending)
+        if pending and self._error is not None:
+            self._note_what_stopped_it()
         self._db.close()
 
     def _collect(self, wait: float) -> list:
@@ -222,14 +225,28 @@ class RunStore:
 
     def _failed(self, error: Exception) -> None:
         self._retry_at = time.monotonic() + RETRY_SECONDS
+        self._error = error
         if self.failure is None:
             self.failure = describe_failure(self.run_dir, error, resumable=self.checkpoint_step is not None)
             self.emit(LogLine(self.failure, "warning"))
             self.emit(StoreFailed(str(self.run_dir), self.failure, self.checkpoint_step))
 
+    def _note_what_stopped_it(self) -> None:
+        """Given up on what is left: the run's state and a note that its store stopped it, if the disk takes that much.
+        The state it ended in was among what could not be written, and `lrscope runs` took the run of a process gone
+        for an interrupted one. (What was not written is not: a later write never outruns an earlier one.)"""
+        note = stop_note(self.run_dir, self._error, self.checkpoint_step)
+        try:
+            with self._db:
+                self._meta({"state": "stopped"})
+                self._db.execute("INSERT INTO events VALUES (?,?,?,?)", (time.time(), STOP_NOTE, self.checkpoint_step, note))
+        except Exception:  # the disk refuses this too: the run reads as interrupted, resumable all the same
+            pass
+
     def _recovered(self) -> None:
         if self.failure is not None:
             self.failure = None
+            self._error = None
             self.emit(LogLine(f"the run store at {self.run_dir} writes again; nothing was lost"))
             self.emit(StoreRecovered(str(self.run_dir)))
 
