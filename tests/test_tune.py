@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -377,6 +378,9 @@ def test_ctrl_c_stops_the_search_keeps_the_best_so_far_and_exits_130_and_the_tun
     assert went_on["budget"]["steps"] == record["budget"]["steps"] >= went_on["budget"]["spent_steps"] > record["budget"]["spent_steps"]
     for trial in new:  # from the same initial weights as the first trials
         assert json.loads((Path(trial["run_dir"]) / "config.json").read_text())["config"]["weights"] == str(Path(record["folder"]) / "initial-weights.pt")
+    # the run of the trial the stop cut short is no trial of the tune once it ran again
+    listed = cli(capsys, "runs")[1]
+    assert f"tune {name}: {len(went_on['trials']) - len(cut)} trial run" in listed, listed
     code, _, said = cli(capsys, "tune", "--resume", name)
     assert code == 2 and "no room for another trial of 44; give a larger budget to go on (--budget" in said
 
@@ -400,6 +404,31 @@ def test_a_killed_tune_is_listed_as_one_that_can_go_on_and_delete_removes_its_re
     code, _, said = cli(capsys, "delete", "--tune", folder.name, "--runs-dir", tmp_path / "runs")
     assert code == 0 and f"deleted tune {folder.name}'s search record" in said and not folder.exists()
     assert not list((tmp_path / "runs").iterdir())
+
+
+def test_the_run_of_a_trial_a_kill_cut_short_is_no_trial_of_the_tune_once_it_ran_again(tmp_path, capsys, monkeypatch):
+    """After `tune --resume`, `lrscope runs` said "4 trial runs" of a tune of 3 trials: the run the kill cut short was
+    counted beside the run of that trial again. It stays (its steps were spent; `delete --tune` removes it), marked."""
+    monkeypatch.setenv("LRSCOPE_TUNES_DIR", str(tmp_path / "tunes"))
+    monkeypatch.setenv("LRSCOPE_RUNS_DIR", str(tmp_path / "runs"))
+
+    def a_second_trial_run():  # one the record does not hold yet, whenever the first trial's record was written
+        deadline = time.monotonic() + 120
+        while len({p.parent.parent for p in (tmp_path / "runs").glob("*/checkpoints/*.pt")}) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    tune, _, err = _tune_until(tmp_path, "trial  0", signal.SIGKILL, "--budget", "4", before=a_second_trial_run)
+    assert tune.returncode == -signal.SIGKILL, err[-2000:]
+    name = next((tmp_path / "tunes").iterdir()).name
+    code, out, said = cli(capsys, "tune", "--resume", name, "--json")
+    trials = json.loads(out)["trials"]
+    assert code == 0 and len(list((tmp_path / "runs").iterdir())) == len(trials) + 1, said[-2000:]
+    code, listed, _ = cli(capsys, "runs")
+    assert code == 0 and f"tune {name}: {len(trials)} trial runs (and 1 run of a trial it ran again), " in listed, listed
+    [cut] = [run for run in json.loads(cli(capsys, "runs", "--json")[1]) if run["run_again_as"]]
+    assert cut["run_again_as"] in {Path(t["run_dir"]).name for t in trials} and cut["folder"] not in {t["run_dir"] for t in trials}
+    listed = cli(capsys, "runs", "--trials")[1]
+    assert f"  its tune ran this trial again, as {cut['run_again_as']}: it is not one of the tune's trials" in listed
 
 
 def test_a_full_disk_ends_the_search_with_the_best_so_far_and_exit_status_4(tmp_path, capsys, monkeypatch):

@@ -35,6 +35,7 @@ from ..store.reader import (
 from ..text import counted, printable
 from ..tune.folders import delete_tune_folder, go_on_line
 from ..tune.record import tune_of
+from ..tune.rerun import runs_again
 from .common import (
     CACHE_DIR_HELP,
     LIBRARY_DIR_HELP,
@@ -133,8 +134,9 @@ def list_command(args: argparse.Namespace) -> int:
     shown = {r.problem for r in runs}  # a damaged run's reason is printed under its line
     for problem in (p for p in problems if p not in shown):
         say(f"warning: {problem}")
+    again = runs_again(runs, tunes_root())  # a trial's run that its tune ran again: no trial of it any more
     if args.json:
-        print(json.dumps([_listed(r) for r in runs]))
+        print(json.dumps([{**_listed(r), "run_again_as": again.get(r.run_id)} for r in runs]))
     if not runs:
         say(f"no runs under {root}" + ("" if root.is_dir() else " (no such folder yet)"))
     if args.json or not runs:
@@ -153,10 +155,15 @@ def list_command(args: argparse.Namespace) -> int:
               f"{_accuracy(r.best_val_accuracy):>12}")
         for note in r.notes:
             print(f"  {note}")
+        if r.run_id in again:
+            print(f"  its tune ran this trial again, as {again[r.run_id]}: it is not one of the tune's trials")
     # One line a tune: a tune of a minute listed 232 trial runs, 621 lines (helper-76).
-    for tune, trials in tunes.items():
+    for tune, runs_of_tune in tunes.items():
+        trials = [t for t in runs_of_tune if t.run_id not in again]
         best = max((t.best_val_accuracy for t in trials if not math.isnan(t.best_val_accuracy)), default=math.nan)
-        print(f"tune {tune}: {counted(len(trials), 'trial run')}, the best val acc {_accuracy(best)} "
+        cut = len(runs_of_tune) - len(trials)
+        and_cut = f" (and {counted(cut, 'run')} of a trial it ran again)" if cut else ""
+        print(f"tune {tune}: {counted(len(trials), 'trial run')}{and_cut}, the best val acc {_accuracy(best)} "
               f"(`lrscope runs --trials` lists them, `lrscope delete --tune {tune}` deletes them)")
         if line := go_on_line(tunes_root() / tune):  # a killed tune read as a finished one (helper-81)
             print(f"  {line}")

@@ -40,10 +40,16 @@ def trial_purpose(number: int, params: dict[str, float], tune: str) -> str:
 def tune_of(purpose: str) -> str | None:
     """The tune whose trial a run with ``purpose`` is (None for a run of the user's own)."""
     match = TRIAL_PURPOSE.fullmatch(purpose)
-    return match.group(1) if match else None
+    return match.group(2) if match else None
 
 
-TRIAL_PURPOSE = re.compile(r"tune trial \d+, .* \(tune (\S+)\)")
+def trial_number(purpose: str) -> int:
+    """The number of the trial a run with ``purpose`` is (-1 for a run of the user's own)."""
+    match = TRIAL_PURPOSE.fullmatch(purpose)
+    return int(match.group(1)) if match else -1
+
+
+TRIAL_PURPOSE = re.compile(r"tune trial (\d+), .* \(tune (\S+)\)")
 
 
 @dataclass(frozen=True)
