@@ -88,8 +88,9 @@ def test_a_runs_stability_warnings_are_in_its_history_for_show_and_a_late_watch(
 
     code = run_cli(["train", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "1", "--curvature-every", "10", "--lr", "3",
                     "--shape", "constant", "--on-fault", "stop", "--json"])
-    run_dir = json.loads(capsys.readouterr().out)["run_dir"]
-    assert code in (0, 1)
+    result = json.loads(capsys.readouterr().out)
+    run_dir = result["run_dir"]
+    assert code in (0, 1) or (code == 3 and result["fault"]["kind"] == "damaged_weights")  # LR 3 may wreck the weights
     past, _ = stored_history(Path(run_dir))
     (warning,) = [e for e in past if isinstance(e, StabilityWarning)][:1]
     assert warning.step == 0 and warning.kind == "above_bound" and "LR 3 is above the stability bound" in warning.message

@@ -385,41 +385,51 @@ def test_ctrl_c_stops_the_search_keeps_the_best_so_far_and_exits_130_and_the_tun
     assert code == 2 and "no room for another trial of 44; give a larger budget to go on (--budget" in said
 
 
-def test_a_killed_tune_is_listed_as_one_that_can_go_on_then_goes_on_and_delete_removes_it(tmp_path, capsys, monkeypatch):
-    """SIGKILL during the second trial: `lrscope runs` gave it the line of a finished tune, and `delete --tune` left its
-    folder, with no command to remove it (helper-81). Gone on with, it was listed with "4 trial runs" for 3 trials: the
-    run the kill cut short, counted beside the run of that trial again; it stays (its steps were spent), marked."""
+def test_a_killed_tune_is_listed_as_one_that_can_go_on_and_delete_removes_its_record(tmp_path, capsys, monkeypatch):
+    """SIGKILL after the first trial: `lrscope runs` gave it the line of a finished tune, and `delete --tune` left its
+    folder, with no command to remove it (helper-81)."""
     monkeypatch.setenv("LRSCOPE_TUNES_DIR", str(tmp_path / "tunes"))
-    monkeypatch.setenv("LRSCOPE_RUNS_DIR", str(tmp_path / "runs"))
     refused = []
 
     def go_on_while_it_runs():  # another process runs it: refused as a run in use is, exit 5, naming that process
-        refused.append(cli(capsys, "tune", "--resume", next((tmp_path / "tunes").iterdir()).name))
-        deadline = time.monotonic() + 120  # then killed in a second trial run, which the record does not hold yet
-        while len({p.parent.parent for p in (tmp_path / "runs").glob("*/checkpoints/*.pt")}) < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        refused.append(cli(capsys, "tune", "--resume", next((tmp_path / "tunes").iterdir()).name, "--runs-dir", tmp_path / "runs"))
 
-    tune, _, err = _tune_until(tmp_path, "trial  0", signal.SIGKILL, "--budget", "4", before=go_on_while_it_runs)
+    tune, _, err = _tune_until(tmp_path, "trial  0", signal.SIGKILL, "--budget", "10", before=go_on_while_it_runs)  # long enough to be running then
     assert tune.returncode == -signal.SIGKILL, err[-2000:]
     code, _, said = refused[0]
     assert code == 5 and f"is in use by process {tune.pid} (it is running this tune)" in said, said
     folder = next((tmp_path / "tunes").iterdir())
-    code, listed, _ = cli(capsys, "runs")
+    code, listed, _ = cli(capsys, "runs", "--runs-dir", tmp_path / "runs")
     assert code == 0 and f"  cut off (its process ended) before its budget was spent: `lrscope tune --resume {folder.name}` goes on" in listed
+    code, _, said = cli(capsys, "delete", "--tune", folder.name, "--runs-dir", tmp_path / "runs")
+    assert code == 0 and f"deleted tune {folder.name}'s search record" in said and not folder.exists()
+    assert not list((tmp_path / "runs").iterdir())
 
-    code, out, said = cli(capsys, "tune", "--resume", folder.name, "--json")
+
+def test_the_run_of_a_trial_a_kill_cut_short_is_no_trial_of_the_tune_once_it_ran_again(tmp_path, capsys, monkeypatch):
+    """After `tune --resume`, `lrscope runs` said "4 trial runs" of a tune of 3 trials: the run the kill cut short was
+    counted beside the run of that trial again. It stays (its steps were spent; `delete --tune` removes it), marked."""
+    monkeypatch.setenv("LRSCOPE_TUNES_DIR", str(tmp_path / "tunes"))
+    monkeypatch.setenv("LRSCOPE_RUNS_DIR", str(tmp_path / "runs"))
+
+    def a_second_trial_run():  # one the record does not hold yet, whenever the first trial's record was written
+        deadline = time.monotonic() + 120
+        while len({p.parent.parent for p in (tmp_path / "runs").glob("*/checkpoints/*.pt")}) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    tune, _, err = _tune_until(tmp_path, "trial  0", signal.SIGKILL, "--budget", "4", before=a_second_trial_run)
+    assert tune.returncode == -signal.SIGKILL, err[-2000:]
+    name = next((tmp_path / "tunes").iterdir()).name
+    code, out, said = cli(capsys, "tune", "--resume", name, "--json")
     trials = json.loads(out)["trials"]
     assert code == 0 and len(list((tmp_path / "runs").iterdir())) == len(trials) + 1, said[-2000:]
     code, listed, _ = cli(capsys, "runs")
-    assert code == 0 and f"tune {folder.name}: {len(trials)} trial runs (and 1 run of a trial it ran again), " in listed, listed
+    assert code == 0 and f"tune {name}: {len(trials)} trial runs (and 1 run of a trial it ran again), " in listed, listed
     [cut] = [run for run in json.loads(cli(capsys, "runs", "--json")[1]) if run["run_again_as"]]
     assert cut["run_again_as"] in {Path(t["run_dir"]).name for t in trials} and cut["folder"] not in {t["run_dir"] for t in trials}
+    assert json.loads(cli(capsys, "show", cut["run"], "--json")[1])["run_again_as"] == cut["run_again_as"]  # as `show` says it
     listed = cli(capsys, "runs", "--trials")[1]
     assert f"  its tune ran this trial again, as {cut['run_again_as']}: it is not one of the tune's trials" in listed
-
-    code, _, said = cli(capsys, "delete", "--tune", folder.name)
-    assert code == 0 and f"deleted tune {folder.name}'s search record" in said and not folder.exists()
-    assert not list((tmp_path / "runs").iterdir())  # the cut-short run too
 
 
 def test_a_full_disk_ends_the_search_with_the_best_so_far_and_exit_status_4(tmp_path, capsys, monkeypatch):

@@ -198,8 +198,9 @@ def show_command(args: argparse.Namespace) -> int:
     # Where `lrscope resume` continues, as `train --json` says it: the newest checkpoint, which a kill may leave behind
     # the last stored step ("ended at step 100" while show said 97 and a resume began at 80).
     resume_step = newest_checkpoint_step(run_dir) if info.state != "finished" else None
+    again = runs_again([info], tunes_root()).get(info.run_id)  # as `runs` marks it
     if args.json:
-        print(json.dumps({**_listed(info), "resume_step": resume_step, "config": config,
+        print(json.dumps({**_listed(info), "run_again_as": again, "resume_step": resume_step, "config": config,
                           "epochs": [_epoch_row(row) for row in read_epochs(run_dir)], "edits": _edits(run_dir, meta),
                           "range_tests": _range_tests(run_dir), "notes": _notes(run_dir), **_curvature(run_dir)}))
         return 0
@@ -211,7 +212,7 @@ def show_command(args: argparse.Namespace) -> int:
         print(f"served     at {access.address}: `lrscope ctl {info.run_id} ACTION` steers it, `lrscope watch {info.run_id}` "
               "follows it, Attach in the window does both")
     if info.purpose:
-        print(f"made as    {info.purpose}")
+        print(f"made as    {info.purpose}" + (f" (its tune ran this trial again, as {again})" if again else ""))
     if info.why_ended:
         print(f"ended      {info.why_ended}")
     processes = config.get("world_size", 1)
