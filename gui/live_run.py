@@ -323,6 +323,12 @@ class LiveRun(QObject):
         self.log.add(f"edit refused at step {event.step}: {event.message}", "warning")
         self.editor.run_edits.show_problem(event.message)
 
+    def test_says(self, text: str) -> None:
+        """What the range test in the run does now, on the status line at once (its timer redraws it only while live)."""
+        self.testing = text
+        if self.state == "range_test":
+            self._show_progress()
+
     @Slot()
     def refresh(self) -> None:
         """Once per redraw tick: redraw the visible plots whose data changed; update the progress line."""

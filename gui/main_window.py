@@ -71,6 +71,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.planned_after_run = False  # the editor's plan changed since the last run ended: Export writes the plan
         self.last_range_test = None
         self.range_test_of: tuple[str | None, int] = (None, 0)  # the run (None: none, fresh weights) and step it measured
+        self.measuring_first = ""  # what the range test asked in a run says while it measures λmax, before its first steps
         self.last_tune = None
         self.editor_search: dict | None = None  # the record of the tune whose winner the editor shows, until it is edited
         self.start_when_open = start
@@ -100,6 +101,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.bridge.stateChanged.connect(lambda _event: self._update_actions())
         self.bridge.logLine.connect(lambda event: self.log.add(event.text, event.level))
         self.bridge.stateChanged.connect(self.range_test_state)
+        self.bridge.curvatureMeasured.connect(self.range_test_measured)
         self.bridge.rangeTestStarted.connect(self.range_test_started)
         self.bridge.rangeTestProgress.connect(self.range_test_progress)
         self.bridge.rangeTestFinished.connect(self.range_test_finished)

@@ -38,6 +38,9 @@ class RangeTestActions:
         # starts from the run's weights at its next step ("building the model" there misled: helper-74).
         self.range_panel.starting("starting at the run's next step, from its weights…" if self.controller.training else
                                   "starting: building the model and the first batches…")
+        # There λmax is measured at the run's weights first: "starting…" stood for 40 s on a loaded machine, nothing moving.
+        self.measuring_first = (f"measuring λmax at the run's weights before the {'sweep' if settings.mode == 'sweep' else 'probes'}…"
+                                if self.controller.training and settings.curvature else "")
         if not self.controller.training:
             self.status.setText("range test: starting (building the model)…")
         self._update_actions()
@@ -49,6 +52,20 @@ class RangeTestActions:
         if event.state == "range_test" and not self.range_panel.testing:
             self.range_panel.starting("starting in the run, asked from elsewhere…", here=False)
             self._update_actions()
+        elif event.state == "range_test" and self.measuring_first:  # the test asked here has begun, with its λmax
+            self._test_says(self.measuring_first)
+
+    @Slot(object)
+    def range_test_measured(self, event) -> None:
+        """λmax at the start of the test asked here came: its first steps are timed next, for its estimate."""
+        if event.trigger == "range_test" and self.measuring_first:
+            self.measuring_first = ""
+            self._test_says(f"λmax {event.lambda_max:.3g} measured; timing the first steps…")
+
+    def _test_says(self, text: str) -> None:
+        """What the test in the run does before its estimate, in its tab and on the status line."""
+        self.range_panel.starting(text)
+        self.live.test_says(text)
 
     @Slot(object)
     def range_test_started(self, event) -> None:
@@ -61,7 +78,10 @@ class RangeTestActions:
         # A tune's own test is the tune's (its tab says so); one asked elsewhere is said in words, the form being ours.
         elsewhere = "" if self.range_panel.asked_here or self.controller.tuning else settings.describe()
         cost = self._test_cost(settings)
+        self.measuring_first = ""
         self.range_panel.started(event.mode, took, elsewhere, cost)
+        if self.controller.training:  # the status line said "timing the first steps…" until the first points
+            self.live.test_says(f"{event.mode} running, about {took}")
         if not self.controller.training and not self.controller.tuning:  # a tune's own range test: the tune's line stays
             self.status.setText(f"range test ({event.mode}) running before a run: about {took}")
         self.log.add(f"range test ({event.mode}) started at step {event.step}: {cost}, about {took}")
@@ -91,7 +111,7 @@ class RangeTestActions:
     def range_test_finished(self, event) -> None:
         """Mark the suggestions on the plot and list them."""
         self.range_panel.finished(event.result, event.message)
-        self.live.testing = ""
+        self.live.testing = self.measuring_first = ""  # a cancel during the λmax measurement ends the test before it came
         self._update_actions()
         if event.result is not None:
             self.range_plot.show_fit(event.result)

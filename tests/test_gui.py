@@ -174,12 +174,23 @@ def test_range_test_mid_run_then_use_its_suggestion(qtbot, launch):
     trigger(window.start_action)
     qtbot.waitUntil(lambda: window.live.step >= 2, timeout=LONG)
     stop_x = window.toolbar.widgetForAction(window.stop_action).x()
-    press(window, "Ctrl+T")
-    # From the run's weights: "building the model" misled (helper-74). Read before the window hears the test start.
-    assert window.range_panel.status.text() == "starting at the run's next step, from its weights…"
-    # One test at a time: a second Ctrl+T queued a whole second test, whose start wiped the first's suggestions (helper-91).
-    assert not window.test_action.isEnabled()
-    press(window, "Ctrl+T")
+    # Then it says that it measures λmax, which "starting…" hid for 40 s; both read as the window hears each event (the
+    # measurement of so small a model may take less than one drain of the bridge, and the next line would hide it).
+    said = []
+    heard = lambda event: said.append((window.range_panel.status.text(), window.status.text())) or True
+    with qtbot.waitSignals([window.bridge.stateChanged, window.bridge.curvatureMeasured], timeout=LONG,
+                           check_params_cbs=[lambda event: event.state == "range_test" and heard(event),
+                                             lambda event: event.trigger == "range_test" and heard(event)]):
+        press(window, "Ctrl+T")
+        # From the run's weights: "building the model" misled (helper-74). Read before the window hears the test start.
+        assert window.range_panel.status.text() == "starting at the run's next step, from its weights…"
+        # One test at a time: a second Ctrl+T queued a whole second test, whose start wiped the first's suggestions (helper-91).
+        assert not window.test_action.isEnabled()
+        press(window, "Ctrl+T")
+    (measuring, line), (measured, _) = said
+    assert measuring == "measuring λmax at the run's weights before the sweep…"
+    assert line.startswith(f"range test (training paused) · {measuring} · epoch 1/40")
+    assert measured.startswith("λmax ") and measured.endswith(" measured; timing the first steps…")
     qtbot.waitUntil(lambda: "range test" in window.status.text(), timeout=LONG)
     assert "range_test" not in window.status.text()
     # The status line says how far the test is, as it does before a run (it showed the paused run's epoch and step only).
