@@ -207,8 +207,9 @@ class DatasetActions:
 
     def after_a_run(self) -> None:
         """What the editor holds once a run is no longer followed: after the window's own run, the run's schedule to
-        train again, when it has edits and fits the configured model; after a run followed from elsewhere, or a stored
-        run resumed, the open dataset's own plan and the configured model's groups, as before attaching or resuming.
+        train again, when it has edits and fits the configured model, and the groups of a model chosen during the run;
+        after a run followed from elsewhere, or a stored run resumed, the open dataset's own plan and the configured
+        model's groups, as before attaching or resuming.
         (Detached, the editor held the followed run's schedule squeezed into the window's run, and the plan from before
         attaching, a tune's winner, was gone; after a resumed run of another model, the Groups tab kept its groups.)"""
         if self.controller.remote:
@@ -216,12 +217,22 @@ class DatasetActions:
             if self.dataset is not None:  # the followed run's "epoch 10/100 · step 203/2200" stayed, as if still live
                 self.show_next_run()
             return
-        if self.plan_the_run_again():
-            return
+        replanned = self.plan_the_run_again()
         if self.controller.resumed:
-            self.back_to_the_window_plan()
-        else:
-            self.back_to_the_open_dataset()
+            if not replanned:
+                self.back_to_the_window_plan()
+        elif replanned or not self.back_to_the_open_dataset():
+            self.groups_of_the_model_chosen(preset=not replanned)
+
+    def groups_of_the_model_chosen(self, preset: bool) -> None:
+        """A model chosen during the window's own run is the next run's: its groups, which waited for the run to end, are
+        shown now (the Groups tab kept the run's, and Start trained resnet18 beside the small CNN's table). ``preset``:
+        a fine-tune configured gets its preset, unless the run's schedule was just put back to train again."""
+        chosen = self.config_panel.values()["model"]
+        if self.live.config.get("model") in (None, chosen):
+            return
+        self.show_model_groups(preset=preset)
+        self.log.add(f"{chosen}, chosen during the run, is the next run's model: the Groups tab shows its groups")
 
     def back_to_the_window_plan(self) -> None:
         """The editor and the group table show what Start trains next: the open dataset's draft and the configured model's

@@ -828,6 +828,22 @@ def test_after_a_resumed_run_of_another_model_the_groups_and_editor_show_what_st
     assert window.config_panel.values()["model"] == "resnet18"
 
 
+def test_a_model_chosen_during_a_started_run_shows_its_groups_once_the_run_ends(qtbot, launch):
+    """The model chosen in the Configuration tab while the window's own run trains is the next run's: once the run
+    ended, the Groups tab kept the run's groups (the small CNN's) beside a Configuration set for resnet18, and Start
+    trained resnet18 with a table naming groups it does not have."""
+    window = launch({**SMALL, "epochs": 3})
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.live.step >= 2, timeout=LONG)
+    run_groups = window.group_table.draft.names
+    choose(window.config_panel.editors["model"], "resnet18")
+    assert window.group_table.draft.names == run_groups  # the run's, while it trains
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: window.last_run is not None and not window.controller.training, timeout=LONG)
+    assert window.group_table.draft.names[0] == "stem" and window.group_table.draft.names != run_groups
+    assert "resnet18, chosen during the run, is the next run's model: the Groups tab shows its groups" in window.log.toPlainText()
+
+
 def test_importing_a_schedule_tuned_with_another_optimizer_asks_first(qtbot, window, dialogs, tmp_path):
     path = tmp_path / "sgd.lrschedule.json"
     dialogs.answer("save_path", str(path))
