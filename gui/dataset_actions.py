@@ -201,7 +201,7 @@ class DatasetActions:
         self.restore_draft(switched=True)
         self.editor.set_run_length(self.run_length())
         self.show_model_groups()
-        self.log.add(f"the run followed trained {self.live.dataset.get('name', 'another dataset')}: the editor is back to "
+        self.log.add(f"{self.run_let_go()} trained {self.live.dataset.get('name', 'another dataset')}: the editor is back to "
                      f"{self.dataset.summary.name}'s schedule")
         return True
 
@@ -234,13 +234,20 @@ class DatasetActions:
         self.show_model_groups(preset=preset)
         self.log.add(f"{chosen}, chosen during the run, is the next run's model: the Groups tab shows its groups")
 
+    def run_let_go(self) -> str:
+        """The run the window no longer follows, as its messages name it: "the run followed" was said of a stored run
+        resumed from the Runs tab, as of one attached to."""
+        if self.controller.remote:
+            return "the run followed"
+        return "the run resumed" if self.controller.resumed else "the last run"
+
     def back_to_the_window_plan(self) -> None:
         """The editor and the group table show what Start trains next: the open dataset's draft and the configured model's
         groups (not those of the run just followed, which came from elsewhere or from a stored run)."""
         if not self.back_to_the_open_dataset() and self.dataset is not None:
             self.show_model_groups(preset=not self.restore_draft(switched=True))
             self.log.add(f"the editor shows {self.dataset.summary.name}'s own schedule again: Start trains it (Export "
-                         "still writes the run followed; import that file to train its schedule here)")
+                         f"still writes {self.run_let_go()}; import that file to train its schedule here)")
 
     def plan_the_run_again(self) -> bool:
         """After a run with edits, the editor holds the run's schedule with its edits (as Export writes it), and Start
@@ -253,7 +260,7 @@ class DatasetActions:
         if len(timeline.pieces) < 2:
             return False
         if problem := self.drives_other_groups(timeline):  # a run of another model, followed: the window's cannot train it
-            self.log.add(f"the run followed trained {run.config.model}, and its schedule cannot train the configured "
+            self.log.add(f"{self.run_let_go()} trained {run.config.model}, and its schedule cannot train the configured "
                          f"{self.config_panel.values()['model']} ({problem})")
             return False
         timeline = run.run_schedule.to_train_again()
