@@ -699,11 +699,7 @@ def test_a_rollback_skips_an_epoch_end_whose_validation_loss_had_blown_up(capsys
     """Its first epoch ended at a validation loss of 172 (guessing: 0.69) with a sound training loss, and was kept as the
     last good state: each rollback returned there and met a loss of 10 at its first step, at LR ×0.1, ×0.01 and ×0.001,
     until the run stopped. Over 4 validation images the run at 100% was also told it learned nothing."""
-    from helpers import write_image
-
-    for label in range(2):
-        for i in range(10):
-            write_image(tmp_path / "d" / str(label) / f"{i}.png", value=40 + 80 * label + i)
+    write_two_classes(tmp_path / "d")
     code, out, err = cli(capsys, "train", "--data", tmp_path / "d", "--image-size", "8", "--epochs", "3", "--batch-size", "2",
                          "--lr", "0.5", "--json", "--runs-dir", tmp_path / "runs", "--cache-dir", tmp_path / "cache")
     first_epoch = float(re.search(r"epoch 1/3: .*val loss ([\d.]+)", err)[1])
@@ -729,20 +725,30 @@ def test_a_rollback_skips_an_epoch_end_whose_validation_loss_had_blown_up(capsys
     assert left["kind"] == json.loads(out)["fault"]["kind"] == "exploding_loss" and left["step"] == json.loads(out)["fault"]["step"]
 
 
-def test_a_run_that_ends_on_weights_its_last_validation_says_are_damaged_exits_3(capsys, tmp_path):
-    """It exited 0, "finished" and no more, below its own warning that the weights it ended on were damaged."""
+def write_two_classes(root):
+    """20 images of two classes: at 8 px and LR 0.5 to 1, one epoch of batches of 2 ends on damaged weights."""
     from helpers import write_image
 
     for label in range(2):
         for i in range(10):
-            write_image(tmp_path / "d" / str(label) / f"{i}.png", value=40 + 80 * label + i)
-    code, out, err = cli(capsys, "train", "--data", tmp_path / "d", "--image-size", "8", "--epochs", "1", "--batch-size", "2",
-                         "--lr", "0.5", "--shape", "constant", "--json", "--runs-dir", tmp_path / "runs", "--cache-dir", tmp_path / "cache")
-    assert "say the weights are damaged" in err, err  # the case: the last epoch's validation (136 against 0.69 for guessing)
+            write_image(root / str(label) / f"{i}.png", value=40 + 80 * label + i)
+    return root
+
+
+def test_a_run_that_ends_on_weights_its_last_validation_says_are_damaged_exits_3(capsys, tmp_path):
+    """It exited 0, "finished" and no more, below its own warning that the weights it ended on were damaged. That
+    warning blamed the LR of the last step, the 0.0381 a cosine had decayed to, for damage done at its peak of 1."""
+    code, out, err = cli(capsys, "train", "--data", write_two_classes(tmp_path / "d"), "--image-size", "8", "--epochs", "1",
+                         "--batch-size", "2", "--lr", "1", "--shape", "cosine", "--json", "--runs-dir", tmp_path / "runs",
+                         "--cache-dir", tmp_path / "cache")
+    assert "say the weights are damaged" in err, err  # the case: the last epoch's validation (66 against 0.69 for guessing)
     result = json.loads(out)
     assert code == result["exit_status"] == 3 and result["fault"]["kind"] == "damaged_weights", err
     assert result["resume_step"] is None and "do not use them" in result["message"]  # it finished: nothing to resume
     assert err.rstrip().splitlines()[-1].startswith("lrscope: error: the run ended on damaged weights"), err
+    assert result["groups"][0]["last_lr"] < 0.05 and result["fault"]["lr"] == pytest.approx(1.0)
+    assert "The LR (up to 1 since step 0, the last good state) is probably too high" in err, err
+    assert result["message"].endswith("start again with an LR below the 1 it trained at since"), result["message"]
 
 
 def test_show_lists_each_rollback_after_its_fault_and_marks_the_edit_a_later_rollback_undid(capsys, tmp_path):

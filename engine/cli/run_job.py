@@ -24,6 +24,7 @@ from ..run.in_process import InProcessRun
 from ..store.paths import run_argument
 from ..store.reader import read_steps
 from ..text import counted, percent
+from ..training.handlers.faults import lr_since_last_good
 from .common import FAILED, FAULT_STOPPED, FINISHED, INTERRUPTED, STORE_FAILED, CliError, say, signals_ignored, write
 from .fault_policy import FaultPolicy
 from .progress import ProgressPrinter, clock
@@ -150,7 +151,8 @@ def ended_damaged(result: RunResult, run: InProcessRun) -> str:
         return ""
     return (f"the run ended on damaged weights: its last validation (loss {result.val_loss:.4g}, accuracy "
             f"{percent(result.val_accuracy)}) says so; do not use them. Its newest checkpoint holds its last good state, "
-            f"step {job.last_good['step']}; start again with a lower LR")
+            f"step {job.last_good['step']}; start again with an LR below the {lr_since_last_good(job, result.step):.3g} it "
+            "trained at since")
 
 
 def _state(result: RunResult, store) -> str:
@@ -189,7 +191,7 @@ def _report(result: RunResult, seconds: float, run: InProcessRun, policy: FaultP
     if policy.fault is not None:
         summary["fault"] = {"kind": policy.fault.kind, "step": policy.fault.step, "lr": policy.fault.lr}
     elif damaged:
-        summary["fault"] = {"kind": "damaged_weights", "step": result.step, "lr": run.job.run_schedule.timeline.lr_at(max(0, result.step - 1))}
+        summary["fault"] = {"kind": "damaged_weights", "step": result.step, "lr": lr_since_last_good(run.job, result.step)}
     if as_json:
         write(sys.stdout, json.dumps(summary, allow_nan=True).replace("NaN", "null") + "\n")
     else:

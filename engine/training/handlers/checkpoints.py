@@ -13,7 +13,7 @@ import time
 
 from ...events import EpochEnded
 from ..hooks import StepInfo
-from .faults import damaged_at_epoch_end, guess_loss
+from .faults import damaged_at_epoch_end, guess_loss, lr_since_last_good
 
 
 def first_checkpoint(job, _payload: None) -> None:
@@ -59,8 +59,8 @@ def epoch_checkpoint(job, epoch: EpochEnded) -> None:
         # Said, not only acted on: an LR 50 rolled back to 5 printed "val loss 1314.4990" beside the epoch and nothing else.
         job.log(f"after epoch {epoch.epoch + 1} the validation loss ({epoch.val_loss:.4g}, against {guess_loss(len(job.dataset.summary.classes)):.2f} "
                 f"for guessing) and accuracy ({100 * epoch.val_accuracy:.1f}%) say the weights are damaged: this state is not "
-                f"kept as a good one to roll back or resume to. The LR ({job.run_schedule.timeline.lr_at(max(0, epoch.step - 1)):.3g}) is probably too high: lower it, "
-                "or stop and start again lower.", "warning")
+                f"kept as a good one to roll back or resume to. The LR (up to {lr_since_last_good(job, epoch.step):.3g} since step "
+                f"{job.last_good['step']}, the last good state) is probably too high: lower it, or stop and start again lower.", "warning")
         return
     job.last_good = job.snapshot()
     job.save_checkpoint(job.last_good["state"])

@@ -162,6 +162,15 @@ def damaged_at_epoch_end(job, epoch: EpochEnded) -> bool:
     return epoch.val_loss > job.config.explode_factor * guess_loss(len(job.dataset.summary.classes)) and epoch.val_accuracy <= guess_accuracy
 
 
+def lr_since_last_good(job, step: int) -> float:
+    """The highest LR (of the highest group) the run trained at from its last good state up to ``step``: the LR that
+    damaged weights found at ``step`` were damaged at. The LR at ``step`` itself blamed the 4e-05 a cosine had decayed
+    to at its end for damage done near its peak."""
+    timeline, good = job.run_schedule.timeline, min(job.last_good["step"], max(0, step - 1))
+    highest = float(timeline.lrs(np.arange(good, max(step, good + 1))).max())
+    return highest * max(timeline.multipliers_at(max(0, step - 1), job.session.group_names), default=1.0)
+
+
 def guess_loss(classes: int) -> float:
     """The cross-entropy of the uniform guess over ``classes``: an untrained model's loss."""
     return math.log(max(classes, 2))
