@@ -6,6 +6,7 @@ import json
 import math
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -749,6 +750,23 @@ def test_a_run_that_ends_on_weights_its_last_validation_says_are_damaged_exits_3
     assert result["groups"][0]["last_lr"] < 0.05 and result["fault"]["lr"] == pytest.approx(1.0)
     assert "The LR (up to 1 since step 0, the last good state) is probably too high" in err, err
     assert result["message"].endswith("start again with an LR below the 1 it trained at since"), result["message"]
+
+
+def test_a_run_that_ends_on_damaged_weights_exports_no_schedule_and_adds_none_to_the_library(capsys, tmp_path):
+    """`train --export-schedule` wrote the schedule that wrecked the weights and added it to the library, where it was
+    offered as the dataset's tuned schedule, with the run's best accuracy beside it."""
+    export, library = tmp_path / "tuned.lrschedule.json", tmp_path / "library"
+    code, out, err = cli(capsys, "train", "--data", write_two_classes(tmp_path / "d"), "--image-size", "8", "--epochs", "1",
+                         "--batch-size", "2", "--lr", "1", "--shape", "cosine", "--export-schedule", export, "--library-dir", library,
+                         "--json", "--runs-dir", tmp_path / "runs", "--cache-dir", tmp_path / "cache")
+    result = json.loads(out)
+    assert code == 3 and result["fault"]["kind"] == "damaged_weights", err
+    assert not export.exists() and not list(library.rglob("*.json")) and "schedule_file" not in result, err
+    assert "tuned schedule written to" not in err and "nothing written to" in result["export_skipped"] and result["export_skipped"] in err
+    # the way to write it all the same, as said
+    anyway = re.search(r"`lrscope (show [^`]+)` writes its schedule all the same", result["export_skipped"])
+    code, _, err = cli(capsys, *shlex.split(anyway[1]))
+    assert code == 0 and export.exists() and len(list(library.rglob("*.json"))) == 1, err
 
 
 def test_show_lists_each_rollback_after_its_fault_and_marks_the_edit_a_later_rollback_undid(capsys, tmp_path):

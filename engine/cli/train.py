@@ -31,7 +31,9 @@ def add_parser(commands) -> None:
     add_training_options(parser)
     parser.add_argument("--schedule", type=path_arg, help="train with this schedule file (re-stretched to the run's length)")
     parser.add_argument("--accept-mismatch", action="store_true", help="use a schedule tuned for another dataset without asking")
-    parser.add_argument("--export-schedule", type=path_arg, metavar="FILE", help="write the run's tuned schedule to FILE when it ends")
+    parser.add_argument("--export-schedule", type=path_arg, metavar="FILE",
+                        help="write the run's tuned schedule to FILE when it ends, and add it to the library (not when it "
+                             "ends on damaged weights)")
     parser.add_argument("--library-dir", type=path_arg, help=LIBRARY_DIR_HELP)
     parser.add_argument("--runs-dir", type=path_arg, help=RUNS_DIR_HELP)
     parser.add_argument("--checkpoint-every", type=int, default=0, metavar="STEPS", help="also checkpoint every STEPS steps (default 0: off)")
@@ -63,7 +65,7 @@ def train(args: argparse.Namespace, config, world) -> int:
     from ..run import InProcessRun, NewRun
     from ..store.paths import runs_root
     from .distributed import describe_world, follower_status, leader_first
-    from .run_job import execute, report
+    from .run_job import ended_damaged, execute, report
     from .setup import adopt_schedule_settings, open_dataset, run_schedule_for, schedule_option, warn_of_a_batch_past_the_data
 
     config.world_size, config.sync_batchnorm = world.size, args.sync_batchnorm
@@ -86,8 +88,19 @@ def train(args: argparse.Namespace, config, world) -> int:
         return follower_status(world, result)
     extra = curvature.to_dict()
     if args.export_schedule and result.state != "failed":
-        extra.update(export(args, config, result))
+        extra.update(not_exported(args, result) if ended_damaged(result, handle) else export(args, config, result))
     return report(result, seconds, handle, policy, args.json, extra)
+
+
+def not_exported(args: argparse.Namespace, result) -> dict[str, str]:
+    """A run that ended on damaged weights exports nothing: its schedule, added to the library, would be offered as the
+    dataset's tuned one (it was, with the run's best accuracy beside it). Says so and how to write it all the same."""
+    library = f" --library-dir {shlex.quote(str(args.library_dir))}" if args.library_dir else ""
+    anyway = f"lrscope show {run_argument(result.run_dir)} --export-schedule {shlex.quote(str(args.export_schedule))}{library}"
+    skipped = (f"--export-schedule: nothing written to {args.export_schedule} nor added to the library, since the run ended "
+               f"on damaged weights; `{anyway}` writes its schedule all the same")
+    say(skipped)
+    return {"export_skipped": skipped}
 
 
 def export(args: argparse.Namespace, config, result) -> dict[str, str]:
