@@ -85,7 +85,8 @@ def limit_file_size(size):
 
 def test_a_disk_that_refuses_the_first_checkpoint_says_which_file_in_words_and_what_to_do(tiny, tmp_path):
     """torch's own text was shown ("[enforce fail at inline_container.cc:672] . unexpected pos …"), with "stays
-    resumable" and no way on, though the run had no checkpoint to resume from."""
+    resumable" and no way on, though the run had no checkpoint to resume from. Its progress line said "stopped at step
+    0; the run can be resumed" right after "no checkpoint was written yet"."""
     runs = tmp_path / "runs"
     done = subprocess.run([sys.executable, str(ROOT / "main.py"), *train_args(tiny, runs)], cwd=ROOT,
                           env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True, timeout=300,
@@ -95,6 +96,8 @@ def test_a_disk_that_refuses_the_first_checkpoint_says_which_file_in_words_and_w
     assert f"the run store at {the_run(runs)} cannot be written (checkpoints/step-0000000000.pt: the disk is full" in message
     assert "free space on the disk" in message and message.endswith("no checkpoint was written yet; then start the run again")
     assert not re.search(r"enforce|inline_container|unexpected pos|resumable", message), message
+    assert "\nstopped at step 0; no checkpoint was written, so there is nothing to resume: start the run again\n" in done.stderr
+    assert "can be resumed" not in done.stderr, done.stderr[-2000:]
 
 
 def test_a_run_stopped_by_a_full_disk_is_listed_with_what_stopped_it(tiny, tmp_path, capsys):

@@ -160,9 +160,7 @@ class TrainingJob:
             self._end("finished")
         except (Interrupted, StopRequested):
             self.flush()
-            # damaged weights are not written: a resume goes back to the last good state (stop_checkpoint)
-            back = f" from step {self.last_good['step']}, the last good state" if self.diverged else ""
-            self._end("stopped", f"stopped at step {self.step}; the run can be resumed{back}")
+            self._end("stopped", self._stopped_message())
         except Exception as error:  # a bug or an unexpected fault: report it, keep the app alive
             message = (str(error) if isinstance(error, LrscopeError)
                        else lost_peer(error, getattr(self.store, "run_dir", None)) or f"{type(error).__name__}: {error}")
@@ -170,6 +168,19 @@ class TrainingJob:
         train_seconds = time.perf_counter() - started - self.excluded_seconds
         return RunOutcome(self.state, self.step, self.metrics["best_val_accuracy"], self.metrics["val_loss"],
                           self.metrics["val_accuracy"], message, train_seconds)
+
+    def _stopped_message(self) -> str:
+        """Where a resume of the stopped run goes on. A store that cannot be written keeps only what it wrote before:
+        stopped by a full disk before its first checkpoint, the run said "the run can be resumed" right after "no
+        checkpoint was written yet"."""
+        stopped = f"stopped at step {self.step}"
+        if self.store is not None and self.store.failure is not None:
+            if self.store.checkpoint_step is None:
+                return f"{stopped}; no checkpoint was written, so there is nothing to resume: start the run again"
+            return f"{stopped}; the run can be resumed from step {self.store.checkpoint_step}, its last checkpoint on disk"
+        # damaged weights are not written: a resume goes back to the last good state (stop_checkpoint)
+        back = f" from step {self.last_good['step']}, the last good state" if self.diverged else ""
+        return f"{stopped}; the run can be resumed{back}"
 
     def flush(self) -> bool:
         """Read the buffered steps back, emit them and run the block handlers; False if one of them raised a fault."""
