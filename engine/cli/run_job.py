@@ -182,7 +182,8 @@ def _report(result: RunResult, seconds: float, run: InProcessRun, policy: FaultP
         "val_loss": result.val_loss, "best_val_accuracy": result.best_val_accuracy, "seconds": seconds,
         "start_step": result.start_step, "run_dir": result.run_dir,
         # Where a resume continues: after a full disk the steps past the newest checkpoint were trained, not kept.
-        "resume_step": store.checkpoint_step if status != FINISHED and not damaged else None,
+        # A run that finished on damaged weights is not resumable; one whose record is incomplete is.
+        "resume_step": store.checkpoint_step if status != FINISHED and _state(result, store) != "finished" else None,
         "dataset": {"name": result.dataset.get("name"), "fingerprint": result.dataset.get("fingerprint")},
         "message": problem or result.message, "rollbacks": policy.rollbacks, "weights": result.weights,
         "groups": group_report(run), "processes": result.config.get("world_size", 1), "batch_size": result.config.get("batch_size"),
