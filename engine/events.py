@@ -115,11 +115,17 @@ class CommandApplied(Event):
 
 @dataclass(frozen=True)
 class StateChanged(Event):
-    """The run moved to ``state`` (one of STATES)."""
+    """The run moved to ``state`` (one of STATES); ``fault``: what is wrong with a run that ran to its end anyway
+    (DAMAGED_WEIGHTS: its last validation says the weights it ended on are damaged), else ""."""
 
     state: str
     step: int
     message: str = ""
+    fault: str = ""
+
+
+# A run that ran to its end on weights its last validation says are damaged (`train` exits 3, and so does `watch`).
+DAMAGED_WEIGHTS = "damaged_weights"
 
 
 # The faults of a blown-up loss: the weights they leave are damaged, never checkpointed (a rollback may repair them).

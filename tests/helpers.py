@@ -74,6 +74,14 @@ def tiny_config(**changes):
     return TrainConfig(**values)
 
 
+def write_two_classes(root: Path) -> Path:
+    """20 images of two classes at ``root``: at 8 px and LR 0.3 to 1, an epoch of batches of 2 ends on damaged weights."""
+    for label in range(2):
+        for i in range(10):
+            write_image(root / str(label) / f"{i}.png", value=40 + 80 * label + i)
+    return root
+
+
 def write_image(path: Path, mode: str = "L", size: tuple[int, int] = (12, 12), value: int = 128) -> Path:
     """A small image of ``mode`` at ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, SAMPLE, cli, command_lines, lrscope, plain_loop_lrs
+from helpers import ROOT, SAMPLE, cli, command_lines, lrscope, plain_loop_lrs, write_two_classes
 
 from engine.cli import build_parser, run_cli
 
@@ -724,16 +724,6 @@ def test_a_rollback_skips_an_epoch_end_whose_validation_loss_had_blown_up(capsys
     # as `train --json` gives it: kind and step apart (a string said them in words only)
     [left] = [run["fault"] for run in json.loads(cli(capsys, "runs", "--json", "--runs-dir", tmp_path / "runs")[1]) if run["fault"]]
     assert left["kind"] == json.loads(out)["fault"]["kind"] == "exploding_loss" and left["step"] == json.loads(out)["fault"]["step"]
-
-
-def write_two_classes(root):
-    """20 images of two classes: at 8 px and LR 0.5 to 1, one epoch of batches of 2 ends on damaged weights."""
-    from helpers import write_image
-
-    for label in range(2):
-        for i in range(10):
-            write_image(root / str(label) / f"{i}.png", value=40 + 80 * label + i)
-    return root
 
 
 def test_a_run_that_ends_on_weights_its_last_validation_says_are_damaged_exits_3(capsys, tmp_path):

@@ -17,7 +17,7 @@ import time
 import numpy as np
 import pytest
 import torch
-from helpers import ROOT, SAMPLE, cli, lrscope, write_image
+from helpers import ROOT, SAMPLE, cli, lrscope, write_image, write_two_classes
 from test_hostile_schedule import deadline, one_line_error
 
 from engine.cli.fault_policy import FaultPolicy
@@ -523,6 +523,44 @@ def test_watch_exits_with_how_the_run_ended_so_a_script_can_tell_a_stop_from_the
         assert code == 0, err
         assert watcher.wait(240) == 130 and "the run is stopped at step" in watched.read_text(), watched.read_text()[-500:]
         assert trainer.wait(120) == 130
+    finally:
+        end(trainer, watcher)
+
+
+def test_watch_of_a_run_that_ends_on_damaged_weights_exits_3_as_the_run_does(tmp_path, capsys):
+    """The run exited 3 on weights its last validation said were damaged; its watcher said "the run is finished" and
+    exited 0, for a script to take the weights."""
+    from test_hostile_store import wait_for_first_step
+
+    from engine.schedules import Constant, RunSchedule, Schedule, Timeline, save_schedule, schedule_document
+
+    # 59 epochs that barely train (time to attach), then one at LR 0.3, which ends on damaged weights
+    steps = 60 * 8
+    late = Schedule((Constant(steps=steps - 8, lr=1e-7), Constant(steps=8, lr=0.3)))
+    schedule = save_schedule(tmp_path / "late.lrschedule.json", schedule_document(RunSchedule(Timeline.of(late))))
+    runs, watched, trained, watcher = tmp_path / "runs", tmp_path / "watch.txt", tmp_path / "train.txt", None
+    with open(trained, "w") as output:
+        trainer = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--data", str(write_two_classes(tmp_path / "d")),
+                                    "--image-size", "8", "--batch-size", "2", "--epochs", "60", "--schedule", str(schedule),
+                                    "--accept-mismatch", "--curvature-every", "off", "--serve", "--runs-dir", str(runs)],
+                                   stdout=output, stderr=subprocess.STDOUT)
+    try:
+        run_dir = wait_for_first_step(runs, trainer)
+        code, _, err = cli(capsys, "ctl", run_dir.name, "pause", "--runs-dir", runs)  # held until the watcher is there
+        assert code == 0, err
+        with open(watched, "w") as output:
+            watcher = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "watch", run_dir.name, "--runs-dir", str(runs)],
+                                       stdout=output, stderr=subprocess.STDOUT)
+        with deadline(240):
+            while "paused at step" not in watched.read_text():
+                assert watcher.poll() is None, watched.read_text()
+                time.sleep(0.1)
+        code, _, err = cli(capsys, "ctl", run_dir.name, "resume", "--runs-dir", runs)
+        assert code == 0, err
+        assert trainer.wait(240) == 3, trained.read_text()[-2000:]  # the case: the run's own status
+        assert watcher.wait(120) == 3, watched.read_text()[-2000:]
+        said = watched.read_text()
+        assert f"the run is finished at step {steps}, on weights its last validation says are damaged" in said, said[-2000:]
     finally:
         end(trainer, watcher)
 

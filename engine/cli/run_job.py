@@ -18,7 +18,7 @@ import numpy as np
 from ..commands import ROLLBACK_LR_FACTOR, Stop
 from ..distributed.launcher import tell_the_launcher, tell_the_launcher_reported
 from ..distributed.world import said_by_the_launcher
-from ..events import LOSS_FAULTS
+from ..events import DAMAGED_WEIGHTS, LOSS_FAULTS
 from ..run.handle import RunHandle, RunResult
 from ..run.in_process import InProcessRun
 from ..store.paths import run_argument
@@ -147,7 +147,7 @@ def ended_damaged(result: RunResult, run: InProcessRun) -> str:
     """Why the weights a finished run ended on are unusable, as its last validation said ('' when they are sound): it
     ran to its end and exited 0 beside its own warning that they were damaged."""
     job = run.job
-    if result.state != "finished" or not job.diverged:
+    if result.state != "finished" or result.fault != DAMAGED_WEIGHTS:
         return ""
     return (f"the run ended on damaged weights: its last validation (loss {result.val_loss:.4g}, accuracy "
             f"{percent(result.val_accuracy)}) says so; do not use them. Its newest checkpoint holds its last good state, "
@@ -192,7 +192,7 @@ def _report(result: RunResult, seconds: float, run: InProcessRun, policy: FaultP
     if policy.fault is not None:
         summary["fault"] = {"kind": policy.fault.kind, "step": policy.fault.step, "lr": policy.fault.lr}
     elif damaged:
-        summary["fault"] = {"kind": "damaged_weights", "step": result.step, "lr": lr_since_last_good(run.job, result.step)}
+        summary["fault"] = {"kind": DAMAGED_WEIGHTS, "step": result.step, "lr": lr_since_last_good(run.job, result.step)}
     if as_json:
         write(sys.stdout, json.dumps(summary, allow_nan=True).replace("NaN", "null") + "\n")
     else:

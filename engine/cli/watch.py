@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import FAILED, FINISHED, INTERRUPTED, write
+from ..events import DAMAGED_WEIGHTS
+from .common import FAILED, FAULT_STOPPED, FINISHED, INTERRUPTED, write
 from .target import add_target_options
 
 
@@ -20,8 +21,9 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Follow the run until it ends (its status: 0 finished, 1 failed, 130 stopped before its end), or until Ctrl-C
-    (status 0, the run goes on). A failed run exited 0 too, like a finished one, for a script to miss."""
+    """Follow the run until it ends (its status: 0 finished, 1 failed, 3 finished on damaged weights, 130 stopped before
+    its end), or until Ctrl-C (status 0, the run goes on). A failed run exited 0 too, like a finished one, for a script
+    to miss."""
     from ..run.remote import RemoteRun
     from .progress import ProgressPrinter
     from .target import access_from
@@ -42,5 +44,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if handle.error is not None:
         raise handle.error
+    if handle.state == "finished" and handle.tracker.fault == DAMAGED_WEIGHTS:
+        # As the run's own exit status: it exited 3 while its watcher exited 0, for a script to take the weights.
+        write(sys.stdout, f"the run is finished at step {handle.step}, on weights its last validation says are damaged: "
+                          "do not use them\n")
+        return FAULT_STOPPED
     write(sys.stdout, f"the run is {handle.state} at step {handle.step}\n")
     return {"finished": FINISHED, "failed": FAILED}.get(handle.state, INTERRUPTED)

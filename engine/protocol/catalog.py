@@ -69,7 +69,7 @@ register(EpochEnded, 1)
 register(ScheduleChanged, 1)
 register(EditRefused, 2)  # 2: the source of a refused remote edit
 register(CommandApplied, 1)
-register(StateChanged, 1)
+register(StateChanged, 2)  # 2: the fault a run that ran to its end ended on
 register(FaultRaised, 1)
 register(RolledBack, 1)
 register(RangeTestStarted, 1)

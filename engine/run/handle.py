@@ -45,6 +45,7 @@ class RunResult:
     groups: tuple[str, ...] = ()
     weights: str = ""  # what the model started from (pretrained weights' name or a file; "" random or not known here)
     start_step: int = 0  # where this process took the run up (a resumed run's checkpoint)
+    fault: str = ""  # what is wrong with a run that ran to its end (events.DAMAGED_WEIGHTS), as its last StateChanged says
 
 
 @dataclass
@@ -66,6 +67,7 @@ class RunTracker:
     val_loss: float = math.nan
     val_accuracy: float = math.nan
     message: str = ""
+    fault: str = ""
 
     def observe(self, event: Event) -> None:
         """Take in one event."""
@@ -83,13 +85,13 @@ class RunTracker:
         elif isinstance(event, ScheduleChanged):
             self.run_schedule, self.total_steps = event.run_schedule, event.run_schedule.timeline.total_steps
         elif isinstance(event, StateChanged):
-            self.state, self.step, self.message = event.state, event.step, event.message
+            self.state, self.step, self.message, self.fault = event.state, event.step, event.message, event.fault
 
     def result(self) -> RunResult:
         """The run as it stands."""
         return RunResult(self.state, self.step, self.total_steps, self.steps_per_epoch, self.run_id, self.run_dir, self.config,
                          self.dataset, self.run_schedule, self.best_val_accuracy, self.val_loss, self.val_accuracy, self.message,
-                         groups=self.groups, start_step=self.start_step)
+                         groups=self.groups, start_step=self.start_step, fault=self.fault)
 
 
 class RunHandle(ABC):

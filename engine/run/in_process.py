@@ -52,4 +52,4 @@ class InProcessRun(RunHandle):
                          str(self.run_dir or ""), self.job.config.to_dict(), self.job.dataset.summary.to_dict(),
                          self.job.run_schedule, outcome.best_val_accuracy, outcome.val_loss, outcome.val_accuracy,
                          outcome.message or tracked.message, outcome.train_seconds, self.job.session.group_names,
-                         self.job.session.weights, tracked.start_step)
+                         self.job.session.weights, tracked.start_step, tracked.fault)

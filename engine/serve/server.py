@@ -268,7 +268,7 @@ class RunServer:
                 peer.live, peer.covered = True, self._ring[-1].last if self._ring else 0
                 # And where the run is now: the header's step is where it (re)started, which a paused run's watcher
                 # took for its step ("stopped watching at step 70" of a run paused at 269).
-                joined = [self._header, StateChanged(tracker.state, tracker.step)] if self._header else []
+                joined = [self._header, StateChanged(tracker.state, tracker.step, fault=tracker.fault)] if self._header else []
                 self._send_history(peer, joined + self._in_progress_before(peer.covered), peer.covered, True)
 
     def _refuse(self, identity: bytes, address: str, reason: str) -> None:

@@ -24,6 +24,7 @@ from ..device import describe_device
 from ..distributed.world import lost_peer
 from ..errors import ConfigError, LrscopeError, RankOutOfMemory
 from ..events import (
+    DAMAGED_WEIGHTS,
     LOSS_FAULTS,
     EditRefused,
     EpochEnded,
@@ -157,7 +158,8 @@ class TrainingJob:
             self.handlers.fire(Hook.RUN_STARTED, self, None)
             self.set_state("running")
             self._loop()
-            self._end("finished")
+            # the last epoch end's validation said the weights are damaged (a loss fault pauses: it never gets here)
+            self._end("finished", fault=DAMAGED_WEIGHTS if self.diverged else "")
         except (Interrupted, StopRequested):
             self.flush()
             self._end("stopped", self._stopped_message())
@@ -403,12 +405,12 @@ class TrainingJob:
 
     # -- ending ------------------------------------------------------------------------
 
-    def _end(self, state: str, message: str = "") -> None:
+    def _end(self, state: str, message: str = "", fault: str = "") -> None:
         """Let the RUN_ENDED handlers act (a stopped run is checkpointed there; a distributed run's command sync hands
         over what it still holds), answer the commands left, then say how the run ended."""
         self.handlers.fire(Hook.RUN_ENDED, self, state)
         answer_left(self, state)
-        self.set_state(state, message)
+        self.set_state(state, message, fault)
 
     def _fail(self, message: str) -> None:
         try:
@@ -420,10 +422,10 @@ class TrainingJob:
                 self.log(f"while ending the failed run: {type(error).__name__}: {error}", "warning")
         self.set_state("failed", message)
 
-    def set_state(self, state: str, message: str = "") -> None:
-        """Move the run to ``state`` (one of events.STATES) and say so."""
+    def set_state(self, state: str, message: str = "", fault: str = "") -> None:
+        """Move the run to ``state`` (one of events.STATES) and say so (``fault``: StateChanged's)."""
         self.state = state
-        self.bus.emit(StateChanged(state, self.step, message))
+        self.bus.emit(StateChanged(state, self.step, message, fault))
 
     def _skipped(self, paths: list[str]) -> None:
         before, self._skipped_images = self._skipped_images, self._skipped_images + len(paths)
