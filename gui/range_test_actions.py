@@ -34,16 +34,23 @@ class RangeTestActions:
         self.range_plot.set_mode(settings.mode)  # the last probe's axis title stayed over a sweep until its first points
         self.tabs.setCurrentWidget(self.range_tab)
         self.controller.range_test(config, self.dataset, settings, self._timeline(plan, config.momentum), self.run_length())
-        # Building the model and the first batches take seconds: say at once that the test is on its way. In a run it
-        # starts from the run's weights at its next step ("building the model" there misled: helper-74).
-        self.range_panel.starting("starting at the run's next step, from its weights…" if self.controller.training else
-                                  "starting: building the model and the first batches…")
-        # There λmax is measured at the run's weights first: "starting…" stood for 40 s on a loaded machine, nothing moving.
-        self.measuring_first = (f"measuring λmax at the run's weights before the {'sweep' if settings.mode == 'sweep' else 'probes'}…"
-                                if self.controller.training and settings.curvature else "")
-        if not self.controller.training:
-            self.status.setText("range test: starting (building the model)…")
+        self._say_starting(settings)
         self._update_actions()
+
+    def _say_starting(self, settings: RangeTestSettings) -> None:
+        """Say at once that the test is on its way: building the model and the first batches take seconds. In a run it
+        starts from the run's weights at its next step ("building the model" there misled: helper-74). λmax is measured
+        first ("starting…" stood for 40 s on a loaded machine, nothing moving): in a run the run's state says when that
+        begins (``measuring_first`` is said then); before one nothing does, and the measurement says when it is done."""
+        before = "sweep" if settings.mode == "sweep" else "probes"
+        if self.controller.training:
+            self.measuring_first = f"measuring λmax at the run's weights before the {before}…" if settings.curvature else ""
+            self.range_panel.starting("starting at the run's next step, from its weights…")
+            return
+        self.measuring_first = f"measuring λmax before the {before}…" if settings.curvature else ""
+        building = "starting: building the model and the first batches"
+        self.range_panel.starting(f"{building}, then {self.measuring_first}" if settings.curvature else f"{building}…")
+        self.status.setText("range test: starting (building the model)…")
 
     @Slot(object)
     def range_test_state(self, event) -> None:
@@ -57,15 +64,19 @@ class RangeTestActions:
 
     @Slot(object)
     def range_test_measured(self, event) -> None:
-        """λmax at the start of the test asked here came: its first steps are timed next, for its estimate."""
+        """λmax at the start of the test asked here (in a run or before one) came: its first steps are timed next, for
+        its estimate."""
         if event.trigger == "range_test" and self.measuring_first:
             self.measuring_first = ""
             self._test_says(f"λmax {event.lambda_max:.3g} measured; timing the first steps…")
 
     def _test_says(self, text: str) -> None:
-        """What the test in the run does before its estimate, in its tab and on the status line."""
+        """What the test asked here does before its estimate, in its tab and on the status line (the run's, in a run)."""
         self.range_panel.starting(text)
-        self.live.test_says(text)
+        if self.controller.training:
+            self.live.test_says(text)
+        else:
+            self.status.setText(f"range test: {text}")
 
     @Slot(object)
     def range_test_started(self, event) -> None:

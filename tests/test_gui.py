@@ -250,7 +250,17 @@ def test_cancelling_then_closing_during_a_range_test_before_a_run(qtbot, window)
     show_tab(window.tabs, "Range test")
     type_into(panel.iterations, "2000")  # 5% (the first time-left guess) in about 2 s; far from done when cancelled
     type_into(panel.repeats, "1")
-    click(panel.start)
+    # Before a run too λmax is measured first: "starting: building the model…" hid it. Read as the window hears the
+    # measurement (so small a model's first steps may be timed within the same drain of the bridge, and hide the line).
+    said = []
+    with qtbot.waitSignal(window.bridge.curvatureMeasured, timeout=LONG,
+                          check_params_cb=lambda event: said.append((panel.status.text(), window.status.text())) or True):
+        click(panel.start)
+        assert panel.status.text() == "starting: building the model and the first batches, then measuring λmax before the sweep…"
+        assert window.status.text() == "range test: starting (building the model)…"
+    [(measured, line)] = said
+    assert measured.startswith("λmax ") and measured.endswith(" measured; timing the first steps…"), measured
+    assert line == f"range test: {measured}"
     qtbot.waitUntil(lambda: window.controller.testing and window.range_plot.points.size > 0, timeout=LONG)
     # How far it is and its time left at the pace kept, not only the first estimate (timed on one step).
     qtbot.waitUntil(lambda: "% done, about" in panel.status.text() and " left" in panel.status.text(), timeout=LONG)
