@@ -39,7 +39,11 @@ class Resume(Command):
 
 @dataclass(frozen=True)
 class Stop(Command):
-    """Stop at the next step boundary (or batch of a validation or range test), keeping a resumable state."""
+    """Stop at the next step boundary (or batch of a validation or range test), keeping a resumable state. ``fault``:
+    the fault this stop answers (a FaultRaised kind, sent by a fault policy), which the StateChanged that says
+    "stopped" carries; "" for a stop a person asked for."""
+
+    fault: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,15 +90,18 @@ class SetCurvatureCadence(Command):
 
 @dataclass
 class Inbox:
-    """A thread-safe FIFO of commands with stop and cancel flags."""
+    """A thread-safe FIFO of commands with stop and cancel flags; ``stop_fault``: the fault the first Stop that named
+    one answers (known before the flag is raised, so the job ends the run with it)."""
 
     _queue: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)
     stop_requested: threading.Event = field(default_factory=threading.Event)
     cancel_requested: threading.Event = field(default_factory=threading.Event)
+    stop_fault: str = ""
 
     def send(self, command: Command) -> None:
         """Queue ``command``; callable from any thread."""
         if isinstance(command, Stop):
+            self.stop_fault = self.stop_fault or command.fault
             self.stop_requested.set()
         elif isinstance(command, CancelRangeTest):
             self.cancel_requested.set()

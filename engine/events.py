@@ -116,7 +116,8 @@ class CommandApplied(Event):
 @dataclass(frozen=True)
 class StateChanged(Event):
     """The run moved to ``state`` (one of STATES); ``fault``: what is wrong with a run that ran to its end anyway
-    (DAMAGED_WEIGHTS: its last validation says the weights it ended on are damaged), else ""."""
+    (DAMAGED_WEIGHTS: its last validation says the weights it ended on are damaged), or the fault that stopped a
+    "stopped" run (a FaultRaised kind, from the fault policy's Stop), else ""."""
 
     state: str
     step: int

@@ -44,7 +44,7 @@ def test_the_policy_rolls_back_at_most_n_times_then_stops():
     policy = FaultPolicy(sent.append, "rollback", max_rollbacks=2)
     for _ in range(3):
         policy(loss_fault())
-    assert sent == [RollBack(0.1), RollBack(0.1), Stop()] and policy.rollbacks == 2 and policy.fault is not None
+    assert sent == [RollBack(0.1), RollBack(0.1), Stop(fault="exploding_loss")] and policy.rollbacks == 2 and policy.fault is not None
 
 
 def test_the_policy_stops_where_a_rollback_cannot_help_and_waits_when_told_to():
@@ -52,7 +52,7 @@ def test_the_policy_stops_where_a_rollback_cannot_help_and_waits_when_told_to():
     FaultPolicy(sent.append, "rollback")(FaultRaised("out_of_memory", 3, 0.1, "OOM.", "Lower the batch size."))
     FaultPolicy(sent.append, "stop")(loss_fault())
     FaultPolicy(sent.append, "pause")(loss_fault())
-    assert sent == [Stop(), Stop()]
+    assert sent == [Stop(fault="out_of_memory"), Stop(fault="exploding_loss")]  # the StateChanged "stopped" says which
     policy = FaultPolicy(sent.append)
     policy(StoreFailed("/runs/x", "disk full", 0))
     assert sent[-1] == Stop() and policy.store_failure is not None
@@ -527,23 +527,29 @@ def test_watch_exits_with_how_the_run_ended_so_a_script_can_tell_a_stop_from_the
         end(trainer, watcher)
 
 
-def test_watch_of_a_run_that_ends_on_damaged_weights_exits_3_as_the_run_does(tmp_path, capsys):
+@pytest.mark.parametrize("late_lr, on_fault, said", [
+    (0.3, "rollback", r"the run is finished at step 480, on weights its last validation says are damaged"),
+    (100.0, "stop", r"the run is stopped at step \d+ by a fault \((nan|exploding)_loss\)"),
+], ids=["damaged_weights", "stopped_by_a_fault"])
+def test_watch_of_a_run_that_ends_on_damaged_weights_or_a_fault_exits_3_as_the_run_does(tmp_path, capsys, late_lr, on_fault, said):
     """The run exited 3 on weights its last validation said were damaged; its watcher said "the run is finished" and
-    exited 0, for a script to take the weights."""
+    exited 0, for a script to take the weights. Stopped by its fault policy (a blown-up loss), the run exited 3 and its
+    watcher 130, as for a stop someone asked for."""
     from test_hostile_store import wait_for_first_step
 
     from engine.schedules import Constant, RunSchedule, Schedule, Timeline, save_schedule, schedule_document
 
-    # 59 epochs that barely train (time to attach), then one at LR 0.3, which ends on damaged weights
+    # 59 epochs that barely train (time to attach), then one at ``late_lr``: at 0.3 it ends on damaged weights, at
+    # 100 (the highest allowed) its loss blows up and --on-fault stop stops it
     steps = 60 * 8
-    late = Schedule((Constant(steps=steps - 8, lr=1e-7), Constant(steps=8, lr=0.3)))
+    late = Schedule((Constant(steps=steps - 8, lr=1e-7), Constant(steps=8, lr=late_lr)))
     schedule = save_schedule(tmp_path / "late.lrschedule.json", schedule_document(RunSchedule(Timeline.of(late))))
     runs, watched, trained, watcher = tmp_path / "runs", tmp_path / "watch.txt", tmp_path / "train.txt", None
     with open(trained, "w") as output:
         trainer = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--data", str(write_two_classes(tmp_path / "d")),
                                     "--image-size", "8", "--batch-size", "2", "--epochs", "60", "--schedule", str(schedule),
-                                    "--accept-mismatch", "--curvature-every", "off", "--serve", "--runs-dir", str(runs)],
-                                   stdout=output, stderr=subprocess.STDOUT)
+                                    "--accept-mismatch", "--curvature-every", "off", "--on-fault", on_fault, "--serve",
+                                    "--runs-dir", str(runs)], stdout=output, stderr=subprocess.STDOUT)
     try:
         run_dir = wait_for_first_step(runs, trainer)
         code, _, err = cli(capsys, "ctl", run_dir.name, "pause", "--runs-dir", runs)  # held until the watcher is there
@@ -559,8 +565,7 @@ def test_watch_of_a_run_that_ends_on_damaged_weights_exits_3_as_the_run_does(tmp
         assert code == 0, err
         assert trainer.wait(240) == 3, trained.read_text()[-2000:]  # the case: the run's own status
         assert watcher.wait(120) == 3, watched.read_text()[-2000:]
-        said = watched.read_text()
-        assert f"the run is finished at step {steps}, on weights its last validation says are damaged" in said, said[-2000:]
+        assert re.search(said, watched.read_text()), watched.read_text()[-2000:]
     finally:
         end(trainer, watcher)
 

@@ -77,4 +77,4 @@ class FaultPolicy:
         else:
             why = f"after {counted(self.rollbacks, 'rollback')}" if self.policy == "rollback" else "--on-fault stop"
         say(f"stopping ({why})")  # the fault itself was printed as it came
-        self.send(Stop())
+        self.send(Stop(fault=fault.kind))  # its watchers exited 130, as for a stop asked for, where the run exits 3

@@ -21,9 +21,9 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Follow the run until it ends (its status: 0 finished, 1 failed, 3 finished on damaged weights, 130 stopped before
-    its end), or until Ctrl-C (status 0, the run goes on). A failed run exited 0 too, like a finished one, for a script
-    to miss."""
+    """Follow the run until it ends (its status: 0 finished, 1 failed, 3 finished on damaged weights or stopped by a
+    fault, 130 stopped before its end), or until Ctrl-C (status 0, the run goes on). A failed run exited 0 too, like a
+    finished one, for a script to miss."""
     from ..run.remote import RemoteRun
     from .progress import ProgressPrinter
     from .target import access_from
@@ -48,6 +48,10 @@ def run(args: argparse.Namespace) -> int:
         # As the run's own exit status: it exited 3 while its watcher exited 0, for a script to take the weights.
         write(sys.stdout, f"the run is finished at step {handle.step}, on weights its last validation says are damaged: "
                           "do not use them\n")
+        return FAULT_STOPPED
+    if handle.state == "stopped" and handle.tracker.fault:
+        # As the run's own exit status: a run its fault policy stopped exited 3 while its watcher exited 130.
+        write(sys.stdout, f"the run is stopped at step {handle.step} by a fault ({handle.tracker.fault})\n")
         return FAULT_STOPPED
     write(sys.stdout, f"the run is {handle.state} at step {handle.step}\n")
     return {"finished": FINISHED, "failed": FAILED}.get(handle.state, INTERRUPTED)

@@ -69,7 +69,7 @@ register(EpochEnded, 1)
 register(ScheduleChanged, 1)
 register(EditRefused, 2)  # 2: the source of a refused remote edit
 register(CommandApplied, 1)
-register(StateChanged, 2)  # 2: the fault a run that ran to its end ended on
+register(StateChanged, 2)  # 2: the fault a run ended on (ran to its end on damaged weights, or stopped by a fault)
 register(FaultRaised, 1)
 register(RolledBack, 1)
 register(RangeTestStarted, 1)
@@ -92,7 +92,7 @@ register(TuneFinished, 1)
 # Commands
 register(Pause, 1)
 register(Resume, 1)
-register(Stop, 1)
+register(Stop, 2)  # 2: the fault a fault policy's stop answers
 register(EditSchedule, 1)
 register(StartRangeTest, 1)
 register(CancelRangeTest, 1)

@@ -45,7 +45,8 @@ class RunResult:
     groups: tuple[str, ...] = ()
     weights: str = ""  # what the model started from (pretrained weights' name or a file; "" random or not known here)
     start_step: int = 0  # where this process took the run up (a resumed run's checkpoint)
-    fault: str = ""  # what is wrong with a run that ran to its end (events.DAMAGED_WEIGHTS), as its last StateChanged says
+    fault: str = ""  # what is wrong with a run that ran to its end (events.DAMAGED_WEIGHTS), or the fault that stopped it
+    # (a FaultRaised kind), as its last StateChanged says
 
 
 @dataclass

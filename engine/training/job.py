@@ -162,7 +162,7 @@ class TrainingJob:
             self._end("finished", fault=DAMAGED_WEIGHTS if self.diverged else "")
         except (Interrupted, StopRequested):
             self.flush()
-            self._end("stopped", self._stopped_message())
+            self._end("stopped", self._stopped_message(), fault=self.inbox.stop_fault)
         except Exception as error:  # a bug or an unexpected fault: report it, keep the app alive
             message = (str(error) if isinstance(error, LrscopeError)
                        else lost_peer(error, getattr(self.store, "run_dir", None)) or f"{type(error).__name__}: {error}")
