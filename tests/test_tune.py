@@ -4,6 +4,7 @@ import errno
 import json
 import math
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -399,9 +400,16 @@ def test_a_killed_tune_is_listed_as_one_that_can_go_on_and_delete_removes_its_re
     code, _, said = refused[0]
     assert code == 5 and f"is in use by process {tune.pid} (it is running this tune)" in said, said
     folder = next((tmp_path / "tunes").iterdir())
-    code, listed, _ = cli(capsys, "runs", "--runs-dir", tmp_path / "runs")
-    assert code == 0 and f"  cut off (its process ended) before its budget was spent: `lrscope tune --resume {folder.name}` goes on" in listed
-    code, _, said = cli(capsys, "delete", "--tune", folder.name, "--runs-dir", tmp_path / "runs")
+    # Not where $LRSCOPE_TUNES_DIR points: `runs` found tune records nowhere else, and had no --tunes-dir to be told.
+    monkeypatch.setenv("LRSCOPE_TUNES_DIR", str(tmp_path / "elsewhere"))
+    code, listed, _ = cli(capsys, "runs", "--runs-dir", tmp_path / "runs", "--tunes-dir", tmp_path / "tunes")
+    where = f"--tunes-dir {shlex.quote(str(tmp_path / 'tunes'))} --runs-dir {shlex.quote(str(tmp_path / 'runs'))}"
+    assert code == 0, listed
+    # the commands it names find the same folders
+    assert (f"  cut off (its process ended) before its budget was spent: `lrscope tune {where} --resume {folder.name}` goes on"
+            in listed), listed
+    assert f"`lrscope delete --tune {folder.name} {where}` deletes them" in listed, listed
+    code, _, said = cli(capsys, "delete", "--tune", folder.name, "--runs-dir", tmp_path / "runs", "--tunes-dir", tmp_path / "tunes")
     assert code == 0 and f"deleted tune {folder.name}'s search record" in said and not folder.exists()
     assert not list((tmp_path / "runs").iterdir())
 

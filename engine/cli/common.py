@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import errno
 import os
+import shlex
 import signal
 import stat
 import sys
@@ -138,6 +139,13 @@ RUNS_DIR_HELP = "where runs are stored (default: $LRSCOPE_RUNS_DIR or the user d
 LIBRARY_DIR_HELP = "the tuned-schedule library (default: $LRSCOPE_LIBRARY_DIR or the user data folder)"
 CACHE_DIR_HELP = "where decoded images are cached (default: the user cache folder)"
 TUNES_DIR_HELP = "where tunes keep their search records (default: $LRSCOPE_TUNES_DIR, or a tunes folder beside the runs folder)"
+
+
+def folder_options(args: argparse.Namespace) -> list[str]:
+    """The --tunes-dir and --runs-dir ``args`` were given, as options for a command line printed for the user to run:
+    without them it would look for the tune or its runs in the default folders."""
+    return [f"--{name.replace('_', '-')} {shlex.quote(str(getattr(args, name)))}" for name in ("tunes_dir", "runs_dir")
+            if getattr(args, name, None)]
 
 
 def _serve_address(text: str) -> str:

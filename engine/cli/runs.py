@@ -47,6 +47,7 @@ from .common import (
     add_serve_option,
     cache_dir,
     check_writable,
+    folder_options,
     path_arg,
     say,
 )
@@ -58,6 +59,7 @@ def add_parsers(commands) -> None:
     """Register runs, show and resume."""
     runs = commands.add_parser("runs", help="list stored runs", description="List the runs stored under the runs folder.")
     runs.add_argument("--runs-dir", type=path_arg, help=RUNS_DIR_HELP)
+    runs.add_argument("--tunes-dir", type=path_arg, help=TUNES_DIR_HELP)
     runs.add_argument("--json", action="store_true", help="a JSON array, one object per run (for scripts), instead of the table")
     runs.add_argument("--trials", action="store_true", help="list each tune's trial runs too (by default one line a tune)")
     runs.set_defaults(handler=list_command)
@@ -67,6 +69,7 @@ def add_parsers(commands) -> None:
     output.add_argument("--csv", action="store_true", help="per-step metrics as CSV: step, epoch, loss, LR of each group, momentum")
     output.add_argument("--json", action="store_true", help="the summary as one JSON object: the run, its config, epochs, edits, range tests, faults and warnings")
     show.add_argument("--runs-dir", type=path_arg, help=RUNS_DIR_HELP)
+    show.add_argument("--tunes-dir", type=path_arg, help=TUNES_DIR_HELP)
     show.add_argument("--export-schedule", type=path_arg, metavar="FILE",
                       help="write the run's tuned schedule (with its edits) to FILE and add it to the library, as "
                            "`train --export-schedule` does at the run's end")
@@ -134,7 +137,7 @@ def list_command(args: argparse.Namespace) -> int:
     shown = {r.problem for r in runs}  # a damaged run's reason is printed under its line
     for problem in (p for p in problems if p not in shown):
         say(f"warning: {problem}")
-    again = runs_again(runs, tunes_root())  # a trial's run that its tune ran again: no trial of it any more
+    again = runs_again(runs, tunes_root(args.tunes_dir))  # a trial's run that its tune ran again: no trial of it any more
     if args.json:
         print(json.dumps([{**_listed(r), "run_again_as": again.get(r.run_id)} for r in runs]))
     if not runs:
@@ -157,17 +160,25 @@ def list_command(args: argparse.Namespace) -> int:
             print(f"  {note}")
         if r.run_id in again:
             print(f"  its tune ran this trial again, as {again[r.run_id]}: it is not one of the tune's trials")
-    # One line a tune: a tune of a minute listed 232 trial runs, 621 lines (helper-76).
+    _tune_lines(tunes, again, args)
+    return 0
+
+
+def _tune_lines(tunes: dict[str, list], again: dict[str, str], args: argparse.Namespace) -> None:
+    """One line a tune: a tune of a minute listed 232 trial runs, 621 lines (helper-76). The commands it names find the
+    folders `runs` was given: without them `delete --tune` and `tune --resume` looked in the default ones."""
+    from .tune import resume_command
+
+    where = "".join(f" {option}" for option in folder_options(args))
     for tune, runs_of_tune in tunes.items():
         trials = [t for t in runs_of_tune if t.run_id not in again]
         best = max((t.best_val_accuracy for t in trials if not math.isnan(t.best_val_accuracy)), default=math.nan)
         cut = len(runs_of_tune) - len(trials)
         and_cut = f" (and {counted(cut, 'run')} of a trial it ran again)" if cut else ""
         print(f"tune {tune}: {counted(len(trials), 'trial run')}{and_cut}, the best val acc {_accuracy(best)} "
-              f"(`lrscope runs --trials` lists them, `lrscope delete --tune {tune}` deletes them)")
-        if line := go_on_line(tunes_root() / tune):  # a killed tune read as a finished one (helper-81)
+              f"(`lrscope runs{where} --trials` lists them, `lrscope delete --tune {tune}{where}` deletes them)")
+        if line := go_on_line(tunes_root(args.tunes_dir) / tune, resume_command(args)):  # a killed tune read as a finished one (helper-81)
             print(f"  {line}")
-    return 0
 
 
 def _listed(info) -> dict:
@@ -198,7 +209,7 @@ def show_command(args: argparse.Namespace) -> int:
     # Where `lrscope resume` continues, as `train --json` says it: the newest checkpoint, which a kill may leave behind
     # the last stored step ("ended at step 100" while show said 97 and a resume began at 80).
     resume_step = newest_checkpoint_step(run_dir) if info.state != "finished" else None
-    again = runs_again([info], tunes_root()).get(info.run_id)  # as `runs` marks it
+    again = runs_again([info], tunes_root(args.tunes_dir)).get(info.run_id)  # as `runs` marks it
     if args.json:
         print(json.dumps({**_listed(info), "run_again_as": again, "resume_step": resume_step, "config": config,
                           "epochs": [_epoch_row(row) for row in read_epochs(run_dir)], "edits": _edits(run_dir, meta),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from .common import (
     add_training_options,
     check_writable,
     config_from,
+    folder_options,
     path_arg,
     say,
     signals_ignored,
@@ -142,9 +142,7 @@ def more_budget(record: dict) -> str:
 
 def resume_command(args: argparse.Namespace) -> str:
     """The command that goes on with a tune (its folder name follows), with the options that say where it is kept."""
-    where = [f"--{name.replace('_', '-')} {shlex.quote(str(getattr(args, name)))}" for name in ("tunes_dir", "runs_dir")
-             if getattr(args, name)]
-    return " ".join(["lrscope tune", *where, "--resume"])
+    return " ".join(["lrscope tune", *folder_options(args), "--resume"])
 
 
 def searched(args: argparse.Namespace, tuner, dataset, progress: TuneProgress) -> int:

@@ -39,9 +39,10 @@ def read_record(folder: Path) -> dict:
     return record
 
 
-def go_on_line(folder: Path) -> str:
-    """How a tune that can go on stopped, and the command that goes on with it ("" for one that finished, runs now, or
-    kept nothing to go on from); with " --budget N" when the steps it spent leave no room for a trial."""
+def go_on_line(folder: Path, resume: str = "lrscope tune --resume") -> str:
+    """How a tune that can go on stopped, and the command that goes on with it (``resume`` and the folder's name; "" for
+    one that finished, runs now, or kept nothing to go on from); with " --budget N" when the steps it spent leave no
+    room for a trial."""
     try:
         record = read_record(folder)
         budget = record["budget"]
@@ -54,7 +55,7 @@ def go_on_line(folder: Path) -> str:
         why = "cut off (its process ended) before its budget was spent"
     else:
         return ""
-    return f"{why}: `lrscope tune --resume {folder.name}{'' if runs is None else f' --budget {runs}'}` goes on with it"
+    return f"{why}: `{resume} {folder.name}{'' if runs is None else f' --budget {runs}'}` goes on with it"
 
 
 def _held(folder: Path) -> bool:
