@@ -346,7 +346,8 @@ class TuneTrialFinished(Event):
     run_dir: str
     spent_steps: int
     budget_steps: int
-    why: str = ""  # "pruned": what it fell behind, as "stopped after epoch 1 of 3: training loss 1.92 …"
+    why: str = ""  # "pruned": what it fell behind, as "stopped after epoch 1 of 3: training loss 1.92 …"; "diverged" at
+    # its end (no fault raised, its last validation said the weights are damaged): that validation
 
 
 @dataclass(frozen=True)

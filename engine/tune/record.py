@@ -65,7 +65,7 @@ class TrialRecord:
     steps: int
     run_dir: str
     reports: list[tuple[int, float, float]]
-    why: str = ""  # a trial stopped early: what it fell behind
+    why: str = ""  # a trial stopped early: what it fell behind; one that ended on damaged weights: its last validation
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (JSON has no inf: an unknown loss is null)."""

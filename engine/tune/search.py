@@ -260,7 +260,7 @@ class Tuner:
             self.emit(LogLine(f"the tune stops: {run.store_failure}", "warning"))
             self._cancel.set()
         state = self._tell(study, trial, run, reports, optuna)
-        why = why_stopped(study, trial.number, reports, self.run_epochs) if state == "pruned" else ""
+        why = why_stopped(study, trial.number, reports, self.run_epochs) if state == "pruned" else run.why
         self.trials.append(TrialRecord(number, params, seed, state, run.val_accuracy, run.val_loss, run.steps, run.run_dir, reports, why))
         self.emit(TuneTrialFinished(number, params, state, run.val_accuracy, run.val_loss, run.steps, run.run_dir, self.spent,
                                     self.budget, why))

@@ -12,10 +12,11 @@ from pathlib import Path
 from ..commands import Stop
 from ..config import TrainConfig
 from ..data.dataset import PreparedDataset
-from ..events import EpochEnded, Event, FaultRaised, LogLine, StoreFailed
+from ..events import DAMAGED_WEIGHTS, EpochEnded, Event, FaultRaised, LogLine, StoreFailed
 from ..run import InProcessRun, NewRun
 from ..schedules.edits import RunSchedule
 from ..store.reader import STOP_NOTE
+from ..text import percent
 
 # Called at each epoch's end with its EpochEnded event; True stops the run there.
 EpochCheck = Callable[[EpochEnded], bool]
@@ -33,6 +34,7 @@ class TrialRun:
     stopped_early: bool
     fault: str = ""
     store_failure: str = ""
+    why: str = ""  # a trial that ran to its end on damaged weights: what its last validation said
 
 
 class TrialJob:
@@ -79,6 +81,14 @@ class TrialJob:
     def run(self) -> TrialRun:
         """Train until the schedule ends or a stop; the store is closed afterwards."""
         result = self.handle.run()
+        why = ""
+        if not self.fault and result.fault == DAMAGED_WEIGHTS:
+            # No fault was raised, so it was scored as complete: a trial at LR 0.4 that ended at a validation loss of 72
+            # and 50% won over 4 validation images (too few to tell chance from learning), and was installed and exported.
+            self.fault = result.fault
+            why = (f"ended on damaged weights, its last validation says (loss {result.val_loss:.4g}, accuracy "
+                   f"{percent(result.val_accuracy)}): it cannot win")
         accuracy = result.val_accuracy if not self.fault else 0.0
         loss = result.val_loss if not self.fault else math.inf
-        return TrialRun(result.state, result.step, accuracy, loss, result.run_dir, self.stopped_early, self.fault, self.store_failure)
+        return TrialRun(result.state, result.step, accuracy, loss, result.run_dir, self.stopped_early, self.fault,
+                        self.store_failure, why)

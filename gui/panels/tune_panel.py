@@ -191,7 +191,7 @@ class TunePanel(QWidget):
                  percent(event.val_accuracy), str(event.steps)]
         for column, text in enumerate(cells):
             item = QTableWidgetItem(text.replace("nan", "–"))
-            item.setToolTip(event.why)  # a trial stopped early: what it fell behind, its accuracy being mid-run
+            item.setToolTip(event.why)  # a trial stopped early: what it fell behind, its accuracy being mid-run; one on damaged weights: its validation
             self.table.setItem(row, column, item)
         self.progress.setValue(min(event.spent_steps, event.budget_steps))
 
