@@ -331,6 +331,7 @@ def test_malformed_and_hostile_messages_are_refused_and_the_run_goes_on(served):
         "type": ({"type": "EditSchedule", "v": 1, "fields": {"edit": {"type": "SetConstant", "v": 1, "fields": {"lr": "fast"}}}},
                  "command.edit.lr: must be a number, got text"),
         "event": (to_data(LogLine("hi")), "expected Command, got LogLine"),
+        "fault": ({"type": "Stop", "v": 2, "fields": {"fault": "loss_blowup"}}, "a client stops a run as a person does"),
         "range": ({"type": "StartRangeTest", "v": 1, "fields": {"settings": {"type": "RangeTestSettings", "v": 1, "fields": {"iterations": -5}}}},
                   "iterations must be a whole number"),
     }

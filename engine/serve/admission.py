@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from ..commands import Command, EditSchedule, RollBack, StartRangeTest
+from ..commands import Command, EditSchedule, RollBack, StartRangeTest, Stop
 from ..protocol import ProtocolError
 
 
@@ -19,6 +19,9 @@ def checked(command: Command) -> Command:
             raise ProtocolError(f"command.settings: {error}") from None
     if isinstance(command, RollBack) and not (math.isfinite(command.lr_factor) and 0 < command.lr_factor <= 1e3):
         raise ProtocolError(f"command.lr_factor: must be a positive number up to 1000, got {command.lr_factor!r}")
+    # A fault stop is the run's own fault policy's (in its process): a client naming one made every watcher exit 3.
+    if isinstance(command, Stop) and command.fault:
+        raise ProtocolError("command.fault: a client stops a run as a person does, without naming a fault")
     return command
 
 
