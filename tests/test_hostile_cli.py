@@ -554,13 +554,7 @@ def test_watch_of_a_run_that_ends_on_damaged_weights_or_a_fault_exits_3_as_the_r
         run_dir = wait_for_first_step(runs, trainer)
         code, _, err = cli(capsys, "ctl", run_dir.name, "pause", "--runs-dir", runs)  # held until the watcher is there
         assert code == 0, err
-        with open(watched, "w") as output:
-            watcher = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "watch", run_dir.name, "--runs-dir", str(runs)],
-                                       stdout=output, stderr=subprocess.STDOUT)
-        with deadline(240):
-            while "paused at step" not in watched.read_text():
-                assert watcher.poll() is None, watched.read_text()
-                time.sleep(0.1)
+        watcher = watching_the_paused(run_dir, runs, watched)
         code, _, err = cli(capsys, "ctl", run_dir.name, "resume", "--runs-dir", runs)
         assert code == 0, err
         assert trainer.wait(240) == 3, trained.read_text()[-2000:]  # the case: the run's own status
@@ -587,13 +581,7 @@ def test_watch_joins_a_paused_edited_run_then_its_process_is_killed_and_it_says_
         for action in (["pause"], ["set-lr", "0.05"]):
             code, _, err = cli(capsys, "ctl", run_dir.name, *action, "--runs-dir", runs)
             assert code == 0, err
-        with open(watched, "w") as output:
-            watcher = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "watch", run_dir.name, "--runs-dir", str(runs)],
-                                       stdout=output, stderr=subprocess.STDOUT)
-        with deadline(240):
-            while "paused at step" not in watched.read_text():
-                assert watcher.poll() is None, watched.read_text()
-                time.sleep(0.1)
+        watcher = watching_the_paused(run_dir, runs, watched)
         said = watched.read_text()
         edit = re.search(r"^step (\d+) \(user, from lrscope ctl \(127\.0\.0\.1\)\): set LR to 0\.05", said, re.MULTILINE)
         # Where it happened among the epochs (it came before all of them): after each epoch validated by its step. Paused
@@ -644,6 +632,23 @@ def test_declining_a_mismatched_schedule_at_the_prompt_is_not_scolded(tmp_path, 
     os.close(terminal)
     said = (tmp_path / "err.txt").read_text()
     assert said.rstrip().endswith("not started: you declined a schedule that may not fit this run")
+
+
+def watching_the_paused(run_dir, runs, watched) -> subprocess.Popen:
+    """A real `lrscope watch` of the paused run ``run_dir``, its output in the file ``watched``, once it has said where
+    the run is paused (it has joined)."""
+    with open(watched, "w") as output:
+        watcher = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "watch", run_dir.name, "--runs-dir", str(runs)],
+                                   stdout=output, stderr=subprocess.STDOUT)
+    try:
+        with deadline(240):
+            while "paused at step" not in watched.read_text():
+                assert watcher.poll() is None, watched.read_text()
+                time.sleep(0.1)
+    except BaseException:  # the test's own cleanup never saw this process
+        end(watcher)
+        raise
+    return watcher
 
 
 def end(*processes) -> None:
