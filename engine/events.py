@@ -117,7 +117,7 @@ class CommandApplied(Event):
 class StateChanged(Event):
     """The run moved to ``state`` (one of STATES); ``fault``: what is wrong with a run that ran to its end anyway
     (DAMAGED_WEIGHTS: its last validation says the weights it ended on are damaged), or the fault that stopped a
-    "stopped" run (a FaultRaised kind, from the fault policy's Stop), else ""."""
+    "stopped" run (a FaultRaised kind, or STORE_UNWRITABLE, from the fault policy's Stop), else ""."""
 
     state: str
     step: int
@@ -127,6 +127,9 @@ class StateChanged(Event):
 
 # A run that ran to its end on weights its last validation says are damaged (`train` exits 3, and so does `watch`).
 DAMAGED_WEIGHTS = "damaged_weights"
+
+# A run its fault policy stopped because its store could not be written (`train` exits 4, and so does `watch`).
+STORE_UNWRITABLE = "store_unwritable"
 
 
 # The faults of a blown-up loss: the weights they leave are damaged, never checkpointed (a rollback may repair them).

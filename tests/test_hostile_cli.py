@@ -22,7 +22,7 @@ from test_hostile_schedule import deadline, one_line_error
 
 from engine.cli.fault_policy import FaultPolicy
 from engine.commands import RollBack, Stop
-from engine.events import FaultRaised, StoreFailed
+from engine.events import STORE_UNWRITABLE, FaultRaised, StoreFailed
 from engine.store.reader import read_epochs, read_meta
 
 QUICK = ["--image-size", "8", "--batch-size", "4", "--epochs", "2", "--no-cache"]
@@ -55,7 +55,7 @@ def test_the_policy_stops_where_a_rollback_cannot_help_and_waits_when_told_to():
     assert sent == [Stop(fault="out_of_memory"), Stop(fault="exploding_loss")]  # the StateChanged "stopped" says which
     policy = FaultPolicy(sent.append)
     policy(StoreFailed("/runs/x", "disk full", 0))
-    assert sent[-1] == Stop() and policy.store_failure is not None
+    assert sent[-1] == Stop(fault=STORE_UNWRITABLE) and policy.store_failure is not None  # its watchers say so too
 
 
 def test_headless_training_does_not_wait_for_a_human_on_a_loss_blow_up(tmp_path, capsys):
@@ -562,6 +562,35 @@ def test_watch_of_a_run_that_ends_on_damaged_weights_or_a_fault_exits_3_as_the_r
         assert re.search(said, watched.read_text()), watched.read_text()[-2000:]
     finally:
         end(trainer, watcher)
+
+
+def test_watch_of_a_run_stopped_because_its_store_cannot_be_written_exits_4_as_the_run_does_and_says_why(tmp_path, capsys):
+    """The run exited 4 (its store could not be written, what it wrote resumable); its watcher exited 130, as for a
+    stop someone asked for, and never said why."""
+    from test_hostile_store import wait_for_first_step
+
+    runs, watched, trained, watcher = tmp_path / "runs", tmp_path / "watch.txt", tmp_path / "train.txt", None
+    with open(trained, "w") as output:
+        trainer = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--data", str(make_classes(tmp_path / "d", count=40)),
+                                    *QUICK, "--epochs", "500", "--serve", "--runs-dir", str(runs)], stdout=output, stderr=subprocess.STDOUT)
+    try:
+        run_dir = wait_for_first_step(runs, trainer)
+        code, _, err = cli(capsys, "ctl", run_dir.name, "pause", "--runs-dir", runs)  # held until the watcher is there
+        assert code == 0, err
+        watcher = watching_the_paused(run_dir, runs, watched)
+        (run_dir / "checkpoints").rename(run_dir / "elsewhere")  # the next epoch's checkpoint cannot be written
+        (run_dir / "checkpoints").write_text("")
+        code, _, err = cli(capsys, "ctl", run_dir.name, "resume", "--runs-dir", runs)
+        assert code == 0, err
+        assert trainer.wait(240) == 4, trained.read_text()[-2000:]  # the case: the run's own status
+        assert watcher.wait(120) == 4, watched.read_text()[-2000:]
+    finally:
+        end(trainer, watcher)
+    said = watched.read_text()
+    assert re.search(r"^the run is stopped at step \d+: its store could not be written$", said, re.MULTILINE), said[-2000:]
+    last = said.rstrip().splitlines()[-1]
+    assert last.startswith(f"lrscope: error: the run store at {run_dir} cannot be written (checkpoints"), said[-2000:]
+    assert last.endswith("; what was written stays resumable"), last
 
 
 def test_watch_joins_a_paused_edited_run_then_its_process_is_killed_and_it_says_how_to_continue(tmp_path, capsys):

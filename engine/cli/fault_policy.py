@@ -10,7 +10,7 @@ import argparse
 from collections.abc import Callable
 
 from ..commands import ROLLBACK_LR_FACTOR, Command, RollBack, Stop
-from ..events import Event, FaultRaised, StoreFailed
+from ..events import STORE_UNWRITABLE, Event, FaultRaised, StoreFailed
 from ..text import counted
 from .common import say
 
@@ -56,7 +56,7 @@ class FaultPolicy:
         elif isinstance(event, StoreFailed) and self.store_failure is None:
             self.store_failure = event
             say("stopping: the run store cannot be written")
-            self.send(Stop())
+            self.send(Stop(fault=STORE_UNWRITABLE))  # its watchers exited 130, as for a stop asked for, where the run exits 4
 
     def _fault(self, fault: FaultRaised) -> None:
         if self.policy == "pause":

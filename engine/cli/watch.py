@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..events import DAMAGED_WEIGHTS
-from .common import FAILED, FAULT_STOPPED, FINISHED, INTERRUPTED, write
+from ..events import DAMAGED_WEIGHTS, STORE_UNWRITABLE
+from .common import FAILED, FAULT_STOPPED, FINISHED, INTERRUPTED, STORE_FAILED, say_error, write
 from .target import add_target_options
 
 
@@ -21,9 +21,7 @@ def add_parser(commands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Follow the run until it ends (its status: 0 finished, 1 failed, 3 finished on damaged weights or stopped by a
-    fault, 130 stopped before its end), or until Ctrl-C (status 0, the run goes on). A failed run exited 0 too, like a
-    finished one, for a script to miss."""
+    """Follow the run until it ends (its status: ``ended``), or until Ctrl-C (status 0, the run goes on)."""
     from ..run.remote import RemoteRun
     from .progress import ProgressPrinter
     from .target import access_from
@@ -44,11 +42,24 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if handle.error is not None:
         raise handle.error
+    return ended(handle)
+
+
+def ended(handle) -> int:
+    """Say how the run ended; its status, the run's own: 0 finished, 1 failed, 3 finished on damaged weights or stopped
+    by a fault, 4 stopped because its store could not be written, 130 stopped before its end. A failed run exited 0
+    too, like a finished one, for a script to miss."""
     if handle.state == "finished" and handle.tracker.fault == DAMAGED_WEIGHTS:
         # As the run's own exit status: it exited 3 while its watcher exited 0, for a script to take the weights.
         write(sys.stdout, f"the run is finished at step {handle.step}, on weights its last validation says are damaged: "
                           "do not use them\n")
         return FAULT_STOPPED
+    if handle.state == "stopped" and handle.tracker.fault == STORE_UNWRITABLE:
+        # As the run's own exit status: it exited 4 while its watcher exited 130, as for a stop someone asked for.
+        write(sys.stdout, f"the run is stopped at step {handle.step}: its store could not be written\n")
+        say_error(handle.tracker.store_failure or "the run's store could not be written (the run's own output says why); "
+                                                  "what was written stays resumable")
+        return STORE_FAILED
     if handle.state == "stopped" and handle.tracker.fault:
         # As the run's own exit status: a run its fault policy stopped exited 3 while its watcher exited 130.
         write(sys.stdout, f"the run is stopped at step {handle.step} by a fault ({handle.tracker.fault})\n")

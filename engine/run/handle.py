@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from ..commands import Command
-from ..events import CommandApplied, EpochEnded, Event, RunStarted, ScheduleChanged, StateChanged, StepsLogged
+from ..events import CommandApplied, EpochEnded, Event, RunStarted, ScheduleChanged, StateChanged, StepsLogged, StoreFailed
 from ..schedules.edits import RunSchedule
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,7 @@ class RunTracker:
     val_accuracy: float = math.nan
     message: str = ""
     fault: str = ""
+    store_failure: str = ""  # why the run's store could not be written, and what to do (its first StoreFailed's message)
 
     def observe(self, event: Event) -> None:
         """Take in one event."""
@@ -87,6 +88,8 @@ class RunTracker:
             self.run_schedule, self.total_steps = event.run_schedule, event.run_schedule.timeline.total_steps
         elif isinstance(event, StateChanged):
             self.state, self.step, self.message, self.fault = event.state, event.step, event.message, event.fault
+        elif isinstance(event, StoreFailed) and not self.store_failure:
+            self.store_failure = event.message
 
     def result(self) -> RunResult:
         """The run as it stands."""
