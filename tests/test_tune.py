@@ -134,6 +134,12 @@ def test_the_closing_line_shows_the_averaged_score_that_decided():
     assert "no other trial ran to the end, so nothing was compared with it" in finish_message(alone, winner_of(alone))
     assert finish_message(alone, winner_of(alone), cancelled=True).endswith("(it was cancelled before another trial finished)")
     assert finish_message([trial(0, 0.2, 0.9, "pruned")], None) == "no trial finished, so there is no winner"
+    blown = [trial(0, 0.2, math.nan, "diverged"), trial(1, 2.0, math.nan, "diverged"), trial(2, 0.5, math.nan, "diverged")]
+    assert finish_message(blown, None).startswith("all 3 trials diverged or ended on damaged weights (peak LR 0.2 to 2), so "
+                                                  "there is no winner: those LRs are too high for this run; tune again from a lower")
+    assert finish_message([*blown[:2], trial(3, 0.02, 0.9, "pruned")], None) == (
+        "no trial finished sound: 2 trials diverged or ended on damaged weights (peak LR 0.2 to 2), the other trial stopped "
+        "before the end, so there is no winner")
 
 
 @pytest.mark.parametrize("changes, message", [
@@ -399,6 +405,11 @@ def test_a_trial_that_ends_on_damaged_weights_cannot_win_and_its_line_says_why(t
     assert trial["state"] == "diverged" and trial["why"].startswith("ended on damaged weights, its last validation says (loss ")
     assert "trial  0  lr 0.4  diverged " in said and f"\n          {trial['why']}\n" in said, said[-2000:]
     assert not list(Path(os.environ["LRSCOPE_LIBRARY_DIR"]).rglob("*.json"))  # nothing installed either
+    # The last line said "no trial finished", though the trial ran to its end: it says what happened and what to do.
+    assert record["message"] == said.rstrip().splitlines()[-1] == (
+        "the only trial, your schedule, diverged or ended on damaged weights (peak LR 0.4), so there is no winner: that LR is "
+        "too high for this run; tune again from a lower peak LR (your schedule's is always tried first), or with a larger "
+        "budget, so that other LRs are tried too") and record["exit_status"] == 1
 
 
 def test_a_killed_tune_is_listed_as_one_that_can_go_on_and_delete_removes_its_record(tmp_path, capsys, monkeypatch):

@@ -28,6 +28,7 @@ from .common import (
     path_arg,
     say,
     signals_ignored,
+    tunes_folder,
 )
 from .export_file import write_export
 
@@ -107,7 +108,7 @@ class TuneProgress:
 
 def run(args: argparse.Namespace) -> int:
     """Tune, report, and export the winner if asked; the exit status says how the search ended (``tune_status``)."""
-    from ..store.paths import runs_command, runs_root, tunes_root
+    from ..store.paths import runs_command, runs_root
     from ..tune.search import Tuner  # torch and optuna load only when a tune runs
     from .setup import adopt_schedule_settings, open_dataset, run_schedule_for, schedule_option, warn_of_a_batch_past_the_data
 
@@ -127,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     warn_of_a_batch_past_the_data(dataset, config, epochs=True)
     timeline = run_schedule_for(args, config, dataset, schedule).timeline
     progress = TuneProgress(runs_command(runs_root(args.runs_dir)), resume_command(args))
-    tuner = Tuner(config, dataset, timeline, settings, runs_root=runs_root(args.runs_dir), tunes_root=tunes_root(args.tunes_dir),
+    tuner = Tuner(config, dataset, timeline, settings, runs_root=runs_root(args.runs_dir), tunes_root=tunes_folder(args),
                   emit=progress)
     return searched(args, tuner, dataset, progress)
 
@@ -172,8 +173,8 @@ def _said(args: argparse.Namespace, tuner, dataset, result, progress) -> int:
 
 
 def tune_status(tuner, record: dict, result) -> int:
-    """4 a trial, the record or the exported schedule could not be written, 130 stopped (Ctrl-C) before the budget was spent, 1 no trial
-    finished, else 0; a stopped search with a winner still installs and exports it."""
+    """4 a trial, the record or the exported schedule could not be written, 130 stopped (Ctrl-C) before the budget was spent, 1 no
+    winner (no trial finished, or every one diverged), else 0; a stopped search with a winner still installs and exports it."""
     if tuner.store_failure or "export_error" in record:
         return STORE_FAILED
     if record["cancelled"]:

@@ -50,7 +50,7 @@ def finish_message(trials: list[TrialRecord], winner: TrialRecord | None, cancel
     scored below your schedule's can still lead once each is averaged with its neighbours in LR. ``cancelled``: the
     user ended it, not its budget."""
     if winner is None:
-        return "no trial finished, so there is no winner"
+        return no_winner_message(trials)
     scores, yours = smoothed_by_number(trials), trials[0]
 
     def tried(trial: TrialRecord) -> str:  # a weight decay searched was tuned as well, and the line never said which won
@@ -73,6 +73,26 @@ def finish_message(trials: list[TrialRecord], winner: TrialRecord | None, cancel
                 "averaged with its neighbours")
     return (f"best of {counted(len(trials), 'trial')}: {tried(winner)} scored {scored(winner)} "
             f"(your schedule: {scored(yours)}); the averaged score decides, since one run's accuracy is one noisy sample")
+
+
+def no_winner_message(trials: list[TrialRecord]) -> str:
+    """Why no trial could win: none finished, or those that ran diverged or ended on damaged weights, and then what to
+    do (trials that ran to their end on damaged weights were told "no trial finished")."""
+    diverged = [t for t in trials if t.state == "diverged"]
+    if not diverged:
+        return "no trial finished, so there is no winner"
+    lrs = sorted(t.params["lr"] for t in diverged)
+    ended = "diverged or ended on damaged weights (peak LR " + (f"{lrs[0]:.3g})" if len(lrs) == 1 else f"{lrs[0]:.3g} to {lrs[-1]:.3g})")
+    others = len(trials) - len(diverged)
+    if others:
+        return (f"no trial finished sound: {counted(len(diverged), 'trial')} {ended}, the other "
+                f"{'trial' if others == 1 else counted(others, 'trial')} stopped before the end, so there is no winner")
+    # Your schedule is the first trial, and the interval searched always holds its peak: a lower one is tried for sure.
+    lower = "tune again from a lower peak LR (your schedule's is always tried first)"
+    if len(trials) == 1:
+        return (f"the only trial, your schedule, {ended}, so there is no winner: that LR is too high for this run; {lower}, "
+                "or with a larger budget, so that other LRs are tried too")
+    return f"all {len(trials)} trials {ended}, so there is no winner: those LRs are too high for this run; {lower}"
 
 
 def unlearned_message(best: TrialRecord, chance: float, bar: float, count: int) -> str:
