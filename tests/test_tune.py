@@ -412,6 +412,22 @@ def test_a_trial_that_ends_on_damaged_weights_cannot_win_and_its_line_says_why(t
         "budget, so that other LRs are tried too") and record["exit_status"] == 1
 
 
+def test_a_tune_under_a_runs_dir_keeps_its_record_beside_it_where_runs_show_and_delete_find_it(tmp_path, capsys, monkeypatch):
+    """With --runs-dir X and no --tunes-dir, the search record went beside the default runs folder, not beside X."""
+    monkeypatch.delenv("LRSCOPE_TUNES_DIR", raising=False)  # the default folder is the case
+    runs = tmp_path / "mine" / "runs"
+    code, out, said = cli(capsys, "tune", "--data", write_two_classes(tmp_path / "d"), "--image-size", "8", "--batch-size", "2",
+                          "--epochs", "1", "--lr", "0.4", "--shape", "constant", "--budget", "5", "--json", "--runs-dir", runs)
+    folder = Path(json.loads(out)["folder"])
+    assert folder.parent == tmp_path / "mine" / "tunes" and (folder / "tune.json").is_file(), said[-2000:]
+    [trial] = json.loads(out)["trials"]
+    assert cli(capsys, "show", trial["run_dir"], "--runs-dir", runs, "--json")[0] == 0
+    code, listed, _ = cli(capsys, "runs", "--runs-dir", runs)
+    assert code == 0 and f"`lrscope delete --tune {folder.name} --runs-dir {shlex.quote(str(runs))}` deletes them" in listed, listed
+    code, _, said = cli(capsys, "delete", "--tune", folder.name, "--runs-dir", runs)  # the command `runs` names
+    assert code == 0 and f"deleted tune {folder.name}'s search record ({folder})" in said and not folder.exists(), said
+
+
 def test_a_killed_tune_is_listed_as_one_that_can_go_on_and_delete_removes_its_record(tmp_path, capsys, monkeypatch):
     """SIGKILL after the first trial: `lrscope runs` gave it the line of a finished tune, and `delete --tune` left its
     folder, with no command to remove it (helper-81)."""

@@ -19,7 +19,7 @@ from ..config import MODEL_NAMES, OPTIMIZER_NAMES, PRETRAINED_LR, TrainConfig, f
 from ..distributed.launcher import launched_by_torchrun, tell_the_launcher_why
 from ..schedules.presets import PRESETS
 from ..schedules.schedule_file import ScheduleFile, load_schedule
-from ..store.paths import cache_root
+from ..store.paths import cache_root, tunes_root
 from ..text import printable
 
 # Exit statuses, documented in the README.
@@ -228,6 +228,11 @@ def path_arg(text: str) -> Path:
     if not text.strip():
         raise argparse.ArgumentTypeError("an empty path; give a folder or file")
     return Path(text)
+
+
+def tunes_folder(args: argparse.Namespace) -> Path:
+    """Where the command's tunes are kept: --tunes-dir, $LRSCOPE_TUNES_DIR, or beside its --runs-dir (or runs folder)."""
+    return tunes_root(args.tunes_dir, args.runs_dir)
 
 
 def cache_dir(args: argparse.Namespace) -> Path | None:

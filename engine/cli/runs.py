@@ -17,7 +17,7 @@ from ..schedules.describe import describe_pieces, describe_schedule
 from ..schedules.history_codec import run_schedule_from_dict
 from ..serve.access import served_access
 from ..store.edit_rows import held_by
-from ..store.paths import runs_root, tunes_root
+from ..store.paths import runs_root
 from ..store.reader import (
     STOP_NOTE,
     find_run,
@@ -50,6 +50,7 @@ from .common import (
     folder_options,
     path_arg,
     say,
+    tunes_folder,
 )
 from .distributed import add_distributed_options
 from .fault_policy import add_fault_options
@@ -107,11 +108,11 @@ def delete_command(args: argparse.Namespace) -> int:
     named = [find_run(root, name) for name in args.runs]
     record = None
     if args.tune:  # a tune of a few minutes leaves hundreds of trial runs (helper-76)
-        record = tunes_root(args.tunes_dir) / args.tune
+        record = tunes_folder(args) / args.tune
         record = record if record.is_dir() and not record.is_symlink() else None
         trials = [run.run_dir for run in list_runs(root)[0] if tune_of(run.purpose) == args.tune]
         if not trials and record is None:
-            raise CliError(f"--tune {args.tune}: no such tune under {tunes_root(args.tunes_dir)} and no trial run of it under {root} "
+            raise CliError(f"--tune {args.tune}: no such tune under {tunes_folder(args)} and no trial run of it under {root} "
                            "(`lrscope runs` names each tune)")
         named += trials
     if not named and record is None:
@@ -137,7 +138,7 @@ def list_command(args: argparse.Namespace) -> int:
     shown = {r.problem for r in runs}  # a damaged run's reason is printed under its line
     for problem in (p for p in problems if p not in shown):
         say(f"warning: {problem}")
-    again = runs_again(runs, tunes_root(args.tunes_dir))  # a trial's run that its tune ran again: no trial of it any more
+    again = runs_again(runs, tunes_folder(args))  # a trial's run that its tune ran again: no trial of it any more
     if args.json:
         print(json.dumps([{**_listed(r), "run_again_as": again.get(r.run_id)} for r in runs]))
     if not runs:
@@ -177,7 +178,7 @@ def _tune_lines(tunes: dict[str, list], again: dict[str, str], args: argparse.Na
         and_cut = f" (and {counted(cut, 'run')} of a trial it ran again)" if cut else ""
         print(f"tune {tune}: {counted(len(trials), 'trial run')}{and_cut}, the best val acc {_accuracy(best)} "
               f"(`lrscope runs{where} --trials` lists them, `lrscope delete --tune {tune}{where}` deletes them)")
-        if line := go_on_line(tunes_root(args.tunes_dir) / tune, resume_command(args)):  # a killed tune read as a finished one (helper-81)
+        if line := go_on_line(tunes_folder(args) / tune, resume_command(args)):  # a killed tune read as a finished one (helper-81)
             print(f"  {line}")
 
 
@@ -209,7 +210,7 @@ def show_command(args: argparse.Namespace) -> int:
     # Where `lrscope resume` continues, as `train --json` says it: the newest checkpoint, which a kill may leave behind
     # the last stored step ("ended at step 100" while show said 97 and a resume began at 80).
     resume_step = newest_checkpoint_step(run_dir) if info.state != "finished" else None
-    again = runs_again([info], tunes_root(args.tunes_dir)).get(info.run_id)  # as `runs` marks it
+    again = runs_again([info], tunes_folder(args)).get(info.run_id)  # as `runs` marks it
     if args.json:
         print(json.dumps({**_listed(info), "run_again_as": again, "resume_step": resume_step, "config": config,
                           "epochs": [_epoch_row(row) for row in read_epochs(run_dir)], "edits": _edits(run_dir, meta),

@@ -8,7 +8,7 @@ from dataclasses import replace
 from ..errors import LrscopeError
 from ..store.lock import RunInUse
 from ..text import counted
-from .common import CliError, add_training_options, say
+from .common import CliError, add_training_options, say, tunes_folder
 
 # The options that define a new tune: a resumed one has its own (its record's), and one given anyway would be ignored.
 _NEW_TUNE_OPTIONS = ("schedule", "search", "accept_mismatch")
@@ -23,7 +23,7 @@ def _training_defaults() -> dict[str, object]:
 
 def resume(args: argparse.Namespace) -> int:
     """Read the tune's record, open its dataset (the same images, or a refusal), and search on from where it stopped."""
-    from ..store.paths import runs_root, tunes_root
+    from ..store.paths import runs_root
     from ..tune.folders import find_tune
     from ..tune.resume import check_budget, read_resumable
     from ..tune.search import Tuner
@@ -32,7 +32,7 @@ def resume(args: argparse.Namespace) -> int:
 
     _refuse_new_tune_options(args)
     try:
-        resumed = read_resumable(find_tune(args.resume, tunes_root(args.tunes_dir)))
+        resumed = read_resumable(find_tune(args.resume, tunes_folder(args)))
     except LrscopeError as error:
         raise CliError(f"tune --resume: {error}") from None
     settings = resumed.settings

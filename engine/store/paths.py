@@ -53,6 +53,7 @@ def cache_root(override: Path | str | None = None) -> Path:
     return _folder(override, "LRSCOPE_CACHE_DIR", Path(user_cache_dir("lrscope")) / "datasets")
 
 
-def tunes_root(override: Path | str | None = None) -> Path:
-    """--tunes-dir, else $LRSCOPE_TUNES_DIR, else a tunes/ folder beside the runs folder."""
-    return _folder(override, "LRSCOPE_TUNES_DIR", runs_root().parent / "tunes")
+def tunes_root(override: Path | str | None = None, runs: Path | str | None = None) -> Path:
+    """--tunes-dir, else $LRSCOPE_TUNES_DIR, else a tunes/ folder beside the runs folder (``runs``: its --runs-dir, as
+    ``runs_root`` takes it; a tune under --runs-dir X kept its record beside the default runs folder, not beside X)."""
+    return _folder(override, "LRSCOPE_TUNES_DIR", runs_root(runs).parent / "tunes")
