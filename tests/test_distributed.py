@@ -336,10 +336,14 @@ def test_a_schedule_files_global_batch_is_split_over_the_processes_or_said_when_
     assert two.returncode == 0, two.stderr[-3000:]
     assert f"global batch 32 (2 processes × 16), as {tmp_path / 's.json'} was tuned at (--batch-size overrides)" in two.stderr
     assert json.loads(two.stdout)["global_batch"] == 32 and "tuned at a global batch" not in two.stderr, two.stderr[-3000:]
-    three = lrscope("train", *quick, "--schedule", tmp_path / "s.json", "--nproc", "3", env=env, timeout=LONG)
+    # Refused before any process starts (each of 3 imported torch for seconds, then said no).
+    ranks = tmp_path / "ranks"
+    started = injected(env, tmp_path / "site", f"import os\nif 'RANK' in os.environ: open({str(ranks)!r} + os.environ['RANK'], 'w')")
+    three = lrscope("train", *quick, "--schedule", tmp_path / "s.json", "--nproc", "3", env=started, timeout=LONG)
     assert three.returncode == 2 and three.stderr.splitlines()[-1] == (
         f"lrscope: error: {tmp_path / 's.json'} was tuned at a global batch of 32, which 3 processes cannot split evenly: "
         "use a number of processes that divides it, or give --batch-size"), three.stderr[-3000:]
+    assert not list(tmp_path.glob("ranks*"))
 
 
 def test_a_rank_other_than_0_leaves_an_error_before_the_run_to_rank_0(tmp_path):

@@ -60,14 +60,19 @@ def torch_cuda_devices() -> int:
 
 
 def check_before_launch(args: argparse.Namespace, config) -> None:
-    """Refuse a missing dataset folder and --sync-batchnorm off the GPU before --nproc starts its processes (each
-    process said it, and only once each had started: seconds of importing torch each, minutes on many processes).
-    Only the folder's existence: its contents are scanned once, by rank 0."""
+    """Refuse a missing dataset folder, a --schedule file's global batch the processes cannot split and --sync-batchnorm
+    off the GPU before --nproc starts its processes (each process said it, and only once each had started: seconds of
+    importing torch each, minutes on many processes). Only the folder's existence: its contents are scanned once, by
+    rank 0."""
     from ..data.folder import check_root
 
     if (args.nproc or 1) <= 1:
         return
     check_root(Path(config.data))
+    if getattr(args, "schedule", None):  # 3 processes each started, then refused a file's batch of 32
+        from .setup import check_tuned_batch_split
+
+        check_tuned_batch_split(args, config, args.nproc)
     if args.sync_batchnorm:
         from ..device import resolve_device
         from ..distributed.model import check_sync_batchnorm

@@ -17,7 +17,7 @@ from ..schedules.groups import ALL
 from ..schedules.library import differences
 from ..schedules.model_match import model_differences
 from ..schedules.plateau import cuts_kept
-from ..schedules.schedule_file import ScheduleFile
+from ..schedules.schedule_file import ScheduleFile, load_schedule
 from ..text import counted
 from ..training.job import default_run_schedule
 from .common import CliError, cache_dir, read_schedule, say
@@ -114,16 +114,33 @@ def adopt_schedule_settings(args: argparse.Namespace, config: TrainConfig, loade
 
 def _adopt_global_batch(args: argparse.Namespace, config: TrainConfig, global_batch: int) -> None:
     """Take the file's global batch, split over this run's processes (CliError when they cannot split it evenly)."""
-    if global_batch == config.global_batch or dataclasses.replace(config, batch_size=global_batch).errors().get("batch_size"):
-        return  # the same already, or a hand-edited file's batch no run takes: the option's default stands
-    try:
-        adopted = dataclasses.replace(config, batch_size=global_batch, world_size=1).for_world(config.world_size)
-    except ConfigError:
-        raise CliError(f"{args.schedule} was tuned at a global batch of {global_batch}, which {config.world_size} processes "
-                       "cannot split evenly: use a number of processes that divides it, or give --batch-size") from None
-    config.batch_size = adopted.batch_size
+    per_process = split_tuned_batch(args, config, global_batch, config.world_size)
+    if per_process is None:
+        return
+    config.batch_size = per_process
     split = f" ({config.world_size} processes × {config.batch_size})" if config.world_size > 1 else ""
     say(f"global batch {global_batch}{split}, as {args.schedule} was tuned at (--batch-size overrides)")
+
+
+def split_tuned_batch(args: argparse.Namespace, config: TrainConfig, global_batch: int, processes: int) -> int | None:
+    """The per-process batch of the --schedule file's ``global_batch`` on ``processes`` processes; None when the run
+    keeps its own (the same already, or a hand-edited file's batch no run takes); CliError when they cannot split it."""
+    if global_batch == config.global_batch or dataclasses.replace(config, batch_size=global_batch).errors().get("batch_size"):
+        return None
+    try:
+        return dataclasses.replace(config, batch_size=global_batch, world_size=1).for_world(processes).batch_size
+    except ConfigError:
+        raise CliError(f"{args.schedule} was tuned at a global batch of {global_batch}, which {processes} processes "
+                       "cannot split evenly: use a number of processes that divides it, or give --batch-size") from None
+
+
+def check_tuned_batch_split(args: argparse.Namespace, config: TrainConfig, processes: int) -> None:
+    """Refuse a --schedule file whose global batch ``processes`` processes cannot split (CliError), reading the file
+    quietly: its warnings are rank 0's to print, once."""
+    loaded = load_schedule(Path(args.schedule))
+    if loaded.tuned_batch is not None and args.batch_size is None:
+        split_tuned_batch(args, dataclasses.replace(config, world_size=processes), loaded.tuned_batch[0] * loaded.tuned_batch[1],
+                          processes)
 
 
 def _adopt(args: argparse.Namespace, config: TrainConfig, name: str, value) -> bool:
