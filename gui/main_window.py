@@ -158,18 +158,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         elif done.name == "devices":
             self.config_panel.set_devices(done.result)
         elif done.name == "train":
-            self.config_panel.follow(None)
-            self.imported_mid_run = None  # for that run's Apply only
-            self.last_run = done.result or self.last_run
-            self.planned_after_run = False
-            self.time_the_last_run()
-            self.show_tune_plan()
-            self.live.let_go()
-            self.range_test_unfollowed()
-            self.banner.hide()  # its fix edits a run that is over, or no longer followed
-            self.runs_panel.refresh()
-            self.after_a_run()
-            self.editor.set_run_length(self.run_length())  # epochs typed during the run are the next run's
+            self.run_no_longer_followed(done.result)
         elif done.name == "tune":
             self.config_panel.follow(None)  # a trial's settings (a searched weight decay) are no run's now
             self.tune_done(done.result)
@@ -189,20 +178,35 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
             dialogs.show_error(self, "Cannot attach", failed.message)
             self.status.setText(f"could not attach: {failed.message}")
         elif failed.name == "train":
-            self.config_panel.follow(None)
-            if self.controller.remote:  # contact lost: the editor gets the window's own plan back, as Detach gives it
-                self.after_a_run()
-            self.live.could_not_train(failed.message)
-            self.range_test_unfollowed()
-            self.banner.hide()  # its fix would edit a run no longer followed
-            self.runs_panel.refresh()  # how the run stands now: interrupted, say
-            # As after a run or Detach: contact lost, it read "run: 110 steps; …, in force from 804" beside a 440-step plan.
-            self.editor.set_run_length(self.run_length())
+            # Contact lost, or the window's own run failed past what the engine turns into a "failed" end: the run as far
+            # as its events went ends as any run does (the Groups tab kept a failed run's groups beside another model).
+            self.run_no_longer_followed(self.controller.as_it_stood(), failure=failed.message)
         elif failed.name == "tune":
             self.config_panel.follow(None)
             self.tune_panel.failed(failed.message)
         self.decode_again_if_asked()
         self._update_actions()
+
+    def run_no_longer_followed(self, ended, failure: str | None = None) -> None:
+        """The one way a run leaves the window, however it ended (``ended``: the window's record of it, None if it never
+        started; ``failure``: why its task failed): the editor, the Groups tab and the controls go back to the next run."""
+        self.config_panel.follow(None)
+        self.imported_mid_run = None  # for that run's Apply only
+        self.last_run = ended or self.last_run
+        self.planned_after_run = False
+        self.time_the_last_run()
+        self.show_tune_plan()
+        if failure is None:
+            self.live.let_go()
+        if ended is not None or self.controller.remote:  # a run that never started changed nothing to give back
+            self.after_a_run()
+        if failure is not None:  # after: its message stays on the status line, where "next run: …" would replace it
+            self.live.could_not_train(failure)
+        self.range_test_unfollowed()
+        self.banner.hide()  # its fix edits a run that is over, or no longer followed
+        self.runs_panel.refresh()  # how the run stands now: interrupted, say
+        # Epochs typed during the run are the next run's: contact lost, it read "run: 110 steps; …, in force from 804".
+        self.editor.set_run_length(self.run_length())
 
     @Slot(str)
     def config_changed(self, name: str) -> None:

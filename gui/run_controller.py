@@ -149,6 +149,11 @@ class RunController:
         if isinstance(self.handle, RemoteRun):
             self.handle.detach()
 
+    def as_it_stood(self) -> RunEnded | None:
+        """The run followed as its events left it, for a task that failed instead of returning its end; None if it never
+        started."""
+        return None if self.handle is None else RunEnded.of(self.handle.tracker.result())
+
     def _follow(self, handle: RunHandle, background: bool = True) -> None:
         """Show ``handle``'s events through the bridge and follow it to its end on a background thread."""
         self.handle = handle

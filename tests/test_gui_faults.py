@@ -189,3 +189,31 @@ def test_after_a_rollback_the_lr_axis_fits_the_lrs_left(qtbot, launch, dialogs):
     assert lr.plot.getViewBox().viewRange()[1] == pytest.approx(padded_log_range(*lr.y_bounds()))
     trigger(window.stop_action)
     qtbot.waitUntil(lambda: window.live.state == "stopped", timeout=LONG)
+
+
+def test_a_run_that_fails_after_it_started_gives_the_window_back_as_a_run_that_ended_does(qtbot, launch, dialogs, monkeypatch):
+    """A run whose task failed once it trained (here its store failed to close: the disk went away) was let go of without
+    what ends a run: the Groups tab kept the run's groups beside resnet18, chosen during the run for the next one, and
+    Export wrote the editor's schedule, not the run's."""
+    from engine.store.writer import RunStore
+
+    real = RunStore.close
+
+    def lost_disk(store, *args, **kwargs):
+        real(store, *args, **kwargs)
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(RunStore, "close", lost_disk)
+    window = launch({"image_size": 16, "epochs": 3})
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.live.step >= 2, timeout=LONG)
+    run_groups = window.group_table.draft.names
+    choose(window.config_panel.editors["model"], "resnet18")
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: not window.controller.training, timeout=LONG)
+    assert "Input/output error" in window.status.text() and window.start_action.isEnabled()
+    assert window.group_table.draft.names[0] == "stem" and window.group_table.draft.names != run_groups
+    assert "resnet18, chosen during the run, is the next run's model: the Groups tab shows its groups" in window.log.toPlainText()
+    dialogs.answer("save_path", "")
+    trigger(window.export_action)
+    assert dialogs.of("save_path")[-1].title == "Export the last run's schedule (0 edits)"
