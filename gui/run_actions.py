@@ -128,6 +128,8 @@ class RunActions:
         if self.controller.busy:
             self.log.add("a run, tune or range test is in progress: stop it (or let it end) before resuming another run", "warning")
             return
+        if self._checkpoint_seconds_or_warn() is None:  # said before another dataset is opened for nothing
+            return
         folder = self._other_dataset(run_dir)
         if folder is not None:
             self.log.add(f"{Path(run_dir).name} trained on {Path(folder).name}: opening it before the run resumes")
@@ -139,14 +141,30 @@ class RunActions:
     def resume_now(self, run_dir: str) -> None:
         """Resume ``run_dir`` on the dataset it names, whichever is open; on the open one when the run's folder is gone
         and the open one holds the same images (a moved folder could not be resumed from the window at all)."""
+        seconds = self._checkpoint_seconds_or_warn()
+        if seconds is None:
+            return
         moved = self._moved_here(run_dir)
         if moved is not None:
             self.log.add(f"{Path(run_dir).name} trained on {moved}, which is gone: it resumes on {self.dataset.summary.root}, "
                          "the same images, and remembers that folder")
-        self.controller.resume(run_dir, data=None if moved is None else str(self.dataset.summary.root))
+        self.controller.resume(run_dir, seconds, data=None if moved is None else str(self.dataset.summary.root))
+        own = _stored(run_dir, "config").get("checkpoint_seconds")
+        if isinstance(own, (int, float)) and own != seconds:
+            self.log.add(f"{Path(run_dir).name} checkpoints {_checkpoints(seconds)} as the Configuration tab says (it was "
+                         f"started to checkpoint {_checkpoints(own)})")
         self.live.starting(f"resuming {Path(run_dir).name}", resume=True)
         self.tabs.setCurrentIndex(0)
         self._update_actions(starting=True)
+
+    def _checkpoint_seconds_or_warn(self) -> float | None:
+        """The Configuration tab's checkpoint interval, which a resume keeps to as a new run does (the tab showed 10 s
+        while a resume checkpointed every 60, as its run was started); None after saying why it cannot be used."""
+        reason = self.config_panel.errors.get("checkpoint_seconds")
+        if reason is not None:
+            self.warn("Cannot resume", f"checkpoint (s): {reason}; correct it in the Configuration tab, then Resume again")
+            return None
+        return float(self.config_panel.values()["checkpoint_seconds"])
 
     def _moved_here(self, run_dir: str) -> str | None:
         """The run's dataset folder when it is gone and the open dataset has its fingerprint; else None."""
@@ -228,11 +246,21 @@ class RunActions:
             self.log.add(f"{why}: the plots, edit history and range test of the previous dataset are cleared")
 
 
+def _stored(run_dir: str, part: str) -> dict:
+    """``part`` ("config", "dataset") of a stored run's record ({} when it cannot be read)."""
+    try:
+        return meta_object(read_meta(Path(run_dir)), part)
+    except LrscopeError:
+        return {}
+
+
+def _checkpoints(seconds: float) -> str:
+    """How often a run checkpoints, in words."""
+    return f"every {seconds:g} s" if seconds else "at epoch ends only"
+
+
 def _dataset_of(run_dir: str) -> tuple[str | None, object]:
     """The folder and fingerprint of the dataset a stored run trained on (None, None when its record cannot be read)."""
-    try:
-        dataset = meta_object(read_meta(Path(run_dir)), "dataset")
-    except LrscopeError:
-        return None, None
+    dataset = _stored(run_dir, "dataset")
     root = dataset.get("root")
     return (root if isinstance(root, str) else None), dataset.get("fingerprint")

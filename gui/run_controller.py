@@ -115,9 +115,10 @@ class RunController:
         run_schedule = RunSchedule(timeline.stretched(config.epochs * per_epoch)) if timeline else None
         self._follow(self._own(InProcessRun(NewRun(config, dataset, run_schedule, runs_root()))))
 
-    def resume(self, run_dir: str, data: str | None = None) -> None:
-        """Continue a stopped or interrupted run in the background (``data``: where its dataset folder is now)."""
-        self._follow(self._own(InProcessRun(ResumedRun(Path(run_dir), cache_root(), data))))
+    def resume(self, run_dir: str, checkpoint_seconds: float, data: str | None = None) -> None:
+        """Continue a stopped or interrupted run in the background, checkpointing every ``checkpoint_seconds`` (``data``:
+        where its dataset folder is now)."""
+        self._follow(self._own(InProcessRun(ResumedRun(Path(run_dir), cache_root(), data, checkpoint_seconds))))
 
     def attach(self, access: Access) -> None:
         """Follow a run served elsewhere; detaching, or closing the window, leaves it training."""
