@@ -20,6 +20,7 @@ import numpy as np
 from .plain import JsonObject
 from .range_test.result import RangeTestResult
 from .schedules.edits import RunSchedule
+from .text import whose
 
 log = logging.getLogger(__name__)
 
@@ -241,10 +242,10 @@ class CurvatureMeasured(Event):
         if not finite.any():
             return "no bound yet"
         index = int(np.argmax(np.where(finite, ratios, -np.inf)))
-        whose = f"{self.groups[index]}'s LR" if self.bounds_differ else "LR"
+        lr = f"{whose(self.groups[index])} LR" if self.bounds_differ else "LR"
         share = 100 * ratios[index]
         percent = f"{share:.0f}" if share >= 1 else f"{share:.1g}"  # "0%" beside an LR of 0.005 read as no LR at all
-        return f"{whose} at {percent}% of {'the' if whose == 'LR' else 'its'} bound {self.bounds[index]:.3g}"
+        return f"{lr} at {percent}% of {'the' if lr == 'LR' else 'its'} bound {self.bounds[index]:.3g}"
 
     def to_dict(self) -> JsonObject:
         """Plain data (for the run store, ``--json`` and a range test's result); infinite bounds and NaN become null."""

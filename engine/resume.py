@@ -13,6 +13,7 @@ from .store.checkpoints import load_latest_checkpoint
 from .store.lock import ensure_free
 from .store.reader import read_meta, run_info, saved_settings, settings_problem
 from .store.writer import moved_dataset
+from .text import whose
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def load_run(run_dir: Path, cache_dir: Path | None, warn: Callable[[str], None] 
     config, expected = saved_config(run_dir)
     if data is not None:
         if not Path(data).is_dir():  # it blamed the run: "…: the run's dataset folder is gone" (helper-92)
-            raise RunStoreError(f"{data}: no such folder; give --data the folder {run_dir.name}'s images are in now")
+            raise RunStoreError(f"{data}: no such folder; give --data the folder {whose(run_dir.name)} images are in now")
         config = replace(config, data=str(Path(data).resolve()))
     if not Path(config.data).is_dir():  # the folder check's own advice, "choose a folder…", cannot be followed for a resume
         raise RunStoreError(f"{config.data}: the run's dataset folder is gone; put it back there to resume {run_dir.name}, "

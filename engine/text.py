@@ -49,6 +49,11 @@ def counted(number: object, noun: str) -> str:
     return f"{number} {noun if number == 1 else plural}"
 
 
+def whose(name: str) -> str:
+    """The possessive of a name as a message writes it: ``digits'``, not ``digits's``; ``camera2's``."""
+    return f"{name}'" if name.endswith(("s", "S")) else f"{name}'s"
+
+
 def images_used(held: int, usable: int) -> str:
     """``1797 images``, or ``1793 of 1797 images (4 unreadable)`` when some of a folder's images cannot be read: what
     trains is said, beside what the folder holds (which is what identifies it)."""

@@ -12,7 +12,7 @@ from engine.config import TrainConfig
 from engine.schedules import RunSchedule, Timeline
 from engine.schedules.plateau import cuts_kept
 from engine.schedules.timeline import merged_spans
-from engine.text import counted, images_used
+from engine.text import counted, images_used, whose
 
 from . import dialogs
 from .drafts import load_draft, save_draft
@@ -180,7 +180,7 @@ class DatasetActions:
             self.draft_tuned_on = kept.tuned_on  # before the editor shows it: what it shows is kept as a draft again
             self.editor.load(last.schedule, last.origin, last.groups, draft.plateau)
             if kept.tuned_on:
-                self.log.add(f"{self.dataset.summary.name}'s draft in the editor is {kept.tuned_on}, not one tuned on "
+                self.log.add(f"{whose(self.dataset.summary.name)} draft in the editor is {kept.tuned_on}, not one tuned on "
                              f"{self.dataset.summary.name}: a range test or a tune checks it for this dataset", "warning")
         elif switched:
             self.imported = None
@@ -202,7 +202,7 @@ class DatasetActions:
         self.editor.set_run_length(self.run_length())
         self.show_model_groups()
         self.log.add(f"{self.run_let_go()} trained {self.live.dataset.get('name', 'another dataset')}: the editor is back to "
-                     f"{self.dataset.summary.name}'s schedule")
+                     f"{whose(self.dataset.summary.name)} schedule")
         return True
 
     def after_a_run(self) -> None:
@@ -246,7 +246,7 @@ class DatasetActions:
         groups (not those of the run just followed, which came from elsewhere or from a stored run)."""
         if not self.back_to_the_open_dataset() and self.dataset is not None:
             self.show_model_groups(preset=not self.restore_draft(switched=True))
-            self.log.add(f"the editor shows {self.dataset.summary.name}'s own schedule again: Start trains it (Export "
+            self.log.add(f"the editor shows {whose(self.dataset.summary.name)} own schedule again: Start trains it (Export "
                          f"still writes {self.run_let_go()}; import that file to train its schedule here)")
 
     def plan_the_run_again(self) -> bool:

@@ -15,7 +15,7 @@ from engine.export import run_metrics, unmeasured_note
 from engine.schedules import ReplaceRest, ReplaceRestWithPlan, Revise, RunSchedule
 from engine.schedules.model_match import model_differences
 from engine.schedules.plateau import cuts_kept
-from engine.text import counted
+from engine.text import counted, whose
 
 from . import dialogs, schedule_io
 
@@ -74,7 +74,7 @@ class ScheduleFileActions:
         except LrscopeError as error:
             self.warn("Cannot export", str(error))
             return
-        path = dialogs.ask_save_path(self, f"Export run {name}'s schedule", f"{(document.get('dataset') or {}).get('name', 'run')}.lrschedule.json",
+        path = dialogs.ask_save_path(self, f"Export run {whose(name)} schedule", f"{(document.get('dataset') or {}).get('name', 'run')}.lrschedule.json",
                                      SCHEDULE_FILES)
         if not path:
             return
@@ -83,7 +83,7 @@ class ScheduleFileActions:
         except OSError as error:
             self.warn("Cannot export", cannot_write(Path(path), error))
             return
-        self.log.add(f"run {name}'s schedule written to {written} and {library}")
+        self.log.add(f"run {whose(name)} schedule written to {written} and {library}")
         self._say_unmeasured(document.get("metrics"))
         self.refresh_library()
 

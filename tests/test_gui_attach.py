@@ -87,7 +87,7 @@ def test_the_window_attaches_steers_detaches_and_the_run_goes_on(qtbot, window, 
     qtbot.waitUntil(lambda: not window.controller.training and window.live.state == "detached", timeout=LONG)
     # The editor holds the window's own plan again: it held the run's schedule squeezed into 22 steps, and the plan from
     # before attaching was gone. Export still writes the run followed.
-    assert "the editor shows digits's own schedule again: Start trains it" in window.log.toPlainText()
+    assert "the editor shows digits' own schedule again: Start trains it" in window.log.toPlainText()
     assert window.editor.plan().schedule.segments[0].max_lr == 0.0314
     assert window.status.text() == "detached · next run: 22 steps (1 epoch × 22 steps)"  # not the run let go, as if live
     # The LR plot keeps the run let go beside the next run's plan, and says which is which: "planned" read as its plan.
@@ -214,7 +214,7 @@ def test_when_contact_with_an_attached_run_is_lost_the_window_stops_steering_it_
     assert window.progress.isHidden()  # its "5%" stayed beside "no longer following run" (helper-68)
     # The plan from before attaching is back, as after Detach: the followed run's schedule stayed, squeezed into this run.
     assert window.editor.plan().schedule.segments[0].max_lr == 0.0314
-    assert "the editor shows digits's own schedule again: Start trains it" in window.log.toPlainText()
+    assert "the editor shows digits' own schedule again: Start trains it" in window.log.toPlainText()
     # The next run's length, as after Detach: "run: 110 steps; this schedule: steps 0–110, in force from 804" stayed.
     assert window.editor.length.text() == "run: 44 steps; this schedule: steps 0–44"
     # Its resume command ran past the window's edge, cut with nothing to say so: what is shown fits, "…" says there is

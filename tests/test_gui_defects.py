@@ -825,7 +825,7 @@ def test_after_a_resumed_run_of_another_model_the_groups_and_editor_show_what_st
     qtbot.waitUntil(lambda: window.last_run.outcome.state == "finished" and not window.controller.training, timeout=LONG)
     assert window.group_table.draft.names == configured
     # Said of the run resumed, not of one attached to: it read "Export still writes the run followed".
-    assert ("the editor shows digits's own schedule again: Start trains it (Export still writes the run resumed; import that "
+    assert ("the editor shows digits' own schedule again: Start trains it (Export still writes the run resumed; import that "
             "file to train its schedule here)") in window.log.toPlainText()
     assert "the run followed" not in window.log.toPlainText()
     assert window.editor.peak.text() == "0.0314"

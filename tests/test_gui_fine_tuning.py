@@ -293,7 +293,7 @@ def test_a_followed_fine_tune_of_another_model_edited_then_let_go_leaves_the_win
         trigger(window.detach_action)
         qtbot.waitUntil(lambda: not window.controller.training and window.live.state == "detached", timeout=LONG)
         log = window.log.toPlainText()
-        assert "the editor shows digits's own schedule again: Start trains it" in log
+        assert "the editor shows digits' own schedule again: Start trains it" in log
         assert not dialogs.of("error") and window.start_action.isEnabled() and not window.stop_action.isEnabled()
         assert window.group_table.draft.names == ("block1", "block2", "block3", "head")
         trigger(window.start_action)

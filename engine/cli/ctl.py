@@ -8,6 +8,7 @@ import shlex
 import time
 from pathlib import Path
 
+from ..text import whose
 from .common import NO_RESULT, NOT_ANSWERED, CliError, path_arg, say
 from .progress import StatusLine
 from .range_test import add_range_test_options, progress_printer, settings_from
@@ -197,7 +198,7 @@ def replacement(path: Path, status: dict, accept_mismatch: bool = False):
     plan = loaded.for_run(loaded.timeline.total_steps)  # its run's edits as pieces; a plateau rule's cuts too
     own = sorted({describe_groups(p.groups) for p in plan.pieces if p.groups != EVERY_GROUP})
     if own:  # a replacement keeps the run's group settings: "head ×10" was dropped without a word (helper-92)
-        say(f"warning: {path}'s group LRs ({'; '.join(own)}) are not applied: each group keeps its own multiplier and "
+        say(f"warning: {whose(str(path))} group LRs ({'; '.join(own)}) are not applied: each group keeps its own multiplier and "
             "freezing in the run (the window's group table sets them; `train --schedule` trains them from the start)")
     if len(plan.pieces) > 1:  # the whole plan over the steps left: its last piece alone dropped the one-cycle before it
         return ReplaceRestWithPlan.of(plan)

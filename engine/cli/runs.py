@@ -32,7 +32,7 @@ from ..store.reader import (
     read_table,
     run_info,
 )
-from ..text import counted, printable
+from ..text import counted, printable, whose
 from ..tune.folders import delete_tune_folder, go_on_line
 from ..tune.record import tune_of
 from ..tune.rerun import runs_again
@@ -121,7 +121,7 @@ def delete_command(args: argparse.Namespace) -> int:
         say(f"deleted {run_dir.name}")
     if record is not None:  # a killed tune's folder was left with no command to remove it (helper-81)
         delete_tune_folder(record)
-        say(f"deleted tune {args.tune}'s search record ({record})")
+        say(f"deleted tune {whose(args.tune)} search record ({record})")
     return 0
 
 

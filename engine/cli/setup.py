@@ -18,7 +18,7 @@ from ..schedules.library import differences
 from ..schedules.model_match import model_differences
 from ..schedules.plateau import cuts_kept
 from ..schedules.schedule_file import ScheduleFile, load_schedule
-from ..text import counted
+from ..text import counted, whose
 from ..training.job import default_run_schedule
 from .common import CliError, cache_dir, read_schedule, say
 
@@ -178,7 +178,7 @@ def run_schedule_for(args: argparse.Namespace, config: TrainConfig, dataset: Pre
     if timeline.peak_lr() <= 0:  # it trained a whole run at 0, then warned that the LR may be far too high (helper-92)
         raise CliError(f"{args.schedule}: its LR is 0 at every step, so the run would learn nothing; give its schedule a peak LR")
     if args.lr is not None:  # it was dropped without a word (helper-92)
-        say(f"peak LR {args.lr:g} (--lr): {args.schedule}'s schedule scaled from its peak of {timeline.peak_lr():.3g}")
+        say(f"peak LR {args.lr:g} (--lr): {whose(str(args.schedule))} schedule scaled from its peak of {timeline.peak_lr():.3g}")
         timeline = timeline.with_peak_lr(args.lr)
     config.lr = timeline.peak_lr()  # the run's record said the default 0.2, or the --lr it did not train
     kept = cuts_kept(loaded.plateau_cuts)

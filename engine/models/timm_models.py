@@ -8,6 +8,7 @@ import os
 from torch import nn
 
 from ..errors import ConfigError, WeightsMissing, first_line
+from ..text import whose
 from .groups import HEAD
 from .pretrained import OFFLINE, InputSpec
 
@@ -70,7 +71,7 @@ def setup(model: str, *, channels: int, classes: int, pretrained: str, weights_f
         built = timm.create_model(name, pretrained=bool(pretrained) and load, num_classes=classes, in_chans=in_chans,
                                   pretrained_cfg_overlay=overlay)
     except (OSError, RuntimeError, ValueError) as error:
-        raise WeightsMissing(f"timm could not load {name}'s pretrained weights ({first_line(error)}): download them "
+        raise WeightsMissing(f"timm could not load {whose(name)} pretrained weights ({first_line(error)}): download them "
                              "where there is a network (they are kept in the Hugging Face cache)") from None
     source = (weights_file or f"timm {name}") if pretrained else weights_file
     return ModelSetup(built, named_groups(built), input_spec(model) if pretrained else None, source,
