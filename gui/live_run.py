@@ -131,9 +131,8 @@ class LiveRun(QObject):
             self.status.setText(f"could not train: {message}")
             return
         if self.state not in ("idle", *TERMINAL):
-            self.state = "detached"
+            self._no_longer_followed()
             self.remaining.hold()
-            self.editor.run_ended()
             self._close_fault_box()
             self.progress.reset()  # "5%" stayed beside "no longer following run …" (helper-68), as after Detach it does not
         self.status.setText(f"no longer following run {self.run_id}: {message}")
@@ -148,13 +147,14 @@ class LiveRun(QObject):
             plot.clear()
             plot.clear_readout()
             plot.set_total(0)
-        self.loss.plot.setTitle(self.loss.title)
+        self.loss.set_key_title([self.loss.title])
         self.progress.reset()
         self.editor.run_edits.forget_history()
 
-    def show_run_name(self, name: str) -> None:
-        """Say which run the plots show (they stay after another dataset is opened)."""
-        self.loss.plot.setTitle(f"Loss · {name}")
+    def show_run_name(self, name: str, note: str = "") -> None:
+        """Say which run the plots show (they stay after another dataset is opened), and ``note`` on it: on a line of its
+        own when the plot is too narrow for both."""
+        self.loss.set_key_title([f"Loss · {name}", *([note] if note else [])])
 
     def load_past(self, run_dir: str, before: int | None = None) -> int:
         """Draw a stored run's steps and epochs (a resumed run's past, or a past run opened read-only); how many steps."""
@@ -278,9 +278,15 @@ class LiveRun(QObject):
         """The window stopped following the run (it ended, or the window detached while it trains on)."""
         if self.state not in ("idle", *TERMINAL):
             self.log.add(f"no longer following run {self.run_id} (it was {self.state} at step {self.step})")
-            self.state = "detached"
-            self.editor.run_ended()
+            self._no_longer_followed()
             self._show_progress()
+
+    def _no_longer_followed(self) -> None:
+        """The run trains on (or may) where the window no longer sees it: its curves stay, for what Export writes, and say
+        where they stop. After Detach they read as a run that ended at that step."""
+        self.state = "detached"
+        self.editor.run_ended()
+        self.show_run_name(self.run_id, f"(no longer followed since step {self.step})")
 
     @Slot(object)
     def fault(self, event) -> None:

@@ -5,7 +5,7 @@ import re
 
 import numpy as np
 import pytest
-from gui_fixtures import legend, range_test_before_a_run
+from gui_fixtures import legend, range_test_before_a_run, title_key
 from helpers import SAMPLE, lrscope, served_child
 from PySide6.QtWidgets import QLabel
 
@@ -85,6 +85,9 @@ def test_the_window_attaches_steers_detaches_and_the_run_goes_on(qtbot, window, 
 
     trigger(window.detach_action)
     qtbot.waitUntil(lambda: not window.controller.training and window.live.state == "detached", timeout=LONG)
+    # The plots keep the run let go (Export writes it) and say where it was let go: they read as a run that ended there.
+    left_at = re.search(r"no longer following run \S+ \(it was running at step (\d+)\)", window.log.toPlainText()).group(1)
+    assert title_key(window.loss) == f"Loss · {window.live.run_id} (no longer followed since step {left_at})"
     # The editor holds the window's own plan again: it held the run's schedule squeezed into 22 steps, and the plan from
     # before attaching was gone. Export still writes the run followed.
     assert "the editor shows digits' own schedule again: Start trains it" in window.log.toPlainText()
@@ -100,6 +103,7 @@ def test_the_window_attaches_steers_detaches_and_the_run_goes_on(qtbot, window, 
     assert re.search(r"detached at step \d+; the run goes on training", window.log.toPlainText())
     attach_from_the_runs_tab(qtbot, window)  # paused, then let go: it was said to "go on training"
     qtbot.waitUntil(lambda: window.live.state == "running" and window.pause_action.isEnabled(), timeout=LONG)
+    assert title_key(window.loss) == f"Loss · {window.live.run_id}"  # followed again
     trigger(window.pause_action)
     qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
     trigger(window.detach_action)
@@ -212,6 +216,7 @@ def test_when_contact_with_an_attached_run_is_lost_the_window_stops_steering_it_
     assert window.live.state == "detached" and f"the run's process (pid {owner.process.pid}) ended" in window.status.text(), \
         window.status.text()
     assert window.progress.isHidden()  # its "5%" stayed beside "no longer following run" (helper-68)
+    assert title_key(window.loss) == f"Loss · {window.live.run_id} (no longer followed since step {window.live.step})"
     # The plan from before attaching is back, as after Detach: the followed run's schedule stayed, squeezed into this run.
     assert window.editor.plan().schedule.segments[0].max_lr == 0.0314
     assert "the editor shows digits' own schedule again: Start trains it" in window.log.toPlainText()
