@@ -130,6 +130,9 @@ def build_layout(window: QMainWindow) -> None:
         dock.setWidget(widget)
         dock.setMinimumWidth(narrowest)
         window.addDockWidget(area, dock)
+    # The schedule runs the window's full height, beside the log rather than above it: under it, a one-cycle's fields
+    # began 280 px below the fold at 1366×768, and the log's lines are as readable in the width left to them.
+    window.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
     window.progress, window.status = IdleHiddenProgress(), StatusLine("idle")
     window.progress.setMaximumWidth(260)
     window.statusBar().addWidget(window.progress)
