@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QPushButton, QWidget
 
+from .narrow import as_wide_as_its_words
+
 
 class RunEdits(QGroupBox):
     """Buttons and fields; the editor connects them to what they do."""
@@ -58,7 +60,7 @@ class RunEdits(QGroupBox):
         undo_redo.setContentsMargins(0, 0, 0, 0)
         for button in (self.undo, self.redo):
             # As wide as their words: at the style's 80 px each, the pair widened the window past a 1024 px screen.
-            button.setMinimumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 16)
+            as_wide_as_its_words(button)
             undo_redo.addWidget(button)
         layout.addLayout(undo_redo, 0, 1)
         layout.addWidget(self.from_current, 1, 0, 1, 2)

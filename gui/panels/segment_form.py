@@ -7,15 +7,20 @@ import dataclasses
 from typing import Any
 
 from PySide6.QtCore import Signal, Slot
-from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QSpinBox, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QSpinBox, QVBoxLayout, QWidget
 
 from engine.schedules.shapes import Shape
-from engine.schedules.shapes.base import CHOICE, COUNT, FLAG, POINTS, STEP_LIST, STEPS
+from engine.schedules.shapes.base import CHOICE, COUNT, FLAG, MOMENTUM, POINTS, STEP_LIST, STEPS
 
 from ..wheel_guard import guard_wheel
+from .field_columns import FieldColumns
+from .narrow import as_wide_as
 
 INVALID = "QLineEdit { border: 2px solid #d62728; }"
 
+
+# What a field of each kind shows whole however narrow it is laid out (None: any other number).
+USUAL = {STEPS: "9999999", COUNT: "9999999", MOMENTUM: "0.95", None: "0.000001"}
 
 MOMENTUM_FIELDS = {"cycle_momentum", "base_momentum", "max_momentum"}
 NO_MOMENTUM = "The run's momentum is 0 (Configuration), so there is no momentum to cycle: set one there to use these."
@@ -64,7 +69,9 @@ class SegmentForm(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.layout_ = QFormLayout(self)
+        self.layout_ = QVBoxLayout(self)
+        self.layout_.setContentsMargins(0, 0, 0, 0)  # the editor's margins are the form's: with its own, it was 18 px narrower
+        self.shown: QWidget | None = None  # the title and fields of the segment shown
         self.segment: Shape | None = None
         self.editors: dict[str, QWidget] = {}
         self.help: dict[str, str] = {}
@@ -92,25 +99,36 @@ class SegmentForm(QWidget):
             self._show_value(f, getattr(segment, f.name))
 
     def _build(self) -> None:
-        while self.layout_.rowCount():
-            self.layout_.removeRow(0)
+        if self.shown is not None:  # out of the layout now: deleted later, it took room until the event loop came back
+            self.shown.hide()
+            self.layout_.removeWidget(self.shown)
+            self.shown.deleteLater()
+        self.shown = QWidget()
+        column = QVBoxLayout(self.shown)
+        column.setContentsMargins(0, 0, 0, 0)
+        self.layout_.addWidget(self.shown)
         self.editors, self.refused = {}, {}
         if self.segment is None:
-            self.layout_.addRow(QLabel("Select a segment to edit its parameters."))
+            column.addWidget(QLabel("Select a segment to edit its parameters."))
             return
         title = QLabel(f"<b>{self.segment.title}</b>")
         title.setToolTip((type(self.segment).__doc__ or "").strip())
-        self.layout_.addRow(title)
+        column.addWidget(title)
+        fields = FieldColumns()
+        column.addWidget(fields)
         for f in self.segment.params():
             editor = self._editor(f)
             editor.setToolTip(f.metadata["help"])
-            label = QLabel(f.name.replace("_", " "))
-            label.setToolTip(f.metadata["help"])
-            self.layout_.addRow(label, editor)
             self.editors[f.name] = editor
             self.help[f.name] = f.metadata["help"]
+            if f.name not in MOMENTUM_FIELDS:
+                label = QLabel(f.name.replace("_", " "))
+                label.setToolTip(f.metadata["help"])
+                fields.add_row(label, editor)
+        if MOMENTUM_FIELDS <= self.editors.keys():
+            column.addWidget(momentum_row(self.editors))
         if self.segment.kind == "keypoints":
-            self.layout_.addRow(QLabel("<i>Drag the points on the LR plot to move them.</i>"))
+            column.addWidget(QLabel("<i>Drag the points on the LR plot to move them.</i>"))
         self._mark_momentum()
 
     def _editor(self, f: dataclasses.Field) -> QWidget:
@@ -129,6 +147,8 @@ class SegmentForm(QWidget):
             editor = QLineEdit()
             editor.textEdited.connect(lambda text, name=f.name, k=kind, e=editor: self._typed(name, k, text, e))
         guard_wheel(editor)  # built after the window guarded the rest
+        if isinstance(editor, (QSpinBox, QLineEdit)):  # as narrow as their usual values: a one-cycle's fit two columns
+            as_wide_as(editor, USUAL.get(kind, USUAL[None]))
         return editor
 
     def _show_value(self, f: dataclasses.Field, value: Any) -> None:
@@ -186,6 +206,19 @@ class SegmentForm(QWidget):
         self.problem.emit("")
         self.changed.emit(candidate)
         return None
+
+
+def momentum_row(editors: dict[str, QWidget]) -> QWidget:
+    """The momentum's three fields on one line, "☑ cycle momentum 0.85 to 0.95": on three, each labelled in words as wide
+    as a field, they kept a one-cycle's fields from fitting two columns."""
+    editors["cycle_momentum"].setText("cycle momentum")
+    row = QWidget()
+    line = QHBoxLayout(row)
+    line.setContentsMargins(0, 0, 0, 0)
+    for widget in (editors["cycle_momentum"], editors["base_momentum"], QLabel("to"), editors["max_momentum"]):
+        line.addWidget(widget)
+    line.addStretch(1)
+    return row
 
 
 def named(field: str, reason: str) -> str:
