@@ -30,6 +30,7 @@ from engine.schedules.groups import ALL, HEAD, GroupSetting
 from engine.schedules.presets import PRESETS, default_segment, peak_lr, preset, preset_of
 from engine.schedules.shapes.base import MAX_SET_LR
 
+from .narrow import as_wide_as_its_words
 from .run_edits import RunEdits
 from .segment_form import INVALID, SegmentForm
 from .table import Table
@@ -111,7 +112,10 @@ class ScheduleEditor(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)  # the LR span gets the room left, on one line
+        # The LR span gets the room left, on one line ("…" where it is too long): it was as wide as its text, and the
+        # table scrolled sideways in a narrow dock, its bar over the second row.
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table.setWordWrap(False)
         self.table.itemSelectionChanged.connect(self._selected)
         self.kind = QComboBox()
         self.kind.addItems(sorted(SHAPES))
@@ -157,23 +161,31 @@ class ScheduleEditor(QWidget):
         self._lay_out(use, add, remove)
 
     def _lay_out(self, use, add, remove) -> None:
+        # Each row as narrow as a 1024 px screen's dock (about 220 px inside it): the preset's row with its peak, its
+        # button, and the plateau's fields beside its box were wider, and the dock scrolled sideways.
         top = QGridLayout()
-        top.addWidget(self.length, 0, 0, 1, 4)
+        top.addWidget(self.length, 0, 0, 1, 3)
         top.addWidget(QLabel("preset"), 1, 0)
-        top.addWidget(self.preset, 1, 1)
+        top.addWidget(self.preset, 1, 1, 1, 2)
         peak = QLabel("&peak LR")
         peak.setBuddy(self.peak)  # Alt+P types the peak, as the Go menu's Ctrl+Shift+P does
-        top.addWidget(peak, 1, 2)
-        top.addWidget(self.peak, 1, 3)
-        top.addWidget(use, 2, 3)
+        top.addWidget(peak, 2, 0)
+        top.addWidget(self.peak, 2, 1)
+        top.addWidget(use, 2, 2)
         segments = QHBoxLayout()
-        for widget in (self.kind, add, remove):
-            segments.addWidget(widget)
+        # The kind's list may be narrower than "cosine_restarts" (it ends in "…" then), so Add and Remove stay in sight.
+        self.kind.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.kind.setMinimumContentsLength(len("cosine"))
+        segments.addWidget(self.kind, 1)
+        for button in (add, remove):
+            as_wide_as_its_words(button)
+            segments.addWidget(button)
         groups, plateau = QHBoxLayout(), QHBoxLayout()
         for widget in (QLabel("other groups LR ×"), self.others):
             groups.addWidget(widget)
-        for widget in (self.plateau, QLabel("×"), self.plateau_factor, QLabel("after"), self.plateau_patience):
+        for widget in (QLabel("×"), self.plateau_factor, QLabel("after"), self.plateau_patience):
             plateau.addWidget(widget)
+        plateau.addStretch(1)
         # Fixed heights for what changes as the user types (the table's rows, the reason a value is refused),
         # so the form under the cursor never moves; the space left over goes below everything.
         # Two rows, as many as a preset or the fine-tuning plan has (more scroll): with four, and with three once the run
@@ -181,12 +193,15 @@ class ScheduleEditor(QWidget):
         self.table.setFixedHeight(self.table.horizontalHeader().sizeHint().height() + 2 * self.table.verticalHeader().defaultSectionSize() + 4)
         self.problem.setFixedHeight(2 * self.problem.fontMetrics().lineSpacing() + 4)
         layout = QVBoxLayout(self)
+        margins = layout.contentsMargins()  # half the style's at the sides: the dock's frame is there, and fields need the room
+        layout.setContentsMargins(margins.left() // 2, margins.top(), margins.right() // 2, margins.bottom())
         layout.addLayout(top)
         layout.addWidget(self.problem)  # under the preset, above the form: in sight however tall the form is
         layout.addWidget(self.table)
         layout.addLayout(segments)
         layout.addWidget(self.form)
         layout.addLayout(groups)
+        layout.addWidget(self.plateau)
         layout.addLayout(plateau)
         layout.addStretch(1)
         self._set_running(False)
