@@ -126,6 +126,23 @@ def test_the_window_attaches_steers_detaches_and_the_run_goes_on(qtbot, window, 
     assert held.sum() >= 3 and np.all(lrs[held] == 0.0123) and np.all(lrs[~held] != 0.0123)
 
 
+def test_after_detach_in_a_narrow_window_the_loss_plots_legend_keeps_every_entry_in_view(qtbot, window, served):
+    """At 1024 px the title "(no longer followed since step N)" takes a second line: the shorter view cut the legend's
+    last key, "validation", off."""
+    window.resize(1024, 700)  # a laptop's width
+    attach_from_the_runs_tab(qtbot, window)
+    qtbot.waitUntil(lambda: len(window.loss.validation) > 0, timeout=LONG)  # a validation point: its key is listed
+    trigger(window.detach_action)
+    qtbot.waitUntil(lambda: window.live.state == "detached", timeout=LONG)
+    plot = window.loss.plot
+    assert "no longer followed" in title_key(window.loss) and "<br>" in plot.titleLabel.text  # the title's two lines
+    assert legend(window.loss) == ["train (raw)", "train (smoothed)", "validation"]
+    def every_key_in_view() -> bool:
+        view = plot.getViewBox().sceneBoundingRect()
+        return all(label.isVisible() and view.contains(label.sceneBoundingRect()) for _, label in plot.legend.items)
+    qtbot.waitUntil(every_key_in_view, timeout=LONG)
+
+
 def test_a_run_of_another_dataset_attached_to_and_edited_leaves_the_open_datasets_schedule_and_plots_alone(qtbot, launch, served):
     """Attached to a digits run with digits-camera2 open, edited, detached: Start trained camera2 with the digits run's
     edited schedule, without a word, and reopening camera2 kept the digits run's plots under camera2's plan."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import math
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +69,10 @@ class PlotPanel(QWidget):
         self.plot.setLabel("left", y_label)
         self.plot.setLabel("bottom", x_label)
         self.plot.addLegend(offset=(-10, 10), brush=(255, 255, 255, 170))
+        self.legend_columns = 1  # the fewest columns the legend takes; more while the view is too short for its rows
+        # The view clips the legend: a title on two lines cost the loss plot its "validation" key at 1024 px.
+        self.plot.getViewBox().sigResized.connect(self._fit_legend)
+        self.plot.legend.geometryChanged.connect(self._fit_legend)
         for axis in ("left", "bottom"):
             # An SI prefix on a log axis reads as "LR (x0.001)" next to 10^2: show the values as they are.
             self.plot.getAxis(axis).enableAutoSIPrefix(False)
@@ -149,6 +154,16 @@ class PlotPanel(QWidget):
             listed = None
         if shown and listed is None:
             self.plot.legend.addItem(item, name)
+
+    @Slot()
+    def _fit_legend(self) -> None:
+        """Spread the legend over as many columns as it needs for its rows to fit the view's height."""
+        legend = self.plot.legend
+        if not legend.items:
+            return
+        row = max(max(sample.height(), label.height()) for sample, label in legend.items)
+        rows = max(1, int((self.plot.getViewBox().height() - abs(legend.opts["offset"][1])) // row))
+        legend.setColumnCount(max(self.legend_columns, math.ceil(len(legend.items) / rows)))
 
     def place_legend(self, corner: str) -> None:
         """Put the legend in the corner where this plot's curves usually leave room ("top right", "bottom left", ...)."""

@@ -40,7 +40,7 @@ class LrPlot(StepPlot):
         self.place_legend("bottom left")  # LRs below the schedule's start are rare before its final anneal
         # A curve per group, the plan, the preview and the bound: in fewer columns the rows climb into the curves on a laptop
         # (the preview and the bound are listed only while drawn, so six groups and the plan take two rows).
-        self.plot.legend.setColumnCount(4)
+        self.legend_columns = 4
         self.plan = (np.empty(0), np.empty((0, 1)))
         self.plan_groups: tuple[str, ...] = ()
         self.plan_key = "planned"
