@@ -21,8 +21,9 @@ from PySide6.QtWidgets import (
     QRadioButton,
     QStyle,
     QStyleOptionButton,
-    QTableWidget,
     QTabWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
     QWidget,
 )
 
@@ -146,12 +147,13 @@ def show_tab(tabs: QTabWidget, title: str) -> None:
     assert tabs.currentIndex() == index
 
 
-def select_rows(table: QTableWidget, rows) -> None:
-    """Click the first row, Ctrl+click the others."""
+def select_rows(tree: QTreeWidget, rows) -> None:
+    """Click the first row, Ctrl+click the others: each a top-level row's number or a row (``QTreeWidgetItem``) in sight."""
     for index, row in enumerate(rows):
-        centre = table.visualItemRect(table.item(row, 0)).center()
+        item = row if isinstance(row, QTreeWidgetItem) else tree.topLevelItem(row)
+        centre = tree.visualItemRect(item).center()
         modifier = Qt.KeyboardModifier.ControlModifier if index else Qt.KeyboardModifier.NoModifier
-        QTest.mouseClick(table.viewport(), LEFT, modifier, centre)
+        QTest.mouseClick(tree.viewport(), LEFT, modifier, centre)
 
 
 def drop_folder(window: QWidget, folder, at=None) -> bool:

@@ -13,7 +13,7 @@ from engine.run.handle import TERMINAL
 from engine.schedules import Timeline
 from engine.schedules.presets import peak_lr
 from engine.store.reader import meta_object, read_meta, read_steps
-from engine.text import counted
+from engine.text import counted, whose
 
 from . import dialogs
 from .settings import save_config
@@ -204,11 +204,11 @@ class RunActions:
         self.compare.show_runs([(Path(d).name, read_steps(d)) for d in self.compared])
 
     @Slot(list)
-    def delete_runs(self, run_dirs: list) -> None:
-        """Delete stored runs after asking; the window's own live run is refused (its process is this one)."""
+    def delete_runs(self, run_dirs: list, tunes: list = ()) -> None:
+        """Delete stored runs after asking, and the search record of each of ``tunes`` (whose trial runs are among
+        ``run_dirs``); the window's own live run is refused (its process is this one)."""
         from engine.store.delete import deletable, delete_runs
 
-        names = [Path(d).name for d in run_dirs]
         following = self.live.state not in ("idle", "detached", *TERMINAL)
         if following and self.live.run_dir is not None and str(self.live.run_dir) in map(str, run_dirs):
             how = "is attached to it; detach (Ctrl+Shift+D)" if self.controller.remote else "is training it; stop it"
@@ -219,20 +219,40 @@ class RunActions:
         except LrscopeError as error:
             self.warn("Cannot delete", str(error))
             return
-        if not dialogs.ask_yes_no(self, "Delete runs", f"Delete {counted(len(names), 'run')} and all {'they hold' if len(names) > 1 else 'it holds'} "
-                                  "(metrics, edits, checkpoints)? This cannot be undone.", "\n".join(names)):
+        if not dialogs.ask_yes_no(self, "Delete runs", *self._what_is_deleted(run_dirs, tunes)):
             return
         deleted = []
         try:
             for run_dir in delete_runs([Path(d) for d in run_dirs]):
                 self.log.add(f"deleted run {run_dir.name}")
                 deleted.append(str(run_dir))
+            self._delete_tune_records(tunes)
         except LrscopeError as error:
             self.warn("Cannot delete", str(error))
         self.runs_panel.refresh()
         if set(deleted) & set(self.compared):  # the overlay drew a deleted run on, its name in the key
             self.compared = [d for d in self.compared if d not in deleted]
             self._show_compared()
+
+    def _what_is_deleted(self, run_dirs: list, tunes: list) -> tuple[str, str]:
+        """The question before deleting, and its details: a tune named once with its count of trials, not as tens of runs."""
+        trials = set(map(str, sum((self.runs_panel.trials_of(tune) for tune in tunes), [])))
+        own = [Path(d).name for d in run_dirs if str(d) not in trials]
+        what = [*(f"tune {tune} ({counted(len(self.runs_panel.trials_of(tune)), 'trial run')} and its search record)"
+                  for tune in tunes), *([counted(len(own), "run")] if own else [])]
+        holds = "they hold" if len(run_dirs) > 1 else "it holds"
+        return (f"Delete {' and '.join(what)} and all {holds} (metrics, edits, checkpoints)? This cannot be undone.",
+                "\n".join([*(f"tune {tune}" for tune in tunes), *own]))
+
+    def _delete_tune_records(self, tunes: list) -> None:
+        """Remove each tune's search record (its trial runs are deleted as runs); RunStoreError says why not."""
+        from engine.store.paths import tunes_root
+        from engine.tune.folders import delete_tune_folder, record_folder
+
+        for tune in tunes:
+            if (folder := record_folder(tune, tunes_root())) is not None:
+                delete_tune_folder(folder)
+                self.log.add(f"deleted tune {whose(tune)} search record ({folder})")
 
     def forget_run(self, why: str) -> None:
         """Another dataset is open: the last run, its range test and its plots belong to the old one."""

@@ -207,7 +207,7 @@ def test_range_test_mid_run_then_use_its_suggestion(qtbot, launch):
     qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
     assert window.pause_action.text() == "Resume"
     # four suggestions and the stability bound measured at the test's start
-    assert window.range_panel.table.rowCount() == 4 and len(window.range_plot.markers) == 5
+    assert window.range_panel.table.topLevelItemCount() == 4 and len(window.range_plot.markers) == 5
     assert window.test_action.isEnabled() and window.log.toPlainText().count("range test (sweep) started at step") == 1
     assert "bound 2(1+β)/λ" in window.range_plot.markers[-1].label.toPlainText()
     colours = [line.pen.color().name() for line in window.range_plot.marker_lines]
@@ -369,8 +369,8 @@ def test_runs_are_deleted_from_the_runs_tab_after_asking_but_never_the_one_the_w
     trigger(window.start_action)
     qtbot.waitUntil(lambda: window.live.step >= 2, timeout=LONG)
     show_tab(window.tabs, "Runs")
-    assert table.rowCount() == 1  # at once: the run started while the tab was hidden came after the timer's first tick
-    assert table.item(0, 1).toolTip().startswith(f"fingerprint {window.dataset.summary.fingerprint} (the same fingerprint")
+    assert table.topLevelItemCount() == 1  # at once: the run started while the tab was hidden came after the timer's first tick
+    assert table.topLevelItem(0).toolTip(1).startswith(f"fingerprint {window.dataset.summary.fingerprint} (the same fingerprint")
     select_rows(table, [0])
     press(window, QKeySequence.StandardKey.Delete)
     assert dialogs.of("error")[-1].text.endswith(": this window is training it; stop it first, then delete it")
@@ -383,7 +383,7 @@ def test_runs_are_deleted_from_the_runs_tab_after_asking_but_never_the_one_the_w
     qtbot.waitUntil(lambda: window.last_run.run_dir != str(run_dir) and not window.controller.training, timeout=LONG)
     kept = Path(window.last_run.run_dir)
     show_tab(window.tabs, "Runs")
-    qtbot.waitUntil(lambda: table.rowCount() == 2, timeout=LONG)
+    qtbot.waitUntil(lambda: table.topLevelItemCount() == 2, timeout=LONG)
     select_rows(table, [0, 1])
     click(window.runs_panel.buttons["Compare"])
     assert len(window.compare.loss.series) == 2
@@ -391,18 +391,18 @@ def test_runs_are_deleted_from_the_runs_tab_after_asking_but_never_the_one_the_w
     from engine.store.lock import RunLock
 
     held = RunLock(kept).acquire()
-    select_rows(table, [next(row for row in range(2) if table.item(row, 0).text() == kept.name)])
+    select_rows(table, [next(row for row in range(2) if table.topLevelItem(row).text(0) == kept.name)])
     press(window, QKeySequence.StandardKey.Delete)  # no answer scripted: a question would fail the test
     assert f"{kept.name}: is in use by process {os.getpid()}" in dialogs.of("error")[-1].text and kept.is_dir()
     held.release()
-    first = next(row for row in range(2) if table.item(row, 0).text() == run_dir.name)
+    first = next(row for row in range(2) if table.topLevelItem(row).text(0) == run_dir.name)
     select_rows(table, [first])
     dialogs.answer("yes_no", False)
     press(window, QKeySequence.StandardKey.Delete)
     assert dialogs.of("yes_no")[-1].details == run_dir.name and run_dir.is_dir()
     dialogs.answer("yes_no", True)
     press(window, QKeySequence.StandardKey.Delete)
-    assert not run_dir.exists() and table.rowCount() == 1
+    assert not run_dir.exists() and table.topLevelItemCount() == 1
     assert f"deleted run {run_dir.name}" in window.log.toPlainText()
     # The overlay let the deleted run go: it drew it on, its name in the key.
     assert list(window.compare.loss.series) == [kept.name] and run_dir.name[9:] not in window.compare.loss.plot.titleLabel.text

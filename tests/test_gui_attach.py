@@ -39,7 +39,7 @@ def attach_from_the_runs_tab(qtbot, window, state: str = "running"):
     panel = window.runs_panel
     show_tab(window.tabs, "Runs")
     click(panel.buttons["Refresh"])
-    qtbot.waitUntil(lambda: panel.table.rowCount() == 1 and panel.table.item(0, 3).text() == f"{state} · served", timeout=LONG)
+    qtbot.waitUntil(lambda: panel.table.topLevelItemCount() == 1 and panel.table.topLevelItem(0).text(3) == f"{state} · served", timeout=LONG)
     select_rows(panel.table, [0])
     click(panel.buttons["Attach"])
     qtbot.waitUntil(lambda: window.controller.attached and window.live.step > 0, timeout=LONG)

@@ -226,7 +226,7 @@ def test_a_batch_bigger_than_the_training_images_is_said_when_the_run_starts(qtb
         trigger(window.start_action)
         if count == 1:
             assert "the batch size 5000 is more than the 1438 training images, so each epoch is 1 step" in window.log.toPlainText()
-        qtbot.waitUntil(lambda count=count: window.runs_panel.table.rowCount() == count and window.start_action.isEnabled(),
+        qtbot.waitUntil(lambda count=count: window.runs_panel.table.topLevelItemCount() == count and window.start_action.isEnabled(),
                         timeout=LONG)
     show_tab(window.tabs, "Runs")
     select_rows(window.runs_panel.table, [0, 1])
@@ -769,7 +769,7 @@ def stop_then_resume_from(qtbot, window, dialogs, folder, name, before=lambda: N
     trigger(window.open_action)
     opened(qtbot, window, name)
     show_tab(window.tabs, "Runs")
-    qtbot.waitUntil(lambda: window.runs_panel.table.rowCount() == 1, timeout=LONG)
+    qtbot.waitUntil(lambda: window.runs_panel.table.topLevelItemCount() == 1, timeout=LONG)
     select_rows(window.runs_panel.table, [0])
     click(window.runs_panel.buttons["Resume"])
 
@@ -818,7 +818,7 @@ def test_after_a_resumed_run_of_another_model_the_groups_and_editor_show_what_st
     configured = window.group_table.draft.names
     assert configured != run_groups and configured[0] == "stem"
     show_tab(window.tabs, "Runs")
-    qtbot.waitUntil(lambda: window.runs_panel.table.rowCount() == 1, timeout=LONG)
+    qtbot.waitUntil(lambda: window.runs_panel.table.topLevelItemCount() == 1, timeout=LONG)
     select_rows(window.runs_panel.table, [0])
     click(window.runs_panel.buttons["Resume"])
     qtbot.waitUntil(lambda: window.controller.training and window.group_table.draft.names == run_groups, timeout=LONG)

@@ -222,7 +222,7 @@ def test_the_runs_tab_exports_the_selected_run_not_the_editors_schedule(qtbot, w
     type_into(window.editor.peak, "0.0123")  # the editor now holds a newer plan: Ctrl+E would write it
     click(window.editor.use_button)
     show_tab(window.tabs, "Runs")
-    qtbot.waitUntil(lambda: window.runs_panel.table.rowCount() == 1, timeout=LONG)
+    qtbot.waitUntil(lambda: window.runs_panel.table.topLevelItemCount() == 1, timeout=LONG)
     select_rows(window.runs_panel.table, [0])
     path = tmp_path / "past.lrschedule.json"
     dialogs.answer("save_path", str(path))
@@ -263,7 +263,7 @@ def test_a_schedule_is_deleted_from_the_datasets_library_after_asking_and_the_ex
     assert f"imported {library.item(0).data(Qt.ItemDataRole.UserRole)}: " in window.log.toPlainText()
     # The same run from the Runs tab: its document lacked the steps the window's export wrote, and was a second entry.
     show_tab(window.tabs, "Runs")
-    qtbot.waitUntil(lambda: window.runs_panel.table.rowCount() == 1, timeout=LONG)
+    qtbot.waitUntil(lambda: window.runs_panel.table.topLevelItemCount() == 1, timeout=LONG)
     select_rows(window.runs_panel.table, [0])
     dialogs.answer("save_path", str(tmp_path / "again.lrschedule.json"))
     click(window.runs_panel.buttons["Export…"])

@@ -68,13 +68,13 @@ def test_stop_and_resume_in_the_box_do_what_they_say(qtbot, window, dialogs, but
         qtbot.waitUntil(lambda: window.live.state == state, timeout=LONG)
         # The Runs tab said "stopped" and nothing more, like a run the user stopped on purpose.
         table = window.runs_panel.table
-        qtbot.waitUntil(lambda: table.rowCount() == 1 and table.item(0, 3).text() == "stopped", timeout=LONG)
-        assert table.item(0, 6).text().startswith("fault at step "), table.item(0, 6).text()
+        qtbot.waitUntil(lambda: table.topLevelItemCount() == 1 and table.topLevelItem(0).text(3) == "stopped", timeout=LONG)
+        assert table.topLevelItem(0).text(6).startswith("fault at step "), table.topLevelItem(0).text(6)
         assert "; the run can be resumed from step 0, the last good state" in window.log.toPlainText()  # not where it stopped
         show_tab(window.tabs, "Runs")
         select_rows(table, [0])
         note = window.runs_panel.selected_note
-        assert note.isVisible() and note.text() == f"{table.item(0, 0).text()}: {table.item(0, 6).text()}"  # the column is off-screen at 1366 px
+        assert note.isVisible() and note.text() == f"{table.topLevelItem(0).text(0)}: {table.topLevelItem(0).text(6)}"  # the column is off-screen at 1366 px
         click(window.runs_panel.buttons["Resume"])  # its first line said nothing of where it went on (step 0 here)
         qtbot.waitUntil(lambda: len(dialogs.of("offer")) > offers, timeout=LONG)  # LR 50 again: it blows up again
         assert ", resumed at step 0" in window.log.toPlainText()
@@ -83,7 +83,7 @@ def test_stop_and_resume_in_the_box_do_what_they_say(qtbot, window, dialogs, but
         show_tab(window.tabs, "Runs")  # Resume showed the Training tab
         click(window.runs_panel.buttons["Refresh"])
         select_rows(table, [0])
-        assert table.item(0, 3).text() == "finished" and table.item(0, 6).text() == ""
+        assert table.topLevelItem(0).text(3) == "finished" and table.topLevelItem(0).text(6) == ""
         assert not window.runs_panel.buttons["Resume"].isEnabled()  # it offered Resume, then said "nothing to resume"
     else:  # resumed at LR 50, it explodes again at once: paused by the next fault, not failed
         qtbot.waitUntil(lambda: len(dialogs.of("offer")) > offers or window.live.state == "finished", timeout=LONG)

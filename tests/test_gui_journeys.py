@@ -280,8 +280,8 @@ def test_e_close_mid_run_relaunch_and_resume_from_the_runs_tab(qtbot, launch, di
 
     again = launch()
     show_tab(again.tabs, "Runs")
-    qtbot.waitUntil(lambda: again.runs_panel.table.rowCount() == 1, timeout=LONG)
-    assert again.runs_panel.table.item(0, 3).text() == "stopped"
+    qtbot.waitUntil(lambda: again.runs_panel.table.topLevelItemCount() == 1, timeout=LONG)
+    assert again.runs_panel.table.topLevelItem(0).text(3) == "stopped"
     select_rows(again.runs_panel.table, [0])
     click(again.runs_panel.buttons["Resume"])
     assert again.status.text().startswith(f"resuming {Path(stopped.run_dir).name}")
@@ -310,7 +310,7 @@ def test_f_compare_two_runs_and_open_one_read_only(qtbot, window):
         else:  # and an edit, listed in the history until a run without one is opened read-only
             paused_with_lr_set(qtbot, window, "0.01", 3)
             trigger(window.pause_action)
-        qtbot.waitUntil(lambda count=count: window.runs_panel.table.rowCount() == count and not window.controller.training,
+        qtbot.waitUntil(lambda count=count: window.runs_panel.table.topLevelItemCount() == count and not window.controller.training,
                         timeout=LONG)
     show_tab(window.tabs, "Runs")
     assert window.compare.lr.plot.titleLabel.text == "Learning rate"  # nothing compared yet: not "(head)"
@@ -332,7 +332,7 @@ def test_f_compare_two_runs_and_open_one_read_only(qtbot, window):
         label = plot.plot.titleLabel  # within the plot's width and height: a third name was cut and a fourth lost
         assert label.item.boundingRect().width() <= plot.widget.width() and label.geometry().height() >= label.item.boundingRect().height()
     table = window.runs_panel.table
-    first = next(row for row in range(2) if table.item(row, 0).data(Qt.ItemDataRole.UserRole) != str(window.last_run.run_dir))
+    first = next(row for row in range(2) if table.topLevelItem(row).data(0, Qt.ItemDataRole.UserRole) != str(window.last_run.run_dir))
     select_rows(table, [first])  # the run before the last: the plots held the last one's plan
     assert not buttons["Compare"].isEnabled() and buttons["Export…"].isEnabled()
     click(window.runs_panel.buttons["Open read-only"])
@@ -340,7 +340,7 @@ def test_f_compare_two_runs_and_open_one_read_only(qtbot, window):
     assert len(window.loss.points) == 22 and "(read-only)" in window.loss.plot.titleLabel.text
     qtbot.waitUntil(lambda: not window.lr.now.isVisible(), timeout=LONG)  # a stored run has no "now"
     # Its own plan and where it ended: the plots showed the last run's plan, the status bar the last run's line.
-    run_dir = Path(table.item(first, 0).data(Qt.ItemDataRole.UserRole))
+    run_dir = Path(table.topLevelItem(first).data(0, Qt.ItemDataRole.UserRole))
     name = run_dir.name
     steps, planned = window.lr.plan
     assert np.allclose(planned[:, 0], stored_run_schedule(read_meta(run_dir)).timeline.lrs(steps))

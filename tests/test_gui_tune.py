@@ -1,5 +1,6 @@
 """The Tune tab and an honest range test, driven through the window's controls (``window`` and ``dialogs``: gui_fixtures)."""
 
+import json
 import re
 from pathlib import Path
 
@@ -85,8 +86,8 @@ def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, windo
     winner = record["winner"]["params"]["lr"]
     # The Runs tab says which runs are the tune's trials (they looked like runs of the user's own).
     show_tab(window.tabs, "Runs")
-    runs = window.runs_panel.table
-    notes = {runs.item(row, 0).text(): runs.item(row, runs.columnCount() - 1).text() for row in range(runs.rowCount())}
+    tune = window.runs_panel.table.topLevelItem(0)  # its trials under one row
+    notes = {tune.child(row).text(0): tune.child(row).text(tune.columnCount() - 1) for row in range(tune.childCount())}
     for trial in record["trials"]:
         note = notes[Path(trial["run_dir"]).name]
         assert note.startswith(f"tune trial {trial['number']}, peak LR ") and f"(tune {Path(record['folder']).name})" in note
@@ -94,7 +95,7 @@ def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, windo
     # In the Tune tab, a trial stopped early says on hover what it fell behind (its accuracy is mid-run: helper-74).
     assert [panel.table.item(row, 3).toolTip() for row in range(panel.table.rowCount())] == [t["why"] for t in record["trials"]]
     # At 1366 px the note column lies past the table's right edge: the run's name, in sight, says it on hover.
-    assert {runs.item(row, 0).toolTip() for row in range(runs.rowCount())} == set(notes.values())
+    assert {tune.child(row).toolTip(0) for row in range(tune.childCount())} == set(notes.values())
     show_tab(window.tabs, "Tune")
 
     click(panel.use)
@@ -282,3 +283,46 @@ def test_go_on_with_no_budget_left_asks_for_a_larger_one_and_takes_it_from_the_b
     record = window.last_tune.record
     assert record["state"] == "finished" and record["budget"]["steps"] == int(needed.group(1)) * record["budget"]["run_steps"]
     assert [t["number"] for t in record["trials"]] == [0, 1, 2] and record["trials"][2]["params"] == record["trials"][1]["params"]
+
+
+def test_the_runs_tab_lists_a_tune_as_one_row_whose_trials_open_compare_and_go_with_it(qtbot, window, dialogs, capsys):
+    """A tune's trials were listed as runs of their own beside the user's, tens of them after a tune of minutes."""
+    from helpers import SAMPLE, cli
+    from PySide6.QtGui import QKeySequence
+
+    from engine.store.paths import tunes_root
+    from gui.driving import click, double_click_item, press, select_rows, show_tab
+
+    quick = ["--data", SAMPLE, "--image-size", "16", "--epochs", "1"]
+    assert cli(capsys, "train", *quick)[0] == 0  # a run of the user's own
+    code, out, err = cli(capsys, "tune", *quick, "--budget", "4", "--json")
+    assert code == 0, err
+    record = json.loads(out)
+    tune, trials = Path(record["folder"]).name, {Path(t["run_dir"]).name for t in record["trials"]}
+    best = max(t["val_accuracy"] for t in record["trials"])
+    show_tab(window.tabs, "Runs")
+    panel = window.runs_panel
+    tree = panel.table
+    # Listed as the tab is shown: the user's run and the tune, not the user's run among the tune's trials.
+    assert tree.model().rowCount() == 2, [tree.model().index(row, 0).data() for row in range(tree.model().rowCount())]
+    row = next(tree.topLevelItem(i) for i in range(2) if tree.topLevelItem(i).text(0).startswith("tune "))
+    assert row.text(0) == f"tune {tune} · {len(trials)} trials · best {100 * best:.2f}%"
+    double_click_item(tree, row)  # opens it: its trials under it
+    assert row.isExpanded() and {row.child(i).text(0) for i in range(row.childCount())} == trials
+    first, second = row.child(0), row.child(1)
+    select_rows(tree, [first])
+    click(panel.buttons["Open read-only"])
+    assert first.text(0) in window.loss.plot.titleLabel.text and "(read-only)" in window.loss.plot.titleLabel.text
+    show_tab(window.tabs, "Runs")
+    select_rows(tree, [first, second])
+    click(panel.buttons["Compare"])
+    assert len(window.compare.loss.series) == 2
+    row = next(tree.topLevelItem(i) for i in range(2) if tree.topLevelItem(i).text(0).startswith("tune "))
+    select_rows(tree, [row])
+    dialogs.answer("yes_no", True)
+    press(window, QKeySequence.StandardKey.Delete)
+    asked = dialogs.of("yes_no")[-1]
+    assert asked.text.startswith(f"Delete tune {tune} ({len(trials)} trial runs and its search record) and all they hold")
+    assert tree.topLevelItemCount() == 1 and not tree.topLevelItem(0).text(0).startswith("tune ")
+    assert not (tunes_root() / tune).exists() and f"deleted tune {tune}" in window.log.toPlainText()
+    assert not any((Path(t["run_dir"])).exists() for t in record["trials"])

@@ -33,7 +33,7 @@ from ..store.reader import (
     run_info,
 )
 from ..text import counted, printable, whose
-from ..tune.folders import delete_tune_folder, go_on_line
+from ..tune.folders import delete_tune_folder, go_on_line, record_folder
 from ..tune.record import tune_of
 from ..tune.rerun import runs_again
 from .common import (
@@ -108,8 +108,7 @@ def delete_command(args: argparse.Namespace) -> int:
     named = [find_run(root, name) for name in args.runs]
     record = None
     if args.tune:  # a tune of a few minutes leaves hundreds of trial runs (helper-76)
-        record = tunes_folder(args) / args.tune
-        record = record if record.is_dir() and not record.is_symlink() else None
+        record = record_folder(args.tune, tunes_folder(args))
         trials = [run.run_dir for run in list_runs(root)[0] if tune_of(run.purpose) == args.tune]
         if not trials and record is None:
             raise CliError(f"--tune {args.tune}: no such tune under {tunes_folder(args)} and no trial run of it under {root} "

@@ -68,6 +68,13 @@ def _held(folder: Path) -> bool:
     return False
 
 
+def record_folder(name: str, tunes_root: Path) -> Path | None:
+    """The folder of tune ``name``'s search record under ``tunes_root``, to delete with its trials; None when there is
+    none (a link is not one: deleting would reach where it points)."""
+    folder = Path(tunes_root) / name
+    return folder if folder.is_dir() and not folder.is_symlink() else None
+
+
 def delete_tune_folder(folder: Path) -> None:
     """Remove a tune's record and initial weights (its trials are runs, deleted as runs); RunStoreError says why not."""
     delete_locked(folder, RunLock(folder, "tune"))

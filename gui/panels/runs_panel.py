@@ -1,18 +1,19 @@
-"""Past runs: list them, open one read-only, overlay several, resume a stopped one, delete some."""
+"""Past runs: list them (a tune's trials under one row), open one read-only, overlay several, resume a stopped one,
+delete some or a whole tune."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QTableWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -22,37 +23,34 @@ from engine.store.reader import LIVE_STATES, RESUMABLE_STATES, list_runs
 from engine.tune.record import tune_of
 
 from .delete_action import add_delete_action
-from .table import Table
+from .run_rows import COLUMNS, RUN_DIR, TUNE, run_row, sum_up, tune_row
 
-COLUMNS = ("run", "dataset", "started", "state", "steps", "best val acc", "note")
-DATASET_COLUMN = COLUMNS.index("dataset")
 FOLLOW_MS = 2000  # how often a visible table re-reads the folder while a run in it is live or a run was added
 
 
 class RunsPanel(QWidget):
-    """A table of the runs under the runs folder."""
+    """A tree of the runs under the runs folder: a run of the user's own a row, a tune a row with its trial runs under it."""
 
     openRequested = Signal(str)
     compareRequested = Signal(list)
     resumeRequested = Signal(str)
     attachRequested = Signal(str)
     exportRequested = Signal(str)
-    deleteRequested = Signal(list)
+    deleteRequested = Signal(list, list)  # the runs' folders (a tune's trials among them), the tunes whose records go too
 
     def __init__(self, root: Path, parent: QWidget | None = None):
         super().__init__(parent)
         self.root = root
         self._runs: dict = {}  # each listed run (RunInfo), by its folder
         self._served: set[str] = set()  # the folders of the listed runs a process serves
-        self.table = Table(COLUMNS)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        # Rows as tall as their text: Qt's default of 30 px showed three runs at 1366 x 768.
-        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table = QTreeWidget()
+        self.table.setHeaderLabels(COLUMNS)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setUniformRowHeights(True)
+        self.table.setAllColumnsShowFocus(True)
         # Delete is the table's key and its right-click menu, not a seventh button: the row of six fills 1024 px.
-        self.delete_action = add_delete_action(self.table, "Delete runs…", "Delete the selected runs and all they hold (metrics, checkpoints).",
-                                               self._delete)
+        self.delete_action = add_delete_action(self.table, "Delete runs…", "Delete the selected runs and all they hold (metrics, checkpoints); "
+                                               "a tune's row, its trial runs and its search record.", self._delete)
         self.note = QLabel()
         # The selected run's notes in full: at 1366 px the note column lies past the table's right edge.
         self.selected_note = QLabel()
@@ -79,7 +77,7 @@ class RunsPanel(QWidget):
             button.clicked.connect(slot)
             buttons.addWidget(button)
         # A button that acts on one run is off unless one run is selected: with two, Export wrote the first of them.
-        self.table.selectionModel().selectionChanged.connect(self._enable_for_selection)
+        self.table.itemSelectionChanged.connect(self._enable_for_selection)
         self._enable_for_selection()
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(f"Runs in {root}"))
@@ -113,33 +111,47 @@ class RunsPanel(QWidget):
 
     @Slot()
     def refresh(self) -> None:
-        """List the runs again (the selected runs stay selected)."""
-        selected = set(self._selected())
+        """List the runs again (the selected rows stay selected, the tunes opened stay open)."""
+        selected = set(self._selected()) | set(self._selected_tunes())
+        opened = {self._tune_of(self.table.topLevelItem(i)) for i in range(self.table.topLevelItemCount())
+                  if self.table.topLevelItem(i).isExpanded()}
         self._listed_at = self._folder_time()
         runs, problems = list_runs(self.root)
         self._runs = {str(run.run_dir): run for run in runs}
         self._live = any(run.state in LIVE_STATES for run in runs)
         self._served = {str(run.run_dir) for run in runs if served_access(run.run_dir)}
-        self.table.clearSelection()
-        self.table.setRowCount(len(runs))
-        for row, run in enumerate(reversed(runs)):
-            accuracy = "-" if math.isnan(run.best_val_accuracy) else f"{100 * run.best_val_accuracy:.2f}%"
-            state = f"{run.state} · served" if str(run.run_dir) in self._served else run.state
-            # A tune's trials would look like ten runs of the user's own without the note saying what made them.
-            note = "; ".join(run.notes)
-            values = (run.run_id, run.dataset, run.started, state, f"{run.steps_done}/{run.total_steps}", accuracy, note)
-            for column, text in enumerate(values):
-                item = QTableWidgetItem(text)
-                item.setData(Qt.ItemDataRole.UserRole, str(run.run_dir))
-                item.setToolTip(note)  # on every cell: at 1366 px the note column lies past the table's right edge
-                if column == DATASET_COLUMN:  # the same images under two folder names, or two folders named "train"
-                    item.setToolTip(f"fingerprint {run.fingerprint} (the same fingerprint: the same images)" + (f"; {note}" if note else ""))
-                self.table.setItem(row, column, item)
-            if str(run.run_dir) in selected:
-                rows = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
-                self.table.selectionModel().select(self.table.model().index(row, 0), rows)
-        self.table.resizeColumnsToContents()  # a run's name is long; the default width cut it to "20261202-04…"
+        scrolled = self.table.verticalScrollBar().value()  # refreshed every 2 s while a run is live: kept where the user is
+        self.table.clear()
+        for item in self._rows(runs):
+            self.table.addTopLevelItem(item)
+            item.setExpanded(self._tune_of(item) in opened)
+            for row in (item, *(item.child(i) for i in range(item.childCount()))):
+                row.setSelected((row.data(0, RUN_DIR) or self._tune_of(row)) in selected)
+        for column in range(len(COLUMNS) - 1):  # a run's name is long; the default width cut it to "20261202-04…"
+            self.table.resizeColumnToContents(column)
+        self.table.verticalScrollBar().setValue(scrolled)
         self.note.setText("\n".join(problems))
+
+    def _rows(self, runs: list) -> list[QTreeWidgetItem]:
+        """The top-level rows, newest first: a run's, or a tune's (where its newest trial is) with its trials under it.
+        A tune of a few minutes leaves tens of trial runs, which buried the user's own."""
+        rows, tunes, trials = [], {}, {}
+        for run in reversed(runs):
+            tune = tune_of(run.purpose)
+            if tune is None:
+                rows.append(run_row(run, str(run.run_dir) in self._served))
+                continue
+            if tune not in tunes:
+                rows.append(tunes.setdefault(tune, tune_row(tune)))
+            tunes[tune].addChild(run_row(run, str(run.run_dir) in self._served))
+            trials.setdefault(tune, []).append(run)
+        for tune, item in tunes.items():
+            sum_up(item, trials[tune])
+        return rows
+
+    @staticmethod
+    def _tune_of(item: QTreeWidgetItem) -> str | None:
+        return item.data(0, TUNE)
 
     def cut_off(self):
         """The newest run listed when its process ended in the middle of it (a killed app, a machine that went down), a
@@ -148,8 +160,22 @@ class RunsPanel(QWidget):
         return newest if newest is not None and newest.state == "interrupted" else None
 
     def _selected(self) -> list[str]:
-        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
-        return [self.table.item(row, 0).data(Qt.ItemDataRole.UserRole) for row in rows]
+        """The folders of the selected runs' rows, in the order listed."""
+        return [item.data(0, RUN_DIR) for item in self._in_order() if item.isSelected() and item.data(0, RUN_DIR)]
+
+    def _selected_tunes(self) -> list[str]:
+        """The names of the tunes whose rows are selected."""
+        return [self._tune_of(item) for item in self._in_order() if item.isSelected() and self._tune_of(item)]
+
+    def _in_order(self) -> list[QTreeWidgetItem]:
+        """Every row, each tune's trials after it."""
+        tops = [self.table.topLevelItem(i) for i in range(self.table.topLevelItemCount())]
+        return [row for top in tops for row in (top, *(top.child(i) for i in range(top.childCount())))]
+
+    def trials_of(self, tune: str) -> list[str]:
+        """The folders of the trial runs listed under ``tune``."""
+        top = next(item for item in self._in_order() if self._tune_of(item) == tune)
+        return [top.child(i).data(0, RUN_DIR) for i in range(top.childCount())]
 
     @Slot()
     def _enable_for_selection(self) -> None:
@@ -165,7 +191,7 @@ class RunsPanel(QWidget):
         # Named: a selection kept across a refresh may lie scrolled out of sight, its note under an unrelated row (helper-67).
         self.selected_note.setText(f"{one.run_id}: {'; '.join(one.notes)}" if one is not None and one.notes else "")
         self.selected_note.setVisible(bool(self.selected_note.text()))  # an empty line made the window too tall for 1024x640
-        self.delete_action.setEnabled(count >= 1)
+        self.delete_action.setEnabled(count >= 1 or bool(self._selected_tunes()))
 
     def _with_one(self, signal) -> Callable[[], None]:
         """A button's slot: ``signal`` with the selected run's folder (its button is enabled for one run only)."""
@@ -177,9 +203,11 @@ class RunsPanel(QWidget):
 
     @Slot()
     def _delete(self) -> None:
-        selected = self._selected()
-        if selected:
-            self.deleteRequested.emit(selected)
+        tunes = self._selected_tunes()
+        trials = [trial for tune in tunes for trial in self.trials_of(tune)]
+        runs = [*trials, *(run for run in self._selected() if run not in trials)]
+        if runs or tunes:
+            self.deleteRequested.emit(runs, tunes)
 
     @Slot()
     def _compare(self) -> None:
