@@ -120,7 +120,7 @@ class DatasetActions:
         self.dataset, self.shown_fingerprint, self.opened_dataset = opened.dataset, summary.fingerprint, opened
         # What they said was of the folder open before: "(digits is still open)" stayed over the next dataset (helper-66).
         for title in ("Cannot open the folder", "Cannot start"):
-            dialogs.dismiss_errors(self, title)
+            dialogs.dismiss(self, title)
         self._display(opened)
         self.dataset_panel.set_recent(remember_folder(self.settings, summary.root))
         images = images_used(summary.found, summary.image_count)

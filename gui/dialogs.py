@@ -201,8 +201,9 @@ def show_info(parent: QWidget, title: str, text: str, details: str = "") -> None
     _backend.info(parent, title, text, details)
 
 
-def dismiss_errors(parent: QWidget, title: str) -> None:
-    """Close the error boxes titled ``title``: what they said is no longer so (Start refused, then started)."""
+def dismiss(parent: QWidget, title: str) -> None:
+    """Close the boxes titled ``title``: what they say or ask no longer holds (Start refused, then started; a run asked
+    about ended). A question closed so answers No."""
     _backend.dismiss(parent, title)
 
 

@@ -20,13 +20,14 @@ from engine.schedules.presets import peak_lr
 from . import dialogs
 from .attach_actions import AttachActions
 from .bridge import EngineBridge
+from .closing import ClosingActions
 from .curvature_actions import CurvatureActions
 from .dataset_actions import DatasetActions, dropped_folders
 from .errors import SlotErrorReporter
 from .fine_tuning_actions import FINE_TUNING_FIELDS, FineTuningActions
 from .go_menu import build_go_menu
 from .library_actions import LibraryActions
-from .live_run import TERMINAL, LiveRun
+from .live_run import LiveRun
 from .panels.config_panel import FIELDS
 from .range_test_actions import RangeTestActions
 from .run_actions import RunActions
@@ -46,7 +47,7 @@ DRAIN_MS = 50
 
 
 class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, ScheduleFileActions, LibraryActions, AttachActions,
-                 CurvatureActions, TuneActions, FineTuningActions):
+                 CurvatureActions, TuneActions, FineTuningActions, ClosingActions):
     """lrscope's window."""
 
     def __init__(self, settings: QSettings, sample: Path, data: Path | None = None, start: bool = False):
@@ -97,6 +98,8 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
     def _connect(self) -> None:
         self.bridge.taskDone.connect(self.task_done)
         self.bridge.taskFailed.connect(self.task_failed)
+        for ended in (self.bridge.stateChanged, self.bridge.taskDone, self.bridge.taskFailed):
+            ended.connect(self.withdraw_close_question)
         self.bridge.runStarted.connect(self.followed_run_started)
         self.bridge.stateChanged.connect(lambda _event: self._update_actions())
         self.bridge.logLine.connect(lambda event: self.log.add(event.text, event.level))
@@ -366,30 +369,10 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
             self.library_may_have_changed()
         super().changeEvent(event)
 
-    def close_unasked(self, why: str) -> None:
-        """Close as the close button does, without asking first (a signal): the window's run stops resumable."""
-        self.log.add(f"{why}: stopping the run (it stays resumable) and closing" if self.controller.training else f"{why}: closing")
-        self.closing_unasked = True
-        self.close()
-
-    def _what_closing_stops(self) -> tuple[str, str, str] | None:
-        """The question to ask before closing stops work of this window's own (None: nothing would be lost). A tune
-        was thrown away without a word, 17 epochs into its first trial."""
-        self.bridge.drain()  # the run's last events: one that has just finished is not asked about
-        if self.controller.training and not self.controller.attached and self.live.state not in TERMINAL:
-            return ("Stop the run?", "Stop the run and close the window?",
-                    "Closing the window stops the run it started. It stays resumable (Runs tab, lrscope resume).")
-        if self.controller.tuning:
-            return ("Stop the tune?", "Stop the tune and close the window?",
-                    "Closing the window stops the tune: the trial in progress stops, and the trials that ended stay in the "
-                    "Runs tab. A tune cannot be resumed.")
-        return None
-
     def closeEvent(self, event) -> None:
         """Save the layout and settings, stop the window's own run (if the user agrees) or detach from an attached one,
         and wait for the workers (never destroy a running thread)."""
-        question = None if self.closing_unasked else self._what_closing_stops()
-        if question is not None and not dialogs.ask_yes_no(self, *question):
+        if not self.may_close():
             event.ignore()
             return
         self.settings.setValue("window/geometry", self.saveGeometry())

@@ -99,7 +99,7 @@ class RunActions:
         elif note := left_over(len(self.dataset.train_index), config.global_batch):
             self.log.add(note)
         self.controller.start(config, self.dataset, timeline)
-        dialogs.dismiss_errors(self, "Cannot start")  # it stayed over the plots for the whole run after the fix
+        dialogs.dismiss(self, "Cannot start")  # it stayed over the plots for the whole run after the fix
         self.live.starting("starting the run")
         self.tabs.setCurrentIndex(0)
         self._update_actions(starting=True)

@@ -44,7 +44,8 @@ class ScriptedDialogs:
         self.shown: list[Shown] = []
 
     def answer(self, kind: str, value) -> None:
-        """Queue the answer to the next dialog, which must be of ``kind`` (open_folder, open_file, save_path, yes_no)."""
+        """Queue the answer to the next dialog, which must be of ``kind`` (open_folder, open_file, save_path, yes_no); or
+        a function of the dialog (``Shown``) that returns it, called while the dialog is open."""
         self.script.append((kind, value))
 
     def of(self, kind: str) -> list[Shown]:
@@ -58,7 +59,7 @@ class ScriptedDialogs:
         kind, value = self.script.popleft()
         if kind != shown.kind:
             raise AssertionError(f"the window asked {shown.kind} {shown.title!r}; the test scripted {kind}")
-        return value
+        return value(shown) if callable(value) else value  # a callable: what the user does while the dialog is open
 
     def open_folder(self, parent, title, start):
         return self._next(Shown("open_folder", title, start))

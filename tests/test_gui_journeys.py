@@ -265,6 +265,26 @@ def test_quitting_as_a_run_finishes_does_not_ask_to_stop_it(qtbot, launch, dialo
     assert window.last_run.outcome.state == "finished"
 
 
+def test_the_run_trains_on_while_closing_asks_and_its_end_withdraws_the_question(qtbot, launch, dialogs):
+    """The run ended while "Stop the run and close the window?" was open: the box stayed over a finished run, saying it
+    "stays resumable", and its No (what a box closed by itself answers) kept the window open with nothing left to lose."""
+    window = launch({**SMALL, "epochs": 2})
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.live.step >= 3, timeout=LONG)
+
+    def while_asked(question):
+        assert question.title == "Stop the run?" and "Yes stops the run and closes the window" in question.details
+        assert "No keeps the window open and the run training" in question.details
+        qtbot.waitUntil(lambda: window.live.state == "finished", timeout=LONG)  # asking paused nothing: it trained to the end
+        assert dialogs.of("dismissed")[-1].title == "Stop the run?"  # withdrawn as the run ended
+        return False
+
+    dialogs.answer("yes_no", while_asked)
+    press(window, "Ctrl+Q")
+    assert len(dialogs.of("yes_no")) == 1 and not window.isVisible()  # nothing to lose now: closed, as the user asked
+    assert window.last_run.outcome.state == "finished" and window.last_run.outcome.step == 44
+
+
 def test_e_close_mid_run_relaunch_and_resume_from_the_runs_tab(qtbot, launch, dialogs):
     from engine.store import read_meta
 
