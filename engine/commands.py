@@ -91,17 +91,21 @@ class SetCurvatureCadence(Command):
 @dataclass
 class Inbox:
     """A thread-safe FIFO of commands with stop and cancel flags; ``stop_fault``: the fault the first Stop that named
-    one answers (known before the flag is raised, so the job ends the run with it)."""
+    one answers (known before the flag is raised, so the job ends the run with it); ``stop_source``: the client that
+    sent the first Stop ("" when this process asked: Ctrl-C, SIGTERM, its own window or fault policy)."""
 
     _queue: queue.SimpleQueue = field(default_factory=queue.SimpleQueue)
     stop_requested: threading.Event = field(default_factory=threading.Event)
     cancel_requested: threading.Event = field(default_factory=threading.Event)
     stop_fault: str = ""
+    stop_source: str = ""
 
     def send(self, command: Command) -> None:
         """Queue ``command``; callable from any thread."""
         if isinstance(command, Stop):
             self.stop_fault = self.stop_fault or command.fault
+            if not self.stop_requested.is_set():
+                self.stop_source = command.source
             self.stop_requested.set()
         elif isinstance(command, CancelRangeTest):
             self.cancel_requested.set()

@@ -501,13 +501,15 @@ def test_ctrl_c_after_the_reader_of_its_output_went_away_still_stops_the_run(tmp
     assert read_meta(run_dir)["state"] == "stopped"
 
 
-def test_watch_exits_with_how_the_run_ended_so_a_script_can_tell_a_stop_from_the_end(tmp_path, capsys):
-    """`watch` exited 0 for a run that failed or stopped, as for one that finished."""
+def test_watch_exits_with_how_the_run_ended_and_both_terminals_say_who_stopped_it(tmp_path, capsys):
+    """`watch` exited 0 for a run that failed or stopped, as for one that finished. A stop sent by `ctl` read, at the
+    run's own terminal and in `watch`, "stopped at step N", as if Ctrl-C had been pressed there."""
     from test_hostile_store import wait_for_first_step
 
-    data, runs = make_classes(tmp_path / "d", count=40), tmp_path / "runs"
-    trainer = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--data", str(data), *QUICK, "--epochs", "500",
-                                "--serve", "--runs-dir", str(runs)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    data, runs, trained = make_classes(tmp_path / "d", count=40), tmp_path / "runs", tmp_path / "train.txt"
+    with open(trained, "w") as output:
+        trainer = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--data", str(data), *QUICK, "--epochs",
+                                    "500", "--serve", "--runs-dir", str(runs)], stdout=subprocess.DEVNULL, stderr=output)
     watcher = None
     try:
         run_dir = wait_for_first_step(runs, trainer)
@@ -523,6 +525,8 @@ def test_watch_exits_with_how_the_run_ended_so_a_script_can_tell_a_stop_from_the
         assert code == 0, err
         assert watcher.wait(240) == 130 and "the run is stopped at step" in watched.read_text(), watched.read_text()[-500:]
         assert trainer.wait(120) == 130
+        for said in (watched.read_text(), trained.read_text()):
+            assert re.search(r"^stopped at step \d+ by lrscope ctl \(127\.0\.0\.1\); the run can be resumed$", said, re.M), said[-500:]
     finally:
         end(trainer, watcher)
 

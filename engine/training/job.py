@@ -175,7 +175,9 @@ class TrainingJob:
         """Where a resume of the stopped run goes on. A store that cannot be written keeps only what it wrote before:
         stopped by a full disk before its first checkpoint, the run said "the run can be resumed" right after "no
         checkpoint was written yet"."""
-        stopped = f"stopped at step {self.step}"
+        # A stop sent from another terminal or a window read, at the run's own terminal, as if Ctrl-C had been pressed there.
+        asked = f" by {self.inbox.stop_source}" if self.inbox.stop_source else ""
+        stopped = f"stopped at step {self.step}{asked}"
         if self.store is not None and self.store.failure is not None:
             if self.store.checkpoint_step is None:
                 return f"{stopped}; no checkpoint was written, so there is nothing to resume: start the run again"
