@@ -55,7 +55,7 @@ def test_train_json_then_runs_show_and_csv(capsys, tmp_path):
 
     code, out, _ = cli(capsys, "show", run_id, "--csv")
     rows = list(csv.reader(io.StringIO(out)))
-    assert rows[0] == ["step", "epoch", "loss", "lr_block1", "lr_block2", "lr_block3", "lr_head", "momentum"] and len(rows) == 23
+    assert rows[0] == ["step", "loss", "lr_block1", "lr_block2", "lr_block3", "lr_head", "epoch", "momentum"] and len(rows) == 23
 
     code, out, _ = cli(capsys, "schedule", "show", tmp_path / "s.json")
     assert code == 0 and "dataset     digits" in out and "length      22 steps" in out and "\nsteps 0–22 (22 steps): " in out
@@ -208,13 +208,33 @@ def test_range_test_json_and_export(capsys, tmp_path):
     assert result["recommended"]["one_cycle_max_lr"] > 0 and len(result["curve"]["lr"]) > 8
     assert "% done" not in err  # a log keeps the lines that end, not the one redrawn in place
     assert re.search(r"^sweep: 40 training steps, 0\.36× the run, under a minute on this machine$", err, re.M), err  # 110 steps
-    assert (tmp_path / "curve.csv").read_text().startswith("repeat,lr,loss,smoothed")
+    assert (tmp_path / "curve.csv").read_text().startswith("step,loss,lr_block1,lr_block2,lr_block3,lr_head,repeat,swept_lr,smoothed")
     code, out, _ = cli(capsys, "schedule", "show", tmp_path / "s.json")
     assert "range test  constant" in out
     # Saved again by an editor that begins UTF-8 with a byte order mark: it was refused in Python's words.
     (tmp_path / "bom.json").write_bytes(b"\xef\xbb\xbf" + (tmp_path / "s.json").read_bytes())
     code, again, _ = cli(capsys, "schedule", "show", tmp_path / "bom.json")
     assert code == 0 and again == out.replace("s.json", "bom.json")
+
+
+def test_a_runs_csv_and_a_range_tests_csv_share_their_columns_by_name_order_and_unit(capsys, tmp_path):
+    """Read into pandas, `range-test --csv` had one `lr` column where `show RUN --csv` had one per group, in another
+    order: the same LR and loss under other names."""
+    head_ten = ["--data", SAMPLE, *QUICK, "--group-lr", "head=10"]
+    code, out, err = cli(capsys, "train", *head_ten, "--json")
+    assert code == 0, err
+    code, run_csv, err = cli(capsys, "show", json.loads(out)["run_dir"], "--csv")
+    assert code == 0, err
+    code, _, err = cli(capsys, "range-test", *head_ten, "--iters", "12", "--repeats", "1", "--no-curvature", "--csv", tmp_path / "c.csv")
+    assert code in (0, 1), err  # 1: twelve points may recommend nothing; the curve is written either way
+    run_rows = list(csv.DictReader(io.StringIO(run_csv)))
+    test_rows = list(csv.DictReader(io.StringIO((tmp_path / "c.csv").read_text())))
+    shared = ["step", "loss", "lr_block1", "lr_block2", "lr_block3", "lr_head"]
+    assert list(run_rows[0])[:6] == list(test_rows[0])[:6] == shared, (list(run_rows[0]), list(test_rows[0]))
+    assert [int(row["step"]) for row in test_rows] == list(range(len(test_rows))) == list(range(12))
+    for rows in (run_rows, test_rows):  # the LRs each group trained at: the head's ×10, in both
+        assert all(float(row["lr_head"]) == pytest.approx(10 * float(row["lr_block1"])) for row in rows)
+    assert all(float(row["lr_block1"]) == float(row["swept_lr"]) for row in test_rows)
 
 
 def test_range_test_on_a_terminal_says_how_far_it_is_then_clears_that_line():

@@ -420,8 +420,8 @@ def test_a_bad_cell_in_the_steps_is_written_as_nan_with_a_warning(tmp_path, caps
     """Case 12: invalid JSON in a steps.lrs cell made `show --csv` fail with a traceback."""
     good, meta_only, _ = damaged_runs(tmp_path / "runs")
     code, out, err = cli(capsys, "show", good, "--csv")
-    assert code == 0 and out.splitlines()[2].split(",")[3:5] == ["nan", "nan"]
-    assert out.splitlines()[3].split(",")[3:5] == ["nan", "0.1"]  # an integer too large for a float
+    assert code == 0 and out.splitlines()[2].split(",")[2:4] == ["nan", "nan"]
+    assert out.splitlines()[3].split(",")[2:4] == ["nan", "0.1"]  # an integer too large for a float
     assert "damaged LR cells in 1 step of" in err
     code, _, err = cli(capsys, "show", meta_only)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "damaged" in err

@@ -33,6 +33,7 @@ from .common import (
 )
 from .export_file import write_export
 from .progress import StatusLine, range_test_progress
+from .step_columns import step_cells, step_header
 
 
 def add_parser(commands) -> None:
@@ -43,7 +44,7 @@ def add_parser(commands) -> None:
     add_range_test_options(parser)
     parser.add_argument("--after-unfreeze", action="store_true",
                         help="fine-tuning: test the phase after every group is unfrozen (default: from the start, e.g. the head alone)")
-    parser.add_argument("--csv", type=path_arg, metavar="FILE", help="write the curve (lr, loss, smoothed) to FILE")
+    parser.add_argument("--csv", type=path_arg, metavar="FILE", help="write the curve to FILE: step, loss, LR of each group (the columns of `show RUN --csv`), repeat, swept_lr, smoothed")
     parser.add_argument("--export-schedule", type=path_arg, metavar="FILE",
                         help="write a schedule file of --shape at the recommended LR, with this test in it")
     parser.add_argument("--library-dir", type=path_arg, help=LIBRARY_DIR_HELP)
@@ -206,13 +207,19 @@ def unfreeze_step(timeline, names: tuple[str, ...]) -> int:
 
 
 def write_csv(path: Path, result) -> None:
-    """The curve of every repeat: repeat, lr, loss, smoothed (the probe: loss after all its steps, and half way)."""
+    """The curve of every repeat, in the columns a run's `show --csv` has (step, loss, each group's LR: the swept LR ×
+    the group's multiplier, 0 while frozen), then the test's own: repeat, swept_lr, and smoothed (a sweep) or
+    loss_half_way (a probe, whose step is how many steps each candidate trained before its loss was measured)."""
+    groups = result.measured.get("groups") or {"all": 1.0}
+    multipliers = np.array(list(groups.values()), dtype=float)
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["repeat", "lr", "loss", "smoothed" if result.mode == "sweep" else "loss_half_way"])
+        writer.writerow([*step_header(groups), "repeat", "swept_lr", "smoothed" if result.mode == "sweep" else "loss_half_way"])
         for index, part in enumerate(result.repeats or (result,)):
             second = part.smoothed if part.mode == "sweep" else part.measured["midway"]
-            writer.writerows((index, *row) for row in zip(part.lrs.tolist(), part.losses.tolist(), list(second)))
+            steps = range(len(part.lrs)) if part.mode == "sweep" else [part.measured["steps"]] * len(part.lrs)
+            writer.writerows([*step_cells(step, loss, lr * multipliers), index, repr(lr), repr(float(other))]
+                             for step, lr, loss, other in zip(steps, part.lrs.tolist(), part.losses.tolist(), list(second)))
 
 
 def print_result(result) -> None:

@@ -54,6 +54,7 @@ from .common import (
 )
 from .distributed import add_distributed_options
 from .fault_policy import add_fault_options
+from .step_columns import step_cells, step_header
 
 
 def add_parsers(commands) -> None:
@@ -67,7 +68,7 @@ def add_parsers(commands) -> None:
     show = commands.add_parser("show", help="summarize one run, or print its per-step metrics as CSV")
     show.add_argument("run", help="run id (or a unique prefix of it), or the run's folder")
     output = show.add_mutually_exclusive_group()  # both printed the CSV alone, which a JSON reader then failed on (helper-82)
-    output.add_argument("--csv", action="store_true", help="per-step metrics as CSV: step, epoch, loss, LR of each group, momentum")
+    output.add_argument("--csv", action="store_true", help="per-step metrics as CSV: step, loss, LR of each group, epoch, momentum")
     output.add_argument("--json", action="store_true", help="the summary as one JSON object: the run, its config, epochs, edits, range tests, faults and warnings")
     show.add_argument("--runs-dir", type=path_arg, help=RUNS_DIR_HELP)
     show.add_argument("--tunes-dir", type=path_arg, help=TUNES_DIR_HELP)
@@ -410,10 +411,10 @@ def write_steps_csv(run_dir: Path) -> None:
     if damaged:
         say(f"warning: damaged LR cells in {counted(damaged, 'step')} of {run_dir / 'run.sqlite'}; they are written as nan")
     writer = csv.writer(sys.stdout)
-    writer.writerow(["step", "epoch", "loss", *[f"lr_{g}" for g in steps["groups"]], "momentum"])
+    writer.writerow([*step_header(steps["groups"]), "epoch", "momentum"])
     for i in range(len(steps["step"])):
-        writer.writerow([int(steps["step"][i]), f"{steps['epoch'][i]:.6g}", repr(float(steps["loss"][i])),
-                         *[repr(float(v)) for v in steps["lrs"][i]], repr(float(steps["momentum"][i]))])
+        writer.writerow([*step_cells(steps["step"][i], steps["loss"][i], steps["lrs"][i]), f"{steps['epoch'][i]:.6g}",
+                         repr(float(steps["momentum"][i]))])
 
 
 def resume_command(args: argparse.Namespace) -> int:
