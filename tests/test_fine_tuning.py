@@ -222,3 +222,34 @@ def test_group_lr_all_sets_the_groups_a_fine_tuning_preset_names_but_the_ones_gi
     assert [(g.name, g.multiplier, g.frozen_until) for g in groups] == [("block1", 0.1, 10), ("block2", 0.1, 10), ("head", 1.0, 0)]
     plain = starting_timeline(tiny_config(group_lr={"all": 0.5}), 10).pieces[0].groups
     assert [(g.name, g.multiplier) for g in plain] == [("all", 0.5)]
+
+
+def test_a_fine_tune_planned_far_above_the_pretrained_default_lr_says_so_before_its_first_step(hub_weights, tiny_folder, tmp_path,
+                                                                                                capsys):
+    """`train --model mobilenet_v2 --pretrained --lr 10` trained into a blown-up loss, and only then said so."""
+    quick = ["--data", tiny_folder, "--image-size", "16", "--batch-size", "4", "--epochs", "1", "--model", "mobilenet_v2",
+             "--pretrained", "--shape", "constant", "--runs-dir", tmp_path / "runs", "--no-cache", "--on-fault", "stop"]
+    _, _, err = cli(capsys, "train", *quick, "--lr", "10")
+    lines = err.splitlines()
+    warned = [i for i, line in enumerate(lines) if "pretrained layers" in line]
+    assert len(warned) == 1, err
+    assert lines[warned[0]] == ("warning: the schedule takes the pretrained layers (stem, stage1, stage2, stage3, stage4) to "
+                                "LR 10, ×500 the fine-tuning default 0.02: steps that large overwrite what the weights learned, "
+                                "so the loss is likely to blow up; lower the peak LR (to about 0.02) or measure it with a range "
+                                "test first")
+    first_step = next((i for i, line in enumerate(lines) if re.match(r"(epoch \d|.*(nan|exploding))", line)), len(lines))
+    assert warned[0] < first_step, err
+    _, _, err = cli(capsys, "train", *quick)  # the default fine-tuning LR: nothing to say (4 steps of 4 images may still fail)
+    assert "training on " in err and "pretrained layers" not in err, err
+
+
+def test_the_pretrained_peak_is_read_per_group_the_new_head_left_out():
+    """A fine_tune preset names the head: asking its LRs without it failed the run before its first step."""
+    from engine.training.handlers.pretrained_peak import pretrained_peak_warning
+    from engine.training.start_schedule import starting_timeline
+
+    def warning(**changes):
+        return pretrained_peak_warning(starting_timeline(fine_tune_config(**changes), 15, STAGES), STAGES)
+
+    assert warning() == "" and warning(lr=0.2, lr_spread=[0.001, 0.2]) == ""  # only the new head above 0.1: nothing to say
+    assert warning(lr=10).startswith("the schedule takes the pretrained layers (stage1, stage2, stage3, stage4) to LR 1.98, ×99 ")

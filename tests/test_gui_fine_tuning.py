@@ -360,3 +360,22 @@ def test_weights_missing_from_the_cache_say_what_the_window_offers_instead(qtbot
     assert "needs the file mobilenet_v2-" in said and "hub/checkpoints" in said  # what is missing, and where it goes
     assert "--weights" not in said and "--weights" not in window.log.toPlainText()
     assert said.endswith("or untick pretrained in the Configuration tab to train from random weights")
+
+
+def test_a_fine_tune_started_far_above_the_pretrained_default_lr_says_so_in_the_log(qtbot, launch, hub_weights):
+    """A pretrained MobileNet started at a peak of 10 blew up, and only then said so."""
+    window = launch({"image_size": 16, "epochs": 1, "batch_size": 32, "augment": "none"})
+    panel = window.config_panel
+    show_tab(groups_tab(window), "Configuration")
+    choose(panel.editors["model"], "mobilenet_v2")
+    click(panel.editors["pretrained"])
+    qtbot.waitUntil(lambda: window.editor.peak.text() == str(PRETRAINED_LR), timeout=LONG)
+    type_into(window.editor.peak, "10")
+    click(window.editor.use_button)
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: "pretrained layers" in window.log.toPlainText(), timeout=LONG)
+    (line,) = [line for line in window.log.toPlainText().splitlines() if "pretrained layers" in line]
+    assert "⚠ the schedule takes the pretrained layers (stem, stage1, stage2, stage3, stage4) to LR " in line, line
+    assert line.endswith("lower the peak LR (to about 0.02) or measure it with a range test first"), line
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: not window.controller.training, timeout=LONG)

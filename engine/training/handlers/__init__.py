@@ -9,16 +9,18 @@ from .chance import ChanceCheck
 from .checkpoints import TimedCheckpoint, epoch_checkpoint, first_checkpoint, step_checkpoint, stop_checkpoint
 from .faults import FaultCheck
 from .plateau import PlateauHandler
+from .pretrained_peak import warn_of_a_pretrained_peak
 from .recording import record_step
 
 
 def attach_builtins(job) -> None:
-    """Recording, optimizer health, the curvature probe, fault checks, the plateau rule, the chance check and checkpoints.
+    """The pretrained-peak warning, recording, optimizer health, the curvature probe, fault checks, the plateau rule, the chance check and checkpoints.
 
     Order matters where hooks are shared: a step's health is taken and the step recorded
     before a step checkpoint flushes it, and the plateau rule edits the schedule before
     the epoch's state is kept.
     """
+    job.add_handler(Hook.RUN_STARTED, warn_of_a_pretrained_peak)
     job.add_handler(Hook.RUN_STARTED, first_checkpoint)
     HealthHandler(job.session.optimizer).attach(job)
     CurvatureHandler(job.config).attach(job)
@@ -35,4 +37,4 @@ def attach_builtins(job) -> None:
 
 
 __all__ = ["ChanceCheck", "FaultCheck", "PlateauHandler", "TimedCheckpoint", "attach_builtins", "epoch_checkpoint", "first_checkpoint",
-           "record_step", "step_checkpoint", "stop_checkpoint"]
+           "record_step", "step_checkpoint", "stop_checkpoint", "warn_of_a_pretrained_peak"]
