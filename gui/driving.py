@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QRadioButton,
     QStyle,
     QStyleOptionButton,
+    QTableWidget,
     QTabWidget,
     QTreeWidget,
     QTreeWidgetItem,
@@ -147,13 +148,17 @@ def show_tab(tabs: QTabWidget, title: str) -> None:
     assert tabs.currentIndex() == index
 
 
-def select_rows(tree: QTreeWidget, rows) -> None:
-    """Click the first row, Ctrl+click the others: each a top-level row's number or a row (``QTreeWidgetItem``) in sight."""
+def select_rows(view: QTableWidget | QTreeWidget, rows) -> None:
+    """Click the first row, Ctrl+click the others: each a row's number (a tree's top-level row) or a tree's row
+    (``QTreeWidgetItem``) in sight."""
     for index, row in enumerate(rows):
-        item = row if isinstance(row, QTreeWidgetItem) else tree.topLevelItem(row)
-        centre = tree.visualItemRect(item).center()
+        if isinstance(row, QTreeWidgetItem):
+            item = row
+        else:
+            item = view.topLevelItem(row) if isinstance(view, QTreeWidget) else view.item(row, 0)
+        centre = view.visualItemRect(item).center()
         modifier = Qt.KeyboardModifier.ControlModifier if index else Qt.KeyboardModifier.NoModifier
-        QTest.mouseClick(tree.viewport(), LEFT, modifier, centre)
+        QTest.mouseClick(view.viewport(), LEFT, modifier, centre)
 
 
 def drop_folder(window: QWidget, folder, at=None) -> bool:

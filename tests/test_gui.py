@@ -207,7 +207,7 @@ def test_range_test_mid_run_then_use_its_suggestion(qtbot, launch):
     qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
     assert window.pause_action.text() == "Resume"
     # four suggestions and the stability bound measured at the test's start
-    assert window.range_panel.table.topLevelItemCount() == 4 and len(window.range_plot.markers) == 5
+    assert window.range_panel.table.rowCount() == 4 and len(window.range_plot.markers) == 5
     assert window.test_action.isEnabled() and window.log.toPlainText().count("range test (sweep) started at step") == 1
     assert "bound 2(1+β)/λ" in window.range_plot.markers[-1].label.toPlainText()
     colours = [line.pen.color().name() for line in window.range_plot.marker_lines]

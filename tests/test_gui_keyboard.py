@@ -2,7 +2,7 @@
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QApplication, QTableWidget, QTabWidget
+from PySide6.QtWidgets import QApplication, QTableWidget, QTabWidget, QTreeWidget
 
 from gui.driving import show_tab
 
@@ -30,14 +30,15 @@ def tab(qtbot, window):
 
 def test_tab_leaves_every_table_at_once(qtbot, window):
     """Tab moved one cell in the dataset's class table: 65 presses and the focus was still in it."""
-    tables = window.findChildren(QTableWidget)
-    assert len(tables) >= 6  # classes, segments, groups, runs, tune trials, range-test suggestions
+    tables = window.findChildren(QTableWidget) + window.findChildren(QTreeWidget)
+    assert len(tables) >= 6  # classes, segments, groups, runs (a tree of runs and tunes), tune trials, range-test suggestions
     for table in tables:
         into_view(table)
         qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(5, 5))  # its first cell, if any
         qtbot.waitUntil(table.hasFocus)
         after = tab(qtbot, window)
-        assert after is not table and not table.isAncestorOf(after), f"Tab stayed in the table of {table.horizontalHeaderItem(0).text()!r}"
+        header = table.headerItem().text(0) if isinstance(table, QTreeWidget) else table.horizontalHeaderItem(0).text()
+        assert after is not table and not table.isAncestorOf(after), f"Tab stayed in the table of {header!r}"
 
 
 def test_tab_passes_the_plots_by_and_reaches_the_schedule_editor(qtbot, window):
