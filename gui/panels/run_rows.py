@@ -47,8 +47,9 @@ def sum_up(item: QTreeWidgetItem, trials: list) -> None:
     best = max((t.best_val_accuracy for t in trials if not math.isnan(t.best_val_accuracy)), default=math.nan)
     live = sum(t.state in LIVE_STATES for t in trials)
     note = "a tune's trial runs, listed under it; Delete deletes them all and the tune's search record"
-    values = (f"tune {item.data(0, TUNE)} · {counted(len(trials), 'trial')} · best {accuracy_text(best)}", trials[0].dataset,
-              trials[-1].started, f"{counted(live, 'trial')} running" if live else "", "", accuracy_text(best), note)
+    # The count in the state column, the best in its own: in the first one they widened it past the state at 1366 px.
+    state = counted(len(trials), "trial") + (f", {live} running" if live else "")
+    values = (f"tune {item.data(0, TUNE)}", trials[0].dataset, trials[-1].started, state, "", accuracy_text(best), note)
     for column, text in enumerate(values):
         item.setText(column, text)
         item.setToolTip(column, note)
