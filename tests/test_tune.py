@@ -18,6 +18,7 @@ import pytest
 import torch
 from helpers import ROOT, SAMPLE, Events, cli, tiny_config, write_image, write_two_classes
 
+from engine.errors import RunStoreError
 from engine.events import TuneFinished, TuneTrialStarted
 from engine.range_test.result import RangeTestResult
 from engine.range_test.sweep import Curve
@@ -375,11 +376,13 @@ def test_ctrl_c_stops_the_search_keeps_the_best_so_far_and_exits_130_and_the_tun
     def ran(trials):  # each as it ran (its score averaged with its neighbours' moves as trials come)
         return [{k: v for k, v in t.items() if k != "smoothed_accuracy"} for t in trials]
 
-    assert ran(went_on["trials"][:len(record["trials"])]) == ran(record["trials"])  # kept as they were, numbered on from them
-    new = went_on["trials"][len(record["trials"]):]
-    assert [t["number"] for t in new] == list(range(len(record["trials"]), len(went_on["trials"]))) and new
+    # Kept as they were, numbered on from them; the trial the stop cut short runs again first, in its place.
     cut = [t for t in record["trials"] if t["state"] == "cancelled"]
-    if cut:  # the trial the stop cut short runs again first
+    kept = [t for t in record["trials"] if t["state"] != "cancelled"]
+    assert ran(went_on["trials"][:len(kept)]) == ran(kept) and ran(went_on["run_again"]) == ran(cut)
+    new = went_on["trials"][len(kept):]
+    assert [t["number"] for t in new] == list(range(len(record["trials"]), len(record["trials"]) + len(new))) and new
+    if cut:
         assert new[0]["params"] == cut[0]["params"]
     assert len({round(t["params"]["lr"], 6) for t in new}) == len(new), "a resumed sampler proposed its old LRs again"
     assert went_on["range_test"] == record["range_test"] and went_on["interval"] == record["interval"]  # not run again
@@ -388,7 +391,7 @@ def test_ctrl_c_stops_the_search_keeps_the_best_so_far_and_exits_130_and_the_tun
         assert json.loads((Path(trial["run_dir"]) / "config.json").read_text())["config"]["weights"] == str(Path(record["folder"]) / "initial-weights.pt")
     # the run of the trial the stop cut short is no trial of the tune once it ran again
     listed = cli(capsys, "runs")[1]
-    assert f"tune {name}: {len(went_on['trials']) - len(cut)} trial run" in listed, listed
+    assert f"tune {name}: {len(went_on['trials'])} trial run" in listed, listed
     code, _, said = cli(capsys, "tune", "--resume", name)
     assert code == 2 and "no room for another trial of 44; give a larger budget to go on (--budget" in said
 
@@ -480,6 +483,49 @@ def test_the_run_of_a_trial_a_kill_cut_short_is_no_trial_of_the_tune_once_it_ran
     assert json.loads(cli(capsys, "show", cut["run"], "--json")[1])["run_again_as"] == cut["run_again_as"]  # as `show` says it
     listed = cli(capsys, "runs", "--trials")[1]
     assert f"  its tune ran this trial again, as {cut['run_again_as']}: it is not one of the tune's trials" in listed
+
+
+def _first_epoch_of_trial_0(tmp_path):
+    """Waits until the first trial's run has validated its first epoch (of two): a Ctrl-C then cuts it short."""
+    def validated(run_dir: Path) -> bool:
+        try:
+            return bool(read_epochs(run_dir))
+        except RunStoreError:  # its database is not made yet
+            return False
+
+    deadline = time.monotonic() + 120
+    while not any(validated(run) for run in (tmp_path / "runs").glob("*/")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_your_schedule_cut_short_by_ctrl_c_and_run_again_is_neither_a_trial_nor_the_baseline(tmp_path, capsys, monkeypatch):
+    """Ctrl-C during trial 0 (your schedule), then `tune --resume`: the record kept the cancelled run (one epoch, 18%) as
+    trial 0 and as "your schedule", so "best of 2 trials ... (your schedule: 18.33%)" replaced it on a false comparison.
+    Its rerun stands in its place, in the closing line, --json, tune.json and the exported schedule alike."""
+    tune, out, err = _tune_until(tmp_path, "searching the peak LR", signal.SIGINT, "--budget", "4", "--json",
+                                 before=lambda: _first_epoch_of_trial_0(tmp_path))
+    [cut] = json.loads(out)["trials"]
+    assert tune.returncode == 130 and cut["state"] == "cancelled" and cut["number"] == 0, err[-2000:]
+    monkeypatch.setenv("LRSCOPE_TUNES_DIR", str(tmp_path / "tunes"))
+    monkeypatch.setenv("LRSCOPE_RUNS_DIR", str(tmp_path / "runs"))
+    name = Path(json.loads(out)["folder"]).name
+    code, out, said = cli(capsys, "tune", "--resume", name, "--json", "--export-schedule", tmp_path / "won.json")
+    went_on = json.loads(out)
+    trials, baseline = went_on["trials"], went_on["baseline"]
+    assert code == 0, said[-2000:]
+    assert baseline["state"] == "complete" and baseline["number"] == 1 and baseline["params"] == cut["params"] and baseline == trials[0]
+    assert all(t["state"] != "cancelled" for t in trials) and [t["number"] for t in went_on["run_again"]] == [0]
+    assert json.loads((tmp_path / "tunes" / name / "tune.json").read_text())["baseline"]["number"] == 1
+    yours = f"{100 * baseline['val_accuracy']:.2f}%"
+    assert went_on["message"].startswith(f"best of {len(trials)} trials") or went_on["message"].startswith(
+        f"your schedule stays (peak LR 0.2, {yours}"), went_on["message"]
+    assert "(your schedule: " not in went_on["message"] or f"(your schedule: {yours}" in went_on["message"]
+    shown = cli(capsys, "schedule", "show", tmp_path / "won.json")[1]
+    assert f"search      lrscope tune: {len(trials)} trials; " in shown, shown
+    # Going on again does not run your schedule a third time: its rerun already stands in its place.
+    code, out, said = cli(capsys, "tune", "--resume", name, "--budget", "5", "--json")
+    more = json.loads(out)["trials"][len(trials):]
+    assert code == 0 and more and all(t["params"] != cut["params"] for t in more), said[-2000:]
 
 
 def test_a_full_disk_ends_the_search_with_the_best_so_far_and_exit_status_4(tmp_path, capsys, monkeypatch):

@@ -165,5 +165,5 @@ SEARCH = record({
     "format": string, "version": whole, "folder": string, "dataset": record({"name": string, "fingerprint": string}),
     "config": json_data, "settings": json_data, "method": table(string, 16), "budget": table(number, 16),
     "interval": record({"low": number, "high": number, "source": string}), "range_test": json_data,
-    "trials": items(_trial), "baseline": maybe(_trial), "winner": maybe(_trial), "seconds": number, "cancelled": flag,
+    "trials": items(_trial), "run_again": items(_trial), "baseline": maybe(_trial), "winner": maybe(_trial), "seconds": number, "cancelled": flag,
 })

@@ -12,7 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .folders import read_record
-from .record import TrialRecord, trial_number, tune_of
+from .record import TrialRecord, ran_again, trial_number, tune_of
+from .resume import all_trials
 
 
 def runs_again(runs: list, tunes_root: Path) -> dict[str, str]:
@@ -37,15 +38,13 @@ def _rerun_of(run_id: str, number: int, trials: list[TrialRecord]) -> str | None
     mine = next((t for t in trials if Path(t.run_dir).name == run_id), None)
     if mine is None:  # a kill came before its record: going on ran the trial of its number again
         rerun = next((t for t in trials if t.number == number), None)
-    elif mine.state == "cancelled":  # Ctrl-C cut it short: going on ran its parameters again first, numbered on
-        rerun = next((t for t in trials if t.number > mine.number and t.params == mine.params), None)
-    else:
-        rerun = None
+    else:  # recorded: run again only where Ctrl-C cut it short (going on ran its parameters again first, numbered on)
+        rerun = ran_again(mine, trials)
     return Path(rerun.run_dir).name if rerun is not None else None
 
 
 def _trials(folder: Path) -> list[TrialRecord] | None:
     try:
-        return [TrialRecord.from_dict(trial) for trial in read_record(folder)["trials"]]
+        return all_trials(read_record(folder))
     except (OSError, ValueError, KeyError, TypeError):
         return None

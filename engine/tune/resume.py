@@ -23,7 +23,7 @@ from ..schedules.timeline import Timeline
 from .budget import larger_budget
 from .folders import RECORD, WEIGHTS, CannotResume, read_record
 from .interval import Interval
-from .record import FORMAT, TrialRecord
+from .record import FORMAT, TrialRecord, standing
 from .settings import TuneSettings
 from .strata import stratum_of
 
@@ -77,7 +77,13 @@ def _resumed(folder: Path, record: dict[str, Any]) -> Resumed:
         budget_steps=int(record["budget"]["steps"]), spent=int(record["budget"]["spent_steps"]), seconds=float(record["seconds"]),
         interval=None if interval is None else Interval(float(interval["low"]), float(interval["high"]), str(interval["source"])),
         range_test=record.get("range_test"), first_trials=[{k: float(v) for k, v in t.items()} for t in record["first_trials"]],
-        trials=[TrialRecord.from_dict(t) for t in record["trials"]], state=str(record["state"]))
+        trials=all_trials(record), state=str(record["state"]))
+
+
+def all_trials(record: dict[str, Any]) -> list[TrialRecord]:
+    """Every trial ``record`` holds, by number: the tune's, and those cut short that it ran again (numbers go on from them)."""
+    trials = [TrialRecord.from_dict(t) for t in record["trials"] + record.get("run_again", [])]
+    return sorted(trials, key=lambda t: t.number)
 
 
 def check_budget(resumed: Resumed, budget_steps: int, run_steps: int) -> None:
@@ -89,8 +95,9 @@ def check_budget(resumed: Resumed, budget_steps: int, run_steps: int) -> None:
 
 
 def still_to_try(trials: list[TrialRecord], first_trials: list[dict[str, float]]) -> list[dict[str, float]]:
-    """The trials to run first: those a stop cut short, then those planned first (``first_trials``) that never ran."""
-    cut = [t.params for t in trials if t.state == "cancelled"]
+    """The trials to run first: those a stop cut short (and not run again yet), then those planned first
+    (``first_trials``) that never ran."""
+    cut = [t.params for t in standing(trials) if t.state == "cancelled"]
     ran = [t.params for t in trials if t.state != "cancelled"]
     planned = [p for p in first_trials if not any(math.isclose(p["lr"], r["lr"], rel_tol=1e-9) for r in ran)]
     return cut + [p for p in planned if p not in cut]

@@ -47,7 +47,7 @@ from ..training.session import build_session
 from .budget import OVERHEAD, check_room, sweep_iterations
 from .folders import WEIGHTS
 from .interval import Interval, search_interval
-from .record import TrialRecord, range_test_record, save_record, trial_purpose, tune_record
+from .record import TrialRecord, range_test_record, save_record, standing, trial_purpose, tune_record
 from .resume import Resumed, check_budget, still_to_try, tell_again
 from .settings import WEIGHT_DECAY_RANGE, TuneSettings
 from .strata import STRATA, emptiest, strata, stratum_of
@@ -161,7 +161,7 @@ class Tuner:
     def _search(self, session, seconds: float, budget: int, optuna) -> TuneResult:
         baseline = self._baseline()
         self.emit(TuneStarted(budget, self.run_steps, (budget - self.spent) * seconds * OVERHEAD, tuple(self.settings.search), baseline,
-                              str(self.folder), self.resumed is not None, self.spent, len(self.trials)))
+                              str(self.folder), self.resumed is not None, self.spent, len(standing(self.trials))))
         if self.interval is None:
             self._range_test(session, baseline)
             if self._cancel.is_set():  # cancelled in its test, nothing is searched: the window shaded a band all the same
@@ -182,13 +182,14 @@ class Tuner:
             counts[k] += 1
             self._trial(studies[k], bounds[k], self.folder / WEIGHTS, optuna)
             self._save("running")
-        best = winner_of(self.trials)
+        trials = standing(self.trials)  # a trial cut short and run again is no trial, nor your schedule's result
+        best = winner_of(trials)
         labels = self.dataset.labels[self.dataset.val_index]
         chance, bar = chance_bar(labels)
         winner = best if best is None or clears(best.val_accuracy, bar) else None
         record = tune_record(self, "cancelled" if self._cancel.is_set() else "finished", winner)
         record["chance"] = {"accuracy": chance, "bar": bar}
-        message = finish_message(self.trials, winner, self._cancel.is_set()) if winner is best else unlearned_message(best, chance, bar, len(labels))
+        message = finish_message(trials, winner, self._cancel.is_set()) if winner is best else unlearned_message(best, chance, bar, len(labels))
         return self._finish(record, winner, message)
 
     def _range_test(self, session, baseline: dict[str, float]) -> None:
