@@ -15,6 +15,7 @@ from engine.schedules.edits import RunSchedule
 from engine.text import counted, percent
 from engine.tune.budget import OVERHEAD as TUNE_OVERHEAD
 from engine.tune.budget import larger_budget
+from engine.tune.record import TrialRecord
 
 from . import dialogs, schedule_io
 from .schedule_file_actions import SCHEDULE_FILES
@@ -131,9 +132,10 @@ class TuneActions:
             self.tune_plot.show_interval(event.low, event.high)
         elif isinstance(event, TuneTrialFinished):
             self.tune_panel.trial_finished(event)
-            self.tune_plot.add_trial(event.params["lr"], event.val_accuracy, event.state)
+            self.tune_plot.add_trial(event.number, event.params["lr"], event.val_accuracy, event.state)
         elif isinstance(event, TuneFinished):
             self.tune_panel.finished(event)
+            self.tune_plot.show_trials([TrialRecord.from_dict(trial) for trial in event.record["trials"]])
             if event.record.get("chance"):
                 self.tune_plot.show_chance(event.record["chance"]["accuracy"])
             winner = event.record.get("winner")

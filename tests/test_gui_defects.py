@@ -374,7 +374,7 @@ def test_at_1366_by_768_every_plot_is_readable(qtbot, launch):
 def test_at_1366_by_768_the_tune_plot_shows_its_whole_key(qtbot, window):
     show_tab(window.tabs, "Tune")
     title = window.tune_plot.plot.titleLabel
-    for entry in ("● complete", "× stopped early", "▼ diverged", "■ cancelled", "★ winner", "┆ yours (trial 0)", "▮ searched"):
+    for entry in ("● complete", "× stopped early", "▼ diverged", "■ cancelled", "★ winner", "┆ yours (first trial)", "▮ searched"):
         assert entry in title.text  # every mark the plot can draw (the cancelled square had no entry)
     plot = window.tune_plot.widget
     qtbot.waitUntil(lambda: window.tune_plot.plot.geometry().width() <= plot.width())  # the view shows the whole plot

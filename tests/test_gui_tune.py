@@ -230,8 +230,8 @@ def test_a_trial_cancelled_before_its_first_evaluation_gets_no_marker_at_zero(qt
 
     plot = TunePlot()
     qtbot.addWidget(plot)
-    plot.add_trial(0.2, 0.9638, "complete")
-    plot.add_trial(0.42, float("nan"), "cancelled")  # stopped mid-epoch: the run has no accuracy
+    plot.add_trial(0, 0.2, 0.9638, "complete")
+    plot.add_trial(1, 0.42, float("nan"), "cancelled")  # stopped mid-epoch: the run has no accuracy
     plotted = np.concatenate([scatter.getData()[1] for scatter in plot.scatters.values() if scatter.getData()[1] is not None])
     assert plotted.tolist() == [96.38]
     assert plot.describe_at(0.42) == "trial 1: peak LR 0.42, no accuracy (cancelled)"
@@ -285,6 +285,33 @@ def test_go_on_with_no_budget_left_asks_for_a_larger_one_and_takes_it_from_the_b
     assert [t["number"] for t in record["trials"]] == [0, 2] and record["trials"][1]["params"] == record["run_again"][0]["params"]
 
 
+def test_your_schedule_cancelled_mid_trial_and_run_again_by_go_on_is_no_row_no_marker_and_not_yours(qtbot, launch):
+    """Start tune, Cancel in trial 0 (your schedule), Go on: the cancelled trial 0 (one epoch, 18%) stayed a row and a
+    marker beside its rerun, and the closing line called its 18% "your schedule", which any other trial beat."""
+    from gui_fixtures import SMALL
+
+    from gui.driving import click, show_tab, type_into
+
+    window = launch({**SMALL, "epochs": 3})  # 66-step runs: Cancel lands after trial 0's first epoch, before its end
+    panel = window.tune_panel
+    show_tab(window.tabs, "Tune")
+    type_into(panel.budget, "4")
+    click(panel.start)
+    qtbot.waitUntil(lambda: window.status.text().startswith("tuning · trial 0: 1 epoch done"), timeout=LONG)
+    click(panel.cancel)
+    qtbot.waitUntil(lambda: window.last_tune is not None, timeout=LONG)
+    assert [t["state"] for t in window.last_tune.record["trials"]] == ["cancelled"]
+    click(panel.go_on)
+    qtbot.waitUntil(lambda: window.last_tune is not None, timeout=LONG)
+    record = window.last_tune.record
+    rows = [[panel.table.item(row, column).text() for column in (0, 3)] for row in range(panel.table.rowCount())]
+    assert rows[0] == ["1", "complete"] and "cancelled" not in {state for _, state in rows}, rows
+    assert [int(number) for number, _ in rows] == [t["number"] for t in record["trials"]] == [t[0] for t in window.tune_plot.trials]
+    cancelled = window.tune_plot.scatters["cancelled"].getData()[0]
+    assert cancelled is None or len(cancelled) == 0
+    assert f"{100 * record['baseline']['val_accuracy']:.2f}%" in panel.status.text() and record["baseline"]["number"] == 1
+
+
 def test_the_runs_tab_lists_a_tune_as_one_row_whose_trials_open_compare_and_go_with_it(qtbot, window, dialogs, capsys):
     """A tune's trials were listed as runs of their own beside the user's, tens of them after a tune of minutes."""
     from helpers import SAMPLE, cli
@@ -306,8 +333,7 @@ def test_the_runs_tab_lists_a_tune_as_one_row_whose_trials_open_compare_and_go_w
     # Listed as the tab is shown: the user's run and the tune, not the user's run among the tune's trials.
     assert tree.model().rowCount() == 2, [tree.model().index(row, 0).data() for row in range(tree.model().rowCount())]
     row = next(tree.topLevelItem(i) for i in range(2) if tree.topLevelItem(i).text(0).startswith("tune "))
-    assert row.text(0) == f"tune {tune}"
-    assert (row.text(3), row.text(5)) == (f"{len(trials)} trials", f"{100 * best:.2f}%")
+    assert row.text(0) == f"tune {tune} · {len(trials)} trials · best {100 * best:.2f}%"
     double_click_item(tree, row)  # opens it: its trials under it
     assert row.isExpanded() and {row.child(i).text(0) for i in range(row.childCount())} == trials
     first, second = row.child(0), row.child(1)

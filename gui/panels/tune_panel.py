@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from engine.text import estimate, percent
 from engine.tune.budget import small_budget_note
-from engine.tune.record import state_words
+from engine.tune.record import TrialRecord, state_words
 from engine.tune.settings import MAX_RUNS, MIN_RUNS, TuneSettings
 
 from ..idle_hidden_progress import IdleHiddenProgress
@@ -184,20 +184,28 @@ class TunePanel(QWidget):
 
     def trial_finished(self, event) -> None:
         """A row per trial."""
-        row = self.table.rowCount()
-        self.table.insertRow(row)
-        cells = [str(event.number), f"{event.params['lr']:.3g}", f"{event.params.get('weight_decay', math.nan):.2g}",
-                 state_words(event.state),
-                 percent(event.val_accuracy), str(event.steps)]
-        for column, text in enumerate(cells):
-            item = QTableWidgetItem(text.replace("nan", "–"))
-            item.setToolTip(event.why)  # a trial stopped early: what it fell behind, its accuracy being mid-run; one on damaged weights: its validation
-            self.table.setItem(row, column, item)
+        self._add_row(event)
         self.progress.setValue(min(event.spent_steps, event.budget_steps))
 
+    def _add_row(self, trial) -> None:
+        """The row of ``trial`` (a TuneTrialFinished event or a TrialRecord: they name their fields alike)."""
+        row = self.table.rowCount()
+        self.table.insertRow(row)
+        cells = [str(trial.number), f"{trial.params['lr']:.3g}", f"{trial.params.get('weight_decay', math.nan):.2g}",
+                 state_words(trial.state),
+                 percent(trial.val_accuracy), str(trial.steps)]
+        for column, text in enumerate(cells):
+            item = QTableWidgetItem(text.replace("nan", "–"))
+            item.setToolTip(trial.why)  # a trial stopped early: what it fell behind, its accuracy being mid-run; one on damaged weights: its validation
+            self.table.setItem(row, column, item)
+
     def finished(self, event) -> None:
-        """The winner, or why there is none."""
+        """The winner, or why there is none; the rows are the record's trials, as the winner was chosen from (a trial cut
+        short and run again is none of them: its row, "cancelled" at your schedule's LR, stayed beside its rerun's)."""
         self.record = event.record
+        self.table.setRowCount(0)
+        for trial in event.record["trials"]:
+            self._add_row(TrialRecord.from_dict(trial))
         message = event.message[:1].upper() + event.message[1:] if event.cancelled else event.message  # a sentence of its own
         self.status.setText(("<b>Cancelled.</b> " if event.cancelled else "") + message)
         # A search that ends under its budget would otherwise leave a bar at 98% that reads as unfinished.

@@ -6,7 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
-from engine.tune.record import state_words
+from engine.tune.record import TrialRecord, state_words
 
 from .base import PlotPanel
 
@@ -24,7 +24,7 @@ EMPTY_LR_DECADES = (-4, 1)
 # failing (helper-67: 32% beside a 94% winner), so the key says when it was scored.
 KEY = ("<span style='color:#1f77b4'>● complete</span>", "<span style='color:#7f7f7f'>× stopped early (scored mid-run)</span>",
        "<span style='color:#d62728'>▼ diverged</span>", "<span style='color:#9a9b1a'>■ cancelled</span>",
-       "<span style='color:#b8860b'>★ winner</span>", "<span style='color:#505050'>┆ yours (trial 0)</span>",
+       "<span style='color:#b8860b'>★ winner</span>", "<span style='color:#505050'>┆ yours (first trial)</span>",
        "<span style='color:#2ca02c'>▮ searched</span>", "<span style='color:#d62728'>┄ chance</span>")
 
 
@@ -47,7 +47,7 @@ class TunePlot(PlotPanel):
         self.baseline = pg.InfiniteLine(angle=90, pen=pg.mkPen((80, 80, 80), style=Qt.PenStyle.DashLine))
         # Always answering the most common class: on unlearnable labels the trials sat at 10-12% with nothing to say so.
         self.chance = pg.InfiniteLine(angle=0, pen=pg.mkPen((214, 39, 40), style=Qt.PenStyle.DotLine))
-        self.trials: list[tuple[float, float, str]] = []
+        self.trials: list[tuple[int, float, float, str]] = []  # number, peak LR, accuracy (%), state
         self._redraw()
 
     def clear(self) -> None:
@@ -67,9 +67,15 @@ class TunePlot(PlotPanel):
         self.region.setRegion((np.log10(low), np.log10(high)))
         self._show(self.region)  # counted in the axes' range, so the whole interval shows
 
-    def add_trial(self, lr: float, accuracy: float, state: str) -> None:
+    def add_trial(self, number: int, lr: float, accuracy: float, state: str) -> None:
         """A finished trial (one cancelled before its first evaluation has no accuracy, so no marker)."""
-        self.trials.append((lr, 100 * accuracy, state))
+        self.trials.append((number, lr, 100 * accuracy, state))
+        self._redraw()
+
+    def show_trials(self, trials: list[TrialRecord]) -> None:
+        """The trials of the tune's record in place of those added as they ended: one cut short and run again is no trial
+        of the tune, and its marker (18% at your schedule's LR, after one epoch) read as your schedule's result."""
+        self.trials = [(t.number, t.params["lr"], 100 * t.val_accuracy, t.state) for t in trials]
         self._redraw()
 
     def show_chance(self, accuracy: float) -> None:
@@ -88,7 +94,7 @@ class TunePlot(PlotPanel):
 
     def _redraw(self) -> None:
         for state, scatter in self.scatters.items():
-            points = [(lr, accuracy) for lr, accuracy, s in self.trials if s == state and np.isfinite(accuracy)]
+            points = [(lr, accuracy) for _, lr, accuracy, s in self.trials if s == state and np.isfinite(accuracy)]
             scatter.setData([p[0] for p in points], [p[1] for p in points])
         if not self.trials:
             self.winner.setData([], [])
@@ -100,14 +106,14 @@ class TunePlot(PlotPanel):
         """Points are set as trials end; nothing is pending."""
 
     def columns(self):
-        return {"trial": np.arange(len(self.trials), dtype=float), "lr": np.array([t[0] for t in self.trials]),
-                "accuracy": np.array([t[1] for t in self.trials])}
+        return {"trial": np.array([t[0] for t in self.trials], dtype=float), "lr": np.array([t[1] for t in self.trials]),
+                "accuracy": np.array([t[2] for t in self.trials])}
 
     def describe_at(self, x):
         if not self.trials or not x > 0:
             return ""
-        index = int(np.argmin([abs(np.log(t[0] / x)) for t in self.trials]))
-        lr, accuracy, state = self.trials[index]
+        index = int(np.argmin([abs(np.log(t[1] / x)) for t in self.trials]))
+        number, lr, accuracy, state = self.trials[index]
         scored = f"{accuracy:.2f}%" if np.isfinite(accuracy) else "no accuracy"
         scored += " when stopped, mid-run" if state == "pruned" and np.isfinite(accuracy) else ""
-        return f"trial {index}: peak LR {lr:.3g}, {scored} ({state_words(state)})"
+        return f"trial {number}: peak LR {lr:.3g}, {scored} ({state_words(state)})"
