@@ -6,8 +6,8 @@ import shutil
 
 import numpy as np
 import pytest
-from helpers import CAMERA2, SAMPLE, Events, tiny_config, write_image
-from test_hostile_schedule import deadline
+from helpers import CAMERA2, SAMPLE, Events, cli, tiny_config, write_image
+from test_hostile_schedule import deadline, one_line_error
 
 from engine.data import prepare_dataset
 from engine.data.fingerprint import fingerprint
@@ -114,6 +114,20 @@ def test_train_without_val_is_not_one_class_called_train(tmp_path):
     make_classes(tmp_path / "d" / "train")
     with pytest.raises(DatasetError, match="train: holds class folders like a train split, but .* has no val/ folder"):
         scan_folder(tmp_path / "d")
+
+
+@pytest.mark.parametrize("folders", [("docs",), ("a", "b")])
+def test_a_folder_of_text_files_is_not_a_dataset_however_many_subfolders_it_has(tmp_path, capsys, folders):
+    """One subfolder of text files was "only one class ('docs')", sending the user to add a second class; two got
+    "does not look like a dataset folder"."""
+    root = tmp_path / "notes"
+    for name in ("README.txt", *(f"{folder}/a.txt" for folder in folders)):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("not an image")
+    code, _, err = cli(capsys, "train", "--data", root, "--epochs", "1")
+    assert code == 2 and one_line_error(err), err
+    assert (f"{root}: does not look like a dataset folder: its first subfolder {folders[0]!r} (of {len(folders)}) holds no images"
+            in err), err
 
 
 def test_a_class_named_train_is_still_a_class(tmp_path):

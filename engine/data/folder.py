@@ -95,7 +95,11 @@ def scan_folder(root: Path | str) -> FolderScan:
         classes = tuple(names)
         _check_classes(root, classes)
         parts = [(root, "")]
-    return _collect(root, classes, parts, split is not None)
+    scan = _collect(root, classes, parts, split is not None)
+    # After the images are counted: a lone subfolder of text files was "only one class ('docs')", which sent the user
+    # looking for a second class instead of saying the folder holds no images at all.
+    _check_two_classes(parts[0][0], classes)
+    return scan
 
 
 def _check_half_split(root: Path, names: list[str]) -> None:
@@ -114,6 +118,9 @@ def _check_classes(folder: Path, classes: tuple[str, ...]) -> None:
         hint = (f" (it holds {counted(loose, 'image')} directly: move {'them' if loose > 1 else 'it'} into one subfolder per class)"
                 if loose else "")
         raise DatasetError(f"{folder}: holds no class subfolders{hint}; put each class's images in its own subfolder, e.g. {folder}/cat/ and {folder}/dog/")
+
+
+def _check_two_classes(folder: Path, classes: tuple[str, ...]) -> None:
     if len(classes) < 2:
         raise DatasetError(f"{folder}: has only one class ({classes[0]!r}); a classifier needs at least two class subfolders")
 
