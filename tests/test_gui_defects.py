@@ -1005,3 +1005,15 @@ def test_reset_layout_brings_back_the_panels_a_small_window_squeezed_or_hid(qtbo
     assert {name: dock.width() for name, dock in docks.items()} == first
     assert all(dock.isVisible() and not dock.isFloating() for dock in docks.values())
     assert "Reset layout" in [action.text() for action in window.view_menu.actions()]
+
+
+def test_a_revised_constant_lr_is_said_as_the_lr_it_replaced_and_the_new_one(qtbot, launch):
+    """Apply from now on a constant lowered from 0.05 to 0.03 was recorded as "constant 0.03 → 0.03 over 305 steps",
+    which read like an edit that changed nothing."""
+    window = launch({**SMALL, "epochs": 10})
+    paused_with_lr_set(qtbot, window, "0.05", 3)
+    type_into(window.editor.form.editors["lr"], "0.03")
+    press(window, "Ctrl+Return")  # Apply from now
+    qtbot.waitUntil(lambda: window.editor.history.count() == 2, timeout=LONG)
+    assert window.editor.history.item(1).text().endswith("revised the schedule: segment 1 (constant): LR 0.05 → 0.03")
+    assert window.live.run_schedule.timeline.lrs(np.array([window.live.step]))[0] == pytest.approx(0.03)

@@ -40,6 +40,28 @@ def describe_changes(segment: Shape, changes: dict[str, Any]) -> str:
                      for name, value in changes.items())
 
 
+def describe_segment_change(index: int, old: Shape, changes: dict[str, Any]) -> str:
+    """"segment 2 (cosine): final LR 0 → 0.02": what an edit changed in segment ``index`` of a schedule."""
+    return f"segment {index + 1} ({old.kind}): {describe_changes(old, changes)}"
+
+
+def describe_revision(old: Schedule, new: Schedule) -> str:
+    """What ``new`` changed from the schedule it replaces: each changed parameter of a segment that keeps its kind, or
+    both schedules whole when segments were added, removed or changed kind. The new schedule alone read like a no-op
+    ("constant 0.03 → 0.03" for an LR lowered from 0.05)."""
+    if [segment.kind for segment in old.segments] != [segment.kind for segment in new.segments]:
+        return f"{describe_schedule(new)} (was {describe_schedule(old)})"
+    changed = [describe_segment_change(index, before, _changed_values(before, after))
+               for index, (before, after) in enumerate(zip(old.segments, new.segments)) if before != after]
+    return "; ".join(changed) or f"{describe_schedule(new)}, unchanged"
+
+
+def _changed_values(before: Shape, after: Shape) -> dict[str, Any]:
+    """The parameters of ``after`` whose values differ from those of ``before`` (a shape of the same kind)."""
+    was = before.values()
+    return {name: value for name, value in after.values().items() if value != was[name]}
+
+
 def _shown(segment: Shape, name: str, value: Any) -> str:
     """A parameter's value as the user reads it: an LR in 3 digits, anything else as it is written."""
     return fmt_lr(value) if segment.param_kind(name) == LR else repr(value)

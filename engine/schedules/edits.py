@@ -17,7 +17,7 @@ from ..errors import ScheduleFileError
 from ..plain import JsonObject
 from ..text import counted
 from .codec import MAX_PIECES, param_from_json
-from .describe import describe_changes, describe_pieces, describe_schedule, fmt_lr
+from .describe import describe_pieces, describe_revision, describe_schedule, describe_segment_change, fmt_lr
 from .groups import GroupSetting, changed_settings, describe_groups, unfrozen, validate_groups
 from .presets import with_peak_lr
 from .sampling import highest_from
@@ -468,7 +468,7 @@ def _piece_for(edit: Edit, current: Piece, step: int, current_lr: float, total: 
     if isinstance(edit, ChangeSegment):
         return _changed_segment(edit, current, step)
     if isinstance(edit, Revise):
-        return Piece(step, current.origin, edit.schedule), f"revised the schedule: {describe_schedule(edit.schedule)}"
+        return Piece(step, current.origin, edit.schedule), f"revised the schedule: {describe_revision(current.schedule, edit.schedule)}"
     if isinstance(edit, ScaleRest):
         _check_in("the factor to scale the rest by", edit.factor, MAX_SCALE)
         scaled = current.schedule.scaled(edit.factor)
@@ -514,7 +514,7 @@ def _changed_segment(edit: ChangeSegment, current: Piece, step: int) -> tuple[Pi
                          f"{', '.join(kinds)})")
     changes = {name: _as_held(value, kinds[name], name) for name, value in edit.changes.items()}
     schedule = current.schedule.replace_segment(edit.index, **changes)
-    return Piece(step, current.origin, schedule), f"segment {edit.index + 1} ({old.kind}): {describe_changes(old, changes)}"
+    return Piece(step, current.origin, schedule), describe_segment_change(edit.index, old, changes)
 
 
 def _as_held(value: Any, kind: str, name: str) -> Any:
