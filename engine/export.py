@@ -12,11 +12,14 @@ from .schedules.schedule_file import schedule_document
 from .text import counted
 
 
-def run_metrics(run_id: str, best_val_accuracy: float, val_accuracy: float, val_loss: float, steps: int) -> dict[str, Any]:
+def run_metrics(run_id: str, best_val_accuracy: float, val_accuracy: float, val_loss: float, steps: int,
+                in_progress: bool = False) -> dict[str, Any]:
     """Which run, and how it went, as every route that exports it writes it (the window's export wrote the steps and the
     Runs tab's did not, so one run exported both ways was two library entries). The run's id tells apart the library
-    entries of two runs of one schedule, which read alike."""
-    return {"run": run_id, "best_val_accuracy": best_val_accuracy, "val_accuracy": val_accuracy, "val_loss": val_loss, "steps": steps}
+    entries of two runs of one schedule, which read alike. ``in_progress``: the run goes on past ``steps``, so its
+    metrics are those so far (a run exported mid-way was listed as "no validation", naming no run)."""
+    metrics = {"run": run_id, "best_val_accuracy": best_val_accuracy, "val_accuracy": val_accuracy, "val_loss": val_loss, "steps": steps}
+    return {**metrics, "in_progress": True} if in_progress else metrics
 
 
 def winner_metrics(winner: dict[str, Any]) -> dict[str, Any]:
@@ -35,7 +38,8 @@ def unmeasured_note(metrics: dict[str, Any] | None) -> str:
         return ""
     steps = metrics.get("steps")
     after = f" after {counted(steps, 'step')}" if isinstance(steps, int) else ""
-    return (f"its run ended{after}, before its first validation: nothing measured says how this schedule trains "
+    when = f"it was exported{after} of its run" if metrics.get("in_progress") is True else f"its run ended{after}"
+    return (f"{when}, before its first validation: nothing measured says how this schedule trains "
             "(a full run, or lrscope tune, tells)")
 
 

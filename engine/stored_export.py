@@ -12,7 +12,7 @@ from .config import TrainConfig
 from .errors import RunStoreError
 from .export import run_metrics, tuned_document
 from .run.history import stored_run_schedule
-from .store.reader import meta_object, read_epochs, read_meta, run_info
+from .store.reader import LIVE_STATES, meta_object, read_epochs, read_meta, run_info
 
 
 def stored_run_document(run_dir: Path) -> dict[str, Any]:
@@ -28,7 +28,8 @@ def stored_run_document(run_dir: Path) -> dict[str, Any]:
     epochs = read_epochs(run_dir)
     last = epochs[-1] if epochs else {"val_loss": math.nan, "val_accuracy": math.nan}
     info = run_info(run_dir)
-    metrics = run_metrics(run_dir.name, info.best_val_accuracy, last["val_accuracy"], last["val_loss"], info.steps_done)
+    metrics = run_metrics(run_dir.name, info.best_val_accuracy, last["val_accuracy"], last["val_loss"], info.steps_done,
+                          in_progress=info.state in LIVE_STATES)
     groups = json.loads(meta.get("groups") or "[]")
     if not (isinstance(groups, list) and all(isinstance(name, str) for name in groups)):
         raise RunStoreError(f"{run_dir.name}: the run database's 'groups' entry is damaged; its schedule cannot be exported")

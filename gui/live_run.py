@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from PySide6.QtWidgets import QLabel, QProgressBar
 
 from engine.commands import Resume, RollBack, Stop
 from engine.events import LOSS_FAULTS, StoreFailed
+from engine.export import run_metrics
 from engine.run.handle import TERMINAL
 from engine.run.history import stored_run_schedule
 from engine.run.pace import RemainingTime
@@ -208,6 +210,15 @@ class LiveRun(QObject):
         self.accuracy.add_epoch(event.step, event.epoch, event.val_accuracy)
         self.log.add(f"epoch {event.epoch + 1}: train loss {event.train_loss:.4f}, val loss {event.val_loss:.4f}, "
                      f"val accuracy {100 * event.val_accuracy:.2f}%")
+
+    def metrics_so_far(self) -> dict:
+        """The run's id and metrics at the step it has reached, read from the validations drawn (a rollback or a resume
+        takes back those after it there too): an export of a run in progress named no run and said "no validation"."""
+        accuracies, losses = self.accuracy.points.view(2) / 100, self.loss.validation.view(1)
+        measured = accuracies[np.isfinite(accuracies)]
+        best = float(measured.max()) if len(measured) else math.nan
+        last_accuracy, last_loss = (float(accuracies[-1]), float(losses[-1])) if len(accuracies) and len(losses) else (math.nan, math.nan)
+        return run_metrics(self.run_id, best, last_accuracy, last_loss, self.step, in_progress=True)
 
     @Slot(object)
     def schedule(self, event) -> None:

@@ -115,7 +115,7 @@ class ScheduleFileActions:
         means); else the last run's schedule with its edits; else the editor's plan."""
         if self.controller.training and self.live.run_schedule is not None:
             return Tuned("the running schedule", self.live.run_schedule, TrainConfig.from_dict(self.live.config), self.live.dataset,
-                         self.live.per_epoch, None, self.live.groups,
+                         self.live.per_epoch, self.live.metrics_so_far(), self.live.groups,
                          range_test=self._range_test_of(self.live.run_id, before_it=not self.controller.attached))
         if self.last_run is not None and not self.planned_after_run:
             run = self.last_run

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gui_fixtures import LONG, paused_with_lr_set, run_and_export
-from helpers import plain_loop_lrs
+from gui_fixtures import LONG, SMALL, paused_with_lr_set, run_and_export
+from helpers import cli, plain_loop_lrs
 
 from engine.schedules import load_schedule
 from gui.driving import click, double_click_item, press, trigger, type_into
@@ -285,3 +285,28 @@ def test_a_schedule_is_deleted_from_the_datasets_library_after_asking_and_the_ex
     Path(library.item(0).data(Qt.ItemDataRole.UserRole)).unlink()
     double_click_item(library, library.item(0))
     assert dialogs.of("error")[-1].title == "Cannot import" and library.item(0).text().startswith("none yet")
+
+
+def test_a_schedule_exported_from_a_paused_run_names_the_run_and_its_best_accuracy_so_far(qtbot, launch, dialogs, tmp_path, capsys):
+    """Export during a run (the window's toolbar, and `show RUN --export-schedule`) was listed as "no validation", naming
+    no run, after 7 validated epochs: the file's metrics were null."""
+    window = launch({**SMALL, "epochs": 10})
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: len(window.accuracy.points) >= 1, timeout=LONG)  # an epoch validated
+    trigger(window.pause_action)
+    qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
+    path = tmp_path / "mid.lrschedule.json"
+    dialogs.answer("save_path", str(path))
+    trigger(window.export_action)
+    qtbot.waitUntil(path.exists, timeout=LONG)
+    run_id, step, best = window.live.run_id, window.live.step, max(window.accuracy.points.view(2))
+    metrics = load_schedule(path).metrics
+    assert (metrics["run"], metrics["steps"], metrics["in_progress"]) == (run_id, step, True)
+    assert 100 * metrics["best_val_accuracy"] == pytest.approx(best)
+    code, out, _ = cli(capsys, "schedule", "list")
+    assert code == 0 and f"best val {best:.2f}% so far, at step {step}, run {run_id}" in out, out
+    assert f"from run    {run_id} (in progress when exported)" in cli(capsys, "schedule", "show", path)[1]
+    code, _, err = cli(capsys, "show", window.live.run_dir, "--export-schedule", tmp_path / "shown.lrschedule.json")
+    assert code == 0, err
+    metrics = load_schedule(tmp_path / "shown.lrschedule.json").metrics
+    assert (metrics["run"], metrics["in_progress"]) == (run_id, True)

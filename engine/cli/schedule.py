@@ -131,12 +131,14 @@ def show_command(args: argparse.Namespace) -> int:
         print(f"search      lrscope tune: {line}")
     if loaded.metrics:
         measured = {k: v for k, v in loaded.metrics.items() if v is not None}  # null: the run ended before its first validation
+        # A run exported in progress: its metrics are those so far, not how it ended.
+        in_progress = measured.pop("in_progress", None) is True
         if isinstance(run := measured.pop("run", None), str):
-            print(f"from run    {printable(run)}")
+            print(f"from run    {printable(run)}{' (in progress when exported)' if in_progress else ''}")
         if set(measured) <= {"steps"}:
             steps = measured.get("steps")
             after = f", after {counted(steps, 'step')}" if isinstance(steps, int) else ""
-            print(f"metrics     none: the run ended before its first validation{after}")
+            print(f"metrics     none: the run {'was exported' if in_progress else 'ended'} before its first validation{after}")
         else:
             print(f"metrics     {', '.join(f'{k} {_number(v)}' for k, v in measured.items())}")
     return 0
@@ -229,7 +231,8 @@ def list_command(args: argparse.Namespace) -> int:
         say(f"warning: {problem}")
     if args.json:
         print(json.dumps([{"file": str(e.path), "dataset": e.dataset, "fingerprint": e.fingerprint, "created": e.created,
-                           "best_val_accuracy": e.best_val_accuracy, "schedule": e.description, "run": e.run or None}
+                           "best_val_accuracy": e.best_val_accuracy, "schedule": e.description, "run": e.run or None,
+                           "so_far_at_step": e.so_far_at}
                           for e in entries]))
         return 0
     if not entries:
@@ -239,7 +242,7 @@ def list_command(args: argparse.Namespace) -> int:
     for entry in entries:
         accuracy = f"best val {100 * entry.best_val_accuracy:.2f}%" if entry.best_val_accuracy is not None else "no validation"
         run = f", run {entry.run}" if entry.run else ""
-        print(f"{printable(entry.dataset)} ({entry.fingerprint}) · {entry.local_time} · {accuracy}{run}\n"
+        print(f"{printable(entry.dataset)} ({entry.fingerprint}) · {entry.local_time} · {accuracy}{entry.so_far}{run}\n"
               f"  {printable(entry.description)}\n  {printable(str(entry.path))}")
     say("`lrscope train --data DIR --schedule FILE` trains one (a file tuned on another dataset is asked about first)")
     return 0

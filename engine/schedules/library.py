@@ -38,6 +38,12 @@ class LibraryEntry:
     best_val_accuracy: float | None
     description: str
     run: str = ""  # the run it came from ("" for a file that does not say)
+    so_far_at: int | None = None  # the step its run had reached when exported in progress; None for a run that was over
+
+    @property
+    def so_far(self) -> str:
+        """" so far, at step 155" after the accuracy of a run exported in progress, else ""."""
+        return f" so far, at step {self.so_far_at}" if self.so_far_at is not None else ""
 
     @property
     def local_time(self) -> str:
@@ -144,12 +150,14 @@ class ScheduleLibrary:
             dataset = loaded.dataset or {}
             metrics = loaded.metrics or {}
             accuracy, run, steps = metrics.get("best_val_accuracy"), metrics.get("run"), metrics.get("steps")
+            so_far_at = steps if metrics.get("in_progress") is True and isinstance(steps, int) else None
             # A run stopped at step 46 of 660 read as "over 660 steps, best val 68.5%", as if it had trained them all.
-            stopped = (f" (its run stopped at step {steps})" if isinstance(steps, int) and 0 <= steps < loaded.timeline.total_steps
-                       else "")
+            stopped = (f" (its run stopped at step {steps})" if so_far_at is None and isinstance(steps, int)
+                       and 0 <= steps < loaded.timeline.total_steps else "")
             found.append(LibraryEntry(path, str(dataset.get("name", "?")), str(dataset.get("fingerprint", "?")),
                                       loaded.created, accuracy if isinstance(accuracy, (int, float)) else None,
-                                      describe_timeline(loaded.timeline) + stopped, printable(run) if isinstance(run, str) else ""))
+                                      describe_timeline(loaded.timeline) + stopped, printable(run) if isinstance(run, str) else "",
+                                      so_far_at))
         return sorted(found, key=lambda e: e.created, reverse=True), problems
 
 

@@ -194,9 +194,10 @@ NO_ENTRY = "none yet: train, then File → Export tuned schedule"
 def entry_text(entry) -> str:
     """A library entry in a line: when, what, how well its run did, and which run (two runs of one schedule read alike
     without it)."""
-    accuracy = f", best val {100 * entry.best_val_accuracy:.1f}%" if entry.best_val_accuracy is not None else ""
+    accuracy = (f", best val {100 * entry.best_val_accuracy:.1f}%" if entry.best_val_accuracy is not None
+                else ", no validation" if entry.so_far else "")
     run = f" (run {entry.run})" if entry.run else ""
-    return f"{entry.local_time}: {entry.description}{accuracy}{run}"
+    return f"{entry.local_time}: {entry.description}{accuracy}{entry.so_far}{run}"
 
 
 def sizes_text(sizes: dict[str, list[int]]) -> str:
