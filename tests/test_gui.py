@@ -22,6 +22,8 @@ def test_launch_shows_the_sample(window):
     from helpers import SAMPLE
 
     assert "1797 images, 10 classes" in window.dataset_panel.summary.text()
+    # Sizes from a sample of headers, said so: "all 32×32" hid a 4000×4000 image the sample missed (helper-105).
+    assert "all 32×32 (of 400 sampled)" in window.dataset_panel.summary.text()
     assert window.windowTitle() == f"lrscope — digits ({SAMPLE})"
     assert window.dataset_panel.classes.rowCount() == 10 and window.dataset_panel.thumbnails.count() == 30
     assert window.editor.total_steps == 22 and window.start_action.isEnabled()
