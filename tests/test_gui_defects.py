@@ -44,7 +44,7 @@ def test_a_folder_that_is_not_a_dataset_says_why_and_shows_no_dataset(qtbot, lau
     assert window.status.text().startswith("no dataset")
     assert "cannot be used" in panel.summary.text() and "1797" not in panel.summary.text()
     # Why, at the top of the panel (the Problems list is below the fold at 1366×768), and the dock no wider for its path.
-    assert "needs at least two class subfolders" in panel.summary.text() and panel.summary.minimumSizeHint().width() < 300
+    assert "does not look like a dataset folder" in panel.summary.text() and panel.summary.minimumSizeHint().width() < 300
     assert panel.classes.rowCount() == 0 and panel.thumbnails.count() == 0 and panel.library.count() == 0
     assert window.windowTitle() == "lrscope" and not window.start_action.isEnabled() and not window.test_action.isEnabled()
     assert not window.tune_panel.start.isEnabled()  # it was, and said only in the log that a tune needs a dataset
@@ -70,7 +70,7 @@ def test_a_folder_that_cannot_be_opened_leaves_the_open_dataset_as_it_was(qtbot,
     assert window.status.text().startswith(f"opening {tmp_path.name}")  # not the sample's "next run: 22 steps"
     qtbot.waitUntil(lambda: len(dialogs.of("error")) == 1, timeout=LONG)
     shown = dialogs.of("error")[-1]
-    assert shown.title == "Cannot open the folder" and "needs at least two class subfolders" in shown.text
+    assert shown.title == "Cannot open the folder" and "does not look like a dataset folder" in shown.text
     assert shown.text.endswith("(digits is still open)") and "digits is still open" in window.log.toPlainText()
     assert window.dataset.summary.name == "digits" and "1797" in window.dataset_panel.summary.text()
     assert window.windowTitle().startswith("lrscope — digits") and window.start_action.isEnabled()
