@@ -14,7 +14,8 @@ from .recording import record_step
 
 
 def attach_builtins(job) -> None:
-    """The pretrained-peak warning, recording, optimizer health, the curvature probe, fault checks, the plateau rule, the chance check and checkpoints.
+    """The pretrained-peak warning, recording, optimizer health, the curvature probe, fault checks, the plateau rule,
+    the chance check and checkpoints.
 
     Order matters where hooks are shared: a step's health is taken and the step recorded
     before a step checkpoint flushes it, and the plateau rule edits the schedule before
