@@ -122,7 +122,7 @@ def test_show_names_the_schedule_file_a_run_trained_and_every_piece_of_it(digits
     run = json.loads(capsys.readouterr().out)["run_dir"]
     assert run_cli(["show", run, *runs]) == 0
     shown = capsys.readouterr().out
-    assert (f"schedule   from {path}: steps 0–11: cosine 0.1 → 0 over 22 steps; steps 11–22: constant 0.05 → 0.05 "
+    assert (f"schedule   from {path}: steps 0–11: cosine 0.1 → 0 over 22 steps; steps 11–22: constant 0.05 "
             "over 11 steps\n") in shown, shown
 
 
@@ -198,4 +198,4 @@ def test_schedule_show_says_where_a_piece_cut_by_the_next_is_in_force(digits16, 
     assert run_cli(["schedule", "show", str(path)]) == 0
     shown = capsys.readouterr().out
     assert "steps 0–11 (11 steps): cosine 0.1 → 0 over 22 steps (cut after its first 11 steps); " in shown, shown
-    assert "steps 11–22 (11 steps): constant 0.05 → 0.05 over 11 steps; " in shown, shown
+    assert "steps 11–22 (11 steps): constant 0.05 over 11 steps; " in shown, shown

@@ -158,7 +158,7 @@ def test_a_segment_is_described_by_its_start_peak_and_natural_end():
 
     # A one-cycle ends at step steps - 1: its LR at ``steps`` (0.000521 here) was once shown as its end.
     assert describe_segment(OneCycle(steps=44, max_lr=0.2)) == "one_cycle 0.008 → 0.2 → 8e-07 over 44 steps"
-    assert describe_segment(Constant(steps=10, lr=0.1)) == "constant 0.1 → 0.1 over 10 steps"
+    assert describe_segment(Constant(steps=10, lr=0.1)) == "constant 0.1 over 10 steps"
 
 
 def test_a_library_line_names_a_group_at_x1_beside_an_all_that_scales_the_others():

@@ -214,7 +214,7 @@ def test_a_library_entry_says_how_an_edited_run_went_and_its_groups_multipliers(
     library = ScheduleLibrary(tmp_path)
     library.add(schedule_document(run, dataset={"name": "digits", "fingerprint": "aaa"}))
     (entry,), _ = library.entries("aaa")
-    assert entry.description == "constant 0.05 → 0.05 over 60 steps from step 50 (the last of 2 pieces; peak 0.2 at step 32); head ×3"
+    assert entry.description == "constant 0.05 over 60 steps from step 50 (the last of 2 pieces; peak 0.2 at step 32); head ×3"
     plain = RunSchedule(Timeline.of(Schedule((OneCycle(steps=110, max_lr=0.2),))))
     library.add(schedule_document(plain, dataset={"name": "digits", "fingerprint": "bbb"}))
     assert library.entries("bbb")[0][0].description == "one_cycle 0.008 → 0.2 → 8e-07 over 110 steps"

@@ -21,9 +21,13 @@ def fmt_lr(value: float) -> str:
 
 def lr_span(segment: Shape) -> str:
     """"0.008 → 0.2 → 8e-07": the LR at the segment's start and natural end, with the peak between when
-    it rises above both. (The LR at ``steps`` is past a one-cycle's end: it once read 0.000521 for 8e-07.)"""
+    it rises above both; "0.05" for one that holds a single LR. (The LR at ``steps`` is past a one-cycle's end: it once
+    read 0.000521 for 8e-07.)"""
     first, last = segment.lrs(np.array([0.0, segment.final_time]))
-    peak = float(np.max(segment.lrs(np.linspace(0.0, segment.final_time, 257))))
+    lrs = segment.lrs(np.linspace(0.0, segment.final_time, 257))
+    if fmt_lr(float(np.min(lrs))) == fmt_lr(float(np.max(lrs))):  # a constant read "0.05 → 0.05", as if it moved
+        return fmt_lr(first)
+    peak = float(np.max(lrs))
     middle = f" → {fmt_lr(peak)}" if peak > 1.01 * max(first, last) else ""
     return f"{fmt_lr(first)}{middle} → {fmt_lr(last)}"
 
