@@ -49,6 +49,12 @@ def counted(number: object, noun: str) -> str:
     return f"{number} {noun if number == 1 else plural}"
 
 
+def edits_in_effect(kept: int, made: int) -> str:
+    """``2 edits``, or ``2 edits in effect, of 4 made`` when some were undos or undone: the edit history lists every one
+    made, and "its 2 edits" beside a history of 4 read as two lost."""
+    return counted(kept, "edit") + (f" in effect, of {made} made" if made > kept else "")
+
+
 def whose(name: str) -> str:
     """The possessive of a name as a message writes it: ``digits'``, not ``digits's``; ``camera2's``."""
     return f"{name}'" if name.endswith(("s", "S")) else f"{name}'s"

@@ -12,7 +12,7 @@ from engine.config import TrainConfig
 from engine.schedules import RunSchedule, Timeline
 from engine.schedules.plateau import cuts_kept
 from engine.schedules.timeline import merged_spans
-from engine.text import counted, images_used, whose
+from engine.text import counted, edits_in_effect, images_used, whose
 
 from . import dialogs
 from .drafts import load_draft, save_draft
@@ -37,7 +37,8 @@ def replanned(run_schedule: RunSchedule, timeline, next_run: int) -> str:
     if len(timeline.pieces) == 1:  # every edit was undone
         return f"the run's {counted(edits, 'edit')} left its schedule as it began: the editor holds it, and Start trains it again{stretched}"
     in_effect = sum(record.edit.reason != "plateau" for record in run_schedule.in_effect())
-    made = f" with its {counted(in_effect, 'edit')}" if in_effect else ""
+    # Counted as the edit history lists them (the plateau rule's cuts are said apart): "its 2 edits" sat beside 4.
+    made = f" with its {edits_in_effect(in_effect, edits)}" if in_effect else ""
     # An undone edit's steps are left out of the plan (Timeline.to_train_again): "as the run had them" alone was untrue.
     undone = " (less the steps of what it took back)" if merged_spans(run_schedule.taken_back()) else ""
     kept = f"; {cuts_kept(cuts)} (turn it on to let it react afresh)" if cuts else ""

@@ -15,7 +15,7 @@ from engine.export import run_metrics, unmeasured_note
 from engine.schedules import ReplaceRest, ReplaceRestWithPlan, Revise, RunSchedule
 from engine.schedules.model_match import model_differences
 from engine.schedules.plateau import cuts_kept
-from engine.text import counted, whose
+from engine.text import counted, edits_in_effect, whose
 
 from . import dialogs, schedule_io
 
@@ -122,8 +122,7 @@ class ScheduleFileActions:
             metrics = run_metrics(run.outcome.run_id, run.outcome.best_val_accuracy, run.outcome.val_accuracy, run.outcome.val_loss, run.outcome.step)
             # Those in effect: an edit and its undo read "2 edits" of a schedule they left as it was; and the ones made,
             # when they differ: a run of 10 edits, most undone, read "(0 edits)".
-            made, kept = len(run.run_schedule.edits), len(run.run_schedule.in_effect())
-            edits = counted(kept, "edit") + (f" in effect, of {made} made" if made > kept else "")
+            edits = edits_in_effect(len(run.run_schedule.in_effect()), len(run.run_schedule.edits))
             return Tuned(f"the last run's schedule ({edits})", run.run_schedule, run.config, run.dataset, run.steps_per_epoch, metrics,
                          run.outcome.groups, range_test=self._range_test_of(run.outcome.run_id, before_it=not self.controller.remote))
         config, plan = self._config()
