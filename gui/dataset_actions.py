@@ -179,7 +179,7 @@ class DatasetActions:
             last = draft.pieces[-1]
             self.imported = draft if len(draft.pieces) > 1 else None  # a run's schedule with its edits runs as it is
             self.draft_tuned_on = kept.tuned_on  # before the editor shows it: what it shows is kept as a draft again
-            self.editor.load(last.schedule, last.origin, last.groups, draft.plateau)
+            self.editor.load(last.schedule, last.origin, last.groups, draft.plateau, last.start)
             if kept.tuned_on:
                 self.log.add(f"{whose(self.dataset.summary.name)} draft in the editor is {kept.tuned_on}, not one tuned on "
                              f"{self.dataset.summary.name}: a range test or a tune checks it for this dataset", "warning")

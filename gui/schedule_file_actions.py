@@ -240,7 +240,7 @@ class ScheduleFileActions:
         self.draft_tuned_on = tuned_on
         last = timeline.pieces[-1]
         self.imported = timeline if len(timeline.pieces) > 1 else None  # before the editor draws it: the plan is all of it
-        self.editor.load(last.schedule, last.origin, last.groups, timeline.plateau)
+        self.editor.load(last.schedule, last.origin, last.groups, timeline.plateau, last.start)
         self.loaded_groups = last.groups  # the file's head ×3 goes to the group table, and so into the run
         # Not the preset: with a fine-tune configured it replaced what was just installed (the run's edits after a run,
         # an import, a tune's winner), while the log said the editor held it (helper-77).

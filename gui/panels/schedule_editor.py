@@ -78,6 +78,7 @@ class ScheduleEditor(QWidget):
         super().__init__(parent)
         self.origin, self.segments = 0, list(default_schedule().segments)
         self.loaded_span = (0, 1)  # the loaded schedule's start and its run's length
+        self.loaded_from: int | None = None  # the step the loaded piece of a run's schedule takes over at
         # The step from which the run's piece shown is in force, where it starts later than the schedule it runs: a redo
         # at step 754 brings back a Set LR made at 620, and "covers steps 620 to 880" read as if it ran from 620.
         self.in_force_from: int | None = None
@@ -233,16 +234,21 @@ class ScheduleEditor(QWidget):
         # share (origin / length × steps) a float a hair under 7.5 showed 7 where the run trained from 8.
         origin, length = self.loaded_span
         self.origin = min(round(origin * (total_steps / length)), total_steps - 2) if self.origin else 0
+        if self.in_force_from is not None:
+            self.in_force_from = round(self.loaded_from * (total_steps / length))
         self.total_steps = total_steps
         self.segments = list(Schedule(tuple(self.segments)).fitted(total_steps - self.origin).segments)
         self._refresh_table()
         self._changed(by_user=False)
 
-    def load(self, schedule: Schedule, origin: int = 0, groups=None, plateau=None) -> None:
-        """Show ``schedule`` (imported, or a draft) without sending anything."""
+    def load(self, schedule: Schedule, origin: int = 0, groups=None, plateau=None, start: int | None = None) -> None:
+        """Show ``schedule`` (imported, or a draft) without sending anything; ``start``: the step from which it is in force,
+        when it is the last piece of a run's schedule that takes over later than ``origin``."""
         self.origin, self.segments = origin, list(schedule.segments)
         self.total_steps = origin + schedule.total_steps  # so that set_run_length stretches it to the run
         self.loaded_span = (origin, self.total_steps)
+        # A scale at step 18 of a Set LR made at 4 showed "steps 4–220" beside "steps 0 to 18 follow the run's".
+        self.in_force_from = self.loaded_from = start if start is not None and start > origin else None
         self._offer_preset_of(schedule)
         self.peak.setStyleSheet("")
         # Without groups (lrscope's default, a preset) every group trains at the schedule's LR. A draft names each group
