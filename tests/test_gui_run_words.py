@@ -47,3 +47,12 @@ def test_after_a_run_with_an_undone_edit_the_log_counts_and_places_what_the_edit
     # A constant has one LR: it read "0.005 → 0.005".
     assert [editor.table.item(0, column).text() for column in (0, 3)] == ["constant", "0.005"]
 
+
+def test_a_run_that_learns_nothing_is_told_its_own_length_may_be_too_short_not_the_steps_so_far(qtbot, launch):
+    """At epoch 2 of a 66-step run the warning said "44 steps may be too few": the steps so far, not the run's length."""
+    window = launch({**SMALL, "epochs": 3, "seed": 3})  # a seed whose model, at this LR, answers one class throughout
+    type_into(window.editor.peak, "1e-9")  # too low to learn anything
+    click(window.editor.use_button)
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.last_run is not None and not window.controller.training, timeout=LONG)
+    assert "The run's 66 steps may be too few" in window.log.toPlainText()

@@ -447,7 +447,7 @@ def test_a_run_no_better_than_guessing_after_two_epochs_says_so_once(digits16):
     [said] = [e.text for e in events.of(LogLine) if "guessing" in e.text]
     assert said.startswith("after 1 epoch the validation accuracy (10.0%)")
     # A run this short may be too short: its LR alone was named, and a 1-step run at batch 5000 was told to change it.
-    assert "learning nothing. 22 steps may be too few (more epochs or a smaller batch), or the LR may be far too high" in said
+    assert "learning nothing. The run's 22 steps may be too few (more epochs or a smaller batch), or the LR may be far too high" in said
 
 
 def test_an_accuracy_above_guessing_but_under_the_bar_is_not_called_no_better():
@@ -462,7 +462,7 @@ def test_an_accuracy_above_guessing_but_under_the_bar_is_not_called_no_better():
     ChanceCheck()(job, EpochEnded(1, 14, 1.0, 1.0, 2 / 3, 0.1))
     assert len(said) == 1 and said[0].startswith(
         "after 2 epochs the validation accuracy (66.7%) is not clearly better than always guessing the most common class "
-        "(33.3%; over 3 validation images it takes 87.8%): the model may be learning little. 14 steps may be too few")
+        "(33.3%; over 3 validation images it takes 87.8%): the model may be learning little. The run's 14 steps may be too few")
 
 
 def test_a_command_sent_after_the_last_step_is_answered_as_the_run_finishes(digits16):

@@ -56,8 +56,9 @@ class ChanceCheck:
                     "as well, or hold out more images.", "warning")
         elif not clears(epoch.val_accuracy, bar):
             self.warned = True
-            short = (f"{counted(epoch.step, 'step')} may be too few (more epochs or a smaller batch), or "
-                     if epoch.step < SHORT_RUN_STEPS else "")
+            # The run's length, not the steps so far: at epoch 2 of 4 it said "44 steps may be too few" of an 88-step run.
+            short = (f"The run's {counted(job.total_steps, 'step')} may be too few (more epochs or a smaller batch), or "
+                     if job.total_steps < SHORT_RUN_STEPS else "")
             # Above guessing but under the bar is "not clearly better": 66.7% over 3 images was called "no better" than 33.3%.
             guessing = f"always guessing the most common class ({100 * guess:.1f}%"
             if epoch.val_accuracy <= guess:
