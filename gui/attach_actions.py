@@ -56,4 +56,6 @@ class AttachActions:
             # A paused run was said to "go on training".
             goes_on = "stays paused (Attach, then Resume, Ctrl+P, continues it)" if self.live.state == "paused" else "goes on training"
             self.controller.detach()
-            self.log.add(f"detached at step {self.live.step}; the run {goes_on}")
+            # No step here: the run's steps still on their way are shown before the window lets go, and "detached at step
+            # 638" was followed by "no longer following … at step 648". That line names the step, as the plots stop there.
+            self.log.add(f"detaching from run {self.live.run_id}: it {goes_on}")

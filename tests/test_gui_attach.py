@@ -100,7 +100,9 @@ def test_the_window_attaches_steers_detaches_and_the_run_goes_on(qtbot, window, 
     trigger(window.export_action)
     assert dialogs.of("save_path")[-1].title == "Export the last run's schedule (0 edits in effect, of 2 made)"  # its set-lr, undone
     assert load_schedule(tmp_path / "followed.lrschedule.json").edits[0]["summary"].startswith("set LR to 0.0123 for the rest")
-    assert re.search(r"detached at step \d+; the run goes on training", window.log.toPlainText())
+    # One step is named, where the plots stop: "detached at step 638" came before "no longer following … at step 648".
+    detached = window.log.toPlainText().split(f"detaching from run {window.live.run_id}: it goes on training")[1]
+    assert re.findall(r"step \d+", detached.split("the editor shows")[0]) == [f"step {left_at}"], detached
     attach_from_the_runs_tab(qtbot, window)  # paused, then let go: it was said to "go on training"
     qtbot.waitUntil(lambda: window.live.state == "running" and window.pause_action.isEnabled(), timeout=LONG)
     assert title_key(window.loss) == f"Loss · {window.live.run_id}"  # followed again
@@ -108,7 +110,7 @@ def test_the_window_attaches_steers_detaches_and_the_run_goes_on(qtbot, window, 
     qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
     trigger(window.detach_action)
     qtbot.waitUntil(lambda: window.live.state == "detached", timeout=LONG)
-    assert "the run stays paused (Attach, then Resume, Ctrl+P, continues it)" in window.log.toPlainText()  # not "Pause": the button of a paused run reads Resume
+    assert "it stays paused (Attach, then Resume, Ctrl+P, continues it)" in window.log.toPlainText()  # not "Pause": the button of a paused run reads Resume
     assert owner.request(Resume(), LONG / 1000).applied
     detached_at = owner.step
     events.wait_for(lambda ev: ev.of(StepsLogged)[-1].steps[-1] >= detached_at + 5, LONG / 1000)
