@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from helpers import CAMERA2, SAMPLE, write_image
+from helpers import CAMERA2, SAMPLE, write_image, write_one_odd_size
 
 from engine.data import dataset as dataset_module
 from engine.data import prepare_dataset
@@ -55,6 +55,31 @@ def test_summary_of_the_sample(tmp_path):
     assert 0.2 < s.mean[0] < 0.4 and 0.2 < s.std[0] < 0.5
     assert len(data.train_index) + len(data.val_index) == 1797
     assert set(data.train_index).isdisjoint(data.val_index)
+
+
+def test_the_decode_records_every_images_size_and_the_cache_keeps_them(tmp_path, monkeypatch):
+    """The sizes came from the headers of 400 sampled images: a 6×6 one among 403 at 4×4 went unseen (as a 4000×4000 one
+    among 1797 did), though the decode opens every image."""
+    root = write_one_odd_size(tmp_path / "odd")
+    first = prepare_dataset(root, cache_dir=tmp_path / "cache").summary
+    assert first.size_counts == ((4, 4, 402), (6, 6, 1)) and first.sizes_read == first.image_count == 403
+    assert first.image_sizes["max"] == [6, 6] and first.image_sizes["most_common"] == [4, 4]
+    monkeypatch.setattr(dataset_module, "decode_all", lambda *a, **k: pytest.fail("decoded again"))
+    assert prepare_dataset(root, cache_dir=tmp_path / "cache").summary == first  # read back from the cache
+
+
+def test_a_cache_written_before_sizes_were_kept_is_decoded_again_with_the_reason(tmp_path):
+    root = write_one_odd_size(tmp_path / "odd")
+    prepare_dataset(root, cache_dir=tmp_path / "cache")
+    [cache] = (tmp_path / "cache").glob("*-v2.npz")
+    with np.load(cache) as data:  # as version 1 wrote it: no sizes
+        np.savez(cache.with_name(cache.name.replace("-v2", "-v1")), **{k: data[k] for k in data.files if k != "sizes"})
+    cache.unlink()
+    said = []
+    assert prepare_dataset(root, cache_dir=tmp_path / "cache", log=said.append).summary.size_counts == ((4, 4, 402), (6, 6, 1))
+    assert said == [f"decoding again: the cache {cache.with_name(cache.name.replace('-v2', '-v1'))} was written by an earlier "
+                    "lrscope, which kept no image's size (removed)"]
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [cache.name]
 
 
 def test_cache_makes_the_second_open_decode_nothing(sample_copy, tmp_path, monkeypatch):
@@ -245,3 +270,4 @@ def test_an_unreadable_image_among_headers_all_read_does_not_make_them_a_sample(
 @pytest.mark.parametrize("sample", [SAMPLE, CAMERA2])
 def test_the_bundled_samples_have_nothing_to_say_about_their_shapes_or_modes(sample):
     assert not [w for w in prepare_dataset(sample).warnings if "twice" in w or "color" in w]
+

@@ -197,6 +197,9 @@ ODD_FIELDS = [
     (("dataset", "name"), "\ud800"),
     (("dataset", "mean"), ["a"]),
     (("dataset", "classes"), 3),
+    # A width without its height: `schedule show` says the sizes, and cannot say half of one.
+    (("dataset", "image_sizes"), {"min": [8], "max": [9, 9], "most_common": [9, 9]}),
+    (("dataset", "size_counts"), [[9, 9, 10], [8, 8]]),
 ]
 
 

@@ -10,11 +10,12 @@ import numpy as np
 
 from ..errors import DatasetError
 from ..text import counted, listed, printable
-from .cache import Decoded, Progress, cache_file, decode_all, load_decoded, save_decoded
+from .cache import Decoded, Progress, cache_file, decode_all, drop_older_caches, load_decoded, save_decoded
 from .fingerprint import fingerprint
 from .folder import FolderScan, scan_folder
-from .header_checks import header_warnings
+from .header_checks import Headers, header_warnings
 from .images import BadImage, load_image
+from .sizes import size_counts, size_stats
 from .split import stratified_split
 from .summary import (
     DatasetSummary,
@@ -24,7 +25,6 @@ from .summary import (
     class_counts,
     read_headers,
     sample_indices,
-    size_stats,
 )
 
 MB = 1024**2
@@ -104,10 +104,12 @@ def prepare_dataset(
     # The summary is for people and schedule files: names that are not UTF-8 are shown with U+FFFD.
     classes = tuple(printable(c) for c in scan.classes)
     used = _used_counts(labels, train_index, val_index, len(classes))
+    sizes = _image_sizes(decoded, headers)
     summary = DatasetSummary(
         name=printable(scan.root.name), root=printable(str(scan.root)), fingerprint=digest, classes=classes,
-        class_counts=dict(zip(classes, used)), image_count=sum(used), presplit=scan.presplit, image_sizes=size_stats(headers.sizes),
-        resolution=size, channels=channels, mean=mean, std=std, unreadable=len(scan.entries) - sum(used),
+        class_counts=dict(zip(classes, used)), image_count=sum(used), presplit=scan.presplit, image_sizes=size_stats(sizes),
+        size_counts=size_counts(sizes), sizes_read=len(sizes), resolution=size, channels=channels, mean=mean, std=std,
+        unreadable=len(scan.entries) - sum(used),
     )
     return PreparedDataset(summary, scan, labels, train_index, val_index, decoded, warnings)
 
@@ -128,10 +130,19 @@ def _decoded(paths, size, channels, digest, cache_dir, progress, log) -> Decoded
         if cached is not None:
             log(f"decoded images read from the cache {path}")
             return _named_here(cached, paths)
+        for old in drop_older_caches(Path(cache_dir), digest, size, channels):
+            log(f"decoding again: the cache {old} was written by an earlier lrscope, which kept no image's size (removed)")
     decoded = decode_all(paths, size, channels, progress)
     if cache_dir is not None and not save_decoded(path, decoded):
         log(f"the cache folder {cache_dir} is not writable: images will be decoded again next time")
     return decoded
+
+
+def _image_sizes(decoded: Decoded | None, headers: Headers) -> np.ndarray:
+    """(width, height) of every usable image when the decode read them all, else of the header sample."""
+    if decoded is not None:
+        return decoded.sizes[decoded.ok]
+    return np.asarray(headers.sizes, dtype=np.int64).reshape(-1, 2)
 
 
 def _named_here(decoded: Decoded, paths: list[str]) -> Decoded:

@@ -67,12 +67,19 @@ def _to_eight_bit(image: Image.Image) -> Image.Image:
 
 def load_image(path: str, size: int, channels: int) -> np.ndarray:
     """The image at ``path`` as uint8 (channels, size, size): shorter side resized to ``size``, center-cropped."""
+    return load_sized(path, size, channels)[0]
+
+
+def load_sized(path: str, size: int, channels: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """``load_image``'s array and the file's own (width, height), as its header gives it: the decode that reads every
+    image records every size at no extra cost, where a sample of headers missed a 4000×4000 image among 1797."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             # open_regular: a file swapped for a FIFO after the scan would make PIL wait for a writer forever
             with open_regular(path) as handle, Image.open(handle) as image:
                 _check_pixels(image)
+                stored = image.size  # before draft(), which shrinks a JPEG's size as it decodes
                 image.draft("RGB" if channels == 3 else "L", (size, size))
                 image = _to_eight_bit(ImageOps.exif_transpose(image))
                 image = image.convert("RGB" if channels == 3 else "L")
@@ -82,7 +89,7 @@ def load_image(path: str, size: int, channels: int) -> np.ndarray:
         raise
     except Exception as error:  # malformed files make PIL raise many kinds
         raise BadImage(_reason(error)) from None
-    return array[None] if channels == 1 else np.ascontiguousarray(array.transpose(2, 0, 1))
+    return (array[None] if channels == 1 else np.ascontiguousarray(array.transpose(2, 0, 1))), stored
 
 
 def is_gray(mode: str) -> bool:

@@ -30,6 +30,8 @@ class DatasetSummary:
     image_count: int
     presplit: bool
     image_sizes: dict[str, list[int]]
+    size_counts: tuple[tuple[int, int, int], ...]  # (width, height, images), the most common sizes first
+    sizes_read: int  # the images whose sizes those count: all of them once the decode has run, else a sample's
     resolution: int
     channels: int
     mean: tuple[float, ...]
@@ -46,6 +48,7 @@ class DatasetSummary:
         data = asdict(self)
         data["classes"] = list(self.classes)
         data["mean"], data["std"] = list(self.mean), list(self.std)
+        data["size_counts"] = [list(size) for size in self.size_counts]
         return data
 
 
@@ -83,20 +86,6 @@ def choose_resolution(sizes: list[tuple[int, int]], requested: int | None, bound
 def choose_channels(modes: list[str]) -> int:
     """1 when every sampled image is grayscale, else 3."""
     return 1 if modes and all(is_gray(m) for m in modes) else 3
-
-
-def size_stats(sizes: list[tuple[int, int]]) -> dict[str, list[int]]:
-    """Smallest, median and largest (width, height) and the most common size."""
-    if not sizes:
-        return {}
-    widths, heights = np.array([s[0] for s in sizes]), np.array([s[1] for s in sizes])
-    common = Counter(sizes).most_common(1)[0][0]
-    return {
-        "min": [int(widths.min()), int(heights.min())],
-        "median": [int(np.median(widths)), int(np.median(heights))],
-        "max": [int(widths.max()), int(heights.max())],
-        "most_common": [int(common[0]), int(common[1])],
-    }
 
 
 def channel_stats(images: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:

@@ -89,6 +89,17 @@ def items(check: Check, limit: int = MAX_ITEMS) -> Check:
     return checked
 
 
+def exactly(check: Check, length: int) -> Check:
+    """A list of exactly ``length`` values that each pass ``check`` (a width and height, not one of them)."""
+    listed = items(check, length)
+
+    def checked(value: Any, path: str, warn: Warn) -> list:
+        if len(kept := listed(value, path, warn)) != length:
+            raise Bad(f"must hold {length} values, got {len(kept)}")
+        return kept
+    return checked
+
+
 def table(check: Check, limit: int = MAX_ITEMS) -> Check:
     """An object whose values each pass ``check`` (its keys are names)."""
     def checked(value: Any, path: str, warn: Warn) -> dict:
@@ -135,7 +146,8 @@ def section(data: dict, key: str, check: Check, warn: Warn) -> Any:
 _count, _counts = maybe(whole), items(number, 16)
 DATASET = record({
     "name": string, "root": string, "fingerprint": string, "classes": items(string), "class_counts": table(whole),
-    "image_count": whole, "presplit": flag, "image_sizes": table(items(whole, 2), 8), "resolution": whole,
+    "image_count": whole, "presplit": flag, "image_sizes": table(exactly(whole, 2), 8),
+    "size_counts": items(exactly(whole, 3), 100), "sizes_read": whole, "resolution": whole,
     "channels": whole, "mean": _counts, "std": _counts, "unreadable": whole,
 })
 CONTEXT = record({
