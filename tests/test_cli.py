@@ -59,6 +59,7 @@ def test_train_json_then_runs_show_and_csv(capsys, tmp_path):
 
     code, out, _ = cli(capsys, "schedule", "show", tmp_path / "s.json")
     assert code == 0 and "dataset     digits" in out and "length      22 steps" in out and "\nsteps 0–22 (22 steps): " in out
+    assert "\nsizes       all 32×32\n" in out  # every image's, as the decode read them: not a sample's (helper-105)
     umask = os.umask(0o022)
     os.umask(umask)
     assert (tmp_path / "s.json").stat().st_mode & 0o777 == 0o666 & ~umask  # a file to share, not 0600 as a temporary file is

@@ -13,6 +13,7 @@ from engine.data import prepare_dataset
 from engine.data.batches import FileDataset, StreamingBatches, TensorBatches
 from engine.data.fingerprint import fingerprint
 from engine.data.folder import scan_folder
+from engine.data.sizes import size_counts, size_stats, sizes_text
 from engine.data.split import stratified_split
 from engine.errors import DatasetError
 
@@ -271,3 +272,9 @@ def test_an_unreadable_image_among_headers_all_read_does_not_make_them_a_sample(
 def test_the_bundled_samples_have_nothing_to_say_about_their_shapes_or_modes(sample):
     assert not [w for w in prepare_dataset(sample).warnings if "twice" in w or "color" in w]
 
+
+def test_many_sizes_are_said_by_their_ranges_and_the_most_common_ones():
+    """Beyond three sizes the most common leave the odd one out: the ranges name the smallest and the largest."""
+    sizes = [(32, 32)] * 100 + [(64, 64)] * 50 + [(20, 8)] * 3 + [(300, 40)]
+    text = sizes_text(size_stats(sizes), size_counts(sizes), len(sizes), len(sizes))
+    assert text == "widths 20–300, heights 8–64: 100 at 32×32, 50 at 64×64, 4 of other sizes"

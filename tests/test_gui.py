@@ -6,7 +6,8 @@ import re
 
 import numpy as np
 import pytest
-from gui_fixtures import LONG, SMALL, drawn, legend, paused_at, paused_with_lr_set, title_key
+from gui_fixtures import LONG, SMALL, drawn, legend, opened, paused_at, paused_with_lr_set, title_key
+from helpers import write_one_odd_size
 
 from gui.driving import choose, click, drag, press, show_tab, trigger, type_into
 
@@ -22,11 +23,20 @@ def test_launch_shows_the_sample(window):
     from helpers import SAMPLE
 
     assert "1797 images, 10 classes" in window.dataset_panel.summary.text()
-    # Sizes from a sample of headers, said so: "all 32×32" hid a 4000×4000 image the sample missed (helper-105).
-    assert "all 32×32 (of 400 sampled)" in window.dataset_panel.summary.text()
+    # Every image's size, read by the decode: no longer those of a sample of 400 headers, said so (helper-105).
+    assert "<br>all 32×32<br>" in window.dataset_panel.summary.text()
     assert window.windowTitle() == f"lrscope — digits ({SAMPLE})"
     assert window.dataset_panel.classes.rowCount() == 10 and window.dataset_panel.thumbnails.count() == 30
     assert window.editor.total_steps == 22 and window.start_action.isEnabled()
+
+
+def test_the_dataset_tab_counts_every_images_size_once_decoded(qtbot, window, dialogs, tmp_path):
+    """It gave the sizes of a sample of 400 headers ("all 4×4 (of 400 sampled)"), which missed the one 6×6 image among
+    403, as it missed a 4000×4000 one among 1797; the decode that reads every image counts them all."""
+    dialogs.answer("open_folder", str(write_one_odd_size(tmp_path / "odd")))
+    trigger(window.open_action)
+    opened(qtbot, window, "odd")
+    assert "<br>402 at 4×4, 1 at 6×6<br>" in window.dataset_panel.summary.text()
 
 
 def test_a_run_fills_the_plots_which_export_as_png_and_csv(qtbot, window, dialogs, tmp_path):

@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 
+from ..data.sizes import sizes_text
 from ..schedules.chart import line_chart
 from ..schedules.describe import describe_schedule
 from ..schedules.groups import ALL, describe_groups
@@ -98,6 +99,9 @@ def show_command(args: argparse.Namespace) -> int:
               f"{counted(len(dataset.get('classes') or []), 'class')}, {dataset.get('resolution', '?')} px)")
     else:  # a file written by hand: "? (fingerprint ?, ? images, 0 classes, ? px)" (helper-76)
         print("dataset     not recorded (train --schedule asks before using it, or takes --accept-mismatch)")
+    if sizes := sizes_text(dataset.get("image_sizes") or {}, dataset.get("size_counts"), dataset.get("sizes_read"),
+                           dataset.get("image_count", 0)):
+        print(f"sizes       {sizes}")
     if context:
         optimizer = context.get("optimizer") or {}
         tuned = loaded.tuned_batch

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.data.summary import HEADER_SAMPLE
+from engine.data.sizes import sizes_text
 from engine.text import images_used
 
 from .delete_action import add_delete_action
@@ -135,7 +135,7 @@ class DatasetPanel(QWidget):
             f"<b>{s.name}</b>",
             f"{images}, {len(s.classes)} classes{' (own train/val split)' if s.presplit else ''}",
             f"train {len(dataset.train_index)}, val {len(dataset.val_index)}",
-            sizes_text(s.image_sizes, s.found),
+            sizes_text(s.image_sizes, s.size_counts, s.sizes_read, s.image_count) or "sizes unknown",
             # Of the window's runs: "trained at 32 px" read as a fact about an attached run of 16 px (helper-73).
             f"resized to {s.resolution} px for this window's runs, {s.channels} channel{'s' if s.channels > 1 else ''}",
             "streamed from disk (over the memory budget)" if dataset.streams else "decoded once into memory",
@@ -199,14 +199,3 @@ def entry_text(entry) -> str:
                 else ", no validation" if entry.so_far else "")
     run = f" (run {entry.run})" if entry.run else ""
     return f"{entry.local_time}: {entry.description}{accuracy}{entry.so_far}{run}"
-
-
-def sizes_text(sizes: dict[str, list[int]], images: int) -> str:
-    """The images' sizes, read from the headers of a sample of them when there are more than HEADER_SAMPLE: "all 32×32"
-    beside 1797 images hid a 4000×4000 one the sample did not hold. "sizes 20×8 to 300×40" paired the smallest width with
-    the smallest height, a size no image had."""
-    if not sizes:
-        return "sizes unknown"
-    (w0, h0), (w1, h1), common = sizes["min"], sizes["max"], "×".join(map(str, sizes["most_common"]))
-    text = f"all {common}" if (w0, h0) == (w1, h1) else f"widths {w0}–{w1}, heights {h0}–{h1}, mostly {common}"
-    return f"{text} (of {HEADER_SAMPLE} sampled)" if images > HEADER_SAMPLE else text
