@@ -278,3 +278,11 @@ def test_many_sizes_are_said_by_their_ranges_and_the_most_common_ones():
     sizes = [(32, 32)] * 100 + [(64, 64)] * 50 + [(20, 8)] * 3 + [(300, 40)]
     text = sizes_text(size_stats(sizes), size_counts(sizes), len(sizes), len(sizes))
     assert text == "widths 20–300, heights 8–64: 100 at 32×32, 50 at 64×64, 4 of other sizes"
+
+
+def test_images_streamed_from_disk_keep_the_sampled_sizes_and_say_so(tmp_path):
+    """Nothing decodes them all before training: the sizes are the header sample's, said as such."""
+    data = prepare_dataset(write_one_odd_size(tmp_path / "odd"), memory_budget=10)
+    s = data.summary
+    assert data.streams and s.sizes_read == 400 < s.image_count
+    assert sizes_text(s.image_sizes, s.size_counts, s.sizes_read, s.image_count) == "all 4×4 (of 400 sampled)"
