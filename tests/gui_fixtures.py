@@ -245,3 +245,18 @@ def range_test_before_a_run(qtbot, window, iterations: int = 20, repeats: int = 
     qtbot.waitUntil(lambda: window.last_range_test is not None and not window.controller.testing and window.start_action.isEnabled(),
                     timeout=LONG)
 
+
+def position(widget, window):
+    """``widget``'s top-left corner in the window, where the user's pointer finds it."""
+    return widget.mapTo(window, widget.rect().topLeft())
+
+
+def laid_out() -> None:
+    """Let Qt lay out what changed, as it does from the event loop before the user sees it: compared before that, a
+    control has not moved yet whatever the layout will do."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication
+
+    for _ in range(3):  # a child's new size asks its parent to lay out again, and that one its own parent
+        QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        QApplication.processEvents()

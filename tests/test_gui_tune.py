@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gui_fixtures import LONG
+from gui_fixtures import LONG, laid_out, position
 
 from engine.schedules import load_schedule
 from engine.schedules.presets import peak_lr
@@ -39,10 +39,14 @@ def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, windo
     # What it will spend is said before Start is pressed (no run has been timed yet: no minutes).
     steps = window.run_length()
     assert f"about <b>5.0 full runs</b> of {steps} steps ({5 * steps} training steps)." in plan.text()
+    laid_out()
+    cancel_at = position(panel.cancel, window)
     click(panel.start)
     # Said at once: the tab showed the plan, unchanged, for the seconds it takes to build the model and time a step.
     assert panel.status.text().startswith("Starting: building the model") and window.status.text().startswith("tuning · starting")
     assert plan.isHidden()  # the tune in progress says what it spends
+    laid_out()
+    assert position(panel.cancel, window) == cancel_at  # the plan's lines kept: Cancel jumped up as Start was pressed
     qtbot.waitUntil(lambda: window.status.text().startswith("tuning · "), timeout=LONG)  # the tune's line, not the last run's
     # Its range test says how far it is (the line and the tab stood still for its first minute or two).
     qtbot.waitUntil(lambda: any(re.match(r"tuning · a range test sets the interval: \d+% done", line) for line in lines), timeout=LONG)

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEd
 
 from engine.config import AUGMENTATIONS, FROZEN_BN, MODEL_NAMES, OPTIMIZER_NAMES, PRETRAINED_AUTO, TrainConfig, field_error
 from engine.curvature.settings import BN_MODES
+from engine.text import counted
 
 from .fitted_note import FittedNote
 
@@ -58,9 +59,10 @@ class ConfigPanel(QWidget):
         super().__init__(parent)
         self.editors: dict[str, QWidget] = {}
         self.errors: dict[str, str] = {}
-        self.message = QLabel()
+        # Two lines kept whether a value is refused or not: a reason that came and went pushed every field down under the
+        # mouse as a value was typed. More reasons than its lines hold are counted, and listed in its tooltip.
+        self.message = FittedNote(2)
         self.message.setStyleSheet("color: #d62728;")
-        self.message.setWordWrap(True)
         # While the window follows a run started elsewhere, which of its settings differ from these fields (they are
         # this window's, for its next run: read as the run's, they said 32 px for a run at 16).
         # As tall whatever it says, while a run goes on: a note that grew as a field was typed pushed the form down under
@@ -79,6 +81,8 @@ class ConfigPanel(QWidget):
         for name, (label, help_text, kind) in FIELDS.items():
             editor = self._editor(name, kind)
             editor.setToolTip(help_text)
+            # A red outline makes a field 2 px shorter: every field below it moved up as a refused value was typed.
+            editor.setMinimumHeight(editor.sizeHint().height())
             title = QLabel(label)
             title.setToolTip(help_text)
             form.addRow(title, editor)
@@ -151,7 +155,8 @@ class ConfigPanel(QWidget):
             self.errors.pop(name, None)
             editor.setStyleSheet("")
             editor.setToolTip(FIELDS[name][1])
-        self.message.setText("\n".join(f"{FIELDS[n][0]}: {r}" for n, r in self.errors.items()))
+        refused = [f"{FIELDS[n][0]}: {r}" for n, r in self.errors.items()]
+        self.message.say(lambda shown: _reasons(refused, shown), len(refused))
         if not reason:
             self.changed.emit(name)
         self._say_followed()
@@ -208,6 +213,13 @@ def _shown(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value) if value != "" else "none"
+
+
+def _reasons(refused: list[str], shown: int) -> str:
+    """The first ``shown`` reasons a value was refused, a line each, the others counted: "1 other value cannot work"."""
+    left = len(refused) - shown
+    counted_rest = [f"{counted(left, 'other value' if shown else 'value')} cannot work (see the tooltip)"] if left else []
+    return "\n".join(refused[:shown] + counted_rest)
 
 
 def _listed(settings: list[str], shown: int) -> str:

@@ -25,6 +25,7 @@ from engine.tune.record import TrialRecord, state_words
 from engine.tune.settings import MAX_RUNS, MIN_RUNS, TuneSettings
 
 from ..idle_hidden_progress import IdleHiddenProgress
+from .reserved_note import ReservedNote
 from .table import Table
 
 STARTING = "Starting: building the model and timing a step, to size the budget…"
@@ -67,9 +68,8 @@ class TunePanel(QWidget):
         self.go_on.clicked.connect(self.goOnRequested.emit)
         # What the next tune will cost, under the settings it reads; the tune's own progress and result go below, so a
         # result on show no longer hides the plan (it stayed, unchanged, while the budget was changed after a tune).
-        self.plan_label, self.status, self.progress = QLabel(), QLabel(), IdleHiddenProgress()
-        for label in (self.plan_label, self.status):
-            label.setWordWrap(True)
+        self.plan_label, self.status, self.progress = ReservedNote(), QLabel(), IdleHiddenProgress()
+        self.status.setWordWrap(True)
         self.table = Table(COLUMNS)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setColumnHidden(COLUMNS.index("weight decay"), True)
@@ -93,7 +93,6 @@ class TunePanel(QWidget):
         form.addRow("budget", self.budget)
         form.addRow("or time", self.minutes)
         form.addRow(self.weight_decay)
-        form.addRow(self.plan_label)
         buttons, winner = QHBoxLayout(), QHBoxLayout()
         buttons.addWidget(self.start)
         buttons.addWidget(self.cancel)
@@ -102,6 +101,7 @@ class TunePanel(QWidget):
         winner.addWidget(self.export)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.plan_label)  # not a row of the form, which gives up a hidden row's room: Cancel jumped up
         layout.addLayout(buttons)
         layout.addWidget(self.status)
         layout.addWidget(self.progress)
@@ -126,16 +126,24 @@ class TunePanel(QWidget):
     def _show_plan(self) -> None:
         if self.run_plan is None:
             return
+        minutes = self.minutes.value()
+        shown = self._minutes_plan(minutes) if minutes else self._runs_plan(self.budget.value())
+        # Room kept for the longest plan, the smallest budget's with its note: the note that came with a smaller budget
+        # pushed Start tune down as the user was about to press it.
+        self.plan_label.say(shown, self._runs_plan(MIN_RUNS))
+
+    def _minutes_plan(self, minutes: int) -> str:
+        return (f"Budget: about <b>{minutes} min</b>, spent on trials of {self.run_plan[0]} steps at the speed measured "
+                "when it starts. A range test first sets the interval.")
+
+    def _runs_plan(self, budget_runs: float) -> str:
+        """What a tune of ``budget_runs`` full runs will cost, and what to expect of a budget too small to compare LRs."""
         run_steps, step_seconds, timed_by = self.run_plan
-        if self.minutes.value():
-            self.plan_label.setText(f"Budget: about <b>{self.minutes.value()} min</b>, spent on trials of {run_steps} steps "
-                                    "at the speed measured when it starts. A range test first sets the interval.")
-            return
-        steps = round(self.budget.value() * run_steps)
+        steps = round(budget_runs * run_steps)
         timed = f", {estimate(steps * step_seconds)} at {timed_by}" if step_seconds else ""
-        note = small_budget_note(self.budget.value(), run_steps)
-        self.plan_label.setText(f"Budget: about <b>{self.budget.value():.1f} full runs</b> of {run_steps} steps ({steps} training "
-                                f"steps{timed}). A range test first sets the interval." + (f" <b>Note:</b> {note}." if note else ""))
+        note = small_budget_note(budget_runs, run_steps)
+        return (f"Budget: about <b>{budget_runs:.1f} full runs</b> of {run_steps} steps ({steps} training "
+                f"steps{timed}). A range test first sets the interval." + (f" <b>Note:</b> {note}." if note else ""))
 
     def set_running(self, running: bool) -> None:
         """Enable what applies while a tune runs, or after it; the plan is for the next tune, hidden while one runs."""
