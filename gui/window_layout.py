@@ -124,6 +124,7 @@ def build_layout(window: QMainWindow) -> None:
     column.setContentsMargins(0, 0, 0, 0)
     column.addWidget(scrollable(window.editor), 1)
     column.addWidget(window.editor.run_edits)  # pinned: the run controls never scroll out of sight
+    schedule.installEventFilter(window.editor.run_edits)  # it packs itself closer when the column is short
     for title, widget, area, narrowest in zip(DOCKS, (left, schedule, window.log), DOCK_AREAS, SIDE_DOCK_MIN_WIDTHS):
         dock = QDockWidget(title, window)
         dock.setObjectName(title)

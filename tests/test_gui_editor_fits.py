@@ -74,3 +74,17 @@ def test_every_field_of_a_segment_is_in_sight_at_1366_by_768_and_none_cut_at_102
         select_rows(editor.table, [row])
         settles_with_none(qtbot, lambda: cut_off(window, across_only=True))  # it may scroll down, not sideways
         assert area.horizontalScrollBar().maximum() == 0 and not overlapping(window)
+
+
+def test_the_during_a_run_box_packs_itself_closer_at_1024_by_600(qtbot, window):
+    """At 1024×600 the "During a run" box took 254 of the Schedule column's 507 px, and the editor above it, the thing
+    being edited, had the other half; at 1366×768 it keeps its room."""
+    box, area = window.editor.run_edits, editor_area(window)
+    roomy = box.height()
+    window.resize(1024, 600)
+    qtbot.waitUntil(lambda: window.width() == 1024 and area.viewport().width() < 300, timeout=LONG)
+    qtbot.waitUntil(lambda: box.height() <= 210, timeout=5000)
+    for control in (box.apply, box.undo, box.redo, box.from_current, box.set_lr, box.set_now, box.scale_by, box.scale_now, box.history):
+        assert box.rect().contains(control.geometry()), control  # every control still there, whole
+    window.resize(1366, 768)
+    qtbot.waitUntil(lambda: box.height() == roomy, timeout=5000)

@@ -4,9 +4,15 @@ and the history of edits. The window pins this box under the editor, so it never
 
 from __future__ import annotations
 
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QListWidget, QPushButton, QWidget
 
 from .narrow import as_wide_as_its_words
+
+# Below this height of the Schedule column the box packs its rows closer and its history shows two lines (the last
+# edit; it scrolls to the others): at 1024×600 the column is 480 px and the box took 254 of them, leaving the editor
+# above it little room; at 1366×768 the column is 650 px and the box keeps its room.
+COMPACT_BELOW = 560
 
 
 class RunEdits(QGroupBox):
@@ -37,8 +43,6 @@ class RunEdits(QGroupBox):
         self._undone: list[tuple[int, tuple, int]] = []  # (edits kept before them, the edits a rollback undid, its step)
         # Three lines show the last edits (it scrolls; two more went to the refusal's lines below); the editor above gets
         # the rest of the height, and at 1366×768 its selected segment's peak field stays in sight.
-        self.history.setMinimumHeight(48)
-        self.history.setMaximumHeight(3 * self.history.fontMetrics().lineSpacing() + 4)
         self.history.setToolTip("Every change of the running schedule: its step, who made it and what it changed.")
         self.history.setWordWrap(True)  # an edit's summary is longer than the dock is wide
         # Why a typed value or an edit was refused, beside the fields: said at the top of the editor, it was scrolled out
@@ -72,7 +76,25 @@ class RunEdits(QGroupBox):
         layout.addWidget(self.problem, 4, 0, 1, 2)
         layout.addWidget(QLabel("Edit history"), 5, 0, 1, 2)
         layout.addWidget(self.history, 6, 0, 1, 2)
+        self._lay_out(compact=False)
         self.set_running(False)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        """Watching the column the box is pinned in: compact when it is short."""
+        if event.type() == QEvent.Type.Resize:
+            self._lay_out(compact=watched.height() < COMPACT_BELOW)
+        return False
+
+    def _lay_out(self, compact: bool) -> None:
+        layout = self.layout()
+        layout.unsetContentsMargins()  # the style's
+        if compact:
+            style = layout.contentsMargins()
+            layout.setContentsMargins(style.left(), 3, style.right(), 3)
+        layout.setVerticalSpacing(2 if compact else -1)  # -1: the style's
+        lines = self.history.fontMetrics().lineSpacing()
+        self.history.setMinimumHeight(2 * lines + 4 if compact else 48)
+        self.history.setMaximumHeight((2 if compact else 3) * lines + 4)
 
     def set_running(self, running: bool) -> None:
         """Enabled only while a run goes on."""
