@@ -8,7 +8,6 @@ from an action to a file is the real one everywhere else.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,7 +17,8 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QFileIconProvider, QMessageB
 
 from .settings import open_settings
 
-LAST_FOLDER = "dialogs/last_folder"  # one per kind: datasets, files
+SCHEDULE_FILES = "lrscope schedule (*.json)"
+LAST_FOLDER = "dialogs/last_folder"  # one per kind: datasets, schedule files, plots saved
 
 
 class NamesOnlyIcons(QFileIconProvider):
@@ -140,21 +140,14 @@ def use(backend) -> object:
 
 
 def start_folder(kind: str, near: str | None = None) -> str:
-    """Where a dialog for ``kind`` ("dataset" or "file") opens: where the last one of that kind went,
-    else ``near`` (e.g. the folder holding the open dataset), else the folder lrscope was started in (from a
-    terminal, the project whose training code will read the exported file), else home."""
+    """Where a dialog for ``kind`` ("dataset", "schedule" or "file") opens: where the last one of that kind went, else
+    ``near`` (e.g. the folder holding the open dataset), else home. Not the folder lrscope was started in: from a
+    launcher or a file manager that is / or anywhere, and the first export opened there."""
     folder = open_settings().value(f"{LAST_FOLDER}/{kind}", "")
-    for candidate in (folder, near, _working_folder()):
+    for candidate in (folder, near):
         if isinstance(candidate, str) and candidate and Path(candidate).is_dir():
             return candidate
     return str(Path.home())
-
-
-def _working_folder() -> str:
-    try:
-        return os.getcwd()
-    except OSError:  # the folder was deleted under the running app
-        return ""
 
 
 def _remember(kind: str, path: str | None) -> str | None:
@@ -171,14 +164,20 @@ def ask_open_folder(parent: QWidget, title: str, near: str | None = None) -> str
     return _remember("dataset", _backend.open_folder(parent, title, start_folder("dataset", near)))
 
 
-def ask_open_file(parent: QWidget, title: str, kinds: str) -> str | None:
-    """A file to read, or None; ``kinds`` is a Qt name filter such as ``"lrscope schedule (*.json)"``."""
-    return _remember("file", _backend.open_file(parent, title, start_folder("file"), kinds))
+def ask_open_schedule(parent: QWidget, title: str) -> str | None:
+    """A schedule file to read, or None; the dialog opens where the last schedule file was written or read."""
+    return _remember("schedule", _backend.open_file(parent, title, start_folder("schedule"), SCHEDULE_FILES))
 
 
-def ask_save_path(parent: QWidget, title: str, file_name: str, kinds: str) -> str | None:
-    """Where to write a file (``file_name`` is suggested in the last used folder), or None."""
-    return _remember("file", _backend.save_path(parent, title, str(Path(start_folder("file")) / file_name), kinds))
+def ask_save_path(parent: QWidget, title: str, file_name: str, kinds: str, kind: str = "file") -> str | None:
+    """Where to write a file (``file_name`` is suggested in the folder the last file of ``kind`` went to), or None."""
+    return _remember(kind, _backend.save_path(parent, title, str(Path(start_folder(kind)) / file_name), kinds))
+
+
+def ask_schedule_path(parent: QWidget, title: str, file_name: str) -> str | None:
+    """Where to write a schedule file: where the last schedule file was written or read (a plot saved as PNG meanwhile
+    does not move it), the first time home."""
+    return ask_save_path(parent, title, file_name, SCHEDULE_FILES, kind="schedule")
 
 
 def ask_attach_target(parent: QWidget, last: str | tuple[str, str] | None = None) -> str | tuple[str, str] | None:

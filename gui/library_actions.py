@@ -12,7 +12,6 @@ from engine.text import printable
 
 from . import dialogs, schedule_io
 from .panels.dataset_panel import NO_ENTRY, entry_text
-from .schedule_file_actions import SCHEDULE_FILES
 
 
 class LibraryActions:
@@ -55,7 +54,7 @@ class LibraryActions:
     def add_to_library(self) -> None:
         """Ask for a schedule file and add it to the library of the dataset it was tuned on: Import only loads a file into
         the editor, and a file received from elsewhere had no way in (helper-80)."""
-        path = dialogs.ask_open_file(self, "Add a schedule file to the library", SCHEDULE_FILES)
+        path = dialogs.ask_open_schedule(self, "Add a schedule file to the library")
         if not path:
             return
         try:

@@ -19,8 +19,6 @@ from engine.text import counted, edits_in_effect, whose
 
 from . import dialogs, schedule_io
 
-SCHEDULE_FILES = "lrscope schedule (*.json)"
-
 
 @dataclass(frozen=True)
 class Tuned:
@@ -58,7 +56,7 @@ class ScheduleFileActions:
             self.warn("Cannot export", str(error))
             return
         # Named for the dataset the schedule is tuned for: a resumed run may have trained on another than the one open.
-        path = dialogs.ask_save_path(self, f"Export {tuned.what}", f"{tuned.dataset['name']}.lrschedule.json", SCHEDULE_FILES)
+        path = dialogs.ask_schedule_path(self, f"Export {tuned.what}", f"{tuned.dataset['name']}.lrschedule.json")
         if path:
             self.write_tuned(Path(path), tuned)
 
@@ -74,8 +72,8 @@ class ScheduleFileActions:
         except LrscopeError as error:
             self.warn("Cannot export", str(error))
             return
-        path = dialogs.ask_save_path(self, f"Export run {whose(name)} schedule", f"{(document.get('dataset') or {}).get('name', 'run')}.lrschedule.json",
-                                     SCHEDULE_FILES)
+        path = dialogs.ask_schedule_path(self, f"Export run {whose(name)} schedule",
+                                         f"{(document.get('dataset') or {}).get('name', 'run')}.lrschedule.json")
         if not path:
             return
         try:
@@ -141,7 +139,7 @@ class ScheduleFileActions:
     @Slot()
     def import_schedule(self) -> None:
         """Ask for a schedule file and load it into the editor."""
-        path = dialogs.ask_open_file(self, "Import schedule", SCHEDULE_FILES)
+        path = dialogs.ask_open_schedule(self, "Import schedule")
         if path:
             self.import_file(path)
 

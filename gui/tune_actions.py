@@ -18,7 +18,6 @@ from engine.tune.budget import larger_budget
 from engine.tune.record import TrialRecord
 
 from . import dialogs, schedule_io
-from .schedule_file_actions import SCHEDULE_FILES
 
 TUNE_RANGE_TEST = "tuning · a range test sets the interval"  # the status line while a tune's range test runs
 
@@ -202,7 +201,7 @@ class TuneActions:
         """Ask where, then write the winning schedule with the search record."""
         if self.last_tune is None or self.last_tune.config is None or self.dataset is None:
             return
-        path = dialogs.ask_save_path(self, "Export the tune's winner", f"{self.dataset.summary.name}.tuned.lrschedule.json", SCHEDULE_FILES)
+        path = dialogs.ask_schedule_path(self, "Export the tune's winner", f"{self.dataset.summary.name}.tuned.lrschedule.json")
         if path:
             self.write_tune_winner(Path(path))
 

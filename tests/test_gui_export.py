@@ -22,12 +22,8 @@ def click_menu_item(qtbot, window, menu, action):
     qtbot.mouseClick(menu, Qt.MouseButton.LeftButton, pos=menu.actionGeometry(action).center())
 
 
-def test_export_from_the_toolbar_the_menu_and_ctrl_e_writes_a_schedule_file(qtbot, window, dialogs, tmp_path, monkeypatch):
+def test_export_from_the_toolbar_the_menu_and_ctrl_e_writes_a_schedule_file(qtbot, window, dialogs, tmp_path):
     from PySide6.QtCore import Qt
-
-    project = tmp_path / "project"
-    project.mkdir()
-    monkeypatch.chdir(project)  # where lrscope was started from a terminal
 
     routes = {
         "toolbar": lambda: qtbot.mouseClick(window.toolbar.widgetForAction(window.export_action), Qt.MouseButton.LeftButton),
@@ -46,10 +42,31 @@ def test_export_from_the_toolbar_the_menu_and_ctrl_e_writes_a_schedule_file(qtbo
         np.testing.assert_allclose(loaded.timeline.lrs(grid), planned, rtol=1e-12, err_msg=route)
     asked = dialogs.of("save_path")
     assert [shown.title for shown in asked] == ["Export the editor's schedule"] * 3
-    # The first opens in the folder lrscope was started in (it opened in home), the second where the first file went.
-    assert asked[0].start == str(project / "digits.lrschedule.json")
-    assert asked[1].start == str(tmp_path / "digits.lrschedule.json")
     assert window.dataset_panel.library.count() >= 1
+
+
+def test_export_opens_in_home_then_where_the_last_schedule_went_across_launches(qtbot, launch, dialogs, tmp_path, monkeypatch):
+    """Export opened in the folder lrscope was launched from (/ from a desktop launcher), and after a plot was saved as
+    PNG, in that plot's folder. Home the first time: always there and writable, where a file dialog is expected to
+    start (the dataset's parent may be a read-only data drive, and the bundled sample's is inside the installation)."""
+    home, launched_in, schedules, pictures = (tmp_path / name for name in ("home", "launched-in", "schedules", "pictures"))
+    for folder in (home, launched_in, schedules, pictures):
+        folder.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(launched_in)
+    window = launch(SMALL)
+    dialogs.answer("save_path", str(schedules / "mine.lrschedule.json"))
+    trigger(window.export_action)
+    qtbot.waitUntil((schedules / "mine.lrschedule.json").exists, timeout=LONG)
+    dialogs.answer("save_path", str(pictures / "loss.png"))  # a plot saved elsewhere meanwhile
+    click(window.loss.png_button)
+    qtbot.waitUntil((pictures / "loss.png").exists, timeout=LONG)
+    window.close()
+    again = launch(SMALL)  # the next launch
+    dialogs.answer("save_path", None)
+    trigger(again.export_action)
+    starts = [shown.start for shown in dialogs.of("save_path") if shown.title.startswith("Export")]
+    assert starts == [str(home / "digits.lrschedule.json"), str(schedules / "digits.lrschedule.json")]
 
 
 def test_after_a_run_export_writes_the_runs_schedule_until_the_editor_holds_a_newer_plan(qtbot, window, dialogs, tmp_path):
