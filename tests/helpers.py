@@ -194,3 +194,9 @@ def cli(capsys, *args):
         code = exit_.code
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+def cli_done(capsys, *args) -> subprocess.CompletedProcess:
+    """`cli`'s answer shaped as `lrscope`'s finished process (``returncode``, ``stdout``, ``stderr``), for a test that needs
+    no process of its own: a child pays seconds of CPU importing torch before it reads its command line."""
+    return subprocess.CompletedProcess(args, *cli(capsys, *args))

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, SAMPLE, cli, command_lines, lrscope, plain_loop_lrs, write_two_classes
+from helpers import ROOT, SAMPLE, cli, cli_done, command_lines, lrscope, plain_loop_lrs, write_two_classes
 
 from engine.cli import build_parser, run_cli
 
@@ -74,11 +74,11 @@ def test_an_exact_run_id_is_found_when_another_run_begins_with_it_and_an_empty_n
     assert code == 0, err[-2000:]
     run_id = os.path.basename(json.loads(out)["run_dir"])
     shutil.copytree(runs / run_id, runs / f"{run_id}x")
-    shown = lrscope("show", run_id, "--runs-dir", runs)
+    shown = cli_done(capsys, "show", run_id, "--runs-dir", runs)
     assert shown.returncode == 0 and run_id in shown.stdout, shown.stderr
-    resumed = lrscope("resume", run_id, "--runs-dir", runs)
+    resumed = cli_done(capsys, "resume", run_id, "--runs-dir", runs)
     assert (resumed.returncode, resumed.stderr) == (2, f"lrscope: error: {run_id}: the run already finished; nothing to resume\n")
-    empty = lrscope("show", "", "--runs-dir", runs)
+    empty = cli_done(capsys, "show", "", "--runs-dir", runs)
     assert (empty.returncode, empty.stdout) == (2, "")
     assert empty.stderr == ("lrscope: error: the run's name is empty; give its id (or a unique prefix of it) or its folder; "
                             "`lrscope runs` lists them\n")
@@ -91,12 +91,12 @@ def test_runs_and_show_give_json_for_scripts(tmp_path, capsys):
                          "--runs-dir", runs, "--json")
     assert code == 0, err[-2000:]
     run_dir = json.loads(out)["run_dir"]
-    listed = lrscope("runs", "--runs-dir", runs, "--json")
+    listed = cli_done(capsys, "runs", "--runs-dir", runs, "--json")
     assert listed.returncode == 0 and listed.stderr == ""
     [run] = json.loads(listed.stdout)
     assert (run["run"], run["folder"], run["dataset"], run["state"], run["served"]) == (os.path.basename(run_dir), run_dir, "digits", "finished", False)
     assert run["steps_done"] == run["total_steps"] == 66 and run["purpose"] is None
-    shown = lrscope("show", run["run"], "--runs-dir", runs, "--json")
+    shown = cli_done(capsys, "show", run["run"], "--runs-dir", runs, "--json")
     assert shown.returncode == 0
     summary = json.loads(shown.stdout)
     assert {key: summary[key] for key in run} == run and summary["config"]["epochs"] == 3 and summary["resume_step"] is None
@@ -108,15 +108,15 @@ def test_runs_and_show_give_json_for_scripts(tmp_path, capsys):
     assert faults and faults[0]["step"] >= rollback["step"] and "LR" in faults[0]["message"] and summary["range_tests"] == []
     # Timed as the epochs are: a warning said between steps has no step, and its time places it among them.
     assert isinstance(faults[0]["time"], float) and faults[0]["time"] <= summary["epochs"][-1]["time"]
-    both = lrscope("show", run["run"], "--runs-dir", runs, "--csv", "--json")  # printed the CSV, exit 0 (helper-82)
+    both = cli_done(capsys, "show", run["run"], "--runs-dir", runs, "--csv", "--json")  # printed the CSV, exit 0 (helper-82)
     assert both.returncode == 2 and json.loads(both.stdout)["exit_status"] == 2
     assert both.stderr == ("lrscope: error: show: argument --json: not allowed with argument --csv "
                            "(see `lrscope show --help`)\n")
-    empty = lrscope("runs", "--runs-dir", tmp_path / "none", "--json")
+    empty = cli_done(capsys, "runs", "--runs-dir", tmp_path / "none", "--json")
     assert (empty.returncode, json.loads(empty.stdout)) == (0, []) and "no runs under" in empty.stderr
     assert "(no such folder yet)" in empty.stderr
     (tmp_path / "a-file").write_text("")
-    not_a_folder = lrscope("runs", "--runs-dir", tmp_path / "a-file")  # it listed nothing and exited 0 (helper-92)
+    not_a_folder = cli_done(capsys, "runs", "--runs-dir", tmp_path / "a-file")  # it listed nothing and exited 0 (helper-92)
     assert not_a_folder.returncode == 2 and not_a_folder.stderr == (f"lrscope: error: {tmp_path / 'a-file'}: not a folder; give "
                                                                     "--runs-dir the folder the runs are stored in\n")
 
@@ -127,7 +127,7 @@ def test_the_readmes_csv_route_gives_a_plain_loop_the_schedulers_lrs(tmp_path, c
     code, _, err = cli(capsys, "train", "--data", SAMPLE, *QUICK, "--group-lr", "head=10", "--group-lr", "block1=0.1",
                        "--runs-dir", tmp_path / "runs", "--export-schedule", tmp_path / "s.json")
     assert code == 0, err[-2000:]
-    written = lrscope("schedule", "csv", tmp_path / "s.json")
+    written = cli_done(capsys, "schedule", "csv", tmp_path / "s.json")
     assert written.returncode == 0
     (tmp_path / "lrs.csv").write_text(written.stdout)
     names = ["block1", "block2", "block3", "head"]
@@ -136,7 +136,7 @@ def test_the_readmes_csv_route_gives_a_plain_loop_the_schedulers_lrs(tmp_path, c
     # Groups trained alike drive a plain optimizer of one unnamed group ("KeyError: 'name'"), as the scheduler does.
     code, _, err = cli(capsys, "train", "--data", SAMPLE, *QUICK, "--runs-dir", tmp_path / "runs", "--export-schedule", tmp_path / "a.json")
     assert code == 0, err[-2000:]
-    written = lrscope("schedule", "csv", tmp_path / "a.json")
+    written = cli_done(capsys, "schedule", "csv", tmp_path / "a.json")
     assert written.stdout.startswith("step,lr_all,lr_block1,")
     (tmp_path / "lrs.csv").write_text(written.stdout)
     assert readme_csv_loop(tmp_path, [None], batches=22) == plain_loop_lrs(tmp_path / "a.json", [None], 22)[0].tolist()
@@ -178,15 +178,15 @@ def test_a_dataset_named_in_accented_letters_gives_readable_names_no_option_can_
     assert re.fullmatch(r"\d{8}-\d{6}-uni-code-data-[0-9a-f]{4}", os.path.basename(result["run_dir"])), result["run_dir"]
     library_file = os.path.basename(result["library_file"])
     assert library_file.startswith("uni-code-data-") and library_file.isascii(), library_file
-    shown = lrscope("schedule", "show", result["library_file"])  # the name as given, no `--` needed
+    shown = cli_done(capsys, "schedule", "show", result["library_file"])  # the name as given, no `--` needed
     assert shown.returncode == 0 and "ünï cödé dätä ✓" in shown.stdout  # the dataset keeps its own name inside
     # The library from the command line (it had none: a run on a server could not find its dataset's schedule).
-    listed = lrscope("schedule", "list", "--library-dir", tmp_path / "lib")
+    listed = cli_done(capsys, "schedule", "list", "--library-dir", tmp_path / "lib")
     assert listed.returncode == 0 and f"  {result['library_file']}\n" in listed.stdout and "ünï cödé dätä ✓ (" in listed.stdout
-    entries = json.loads(lrscope("schedule", "list", "--library-dir", tmp_path / "lib", "--dataset", "ünï", "--json").stdout)
+    entries = json.loads(cli_done(capsys, "schedule", "list", "--library-dir", tmp_path / "lib", "--dataset", "ünï", "--json").stdout)
     assert [e["file"] for e in entries] == [result["library_file"]] and entries[0]["run"] == os.path.basename(result["run_dir"])
-    assert json.loads(lrscope("schedule", "list", "--library-dir", tmp_path / "lib", "--dataset", "digits", "--json").stdout) == []
-    runs = lrscope("runs", "--runs-dir", tmp_path / "runs").stdout.splitlines()
+    assert json.loads(cli_done(capsys, "schedule", "list", "--library-dir", tmp_path / "lib", "--dataset", "digits", "--json").stdout) == []
+    runs = cli_done(capsys, "runs", "--runs-dir", tmp_path / "runs").stdout.splitlines()
     assert runs[0].startswith("RUN ") and " ünï cödé dätä ✓ 20" in runs[1], runs  # the whole name, its column as wide
 
 

@@ -6,7 +6,7 @@ import json
 import os
 
 import pytest
-from helpers import SAMPLE, lrscope
+from helpers import SAMPLE, cli_done
 
 from engine.cli import run_cli
 
@@ -27,7 +27,7 @@ def test_curvature_of_a_stored_run_as_json(capsys):
     assert run_cli(["show", trained["run_dir"]]) == 0
     assert "\nλmax       3 measurements, the last " in capsys.readouterr().out
 
-    result = lrscope("curvature", "--checkpoint", os.path.basename(trained["run_dir"]), "--max-iter", "4", "--json")
+    result = cli_done(capsys, "curvature", "--checkpoint", os.path.basename(trained["run_dir"]), "--max-iter", "4", "--json")
     assert result.returncode == 0, result.stderr
     measured = json.loads(result.stdout)
     assert (measured["state"], measured["exit_status"]) == ("finished", 0)  # as every command's object says (helper-82)
@@ -37,14 +37,14 @@ def test_curvature_of_a_stored_run_as_json(capsys):
     assert measured["optimizer"] == "adam" and measured["preconditioned"] and measured["lambda_max"] > 0
     assert measured["bn_mode"] == "batch" and len(measured["bounds"]) == len(groups) and measured["iterations"] <= 4
     # The stored run's own config and data are measured: these were ignored without a word (helper-82).
-    refused = lrscope("curvature", "--checkpoint", measured["run"], "--model", "resnet18", "--image-size", "32", "--data", SAMPLE)
+    refused = cli_done(capsys, "curvature", "--checkpoint", measured["run"], "--model", "resnet18", "--image-size", "32", "--data", SAMPLE)
     assert refused.returncode == 2 and refused.stderr == (
         "lrscope: error: --data, --model, --image-size: not used with --checkpoint, which measures the stored run with its "
         "own config and data; leave them out, or leave out --checkpoint to measure fresh weights\n")
 
 
-def test_curvature_of_fresh_weights_in_words():
-    result = lrscope("curvature", "--data", SAMPLE, "--image-size", "16", "--max-iter", "3", "--bn-mode", "running")
+def test_curvature_of_fresh_weights_in_words(capsys):
+    result = cli_done(capsys, "curvature", "--data", SAMPLE, "--image-size", "16", "--max-iter", "3", "--bn-mode", "running")
     assert result.returncode == 0, result.stderr
     assert "λmax" in result.stdout and "BatchNorm on running statistics" in result.stdout
     assert "sgd_momentum: stable in theory while LR < 2(1+β)/λ" in result.stdout and "head" in result.stdout

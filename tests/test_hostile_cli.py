@@ -75,26 +75,26 @@ def test_headless_training_does_not_wait_for_a_human_on_a_loss_blow_up(tmp_path,
     assert (code, result["state"]) in ((0, "finished"), (3, "stopped"))
 
 
-def test_the_advice_after_a_loss_blow_up_resumes_the_run_without_blowing_up_again(tmp_path):
+def test_the_advice_after_a_loss_blow_up_resumes_the_run_without_blowing_up_again(tmp_path, capsys):
     """After `--on-fault stop` the advice was a plain `lrscope resume RUN`, and resuming, the way the run was started,
     blew up again (exit 3). The command it gives now rolls back with the LR ×0.1 and the run ends."""
     data = SAMPLE
     runs = tmp_path / "runs"
-    stopped = lrscope("train", "--data", data, "--image-size", "16", "--epochs", "1", "--lr", "100", "--on-fault", "stop",
-                      "--runs-dir", runs, "--checkpoint-seconds", "0")
-    assert stopped.returncode == 3, stopped.stderr[-2000:]
+    code, _, err = cli(capsys, "train", "--data", data, "--image-size", "16", "--epochs", "1", "--lr", "100", "--on-fault", "stop",
+                       "--runs-dir", runs, "--checkpoint-seconds", "0")
+    assert code == 3, err[-2000:]
     advice = re.search(r"`lrscope (resume [^`]+)` continues from the last good checkpoint and, each time the loss blows up "
-                       r"again, goes back with the LR ×0\.1$", stopped.stderr.rstrip().splitlines()[-1])
-    assert advice, stopped.stderr.rstrip().splitlines()[-1]
+                       r"again, goes back with the LR ×0\.1$", err.rstrip().splitlines()[-1])
+    assert advice, err.rstrip().splitlines()[-1]
     # As given, without --runs-dir: the run is outside the default folder, and a bare id said "no run named …".
-    resumed = lrscope(*shlex.split(advice.group(1)), "--json")
-    result = json.loads(resumed.stdout)
-    assert result["state"] == "finished", resumed.stderr[-2000:]
+    code, out, err = cli(capsys, *shlex.split(advice.group(1)), "--json")
+    result = json.loads(out)
+    assert result["state"] == "finished", err[-2000:]
     # It runs to its end; at LR 100 ×0.1 its last validation may still say the weights are damaged, which exits 3.
     damaged = result.get("fault", {}).get("kind") == "damaged_weights"
-    assert resumed.returncode == (3 if damaged else 0) == result["exit_status"], resumed.stderr[-2000:]
-    assert "rolling back (1 of at most 3) to the last good state" in resumed.stderr
-    assert re.search(r"^went on from step \d+, where the rollback returned$", resumed.stderr, re.M), resumed.stderr[-2000:]
+    assert code == (3 if damaged else 0) == result["exit_status"], err[-2000:]
+    assert "rolling back (1 of at most 3) to the last good state" in err
+    assert re.search(r"^went on from step \d+, where the rollback returned$", err, re.M), err[-2000:]
 
 
 def test_the_start_line_counts_only_the_images_that_train(tmp_path, capsys):

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers import lrscope, plain_loop_lrs
+from helpers import cli_done, plain_loop_lrs
 
 from engine.errors import ScheduleFileError
 from engine.schedules import (
@@ -106,7 +106,7 @@ def test_a_fine_tune_resumed_from_saved_state_dicts_trains_as_the_uninterrupted_
     assert all(torch.equal(a, b) for a, b in zip(resumed_weights, weights))
 
 
-def test_torch_scheduler_trains_a_file_without_the_steps_of_an_edit_undone_later(tmp_path):
+def test_torch_scheduler_trains_a_file_without_the_steps_of_an_edit_undone_later(tmp_path, capsys):
     """The file keeps what the run trained (steps 30-34 at 0.01); a plain loop trains the schedule the user kept."""
     start = RunSchedule(Timeline.of(Schedule((OneCycle(steps=100, max_lr=0.4),))))
     run = start.apply(SetConstant(0.01), 30, 0.3).apply(Undo(), 35, 0.01)
@@ -116,15 +116,15 @@ def test_torch_scheduler_trains_a_file_without_the_steps_of_an_edit_undone_later
         scheduler = load_schedule(path).torch_scheduler(torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0), total_steps)
         assert np.array_equal(scheduler.timeline.lrs(np.arange(100)), start.timeline.lrs(np.arange(100)))
     # The command line says so, and its csv (the README's route for code without lrscope) trains what the scheduler does.
-    shown = lrscope("schedule", "show", path)
+    shown = cli_done(capsys, "schedule", "show", path)
     assert "undone      steps 30–35 trained what the run took back later" in shown.stdout, shown.stdout
     assert "edit #1 at step 30 (user): set LR to 0.01 for the rest; undone at step 35\nedit #2 at step 35 (user): undid edit #1" in shown.stdout
-    rows = list(csv.DictReader(io.StringIO(lrscope("schedule", "csv", path).stdout)))
+    rows = list(csv.DictReader(io.StringIO(cli_done(capsys, "schedule", "csv", path).stdout)))
     assert [float(row["lr_all"]) for row in rows] == start.timeline.lrs(np.arange(100)).tolist()
     # Redone later: the file keeps the redo (its reader dropped "redoes"), and the edit trains again from its own step.
     redone = save_schedule(tmp_path / "redone.json", schedule_document(run.apply(Redo(), 50, 0.3)))
     assert load_schedule(redone).for_run(100).lr_at(40) == 0.01 and load_schedule(redone).for_run(100).pieces[-1].start == 30
-    assert "; undone at step 35, redone at step 50" in lrscope("schedule", "show", redone).stdout
+    assert "; undone at step 35, redone at step 50" in cli_done(capsys, "schedule", "show", redone).stdout
 
 
 def test_an_all_schedule_drives_any_optimizer_named_or_not(tmp_path):

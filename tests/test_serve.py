@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 import zmq
-from helpers import ROOT, SAMPLE, Events, lrscope
+from helpers import ROOT, SAMPLE, Events, cli_done
 
 from engine.commands import CancelRangeTest, EditSchedule, Pause, Resume, Stop
 from engine.config import TrainConfig
@@ -118,7 +118,7 @@ def test_a_late_client_gets_the_history_then_the_live_steps_with_no_gap_or_doubl
     assert past == measured[:len(past)] and len(past) >= sum(m < len(history) for m in measured) > 0
 
 
-def test_a_changed_segment_is_said_in_the_users_words_to_the_client_and_by_show(served):
+def test_a_changed_segment_is_said_in_the_users_words_to_the_client_and_by_show(served, capsys):
     """The summary named the shape's field as code, "max_lr 0.2→0.05", in the answer, the window's log, `watch` and `show`."""
     owner, events = served
     answer = owner.request(EditSchedule(ChangeSegment(0, {"max_lr": 0.05})), LONG)
@@ -127,7 +127,7 @@ def test_a_changed_segment_is_said_in_the_users_words_to_the_client_and_by_show(
     run_dir, shown = str(ROOT / events.of(RunStarted)[0].run_dir), ""
     deadline = time.monotonic() + LONG
     while said not in shown and time.monotonic() < deadline:  # the store commits the edit a moment after it is applied
-        shown = lrscope("show", run_dir).stdout
+        shown = cli_done(capsys, "show", run_dir).stdout
     assert f"(user, from lrscope test (127.0.0.1)): {said}" in shown, shown
     # Its summary said the schedule it started with as if it had trained it throughout.
     assert re.search(r"^schedule   one_cycle .* \(as it started; then \d+ edits?, listed below\)$", shown, re.M), shown
@@ -146,23 +146,22 @@ def test_an_edit_through_the_handle_is_applied_at_one_step_and_recorded_with_its
     assert changed.run_schedule.edits[-1].edit.source == "lrscope test (127.0.0.1)"
 
 
-def test_ctl_says_what_was_applied_at_which_step(served):
+def test_ctl_says_what_was_applied_at_which_step(served, capsys):
     owner, events = served
     target = [owner.access.address, "--token", owner.access.token]
-    done = lrscope("ctl", *target, "scale-rest", "2")
+    done = cli_done(capsys, "ctl", *target, "scale-rest", "2")
     first, *caused = done.stdout.splitlines()
     assert done.returncode == 0 and first.startswith("applied at step ") and first.endswith(": scaled the rest ×2")
     assert all(line.startswith("warning: ") for line in caused)  # doubling may bring the planned peak near the bound
-    done = lrscope("ctl", *target, "undo")
+    done = cli_done(capsys, "ctl", *target, "undo")
     assert done.returncode == 0 and "undid edit" in done.stdout and "(scaled the rest ×2)" in done.stdout
-    done = lrscope("ctl", *target, "redo")
+    done = cli_done(capsys, "ctl", *target, "redo")
     assert done.returncode == 0 and "redid edit #" in done.stdout and "(scaled the rest ×2)" in done.stdout
-    assert lrscope("ctl", *target, "undo").returncode == 0  # as the test found it, for the tests after it
-    done = lrscope("ctl", *target, "resume")
+    assert cli_done(capsys, "ctl", *target, "undo").returncode == 0  # as the test found it, for the tests after it
+    done = cli_done(capsys, "ctl", *target, "resume")
     assert done.returncode == 1 and "not applied at step" in done.stdout and "already running" in done.stdout
     # The window's choices of a test (repeats, validation loss …) from ctl too; it had --probe and --iters only.
-    done = lrscope("ctl", *target, "--timeout", "600", "range-test", "--iters", "20", "--repeats", "2", "--validation", "--json",
-                   timeout=660)  # ctl waits up to 600 s
+    done = cli_done(capsys, "ctl", *target, "--timeout", "600", "range-test", "--iters", "20", "--repeats", "2", "--validation", "--json")  # ctl waits up to 600 s
     answer = json.loads(done.stdout)
     tested, recommended = answer["range_test"], answer["range_test"]["recommended"]
     # Exit 1 without a recommendation, as `lrscope range-test` (a script read 0 as one: helper-73).
@@ -173,12 +172,12 @@ def test_ctl_says_what_was_applied_at_which_step(served):
     assert recommended["constant_lr"] > 0 if recommended else tested["why_none"]  # a flat curve recommends nothing, and says why
     # The run's own log says how it ended, not only the one who asked (it said "will take about 0:06", then nothing).
     assert any(line.startswith("range test (sweep) finished: ") for line in owner.output), owner.output[-5:]
-    done = lrscope("ctl", owner.access.address, "--token", "wrong", "pause")
+    done = cli_done(capsys, "ctl", owner.access.address, "--token", "wrong", "pause")
     assert done.returncode == 2 and done.stderr.startswith("lrscope: error: ") and "refused this client: wrong token; give the token the run printed when it started" in done.stderr
     assert "Traceback" not in done.stderr and owner.state == "running"
 
 
-def test_a_long_range_test_from_ctl_outlasts_its_timeout_is_shown_to_late_clients_and_is_cancelled_from_another_terminal(served):
+def test_a_long_range_test_from_ctl_outlasts_its_timeout_is_shown_to_late_clients_and_is_cancelled_from_another_terminal(served, capsys):
     """A probe announced as "about 10 min" was given up on by its ctl after 120 s, its suggestions never shown; a
     window attached meanwhile showed it as a sweep, its Cancel disabled; and no command cancelled it but stop."""
     owner, events = served
@@ -198,7 +197,7 @@ def test_a_long_range_test_from_ctl_outlasts_its_timeout_is_shown_to_late_client
         watcher.detach()
         time.sleep(4)  # past the ctl's --timeout, with the test still reporting progress
         assert asked.poll() is None, asked.communicate()
-        cancelled = lrscope("ctl", *target, "cancel-range-test")
+        cancelled = cli_done(capsys, "ctl", *target, "cancel-range-test")
         out, err = asked.communicate(timeout=LONG)
     finally:
         asked.kill()
@@ -210,7 +209,7 @@ def test_a_long_range_test_from_ctl_outlasts_its_timeout_is_shown_to_late_client
     assert owner.request(CancelRangeTest(), LONG).message == "no range test was running"  # the cancel is spent
 
 
-def test_ctl_applies_a_schedule_file_and_refuses_one_that_does_not_fit_unless_told_to(served, tmp_path):
+def test_ctl_applies_a_schedule_file_and_refuses_one_that_does_not_fit_unless_told_to(served, tmp_path, capsys):
     """A file that does not say which dataset it was tuned on was refused as "tuned for another dataset (the schedule
     file does not say which …)", and no option applied it."""
     owner, _ = served
@@ -220,35 +219,35 @@ def test_ctl_applies_a_schedule_file_and_refuses_one_that_does_not_fit_unless_to
     fits, unsaid = tmp_path / "fits.json", tmp_path / "unsaid.json"
     for path, dataset in ((fits, tracked.dataset), (unsaid, {})):
         save_schedule(path, tuned_document(tracked.run_schedule, config, dataset, tracked.steps_per_epoch))
-    done = lrscope("ctl", *target, "apply", unsaid)
+    done = cli_done(capsys, "ctl", *target, "apply", unsaid)
     assert done.returncode == 2 and done.stderr.strip() == (f"lrscope: error: {unsaid} was not applied: the schedule file does not say "
                                                              "which dataset it was tuned on; --accept-mismatch applies it anyway")
     other = tmp_path / "other.json"  # another size and model: it named the size alone, and the model on a second try
     save_schedule(other, tuned_document(tracked.run_schedule, replace(config, model="resnet18"), {**tracked.dataset, "resolution": 32},
                                         tracked.steps_per_epoch))
-    done = lrscope("ctl", *target, "apply", other)
+    done = cli_done(capsys, "ctl", *target, "apply", other)
     assert done.returncode == 2 and "resolution: tuned at 32 px" in done.stderr and "tuned with model resnet18" in done.stderr
     for path, options in ((unsaid, ["--accept-mismatch"]), (fits, [])):
-        done = lrscope("ctl", *target, "apply", path, *options)
+        done = cli_done(capsys, "ctl", *target, "apply", path, *options)
         assert done.returncode == 0 and re.match(r"applied at step \d+: ", done.stdout), done.stdout + done.stderr
         assert "group LRs" not in done.stderr
-        assert lrscope("ctl", *target, "undo").returncode == 0
+        assert cli_done(capsys, "ctl", *target, "undo").returncode == 0
     # A replacement keeps the run's group settings, and says so of a file that has its own: it dropped them without a
     # word (helper-92).
     grouped = tmp_path / "grouped.json"
     halved = RunSchedule(Timeline.of(tracked.run_schedule.timeline.pieces[0].schedule, groups=(GroupSetting("all", 0.5),)))
     save_schedule(grouped, tuned_document(halved, config, tracked.dataset, tracked.steps_per_epoch))
-    done = lrscope("ctl", *target, "apply", grouped)
+    done = cli_done(capsys, "ctl", *target, "apply", grouped)
     assert done.returncode == 0 and done.stderr.startswith(f"warning: {grouped}'s group LRs (all ×0.5) are not applied: each group "
                                                            "keeps its own multiplier and freezing in the run"), done.stderr
-    assert lrscope("ctl", *target, "undo").returncode == 0
+    assert cli_done(capsys, "ctl", *target, "undo").returncode == 0
     # A file of a run's edits: the whole plan over the steps left (its last piece alone replaced the rest, and the
     # one-cycle before it went without a word).
     two = tmp_path / "two.json"
     start = RunSchedule(Timeline.of(tracked.run_schedule.timeline.pieces[0].schedule))
     edited = start.apply(SetConstant(0.02), start.timeline.total_steps // 2, 0.1)
     save_schedule(two, tuned_document(edited, config, tracked.dataset, tracked.steps_per_epoch))
-    done = lrscope("ctl", *target, "apply", two)
+    done = cli_done(capsys, "ctl", *target, "apply", two)
     assert done.returncode == 0 and re.search(r"replaced the rest with a plan of 2 pieces: steps \d+–\d+: one_cycle .+; steps \d+–\d+: constant 0\.02",
                                               done.stdout), done.stdout + done.stderr
     applied_at = int(re.match(r"applied at step (\d+)", done.stdout).group(1))
@@ -257,40 +256,40 @@ def test_ctl_applies_a_schedule_file_and_refuses_one_that_does_not_fit_unless_to
         time.sleep(0.05)  # the edit's ScheduleChanged reaches the owner's handle a moment after ctl's answer
     plan = tracked.run_schedule.timeline
     assert plan.lr_at(plan.total_steps - 1) == 0.02 and plan.lr_at(applied_at) < 0.02  # the one-cycle first, then 0.02
-    assert lrscope("ctl", *target, "undo").returncode == 0
+    assert cli_done(capsys, "ctl", *target, "undo").returncode == 0
 
 
-def test_ctl_measures_sets_the_cadence_and_prints_the_warnings_its_edit_caused(served):
+def test_ctl_measures_sets_the_cadence_and_prints_the_warnings_its_edit_caused(served, capsys):
     """The protocol could measure λmax now and set the cadence, but ctl had no action for either; and a set-lr far above
     the bound drew a warning that the window and `watch` showed while ctl, who caused it, printed nothing."""
     owner, events = served
     target = [owner.access.address, "--token", owner.access.token]
-    assert lrscope("ctl", *target, "pause").returncode == 0
-    done = lrscope("ctl", *target, "measure")
+    assert cli_done(capsys, "ctl", *target, "pause").returncode == 0
+    done = cli_done(capsys, "ctl", *target, "measure")
     first, *rest = done.stdout.splitlines()
     assert done.returncode == 0 and first.startswith("applied at step ") and ": λmax " in first, done.stdout
     assert "% of the bound" in first and "products in" in first  # against the bound, as `watch` prints it, in one line
     assert not any("λmax" in line and "bound" not in line for line in rest)  # it printed λmax twice, once bare
-    done = lrscope("ctl", *target, "set-lr", "50", "--json")
+    done = cli_done(capsys, "ctl", *target, "set-lr", "50", "--json")
     answer = json.loads(done.stdout)
     assert answer["applied"] and [w["kind"] for w in answer["warnings"]] == ["above_bound"], answer
     assert answer["exit_status"] == done.returncode == 0  # as every command's object says it (helper-82)
-    done = lrscope("ctl", *target, "undo")
+    done = cli_done(capsys, "ctl", *target, "undo")
     assert done.returncode == 0 and "warning" not in done.stdout
-    done = lrscope("ctl", *target, "set-lr", "-1", "--json")
+    done = cli_done(capsys, "ctl", *target, "set-lr", "-1", "--json")
     assert json.loads(done.stdout)["exit_status"] == done.returncode == 1
-    done = lrscope("ctl", *target, "set-lr", "-1")  # it named "segments[0] (constant)", a schedule the user never wrote
+    done = cli_done(capsys, "ctl", *target, "set-lr", "-1")  # it named "segments[0] (constant)", a schedule the user never wrote
     assert done.returncode == 1 and done.stdout.strip().endswith(": the LR to hold must be above 0, got -1 (to stop training for a while, pause)"), done.stdout
     # "must be a positive number" for 1e9, and an LR `train --lr` refuses above 100 was held: the bounds, said.
     for action, said in ((["set-lr", "1e6"], "the LR to hold must be at most 100, got 1e+06"),
                          (["scale-rest", "1e9"], "the factor to scale the rest by must be above 0 and at most 1e+06, got 1e+09")):
-        done = lrscope("ctl", *target, *action)
+        done = cli_done(capsys, "ctl", *target, *action)
         assert done.returncode == 1 and done.stdout.strip().endswith(f": {said}"), done.stdout
-    done = lrscope("ctl", *target, "curvature-every", "sometimes")
+    done = cli_done(capsys, "ctl", *target, "curvature-every", "sometimes")
     assert done.returncode == 1 and "not applied" in done.stdout
-    done = lrscope("ctl", *target, "curvature-every", "20")
+    done = cli_done(capsys, "ctl", *target, "curvature-every", "20")
     assert done.returncode == 0 and "curvature cadence 20 from step" in done.stdout, done.stdout
-    assert lrscope("ctl", *target, "curvature-every", "10").returncode == 0 and lrscope("ctl", *target, "resume").returncode == 0
+    assert cli_done(capsys, "ctl", *target, "curvature-every", "10").returncode == 0 and cli_done(capsys, "ctl", *target, "resume").returncode == 0
 
 
 def test_a_wrong_or_missing_token_is_refused_and_logged_and_the_run_goes_on(served):

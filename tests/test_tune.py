@@ -226,15 +226,14 @@ def test_a_trial_stopped_early_says_so_in_the_runs_list_and_in_show(digits16, tm
 
 
 def test_lrscope_tune_end_to_end(tmp_path, capsys, monkeypatch):
-    """The real command line: budget respected, trials are stored runs from the same weights, the winner exported."""
-    env = dict(os.environ, LRSCOPE_TUNES_DIR=str(tmp_path / "tunes"))
-    command = [sys.executable, str(ROOT / "main.py"), "tune", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "2",
-               "--budget", "4", "--search", "lr", "weight_decay", "--json", "--export-schedule", str(tmp_path / "won.json")]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stderr[-2000:]
-    record = json.loads(done.stdout)
-    assert "tune: up to 4.0 full runs (176 training steps of 44 per run)" in done.stderr and "note: at" not in done.stderr
-    assert record["message"] and record["message"] in done.stderr  # how it ended, in the JSON too
+    """The command line: budget respected, trials are stored runs from the same weights, the winner exported."""
+    monkeypatch.setenv("LRSCOPE_TUNES_DIR", str(tmp_path / "tunes"))
+    code, out, err = cli(capsys, "tune", "--data", SAMPLE, "--image-size", "16", "--epochs", "2", "--budget", "4", "--search", "lr",
+                         "weight_decay", "--json", "--export-schedule", tmp_path / "won.json")
+    assert code == 0, err[-2000:]
+    record = json.loads(out)
+    assert "tune: up to 4.0 full runs (176 training steps of 44 per run)" in err and "note: at" not in err
+    assert record["message"] and record["message"] in err  # how it ended, in the JSON too
     assert ", weight decay " in record["message"]  # searched, so the line says which won (it named the peak LR alone)
     assert record["budget"]["spent_steps"] <= record["budget"]["steps"] == 176
     # The sweep's own length, a fifth of the budget (the settings' 100 is its cap; the record said only that).
@@ -251,34 +250,30 @@ def test_lrscope_tune_end_to_end(tmp_path, capsys, monkeypatch):
         assert config["weights"] == str(next((tmp_path / "tunes").iterdir()) / "initial-weights.pt")
     assert record["winner"] in [t for t in trials if t["state"] == "complete"]
     for trial in trials:  # a trial stopped early says what it fell behind (one on damaged weights, why), in the record and as it ends
-        assert (trial["state"] == "pruned") <= bool(trial["why"]) and trial["why"] in done.stderr
+        assert (trial["state"] == "pruned") <= bool(trial["why"]) and trial["why"] in err
         assert not trial["why"] or trial["state"] in ("pruned", "diverged")
     # Each trial's run says what made it in `lrscope runs` and `lrscope show`: without it they looked like the user's own.
-    listed = subprocess.run([sys.executable, str(ROOT / "main.py"), "runs", "--trials"], env=env, capture_output=True, text=True,
-                            timeout=120)
+    listed = cli(capsys, "runs", "--trials")[1]
     tune = next((tmp_path / "tunes").iterdir()).name
     for trial in trials:
         mark = f"tune trial {trial['number']}, peak LR {trial['params']['lr']:.3g}, weight decay "
-        note = listed.stdout.split(Path(trial["run_dir"]).name, 1)[1].splitlines()[1]
+        note = listed.split(Path(trial["run_dir"]).name, 1)[1].splitlines()[1]
         assert mark in note and note.endswith(f"(tune {tune})")
-    shown = subprocess.run([sys.executable, str(ROOT / "main.py"), "show", trials[1]["run_dir"]], env=env, capture_output=True,
-                           text=True, timeout=120)
-    assert f"made as    tune trial 1, peak LR {trials[1]['params']['lr']:.3g}" in shown.stdout
+    shown = cli(capsys, "show", trials[1]["run_dir"])[1]
+    assert f"made as    tune trial 1, peak LR {trials[1]['params']['lr']:.3g}" in shown
     initial = torch.load(next((tmp_path / "tunes").iterdir()) / "initial-weights.pt", weights_only=True)
     assert "head.1.weight" in initial
 
-    done = subprocess.run([sys.executable, str(ROOT / "main.py"), "schedule", "show", str(tmp_path / "won.json")],
-                          env=env, capture_output=True, text=True, timeout=120)
+    code, out, _ = cli(capsys, "schedule", "show", tmp_path / "won.json")
     kept = record["winner"]["number"] == record["baseline"]["number"]
     said = f"; your schedule kept (lr {trials[0]['params']['lr']:.3g}, " if kept else "; the winner lr "
-    assert done.returncode == 0 and f"search      lrscope tune: {len(trials)} trials{said}" in done.stdout, done.stdout
+    assert code == 0 and f"search      lrscope tune: {len(trials)} trials{said}" in out, out
     # A schedule that stayed because no other trial finished read "the winner lr 0.2", as if tuned (helper-67).
     document = json.loads((tmp_path / "won.json").read_text())
     document["search"] |= {"winner": trials[0], "trials": [trials[0]] + [{**t, "state": "pruned"} for t in trials[1:]]}
     (tmp_path / "alone.json").write_text(json.dumps(document))
-    done = subprocess.run([sys.executable, str(ROOT / "main.py"), "schedule", "show", str(tmp_path / "alone.json")],
-                          env=env, capture_output=True, text=True, timeout=120)
-    assert "): no other trial ran to the end, so nothing was compared with it" in done.stdout, done.stdout + done.stderr
+    code, out, err = cli(capsys, "schedule", "show", tmp_path / "alone.json")
+    assert "): no other trial ran to the end, so nothing was compared with it" in out, out + err
     from engine.schedules import load_schedule
 
     loaded = load_schedule(tmp_path / "won.json")
@@ -294,7 +289,6 @@ def test_lrscope_tune_end_to_end(tmp_path, capsys, monkeypatch):
     line = next(line for line in listed.splitlines() if line.startswith(f"tune {tune}: "))
     assert line.startswith(f"tune {tune}: {len(trials)} trial runs, the best val acc ") and f"lrscope delete --tune {tune}" in line
     assert code == 0 and not any(Path(t["run_dir"]).name in listed for t in trials)
-    monkeypatch.setenv("LRSCOPE_TUNES_DIR", str(tmp_path / "tunes"))
     assert cli(capsys, "delete", "--tune", tune)[0] == 0 and not any(Path(t["run_dir"]).exists() for t in trials)
     assert not (tmp_path / "tunes" / tune).exists()  # its search record too
     code, _, err = cli(capsys, "delete", "--tune", tune)
@@ -308,16 +302,14 @@ def test_a_budget_too_small_is_refused_in_one_line(capsys):
     assert capsys.readouterr().err.strip() == "lrscope: error: tune: budget must be from 1.5 to 1000 full runs, got 1.0"
 
 
-def test_a_budget_with_room_for_your_schedule_alone_says_so_before_it_starts(tmp_path):
+def test_a_budget_with_room_for_your_schedule_alone_says_so_before_it_starts(capsys):
     """3 runs of 22 steps: the range test's 30 leave room for one trial, yours. The note said "about one other trial"."""
-    env = dict(os.environ, LRSCOPE_TUNES_DIR=str(tmp_path / "tunes"), LRSCOPE_RUNS_DIR=str(tmp_path / "runs"))
-    done = subprocess.run([sys.executable, str(ROOT / "main.py"), "tune", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "1",
-                           "--budget", "3", "--json"], env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
+    code, out, err = cli(capsys, "tune", "--data", SAMPLE, "--image-size", "16", "--epochs", "1", "--budget", "3", "--json")
+    assert code == 0, err[-2000:]
     assert ("note: at 3 full runs the range test (30 steps) leaves room for one full run of 22 steps, your schedule's, so the "
-            "search will keep it; 4.4 or more let it compare several LRs") in done.stderr
-    assert [t["number"] for t in json.loads(done.stdout)["trials"]] == [0]
-    assert "training steps of 22 per run), under a minute on this machine" in done.stderr  # it said "about 0:00"
+            "search will keep it; 4.4 or more let it compare several LRs") in err
+    assert [t["number"] for t in json.loads(out)["trials"]] == [0]
+    assert "training steps of 22 per run), under a minute on this machine" in err  # it said "about 0:00"
 
 
 @pytest.mark.parametrize("budget, run_steps, said", [
