@@ -620,7 +620,7 @@ def test_unreadable_images_are_not_counted_as_if_they_trained(qtbot, window, dia
     opened(qtbot, window, "tiny")
     panel = window.dataset_panel
     assert "22 of 24 images (2 unreadable)" in panel.summary.text()
-    assert "widths 12–40, heights 6–12, mostly 12×12" in panel.summary.text()
+    assert "21 at 12×12, 1 at 40×6" in panel.summary.text()  # each size counted, as the decode read every image
     problems = [panel.problems.item(row).text() for row in range(panel.problems.count())]
     assert any("skipped: cat/0.png: " in line and "; dog/1.png: " in line for line in problems), problems  # both named
     assert "tiny: 22 of 24 images (2 unreadable), 3 classes" in window.log.toPlainText()  # the log counts them the same way
