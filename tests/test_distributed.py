@@ -24,7 +24,7 @@ from pathlib import Path
 import distributed_worker as worker
 import numpy as np
 import pytest
-from helpers import ROOT, SAMPLE, Events, lrscope
+from helpers import ROOT, SAMPLE, Events, cli_done, lrscope
 
 from engine.cli import run_cli
 from engine.store import read_steps
@@ -178,9 +178,12 @@ def kill_rank(train: subprocess.Popen, rank: int) -> int:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the worker of rank 1 through /proc")
-def test_nproc_2_is_steered_by_ctl_then_resumes_after_a_rank_is_killed_on_1_and_on_2_processes(tmp_path):
+def test_nproc_2_is_steered_by_ctl_then_resumes_after_a_rank_is_killed_on_1_and_on_2_processes(tmp_path, capsys, monkeypatch):
     runs = tmp_path / "runs"
     env = torchrun_env(LRSCOPE_CACHE_DIR=str(tmp_path / "cache"), LRSCOPE_RUNS_DIR=str(runs))
+    # The commands that start no processes of their own run in this one (a child pays seconds importing torch).
+    monkeypatch.setenv("LRSCOPE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("LRSCOPE_RUNS_DIR", str(runs))
     train = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--nproc", "2", "--data", str(SAMPLE), "--epochs", "6",
                               "--image-size", "16", "--batch-size", "32", "--serve", "--json"],
                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -194,7 +197,7 @@ def test_nproc_2_is_steered_by_ctl_then_resumes_after_a_rank_is_killed_on_1_and_
         # that ("the run finished first").
         with contextlib.redirect_stdout(io.StringIO()) as answered:
             assert run_cli(["ctl", run_id, "pause", "--json", "--runs-dir", str(runs)]) == 0, answered.getvalue()
-        edit = lrscope("ctl", run_id, "set-lr", "0.01", "--json", env=env)
+        edit = cli_done(capsys, "ctl", run_id, "set-lr", "0.01", "--json")
         assert edit.returncode == 0, edit.stderr
         edited_at = json.loads(edit.stdout)["step"]
         run_dir = runs / run_id
@@ -210,13 +213,14 @@ def test_nproc_2_is_steered_by_ctl_then_resumes_after_a_rank_is_killed_on_1_and_
         assert result["message"].startswith(f"another process of this run stopped while this one waited for it: rank 1 (pid {victim}) "
                                             "ended; "), result
         # The runs list said "failed" and nothing more, as if it could not be resumed (helper-68).
-        listed = {r["run"]: r for r in json.loads(lrscope("runs", "--json", env=env).stdout)}
+        listed = {r["run"]: r for r in json.loads(cli_done(capsys, "runs", "--json").stdout)}
         assert listed[run_id]["why_ended"].startswith("failed at step ") and f"rank 1 (pid {victim}) ended" in listed[run_id]["why_ended"]
 
     copy = tmp_path / "copy" / run_id
     shutil.copytree(run_dir, copy)
     for where, processes in ((run_id, []), (str(copy), ["--nproc", "2"])):
-        resumed = lrscope("resume", where, "--json", *processes, env=env)
+        # On 2 processes through the launcher, in a process of its own; on 1, in this one.
+        resumed = lrscope("resume", where, "--json", *processes, env=env) if processes else cli_done(capsys, "resume", where, "--json")
         assert resumed.returncode == 0, resumed.stderr[-2000:]
         result = json.loads(resumed.stdout)
         assert (result["state"], result["steps"], result["global_batch"]) == ("finished", 132, 64)
@@ -229,7 +233,7 @@ def test_nproc_2_is_steered_by_ctl_then_resumes_after_a_rank_is_killed_on_1_and_
         assert np.all(steps["lrs"][steps["step"] >= edited_at] == 0.01)
     assert len(read_table(run_dir, "SELECT step FROM edits WHERE reason != 'start'")) == 1
     # A run trained on 2 processes is measured on one (it ended in a traceback: "the config is for 2 process(es)").
-    measured = lrscope("curvature", "--checkpoint", str(copy), "--max-iter", "4", "--json", env=env)
+    measured = cli_done(capsys, "curvature", "--checkpoint", copy, "--max-iter", "4", "--json")
     assert measured.returncode == 0 and json.loads(measured.stdout)["lambda_max"] > 0, measured.stderr[-2000:]
 
 
