@@ -29,6 +29,9 @@ from .go_menu import build_go_menu
 from .library_actions import LibraryActions
 from .live_run import LiveRun
 from .panels.config_panel import FIELDS
+from .plots.compare_plot import ComparePanel
+from .plots.range_plot import RangePlot
+from .plots.tune_plot import TunePlot
 from .range_test_actions import RangeTestActions
 from .run_actions import RunActions
 from .run_controller import RunController
@@ -94,6 +97,21 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self._restore()
         self._update_actions()
         QTimer.singleShot(0, lambda: self.start_up(data))
+
+    @property
+    def range_plot(self) -> RangePlot:
+        """The Range test tab's plot (built when first shown or drawn on)."""
+        return self.range_slot.get()
+
+    @property
+    def tune_plot(self) -> TunePlot:
+        """The Tune tab's plot (built when first shown or drawn on)."""
+        return self.tune_slot.get()
+
+    @property
+    def compare(self) -> ComparePanel:
+        """The Runs tab's comparison plots (built when first shown or drawn on)."""
+        return self.compare_slot.get()
 
     def _connect(self) -> None:
         self.bridge.taskDone.connect(self.task_done)
@@ -243,7 +261,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         started = time.perf_counter()
         self.live.refresh()
         self.curvature.refresh()
-        if self.range_plot.isVisible():
+        if self.range_slot.isVisible():
             self.range_plot.refresh()
         # Painting costs about twice the update measured here; 60x keeps both to ~5% of a core
         # even for curves of millions of points.

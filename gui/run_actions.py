@@ -260,7 +260,8 @@ class RunActions:
         self.last_run = self.last_range_test = None
         self.live.forget()
         self.banner.hide()
-        self.range_plot.clear()
+        if (plot := self.range_slot.existing()) is not None:
+            plot.clear()
         self.range_panel.finished(None, "")
         if shown:
             self.log.add(f"{why}: the plots, edit history and range test of the previous dataset are cleared")

@@ -68,7 +68,8 @@ class TuneActions:
             return
         config, plan = chosen
         self.last_tune = None
-        self.tune_plot.clear()
+        if (plot := self.tune_slot.existing()) is not None:
+            plot.clear()
         self.tabs.setCurrentWidget(self.tune_tab)
         timeline = self._timeline(plan, config.momentum).stretched(self.run_length())
         if len(timeline.pieces) > 1:  # the editor shows its last piece: "yours" at 0.2 beside a peak LR field of 0.02 (helper-90)

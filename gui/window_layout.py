@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from engine.store.paths import runs_root
 
+from .deferred import Deferred
 from .idle_hidden_progress import IdleHiddenProgress
 from .panels.config_panel import ConfigPanel
 from .panels.dataset_panel import DatasetPanel
@@ -90,15 +91,16 @@ def build_layout(window: QMainWindow) -> None:
     lower = splitter(Qt.Orientation.Horizontal, (window.accuracy, window.momentum), [500, 500])
     # Stacked plots keep a readable height: the splitter cannot squeeze one to a sliver (issue 12, at 1366 x 768).
     training = splitter(Qt.Orientation.Vertical, (window.loss, window.lr, lower), [360, 360, 280], collapsible=False)
-    window.range_plot, window.range_panel = RangePlot(), RangeTestPanel()
+    # The plots of the tabs not shown at launch are built when first shown or drawn on (gui/deferred.py).
+    window.range_slot, window.range_panel = Deferred(RangePlot), RangeTestPanel()
     # Scrolled up and down: with the stability bar shown at 1366×768 the form's fields were squeezed to half their height.
-    window.range_tab = splitter(Qt.Orientation.Horizontal, (window.range_plot, scrolled_vertically(window.range_panel)), [640, 300])
-    window.runs_panel, window.compare = RunsPanel(runs_root()), ComparePanel()
+    window.range_tab = splitter(Qt.Orientation.Horizontal, (window.range_slot, scrolled_vertically(window.range_panel)), [640, 300])
+    window.runs_panel, window.compare_slot = RunsPanel(runs_root()), Deferred(ComparePanel)
     # Two fifths for the list: at 1366 x 768 a third showed three runs; half squeezed the comparison's plots to slivers.
-    runs_tab = splitter(Qt.Orientation.Vertical, (window.runs_panel, window.compare), [400, 600])
-    window.tune_plot, window.tune_panel = TunePlot(), TunePanel()
+    runs_tab = splitter(Qt.Orientation.Vertical, (window.runs_panel, window.compare_slot), [400, 600])
+    window.tune_slot, window.tune_panel = Deferred(TunePlot), TunePanel()
     # Halves: with less, the trials table's last column (steps) was cut off at 1366 x 768.
-    window.tune_tab = splitter(Qt.Orientation.Horizontal, (window.tune_plot, window.tune_panel), [500, 500])
+    window.tune_tab = splitter(Qt.Orientation.Horizontal, (window.tune_slot, window.tune_panel), [500, 500])
     window.tabs = QTabWidget()
     window.tabs.addTab(training, "Training")
     window.tabs.addTab(window.range_tab, "Range test")
