@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from ..buffers import CurveBuffer
 from .base import make_curve
 from .stability_overlay import StabilityOverlay
-from .step_plot import StepPlot, finite_bounds, nearest
+from .step_plot import StepPlot, finite_bounds, last_drawn, nearest
 
 ORANGE, GREY, PURPLE = (255, 127, 14), (150, 150, 150), (148, 103, 189)
 # Colors of the groups before the head, input side first (the head keeps lrscope's orange).
@@ -201,7 +201,7 @@ class LrPlot(StepPlot):
                              positive=self.log_y.isChecked())
 
     def last_step(self):
-        return max(self.points.view(0)[-1] if len(self.points) else 0.0, self.plan[0][-1] if len(self.plan[0]) else 0.0)
+        return last_drawn(self.points.view(0), self.plan[0])
 
     def show_handles(self, points: list[tuple[float, float]], moved: Callable[[int, float, float], None]) -> None:
         """Draggable markers at (step, LR) points; ``moved(index, step, lr)`` is called as one is dragged."""
@@ -328,7 +328,9 @@ class MomentumPlot(StepPlot):
         return finite_bounds(self.points.view(1), self.plan[1], positive=self.log_y.isChecked())
 
     def last_step(self):
-        return self.plan[0][-1] if len(self.plan[0]) else (self.points.view(0)[-1] if len(self.points) else 0.0)
+        # As the LR plot's: spanning the plan alone, a 66-step run shown beside a 22-step next run was cut at 22 here
+        # and drawn whole above.
+        return last_drawn(self.points.view(0), self.plan[0])
 
     def columns(self):
         return {"step": self.points.view(0), "momentum": self.points.view(1)}

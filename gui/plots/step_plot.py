@@ -164,6 +164,12 @@ def finite_bounds(*arrays: np.ndarray, positive: bool = False) -> tuple[float, f
     return float(min(v.min() for v in values)), float(max(v.max() for v in values))
 
 
+def last_drawn(applied_steps: np.ndarray, planned_steps: np.ndarray) -> float:
+    """The last step of a run's applied curve and of a plan drawn beside it, whichever ends later (0 with neither): the
+    plan of a shorter next run ends before the curves of the run shown."""
+    return max(applied_steps[-1] if len(applied_steps) else 0.0, planned_steps[-1] if len(planned_steps) else 0.0)
+
+
 def nearest(values: np.ndarray, target: float) -> int | None:
     """Index of the sorted ``values`` nearest to ``target`` (None when empty)."""
     if len(values) == 0:
