@@ -15,6 +15,7 @@ from engine.errors import LrscopeError
 from engine.schedules import SetGroups, Unfreeze
 from engine.schedules.groups import EVERY_GROUP, GroupMismatch, resolve
 from engine.schedules.presets import peak_lr, preset_of
+from engine.training.handlers.pretrained_peak import pretrained_peak_warning
 from engine.training.start_schedule import fine_tuning, starting_timeline
 
 from .live_run import TERMINAL
@@ -165,6 +166,15 @@ class FineTuningActions:
         if mismatch(timeline, names):  # the head's LR alone: a per-group plot raised, and left the window stuck
             return None
         return names, timeline.group_lrs(steps, names)
+
+    def pretrained_peak(self, timeline) -> str:
+        """The warning a fine-tune from pretrained weights gives before its first step when ``timeline`` takes a
+        pretrained group far above the fine-tuning default (the run's own rule); "" when it would not, or before the
+        model's groups are known."""
+        if not self.config_panel.values()["pretrained"] or not self.group_table.draft.rows:
+            return ""
+        names = self.group_table.draft.names
+        return "" if mismatch(timeline, names) else pretrained_peak_warning(timeline, names)
 
     def drives_other_groups(self, timeline) -> str:
         """Why ``timeline`` cannot train the configured model's groups (a schedule of another model: a followed run's, a

@@ -275,19 +275,24 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         # The editor's LR is the head's (the head's multiplier is 1); other groups follow it by their multipliers.
         lrs = plan.schedule.lrs(steps - plan.origin)
         if not self.controller.training:
-            self._show_plan(plan)
-            self.warn_above_bound(peak_lr(plan.schedule))  # its peak, not its highest whole step's (0.199 of a 0.2 peak)
+            timeline = self._next_timeline(plan)
+            self._show_plan(timeline)
+            self.check_the_plan(timeline, peak_lr(plan.schedule))  # its peak, not its highest whole step's (0.199 of a 0.2 peak)
         # During a run the preview shows unsent edits only, from the current step on: the steps taken keep their LR.
         shown = (steps >= self.live.step) if self.controller.training and self.editor.dirty else np.zeros(len(steps), bool)
         self.lr.set_preview(steps[shown], lrs[shown])
 
-    def _show_plan(self, plan) -> None:
-        """The next run's LRs as the plan: a run's or a file's schedule with earlier pieces whole (the steps before the
+    def _next_timeline(self, plan):
+        """The timeline the next run trains: a run's or a file's schedule with earlier pieces whole (the steps before the
         editor's piece were left blank, and the momentum a full one-cycle the run would not train)."""
         momentum = self.config_panel.values().get("momentum")
         timeline = self._timeline(plan, momentum if isinstance(momentum, float) else TrainConfig.momentum)
         if self.imported is not None and self.run_length() >= 2:
             timeline = timeline.stretched(self.run_length())  # as Start will
+        return timeline
+
+    def _show_plan(self, timeline) -> None:
+        """The next run's LRs and momenta as the plan."""
         steps = np.arange(timeline.total_steps + 1)
         names, lrs = self.planned_group_lrs(timeline, steps) or ((), timeline.lrs(steps))
         self.lr.set_plan(steps, lrs, key="next run", groups=names)

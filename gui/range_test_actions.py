@@ -188,15 +188,18 @@ class RangeTestActions:
             return f"the range test measured this run's weights at step {step}; the run is at step {self.live.step}"
         return ""
 
-    def warn_above_bound(self, peak: float) -> None:
+    def check_the_plan(self, timeline, peak: float) -> None:
         """Before a run: a plan that peaks above the bound the last range test measured says so in the status bar,
         however it was made (a suggestion used, a preset typed, a file imported). Only "Use" said so: a preset typed
         at 12× the bound was silent until the run measured it. Only a test of fresh weights measured the start of the
         run planned: one of a run's trained weights (bound 1.62) was said to be "the stability bound at the start" of a
-        fresh run whose own λmax gave 0.346."""
+        fresh run whose own λmax gave 0.346. Without such a bound, a fine-tune's peak far above the pretrained default
+        is said as the run will say it (it was said in the log alone, once Start was pressed)."""
         result = self.range_panel.result if self.range_test_of[0] is None else None
         if above := result.above_bound(peak) if result is not None else "":
             self.status.setText(f"{PLAN_ABOVE}{above} (the last range test's measurement)")
+        elif far := self.pretrained_peak(timeline):
+            self.status.setText(f"{PLAN_ABOVE}{far}")
         elif self.status.text().startswith(PLAN_ABOVE):
             self.show_next_run()
 

@@ -362,6 +362,26 @@ def test_weights_missing_from_the_cache_say_what_the_window_offers_instead(qtbot
     assert said.endswith("or untick pretrained in the Configuration tab to train from random weights")
 
 
+def test_a_fine_tune_planned_far_above_the_pretrained_default_lr_says_so_on_the_status_line_before_start(qtbot, launch, hub_weights):
+    """The run's warning came in the log once Start was pressed; the status line, which checks the plan, said nothing."""
+    window = launch({"image_size": 16, "epochs": 1, "batch_size": 32, "augment": "none"})
+    show_tab(groups_tab(window), "Configuration")
+    choose(window.config_panel.editors["model"], "mobilenet_v2")
+    click(window.config_panel.editors["pretrained"])
+    qtbot.waitUntil(lambda: window.editor.peak.text() == str(PRETRAINED_LR), timeout=LONG)
+    assert "pretrained layers" not in window.status.text()
+    type_into(window.editor.peak, "10")
+    click(window.editor.use_button)
+    qtbot.waitUntil(lambda: "pretrained layers" in window.status.text(), timeout=LONG)
+    assert window.status.text().startswith("⚠ the plan's peak: the schedule takes the pretrained layers (stem, stage1, stage2, "
+                                           "stage3, stage4) to LR "), window.status.text()
+    assert window.status.text().endswith("lower the peak LR (to about 0.02) or measure it with a range test first")
+    type_into(window.editor.peak, "0.05")  # under the line the run draws (5 × 0.02)
+    click(window.editor.use_button)
+    qtbot.waitUntil(lambda: "next run" in window.status.text(), timeout=LONG)
+    assert "pretrained layers" not in window.status.text() and not window.controller.training
+
+
 def test_a_fine_tune_started_far_above_the_pretrained_default_lr_says_so_in_the_log(qtbot, launch, hub_weights):
     """A pretrained MobileNet started at a peak of 10 blew up, and only then said so."""
     window = launch({"image_size": 16, "epochs": 1, "batch_size": 32, "augment": "none"})
