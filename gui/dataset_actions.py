@@ -245,10 +245,18 @@ class DatasetActions:
     def back_to_the_window_plan(self) -> None:
         """The editor and the group table show what Start trains next: the open dataset's draft and the configured model's
         groups (not those of the run just followed, which came from elsewhere or from a stored run)."""
+        shown = self.groups_shown()
         if not self.back_to_the_open_dataset() and self.dataset is not None:
             self.show_model_groups(preset=not self.restore_draft(switched=True))
             self.log.add(f"the editor shows {whose(self.dataset.summary.name)} own schedule again: Start trains it (Export "
                          f"still writes {self.run_let_go()}; import that file to train its schedule here)")
+        if self.groups_shown() != shown:  # after a resumed run of another model the table changed without a word
+            self.log.add(f"the Groups tab shows {whose(self.config_panel.values()['model'])} groups again: Start trains them "
+                         f"({self.run_let_go()} trained {whose(self.live.config.get('model', 'another model'))})")
+
+    def groups_shown(self) -> list[tuple[str, int]]:
+        """The groups the Groups tab lists, each with its size."""
+        return [(row.name, row.parameters) for row in self.group_table.draft.rows]
 
     def plan_the_run_again(self) -> bool:
         """After a run with edits, the editor holds the run's schedule with its edits (as Export writes it), and Start

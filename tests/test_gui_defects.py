@@ -804,7 +804,8 @@ def test_a_run_whose_dataset_folder_moved_resumes_on_the_open_folder_of_the_same
 def test_after_a_resumed_run_of_another_model_the_groups_and_editor_show_what_start_trains_next(qtbot, launch):
     """A run resumed from the Runs tab trains its own model and schedule. Once it ended, the Groups tab and the editor
     kept them, beside a Configuration set for another model: Start would have trained resnet18 with the small CNN's
-    plan, its table naming groups resnet18 does not have (an attached run's are put back)."""
+    plan, its table naming groups resnet18 does not have (an attached run's are put back); then the table changed back
+    without a word in the log."""
     from gui.driving import select_rows
 
     window = launch({**SMALL, "epochs": 2})
@@ -829,6 +830,8 @@ def test_after_a_resumed_run_of_another_model_the_groups_and_editor_show_what_st
     assert ("the editor shows digits' own schedule again: Start trains it (Export still writes the run resumed; import that "
             "file to train its schedule here)") in window.log.toPlainText()
     assert "the run followed" not in window.log.toPlainText()
+    # The table's change said too: it went from the run's groups to resnet18's without a word.
+    assert "the Groups tab shows resnet18's groups again: Start trains them (the run resumed trained small_cnn's)" in window.log.toPlainText()
     assert window.editor.peak.text() == "0.0314"
     assert window.config_panel.values()["model"] == "resnet18"
 
