@@ -3,16 +3,18 @@
 import numpy as np
 import pytest
 from gui_fixtures import LONG, SMALL
+from PySide6.QtCore import QPoint, QPointF
 
 from engine.store.reader import read_steps
-from gui.driving import click, select_rows, show_tab, trigger, type_into
+from gui.driving import click, hover, select_rows, show_tab, trigger, type_into
 
 pytest.importorskip("pytestqt")
 
 
 def test_a_run_opened_read_only_beside_a_shorter_next_run_is_framed_whole_in_the_momentum_plot(qtbot, launch):
     """Epochs lowered after a 44-step run was opened in a window launched since: the momentum plot spanned the next
-    run's 22 steps, the run's curve cut at step 23, under the LR plot spanning all 44."""
+    run's 22 steps, the run's curve cut at step 23, under the LR plot spanning all 44; its readout gave the plan's
+    momentum over the run's curve."""
     trained = launch({**SMALL, "epochs": 2})
     trigger(trained.start_action)
     qtbot.waitUntil(lambda: trained.last_run is not None and not trained.controller.training, timeout=LONG)
@@ -31,3 +33,13 @@ def test_a_run_opened_read_only_beside_a_shorter_next_run_is_framed_whole_in_the
     x_range = window.momentum.plot.getViewBox().viewRange()[0]
     assert x_range[1] >= steps[-1], f"the momentum plot ends at step {x_range[1]:g}, its curve at {steps[-1]:g}"
     assert x_range == window.lr.plot.getViewBox().viewRange()[0]
+    view, widget = window.momentum.plot.getViewBox(), window.momentum.widget
+
+    def over_step_35() -> bool:  # on the run's curve, past the next run's end: it read the plan's step 22 there
+        inside = widget.mapFromScene(view.mapViewToScene(QPointF(35, momenta[35])))
+        hover(widget.viewport(), inside + QPoint(3, 0))  # from nearby: a move onto where the cursor already is sends no event
+        hover(widget.viewport(), inside)
+        return window.momentum.readout.text().startswith("step 35:")
+
+    qtbot.waitUntil(over_step_35, timeout=LONG)
+    assert window.momentum.readout.text() == f"step 35: momentum {applied['momentum'][35]:.4g} (applied)"

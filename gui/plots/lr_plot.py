@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from ..buffers import CurveBuffer
 from .base import make_curve
 from .stability_overlay import StabilityOverlay
-from .step_plot import StepPlot, finite_bounds, last_drawn, nearest
+from .step_plot import StepPlot, applied_or_planned, finite_bounds, last_drawn
 
 ORANGE, GREY, PURPLE = (255, 127, 14), (150, 150, 150), (148, 103, 189)
 # Colors of the groups before the head, input side first (the head keeps lrscope's orange).
@@ -238,12 +238,14 @@ class LrPlot(StepPlot):
 
     def describe_at(self, x):
         step = self.step_at(x)
-        index = nearest(self.points.view(0), step)
-        if index is not None and abs(self.points.view(0)[index] - step) <= 1:
+        found = applied_or_planned(self.points.view(0), self.plan[0], step)
+        if found is None:
+            return ""
+        which, index = found
+        if which == "applied":
             lrs = self.points.view()[index, 1:]
             return f"step {int(self.points.view(0)[index])}: {_lrs(lrs, self.groups)} (applied)" + self.stability.describe(step, lrs[-1])
-        plan = nearest(self.plan[0], step)
-        return f"step {int(self.plan[0][plan])}: {_lrs(self.plan[1][plan], self.plan_groups)} (planned)" if plan is not None else ""
+        return f"step {int(self.plan[0][index])}: {_lrs(self.plan[1][index], self.plan_groups)} (planned)"
 
 
 def keys_of_alike(names: tuple[str, ...], first: list[int], everyone: str) -> list[str]:
@@ -336,5 +338,11 @@ class MomentumPlot(StepPlot):
         return {"step": self.points.view(0), "momentum": self.points.view(1)}
 
     def describe_at(self, x):
-        index = nearest(self.plan[0], self.step_at(x))
-        return "" if index is None else f"step {int(self.plan[0][index])}: momentum {self.plan[1][index]:.4g}"
+        # As the LR plot's: over a run's curve its applied momentum (the plan's nearest step was read there, even past
+        # a shorter next run's end).
+        found = applied_or_planned(self.points.view(0), self.plan[0], self.step_at(x))
+        if found is None:
+            return ""
+        which, index = found
+        steps, momenta = (self.points.view(0), self.points.view(1)) if which == "applied" else self.plan
+        return f"step {int(steps[index])}: momentum {momenta[index]:.4g} ({which})"

@@ -170,6 +170,16 @@ def last_drawn(applied_steps: np.ndarray, planned_steps: np.ndarray) -> float:
     return max(applied_steps[-1] if len(applied_steps) else 0.0, planned_steps[-1] if len(planned_steps) else 0.0)
 
 
+def applied_or_planned(applied_steps: np.ndarray, planned_steps: np.ndarray, step: float) -> tuple[str, int] | None:
+    """What a readout at ``step`` describes: ("applied", index) where an applied point is drawn within a step of it,
+    else ("planned", index) of the plan's nearest step; None with neither."""
+    index = nearest(applied_steps, step)
+    if index is not None and abs(applied_steps[index] - step) <= 1:
+        return "applied", index
+    index = nearest(planned_steps, step)
+    return None if index is None else ("planned", index)
+
+
 def nearest(values: np.ndarray, target: float) -> int | None:
     """Index of the sorted ``values`` nearest to ``target`` (None when empty)."""
     if len(values) == 0:
