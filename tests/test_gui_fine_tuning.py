@@ -376,6 +376,10 @@ def test_a_fine_tune_planned_far_above_the_pretrained_default_lr_says_so_on_the_
     assert window.status.text().startswith("⚠ the plan's peak: the schedule takes the pretrained layers (stem, stage1, stage2, "
                                            "stage3, stage4) to LR "), window.status.text()
     assert window.status.text().endswith("lower the peak LR (to about 0.02) or measure it with a range test first")
+    one_epoch = window.editor.total_steps
+    type_into(window.config_panel.editors["epochs"], "2")  # a longer run, the same peak: the plan is checked again, and
+    qtbot.waitUntil(lambda: window.editor.total_steps == 2 * one_epoch, timeout=LONG)  # "next run: 88 steps" must not hide it
+    assert window.status.text().startswith("⚠ the plan's peak: the schedule takes the pretrained layers"), window.status.text()
     type_into(window.editor.peak, "0.05")  # under the line the run draws (5 × 0.02)
     click(window.editor.use_button)
     qtbot.waitUntil(lambda: "next run" in window.status.text(), timeout=LONG)
