@@ -531,6 +531,42 @@ def test_watch_exits_with_how_the_run_ended_and_both_terminals_say_who_stopped_i
         end(trainer, watcher)
 
 
+def test_watch_into_a_pipe_keeps_a_step_line_about_ten_times_an_epoch(tmp_path, capsys):
+    """Piped into a file or `tee`, `watch` wrote the epoch lines alone while README said every step: a log of a run
+    with long epochs showed nothing for an hour. Now a line every tenth of an epoch, from its history on, none missed
+    or doubled where the history meets the live steps."""
+    from test_hostile_store import wait_for_first_step
+
+    data, runs = make_classes(tmp_path / "d", count=40), tmp_path / "runs"
+    trainer = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--data", str(data), *QUICK, "--epochs", "500",
+                                "--serve", "--runs-dir", str(runs)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    watcher = None
+    try:
+        run_dir = wait_for_first_step(runs, trainer)
+        watcher = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "watch", run_dir.name, "--runs-dir", str(runs)],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        said = []
+        with deadline(240):  # two epochs' lines: the history's and the live ones
+            for line in watcher.stdout:
+                said.append(line)
+                if line.startswith("epoch 2/500: "):
+                    break
+            code, _, err = cli(capsys, "ctl", run_dir.name, "stop", "--runs-dir", runs)
+            assert code == 0, err
+            said.append(watcher.stdout.read())  # not communicate(): it reads past what the loop above buffered
+        assert watcher.wait(60) == 130
+    finally:
+        end(trainer, watcher)
+        if watcher is not None:
+            watcher.stdout.close()
+    said = "".join(said)
+    total = int(re.search(r"^training on .*, ([\d,]+) steps$", said, re.M).group(1).replace(",", ""))
+    stopped = int(re.search(r"^the run is stopped at step (\d+)$", said, re.M).group(1))
+    every = total // 500 // 10
+    logged = [int(step) for step in re.findall(r"^epoch \d+ step (\d+)/", said, re.M)]
+    assert every >= 1 and logged == list(range(every, stopped + 1, every)), said[-800:]
+
+
 @pytest.mark.parametrize("late_lr, on_fault, said", [
     (0.3, "rollback", r"the run is finished at step 480, on weights its last validation says are damaged"),
     (100.0, "stop", r"the run is stopped at step \d+ by a fault \((nan|exploding)_loss\)"),

@@ -6,6 +6,8 @@ import math
 import sys
 import time
 
+import numpy as np
+
 from ..events import (
     CurvatureMeasured,
     EpochEnded,
@@ -89,12 +91,16 @@ class StatusLine:
 
 
 class ProgressPrinter:
-    """Prints epoch, step, loss, LR, speed and ETA; redraws one line on a terminal, one line per epoch otherwise."""
+    """Prints epoch, step, loss, LR, speed and ETA; redraws one line on a terminal, one line per epoch otherwise (and,
+    with ``log_every``, a step line every that many steps)."""
 
-    def __init__(self, stream=None, failure_said_after: bool = False):
-        """``failure_said_after``: a failed run's message is left to the caller's error line (it was printed twice)."""
+    def __init__(self, stream=None, failure_said_after: bool = False, log_every: int | None = None):
+        """``failure_said_after``: a failed run's message is left to the caller's error line (it was printed twice).
+        ``log_every``: where the stream is not a terminal, keep a line of every this many steps (0: about ten an epoch;
+        None: none, the epoch lines alone)."""
         self.status = StatusLine(stream)
         self.failure_said_after = failure_said_after
+        self.log_every = log_every
         self.batch_size = 1
         self.total = self.per_epoch = 1
         self.last = 0.0
@@ -197,16 +203,33 @@ class ProgressPrinter:
         # validation, checkpoints and measurements.
         self.pace.observe(event.samples_per_s, len(event.steps) * self.batch_size)
         self.pace.reached(step, now)
-        if not self.status.tty or now - self.last < 0.1:
+        if not self.status.tty:
+            self._log_steps(event)
+            return
+        if now - self.last < 0.1:
             return
         self.last = now
+        width = 24
+        filled = int(width * step / max(1, self.total))
+        self._line(f"[{'#' * filled}{'.' * (width - filled)}] {self._step_text(event, len(event.steps) - 1)}")
+
+    def _log_steps(self, event: StepsLogged) -> None:
+        """The block's steps that end a stretch of ``log_every``, each a kept line: a log piped to a file or ``tee``
+        held the epoch lines alone, an hour apart on a large dataset, while every step would be thousands of lines."""
+        if self.log_every is None:
+            return
+        every = self.log_every or max(1, self.per_epoch // 10)
+        for i in np.flatnonzero((event.steps + 1) % every == 0):
+            self._line(self._step_text(event, int(i)), end=True)
+
+    def _step_text(self, event: StepsLogged, i: int) -> str:
+        """``epoch 3 step 60/220  loss 0.1234  lr 0.05  1,234 samples/s  ETA 0:42`` for the block's ``i``-th step."""
+        step = int(event.steps[i]) + 1
         rate, left = self.pace.rate or 0.0, self.pace.seconds_left(self.total - step)
         eta = clock(left) if left is not None else "--:--"
         epoch = step // self.per_epoch + (1 if step % self.per_epoch else 0)
-        width = 24
-        filled = int(width * step / max(1, self.total))
-        self._line(f"[{'#' * filled}{'.' * (width - filled)}] epoch {epoch} step {step}/{self.total}  "
-                   f"loss {event.losses[-1]:.4f}  {group_lrs(event.groups, event.lrs[-1])}  {rate:,.0f} samples/s  ETA {eta}")
+        return (f"epoch {epoch} step {step}/{self.total}  loss {event.losses[i]:.4f}  {group_lrs(event.groups, event.lrs[i])}  "
+                f"{rate:,.0f} samples/s  ETA {eta}")
 
     def _line(self, text: str, end: bool = False) -> None:
         self.status.show(text, end)

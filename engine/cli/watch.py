@@ -13,11 +13,26 @@ from .target import add_target_options
 def add_parser(commands) -> None:
     """Register the command."""
     parser = commands.add_parser("watch", help="follow a served run live in the terminal (Ctrl-C leaves it training)",
-                                 description="Show a served run's progress: its history, then live steps, epochs, edits and "
-                                             "faults, until it ends. Ctrl-C stops watching; the run goes on.")
+                                 description="Show a served run's progress: its history, then live steps (on a terminal one line "
+                                             "redrawn in place; into a file or pipe a line every --every steps), epochs, "
+                                             "edits and faults, until it ends. Ctrl-C stops watching; the run goes on.")
     add_target_options(parser)
     parser.add_argument("--no-history", action="store_true", help="show only what happens from now on")
+    parser.add_argument("--every", type=_steps_between, default=0, metavar="N",
+                        help="into a file or pipe, a line every N steps besides the epoch lines (default: about ten an "
+                             "epoch); on a terminal the step line is redrawn in place instead")
     parser.set_defaults(handler=run)
+
+
+def _steps_between(text: str) -> int:
+    """--every: a whole number of steps, 1 or more (argparse reports anything else as a usage error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of steps, 1 or more, got {text[:20]!r}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
 
     access = access_from(args)
     handle = RemoteRun(access, client="lrscope watch", history=not args.no_history)
-    handle.subscribe(ProgressPrinter(sys.stdout))  # what was asked for: `lrscope watch RUN > log` wrote an empty file
+    handle.subscribe(ProgressPrinter(sys.stdout, log_every=args.every))  # what was asked for: `lrscope watch RUN > log` wrote an empty file
     try:  # from before the start: under load the first lines printed before the loop was entered, and Ctrl-C there was "interrupted"
         handle.start("lrscope-watch")
         while not handle.wait(0.2):
