@@ -375,7 +375,7 @@ class CheckpointSaved(Event):
 class StoreFailed(Event):
     """The run store could not write (disk full, folder removed…); what it holds stays resumable.
 
-    ``message`` says what failed and what to free; ``resumable_step`` is the step of the newest
+    ``message`` says what failed and what to do (free space, move a file away); ``resumable_step`` is the step of the newest
     checkpoint on disk (None when none was written).
     """
 

@@ -388,7 +388,7 @@ class LiveRun(QObject):
             # left" for a minute, and a Pause seemed to do nothing.
             parts.append(f"waiting {duration_text(waited)} for the next step (commands apply when it comes)")
         elif self.state == "paused" and self.store_failed:
-            parts.append("its store cannot be written (the log says why and what to free): Resume once it can")
+            parts.append("its store cannot be written (the log says why and what to do): Resume once it can")
         elif self.state == "running" and self.remaining.rate:  # a speed and a time left mean something only once training goes on
             # The smoothed speed: the last block's said 76 samples/s beside "60 s left" for 190 s of work at that speed.
             parts += [f"{self.remaining.rate:,.0f} samples/s", remaining_text(self.remaining.seconds_left(total - self.step))]

@@ -125,13 +125,46 @@ def test_a_run_paused_by_a_store_that_cannot_be_written_says_so_on_the_status_li
     monkeypatch.setattr(writer, "write_checkpoint", full)
     trigger(window.start_action)
     qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
-    said = "its store cannot be written (the log says why and what to free): Resume once it can"
+    said = "its store cannot be written (the log says why and what to do): Resume once it can"
     qtbot.waitUntil(lambda: window.status.text().startswith("paused · ") and window.status.text().endswith(said), timeout=LONG)
     assert "cannot be written (" in window.log.toPlainText() and "free space on the disk that holds" in window.log.toPlainText()
     monkeypatch.setattr(writer, "write_checkpoint", real)  # space freed
     trigger(window.pause_action)  # Resume
     qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
     assert said not in window.status.text() and "writes again; nothing was lost" in window.log.toPlainText()
+
+
+def test_a_file_where_the_runs_checkpoints_folder_belongs_is_named_and_moving_it_away_lets_the_run_go_on(qtbot, window, monkeypatch,
+                                                                                                        tmp_path):
+    """A sync tool made the run's `checkpoints` a file: the log said "check the disk that holds …", of a disk that was
+    fine, and the status line sent the user to the log for "what to free"."""
+    import shutil
+    from pathlib import Path
+
+    from engine.store import writer
+
+    real, blocking = writer.write_checkpoint, []
+
+    def synced(run_dir, payload, step):
+        if not blocking:
+            folder = Path(run_dir) / "checkpoints"
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.write_text("")
+            blocking.append(folder)
+        return real(run_dir, payload, step)
+
+    monkeypatch.setattr(writer, "RETRY_SECONDS", 0.0)
+    monkeypatch.setattr(writer, "write_checkpoint", synced)
+    trigger(window.start_action)
+    said = "its store cannot be written (the log says why and what to do): Resume once it can"
+    qtbot.waitUntil(lambda: window.live.state == "paused" and window.status.text().endswith(said), timeout=LONG)
+    log = window.log.toPlainText()
+    assert f"(checkpoints is a file, not a folder): move or rename the file {blocking[0]} (the run keeps a folder there)" in log
+    assert "check the disk" not in log, log
+    blocking[0].rename(tmp_path / "checkpoints-moved")
+    trigger(window.pause_action)  # Resume
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+    assert "writes again; nothing was lost" in window.log.toPlainText()
 
 
 def test_a_run_cut_off_by_a_killed_app_is_named_at_the_next_launch(qtbot, launch):

@@ -5,10 +5,12 @@ import errno
 import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -74,6 +76,30 @@ def test_a_full_disk_stops_the_run_without_claiming_success_and_it_resumes(tiny,
     assert code == 0 and json.loads(out)["state"] == "finished"
     ours, theirs = read_steps(run_dir), read_steps(reference["run_dir"])
     assert np.array_equal(ours["loss"], theirs["loss"]) and np.array_equal(ours["lrs"], theirs["lrs"])
+
+
+def test_a_file_where_the_checkpoints_folder_should_be_is_named_with_what_to_do_not_the_disk(tiny, tmp_path, capsys, monkeypatch):
+    """A sync tool (or the user) made a run's `checkpoints` a file: train said "check the disk that holds …", of a disk
+    that was fine, and resume "its checkpoints folder is missing; put it back", of a folder with a file in its way."""
+    from engine.store import writer
+
+    real = writer.write_checkpoint
+
+    def synced(run_dir, payload, step):
+        if step > 0 and (folder := Path(run_dir) / "checkpoints").is_dir():
+            shutil.rmtree(folder)
+            folder.write_text("")
+        return real(run_dir, payload, step)
+
+    monkeypatch.setattr(writer, "write_checkpoint", synced)
+    code, out, err = cli(capsys, *train_args(tiny, tmp_path / "runs"))
+    message, run_dir = json.loads(out)["message"], the_run(tmp_path / "runs")
+    assert code == 4 and err.rstrip().splitlines()[-1] == f"lrscope: error: {message}"
+    assert (f"cannot be written (checkpoints is a file, not a folder): move or rename the file {run_dir / 'checkpoints'} "
+            "(the run keeps a folder there);") in message and "disk" not in message, message
+    code, _, err = cli(capsys, "resume", run_dir, "--no-cache")
+    assert code == 2 and err.strip() == (f"lrscope: error: {run_dir}: its checkpoints folder is a file, not a folder; move that "
+                                         "file away and put the folder back to resume the run")
 
 
 def limit_file_size(size):

@@ -16,7 +16,7 @@ from ..errors import RunStoreError, first_line
 from ..torch_files import Refused, load_tensors, save_tensors
 from .checkpoint_shape import structure_problem
 from .database import CHECKPOINTS
-from .reader import checkpoint_paths
+from .reader import CHECKPOINTS_MISSING, checkpoint_paths, checkpoints_problem
 
 KEEP = 3
 
@@ -45,8 +45,9 @@ def read_checkpoint(path: Path) -> dict:
 def load_latest_checkpoint(run_dir: Path, warn=lambda text: None) -> dict:
     """The newest usable checkpoint (an unusable one is reported in one line and the one before it tried)."""
     paths = checkpoint_paths(run_dir)
-    if not (Path(run_dir) / CHECKPOINTS).is_dir():  # "it ended before its first checkpoint" was said of a run of 185 steps
-        raise RunStoreError(f"{run_dir}: its checkpoints folder is missing; put it back to resume the run")
+    if problem := checkpoints_problem(run_dir):  # "it ended before its first checkpoint" was said of a run of 185 steps
+        todo = "put it back" if problem == CHECKPOINTS_MISSING else "move that file away and put the folder back"
+        raise RunStoreError(f"{run_dir}: {problem}; {todo} to resume the run")
     if not paths:
         raise RunStoreError(f"{run_dir}: has no checkpoint to resume from (it ended before its first checkpoint was written)")
     denied = 0

@@ -30,12 +30,26 @@ def _free_space(folder: Path) -> str:
     return "free space unknown"
 
 
+def _shown(run_dir: Path, path: Path) -> str:
+    return printable(str(path.relative_to(run_dir) if path.is_relative_to(run_dir) else path))
+
+
+def _file_in_the_way(error: BaseException) -> Path | None:
+    """The file that stands where the store needs a folder (the user or a sync tool made ``checkpoints`` a file), if
+    that is what ``error`` met: the disk is fine, and "check the disk" sent the user the wrong way."""
+    if getattr(error, "errno", None) not in (errno.EEXIST, errno.ENOTDIR) or not getattr(error, "filename", None):
+        return None
+    path = Path(error.filename)
+    return next((place for place in (path, *path.parents) if place.exists() and not place.is_dir()), None)
+
+
 def _reason(run_dir: Path, error: BaseException) -> str:
     """What went wrong in the system's words, with the file it was writing when known (not "[Errno 28] …: '…'")."""
+    if (blocking := _file_in_the_way(error)) is not None:
+        return f"{_shown(run_dir, blocking)} is a file, not a folder"
     if not (isinstance(error, OSError) and error.strerror and error.filename):
         return first_line(error)
-    path = Path(error.filename)
-    return printable(f"{path.relative_to(run_dir) if path.is_relative_to(run_dir) else path}: {error.strerror}")
+    return f"{_shown(run_dir, Path(error.filename))}: {printable(error.strerror)}"
 
 
 def describe_failure(run_dir: Path, error: BaseException, resumable: bool = True) -> str:
@@ -63,6 +77,8 @@ def _advice(run_dir: Path, error: BaseException, free: bool = True) -> str:
         return f"free space on the disk that holds {run_dir.parent}" + (f" ({_free_space(run_dir.parent)})" if free else "")
     if code in DENIED or "readonly" in lowered or "read-only" in lowered:
         return f"make {run_dir} writable"
+    if (blocking := _file_in_the_way(error)) is not None:
+        return f"move or rename the file {blocking} (the run keeps a folder there)"
     if not run_dir.is_dir():
         return f"its folder {run_dir} was removed or its disk unmounted; put it back"
     return f"check the disk that holds {run_dir}"

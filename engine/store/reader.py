@@ -24,6 +24,7 @@ LIVE_STATES = ("starting", "running", "paused", "range_test")
 RESUMABLE_STATES = ("stopped", "interrupted", "failed")
 # A LogLine of this level is stored as why the run stopped, when something other than the user stopped it.
 STOP_NOTE = "stop_note"
+CHECKPOINTS_MISSING = "its checkpoints folder is missing"
 MAX_CONFIG_BYTES = 1024**2
 
 
@@ -209,9 +210,16 @@ def resume_problem(run_dir: Path) -> str:
         return str(error)
     if wrong := settings_problem(saved["config"]):  # valid JSON of values no run takes was listed "stopped"
         return wrong
-    if not (Path(run_dir) / CHECKPOINTS).is_dir():
-        return "its checkpoints folder is missing"
-    return ""
+    return checkpoints_problem(run_dir)
+
+
+def checkpoints_problem(run_dir: Path) -> str:
+    """Why the run's checkpoints folder cannot be read ("" when it can): missing, or a file in its place (the user or a
+    sync tool made it one), which "missing" did not tell."""
+    folder = Path(run_dir) / CHECKPOINTS
+    if folder.is_dir():
+        return ""
+    return "its checkpoints folder is a file, not a folder" if folder.exists() else CHECKPOINTS_MISSING
 
 
 def settings_problem(config: dict) -> str:
