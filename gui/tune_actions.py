@@ -83,7 +83,7 @@ class TuneActions:
     @Slot()
     def go_on_with_tune(self) -> None:
         """Go on with the tune that was cancelled, on its own settings and the open dataset (the one it ran on)."""
-        from engine.tune.resume import read_resumable
+        from engine.tune.resume import read_resumable, standing_going_on
 
         if self.dataset is None or self.controller.busy or self.tune_panel.record is None:
             self.log.add("going on with a tune needs its dataset open and no run, tune or range test in progress", "warning")
@@ -108,7 +108,10 @@ class TuneActions:
         self.last_tune = None
         self.tabs.setCurrentWidget(self.tune_tab)
         self.controller.tune(resumed.config, self.dataset, resumed.timeline, settings, resume=resumed)
-        self.tune_panel.starting(going_on=True)
+        # The trial the cancel cut short runs again: its row and marker, "cancelled" at its LR, stayed until the tune ended.
+        trials = standing_going_on(resumed.trials)
+        self.tune_panel.starting(trials)
+        self.tune_plot.show_trials(trials)
         self.status.setText("tuning · going on: building the model and timing a step…")
         self._update_actions()
 

@@ -291,7 +291,8 @@ def test_go_on_with_no_budget_left_asks_for_a_larger_one_and_takes_it_from_the_b
 
 def test_your_schedule_cancelled_mid_trial_and_run_again_by_go_on_is_no_row_no_marker_and_not_yours(qtbot, launch):
     """Start tune, Cancel in trial 0 (your schedule), Go on: the cancelled trial 0 (one epoch, 18%) stayed a row and a
-    marker beside its rerun, and the closing line called its 18% "your schedule", which any other trial beat."""
+    marker beside its rerun, until the tune ended, and the closing line called its 18% "your schedule", which any other
+    trial beat."""
     from gui_fixtures import SMALL
 
     from gui.driving import click, show_tab, type_into
@@ -306,13 +307,22 @@ def test_your_schedule_cancelled_mid_trial_and_run_again_by_go_on_is_no_row_no_m
     qtbot.waitUntil(lambda: window.last_tune is not None, timeout=LONG)
     assert [t["state"] for t in window.last_tune.record["trials"]] == ["cancelled"]
     click(panel.go_on)
+
+    def rows():
+        return [[panel.table.item(row, column).text() for column in (0, 3)] for row in range(panel.table.rowCount())]
+
+    def no_cancelled_marker():
+        cancelled = window.tune_plot.scatters["cancelled"].getData()[0]
+        return cancelled is None or len(cancelled) == 0
+
+    assert rows() == [] and no_cancelled_marker()  # from the start of Go on: trial 0 runs again, as trial 1
+    qtbot.waitUntil(lambda: panel.table.rowCount() > 0, timeout=LONG)
+    assert rows()[0] == ["1", "complete"] and no_cancelled_marker(), rows()
     qtbot.waitUntil(lambda: window.last_tune is not None, timeout=LONG)
     record = window.last_tune.record
-    rows = [[panel.table.item(row, column).text() for column in (0, 3)] for row in range(panel.table.rowCount())]
-    assert rows[0] == ["1", "complete"] and "cancelled" not in {state for _, state in rows}, rows
-    assert [int(number) for number, _ in rows] == [t["number"] for t in record["trials"]] == [t[0] for t in window.tune_plot.trials]
-    cancelled = window.tune_plot.scatters["cancelled"].getData()[0]
-    assert cancelled is None or len(cancelled) == 0
+    assert rows()[0] == ["1", "complete"] and "cancelled" not in {state for _, state in rows()}, rows()
+    assert [int(number) for number, _ in rows()] == [t["number"] for t in record["trials"]] == [t[0] for t in window.tune_plot.trials]
+    assert no_cancelled_marker()
     assert f"{100 * record['baseline']['val_accuracy']:.2f}%" in panel.status.text() and record["baseline"]["number"] == 1
 
 

@@ -94,6 +94,12 @@ def check_budget(resumed: Resumed, budget_steps: int, run_steps: int) -> None:
                            f"another trial of {run_steps}; give a larger budget to go on (--budget {runs} or more full runs)")
 
 
+def standing_going_on(trials: list[TrialRecord]) -> list[TrialRecord]:
+    """The trials that stand from the moment the tune goes on: those of ``standing`` less the ones cut short, which it
+    runs again first (their reruns take their place)."""
+    return [t for t in standing(trials) if t.state != "cancelled"]
+
+
 def still_to_try(trials: list[TrialRecord], first_trials: list[dict[str, float]]) -> list[dict[str, float]]:
     """The trials to run first: those a stop cut short (and not run again yet), then those planned first
     (``first_trials``) that never ran."""

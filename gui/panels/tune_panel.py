@@ -155,12 +155,14 @@ class TunePanel(QWidget):
         self.export.setEnabled(winner)
         self.go_on.setEnabled(not running and self.record is not None and self.record.get("state") == "cancelled")
 
-    def starting(self, going_on: bool = False) -> None:
+    def starting(self, trials: list[TrialRecord] | None = None) -> None:
         """Said at once: building the model and timing a step take seconds before the tune can say what it will spend
-        (the tab showed the last plan, unchanged, meanwhile). A tune that goes on keeps its trials in the table."""
+        (the tab showed the last plan, unchanged, meanwhile). ``trials``: those that stand as a tune goes on, its rows
+        (None: a new tune)."""
         self.record = None
-        if not going_on:
-            self.table.setRowCount(0)
+        self.table.setRowCount(0)
+        for trial in trials or []:
+            self._add_row(trial)
         self.status.setText(STARTING)
         self.set_running(True)
 
