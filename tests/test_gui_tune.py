@@ -289,11 +289,12 @@ def test_go_on_with_no_budget_left_asks_for_a_larger_one_and_takes_it_from_the_b
     assert [t["number"] for t in record["trials"]] == [0, 2] and record["trials"][1]["params"] == record["run_again"][0]["params"]
 
 
-def test_your_schedule_cancelled_mid_trial_and_run_again_by_go_on_is_no_row_no_marker_and_not_yours(qtbot, launch):
+def test_your_schedule_cancelled_mid_trial_and_run_again_by_go_on_is_no_row_no_marker_and_not_yours(qtbot, launch, capsys):
     """Start tune, Cancel in trial 0 (your schedule), Go on: the cancelled trial 0 (one epoch, 18%) stayed a row and a
     marker beside its rerun, until the tune ended, and the closing line called its 18% "your schedule", which any other
-    trial beat."""
+    trial beat. The Runs tab counted it as a trial, and gave the best trial's accuracy, not the winner's score."""
     from gui_fixtures import SMALL
+    from helpers import cli
 
     from gui.driving import click, show_tab, type_into
 
@@ -324,6 +325,17 @@ def test_your_schedule_cancelled_mid_trial_and_run_again_by_go_on_is_no_row_no_m
     assert [int(number) for number, _ in rows()] == [t["number"] for t in record["trials"]] == [t[0] for t in window.tune_plot.trials]
     assert no_cancelled_marker()
     assert f"{100 * record['baseline']['val_accuracy']:.2f}%" in panel.status.text() and record["baseline"]["number"] == 1
+    # The Runs tab's row says what `lrscope runs` and the tune's closing line say: its trials, the winner's score.
+    tune = Path(record["folder"]).name
+    show_tab(window.tabs, "Runs")
+    row = next(window.runs_panel.table.topLevelItem(i) for i in range(window.runs_panel.table.topLevelItemCount())
+               if window.runs_panel.table.topLevelItem(i).text(0) == f"tune {tune}")
+    assert (row.text(3), row.text(5)) == (f"{len(record['trials'])} trials", f"{100 * record['winner']['smoothed_accuracy']:.2f}%")
+    line = next(line for line in cli(capsys, "runs")[1].splitlines() if line.startswith(f"tune {tune}: "))
+    said = line.removeprefix(f"tune {tune}: ").split("; `lrscope runs")[0]
+    assert said.startswith(f"{len(record['trials'])} trial runs (and 1 run of a trial it ran again), ") and row.toolTip(0).startswith(said)
+    closing = said.split("ran again), ", 1)[1]
+    assert closing in window.log.toPlainText(), (closing, window.log.toPlainText()[-600:])
 
 
 def test_the_runs_tab_lists_a_tune_as_one_row_whose_trials_open_compare_and_go_with_it(qtbot, window, dialogs, capsys):
@@ -340,7 +352,7 @@ def test_the_runs_tab_lists_a_tune_as_one_row_whose_trials_open_compare_and_go_w
     assert code == 0, err
     record = json.loads(out)
     tune, trials = Path(record["folder"]).name, {Path(t["run_dir"]).name for t in record["trials"]}
-    best = max(t["val_accuracy"] for t in record["trials"])
+    best = record["winner"]["smoothed_accuracy"]  # the score the tune chose its winner by, not the luckiest trial's own
     show_tab(window.tabs, "Runs")
     panel = window.runs_panel
     tree = panel.table

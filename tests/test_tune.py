@@ -285,9 +285,12 @@ def test_lrscope_tune_end_to_end(tmp_path, capsys, monkeypatch):
     assert loaded.timeline.peak_lr() == pytest.approx(record["winner"]["params"]["lr"], rel=1e-6)
     assert loaded.context["optimizer"]["weight_decay"] == pytest.approx(record["winner"]["params"]["weight_decay"])
     # Listed one line a tune, and deleted together: a tune of a minute left 232 trial runs, 621 lines (helper-76).
+    monkeypatch.setenv("LRSCOPE_TUNES_DIR", str(tmp_path / "tunes"))  # where the tune kept its record
     code, listed, _ = cli(capsys, "runs")
     line = next(line for line in listed.splitlines() if line.startswith(f"tune {tune}: "))
-    assert line.startswith(f"tune {tune}: {len(trials)} trial runs, the best val acc ") and f"lrscope delete --tune {tune}" in line
+    assert line.startswith(f"tune {tune}: {len(trials)} trial runs, ") and f"lrscope delete --tune {tune}" in line
+    # The winner and its score as the tune's closing line gave them: it said the luckiest trial's own accuracy.
+    assert f" scored {100 * winner['val_accuracy']:.2f}%, {100 * winner['smoothed_accuracy']:.2f}% averaged" in line, line
     assert code == 0 and not any(Path(t["run_dir"]).name in listed for t in trials)
     assert cli(capsys, "delete", "--tune", tune)[0] == 0 and not any(Path(t["run_dir"]).exists() for t in trials)
     assert not (tmp_path / "tunes" / tune).exists()  # its search record too

@@ -36,6 +36,7 @@ from ..text import counted, printable, whose
 from ..tune.folders import delete_tune_folder, go_on_line, record_folder
 from ..tune.record import tune_of
 from ..tune.rerun import runs_again
+from ..tune.summary import summarize_tune
 from .common import (
     CACHE_DIR_HELP,
     LIBRARY_DIR_HELP,
@@ -172,12 +173,9 @@ def _tune_lines(tunes: dict[str, list], again: dict[str, str], args: argparse.Na
 
     where = "".join(f" {option}" for option in folder_options(args))
     for tune, runs_of_tune in tunes.items():
-        trials = [t for t in runs_of_tune if t.run_id not in again]
-        best = max((t.best_val_accuracy for t in trials if not math.isnan(t.best_val_accuracy)), default=math.nan)
-        cut = len(runs_of_tune) - len(trials)
-        and_cut = f" (and {counted(cut, 'run')} of a trial it ran again)" if cut else ""
-        print(f"tune {tune}: {counted(len(trials), 'trial run')}{and_cut}, the best val acc {_accuracy(best)} "
-              f"(`lrscope runs{where} --trials` lists them, `lrscope delete --tune {tune}{where}` deletes them)")
+        summary = summarize_tune(tunes_folder(args) / tune, runs_of_tune, again)
+        print(f"tune {tune}: {summary.runs_words()}, {summary.winner}; "
+              f"`lrscope runs{where} --trials` lists them, `lrscope delete --tune {tune}{where}` deletes them")
         if line := go_on_line(tunes_folder(args) / tune, resume_command(args)):  # a killed tune read as a finished one (helper-81)
             print(f"  {line}")
 

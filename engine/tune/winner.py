@@ -45,34 +45,46 @@ def smoothed_by_number(trials: list[TrialRecord]) -> dict[int, float]:
     return dict(zip((t.number for t in complete), smoothed_accuracies(complete))) if complete else {}
 
 
+def tried(trial: TrialRecord) -> str:
+    """``peak LR 0.05``, with the weight decay when it was searched (the line never said which won)."""
+    decay = f", weight decay {trial.params['weight_decay']:.3g}" if "weight_decay" in trial.params else ""
+    return f"peak LR {trial.params['lr']:.3g}{decay}"
+
+
+def scored(trial: TrialRecord, scores: dict[int, float]) -> str:
+    """``96.10%, 95.20% averaged with its neighbours in LR``: its run's accuracy, then its score in ``scores``
+    (``smoothed_by_number``) when it has one."""
+    smoothed = f", {100 * scores[trial.number]:.2f}% averaged with its neighbours in LR" if trial.number in scores else ""
+    return f"{100 * trial.val_accuracy:.2f}%{smoothed}"
+
+
+def winner_words(trials: list[TrialRecord], winner: TrialRecord) -> str:
+    """``best of 4 trials: peak LR 0.05 scored …`` or ``your schedule stays (peak LR 0.02, …)``: how the tune's closing
+    line begins, and what `lrscope runs` and the Runs tab say of the tune."""
+    scores = smoothed_by_number(trials)
+    if winner.number == trials[0].number:
+        return f"your schedule stays ({tried(winner)}, {scored(winner, scores)})"
+    return f"best of {counted(len(trials), 'trial')}: {tried(winner)} scored {scored(winner, scores)}"
+
+
 def finish_message(trials: list[TrialRecord], winner: TrialRecord | None, cancelled: bool = False) -> str:
     """The line that ends a tune. It shows both scores, since the smoothed one decides: a winner whose own run
     scored below your schedule's can still lead once each is averaged with its neighbours in LR. ``cancelled``: the
     user ended it, not its budget."""
     if winner is None:
         return no_winner_message(trials)
-    scores, yours = smoothed_by_number(trials), trials[0]
-
-    def tried(trial: TrialRecord) -> str:  # a weight decay searched was tuned as well, and the line never said which won
-        decay = f", weight decay {trial.params['weight_decay']:.3g}" if "weight_decay" in trial.params else ""
-        return f"peak LR {trial.params['lr']:.3g}{decay}"
-
-    def scored(trial: TrialRecord) -> str:
-        smoothed = f", {100 * scores[trial.number]:.2f}% averaged with its neighbours in LR" if trial.number in scores else ""
-        return f"{100 * trial.val_accuracy:.2f}%{smoothed}"
-
+    yours = trials[0]
     if winner is yours:
         # Only a trial that ran to the end can beat yours: one stopped early or cancelled was never in the running.
         rivals = sum(t.state == "complete" for t in trials) - 1
-        stays = f"your schedule stays ({tried(winner)}, {scored(winner)})"
         if not rivals:
             # Cancelled, the budget was not what ended it: "a larger budget tries more" was wrong advice.
             more = "it was cancelled before another trial finished" if cancelled else "a larger budget tries more"
-            return f"{stays}: no other trial ran to the end, so nothing was compared with it ({more})"
-        return (f"{stays}: none of the {counted(rivals, 'other complete trial')} beat it by {100 * KEEP_MARGIN:g} points once "
-                "averaged with its neighbours")
-    return (f"best of {counted(len(trials), 'trial')}: {tried(winner)} scored {scored(winner)} "
-            f"(your schedule: {scored(yours)}); the averaged score decides, since one run's accuracy is one noisy sample")
+            return f"{winner_words(trials, winner)}: no other trial ran to the end, so nothing was compared with it ({more})"
+        return (f"{winner_words(trials, winner)}: none of the {counted(rivals, 'other complete trial')} beat it by "
+                f"{100 * KEEP_MARGIN:g} points once averaged with its neighbours")
+    return (f"{winner_words(trials, winner)} (your schedule: {scored(yours, smoothed_by_number(trials))}); the averaged "
+            "score decides, since one run's accuracy is one noisy sample")
 
 
 def no_winner_message(trials: list[TrialRecord]) -> str:

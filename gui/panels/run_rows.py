@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QTreeWidgetItem
 
 from engine.store.reader import LIVE_STATES
 from engine.text import counted
+from engine.tune.summary import TuneSummary
 
 COLUMNS = ("run", "dataset", "started", "state", "steps", "best val acc", "note")
 DATASET_COLUMN = COLUMNS.index("dataset")
@@ -20,10 +21,11 @@ def accuracy_text(value: float) -> str:
     return "-" if math.isnan(value) else f"{100 * value:.2f}%"
 
 
-def run_row(run, served: bool) -> QTreeWidgetItem:
-    """A run's row, its folder in RUN_DIR."""
+def run_row(run, served: bool, run_again_as: str | None = None) -> QTreeWidgetItem:
+    """A run's row, its folder in RUN_DIR; ``run_again_as``: the run its tune ran this trial again as."""
     # A tune's trials would look like ten runs of the user's own without the note saying what made them.
-    note = "; ".join(run.notes)
+    again = [f"its tune ran this trial again, as {run_again_as}: it is not one of the tune's trials"] if run_again_as else []
+    note = "; ".join([*run.notes, *again])
     state = f"{run.state} · served" if served else run.state
     item = QTreeWidgetItem([run.run_id, run.dataset, run.started, state, f"{run.steps_done}/{run.total_steps}",
                             accuracy_text(run.best_val_accuracy), note])
@@ -42,14 +44,15 @@ def tune_row(tune: str) -> QTreeWidgetItem:
     return item
 
 
-def sum_up(item: QTreeWidgetItem, trials: list) -> None:
-    """Say on a tune's row what its trial runs (``RunInfo``, newest first) come to: a tune leaves tens of them."""
-    best = max((t.best_val_accuracy for t in trials if not math.isnan(t.best_val_accuracy)), default=math.nan)
+def sum_up(item: QTreeWidgetItem, trials: list, summary: TuneSummary) -> None:
+    """Say on a tune's row what its trial runs (``RunInfo``, newest first) come to, in the words of `lrscope runs`
+    (``summary``): a tune leaves tens of them."""
     live = sum(t.state in LIVE_STATES for t in trials)
-    note = "a tune's trial runs, listed under it; Delete deletes them all and the tune's search record"
+    note = (f"{summary.runs_words()}, {summary.winner}. A tune's trial runs are listed under it; Delete deletes them all "
+            "and the tune's search record")
     # The count in the state column, the best in its own: in the first one they widened it past the state at 1366 px.
-    state = counted(len(trials), "trial") + (f", {live} running" if live else "")
-    values = (f"tune {item.data(0, TUNE)}", trials[0].dataset, trials[-1].started, state, "", accuracy_text(best), note)
+    state = counted(summary.trials, "trial") + (f", {live} running" if live else "")
+    values = (f"tune {item.data(0, TUNE)}", trials[0].dataset, trials[-1].started, state, "", accuracy_text(summary.score), note)
     for column, text in enumerate(values):
         item.setText(column, text)
         item.setToolTip(column, note)

@@ -19,8 +19,11 @@ from PySide6.QtWidgets import (
 )
 
 from engine.serve.access import served_access
+from engine.store.paths import tunes_root
 from engine.store.reader import LIVE_STATES, RESUMABLE_STATES, list_runs
 from engine.tune.record import tune_of
+from engine.tune.rerun import runs_again
+from engine.tune.summary import summarize_tune
 
 from .delete_action import add_delete_action
 from .run_rows import COLUMNS, RUN_DIR, TUNE, run_row, sum_up, tune_row
@@ -136,6 +139,7 @@ class RunsPanel(QWidget):
         """The top-level rows, newest first: a run's, or a tune's (where its newest trial is) with its trials under it.
         A tune of a few minutes leaves tens of trial runs, which buried the user's own."""
         rows, tunes, trials = [], {}, {}
+        again = runs_again(runs, tunes_root(runs=self.root))  # a trial's run that its tune ran again: no trial of it any more
         for run in reversed(runs):
             tune = tune_of(run.purpose)
             if tune is None:
@@ -143,10 +147,10 @@ class RunsPanel(QWidget):
                 continue
             if tune not in tunes:
                 rows.append(tunes.setdefault(tune, tune_row(tune)))
-            tunes[tune].addChild(run_row(run, str(run.run_dir) in self._served))
+            tunes[tune].addChild(run_row(run, str(run.run_dir) in self._served, again.get(run.run_id)))
             trials.setdefault(tune, []).append(run)
         for tune, item in tunes.items():
-            sum_up(item, trials[tune])
+            sum_up(item, trials[tune], summarize_tune(tunes_root(runs=self.root) / tune, trials[tune], again))
         return rows
 
     @staticmethod
