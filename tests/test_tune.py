@@ -285,7 +285,6 @@ def test_lrscope_tune_end_to_end(tmp_path, capsys, monkeypatch):
     assert loaded.timeline.peak_lr() == pytest.approx(record["winner"]["params"]["lr"], rel=1e-6)
     assert loaded.context["optimizer"]["weight_decay"] == pytest.approx(record["winner"]["params"]["weight_decay"])
     # Listed one line a tune, and deleted together: a tune of a minute left 232 trial runs, 621 lines (helper-76).
-    monkeypatch.setenv("LRSCOPE_TUNES_DIR", str(tmp_path / "tunes"))  # where the tune kept its record
     code, listed, _ = cli(capsys, "runs")
     line = next(line for line in listed.splitlines() if line.startswith(f"tune {tune}: "))
     assert line.startswith(f"tune {tune}: {len(trials)} trial runs, ") and f"lrscope delete --tune {tune}" in line
