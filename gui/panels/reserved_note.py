@@ -30,7 +30,8 @@ class ReservedNote(QLabel):
         self.setText(self.longest)
         room = self.heightForWidth(self.width())
         self.setText(shown)
-        self.setMinimumHeight(max(room, self.heightForWidth(self.width())))
+        # heightForWidth gives -1 before the note has a width or a text, which Qt refuses as a minimum (a warning each time).
+        self.setMinimumHeight(max(0, room, self.heightForWidth(self.width())))
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         """A narrower panel wraps the longest text into more lines: the room is measured again."""
