@@ -15,7 +15,7 @@ from engine.errors import LrscopeError
 from engine.schedules import SetGroups, Unfreeze
 from engine.schedules.groups import EVERY_GROUP, GroupMismatch, resolve
 from engine.schedules.presets import peak_lr, preset_of
-from engine.training.handlers.pretrained_peak import pretrained_peak_warning
+from engine.schedules.pretrained_peak import pretrained_peak_warning
 from engine.training.start_schedule import fine_tuning, starting_timeline
 
 from .live_run import TERMINAL

@@ -245,7 +245,7 @@ def test_a_fine_tune_planned_far_above_the_pretrained_default_lr_says_so_before_
 
 def test_the_pretrained_peak_is_read_per_group_the_new_head_left_out():
     """A fine_tune preset names the head: asking its LRs without it failed the run before its first step."""
-    from engine.training.handlers.pretrained_peak import pretrained_peak_warning
+    from engine.schedules.pretrained_peak import pretrained_peak_warning
     from engine.training.start_schedule import starting_timeline
 
     def warning(**changes):
