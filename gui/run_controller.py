@@ -17,6 +17,7 @@ from engine.config import TrainConfig
 from engine.data.dataset import MB, PreparedDataset, prepare_dataset
 from engine.data.split import training_batches_per_epoch
 from engine.data.thumbnails import sample_thumbnails
+from engine.events import LogLine
 from engine.run import InProcessRun, NewRun, ResumedRun
 from engine.run.handle import RunHandle, RunResult
 from engine.run.remote import RemoteRun
@@ -95,11 +96,15 @@ class RunController:
         """Scan, decode (or read the cache) and summarize ``folder`` in the background."""
         def work() -> DatasetOpened:
             dataset = prepare_dataset(folder, resolution=image_size or None, cache_dir=cache_root(),
-                                      memory_budget=memory_budget_mb * MB, log=lambda text: None)
+                                      memory_budget=memory_budget_mb * MB, log=self._log_line)
             entries, problems = ScheduleLibrary(library_root()).entries(dataset.summary.fingerprint)
             dataset.warnings.extend(problems)
             return DatasetOpened(dataset, sample_thumbnails(dataset), entries)
         self.tasks.start("open", work)
+
+    def _log_line(self, text: str) -> None:
+        """A line of a background task for the window's log, through the bridge (the task's thread must not touch it)."""
+        self.bridge.put(LogLine(text))
 
     def probe_devices(self) -> None:
         """Import torch in the background and list the devices (the GPU's name when there is one)."""

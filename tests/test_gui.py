@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 from gui_fixtures import LONG, SMALL, drawn, legend, opened, paused_at, paused_with_lr_set, title_key
-from helpers import write_one_odd_size
+from helpers import write_one_odd_size, write_two_classes
 
 from gui.driving import choose, click, drag, press, show_tab, trigger, type_into
 
@@ -37,6 +37,18 @@ def test_the_dataset_tab_counts_every_images_size_once_decoded(qtbot, window, di
     trigger(window.open_action)
     opened(qtbot, window, "odd")
     assert "<br>402 at 4×4, 1 at 6×6<br>" in window.dataset_panel.summary.text()
+
+
+def test_the_log_says_what_opening_a_dataset_said_of_its_cache(qtbot, window, dialogs, tmp_path, monkeypatch):
+    """The command line printed "the cache folder … is not writable"; the window opened datasets with a log that kept
+    nothing, so the next launch decoded every image again without a word."""
+    blocked = tmp_path / "cache-is-a-file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("LRSCOPE_CACHE_DIR", str(blocked))
+    dialogs.answer("open_folder", str(write_two_classes(tmp_path / "two")))
+    trigger(window.open_action)
+    opened(qtbot, window, "two")  # the task's lines reach the bridge before its result
+    assert f"the cache folder {blocked} is not writable: images will be decoded again next time" in window.log.toPlainText()
 
 
 def test_a_run_fills_the_plots_which_export_as_png_and_csv(qtbot, window, dialogs, tmp_path):
