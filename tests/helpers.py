@@ -82,11 +82,11 @@ def write_two_classes(root: Path) -> Path:
     return root
 
 
-def write_one_odd_size(root: Path) -> Path:
-    """403 images of two classes at 4×4 but b/127.png at 6×6: a sample of 400 headers (seed 0) leaves that one out."""
+def write_one_odd_size(root: Path, odd: tuple[int, int] = (6, 6)) -> Path:
+    """403 images of two classes at 4×4 but b/127.png at ``odd``: a sample of 400 headers (seed 0) leaves that one out."""
     for label, count in (("a", 202), ("b", 201)):
         for i in range(count):
-            size = (6, 6) if (label, i) == ("b", 127) else (4, 4)
+            size = odd if (label, i) == ("b", 127) else (4, 4)
             write_image(root / label / f"{i:03d}.png", size=size, value=60 if label == "a" else 160)
     return root
 

@@ -250,12 +250,15 @@ def test_a_few_color_images_in_a_grayscale_set_are_named_as_what_makes_it_train_
 
 
 def test_when_only_a_sample_of_the_headers_is_read_the_count_says_of_how_many(tmp_path, monkeypatch):
+    """Images streamed from disk are never all read before training: their shapes are the sample's, said so."""
     monkeypatch.setattr("engine.data.summary.HEADER_SAMPLE", 5)
     root = _gray_folder(tmp_path / "d")
     for i in range(6):
         write_image(root / "a" / f"wide{i}.png", "L", size=(60, 20))
-    [said] = [w for w in prepare_dataset(root).warnings if "twice" in w]
+    [said] = [w for w in prepare_dataset(root, memory_budget=10).warnings if "twice" in w]
     assert said.startswith("3 of the 5 images read have one side over twice the other (a/wide2.png 60×20, "), said
+    [said] = [w for w in prepare_dataset(root).warnings if "twice" in w]  # decoded: every image measured
+    assert said.startswith("6 images have one side over twice the other (a/wide0.png 60×20, "), said
 
 
 def test_an_unreadable_image_among_headers_all_read_does_not_make_them_a_sample(tmp_path):

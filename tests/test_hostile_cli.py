@@ -17,7 +17,7 @@ import time
 import numpy as np
 import pytest
 import torch
-from helpers import ROOT, SAMPLE, cli, lrscope, write_image, write_two_classes
+from helpers import ROOT, SAMPLE, cli, lrscope, write_image, write_one_odd_size, write_two_classes
 from test_hostile_schedule import deadline, one_line_error
 
 from engine.cli.fault_policy import FaultPolicy
@@ -117,6 +117,15 @@ def test_a_strip_and_a_color_image_in_a_grayscale_folder_are_each_said_once_befo
                     "off matters",
                     "warning: 1 image in color among grayscale ones (2/red.png): the whole dataset trains in color (3 "
                     "channels) because of it; convert it to grayscale, or remove it, to train on 1 channel"], err
+
+
+def test_an_elongated_image_past_the_sample_of_headers_is_said_once_the_decode_measured_it(tmp_path, capsys):
+    """The warning looked at a sample of 400 headers, and said nothing of the one 4×12 image among 403 that the decode,
+    which reads every image, had measured."""
+    data = write_one_odd_size(tmp_path / "odd", odd=(4, 12))
+    code, _, err = cli(capsys, "train", "--data", data, *QUICK, "--epochs", "1", "--runs-dir", tmp_path / "runs")
+    assert code == 0, err[-2000:]
+    assert "warning: 1 image has one side over twice the other (b/127.png 4×12): training crops" in err, err[-2000:]
 
 
 def test_a_batch_larger_than_the_dataset_is_said_once_with_the_images_and_the_batch_used(tmp_path, capsys):

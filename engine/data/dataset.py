@@ -13,7 +13,7 @@ from ..text import counted, listed, printable
 from .cache import Decoded, Progress, cache_file, decode_all, drop_older_caches, load_decoded, save_decoded
 from .fingerprint import fingerprint
 from .folder import FolderScan, scan_folder
-from .header_checks import Headers, header_warnings
+from .header_checks import Headers, ImageSizes, header_warnings
 from .images import BadImage, load_image
 from .sizes import size_counts, size_stats
 from .split import stratified_split
@@ -90,7 +90,8 @@ def prepare_dataset(
     else:
         print_(f"{counted(len(paths), 'image')} at {size}px exceed the memory budget: they will stream from disk")
         usable, problems = np.ones(len(paths), dtype=bool), ()
-    warnings = [*scan.warnings, *header_warnings(headers)]
+    seen = _sizes_seen(scan, decoded, headers)
+    warnings = [*scan.warnings, *header_warnings(headers, seen)]
     if problems:
         # Each by its path in the folder, with why: one example of three left the user hunting for the other two.
         named = listed([f"{Path(path).relative_to(scan.root).as_posix()}: {reason}" for path, reason in problems], 3, "; ")
@@ -104,7 +105,7 @@ def prepare_dataset(
     # The summary is for people and schedule files: names that are not UTF-8 are shown with U+FFFD.
     classes = tuple(printable(c) for c in scan.classes)
     used = _used_counts(labels, train_index, val_index, len(classes))
-    sizes = _image_sizes(decoded, headers)
+    sizes = np.asarray(seen.sizes, dtype=np.int64).reshape(-1, 2)
     summary = DatasetSummary(
         name=printable(scan.root.name), root=printable(str(scan.root)), fingerprint=digest, classes=classes,
         class_counts=dict(zip(classes, used)), image_count=sum(used), presplit=scan.presplit, image_sizes=size_stats(sizes),
@@ -138,11 +139,13 @@ def _decoded(paths, size, channels, digest, cache_dir, progress, log) -> Decoded
     return decoded
 
 
-def _image_sizes(decoded: Decoded | None, headers: Headers) -> np.ndarray:
-    """(width, height) of every usable image when the decode read them all, else of the header sample."""
-    if decoded is not None:
-        return decoded.sizes[decoded.ok]
-    return np.asarray(headers.sizes, dtype=np.int64).reshape(-1, 2)
+def _sizes_seen(scan: FolderScan, decoded: Decoded | None, headers: Headers) -> ImageSizes:
+    """Path and (width, height) of every usable image when the decode read them all, else of the header sample: the
+    warning of elongated images looked at the sample alone, and missed one among 403 that the decode had measured."""
+    if decoded is None:
+        return headers
+    paths = [entry.path for entry, ok in zip(scan.entries, decoded.ok.tolist()) if ok]
+    return ImageSizes(paths, decoded.sizes[decoded.ok].tolist(), len(scan.entries), len(scan.entries))
 
 
 def _named_here(decoded: Decoded, paths: list[str]) -> Decoded:

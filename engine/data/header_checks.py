@@ -1,5 +1,6 @@
-"""Warnings read off a sample of image headers, before any image is decoded: images that the square crop cuts down, and
-a few color images that make a grayscale set train in color."""
+"""Warnings about the images' shapes and modes: images that the square crop cuts down (of every image once decoded, else
+of a sample of headers), and a few color images that make a grayscale set train in color (of the sample of headers, from
+which the channels are chosen before any image is decoded)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,12 @@ LONG_SIDE_RATIO = 2.0
 
 
 @dataclass(frozen=True)
-class Headers:
-    """Each sampled image's path in the folder, (width, height) and PIL mode; ``total``: the images the folder holds;
-    ``tried``: how many of them were sampled (those whose header could not be read are left out of the lists)."""
+class ImageSizes:
+    """Each image's path in the folder and (width, height); ``total``: the images the folder holds; ``tried``: how many
+    of them were read (those that could not be are left out of the lists)."""
 
     paths: list[str]
     sizes: list[tuple[int, int]]
-    modes: list[str]
     total: int
     tried: int
 
@@ -30,17 +30,25 @@ class Headers:
         return counted(count, "image") if self.tried >= self.total else f"{count} of the {len(self.paths)} images read"
 
 
-def header_warnings(headers: Headers) -> list[str]:
-    """What a user should hear about the sampled images' shapes and modes before training on them."""
-    return [printable(text) for text in (_elongated(headers), _mixed_modes(headers)) if text]
+@dataclass(frozen=True)
+class Headers(ImageSizes):
+    """The headers of a sample of the images: also each one's PIL mode."""
+
+    modes: list[str]
 
 
-def _elongated(headers: Headers) -> str:
-    long = [f"{path} {w}×{h}" for path, (w, h) in zip(headers.paths, headers.sizes) if max(w, h) > LONG_SIDE_RATIO * min(w, h)]
+def header_warnings(headers: Headers, sizes: ImageSizes) -> list[str]:
+    """What a user should hear about the images' shapes (``sizes``: of every image once decoded, else ``headers``) and
+    the sampled images' modes before training on them."""
+    return [printable(text) for text in (_elongated(sizes), _mixed_modes(headers)) if text]
+
+
+def _elongated(sizes: ImageSizes) -> str:
+    long = [f"{path} {w}×{h}" for path, (w, h) in zip(sizes.paths, sizes.sizes) if max(w, h) > LONG_SIDE_RATIO * min(w, h)]
     if not long:
         return ""
     many = len(long) > 1
-    return (f"{headers.which(len(long))} {'have' if many else 'has'} one side over twice the other ({listed(long, 3)}): "
+    return (f"{sizes.which(len(long))} {'have' if many else 'has'} one side over twice the other ({listed(long, 3)}): "
             "training crops each image to its central square, which cuts off over half of such an image; crop or pad "
             f"{'them' if many else 'it'} to near-square if what is cut off matters")
 

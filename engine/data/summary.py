@@ -71,7 +71,7 @@ def read_headers(scan: FolderScan) -> Headers:
         paths.append(scan.entries[index].path)
         sizes.append(size)
         modes.append(mode)
-    return Headers(paths, sizes, modes, len(scan.entries), len(sampled))
+    return Headers(paths, sizes, len(scan.entries), len(sampled), modes)
 
 
 def choose_resolution(sizes: list[tuple[int, int]], requested: int | None, bounds: tuple[int, int] = (16, 224)) -> int:
