@@ -572,8 +572,30 @@ def test_watch_into_a_pipe_keeps_a_step_line_about_ten_times_an_epoch(tmp_path, 
     total = int(re.search(r"^training on .*, ([\d,]+) steps$", said, re.M).group(1).replace(",", ""))
     stopped = int(re.search(r"^the run is stopped at step (\d+)$", said, re.M).group(1))
     every = total // 500 // 10
-    logged = [int(step) for step in re.findall(r"^epoch \d+ step (\d+)/", said, re.M)]
-    assert every >= 1 and logged == list(range(every, stopped + 1, every)), said[-800:]
+    assert every >= 1 and step_lines(said) == list(range(every, stopped + 1, every)), said[-800:]
+
+
+def test_train_and_resume_into_a_file_keep_a_step_line_about_ten_times_an_epoch(tmp_path, capsys):
+    """Into a file or `tee`, `train` and `resume` wrote the epoch lines alone, an hour apart on a large dataset, where
+    `watch` keeps a step line about ten times an epoch; `--every N` chooses, as for `watch`."""
+    from test_hostile_store import stopped_run
+
+    data = make_classes(tmp_path / "d", count=40)
+    code, _, err = cli(capsys, "train", "--data", data, *QUICK, "--epochs", "1", "--runs-dir", tmp_path / "runs")
+    assert code == 0, err[-2000:]
+    total = int(re.search(r"^training on .*, (\d+) steps$", err, re.M).group(1))
+    assert total >= 20 and step_lines(err) == list(range(total // 10, total + 1, total // 10)), err[-2000:]
+    code, _, err = cli(capsys, "resume", stopped_run(data, tmp_path / "stopped"), "--no-cache", "--every", "5")
+    assert code == 0, err[-2000:]
+    start, total = (int(n) for n in re.search(r"\(resumed at (\d+); (\d+) in all\)", err).groups())
+    assert step_lines(err) == [step for step in range(5, total + 1, 5) if step > start], err[-2000:]
+    code, _, err = cli(capsys, "train", "--data", data, *QUICK, "--every", "0")
+    assert code == 2 and "argument --every: must be a whole number of steps, 1 or more, got '0'" in err, err
+
+
+def step_lines(said: str) -> list[int]:
+    """The steps of the step lines kept in ``said`` (a line redrawn in place is not kept)."""
+    return [int(step) for step in re.findall(r"^epoch \d+ step (\d+)/", said, re.M)]
 
 
 @pytest.mark.parametrize("late_lr, on_fault, said", [

@@ -108,6 +108,24 @@ def add_serve_option(parser: argparse.ArgumentParser) -> None:
                              "kept in the run folder)")
 
 
+def add_every_option(parser: argparse.ArgumentParser, stream: str) -> None:
+    """--every (train, resume and watch): with ``stream``, the progress's, not a terminal, a step line every N steps."""
+    parser.add_argument("--every", type=_steps_between, default=0, metavar="N",
+                        help=f"with {stream} into a file or pipe, a line every N steps besides the epoch lines (default: "
+                             "about ten an epoch); on a terminal the step line is redrawn in place instead")
+
+
+def _steps_between(text: str) -> int:
+    """--every: a whole number of steps, 1 or more (argparse reports anything else as a usage error)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of steps, 1 or more, got {text[:20]!r}")
+    return value
+
+
 def add_checkpoint_seconds_option(parser: argparse.ArgumentParser, *, resumed: bool = False) -> None:
     """--checkpoint-seconds (train and resume): a checkpoint whenever S seconds passed since the last one. ``resumed``:
     unset, the run keeps the interval it was started with."""

@@ -71,7 +71,7 @@ def execute(run: InProcessRun, args: argparse.Namespace, serve: str | None = Non
     answers faults: the commands it sends reach every rank at the same step, so all ranks stop together."""
     policy = FaultPolicy(run.send, args.on_fault, args.max_rollbacks, served=serve is not None)
     if leader:
-        run.subscribe(ProgressPrinter(failure_said_after=True))  # by `report`, in its error line
+        run.subscribe(ProgressPrinter(failure_said_after=True, log_every=args.every))  # the failure: by `report`, in its error line
         run.subscribe(policy)
     server = serving(run, serve) if serve else None
     started = time.perf_counter()

@@ -45,6 +45,7 @@ from .common import (
     TUNES_DIR_HELP,
     CliError,
     add_checkpoint_seconds_option,
+    add_every_option,
     add_serve_option,
     cache_dir,
     check_writable,
@@ -78,7 +79,9 @@ def add_parsers(commands) -> None:
                            "`train --export-schedule` does at the run's end")
     show.add_argument("--library-dir", type=path_arg, help=LIBRARY_DIR_HELP)
     show.set_defaults(handler=show_command)
-    resume = commands.add_parser("resume", help="continue a stopped or interrupted run from its last checkpoint")
+    resume = commands.add_parser("resume", help="continue a stopped or interrupted run from its last checkpoint",
+                                 description="Continue a stopped or interrupted run from its last checkpoint, with its progress "
+                                             "on stderr as `lrscope train` shows it.")
     resume.add_argument("run", help="run id (or a unique prefix of it), or the run's folder")
     resume.add_argument("--runs-dir", type=path_arg, help=RUNS_DIR_HELP)
     resume.add_argument("--cache-dir", type=path_arg, help=CACHE_DIR_HELP)
@@ -87,6 +90,7 @@ def add_parsers(commands) -> None:
                         help="where the run's dataset folder is now, if it moved (the same images: their fingerprint is checked)")
     add_checkpoint_seconds_option(resume, resumed=True)
     add_fault_options(resume)
+    add_every_option(resume, "stderr")
     resume.add_argument("--json", action="store_true", help="print one JSON object with the result on stdout")
     add_serve_option(resume)
     add_distributed_options(resume, new_run=False)

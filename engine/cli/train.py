@@ -11,6 +11,7 @@ from .common import (
     LIBRARY_DIR_HELP,
     RUNS_DIR_HELP,
     add_checkpoint_seconds_option,
+    add_every_option,
     add_serve_option,
     add_training_options,
     check_writable,
@@ -27,7 +28,9 @@ from .fault_policy import add_fault_options
 def add_parser(commands) -> None:
     """Register the command."""
     parser = commands.add_parser("train", help="train a classifier on a dataset folder (headless)",
-                                 description="Train an image classifier on a dataset folder, with a progress bar.")
+                                 description="Train an image classifier on a dataset folder, with its progress on stderr "
+                                             "(on a terminal one line redrawn in place; into a file or pipe a line every "
+                                             "--every steps besides each epoch's).")
     add_training_options(parser)
     parser.add_argument("--schedule", type=path_arg, help="train with this schedule file (re-stretched to the run's length)")
     parser.add_argument("--accept-mismatch", action="store_true", help="use a schedule tuned for another dataset without asking")
@@ -39,6 +42,7 @@ def add_parser(commands) -> None:
     parser.add_argument("--checkpoint-every", type=int, default=0, metavar="STEPS", help="also checkpoint every STEPS steps (default 0: off)")
     add_checkpoint_seconds_option(parser)
     add_fault_options(parser)
+    add_every_option(parser, "stderr")
     parser.add_argument("--json", action="store_true", help="print one JSON object with the result on stdout")
     add_serve_option(parser)
     add_distributed_options(parser)

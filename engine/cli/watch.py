@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..events import DAMAGED_WEIGHTS, STORE_UNWRITABLE
-from .common import FAILED, FAULT_STOPPED, FINISHED, INTERRUPTED, STORE_FAILED, say_error, write
+from .common import FAILED, FAULT_STOPPED, FINISHED, INTERRUPTED, STORE_FAILED, add_every_option, say_error, write
 from .target import add_target_options
 
 
@@ -18,21 +18,8 @@ def add_parser(commands) -> None:
                                              "edits and faults, until it ends. Ctrl-C stops watching; the run goes on.")
     add_target_options(parser)
     parser.add_argument("--no-history", action="store_true", help="show only what happens from now on")
-    parser.add_argument("--every", type=_steps_between, default=0, metavar="N",
-                        help="into a file or pipe, a line every N steps besides the epoch lines (default: about ten an "
-                             "epoch); on a terminal the step line is redrawn in place instead")
+    add_every_option(parser, "stdout")
     parser.set_defaults(handler=run)
-
-
-def _steps_between(text: str) -> int:
-    """--every: a whole number of steps, 1 or more (argparse reports anything else as a usage error)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of steps, 1 or more, got {text[:20]!r}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:
