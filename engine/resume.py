@@ -41,26 +41,27 @@ def saved_config(run_dir: Path) -> tuple[TrainConfig, str]:
 
 
 def prepare_resume(run_dir: Path, cache_dir: Path | None, warn: Callable[[str], None] = lambda text: None,
-                   owner: bool = True, data: str | None = None) -> ResumeSetup:
+                   owner: bool = True, data: str | None = None, log: Callable[[str], None] | None = None) -> ResumeSetup:
     """Load what a stopped or interrupted run needs; RunStoreError says why it cannot be resumed.
 
     ``owner``: this process will hold the run's lock (False for a distributed run's ranks but 0, which never
     lock it: rank 0 may already hold it when they get here). ``data``: where the run's dataset folder is now, when it
-    moved; the same images are checked by their fingerprint, and the owner records the new place in the run."""
+    moved; the same images are checked by their fingerprint, and the owner records the new place in the run. ``log``:
+    what opening the dataset says of its cache."""
     run_dir = Path(run_dir)
     run_info(run_dir)  # a damaged database (a table missing, a meta entry unreadable) is refused here, in one line
     if read_meta(run_dir).get("state") == "finished":
         raise RunStoreError(f"{run_dir.name}: the run already finished; nothing to resume")
     if owner:
         ensure_free(run_dir)  # before the slow part: another process resuming it would be refused anyway
-    setup = load_run(run_dir, cache_dir, warn, data)
+    setup = load_run(run_dir, cache_dir, warn, data, log)
     if data is not None and owner:
         moved_dataset(run_dir, setup.config.data)  # the next resume, `show` and the window find it there
     return setup
 
 
 def load_run(run_dir: Path, cache_dir: Path | None, warn: Callable[[str], None] = lambda text: None,
-             data: str | None = None) -> ResumeSetup:
+             data: str | None = None, log: Callable[[str], None] | None = None) -> ResumeSetup:
     """A stored run's config, its (unchanged) dataset and its newest readable checkpoint, whatever its state; its dataset
     read from ``data`` when given (the folder moved)."""
     run_dir = Path(run_dir)
@@ -76,7 +77,8 @@ def load_run(run_dir: Path, cache_dir: Path | None, warn: Callable[[str], None] 
                             f"started with){_relative_hint(config.data)}")
     from .models.setup import resolution_range  # imports torch: only when a run is really resumed
 
-    dataset = prepare_configured(config, resolution_range=resolution_range(config.model, config.pretrained), cache_dir=cache_dir)
+    dataset = prepare_configured(config, resolution_range=resolution_range(config.model, config.pretrained), cache_dir=cache_dir,
+                                 log=log)
     if dataset.summary.fingerprint != expected and data is not None:  # nothing changed: another folder was given
         raise RunStoreError(f"{config.data}: holds other images than {run_dir.name} trained on (fingerprint "
                             f"{dataset.summary.fingerprint}, the run's {expected}): give the folder its images moved to")

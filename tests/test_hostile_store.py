@@ -281,6 +281,15 @@ def stopped_run(data, root, epochs=2, stop=True):
     return store.run_dir
 
 
+def test_resume_says_what_opening_the_dataset_said_of_its_cache(tiny, tmp_path, capsys):
+    """`train` said "the cache folder … is not writable"; `resume` (and the window's) opened the dataset with no log."""
+    blocked = tmp_path / "cache-is-a-file"
+    blocked.write_text("not a folder")
+    code, _, err = cli(capsys, "resume", stopped_run(tiny, tmp_path / "runs"), "--cache-dir", blocked)
+    assert code == 0, err[-2000:]
+    assert f"the cache folder {blocked} is not writable: images will be decoded again next time" in err.splitlines(), err[-2000:]
+
+
 @pytest.mark.parametrize("make", [lambda path: os.symlink(path.parent.parent / "precious.txt", path), os.mkfifo, os.mkdir],
                          ids=["link", "fifo", "folder"])
 def test_a_lock_file_that_is_not_a_plain_file_is_refused_without_writing_through_it(tmp_path, make):

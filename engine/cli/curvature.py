@@ -53,7 +53,7 @@ def _session(args: argparse.Namespace) -> tuple:
     if args.checkpoint:
         refuse_unused_with_checkpoint(args)
         run_dir = find_run(runs_root(args.runs_dir), args.checkpoint)
-        setup = load_run(run_dir, cache_dir(args), warn=lambda text: say(f"warning: {text}"))
+        setup = load_run(run_dir, cache_dir(args), warn=lambda text: say(f"warning: {text}"), log=say)
         # One process measures, whatever number trained the run (its global batch kept, as `resume --nproc` does).
         session = build_session(setup.config.for_world(1), setup.dataset, log=say_log)
         restore(session, setup.checkpoint["state"])

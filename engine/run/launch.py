@@ -9,7 +9,7 @@ from pathlib import Path
 from ..commands import Inbox
 from ..config import TrainConfig
 from ..data.dataset import PreparedDataset
-from ..events import EventBus
+from ..events import EventBus, LogLine
 from ..schedules.edits import RunSchedule
 
 
@@ -56,7 +56,10 @@ def wire(spec: NewRun | ResumedRun, bus: EventBus, inbox: Inbox, warn: Callable[
         create = lambda: RunStore.create(spec.runs_root, config.to_dict(), spec.dataset.summary.to_dict(), emit=bus.emit,
                                          purpose=spec.purpose, start=(job.run_schedule, spec.schedule_source))
     else:
-        setup = prepare_resume(spec.run_dir, spec.cache_dir, warn=warn, owner=world.leader, data=spec.data)
+        # What opening the dataset says of its cache: a resume opened it with no log, and "the cache folder … is not
+        # writable" went unsaid in the terminal and the window.
+        setup = prepare_resume(spec.run_dir, spec.cache_dir, warn=warn, owner=world.leader, data=spec.data,
+                               log=lambda text: bus.emit(LogLine(text)))
         # The same global batch on however many processes resume it: the steps and the data position continue.
         config = setup.config.for_world(world.size)
         if spec.checkpoint_seconds is not None:
