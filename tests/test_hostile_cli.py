@@ -661,7 +661,7 @@ def test_watch_of_a_run_stopped_because_its_store_cannot_be_written_exits_4_as_t
     assert re.search(r"^the run is stopped at step \d+: its store could not be written$", said, re.MULTILINE), said[-2000:]
     last = said.rstrip().splitlines()[-1]
     assert last.startswith(f"lrscope: error: the run store at {run_dir} cannot be written (checkpoints"), said[-2000:]
-    assert last.endswith("; what was written stays resumable"), last
+    assert last.endswith("; no checkpoint is left on disk"), last
 
 
 def test_watch_joins_a_paused_edited_run_then_its_process_is_killed_and_it_says_how_to_continue(tmp_path, capsys):

@@ -96,10 +96,40 @@ def test_a_file_where_the_checkpoints_folder_should_be_is_named_with_what_to_do_
     message, run_dir = json.loads(out)["message"], the_run(tmp_path / "runs")
     assert code == 4 and err.rstrip().splitlines()[-1] == f"lrscope: error: {message}"
     assert (f"cannot be written (checkpoints is a file, not a folder): move or rename the file {run_dir / 'checkpoints'} "
-            "(the run keeps a folder there);") in message and "disk" not in message, message
+            "(the run keeps a folder there);") in message and "the disk" not in message, message
     code, _, err = cli(capsys, "resume", run_dir, "--no-cache")
     assert code == 2 and err.strip() == (f"lrscope: error: {run_dir}: its checkpoints folder is a file, not a folder; move that "
                                          "file away and put the folder back to resume the run")
+
+
+@pytest.mark.parametrize("lost", ["replaced by a file", "emptied"])
+def test_a_run_whose_checkpoints_went_mid_run_says_none_is_left_not_the_one_it_wrote(tiny, tmp_path, capsys, monkeypatch, lost):
+    """The step-0 checkpoint was written, then its folder was replaced by a file (or emptied before a full disk stopped
+    the run): train said "what was written stays resumable; then `lrscope resume …` continues from step 0", and `show`
+    "a resume continues from step 0", of a checkpoint no longer on disk."""
+    from engine.store import writer
+
+    real = writer.write_checkpoint
+
+    def taken_away(run_dir, payload, step):
+        if step == 0:
+            return real(run_dir, payload, step)
+        folder = Path(run_dir) / "checkpoints"
+        shutil.rmtree(folder, ignore_errors=True)
+        if lost == "replaced by a file":
+            folder.write_text("")
+            return real(run_dir, payload, step)
+        folder.mkdir()
+        raise OSError(errno.ENOSPC, "No space left on device", str(folder / f"step-{step:010d}.pt"))
+
+    monkeypatch.setattr(writer, "write_checkpoint", taken_away)
+    code, out, err = cli(capsys, *train_args(tiny, tmp_path / "runs", epochs=4))
+    result, run_dir = json.loads(out), the_run(tmp_path / "runs")
+    assert code == 4 and result["resume_step"] is None, result
+    assert result["message"].endswith("; no checkpoint is left on disk; then start the run again"), result["message"]
+    assert not re.search(r"resumable|resume from|resumed from|continues from", err), err
+    code, out, _ = cli(capsys, "show", run_dir)
+    assert code == 0 and "no checkpoint is left on disk: start it again" in out and "continues from" not in out, out
 
 
 def limit_file_size(size):
@@ -122,7 +152,7 @@ def test_a_disk_that_refuses_the_first_checkpoint_says_which_file_in_words_and_w
     assert f"the run store at {the_run(runs)} cannot be written (checkpoints/step-0000000000.pt: the disk is full" in message
     assert "free space on the disk" in message and message.endswith("no checkpoint was written yet; then start the run again")
     assert not re.search(r"enforce|inline_container|unexpected pos|resumable", message), message
-    assert "\nstopped at step 0; no checkpoint was written, so there is nothing to resume: start the run again\n" in done.stderr
+    assert "\nstopped at step 0; no checkpoint was written yet: start the run again\n" in done.stderr
     assert "can be resumed" not in done.stderr, done.stderr[-2000:]
 
 
@@ -137,7 +167,7 @@ def test_a_run_stopped_by_a_full_disk_is_listed_with_what_stopped_it(tiny, tmp_p
     lines = out.splitlines()
     assert code == 0 and lines[1].split()[4] == "stopped" and "interrupted" not in out, out
     assert re.fullmatch(r"  stopped: its store could not be written \(checkpoints/step-0+\.pt: the disk is full.*\): free space on "
-                        r"the disk that holds .+; no checkpoint was written: start it again", lines[2]), out
+                        r"the disk that holds .+; no checkpoint was written yet: start it again", lines[2]), out
     [listed] = json.loads(cli(capsys, "runs", "--runs-dir", runs, "--json")[1])
     assert listed["state"] == "stopped" and "the disk is full" in listed["why_ended"]
 

@@ -183,7 +183,7 @@ def _report(result: RunResult, seconds: float, run: InProcessRun, policy: FaultP
         "start_step": result.start_step, "run_dir": result.run_dir,
         # Where a resume continues: after a full disk the steps past the newest checkpoint were trained, not kept.
         # A run that finished on damaged weights is not resumable; one whose record is incomplete is.
-        "resume_step": store.checkpoint_step if status != FINISHED and _state(result, store) != "finished" else None,
+        "resume_step": store.resumable_step() if status != FINISHED and _state(result, store) != "finished" else None,
         "dataset": {"name": result.dataset.get("name"), "fingerprint": result.dataset.get("fingerprint")},
         "message": problem or result.message, "rollbacks": policy.rollbacks, "weights": result.weights,
         "groups": group_report(run), "processes": result.config.get("world_size", 1), "batch_size": result.config.get("batch_size"),
@@ -220,7 +220,7 @@ def _problem(policy: FaultPolicy, store) -> str:
     resume = f"`lrscope resume {run_argument(store.run_dir)}`"
     failure = store.failure or (policy.store_failure.message if policy.store_failure else "")
     if failure:
-        step = store.checkpoint_step
+        step = store.resumable_step()  # read now: the checkpoints written before the failure may be gone since
         return f"{failure}; then {resume} continues from step {step}" if step is not None else f"{failure}; then start the run again"
     if policy.fault is not None:
         return f"the run stopped on a fault: {policy.fault.message} {_resume_advice(policy.fault, run_argument(store.run_dir))}"

@@ -52,20 +52,26 @@ def _reason(run_dir: Path, error: BaseException) -> str:
     return f"{_shown(run_dir, Path(error.filename))}: {printable(error.strerror)}"
 
 
-def describe_failure(run_dir: Path, error: BaseException, resumable: bool = True) -> str:
-    """'the run store at … cannot be written (reason): what to do' for an OSError or an SQLite error; ``resumable``:
-    whether a checkpoint was written before it (else nothing can be resumed, which it says)."""
+def none_left(written: int | None) -> str:
+    """Why nothing can be resumed, given the newest checkpoint the store wrote (``written``) and none on disk: none
+    written yet, or those written gone since (their folder emptied or a file put in its place), where the run said
+    "what was written stays resumable" and named the step it remembered writing."""
+    return "no checkpoint was written yet" if written is None else "no checkpoint is left on disk"
+
+
+def describe_failure(run_dir: Path, error: BaseException, kept: str = "what was written stays resumable") -> str:
+    """'the run store at … cannot be written (reason): what to do; ``kept``' for an OSError or an SQLite error; ``kept``
+    says what a resume can go on from."""
     run_dir = Path(run_dir)
-    kept = "what was written stays resumable" if resumable else "no checkpoint was written yet"
     return f"the run store at {run_dir} cannot be written ({_reason(run_dir, error)}): {_advice(run_dir, error)}; {kept}"
 
 
-def stop_note(run_dir: Path, error: BaseException, checkpoint_step: int | None) -> str:
+def stop_note(run_dir: Path, error: BaseException, written: int | None, on_disk: int | None) -> str:
     """What a run stopped by its store's failure keeps as the reason (``lrscope runs`` prints it under the run): why,
-    what to do, and where a resume goes on. The free space is left out: it is read when the run stops, not when this is."""
+    what to do, and where a resume goes on (``on_disk``, the newest checkpoint on disk; ``written``, the newest the store
+    wrote). The free space is left out: it is read when the run stops, not when this is."""
     run_dir = Path(run_dir)
-    then = (f"a resume continues from step {checkpoint_step}" if checkpoint_step is not None
-            else "no checkpoint was written: start it again")
+    then = f"a resume continues from step {on_disk}" if on_disk is not None else f"{none_left(written)}: start it again"
     return f"stopped: its store could not be written ({_reason(run_dir, error)}): {_advice(run_dir, error, free=False)}; {then}"
 
 

@@ -51,7 +51,7 @@ from ..text import counted, name_part, printable
 from .checkpoints import write_checkpoint
 from .database import connect
 from .edit_rows import rows_not_held
-from .failure import describe_failure, stop_note
+from .failure import describe_failure, none_left, stop_note
 from .lock import RunLock
 from .reader import STOP_NOTE, checkpoint_paths, checkpoint_step, newest_checkpoint_step, saved_settings
 
@@ -227,21 +227,29 @@ class RunStore:
         self._retry_at = time.monotonic() + RETRY_SECONDS
         self._error = error
         if self.failure is None:
-            self.failure = describe_failure(self.run_dir, error, resumable=self.checkpoint_step is not None)
+            on_disk = self.resumable_step()
+            kept = "what was written stays resumable" if on_disk is not None else none_left(self.checkpoint_step)
+            self.failure = describe_failure(self.run_dir, error, kept)
             self.emit(LogLine(self.failure, "warning"))
-            self.emit(StoreFailed(str(self.run_dir), self.failure, self.checkpoint_step))
+            self.emit(StoreFailed(str(self.run_dir), self.failure, on_disk))
 
     def _note_what_stopped_it(self) -> None:
         """Given up on what is left: the run's state and a note that its store stopped it, if the disk takes that much.
         The state it ended in was among what could not be written, and `lrscope runs` took the run of a process gone
         for an interrupted one. (What was not written is not: a later write never outruns an earlier one.)"""
-        note = stop_note(self.run_dir, self._error, self.checkpoint_step)
+        on_disk = self.resumable_step()
+        note = stop_note(self.run_dir, self._error, self.checkpoint_step, on_disk)
         try:
             with self._db:
                 self._meta({"state": "stopped"})
-                self._db.execute("INSERT INTO events VALUES (?,?,?,?)", (time.time(), STOP_NOTE, self.checkpoint_step, note))
+                self._db.execute("INSERT INTO events VALUES (?,?,?,?)", (time.time(), STOP_NOTE, on_disk, note))
         except Exception:  # the disk refuses this too: the run reads as interrupted, resumable all the same
             pass
+
+    def resumable_step(self) -> int | None:
+        """The step a resume continues from, read from the disk (None when no checkpoint is there): the checkpoints this
+        store wrote may be gone since, their folder emptied or a file put in its place."""
+        return newest_checkpoint_step(self.run_dir)
 
     def _recovered(self) -> None:
         if self.failure is not None:

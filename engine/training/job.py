@@ -37,6 +37,7 @@ from ..events import (
 )
 from ..schedules.edits import Edit, RunSchedule, Unfreeze
 from ..schedules.timeline import Timeline
+from ..store.failure import none_left
 from ..text import counted, printable
 from .checkpoint import checkpoint_payload, restore_checkpoint, snapshot_payload
 from .control import StopRequested, answer_left, handle_commands
@@ -179,9 +180,9 @@ class TrainingJob:
         asked = f" by {self.inbox.stop_source}" if self.inbox.stop_source else ""
         stopped = f"stopped at step {self.step}{asked}"
         if self.store is not None and self.store.failure is not None:
-            if self.store.checkpoint_step is None:
-                return f"{stopped}; no checkpoint was written, so there is nothing to resume: start the run again"
-            return f"{stopped}; the run can be resumed from step {self.store.checkpoint_step}, its last checkpoint on disk"
+            if (on_disk := self.store.resumable_step()) is None:
+                return f"{stopped}; {none_left(self.store.checkpoint_step)}: start the run again"
+            return f"{stopped}; the run can be resumed from step {on_disk}, its last checkpoint on disk"
         # damaged weights are not written: a resume goes back to the last good state (stop_checkpoint)
         back = f" from step {self.last_good['step']}, the last good state" if self.diverged else ""
         return f"{stopped}; the run can be resumed{back}"
