@@ -125,10 +125,7 @@ class RangeTestActions:
         self.live.testing = self.measuring_first = ""  # a cancel during the λmax measurement ends the test before it came
         self._update_actions()
         if event.result is not None:
-            self.range_plot.show_fit(event.result)
-            self.range_plot.show_suggestions(event.result.suggestions)
-            self.range_plot.show_bound(event.result)
-            self.range_plot.show_half_way(event.result)
+            self.range_plot.show_result(event.result)
             if not self.controller.tuning:  # a tune's own test sets its interval; its record keeps it, not a schedule's file
                 self.last_range_test = event.result.to_dict()
                 # whose weights it measured: the run's at that step, or fresh ones before any run

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gui_fixtures import LONG, SMALL, paused_with_lr_set, run_and_export
-from helpers import cli, plain_loop_lrs
+from gui_fixtures import LONG, SMALL, paused_with_lr_set, range_test_before_a_run, run_and_export
+from helpers import SAMPLE, cli, plain_loop_lrs
 
 from engine.schedules import load_schedule
 from gui.driving import click, double_click_item, press, trigger, type_into
@@ -327,3 +327,23 @@ def test_a_schedule_exported_from_a_paused_run_names_the_run_and_its_best_accura
     assert code == 0, err
     metrics = load_schedule(tmp_path / "shown.lrschedule.json").metrics
     assert (metrics["run"], metrics["in_progress"]) == (run_id, True)
+
+
+def test_the_range_test_plots_csv_has_the_columns_of_range_test_csv(qtbot, window, dialogs, tmp_path, capsys):
+    """The plot's CSV button wrote repeat, lr, loss, smoothed, where `lrscope range-test --csv` writes step, loss, each
+    group's LR, repeat, swept_lr, smoothed: a user comparing the two files found other names for the same quantities."""
+    import csv
+
+    range_test_before_a_run(qtbot, window, iterations=12, repeats=1)
+    saved = tmp_path / "window.csv"
+    dialogs.answer("save_path", str(saved))
+    click(window.range_plot.csv_button)
+    qtbot.waitUntil(saved.exists, timeout=LONG)
+    code, _, err = cli(capsys, "range-test", "--data", SAMPLE, "--image-size", "16", "--iters", "12", "--repeats", "1",
+                       "--no-curvature", "--csv", tmp_path / "cli.csv")
+    assert code in (0, 1), err  # 1: twelve points may recommend nothing; the curve is written either way
+    header, *rows = list(csv.reader(saved.read_text().splitlines()))
+    assert header == (tmp_path / "cli.csv").read_text().splitlines()[0].split(","), header
+    curve = window.last_range_test["curve"]
+    assert [int(row[0]) for row in rows] == list(range(len(curve["lr"]))), rows
+    assert [float(row[header.index("swept_lr")]) for row in rows] == pytest.approx(curve["lr"])

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
 from ..errors import SettingError
 from ..events import Event, RangeTestProgress, RangeTestStarted
+from ..range_test.curve_csv import write_result_csv
 from ..range_test.settings import RangeTestSettings
 from ..text import counted, estimate
 from .common import (
@@ -33,7 +32,6 @@ from .common import (
 )
 from .export_file import write_export
 from .progress import StatusLine, range_test_progress
-from .step_columns import step_cells, step_header
 
 
 def add_parser(commands) -> None:
@@ -138,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.flush()
     if args.csv:
         try:
-            write_csv(args.csv, result)
+            write_result_csv(args.csv, result)
         except OSError as error:  # the test is done: its result is still printed
             data["csv_error"] = f"the curve could not be written to {args.csv} ({error.strerror or error})"
     if args.export_schedule and result.recommendation is None:  # the curve is still printed: it shows why
@@ -204,22 +202,6 @@ def unfreeze_step(timeline, names: tuple[str, ...]) -> int:
     if last >= timeline.total_steps:
         raise CliError("--after-unfreeze: some group stays frozen until the end of the run")
     return last
-
-
-def write_csv(path: Path, result) -> None:
-    """The curve of every repeat, in the columns a run's `show --csv` has (step, loss, each group's LR: the swept LR ×
-    the group's multiplier, 0 while frozen), then the test's own: repeat, swept_lr, and smoothed (a sweep) or
-    loss_half_way (a probe, whose step is how many steps each candidate trained before its loss was measured)."""
-    groups = result.measured.get("groups") or {"all": 1.0}
-    multipliers = np.array(list(groups.values()), dtype=float)
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow([*step_header(groups), "repeat", "swept_lr", "smoothed" if result.mode == "sweep" else "loss_half_way"])
-        for index, part in enumerate(result.repeats or (result,)):
-            second = part.smoothed if part.mode == "sweep" else part.measured["midway"]
-            steps = range(len(part.lrs)) if part.mode == "sweep" else [part.measured["steps"]] * len(part.lrs)
-            writer.writerows([*step_cells(step, loss, lr * multipliers), index, repr(lr), repr(float(other))]
-                             for step, lr, loss, other in zip(steps, part.lrs.tolist(), part.losses.tolist(), list(second)))
 
 
 def print_result(result) -> None:

@@ -16,6 +16,7 @@ from ..events import CurvatureMeasured
 from ..schedules.describe import describe_pieces, describe_schedule
 from ..schedules.history_codec import run_schedule_from_dict
 from ..serve.access import served_access
+from ..step_columns import step_cells, step_header
 from ..store.edit_rows import held_by
 from ..store.paths import runs_root
 from ..store.reader import (
@@ -56,7 +57,6 @@ from .common import (
 )
 from .distributed import add_distributed_options
 from .fault_policy import add_fault_options
-from .step_columns import step_cells, step_header
 
 
 def add_parsers(commands) -> None:

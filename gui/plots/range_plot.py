@@ -8,6 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
+from engine.range_test.curve_csv import Part, write_curve_csv, write_result_csv
 from engine.range_test.settings import RangeTestSettings
 
 from ..buffers import CurveBuffer
@@ -62,6 +63,9 @@ class RangePlot(PlotPanel):
         for curve in (self.raw, self.smooth, self.half_way):
             curve.opts["connect"] = "finite"
         self.points = CurveBuffer(4)
+        self.mode = "sweep"
+        self.result = None  # the finished test's, whose curve the CSV holds
+        self.received: dict[int, list[np.ndarray]] = {}  # each repeat's points as they came, a diverged loss's too
         # Each marker is drawn twice: the dashed line, and above every line an invisible one that carries its label, so
         # that no label is crossed by its neighbours' lines (suggestions sit a factor of 2 apart: the lines cut the text).
         self.markers: list[pg.InfiniteLine] = []  # the label carriers
@@ -73,6 +77,7 @@ class RangePlot(PlotPanel):
     def clear(self) -> None:
         """Start a new test."""
         self.points.clear()
+        self.result, self.received = None, {}
         self.half_way.setData([], [])
         self.show_in_legend(self.half_way, "half way", False)
         self._remove_markers()
@@ -82,6 +87,7 @@ class RangePlot(PlotPanel):
     def set_mode(self, mode: str) -> None:
         """Name what the test measures: a probe's points are each candidate's loss on held-out batches after its steps,
         which read as the run's training loss (0.25 beside a train loss of 0.024, unexplained)."""
+        self.mode = mode
         self.plot.setLabel("left", "held-out loss after each candidate's steps" if mode == "probe" else "loss")
 
     def expect(self, start_lr: float | None, end_lr: float | None) -> None:
@@ -96,10 +102,19 @@ class RangePlot(PlotPanel):
     def add_points(self, lrs: np.ndarray, losses: np.ndarray, smoothed: np.ndarray, repeat: int = 0) -> None:
         """Append points as they arrive; a new repeat starts a new line."""
         finite = np.isfinite(losses)
+        self.received.setdefault(repeat, []).append(np.column_stack([lrs, losses, smoothed]))
         if self.points.size and self.points.view(3)[-1] != repeat:
             self.points.extend(np.array([[np.nan, np.nan, np.nan, repeat]]))
         self.points.extend(np.column_stack([lrs, losses, smoothed, np.full(len(lrs), repeat)])[finite])
         self.dirty = True
+
+    def show_result(self, result) -> None:
+        """The finished test: its fit, suggestions, stability bound and a probe's half way; its curve is what CSV saves."""
+        self.result = result
+        self.show_fit(result)
+        self.show_suggestions(result.suggestions)
+        self.show_bound(result)
+        self.show_half_way(result)
 
     def show_fit(self, result) -> None:
         """Once a sweep ends, its smoothed line is the fit its suggestions were read from, not the moving average drawn
@@ -107,6 +122,7 @@ class RangePlot(PlotPanel):
         if result.mode != "sweep":
             return
         self.points.clear()
+        self.received = {}
         for repeat, part in enumerate(result.repeats or (result,)):
             self.add_points(part.lrs, part.losses, part.smoothed, repeat)
 
@@ -180,8 +196,22 @@ class RangePlot(PlotPanel):
         else:
             view.enableAutoRange(y=True)
 
-    def columns(self):
-        return {"repeat": self.points.view(3), "lr": self.points.view(0), "loss": self.points.view(1), "smoothed": self.points.view(2)}
+    def export_csv(self, path):
+        """Save the curve in `range-test --csv`'s columns: the finished test's, or the points drawn so far, whose groups'
+        LRs (and a probe's steps and half way) are known once it ends."""
+        if self.result is not None:
+            return write_result_csv(path, self.result)
+        return write_curve_csv(path, {}, self.mode, self._parts_so_far())
+
+    def _parts_so_far(self) -> list[Part]:
+        """The points received so far, a part per repeat; a sweep's step is its place in the repeat (a probe's, how many
+        steps each candidate trains, comes with the result, and so does its half way)."""
+        parts = []
+        for blocks in self.received.values():
+            lrs, losses, smoothed = np.concatenate(blocks).T
+            probe = self.mode == "probe"
+            parts.append(([None] * len(lrs) if probe else None, lrs, losses, np.full(len(lrs), np.nan) if probe else smoothed))
+        return parts
 
     def describe_at(self, x):
         rows = self.points.view()[np.isfinite(self.points.view(0))]

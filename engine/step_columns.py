@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..text import printable
+from .text import printable
 
 
 def step_header(groups: Iterable[str]) -> list[str]:
@@ -16,6 +16,7 @@ def step_header(groups: Iterable[str]) -> list[str]:
     return ["step", "loss", *(f"lr_{printable(name)}" for name in groups)]
 
 
-def step_cells(step: int, loss: float, lrs: Iterable[float]) -> list[object]:
-    """One row's cells under ``step_header``: floats in full (repr), nan where a value is missing."""
-    return [int(step), repr(float(loss)), *(repr(float(lr)) for lr in lrs)]
+def step_cells(step: int | None, loss: float, lrs: Iterable[float]) -> list[object]:
+    """One row's cells under ``step_header``: floats in full (repr), nan where a value is missing, the step empty when
+    it is not known yet (a probe's, until it ends)."""
+    return ["" if step is None else int(step), repr(float(loss)), *(repr(float(lr)) for lr in lrs)]
