@@ -810,3 +810,19 @@ def test_show_names_the_schedule_a_run_started_with_after_a_rollback_to_step_0(c
     assert cli(capsys, "resume", run, "--on-fault", "rollback", "--max-rollbacks", "5", *runs)[0] in (0, 3)
     code, out, _ = cli(capsys, "show", run)
     assert "schedule   constant 100 over 44 steps (as it started; then" in out and re.search(r"edit (#\d+ )?at step 0 \(rollback\)", out)
+
+
+def test_show_lists_the_dataset_warnings_the_run_started_with(capsys, tmp_path, tiny_folder):
+    """An image skipped as unreadable was said when the run started, and `show RUN` later said nothing of it."""
+    (tiny_folder / "cat" / "broken.png").write_bytes(b"not an image")
+    code, out, err = cli(capsys, "train", "--data", tiny_folder, "--image-size", "8", "--epochs", "1", "--batch-size", "4",
+                         "--runs-dir", tmp_path / "runs", "--no-cache", "--json")
+    assert code == 0, err[-2000:]
+    [said] = [line.removeprefix("warning: ") for line in err.splitlines() if "could not be read" in line]
+    assert said.startswith("1 image could not be read and was skipped: cat/broken.png"), said
+    run_dir = json.loads(out)["run_dir"]
+    code, shown, err = cli(capsys, "show", run_dir)
+    assert code == 0 and f"  warning (dataset): {said}\n" in shown, shown
+    code, shown, err = cli(capsys, "show", run_dir, "--json")
+    notes = [(note["kind"], note["step"], note["message"]) for note in json.loads(shown)["notes"]]
+    assert ("warning:dataset", None, said) in notes, notes

@@ -20,6 +20,7 @@ from ..step_columns import step_cells, step_header
 from ..store.edit_rows import held_by
 from ..store.paths import runs_root
 from ..store.reader import (
+    DATASET_WARNING,
     STOP_NOTE,
     find_run,
     list_runs,
@@ -196,7 +197,8 @@ def _listed(info) -> dict:
 
 # what `show` lists beside epochs and edits
 MAX_DATASET_WIDTH = 32
-NOTED_EVENTS = f"kind LIKE 'fault:%' OR kind LIKE 'stability:%' OR kind IN ('warning', 'resume', '{STOP_NOTE}')"
+NOTED_EVENTS = (f"kind LIKE 'fault:%' OR kind LIKE 'stability:%' OR kind IN ('warning', 'resume', '{STOP_NOTE}', "
+                f"'{DATASET_WARNING}')")
 
 
 def show_command(args: argparse.Namespace) -> int:

@@ -54,7 +54,8 @@ def wire(spec: NewRun | ResumedRun, bus: EventBus, inbox: Inbox, warn: Callable[
         config = spec.config.for_world(world.size)  # a config made for another number of processes keeps its global batch
         job = TrainingJob(config, spec.dataset, run_schedule=spec.run_schedule, bus=bus, inbox=job_inbox)
         create = lambda: RunStore.create(spec.runs_root, config.to_dict(), spec.dataset.summary.to_dict(), emit=bus.emit,
-                                         purpose=spec.purpose, start=(job.run_schedule, spec.schedule_source))
+                                         purpose=spec.purpose, start=(job.run_schedule, spec.schedule_source),
+                                         warnings=spec.dataset.warnings)
     else:
         # What opening the dataset says of its cache: a resume opened it with no log, and "the cache folder … is not
         # writable" went unsaid in the terminal and the window.

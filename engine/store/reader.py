@@ -24,6 +24,8 @@ LIVE_STATES = ("starting", "running", "paused", "range_test")
 RESUMABLE_STATES = ("stopped", "interrupted", "failed")
 # A LogLine of this level is stored as why the run stopped, when something other than the user stopped it.
 STOP_NOTE = "stop_note"
+# A warning of the dataset the run started on (images skipped as unreadable, odd sizes): said at the start, kept for `show`.
+DATASET_WARNING = "warning:dataset"
 CHECKPOINTS_MISSING = "its checkpoints folder is missing"
 MAX_CONFIG_BYTES = 1024**2
 

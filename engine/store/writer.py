@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -53,7 +53,7 @@ from .database import connect
 from .edit_rows import rows_not_held
 from .failure import describe_failure, none_left, stop_note
 from .lock import RunLock
-from .reader import STOP_NOTE, checkpoint_paths, checkpoint_step, newest_checkpoint_step, saved_settings
+from .reader import DATASET_WARNING, STOP_NOTE, checkpoint_paths, checkpoint_step, newest_checkpoint_step, saved_settings
 
 COMMIT_EVERY = 0.5
 RETRY_SECONDS = 2.0
@@ -97,12 +97,13 @@ class RunStore:
 
     @classmethod
     def create(cls, root: Path, config: dict, dataset: dict, emit: Callable[[Event], None] | None = None,
-               purpose: str = "", start: tuple[RunSchedule, str] | None = None) -> RunStore:
+               purpose: str = "", start: tuple[RunSchedule, str] | None = None, warnings: Iterable[str] = ()) -> RunStore:
         """A new run directory under ``root``; RunStoreError says what to do when it cannot be written.
 
         ``purpose`` says what made the run when it is not the user's own (a tune's trial), for the runs list. ``start``
         is the schedule the run starts with and the file it came from ("" for none): edits replace pieces of the stored
-        schedule, and a file's schedule is not the config's shape (`lrscope show` described its first piece alone)."""
+        schedule, and a file's schedule is not the config's shape (`lrscope show` described its first piece alone).
+        ``warnings`` are the dataset's (images skipped, odd sizes): printed at the start only, `show` said nothing of them."""
         run_dir = Path(root) / _run_id(dataset.get("name", "dataset"))
         try:
             run_dir.mkdir(parents=True)
@@ -114,7 +115,14 @@ class RunStore:
         if start is not None:
             meta |= {"start_schedule": json.dumps(run_schedule_to_dict(start[0])), "schedule_source": printable(start[1])}
         store._set_meta(meta)
+        store._note_dataset_warnings(warnings)
         return store
+
+    def _note_dataset_warnings(self, warnings: Iterable[str]) -> None:
+        now = time.time()
+        with self._db:
+            self._db.executemany("INSERT INTO events VALUES (?,?,?,?)",
+                                 [(now + index * 1e-6, DATASET_WARNING, None, printable(text)) for index, text in enumerate(warnings)])
 
     @staticmethod
     def check_root(root: Path) -> None:
