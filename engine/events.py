@@ -373,10 +373,11 @@ class CheckpointSaved(Event):
 
 @dataclass(frozen=True)
 class StoreFailed(Event):
-    """The run store could not write (disk full, folder removed…); what it holds stays resumable.
+    """The run store could not write (disk full, folder removed…).
 
-    ``message`` says what failed and what to do (free space, move a file away); ``resumable_step`` is the step of the newest
-    checkpoint on disk (None when none was written).
+    ``message`` says what failed, what to do (free space, move a file away) and what a resume can go on from;
+    ``resumable_step`` is the step of the newest checkpoint on disk when it failed (None when none is there: none written
+    yet, or those written gone with their folder).
     """
 
     run_dir: str
