@@ -32,6 +32,7 @@ from .run_controller import WINDOW_CLIENT
 LIVE = ("starting", "running", "paused", "range_test")
 STALL_SECONDS = 5.0  # no step for this long while running: the status line says it is waiting
 FOLLOWING = LIVE[1:]  # the run's own events came: what the window shows is that run's
+COULD_NOT_TRAIN = "could not train: "  # the status line after a run that never trained: said of the configuration as it was
 # What the status bar calls the job's states.
 STATE_NAMES = {"starting": "starting", "running": "training", "paused": "paused", "range_test": "range test (training paused)",
                "finished": "finished", "stopped": "stopped", "failed": "failed", "idle": "idle"}
@@ -130,7 +131,7 @@ class LiveRun(QObject):
         with an attached run: it went on saying "training", with Apply and Set LR sending to nobody."""
         if self.state == "starting":
             self.state = "idle"
-            self.status.setText(f"could not train: {message}")
+            self.status.setText(f"{COULD_NOT_TRAIN}{message}")
             return
         if self.state not in ("idle", *TERMINAL):
             self._no_longer_followed()

@@ -27,7 +27,7 @@ from .errors import SlotErrorReporter
 from .fine_tuning_actions import FINE_TUNING_FIELDS, FineTuningActions
 from .go_menu import build_go_menu
 from .library_actions import LibraryActions
-from .live_run import LiveRun
+from .live_run import COULD_NOT_TRAIN, LiveRun
 from .panels.config_panel import FIELDS
 from .plots.compare_plot import ComparePanel
 from .plots.range_plot import RangePlot
@@ -233,6 +233,10 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
     def config_changed(self, name: str) -> None:
         """Epochs and batch size change the run's length; image size needs the images decoded again."""
         self.show_tune_plan()  # its time holds for the step timed alone: another model, size or batch takes its own
+        if self.status.text().startswith(COULD_NOT_TRAIN) and not self.controller.busy:
+            # Said of the configuration as it was: "could not train: pretrained: … needs the file …" stayed after the
+            # model was changed back and pretrained unticked (helper-115).
+            self.show_next_run()
         if name in ("epochs", "batch_size"):
             self.editor.set_run_length(self.run_length())
             self.show_next_run()

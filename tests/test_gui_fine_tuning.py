@@ -360,6 +360,9 @@ def test_weights_missing_from_the_cache_say_what_the_window_offers_instead(qtbot
     assert "needs the file mobilenet_v2-" in said and "hub/checkpoints" in said  # what is missing, and where it goes
     assert "--weights" not in said and "--weights" not in window.log.toPlainText()
     assert said.endswith("or untick pretrained in the Configuration tab to train from random weights")
+    click(panel.editors["pretrained"])  # as it says: the reason is gone, and the line says what Start trains now
+    qtbot.waitUntil(lambda: not window.status.text().startswith("could not train"), timeout=LONG)  # it stayed (helper-115)
+    assert "next run: " in window.status.text()
 
 
 def test_a_fine_tune_planned_far_above_the_pretrained_default_lr_says_so_on_the_status_line_before_start(qtbot, launch, hub_weights):
