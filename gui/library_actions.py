@@ -58,7 +58,7 @@ class LibraryActions:
         if not path:
             return
         try:
-            held, added, loaded = schedule_io.add_to_library(Path(path))
+            held, done, loaded = schedule_io.add_to_library(Path(path))
         except LrscopeError as error:
             self.warn("Cannot add to the library", str(error))
             return
@@ -71,7 +71,7 @@ class LibraryActions:
         ours = self.dataset is not None and tuned_on.get("fingerprint") == self.dataset.summary.fingerprint
         whose = ("this dataset's library" if ours else f"the library of {printable(str(tuned_on.get('name', '?')))!r} "
                  f"({tuned_on.get('fingerprint')}), the dataset it was tuned on: it is listed when that dataset is open")
-        self.log.add(f"{path}: {'added to' if added else 'already in'} {whose}, as {held}")
+        self.log.add(f"{path}: {done} {whose}, as {held}")
         self.refresh_library()
 
     @Slot(str)

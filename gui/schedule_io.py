@@ -26,8 +26,8 @@ def export_schedule(path: Path, run_schedule: RunSchedule, config: TrainConfig, 
 def write_document(path: Path, document: dict) -> tuple[Path, str]:
     """Write a schedule file and add it to the library; returns (file, what the library did, for the log)."""
     save_schedule(path, document)
-    held, added = ScheduleLibrary(library_root()).add(document)
-    return Path(path), f"{'added to' if added else 'already in'} the library ({held.parent.name})"
+    held, done = ScheduleLibrary(library_root()).add(document)
+    return Path(path), f"{done} the library ({held.parent.name})"
 
 
 def read_schedule(path: Path, dataset: dict | None) -> tuple[ScheduleFile, list[str]]:
@@ -53,6 +53,6 @@ def library_signature(dataset: PreparedDataset) -> frozenset:
     return ScheduleLibrary(library_root()).signature(dataset.summary.fingerprint)
 
 
-def add_to_library(path: Path) -> tuple[Path, bool, ScheduleFile]:
+def add_to_library(path: Path) -> tuple[Path, str, ScheduleFile]:
     """Add a schedule file to the library of the dataset it names: (the entry, whether it is new, the file as loaded)."""
     return ScheduleLibrary(library_root()).add_file(path)

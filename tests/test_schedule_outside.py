@@ -2,6 +2,7 @@
 
 import csv
 import io
+import json
 import re
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from engine.schedules import (
     schedule_document,
 )
 from engine.schedules.fine_tune import fine_tune
-from engine.schedules.library import ScheduleLibrary, differences
+from engine.schedules.library import ADDED, HELD, UPDATED, ScheduleLibrary, differences
 
 
 def test_torch_scheduler_drives_groups_by_name_with_their_settings_and_momentum(tmp_path):
@@ -195,13 +196,37 @@ def test_library_finds_schedules_by_dataset(tmp_path):
     # The same schedule exported again, a second later, is the entry it already has: each Export added a twin.
     again = schedule_document(run, dataset={"name": "other", "fingerprint": "bbb"}, metrics={"best_val_accuracy": 0.9})
     again["created"] = "2099-01-01T00:00:00+00:00"
-    assert library.add(again) == (library.entries("bbb")[0][0].path, False) and len(library.entries()[0]) == 3
+    assert library.add(again) == (library.entries("bbb")[0][0].path, HELD) and len(library.entries()[0]) == 3
     outside = tmp_path.parent / "mine.lrschedule.json"  # a file of the user's, named as a library entry would be
     outside.write_text("{}")
     with pytest.raises(ScheduleFileError, match="is not a schedule in the library .* nothing was deleted"):
         library.remove(outside)
     library.remove(library.entries("bbb")[0][0].path)
     assert outside.exists() and len(library.entries()[0]) == 2
+
+
+def test_one_runs_schedule_exported_again_is_one_entry_that_knows_the_run_as_it_ended(tmp_path):
+    """The window's Export of a run records the range test that advised it, `lrscope show RUN --export-schedule` none:
+    the library held both, and an export made mid-run stayed beside the finished run's as "best val 38.83% so far"."""
+    library = ScheduleLibrary(tmp_path)
+    run = RunSchedule(Timeline.of(Schedule((OneCycle(steps=88, max_lr=0.2),))))
+    dataset = {"name": "digits", "fingerprint": "aaa"}
+    tested = {"mode": "sweep", "recommended": {"one_cycle_max_lr": 0.2}}
+    so_far = schedule_document(run, dataset=dataset, metrics={"run": "R", "steps": 50, "in_progress": True, "best_val_accuracy": 0.39},
+                               range_test=tested)
+    path, done = library.add(so_far)
+    assert done == ADDED
+    ended = schedule_document(run, dataset=dataset, metrics={"run": "R", "steps": 88, "best_val_accuracy": 0.98})
+    assert library.add(ended) == (path, UPDATED)
+    [entry], _ = library.entries("aaa")
+    kept = json.loads(entry.path.read_text())
+    assert (entry.best_val_accuracy, kept["metrics"]["steps"], kept["range_test"]) == (0.98, 88, tested)  # the test kept too
+    assert library.add(ended) == (path, HELD)
+    # Another run's, or the same run's with another schedule (an edit since), is an entry of its own.
+    assert library.add(schedule_document(run, dataset=dataset, metrics={"run": "S", "best_val_accuracy": 0.9}))[1] == ADDED
+    edited = RunSchedule(Timeline.of(Schedule((OneCycle(steps=88, max_lr=0.1),))))
+    assert library.add(schedule_document(edited, dataset=dataset, metrics={"run": "R", "best_val_accuracy": 0.97}))[1] == ADDED
+    assert len(library.entries("aaa")[0]) == 3
 
 
 def test_a_library_entry_says_how_an_edited_run_went_and_its_groups_multipliers(tmp_path):

@@ -22,9 +22,9 @@ def write_export(path: Path, document: dict[str, Any], library_dir: Path | None,
     from ..store.paths import library_root
 
     written: dict[str, str] = {}
-    failures, added = [], True
+    failures, done = [], ""
     try:
-        library_file, added = ScheduleLibrary(library_root(library_dir)).add(document)
+        library_file, done = ScheduleLibrary(library_root(library_dir)).add(document)
         written["library_file"] = str(library_file)
     except OSError as error:
         failures.append(f"the library ({error.strerror or error})")
@@ -36,7 +36,7 @@ def write_export(path: Path, document: dict[str, Any], library_dir: Path | None,
     if note := unmeasured_note(document.get("metrics")):
         say(f"note: {note}")
     if not failures:
-        say(f"{what} written to {path} and {'added to the library' if added else 'already in the library'}")
+        say(f"{what} written to {path} and {done} the library")
         return written
     kept = f"; it is kept in the library at {written['library_file']}" if "library_file" in written else ""
     return {**written, "export_error": f"the {what} could not be written to {' or '.join(failures)}{kept}"}

@@ -258,11 +258,11 @@ def add_command(args: argparse.Namespace) -> int:
     from ..schedules.library import ScheduleLibrary
     from ..store.paths import library_root
 
-    held, added, loaded = ScheduleLibrary(library_root(args.library_dir)).add_file(args.file)
+    held, done, loaded = ScheduleLibrary(library_root(args.library_dir)).add_file(args.file)
     for warning in loaded.warnings:
         say(f"warning: {printable(str(args.file))}: {warning}")
     dataset = loaded.dataset or {}
-    say(f"{'added to' if added else 'already in'} the library of {printable(str(dataset.get('name', '?')))} "
+    say(f"{done} the library of {printable(str(dataset.get('name', '?')))} "
         f"({dataset.get('fingerprint')}): {printable(str(held))}")
     return 0
 

@@ -17,7 +17,7 @@ from typing import Any
 from ..errors import ScheduleFileError
 from ..text import counted, listed, name_part, printable
 from .describe import describe_timeline
-from .schedule_file import ScheduleFile, load_document, load_schedule, same_schedule, save_schedule
+from .schedule_file import ScheduleFile, exported_again, load_document, load_schedule, same_schedule, save_schedule
 
 SUFFIX = ".lrschedule.json"
 STAT_TOLERANCE = 0.05
@@ -25,6 +25,8 @@ MAX_NAMED_KINDS = 3  # a file name stays readable (a keypoints plan may hold doz
 # A dataset's folder name: a received file's fingerprint "../.." must not lead out of the library.
 FINGERPRINT = re.compile(r"[0-9A-Za-z_-]{1,64}")
 LISTED = "`lrscope schedule list` shows each one's file"
+# What adding a schedule did, as a message says it: "… and added to the library".
+ADDED, HELD, UPDATED = "added to", "already in", "updated in"
 
 
 @dataclass(frozen=True)
@@ -70,26 +72,32 @@ class ScheduleLibrary:
     def __init__(self, root: Path):
         self.root = Path(root)
 
-    def add(self, document: dict[str, Any]) -> tuple[Path, bool]:
-        """Save a schedule document into its dataset's folder: (the file's path, whether it is new). The same schedule
-        exported again is not copied: each Export of one run added an entry, and the list filled with twins."""
+    def add(self, document: dict[str, Any]) -> tuple[Path, str]:
+        """Save a schedule document into its dataset's folder: (the file's path, what the library did, ADDED, HELD or
+        UPDATED). The same schedule exported again is not copied: each Export of one run added an entry, and the list
+        filled with twins; nor the same run's schedule exported again (from the window, then by `lrscope show RUN
+        --export-schedule`, or as the run ended): its entry takes the later export, which knows the run further."""
         fingerprint = (document.get("dataset") or {}).get("fingerprint") or "unknown-dataset"
         if not FINGERPRINT.fullmatch(fingerprint):
             raise ScheduleFileError(f"dataset.fingerprint: {printable(fingerprint[:70])!r} is not a dataset fingerprint (letters "
                                     "and digits, as lrscope writes them); fix the file or export the schedule again")
         folder = self.root / fingerprint
         for held in sorted(folder.glob(f"*{SUFFIX}")) if folder.is_dir() else ():
-            if same_schedule(held, document):
-                return held, False
+            again = exported_again(held, document)  # the same run's, with what the entry knew that it does not
+            if same_schedule(held, again if again is not None else document):
+                return held, HELD
+            if again is not None:
+                return save_schedule(held, again), UPDATED
         name = file_name(document)
         path, number = folder / name, 2
         while path.exists():
             path, number = folder / name.replace(SUFFIX, f"-{number}{SUFFIX}"), number + 1
-        return save_schedule(path, document), True
+        return save_schedule(path, document), ADDED
 
-    def add_file(self, path: Path) -> tuple[Path, bool, ScheduleFile]:
+    def add_file(self, path: Path) -> tuple[Path, str, ScheduleFile]:
         """Add a schedule file received from elsewhere, checked as an import is (ScheduleFileError says why not), under
-        the dataset it names: (the entry's path, whether it is new, the file as loaded, whose warnings are worth saying)."""
+        the dataset it names: (the entry's path, what the library did (as ``add``), the file as loaded, whose warnings are worth
+        saying)."""
         loaded, document = load_document(path)
         if not (loaded.dataset or {}).get("fingerprint"):
             raise ScheduleFileError(f"{path}: does not say which dataset it was tuned on (dataset.fingerprint), and the library "

@@ -176,12 +176,32 @@ def document_text(document: dict[str, Any]) -> str:
 
 def same_schedule(path: Path, document: dict[str, Any]) -> bool:
     """Whether the file at ``path`` holds ``document`` but for when it was written (False when it cannot be read)."""
+    held = _held(path)
+    return held is not None and {**held, "created": None} == {**json.loads(document_text(document)), "created": None}
+
+
+# What one export of a run may know that another of the same run does not: the window's records the range test that
+# advised the run, `lrscope show RUN --export-schedule` none.
+KEPT_WHEN_ABSENT = ("range_test", "search")
+
+
+def exported_again(path: Path, document: dict[str, Any]) -> dict[str, Any] | None:
+    """``document`` with what the file at ``path`` adds, when both are the same run's schedule (its run named in both,
+    their timelines equal): the later export knows the run further (its end, its metrics); None when they are not."""
+    held, wanted = _held(path), json.loads(document_text(document))
+    run = ((wanted.get("metrics") or {}).get("run")) or None
+    if held is None or run is None or (held.get("metrics") or {}).get("run") != run or held.get("timeline") != wanted.get("timeline"):
+        return None
+    return {**document, **{key: held[key] for key in KEPT_WHEN_ABSENT if document.get(key) is None and held.get(key) is not None}}
+
+
+def _held(path: Path) -> dict[str, Any] | None:
+    """The JSON object of the file at ``path``; None when it cannot be read or is no object."""
     try:
         held = json.loads(read_limited(path, MAX_FILE_BYTES).decode("utf-8"))
     except (OSError, NotARegularFile, TooLarge, ValueError):
-        return False
-    wanted = json.loads(document_text(document))
-    return isinstance(held, dict) and {**held, "created": None} == {**wanted, "created": None}
+        return None
+    return held if isinstance(held, dict) else None
 
 
 def _plain(value: Any) -> Any:
