@@ -327,8 +327,10 @@ def test_a_bad_option_with_nproc_is_said_once_with_one_json_object(tmp_path, com
     assert [json.loads(line)["exit_status"] for line in done.stdout.splitlines()] == [2]
 
 
-def test_a_schedule_files_global_batch_is_split_over_the_processes_or_said_when_it_cannot_be(tmp_path):
-    """`train --schedule` takes the global batch the file was tuned at (helper-80): on 2 processes, half each."""
+def test_a_schedule_files_global_batch_is_split_over_2_processes_which_keep_their_status_on_ctrl_c_after_the_result(tmp_path):
+    """`train --schedule` takes the global batch the file was tuned at (helper-80): on 2 processes, half each; on 3,
+    said before any process starts. The 2-process run is also the launcher's case of Ctrl-C after the result (see
+    ``interrupted_after_its_result``): it keeps its exit status."""
     env = torchrun_env(LRSCOPE_CACHE_DIR=str(tmp_path / "cache"), LRSCOPE_RUNS_DIR=str(tmp_path / "runs"))
     quick = ["--data", SAMPLE, "--image-size", "16", "--epochs", "1"]
     # The file is the setup, written in this process; the trainings that read it are the command line's, on processes.
@@ -336,10 +338,11 @@ def test_a_schedule_files_global_batch_is_split_over_the_processes_or_said_when_
         tuned = run_cli([*map(str, ["train", *quick, "--batch-size", "32", "--export-schedule", tmp_path / "s.json"]),
                          "--runs-dir", str(tmp_path / "runs"), "--cache-dir", str(tmp_path / "cache")])
     assert tuned == 0, said.getvalue()[-3000:]
-    two = lrscope("train", *quick, "--schedule", tmp_path / "s.json", "--nproc", "2", "--json", env=env, timeout=LONG)
-    assert two.returncode == 0, two.stderr[-3000:]
-    assert f"global batch 32 (2 processes × 16), as {tmp_path / 's.json'} was tuned at (--batch-size overrides)" in two.stderr
-    assert json.loads(two.stdout)["global_batch"] == 32 and "tuned at a global batch" not in two.stderr, two.stderr[-3000:]
+    printed, rest, status, err = interrupted_after_its_result(tmp_path, env, *quick, "--schedule", tmp_path / "s.json", "--nproc", "2")
+    assert rest == "" and json.loads(printed)["state"] == "finished", (printed, rest, err[-2000:])
+    assert status == 0, err[-2000:]
+    assert f"global batch 32 (2 processes × 16), as {tmp_path / 's.json'} was tuned at (--batch-size overrides)" in err
+    assert json.loads(printed)["global_batch"] == 32 and "tuned at a global batch" not in err, err[-3000:]
     # Refused before any process starts (each of 3 imported torch for seconds, then said no).
     ranks = tmp_path / "ranks"
     started = injected(env, tmp_path / "site", f"import os\nif 'RANK' in os.environ: open({str(ranks)!r} + os.environ['RANK'], 'w')")
@@ -358,27 +361,9 @@ def test_a_rank_other_than_0_leaves_an_error_before_the_run_to_rank_0(tmp_path):
     assert (done.returncode, done.stdout, done.stderr) == (2, "", "")
 
 
-def test_out_of_memory_on_one_rank_stops_every_rank_with_a_line_naming_it(tmp_path):
-    """Rank 1 runs out of memory in its forward while rank 0 waits in the step's all-reduce: no pause, no hang."""
-    import distributed_oom_worker as oom
-
-    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", "--max-restarts=0",
-                           str(ROOT / "tests" / "distributed_oom_worker.py"), str(tmp_path)],
-                          cwd=ROOT, env=torchrun_env(LRSCOPE_CACHE_DIR=str(tmp_path / "cache")), capture_output=True, text=True,
-                          timeout=LONG)
-    assert done.returncode != 0
-    failed = json.loads((tmp_path / "rank-1.json").read_text())
-    assert failed["state"] == "failed" and failed["step"] == oom.OOM_STEP
-    assert failed["message"].startswith("rank 1: CPU") and f"ran out of memory at step {oom.OOM_STEP}" in failed["message"]
-    assert "\n" not in failed["message"] and "Every process of the run stops" in failed["message"]
-    leader = tmp_path / "rank-0.json"
-    if leader.exists():  # rank 0 saw its peer go before torchrun stopped it
-        assert json.loads(leader.read_text())["state"] == "failed"
-    assert list((tmp_path / "runs").glob("*/checkpoints/*")), "rank 0 keeps the run resumable"
-
-
-def test_an_error_of_one_rank_alone_is_said_by_the_launcher_with_its_reason(tmp_path):
-    """Rank 1 ran out of memory (on its own GPU, say): it said so on a line of its own, and the launcher's line after it
+def test_out_of_memory_on_one_rank_stops_every_rank_and_the_launcher_says_why_in_one_line(tmp_path):
+    """Rank 1 runs out of memory in its forward while rank 0 waits in the step's all-reduce: no pause, no hang; rank 0
+    keeps the run resumable. Rank 1 (on its own GPU, say) said so on a line of its own, and the launcher's line after it
     said "rank 1 … ended with exit status 1" and not why. One line now says both."""
     import distributed_oom_worker as oom
 
@@ -393,10 +378,14 @@ def test_an_error_of_one_rank_alone_is_said_by_the_launcher_with_its_reason(tmp_
     assert len(said) == 1 and said[0].startswith("lrscope: error: rank 1 (pid "), done.stderr[-3000:]
     assert f"ended with exit status 1 (rank 1: CPU (1 thread) ran out of memory at step {oom.OOM_STEP} with batch size" in said[0]
     assert "or start again with a smaller --batch-size), so torchrun stopped the other processes" in said[0]
+    # Rank 1's own message, as the launcher quotes it: one line that says every process stops.
+    failed = re.search(r"ended with exit status 1 \((.*)\), so torchrun stopped", said[0]).group(1)
+    assert failed.startswith("rank 1: CPU") and "Every process of the run stops" in failed
     assert sum("ran out of memory" in line for line in done.stderr.splitlines()) == 1  # rank 1 said it on a line of its own too
     assert said[0].endswith("continues it on any number of processes")
     [result] = [json.loads(line) for line in done.stdout.splitlines()]  # rank 0's, which saw its peer go
     assert result["state"] == "failed"
+    assert list((tmp_path / "runs").glob("*/checkpoints/*")), "rank 0 keeps the run resumable"
 
 
 def test_a_machine_without_rank_0_says_its_ranks_bad_input_once():
@@ -453,19 +442,14 @@ def test_workers_stop_when_their_launcher_is_killed(tmp_path):
         output.close()
 
 
-@pytest.mark.parametrize("nproc", ["1", "2"])
-def test_ctrl_c_after_the_result_is_printed_keeps_its_exit_status(tmp_path, nproc):
-    """SIGINT as the run ended: its --json said "finished", "exit_status": 0, and the process exited 130 (the launcher
-    assumed that it had stopped the run; one process died by SIGINT, or printed a second object, "interrupted", when the
-    signal came between the object and the note of its status)."""
-    # That moment, held open for two seconds: the signal comes inside it.
-    env = injected(torchrun_env(LRSCOPE_CACHE_DIR=str(tmp_path / "cache"), LRSCOPE_RUNS_DIR=str(tmp_path / "runs")),
-                   tmp_path / "inject", "import sys, time\nimport engine.cli.run_job as job\nwrite = job.write\n"
-                   "def slowly(stream, text):\n    write(stream, text)\n    if stream is sys.stdout:\n        time.sleep(2)\n"
-                   "job.write = slowly\n")
-    train = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--nproc", nproc, "--data", str(SAMPLE), "--epochs", "1",
-                              "--image-size", "16", "--json"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)
+def interrupted_after_its_result(tmp_path: Path, env: dict[str, str], *options) -> tuple[str, str, int, str]:
+    """`lrscope train OPTIONS --json` sent SIGINT in the moment after it printed its result, held open for two seconds:
+    (its result line, what it printed after it, its exit status, its stderr)."""
+    held = injected(env, tmp_path / "inject", "import sys, time\nimport engine.cli.run_job as job\nwrite = job.write\n"
+                    "def slowly(stream, text):\n    write(stream, text)\n    if stream is sys.stdout:\n        time.sleep(2)\n"
+                    "job.write = slowly\n")
+    train = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", *map(str, options), "--json"], cwd=ROOT, env=held,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         printed = train.stdout.readline()
         train.send_signal(signal.SIGINT)
@@ -473,8 +457,19 @@ def test_ctrl_c_after_the_result_is_printed_keeps_its_exit_status(tmp_path, npro
     finally:
         if train.poll() is None:
             train.kill()
+    return printed, rest, train.returncode, err
+
+
+def test_ctrl_c_after_the_result_is_printed_keeps_its_exit_status(tmp_path):
+    """SIGINT as the run ended: its --json said "finished", "exit_status": 0, and the process exited 130 (the launcher
+    assumed that it had stopped the run; one process died by SIGINT, or printed a second object, "interrupted", when the
+    signal came between the object and the note of its status). One process here; the launcher's case is the 2-process
+    run of test_a_schedule_files_global_batch_is_split_over_2_processes_which_keep_their_status_on_ctrl_c_after_the_result."""
+    env = torchrun_env(LRSCOPE_CACHE_DIR=str(tmp_path / "cache"), LRSCOPE_RUNS_DIR=str(tmp_path / "runs"))
+    printed, rest, status, err = interrupted_after_its_result(tmp_path, env, "--nproc", "1", "--data", SAMPLE, "--epochs", "1",
+                                                              "--image-size", "16")
     assert rest == "" and json.loads(printed)["state"] == "finished", (printed, rest, err[-2000:])
-    assert train.returncode == 0, err[-2000:]
+    assert status == 0, err[-2000:]
 
 
 def test_ctrl_c_on_the_launcher_stops_every_rank_at_a_step_and_exits_130(tmp_path):
