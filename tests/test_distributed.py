@@ -295,21 +295,36 @@ def test_a_missing_folder_with_nproc_is_said_in_one_line_before_any_process_star
     assert not (tmp_path / "runs").exists()
 
 
-def test_a_folder_without_classes_on_several_processes_is_said_in_one_line_and_exits_2(tmp_path):
-    """Rank 0 opens the dataset first; when it cannot, the other ranks end silently with it. They used to wait for rank 0
-    at a barrier, print gloo's "Connection closed by peer" traceback, and be blamed by the launcher (exit status 1).
-    On more processes than cores: 100 processes on 2 cores printed nothing for minutes while they started."""
+def test_a_folder_without_classes_with_nproc_is_said_in_one_line_before_any_process_starts(tmp_path):
+    """The launcher reads the folder's subfolders before it starts torchrun: each of 3 processes on 2 cores imported torch
+    for seconds before rank 0 said it (100 processes on 2 cores printed nothing for minutes while they started)."""
     empty = tmp_path / "empty"
     empty.mkdir()
+    nproc = (os.cpu_count() or 1) + 1  # more than the cores: not even the note about sharing them comes first
+    done = lrscope("train", "--data", empty, "--nproc", nproc, "--runs-dir", tmp_path / "runs", "--json")
+    assert done.returncode == 2, done.stderr[-3000:]
+    [error] = done.stderr.splitlines()
+    assert error.startswith(f"lrscope: error: {empty}: holds no class subfolders; put each class's images in its own subfolder")
+    assert [json.loads(line)["exit_status"] for line in done.stdout.splitlines()] == [2]
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_folder_rank_0_cannot_use_on_several_processes_is_said_in_one_line_and_exits_2(tmp_path):
+    """Rank 0 opens the dataset first; when it cannot, the other ranks end silently with it. They used to wait for rank 0
+    at a barrier, print gloo's "Connection closed by peer" traceback, and be blamed by the launcher (exit status 1).
+    Class folders without images: only rank 0, which lists the images, can tell (the launcher reads folder names)."""
+    for name in ("a", "b"):
+        (tmp_path / "classes" / name).mkdir(parents=True)
     nproc = (os.cpu_count() or 1) + 1
-    done = subprocess.run([sys.executable, str(ROOT / "main.py"), "train", "--data", str(empty), "--nproc", str(nproc),
+    done = subprocess.run([sys.executable, str(ROOT / "main.py"), "train", "--data", str(tmp_path / "classes"), "--nproc", str(nproc),
                            "--runs-dir", str(tmp_path / "runs"), "--json"],
                           cwd=ROOT, env=torchrun_env(LRSCOPE_CACHE_DIR=str(tmp_path / "cache")), capture_output=True, text=True,
                           timeout=LONG)
     assert done.returncode == 2, done.stderr[-3000:]
     note, error = done.stderr.splitlines()
     assert note.startswith(f"note: {nproc} processes on {nproc - 1} CPU core") and "each gets a share of a core" in note
-    assert error.startswith(f"lrscope: error: {empty}: holds no class subfolders; put each class's images in its own subfolder")
+    assert error.startswith(f"lrscope: error: {tmp_path / 'classes'}: does not look like a dataset folder: its first subfolder 'a' "
+                            "(of 2) holds no images"), error
     assert [json.loads(line)["exit_status"] for line in done.stdout.splitlines()] == [2]
 
 

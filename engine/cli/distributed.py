@@ -60,15 +60,15 @@ def torch_cuda_devices() -> int:
 
 
 def check_before_launch(args: argparse.Namespace, config) -> None:
-    """Refuse a missing dataset folder, a --schedule file's global batch the processes cannot split and --sync-batchnorm
-    off the GPU before --nproc starts its processes (each process said it, and only once each had started: seconds of
-    importing torch each, minutes on many processes). Only the folder's existence: its contents are scanned once, by
-    rank 0."""
-    from ..data.folder import check_root
+    """Refuse a dataset folder that is missing or holds no class subfolders, a --schedule file's global batch the
+    processes cannot split and --sync-batchnorm off the GPU before --nproc starts its processes (each process said it,
+    and only once each had started: seconds of importing torch each, minutes on many processes). Only the folder's
+    subfolders: its images are listed once, by rank 0."""
+    from ..data.folder import check_layout
 
     if (args.nproc or 1) <= 1:
         return
-    check_root(Path(config.data))
+    check_layout(Path(config.data))
     if getattr(args, "schedule", None):  # 3 processes each started, then refused a file's batch of 32
         from .setup import check_tuned_batch_split
 

@@ -79,6 +79,17 @@ def check_root(root: Path) -> Path:
 
 def scan_folder(root: Path | str) -> FolderScan:
     """Scan a dataset folder; DatasetError (naming the path and what to do) when it cannot be used."""
+    root, classes, parts = check_layout(root)
+    scan = _collect(root, classes, parts, presplit=len(parts) > 1)  # its own train/ and val/ parts
+    # After the images are counted: a lone subfolder of text files was "only one class ('docs')", which sent the user
+    # looking for a second class instead of saying the folder holds no images at all.
+    _check_two_classes(parts[0][0], classes)
+    return scan
+
+
+def check_layout(root: Path | str) -> tuple[Path, tuple[str, ...], list[tuple[Path, str]]]:
+    """The folder's root, classes, and the (folder, split) parts that hold them (train/ and val/, or the root itself),
+    from the names of its subfolders alone (no image is listed); DatasetError when they cannot be a dataset's."""
     root = check_root(Path(root))
     names = _subfolders(root)
     split = _find_split(root, names)
@@ -95,11 +106,7 @@ def scan_folder(root: Path | str) -> FolderScan:
         classes = tuple(names)
         _check_classes(root, classes)
         parts = [(root, "")]
-    scan = _collect(root, classes, parts, split is not None)
-    # After the images are counted: a lone subfolder of text files was "only one class ('docs')", which sent the user
-    # looking for a second class instead of saying the folder holds no images at all.
-    _check_two_classes(parts[0][0], classes)
-    return scan
+    return root, classes, parts
 
 
 def _check_half_split(root: Path, names: list[str]) -> None:
