@@ -8,6 +8,7 @@ import pytest
 from gui_fixtures import (
     LONG,
     SMALL,
+    TINY,
     drawn,
     exported_then_another_opened,
     legend,
@@ -57,8 +58,9 @@ def test_a_folder_that_is_not_a_dataset_says_why_and_shows_no_dataset(qtbot, lau
     qtbot.waitUntil(lambda: "no such folder" in (panel.problems.item(0).text() if panel.problems.count() else ""), timeout=LONG)
 
 
-def test_a_folder_that_cannot_be_opened_leaves_the_open_dataset_as_it_was(qtbot, window, dialogs, tmp_path):
+def test_a_folder_that_cannot_be_opened_leaves_the_open_dataset_as_it_was(qtbot, launch, dialogs, tmp_path):
     """It cleared the open dataset, its run's plots, range test and tune, for a folder that could not be used."""
+    window = launch(TINY)
     trigger(window.start_action)
     qtbot.waitUntil(lambda: window.last_run is not None and "finished" in window.status.text(), timeout=LONG)
     range_test_before_a_run(qtbot, window)
@@ -83,7 +85,8 @@ def test_a_folder_that_cannot_be_opened_leaves_the_open_dataset_as_it_was(qtbot,
     assert "Cannot open the folder" in [shown.title for shown in dialogs.of("dismissed")[dismissed:]]
 
 
-def test_opening_another_dataset_after_a_run_clears_the_old_run(qtbot, window, dialogs):
+def test_opening_another_dataset_after_a_run_clears_the_old_run(qtbot, launch, dialogs):
+    window = launch(TINY)
     trigger(window.start_action)
     qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
     qtbot.waitUntil(lambda: window.editor.history.count() == 0 and "finished" in window.status.text(), timeout=LONG)
@@ -97,7 +100,7 @@ def test_opening_another_dataset_after_a_run_clears_the_old_run(qtbot, window, d
 
 
 def test_after_a_run_with_an_edit_start_trains_the_runs_schedule_with_it_not_its_last_piece_stretched(qtbot, launch):
-    window = launch({**SMALL, "epochs": 10})
+    window = launch({**TINY, "epochs": 10})
     editor = window.editor
     paused_with_lr_set(qtbot, window, "0.01", 3)
     trigger(window.pause_action)
@@ -123,7 +126,7 @@ def test_after_a_run_with_an_edit_start_trains_the_runs_schedule_with_it_not_its
 def test_after_a_run_in_which_the_plateau_rule_cut_the_lr_start_trains_each_cut_once(qtbot, launch):
     # Epochs to spare: in 6 epochs the rule found no plateau twice while other tests ran beside it (the pause came at
     # step 4 to 8, so each epoch end after it improved the val loss past the rule's 0.01% as batch norm settled).
-    window = launch({**SMALL, "epochs": 12})
+    window = launch({**TINY, "epochs": 12})
     editor = window.editor
     click(editor.plateau)
     type_into(editor.plateau_patience, "0")
@@ -210,7 +213,7 @@ def test_an_image_size_typed_during_a_run_is_the_next_runs_and_its_images_are_de
 def test_a_batch_bigger_than_the_training_images_is_said_when_the_run_starts(qtbot, launch, dialogs):
     from gui.driving import select_rows
 
-    window = launch(SMALL)
+    window = launch(TINY)
     type_into(window.config_panel.editors["batch_size"], "5000")  # a 1-step epoch trained without a word
     # not "1 steps (1 epoch × 1 steps)"; and said before the run, which the one-cycle then refused
     assert window.status.text().endswith("next run: 1 step (1 epoch × 1 step) · the batch size 5000 is more than the 1438 "
@@ -281,7 +284,7 @@ def test_an_imported_schedule_with_edits_is_planned_whole_and_said_to_be_stretch
 
 
 def test_the_next_runs_length_is_said_from_the_configuration_after_a_run(qtbot, launch):
-    window = launch({**SMALL, "epochs": 5})
+    window = launch({**TINY, "epochs": 5})
     trigger(window.start_action)
     qtbot.waitUntil(lambda: window.last_run is not None and not window.controller.training, timeout=LONG)
     type_into(window.config_panel.editors["batch_size"], "16")  # it said "445 steps (21 epochs × 22 steps)"
@@ -776,7 +779,7 @@ def stop_then_resume_from(qtbot, window, dialogs, folder, name, before=lambda: N
 
 
 def test_resuming_a_run_of_another_dataset_opens_that_dataset_first(qtbot, launch, dialogs):
-    window = launch({**SMALL, "epochs": 3}, data=CAMERA2)
+    window = launch({**TINY, "epochs": 3}, data=CAMERA2)
     stop_then_resume_from(qtbot, window, dialogs, SAMPLE, "digits")
     assert "trained on digits-camera2: opening it before the run resumes" in window.log.toPlainText()
     qtbot.waitUntil(lambda: window.controller.training, timeout=LONG)
@@ -793,7 +796,7 @@ def test_a_run_whose_dataset_folder_moved_resumes_on_the_open_folder_of_the_same
     from pathlib import Path
 
     shutil.copytree(CAMERA2, tmp_path / "cam")
-    window = launch({**SMALL, "epochs": 3}, data=tmp_path / "cam")
+    window = launch({**TINY, "epochs": 3}, data=tmp_path / "cam")
     moved = tmp_path / "moved"
     stop_then_resume_from(qtbot, window, dialogs, moved, "moved", before=lambda: shutil.move(tmp_path / "cam", moved))
     assert f"which is gone: it resumes on {moved}, the same images" in window.log.toPlainText()
