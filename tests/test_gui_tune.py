@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gui_fixtures import LONG, laid_out, position
+from gui_fixtures import LONG, TINY, laid_out, position
 
 from engine.schedules import load_schedule
 from engine.schedules.presets import peak_lr
@@ -15,9 +15,10 @@ from gui.panels.config_panel import IDLE_NOTE
 pytest.importorskip("pytestqt")
 
 
-def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, window, dialogs, tmp_path, monkeypatch):
+def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, launch, dialogs, tmp_path, monkeypatch):
     from gui.driving import click, press, show_tab, type_into, wheel
 
+    window = launch(TINY)
     panel = window.tune_panel
     # Every line the status bar was given, in order: a trial's "epochs done" line lasts until the next trial starts,
     # which on a loaded machine may come in the same batch of events, before a poll of the label could see it.
@@ -185,9 +186,10 @@ def test_a_budget_with_no_room_for_a_trial_is_refused_in_the_tab_before_anything
     assert not panel.cancel.isEnabled()
 
 
-def test_a_range_test_that_cannot_recommend_says_so_in_the_window(qtbot, window):
+def test_a_range_test_that_cannot_recommend_says_so_in_the_window(qtbot, launch):
     from gui.driving import click, show_tab, type_into
 
+    window = launch(TINY)
     panel = window.range_panel
     show_tab(window.tabs, "Range test")
     type_into(panel.start_lr, "3")
@@ -202,11 +204,12 @@ def test_a_range_test_that_cannot_recommend_says_so_in_the_window(qtbot, window)
     assert panel.table.rowCount() > 0 and "none is advice, so there is nothing to use" in panel.status.text()
 
 
-def test_a_probe_names_the_loss_it_plots(qtbot, window):
+def test_a_probe_names_the_loss_it_plots(qtbot, launch):
     """A probe's points are held-out losses after each candidate's steps: plotted as "loss", 0.25 beside a training loss
     of 0.024 was read as a fault."""
     from gui.driving import click, show_tab, type_into
 
+    window = launch(TINY)
     panel, axis = window.range_panel, window.range_plot.plot.getAxis("left")
     show_tab(window.tabs, "Range test")
     click(panel.probe)
@@ -346,7 +349,7 @@ def test_the_runs_tab_lists_a_tune_as_one_row_whose_trials_open_compare_and_go_w
     from engine.store.paths import tunes_root
     from gui.driving import click, double_click_item, press, select_rows, show_tab
 
-    quick = ["--data", SAMPLE, "--image-size", "16", "--epochs", "1"]
+    quick = ["--data", SAMPLE, "--image-size", "8", "--epochs", "1"]
     assert cli(capsys, "train", *quick)[0] == 0  # a run of the user's own
     code, out, err = cli(capsys, "tune", *quick, "--budget", "4", "--json")
     assert code == 0, err
