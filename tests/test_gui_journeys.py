@@ -10,14 +10,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gui_fixtures import LONG, SMALL, drawn, legend, opened, paused_with_lr_set
+from gui_fixtures import LONG, SMALL, TINY, drawn, legend, opened, paused_with_lr_set
 from helpers import CAMERA2, SAMPLE
 
 from engine.tune.budget import OVERHEAD as TUNE_OVERHEAD
 from gui.driving import choose, click, drop_folder, press, select_rows, show_tab, trigger, type_into
 
 pytest.importorskip("pytestqt")
-LONG_RUN = {**SMALL, "epochs": 40}  # long enough that the run is still going when the test acts on it
+LONG_RUN = {**TINY, "epochs": 40}  # long enough that the run is still going when the test acts on it
 
 
 def history(window):
@@ -255,7 +255,7 @@ def test_quitting_as_a_run_finishes_does_not_ask_to_stop_it(qtbot, launch, dialo
         close(store, *args, **kwargs)
 
     monkeypatch.setattr(RunStore, "close", slow_close)
-    window = launch({**SMALL, "epochs": 1})
+    window = launch(TINY)
     trigger(window.start_action)
     qtbot.waitUntil(closing.is_set, timeout=LONG)
     assert window.controller.training  # its thread is still closing the store
@@ -406,7 +406,7 @@ def test_a_step_that_keeps_the_run_waiting_is_said_on_the_status_line(qtbot, lau
 
     monkeypatch.setattr(job_module, "forward_backward", slow)
     monkeypatch.setattr("gui.live_run.STALL_SECONDS", 0.5)
-    window = launch({**SMALL, "epochs": 1})
+    window = launch(TINY)
     trigger(window.start_action)
     qtbot.waitUntil(held.is_set, timeout=LONG)
     qtbot.waitUntil(lambda: "waiting" in window.status.text(), timeout=LONG)
