@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 import pytest
-from gui_fixtures import LONG, SMALL, drawn, legend, opened, paused_at, paused_with_lr_set, title_key
+from gui_fixtures import LONG, SMALL, TINY, drawn, legend, opened, paused_at, paused_with_lr_set, title_key
 from helpers import write_one_odd_size, write_two_classes
 
 from gui.driving import choose, click, drag, press, show_tab, trigger, type_into
@@ -192,7 +192,7 @@ def test_window_layout_and_view_persist_between_launches(qtbot, launch, window):
 
 
 def test_range_test_mid_run_then_use_its_suggestion(qtbot, launch):
-    window = launch({**SMALL, "epochs": 40})
+    window = launch({**TINY, "epochs": 40})
     type_into(window.range_panel.iterations, "300")
     type_into(window.range_panel.repeats, "1")
     trigger(window.start_action)
@@ -250,6 +250,7 @@ def test_range_test_mid_run_then_use_its_suggestion(qtbot, launch):
     assert f"the range test measured this run's weights at step {tested_at}; the run is at step" in window.log.toPlainText()
     trigger(window.pause_action)  # a test in a paused run: its button offered Pause, though the run stays paused after it
     qtbot.waitUntil(lambda: window.live.state == "paused", timeout=LONG)
+    type_into(window.range_panel.iterations, "100")  # this test is only waited out: the first's 300 kept it going above
     press(window, "Ctrl+T")
     qtbot.waitUntil(lambda: window.live.state == "range_test", timeout=LONG)
     assert window.pause_action.text() == "Resume"
