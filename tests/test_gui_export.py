@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gui_fixtures import LONG, SMALL, paused_with_lr_set, range_test_before_a_run, run_and_export
+from gui_fixtures import LONG, SMALL, TINY, paused_with_lr_set, range_test_before_a_run, run_and_export
 from helpers import SAMPLE, cli, plain_loop_lrs
 
 from engine.schedules import load_schedule
@@ -307,7 +307,7 @@ def test_a_schedule_is_deleted_from_the_datasets_library_after_asking_and_the_ex
 def test_a_schedule_exported_from_a_paused_run_names_the_run_and_its_best_accuracy_so_far(qtbot, launch, dialogs, tmp_path, capsys):
     """Export during a run (the window's toolbar, and `show RUN --export-schedule`) was listed as "no validation", naming
     no run, after 7 validated epochs: the file's metrics were null."""
-    window = launch({**SMALL, "epochs": 10})
+    window = launch({**TINY, "epochs": 10})
     trigger(window.start_action)
     qtbot.waitUntil(lambda: len(window.accuracy.points) >= 1, timeout=LONG)  # an epoch validated
     trigger(window.pause_action)
@@ -351,17 +351,18 @@ def test_a_schedule_saved_after_its_run_ended_in_the_open_dialog_is_the_finished
     assert "the last run's schedule" in window.log.toPlainText().splitlines()[-1]
 
 
-def test_the_range_test_plots_csv_has_the_columns_of_range_test_csv(qtbot, window, dialogs, tmp_path, capsys):
+def test_the_range_test_plots_csv_has_the_columns_of_range_test_csv(qtbot, launch, dialogs, tmp_path, capsys):
     """The plot's CSV button wrote repeat, lr, loss, smoothed, where `lrscope range-test --csv` writes step, loss, each
     group's LR, repeat, swept_lr, smoothed: a user comparing the two files found other names for the same quantities."""
     import csv
 
+    window = launch(TINY)
     range_test_before_a_run(qtbot, window, iterations=12, repeats=1)
     saved = tmp_path / "window.csv"
     dialogs.answer("save_path", str(saved))
     click(window.range_plot.csv_button)
     qtbot.waitUntil(saved.exists, timeout=LONG)
-    code, _, err = cli(capsys, "range-test", "--data", SAMPLE, "--image-size", "16", "--iters", "12", "--repeats", "1",
+    code, _, err = cli(capsys, "range-test", "--data", SAMPLE, "--image-size", "8", "--iters", "12", "--repeats", "1",
                        "--no-curvature", "--csv", tmp_path / "cli.csv")
     assert code in (0, 1), err  # 1: twelve points may recommend nothing; the curve is written either way
     header, *rows = list(csv.reader(saved.read_text().splitlines()))
