@@ -677,7 +677,8 @@ def test_a_run_of_a_few_steps_is_ticked_at_whole_steps(qtbot, window, dialogs, t
     assert not all(float(v).is_integer() for _spacing, level in axis.tickValues(low, high, axis.width()) for v in level)
 
 
-def test_every_legend_of_the_training_tab_is_inside_its_plot_at_1366x768(qtbot, window):
+def test_every_legend_of_the_training_tab_is_inside_its_plot_at_1366x768(qtbot, launch):
+    window = launch(TINY)
     window.resize(1366, 768)
     show_tab(window.tabs, "Training")
     trigger(window.start_action)  # every curve named: train, validation, applied, planned
