@@ -25,7 +25,7 @@ from engine.store import RunStore, list_runs, load_latest_checkpoint, read_epoch
 from engine.training import evaluate as evaluate_module
 
 TRAIN = ["train", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "3"]
-LONG_TRAIN = ["train", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "8", "--batch-size", "32"]
+LONG_TRAIN = ["train", "--data", str(SAMPLE), "--image-size", "8", "--epochs", "8", "--batch-size", "32"]
 
 
 def stored_run(digits16, root, **changes):
