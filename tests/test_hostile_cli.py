@@ -510,15 +510,17 @@ def test_ctrl_c_after_the_reader_of_its_output_went_away_still_stops_the_run(tmp
     assert read_meta(run_dir)["state"] == "stopped"
 
 
-def test_watch_into_a_pipe_keeps_a_step_line_about_ten_times_an_epoch_and_exits_130_saying_ctl_stopped_the_run(tmp_path, capsys):
-    """Two defects of one served run that `lrscope ctl` stops while `watch` is piped into a file:
+def test_watch_into_a_pipe_keeps_step_lines_and_exits_130_saying_ctl_stopped_the_run_and_show_says_a_stepless_warning(tmp_path, capsys):
+    """Three defects of one served run that `lrscope ctl` stops while `watch` is piped into a file:
 
     `watch` exited 0 for a run that failed or stopped, as for one that finished. A stop sent by `ctl` read, at the
     run's own terminal and in `watch`, "stopped at step N", as if Ctrl-C had been pressed there.
 
     Piped into a file or `tee`, `watch` wrote the epoch lines alone while README said every step: a log of a run
     with long epochs showed nothing for an hour. Now a line every tenth of an epoch, from its history on, none missed
-    or doubled where the history meets the live steps."""
+    or doubled where the history meets the live steps.
+
+    A refused client's warning is stored between steps, without one: `show` printed "warning at step None"."""
     from test_hostile_store import wait_for_first_step
 
     data, runs, trained = make_classes(tmp_path / "d", count=40), tmp_path / "runs", tmp_path / "train.txt"
@@ -536,6 +538,8 @@ def test_watch_into_a_pipe_keeps_a_step_line_about_ten_times_an_epoch_and_exits_
                 said.append(line)
                 if line.startswith("epoch 2/500: "):
                     break
+            code, _, err = cli(capsys, "ctl", run_dir.name, "--token", "wrong", "pause", "--runs-dir", runs)
+            assert code == 2 and "wrong token" in err
             code, _, err = cli(capsys, "ctl", run_dir.name, "stop", "--runs-dir", runs)
             assert code == 0, err
             said.append(watcher.stdout.read())  # not communicate(): it reads past what the loop above buffered
@@ -553,6 +557,10 @@ def test_watch_into_a_pipe_keeps_a_step_line_about_ten_times_an_epoch_and_exits_
     stopped = int(re.search(r"^the run is stopped at step (\d+)$", said, re.M).group(1))
     every = total // 500 // 10
     assert every >= 1 and step_lines(said) == list(range(every, stopped + 1, every)), said[-800:]
+    code, out, _ = cli(capsys, "show", run_dir.name, "--runs-dir", runs)
+    refused = [line.strip() for line in out.splitlines() if "refused a client" in line]
+    assert code == 0 and len(refused) == 1 and refused[0].startswith("warning: refused a client from 127.0.0.1: wrong token"), out
+    assert "None" not in out
 
 
 def test_train_and_resume_into_a_file_keep_a_step_line_about_ten_times_an_epoch(tmp_path, capsys):
@@ -797,28 +805,6 @@ def test_a_ctl_waiting_for_a_range_test_says_at_once_that_the_runs_process_ended
         trainer.kill()
         _, err = asked.communicate(timeout=60)  # at once, not after the test's 120 s of silence
         assert asked.returncode == 2 and f"the run's process (pid {trainer.pid}) ended" in err, err
-
-
-def test_show_says_a_warning_without_a_step_where_it_came_not_at_step_none(tmp_path, capsys):
-    """A refused client's warning is stored between steps, without one: `show` printed "warning at step None"."""
-    from test_hostile_store import wait_for_first_step
-
-    data, runs = make_classes(tmp_path / "d", count=40), tmp_path / "runs"
-    trainer = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--data", str(data), *QUICK, "--epochs", "500",
-                                "--serve", "--runs-dir", str(runs)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        run = wait_for_first_step(runs, trainer).name
-        code, _, err = cli(capsys, "ctl", run, "--token", "wrong", "pause", "--runs-dir", runs)
-        assert code == 2 and "wrong token" in err
-        code, _, err = cli(capsys, "ctl", run, "stop", "--runs-dir", runs)
-        assert code == 0 and trainer.wait(120) == 130, err
-    finally:
-        trainer.kill()
-        trainer.wait(30)
-    code, out, _ = cli(capsys, "show", run, "--runs-dir", runs)
-    refused = [line.strip() for line in out.splitlines() if "refused a client" in line]
-    assert code == 0 and len(refused) == 1 and refused[0].startswith("warning: refused a client from 127.0.0.1: wrong token"), out
-    assert "None" not in out
 
 
 def test_an_undo_in_a_run_started_from_a_schedule_of_several_pieces_brings_back_all_of_them(tmp_path, capsys):
