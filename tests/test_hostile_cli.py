@@ -749,8 +749,9 @@ def end(*processes) -> None:
 
 @contextlib.contextmanager
 def a_range_test_asked_by_ctl(tmp_path):
-    """A served run on a small folder, in a 100,000-batch range test that a `ctl range-test --timeout 1` in the
-    background waits for: (trainer, that ctl, the runs folder, the run's id). Both processes end with the block."""
+    """A served run on a small folder, in a 100,000-batch range test that a `ctl range-test --timeout 5` in the
+    background waits for: (trainer, that ctl, the runs folder, the run's id). Both processes end with the block.
+    (With --timeout 1 the ctl, busy connecting on a loaded machine, sometimes gave up before the run took its test.)"""
     from test_hostile_store import wait_for_first_step
 
     data, runs = make_classes(tmp_path / "d", count=40), tmp_path / "runs"
@@ -760,7 +761,7 @@ def a_range_test_asked_by_ctl(tmp_path):
     try:
         run = wait_for_first_step(runs, trainer).name
         asked = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "ctl", run, "range-test", "--iters", "100000",
-                                  "--runs-dir", str(runs), "--timeout", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                  "--runs-dir", str(runs), "--timeout", "5"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         with deadline(240):
             while read_meta(runs / run)["state"] != "range_test":
                 time.sleep(0.1)
@@ -774,7 +775,7 @@ def test_ctl_queued_behind_a_range_test_says_it_applies_unless_the_run_stops_fir
     "not applied: the run stopped"."""
     with a_range_test_asked_by_ctl(tmp_path) as (trainer, asked, runs, run):
         # The range test's own ctl waits for it past its --timeout (it reports progress); the pause waits behind it.
-        code, out, err = cli(capsys, "ctl", run, "pause", "--runs-dir", runs, "--timeout", "1")
+        code, out, err = cli(capsys, "ctl", run, "pause", "--runs-dir", runs, "--timeout", "5")  # the range test's ctl is past its own
         assert code == 124 and "unless the run stops first" in err, (out, err)
         assert asked.poll() is None  # still waiting for the test's result, past its --timeout
         code, out, err = cli(capsys, "ctl", run, "stop", "--runs-dir", runs)
