@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -44,9 +45,9 @@ class PreparedDataset:
     decoded: Decoded | None
     warnings: list[str] = field(default_factory=list)
 
-    @property
+    @cached_property
     def paths(self) -> list[str]:
-        """Absolute path of every entry."""
+        """Absolute path of every entry (made once: read per image, a list made at each read cost N² path joins)."""
         return [str(self.scan.root / e.path) for e in self.scan.entries]
 
     def found_counts(self) -> list[int]:

@@ -66,8 +66,7 @@ def _batches(dataset: PreparedDataset, index: np.ndarray, config: TrainConfig, d
         images = torch.from_numpy(dataset.decoded.images[index])
         return TensorBatches(images.to(device), torch.from_numpy(labels).to(device), batch_size, shuffle=shuffle, seed=config.seed,
                              shard=shard)
-    paths = dataset.paths  # built anew at each access: once per item made a run of N images start in N² path joins
-    files = FileDataset([paths[i] for i in index], labels, dataset.summary.resolution, dataset.summary.channels)
+    files = FileDataset([dataset.paths[i] for i in index], labels, dataset.summary.resolution, dataset.summary.channels)
     return StreamingBatches(files, batch_size, shuffle=shuffle, seed=config.seed, workers=config.workers, device=device, on_skip=on_skip,
                             shard=shard)
 
