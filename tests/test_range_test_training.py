@@ -148,7 +148,8 @@ def test_a_pause_sent_during_a_range_test_in_the_run_pauses_it_before_another_st
     job.bus.subscribe(events)
     thread = start_job(job)
     events.wait_for(lambda ev: ev.of(StepsLogged))
-    job.send(StartRangeTest(RangeTestSettings(iterations=200, repeats=1, diverge_factor=1e6)))
+    # 60 iterations: the pause comes at the first progress report, 0.1 s in, with over a second of the test still to run.
+    job.send(StartRangeTest(RangeTestSettings(iterations=60, repeats=1, diverge_factor=1e6)))
     events.wait_for(lambda ev: ev.of(RangeTestProgress))
     job.send(Pause())
     events.wait_for(lambda ev: any(a.kind == "Pause" for a in ev.of(CommandApplied)))

@@ -369,7 +369,7 @@ def test_samples_per_s_counts_the_first_step_after_a_measurement(digits16, monke
         return real(*args)
 
     monkeypatch.setattr(job_module, "forward_backward", one_second_steps)
-    job, events = make_job(digits16, epochs=2, curvature_every=5)
+    job, events = make_job(digits16, epochs=1, curvature_every=5)  # 22 steps: 5 measurements, each followed by a block
     assert job.run().state == "finished"
     speeds = [event.samples_per_s for event in events.of(StepsLogged)]
     assert len(speeds) > 4 and max(speeds) <= 64 * 1.001 and min(speeds) > 0

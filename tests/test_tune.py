@@ -548,7 +548,8 @@ def test_a_full_disk_ends_the_search_with_the_best_so_far_and_exit_status_4(tmp_
         return real(run_dir, payload, step)
 
     monkeypatch.setattr(writer, "write_checkpoint", full_after_the_first_trial)
-    code, out, err = cli(capsys, "tune", "--data", SAMPLE, "--image-size", "16", "--epochs", "2", "--budget", "10", "--json",
+    # A budget of 4 runs (its range test 35 steps, not 10 runs' 88) still has room for a third trial after the failed second.
+    code, out, err = cli(capsys, "tune", "--data", SAMPLE, "--image-size", "16", "--epochs", "2", "--budget", "4", "--json",
                          "--runs-dir", tmp_path / "runs", "--tunes-dir", tmp_path / "tunes", "--export-schedule", tmp_path / "won.json")
     record = json.loads(out)
     assert code == 4 and record["exit_status"] == 4 and "No space left on device" in record["store_failure"]
