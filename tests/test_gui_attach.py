@@ -6,10 +6,10 @@ import re
 import numpy as np
 import pytest
 from gui_fixtures import legend, range_test_before_a_run, title_key
-from helpers import SAMPLE, lrscope, served_child
+from helpers import SAMPLE, cli_done, served_child
 from PySide6.QtWidgets import QLabel
 
-from engine.commands import EditSchedule, Resume, StartRangeTest
+from engine.commands import EditSchedule, Pause, Resume, StartRangeTest
 from engine.events import RangeTestProgress, StepsLogged
 from engine.range_test.settings import RangeTestSettings
 from engine.schedules import Restretch, load_schedule
@@ -19,13 +19,44 @@ from gui.panels.config_panel import IDLE_NOTE
 pytest.importorskip("pytestqt")
 LONG = 180_000
 SOURCE = "lrscope window (127.0.0.1)"
+SERVED = ["train", "--data", str(SAMPLE), "--image-size", "16"]  # a digits run for the window to attach to
 
 
 @pytest.fixture
 def served():
     """A 16 px digits run in a child process, served, stored where the window looks for runs."""
-    with served_child(["train", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "100"], LONG / 1000) as served:
+    with served_child([*SERVED, "--epochs", "100"], LONG / 1000) as served:
         yield served
+
+
+@pytest.fixture(scope="module")
+def shared_run(tmp_path_factory, decoded_images):
+    """(runs folder, handle, events) of one served run, paused, for the tests that attach to it, look, and let it go (one
+    starts range tests in it and cancels them, which leaves its training as it was): each of them paid seconds of a
+    child's start-up. 1000 epochs: it outlasts them all. Its folders are its own (a test's private ones are set after
+    this fixture and undone before the next test)."""
+    home = tmp_path_factory.mktemp("shared-run")
+    folders = {f"LRSCOPE_{name}_DIR": str(home / name.lower()) for name in ("RUNS", "LIBRARY", "SETTINGS")}
+    with served_child([*SERVED, "--epochs", "1000"], LONG / 1000, LRSCOPE_CACHE_DIR=str(decoded_images),
+                      TORCH_HOME=str(home / "torch"), LRSCOPE_OFFLINE="1", **folders) as (owner, events):
+        assert owner.request(Pause(), LONG / 1000).applied  # it trains only while a test follows it
+        yield home / "runs", owner, events
+
+
+@pytest.fixture
+def shared(shared_run, monkeypatch):
+    """``running()``: the shared run resumed, listed in the window's runs folder: (handle, events); paused after the test."""
+    runs, owner, events = shared_run
+    monkeypatch.setenv("LRSCOPE_RUNS_DIR", str(runs))
+
+    def running():
+        if owner.state == "paused":
+            assert owner.request(Resume(), LONG / 1000).applied
+        return owner, events
+
+    yield running
+    if owner.state != "paused":
+        assert owner.request(Pause(), LONG / 1000).applied
 
 
 @pytest.fixture
@@ -128,9 +159,10 @@ def test_the_window_attaches_steers_detaches_and_the_run_goes_on(qtbot, window, 
     assert held.sum() >= 3 and np.all(lrs[held] == 0.0123) and np.all(lrs[~held] != 0.0123)
 
 
-def test_after_detach_in_a_narrow_window_the_loss_plots_legend_keeps_every_entry_in_view(qtbot, window, served):
+def test_after_detach_in_a_narrow_window_the_loss_plots_legend_keeps_every_entry_in_view(qtbot, shared, window):
     """At 1024 px the title "(no longer followed since step N)" takes a second line: the shorter view cut the legend's
     last key, "validation", off."""
+    shared()
     window.resize(1024, 700)  # a laptop's width
     attach_from_the_runs_tab(qtbot, window)
     qtbot.waitUntil(lambda: len(window.loss.validation) > 0, timeout=LONG)  # a validation point: its key is listed
@@ -178,11 +210,12 @@ def test_a_run_of_another_dataset_attached_to_and_edited_leaves_the_open_dataset
     assert owner.wait(LONG / 1000) and str(owner.error).startswith("the training process ended (exit status -9) before its run did")
 
 
-def test_a_window_attached_during_a_range_test_from_a_terminal_names_it_and_cancels_it(qtbot, window, served, monkeypatch):
+def test_a_window_attached_during_a_range_test_from_a_terminal_names_it_and_cancels_it(qtbot, shared, window, monkeypatch,
+                                                                                       capsys):
     """It showed a probe started from `lrscope ctl` as "sweep running", its Cancel disabled: the run's store keeps only
     finished tests, so a window joining during one never heard that it began."""
-    owner, events = served
     range_test_before_a_run(qtbot, window)  # its result stayed usable ("Use as …") while the run's test ran
+    owner, events = shared()
     events.wait_for(lambda ev: ev.of(StepsLogged), LONG / 1000)
     owner.send(StartRangeTest(RangeTestSettings(mode="probe", probe_count=40, probe_steps=200, curvature=False)))  # hours
     events.wait_for(lambda ev: ev.of(RangeTestProgress), LONG / 1000)
@@ -199,7 +232,7 @@ def test_a_window_attached_during_a_range_test_from_a_terminal_names_it_and_canc
     qtbot.waitUntil(lambda: window.live.state == "running", timeout=LONG)
     assert panel.start.isEnabled() and not panel.cancel.isEnabled()
     # A refused edit from a terminal is the terminal's: it was shown in red beside the editor's buttons, as if pressed here.
-    assert lrscope("ctl", owner.access.address, "--token", owner.access.token, "undo").returncode == 1
+    assert cli_done(capsys, "ctl", owner.access.address, "--token", owner.access.token, "undo").returncode == 1
     qtbot.waitUntil(lambda: "edit from lrscope ctl (127.0.0.1) refused at step" in window.log.toPlainText(), timeout=LONG)
     assert window.editor.problem.text() == "" and window.editor.run_edits.problem.text() == ""
     # Asked for elsewhere while attached: the tab says so from the run's state on (it offered Start, and no Cancel, until
@@ -258,9 +291,9 @@ def test_when_contact_with_an_attached_run_is_lost_the_window_stops_steering_it_
     assert "range test" not in window.status.text() and "next run" in window.status.text(), window.status.text()
 
 
-def test_a_refused_token_is_said_in_a_box_with_where_the_right_one_is(qtbot, window, served, dialogs):
+def test_a_refused_token_is_said_in_a_box_with_where_the_right_one_is(qtbot, shared, window, dialogs):
     """A wrong token was said in the log and the status bar alone, as "no longer following run …", with no advice."""
-    owner, _ = served
+    owner, _ = shared()
     dialogs.answer("attach_target", (owner.access.address, "wrong"))
     trigger(window.attach_action)
     qtbot.waitUntil(lambda: bool(dialogs.of("error")), timeout=LONG)
@@ -310,7 +343,6 @@ def test_a_run_that_is_not_served_is_not_offered_to_attach_and_file_attach_point
 def test_a_warning_from_before_the_window_attached_is_logged_not_offered_as_current(qtbot, window):
     """Attached 1200 steps after a warning, the bar offered it as current ("measured now"), its "Scale ×0.36" without a
     button. A warning the run gives while followed still gets the bar."""
-    from engine.commands import Pause
     from engine.events import StabilityWarning
 
     argv = ["train", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "100", "--shape", "constant", "--lr", "1",
@@ -353,12 +385,13 @@ def test_a_run_paused_on_a_fault_offers_its_rollback_to_a_window_that_attaches_a
         trigger(window.detach_action)
 
 
-def test_a_schedule_imported_while_attached_is_checked_against_the_runs_settings(qtbot, launch, served, dialogs, tmp_path):
+def test_a_schedule_imported_while_attached_is_checked_against_the_runs_settings(qtbot, shared, launch, dialogs, tmp_path):
     """The window at 32 px, attached to a 16 px run: importing the run's own schedule asked whether to use a schedule
     "tuned at another image size", comparing the file with the window's settings, not those of the run it goes to; and
     the exported file carried the window's own range test."""
     window = launch({"image_size": 32, "epochs": 1})
     range_test_before_a_run(qtbot, window)  # of this window's 32 px settings: the file carried it as the run's own
+    shared()
     attach_from_the_runs_tab(qtbot, window)
     path = tmp_path / "run.lrschedule.json"
     dialogs.answer("save_path", str(path))
@@ -377,9 +410,9 @@ def test_a_schedule_imported_while_attached_is_checked_against_the_runs_settings
     assert dialogs.of("save_path")[-1].title.startswith("Export the last run's schedule") and load_schedule(detached).range_test is None
 
 
-def test_the_attach_dialog_takes_a_runs_id_as_ctl_and_watch_do(qtbot, window, served, dialogs):
+def test_the_attach_dialog_takes_a_runs_id_as_ctl_and_watch_do(qtbot, shared, window, dialogs):
     """The id that `--serve` printed was "unknown and not being served: Resume continues it in this window"."""
-    owner, _ = served
+    owner, _ = shared()
     qtbot.waitUntil(lambda: bool(owner.run_id), timeout=LONG)
     dialogs.answer("attach_target", owner.run_id)
     trigger(window.attach_action)
