@@ -9,7 +9,7 @@ from gui_fixtures import legend, range_test_before_a_run, title_key
 from helpers import SAMPLE, cli_done, served_child
 from PySide6.QtWidgets import QLabel
 
-from engine.commands import EditSchedule, Pause, Resume, StartRangeTest
+from engine.commands import CancelRangeTest, EditSchedule, Pause, Resume, StartRangeTest
 from engine.events import RangeTestProgress, StepsLogged
 from engine.range_test.settings import RangeTestSettings
 from engine.schedules import Restretch, load_schedule
@@ -55,8 +55,11 @@ def shared(shared_run, monkeypatch):
         return owner, events
 
     yield running
+    if owner.state == "range_test":  # left by a test that failed: the pause would wait for its end, hours away
+        owner.request(CancelRangeTest(), LONG / 1000)
     if owner.state != "paused":
-        assert owner.request(Pause(), LONG / 1000).applied
+        paused = owner.request(Pause(), LONG / 1000)
+        assert paused is not None and paused.applied, paused
 
 
 @pytest.fixture
