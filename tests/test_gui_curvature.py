@@ -53,7 +53,7 @@ def test_a_run_with_the_probe_draws_the_bound_and_the_health_pane(qtbot, window)
 def test_a_new_run_starts_without_the_last_runs_shading_above_the_bound(qtbot, window):
     # pyqtgraph's FillBetweenItem keeps its old area when both its edges are emptied: the last run's red shading stayed
     # up over the new run's first steps (a user test saw it), though the bound itself was cleared.
-    configure(window, curvature_every=5)
+    configure(window, curvature_every=10)  # three measurements draw the shading (each costs as much as dozens of steps)
     type_into(window.editor.peak, "3")
     click(window.editor.use_button)
     trigger(window.start_action)
@@ -219,7 +219,8 @@ def test_a_range_test_suggestion_past_the_bound_it_measured_says_so_where_it_is_
     """The one-cycle max 0.351 was installed above the bound 0.21 the same test showed, with no word: a run that short
     (under 800 steps) measures no λmax of its own to warn from. Without momentum the bound is 2/λ, well below the
     sweep's lowest loss."""
-    window = launch({**SMALL, "momentum": 0.0})
+    # 8 px: 300 steps cost a third less than at 16, and the suggestions stay far apart (0.46 > 0.17 > 0.064).
+    window = launch({**SMALL, "image_size": 8, "momentum": 0.0})
     show_tab(window.tabs, "Range test")
     panel = window.range_panel
     type_into(panel.iterations, "300")
