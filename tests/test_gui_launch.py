@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import ROOT
+from helpers import ROOT, cli_done
 from PIL import Image
 
 
@@ -19,11 +19,12 @@ def app_env(**extra):
     return env
 
 
-def prepared_settings(settings_dir):
+def prepared_settings(settings_dir, epochs: int = 2):
+    """Settings for runs of ``epochs`` at 16 px (two epochs draw the accuracy curve as a line, not a dot)."""
     from PySide6.QtCore import QSettings
 
     settings = QSettings(str(settings_dir / "lrscope.ini"), QSettings.Format.IniFormat)
-    settings.setValue("config/fields", '{"image_size": 16, "epochs": 2}')
+    settings.setValue("config/fields", f'{{"image_size": 16, "epochs": {epochs}}}')
     settings.sync()
 
 
@@ -39,7 +40,7 @@ def test_lrscope_dir_opens_the_app_on_that_folder(tmp_path):
     """What people type first; it said "invalid choice: 'DIR' (choose from 'gui', 'train', …)"."""
     from helpers import CAMERA2
 
-    prepared_settings(tmp_path / "settings")
+    prepared_settings(tmp_path / "settings", epochs=1)  # one run of that folder's, however short, is what is looked for
     env = app_env(QT_QPA_PLATFORM="offscreen", LRSCOPE_SETTINGS_DIR=str(tmp_path / "settings"))
     # --start: it quits once the run on that folder has ended, however slow the machine.
     done = subprocess.run([sys.executable, str(ROOT / "main.py"), str(CAMERA2), "--start", "--quit-after", "0.1"], env=env,
@@ -61,7 +62,7 @@ def test_lrscope_gui_dir_opens_the_app_on_that_folder_too(tmp_path):
     assert f"last={CAMERA2}" in (tmp_path / "settings" / "lrscope.ini").read_text()
 
 
-def test_sigterm_stops_the_windows_run_resumable_and_closes_it(tmp_path):
+def test_sigterm_stops_the_windows_run_resumable_and_closes_it(tmp_path, capsys):
     """A logout or ``kill`` sends SIGTERM: it killed the process mid-step, and the run stayed "running" forever."""
     from helpers import SAMPLE
     from test_store import wait_for_steps
@@ -76,8 +77,6 @@ def test_sigterm_stops_the_windows_run_resumable_and_closes_it(tmp_path):
     env = app_env(QT_QPA_PLATFORM="offscreen", LRSCOPE_SETTINGS_DIR=str(settings))
     app = subprocess.Popen([sys.executable, str(ROOT / "main.py"), str(SAMPLE), "--start"], env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    runs = lambda: subprocess.run([sys.executable, str(ROOT / "main.py"), "runs"], env=env, capture_output=True,
-                                  text=True, timeout=120).stdout
     try:
         # Read from the run's store: `lrscope runs` in a loop spent 10 s of CPU on start-ups while the window started.
         wait_for_steps(Path(os.environ["LRSCOPE_RUNS_DIR"]), 1, app)
@@ -86,11 +85,12 @@ def test_sigterm_stops_the_windows_run_resumable_and_closes_it(tmp_path):
     finally:
         app.kill()
     assert app.returncode == 0, err
-    assert " stopped " in runs() and "Traceback" not in err
+    assert " stopped " in cli_done(capsys, "runs").stdout and "Traceback" not in err
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def xvfb():
+    """One X server (and one check that Qt can use it) for the tests that draw on it, one after the other."""
     if shutil.which("Xvfb") is None:
         pytest.skip("Xvfb is not installed (apt-get install xvfb); .ci/run installs it")
     read, write = os.pipe()
