@@ -166,7 +166,9 @@ def test_after_detach_in_a_narrow_window_the_loss_plots_legend_keeps_every_entry
     """At 1024 px the title "(no longer followed since step N)" takes a second line: the shorter view cut the legend's
     last key, "validation", off."""
     shared()
-    window.resize(1024, 700)  # a laptop's width
+    # A laptop's width, and a height at which the old legend lost its key: at 700 px, since the "During a run" box got
+    # compact, the view held three rows and the test passed without the fix.
+    window.resize(1024, 640)
     attach_from_the_runs_tab(qtbot, window)
     qtbot.waitUntil(lambda: len(window.loss.validation) > 0, timeout=LONG)  # a validation point: its key is listed
     trigger(window.detach_action)
