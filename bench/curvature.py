@@ -18,7 +18,7 @@ from engine.data import prepare_dataset
 from engine.training.session import build_session
 
 from .common import Row, alternate, median_spread, ratio_row
-from .workloads import SAMPLE, config
+from .workloads import QUICK_RESOLUTION, config, digits_folder, digits_words
 
 WARMUP_STEPS = 30
 
@@ -98,7 +98,7 @@ def pyhessian_top(session, inputs, labels, max_iter: int, tol: float) -> tuple[f
 
 def run(quick: bool) -> list:
     """Rows: probe cost in steps (cold, warm), λmax and cost against PyHessian, health and cadence overheads."""
-    dataset = prepare_dataset(SAMPLE, resolution=16)
+    dataset = prepare_dataset(digits_folder(quick), resolution=QUICK_RESOLUTION if quick else 16)
     repeats = 1 if quick else 4
     rows = []
     rows += _probe_cost(dataset, repeats)
@@ -121,7 +121,7 @@ def _probe_cost(dataset, repeats: int) -> list:
         iterations.append((first.iterations, second.iterations))
     value, spread = median_spread(cold)
     warm_value, warm_spread = median_spread(warm)
-    note = (f"small CNN, 16 px digits, batch 64, CPU, BatchNorm on batch statistics; step {1000 * step:.1f} ms; "
+    note = (f"{digits_words(dataset)}, CPU, BatchNorm on batch statistics; step {1000 * step:.1f} ms; "
             f"Hessian-vector products cold/warm: {', '.join(f'{a}/{b}' for a, b in iterations)}")
     return [Row("curvature probe", "one measurement from a random start, in training steps", value, spread, "steps", "", None, note),
             Row("curvature probe", "one measurement warm-started (as during a run), in training steps", warm_value, warm_spread,
@@ -189,7 +189,7 @@ def _overheads(dataset, repeats: int, steps: int) -> list:
 
     base, with_health = alternate(plain, health, repeats)
     base2, with_probe = alternate(plain, probed, repeats)
-    note = f"small CNN, 16 px digits, batch 64, CPU, {steps} steps a run"
+    note = f"{digits_words(dataset)}, CPU, {steps} steps a run"
     return [
         ratio_row("optimizer health", f"run time with health metrics every {HEALTH_EVERY}th step ÷ without", with_health, base, target=1.01,
                   at_least=False, note=f"{note}; gradient norm and ‖ΔW‖/‖W‖ per group, read back every 8 steps"),

@@ -18,7 +18,7 @@ from engine.data.folder import scan_folder
 from engine.data.summary import class_counts, read_headers
 
 from .common import Row, alternate, median_spread
-from .workloads import SAMPLE
+from .workloads import SAMPLE, digits_folder
 
 BATCH = 64
 
@@ -80,16 +80,17 @@ def open_time(folder: Path) -> float:
 def run(quick: bool) -> list:
     """Rows: cold and cached epochs, torchvision epochs, open times."""
     repeats = 1 if quick else 5
-    dataset = prepare_dataset(SAMPLE)
-    cold, warm = alternate(lambda: lrscope_cold(SAMPLE), lambda: lrscope_epoch(dataset), repeats)
-    tv0, tv2 = alternate(lambda: torchvision_epoch(SAMPLE, 0), lambda: torchvision_epoch(SAMPLE, 2 if not quick else 0), repeats)
+    digits = digits_folder(quick)
+    dataset = prepare_dataset(digits)
+    cold, warm = alternate(lambda: lrscope_cold(digits), lambda: lrscope_epoch(dataset), repeats)
+    tv0, tv2 = alternate(lambda: torchvision_epoch(digits, 0), lambda: torchvision_epoch(digits, 2 if not quick else 0), repeats)
     rows = []
     for measure, values, note in (("lrscope, first epoch (open + decode + epoch)", cold, "nothing cached"),
                                   ("lrscope, later epochs (decoded once, in memory)", warm, ""),
                                   ("torchvision ImageFolder + DataLoader, 0 workers", tv0, "decodes every epoch"),
                                   ("torchvision ImageFolder + DataLoader, 2 workers", tv2, "second epoch, persistent workers")):
         value, spread = median_spread([1000 * v for v in values])
-        rows.append(Row("data pipeline", f"{measure}: epoch of 1,437 images", value, spread, "ms", note=note))
+        rows.append(Row("data pipeline", f"{measure}: epoch of {len(dataset.train_index):,} images", value, spread, "ms", note=note))
     tv_best = min(median_spread(tv0)[0], median_spread(tv2)[0])
     rows.append(Row("data pipeline", "later epochs: torchvision's best ÷ lrscope", tv_best / median_spread(warm)[0], (0, 0), "×",
                     note="how many times faster lrscope's cached epochs are"))

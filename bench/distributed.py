@@ -15,15 +15,17 @@ import tempfile
 from pathlib import Path
 
 from .common import Row, ratio_row
+from .workloads import digits_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 GLOBAL_BATCH = 64
 WORKLOAD = "small CNN, 16 px digits, global batch 64, CPU, gloo; validation excluded"
 
 
-def worker(out: Path, mode: str, repeats: int, epochs: int, processes: int) -> dict:
-    """Run bench.distributed_worker on ``processes`` processes (torchrun for 2) and read what rank 0 measured."""
-    module = ["-m", "bench.distributed_worker", str(out), mode, str(repeats), str(epochs)]
+def worker(out: Path, mode: str, repeats: int, epochs: int, processes: int, data: Path) -> dict:
+    """Run bench.distributed_worker on ``processes`` processes (torchrun for 2), training on the folder ``data``, and read
+    what rank 0 measured."""
+    module = ["-m", "bench.distributed_worker", str(out), mode, str(repeats), str(epochs), str(data)]
     launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}"] if processes > 1 else [sys.executable]
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1" if processes > 1 else "2")
     subprocess.run([*launcher, *module], cwd=ROOT, env=env, check=True, capture_output=True, timeout=1800)
@@ -34,9 +36,9 @@ def steps_per_second(run: dict) -> float:
     return run["steps"] / run["seconds"]
 
 
-def sync_rows(folder: Path, repeats: int, epochs: int) -> tuple[list[Row], list[float]]:
+def sync_rows(folder: Path, repeats: int, epochs: int, data: Path) -> tuple[list[Row], list[float]]:
     """The cost of the command sync, and the samples/s of the 2-process runs that had it."""
-    measured = worker(folder / "sync.json", "sync", repeats, epochs, 2)
+    measured = worker(folder / "sync.json", "sync", repeats, epochs, 2, data)
     with_sync = [steps_per_second(run) for run in measured["with"]]
     without = [steps_per_second(run) for run in measured["without"]]
     per_round = measured["round_seconds"] / max(1, measured["rounds"]) * 1e6
@@ -55,9 +57,9 @@ def sync_rows(folder: Path, repeats: int, epochs: int) -> tuple[list[Row], list[
     ], [speed * GLOBAL_BATCH for speed in with_sync]
 
 
-def scaling_rows(folder: Path, repeats: int, epochs: int, two_processes: list[float]) -> list[Row]:
+def scaling_rows(folder: Path, repeats: int, epochs: int, data: Path, two_processes: list[float]) -> list[Row]:
     """``two_processes``: samples/s of the 2 × 1 runs (with the sync, as every distributed run) measured just before."""
-    one_process = [steps_per_second(worker(folder / "one.json", "scale", 1, epochs, 1)["runs"][0]) * GLOBAL_BATCH
+    one_process = [steps_per_second(worker(folder / "one.json", "scale", 1, epochs, 1, data)["runs"][0]) * GLOBAL_BATCH
                    for _ in range(repeats)]
     value, low, high = (statistics.median(two_processes) / statistics.median(one_process), min(two_processes) / max(one_process),
                         max(two_processes) / min(one_process))
@@ -68,7 +70,7 @@ def scaling_rows(folder: Path, repeats: int, epochs: int, two_processes: list[fl
 
 def run(quick: bool) -> list[Row]:
     """The rows of this benchmark."""
-    repeats, epochs = (1, 1) if quick else (4, 2)
+    (repeats, epochs), data = (1, 1) if quick else (4, 2), digits_folder(quick)
     with tempfile.TemporaryDirectory() as folder:
-        rows, two_processes = sync_rows(Path(folder), repeats, epochs)
-        return rows + scaling_rows(Path(folder), 1 if quick else 3, epochs, two_processes)
+        rows, two_processes = sync_rows(Path(folder), repeats, epochs, data)
+        return rows + scaling_rows(Path(folder), 1 if quick else 3, epochs, data, two_processes)

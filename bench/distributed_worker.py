@@ -1,8 +1,10 @@
 """One process of the distributed benchmark (`bench/distributed.py` starts it).
 
-    torchrun --nproc-per-node 2 -m bench.distributed_worker OUT sync REPEATS EPOCHS    # with and without the command sync
-    torchrun --nproc-per-node 2 -m bench.distributed_worker OUT scale 1 EPOCHS         # 2 processes × 1 thread
-    python -m bench.distributed_worker OUT scale 1 EPOCHS                              # 1 process × 2 threads
+    torchrun --nproc-per-node 2 -m bench.distributed_worker OUT sync REPEATS EPOCHS DATA    # with and without the command sync
+    torchrun --nproc-per-node 2 -m bench.distributed_worker OUT scale 1 EPOCHS DATA         # 2 processes × 1 thread
+    python -m bench.distributed_worker OUT scale 1 EPOCHS DATA                              # 1 process × 2 threads
+
+DATA is the digits folder to train on (the sample, or --quick's smaller copy).
 
 Rank 0 writes what it measured to OUT as JSON: training seconds (validation excluded) and steps of each run.
 """
@@ -27,7 +29,7 @@ from engine.training.hooks import Hook
 from engine.training.job import TrainingJob
 
 from .common import alternate
-from .workloads import SAMPLE, config
+from .workloads import config
 
 GLOBAL_BATCH = 64
 
@@ -62,11 +64,11 @@ def sync_round_timer(spent: list[float]):
     return wrap
 
 
-def main(out: Path, mode: str, repeats: int, epochs: int) -> None:
+def main(out: Path, mode: str, repeats: int, epochs: int, data: Path) -> None:
     world = join("cpu")
     if not world.distributed:
         torch.set_num_threads(2)
-    dataset = prepare_dataset(SAMPLE, resolution=16)
+    dataset = prepare_dataset(data, resolution=16)
     spent = [0.0, 0]
     if mode == "sync":
         with_sync, without = alternate(lambda: train(dataset, world, epochs, True, spent),
@@ -81,4 +83,4 @@ def main(out: Path, mode: str, repeats: int, epochs: int) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    main(Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), Path(sys.argv[5]))

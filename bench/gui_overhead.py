@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from .common import Row, alternate, median_spread, ratio_row
-from .workloads import SAMPLE, bare_loop, config
+from .workloads import QUICK_RESOLUTION, bare_loop, config, digits_folder
 
 
 def run_until(predicate, timeout: float) -> None:
@@ -149,8 +149,8 @@ def run(quick: bool) -> list:
         for name in ("SETTINGS", "RUNS", "LIBRARY", "CACHE"):
             os.environ[f"LRSCOPE_{name}_DIR"] = os.path.join(home, name.lower())
         settings = open_settings()
-        save_config(settings, {"epochs": epochs, "augment": "none", "batch_size": 64, "image_size": 0})
-        window = MainWindow(settings, SAMPLE)
+        save_config(settings, {"epochs": epochs, "augment": "none", "batch_size": 64, "image_size": QUICK_RESOLUTION if quick else 0})
+        window = MainWindow(settings, digits_folder(quick))
         window.show()
         run_until(lambda: window.dataset is not None, 120)
         window.editor.preset.setCurrentText("cosine")
