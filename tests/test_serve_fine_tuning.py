@@ -5,7 +5,7 @@ import os
 import re
 
 import numpy as np
-from helpers import ROOT, SAMPLE, Events, lrscope
+from helpers import ROOT, SAMPLE, Events, cli_done
 
 from engine.commands import Stop
 from engine.events import ScheduleChanged, StepsLogged
@@ -28,10 +28,10 @@ def applied_step(output: str) -> int:
     return int(re.match(r"applied at step (\d+): ", output)[1])
 
 
-def test_ctl_unfreezes_named_groups_from_one_step_and_undo_freezes_them_again(tmp_path):
+def test_ctl_unfreezes_named_groups_from_one_step_and_undo_freezes_them_again(tmp_path, capsys):
     runs = tmp_path / "runs"
     # The fine_tune preset on the small CNN: the head alone for 150 of 200 epochs, so every command lands while frozen.
-    owner = ProcessRun(["train", "--data", str(SAMPLE), "--model", "small_cnn", "--image-size", "16", "--freeze-epochs", "150",
+    owner = ProcessRun(["train", "--data", str(SAMPLE), "--model", "small_cnn", "--image-size", "8", "--freeze-epochs", "150",
                         "--epochs", "200", "--runs-dir", str(runs)], client="lrscope test", cwd=ROOT,
                        env=dict(os.environ, PYTHONPATH=str(ROOT)))
     events = Events()
@@ -42,13 +42,13 @@ def test_ctl_unfreezes_named_groups_from_one_step_and_undo_freezes_them_again(tm
         wait_for_step(events, 5)
         target = [owner.run_id, "--runs-dir", str(runs)]
 
-        done = lrscope("ctl", *target, "unfreeze", "block3", "--json")
+        done = cli_done(capsys, "ctl", *target, "unfreeze", "block3", "--json")
         answer = json.loads(done.stdout)
         assert done.returncode == 0 and answer["applied"] and answer["message"] == "unfroze block3", done.stderr
         unfrozen_at = answer["step"]
-        done = lrscope("ctl", *target, "unfreeze", "stage9")  # not a group of this model: refused, the run goes on
+        done = cli_done(capsys, "ctl", *target, "unfreeze", "stage9")  # not a group of this model: refused, the run goes on
         assert done.returncode == 1 and "not applied at step" in done.stdout and "this model has no group stage9 (its groups: " in done.stdout
-        done = lrscope("ctl", *target, "undo")
+        done = cli_done(capsys, "ctl", *target, "undo")
         assert done.returncode == 0 and "(unfroze block3)" in done.stdout, done.stdout + done.stderr
         undone_at = applied_step(done.stdout)
         wait_for_step(events, undone_at + 3)
