@@ -55,11 +55,11 @@ LONG = 180
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    """A 16 px digits run in a child process (long: the last test shortens it; λmax measured every 10 steps), followed by
-    its owner's handle."""
+    """An 8 px digits run in a child process (long, 1,000 epochs: the last test shortens it; λmax measured every 10 steps),
+    followed by its owner's handle."""
     home = tmp_path_factory.mktemp("served")
     env = dict(os.environ, PYTHONPATH=str(ROOT), LRSCOPE_CACHE_DIR=str(home / "cache"), LRSCOPE_LIBRARY_DIR=str(home / "library"))
-    owner = ProcessRun(["train", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "200", "--curvature-every", "10",
+    owner = ProcessRun(["train", "--data", str(SAMPLE), "--image-size", "8", "--epochs", "1000", "--curvature-every", "10",
                         "--runs-dir", str(home / "runs")],
                        client="lrscope test", cwd=ROOT, env=env)
     events = Events()
@@ -479,7 +479,7 @@ def test_the_run_finishes_and_its_exported_schedule_replays_the_applied_lrs(serv
     assert result.state == "finished" and owner.process.returncode == 0
     assert [w.wait(LONG) for w in watchers] == [0, 0]
     lines = watched.read_text()
-    assert "epoch 1/200: train loss" in lines and f"the run is finished at step {result.step}" in lines
+    assert "epoch 1/1000: train loss" in lines and f"the run is finished at step {result.step}" in lines
     # Joined late without the history: the run's header (its length), then no gap warning, and the restretched length.
     late = joined.read_text()
     epochs = -(-result.step // result.steps_per_epoch)
