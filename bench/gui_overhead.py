@@ -95,8 +95,8 @@ def window_run(window, lateness: Lateness | None = None, late: list | None = Non
     return window.last_run.outcome.train_seconds
 
 
-def redraw_million() -> list[float]:
-    """Seconds to push a million-point loss curve to a plot and render it, three times."""
+def redraw_million(repeats: int) -> list[float]:
+    """Seconds to push a million-point loss curve to a plot and render it, ``repeats`` times."""
     from gui.plots.loss_plot import LossPlot
 
     plot = LossPlot()
@@ -105,7 +105,7 @@ def redraw_million() -> list[float]:
     steps = np.arange(1_000_000)
     plot.add_steps(steps, 2.0 * np.exp(-steps / 2e5) + np.random.default_rng(0).normal(0, 0.1, len(steps)))
     times = []
-    for _ in range(3):
+    for _ in range(repeats):
         plot.dirty = True
         started = time.perf_counter()
         plot.refresh()
@@ -115,7 +115,7 @@ def redraw_million() -> list[float]:
     return times
 
 
-def full_collections(window) -> tuple[list[float], list[float]]:
+def full_collections(repeats: int) -> tuple[list[float], list[float]]:
     """Seconds of a full garbage collection on the GUI thread, before and after the app sets aside the objects alive
     once torch is imported (gui.app does it then); the objects are let back in afterwards for the other benchmarks."""
     import gc
@@ -127,9 +127,9 @@ def full_collections(window) -> tuple[list[float], list[float]]:
         gc.collect()
         return time.perf_counter() - started
 
-    before = [timed() for _ in range(3)]
+    before = [timed() for _ in range(repeats)]
     set_aside_imported_objects()
-    after = [timed() for _ in range(3)]
+    after = [timed() for _ in range(repeats)]
     gc.unfreeze()
     return before, after
 
@@ -166,9 +166,9 @@ def run(quick: bool) -> list:
                                repeats)
         for _ in range(1 if quick else 3):
             window_run(window, lateness, late)
-        collections = full_collections(window)
+        collections = full_collections(1 if quick else 3)
         window.close()
-        redraws = redraw_million()
+        redraws = redraw_million(1 if quick else 3)
     stalls = np.concatenate(late)
     maximum, p99 = float(stalls.max()), float(np.percentile(stalls, 99))
     redraw, spread = median_spread([1000 * t for t in redraws])
