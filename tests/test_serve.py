@@ -129,8 +129,10 @@ def test_a_changed_segment_is_said_in_the_users_words_to_the_client_and_by_show(
     while said not in shown and time.monotonic() < deadline:  # the store commits the edit a moment after it is applied
         shown = cli_done(capsys, "show", run_dir).stdout
     assert f"(user, from lrscope test (127.0.0.1)): {said}" in shown, shown
-    # Its summary said the schedule it started with as if it had trained it throughout.
-    assert re.search(r"^schedule   one_cycle .* \(as it started; then \d+ edits?, listed below\)$", shown, re.M), shown
+    # Its summary said the schedule it started with as if it had trained it throughout. (The shared run may have met a
+    # loss fault since the edit: its rollback undid the edit, which the summary says too.)
+    assert re.search(r"^schedule   one_cycle .* \(as it started; then \d+ edits?( in force and \d+ a rollback undid)?, listed below\)$",
+                     shown, re.M), shown
 
 
 def test_an_edit_through_the_handle_is_applied_at_one_step_and_recorded_with_its_source(served):
