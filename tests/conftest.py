@@ -28,15 +28,15 @@ if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
 pytest_plugins = ["gui_fixtures"]
 
 
-# The longest test files, longest first (seconds of one worker, `make test` on 2 cores, 2026-12-06: 136 … 17). Under
+# The longest test files, longest first (seconds of one worker, `make test` on 2 cores, 2026-12-07: 191 … 21). Under
 # `--dist loadfile` a file goes whole to the next free worker, so one long file drawn last keeps the others idle at the
-# end: xdist's own order (most tests first) left the 72 s bench smoke test, a single test, for last. The rest follow in
-# name order; a file missing here only costs balance.
-LONGEST_FIRST = ("test_distributed", "test_cli", "test_gui_defects", "test_hostile_cli", "test_gui_attach", "test_store",
-                 "test_gui", "test_bench_smoke", "test_fine_tuning", "test_gui_launch", "test_gui_fine_tuning",
-                 "test_gui_curvature", "test_serve", "test_tune", "test_hostile_store", "test_training_job",
-                 "test_gui_journeys", "test_gui_tune", "test_range_test_training", "test_gui_export",
-                 "test_distributed_nodes", "test_curvature_cli")
+# end: xdist's own order (most tests first) left the bench smoke test, a single test of a minute, for last. The rest
+# follow in name order; a file missing here only costs balance.
+LONGEST_FIRST = ("test_hostile_cli", "test_distributed", "test_gui_defects", "test_cli", "test_gui_attach",
+                 "test_gui_fine_tuning", "test_tune", "test_gui_launch", "test_store", "test_gui_curvature", "test_gui_tune",
+                 "test_bench_smoke", "test_gui", "test_hostile_store", "test_gui_export", "test_serve", "test_training_job",
+                 "test_fine_tuning", "test_gui_journeys", "test_range_test_training", "test_gui_faults", "test_curvature_job",
+                 "test_curvature_cli", "test_gui_distributed", "test_distributed_nodes")
 
 
 def pytest_collection_modifyitems(items):
