@@ -24,7 +24,6 @@ from engine.run import InProcessRun, NewRun
 from engine.store import RunStore, list_runs, load_latest_checkpoint, read_epochs, read_meta, read_steps
 from engine.training import evaluate as evaluate_module
 
-TRAIN = ["train", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "3"]
 LONG_TRAIN = ["train", "--data", str(SAMPLE), "--image-size", "8", "--epochs", "8", "--batch-size", "32"]
 
 
