@@ -166,9 +166,10 @@ def _collect(root: Path, classes: tuple[str, ...], parts: list[tuple[Path, str]]
             if not class_dir.is_dir():
                 continue
             found = 0
+            prefix = class_dir.relative_to(root).as_posix() + "/"
             for rel, size in walker.files(class_dir):
-                path = (class_dir / rel).relative_to(root).as_posix()
-                if Path(rel).suffix.lower() in IMAGE_EXTENSIONS:
+                path = prefix + rel  # string work: pathlib per file was most of a scan's time
+                if os.path.splitext(rel)[1].lower() in IMAGE_EXTENSIONS:
                     entries.append(ImageEntry(path, size, label, split))
                     found += 1
                     if "/" in rel:

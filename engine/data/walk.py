@@ -76,6 +76,9 @@ class Walker:
         """(path relative to ``folder`` in POSIX form, size) of every file to count under ``folder``."""
         # (folder, reached through a link): outside the class folders, any file may be met again by another link
         stack = [(str(folder), False)] if self._first_visit(str(folder)) else []
+        # Every path walked is ``folder``'s text plus a tail (links are followed under their own names): the tail is
+        # sliced off, as pathlib's relative_to per file was a third of a scan's time.
+        start = len(os.path.join(str(folder), ""))
         while stack:
             current, linked = stack.pop()
             try:
@@ -97,7 +100,7 @@ class Walker:
                     self.report.unreadable.append((entry.path, error.strerror or type(error).__name__))
                     continue
                 if kept is not None:
-                    yield Path(entry.path).relative_to(folder).as_posix(), kept
+                    yield _posix(entry.path[start:]), kept
 
     def _entry(self, entry: os.DirEntry, stack: list, linked: bool) -> int | None:
         """The size of a file to count, or None (a folder to walk is pushed on ``stack``)."""
@@ -165,6 +168,10 @@ def _ancestors(path: str) -> list[str]:
         if parent == current:
             return parents
         current = parent
+
+
+def _posix(path: str) -> str:
+    return path if os.sep == "/" else path.replace(os.sep, "/")
 
 
 def _within(path: str, root: str) -> bool:
