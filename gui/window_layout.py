@@ -88,6 +88,8 @@ def build_layout(window: QMainWindow) -> None:
     """Create the window's panels and plots as attributes of ``window`` and place them."""
     window.loss, window.lr, window.momentum, window.accuracy = LossPlot(), LrPlot(), MomentumPlot(), AccuracyPlot()
     window.momentum.setVisible(False)
+    for upper in (window.loss, window.lr):
+        upper.name_unit_below()
     lower = splitter(Qt.Orientation.Horizontal, (window.accuracy, window.momentum), [500, 500])
     # Stacked plots keep a readable height: the splitter cannot squeeze one to a sliver (issue 12, at 1366 x 768).
     training = splitter(Qt.Orientation.Vertical, (window.loss, window.lr, lower), [360, 360, 280], collapsible=False)
