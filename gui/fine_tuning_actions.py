@@ -59,6 +59,7 @@ class FineTuningActions:
             self.group_table.problem.setText(str(error))
             return
         self.group_table.problem.clear()
+        self._say_weights_to_fetch(config)
         names = tuple(name for name, _ in outline)
         leaving = self.fine_tuning_shown and not fine_tuning(config)
         self.fine_tuning_shown = fine_tuning(config)
@@ -75,6 +76,16 @@ class FineTuningActions:
                 self.log.add("no fine-tuning: every group trains from the start at the schedule's LR")
         if plan is not None:
             self.preview(plan)
+
+    def _say_weights_to_fetch(self, config) -> None:
+        """Weights that Start must download are said as they are chosen: on a machine without a network, the window
+        said that they were missing only at Start."""
+        from engine.models.setup import weights_to_fetch  # imports torch, as _outline does
+
+        line = weights_to_fetch(config.model, config.pretrained)
+        if line and line != self.fetch_said:
+            self.log.add(line, "warning")
+        self.fetch_said = line
 
     def _peak_for_weights(self, pretrained: bool) -> None:
         """Pretrained weights move the editor's preset from the default peak LR to theirs, as the command line's default

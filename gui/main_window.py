@@ -68,6 +68,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.loaded_groups = None  # the group settings of the plan last loaded (a draft, an imported file), for the group table
         self.fine_tuning_shown = False  # the editor and group table hold the configuration's fine-tuning preset
         self.weights_shown = False  # the configuration's weights are pretrained ones (the editor's default peak follows)
+        self.fetch_said = ""  # the last "not in the torch hub cache" line logged: said once per weights chosen
         self.peak_moved_to = None  # the plan the pretrained weights moved the editor's preset to (undone if still shown)
         self.last_run = None
         self.timed_speed = None  # (what was timed, seconds a tune's step costs, by what): for the next tune's plan

@@ -62,6 +62,7 @@ def choose_pretrained_mobilenet(qtbot, window):
 
 def test_the_pretrained_switch_shows_the_groups_and_previews_each(qtbot, window):
     choose_pretrained_mobilenet(qtbot, window)
+    assert "not in the torch hub cache" not in window.log.toPlainText()  # they are there: nothing to fetch, nothing said
     table = window.group_table.table
     assert [table.item(i, 0).text() for i in range(6)] == list(STAGES)
     assert table.item(5, 1).text() == "12,810" and table.item(5, 2).text() == "0"  # the new head: 1280 × 10 + 10
@@ -355,8 +356,14 @@ def test_weights_missing_from_the_cache_say_what_the_window_offers_instead(qtbot
     choose(panel.editors["model"], "mobilenet_v2")
     click(panel.editors["pretrained"])
     assert panel.editors["pretrained"].isChecked()
+    # Said as they are chosen, once (the window said nothing until Start): which file, where it goes, why not fetched.
+    missing = "is not in the torch hub cache and $LRSCOPE_OFFLINE is set, so Start cannot download it: put https://"
+    qtbot.waitUntil(lambda: missing in window.log.toPlainText(), timeout=LONG)
+    assert f"MobileNet_V2_Weights.IMAGENET1K_V2 {missing}" in window.log.toPlainText()  # auto: the default, none cached
+    type_into(panel.editors["epochs"], "2")  # another setting: not said again
     trigger(window.start_action)
     qtbot.waitUntil(lambda: "could not train" in window.status.text() and window.start_action.isEnabled(), timeout=LONG)
+    assert window.log.toPlainText().count(missing) == 1 and "hub/checkpoints" in window.log.toPlainText()
     said = window.status.text()
     assert "needs the file mobilenet_v2-" in said and "hub/checkpoints" in said  # what is missing, and where it goes
     assert "--weights" not in said and "--weights" not in window.log.toPlainText()

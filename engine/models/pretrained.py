@@ -96,6 +96,19 @@ def missing(weights, reason: str) -> WeightsMissing:
                           "(or set $TORCH_HOME to the folder above hub/)")
 
 
+def not_cached(weights) -> str:
+    """A line saying that ``weights`` are not in the torch hub cache yet, so that a run must download them first (and
+    what to do on a machine without a network); "" when they are there."""
+    path = hub_file(weights)
+    if path.is_file():
+        return ""
+    if os.environ.get(OFFLINE):
+        return (f"{describe(weights)} is not in the torch hub cache and ${OFFLINE} is set, so Start cannot download it: "
+                f"put {weights.url} in {path.parent} first")
+    return (f"{describe(weights)} is not in the torch hub cache yet: Start downloads {path.name} into {path.parent}; "
+            f"without a network, download {weights.url} there first")
+
+
 def read_hub_weights(weights) -> dict[str, torch.Tensor]:
     """The state dict of ``weights``, through torchvision's own loader: from the hub cache, or downloaded into it."""
     path = hub_file(weights)

@@ -11,7 +11,7 @@ from ..errors import ConfigError
 from ..text import counted
 from . import timm_models
 from .groups import HEAD, layer_groups
-from .pretrained import InputSpec, choose_weights, describe, input_spec, read_hub_weights
+from .pretrained import InputSpec, choose_weights, describe, input_spec, not_cached, read_hub_weights
 from .registry import MODELS, model_spec
 from .weights import load_pretrained, load_weights, read_state_dict, replaced_layer
 
@@ -102,6 +102,14 @@ def weights_label(model: str, pretrained: str, weights_file: str) -> str:
     if timm_models.is_timm(model):
         return f"timm {model[len(timm_models.PREFIX):]}"
     return describe(choose_weights(_torchvision_weights(model), pretrained))
+
+
+def weights_to_fetch(model: str, pretrained: str) -> str:
+    """What a run with ``pretrained`` weights of ``model`` must download before its first step, in a line that says where
+    it goes ("" when nothing: random weights, weights in the hub cache, or timm's, which timm fetches itself)."""
+    if not pretrained or timm_models.is_timm(model):
+        return ""
+    return not_cached(choose_weights(_torchvision_weights(model), pretrained))
 
 
 def group_outline(model: str, *, channels: int, classes: int, resolution: int, pretrained: str = "") -> list[tuple[str, int]]:
