@@ -75,6 +75,22 @@ def test_offline_with_an_empty_cache_the_message_names_the_file_and_where_to_put
         setup_model("small_cnn", channels=3, classes=10, resolution=32, pretrained="auto")
 
 
+def test_weights_to_fetch_name_the_file_start_downloads_and_nothing_once_it_is_cached(monkeypatch):
+    from bench.hub_weights import install_mobilenet_v2_weights
+    from engine.models.setup import weights_to_fetch
+
+    monkeypatch.delenv("LRSCOPE_OFFLINE")  # a machine that may download: it is said where the file goes, and its URL
+    said = weights_to_fetch("mobilenet_v2", "auto")
+    folder = Path(os.environ["TORCH_HOME"]) / "hub" / "checkpoints"
+    assert said == (f"MobileNet_V2_Weights.IMAGENET1K_V2 is not in the torch hub cache yet: Start downloads "
+                    f"mobilenet_v2-7ebf99e0.pth into {folder}; without a network, download "
+                    "https://download.pytorch.org/models/mobilenet_v2-7ebf99e0.pth there first")
+    assert weights_to_fetch("mobilenet_v2", "") == weights_to_fetch("small_cnn", "") == ""  # random weights fetch nothing
+    install_mobilenet_v2_weights()
+    assert weights_to_fetch("mobilenet_v2", "auto") == weights_to_fetch("mobilenet_v2", "IMAGENET1K_V1") == ""  # cached
+    assert weights_to_fetch("mobilenet_v2", "IMAGENET1K_V2").startswith("MobileNet_V2_Weights.IMAGENET1K_V2 is not in")
+
+
 def test_a_damaged_cached_file_is_refused_by_its_hash(hub_weights):
     hub_weights.write_bytes(hub_weights.read_bytes()[:-10] + b"0123456789")
     with pytest.raises(ConfigError, match="SHA-256 does not start with b0353104 .* delete it and download it again"):
