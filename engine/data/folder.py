@@ -168,7 +168,7 @@ def _collect(root: Path, classes: tuple[str, ...], parts: list[tuple[Path, str]]
             found = 0
             prefix = class_dir.relative_to(root).as_posix() + "/"
             for rel, size in walker.files(class_dir):
-                path = prefix + rel  # string work: pathlib per file was most of a scan's time
+                path = prefix + rel  # string work, as in Walker.files: pathlib per file was most of a scan
                 if os.path.splitext(rel)[1].lower() in IMAGE_EXTENSIONS:
                     entries.append(ImageEntry(path, size, label, split))
                     found += 1

@@ -77,7 +77,7 @@ class Walker:
         # (folder, reached through a link): outside the class folders, any file may be met again by another link
         stack = [(str(folder), False)] if self._first_visit(str(folder)) else []
         # Every path walked is ``folder``'s text plus a tail (links are followed under their own names): the tail is
-        # sliced off, as pathlib's relative_to per file was a third of a scan's time.
+        # sliced off: pathlib per file, here and in folder._collect, was three quarters of a scan's time.
         start = len(os.path.join(str(folder), ""))
         while stack:
             current, linked = stack.pop()
