@@ -197,7 +197,18 @@ def title_key(panel) -> str:
     import html
     import re
 
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", panel.plot.titleLabel.text)).split())
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", panel.heading.text())).split())
+
+
+def heading_fits(panel) -> bool:
+    """A plot's title and key show whole (beside its toolbar's buttons, or under them): no line wider than its space,
+    none below it."""
+    from gui.plots.heading import text_width
+
+    heading = panel.heading
+    shown = [label for label in (heading.title, heading.key) if label.isVisible()]
+    return heading.title in shown and all(text_width(label.text(), label, wrapped_at=label.width()) <= label.width()
+                                          and label.height() >= label.heightForWidth(label.width()) for label in shown)
 
 
 def paused_at(qtbot, window, step: int) -> None:

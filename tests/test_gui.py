@@ -431,7 +431,7 @@ def test_runs_are_deleted_from_the_runs_tab_after_asking_but_never_the_one_the_w
     assert not run_dir.exists() and table.topLevelItemCount() == 1
     assert f"deleted run {run_dir.name}" in window.log.toPlainText()
     # The overlay let the deleted run go: it drew it on, its name in the key.
-    assert list(window.compare.loss.series) == [kept.name] and run_dir.name[9:] not in window.compare.loss.plot.titleLabel.text
+    assert list(window.compare.loss.series) == [kept.name] and run_dir.name[9:] not in window.compare.loss.heading.text()
 
 
 def test_redo_makes_the_undone_set_lr_again_from_the_key_and_the_run_trains_at_it(qtbot, launch):

@@ -5,7 +5,7 @@ import re
 
 import numpy as np
 import pytest
-from gui_fixtures import LONG, SMALL, drawn, legend, range_test_before_a_run
+from gui_fixtures import LONG, SMALL, drawn, heading_fits, legend, range_test_before_a_run
 from PySide6.QtCore import QPoint, QRect
 from PySide6.QtWidgets import QScrollArea
 
@@ -43,8 +43,8 @@ def test_a_run_with_the_probe_draws_the_bound_and_the_health_pane(qtbot, window)
     viewport = scroll.viewport()
     # Each group is named in the title: the legend box covered the curves, and the head's row fell off its bottom.
     for plot in (health.grad_norm, health.update_ratio):
-        assert not plot.plot.legend.isVisible() and all(f"━ {group}</span>" in plot.plot.titleLabel.text for group in plot.groups)
-        assert plot.plot.titleLabel.height() >= plot.plot.titleLabel.item.boundingRect().height()
+        assert not plot.plot.legend.isVisible() and all(f"━ {group}</span>" in plot.heading.text() for group in plot.groups)
+        assert heading_fits(plot)
     for plot in health.plots:
         where = QRect(plot.mapTo(viewport, QPoint(0, 0)), plot.size())
         assert viewport.rect().contains(where) and plot.widget.height() >= 115, (plot.title, where, viewport.rect())

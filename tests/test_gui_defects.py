@@ -11,6 +11,7 @@ from gui_fixtures import (
     TINY,
     drawn,
     exported_then_another_opened,
+    heading_fits,
     legend,
     opened,
     paused_at,
@@ -94,7 +95,7 @@ def test_opening_another_dataset_after_a_run_clears_the_old_run(qtbot, launch, d
     trigger(window.open_action)
     opened(qtbot, window, "digits-camera2")
     assert len(window.loss.points) == 0 and len(window.lr.points) == 0 and len(window.accuracy.points) == 0
-    assert window.loss.plot.titleLabel.text == "Loss" and window.last_run is None
+    assert title_key(window.loss) == "Loss" and window.last_run is None
     assert "finished" not in window.status.text() and "next run" in window.status.text()
     assert "previous dataset are cleared" in window.log.toPlainText()
 
@@ -313,15 +314,16 @@ def test_the_lr_axis_keeps_a_labelled_tick_near_the_data_and_never_crowds(qtbot,
     chosen = sorted(labelled_ticks(values, -2.7, -1.3, pixels=120))
     assert -2.0 in chosen and all(b - a >= 22 / (120 / 1.4) - 1e-9 for a, b in zip(chosen, chosen[1:]))
     # The window's LR plots before anything is drawn (live, and comparing no runs): decades labelled, not bare 2..9.
-    for plot in (window.lr.plot, window.compare.lr.plot):
+    for panel in (window.lr, window.compare.lr):
+        plot, where = panel.plot, f"{panel.title} ({type(panel).__name__})"
         axis = plot.getAxis("left")
         (y_low, y_high) = plot.getViewBox().viewRange()[1]
         assert y_high - y_low >= 1 and any(float(v).is_integer() for v in np.arange(np.ceil(y_low), np.floor(y_high) + 1))
         levels = axis.tickValues(y_low, y_high, 200)
         ticks = [v for _spacing, level in levels for v in level]
         labels = [text for text in axis.tickStrings(ticks, 1, 1) if text]
-        assert labels and not set(labels) <= {str(d) for d in range(2, 10)}, plot.titleLabel.text
-        assert len([v for v in ticks if float(v).is_integer() and y_low < v < y_high]) >= 2, plot.titleLabel.text  # decades inside
+        assert labels and not set(labels) <= {str(d) for d in range(2, 10)}, where
+        assert len([v for v in ticks if float(v).is_integer() and y_low < v < y_high]) >= 2, where  # decades inside
 
 
 def test_set_lr_now_draws_the_applied_line_inside_the_frame(qtbot, launch):
@@ -375,15 +377,13 @@ def test_at_1366_by_768_every_plot_is_readable(qtbot, launch):
 
 
 def test_at_1366_by_768_the_tune_plot_shows_its_whole_key(qtbot, window):
+    window.resize(1366, 768)
     show_tab(window.tabs, "Tune")
-    title = window.tune_plot.plot.titleLabel
+    key = title_key(window.tune_plot)
     for entry in ("● complete", "× stopped early", "▼ diverged", "■ cancelled", "★ winner", "┆ yours (first trial)", "▮ searched"):
-        assert entry in title.text  # every mark the plot can draw (the cancelled square had no entry)
-    plot = window.tune_plot.widget
-    qtbot.waitUntil(lambda: window.tune_plot.plot.geometry().width() <= plot.width())  # the view shows the whole plot
-    assert title.item.boundingRect().width() <= plot.width()
+        assert entry in key  # every mark the plot can draw (the cancelled square had no entry)
     # A key on two lines had one line's 30 px. (The plot is built when its tab is first shown, and laid out just after.)
-    qtbot.waitUntil(lambda: title.geometry().height() >= title.item.boundingRect().height())
+    qtbot.waitUntil(lambda: heading_fits(window.tune_plot))
 
 
 def test_use_as_constant_lr_before_a_run_installs_a_constant(qtbot, window):
@@ -670,11 +670,25 @@ def test_a_run_of_a_few_steps_is_ticked_at_whole_steps(qtbot, window, dialogs, t
         axis, (low, high) = plot.plot.getAxis("bottom"), plot.plot.getViewBox().viewRange()[0]
         ticks = [v for _spacing, level in axis.tickValues(low, high, axis.width()) for v in level]
         # They were at 0.5, 1.5 and 2.5 too: steps that do not exist.
-        assert ticks and all(float(v).is_integer() for v in ticks), (plot.plot.titleLabel.text, ticks)
+        assert ticks and all(float(v).is_integer() for v in ticks), (title_key(plot), ticks)
     choose(window.x_unit, "x: epochs")  # epochs keep ticks between whole ones (half an epoch is a place in a longer run)
     axis = window.loss.plot.getAxis("bottom")
     low, high = window.loss.plot.getViewBox().viewRange()[0]
     assert not all(float(v).is_integer() for _spacing, level in axis.tickValues(low, high, axis.width()) for v in level)
+
+
+def test_at_1024_by_600_every_training_plot_keeps_a_view_to_read(qtbot, launch):
+    """Each plot's title took a 30 px row above its view: at 1024 x 600 the accuracy and momentum views were 20 px high,
+    two tick labels at most. The titles share the toolbars' rows now."""
+    window = launch(TINY)
+    window.resize(1024, 600)
+    show_tab(window.tabs, "Training")
+    trigger(window.start_action)  # the momentum plot shows for a one-cycle's momentum, its key under the row
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+    qtbot.waitUntil(lambda: all(plot.widget.isVisible() for plot in window.live.plots), timeout=LONG)
+    views = lambda: {plot.title: plot.plot.getViewBox().height() for plot in window.live.plots}
+    qtbot.waitUntil(lambda: min(views().values()) >= 45, timeout=LONG)
+    assert all(heading_fits(plot) for plot in window.live.plots), views()
 
 
 def test_every_legend_of_the_training_tab_is_inside_its_plot_at_1366x768(qtbot, launch):
@@ -687,7 +701,7 @@ def test_every_legend_of_the_training_tab_is_inside_its_plot_at_1366x768(qtbot, 
     for plot in window.live.plots:
         frame, legend_box = plot.plot.getViewBox().sceneBoundingRect(), plot.plot.legend.sceneBoundingRect()
         # The momentum plot's "planned" fell off its bottom.
-        assert frame.contains(legend_box), (plot.plot.titleLabel.text, frame, legend_box)
+        assert frame.contains(legend_box), (title_key(plot), frame, legend_box)
 
 
 def test_at_1366x768_no_key_covers_the_applied_momentum_held_at_0_9(qtbot, window):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gui_fixtures import LONG, SMALL, TINY, drawn, legend, opened, paused_with_lr_set
+from gui_fixtures import LONG, SMALL, TINY, drawn, heading_fits, legend, opened, paused_with_lr_set, title_key
 from helpers import CAMERA2, SAMPLE
 
 from engine.tune.budget import OVERHEAD as TUNE_OVERHEAD
@@ -333,8 +333,8 @@ def test_f_compare_two_runs_and_open_one_read_only(qtbot, window):
         qtbot.waitUntil(lambda count=count: window.runs_panel.table.topLevelItemCount() == count and not window.controller.training,
                         timeout=LONG)
     show_tab(window.tabs, "Runs")
-    assert window.compare.lr.plot.titleLabel.text == "Learning rate"  # nothing compared yet: not "(head)"
-    assert "select two or more runs above, then Compare" in window.compare.loss.plot.titleLabel.text  # empty: says how
+    assert title_key(window.compare.lr) == "Learning rate"  # nothing compared yet: not "(head)"
+    assert "select two or more runs above, then Compare" in window.compare.loss.heading.text()  # empty: says how
     buttons = window.runs_panel.buttons
     # Nothing selected: only Refresh acts. Two selected: Compare, and no button of one run (Export wrote the first).
     assert [text for text, button in buttons.items() if button.isEnabled()] == ["Refresh"]
@@ -343,23 +343,22 @@ def test_f_compare_two_runs_and_open_one_read_only(qtbot, window):
     click(buttons["Compare"])
     assert len(window.compare.loss.series) == 2 and len(window.compare.lr.series) == 2
     assert all(len(steps) == 22 for steps, _loss in window.compare.loss.series.values())
-    assert "then Compare" not in window.compare.loss.plot.titleLabel.text
-    assert "Learning rate" in window.compare.lr.plot.titleLabel.text  # every group alike: one LR, not "the head's"
-    assert "(head)" not in window.compare.lr.plot.titleLabel.text
+    assert "then Compare" not in window.compare.loss.heading.text()
+    assert "Learning rate" in window.compare.lr.heading.text()  # every group alike: one LR, not "the head's"
+    assert "(head)" not in window.compare.lr.heading.text()
     for plot in (window.compare.loss, window.compare.lr):  # no legend box over the curves: the title names each run
-        title = plot.plot.titleLabel.text
+        title = plot.heading.text()
         assert not plot.plot.legend.isVisible() and all(name[9:] in title for name in plot.series), title
-        label = plot.plot.titleLabel  # within the plot's width and height: a third name was cut and a fourth lost
-        assert label.item.boundingRect().width() <= plot.widget.width()
-        # (The plots are built when the Runs tab is first shown, and laid out just after.)
-        qtbot.waitUntil(lambda label=label: label.geometry().height() >= label.item.boundingRect().height())
+        # Within the plot's width and height: a third name was cut and a fourth lost. (The plots are built when the Runs
+        # tab is first shown, and laid out just after.)
+        qtbot.waitUntil(lambda plot=plot: heading_fits(plot))
     table = window.runs_panel.table
     first = next(row for row in range(2) if table.topLevelItem(row).data(0, Qt.ItemDataRole.UserRole) != str(window.last_run.run_dir))
     select_rows(table, [first])  # the run before the last: the plots held the last one's plan
     assert not buttons["Compare"].isEnabled() and buttons["Export…"].isEnabled()
     click(window.runs_panel.buttons["Open read-only"])
     assert window.tabs.currentIndex() == 0
-    assert len(window.loss.points) == 22 and "(read-only)" in window.loss.plot.titleLabel.text
+    assert len(window.loss.points) == 22 and "(read-only)" in title_key(window.loss)
     qtbot.waitUntil(lambda: not window.lr.now.isVisible(), timeout=LONG)  # a stored run has no "now"
     # Its own plan and where it ended: the plots showed the last run's plan, the status bar the last run's line.
     run_dir = Path(table.topLevelItem(first).data(0, Qt.ItemDataRole.UserRole))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gui_fixtures import LONG, TINY, laid_out, position
+from gui_fixtures import LONG, TINY, laid_out, position, title_key
 
 from engine.schedules import load_schedule
 from engine.schedules.presets import peak_lr
@@ -369,7 +369,7 @@ def test_the_runs_tab_lists_a_tune_as_one_row_whose_trials_open_compare_and_go_w
     first, second = row.child(0), row.child(1)
     select_rows(tree, [first])
     click(panel.buttons["Open read-only"])
-    assert first.text(0) in window.loss.plot.titleLabel.text and "(read-only)" in window.loss.plot.titleLabel.text
+    assert first.text(0) in title_key(window.loss) and "(read-only)" in title_key(window.loss)
     show_tab(window.tabs, "Runs")
     select_rows(tree, [first, second])
     click(panel.buttons["Compare"])

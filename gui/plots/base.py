@@ -20,8 +20,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QGraphicsItem,
     QHBoxLayout,
-    QLabel,
-    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -30,10 +28,10 @@ from PySide6.QtWidgets import (
 from engine.errors import cannot_write
 
 from .. import dialogs
+from .heading import KEY_SPACE, PlotHeading
 from .log_axis import log_axes
 
 pg.setConfigOptions(antialias=False, background="w", foreground="k")
-KEY_SPACE = " &nbsp;"  # between the entries of a key set in a title
 # Below this a plot shows fewer than two tick labels and a line: stacked plots keep at least this much (issue 12). At 115
 # the window could not be less than 635 px tall, past a 600 px screen (helper-83).
 MIN_PLOT_HEIGHT = 90
@@ -52,20 +50,19 @@ def make_curve(plot: pg.PlotItem, color, *, width: float = 1, style=Qt.PenStyle.
 
 
 class PlotPanel(QWidget):
-    """A titled plot with a toolbar: log y, follow the data, a crosshair readout, export as PNG or CSV."""
+    """A titled plot with a toolbar: log y, follow the data, export as PNG or CSV, then the title, which a crosshair
+    readout replaces while the mouse is over the plot."""
 
     def __init__(self, title: str, y_label: str, *, x_label: str = "step", log_y: bool = False, log_x: bool = False,
                  parent: QWidget | None = None):
         super().__init__(parent)
         self.title = title
-        self._key: list[str] = []  # a key set in the title (set_key_title), refitted as the width changes
         self.widget = pg.PlotWidget(axisItems=log_axes("left", "bottom"))
         self.widget.setMinimumHeight(MIN_PLOT_HEIGHT)
         # Not a Tab stop: a plot shows no focus and offers nothing to the keyboard, and the plots' stops stood between
         # the keyboard and the panels after them. A click still focuses it, as before.
         self.widget.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.plot = self.widget.getPlotItem()
-        self.plot.setTitle(title)
         self.plot.setLabel("left", y_label)
         self.plot.setLabel("bottom", x_label)
         self.plot.addLegend(offset=(-10, 10), brush=(255, 255, 255, 170))
@@ -76,7 +73,7 @@ class PlotPanel(QWidget):
         for axis in ("left", "bottom"):
             # An SI prefix on a log axis reads as "LR (x0.001)" next to 10^2: show the values as they are.
             self.plot.getAxis(axis).enableAutoSIPrefix(False)
-        for item in (self.plot.getAxis("left"), self.plot.getAxis("bottom"), self.plot.legend, self.plot.titleLabel):
+        for item in (self.plot.getAxis("left"), self.plot.getAxis("bottom"), self.plot.legend):
             # Tick labels cost more to paint than the curves; keep them as pixmaps until they change.
             # (No grid: pyqtgraph draws it inside the axis, which would make that pixmap plot-sized and
             # translucent, blended on every frame: 5 ms a paint, more than everything else together.)
@@ -91,9 +88,8 @@ class PlotPanel(QWidget):
         self.follow.setChecked(True)
         self.follow.setToolTip("Keep the axes fitted to the data while the run goes on (zooming turns this off).")
         self.follow.toggled.connect(self._follow_changed)
-        self.readout = QLabel(" ")
-        # Takes the width left beside the buttons; a narrow plot clips the readout instead of refusing to shrink.
-        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.heading = PlotHeading()
+        self.readout = self.heading.readout
         self.png_button, self.csv_button = png, table = QToolButton(text="PNG"), QToolButton(text="CSV")
         png.setToolTip("Save this plot as a PNG image.")
         table.setToolTip("Save the data of this plot as a CSV file.")
@@ -101,13 +97,16 @@ class PlotPanel(QWidget):
         table.clicked.connect(lambda: self._ask_and_save("CSV file (*.csv)", self.export_csv))
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 0, 4, 0)
+        # Buttons close together leave the title 20 px more: at 1024 px "Momentum" had 75 px and needed 77.
+        bar.setSpacing(2)
         for widget in (self.log_y, self.follow, png, table):
             bar.addWidget(widget)
-        bar.addWidget(self.readout, 1)
+        bar.addWidget(self.heading.place, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addLayout(bar)
+        layout.addWidget(self.heading.key)
         layout.addWidget(self.widget)
         self.cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen((120, 120, 120), style=Qt.PenStyle.DotLine))
         self.plot.addItem(self.cursor, ignoreBounds=True)
@@ -117,33 +116,18 @@ class PlotPanel(QWidget):
         self.widget.viewport().installEventFilter(self)
         self.plot.getViewBox().sigRangeChangedManually.connect(lambda *_: self.follow.setChecked(False))
         self._apply_log(log_y)
+        self.set_key_title([title])
 
     def set_key_title(self, parts: list[str]) -> None:
-        """A title of ``parts`` (the plot's name, then its key's entries, as rich text) in as few lines as the plot's
-        width allows: a key in the title hides no curve, as a legend box inside the plot does."""
-        self._key = parts
-        self._fit_key()
-
-    def _fit_key(self) -> None:
-        lines = [self._key[:1]]
-        for entry in self._key[1:]:
-            self.plot.setTitle("<br>".join(KEY_SPACE.join(line) for line in [*lines[:-1], [*lines[-1], entry]]))
-            # Wider than the view, the title would widen the plot past it (a compared run's name was cut, the next lost).
-            if self.plot.effectiveSizeHint(Qt.SizeHint.MinimumSize).width() > self.widget.width():
-                lines.append([entry])
-            else:
-                lines[-1].append(entry)
-        self.plot.setTitle("<br>".join(KEY_SPACE.join(line) for line in lines))
-        # pyqtgraph gives a title one line's 30 px: the first line of a longer key was cut off at the top.
-        height = max(30, int(self.plot.titleLabel.item.boundingRect().height()) + 4)
-        self.plot.titleLabel.setMaximumHeight(height)
-        self.plot.layout.setRowFixedHeight(0, height)
+        """A title of ``parts`` (the plot's name, then its key's entries, as rich text) in the toolbar's row, the key under
+        it when the row is too narrow: a key in the title hides no curve, as a legend box inside the plot does."""
+        name, *key = parts
+        self.heading.set(name, key)
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        """A key in the title takes the lines the new width needs."""
+        """The key goes beside the buttons or under them as the width allows (the row is laid out by now)."""
         super().resizeEvent(event)
-        if self._key:
-            self._fit_key()
+        self.heading.fit()
 
     def show_in_legend(self, item: pg.PlotDataItem, name: str, shown: bool = True) -> None:
         """Name ``item`` in the legend only while it is ``shown``: a key for what is not drawn takes a row from the curves.
@@ -202,7 +186,7 @@ class PlotPanel(QWidget):
         x = view.mapSceneToView(position).x()
         self.cursor.setPos(x)
         self.cursor.show()
-        self.readout.setText(self.readout_at(10**x if self.log_x else x))
+        self.heading.show_readout(self.readout_at(10**x if self.log_x else x))
 
     def readout_at(self, x: float) -> str:
         """The readout for plot coordinate ``x`` (subclasses limit it to where there are data)."""
@@ -216,13 +200,35 @@ class PlotPanel(QWidget):
     def clear_readout(self) -> None:
         """No crosshair: the mouse left the plot, or the data it described are gone."""
         self.cursor.hide()
-        self.readout.setText(" ")
+        self.heading.show_readout(" ")
 
     def export_png(self, path: str | Path) -> Path:
-        """Save the plot as a PNG image (OSError when it cannot be written: pyqtgraph only returns False)."""
-        if ImageExporter(self.plot).export(str(path)) is False:
+        """Save the plot as a PNG image, titled (OSError when it cannot be written: pyqtgraph only returns False)."""
+        self._title_for_image()
+        try:
+            saved = ImageExporter(self.plot).export(str(path))
+        finally:
+            self.plot.setTitle(None)
+        if saved is False:
             raise OSError(errno.EACCES, "the image could not be saved there", str(path))
         return Path(path)
+
+    def _title_for_image(self) -> None:
+        """pyqtgraph's title over the plot, on as many lines as the plot's width needs: an image is shown away from the
+        window, so it carries the title and key that the toolbar's row holds on screen."""
+        lines = [[self.heading.name]]
+        for entry in self.heading.entries:
+            self.plot.setTitle("<br>".join(KEY_SPACE.join(line) for line in [*lines[:-1], [*lines[-1], entry]]))
+            if self.plot.titleLabel.item.boundingRect().width() > self.widget.width():
+                lines.append([entry])
+            else:
+                lines[-1].append(entry)
+        self.plot.setTitle("<br>".join(KEY_SPACE.join(line) for line in lines))
+        # pyqtgraph gives a title one line's 30 px: the first line of a longer key was cut off at the top.
+        height = max(30, int(self.plot.titleLabel.item.boundingRect().height()) + 4)
+        self.plot.titleLabel.setMaximumHeight(height)
+        self.plot.layout.setRowFixedHeight(0, height)
+        self.plot.layout.activate()
 
     def export_csv(self, path: str | Path) -> Path:
         """Save the plot's data columns as CSV (columns of different lengths are padded)."""

@@ -21,8 +21,9 @@ EMPTY_LR_DECADES = (-4, 1)
 # The key, in the title (set_key_title), names every mark the plot draws, the dashed line too: a label on the line
 # overlapped the trials near it.
 # A trial stopped early scored mid-run, with its LR still high: beside finished ones it read as the range test's pick
-# failing (helper-67: 32% beside a 94% winner), so the key says when it was scored.
-KEY = ("<span style='color:#1f77b4'>● complete</span>", "<span style='color:#7f7f7f'>× stopped early (scored mid-run)</span>",
+# failing (helper-67: 32% beside a 94% winner), so the key says when it was scored. (A non-breaking hyphen: the line
+# broke the entry at "mid-" although the whole entry fitted on the next.)
+KEY = ("<span style='color:#1f77b4'>● complete</span>", "<span style='color:#7f7f7f'>× stopped early (scored mid&#8209;run)</span>",
        "<span style='color:#d62728'>▼ diverged</span>", "<span style='color:#9a9b1a'>■ cancelled</span>",
        "<span style='color:#b8860b'>★ winner</span>", "<span style='color:#505050'>┆ yours (first trial)</span>",
        "<span style='color:#2ca02c'>▮ searched</span>", "<span style='color:#d62728'>┄ chance</span>")
