@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+from .files import NotARegularFile, refuse_to_replace
 
 
 def _mode_of_new_files() -> int:
@@ -21,8 +24,13 @@ NEW_FILE_MODE = _mode_of_new_files()
 
 
 def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp_path)``, fsync, and rename onto ``path``; a crash leaves the old file or the new one."""
+    """Call ``write(tmp_path)``, fsync, and rename onto ``path``; a crash leaves the old file or the new one.
+    NotARegularFile (an OSError) when ``path`` is a device, FIFO, socket or folder, or a link to one."""
     path = Path(path)
+    try:
+        refuse_to_replace(path)
+    except NotARegularFile as error:
+        raise NotARegularFile(errno.EEXIST, str(error), str(path)) from None
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -60,6 +60,19 @@ def refuse_unless_regular_or_absent(path: Path | str) -> None:
         raise NotARegularFile(f"is {_kind(mode)}, not a regular file")
 
 
+def refuse_to_replace(path: Path | str) -> None:
+    """NotARegularFile when a new file written in ``path``'s place would remove what is not a file: a device, FIFO,
+    socket or folder, or a link to one (run as root, an export to /dev/full replaced the device with a file). A file, or
+    a link to a file, is replaced as an atomic write does."""
+    for mode_of in (os.lstat, os.stat):  # the name, then what a link names
+        try:
+            mode = mode_of(path).st_mode
+        except OSError:  # absent, a dangling link, or unreadable: the write itself says what is wrong
+            return
+        if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+            raise NotARegularFile(f"is {_kind(mode)}, not a regular file")
+
+
 def read_limited(path: Path | str, limit: int) -> bytes:
     """The bytes of the regular file ``path``; TooLarge when it holds more than ``limit`` (nothing more is read)."""
     chunks, total = [], 0

@@ -1,5 +1,6 @@
 """What a walkthrough of the window found (issue 12 §2), each checked the way a person would meet it."""
 
+import os
 import re
 import shutil
 
@@ -1004,6 +1005,13 @@ def test_saving_a_plot_or_the_schedule_where_it_cannot_be_written_says_why_and_w
                     ("Cannot save Loss", f"{gone / 'loss.csv'}: cannot be written (Not a directory); choose another folder or file"),
                     ("Cannot export", f"{gone / 's.lrschedule.json'}: cannot be written (File exists); choose another folder "
                                       "or file")]  # its folder cannot be made: a file has that name
+    device = tmp_path / "to-null.lrschedule.json"
+    device.symlink_to(os.devnull)  # run as root, an export to /dev/full replaced the device with the file
+    dialogs.answer("save_path", str(device))
+    trigger(window.export_action)
+    assert dialogs.of("error")[-1].text == (f"{device}: cannot be written (is a character device, not a regular file); "
+                                            "choose another folder or file")
+    assert device.is_symlink() and os.readlink(device) == os.devnull
 
 
 def test_reset_layout_brings_back_the_panels_a_small_window_squeezed_or_hid(qtbot, window):

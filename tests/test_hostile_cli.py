@@ -388,6 +388,10 @@ BAD_OPTIONS = [
     ["range-test", "--data", "GOOD", "--csv", "FIFO"],  # open() for writing waited for a reader forever
     ["schedule", "plot", "SCHEDULE", "-o", "FIFO"],
     ["train", "--data", "GOOD", "--weights", "FIFO"],
+    # Run as root, a schedule exported to /dev/full replaced the device with the file (here a link to /dev/null stands in).
+    ["train", "--data", "GOOD", "--export-schedule", "DEVICE"],
+    ["range-test", "--data", "GOOD", "--export-schedule", "DEVICE"],
+    ["tune", "--data", "GOOD", "--export-schedule", "DEVICE"],
     ["train", "--data", "GOOD", "--image-size", "8", "--runs-dir", "GOOD/0/0.png"],
     ["show", "no-such-run"],
     ["bogus-command"],
@@ -416,11 +420,15 @@ def test_every_command_on_every_hostile_input_ends_at_once_in_one_line(hostile, 
 def test_bad_options_end_in_one_line(hostile, tmp_path, capsys, args):
     fifo = tmp_path / "weights.pt"
     os.mkfifo(fifo)
-    names = {"SCHEDULE": str(hostile["good_schedule"]), "GOOD": str(hostile["good"]), "OUT": str(tmp_path), "FIFO": str(fifo)}
+    device = tmp_path / "device.json"
+    device.symlink_to(os.devnull)
+    names = {"SCHEDULE": str(hostile["good_schedule"]), "GOOD": str(hostile["good"]), "OUT": str(tmp_path), "FIFO": str(fifo),
+             "DEVICE": str(device)}
     args = [next((arg.replace(k, v) for k, v in names.items() if arg.startswith(k)), arg) for arg in args]
     with deadline(120):
         code, _, err = cli(capsys, *args)
     assert code == 2 and one_line_error(err), (args, err)
+    assert device.is_symlink() and os.readlink(device) == os.devnull
 
 
 def test_the_real_command_line_on_hostile_input(hostile, tmp_path):

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import errno
 import os
 import shlex
 import signal
-import stat
 import sys
 import tempfile
 import threading
@@ -17,6 +15,7 @@ from pathlib import Path
 
 from ..config import MODEL_NAMES, OPTIMIZER_NAMES, PRETRAINED_LR, TrainConfig, field_error
 from ..distributed.launcher import launched_by_torchrun, tell_the_launcher_why
+from ..files import NotARegularFile, refuse_to_replace
 from ..schedules.presets import PRESETS
 from ..schedules.schedule_file import ScheduleFile, load_schedule
 from ..store.paths import cache_root, tunes_root
@@ -284,25 +283,16 @@ def check_writable(path: Path) -> None:
         raise CliError(f"{path}: its folder {folder} does not exist; create it or choose another file")
     if Path(path).is_dir():
         raise CliError(f"{path}: is a folder; choose a file")
-    if _pipe_without_reader(Path(path).expanduser()):
-        raise CliError(f"{path}: is a named pipe (FIFO) that nothing reads, so writing would wait forever; choose a file")
+    try:  # a device or a FIFO: a file written in its place would remove it (as root, /dev/full), or writing would block
+        refuse_to_replace(Path(path).expanduser())
+    except NotARegularFile as error:
+        raise CliError(f"{path}: {error}; choose a file") from None
     try:  # the way the file will be written (a temporary file beside it): permissions alone miss /proc, root, quotas
         fd, probe = tempfile.mkstemp(prefix=f".{Path(path).name}.", suffix=".check", dir=folder)
     except OSError as error:
         raise CliError(f"{path}: cannot be written there ({error.strerror or error}); choose another file") from None
     os.close(fd)
     os.unlink(probe)
-
-
-def _pipe_without_reader(path: Path) -> bool:
-    """Whether ``path`` is a FIFO with no reader (opening it to write would block until one comes)."""
-    try:
-        if not stat.S_ISFIFO(os.stat(path).st_mode):
-            return False
-        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))  # ENXIO at once when no one reads
-    except OSError as error:
-        return error.errno == errno.ENXIO
-    return False
 
 
 def say(text: str) -> None:
