@@ -139,6 +139,12 @@ def test_invalid_fields_are_named(path, value, message):
     ('{"schedule": {"timeline": [{"segments": [{"lr": 0.1}, {"lr": -Infinity}]}]}}',
      r"^schedule\.timeline\[0\]\.segments\[1\]\.lr: -Infinity is not a number a schedule can hold"),
     ('{"x": [1, 1e999]}', r"^x\[1\]: the number 1e999 is too large"),
+    # Not JSON either, after the number that stopped the first reading: the second reading let its syntax error escape
+    # as a traceback from every command and the window (helper-122).
+    ('{"a": NaN1}', r"^not valid JSON \(Expecting ',' delimiter: line 1 column 10"),
+    ('{"a": Infinity,}', r"^not valid JSON \(Expecting property name"),
+    ("[1e999, ", r"^not valid JSON \(Expecting value"),
+    ("[NaN, " + "[" * 100_000, "nested too deeply"),
     ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
     ("9" * 10_000, r"^the number 999999999999… \(10000 digits\) is too large"),
     ("[]", "file: must be an object, got an array"),

@@ -255,6 +255,18 @@ class _BadNumber(ValueError):
     """Valid JSON, but a number no schedule can hold: said as such, not as a syntax error."""
 
 
+def _loads(text: str, **hooks) -> Any:
+    """``json.loads(text, **hooks)``, with what makes it fail said as of a schedule file (_BadNumber passes through)."""
+    try:
+        return json.loads(text, **hooks)
+    except RecursionError:
+        raise ScheduleFileError("the JSON is nested too deeply to be a schedule file") from None
+    except _BadNumber:
+        raise
+    except ValueError as error:
+        raise ScheduleFileError(f"not valid JSON ({str(error)[:200]})") from None
+
+
 def _reject_constant(name: str) -> float:
     raise _BadNumber(f"{name} is not a number a schedule can hold (numbers must be finite)")
 
@@ -281,8 +293,9 @@ def _unholdable_path(text: str) -> str:
     that its message says which field to fix, as every other refused value's does ("" when it cannot be told)."""
     def finite(value: float):
         return value if math.isfinite(value) else _UNHOLDABLE
-    data = json.loads(text, parse_constant=lambda _name: _UNHOLDABLE, parse_float=lambda t: finite(float(t)),
-                      parse_int=lambda t: _UNHOLDABLE if len(t.lstrip("-")) > 18 else int(t))
+    # A syntax error after the number, which the first reading stopped short of, is what to fix first: it is said.
+    data = _loads(text, parse_constant=lambda _name: _UNHOLDABLE, parse_float=lambda t: finite(float(t)),
+                  parse_int=lambda t: _UNHOLDABLE if len(t.lstrip("-")) > 18 else int(t))
 
     def find(value, path: str) -> str | None:
         if value is _UNHOLDABLE:
@@ -301,14 +314,10 @@ def parse_schedule(text: str) -> ScheduleFile:
     # A byte order mark (Windows editors save one) is no part of the JSON: it was refused in Python's words.
     text = text.removeprefix("\ufeff")
     try:
-        data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float, parse_int=_sane_int)
-    except RecursionError:
-        raise ScheduleFileError("the JSON is nested too deeply to be a schedule file") from None
+        data = _loads(text, parse_constant=_reject_constant, parse_float=_finite_float, parse_int=_sane_int)
     except _BadNumber as error:
         where = _unholdable_path(text)
         raise ScheduleFileError(f"{where}: {error}" if where else str(error)) from None
-    except ValueError as error:
-        raise ScheduleFileError(f"not valid JSON ({str(error)[:200]})") from None
     return document_from_data(data)
 
 
