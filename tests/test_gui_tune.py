@@ -76,6 +76,8 @@ def test_tune_plots_its_trials_then_installs_and_exports_the_winner(qtbot, launc
     # Timed by the tune itself, and only for a step like its own: a plan timed at another batch or image size said
     # "about 5 min" of a tune that took 17 s (helper-74).
     assert re.search(r"training steps, (under a minute|about \d+ (s|min)) at the last tune's speed\)", plan.text()), plan.text()
+    # At the speed it trained at, not the estimate it made from a few steps at its start ("about 6 min" of an 18 s tune).
+    assert panel.run_plan[1] == pytest.approx(record["seconds"] / record["budget"]["spent_steps"])
     batch = window.config_panel.editors["batch_size"]
     was = batch.text()
     type_into(batch, str(2 * int(was)))
