@@ -598,6 +598,15 @@ def test_a_schedule_file_from_a_tune_that_searched_the_weight_decay_trains_with_
     code, _, err = cli(capsys, "train", "--data", SAMPLE, "--image-size", "8", "--epochs", "2", "--schedule", tmp_path / "s.json",
                        "--accept-mismatch")
     assert code == 0 and "schedule from " in err and ": 44 steps (tuned over 22 steps, stretched to this run)" in err
+    # A length no run takes, edited by hand: the default stands, and is said to (it trained 5 epochs without a word).
+    edited = json.loads((tmp_path / "s.json").read_text())
+    edited["context"]["epochs"] = 10**9
+    (tmp_path / "edited.json").write_text(json.dumps(edited))
+    code, out, err = cli(capsys, "train", "--data", SAMPLE, "--image-size", "8", "--schedule", tmp_path / "edited.json",
+                         "--accept-mismatch", "--json")
+    assert code == 0 and (f"warning: {tmp_path / 'edited.json'}: context.epochs 1000000000 is not one a run takes (must be at "
+                          "least 1 and at most 100,000); this run keeps epochs 5\n") in err, err
+    assert json.loads(read_meta(json.loads(out)["run_dir"])["config"])["epochs"] == 5
 
 
 def test_a_schedule_file_trains_at_the_global_batch_it_was_tuned_at_unless_told(capsys, tmp_path):

@@ -18,7 +18,7 @@ from ..schedules.library import differences
 from ..schedules.model_match import model_differences
 from ..schedules.plateau import cuts_kept
 from ..schedules.schedule_file import ScheduleFile, load_schedule
-from ..text import counted, whose
+from ..text import counted, printable, whose
 from ..training.job import default_run_schedule
 from .common import CliError, cache_dir, read_schedule, say
 
@@ -98,9 +98,9 @@ def adopt_schedule_settings(args: argparse.Namespace, config: TrainConfig, loade
         return
     if loaded.tuned_batch is not None and args.batch_size is None:
         _adopt_global_batch(args, config, loaded.tuned_batch[0] * loaded.tuned_batch[1])
-    if _adopt(args, config, "image_size", (loaded.dataset or {}).get("resolution")):
+    if _adopt(args, config, "image_size", (loaded.dataset or {}).get("resolution"), "dataset.resolution"):
         say(f"image size {config.image_size} px, as {args.schedule} was tuned at (--image-size overrides)")
-    if _adopt(args, config, "epochs", (loaded.context or {}).get("epochs")):
+    if _adopt(args, config, "epochs", (loaded.context or {}).get("epochs"), "context.epochs"):
         say(f"{counted(config.epochs, 'epoch')}, as {args.schedule} was tuned over (--epochs overrides)")
     tuned = loaded.tuned_weight_decay
     if tuned is not None and args.weight_decay is None:
@@ -143,12 +143,16 @@ def check_tuned_batch_split(args: argparse.Namespace, config: TrainConfig, proce
                           processes)
 
 
-def _adopt(args: argparse.Namespace, config: TrainConfig, name: str, value) -> bool:
-    """Set ``name`` to the file's ``value`` when no option gave it and the value is one a run takes; whether it did."""
+def _adopt(args: argparse.Namespace, config: TrainConfig, name: str, value, field: str) -> bool:
+    """Set ``name`` to the file's ``value`` (its ``field``) when no option gave it and the value is one a run takes;
+    whether it did."""
     if getattr(args, name, 0) is not None or not isinstance(value, int) or value == getattr(config, name):
         return False
-    if dataclasses.replace(config, **{name: value}).errors().get(name):
-        return False  # a hand-edited file: the option's default stands
+    if error := dataclasses.replace(config, **{name: value}).errors().get(name):
+        # A hand-edited file: the option's default stands, said (a run of 1e9 epochs trained 5 without a word: helper-122).
+        say(f"warning: {printable(str(args.schedule))}: {field} {value} is not one a run takes ({error}); "
+            f"this run keeps {name.replace('_', ' ')} {getattr(config, name)}")
+        return False
     setattr(config, name, value)
     return True
 
