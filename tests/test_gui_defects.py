@@ -985,8 +985,11 @@ def test_the_range_tests_bound_names_the_group_that_meets_it_at_its_own_lr(qtbot
     window.resize(1366, 768)
     show_tab(window.tabs, "Range test")
     frame = window.range_plot.plot.getViewBox().sceneBoundingRect
-    qtbot.waitUntil(lambda: all(frame().contains(m.label.sceneBoundingRect()) for m in window.range_plot.markers), timeout=5000)
+    inside = lambda: all(frame().contains(m.label.sceneBoundingRect()) for m in window.range_plot.markers)
+    qtbot.waitUntil(inside, timeout=5000)
     assert curvature["lr_bound"] == pytest.approx(head / 3)
+    window.resize(1024, 600)  # the view about 170 px wide: the bound's label, on 24-character lines, ran off its left edge
+    qtbot.waitUntil(inside, timeout=5000)
 
 
 def test_saving_a_plot_or_the_schedule_where_it_cannot_be_written_says_why_and_what_to_do(qtbot, window, dialogs, tmp_path):

@@ -6,7 +6,8 @@ import textwrap
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt, Slot
+from PySide6.QtGui import QFontMetricsF
 
 from engine.range_test.curve_csv import Part, write_curve_csv, write_result_csv
 from engine.range_test.settings import RangeTestSettings
@@ -15,7 +16,9 @@ from ..buffers import CurveBuffer
 from .base import PlotPanel, make_curve
 from .stability_overlay import BOUND_RED
 
-LABEL_WIDTH = 24  # characters on a line of a marker's label
+LABEL_WIDTH = 24  # characters on a line of a marker's label, at most
+NARROWEST_LABEL = 8  # and at least: narrower, a label is a column of single words
+LABEL_PADDING = 12  # px around a label's text (its box's margins), and clear of the view's edge
 EMPTY_LR_RANGE = (-7.3, 1.3)  # log10: 1e-7 to 10 with room for the end labels
 # Suggestion lines over the curves (as when they were added after them); their labels over every line.
 MARKER_Z = 10
@@ -47,6 +50,16 @@ def useful_loss_range(losses: np.ndarray, smoothed: np.ndarray) -> tuple[float, 
     return low - 0.05 * span, high
 
 
+def wrapped_to(text: str, room: float, metrics: QFontMetricsF) -> str:
+    """``text`` on lines of as many characters (up to LABEL_WIDTH) as fit ``room`` px; words are never split (the
+    narrowest it takes is NARROWEST_LABEL characters)."""
+    for width in range(LABEL_WIDTH, NARROWEST_LABEL - 1, -1):
+        lines = textwrap.wrap(text, width, break_long_words=False)
+        if max(metrics.horizontalAdvance(line) for line in lines) <= room:
+            break
+    return "\n".join(lines)
+
+
 class RangePlot(PlotPanel):
     """Raw and smoothed loss against LR, filled in live, a line per repeat; suggestion lines once it ends.
 
@@ -70,6 +83,10 @@ class RangePlot(PlotPanel):
         # that no label is crossed by its neighbours' lines (suggestions sit a factor of 2 apart: the lines cut the text).
         self.markers: list[pg.InfiniteLine] = []  # the label carriers
         self.marker_lines: list[pg.InfiniteLine] = []
+        self.marker_texts: list[str] = []  # each label's text on one line, wrapped to the room the view leaves it
+        view = self.plot.getViewBox()
+        view.sigResized.connect(self._fit_labels)
+        view.sigXRangeChanged.connect(self._fit_labels)
         self.span = EMPTY_LR_RANGE  # log10 LRs the test tries, framed from its start
         self.dirty = True  # the first refresh frames the empty plot
         self.place_legend("bottom left")  # the loss falls from the top left; the suggestions are labelled along the top
@@ -143,24 +160,39 @@ class RangePlot(PlotPanel):
         for suggestion in suggestions:
             colour = COLOURS.get(suggestion.method, (0, 0, 0))
             self._mark(suggestion.lr, f"{suggestion.method} {suggestion.lr:.2g}", colour, Qt.PenStyle.DashLine)
+        self._fit_labels()
 
     def _mark(self, lr: float, text: str, colour, style: Qt.PenStyle, z: int = MARKER_Z) -> None:
         """A vertical line at ``lr``, its label in the next free slot down from the top (clear of the legend at the bottom)."""
         line = pg.InfiniteLine(pos=np.log10(lr), angle=90, pen=pg.mkPen(colour, width=2, style=style))
         line.setZValue(z)
         # Wrapped: the bound's label, one line, ran off the plot's left edge at 1366×768.
-        carrier = pg.InfiniteLine(pos=np.log10(lr), angle=90, pen=pg.mkPen(None), label=textwrap.fill(text, LABEL_WIDTH),
+        carrier = pg.InfiniteLine(pos=np.log10(lr), angle=90, pen=pg.mkPen(None), label=textwrap.fill(text, LABEL_WIDTH, break_long_words=False),
                                   labelOpts={"position": 0.9 - 0.12 * len(self.markers), "color": colour, "fill": (255, 255, 255, 220)})
         carrier.setZValue(MARKER_Z + 1)
         for item in (line, carrier):
             self.plot.addItem(item, ignoreBounds=True)
         self.marker_lines.append(line)
         self.markers.append(carrier)
+        self.marker_texts.append(text)
+
+    @Slot()
+    def _fit_labels(self) -> None:
+        """Each marker's label wrapped to the room beside its line, on the side pyqtgraph puts it (the view's wider one):
+        in the 170 px that the Range test tab left its view at 1024 x 600, the bound's label ran off the left edge."""
+        view = self.plot.getViewBox()
+        frame = view.sceneBoundingRect()
+        for carrier, text in zip(self.markers, self.marker_texts):
+            x = view.mapViewToScene(QPointF(carrier.value(), 0)).x()
+            room = max(x - frame.left(), frame.right() - x) - LABEL_PADDING
+            wrapped = wrapped_to(text, room, QFontMetricsF(carrier.label.textItem.font()))
+            if wrapped != carrier.label.toPlainText():
+                carrier.label.setText(wrapped)
 
     def _remove_markers(self) -> None:
         for item in (*self.marker_lines, *self.markers):
             self.plot.removeItem(item)
-        self.markers, self.marker_lines = [], []
+        self.markers, self.marker_lines, self.marker_texts = [], [], []
 
     def show_bound(self, result) -> None:
         """A line at the swept LR where the optimizer's stability bound lies (theory), when the test measured λmax."""
@@ -168,6 +200,7 @@ class RangePlot(PlotPanel):
             # Under the suggestions' lines: a "steepest" 4% from the bound vanished under its red; the dash-dot's gaps
             # let both show.
             self._mark(result.curvature["lr_bound"], text, BOUND_RED, Qt.PenStyle.DashDotLine, z=MARKER_Z - 1)
+            self._fit_labels()
 
     def refresh(self) -> None:
         """Push new points to the curves."""
