@@ -508,3 +508,4 @@ def test_ctrl_c_on_the_launcher_stops_every_rank_at_a_step_and_exits_130(tmp_pat
     assert "Traceback" not in text and "death signal" not in text, output.lines[-10:]
     assert text.count("stopping at the next step (SIGINT)") == 1
     assert re.search(r"stopped at step \d+; the run can be resumed", text)
+    assert re.search(r"^to go on with it: lrscope resume \S+ --nproc 2$", text, re.MULTILINE), output.lines[-10:]  # not in one

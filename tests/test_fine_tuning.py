@@ -69,7 +69,7 @@ def test_offline_with_an_empty_cache_the_message_names_the_file_and_where_to_put
     code, _, err = cli(capsys, "train", "--data", SAMPLE, "--image-size", "16", "--epochs", "1", "--model", "mobilenet_v2",
                        "--pretrained")
     assert code == 2 and message in err and err.rstrip().endswith(f"{message}, or pass --weights FILE")
-    with pytest.raises(ConfigError, match="has no weights 'IMAGENET9K'; choose one of DEFAULT, IMAGENET1K_V1, IMAGENET1K_V2"):
+    with pytest.raises(ConfigError, match="has no weights 'IMAGENET9K'; choose one of DEFAULT, IMAGENET1K_V1, IMAGENET1K_V2$"):
         setup_model("mobilenet_v2", channels=3, classes=10, resolution=32, pretrained="IMAGENET9K")
     with pytest.raises(ConfigError, match="small_cnn has no pretrained weights"):
         setup_model("small_cnn", channels=3, classes=10, resolution=32, pretrained="auto")

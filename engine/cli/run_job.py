@@ -201,7 +201,9 @@ def _report(result: RunResult, seconds: float, run: InProcessRun, policy: FaultP
         say(f"{summary['state']}: {validated}, {trained(result)} in {clock(seconds)}")
         say(f"run saved in {result.run_dir}")
         if status == INTERRUPTED:  # "the run can be resumed" named no command (helper-82)
-            say(f"to go on with it: lrscope resume {run_argument(store.run_dir)}")
+            # On as many processes: without --nproc a 2-process run went on in one (helper-123).
+            processes = result.config.get("world_size", 1)
+            say(f"to go on with it: lrscope resume {run_argument(store.run_dir)}{f' --nproc {processes}' if processes > 1 else ''}")
     if problem or (result.message and result.state == "failed" and not said_by_the_launcher(result.message)):
         say(f"lrscope: error: {problem or result.message}")
     tell_the_launcher_reported(status)

@@ -56,7 +56,7 @@ def choose_weights(model: str, choice: str):
         try:
             return enum[choice]
         except KeyError:
-            names = ", ".join(["DEFAULT", *enum.__members__])
+            names = ", ".join(["DEFAULT", *(name for name in enum.__members__ if name != "DEFAULT")])  # an alias, listed once
             raise ConfigError("pretrained", f"{model} has no weights {choice!r}; choose one of {names}") from None
     default = enum.DEFAULT
     cached = [w for w in (default, *reversed(list(enum))) if hub_file(w).is_file()]
