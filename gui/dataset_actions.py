@@ -294,6 +294,10 @@ class DatasetActions:
         except ValueError:
             return
         self.loaded_groups = self.starting_groups(plan)
-        timeline = self.imported or Timeline.of(plan.schedule, groups=self.loaded_groups, plateau=plan.plateau)
-        save_draft(self.settings, self.dataset.summary.fingerprint, timeline, self.draft_tuned_on)
+        self.save_as_draft(self.imported or Timeline.of(plan.schedule, groups=self.loaded_groups, plateau=plan.plateau))
         self.planned_after_run = True
+
+    def save_as_draft(self, timeline) -> None:
+        """``timeline`` as the open dataset's draft (not during a run: the editor then shows the run's)."""
+        if self.dataset is not None and not self.controller.training:
+            save_draft(self.settings, self.dataset.summary.fingerprint, timeline, self.draft_tuned_on)

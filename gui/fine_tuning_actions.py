@@ -12,7 +12,7 @@ from PySide6.QtCore import Slot
 from engine.commands import EditSchedule
 from engine.config import PRETRAINED_LR, TrainConfig
 from engine.errors import LrscopeError
-from engine.schedules import SetGroups, Unfreeze
+from engine.schedules import SetGroups, Timeline, Unfreeze
 from engine.schedules.groups import EVERY_GROUP, GroupMismatch, resolve
 from engine.schedules.presets import peak_lr, preset_of
 from engine.schedules.pretrained_peak import pretrained_peak_warning
@@ -138,6 +138,9 @@ class FineTuningActions:
         self.draft_tuned_on = ""
         self.group_table.show_groups(outline, piece.groups)
         self.editor.load(piece.schedule)
+        # The dataset's draft from now on: decoding the images again at another size brought the draft from before the
+        # preset back, its freeze span too, while the field kept the new freeze epochs (helper-123).
+        self.save_as_draft(Timeline.of(piece.schedule, groups=piece.groups))
         if changed:  # once: a setting typed again with the same preset said it again
             self.log.add(f"fine-tuning preset in the schedule editor (it replaces the schedule there): the head alone for "
                          f"{config.freeze_epochs} epoch(s), then every group; edit it in the editor and the group table")

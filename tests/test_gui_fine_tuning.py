@@ -414,3 +414,21 @@ def test_a_fine_tune_started_far_above_the_pretrained_default_lr_says_so_in_the_
     assert line.endswith("lower the peak LR (to about 0.02) or measure it with a range test first"), line
     trigger(window.stop_action)
     qtbot.waitUntil(lambda: not window.controller.training, timeout=LONG)
+
+
+def test_a_fine_tuning_preset_survives_decoding_the_images_again_at_another_size(qtbot, launch):
+    """With a draft of its own already kept for the dataset, freeze epochs 1 then image size 16 → 8: the images were
+    decoded again and the editor went back to that older draft, its freeze span with it, while the field still said 1
+    and Start would have trained the old one (helper-123)."""
+    window = launch({"image_size": 16, "epochs": 2})
+    editor, panel, table = window.editor, window.config_panel, window.group_table.table
+    type_into(editor.peak, "0.1")
+    click(editor.use_button)  # the dataset's draft: a one-cycle peaking at 0.1
+    show_tab(groups_tab(window), "Configuration")
+    type_into(panel.editors["freeze_epochs"], "1")
+    per_epoch = window.run_length() // 2
+    qtbot.waitUntil(lambda: table.rowCount() == 4 and table.item(0, 2).text() == str(per_epoch), timeout=LONG)
+    planned = list(editor.segments)
+    type_into(panel.editors["image_size"], "8")
+    qtbot.waitUntil(lambda: window.dataset is not None and window.dataset.summary.resolution == 8, timeout=LONG)
+    assert list(editor.segments) == planned and table.item(0, 2).text() == str(per_epoch)
