@@ -136,6 +136,26 @@ def test_a_schedule_tuned_with_another_optimizer_is_not_used_silently(digits16, 
     assert run_cli([*args, "--optimizer", "adamw", "--json"]) == 0
 
 
+def test_a_fine_tunes_schedule_on_another_model_names_the_options_that_train_what_it_was_tuned_with(digits16, tmp_path, capsys):
+    """Refused on the default small CNN, a MobileNetV2 fine-tune's file advised --accept-mismatch alone, which trains a
+    model its groups do not fit (helper-123)."""
+    import json
+
+    job = TrainingJob(tiny_config(), digits16)
+    document = tuned_document(job.run_schedule, job.config, digits16.summary.to_dict(), 22)
+    document["context"] |= {"model": "mobilenet_v2", "weights": "MobileNet_V2_Weights.IMAGENET1K_V1"}
+    path = tmp_path / "fine-tune.json"
+    path.write_text(json.dumps(document))
+    assert run_cli(["train", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "1", "--schedule", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.endswith("the schedule may not fit this run (see above); give --model mobilenet_v2 --pretrained IMAGENET1K_V1 "
+                        "to train what it was tuned with, or pass --accept-mismatch to use it anyway\n"), err
+    document["context"]["weights"] = "/weights/my model.pt"  # a file of one's own: --weights, quoted for the shell
+    path.write_text(json.dumps(document))
+    assert run_cli(["train", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "1", "--schedule", str(path)]) == 2
+    assert "give --model mobilenet_v2 --weights '/weights/my model.pt' to train" in capsys.readouterr().err
+
+
 def test_ctl_apply_refuses_a_file_tuned_with_another_optimizer_or_model(digits16, tmp_path):
     from engine.cli.common import CliError
     from engine.cli.ctl import replacement

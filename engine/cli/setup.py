@@ -15,7 +15,7 @@ from ..models.setup import group_outline, resolution_range, weights_label
 from ..schedules.edits import RunSchedule
 from ..schedules.groups import ALL
 from ..schedules.library import differences
-from ..schedules.model_match import model_differences
+from ..schedules.model_match import model_differences, options_as_tuned
 from ..schedules.plateau import cuts_kept
 from ..schedules.schedule_file import ScheduleFile, load_schedule
 from ..text import counted, printable, whose
@@ -46,9 +46,10 @@ def steps_per_epoch(dataset: PreparedDataset, config: TrainConfig) -> int:
     return training_batches_per_epoch(len(dataset.train_index), config.global_batch)
 
 
-def confirm_mismatch(lines: list[str], accept: bool) -> None:
-    """Show what differs; go on only if accepted (by option, or by answering y on a terminal). Worded for a file that
-    does not say what it was tuned on too (one written by hand was "tuned for another dataset": helper-76)."""
+def confirm_mismatch(lines: list[str], accept: bool, as_tuned: str = "") -> None:
+    """Show what differs; go on only if accepted (by option, or by answering y on a terminal); ``as_tuned``: the options
+    that train the model the schedule was tuned with. Worded for a file that does not say what it was tuned on too (one
+    written by hand was "tuned for another dataset": helper-76)."""
     say("warning: this schedule may not fit this run:")
     for line in lines:
         say(f"  - {line}")
@@ -60,7 +61,8 @@ def confirm_mismatch(lines: list[str], accept: bool) -> None:
             return
         # Declined: not an error to scold, but still status 2 (nothing ran), as a script without the option gets.
         raise CliError("not started: you declined a schedule that may not fit this run")
-    raise CliError("the schedule may not fit this run (see above); pass --accept-mismatch to use it anyway")
+    instead = f"give {as_tuned} to train what it was tuned with, or " if as_tuned else ""
+    raise CliError(f"the schedule may not fit this run (see above); {instead}pass --accept-mismatch to use it anyway")
 
 
 def model_groups(config: TrainConfig, dataset: PreparedDataset) -> tuple[str, ...]:
@@ -173,10 +175,10 @@ def run_schedule_for(args: argparse.Namespace, config: TrainConfig, dataset: Pre
         except ValueError as error:
             raise CliError(str(error)) from None
     lines = differences(loaded.dataset, dataset.summary.to_dict())
-    lines += model_differences(loaded.context, config.model, names, weights_label(config.model, config.pretrained, config.weights),
-                               config.optimizer)
+    weights = weights_label(config.model, config.pretrained, config.weights)
+    lines += model_differences(loaded.context, config.model, names, weights, config.optimizer)
     if lines:
-        confirm_mismatch(lines, args.accept_mismatch)
+        confirm_mismatch(lines, args.accept_mismatch, options_as_tuned(loaded.context, config.model, weights))
     # The run's momentum: the file's unless --momentum said otherwise (adopt_schedule_settings).
     timeline = dataclasses.replace(loaded.for_run(config.epochs * per_epoch), base_momentum=config.momentum)
     if timeline.peak_lr() <= 0:  # it trained a whole run at 0, then warned that the LR may be far too high (helper-92)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,3 +32,23 @@ def model_differences(context: dict[str, Any] | None, model: str, groups: Sequen
         # The LR scale is the optimizer's: Adam's good LRs lie one to two decades below SGD's.
         lines.append(f"optimizer: tuned with {tuned_optimizer}, this run uses {optimizer}; their LRs are not interchangeable")
     return lines
+
+
+def options_as_tuned(context: dict[str, Any] | None, model: str, weights: str) -> str:
+    """The options of `lrscope train` that start from the model and weights a schedule was tuned with ("" when they
+    match or the file does not say): a fine-tune's file, refused on the default small CNN, advised --accept-mismatch
+    alone, which trains a model the schedule's groups do not fit (helper-123)."""
+    if not context:
+        return ""
+    options = []
+    tuned_model, tuned_weights = context.get("model"), context.get("weights")
+    if isinstance(tuned_model, str) and tuned_model != model:
+        options.append(f"--model {shlex.quote(tuned_model)}")
+    if isinstance(tuned_weights, str) and tuned_weights and tuned_weights != weights:
+        if enum_member := re.fullmatch(r"\w+_Weights\.(\w+)", tuned_weights):  # torchvision's, as the file names them
+            options.append(f"--pretrained {enum_member.group(1)}")
+        elif tuned_weights.startswith("timm "):
+            options.append("--pretrained")
+        else:
+            options.append(f"--weights {shlex.quote(tuned_weights)}")
+    return " ".join(options)
