@@ -199,9 +199,9 @@ class DatasetActions:
         trained_on = self.live.dataset.get("fingerprint")
         if self.dataset is None or trained_on in (None, self.dataset.summary.fingerprint):
             return False
-        self.restore_draft(switched=True)
+        drafted = self.restore_draft(switched=True)
         self.editor.set_run_length(self.run_length())
-        self.show_model_groups()
+        self.show_model_groups(preset=not drafted)  # the preset replaced the draft just put back (helper-123)
         self.log.add(f"{self.run_let_go()} trained {self.live.dataset.get('name', 'another dataset')}: the editor is back to "
                      f"{whose(self.dataset.summary.name)} schedule")
         return True
