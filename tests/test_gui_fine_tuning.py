@@ -303,14 +303,18 @@ def test_a_followed_fine_tune_of_another_model_edited_then_let_go_leaves_the_win
         assert owner.state in ("running", "paused")
 
 
-def test_letting_a_followed_run_go_keeps_the_users_plan_with_a_fine_tune_configured(qtbot, window):
+@pytest.mark.parametrize("opened", ["digits", "digits-camera2"])
+def test_letting_a_followed_run_go_keeps_the_users_plan_with_a_fine_tune_configured(qtbot, launch, hub_weights, opened):
     """With a fine-tune configured, Detach (or the followed run's end) put the fine-tuning preset in the editor in place
-    of the plan the user had made there (a range test's one-cycle peak)."""
+    of the plan the user had made there (a range test's one-cycle peak). With another dataset open than the run's, the
+    editor went back to that dataset's plan, then the preset replaced it: an imported schedule was lost (helper-123)."""
     from helpers import SAMPLE, served_child
     from test_gui_attach import attach_from_the_runs_tab
 
     from engine.events import StepsLogged
+    from lrscope.samples import sample
 
+    window = launch({"image_size": 16, "epochs": FREEZE_EPOCHS + 1, "batch_size": 32, "augment": "none"}, data=sample(opened))
     choose_pretrained_mobilenet(qtbot, window)
     type_into(window.editor.peak, "0.0314")
     click(window.editor.use_button)
@@ -323,30 +327,9 @@ def test_letting_a_followed_run_go_keeps_the_users_plan_with_a_fine_tune_configu
         qtbot.waitUntil(lambda: not window.controller.training and window.live.state == "detached", timeout=LONG)
     assert window.editor.plan().schedule.segments[0].max_lr == 0.0314
     assert window.log.toPlainText().count("fine-tuning preset in the schedule editor") == said
+    assert ("the editor is back to digits-camera2's schedule" in window.log.toPlainText()) == (opened == "digits-camera2")
     table = window.group_table.table
     assert table.rowCount() == 6 and table.item(1, 2).text() == FREEZE  # the plan's groups: the body still frozen at first
-
-
-def test_a_followed_run_of_another_dataset_let_go_gives_back_the_open_datasets_plan_with_a_fine_tune_configured(qtbot, launch,
-                                                                                                              hub_weights):
-    """The editor went back to the open dataset's plan after a run of another dataset, then the fine-tuning preset replaced
-    it: a schedule imported there was lost without a word (helper-123)."""
-    from helpers import CAMERA2, SAMPLE, served_child
-    from test_gui_attach import attach_from_the_runs_tab
-
-    from engine.events import StepsLogged
-
-    window = launch({"image_size": 16, "epochs": FREEZE_EPOCHS + 1, "batch_size": 32, "augment": "none"}, data=CAMERA2)
-    choose_pretrained_mobilenet(qtbot, window)
-    type_into(window.editor.peak, "0.0314")
-    click(window.editor.use_button)
-    qtbot.waitUntil(lambda: window.editor.plan().schedule.segments[0].max_lr == 0.0314, timeout=LONG)
-    with served_child(["train", "--data", str(SAMPLE), "--image-size", "16", "--epochs", "100"], LONG / 1000) as (owner, events):
-        events.wait_for(lambda ev: ev.of(StepsLogged) and ev.of(StepsLogged)[-1].steps[-1] >= 2, LONG / 1000)
-        attach_from_the_runs_tab(qtbot, window)
-        trigger(window.detach_action)
-        qtbot.waitUntil(lambda: "the editor is back to digits-camera2's schedule" in window.log.toPlainText(), timeout=LONG)
-    assert window.editor.plan().schedule.segments[0].max_lr == 0.0314
 
 
 def test_a_range_tests_one_cycle_peak_used_with_a_fine_tune_configured_keeps_its_two_phases(qtbot, window, monkeypatch):
