@@ -107,7 +107,7 @@ class PlotPanel(QWidget):
         layout.setSpacing(0)
         layout.addLayout(bar)
         layout.addWidget(self.heading.key)
-        layout.addWidget(self.widget)
+        layout.addWidget(self.widget, 1)  # the height to spare is the plot's: the title's row took 80 px of it in a tall tab
         self.cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen((120, 120, 120), style=Qt.PenStyle.DotLine))
         self.plot.addItem(self.cursor, ignoreBounds=True)
         self.cursor.hide()  # shown while the mouse is over the plot
