@@ -666,7 +666,8 @@ def test_watch_joins_a_paused_edited_run_then_its_process_is_killed_and_it_says_
     from test_hostile_store import wait_for_first_step
 
     data, runs = make_classes(tmp_path / "d", count=40), tmp_path / "runs"
-    trainer = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--data", str(data), *QUICK, "--epochs", "500",
+    # 20,000 epochs: at 500 a fast machine (suite 320 s) finished the run before the ctl's test reached it.
+    trainer = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--data", str(data), *QUICK, "--epochs", "20000",
                                 "--serve", "--runs-dir", str(runs)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     watched, watcher = tmp_path / "watch.txt", None
     try:
@@ -763,7 +764,8 @@ def a_range_test_asked_by_ctl(tmp_path):
     from test_hostile_store import wait_for_first_step
 
     data, runs = make_classes(tmp_path / "d", count=40), tmp_path / "runs"
-    trainer = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--data", str(data), *QUICK, "--epochs", "500",
+    # 20,000 epochs: at 500 a fast machine (suite 320 s) finished the run before the ctl's test reached it.
+    trainer = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--data", str(data), *QUICK, "--epochs", "20000",
                                 "--serve", "--runs-dir", str(runs)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     asked = None
     try:
@@ -772,6 +774,7 @@ def a_range_test_asked_by_ctl(tmp_path):
                                   "--runs-dir", str(runs), "--timeout", "5"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         with deadline(240):
             while read_meta(runs / run)["state"] != "range_test":
+                assert trainer.poll() is None, f"the run ended before its range test ({read_meta(runs / run)['state']})"
                 time.sleep(0.1)
         yield trainer, asked, runs, run
     finally:

@@ -499,8 +499,10 @@ def _trial_0_cut_after_its_first_epoch(tmp_path):
     nothing, so the tune runs below this test's priority (the watcher gets the CPU first) and a lost race is tried again."""
     for attempt in range(3):
         where = tmp_path / f"try-{attempt}"
-        tune, out, err = _tune_until(where, "searching the peak LR", signal.SIGINT, "--budget", "4", "--json", niceness=5,
-                                     before=lambda where=where: _first_epoch_of_trial_0(where))
+        # Batches of 4: epochs of 359 steps, not 22 (or 89 at 16) of which a fast machine (suite 320 s) trained the second
+        # to its end before each Ctrl-C sent after the first came.
+        tune, out, err = _tune_until(where, "searching the peak LR", signal.SIGINT, "--budget", "4", "--json", "--batch-size", "4",
+                                     niceness=5, before=lambda where=where: _first_epoch_of_trial_0(where))
         if [t["state"] for t in json.loads(out)["trials"]] == ["cancelled"]:
             return where, tune, out, err
     pytest.fail(f"trial 0 ended before each of 3 Ctrl-Cs sent after its first epoch: {err[-2000:]}")
