@@ -666,8 +666,7 @@ def test_watch_joins_a_paused_edited_run_then_its_process_is_killed_and_it_says_
     from test_hostile_store import wait_for_first_step
 
     data, runs = make_classes(tmp_path / "d", count=40), tmp_path / "runs"
-    # 20,000 epochs: at 500 a fast machine (suite 320 s) finished the run before the ctl's test reached it.
-    trainer = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--data", str(data), *QUICK, "--epochs", "20000",
+    trainer = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "train", "--data", str(data), *QUICK, "--epochs", "500",
                                 "--serve", "--runs-dir", str(runs)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     watched, watcher = tmp_path / "watch.txt", None
     try:
