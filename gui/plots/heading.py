@@ -52,7 +52,10 @@ class PlotHeading:
 
     def set(self, name: str, entries: list[str]) -> None:
         """Show ``name`` and the key's ``entries`` (rich text)."""
-        self.name, self.entries = f"<b>{name}</b>", [KEY_ENTRY.format(entry) for entry in entries]
+        shown = f"<b>{name}</b>", [KEY_ENTRY.format(entry) for entry in entries]
+        if shown == (self.name, self.entries):  # the momentum plot sets its key at every redraw of a run's steps
+            return
+        self.name, self.entries = shown
         self.fit()
 
     def text(self) -> str:
