@@ -50,6 +50,7 @@ class TaskDone:
 
     name: str
     result: Any
+    tag: Any = None  # what was asked of it, where a newer ask of the same task makes its end stale (opening a folder)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class TaskFailed:
 
     name: str
     message: str
+    tag: Any = None
 
 
 class EngineBridge(QObject):

@@ -61,8 +61,9 @@ class DatasetActions:
             self.open_folder(folder)
 
     @Slot(str)
-    def open_folder(self, folder: str) -> None:
-        """Open a dataset folder in the background; until it is open, no dataset is shown or trained."""
+    def open_folder(self, folder: str, typed: bool = False) -> None:
+        """Open a dataset folder in the background; until it is open, no dataset is shown or trained. ``typed``: asked by
+        a field being typed (the image size): its images are decoded once typing pauses, not at every digit."""
         if self.controller.busy:
             what = "a run" if self.controller.training else "a tune" if self.controller.tuning else "a range test"
             self.log.add(f"{what} is in progress: stop it (or let it end) before opening another dataset", "warning")
@@ -71,10 +72,32 @@ class DatasetActions:
         self.show_title()
         self.dataset_panel.loading(folder)
         self.status.setText(f"opening {Path(folder).name}: reading and decoding its images…")  # not the last dataset's "next run"
-        self.log.add(f"opening {folder}")
-        self.decoded_with = image_size, budget = self.decoding()
-        self.controller.open_dataset(folder, image_size, budget)
+        self.decoded_with, self.folder_to_open = self.decoding(), folder
+        if typed:
+            self.open_timer.start()  # each digit starts the wait again
+        else:
+            self.open_now()
         self._update_actions()
+
+    @Slot()
+    def open_now(self) -> None:
+        """Start decoding the folder asked for last, at the size asked for last."""
+        self.open_timer.stop()
+        self.log.add(f"opening {self.folder_to_open}")
+        self.opening = (self.folder_to_open, *self.decoded_with)
+        self.controller.open_dataset(*self.opening)
+
+    def superseded(self, end) -> bool:
+        """Whether ``end`` (TaskDone or TaskFailed) is of an open asked before the last one: typed "96", the decode at 9 px
+        could end after the one at 96, and the window then showed and trained 9 px images beside a field saying 96."""
+        return end.name == "open" and end.tag != self.opening
+
+    def decode_again_as_typed(self) -> None:
+        """The image size or memory budget was typed: the open dataset's images are decoded at it once typing pauses."""
+        if self.dataset is not None:
+            self.open_folder(str(self.dataset.summary.root), typed=True)
+        elif self.open_timer.isActive() or self.controller.tasks.busy("open"):  # the decode under way is for another size
+            self.open_folder(self.folder_to_open, typed=True)
 
     def decoding(self) -> tuple[int, int]:
         """The image size and memory budget the configuration asks the images to be decoded with."""

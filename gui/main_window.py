@@ -47,6 +47,7 @@ from .window_layout import build_layout, default_dock_sizes, widen_squeezed_dock
 REDRAW_MS = 250
 MAX_REDRAW_MS = 1000
 DRAIN_MS = 50
+TYPING_PAUSE_MS = 500  # an image size is typed a digit at a time: "96" asked for 9 px images first
 
 
 class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, ScheduleFileActions, LibraryActions, AttachActions,
@@ -81,6 +82,9 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.editor_search: dict | None = None  # the record of the tune whose winner the editor shows, until it is edited
         self.start_when_open = start
         self.decoded_with: tuple[int, int] | None = None  # the image size and memory budget of the open dataset's images
+        self.folder_to_open: str | None = None  # the folder asked for last, opened now or once typing pauses
+        self.opening: tuple[str, int, int] | None = None  # the last open started: (folder, image size, memory budget)
+        self.open_timer = QTimer(self, singleShot=True, interval=TYPING_PAUSE_MS)
         self.closing_unasked = False  # a signal closes the window: no one may be at the screen to answer a question
         self.resume_when_open: str | None = None  # a stored run of another dataset, resumed once that dataset is open
         self.attach_target: str | tuple[str, str] | None = None  # the last run asked for in the Attach dialog
@@ -127,6 +131,7 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
         self.bridge.rangeTestStarted.connect(self.range_test_started)
         self.bridge.rangeTestProgress.connect(self.range_test_progress)
         self.bridge.rangeTestFinished.connect(self.range_test_finished)
+        self.open_timer.timeout.connect(self.open_now)
         self.redraw_timer = QTimer(self, interval=REDRAW_MS)
         self.redraw_timer.timeout.connect(self.redraw)
         self.redraw_timer.start()
@@ -175,6 +180,8 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
     @Slot(object)
     def task_done(self, done) -> None:
         """A background task finished."""
+        if self.superseded(done):
+            return
         if done.name == "open":
             self.dataset_opened(done.result)
         elif done.name == "devices":
@@ -190,6 +197,8 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
     @Slot(object)
     def task_failed(self, failed) -> None:
         """A background task failed: the message goes where the user looks."""
+        if self.superseded(failed):  # of an image size no longer asked for
+            return
         self.log.add(failed.message, "error")
         if failed.name == "open":
             self.dataset_failed(failed.message)
@@ -242,11 +251,11 @@ class MainWindow(QMainWindow, DatasetActions, RunActions, RangeTestActions, Sche
             self.editor.set_run_length(self.run_length())
             self.show_next_run()
             self.apply_x_unit()
-        elif name in ("image_size", "memory_budget_mb") and self.dataset is not None:
-            if self.controller.busy:  # its images cannot change under it ("stop it before opening another dataset")
+        elif name in ("image_size", "memory_budget_mb"):
+            if self.controller.busy and self.dataset is not None:  # its images cannot change under it ("stop it before…")
                 self.log.add(f"{FIELDS[name][0]} is for the next run: the images are decoded again once this one ends")
             else:
-                self.open_folder(self.dataset.summary.root)
+                self.decode_again_as_typed()
         if name in FINE_TUNING_FIELDS:
             self.show_model_groups(keep_table=True)
         if name == "momentum":

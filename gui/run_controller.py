@@ -93,14 +93,15 @@ class RunController:
         return self.training or self.tuning or self.testing
 
     def open_dataset(self, folder: str, image_size: int, memory_budget_mb: int = TrainConfig.memory_budget_mb) -> None:
-        """Scan, decode (or read the cache) and summarize ``folder`` in the background."""
+        """Scan, decode (or read the cache) and summarize ``folder`` in the background; its end's tag is what was asked,
+        ``(folder, image_size, memory_budget_mb)``."""
         def work() -> DatasetOpened:
             dataset = prepare_dataset(folder, resolution=image_size or None, cache_dir=cache_root(),
                                       memory_budget=memory_budget_mb * MB, log=self._log_line)
             entries, problems = ScheduleLibrary(library_root()).entries(dataset.summary.fingerprint)
             dataset.warnings.extend(problems)
             return DatasetOpened(dataset, sample_thumbnails(dataset), entries)
-        self.tasks.start("open", work)
+        self.tasks.start("open", work, tag=(folder, image_size, memory_budget_mb))
 
     def _log_line(self, text: str) -> None:
         """A line of a background task for the window's log, through the bridge (the task's thread must not touch it)."""

@@ -46,8 +46,8 @@ class TaskRunner:
         bridge.taskDone.connect(self._delivered)
         bridge.taskFailed.connect(self._delivered)
 
-    def start(self, name: str, work: Callable[[], Any], background: bool = False) -> None:
-        """Run ``work()`` on a new thread; its result arrives as TaskDone, an error as TaskFailed.
+    def start(self, name: str, work: Callable[[], Any], background: bool = False, tag: Any = None) -> None:
+        """Run ``work()`` on a new thread; its result arrives as TaskDone, an error as TaskFailed, each carrying ``tag``.
 
         A ``background`` task (training, range tests) runs below the GUI's priority.
         """
@@ -55,12 +55,12 @@ class TaskRunner:
             if background:
                 lower_priority()
             try:
-                end = TaskDone(name, work())
+                end = TaskDone(name, work(), tag)
             except LrscopeError as error:
-                end = TaskFailed(name, said_here(error))
+                end = TaskFailed(name, said_here(error), tag)
             except Exception as error:  # unexpected: keep the app alive and say what happened
                 log.exception("task %s failed", name)
-                end = TaskFailed(name, f"{type(error).__name__}: {error}")
+                end = TaskFailed(name, f"{type(error).__name__}: {error}", tag)
             with self._lock:
                 self._undelivered[name] = self._undelivered.get(name, 0) + 1
             self.bridge.put(end)
