@@ -177,6 +177,16 @@ def test_the_window_fits_a_laptop_screen(qtbot, window):
         assert window.findChild(QDockWidget, name).width() >= narrowest, name
 
 
+def test_no_tab_makes_the_window_taller_than_a_small_screen(qtbot, window):
+    """Once shown at 1024 x 600, the Runs tab's list and plots asked for 573 px: the window, at least that tall, ran past
+    the foot of a 600 px screen."""
+    window.resize(1024, 600)
+    for title in [window.tabs.tabText(index) for index in range(window.tabs.count())]:
+        show_tab(window.tabs, title)
+        qtbot.wait(100)  # the tab's plots are built and laid out
+        assert window.minimumSizeHint().height() <= 570, (title, window.minimumSizeHint())
+
+
 def test_window_layout_and_view_persist_between_launches(qtbot, launch, window):
     from PySide6.QtWidgets import QDockWidget
 

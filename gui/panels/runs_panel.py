@@ -51,6 +51,9 @@ class RunsPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setUniformRowHeights(True)
         self.table.setAllColumnsShowFocus(True)
+        # At least the header and a row (it scrolls): Qt's 70 px made this the window's tallest tab, 573 px at its least.
+        self.table.setMinimumHeight(self.table.header().sizeHint().height() + self.table.fontMetrics().height()
+                                    + 2 * self.table.frameWidth())
         # Delete is the table's key and its right-click menu, not a seventh button: the row of six fills 1024 px.
         self.delete_action = add_delete_action(self.table, "Delete runs…", "Delete the selected runs and all they hold (metrics, checkpoints); "
                                                "a tune's row, its trial runs and its search record.", self._delete)
@@ -83,6 +86,7 @@ class RunsPanel(QWidget):
         self.table.itemSelectionChanged.connect(self._enable_for_selection)
         self._enable_for_selection()
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(-1, 2, -1, 2)  # the style's at the sides; above is the tab's frame, below the splitter
         layout.addWidget(QLabel(f"Runs in {root}"))
         layout.addWidget(self.table)
         layout.addWidget(self.selected_note)
@@ -134,6 +138,7 @@ class RunsPanel(QWidget):
             self.table.resizeColumnToContents(column)
         self.table.verticalScrollBar().setValue(scrolled)
         self.note.setText("\n".join(problems))
+        self.note.setVisible(bool(problems))  # an empty line is height the window's smallest size cannot spare
 
     def _rows(self, runs: list) -> list[QTreeWidgetItem]:
         """The top-level rows, newest first: a run's, or a tune's (where its newest trial is) with its trials under it.
