@@ -150,14 +150,14 @@ class LiveRun(QObject):
             plot.clear()
             plot.clear_readout()
             plot.set_total(0)
-        self.loss.set_key_title([self.loss.title])
+        self.loss.name_run([self.loss.title])
         self.progress.reset()
         self.editor.run_edits.forget_history()
 
     def show_run_name(self, name: str, note: str = "") -> None:
         """Say which run the plots show (they stay after another dataset is opened), and ``note`` on it: on a line of its
         own when the plot is too narrow for both."""
-        self.loss.set_key_title([f"Loss · {name}", *([note] if note else [])])
+        self.loss.name_run([f"Loss · {name}", *([note] if note else [])])
 
     def load_past(self, run_dir: str, before: int | None = None) -> int:
         """Draw a stored run's steps and epochs (a resumed run's past, or a past run opened read-only); how many steps."""

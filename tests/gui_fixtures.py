@@ -193,11 +193,18 @@ def legend(panel) -> list[str]:
 
 
 def title_key(panel) -> str:
-    """A plot's title as it reads: its name and the key set in it (health, comparison and momentum plots)."""
+    """A plot's title as it reads: its name and the key set in it."""
     import html
     import re
 
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", panel.heading.text())).split())
+
+
+def title_name(panel) -> str:
+    """A plot's title without its key: the name, and any note on the run shown, before the first curve's entry."""
+    import re
+
+    return re.split(r" [━╌●]", title_key(panel))[0]
 
 
 def heading_fits(panel) -> bool:

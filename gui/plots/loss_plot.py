@@ -9,6 +9,9 @@ from .base import make_curve
 from .step_plot import StepPlot, finite_bounds, nearest
 
 BLUE, RED = (31, 119, 180), (214, 39, 40)
+RAW_ALPHA = 70
+# The raw curve's colour as it looks drawn faint on white, for its key (text drawn that faint could not be read).
+RAW_KEY = tuple(round(255 - (255 - c) * 0.5) for c in BLUE)
 # A smoothed curve needs no more points than this to look exact; long runs are sampled evenly.
 SMOOTH_POINTS = 20_000
 
@@ -18,9 +21,13 @@ class LossPlot(StepPlot):
 
     def __init__(self, parent=None):
         super().__init__("Loss", "loss", parent=parent)
-        self.raw = make_curve(self.plot, BLUE, alpha=70, name="train (raw)")
-        self.smooth = make_curve(self.plot, BLUE, width=2, name="train (smoothed)")
-        self.val = make_curve(self.plot, RED, width=2, symbol="o", name="validation")
+        self.raw = make_curve(self.plot, BLUE, alpha=RAW_ALPHA)
+        self.smooth = make_curve(self.plot, BLUE, width=2)
+        self.val = make_curve(self.plot, RED, width=2, symbol="o")
+        # The key is in the title: a legend box in the plot covered the curves' ends, the steps just trained, wherever the
+        # plot is short (at 1024 x 600 its three rows filled the view's right side).
+        self.plot.legend.setVisible(False)
+        self.named = [self.title]
         self.points = CurveBuffer(2)
         self.means = TrailingMean()
         self.validation = CurveBuffer(2)
@@ -63,13 +70,27 @@ class LossPlot(StepPlot):
         indices = np.unique(np.linspace(0, len(steps) - 1, SMOOTH_POINTS).astype(np.int64))
         return steps[indices], self.means.means_at(indices, self.window)
 
+    def name_run(self, parts: list[str]) -> None:
+        """Title the plot ``parts`` (its name, then notes on the run shown), the curves' key after them."""
+        self.named = parts
+        self.set_key_title([*parts, *self.key()])
+
+    def key(self) -> list[str]:
+        """An entry for each curve drawn (none before a run; validation once an epoch has ended)."""
+        entries = [f'<span style="color: rgb{RAW_KEY}">━ train (raw)</span>',
+                   f'<span style="color: rgb{BLUE}">━ train (smoothed)</span>'] if len(self.points) else []
+        return entries + ([f'<span style="color: rgb{RED}">●━ validation</span>'] if len(self.validation) else [])
+
     def redraw(self) -> None:
-        if self.changed("steps"):
-            steps, smooth = self.smoothed()
+        steps, epochs = self.changed("steps"), self.changed("epochs")
+        if steps:
+            steps_shown, smooth = self.smoothed()
             self.raw.setData(self.x(self.points.view(0)), self.points.view(1))
-            self.smooth.setData(self.x(steps), smooth)
-        if self.changed("epochs"):
+            self.smooth.setData(self.x(steps_shown), smooth)
+        if epochs:
             self.val.setData(self.x(self.validation.view(0)), self.validation.view(1))
+        if steps or epochs:
+            self.name_run(self.named)
 
     def y_bounds(self):
         return finite_bounds(self.points.view(1), self.validation.view(1), positive=self.log_y.isChecked())
