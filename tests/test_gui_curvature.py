@@ -101,6 +101,23 @@ def test_the_warning_bar_scales_the_rest_of_the_schedule_in_one_click(qtbot, lau
     assert reasons.count("curvature") == 1 and not window.banner.isVisible()
 
 
+def test_the_warning_bar_keeps_the_window_within_a_small_screen_and_its_words_can_be_read(qtbot, launch):
+    """At 1024 x 600 the bar's words took six lines beside its buttons: the window grew to 609 px, past the screen's
+    foot, its status bar cut off (helper-124)."""
+    from PySide6.QtWidgets import QScrollArea
+
+    window = warned_then_paused(qtbot, launch)
+    window.resize(1024, 600)
+    qtbot.wait(200)  # laid out at that size
+    assert window.minimumSizeHint().height() <= 570 and window.height() <= 600, (window.minimumSizeHint(), window.size())
+    words = next(area for area in window.banner.findChildren(QScrollArea) if area.widget() is window.banner.text)
+    # What does not fit is scrolled to, not cut off: the area holds the whole text.
+    assert words.widget().height() >= window.banner.text.heightForWidth(words.viewport().width())
+    assert words.verticalScrollBar().maximum() == max(0, words.widget().height() - words.viewport().height())
+    trigger(window.stop_action)
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+
+
 def test_an_edit_withdraws_the_warning_bar_and_the_run_warns_again_only_if_it_still_holds(qtbot, launch):
     """The bar said "the schedule will raise the LR to 204% of the bound" for the rest of a run whose peak the user had
     lowered far below it."""

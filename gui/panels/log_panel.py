@@ -7,9 +7,6 @@ import time
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
 
 MAX_LINES = 5000
-# Two lines: the dock's default minimum (86 px) with the plots' made the window 635 px tall at its smallest, past a
-# 600 px screen, its status bar off the bottom (helper-83).
-MIN_HEIGHT = 44
 
 
 class LogPanel(QPlainTextEdit):
@@ -19,7 +16,11 @@ class LogPanel(QPlainTextEdit):
         super().__init__(parent)
         self.setReadOnly(True)
         self.setMaximumBlockCount(MAX_LINES)
-        self.setMinimumHeight(MIN_HEIGHT)
+        # One line at least, the newest (it scrolls): the dock's default minimum (86 px) made the window 635 px tall at
+        # its smallest, past a 600 px screen, its status bar off the bottom (helper-83); two lines left no room there
+        # for the stability warning's bar (helper-124).
+        margins = 2 * (self.frameWidth() + round(self.document().documentMargin()))
+        self.setMinimumHeight(self.fontMetrics().lineSpacing() + margins)
 
     def add(self, text: str, level: str = "info") -> None:
         """Append a line, marked by its level."""

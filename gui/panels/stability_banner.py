@@ -2,8 +2,37 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal, Slot
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton
+from PySide6.QtCore import QSize, Qt, Signal, Slot
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea
+
+LEAST_LINES = 2
+
+
+class Words(QScrollArea):
+    """The warning's words: as many lines as they take while the window has the room, at least two (then they scroll).
+    Beside the buttons at 1024 x 600 they took six lines and made the window 609 px tall, past the screen's foot."""
+
+    def __init__(self, label: QLabel):
+        super().__init__()
+        self.label = label
+        self.setWidget(label)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.viewport().setAutoFillBackground(False)  # the banner's colour shows through
+        label.setAutoFillBackground(False)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        return QSize(0, LEAST_LINES * self.label.fontMetrics().lineSpacing())
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt's name)
+        return True
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 (Qt's name)
+        return self.label.heightForWidth(width)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        return QSize(super().sizeHint().width(), self.heightForWidth(max(1, self.width())))
 
 
 class StabilityBanner(QFrame):
@@ -23,7 +52,7 @@ class StabilityBanner(QFrame):
         self.dismiss.setToolTip("Hide this warning; the schedule stays as it is, and a new warning shows again.")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 3, 6, 3)
-        layout.addWidget(self.text, 1)
+        layout.addWidget(Words(self.text), 1)
         layout.addWidget(self.scale)
         layout.addWidget(self.dismiss)
         self.factor = 1.0
