@@ -207,6 +207,11 @@ def test_range_test_json_and_export(capsys, tmp_path):
     assert result["state"] == "finished" and result["exit_status"] == 0
     assert {s["method"] for s in result["suggestions"]} == {"steepest", "valley", "min_loss/10", "min_loss"}
     assert result["recommended"]["one_cycle_max_lr"] > 0 and len(result["curve"]["lr"]) > 8
+    # One test: nothing spreads over repeats; how far its methods disagree has a name of its own (helper-124: "spread"
+    # 3.27 beside low_confidence false, a contradiction to a script that reads spread > 3).
+    steps = {s["method"]: s["lr"] for s in result["suggestions"] if s["method"] != "min_loss"}
+    assert result["recommended"]["spread"] == 1 and not result["recommended"]["low_confidence"]
+    assert result["recommended"]["methods_spread"] == pytest.approx(max(steps.values()) / min(steps.values()))
     assert "% done" not in err  # a log keeps the lines that end, not the one redrawn in place
     assert re.search(r"^sweep: 40 training steps, 0\.36× the run, under a minute on this machine$", err, re.M), err  # 110 steps
     assert (tmp_path / "curve.csv").read_text().startswith("step,loss,lr_block1,lr_block2,lr_block3,lr_head,repeat,swept_lr,smoothed")

@@ -123,7 +123,7 @@ def test_constant_lr_methods_that_disagree_are_noted_without_flagging_the_recomm
     losses = 2.3 - 0.4 * (x + 6) / 4 - 1.2 * (x > -2) * np.tanh((x + 2) * 5) + np.where(x > 0, 3 * x, 0)
     suggestions, notes = sweep_suggestions(lrs, losses)
     recommendation = recommend(suggestions, notes)
-    assert recommendation.spread > 3 and not recommendation.low_confidence
+    assert recommendation.methods_spread > 3 and recommendation.spread == 1 and not recommendation.low_confidence
     assert any(n.startswith("the constant-LR methods disagree by a factor of") for n in recommendation.notes)
 
 

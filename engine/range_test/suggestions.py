@@ -71,7 +71,12 @@ class Suggestion:
 
 @dataclass(frozen=True)
 class Recommendation:
-    """The LRs to use, each with the method it came from, and notes on how far to trust them."""
+    """The LRs to use, each with the method it came from, and notes on how far to trust them.
+
+    ``spread`` is how far the repeats' LRs lie apart (largest over smallest; 1 for a single test), the measure of
+    ``low_confidence``; ``methods_spread``, how far a sweep's constant-LR methods disagree within a test (the repeats'
+    median), which only adds a note. One field held both: a single test's "spread" 3.27 beside low_confidence false
+    read as a contradiction (helper-124)."""
 
     constant_lr: float
     constant_method: str
@@ -81,6 +86,7 @@ class Recommendation:
     notes: tuple[str, ...]
     repeats: int = 1
     low_confidence: bool = False
+    methods_spread: float = 1.0
 
 
 def local_fit(lrs: np.ndarray, losses: np.ndarray, width: float = WIDTH_DECADES) -> tuple[np.ndarray, np.ndarray]:
@@ -325,7 +331,8 @@ def recommend(suggestions: list[Suggestion], notes: list[str]) -> Recommendation
         notes.append(f"{METHODS_DISAGREE} by a factor of {spread:.3g} ({listed}): {ROUGH_CONSTANT}")
     middle = sorted(constant, key=lambda s: s.lr)[1]
     return Recommendation(middle.lr, f"{middle.method} (median of {len(constant)} methods)",
-                          by_method["min_loss"].lr, "min_loss (the LR where the smoothed loss is lowest)", spread, tuple(notes))
+                          by_method["min_loss"].lr, "min_loss (the LR where the smoothed loss is lowest)", 1.0, tuple(notes),
+                          methods_spread=spread)
 
 
 def median_lr(values: list[float]) -> float:
@@ -381,5 +388,6 @@ def combine(recommendations: list[Recommendation | None], reasons: list[str],
         notes.append(f"in {split} of {len(given)} repeats {METHODS_DISAGREE} by more than ×{DISAGREEMENT:g}: {ROUGH_CONSTANT}")
     recommendation = Recommendation(median_lr([r.constant_lr for r in given]), _repeated([r.constant_method for r in given]),
                                     median_lr(lrs["one-cycle"]), _repeated([r.one_cycle_method for r in given]), spread,
-                                    tuple(notes), repeats=len(given), low_confidence=low)
+                                    tuple(notes), repeats=len(given), low_confidence=low,
+                                    methods_spread=median_lr([r.methods_spread for r in given]))
     return recommendation, notes

@@ -164,7 +164,7 @@ RANGE_TEST = record({
                                 ("method", "lr")), 100),
     "recommended": maybe(record({"constant_lr": number, "constant_method": string, "one_cycle_max_lr": number,
                                  "one_cycle_method": string, "spread": maybe(number), "notes": items(string),
-                                 "low_confidence": flag},
+                                 "low_confidence": flag, "methods_spread": maybe(number)},
                                 ("constant_lr", "one_cycle_max_lr"))),
 })
 EDIT = record({"id": whole, "step": whole, "kind": string, "reason": string, "summary": string, "details": json_data,
