@@ -13,7 +13,7 @@ class CurvatureActions:
     def build_curvature(self) -> None:
         """The view that follows the run's curvature and health; its Health tab goes right after Training."""
         self.curvature = CurvatureView(self.bridge, self.controller.send, self.lr, self.log, self.banner, self.measure_action,
-                                       parent=self)
+                                       parent=self, tuning=lambda: self.controller.tuning)
         self.tabs.insertTab(1, self.curvature.tab, "Health")
 
     def measure_curvature(self) -> None:

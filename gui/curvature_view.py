@@ -29,11 +29,15 @@ CADENCES = ("auto", "off", "10", "50", "100", "500", "1000")
 SCHEDULE_WARNINGS = ("near_bound", "above_bound", "planned_above", "climbing")
 
 
+NO_MEASUREMENT = "no measurement yet"
+
+
 class CurvatureView(QObject):
     """The Health tab (plots, "Measure λmax now", the cadence) and the banner; one per window."""
 
-    def __init__(self, bridge, send, lr_plot, log, banner: StabilityBanner, measure_action, parent=None):
+    def __init__(self, bridge, send, lr_plot, log, banner: StabilityBanner, measure_action, parent=None, tuning=lambda: False):
         super().__init__(parent)
+        self.tuning = tuning  # whether a tune is going on: its range test measures fresh weights, no run's
         self.send, self.lr_plot, self.log, self.banner, self.measure_action = send, lr_plot, log, banner, measure_action
         self.pending = False  # a Measure now asked for and not yet answered
         self.health = HealthPanel()
@@ -43,7 +47,7 @@ class CurvatureView(QObject):
         self.cadence.addItems(CADENCES)
         self.cadence.setToolTip("The running run's λmax every: measure λmax every N steps from now on; auto keeps the probe "
                                 "within 5% of training time; off never. The next run starts from the configuration's.")
-        self.last = QLabel("no measurement yet")
+        self.last = QLabel(NO_MEASUREMENT)
         # The readout is long (bound, formula, BatchNorm mode, cost): it wraps rather than widen the tab past a laptop
         # screen, where a horizontal scrollbar hid the plots' right edge.
         self.last.setWordWrap(True)
@@ -106,6 +110,8 @@ class CurvatureView(QObject):
     @Slot(object)
     def measured(self, event) -> None:
         """A measurement: onto the LR plot's bound curve and the λmax plot, and a line saying what it means."""
+        if event.trigger == "range_test" and (self.tuning() or self.state in TERMINAL):
+            return  # a tune's range test, or a test after the run shown ended: fresh weights, not that run's
         self.lr_plot.stability.add(event)
         self.health.add_curvature(event)
         edge = event.edge
@@ -176,6 +182,13 @@ class CurvatureView(QObject):
         self.cadence.setCurrentText(every)
         if event.start_step and event.run_dir:
             self.load_past(event.run_dir, event.start_step)
+
+    def forget(self) -> None:
+        """Show no run's health: another dataset was opened (the last run's λmax stayed above the new one's plots)."""
+        for plot in self.health.plots:
+            plot.clear()
+        self.last.setText(NO_MEASUREMENT)
+        self.lambdas, self.run_dir = (math.inf, math.inf), ""
 
     def show_run(self, run_dir: str) -> None:
         """A stored run, read-only: its health and curvature replace what was shown."""

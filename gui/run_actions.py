@@ -259,6 +259,7 @@ class RunActions:
         shown = self.last_run is not None or self.last_range_test is not None or len(self.loss.points) > 0
         self.last_run = self.last_range_test = None
         self.live.forget()
+        self.curvature.forget()
         self.banner.hide()
         if (plot := self.range_slot.existing()) is not None:
             plot.clear()

@@ -135,6 +135,36 @@ def test_a_resumed_run_planned_above_its_last_bound_is_warned_about_at_its_start
     assert "is above the stability bound" in err and "(resumed at 22" in err, err
 
 
+def test_a_range_tests_lambda_max_at_the_step_a_run_stopped_is_its_last_when_resumed(digits16, tmp_path, capsys):
+    """Paused, range-tested (λmax measured on the run's weights), stopped, resumed: the store dropped the test's λmax
+    (the step the run resumes at was forgotten whole), and the resume warned with the λmax of step 10 (helper-124)."""
+    import threading
+
+    from engine.commands import StartRangeTest
+    from engine.events import RangeTestFinished
+    from engine.range_test.settings import RangeTestSettings
+    from engine.store.reader import read_curvature
+
+    run = InProcessRun(NewRun(tiny_config(image_size=16, curvature_every=10, lr=0.7, shape="constant", epochs=3),
+                              digits16, None, tmp_path))
+    run.prepare()
+    events = Events()
+    run.subscribe(events)
+    thread = threading.Thread(target=run.run)
+    thread.start()
+    events.wait_for(lambda ev: any(m.step == 10 for m in ev.of(CurvatureMeasured)), timeout=600)
+    paused_at(run, events, timeout=600)
+    run.send(StartRangeTest(RangeTestSettings(iterations=20, repeats=1)))
+    events.wait_for(lambda ev: ev.of(RangeTestFinished), timeout=600)
+    tested = next(m for m in events.of(CurvatureMeasured) if m.trigger == "range_test")
+    run.send(Stop())
+    thread.join(600)
+    run_cli(["resume", str(run.run_dir)])
+    err = capsys.readouterr().err
+    assert (tested.step, "range_test") in [(m["step"], m["trigger"]) for m in read_curvature(run.run_dir)]
+    assert f"λmax {tested.lambda_max:.3g} at step {tested.step})" in err and "at step 10)" not in err, err
+
+
 def test_an_edit_is_checked_against_the_bound_of_the_momentum_it_plans(digits16):
     """From a one-cycle (β 0.95 → 0.85) to a constant LR at the configured momentum 0.5, the bound of SGD falls from
     2(1.95)/λ to 2(1.5)/λ: the recheck kept the measured bound and called an LR over the new one safe. (A user's case

@@ -5,7 +5,7 @@ import re
 
 import numpy as np
 import pytest
-from gui_fixtures import LONG, SMALL, drawn, heading_fits, legend, range_test_before_a_run
+from gui_fixtures import LONG, SMALL, TINY, drawn, heading_fits, legend, range_test_before_a_run
 from PySide6.QtCore import QPoint, QRect
 from PySide6.QtWidgets import QScrollArea
 
@@ -104,8 +104,6 @@ def test_the_warning_bar_scales_the_rest_of_the_schedule_in_one_click(qtbot, lau
 def test_the_warning_bar_keeps_the_window_within_a_small_screen_and_its_words_can_be_read(qtbot, launch):
     """At 1024 x 600 the bar's words took six lines beside its buttons: the window grew to 609 px, past the screen's
     foot, its status bar cut off (helper-124)."""
-    from PySide6.QtWidgets import QScrollArea
-
     window = warned_then_paused(qtbot, launch)
     window.resize(1024, 600)
     qtbot.wait(200)  # laid out at that size
@@ -318,3 +316,28 @@ def test_the_warning_bar_withdraws_a_planned_rise_once_a_measurement_puts_the_pl
     qtbot.waitUntil(lambda: "step 250" in window.curvature.last.text(), timeout=LONG)
     assert window.banner.isVisible() != stale
     assert ("the stability warning of step 200 no longer holds" in window.log.toPlainText()) == stale
+
+
+def test_a_tunes_range_test_is_not_drawn_onto_the_run_shown_and_another_dataset_shows_no_runs_health(qtbot, launch, dialogs):
+    """After a tune, a finished run's LR plot drew a bound at 0.63 over all its steps (it had 0.057) and the Health tab
+    said "λmax 6.028 at step 0": the tune's range test, on fresh weights, taken as the run's. It stayed there after
+    another dataset was opened (helper-124)."""
+    from helpers import CAMERA2
+
+    window = launch(TINY)
+    configure(window, curvature_every=10)
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.last_run is not None and not window.controller.training, timeout=LONG)
+    measured, said = window.lr.stability.measurements.view().copy(), window.curvature.last.text()
+    assert len(measured) >= 2 and said.startswith("λmax")
+    show_tab(window.tabs, "Tune")
+    type_into(window.tune_panel.budget, "3")
+    click(window.tune_panel.start)
+    qtbot.waitUntil(lambda: window.controller.tuning, timeout=LONG)
+    qtbot.waitUntil(lambda: not window.controller.tuning, timeout=LONG)
+    assert np.array_equal(window.lr.stability.measurements.view(), measured) and window.curvature.last.text() == said
+    dialogs.answer("open_folder", str(CAMERA2))
+    trigger(window.open_action)
+    qtbot.waitUntil(lambda: window.dataset is not None and window.dataset.summary.name == "digits-camera2", timeout=LONG)
+    assert window.curvature.last.text() == "no measurement yet"
+    assert not any(drawn(curve) for plot in window.curvature.health.plots for curve in plot.plot.listDataItems())

@@ -63,6 +63,8 @@ class CurvatureHandler:
         warning had been given before the stop, and the cadence may not measure again.)"""
         if isinstance(event, ScheduleChanged) and (event.reason != "start" or self.previous is not None):
             self._recheck(job)
+        elif isinstance(event, CurvatureMeasured) and event.trigger == "range_test":
+            self.previous = event  # a range test's λmax of the run's weights now: the last one, in the checkpoint too
 
     def step_completed(self, job, info) -> None:
         """Count the step and keep a running step time for the automatic cadence."""

@@ -294,10 +294,18 @@ class RunStore:
                 self._meta({"seq_session": self._session, "last_seq": str(last_seq)})
         self._last_seq = last_seq
 
-    def _forget_from(self, step: int) -> None:
-        """Drop the steps, measurements and epoch ends from ``step`` on (a rollback, or a resume after a kill)."""
-        for table in ("steps", "curvature", "health"):
+    def _forget_from(self, step: int, resumed: bool = False) -> None:
+        """Drop the steps, measurements and epoch ends from ``step`` on (a rollback, or a resume after a stop or a kill).
+
+        A resume keeps the λmax measured at its step by a range test or on request: measured on the checkpoint's own
+        weights, nothing measures it again (a range test's, taken just before Stop, was lost, and the resume warned with
+        an older one; helper-124). The cadence's measurement there is made again, so it goes."""
+        for table in ("steps", "health"):
             self._db.execute(f"DELETE FROM {table} WHERE step >= ?", (step,))
+        self._db.execute("DELETE FROM curvature WHERE step > ?", (step,))
+        at = self._db.execute("SELECT rowid, measurement FROM curvature WHERE step = ?", (step,)).fetchall()
+        again = [(row,) for row, text in at if not resumed or _trigger(text) == "cadence"]
+        self._db.executemany("DELETE FROM curvature WHERE rowid = ?", again)
         self._db.execute("DELETE FROM epochs WHERE step > ?", (step,))
 
     def _drop_checkpoints_after(self, step: int) -> None:
@@ -344,7 +352,7 @@ class RunStore:
         elif isinstance(event, RunStarted):
             # Resumed: what a killed process stored past its last checkpoint did not happen in this run. From step 0 too
             # (its newer checkpoints refused), where "if start_step" forgot nothing; a new run has nothing stored yet.
-            self._forget_from(event.start_step)
+            self._forget_from(event.start_step, resumed=True)
             if db.execute("SELECT 1 FROM meta WHERE key = 'run_id'").fetchone():  # started before: `show` says where
                 db.execute("INSERT INTO events VALUES (?,?,?,?)", (now, "resume", event.start_step, "resumed from its checkpoint"))
             self._meta({"run_id": event.run_id, "config": json.dumps(event.config), "dataset": json.dumps(event.dataset),
@@ -402,6 +410,15 @@ def moved_dataset(run_dir: Path, folder: str) -> None:
     except OSError as error:
         raise RunStoreError(f"{run_dir}/config.json: cannot record the dataset's new folder ({error.strerror or error}); "
                             "free space or fix the folder's permissions") from None
+
+
+def _trigger(text) -> str:
+    """What made a stored measurement ("cadence", "request", "range_test"); a damaged row counts as the cadence's."""
+    try:
+        data = json.loads(text)
+        return data.get("trigger", "cadence") if isinstance(data, dict) else "cadence"
+    except (TypeError, ValueError):
+        return "cadence"
 
 
 def _newest_checkpoint_only(pending: list) -> list:
