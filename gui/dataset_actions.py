@@ -88,8 +88,9 @@ class DatasetActions:
         self.controller.open_dataset(*self.opening)
 
     def superseded(self, end) -> bool:
-        """Whether ``end`` (TaskDone or TaskFailed) is of an open asked before the last one: typed "96", the decode at 9 px
-        could end after the one at 96, and the window then showed and trained 9 px images beside a field saying 96."""
+        """Whether ``end`` (TaskDone or TaskFailed) is of an open asked before the last one: a size typed while the images
+        decoded at another, that decode could end last, and the window would show and train its images beside a field
+        that says otherwise."""
         return end.name == "open" and end.tag != self.opening
 
     def decode_again_as_typed(self) -> None:
