@@ -9,8 +9,7 @@ from .base import make_curve
 from .step_plot import StepPlot, finite_bounds, nearest
 
 BLUE, RED = (31, 119, 180), (214, 39, 40)
-RAW_ALPHA = 70
-# The raw curve's colour as it looks drawn faint on white, for its key (text drawn that faint could not be read).
+# The raw curve's colour, half as faint as it is drawn on white, for its key (text that faint could not be read).
 RAW_KEY = tuple(round(255 - (255 - c) * 0.5) for c in BLUE)
 # A smoothed curve needs no more points than this to look exact; long runs are sampled evenly.
 SMOOTH_POINTS = 20_000
@@ -21,7 +20,7 @@ class LossPlot(StepPlot):
 
     def __init__(self, parent=None):
         super().__init__("Loss", "loss", parent=parent)
-        self.raw = make_curve(self.plot, BLUE, alpha=RAW_ALPHA)
+        self.raw = make_curve(self.plot, BLUE, alpha=70)
         self.smooth = make_curve(self.plot, BLUE, width=2)
         self.val = make_curve(self.plot, RED, width=2, symbol="o")
         # The key is in the title: a legend box in the plot covered the curves' ends, the steps just trained, wherever the
