@@ -101,8 +101,9 @@ def build_layout(window: QMainWindow) -> None:
     # Two fifths for the list: at 1366 x 768 a third showed three runs; half squeezed the comparison's plots to slivers.
     runs_tab = splitter(Qt.Orientation.Vertical, (window.runs_panel, window.compare_slot), [400, 600])
     window.tune_slot, window.tune_panel = Deferred(TunePlot), TunePanel()
-    # Halves: with less, the trials table's last column (steps) was cut off at 1366 x 768.
-    window.tune_tab = splitter(Qt.Orientation.Horizontal, (window.tune_slot, window.tune_panel), [500, 500])
+    # Halves: with less, the trials table's last column (steps) was cut off at 1366 x 768. Scrolled up and down as the
+    # range test's form: at 1024 x 600 the tune's notes wanted more height than the tab had, and were drawn over its buttons.
+    window.tune_tab = splitter(Qt.Orientation.Horizontal, (window.tune_slot, scrolled_vertically(window.tune_panel)), [500, 500])
     window.tabs = QTabWidget()
     window.tabs.addTab(training, "Training")
     window.tabs.addTab(window.range_tab, "Range test")

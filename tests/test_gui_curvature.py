@@ -112,6 +112,13 @@ def test_the_warning_bar_keeps_the_window_within_a_small_screen_and_its_words_ca
     # What does not fit is scrolled to, not cut off: the area holds the whole text.
     assert words.widget().height() >= window.banner.text.heightForWidth(words.viewport().width())
     assert words.verticalScrollBar().maximum() == max(0, words.widget().height() - words.viewport().height())
+    # The Runs tab, squeezed by the bar to its least, still shows a run (its header and scroll bar left no row; helper-126).
+    show_tab(window.tabs, "Runs")
+    runs = window.runs_panel.table
+    qtbot.waitUntil(lambda: runs.topLevelItemCount() > 0, timeout=LONG)
+    qtbot.wait(100)
+    row, view = runs.visualItemRect(runs.topLevelItem(0)), runs.viewport().rect()
+    assert view.top() <= row.top() and row.bottom() <= view.bottom(), (row, view)  # the row's whole height
     trigger(window.stop_action)
     qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
 

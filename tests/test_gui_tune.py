@@ -385,3 +385,28 @@ def test_the_runs_tab_lists_a_tune_as_one_row_whose_trials_open_compare_and_go_w
     assert tree.topLevelItemCount() == 1 and not tree.topLevelItem(0).text(0).startswith("tune ")
     assert not (tunes_root() / tune).exists() and f"deleted tune {tune}" in window.log.toPlainText()
     assert not any((Path(t["run_dir"])).exists() for t in record["trials"])
+
+
+def test_after_a_tune_at_1024_by_600_the_tabs_words_and_buttons_do_not_overlap(qtbot, launch):
+    """The budget's note ran under Start tune and Go on, "several LRs." was printed over the result's first line, and the
+    result's last line lay behind the progress bar (helper-126): the panel's lines wanted more height than the tab had."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtWidgets import QWidget
+
+    from gui.driving import click, show_tab, type_into
+
+    window = launch(TINY)
+    window.resize(1024, 600)
+    panel = window.tune_panel
+    show_tab(window.tabs, "Tune")
+    type_into(panel.budget, "3")
+    click(panel.start)
+    qtbot.waitUntil(lambda: window.controller.tuning, timeout=LONG)
+    qtbot.waitUntil(lambda: not window.controller.tuning, timeout=LONG)
+    laid_out()
+    shown = [child for child in panel.findChildren(QWidget) if child.parent() is panel and child.isVisible()]
+    boxes = [QRect(child.mapTo(panel, child.rect().topLeft()), child.size()) for child in shown]
+    overlaps = [(a.objectName() or type(a).__name__, b.objectName() or type(b).__name__)
+                for i, (a, box) in enumerate(zip(shown, boxes)) for b, other in zip(shown[i + 1:], boxes[i + 1:])
+                if box.intersects(other)]
+    assert overlaps == [] and len(shown) > 5, overlaps

@@ -51,9 +51,10 @@ class RunsPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setUniformRowHeights(True)
         self.table.setAllColumnsShowFocus(True)
-        # At least the header and a row (it scrolls): Qt's 70 px made this the window's tallest tab, 573 px at its least.
+        # At least the header, a row and the scroll bar under them (without it, no row showed): Qt's 70 px made this the
+        # window's tallest tab, 573 px at its least.
         self.table.setMinimumHeight(self.table.header().sizeHint().height() + self.table.fontMetrics().height()
-                                    + 2 * self.table.frameWidth())
+                                    + self.table.horizontalScrollBar().sizeHint().height() + 2 * self.table.frameWidth())
         # Delete is the table's key and its right-click menu, not a seventh button: the row of six fills 1024 px.
         self.delete_action = add_delete_action(self.table, "Delete runs…", "Delete the selected runs and all they hold (metrics, checkpoints); "
                                                "a tune's row, its trial runs and its search record.", self._delete)
