@@ -66,6 +66,13 @@ def images_used(held: int, usable: int) -> str:
     return counted(held, "image") if usable == held else f"{usable} of {counted(held, 'image')} ({held - usable} unreadable)"
 
 
+def at_size(dataset: dict) -> str:
+    """" at 16 px" for a run's dataset record that says the size its images were trained at ("" for one that does not:
+    older, or damaged): an image size of 0 in the config means the images' median, said nowhere else."""
+    size = dataset.get("resolution")
+    return f" at {size} px" if isinstance(size, int) and not isinstance(size, bool) else ""
+
+
 def percent(fraction: float) -> str:
     """``97.25%``, or ``–`` for a result that does not exist (a cancelled trial has no accuracy, not "nan%")."""
     return f"{100 * fraction:.2f}%" if math.isfinite(fraction) else "–"

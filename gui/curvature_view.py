@@ -46,7 +46,9 @@ class CurvatureView(QObject):
         self.cadence = QComboBox(editable=True)
         self.cadence.addItems(CADENCES)
         self.cadence.setToolTip("The running run's λmax every: measure λmax every N steps from now on; auto keeps the probe "
-                                "within 5% of training time; off never. The next run starts from the configuration's.")
+                                "within 5% of training time; off never. The next run starts from the configuration's. "
+                                "Enabled while a run is going.")
+        self.cadence.setEnabled(False)  # no run to send it to: it said "measured every 10 steps from now on" of none
         self.last = QLabel(NO_MEASUREMENT)
         # The readout is long (bound, formula, BatchNorm mode, cost): it wraps rather than widen the tab past a laptop
         # screen, where a horizontal scrollbar hid the plots' right edge.
@@ -101,6 +103,7 @@ class CurvatureView(QObject):
     @Slot(object)
     def _state_changed(self, event) -> None:
         self.state = event.state
+        self.cadence.setEnabled(event.state not in TERMINAL)
         if event.state in TERMINAL:
             self._answered()
         if event.state in TERMINAL and self.lambdas[1] == math.inf:  # "Measure now measures at once" stayed, disabled

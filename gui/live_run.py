@@ -17,7 +17,7 @@ from engine.run.handle import TERMINAL
 from engine.run.history import stored_run_schedule
 from engine.run.pace import RemainingTime
 from engine.store.reader import effective_state, read_epochs, read_meta, read_steps
-from engine.text import counted, duration_text
+from engine.text import at_size, counted, duration_text
 
 from . import dialogs
 from .bridge import EngineBridge
@@ -113,8 +113,8 @@ class LiveRun(QObject):
         self.editor.run_started(self.total)
         resumed = f", resumed at step {event.start_step}" if event.start_step or self.resume_asked else ""
         self.resume_asked = False
-        self.log.add(f"run {event.run_id} on {event.device}: {event.dataset['name']}, {self.total} steps ({self.per_epoch} per epoch)"
-                     + resumed)
+        self.log.add(f"run {event.run_id} on {event.device}: {event.dataset['name']}{at_size(event.dataset)}, {self.total} steps "
+                     f"({self.per_epoch} per epoch){resumed}")
         if processes > 1:
             self.log.add(f"{processes} processes (DistributedDataParallel) × batch {self.batch_size // processes} "
                          f"= global batch {self.batch_size} per step")

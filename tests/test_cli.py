@@ -52,6 +52,7 @@ def test_train_json_then_runs_show_and_csv(capsys, tmp_path):
     code, out, _ = cli(capsys, "show", run_id[:20])
     assert code == 0 and "state      finished" in out and "epoch   1" in out
     assert re.search(r"^schedule   \w+ .* over 22 steps$", out, re.MULTILINE)  # what it trained with, not the config's default lr
+    assert re.search(r"^model      small_cnn / sgd batch 64, images at 16 px$", out, re.MULTILINE)  # the size said nowhere (helper-126)
 
     code, out, _ = cli(capsys, "show", run_id, "--csv")
     rows = list(csv.reader(io.StringIO(out)))

@@ -34,6 +34,8 @@ def test_one_action_one_name_and_one_setting_one_name(qtbot, window):
     assert window.config_panel.layout().labelForField(config).text() == "λmax every"
     # the same setting in two places: each tooltip says which run it is for
     assert "next run" in config.toolTip() and "running run" in health.toolTip()
+    # With no run going it set nothing, and said "curvature measured every 10 steps from now on" (helper-126).
+    assert not health.isEnabled() and "Enabled while a run is going" in health.toolTip()
     assert "peak" not in window.range_panel.use_constant.toolTip()
 
 

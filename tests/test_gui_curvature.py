@@ -88,6 +88,7 @@ def warned_then_paused(qtbot, launch):
 
 def test_the_warning_bar_scales_the_rest_of_the_schedule_in_one_click(qtbot, launch):
     window = warned_then_paused(qtbot, launch)
+    assert window.curvature.cadence.isEnabled()  # the paused run's cadence can be changed
     # The bar shows the latest warning (events arrive in blocks: it may be a later one than the first).
     assert "bound" in window.banner.text.text() and "Scale the rest ×" in window.banner.scale.text()
     factor = window.banner.scale.text().split("×")[1]  # the button and the advice beside it said ×0.68 and ×0.677
@@ -99,6 +100,7 @@ def test_the_warning_bar_scales_the_rest_of_the_schedule_in_one_click(qtbot, lau
     qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
     reasons = [record.edit.reason for record in window.last_run.run_schedule.edits]
     assert reasons.count("curvature") == 1 and not window.banner.isVisible()
+    assert not window.curvature.cadence.isEnabled()  # the run's cadence: no run, nothing to set
 
 
 def test_the_warning_bar_keeps_the_window_within_a_small_screen_and_its_words_can_be_read(qtbot, launch):

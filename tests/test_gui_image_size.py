@@ -1,5 +1,6 @@
 """An image size typed into the Configuration tab: the images are decoded again once, at the size the field ends at."""
 
+import re
 import threading
 
 import pytest
@@ -56,5 +57,6 @@ def test_a_decode_asked_before_the_size_was_typed_again_is_not_the_one_shown(qtb
     assert shown_at(window, 96) and window.start_action.isEnabled()
     trigger(window.start_action)
     qtbot.waitUntil(lambda: window.live.dataset.get("resolution") == 96, timeout=LONG)
+    assert re.search(r"run \S+ on .*: digits at 96 px, \d+ steps", window.log.toPlainText())  # the log said no size (helper-126)
     trigger(window.stop_action)
     qtbot.waitUntil(lambda: not window.controller.training, timeout=LONG)

@@ -34,7 +34,7 @@ from ..store.reader import (
     read_table,
     run_info,
 )
-from ..text import counted, printable, whose
+from ..text import at_size, counted, printable, whose
 from ..tune.folders import delete_tune_folder, go_on_line, record_folder
 from ..tune.record import tune_of
 from ..tune.rerun import runs_again
@@ -233,7 +233,8 @@ def show_command(args: argparse.Namespace) -> int:
         print(f"ended      {info.why_ended}")
     processes = config.get("world_size", 1)
     batch = f"{config.get('batch_size')} × {processes} processes" if processes > 1 else config.get("batch_size")
-    print(f"model      {config.get('model')} / {config.get('optimizer')} batch {batch}")
+    images = at_size(meta_object(meta, "dataset"))
+    print(f"model      {config.get('model')} / {config.get('optimizer')} batch {batch}" + (f", images{images}" if images else ""))
     edits = _edit_rows(run_dir, meta)  # read once: the header counts the undone ones, the history lists them all
     undone = sum(row[5] for row in edits)
     print(f"schedule   {_started_with(meta, config, undone)}")
