@@ -146,6 +146,22 @@ def test_the_fix_a_warning_offers_does_not_warn_again_and_a_stricter_measurement
     assert [w.step for w in emitted] == [100, 300]  # not again for a λmax 5% higher; again for one 40% higher
     assert emitted[1].scale < 0.9 * emitted[0].scale
 
+
+def test_a_warning_is_given_again_when_a_later_lambda_max_asks_for_a_much_smaller_cut():
+    """After λmax fell, the bar kept the older, stricter "Scale the rest ×0.123" while the Health tab's λmax asked for
+    about half that cut: nothing said the new advice (helper-126). A small fall, or small steps down that add up to
+    less than the band, keep the advice given."""
+    from engine.config import TrainConfig
+    from engine.curvature.probe_handler import CurvatureHandler
+
+    handler, emitted = CurvatureHandler(TrainConfig()), []
+    for step, lam in ((100, 14.0), (200, 13.0), (300, 12.5), (400, 9.0), (500, 8.5)):
+        handler._warn(emitted.append, measured(step=step, lrs=(0.5, 0.5), lam=lam), 1.0)
+        handler.previous = measured(step=step, lrs=(0.5, 0.5), lam=lam)
+    assert [w.step for w in emitted] == [100, 400]  # 7% and 11% less of a cut: quiet; 36%: said again
+    assert emitted[1].kind == emitted[0].kind == "above_bound"
+    assert emitted[1].scale == pytest.approx(emitted[0].scale * 14 / 9)
+
 def test_a_measurement_names_the_group_nearest_its_bound_when_the_groups_bounds_differ():
     """`watch`, `train` and the Health readout printed the head's bound beside the largest percentage of any group."""
     def event(lrs, bounds):

@@ -19,8 +19,11 @@ from .probe import CurvatureProbe
 from .settings import CurvatureSettings
 
 STEP_TIME_BETA = 0.9
-# A warning of the kind already given is given again when it asks to scale the rest by 10% more than the last one did.
+# A warning of the kind already given is given again when it asks to scale the rest by 10% more than the last one did,
+# or by 25% less: the older, stricter advice is still safe to follow, only needlessly slow, so a wider band keeps a
+# noisy λmax from repeating it at every measurement (the bar kept "×0.123" while λmax asked for about half that cut).
 STRICTER = 0.9
+LOOSER = 1.25
 
 
 class CurvatureHandler:
@@ -165,13 +168,14 @@ class CurvatureHandler:
     def _warn_near_bound(self, emit, m: CurvatureMeasured, ratio: float, step: int, again: bool = False) -> None:
         """A near-bound warning at ``step`` unless the last one was of the same kind and asked for about as much (or
         ``again``); its message names the measurement's step. (A stricter λmax of the same kind was kept quiet, and the
-        user's fix for the old one left the LR above the new bound.)"""
+        user's fix for the old one left the LR above the new bound; a looser one left the old cut offered.)"""
         warning = near_bound(m, ratio, self.margin)
         kind, scale = (warning.kind, warning.scale) if warning else ("", 1.0)
-        if warning is not None and (again or kind != self.warned or scale < STRICTER * self.warned_scale):
+        same_advice = kind == self.warned and STRICTER * self.warned_scale <= scale <= LOOSER * self.warned_scale
+        if warning is not None and (again or not same_advice):
             emit(replace(warning, step=step))
         elif warning is not None:
-            scale = min(scale, self.warned_scale)  # the same advice, still in force: compare the next one with it
+            scale = self.warned_scale  # the advice given is still in force: compare the next one with it
         self.warned, self.warned_scale = kind, scale
 
 
