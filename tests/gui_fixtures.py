@@ -204,7 +204,7 @@ def title_name(panel) -> str:
     """A plot's title without its key: the name, and any note on the run shown, before the first curve's entry."""
     import re
 
-    return re.split(r" [━╌●]", title_key(panel))[0]
+    return re.split(r" [━╌┈●]", title_key(panel))[0]
 
 
 def heading_fits(panel) -> bool:

@@ -692,7 +692,9 @@ def test_at_1024_by_600_every_training_plot_keeps_a_view_to_read(qtbot, launch):
     assert all(heading_fits(plot) for plot in window.live.plots), views()
 
 
-def test_every_legend_of_the_training_tab_is_inside_its_plot_at_1366x768(qtbot, launch):
+def test_no_plot_of_the_training_tab_draws_a_key_box_over_its_curves_at_1366x768(qtbot, launch):
+    """Each names its curves in its title: the momentum plot's "planned" fell off its bottom, and the LR plot's box in
+    the lower left drew the applied LR's first steps pale under it (helper-126)."""
     window = launch(TINY)
     window.resize(1366, 768)
     show_tab(window.tabs, "Training")
@@ -700,9 +702,9 @@ def test_every_legend_of_the_training_tab_is_inside_its_plot_at_1366x768(qtbot, 
     qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
     qtbot.waitUntil(lambda: all(plot.widget.isVisible() for plot in window.live.plots), timeout=LONG)
     for plot in window.live.plots:
-        frame, legend_box = plot.plot.getViewBox().sceneBoundingRect(), plot.plot.legend.sceneBoundingRect()
-        # The momentum plot's "planned" fell off its bottom.
-        assert frame.contains(legend_box), (title_key(plot), frame, legend_box)
+        assert not plot.plot.legend.isVisible() and heading_fits(plot), title_key(plot)
+    keys = legend(window.lr)
+    assert keys and title_key(window.lr) == " ".join(["Learning rate", *(f"━ {key}" for key in keys[:-1]), f"╌ {keys[-1]}"])
 
 
 def test_at_1366x768_no_key_covers_the_applied_momentum_held_at_0_9(qtbot, launch):

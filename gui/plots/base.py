@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import html
 import math
 from pathlib import Path
 
@@ -35,6 +36,8 @@ pg.setConfigOptions(antialias=False, background="w", foreground="k")
 # Below this a plot shows fewer than two tick labels and a line: stacked plots keep at least this much (issue 12). At 115
 # the window could not be less than 635 px tall, past a 600 px screen (helper-83).
 MIN_PLOT_HEIGHT = 90
+# How a key in a title draws each line style of the curves it names.
+PEN_MARKS = {Qt.PenStyle.SolidLine: "━", Qt.PenStyle.DashLine: "╌", Qt.PenStyle.DotLine: "┈", Qt.PenStyle.DashDotLine: "━·"}
 
 
 def make_curve(plot: pg.PlotItem, color, *, width: float = 1, style=Qt.PenStyle.SolidLine, alpha: int = 255,
@@ -128,6 +131,16 @@ class PlotPanel(QWidget):
         """The key goes beside the buttons or under them as the width allows (the row is laid out by now)."""
         super().resizeEvent(event)
         self.heading.fit()
+
+    def legend_key(self) -> list[str]:
+        """The legend's entries as a title's key (for a plot whose legend is hidden): each name after a mark in its
+        curve's colour and line style."""
+        entries = []
+        for sample, label in self.plot.legend.items:
+            pen = pg.mkPen(sample.item.opts["pen"])
+            mark = PEN_MARKS.get(pen.style(), "━")
+            entries.append(f'<span style="color: rgb{pen.color().getRgb()[:3]}">{mark} {html.escape(label.text)}</span>')
+        return entries
 
     def show_in_legend(self, item: pg.PlotDataItem, name: str, shown: bool = True) -> None:
         """Name ``item`` in the legend only while it is ``shown``: a key for what is not drawn takes a row from the curves.

@@ -27,7 +27,9 @@ def group_color(index: int, name: str):
 
 
 class LrPlot(StepPlot):
-    """The LR each parameter group was trained at (one curve per group, named in the legend) against step."""
+    """The LR each parameter group was trained at (one curve per group, named in the key) against step.
+
+    The curves are named in a hidden legend (the place their keys are kept, in order), shown as the title's key."""
 
     def __init__(self, parent=None):
         super().__init__("Learning rate", "LR", log_y=True, parent=parent)
@@ -37,10 +39,9 @@ class LrPlot(StepPlot):
         self.preview = make_curve(self.plot, PURPLE, width=2, style=Qt.PenStyle.DotLine)  # in the legend while shown
         self.now = pg.InfiniteLine(angle=90, pen=pg.mkPen(GREY, width=1), label="now", labelOpts={"position": 0.95, "color": GREY})
         self.plot.addItem(self.now, ignoreBounds=True)
-        self.place_legend("bottom left")  # LRs below the schedule's start are rare before its final anneal
-        # A curve per group, the plan, the preview and the bound: in fewer columns the rows climb into the curves on a laptop
-        # (the preview and the bound are listed only while drawn, so six groups and the plan take two rows).
-        self.legend_columns = 4
+        # The key is in the title: a legend box in the lower left drew the applied LR's first steps pale under it when
+        # the LR was constant and high, and at 1024 x 600 its rows took most of the view (helper-126).
+        self.plot.legend.setVisible(False)
         self.plan = (np.empty(0), np.empty((0, 1)))
         self.plan_groups: tuple[str, ...] = ()
         self.plan_key = "planned"
@@ -132,6 +133,7 @@ class LrPlot(StepPlot):
             self.preview.setData(self.x(self.preview_data[0]), self.preview_data[1])
             self.show_in_legend(self.preview, "editor preview", len(self.preview_data[0]) > 0)
         self.stability.redraw(steps_changed)
+        self.set_key_title([self.title, *self.legend_key()])
 
     def _name_overlaps(self) -> None:
         """Groups trained at the same LRs draw their curves one over another: one key names them together ("all 4
