@@ -690,6 +690,9 @@ def test_at_1024_by_600_every_training_plot_keeps_a_view_to_read(qtbot, launch):
     views = lambda: {plot.title: plot.plot.getViewBox().height() for plot in window.live.plots}
     qtbot.waitUntil(lambda: min(views().values()) >= 45, timeout=LONG)
     assert all(heading_fits(plot) for plot in window.live.plots), views()
+    for plot in window.live.plots:  # each side's label whole along its axis: "accuracy (%)" showed as "accuracy (9"
+        left = plot.plot.getAxis("left")
+        assert left.label.boundingRect().width() <= left.height(), (plot.title, left.labelText, left.height())
 
 
 def test_no_plot_of_the_training_tab_draws_a_key_box_over_its_curves_at_1366x768(qtbot, launch):

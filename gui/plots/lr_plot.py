@@ -273,7 +273,9 @@ class MomentumPlot(StepPlot):
     """Momentum (or Adam's beta1) per step, applied and planned; worth a look when it is scheduled."""
 
     def __init__(self, parent=None):
-        super().__init__("Momentum", "momentum", parent=parent)
+        # β, as the papers write it (SGD's momentum and Adam's β1 alike): the title names it, and at 1024 x 600 the view is
+        # shorter than "momentum".
+        super().__init__("Momentum", "β", parent=parent)
         self.applied = make_curve(self.plot, MOMENTUM_COLOR, width=2)
         self.planned = make_curve(self.plot, MOMENTUM_COLOR, style=Qt.PenStyle.DashLine)
         self.plan_key = "planned"
