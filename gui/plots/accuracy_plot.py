@@ -16,8 +16,6 @@ class AccuracyPlot(StepPlot):
         # The axis says the unit alone: the title names it, and at 1024 x 600 "accuracy (%)" was cut to "accuracy (9".
         super().__init__("Validation accuracy", "%", parent=parent)
         self.curve = make_curve(self.plot, (44, 160, 44), width=2, symbol="o")
-        # One curve, named by the title: a legend only covered part of it (a run that trains badly ends under it).
-        self.plot.legend.setVisible(False)
         self.points = CurveBuffer(3)
 
     def add_epoch(self, step: int, epoch: int, accuracy: float) -> None:

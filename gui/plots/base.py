@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import errno
 import html
-import math
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +37,13 @@ pg.setConfigOptions(antialias=False, background="w", foreground="k")
 MIN_PLOT_HEIGHT = 90
 # How a key in a title draws each line style of the curves it names.
 PEN_MARKS = {Qt.PenStyle.SolidLine: "━", Qt.PenStyle.DashLine: "╌", Qt.PenStyle.DotLine: "┈", Qt.PenStyle.DashDotLine: "━·"}
+
+
+def key_colour(color, alpha: int = 255) -> tuple[int, int, int]:
+    """The colour a title's key names a curve in: a faint curve's is drawn at least half as strong as the curve on white
+    (text as faint as the curve could not be read)."""
+    strength = max(alpha, 128) / 255
+    return tuple(round(255 - (255 - c) * strength) for c in pg.mkColor(color).getRgb()[:3])
 
 
 def make_curve(plot: pg.PlotItem, color, *, width: float = 1, style=Qt.PenStyle.SolidLine, alpha: int = 255,
@@ -68,15 +74,17 @@ class PlotPanel(QWidget):
         self.plot = self.widget.getPlotItem()
         self.plot.setLabel("left", y_label)
         self.plot.setLabel("bottom", x_label)
-        self.plot.addLegend(offset=(-10, 10), brush=(255, 255, 255, 170))
-        self.legend_columns = 1  # the fewest columns the legend takes; more while the view is too short for its rows
-        # The view clips the legend: a title on two lines cost the loss plot its "validation" key at 1024 px.
-        self.plot.getViewBox().sigResized.connect(self._fit_legend)
-        self.plot.legend.geometryChanged.connect(self._fit_legend)
+        # Every plot names its curves in its title's key, none in a legend box: wherever a box went it covered curves
+        # (the steps just trained, a range test's flat start, a momentum held at 0.9), and at 1024 x 600 its rows took
+        # most of a view. The legend stays, hidden, where a plot that names its curves as they come keeps their names in
+        # order (key_from_legend).
+        self.plot.addLegend()
+        self.plot.legend.setVisible(False)
+        self.keyed_from_legend = False
         for axis in ("left", "bottom"):
             # An SI prefix on a log axis reads as "LR (x0.001)" next to 10^2: show the values as they are.
             self.plot.getAxis(axis).enableAutoSIPrefix(False)
-        for item in (self.plot.getAxis("left"), self.plot.getAxis("bottom"), self.plot.legend):
+        for item in (self.plot.getAxis("left"), self.plot.getAxis("bottom")):
             # Tick labels cost more to paint than the curves; keep them as pixmaps until they change.
             # (No grid: pyqtgraph draws it inside the axis, which would make that pixmap plot-sized and
             # translucent, blended on every frame: 5 ms a paint, more than everything else together.)
@@ -132,18 +140,23 @@ class PlotPanel(QWidget):
         super().resizeEvent(event)
         self.heading.fit()
 
-    def legend_key(self) -> list[str]:
-        """The legend's entries as a title's key (for a plot whose legend is hidden): each name after a mark in its
-        curve's colour and line style."""
+    def key_from_legend(self) -> None:
+        """Key the title with the (hidden) legend's entries from now on: each name after a mark in its curve's colour and
+        line style."""
+        self.keyed_from_legend = True
+        self.title_the_key()
+
+    def title_the_key(self) -> None:
+        """The title with the legend's entries as they are now."""
         entries = []
         for sample, label in self.plot.legend.items:
             pen = pg.mkPen(sample.item.opts["pen"])
-            mark = PEN_MARKS.get(pen.style(), "━")
-            entries.append(f'<span style="color: rgb{pen.color().getRgb()[:3]}">{mark} {html.escape(label.text)}</span>')
-        return entries
+            colour = key_colour(pen.color(), pen.color().alpha())
+            entries.append(f'<span style="color: rgb{colour}">{PEN_MARKS.get(pen.style(), "━")} {html.escape(label.text)}</span>')
+        self.set_key_title([self.title, *entries])
 
     def show_in_legend(self, item: pg.PlotDataItem, name: str, shown: bool = True) -> None:
-        """Name ``item`` in the legend only while it is ``shown``: a key for what is not drawn takes a row from the curves.
+        """Name ``item`` in the legend only while it is ``shown``: a key for what is not drawn takes room from the title.
         A key listed under another name is named again."""
         listed = next((label.text for sample, label in self.plot.legend.items if sample.item is item), None)
         if listed is not None and (not shown or listed != name):
@@ -151,22 +164,8 @@ class PlotPanel(QWidget):
             listed = None
         if shown and listed is None:
             self.plot.legend.addItem(item, name)
-
-    @Slot()
-    def _fit_legend(self) -> None:
-        """Spread the legend over as many columns as it needs for its rows to fit the view's height."""
-        legend = self.plot.legend
-        if not legend.items:
-            return
-        row = max(max(sample.height(), label.height()) for sample, label in legend.items)
-        rows = max(1, int((self.plot.getViewBox().height() - abs(legend.opts["offset"][1])) // row))
-        legend.setColumnCount(max(self.legend_columns, math.ceil(len(legend.items) / rows)))
-
-    def place_legend(self, corner: str) -> None:
-        """Put the legend in the corner where this plot's curves usually leave room ("top right", "bottom left", ...)."""
-        vertical, horizontal = corner.split()
-        # pyqtgraph reads the corner from the offset's signs: positive from the left or top, negative from the right or bottom.
-        self.plot.legend.setOffset((10 if horizontal == "left" else -10, 10 if vertical == "top" else -10))
+        if self.keyed_from_legend:
+            self.title_the_key()
 
     # -- subclasses describe their data -------------------------------------------------
 

@@ -23,8 +23,6 @@ class OverlayPlot(PlotPanel):
         super().__init__(title, y_label, log_y=log_y)
         self.y_label = y_label
         self.series: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        # The key is in the title: at 1366x768 these plots are too short for a legend box not to hide curves.
-        self.plot.legend.setVisible(False)
         self.hint = hint  # while no run is compared: the empty frames did not say how to fill them
         self.show_series({})
 

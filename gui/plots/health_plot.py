@@ -28,8 +28,6 @@ class GroupPlot(StepPlot):
         self.groups: tuple[str, ...] = ()
         self.curves: list[pg.PlotDataItem] = []
         self.points = CurveBuffer(1)
-        # The key is in the title: at 1366×768 the legend box covered the curves and lost its last group, the head.
-        self.plot.legend.setVisible(False)
 
     def set_groups(self, groups: tuple[str, ...]) -> None:
         """One curve per group (the head, last, drawn widest); forgets the data when the groups change."""

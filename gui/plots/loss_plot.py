@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..buffers import CurveBuffer, TrailingMean
-from .base import make_curve
+from .base import key_colour, make_curve
 from .step_plot import StepPlot, finite_bounds, nearest
 
 BLUE, RED = (31, 119, 180), (214, 39, 40)
-# The raw curve's colour, half as faint as it is drawn on white, for its key (text that faint could not be read).
-RAW_KEY = tuple(round(255 - (255 - c) * 0.5) for c in BLUE)
+RAW_ALPHA = 70  # the raw curve is drawn faint, under its trailing mean
 # A smoothed curve needs no more points than this to look exact; long runs are sampled evenly.
 SMOOTH_POINTS = 20_000
 
@@ -20,12 +19,9 @@ class LossPlot(StepPlot):
 
     def __init__(self, parent=None):
         super().__init__("Loss", "loss", parent=parent)
-        self.raw = make_curve(self.plot, BLUE, alpha=70)
+        self.raw = make_curve(self.plot, BLUE, alpha=RAW_ALPHA)
         self.smooth = make_curve(self.plot, BLUE, width=2)
         self.val = make_curve(self.plot, RED, width=2, symbol="o")
-        # The key is in the title: a legend box in the plot covered the curves' ends, the steps just trained, wherever the
-        # plot is short (at 1024 x 600 its three rows filled the view's right side).
-        self.plot.legend.setVisible(False)
         self.named = [self.title]
         self.points = CurveBuffer(2)
         self.means = TrailingMean()
@@ -76,7 +72,7 @@ class LossPlot(StepPlot):
 
     def key(self) -> list[str]:
         """An entry for each curve drawn (none before a run; validation once an epoch has ended)."""
-        entries = [f'<span style="color: rgb{RAW_KEY}">━ train (raw)</span>',
+        entries = [f'<span style="color: rgb{key_colour(BLUE, RAW_ALPHA)}">━ train (raw)</span>',
                    f'<span style="color: rgb{BLUE}">━ train (smoothed)</span>'] if len(self.points) else []
         return entries + ([f'<span style="color: rgb{RED}">●━ validation</span>'] if len(self.validation) else [])
 

@@ -39,9 +39,7 @@ class LrPlot(StepPlot):
         self.preview = make_curve(self.plot, PURPLE, width=2, style=Qt.PenStyle.DotLine)  # in the legend while shown
         self.now = pg.InfiniteLine(angle=90, pen=pg.mkPen(GREY, width=1), label="now", labelOpts={"position": 0.95, "color": GREY})
         self.plot.addItem(self.now, ignoreBounds=True)
-        # The key is in the title: a legend box in the lower left drew the applied LR's first steps pale under it when
-        # the LR was constant and high, and at 1024 x 600 its rows took most of the view (helper-126).
-        self.plot.legend.setVisible(False)
+        self.key_from_legend()  # the groups' keys change as the run goes (groups trained alike are named together)
         self.plan = (np.empty(0), np.empty((0, 1)))
         self.plan_groups: tuple[str, ...] = ()
         self.plan_key = "planned"
@@ -133,7 +131,7 @@ class LrPlot(StepPlot):
             self.preview.setData(self.x(self.preview_data[0]), self.preview_data[1])
             self.show_in_legend(self.preview, "editor preview", len(self.preview_data[0]) > 0)
         self.stability.redraw(steps_changed)
-        self.set_key_title([self.title, *self.legend_key()])
+        self.title_the_key()  # the groups' keys are renamed in the legend itself
 
     def _name_overlaps(self) -> None:
         """Groups trained at the same LRs draw their curves one over another: one key names them together ("all 4
@@ -279,9 +277,6 @@ class MomentumPlot(StepPlot):
         self.applied = make_curve(self.plot, MOMENTUM_COLOR, width=2)
         self.planned = make_curve(self.plot, MOMENTUM_COLOR, style=Qt.PenStyle.DashLine)
         self.plan_key = "planned"
-        # The key is in the title: at 1366×768 the plot is some 80 px high, and a legend box anywhere in it covers the
-        # curve somewhere (at the bottom right it hid the applied line held at 0.9 after a Set LR now in a one-cycle).
-        self.plot.legend.setVisible(False)
         self.points = CurveBuffer(2)
         self.plan = (np.empty(0), np.empty(0))
         self.step = 0

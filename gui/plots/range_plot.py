@@ -89,7 +89,7 @@ class RangePlot(PlotPanel):
         view.sigXRangeChanged.connect(self._fit_labels)
         self.span = EMPTY_LR_RANGE  # log10 LRs the test tries, framed from its start
         self.dirty = True  # the first refresh frames the empty plot
-        self.place_legend("bottom left")  # the loss falls from the top left; the suggestions are labelled along the top
+        self.key_from_legend()  # "half way" only for a probe
 
     def clear(self) -> None:
         """Start a new test."""

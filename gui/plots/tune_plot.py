@@ -41,7 +41,6 @@ class TunePlot(PlotPanel):
             self.scatters[state] = self.plot.plot([], [], pen=None, symbol=symbol, symbolSize=10, symbolBrush=colour, symbolPen=colour)
         self.winner = self.plot.plot([], [], pen=None, symbol="star", symbolSize=22, symbolBrush=(255, 190, 0), symbolPen=(120, 90, 0))
         self.set_key_title(["Tune:", *KEY])
-        self.plot.legend.setVisible(False)
         # Accuracy is 0 … 100 %: auto-ranged about a single trial at 94.7% the axis ran from 45 to 145.
         self.plot.getViewBox().setLimits(yMin=-2, yMax=102)
         self.region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(44, 160, 44, 30), pen=pg.mkPen(None))
