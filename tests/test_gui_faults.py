@@ -110,6 +110,31 @@ def test_a_fault_answered_another_way_takes_its_box_away(qtbot, window, dialogs)
     assert not box.isVisible()
 
 
+def test_a_run_whose_folder_is_deleted_while_it_trains_in_the_window_finishes_with_its_record_written_back(qtbot, window,
+                                                                                                          monkeypatch):
+    """`rm -rf` of the run's folder: the window said "finished" of a run whose record was gone (helper-127)."""
+    import shutil
+    from pathlib import Path
+
+    from engine.store import read_meta, read_steps, writer
+
+    real, deleted = writer.write_checkpoint, []
+
+    def deleting(run_dir, payload, step):
+        if step > 0 and not deleted:
+            deleted.append(run_dir)
+            shutil.rmtree(run_dir)
+        return real(run_dir, payload, step)
+
+    monkeypatch.setattr(writer, "write_checkpoint", deleting)
+    trigger(window.start_action)
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+    run_dir = Path(deleted[0])
+    assert f"the run folder {run_dir} was deleted while the run trained: its record was written back" in window.log.toPlainText()
+    assert window.live.state == "finished" and read_meta(run_dir)["state"] == "finished"
+    assert read_steps(run_dir)["step"].tolist() == list(range(int(read_meta(run_dir)["total_steps"])))  # every step kept
+
+
 def test_a_run_paused_by_a_store_that_cannot_be_written_says_so_on_the_status_line(qtbot, window, monkeypatch):
     """A full disk paused the run, and the status bar said only "paused · epoch 7/30 · 137/660 steps": why, and what
     to do, were in the log alone (helper-81)."""

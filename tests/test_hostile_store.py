@@ -19,8 +19,8 @@ from helpers import ROOT, Events, cli, tiny_config, write_image
 from test_hostile_schedule import deadline
 
 from engine.errors import RunStoreError
-from engine.events import CheckpointSaved, EventBus, StoreFailed, StoreRecovered
-from engine.store import RunStore, load_latest_checkpoint, read_meta, read_steps
+from engine.events import CheckpointSaved, EpochEnded, EventBus, LogLine, StoreFailed, StoreRecovered
+from engine.store import RunStore, load_latest_checkpoint, read_epochs, read_meta, read_steps
 from engine.store.checkpoint_shape import structure_problem
 from engine.store.lock import RunInUse, RunLock
 from engine.training.job import TrainingJob
@@ -75,6 +75,85 @@ def test_a_full_disk_stops_the_run_without_claiming_success_and_it_resumes(tiny,
     code, out, _ = cli(capsys, "resume", run_dir, "--json", "--no-cache")
     assert code == 0 and json.loads(out)["state"] == "finished"
     ours, theirs = read_steps(run_dir), read_steps(reference["run_dir"])
+    assert np.array_equal(ours["loss"], theirs["loss"]) and np.array_equal(ours["lrs"], theirs["lrs"])
+
+
+def test_a_run_whose_folder_is_deleted_while_it_trains_writes_its_record_back_and_goes_on(tiny, tmp_path, capsys, monkeypatch):
+    """`rm -rf` of a training run's folder: the run trained to its end into the deleted database, its checkpoints made
+    the folder again beside no record, and at its end it said "is not an lrscope run (no run.sqlite)" with status 2;
+    `watch` and an attached window had said "finished" (helper-127)."""
+    from engine.store import writer
+
+    code, out, _ = cli(capsys, *train_args(tiny, tmp_path / "reference"))
+    reference = json.loads(out)
+    real, deleted = writer.write_checkpoint, []
+
+    def deleting(run_dir, payload, step):
+        if step > 0 and not deleted:
+            deleted.append(step)
+            shutil.rmtree(run_dir)
+        return real(run_dir, payload, step)
+
+    monkeypatch.setattr(writer, "write_checkpoint", deleting)
+    code, out, err = cli(capsys, *train_args(tiny, tmp_path / "runs"))
+    result, run_dir = json.loads(out), the_run(tmp_path / "runs")
+    assert code == 0 and result["state"] == "finished" and deleted, (result, err)
+    assert f"the run folder {run_dir} was deleted while the run trained: its record was written back there" in err
+    ours, theirs = read_steps(run_dir), read_steps(reference["run_dir"])
+    assert np.array_equal(ours["loss"], theirs["loss"]) and np.array_equal(ours["lrs"], theirs["lrs"])  # every step kept
+    code, out, _ = cli(capsys, "show", run_dir, "--json")
+    assert code == 0 and json.loads(out)["state"] == "finished" and json.loads(out)["config"]["epochs"] == 2
+
+
+def test_a_deleted_run_folder_gets_back_the_small_files_it_held_as_last_read(tmp_path):
+    """A served run's address and token come back too (`lrscope ctl RUN` finds it), the token still private; a file
+    written after the folder was last read is not known to have been there."""
+    said = Events()
+    store = RunStore.create(tmp_path, {"model": "small_cnn"}, {"name": "digits"}, emit=said)
+    run_dir = store.run_dir
+    (run_dir / "serve.json").write_text('{"address": "127.0.0.1:5555"}\n')
+    (run_dir / "serve.token").write_text("secret\n")
+    os.chmod(run_dir / "serve.token", 0o600)
+    (run_dir / "large.bin").write_bytes(bytes(100_000))
+    store.on_event(EpochEnded(1, 10, 0.5, 0.5, 90.0, 0.1))
+    assert store.sync()  # its write read the folder
+    shutil.rmtree(run_dir)
+    store.on_event(EpochEnded(2, 20, 0.4, 0.4, 91.0, 0.1))
+    assert store.sync()
+    store.close()
+    assert (run_dir / "serve.json").read_text() == '{"address": "127.0.0.1:5555"}\n'
+    assert (run_dir / "serve.token").read_text() == "secret\n" and (run_dir / "serve.token").stat().st_mode & 0o777 == 0o600
+    assert json.loads((run_dir / "config.json").read_text())["dataset"] == {"name": "digits"} and not (run_dir / "large.bin").exists()
+    assert [e["epoch"] for e in read_epochs(run_dir)] == [1, 2]  # written before and after the delete
+    assert [line.text for line in said.of(LogLine) if "was deleted while the run trained" in line.text]
+
+
+def test_a_run_whose_folder_is_moved_away_while_it_trains_stops_and_resumes_once_it_is_put_back(tiny, tmp_path, capsys,
+                                                                                                 monkeypatch):
+    """A folder moved away (to the bin) holds the record: the run stops and says to put it back, and resumes then."""
+    from engine.store import writer
+
+    code, out, _ = cli(capsys, *train_args(tiny, tmp_path / "reference"))
+    reference = json.loads(out)
+    real, away = writer.write_checkpoint, tmp_path / "bin" / "the-run"
+    away.parent.mkdir()
+
+    def moving(run_dir, payload, step):
+        if step > 0 and not away.exists():
+            Path(run_dir).rename(away)
+        return real(run_dir, payload, step)
+
+    monkeypatch.setattr(writer, "write_checkpoint", moving)
+    code, out, err = cli(capsys, *train_args(tiny, tmp_path / "runs"))
+    result, run_dir = json.loads(out), tmp_path / "runs" / away.name
+    assert code == 4 and not run_dir.exists(), result
+    assert ("(run.sqlite: moved away while the run trained): its folder "
+            f"{tmp_path / 'runs' / result['run_dir'].rsplit('/', 1)[-1]} was removed or its disk unmounted; put it back") in result["message"]
+    away.rename(tmp_path / "runs" / Path(result["run_dir"]).name)
+    monkeypatch.setattr(writer, "write_checkpoint", real)
+    code, out, _ = cli(capsys, "resume", result["run_dir"], "--json", "--no-cache")
+    assert code == 0 and json.loads(out)["state"] == "finished"
+    ours, theirs = read_steps(result["run_dir"]), read_steps(reference["run_dir"])
     assert np.array_equal(ours["loss"], theirs["loss"]) and np.array_equal(ours["lrs"], theirs["lrs"])
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from ..commands import ROLLBACK_LR_FACTOR, Stop
 from ..distributed.launcher import tell_the_launcher, tell_the_launcher_reported
 from ..distributed.world import said_by_the_launcher
+from ..errors import RunStoreError
 from ..events import DAMAGED_WEIGHTS, LOSS_FAULTS
 from ..run.handle import RunHandle, RunResult
 from ..run.in_process import InProcessRun
@@ -110,7 +111,10 @@ def group_report(run: InProcessRun) -> list[dict[str, Any]]:
     """Each parameter group, input to output: its size, the LR it ended at and its highest, and the steps it was frozen
     (all read back from what the run recorded)."""
     session = run.job.session
-    steps = read_steps(run.store.run_dir)
+    try:
+        steps = read_steps(run.store.run_dir)
+    except RunStoreError:  # its folder was moved away mid-run: the store's failure says so, and to put it back
+        steps = {"step": (), "groups": ()}
     lrs = steps["lrs"] if len(steps["step"]) else np.zeros((0, len(session.group_names)))
     return [{"name": name, "parameters": sum(p.numel() for p in group["params"]),
              "last_lr": float(lrs[-1, i]) if len(lrs) else None, "peak_lr": float(lrs[:, i].max()) if len(lrs) else None,

@@ -24,6 +24,9 @@ KEEP = 3
 def write_checkpoint(run_dir: Path, payload: dict, step: int, keep: int = KEEP) -> Path:
     """Write ``payload`` atomically as step-NNNNNNNNNN.pt and delete all but the last ``keep``."""
     path = Path(run_dir) / CHECKPOINTS / f"step-{step:010d}.pt"
+    # Its folder is made again when it went, the run's folder never: made again here, a run whose folder was deleted
+    # wrote checkpoints beside no record and said nothing (FileNotFoundError, which the store answers).
+    path.parent.mkdir(exist_ok=True)
     write_atomically(path, lambda tmp: save_tensors(payload, tmp))
     for old in checkpoint_paths(run_dir)[:-keep]:
         old.unlink(missing_ok=True)

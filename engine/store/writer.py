@@ -52,6 +52,7 @@ from .checkpoints import write_checkpoint
 from .database import connect
 from .edit_rows import rows_not_held
 from .failure import describe_failure, none_left, stop_note
+from .folder_guard import FolderGuard, FolderMoved
 from .lock import RunLock
 from .reader import DATASET_WARNING, STOP_NOTE, checkpoint_paths, checkpoint_step, newest_checkpoint_step, saved_settings
 
@@ -89,6 +90,7 @@ class RunStore:
         try:
             self._db = connect(self.run_dir)
             self._set_meta({"pid": str(os.getpid()), "host": socket.gethostname(), "updated_at": str(time.time())})
+            self._folder = FolderGuard(self.run_dir)
         except Exception as error:
             self._lock.release()
             raise RunStoreError(describe_failure(self.run_dir, error)) from None
@@ -190,6 +192,7 @@ class RunStore:
         if pending and self._error is not None:
             self._note_what_stopped_it()
         self._db.close()
+        self._folder.close()
 
     def _collect(self, wait: float) -> list:
         """Wait for work (or ``wait`` seconds), then gather what arrives in the next half second."""
@@ -213,6 +216,7 @@ class RunStore:
             pending = _newest_checkpoint_only(pending)
         done, events = 0, []
         try:
+            self._follow_folder()
             # In queue order: the metrics before a checkpoint are committed before it is written, and the ones
             # after it only once it is on disk, so whatever moment a kill comes, the newest checkpoint and the
             # stored metrics agree (a step in the database never outruns a checkpoint made before it).
@@ -226,10 +230,33 @@ class RunStore:
                     events.append(item)
             self._write_events(events)
         except Exception as error:
+            try:
+                deleted_now = not isinstance(error, FolderMoved) and self._follow_folder()
+            except Exception as writing_back:  # the folder could not be made again: that is what to fix
+                error, deleted_now = writing_back, False
+            if deleted_now:  # under this write: the rest goes on
+                return self._write(pending[done:])
             self._failed(error)
             return pending[done:]
         self._recovered()
         return []
+
+    def _follow_folder(self) -> bool:
+        """Write the run's folder back when it was deleted under the live run (True when it was, now); FolderMoved when
+        it was moved away, which holds the record (put back, the store writes on)."""
+        if not self._folder.deleted():
+            self._folder.keep_files()
+            return False
+        self._folder.write_back(self._db)
+        self._db.close()
+        self._db = connect(self.run_dir)
+        self._lock.release()  # its file went with the folder: another process could have taken the run's new one
+        self._lock = RunLock(self.run_dir).acquire()
+        self.checkpoint_step = newest_checkpoint_step(self.run_dir)
+        self.emit(LogLine(f"the run folder {self.run_dir} was deleted while the run trained: its record was written back "
+                          "there and the run goes on (the checkpoints deleted with it are lost: a resume goes on from the "
+                          "next one written); to end the run, stop it", "warning"))
+        return True
 
     def _failed(self, error: Exception) -> None:
         self._retry_at = time.monotonic() + RETRY_SECONDS
