@@ -201,6 +201,24 @@ def test_ctl_waits_for_a_silent_address_no_longer_than_its_timeout_and_takes_opt
     assert code == 2 and f"no run named 'some-run' under {tmp_path / 'runs'}" in err
 
 
+def test_ctl_at_a_served_run_that_does_not_greet_says_the_run_is_not_answering_not_that_the_port_is_wrong(tmp_path, capsys):
+    """A run stopped with SIGSTOP, reached by its name: "is it the port the run printed?", of the port the run's own
+    folder gave (helper-127)."""
+    from engine.serve.access import Access, publish
+    from engine.store import RunStore
+
+    store = RunStore.create(tmp_path / "runs", {"model": "small_cnn"}, {"name": "digits"})
+    store.close()
+    with socket.socket() as frozen:  # the kernel takes the connection for a stopped process, which says nothing
+        frozen.bind(("127.0.0.1", 0))
+        frozen.listen()
+        publish(store.run_dir, Access("tcp://{}:{}".format(*frozen.getsockname()), "t"))  # by this (live) process
+        code, _, err = cli(capsys, "ctl", store.run_id, "pause", "--runs-dir", tmp_path / "runs", "--timeout", "1")
+    assert code == 2 and one_line_error(err), err
+    assert "took the connection but did not greet within 1 s: its process is there but not answering (stopped, or swamped)" in err
+    assert "is it the port" not in err
+
+
 def free_port() -> int:
     """A port of this machine where nothing listens."""
     with socket.socket() as unused:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from dataclasses import replace
 
 from .common import RUNS_DIR_HELP, CliError, path_arg
 
@@ -44,7 +45,7 @@ def access_from(args: argparse.Namespace):
                            "(it was printed when the run started and is in its folder's serve.token)") from None
         return Access(address, token)
     access = access_for(run_dir)
-    return Access(access.address, args.token or access.token)
+    return replace(access, token=args.token or access.token)
 
 
 def looks_like_an_address(text: str) -> bool:

@@ -143,6 +143,10 @@ class RemoteRun(RunHandle):
                 if event == zmq.EVENT_CONNECT_RETRIED and not connected:
                     raise ServeError(f"nothing is listening at {address.removeprefix('tcp://')}: is the run served (--serve)? "
                                      "(`lrscope runs` marks the served ones; an SSH tunnel may be down)")
+        if connected and not greeted and self.access.published:  # its process is alive: stopped (kill -STOP), or swamped
+            raise ServeError(f"the run at {address.removeprefix('tcp://')} took the connection but did not greet within "
+                             f"{self.connect_timeout:g} s: its process is there but not answering (stopped, or swamped); try "
+                             "again once it runs")
         if connected and not greeted:  # a web server, say, on that port: it took the connection and said nothing
             raise ServeError(f"something at {address.removeprefix('tcp://')} took the connection but gave no greeting within "
                              f"{self.connect_timeout:g} s: is it the port the run printed? (an lrscope run greets at once)")

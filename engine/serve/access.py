@@ -26,10 +26,12 @@ class ServeError(LrscopeError):
 
 @dataclass(frozen=True)
 class Access:
-    """An address to connect to and the token to present."""
+    """An address to connect to and the token to present; ``published``: read from the run's folder, its process alive
+    (silence there is the run's, not another program's on a port typed wrong)."""
 
     address: str
     token: str
+    published: bool = False
 
 
 ANNOUNCEMENT = re.compile(r"^serving run (?P<run>\S+) at (?P<address>tcp://\S+) with token (?P<token>\S+)")
@@ -75,7 +77,7 @@ def served_access(run_dir: Path) -> Access | None:
         return None
     if not isinstance(info, dict) or not isinstance(info.get("address"), str) or not _alive(info):
         return None
-    return Access(info["address"], token)
+    return Access(info["address"], token, published=True)
 
 
 def access_for(run_dir: Path, in_window: bool = False) -> Access:
