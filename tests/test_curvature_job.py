@@ -76,6 +76,29 @@ def test_measure_now_from_a_paused_run_and_change_the_cadence(digits16):
     assert len([a for a in events.of(CommandApplied) if a.command_id in answers]) == 3
 
 
+def test_a_range_test_in_a_paused_run_weighs_its_bound_at_the_momentum_the_run_goes_on_with(digits16):
+    """After an edit made while paused, the range test said "bound 2.57" (the momentum last trained at, 0.884) and a
+    Measure now at the same step "the bound 2.65" (the momentum planned, 0.95), of the same λmax (helper-127)."""
+    from engine.commands import StartRangeTest
+    from engine.range_test import RangeTestSettings
+
+    job, events = run_job(digits16, curvature_every="off", epochs=2, shape="one_cycle")
+    thread = start_job(job)
+    try:
+        events.wait_for(lambda ev: ev.of(StepsLogged), timeout=600)
+        paused = paused_at(job, events, timeout=600)
+        job.send(EditSchedule(SetConstant(0.0123)))  # a one-cycle's momentum goes back to its base
+        job.send(StartRangeTest(RangeTestSettings(iterations=12, repeats=1), id="test"))
+        events.wait_for(lambda ev: any(a.command_id == "test" for a in ev.of(CommandApplied)), timeout=600)
+    finally:
+        job.send(Stop())
+        thread.join(600)
+    (measured,) = [m for m in events.of(CurvatureMeasured) if m.trigger == "range_test"]
+    momentum = job.run_schedule.timeline.momentum_at(paused)
+    assert measured.step == paused and np.allclose(measured.lrs, 0.0123)
+    assert measured.constant == pytest.approx(2 * (1 + momentum)), (measured, momentum)
+
+
 def test_a_high_lr_warns_in_words_with_the_scale_that_fits(digits16):
     job, events = run_job(digits16, curvature_every=10, lr=3.0, shape="constant")
     job.run()

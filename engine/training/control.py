@@ -112,6 +112,9 @@ def _range_test(job, settings) -> tuple[bool, str]:
         job.log(message, "warning")
         return False, message
     job.recorder.pause_clock()
+    # As a λmax asked for: its bound at the LRs and momentum the run goes on with (after an edit made while paused, the
+    # test said "bound 2.57" at the momentum last trained, and Measure now "2.65" at the same step; helper-127).
+    job.set_next_step_hyperparameters()
     previous = job.state
     job.inbox.cancel_requested.clear()
     job.set_state("range_test")
