@@ -477,6 +477,16 @@ def test_remaining_time_is_smoothed_and_says_what_it_is():
         slowed.observe(4 * 64 / seconds, samples=4 * 64)
         slowed.reached(step, now)
     assert slowed.rate == pytest.approx(4 * 64 / 1.2) and slowed.seconds_left(1000) == pytest.approx(1000 * 1.2 / 4)
+    # One λmax measurement of 17.5 s (its time is not training time) after a minute at 40 steps/s: the time left said
+    # "ETA 4:02:55" beside a speed that left 6 minutes (helper-127). The stall counts, over the last two minutes.
+    stalled = RemainingTime()
+    step, now = 0, 0.0
+    for seconds, wall in [(0.1, 0.1)] * 600 + [(0.1, 17.6)] + [(0.1, 0.1)] * 10:
+        step, now = step + 4, now + wall
+        stalled.observe(4 * 64 / seconds, samples=4 * 64)
+        stalled.reached(step, now)
+    steady = 3680 / 40
+    assert stalled.rate == pytest.approx(4 * 64 / 0.1) and steady < stalled.seconds_left(3680) < 1.5 * steady
     assert remaining_text(None) == "" and remaining_text(42) == "about 40 s left" and remaining_text(1.5) == "a few seconds left"
     assert remaining_text(7 * 60 + 10) == "about 7 min left" and remaining_text(2 * 3600 + 300) == "about 2 h 05 min left"
 

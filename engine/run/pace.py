@@ -11,6 +11,10 @@ from collections import deque
 # exponential average with a 20 s half-life still said 502 samples/s ("about 3 min left") 21 s after a machine got 12
 # times busier and trained 73 (8 min left).
 WINDOW_S = 10.0
+# The share of the wall clock spent training (the rest: validation, checkpoints, λmax measurements) is measured over a
+# longer window: these come now and then, and one λmax measurement of 17 s, filling the speed's window alone, said "ETA
+# 4:02:55" beside a speed that left 6 minutes (helper-127).
+BUSY_WINDOW_S = 120.0
 
 
 class Recent:
@@ -40,20 +44,22 @@ class Recent:
 
 class RemainingTime:
     """The training speed (samples/s as the engine measures it: training alone), and the time left from the run's pace
-    against the wall clock, each over the last seconds.
+    against the wall clock: its training speed over the last seconds, slowed by the share of the wall clock that went to
+    other work over the last minutes.
 
     The time left counts what the user waits for besides training (validation, checkpoints, λmax measurements, a
     machine busy with other work): from the training speed alone it said "a few seconds left" at step 22 of 110 of a
     run that took a minute more. A pause or a range test is not the run's pace (``hold``)."""
 
-    def __init__(self, window_s: float = WINDOW_S):
-        self.window_s = window_s
+    def __init__(self, window_s: float = WINDOW_S, busy_window_s: float = BUSY_WINDOW_S):
+        self.window_s, self.busy_window_s = window_s, busy_window_s
         self.reset()
 
     def reset(self) -> None:
         """Forget the speed and the pace (a new run)."""
         self._speed = Recent(self.window_s)  # samples per second of training
-        self._pace = Recent(self.window_s)  # steps per second of wall clock
+        self._steps = Recent(self.window_s)  # steps per second of training
+        self._busy = Recent(self.busy_window_s)  # seconds of training per second of wall clock
         self._mark: tuple[int, float] | None = None
         self._trained_s = 0.0  # training time of the blocks observed since the mark
 
@@ -64,8 +70,10 @@ class RemainingTime:
 
     @property
     def steps_per_s(self) -> float | None:
-        """The run's steps per second of wall clock, over the window (None while unknown)."""
-        return self._pace.per_second
+        """The run's steps per second of wall clock (None while unknown): its steps per second of training over the
+        window, times the share of the wall clock it spent training over the longer one."""
+        steps, busy = self._steps.per_second, self._busy.per_second
+        return steps * busy if steps and busy else None
 
     def hold(self) -> None:
         """The run stopped training for a while (paused, a range test): the pace resumes from its next step."""
@@ -81,10 +89,11 @@ class RemainingTime:
 
     def reached(self, step: int, now: float) -> None:
         """The run reached ``step`` at wall-clock time ``now`` (seconds)."""
-        if self._mark is not None and step > self._mark[0] and now > self._mark[1]:
+        if self._mark is not None and step > self._mark[0] and now > self._mark[1] and self._trained_s > 0:
             # The steps took at least their training time: an attached run's history arrives in one burst, and its
             # hundreds of steps "in milliseconds" said "a few seconds left" for minutes.
-            self._pace.add(step - self._mark[0], max(now - self._mark[1], self._trained_s))
+            self._steps.add(step - self._mark[0], self._trained_s)
+            self._busy.add(self._trained_s, max(now - self._mark[1], self._trained_s))
         if self._mark is None or step > self._mark[0]:
             self._mark, self._trained_s = (step, now), 0.0
 
