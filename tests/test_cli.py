@@ -455,6 +455,8 @@ def test_a_new_run_starts_from_the_weights_of_a_stored_runs_checkpoint(capsys, t
     (["show", "nothing-like-this"], "no run named 'nothing-like-this'"),
     (["train", "--data", SAMPLE, "--export-schedule", "-"], "-: lrscope writes this to a file, not to standard output"),  # wrote "./-"
     (["resume", "nothing-like-this"], "no run named"),
+    (["show", "/no/such/run"], "/no/such/run: no such folder; give a run's folder, or its id"),  # "no run named '/no/…'"
+    (["ctl", "/tmp", "pause"], "/tmp: is not an lrscope run (no run.sqlite)"),
 ])
 def test_usage_and_data_errors_exit_2_with_one_line(capsys, args, message):
     code, _, err = cli(capsys, *args)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import sqlite3
 from collections import Counter
 from collections.abc import Iterator
@@ -266,6 +267,9 @@ def find_run(root: Path, name: str) -> Path:
         return exact[0]
     if len(matches) == 1:
         return matches[0]
+    if not matches and ("/" in name or os.sep in name):  # a folder was meant: "no run named '/home/…/nope'" (helper-127)
+        what = f"is not an lrscope run (no {DB_NAME})" if Path(name).is_dir() else "no such folder"
+        raise RunStoreError(f"{name}: {what}; give a run's folder, or its id (`lrscope runs` lists them)")
     if not matches:
         raise RunStoreError(f"no run named {name!r} under {root}; `lrscope runs` lists them")
     names = listed(sorted((p.name for p in matches), reverse=True), most=4)  # the newest first: ids start with the time
