@@ -200,3 +200,22 @@ def cli_done(capsys, *args) -> subprocess.CompletedProcess:
     """`cli`'s answer shaped as `lrscope`'s finished process (``returncode``, ``stdout``, ``stderr``), for a test that needs
     no process of its own: a child pays seconds of CPU importing torch before it reads its command line."""
     return subprocess.CompletedProcess(args, *cli(capsys, *args))
+
+
+def delete_the_run_folder_mid_run(monkeypatch) -> list[Path]:
+    """Make the run store `rm -rf` its run's folder just before it writes its first checkpoint after step 0, as a user
+    might mid-run; returns the list that the deleted folder is put in."""
+    import shutil
+
+    from engine.store import writer
+
+    real, deleted = writer.write_checkpoint, []
+
+    def deleting(run_dir, payload, step):
+        if step > 0 and not deleted:
+            deleted.append(Path(run_dir))
+            shutil.rmtree(run_dir)
+        return real(run_dir, payload, step)
+
+    monkeypatch.setattr(writer, "write_checkpoint", deleting)
+    return deleted

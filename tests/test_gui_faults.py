@@ -113,23 +113,14 @@ def test_a_fault_answered_another_way_takes_its_box_away(qtbot, window, dialogs)
 def test_a_run_whose_folder_is_deleted_while_it_trains_in_the_window_finishes_with_its_record_written_back(qtbot, window,
                                                                                                           monkeypatch):
     """`rm -rf` of the run's folder: the window said "finished" of a run whose record was gone (helper-127)."""
-    import shutil
-    from pathlib import Path
+    from helpers import delete_the_run_folder_mid_run
 
-    from engine.store import read_meta, read_steps, writer
+    from engine.store import read_meta, read_steps
 
-    real, deleted = writer.write_checkpoint, []
-
-    def deleting(run_dir, payload, step):
-        if step > 0 and not deleted:
-            deleted.append(run_dir)
-            shutil.rmtree(run_dir)
-        return real(run_dir, payload, step)
-
-    monkeypatch.setattr(writer, "write_checkpoint", deleting)
+    deleted = delete_the_run_folder_mid_run(monkeypatch)
     trigger(window.start_action)
     qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
-    run_dir = Path(deleted[0])
+    run_dir = deleted[0]
     assert f"the run folder {run_dir} was deleted while the run trained: its record was written back" in window.log.toPlainText()
     assert window.live.state == "finished" and read_meta(run_dir)["state"] == "finished"
     assert read_steps(run_dir)["step"].tolist() == list(range(int(read_meta(run_dir)["total_steps"])))  # every step kept

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers import ROOT, Events, cli, tiny_config, write_image
+from helpers import ROOT, Events, cli, delete_the_run_folder_mid_run, tiny_config, write_image
 from test_hostile_schedule import deadline
 
 from engine.errors import RunStoreError
@@ -82,19 +82,9 @@ def test_a_run_whose_folder_is_deleted_while_it_trains_writes_its_record_back_an
     """`rm -rf` of a training run's folder: the run trained to its end into the deleted database, its checkpoints made
     the folder again beside no record, and at its end it said "is not an lrscope run (no run.sqlite)" with status 2;
     `watch` and an attached window had said "finished" (helper-127)."""
-    from engine.store import writer
-
     code, out, _ = cli(capsys, *train_args(tiny, tmp_path / "reference"))
     reference = json.loads(out)
-    real, deleted = writer.write_checkpoint, []
-
-    def deleting(run_dir, payload, step):
-        if step > 0 and not deleted:
-            deleted.append(step)
-            shutil.rmtree(run_dir)
-        return real(run_dir, payload, step)
-
-    monkeypatch.setattr(writer, "write_checkpoint", deleting)
+    deleted = delete_the_run_folder_mid_run(monkeypatch)
     code, out, err = cli(capsys, *train_args(tiny, tmp_path / "runs"))
     result, run_dir = json.loads(out), the_run(tmp_path / "runs")
     assert code == 0 and result["state"] == "finished" and deleted, (result, err)
