@@ -72,9 +72,8 @@ class FolderGuard:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         for name, (data, mode) in self._files.items():
             path = self.run_dir / name
-            if not path.exists():
-                write_atomically(path, lambda tmp, data=data: tmp.write_bytes(data))
-                os.chmod(path, mode)  # a token stays private
+            if not path.exists():  # its mode set before its bytes go in: a token is never readable by others
+                write_atomically(path, lambda tmp, data=data, mode=mode: (os.chmod(tmp, mode), tmp.write_bytes(data)))
         copy = self.run_dir / f".{DB_NAME}.written-back"
         copy.unlink(missing_ok=True)
         db.execute("VACUUM INTO ?", (str(copy),))
