@@ -2,7 +2,7 @@
 clicked in the real box (every one of them once crashed the run: the button's clicked(bool) reached the command)."""
 
 import pytest
-from gui_fixtures import LONG
+from gui_fixtures import LONG, SMALL
 from PySide6.QtCore import Qt
 
 from gui.driving import choose, click, select_rows, show_tab, trigger, type_into
@@ -124,6 +124,38 @@ def test_a_run_whose_folder_is_deleted_while_it_trains_in_the_window_finishes_wi
     assert f"the run folder {run_dir} was deleted while the run trained: its record was written back" in window.log.toPlainText()
     assert window.live.state == "finished" and read_meta(run_dir)["state"] == "finished"
     assert read_steps(run_dir)["step"].tolist() == list(range(int(read_meta(run_dir)["total_steps"])))  # every step kept
+
+
+def test_resume_while_the_runs_folder_is_still_moved_away_is_refused_and_goes_on_once_it_is_back(qtbot, launch, monkeypatch,
+                                                                                                  tmp_path):
+    """The folder moved away paused the run; Resume before it was back trained to "finished", nothing written after the
+    pause (helper-128)."""
+    from pathlib import Path
+
+    from engine.store import read_meta, read_steps, writer
+
+    real, moved, away = writer.write_checkpoint, [], tmp_path / "bin"
+
+    def moving(run_dir, payload, step):
+        if step > 0 and not moved:
+            moved.append(Path(run_dir))
+            Path(run_dir).rename(away)
+        return real(run_dir, payload, step)
+
+    monkeypatch.setattr(writer, "write_checkpoint", moving)
+    window = launch({**SMALL, "epochs": 4})
+    trigger(window.start_action)
+    said = "its store cannot be written (the log says why and what to do): Resume once it can"
+    qtbot.waitUntil(lambda: window.live.state == "paused" and window.status.text().endswith(said), timeout=LONG)
+    assert f"put it back at {moved[0]}" in window.log.toPlainText()
+    trigger(window.pause_action)  # Resume, the folder still away
+    qtbot.waitUntil(lambda: "not resumed: the run store at" in window.log.toPlainText(), timeout=LONG)
+    assert window.live.state == "paused" and window.status.text().endswith(said)
+    away.rename(moved[0])
+    trigger(window.pause_action)  # Resume
+    qtbot.waitUntil(lambda: window.last_run is not None, timeout=LONG)
+    assert window.live.state == "finished" and read_meta(moved[0])["state"] == "finished"
+    assert read_steps(moved[0])["step"].tolist() == list(range(88))  # nothing lost
 
 
 def test_a_run_paused_by_a_store_that_cannot_be_written_says_so_on_the_status_line(qtbot, window, monkeypatch):

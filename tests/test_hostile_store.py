@@ -135,11 +135,13 @@ def test_a_run_whose_folder_is_moved_away_while_it_trains_stops_and_resumes_once
 
     monkeypatch.setattr(writer, "write_checkpoint", moving)
     code, out, err = cli(capsys, *train_args(tiny, tmp_path / "runs"))
-    result, run_dir = json.loads(out), tmp_path / "runs" / away.name
+    result, run_dir = json.loads(out), Path(json.loads(out)["run_dir"])
     assert code == 4 and not run_dir.exists(), result
-    assert ("(run.sqlite: moved away while the run trained): its folder "
-            f"{tmp_path / 'runs' / result['run_dir'].rsplit('/', 1)[-1]} was removed or its disk unmounted; put it back") in result["message"]
-    away.rename(tmp_path / "runs" / Path(result["run_dir"]).name)
+    # Its checkpoints went with it: "no checkpoint is left on disk: start the run again" sent the user to start over.
+    assert (f"(run.sqlite: its folder was moved away while the run trained, to {away}): put it back at {run_dir}; what was "
+            f"written stays resumable; then `lrscope resume {run_dir}` continues from step {result['resume_step']}") in result["message"]
+    assert result["resume_step"] is not None and "run saved in" not in err and "no checkpoint" not in err, err
+    away.rename(run_dir)
     monkeypatch.setattr(writer, "write_checkpoint", real)
     code, out, _ = cli(capsys, "resume", result["run_dir"], "--json", "--no-cache")
     assert code == 0 and json.loads(out)["state"] == "finished"

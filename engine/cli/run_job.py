@@ -11,6 +11,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -203,7 +204,8 @@ def _report(result: RunResult, seconds: float, run: InProcessRun, policy: FaultP
         validated = (f"val accuracy {percent(result.val_accuracy)} (best {percent(result.best_val_accuracy)}), val loss {result.val_loss:.4f}"
                      if math.isfinite(result.val_accuracy) else "no validation yet (it runs at the end of each epoch)")
         say(f"{summary['state']}: {validated}, {trained(result)} in {clock(seconds)}")
-        say(f"run saved in {result.run_dir}")
+        if Path(result.run_dir).is_dir():  # moved away mid-run, its line below says where to put it back
+            say(f"run saved in {result.run_dir}")
         if status == INTERRUPTED:  # "the run can be resumed" named no command (helper-82)
             # On as many processes: without --nproc a 2-process run went on in one (helper-123).
             processes = result.config.get("world_size", 1)

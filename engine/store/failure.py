@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..errors import first_line
 from ..text import printable
+from .folder_guard import FolderMoved
 
 FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 DENIED = {errno.EACCES, errno.EPERM, errno.EROFS}
@@ -85,6 +86,8 @@ def _advice(run_dir: Path, error: BaseException, free: bool = True) -> str:
         return f"make {run_dir} writable"
     if (blocking := _file_in_the_way(error)) is not None:
         return f"move or rename the file {blocking} (the run keeps a folder there)"
+    if isinstance(error, FolderMoved):
+        return f"put it back at {run_dir}"
     if not run_dir.is_dir():
         return f"its folder {run_dir} was removed or its disk unmounted; put it back"
     return f"check the disk that holds {run_dir}"

@@ -60,11 +60,20 @@ class FolderGuard:
         except FileNotFoundError:
             pass
         if os.fstat(self._fd).st_nlink > 0:
-            raise FolderMoved(errno.ENOENT, "moved away while the run trained", str(self.db_path))
+            where = self._moved_to()
+            raise FolderMoved(errno.ENOENT, "its folder was moved away while the run trained" + (f", to {where}" if where else ""),
+                              str(self.db_path))
         if self.db_path.exists():  # never written over: that file is someone's
             raise FolderMoved(errno.ENOENT, "replaced by another file while the run trained; move that file away",
                               str(self.db_path))
         return True
+
+    def _moved_to(self) -> str:
+        """Where the database's folder is now, when the system says ("" when it does not: /proc is Linux's)."""
+        try:
+            return str(Path(os.readlink(f"/proc/self/fd/{self._fd}")).parent)
+        except OSError:
+            return ""
 
     def write_back(self, db: sqlite3.Connection) -> None:
         """Make the folder again with its small files and a copy of the database read through ``db`` (not in a

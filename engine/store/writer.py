@@ -260,7 +260,7 @@ class RunStore:
 
     def _failed(self, error: Exception) -> None:
         self._retry_at = time.monotonic() + RETRY_SECONDS
-        self._error = error
+        self._error = error  # before the resumable step is read: a moved folder took its checkpoints along
         if self.failure is None:
             on_disk = self.resumable_step()
             kept = "what was written stays resumable" if on_disk is not None else none_left(self.checkpoint_step)
@@ -283,8 +283,20 @@ class RunStore:
 
     def resumable_step(self) -> int | None:
         """The step a resume continues from, read from the disk (None when no checkpoint is there): the checkpoints this
-        store wrote may be gone since, their folder emptied or a file put in its place."""
+        store wrote may be gone since, their folder emptied or a file put in its place. While the run's folder is moved
+        away they went with it: the newest this store wrote (read from the empty place, a move said "no checkpoint is
+        left on disk: start the run again" of a folder that held two; helper-128)."""
+        if isinstance(self._error, FolderMoved):
+            return self.checkpoint_step
         return newest_checkpoint_step(self.run_dir)
+
+    def writes_now(self, timeout: float = 10.0) -> bool:
+        """Whether everything queued is on disk, a failing store trying again at once rather than at its next retry (the
+        user has just freed space, or put the folder back)."""
+        if self.failure is None:
+            return True
+        self._retry_at = 0.0
+        return self.sync(timeout)
 
     def _recovered(self) -> None:
         if self.failure is not None:

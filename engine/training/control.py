@@ -73,6 +73,12 @@ def _carry_out(job, command: Command) -> tuple[bool, str]:
     if isinstance(command, Resume):
         if job.state != "paused":
             return False, "already running" if job.state == "running" else f"not resumed: the run is {job.state}"
+        if job.store is not None and not job.store.writes_now():
+            # Resumed while its folder was still moved away, the window's run trained to "finished" with nothing written
+            # (helper-128); a run paused for its store goes on once the store writes again.
+            message = f"not resumed: {job.store.failure}"
+            job.log(message, "warning")
+            return False, message
         job.set_state("running")
         return True, "resumed"
     if isinstance(command, EditSchedule):
