@@ -4,12 +4,14 @@ the warning bar and its one-click fix, measuring from a paused run."""
 import re
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from gui_fixtures import LONG, SMALL, TINY, drawn, heading_fits, legend, range_test_before_a_run, title_key
 from PySide6.QtCore import QPoint, QRect
 from PySide6.QtWidgets import QScrollArea
 
 from gui.driving import click, show_tab, trigger, type_into
+from gui.plots.stability_overlay import BOUND_RED
 
 pytest.importorskip("pytestqt")
 
@@ -46,6 +48,10 @@ def test_a_run_with_the_probe_draws_the_bound_and_the_health_pane(qtbot, window)
     for plot in (health.grad_norm, health.update_ratio):
         assert not plot.plot.legend.isVisible() and all(f"━ {group}</span>" in plot.heading.text() for group in plot.groups)
         assert heading_fits(plot)
+        # Each group in its LR plot's colour (the head was orange there and pink here), none in the bound's red.
+        colours = [pg.mkPen(curve.opts["pen"]).color().getRgb()[:3] for curve in plot.curves]
+        assert colours == [pg.mkPen(curve.opts["pen"]).color().getRgb()[:3] for curve in window.lr.applied]
+        assert BOUND_RED not in colours
     for plot in health.plots:
         where = QRect(plot.mapTo(viewport, QPoint(0, 0)), plot.size())
         assert viewport.rect().contains(where) and plot.widget.height() >= 115, (plot.title, where, viewport.rect())

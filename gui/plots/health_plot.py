@@ -14,9 +14,8 @@ from engine.curvature.settings import RATIO_BAND
 
 from ..buffers import CurveBuffer
 from .base import make_curve
+from .group_colors import group_color
 from .step_plot import StepPlot, finite_bounds, nearest
-
-PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (148, 103, 189), (140, 86, 75), (227, 119, 194), (23, 190, 207)]
 
 
 class GroupPlot(StepPlot):
@@ -36,7 +35,7 @@ class GroupPlot(StepPlot):
         for curve in self.curves:
             self.plot.removeItem(curve)
         self.groups = tuple(groups)
-        colours = [PALETTE[i % len(PALETTE)] for i in range(len(groups))]
+        colours = [group_color(i, name) for i, name in enumerate(groups)]
         self.curves = [make_curve(self.plot, colour, width=2 if i == len(groups) - 1 else 1, symbol=self.symbol)
                        for i, colour in enumerate(colours)]
         if len(groups) > 1:  # one curve is named by the title

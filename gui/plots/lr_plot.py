@@ -12,18 +12,12 @@ from PySide6.QtCore import Qt
 
 from ..buffers import CurveBuffer
 from .base import make_curve
+from .group_colors import ORANGE, group_color
 from .stability_overlay import StabilityOverlay
 from .step_plot import StepPlot, applied_or_planned, finite_bounds, last_drawn
 
-ORANGE, GREY, PURPLE = (255, 127, 14), (150, 150, 150), (148, 103, 189)
-# Colors of the groups before the head, input side first (the head keeps lrscope's orange).
+GREY, PURPLE = (150, 150, 150), (148, 103, 189)
 MOMENTUM_COLOR = (140, 86, 75)
-GROUP_COLORS = ((31, 119, 180), (44, 160, 44), (214, 39, 40), (140, 86, 75), (227, 119, 194), (23, 190, 207), (188, 189, 34))
-
-
-def group_color(index: int, name: str):
-    """The color of parameter group ``name`` (the ``index``-th from the input)."""
-    return ORANGE if name == "head" else GROUP_COLORS[index % len(GROUP_COLORS)]
 
 
 class LrPlot(StepPlot):
