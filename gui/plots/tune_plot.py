@@ -40,7 +40,7 @@ class TunePlot(PlotPanel):
         for state, (symbol, colour) in MARKS.items():
             self.scatters[state] = self.plot.plot([], [], pen=None, symbol=symbol, symbolSize=10, symbolBrush=colour, symbolPen=colour)
         self.winner = self.plot.plot([], [], pen=None, symbol="star", symbolSize=22, symbolBrush=(255, 190, 0), symbolPen=(120, 90, 0))
-        self.set_key_title([self.title, *KEY])  # "Tune:" was left alone on its row when the key went under it
+        self.set_key_title(["Tune:", *KEY])
         # Accuracy is 0 … 100 %: auto-ranged about a single trial at 94.7% the axis ran from 45 to 145.
         self.plot.getViewBox().setLimits(yMin=-2, yMax=102)
         self.region = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(44, 160, 44, 30), pen=pg.mkPen(None))
