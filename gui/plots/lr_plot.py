@@ -33,7 +33,11 @@ class LrPlot(StepPlot):
         self.preview = make_curve(self.plot, PURPLE, width=2, style=Qt.PenStyle.DotLine)  # in the legend while shown
         self.now = pg.InfiniteLine(angle=90, pen=pg.mkPen(GREY, width=1), label="now", labelOpts={"position": 0.95, "color": GREY})
         self.plot.addItem(self.now, ignoreBounds=True)
-        self.key_from_legend()  # the groups' keys change as the run goes (groups trained alike are named together)
+        # Its legend stays a box in the lower left, four columns wide: its key in the title took a second row at 1024 px,
+        # and with the warning bar up the window then needed 578 px of a 600 px screen.
+        self.plot.legend.setVisible(True)
+        self.plot.legend.setOffset((10, -10))
+        self.plot.legend.setColumnCount(4)
         self.plan = (np.empty(0), np.empty((0, 1)))
         self.plan_groups: tuple[str, ...] = ()
         self.plan_key = "planned"
@@ -125,7 +129,6 @@ class LrPlot(StepPlot):
             self.preview.setData(self.x(self.preview_data[0]), self.preview_data[1])
             self.show_in_legend(self.preview, "editor preview", len(self.preview_data[0]) > 0)
         self.stability.redraw(steps_changed)
-        self.title_the_key()  # the groups' keys are renamed in the legend itself
 
     def _name_overlaps(self) -> None:
         """Groups trained at the same LRs draw their curves one over another: one key names them together ("all 4
