@@ -36,6 +36,7 @@ class LrPlot(StepPlot):
         # Its legend stays a box in the lower left, four columns wide: its key in the title took a second row at 1024 px,
         # and with the warning bar up the window then needed 578 px of a 600 px screen.
         self.plot.legend.setVisible(True)
+        self.plot.legend.setBrush(pg.mkBrush(255, 255, 255, 170))  # the curves under it pale, its words readable
         self.plot.legend.setOffset((10, -10))
         self.plot.legend.setColumnCount(4)
         self.plan = (np.empty(0), np.empty((0, 1)))
